@@ -1,0 +1,102 @@
+using System.Security.Cryptography;
+using System.Text.Json;
+using System.Text.Json.Serialization;
+using Strata.Server.Storage;
+
+namespace Strata.Server.Auth;
+
+/// <summary>An account (tenant): its id, and the canonical user id S3 shows as owner.</summary>
+public sealed record AccountRecord(string Id, string Name, string CanonicalUserId, DateTimeOffset CreatedAt);
+
+/// <summary>An access key and whose it is.</summary>
+public sealed record AccessKeyRecord(string AccessKeyId, string SecretAccessKey, string AccountId, PrincipalType PrincipalType,
+    string PrincipalArn, string Status, DateTimeOffset CreatedAt);
+
+[JsonSourceGenerationOptions(UseStringEnumConverter = true)]
+[JsonSerializable(typeof(AccountRecord))]
+[JsonSerializable(typeof(AccessKeyRecord))]
+internal sealed partial class AuthJson : JsonSerializerContext;
+
+/// <summary>
+/// Accounts and access keys in the state store. On first start it creates the default account
+/// and its root keys (or takes them from <c>STRATA_ROOT_ACCESS_KEY_ID</c>/<c>…SECRET_ACCESS_KEY</c>).
+/// </summary>
+public sealed class CredentialStore(IStateStore store)
+{
+    const string Accounts = "accounts";
+    const string AccessKeys = "access-keys";
+    const string Settings = "settings";
+    const string DefaultAccountSetting = "default-account";
+
+    /// <summary>Ensures the default account and its root key exist. Returns the root key, and
+    /// whether it was created just now (the only time its secret is printed).</summary>
+    public (AccountRecord Account, AccessKeyRecord RootKey, bool Created) Bootstrap(string? fixedKeyId, string? fixedSecret, TimeProvider clock)
+        => store.Write(w =>
+        {
+            var created = false;
+            AccountRecord account;
+            if (w.Get(Settings, DefaultAccountSetting) is { } accountId)
+            {
+                account = JsonSerializer.Deserialize(w.Get(Accounts, accountId)!, AuthJson.Default.AccountRecord)!;
+            }
+            else
+            {
+                account = new AccountRecord(NewAccountId(), "default", Convert.ToHexStringLower(RandomNumberGenerator.GetBytes(32)), clock.GetUtcNow());
+                w.Put(Accounts, account.Id, JsonSerializer.Serialize(account, AuthJson.Default.AccountRecord));
+                w.Put(Settings, DefaultAccountSetting, account.Id);
+            }
+
+            AccessKeyRecord? root = null;
+            if (fixedKeyId is { Length: > 0 } && fixedSecret is { Length: > 0 })
+            {
+                var existing = w.Get(AccessKeys, fixedKeyId) is { } json ? JsonSerializer.Deserialize(json, AuthJson.Default.AccessKeyRecord) : null;
+                if (existing is null || existing.SecretAccessKey != fixedSecret || existing.AccountId != account.Id)
+                {
+                    root = RootKey(account, fixedKeyId, fixedSecret, clock);
+                    w.Put(AccessKeys, fixedKeyId, JsonSerializer.Serialize(root, AuthJson.Default.AccessKeyRecord));
+                    created = existing is null;
+                }
+                else root = existing;
+            }
+            else
+            {
+                foreach (var (_, json) in w.Scan(AccessKeys, "", null, int.MaxValue))
+                {
+                    var key = JsonSerializer.Deserialize(json, AuthJson.Default.AccessKeyRecord)!;
+                    if (key.AccountId == account.Id && key.PrincipalType == PrincipalType.Root && key.Status == "Active")
+                    {
+                        root = key;
+                        break;
+                    }
+                }
+                if (root is null)
+                {
+                    root = RootKey(account, "AKIA" + RandomString(16, "ABCDEFGHIJKLMNOPQRSTUVWXYZ234567"), RandomString(40, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/"), clock);
+                    w.Put(AccessKeys, root.AccessKeyId, JsonSerializer.Serialize(root, AuthJson.Default.AccessKeyRecord));
+                    created = true;
+                }
+            }
+            return (account, root, created);
+        });
+
+    public AccessKeyRecord? FindAccessKey(string accessKeyId)
+        => store.Read(r => r.Get(AccessKeys, accessKeyId)) is { } json ? JsonSerializer.Deserialize(json, AuthJson.Default.AccessKeyRecord) : null;
+
+    public AccountRecord? FindAccount(string accountId)
+        => store.Read(r => r.Get(Accounts, accountId)) is { } json ? JsonSerializer.Deserialize(json, AuthJson.Default.AccountRecord) : null;
+
+    static AccessKeyRecord RootKey(AccountRecord account, string id, string secret, TimeProvider clock)
+        => new(id, secret, account.Id, PrincipalType.Root, $"arn:aws:iam::{account.Id}:root", "Active", clock.GetUtcNow());
+
+    static string NewAccountId()
+    {
+        // 12 digits, not starting with 0 so that tools that parse it as a number keep all 12.
+        return RandomNumberGenerator.GetInt32(1, 10).ToString() + RandomString(11, "0123456789");
+    }
+
+    static string RandomString(int length, string alphabet)
+        => string.Create(length, alphabet, (span, a) =>
+        {
+            for (var i = 0; i < span.Length; i++) span[i] = a[RandomNumberGenerator.GetInt32(a.Length)];
+        });
+}

@@ -1,0 +1,61 @@
+using System.CommandLine;
+using System.Text.Json.Nodes;
+using Strata.Server;
+using Strata.Server.Auth;
+using Strata.Server.Storage;
+
+var dataDir = new Option<string>("--data-dir") { Description = "Where Strata keeps its state and objects (env STRATA_DATA_DIR; default ~/.strata)", DefaultValueFactory = _ => StrataOptions.DefaultDataDir() };
+var port = new Option<int>("--port") { Description = "HTTP port", DefaultValueFactory = _ => 9600 };
+var tlsPort = new Option<int>("--tls-port") { Description = "HTTPS port (0 turns HTTPS off)", DefaultValueFactory = _ => 9643 };
+var tlsCert = new Option<string?>("--tls-cert") { Description = "PEM certificate for HTTPS (default: self-signed, made on first start)" };
+var tlsKey = new Option<string?>("--tls-key") { Description = "PEM private key for --tls-cert" };
+var host = new Option<string>("--host") { Description = "Address to bind", DefaultValueFactory = _ => "127.0.0.1" };
+var region = new Option<string>("--region") { Description = "The region Strata serves", DefaultValueFactory = _ => "us-east-1" };
+
+var serve = new Command("serve", "Run the Strata server: every AWS API on one port") { dataDir, port, tlsPort, tlsCert, tlsKey, host, region };
+serve.SetAction(async (parse, ct) =>
+{
+    var options = new StrataOptions
+    {
+        DataDir = Path.GetFullPath(parse.GetValue(dataDir)!),
+        Port = parse.GetValue(port),
+        TlsPort = parse.GetValue(tlsPort),
+        TlsCertPath = parse.GetValue(tlsCert),
+        TlsKeyPath = parse.GetValue(tlsKey),
+        Host = parse.GetValue(host)!,
+        Region = parse.GetValue(region)!,
+    };
+    if (options.TlsCertPath is not null != options.TlsKeyPath is not null)
+    {
+        Console.Error.WriteLine("strata: --tls-cert and --tls-key go together");
+        return 2;
+    }
+    var app = StrataHost.Build(options, Console.Out);
+    await app.RunAsync(ct);
+    return 0;
+});
+
+var envPort = new Option<int?>("--port") { Description = "HTTP port of the server (default: the one it last listened on)" };
+var env = new Command("env", "Print export lines that point the aws CLI and SDKs at Strata: eval \"$(strata env)\"") { dataDir, envPort, region };
+env.SetAction(parse =>
+{
+    var dir = Path.GetFullPath(parse.GetValue(dataDir)!);
+    Directory.CreateDirectory(dir);
+    string? keyId = Environment.GetEnvironmentVariable("STRATA_ROOT_ACCESS_KEY_ID"), secret = Environment.GetEnvironmentVariable("STRATA_ROOT_SECRET_ACCESS_KEY");
+    using var state = new SqliteStateStore(Path.Combine(dir, "state.db"));
+    var (_, root, _) = new CredentialStore(state).Bootstrap(keyId, secret, TimeProvider.System);
+    var url = parse.GetValue(envPort) is { } p ? $"http://127.0.0.1:{p}" : "http://127.0.0.1:9600";
+    var serverFile = Path.Combine(dir, "server.json");
+    if (parse.GetValue(envPort) is null && File.Exists(serverFile) && JsonNode.Parse(File.ReadAllText(serverFile))?["http"]?.GetValue<string>() is { } last)
+        url = last.Replace("://0.0.0.0:", "://127.0.0.1:", StringComparison.Ordinal);
+    Console.WriteLine($"export AWS_ACCESS_KEY_ID={root.AccessKeyId}");
+    Console.WriteLine($"export AWS_SECRET_ACCESS_KEY={root.SecretAccessKey}");
+    Console.WriteLine($"export AWS_DEFAULT_REGION={parse.GetValue(region)}");
+    Console.WriteLine($"export AWS_ENDPOINT_URL={url}");
+    return 0;
+});
+
+var rootCommand = new RootCommand("Strata: the AWS machine-learning platform, self-hosted") { serve, env };
+return await rootCommand.Parse(args).InvokeAsync();
+
+public partial class Program;

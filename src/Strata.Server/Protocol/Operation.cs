@@ -1,0 +1,31 @@
+namespace Strata.Server.Protocol;
+
+/// <summary>
+/// One API operation, declared once: its AWS name, the IAM action that authorizes it, how to
+/// compute the ARN of the resource it acts on, and its handler. The pipeline reads the
+/// declaration; handlers never authenticate or authorize by themselves.
+/// </summary>
+public sealed record Operation(
+    string Name,
+    string IamAction,
+    Func<RequestContext, string> Resource,
+    Func<RequestContext, Task> Handler);
+
+/// <summary>Finds the operation a request asks for, by the rules of the service's protocol.</summary>
+public interface IOperationResolver
+{
+    /// <summary>The operation, or null when the service has none of that name/shape
+    /// (the pipeline then answers with the protocol's unknown-operation error).</summary>
+    Operation? Resolve(RequestContext context);
+}
+
+/// <summary>A service reached by operation name (JSON <c>X-Amz-Target</c> or Query <c>Action</c>).</summary>
+public sealed class NamedOperations(IEnumerable<Operation> operations) : IOperationResolver
+{
+    readonly Dictionary<string, Operation> _byName = operations.ToDictionary(o => o.Name, StringComparer.Ordinal);
+
+    public static readonly NamedOperations None = new([]);
+
+    public Operation? Resolve(RequestContext context)
+        => context.OperationName is { } name && _byName.TryGetValue(name, out var op) ? op : null;
+}

@@ -1,0 +1,88 @@
+using System.Text;
+using System.Text.Json;
+using Microsoft.AspNetCore.WebUtilities;
+
+namespace Strata.Server.Protocol;
+
+/// <summary>
+/// Reads what the request's protocol puts where (JSON body and <c>X-Amz-Target</c>, Query
+/// form <c>Action</c>, REST method/path/sub-resources) and resolves the operation, or answers
+/// with the protocol's own unknown-operation error.
+/// </summary>
+public static class ProtocolParser
+{
+    /// <summary>Control-plane bodies are small; anything larger is refused before it is read.</summary>
+    const int MaxBufferedBody = 16 * 1024 * 1024;
+
+    public static async Task ParseAsync(RequestContext ctx)
+    {
+        var service = ctx.Service!;
+        switch (service.Protocol)
+        {
+            case AwsProtocol.Json10:
+            case AwsProtocol.Json11:
+                if (!HttpMethods.IsPost(ctx.Request.Method))
+                    throw new AwsException("UnknownOperationException", 404, $"{ctx.Request.Method} is not a supported method for this service.");
+                var target = ctx.Header("X-Amz-Target");
+                if (target is null)
+                    throw new AwsException("MissingAction", 400, "Missing required header X-Amz-Target.");
+                var dot = target.LastIndexOf('.');
+                ctx.OperationName = dot < 0 ? target : target[(dot + 1)..];
+                ctx.BufferedBody = await ReadBodyAsync(ctx);
+                ctx.JsonInput = ParseJson(ctx.BufferedBody);
+                break;
+            case AwsProtocol.Query:
+                ctx.BufferedBody = await ReadBodyAsync(ctx);
+                var input = new Dictionary<string, string>(StringComparer.Ordinal);
+                foreach (var (k, v) in QueryHelpers.ParseQuery(ctx.Request.QueryString.Value)) input[k] = v.ToString();
+                if (ctx.Request.ContentType?.StartsWith("application/x-www-form-urlencoded", StringComparison.OrdinalIgnoreCase) == true)
+                {
+                    foreach (var (k, v) in QueryHelpers.ParseQuery(Encoding.UTF8.GetString(ctx.BufferedBody))) input[k] = v.ToString();
+                }
+                ctx.QueryInput = input;
+                ctx.OperationName = input.GetValueOrDefault("Action")
+                    ?? throw new AwsException("MissingAction", 400, "The request must contain the parameter Action.");
+                break;
+        }
+        ctx.Operation = service.Operations.Resolve(ctx) ?? throw UnknownOperation(ctx);
+    }
+
+    static AwsException UnknownOperation(RequestContext ctx) => ctx.Service!.Protocol switch
+    {
+        AwsProtocol.Json10 or AwsProtocol.Json11 => new AwsException("UnknownOperationException", 400, $"The operation {ctx.OperationName} is not supported by {ctx.Service.Id} in Strata."),
+        AwsProtocol.Query => new AwsException("InvalidAction", 400, $"The action {ctx.OperationName} is not valid for this web service."),
+        AwsProtocol.RestJson => new AwsException("UnknownOperationException", 404, $"No operation of {ctx.Service.Id} matches {ctx.Request.Method} {ctx.RawPath}."),
+        _ => new AwsException("NotImplemented", 501, "A header you provided implies functionality that is not implemented.", senderFault: false),
+    };
+
+    static async Task<byte[]> ReadBodyAsync(RequestContext ctx)
+    {
+        if (ctx.Request.ContentLength > MaxBufferedBody)
+            throw new AwsException("RequestEntityTooLargeException", 413, "Request body is too large.");
+        using var buffer = new MemoryStream();
+        var chunk = new byte[16 * 1024];
+        int n;
+        while ((n = await ctx.Request.Body.ReadAsync(chunk)) > 0)
+        {
+            buffer.Write(chunk, 0, n);
+            if (buffer.Length > MaxBufferedBody) throw new AwsException("RequestEntityTooLargeException", 413, "Request body is too large.");
+        }
+        return buffer.ToArray();
+    }
+
+    static JsonElement ParseJson(byte[] body)
+    {
+        if (body.Length == 0) return JsonDocument.Parse("{}").RootElement;
+        try
+        {
+            using var doc = JsonDocument.Parse(body);
+            if (doc.RootElement.ValueKind != JsonValueKind.Object)
+                throw new AwsException("SerializationException", 400, "Start of structure or map found where not expected.");
+            return doc.RootElement.Clone();
+        }
+        catch (JsonException)
+        {
+            throw new AwsException("SerializationException", 400, "The request body is not valid JSON.");
+        }
+    }
+}

@@ -1,0 +1,59 @@
+using System.Text.Json;
+using Microsoft.AspNetCore.Http.Features;
+using Strata.Server.Auth;
+
+namespace Strata.Server.Protocol;
+
+/// <summary>Everything the pipeline learns about one request, stage by stage.</summary>
+public sealed class RequestContext(HttpContext http, string requestId, string region, bool secureTransport)
+{
+    public HttpContext Http { get; } = http;
+    public HttpRequest Request => Http.Request;
+    public HttpResponse Response => Http.Response;
+    public string RequestId { get; } = requestId;
+    public string Region { get; } = region;
+    public long StartTimestamp { get; } = System.Diagnostics.Stopwatch.GetTimestamp();
+
+    /// <summary>True on the HTTPS listener: the value of <c>aws:SecureTransport</c>.</summary>
+    public bool SecureTransport { get; } = secureTransport;
+
+    /// <summary>The request target exactly as sent (path and query still percent-encoded),
+    /// which SigV4 needs.</summary>
+    public string RawTarget { get; } = http.Features.Get<IHttpRequestFeature>()?.RawTarget ?? http.Request.Path + http.Request.QueryString;
+
+    public string RawPath => RawTarget.IndexOf('?') is var q and >= 0 ? RawTarget[..q] : RawTarget;
+    public string RawQuery => RawTarget.IndexOf('?') is var q and >= 0 ? RawTarget[(q + 1)..] : "";
+
+    // Service detection
+    public ServiceDescriptor? Service { get; set; }
+    /// <summary>The credential scope's service name, when the request is signed.</summary>
+    public string? SigningName { get; set; }
+
+    // Protocol parsing
+    public string? OperationName { get; set; }
+    public Operation? Operation { get; set; }
+    /// <summary>The whole body of a JSON/Query request (small, control plane).</summary>
+    public byte[]? BufferedBody { get; set; }
+    public JsonElement JsonInput { get; set; }
+    public Dictionary<string, string>? QueryInput { get; set; }
+    /// <summary>S3: the bucket and key the request addresses (path or virtual host style).</summary>
+    public string? Bucket { get; set; }
+    public string? Key { get; set; }
+    /// <summary>S3: the bucket came from the Host header, not the path.</summary>
+    public bool VirtualHostedBucket { get; set; }
+
+    // Authentication
+    public Principal Principal { get; set; } = Principal.Anonymous;
+    /// <summary>The payload as the handler must read it: decoded from aws-chunked and verified
+    /// against its signature/hash while it is read.</summary>
+    public Stream Body { get; set; } = http.Request.Body;
+    /// <summary>Set when the body was aws-chunked: its trailing headers (checksums) and decoded
+    /// length are known once it has been read to the end.</summary>
+    public AwsChunkedStream? ChunkedBody { get; set; }
+
+    // Authorization
+    public string? Action { get; set; }
+    public string? ResourceArn { get; set; }
+
+    public string? Header(string name) => Request.Headers.TryGetValue(name, out var v) && v.Count > 0 ? v.ToString() : null;
+}

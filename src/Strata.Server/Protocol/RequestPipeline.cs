@@ -1,0 +1,102 @@
+using System.Diagnostics;
+using Strata.Server.Auth;
+
+namespace Strata.Server.Protocol;
+
+/// <summary>
+/// The one path every AWS request takes, as an ordered list of small stages. Reading the list
+/// tells the whole story: find the service, parse the protocol and resolve the operation,
+/// authenticate (SigV4), authorize (IAM action + resource), run the handler. Any stage may
+/// throw an <see cref="AwsException"/>, which is serialized in the request's protocol; anything
+/// else is a bug, logged and answered as InternalError, never a bare 500 or a dropped connection.
+/// </summary>
+public sealed class RequestPipeline
+{
+    public delegate Task Stage(RequestContext ctx);
+
+    readonly (string Name, Stage Run)[] _stages;
+    readonly ILogger _log;
+    readonly string _region;
+
+    public RequestPipeline(ServiceCatalog catalog, SigV4Authenticator authenticator, Authorizer authorizer, ILogger<RequestPipeline> log, string region)
+    {
+        _log = log;
+        _region = region;
+        _stages =
+        [
+            ("detect-service", ctx => { ctx.Service = catalog.Detect(ctx); return Task.CompletedTask; }),
+            ("parse-protocol", ProtocolParser.ParseAsync),
+            ("authenticate", authenticator.AuthenticateAsync),
+            ("authorize", authorizer.AuthorizeAsync),
+            ("invoke", ctx => ctx.Operation!.Handler(ctx)),
+        ];
+    }
+
+    public IReadOnlyList<string> StageNames => _stages.Select(s => s.Name).ToArray();
+
+    public async Task HandleAsync(HttpContext http)
+    {
+        var requestId = NewRequestId();
+        var ctx = new RequestContext(http, requestId, _region, http.Request.IsHttps);
+        var headers = http.Response.Headers;
+        // Each protocol's clients read the request id from their own header.
+        headers["x-amz-request-id"] = requestId;
+        headers["x-amzn-RequestId"] = requestId;
+        headers["x-amz-id-2"] = ErrorWriter.HostId(requestId);
+        var stage = "";
+        try
+        {
+            foreach (var (name, run) in _stages)
+            {
+                stage = name;
+                await run(ctx);
+            }
+        }
+        catch (AwsException e)
+        {
+            await WriteErrorAsync(ctx, e);
+        }
+        catch (Exception e) when (e is OperationCanceledException or IOException or Microsoft.AspNetCore.Connections.ConnectionResetException && http.RequestAborted.IsCancellationRequested)
+        {
+            // The client went away; nothing to answer.
+        }
+        catch (BadHttpRequestException e)
+        {
+            await WriteErrorAsync(ctx, new AwsException("IncompleteBody", 400, e.Message));
+        }
+        catch (Exception e)
+        {
+            _log.LogError(e, "Request {RequestId} failed in stage {Stage} ({Operation})", requestId, stage, ctx.OperationName);
+            await WriteErrorAsync(ctx, AwsException.Internal());
+        }
+        finally
+        {
+            if (_log.IsEnabled(LogLevel.Debug))
+                _log.LogDebug("{RequestId} {Service}.{Operation} {Status} {Ms:F2}ms", requestId, ctx.Service?.Id, ctx.OperationName, http.Response.StatusCode, Stopwatch.GetElapsedTime(ctx.StartTimestamp).TotalMilliseconds);
+        }
+    }
+
+    static async Task WriteErrorAsync(RequestContext ctx, AwsException error)
+    {
+        if (ctx.Response.HasStarted)
+        {
+            // Too late for a status code: cut the response so the client sees a failure, not a
+            // truncated body that looks complete.
+            ctx.Http.Abort();
+            return;
+        }
+        ctx.Response.Headers.Remove("Content-Range");
+        // A refused request's body may be unread (or, after "Expect: 100-continue", never sent):
+        // the connection cannot be reused safely, so it ends with this response.
+        if (ctx.Request.ContentLength > 0 || ctx.Request.Headers.TransferEncoding.Count > 0)
+            ctx.Response.Headers.Connection = "close";
+        ctx.Response.Headers.ContentLength = null;
+        await ErrorWriter.WriteAsync(ctx, error);
+    }
+
+    static long _sequence;
+
+    /// <summary>16 upper-case hex characters, unique per process, like S3's request ids.</summary>
+    static string NewRequestId()
+        => (Interlocked.Increment(ref _sequence) ^ (Stopwatch.GetTimestamp() << 20)).ToString("X16");
+}

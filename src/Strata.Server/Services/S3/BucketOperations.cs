@@ -1,0 +1,311 @@
+using System.Globalization;
+using System.Net;
+using System.Text;
+using System.Text.RegularExpressions;
+using System.Xml;
+using Strata.Server.Auth;
+using Strata.Server.Protocol;
+
+namespace Strata.Server.Services.S3;
+
+/// <summary>Shared by the S3 handlers: the store, the accounts (owners), the clock and region.</summary>
+public sealed record S3Environment(S3Store Store, CredentialStore Accounts, TimeProvider Clock, string Region)
+{
+    /// <summary>The bucket the request names, which must exist and belong to the caller's
+    /// account (buckets are private by default; bucket policies arrive with IAM).</summary>
+    public BucketRecord RequireBucket(RequestContext ctx)
+    {
+        var bucket = Store.GetBucket(ctx.Bucket!) ?? throw S3Errors.NoSuchBucket(ctx.Bucket!);
+        if (bucket.OwnerAccountId != ctx.Principal.AccountId) throw S3Errors.AccessDenied();
+        return bucket;
+    }
+
+    public AccountRecord? Owner(string accountId) => Accounts.FindAccount(accountId);
+}
+
+internal sealed partial class BucketOperations(S3Environment env)
+{
+    public async Task ListBuckets(RequestContext ctx)
+    {
+        var prefix = S3Http.Query(ctx, "prefix") ?? "";
+        var max = S3Http.IntQuery(ctx, "max-buckets", "Provided max-buckets not an integer or within integer range", 10000) ?? 10000;
+        if (max < 1) throw S3Errors.InvalidArgument("Provided max-buckets not an integer or within integer range", "max-buckets", max.ToString(CultureInfo.InvariantCulture));
+        var after = S3Http.Query(ctx, "continuation-token") is { } token ? DecodeToken(token).Value : null;
+        var mine = env.Store.ListBuckets()
+            .Where(b => b.OwnerAccountId == ctx.Principal.AccountId && b.Name.StartsWith(prefix, StringComparison.Ordinal))
+            .Where(b => after is null || string.CompareOrdinal(b.Name, after) > 0)
+            .ToList();
+        var page = mine.Take(max).ToList();
+        var owner = env.Owner(ctx.Principal.AccountId);
+        await S3Http.WriteXmlAsync(ctx, xml =>
+        {
+            xml.WriteStartElement("ListAllMyBucketsResult", S3Service.XmlNamespace);
+            S3Http.WriteOwner(xml, "Owner", owner);
+            xml.WriteStartElement("Buckets");
+            foreach (var b in page)
+            {
+                xml.WriteStartElement("Bucket");
+                xml.WriteElementString("Name", b.Name);
+                xml.WriteElementString("CreationDate", Xml.Timestamp(b.CreationDate));
+                xml.WriteElementString("BucketRegion", b.Region);
+                xml.WriteEndElement();
+            }
+            xml.WriteEndElement();
+            if (mine.Count > page.Count) xml.WriteElementString("ContinuationToken", EncodeToken(page[^1].Name, false));
+            if (prefix.Length > 0) xml.WriteElementString("Prefix", prefix);
+            xml.WriteEndElement();
+        });
+    }
+
+    public async Task CreateBucket(RequestContext ctx)
+    {
+        var name = ctx.Bucket!;
+        ValidateBucketName(name);
+        var body = await ReadOptionalBodyAsync(ctx);
+        if (body is not null)
+        {
+            var location = body.Child("LocationConstraint");
+            if (location is not null)
+            {
+                if (location.Length == 0 || (location == "us-east-1" && env.Region == "us-east-1"))
+                    throw new AwsException("InvalidLocationConstraint", 400, "The specified location-constraint is not valid").With("LocationConstraint", location);
+                if (location != env.Region)
+                    throw new AwsException("IllegalLocationConstraintException", 400, $"The {location} location constraint is incompatible for the region specific endpoint this request was sent to.");
+            }
+        }
+        else if (env.Region != "us-east-1")
+        {
+            // Outside us-east-1 S3 requires the constraint to name the endpoint's region.
+            throw new AwsException("IllegalLocationConstraintException", 400, "The unspecified location constraint is incompatible for the region specific endpoint this request was sent to.");
+        }
+        env.Store.CreateBucket(new BucketRecord(name, ctx.Principal.AccountId, env.Region, env.Clock.GetUtcNow()));
+        ctx.Response.Headers.Location = "/" + name;
+        S3Http.Empty(ctx);
+    }
+
+    static async Task<System.Xml.Linq.XElement?> ReadOptionalBodyAsync(RequestContext ctx)
+    {
+        var hasBody = ctx.Request.ContentLength > 0 || ctx.Request.Headers.ContainsKey("Transfer-Encoding") || ctx.ChunkedBody is not null;
+        if (!hasBody) return null;
+        var buffered = await SigV4Authenticator.ReadAllAsync(ctx.Body);
+        if (buffered.Length == 0) return null;
+        ctx.Body = new MemoryStream(buffered);
+        return await S3Http.ReadXmlAsync(ctx);
+    }
+
+    public Task HeadBucket(RequestContext ctx)
+    {
+        var bucket = env.RequireBucket(ctx);
+        ctx.Response.Headers["x-amz-bucket-region"] = bucket.Region;
+        S3Http.Empty(ctx);
+        return Task.CompletedTask;
+    }
+
+    public Task DeleteBucket(RequestContext ctx)
+    {
+        env.RequireBucket(ctx);
+        env.Store.DeleteBucket(ctx.Bucket!);
+        S3Http.Empty(ctx, 204);
+        return Task.CompletedTask;
+    }
+
+    public async Task GetBucketLocation(RequestContext ctx)
+    {
+        var bucket = env.RequireBucket(ctx);
+        await S3Http.WriteXmlAsync(ctx, xml =>
+        {
+            xml.WriteStartElement("LocationConstraint", S3Service.XmlNamespace);
+            // us-east-1 is the one region S3 reports as an empty constraint.
+            if (bucket.Region != "us-east-1") xml.WriteString(bucket.Region);
+            xml.WriteEndElement();
+        });
+    }
+
+    public async Task GetBucketVersioning(RequestContext ctx)
+    {
+        env.RequireBucket(ctx);
+        // Versioning cannot be enabled in Strata yet: a bucket that never had it has no Status.
+        await S3Http.WriteXmlAsync(ctx, xml =>
+        {
+            xml.WriteStartElement("VersioningConfiguration", S3Service.XmlNamespace);
+            xml.WriteEndElement();
+        });
+    }
+
+    public async Task ListObjects(RequestContext ctx)
+    {
+        var bucket = env.RequireBucket(ctx);
+        var encode = S3Http.Encoder(ctx);
+        var prefix = S3Http.Query(ctx, "prefix") ?? "";
+        var delimiter = NullIfEmpty(S3Http.Query(ctx, "delimiter"));
+        var marker = NullIfEmpty(S3Http.Query(ctx, "marker"));
+        var maxKeys = MaxKeys(ctx);
+        // A marker that is a common prefix (the NextMarker of a delimited page) resumes after it.
+        var markerIsPrefix = marker is not null && delimiter is not null && marker.StartsWith(prefix, StringComparison.Ordinal)
+            && marker.EndsWith(delimiter, StringComparison.Ordinal) && marker.IndexOf(delimiter, prefix.Length, StringComparison.Ordinal) == marker.Length - delimiter.Length;
+        var page = S3Listing.List(Scanner(bucket.Name), prefix, delimiter, marker, markerIsPrefix, maxKeys);
+        var owner = env.Owner(bucket.OwnerAccountId);
+        await S3Http.WriteXmlAsync(ctx, xml =>
+        {
+            xml.WriteStartElement("ListBucketResult", S3Service.XmlNamespace);
+            xml.WriteElementString("Name", bucket.Name);
+            xml.WriteElementString("Prefix", encode(prefix));
+            xml.WriteElementString("Marker", encode(marker ?? ""));
+            xml.WriteElementString("MaxKeys", maxKeys.ToString(CultureInfo.InvariantCulture));
+            xml.Element("Delimiter", delimiter is null ? null : encode(delimiter));
+            xml.WriteElementString("IsTruncated", page.IsTruncated ? "true" : "false");
+            if (page.IsTruncated && delimiter is not null) xml.Element("NextMarker", page.LastEntry is null ? null : encode(page.LastEntry));
+            if (S3Http.Query(ctx, "encoding-type") is not null) xml.WriteElementString("EncodingType", "url");
+            WriteContents(xml, page, encode, owner, version: false);
+            WriteCommonPrefixes(xml, page, encode);
+            xml.WriteEndElement();
+        });
+    }
+
+    public async Task ListObjectsV2(RequestContext ctx)
+    {
+        var bucket = env.RequireBucket(ctx);
+        var encode = S3Http.Encoder(ctx);
+        var prefix = S3Http.Query(ctx, "prefix") ?? "";
+        var delimiter = NullIfEmpty(S3Http.Query(ctx, "delimiter"));
+        var startAfter = NullIfEmpty(S3Http.Query(ctx, "start-after"));
+        var token = S3Http.Query(ctx, "continuation-token");
+        if (token is not null && token.Length == 0) throw S3Errors.InvalidArgument("The continuation token provided is incorrect", "continuation-token", token);
+        var maxKeys = MaxKeys(ctx);
+        var fetchOwner = S3Http.Query(ctx, "fetch-owner") == "true";
+        var (from, fromIsPrefix) = token is not null ? DecodeToken(token) : (startAfter, false);
+        var page = S3Listing.List(Scanner(bucket.Name), prefix, delimiter, from, fromIsPrefix, maxKeys);
+        var owner = fetchOwner ? env.Owner(bucket.OwnerAccountId) : null;
+        await S3Http.WriteXmlAsync(ctx, xml =>
+        {
+            xml.WriteStartElement("ListBucketResult", S3Service.XmlNamespace);
+            xml.WriteElementString("Name", bucket.Name);
+            xml.WriteElementString("Prefix", encode(prefix));
+            xml.WriteElementString("MaxKeys", maxKeys.ToString(CultureInfo.InvariantCulture));
+            xml.Element("Delimiter", delimiter is null ? null : encode(delimiter));
+            xml.WriteElementString("IsTruncated", page.IsTruncated ? "true" : "false");
+            xml.WriteElementString("KeyCount", (page.Contents.Count + page.CommonPrefixes.Count).ToString(CultureInfo.InvariantCulture));
+            xml.Element("ContinuationToken", token);
+            if (page.IsTruncated) xml.WriteElementString("NextContinuationToken", EncodeToken(page.LastEntry!, page.LastEntryIsPrefix));
+            xml.Element("StartAfter", startAfter is null ? null : encode(startAfter));
+            if (S3Http.Query(ctx, "encoding-type") is not null) xml.WriteElementString("EncodingType", "url");
+            WriteContents(xml, page, encode, fetchOwner ? owner : null, version: false, includeOwner: fetchOwner);
+            WriteCommonPrefixes(xml, page, encode);
+            xml.WriteEndElement();
+        });
+    }
+
+    public async Task ListObjectVersions(RequestContext ctx)
+    {
+        var bucket = env.RequireBucket(ctx);
+        var encode = S3Http.Encoder(ctx);
+        var prefix = S3Http.Query(ctx, "prefix") ?? "";
+        var delimiter = NullIfEmpty(S3Http.Query(ctx, "delimiter"));
+        var keyMarker = NullIfEmpty(S3Http.Query(ctx, "key-marker"));
+        var versionIdMarker = S3Http.Query(ctx, "version-id-marker");
+        if (versionIdMarker is { Length: > 0 } && keyMarker is null)
+            throw S3Errors.InvalidArgument("A version-id marker cannot be specified without a key marker.", "version-id-marker", versionIdMarker);
+        var maxKeys = MaxKeys(ctx);
+        var markerIsPrefix = keyMarker is not null && delimiter is not null && keyMarker.EndsWith(delimiter, StringComparison.Ordinal)
+            && keyMarker.StartsWith(prefix, StringComparison.Ordinal) && keyMarker.IndexOf(delimiter, prefix.Length, StringComparison.Ordinal) == keyMarker.Length - delimiter.Length;
+        var page = S3Listing.List(Scanner(bucket.Name), prefix, delimiter, keyMarker, markerIsPrefix, maxKeys);
+        var owner = env.Owner(bucket.OwnerAccountId);
+        await S3Http.WriteXmlAsync(ctx, xml =>
+        {
+            xml.WriteStartElement("ListVersionsResult", S3Service.XmlNamespace);
+            xml.WriteElementString("Name", bucket.Name);
+            xml.WriteElementString("Prefix", encode(prefix));
+            xml.WriteElementString("KeyMarker", encode(keyMarker ?? ""));
+            xml.WriteElementString("VersionIdMarker", versionIdMarker ?? "");
+            xml.WriteElementString("MaxKeys", maxKeys.ToString(CultureInfo.InvariantCulture));
+            xml.Element("Delimiter", delimiter is null ? null : encode(delimiter));
+            xml.WriteElementString("IsTruncated", page.IsTruncated ? "true" : "false");
+            if (page.IsTruncated)
+            {
+                xml.WriteElementString("NextKeyMarker", encode(page.LastEntry!));
+                xml.WriteElementString("NextVersionIdMarker", "null");
+            }
+            if (S3Http.Query(ctx, "encoding-type") is not null) xml.WriteElementString("EncodingType", "url");
+            WriteContents(xml, page, encode, owner, version: true);
+            WriteCommonPrefixes(xml, page, encode);
+            xml.WriteEndElement();
+        });
+    }
+
+    S3Listing.Scan Scanner(string bucket) => (prefix, startAfter, limit, skip) => env.Store.ScanObjects(bucket, prefix, startAfter, limit, skip);
+
+    static void WriteContents(XmlWriter xml, ListingPage page, Func<string, string> encode, AccountRecord? owner, bool version, bool includeOwner = true)
+    {
+        foreach (var (key, json) in page.Contents)
+        {
+            var o = S3Store.ParseObject(json);
+            xml.WriteStartElement(version ? "Version" : "Contents");
+            xml.WriteElementString("Key", encode(key));
+            if (version)
+            {
+                // An unversioned bucket's objects all have the version id "null".
+                xml.WriteElementString("VersionId", "null");
+                xml.WriteElementString("IsLatest", "true");
+            }
+            xml.WriteElementString("LastModified", Xml.Timestamp(o.LastModified));
+            xml.WriteElementString("ETag", o.ETag);
+            if (o.ChecksumAlgorithm is not null)
+            {
+                xml.WriteElementString("ChecksumAlgorithm", o.ChecksumAlgorithm);
+                xml.Element("ChecksumType", o.ChecksumType);
+            }
+            xml.WriteElementString("Size", o.Size.ToString(CultureInfo.InvariantCulture));
+            if (includeOwner && owner is not null) S3Http.WriteOwner(xml, "Owner", owner);
+            xml.WriteElementString("StorageClass", o.StorageClass);
+            xml.WriteEndElement();
+        }
+    }
+
+    static void WriteCommonPrefixes(XmlWriter xml, ListingPage page, Func<string, string> encode)
+    {
+        foreach (var p in page.CommonPrefixes)
+        {
+            xml.WriteStartElement("CommonPrefixes");
+            xml.WriteElementString("Prefix", encode(p));
+            xml.WriteEndElement();
+        }
+    }
+
+    static int MaxKeys(RequestContext ctx)
+        => S3Http.IntQuery(ctx, "max-keys", "Provided max-keys not an integer or within integer range", 1000) ?? 1000;
+
+    static string? NullIfEmpty(string? s) => string.IsNullOrEmpty(s) ? null : s;
+
+    /// <summary>Continuation tokens are opaque to clients: the last entry and whether it was a
+    /// common prefix, base64-encoded.</summary>
+    static string EncodeToken(string last, bool isPrefix)
+        => Convert.ToBase64String(Encoding.UTF8.GetBytes((isPrefix ? "p:" : "k:") + last));
+
+    static (string? Value, bool IsPrefix) DecodeToken(string token)
+    {
+        try
+        {
+            var text = Encoding.UTF8.GetString(Convert.FromBase64String(token));
+            if (text.Length >= 2 && text[1] == ':' && text[0] is 'p' or 'k') return (text[2..], text[0] == 'p');
+        }
+        catch (FormatException) { }
+        throw S3Errors.InvalidArgument("The continuation token provided is incorrect", "continuation-token", token);
+    }
+
+    /// <summary>S3's bucket naming rules (general purpose buckets).</summary>
+    public static void ValidateBucketName(string name)
+    {
+        var valid = name.Length is >= 3 and <= 63
+            && BucketNameChars().IsMatch(name)
+            && !name.Contains("..", StringComparison.Ordinal)
+            && !IPAddress.TryParse(name, out _)
+            && !name.StartsWith("xn--", StringComparison.Ordinal)
+            && !name.StartsWith("sthree-", StringComparison.Ordinal)
+            && !name.EndsWith("-s3alias", StringComparison.Ordinal)
+            && !name.EndsWith("--ol-s3", StringComparison.Ordinal);
+        if (!valid) throw S3Errors.InvalidBucketName(name);
+    }
+
+    [GeneratedRegex("^[a-z0-9][a-z0-9.-]*[a-z0-9]$")]
+    private static partial Regex BucketNameChars();
+}

@@ -1,0 +1,427 @@
+using System.Globalization;
+using System.Security.Cryptography;
+using Strata.Server.Protocol;
+
+namespace Strata.Server.Services.S3;
+
+internal sealed class MultipartOperations(S3Environment env, ObjectOperations objects)
+{
+    const long MinPartSize = 5 * 1024 * 1024;
+    S3Store Store => env.Store;
+
+    public async Task CreateMultipartUpload(RequestContext ctx)
+    {
+        env.RequireBucket(ctx);
+        var key = ctx.Key!;
+        S3Http.ValidateKey(key);
+        var (headers, metadata) = S3Http.ObjectHeaders(ctx);
+        string? algorithm = null;
+        if (ctx.Header("x-amz-checksum-algorithm") is { } a)
+        {
+            if (!Checksums.TryParse(a, out var parsed))
+                throw S3Errors.InvalidRequest("Checksum algorithm provided is unsupported. Please try again with any of the valid types: [CRC32, CRC32C, CRC64NVME, SHA1, SHA256]");
+            algorithm = parsed.ToString();
+        }
+        var type = ctx.Header("x-amz-checksum-type")?.ToUpperInvariant();
+        if (type is not (null or "COMPOSITE" or "FULL_OBJECT"))
+            throw S3Errors.InvalidRequest("Value for x-amz-checksum-type header is invalid.");
+        if (type is not null && algorithm is null)
+            throw S3Errors.InvalidRequest("The x-amz-checksum-type header can only be used with the x-amz-checksum-algorithm header.");
+        if (algorithm is not null)
+        {
+            // CRC64NVME only exists as a full-object checksum; the SHA family only as composite.
+            type ??= algorithm == "CRC64NVME" ? "FULL_OBJECT" : "COMPOSITE";
+            if (type == "FULL_OBJECT" && algorithm is "SHA1" or "SHA256")
+                throw S3Errors.InvalidRequest($"The FULL_OBJECT checksum type cannot be used with the {algorithm.ToLowerInvariant()} checksum algorithm.");
+            if (type == "COMPOSITE" && algorithm == "CRC64NVME")
+                throw S3Errors.InvalidRequest("The COMPOSITE checksum type cannot be used with the crc64nvme checksum algorithm.");
+        }
+        var upload = new UploadRecord
+        {
+            UploadId = Base64Url(RandomNumberGenerator.GetBytes(32)),
+            Bucket = ctx.Bucket!,
+            Key = key,
+            Initiated = env.Clock.GetUtcNow(),
+            OwnerAccountId = ctx.Principal.AccountId,
+            InitiatorArn = ctx.Principal.Arn,
+            Headers = headers,
+            Metadata = metadata,
+            Tags = S3Http.ParseTaggingHeader(ctx.Header("x-amz-tagging")),
+            ChecksumAlgorithm = algorithm,
+            ChecksumType = type,
+            StorageClass = ctx.Header("x-amz-storage-class") ?? "STANDARD",
+        };
+        Store.CreateUpload(upload);
+        if (algorithm is not null)
+        {
+            ctx.Response.Headers["x-amz-checksum-algorithm"] = algorithm;
+            ctx.Response.Headers["x-amz-checksum-type"] = type;
+        }
+        await S3Http.WriteXmlAsync(ctx, xml =>
+        {
+            xml.WriteStartElement("InitiateMultipartUploadResult", S3Service.XmlNamespace);
+            xml.WriteElementString("Bucket", upload.Bucket);
+            xml.WriteElementString("Key", upload.Key);
+            xml.WriteElementString("UploadId", upload.UploadId);
+            xml.WriteEndElement();
+        });
+    }
+
+    static string Base64Url(byte[] bytes) => Convert.ToBase64String(bytes).Replace('+', '-').Replace('/', '_').TrimEnd('=');
+
+    UploadRecord RequireUpload(RequestContext ctx)
+    {
+        env.RequireBucket(ctx);
+        var uploadId = S3Http.Query(ctx, "uploadId") ?? "";
+        var upload = Store.GetUpload(ctx.Bucket!, uploadId);
+        if (upload is null || upload.Key != ctx.Key) throw S3Errors.NoSuchUpload(uploadId);
+        return upload;
+    }
+
+    static int PartNumber(RequestContext ctx)
+    {
+        var text = S3Http.Query(ctx, "partNumber");
+        if (!int.TryParse(text, NumberStyles.None, CultureInfo.InvariantCulture, out var n) || n is < 1 or > 10000)
+            throw S3Errors.InvalidArgument("Part number must be an integer between 1 and 10000, inclusive", "partNumber", text);
+        return n;
+    }
+
+    /// <summary>The part's checksum algorithm: the upload's, which a part may not contradict.</summary>
+    static ChecksumAlgorithm? PartAlgorithm(RequestContext ctx, UploadRecord upload)
+    {
+        var requested = ObjectBody.RequestedAlgorithm(ctx);
+        if (upload.ChecksumAlgorithm is null) return requested;
+        Checksums.TryParse(upload.ChecksumAlgorithm, out var expected);
+        if (requested is { } r && r != expected)
+            throw S3Errors.InvalidRequest($"Checksum Type mismatch occurred, expected checksum Type: {expected.ToString().ToLowerInvariant()}, actual checksum Type: {r.ToString().ToLowerInvariant()}");
+        return expected;
+    }
+
+    public async Task UploadPart(RequestContext ctx)
+    {
+        var upload = RequireUpload(ctx);
+        var partNumber = PartNumber(ctx);
+        var algorithm = PartAlgorithm(ctx, upload);
+        var body = await ObjectBody.ReceiveAsync(ctx, Store.Blobs, algorithm);
+        var part = new PartRecord(partNumber, body.BlobId, body.Size, $"\"{body.Md5Hex}\"", env.Clock.GetUtcNow(), body.Checksum);
+        try
+        {
+            Store.PutPart(upload.Bucket, upload.UploadId, part);
+        }
+        catch
+        {
+            Store.Blobs.Delete(body.BlobId);
+            throw;
+        }
+        ctx.Response.Headers.ETag = part.ETag;
+        if (algorithm is { } a && body.Checksum is not null) ctx.Response.Headers[Checksums.HeaderName(a)] = body.Checksum;
+        S3Http.Empty(ctx);
+    }
+
+    public async Task UploadPartCopy(RequestContext ctx)
+    {
+        var upload = RequireUpload(ctx);
+        var partNumber = PartNumber(ctx);
+        var source = objects.CopySource(ctx);
+        long offset = 0, length = source.Size;
+        if (ctx.Header("x-amz-copy-source-range") is { } range)
+        {
+            var spec = range.StartsWith("bytes=", StringComparison.Ordinal) ? range[6..].Split('-') : [];
+            if (spec.Length != 2 || !long.TryParse(spec[0], NumberStyles.None, CultureInfo.InvariantCulture, out var first)
+                || !long.TryParse(spec[1], NumberStyles.None, CultureInfo.InvariantCulture, out var last) || last < first)
+                throw S3Errors.InvalidArgument("The x-amz-copy-source-range value must be of the form bytes=first-last where first and last are the zero-based offsets of the first and last bytes to copy", "x-amz-copy-source-range", range);
+            if (last >= source.Size)
+                throw S3Errors.InvalidArgument($"Range specified is not valid for source object of size: {source.Size}", "x-amz-copy-source-range", range);
+            (offset, length) = (first, last - first + 1);
+        }
+        Checksums.TryParse(upload.ChecksumAlgorithm, out var uploadAlgorithm);
+        var body = await ObjectBody.CopyAsync(Store.Blobs, source, offset, length, upload.ChecksumAlgorithm is null ? null : uploadAlgorithm);
+        var part = new PartRecord(partNumber, body.BlobId, body.Size, $"\"{body.Md5Hex}\"", env.Clock.GetUtcNow(), body.Checksum);
+        try
+        {
+            Store.PutPart(upload.Bucket, upload.UploadId, part);
+        }
+        catch
+        {
+            Store.Blobs.Delete(body.BlobId);
+            throw;
+        }
+        await S3Http.WriteXmlAsync(ctx, xml =>
+        {
+            xml.WriteStartElement("CopyPartResult", S3Service.XmlNamespace);
+            xml.WriteElementString("ETag", part.ETag);
+            xml.WriteElementString("LastModified", Xml.Timestamp(part.LastModified));
+            if (part.Checksum is not null) xml.WriteElementString(Checksums.ElementName(uploadAlgorithm), part.Checksum);
+            xml.WriteEndElement();
+        });
+    }
+
+    public async Task CompleteMultipartUpload(RequestContext ctx)
+    {
+        var upload = RequireUpload(ctx);
+        var root = await S3Http.ReadXmlAsync(ctx);
+        if (root.Name.LocalName != "CompleteMultipartUpload") throw S3Errors.MalformedXml();
+        var requested = new List<(int Number, string ETag, Dictionary<string, string> Checksums)>();
+        foreach (var p in root.Children("Part"))
+        {
+            if (!int.TryParse(p.Child("PartNumber"), NumberStyles.None, CultureInfo.InvariantCulture, out var number) || p.Child("ETag") is not { } etag)
+                throw S3Errors.MalformedXml();
+            var sums = Checksums.All.Select(a => (Name: Checksums.ElementName(a), Value: p.Child(Checksums.ElementName(a))))
+                .Where(x => x.Value is not null).ToDictionary(x => x.Name, x => x.Value!);
+            requested.Add((number, etag, sums));
+        }
+        if (requested.Count == 0) throw S3Errors.MalformedXml();
+        for (var i = 1; i < requested.Count; i++)
+        {
+            if (requested[i].Number <= requested[i - 1].Number)
+                throw new AwsException("InvalidPartOrder", 400, "The list of parts was not in ascending order. Parts must be ordered by part number.").With("UploadId", upload.UploadId);
+        }
+        Checksums.TryParse(upload.ChecksumAlgorithm, out var algorithm);
+        var fullObject = upload.ChecksumType == "FULL_OBJECT";
+        // A full-object CRC must be computed over the whole body, which cannot happen inside the
+        // state transaction; compute it first over the parts as they stand now, then check in the
+        // transaction that those very parts are still the ones being completed.
+        var expectedBlobs = new List<string>();
+        string? fullChecksum = null;
+        if (fullObject)
+        {
+            var current = Store.ListParts(upload.UploadId).ToDictionary(p => p.PartNumber);
+            using var hasher = Checksums.Create(algorithm);
+            var buffer = new byte[1024 * 1024];
+            foreach (var (number, _, _) in requested)
+            {
+                if (!current.TryGetValue(number, out var part)) throw InvalidPart(upload.UploadId, number);
+                expectedBlobs.Add(part.BlobId);
+                await using var input = Store.Blobs.OpenRead(part.BlobId);
+                int n;
+                while ((n = await input.ReadAsync(buffer)) > 0) hasher.Append(buffer.AsSpan(0, n));
+            }
+            fullChecksum = hasher.Base64();
+        }
+
+        ObjectRecord? result = null;
+        Store.CompleteUpload(upload.Bucket, upload.UploadId, (u, parts) =>
+        {
+            var byNumber = parts.ToDictionary(p => p.PartNumber);
+            var chosen = new List<PartRecord>();
+            // Every named part must exist with that ETag (and checksum) before sizes matter.
+            foreach (var (number, etag, sums) in requested)
+            {
+                if (!byNumber.TryGetValue(number, out var part) || part.ETag.Trim('"') != etag.Trim('"'))
+                    throw InvalidPart(u.UploadId, number);
+                if (u.ChecksumAlgorithm is not null && sums.TryGetValue(Checksums.ElementName(algorithm), out var given) && given != part.Checksum)
+                    throw InvalidPart(u.UploadId, number);
+            }
+            for (var i = 0; i < requested.Count; i++)
+            {
+                var (number, _, _) = requested[i];
+                var part = byNumber[number];
+                if (i < requested.Count - 1 && part.Size < MinPartSize)
+                    throw new AwsException("EntityTooSmall", 400, "Your proposed upload is smaller than the minimum allowed object size.")
+                        .With("ProposedSize", part.Size.ToString(CultureInfo.InvariantCulture)).With("MinSizeAllowed", MinPartSize.ToString(CultureInfo.InvariantCulture))
+                        .With("PartNumber", number.ToString(CultureInfo.InvariantCulture)).With("ETag", part.ETag);
+                if (fullObject && expectedBlobs[i] != part.BlobId)
+                    throw new AwsException("ConcurrentModification", 409, "The parts of this upload changed while it was being completed. Please retry.");
+                chosen.Add(part);
+            }
+            var md5s = chosen.SelectMany(p => Convert.FromHexString(p.ETag.Trim('"'))).ToArray();
+            string? checksum = null;
+            if (u.ChecksumAlgorithm is not null)
+            {
+                if (fullObject) checksum = fullChecksum;
+                else
+                {
+                    // COMPOSITE: the checksum of the concatenated part checksums, then "-N".
+                    using var hasher = Checksums.Create(algorithm);
+                    foreach (var p in chosen) hasher.Append(Convert.FromBase64String(p.Checksum!));
+                    checksum = $"{hasher.Base64()}-{chosen.Count}";
+                }
+            }
+            result = new ObjectRecord
+            {
+                Key = u.Key,
+                Size = chosen.Sum(p => p.Size),
+                ETag = $"\"{Convert.ToHexStringLower(MD5.HashData(md5s))}-{chosen.Count}\"",
+                LastModified = env.Clock.GetUtcNow(),
+                Segments = chosen.Select(p => new Segment(p.BlobId, p.Size, p.ETag, p.Checksum)).ToList(),
+                PartsCount = chosen.Count,
+                Headers = u.Headers,
+                Metadata = u.Metadata,
+                Tags = u.Tags,
+                ChecksumAlgorithm = u.ChecksumAlgorithm,
+                Checksum = checksum,
+                ChecksumType = u.ChecksumType,
+                StorageClass = u.StorageClass,
+                OwnerAccountId = u.OwnerAccountId,
+            };
+            return result;
+        });
+        var record = result!;
+        await S3Http.WriteXmlAsync(ctx, xml =>
+        {
+            xml.WriteStartElement("CompleteMultipartUploadResult", S3Service.XmlNamespace);
+            xml.WriteElementString("Location", $"{ctx.Request.Scheme}://{ctx.Request.Host}/{upload.Bucket}/{Auth.SigV4.UriEncode(upload.Key, false)}");
+            xml.WriteElementString("Bucket", upload.Bucket);
+            xml.WriteElementString("Key", upload.Key);
+            xml.WriteElementString("ETag", record.ETag);
+            if (record.Checksum is not null)
+            {
+                xml.WriteElementString(Checksums.ElementName(algorithm), record.Checksum);
+                xml.WriteElementString("ChecksumType", record.ChecksumType);
+            }
+            xml.WriteEndElement();
+        });
+    }
+
+    static AwsException InvalidPart(string uploadId, int number)
+        => new AwsException("InvalidPart", 400, "One or more of the specified parts could not be found.  The part may not have been uploaded, or the specified entity tag may not match the part's entity tag.")
+            .With("UploadId", uploadId).With("PartNumber", number.ToString(CultureInfo.InvariantCulture));
+
+    public Task AbortMultipartUpload(RequestContext ctx)
+    {
+        var upload = RequireUpload(ctx);
+        Store.AbortUpload(upload.Bucket, upload.UploadId);
+        S3Http.Empty(ctx, 204);
+        return Task.CompletedTask;
+    }
+
+    public async Task ListParts(RequestContext ctx)
+    {
+        var upload = RequireUpload(ctx);
+        var maxParts = S3Http.IntQuery(ctx, "max-parts", "Provided max-parts not an integer or within integer range", 1000) ?? 1000;
+        var marker = S3Http.IntQuery(ctx, "part-number-marker", "Provided part-number-marker not an integer or within integer range", 10000) ?? 0;
+        var all = Store.ListParts(upload.UploadId).Where(p => p.PartNumber > marker).ToList();
+        var page = all.Take(maxParts).ToList();
+        var truncated = all.Count > page.Count;
+        var owner = env.Owner(upload.OwnerAccountId);
+        await S3Http.WriteXmlAsync(ctx, xml =>
+        {
+            xml.WriteStartElement("ListPartsResult", S3Service.XmlNamespace);
+            xml.WriteElementString("Bucket", upload.Bucket);
+            xml.WriteElementString("Key", upload.Key);
+            xml.WriteElementString("UploadId", upload.UploadId);
+            xml.WriteElementString("PartNumberMarker", marker.ToString(CultureInfo.InvariantCulture));
+            if (page.Count > 0) xml.WriteElementString("NextPartNumberMarker", page[^1].PartNumber.ToString(CultureInfo.InvariantCulture));
+            xml.WriteElementString("MaxParts", maxParts.ToString(CultureInfo.InvariantCulture));
+            xml.WriteElementString("IsTruncated", truncated ? "true" : "false");
+            foreach (var part in page)
+            {
+                xml.WriteStartElement("Part");
+                xml.WriteElementString("PartNumber", part.PartNumber.ToString(CultureInfo.InvariantCulture));
+                xml.WriteElementString("LastModified", Xml.Timestamp(part.LastModified));
+                xml.WriteElementString("ETag", part.ETag);
+                xml.WriteElementString("Size", part.Size.ToString(CultureInfo.InvariantCulture));
+                if (part.Checksum is not null && Checksums.TryParse(upload.ChecksumAlgorithm, out var a))
+                    xml.WriteElementString(Checksums.ElementName(a), part.Checksum);
+                xml.WriteEndElement();
+            }
+            xml.WriteStartElement("Initiator");
+            xml.WriteElementString("ID", upload.InitiatorArn);
+            xml.WriteElementString("DisplayName", owner?.Name ?? "");
+            xml.WriteEndElement();
+            S3Http.WriteOwner(xml, "Owner", owner);
+            xml.WriteElementString("StorageClass", upload.StorageClass);
+            xml.Element("ChecksumAlgorithm", upload.ChecksumAlgorithm);
+            xml.Element("ChecksumType", upload.ChecksumType);
+            xml.WriteEndElement();
+        });
+    }
+
+    public async Task ListMultipartUploads(RequestContext ctx)
+    {
+        env.RequireBucket(ctx);
+        var prefix = S3Http.Query(ctx, "prefix") ?? "";
+        var delimiter = S3Http.Query(ctx, "delimiter") is { Length: > 0 } d ? d : null;
+        var keyMarker = S3Http.Query(ctx, "key-marker") ?? "";
+        var uploadIdMarker = S3Http.Query(ctx, "upload-id-marker") ?? "";
+        var maxUploads = S3Http.IntQuery(ctx, "max-uploads", "Provided max-uploads not an integer or within integer range", 1000) ?? 1000;
+        var encode = S3Http.Encoder(ctx);
+        // Uploads sort by key, then by initiation time (as S3 lists them).
+        var uploads = Store.ListUploads(ctx.Bucket!)
+            .Where(u => u.Key.StartsWith(prefix, StringComparison.Ordinal))
+            .OrderBy(u => u.Key, StringComparer.Ordinal).ThenBy(u => u.Initiated).ThenBy(u => u.UploadId, StringComparer.Ordinal)
+            .ToList();
+        var entries = new List<(UploadRecord? Upload, string? CommonPrefix)>();
+        var seenPrefixes = new HashSet<string>();
+        var pastMarker = keyMarker.Length == 0;
+        var markerUploadSeen = uploadIdMarker.Length == 0;
+        var truncated = false;
+        foreach (var u in uploads)
+        {
+            if (!pastMarker)
+            {
+                var c = string.CompareOrdinal(u.Key, keyMarker);
+                if (c < 0) continue;
+                if (c == 0)
+                {
+                    if (uploadIdMarker.Length == 0) continue;
+                    if (!markerUploadSeen)
+                    {
+                        if (u.UploadId == uploadIdMarker) markerUploadSeen = true;
+                        continue;
+                    }
+                }
+            }
+            string? cp = null;
+            if (delimiter is not null && u.Key.IndexOf(delimiter, prefix.Length, StringComparison.Ordinal) is var at and >= 0)
+                cp = u.Key[..(at + delimiter.Length)];
+            if (cp is not null && seenPrefixes.Contains(cp)) continue;
+            if (entries.Count == maxUploads)
+            {
+                truncated = true;
+                break;
+            }
+            if (cp is not null)
+            {
+                seenPrefixes.Add(cp);
+                entries.Add((null, cp));
+            }
+            else entries.Add((u, null));
+        }
+        var owner = env.Owner(ctx.Principal.AccountId);
+        await S3Http.WriteXmlAsync(ctx, xml =>
+        {
+            xml.WriteStartElement("ListMultipartUploadsResult", S3Service.XmlNamespace);
+            xml.WriteElementString("Bucket", ctx.Bucket);
+            xml.WriteElementString("KeyMarker", encode(keyMarker));
+            xml.WriteElementString("UploadIdMarker", uploadIdMarker);
+            var lastUpload = entries.LastOrDefault(e => e.Upload is not null).Upload;
+            if (truncated && entries.Count > 0)
+            {
+                var last = entries[^1];
+                xml.WriteElementString("NextKeyMarker", encode(last.Upload?.Key ?? last.CommonPrefix!));
+                xml.WriteElementString("NextUploadIdMarker", last.Upload?.UploadId ?? "");
+            }
+            xml.WriteElementString("MaxUploads", maxUploads.ToString(CultureInfo.InvariantCulture));
+            xml.WriteElementString("IsTruncated", truncated ? "true" : "false");
+            if (prefix.Length > 0) xml.WriteElementString("Prefix", encode(prefix));
+            xml.Element("Delimiter", delimiter is null ? null : encode(delimiter));
+            foreach (var (u, _) in entries)
+            {
+                if (u is null) continue;
+                xml.WriteStartElement("Upload");
+                xml.WriteElementString("Key", encode(u.Key));
+                xml.WriteElementString("UploadId", u.UploadId);
+                xml.WriteStartElement("Initiator");
+                xml.WriteElementString("ID", u.InitiatorArn);
+                xml.WriteElementString("DisplayName", owner?.Name ?? "");
+                xml.WriteEndElement();
+                S3Http.WriteOwner(xml, "Owner", owner);
+                xml.WriteElementString("StorageClass", u.StorageClass);
+                xml.WriteElementString("Initiated", Xml.Timestamp(u.Initiated));
+                xml.Element("ChecksumAlgorithm", u.ChecksumAlgorithm);
+                xml.Element("ChecksumType", u.ChecksumType);
+                xml.WriteEndElement();
+            }
+            foreach (var (_, cp) in entries)
+            {
+                if (cp is null) continue;
+                xml.WriteStartElement("CommonPrefixes");
+                xml.WriteElementString("Prefix", encode(cp));
+                xml.WriteEndElement();
+            }
+            if (S3Http.Query(ctx, "encoding-type") is not null) xml.WriteElementString("EncodingType", "url");
+            xml.WriteEndElement();
+        });
+    }
+}

@@ -1,0 +1,423 @@
+using System.Globalization;
+using System.Xml;
+using Strata.Server.Protocol;
+
+namespace Strata.Server.Services.S3;
+
+internal sealed class ObjectOperations(S3Environment env)
+{
+    S3Store Store => env.Store;
+
+    public async Task PutObject(RequestContext ctx)
+    {
+        env.RequireBucket(ctx);
+        var key = ctx.Key!;
+        S3Http.ValidateKey(key);
+        var (headers, metadata) = S3Http.ObjectHeaders(ctx);
+        var tags = S3Http.ParseTaggingHeader(ctx.Header("x-amz-tagging"));
+        var algorithm = ObjectBody.RequestedAlgorithm(ctx);
+        var body = await ObjectBody.ReceiveAsync(ctx, Store.Blobs, algorithm);
+        var record = new ObjectRecord
+        {
+            Key = key,
+            Size = body.Size,
+            ETag = $"\"{body.Md5Hex}\"",
+            LastModified = env.Clock.GetUtcNow(),
+            Segments = [new Segment(body.BlobId, body.Size)],
+            Headers = headers,
+            Metadata = metadata,
+            Tags = tags,
+            ChecksumAlgorithm = body.ChecksumAlgorithm?.ToString(),
+            Checksum = body.Checksum,
+            ChecksumType = body.Checksum is null ? null : "FULL_OBJECT",
+            OwnerAccountId = ctx.Principal.AccountId,
+        };
+        try
+        {
+            Store.PutObject(ctx.Bucket!, record, existing => CheckWriteConditions(ctx, existing));
+        }
+        catch
+        {
+            Store.Blobs.Delete(body.BlobId); // never committed: no row names it
+            throw;
+        }
+        ctx.Response.Headers.ETag = record.ETag;
+        WriteChecksumHeaders(ctx, record);
+        S3Http.Empty(ctx);
+    }
+
+    /// <summary>Conditional writes: <c>If-None-Match: *</c> (create only) and <c>If-Match</c>.</summary>
+    static void CheckWriteConditions(RequestContext ctx, ObjectRecord? existing)
+    {
+        if (ctx.Header("If-None-Match") is { } none && none.Trim() == "*" && existing is not null)
+            throw S3Errors.PreconditionFailed("If-None-Match");
+        if (ctx.Header("If-Match") is { } match)
+        {
+            if (existing is null) throw S3Errors.NoSuchKey(ctx.Key!);
+            if (!EtagMatches(match, existing.ETag)) throw S3Errors.PreconditionFailed("If-Match");
+        }
+    }
+
+    public Task GetObject(RequestContext ctx) => ServeAsync(ctx, head: false);
+
+    public Task HeadObject(RequestContext ctx) => ServeAsync(ctx, head: true);
+
+    async Task ServeAsync(RequestContext ctx, bool head)
+    {
+        env.RequireBucket(ctx);
+        // The blob of the record read may be replaced (and deleted) by a concurrent PUT before it
+        // is opened; reading the record again then finds the new one.
+        for (var attempt = 0; ; attempt++)
+        {
+            var record = Store.GetObject(ctx.Bucket!, ctx.Key!) ?? throw S3Errors.NoSuchKey(ctx.Key!);
+            try
+            {
+                await ServeRecordAsync(ctx, record, head);
+                return;
+            }
+            catch (Exception e) when (e is FileNotFoundException or DirectoryNotFoundException && attempt < 3 && !ctx.Response.HasStarted)
+            {
+                ctx.Response.Headers.Clear();
+            }
+        }
+    }
+
+    async Task ServeRecordAsync(RequestContext ctx, ObjectRecord record, bool head)
+    {
+        CheckReadConditions(ctx, record);
+        var response = ctx.Response;
+        long offset = 0, length = record.Size;
+        var partial = false;
+
+        if (S3Http.Query(ctx, "partNumber") is { } partText)
+        {
+            if (!int.TryParse(partText, NumberStyles.None, CultureInfo.InvariantCulture, out var partNumber) || partNumber < 1 || partNumber > 10000)
+                throw S3Errors.InvalidArgument("Part number must be an integer between 1 and 10000, inclusive", "partNumber", partText);
+            var parts = record.PartsCount is null ? [new Segment(record.Segments[0].BlobId, record.Size)] : record.Segments;
+            if (partNumber > parts.Count) throw new AwsException("InvalidPartNumber", 416, "The requested partnumber is not satisfiable").With("PartNumberRequested", partText).With("ActualPartCount", parts.Count.ToString(CultureInfo.InvariantCulture));
+            offset = parts.Take(partNumber - 1).Sum(p => p.Size);
+            length = parts[partNumber - 1].Size;
+            partial = record.PartsCount is not null;
+            response.Headers["x-amz-mp-parts-count"] = (record.PartsCount ?? 1).ToString(CultureInfo.InvariantCulture);
+        }
+        else if (ctx.Header("Range") is { } range && ParseRange(range, record.Size) is { } r)
+        {
+            (offset, length) = r;
+            partial = true;
+        }
+
+        response.StatusCode = partial ? 206 : 200;
+        if (partial) response.Headers.ContentRange = $"bytes {offset}-{offset + length - 1}/{record.Size}";
+        response.Headers.AcceptRanges = "bytes";
+        response.Headers.ETag = record.ETag;
+        response.Headers.LastModified = Xml.HttpDate(record.LastModified);
+        response.ContentType = record.Headers.GetValueOrDefault("Content-Type") ?? "binary/octet-stream";
+        foreach (var (name, value) in record.Headers)
+        {
+            if (name != "Content-Type") response.Headers[name] = value;
+        }
+        foreach (var (name, value) in record.Metadata) response.Headers["x-amz-meta-" + name] = value;
+        if (record.Tags.Count > 0) response.Headers["x-amz-tagging-count"] = record.Tags.Count.ToString(CultureInfo.InvariantCulture);
+        if (record.PartsCount is { } count && S3Http.Query(ctx, "partNumber") is null && head)
+            response.Headers["x-amz-mp-parts-count"] = count.ToString(CultureInfo.InvariantCulture);
+        if (string.Equals(ctx.Header("x-amz-checksum-mode"), "ENABLED", StringComparison.OrdinalIgnoreCase) && (!partial || record.ChecksumType == "COMPOSITE" && length == record.Size))
+            WriteChecksumHeaders(ctx, record);
+        ApplyResponseOverrides(ctx);
+        response.ContentLength = length;
+        if (head || length == 0) return;
+
+        foreach (var (blobId, segmentOffset, count2) in ObjectBody.Ranges(record, offset, length))
+        {
+            await response.SendFileAsync(Store.Blobs.PathOf(blobId), segmentOffset, count2, ctx.Http.RequestAborted);
+        }
+    }
+
+    static void WriteChecksumHeaders(RequestContext ctx, ObjectRecord record)
+    {
+        if (record.ChecksumAlgorithm is null || record.Checksum is null || !Checksums.TryParse(record.ChecksumAlgorithm, out var algorithm)) return;
+        ctx.Response.Headers[Checksums.HeaderName(algorithm)] = record.Checksum;
+        if (record.ChecksumType is { } type) ctx.Response.Headers["x-amz-checksum-type"] = type;
+    }
+
+    /// <summary>GET/HEAD preconditions, evaluated in the order S3 (RFC 7232) evaluates them.</summary>
+    static void CheckReadConditions(RequestContext ctx, ObjectRecord record)
+    {
+        var ifMatch = ctx.Header("If-Match");
+        var ifNoneMatch = ctx.Header("If-None-Match");
+        var modified = S3Http.Seconds(record.LastModified);
+        if (ifMatch is not null && !EtagMatches(ifMatch, record.ETag)) throw S3Errors.PreconditionFailed("If-Match");
+        if (ifMatch is null && S3Http.HttpDate(ctx.Header("If-Unmodified-Since")) is { } unmodifiedSince && modified > unmodifiedSince)
+            throw S3Errors.PreconditionFailed("If-Unmodified-Since");
+        if (ifNoneMatch is not null && EtagMatches(ifNoneMatch, record.ETag)) throw NotModified(ctx, record);
+        if (ifNoneMatch is null && S3Http.HttpDate(ctx.Header("If-Modified-Since")) is { } modifiedSince && modified <= modifiedSince)
+            throw NotModified(ctx, record);
+    }
+
+    static AwsException NotModified(RequestContext ctx, ObjectRecord record)
+    {
+        ctx.Response.Headers.ETag = record.ETag;
+        ctx.Response.Headers.LastModified = Xml.HttpDate(record.LastModified);
+        return S3Errors.NotModified();
+    }
+
+    internal static bool EtagMatches(string condition, string etag)
+        => condition.Split(',', StringSplitOptions.TrimEntries).Any(c => c == "*" || c.Trim('"') == etag.Trim('"'));
+
+    /// <summary>A single byte range (<c>bytes=a-b</c>, <c>a-</c>, <c>-n</c>). Unparseable or
+    /// multiple ranges are ignored (the whole object is returned), as S3 does; a range that
+    /// starts past the end is 416.</summary>
+    internal static (long Offset, long Length)? ParseRange(string header, long size)
+    {
+        header = header.Trim();
+        if (!header.StartsWith("bytes=", StringComparison.OrdinalIgnoreCase) || header.Contains(',')) return null;
+        var spec = header[6..].Trim();
+        var dash = spec.IndexOf('-');
+        if (dash < 0) return null;
+        var first = spec[..dash].Trim();
+        var last = spec[(dash + 1)..].Trim();
+        if (first.Length == 0)
+        {
+            if (!long.TryParse(last, NumberStyles.None, CultureInfo.InvariantCulture, out var suffix)) return null;
+            if (suffix == 0) throw S3Errors.InvalidRange(size);
+            suffix = Math.Min(suffix, size);
+            return (size - suffix, suffix);
+        }
+        if (!long.TryParse(first, NumberStyles.None, CultureInfo.InvariantCulture, out var start)) return null;
+        long end = size - 1;
+        if (last.Length > 0)
+        {
+            if (!long.TryParse(last, NumberStyles.None, CultureInfo.InvariantCulture, out end) || end < start) return null;
+            end = Math.Min(end, size - 1);
+        }
+        if (start >= size) throw S3Errors.InvalidRange(size);
+        return (start, end - start + 1);
+    }
+
+    static readonly (string Query, string Header)[] ResponseOverrides =
+    [
+        ("response-content-type", "Content-Type"), ("response-content-language", "Content-Language"),
+        ("response-expires", "Expires"), ("response-cache-control", "Cache-Control"),
+        ("response-content-disposition", "Content-Disposition"), ("response-content-encoding", "Content-Encoding"),
+    ];
+
+    static void ApplyResponseOverrides(RequestContext ctx)
+    {
+        foreach (var (query, header) in ResponseOverrides)
+        {
+            if (S3Http.Query(ctx, query) is { } value) ctx.Response.Headers[header] = value;
+        }
+    }
+
+    public Task DeleteObject(RequestContext ctx)
+    {
+        env.RequireBucket(ctx);
+        Store.DeleteObject(ctx.Bucket!, ctx.Key!);
+        S3Http.Empty(ctx, 204);
+        return Task.CompletedTask;
+    }
+
+    public async Task DeleteObjects(RequestContext ctx)
+    {
+        env.RequireBucket(ctx);
+        if (ctx.Header("Content-MD5") is null && !Checksums.All.Any(a => ctx.Header(Checksums.HeaderName(a)) is not null) && ctx.Header("x-amz-trailer") is null)
+            throw S3Errors.InvalidRequest("Missing required header for this request: Content-MD5");
+        // The XML is verified against Content-MD5/checksums like any body, in memory (it is small).
+        var xmlBody = new MemoryStream();
+        await ObjectBody.CopyVerifiedAsync(ctx, xmlBody, ObjectBody.RequestedAlgorithm(ctx), 4 * 1024 * 1024);
+        xmlBody.Position = 0;
+        ctx.Body = xmlBody;
+        var root = await S3Http.ReadXmlAsync(ctx);
+        if (root.Name.LocalName != "Delete") throw S3Errors.MalformedXml();
+        var quiet = root.Child("Quiet") == "true";
+        var objects = root.Children("Object").ToList();
+        if (objects.Count is 0 or > 1000) throw S3Errors.MalformedXml();
+        var results = new List<(string Key, AwsException? Error)>();
+        foreach (var o in objects)
+        {
+            var key = o.Child("Key");
+            if (key is null) throw S3Errors.MalformedXml();
+            var versionId = o.Child("VersionId");
+            if (versionId is not null && versionId != "null")
+            {
+                results.Add((key, new AwsException("NoSuchVersion", 404, "The specified version does not exist.")));
+                continue;
+            }
+            try
+            {
+                S3Http.ValidateKey(key);
+                Store.DeleteObject(ctx.Bucket!, key);
+                results.Add((key, null));
+            }
+            catch (AwsException e)
+            {
+                results.Add((key, e));
+            }
+        }
+        await S3Http.WriteXmlAsync(ctx, xml =>
+        {
+            xml.WriteStartElement("DeleteResult", S3Service.XmlNamespace);
+            foreach (var (key, error) in results)
+            {
+                if (error is null)
+                {
+                    if (quiet) continue;
+                    xml.WriteStartElement("Deleted");
+                    xml.WriteElementString("Key", key);
+                    xml.WriteEndElement();
+                }
+                else
+                {
+                    xml.WriteStartElement("Error");
+                    xml.WriteElementString("Key", key);
+                    xml.WriteElementString("Code", error.Code);
+                    xml.WriteElementString("Message", error.Message);
+                    xml.WriteEndElement();
+                }
+            }
+            xml.WriteEndElement();
+        });
+    }
+
+    /// <summary>Parses <c>x-amz-copy-source</c> (<c>[/]bucket/key[?versionId=…]</c>, URL-encoded)
+    /// and returns the source object, checking the caller may read it.</summary>
+    internal ObjectRecord CopySource(RequestContext ctx)
+    {
+        var header = ctx.Header("x-amz-copy-source")!;
+        var q = header.IndexOf('?');
+        var path = Auth.SigV4.PercentDecode(q < 0 ? header : header[..q]).TrimStart('/');
+        if (q >= 0)
+        {
+            var query = header[(q + 1)..];
+            if (query.StartsWith("versionId=", StringComparison.Ordinal) && query != "versionId=null")
+                throw new AwsException("NoSuchVersion", 404, "The specified version does not exist.");
+        }
+        var slash = path.IndexOf('/');
+        if (slash <= 0 || slash == path.Length - 1)
+            throw S3Errors.InvalidArgument("Invalid copy source object key", "x-amz-copy-source", header);
+        var bucketName = path[..slash];
+        var key = path[(slash + 1)..];
+        var bucket = Store.GetBucket(bucketName) ?? throw S3Errors.NoSuchBucket(bucketName);
+        if (bucket.OwnerAccountId != ctx.Principal.AccountId) throw S3Errors.AccessDenied();
+        var source = Store.GetObject(bucketName, key) ?? throw S3Errors.NoSuchKey(key);
+        CheckCopyConditions(ctx, source);
+        return source with { Key = key };
+    }
+
+    static void CheckCopyConditions(RequestContext ctx, ObjectRecord source)
+    {
+        var modified = S3Http.Seconds(source.LastModified);
+        var ifMatch = ctx.Header("x-amz-copy-source-if-match");
+        var ifNoneMatch = ctx.Header("x-amz-copy-source-if-none-match");
+        if (ifMatch is not null && !EtagMatches(ifMatch, source.ETag)) throw S3Errors.PreconditionFailed("x-amz-copy-source-If-Match");
+        if (ifMatch is null && S3Http.HttpDate(ctx.Header("x-amz-copy-source-if-unmodified-since")) is { } unmodified && modified > unmodified)
+            throw S3Errors.PreconditionFailed("x-amz-copy-source-If-Unmodified-Since");
+        if (ifNoneMatch is not null && EtagMatches(ifNoneMatch, source.ETag)) throw S3Errors.PreconditionFailed("x-amz-copy-source-If-None-Match");
+        if (ifNoneMatch is null && S3Http.HttpDate(ctx.Header("x-amz-copy-source-if-modified-since")) is { } since && modified <= since)
+            throw S3Errors.PreconditionFailed("x-amz-copy-source-If-Modified-Since");
+    }
+
+    public async Task CopyObject(RequestContext ctx)
+    {
+        env.RequireBucket(ctx);
+        var key = ctx.Key!;
+        S3Http.ValidateKey(key);
+        var source = CopySource(ctx);
+        var metadataDirective = ctx.Header("x-amz-metadata-directive") ?? "COPY";
+        var taggingDirective = ctx.Header("x-amz-tagging-directive") ?? "COPY";
+        if (metadataDirective is not ("COPY" or "REPLACE"))
+            throw S3Errors.InvalidArgument("Unknown metadata directive.", "x-amz-metadata-directive", metadataDirective);
+        if (taggingDirective is not ("COPY" or "REPLACE"))
+            throw S3Errors.InvalidArgument("Unknown tagging directive.", "x-amz-tagging-directive", taggingDirective);
+        var sourceBucket = Auth.SigV4.PercentDecode(ctx.Header("x-amz-copy-source")!.Split('?')[0]).TrimStart('/').Split('/')[0];
+        var algorithm = Checksums.TryParse(ctx.Header("x-amz-checksum-algorithm"), out var requested) ? requested
+            : Checksums.TryParse(source.ChecksumAlgorithm, out var sourceAlgorithm) ? sourceAlgorithm : (ChecksumAlgorithm?)null;
+        if (sourceBucket == ctx.Bucket && source.Key == key && metadataDirective == "COPY" && taggingDirective == "COPY"
+            && ctx.Header("x-amz-storage-class") is null && ctx.Header("x-amz-checksum-algorithm") is null)
+            throw S3Errors.InvalidRequest("This copy request is illegal because it is trying to copy an object to itself without changing the object's metadata, storage class, website redirect location or encryption attributes.");
+
+        var (headers, metadata) = metadataDirective == "REPLACE" ? S3Http.ObjectHeaders(ctx) : (source.Headers, source.Metadata);
+        var tags = taggingDirective == "REPLACE" ? S3Http.ParseTaggingHeader(ctx.Header("x-amz-tagging")) : source.Tags;
+        var body = await ObjectBody.CopyAsync(Store.Blobs, source, 0, source.Size, algorithm);
+        var record = new ObjectRecord
+        {
+            Key = key,
+            Size = body.Size,
+            ETag = $"\"{body.Md5Hex}\"",
+            LastModified = env.Clock.GetUtcNow(),
+            Segments = [new Segment(body.BlobId, body.Size)],
+            Headers = headers,
+            Metadata = metadata,
+            Tags = tags,
+            ChecksumAlgorithm = body.ChecksumAlgorithm?.ToString(),
+            Checksum = body.Checksum,
+            ChecksumType = body.Checksum is null ? null : "FULL_OBJECT",
+            StorageClass = ctx.Header("x-amz-storage-class") ?? source.StorageClass,
+            OwnerAccountId = ctx.Principal.AccountId,
+        };
+        try
+        {
+            Store.PutObject(ctx.Bucket!, record, existing => CheckWriteConditions(ctx, existing));
+        }
+        catch
+        {
+            Store.Blobs.Delete(body.BlobId);
+            throw;
+        }
+        await S3Http.WriteXmlAsync(ctx, xml =>
+        {
+            xml.WriteStartElement("CopyObjectResult", S3Service.XmlNamespace);
+            xml.WriteElementString("ETag", record.ETag);
+            xml.WriteElementString("LastModified", Xml.Timestamp(record.LastModified));
+            if (record.Checksum is not null && Checksums.TryParse(record.ChecksumAlgorithm, out var a))
+            {
+                xml.WriteElementString("ChecksumType", "FULL_OBJECT");
+                xml.WriteElementString(Checksums.ElementName(a), record.Checksum);
+            }
+            xml.WriteEndElement();
+        });
+    }
+
+    public async Task PutObjectTagging(RequestContext ctx)
+    {
+        env.RequireBucket(ctx);
+        var root = await S3Http.ReadXmlAsync(ctx);
+        if (root.Name.LocalName != "Tagging") throw S3Errors.MalformedXml();
+        var tags = new List<ObjectTag>();
+        foreach (var set in root.Children("TagSet"))
+        {
+            foreach (var tag in set.Children("Tag"))
+                tags.Add(new ObjectTag(tag.Child("Key") ?? throw S3Errors.MalformedXml(), tag.Child("Value") ?? ""));
+        }
+        S3Http.ValidateTags(tags);
+        Store.UpdateTags(ctx.Bucket!, ctx.Key!, tags);
+        S3Http.Empty(ctx);
+    }
+
+    public async Task GetObjectTagging(RequestContext ctx)
+    {
+        env.RequireBucket(ctx);
+        var record = Store.GetObject(ctx.Bucket!, ctx.Key!) ?? throw S3Errors.NoSuchKey(ctx.Key!);
+        await S3Http.WriteXmlAsync(ctx, xml =>
+        {
+            xml.WriteStartElement("Tagging", S3Service.XmlNamespace);
+            xml.WriteStartElement("TagSet");
+            foreach (var tag in record.Tags)
+            {
+                xml.WriteStartElement("Tag");
+                xml.WriteElementString("Key", tag.Key);
+                xml.WriteElementString("Value", tag.Value);
+                xml.WriteEndElement();
+            }
+            xml.WriteEndElement();
+            xml.WriteEndElement();
+        });
+    }
+
+    public Task DeleteObjectTagging(RequestContext ctx)
+    {
+        env.RequireBucket(ctx);
+        Store.UpdateTags(ctx.Bucket!, ctx.Key!, []);
+        S3Http.Empty(ctx, 204);
+        return Task.CompletedTask;
+    }
+}

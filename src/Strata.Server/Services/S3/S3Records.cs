@@ -1,0 +1,59 @@
+using System.Text.Json.Serialization;
+
+namespace Strata.Server.Services.S3;
+
+public sealed record BucketRecord(string Name, string OwnerAccountId, string Region, DateTimeOffset CreationDate);
+
+/// <summary>A stored piece of an object's body: one blob (a whole single-part body, or one part
+/// of a multipart upload, kept as uploaded so completing an upload copies nothing).</summary>
+public sealed record Segment(string BlobId, long Size, string? ETag = null, string? Checksum = null);
+
+public sealed record ObjectTag(string Key, string Value);
+
+public sealed record ObjectRecord
+{
+    public required string Key { get; init; }
+    public required long Size { get; init; }
+    /// <summary>Quoted, as S3 sends it: MD5 hex, or for multipart MD5-of-part-MD5s "-N".</summary>
+    public required string ETag { get; init; }
+    public required DateTimeOffset LastModified { get; init; }
+    public required List<Segment> Segments { get; init; }
+    /// <summary>Set for objects made by a multipart upload: the part count (GET ?partNumber).</summary>
+    public int? PartsCount { get; init; }
+    /// <summary>Standard headers (Content-Type, Content-Encoding, Cache-Control, …) as given.</summary>
+    public Dictionary<string, string> Headers { get; init; } = [];
+    /// <summary>User metadata, names lower-cased without the x-amz-meta- prefix.</summary>
+    public Dictionary<string, string> Metadata { get; init; } = [];
+    public List<ObjectTag> Tags { get; init; } = [];
+    public string? ChecksumAlgorithm { get; init; }
+    public string? Checksum { get; init; }
+    /// <summary>FULL_OBJECT or COMPOSITE (a checksum of the part checksums, "-N").</summary>
+    public string? ChecksumType { get; init; }
+    public string StorageClass { get; init; } = "STANDARD";
+    public required string OwnerAccountId { get; init; }
+}
+
+public sealed record UploadRecord
+{
+    public required string UploadId { get; init; }
+    public required string Bucket { get; init; }
+    public required string Key { get; init; }
+    public required DateTimeOffset Initiated { get; init; }
+    public required string OwnerAccountId { get; init; }
+    public required string InitiatorArn { get; init; }
+    public Dictionary<string, string> Headers { get; init; } = [];
+    public Dictionary<string, string> Metadata { get; init; } = [];
+    public List<ObjectTag> Tags { get; init; } = [];
+    public string? ChecksumAlgorithm { get; init; }
+    public string? ChecksumType { get; init; }
+    public string StorageClass { get; init; } = "STANDARD";
+}
+
+public sealed record PartRecord(int PartNumber, string BlobId, long Size, string ETag, DateTimeOffset LastModified, string? Checksum);
+
+[JsonSourceGenerationOptions(DefaultIgnoreCondition = JsonIgnoreCondition.WhenWritingNull)]
+[JsonSerializable(typeof(BucketRecord))]
+[JsonSerializable(typeof(ObjectRecord))]
+[JsonSerializable(typeof(UploadRecord))]
+[JsonSerializable(typeof(PartRecord))]
+internal sealed partial class S3Json : JsonSerializerContext;

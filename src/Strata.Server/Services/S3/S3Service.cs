@@ -1,0 +1,175 @@
+using System.Net;
+using Strata.Server.Protocol;
+
+namespace Strata.Server.Services.S3;
+
+/// <summary>
+/// S3 on REST-XML: finds the bucket and key a request addresses (path style, or virtual-host
+/// style under a configured domain) and the operation its method and sub-resources name.
+/// Every operation is declared once here with its IAM action and resource ARN.
+/// </summary>
+public sealed class S3Service : IOperationResolver
+{
+    public const string XmlNamespace = "http://s3.amazonaws.com/doc/2006-03-01/";
+
+    readonly string[] _virtualHostDomains;
+    readonly Dictionary<string, Operation> _ops;
+
+    public S3Service(S3Environment env, IEnumerable<string> virtualHostDomains)
+    {
+        // Longest first, so "s3.localhost" wins over "localhost" for bucket.s3.localhost.
+        _virtualHostDomains = virtualHostDomains.Select(d => "." + d.Trim('.').ToLowerInvariant()).OrderByDescending(d => d.Length).ToArray();
+        var buckets = new BucketOperations(env);
+        var objects = new ObjectOperations(env);
+        var multipart = new MultipartOperations(env, objects);
+        Operation[] all =
+        [
+            Service("ListBuckets", "ListAllMyBuckets", buckets.ListBuckets),
+            Bucket("CreateBucket", "CreateBucket", buckets.CreateBucket),
+            Bucket("HeadBucket", "ListBucket", buckets.HeadBucket),
+            Bucket("DeleteBucket", "DeleteBucket", buckets.DeleteBucket),
+            Bucket("GetBucketLocation", "GetBucketLocation", buckets.GetBucketLocation),
+            Bucket("GetBucketVersioning", "GetBucketVersioning", buckets.GetBucketVersioning),
+            Bucket("ListObjects", "ListBucket", buckets.ListObjects),
+            Bucket("ListObjectsV2", "ListBucket", buckets.ListObjectsV2),
+            Bucket("ListObjectVersions", "ListBucketVersions", buckets.ListObjectVersions),
+            Bucket("DeleteObjects", "DeleteObject", objects.DeleteObjects),
+            Bucket("ListMultipartUploads", "ListBucketMultipartUploads", multipart.ListMultipartUploads),
+            Object("PutObject", "PutObject", objects.PutObject),
+            Object("GetObject", "GetObject", objects.GetObject),
+            Object("HeadObject", "GetObject", objects.HeadObject),
+            Object("DeleteObject", "DeleteObject", objects.DeleteObject),
+            Object("CopyObject", "PutObject", objects.CopyObject),
+            Object("PutObjectTagging", "PutObjectTagging", objects.PutObjectTagging),
+            Object("GetObjectTagging", "GetObjectTagging", objects.GetObjectTagging),
+            Object("DeleteObjectTagging", "DeleteObjectTagging", objects.DeleteObjectTagging),
+            Object("CreateMultipartUpload", "PutObject", multipart.CreateMultipartUpload),
+            Object("UploadPart", "PutObject", multipart.UploadPart),
+            Object("UploadPartCopy", "PutObject", multipart.UploadPartCopy),
+            Object("CompleteMultipartUpload", "PutObject", multipart.CompleteMultipartUpload),
+            Object("AbortMultipartUpload", "AbortMultipartUpload", multipart.AbortMultipartUpload),
+            Object("ListParts", "ListMultipartUploadParts", multipart.ListParts),
+        ];
+        _ops = all.ToDictionary(o => o.Name);
+    }
+
+    public IEnumerable<Operation> Operations => _ops.Values;
+
+    static Operation Service(string name, string action, Func<RequestContext, Task> handler)
+        => new(name, "s3:" + action, _ => "*", handler);
+
+    static Operation Bucket(string name, string action, Func<RequestContext, Task> handler)
+        => new(name, "s3:" + action, ctx => $"arn:aws:s3:::{ctx.Bucket}", handler);
+
+    static Operation Object(string name, string action, Func<RequestContext, Task> handler)
+        => new(name, "s3:" + action, ctx => $"arn:aws:s3:::{ctx.Bucket}/{ctx.Key}", handler);
+
+    public Operation? Resolve(RequestContext ctx)
+    {
+        Address(ctx);
+        var name = OperationName(ctx);
+        ctx.OperationName = name;
+        return name is not null && _ops.TryGetValue(name, out var op) ? op : null;
+    }
+
+    /// <summary>Sets <see cref="RequestContext.Bucket"/> and <see cref="RequestContext.Key"/>.</summary>
+    void Address(RequestContext ctx)
+    {
+        var path = SigV4Path(ctx.RawPath);
+        var host = ctx.Request.Host.Host.ToLowerInvariant();
+        string? bucket = null;
+        if (!IPAddress.TryParse(host, out _))
+        {
+            foreach (var domain in _virtualHostDomains)
+            {
+                if (host.EndsWith(domain, StringComparison.Ordinal) && host.Length > domain.Length)
+                {
+                    bucket = host[..^domain.Length];
+                    break;
+                }
+            }
+        }
+        if (bucket is not null)
+        {
+            ctx.Bucket = bucket;
+            ctx.VirtualHostedBucket = true;
+            ctx.Key = path.Length > 1 ? path[1..] : null;
+            return;
+        }
+        var trimmed = path.TrimStart('/');
+        if (trimmed.Length == 0) return;
+        var slash = trimmed.IndexOf('/');
+        ctx.Bucket = slash < 0 ? trimmed : trimmed[..slash];
+        ctx.Key = slash < 0 || slash == trimmed.Length - 1 ? null : trimmed[(slash + 1)..];
+    }
+
+    static string SigV4Path(string rawPath) => Auth.SigV4.PercentDecode(rawPath);
+
+    static string? OperationName(RequestContext ctx)
+    {
+        var q = ctx.Request.Query;
+        var method = ctx.Request.Method;
+        if (ctx.Bucket is null)
+            return HttpMethods.IsGet(method) ? "ListBuckets" : null;
+
+        if (ctx.Key is null)
+        {
+            if (HttpMethods.IsGet(method))
+            {
+                if (q.ContainsKey("location")) return "GetBucketLocation";
+                if (q.ContainsKey("versioning")) return "GetBucketVersioning";
+                if (q.ContainsKey("versions")) return "ListObjectVersions";
+                if (q.ContainsKey("uploads")) return "ListMultipartUploads";
+                if (HasOtherSubresource(q)) return null;
+                return q["list-type"] == "2" ? "ListObjectsV2" : "ListObjects";
+            }
+            if (HasOtherSubresource(q) && !(HttpMethods.IsPost(method) && q.ContainsKey("delete"))) return null;
+            if (HttpMethods.IsPut(method)) return "CreateBucket";
+            if (HttpMethods.IsHead(method)) return "HeadBucket";
+            if (HttpMethods.IsDelete(method)) return "DeleteBucket";
+            if (HttpMethods.IsPost(method) && q.ContainsKey("delete")) return "DeleteObjects";
+            return null;
+        }
+
+        var hasUpload = q.ContainsKey("uploadId");
+        var copy = ctx.Request.Headers.ContainsKey("x-amz-copy-source");
+        if (HttpMethods.IsPut(method))
+        {
+            if (q.ContainsKey("tagging")) return "PutObjectTagging";
+            if (hasUpload && q.ContainsKey("partNumber")) return copy ? "UploadPartCopy" : "UploadPart";
+            if (HasOtherSubresource(q)) return null;
+            return copy ? "CopyObject" : "PutObject";
+        }
+        if (HttpMethods.IsGet(method))
+        {
+            if (q.ContainsKey("tagging")) return "GetObjectTagging";
+            if (hasUpload) return "ListParts";
+            return HasOtherSubresource(q) ? null : "GetObject";
+        }
+        if (HttpMethods.IsHead(method)) return HasOtherSubresource(q) ? null : "HeadObject";
+        if (HttpMethods.IsDelete(method))
+        {
+            if (q.ContainsKey("tagging")) return "DeleteObjectTagging";
+            if (hasUpload) return "AbortMultipartUpload";
+            return HasOtherSubresource(q) ? null : "DeleteObject";
+        }
+        if (HttpMethods.IsPost(method))
+        {
+            if (q.ContainsKey("uploads")) return "CreateMultipartUpload";
+            if (hasUpload) return "CompleteMultipartUpload";
+        }
+        return null;
+    }
+
+    /// <summary>Sub-resources S3 has that Strata does not implement (yet): such a request must get
+    /// NotImplemented, not be mistaken for the plain operation on the bucket or object.</summary>
+    static bool HasOtherSubresource(IQueryCollection q) => q.Keys.Any(OtherSubresources.Contains);
+
+    static readonly HashSet<string> OtherSubresources =
+    [
+        "acl", "policy", "policyStatus", "cors", "lifecycle", "website", "logging", "notification", "replication",
+        "encryption", "tagging", "requestPayment", "accelerate", "analytics", "inventory", "metrics", "intelligent-tiering",
+        "ownershipControls", "publicAccessBlock", "object-lock", "legal-hold", "retention", "restore", "select",
+        "attributes", "torrent", "versioning", "versions", "uploads", "location", "delete", "session", "renameObject",
+    ];
+}

@@ -1,0 +1,125 @@
+using System.Net;
+using System.Text.Json;
+using System.Text.Json.Nodes;
+using Microsoft.AspNetCore.Server.Kestrel.Core;
+using Strata.Server.Auth;
+using Strata.Server.Protocol;
+using Strata.Server.Services.S3;
+using Strata.Server.Storage;
+
+namespace Strata.Server;
+
+/// <summary>The composition root: opens the data directory, builds the services and the
+/// request pipeline, and puts them behind Kestrel's HTTP and HTTPS listeners.</summary>
+public static class StrataHost
+{
+    public const string Version = "0.1.0";
+
+    public static WebApplication Build(StrataOptions options, TextWriter console)
+    {
+        Directory.CreateDirectory(options.DataDir);
+        var clock = TimeProvider.System;
+        var state = new SqliteStateStore(Path.Combine(options.DataDir, "state.db"));
+        var credentials = new CredentialStore(state);
+        var (account, rootKey, created) = credentials.Bootstrap(
+            Environment.GetEnvironmentVariable("STRATA_ROOT_ACCESS_KEY_ID"),
+            Environment.GetEnvironmentVariable("STRATA_ROOT_SECRET_ACCESS_KEY"), clock);
+        var blobs = new BlobStore(Path.Combine(options.DataDir, "objects"));
+        var s3Store = new S3Store(state, blobs);
+        var s3 = new S3Service(new S3Environment(s3Store, credentials, clock, options.Region), options.S3Domains);
+        var catalog = new ServiceCatalog(ServiceCatalog.AwsServices(s3));
+
+        var builder = WebApplication.CreateSlimBuilder();
+        builder.Logging.ClearProviders();
+        builder.Logging.AddSimpleConsole(o => { o.SingleLine = true; o.TimestampFormat = "HH:mm:ss "; });
+        builder.Logging.SetMinimumLevel(LogLevel.Warning);
+        builder.Logging.AddFilter("Strata", Environment.GetEnvironmentVariable("STRATA_LOG_LEVEL") is { } level && Enum.TryParse<LogLevel>(level, true, out var l) ? l : LogLevel.Information);
+        builder.Services.AddSingleton<IStateStore>(state);
+        builder.Services.AddSingleton(clock);
+        builder.Services.AddSingleton(credentials);
+        builder.WebHost.ConfigureKestrel(kestrel =>
+        {
+            kestrel.AddServerHeader = false;
+            kestrel.Limits.MaxRequestBodySize = null; // S3 objects up to 5 GiB per PUT stream through
+            kestrel.Limits.MinRequestBodyDataRate = null;
+            kestrel.Limits.MaxRequestHeadersTotalSize = 64 * 1024;
+            var address = options.Host is "localhost" ? IPAddress.Loopback : IPAddress.Parse(options.Host);
+            kestrel.Listen(address, options.Port);
+            if (options.TlsPort > 0)
+            {
+                var certificate = TlsCertificate.Load(options);
+                kestrel.Listen(address, options.TlsPort, listen =>
+                {
+                    listen.Protocols = HttpProtocols.Http1AndHttp2;
+                    listen.UseHttps(certificate);
+                });
+            }
+        });
+
+        var app = builder.Build();
+        var pipeline = new RequestPipeline(catalog, new SigV4Authenticator(credentials, clock), new Authorizer(),
+            app.Services.GetRequiredService<ILogger<RequestPipeline>>(), options.Region);
+        var log = app.Services.GetRequiredService<ILoggerFactory>().CreateLogger("Strata");
+        var started = DateTime.UtcNow;
+
+        app.Run(async http =>
+        {
+            // Strata's own routes live under /_strata/, which no bucket name can be.
+            if (http.Request.Path.StartsWithSegments("/_strata", StringComparison.Ordinal))
+            {
+                await StrataRoutes(http, options, account);
+                return;
+            }
+            await pipeline.HandleAsync(http);
+        });
+
+        app.Lifetime.ApplicationStarted.Register(() =>
+        {
+            var urls = new JsonObject { ["http"] = $"http://{options.Host}:{options.Port}" };
+            if (options.TlsPort > 0) urls["https"] = $"https://{options.Host}:{options.TlsPort}";
+            File.WriteAllText(Path.Combine(options.DataDir, "server.json"), urls.ToJsonString());
+            console.WriteLine($"strata {Version}: data {options.DataDir}, region {options.Region}, account {account.Id}");
+            if (created)
+            {
+                console.WriteLine("root credentials (shown once; `strata env` prints them again):");
+                console.WriteLine($"  AWS_ACCESS_KEY_ID={rootKey.AccessKeyId}");
+                console.WriteLine($"  AWS_SECRET_ACCESS_KEY={rootKey.SecretAccessKey}");
+            }
+            console.WriteLine($"strata: listening on http://{options.Host}:{options.Port}");
+            if (options.TlsPort > 0) console.WriteLine($"strata: listening on https://{options.Host}:{options.TlsPort}");
+            console.Flush();
+            // Blobs that no row references are leftovers of a crash; remove them in the background.
+            _ = Task.Run(() =>
+            {
+                try
+                {
+                    var swept = s3Store.SweepUnreferencedBlobs(started);
+                    if (swept > 0) log.LogInformation("Removed {Count} unreferenced blobs left by an earlier crash", swept);
+                }
+                catch (Exception e) { log.LogWarning(e, "Blob sweep failed"); }
+            });
+        });
+        app.Lifetime.ApplicationStopped.Register(state.Dispose);
+        return app;
+    }
+
+    static async Task StrataRoutes(HttpContext http, StrataOptions options, AccountRecord account)
+    {
+        if (http.Request.Path.Equals("/_strata/health", StringComparison.Ordinal) && HttpMethods.IsGet(http.Request.Method))
+        {
+            http.Response.ContentType = "application/json";
+            var body = new JsonObject
+            {
+                ["status"] = "ok",
+                ["version"] = Version,
+                ["region"] = options.Region,
+                ["accountId"] = account.Id,
+            };
+            await http.Response.WriteAsync(body.ToJsonString());
+            return;
+        }
+        http.Response.StatusCode = 404;
+        http.Response.ContentType = "application/json";
+        await http.Response.WriteAsync(JsonSerializer.Serialize(new JsonObject { ["message"] = "no such Strata route" }));
+    }
+}

@@ -1,0 +1,22 @@
+namespace Strata.Server;
+
+/// <summary>How `strata serve` is configured (command-line options and environment).</summary>
+public sealed record StrataOptions
+{
+    public string Host { get; init; } = "127.0.0.1";
+    public int Port { get; init; } = 9600;
+    /// <summary>HTTPS listener; 0 turns it off.</summary>
+    public int TlsPort { get; init; } = 9643;
+    public string? TlsCertPath { get; init; }
+    public string? TlsKeyPath { get; init; }
+    public string DataDir { get; init; } = DefaultDataDir();
+    public string Region { get; init; } = "us-east-1";
+    /// <summary>Host names under which buckets are addressed virtual-host style
+    /// (<c>bucket.s3.localhost</c>, <c>bucket.localhost</c>).</summary>
+    public IReadOnlyList<string> S3Domains { get; init; } = ["s3.localhost", "localhost"];
+
+    public static string DefaultDataDir()
+        => Environment.GetEnvironmentVariable("STRATA_DATA_DIR") is { Length: > 0 } dir
+            ? dir
+            : Path.Combine(Environment.GetFolderPath(Environment.SpecialFolder.UserProfile), ".strata");
+}

@@ -1,0 +1,160 @@
+using System.Diagnostics;
+using System.Net;
+using System.Net.Sockets;
+
+namespace Strata.Server.Tests.E2E;
+
+/// <summary>
+/// A real `strata serve` process on free loopback ports with a temporary data directory, as a
+/// user would run it. Tests talk to it only over HTTP(S) with unmodified AWS clients.
+/// </summary>
+public sealed class StrataProcess : IAsyncDisposable
+{
+    public const string AccessKeyId = "AKIASTRATATEST000001";
+    public const string SecretAccessKey = "strata/test/secret/key/0123456789abcdefgh";
+
+    Process? _process;
+    readonly List<string> _output = [];
+
+    public string DataDir { get; }
+    public int Port { get; private set; }
+    public int TlsPort { get; private set; }
+    public string Endpoint => $"http://127.0.0.1:{Port}";
+    public string TlsEndpoint => $"https://127.0.0.1:{TlsPort}";
+    public string CertPath => Path.Combine(DataDir, "tls", "cert.pem");
+    public IReadOnlyList<string> Output { get { lock (_output) return _output.ToList(); } }
+
+    StrataProcess(string dataDir) => DataDir = dataDir;
+
+    public static async Task<StrataProcess> StartAsync(string? dataDir = null)
+    {
+        var server = new StrataProcess(dataDir ?? Directory.CreateTempSubdirectory("strata-test-").FullName);
+        await server.StartAsync();
+        return server;
+    }
+
+    /// <summary>The strata.dll built next to the tests (the test project references the server).</summary>
+    public static string ServerDll => Path.Combine(AppContext.BaseDirectory, "strata.dll");
+
+    public async Task StartAsync()
+    {
+        Port = FreePort();
+        TlsPort = FreePort();
+        var psi = new ProcessStartInfo("dotnet")
+        {
+            RedirectStandardOutput = true,
+            RedirectStandardError = true,
+            UseShellExecute = false,
+        };
+        foreach (var arg in new[] { ServerDll, "serve", "--port", Port.ToString(), "--tls-port", TlsPort.ToString(), "--data-dir", DataDir })
+            psi.ArgumentList.Add(arg);
+        psi.Environment["STRATA_ROOT_ACCESS_KEY_ID"] = AccessKeyId;
+        psi.Environment["STRATA_ROOT_SECRET_ACCESS_KEY"] = SecretAccessKey;
+        var process = Process.Start(psi)!;
+        _process = process;
+        process.OutputDataReceived += (_, e) => { if (e.Data is not null) lock (_output) _output.Add(e.Data); };
+        process.ErrorDataReceived += (_, e) => { if (e.Data is not null) lock (_output) _output.Add(e.Data); };
+        process.BeginOutputReadLine();
+        process.BeginErrorReadLine();
+
+        using var http = new HttpClient { Timeout = TimeSpan.FromSeconds(2) };
+        var deadline = DateTime.UtcNow.AddSeconds(60);
+        while (DateTime.UtcNow < deadline)
+        {
+            if (process.HasExited) throw new InvalidOperationException("strata serve exited:\n" + string.Join('\n', Output));
+            try
+            {
+                var response = await http.GetAsync($"{Endpoint}/_strata/health");
+                if (response.StatusCode == HttpStatusCode.OK) return;
+            }
+            catch (HttpRequestException) { }
+            catch (TaskCanceledException) { }
+            await Task.Delay(100);
+        }
+        throw new TimeoutException("strata serve did not become healthy:\n" + string.Join('\n', Output));
+    }
+
+    /// <summary>SIGKILL: no shutdown code runs, as in a power cut or OOM kill.</summary>
+    public void Kill()
+    {
+        _process?.Kill(entireProcessTree: true);
+        _process?.WaitForExit();
+    }
+
+    public async Task StopAsync()
+    {
+        if (_process is null || _process.HasExited) return;
+        _process.Kill(entireProcessTree: true);
+        await _process.WaitForExitAsync();
+    }
+
+    /// <summary>Environment for an AWS client pointed at this server.</summary>
+    public Dictionary<string, string> ClientEnvironment(bool tls = false) => new()
+    {
+        ["AWS_ACCESS_KEY_ID"] = AccessKeyId,
+        ["AWS_SECRET_ACCESS_KEY"] = SecretAccessKey,
+        ["AWS_DEFAULT_REGION"] = "us-east-1",
+        ["AWS_ENDPOINT_URL"] = tls ? TlsEndpoint : Endpoint,
+        ["AWS_CA_BUNDLE"] = CertPath,
+        ["STRATA_ENDPOINT"] = Endpoint,
+        ["STRATA_TLS_ENDPOINT"] = TlsEndpoint,
+        ["STRATA_DATA_DIR"] = DataDir,
+        ["AWS_CONFIG_FILE"] = "/dev/null",
+        ["AWS_SHARED_CREDENTIALS_FILE"] = "/dev/null",
+        ["AWS_EC2_METADATA_DISABLED"] = "true",
+        ["PYTHONUNBUFFERED"] = "1",
+    };
+
+    public async ValueTask DisposeAsync()
+    {
+        await StopAsync();
+        _process?.Dispose();
+        try { Directory.Delete(DataDir, recursive: true); } catch (IOException) { }
+    }
+
+    static int FreePort()
+    {
+        using var listener = new TcpListener(IPAddress.Loopback, 0);
+        listener.Start();
+        return ((IPEndPoint)listener.LocalEndpoint).Port;
+    }
+}
+
+/// <summary>One server shared by the tests of a class (each test uses its own buckets).</summary>
+public sealed class StrataFixture : IAsyncLifetime
+{
+    public StrataProcess Server { get; private set; } = null!;
+    public async Task InitializeAsync() => Server = await StrataProcess.StartAsync();
+    public async Task DisposeAsync() => await Server.DisposeAsync();
+}
+
+/// <summary>Runs an external client (python, aws CLI) and captures what it printed.</summary>
+public static class ClientProcess
+{
+    public static async Task<(int ExitCode, string Output)> RunAsync(string file, IEnumerable<string> args, IDictionary<string, string> env, TimeSpan? timeout = null, string? workingDirectory = null)
+    {
+        var psi = new ProcessStartInfo(file)
+        {
+            RedirectStandardOutput = true,
+            RedirectStandardError = true,
+            UseShellExecute = false,
+            WorkingDirectory = workingDirectory ?? AppContext.BaseDirectory,
+        };
+        foreach (var a in args) psi.ArgumentList.Add(a);
+        foreach (var (k, v) in env) psi.Environment[k] = v;
+        using var process = Process.Start(psi)!;
+        var stdout = process.StandardOutput.ReadToEndAsync();
+        var stderr = process.StandardError.ReadToEndAsync();
+        using var cts = new CancellationTokenSource(timeout ?? TimeSpan.FromMinutes(5));
+        try
+        {
+            await process.WaitForExitAsync(cts.Token);
+        }
+        catch (OperationCanceledException)
+        {
+            process.Kill(entireProcessTree: true);
+            throw new TimeoutException($"{file} {string.Join(' ', args)} timed out:\n{await stdout}\n{await stderr}");
+        }
+        return (process.ExitCode, (await stdout) + (await stderr));
+    }
+}
