@@ -24,21 +24,11 @@ public sealed class Authorizer
     static AwsException Denied(RequestContext ctx)
     {
         var p = ctx.Service?.Protocol ?? AwsProtocol.RestXml;
-        if (ctx.Principal.IsAnonymous)
-        {
-            return p switch
-            {
-                AwsProtocol.RestXml => new AwsException("AccessDenied", 403, "Access Denied"),
-                AwsProtocol.Query => new AwsException("MissingAuthenticationToken", 403, "Request is missing Authentication Token"),
-                _ => new AwsException("MissingAuthenticationTokenException", 403, "Missing Authentication Token"),
-            };
-        }
+        // S3 never says who was refused what; the other services do.
+        if (p == AwsProtocol.RestXml) return new AwsException("AccessDenied", 403, "Access Denied");
         var message = $"User: {ctx.Principal.Arn} is not authorized to perform: {ctx.Action} on resource: {ctx.ResourceArn}";
-        return p switch
-        {
-            AwsProtocol.RestXml => new AwsException("AccessDenied", 403, "Access Denied"),
-            AwsProtocol.Query => new AwsException("AccessDenied", 403, message),
-            _ => new AwsException("AccessDeniedException", 400, message),
-        };
+        return p == AwsProtocol.Query
+            ? new AwsException("AccessDenied", 403, message)
+            : new AwsException("AccessDeniedException", 400, message);
     }
 }

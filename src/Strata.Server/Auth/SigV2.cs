@@ -20,7 +20,7 @@ public static class SigV2
     ];
 
     public static string StringToSign(string method, string? contentMd5, string? contentType, string dateOrExpires,
-        IEnumerable<KeyValuePair<string, string>> amzHeaders, string resourcePath, string rawQuery)
+        IEnumerable<KeyValuePair<string, string>> amzHeaders, string resourcePath, string rawQuery, string? alsoSigned = null)
     {
         var sb = new StringBuilder();
         sb.Append(method).Append('\n').Append(contentMd5).Append('\n').Append(contentType).Append('\n').Append(dateOrExpires).Append('\n');
@@ -32,7 +32,7 @@ public static class SigV2
         {
             var eq = part.IndexOf('=');
             var name = eq < 0 ? part : part[..eq];
-            if (!SignedSubresources.Contains(name)) continue;
+            if (!SignedSubresources.Contains(name) && name != alsoSigned) continue;
             subresources.Add((name, eq < 0 ? null : SigV4.PercentDecode(part[(eq + 1)..])));
         }
         if (subresources.Count > 0)

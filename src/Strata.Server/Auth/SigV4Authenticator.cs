@@ -55,8 +55,11 @@ public sealed class SigV4Authenticator(CredentialStore credentials, TimeProvider
         }
         else
         {
+            // Only S3 has anonymous access (bucket policies may grant it); every other service
+            // refuses an unsigned request outright.
+            if (!s3) throw Errors.MissingAuthentication(ctx);
             ctx.Principal = Principal.Anonymous;
-            if (ctx.Service?.Protocol == AwsProtocol.RestXml) WrapUnsignedS3Body(ctx);
+            WrapUnsignedS3Body(ctx);
         }
     }
 
@@ -87,14 +90,19 @@ public sealed class SigV4Authenticator(CredentialStore credentials, TimeProvider
         }
         var amzHeaders = ctx.Request.Headers
             .Where(h => h.Key.StartsWith("x-amz-", StringComparison.OrdinalIgnoreCase))
-            .Select(h => new KeyValuePair<string, string>(h.Key.ToLowerInvariant(), h.Value.ToString()));
+            .Select(h => new KeyValuePair<string, string>(h.Key.ToLowerInvariant(), h.Value.ToString())).ToList();
         var resource = ctx.VirtualHostedBucket ? "/" + ctx.Bucket + ctx.RawPath : ctx.RawPath;
-        var stringToSign = SigV2.StringToSign(ctx.Request.Method, ctx.Header("Content-MD5"), ctx.Header("Content-Type"), date, amzHeaders, resource, ctx.RawQuery);
-        var matches = SigV2Matches(key.SecretAccessKey, stringToSign, signature);
-        // A bucket's resource is "/bucket/" in AWS's definition; path-style clients may sign "/bucket".
-        if (!matches && ctx.Key is null && ctx.Bucket is not null && !resource.EndsWith('/'))
-            matches = SigV2Matches(key.SecretAccessKey, SigV2.StringToSign(ctx.Request.Method, ctx.Header("Content-MD5"), ctx.Header("Content-Type"), date, amzHeaders, resource + "/", ctx.RawQuery), signature);
-        if (!matches)
+        // Clients disagree on the edges of the signed resource: "/bucket" or "/bucket/" for a
+        // bucket, and whether a query the operation's URI fixes (?list-type=2) is part of it.
+        var candidates = new List<string>();
+        foreach (var path in ctx.Key is null && ctx.Bucket is not null && !resource.EndsWith('/') ? new[] { resource, resource + "/" } : [resource])
+        {
+            candidates.Add(SigV2.StringToSign(ctx.Request.Method, ctx.Header("Content-MD5"), ctx.Header("Content-Type"), date, amzHeaders, path, ctx.RawQuery));
+            if (ctx.Request.Query.ContainsKey("list-type"))
+                candidates.Add(SigV2.StringToSign(ctx.Request.Method, ctx.Header("Content-MD5"), ctx.Header("Content-Type"), date, amzHeaders, path, ctx.RawQuery, "list-type"));
+        }
+        var stringToSign = candidates[0];
+        if (!candidates.Any(c => SigV2Matches(key.SecretAccessKey, c, signature)))
             throw Errors.BadSignature(ctx, null).With("AWSAccessKeyId", accessKeyId).With("StringToSign", stringToSign).With("SignatureProvided", signature);
         ctx.Principal = PrincipalOf(key);
         WrapUnsignedS3Body(ctx);
@@ -310,6 +318,10 @@ public sealed class SigV4Authenticator(CredentialStore credentials, TimeProvider
         public static AwsException QueryMalformed(RequestContext ctx, string message) => P(ctx) == AwsProtocol.RestXml
             ? new AwsException("AuthorizationQueryParametersError", 400, message)
             : Malformed(ctx, message);
+
+        public static AwsException MissingAuthentication(RequestContext ctx) => P(ctx) == AwsProtocol.Query
+            ? new AwsException("MissingAuthenticationToken", 403, "Request is missing Authentication Token")
+            : new AwsException("MissingAuthenticationTokenException", 403, "Missing Authentication Token");
 
         public static AwsException UnsupportedMechanism(RequestContext ctx) => P(ctx) == AwsProtocol.RestXml
             ? new AwsException("InvalidRequest", 400, "The authorization mechanism you have provided is not supported. Please use AWS4-HMAC-SHA256.")

@@ -44,11 +44,19 @@ public static class ProtocolParser
                     ?? throw new AwsException("MissingAction", 400, "The request must contain the parameter Action.");
                 break;
         }
-        ctx.Operation = service.Operations.Resolve(ctx) ?? throw UnknownOperation(ctx);
+        // Null when there is no such operation; answered only once the caller is authenticated,
+        // so that an unsigned or forged request learns nothing about what exists.
+        ctx.Operation = service.Operations.Resolve(ctx);
     }
+
+    /// <summary>The stage after authentication: the operation must exist.</summary>
+    public static Task RequireOperation(RequestContext ctx)
+        => ctx.Operation is null ? throw UnknownOperation(ctx) : Task.CompletedTask;
 
     static AwsException UnknownOperation(RequestContext ctx) => ctx.Service!.Protocol switch
     {
+        // Query-compatible JSON services answer with the Query code (in x-amzn-query-error too).
+        AwsProtocol.Json10 or AwsProtocol.Json11 when ctx.Service.QueryCompatible => new AwsException("InvalidAction", 400, $"The action {ctx.OperationName} is not valid for this web service."),
         AwsProtocol.Json10 or AwsProtocol.Json11 => new AwsException("UnknownOperationException", 400, $"The operation {ctx.OperationName} is not supported by {ctx.Service.Id} in Strata."),
         AwsProtocol.Query => new AwsException("InvalidAction", 400, $"The action {ctx.OperationName} is not valid for this web service."),
         AwsProtocol.RestJson => new AwsException("UnknownOperationException", 404, $"No operation of {ctx.Service.Id} matches {ctx.Request.Method} {ctx.RawPath}."),

@@ -6,7 +6,8 @@ namespace Strata.Server.Protocol;
 /// <summary>
 /// The one path every AWS request takes, as an ordered list of small stages. Reading the list
 /// tells the whole story: find the service, parse the protocol and resolve the operation,
-/// authenticate (SigV4), authorize (IAM action + resource), run the handler. Any stage may
+/// authenticate (SigV4), refuse unknown operations, authorize (IAM action + resource), run the
+/// handler. Any stage may
 /// throw an <see cref="AwsException"/>, which is serialized in the request's protocol; anything
 /// else is a bug, logged and answered as InternalError, never a bare 500 or a dropped connection.
 /// </summary>
@@ -27,6 +28,7 @@ public sealed class RequestPipeline
             ("detect-service", ctx => { ctx.Service = catalog.Detect(ctx); return Task.CompletedTask; }),
             ("parse-protocol", ProtocolParser.ParseAsync),
             ("authenticate", authenticator.AuthenticateAsync),
+            ("require-operation", ProtocolParser.RequireOperation),
             ("authorize", authorizer.AuthorizeAsync),
             ("invoke", ctx => ctx.Operation!.Handler(ctx)),
         ];

@@ -89,12 +89,12 @@ public sealed class StrataProcess : IAsyncDisposable
     }
 
     /// <summary>Environment for an AWS client pointed at this server.</summary>
-    public Dictionary<string, string> ClientEnvironment(bool tls = false) => new()
+    public Dictionary<string, string> ClientEnvironment() => new()
     {
         ["AWS_ACCESS_KEY_ID"] = AccessKeyId,
         ["AWS_SECRET_ACCESS_KEY"] = SecretAccessKey,
         ["AWS_DEFAULT_REGION"] = "us-east-1",
-        ["AWS_ENDPOINT_URL"] = tls ? TlsEndpoint : Endpoint,
+        ["AWS_ENDPOINT_URL"] = Endpoint,
         ["AWS_CA_BUNDLE"] = CertPath,
         ["STRATA_ENDPOINT"] = Endpoint,
         ["STRATA_TLS_ENDPOINT"] = TlsEndpoint,

@@ -1,0 +1,81 @@
+"""The request pipeline's protocols, end to end with boto3: every AWS service Strata speaks
+answers in its own protocol, including for operations it does not implement (yet), and
+authentication errors are spelled as each protocol family spells them."""
+import json
+import os
+import urllib.request
+
+import boto3
+import botocore
+from botocore.config import Config
+from botocore import UNSIGNED
+
+from harness import endpoint, eq, expect_error, run
+
+NEW_BOTOCORE = tuple(int(x) for x in botocore.__version__.split(".")[:2]) >= (1, 36)
+
+
+def client(service, **kw):
+    return boto3.client(service, endpoint_url=endpoint(), region_name="us-east-1", config=Config(retries={"max_attempts": 1}), **kw)
+
+
+def test_health_route():
+    health = json.loads(urllib.request.urlopen(endpoint() + "/_strata/health").read())
+    eq(health["status"], "ok", "health status")
+    eq(len(health["accountId"]), 12, "account id")
+
+
+def test_json11_unknown_operation():
+    """SageMaker (JSON 1.1, X-Amz-Target SageMaker.*): an operation not built yet."""
+    r = expect_error(lambda: client("sagemaker").list_endpoints(), "UnknownOperationException", 400)
+    assert r["ResponseMetadata"]["RequestId"], "request id header"
+
+
+def test_json10_unknown_operation():
+    expect_error(lambda: client("stepfunctions").list_state_machines(), "UnknownOperationException", 400)
+
+
+def test_query_unknown_action():
+    """IAM and STS (Query: form in, XML out)."""
+    expect_error(lambda: client("sts").get_caller_identity(), "InvalidAction", 400)
+    expect_error(lambda: client("iam").list_users(), "InvalidAction", 400)
+
+
+def test_cloudwatch_query_compatible():
+    """New clients speak JSON 1.0 to CloudWatch and read x-amzn-query-error; old ones Query."""
+    r = expect_error(lambda: client("cloudwatch").list_metrics(), "InvalidAction", 400)
+    if NEW_BOTOCORE:
+        # The query-compatible header carries the Query error code to JSON clients.
+        assert "x-amzn-query-error" in r["ResponseMetadata"]["HTTPHeaders"], r["ResponseMetadata"]["HTTPHeaders"]
+
+
+def test_rest_json_unknown_route():
+    r = expect_error(lambda: client("sagemaker-runtime").invoke_endpoint(EndpointName="nope", Body=b"{}", ContentType="application/json"),
+                     "UnknownOperationException", 404)
+    assert r["ResponseMetadata"]["RequestId"]
+
+
+def test_json_auth_errors():
+    bad = client("kms", aws_access_key_id=os.environ["AWS_ACCESS_KEY_ID"], aws_secret_access_key="wrong")
+    expect_error(lambda: bad.list_keys(), "InvalidSignatureException", 403)
+    unknown = client("kms", aws_access_key_id="AKIANOSUCHKEY0000000", aws_secret_access_key="x")
+    expect_error(lambda: unknown.list_keys(), "UnrecognizedClientException", 400)
+    anon = boto3.client("kms", endpoint_url=endpoint(), region_name="us-east-1", config=Config(signature_version=UNSIGNED, retries={"max_attempts": 1}))
+    expect_error(lambda: anon.list_keys(), "MissingAuthenticationTokenException", 403)
+
+
+def test_query_auth_errors():
+    bad = client("sts", aws_access_key_id=os.environ["AWS_ACCESS_KEY_ID"], aws_secret_access_key="wrong")
+    expect_error(lambda: bad.get_caller_identity(), "SignatureDoesNotMatch", 403)
+    unknown = client("iam", aws_access_key_id="AKIANOSUCHKEY0000000", aws_secret_access_key="x")
+    expect_error(lambda: unknown.list_users(), "InvalidClientTokenId", 403)
+
+
+def test_session_token_on_long_term_key_is_refused():
+    c = client("s3", aws_access_key_id=os.environ["AWS_ACCESS_KEY_ID"], aws_secret_access_key=os.environ["AWS_SECRET_ACCESS_KEY"],
+               aws_session_token="not-a-real-token")
+    expect_error(lambda: c.list_buckets(), "InvalidToken", 400)
+
+
+if __name__ == "__main__":
+    run(globals())

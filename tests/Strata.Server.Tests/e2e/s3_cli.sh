@@ -1,0 +1,107 @@
+#!/usr/bin/env bash
+# S3 end to end with an unmodified aws CLI: run with AWS_CLI=aws (v1.45) or AWS_CLI=/usr/bin/aws (v2.9).
+# Each test_* function is one case; the harness at the bottom prints PASS/FAIL lines.
+set -u
+AWS_CLI=${AWS_CLI:-aws}
+WORK=$(mktemp -d)
+trap 'rm -rf "$WORK"' EXIT
+
+aws_() { "$AWS_CLI" --endpoint-url "$STRATA_ENDPOINT" "$@"; }
+# High-level s3 commands print progress unless told not to.
+s3q() { local cmd=$1; shift; aws_ s3 "$cmd" --only-show-errors "$@"; }
+fail() { echo "$*" >&2; return 1; }
+bucket() { echo "cli-$RANDOM$RANDOM-$(date +%N)"; }
+
+test_mb_cp_ls_rm_rb() {
+  local b; b=$(bucket)
+  aws_ s3 mb "s3://$b" | grep -q "make_bucket: $b" || fail "mb"
+  echo "hello cli" > "$WORK/hello.txt"
+  s3q cp "$WORK/hello.txt" "s3://$b/dir/hello.txt" || fail "cp up"
+  aws_ s3 ls "s3://$b/dir/" | grep -q "hello.txt" || fail "ls"
+  aws_ s3 ls | grep -q "$b" || fail "ls buckets"
+  s3q cp "s3://$b/dir/hello.txt" "$WORK/back.txt" || fail "cp down"
+  cmp "$WORK/hello.txt" "$WORK/back.txt" || fail "content differs"
+  [ "$(s3q cp "s3://$b/dir/hello.txt" -)" = "hello cli" ] || fail "cp to stdout"
+  s3q rm "s3://$b/dir/hello.txt" || fail "rm"
+  [ -z "$(aws_ s3 ls "s3://$b/dir/")" ] || fail "object still listed"
+  aws_ s3 rb "s3://$b" || fail "rb"
+  ! aws_ s3 ls "s3://$b" 2>"$WORK/err" || fail "listing a removed bucket succeeded"
+  grep -q "NoSuchBucket" "$WORK/err" || fail "expected NoSuchBucket: $(cat "$WORK/err")"
+}
+
+test_sync_and_recursive_rm() {
+  local b; b=$(bucket)
+  aws_ s3 mb "s3://$b" >/dev/null
+  mkdir -p "$WORK/tree/a/b" "$WORK/tree/c"
+  for f in a/1.txt a/b/2.txt c/3.txt top.txt; do echo "$f" > "$WORK/tree/$f"; done
+  s3q sync "$WORK/tree" "s3://$b/tree" || fail "sync up"
+  [ "$(aws_ s3 ls --recursive "s3://$b/tree/" | wc -l)" -eq 4 ] || fail "4 objects after sync"
+  [ -z "$(s3q sync "$WORK/tree" "s3://$b/tree" --dryrun)" ] || fail "second sync would copy again"
+  echo changed > "$WORK/tree/c/3.txt"; sleep 1; touch "$WORK/tree/c/3.txt"
+  s3q sync "$WORK/tree" "s3://$b/tree" --dryrun | grep -q "c/3.txt" || fail "changed file not synced"
+  s3q sync "s3://$b/tree" "$WORK/down" || fail "sync down"
+  diff -r "$WORK/down" <(true) >/dev/null 2>&1; [ -f "$WORK/down/a/b/2.txt" ] || fail "sync down missing file"
+  s3q rm --recursive "s3://$b/tree" || fail "rm --recursive"
+  [ -z "$(aws_ s3 ls --recursive "s3://$b")" ] || fail "objects left"
+  aws_ s3 rb "s3://$b" || fail "rb"
+}
+
+test_multipart_cp_of_large_file() {
+  local b; b=$(bucket)
+  aws_ s3 mb "s3://$b" >/dev/null
+  head -c $((20 * 1024 * 1024 + 12345)) /dev/urandom > "$WORK/big.bin"
+  s3q cp "$WORK/big.bin" "s3://$b/big.bin" || fail "multipart cp"
+  local etag; etag=$(aws_ s3api head-object --bucket "$b" --key big.bin --query ETag --output text)
+  [[ "$etag" == *-3\" ]] || fail "expected a 3-part ETag, got $etag"
+  s3q cp "s3://$b/big.bin" "$WORK/big.out" || fail "download"
+  cmp "$WORK/big.bin" "$WORK/big.out" || fail "downloaded bytes differ"
+}
+
+test_presign() {
+  local b; b=$(bucket)
+  aws_ s3 mb "s3://$b" >/dev/null
+  echo "presigned body" | s3q cp - "s3://$b/p.txt"
+  local url; url=$("$AWS_CLI" --endpoint-url "$STRATA_ENDPOINT" s3 presign "s3://$b/p.txt" --expires-in 300)
+  [ "$(curl -sf "$url")" = "presigned body" ] || fail "presigned GET failed: $url"
+  [ "$(curl -s -o /dev/null -w '%{http_code}' "${url/p.txt/other.txt}")" = "403" ] || fail "tampered URL not refused"
+}
+
+test_s3api_objects_and_errors() {
+  local b; b=$(bucket)
+  aws_ s3api create-bucket --bucket "$b" >/dev/null || fail "create-bucket"
+  echo data > "$WORK/d"
+  aws_ s3api put-object --bucket "$b" --key k --body "$WORK/d" --metadata a=1 --content-type text/x-test >/dev/null || fail "put-object"
+  [ "$(aws_ s3api head-object --bucket "$b" --key k --query ContentType --output text)" = "text/x-test" ] || fail "head-object"
+  aws_ s3api get-object --bucket "$b" --key k "$WORK/out" >/dev/null && cmp "$WORK/d" "$WORK/out" || fail "get-object"
+  aws_ s3api get-object --bucket "$b" --key missing "$WORK/out" 2>"$WORK/err" && fail "missing key succeeded"
+  grep -q "NoSuchKey" "$WORK/err" || fail "expected NoSuchKey: $(cat "$WORK/err")"
+  aws_ s3api create-bucket --bucket "Bad_Name" 2>"$WORK/err" && fail "bad name accepted"
+  grep -q "InvalidBucketName" "$WORK/err" || fail "expected InvalidBucketName: $(cat "$WORK/err")"
+  aws_ s3api put-object-tagging --bucket "$b" --key k --tagging 'TagSet=[{Key=x,Value=y}]' || fail "tagging"
+  [ "$(aws_ s3api get-object-tagging --bucket "$b" --key k --query 'TagSet[0].Value' --output text)" = "y" ] || fail "get tagging"
+  aws_ s3api delete-objects --bucket "$b" --delete 'Objects=[{Key=k}]' >/dev/null || fail "delete-objects"
+  aws_ s3api delete-bucket --bucket "$b" || fail "delete-bucket"
+}
+
+test_bad_credentials() {
+  AWS_SECRET_ACCESS_KEY=wrong aws_ s3 ls 2>"$WORK/err" && fail "wrong secret accepted"
+  grep -q "SignatureDoesNotMatch" "$WORK/err" || fail "expected SignatureDoesNotMatch: $(cat "$WORK/err")"
+  AWS_ACCESS_KEY_ID=AKIANOSUCHKEY0000000 aws_ s3 ls 2>"$WORK/err" && fail "unknown key accepted"
+  grep -q "InvalidAccessKeyId" "$WORK/err" || fail "expected InvalidAccessKeyId: $(cat "$WORK/err")"
+}
+
+test_https_with_trusted_certificate() {
+  local b; b=$(bucket)
+  # The self-signed certificate of the data directory, trusted explicitly as a CA bundle.
+  "$AWS_CLI" --endpoint-url "$STRATA_TLS_ENDPOINT" --ca-bundle "$STRATA_DATA_DIR/tls/cert.pem" s3 mb "s3://$b" >/dev/null || fail "mb over https"
+  head -c 3000000 /dev/urandom > "$WORK/tls.bin"
+  "$AWS_CLI" --endpoint-url "$STRATA_TLS_ENDPOINT" --ca-bundle "$STRATA_DATA_DIR/tls/cert.pem" s3 cp "$WORK/tls.bin" "s3://$b/tls.bin" --only-show-errors || fail "cp over https"
+  s3q cp "s3://$b/tls.bin" "$WORK/tls.out" || fail "read back over http"
+  cmp "$WORK/tls.bin" "$WORK/tls.out" || fail "bytes differ"
+}
+
+failed=0
+for t in $(declare -F | awk '{print $3}' | grep '^test_'); do
+  if out=$($t 2>&1); then echo "PASS $t"; else echo "FAIL $t: ${out//$'\n'/ | }"; failed=1; fi
+done
+exit $failed
