@@ -20,7 +20,9 @@ public static class Checksums
     public static bool TryParse(string? name, out ChecksumAlgorithm algorithm)
     {
         algorithm = default;
-        return name is not null && Enum.TryParse(name.Trim(), ignoreCase: true, out algorithm) && Enum.IsDefined(algorithm);
+        // Names only: Enum.TryParse would also take "1" for CRC32C.
+        return name is not null && name.Trim() is { Length: > 0 } n && char.IsLetter(n[0])
+            && Enum.TryParse(n, ignoreCase: true, out algorithm) && Enum.IsDefined(algorithm);
     }
 
     /// <summary>The byte length of the algorithm's digest, to validate base64 values.</summary>

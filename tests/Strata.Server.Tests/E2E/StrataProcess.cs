@@ -24,11 +24,15 @@ public sealed class StrataProcess : IAsyncDisposable
     public string CertPath => Path.Combine(DataDir, "tls", "cert.pem");
     public IReadOnlyList<string> Output { get { lock (_output) return _output.ToList(); } }
 
-    StrataProcess(string dataDir) => DataDir = dataDir;
+    readonly bool _ownsDataDir;
 
+    StrataProcess(string dataDir, bool ownsDataDir) => (DataDir, _ownsDataDir) = (dataDir, ownsDataDir);
+
+    /// <summary>Starts a server; with <paramref name="dataDir"/> it reuses that directory (a
+    /// restart) and leaves it in place when disposed.</summary>
     public static async Task<StrataProcess> StartAsync(string? dataDir = null)
     {
-        var server = new StrataProcess(dataDir ?? Directory.CreateTempSubdirectory("strata-test-").FullName);
+        var server = new StrataProcess(dataDir ?? Directory.CreateTempSubdirectory("strata-test-").FullName, ownsDataDir: dataDir is null);
         await server.StartAsync();
         return server;
     }
@@ -109,7 +113,10 @@ public sealed class StrataProcess : IAsyncDisposable
     {
         await StopAsync();
         _process?.Dispose();
-        try { Directory.Delete(DataDir, recursive: true); } catch (IOException) { }
+        if (_ownsDataDir)
+        {
+            try { Directory.Delete(DataDir, recursive: true); } catch (IOException) { }
+        }
     }
 
     static int FreePort()
