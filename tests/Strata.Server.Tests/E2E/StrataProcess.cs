@@ -30,17 +30,17 @@ public sealed class StrataProcess : IAsyncDisposable
 
     /// <summary>Starts a server; with <paramref name="dataDir"/> it reuses that directory (a
     /// restart) and leaves it in place when disposed.</summary>
-    public static async Task<StrataProcess> StartAsync(string? dataDir = null)
+    public static async Task<StrataProcess> StartAsync(string? dataDir = null, bool fixedKeys = true)
     {
         var server = new StrataProcess(dataDir ?? Directory.CreateTempSubdirectory("strata-test-").FullName, ownsDataDir: dataDir is null);
-        await server.StartAsync();
+        await server.StartAsync(fixedKeys);
         return server;
     }
 
     /// <summary>The strata.dll built next to the tests (the test project references the server).</summary>
     public static string ServerDll => Path.Combine(AppContext.BaseDirectory, "strata.dll");
 
-    public async Task StartAsync()
+    async Task StartAsync(bool fixedKeys)
     {
         Port = FreePort();
         TlsPort = FreePort();
@@ -52,8 +52,16 @@ public sealed class StrataProcess : IAsyncDisposable
         };
         foreach (var arg in new[] { ServerDll, "serve", "--port", Port.ToString(), "--tls-port", TlsPort.ToString(), "--data-dir", DataDir })
             psi.ArgumentList.Add(arg);
-        psi.Environment["STRATA_ROOT_ACCESS_KEY_ID"] = AccessKeyId;
-        psi.Environment["STRATA_ROOT_SECRET_ACCESS_KEY"] = SecretAccessKey;
+        if (fixedKeys)
+        {
+            psi.Environment["STRATA_ROOT_ACCESS_KEY_ID"] = AccessKeyId;
+            psi.Environment["STRATA_ROOT_SECRET_ACCESS_KEY"] = SecretAccessKey;
+        }
+        else
+        {
+            psi.Environment.Remove("STRATA_ROOT_ACCESS_KEY_ID");
+            psi.Environment.Remove("STRATA_ROOT_SECRET_ACCESS_KEY");
+        }
         var process = Process.Start(psi)!;
         _process = process;
         process.OutputDataReceived += (_, e) => { if (e.Data is not null) lock (_output) _output.Add(e.Data); };
@@ -69,7 +77,9 @@ public sealed class StrataProcess : IAsyncDisposable
             try
             {
                 var response = await http.GetAsync($"{Endpoint}/_strata/health");
-                if (response.StatusCode == HttpStatusCode.OK) return;
+                // Ready: healthy, and the listener lines (printed once started) are out.
+                if (response.StatusCode == HttpStatusCode.OK && Output.Any(l => l.StartsWith($"strata: listening on https://", StringComparison.Ordinal)))
+                    return;
             }
             catch (HttpRequestException) { }
             catch (TaskCanceledException) { }

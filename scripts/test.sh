@@ -1,0 +1,35 @@
+#!/usr/bin/env bash
+# The one test command: installs what the tests need on a fresh machine (Debian's awscli v2 and
+# python3-boto3 beside the image's aws CLI v1 and boto3), restores, builds (warnings are errors)
+# and runs every test: unit tests and end-to-end tests against real `strata serve` processes.
+set -euo pipefail
+cd "$(dirname "${BASH_SOURCE[0]}")/.."
+
+need=()
+[ -x /usr/bin/aws ] || need+=(awscli)
+/usr/bin/python3 -c "import boto3" 2>/dev/null || need+=(python3-boto3)
+command -v curl >/dev/null || need+=(curl)
+if [ ${#need[@]} -gt 0 ]; then
+  echo "installing: ${need[*]}"
+  sudo_=""; [ "$(id -u)" -eq 0 ] || sudo_=sudo
+  $sudo_ apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $sudo_ apt-get install -y -qq "${need[@]}" >/dev/null
+fi
+for tool in aws python3 /usr/bin/aws /usr/bin/python3 dotnet; do
+  command -v "$tool" >/dev/null || { echo "missing $tool" >&2; exit 1; }
+done
+python3 -c "import boto3" || { echo "the image's python3 has no boto3" >&2; exit 1; }
+
+dotnet build Strata.slnx -c Release --nologo -v quiet
+log=$(mktemp)
+set +e
+dotnet test Strata.slnx -c Release --no-build --nologo 2>&1 | tee "$log"
+status=${PIPESTATUS[0]}
+set -e
+# One closing line that any reader understands: "N passed, N failed".
+summary=$(grep -E "^(Passed|Failed)!" "$log" | sed -E 's/.*Failed: *([0-9]+), Passed: *([0-9]+).*/\2 \1/' | awk '{p+=$1; f+=$2} END {print p+0, f+0}')
+rm -f "$log"
+read -r passed failed <<<"$summary"
+if [ "$passed" -eq 0 ]; then status=1; fi
+echo "$passed passed, $failed failed"
+exit "$status"
