@@ -1,1 +1,95 @@
-public static class B { public static void Main(){} }
+using BenchmarkDotNet.Attributes;
+using BenchmarkDotNet.Running;
+using Strata.Server.Auth;
+
+// Code-path benchmarks (BenchmarkDotNet). Whole-request throughput is bench/s3_throughput.py.
+//   dotnet run -c Release --project bench/Strata.Bench -- --filter '*'
+BenchmarkSwitcher.FromAssembly(typeof(SigV4Benchmarks).Assembly).Run(args);
+
+/// <summary>What SigV4 verification costs per request, against the one hash it cannot avoid.</summary>
+[MemoryDiagnoser]
+public class SigV4Benchmarks
+{
+    const string Secret = "wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY";
+    readonly (string, string)[] _headers =
+    [
+        ("host", "127.0.0.1:9600"), ("x-amz-content-sha256", SigV4.EmptySha256), ("x-amz-date", "20261127T000000Z"),
+    ];
+
+    [Benchmark(Baseline = true, Description = "SHA-256 of an empty payload (floor)")]
+    public string Floor() => SigV4.Sha256Hex(ReadOnlySpan<byte>.Empty);
+
+    [Benchmark(Description = "verify a GetObject signature")]
+    public string Verify()
+    {
+        var canonical = SigV4.CanonicalRequest("GET", SigV4.CanonicalUri("/bucket/some/key%20with%20spaces.bin", s3: true),
+            SigV4.CanonicalQuery("partNumber=1&x-id=GetObject"), _headers, "host;x-amz-content-sha256;x-amz-date", SigV4.EmptySha256);
+        var sts = SigV4.StringToSign("20261127T000000Z", "20261127/us-east-1/s3/aws4_request", canonical);
+        return SigV4.Sign(SigV4.SigningKey(Secret, "20261127", "us-east-1", "s3"), sts);
+    }
+}
+
+/// <summary>Decoding a signed aws-chunked body, against copying the same bytes.</summary>
+[MemoryDiagnoser]
+public class AwsChunkedBenchmarks
+{
+    byte[] _plain = [];
+    byte[] _chunked = [];
+    readonly byte[] _key = SigV4.SigningKey("secret", "20261127", "us-east-1", "s3");
+
+    [GlobalSetup]
+    public void Setup()
+    {
+        _plain = new byte[8 * 1024 * 1024];
+        Random.Shared.NextBytes(_plain);
+        var output = new MemoryStream();
+        var previous = "seed";
+        for (var offset = 0; offset <= _plain.Length; offset += 64 * 1024)
+        {
+            var chunk = _plain.AsSpan(offset, Math.Min(64 * 1024, _plain.Length - offset)).ToArray();
+            previous = SigV4.ChunkSignature(_key, "20261127T000000Z", "20261127/us-east-1/s3/aws4_request", previous, SigV4.Sha256Hex(chunk));
+            output.Write(System.Text.Encoding.ASCII.GetBytes($"{chunk.Length:x};chunk-signature={previous}\r\n"));
+            output.Write(chunk);
+            if (chunk.Length > 0) output.Write("\r\n"u8);
+        }
+        output.Write("\r\n"u8);
+        _chunked = output.ToArray();
+    }
+
+    readonly Sink _sink = new();
+
+    [Benchmark(Baseline = true, Description = "copy 8 MiB (floor)")]
+    public async Task Copy() => await new MemoryStream(_plain).CopyToAsync(_sink, 1024 * 1024);
+
+    [Benchmark(Description = "SHA-256 of 8 MiB (what verification must compute)")]
+    public byte[] Hash() => System.Security.Cryptography.SHA256.HashData(_plain);
+
+    [Benchmark(Description = "decode + verify 8 MiB of signed 64 KiB chunks")]
+    public async Task Decode()
+    {
+        await using var stream = new AwsChunkedStream(new MemoryStream(_chunked), new ChunkSigner(_key, "20261127T000000Z", "20261127/us-east-1/s3/aws4_request", "seed"), _plain.Length);
+        await stream.CopyToAsync(_sink, 1024 * 1024);
+    }
+
+    /// <summary>Takes every byte (a memcpy into one buffer), as a consumer of the body would.</summary>
+    sealed class Sink : Stream
+    {
+        readonly byte[] _buffer = new byte[8 * 1024 * 1024];
+        public override void Write(byte[] buffer, int offset, int count) => buffer.AsSpan(offset, count).CopyTo(_buffer);
+        public override void Write(ReadOnlySpan<byte> buffer) => buffer.CopyTo(_buffer);
+        public override ValueTask WriteAsync(ReadOnlyMemory<byte> buffer, CancellationToken cancellationToken = default)
+        {
+            buffer.Span.CopyTo(_buffer);
+            return ValueTask.CompletedTask;
+        }
+        public override bool CanRead => false;
+        public override bool CanSeek => false;
+        public override bool CanWrite => true;
+        public override long Length => 0;
+        public override long Position { get => 0; set { } }
+        public override void Flush() { }
+        public override int Read(byte[] buffer, int offset, int count) => throw new NotSupportedException();
+        public override long Seek(long offset, SeekOrigin origin) => throw new NotSupportedException();
+        public override void SetLength(long value) => throw new NotSupportedException();
+    }
+}
