@@ -30,17 +30,17 @@ public sealed class StrataProcess : IAsyncDisposable
 
     /// <summary>Starts a server; with <paramref name="dataDir"/> it reuses that directory (a
     /// restart) and leaves it in place when disposed.</summary>
-    public static async Task<StrataProcess> StartAsync(string? dataDir = null, bool fixedKeys = true)
+    public static async Task<StrataProcess> StartAsync(string? dataDir = null, bool fixedKeys = true, params string[] extraArgs)
     {
         var server = new StrataProcess(dataDir ?? Directory.CreateTempSubdirectory("strata-test-").FullName, ownsDataDir: dataDir is null);
-        await server.StartAsync(fixedKeys);
+        await server.StartAsync(fixedKeys, extraArgs);
         return server;
     }
 
     /// <summary>The strata.dll built next to the tests (the test project references the server).</summary>
     public static string ServerDll => Path.Combine(AppContext.BaseDirectory, "strata.dll");
 
-    async Task StartAsync(bool fixedKeys)
+    async Task StartAsync(bool fixedKeys, string[] extraArgs)
     {
         Port = FreePort();
         TlsPort = FreePort();
@@ -50,7 +50,7 @@ public sealed class StrataProcess : IAsyncDisposable
             RedirectStandardError = true,
             UseShellExecute = false,
         };
-        foreach (var arg in new[] { ServerDll, "serve", "--port", Port.ToString(), "--tls-port", TlsPort.ToString(), "--data-dir", DataDir })
+        foreach (var arg in new[] { ServerDll, "serve", "--port", Port.ToString(), "--tls-port", TlsPort.ToString(), "--data-dir", DataDir }.Concat(extraArgs))
             psi.ArgumentList.Add(arg);
         if (fixedKeys)
         {

@@ -53,3 +53,48 @@ def run(module_globals):
 
 def endpoint(tls=False):
     return os.environ["STRATA_TLS_ENDPOINT" if tls else "STRATA_ENDPOINT"]
+
+
+def validate_responses(client):
+    """Checks every parsed response against the operation's output shape in the installed
+    botocore model (required members present, types as the model says), so that drift from the
+    specification fails the call that caused it."""
+    import datetime as _dt
+
+    def check(shape, value, path):
+        if value is None:
+            return
+        kind = shape.type_name
+        if kind == "structure":
+            assert isinstance(value, dict), f"{path}: expected a structure, got {type(value).__name__}"
+            for name in shape.required_members:
+                member = shape.members[name]
+                # Members bound to the HTTP status or headers S3 may omit are not body members.
+                if member.serialization.get("location") in ("header", "headers", "statusCode"):
+                    continue
+                assert name in value, f"{path}: required member {name} missing"
+            for name, member in shape.members.items():
+                if name in value:
+                    check(member, value[name], f"{path}.{name}")
+        elif kind == "list":
+            assert isinstance(value, list), f"{path}: expected a list, got {type(value).__name__}"
+            for i, item in enumerate(value):
+                check(shape.member, item, f"{path}[{i}]")
+        elif kind == "map":
+            assert isinstance(value, dict), f"{path}: expected a map"
+        elif kind in ("integer", "long"):
+            assert isinstance(value, int) and not isinstance(value, bool), f"{path}: expected an integer, got {value!r}"
+        elif kind == "boolean":
+            assert isinstance(value, bool), f"{path}: expected a boolean, got {value!r}"
+        elif kind == "timestamp":
+            assert isinstance(value, _dt.datetime), f"{path}: expected a timestamp, got {value!r}"
+        elif kind == "string":
+            assert isinstance(value, str), f"{path}: expected a string, got {value!r}"
+
+    def after_call(http_response, parsed, model, **kwargs):
+        if model.output_shape is None or http_response.status_code >= 300:
+            return
+        check(model.output_shape, {k: v for k, v in parsed.items() if k != "ResponseMetadata"}, model.name)
+
+    client.meta.events.register("after-call", after_call)
+    return client

@@ -16,20 +16,20 @@ import botocore.auth
 from botocore.config import Config
 from botocore import UNSIGNED
 
-from harness import endpoint, eq, expect_error, run, unique
+from harness import endpoint, eq, expect_error, run, unique, validate_responses
 
 MIB = 1024 * 1024
 NEW_BOTOCORE = tuple(int(x) for x in botocore.__version__.split(".")[:2]) >= (1, 36)
 
 
 def client(tls=False, **config):
-    return boto3.client(
+    return validate_responses(boto3.client(
         "s3",
         endpoint_url=endpoint(tls),
         region_name="us-east-1",
         verify=os.environ["AWS_CA_BUNDLE"] if tls else None,
         config=Config(retries={"max_attempts": 1}, **config),
-    )
+    ))
 
 
 s3 = client()

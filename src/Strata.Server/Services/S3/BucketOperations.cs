@@ -65,6 +65,7 @@ internal sealed partial class BucketOperations(S3Environment env)
         if (body is not null)
         {
             var location = body.Child("LocationConstraint");
+            if (location == "EU") location = "eu-west-1"; // S3's legacy name for Ireland
             if (location is not null)
             {
                 if (location.Length == 0 || (location == "us-east-1" && env.Region == "us-east-1"))

@@ -1,0 +1,30 @@
+using Strata.Server.Services.S3;
+
+namespace Strata.Server.Tests.E2E;
+
+/// <summary>The operations Strata declares, held against the botocore models that ship with the
+/// clients (the specification), and against the end-to-end tests (every operation has one).</summary>
+public sealed class ModelConformanceTests
+{
+    static IEnumerable<string> S3Operations
+        => new S3Service(new S3Environment(null!, null!, TimeProvider.System, "us-east-1"), ["localhost"]).Operations.Select(o => o.Name);
+
+    [Theory]
+    [InlineData("python3")]
+    [InlineData("/usr/bin/python3")]
+    public async Task S3OperationsExistInTheModelAndAreTested(string python)
+    {
+        var (code, output) = await ClientProcess.RunAsync(python, [ClientSuite.ScriptPath("model_check.py"), "s3", .. S3Operations], new Dictionary<string, string>());
+        Assert.True(code == 0, output);
+    }
+
+    [Fact]
+    public void EveryS3OperationNamesAnS3ActionAndResource()
+    {
+        foreach (var op in new S3Service(new S3Environment(null!, null!, TimeProvider.System, "us-east-1"), ["localhost"]).Operations)
+        {
+            Assert.StartsWith("s3:", op.IamAction);
+            Assert.DoesNotContain(" ", op.IamAction);
+        }
+    }
+}
