@@ -40,7 +40,7 @@ var env = new Command("env", "Print export lines that point the aws CLI and SDKs
 env.SetAction(parse =>
 {
     var dir = Path.GetFullPath(parse.GetValue(dataDir)!);
-    Directory.CreateDirectory(dir);
+    StrataHost.EnsureDataDirectory(dir);
     string? keyId = Environment.GetEnvironmentVariable("STRATA_ROOT_ACCESS_KEY_ID"), secret = Environment.GetEnvironmentVariable("STRATA_ROOT_SECRET_ACCESS_KEY");
     using var state = new SqliteStateStore(Path.Combine(dir, "state.db"));
     var (_, root, _) = new CredentialStore(state).Bootstrap(keyId, secret, TimeProvider.System);

@@ -17,7 +17,7 @@ public static class StrataHost
 
     public static WebApplication Build(StrataOptions options, TextWriter console)
     {
-        Directory.CreateDirectory(options.DataDir);
+        EnsureDataDirectory(options.DataDir);
         var clock = TimeProvider.System;
         var state = new SqliteStateStore(Path.Combine(options.DataDir, "state.db"));
         var credentials = new CredentialStore(state);
@@ -101,6 +101,14 @@ public static class StrataHost
         });
         app.Lifetime.ApplicationStopped.Register(state.Dispose);
         return app;
+    }
+
+    /// <summary>Creates the data directory if needed. It holds secret keys: only its owner may
+    /// look inside.</summary>
+    public static void EnsureDataDirectory(string dir)
+    {
+        Directory.CreateDirectory(dir);
+        if (!OperatingSystem.IsWindows()) File.SetUnixFileMode(dir, UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute);
     }
 
     static async Task StrataRoutes(HttpContext http, StrataOptions options, AccountRecord account)

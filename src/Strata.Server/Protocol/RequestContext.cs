@@ -54,6 +54,12 @@ public sealed class RequestContext(HttpContext http, string requestId, string re
     // Authorization
     public string? Action { get; set; }
     public string? ResourceArn { get; set; }
+    public Authorizer? Authorizer { get; set; }
+
+    /// <summary>Checks a further permission the operation needs (e.g. reading a copy source);
+    /// throws the protocol's access-denied error when it is not granted.</summary>
+    public void Authorize(string action, string resourceArn)
+        => (Authorizer ?? throw new InvalidOperationException("Authorize before the authorization stage")).Require(this, action, resourceArn);
 
     public string? Header(string name) => Request.Headers.TryGetValue(name, out var v) && v.Count > 0 ? v.ToString() : null;
 }

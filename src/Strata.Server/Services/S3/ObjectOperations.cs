@@ -1,3 +1,4 @@
+using System.Buffers;
 using System.Globalization;
 using System.Xml;
 using Strata.Server.Protocol;
@@ -65,24 +66,38 @@ internal sealed class ObjectOperations(S3Environment env)
     async Task ServeAsync(RequestContext ctx, bool head)
     {
         env.RequireBucket(ctx);
-        // The blob of the record read may be replaced (and deleted) by a concurrent PUT before it
-        // is opened; reading the record again then finds the new one.
+        // The blobs are opened before anything is answered: an open file stays readable even if
+        // a concurrent PUT replaces the object and deletes it. If the PUT wins the race between
+        // reading the record and opening its blobs, reading the record again finds the new one.
         for (var attempt = 0; ; attempt++)
         {
             var record = Store.GetObject(ctx.Bucket!, ctx.Key!) ?? throw S3Errors.NoSuchKey(ctx.Key!);
+            var files = new List<FileStream>();
             try
             {
-                await ServeRecordAsync(ctx, record, head);
+                if (!head)
+                {
+                    foreach (var segment in record.Segments) files.Add(Store.Blobs.OpenRead(segment.BlobId));
+                }
+            }
+            catch (Exception e) when (e is FileNotFoundException or DirectoryNotFoundException && attempt < 3)
+            {
+                foreach (var f in files) await f.DisposeAsync();
+                continue;
+            }
+            try
+            {
+                await ServeRecordAsync(ctx, record, files, head);
                 return;
             }
-            catch (Exception e) when (e is FileNotFoundException or DirectoryNotFoundException && attempt < 3 && !ctx.Response.HasStarted)
+            finally
             {
-                ctx.Response.Headers.Clear();
+                foreach (var f in files) await f.DisposeAsync();
             }
         }
     }
 
-    async Task ServeRecordAsync(RequestContext ctx, ObjectRecord record, bool head)
+    async Task ServeRecordAsync(RequestContext ctx, ObjectRecord record, List<FileStream> files, bool head)
     {
         CheckReadConditions(ctx, record);
         var response = ctx.Response;
@@ -126,9 +141,26 @@ internal sealed class ObjectOperations(S3Environment env)
         response.ContentLength = length;
         if (head || length == 0) return;
 
-        foreach (var (blobId, segmentOffset, count2) in ObjectBody.Ranges(record, offset, length))
+        var byBlob = record.Segments.Select((segment, i) => (segment.BlobId, File: files[i])).ToDictionary(x => x.BlobId, x => x.File);
+        var buffer = ArrayPool<byte>.Shared.Rent(256 * 1024);
+        try
         {
-            await response.SendFileAsync(Store.Blobs.PathOf(blobId), segmentOffset, count2, ctx.Http.RequestAborted);
+            foreach (var (blobId, segmentOffset, segmentCount) in ObjectBody.Ranges(record, offset, length))
+            {
+                var file = byBlob[blobId];
+                file.Position = segmentOffset;
+                for (var remaining = segmentCount; remaining > 0;)
+                {
+                    var n = await file.ReadAsync(buffer.AsMemory(0, (int)Math.Min(buffer.Length, remaining)), ctx.Http.RequestAborted);
+                    if (n == 0) throw AwsException.Internal("A stored object is shorter than its record.");
+                    await response.Body.WriteAsync(buffer.AsMemory(0, n), ctx.Http.RequestAborted);
+                    remaining -= n;
+                }
+            }
+        }
+        finally
+        {
+            ArrayPool<byte>.Shared.Return(buffer);
         }
     }
 
@@ -232,27 +264,25 @@ internal sealed class ObjectOperations(S3Environment env)
         var objects = root.Children("Object").ToList();
         if (objects.Count is 0 or > 1000) throw S3Errors.MalformedXml();
         var results = new List<(string Key, AwsException? Error)>();
+        var deletable = new List<string>();
         foreach (var o in objects)
         {
-            var key = o.Child("Key");
-            if (key is null) throw S3Errors.MalformedXml();
+            var key = o.Child("Key") ?? throw S3Errors.MalformedXml();
             var versionId = o.Child("VersionId");
             if (versionId is not null && versionId != "null")
             {
                 results.Add((key, new AwsException("NoSuchVersion", 404, "The specified version does not exist.")));
                 continue;
             }
-            try
+            if (System.Text.Encoding.UTF8.GetByteCount(key) > 1024)
             {
-                S3Http.ValidateKey(key);
-                Store.DeleteObject(ctx.Bucket!, key);
-                results.Add((key, null));
+                results.Add((key, S3Errors.KeyTooLong(System.Text.Encoding.UTF8.GetByteCount(key))));
+                continue;
             }
-            catch (AwsException e)
-            {
-                results.Add((key, e));
-            }
+            deletable.Add(key);
+            results.Add((key, null));
         }
+        Store.DeleteObjects(ctx.Bucket!, deletable);
         await S3Http.WriteXmlAsync(ctx, xml =>
         {
             xml.WriteStartElement("DeleteResult", S3Service.XmlNamespace);
@@ -296,6 +326,7 @@ internal sealed class ObjectOperations(S3Environment env)
             throw S3Errors.InvalidArgument("Invalid copy source object key", "x-amz-copy-source", header);
         var bucketName = path[..slash];
         var key = path[(slash + 1)..];
+        ctx.Authorize("s3:GetObject", $"arn:aws:s3:::{bucketName}/{key}");
         var bucket = Store.GetBucket(bucketName) ?? throw S3Errors.NoSuchBucket(bucketName);
         if (bucket.OwnerAccountId != ctx.Principal.AccountId) throw S3Errors.AccessDenied();
         var source = Store.GetObject(bucketName, key) ?? throw S3Errors.NoSuchKey(key);

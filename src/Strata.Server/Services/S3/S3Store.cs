@@ -116,6 +116,28 @@ public sealed class S3Store(IStateStore state, BlobStore blobs)
         return garbage.Count > 0;
     }
 
+    /// <summary>Deletes several objects in one transaction (one commit, not one per key).</summary>
+    public void DeleteObjects(string bucket, IEnumerable<string> keys)
+    {
+        var garbage = state.Write(w =>
+        {
+            var garbage = new List<string>();
+            foreach (var key in keys)
+            {
+                var old = ReadObject(w, bucket, key);
+                if (old is null) continue;
+                w.Delete(Objects, ObjectKey(bucket, key));
+                foreach (var segment in old.Segments)
+                {
+                    w.Delete(BlobRefs, segment.BlobId);
+                    garbage.Add(segment.BlobId);
+                }
+            }
+            return garbage;
+        });
+        DeleteBlobs(garbage);
+    }
+
     /// <summary>Object keys (and their records, parsed lazily by the caller) in key order.</summary>
     public IReadOnlyList<KeyValuePair<string, string>> ScanObjects(string bucket, string prefix, string? startAfter, int limit, bool skipStartAfterPrefix)
     {
