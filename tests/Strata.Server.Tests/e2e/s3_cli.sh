@@ -100,6 +100,43 @@ test_https_with_trusted_certificate() {
   cmp "$WORK/tls.bin" "$WORK/tls.out" || fail "bytes differ"
 }
 
+test_s3api_every_operation() {
+  # Every S3 operation Strata implements, through this CLI's s3api.
+  local b q; b=$(bucket)
+  q() { aws_ s3api "$@" --output text; }
+  aws_ s3api create-bucket --bucket "$b" >/dev/null || fail "create-bucket"
+  aws_ s3api head-bucket --bucket "$b" || fail "head-bucket"
+  [ "$(q get-bucket-location --bucket "$b" --query LocationConstraint)" = "None" ] || fail "get-bucket-location"
+  q list-buckets --query "Buckets[?Name=='$b'].Name" | grep -q "$b" || fail "list-buckets"
+  q get-bucket-versioning --bucket "$b" >/dev/null || fail "get-bucket-versioning"
+  echo one > "$WORK/one"
+  aws_ s3api put-object --bucket "$b" --key a/one --body "$WORK/one" --tagging "k=v" >/dev/null || fail "put-object"
+  aws_ s3api copy-object --bucket "$b" --key a/two --copy-source "$b/a/one" >/dev/null || fail "copy-object"
+  [ "$(q list-objects --bucket "$b" --prefix a/ --query 'Contents[].Key')" = "a/one	a/two" ] || fail "list-objects"
+  [ "$(q list-objects-v2 --bucket "$b" --delimiter / --query 'CommonPrefixes[].Prefix')" = "a/" ] || fail "list-objects-v2"
+  [ "$(q list-object-versions --bucket "$b" --query 'Versions[0].VersionId')" = "null" ] || fail "list-object-versions"
+  [ "$(q get-object-tagging --bucket "$b" --key a/two --query 'TagSet[0].Key')" = "k" ] || fail "tags copied"
+  aws_ s3api delete-object-tagging --bucket "$b" --key a/two || fail "delete-object-tagging"
+  [ "$(q get-object-tagging --bucket "$b" --key a/two --query 'length(TagSet)')" = "0" ] || fail "tags deleted"
+  head -c $((5 * 1024 * 1024)) /dev/urandom > "$WORK/part1"
+  local up e1 e2
+  up=$(q create-multipart-upload --bucket "$b" --key mp --query UploadId) || fail "create-multipart-upload"
+  e1=$(q upload-part --bucket "$b" --key mp --upload-id "$up" --part-number 1 --body "$WORK/part1" --query ETag) || fail "upload-part"
+  e2=$(q upload-part-copy --bucket "$b" --key mp --upload-id "$up" --part-number 2 --copy-source "$b/a/one" --query CopyPartResult.ETag) || fail "upload-part-copy"
+  [ "$(q list-parts --bucket "$b" --key mp --upload-id "$up" --query 'length(Parts)')" = "2" ] || fail "list-parts"
+  q list-multipart-uploads --bucket "$b" --query 'Uploads[].UploadId' | grep -q -- "$up" || fail "list-multipart-uploads"
+  aws_ s3api complete-multipart-upload --bucket "$b" --key mp --upload-id "$up" \
+    --multipart-upload "{\"Parts\":[{\"PartNumber\":1,\"ETag\":$e1},{\"PartNumber\":2,\"ETag\":$e2}]}" >/dev/null || fail "complete-multipart-upload"
+  [ "$(q head-object --bucket "$b" --key mp --query ContentLength)" = "$((5 * 1024 * 1024 + 4))" ] || fail "completed size"
+  up=$(q create-multipart-upload --bucket "$b" --key gone --query UploadId)
+  aws_ s3api abort-multipart-upload --bucket "$b" --key gone --upload-id "$up" || fail "abort-multipart-upload"
+  aws_ s3api list-parts --bucket "$b" --key gone --upload-id "$up" 2>"$WORK/err" && fail "aborted upload still listed"
+  grep -q NoSuchUpload "$WORK/err" || fail "expected NoSuchUpload: $(cat "$WORK/err")"
+  aws_ s3api delete-object --bucket "$b" --key mp || fail "delete-object"
+  aws_ s3api delete-objects --bucket "$b" --delete '{"Objects":[{"Key":"a/one"},{"Key":"a/two"}],"Quiet":true}' >/dev/null || fail "delete-objects"
+  aws_ s3api delete-bucket --bucket "$b" || fail "delete-bucket"
+}
+
 failed=0
 for t in $(declare -F | awk '{print $3}' | grep '^test_'); do
   if out=$($t 2>&1); then echo "PASS $t"; else echo "FAIL $t: ${out//$'\n'/ | }"; failed=1; fi
