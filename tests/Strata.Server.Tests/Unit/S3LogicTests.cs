@@ -133,7 +133,11 @@ public sealed class S3RequestLogicTests
     {
         var record = new ObjectRecord
         {
-            Key = "k", Size = 30, ETag = "\"e\"", LastModified = DateTimeOffset.UnixEpoch, OwnerAccountId = "1",
+            Key = "k",
+            Size = 30,
+            ETag = "\"e\"",
+            LastModified = DateTimeOffset.UnixEpoch,
+            OwnerAccountId = "1",
             Segments = [new Segment("a", 10), new Segment("b", 10), new Segment("c", 10)],
         };
         Assert.Equal([("a", 5L, 5L), ("b", 0L, 10L), ("c", 0L, 2L)], ObjectBody.Ranges(record, 5, 17).ToList());
