@@ -23,7 +23,7 @@ python3 -c "import boto3" || { echo "the image's python3 has no boto3" >&2; exit
 dotnet build Strata.slnx -c Release --nologo -v quiet
 log=$(mktemp)
 set +e
-dotnet test Strata.slnx -c Release --no-build --nologo 2>&1 | tee "$log"
+dotnet test Strata.slnx -c Release --no-build --nologo --blame-hang-timeout 15m 2>&1 | tee "$log"
 status=${PIPESTATUS[0]}
 set -e
 # One closing line that any reader understands: "N passed, N failed".

@@ -1,0 +1,381 @@
+using System.Buffers.Binary;
+using System.Globalization;
+using System.Text;
+using System.Text.Json;
+using Microsoft.ML.OnnxRuntime.Tensors;
+
+namespace Strata.Worker;
+
+/// <summary>
+/// Request and response bodies as SageMaker's framework containers accept them:
+/// <c>application/json</c> (<c>{"instances": [...]}</c>, <c>{"inputs": {name: tensor}}</c> or a bare
+/// nested array), <c>text/csv</c> (one record per line) and <c>application/x-npy</c> (a NumPy
+/// array, so binary tensors do not pay for text).
+/// </summary>
+public static class Codecs
+{
+    public const string Json = "application/json";
+    public const string Csv = "text/csv";
+    public const string Npy = "application/x-npy";
+
+    public static string MediaType(string? header)
+        => (header ?? "").Split(';')[0].Trim().ToLowerInvariant();
+
+    public static Dictionary<string, TensorData> Decode(string? contentType, byte[] body, OnnxModel model) => MediaType(contentType) switch
+    {
+        Json or "" => DecodeJson(body, model),
+        Csv => DecodeCsv(body, model),
+        Npy => Single(model, "application/x-npy", input => DecodeNpy(body, input)),
+        var other => throw new PayloadException($"content type '{other}' is not supported; use {Json}, {Csv} or {Npy}", 415),
+    };
+
+    /// <summary>The response media type for an Accept header (the first supported one).</summary>
+    public static string Negotiate(string? accept)
+    {
+        if (string.IsNullOrWhiteSpace(accept)) return Json;
+        foreach (var part in accept.Split(','))
+        {
+            var type = MediaType(part);
+            if (type is Json or Csv or Npy) return type;
+            if (type is "*/*" or "application/*") return Json;
+        }
+        throw new PayloadException($"accept '{accept}' is not supported; use {Json}, {Csv} or {Npy}", 406);
+    }
+
+    public static byte[] Encode(string mediaType, List<OutputValue> outputs) => mediaType switch
+    {
+        Csv => EncodeCsv(outputs),
+        Npy => EncodeNpy(outputs),
+        _ => EncodeJson(outputs),
+    };
+
+    static Dictionary<string, TensorData> Single(OnnxModel model, string what, Func<ModelInput, TensorData> decode)
+    {
+        if (model.Inputs.Count != 1)
+            throw new PayloadException($"{what} carries one tensor, but the model has {model.Inputs.Count} inputs: {model.Describe()}; send application/json with {{\"inputs\": {{name: tensor}}}}");
+        var input = model.Inputs[0];
+        return new() { [input.Name] = decode(input) };
+    }
+
+    // ---- JSON ----
+
+    static Dictionary<string, TensorData> DecodeJson(byte[] body, OnnxModel model)
+    {
+        JsonDocument doc;
+        try { doc = JsonDocument.Parse(body); }
+        catch (JsonException e) { throw new PayloadException($"the body is not valid JSON: {e.Message}"); }
+        using (doc)
+        {
+            var root = doc.RootElement;
+            if (root.ValueKind == JsonValueKind.Object && root.TryGetProperty("inputs", out var inputs))
+            {
+                if (inputs.ValueKind != JsonValueKind.Object) return Single(model, "\"inputs\" as an array", input => FromJson(inputs, input));
+                var result = new Dictionary<string, TensorData>();
+                foreach (var property in inputs.EnumerateObject())
+                {
+                    var input = model.Inputs.FirstOrDefault(i => i.Name == property.Name)
+                        ?? throw new PayloadException($"the model has no input '{property.Name}'; it expects {model.Describe()}");
+                    result[input.Name] = FromJson(property.Value, input);
+                }
+                return result;
+            }
+            if (root.ValueKind == JsonValueKind.Object && root.TryGetProperty("instances", out var instances))
+            {
+                if (instances.ValueKind != JsonValueKind.Array) throw new PayloadException("\"instances\" must be an array of records");
+                // Records given as objects name the inputs: {"instances": [{"a": [...], "b": [...]}, ...]}.
+                if (instances.GetArrayLength() > 0 && instances[0].ValueKind == JsonValueKind.Object)
+                {
+                    var result = new Dictionary<string, TensorData>();
+                    foreach (var input in model.Inputs)
+                    {
+                        var stacked = instances.EnumerateArray().Select(r => r.TryGetProperty(input.Name, out var v) ? v
+                            : throw new PayloadException($"a record in \"instances\" has no input '{input.Name}'; the model expects {model.Describe()}")).ToList();
+                        result[input.Name] = FromJsonList(stacked, input);
+                    }
+                    return result;
+                }
+                return Single(model, "\"instances\"", input => FromJson(instances, input));
+            }
+            if (root.ValueKind == JsonValueKind.Array) return Single(model, "a bare JSON array", input => FromJson(root, input));
+            throw new PayloadException($"expected {{\"instances\": [...]}}, {{\"inputs\": {{...}}}} or a JSON array; the model expects {model.Describe()}");
+        }
+    }
+
+    static TensorData FromJsonList(List<JsonElement> records, ModelInput input)
+    {
+        var shape = new List<int> { records.Count };
+        var values = new List<JsonElement>();
+        int[]? inner = null;
+        foreach (var record in records)
+        {
+            var recordShape = new List<int>();
+            var before = values.Count;
+            Flatten(record, recordShape, values, 0, input);
+            if (inner is null) inner = recordShape.ToArray();
+            else if (!inner.SequenceEqual(recordShape)) throw Ragged(input);
+        }
+        shape.AddRange(inner ?? []);
+        return new TensorData(input.Type, shape.ToArray(), Convert(values, input));
+    }
+
+    static TensorData FromJson(JsonElement element, ModelInput input)
+    {
+        var shape = new List<int>();
+        var values = new List<JsonElement>();
+        Flatten(element, shape, values, 0, input);
+        // A single record given without its batch dimension gets one.
+        if (shape.Count == input.Dimensions.Length - 1) shape.Insert(0, 1);
+        return new TensorData(input.Type, shape.ToArray(), Convert(values, input));
+    }
+
+    static void Flatten(JsonElement element, List<int> shape, List<JsonElement> values, int depth, ModelInput input)
+    {
+        if (element.ValueKind != JsonValueKind.Array)
+        {
+            if (depth < shape.Count) throw Ragged(input);
+            values.Add(element);
+            return;
+        }
+        var length = element.GetArrayLength();
+        if (depth == shape.Count) shape.Add(length);
+        else if (shape[depth] != length) throw Ragged(input);
+        foreach (var item in element.EnumerateArray()) Flatten(item, shape, values, depth + 1, input);
+    }
+
+    static PayloadException Ragged(ModelInput input) => new($"input '{input.Name}' is not a rectangular tensor; the model expects {input.Describe()}");
+
+    static Array Convert(List<JsonElement> values, ModelInput input)
+    {
+        try
+        {
+            return input.Type switch
+            {
+                TensorElementType.Float => values.Select(v => v.GetSingle()).ToArray(),
+                TensorElementType.Double => values.Select(v => v.GetDouble()).ToArray(),
+                TensorElementType.Int32 => values.Select(v => v.GetInt32()).ToArray(),
+                TensorElementType.Int64 => values.Select(v => v.GetInt64()).ToArray(),
+                TensorElementType.Bool => values.Select(v => v.ValueKind is JsonValueKind.True or JsonValueKind.False ? v.GetBoolean() : v.GetInt32() != 0).ToArray(),
+                TensorElementType.String => values.Select(v => v.ValueKind == JsonValueKind.String ? v.GetString()! : v.GetRawText()).ToArray(),
+                _ => throw new PayloadException($"input '{input.Name}' has element type {input.Type}, which Strata's worker does not take"),
+            };
+        }
+        catch (Exception e) when (e is InvalidOperationException or FormatException)
+        {
+            throw new PayloadException($"input '{input.Name}' expects {TensorData.TypeName(input.Type)} values; the payload has another type ({e.Message})");
+        }
+    }
+
+    static byte[] EncodeJson(List<OutputValue> outputs)
+    {
+        using var buffer = new MemoryStream();
+        using (var json = new Utf8JsonWriter(buffer))
+        {
+            json.WriteStartObject();
+            json.WritePropertyName("predictions");
+            if (outputs.Count == 1 && outputs[0].Tensor is { } only)
+            {
+                WriteTensor(json, only);
+            }
+            else
+            {
+                // Several outputs (a classifier's label and probabilities): one object per record.
+                var records = outputs.Min(o => o.Records);
+                json.WriteStartArray();
+                for (var i = 0; i < records; i++)
+                {
+                    json.WriteStartObject();
+                    foreach (var output in outputs)
+                    {
+                        json.WritePropertyName(output.Name);
+                        if (output.Tensor is { } t)
+                        {
+                            var record = t.Record(i);
+                            if (record.Shape.Length == 0) WriteScalar(json, record.Values, 0);
+                            else WriteTensor(json, record);
+                        }
+                        else
+                        {
+                            json.WriteStartObject();
+                            foreach (var (key, value) in output.Maps![i]) { json.WritePropertyName(key); json.WriteNumberValue(System.Convert.ToDouble(value, CultureInfo.InvariantCulture)); }
+                            json.WriteEndObject();
+                        }
+                    }
+                    json.WriteEndObject();
+                }
+                json.WriteEndArray();
+            }
+            json.WriteEndObject();
+        }
+        return buffer.ToArray();
+    }
+
+    static void WriteTensor(Utf8JsonWriter json, TensorData tensor)
+    {
+        var index = 0;
+        Write(0);
+
+        void Write(int depth)
+        {
+            if (depth == tensor.Shape.Length)
+            {
+                WriteScalar(json, tensor.Values, index++);
+                return;
+            }
+            json.WriteStartArray();
+            for (var i = 0; i < tensor.Shape[depth]; i++) Write(depth + 1);
+            json.WriteEndArray();
+        }
+    }
+
+    static void WriteScalar(Utf8JsonWriter json, Array values, int i)
+    {
+        switch (values)
+        {
+            case float[] f: json.WriteNumberValue(f[i]); break;
+            case double[] d: json.WriteNumberValue(d[i]); break;
+            case int[] n: json.WriteNumberValue(n[i]); break;
+            case long[] l: json.WriteNumberValue(l[i]); break;
+            case bool[] b: json.WriteBooleanValue(b[i]); break;
+            case string[] s: json.WriteStringValue(s[i]); break;
+        }
+    }
+
+    // ---- CSV ----
+
+    static Dictionary<string, TensorData> DecodeCsv(byte[] body, OnnxModel model) => Single(model, "text/csv", input =>
+    {
+        var rows = Encoding.UTF8.GetString(body).Split('\n').Select(l => l.TrimEnd('\r')).Where(l => l.Length > 0).ToList();
+        if (rows.Count == 0) throw new PayloadException($"the CSV payload has no rows; the model expects {input.Describe()}");
+        var fields = rows.Select(r => r.Split(',')).ToList();
+        var columns = fields[0].Length;
+        if (fields.Any(f => f.Length != columns)) throw new PayloadException($"every CSV row must have {columns} columns, as the first one has");
+        var flat = fields.SelectMany(f => f).Select(f => f.Trim()).ToList();
+        var shape = input.Dimensions.Length == 1 && columns == 1 ? new[] { rows.Count } : new[] { rows.Count, columns };
+        try
+        {
+            Array values = input.Type switch
+            {
+                TensorElementType.Float => flat.Select(v => float.Parse(v, CultureInfo.InvariantCulture)).ToArray(),
+                TensorElementType.Double => flat.Select(v => double.Parse(v, CultureInfo.InvariantCulture)).ToArray(),
+                TensorElementType.Int32 => flat.Select(v => int.Parse(v, CultureInfo.InvariantCulture)).ToArray(),
+                TensorElementType.Int64 => flat.Select(v => long.Parse(v, CultureInfo.InvariantCulture)).ToArray(),
+                TensorElementType.Bool => flat.Select(v => v is "1" or "true" or "True").ToArray(),
+                TensorElementType.String => flat.ToArray(),
+                _ => throw new PayloadException($"input '{input.Name}' has element type {input.Type}, which Strata's worker does not take"),
+            };
+            return new TensorData(input.Type, shape, values);
+        }
+        catch (FormatException)
+        {
+            throw new PayloadException($"input '{input.Name}' expects {TensorData.TypeName(input.Type)} values; a CSV field is not one");
+        }
+    });
+
+    static byte[] EncodeCsv(List<OutputValue> outputs)
+    {
+        var sb = new StringBuilder();
+        var records = outputs.Min(o => o.Records);
+        for (var i = 0; i < records; i++)
+        {
+            var fields = new List<string>();
+            foreach (var output in outputs)
+            {
+                if (output.Tensor is { } t)
+                {
+                    var record = t.Record(i);
+                    foreach (var v in record.Values) fields.Add(Field(v));
+                }
+                else fields.AddRange(output.Maps![i].Select(kv => Field(kv.Value)));
+            }
+            sb.Append(string.Join(',', fields)).Append('\n');
+        }
+        return Encoding.UTF8.GetBytes(sb.ToString());
+    }
+
+    static string Field(object? value) => value switch
+    {
+        float f => f.ToString("R", CultureInfo.InvariantCulture),
+        double d => d.ToString("R", CultureInfo.InvariantCulture),
+        bool b => b ? "true" : "false",
+        string s when s.Contains(',') || s.Contains('"') || s.Contains('\n') => "\"" + s.Replace("\"", "\"\"") + "\"",
+        IFormattable f => f.ToString(null, CultureInfo.InvariantCulture),
+        _ => value?.ToString() ?? "",
+    };
+
+    // ---- NPY (format version 1.0/2.0, C order) ----
+
+    static TensorData DecodeNpy(byte[] body, ModelInput input)
+    {
+        if (body.Length < 10 || body[0] != 0x93 || Encoding.ASCII.GetString(body, 1, 5) != "NUMPY")
+            throw new PayloadException("the body is not a NumPy .npy array");
+        var major = body[6];
+        int headerLength, offset;
+        if (major == 1) { headerLength = BinaryPrimitives.ReadUInt16LittleEndian(body.AsSpan(8)); offset = 10; }
+        else { headerLength = (int)BinaryPrimitives.ReadUInt32LittleEndian(body.AsSpan(8)); offset = 12; }
+        var header = Encoding.ASCII.GetString(body, offset, headerLength);
+        var descr = HeaderValue(header, "descr").Trim('\'', '"', ' ');
+        if (HeaderValue(header, "fortran_order").Trim() == "True") throw new PayloadException("Fortran-ordered .npy arrays are not supported; send C order");
+        var shapeText = HeaderValue(header, "shape").Trim().TrimStart('(').TrimEnd(')');
+        var shape = shapeText.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries).Select(int.Parse).ToArray();
+        var count = shape.Aggregate(1, (a, b) => a * b);
+        var data = body.AsSpan(offset + headerLength);
+        (TensorElementType type, int size) = descr switch
+        {
+            "<f4" => (TensorElementType.Float, 4),
+            "<f8" => (TensorElementType.Double, 8),
+            "<i4" => (TensorElementType.Int32, 4),
+            "<i8" => (TensorElementType.Int64, 8),
+            "|b1" => (TensorElementType.Bool, 1),
+            _ => throw new PayloadException($"NumPy dtype '{descr}' is not supported; input '{input.Name}' expects {TensorData.TypeName(input.Type)}"),
+        };
+        if (type != input.Type) throw new PayloadException($"input '{input.Name}' expects {TensorData.TypeName(input.Type)}, but the array is {TensorData.TypeName(type)} ('{descr}')");
+        if (data.Length != (long)count * size) throw new PayloadException($"the .npy data holds {data.Length} bytes, not the {count * size} its shape needs");
+        Array values = type switch
+        {
+            TensorElementType.Float => System.Runtime.InteropServices.MemoryMarshal.Cast<byte, float>(data).ToArray(),
+            TensorElementType.Double => System.Runtime.InteropServices.MemoryMarshal.Cast<byte, double>(data).ToArray(),
+            TensorElementType.Int32 => System.Runtime.InteropServices.MemoryMarshal.Cast<byte, int>(data).ToArray(),
+            TensorElementType.Int64 => System.Runtime.InteropServices.MemoryMarshal.Cast<byte, long>(data).ToArray(),
+            _ => data.ToArray().Select(b => b != 0).ToArray(),
+        };
+        return new TensorData(type, shape, values);
+    }
+
+    static string HeaderValue(string header, string key)
+    {
+        var at = header.IndexOf($"'{key}'", StringComparison.Ordinal);
+        if (at < 0) throw new PayloadException($"the .npy header has no '{key}'");
+        var start = header.IndexOf(':', at) + 1;
+        var end = key == "shape" ? header.IndexOf(')', start) + 1 : header.IndexOf(',', start);
+        return header[start..end];
+    }
+
+    static byte[] EncodeNpy(List<OutputValue> outputs)
+    {
+        if (outputs.Count != 1 || outputs[0].Tensor is not { } t)
+            throw new PayloadException($"{Npy} carries one tensor, but the model returns {string.Join(", ", outputs.Select(o => o.Name))}; accept application/json", 406);
+        var (descr, bytes) = t.Values switch
+        {
+            float[] f => ("<f4", System.Runtime.InteropServices.MemoryMarshal.AsBytes(f.AsSpan()).ToArray()),
+            double[] d => ("<f8", System.Runtime.InteropServices.MemoryMarshal.AsBytes(d.AsSpan()).ToArray()),
+            int[] n => ("<i4", System.Runtime.InteropServices.MemoryMarshal.AsBytes(n.AsSpan()).ToArray()),
+            long[] l => ("<i8", System.Runtime.InteropServices.MemoryMarshal.AsBytes(l.AsSpan()).ToArray()),
+            bool[] b => ("|b1", b.Select(x => (byte)(x ? 1 : 0)).ToArray()),
+            _ => throw new PayloadException($"output '{outputs[0].Name}' of strings cannot be sent as {Npy}; accept application/json", 406),
+        };
+        var shape = t.Shape.Length == 1 ? $"({t.Shape[0]},)" : $"({string.Join(", ", t.Shape)})";
+        var header = $"{{'descr': '{descr}', 'fortran_order': False, 'shape': {shape}, }}";
+        // Pad so that the data starts on a 64-byte boundary, newline-terminated, as NumPy writes it.
+        var total = 10 + header.Length + 1;
+        header += new string(' ', (64 - total % 64) % 64) + "\n";
+        var output = new byte[10 + header.Length + bytes.Length];
+        output[0] = 0x93;
+        Encoding.ASCII.GetBytes("NUMPY").CopyTo(output, 1);
+        output[6] = 1;
+        output[7] = 0;
+        BinaryPrimitives.WriteUInt16LittleEndian(output.AsSpan(8), (ushort)header.Length);
+        Encoding.ASCII.GetBytes(header).CopyTo(output, 10);
+        bytes.CopyTo(output, 10 + header.Length);
+        return output;
+    }
+}

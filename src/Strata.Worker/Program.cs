@@ -1,0 +1,99 @@
+using System.Diagnostics;
+using Microsoft.ML.OnnxRuntime;
+using Strata.Worker;
+
+// Strata's built-in inference container: the SageMaker serving-container contract
+// (GET /ping, POST /invocations) over ONNX Runtime. Configured by environment, as a container is:
+//   SAGEMAKER_BIND_TO_PORT   TCP port on 127.0.0.1 (default 8080)
+//   STRATA_WORKER_SOCKET     a Unix domain socket path to listen on instead
+//   SM_MODEL_DIR             directory holding model.onnx (default /opt/ml/model)
+//   STRATA_WORKER_THREADS    ONNX Runtime intra-op threads (default 1)
+var modelDir = Environment.GetEnvironmentVariable("SM_MODEL_DIR") is { Length: > 0 } d ? d : "/opt/ml/model";
+var threads = int.TryParse(Environment.GetEnvironmentVariable("STRATA_WORKER_THREADS"), out var t) && t > 0 ? t : 1;
+var modelPath = Path.Combine(modelDir, "model.onnx");
+if (!File.Exists(modelPath))
+{
+    Console.Error.WriteLine($"strata-worker: no model.onnx in the model directory {modelDir}");
+    return 2;
+}
+OnnxModel model;
+try
+{
+    model = new OnnxModel(modelPath, threads);
+}
+catch (OnnxRuntimeException e)
+{
+    Console.Error.WriteLine($"strata-worker: the model failed to load: {e.Message}");
+    return 3;
+}
+Console.WriteLine($"strata-worker: loaded {modelPath}: inputs {model.Describe()}; outputs {string.Join(", ", model.Outputs)}");
+
+var builder = WebApplication.CreateSlimBuilder();
+builder.Logging.ClearProviders();
+builder.Logging.AddSimpleConsole(o => o.SingleLine = true);
+builder.Logging.SetMinimumLevel(LogLevel.Warning);
+builder.WebHost.ConfigureKestrel(kestrel =>
+{
+    kestrel.AddServerHeader = false;
+    kestrel.Limits.MaxRequestBodySize = 128 * 1024 * 1024;
+    if (Environment.GetEnvironmentVariable("STRATA_WORKER_SOCKET") is { Length: > 0 } socket)
+    {
+        if (File.Exists(socket)) File.Delete(socket);
+        kestrel.ListenUnixSocket(socket);
+    }
+    else
+    {
+        var port = int.TryParse(Environment.GetEnvironmentVariable("SAGEMAKER_BIND_TO_PORT"), out var p) ? p : 8080;
+        kestrel.ListenLocalhost(port);
+    }
+});
+var app = builder.Build();
+
+app.MapGet("/ping", () => Results.Ok());
+app.MapPost("/invocations", async (HttpContext http) =>
+{
+    byte[] body;
+    using (var buffer = new MemoryStream())
+    {
+        await http.Request.Body.CopyToAsync(buffer);
+        body = buffer.ToArray();
+    }
+    try
+    {
+        var accept = Codecs.Negotiate(http.Request.Headers.Accept);
+        var inputs = Codecs.Decode(http.Request.ContentType, body, model);
+        var started = Stopwatch.GetTimestamp();
+        var outputs = model.Run(inputs);
+        http.Response.Headers["X-Strata-Model-Latency-Us"] = ((long)Stopwatch.GetElapsedTime(started).TotalMicroseconds).ToString();
+        var result = Codecs.Encode(accept, outputs);
+        http.Response.ContentType = accept;
+        http.Response.ContentLength = result.Length;
+        await http.Response.Body.WriteAsync(result);
+    }
+    catch (PayloadException e)
+    {
+        await Error(http, e.Status, e.Message);
+    }
+    catch (OnnxRuntimeException e)
+    {
+        // ONNX Runtime refuses what the codecs let through (values out of range, …): the caller's input.
+        await Error(http, 400, $"the model could not run on this payload: {e.Message}; it expects {model.Describe()}");
+    }
+});
+
+await app.RunAsync();
+return 0;
+
+static async Task Error(HttpContext http, int status, string message)
+{
+    http.Response.StatusCode = status;
+    http.Response.ContentType = "application/json";
+    using var buffer = new MemoryStream();
+    using (var json = new System.Text.Json.Utf8JsonWriter(buffer, new() { Encoder = System.Text.Encodings.Web.JavaScriptEncoder.UnsafeRelaxedJsonEscaping }))
+    {
+        json.WriteStartObject();
+        json.WriteString("message", message);
+        json.WriteEndObject();
+    }
+    await http.Response.Body.WriteAsync(buffer.ToArray());
+}
