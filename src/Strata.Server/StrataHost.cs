@@ -4,7 +4,10 @@ using System.Text.Json.Nodes;
 using Microsoft.AspNetCore.Server.Kestrel.Core;
 using Strata.Server.Auth;
 using Strata.Server.Protocol;
+using Strata.Server.Hosting;
+using Strata.Server.Services.Runtime;
 using Strata.Server.Services.S3;
+using Strata.Server.Services.SageMaker;
 using Strata.Server.Storage;
 
 namespace Strata.Server;
@@ -27,7 +30,6 @@ public static class StrataHost
         var blobs = new BlobStore(Path.Combine(options.DataDir, "objects"));
         var s3Store = new S3Store(state, blobs);
         var s3 = new S3Service(new S3Environment(s3Store, credentials, clock, options.Region), options.S3Domains);
-        var catalog = new ServiceCatalog(ServiceCatalog.AwsServices(s3));
 
         var builder = WebApplication.CreateSlimBuilder();
         builder.Logging.ClearProviders();
@@ -57,6 +59,13 @@ public static class StrataHost
         });
 
         var app = builder.Build();
+        var sageMakerStore = new SageMakerStore(state);
+        // Worker sockets live in a short private directory: socket paths are limited to 108 bytes.
+        var hosting = new HostingService(sageMakerStore, new ModelArtifacts(s3Store, Path.Combine(options.DataDir, "models")),
+            Path.Combine(Path.GetTempPath(), "strata-" + Environment.ProcessId), clock, app.Services.GetRequiredService<ILogger<HostingService>>());
+        var sageMaker = new SageMakerService(sageMakerStore, hosting, clock, options.Region);
+        var runtime = new RuntimeService(hosting, options.Region);
+        var catalog = new ServiceCatalog(ServiceCatalog.AwsServices(s3, new NamedOperations(sageMaker.Operations), runtime));
         var pipeline = new RequestPipeline(catalog, new SigV4Authenticator(credentials, clock), new Authorizer(),
             app.Services.GetRequiredService<ILogger<RequestPipeline>>(), options.Region);
         var log = app.Services.GetRequiredService<ILoggerFactory>().CreateLogger("Strata");
@@ -88,6 +97,7 @@ public static class StrataHost
             console.WriteLine($"strata: listening on http://{options.Host}:{options.Port}");
             if (options.TlsPort > 0) console.WriteLine($"strata: listening on https://{options.Host}:{options.TlsPort}");
             console.Flush();
+            hosting.RestoreAll();
             // Blobs that no row references are leftovers of a crash; remove them in the background.
             _ = Task.Run(() =>
             {
@@ -99,6 +109,7 @@ public static class StrataHost
                 catch (Exception e) { log.LogWarning(e, "Blob sweep failed"); }
             });
         });
+        app.Lifetime.ApplicationStopping.Register(() => hosting.DisposeAsync().AsTask().GetAwaiter().GetResult());
         app.Lifetime.ApplicationStopped.Register(state.Dispose);
         return app;
     }

@@ -49,6 +49,20 @@ builder.WebHost.ConfigureKestrel(kestrel =>
 });
 var app = builder.Build();
 
+// A worker never outlives the server that started it (STRATA_PARENT_PID): if the server is
+// killed, even with SIGKILL, its workers notice within a second and exit.
+if (int.TryParse(Environment.GetEnvironmentVariable("STRATA_PARENT_PID"), out var parentPid))
+{
+    _ = Task.Run(async () =>
+    {
+        while (true)
+        {
+            await Task.Delay(TimeSpan.FromSeconds(1));
+            if (!ParentAlive(parentPid)) Environment.Exit(0);
+        }
+    });
+}
+
 app.MapGet("/ping", () => Results.Ok());
 app.MapPost("/invocations", async (HttpContext http) =>
 {
@@ -83,6 +97,19 @@ app.MapPost("/invocations", async (HttpContext http) =>
 
 await app.RunAsync();
 return 0;
+
+static bool ParentAlive(int pid)
+{
+    try
+    {
+        using var parent = Process.GetProcessById(pid);
+        return !parent.HasExited;
+    }
+    catch (ArgumentException)
+    {
+        return false;
+    }
+}
 
 static async Task Error(HttpContext http, int status, string message)
 {

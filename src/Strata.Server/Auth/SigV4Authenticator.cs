@@ -15,7 +15,13 @@ public sealed class SigV4Authenticator(CredentialStore credentials, TimeProvider
     static readonly TimeSpan MaxSkew = TimeSpan.FromMinutes(15);
     const long MaxPresignExpires = 604800;
 
-    public async Task AuthenticateAsync(RequestContext ctx)
+    public Task AuthenticateAsync(RequestContext ctx)
+    {
+        Authenticate(ctx);
+        return Task.CompletedTask;
+    }
+
+    void Authenticate(RequestContext ctx)
     {
         var authorization = ctx.Header("Authorization");
         var query = ctx.Request.Query;
@@ -34,7 +40,7 @@ public sealed class SigV4Authenticator(CredentialStore credentials, TimeProvider
                 throw Errors.UnsupportedMechanism(ctx);
             var parsed = ParseAuthorizationHeader(ctx, authorization[SigV4.Algorithm.Length..]);
             var amzDate = ctx.Header("x-amz-date") ?? throw Errors.Malformed(ctx, "Authorization header requires existence of either a 'X-Amz-Date' or a 'Date' header.");
-            await VerifyAsync(ctx, parsed.Credential, parsed.SignedHeaders, parsed.Signature, amzDate, presigned: false);
+            Verify(ctx, parsed.Credential, parsed.SignedHeaders, parsed.Signature, amzDate, presigned: false);
         }
         else if (query.ContainsKey("X-Amz-Algorithm") || query.ContainsKey("X-Amz-Signature") || query.ContainsKey("X-Amz-Credential"))
         {
@@ -51,7 +57,7 @@ public sealed class SigV4Authenticator(CredentialStore credentials, TimeProvider
                 throw Errors.QueryMalformed(ctx, "X-Amz-Expires must be a positive integer");
             if (expires > MaxPresignExpires)
                 throw Errors.QueryMalformed(ctx, "X-Amz-Expires must be less than a week (in seconds) that is; 604800 seconds");
-            await VerifyAsync(ctx, credential, signedHeaders, signature, amzDate, presigned: true, expires);
+            Verify(ctx, credential, signedHeaders, signature, amzDate, presigned: true, expires);
         }
         else
         {
@@ -135,7 +141,7 @@ public sealed class SigV4Authenticator(CredentialStore credentials, TimeProvider
         return (credential, signedHeaders, signature);
     }
 
-    async Task VerifyAsync(RequestContext ctx, string credential, string signedHeaders, string signature, string amzDate, bool presigned, long expires = 0)
+    void Verify(RequestContext ctx, string credential, string signedHeaders, string signature, string amzDate, bool presigned, long expires = 0)
     {
         // Credential = AKID/yyyymmdd/region/service/aws4_request
         var parts = credential.Split('/');
@@ -171,7 +177,7 @@ public sealed class SigV4Authenticator(CredentialStore credentials, TimeProvider
         }
 
         var s3 = ctx.Service?.Protocol == AwsProtocol.RestXml;
-        var payloadHash = await PayloadHashAsync(ctx, s3, presigned);
+        var payloadHash = PayloadHash(ctx, s3, presigned);
         var headers = new List<(string, string)>();
         foreach (var name in signedHeaders.Split(';'))
         {
@@ -199,7 +205,7 @@ public sealed class SigV4Authenticator(CredentialStore credentials, TimeProvider
 
     /// <summary>The payload hash the signature covers. S3 states it in x-amz-content-sha256 and
     /// the body is checked as it streams; other services sign the hash of their (small) body.</summary>
-    static async Task<string> PayloadHashAsync(RequestContext ctx, bool s3, bool presigned)
+    static string PayloadHash(RequestContext ctx, bool s3, bool presigned)
     {
         var declared = ctx.Header("x-amz-content-sha256");
         if (s3)
@@ -212,8 +218,8 @@ public sealed class SigV4Authenticator(CredentialStore credentials, TimeProvider
                     .With("ArgumentName", "x-amz-content-sha256").With("ArgumentValue", declared);
             return declared;
         }
-        var body = ctx.BufferedBody ??= await ReadAllAsync(ctx.Request.Body);
-        var actual = SigV4.Sha256Hex(body);
+        // The protocol stage has read every non-S3 body into memory.
+        var actual = SigV4.Sha256Hex(ctx.BufferedBody ?? []);
         if (declared is not null && declared != "UNSIGNED-PAYLOAD" && !string.Equals(declared, actual, StringComparison.OrdinalIgnoreCase))
             throw Errors.BadSignature(ctx, "The provided 'x-amz-content-sha256' header does not match what was computed.");
         return declared ?? actual;

@@ -44,6 +44,11 @@ public static class ProtocolParser
                     ?? throw new AwsException("MissingAction", 400, "The request must contain the parameter Action.");
                 break;
         }
+        if (service.Protocol == AwsProtocol.RestJson)
+            ctx.BufferedBody = await ReadBodyAsync(ctx);
+        // Every protocol but S3's has small bodies, read once here: SigV4 hashes them and the
+        // handler reads them again from memory.
+        if (ctx.BufferedBody is { } buffered) ctx.Body = new MemoryStream(buffered, writable: false);
         // Null when there is no such operation; answered only once the caller is authenticated,
         // so that an unsigned or forged request learns nothing about what exists.
         ctx.Operation = service.Operations.Resolve(ctx);

@@ -39,6 +39,8 @@ public sealed class RequestContext(HttpContext http, string requestId, string re
     /// <summary>S3: the bucket and key the request addresses (path or virtual host style).</summary>
     public string? Bucket { get; set; }
     public string? Key { get; set; }
+    /// <summary>REST-JSON: the values of the operation's path template ({EndpointName}).</summary>
+    public Dictionary<string, string> PathParameters { get; } = [];
     /// <summary>S3: the bucket came from the Host header, not the path.</summary>
     public bool VirtualHostedBucket { get; set; }
 

@@ -13,11 +13,11 @@ public sealed class ServiceCatalog(IEnumerable<ServiceDescriptor> services)
 
     /// <summary>The AWS services and their protocols (botocore's service models' metadata).
     /// Services whose operations are not built yet have no operations.</summary>
-    public static IEnumerable<ServiceDescriptor> AwsServices(IOperationResolver s3) =>
+    public static IEnumerable<ServiceDescriptor> AwsServices(IOperationResolver s3, IOperationResolver sageMaker, IOperationResolver runtime) =>
     [
         new("s3", "s3", AwsProtocol.RestXml, s3, XmlNamespace: "http://s3.amazonaws.com/doc/2006-03-01/"),
-        new("sagemaker", "sagemaker", AwsProtocol.Json11, NamedOperations.None, TargetPrefix: "SageMaker"),
-        new("sagemaker-runtime", "sagemaker", AwsProtocol.RestJson, NamedOperations.None, PathPrefix: "/endpoints/"),
+        new("sagemaker", "sagemaker", AwsProtocol.Json11, sageMaker, TargetPrefix: "SageMaker"),
+        new("sagemaker-runtime", "sagemaker", AwsProtocol.RestJson, runtime, PathPrefix: "/endpoints/"),
         new("kms", "kms", AwsProtocol.Json11, NamedOperations.None, TargetPrefix: "TrentService"),
         new("iam", "iam", AwsProtocol.Query, NamedOperations.None, XmlNamespace: "https://iam.amazonaws.com/doc/2010-05-08/"),
         new("sts", "sts", AwsProtocol.Query, NamedOperations.None, XmlNamespace: "https://sts.amazonaws.com/doc/2011-06-15/"),

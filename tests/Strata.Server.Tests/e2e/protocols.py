@@ -27,7 +27,7 @@ def test_health_route():
 
 def test_json11_unknown_operation():
     """SageMaker (JSON 1.1, X-Amz-Target SageMaker.*): an operation not built yet."""
-    r = expect_error(lambda: client("sagemaker").list_endpoints(), "UnknownOperationException", 400)
+    r = expect_error(lambda: client("sagemaker").list_training_jobs(), "UnknownOperationException", 400)
     assert r["ResponseMetadata"]["RequestId"], "request id header"
 
 
@@ -50,7 +50,7 @@ def test_cloudwatch_query_compatible():
 
 
 def test_rest_json_unknown_route():
-    r = expect_error(lambda: client("sagemaker-runtime").invoke_endpoint(EndpointName="nope", Body=b"{}", ContentType="application/json"),
+    r = expect_error(lambda: client("sagemaker-runtime").invoke_endpoint_async(EndpointName="nope", InputLocation="s3://b/k"),
                      "UnknownOperationException", 404)
     assert r["ResponseMetadata"]["RequestId"]
 

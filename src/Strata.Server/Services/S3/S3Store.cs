@@ -116,6 +116,46 @@ public sealed class S3Store(IStateStore state, BlobStore blobs)
         return garbage.Count > 0;
     }
 
+    /// <summary>The body of an object as one stream (its segments in order), for Strata's own
+    /// readers (model artifacts); null when there is no such object. The segment files are
+    /// opened at once, so a concurrent overwrite cannot pull them away mid-read.</summary>
+    public Stream? OpenRead(string bucket, string key)
+    {
+        var record = GetObject(bucket, key);
+        if (record is null) return null;
+        return new ConcatenatedStream(record.Segments.Select(s => (Stream)blobs.OpenRead(s.BlobId)).ToList());
+    }
+
+    sealed class ConcatenatedStream(List<Stream> parts) : Stream
+    {
+        int _index;
+        public override async ValueTask<int> ReadAsync(Memory<byte> buffer, CancellationToken cancellationToken = default)
+        {
+            while (_index < parts.Count)
+            {
+                var n = await parts[_index].ReadAsync(buffer, cancellationToken);
+                if (n > 0) return n;
+                _index++;
+            }
+            return 0;
+        }
+        public override int Read(byte[] buffer, int offset, int count) => ReadAsync(buffer.AsMemory(offset, count)).AsTask().GetAwaiter().GetResult();
+        public override bool CanRead => true;
+        public override bool CanSeek => false;
+        public override bool CanWrite => false;
+        public override long Length => throw new NotSupportedException();
+        public override long Position { get => throw new NotSupportedException(); set => throw new NotSupportedException(); }
+        public override void Flush() { }
+        public override long Seek(long offset, SeekOrigin origin) => throw new NotSupportedException();
+        public override void SetLength(long value) => throw new NotSupportedException();
+        public override void Write(byte[] buffer, int offset, int count) => throw new NotSupportedException();
+        protected override void Dispose(bool disposing)
+        {
+            if (disposing) foreach (var p in parts) p.Dispose();
+            base.Dispose(disposing);
+        }
+    }
+
     /// <summary>Deletes several objects in one transaction (one commit, not one per key).</summary>
     public void DeleteObjects(string bucket, IEnumerable<string> keys)
     {

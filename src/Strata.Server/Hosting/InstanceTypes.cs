@@ -1,0 +1,35 @@
+namespace Strata.Server.Hosting;
+
+/// <summary>What an <c>ml.*</c> instance type means on this machine: the worker's ONNX Runtime
+/// thread count and memory limit. One table, used by validation and by the supervisor.</summary>
+public sealed record InstanceType(string Name, int Threads, int MemoryMiB)
+{
+    static readonly Dictionary<string, InstanceType> Catalogue = new InstanceType[]
+    {
+        new("ml.t2.medium", 1, 4096), new("ml.t2.large", 1, 8192), new("ml.t2.xlarge", 2, 16384),
+        new("ml.m5.large", 1, 8192), new("ml.m5.xlarge", 2, 16384), new("ml.m5.2xlarge", 4, 32768), new("ml.m5.4xlarge", 8, 65536),
+        new("ml.c5.large", 1, 4096), new("ml.c5.xlarge", 2, 8192), new("ml.c5.2xlarge", 4, 16384), new("ml.c5.4xlarge", 8, 32768),
+        new("ml.r5.large", 1, 16384), new("ml.r5.xlarge", 2, 32768),
+        new("ml.g4dn.xlarge", 2, 16384), new("ml.g5.xlarge", 2, 16384),
+    }.ToDictionary(t => t.Name);
+
+    public static IReadOnlyCollection<string> Names => Catalogue.Keys;
+
+    public static InstanceType? Find(string? name) => name is not null && Catalogue.TryGetValue(name, out var t) ? t : null;
+}
+
+/// <summary>Which container an image URI means. An image whose repository is <c>strata-onnx</c>
+/// (any registry host, any tag) is the built-in ONNX Runtime worker.</summary>
+public static class Images
+{
+    public const string BuiltInRepository = "strata-onnx";
+
+    public static string Repository(string image)
+    {
+        var withoutDigest = image.Split('@')[0];
+        var lastSegment = withoutDigest[(withoutDigest.LastIndexOf('/') + 1)..];
+        return lastSegment.Split(':')[0];
+    }
+
+    public static bool IsBuiltIn(string image) => Repository(image) == BuiltInRepository;
+}

@@ -1,0 +1,153 @@
+using System.Diagnostics;
+using System.Net.Sockets;
+
+namespace Strata.Server.Hosting;
+
+/// <summary>
+/// One instance of an endpoint variant: a child process implementing the serving-container
+/// contract, listening on a Unix domain socket, reached through a pooled keep-alive client.
+/// </summary>
+public sealed class WorkerProcess : IAsyncDisposable
+{
+    readonly Process _process;
+    readonly List<string> _log = [];
+    int _outstanding;
+
+    public string Id { get; }
+    public string SocketPath { get; }
+    public HttpClient Http { get; }
+    public int Outstanding => Volatile.Read(ref _outstanding);
+    public bool HasExited => _process.HasExited;
+
+    WorkerProcess(string id, Process process, string socketPath)
+    {
+        Id = id;
+        _process = process;
+        SocketPath = socketPath;
+        var handler = new SocketsHttpHandler
+        {
+            PooledConnectionLifetime = Timeout.InfiniteTimeSpan,
+            PooledConnectionIdleTimeout = TimeSpan.FromMinutes(5),
+            MaxConnectionsPerServer = 256,
+            ConnectCallback = async (_, ct) =>
+            {
+                var socket = new Socket(AddressFamily.Unix, SocketType.Stream, ProtocolType.Unspecified);
+                try
+                {
+                    await socket.ConnectAsync(new UnixDomainSocketEndPoint(socketPath), ct);
+                    return new NetworkStream(socket, ownsSocket: true);
+                }
+                catch
+                {
+                    socket.Dispose();
+                    throw;
+                }
+            },
+        };
+        // The host name is never resolved: every connection goes to the socket.
+        Http = new HttpClient(handler) { BaseAddress = new Uri("http://worker/"), Timeout = TimeSpan.FromSeconds(60) };
+    }
+
+    /// <summary>Starts the worker and waits until GET /ping answers 200. Throws
+    /// <see cref="HostingException"/> with what the worker printed if it exits or never answers.</summary>
+    public static async Task<WorkerProcess> StartAsync(string id, string modelDir, string runDir, InstanceType type,
+        IReadOnlyDictionary<string, string>? environment, TimeSpan healthTimeout, CancellationToken ct)
+    {
+        Directory.CreateDirectory(runDir);
+        var socketPath = Path.Combine(runDir, Guid.NewGuid().ToString("N")[..12] + ".sock");
+        var psi = new ProcessStartInfo(DotnetHost())
+        {
+            RedirectStandardOutput = true,
+            RedirectStandardError = true,
+            UseShellExecute = false,
+        };
+        psi.ArgumentList.Add(Path.Combine(AppContext.BaseDirectory, "strata-worker.dll"));
+        // The container's own Environment first: the contract's variables win over it.
+        foreach (var (k, v) in environment ?? new Dictionary<string, string>()) psi.Environment[k] = v;
+        psi.Environment["SM_MODEL_DIR"] = modelDir;
+        psi.Environment["STRATA_WORKER_SOCKET"] = socketPath;
+        psi.Environment["STRATA_WORKER_THREADS"] = type.Threads.ToString();
+        psi.Environment["STRATA_PARENT_PID"] = Environment.ProcessId.ToString();
+        psi.Environment["DOTNET_GCHeapHardLimit"] = "0x" + ((long)type.MemoryMiB * 1024 * 1024).ToString("X");
+        var process = Process.Start(psi) ?? throw new HostingException("the worker process could not be started");
+        var worker = new WorkerProcess(id, process, socketPath);
+        process.OutputDataReceived += (_, e) => worker.Append(e.Data);
+        process.ErrorDataReceived += (_, e) => worker.Append(e.Data);
+        process.BeginOutputReadLine();
+        process.BeginErrorReadLine();
+
+        var deadline = DateTime.UtcNow + healthTimeout;
+        while (true)
+        {
+            ct.ThrowIfCancellationRequested();
+            if (process.HasExited)
+            {
+                await process.WaitForExitAsync(ct);
+                var (code, output) = (process.ExitCode, worker.LogTail());
+                await worker.DisposeAsync();
+                throw new HostingException($"the container exited with code {code} before it was healthy: {output}");
+            }
+            if (File.Exists(socketPath))
+            {
+                try
+                {
+                    using var ping = await worker.Http.GetAsync("ping", ct);
+                    if (ping.IsSuccessStatusCode) return worker;
+                }
+                catch (HttpRequestException) { }
+            }
+            if (DateTime.UtcNow > deadline)
+            {
+                await worker.DisposeAsync();
+                throw new HostingException($"the container did not pass its health check (GET /ping) within {healthTimeout.TotalSeconds:F0} seconds");
+            }
+            await Task.Delay(20, ct);
+        }
+    }
+
+    static string DotnetHost()
+        => Environment.GetEnvironmentVariable("DOTNET_HOST_PATH") is { Length: > 0 } host ? host
+            : Environment.ProcessPath is { } self && Path.GetFileNameWithoutExtension(self) == "dotnet" ? self : "dotnet";
+
+    void Append(string? line)
+    {
+        if (line is null) return;
+        lock (_log)
+        {
+            _log.Add(line);
+            if (_log.Count > 200) _log.RemoveAt(0);
+        }
+    }
+
+    public string LogTail()
+    {
+        lock (_log) return string.Join(" | ", _log.TakeLast(5));
+    }
+
+    public void Enter() => Interlocked.Increment(ref _outstanding);
+    public void Exit() => Interlocked.Decrement(ref _outstanding);
+
+    public async ValueTask DisposeAsync()
+    {
+        Http.Dispose();
+        if (!_process.HasExited)
+        {
+            // SIGTERM first, as the contract says; SIGKILL if it does not go.
+            try { Native.kill(_process.Id, 15); } catch (EntryPointNotFoundException) { }
+            using var grace = new CancellationTokenSource(TimeSpan.FromSeconds(5));
+            try { await _process.WaitForExitAsync(grace.Token); }
+            catch (OperationCanceledException) { _process.Kill(entireProcessTree: true); }
+        }
+        _process.Dispose();
+        try { File.Delete(SocketPath); } catch (IOException) { }
+    }
+
+    static class Native
+    {
+        [System.Runtime.InteropServices.DllImport("libc", SetLastError = true)]
+        public static extern int kill(int pid, int signal);
+    }
+}
+
+/// <summary>Why an endpoint could not be deployed: becomes its FailureReason.</summary>
+public sealed class HostingException(string message) : Exception(message);

@@ -1,0 +1,88 @@
+using System.Text.Json;
+using System.Text.Json.Serialization;
+using System.Text.Json.Serialization.Metadata;
+
+namespace Strata.Server.Protocol;
+
+/// <summary>Reading requests and writing responses of the AWS JSON protocols (1.0 and 1.1):
+/// members named as in the service model, timestamps as epoch seconds.</summary>
+public static class JsonProtocol
+{
+    public static T Input<T>(RequestContext ctx, JsonTypeInfo<T> type)
+    {
+        try
+        {
+            return ctx.JsonInput.Deserialize(type) ?? throw new AwsException("SerializationException", 400, "The request body is empty.");
+        }
+        catch (JsonException e)
+        {
+            throw new AwsException("SerializationException", 400, $"The request does not match the operation's input: {e.Message}");
+        }
+    }
+
+    public static async Task WriteAsync<T>(RequestContext ctx, T output, JsonTypeInfo<T> type)
+    {
+        var body = JsonSerializer.SerializeToUtf8Bytes(output, type);
+        ctx.Response.StatusCode = 200;
+        ctx.Response.ContentType = ctx.Service!.Protocol == AwsProtocol.Json10 ? "application/x-amz-json-1.0" : "application/x-amz-json-1.1";
+        ctx.Response.ContentLength = body.Length;
+        await ctx.Response.Body.WriteAsync(body);
+    }
+
+    public static Task WriteEmptyAsync(RequestContext ctx) => WriteAsync(ctx, new Empty(), ProtocolJson.Default.Empty);
+
+    /// <summary>AWS's validation message: "1 validation error detected: Value … at 'member' failed
+    /// to satisfy constraint: …".</summary>
+    public static AwsException Invalid(string member, object? value, string constraint)
+        => new("ValidationException", 400,
+            $"1 validation error detected: Value {(value is null ? "null" : $"'{value}'")} at '{string.Join('.', member.Split('.').Select(m => char.ToLowerInvariant(m[0]) + m[1..]))}' failed to satisfy constraint: {constraint}");
+
+    public static T Required<T>(T? value, string member) where T : class
+        => value ?? throw Invalid(member, null, "Member must not be null");
+}
+
+public sealed record Empty;
+
+/// <summary>Epoch seconds (with milliseconds), as AWS JSON protocols carry timestamps.</summary>
+public sealed class EpochSecondsConverter : JsonConverter<DateTimeOffset>
+{
+    public override DateTimeOffset Read(ref Utf8JsonReader reader, Type typeToConvert, JsonSerializerOptions options)
+        => reader.TokenType == JsonTokenType.Number
+            ? DateTimeOffset.FromUnixTimeMilliseconds((long)Math.Round(reader.GetDouble() * 1000))
+            : DateTimeOffset.Parse(reader.GetString()!, System.Globalization.CultureInfo.InvariantCulture);
+
+    public override void Write(Utf8JsonWriter writer, DateTimeOffset value, JsonSerializerOptions options)
+        => writer.WriteNumberValue(Math.Round(value.ToUnixTimeMilliseconds() / 1000.0, 3));
+}
+
+[JsonSerializable(typeof(Empty))]
+internal sealed partial class ProtocolJson : JsonSerializerContext;
+
+/// <summary>Opaque pagination tokens shared by every List operation: the position after which
+/// the next page starts, base64-encoded.</summary>
+public static class PageToken
+{
+    public static string Encode(int offset) => Convert.ToBase64String(BitConverter.GetBytes(offset));
+
+    public static int Decode(string? token)
+    {
+        if (string.IsNullOrEmpty(token)) return 0;
+        try
+        {
+            var bytes = Convert.FromBase64String(token);
+            if (bytes.Length == 4 && BitConverter.ToInt32(bytes) is var offset and >= 0) return offset;
+        }
+        catch (FormatException) { }
+        throw new AwsException("ValidationException", 400, "Invalid pagination token.");
+    }
+
+    /// <summary>One page of <paramref name="items"/> and the token of the next (null at the end).</summary>
+    public static (List<T> Page, string? Next) Page<T>(IReadOnlyList<T> items, string? token, int? maxResults, int defaultMax = 10, int limit = 100)
+    {
+        var max = maxResults ?? defaultMax;
+        if (max < 1 || max > limit) throw JsonProtocol.Invalid("MaxResults", max, $"Member must have value less than or equal to {limit}");
+        var offset = PageToken.Decode(token);
+        var page = items.Skip(offset).Take(max).ToList();
+        return (page, offset + page.Count < items.Count ? Encode(offset + page.Count) : null);
+    }
+}

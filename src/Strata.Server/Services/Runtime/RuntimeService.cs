@@ -1,0 +1,114 @@
+using System.Net.Http.Headers;
+using Strata.Server.Hosting;
+using Strata.Server.Protocol;
+
+namespace Strata.Server.Services.Runtime;
+
+/// <summary>
+/// SageMaker Runtime (REST-JSON): <c>POST /endpoints/{EndpointName}/invocations</c>. Picks the
+/// variant (weights, or <c>X-Amzn-SageMaker-Target-Variant</c>) and its least busy instance, and
+/// forwards the payload over the instance's pooled connection; a connection that fails before
+/// an answer is retried once on another instance.
+/// </summary>
+public sealed class RuntimeService(HostingService hosting, string region) : IOperationResolver
+{
+    public const int MaxPayloadBytes = 6 * 1024 * 1024;
+
+    readonly Operation _invoke = new("InvokeEndpoint", "sagemaker:InvokeEndpoint",
+        ctx => $"arn:aws:sagemaker:{region}:{ctx.Principal.AccountId}:endpoint/{ctx.PathParameters["EndpointName"].ToLowerInvariant()}", _ => Task.CompletedTask);
+
+    public IEnumerable<Operation> Operations => [Invoke];
+
+    Operation Invoke => _invoke with { Handler = InvokeEndpoint };
+
+    public Operation? Resolve(RequestContext ctx)
+    {
+        // /endpoints/{EndpointName}/invocations
+        var parts = ctx.RawPath.Split('/');
+        if (parts.Length != 4 || parts[1] != "endpoints" || parts[3] != "invocations" || parts[2].Length == 0) return null;
+        if (!HttpMethods.IsPost(ctx.Request.Method)) return null;
+        ctx.PathParameters["EndpointName"] = Auth.SigV4.PercentDecode(parts[2]);
+        ctx.OperationName = "InvokeEndpoint";
+        return Invoke;
+    }
+
+    static AwsException Validation(string message) => new("ValidationError", 400, message);
+
+    async Task InvokeEndpoint(RequestContext ctx)
+    {
+        var name = ctx.PathParameters["EndpointName"];
+        var account = ctx.Principal.AccountId;
+        var runtime = hosting.Find(account, name) ?? throw Validation($"Endpoint {name} of account {account} not found.");
+        if (ctx.Request.ContentLength > MaxPayloadBytes) throw Validation($"Request payload of {ctx.Request.ContentLength} bytes is larger than the limit of {MaxPayloadBytes} bytes.");
+        var body = await ReadPayloadAsync(ctx);
+
+        var target = ctx.Header("X-Amzn-SageMaker-Target-Variant");
+        var variant = runtime.PickVariant(target) ?? throw (target is not null
+            ? Validation($"The variant(s) \"[{target}]\" do not exist for endpoint \"{name}\".")
+            : new AwsException("ServiceUnavailable", 503, $"Endpoint {name} has no variant with a weight above zero.", senderFault: false));
+
+        WorkerProcess? failed = null;
+        for (var attempt = 0; attempt < 2; attempt++)
+        {
+            var instance = variant.PickInstance(failed) ?? throw new AwsException("ServiceUnavailable", 503, $"No instance of variant {variant.Name} of endpoint {name} is running.", senderFault: false);
+            using var request = new HttpRequestMessage(HttpMethod.Post, "invocations") { Content = new ByteArrayContent(body) };
+            request.Content.Headers.ContentType = MediaTypeHeaderValue.TryParse(ctx.Request.ContentType ?? "application/octet-stream", out var ct) ? ct : new("application/octet-stream");
+            if (ctx.Header("Accept") is { } accept) request.Headers.TryAddWithoutValidation("Accept", accept);
+            if (ctx.Header("X-Amzn-SageMaker-Custom-Attributes") is { } attributes) request.Headers.TryAddWithoutValidation("X-Amzn-SageMaker-Custom-Attributes", attributes);
+            instance.Enter();
+            try
+            {
+                using var response = await instance.Http.SendAsync(request, HttpCompletionOption.ResponseHeadersRead, ctx.Http.RequestAborted);
+                var payload = await response.Content.ReadAsByteArrayAsync(ctx.Http.RequestAborted);
+                if (!response.IsSuccessStatusCode)
+                {
+                    var original = System.Text.Encoding.UTF8.GetString(payload);
+                    var logGroup = $"/aws/sagemaker/Endpoints/{name}";
+                    throw new AwsException("ModelError", 424,
+                        $"Received {((int)response.StatusCode < 500 ? "client" : "server")} error ({(int)response.StatusCode}) from primary with message \"{original}\". See https://{region}.console.aws.amazon.com/cloudwatch/home?region={region}#logEventViewer:group={logGroup} in account {account} for more information.")
+                        .With("OriginalStatusCode", ((int)response.StatusCode).ToString())
+                        .With("OriginalMessage", original)
+                        .With("LogStreamArn", $"arn:aws:logs:{region}:{account}:log-group:{logGroup}");
+                }
+                ctx.Response.StatusCode = 200;
+                ctx.Response.ContentType = response.Content.Headers.ContentType?.ToString() ?? "application/json";
+                ctx.Response.Headers["x-Amzn-Invoked-Production-Variant"] = variant.Name;
+                if (response.Headers.TryGetValues("X-Amzn-SageMaker-Custom-Attributes", out var back))
+                    ctx.Response.Headers["X-Amzn-SageMaker-Custom-Attributes"] = string.Join(",", back);
+                ctx.Response.ContentLength = payload.Length;
+                await ctx.Response.Body.WriteAsync(payload, ctx.Http.RequestAborted);
+                return;
+            }
+            catch (HttpRequestException) when (attempt == 0 && !ctx.Http.RequestAborted.IsCancellationRequested)
+            {
+                failed = instance; // the instance went away under the request: once more, elsewhere
+            }
+            catch (TaskCanceledException) when (!ctx.Http.RequestAborted.IsCancellationRequested)
+            {
+                throw new AwsException("ModelError", 424, "Your invocation timed out while waiting for a response from container primary.")
+                    .With("OriginalStatusCode", "0").With("OriginalMessage", "timed out after 60 seconds");
+            }
+            catch (HttpRequestException e)
+            {
+                throw new AwsException("ServiceUnavailable", 503, $"The model container of variant {variant.Name} could not be reached: {e.Message}", senderFault: false);
+            }
+            finally
+            {
+                instance.Exit();
+            }
+        }
+    }
+
+    static async Task<byte[]> ReadPayloadAsync(RequestContext ctx)
+    {
+        using var buffer = new MemoryStream();
+        var chunk = new byte[64 * 1024];
+        int n;
+        while ((n = await ctx.Body.ReadAsync(chunk, ctx.Http.RequestAborted)) > 0)
+        {
+            buffer.Write(chunk, 0, n);
+            if (buffer.Length > MaxPayloadBytes) throw Validation($"Request payload is larger than the limit of {MaxPayloadBytes} bytes.");
+        }
+        return buffer.ToArray();
+    }
+}

@@ -1,0 +1,243 @@
+using System.Text.Json;
+using System.Text.RegularExpressions;
+using Strata.Server.Hosting;
+using Strata.Server.Protocol;
+
+namespace Strata.Server.Services.SageMaker;
+
+/// <summary>
+/// The SageMaker control plane (JSON 1.1, <c>X-Amz-Target: SageMaker.*</c>) for hosting: models,
+/// endpoint configurations and endpoints. Errors are AWS's: a name that does not exist is a
+/// <c>ValidationException</c> ("Could not find …"), which the CLI's waiters rely on.
+/// </summary>
+public sealed partial class SageMakerService(SageMakerStore store, HostingService hosting, TimeProvider clock, string region)
+{
+    /// <summary>How long CreateEndpoint waits for a quick deployment before answering, so that a
+    /// waiter's first DescribeEndpoint already sees InService (the status stays truthful either way).</summary>
+    static readonly TimeSpan CreateWait = TimeSpan.FromSeconds(3);
+
+    public IEnumerable<Operation> Operations =>
+    [
+        Op("CreateModel", "model", "ModelName", CreateModel),
+        Op("DescribeModel", "model", "ModelName", DescribeModel),
+        Op("ListModels", null, null, ListModels),
+        Op("DeleteModel", "model", "ModelName", DeleteModel),
+        Op("CreateEndpointConfig", "endpoint-config", "EndpointConfigName", CreateEndpointConfig),
+        Op("DescribeEndpointConfig", "endpoint-config", "EndpointConfigName", DescribeEndpointConfig),
+        Op("ListEndpointConfigs", null, null, ListEndpointConfigs),
+        Op("DeleteEndpointConfig", "endpoint-config", "EndpointConfigName", DeleteEndpointConfig),
+        Op("CreateEndpoint", "endpoint", "EndpointName", CreateEndpoint),
+        Op("DescribeEndpoint", "endpoint", "EndpointName", DescribeEndpoint),
+        Op("ListEndpoints", null, null, ListEndpoints),
+        Op("DeleteEndpoint", "endpoint", "EndpointName", DeleteEndpoint),
+    ];
+
+    Operation Op(string name, string? resourceType, string? nameMember, Func<RequestContext, Task> handler)
+        => new(name, "sagemaker:" + name, ctx => resourceType is null || nameMember is null ? "*"
+            : Arn(ctx.Principal.AccountId, resourceType, ctx.JsonInput.TryGetProperty(nameMember, out var n) && n.ValueKind == JsonValueKind.String ? n.GetString()! : ""), handler);
+
+    /// <summary>SageMaker ARNs carry resource names in lower case.</summary>
+    string Arn(string account, string type, string name) => $"arn:aws:sagemaker:{region}:{account}:{type}/{name.ToLowerInvariant()}";
+
+    [GeneratedRegex("^[a-zA-Z0-9](-*[a-zA-Z0-9]){0,62}$")]
+    private static partial Regex NamePattern();
+
+    static string ValidName(string? name, string member)
+    {
+        JsonProtocol.Required(name, member);
+        if (!NamePattern().IsMatch(name!))
+            throw JsonProtocol.Invalid(member, name, "Member must satisfy regular expression pattern: ^[a-zA-Z0-9](-*[a-zA-Z0-9]){0,62}");
+        return name!;
+    }
+
+    static AwsException NotFound(string what, string arn) => new("ValidationException", 400, $"Could not find {what} \"{arn}\".");
+    static AwsException Exists(string what, string arn) => new("ValidationException", 400, $"Cannot create already existing {what} \"{arn}\".");
+
+    // ---- models ----
+
+    async Task CreateModel(RequestContext ctx)
+    {
+        var input = JsonProtocol.Input(ctx, SageMakerJson.Default.CreateModelInput);
+        var name = ValidName(input.ModelName, "ModelName");
+        var container = input.PrimaryContainer ?? input.Containers?.FirstOrDefault()
+            ?? throw new AwsException("ValidationException", 400, "Either PrimaryContainer or Containers must be specified.");
+        var image = JsonProtocol.Required(container.Image, "PrimaryContainer.Image");
+        if (!Images.IsBuiltIn(image))
+            throw new AwsException("ValidationException", 400, $"Image {image} cannot be run by Strata: use an image whose repository is {Images.BuiltInRepository} (the built-in ONNX Runtime container).");
+        if (container.Mode is not (null or "SingleModel"))
+            throw JsonProtocol.Invalid("PrimaryContainer.Mode", container.Mode, "Member must satisfy enum value set: [SingleModel]");
+        if (container.ModelDataUrl is { } url && !url.StartsWith("s3://", StringComparison.Ordinal))
+            throw JsonProtocol.Invalid("PrimaryContainer.ModelDataUrl", url, "Member must satisfy regular expression pattern: ^(https|s3)://([^/]+)/?(.*)$");
+        var account = ctx.Principal.AccountId;
+        var record = new ModelRecord
+        {
+            ModelName = name,
+            ModelArn = Arn(account, "model", name),
+            PrimaryContainer = input.PrimaryContainer,
+            Containers = input.Containers,
+            ExecutionRoleArn = input.ExecutionRoleArn,
+            CreationTime = clock.GetUtcNow(),
+            EnableNetworkIsolation = input.EnableNetworkIsolation ?? false,
+        };
+        if (!store.CreateModel(account, record)) throw Exists("model", record.ModelArn);
+        await JsonProtocol.WriteAsync(ctx, new CreateModelOutput(record.ModelArn), SageMakerJson.Default.CreateModelOutput);
+    }
+
+    async Task DescribeModel(RequestContext ctx)
+    {
+        var name = JsonProtocol.Required(JsonProtocol.Input(ctx, SageMakerJson.Default.NameInput).ModelName, "ModelName");
+        var model = store.GetModel(ctx.Principal.AccountId, name) ?? throw NotFound("model", Arn(ctx.Principal.AccountId, "model", name));
+        await JsonProtocol.WriteAsync(ctx, model, SageMakerJson.Default.ModelRecord);
+    }
+
+    async Task ListModels(RequestContext ctx)
+    {
+        var input = JsonProtocol.Input(ctx, SageMakerJson.Default.ListInput);
+        var items = Filter(store.ListModels(ctx.Principal.AccountId), input, m => m.ModelName, m => m.CreationTime, _ => "");
+        var (page, next) = PageToken.Page(items, input.NextToken, input.MaxResults);
+        await JsonProtocol.WriteAsync(ctx, new ListModelsOutput(page.Select(m => new ModelSummary(m.ModelName, m.ModelArn, m.CreationTime)).ToList(), next),
+            SageMakerJson.Default.ListModelsOutput);
+    }
+
+    async Task DeleteModel(RequestContext ctx)
+    {
+        var name = JsonProtocol.Required(JsonProtocol.Input(ctx, SageMakerJson.Default.NameInput).ModelName, "ModelName");
+        if (!store.DeleteModel(ctx.Principal.AccountId, name)) throw NotFound("model", Arn(ctx.Principal.AccountId, "model", name));
+        await JsonProtocol.WriteEmptyAsync(ctx);
+    }
+
+    // ---- endpoint configurations ----
+
+    async Task CreateEndpointConfig(RequestContext ctx)
+    {
+        var input = JsonProtocol.Input(ctx, SageMakerJson.Default.CreateEndpointConfigInput);
+        var name = ValidName(input.EndpointConfigName, "EndpointConfigName");
+        var variants = JsonProtocol.Required(input.ProductionVariants, "ProductionVariants");
+        if (variants.Count is < 1 or > 10)
+            throw JsonProtocol.Invalid("ProductionVariants", null, "Member must have length between 1 and 10");
+        var account = ctx.Principal.AccountId;
+        foreach (var v in variants)
+        {
+            ValidName(v.VariantName, "ProductionVariants.VariantName");
+            var model = JsonProtocol.Required(v.ModelName, "ProductionVariants.ModelName");
+            if (store.GetModel(account, model) is null) throw NotFound("model", Arn(account, "model", model));
+            if (InstanceType.Find(v.InstanceType) is null)
+                throw JsonProtocol.Invalid("ProductionVariants.InstanceType", v.InstanceType, $"Member must satisfy enum value set: [{string.Join(", ", InstanceType.Names)}]");
+            if (v.InitialInstanceCount is not { } count || count < 1)
+                throw JsonProtocol.Invalid("ProductionVariants.InitialInstanceCount", v.InitialInstanceCount, "Member must have value greater than or equal to 1");
+            if (v.InitialVariantWeight is < 0)
+                throw JsonProtocol.Invalid("ProductionVariants.InitialVariantWeight", v.InitialVariantWeight, "Member must have value greater than or equal to 0");
+        }
+        if (variants.Select(v => v.VariantName).Distinct().Count() != variants.Count)
+            throw new AwsException("ValidationException", 400, "The variant names in ProductionVariants must be unique.");
+        var record = new EndpointConfigRecord
+        {
+            EndpointConfigName = name,
+            EndpointConfigArn = Arn(account, "endpoint-config", name),
+            ProductionVariants = variants.Select(v => v with { InitialVariantWeight = v.InitialVariantWeight ?? 1f }).ToList(),
+            KmsKeyId = input.KmsKeyId,
+            CreationTime = clock.GetUtcNow(),
+        };
+        if (!store.CreateEndpointConfig(account, record)) throw Exists("endpoint configuration", record.EndpointConfigArn);
+        await JsonProtocol.WriteAsync(ctx, new CreateEndpointConfigOutput(record.EndpointConfigArn), SageMakerJson.Default.CreateEndpointConfigOutput);
+    }
+
+    async Task DescribeEndpointConfig(RequestContext ctx)
+    {
+        var name = JsonProtocol.Required(JsonProtocol.Input(ctx, SageMakerJson.Default.NameInput).EndpointConfigName, "EndpointConfigName");
+        var config = store.GetEndpointConfig(ctx.Principal.AccountId, name) ?? throw NotFound("endpoint configuration", Arn(ctx.Principal.AccountId, "endpoint-config", name));
+        await JsonProtocol.WriteAsync(ctx, config, SageMakerJson.Default.EndpointConfigRecord);
+    }
+
+    async Task ListEndpointConfigs(RequestContext ctx)
+    {
+        var input = JsonProtocol.Input(ctx, SageMakerJson.Default.ListInput);
+        var items = Filter(store.ListEndpointConfigs(ctx.Principal.AccountId), input, c => c.EndpointConfigName, c => c.CreationTime, _ => "");
+        var (page, next) = PageToken.Page(items, input.NextToken, input.MaxResults);
+        await JsonProtocol.WriteAsync(ctx, new ListEndpointConfigsOutput(page.Select(c => new EndpointConfigSummary(c.EndpointConfigName, c.EndpointConfigArn, c.CreationTime)).ToList(), next),
+            SageMakerJson.Default.ListEndpointConfigsOutput);
+    }
+
+    async Task DeleteEndpointConfig(RequestContext ctx)
+    {
+        var name = JsonProtocol.Required(JsonProtocol.Input(ctx, SageMakerJson.Default.NameInput).EndpointConfigName, "EndpointConfigName");
+        if (!store.DeleteEndpointConfig(ctx.Principal.AccountId, name)) throw NotFound("endpoint configuration", Arn(ctx.Principal.AccountId, "endpoint-config", name));
+        await JsonProtocol.WriteEmptyAsync(ctx);
+    }
+
+    // ---- endpoints ----
+
+    async Task CreateEndpoint(RequestContext ctx)
+    {
+        var input = JsonProtocol.Input(ctx, SageMakerJson.Default.CreateEndpointInput);
+        var name = ValidName(input.EndpointName, "EndpointName");
+        var configName = JsonProtocol.Required(input.EndpointConfigName, "EndpointConfigName");
+        var account = ctx.Principal.AccountId;
+        if (store.GetEndpointConfig(account, configName) is null)
+            throw NotFound("endpoint configuration", Arn(account, "endpoint-config", configName));
+        var now = clock.GetUtcNow();
+        var record = new EndpointRecord
+        {
+            EndpointName = name,
+            EndpointArn = Arn(account, "endpoint", name),
+            EndpointConfigName = configName,
+            EndpointStatus = "Creating",
+            CreationTime = now,
+            LastModifiedTime = now,
+        };
+        if (!store.CreateEndpoint(account, record)) throw Exists("endpoint", record.EndpointArn);
+        var deploy = hosting.DeployAsync(account, name);
+        await Task.WhenAny(deploy, Task.Delay(CreateWait));
+        await JsonProtocol.WriteAsync(ctx, new CreateEndpointOutput(record.EndpointArn), SageMakerJson.Default.CreateEndpointOutput);
+    }
+
+    async Task DescribeEndpoint(RequestContext ctx)
+    {
+        var name = JsonProtocol.Required(JsonProtocol.Input(ctx, SageMakerJson.Default.NameInput).EndpointName, "EndpointName");
+        var endpoint = store.GetEndpoint(ctx.Principal.AccountId, name) ?? throw NotFound("endpoint", Arn(ctx.Principal.AccountId, "endpoint", name));
+        await JsonProtocol.WriteAsync(ctx, endpoint, SageMakerJson.Default.EndpointRecord);
+    }
+
+    async Task ListEndpoints(RequestContext ctx)
+    {
+        var input = JsonProtocol.Input(ctx, SageMakerJson.Default.ListInput);
+        var items = Filter(store.ListEndpoints(ctx.Principal.AccountId), input, e => e.EndpointName, e => e.CreationTime, e => e.EndpointStatus)
+            .Where(e => input.StatusEquals is null || e.EndpointStatus == input.StatusEquals).ToList();
+        var (page, next) = PageToken.Page(items, input.NextToken, input.MaxResults);
+        await JsonProtocol.WriteAsync(ctx, new ListEndpointsOutput(page.Select(e => new EndpointSummary(e.EndpointName, e.EndpointArn, e.CreationTime, e.LastModifiedTime, e.EndpointStatus)).ToList(), next),
+            SageMakerJson.Default.ListEndpointsOutput);
+    }
+
+    async Task DeleteEndpoint(RequestContext ctx)
+    {
+        var name = JsonProtocol.Required(JsonProtocol.Input(ctx, SageMakerJson.Default.NameInput).EndpointName, "EndpointName");
+        var account = ctx.Principal.AccountId;
+        if (!store.DeleteEndpoint(account, name)) throw NotFound("endpoint", Arn(account, "endpoint", name));
+        await hosting.StopAsync(account, name);
+        await JsonProtocol.WriteEmptyAsync(ctx);
+    }
+
+    /// <summary>The List operations' shared filters and order: NameContains, CreationTimeBefore/
+    /// After, SortBy (Name | CreationTime | Status), SortOrder (default: newest first).</summary>
+    static List<T> Filter<T>(List<T> items, ListInput input, Func<T, string> name, Func<T, DateTimeOffset> created, Func<T, string> status)
+    {
+        IEnumerable<T> q = items;
+        if (input.NameContains is { } contains) q = q.Where(i => name(i).Contains(contains, StringComparison.OrdinalIgnoreCase));
+        if (input.CreationTimeBefore is { } before) q = q.Where(i => created(i).ToUnixTimeMilliseconds() / 1000.0 < before);
+        if (input.CreationTimeAfter is { } after) q = q.Where(i => created(i).ToUnixTimeMilliseconds() / 1000.0 > after);
+        var descending = input.SortOrder switch
+        {
+            null or "Descending" => true,
+            "Ascending" => false,
+            var other => throw JsonProtocol.Invalid("SortOrder", other, "Member must satisfy enum value set: [Ascending, Descending]"),
+        };
+        Func<T, IComparable> key = input.SortBy switch
+        {
+            null or "CreationTime" => i => created(i),
+            "Name" => i => name(i),
+            "Status" => i => status(i),
+            var other => throw JsonProtocol.Invalid("SortBy", other, "Member must satisfy enum value set: [Name, CreationTime, Status]"),
+        };
+        return (descending ? q.OrderByDescending(key) : q.OrderBy(key)).ToList();
+    }
+}

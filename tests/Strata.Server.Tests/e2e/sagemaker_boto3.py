@@ -1,0 +1,175 @@
+"""Real-time hosting end to end with an unmodified boto3: models, endpoint configurations and
+endpoints on the SageMaker API, inference on SageMaker Runtime, against real ONNX Runtime workers."""
+import io
+import json
+import os
+import tarfile
+
+import boto3
+from botocore.config import Config
+
+from harness import endpoint, eq, expect_error, run, unique, validate_responses
+
+MODELS = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "models")
+IMAGE = "123456789012.dkr.ecr.us-east-1.amazonaws.com/strata-onnx:1"
+ROLE = "arn:aws:iam::123456789012:role/sagemaker-execution"
+cfg = Config(retries={"max_attempts": 1})
+s3 = boto3.client("s3", endpoint_url=endpoint(), region_name="us-east-1", config=cfg)
+sm = validate_responses(boto3.client("sagemaker", endpoint_url=endpoint(), region_name="us-east-1", config=cfg))
+rt = validate_responses(boto3.client("sagemaker-runtime", endpoint_url=endpoint(), region_name="us-east-1", config=cfg))
+BUCKET = unique("artifacts")
+s3.create_bucket(Bucket=BUCKET)
+
+
+def artifact(model, key=None, members=None):
+    """Uploads models/<model>/model.onnx as s3://BUCKET/<key> (a gzip tar, as SageMaker expects)."""
+    key = key or f"{model}/{unique('v')}/model.tar.gz"
+    buffer = io.BytesIO()
+    with tarfile.open(fileobj=buffer, mode="w:gz") as tar:
+        for name, path in (members or {"model.onnx": os.path.join(MODELS, model, "model.onnx")}).items():
+            tar.add(path, arcname=name)
+    s3.put_object(Bucket=BUCKET, Key=key, Body=buffer.getvalue())
+    return f"s3://{BUCKET}/{key}"
+
+
+def deploy(model="classifier", variants=(("a", 1, 1.0),), instance_type="ml.m5.large", url=None):
+    url = url or artifact(model)
+    model_name = unique("m")
+    sm.create_model(ModelName=model_name, ExecutionRoleArn=ROLE, PrimaryContainer={"Image": IMAGE, "ModelDataUrl": url})
+    config = unique("c")
+    sm.create_endpoint_config(EndpointConfigName=config, ProductionVariants=[
+        {"VariantName": v, "ModelName": model_name, "InitialInstanceCount": n, "InstanceType": instance_type, "InitialVariantWeight": w}
+        for v, n, w in variants])
+    name = unique("ep")
+    sm.create_endpoint(EndpointName=name, EndpointConfigName=config)
+    return name, model_name, config
+
+
+def invoke(name, body, content_type="application/json", **kw):
+    r = rt.invoke_endpoint(EndpointName=name, Body=body, ContentType=content_type, **kw)
+    return r, r["Body"].read()
+
+
+def test_deploy_invoke_describe_delete():
+    name, model_name, config = deploy(variants=(("main", 2, 1.0),))
+    sm.get_waiter("endpoint_in_service").wait(EndpointName=name, WaiterConfig={"Delay": 1, "MaxAttempts": 30})
+    d = sm.describe_endpoint(EndpointName=name)
+    eq(d["EndpointStatus"], "InService", "status")
+    eq(d["ProductionVariants"][0]["CurrentInstanceCount"], 2, "instances")
+    eq(d["ProductionVariants"][0]["DeployedImages"][0]["SpecifiedImage"], IMAGE, "image")
+    assert d["EndpointArn"].endswith(f":endpoint/{name.lower()}"), d["EndpointArn"]
+    r, body = invoke(name, json.dumps({"instances": [[5.1, 3.5, 1.4, 0.2], [0, 0, 6, 5]]}))
+    eq(r["InvokedProductionVariant"], "main", "variant header")
+    eq(r["ContentType"], "application/json", "content type")
+    eq([p["label"] for p in json.loads(body)["predictions"]], ["setosa", "virginica"], "labels")
+    r, body = invoke(name, b"5.1,3.5,1.4,0.2\n0,4,0,0\n", "text/csv", Accept="text/csv")
+    eq([line.split(",")[0] for line in body.decode().strip().split("\n")], ["setosa", "versicolor"], "csv labels")
+    eq(sm.describe_model(ModelName=model_name)["PrimaryContainer"]["Image"], IMAGE, "describe model")
+    eq(sm.describe_endpoint_config(EndpointConfigName=config)["ProductionVariants"][0]["InstanceType"], "ml.m5.large", "describe config")
+    assert name in [e["EndpointName"] for e in sm.list_endpoints(NameContains=name)["Endpoints"]]
+    assert model_name in [m["ModelName"] for m in sm.list_models(NameContains=model_name)["Models"]]
+    assert config in [c["EndpointConfigName"] for c in sm.list_endpoint_configs(NameContains=config)["EndpointConfigs"]]
+    assert name in [e["EndpointName"] for e in sm.list_endpoints(StatusEquals="InService", SortBy="Name", SortOrder="Ascending")["Endpoints"]]
+    sm.delete_endpoint(EndpointName=name)
+    expect_error(lambda: sm.describe_endpoint(EndpointName=name), "ValidationException", 400, "Could not find endpoint")
+    expect_error(lambda: invoke(name, b"[[1,2,3,4]]"), "ValidationError", 400, "not found")
+    sm.delete_endpoint_config(EndpointConfigName=config)
+    sm.delete_model(ModelName=model_name)
+    expect_error(lambda: sm.describe_model(ModelName=model_name), "ValidationException", 400, "Could not find model")
+
+
+def test_traffic_split_and_target_variant():
+    name, _, _ = deploy(model="regression", variants=(("heavy", 1, 0.8), ("light", 1, 0.2)))
+    counts = {"heavy": 0, "light": 0}
+    for _ in range(1000):
+        r, _ = invoke(name, b"[[1,2,3,4]]")
+        counts[r["InvokedProductionVariant"]] += 1
+    share = counts["heavy"] / 1000
+    assert 0.75 <= share <= 0.85, counts  # 1000 draws of p=0.8: σ≈0.013
+    for _ in range(20):
+        r, _ = invoke(name, b"[[1,2,3,4]]", TargetVariant="light")
+        eq(r["InvokedProductionVariant"], "light", "target variant")
+    expect_error(lambda: invoke(name, b"[[1,2,3,4]]", TargetVariant="nope"), "ValidationError", 400)
+
+
+def test_model_errors_carry_the_container_answer():
+    name, _, _ = deploy(model="regression")
+    e = expect_error(lambda: invoke(name, b"[[1,2,3]]"), "ModelError", 424)
+    eq(e["OriginalStatusCode"], 400, "original status")
+    assert "[N,4]" in e["OriginalMessage"], e["OriginalMessage"]
+    assert e["LogStreamArn"].startswith("arn:aws:logs:"), e["LogStreamArn"]
+    expect_error(lambda: invoke(name, b"x" * (6 * 1024 * 1024 + 1)), "ValidationError", 400)
+
+
+def test_named_inputs_and_types_through_an_endpoint():
+    name, _, _ = deploy(model="typed")
+    _, body = invoke(name, json.dumps({"inputs": {"ids": [[1, 2]], "names": [["dog"]], "counts": [[3]]}}))
+    p = json.loads(body)["predictions"][0]
+    eq((p["score"], p["is_known"], p["counts_doubled"]), ([5], [True], [6]), "typed outputs")
+
+
+def test_validation_errors():
+    url = artifact("regression")
+    expect_error(lambda: sm.create_model(ModelName="bad_name!", ExecutionRoleArn=ROLE, PrimaryContainer={"Image": IMAGE, "ModelDataUrl": url}), "ValidationException", 400)
+    m = unique("m")
+    sm.create_model(ModelName=m, ExecutionRoleArn=ROLE, PrimaryContainer={"Image": IMAGE, "ModelDataUrl": url})
+    expect_error(lambda: sm.create_model(ModelName=m, ExecutionRoleArn=ROLE, PrimaryContainer={"Image": IMAGE, "ModelDataUrl": url}), "ValidationException", 400, "already existing")
+    expect_error(lambda: sm.create_model(ModelName=unique("m"), ExecutionRoleArn=ROLE, PrimaryContainer={"Image": "docker.io/library/nginx:latest"}), "ValidationException", 400, "strata-onnx")
+    expect_error(lambda: sm.create_endpoint_config(EndpointConfigName=unique("c"), ProductionVariants=[
+        {"VariantName": "a", "ModelName": m, "InitialInstanceCount": 1, "InstanceType": "ml.imaginary.huge"}]), "ValidationException", 400, "instanceType")
+    expect_error(lambda: sm.create_endpoint_config(EndpointConfigName=unique("c"), ProductionVariants=[
+        {"VariantName": "a", "ModelName": "no-such-model", "InitialInstanceCount": 1, "InstanceType": "ml.m5.large"}]), "ValidationException", 400, "Could not find model")
+    expect_error(lambda: sm.create_endpoint(EndpointName=unique("ep"), EndpointConfigName="no-such-config"), "ValidationException", 400, "Could not find endpoint configuration")
+    expect_error(lambda: sm.describe_endpoint(EndpointName="no-such-endpoint"), "ValidationException", 400)
+    expect_error(lambda: sm.delete_model(ModelName="no-such-model"), "ValidationException", 400)
+
+
+def failed_reason(url):
+    name, _, _ = deploy(url=url)
+    d = sm.describe_endpoint(EndpointName=name)
+    eq(d["EndpointStatus"], "Failed", "status")
+    expect_error(lambda: invoke(name, b"[[1,2,3,4]]"), "ValidationError", 400)
+    return d["FailureReason"]
+
+
+def expect_reason(url, words):
+    reason = failed_reason(url)
+    assert words in reason, f"expected {words!r} in the FailureReason {reason!r}"
+
+
+def test_failure_reasons():
+    expect_reason(f"s3://{BUCKET}/missing/model.tar.gz", "does not exist")
+    s3.put_object(Bucket=BUCKET, Key="junk/model.tar.gz", Body=b"this is not gzip")
+    expect_reason(f"s3://{BUCKET}/junk/model.tar.gz", "not a gzip-compressed tar")
+    readme = os.path.join(os.environ.get("TMPDIR", "/tmp"), "README.txt")
+    with open(readme, "w") as f:
+        f.write("no model here")
+    expect_reason(artifact("classifier", members={"README.txt": readme}), "no model.onnx")
+    broken = os.path.join(os.environ.get("TMPDIR", "/tmp"), "model.onnx")
+    with open(broken, "wb") as f:
+        f.write(b"not an onnx graph")
+    expect_reason(artifact("classifier", members={"model.onnx": broken}), "failed to load")
+
+
+def test_list_sorting_and_pagination():
+    prefix = unique("pg")
+    url = artifact("regression")
+    names = [f"{prefix}-{i}" for i in range(5)]
+    for n in names:
+        sm.create_model(ModelName=n, ExecutionRoleArn=ROLE, PrimaryContainer={"Image": IMAGE, "ModelDataUrl": url})
+    got, token = [], None
+    while True:
+        kw = {"NextToken": token} if token else {}
+        r = sm.list_models(NameContains=prefix, SortBy="Name", SortOrder="Ascending", MaxResults=2, **kw)
+        got += [m["ModelName"] for m in r["Models"]]
+        token = r.get("NextToken")
+        if not token:
+            break
+    eq(got, names, "paged, sorted by name")
+    newest_first = [m["ModelName"] for m in sm.list_models(NameContains=prefix)["Models"]]
+    eq(newest_first, list(reversed(names)), "default order: newest first")
+    expect_error(lambda: sm.list_models(MaxResults=101), "ValidationException", 400)
+
+
+if __name__ == "__main__":
+    run(globals())
