@@ -12,7 +12,8 @@ var tlsKey = new Option<string?>("--tls-key") { Description = "PEM private key f
 var host = new Option<string>("--host") { Description = "Address to bind", DefaultValueFactory = _ => "127.0.0.1" };
 var region = new Option<string>("--region") { Description = "The region Strata serves", DefaultValueFactory = _ => "us-east-1" };
 
-var serve = new Command("serve", "Run the Strata server: every AWS API on one port") { dataDir, port, tlsPort, tlsCert, tlsKey, host, region };
+var demo = new Option<bool>("--demo") { Description = "Also upload a sample model and deploy endpoint 'demo' (two variants, 80/20)" };
+var serve = new Command("serve", "Run the Strata server: every AWS API on one port") { dataDir, port, tlsPort, tlsCert, tlsKey, host, region, demo };
 serve.SetAction(async (parse, ct) =>
 {
     var options = new StrataOptions
@@ -24,6 +25,7 @@ serve.SetAction(async (parse, ct) =>
         TlsKeyPath = parse.GetValue(tlsKey),
         Host = parse.GetValue(host)!,
         Region = parse.GetValue(region)!,
+        Demo = parse.GetValue(demo),
     };
     if (options.TlsCertPath is not null != options.TlsKeyPath is not null)
     {

@@ -98,6 +98,14 @@ public static class StrataHost
             if (options.TlsPort > 0) console.WriteLine($"strata: listening on https://{options.Host}:{options.TlsPort}");
             console.Flush();
             hosting.RestoreAll();
+            if (options.Demo)
+            {
+                _ = Task.Run(async () =>
+                {
+                    try { await Demo.DeployAsync(account.Id, options.Region, s3Store, sageMakerStore, hosting, clock, console); }
+                    catch (Exception e) { log.LogError(e, "The demo could not be deployed"); }
+                });
+            }
             // Blobs that no row references are leftovers of a crash; remove them in the background.
             _ = Task.Run(() =>
             {

@@ -14,6 +14,8 @@ public sealed record StrataOptions
     /// <summary>Host names under which buckets are addressed virtual-host style
     /// (<c>bucket.s3.localhost</c>, <c>bucket.localhost</c>).</summary>
     public IReadOnlyList<string> S3Domains { get; init; } = ["s3.localhost", "localhost"];
+    /// <summary>Deploy the demo endpoint (sample classifier, two variants) on start.</summary>
+    public bool Demo { get; init; }
 
     public static string DefaultDataDir()
         => Environment.GetEnvironmentVariable("STRATA_DATA_DIR") is { Length: > 0 } dir
