@@ -2,12 +2,26 @@ namespace Strata.Server.Hosting;
 
 /// <summary>A running endpoint: its variants, each with weight and instances. Picks where a
 /// request goes: a variant by weight (or the one asked for), then the instance of that
-/// variant with the fewest requests in flight.</summary>
-public sealed class EndpointRuntime(string name, string configName, IReadOnlyList<VariantRuntime> variants) : IAsyncDisposable
+/// variant with the fewest requests in flight. Watches its instances and replaces any that
+/// dies, with backoff.</summary>
+public sealed class EndpointRuntime : IAsyncDisposable
 {
-    public string Name { get; } = name;
-    public string ConfigName { get; } = configName;
-    public IReadOnlyList<VariantRuntime> Variants { get; } = variants;
+    readonly CancellationTokenSource _stop = new();
+    readonly Task _supervision;
+    readonly ILogger _log;
+
+    public EndpointRuntime(string name, string configName, IReadOnlyList<VariantRuntime> variants, ILogger log)
+    {
+        Name = name;
+        ConfigName = configName;
+        Variants = variants;
+        _log = log;
+        _supervision = Task.Run(() => SuperviseAsync(_stop.Token));
+    }
+
+    public string Name { get; }
+    public string ConfigName { get; }
+    public IReadOnlyList<VariantRuntime> Variants { get; }
 
     public VariantRuntime? PickVariant(string? target)
     {
@@ -24,19 +38,89 @@ public sealed class EndpointRuntime(string name, string configName, IReadOnlyLis
         return Variants.Last(v => v.Weight > 0);
     }
 
+    async Task SuperviseAsync(CancellationToken ct)
+    {
+        var failures = new Dictionary<VariantRuntime, int>();
+        while (!ct.IsCancellationRequested)
+        {
+            try
+            {
+                await Task.Delay(TimeSpan.FromMilliseconds(200), ct);
+                foreach (var variant in Variants)
+                {
+                    foreach (var dead in variant.Instances.Where(i => i.HasExited).ToList())
+                    {
+                        _log.LogWarning("Instance {Instance} of {Endpoint}/{Variant} exited ({Log}); replacing it", dead.Id, Name, variant.Name, dead.LogTail());
+                        variant.Remove(dead);
+                        await dead.DisposeAsync();
+                    }
+                    while (variant.Instances.Count < variant.DesiredInstanceCount && !ct.IsCancellationRequested)
+                    {
+                        try
+                        {
+                            variant.Add(await variant.StartInstanceAsync(ct));
+                            failures[variant] = 0;
+                        }
+                        catch (HostingException e)
+                        {
+                            // Backoff: 1 s, 2 s, 4 s … up to 30 s between failed starts.
+                            var n = failures[variant] = failures.GetValueOrDefault(variant) + 1;
+                            _log.LogWarning("A replacement instance of {Endpoint}/{Variant} failed to start: {Reason}", Name, variant.Name, e.Message);
+                            await Task.Delay(TimeSpan.FromSeconds(Math.Min(30, Math.Pow(2, n - 1))), ct);
+                        }
+                    }
+                }
+            }
+            catch (OperationCanceledException) when (ct.IsCancellationRequested)
+            {
+                return;
+            }
+        }
+    }
+
+    /// <summary>Stops the endpoint: in-flight requests finish first (up to 30 s), then every
+    /// instance gets SIGTERM.</summary>
     public async ValueTask DisposeAsync()
     {
+        await _stop.CancelAsync();
+        try { await _supervision; } catch (OperationCanceledException) { }
         foreach (var v in Variants)
-            foreach (var i in v.Instances) await i.DisposeAsync();
+            foreach (var i in v.Instances.ToList()) await VariantRuntime.RetireAsync(i);
     }
 }
 
-public sealed class VariantRuntime(string name, float weight, string image, IReadOnlyList<WorkerProcess> instances)
+public sealed class VariantRuntime(string name, float weight, string image, List<WorkerProcess> instances, Func<CancellationToken, Task<WorkerProcess>> startInstance)
 {
+    readonly Lock _lock = new();
+    List<WorkerProcess> _instances = instances;
+
     public string Name { get; } = name;
     public float Weight { get; set; } = weight;
     public string Image { get; } = image;
-    public IReadOnlyList<WorkerProcess> Instances { get; } = instances;
+    public int DesiredInstanceCount { get; set; } = instances.Count;
+
+    /// <summary>A snapshot; the list is replaced, never changed in place, so readers need no lock.</summary>
+    public IReadOnlyList<WorkerProcess> Instances => Volatile.Read(ref _instances);
+
+    public Task<WorkerProcess> StartInstanceAsync(CancellationToken ct) => startInstance(ct);
+
+    public void Add(WorkerProcess instance)
+    {
+        lock (_lock) Volatile.Write(ref _instances, [.. _instances, instance]);
+    }
+
+    public void Remove(WorkerProcess instance)
+    {
+        lock (_lock) Volatile.Write(ref _instances, _instances.Where(i => i != instance).ToList());
+    }
+
+    /// <summary>Takes an instance out of rotation, lets its in-flight requests finish (up to
+    /// 30 s), then stops it.</summary>
+    public static async Task RetireAsync(WorkerProcess instance)
+    {
+        for (var i = 0; i < 300 && instance.Outstanding > 0 && !instance.HasExited; i++) await Task.Delay(100);
+        await instance.DisposeAsync();
+    }
 
     /// <summary>Least outstanding requests among live instances, ties broken at random;
     /// <paramref name="except"/> is skipped (the instance a retry moves away from).</summary>

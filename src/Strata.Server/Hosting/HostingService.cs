@@ -5,8 +5,9 @@ namespace Strata.Server.Hosting;
 
 /// <summary>
 /// The data plane's owner: deploys endpoints (artifacts, worker processes, health checks),
-/// keeps the running ones, and records every outcome in the endpoint's state, so that
-/// DescribeEndpoint always tells the truth (Creating → InService, or Failed with the reason).
+/// keeps the running ones, changes them (blue/green updates, weights and capacities), and
+/// records every outcome in the endpoint's state, so that DescribeEndpoint always tells the
+/// truth (Creating → InService, Updating → InService, or Failed with the reason).
 /// </summary>
 public sealed class HostingService(SageMakerStore store, ModelArtifacts artifacts, string runDir, TimeProvider clock, ILogger<HostingService> log) : IAsyncDisposable
 {
@@ -18,18 +19,78 @@ public sealed class HostingService(SageMakerStore store, ModelArtifacts artifact
 
     /// <summary>Deploys the endpoint's configuration; the task completes when it is InService or
     /// Failed (never throws: failures are the endpoint's status).</summary>
-    public Task DeployAsync(string account, string endpointName) => Task.Run(() => DeployCoreAsync(account, endpointName));
-
-    async Task DeployCoreAsync(string account, string endpointName)
+    public Task DeployAsync(string account, string endpointName) => Task.Run(async () =>
     {
-        var ct = _stopping.Token;
-        var started = new List<WorkerProcess>();
         try
         {
             var endpoint = store.GetEndpoint(account, endpointName) ?? throw new HostingException("the endpoint was deleted");
             var config = store.GetEndpointConfig(account, endpoint.EndpointConfigName)
                 ?? throw new HostingException($"the endpoint configuration {endpoint.EndpointConfigName} does not exist");
-            var variants = new List<VariantRuntime>();
+            var runtime = await BuildAsync(account, endpointName, config, _stopping.Token);
+            await GoLiveAsync(account, runtime, configName: null);
+        }
+        catch (Exception e) when (e is not OperationCanceledException)
+        {
+            Fail(account, endpointName, e);
+        }
+        catch (OperationCanceledException) { }
+    });
+
+    /// <summary>Blue/green: the new configuration's instances start and pass their health checks
+    /// while the old ones keep serving; traffic then moves at once and the old instances drain.
+    /// If the new configuration cannot be deployed the endpoint keeps serving the old one.</summary>
+    public Task UpdateAsync(string account, string endpointName, EndpointConfigRecord config) => Task.Run(async () =>
+    {
+        try
+        {
+            var runtime = await BuildAsync(account, endpointName, config, _stopping.Token);
+            await GoLiveAsync(account, runtime, config.EndpointConfigName);
+        }
+        catch (Exception e) when (e is not OperationCanceledException)
+        {
+            var reason = e is HostingException ? e.Message : "An internal error stopped the update: " + e.Message;
+            log.LogWarning("Update of endpoint {Endpoint} failed, it keeps its configuration: {Reason}", endpointName, reason);
+            store.UpdateEndpoint(account, endpointName, rec => rec with
+            {
+                EndpointStatus = _running.ContainsKey((account, endpointName)) ? "InService" : "Failed",
+                FailureReason = reason,
+                LastModifiedTime = clock.GetUtcNow(),
+            });
+        }
+        catch (OperationCanceledException) { }
+    });
+
+    /// <summary>New weights take effect at once; capacity changes start instances (health
+    /// checked before they take traffic) or drain and stop the extra ones.</summary>
+    public async Task UpdateWeightsAndCapacitiesAsync(string account, string endpointName, IReadOnlyList<(string Variant, float? Weight, int? Count)> changes)
+    {
+        var runtime = Find(account, endpointName) ?? throw new HostingException($"endpoint {endpointName} is not running");
+        foreach (var (name, weight, count) in changes)
+        {
+            var variant = runtime.Variants.First(v => v.Name == name);
+            if (weight is { } w) variant.Weight = w;
+            if (count is not { } desired) continue;
+            variant.DesiredInstanceCount = desired;
+            while (variant.Instances.Count < desired) variant.Add(await variant.StartInstanceAsync(_stopping.Token));
+            foreach (var extra in variant.Instances.Skip(desired).ToList())
+            {
+                variant.Remove(extra);
+                await VariantRuntime.RetireAsync(extra);
+            }
+        }
+        store.UpdateEndpoint(account, endpointName, rec => rec with
+        {
+            EndpointStatus = "InService",
+            LastModifiedTime = clock.GetUtcNow(),
+            ProductionVariants = Summaries(runtime, rec.ProductionVariants),
+        });
+    }
+
+    async Task<EndpointRuntime> BuildAsync(string account, string endpointName, EndpointConfigRecord config, CancellationToken ct)
+    {
+        var variants = new List<VariantRuntime>();
+        try
+        {
             foreach (var pv in config.ProductionVariants)
             {
                 var model = store.GetModel(account, pv.ModelName!) ?? throw new HostingException($"the model {pv.ModelName} of variant {pv.VariantName} does not exist");
@@ -40,62 +101,71 @@ public sealed class HostingService(SageMakerStore store, ModelArtifacts artifact
                 var modelDir = container.ModelDataUrl is { } url ? await artifacts.PrepareAsync(account, url, ct)
                     : throw new HostingException($"the model {model.ModelName} has no ModelDataUrl");
                 var type = InstanceType.Find(pv.InstanceType) ?? throw new HostingException($"unknown instance type {pv.InstanceType}");
-                var count = pv.InitialInstanceCount ?? 1;
-                var starting = Enumerable.Range(0, count).Select(i => WorkerProcess.StartAsync(
-                    $"{endpointName}-{pv.VariantName}-{i}-{Guid.NewGuid().ToString("N")[..6]}", modelDir, runDir, type, container.Environment, HealthTimeout, ct)).ToList();
+                var variantName = pv.VariantName!;
+                Task<WorkerProcess> Start(CancellationToken token) => WorkerProcess.StartAsync(
+                    $"{endpointName}/{variantName}/{Guid.NewGuid().ToString("N")[..8]}", modelDir, runDir, type, container.Environment, HealthTimeout, token);
+                var starting = Enumerable.Range(0, pv.InitialInstanceCount ?? 1).Select(_ => Start(ct)).ToList();
                 try
                 {
                     await Task.WhenAll(starting);
                 }
                 catch
                 {
-                    foreach (var t in starting.Where(t => t.IsCompletedSuccessfully)) started.Add(t.Result);
+                    foreach (var t in starting.Where(t => t.IsCompletedSuccessfully)) await t.Result.DisposeAsync();
                     throw;
                 }
-                var instances = starting.Select(t => t.Result).ToList();
-                started.AddRange(instances);
-                variants.Add(new VariantRuntime(pv.VariantName!, pv.InitialVariantWeight ?? 1f, image, instances));
+                variants.Add(new VariantRuntime(variantName, pv.InitialVariantWeight ?? 1f, image, starting.Select(t => t.Result).ToList(), Start));
             }
+            return new EndpointRuntime(endpointName, config.EndpointConfigName, variants, log);
+        }
+        catch
+        {
+            foreach (var v in variants)
+                foreach (var i in v.Instances) await i.DisposeAsync();
+            throw;
+        }
+    }
 
-            var runtime = new EndpointRuntime(endpointName, config.EndpointConfigName, variants);
-            var now = clock.GetUtcNow();
-            var live = store.UpdateEndpoint(account, endpointName, e => e with
-            {
-                EndpointStatus = "InService",
-                FailureReason = null,
-                LastModifiedTime = now,
-                ProductionVariants = variants.Select(v => new ProductionVariantSummary
-                {
-                    VariantName = v.Name,
-                    DeployedImages = [new DeployedImage(v.Image, v.Image, now)],
-                    CurrentWeight = v.Weight,
-                    DesiredWeight = v.Weight,
-                    CurrentInstanceCount = v.Instances.Count,
-                    DesiredInstanceCount = v.Instances.Count,
-                }).ToList(),
-            });
-            if (!live)
-            {
-                await runtime.DisposeAsync(); // deleted while it was being deployed
-                return;
-            }
-            if (_running.TryRemove((account, endpointName), out var previous)) await previous.DisposeAsync();
-            _running[(account, endpointName)] = runtime;
-            log.LogInformation("Endpoint {Endpoint} is InService with {Instances} instances", endpointName, started.Count);
-        }
-        catch (Exception e) when (e is HostingException or OperationCanceledException)
+    /// <summary>Makes <paramref name="runtime"/> the one that serves, records it, and drains the
+    /// one it replaces.</summary>
+    async Task GoLiveAsync(string account, EndpointRuntime runtime, string? configName)
+    {
+        var now = clock.GetUtcNow();
+        var live = store.UpdateEndpoint(account, runtime.Name, e => e with
         {
-            foreach (var w in started) await w.DisposeAsync();
-            if (e is OperationCanceledException) return;
-            log.LogWarning("Endpoint {Endpoint} failed: {Reason}", endpointName, e.Message);
-            store.UpdateEndpoint(account, endpointName, rec => rec with { EndpointStatus = "Failed", FailureReason = e.Message, LastModifiedTime = clock.GetUtcNow() });
-        }
-        catch (Exception e)
+            EndpointStatus = "InService",
+            EndpointConfigName = configName ?? e.EndpointConfigName,
+            FailureReason = null,
+            LastModifiedTime = now,
+            ProductionVariants = Summaries(runtime, null),
+        });
+        if (!live)
         {
-            foreach (var w in started) await w.DisposeAsync();
-            log.LogError(e, "Deploying endpoint {Endpoint} failed", endpointName);
-            store.UpdateEndpoint(account, endpointName, rec => rec with { EndpointStatus = "Failed", FailureReason = "An internal error stopped the deployment: " + e.Message, LastModifiedTime = clock.GetUtcNow() });
+            await runtime.DisposeAsync(); // deleted while it was being deployed
+            return;
         }
+        _running.TryGetValue((account, runtime.Name), out var previous);
+        _running[(account, runtime.Name)] = runtime;
+        if (previous is not null) await previous.DisposeAsync();
+        log.LogInformation("Endpoint {Endpoint} is InService with {Instances} instances", runtime.Name, runtime.Variants.Sum(v => v.Instances.Count));
+    }
+
+    List<ProductionVariantSummary> Summaries(EndpointRuntime runtime, List<ProductionVariantSummary>? previous) => runtime.Variants.Select(v => new ProductionVariantSummary
+    {
+        VariantName = v.Name,
+        DeployedImages = previous?.FirstOrDefault(p => p.VariantName == v.Name)?.DeployedImages ?? [new DeployedImage(v.Image, v.Image, clock.GetUtcNow())],
+        CurrentWeight = v.Weight,
+        DesiredWeight = v.Weight,
+        CurrentInstanceCount = v.Instances.Count,
+        DesiredInstanceCount = v.DesiredInstanceCount,
+    }).ToList();
+
+    void Fail(string account, string endpointName, Exception e)
+    {
+        var reason = e is HostingException ? e.Message : "An internal error stopped the deployment: " + e.Message;
+        if (e is HostingException) log.LogWarning("Endpoint {Endpoint} failed: {Reason}", endpointName, reason);
+        else log.LogError(e, "Deploying endpoint {Endpoint} failed", endpointName);
+        store.UpdateEndpoint(account, endpointName, rec => rec with { EndpointStatus = "Failed", FailureReason = reason, LastModifiedTime = clock.GetUtcNow() });
     }
 
     public async Task StopAsync(string account, string endpointName)

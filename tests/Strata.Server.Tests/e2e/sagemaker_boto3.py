@@ -171,5 +171,123 @@ def test_list_sorting_and_pagination():
     expect_error(lambda: sm.list_models(MaxResults=101), "ValidationException", 400)
 
 
+class Load:
+    """Threads that invoke an endpoint until stopped, counting answers and failures."""
+
+    def __init__(self, name, body=b"[[1,2,3,4]]", threads=4):
+        import threading
+        self.name, self.body, self.ok, self.errors, self.variants = name, body, 0, [], {}
+        self.stop = threading.Event()
+        self.lock = threading.Lock()
+        client = boto3.client("sagemaker-runtime", endpoint_url=endpoint(), region_name="us-east-1", config=Config(retries={"max_attempts": 1}, max_pool_connections=threads))
+        self.threads = [threading.Thread(target=self.loop, args=(client,)) for _ in range(threads)]
+        for t in self.threads:
+            t.start()
+
+    def loop(self, client):
+        while not self.stop.is_set():
+            try:
+                r = client.invoke_endpoint(EndpointName=self.name, Body=self.body, ContentType="application/json")
+                r["Body"].read()
+                with self.lock:
+                    self.ok += 1
+                    self.variants[r["InvokedProductionVariant"]] = self.variants.get(r["InvokedProductionVariant"], 0) + 1
+            except Exception as e:  # noqa: BLE001 - every failure is counted
+                with self.lock:
+                    self.errors.append(repr(e))
+
+    def finish(self):
+        self.stop.set()
+        for t in self.threads:
+            t.join()
+        assert self.errors == [], f"{len(self.errors)} failed of {self.ok + len(self.errors)}: {self.errors[:3]}"
+        assert self.ok > 0
+        return self.variants
+
+
+def wait_in_service(name):
+    sm.get_waiter("endpoint_in_service").wait(EndpointName=name, WaiterConfig={"Delay": 1, "MaxAttempts": 60})
+
+
+def test_update_endpoint_blue_green_under_load():
+    import time
+    name, model_name, _ = deploy(model="regression", variants=(("blue", 2, 1.0),))
+    config = unique("c")
+    sm.create_endpoint_config(EndpointConfigName=config, ProductionVariants=[
+        {"VariantName": "green", "ModelName": model_name, "InitialInstanceCount": 2, "InstanceType": "ml.c5.large"}])
+    load = Load(name)
+    time.sleep(0.5)
+    sm.update_endpoint(EndpointName=name, EndpointConfigName=config)
+    wait_in_service(name)
+    time.sleep(0.5)
+    variants = load.finish()
+    assert variants.get("blue") and variants.get("green"), variants
+    d = sm.describe_endpoint(EndpointName=name)
+    eq((d["EndpointConfigName"], [v["VariantName"] for v in d["ProductionVariants"]]), (config, ["green"]), "new configuration")
+    r, _ = invoke(name, b"[[1,2,3,4]]")
+    eq(r["InvokedProductionVariant"], "green", "traffic moved")
+    expect_error(lambda: sm.update_endpoint(EndpointName=name, EndpointConfigName="no-such-config"), "ValidationException", 400)
+
+
+def test_weights_and_capacities_under_load():
+    import time
+    name, _, _ = deploy(model="regression", variants=(("a", 1, 0.5), ("b", 1, 0.5)))
+    load = Load(name)
+    time.sleep(0.3)
+    sm.update_endpoint_weights_and_capacities(EndpointName=name, DesiredWeightsAndCapacities=[
+        {"VariantName": "a", "DesiredWeight": 1.0, "DesiredInstanceCount": 2}, {"VariantName": "b", "DesiredWeight": 0.0}])
+    wait_in_service(name)
+    load.finish()
+    d = {v["VariantName"]: v for v in sm.describe_endpoint(EndpointName=name)["ProductionVariants"]}
+    eq((d["a"]["CurrentWeight"], d["a"]["CurrentInstanceCount"], d["b"]["CurrentWeight"]), (1.0, 2, 0.0), "weights and capacity")
+    for _ in range(30):
+        r, _ = invoke(name, b"[[1,2,3,4]]")
+        eq(r["InvokedProductionVariant"], "a", "a weight of 0 gets no untargeted traffic")
+    r, _ = invoke(name, b"[[1,2,3,4]]", TargetVariant="b")
+    eq(r["InvokedProductionVariant"], "b", "a weight-0 variant still answers when targeted")
+    expect_error(lambda: sm.update_endpoint_weights_and_capacities(EndpointName=name, DesiredWeightsAndCapacities=[{"VariantName": "zz", "DesiredWeight": 1.0}]), "ValidationException", 400)
+
+
+def worker_pids(url):
+    """The worker processes serving the artifact at url (its unpacked directory is named from
+    the URL and the object's ETag)."""
+    import hashlib
+    bucket, key = url[5:].split("/", 1)
+    etag = s3.head_object(Bucket=bucket, Key=key)["ETag"]
+    model_dir = os.path.join(os.environ["STRATA_DATA_DIR"], "models", hashlib.sha256(f"{url}\n{etag}".encode()).hexdigest()[:24])
+    pids = []
+    for pid in os.listdir("/proc"):
+        try:
+            with open(f"/proc/{pid}/environ", "rb") as f:
+                if f"SM_MODEL_DIR={model_dir}".encode() in f.read().split(b"\0"):
+                    pids.append(int(pid))
+        except OSError:
+            pass
+    return pids
+
+
+def test_worker_killed_under_load_loses_no_request():
+    import signal
+    import time
+    url = artifact("regression")
+    name, _, _ = deploy(url=url, variants=(("v", 2, 1.0),))
+    pids = worker_pids(url)
+    eq(len(pids), 2, "two worker processes")
+    load = Load(name)
+    time.sleep(0.5)
+    os.kill(pids[0], signal.SIGKILL)
+    deadline = time.time() + 30
+    while time.time() < deadline:
+        now = worker_pids(url)
+        if len(now) == 2 and pids[0] not in now:
+            break
+        time.sleep(0.1)
+    time.sleep(0.5)
+    load.finish()
+    now = worker_pids(url)
+    assert len(now) == 2 and pids[0] not in now, f"the killed instance was not replaced: {pids} -> {now}"
+    eq(sm.describe_endpoint(EndpointName=name)["EndpointStatus"], "InService", "still in service")
+
+
 if __name__ == "__main__":
     run(globals())

@@ -30,6 +30,8 @@ public sealed partial class SageMakerService(SageMakerStore store, HostingServic
         Op("DescribeEndpoint", "endpoint", "EndpointName", DescribeEndpoint),
         Op("ListEndpoints", null, null, ListEndpoints),
         Op("DeleteEndpoint", "endpoint", "EndpointName", DeleteEndpoint),
+        Op("UpdateEndpoint", "endpoint", "EndpointName", UpdateEndpoint),
+        Op("UpdateEndpointWeightsAndCapacities", "endpoint", "EndpointName", UpdateEndpointWeightsAndCapacities),
     ];
 
     Operation Op(string name, string? resourceType, string? nameMember, Func<RequestContext, Task> handler)
@@ -206,6 +208,60 @@ public sealed partial class SageMakerService(SageMakerStore store, HostingServic
         var (page, next) = PageToken.Page(items, input.NextToken, input.MaxResults);
         await JsonProtocol.WriteAsync(ctx, new ListEndpointsOutput(page.Select(e => new EndpointSummary(e.EndpointName, e.EndpointArn, e.CreationTime, e.LastModifiedTime, e.EndpointStatus)).ToList(), next),
             SageMakerJson.Default.ListEndpointsOutput);
+    }
+
+    EndpointRecord RequireInService(string account, string name)
+    {
+        var endpoint = store.GetEndpoint(account, name) ?? throw NotFound("endpoint", Arn(account, "endpoint", name));
+        if (endpoint.EndpointStatus != "InService")
+            throw new AwsException("ValidationException", 400, $"Cannot update in-progress endpoint \"{endpoint.EndpointArn}\".");
+        return endpoint;
+    }
+
+    async Task UpdateEndpoint(RequestContext ctx)
+    {
+        var input = JsonProtocol.Input(ctx, SageMakerJson.Default.UpdateEndpointInput);
+        var name = JsonProtocol.Required(input.EndpointName, "EndpointName");
+        var configName = JsonProtocol.Required(input.EndpointConfigName, "EndpointConfigName");
+        var account = ctx.Principal.AccountId;
+        var endpoint = RequireInService(account, name);
+        var config = store.GetEndpointConfig(account, configName) ?? throw NotFound("endpoint configuration", Arn(account, "endpoint-config", configName));
+        store.UpdateEndpoint(account, name, e => e with { EndpointStatus = "Updating", LastModifiedTime = clock.GetUtcNow() });
+        await Task.WhenAny(hosting.UpdateAsync(account, name, config), Task.Delay(CreateWait));
+        await JsonProtocol.WriteAsync(ctx, new CreateEndpointOutput(endpoint.EndpointArn), SageMakerJson.Default.CreateEndpointOutput);
+    }
+
+    async Task UpdateEndpointWeightsAndCapacities(RequestContext ctx)
+    {
+        var input = JsonProtocol.Input(ctx, SageMakerJson.Default.UpdateEndpointWeightsAndCapacitiesInput);
+        var name = JsonProtocol.Required(input.EndpointName, "EndpointName");
+        var desired = JsonProtocol.Required(input.DesiredWeightsAndCapacities, "DesiredWeightsAndCapacities");
+        if (desired.Count == 0) throw JsonProtocol.Invalid("DesiredWeightsAndCapacities", null, "Member must have length greater than or equal to 1");
+        var account = ctx.Principal.AccountId;
+        var endpoint = RequireInService(account, name);
+        var known = endpoint.ProductionVariants?.Select(v => v.VariantName).ToHashSet() ?? [];
+        foreach (var d in desired)
+        {
+            var variant = JsonProtocol.Required(d.VariantName, "DesiredWeightsAndCapacities.VariantName");
+            if (!known.Contains(variant))
+                throw new AwsException("ValidationException", 400, $"The variant name(s) \"[{variant}]\" is/are not present in the endpoint \"{endpoint.EndpointArn}\".");
+            if (d.DesiredWeight is < 0) throw JsonProtocol.Invalid("DesiredWeightsAndCapacities.DesiredWeight", d.DesiredWeight, "Member must have value greater than or equal to 0");
+            if (d.DesiredInstanceCount is < 1) throw JsonProtocol.Invalid("DesiredWeightsAndCapacities.DesiredInstanceCount", d.DesiredInstanceCount, "Member must have value greater than or equal to 1");
+        }
+        store.UpdateEndpoint(account, name, e => e with { EndpointStatus = "Updating", LastModifiedTime = clock.GetUtcNow() });
+        var update = Task.Run(async () =>
+        {
+            try
+            {
+                await hosting.UpdateWeightsAndCapacitiesAsync(account, name, desired.Select(d => (d.VariantName!, d.DesiredWeight, d.DesiredInstanceCount)).ToList());
+            }
+            catch (Exception e) when (e is HostingException or OperationCanceledException)
+            {
+                store.UpdateEndpoint(account, name, rec => rec with { EndpointStatus = "InService", FailureReason = e.Message, LastModifiedTime = clock.GetUtcNow() });
+            }
+        });
+        await Task.WhenAny(update, Task.Delay(CreateWait));
+        await JsonProtocol.WriteAsync(ctx, new CreateEndpointOutput(endpoint.EndpointArn), SageMakerJson.Default.CreateEndpointOutput);
     }
 
     async Task DeleteEndpoint(RequestContext ctx)

@@ -66,6 +66,10 @@ public sealed record ListEndpointConfigsOutput(List<EndpointConfigSummary> Endpo
 public sealed record CreateEndpointInput(string? EndpointName, string? EndpointConfigName, List<Tag>? Tags);
 public sealed record CreateEndpointOutput(string EndpointArn);
 
+public sealed record UpdateEndpointInput(string? EndpointName, string? EndpointConfigName);
+public sealed record DesiredWeightAndCapacity(string? VariantName, float? DesiredWeight, int? DesiredInstanceCount);
+public sealed record UpdateEndpointWeightsAndCapacitiesInput(string? EndpointName, List<DesiredWeightAndCapacity>? DesiredWeightsAndCapacities);
+
 public sealed record DeployedImage(string SpecifiedImage, string ResolvedImage, [property: JsonConverter(typeof(EpochSecondsConverter))] DateTimeOffset ResolutionTime);
 
 public sealed record ProductionVariantSummary
@@ -109,5 +113,7 @@ public sealed record ListEndpointsOutput(List<EndpointSummary> Endpoints, string
 [JsonSerializable(typeof(CreateEndpointInput))]
 [JsonSerializable(typeof(CreateEndpointOutput))]
 [JsonSerializable(typeof(EndpointRecord))]
+[JsonSerializable(typeof(UpdateEndpointInput))]
+[JsonSerializable(typeof(UpdateEndpointWeightsAndCapacitiesInput))]
 [JsonSerializable(typeof(ListEndpointsOutput))]
 internal sealed partial class SageMakerJson : JsonSerializerContext;
