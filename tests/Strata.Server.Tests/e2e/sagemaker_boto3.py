@@ -79,13 +79,21 @@ def test_deploy_invoke_describe_delete():
 
 
 def test_traffic_split_and_target_variant():
+    """10 000 requests split 80/20 land within ±2 percentage points of the weights."""
+    from concurrent.futures import ThreadPoolExecutor
     name, _, _ = deploy(model="regression", variants=(("heavy", 1, 0.8), ("light", 1, 0.2)))
-    counts = {"heavy": 0, "light": 0}
-    for _ in range(1000):
-        r, _ = invoke(name, b"[[1,2,3,4]]")
-        counts[r["InvokedProductionVariant"]] += 1
-    share = counts["heavy"] / 1000
-    assert 0.75 <= share <= 0.85, counts  # 1000 draws of p=0.8: σ≈0.013
+    client = boto3.client("sagemaker-runtime", endpoint_url=endpoint(), region_name="us-east-1", config=Config(retries={"max_attempts": 1}, max_pool_connections=8))
+
+    def batch(n):
+        counts = {"heavy": 0, "light": 0}
+        for _ in range(n):
+            counts[client.invoke_endpoint(EndpointName=name, Body=b"[[1,2,3,4]]", ContentType="application/json")["InvokedProductionVariant"]] += 1
+        return counts
+
+    with ThreadPoolExecutor(8) as pool:
+        results = list(pool.map(batch, [1250] * 8))
+    heavy = sum(r["heavy"] for r in results)
+    assert 7800 <= heavy <= 8200, f"heavy got {heavy} of 10000"  # ±2 pp; σ = 40
     for _ in range(20):
         r, _ = invoke(name, b"[[1,2,3,4]]", TargetVariant="light")
         eq(r["InvokedProductionVariant"], "light", "target variant")
@@ -169,6 +177,23 @@ def test_list_sorting_and_pagination():
     newest_first = [m["ModelName"] for m in sm.list_models(NameContains=prefix)["Models"]]
     eq(newest_first, list(reversed(names)), "default order: newest first")
     expect_error(lambda: sm.list_models(MaxResults=101), "ValidationException", 400)
+
+
+def test_tags():
+    url = artifact("regression")
+    m = unique("m")
+    arn = sm.create_model(ModelName=m, ExecutionRoleArn=ROLE, PrimaryContainer={"Image": IMAGE, "ModelDataUrl": url},
+                          Tags=[{"Key": "team", "Value": "ml"}])["ModelArn"]
+    eq(sm.list_tags(ResourceArn=arn)["Tags"], [{"Key": "team", "Value": "ml"}], "tags from create")
+    sm.add_tags(ResourceArn=arn, Tags=[{"Key": "stage", "Value": "test"}, {"Key": "team", "Value": "platform"}])
+    eq(sorted((t["Key"], t["Value"]) for t in sm.list_tags(ResourceArn=arn)["Tags"]), [("stage", "test"), ("team", "platform")], "added and replaced")
+    sm.delete_tags(ResourceArn=arn, TagKeys=["team"])
+    eq(sm.list_tags(ResourceArn=arn)["Tags"], [{"Key": "stage", "Value": "test"}], "deleted")
+    name, _, config = deploy(url=url)
+    ep_arn = sm.describe_endpoint(EndpointName=name)["EndpointArn"]
+    sm.add_tags(ResourceArn=ep_arn, Tags=[{"Key": "k", "Value": "v"}])
+    eq(sm.list_tags(ResourceArn=ep_arn)["Tags"], [{"Key": "k", "Value": "v"}], "endpoint tags")
+    expect_error(lambda: sm.list_tags(ResourceArn=arn.replace(m.lower(), "no-such-model")), "ValidationException", 400)
 
 
 class Load:

@@ -32,7 +32,13 @@ public sealed partial class SageMakerService(SageMakerStore store, HostingServic
         Op("DeleteEndpoint", "endpoint", "EndpointName", DeleteEndpoint),
         Op("UpdateEndpoint", "endpoint", "EndpointName", UpdateEndpoint),
         Op("UpdateEndpointWeightsAndCapacities", "endpoint", "EndpointName", UpdateEndpointWeightsAndCapacities),
+        new("AddTags", "sagemaker:AddTags", ResourceArnOf, AddTags),
+        new("ListTags", "sagemaker:ListTags", ResourceArnOf, ListTags),
+        new("DeleteTags", "sagemaker:DeleteTags", ResourceArnOf, DeleteTags),
     ];
+
+    static string ResourceArnOf(RequestContext ctx)
+        => ctx.JsonInput.TryGetProperty("ResourceArn", out var a) && a.ValueKind == JsonValueKind.String ? a.GetString()! : "*";
 
     Operation Op(string name, string? resourceType, string? nameMember, Func<RequestContext, Task> handler)
         => new(name, "sagemaker:" + name, ctx => resourceType is null || nameMember is null ? "*"
@@ -54,6 +60,72 @@ public sealed partial class SageMakerService(SageMakerStore store, HostingServic
 
     static AwsException NotFound(string what, string arn) => new("ValidationException", 400, $"Could not find {what} \"{arn}\".");
     static AwsException Exists(string what, string arn) => new("ValidationException", 400, $"Cannot create already existing {what} \"{arn}\".");
+
+    // ---- tags ----
+
+    /// <summary>The resource an ARN names must exist in the caller's account.</summary>
+    string RequireResource(RequestContext ctx, string? arn)
+    {
+        JsonProtocol.Required(arn, "ResourceArn");
+        var account = ctx.Principal.AccountId;
+        var prefix = $"arn:aws:sagemaker:{region}:{account}:";
+        var rest = arn!.StartsWith(prefix, StringComparison.Ordinal) ? arn[prefix.Length..] : "";
+        var slash = rest.IndexOf('/');
+        var (type, name) = slash > 0 ? (rest[..slash], rest[(slash + 1)..]) : ("", "");
+        var exists = type switch
+        {
+            "model" => store.ListModels(account).Any(m => m.ModelArn == arn),
+            "endpoint-config" => store.ListEndpointConfigs(account).Any(c => c.EndpointConfigArn == arn),
+            "endpoint" => store.ListEndpoints(account).Any(e => e.EndpointArn == arn),
+            _ => false,
+        };
+        if (!exists) throw new AwsException("ValidationException", 400, $"Resource {arn} does not exist.");
+        return arn;
+    }
+
+    static void ValidateTags(List<Tag> tags)
+    {
+        if (tags.Count > 50) throw JsonProtocol.Invalid("Tags", null, "Member must have length less than or equal to 50");
+        foreach (var tag in tags)
+        {
+            if (tag.Key is not { Length: >= 1 and <= 128 }) throw JsonProtocol.Invalid("Tags.Key", tag.Key, "Member must have length between 1 and 128");
+            if (tag.Value is not { Length: <= 256 }) throw JsonProtocol.Invalid("Tags.Value", tag.Value, "Member must have length less than or equal to 256");
+        }
+    }
+
+    void SaveTags(string arn, List<Tag>? tags)
+    {
+        if (tags is not { Count: > 0 }) return;
+        ValidateTags(tags);
+        store.UpdateTags(arn, current => [.. current.Where(c => tags.All(t => t.Key != c.Key)), .. tags]);
+    }
+
+    async Task AddTags(RequestContext ctx)
+    {
+        var input = JsonProtocol.Input(ctx, SageMakerJson.Default.AddTagsInput);
+        var arn = RequireResource(ctx, input.ResourceArn);
+        var tags = JsonProtocol.Required(input.Tags, "Tags");
+        ValidateTags(tags);
+        store.UpdateTags(arn, current => [.. current.Where(c => tags.All(t => t.Key != c.Key)), .. tags]);
+        await JsonProtocol.WriteAsync(ctx, new AddTagsOutput(tags), SageMakerJson.Default.AddTagsOutput);
+    }
+
+    async Task ListTags(RequestContext ctx)
+    {
+        var input = JsonProtocol.Input(ctx, SageMakerJson.Default.ListTagsInput);
+        var arn = RequireResource(ctx, input.ResourceArn);
+        var (page, next) = PageToken.Page(store.GetTags(arn), input.NextToken, input.MaxResults, defaultMax: 50, limit: 100);
+        await JsonProtocol.WriteAsync(ctx, new ListTagsOutput(page, next), SageMakerJson.Default.ListTagsOutput);
+    }
+
+    async Task DeleteTags(RequestContext ctx)
+    {
+        var input = JsonProtocol.Input(ctx, SageMakerJson.Default.DeleteTagsInput);
+        var arn = RequireResource(ctx, input.ResourceArn);
+        var keys = JsonProtocol.Required(input.TagKeys, "TagKeys");
+        store.UpdateTags(arn, current => current.Where(c => !keys.Contains(c.Key)).ToList());
+        await JsonProtocol.WriteEmptyAsync(ctx);
+    }
 
     // ---- models ----
 
@@ -81,7 +153,9 @@ public sealed partial class SageMakerService(SageMakerStore store, HostingServic
             CreationTime = clock.GetUtcNow(),
             EnableNetworkIsolation = input.EnableNetworkIsolation ?? false,
         };
+        if (input.Tags is { } modelTags) ValidateTags(modelTags);
         if (!store.CreateModel(account, record)) throw Exists("model", record.ModelArn);
+        SaveTags(record.ModelArn, input.Tags);
         await JsonProtocol.WriteAsync(ctx, new CreateModelOutput(record.ModelArn), SageMakerJson.Default.CreateModelOutput);
     }
 
@@ -105,6 +179,7 @@ public sealed partial class SageMakerService(SageMakerStore store, HostingServic
     {
         var name = JsonProtocol.Required(JsonProtocol.Input(ctx, SageMakerJson.Default.NameInput).ModelName, "ModelName");
         if (!store.DeleteModel(ctx.Principal.AccountId, name)) throw NotFound("model", Arn(ctx.Principal.AccountId, "model", name));
+        store.UpdateTags(Arn(ctx.Principal.AccountId, "model", name), _ => []);
         await JsonProtocol.WriteEmptyAsync(ctx);
     }
 
@@ -140,7 +215,9 @@ public sealed partial class SageMakerService(SageMakerStore store, HostingServic
             KmsKeyId = input.KmsKeyId,
             CreationTime = clock.GetUtcNow(),
         };
+        if (input.Tags is { } configTags) ValidateTags(configTags);
         if (!store.CreateEndpointConfig(account, record)) throw Exists("endpoint configuration", record.EndpointConfigArn);
+        SaveTags(record.EndpointConfigArn, input.Tags);
         await JsonProtocol.WriteAsync(ctx, new CreateEndpointConfigOutput(record.EndpointConfigArn), SageMakerJson.Default.CreateEndpointConfigOutput);
     }
 
@@ -164,6 +241,7 @@ public sealed partial class SageMakerService(SageMakerStore store, HostingServic
     {
         var name = JsonProtocol.Required(JsonProtocol.Input(ctx, SageMakerJson.Default.NameInput).EndpointConfigName, "EndpointConfigName");
         if (!store.DeleteEndpointConfig(ctx.Principal.AccountId, name)) throw NotFound("endpoint configuration", Arn(ctx.Principal.AccountId, "endpoint-config", name));
+        store.UpdateTags(Arn(ctx.Principal.AccountId, "endpoint-config", name), _ => []);
         await JsonProtocol.WriteEmptyAsync(ctx);
     }
 
@@ -187,7 +265,9 @@ public sealed partial class SageMakerService(SageMakerStore store, HostingServic
             CreationTime = now,
             LastModifiedTime = now,
         };
+        if (input.Tags is { } endpointTags) ValidateTags(endpointTags);
         if (!store.CreateEndpoint(account, record)) throw Exists("endpoint", record.EndpointArn);
+        SaveTags(record.EndpointArn, input.Tags);
         var deploy = hosting.DeployAsync(account, name);
         await Task.WhenAny(deploy, Task.Delay(CreateWait));
         await JsonProtocol.WriteAsync(ctx, new CreateEndpointOutput(record.EndpointArn), SageMakerJson.Default.CreateEndpointOutput);
@@ -269,6 +349,7 @@ public sealed partial class SageMakerService(SageMakerStore store, HostingServic
         var name = JsonProtocol.Required(JsonProtocol.Input(ctx, SageMakerJson.Default.NameInput).EndpointName, "EndpointName");
         var account = ctx.Principal.AccountId;
         if (!store.DeleteEndpoint(account, name)) throw NotFound("endpoint", Arn(account, "endpoint", name));
+        store.UpdateTags(Arn(account, "endpoint", name), _ => []);
         await hosting.StopAsync(account, name);
         await JsonProtocol.WriteEmptyAsync(ctx);
     }

@@ -70,6 +70,12 @@ public sealed record UpdateEndpointInput(string? EndpointName, string? EndpointC
 public sealed record DesiredWeightAndCapacity(string? VariantName, float? DesiredWeight, int? DesiredInstanceCount);
 public sealed record UpdateEndpointWeightsAndCapacitiesInput(string? EndpointName, List<DesiredWeightAndCapacity>? DesiredWeightsAndCapacities);
 
+public sealed record AddTagsInput(string? ResourceArn, List<Tag>? Tags);
+public sealed record AddTagsOutput(List<Tag> Tags);
+public sealed record ListTagsInput(string? ResourceArn, int? MaxResults, string? NextToken);
+public sealed record ListTagsOutput(List<Tag> Tags, string? NextToken);
+public sealed record DeleteTagsInput(string? ResourceArn, List<string>? TagKeys);
+
 public sealed record DeployedImage(string SpecifiedImage, string ResolvedImage, [property: JsonConverter(typeof(EpochSecondsConverter))] DateTimeOffset ResolutionTime);
 
 public sealed record ProductionVariantSummary
@@ -114,6 +120,12 @@ public sealed record ListEndpointsOutput(List<EndpointSummary> Endpoints, string
 [JsonSerializable(typeof(CreateEndpointOutput))]
 [JsonSerializable(typeof(EndpointRecord))]
 [JsonSerializable(typeof(UpdateEndpointInput))]
+[JsonSerializable(typeof(AddTagsInput))]
+[JsonSerializable(typeof(AddTagsOutput))]
+[JsonSerializable(typeof(ListTagsInput))]
+[JsonSerializable(typeof(ListTagsOutput))]
+[JsonSerializable(typeof(DeleteTagsInput))]
+[JsonSerializable(typeof(List<Tag>))]
 [JsonSerializable(typeof(UpdateEndpointWeightsAndCapacitiesInput))]
 [JsonSerializable(typeof(ListEndpointsOutput))]
 internal sealed partial class SageMakerJson : JsonSerializerContext;

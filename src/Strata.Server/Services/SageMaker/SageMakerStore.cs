@@ -9,6 +9,20 @@ public sealed class SageMakerStore(IStateStore state)
     const string Models = "sm-models";
     const string EndpointConfigs = "sm-endpoint-configs";
     const string Endpoints = "sm-endpoints";
+    const string Tags = "sm-tags";
+
+    public List<Tag> GetTags(string arn)
+        => state.Read(r => r.Get(Tags, arn)) is { } json ? JsonSerializer.Deserialize(json, SageMakerJson.Default.ListTag)! : [];
+
+    /// <summary>Changes a resource's tags in one transaction; an empty set removes the row.</summary>
+    public List<Tag> UpdateTags(string arn, Func<List<Tag>, List<Tag>> change) => state.Write(w =>
+    {
+        var current = w.Get(Tags, arn) is { } json ? JsonSerializer.Deserialize(json, SageMakerJson.Default.ListTag)! : [];
+        var updated = change(current);
+        if (updated.Count == 0) w.Delete(Tags, arn);
+        else w.Put(Tags, arn, JsonSerializer.Serialize(updated, SageMakerJson.Default.ListTag));
+        return updated;
+    });
 
     static string Key(string account, string name) => account + "/" + name;
 
