@@ -61,10 +61,11 @@ public static class StrataHost
         var app = builder.Build();
         var sageMakerStore = new SageMakerStore(state);
         // Worker sockets live in a short private directory: socket paths are limited to 108 bytes.
-        var hosting = new HostingService(sageMakerStore, new ModelArtifacts(s3Store, Path.Combine(options.DataDir, "models")),
+        var metrics = new MetricsStore(clock);
+        var hosting = new HostingService(sageMakerStore, new ModelArtifacts(s3Store, Path.Combine(options.DataDir, "models")), metrics,
             Path.Combine(Path.GetTempPath(), "strata-" + Environment.ProcessId), clock, app.Services.GetRequiredService<ILogger<HostingService>>());
         var sageMaker = new SageMakerService(sageMakerStore, hosting, clock, options.Region);
-        var runtime = new RuntimeService(hosting, options.Region);
+        var runtime = new RuntimeService(hosting, metrics, options.Region);
         var catalog = new ServiceCatalog(ServiceCatalog.AwsServices(s3, new NamedOperations(sageMaker.Operations), runtime));
         var pipeline = new RequestPipeline(catalog, new SigV4Authenticator(credentials, clock), new Authorizer(),
             app.Services.GetRequiredService<ILogger<RequestPipeline>>(), options.Region);
@@ -76,7 +77,7 @@ public static class StrataHost
             // Strata's own routes live under /_strata/, which no bucket name can be.
             if (http.Request.Path.StartsWithSegments("/_strata", StringComparison.Ordinal))
             {
-                await StrataRoutes(http, options, account);
+                await StrataRoutes(http, options, account, metrics);
                 return;
             }
             await pipeline.HandleAsync(http);
@@ -130,8 +131,14 @@ public static class StrataHost
         if (!OperatingSystem.IsWindows()) File.SetUnixFileMode(dir, UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute);
     }
 
-    static async Task StrataRoutes(HttpContext http, StrataOptions options, AccountRecord account)
+    static async Task StrataRoutes(HttpContext http, StrataOptions options, AccountRecord account, MetricsStore metrics)
     {
+        if (http.Request.Path.Equals("/_strata/metrics", StringComparison.Ordinal) && HttpMethods.IsGet(http.Request.Method))
+        {
+            http.Response.ContentType = "text/plain; version=0.0.4";
+            await http.Response.WriteAsync(metrics.Prometheus());
+            return;
+        }
         if (http.Request.Path.Equals("/_strata/health", StringComparison.Ordinal) && HttpMethods.IsGet(http.Request.Method))
         {
             http.Response.ContentType = "application/json";

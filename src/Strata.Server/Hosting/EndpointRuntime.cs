@@ -1,3 +1,5 @@
+using Strata.Server.Storage;
+
 namespace Strata.Server.Hosting;
 
 /// <summary>A running endpoint: its variants, each with weight and instances. Picks where a
@@ -10,8 +12,13 @@ public sealed class EndpointRuntime : IAsyncDisposable
     readonly Task _supervision;
     readonly ILogger _log;
 
-    public EndpointRuntime(string name, string configName, IReadOnlyList<VariantRuntime> variants, ILogger log)
+    readonly MetricsStore _metrics;
+    readonly TimeProvider _clock;
+
+    public EndpointRuntime(string name, string configName, IReadOnlyList<VariantRuntime> variants, MetricsStore metrics, TimeProvider clock, ILogger log)
     {
+        _metrics = metrics;
+        _clock = clock;
         Name = name;
         ConfigName = configName;
         Variants = variants;
@@ -41,11 +48,17 @@ public sealed class EndpointRuntime : IAsyncDisposable
     async Task SuperviseAsync(CancellationToken ct)
     {
         var failures = new Dictionary<VariantRuntime, int>();
+        var nextSample = _clock.GetUtcNow();
         while (!ct.IsCancellationRequested)
         {
             try
             {
                 await Task.Delay(TimeSpan.FromMilliseconds(200), ct);
+                if (_clock.GetUtcNow() >= nextSample)
+                {
+                    SampleUtilization();
+                    nextSample = _clock.GetUtcNow() + UtilizationPeriod;
+                }
                 foreach (var variant in Variants)
                 {
                     foreach (var dead in variant.Instances.Where(i => i.HasExited).ToList())
@@ -74,6 +87,24 @@ public sealed class EndpointRuntime : IAsyncDisposable
             catch (OperationCanceledException) when (ct.IsCancellationRequested)
             {
                 return;
+            }
+        }
+    }
+
+    static readonly TimeSpan UtilizationPeriod = TimeSpan.FromSeconds(10);
+
+    /// <summary>CPUUtilization and MemoryUtilization of every instance, in SageMaker's instance
+    /// namespace and dimensions.</summary>
+    void SampleUtilization()
+    {
+        var now = _clock.GetUtcNow();
+        foreach (var variant in Variants)
+        {
+            foreach (var instance in variant.Instances)
+            {
+                if (instance.Sample(now) is not { } sample) continue;
+                _metrics.Record("/aws/sagemaker/Endpoints", "CPUUtilization", "Percent", sample.Cpu, ("EndpointName", Name), ("VariantName", variant.Name));
+                _metrics.Record("/aws/sagemaker/Endpoints", "MemoryUtilization", "Percent", sample.Memory, ("EndpointName", Name), ("VariantName", variant.Name));
             }
         }
     }

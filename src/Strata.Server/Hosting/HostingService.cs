@@ -1,5 +1,6 @@
 using System.Collections.Concurrent;
 using Strata.Server.Services.SageMaker;
+using Strata.Server.Storage;
 
 namespace Strata.Server.Hosting;
 
@@ -9,7 +10,7 @@ namespace Strata.Server.Hosting;
 /// records every outcome in the endpoint's state, so that DescribeEndpoint always tells the
 /// truth (Creating → InService, Updating → InService, or Failed with the reason).
 /// </summary>
-public sealed class HostingService(SageMakerStore store, ModelArtifacts artifacts, string runDir, TimeProvider clock, ILogger<HostingService> log) : IAsyncDisposable
+public sealed class HostingService(SageMakerStore store, ModelArtifacts artifacts, MetricsStore metrics, string runDir, TimeProvider clock, ILogger<HostingService> log) : IAsyncDisposable
 {
     static readonly TimeSpan HealthTimeout = TimeSpan.FromSeconds(60);
     readonly ConcurrentDictionary<(string Account, string Name), EndpointRuntime> _running = new();
@@ -116,7 +117,7 @@ public sealed class HostingService(SageMakerStore store, ModelArtifacts artifact
                 }
                 variants.Add(new VariantRuntime(variantName, pv.InitialVariantWeight ?? 1f, image, starting.Select(t => t.Result).ToList(), Start));
             }
-            return new EndpointRuntime(endpointName, config.EndpointConfigName, variants, log);
+            return new EndpointRuntime(endpointName, config.EndpointConfigName, variants, metrics, clock, log);
         }
         catch
         {

@@ -14,6 +14,8 @@ public sealed class WorkerProcess : IAsyncDisposable
     int _outstanding;
 
     public string Id { get; }
+    public int Pid => _process.Id;
+    public int MemoryMiB { get; private init; }
     public string SocketPath { get; }
     public HttpClient Http { get; }
     public int Outstanding => Volatile.Read(ref _outstanding);
@@ -70,7 +72,7 @@ public sealed class WorkerProcess : IAsyncDisposable
         psi.Environment["STRATA_PARENT_PID"] = Environment.ProcessId.ToString();
         psi.Environment["DOTNET_GCHeapHardLimit"] = "0x" + ((long)type.MemoryMiB * 1024 * 1024).ToString("X");
         var process = Process.Start(psi) ?? throw new HostingException("the worker process could not be started");
-        var worker = new WorkerProcess(id, process, socketPath);
+        var worker = new WorkerProcess(id, process, socketPath) { MemoryMiB = type.MemoryMiB };
         process.OutputDataReceived += (_, e) => worker.Append(e.Data);
         process.ErrorDataReceived += (_, e) => worker.Append(e.Data);
         process.BeginOutputReadLine();
@@ -122,6 +124,33 @@ public sealed class WorkerProcess : IAsyncDisposable
     public string LogTail()
     {
         lock (_log) return string.Join(" | ", _log.TakeLast(5));
+    }
+
+    long _lastCpuTicks = -1;
+    DateTimeOffset _lastSample;
+
+    /// <summary>CPU (percent of one core, as SageMaker reports it: 200 = two cores busy) since
+    /// the previous sample, and resident memory as a percentage of the instance type's memory.
+    /// Null when the process cannot be read (it exited).</summary>
+    public (double Cpu, double Memory)? Sample(DateTimeOffset now)
+    {
+        try
+        {
+            var stat = File.ReadAllText($"/proc/{Pid}/stat");
+            var fields = stat[(stat.LastIndexOf(')') + 2)..].Split(' ');
+            var ticks = long.Parse(fields[11]) + long.Parse(fields[12]); // utime + stime
+            var rssKiB = File.ReadLines($"/proc/{Pid}/status").First(l => l.StartsWith("VmRSS:", StringComparison.Ordinal))
+                .Split(' ', StringSplitOptions.RemoveEmptyEntries)[1];
+            double cpu = 0;
+            if (_lastCpuTicks >= 0 && now > _lastSample)
+                cpu = (ticks - _lastCpuTicks) / 100.0 / (now - _lastSample).TotalSeconds * 100; // USER_HZ = 100
+            (_lastCpuTicks, _lastSample) = (ticks, now);
+            return (cpu, long.Parse(rssKiB) / 1024.0 / MemoryMiB * 100);
+        }
+        catch (Exception e) when (e is IOException or FormatException or InvalidOperationException or UnauthorizedAccessException)
+        {
+            return null;
+        }
     }
 
     public void Enter() => Interlocked.Increment(ref _outstanding);

@@ -179,6 +179,22 @@ def test_list_sorting_and_pagination():
     expect_error(lambda: sm.list_models(MaxResults=101), "ValidationException", 400)
 
 
+def test_metrics_in_prometheus_format():
+    import urllib.request
+    name, _, _ = deploy(model="regression", variants=(("only", 1, 1.0),))
+    for _ in range(7):
+        invoke(name, b"[[1,2,3,4]]")
+    expect_error(lambda: invoke(name, b"[[1,2,3]]"), "ModelError", 424)
+    text = urllib.request.urlopen(endpoint() + "/_strata/metrics").read().decode()
+    labels = f'{{endpoint_name="{name}",variant_name="only"}}'
+    values = {line.split(" ")[0]: float(line.split(" ")[1]) for line in text.splitlines() if labels in line}
+    eq(values[f"aws_sagemaker_invocations_count{labels}"], 8, "invocations")
+    eq(values[f"aws_sagemaker_invocation_model_errors_sum{labels}"], 1, "model errors")
+    eq(values[f"aws_sagemaker_invocation_4xx_errors_sum{labels}"], 1, "4xx errors")
+    eq(values[f"aws_sagemaker_model_latency_count{labels}"], 7, "model latency samples")
+    assert values[f"aws_sagemaker_overhead_latency_sum{labels}"] > 0, values
+
+
 def test_tags():
     url = artifact("regression")
     m = unique("m")

@@ -1,6 +1,7 @@
 using System.Net.Http.Headers;
 using Strata.Server.Hosting;
 using Strata.Server.Protocol;
+using Strata.Server.Storage;
 
 namespace Strata.Server.Services.Runtime;
 
@@ -10,7 +11,7 @@ namespace Strata.Server.Services.Runtime;
 /// forwards the payload over the instance's pooled connection; a connection that fails before
 /// an answer is retried once on another instance.
 /// </summary>
-public sealed class RuntimeService(HostingService hosting, string region) : IOperationResolver
+public sealed class RuntimeService(HostingService hosting, MetricsStore metrics, string region) : IOperationResolver
 {
     public const int MaxPayloadBytes = 6 * 1024 * 1024;
 
@@ -47,8 +48,47 @@ public sealed class RuntimeService(HostingService hosting, string region) : IOpe
             ? Validation($"The variant(s) \"[{target}]\" do not exist for endpoint \"{name}\".")
             : new AwsException("ServiceUnavailable", 503, $"Endpoint {name} has no variant with a weight above zero.", senderFault: false));
 
+        // Every request that reaches a variant counts, with its outcome (SageMaker's endpoint metrics).
+        var outcome = "5XX";
+        long modelMicros = 0;
+        try
+        {
+            modelMicros = await ForwardAsync(ctx, name, account, variant, body);
+            outcome = "OK";
+        }
+        catch (AwsException e) when (e.Code == "ModelError")
+        {
+            outcome = e.Fields.FirstOrDefault(f => f.Key == "OriginalStatusCode").Value is { } code && code.StartsWith('4') ? "Model4XX" : "Model5XX";
+            throw;
+        }
+        finally
+        {
+            RecordInvocation(ctx, name, variant, outcome, modelMicros);
+        }
+    }
+
+    void RecordInvocation(RequestContext ctx, string endpoint, VariantRuntime variant, string outcome, long modelMicros)
+    {
+        const string ns = "AWS/SageMaker";
+        (string, string)[] dims = [("EndpointName", endpoint), ("VariantName", variant.Name)];
+        metrics.Record(ns, "Invocations", "Count", 1, dims);
+        metrics.Record(ns, "InvocationsPerInstance", "Count", 1.0 / Math.Max(1, variant.Instances.Count), dims);
+        metrics.Record(ns, "Invocation4XXErrors", "Count", outcome == "Model4XX" ? 1 : 0, dims);
+        metrics.Record(ns, "Invocation5XXErrors", "Count", outcome is "Model5XX" or "5XX" ? 1 : 0, dims);
+        metrics.Record(ns, "InvocationModelErrors", "Count", outcome.StartsWith("Model", StringComparison.Ordinal) ? 1 : 0, dims);
+        if (outcome == "OK")
+        {
+            var total = (long)System.Diagnostics.Stopwatch.GetElapsedTime(ctx.StartTimestamp).TotalMicroseconds;
+            metrics.Record(ns, "ModelLatency", "Microseconds", modelMicros, dims);
+            metrics.Record(ns, "OverheadLatency", "Microseconds", Math.Max(0, total - modelMicros), dims);
+        }
+    }
+
+    /// <summary>Sends the payload to an instance of the variant; returns the model latency (µs).</summary>
+    async Task<long> ForwardAsync(RequestContext ctx, string name, string account, VariantRuntime variant, byte[] body)
+    {
         WorkerProcess? failed = null;
-        for (var attempt = 0; attempt < 2; attempt++)
+        for (var attempt = 0; ; attempt++)
         {
             var instance = variant.PickInstance(failed) ?? throw new AwsException("ServiceUnavailable", 503, $"No instance of variant {variant.Name} of endpoint {name} is running.", senderFault: false);
             using var request = new HttpRequestMessage(HttpMethod.Post, "invocations") { Content = new ByteArrayContent(body) };
@@ -56,10 +96,12 @@ public sealed class RuntimeService(HostingService hosting, string region) : IOpe
             if (ctx.Header("Accept") is { } accept) request.Headers.TryAddWithoutValidation("Accept", accept);
             if (ctx.Header("X-Amzn-SageMaker-Custom-Attributes") is { } attributes) request.Headers.TryAddWithoutValidation("X-Amzn-SageMaker-Custom-Attributes", attributes);
             instance.Enter();
+            var sent = System.Diagnostics.Stopwatch.GetTimestamp();
             try
             {
                 using var response = await instance.Http.SendAsync(request, HttpCompletionOption.ResponseHeadersRead, ctx.Http.RequestAborted);
                 var payload = await response.Content.ReadAsByteArrayAsync(ctx.Http.RequestAborted);
+                var modelMicros = (long)System.Diagnostics.Stopwatch.GetElapsedTime(sent).TotalMicroseconds;
                 if (!response.IsSuccessStatusCode)
                 {
                     var original = System.Text.Encoding.UTF8.GetString(payload);
@@ -77,7 +119,7 @@ public sealed class RuntimeService(HostingService hosting, string region) : IOpe
                     ctx.Response.Headers["X-Amzn-SageMaker-Custom-Attributes"] = string.Join(",", back);
                 ctx.Response.ContentLength = payload.Length;
                 await ctx.Response.Body.WriteAsync(payload, ctx.Http.RequestAborted);
-                return;
+                return modelMicros;
             }
             catch (HttpRequestException) when (attempt == 0 && !ctx.Http.RequestAborted.IsCancellationRequested)
             {
