@@ -63,7 +63,8 @@ public static class StrataHost
         // Worker sockets live in a short private directory: socket paths are limited to 108 bytes.
         var metrics = new MetricsStore(clock);
         var hosting = new HostingService(sageMakerStore, new ModelArtifacts(s3Store, Path.Combine(options.DataDir, "models")), metrics,
-            Path.Combine(Path.GetTempPath(), "strata-" + Environment.ProcessId), clock, app.Services.GetRequiredService<ILogger<HostingService>>());
+            Path.Combine(Path.GetTempPath(), "strata-" + Environment.ProcessId), Path.Combine(options.DataDir, "logs"), clock,
+            app.Services.GetRequiredService<ILogger<HostingService>>());
         var sageMaker = new SageMakerService(sageMakerStore, hosting, clock, options.Region);
         var runtime = new RuntimeService(hosting, metrics, options.Region);
         var catalog = new ServiceCatalog(ServiceCatalog.AwsServices(s3, new NamedOperations(sageMaker.Operations), runtime));

@@ -10,7 +10,7 @@ namespace Strata.Server.Hosting;
 /// records every outcome in the endpoint's state, so that DescribeEndpoint always tells the
 /// truth (Creating → InService, Updating → InService, or Failed with the reason).
 /// </summary>
-public sealed class HostingService(SageMakerStore store, ModelArtifacts artifacts, MetricsStore metrics, string runDir, TimeProvider clock, ILogger<HostingService> log) : IAsyncDisposable
+public sealed class HostingService(SageMakerStore store, ModelArtifacts artifacts, MetricsStore metrics, string runDir, string logDir, TimeProvider clock, ILogger<HostingService> log) : IAsyncDisposable
 {
     static readonly TimeSpan HealthTimeout = TimeSpan.FromSeconds(60);
     readonly ConcurrentDictionary<(string Account, string Name), EndpointRuntime> _running = new();
@@ -103,8 +103,13 @@ public sealed class HostingService(SageMakerStore store, ModelArtifacts artifact
                     : throw new HostingException($"the model {model.ModelName} has no ModelDataUrl");
                 var type = InstanceType.Find(pv.InstanceType) ?? throw new HostingException($"unknown instance type {pv.InstanceType}");
                 var variantName = pv.VariantName!;
-                Task<WorkerProcess> Start(CancellationToken token) => WorkerProcess.StartAsync(
-                    $"{endpointName}/{variantName}/{Guid.NewGuid().ToString("N")[..8]}", modelDir, runDir, type, container.Environment, HealthTimeout, token);
+                Task<WorkerProcess> Start(CancellationToken token)
+                {
+                    // SageMaker's naming: log group /aws/sagemaker/Endpoints/{endpoint}, stream {variant}/{instance}.
+                    var instanceId = "i-" + Guid.NewGuid().ToString("N")[..17];
+                    return WorkerProcess.StartAsync($"{endpointName}/{variantName}/{instanceId}", modelDir, runDir, type, container.Environment, HealthTimeout, token,
+                        Path.Combine(logDir, "aws", "sagemaker", "Endpoints", endpointName, variantName, instanceId + ".log"));
+                }
                 var starting = Enumerable.Range(0, pv.InitialInstanceCount ?? 1).Select(_ => Start(ct)).ToList();
                 try
                 {

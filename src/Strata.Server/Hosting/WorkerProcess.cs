@@ -53,7 +53,7 @@ public sealed class WorkerProcess : IAsyncDisposable
     /// <summary>Starts the worker and waits until GET /ping answers 200. Throws
     /// <see cref="HostingException"/> with what the worker printed if it exits or never answers.</summary>
     public static async Task<WorkerProcess> StartAsync(string id, string modelDir, string runDir, InstanceType type,
-        IReadOnlyDictionary<string, string>? environment, TimeSpan healthTimeout, CancellationToken ct)
+        IReadOnlyDictionary<string, string>? environment, TimeSpan healthTimeout, CancellationToken ct, string? logFile = null)
     {
         Directory.CreateDirectory(runDir);
         var socketPath = Path.Combine(runDir, Guid.NewGuid().ToString("N")[..12] + ".sock");
@@ -73,6 +73,11 @@ public sealed class WorkerProcess : IAsyncDisposable
         psi.Environment["DOTNET_GCHeapHardLimit"] = "0x" + ((long)type.MemoryMiB * 1024 * 1024).ToString("X");
         var process = Process.Start(psi) ?? throw new HostingException("the worker process could not be started");
         var worker = new WorkerProcess(id, process, socketPath) { MemoryMiB = type.MemoryMiB };
+        if (logFile is not null)
+        {
+            Directory.CreateDirectory(Path.GetDirectoryName(logFile)!);
+            worker._logFile = new StreamWriter(new FileStream(logFile, FileMode.Append, FileAccess.Write, FileShare.ReadWrite)) { AutoFlush = true };
+        }
         process.OutputDataReceived += (_, e) => worker.Append(e.Data);
         process.ErrorDataReceived += (_, e) => worker.Append(e.Data);
         process.BeginOutputReadLine();
@@ -111,6 +116,10 @@ public sealed class WorkerProcess : IAsyncDisposable
         => Environment.GetEnvironmentVariable("DOTNET_HOST_PATH") is { Length: > 0 } host ? host
             : Environment.ProcessPath is { } self && Path.GetFileNameWithoutExtension(self) == "dotnet" ? self : "dotnet";
 
+    StreamWriter? _logFile;
+
+    /// <summary>Keeps the last lines for failure reasons, and every line in the instance's log
+    /// stream file (what CloudWatch Logs will serve).</summary>
     void Append(string? line)
     {
         if (line is null) return;
@@ -118,6 +127,8 @@ public sealed class WorkerProcess : IAsyncDisposable
         {
             _log.Add(line);
             if (_log.Count > 200) _log.RemoveAt(0);
+            try { _logFile?.WriteLine($"{DateTimeOffset.UtcNow:yyyy-MM-ddTHH:mm:ss.fffZ} {line}"); }
+            catch (ObjectDisposedException) { }
         }
     }
 
@@ -168,6 +179,7 @@ public sealed class WorkerProcess : IAsyncDisposable
             catch (OperationCanceledException) { _process.Kill(entireProcessTree: true); }
         }
         _process.Dispose();
+        lock (_log) _logFile?.Dispose();
         try { File.Delete(SocketPath); } catch (IOException) { }
     }
 

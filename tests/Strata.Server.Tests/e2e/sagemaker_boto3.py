@@ -58,6 +58,11 @@ def test_deploy_invoke_describe_delete():
     eq(d["ProductionVariants"][0]["CurrentInstanceCount"], 2, "instances")
     eq(d["ProductionVariants"][0]["DeployedImages"][0]["SpecifiedImage"], IMAGE, "image")
     assert d["EndpointArn"].endswith(f":endpoint/{name.lower()}"), d["EndpointArn"]
+    logs = os.path.join(os.environ["STRATA_DATA_DIR"], "logs", "aws", "sagemaker", "Endpoints", name, "main")
+    streams = sorted(os.listdir(logs))
+    eq(len(streams), 2, "one log stream per instance")
+    with open(os.path.join(logs, streams[0])) as f:
+        assert "strata-worker: loaded" in f.read(), "the worker's output is in its log stream"
     r, body = invoke(name, json.dumps({"instances": [[5.1, 3.5, 1.4, 0.2], [0, 0, 6, 5]]}))
     eq(r["InvokedProductionVariant"], "main", "variant header")
     eq(r["ContentType"], "application/json", "content type")
@@ -69,7 +74,7 @@ def test_deploy_invoke_describe_delete():
     assert name in [e["EndpointName"] for e in sm.list_endpoints(NameContains=name)["Endpoints"]]
     assert model_name in [m["ModelName"] for m in sm.list_models(NameContains=model_name)["Models"]]
     assert config in [c["EndpointConfigName"] for c in sm.list_endpoint_configs(NameContains=config)["EndpointConfigs"]]
-    assert name in [e["EndpointName"] for e in sm.list_endpoints(StatusEquals="InService", SortBy="Name", SortOrder="Ascending")["Endpoints"]]
+    assert name in [e["EndpointName"] for e in sm.list_endpoints(NameContains=name, StatusEquals="InService", SortBy="Name", SortOrder="Ascending")["Endpoints"]]
     sm.delete_endpoint(EndpointName=name)
     expect_error(lambda: sm.describe_endpoint(EndpointName=name), "ValidationException", 400, "Could not find endpoint")
     expect_error(lambda: invoke(name, b"[[1,2,3,4]]"), "ValidationError", 400, "not found")
