@@ -57,7 +57,35 @@ env.SetAction(parse =>
     return 0;
 });
 
-var rootCommand = new RootCommand("Strata: the AWS machine-learning platform, self-hosted") { serve, env };
+var imageUri = new Argument<string>("image") { Description = "The image URI a model's container names" };
+var imageCommand = new Argument<string[]>("command") { Description = "The command (after --) that serves the SageMaker container contract on SAGEMAKER_BIND_TO_PORT", Arity = ArgumentArity.OneOrMore };
+var imagesAdd = new Command("add", "Map an image URI to a command that serves it (bring your own container)") { dataDir, imageUri, imageCommand };
+imagesAdd.SetAction(parse =>
+{
+    var dir = Path.GetFullPath(parse.GetValue(dataDir)!);
+    StrataHost.EnsureDataDirectory(dir);
+    var command = parse.GetValue(imageCommand)!.ToList();
+    new Strata.Server.Hosting.ImageCatalogue(dir).Add(parse.GetValue(imageUri)!, command);
+    Console.WriteLine($"{parse.GetValue(imageUri)} -> {string.Join(' ', command)}");
+    return 0;
+});
+var imagesList = new Command("list", "List the image catalogue") { dataDir };
+imagesList.SetAction(parse =>
+{
+    foreach (var (image, command) in new Strata.Server.Hosting.ImageCatalogue(Path.GetFullPath(parse.GetValue(dataDir)!)).Images)
+        Console.WriteLine($"{image} -> {string.Join(' ', command)}");
+    return 0;
+});
+var imagesRemove = new Command("remove", "Remove an image from the catalogue") { dataDir, imageUri };
+imagesRemove.SetAction(parse =>
+{
+    if (new Strata.Server.Hosting.ImageCatalogue(Path.GetFullPath(parse.GetValue(dataDir)!)).Remove(parse.GetValue(imageUri)!)) return 0;
+    Console.Error.WriteLine($"strata: {parse.GetValue(imageUri)} is not in the catalogue");
+    return 1;
+});
+var imagesCommand = new Command("images", "The image catalogue: containers of your own, without a Docker engine") { imagesAdd, imagesList, imagesRemove };
+
+var rootCommand = new RootCommand("Strata: the AWS machine-learning platform, self-hosted") { serve, env, imagesCommand };
 return await rootCommand.Parse(args).InvokeAsync();
 
 public partial class Program;

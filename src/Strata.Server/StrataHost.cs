@@ -62,10 +62,11 @@ public static class StrataHost
         var sageMakerStore = new SageMakerStore(state);
         // Worker sockets live in a short private directory: socket paths are limited to 108 bytes.
         var metrics = new MetricsStore(clock);
-        var hosting = new HostingService(sageMakerStore, new ModelArtifacts(s3Store, Path.Combine(options.DataDir, "models")), metrics,
+        var images = new ImageCatalogue(options.DataDir);
+        var hosting = new HostingService(sageMakerStore, new ModelArtifacts(s3Store, Path.Combine(options.DataDir, "models")), images, metrics,
             Path.Combine(Path.GetTempPath(), "strata-" + Environment.ProcessId), Path.Combine(options.DataDir, "logs"), clock,
             app.Services.GetRequiredService<ILogger<HostingService>>());
-        var sageMaker = new SageMakerService(sageMakerStore, hosting, clock, options.Region);
+        var sageMaker = new SageMakerService(sageMakerStore, hosting, images, clock, options.Region);
         var runtime = new RuntimeService(hosting, metrics, options.Region);
         var catalog = new ServiceCatalog(ServiceCatalog.AwsServices(s3, new NamedOperations(sageMaker.Operations), runtime));
         var pipeline = new RequestPipeline(catalog, new SigV4Authenticator(credentials, clock), new Authorizer(),

@@ -10,7 +10,8 @@ namespace Strata.Server.Hosting;
 /// records every outcome in the endpoint's state, so that DescribeEndpoint always tells the
 /// truth (Creating → InService, Updating → InService, or Failed with the reason).
 /// </summary>
-public sealed class HostingService(SageMakerStore store, ModelArtifacts artifacts, MetricsStore metrics, string runDir, string logDir, TimeProvider clock, ILogger<HostingService> log) : IAsyncDisposable
+public sealed class HostingService(SageMakerStore store, ModelArtifacts artifacts, ImageCatalogue images, MetricsStore metrics, string runDir, string logDir,
+    TimeProvider clock, ILogger<HostingService> log) : IAsyncDisposable
 {
     static readonly TimeSpan HealthTimeout = TimeSpan.FromSeconds(60);
     readonly ConcurrentDictionary<(string Account, string Name), EndpointRuntime> _running = new();
@@ -97,9 +98,10 @@ public sealed class HostingService(SageMakerStore store, ModelArtifacts artifact
                 var model = store.GetModel(account, pv.ModelName!) ?? throw new HostingException($"the model {pv.ModelName} of variant {pv.VariantName} does not exist");
                 var container = model.PrimaryContainer ?? model.Containers?.FirstOrDefault() ?? throw new HostingException($"the model {model.ModelName} has no container");
                 var image = container.Image ?? "";
-                if (!Images.IsBuiltIn(image))
-                    throw new HostingException($"the image {image} of model {model.ModelName} is not one Strata can run (repository {Images.BuiltInRepository})");
-                var modelDir = container.ModelDataUrl is { } url ? await artifacts.PrepareAsync(account, url, ct)
+                var command = Images.IsBuiltIn(image) ? null : images.CommandFor(image)
+                    ?? throw new HostingException($"the image {image} of model {model.ModelName} is neither {Images.BuiltInRepository} nor in the image catalogue (strata images add)");
+                var modelDir = container.ModelDataUrl is { } url ? await artifacts.PrepareAsync(account, url, ct, requireOnnx: command is null)
+                    : command is not null ? Directory.CreateTempSubdirectory("strata-nomodel-").FullName
                     : throw new HostingException($"the model {model.ModelName} has no ModelDataUrl");
                 var type = InstanceType.Find(pv.InstanceType) ?? throw new HostingException($"unknown instance type {pv.InstanceType}");
                 var variantName = pv.VariantName!;
@@ -108,7 +110,7 @@ public sealed class HostingService(SageMakerStore store, ModelArtifacts artifact
                     // SageMaker's naming: log group /aws/sagemaker/Endpoints/{endpoint}, stream {variant}/{instance}.
                     var instanceId = "i-" + Guid.NewGuid().ToString("N")[..17];
                     return WorkerProcess.StartAsync($"{endpointName}/{variantName}/{instanceId}", modelDir, runDir, type, container.Environment, HealthTimeout, token,
-                        Path.Combine(logDir, "aws", "sagemaker", "Endpoints", endpointName, variantName, instanceId + ".log"));
+                        Path.Combine(logDir, "aws", "sagemaker", "Endpoints", endpointName, variantName, instanceId + ".log"), command);
                 }
                 var starting = Enumerable.Range(0, pv.InitialInstanceCount ?? 1).Select(_ => Start(ct)).ToList();
                 try

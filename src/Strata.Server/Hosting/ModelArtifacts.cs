@@ -13,7 +13,9 @@ namespace Strata.Server.Hosting;
 /// </summary>
 public sealed class ModelArtifacts(S3Store s3, string root)
 {
-    public async Task<string> PrepareAsync(string account, string modelDataUrl, CancellationToken ct)
+    /// <param name="requireOnnx">The built-in container needs model.onnx; a container of your own
+    /// gets whatever the archive holds.</param>
+    public async Task<string> PrepareAsync(string account, string modelDataUrl, CancellationToken ct, bool requireOnnx = true)
     {
         if (!modelDataUrl.StartsWith("s3://", StringComparison.Ordinal) || modelDataUrl.Length < 6)
             throw new HostingException($"ModelDataUrl {modelDataUrl} is not an s3:// URL");
@@ -28,7 +30,12 @@ public sealed class ModelArtifacts(S3Store s3, string root)
 
         var id = Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes($"{modelDataUrl}\n{record.ETag}")))[..24];
         var dir = Path.Combine(root, id);
-        if (Directory.Exists(dir)) return dir;
+        if (Directory.Exists(dir))
+        {
+            if (requireOnnx && !File.Exists(Path.Combine(dir, "model.onnx")))
+                throw new HostingException($"the model artifact {modelDataUrl} has no model.onnx at its root");
+            return dir;
+        }
         var staging = dir + ".staging-" + Guid.NewGuid().ToString("N")[..8];
         Directory.CreateDirectory(staging);
         try
@@ -45,7 +52,7 @@ public sealed class ModelArtifacts(S3Store s3, string root)
                     throw new HostingException($"the model artifact {modelDataUrl} is not a gzip-compressed tar archive ({e.Message})");
                 }
             }
-            if (!File.Exists(Path.Combine(staging, "model.onnx")))
+            if (requireOnnx && !File.Exists(Path.Combine(staging, "model.onnx")))
                 throw new HostingException($"the model artifact {modelDataUrl} has no model.onnx at its root");
             Directory.Move(staging, dir);
             return dir;

@@ -21,7 +21,7 @@ public sealed class WorkerProcess : IAsyncDisposable
     public int Outstanding => Volatile.Read(ref _outstanding);
     public bool HasExited => _process.HasExited;
 
-    WorkerProcess(string id, Process process, string socketPath)
+    WorkerProcess(string id, Process process, string socketPath, int? tcpPort)
     {
         Id = id;
         _process = process;
@@ -31,7 +31,8 @@ public sealed class WorkerProcess : IAsyncDisposable
             PooledConnectionLifetime = Timeout.InfiniteTimeSpan,
             PooledConnectionIdleTimeout = TimeSpan.FromMinutes(5),
             MaxConnectionsPerServer = 256,
-            ConnectCallback = async (_, ct) =>
+        };
+        if (tcpPort is null) handler.ConnectCallback = async (_, ct) =>
             {
                 var socket = new Socket(AddressFamily.Unix, SocketType.Stream, ProtocolType.Unspecified);
                 try
@@ -44,35 +45,46 @@ public sealed class WorkerProcess : IAsyncDisposable
                     socket.Dispose();
                     throw;
                 }
-            },
-        };
-        // The host name is never resolved: every connection goes to the socket.
-        Http = new HttpClient(handler) { BaseAddress = new Uri("http://worker/"), Timeout = TimeSpan.FromSeconds(60) };
+            };
+        // With a Unix socket the host name is never resolved: every connection goes to the socket.
+        Http = new HttpClient(handler) { BaseAddress = new Uri(tcpPort is { } p ? $"http://127.0.0.1:{p}/" : "http://worker/"), Timeout = TimeSpan.FromSeconds(60) };
     }
 
     /// <summary>Starts the worker and waits until GET /ping answers 200. Throws
     /// <see cref="HostingException"/> with what the worker printed if it exits or never answers.</summary>
+    /// <param name="command">A bring-your-own container's command (it listens on
+    /// SAGEMAKER_BIND_TO_PORT); null for the built-in worker (on a Unix socket).</param>
     public static async Task<WorkerProcess> StartAsync(string id, string modelDir, string runDir, InstanceType type,
-        IReadOnlyDictionary<string, string>? environment, TimeSpan healthTimeout, CancellationToken ct, string? logFile = null)
+        IReadOnlyDictionary<string, string>? environment, TimeSpan healthTimeout, CancellationToken ct, string? logFile = null, IReadOnlyList<string>? command = null)
     {
         Directory.CreateDirectory(runDir);
         var socketPath = Path.Combine(runDir, Guid.NewGuid().ToString("N")[..12] + ".sock");
-        var psi = new ProcessStartInfo(DotnetHost())
+        int? tcpPort = command is null ? null : FreePort();
+        var psi = new ProcessStartInfo(command?[0] ?? DotnetHost())
         {
             RedirectStandardOutput = true,
             RedirectStandardError = true,
             UseShellExecute = false,
         };
-        psi.ArgumentList.Add(Path.Combine(AppContext.BaseDirectory, "strata-worker.dll"));
+        foreach (var arg in command?.Skip(1) ?? [Path.Combine(AppContext.BaseDirectory, "strata-worker.dll")]) psi.ArgumentList.Add(arg);
         // The container's own Environment first: the contract's variables win over it.
         foreach (var (k, v) in environment ?? new Dictionary<string, string>()) psi.Environment[k] = v;
         psi.Environment["SM_MODEL_DIR"] = modelDir;
-        psi.Environment["STRATA_WORKER_SOCKET"] = socketPath;
+        if (tcpPort is { } port) psi.Environment["SAGEMAKER_BIND_TO_PORT"] = port.ToString();
+        else psi.Environment["STRATA_WORKER_SOCKET"] = socketPath;
         psi.Environment["STRATA_WORKER_THREADS"] = type.Threads.ToString();
         psi.Environment["STRATA_PARENT_PID"] = Environment.ProcessId.ToString();
         psi.Environment["DOTNET_GCHeapHardLimit"] = "0x" + ((long)type.MemoryMiB * 1024 * 1024).ToString("X");
-        var process = Process.Start(psi) ?? throw new HostingException("the worker process could not be started");
-        var worker = new WorkerProcess(id, process, socketPath) { MemoryMiB = type.MemoryMiB };
+        Process process;
+        try
+        {
+            process = Process.Start(psi) ?? throw new HostingException("the worker process could not be started");
+        }
+        catch (System.ComponentModel.Win32Exception e)
+        {
+            throw new HostingException($"the container command {psi.FileName} could not be started: {e.Message}");
+        }
+        var worker = new WorkerProcess(id, process, socketPath, tcpPort) { MemoryMiB = type.MemoryMiB };
         if (logFile is not null)
         {
             Directory.CreateDirectory(Path.GetDirectoryName(logFile)!);
@@ -94,7 +106,7 @@ public sealed class WorkerProcess : IAsyncDisposable
                 await worker.DisposeAsync();
                 throw new HostingException($"the container exited with code {code} before it was healthy: {output}");
             }
-            if (File.Exists(socketPath))
+            if (tcpPort is not null || File.Exists(socketPath))
             {
                 try
                 {
@@ -110,6 +122,13 @@ public sealed class WorkerProcess : IAsyncDisposable
             }
             await Task.Delay(20, ct);
         }
+    }
+
+    static int FreePort()
+    {
+        using var listener = new System.Net.Sockets.TcpListener(System.Net.IPAddress.Loopback, 0);
+        listener.Start();
+        return ((System.Net.IPEndPoint)listener.LocalEndpoint).Port;
     }
 
     static string DotnetHost()

@@ -113,6 +113,7 @@ public sealed class StrataProcess : IAsyncDisposable
         ["STRATA_ENDPOINT"] = Endpoint,
         ["STRATA_TLS_ENDPOINT"] = TlsEndpoint,
         ["STRATA_DATA_DIR"] = DataDir,
+        ["STRATA_DLL"] = ServerDll,
         ["AWS_CONFIG_FILE"] = "/dev/null",
         ["AWS_SHARED_CREDENTIALS_FILE"] = "/dev/null",
         ["AWS_EC2_METADATA_DISABLED"] = "true",

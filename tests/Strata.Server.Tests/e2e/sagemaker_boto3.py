@@ -200,6 +200,31 @@ def test_metrics_in_prometheus_format():
     assert values[f"aws_sagemaker_overhead_latency_sum{labels}"] > 0, values
 
 
+def test_bring_your_own_container():
+    import subprocess
+    import sys
+    image = f"registry.example.com/team/echo-server:{unique('v')}"
+    server = os.path.join(os.path.dirname(os.path.abspath(__file__)), "byoc_server.py")
+    expect_error(lambda: sm.create_model(ModelName=unique("m"), ExecutionRoleArn=ROLE, PrimaryContainer={"Image": image}), "ValidationException", 400, "strata images add")
+    subprocess.run(["dotnet", os.environ["STRATA_DLL"], "images", "add", "--data-dir", os.environ["STRATA_DATA_DIR"], image, "--", sys.executable, server],
+                   check=True, capture_output=True)
+    listed = subprocess.run(["dotnet", os.environ["STRATA_DLL"], "images", "list", "--data-dir", os.environ["STRATA_DATA_DIR"]], check=True, capture_output=True, text=True).stdout
+    assert image in listed, listed
+    url = artifact("regression", members={"weights.bin": os.path.join(MODELS, "regression", "model.onnx")})
+    m = unique("m")
+    sm.create_model(ModelName=m, ExecutionRoleArn=ROLE, PrimaryContainer={"Image": image, "ModelDataUrl": url, "Environment": {"GREETING": "hello"}})
+    config = unique("c")
+    sm.create_endpoint_config(EndpointConfigName=config, ProductionVariants=[
+        {"VariantName": "own", "ModelName": m, "InitialInstanceCount": 1, "InstanceType": "ml.t2.medium"}])
+    name = unique("ep")
+    sm.create_endpoint(EndpointName=name, EndpointConfigName=config)
+    wait_in_service(name)
+    _, body = invoke(name, b"ping-pong", "text/plain")
+    eq(json.loads(body), {"echo": "ping-pong", "model_files": ["weights.bin"], "greeting": "hello"}, "own container's answer")
+    e = expect_error(lambda: invoke(name, b"fail", "text/plain"), "ModelError", 424)
+    eq(e["OriginalStatusCode"], 500, "container's status")
+
+
 def test_tags():
     url = artifact("regression")
     m = unique("m")

@@ -10,7 +10,7 @@ namespace Strata.Server.Services.SageMaker;
 /// endpoint configurations and endpoints. Errors are AWS's: a name that does not exist is a
 /// <c>ValidationException</c> ("Could not find …"), which the CLI's waiters rely on.
 /// </summary>
-public sealed partial class SageMakerService(SageMakerStore store, HostingService hosting, TimeProvider clock, string region)
+public sealed partial class SageMakerService(SageMakerStore store, HostingService hosting, ImageCatalogue images, TimeProvider clock, string region)
 {
     /// <summary>How long CreateEndpoint waits for a quick deployment before answering, so that a
     /// waiter's first DescribeEndpoint already sees InService (the status stays truthful either way).</summary>
@@ -136,8 +136,8 @@ public sealed partial class SageMakerService(SageMakerStore store, HostingServic
         var container = input.PrimaryContainer ?? input.Containers?.FirstOrDefault()
             ?? throw new AwsException("ValidationException", 400, "Either PrimaryContainer or Containers must be specified.");
         var image = JsonProtocol.Required(container.Image, "PrimaryContainer.Image");
-        if (!Images.IsBuiltIn(image))
-            throw new AwsException("ValidationException", 400, $"Image {image} cannot be run by Strata: use an image whose repository is {Images.BuiltInRepository} (the built-in ONNX Runtime container).");
+        if (!Images.IsBuiltIn(image) && images.CommandFor(image) is null)
+            throw new AwsException("ValidationException", 400, $"Image {image} cannot be run by Strata: use an image whose repository is {Images.BuiltInRepository} (the built-in ONNX Runtime container), or add it to the image catalogue with `strata images add {image} -- COMMAND`.");
         if (container.Mode is not (null or "SingleModel"))
             throw JsonProtocol.Invalid("PrimaryContainer.Mode", container.Mode, "Member must satisfy enum value set: [SingleModel]");
         if (container.ModelDataUrl is { } url && !url.StartsWith("s3://", StringComparison.Ordinal))

@@ -1,0 +1,41 @@
+"""A container of one's own, as a user would write it: the SageMaker serving contract
+(GET /ping, POST /invocations on SAGEMAKER_BIND_TO_PORT) with nothing but the standard library."""
+import json
+import os
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+
+class Handler(BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"
+
+    def reply(self, status, body, content_type="application/json"):
+        self.send_response(status)
+        self.send_header("Content-Type", content_type)
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+    def do_GET(self):
+        self.reply(200 if self.path == "/ping" else 404, b"")
+
+    def do_POST(self):
+        payload = self.rfile.read(int(self.headers.get("Content-Length", 0)))
+        if self.path != "/invocations":
+            return self.reply(404, b"")
+        if payload == b"fail":
+            return self.reply(500, b'{"error": "asked to fail"}')
+        model_dir = os.environ["SM_MODEL_DIR"]
+        self.reply(200, json.dumps({
+            "echo": payload.decode(),
+            "model_files": sorted(os.listdir(model_dir)),
+            "greeting": os.environ.get("GREETING"),
+        }).encode())
+
+    def log_message(self, *args):
+        print("request:", *args, flush=True)
+
+
+if __name__ == "__main__":
+    port = int(os.environ["SAGEMAKER_BIND_TO_PORT"])
+    print(f"byoc: serving on {port}", flush=True)
+    ThreadingHTTPServer(("127.0.0.1", port), Handler).serve_forever()
