@@ -120,7 +120,8 @@ public sealed class EndpointRuntime : IAsyncDisposable
     }
 }
 
-public sealed class VariantRuntime(string name, float weight, string image, List<WorkerProcess> instances, Func<CancellationToken, Task<WorkerProcess>> startInstance)
+public sealed class VariantRuntime(string name, float weight, string image, List<WorkerProcess> instances, Func<CancellationToken, Task<WorkerProcess>> startInstance,
+    bool randomRouting = false)
 {
     readonly Lock _lock = new();
     List<WorkerProcess> _instances = instances;
@@ -153,10 +154,16 @@ public sealed class VariantRuntime(string name, float weight, string image, List
         await instance.DisposeAsync();
     }
 
-    /// <summary>Least outstanding requests among live instances, ties broken at random;
+    /// <summary>Least outstanding requests among live instances, ties broken at random (or any
+    /// live instance at random, with RoutingStrategy RANDOM);
     /// <paramref name="except"/> is skipped (the instance a retry moves away from).</summary>
     public WorkerProcess? PickInstance(WorkerProcess? except = null)
     {
+        if (randomRouting)
+        {
+            var live = Instances.Where(i => i != except && !i.HasExited).ToList();
+            return live.Count == 0 ? null : live[Random.Shared.Next(live.Count)];
+        }
         WorkerProcess? best = null;
         var ties = 0;
         foreach (var i in Instances)

@@ -122,7 +122,8 @@ public sealed class HostingService(SageMakerStore store, ModelArtifacts artifact
                     foreach (var t in starting.Where(t => t.IsCompletedSuccessfully)) await t.Result.DisposeAsync();
                     throw;
                 }
-                variants.Add(new VariantRuntime(variantName, pv.InitialVariantWeight ?? 1f, image, starting.Select(t => t.Result).ToList(), Start));
+                variants.Add(new VariantRuntime(variantName, pv.InitialVariantWeight ?? 1f, image, starting.Select(t => t.Result).ToList(), Start,
+                    randomRouting: pv.RoutingConfig?.RoutingStrategy == "RANDOM"));
             }
             return new EndpointRuntime(endpointName, config.EndpointConfigName, variants, metrics, clock, log);
         }

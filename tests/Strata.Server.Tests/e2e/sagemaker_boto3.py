@@ -150,6 +150,26 @@ def expect_reason(url, words):
     assert words in reason, f"expected {words!r} in the FailureReason {reason!r}"
 
 
+def test_resource_limit_and_random_routing():
+    import botocore
+    url = artifact("regression")
+    m = unique("m")
+    sm.create_model(ModelName=m, ExecutionRoleArn=ROLE, PrimaryContainer={"Image": IMAGE, "ModelDataUrl": url})
+    expect_error(lambda: sm.create_endpoint_config(EndpointConfigName=unique("c"), ProductionVariants=[
+        {"VariantName": "a", "ModelName": m, "InitialInstanceCount": 33, "InstanceType": "ml.m5.large"}]), "ResourceLimitExceeded", 400)
+    if tuple(int(x) for x in botocore.__version__.split(".")[:2]) < (1, 31):
+        return  # RoutingConfig arrived in botocore 1.31
+    config = unique("c")
+    sm.create_endpoint_config(EndpointConfigName=config, ProductionVariants=[
+        {"VariantName": "r", "ModelName": m, "InitialInstanceCount": 2, "InstanceType": "ml.m5.large", "RoutingConfig": {"RoutingStrategy": "RANDOM"}}])
+    eq(sm.describe_endpoint_config(EndpointConfigName=config)["ProductionVariants"][0]["RoutingConfig"], {"RoutingStrategy": "RANDOM"}, "routing config kept")
+    name = unique("ep")
+    sm.create_endpoint(EndpointName=name, EndpointConfigName=config)
+    wait_in_service(name)
+    for _ in range(10):
+        invoke(name, b"[[1,2,3,4]]")
+
+
 def test_failure_reasons():
     expect_reason(f"s3://{BUCKET}/missing/model.tar.gz", "does not exist")
     s3.put_object(Bucket=BUCKET, Key="junk/model.tar.gz", Body=b"this is not gzip")

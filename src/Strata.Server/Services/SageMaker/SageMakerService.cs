@@ -16,6 +16,9 @@ public sealed partial class SageMakerService(SageMakerStore store, HostingServic
     /// waiter's first DescribeEndpoint already sees InService (the status stays truthful either way).</summary>
     static readonly TimeSpan CreateWait = TimeSpan.FromSeconds(3);
 
+    /// <summary>Instances one variant may ask for: each is a process on this machine.</summary>
+    public const int MaxInstancesPerVariant = 32;
+
     public IEnumerable<Operation> Operations =>
     [
         Op("CreateModel", "model", "ModelName", CreateModel),
@@ -202,6 +205,10 @@ public sealed partial class SageMakerService(SageMakerStore store, HostingServic
                 throw JsonProtocol.Invalid("ProductionVariants.InstanceType", v.InstanceType, $"Member must satisfy enum value set: [{string.Join(", ", InstanceType.Names)}]");
             if (v.InitialInstanceCount is not { } count || count < 1)
                 throw JsonProtocol.Invalid("ProductionVariants.InitialInstanceCount", v.InitialInstanceCount, "Member must have value greater than or equal to 1");
+            if (v.RoutingConfig?.RoutingStrategy is { } strategy && strategy is not ("LEAST_OUTSTANDING_REQUESTS" or "RANDOM"))
+                throw JsonProtocol.Invalid("ProductionVariants.RoutingConfig.RoutingStrategy", strategy, "Member must satisfy enum value set: [LEAST_OUTSTANDING_REQUESTS, RANDOM]");
+            if (count > MaxInstancesPerVariant)
+                throw new AwsException("ResourceLimitExceeded", 400, $"The account-level service limit '{v.InstanceType} for endpoint usage' is {MaxInstancesPerVariant} Instances, with current utilization of 0 Instances and a request delta of {count} Instances. Please use AWS Service Quotas to request an increase for this quota.");
             if (v.InitialVariantWeight is < 0)
                 throw JsonProtocol.Invalid("ProductionVariants.InitialVariantWeight", v.InitialVariantWeight, "Member must have value greater than or equal to 0");
         }
@@ -327,6 +334,8 @@ public sealed partial class SageMakerService(SageMakerStore store, HostingServic
                 throw new AwsException("ValidationException", 400, $"The variant name(s) \"[{variant}]\" is/are not present in the endpoint \"{endpoint.EndpointArn}\".");
             if (d.DesiredWeight is < 0) throw JsonProtocol.Invalid("DesiredWeightsAndCapacities.DesiredWeight", d.DesiredWeight, "Member must have value greater than or equal to 0");
             if (d.DesiredInstanceCount is < 1) throw JsonProtocol.Invalid("DesiredWeightsAndCapacities.DesiredInstanceCount", d.DesiredInstanceCount, "Member must have value greater than or equal to 1");
+            if (d.DesiredInstanceCount > MaxInstancesPerVariant)
+                throw new AwsException("ResourceLimitExceeded", 400, $"The account-level service limit for endpoint usage is {MaxInstancesPerVariant} Instances per variant; a request delta of {d.DesiredInstanceCount} Instances exceeds it.");
         }
         store.UpdateEndpoint(account, name, e => e with { EndpointStatus = "Updating", LastModifiedTime = clock.GetUtcNow() });
         var update = Task.Run(async () =>

@@ -46,7 +46,10 @@ public sealed record ProductionVariant
     public int? InitialInstanceCount { get; init; }
     public string? InstanceType { get; init; }
     public float? InitialVariantWeight { get; init; }
+    public RoutingConfig? RoutingConfig { get; init; }
 }
+
+public sealed record RoutingConfig(string? RoutingStrategy);
 
 public sealed record CreateEndpointConfigInput(string? EndpointConfigName, List<ProductionVariant>? ProductionVariants, List<Tag>? Tags, string? KmsKeyId);
 public sealed record CreateEndpointConfigOutput(string EndpointConfigArn);
