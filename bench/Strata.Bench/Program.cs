@@ -2,8 +2,16 @@ using BenchmarkDotNet.Attributes;
 using BenchmarkDotNet.Running;
 using Strata.Server.Auth;
 
-// Code-path benchmarks (BenchmarkDotNet). Whole-request throughput is bench/s3_throughput.py.
+// Code-path benchmarks (BenchmarkDotNet):
 //   dotnet run -c Release --project bench/Strata.Bench -- --filter '*'
+// Whole-request load against InvokeEndpoint and its floors (see InvokeLoad.cs):
+//   dotnet run -c Release --project bench/Strata.Bench -- invoke [seconds-per-run]
+// S3 throughput is bench/s3_throughput.py.
+if (args.Length > 0 && args[0] == "invoke")
+{
+    await InvokeLoad.RunAsync(args.Length > 1 ? double.Parse(args[1], System.Globalization.CultureInfo.InvariantCulture) : 5);
+    return;
+}
 BenchmarkSwitcher.FromAssembly(typeof(SigV4Benchmarks).Assembly).Run(args);
 
 /// <summary>What SigV4 verification costs per request, against the one hash it cannot avoid.</summary>

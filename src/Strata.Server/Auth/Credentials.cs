@@ -33,6 +33,7 @@ public sealed class CredentialStore(IStateStore store)
     public (AccountRecord Account, AccessKeyRecord RootKey, bool Created) Bootstrap(string? fixedKeyId, string? fixedSecret, TimeProvider clock)
         => store.Write(w =>
         {
+            _keys.Clear();
             var created = false;
             AccountRecord account;
             if (w.Get(Settings, DefaultAccountSetting) is { } accountId)
@@ -79,8 +80,21 @@ public sealed class CredentialStore(IStateStore store)
             return (account, root, created);
         });
 
+    // Every request looks its key up: a short-lived cache keeps that off the database. An entry
+    // lives 5 seconds, so a key changed by another process (or, later, deleted through IAM)
+    // stops working within that time; changes made here invalidate it at once.
+    static readonly TimeSpan KeyCacheLifetime = TimeSpan.FromSeconds(5);
+    readonly System.Collections.Concurrent.ConcurrentDictionary<string, (AccessKeyRecord? Key, long Expires)> _keys = new();
+
     public AccessKeyRecord? FindAccessKey(string accessKeyId)
-        => store.Read(r => r.Get(AccessKeys, accessKeyId)) is { } json ? JsonSerializer.Deserialize(json, AuthJson.Default.AccessKeyRecord) : null;
+    {
+        var now = Environment.TickCount64;
+        if (_keys.TryGetValue(accessKeyId, out var cached) && cached.Expires > now) return cached.Key;
+        var key = store.Read(r => r.Get(AccessKeys, accessKeyId)) is { } json ? JsonSerializer.Deserialize(json, AuthJson.Default.AccessKeyRecord) : null;
+        if (_keys.Count > 10_000) _keys.Clear();
+        _keys[accessKeyId] = (key, now + (long)KeyCacheLifetime.TotalMilliseconds);
+        return key;
+    }
 
     public AccountRecord? FindAccount(string accountId)
         => store.Read(r => r.Get(Accounts, accountId)) is { } json ? JsonSerializer.Deserialize(json, AuthJson.Default.AccountRecord) : null;

@@ -1,0 +1,225 @@
+using System.Diagnostics;
+using System.Formats.Tar;
+using System.Globalization;
+using System.IO.Compression;
+using System.Net;
+using System.Net.Sockets;
+using System.Security.Cryptography;
+using System.Text;
+using Microsoft.ML.OnnxRuntime;
+using Microsoft.ML.OnnxRuntime.Tensors;
+using Strata.Server.Auth;
+
+/// <summary>
+/// The small classifier served four ways in one run, at 1, 8 and 64 concurrent connections:
+/// ONNX Runtime in-process (the engine floor), the bare worker (Kestrel calling ONNX Runtime
+/// in-process: the HTTP floor), and Strata's InvokeEndpoint (SigV4, routing, the worker hop);
+/// plus CreateEndpoint → InService time. Prints a Markdown table.
+/// </summary>
+public static class InvokeLoad
+{
+    const string KeyId = "AKIABENCH00000000000";
+    const string Secret = "bench-secret-bench-secret-bench-secret00";
+    static readonly byte[] Payload = Encoding.ASCII.GetBytes("[[5.1,3.5,1.4,0.2]]");
+
+    public static async Task RunAsync(double seconds)
+    {
+        var root = FindRoot();
+        var model = Path.Combine(root, "models", "classifier", "model.onnx");
+        var bin = Path.GetDirectoryName(typeof(InvokeLoad).Assembly.Location)!;
+        var rows = new List<string>();
+        int[] concurrency = [1, 8, 64];
+
+        // 1. ONNX Runtime in-process.
+        using (var session = new InferenceSession(model, new Microsoft.ML.OnnxRuntime.SessionOptions { IntraOpNumThreads = 1 }))
+        {
+            foreach (var c in concurrency)
+            {
+                var r = await MeasureAsync(c, seconds, () =>
+                {
+                    var input = NamedOnnxValue.CreateFromTensor("features", new DenseTensor<float>(new[] { 5.1f, 3.5f, 1.4f, 0.2f }, [1, 4]));
+                    using var results = session.Run([input]);
+                    return Task.CompletedTask;
+                });
+                rows.Add(Row("ONNX Runtime in-process (engine floor)", c, r));
+            }
+        }
+
+        // 2. The worker alone: Kestrel + ONNX Runtime over TCP.
+        var port = FreePort();
+        var worker = Start("dotnet", [Path.Combine(bin, "strata-worker.dll")], new() { ["SM_MODEL_DIR"] = Path.GetDirectoryName(model)!, ["SAGEMAKER_BIND_TO_PORT"] = port.ToString(), ["STRATA_WORKER_THREADS"] = "1" });
+        try
+        {
+            await WaitAsync($"http://127.0.0.1:{port}/ping");
+            foreach (var c in concurrency)
+            {
+                using var http = Client(c);
+                var r = await MeasureAsync(c, seconds, async () =>
+                {
+                    using var content = new ByteArrayContent(Payload);
+                    content.Headers.ContentType = new("application/json");
+                    using var response = await http.PostAsync($"http://127.0.0.1:{port}/invocations", content);
+                    response.EnsureSuccessStatusCode();
+                    await response.Content.ReadAsByteArrayAsync();
+                });
+                rows.Add(Row("Kestrel + ONNX Runtime, the bare worker (HTTP floor)", c, r));
+            }
+        }
+        finally { worker.Kill(true); }
+
+        // 3. Strata: deploy through the API, then InvokeEndpoint.
+        var dataDir = Directory.CreateTempSubdirectory("strata-bench-").FullName;
+        var strataPort = FreePort();
+        var server = Start("dotnet", [Path.Combine(bin, "strata.dll"), "serve", "--port", strataPort.ToString(), "--tls-port", "0", "--data-dir", dataDir],
+            new() { ["STRATA_ROOT_ACCESS_KEY_ID"] = KeyId, ["STRATA_ROOT_SECRET_ACCESS_KEY"] = Secret });
+        string createToInService;
+        try
+        {
+            var endpoint = $"http://127.0.0.1:{strataPort}";
+            await WaitAsync($"{endpoint}/_strata/health");
+            using var api = Client(64);
+            await Send(api, endpoint, "s3", "PUT", "/bench", null, []);
+            await Send(api, endpoint, "s3", "PUT", "/bench/model.tar.gz", null, Artifact(model));
+            await Json(api, endpoint, "CreateModel", "{\"ModelName\":\"bench\",\"ExecutionRoleArn\":\"arn:aws:iam::1:role/r\",\"PrimaryContainer\":{\"Image\":\"strata-onnx:latest\",\"ModelDataUrl\":\"s3://bench/model.tar.gz\"}}");
+            await Json(api, endpoint, "CreateEndpointConfig", "{\"EndpointConfigName\":\"bench\",\"ProductionVariants\":[{\"VariantName\":\"v\",\"ModelName\":\"bench\",\"InitialInstanceCount\":1,\"InstanceType\":\"ml.t2.medium\"}]}");
+            var started = Stopwatch.GetTimestamp();
+            await Json(api, endpoint, "CreateEndpoint", "{\"EndpointName\":\"bench\",\"EndpointConfigName\":\"bench\"}");
+            while (!(await Json(api, endpoint, "DescribeEndpoint", "{\"EndpointName\":\"bench\"}")).Contains("\"InService\"")) await Task.Delay(10);
+            createToInService = $"{Stopwatch.GetElapsedTime(started).TotalMilliseconds:F0} ms";
+
+            foreach (var c in concurrency)
+            {
+                using var http = Client(c);
+                var r = await MeasureAsync(c, seconds, async () =>
+                {
+                    var body = await Send(http, endpoint, "sagemaker", "POST", "/endpoints/bench/invocations", "application/json", Payload);
+                    if (body.Length == 0) throw new InvalidOperationException("empty answer");
+                });
+                rows.Add(Row("Strata InvokeEndpoint (SigV4, router, worker over a Unix socket)", c, r));
+            }
+            var metrics = await api.GetStringAsync($"{endpoint}/_strata/metrics");
+            double Metric(string name) => double.Parse(metrics.Split('\n').First(l => l.StartsWith(name + "{", StringComparison.Ordinal)).Split(' ')[1], CultureInfo.InvariantCulture);
+            var overhead = Metric("aws_sagemaker_overhead_latency_sum") / Metric("aws_sagemaker_overhead_latency_count");
+            var modelLatency = Metric("aws_sagemaker_model_latency_sum") / Metric("aws_sagemaker_model_latency_count");
+            Console.WriteLine($"CreateEndpoint → InService (1 instance): {createToInService}");
+            Console.WriteLine($"Strata's own metrics over the whole run: OverheadLatency mean {overhead:F0} µs, ModelLatency mean {modelLatency:F0} µs");
+        }
+        finally
+        {
+            server.Kill(true);
+            Directory.Delete(dataDir, true);
+        }
+        Console.WriteLine();
+        Console.WriteLine("| target | connections | requests/s | p50 ms | p99 ms |");
+        Console.WriteLine("| --- | ---: | ---: | ---: | ---: |");
+        foreach (var row in rows) Console.WriteLine(row);
+    }
+
+    record Result(double RequestsPerSecond, double P50, double P99);
+
+    static string Row(string name, int c, Result r) => $"| {name} | {c} | {r.RequestsPerSecond:F0} | {r.P50:F3} | {r.P99:F3} |";
+
+    static async Task<Result> MeasureAsync(int concurrency, double seconds, Func<Task> call)
+    {
+        for (var i = 0; i < 200; i++) await call(); // warm up
+        var latencies = new List<double>[concurrency];
+        var stop = Stopwatch.GetTimestamp() + (long)(seconds * Stopwatch.Frequency);
+        var workers = Enumerable.Range(0, concurrency).Select(i => Task.Run(async () =>
+        {
+            var mine = latencies[i] = [];
+            while (Stopwatch.GetTimestamp() < stop)
+            {
+                var t = Stopwatch.GetTimestamp();
+                await call();
+                mine.Add(Stopwatch.GetElapsedTime(t).TotalMilliseconds);
+            }
+        })).ToArray();
+        var begun = Stopwatch.GetTimestamp();
+        await Task.WhenAll(workers);
+        var elapsed = Stopwatch.GetElapsedTime(begun).TotalSeconds;
+        var all = latencies.SelectMany(l => l).Order().ToArray();
+        return new Result(all.Length / elapsed, all[all.Length / 2], all[(int)(all.Length * 0.99)]);
+    }
+
+    static HttpClient Client(int connections) => new(new SocketsHttpHandler { MaxConnectionsPerServer = connections, PooledConnectionLifetime = Timeout.InfiniteTimeSpan });
+
+    static Task<string> Json(HttpClient http, string endpoint, string operation, string body)
+        => Send(http, endpoint, "sagemaker", "POST", "/", "application/x-amz-json-1.1", Encoding.UTF8.GetBytes(body), "SageMaker." + operation);
+
+    /// <summary>A SigV4-signed request, as an SDK would send it.</summary>
+    static async Task<string> Send(HttpClient http, string endpoint, string service, string method, string path, string? contentType, byte[] body, string? target = null)
+    {
+        var now = DateTimeOffset.UtcNow;
+        var amzDate = now.ToString(SigV4.TimeFormat, CultureInfo.InvariantCulture);
+        var date = amzDate[..8];
+        var host = new Uri(endpoint).Authority;
+        var payloadHash = SigV4.Sha256Hex(body);
+        var headers = new List<(string, string)> { ("host", host), ("x-amz-content-sha256", payloadHash), ("x-amz-date", amzDate) };
+        if (target is not null) headers.Add(("x-amz-target", target));
+        var signed = string.Join(';', headers.Select(h => h.Item1));
+        var canonical = SigV4.CanonicalRequest(method, SigV4.CanonicalUri(path, service == "s3"), "", headers, signed, payloadHash);
+        var scope = $"{date}/us-east-1/{service}/aws4_request";
+        var signature = SigV4.Sign(SigV4.SigningKey(Secret, date, "us-east-1", service), SigV4.StringToSign(amzDate, scope, canonical));
+        using var request = new HttpRequestMessage(new HttpMethod(method), endpoint + path) { Content = new ByteArrayContent(body) };
+        if (contentType is not null) request.Content.Headers.ContentType = System.Net.Http.Headers.MediaTypeHeaderValue.Parse(contentType);
+        request.Headers.TryAddWithoutValidation("x-amz-content-sha256", payloadHash);
+        request.Headers.TryAddWithoutValidation("x-amz-date", amzDate);
+        if (target is not null) request.Headers.TryAddWithoutValidation("X-Amz-Target", target);
+        request.Headers.TryAddWithoutValidation("Authorization", $"AWS4-HMAC-SHA256 Credential={KeyId}/{scope}, SignedHeaders={signed}, Signature={signature}");
+        using var response = await http.SendAsync(request);
+        var text = await response.Content.ReadAsStringAsync();
+        if (!response.IsSuccessStatusCode) throw new InvalidOperationException($"{method} {path}: {(int)response.StatusCode} {text}");
+        return text;
+    }
+
+    static byte[] Artifact(string modelPath)
+    {
+        using var buffer = new MemoryStream();
+        using (var gzip = new GZipStream(buffer, CompressionLevel.Optimal, leaveOpen: true))
+        using (var tar = new TarWriter(gzip, TarEntryFormat.Pax))
+            tar.WriteEntry(modelPath, "model.onnx");
+        return buffer.ToArray();
+    }
+
+    static Process Start(string file, string[] args, Dictionary<string, string> env)
+    {
+        var psi = new ProcessStartInfo(file) { UseShellExecute = false, RedirectStandardOutput = true, RedirectStandardError = true };
+        foreach (var a in args) psi.ArgumentList.Add(a);
+        foreach (var (k, v) in env) psi.Environment[k] = v;
+        var p = Process.Start(psi)!;
+        p.OutputDataReceived += (_, _) => { };
+        p.ErrorDataReceived += (_, _) => { };
+        p.BeginOutputReadLine();
+        p.BeginErrorReadLine();
+        return p;
+    }
+
+    static async Task WaitAsync(string url)
+    {
+        using var http = new HttpClient();
+        for (var i = 0; i < 600; i++)
+        {
+            try
+            {
+                if ((await http.GetAsync(url)).StatusCode == HttpStatusCode.OK) return;
+            }
+            catch (HttpRequestException) { }
+            await Task.Delay(50);
+        }
+        throw new TimeoutException(url);
+    }
+
+    static int FreePort()
+    {
+        using var l = new TcpListener(IPAddress.Loopback, 0);
+        l.Start();
+        return ((IPEndPoint)l.LocalEndpoint).Port;
+    }
+
+    static string FindRoot()
+    {
+        var dir = new DirectoryInfo(AppContext.BaseDirectory);
+        while (dir is not null && !File.Exists(Path.Combine(dir.FullName, "Strata.slnx"))) dir = dir.Parent;
+        return dir?.FullName ?? throw new InvalidOperationException("run from the repository");
+    }
+}
