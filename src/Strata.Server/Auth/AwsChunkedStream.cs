@@ -2,6 +2,7 @@ using System.Globalization;
 using System.Security.Cryptography;
 using System.Text;
 using Strata.Server.Protocol;
+using Strata.Server.Storage;
 
 namespace Strata.Server.Auth;
 
@@ -16,7 +17,7 @@ public sealed record ChunkSigner(byte[] SigningKey, string AmzDate, string Scope
 /// <c>SignatureDoesNotMatch</c>, so the consumer (which only commits after reading to the end)
 /// never keeps unverified bytes. Trailing headers are exposed in <see cref="Trailers"/>.
 /// </summary>
-public sealed class AwsChunkedStream(Stream inner, ChunkSigner? signer, long? decodedLength) : Stream
+public sealed class AwsChunkedStream(Stream inner, ChunkSigner? signer, long? decodedLength) : ForwardReadStream
 {
     readonly byte[] _buffer = new byte[64 * 1024];
     int _pos, _len;
@@ -164,16 +165,6 @@ public sealed class AwsChunkedStream(Stream inner, ChunkSigner? signer, long? de
 
     static AwsException Incomplete() => new("IncompleteBody", 400, "You did not provide the number of bytes specified by the Content-Length HTTP header.");
 
-    public override int Read(byte[] buffer, int offset, int count) => ReadAsync(buffer.AsMemory(offset, count)).AsTask().GetAwaiter().GetResult();
-    public override bool CanRead => true;
-    public override bool CanSeek => false;
-    public override bool CanWrite => false;
-    public override long Length => throw new NotSupportedException();
-    public override long Position { get => _decoded; set => throw new NotSupportedException(); }
-    public override void Flush() { }
-    public override long Seek(long offset, SeekOrigin origin) => throw new NotSupportedException();
-    public override void SetLength(long value) => throw new NotSupportedException();
-    public override void Write(byte[] buffer, int offset, int count) => throw new NotSupportedException();
 
     protected override void Dispose(bool disposing)
     {
@@ -185,7 +176,7 @@ public sealed class AwsChunkedStream(Stream inner, ChunkSigner? signer, long? de
 
 /// <summary>A body whose SHA-256 was signed (<c>x-amz-content-sha256</c>): hashed as it is read,
 /// checked at the end, so a body that does not match is refused before anything commits.</summary>
-public sealed class Sha256VerifyingStream(Stream inner, string expectedHex) : Stream
+public sealed class Sha256VerifyingStream(Stream inner, string expectedHex) : ForwardReadStream
 {
     readonly IncrementalHash _hash = IncrementalHash.CreateHash(HashAlgorithmName.SHA256);
     bool _verified;
@@ -209,16 +200,6 @@ public sealed class Sha256VerifyingStream(Stream inner, string expectedHex) : St
         return 0;
     }
 
-    public override int Read(byte[] buffer, int offset, int count) => ReadAsync(buffer.AsMemory(offset, count)).AsTask().GetAwaiter().GetResult();
-    public override bool CanRead => true;
-    public override bool CanSeek => false;
-    public override bool CanWrite => false;
-    public override long Length => throw new NotSupportedException();
-    public override long Position { get => throw new NotSupportedException(); set => throw new NotSupportedException(); }
-    public override void Flush() { }
-    public override long Seek(long offset, SeekOrigin origin) => throw new NotSupportedException();
-    public override void SetLength(long value) => throw new NotSupportedException();
-    public override void Write(byte[] buffer, int offset, int count) => throw new NotSupportedException();
 
     protected override void Dispose(bool disposing)
     {

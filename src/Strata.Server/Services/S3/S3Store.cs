@@ -126,7 +126,7 @@ public sealed class S3Store(IStateStore state, BlobStore blobs)
         return new ConcatenatedStream(record.Segments.Select(s => (Stream)blobs.OpenRead(s.BlobId)).ToList());
     }
 
-    sealed class ConcatenatedStream(List<Stream> parts) : Stream
+    sealed class ConcatenatedStream(List<Stream> parts) : ForwardReadStream
     {
         int _index;
         public override async ValueTask<int> ReadAsync(Memory<byte> buffer, CancellationToken cancellationToken = default)
@@ -139,16 +139,6 @@ public sealed class S3Store(IStateStore state, BlobStore blobs)
             }
             return 0;
         }
-        public override int Read(byte[] buffer, int offset, int count) => ReadAsync(buffer.AsMemory(offset, count)).AsTask().GetAwaiter().GetResult();
-        public override bool CanRead => true;
-        public override bool CanSeek => false;
-        public override bool CanWrite => false;
-        public override long Length => throw new NotSupportedException();
-        public override long Position { get => throw new NotSupportedException(); set => throw new NotSupportedException(); }
-        public override void Flush() { }
-        public override long Seek(long offset, SeekOrigin origin) => throw new NotSupportedException();
-        public override void SetLength(long value) => throw new NotSupportedException();
-        public override void Write(byte[] buffer, int offset, int count) => throw new NotSupportedException();
         protected override void Dispose(bool disposing)
         {
             if (disposing) foreach (var p in parts) p.Dispose();
