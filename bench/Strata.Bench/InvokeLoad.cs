@@ -67,7 +67,33 @@ public static class InvokeLoad
         }
         finally { worker.Kill(true); }
 
-        // 3. Strata: deploy through the API, then InvokeEndpoint.
+        // 3. What a Python user would write instead: FastAPI + uvicorn + numpy (Debian's packages).
+        var pyPort = FreePort();
+        var python = Start("/usr/bin/python3", [Path.Combine(root, "bench", "fastapi_classifier.py"), pyPort.ToString()], []);
+        try
+        {
+            await WaitAsync($"http://127.0.0.1:{pyPort}/ping");
+            foreach (var c in concurrency)
+            {
+                using var http = Client(c);
+                var r = await MeasureAsync(c, seconds, async () =>
+                {
+                    using var content = new ByteArrayContent(Payload);
+                    content.Headers.ContentType = new("application/json");
+                    using var response = await http.PostAsync($"http://127.0.0.1:{pyPort}/invocations", content);
+                    response.EnsureSuccessStatusCode();
+                    await response.Content.ReadAsByteArrayAsync();
+                });
+                rows.Add(Row("FastAPI + uvicorn + numpy (the Python server)", c, r));
+            }
+        }
+        catch (TimeoutException)
+        {
+            Console.WriteLine("FastAPI baseline skipped: /usr/bin/python3 needs python3-fastapi, python3-uvicorn and python3-numpy");
+        }
+        finally { python.Kill(true); }
+
+        // 4. Strata: deploy through the API, then InvokeEndpoint.
         var dataDir = Directory.CreateTempSubdirectory("strata-bench-").FullName;
         var strataPort = FreePort();
         var server = Start("dotnet", [Path.Combine(bin, "strata.dll"), "serve", "--port", strataPort.ToString(), "--tls-port", "0", "--data-dir", dataDir],
