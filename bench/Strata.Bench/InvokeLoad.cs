@@ -22,13 +22,44 @@ public static class InvokeLoad
     const string Secret = "bench-secret-bench-secret-bench-secret00";
     static readonly byte[] Payload = Encoding.ASCII.GetBytes("[[5.1,3.5,1.4,0.2]]");
 
+    /// <summary>A model and one request for it.</summary>
+    sealed record Case(string Name, string ModelPath, string InputName, int[] Shape, float[] Input, byte[] Payload, string ContentType, bool Python, int[] Concurrency);
+
     public static async Task RunAsync(double seconds)
     {
         var root = FindRoot();
-        var model = Path.Combine(root, "models", "classifier", "model.onnx");
         var bin = Path.GetDirectoryName(typeof(InvokeLoad).Assembly.Location)!;
+        var image = new float[3 * 224 * 224];
+        new Random(1).NextSingle();
+        for (var i = 0; i < image.Length; i++) image[i] = (i % 255) / 255f;
+        Case[] cases =
+        [
+            new("small classifier", Path.Combine(root, "models", "classifier", "model.onnx"), "features", [1, 4], [5.1f, 3.5f, 1.4f, 0.2f], Payload, "application/json", Python: true, [1, 8, 64]),
+            new("ResNet18, one 224×224 image as .npy", Path.Combine(bin, "resnet18", "model.onnx"), "Input247", [1, 3, 224, 224], image, Npy(image, [1, 3, 224, 224]), "application/x-npy", Python: false, [1, 8]),
+        ];
+        foreach (var c in cases) await RunCaseAsync(c, seconds, root, bin);
+    }
+
+    static byte[] Npy(float[] values, int[] shape)
+    {
+        var header = $"{{'descr': '<f4', 'fortran_order': False, 'shape': ({string.Join(", ", shape)}), }}";
+        header += new string(' ', (64 - (10 + header.Length + 1) % 64) % 64) + "\n";
+        var bytes = new byte[10 + header.Length + values.Length * 4];
+        bytes[0] = 0x93;
+        Encoding.ASCII.GetBytes("NUMPY").CopyTo(bytes, 1);
+        bytes[6] = 1;
+        BitConverter.GetBytes((ushort)header.Length).CopyTo(bytes, 8);
+        Encoding.ASCII.GetBytes(header).CopyTo(bytes, 10);
+        Buffer.BlockCopy(values, 0, bytes, 10 + header.Length, values.Length * 4);
+        return bytes;
+    }
+
+    static async Task RunCaseAsync(Case spec, double seconds, string root, string bin)
+    {
+        var model = spec.ModelPath;
         var rows = new List<string>();
-        int[] concurrency = [1, 8, 64];
+        var concurrency = spec.Concurrency;
+        Console.WriteLine($"## {spec.Name}");
 
         // 1. ONNX Runtime in-process.
         using (var session = new InferenceSession(model, new Microsoft.ML.OnnxRuntime.SessionOptions { IntraOpNumThreads = 1 }))
@@ -37,7 +68,7 @@ public static class InvokeLoad
             {
                 var r = await MeasureAsync(c, seconds, () =>
                 {
-                    var input = NamedOnnxValue.CreateFromTensor("features", new DenseTensor<float>(new[] { 5.1f, 3.5f, 1.4f, 0.2f }, [1, 4]));
+                    var input = NamedOnnxValue.CreateFromTensor(spec.InputName, new DenseTensor<float>(spec.Input, spec.Shape));
                     using var results = session.Run([input]);
                     return Task.CompletedTask;
                 });
@@ -56,8 +87,8 @@ public static class InvokeLoad
                 using var http = Client(c);
                 var r = await MeasureAsync(c, seconds, async () =>
                 {
-                    using var content = new ByteArrayContent(Payload);
-                    content.Headers.ContentType = new("application/json");
+                    using var content = new ByteArrayContent(spec.Payload);
+                    content.Headers.ContentType = new(spec.ContentType);
                     using var response = await http.PostAsync($"http://127.0.0.1:{port}/invocations", content);
                     response.EnsureSuccessStatusCode();
                     await response.Content.ReadAsByteArrayAsync();
@@ -69,9 +100,10 @@ public static class InvokeLoad
 
         // 3. What a Python user would write instead: FastAPI + uvicorn + numpy (Debian's packages).
         var pyPort = FreePort();
-        var python = Start("/usr/bin/python3", [Path.Combine(root, "bench", "fastapi_classifier.py"), pyPort.ToString()], []);
+        var python = !spec.Python ? null : Start("/usr/bin/python3", [Path.Combine(root, "bench", "fastapi_classifier.py"), pyPort.ToString()], []);
         try
         {
+            if (python is null) throw new TimeoutException();
             await WaitAsync($"http://127.0.0.1:{pyPort}/ping");
             foreach (var c in concurrency)
             {
@@ -89,9 +121,11 @@ public static class InvokeLoad
         }
         catch (TimeoutException)
         {
-            Console.WriteLine("FastAPI baseline skipped: /usr/bin/python3 needs python3-fastapi, python3-uvicorn and python3-numpy");
+            Console.WriteLine(python is null
+                ? "FastAPI baseline: not for this model (Debian has no ONNX Runtime for Python, and numpy alone cannot run it)"
+                : "FastAPI baseline skipped: /usr/bin/python3 needs python3-fastapi, python3-uvicorn and python3-numpy");
         }
-        finally { python.Kill(true); }
+        finally { python?.Kill(true); }
 
         // 4. Strata: deploy through the API, then InvokeEndpoint.
         var dataDir = Directory.CreateTempSubdirectory("strata-bench-").FullName;
@@ -118,7 +152,7 @@ public static class InvokeLoad
                 using var http = Client(c);
                 var r = await MeasureAsync(c, seconds, async () =>
                 {
-                    var body = await Send(http, endpoint, "sagemaker", "POST", "/endpoints/bench/invocations", "application/json", Payload);
+                    var body = await Send(http, endpoint, "sagemaker", "POST", "/endpoints/bench/invocations", spec.ContentType, spec.Payload);
                     if (body.Length == 0) throw new InvalidOperationException("empty answer");
                 });
                 rows.Add(Row("Strata InvokeEndpoint (SigV4, router, worker over a Unix socket)", c, r));
