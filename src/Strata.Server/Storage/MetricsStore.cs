@@ -35,9 +35,24 @@ public sealed class MetricsStore(TimeProvider clock)
     readonly ConcurrentDictionary<MetricKey, Series> _series = new();
 
     public void Record(string ns, string name, string unit, double value, params (string Name, string Value)[] dimensions)
+        => Handle(ns, name, unit, dimensions).Record(value);
+
+    /// <summary>A series to record into repeatedly without looking it up each time (hot paths
+    /// keep one per metric they emit).</summary>
+    public MetricHandle Handle(string ns, string name, string unit, params (string Name, string Value)[] dimensions)
     {
         var key = new MetricKey(ns, name, unit, dimensions.Select(d => new KeyValuePair<string, string>(d.Name, d.Value)).ToList());
-        _series.GetOrAdd(key, _ => new Series()).Add(clock.GetUtcNow(), value);
+        return new MetricHandle(_series.GetOrAdd(key, _ => new Series()), clock);
+    }
+
+    public sealed class MetricHandle
+    {
+        readonly Series _series;
+        readonly TimeProvider _clock;
+
+        internal MetricHandle(Series series, TimeProvider clock) => (_series, _clock) = (series, clock);
+
+        public void Record(double value) => _series.Add(_clock.GetUtcNow(), value);
     }
 
     /// <summary>One-minute statistics of a series between two times (oldest first).</summary>
@@ -87,7 +102,7 @@ public sealed class MetricsStore(TimeProvider clock)
         return sb.ToString();
     }
 
-    sealed class Series
+    internal sealed class Series
     {
         readonly Lock _lock = new();
         readonly SortedDictionary<long, (long Count, double Sum, double Min, double Max)> _minutes = [];

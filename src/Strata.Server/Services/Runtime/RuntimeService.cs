@@ -40,8 +40,9 @@ public sealed class RuntimeService(HostingService hosting, MetricsStore metrics,
         var name = ctx.PathParameters["EndpointName"];
         var account = ctx.Principal.AccountId;
         var runtime = hosting.Find(account, name) ?? throw Validation($"Endpoint {name} of account {account} not found.");
-        if (ctx.Request.ContentLength > MaxPayloadBytes) throw Validation($"Request payload of {ctx.Request.ContentLength} bytes is larger than the limit of {MaxPayloadBytes} bytes.");
-        var body = await ReadPayloadAsync(ctx);
+        // The protocol stage already holds the (small) body in memory: forward that, no copy.
+        var body = ctx.BufferedBody ?? [];
+        if (body.Length > MaxPayloadBytes) throw Validation($"Request payload of {body.Length} bytes is larger than the limit of {MaxPayloadBytes} bytes.");
 
         var target = ctx.Header("X-Amzn-SageMaker-Target-Variant");
         var variant = runtime.PickVariant(target) ?? throw (target is not null
@@ -67,20 +68,35 @@ public sealed class RuntimeService(HostingService hosting, MetricsStore metrics,
         }
     }
 
-    void RecordInvocation(RequestContext ctx, string endpoint, VariantRuntime variant, string outcome, long modelMicros)
+    /// <summary>The series one variant's invocations are recorded into, looked up once.</summary>
+    sealed record VariantMetrics(MetricsStore.MetricHandle Invocations, MetricsStore.MetricHandle PerInstance, MetricsStore.MetricHandle Errors4XX,
+        MetricsStore.MetricHandle Errors5XX, MetricsStore.MetricHandle ModelErrors, MetricsStore.MetricHandle ModelLatency, MetricsStore.MetricHandle OverheadLatency);
+
+    readonly System.Collections.Concurrent.ConcurrentDictionary<(string, string), VariantMetrics> _variantMetrics = new();
+
+    VariantMetrics MetricsOf(string endpoint, string variant) => _variantMetrics.GetOrAdd((endpoint, variant), key =>
     {
         const string ns = "AWS/SageMaker";
-        (string, string)[] dims = [("EndpointName", endpoint), ("VariantName", variant.Name)];
-        metrics.Record(ns, "Invocations", "Count", 1, dims);
-        metrics.Record(ns, "InvocationsPerInstance", "Count", 1.0 / Math.Max(1, variant.Instances.Count), dims);
-        metrics.Record(ns, "Invocation4XXErrors", "Count", outcome == "Model4XX" ? 1 : 0, dims);
-        metrics.Record(ns, "Invocation5XXErrors", "Count", outcome is "Model5XX" or "5XX" ? 1 : 0, dims);
-        metrics.Record(ns, "InvocationModelErrors", "Count", outcome.StartsWith("Model", StringComparison.Ordinal) ? 1 : 0, dims);
+        (string, string)[] dims = [("EndpointName", key.Item1), ("VariantName", key.Item2)];
+        return new VariantMetrics(metrics.Handle(ns, "Invocations", "Count", dims), metrics.Handle(ns, "InvocationsPerInstance", "Count", dims),
+            metrics.Handle(ns, "Invocation4XXErrors", "Count", dims), metrics.Handle(ns, "Invocation5XXErrors", "Count", dims),
+            metrics.Handle(ns, "InvocationModelErrors", "Count", dims), metrics.Handle(ns, "ModelLatency", "Microseconds", dims),
+            metrics.Handle(ns, "OverheadLatency", "Microseconds", dims));
+    });
+
+    void RecordInvocation(RequestContext ctx, string endpoint, VariantRuntime variant, string outcome, long modelMicros)
+    {
+        var m = MetricsOf(endpoint, variant.Name);
+        m.Invocations.Record(1);
+        m.PerInstance.Record(1.0 / Math.Max(1, variant.Instances.Count));
+        m.Errors4XX.Record(outcome == "Model4XX" ? 1 : 0);
+        m.Errors5XX.Record(outcome is "Model5XX" or "5XX" ? 1 : 0);
+        m.ModelErrors.Record(outcome.StartsWith("Model", StringComparison.Ordinal) ? 1 : 0);
         if (outcome == "OK")
         {
             var total = (long)System.Diagnostics.Stopwatch.GetElapsedTime(ctx.StartTimestamp).TotalMicroseconds;
-            metrics.Record(ns, "ModelLatency", "Microseconds", modelMicros, dims);
-            metrics.Record(ns, "OverheadLatency", "Microseconds", Math.Max(0, total - modelMicros), dims);
+            m.ModelLatency.Record(modelMicros);
+            m.OverheadLatency.Record(Math.Max(0, total - modelMicros));
         }
     }
 
@@ -139,18 +155,5 @@ public sealed class RuntimeService(HostingService hosting, MetricsStore metrics,
                 instance.Exit();
             }
         }
-    }
-
-    static async Task<byte[]> ReadPayloadAsync(RequestContext ctx)
-    {
-        using var buffer = new MemoryStream();
-        var chunk = new byte[64 * 1024];
-        int n;
-        while ((n = await ctx.Body.ReadAsync(chunk, ctx.Http.RequestAborted)) > 0)
-        {
-            buffer.Write(chunk, 0, n);
-            if (buffer.Length > MaxPayloadBytes) throw Validation($"Request payload is larger than the limit of {MaxPayloadBytes} bytes.");
-        }
-        return buffer.ToArray();
     }
 }
