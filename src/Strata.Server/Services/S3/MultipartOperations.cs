@@ -103,6 +103,15 @@ internal sealed class MultipartOperations(S3Environment env, ObjectOperations ob
         var partNumber = PartNumber(ctx);
         var algorithm = PartAlgorithm(ctx, upload);
         var body = await ObjectBody.ReceiveAsync(ctx, Store.Blobs, algorithm);
+        var part = SavePart(upload, partNumber, body);
+        ctx.Response.Headers.ETag = part.ETag;
+        if (algorithm is { } a && body.Checksum is not null) ctx.Response.Headers[Checksums.HeaderName(a)] = body.Checksum;
+        S3Http.Empty(ctx);
+    }
+
+    /// <summary>Records a received part; a part that does not commit has its blob deleted.</summary>
+    PartRecord SavePart(UploadRecord upload, int partNumber, ReceivedBody body)
+    {
         var part = new PartRecord(partNumber, body.BlobId, body.Size, $"\"{body.Md5Hex}\"", env.Clock.GetUtcNow(), body.Checksum);
         try
         {
@@ -113,9 +122,7 @@ internal sealed class MultipartOperations(S3Environment env, ObjectOperations ob
             Store.Blobs.Delete(body.BlobId);
             throw;
         }
-        ctx.Response.Headers.ETag = part.ETag;
-        if (algorithm is { } a && body.Checksum is not null) ctx.Response.Headers[Checksums.HeaderName(a)] = body.Checksum;
-        S3Http.Empty(ctx);
+        return part;
     }
 
     public async Task UploadPartCopy(RequestContext ctx)
@@ -136,16 +143,7 @@ internal sealed class MultipartOperations(S3Environment env, ObjectOperations ob
         }
         Checksums.TryParse(upload.ChecksumAlgorithm, out var uploadAlgorithm);
         var body = await ObjectBody.CopyAsync(Store.Blobs, source, offset, length, upload.ChecksumAlgorithm is null ? null : uploadAlgorithm);
-        var part = new PartRecord(partNumber, body.BlobId, body.Size, $"\"{body.Md5Hex}\"", env.Clock.GetUtcNow(), body.Checksum);
-        try
-        {
-            Store.PutPart(upload.Bucket, upload.UploadId, part);
-        }
-        catch
-        {
-            Store.Blobs.Delete(body.BlobId);
-            throw;
-        }
+        var part = SavePart(upload, partNumber, body);
         await S3Http.WriteXmlAsync(ctx, xml =>
         {
             xml.WriteStartElement("CopyPartResult", S3Service.XmlNamespace);

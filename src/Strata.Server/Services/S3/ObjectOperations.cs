@@ -18,6 +18,17 @@ internal sealed class ObjectOperations(S3Environment env)
         var tags = S3Http.ParseTaggingHeader(ctx.Header("x-amz-tagging"));
         var algorithm = ObjectBody.RequestedAlgorithm(ctx);
         var body = await ObjectBody.ReceiveAsync(ctx, Store.Blobs, algorithm);
+        var record = Commit(ctx, key, body, headers, metadata, tags, "STANDARD");
+        ctx.Response.Headers.ETag = record.ETag;
+        WriteChecksumHeaders(ctx, record);
+        S3Http.Empty(ctx);
+    }
+
+    /// <summary>Makes a received (or copied) body the object at <paramref name="key"/>, under the
+    /// request's write conditions. A body that does not commit is deleted: no row names it.</summary>
+    ObjectRecord Commit(RequestContext ctx, string key, ReceivedBody body, Dictionary<string, string> headers, Dictionary<string, string> metadata,
+        List<ObjectTag> tags, string storageClass)
+    {
         var record = new ObjectRecord
         {
             Key = key,
@@ -31,6 +42,7 @@ internal sealed class ObjectOperations(S3Environment env)
             ChecksumAlgorithm = body.ChecksumAlgorithm?.ToString(),
             Checksum = body.Checksum,
             ChecksumType = body.Checksum is null ? null : "FULL_OBJECT",
+            StorageClass = storageClass,
             OwnerAccountId = ctx.Principal.AccountId,
         };
         try
@@ -39,12 +51,10 @@ internal sealed class ObjectOperations(S3Environment env)
         }
         catch
         {
-            Store.Blobs.Delete(body.BlobId); // never committed: no row names it
+            Store.Blobs.Delete(body.BlobId);
             throw;
         }
-        ctx.Response.Headers.ETag = record.ETag;
-        WriteChecksumHeaders(ctx, record);
-        S3Http.Empty(ctx);
+        return record;
     }
 
     /// <summary>Conditional writes: <c>If-None-Match: *</c> (create only) and <c>If-Match</c>.</summary>
@@ -369,31 +379,7 @@ internal sealed class ObjectOperations(S3Environment env)
         var (headers, metadata) = metadataDirective == "REPLACE" ? S3Http.ObjectHeaders(ctx) : (source.Headers, source.Metadata);
         var tags = taggingDirective == "REPLACE" ? S3Http.ParseTaggingHeader(ctx.Header("x-amz-tagging")) : source.Tags;
         var body = await ObjectBody.CopyAsync(Store.Blobs, source, 0, source.Size, algorithm);
-        var record = new ObjectRecord
-        {
-            Key = key,
-            Size = body.Size,
-            ETag = $"\"{body.Md5Hex}\"",
-            LastModified = env.Clock.GetUtcNow(),
-            Segments = [new Segment(body.BlobId, body.Size)],
-            Headers = headers,
-            Metadata = metadata,
-            Tags = tags,
-            ChecksumAlgorithm = body.ChecksumAlgorithm?.ToString(),
-            Checksum = body.Checksum,
-            ChecksumType = body.Checksum is null ? null : "FULL_OBJECT",
-            StorageClass = ctx.Header("x-amz-storage-class") ?? source.StorageClass,
-            OwnerAccountId = ctx.Principal.AccountId,
-        };
-        try
-        {
-            Store.PutObject(ctx.Bucket!, record, existing => CheckWriteConditions(ctx, existing));
-        }
-        catch
-        {
-            Store.Blobs.Delete(body.BlobId);
-            throw;
-        }
+        var record = Commit(ctx, key, body, headers, metadata, tags, ctx.Header("x-amz-storage-class") ?? source.StorageClass);
         await S3Http.WriteXmlAsync(ctx, xml =>
         {
             xml.WriteStartElement("CopyObjectResult", S3Service.XmlNamespace);

@@ -78,19 +78,24 @@ public sealed class S3Store(IStateStore state, BlobStore blobs)
             var old = ReadObject(w, bucket, record.Key);
             check?.Invoke(old);
             var garbage = new List<string>();
-            if (old is not null)
-            {
-                foreach (var segment in old.Segments)
-                {
-                    w.Delete(BlobRefs, segment.BlobId);
-                    garbage.Add(segment.BlobId);
-                }
-            }
-            foreach (var segment in record.Segments) w.Put(BlobRefs, segment.BlobId, ObjectKey(bucket, record.Key));
-            w.Put(Objects, ObjectKey(bucket, record.Key), JsonSerializer.Serialize(record, S3Json.Default.ObjectRecord));
+            Replace(w, bucket, old, record, garbage);
             return garbage;
         });
         DeleteBlobs(garbage);
+    }
+
+    /// <summary>Within a transaction: <paramref name="record"/> takes the key; the blobs of the
+    /// object it replaces lose their references and are collected in <paramref name="garbage"/>
+    /// (deleted once the transaction has committed).</summary>
+    static void Replace(IStateWriter w, string bucket, ObjectRecord? old, ObjectRecord record, List<string> garbage)
+    {
+        foreach (var segment in old?.Segments ?? [])
+        {
+            w.Delete(BlobRefs, segment.BlobId);
+            garbage.Add(segment.BlobId);
+        }
+        foreach (var segment in record.Segments) w.Put(BlobRefs, segment.BlobId, ObjectKey(bucket, record.Key));
+        w.Put(Objects, ObjectKey(bucket, record.Key), JsonSerializer.Serialize(record, S3Json.Default.ObjectRecord));
     }
 
     /// <summary>Changes only the object's tags (its body and ETag stay).</summary>
@@ -232,17 +237,7 @@ public sealed class S3Store(IStateStore state, BlobStore blobs)
             var record = build(upload, parts);
             var used = record.Segments.Select(s => s.BlobId).ToHashSet();
             var garbage = RemoveUpload(w, uploadId, UploadKey(bucket, uploadId)).Where(id => !used.Contains(id)).ToList();
-            var old = ReadObject(w, bucket, record.Key);
-            if (old is not null)
-            {
-                foreach (var segment in old.Segments)
-                {
-                    w.Delete(BlobRefs, segment.BlobId);
-                    garbage.Add(segment.BlobId);
-                }
-            }
-            foreach (var segment in record.Segments) w.Put(BlobRefs, segment.BlobId, ObjectKey(bucket, record.Key));
-            w.Put(Objects, ObjectKey(bucket, record.Key), JsonSerializer.Serialize(record, S3Json.Default.ObjectRecord));
+            Replace(w, bucket, ReadObject(w, bucket, record.Key), record, garbage);
             return garbage;
         });
         DeleteBlobs(garbage);
