@@ -25,7 +25,7 @@ public sealed class RequestPipeline
         _region = region;
         _stages =
         [
-            ("detect-service", ctx => { ctx.Service = catalog.Detect(ctx); return Task.CompletedTask; }),
+            ("detect-service", ctx => { ctx.Service = catalog.Detect(ctx); SetRequestIdHeaders(ctx); return Task.CompletedTask; }),
             ("parse-protocol", ProtocolParser.ParseAsync),
             ("authenticate", authenticator.AuthenticateAsync),
             ("require-operation", ProtocolParser.RequireOperation),
@@ -40,11 +40,6 @@ public sealed class RequestPipeline
     {
         var requestId = NewRequestId();
         var ctx = new RequestContext(http, requestId, _region, http.Request.IsHttps);
-        var headers = http.Response.Headers;
-        // Each protocol's clients read the request id from their own header.
-        headers["x-amz-request-id"] = requestId;
-        headers["x-amzn-RequestId"] = requestId;
-        headers["x-amz-id-2"] = ErrorWriter.HostId(requestId);
         var stage = "";
         try
         {
@@ -78,6 +73,19 @@ public sealed class RequestPipeline
         }
     }
 
+    /// <summary>Each protocol's clients read the request id from their own header; S3's also
+    /// carry <c>x-amz-id-2</c>.</summary>
+    static void SetRequestIdHeaders(RequestContext ctx)
+    {
+        var headers = ctx.Response.Headers;
+        if (ctx.Service?.Protocol is AwsProtocol.RestXml or null)
+        {
+            headers["x-amz-request-id"] = ctx.RequestId;
+            headers["x-amz-id-2"] = ErrorWriter.HostId(ctx.RequestId);
+        }
+        else headers["x-amzn-RequestId"] = ctx.RequestId;
+    }
+
     static async Task WriteErrorAsync(RequestContext ctx, AwsException error)
     {
         if (ctx.Response.HasStarted)
@@ -88,6 +96,7 @@ public sealed class RequestPipeline
             return;
         }
         ctx.Response.Headers.Remove("Content-Range");
+        if (!ctx.Response.Headers.ContainsKey("x-amz-request-id") && !ctx.Response.Headers.ContainsKey("x-amzn-RequestId")) SetRequestIdHeaders(ctx);
         // A refused request's body may be unread (or, after "Expect: 100-continue", never sent):
         // the connection cannot be reused safely, so it ends with this response.
         if (ctx.Request.ContentLength > 0 || ctx.Request.Headers.TransferEncoding.Count > 0)

@@ -8,6 +8,8 @@ namespace Strata.Server.Protocol;
 public sealed class ServiceCatalog(IEnumerable<ServiceDescriptor> services)
 {
     readonly ServiceDescriptor[] _services = services.ToArray();
+    // Looked up on every request: the services of each signing name, grouped once.
+    readonly Dictionary<string, List<ServiceDescriptor>> _bySigningName = services.GroupBy(s => s.SigningName).ToDictionary(g => g.Key, g => g.ToList());
 
     public IReadOnlyList<ServiceDescriptor> Services => _services;
 
@@ -39,8 +41,8 @@ public sealed class ServiceCatalog(IEnumerable<ServiceDescriptor> services)
         var targetPrefix = target is null ? null : target.LastIndexOf('.') is var dot and > 0 ? target[..dot] : target;
         var path = ctx.RawPath;
 
-        IEnumerable<ServiceDescriptor> candidates = signingName is null ? _services : _services.Where(s => s.SigningName == signingName);
-        var list = candidates.ToList();
+        IReadOnlyList<ServiceDescriptor> list = signingName is null ? _services
+            : _bySigningName.TryGetValue(signingName, out var named) ? named : [];
         if (list.Count == 0) return Unknown(signingName!, target is not null, IsForm(ctx));
         if (list.Count == 1 && signingName is not null) return list[0];
 
