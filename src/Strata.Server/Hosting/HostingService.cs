@@ -197,5 +197,7 @@ public sealed class HostingService(SageMakerStore store, ModelArtifacts artifact
         await _stopping.CancelAsync();
         foreach (var runtime in _running.Values) await runtime.DisposeAsync();
         _running.Clear();
+        try { if (Directory.Exists(runDir)) Directory.Delete(runDir, recursive: true); }
+        catch (IOException) { } // a socket still held by a dying worker: the OS cleans /tmp
     }
 }

@@ -91,15 +91,23 @@ public sealed class StrataProcess : IAsyncDisposable
     /// <summary>SIGKILL: no shutdown code runs, as in a power cut or OOM kill.</summary>
     public void Kill()
     {
-        _process?.Kill(entireProcessTree: true);
-        _process?.WaitForExit();
+        if (_process is null) return;
+        var pid = _process.Id;
+        _process.Kill(entireProcessTree: true);
+        _process.WaitForExit();
+        try { Directory.Delete(Path.Combine(Path.GetTempPath(), "strata-" + pid), recursive: true); }
+        catch (IOException) { }
     }
 
     public async Task StopAsync()
     {
         if (_process is null || _process.HasExited) return;
+        var pid = _process.Id;
         _process.Kill(entireProcessTree: true);
         await _process.WaitForExitAsync();
+        // A killed server cannot remove its workers' socket directory itself.
+        try { Directory.Delete(Path.Combine(Path.GetTempPath(), "strata-" + pid), recursive: true); }
+        catch (IOException) { }
     }
 
     /// <summary>Environment for an AWS client pointed at this server.</summary>
