@@ -24,6 +24,9 @@ class Handler(BaseHTTPRequestHandler):
             return self.reply(404, b"")
         if payload == b"fail":
             return self.reply(500, b'{"error": "asked to fail"}')
+        if payload == b"hang":
+            import time
+            time.sleep(75)  # longer than the 60 s a container has to answer
         model_dir = os.environ["SM_MODEL_DIR"]
         self.reply(200, json.dumps({
             "echo": payload.decode(),

@@ -243,6 +243,16 @@ def test_bring_your_own_container():
     eq(json.loads(body), {"echo": "ping-pong", "model_files": ["weights.bin"], "greeting": "hello"}, "own container's answer")
     e = expect_error(lambda: invoke(name, b"fail", "text/plain"), "ModelError", 424)
     eq(e["OriginalStatusCode"], 500, "container's status")
+    import botocore
+    if tuple(int(x) for x in botocore.__version__.split(".")[:2]) >= (1, 36):
+        # A container that does not answer within 60 s: SageMaker's timeout error, not a hang.
+        # (Once, with the image's client: it takes a minute.)
+        patient = boto3.client("sagemaker-runtime", endpoint_url=endpoint(), region_name="us-east-1",
+                               config=Config(retries={"max_attempts": 1}, read_timeout=120))
+        import time
+        started = time.time()
+        e = expect_error(lambda: patient.invoke_endpoint(EndpointName=name, Body=b"hang", ContentType="text/plain"), "ModelError", 424, "timed out")
+        assert 59 <= time.time() - started < 75, time.time() - started
 
 
 def test_tags():
