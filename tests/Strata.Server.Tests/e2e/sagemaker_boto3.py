@@ -218,6 +218,17 @@ def test_metrics_in_prometheus_format():
     eq(values[f"aws_sagemaker_invocation_4xx_errors_sum{labels}"], 1, "4xx errors")
     eq(values[f"aws_sagemaker_model_latency_count{labels}"], 7, "model latency samples")
     assert values[f"aws_sagemaker_overhead_latency_sum{labels}"] > 0, values
+    # Per-instance utilization, sampled by the endpoint's supervisor (the first sample at once).
+    import time
+    deadline = time.time() + 15
+    while True:
+        text = urllib.request.urlopen(endpoint() + "/_strata/metrics").read().decode()
+        memory = [float(l.split(" ")[1]) for l in text.splitlines() if l.startswith(f"aws_sagemaker_endpoints_memory_utilization_sum{labels}")]
+        cpu = [l for l in text.splitlines() if l.startswith(f"aws_sagemaker_endpoints_cpu_utilization_count{labels}")]
+        if (memory and cpu) or time.time() > deadline:
+            break
+        time.sleep(0.2)
+    assert memory and memory[0] > 0 and cpu, "CPUUtilization and MemoryUtilization of the instance"
 
 
 def test_bring_your_own_container():
