@@ -37,7 +37,10 @@ public static class InvokeLoad
             new("small classifier", Path.Combine(root, "models", "classifier", "model.onnx"), "features", [1, 4], [5.1f, 3.5f, 1.4f, 0.2f], Payload, "application/json", Python: true, [1, 8, 64]),
             new("ResNet18, one 224×224 image as .npy", Path.Combine(bin, "resnet18", "model.onnx"), "Input247", [1, 3, 224, 224], image, Npy(image, [1, 3, 224, 224]), "application/x-npy", Python: false, [1, 8]),
         ];
-        foreach (var c in cases) await RunCaseAsync(c, seconds, root, bin);
+        // STRATA_BENCH_QUICK=1: the small classifier at 64 connections, bare worker and Strata only
+        // (for trying a change; the recorded results come from the full run).
+        var quick = Environment.GetEnvironmentVariable("STRATA_BENCH_QUICK") == "1";
+        foreach (var c in quick ? [cases[0] with { Concurrency = [64], Python = false }] : cases) await RunCaseAsync(c, seconds, root, bin, quick);
     }
 
     static byte[] Npy(float[] values, int[] shape)
@@ -54,7 +57,7 @@ public static class InvokeLoad
         return bytes;
     }
 
-    static async Task RunCaseAsync(Case spec, double seconds, string root, string bin)
+    static async Task RunCaseAsync(Case spec, double seconds, string root, string bin, bool quick)
     {
         var model = spec.ModelPath;
         var rows = new List<string>();
@@ -62,6 +65,7 @@ public static class InvokeLoad
         Console.WriteLine($"## {spec.Name}");
 
         // 1. ONNX Runtime in-process.
+        if (!quick)
         using (var session = new InferenceSession(model, new Microsoft.ML.OnnxRuntime.SessionOptions { IntraOpNumThreads = 1 }))
         {
             foreach (var c in concurrency)
