@@ -66,19 +66,19 @@ public static class InvokeLoad
 
         // 1. ONNX Runtime in-process.
         if (!quick)
-        using (var session = new InferenceSession(model, new Microsoft.ML.OnnxRuntime.SessionOptions { IntraOpNumThreads = 1 }))
-        {
-            foreach (var c in concurrency)
+            using (var session = new InferenceSession(model, new Microsoft.ML.OnnxRuntime.SessionOptions { IntraOpNumThreads = 1 }))
             {
-                var r = await MeasureAsync(c, seconds, () =>
+                foreach (var c in concurrency)
                 {
-                    var input = NamedOnnxValue.CreateFromTensor(spec.InputName, new DenseTensor<float>(spec.Input, spec.Shape));
-                    using var results = session.Run([input]);
-                    return Task.CompletedTask;
-                });
-                rows.Add(Row("ONNX Runtime in-process (engine floor)", c, r));
+                    var r = await MeasureAsync(c, seconds, () =>
+                    {
+                        var input = NamedOnnxValue.CreateFromTensor(spec.InputName, new DenseTensor<float>(spec.Input, spec.Shape));
+                        using var results = session.Run([input]);
+                        return Task.CompletedTask;
+                    });
+                    rows.Add(Row("ONNX Runtime in-process (engine floor)", c, r));
+                }
             }
-        }
 
         // 2. The worker alone: Kestrel + ONNX Runtime over TCP.
         var port = FreePort();
