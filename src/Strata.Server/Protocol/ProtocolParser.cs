@@ -70,15 +70,36 @@ public static class ProtocolParser
 
     static async Task<byte[]> ReadBodyAsync(RequestContext ctx)
     {
-        if (ctx.Request.ContentLength > MaxBufferedBody)
+        var declared = ctx.Request.ContentLength;
+        if (declared > MaxBufferedBody)
             throw new AwsException("RequestEntityTooLargeException", 413, "Request body is too large.");
-        using var buffer = new MemoryStream();
-        var chunk = new byte[16 * 1024];
-        int n;
-        while ((n = await ctx.Request.Body.ReadAsync(chunk)) > 0)
+        if (declared is { } length)
         {
-            buffer.Write(chunk, 0, n);
-            if (buffer.Length > MaxBufferedBody) throw new AwsException("RequestEntityTooLargeException", 413, "Request body is too large.");
+            // The usual case: the length is known, so the body is read straight into its array.
+            var body = new byte[length];
+            var read = 0;
+            while (read < body.Length)
+            {
+                var n = await ctx.Request.Body.ReadAsync(body.AsMemory(read));
+                if (n == 0) throw new AwsException("IncompleteBody", 400, "You did not provide the number of bytes specified by the Content-Length HTTP header.");
+                read += n;
+            }
+            return body;
+        }
+        using var buffer = new MemoryStream();
+        var chunk = System.Buffers.ArrayPool<byte>.Shared.Rent(16 * 1024);
+        try
+        {
+            int n;
+            while ((n = await ctx.Request.Body.ReadAsync(chunk)) > 0)
+            {
+                buffer.Write(chunk, 0, n);
+                if (buffer.Length > MaxBufferedBody) throw new AwsException("RequestEntityTooLargeException", 413, "Request body is too large.");
+            }
+        }
+        finally
+        {
+            System.Buffers.ArrayPool<byte>.Shared.Return(chunk);
         }
         return buffer.ToArray();
     }
