@@ -144,3 +144,17 @@ public sealed class S3RequestLogicTests
         Assert.Equal([("c", 9L, 1L)], ObjectBody.Ranges(record, 29, 1).ToList());
     }
 }
+
+public sealed class CommonPrefixMarkerTests
+{
+    [Theory]
+    [InlineData("photos/", "", "/", true)]
+    [InlineData("photos/2006/", "photos/", "/", true)]
+    [InlineData("photos/2006/", "", "/", false)]   // two delimiters after the prefix: a key
+    [InlineData("photos/a.jpg", "", "/", false)]
+    [InlineData("photos/", "", null, false)]
+    [InlineData("other/", "photos/", "/", false)]
+    [InlineData(null, "", "/", false)]
+    public void IsCommonPrefix(string? marker, string prefix, string? delimiter, bool expected)
+        => Assert.Equal(expected, S3Listing.IsCommonPrefix(marker, prefix, delimiter));
+}

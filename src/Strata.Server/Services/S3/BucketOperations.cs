@@ -141,10 +141,7 @@ internal sealed partial class BucketOperations(S3Environment env)
         var delimiter = NullIfEmpty(S3Http.Query(ctx, "delimiter"));
         var marker = NullIfEmpty(S3Http.Query(ctx, "marker"));
         var maxKeys = MaxKeys(ctx);
-        // A marker that is a common prefix (the NextMarker of a delimited page) resumes after it.
-        var markerIsPrefix = marker is not null && delimiter is not null && marker.StartsWith(prefix, StringComparison.Ordinal)
-            && marker.EndsWith(delimiter, StringComparison.Ordinal) && marker.IndexOf(delimiter, prefix.Length, StringComparison.Ordinal) == marker.Length - delimiter.Length;
-        var page = S3Listing.List(Scanner(bucket.Name), prefix, delimiter, marker, markerIsPrefix, maxKeys);
+        var page = S3Listing.List(Scanner(bucket.Name), prefix, delimiter, marker, S3Listing.IsCommonPrefix(marker, prefix, delimiter), maxKeys);
         var owner = env.Owner(bucket.OwnerAccountId);
         await S3Http.WriteXmlAsync(ctx, xml =>
         {
@@ -207,9 +204,7 @@ internal sealed partial class BucketOperations(S3Environment env)
         if (versionIdMarker is { Length: > 0 } && keyMarker is null)
             throw S3Errors.InvalidArgument("A version-id marker cannot be specified without a key marker.", "version-id-marker", versionIdMarker);
         var maxKeys = MaxKeys(ctx);
-        var markerIsPrefix = keyMarker is not null && delimiter is not null && keyMarker.EndsWith(delimiter, StringComparison.Ordinal)
-            && keyMarker.StartsWith(prefix, StringComparison.Ordinal) && keyMarker.IndexOf(delimiter, prefix.Length, StringComparison.Ordinal) == keyMarker.Length - delimiter.Length;
-        var page = S3Listing.List(Scanner(bucket.Name), prefix, delimiter, keyMarker, markerIsPrefix, maxKeys);
+        var page = S3Listing.List(Scanner(bucket.Name), prefix, delimiter, keyMarker, S3Listing.IsCommonPrefix(keyMarker, prefix, delimiter), maxKeys);
         var owner = env.Owner(bucket.OwnerAccountId);
         await S3Http.WriteXmlAsync(ctx, xml =>
         {

@@ -313,16 +313,22 @@ internal sealed class MultipartOperations(S3Environment env, ObjectOperations ob
                     xml.WriteElementString(Checksums.ElementName(a), part.Checksum);
                 xml.WriteEndElement();
             }
-            xml.WriteStartElement("Initiator");
-            xml.WriteElementString("ID", upload.InitiatorArn);
-            xml.WriteElementString("DisplayName", owner?.Name ?? "");
-            xml.WriteEndElement();
-            S3Http.WriteOwner(xml, "Owner", owner);
+            WriteInitiatorAndOwner(xml, upload, owner);
             xml.WriteElementString("StorageClass", upload.StorageClass);
             xml.Element("ChecksumAlgorithm", upload.ChecksumAlgorithm);
             xml.Element("ChecksumType", upload.ChecksumType);
             xml.WriteEndElement();
         });
+    }
+
+    /// <summary>Who started an upload and who owns it, as ListParts and ListMultipartUploads show it.</summary>
+    static void WriteInitiatorAndOwner(System.Xml.XmlWriter xml, UploadRecord upload, Auth.AccountRecord? owner)
+    {
+        xml.WriteStartElement("Initiator");
+        xml.WriteElementString("ID", upload.InitiatorArn);
+        xml.WriteElementString("DisplayName", owner?.Name ?? "");
+        xml.WriteEndElement();
+        S3Http.WriteOwner(xml, "Owner", owner);
     }
 
     public async Task ListMultipartUploads(RequestContext ctx)
@@ -400,11 +406,7 @@ internal sealed class MultipartOperations(S3Environment env, ObjectOperations ob
                 xml.WriteStartElement("Upload");
                 xml.WriteElementString("Key", encode(u.Key));
                 xml.WriteElementString("UploadId", u.UploadId);
-                xml.WriteStartElement("Initiator");
-                xml.WriteElementString("ID", u.InitiatorArn);
-                xml.WriteElementString("DisplayName", owner?.Name ?? "");
-                xml.WriteEndElement();
-                S3Http.WriteOwner(xml, "Owner", owner);
+                WriteInitiatorAndOwner(xml, u, owner);
                 xml.WriteElementString("StorageClass", u.StorageClass);
                 xml.WriteElementString("Initiated", Xml.Timestamp(u.Initiated));
                 xml.Element("ChecksumAlgorithm", u.ChecksumAlgorithm);

@@ -22,6 +22,13 @@ public static class S3Listing
 
     const int BatchSize = 1000;
 
+    /// <summary>Whether a marker is a common prefix (the NextMarker of a delimited page): the
+    /// prefix, then text, then the delimiter once, at its end. A listing resumes past all of it.</summary>
+    public static bool IsCommonPrefix(string? marker, string prefix, string? delimiter)
+        => marker is not null && !string.IsNullOrEmpty(delimiter)
+            && marker.StartsWith(prefix, StringComparison.Ordinal) && marker.EndsWith(delimiter, StringComparison.Ordinal)
+            && marker.IndexOf(delimiter, prefix.Length, StringComparison.Ordinal) == marker.Length - delimiter.Length;
+
     public static ListingPage List(Scan scan, string prefix, string? delimiter, string? startAfter, bool startAfterIsPrefix, int maxKeys)
     {
         var contents = new List<KeyValuePair<string, string>>();
