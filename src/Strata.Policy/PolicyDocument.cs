@@ -4,6 +4,11 @@ namespace Strata.Policy;
 
 public enum Effect { Allow, Deny }
 
+/// <summary>Where a policy is used decides what IAM lets it contain: identity policies (and
+/// boundaries and session policies) name no principal; resource policies (bucket, key) and
+/// role trust policies must.</summary>
+public enum PolicyKind { Identity, Resource, Trust }
+
 /// <summary>A condition: operator (with its IfExists / ForAnyValue / ForAllValues qualifiers),
 /// the context key, and the values one of which must match.</summary>
 public sealed record Condition(string Operator, string Key, IReadOnlyList<string> Values);
@@ -17,13 +22,19 @@ public sealed record Statement(
     IReadOnlyList<string>? NotAction,
     IReadOnlyList<string>? Resource,
     IReadOnlyList<string>? NotResource,
-    IReadOnlyList<Condition> Conditions);
+    IReadOnlyList<Condition> Conditions,
+    PrincipalSet? Principal = null,
+    PrincipalSet? NotPrincipal = null);
+
+/// <summary>A statement's <c>Principal</c>: values per type (<c>AWS</c>, <c>Service</c>,
+/// <c>Federated</c>, <c>CanonicalUser</c>); <c>"*"</c> is everyone, signed or not.</summary>
+public sealed record PrincipalSet(bool Everyone, IReadOnlyDictionary<string, IReadOnlyList<string>> Values);
 
 /// <summary>An IAM policy document (Version 2012-10-17), parsed and checked the way IAM checks it
 /// on write (<see cref="MalformedPolicyException"/> with IAM's messages).</summary>
 public sealed record PolicyDocument(string Version, IReadOnlyList<Statement> Statements)
 {
-    public static PolicyDocument Parse(string json)
+    public static PolicyDocument Parse(string json, PolicyKind kind = PolicyKind.Identity)
     {
         JsonDocument doc;
         try { doc = JsonDocument.Parse(json); }
@@ -37,6 +48,14 @@ public sealed record PolicyDocument(string Version, IReadOnlyList<Statement> Sta
             if (!root.TryGetProperty("Statement", out var statements)) throw new MalformedPolicyException("Syntax errors in policy.");
             var list = statements.ValueKind == JsonValueKind.Array ? statements.EnumerateArray().Select(ParseStatement).ToList() : [ParseStatement(statements)];
             if (list.Count == 0) throw new MalformedPolicyException("Syntax errors in policy.");
+            foreach (var statement in list)
+            {
+                var named = statement.Principal is not null || statement.NotPrincipal is not null;
+                if (kind == PolicyKind.Identity && named) throw new MalformedPolicyException("Policy document should not specify a principal.");
+                if (kind != PolicyKind.Identity && !named) throw new MalformedPolicyException("Missing required field Principal");
+                if (kind == PolicyKind.Identity && statement.Resource is null && statement.NotResource is null)
+                    throw new MalformedPolicyException("Policy statement must contain resources.");
+            }
             return new PolicyDocument(version, list);
         }
     }
@@ -75,8 +94,39 @@ public sealed record PolicyDocument(string Version, IReadOnlyList<Statement> Sta
                     conditions.Add(new Condition(op.Name, key.Name, Values(key.Value)));
             }
         }
-        return new Statement(s.TryGetProperty("Sid", out var sid) ? sid.GetString() : null, parsedEffect, action, notAction, resource, notResource, conditions);
+        var principal = s.TryGetProperty("Principal", out var p) ? ParsePrincipal(p) : null;
+        var notPrincipal = s.TryGetProperty("NotPrincipal", out var np) ? ParsePrincipal(np) : null;
+        if (principal is not null && notPrincipal is not null) throw new MalformedPolicyException("Syntax errors in policy.");
+        return new Statement(s.TryGetProperty("Sid", out var sid) ? sid.GetString() : null, parsedEffect, action, notAction, resource, notResource, conditions, principal, notPrincipal);
     }
+
+    static readonly string[] PrincipalTypes = ["AWS", "Service", "Federated", "CanonicalUser"];
+
+    static PrincipalSet ParsePrincipal(JsonElement p)
+    {
+        if (p.ValueKind == JsonValueKind.String)
+            return p.GetString() == "*" ? new PrincipalSet(true, new Dictionary<string, IReadOnlyList<string>>()) : throw new MalformedPolicyException("Invalid principal in policy");
+        if (p.ValueKind != JsonValueKind.Object) throw new MalformedPolicyException("Syntax errors in policy.");
+        var values = new Dictionary<string, IReadOnlyList<string>>(StringComparer.Ordinal);
+        var everyone = false;
+        foreach (var type in p.EnumerateObject())
+        {
+            if (!PrincipalTypes.Contains(type.Name)) throw new MalformedPolicyException("Invalid principal in policy");
+            var list = Values(type.Value);
+            foreach (var v in list)
+            {
+                // Only "*" may be a wildcard; an ARN with * in it is refused (IAM does the same).
+                if (v == "*" && type.Name == "AWS") everyone = true;
+                else if (v.Contains('*') || v.Length == 0) throw new MalformedPolicyException("Invalid principal in policy");
+                else if (type.Name == "AWS" && !(IsAccountId(v) || v.StartsWith("arn:aws:iam::", StringComparison.Ordinal) || v.StartsWith("arn:aws:sts::", StringComparison.Ordinal)))
+                    throw new MalformedPolicyException($"Invalid principal in policy: \"AWS\":\"{v}\"");
+            }
+            values[type.Name] = list;
+        }
+        return new PrincipalSet(everyone, values);
+    }
+
+    static bool IsAccountId(string v) => v.Length == 12 && v.All(char.IsAsciiDigit);
 
     static IReadOnlyList<string>? Strings(JsonElement s, string name)
         => s.TryGetProperty(name, out var e) ? Values(e) : null;
