@@ -41,21 +41,16 @@ public static class Evaluator
         if (session == Decision.ExplicitDeny) return Deny("with an explicit deny in a session policy");
 
         var crossAccount = a.ResourceAccount is { Length: > 0 } owner && owner != p.AccountId;
-        if (p.IsAnonymous || p.Service is not null || crossAccount || a.ResourcePolicyRequired)
-        {
-            if (resource != Decision.Allow) return Deny($"because no resource-based policy allows the {action} action");
-            // Anonymous callers and services have no policies of their own: the grant is all.
-            if (p.IsAnonymous || p.Service is not null) return Allow;
-        }
-        else if (resource == Decision.Allow && match is PrincipalMatch.Session or PrincipalMatch.User)
+        if (resource != Decision.Allow && (p.IsAnonymous || p.Service is not null || crossAccount || a.ResourcePolicyRequired))
+            return Deny($"because no resource-based policy allows the {action} action");
+        // Anonymous callers and services have no policies of their own: the grant is all.
+        if (p.IsAnonymous || p.Service is not null) return Allow;
+        if (!crossAccount && resource == Decision.Allow)
         {
             // Granted to this very user or role session: boundaries and session policies do not
-            // limit it.
-            return Allow;
-        }
-        else if (resource == Decision.Allow && match is PrincipalMatch.Role)
-        {
-            identity = Decision.Allow; // granted to the role: still limited by boundary and session policies
+            // limit it. Granted to the role: no identity policy is needed, but they still do.
+            if (match is PrincipalMatch.Session or PrincipalMatch.User) return Allow;
+            if (match is PrincipalMatch.Role) identity = Decision.Allow;
         }
         if (identity != Decision.Allow) return Deny($"because no identity-based policy allows the {action} action");
         if (boundary != Decision.Allow) return Deny($"because no permissions boundary allows the {action} action");

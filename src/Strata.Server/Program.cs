@@ -85,7 +85,44 @@ imagesRemove.SetAction(parse =>
 });
 var imagesCommand = new Command("images", "The image catalogue: containers of your own, without a Docker engine") { imagesAdd, imagesList, imagesRemove };
 
-var rootCommand = new RootCommand("Strata: the AWS machine-learning platform, self-hosted") { serve, env, imagesCommand };
+var accountName = new Argument<string>("name") { Description = "A name for the account (unique in this installation)" };
+var accountsCreate = new Command("create", "Create an account (tenant) and print its id and root access key, once") { dataDir, accountName };
+accountsCreate.SetAction(parse =>
+{
+    var dir = Path.GetFullPath(parse.GetValue(dataDir)!);
+    StrataHost.EnsureDataDirectory(dir);
+    using var state = new SqliteStateStore(Path.Combine(dir, "state.db"));
+    var credentials = new CredentialStore(state);
+    credentials.Bootstrap(Environment.GetEnvironmentVariable("STRATA_ROOT_ACCESS_KEY_ID"), Environment.GetEnvironmentVariable("STRATA_ROOT_SECRET_ACCESS_KEY"), TimeProvider.System);
+    try
+    {
+        var (account, root) = credentials.CreateAccount(parse.GetValue(accountName)!, TimeProvider.System);
+        Console.WriteLine($"account {account.Id} ({account.Name})");
+        Console.WriteLine($"AWS_ACCESS_KEY_ID={root.AccessKeyId}");
+        Console.WriteLine($"AWS_SECRET_ACCESS_KEY={root.SecretAccessKey}");
+        return 0;
+    }
+    catch (InvalidOperationException e)
+    {
+        Console.Error.WriteLine($"strata: {e.Message}");
+        return 1;
+    }
+});
+var accountsList = new Command("list", "List the accounts of this installation") { dataDir };
+accountsList.SetAction(parse =>
+{
+    var dir = Path.GetFullPath(parse.GetValue(dataDir)!);
+    StrataHost.EnsureDataDirectory(dir);
+    using var state = new SqliteStateStore(Path.Combine(dir, "state.db"));
+    var credentials = new CredentialStore(state);
+    credentials.Bootstrap(Environment.GetEnvironmentVariable("STRATA_ROOT_ACCESS_KEY_ID"), Environment.GetEnvironmentVariable("STRATA_ROOT_SECRET_ACCESS_KEY"), TimeProvider.System);
+    foreach (var account in credentials.ListAccounts().OrderBy(a => a.CreatedAt))
+        Console.WriteLine($"{account.Id}  {account.Name}  created {account.CreatedAt:u}");
+    return 0;
+});
+var accountsCommand = new Command("accounts", "Accounts (tenants): each has its own root key, IAM entities and resources") { accountsCreate, accountsList };
+
+var rootCommand = new RootCommand("Strata: the AWS machine-learning platform, self-hosted") { serve, env, imagesCommand, accountsCommand };
 return await rootCommand.Parse(args).InvokeAsync();
 
 public partial class Program;

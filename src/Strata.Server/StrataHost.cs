@@ -5,9 +5,11 @@ using Microsoft.AspNetCore.Server.Kestrel.Core;
 using Strata.Server.Auth;
 using Strata.Server.Protocol;
 using Strata.Server.Hosting;
+using Strata.Server.Services.Iam;
 using Strata.Server.Services.Runtime;
 using Strata.Server.Services.S3;
 using Strata.Server.Services.SageMaker;
+using Strata.Server.Services.Sts;
 using Strata.Server.Storage;
 
 namespace Strata.Server;
@@ -68,8 +70,18 @@ public static class StrataHost
             app.Services.GetRequiredService<ILogger<HostingService>>());
         var sageMaker = new SageMakerService(sageMakerStore, hosting, images, clock, options.Region);
         var runtime = new RuntimeService(hosting, metrics, options.Region);
-        var catalog = new ServiceCatalog(ServiceCatalog.AwsServices(s3, new NamedOperations(sageMaker.Operations), runtime));
-        var pipeline = new RequestPipeline(catalog, new SigV4Authenticator(credentials, clock), new Authorizer(),
+        var iamStore = new IamStore(state);
+        var iam = new IamService(iamStore, credentials, clock);
+        var sts = new StsService(iamStore, clock);
+        var catalog = new ServiceCatalog(ServiceCatalog.AwsServices(s3, new NamedOperations(sageMaker.Operations), runtime,
+            new NamedOperations(iam.Operations), new NamedOperations(sts.Operations)));
+        // A role's trust policy is the resource policy of sts:AssumeRole on it, and must allow.
+        ResourcePolicyLookup trust = (_, action, resource) => action.Equals("sts:AssumeRole", StringComparison.OrdinalIgnoreCase)
+            ? iamStore.Read(r => StsService.FindRole(r, resource)) is { } role
+                ? new ResourcePolicy(iamStore.Parse(role.AssumeRolePolicyDocument, Strata.Policy.PolicyKind.Trust), role.Arn.Split(':')[4], Required: true)
+                : new ResourcePolicy(null, null, Required: true)
+            : null;
+        var pipeline = new RequestPipeline(catalog, new SigV4Authenticator(credentials, clock), new Authorizer(iamStore, [trust]),
             app.Services.GetRequiredService<ILogger<RequestPipeline>>(), options.Region);
         var log = app.Services.GetRequiredService<ILoggerFactory>().CreateLogger("Strata");
         var started = DateTime.UtcNow;

@@ -128,6 +128,10 @@ public sealed class AuthorizeTests
         Assert.False(Run(Alice, A, [], trustAccount, action: "sts:AssumeRole").IsAllowed);
         Assert.True(Run(Alice, A, [Identity("""{"Effect":"Allow","Action":"sts:AssumeRole","Resource":"*"}""")], trustAccount, action: "sts:AssumeRole").IsAllowed);
         Assert.True(Run(RootA, A, [], trustAccount, action: "sts:AssumeRole").IsAllowed);
+        // A trust policy that names the user itself needs no identity policy in the same account.
+        var trustAlice = PolicyDocument.Parse($$"""{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":{"AWS":"arn:aws:iam::{{A}}:user/alice"},"Action":"sts:AssumeRole"}]}""", PolicyKind.Trust);
+        Assert.True(Run(Alice, A, [], trustAlice, action: "sts:AssumeRole").IsAllowed);
+        Assert.False(Run(Bob, A, [Identity("""{"Effect":"Allow","Action":"sts:AssumeRole","Resource":"*"}""")], trustAlice, action: "sts:AssumeRole").IsAllowed);
     }
 
     [Theory]

@@ -1,15 +1,29 @@
+using System.Globalization;
+using Strata.Policy;
 using Strata.Server.Protocol;
+using Strata.Server.Services.Iam;
 
 namespace Strata.Server.Auth;
 
+/// <summary>A resource's own policy (a role's trust policy, later bucket and key policies), the
+/// account that owns the resource, and whether the policy must allow even within that account.</summary>
+public sealed record ResourcePolicy(PolicyDocument? Document, string? OwnerAccount, bool Required);
+
+/// <summary>Finds the resource policy that applies to an action on a resource, or null.</summary>
+public delegate ResourcePolicy? ResourcePolicyLookup(RequestContext ctx, string action, string resource);
+
 /// <summary>
 /// Decides whether the principal may perform the request's IAM action on its resource. The
-/// pipeline has already named both for every operation (<see cref="Operation"/>); today an
-/// account's root may do everything in it and anonymous callers nothing. The IAM policy
-/// evaluator replaces the body of <see cref="Decide"/>, nothing else.
+/// pipeline has already named both for every operation (<see cref="Operation"/>); this gathers
+/// what IAM would read (the principal's identity policies and boundary, its session policies,
+/// the resource's policy, the request context keys) and asks <see cref="Evaluator"/>.
 /// </summary>
-public sealed class Authorizer
+public sealed class Authorizer(IamStore iam, IReadOnlyList<ResourcePolicyLookup> resourcePolicies)
 {
+    /// <summary>Actions IAM never denies (anyone signed may ask who they are).
+    /// (GetSessionToken is an authentication step: policies cannot control it.)</summary>
+    static readonly HashSet<string> AlwaysAllowed = new(StringComparer.OrdinalIgnoreCase) { "sts:GetCallerIdentity", "sts:GetSessionToken" };
+
     public Task AuthorizeAsync(RequestContext ctx)
     {
         var op = ctx.Operation!;
@@ -24,17 +38,80 @@ public sealed class Authorizer
     /// source: <c>s3:GetObject</c> on it). Handlers ask through <see cref="RequestContext.Authorize"/>.</summary>
     public void Require(RequestContext ctx, string action, string resource)
     {
-        if (!Decide(ctx.Principal, action, resource)) throw Denied(ctx, action, resource);
+        var result = Decide(ctx, action, resource);
+        if (!result.IsAllowed) throw Denied(ctx, action, resource, result.Reason);
     }
 
-    static bool Decide(Principal principal, string action, string resource) => principal.Type == PrincipalType.Root;
+    public AuthorizationResult Decide(RequestContext ctx, string action, string resource)
+    {
+        var p = ctx.Principal;
+        if (AlwaysAllowed.Contains(action) && !p.IsAnonymous) return new AuthorizationResult(Decision.Allow, "");
+        // GetSessionToken's credentials (no MFA here) may not call IAM; AWS refuses the token.
+        if (p.Key is { SessionToken: not null, RoleArn: null } && action.StartsWith("iam:", StringComparison.OrdinalIgnoreCase))
+            throw new AwsException("InvalidClientTokenId", 403, "The security token included in the request is invalid");
+        ResourcePolicy? found = null;
+        foreach (var lookup in resourcePolicies)
+            if ((found = lookup(ctx, action, resource)) is not null) break;
+        var owner = found?.OwnerAccount ?? ArnAccount(resource);
+        // The common case costs nothing: the root in its own account, no resource policy.
+        if (p.Type == PrincipalType.Root && found?.Document is null && found?.Required != true && (owner is null || owner == p.AccountId) && p.Key?.SessionPolicies is null)
+            return new AuthorizationResult(Decision.Allow, "");
 
-    static AwsException Denied(RequestContext ctx, string action, string resource)
+        var policies = p.Type is PrincipalType.User or PrincipalType.AssumedRole ? iam.Resolve(p) : new PrincipalPolicies([], null, []);
+        var session = p.Key?.SessionPolicies?.Select(iam.Parse).ToList();
+        var request = new PolicyRequest(action, resource, Context(ctx, policies));
+        var who = new RequestPrincipal(p.Arn, p.AccountId, p.RoleArn, null, p.Type == PrincipalType.Root, p.IsAnonymous);
+        if (found is { Required: true, Document: null }) return new AuthorizationResult(Decision.ImplicitDeny, $"because no resource-based policy allows the {action} action");
+        return Evaluator.Authorize(new AuthorizationRequest(request, who, owner, policies.Identity, found?.Document, policies.Boundary, session, found?.Required ?? false));
+    }
+
+    /// <summary>The account field of an ARN (empty for S3's, which names no account).</summary>
+    static string? ArnAccount(string arn)
+    {
+        if (!arn.StartsWith("arn:", StringComparison.Ordinal)) return null;
+        var parts = arn.Split(':', 6);
+        return parts.Length == 6 && parts[4].Length == 12 ? parts[4] : null;
+    }
+
+    /// <summary>The global condition keys of the request, and the service keys S3 requests carry.</summary>
+    static Dictionary<string, IReadOnlyList<string>> Context(RequestContext ctx, PrincipalPolicies policies)
+    {
+        var p = ctx.Principal;
+        var now = DateTimeOffset.UtcNow;
+        var context = new Dictionary<string, IReadOnlyList<string>>(StringComparer.OrdinalIgnoreCase)
+        {
+            ["aws:SecureTransport"] = [ctx.SecureTransport ? "true" : "false"],
+            ["aws:CurrentTime"] = [now.ToString("yyyy-MM-dd'T'HH:mm:ss'Z'", CultureInfo.InvariantCulture)],
+            ["aws:EpochTime"] = [now.ToUnixTimeSeconds().ToString(CultureInfo.InvariantCulture)],
+            ["aws:RequestedRegion"] = [ctx.Region],
+            ["aws:PrincipalType"] = [p.Type switch { PrincipalType.Root => "Account", PrincipalType.AssumedRole => "AssumedRole", PrincipalType.User => "User", _ => "Anonymous" }],
+        };
+        if (ctx.Http.Connection.RemoteIpAddress is { } ip) context["aws:SourceIp"] = [(ip.IsIPv4MappedToIPv6 ? ip.MapToIPv4() : ip).ToString()];
+        if (!p.IsAnonymous)
+        {
+            context["aws:PrincipalAccount"] = [p.AccountId];
+            // For a role session, aws:PrincipalArn is the role's ARN.
+            context["aws:PrincipalArn"] = [p.RoleArn ?? p.Arn];
+            context["aws:userid"] = [p.UserId];
+            if (p.Type == PrincipalType.User && p.EntityName is { } name) context["aws:username"] = [name];
+            foreach (var (key, value) in policies.Tags) context["aws:PrincipalTag/" + key] = [value];
+        }
+        if (ctx.Service?.Protocol == AwsProtocol.RestXml)
+        {
+            foreach (var (query, key) in new[] { ("prefix", "s3:prefix"), ("delimiter", "s3:delimiter"), ("max-keys", "s3:max-keys") })
+                if (ctx.Request.Query.TryGetValue(query, out var v)) context[key] = [v.ToString()];
+            foreach (var (header, key) in new[] { ("x-amz-server-side-encryption", "s3:x-amz-server-side-encryption"), ("x-amz-server-side-encryption-aws-kms-key-id", "s3:x-amz-server-side-encryption-aws-kms-key-id") })
+                if (ctx.Header(header) is { } v) context[key] = [v];
+        }
+        return context;
+    }
+
+    static AwsException Denied(RequestContext ctx, string action, string resource, string reason)
     {
         var p = ctx.Service?.Protocol ?? AwsProtocol.RestXml;
         // S3 never says who was refused what; the other services do.
         if (p == AwsProtocol.RestXml) return new AwsException("AccessDenied", 403, "Access Denied");
-        var message = $"User: {ctx.Principal.Arn} is not authorized to perform: {action} on resource: {resource}";
+        var message = $"User: {ctx.Principal.Arn} is not authorized to perform: {action} on resource: {resource}" + (reason.Length > 0 ? " " + reason : "");
         return p == AwsProtocol.Query
             ? new AwsException("AccessDenied", 403, message)
             : new AwsException("AccessDeniedException", 400, message);

@@ -8,9 +8,13 @@ namespace Strata.Server.Auth;
 /// <summary>An account (tenant): its id, and the canonical user id S3 shows as owner.</summary>
 public sealed record AccountRecord(string Id, string Name, string CanonicalUserId, DateTimeOffset CreatedAt);
 
-/// <summary>An access key and whose it is.</summary>
+/// <summary>An access key and whose it is. <see cref="UserName"/> is the IAM user (or, for a
+/// role session, the role); temporary keys (STS) have a session token, an expiry, and the
+/// session policies passed to AssumeRole.</summary>
 public sealed record AccessKeyRecord(string AccessKeyId, string SecretAccessKey, string AccountId, PrincipalType PrincipalType,
-    string PrincipalArn, string Status, DateTimeOffset CreatedAt);
+    string PrincipalArn, string Status, DateTimeOffset CreatedAt,
+    string? UserName = null, string? UserId = null, string? RoleArn = null,
+    string? SessionToken = null, DateTimeOffset? Expiration = null, List<string>? SessionPolicies = null);
 
 [JsonSourceGenerationOptions(UseStringEnumConverter = true)]
 [JsonSerializable(typeof(AccountRecord))]
@@ -95,6 +99,38 @@ public sealed class CredentialStore(IStateStore store)
         _keys[accessKeyId] = (key, now + (long)KeyCacheLifetime.TotalMilliseconds);
         return key;
     }
+
+    /// <summary>Forgets a cached key at once (IAM deleted or deactivated it).</summary>
+    public void Forget(string accessKeyId) => _keys.TryRemove(accessKeyId, out _);
+
+    public static AccessKeyRecord? GetKey(IStateReader r, string accessKeyId)
+        => r.Get(AccessKeys, accessKeyId) is { } json ? JsonSerializer.Deserialize(json, AuthJson.Default.AccessKeyRecord) : null;
+
+    public static void PutKey(IStateWriter w, AccessKeyRecord key)
+        => w.Put(AccessKeys, key.AccessKeyId, JsonSerializer.Serialize(key, AuthJson.Default.AccessKeyRecord));
+
+    public static bool DeleteKey(IStateWriter w, string accessKeyId) => w.Delete(AccessKeys, accessKeyId);
+
+    /// <summary>A new access key id: AKIA for long-term keys, ASIA for temporary ones.</summary>
+    public static string NewKeyId(bool temporary) => (temporary ? "ASIA" : "AKIA") + RandomString(16, "ABCDEFGHIJKLMNOPQRSTUVWXYZ234567");
+
+    public static string NewSecret() => RandomString(40, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/");
+
+    /// <summary>Creates another account (tenant) with its root key.</summary>
+    public (AccountRecord Account, AccessKeyRecord RootKey) CreateAccount(string name, TimeProvider clock) => store.Write(w =>
+    {
+        foreach (var (_, json) in w.Scan(Accounts, "", null, int.MaxValue))
+            if (JsonSerializer.Deserialize(json, AuthJson.Default.AccountRecord)!.Name == name)
+                throw new InvalidOperationException($"An account named {name} already exists.");
+        var account = new AccountRecord(NewAccountId(), name, Convert.ToHexStringLower(RandomNumberGenerator.GetBytes(32)), clock.GetUtcNow());
+        w.Put(Accounts, account.Id, JsonSerializer.Serialize(account, AuthJson.Default.AccountRecord));
+        var root = RootKey(account, NewKeyId(false), NewSecret(), clock);
+        PutKey(w, root);
+        return (account, root);
+    });
+
+    public List<AccountRecord> ListAccounts()
+        => store.Read(r => r.Scan(Accounts, "", null, int.MaxValue)).Select(kv => JsonSerializer.Deserialize(kv.Value, AuthJson.Default.AccountRecord)!).ToList();
 
     public AccountRecord? FindAccount(string accountId)
         => store.Read(r => r.Get(Accounts, accountId)) is { } json ? JsonSerializer.Deserialize(json, AuthJson.Default.AccountRecord) : null;

@@ -78,6 +78,7 @@ public sealed class SigV4Authenticator(CredentialStore credentials, TimeProvider
         var signature = credentialAndSignature[(colon + 1)..];
         var key = credentials.FindAccessKey(accessKeyId);
         if (key is null || key.Status != "Active") throw Errors.UnknownKey(ctx, accessKeyId);
+        CheckSessionToken(ctx, key, ctx.Header("x-amz-security-token") ?? (ctx.Request.Query.TryGetValue("x-amz-security-token", out var t) ? t.ToString() : null));
         var now = clock.GetUtcNow();
         if (expires is not null)
         {
@@ -117,9 +118,21 @@ public sealed class SigV4Authenticator(CredentialStore credentials, TimeProvider
     static bool SigV2Matches(string secret, string stringToSign, string signature)
         => CryptographicOperations.FixedTimeEquals(Encoding.ASCII.GetBytes(SigV2.Sign(secret, stringToSign)), Encoding.ASCII.GetBytes(signature));
 
-    static Principal PrincipalOf(AccessKeyRecord key) => key.PrincipalType == PrincipalType.Root
-        ? Principal.Root(key.AccountId, key.AccessKeyId)
-        : new Principal(key.PrincipalType, key.AccountId, key.PrincipalArn, key.AccessKeyId, key.AccessKeyId);
+    static Principal PrincipalOf(AccessKeyRecord key) => Principal.Of(key);
+
+    /// <summary>Temporary keys (STS) must come with their session token and only until they
+    /// expire; long-term keys must come without one.</summary>
+    void CheckSessionToken(RequestContext ctx, AccessKeyRecord key, string? token)
+    {
+        if (key.SessionToken is null)
+        {
+            if (token is not null) throw Errors.InvalidToken(ctx);
+            return;
+        }
+        if (token is null || !CryptographicOperations.FixedTimeEquals(Encoding.UTF8.GetBytes(token), Encoding.UTF8.GetBytes(key.SessionToken)))
+            throw Errors.InvalidToken(ctx);
+        if (key.Expiration is { } expiry && clock.GetUtcNow() >= expiry) throw Errors.Expired(ctx);
+    }
 
     static (string Credential, string SignedHeaders, string Signature) ParseAuthorizationHeader(RequestContext ctx, string rest)
     {
@@ -152,13 +165,13 @@ public sealed class SigV4Authenticator(CredentialStore credentials, TimeProvider
             throw Errors.Malformed(ctx, $"X-Amz-Date must be in the ISO8601 Long Format \"yyyyMMdd'T'HHmmss'Z'\"");
         if (date != amzDate[..8])
             throw Errors.Malformed(ctx, $"The authorization header is malformed; Invalid credential date \"{date}\". This date is not the same as X-Amz-Date: \"{amzDate[..8]}\".");
-        if (region != ctx.Region)
+        // IAM is global and always signed for us-east-1 (as is STS's global endpoint).
+        if (region != ctx.Region && !(region == "us-east-1" && service is "iam" or "sts"))
             throw Errors.WrongRegion(ctx, region);
 
         var key = credentials.FindAccessKey(accessKeyId);
         if (key is null || key.Status != "Active") throw Errors.UnknownKey(ctx, accessKeyId);
-        if (ctx.Header("x-amz-security-token") is not null || ctx.Request.Query.ContainsKey("X-Amz-Security-Token"))
-            throw Errors.InvalidToken(ctx); // long-term keys never carry a session token
+        CheckSessionToken(ctx, key, ctx.Header("x-amz-security-token") ?? (ctx.Request.Query.TryGetValue("X-Amz-Security-Token", out var t) ? t.ToString() : null));
 
         var now = clock.GetUtcNow();
         if (presigned)
@@ -287,6 +300,13 @@ public sealed class SigV4Authenticator(CredentialStore credentials, TimeProvider
             AwsProtocol.RestXml => new AwsException("InvalidToken", 400, "The provided token is malformed or otherwise invalid."),
             AwsProtocol.Query => new AwsException("InvalidClientTokenId", 403, "The security token included in the request is invalid."),
             _ => new AwsException("UnrecognizedClientException", 400, "The security token included in the request is invalid."),
+        };
+
+        public static AwsException Expired(RequestContext ctx) => P(ctx) switch
+        {
+            AwsProtocol.RestXml => new AwsException("ExpiredToken", 400, "The provided token has expired."),
+            AwsProtocol.Query => new AwsException("ExpiredToken", 403, "The security token included in the request is expired"),
+            _ => new AwsException("ExpiredTokenException", 400, "The security token included in the request is expired"),
         };
 
         const string Mismatch = "The request signature we calculated does not match the signature you provided. Check your AWS Secret Access Key and signing method. Consult the service documentation for details.";

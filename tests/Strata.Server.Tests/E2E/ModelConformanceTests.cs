@@ -30,6 +30,19 @@ public sealed class ModelConformanceTests
         Assert.True(code == 0, output);
     }
 
+    [Theory]
+    [InlineData("python3")]
+    [InlineData("/usr/bin/python3")]
+    public async Task IamAndStsOperationsExistInTheModelAndAreTested(string python)
+    {
+        var iam = new Services.Iam.IamService(null!, null!, TimeProvider.System).Operations.Select(o => o.Name);
+        var (code, output) = await ClientProcess.RunAsync(python, [ClientSuite.ScriptPath("model_check.py"), "iam", .. iam], new Dictionary<string, string>());
+        Assert.True(code == 0, output);
+        var sts = new Services.Sts.StsService(null!, TimeProvider.System).Operations.Select(o => o.Name);
+        (code, output) = await ClientProcess.RunAsync(python, [ClientSuite.ScriptPath("model_check.py"), "sts", .. sts], new Dictionary<string, string>());
+        Assert.True(code == 0, output);
+    }
+
     [Fact]
     public void EveryS3OperationNamesAnS3ActionAndResource()
     {

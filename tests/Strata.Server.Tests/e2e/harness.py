@@ -88,6 +88,9 @@ def validate_responses(client):
             assert isinstance(value, bool), f"{path}: expected a boolean, got {value!r}"
         elif kind == "timestamp":
             assert isinstance(value, _dt.datetime), f"{path}: expected a timestamp, got {value!r}"
+        elif kind == "string" and shape.name == "policyDocumentType":
+            # botocore URL-decodes and parses IAM policy documents into dicts (a client handler).
+            assert isinstance(value, dict), f"{path}: expected a decoded policy document, got {value!r}"
         elif kind == "string":
             assert isinstance(value, str), f"{path}: expected a string, got {value!r}"
 

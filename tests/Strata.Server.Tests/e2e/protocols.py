@@ -36,9 +36,9 @@ def test_json10_unknown_operation():
 
 
 def test_query_unknown_action():
-    """IAM and STS (Query: form in, XML out)."""
-    expect_error(lambda: client("sts").get_caller_identity(), "InvalidAction", 400)
-    expect_error(lambda: client("iam").list_users(), "InvalidAction", 400)
+    """IAM and STS (Query: form in, XML out): actions Strata does not offer."""
+    expect_error(lambda: client("sts").get_federation_token(Name="federated"), "InvalidAction", 400)
+    expect_error(lambda: client("iam").list_server_certificates(), "InvalidAction", 400)
 
 
 def test_cloudwatch_query_compatible():

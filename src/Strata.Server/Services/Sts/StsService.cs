@@ -1,0 +1,135 @@
+using System.Security.Cryptography;
+using System.Text.RegularExpressions;
+using System.Xml;
+using Strata.Policy;
+using Strata.Server.Auth;
+using Strata.Server.Protocol;
+using Strata.Server.Services.Iam;
+using static Strata.Server.Protocol.QueryProtocol;
+
+namespace Strata.Server.Services.Sts;
+
+/// <summary>
+/// STS's Query API: who am I, temporary credentials for the caller (GetSessionToken), and
+/// AssumeRole. Whether a caller may assume a role is decided by the pipeline like any other
+/// request: the role's trust policy is the resource policy of <c>sts:AssumeRole</c> (see
+/// <see cref="Authorizer"/>). Temporary keys live beside long-term ones and carry their
+/// session token, expiry and session policies.
+/// </summary>
+public sealed partial class StsService(IamStore iam, TimeProvider clock)
+{
+    public IEnumerable<Operation> Operations =>
+    [
+        new("GetCallerIdentity", "sts:GetCallerIdentity", _ => "*", GetCallerIdentity),
+        new("AssumeRole", "sts:AssumeRole", ctx => Get(ctx, "RoleArn") ?? "*", AssumeRole),
+        new("GetSessionToken", "sts:GetSessionToken", _ => "*", GetSessionToken),
+    ];
+
+    Task GetCallerIdentity(RequestContext ctx) => WriteAsync(ctx, xml =>
+    {
+        xml.Element("UserId", ctx.Principal.UserId);
+        xml.Element("Account", ctx.Principal.AccountId);
+        xml.Element("Arn", ctx.Principal.Arn);
+    });
+
+    [GeneratedRegex(@"^[\w+=,.@-]{2,64}$")]
+    private static partial Regex SessionNamePattern();
+
+    /// <summary>The role an ARN names, or null (the authorizer has already refused a role that
+    /// does not exist: without a trust policy nothing is allowed).</summary>
+    public static IamRole? FindRole(Storage.IStateReader r, string roleArn)
+    {
+        var parts = roleArn.Split(':', 6);
+        if (parts.Length != 6 || parts[0] != "arn" || parts[2] != "iam" || !parts[5].StartsWith("role/", StringComparison.Ordinal)) return null;
+        var role = IamStore.Get<IamRole>(r, IamStore.Roles, parts[4], parts[5][(parts[5].LastIndexOf('/') + 1)..]);
+        return role?.Arn == roleArn ? role : null;
+    }
+
+    Task AssumeRole(RequestContext ctx)
+    {
+        var roleArn = Required(ctx, "RoleArn");
+        if (roleArn.Length < 20) throw Invalid("RoleArn", roleArn, "Member must have length greater than or equal to 20");
+        var sessionName = Required(ctx, "RoleSessionName");
+        if (!SessionNamePattern().IsMatch(sessionName))
+            throw Invalid("RoleSessionName", sessionName, @"Member must satisfy regular expression pattern: [\w+=,.@-]*");
+        var duration = Int(ctx, "DurationSeconds", 900, 43200) ?? 3600;
+        var role = iam.Read(r => FindRole(r, roleArn))
+            ?? throw new AwsException("AccessDenied", 403, $"User: {ctx.Principal.Arn} is not authorized to perform: sts:AssumeRole on resource: {roleArn}");
+        if (ctx.Principal.Type == PrincipalType.AssumedRole && duration > 3600)
+            throw new AwsException("ValidationError", 400, "The requested DurationSeconds exceeds the 1 hour session limit for roles assumed by role chaining.");
+        if (duration > role.MaxSessionDuration)
+            throw new AwsException("ValidationError", 400, "The requested DurationSeconds exceeds the MaxSessionDuration set for this role.");
+
+        // Session policies: the inline one and managed ones by ARN; they only ever narrow.
+        var sessionPolicies = new List<string>();
+        if (Get(ctx, "Policy") is { } inline)
+        {
+            try { PolicyDocument.Parse(inline); }
+            catch (MalformedPolicyException e) { throw new AwsException("MalformedPolicyDocument", 400, e.Message); }
+            sessionPolicies.Add(inline);
+        }
+        foreach (var arn in Members(ctx, "PolicyArns", ".arn"))
+        {
+            var policy = iam.Read(r => IamStore.GetPolicy(r, arn))
+                ?? throw new AwsException("InvalidParameterValue", 400, $"The policy {arn} does not exist or is not attachable.");
+            sessionPolicies.Add(policy.DefaultDocument);
+        }
+        var packed = sessionPolicies.Sum(p => p.Length);
+        if (packed > 2048) throw new AwsException("PackedPolicyTooLarge", 400, $"Packed policy consumes {packed * 100 / 2048}% of allotted space, please use smaller policy.");
+
+        var account = role.Arn.Split(':')[4];
+        var key = Issue(new AccessKeyRecord("", "", account, PrincipalType.AssumedRole, $"arn:aws:sts::{account}:assumed-role/{role.Name}/{sessionName}", "Active",
+            clock.GetUtcNow(), UserName: role.Name, UserId: $"{role.Id}:{sessionName}", RoleArn: role.Arn,
+            SessionPolicies: sessionPolicies.Count > 0 ? sessionPolicies : null), duration);
+        return WriteAsync(ctx, xml =>
+        {
+            WriteCredentials(xml, key);
+            xml.WriteStartElement("AssumedRoleUser");
+            xml.Element("AssumedRoleId", key.UserId);
+            xml.Element("Arn", key.PrincipalArn);
+            xml.WriteEndElement();
+            if (sessionPolicies.Count > 0) xml.Element("PackedPolicySize", packed * 100 / 2048);
+        });
+    }
+
+    Task GetSessionToken(RequestContext ctx)
+    {
+        var p = ctx.Principal;
+        if (p.Type == PrincipalType.AssumedRole || p.Key?.SessionToken is not null)
+            throw new AwsException("AccessDenied", 403, "Cannot call GetSessionToken with session credentials");
+        // The root's sessions last at most an hour; users' up to 36 hours.
+        var duration = Int(ctx, "DurationSeconds", 900, 129600) ?? 43200;
+        if (p.Type == PrincipalType.Root) duration = Math.Min(duration, 3600);
+        var key = Issue(p.Key! with { AccessKeyId = "", CreatedAt = clock.GetUtcNow() }, duration);
+        return WriteAsync(ctx, xml => WriteCredentials(xml, key));
+    }
+
+    /// <summary>Stores a new temporary key for <paramref name="template"/>'s principal.</summary>
+    AccessKeyRecord Issue(AccessKeyRecord template, int durationSeconds)
+    {
+        var key = template with
+        {
+            AccessKeyId = CredentialStore.NewKeyId(temporary: true),
+            SecretAccessKey = CredentialStore.NewSecret(),
+            SessionToken = Convert.ToBase64String(RandomNumberGenerator.GetBytes(96)),
+            Expiration = clock.GetUtcNow().AddSeconds(durationSeconds),
+            Status = "Active",
+        };
+        iam.State.Write(w =>
+        {
+            CredentialStore.PutKey(w, key);
+            return 0;
+        });
+        return key;
+    }
+
+    static void WriteCredentials(XmlWriter xml, AccessKeyRecord key)
+    {
+        xml.WriteStartElement("Credentials");
+        xml.Element("AccessKeyId", key.AccessKeyId);
+        xml.Element("SecretAccessKey", key.SecretAccessKey);
+        xml.Element("SessionToken", key.SessionToken);
+        xml.Element("Expiration", key.Expiration);
+        xml.WriteEndElement();
+    }
+}
