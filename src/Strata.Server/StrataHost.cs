@@ -81,7 +81,7 @@ public static class StrataHost
                 ? new ResourcePolicy(iamStore.Parse(role.AssumeRolePolicyDocument, Strata.Policy.PolicyKind.Trust), role.Arn.Split(':')[4], Required: true)
                 : new ResourcePolicy(null, null, Required: true)
             : null;
-        var pipeline = new RequestPipeline(catalog, new SigV4Authenticator(credentials, clock), new Authorizer(iamStore, [trust]),
+        var pipeline = new RequestPipeline(catalog, new SigV4Authenticator(credentials, clock), new Authorizer(iamStore, [trust, BucketPolicyOperations.Lookup(s3Store, json => iamStore.Parse(json, Strata.Policy.PolicyKind.Resource))]),
             app.Services.GetRequiredService<ILogger<RequestPipeline>>(), options.Region);
         var log = app.Services.GetRequiredService<ILoggerFactory>().CreateLogger("Strata");
         var started = DateTime.UtcNow;

@@ -193,10 +193,11 @@ public sealed class IamStore(IStateStore state)
 
     public PolicyDocument Parse(string json, PolicyKind kind)
     {
-        if (_parsed.TryGetValue(json, out var doc)) return doc;
+        var key = (int)kind + json;
+        if (_parsed.TryGetValue(key, out var doc)) return doc;
         doc = PolicyDocument.Parse(json, kind);
         if (_parsed.Count > 10_000) _parsed.Clear();
-        return _parsed[json] = doc;
+        return _parsed[key] = doc;
     }
 }
 

@@ -11,14 +11,15 @@ namespace Strata.Server.Services.S3;
 /// <summary>Shared by the S3 handlers: the store, the accounts (owners), the clock and region.</summary>
 public sealed record S3Environment(S3Store Store, CredentialStore Accounts, TimeProvider Clock, string Region)
 {
-    /// <summary>The bucket the request names, which must exist and belong to the caller's
-    /// account (buckets are private by default; bucket policies arrive with IAM).</summary>
+    /// <summary>The bucket the request names, which must exist. Whether the caller may use it
+    /// (its own account's, or granted by the bucket policy) the authorizer has already decided.</summary>
     public BucketRecord RequireBucket(RequestContext ctx)
-    {
-        var bucket = Store.GetBucket(ctx.Bucket!) ?? throw S3Errors.NoSuchBucket(ctx.Bucket!);
-        if (bucket.OwnerAccountId != ctx.Principal.AccountId) throw S3Errors.AccessDenied();
-        return bucket;
-    }
+        => Store.GetBucket(ctx.Bucket!) ?? throw S3Errors.NoSuchBucket(ctx.Bucket!);
+
+    /// <summary>Who owns what a request writes: the writer's account, or the bucket owner's
+    /// when the writer is anonymous (a bucket policy granted it to everyone).</summary>
+    public string WriterAccount(RequestContext ctx, BucketRecord bucket)
+        => ctx.Principal.IsAnonymous ? bucket.OwnerAccountId : ctx.Principal.AccountId;
 
     public AccountRecord? Owner(string accountId) => Accounts.FindAccount(accountId);
 }

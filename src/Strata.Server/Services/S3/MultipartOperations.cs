@@ -11,7 +11,7 @@ internal sealed class MultipartOperations(S3Environment env, ObjectOperations ob
 
     public async Task CreateMultipartUpload(RequestContext ctx)
     {
-        env.RequireBucket(ctx);
+        var bucket = env.RequireBucket(ctx);
         var key = ctx.Key!;
         S3Http.ValidateKey(key);
         var (headers, metadata) = S3Http.ObjectHeaders(ctx);
@@ -42,7 +42,7 @@ internal sealed class MultipartOperations(S3Environment env, ObjectOperations ob
             Bucket = ctx.Bucket!,
             Key = key,
             Initiated = env.Clock.GetUtcNow(),
-            OwnerAccountId = ctx.Principal.AccountId,
+            OwnerAccountId = env.WriterAccount(ctx, bucket),
             InitiatorArn = ctx.Principal.Arn,
             Headers = headers,
             Metadata = metadata,

@@ -43,7 +43,7 @@ internal sealed class ObjectOperations(S3Environment env)
             Checksum = body.Checksum,
             ChecksumType = body.Checksum is null ? null : "FULL_OBJECT",
             StorageClass = storageClass,
-            OwnerAccountId = ctx.Principal.AccountId,
+            OwnerAccountId = env.WriterAccount(ctx, env.RequireBucket(ctx)),
         };
         try
         {
@@ -337,8 +337,7 @@ internal sealed class ObjectOperations(S3Environment env)
         var bucketName = path[..slash];
         var key = path[(slash + 1)..];
         ctx.Authorize("s3:GetObject", $"arn:aws:s3:::{bucketName}/{key}");
-        var bucket = Store.GetBucket(bucketName) ?? throw S3Errors.NoSuchBucket(bucketName);
-        if (bucket.OwnerAccountId != ctx.Principal.AccountId) throw S3Errors.AccessDenied();
+        _ = Store.GetBucket(bucketName) ?? throw S3Errors.NoSuchBucket(bucketName);
         var source = Store.GetObject(bucketName, key) ?? throw S3Errors.NoSuchKey(key);
         CheckCopyConditions(ctx, source);
         return source with { Key = key };

@@ -2,7 +2,11 @@ using System.Text.Json.Serialization;
 
 namespace Strata.Server.Services.S3;
 
-public sealed record BucketRecord(string Name, string OwnerAccountId, string Region, DateTimeOffset CreationDate);
+/// <summary>A bucket, with its policy (JSON as the owner wrote it) and public access block.</summary>
+public sealed record BucketRecord(string Name, string OwnerAccountId, string Region, DateTimeOffset CreationDate,
+    string? Policy = null, PublicAccessBlock? PublicAccessBlock = null);
+
+public sealed record PublicAccessBlock(bool BlockPublicAcls, bool IgnorePublicAcls, bool BlockPublicPolicy, bool RestrictPublicBuckets);
 
 /// <summary>A stored piece of an object's body: one blob (a whole single-part body, or one part
 /// of a multipart upload, kept as uploaded so completing an upload copies nothing).</summary>

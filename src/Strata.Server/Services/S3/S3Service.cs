@@ -22,6 +22,7 @@ public sealed class S3Service : IOperationResolver
         var buckets = new BucketOperations(env);
         var objects = new ObjectOperations(env);
         var multipart = new MultipartOperations(env, objects);
+        var policies = new BucketPolicyOperations(env);
         Operation[] all =
         [
             Service("ListBuckets", "ListAllMyBuckets", buckets.ListBuckets),
@@ -35,6 +36,14 @@ public sealed class S3Service : IOperationResolver
             Bucket("ListObjectVersions", "ListBucketVersions", buckets.ListObjectVersions),
             Bucket("DeleteObjects", "DeleteObject", objects.DeleteObjects),
             Bucket("ListMultipartUploads", "ListBucketMultipartUploads", multipart.ListMultipartUploads),
+            Bucket("PutBucketPolicy", "PutBucketPolicy", policies.PutBucketPolicy),
+            Bucket("GetBucketPolicy", "GetBucketPolicy", policies.GetBucketPolicy),
+            Bucket("DeleteBucketPolicy", "DeleteBucketPolicy", policies.DeleteBucketPolicy),
+            Bucket("GetBucketPolicyStatus", "GetBucketPolicyStatus", policies.GetBucketPolicyStatus),
+            Bucket("PutPublicAccessBlock", "PutBucketPublicAccessBlock", policies.PutPublicAccessBlock),
+            Bucket("GetPublicAccessBlock", "GetBucketPublicAccessBlock", policies.GetPublicAccessBlock),
+            // AWS authorizes removing the block with the permission to set it.
+            Bucket("DeletePublicAccessBlock", "PutBucketPublicAccessBlock", policies.DeletePublicAccessBlock),
             Object("PutObject", "PutObject", objects.PutObject),
             Object("GetObject", "GetObject", objects.GetObject),
             Object("HeadObject", "GetObject", objects.HeadObject),
@@ -120,9 +129,16 @@ public sealed class S3Service : IOperationResolver
                 if (q.ContainsKey("versioning")) return "GetBucketVersioning";
                 if (q.ContainsKey("versions")) return "ListObjectVersions";
                 if (q.ContainsKey("uploads")) return "ListMultipartUploads";
+                if (q.ContainsKey("policy")) return "GetBucketPolicy";
+                if (q.ContainsKey("policyStatus")) return "GetBucketPolicyStatus";
+                if (q.ContainsKey("publicAccessBlock")) return "GetPublicAccessBlock";
                 if (HasOtherSubresource(q)) return null;
                 return q["list-type"] == "2" ? "ListObjectsV2" : "ListObjects";
             }
+            if (HttpMethods.IsPut(method) && q.ContainsKey("policy")) return "PutBucketPolicy";
+            if (HttpMethods.IsDelete(method) && q.ContainsKey("policy")) return "DeleteBucketPolicy";
+            if (HttpMethods.IsPut(method) && q.ContainsKey("publicAccessBlock")) return "PutPublicAccessBlock";
+            if (HttpMethods.IsDelete(method) && q.ContainsKey("publicAccessBlock")) return "DeletePublicAccessBlock";
             if (HasOtherSubresource(q) && !(HttpMethods.IsPost(method) && q.ContainsKey("delete"))) return null;
             if (HttpMethods.IsPut(method)) return "CreateBucket";
             if (HttpMethods.IsHead(method)) return "HeadBucket";

@@ -45,6 +45,15 @@ public sealed class S3Store(IStateStore state, BlobStore blobs)
         return 0;
     });
 
+    /// <summary>Changes a bucket's configuration (policy, public access block) in one transaction.</summary>
+    public BucketRecord UpdateBucket(string name, Func<BucketRecord, BucketRecord> change) => state.Write(w =>
+    {
+        var bucket = w.Get(Buckets, name) is { } json ? JsonSerializer.Deserialize(json, S3Json.Default.BucketRecord)! : throw S3Errors.NoSuchBucket(name);
+        bucket = change(bucket);
+        w.Put(Buckets, name, JsonSerializer.Serialize(bucket, S3Json.Default.BucketRecord));
+        return bucket;
+    });
+
     public void DeleteBucket(string name)
     {
         var garbage = state.Write(w =>

@@ -1,0 +1,149 @@
+using System.Text;
+using Strata.Policy;
+using Strata.Server.Auth;
+using Strata.Server.Protocol;
+
+namespace Strata.Server.Services.S3;
+
+/// <summary>
+/// Bucket policies and the public access block, and the authorizer's view of them: a bucket's
+/// policy is the resource policy of every request on the bucket and its objects, and the
+/// bucket's owner decides which account a request crosses into. Buckets are private by default:
+/// without a policy, only the owner's account (by its own IAM policies) gets in.
+/// </summary>
+public sealed class BucketPolicyOperations(S3Environment env)
+{
+    /// <summary>A bucket policy holds at most 20 KB (AWS's limit).</summary>
+    const int MaxPolicySize = 20 * 1024;
+
+    public async Task PutBucketPolicy(RequestContext ctx)
+    {
+        var bucket = env.RequireBucket(ctx);
+        using var reader = new StreamReader(ctx.Body, Encoding.UTF8);
+        var json = await reader.ReadToEndAsync();
+        if (json.Length > MaxPolicySize) throw new AwsException("PolicyTooLarge", 400, "Policy exceeds the maximum allowed document size.");
+        var document = Validate(json, bucket.Name);
+        if (bucket.PublicAccessBlock?.BlockPublicPolicy == true && IsPublic(document))
+            throw S3Errors.AccessDenied();
+        env.Store.UpdateBucket(bucket.Name, b => b with { Policy = json });
+        S3Http.Empty(ctx, 204);
+    }
+
+    public async Task GetBucketPolicy(RequestContext ctx)
+    {
+        var policy = env.RequireBucket(ctx).Policy ?? throw NoSuchBucketPolicy();
+        var body = Encoding.UTF8.GetBytes(policy);
+        ctx.Response.StatusCode = 200;
+        ctx.Response.ContentType = "application/json";
+        ctx.Response.ContentLength = body.Length;
+        await ctx.Response.Body.WriteAsync(body);
+    }
+
+    public Task DeleteBucketPolicy(RequestContext ctx)
+    {
+        env.Store.UpdateBucket(env.RequireBucket(ctx).Name, b => b with { Policy = null });
+        S3Http.Empty(ctx, 204);
+        return Task.CompletedTask;
+    }
+
+    public Task GetBucketPolicyStatus(RequestContext ctx)
+    {
+        var policy = env.RequireBucket(ctx).Policy ?? throw NoSuchBucketPolicy();
+        var isPublic = IsPublic(PolicyDocument.Parse(policy, PolicyKind.Resource));
+        return S3Http.WriteXmlAsync(ctx, xml =>
+        {
+            xml.WriteStartElement("PolicyStatus", S3Service.XmlNamespace);
+            xml.WriteElementString("IsPublic", isPublic ? "true" : "false");
+            xml.WriteEndElement();
+        });
+    }
+
+    public async Task PutPublicAccessBlock(RequestContext ctx)
+    {
+        var bucket = env.RequireBucket(ctx);
+        var root = await S3Http.ReadXmlAsync(ctx);
+        if (root.Name.LocalName != "PublicAccessBlockConfiguration") throw S3Errors.MalformedXml();
+        bool Flag(string name) => root.Child(name) switch
+        {
+            null or "false" => false,
+            "true" => true,
+            _ => throw S3Errors.MalformedXml(),
+        };
+        var block = new PublicAccessBlock(Flag("BlockPublicAcls"), Flag("IgnorePublicAcls"), Flag("BlockPublicPolicy"), Flag("RestrictPublicBuckets"));
+        env.Store.UpdateBucket(bucket.Name, b => b with { PublicAccessBlock = block });
+        S3Http.Empty(ctx);
+    }
+
+    public Task GetPublicAccessBlock(RequestContext ctx)
+    {
+        var block = env.RequireBucket(ctx).PublicAccessBlock
+            ?? throw new AwsException("NoSuchPublicAccessBlockConfiguration", 404, "The public access block configuration was not found").With("BucketName", ctx.Bucket);
+        return S3Http.WriteXmlAsync(ctx, xml =>
+        {
+            xml.WriteStartElement("PublicAccessBlockConfiguration", S3Service.XmlNamespace);
+            xml.WriteElementString("BlockPublicAcls", block.BlockPublicAcls ? "true" : "false");
+            xml.WriteElementString("IgnorePublicAcls", block.IgnorePublicAcls ? "true" : "false");
+            xml.WriteElementString("BlockPublicPolicy", block.BlockPublicPolicy ? "true" : "false");
+            xml.WriteElementString("RestrictPublicBuckets", block.RestrictPublicBuckets ? "true" : "false");
+            xml.WriteEndElement();
+        });
+    }
+
+    public Task DeletePublicAccessBlock(RequestContext ctx)
+    {
+        env.Store.UpdateBucket(env.RequireBucket(ctx).Name, b => b with { PublicAccessBlock = null });
+        S3Http.Empty(ctx, 204);
+        return Task.CompletedTask;
+    }
+
+    static AwsException NoSuchBucketPolicy() => new("NoSuchBucketPolicy", 404, "The bucket policy does not exist");
+
+    /// <summary>S3's checks on write: a resource policy whose statements name S3 actions on this
+    /// bucket and its objects.</summary>
+    static PolicyDocument Validate(string json, string bucket)
+    {
+        if (json.TrimStart().Length == 0 || json.TrimStart()[0] != '{')
+            throw Malformed("Policies must be valid JSON and the first byte must be '{'");
+        PolicyDocument document;
+        try { document = PolicyDocument.Parse(json, PolicyKind.Resource); }
+        catch (MalformedPolicyException e) { throw Malformed(e.Message == "Syntax errors in policy." ? "This policy contains invalid Json" : e.Message); }
+        foreach (var s in document.Statements)
+        {
+            if ((s.Action ?? s.NotAction)!.Any(a => a != "*" && !a.StartsWith("s3:", StringComparison.OrdinalIgnoreCase)))
+                throw Malformed("Policy has invalid action");
+            var resources = s.Resource ?? s.NotResource ?? throw Malformed("Policy has no resource");
+            if (resources.Any(r => !(r == $"arn:aws:s3:::{bucket}" || r.StartsWith($"arn:aws:s3:::{bucket}/", StringComparison.Ordinal))))
+                throw Malformed("Policy has invalid resource");
+        }
+        return document;
+    }
+
+    static AwsException Malformed(string message) => new("MalformedPolicy", 400, message);
+
+    /// <summary>Public, as S3 judges it: some Allow grants to everyone with no condition that
+    /// pins the caller down (source IP, VPC endpoint, account).</summary>
+    public static bool IsPublic(PolicyDocument document)
+        => document.Statements.Any(s => s.Effect == Effect.Allow && s.Principal?.Everyone == true
+            && !s.Conditions.Any(c => c.Key.ToLowerInvariant() is "aws:sourceip" or "aws:sourcevpce" or "aws:sourcevpc" or "aws:principalaccount" or "aws:principalorgid" or "aws:sourcearn" or "aws:sourceaccount"));
+
+    /// <summary>The authorizer's lookup: the policy and owner of the bucket an S3 action names.</summary>
+    public static ResourcePolicyLookup Lookup(S3Store store, Func<string, PolicyDocument> parse) => (ctx, action, resource) =>
+    {
+        // Creating a bucket that exists is BucketAlreadyExists, not a cross-account denial.
+        if (!resource.StartsWith("arn:aws:s3:::", StringComparison.Ordinal) || action.Equals("s3:CreateBucket", StringComparison.OrdinalIgnoreCase)) return null;
+        var path = resource["arn:aws:s3:::".Length..];
+        var slash = path.IndexOf('/');
+        var name = slash < 0 ? path : path[..slash];
+        if (name.Length == 0 || name == "*" || store.GetBucket(name) is not { } bucket) return null;
+        // The owner's root can always manage the policy, so a bad policy never locks it out.
+        if (ctx.Principal.Type == PrincipalType.Root && ctx.Principal.AccountId == bucket.OwnerAccountId
+            && action.ToLowerInvariant() is "s3:putbucketpolicy" or "s3:getbucketpolicy" or "s3:deletebucketpolicy")
+            return new ResourcePolicy(null, bucket.OwnerAccountId, Required: false);
+        var document = bucket.Policy is null ? null : parse(bucket.Policy);
+        // RestrictPublicBuckets: a public policy grants nothing to anyone outside the account.
+        if (document is not null && bucket.PublicAccessBlock?.RestrictPublicBuckets == true && IsPublic(document)
+            && (ctx.Principal.IsAnonymous || ctx.Principal.AccountId != bucket.OwnerAccountId))
+            document = document with { Statements = document.Statements.Where(s => !(s.Effect == Effect.Allow && s.Principal?.Everyone == true)).ToList() };
+        return new ResourcePolicy(document, bucket.OwnerAccountId, Required: false);
+    };
+}
