@@ -6,6 +6,7 @@ using Strata.Server.Auth;
 using Strata.Server.Protocol;
 using Strata.Server.Hosting;
 using Strata.Server.Services.Iam;
+using Strata.Server.Services.Kms;
 using Strata.Server.Services.Runtime;
 using Strata.Server.Services.S3;
 using Strata.Server.Services.SageMaker;
@@ -73,15 +74,18 @@ public static class StrataHost
         var iamStore = new IamStore(state);
         var iam = new IamService(iamStore, credentials, clock);
         var sts = new StsService(iamStore, clock);
+        var kmsStore = new KmsStore(state, KmsStore.LoadMasterKey(options.DataDir));
+        var kms = new KmsService(kmsStore, clock, options.Region);
         var catalog = new ServiceCatalog(ServiceCatalog.AwsServices(s3, new NamedOperations(sageMaker.Operations), runtime,
-            new NamedOperations(iam.Operations), new NamedOperations(sts.Operations)));
+            new NamedOperations(iam.Operations), new NamedOperations(sts.Operations), new NamedOperations(kms.Operations)));
         // A role's trust policy is the resource policy of sts:AssumeRole on it, and must allow.
         ResourcePolicyLookup trust = (_, action, resource) => action.Equals("sts:AssumeRole", StringComparison.OrdinalIgnoreCase)
             ? iamStore.Read(r => StsService.FindRole(r, resource)) is { } role
                 ? new ResourcePolicy(iamStore.Parse(role.AssumeRolePolicyDocument, Strata.Policy.PolicyKind.Trust), role.Arn.Split(':')[4], Required: true)
                 : new ResourcePolicy(null, null, Required: true)
             : null;
-        var pipeline = new RequestPipeline(catalog, new SigV4Authenticator(credentials, clock), new Authorizer(iamStore, [trust, BucketPolicyOperations.Lookup(s3Store, json => iamStore.Parse(json, Strata.Policy.PolicyKind.Resource))]),
+        var pipeline = new RequestPipeline(catalog, new SigV4Authenticator(credentials, clock), new Authorizer(iamStore, [trust, BucketPolicyOperations.Lookup(s3Store, json => iamStore.Parse(json, Strata.Policy.PolicyKind.Resource)),
+            KmsService.Lookup(kmsStore, json => iamStore.Parse(json, Strata.Policy.PolicyKind.Resource))]),
             app.Services.GetRequiredService<ILogger<RequestPipeline>>(), options.Region);
         var log = app.Services.GetRequiredService<ILoggerFactory>().CreateLogger("Strata");
         var started = DateTime.UtcNow;

@@ -42,16 +42,19 @@ public sealed class Authorizer(IamStore iam, IReadOnlyList<ResourcePolicyLookup>
         if (!result.IsAllowed) throw Denied(ctx, action, resource, result.Reason);
     }
 
-    public AuthorizationResult Decide(RequestContext ctx, string action, string resource)
+    /// <summary>The decision; <paramref name="resourcePolicy"/> stands in for the resource's own
+    /// policy (KMS checks a new key policy before it takes effect).</summary>
+    public AuthorizationResult Decide(RequestContext ctx, string action, string resource, ResourcePolicy? resourcePolicy = null)
     {
         var p = ctx.Principal;
         if (AlwaysAllowed.Contains(action) && !p.IsAnonymous) return new AuthorizationResult(Decision.Allow, "");
         // GetSessionToken's credentials (no MFA here) may not call IAM; AWS refuses the token.
         if (p.Key is { SessionToken: not null, RoleArn: null } && action.StartsWith("iam:", StringComparison.OrdinalIgnoreCase))
             throw new AwsException("InvalidClientTokenId", 403, "The security token included in the request is invalid");
-        ResourcePolicy? found = null;
-        foreach (var lookup in resourcePolicies)
-            if ((found = lookup(ctx, action, resource)) is not null) break;
+        var found = resourcePolicy;
+        if (found is null)
+            foreach (var lookup in resourcePolicies)
+                if ((found = lookup(ctx, action, resource)) is not null) break;
         var owner = found?.OwnerAccount ?? ArnAccount(resource);
         // The common case costs nothing: the root in its own account, no resource policy.
         if (p.Type == PrincipalType.Root && found?.Document is null && found?.Required != true && (owner is null || owner == p.AccountId) && p.Key?.SessionPolicies is null)
@@ -96,6 +99,8 @@ public sealed class Authorizer(IamStore iam, IReadOnlyList<ResourcePolicyLookup>
             if (p.Type == PrincipalType.User && p.EntityName is { } name) context["aws:username"] = [name];
             foreach (var (key, value) in policies.Tags) context["aws:PrincipalTag/" + key] = [value];
         }
+        foreach (var (key, values) in ctx.ConditionKeys) context[key] = values;
+        if (!p.IsAnonymous) context["kms:CallerAccount"] = [p.AccountId];
         if (ctx.Service?.Protocol == AwsProtocol.RestXml)
         {
             foreach (var (query, key) in new[] { ("prefix", "s3:prefix"), ("delimiter", "s3:delimiter"), ("max-keys", "s3:max-keys") })

@@ -29,6 +29,28 @@ public static class JsonProtocol
         await ctx.Response.Body.WriteAsync(body);
     }
 
+    /// <summary>Writes a response object member by member (for outputs with few members).</summary>
+    public static async Task WriteAsync(RequestContext ctx, Action<Utf8JsonWriter> members)
+    {
+        var buffer = new System.Buffers.ArrayBufferWriter<byte>(256);
+        using (var json = new Utf8JsonWriter(buffer))
+        {
+            json.WriteStartObject();
+            members(json);
+            json.WriteEndObject();
+        }
+        ctx.Response.StatusCode = 200;
+        ctx.Response.ContentType = ctx.Service!.Protocol == AwsProtocol.Json10 ? "application/x-amz-json-1.0" : "application/x-amz-json-1.1";
+        ctx.Response.ContentLength = buffer.WrittenCount;
+        await ctx.Response.Body.WriteAsync(buffer.WrittenMemory);
+    }
+
+    /// <summary>A string member of the request, or null.</summary>
+    public static string? String(RequestContext ctx, string member)
+        => ctx.JsonInput.ValueKind == JsonValueKind.Object && ctx.JsonInput.TryGetProperty(member, out var v)
+            ? v.ValueKind == JsonValueKind.String ? v.GetString() : throw new AwsException("SerializationException", 400, $"Member {member} must be a string.")
+            : null;
+
     public static Task WriteEmptyAsync(RequestContext ctx) => WriteAsync(ctx, new Empty(), ProtocolJson.Default.Empty);
 
     /// <summary>AWS's validation message: "1 validation error detected: Value … at 'member' failed

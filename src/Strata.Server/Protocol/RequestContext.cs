@@ -56,6 +56,9 @@ public sealed class RequestContext(HttpContext http, string requestId, string re
     // Authorization
     public string? Action { get; set; }
     public string? ResourceArn { get; set; }
+    /// <summary>Service condition keys the operation knows from its input (kms:EncryptionContext:*),
+    /// set while it names its resource, read by the authorizer.</summary>
+    public Dictionary<string, IReadOnlyList<string>> ConditionKeys { get; } = new(StringComparer.OrdinalIgnoreCase);
     public Authorizer? Authorizer { get; set; }
 
     /// <summary>Checks a further permission the operation needs (e.g. reading a copy source);

@@ -16,12 +16,12 @@ public sealed class ServiceCatalog(IEnumerable<ServiceDescriptor> services)
     /// <summary>The AWS services and their protocols (botocore's service models' metadata).
     /// Services whose operations are not built yet have no operations.</summary>
     public static IEnumerable<ServiceDescriptor> AwsServices(IOperationResolver s3, IOperationResolver sageMaker, IOperationResolver runtime,
-        IOperationResolver iam, IOperationResolver sts) =>
+        IOperationResolver iam, IOperationResolver sts, IOperationResolver kms) =>
     [
         new("s3", "s3", AwsProtocol.RestXml, s3, XmlNamespace: "http://s3.amazonaws.com/doc/2006-03-01/"),
         new("sagemaker", "sagemaker", AwsProtocol.Json11, sageMaker, TargetPrefix: "SageMaker"),
         new("sagemaker-runtime", "sagemaker", AwsProtocol.RestJson, runtime, PathPrefix: "/endpoints/"),
-        new("kms", "kms", AwsProtocol.Json11, NamedOperations.None, TargetPrefix: "TrentService"),
+        new("kms", "kms", AwsProtocol.Json11, kms, TargetPrefix: "TrentService"),
         new("iam", "iam", AwsProtocol.Query, iam, XmlNamespace: "https://iam.amazonaws.com/doc/2010-05-08/"),
         new("sts", "sts", AwsProtocol.Query, sts, XmlNamespace: "https://sts.amazonaws.com/doc/2011-06-15/"),
         new("sns", "sns", AwsProtocol.Query, NamedOperations.None, XmlNamespace: "http://sns.amazonaws.com/doc/2010-03-31/"),

@@ -43,6 +43,18 @@ public sealed class ModelConformanceTests
         Assert.True(code == 0, output);
     }
 
+    [Theory]
+    [InlineData("python3")]
+    [InlineData("/usr/bin/python3")]
+    public async Task KmsOperationsExistInTheModelAndAreTested(string python)
+    {
+        var all = new Services.Kms.KmsService(null!, TimeProvider.System, "us-east-1").Operations.Select(o => o.Name).ToList();
+        // The image's botocore has every operation; Debian's older one lacks the newer ones.
+        string[] args = python == "python3" ? [.. all] : [.. all.Except(Services.Kms.KmsService.NewerOperations), "--newer", .. Services.Kms.KmsService.NewerOperations];
+        var (code, output) = await ClientProcess.RunAsync(python, [ClientSuite.ScriptPath("model_check.py"), "kms", .. args], new Dictionary<string, string>());
+        Assert.True(code == 0, output);
+    }
+
     [Fact]
     public void EveryS3OperationNamesAnS3ActionAndResource()
     {
