@@ -144,7 +144,13 @@ public static class InvokeLoad
             using var api = Client(64);
             await Send(api, endpoint, "s3", "PUT", "/bench", null, []);
             await Send(api, endpoint, "s3", "PUT", "/bench/model.tar.gz", null, Artifact(model));
-            await Json(api, endpoint, "CreateModel", "{\"ModelName\":\"bench\",\"ExecutionRoleArn\":\"arn:aws:iam::1:role/r\",\"PrimaryContainer\":{\"Image\":\"strata-onnx:latest\",\"ModelDataUrl\":\"s3://bench/model.tar.gz\"}}");
+            // The execution role SageMaker assumes to read the artifact (IAM's Query API).
+            var trust = Uri.EscapeDataString("""{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":{"Service":"sagemaker.amazonaws.com"},"Action":"sts:AssumeRole"}]}""");
+            var read = Uri.EscapeDataString("""{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"s3:GetObject","Resource":"arn:aws:s3:::bench/*"}]}""");
+            var created = await Send(api, endpoint, "iam", "POST", "/", "application/x-www-form-urlencoded", Encoding.UTF8.GetBytes($"Action=CreateRole&Version=2010-05-08&RoleName=bench&AssumeRolePolicyDocument={trust}"));
+            var roleArn = created[(created.IndexOf("<Arn>", StringComparison.Ordinal) + 5)..created.IndexOf("</Arn>", StringComparison.Ordinal)];
+            await Send(api, endpoint, "iam", "POST", "/", "application/x-www-form-urlencoded", Encoding.UTF8.GetBytes($"Action=PutRolePolicy&Version=2010-05-08&RoleName=bench&PolicyName=read&PolicyDocument={read}"));
+            await Json(api, endpoint, "CreateModel", "{\"ModelName\":\"bench\",\"ExecutionRoleArn\":\"" + roleArn + "\",\"PrimaryContainer\":{\"Image\":\"strata-onnx:latest\",\"ModelDataUrl\":\"s3://bench/model.tar.gz\"}}");
             await Json(api, endpoint, "CreateEndpointConfig", "{\"EndpointConfigName\":\"bench\",\"ProductionVariants\":[{\"VariantName\":\"v\",\"ModelName\":\"bench\",\"InitialInstanceCount\":1,\"InstanceType\":\"ml.t2.medium\"}]}");
             var started = Stopwatch.GetTimestamp();
             await Json(api, endpoint, "CreateEndpoint", "{\"EndpointName\":\"bench\",\"EndpointConfigName\":\"bench\"}");

@@ -8,6 +8,7 @@ public class PolicyBenchmarks
 {
     PolicyDocument[] _policies = [];
     PolicyRequest _request = null!;
+    AuthorizationRequest _full = null!;
 
     [GlobalSetup]
     public void Setup()
@@ -34,6 +35,16 @@ public class PolicyBenchmarks
             ["aws:SourceIp"] = ["127.0.0.1"],
             ["aws:PrincipalArn"] = ["arn:aws:iam::123456789012:user/alice"],
         });
+        // The whole decision the pipeline makes for an IAM user reading an object of a bucket
+        // with a policy (HTTPS only, another account allowed), under a permissions boundary.
+        var bucketPolicy = PolicyDocument.Parse("""
+            {"Version":"2012-10-17","Statement":[
+              {"Effect":"Deny","Principal":"*","Action":"s3:*","Resource":["arn:aws:s3:::models","arn:aws:s3:::models/*"],"Condition":{"Bool":{"aws:SecureTransport":"false"}}},
+              {"Effect":"Allow","Principal":{"AWS":"arn:aws:iam::210987654321:root"},"Action":"s3:GetObject","Resource":"arn:aws:s3:::models/shared/*"}]}
+            """, PolicyKind.Resource);
+        var boundary = PolicyDocument.Parse("""{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":["s3:*","sagemaker:*","kms:*"],"Resource":"*"}]}""");
+        _full = new AuthorizationRequest(_request, new RequestPrincipal("arn:aws:iam::123456789012:user/alice", "123456789012"), "123456789012",
+            _policies, bucketPolicy, boundary);
     }
 
     [Benchmark(Baseline = true, Description = "match one action pattern (floor)")]
@@ -41,4 +52,7 @@ public class PolicyBenchmarks
 
     [Benchmark(Description = "evaluate a request against 2 policies, 6 statements")]
     public Decision Evaluate() => Evaluator.Evaluate(_policies, _request);
+
+    [Benchmark(Description = "authorize fully: identity policies, bucket policy, boundary")]
+    public AuthorizationResult Authorize() => Evaluator.Authorize(_full);
 }

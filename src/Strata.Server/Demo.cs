@@ -2,6 +2,7 @@ using System.Formats.Tar;
 using System.IO.Compression;
 using System.Security.Cryptography;
 using Strata.Server.Hosting;
+using Strata.Server.Services.Iam;
 using Strata.Server.Services.S3;
 using Strata.Server.Services.SageMaker;
 
@@ -18,9 +19,17 @@ public static class Demo
     public const string Key = "classifier/model.tar.gz";
     public const string Endpoint = "demo";
 
-    public static async Task DeployAsync(string account, string region, S3Store s3, SageMakerStore sageMaker, HostingService hosting, TimeProvider clock, TextWriter console)
+    public const string Role = "strata-demo-sagemaker";
+
+    public static async Task DeployAsync(string account, string region, S3Store s3, SageMakerStore sageMaker, IamStore iam, HostingService hosting, TimeProvider clock, TextWriter console)
     {
         var now = clock.GetUtcNow();
+        // The execution role SageMaker assumes to read the artifact: trusted by SageMaker, and
+        // allowed to read the demo bucket and nothing else.
+        var role = iam.EnsureRole(account, Role,
+            """{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":{"Service":"sagemaker.amazonaws.com"},"Action":"sts:AssumeRole"}]}""",
+            "read-demo-artifacts",
+            $$"""{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"s3:GetObject","Resource":"arn:aws:s3:::{{Bucket}}/*"}]}""", now);
         if (s3.GetBucket(Bucket) is null)
         {
             try { s3.CreateBucket(new BucketRecord(Bucket, account, region, now)); }
@@ -49,7 +58,7 @@ public static class Demo
             ModelName = "demo-classifier",
             ModelArn = arn("model", "demo-classifier"),
             PrimaryContainer = new ContainerDefinition { Image = "strata-onnx:latest", ModelDataUrl = $"s3://{Bucket}/{Key}" },
-            ExecutionRoleArn = $"arn:aws:iam::{account}:role/strata-demo",
+            ExecutionRoleArn = role.Arn,
             CreationTime = now,
         });
         sageMaker.CreateEndpointConfig(account, new EndpointConfigRecord

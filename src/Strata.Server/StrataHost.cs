@@ -32,7 +32,10 @@ public static class StrataHost
             Environment.GetEnvironmentVariable("STRATA_ROOT_SECRET_ACCESS_KEY"), clock);
         var blobs = new BlobStore(Path.Combine(options.DataDir, "objects"));
         var s3Store = new S3Store(state, blobs);
-        var s3 = new S3Service(new S3Environment(s3Store, credentials, clock, options.Region), options.S3Domains);
+        var kmsStore = new KmsStore(state, KmsStore.LoadMasterKey(options.DataDir));
+        var kms = new KmsService(kmsStore, clock, options.Region);
+        var sse = new ServerSideEncryption(kms, kmsStore, options.Region);
+        var s3 = new S3Service(new S3Environment(s3Store, credentials, clock, options.Region, sse), options.S3Domains);
 
         var builder = WebApplication.CreateSlimBuilder();
         builder.Logging.ClearProviders();
@@ -62,30 +65,33 @@ public static class StrataHost
         });
 
         var app = builder.Build();
-        var sageMakerStore = new SageMakerStore(state);
-        // Worker sockets live in a short private directory: socket paths are limited to 108 bytes.
-        var metrics = new MetricsStore(clock);
-        var images = new ImageCatalogue(options.DataDir);
-        var hosting = new HostingService(sageMakerStore, new ModelArtifacts(s3Store, Path.Combine(options.DataDir, "models")), images, metrics,
-            Path.Combine(Path.GetTempPath(), "strata-" + Environment.ProcessId), Path.Combine(options.DataDir, "logs"), clock,
-            app.Services.GetRequiredService<ILogger<HostingService>>());
-        var sageMaker = new SageMakerService(sageMakerStore, hosting, images, clock, options.Region);
-        var runtime = new RuntimeService(hosting, metrics, options.Region);
+        // Identity first: every other service is authorized by it, and hosting acts through it.
         var iamStore = new IamStore(state);
         var iam = new IamService(iamStore, credentials, clock);
         var sts = new StsService(iamStore, clock);
-        var kmsStore = new KmsStore(state, KmsStore.LoadMasterKey(options.DataDir));
-        var kms = new KmsService(kmsStore, clock, options.Region);
-        var catalog = new ServiceCatalog(ServiceCatalog.AwsServices(s3, new NamedOperations(sageMaker.Operations), runtime,
-            new NamedOperations(iam.Operations), new NamedOperations(sts.Operations), new NamedOperations(kms.Operations)));
         // A role's trust policy is the resource policy of sts:AssumeRole on it, and must allow.
         ResourcePolicyLookup trust = (_, action, resource) => action.Equals("sts:AssumeRole", StringComparison.OrdinalIgnoreCase)
             ? iamStore.Read(r => StsService.FindRole(r, resource)) is { } role
                 ? new ResourcePolicy(iamStore.Parse(role.AssumeRolePolicyDocument, Strata.Policy.PolicyKind.Trust), role.Arn.Split(':')[4], Required: true)
                 : new ResourcePolicy(null, null, Required: true)
             : null;
-        var pipeline = new RequestPipeline(catalog, new SigV4Authenticator(credentials, clock), new Authorizer(iamStore, [trust, BucketPolicyOperations.Lookup(s3Store, json => iamStore.Parse(json, Strata.Policy.PolicyKind.Resource)),
-            KmsService.Lookup(kmsStore, json => iamStore.Parse(json, Strata.Policy.PolicyKind.Resource))]),
+        var authorizer = new Authorizer(iamStore, [trust,
+            BucketPolicyOperations.Lookup(s3Store, json => iamStore.Parse(json, Strata.Policy.PolicyKind.Resource)),
+            KmsService.Lookup(kmsStore, json => iamStore.Parse(json, Strata.Policy.PolicyKind.Resource))]);
+        var roles = new ExecutionRoles(iamStore, authorizer);
+
+        var sageMakerStore = new SageMakerStore(state);
+        var metrics = new MetricsStore(clock);
+        var images = new ImageCatalogue(options.DataDir);
+        // Worker sockets live in a short private directory: socket paths are limited to 108 bytes.
+        var hosting = new HostingService(sageMakerStore, new ModelArtifacts(s3Store, sse, Path.Combine(options.DataDir, "models")), images, metrics, roles,
+            Path.Combine(Path.GetTempPath(), "strata-" + Environment.ProcessId), Path.Combine(options.DataDir, "logs"), options.Region, clock,
+            app.Services.GetRequiredService<ILogger<HostingService>>());
+        var sageMaker = new SageMakerService(sageMakerStore, hosting, images, roles, clock, options.Region);
+        var runtime = new RuntimeService(hosting, metrics, options.Region);
+        var catalog = new ServiceCatalog(ServiceCatalog.AwsServices(s3, new NamedOperations(sageMaker.Operations), runtime,
+            new NamedOperations(iam.Operations), new NamedOperations(sts.Operations), new NamedOperations(kms.Operations)));
+        var pipeline = new RequestPipeline(catalog, new SigV4Authenticator(credentials, clock), authorizer,
             app.Services.GetRequiredService<ILogger<RequestPipeline>>(), options.Region);
         var log = app.Services.GetRequiredService<ILoggerFactory>().CreateLogger("Strata");
         var started = DateTime.UtcNow;
@@ -121,7 +127,7 @@ public static class StrataHost
             {
                 _ = Task.Run(async () =>
                 {
-                    try { await Demo.DeployAsync(account.Id, options.Region, s3Store, sageMakerStore, hosting, clock, console); }
+                    try { await Demo.DeployAsync(account.Id, options.Region, s3Store, sageMakerStore, iamStore, hosting, clock, console); }
                     catch (Exception e) { log.LogError(e, "The demo could not be deployed"); }
                 });
             }

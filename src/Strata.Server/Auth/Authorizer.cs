@@ -10,7 +10,7 @@ namespace Strata.Server.Auth;
 public sealed record ResourcePolicy(PolicyDocument? Document, string? OwnerAccount, bool Required);
 
 /// <summary>Finds the resource policy that applies to an action on a resource, or null.</summary>
-public delegate ResourcePolicy? ResourcePolicyLookup(RequestContext ctx, string action, string resource);
+public delegate ResourcePolicy? ResourcePolicyLookup(Principal principal, string action, string resource);
 
 /// <summary>
 /// Decides whether the principal may perform the request's IAM action on its resource. The
@@ -47,14 +47,38 @@ public sealed class Authorizer(IamStore iam, IReadOnlyList<ResourcePolicyLookup>
     public AuthorizationResult Decide(RequestContext ctx, string action, string resource, ResourcePolicy? resourcePolicy = null)
     {
         var p = ctx.Principal;
-        if (AlwaysAllowed.Contains(action) && !p.IsAnonymous) return new AuthorizationResult(Decision.Allow, "");
         // GetSessionToken's credentials (no MFA here) may not call IAM; AWS refuses the token.
         if (p.Key is { SessionToken: not null, RoleArn: null } && action.StartsWith("iam:", StringComparison.OrdinalIgnoreCase))
             throw new AwsException("InvalidClientTokenId", 403, "The security token included in the request is invalid");
+        return Decide(p, action, resource, policies => Context(ctx, policies), resourcePolicy);
+    }
+
+    /// <summary>A decision for a principal acting without a request of its own: a service using
+    /// an execution role (SageMaker reading model artifacts), with the keys such calls carry.</summary>
+    public AuthorizationResult DecideForService(Principal principal, string action, string resource, string viaService)
+        => Decide(principal, action, resource, policies =>
+        {
+            var context = new Dictionary<string, IReadOnlyList<string>>(StringComparer.OrdinalIgnoreCase)
+            {
+                // Services call each other over TLS.
+                ["aws:SecureTransport"] = ["true"],
+                ["aws:CurrentTime"] = [DateTimeOffset.UtcNow.ToString("yyyy-MM-dd'T'HH:mm:ss'Z'", CultureInfo.InvariantCulture)],
+                ["aws:EpochTime"] = [DateTimeOffset.UtcNow.ToUnixTimeSeconds().ToString(CultureInfo.InvariantCulture)],
+                ["aws:PrincipalType"] = ["AssumedRole"],
+                ["kms:ViaService"] = [viaService],
+                ["kms:CallerAccount"] = [principal.AccountId],
+            };
+            AddPrincipalKeys(context, principal, policies);
+            return context;
+        }, null);
+
+    AuthorizationResult Decide(Principal p, string action, string resource, Func<PrincipalPolicies, Dictionary<string, IReadOnlyList<string>>> context, ResourcePolicy? resourcePolicy)
+    {
+        if (AlwaysAllowed.Contains(action) && !p.IsAnonymous) return new AuthorizationResult(Decision.Allow, "");
         var found = resourcePolicy;
         if (found is null)
             foreach (var lookup in resourcePolicies)
-                if ((found = lookup(ctx, action, resource)) is not null) break;
+                if ((found = lookup(p, action, resource)) is not null) break;
         var owner = found?.OwnerAccount ?? ArnAccount(resource);
         // The common case costs nothing: the root in its own account, no resource policy.
         if (p.Type == PrincipalType.Root && found?.Document is null && found?.Required != true && (owner is null || owner == p.AccountId) && p.Key?.SessionPolicies is null)
@@ -62,7 +86,7 @@ public sealed class Authorizer(IamStore iam, IReadOnlyList<ResourcePolicyLookup>
 
         var policies = p.Type is PrincipalType.User or PrincipalType.AssumedRole ? iam.Resolve(p) : new PrincipalPolicies([], null, []);
         var session = p.Key?.SessionPolicies?.Select(iam.Parse).ToList();
-        var request = new PolicyRequest(action, resource, Context(ctx, policies));
+        var request = new PolicyRequest(action, resource, context(policies));
         var who = new RequestPrincipal(p.Arn, p.AccountId, p.RoleArn, null, p.Type == PrincipalType.Root, p.IsAnonymous);
         if (found is { Required: true, Document: null }) return new AuthorizationResult(Decision.ImplicitDeny, $"because no resource-based policy allows the {action} action");
         return Evaluator.Authorize(new AuthorizationRequest(request, who, owner, policies.Identity, found?.Document, policies.Boundary, session, found?.Required ?? false));
@@ -90,15 +114,7 @@ public sealed class Authorizer(IamStore iam, IReadOnlyList<ResourcePolicyLookup>
             ["aws:PrincipalType"] = [p.Type switch { PrincipalType.Root => "Account", PrincipalType.AssumedRole => "AssumedRole", PrincipalType.User => "User", _ => "Anonymous" }],
         };
         if (ctx.Http.Connection.RemoteIpAddress is { } ip) context["aws:SourceIp"] = [(ip.IsIPv4MappedToIPv6 ? ip.MapToIPv4() : ip).ToString()];
-        if (!p.IsAnonymous)
-        {
-            context["aws:PrincipalAccount"] = [p.AccountId];
-            // For a role session, aws:PrincipalArn is the role's ARN.
-            context["aws:PrincipalArn"] = [p.RoleArn ?? p.Arn];
-            context["aws:userid"] = [p.UserId];
-            if (p.Type == PrincipalType.User && p.EntityName is { } name) context["aws:username"] = [name];
-            foreach (var (key, value) in policies.Tags) context["aws:PrincipalTag/" + key] = [value];
-        }
+        AddPrincipalKeys(context, p, policies);
         foreach (var (key, values) in ctx.ConditionKeys) context[key] = values;
         if (!p.IsAnonymous) context["kms:CallerAccount"] = [p.AccountId];
         if (ctx.Service?.Protocol == AwsProtocol.RestXml)
@@ -109,6 +125,17 @@ public sealed class Authorizer(IamStore iam, IReadOnlyList<ResourcePolicyLookup>
                 if (ctx.Header(header) is { } v) context[key] = [v];
         }
         return context;
+    }
+
+    static void AddPrincipalKeys(Dictionary<string, IReadOnlyList<string>> context, Principal p, PrincipalPolicies policies)
+    {
+        if (p.IsAnonymous) return;
+        context["aws:PrincipalAccount"] = [p.AccountId];
+        // For a role session, aws:PrincipalArn is the role's ARN.
+        context["aws:PrincipalArn"] = [p.RoleArn ?? p.Arn];
+        context["aws:userid"] = [p.UserId];
+        if (p.Type == PrincipalType.User && p.EntityName is { } name) context["aws:username"] = [name];
+        foreach (var (key, value) in policies.Tags) context["aws:PrincipalTag/" + key] = [value];
     }
 
     static AwsException Denied(RequestContext ctx, string action, string resource, string reason)

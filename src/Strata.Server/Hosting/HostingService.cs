@@ -1,3 +1,4 @@
+using Strata.Server.Auth;
 using System.Collections.Concurrent;
 using Strata.Server.Services.SageMaker;
 using Strata.Server.Storage;
@@ -10,8 +11,8 @@ namespace Strata.Server.Hosting;
 /// records every outcome in the endpoint's state, so that DescribeEndpoint always tells the
 /// truth (Creating → InService, Updating → InService, or Failed with the reason).
 /// </summary>
-public sealed class HostingService(SageMakerStore store, ModelArtifacts artifacts, ImageCatalogue images, MetricsStore metrics, string runDir, string logDir,
-    TimeProvider clock, ILogger<HostingService> log) : IAsyncDisposable
+public sealed class HostingService(SageMakerStore store, ModelArtifacts artifacts, ImageCatalogue images, MetricsStore metrics, ExecutionRoles roles,
+    string runDir, string logDir, string region, TimeProvider clock, ILogger<HostingService> log) : IAsyncDisposable
 {
     static readonly TimeSpan HealthTimeout = TimeSpan.FromSeconds(60);
     readonly ConcurrentDictionary<(string Account, string Name), EndpointRuntime> _running = new();
@@ -50,7 +51,7 @@ public sealed class HostingService(SageMakerStore store, ModelArtifacts artifact
         }
         catch (Exception e) when (e is not OperationCanceledException)
         {
-            var reason = e is HostingException ? e.Message : "An internal error stopped the update: " + e.Message;
+            var reason = e is HostingException or ExecutionRoleException ? e.Message : "An internal error stopped the update: " + e.Message;
             log.LogWarning("Update of endpoint {Endpoint} failed, it keeps its configuration: {Reason}", endpointName, reason);
             store.UpdateEndpoint(account, endpointName, rec => rec with
             {
@@ -88,6 +89,14 @@ public sealed class HostingService(SageMakerStore store, ModelArtifacts artifact
         });
     }
 
+    /// <summary>Model artifacts are read as the model's execution role, assumed by SageMaker.</summary>
+    Action<string, string> Authorizer(ModelRecord model, string url)
+    {
+        var role = model.ExecutionRoleArn ?? throw new HostingException($"the model {model.ModelName} has no ExecutionRoleArn");
+        var session = roles.Assume(role, ExecutionRoles.SageMaker);
+        return (action, resource) => roles.Require(session, action, resource, $"s3.{region}.amazonaws.com", $"Could not access model data at {url}");
+    }
+
     async Task<EndpointRuntime> BuildAsync(string account, string endpointName, EndpointConfigRecord config, CancellationToken ct)
     {
         var variants = new List<VariantRuntime>();
@@ -100,7 +109,7 @@ public sealed class HostingService(SageMakerStore store, ModelArtifacts artifact
                 var image = container.Image ?? "";
                 var command = Images.IsBuiltIn(image) ? null : images.CommandFor(image)
                     ?? throw new HostingException($"the image {image} of model {model.ModelName} is neither {Images.BuiltInRepository} nor in the image catalogue (strata images add)");
-                var modelDir = container.ModelDataUrl is { } url ? await artifacts.PrepareAsync(account, url, ct, requireOnnx: command is null)
+                var modelDir = container.ModelDataUrl is { } url ? await artifacts.PrepareAsync(url, Authorizer(model, url), ct, requireOnnx: command is null)
                     : command is not null ? Directory.CreateTempSubdirectory("strata-nomodel-").FullName
                     : throw new HostingException($"the model {model.ModelName} has no ModelDataUrl");
                 var type = InstanceType.Find(pv.InstanceType) ?? throw new HostingException($"unknown instance type {pv.InstanceType}");
@@ -171,7 +180,7 @@ public sealed class HostingService(SageMakerStore store, ModelArtifacts artifact
 
     void Fail(string account, string endpointName, Exception e)
     {
-        var reason = e is HostingException ? e.Message : "An internal error stopped the deployment: " + e.Message;
+        var reason = e is HostingException or ExecutionRoleException ? e.Message : "An internal error stopped the deployment: " + e.Message;
         if (e is HostingException) log.LogWarning("Endpoint {Endpoint} failed: {Reason}", endpointName, reason);
         else log.LogError(e, "Deploying endpoint {Endpoint} failed", endpointName);
         store.UpdateEndpoint(account, endpointName, rec => rec with { EndpointStatus = "Failed", FailureReason = reason, LastModifiedTime = clock.GetUtcNow() });

@@ -11,11 +11,13 @@ namespace Strata.Server.Hosting;
 /// a model directory, once per artifact version (its ETag). Every way it can be wrong becomes a
 /// <see cref="HostingException"/> that names the problem: missing, not a gzip tar, no model.onnx.
 /// </summary>
-public sealed class ModelArtifacts(S3Store s3, string root)
+public sealed class ModelArtifacts(S3Store s3, ServerSideEncryption sse, string root)
 {
     /// <param name="requireOnnx">The built-in container needs model.onnx; a container of your own
     /// gets whatever the archive holds.</param>
-    public async Task<string> PrepareAsync(string account, string modelDataUrl, CancellationToken ct, bool requireOnnx = true)
+    /// <param name="authorize">Checks that the execution role may perform an action on a resource
+    /// (throws, naming both, when it may not): reading is done as the role, never as root.</param>
+    public async Task<string> PrepareAsync(string modelDataUrl, Action<string, string> authorize, CancellationToken ct, bool requireOnnx = true)
     {
         if (!modelDataUrl.StartsWith("s3://", StringComparison.Ordinal) || modelDataUrl.Length < 6)
             throw new HostingException($"ModelDataUrl {modelDataUrl} is not an s3:// URL");
@@ -23,10 +25,19 @@ public sealed class ModelArtifacts(S3Store s3, string root)
         var slash = path.IndexOf('/');
         if (slash <= 0 || slash == path.Length - 1) throw new HostingException($"ModelDataUrl {modelDataUrl} names no object");
         var (bucketName, key) = (path[..slash], path[(slash + 1)..]);
+        // As in S3: the permission is checked before whether the object exists is revealed.
+        authorize("s3:GetObject", $"arn:aws:s3:::{bucketName}/{key}");
         var bucket = s3.GetBucket(bucketName);
         var record = bucket is null ? null : s3.GetObject(bucketName, key);
         if (bucket is null || record is null) throw new HostingException($"the model artifact {modelDataUrl} does not exist");
-        if (bucket.OwnerAccountId != account) throw new HostingException($"access to the model artifact {modelDataUrl} was denied");
+
+        // An encrypted artifact is decrypted as the role: SSE-KMS needs kms:Decrypt on its key,
+        // checked every time, even when an earlier deployment already unpacked it.
+        if (record.Encryption?.Algorithm == ObjectEncryption.SseC)
+            throw new HostingException($"the model artifact {modelDataUrl} is encrypted with a customer-provided key (SSE-C), which SageMaker cannot read");
+        byte[]? dataKey;
+        try { dataKey = sse.DataKeyForService(record.Encryption, authorize); }
+        catch (Protocol.AwsException e) { throw new HostingException($"Could not access model data at {modelDataUrl}: {e.Code}: {e.Message}"); }
 
         var id = Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes($"{modelDataUrl}\n{record.ETag}")))[..24];
         var dir = Path.Combine(root, id);
@@ -40,7 +51,7 @@ public sealed class ModelArtifacts(S3Store s3, string root)
         Directory.CreateDirectory(staging);
         try
         {
-            await using (var body = s3.OpenRead(bucketName, key) ?? throw new HostingException($"the model artifact {modelDataUrl} does not exist"))
+            await using (var body = s3.OpenRead(record, dataKey))
             {
                 try
                 {

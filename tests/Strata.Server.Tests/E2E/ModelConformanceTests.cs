@@ -7,7 +7,7 @@ namespace Strata.Server.Tests.E2E;
 public sealed class ModelConformanceTests
 {
     static IEnumerable<string> S3Operations
-        => new S3Service(new S3Environment(null!, null!, TimeProvider.System, "us-east-1"), ["localhost"]).Operations.Select(o => o.Name);
+        => new S3Service(new S3Environment(null!, null!, TimeProvider.System, "us-east-1", null!), ["localhost"]).Operations.Select(o => o.Name);
 
     [Theory]
     [InlineData("python3")]
@@ -23,7 +23,7 @@ public sealed class ModelConformanceTests
     [InlineData("/usr/bin/python3")]
     public async Task SageMakerOperationsExistInTheModelAndAreTested(string python)
     {
-        var operations = new Services.SageMaker.SageMakerService(null!, null!, null!, TimeProvider.System, "us-east-1").Operations.Select(o => o.Name);
+        var operations = new Services.SageMaker.SageMakerService(null!, null!, null!, null!, TimeProvider.System, "us-east-1").Operations.Select(o => o.Name);
         var (code, output) = await ClientProcess.RunAsync(python, [ClientSuite.ScriptPath("model_check.py"), "sagemaker", .. operations], new Dictionary<string, string>());
         Assert.True(code == 0, output);
         (code, output) = await ClientProcess.RunAsync(python, [ClientSuite.ScriptPath("model_check.py"), "sagemaker-runtime", "InvokeEndpoint"], new Dictionary<string, string>());
@@ -58,7 +58,7 @@ public sealed class ModelConformanceTests
     [Fact]
     public void EveryS3OperationNamesAnS3ActionAndResource()
     {
-        foreach (var op in new S3Service(new S3Environment(null!, null!, TimeProvider.System, "us-east-1"), ["localhost"]).Operations)
+        foreach (var op in new S3Service(new S3Environment(null!, null!, TimeProvider.System, "us-east-1", null!), ["localhost"]).Operations)
         {
             Assert.StartsWith("s3:", op.IamAction);
             Assert.DoesNotContain(" ", op.IamAction);

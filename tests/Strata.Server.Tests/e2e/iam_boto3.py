@@ -13,7 +13,7 @@ import boto3
 import botocore.exceptions
 from botocore.config import Config
 
-from harness import endpoint, eq, expect_error, run, unique, validate_responses
+from harness import endpoint, eq, execution_role, expect_error, run, unique, validate_responses
 
 MODELS = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "models")
 IMAGE = "123456789012.dkr.ecr.us-east-1.amazonaws.com/strata-onnx:1"
@@ -128,7 +128,7 @@ def deploy_classifier():
     s3.put_object(Bucket=bucket, Key="model.tar.gz", Body=buffer.getvalue())
     sm = client("sagemaker")
     name = unique("ep")
-    sm.create_model(ModelName=name, ExecutionRoleArn=f"arn:aws:iam::{ACCOUNT}:role/r", PrimaryContainer={"Image": IMAGE, "ModelDataUrl": f"s3://{bucket}/model.tar.gz"})
+    sm.create_model(ModelName=name, ExecutionRoleArn=execution_role(iam, f"arn:aws:s3:::{bucket}/*"), PrimaryContainer={"Image": IMAGE, "ModelDataUrl": f"s3://{bucket}/model.tar.gz"})
     sm.create_endpoint_config(EndpointConfigName=name, ProductionVariants=[{"VariantName": "a", "ModelName": name, "InitialInstanceCount": 1, "InstanceType": "ml.t2.medium"}])
     sm.create_endpoint(EndpointName=name, EndpointConfigName=name)
     sm.get_waiter("endpoint_in_service").wait(EndpointName=name, WaiterConfig={"Delay": 1, "MaxAttempts": 30})

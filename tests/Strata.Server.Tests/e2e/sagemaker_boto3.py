@@ -4,21 +4,23 @@ import io
 import json
 import os
 import tarfile
+import time
 
 import boto3
 from botocore.config import Config
 
-from harness import endpoint, eq, expect_error, run, unique, validate_responses
+from harness import endpoint, eq, execution_role, expect_error, run, unique, validate_responses
 
 MODELS = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "models")
 IMAGE = "123456789012.dkr.ecr.us-east-1.amazonaws.com/strata-onnx:1"
-ROLE = "arn:aws:iam::123456789012:role/sagemaker-execution"
 cfg = Config(retries={"max_attempts": 1})
 s3 = boto3.client("s3", endpoint_url=endpoint(), region_name="us-east-1", config=cfg)
 sm = validate_responses(boto3.client("sagemaker", endpoint_url=endpoint(), region_name="us-east-1", config=cfg))
 rt = validate_responses(boto3.client("sagemaker-runtime", endpoint_url=endpoint(), region_name="us-east-1", config=cfg))
+iam = boto3.client("iam", endpoint_url=endpoint(), region_name="us-east-1", config=cfg)
 BUCKET = unique("artifacts")
 s3.create_bucket(Bucket=BUCKET)
+ROLE = execution_role(iam)
 
 
 def artifact(model, key=None, members=None):
@@ -148,6 +150,86 @@ def failed_reason(url):
 def expect_reason(url, words):
     reason = failed_reason(url)
     assert words in reason, f"expected {words!r} in the FailureReason {reason!r}"
+
+
+def test_execution_roles():
+    """SageMaker acts as the model's execution role, never as root: it must trust SageMaker, the
+    caller must be allowed to pass it, and it must be allowed to read the artifact."""
+    url = artifact("regression")
+    missing = f"arn:aws:iam::{ROLE.split(':')[4]}:role/{unique('missing')}"
+    expect_error(lambda: sm.create_model(ModelName=unique("m"), ExecutionRoleArn=missing, PrimaryContainer={"Image": IMAGE, "ModelDataUrl": url}),
+                 "ValidationException", 400, f"Could not assume role {missing}")
+    untrusting = unique("r")
+    iam.create_role(RoleName=untrusting, AssumeRolePolicyDocument=json.dumps({"Version": "2012-10-17", "Statement": [
+        {"Effect": "Allow", "Principal": {"Service": "lambda.amazonaws.com"}, "Action": "sts:AssumeRole"}]}))
+    expect_error(lambda: sm.create_model(ModelName=unique("m"), ExecutionRoleArn=f"arn:aws:iam::{ROLE.split(':')[4]}:role/{untrusting}",
+                                         PrimaryContainer={"Image": IMAGE, "ModelDataUrl": url}), "ValidationException", 400, "allows principal 'sagemaker.amazonaws.com'")
+    # A role that may read another bucket only: the endpoint fails, and says exactly why.
+    narrow = execution_role(iam, "arn:aws:s3:::some-other-bucket/*")
+    m = unique("m")
+    sm.create_model(ModelName=m, ExecutionRoleArn=narrow, PrimaryContainer={"Image": IMAGE, "ModelDataUrl": url})
+    config = unique("c")
+    sm.create_endpoint_config(EndpointConfigName=config, ProductionVariants=[{"VariantName": "a", "ModelName": m, "InitialInstanceCount": 1, "InstanceType": "ml.t2.medium"}])
+    name = unique("ep")
+    sm.create_endpoint(EndpointName=name, EndpointConfigName=config)
+    d = sm.describe_endpoint(EndpointName=name)
+    for _ in range(50):
+        if d["EndpointStatus"] != "Creating":
+            break
+        time.sleep(0.1)
+        d = sm.describe_endpoint(EndpointName=name)
+    eq(d["EndpointStatus"], "Failed", "status")
+    resource = "arn:aws:s3:::" + url[len("s3://"):]
+    for words in ("s3:GetObject", narrow, resource):
+        assert words in d["FailureReason"], f"expected {words!r} in {d['FailureReason']!r}"
+    # A user may create models only with roles it is allowed to pass to SageMaker.
+    user = unique("u")
+    iam.create_user(UserName=user)
+    iam.put_user_policy(UserName=user, PolicyName="sm", PolicyDocument=json.dumps({"Version": "2012-10-17", "Statement": [
+        {"Effect": "Allow", "Action": "sagemaker:*", "Resource": "*"}]}))
+    k = iam.create_access_key(UserName=user)["AccessKey"]
+    theirs = boto3.client("sagemaker", endpoint_url=endpoint(), region_name="us-east-1", config=cfg, aws_access_key_id=k["AccessKeyId"], aws_secret_access_key=k["SecretAccessKey"])
+    expect_error(lambda: theirs.create_model(ModelName=unique("m"), ExecutionRoleArn=ROLE, PrimaryContainer={"Image": IMAGE, "ModelDataUrl": url}),
+                 "AccessDeniedException", 400, "iam:PassRole")
+    iam.put_user_policy(UserName=user, PolicyName="pass", PolicyDocument=json.dumps({"Version": "2012-10-17", "Statement": [
+        {"Effect": "Allow", "Action": "iam:PassRole", "Resource": ROLE, "Condition": {"StringEquals": {"iam:PassedToService": "sagemaker.amazonaws.com"}}}]}))
+    theirs.create_model(ModelName=unique("m"), ExecutionRoleArn=ROLE, PrimaryContainer={"Image": IMAGE, "ModelDataUrl": url})
+
+
+def wait_settled(name):
+    for _ in range(100):
+        d = sm.describe_endpoint(EndpointName=name)
+        if d["EndpointStatus"] != "Creating":
+            return d
+        time.sleep(0.1)
+    return d
+
+
+def test_encrypted_artifacts_are_read_as_the_role():
+    """An SSE-KMS artifact deploys when the role may decrypt it, and fails naming kms:Decrypt,
+    the role and the key when it may not."""
+    kms = boto3.client("kms", endpoint_url=endpoint(), region_name="us-east-1", config=cfg)
+    key = kms.create_key()["KeyMetadata"]
+    buffer = io.BytesIO()
+    with tarfile.open(fileobj=buffer, mode="w:gz") as tar:
+        tar.add(os.path.join(MODELS, "regression", "model.onnx"), arcname="model.onnx")
+    object_key = f"encrypted/{unique('v')}/model.tar.gz"
+    s3.put_object(Bucket=BUCKET, Key=object_key, Body=buffer.getvalue(), ServerSideEncryption="aws:kms", SSEKMSKeyId=key["KeyId"])
+    url = f"s3://{BUCKET}/{object_key}"
+    name, _, _ = deploy(url=url)
+    wait_in_service(name)
+    invoke(name, b"[[1,2,3,4]]")
+    no_kms = execution_role(iam, kms_decrypt=False)
+    m = unique("m")
+    sm.create_model(ModelName=m, ExecutionRoleArn=no_kms, PrimaryContainer={"Image": IMAGE, "ModelDataUrl": url})
+    config = unique("c")
+    sm.create_endpoint_config(EndpointConfigName=config, ProductionVariants=[{"VariantName": "a", "ModelName": m, "InitialInstanceCount": 1, "InstanceType": "ml.t2.medium"}])
+    failing = unique("ep")
+    sm.create_endpoint(EndpointName=failing, EndpointConfigName=config)
+    d = wait_settled(failing)
+    eq(d["EndpointStatus"], "Failed", "status")
+    for words in ("kms:Decrypt", no_kms, key["Arn"]):
+        assert words in d["FailureReason"], f"expected {words!r} in {d['FailureReason']!r}"
 
 
 def test_resource_limit_and_random_routing():

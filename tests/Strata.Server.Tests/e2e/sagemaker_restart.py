@@ -10,7 +10,7 @@ import time
 import boto3
 from botocore.config import Config
 
-from harness import endpoint, unique
+from harness import endpoint, execution_role, unique
 
 cfg = Config(retries={"max_attempts": 1})
 MODELS = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "models")
@@ -26,7 +26,8 @@ def deploy():
         tar.add(os.path.join(MODELS, "regression", "model.onnx"), arcname="model.onnx")
     s3.put_object(Bucket=bucket, Key="model.tar.gz", Body=buffer.getvalue())
     name = unique("ep")
-    sm.create_model(ModelName=name, ExecutionRoleArn="arn:aws:iam::123456789012:role/r",
+    role = execution_role(boto3.client("iam", endpoint_url=endpoint(), region_name="us-east-1", config=cfg), f"arn:aws:s3:::{bucket}/*")
+    sm.create_model(ModelName=name, ExecutionRoleArn=role,
                     PrimaryContainer={"Image": "strata-onnx:latest", "ModelDataUrl": f"s3://{bucket}/model.tar.gz"})
     sm.create_endpoint_config(EndpointConfigName=name, ProductionVariants=[
         {"VariantName": "v", "ModelName": name, "InitialInstanceCount": 1, "InstanceType": "ml.t2.medium"}])

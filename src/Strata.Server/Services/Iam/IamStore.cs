@@ -141,6 +141,19 @@ public sealed class IamStore(IStateStore state)
             for (var i = 0; i < span.Length; i++) span[i] = alphabet[RandomNumberGenerator.GetInt32(alphabet.Length)];
         });
 
+    /// <summary>Creates a role with one inline policy unless it exists (the demo's execution role).</summary>
+    public IamRole EnsureRole(string account, string name, string trustPolicy, string policyName, string policy, DateTimeOffset now) => Write(w =>
+    {
+        if (Get<IamRole>(w, Roles, account, name) is { } existing) return existing;
+        var role = new IamRole
+        {
+            Name = name, Id = NewId("AROA"), Arn = $"arn:aws:iam::{account}:role/{name}", CreateDate = now,
+            AssumeRolePolicyDocument = trustPolicy, InlinePolicies = new(StringComparer.Ordinal) { [policyName] = policy },
+        };
+        Put(w, Roles, account, name, role);
+        return role;
+    });
+
     // ---- the authorizer's view ----
 
     long _generation;

@@ -142,21 +142,30 @@ public sealed partial class KmsService(KmsStore store, TimeProvider clock, strin
     KmsKey? Resolve(RequestContext ctx, string? keyId, bool required)
     {
         if (keyId is null) return required ? throw JsonProtocol.Invalid("KeyId", null, "Member must not be null") : null;
-        var account = ctx.Principal.AccountId;
+        if (keyId.StartsWith("arn:", StringComparison.Ordinal) && (keyId.Split(':', 6) is not { Length: 6 } parts || parts[2] != "kms"))
+            return required ? throw new AwsException("InvalidArnException", 400, $"ARN {keyId} is not valid.") : null;
+        var (key, missing) = Find(ctx.Principal.AccountId, keyId);
+        if (key is null && required) throw new AwsException("NotFoundException", 400, missing);
+        return key;
+    }
+
+    /// <summary>The key <paramref name="keyId"/> names for a caller in <paramref name="account"/>
+    /// (rotated first if its rotation is due), or null and the NotFound message.</summary>
+    public (KmsKey? Key, string Missing) Find(string account, string keyId)
+    {
         KmsKey? key = null;
-        string? missing = null;
+        string missing;
         if (keyId.StartsWith("arn:", StringComparison.Ordinal))
         {
             var parts = keyId.Split(':', 6);
-            if (parts.Length != 6 || parts[2] != "kms")
-                return required ? throw new AwsException("InvalidArnException", 400, $"ARN {keyId} is not valid.") : null;
-            if (parts[5].StartsWith("key/", StringComparison.Ordinal))
+            missing = $"Invalid keyId '{keyId}'";
+            if (parts.Length == 6 && parts[5].StartsWith("key/", StringComparison.Ordinal))
             {
                 key = store.GetKey(parts[5][4..]);
                 if (key?.Arn != keyId) key = null;
                 missing = $"Key '{keyId}' does not exist";
             }
-            else if (parts[5].StartsWith("alias/", StringComparison.Ordinal))
+            else if (parts.Length == 6 && parts[5].StartsWith("alias/", StringComparison.Ordinal))
             {
                 key = store.GetAlias(parts[4], parts[5]) is { } alias ? store.GetKey(alias.TargetKeyId) : null;
                 missing = $"Alias '{keyId}' is not found.";
@@ -173,9 +182,44 @@ public sealed partial class KmsService(KmsStore store, TimeProvider clock, strin
             if (key is not null && key.AccountId != account) key = null;
             missing = $"Key '{KeyArn(account, keyId)}' does not exist";
         }
-        if (key is null && required) throw new AwsException("NotFoundException", 400, missing ?? $"Invalid keyId '{keyId}'");
-        return key is null ? null : RotateIfDue(key);
+        return (key is null ? null : RotateIfDue(key), missing);
     }
+
+    /// <summary>The AWS managed key of a service in an account (<c>alias/aws/s3</c>), created on
+    /// first use as AWS creates it.</summary>
+    public KmsKey AwsManagedKey(string account, string service)
+    {
+        var alias = $"alias/aws/{service}";
+        if (store.GetAlias(account, alias) is { } existing && store.GetKey(existing.TargetKeyId) is { } key) return key;
+        var id = Guid.NewGuid().ToString();
+        var now = clock.GetUtcNow();
+        key = new KmsKey
+        {
+            KeyId = id, AccountId = account, Arn = KeyArn(account, id), CreationDate = now, Policy = DefaultPolicy(account),
+            Description = $"Default key that protects my {service.ToUpperInvariant()} objects when no other key is defined",
+            Versions = [store.NewVersion(id, 1, now)],
+        };
+        store.PutKey(key);
+        // Two first uses at once: the alias decides which key is the managed one.
+        if (!store.PutAlias(account, new KmsAlias(alias, $"arn:aws:kms:{region}:{account}:{alias}", id, now, now), replace: false))
+            return store.GetKey(store.GetAlias(account, alias)!.TargetKeyId)!;
+        return key;
+    }
+
+    /// <summary>Data-key operations for other services (S3's SSE-KMS): same keys, same states.</summary>
+    public byte[] Encrypt(KmsKey key, ReadOnlySpan<byte> plaintext, IReadOnlyDictionary<string, string> context)
+    {
+        RequireUsable(key);
+        return store.Encrypt(key, plaintext, context);
+    }
+
+    public byte[]? Decrypt(KmsKey key, ReadOnlySpan<byte> blob, IReadOnlyDictionary<string, string> context)
+    {
+        RequireUsable(key);
+        return store.Decrypt(key, blob, context);
+    }
+
+    public KmsKey? GetKey(string keyId) => store.GetKey(keyId);
 
     /// <summary>Automatic rotation happens when a rotated key is next used after its date.</summary>
     KmsKey RotateIfDue(KmsKey key)

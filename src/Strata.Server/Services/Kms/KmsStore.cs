@@ -118,6 +118,22 @@ public sealed class KmsStore(IStateStore state, byte[] masterKey)
 
     // ---- cryptography ----
 
+    /// <summary>Wraps a data key under a key of Strata's own derived from the master key for
+    /// <paramref name="purpose"/> (SSE-S3's "S3-managed keys").</summary>
+    public byte[] WrapForService(string purpose, ReadOnlySpan<byte> dataKey)
+    {
+        var key = HKDF.DeriveKey(HashAlgorithmName.SHA256, masterKey, 32, info: Encoding.UTF8.GetBytes("strata-service-key:" + purpose));
+        try { return Seal(key, dataKey, Encoding.UTF8.GetBytes(purpose)); }
+        finally { CryptographicOperations.ZeroMemory(key); }
+    }
+
+    public byte[]? UnwrapForService(string purpose, ReadOnlySpan<byte> wrapped)
+    {
+        var key = HKDF.DeriveKey(HashAlgorithmName.SHA256, masterKey, 32, info: Encoding.UTF8.GetBytes("strata-service-key:" + purpose));
+        try { return Open(key, wrapped, Encoding.UTF8.GetBytes(purpose)); }
+        finally { CryptographicOperations.ZeroMemory(key); }
+    }
+
     const byte Format = 1;
     const int HeaderSize = 1 + 16 + 4;
     const int NonceSize = 12;

@@ -8,8 +8,9 @@ using Strata.Server.Protocol;
 
 namespace Strata.Server.Services.S3;
 
-/// <summary>Shared by the S3 handlers: the store, the accounts (owners), the clock and region.</summary>
-public sealed record S3Environment(S3Store Store, CredentialStore Accounts, TimeProvider Clock, string Region)
+/// <summary>Shared by the S3 handlers: the store, the accounts (owners), the clock, the region
+/// and server-side encryption.</summary>
+public sealed record S3Environment(S3Store Store, CredentialStore Accounts, TimeProvider Clock, string Region, ServerSideEncryption Sse)
 {
     /// <summary>The bucket the request names, which must exist. Whether the caller may use it
     /// (its own account's, or granted by the bucket policy) the authorizer has already decided.</summary>

@@ -96,6 +96,50 @@ public sealed class BucketPolicyOperations(S3Environment env)
         return Task.CompletedTask;
     }
 
+    // ---- default encryption (PutBucketEncryption) ----
+
+    public async Task PutBucketEncryption(RequestContext ctx)
+    {
+        var bucket = env.RequireBucket(ctx);
+        var root = await S3Http.ReadXmlAsync(ctx);
+        if (root.Name.LocalName != "ServerSideEncryptionConfiguration") throw S3Errors.MalformedXml();
+        var rule = root.Children("Rule").FirstOrDefault() ?? throw S3Errors.MalformedXml();
+        var apply = rule.Children("ApplyServerSideEncryptionByDefault").FirstOrDefault() ?? throw S3Errors.MalformedXml();
+        var algorithm = apply.Child("SSEAlgorithm") ?? throw S3Errors.MalformedXml();
+        var keyId = apply.Child("KMSMasterKeyID");
+        if (algorithm is not (ObjectEncryption.SseS3 or ObjectEncryption.SseKms)) throw S3Errors.MalformedXml();
+        if (algorithm == ObjectEncryption.SseS3 && keyId is not null)
+            throw S3Errors.InvalidArgument("a KMSMasterKeyID is not applicable if the default sse algorithm is not aws:kms or aws:kms:dsse", "ApplyServerSideEncryptionByDefault", null);
+        var encryption = new DefaultEncryption(algorithm, keyId, rule.Child("BucketKeyEnabled") == "true");
+        env.Store.UpdateBucket(bucket.Name, b => b with { Encryption = encryption });
+        S3Http.Empty(ctx);
+    }
+
+    public Task GetBucketEncryption(RequestContext ctx)
+    {
+        var encryption = env.RequireBucket(ctx).Encryption
+            ?? throw new AwsException("ServerSideEncryptionConfigurationNotFoundError", 404, "The server side encryption configuration was not found").With("BucketName", ctx.Bucket);
+        return S3Http.WriteXmlAsync(ctx, xml =>
+        {
+            xml.WriteStartElement("ServerSideEncryptionConfiguration", S3Service.XmlNamespace);
+            xml.WriteStartElement("Rule");
+            xml.WriteStartElement("ApplyServerSideEncryptionByDefault");
+            xml.WriteElementString("SSEAlgorithm", encryption.SSEAlgorithm);
+            if (encryption.KmsMasterKeyId is { } keyId) xml.WriteElementString("KMSMasterKeyID", keyId);
+            xml.WriteEndElement();
+            xml.WriteElementString("BucketKeyEnabled", encryption.BucketKeyEnabled ? "true" : "false");
+            xml.WriteEndElement();
+            xml.WriteEndElement();
+        });
+    }
+
+    public Task DeleteBucketEncryption(RequestContext ctx)
+    {
+        env.Store.UpdateBucket(env.RequireBucket(ctx).Name, b => b with { Encryption = null });
+        S3Http.Empty(ctx, 204);
+        return Task.CompletedTask;
+    }
+
     static AwsException NoSuchBucketPolicy() => new("NoSuchBucketPolicy", 404, "The bucket policy does not exist");
 
     /// <summary>S3's checks on write: a resource policy whose statements name S3 actions on this
@@ -127,7 +171,7 @@ public sealed class BucketPolicyOperations(S3Environment env)
             && !s.Conditions.Any(c => c.Key.ToLowerInvariant() is "aws:sourceip" or "aws:sourcevpce" or "aws:sourcevpc" or "aws:principalaccount" or "aws:principalorgid" or "aws:sourcearn" or "aws:sourceaccount"));
 
     /// <summary>The authorizer's lookup: the policy and owner of the bucket an S3 action names.</summary>
-    public static ResourcePolicyLookup Lookup(S3Store store, Func<string, PolicyDocument> parse) => (ctx, action, resource) =>
+    public static ResourcePolicyLookup Lookup(S3Store store, Func<string, PolicyDocument> parse) => (principal, action, resource) =>
     {
         // Creating a bucket that exists is BucketAlreadyExists, not a cross-account denial.
         if (!resource.StartsWith("arn:aws:s3:::", StringComparison.Ordinal) || action.Equals("s3:CreateBucket", StringComparison.OrdinalIgnoreCase)) return null;
@@ -136,13 +180,13 @@ public sealed class BucketPolicyOperations(S3Environment env)
         var name = slash < 0 ? path : path[..slash];
         if (name.Length == 0 || name == "*" || store.GetBucket(name) is not { } bucket) return null;
         // The owner's root can always manage the policy, so a bad policy never locks it out.
-        if (ctx.Principal.Type == PrincipalType.Root && ctx.Principal.AccountId == bucket.OwnerAccountId
+        if (principal.Type == PrincipalType.Root && principal.AccountId == bucket.OwnerAccountId
             && action.ToLowerInvariant() is "s3:putbucketpolicy" or "s3:getbucketpolicy" or "s3:deletebucketpolicy")
             return new ResourcePolicy(null, bucket.OwnerAccountId, Required: false);
         var document = bucket.Policy is null ? null : parse(bucket.Policy);
         // RestrictPublicBuckets: a public policy grants nothing to anyone outside the account.
         if (document is not null && bucket.PublicAccessBlock?.RestrictPublicBuckets == true && IsPublic(document)
-            && (ctx.Principal.IsAnonymous || ctx.Principal.AccountId != bucket.OwnerAccountId))
+            && (principal.IsAnonymous || principal.AccountId != bucket.OwnerAccountId))
             document = document with { Statements = document.Statements.Where(s => !(s.Effect == Effect.Allow && s.Principal?.Everyone == true)).ToList() };
         return new ResourcePolicy(document, bucket.OwnerAccountId, Required: false);
     };

@@ -50,8 +50,11 @@ internal sealed class MultipartOperations(S3Environment env, ObjectOperations ob
             ChecksumAlgorithm = algorithm,
             ChecksumType = type,
             StorageClass = ctx.Header("x-amz-storage-class") ?? "STANDARD",
+            // The upload's data key, wrapped; every part is sealed with it.
+            Encryption = env.Sse.ForNewObject(ctx, bucket, key)?.Meta,
         };
         Store.CreateUpload(upload);
+        ServerSideEncryption.WriteHeaders(ctx.Response, upload.Encryption);
         if (algorithm is not null)
         {
             ctx.Response.Headers["x-amz-checksum-algorithm"] = algorithm;
@@ -102,9 +105,11 @@ internal sealed class MultipartOperations(S3Environment env, ObjectOperations ob
         var upload = RequireUpload(ctx);
         var partNumber = PartNumber(ctx);
         var algorithm = PartAlgorithm(ctx, upload);
-        var body = await ObjectBody.ReceiveAsync(ctx, Store.Blobs, algorithm);
+        var dataKey = env.Sse.DataKeyFor(ctx, upload.Encryption, upload.Bucket, upload.Key);
+        var body = await ObjectBody.ReceiveAsync(ctx, Store.Blobs, algorithm, dataKey);
         var part = SavePart(upload, partNumber, body);
         ctx.Response.Headers.ETag = part.ETag;
+        ServerSideEncryption.WriteHeaders(ctx.Response, upload.Encryption);
         if (algorithm is { } a && body.Checksum is not null) ctx.Response.Headers[Checksums.HeaderName(a)] = body.Checksum;
         S3Http.Empty(ctx);
     }
@@ -142,7 +147,9 @@ internal sealed class MultipartOperations(S3Environment env, ObjectOperations ob
             (offset, length) = (first, last - first + 1);
         }
         Checksums.TryParse(upload.ChecksumAlgorithm, out var uploadAlgorithm);
-        var body = await ObjectBody.CopyAsync(Store.Blobs, source, offset, length, upload.ChecksumAlgorithm is null ? null : uploadAlgorithm);
+        var sourceKey = env.Sse.DataKeyFor(ctx, source.Encryption, Auth.SigV4.PercentDecode(ctx.Header("x-amz-copy-source")!.Split('?')[0]).TrimStart('/').Split('/')[0], source.Key, copySource: true);
+        var dataKey = env.Sse.DataKeyFor(ctx, upload.Encryption, upload.Bucket, upload.Key);
+        var body = await ObjectBody.CopyAsync(Store.Blobs, source, sourceKey, offset, length, upload.ChecksumAlgorithm is null ? null : uploadAlgorithm, dataKey);
         var part = SavePart(upload, partNumber, body);
         await S3Http.WriteXmlAsync(ctx, xml =>
         {
@@ -186,13 +193,17 @@ internal sealed class MultipartOperations(S3Environment env, ObjectOperations ob
             var current = Store.ListParts(upload.UploadId).ToDictionary(p => p.PartNumber);
             using var hasher = Checksums.Create(algorithm);
             var buffer = new byte[1024 * 1024];
+            var dataKey = env.Sse.DataKeyFor(ctx, upload.Encryption, upload.Bucket, upload.Key);
             foreach (var (number, _, _) in requested)
             {
                 if (!current.TryGetValue(number, out var part)) throw InvalidPart(upload.UploadId, number);
                 expectedBlobs.Add(part.BlobId);
                 await using var input = Store.Blobs.OpenRead(part.BlobId);
-                int n;
-                while ((n = await input.ReadAsync(buffer)) > 0) hasher.Append(buffer.AsSpan(0, n));
+                await ObjectBody.CopySegmentAsync(input, new Segment(part.BlobId, part.Size), dataKey, 0, part.Size, chunk =>
+                {
+                    hasher.Append(chunk.Span);
+                    return ValueTask.CompletedTask;
+                }, buffer);
             }
             fullChecksum = hasher.Base64();
         }
@@ -251,10 +262,12 @@ internal sealed class MultipartOperations(S3Environment env, ObjectOperations ob
                 ChecksumType = u.ChecksumType,
                 StorageClass = u.StorageClass,
                 OwnerAccountId = u.OwnerAccountId,
+                Encryption = u.Encryption,
             };
             return result;
         });
         var record = result!;
+        ServerSideEncryption.WriteHeaders(ctx.Response, record.Encryption);
         await S3Http.WriteXmlAsync(ctx, xml =>
         {
             xml.WriteStartElement("CompleteMultipartUploadResult", S3Service.XmlNamespace);

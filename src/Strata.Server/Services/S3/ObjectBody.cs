@@ -46,12 +46,51 @@ internal static class ObjectBody
         return null;
     }
 
-    public static async Task<ReceivedBody> ReceiveAsync(RequestContext ctx, BlobStore blobs, ChecksumAlgorithm? algorithm)
+    /// <summary>Stores the request body as a new blob, sealed with <paramref name="dataKey"/>
+    /// when the object is encrypted.</summary>
+    public static async Task<ReceivedBody> ReceiveAsync(RequestContext ctx, BlobStore blobs, ChecksumAlgorithm? algorithm, byte[]? dataKey = null)
     {
         await using var writer = blobs.CreateWriter();
-        var (size, md5Hex, checksum) = await CopyVerifiedAsync(ctx, writer.Stream, algorithm, long.MaxValue);
+        var sealing = dataKey is null ? null : SegmentCipher.Encrypt(writer.Stream, dataKey, writer.Id);
+        long size;
+        string md5Hex;
+        string? checksum;
+        await using (sealing)
+        {
+            (size, md5Hex, checksum) = await CopyVerifiedAsync(ctx, sealing ?? writer.Stream, algorithm, long.MaxValue);
+            if (sealing is not null) await sealing.FinishAsync();
+        }
         var blobId = await writer.CommitAsync();
         return new ReceivedBody(blobId, size, md5Hex, algorithm, checksum);
+    }
+
+    /// <summary>Copies the plaintext bytes [offset, offset+count) of a segment stored in
+    /// <paramref name="file"/> to <paramref name="sink"/>: the one place stored bodies are read
+    /// (decrypted with <paramref name="dataKey"/> when the object is encrypted).</summary>
+    public static async Task CopySegmentAsync(FileStream file, Segment segment, byte[]? dataKey, long offset, long count,
+        Func<ReadOnlyMemory<byte>, ValueTask> sink, byte[] buffer, CancellationToken ct = default)
+    {
+        Stream source = file;
+        if (dataKey is null) file.Position = offset;
+        else source = SegmentCipher.Decrypt(file, dataKey, segment.BlobId, segment.Size, offset);
+        try
+        {
+            for (var remaining = count; remaining > 0;)
+            {
+                var n = await source.ReadAsync(buffer.AsMemory(0, (int)Math.Min(buffer.Length, remaining)), ct);
+                if (n == 0) throw AwsException.Internal("A stored object is shorter than its record.");
+                await sink(buffer.AsMemory(0, n));
+                remaining -= n;
+            }
+        }
+        catch (CryptographicException)
+        {
+            throw AwsException.Internal("A stored encrypted object failed its integrity check.");
+        }
+        finally
+        {
+            if (source != file) await source.DisposeAsync();
+        }
     }
 
     /// <summary>Copies the request body to <paramref name="destination"/> while computing its MD5
@@ -106,47 +145,47 @@ internal static class ObjectBody
 
     /// <summary>Copies a byte range of a stored object into a new blob (CopyObject,
     /// UploadPartCopy), computing its MD5 and, if asked, a checksum.</summary>
-    public static async Task<ReceivedBody> CopyAsync(BlobStore blobs, ObjectRecord source, long offset, long length, ChecksumAlgorithm? algorithm)
+    public static async Task<ReceivedBody> CopyAsync(BlobStore blobs, ObjectRecord source, byte[]? sourceKey, long offset, long length,
+        ChecksumAlgorithm? algorithm, byte[]? dataKey)
     {
         await using var writer = blobs.CreateWriter();
+        var sealing = dataKey is null ? null : SegmentCipher.Encrypt(writer.Stream, dataKey, writer.Id);
+        var destination = sealing ?? writer.Stream;
         using var md5 = IncrementalHash.CreateHash(HashAlgorithmName.MD5);
         using var checksum = algorithm is { } a ? Checksums.Create(a) : null;
         var buffer = ArrayPool<byte>.Shared.Rent(BufferSize);
         try
         {
-            foreach (var (blobId, segOffset, count) in Ranges(source, offset, length))
+            foreach (var (segment, segOffset, count) in Ranges(source, offset, length))
             {
-                await using var input = blobs.OpenRead(blobId);
-                input.Position = segOffset;
-                var remaining = count;
-                while (remaining > 0)
+                await using var input = blobs.OpenRead(segment.BlobId);
+                await CopySegmentAsync(input, segment, sourceKey, segOffset, count, async chunk =>
                 {
-                    var n = await input.ReadAsync(buffer.AsMemory(0, (int)Math.Min(BufferSize, remaining)));
-                    if (n == 0) throw AwsException.Internal("A stored object is shorter than its record.");
-                    md5.AppendData(buffer, 0, n);
-                    checksum?.Append(buffer.AsSpan(0, n));
-                    await writer.Stream.WriteAsync(buffer.AsMemory(0, n));
-                    remaining -= n;
-                }
+                    md5.AppendData(chunk.Span);
+                    checksum?.Append(chunk.Span);
+                    await destination.WriteAsync(chunk);
+                }, buffer);
             }
+            if (sealing is not null) await sealing.FinishAsync();
         }
         finally
         {
             ArrayPool<byte>.Shared.Return(buffer);
+            if (sealing is not null) await sealing.DisposeAsync();
         }
         var blob = await writer.CommitAsync();
         return new ReceivedBody(blob, length, Convert.ToHexStringLower(md5.GetHashAndReset()), algorithm, checksum?.Base64());
     }
 
     /// <summary>The (blob, offset, count) pieces that make up bytes [offset, offset+length) of an object.</summary>
-    public static IEnumerable<(string BlobId, long Offset, long Count)> Ranges(ObjectRecord record, long offset, long length)
+    public static IEnumerable<(Segment Segment, long Offset, long Count)> Ranges(ObjectRecord record, long offset, long length)
     {
         long position = 0;
         foreach (var segment in record.Segments)
         {
             var start = Math.Max(offset, position);
             var end = Math.Min(offset + length, position + segment.Size);
-            if (start < end) yield return (segment.BlobId, start - position, end - start);
+            if (start < end) yield return (segment, start - position, end - start);
             position += segment.Size;
             if (position >= offset + length) yield break;
         }

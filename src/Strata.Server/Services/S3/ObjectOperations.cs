@@ -11,23 +11,25 @@ internal sealed class ObjectOperations(S3Environment env)
 
     public async Task PutObject(RequestContext ctx)
     {
-        env.RequireBucket(ctx);
+        var bucket = env.RequireBucket(ctx);
         var key = ctx.Key!;
         S3Http.ValidateKey(key);
         var (headers, metadata) = S3Http.ObjectHeaders(ctx);
         var tags = S3Http.ParseTaggingHeader(ctx.Header("x-amz-tagging"));
         var algorithm = ObjectBody.RequestedAlgorithm(ctx);
-        var body = await ObjectBody.ReceiveAsync(ctx, Store.Blobs, algorithm);
-        var record = Commit(ctx, key, body, headers, metadata, tags, "STANDARD");
+        var sse = env.Sse.ForNewObject(ctx, bucket, key);
+        var body = await ObjectBody.ReceiveAsync(ctx, Store.Blobs, algorithm, sse?.DataKey);
+        var record = Commit(ctx, key, body, headers, metadata, tags, "STANDARD", sse?.Meta);
         ctx.Response.Headers.ETag = record.ETag;
         WriteChecksumHeaders(ctx, record);
+        ServerSideEncryption.WriteHeaders(ctx.Response, record.Encryption);
         S3Http.Empty(ctx);
     }
 
     /// <summary>Makes a received (or copied) body the object at <paramref name="key"/>, under the
     /// request's write conditions. A body that does not commit is deleted: no row names it.</summary>
     ObjectRecord Commit(RequestContext ctx, string key, ReceivedBody body, Dictionary<string, string> headers, Dictionary<string, string> metadata,
-        List<ObjectTag> tags, string storageClass)
+        List<ObjectTag> tags, string storageClass, ObjectEncryption? encryption)
     {
         var record = new ObjectRecord
         {
@@ -44,6 +46,7 @@ internal sealed class ObjectOperations(S3Environment env)
             ChecksumType = body.Checksum is null ? null : "FULL_OBJECT",
             StorageClass = storageClass,
             OwnerAccountId = env.WriterAccount(ctx, env.RequireBucket(ctx)),
+            Encryption = encryption,
         };
         try
         {
@@ -109,6 +112,9 @@ internal sealed class ObjectOperations(S3Environment env)
 
     async Task ServeRecordAsync(RequestContext ctx, ObjectRecord record, List<FileStream> files, bool head)
     {
+        // An SSE-C object answers only to its key (HEAD too); a KMS one needs kms:Decrypt to be read.
+        var dataKey = head && record.Encryption?.Algorithm != ObjectEncryption.SseC ? null
+            : env.Sse.DataKeyFor(ctx, record.Encryption, ctx.Bucket!, ctx.Key!);
         CheckReadConditions(ctx, record);
         var response = ctx.Response;
         long offset = 0, length = record.Size;
@@ -147,6 +153,7 @@ internal sealed class ObjectOperations(S3Environment env)
             response.Headers["x-amz-mp-parts-count"] = count.ToString(CultureInfo.InvariantCulture);
         if (string.Equals(ctx.Header("x-amz-checksum-mode"), "ENABLED", StringComparison.OrdinalIgnoreCase) && (!partial || record.ChecksumType == "COMPOSITE" && length == record.Size))
             WriteChecksumHeaders(ctx, record);
+        ServerSideEncryption.WriteHeaders(response, record.Encryption);
         ApplyResponseOverrides(ctx);
         response.ContentLength = length;
         if (head || length == 0) return;
@@ -155,18 +162,9 @@ internal sealed class ObjectOperations(S3Environment env)
         var buffer = ArrayPool<byte>.Shared.Rent(256 * 1024);
         try
         {
-            foreach (var (blobId, segmentOffset, segmentCount) in ObjectBody.Ranges(record, offset, length))
-            {
-                var file = byBlob[blobId];
-                file.Position = segmentOffset;
-                for (var remaining = segmentCount; remaining > 0;)
-                {
-                    var n = await file.ReadAsync(buffer.AsMemory(0, (int)Math.Min(buffer.Length, remaining)), ctx.Http.RequestAborted);
-                    if (n == 0) throw AwsException.Internal("A stored object is shorter than its record.");
-                    await response.Body.WriteAsync(buffer.AsMemory(0, n), ctx.Http.RequestAborted);
-                    remaining -= n;
-                }
-            }
+            foreach (var (segment, segmentOffset, segmentCount) in ObjectBody.Ranges(record, offset, length))
+                await ObjectBody.CopySegmentAsync(byBlob[segment.BlobId], segment, dataKey, segmentOffset, segmentCount,
+                    chunk => response.Body.WriteAsync(chunk, ctx.Http.RequestAborted), buffer, ctx.Http.RequestAborted);
         }
         finally
         {
@@ -358,7 +356,7 @@ internal sealed class ObjectOperations(S3Environment env)
 
     public async Task CopyObject(RequestContext ctx)
     {
-        env.RequireBucket(ctx);
+        var bucket = env.RequireBucket(ctx);
         var key = ctx.Key!;
         S3Http.ValidateKey(key);
         var source = CopySource(ctx);
@@ -372,13 +370,19 @@ internal sealed class ObjectOperations(S3Environment env)
         var algorithm = Checksums.TryParse(ctx.Header("x-amz-checksum-algorithm"), out var requested) ? requested
             : Checksums.TryParse(source.ChecksumAlgorithm, out var sourceAlgorithm) ? sourceAlgorithm : (ChecksumAlgorithm?)null;
         if (sourceBucket == ctx.Bucket && source.Key == key && metadataDirective == "COPY" && taggingDirective == "COPY"
-            && ctx.Header("x-amz-storage-class") is null && ctx.Header("x-amz-checksum-algorithm") is null)
+            && ctx.Header("x-amz-storage-class") is null && ctx.Header("x-amz-checksum-algorithm") is null
+            && ctx.Header("x-amz-server-side-encryption") is null && ctx.Header("x-amz-server-side-encryption-customer-algorithm") is null)
             throw S3Errors.InvalidRequest("This copy request is illegal because it is trying to copy an object to itself without changing the object's metadata, storage class, website redirect location or encryption attributes.");
 
         var (headers, metadata) = metadataDirective == "REPLACE" ? S3Http.ObjectHeaders(ctx) : (source.Headers, source.Metadata);
         var tags = taggingDirective == "REPLACE" ? S3Http.ParseTaggingHeader(ctx.Header("x-amz-tagging")) : source.Tags;
-        var body = await ObjectBody.CopyAsync(Store.Blobs, source, 0, source.Size, algorithm);
-        var record = Commit(ctx, key, body, headers, metadata, tags, ctx.Header("x-amz-storage-class") ?? source.StorageClass);
+        // The copy is decrypted with the source's key and sealed with a key of its own: the
+        // destination's encryption comes from this request (or its bucket), not the source.
+        var sourceKey = env.Sse.DataKeyFor(ctx, source.Encryption, sourceBucket, source.Key, copySource: true);
+        var sse = env.Sse.ForNewObject(ctx, bucket, key);
+        var body = await ObjectBody.CopyAsync(Store.Blobs, source, sourceKey, 0, source.Size, algorithm, sse?.DataKey);
+        var record = Commit(ctx, key, body, headers, metadata, tags, ctx.Header("x-amz-storage-class") ?? source.StorageClass, sse?.Meta);
+        ServerSideEncryption.WriteHeaders(ctx.Response, record.Encryption);
         await S3Http.WriteXmlAsync(ctx, xml =>
         {
             xml.WriteStartElement("CopyObjectResult", S3Service.XmlNamespace);

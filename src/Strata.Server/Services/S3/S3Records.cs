@@ -4,7 +4,7 @@ namespace Strata.Server.Services.S3;
 
 /// <summary>A bucket, with its policy (JSON as the owner wrote it) and public access block.</summary>
 public sealed record BucketRecord(string Name, string OwnerAccountId, string Region, DateTimeOffset CreationDate,
-    string? Policy = null, PublicAccessBlock? PublicAccessBlock = null);
+    string? Policy = null, PublicAccessBlock? PublicAccessBlock = null, DefaultEncryption? Encryption = null);
 
 public sealed record PublicAccessBlock(bool BlockPublicAcls, bool IgnorePublicAcls, bool BlockPublicPolicy, bool RestrictPublicBuckets);
 
@@ -35,6 +35,8 @@ public sealed record ObjectRecord
     public string? ChecksumType { get; init; }
     public string StorageClass { get; init; } = "STANDARD";
     public required string OwnerAccountId { get; init; }
+    /// <summary>Null: the body is stored as sent.</summary>
+    public ObjectEncryption? Encryption { get; init; }
 }
 
 public sealed record UploadRecord
@@ -51,12 +53,15 @@ public sealed record UploadRecord
     public string? ChecksumAlgorithm { get; init; }
     public string? ChecksumType { get; init; }
     public string StorageClass { get; init; } = "STANDARD";
+    /// <summary>Every part is sealed with the upload's data key; the object inherits it.</summary>
+    public ObjectEncryption? Encryption { get; init; }
 }
 
 public sealed record PartRecord(int PartNumber, string BlobId, long Size, string ETag, DateTimeOffset LastModified, string? Checksum);
 
 [JsonSourceGenerationOptions(DefaultIgnoreCondition = JsonIgnoreCondition.WhenWritingNull)]
 [JsonSerializable(typeof(BucketRecord))]
+[JsonSerializable(typeof(Dictionary<string, string>), TypeInfoPropertyName = "DictionaryStringString")]
 [JsonSerializable(typeof(ObjectRecord))]
 [JsonSerializable(typeof(UploadRecord))]
 [JsonSerializable(typeof(PartRecord))]

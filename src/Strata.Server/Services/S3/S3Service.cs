@@ -44,6 +44,10 @@ public sealed class S3Service : IOperationResolver
             Bucket("GetPublicAccessBlock", "GetBucketPublicAccessBlock", policies.GetPublicAccessBlock),
             // AWS authorizes removing the block with the permission to set it.
             Bucket("DeletePublicAccessBlock", "PutBucketPublicAccessBlock", policies.DeletePublicAccessBlock),
+            Bucket("PutBucketEncryption", "PutEncryptionConfiguration", policies.PutBucketEncryption),
+            Bucket("GetBucketEncryption", "GetEncryptionConfiguration", policies.GetBucketEncryption),
+            // AWS authorizes removing default encryption with the permission to set it.
+            Bucket("DeleteBucketEncryption", "PutEncryptionConfiguration", policies.DeleteBucketEncryption),
             Object("PutObject", "PutObject", objects.PutObject),
             Object("GetObject", "GetObject", objects.GetObject),
             Object("HeadObject", "GetObject", objects.HeadObject),
@@ -132,6 +136,7 @@ public sealed class S3Service : IOperationResolver
                 if (q.ContainsKey("policy")) return "GetBucketPolicy";
                 if (q.ContainsKey("policyStatus")) return "GetBucketPolicyStatus";
                 if (q.ContainsKey("publicAccessBlock")) return "GetPublicAccessBlock";
+                if (q.ContainsKey("encryption")) return "GetBucketEncryption";
                 if (HasOtherSubresource(q)) return null;
                 return q["list-type"] == "2" ? "ListObjectsV2" : "ListObjects";
             }
@@ -139,6 +144,8 @@ public sealed class S3Service : IOperationResolver
             if (HttpMethods.IsDelete(method) && q.ContainsKey("policy")) return "DeleteBucketPolicy";
             if (HttpMethods.IsPut(method) && q.ContainsKey("publicAccessBlock")) return "PutPublicAccessBlock";
             if (HttpMethods.IsDelete(method) && q.ContainsKey("publicAccessBlock")) return "DeletePublicAccessBlock";
+            if (HttpMethods.IsPut(method) && q.ContainsKey("encryption")) return "PutBucketEncryption";
+            if (HttpMethods.IsDelete(method) && q.ContainsKey("encryption")) return "DeleteBucketEncryption";
             if (HasOtherSubresource(q) && !(HttpMethods.IsPost(method) && q.ContainsKey("delete"))) return null;
             if (HttpMethods.IsPut(method)) return "CreateBucket";
             if (HttpMethods.IsHead(method)) return "HeadBucket";

@@ -130,15 +130,13 @@ public sealed class S3Store(IStateStore state, BlobStore blobs)
         return garbage.Count > 0;
     }
 
-    /// <summary>The body of an object as one stream (its segments in order), for Strata's own
-    /// readers (model artifacts); null when there is no such object. The segment files are
-    /// opened at once, so a concurrent overwrite cannot pull them away mid-read.</summary>
-    public Stream? OpenRead(string bucket, string key)
-    {
-        var record = GetObject(bucket, key);
-        if (record is null) return null;
-        return new ConcatenatedStream(record.Segments.Select(s => (Stream)blobs.OpenRead(s.BlobId)).ToList());
-    }
+    /// <summary>The plaintext body of <paramref name="record"/> as one stream (its segments in
+    /// order, decrypted with <paramref name="dataKey"/> when the object is encrypted), for
+    /// Strata's own readers (model artifacts). The segment files are opened at once, so a
+    /// concurrent overwrite cannot pull them away mid-read.</summary>
+    public Stream OpenRead(ObjectRecord record, byte[]? dataKey)
+        => new ConcatenatedStream(record.Segments.Select(s => dataKey is null ? (Stream)blobs.OpenRead(s.BlobId)
+            : SegmentCipher.Decrypt(blobs.OpenRead(s.BlobId), dataKey, s.BlobId, s.Size, leaveOpen: false)).ToList());
 
     sealed class ConcatenatedStream(List<Stream> parts) : ForwardReadStream
     {

@@ -1,5 +1,6 @@
 using System.Text.Json;
 using System.Text.RegularExpressions;
+using Strata.Server.Auth;
 using Strata.Server.Hosting;
 using Strata.Server.Protocol;
 
@@ -10,7 +11,7 @@ namespace Strata.Server.Services.SageMaker;
 /// endpoint configurations and endpoints. Errors are AWS's: a name that does not exist is a
 /// <c>ValidationException</c> ("Could not find …"), which the CLI's waiters rely on.
 /// </summary>
-public sealed partial class SageMakerService(SageMakerStore store, HostingService hosting, ImageCatalogue images, TimeProvider clock, string region)
+public sealed partial class SageMakerService(SageMakerStore store, HostingService hosting, ImageCatalogue images, ExecutionRoles roles, TimeProvider clock, string region)
 {
     /// <summary>How long CreateEndpoint waits for a quick deployment before answering, so that a
     /// waiter's first DescribeEndpoint already sees InService (the status stays truthful either way).</summary>
@@ -146,6 +147,12 @@ public sealed partial class SageMakerService(SageMakerStore store, HostingServic
         if (container.ModelDataUrl is { } url && !url.StartsWith("s3://", StringComparison.Ordinal))
             throw JsonProtocol.Invalid("PrimaryContainer.ModelDataUrl", url, "Member must satisfy regular expression pattern: ^(https|s3)://([^/]+)/?(.*)$");
         var account = ctx.Principal.AccountId;
+        // SageMaker acts as the execution role: the caller must be allowed to pass it to SageMaker,
+        // and the role must trust SageMaker.
+        var role = JsonProtocol.Required(input.ExecutionRoleArn, "ExecutionRoleArn");
+        ctx.ConditionKeys["iam:PassedToService"] = [ExecutionRoles.SageMaker];
+        ctx.Authorize("iam:PassRole", role);
+        if (roles.CannotAssume(role, ExecutionRoles.SageMaker) is { } reason) throw new AwsException("ValidationException", 400, reason);
         var record = new ModelRecord
         {
             ModelName = name,
