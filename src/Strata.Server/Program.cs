@@ -13,7 +13,9 @@ var host = new Option<string>("--host") { Description = "Address to bind", Defau
 var region = new Option<string>("--region") { Description = "The region Strata serves", DefaultValueFactory = _ => "us-east-1" };
 
 var demo = new Option<bool>("--demo") { Description = "Also upload a sample model and deploy endpoint 'demo' (two variants, 80/20)" };
-var serve = new Command("serve", "Run the Strata server: every AWS API on one port") { dataDir, port, tlsPort, tlsCert, tlsKey, host, region, demo };
+var vpcePort = new Option<int>("--vpce-port") { Description = "Also listen here as a VPC endpoint: requests carry aws:SourceVpce (0: off)" };
+var vpceId = new Option<string>("--vpce-id") { Description = "The VPC endpoint id the --vpce-port listener stands for", DefaultValueFactory = _ => StrataOptions.DefaultVpceId };
+var serve = new Command("serve", "Run the Strata server: every AWS API on one port") { dataDir, port, tlsPort, tlsCert, tlsKey, host, region, demo, vpcePort, vpceId };
 serve.SetAction(async (parse, ct) =>
 {
     var options = new StrataOptions
@@ -26,6 +28,8 @@ serve.SetAction(async (parse, ct) =>
         Host = parse.GetValue(host)!,
         Region = parse.GetValue(region)!,
         Demo = parse.GetValue(demo),
+        VpcePort = parse.GetValue(vpcePort),
+        VpceId = parse.GetValue(vpceId)!,
     };
     if (options.TlsCertPath is not null != options.TlsKeyPath is not null)
     {

@@ -53,6 +53,7 @@ public static class StrataHost
             kestrel.Limits.MaxRequestHeadersTotalSize = 64 * 1024;
             var address = options.Host is "localhost" ? IPAddress.Loopback : IPAddress.Parse(options.Host);
             kestrel.Listen(address, options.Port);
+            if (options.VpcePort > 0) kestrel.Listen(address, options.VpcePort);
             if (options.TlsPort > 0)
             {
                 var certificate = TlsCertificate.Load(options);
@@ -92,7 +93,7 @@ public static class StrataHost
         var catalog = new ServiceCatalog(ServiceCatalog.AwsServices(s3, new NamedOperations(sageMaker.Operations), runtime,
             new NamedOperations(iam.Operations), new NamedOperations(sts.Operations), new NamedOperations(kms.Operations)));
         var pipeline = new RequestPipeline(catalog, new SigV4Authenticator(credentials, clock), authorizer,
-            app.Services.GetRequiredService<ILogger<RequestPipeline>>(), options.Region);
+            app.Services.GetRequiredService<ILogger<RequestPipeline>>(), options.Region, options.VpcePort > 0 ? (options.VpcePort, options.VpceId) : null);
         var log = app.Services.GetRequiredService<ILoggerFactory>().CreateLogger("Strata");
         var started = DateTime.UtcNow;
 
@@ -121,6 +122,7 @@ public static class StrataHost
             }
             console.WriteLine($"strata: listening on http://{options.Host}:{options.Port}");
             if (options.TlsPort > 0) console.WriteLine($"strata: listening on https://{options.Host}:{options.TlsPort}");
+            if (options.VpcePort > 0) console.WriteLine($"strata: listening on http://{options.Host}:{options.VpcePort} as VPC endpoint {options.VpceId} (aws:SourceVpce)");
             console.Flush();
             hosting.RestoreAll();
             if (options.Demo)

@@ -14,6 +14,11 @@ public sealed record StrataOptions
     /// <summary>Host names under which buckets are addressed virtual-host style
     /// (<c>bucket.s3.localhost</c>, <c>bucket.localhost</c>).</summary>
     public IReadOnlyList<string> S3Domains { get; init; } = ["s3.localhost", "localhost"];
+    /// <summary>A listener that stands for a VPC endpoint: its requests carry
+    /// <c>aws:SourceVpce</c> = <see cref="VpceId"/>, so policies can require private traffic. 0: none.</summary>
+    public int VpcePort { get; init; }
+    public string VpceId { get; init; } = DefaultVpceId;
+    public const string DefaultVpceId = "vpce-0a1b2c3d4e5f60718";
     /// <summary>Deploy the demo endpoint (sample classifier, two variants) on start.</summary>
     public bool Demo { get; init; }
 

@@ -113,6 +113,7 @@ public sealed class Authorizer(IamStore iam, IReadOnlyList<ResourcePolicyLookup>
             ["aws:RequestedRegion"] = [ctx.Region],
             ["aws:PrincipalType"] = [p.Type switch { PrincipalType.Root => "Account", PrincipalType.AssumedRole => "AssumedRole", PrincipalType.User => "User", _ => "Anonymous" }],
         };
+        if (ctx.SourceVpce is { } vpce) context["aws:SourceVpce"] = [vpce];
         if (ctx.Http.Connection.RemoteIpAddress is { } ip) context["aws:SourceIp"] = [(ip.IsIPv4MappedToIPv6 ? ip.MapToIPv4() : ip).ToString()];
         AddPrincipalKeys(context, p, policies);
         foreach (var (key, values) in ctx.ConditionKeys) context[key] = values;

@@ -17,6 +17,10 @@ public sealed class RequestContext(HttpContext http, string requestId, string re
     /// <summary>True on the HTTPS listener: the value of <c>aws:SecureTransport</c>.</summary>
     public bool SecureTransport { get; } = secureTransport;
 
+    /// <summary>The VPC endpoint the request came through (the VPC endpoint listener), the value
+    /// of <c>aws:SourceVpce</c>; null for traffic from the open listeners.</summary>
+    public string? SourceVpce { get; init; }
+
     /// <summary>The request target exactly as sent (path and query still percent-encoded),
     /// which SigV4 needs.</summary>
     public string RawTarget { get; } = http.Features.Get<IHttpRequestFeature>()?.RawTarget ?? http.Request.Path + http.Request.QueryString;

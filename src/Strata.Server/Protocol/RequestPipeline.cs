@@ -19,8 +19,13 @@ public sealed class RequestPipeline
     readonly ILogger _log;
     readonly string _region;
 
-    public RequestPipeline(ServiceCatalog catalog, SigV4Authenticator authenticator, Authorizer authorizer, ILogger<RequestPipeline> log, string region)
+    readonly (int Port, string Id)? _vpce;
+
+    /// <param name="vpce">The listener port that stands for a VPC endpoint, and that endpoint's id.</param>
+    public RequestPipeline(ServiceCatalog catalog, SigV4Authenticator authenticator, Authorizer authorizer, ILogger<RequestPipeline> log, string region,
+        (int Port, string Id)? vpce = null)
     {
+        _vpce = vpce;
         _log = log;
         _region = region;
         _stages =
@@ -39,7 +44,10 @@ public sealed class RequestPipeline
     public async Task HandleAsync(HttpContext http)
     {
         var requestId = NewRequestId();
-        var ctx = new RequestContext(http, requestId, _region, http.Request.IsHttps);
+        var ctx = new RequestContext(http, requestId, _region, http.Request.IsHttps)
+        {
+            SourceVpce = _vpce is { } v && http.Connection.LocalPort == v.Port ? v.Id : null,
+        };
         var stage = "";
         try
         {

@@ -19,6 +19,8 @@ public sealed class StrataProcess : IAsyncDisposable
     public string DataDir { get; }
     public int Port { get; private set; }
     public int TlsPort { get; private set; }
+    /// <summary>The listener that stands for a VPC endpoint (<c>aws:SourceVpce</c>).</summary>
+    public int VpcePort { get; private set; }
     public string Endpoint => $"http://127.0.0.1:{Port}";
     public string TlsEndpoint => $"https://127.0.0.1:{TlsPort}";
     public string CertPath => Path.Combine(DataDir, "tls", "cert.pem");
@@ -44,13 +46,14 @@ public sealed class StrataProcess : IAsyncDisposable
     {
         Port = FreePort();
         TlsPort = FreePort();
+        VpcePort = FreePort();
         var psi = new ProcessStartInfo("dotnet")
         {
             RedirectStandardOutput = true,
             RedirectStandardError = true,
             UseShellExecute = false,
         };
-        foreach (var arg in new[] { ServerDll, "serve", "--port", Port.ToString(), "--tls-port", TlsPort.ToString(), "--data-dir", DataDir }.Concat(extraArgs))
+        foreach (var arg in new[] { ServerDll, "serve", "--port", Port.ToString(), "--tls-port", TlsPort.ToString(), "--vpce-port", VpcePort.ToString(), "--data-dir", DataDir }.Concat(extraArgs))
             psi.ArgumentList.Add(arg);
         if (fixedKeys)
         {
@@ -120,6 +123,8 @@ public sealed class StrataProcess : IAsyncDisposable
         ["AWS_CA_BUNDLE"] = CertPath,
         ["STRATA_ENDPOINT"] = Endpoint,
         ["STRATA_TLS_ENDPOINT"] = TlsEndpoint,
+        ["STRATA_VPCE_ENDPOINT"] = $"http://127.0.0.1:{VpcePort}",
+        ["STRATA_VPCE_ID"] = StrataOptions.DefaultVpceId,
         ["STRATA_DATA_DIR"] = DataDir,
         ["STRATA_DLL"] = ServerDll,
         ["AWS_CONFIG_FILE"] = "/dev/null",

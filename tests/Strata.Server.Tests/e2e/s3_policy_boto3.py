@@ -133,6 +133,24 @@ def test_https_only_bucket_policy():
     s3.get_object(Bucket=b, Key="k")
 
 
+def test_private_traffic_through_the_vpc_endpoint():
+    """A bucket and a key that may only be used through the VPC endpoint listener."""
+    vpce = os.environ["STRATA_VPCE_ID"]
+    private = boto3.client("s3", endpoint_url=os.environ["STRATA_VPCE_ENDPOINT"], region_name="us-east-1", config=cfg)
+    private_kms = boto3.client("kms", endpoint_url=os.environ["STRATA_VPCE_ENDPOINT"], region_name="us-east-1", config=cfg)
+    b = bucket_with()
+    put_policy(b, statement("Deny", "*", "s3:GetObject", f"arn:aws:s3:::{b}/*", {"StringNotEquals": {"aws:SourceVpce": vpce}}))
+    expect_error(lambda: s3.get_object(Bucket=b, Key="k"), "AccessDenied", 403)
+    eq(private.get_object(Bucket=b, Key="k")["Body"].read(), b"secret", "through the endpoint")
+    kms = client("kms")
+    key = kms.create_key(Policy=json.dumps({"Version": "2012-10-17", "Statement": [
+        {"Effect": "Allow", "Principal": {"AWS": f"arn:aws:iam::{ACCOUNT}:root"}, "Action": "kms:*", "Resource": "*"},
+        {"Effect": "Deny", "Principal": "*", "Action": ["kms:Encrypt", "kms:Decrypt"], "Resource": "*", "Condition": {"StringNotEquals": {"aws:SourceVpce": vpce}}}]}))["KeyMetadata"]
+    expect_error(lambda: kms.encrypt(KeyId=key["KeyId"], Plaintext=b"x"), "AccessDeniedException", 400)
+    blob = private_kms.encrypt(KeyId=key["KeyId"], Plaintext=b"private")["CiphertextBlob"]
+    eq(private_kms.decrypt(CiphertextBlob=blob)["Plaintext"], b"private", "kms through the endpoint")
+
+
 def test_presigned_urls_carry_the_signers_permissions():
     b = bucket_with()
     user = unique("u")
