@@ -8,6 +8,11 @@ using Strata.Worker;
 //   STRATA_WORKER_SOCKET     a Unix domain socket path to listen on instead
 //   SM_MODEL_DIR             directory holding model.onnx (default /opt/ml/model)
 //   STRATA_WORKER_THREADS    ONNX Runtime intra-op threads (default 1)
+// `strata-worker --isolated-container -- COMMAND…`: run a container of one's own inside the
+// network namespace the server started this process in (EnableNetworkIsolation).
+if (args.Length > 0 && args[0] == "--isolated-container")
+    return await IsolatedContainer.RunAsync(Environment.GetEnvironmentVariable("STRATA_WORKER_SOCKET") ?? "", args.SkipWhile(a => a != "--").Skip(1).ToArray());
+
 var modelDir = Environment.GetEnvironmentVariable("SM_MODEL_DIR") is { Length: > 0 } d ? d : "/opt/ml/model";
 var threads = int.TryParse(Environment.GetEnvironmentVariable("STRATA_WORKER_THREADS"), out var t) && t > 0 ? t : 1;
 var modelPath = Path.Combine(modelDir, "model.onnx");

@@ -119,7 +119,7 @@ public sealed class HostingService(SageMakerStore store, ModelArtifacts artifact
                     // SageMaker's naming: log group /aws/sagemaker/Endpoints/{endpoint}, stream {variant}/{instance}.
                     var instanceId = "i-" + Guid.NewGuid().ToString("N")[..17];
                     return WorkerProcess.StartAsync($"{endpointName}/{variantName}/{instanceId}", modelDir, runDir, type, container.Environment, HealthTimeout, token,
-                        Path.Combine(logDir, "aws", "sagemaker", "Endpoints", endpointName, variantName, instanceId + ".log"), command);
+                        Path.Combine(logDir, "aws", "sagemaker", "Endpoints", endpointName, variantName, instanceId + ".log"), command, model.EnableNetworkIsolation);
                 }
                 var starting = Enumerable.Range(0, pv.InitialInstanceCount ?? 1).Select(_ => Start(ct)).ToList();
                 try

@@ -54,19 +54,33 @@ public sealed class WorkerProcess : IAsyncDisposable
     /// <see cref="HostingException"/> with what the worker printed if it exits or never answers.</summary>
     /// <param name="command">A bring-your-own container's command (it listens on
     /// SAGEMAKER_BIND_TO_PORT); null for the built-in worker (on a Unix socket).</param>
+    /// <param name="isolated">EnableNetworkIsolation: the worker runs in a network namespace of
+    /// its own (unshare --net) and is reached over a Unix socket, the only way in or out.</param>
     public static async Task<WorkerProcess> StartAsync(string id, string modelDir, string runDir, InstanceType type,
-        IReadOnlyDictionary<string, string>? environment, TimeSpan healthTimeout, CancellationToken ct, string? logFile = null, IReadOnlyList<string>? command = null)
+        IReadOnlyDictionary<string, string>? environment, TimeSpan healthTimeout, CancellationToken ct, string? logFile = null, IReadOnlyList<string>? command = null,
+        bool isolated = false)
     {
         Directory.CreateDirectory(runDir);
         var socketPath = Path.Combine(runDir, Guid.NewGuid().ToString("N")[..12] + ".sock");
-        int? tcpPort = command is null ? null : FreePort();
-        var psi = new ProcessStartInfo(command?[0] ?? DotnetHost())
+        var workerDll = Path.Combine(AppContext.BaseDirectory, "strata-worker.dll");
+        List<string> argv = command is null ? [DotnetHost(), workerDll] : [.. command];
+        if (isolated)
+        {
+            if (!Environment.IsPrivilegedProcess)
+                throw new HostingException("EnableNetworkIsolation needs the server to run as root: its workers start in a network namespace of their own (unshare --net)");
+            // A container of one's own still serves TCP, inside the namespace: the built-in
+            // worker relays the Unix socket to it there.
+            if (command is not null) argv = [DotnetHost(), workerDll, "--isolated-container", "--", .. command];
+            argv = ["unshare", "--net", "--", .. argv];
+        }
+        int? tcpPort = command is null || isolated ? null : FreePort();
+        var psi = new ProcessStartInfo(argv[0])
         {
             RedirectStandardOutput = true,
             RedirectStandardError = true,
             UseShellExecute = false,
         };
-        foreach (var arg in command?.Skip(1) ?? [Path.Combine(AppContext.BaseDirectory, "strata-worker.dll")]) psi.ArgumentList.Add(arg);
+        foreach (var arg in argv.Skip(1)) psi.ArgumentList.Add(arg);
         // The container's own Environment first: the contract's variables win over it.
         foreach (var (k, v) in environment ?? new Dictionary<string, string>()) psi.Environment[k] = v;
         psi.Environment["SM_MODEL_DIR"] = modelDir;

@@ -24,6 +24,16 @@ class Handler(BaseHTTPRequestHandler):
             return self.reply(404, b"")
         if payload == b"fail":
             return self.reply(500, b'{"error": "asked to fail"}')
+        if payload.startswith(b"connect "):
+            # What any code in the container could try: open a connection out.
+            import socket
+            host, port = payload[8:].decode().rsplit(":", 1)
+            try:
+                with socket.create_connection((host, int(port)), timeout=2):
+                    outcome = "connected"
+            except OSError as e:
+                outcome = f"blocked: {e}"
+            return self.reply(200, json.dumps({"outbound": outcome}).encode())
         if payload == b"hang":
             import time
             time.sleep(75)  # longer than the 60 s a container has to answer

@@ -252,6 +252,39 @@ def test_resource_limit_and_random_routing():
         invoke(name, b"[[1,2,3,4]]")
 
 
+def test_network_isolation():
+    """EnableNetworkIsolation: the container runs in a network namespace of its own, reached only
+    through a Unix socket; its code cannot open a connection to anything, not even this server."""
+    import subprocess
+    import sys
+    image = f"registry.example.com/team/probe:{unique('v')}"
+    server = os.path.join(os.path.dirname(os.path.abspath(__file__)), "byoc_server.py")
+    subprocess.run(["dotnet", os.environ["STRATA_DLL"], "images", "add", "--data-dir", os.environ["STRATA_DATA_DIR"], image, "--", sys.executable, server],
+                   check=True, capture_output=True)
+    url = artifact("regression")
+    target = endpoint().split("//")[1]  # this server's own port, reachable from any normal process
+
+    def deploy_probe(isolated, image=image):
+        m = unique("m")
+        sm.create_model(ModelName=m, ExecutionRoleArn=ROLE, EnableNetworkIsolation=isolated, PrimaryContainer={"Image": image, "ModelDataUrl": url})
+        eq(sm.describe_model(ModelName=m)["EnableNetworkIsolation"], isolated, "model")
+        config = unique("c")
+        sm.create_endpoint_config(EndpointConfigName=config, ProductionVariants=[{"VariantName": "a", "ModelName": m, "InitialInstanceCount": 1, "InstanceType": "ml.t2.medium"}])
+        name = unique("ep")
+        sm.create_endpoint(EndpointName=name, EndpointConfigName=config)
+        wait_in_service(name)
+        return name
+
+    open_probe = deploy_probe(False)
+    eq(json.loads(invoke(open_probe, f"connect {target}".encode(), content_type="text/plain")[1])["outbound"], "connected", "without isolation")
+    isolated_probe = deploy_probe(True)
+    outcome = json.loads(invoke(isolated_probe, f"connect {target}".encode(), content_type="text/plain")[1])["outbound"]
+    assert outcome.startswith("blocked"), outcome
+    # The built-in container too.
+    builtin = deploy_probe(True, image=IMAGE)
+    invoke(builtin, b"[[1,2,3,4]]")
+
+
 def test_failure_reasons():
     expect_reason(f"s3://{BUCKET}/missing/model.tar.gz", "does not exist")
     s3.put_object(Bucket=BUCKET, Key="junk/model.tar.gz", Body=b"this is not gzip")
