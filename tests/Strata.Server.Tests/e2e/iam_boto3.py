@@ -158,6 +158,38 @@ def test_least_privilege_user_invokes_one_endpoint_and_nothing_else():
         client("sagemaker").delete_endpoint(EndpointName=name)
 
 
+def test_sagemaker_condition_keys():
+    """Tag-based access (aws:ResourceTag/*, aws:RequestTag/*) and SageMaker's own keys
+    (sagemaker:InstanceTypes, sagemaker:NetworkIsolation) decide what a user may do."""
+    sm = client("sagemaker")
+    bucket = unique("cond")
+    client("s3").create_bucket(Bucket=bucket)
+    model = unique("m")
+    sm.create_model(ModelName=model, ExecutionRoleArn=execution_role(iam), PrimaryContainer={"Image": IMAGE, "ModelDataUrl": f"s3://{bucket}/model.tar.gz"})
+    ml, other = unique("c"), unique("c")
+    variants = [{"VariantName": "a", "ModelName": model, "InitialInstanceCount": 1, "InstanceType": "ml.t2.medium"}]
+    sm.create_endpoint_config(EndpointConfigName=ml, ProductionVariants=variants, Tags=[{"Key": "team", "Value": "ml"}])
+    sm.create_endpoint_config(EndpointConfigName=other, ProductionVariants=variants, Tags=[{"Key": "team", "Value": "finance"}])
+    user, creds = new_user()
+    iam.put_user_policy(UserName=user, PolicyName="tags", PolicyDocument=policy(
+        {"Effect": "Allow", "Action": "sagemaker:DescribeEndpointConfig", "Resource": "*", "Condition": {"StringEquals": {"aws:ResourceTag/team": "ml"}}},
+        {"Effect": "Allow", "Action": "sagemaker:CreateEndpointConfig", "Resource": "*",
+         "Condition": {"ForAllValues:StringEquals": {"sagemaker:InstanceTypes": ["ml.t2.medium"]}, "StringEquals": {"aws:RequestTag/team": "ml"}}},
+        {"Effect": "Deny", "Action": "sagemaker:CreateModel", "Resource": "*", "Condition": {"Bool": {"sagemaker:NetworkIsolation": "false"}}},
+        {"Effect": "Allow", "Action": ["sagemaker:CreateModel", "iam:PassRole"], "Resource": "*"}))
+    theirs = client("sagemaker", creds)
+    theirs.describe_endpoint_config(EndpointConfigName=ml)
+    expect_error(lambda: theirs.describe_endpoint_config(EndpointConfigName=other), "AccessDeniedException", 400)
+    theirs.create_endpoint_config(EndpointConfigName=unique("c"), ProductionVariants=variants, Tags=[{"Key": "team", "Value": "ml"}])
+    expect_error(lambda: theirs.create_endpoint_config(EndpointConfigName=unique("c"), ProductionVariants=variants), "AccessDeniedException", 400)
+    big = [dict(variants[0], InstanceType="ml.p3.16xlarge")]
+    expect_error(lambda: theirs.create_endpoint_config(EndpointConfigName=unique("c"), ProductionVariants=big, Tags=[{"Key": "team", "Value": "ml"}]), "AccessDeniedException", 400)
+    role = execution_role(iam)
+    container = {"Image": IMAGE, "ModelDataUrl": f"s3://{bucket}/model.tar.gz"}
+    expect_error(lambda: theirs.create_model(ModelName=unique("m"), ExecutionRoleArn=role, PrimaryContainer=container, EnableNetworkIsolation=False), "AccessDeniedException", 400)
+    theirs.create_model(ModelName=unique("m"), ExecutionRoleArn=role, PrimaryContainer=container, EnableNetworkIsolation=True)
+
+
 def test_explicit_deny_beats_allow():
     user, creds = new_user()
     iam.attach_user_policy(UserName=user, PolicyArn="arn:aws:iam::aws:policy/AmazonS3FullAccess")

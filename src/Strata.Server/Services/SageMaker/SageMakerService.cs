@@ -41,12 +41,49 @@ public sealed partial class SageMakerService(SageMakerStore store, HostingServic
         new("DeleteTags", "sagemaker:DeleteTags", ResourceArnOf, DeleteTags),
     ];
 
-    static string ResourceArnOf(RequestContext ctx)
-        => ctx.JsonInput.TryGetProperty("ResourceArn", out var a) && a.ValueKind == JsonValueKind.String ? a.GetString()! : "*";
+    string ResourceArnOf(RequestContext ctx)
+    {
+        var arn = ctx.JsonInput.TryGetProperty("ResourceArn", out var a) && a.ValueKind == JsonValueKind.String ? a.GetString()! : "*";
+        SetConditionKeys(ctx, arn);
+        return arn;
+    }
 
     Operation Op(string name, string? resourceType, string? nameMember, Func<RequestContext, Task> handler)
-        => new(name, "sagemaker:" + name, ctx => resourceType is null || nameMember is null ? "*"
-            : Arn(ctx.Principal.AccountId, resourceType, ctx.JsonInput.TryGetProperty(nameMember, out var n) && n.ValueKind == JsonValueKind.String ? n.GetString()! : ""), handler);
+        => new(name, "sagemaker:" + name, ctx =>
+        {
+            if (resourceType is null || nameMember is null) return "*";
+            var arn = Arn(ctx.Principal.AccountId, resourceType, ctx.JsonInput.TryGetProperty(nameMember, out var n) && n.ValueKind == JsonValueKind.String ? n.GetString()! : "");
+            SetConditionKeys(ctx, arn);
+            return arn;
+        }, handler);
+
+    /// <summary>The condition keys SageMaker requests carry: the resource's tags
+    /// (<c>aws:ResourceTag/*</c>), the tags a create request adds (<c>aws:RequestTag/*</c>,
+    /// <c>aws:TagKeys</c>), and the SageMaker keys of the request (<c>sagemaker:NetworkIsolation</c>,
+    /// <c>sagemaker:InstanceTypes</c>).</summary>
+    void SetConditionKeys(RequestContext ctx, string arn)
+    {
+        foreach (var tag in store.GetTags(arn)) ctx.ConditionKeys["aws:ResourceTag/" + tag.Key] = [tag.Value];
+        var input = ctx.JsonInput;
+        if (input.ValueKind != JsonValueKind.Object) return;
+        if (input.TryGetProperty("Tags", out var tags) && tags.ValueKind == JsonValueKind.Array)
+        {
+            var keys = new List<string>();
+            foreach (var t in tags.EnumerateArray())
+                if (t.TryGetProperty("Key", out var k) && k.ValueKind == JsonValueKind.String)
+                {
+                    keys.Add(k.GetString()!);
+                    if (t.TryGetProperty("Value", out var v) && v.ValueKind == JsonValueKind.String) ctx.ConditionKeys["aws:RequestTag/" + k.GetString()] = [v.GetString()!];
+                }
+            ctx.ConditionKeys["aws:TagKeys"] = keys;
+        }
+        if (input.TryGetProperty("EnableNetworkIsolation", out var isolation) && isolation.ValueKind is JsonValueKind.True or JsonValueKind.False)
+            ctx.ConditionKeys["sagemaker:NetworkIsolation"] = [isolation.ValueKind == JsonValueKind.True ? "true" : "false"];
+        if (input.TryGetProperty("ProductionVariants", out var variants) && variants.ValueKind == JsonValueKind.Array)
+            ctx.ConditionKeys["sagemaker:InstanceTypes"] = variants.EnumerateArray()
+                .Select(v => v.TryGetProperty("InstanceType", out var t) && t.ValueKind == JsonValueKind.String ? t.GetString()! : null)
+                .OfType<string>().Distinct().ToList();
+    }
 
     /// <summary>SageMaker ARNs carry resource names in lower case.</summary>
     string Arn(string account, string type, string name) => $"arn:aws:sagemaker:{region}:{account}:{type}/{name.ToLowerInvariant()}";
