@@ -18,8 +18,8 @@ using Strata.Server.Auth;
 /// </summary>
 public static class InvokeLoad
 {
-    const string KeyId = "AKIABENCH00000000000";
-    const string Secret = "bench-secret-bench-secret-bench-secret00";
+    internal const string KeyId = "AKIABENCH00000000000";
+    internal const string Secret = "bench-secret-bench-secret-bench-secret00";
     static readonly byte[] Payload = Encoding.ASCII.GetBytes("[[5.1,3.5,1.4,0.2]]");
 
     /// <summary>A model and one request for it.</summary>
@@ -211,13 +211,13 @@ public static class InvokeLoad
         return new Result(all.Length / elapsed, all[all.Length / 2], all[(int)(all.Length * 0.99)]);
     }
 
-    static HttpClient Client(int connections) => new(new SocketsHttpHandler { MaxConnectionsPerServer = connections, PooledConnectionLifetime = Timeout.InfiniteTimeSpan });
+    internal static HttpClient Client(int connections) => new(new SocketsHttpHandler { MaxConnectionsPerServer = connections, PooledConnectionLifetime = Timeout.InfiniteTimeSpan });
 
-    static Task<string> Json(HttpClient http, string endpoint, string operation, string body)
+    internal static Task<string> Json(HttpClient http, string endpoint, string operation, string body)
         => Send(http, endpoint, "sagemaker", "POST", "/", "application/x-amz-json-1.1", Encoding.UTF8.GetBytes(body), "SageMaker." + operation);
 
     /// <summary>A SigV4-signed request, as an SDK would send it.</summary>
-    static async Task<string> Send(HttpClient http, string endpoint, string service, string method, string path, string? contentType, byte[] body, string? target = null)
+    internal static async Task<string> Send(HttpClient http, string endpoint, string service, string method, string path, string? contentType, byte[] body, string? target = null)
     {
         var now = DateTimeOffset.UtcNow;
         var amzDate = now.ToString(SigV4.TimeFormat, CultureInfo.InvariantCulture);
@@ -242,7 +242,7 @@ public static class InvokeLoad
         return text;
     }
 
-    static byte[] Artifact(string modelPath)
+    internal static byte[] Artifact(string modelPath)
     {
         using var buffer = new MemoryStream();
         using (var gzip = new GZipStream(buffer, CompressionLevel.Optimal, leaveOpen: true))
@@ -251,7 +251,7 @@ public static class InvokeLoad
         return buffer.ToArray();
     }
 
-    static Process Start(string file, string[] args, Dictionary<string, string> env)
+    internal static Process Start(string file, string[] args, Dictionary<string, string> env)
     {
         var psi = new ProcessStartInfo(file) { UseShellExecute = false, RedirectStandardOutput = true, RedirectStandardError = true };
         foreach (var a in args) psi.ArgumentList.Add(a);
@@ -264,7 +264,7 @@ public static class InvokeLoad
         return p;
     }
 
-    static async Task WaitAsync(string url)
+    internal static async Task WaitAsync(string url)
     {
         using var http = new HttpClient();
         for (var i = 0; i < 600; i++)
@@ -279,14 +279,14 @@ public static class InvokeLoad
         throw new TimeoutException(url);
     }
 
-    static int FreePort()
+    internal static int FreePort()
     {
         using var l = new TcpListener(IPAddress.Loopback, 0);
         l.Start();
         return ((IPEndPoint)l.LocalEndpoint).Port;
     }
 
-    static string FindRoot()
+    internal static string FindRoot()
     {
         var dir = new DirectoryInfo(AppContext.BaseDirectory);
         while (dir is not null && !File.Exists(Path.Combine(dir.FullName, "Strata.slnx"))) dir = dir.Parent;

@@ -6,7 +6,14 @@ using Strata.Server.Auth;
 //   dotnet run -c Release --project bench/Strata.Bench -- --filter '*'
 // Whole-request load against InvokeEndpoint and its floors (see InvokeLoad.cs):
 //   dotnet run -c Release --project bench/Strata.Bench -- invoke [seconds-per-run]
+// Batch transform of a million-row CSV against its in-process floor (see TransformLoad.cs):
+//   dotnet run -c Release --project bench/Strata.Bench -- transform
 // S3 throughput is bench/s3_throughput.py.
+if (args.Length > 0 && args[0] == "transform")
+{
+    await TransformLoad.RunAsync();
+    return;
+}
 if (args.Length > 0 && args[0] == "invoke")
 {
     await InvokeLoad.RunAsync(args.Length > 1 ? double.Parse(args[1], System.Globalization.CultureInfo.InvariantCulture) : 5);

@@ -126,7 +126,20 @@ accountsList.SetAction(parse =>
 });
 var accountsCommand = new Command("accounts", "Accounts (tenants): each has its own root key, IAM entities and resources") { accountsCreate, accountsList };
 
-var rootCommand = new RootCommand("Strata: the AWS machine-learning platform, self-hosted") { serve, env, imagesCommand, accountsCommand };
+var jobName = new Argument<string>("name") { Description = "The transform job's name" };
+var jobAccount = new Option<string?>("--account") { Description = "The account that owns the job (default: the installation's first account)" };
+var jobsWatch = new Command("watch", "Show a transform job's progress live until it ends") { dataDir, jobName, jobAccount };
+jobsWatch.SetAction(async (parse, ct) =>
+{
+    var dir = Path.GetFullPath(parse.GetValue(dataDir)!);
+    using var state = new SqliteStateStore(Path.Combine(dir, "state.db"));
+    var credentials = new CredentialStore(state);
+    var account = parse.GetValue(jobAccount) ?? credentials.Bootstrap(Environment.GetEnvironmentVariable("STRATA_ROOT_ACCESS_KEY_ID"), Environment.GetEnvironmentVariable("STRATA_ROOT_SECRET_ACCESS_KEY"), TimeProvider.System).Account.Id;
+    return await Strata.Server.JobsWatch.RunAsync(new Strata.Server.Services.SageMaker.TransformJobStore(state), account, parse.GetValue(jobName)!, ct);
+});
+var jobsCommand = new Command("jobs", "Batch transform jobs") { jobsWatch };
+
+var rootCommand = new RootCommand("Strata: the AWS machine-learning platform, self-hosted") { serve, env, imagesCommand, accountsCommand, jobsCommand };
 return await rootCommand.Parse(args).InvokeAsync();
 
 public partial class Program;

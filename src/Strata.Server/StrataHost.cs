@@ -5,6 +5,7 @@ using Microsoft.AspNetCore.Server.Kestrel.Core;
 using Strata.Server.Auth;
 using Strata.Server.Protocol;
 using Strata.Server.Hosting;
+using Strata.Server.Hosting.Transform;
 using Strata.Server.Services.Iam;
 using Strata.Server.Services.Kms;
 using Strata.Server.Services.Runtime;
@@ -85,10 +86,15 @@ public static class StrataHost
         var metrics = new MetricsStore(clock);
         var images = new ImageCatalogue(options.DataDir);
         // Worker sockets live in a short private directory: socket paths are limited to 108 bytes.
-        var hosting = new HostingService(sageMakerStore, new ModelArtifacts(s3Store, sse, Path.Combine(options.DataDir, "models")), images, metrics, roles,
+        var artifacts = new ModelArtifacts(s3Store, sse, Path.Combine(options.DataDir, "models"));
+        var hosting = new HostingService(sageMakerStore, artifacts, images, metrics, roles,
             Path.Combine(Path.GetTempPath(), "strata-" + Environment.ProcessId), Path.Combine(options.DataDir, "logs"), options.Region, clock,
             app.Services.GetRequiredService<ILogger<HostingService>>());
-        var sageMaker = new SageMakerService(sageMakerStore, hosting, images, roles, clock, options.Region);
+        var transformJobs = new TransformJobStore(state);
+        var transforms = new BatchTransformService(transformJobs, sageMakerStore, s3Store, sse, artifacts, roles, images, Path.Combine(options.DataDir, "transform"),
+            Path.Combine(Path.GetTempPath(), "strata-" + Environment.ProcessId), Path.Combine(options.DataDir, "logs"), options.Region, clock,
+            app.Services.GetRequiredService<ILogger<BatchTransformService>>());
+        var sageMaker = new SageMakerService(sageMakerStore, hosting, images, roles, clock, options.Region, transformJobs, transforms);
         var runtime = new RuntimeService(hosting, metrics, options.Region);
         var catalog = new ServiceCatalog(ServiceCatalog.AwsServices(s3, new NamedOperations(sageMaker.Operations), runtime,
             new NamedOperations(iam.Operations), new NamedOperations(sts.Operations), new NamedOperations(kms.Operations)));
@@ -125,6 +131,7 @@ public static class StrataHost
             if (options.VpcePort > 0) console.WriteLine($"strata: listening on http://{options.Host}:{options.VpcePort} as VPC endpoint {options.VpceId} (aws:SourceVpce)");
             console.Flush();
             hosting.RestoreAll();
+            transforms.RestoreAll();
             if (options.Demo)
             {
                 _ = Task.Run(async () =>
@@ -144,7 +151,11 @@ public static class StrataHost
                 catch (Exception e) { log.LogWarning(e, "Blob sweep failed"); }
             });
         });
-        app.Lifetime.ApplicationStopping.Register(() => hosting.DisposeAsync().AsTask().GetAwaiter().GetResult());
+        app.Lifetime.ApplicationStopping.Register(() =>
+        {
+            transforms.DisposeAsync().AsTask().GetAwaiter().GetResult();
+            hosting.DisposeAsync().AsTask().GetAwaiter().GetResult();
+        });
         app.Lifetime.ApplicationStopped.Register(state.Dispose);
         return app;
     }

@@ -17,6 +17,9 @@ public static class Codecs
     public const string Json = "application/json";
     public const string Csv = "text/csv";
     public const string Npy = "application/x-npy";
+    /// <summary>JSON Lines: one record per line (a row array, or an object with "instances"), as
+    /// batch transform sends records split by line; the answer is one prediction per line.</summary>
+    public const string JsonLines = "application/jsonlines";
 
     public static string MediaType(string? header)
         => (header ?? "").Split(';')[0].Trim().ToLowerInvariant();
@@ -24,9 +27,10 @@ public static class Codecs
     public static Dictionary<string, TensorData> Decode(string? contentType, byte[] body, OnnxModel model) => MediaType(contentType) switch
     {
         Json or "" => DecodeJson(body, model),
+        JsonLines => DecodeJson(JsonLinesAsArray(body), model),
         Csv => DecodeCsv(body, model),
         Npy => Single(model, "application/x-npy", input => DecodeNpy(body, input)),
-        var other => throw new PayloadException($"content type '{other}' is not supported; use {Json}, {Csv} or {Npy}", 415),
+        var other => throw new PayloadException($"content type '{other}' is not supported; use {Json}, {JsonLines}, {Csv} or {Npy}", 415),
     };
 
     /// <summary>The response media type for an Accept header (the first supported one).</summary>
@@ -36,18 +40,58 @@ public static class Codecs
         foreach (var part in accept.Split(','))
         {
             var type = MediaType(part);
-            if (type is Json or Csv or Npy) return type;
+            if (type is Json or Csv or Npy or JsonLines) return type;
             if (type is "*/*" or "application/*") return Json;
         }
-        throw new PayloadException($"accept '{accept}' is not supported; use {Json}, {Csv} or {Npy}", 406);
+        throw new PayloadException($"accept '{accept}' is not supported; use {Json}, {JsonLines}, {Csv} or {Npy}", 406);
     }
 
     public static byte[] Encode(string mediaType, List<OutputValue> outputs) => mediaType switch
     {
         Csv => EncodeCsv(outputs),
         Npy => EncodeNpy(outputs),
+        JsonLines => EncodeJsonLines(outputs),
         _ => EncodeJson(outputs),
     };
+
+    /// <summary>The records of a JSON Lines body as one JSON array of rows (a line holding
+    /// {"instances": [...]} contributes its rows).</summary>
+    static byte[] JsonLinesAsArray(byte[] body)
+    {
+        using var buffer = new MemoryStream();
+        using (var json = new Utf8JsonWriter(buffer))
+        {
+            json.WriteStartArray();
+            foreach (var line in Encoding.UTF8.GetString(body).Split('\n'))
+            {
+                if (line.Trim().Length == 0) continue;
+                JsonDocument doc;
+                try { doc = JsonDocument.Parse(line); }
+                catch (JsonException e) { throw new PayloadException($"a JSON Lines record is not valid JSON: {e.Message}"); }
+                using (doc)
+                {
+                    if (doc.RootElement.ValueKind == JsonValueKind.Object && doc.RootElement.TryGetProperty("instances", out var rows) && rows.ValueKind == JsonValueKind.Array)
+                        foreach (var row in rows.EnumerateArray()) row.WriteTo(json);
+                    else doc.RootElement.WriteTo(json);
+                }
+            }
+            json.WriteEndArray();
+        }
+        return buffer.ToArray();
+    }
+
+    /// <summary>One prediction per line, in record order.</summary>
+    static byte[] EncodeJsonLines(List<OutputValue> outputs)
+    {
+        using var doc = JsonDocument.Parse(EncodeJson(outputs));
+        using var buffer = new MemoryStream();
+        foreach (var prediction in doc.RootElement.GetProperty("predictions").EnumerateArray())
+        {
+            buffer.Write(Encoding.UTF8.GetBytes(prediction.GetRawText()));
+            buffer.WriteByte((byte)'\n');
+        }
+        return buffer.ToArray();
+    }
 
     static Dictionary<string, TensorData> Single(OnnxModel model, string what, Func<ModelInput, TensorData> decode)
     {

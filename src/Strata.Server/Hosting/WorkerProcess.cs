@@ -200,8 +200,12 @@ public sealed class WorkerProcess : IAsyncDisposable
     public void Enter() => Interlocked.Increment(ref _outstanding);
     public void Exit() => Interlocked.Decrement(ref _outstanding);
 
+    int _disposed;
+
+    /// <summary>Stops the worker; safe to call more than once.</summary>
     public async ValueTask DisposeAsync()
     {
+        if (Interlocked.Exchange(ref _disposed, 1) == 1) return;
         Http.Dispose();
         if (!_process.HasExited)
         {

@@ -33,3 +33,17 @@ public sealed class SageMakerBoto3Tests
     [MemberData(nameof(Cases))]
     public async Task DebianBoto3(string testCase) => (await ClientSuite.RunAsync("/usr/bin/python3", "sagemaker_boto3.py")).AssertPassed(testCase);
 }
+
+/// <summary>Batch transform through boto3 1.43 and 1.26.</summary>
+public sealed class TransformBoto3Tests
+{
+    public static IEnumerable<object[]> Cases => ClientSuite.Cases("transform_boto3.py");
+
+    [Theory]
+    [MemberData(nameof(Cases))]
+    public async Task Boto3(string testCase) => (await ClientSuite.RunAsync("python3", "transform_boto3.py")).AssertPassed(testCase);
+
+    [Theory]
+    [MemberData(nameof(Cases))]
+    public async Task DebianBoto3(string testCase) => (await ClientSuite.RunAsync("/usr/bin/python3", "transform_boto3.py")).AssertPassed(testCase);
+}

@@ -19,3 +19,17 @@ public sealed class S3CliV2Tests
     [MemberData(nameof(Cases))]
     public async Task AwsCliV2(string testCase) => (await ClientSuite.RunAsync("bash", "s3_cli.sh", ("AWS_CLI", "/usr/bin/aws"))).AssertPassed(testCase);
 }
+
+/// <summary>Batch transform through the aws CLI v1.45 and v2.9 (the waiter), and `strata jobs watch`.</summary>
+public sealed class TransformCliTests
+{
+    public static IEnumerable<object[]> Cases => ClientSuite.Cases("transform_cli.sh");
+
+    [Theory]
+    [MemberData(nameof(Cases))]
+    public async Task AwsCliV1(string testCase) => (await ClientSuite.RunAsync("bash", "transform_cli.sh", ("AWS_CLI", "aws"))).AssertPassed(testCase);
+
+    [Theory]
+    [MemberData(nameof(Cases))]
+    public async Task AwsCliV2(string testCase) => (await ClientSuite.RunAsync("bash", "transform_cli.sh", ("AWS_CLI", "/usr/bin/aws"))).AssertPassed(testCase);
+}

@@ -106,13 +106,13 @@ def validate_responses(client):
 SAGEMAKER_TRUST = '{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":{"Service":"sagemaker.amazonaws.com"},"Action":"sts:AssumeRole"}]}'
 
 
-def execution_role(iam, resource="arn:aws:s3:::*", kms_decrypt=True, name=None):
-    """An execution role SageMaker may assume, allowed s3:GetObject on `resource` (and, unless
+def execution_role(iam, resource="arn:aws:s3:::*", kms_decrypt=True, name=None, s3_actions=("s3:GetObject",)):
+    """An execution role SageMaker may assume, allowed `s3_actions` on `resource` (and, unless
     told otherwise, kms:Decrypt on any key); returns its ARN."""
     import json
     name = name or unique("sagemaker-execution")
     arn = iam.create_role(RoleName=name, AssumeRolePolicyDocument=SAGEMAKER_TRUST)["Role"]["Arn"]
-    statements = [{"Effect": "Allow", "Action": "s3:GetObject", "Resource": resource}]
+    statements = [{"Effect": "Allow", "Action": list(s3_actions), "Resource": resource}]
     if kms_decrypt:
         statements.append({"Effect": "Allow", "Action": "kms:Decrypt", "Resource": "*"})
     iam.put_role_policy(RoleName=name, PolicyName="artifacts", PolicyDocument=json.dumps({"Version": "2012-10-17", "Statement": statements}))

@@ -64,6 +64,26 @@ public sealed class ServerSideEncryption(KmsService kms, KmsStore kmsStore, stri
         }
     }
 
+    /// <summary>The encryption of an object a service writes as an execution role (transform
+    /// outputs): SSE-KMS under <paramref name="kmsKeyId"/> when given (the role needs
+    /// kms:GenerateDataKey), else the bucket's default.</summary>
+    public (ObjectEncryption Meta, byte[] DataKey)? ForServiceObject(BucketRecord bucket, string key, string? kmsKeyId, string roleAccount, Action<string, string> authorize)
+    {
+        var algorithm = kmsKeyId is not null ? ObjectEncryption.SseKms : bucket.Encryption?.SSEAlgorithm;
+        kmsKeyId ??= bucket.Encryption?.KmsMasterKeyId;
+        if (algorithm is null) return null;
+        var dataKey = RandomNumberGenerator.GetBytes(32);
+        if (algorithm == ObjectEncryption.SseS3)
+            return (new ObjectEncryption(ObjectEncryption.SseS3, Convert.ToBase64String(kmsStore.WrapForService(S3Purpose, dataKey)), null, null, null, false), dataKey);
+        var kmsKey = kmsKeyId is null ? kms.AwsManagedKey(bucket.OwnerAccountId, "s3")
+            : kms.Find(roleAccount, kmsKeyId).Key ?? throw new AwsException("KMS.NotFoundException", 400, $"Invalid keyId '{kmsKeyId}'");
+        authorize("kms:GenerateDataKey", kmsKey.Arn);
+        var context = new Dictionary<string, string> { ["aws:s3:arn"] = $"arn:aws:s3:::{bucket.Name}/{key}" };
+        var wrapped = Kms(() => kms.Encrypt(kmsKey, dataKey, context));
+        return (new ObjectEncryption(ObjectEncryption.SseKms, Convert.ToBase64String(wrapped), kmsKey.Arn,
+            Convert.ToBase64String(JsonSerializer.SerializeToUtf8Bytes(context, S3Json.Default.DictionaryStringString)), null, false), dataKey);
+    }
+
     (ObjectEncryption, byte[]) ForKms(RequestContext ctx, BucketRecord bucket, string objectKey, string? keyId, bool bucketKey)
     {
         var owner = bucket.OwnerAccountId;

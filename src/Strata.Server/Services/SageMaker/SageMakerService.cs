@@ -11,7 +11,8 @@ namespace Strata.Server.Services.SageMaker;
 /// endpoint configurations and endpoints. Errors are AWS's: a name that does not exist is a
 /// <c>ValidationException</c> ("Could not find …"), which the CLI's waiters rely on.
 /// </summary>
-public sealed partial class SageMakerService(SageMakerStore store, HostingService hosting, ImageCatalogue images, ExecutionRoles roles, TimeProvider clock, string region)
+public sealed partial class SageMakerService(SageMakerStore store, HostingService hosting, ImageCatalogue images, ExecutionRoles roles, TimeProvider clock, string region,
+    TransformJobStore transformJobs, Hosting.Transform.BatchTransformService transforms)
 {
     /// <summary>How long CreateEndpoint waits for a quick deployment before answering, so that a
     /// waiter's first DescribeEndpoint already sees InService (the status stays truthful either way).</summary>
@@ -36,6 +37,10 @@ public sealed partial class SageMakerService(SageMakerStore store, HostingServic
         Op("DeleteEndpoint", "endpoint", "EndpointName", DeleteEndpoint),
         Op("UpdateEndpoint", "endpoint", "EndpointName", UpdateEndpoint),
         Op("UpdateEndpointWeightsAndCapacities", "endpoint", "EndpointName", UpdateEndpointWeightsAndCapacities),
+        Op("CreateTransformJob", "transform-job", "TransformJobName", CreateTransformJob),
+        Op("DescribeTransformJob", "transform-job", "TransformJobName", DescribeTransformJob),
+        Op("ListTransformJobs", null, null, ListTransformJobs),
+        Op("StopTransformJob", "transform-job", "TransformJobName", StopTransformJob),
         new("AddTags", "sagemaker:AddTags", ResourceArnOf, AddTags),
         new("ListTags", "sagemaker:ListTags", ResourceArnOf, ListTags),
         new("DeleteTags", "sagemaker:DeleteTags", ResourceArnOf, DeleteTags),
@@ -118,6 +123,7 @@ public sealed partial class SageMakerService(SageMakerStore store, HostingServic
             "model" => store.ListModels(account).Any(m => m.ModelArn == arn),
             "endpoint-config" => store.ListEndpointConfigs(account).Any(c => c.EndpointConfigArn == arn),
             "endpoint" => store.ListEndpoints(account).Any(e => e.EndpointArn == arn),
+            "transform-job" => transformJobs.List(account).Any(j => j.TransformJobArn == arn),
             _ => false,
         };
         if (!exists) throw new AwsException("ValidationException", 400, $"Resource {arn} does not exist.");
@@ -409,7 +415,7 @@ public sealed partial class SageMakerService(SageMakerStore store, HostingServic
 
     /// <summary>The List operations' shared filters and order: NameContains, CreationTimeBefore/
     /// After, SortBy (Name | CreationTime | Status), SortOrder (default: newest first).</summary>
-    static List<T> Filter<T>(List<T> items, ListInput input, Func<T, string> name, Func<T, DateTimeOffset> created, Func<T, string> status)
+    internal static List<T> Filter<T>(List<T> items, ListInput input, Func<T, string> name, Func<T, DateTimeOffset> created, Func<T, string> status)
     {
         IEnumerable<T> q = items;
         if (input.NameContains is { } contains) q = q.Where(i => name(i).Contains(contains, StringComparison.OrdinalIgnoreCase));

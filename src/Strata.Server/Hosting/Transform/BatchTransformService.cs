@@ -1,0 +1,470 @@
+using System.Collections.Concurrent;
+using System.Diagnostics;
+using System.IO.Compression;
+using System.Net.Http.Headers;
+using System.Security.Cryptography;
+using System.Text;
+using System.Text.Json;
+using System.Threading.Channels;
+using Strata.Server.Auth;
+using Strata.Server.Services.S3;
+using Strata.Server.Services.SageMaker;
+using Strata.Server.Storage;
+
+namespace Strata.Server.Hosting.Transform;
+
+/// <summary>
+/// Runs batch transform jobs: starts the job's own instances (the same workers endpoints use),
+/// reads every input object as the model's execution role, cuts it into records and mini-batches,
+/// sends them with at most MaxConcurrentTransforms in flight per instance, and writes each
+/// object's output in input order to <c>{S3OutputPath}/{relative path}.out</c>. Output is staged
+/// in a local file and checkpointed after mini-batches (file length and batch count, after an
+/// fsync), so a job resumes after a crash or restart where it was, and an object's .out appears
+/// only whole (one atomic S3 put), never partial.
+/// </summary>
+public sealed class BatchTransformService(TransformJobStore jobs, SageMakerStore models, S3Store s3, ServerSideEncryption sse, ModelArtifacts artifacts,
+    ExecutionRoles roles, ImageCatalogue images, string workDir, string runDir, string logDir, string region, TimeProvider clock, ILogger<BatchTransformService> log)
+    : IAsyncDisposable
+{
+    static readonly TimeSpan HealthTimeout = TimeSpan.FromSeconds(60);
+    static readonly TimeSpan CheckpointInterval = TimeSpan.FromMilliseconds(250);
+    readonly ConcurrentDictionary<(string Account, string Name), CancellationTokenSource> _running = new();
+    readonly CancellationTokenSource _shutdown = new();
+
+    /// <summary>Starts (or, after a restart, resumes) a job in the background.</summary>
+    public void Start(string account, string name)
+    {
+        var cts = CancellationTokenSource.CreateLinkedTokenSource(_shutdown.Token);
+        if (!_running.TryAdd((account, name), cts)) return;
+        _ = Task.Run(async () =>
+        {
+            try { await RunAsync(account, name, cts.Token); }
+            finally
+            {
+                _running.TryRemove((account, name), out _);
+                cts.Dispose();
+            }
+        });
+    }
+
+    /// <summary>StopTransformJob: the job stops promptly; objects not finished get no output.</summary>
+    public void Stop(string account, string name)
+    {
+        jobs.Update(account, name, j => j.TransformJobStatus == "InProgress" ? j with { TransformJobStatus = "Stopping", LastModifiedTime = clock.GetUtcNow() } : j);
+        if (_running.TryGetValue((account, name), out var cts)) cts.Cancel();
+        else jobs.Update(account, name, j => j.TransformJobStatus == "Stopping" ? Ended(j, "Stopped", null) : j);
+    }
+
+    /// <summary>Jobs that were running when the server stopped carry on from their checkpoints.</summary>
+    public void RestoreAll()
+    {
+        foreach (var (account, job) in jobs.All())
+        {
+            if (job.TransformJobStatus == "InProgress") Start(account, job.TransformJobName);
+            else if (job.TransformJobStatus == "Stopping") jobs.Update(account, job.TransformJobName, j => Ended(j, "Stopped", null));
+        }
+    }
+
+    TransformJobRecord Ended(TransformJobRecord job, string status, string? reason)
+        => job with { TransformJobStatus = status, FailureReason = reason, TransformEndTime = clock.GetUtcNow(), LastModifiedTime = clock.GetUtcNow() };
+
+    sealed record InputObject(string Bucket, string Key, string Relative);
+
+    async Task RunAsync(string account, string name, CancellationToken ct)
+    {
+        var job = jobs.Get(account, name)!;
+        var started = Stopwatch.GetTimestamp();
+        var instances = new List<WorkerProcess>();
+        var everyInstance = new ConcurrentBag<WorkerProcess>(); // every instance ever started, replacements too
+        var jobLog = Path.Combine(logDir, "aws", "sagemaker", "TransformJobs", name);
+        Directory.CreateDirectory(jobLog);
+        var work = Path.Combine(workDir, account, name);
+        Directory.CreateDirectory(work);
+        long records = 0;
+        var objectsDone = 0;
+        try
+        {
+            job = jobs.Update(account, name, j => j with { TransformStartTime = j.TransformStartTime ?? clock.GetUtcNow() })!;
+            var model = models.GetModel(account, job.ModelName) ?? throw new TransformException($"the model {job.ModelName} does not exist");
+            var container = model.PrimaryContainer ?? model.Containers?.FirstOrDefault() ?? throw new TransformException($"the model {model.ModelName} has no container");
+            var session = roles.Assume(model.ExecutionRoleArn ?? throw new TransformException($"the model {model.ModelName} has no ExecutionRoleArn"), ExecutionRoles.SageMaker);
+            void Authorize(string action, string resource, string what) => roles.Require(session, action, resource, $"s3.{region}.amazonaws.com", what);
+
+            var image = container.Image ?? "";
+            var command = Images.IsBuiltIn(image) ? null : images.CommandFor(image) ?? throw new TransformException($"the image {image} is not in the image catalogue");
+            var modelDir = container.ModelDataUrl is { } url
+                ? await artifacts.PrepareAsync(url, (a, r) => Authorize(a, r, $"Could not access model data at {url}"), ct, requireOnnx: command is null)
+                : Directory.CreateTempSubdirectory("strata-nomodel-").FullName;
+            var type = InstanceType.Find(job.TransformResources.InstanceType) ?? throw new TransformException($"unknown instance type {job.TransformResources.InstanceType}");
+
+            var inputs = ListInputs(job, (a, r) => Authorize(a, r, "Could not read the input"));
+            jobs.Update(account, name, j => j with { StrataProgress = new TransformProgress(inputs.Count, 0, 0) });
+
+            var environment = new Dictionary<string, string>(container.Environment ?? [])
+            {
+                ["SAGEMAKER_BATCH"] = "true",
+                ["SAGEMAKER_MAX_PAYLOAD_IN_MB"] = job.MaxPayloadInMB.ToString(),
+                ["SAGEMAKER_BATCH_STRATEGY"] = job.BatchStrategy == "MultiRecord" ? "MULTI_RECORD" : "SINGLE_RECORD",
+                ["SAGEMAKER_MAX_CONCURRENT_TRANSFORMS"] = job.MaxConcurrentTransforms.ToString(),
+            };
+            foreach (var (k, v) in job.Environment ?? []) environment[k] = v;
+            async Task<WorkerProcess> StartInstance()
+            {
+                var instanceId = "i-" + Guid.NewGuid().ToString("N")[..17];
+                var instance = await WorkerProcess.StartAsync($"{name}/{instanceId}", modelDir, runDir, type, environment, HealthTimeout, ct,
+                    Path.Combine(jobLog, instanceId + ".log"), command, model.EnableNetworkIsolation);
+                everyInstance.Add(instance);
+                return instance;
+            }
+            var count = Math.Max(1, job.TransformResources.InstanceCount ?? 1);
+            var starting = Enumerable.Range(0, count).Select(_ => StartInstance()).ToList();
+            try { await Task.WhenAll(starting); }
+            finally { instances.AddRange(starting.Where(t => t.IsCompletedSuccessfully).Select(t => t.Result)); }
+
+            var queue = Channel.CreateUnbounded<InputObject>();
+            foreach (var input in inputs) queue.Writer.TryWrite(input);
+            queue.Writer.Complete();
+            using var failed = CancellationTokenSource.CreateLinkedTokenSource(ct);
+            Exception? failure = null;
+            var processor = new RecordProcessor(job.DataProcessing?.InputFilter, job.DataProcessing?.OutputFilter, job.DataProcessing?.JoinSource, job.TransformInput.ContentType);
+            var lanes = Enumerable.Range(0, instances.Count).Select(i => Task.Run(async () =>
+            {
+                var instance = instances[i];
+                try
+                {
+                    await foreach (var input in queue.Reader.ReadAllAsync(failed.Token))
+                    {
+                        var (n, replaced) = await TransformObjectAsync(account, job, input, instance, StartInstance, processor, work,
+                            (a, r) => Authorize(a, r, $"Could not process {input.Bucket}/{input.Key}"), line => Summary(jobLog, line), failed.Token);
+                        instance = replaced;
+                        lock (instances) instances[i] = instance;
+                        Interlocked.Add(ref records, n);
+                        var done = Interlocked.Increment(ref objectsDone);
+                        jobs.Update(account, name, j => j with { StrataProgress = new TransformProgress(inputs.Count, done, Interlocked.Read(ref records)) });
+                    }
+                }
+                catch (Exception e) when (e is not OperationCanceledException || !ct.IsCancellationRequested)
+                {
+                    failure ??= e;
+                    failed.Cancel();
+                }
+            })).ToList();
+            await Task.WhenAll(lanes);
+            ct.ThrowIfCancellationRequested();
+            if (failure is not null) throw failure is OperationCanceledException ? new TransformException("the job was cancelled") : failure;
+
+            jobs.Update(account, name, j => Ended(j, "Completed", null) with { StrataProgress = new TransformProgress(inputs.Count, inputs.Count, Interlocked.Read(ref records)) });
+            Summary(jobLog, $"Completed: {inputs.Count} objects, {Interlocked.Read(ref records)} records in {Stopwatch.GetElapsedTime(started).TotalSeconds:F1} s");
+            Directory.Delete(work, recursive: true);
+        }
+        catch (OperationCanceledException) when (ct.IsCancellationRequested)
+        {
+            if (_shutdown.IsCancellationRequested) return; // the server is stopping: the job resumes on restart
+            jobs.Update(account, name, j => Ended(j, "Stopped", null));
+            Summary(jobLog, $"Stopped: {objectsDone} objects done, {Interlocked.Read(ref records)} records, after {Stopwatch.GetElapsedTime(started).TotalSeconds:F1} s");
+            TryDelete(work);
+        }
+        catch (Exception e)
+        {
+            var reason = e is TransformException or HostingException or ExecutionRoleException ? e.Message : "An internal error stopped the job: " + e.Message;
+            if (e is not (TransformException or HostingException or ExecutionRoleException)) log.LogError(e, "transform job {Job} failed", name);
+            jobs.Update(account, name, j => Ended(j, "Failed", Truncate(reason)));
+            Summary(jobLog, $"Failed after {Stopwatch.GetElapsedTime(started).TotalSeconds:F1} s ({objectsDone} objects, {Interlocked.Read(ref records)} records done): {reason}");
+            TryDelete(work);
+        }
+        finally
+        {
+            foreach (var instance in everyInstance) await instance.DisposeAsync();
+        }
+    }
+
+    static string Truncate(string reason) => reason.Length > 1024 ? reason[..1021] + "..." : reason;
+
+    static void TryDelete(string dir)
+    {
+        try { Directory.Delete(dir, recursive: true); } catch (IOException) { } catch (UnauthorizedAccessException) { }
+    }
+
+    static void Summary(string jobLog, string line)
+        => File.AppendAllText(Path.Combine(jobLog, "summary.log"), $"{DateTimeOffset.UtcNow:O} {line}\n");
+
+    static (string Bucket, string Prefix) ParseS3(string uri)
+    {
+        var path = uri.StartsWith("s3://", StringComparison.Ordinal) ? uri[5..] : throw new TransformException($"{uri} is not an s3:// URI");
+        var slash = path.IndexOf('/');
+        return slash < 0 ? (path, "") : (path[..slash], path[(slash + 1)..]);
+    }
+
+    /// <summary>The input objects: every object under the prefix, or those a manifest lists.</summary>
+    List<InputObject> ListInputs(TransformJobRecord job, Action<string, string> authorize)
+    {
+        var source = job.TransformInput.DataSource!.S3DataSource!;
+        var (bucket, prefix) = ParseS3(source.S3Uri!);
+        if (source.S3DataType == "ManifestFile")
+        {
+            authorize("s3:GetObject", $"arn:aws:s3:::{bucket}/{prefix}");
+            var manifest = s3.GetObject(bucket, prefix) ?? throw new TransformException($"the manifest {source.S3Uri} does not exist");
+            JsonElement entries;
+            using (var body = s3.OpenRead(manifest, sse.DataKeyForService(manifest.Encryption, authorize)))
+            {
+                try { entries = JsonDocument.Parse(body).RootElement.Clone(); }
+                catch (JsonException e) { throw new TransformException($"the manifest {source.S3Uri} is not valid JSON: {e.Message}"); }
+            }
+            if (entries.ValueKind != JsonValueKind.Array || entries.GetArrayLength() == 0 || !entries[0].TryGetProperty("prefix", out var p) || p.GetString() is not { } manifestPrefix)
+                throw new TransformException($"the manifest {source.S3Uri} must be a JSON array that starts with {{\"prefix\": \"s3://…\"}}");
+            var (mBucket, mPrefix) = ParseS3(manifestPrefix);
+            return entries.EnumerateArray().Skip(1).Select(e => e.GetString() ?? throw new TransformException("a manifest entry is not a string"))
+                .Select(relative => new InputObject(mBucket, mPrefix + relative, relative)).ToList();
+        }
+        authorize("s3:ListBucket", $"arn:aws:s3:::{bucket}");
+        if (s3.GetBucket(bucket) is null) throw new TransformException($"the input bucket {bucket} does not exist");
+        var result = new List<InputObject>();
+        string? after = null;
+        while (true)
+        {
+            var page = s3.ScanObjects(bucket, prefix, after, 1000, skipStartAfterPrefix: false);
+            foreach (var (objectKey, json) in page)
+            {
+                if (objectKey.EndsWith('/') && S3Store.ParseObject(json).Size == 0) continue; // a "folder" marker
+                var relative = objectKey[prefix.Length..];
+                if (relative.Length > 0 && relative[0] == '/' && prefix.EndsWith('/') is false) relative = relative.TrimStart('/');
+                result.Add(new InputObject(bucket, objectKey, relative.Length == 0 ? Path.GetFileName(objectKey) : relative));
+            }
+            if (page.Count < 1000) break;
+            after = page[^1].Key;
+        }
+        if (result.Count == 0) throw new TransformException($"no input objects under {source.S3Uri}");
+        return result;
+    }
+
+    sealed record Batch(int Index, List<byte[]> Records, byte[] Payload);
+
+    /// <summary>One input object, to its .out: returns the records processed and the instance
+    /// (replaced if it died on the way).</summary>
+    async Task<(long Records, WorkerProcess Instance)> TransformObjectAsync(string account, TransformJobRecord job, InputObject input, WorkerProcess instance,
+        Func<Task<WorkerProcess>> startInstance, RecordProcessor processor, string work, Action<string, string> authorize, Action<string> note, CancellationToken ct)
+    {
+        var name = job.TransformJobName;
+        var checkpoint = jobs.GetCheckpoint(account, name, input.Relative) ?? new ObjectCheckpoint(0, 0, 0, false);
+        if (checkpoint.Done) return (0, instance);
+        if (checkpoint.Batches > 0)
+            note($"Resumed s3://{input.Bucket}/{input.Key} after mini-batch {checkpoint.Batches} ({checkpoint.Records} records, {checkpoint.Bytes} bytes of output kept)");
+        authorize("s3:GetObject", $"arn:aws:s3:::{input.Bucket}/{input.Key}");
+        var record = s3.GetObject(input.Bucket, input.Key) ?? throw new TransformException($"the input object s3://{input.Bucket}/{input.Key} does not exist");
+        var dataKey = sse.DataKeyForService(record.Encryption, authorize);
+
+        var staged = Path.Combine(work, Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes(input.Relative)))[..24] + ".part");
+        await using var output = new FileStream(staged, FileMode.OpenOrCreate, FileAccess.ReadWrite, FileShare.None);
+        output.SetLength(checkpoint.Batches == 0 ? 0 : checkpoint.Bytes);
+        output.Position = output.Length;
+
+        var maxPayload = (long)(job.MaxPayloadInMB == 0 ? 6 : job.MaxPayloadInMB) * 1024 * 1024;
+        var splitType = job.TransformInput.SplitType ?? "None";
+        var multi = job.BatchStrategy == "MultiRecord" && splitType != "None";
+        var assembleLines = job.TransformOutput.AssembleWith == "Line";
+        var contentType = job.TransformInput.ContentType;
+        var accept = job.TransformOutput.Accept;
+        var concurrency = Math.Max(1, job.MaxConcurrentTransforms == 0 ? 1 : job.MaxConcurrentTransforms);
+        var batches = checkpoint.Batches;
+        var recordsDone = checkpoint.Records;
+        var lastCheckpoint = Stopwatch.GetTimestamp();
+        var instanceLock = new SemaphoreSlim(1, 1);
+
+        async Task<(Batch Batch, byte[] Answer)> SendAsync(Batch batch)
+        {
+            for (var attempt = 0; ; attempt++)
+            {
+                var current = instance;
+                try
+                {
+                    using var request = new HttpRequestMessage(HttpMethod.Post, "invocations") { Content = new ByteArrayContent(batch.Payload) };
+                    if (contentType is not null) request.Content.Headers.ContentType = MediaTypeHeaderValue.Parse(contentType);
+                    if (accept is not null) request.Headers.Accept.ParseAdd(accept);
+                    using var response = await current.Http.SendAsync(request, ct);
+                    var answer = await response.Content.ReadAsByteArrayAsync(ct);
+                    if (!response.IsSuccessStatusCode)
+                        throw new TransformException($"the model answered {(int)response.StatusCode} for mini-batch {batch.Index + 1} of s3://{input.Bucket}/{input.Key}: {Encoding.UTF8.GetString(answer.AsSpan(0, Math.Min(answer.Length, 300)))}");
+                    return (batch, answer);
+                }
+                catch (Exception e) when (e is HttpRequestException or IOException && attempt == 0 && !ct.IsCancellationRequested)
+                {
+                    // The instance died under the mini-batch: replace it and retry the batch once.
+                    note($"Mini-batch {batch.Index + 1} of s3://{input.Bucket}/{input.Key} failed on its instance ({e.Message}); retrying it once");
+                    await instanceLock.WaitAsync(ct);
+                    try
+                    {
+                        if (instance == current && current.HasExited)
+                        {
+                            await current.DisposeAsync();
+                            instance = await startInstance();
+                        }
+                    }
+                    finally { instanceLock.Release(); }
+                }
+            }
+        }
+
+        async Task WriteAsync(Batch batch, byte[] answer)
+        {
+            if (processor.PerRecord)
+            {
+                var outputs = batch.Records.Count == 1 ? [answer] : SplitLines(answer);
+                if (outputs.Count != batch.Records.Count)
+                    throw new TransformException($"a mini-batch of s3://{input.Bucket}/{input.Key} sent {batch.Records.Count} records but the model answered {outputs.Count} lines; joining outputs to inputs needs one line per record (Accept text/csv or application/jsonlines)");
+                for (var i = 0; i < outputs.Count; i++)
+                {
+                    await output.WriteAsync(processor.Output(batch.Records[i], outputs[i]), ct);
+                    if (assembleLines || multi) output.WriteByte((byte)'\n');
+                }
+            }
+            else
+            {
+                await output.WriteAsync(answer, ct);
+                if (assembleLines && (answer.Length == 0 || answer[^1] != (byte)'\n')) output.WriteByte((byte)'\n');
+            }
+            batches = batch.Index + 1;
+            recordsDone += batch.Records.Count;
+            // Every multi-record mini-batch is checkpointed; single records (thousands a second)
+            // at most every CheckpointInterval.
+            if (multi || Stopwatch.GetElapsedTime(lastCheckpoint) >= CheckpointInterval) Checkpoint(false);
+        }
+
+        void Checkpoint(bool done)
+        {
+            output.Flush(flushToDisk: true);
+            jobs.PutCheckpoint(account, name, input.Relative, new ObjectCheckpoint(batches, output.Length, recordsDone, done));
+            lastCheckpoint = Stopwatch.GetTimestamp();
+        }
+
+        await using (var body = s3.OpenRead(record, dataKey))
+        await using (var decompressed = job.TransformInput.CompressionType == "Gzip" ? new GZipStream(body, CompressionMode.Decompress) : body)
+        {
+            var inflight = new Queue<Task<(Batch, byte[])>>();
+            var index = 0;
+            try
+            {
+                await foreach (var batch in BatchesAsync(RecordSplitter.SplitAsync(decompressed, splitType, ct), splitType, multi, maxPayload, processor, input, ct))
+                {
+                    if (index++ < checkpoint.Batches) continue; // done before the restart
+                    if (inflight.Count >= concurrency)
+                    {
+                        var (b, answer) = await inflight.Dequeue();
+                        await WriteAsync(b, answer);
+                    }
+                    inflight.Enqueue(SendAsync(batch));
+                }
+                while (inflight.Count > 0)
+                {
+                    var (b, answer) = await inflight.Dequeue();
+                    await WriteAsync(b, answer);
+                }
+            }
+            catch (InvalidDataException e)
+            {
+                throw new TransformException($"s3://{input.Bucket}/{input.Key} is not gzip-compressed ({e.Message})");
+            }
+            finally
+            {
+                // Let the requests still in flight finish before the file closes under them.
+                foreach (var t in inflight) { try { await t; } catch (Exception) { } }
+            }
+        }
+        Checkpoint(false);
+
+        // The whole output, in one atomic put: an object that fails never gets a partial .out.
+        var (outBucket, outPrefix) = ParseS3(job.TransformOutput.S3OutputPath!);
+        if (outPrefix.Length > 0 && !outPrefix.EndsWith('/')) outPrefix += "/";
+        var outKey = outPrefix + input.Relative + ".out";
+        authorize("s3:PutObject", $"arn:aws:s3:::{outBucket}/{outKey}");
+        var bucket = s3.GetBucket(outBucket) ?? throw new TransformException($"the output bucket {outBucket} does not exist");
+        var encryption = sse.ForServiceObject(bucket, outKey, job.TransformOutput.KmsKeyId, bucket.OwnerAccountId, authorize);
+        output.Position = 0;
+        await using (var writer = s3.Blobs.CreateWriter())
+        {
+            using var md5 = IncrementalHash.CreateHash(HashAlgorithmName.MD5);
+            var sealing = encryption is null ? null : SegmentCipher.Encrypt(writer.Stream, encryption.Value.DataKey, writer.Id);
+            var destination = sealing ?? writer.Stream;
+            var buffer = new byte[256 * 1024];
+            int n;
+            while ((n = await output.ReadAsync(buffer, ct)) > 0)
+            {
+                md5.AppendData(buffer, 0, n);
+                await destination.WriteAsync(buffer.AsMemory(0, n), ct);
+            }
+            if (sealing is not null)
+            {
+                await sealing.FinishAsync(ct);
+                await sealing.DisposeAsync();
+            }
+            var blob = await writer.CommitAsync();
+            s3.PutObject(outBucket, new ObjectRecord
+            {
+                Key = outKey,
+                Size = output.Length,
+                ETag = $"\"{Convert.ToHexStringLower(md5.GetHashAndReset())}\"",
+                LastModified = clock.GetUtcNow(),
+                Segments = [new Segment(blob, output.Length)],
+                Headers = new() { ["Content-Type"] = accept ?? "application/octet-stream" },
+                OwnerAccountId = bucket.OwnerAccountId,
+                Encryption = encryption?.Meta,
+            });
+        }
+        Checkpoint(true);
+        output.Close();
+        File.Delete(staged);
+        return (recordsDone - checkpoint.Records, instance);
+    }
+
+    static List<byte[]> SplitLines(byte[] answer)
+    {
+        var lines = new List<byte[]>();
+        var start = 0;
+        for (var i = 0; i <= answer.Length; i++)
+        {
+            if (i < answer.Length && answer[i] != (byte)'\n') continue;
+            var line = answer.AsSpan(start, i - start);
+            if (line.Length > 0 && line[^1] == (byte)'\r') line = line[..^1];
+            if (line.Length > 0) lines.Add(line.ToArray());
+            start = i + 1;
+        }
+        return lines;
+    }
+
+    /// <summary>Records packed into mini-batches: one each (SingleRecord), or as many as fit the
+    /// payload limit (MultiRecord). A record larger than the limit fails the job.</summary>
+    static async IAsyncEnumerable<Batch> BatchesAsync(IAsyncEnumerable<byte[]> records, string splitType, bool multi, long maxPayload, RecordProcessor processor,
+        InputObject input, [System.Runtime.CompilerServices.EnumeratorCancellation] CancellationToken ct)
+    {
+        var pending = new List<byte[]>();
+        var payload = new MemoryStream();
+        var index = 0;
+        await foreach (var raw in records.WithCancellation(ct))
+        {
+            var filtered = processor.FilterInput(raw);
+            var size = splitType == "RecordIO" ? filtered.Length + 8 + 3 : filtered.Length + 1;
+            if (size > maxPayload)
+                throw new TransformException($"a record of s3://{input.Bucket}/{input.Key} is {filtered.Length} bytes, larger than MaxPayloadInMB ({maxPayload / (1024 * 1024)} MB)");
+            if (pending.Count > 0 && (!multi || payload.Length + size > maxPayload))
+            {
+                yield return new Batch(index++, pending, payload.ToArray());
+                pending = [];
+                payload = new MemoryStream();
+            }
+            pending.Add(raw);
+            if (splitType == "RecordIO") RecordSplitter.WriteRecordIO(payload, filtered);
+            else
+            {
+                if (payload.Length > 0) payload.WriteByte((byte)'\n');
+                payload.Write(filtered);
+            }
+        }
+        if (pending.Count > 0) yield return new Batch(index, pending, payload.ToArray());
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        await _shutdown.CancelAsync();
+        var deadline = DateTime.UtcNow.AddSeconds(10);
+        while (!_running.IsEmpty && DateTime.UtcNow < deadline) await Task.Delay(50);
+    }
+}
