@@ -60,7 +60,7 @@ public static class TransformLoad
                 var job = $"bench-{instances}";
                 var started = Stopwatch.GetTimestamp();
                 await InvokeLoad.Json(api, endpoint, "CreateTransformJob", $$$"""
-                    {"TransformJobName":"{{{job}}}","ModelName":"bench","BatchStrategy":"MultiRecord","MaxPayloadInMB":6,
+                    {"TransformJobName":"{{{job}}}","ModelName":"bench","BatchStrategy":"MultiRecord","MaxPayloadInMB":6,"MaxConcurrentTransforms":2,
                      "TransformInput":{"DataSource":{"S3DataSource":{"S3DataType":"S3Prefix","S3Uri":"s3://bench/{{{prefix}}}/"}},"ContentType":"text/csv","SplitType":"Line"},
                      "TransformOutput":{"S3OutputPath":"s3://bench/out-{{{instances}}}/","Accept":"text/csv","AssembleWith":"Line"},
                      "TransformResources":{"InstanceType":"ml.m5.large","InstanceCount":{{{instances}}}}}

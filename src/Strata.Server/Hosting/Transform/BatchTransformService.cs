@@ -237,7 +237,9 @@ public sealed class BatchTransformService(TransformJobStore jobs, SageMakerStore
         return result;
     }
 
-    sealed record Batch(int Index, List<byte[]> Records, byte[] Payload);
+    /// <summary>A mini-batch: its payload, how many records it holds, and (only when outputs are
+    /// matched to inputs record by record) the records themselves.</summary>
+    sealed record Batch(int Index, int Count, List<byte[]>? Records, byte[] Payload);
 
     /// <summary>One input object, to its .out: returns the records processed and the instance
     /// (replaced if it died on the way).</summary>
@@ -306,14 +308,14 @@ public sealed class BatchTransformService(TransformJobStore jobs, SageMakerStore
 
         async Task WriteAsync(Batch batch, byte[] answer)
         {
-            if (processor.PerRecord)
+            if (batch.Records is { } sent)
             {
-                var outputs = batch.Records.Count == 1 ? [answer] : SplitLines(answer);
-                if (outputs.Count != batch.Records.Count)
-                    throw new TransformException($"a mini-batch of s3://{input.Bucket}/{input.Key} sent {batch.Records.Count} records but the model answered {outputs.Count} lines; joining outputs to inputs needs one line per record (Accept text/csv or application/jsonlines)");
+                var outputs = sent.Count == 1 ? [answer] : SplitLines(answer);
+                if (outputs.Count != sent.Count)
+                    throw new TransformException($"a mini-batch of s3://{input.Bucket}/{input.Key} sent {sent.Count} records but the model answered {outputs.Count} lines; joining outputs to inputs needs one line per record (Accept text/csv or application/jsonlines)");
                 for (var i = 0; i < outputs.Count; i++)
                 {
-                    await output.WriteAsync(processor.Output(batch.Records[i], outputs[i]), ct);
+                    await output.WriteAsync(processor.Output(sent[i], outputs[i]), ct);
                     if (assembleLines || multi) output.WriteByte((byte)'\n');
                 }
             }
@@ -323,7 +325,7 @@ public sealed class BatchTransformService(TransformJobStore jobs, SageMakerStore
                 if (assembleLines && (answer.Length == 0 || answer[^1] != (byte)'\n')) output.WriteByte((byte)'\n');
             }
             batches = batch.Index + 1;
-            recordsDone += batch.Records.Count;
+            recordsDone += batch.Count;
             // Every multi-record mini-batch is checkpointed; single records (thousands a second)
             // at most every CheckpointInterval.
             if (multi || Stopwatch.GetElapsedTime(lastCheckpoint) >= CheckpointInterval) Checkpoint(false);
@@ -343,7 +345,12 @@ public sealed class BatchTransformService(TransformJobStore jobs, SageMakerStore
             var index = 0;
             try
             {
-                await foreach (var batch in BatchesAsync(RecordSplitter.SplitAsync(decompressed, splitType, ct), splitType, multi, maxPayload, processor, input, ct))
+                // Lines packed as they are need no record-by-record handling: the payload is cut
+                // from the input at line ends, without copying each record on its own.
+                var batchSource = multi && splitType == "Line" && !processor.PerRecord && !processor.FiltersInput
+                    ? LineBatchesAsync(decompressed, maxPayload, input, ct)
+                    : BatchesAsync(RecordSplitter.SplitAsync(decompressed, splitType, ct), splitType, multi, maxPayload, processor, input, ct);
+                await foreach (var batch in batchSource)
                 {
                     if (index++ < checkpoint.Batches) continue; // done before the restart
                     if (inflight.Count >= concurrency)
@@ -446,7 +453,7 @@ public sealed class BatchTransformService(TransformJobStore jobs, SageMakerStore
                 throw new TransformException($"a record of s3://{input.Bucket}/{input.Key} is {filtered.Length} bytes, larger than MaxPayloadInMB ({maxPayload / (1024 * 1024)} MB)");
             if (pending.Count > 0 && (!multi || payload.Length + size > maxPayload))
             {
-                yield return new Batch(index++, pending, payload.ToArray());
+                yield return new Batch(index++, pending.Count, processor.PerRecord ? pending : null, payload.ToArray());
                 pending = [];
                 payload = new MemoryStream();
             }
@@ -458,7 +465,55 @@ public sealed class BatchTransformService(TransformJobStore jobs, SageMakerStore
                 payload.Write(filtered);
             }
         }
-        if (pending.Count > 0) yield return new Batch(index, pending, payload.ToArray());
+        if (pending.Count > 0) yield return new Batch(index, pending.Count, processor.PerRecord ? pending : null, payload.ToArray());
+    }
+
+    /// <summary>Line records packed into payloads of at most <paramref name="maxPayload"/> bytes,
+    /// cut at line ends straight from the input (blank lines are not records).</summary>
+    static async IAsyncEnumerable<Batch> LineBatchesAsync(Stream input, long maxPayload, InputObject source,
+        [System.Runtime.CompilerServices.EnumeratorCancellation] CancellationToken ct)
+    {
+        var buffer = new byte[(int)Math.Min(maxPayload, int.MaxValue - 64) + 1];
+        var filled = 0;
+        var index = 0;
+        var ended = false;
+        while (!ended || filled > 0)
+        {
+            while (!ended && filled < buffer.Length)
+            {
+                var n = await input.ReadAsync(buffer.AsMemory(filled), ct);
+                if (n == 0) ended = true;
+                filled += n;
+            }
+            // The payload ends at the last line end that fits (or at the end of the input).
+            int cut;
+            if (ended && filled <= maxPayload) cut = filled;
+            else
+            {
+                var newline = buffer.AsSpan(0, (int)Math.Min(filled, maxPayload)).LastIndexOf((byte)'\n');
+                if (newline < 0)
+                    throw new TransformException($"a record of s3://{source.Bucket}/{source.Key} is larger than MaxPayloadInMB ({maxPayload / (1024 * 1024)} MB)");
+                cut = newline + 1;
+            }
+            var payload = buffer.AsSpan(0, cut);
+            var count = CountLines(payload);
+            if (count > 0) yield return new Batch(index++, count, null, payload.TrimEnd((byte)'\n').ToArray());
+            buffer.AsSpan(cut, filled - cut).CopyTo(buffer);
+            filled -= cut;
+        }
+    }
+
+    static int CountLines(ReadOnlySpan<byte> text)
+    {
+        var count = 0;
+        while (text.Length > 0)
+        {
+            var end = text.IndexOf((byte)'\n');
+            var line = end < 0 ? text : text[..end];
+            if (line.Trim(" \r"u8).Length > 0) count++;
+            text = end < 0 ? [] : text[(end + 1)..];
+        }
+        return count;
     }
 
     public async ValueTask DisposeAsync()
