@@ -93,9 +93,7 @@ var accountName = new Argument<string>("name") { Description = "A name for the a
 var accountsCreate = new Command("create", "Create an account (tenant) and print its id and root access key, once") { dataDir, accountName };
 accountsCreate.SetAction(parse =>
 {
-    var dir = Path.GetFullPath(parse.GetValue(dataDir)!);
-    StrataHost.EnsureDataDirectory(dir);
-    using var state = new SqliteStateStore(Path.Combine(dir, "state.db"));
+    using var state = OpenState(parse.GetValue(dataDir)!);
     var credentials = new CredentialStore(state);
     credentials.Bootstrap(Environment.GetEnvironmentVariable("STRATA_ROOT_ACCESS_KEY_ID"), Environment.GetEnvironmentVariable("STRATA_ROOT_SECRET_ACCESS_KEY"), TimeProvider.System);
     try
@@ -115,9 +113,7 @@ accountsCreate.SetAction(parse =>
 var accountsList = new Command("list", "List the accounts of this installation") { dataDir };
 accountsList.SetAction(parse =>
 {
-    var dir = Path.GetFullPath(parse.GetValue(dataDir)!);
-    StrataHost.EnsureDataDirectory(dir);
-    using var state = new SqliteStateStore(Path.Combine(dir, "state.db"));
+    using var state = OpenState(parse.GetValue(dataDir)!);
     var credentials = new CredentialStore(state);
     credentials.Bootstrap(Environment.GetEnvironmentVariable("STRATA_ROOT_ACCESS_KEY_ID"), Environment.GetEnvironmentVariable("STRATA_ROOT_SECRET_ACCESS_KEY"), TimeProvider.System);
     foreach (var account in credentials.ListAccounts().OrderBy(a => a.CreatedAt))
@@ -141,5 +137,13 @@ var jobsCommand = new Command("jobs", "Batch transform jobs") { jobsWatch };
 
 var rootCommand = new RootCommand("Strata: the AWS machine-learning platform, self-hosted") { serve, env, imagesCommand, accountsCommand, jobsCommand };
 return await rootCommand.Parse(args).InvokeAsync();
+
+/// <summary>The state store of a data directory, for commands that work on it directly.</summary>
+static SqliteStateStore OpenState(string dataDir)
+{
+    var dir = Path.GetFullPath(dataDir);
+    StrataHost.EnsureDataDirectory(dir);
+    return new SqliteStateStore(Path.Combine(dir, "state.db"));
+}
 
 public partial class Program;

@@ -24,6 +24,17 @@ class Handler(BaseHTTPRequestHandler):
             return self.reply(404, b"")
         if payload == b"fail":
             return self.reply(500, b'{"error": "asked to fail"}')
+        if self.headers.get("Content-Type") == "application/x-recordio":
+            # RecordIO framing, as batch transform sends RecordIO records: answer with what arrived.
+            import struct
+            records, at = [], 0
+            while at + 8 <= len(payload):
+                magic, length = struct.unpack_from("<II", payload, at)
+                assert magic == 0xced7230a, "not RecordIO"
+                length &= (1 << 29) - 1
+                records.append(payload[at + 8:at + 8 + length].decode())
+                at += 8 + length + (4 - length % 4) % 4
+            return self.reply(200, json.dumps({"records": records}).encode())
         if payload.startswith(b"connect "):
             # What any code in the container could try: open a connection out.
             import socket

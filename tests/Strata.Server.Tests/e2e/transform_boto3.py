@@ -181,6 +181,48 @@ def test_a_million_row_csv():
     eq(progress(name), {"ObjectsTotal": 1, "ObjectsCompleted": 1, "RecordsProcessed": n}, "progress")
 
 
+def test_recordio_records_reach_a_container_of_ones_own():
+    import struct
+    import subprocess
+    import sys
+    image = f"registry.example.com/team/recordio:{unique('v')}"
+    server = os.path.join(os.path.dirname(os.path.abspath(__file__)), "byoc_server.py")
+    subprocess.run(["dotnet", os.environ["STRATA_DLL"], "images", "add", "--data-dir", os.environ["STRATA_DATA_DIR"], image, "--", sys.executable, server],
+                   check=True, capture_output=True)
+    m = unique("m")
+    sm.create_model(ModelName=m, ExecutionRoleArn=ROLE, PrimaryContainer={"Image": image})
+    base = unique("rio")
+    framed = b""
+    for record in (b"alpha", b"be", b"gamma-delta"):
+        framed += struct.pack("<II", 0xced7230a, len(record)) + record + b"\0" * ((4 - len(record) % 4) % 4)
+    s3.put_object(Bucket=BUCKET, Key=f"{base}/in/r.rec", Body=framed)
+    transform(f"s3://{BUCKET}/{base}/in/", f"s3://{BUCKET}/{base}/single/", model_name=m, content_type="application/x-recordio", split="RecordIO")
+    eq([json.loads(l)["records"] for l in body(f"{base}/single/r.rec.out").splitlines()], [["alpha"], ["be"], ["gamma-delta"]], "one record a request")
+    transform(f"s3://{BUCKET}/{base}/in/", f"s3://{BUCKET}/{base}/multi/", model_name=m, content_type="application/x-recordio", split="RecordIO", BatchStrategy="MultiRecord")
+    eq([json.loads(l)["records"] for l in body(f"{base}/multi/r.rec.out").splitlines()], [["alpha", "be", "gamma-delta"]], "records packed")
+
+
+def test_outputs_encrypted_with_the_jobs_kms_key():
+    kms = boto3.client("kms", endpoint_url=endpoint(), region_name="us-east-1", config=cfg)
+    key = kms.create_key()["KeyMetadata"]
+    role = execution_role(iam, s3_actions=("s3:GetObject", "s3:ListBucket", "s3:PutObject"))
+    iam.put_role_policy(RoleName=role.split("/")[-1], PolicyName="kms", PolicyDocument=json.dumps({"Version": "2012-10-17", "Statement": [
+        {"Effect": "Allow", "Action": ["kms:GenerateDataKey", "kms:Decrypt"], "Resource": key["Arn"]}]}))
+    m = unique("m")
+    sm.create_model(ModelName=m, ExecutionRoleArn=role, PrimaryContainer=sm.describe_model(ModelName=REGRESSION)["PrimaryContainer"])
+    base = unique("kms")
+    s3.put_object(Bucket=BUCKET, Key=f"{base}/in/k.csv", Body=b"1,2,3,4\n")
+    name = unique("job")
+    sm.create_transform_job(TransformJobName=name, ModelName=m,
+                            TransformInput={"DataSource": {"S3DataSource": {"S3DataType": "S3Prefix", "S3Uri": f"s3://{BUCKET}/{base}/in/"}}, "ContentType": "text/csv", "SplitType": "Line"},
+                            TransformOutput={"S3OutputPath": f"s3://{BUCKET}/{base}/out/", "KmsKeyId": key["KeyId"], "Accept": "text/csv"},
+                            TransformResources={"InstanceType": "ml.m5.large", "InstanceCount": 1})
+    sm.get_waiter("transform_job_completed_or_stopped").wait(TransformJobName=name, WaiterConfig={"Delay": 1, "MaxAttempts": 60})
+    head = s3.head_object(Bucket=BUCKET, Key=f"{base}/out/k.csv.out")
+    eq((head["ServerSideEncryption"], head["SSEKMSKeyId"]), ("aws:kms", key["Arn"]), "output encryption")
+    close(body(f"{base}/out/k.csv.out").strip(), predict((1, 2, 3, 4)))
+
+
 def test_validation_errors():
     prefix = f"s3://{BUCKET}/nothing/"
     expect_error(lambda: transform(prefix, prefix, wait=False, DataProcessing={"InputFilter": "features[0]"}), "ValidationException", 400, "JSONPath")

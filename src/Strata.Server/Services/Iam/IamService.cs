@@ -196,14 +196,17 @@ public sealed partial class IamService(IamStore store, CredentialStore credentia
         return WriteAsync(ctx, xml => WriteUser(xml, "User", user));
     }
 
-    Task ListUsers(RequestContext ctx)
+    Task ListUsers(RequestContext ctx) => ListEntities<IamUser>(ctx, IamStore.Users, "Users", WriteUserFields);
+
+    /// <summary>ListUsers, ListGroups, ListRoles: the account's entities under PathPrefix, by name, in pages.</summary>
+    Task ListEntities<T>(RequestContext ctx, string table, string element, Action<XmlWriter, T> write) where T : IamEntity
     {
         var prefix = Get(ctx, "PathPrefix") ?? "/";
-        var users = store.Read(r => IamStore.List<IamUser>(r, IamStore.Users, ctx.Principal.AccountId)).Where(u => u.Path.StartsWith(prefix, StringComparison.Ordinal)).ToList();
-        var (page, marker) = Page(ctx, users, u => u.Name.ToLowerInvariant());
+        var entities = store.Read(r => IamStore.List<T>(r, table, ctx.Principal.AccountId)).Where(e => e.Path.StartsWith(prefix, StringComparison.Ordinal)).ToList();
+        var (page, marker) = Page(ctx, entities, e => e.Name.ToLowerInvariant());
         return WriteAsync(ctx, xml =>
         {
-            xml.List("Users", page, (x, u) => WriteUserFields(x, u));
+            xml.List(element, page, write);
             xml.Truncation(marker);
         });
     }
@@ -407,17 +410,7 @@ public sealed partial class IamService(IamStore store, CredentialStore credentia
         });
     }
 
-    Task ListGroups(RequestContext ctx)
-    {
-        var prefix = Get(ctx, "PathPrefix") ?? "/";
-        var groups = store.Read(r => IamStore.List<IamGroup>(r, IamStore.Groups, ctx.Principal.AccountId)).Where(g => g.Path.StartsWith(prefix, StringComparison.Ordinal)).ToList();
-        var (page, marker) = Page(ctx, groups, g => g.Name.ToLowerInvariant());
-        return WriteAsync(ctx, xml =>
-        {
-            xml.List("Groups", page, (x, g) => WriteGroup(x, null, g));
-            xml.Truncation(marker);
-        });
-    }
+    Task ListGroups(RequestContext ctx) => ListEntities<IamGroup>(ctx, IamStore.Groups, "Groups", (x, g) => WriteGroup(x, null, g));
 
     Task DeleteGroup(RequestContext ctx)
     {
@@ -527,17 +520,7 @@ public sealed partial class IamService(IamStore store, CredentialStore credentia
         return WriteAsync(ctx, xml => WriteRole(xml, "Role", role));
     }
 
-    Task ListRoles(RequestContext ctx)
-    {
-        var prefix = Get(ctx, "PathPrefix") ?? "/";
-        var roles = store.Read(r => IamStore.List<IamRole>(r, IamStore.Roles, ctx.Principal.AccountId)).Where(x => x.Path.StartsWith(prefix, StringComparison.Ordinal)).ToList();
-        var (page, marker) = Page(ctx, roles, x => x.Name.ToLowerInvariant());
-        return WriteAsync(ctx, xml =>
-        {
-            xml.List("Roles", page, (x, role) => WriteRole(x, null, role));
-            xml.Truncation(marker);
-        });
-    }
+    Task ListRoles(RequestContext ctx) => ListEntities<IamRole>(ctx, IamStore.Roles, "Roles", (x, role) => WriteRole(x, null, role));
 
     Task UpdateAssumeRolePolicy(RequestContext ctx)
     {
