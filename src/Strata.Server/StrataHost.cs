@@ -6,6 +6,8 @@ using Strata.Server.Auth;
 using Strata.Server.Protocol;
 using Strata.Server.Hosting;
 using Strata.Server.Hosting.Transform;
+using Strata.Server.Hosting.AutoScaling;
+using Strata.Server.Services.AutoScaling;
 using Strata.Server.Services.Iam;
 using Strata.Server.Services.Kms;
 using Strata.Server.Services.Runtime;
@@ -96,8 +98,11 @@ public static class StrataHost
             app.Services.GetRequiredService<ILogger<BatchTransformService>>());
         var sageMaker = new SageMakerService(sageMakerStore, hosting, images, roles, clock, options.Region, transformJobs, transforms);
         var runtime = new RuntimeService(hosting, metrics, options.Region);
+        var autoScalingStore = new AutoScalingStore(state);
+        var autoScaling = new ApplicationAutoScalingService(autoScalingStore, sageMakerStore, clock, options.Region);
+        var scaler = new Scaler(autoScalingStore, sageMakerStore, hosting, metrics, clock, options.AutoScalingPeriod, app.Services.GetRequiredService<ILogger<Scaler>>());
         var catalog = new ServiceCatalog(ServiceCatalog.AwsServices(s3, new NamedOperations(sageMaker.Operations), runtime,
-            new NamedOperations(iam.Operations), new NamedOperations(sts.Operations), new NamedOperations(kms.Operations)));
+            new NamedOperations(iam.Operations), new NamedOperations(sts.Operations), new NamedOperations(kms.Operations), new NamedOperations(autoScaling.Operations)));
         var pipeline = new RequestPipeline(catalog, new SigV4Authenticator(credentials, clock), authorizer,
             app.Services.GetRequiredService<ILogger<RequestPipeline>>(), options.Region, options.VpcePort > 0 ? (options.VpcePort, options.VpceId) : null);
         var log = app.Services.GetRequiredService<ILoggerFactory>().CreateLogger("Strata");
@@ -132,6 +137,7 @@ public static class StrataHost
             console.Flush();
             hosting.RestoreAll();
             transforms.RestoreAll();
+            scaler.Start();
             if (options.Demo)
             {
                 _ = Task.Run(async () =>
@@ -153,6 +159,7 @@ public static class StrataHost
         });
         app.Lifetime.ApplicationStopping.Register(() =>
         {
+            scaler.DisposeAsync().AsTask().GetAwaiter().GetResult();
             transforms.DisposeAsync().AsTask().GetAwaiter().GetResult();
             hosting.DisposeAsync().AsTask().GetAwaiter().GetResult();
         });

@@ -16,7 +16,7 @@ public sealed class ServiceCatalog(IEnumerable<ServiceDescriptor> services)
     /// <summary>The AWS services and their protocols (botocore's service models' metadata).
     /// Services whose operations are not built yet have no operations.</summary>
     public static IEnumerable<ServiceDescriptor> AwsServices(IOperationResolver s3, IOperationResolver sageMaker, IOperationResolver runtime,
-        IOperationResolver iam, IOperationResolver sts, IOperationResolver kms) =>
+        IOperationResolver iam, IOperationResolver sts, IOperationResolver kms, IOperationResolver autoScaling) =>
     [
         new("s3", "s3", AwsProtocol.RestXml, s3, XmlNamespace: "http://s3.amazonaws.com/doc/2006-03-01/"),
         new("sagemaker", "sagemaker", AwsProtocol.Json11, sageMaker, TargetPrefix: "SageMaker"),
@@ -32,7 +32,7 @@ public sealed class ServiceCatalog(IEnumerable<ServiceDescriptor> services)
         new("events", "events", AwsProtocol.Json11, NamedOperations.None, TargetPrefix: "AWSEvents"),
         new("states", "states", AwsProtocol.Json10, NamedOperations.None, TargetPrefix: "AWSStepFunctions"),
         new("cloudtrail", "cloudtrail", AwsProtocol.Json11, NamedOperations.None, TargetPrefix: "com.amazonaws.cloudtrail.v20131101.CloudTrail_20131101"),
-        new("application-autoscaling", "application-autoscaling", AwsProtocol.Json11, NamedOperations.None, TargetPrefix: "AnyScaleFrontendService"),
+        new("application-autoscaling", "application-autoscaling", AwsProtocol.Json11, autoScaling, TargetPrefix: "AnyScaleFrontendService"),
     ];
 
     public ServiceDescriptor Detect(RequestContext ctx)

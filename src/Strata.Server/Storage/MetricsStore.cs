@@ -61,6 +61,11 @@ public sealed class MetricsStore(TimeProvider clock)
 
     public IEnumerable<MetricKey> Keys => _series.Keys;
 
+    /// <summary>Everything a series has recorded since it began (count and sum): two readings a
+    /// period apart give its rate over exactly that period, whatever the minute buckets.</summary>
+    public (long Count, double Sum) Totals(string ns, string name, IReadOnlyList<KeyValuePair<string, string>> dimensions)
+        => _series.TryGetValue(new MetricKey(ns, name, "", dimensions), out var s) ? s.Totals : (0, 0);
+
     /// <summary>Prometheus text exposition: per series a _count and _sum since start.</summary>
     public string Prometheus()
     {

@@ -47,3 +47,17 @@ public sealed class TransformBoto3Tests
     [MemberData(nameof(Cases))]
     public async Task DebianBoto3(string testCase) => (await ClientSuite.RunAsync("/usr/bin/python3", "transform_boto3.py")).AssertPassed(testCase);
 }
+
+/// <summary>Endpoint autoscaling through boto3 1.43 and 1.26.</summary>
+public sealed class AutoScalingBoto3Tests
+{
+    public static IEnumerable<object[]> Cases => ClientSuite.Cases("autoscaling_boto3.py");
+
+    [Theory]
+    [MemberData(nameof(Cases))]
+    public async Task Boto3(string testCase) => (await ClientSuite.RunAsync("python3", "autoscaling_boto3.py")).AssertPassed(testCase);
+
+    [Theory]
+    [MemberData(nameof(Cases))]
+    public async Task DebianBoto3(string testCase) => (await ClientSuite.RunAsync("/usr/bin/python3", "autoscaling_boto3.py")).AssertPassed(testCase);
+}

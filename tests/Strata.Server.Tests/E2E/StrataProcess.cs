@@ -19,6 +19,9 @@ public sealed class StrataProcess : IAsyncDisposable
     public string DataDir { get; }
     public int Port { get; private set; }
     public int TlsPort { get; private set; }
+    /// <summary>Test servers evaluate autoscaling policies every second, not every minute.</summary>
+    public const double AutoScalingPeriodSeconds = 1;
+
     /// <summary>The listener that stands for a VPC endpoint (<c>aws:SourceVpce</c>).</summary>
     public int VpcePort { get; private set; }
     public string Endpoint => $"http://127.0.0.1:{Port}";
@@ -53,7 +56,8 @@ public sealed class StrataProcess : IAsyncDisposable
             RedirectStandardError = true,
             UseShellExecute = false,
         };
-        foreach (var arg in new[] { ServerDll, "serve", "--port", Port.ToString(), "--tls-port", TlsPort.ToString(), "--vpce-port", VpcePort.ToString(), "--data-dir", DataDir }.Concat(extraArgs))
+        foreach (var arg in new[] { ServerDll, "serve", "--port", Port.ToString(), "--tls-port", TlsPort.ToString(), "--vpce-port", VpcePort.ToString(), "--data-dir", DataDir,
+            "--autoscaling-period", AutoScalingPeriodSeconds.ToString(System.Globalization.CultureInfo.InvariantCulture) }.Concat(extraArgs))
             psi.ArgumentList.Add(arg);
         if (fixedKeys)
         {
@@ -125,6 +129,7 @@ public sealed class StrataProcess : IAsyncDisposable
         ["STRATA_TLS_ENDPOINT"] = TlsEndpoint,
         ["STRATA_VPCE_ENDPOINT"] = $"http://127.0.0.1:{VpcePort}",
         ["STRATA_VPCE_ID"] = StrataOptions.DefaultVpceId,
+        ["STRATA_AUTOSCALING_PERIOD"] = AutoScalingPeriodSeconds.ToString(System.Globalization.CultureInfo.InvariantCulture),
         ["STRATA_DATA_DIR"] = DataDir,
         ["STRATA_DLL"] = ServerDll,
         ["AWS_CONFIG_FILE"] = "/dev/null",

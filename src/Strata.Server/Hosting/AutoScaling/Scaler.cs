@@ -1,0 +1,142 @@
+using Strata.Server.Services.AutoScaling;
+using Strata.Server.Services.SageMaker;
+using Strata.Server.Storage;
+
+namespace Strata.Server.Hosting.AutoScaling;
+
+/// <summary>
+/// Applies target-tracking policies: every evaluation period it reads each scalable variant's
+/// metric over exactly that period from the metrics store (two readings of the series' totals),
+/// decides with <see cref="TargetTracking"/> (the largest capacity any policy asks for), changes the
+/// variant's instance count through the same path as UpdateEndpointWeightsAndCapacities, and
+/// records every change as a scaling activity whose cause says why.
+/// </summary>
+public sealed class Scaler(AutoScalingStore store, SageMakerStore sageMaker, HostingService hosting, MetricsStore metrics, TimeProvider clock,
+    TimeSpan period, ILogger<Scaler> log) : IAsyncDisposable
+{
+    readonly CancellationTokenSource _stop = new();
+    readonly Dictionary<(string Account, string ResourceId, string Policy), (long Count, double Sum, DateTimeOffset At)> _readings = [];
+    Task? _loop;
+
+    public TimeSpan Period => period;
+
+    public void Start() => _loop = Task.Run(async () =>
+    {
+        using var timer = new PeriodicTimer(period, clock);
+        try
+        {
+            while (await timer.WaitForNextTickAsync(_stop.Token))
+            {
+                try { await EvaluateAllAsync(_stop.Token); }
+                catch (Exception e) when (e is not OperationCanceledException) { log.LogError(e, "autoscaling evaluation failed"); }
+            }
+        }
+        catch (OperationCanceledException) { }
+    });
+
+    public async Task EvaluateAllAsync(CancellationToken ct)
+    {
+        foreach (var (account, target) in store.AllTargets())
+            await EvaluateAsync(account, target, ct);
+    }
+
+    async Task EvaluateAsync(string account, ScalableTarget target, CancellationToken ct)
+    {
+        var parts = target.ResourceId.Split('/');
+        var (endpointName, variantName) = (parts[1], parts[3]);
+        var endpoint = sageMaker.GetEndpoint(account, endpointName);
+        var variant = hosting.Find(account, endpointName)?.Variants.FirstOrDefault(v => v.Name == variantName);
+        if (endpoint?.EndpointStatus != "InService" || variant is null) return;
+        var current = variant.DesiredInstanceCount;
+        var now = clock.GetUtcNow();
+        var state = store.GetState(account, target.ResourceId);
+
+        TrackingDecision? decision = null;
+        var policies = store.PoliciesOf(account, target.ResourceId);
+        foreach (var policy in policies)
+        {
+            if (Measure(account, endpointName, variantName, policy, now) is not { } metric) continue;
+            var c = policy.TargetTrackingScalingPolicyConfiguration;
+            var d = TargetTracking.Evaluate(new TrackingInput(current, target.MinCapacity, target.MaxCapacity, metric, c.TargetValue!.Value,
+                TimeSpan.FromSeconds(c.ScaleOutCooldown ?? 300), TimeSpan.FromSeconds(c.ScaleInCooldown ?? 300), c.DisableScaleIn ?? false,
+                now, state.LastScaleOut, state.LastScaling));
+            d = d with { Reason = $"policy {policy.PolicyName}: {d.Reason}" };
+            if (decision is null || d.Desired > decision.Desired) decision = d;
+        }
+        // Without a policy (or a metric yet), only the capacity bounds apply.
+        if (decision is null && (current < target.MinCapacity || current > target.MaxCapacity))
+            decision = new TrackingDecision(Math.Clamp(current, target.MinCapacity, target.MaxCapacity),
+                $"capacity {current} is outside the registered bounds [{target.MinCapacity}, {target.MaxCapacity}]");
+        if (decision is null || !decision.Changes(current)) return;
+        var suspended = target.SuspendedState;
+        if (decision.Desired > current && suspended?.DynamicScalingOutSuspended == true) return;
+        if (decision.Desired < current && suspended?.DynamicScalingInSuspended == true) return;
+
+        var activity = new ScalingActivity
+        {
+            ActivityId = Guid.NewGuid().ToString(),
+            ServiceNamespace = target.ServiceNamespace,
+            ResourceId = target.ResourceId,
+            ScalableDimension = target.ScalableDimension,
+            Description = $"Setting desired instance count to {decision.Desired}.",
+            Cause = $"At {now:yyyy-MM-ddTHH:mm:ssZ} {decision.Reason}",
+            StartTime = now,
+            StatusCode = "InProgress",
+        };
+        sageMaker.UpdateEndpoint(account, endpointName, e => e with { EndpointStatus = "Updating", LastModifiedTime = now });
+        try
+        {
+            await hosting.UpdateWeightsAndCapacitiesAsync(account, endpointName, [(variantName, null, decision.Desired)]);
+            activity = activity with { StatusCode = "Successful", EndTime = clock.GetUtcNow(), StatusMessage = $"Successfully set desired instance count to {decision.Desired}. Change successfully fulfilled by sagemaker." };
+            store.PutState(account, target.ResourceId, new ScalingState(decision.Desired > current ? now : state.LastScaleOut, now));
+        }
+        catch (Exception e) when (e is HostingException or OperationCanceledException)
+        {
+            sageMaker.UpdateEndpoint(account, endpointName, rec => rec with { EndpointStatus = "InService", LastModifiedTime = clock.GetUtcNow() });
+            activity = activity with { StatusCode = "Failed", EndTime = clock.GetUtcNow(), StatusMessage = e.Message };
+        }
+        store.AddActivity(account, activity);
+        log.LogInformation("autoscaling {Resource}: {Description} {Cause}", target.ResourceId, activity.Description, activity.Cause);
+    }
+
+    /// <summary>The policy's metric over the time since the last reading: InvocationsPerInstance
+    /// per minute for the predefined metric; a customized metric by its statistic. Null at the
+    /// first reading.</summary>
+    double? Measure(string account, string endpoint, string variant, ScalingPolicy policy, DateTimeOffset now)
+    {
+        var c = policy.TargetTrackingScalingPolicyConfiguration;
+        string ns, name, statistic;
+        List<KeyValuePair<string, string>> dimensions;
+        if (c.CustomizedMetricSpecification is { } custom)
+        {
+            (ns, name, statistic) = (custom.Namespace!, custom.MetricName!, custom.Statistic!);
+            dimensions = (custom.Dimensions ?? []).Select(d => new KeyValuePair<string, string>(d.Name ?? "", d.Value ?? "")).ToList();
+        }
+        else
+        {
+            (ns, name, statistic) = ("AWS/SageMaker", "InvocationsPerInstance", "Sum");
+            dimensions = [new("EndpointName", endpoint), new("VariantName", variant)];
+        }
+        var (count, sum) = metrics.Totals(ns, name, dimensions);
+        var key = (account, $"endpoint/{endpoint}/variant/{variant}", policy.PolicyName);
+        var first = !_readings.TryGetValue(key, out var before);
+        _readings[key] = (count, sum, now);
+        if (first) return null;
+        var minutes = Math.Max((now - before.At).TotalMinutes, 1e-6);
+        var (dCount, dSum) = (count - before.Count, sum - before.Sum);
+        return statistic switch
+        {
+            "Average" => dCount == 0 ? 0 : dSum / dCount,
+            "SampleCount" => dCount / minutes,
+            "Minimum" or "Maximum" => metrics.Query(ns, name, dimensions, now.AddMinutes(-1), now) is { Count: > 0 } m
+                ? statistic == "Minimum" ? m.Min(s => s.Minimum) : m.Max(s => s.Maximum) : 0,
+            _ => dSum / minutes, // Sum, per minute (the unit SageMaker's metrics are tracked in)
+        };
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        await _stop.CancelAsync();
+        if (_loop is not null) await _loop;
+    }
+}
