@@ -89,9 +89,11 @@ public static class StrataHost
         var images = new ImageCatalogue(options.DataDir);
         // Worker sockets live in a short private directory: socket paths are limited to 108 bytes.
         var artifacts = new ModelArtifacts(s3Store, sse, Path.Combine(options.DataDir, "models"));
+        var zones = new Zones(options.Zones ?? Zones.Default(options.Region));
+        var adminToken = Chaos.EnsureToken(options.DataDir);
         var hosting = new HostingService(sageMakerStore, artifacts, images, metrics, roles,
             Path.Combine(Path.GetTempPath(), "strata-" + Environment.ProcessId), Path.Combine(options.DataDir, "logs"), options.Region, clock,
-            app.Services.GetRequiredService<ILogger<HostingService>>());
+            app.Services.GetRequiredService<ILogger<HostingService>>(), zones);
         var transformJobs = new TransformJobStore(state);
         var transforms = new BatchTransformService(transformJobs, sageMakerStore, s3Store, sse, artifacts, roles, images, Path.Combine(options.DataDir, "transform"),
             Path.Combine(Path.GetTempPath(), "strata-" + Environment.ProcessId), Path.Combine(options.DataDir, "logs"), options.Region, clock,
@@ -113,6 +115,7 @@ public static class StrataHost
             // Strata's own routes live under /_strata/, which no bucket name can be.
             if (http.Request.Path.StartsWithSegments("/_strata", StringComparison.Ordinal))
             {
+                if (await Chaos.HandleAsync(http, adminToken, hosting, zones)) return;
                 await StrataRoutes(http, options, account, metrics);
                 return;
             }

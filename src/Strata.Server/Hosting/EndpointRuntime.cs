@@ -120,8 +120,8 @@ public sealed class EndpointRuntime : IAsyncDisposable
     }
 }
 
-public sealed class VariantRuntime(string name, float weight, string image, List<WorkerProcess> instances, Func<CancellationToken, Task<WorkerProcess>> startInstance,
-    bool randomRouting = false)
+public sealed class VariantRuntime(string name, float weight, string image, List<WorkerProcess> instances, Func<string?, CancellationToken, Task<WorkerProcess>> startInstance,
+    Zones? zones = null, bool randomRouting = false)
 {
     readonly Lock _lock = new();
     List<WorkerProcess> _instances = instances;
@@ -134,7 +134,8 @@ public sealed class VariantRuntime(string name, float weight, string image, List
     /// <summary>A snapshot; the list is replaced, never changed in place, so readers need no lock.</summary>
     public IReadOnlyList<WorkerProcess> Instances => Volatile.Read(ref _instances);
 
-    public Task<WorkerProcess> StartInstanceAsync(CancellationToken ct) => startInstance(ct);
+    /// <summary>Starts one more instance, in the healthy zone where this variant has the fewest.</summary>
+    public Task<WorkerProcess> StartInstanceAsync(CancellationToken ct) => startInstance(zones?.Pick(Instances.Select(i => i.Zone)), ct);
 
     public void Add(WorkerProcess instance)
     {

@@ -12,7 +12,7 @@ namespace Strata.Server.Hosting;
 /// truth (Creating → InService, Updating → InService, or Failed with the reason).
 /// </summary>
 public sealed class HostingService(SageMakerStore store, ModelArtifacts artifacts, ImageCatalogue images, MetricsStore metrics, ExecutionRoles roles,
-    string runDir, string logDir, string region, TimeProvider clock, ILogger<HostingService> log) : IAsyncDisposable
+    string runDir, string logDir, string region, TimeProvider clock, ILogger<HostingService> log, Zones? zones = null) : IAsyncDisposable
 {
     static readonly TimeSpan HealthTimeout = TimeSpan.FromSeconds(60);
     readonly ConcurrentDictionary<(string Account, string Name), EndpointRuntime> _running = new();
@@ -89,6 +89,19 @@ public sealed class HostingService(SageMakerStore store, ModelArtifacts artifact
         });
     }
 
+    /// <summary>Every running instance: endpoint, variant, and the instance (with its zone).</summary>
+    public IEnumerable<(string Account, string Endpoint, string Variant, WorkerProcess Instance)> AllInstances()
+        => _running.SelectMany(e => e.Value.Variants.SelectMany(v => v.Instances.Select(i => (e.Key.Account, e.Key.Name, v.Name, i))));
+
+    /// <summary>A chaos drill: kills instances (SIGKILL) as a failing machine would; supervision
+    /// replaces them. Returns the ids killed.</summary>
+    public List<string> Crash(Func<(string Account, string Endpoint, string Variant, WorkerProcess Instance), bool> which)
+    {
+        var killed = AllInstances().Where(which).ToList();
+        foreach (var k in killed) k.Instance.Crash();
+        return killed.Select(k => k.Instance.Id).ToList();
+    }
+
     /// <summary>Model artifacts are read as the model's execution role, assumed by SageMaker.</summary>
     Action<string, string> Authorizer(ModelRecord model, string url)
     {
@@ -114,14 +127,15 @@ public sealed class HostingService(SageMakerStore store, ModelArtifacts artifact
                     : throw new HostingException($"the model {model.ModelName} has no ModelDataUrl");
                 var type = InstanceType.Find(pv.InstanceType) ?? throw new HostingException($"unknown instance type {pv.InstanceType}");
                 var variantName = pv.VariantName!;
-                Task<WorkerProcess> Start(CancellationToken token)
+                Task<WorkerProcess> Start(string? zone, CancellationToken token)
                 {
                     // SageMaker's naming: log group /aws/sagemaker/Endpoints/{endpoint}, stream {variant}/{instance}.
                     var instanceId = "i-" + Guid.NewGuid().ToString("N")[..17];
                     return WorkerProcess.StartAsync($"{endpointName}/{variantName}/{instanceId}", modelDir, runDir, type, container.Environment, HealthTimeout, token,
-                        Path.Combine(logDir, "aws", "sagemaker", "Endpoints", endpointName, variantName, instanceId + ".log"), command, model.EnableNetworkIsolation);
+                        Path.Combine(logDir, "aws", "sagemaker", "Endpoints", endpointName, variantName, instanceId + ".log"), command, model.EnableNetworkIsolation, zone);
                 }
-                var starting = Enumerable.Range(0, pv.InitialInstanceCount ?? 1).Select(_ => Start(ct)).ToList();
+                List<string?> placement = zones is null ? [.. Enumerable.Repeat<string?>(null, pv.InitialInstanceCount ?? 1)] : [.. zones.Spread(pv.InitialInstanceCount ?? 1)];
+                var starting = placement.Select(zone => Start(zone, ct)).ToList();
                 try
                 {
                     await Task.WhenAll(starting);
@@ -132,7 +146,7 @@ public sealed class HostingService(SageMakerStore store, ModelArtifacts artifact
                     throw;
                 }
                 variants.Add(new VariantRuntime(variantName, pv.InitialVariantWeight ?? 1f, image, starting.Select(t => t.Result).ToList(), Start,
-                    randomRouting: pv.RoutingConfig?.RoutingStrategy == "RANDOM"));
+                    zones, randomRouting: pv.RoutingConfig?.RoutingStrategy == "RANDOM"));
             }
             return new EndpointRuntime(endpointName, config.EndpointConfigName, variants, metrics, clock, log);
         }

@@ -14,6 +14,8 @@ public sealed class WorkerProcess : IAsyncDisposable
     int _outstanding;
 
     public string Id { get; }
+    /// <summary>The availability zone the instance runs in.</summary>
+    public string? Zone { get; init; }
     public int Pid => _process.Id;
     public int MemoryMiB { get; private init; }
     public string SocketPath { get; }
@@ -58,7 +60,7 @@ public sealed class WorkerProcess : IAsyncDisposable
     /// its own (unshare --net) and is reached over a Unix socket, the only way in or out.</param>
     public static async Task<WorkerProcess> StartAsync(string id, string modelDir, string runDir, InstanceType type,
         IReadOnlyDictionary<string, string>? environment, TimeSpan healthTimeout, CancellationToken ct, string? logFile = null, IReadOnlyList<string>? command = null,
-        bool isolated = false)
+        bool isolated = false, string? zone = null)
     {
         Directory.CreateDirectory(runDir);
         var socketPath = Path.Combine(runDir, Guid.NewGuid().ToString("N")[..12] + ".sock");
@@ -88,6 +90,7 @@ public sealed class WorkerProcess : IAsyncDisposable
         else psi.Environment["STRATA_WORKER_SOCKET"] = socketPath;
         psi.Environment["STRATA_WORKER_THREADS"] = type.Threads.ToString();
         psi.Environment["STRATA_PARENT_PID"] = Environment.ProcessId.ToString();
+        if (zone is not null) psi.Environment["STRATA_AVAILABILITY_ZONE"] = zone;
         psi.Environment["DOTNET_GCHeapHardLimit"] = "0x" + ((long)type.MemoryMiB * 1024 * 1024).ToString("X");
         Process process;
         try
@@ -98,7 +101,7 @@ public sealed class WorkerProcess : IAsyncDisposable
         {
             throw new HostingException($"the container command {psi.FileName} could not be started: {e.Message}");
         }
-        var worker = new WorkerProcess(id, process, socketPath, tcpPort) { MemoryMiB = type.MemoryMiB };
+        var worker = new WorkerProcess(id, process, socketPath, tcpPort) { MemoryMiB = type.MemoryMiB, Zone = zone };
         if (logFile is not null)
         {
             Directory.CreateDirectory(Path.GetDirectoryName(logFile)!);
@@ -203,6 +206,13 @@ public sealed class WorkerProcess : IAsyncDisposable
     int _disposed;
 
     /// <summary>Stops the worker; safe to call more than once.</summary>
+    /// <summary>Kills the process at once (SIGKILL), as a failing machine would: for chaos drills.</summary>
+    public void Crash()
+    {
+        try { if (!_process.HasExited) _process.Kill(entireProcessTree: true); }
+        catch (InvalidOperationException) { }
+    }
+
     public async ValueTask DisposeAsync()
     {
         if (Interlocked.Exchange(ref _disposed, 1) == 1) return;

@@ -334,6 +334,14 @@ public sealed partial class SageMakerService(SageMakerStore store, HostingServic
     {
         var name = JsonProtocol.Required(JsonProtocol.Input(ctx, SageMakerJson.Default.NameInput).EndpointName, "EndpointName");
         var endpoint = store.GetEndpoint(ctx.Principal.AccountId, name) ?? throw NotFound("endpoint", Arn(ctx.Principal.AccountId, "endpoint", name));
+        // Where each instance runs now (instances come and go: replacements, autoscaling).
+        if (hosting.Find(ctx.Principal.AccountId, name) is { } runtime && endpoint.ProductionVariants is { } variants)
+            endpoint = endpoint with
+            {
+                ProductionVariants = variants.Select(v => runtime.Variants.FirstOrDefault(r => r.Name == v.VariantName) is { } live
+                    ? v with { StrataInstances = live.Instances.Select(i => new InstanceSummary(i.Id[(i.Id.LastIndexOf('/') + 1)..], i.Zone)).ToList() }
+                    : v).ToList(),
+            };
         await JsonProtocol.WriteAsync(ctx, endpoint, SageMakerJson.Default.EndpointRecord);
     }
 

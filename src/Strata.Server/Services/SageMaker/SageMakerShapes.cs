@@ -89,7 +89,12 @@ public sealed record ProductionVariantSummary
     public float DesiredWeight { get; init; }
     public int CurrentInstanceCount { get; init; }
     public int DesiredInstanceCount { get; init; }
+    /// <summary>Strata's extension: the running instances and their availability zones (live,
+    /// not stored).</summary>
+    public List<InstanceSummary>? StrataInstances { get; init; }
 }
+
+public sealed record InstanceSummary(string InstanceId, string? AvailabilityZone);
 
 public sealed record EndpointRecord
 {
