@@ -33,20 +33,31 @@ public static class Chaos
     public static async Task<bool> HandleAsync(HttpContext http, string token, HostingService hosting, Zones zones)
     {
         var path = http.Request.Path.Value ?? "";
-        if (!path.StartsWith("/_strata/chaos/", StringComparison.Ordinal)) return false;
+        if (!path.StartsWith("/_strata/admin/", StringComparison.Ordinal)) return false;
         var remote = http.Connection.RemoteIpAddress;
         var given = http.Request.Headers[TokenHeader].ToString();
         if (remote is null || !IPAddress.IsLoopback(remote) || !CryptographicOperations.FixedTimeEquals(System.Text.Encoding.UTF8.GetBytes(given), System.Text.Encoding.UTF8.GetBytes(token)))
         {
-            await Answer(http, 403, new JsonObject { ["message"] = "chaos drills need the admin token from the data directory, from this machine" });
+            await Answer(http, 403, new JsonObject { ["message"] = "admin routes need the admin token from the data directory, from this machine" });
             return true;
         }
         var q = http.Request.Query;
         try
         {
-            switch (path["/_strata/chaos/".Length..])
+            switch (path["/_strata/admin/".Length..])
             {
-                case "instances" when HttpMethods.IsGet(http.Request.Method):
+                case "usage" when HttpMethods.IsGet(http.Request.Method):
+                    await Answer(http, 200, new JsonObject
+                    {
+                        ["serverless"] = new JsonArray(hosting.Running().SelectMany(e => e.Runtime.Variants.Where(v => v.Serverless is not null).Select(v => (JsonNode)new JsonObject
+                        {
+                            ["account"] = e.Account, ["endpoint"] = e.Runtime.Name, ["variant"] = v.Name,
+                            ["memorySizeInMB"] = v.Serverless!.Config.MemorySizeInMB, ["requests"] = v.Serverless.Usage.Requests,
+                            ["gbSeconds"] = v.Serverless.Usage.GBSeconds, ["coldStarts"] = v.Serverless.Usage.ColdStarts, ["instances"] = v.Instances.Count,
+                        })).ToArray()),
+                    });
+                    return true;
+                case "chaos/instances" when HttpMethods.IsGet(http.Request.Method):
                     await Answer(http, 200, new JsonObject
                     {
                         ["zones"] = new JsonArray(zones.Names.Select(z => (JsonNode)new JsonObject { ["name"] = z, ["failed"] = zones.IsFailed(z) }).ToArray()),
@@ -57,7 +68,7 @@ public static class Chaos
                         }).ToArray()),
                     });
                     return true;
-                case "kill-instance" when HttpMethods.IsPost(http.Request.Method):
+                case "chaos/kill-instance" when HttpMethods.IsPost(http.Request.Method):
                 {
                     var endpoint = q["endpoint"].ToString();
                     var instance = q["instance"].ToString();
@@ -69,7 +80,7 @@ public static class Chaos
                     await Answer(http, 200, new JsonObject { ["killed"] = new JsonArray(killed.Select(k => (JsonNode)k).ToArray()) });
                     return true;
                 }
-                case "fail-zone" when HttpMethods.IsPost(http.Request.Method):
+                case "chaos/fail-zone" when HttpMethods.IsPost(http.Request.Method):
                 {
                     var zone = q["zone"].ToString();
                     zones.Fail(zone);
@@ -77,7 +88,7 @@ public static class Chaos
                     await Answer(http, 200, new JsonObject { ["zone"] = zone, ["killed"] = new JsonArray(killed.Select(k => (JsonNode)k).ToArray()) });
                     return true;
                 }
-                case "restore-zone" when HttpMethods.IsPost(http.Request.Method):
+                case "chaos/restore-zone" when HttpMethods.IsPost(http.Request.Method):
                     zones.Restore(q["zone"].ToString());
                     await Answer(http, 200, new JsonObject { ["zone"] = q["zone"].ToString(), ["failed"] = false });
                     return true;
@@ -88,7 +99,7 @@ public static class Chaos
             await Answer(http, 400, new JsonObject { ["message"] = e.Message });
             return true;
         }
-        await Answer(http, 404, new JsonObject { ["message"] = "no such chaos drill" });
+        await Answer(http, 404, new JsonObject { ["message"] = "no such admin route" });
         return true;
     }
 
@@ -110,7 +121,7 @@ public static class Chaos
         }
         var url = JsonNode.Parse(File.ReadAllText(serverFile))?["http"]?.GetValue<string>()?.Replace("://0.0.0.0:", "://127.0.0.1:", StringComparison.Ordinal);
         using var client = new HttpClient { BaseAddress = new Uri(url + "/") };
-        using var request = new HttpRequestMessage(method, $"_strata/chaos/{drill}{query}");
+        using var request = new HttpRequestMessage(method, $"_strata/admin/{drill}{query}");
         request.Headers.Add(TokenHeader, File.ReadAllText(TokenPath(dataDir)).Trim());
         try
         {

@@ -18,7 +18,8 @@ var vpceId = new Option<string>("--vpce-id") { Description = "The VPC endpoint i
 var autoScalingPeriod = new Option<double>("--autoscaling-period") { Description = "Seconds between autoscaling evaluations (env STRATA_AUTOSCALING_PERIOD; default 60)",
     DefaultValueFactory = _ => double.TryParse(Environment.GetEnvironmentVariable("STRATA_AUTOSCALING_PERIOD"), System.Globalization.CultureInfo.InvariantCulture, out var s) && s > 0 ? s : 60 };
 var zonesOption = new Option<string?>("--zones") { Description = "Comma-separated availability zones instances spread over (default: the region's a, b, c)" };
-var serve = new Command("serve", "Run the Strata server: every AWS API on one port") { dataDir, port, tlsPort, tlsCert, tlsKey, host, region, demo, vpcePort, vpceId, autoScalingPeriod, zonesOption };
+var serverlessIdle = new Option<double>("--serverless-idle") { Description = "Seconds a serverless variant stays warm without requests (default 120)", DefaultValueFactory = _ => 120 };
+var serve = new Command("serve", "Run the Strata server: every AWS API on one port") { dataDir, port, tlsPort, tlsCert, tlsKey, host, region, demo, vpcePort, vpceId, autoScalingPeriod, zonesOption, serverlessIdle };
 serve.SetAction(async (parse, ct) =>
 {
     var options = new StrataOptions
@@ -35,6 +36,7 @@ serve.SetAction(async (parse, ct) =>
         VpceId = parse.GetValue(vpceId)!,
         AutoScalingPeriod = TimeSpan.FromSeconds(Math.Max(0.1, parse.GetValue(autoScalingPeriod))),
         Zones = parse.GetValue(zonesOption)?.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries),
+        ServerlessIdle = TimeSpan.FromSeconds(Math.Max(0.1, parse.GetValue(serverlessIdle))),
     };
     if (options.TlsCertPath is not null != options.TlsKeyPath is not null)
     {
@@ -144,17 +146,20 @@ var chaosZone = new Argument<string>("zone") { Description = "An availability zo
 var chaosEndpoint = new Option<string?>("--endpoint") { Description = "Only instances of this endpoint" };
 var chaosInstance = new Option<string?>("--instance") { Description = "This instance (an id `strata chaos instances` lists)" };
 var chaosInstances = new Command("instances", "List the running instances and their zones") { dataDir };
-chaosInstances.SetAction((parse, _) => Strata.Server.Chaos.SendAsync(Path.GetFullPath(parse.GetValue(dataDir)!), HttpMethod.Get, "instances", ""));
+chaosInstances.SetAction((parse, _) => Strata.Server.Chaos.SendAsync(Path.GetFullPath(parse.GetValue(dataDir)!), HttpMethod.Get, "chaos/instances", ""));
 var chaosKill = new Command("kill-instance", "Kill one instance (SIGKILL), as a failing machine would; it is replaced") { dataDir, chaosEndpoint, chaosInstance };
-chaosKill.SetAction((parse, _) => Strata.Server.Chaos.SendAsync(Path.GetFullPath(parse.GetValue(dataDir)!), HttpMethod.Post, "kill-instance",
+chaosKill.SetAction((parse, _) => Strata.Server.Chaos.SendAsync(Path.GetFullPath(parse.GetValue(dataDir)!), HttpMethod.Post, "chaos/kill-instance",
     $"?endpoint={Uri.EscapeDataString(parse.GetValue(chaosEndpoint) ?? "")}&instance={Uri.EscapeDataString(parse.GetValue(chaosInstance) ?? "")}"));
 var chaosFail = new Command("fail-zone", "Fail a zone: kill its instances; replacements start in healthy zones") { dataDir, chaosZone };
-chaosFail.SetAction((parse, _) => Strata.Server.Chaos.SendAsync(Path.GetFullPath(parse.GetValue(dataDir)!), HttpMethod.Post, "fail-zone", "?zone=" + Uri.EscapeDataString(parse.GetValue(chaosZone)!)));
+chaosFail.SetAction((parse, _) => Strata.Server.Chaos.SendAsync(Path.GetFullPath(parse.GetValue(dataDir)!), HttpMethod.Post, "chaos/fail-zone", "?zone=" + Uri.EscapeDataString(parse.GetValue(chaosZone)!)));
 var chaosRestore = new Command("restore-zone", "Bring a failed zone back (new instances may start there again)") { dataDir, chaosZone };
-chaosRestore.SetAction((parse, _) => Strata.Server.Chaos.SendAsync(Path.GetFullPath(parse.GetValue(dataDir)!), HttpMethod.Post, "restore-zone", "?zone=" + Uri.EscapeDataString(parse.GetValue(chaosZone)!)));
+chaosRestore.SetAction((parse, _) => Strata.Server.Chaos.SendAsync(Path.GetFullPath(parse.GetValue(dataDir)!), HttpMethod.Post, "chaos/restore-zone", "?zone=" + Uri.EscapeDataString(parse.GetValue(chaosZone)!)));
 var chaosCommand = new Command("chaos", "Failure drills against a running server: instances, zones") { chaosInstances, chaosKill, chaosFail, chaosRestore };
 
-var rootCommand = new RootCommand("Strata: the AWS machine-learning platform, self-hosted") { serve, env, imagesCommand, accountsCommand, jobsCommand, chaosCommand };
+var usageCommand = new Command("usage", "Serverless endpoints' metered usage: requests, GB-seconds, cold starts") { dataDir };
+usageCommand.SetAction((parse, _) => Strata.Server.Chaos.SendAsync(Path.GetFullPath(parse.GetValue(dataDir)!), HttpMethod.Get, "usage", ""));
+
+var rootCommand = new RootCommand("Strata: the AWS machine-learning platform, self-hosted") { serve, env, imagesCommand, accountsCommand, jobsCommand, chaosCommand, usageCommand };
 return await rootCommand.Parse(args).InvokeAsync();
 
 /// <summary>The state store of a data directory, for commands that work on it directly.</summary>

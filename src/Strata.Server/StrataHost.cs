@@ -93,7 +93,7 @@ public static class StrataHost
         var adminToken = Chaos.EnsureToken(options.DataDir);
         var hosting = new HostingService(sageMakerStore, artifacts, images, metrics, roles,
             Path.Combine(Path.GetTempPath(), "strata-" + Environment.ProcessId), Path.Combine(options.DataDir, "logs"), options.Region, clock,
-            app.Services.GetRequiredService<ILogger<HostingService>>(), zones);
+            app.Services.GetRequiredService<ILogger<HostingService>>(), zones) { ServerlessIdle = options.ServerlessIdle };
         var transformJobs = new TransformJobStore(state);
         var transforms = new BatchTransformService(transformJobs, sageMakerStore, s3Store, sse, artifacts, roles, images, Path.Combine(options.DataDir, "transform"),
             Path.Combine(Path.GetTempPath(), "strata-" + Environment.ProcessId), Path.Combine(options.DataDir, "logs"), options.Region, clock,

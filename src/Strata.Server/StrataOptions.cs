@@ -21,6 +21,8 @@ public sealed record StrataOptions
     public const string DefaultVpceId = "vpce-0a1b2c3d4e5f60718";
     /// <summary>The availability zones instances spread over (default: the region's a, b and c).</summary>
     public IReadOnlyList<string>? Zones { get; init; }
+    /// <summary>How long a serverless variant stays warm without requests before it scales to zero.</summary>
+    public TimeSpan ServerlessIdle { get; init; } = TimeSpan.FromMinutes(2);
     /// <summary>How often autoscaling evaluates its policies (AWS: a minute; shorter for demos).</summary>
     public TimeSpan AutoScalingPeriod { get; init; } = TimeSpan.FromSeconds(60);
     /// <summary>Deploy the demo endpoint (sample classifier, two variants) on start.</summary>

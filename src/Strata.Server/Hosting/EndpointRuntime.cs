@@ -15,6 +15,9 @@ public sealed class EndpointRuntime : IAsyncDisposable
     readonly MetricsStore _metrics;
     readonly TimeProvider _clock;
 
+    /// <summary>How long a serverless variant stays warm with no request.</summary>
+    public TimeSpan ServerlessIdle { get; init; } = TimeSpan.FromMinutes(2);
+
     public EndpointRuntime(string name, string configName, IReadOnlyList<VariantRuntime> variants, MetricsStore metrics, TimeProvider clock, ILogger log)
     {
         _metrics = metrics;
@@ -61,17 +64,23 @@ public sealed class EndpointRuntime : IAsyncDisposable
                 }
                 foreach (var variant in Variants)
                 {
+                    // A serverless variant idle long enough goes back to its provisioned instances (often none).
+                    if (variant.Serverless is { } sl && variant.Instances.Count > sl.ProvisionedInstances && sl.Idle >= ServerlessIdle)
+                    {
+                        await variant.ScaleToAsync(sl.ProvisionedInstances, ct);
+                        _log.LogInformation("Serverless {Endpoint}/{Variant} was idle for {Idle}: down to {Count} instances", Name, variant.Name, ServerlessIdle, variant.Instances.Count);
+                    }
                     foreach (var dead in variant.Instances.Where(i => i.HasExited).ToList())
                     {
                         _log.LogWarning("Instance {Instance} of {Endpoint}/{Variant} exited ({Log}); replacing it", dead.Id, Name, variant.Name, dead.LogTail());
                         variant.Remove(dead);
                         await dead.DisposeAsync();
                     }
-                    while (variant.Instances.Count < variant.DesiredInstanceCount && !ct.IsCancellationRequested)
+                    if (variant.Instances.Count < variant.DesiredInstanceCount && !ct.IsCancellationRequested)
                     {
                         try
                         {
-                            variant.Add(await variant.StartInstanceAsync(ct));
+                            await variant.ReplenishAsync(ct);
                             failures[variant] = 0;
                         }
                         catch (HostingException e)
@@ -121,9 +130,71 @@ public sealed class EndpointRuntime : IAsyncDisposable
 }
 
 public sealed class VariantRuntime(string name, float weight, string image, List<WorkerProcess> instances, Func<string?, CancellationToken, Task<WorkerProcess>> startInstance,
-    Zones? zones = null, bool randomRouting = false)
+    Zones? zones = null, bool randomRouting = false, Serverless? serverless = null)
 {
     readonly Lock _lock = new();
+    // One change of the instance count at a time: supervision's replacements, scaling
+    // (UpdateEndpointWeightsAndCapacities, autoscaling) and serverless cold starts.
+    readonly SemaphoreSlim _scaling = new(1, 1);
+
+    /// <summary>Set for a serverless variant: instances come and go with its requests.</summary>
+    public Serverless? Serverless { get; } = serverless;
+
+    /// <summary>A serverless variant's instance for one more request: a running one with room,
+    /// else a new one started now (a cold start; its setup time is returned, else zero).</summary>
+    public async Task<(WorkerProcess? Instance, TimeSpan Setup)> ServerlessInstanceAsync(CancellationToken ct)
+    {
+        var sl = Serverless!;
+        if (Instances.Count >= sl.NeededInstances && PickInstance() is { } warm) return (warm, TimeSpan.Zero);
+        await _scaling.WaitAsync(ct);
+        try
+        {
+            if (Instances.Count >= sl.NeededInstances && PickInstance() is { } started) return (started, TimeSpan.Zero);
+            var begun = System.Diagnostics.Stopwatch.GetTimestamp();
+            var instance = await StartInstanceAsync(ct);
+            Add(instance);
+            DesiredInstanceCount = Instances.Count;
+            sl.ColdStarted();
+            return (instance, System.Diagnostics.Stopwatch.GetElapsedTime(begun));
+        }
+        finally
+        {
+            _scaling.Release();
+        }
+    }
+
+    /// <summary>Sets the desired count and starts or retires instances to reach it.</summary>
+    public async Task ScaleToAsync(int desired, CancellationToken ct)
+    {
+        List<WorkerProcess> extra;
+        await _scaling.WaitAsync(ct);
+        try
+        {
+            DesiredInstanceCount = desired;
+            while (Instances.Count < desired) Add(await StartInstanceAsync(ct));
+            extra = Instances.Skip(desired).ToList();
+            foreach (var e in extra) Remove(e);
+        }
+        finally
+        {
+            _scaling.Release();
+        }
+        foreach (var e in extra) await RetireAsync(e);
+    }
+
+    /// <summary>Replaces instances that died, up to the desired count (supervision).</summary>
+    public async Task ReplenishAsync(CancellationToken ct)
+    {
+        await _scaling.WaitAsync(ct);
+        try
+        {
+            while (Instances.Count < DesiredInstanceCount && !ct.IsCancellationRequested) Add(await StartInstanceAsync(ct));
+        }
+        finally
+        {
+            _scaling.Release();
+        }
+    }
     List<WorkerProcess> _instances = instances;
 
     public string Name { get; } = name;

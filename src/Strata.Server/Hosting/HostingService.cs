@@ -15,6 +15,9 @@ public sealed class HostingService(SageMakerStore store, ModelArtifacts artifact
     string runDir, string logDir, string region, TimeProvider clock, ILogger<HostingService> log, Zones? zones = null) : IAsyncDisposable
 {
     static readonly TimeSpan HealthTimeout = TimeSpan.FromSeconds(60);
+
+    /// <summary>How long serverless variants stay warm without requests.</summary>
+    public TimeSpan ServerlessIdle { get; init; } = TimeSpan.FromMinutes(2);
     readonly ConcurrentDictionary<(string Account, string Name), EndpointRuntime> _running = new();
     readonly CancellationTokenSource _stopping = new();
 
@@ -72,14 +75,7 @@ public sealed class HostingService(SageMakerStore store, ModelArtifacts artifact
         {
             var variant = runtime.Variants.First(v => v.Name == name);
             if (weight is { } w) variant.Weight = w;
-            if (count is not { } desired) continue;
-            variant.DesiredInstanceCount = desired;
-            while (variant.Instances.Count < desired) variant.Add(await variant.StartInstanceAsync(_stopping.Token));
-            foreach (var extra in variant.Instances.Skip(desired).ToList())
-            {
-                variant.Remove(extra);
-                await VariantRuntime.RetireAsync(extra);
-            }
+            if (count is { } desired) await variant.ScaleToAsync(desired, _stopping.Token);
         }
         store.UpdateEndpoint(account, endpointName, rec => rec with
         {
@@ -88,6 +84,9 @@ public sealed class HostingService(SageMakerStore store, ModelArtifacts artifact
             ProductionVariants = Summaries(runtime, rec.ProductionVariants),
         });
     }
+
+    /// <summary>The running endpoints.</summary>
+    public IEnumerable<(string Account, EndpointRuntime Runtime)> Running() => _running.Select(e => (e.Key.Account, e.Value));
 
     /// <summary>Every running instance: endpoint, variant, and the instance (with its zone).</summary>
     public IEnumerable<(string Account, string Endpoint, string Variant, WorkerProcess Instance)> AllInstances()
@@ -125,7 +124,10 @@ public sealed class HostingService(SageMakerStore store, ModelArtifacts artifact
                 var modelDir = container.ModelDataUrl is { } url ? await artifacts.PrepareAsync(url, Authorizer(model, url), ct, requireOnnx: command is null)
                     : command is not null ? Directory.CreateTempSubdirectory("strata-nomodel-").FullName
                     : throw new HostingException($"the model {model.ModelName} has no ModelDataUrl");
-                var type = InstanceType.Find(pv.InstanceType) ?? throw new HostingException($"unknown instance type {pv.InstanceType}");
+                // A serverless variant's "instance type" is its memory size, one ONNX Runtime thread.
+                var serverless = pv.ServerlessConfig is { } sc ? new Serverless(sc) : null;
+                var type = serverless is not null ? new InstanceType($"serverless-{pv.ServerlessConfig!.MemorySizeInMB}", 1, pv.ServerlessConfig.MemorySizeInMB ?? 1024)
+                    : InstanceType.Find(pv.InstanceType) ?? throw new HostingException($"unknown instance type {pv.InstanceType}");
                 var variantName = pv.VariantName!;
                 Task<WorkerProcess> Start(string? zone, CancellationToken token)
                 {
@@ -134,7 +136,8 @@ public sealed class HostingService(SageMakerStore store, ModelArtifacts artifact
                     return WorkerProcess.StartAsync($"{endpointName}/{variantName}/{instanceId}", modelDir, runDir, type, container.Environment, HealthTimeout, token,
                         Path.Combine(logDir, "aws", "sagemaker", "Endpoints", endpointName, variantName, instanceId + ".log"), command, model.EnableNetworkIsolation, zone);
                 }
-                List<string?> placement = zones is null ? [.. Enumerable.Repeat<string?>(null, pv.InitialInstanceCount ?? 1)] : [.. zones.Spread(pv.InitialInstanceCount ?? 1)];
+                var initial = serverless?.ProvisionedInstances ?? pv.InitialInstanceCount ?? 1;
+                List<string?> placement = zones is null ? [.. Enumerable.Repeat<string?>(null, initial)] : [.. zones.Spread(initial)];
                 var starting = placement.Select(zone => Start(zone, ct)).ToList();
                 try
                 {
@@ -146,9 +149,9 @@ public sealed class HostingService(SageMakerStore store, ModelArtifacts artifact
                     throw;
                 }
                 variants.Add(new VariantRuntime(variantName, pv.InitialVariantWeight ?? 1f, image, starting.Select(t => t.Result).ToList(), Start,
-                    zones, randomRouting: pv.RoutingConfig?.RoutingStrategy == "RANDOM"));
+                    zones, randomRouting: pv.RoutingConfig?.RoutingStrategy == "RANDOM", serverless: serverless));
             }
-            return new EndpointRuntime(endpointName, config.EndpointConfigName, variants, metrics, clock, log);
+            return new EndpointRuntime(endpointName, config.EndpointConfigName, variants, metrics, clock, log) { ServerlessIdle = ServerlessIdle };
         }
         catch
         {
@@ -190,6 +193,8 @@ public sealed class HostingService(SageMakerStore store, ModelArtifacts artifact
         DesiredWeight = v.Weight,
         CurrentInstanceCount = v.Instances.Count,
         DesiredInstanceCount = v.DesiredInstanceCount,
+        CurrentServerlessConfig = v.Serverless?.Config,
+        DesiredServerlessConfig = v.Serverless?.Config,
     }).ToList();
 
     void Fail(string account, string endpointName, Exception e)

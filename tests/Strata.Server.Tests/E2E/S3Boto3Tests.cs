@@ -71,3 +71,17 @@ public sealed class ZonesTests
     [MemberData(nameof(Cases))]
     public async Task Boto3(string testCase) => (await ClientSuite.RunAsync("python3", "zones_boto3.py")).AssertPassed(testCase);
 }
+
+/// <summary>Serverless endpoints through boto3 1.43 and 1.26.</summary>
+public sealed class ServerlessBoto3Tests
+{
+    public static IEnumerable<object[]> Cases => ClientSuite.Cases("serverless_boto3.py");
+
+    [Theory]
+    [MemberData(nameof(Cases))]
+    public async Task Boto3(string testCase) => (await ClientSuite.RunAsync("python3", "serverless_boto3.py")).AssertPassed(testCase);
+
+    [Theory]
+    [MemberData(nameof(Cases))]
+    public async Task DebianBoto3(string testCase) => (await ClientSuite.RunAsync("/usr/bin/python3", "serverless_boto3.py")).AssertPassed(testCase);
+}

@@ -22,6 +22,9 @@ public sealed class StrataProcess : IAsyncDisposable
     /// <summary>Test servers evaluate autoscaling policies every second, not every minute.</summary>
     public const double AutoScalingPeriodSeconds = 1;
 
+    /// <summary>Serverless variants of test servers scale to zero after 2 idle seconds.</summary>
+    public const double ServerlessIdleSeconds = 2;
+
     /// <summary>The listener that stands for a VPC endpoint (<c>aws:SourceVpce</c>).</summary>
     public int VpcePort { get; private set; }
     public string Endpoint => $"http://127.0.0.1:{Port}";
@@ -57,7 +60,8 @@ public sealed class StrataProcess : IAsyncDisposable
             UseShellExecute = false,
         };
         foreach (var arg in new[] { ServerDll, "serve", "--port", Port.ToString(), "--tls-port", TlsPort.ToString(), "--vpce-port", VpcePort.ToString(), "--data-dir", DataDir,
-            "--autoscaling-period", AutoScalingPeriodSeconds.ToString(System.Globalization.CultureInfo.InvariantCulture) }.Concat(extraArgs))
+            "--autoscaling-period", AutoScalingPeriodSeconds.ToString(System.Globalization.CultureInfo.InvariantCulture),
+            "--serverless-idle", ServerlessIdleSeconds.ToString(System.Globalization.CultureInfo.InvariantCulture) }.Concat(extraArgs))
             psi.ArgumentList.Add(arg);
         if (fixedKeys)
         {
@@ -130,6 +134,7 @@ public sealed class StrataProcess : IAsyncDisposable
         ["STRATA_VPCE_ENDPOINT"] = $"http://127.0.0.1:{VpcePort}",
         ["STRATA_VPCE_ID"] = StrataOptions.DefaultVpceId,
         ["STRATA_AUTOSCALING_PERIOD"] = AutoScalingPeriodSeconds.ToString(System.Globalization.CultureInfo.InvariantCulture),
+        ["STRATA_SERVERLESS_IDLE"] = ServerlessIdleSeconds.ToString(System.Globalization.CultureInfo.InvariantCulture),
         ["STRATA_DATA_DIR"] = DataDir,
         ["STRATA_DLL"] = ServerDll,
         ["AWS_CONFIG_FILE"] = "/dev/null",

@@ -102,7 +102,13 @@ def test_scales_out_under_load_and_back_in():
     with Load(name, 40):
         until("scale-out to the maximum", lambda: instances(name) == 3)
     until("scale-in to the minimum", lambda: instances(name) == 1)
-    activities = aas.describe_scaling_activities(ServiceNamespace="sagemaker", ResourceId=resource)["ScalingActivities"]
+
+    def activities_done():
+        listed = aas.describe_scaling_activities(ServiceNamespace="sagemaker", ResourceId=resource)["ScalingActivities"]
+        return listed if listed and all(a["StatusCode"] != "InProgress" for a in listed) and any("below" in a["Cause"] for a in listed) else None
+
+    until("the scale-in activity", lambda: activities_done() is not None)
+    activities = activities_done()
     ups = [a for a in activities if "above" in a["Cause"]]
     downs = [a for a in activities if "below" in a["Cause"]]
     assert ups and downs, activities
@@ -131,8 +137,8 @@ def test_bounds_customized_metric_and_errors():
     # A minimum above the current capacity is reached without any load.
     register(resource, 2, 4)
     until("capacity at the registered minimum", lambda: instances(name) == 2)
-    activity = aas.describe_scaling_activities(ServiceNamespace="sagemaker", ResourceId=resource)["ScalingActivities"][0]
-    assert "outside the registered bounds" in activity["Cause"], activity
+    until("the bounds activity", lambda: any("outside the registered bounds" in a["Cause"]
+                                             for a in aas.describe_scaling_activities(ServiceNamespace="sagemaker", ResourceId=resource)["ScalingActivities"]))
     aas.put_scaling_policy(PolicyName="latency", ServiceNamespace="sagemaker", ResourceId=resource, ScalableDimension="sagemaker:variant:DesiredInstanceCount",
                            PolicyType="TargetTrackingScaling", TargetTrackingScalingPolicyConfiguration={
                                "TargetValue": 1000000.0, "ScaleInCooldown": 0,

@@ -35,6 +35,11 @@ class Handler(BaseHTTPRequestHandler):
                 records.append(payload[at + 8:at + 8 + length].decode())
                 at += 8 + length + (4 - length % 4) % 4
             return self.reply(200, json.dumps({"records": records}).encode())
+        if payload.startswith(b"sleep "):
+            # A request that takes its time, to hold a concurrency slot.
+            import time
+            time.sleep(float(payload[6:]))
+            return self.reply(200, b'{"slept": true}')
         if payload.startswith(b"connect "):
             # What any code in the container could try: open a connection out.
             import socket

@@ -83,6 +83,8 @@ public sealed class Scaler(AutoScalingStore store, SageMakerStore sageMaker, Hos
             StartTime = now,
             StatusCode = "InProgress",
         };
+        // Visible at once as InProgress; the same activity is rewritten with how it ended.
+        store.AddActivity(account, activity);
         sageMaker.UpdateEndpoint(account, endpointName, e => e with { EndpointStatus = "Updating", LastModifiedTime = now });
         try
         {

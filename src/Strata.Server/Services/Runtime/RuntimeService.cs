@@ -49,6 +49,12 @@ public sealed class RuntimeService(HostingService hosting, MetricsStore metrics,
             ? Validation($"The variant(s) \"[{target}]\" do not exist for endpoint \"{name}\".")
             : new AwsException("ServiceUnavailable", 503, $"Endpoint {name} has no variant with a weight above zero.", senderFault: false));
 
+        // A serverless variant admits MaxConcurrency requests at once and meters what they use.
+        var serverless = variant.Serverless;
+        if (serverless is not null && !serverless.TryEnter())
+            throw new AwsException("ThrottlingException", 400, "Rate exceeded");
+        var admitted = System.Diagnostics.Stopwatch.GetTimestamp();
+
         // Every request that reaches a variant counts, with its outcome (SageMaker's endpoint metrics).
         var outcome = "5XX";
         long modelMicros = 0;
@@ -65,12 +71,14 @@ public sealed class RuntimeService(HostingService hosting, MetricsStore metrics,
         finally
         {
             RecordInvocation(ctx, name, variant, outcome, modelMicros);
+            serverless?.Exit(System.Diagnostics.Stopwatch.GetElapsedTime(admitted));
         }
     }
 
     /// <summary>The series one variant's invocations are recorded into, looked up once.</summary>
     sealed record VariantMetrics(MetricsStore.MetricHandle Invocations, MetricsStore.MetricHandle PerInstance, MetricsStore.MetricHandle Errors4XX,
-        MetricsStore.MetricHandle Errors5XX, MetricsStore.MetricHandle ModelErrors, MetricsStore.MetricHandle ModelLatency, MetricsStore.MetricHandle OverheadLatency);
+        MetricsStore.MetricHandle Errors5XX, MetricsStore.MetricHandle ModelErrors, MetricsStore.MetricHandle ModelLatency, MetricsStore.MetricHandle OverheadLatency,
+        MetricsStore.MetricHandle ModelSetupTime);
 
     readonly System.Collections.Concurrent.ConcurrentDictionary<(string, string), VariantMetrics> _variantMetrics = new();
 
@@ -81,7 +89,7 @@ public sealed class RuntimeService(HostingService hosting, MetricsStore metrics,
         return new VariantMetrics(metrics.Handle(ns, "Invocations", "Count", dims), metrics.Handle(ns, "InvocationsPerInstance", "Count", dims),
             metrics.Handle(ns, "Invocation4XXErrors", "Count", dims), metrics.Handle(ns, "Invocation5XXErrors", "Count", dims),
             metrics.Handle(ns, "InvocationModelErrors", "Count", dims), metrics.Handle(ns, "ModelLatency", "Microseconds", dims),
-            metrics.Handle(ns, "OverheadLatency", "Microseconds", dims));
+            metrics.Handle(ns, "OverheadLatency", "Microseconds", dims), metrics.Handle(ns, "ModelSetupTime", "Microseconds", dims));
     });
 
     void RecordInvocation(RequestContext ctx, string endpoint, VariantRuntime variant, string outcome, long modelMicros)
@@ -106,7 +114,17 @@ public sealed class RuntimeService(HostingService hosting, MetricsStore metrics,
         WorkerProcess? failed = null;
         for (var attempt = 0; ; attempt++)
         {
-            var instance = variant.PickInstance(failed) ?? throw new AwsException("ServiceUnavailable", 503, $"No instance of variant {variant.Name} of endpoint {name} is running.", senderFault: false);
+            WorkerProcess? instance;
+            if (variant.Serverless is not null && failed is null)
+            {
+                TimeSpan setup;
+                try { (instance, setup) = await variant.ServerlessInstanceAsync(ctx.Http.RequestAborted); }
+                catch (HostingException e) { throw new AwsException("ModelError", 424, $"The serverless variant {variant.Name} of endpoint {name} could not start: {e.Message}").With("OriginalStatusCode", "0").With("OriginalMessage", e.Message); }
+                // The cold start's cost, as SageMaker reports it for serverless endpoints.
+                if (setup > TimeSpan.Zero) MetricsOf(name, variant.Name).ModelSetupTime.Record(setup.TotalMicroseconds);
+            }
+            else instance = variant.PickInstance(failed);
+            if (instance is null) throw new AwsException("ServiceUnavailable", 503, $"No instance of variant {variant.Name} of endpoint {name} is running.", senderFault: false);
             using var request = new HttpRequestMessage(HttpMethod.Post, "invocations") { Content = new ByteArrayContent(body) };
             request.Content.Headers.ContentType = MediaTypeHeaderValue.TryParse(ctx.Request.ContentType ?? "application/octet-stream", out var ct) ? ct : new("application/octet-stream");
             if (ctx.Header("Accept") is { } accept) request.Headers.TryAddWithoutValidation("Accept", accept);

@@ -251,6 +251,11 @@ public sealed partial class SageMakerService(SageMakerStore store, HostingServic
             ValidName(v.VariantName, "ProductionVariants.VariantName");
             var model = JsonProtocol.Required(v.ModelName, "ProductionVariants.ModelName");
             if (store.GetModel(account, model) is null) throw NotFound("model", Arn(account, "model", model));
+            if (v.ServerlessConfig is { } serverless)
+            {
+                ValidateServerless(serverless, v, variants.Count, input.DataCaptureConfig is not null);
+                continue;
+            }
             if (InstanceType.Find(v.InstanceType) is null)
                 throw JsonProtocol.Invalid("ProductionVariants.InstanceType", v.InstanceType, $"Member must satisfy enum value set: [{string.Join(", ", InstanceType.Names)}]");
             if (v.InitialInstanceCount is not { } count || count < 1)
@@ -276,6 +281,23 @@ public sealed partial class SageMakerService(SageMakerStore store, HostingServic
         if (!store.CreateEndpointConfig(account, record)) throw Exists("endpoint configuration", record.EndpointConfigArn);
         SaveTags(record.EndpointConfigArn, input.Tags);
         await JsonProtocol.WriteAsync(ctx, new CreateEndpointConfigOutput(record.EndpointConfigArn), SageMakerJson.Default.CreateEndpointConfigOutput);
+    }
+
+    /// <summary>What AWS accepts for a serverless variant.</summary>
+    static void ValidateServerless(ServerlessConfig c, ProductionVariant v, int variants, bool dataCapture)
+    {
+        if (c.MemorySizeInMB is not { } memory || memory is < 1024 or > 6144 || memory % 1024 != 0)
+            throw new AwsException("ValidationException", 400, $"Value '{c.MemorySizeInMB}' at 'productionVariants.1.member.serverlessConfig.memorySizeInMB' failed to satisfy constraint: MemorySizeInMB must be one of 1024, 2048, 3072, 4096, 5120 or 6144.");
+        if (c.MaxConcurrency is not { } max || max is < 1 or > 200)
+            throw JsonProtocol.Invalid("ProductionVariants.ServerlessConfig.MaxConcurrency", c.MaxConcurrency, "Member must have value between 1 and 200");
+        if (c.ProvisionedConcurrency is { } provisioned && (provisioned < 1 || provisioned > max))
+            throw new AwsException("ValidationException", 400, $"ProvisionedConcurrency ({provisioned}) must be between 1 and MaxConcurrency ({max}).");
+        if (v.InstanceType is not null || v.InitialInstanceCount is not null)
+            throw new AwsException("ValidationException", 400, "A serverless production variant cannot also specify InstanceType or InitialInstanceCount.");
+        if (variants > 1)
+            throw new AwsException("ValidationException", 400, "Serverless endpoints support only one production variant.");
+        if (dataCapture)
+            throw new AwsException("ValidationException", 400, "DataCaptureConfig is not supported for serverless endpoints.");
     }
 
     async Task DescribeEndpointConfig(RequestContext ctx)
@@ -339,7 +361,13 @@ public sealed partial class SageMakerService(SageMakerStore store, HostingServic
             endpoint = endpoint with
             {
                 ProductionVariants = variants.Select(v => runtime.Variants.FirstOrDefault(r => r.Name == v.VariantName) is { } live
-                    ? v with { StrataInstances = live.Instances.Select(i => new InstanceSummary(i.Id[(i.Id.LastIndexOf('/') + 1)..], i.Zone)).ToList() }
+                    ? v with
+                    {
+                        StrataInstances = live.Instances.Select(i => new InstanceSummary(i.Id[(i.Id.LastIndexOf('/') + 1)..], i.Zone)).ToList(),
+                        CurrentInstanceCount = live.Instances.Count,
+                        DesiredInstanceCount = live.DesiredInstanceCount,
+                        StrataUsage = live.Serverless?.Usage,
+                    }
                     : v).ToList(),
             };
         await JsonProtocol.WriteAsync(ctx, endpoint, SageMakerJson.Default.EndpointRecord);

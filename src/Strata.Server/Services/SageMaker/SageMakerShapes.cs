@@ -47,11 +47,15 @@ public sealed record ProductionVariant
     public string? InstanceType { get; init; }
     public float? InitialVariantWeight { get; init; }
     public RoutingConfig? RoutingConfig { get; init; }
+    /// <summary>A serverless variant: no instance while idle, started by requests.</summary>
+    public ServerlessConfig? ServerlessConfig { get; init; }
 }
 
 public sealed record RoutingConfig(string? RoutingStrategy);
+public sealed record ServerlessConfig(int? MemorySizeInMB, int? MaxConcurrency, int? ProvisionedConcurrency);
 
-public sealed record CreateEndpointConfigInput(string? EndpointConfigName, List<ProductionVariant>? ProductionVariants, List<Tag>? Tags, string? KmsKeyId);
+public sealed record CreateEndpointConfigInput(string? EndpointConfigName, List<ProductionVariant>? ProductionVariants, List<Tag>? Tags, string? KmsKeyId,
+    System.Text.Json.JsonElement? DataCaptureConfig = null);
 public sealed record CreateEndpointConfigOutput(string EndpointConfigArn);
 
 public sealed record EndpointConfigRecord
@@ -89,12 +93,20 @@ public sealed record ProductionVariantSummary
     public float DesiredWeight { get; init; }
     public int CurrentInstanceCount { get; init; }
     public int DesiredInstanceCount { get; init; }
+    public ServerlessConfig? CurrentServerlessConfig { get; init; }
+    public ServerlessConfig? DesiredServerlessConfig { get; init; }
+    /// <summary>Strata's extension: a serverless variant's metered usage since the server started.</summary>
+    public ServerlessUsage? StrataUsage { get; init; }
     /// <summary>Strata's extension: the running instances and their availability zones (live,
     /// not stored).</summary>
     public List<InstanceSummary>? StrataInstances { get; init; }
 }
 
 public sealed record InstanceSummary(string InstanceId, string? AvailabilityZone);
+
+/// <summary>What a serverless variant has used: requests, and compute in GB-seconds (memory ×
+/// time spent on requests), as serverless inference is billed.</summary>
+public sealed record ServerlessUsage(long Requests, double GBSeconds, int ColdStarts);
 
 public sealed record EndpointRecord
 {
