@@ -182,13 +182,26 @@ public sealed class VariantRuntime(string name, float weight, string image, List
         foreach (var e in extra) await RetireAsync(e);
     }
 
-    /// <summary>Replaces instances that died, up to the desired count (supervision).</summary>
+    /// <summary>Replaces instances that died, up to the desired count (supervision): all at once,
+    /// each in the healthy zone that needs it most.</summary>
     public async Task ReplenishAsync(CancellationToken ct)
     {
         await _scaling.WaitAsync(ct);
         try
         {
-            while (Instances.Count < DesiredInstanceCount && !ct.IsCancellationRequested) Add(await StartInstanceAsync(ct));
+            var placed = Instances.Select(i => i.Zone).ToList();
+            var starting = new List<Task<WorkerProcess>>();
+            for (var i = Instances.Count; i < DesiredInstanceCount; i++)
+            {
+                var zone = zones?.Pick(placed);
+                placed.Add(zone);
+                starting.Add(startInstance(zone, ct));
+            }
+            try { await Task.WhenAll(starting); }
+            finally
+            {
+                foreach (var t in starting.Where(t => t.IsCompletedSuccessfully)) Add(t.Result);
+            }
         }
         finally
         {
