@@ -1,5 +1,6 @@
-"""Serverless cold start vs warm latency, and a zone-failure drill's error count and recovery
-time, against a running Strata server (the one `strata env` points at).
+"""Multi-model load (first request) vs cached latency, serverless cold start vs warm latency, and
+a zone-failure drill's error count and recovery time, against a running Strata server (the one
+`strata env` points at).
 
   ./strata serve --serverless-idle 5 &      # any data directory; a short idle period
   eval "$(./strata env)" && python3 bench/drills.py
@@ -32,20 +33,24 @@ def unique(p):
     return f"{p}-{uuid.uuid4().hex[:8]}"
 
 
-def model():
+def model(multi=False):
     bucket = unique("drills")
     s3.create_bucket(Bucket=bucket)
     buffer = io.BytesIO()
     with tarfile.open(fileobj=buffer, mode="w:gz") as tar:
         tar.add(os.path.join(ROOT, "models", "regression", "model.onnx"), arcname="model.onnx")
     s3.put_object(Bucket=bucket, Key="model.tar.gz", Body=buffer.getvalue())
+    for i in range(20 if multi else 0):
+        s3.put_object(Bucket=bucket, Key=f"many/m{i}.tar.gz", Body=buffer.getvalue())
     role = unique("drills")
     arn = iam.create_role(RoleName=role, AssumeRolePolicyDocument=json.dumps({"Version": "2012-10-17", "Statement": [
         {"Effect": "Allow", "Principal": {"Service": "sagemaker.amazonaws.com"}, "Action": "sts:AssumeRole"}]}))["Role"]["Arn"]
     iam.put_role_policy(RoleName=role, PolicyName="read", PolicyDocument=json.dumps({"Version": "2012-10-17", "Statement": [
         {"Effect": "Allow", "Action": "s3:GetObject", "Resource": "*"}]}))
     name = unique("m")
-    sm.create_model(ModelName=name, ExecutionRoleArn=arn, PrimaryContainer={"Image": "strata-onnx:1", "ModelDataUrl": f"s3://{bucket}/model.tar.gz"})
+    container = {"Image": "strata-onnx:1", "Mode": "MultiModel", "ModelDataUrl": f"s3://{bucket}/many/"} if multi \
+        else {"Image": "strata-onnx:1", "ModelDataUrl": f"s3://{bucket}/model.tar.gz"}
+    sm.create_model(ModelName=name, ExecutionRoleArn=arn, PrimaryContainer=container)
     return name
 
 
@@ -57,15 +62,20 @@ def endpoint(m, variant):
     return name
 
 
-def invoke(name):
+def invoke(name, target=None):
     started = time.perf_counter()
-    rt.invoke_endpoint(EndpointName=name, Body=b"[[1,2,3,4]]", ContentType="application/json")
+    rt.invoke_endpoint(EndpointName=name, Body=b"[[1,2,3,4]]", ContentType="application/json", **({"TargetModel": target} if target else {}))
     return (time.perf_counter() - started) * 1000
 
 
 def main():
     m = model()
     rows = []
+    mme = endpoint(model(multi=True), {"InstanceType": "ml.m5.large", "InitialInstanceCount": 1})
+    first = [invoke(mme, f"m{i}.tar.gz") for i in range(20)]
+    cached = [invoke(mme, f"m{i % 20}.tar.gz") for i in range(400)]
+    rows.append(("multi-model: first request of a model (download, unpack, load, answer), median of 20", statistics.median(first)))
+    rows.append(("multi-model: request of a loaded model, p50 of 400", statistics.median(cached)))
     name = endpoint(m, {"ServerlessConfig": {"MemorySizeInMB": 2048, "MaxConcurrency": 4}})
     def instances():
         return next(u["instances"] for u in json.loads(strata("usage"))["serverless"] if u["endpoint"] == name)

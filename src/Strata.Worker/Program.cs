@@ -8,30 +8,44 @@ using Strata.Worker;
 //   STRATA_WORKER_SOCKET     a Unix domain socket path to listen on instead
 //   SM_MODEL_DIR             directory holding model.onnx (default /opt/ml/model)
 //   STRATA_WORKER_THREADS    ONNX Runtime intra-op threads (default 1)
+//   SAGEMAKER_MULTI_MODEL    "true": the multi-model container API (POST/GET/DELETE /models,
+//                            POST /models/{name}/invoke) instead of one model at start
+//   STRATA_MODEL_MEMORY_MB   the memory loaded models may take in multi-model mode (507 beyond)
 // `strata-worker --isolated-container -- COMMAND…`: run a container of one's own inside the
 // network namespace the server started this process in (EnableNetworkIsolation).
 if (args.Length > 0 && args[0] == "--isolated-container")
     return await IsolatedContainer.RunAsync(Environment.GetEnvironmentVariable("STRATA_WORKER_SOCKET") ?? "", args.SkipWhile(a => a != "--").Skip(1).ToArray());
 
-var modelDir = Environment.GetEnvironmentVariable("SM_MODEL_DIR") is { Length: > 0 } d ? d : "/opt/ml/model";
 var threads = int.TryParse(Environment.GetEnvironmentVariable("STRATA_WORKER_THREADS"), out var t) && t > 0 ? t : 1;
-var modelPath = Path.Combine(modelDir, "model.onnx");
-if (!File.Exists(modelPath))
+var multiModel = string.Equals(Environment.GetEnvironmentVariable("SAGEMAKER_MULTI_MODEL"), "true", StringComparison.OrdinalIgnoreCase);
+OnnxModel? model = null;
+ModelRegistry? registry = null;
+if (multiModel)
 {
-    Console.Error.WriteLine($"strata-worker: no model.onnx in the model directory {modelDir}");
-    return 2;
+    var budgetMb = long.TryParse(Environment.GetEnvironmentVariable("STRATA_MODEL_MEMORY_MB"), out var mb) && mb > 0 ? mb : 1024;
+    registry = new ModelRegistry(budgetMb * 1024 * 1024, threads);
+    Console.WriteLine($"strata-worker: multi-model, {budgetMb} MB for loaded models");
 }
-OnnxModel model;
-try
+else
 {
-    model = new OnnxModel(modelPath, threads);
+    var modelDir = Environment.GetEnvironmentVariable("SM_MODEL_DIR") is { Length: > 0 } d ? d : "/opt/ml/model";
+    var modelPath = Path.Combine(modelDir, "model.onnx");
+    if (!File.Exists(modelPath))
+    {
+        Console.Error.WriteLine($"strata-worker: no model.onnx in the model directory {modelDir}");
+        return 2;
+    }
+    try
+    {
+        model = new OnnxModel(modelPath, threads);
+    }
+    catch (OnnxRuntimeException e)
+    {
+        Console.Error.WriteLine($"strata-worker: the model failed to load: {e.Message}");
+        return 3;
+    }
+    Console.WriteLine($"strata-worker: loaded {modelPath}: inputs {model.Describe()}; outputs {string.Join(", ", model.Outputs)}");
 }
-catch (OnnxRuntimeException e)
-{
-    Console.Error.WriteLine($"strata-worker: the model failed to load: {e.Message}");
-    return 3;
-}
-Console.WriteLine($"strata-worker: loaded {modelPath}: inputs {model.Describe()}; outputs {string.Join(", ", model.Outputs)}");
 
 var builder = WebApplication.CreateSlimBuilder();
 builder.Logging.ClearProviders();
@@ -69,7 +83,49 @@ if (int.TryParse(Environment.GetEnvironmentVariable("STRATA_PARENT_PID"), out va
 }
 
 app.MapGet("/ping", () => Results.Ok());
-app.MapPost("/invocations", async (HttpContext http) =>
+if (model is not null) app.MapPost("/invocations", (HttpContext http) => Invoke(http, model));
+if (registry is not null)
+{
+    app.MapPost("/models", async (HttpContext http) =>
+    {
+        System.Text.Json.JsonElement request;
+        try { request = await System.Text.Json.JsonSerializer.DeserializeAsync<System.Text.Json.JsonElement>(http.Request.Body); }
+        catch (System.Text.Json.JsonException) { await Error(http, 400, "the body must be {\"model_name\": …, \"url\": …}"); return; }
+        var name = request.TryGetProperty("model_name", out var n) ? n.GetString() : null;
+        var url = request.TryGetProperty("url", out var u) ? u.GetString() : null;
+        if (name is null || url is null) { await Error(http, 400, "model_name and url are required"); return; }
+        var (status, message) = registry.Load(name, url);
+        await Error(http, status, message);
+    });
+    app.MapGet("/models", () => Results.Json(new { models = registry.List().Select(m => new { modelName = m.Name, modelUrl = m.Url }) }));
+    app.MapGet("/models/{name}", (string name) => registry.Find(name) is { } m
+        ? Results.Json(new { modelName = m.Name, modelUrl = m.Url }) : Results.Json(new { message = $"model {name} is not loaded" }, statusCode: 404));
+    app.MapDelete("/models/{name}", async (HttpContext http, string name) =>
+        await Error(http, registry.Unload(name) ? 200 : 404, registry.Find(name) is null ? $"model {name} unloaded" : $"model {name} is not loaded"));
+    app.MapPost("/models/{name}/invoke", async (HttpContext http, string name) =>
+    {
+        if (registry.Use(name) is not { } loaded) { await Error(http, 404, $"model {name} is not loaded"); return; }
+        await Invoke(http, loaded);
+    });
+}
+
+await app.RunAsync();
+return 0;
+
+static bool ParentAlive(int pid)
+{
+    try
+    {
+        using var parent = Process.GetProcessById(pid);
+        return !parent.HasExited;
+    }
+    catch (ArgumentException)
+    {
+        return false;
+    }
+}
+
+static async Task Invoke(HttpContext http, OnnxModel model)
 {
     byte[] body;
     using (var buffer = new MemoryStream())
@@ -97,22 +153,6 @@ app.MapPost("/invocations", async (HttpContext http) =>
     {
         // ONNX Runtime refuses what the codecs let through (values out of range, …): the caller's input.
         await Error(http, 400, $"the model could not run on this payload: {e.Message}; it expects {model.Describe()}");
-    }
-});
-
-await app.RunAsync();
-return 0;
-
-static bool ParentAlive(int pid)
-{
-    try
-    {
-        using var parent = Process.GetProcessById(pid);
-        return !parent.HasExited;
-    }
-    catch (ArgumentException)
-    {
-        return false;
     }
 }
 

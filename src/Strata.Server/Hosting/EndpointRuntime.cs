@@ -137,6 +137,9 @@ public sealed class VariantRuntime(string name, float weight, string image, List
     // (UpdateEndpointWeightsAndCapacities, autoscaling) and serverless cold starts.
     readonly SemaphoreSlim _scaling = new(1, 1);
 
+    /// <summary>Set for a multi-model variant: which instance holds which model.</summary>
+    public MultiModel? MultiModel { get; init; }
+
     /// <summary>Set for a serverless variant: instances come and go with its requests.</summary>
     public Serverless? Serverless { get; } = serverless;
 

@@ -121,7 +121,14 @@ public sealed class HostingService(SageMakerStore store, ModelArtifacts artifact
                 var image = container.Image ?? "";
                 var command = Images.IsBuiltIn(image) ? null : images.CommandFor(image)
                     ?? throw new HostingException($"the image {image} of model {model.ModelName} is neither {Images.BuiltInRepository} nor in the image catalogue (strata images add)");
-                var modelDir = container.ModelDataUrl is { } url ? await artifacts.PrepareAsync(url, Authorizer(model, url), ct, requireOnnx: command is null)
+                // A multi-model container loads its models on demand, each read from under the prefix as the role.
+                var multi = container.Mode == "MultiModel" && container.ModelDataUrl is { } modelPrefix
+                    ? new MultiModel(modelPrefix, (url, token) => artifacts.PrepareAsync(url, Authorizer(model, url), token), metrics, endpointName, pv.VariantName!)
+                    : null;
+                var environment = new Dictionary<string, string>(container.Environment ?? []);
+                if (multi is not null) environment["SAGEMAKER_MULTI_MODEL"] = "true";
+                var modelDir = multi is not null ? Directory.CreateTempSubdirectory("strata-multimodel-").FullName
+                    : container.ModelDataUrl is { } url ? await artifacts.PrepareAsync(url, Authorizer(model, url), ct, requireOnnx: command is null)
                     : command is not null ? Directory.CreateTempSubdirectory("strata-nomodel-").FullName
                     : throw new HostingException($"the model {model.ModelName} has no ModelDataUrl");
                 // A serverless variant's "instance type" is its memory size, one ONNX Runtime thread.
@@ -133,7 +140,7 @@ public sealed class HostingService(SageMakerStore store, ModelArtifacts artifact
                 {
                     // SageMaker's naming: log group /aws/sagemaker/Endpoints/{endpoint}, stream {variant}/{instance}.
                     var instanceId = "i-" + Guid.NewGuid().ToString("N")[..17];
-                    return WorkerProcess.StartAsync($"{endpointName}/{variantName}/{instanceId}", modelDir, runDir, type, container.Environment, HealthTimeout, token,
+                    return WorkerProcess.StartAsync($"{endpointName}/{variantName}/{instanceId}", modelDir, runDir, type, environment, HealthTimeout, token,
                         Path.Combine(logDir, "aws", "sagemaker", "Endpoints", endpointName, variantName, instanceId + ".log"), command, model.EnableNetworkIsolation, zone);
                 }
                 var initial = serverless?.ProvisionedInstances ?? pv.InitialInstanceCount ?? 1;
@@ -149,7 +156,7 @@ public sealed class HostingService(SageMakerStore store, ModelArtifacts artifact
                     throw;
                 }
                 variants.Add(new VariantRuntime(variantName, pv.InitialVariantWeight ?? 1f, image, starting.Select(t => t.Result).ToList(), Start,
-                    zones, randomRouting: pv.RoutingConfig?.RoutingStrategy == "RANDOM", serverless: serverless));
+                    zones, randomRouting: pv.RoutingConfig?.RoutingStrategy == "RANDOM", serverless: serverless) { MultiModel = multi });
             }
             return new EndpointRuntime(endpointName, config.EndpointConfigName, variants, metrics, clock, log) { ServerlessIdle = ServerlessIdle };
         }

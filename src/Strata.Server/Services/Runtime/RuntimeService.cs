@@ -1,3 +1,4 @@
+using Strata.Server.Auth;
 using System.Net.Http.Headers;
 using Strata.Server.Hosting;
 using Strata.Server.Protocol;
@@ -49,6 +50,13 @@ public sealed class RuntimeService(HostingService hosting, MetricsStore metrics,
             ? Validation($"The variant(s) \"[{target}]\" do not exist for endpoint \"{name}\".")
             : new AwsException("ServiceUnavailable", 503, $"Endpoint {name} has no variant with a weight above zero.", senderFault: false));
 
+        // Multi-model endpoints need the model each request is for; others must not be given one.
+        var targetModel = ctx.Header("X-Amzn-SageMaker-Target-Model");
+        if (targetModel is not null && variant.MultiModel is null)
+            throw Validation($"The endpoint {name} is not a multi-model endpoint and does not support target model header.");
+        if (variant.MultiModel is not null && string.IsNullOrEmpty(targetModel))
+            throw Validation($"The endpoint {name} is a multi-model endpoint: the TargetModel header is required.");
+
         // A serverless variant admits MaxConcurrency requests at once and meters what they use.
         var serverless = variant.Serverless;
         if (serverless is not null && !serverless.TryEnter())
@@ -60,7 +68,7 @@ public sealed class RuntimeService(HostingService hosting, MetricsStore metrics,
         long modelMicros = 0;
         try
         {
-            modelMicros = await ForwardAsync(ctx, name, account, variant, body);
+            modelMicros = await ForwardAsync(ctx, name, account, variant, body, targetModel);
             outcome = "OK";
         }
         catch (AwsException e) when (e.Code == "ModelError")
@@ -109,13 +117,28 @@ public sealed class RuntimeService(HostingService hosting, MetricsStore metrics,
     }
 
     /// <summary>Sends the payload to an instance of the variant; returns the model latency (µs).</summary>
-    async Task<long> ForwardAsync(RequestContext ctx, string name, string account, VariantRuntime variant, byte[] body)
+    async Task<long> ForwardAsync(RequestContext ctx, string name, string account, VariantRuntime variant, byte[] body, string? targetModel)
     {
         WorkerProcess? failed = null;
         for (var attempt = 0; ; attempt++)
         {
             WorkerProcess? instance;
-            if (variant.Serverless is not null && failed is null)
+            ModelLease? lease = null;
+            if (variant.MultiModel is { } multi)
+            {
+                try { lease = await multi.AcquireAsync(variant, targetModel!, ctx.Http.RequestAborted); }
+                catch (Exception e) when (e is ExecutionRoleException || e is HostingException && e.Message.Contains("does not exist", StringComparison.Ordinal))
+                {
+                    var (bucket, key) = SplitS3(multi.Prefix + targetModel);
+                    throw Validation($"Failed to download model data(bucket: {bucket}, key: {key}). Please ensure that there is an object located at the URL and that the role passed to CreateModel has permissions to download the model.");
+                }
+                catch (HostingException e)
+                {
+                    throw new AwsException("ModelError", 424, $"The model {targetModel} could not be loaded: {e.Message}").With("OriginalStatusCode", "507").With("OriginalMessage", e.Message);
+                }
+                instance = lease.Instance;
+            }
+            else if (variant.Serverless is not null && failed is null)
             {
                 TimeSpan setup;
                 try { (instance, setup) = await variant.ServerlessInstanceAsync(ctx.Http.RequestAborted); }
@@ -125,7 +148,7 @@ public sealed class RuntimeService(HostingService hosting, MetricsStore metrics,
             }
             else instance = variant.PickInstance(failed);
             if (instance is null) throw new AwsException("ServiceUnavailable", 503, $"No instance of variant {variant.Name} of endpoint {name} is running.", senderFault: false);
-            using var request = new HttpRequestMessage(HttpMethod.Post, "invocations") { Content = new ByteArrayContent(body) };
+            using var request = new HttpRequestMessage(HttpMethod.Post, lease is null ? "invocations" : $"models/{lease.WorkerModelName}/invoke") { Content = new ByteArrayContent(body) };
             request.Content.Headers.ContentType = MediaTypeHeaderValue.TryParse(ctx.Request.ContentType ?? "application/octet-stream", out var ct) ? ct : new("application/octet-stream");
             if (ctx.Header("Accept") is { } accept) request.Headers.TryAddWithoutValidation("Accept", accept);
             if (ctx.Header("X-Amzn-SageMaker-Custom-Attributes") is { } attributes) request.Headers.TryAddWithoutValidation("X-Amzn-SageMaker-Custom-Attributes", attributes);
@@ -136,6 +159,8 @@ public sealed class RuntimeService(HostingService hosting, MetricsStore metrics,
                 using var response = await instance.Http.SendAsync(request, HttpCompletionOption.ResponseHeadersRead, ctx.Http.RequestAborted);
                 var payload = await response.Content.ReadAsByteArrayAsync(ctx.Http.RequestAborted);
                 var modelMicros = (long)System.Diagnostics.Stopwatch.GetElapsedTime(sent).TotalMicroseconds;
+                // The model was unloaded between choosing it and using it: once more.
+                if (lease is not null && response.StatusCode == System.Net.HttpStatusCode.NotFound && attempt == 0) continue;
                 if (!response.IsSuccessStatusCode)
                 {
                     var original = System.Text.Encoding.UTF8.GetString(payload);
@@ -171,7 +196,15 @@ public sealed class RuntimeService(HostingService hosting, MetricsStore metrics,
             finally
             {
                 instance.Exit();
+                lease?.Dispose();
             }
         }
+    }
+
+    static (string Bucket, string Key) SplitS3(string url)
+    {
+        var path = url.StartsWith("s3://", StringComparison.Ordinal) ? url[5..] : url;
+        var slash = path.IndexOf('/');
+        return slash < 0 ? (path, "") : (path[..slash], path[(slash + 1)..]);
     }
 }

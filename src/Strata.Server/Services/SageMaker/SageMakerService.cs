@@ -185,8 +185,15 @@ public sealed partial class SageMakerService(SageMakerStore store, HostingServic
         var image = JsonProtocol.Required(container.Image, "PrimaryContainer.Image");
         if (!Images.IsBuiltIn(image) && images.CommandFor(image) is null)
             throw new AwsException("ValidationException", 400, $"Image {image} cannot be run by Strata: use an image whose repository is {Images.BuiltInRepository} (the built-in ONNX Runtime container), or add it to the image catalogue with `strata images add {image} -- COMMAND`.");
-        if (container.Mode is not (null or "SingleModel"))
-            throw JsonProtocol.Invalid("PrimaryContainer.Mode", container.Mode, "Member must satisfy enum value set: [SingleModel]");
+        if (container.Mode is not (null or "SingleModel" or "MultiModel"))
+            throw JsonProtocol.Invalid("PrimaryContainer.Mode", container.Mode, "Member must satisfy enum value set: [SingleModel, MultiModel]");
+        if (container.Mode == "MultiModel")
+        {
+            if (!Images.IsBuiltIn(image))
+                throw new AwsException("ValidationException", 400, $"Multi-model endpoints run on the built-in container ({Images.BuiltInRepository}); {image} does not implement the multi-model API here.");
+            if (container.ModelDataUrl is not { } prefix || !prefix.EndsWith('/'))
+                throw new AwsException("ValidationException", 400, "A multi-model container's ModelDataUrl must be an S3 prefix ending with '/', under which the TargetModel of each request is found.");
+        }
         if (container.ModelDataUrl is { } url && !url.StartsWith("s3://", StringComparison.Ordinal))
             throw JsonProtocol.Invalid("PrimaryContainer.ModelDataUrl", url, "Member must satisfy regular expression pattern: ^(https|s3)://([^/]+)/?(.*)$");
         var account = ctx.Principal.AccountId;
@@ -253,6 +260,8 @@ public sealed partial class SageMakerService(SageMakerStore store, HostingServic
             if (store.GetModel(account, model) is null) throw NotFound("model", Arn(account, "model", model));
             if (v.ServerlessConfig is { } serverless)
             {
+                if (store.GetModel(account, model)!.PrimaryContainer?.Mode == "MultiModel")
+                    throw new AwsException("ValidationException", 400, "Serverless endpoints do not support multi-model containers.");
                 ValidateServerless(serverless, v, variants.Count, input.DataCaptureConfig is not null);
                 continue;
             }
