@@ -125,8 +125,6 @@ public sealed class HostingService(SageMakerStore store, ModelArtifacts artifact
                 var multi = container.Mode == "MultiModel" && container.ModelDataUrl is { } modelPrefix
                     ? new MultiModel(modelPrefix, (url, token) => artifacts.PrepareAsync(url, Authorizer(model, url), token), metrics, endpointName, pv.VariantName!)
                     : null;
-                var environment = new Dictionary<string, string>(container.Environment ?? []);
-                if (multi is not null) environment["SAGEMAKER_MULTI_MODEL"] = "true";
                 var modelDir = multi is not null ? Directory.CreateTempSubdirectory("strata-multimodel-").FullName
                     : container.ModelDataUrl is { } url ? await artifacts.PrepareAsync(url, Authorizer(model, url), ct, requireOnnx: command is null)
                     : command is not null ? Directory.CreateTempSubdirectory("strata-nomodel-").FullName
@@ -135,6 +133,13 @@ public sealed class HostingService(SageMakerStore store, ModelArtifacts artifact
                 var serverless = pv.ServerlessConfig is { } sc ? new Serverless(sc) : null;
                 var type = serverless is not null ? new InstanceType($"serverless-{pv.ServerlessConfig!.MemorySizeInMB}", 1, pv.ServerlessConfig.MemorySizeInMB ?? 1024)
                     : InstanceType.Find(pv.InstanceType) ?? throw new HostingException($"unknown instance type {pv.InstanceType}");
+                var environment = new Dictionary<string, string>(container.Environment ?? []);
+                if (multi is not null)
+                {
+                    environment["SAGEMAKER_MULTI_MODEL"] = "true";
+                    // Loaded models may take the instance type's memory (the model's Environment may say less).
+                    environment.TryAdd("STRATA_MODEL_MEMORY_MB", type.MemoryMiB.ToString(System.Globalization.CultureInfo.InvariantCulture));
+                }
                 var variantName = pv.VariantName!;
                 Task<WorkerProcess> Start(string? zone, CancellationToken token)
                 {
