@@ -12,7 +12,7 @@ import time
 import boto3
 from botocore.config import Config
 
-from harness import endpoint, eq, execution_role, expect_error, run, unique, validate_responses
+from harness import endpoint, eq, execution_role, expect_error, run, unique, until, validate_responses
 
 MODELS = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "models")
 cfg = Config(retries={"max_attempts": 1}, max_pool_connections=16)
@@ -44,14 +44,6 @@ def instances(name):
     v = sm.describe_endpoint(EndpointName=name)["ProductionVariants"][0]
     return v["CurrentInstanceCount"]
 
-
-def until(what, check, seconds=60):
-    deadline = time.time() + seconds
-    while time.time() < deadline:
-        if check():
-            return
-        time.sleep(0.2)
-    raise AssertionError(f"timed out waiting for {what}")
 
 
 class Load:

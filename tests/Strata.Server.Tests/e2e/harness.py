@@ -117,3 +117,14 @@ def execution_role(iam, resource="arn:aws:s3:::*", kms_decrypt=True, name=None, 
         statements.append({"Effect": "Allow", "Action": "kms:Decrypt", "Resource": "*"})
     iam.put_role_policy(RoleName=name, PolicyName="artifacts", PolicyDocument=json.dumps({"Version": "2012-10-17", "Statement": statements}))
     return arn
+
+
+def until(what, check, seconds=60):
+    """Waits (polling) until check() is true; fails naming what never happened."""
+    import time
+    deadline = time.time() + seconds
+    while time.time() < deadline:
+        if check():
+            return
+        time.sleep(0.2)
+    raise AssertionError(f"timed out waiting for {what}")

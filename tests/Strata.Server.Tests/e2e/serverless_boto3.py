@@ -14,7 +14,7 @@ import boto3
 import botocore.exceptions
 from botocore.config import Config
 
-from harness import endpoint, eq, execution_role, expect_error, run, unique
+from harness import endpoint, eq, execution_role, expect_error, run, unique, until
 
 MODELS = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "models")
 cfg = Config(retries={"max_attempts": 1}, max_pool_connections=16)
@@ -60,14 +60,6 @@ def variant(name):
         sm.meta.events.unregister("after-call.sagemaker.DescribeEndpoint", handler)
     return raw["ProductionVariants"][0]
 
-
-def until(what, check, seconds=30):
-    deadline = time.time() + seconds
-    while time.time() < deadline:
-        if check():
-            return
-        time.sleep(0.2)
-    raise AssertionError(f"timed out waiting for {what}")
 
 
 def test_cold_start_scale_to_zero_and_metering():

@@ -13,7 +13,7 @@ from collections import Counter
 import boto3
 from botocore.config import Config
 
-from harness import endpoint, eq, execution_role, run, unique
+from harness import endpoint, eq, execution_role, run, unique, until
 
 MODELS = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "models")
 cfg = Config(retries={"max_attempts": 1}, max_pool_connections=16)
@@ -79,14 +79,6 @@ class Load:
         for t in self.threads:
             t.join()
 
-
-def until(what, check, seconds=60):
-    deadline = time.time() + seconds
-    while time.time() < deadline:
-        if check():
-            return
-        time.sleep(0.2)
-    raise AssertionError(f"timed out waiting for {what}")
 
 
 def test_instances_spread_and_a_zone_fails_without_a_lost_request():
