@@ -2,19 +2,16 @@
 target-tracking policies on SageMakerVariantInvocationsPerInstance (and a customized metric),
 scaling out under load and back in when it stops, cooldowns, DisableScaleIn, and the activities
 that explain every decision. The test server evaluates policies every second."""
-import io
 import json
 import os
-import tarfile
 import threading
 import time
 
 import boto3
 from botocore.config import Config
 
-from harness import endpoint, eq, execution_role, expect_error, run, unique, until, validate_responses
+from harness import deploy_regression, endpoint, eq, execution_role, expect_error, run, unique, until, validate_responses
 
-MODELS = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "models")
 cfg = Config(retries={"max_attempts": 1}, max_pool_connections=16)
 s3 = boto3.client("s3", endpoint_url=endpoint(), region_name="us-east-1", config=cfg)
 sm = boto3.client("sagemaker", endpoint_url=endpoint(), region_name="us-east-1", config=cfg)
@@ -28,15 +25,7 @@ ROLE = execution_role(iam)
 
 
 def deploy(instances=1):
-    buffer = io.BytesIO()
-    with tarfile.open(fileobj=buffer, mode="w:gz") as tar:
-        tar.add(os.path.join(MODELS, "regression", "model.onnx"), arcname="model.onnx")
-    s3.put_object(Bucket=BUCKET, Key="model.tar.gz", Body=buffer.getvalue())
-    name = unique("ep")
-    sm.create_model(ModelName=name, ExecutionRoleArn=ROLE, PrimaryContainer={"Image": "strata-onnx:1", "ModelDataUrl": f"s3://{BUCKET}/model.tar.gz"})
-    sm.create_endpoint_config(EndpointConfigName=name, ProductionVariants=[{"VariantName": "main", "ModelName": name, "InitialInstanceCount": instances, "InstanceType": "ml.t2.medium"}])
-    sm.create_endpoint(EndpointName=name, EndpointConfigName=name)
-    sm.get_waiter("endpoint_in_service").wait(EndpointName=name, WaiterConfig={"Delay": 1, "MaxAttempts": 30})
+    name = deploy_regression(s3, sm, BUCKET, ROLE, instances)
     return name, f"endpoint/{name}/variant/main"
 
 

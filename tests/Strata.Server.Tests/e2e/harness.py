@@ -128,3 +128,36 @@ def until(what, check, seconds=60):
             return
         time.sleep(0.2)
     raise AssertionError(f"timed out waiting for {what}")
+
+
+def raw_answer(client, operation, call):
+    """The raw JSON answer of one call (Strata's extension members, which clients drop from the
+    parsed answer): `call` makes the call, `operation` names it (e.g. "DescribeEndpoint")."""
+    import json
+    raw = {}
+    event = f"after-call.{client.meta.service_model.endpoint_prefix}.{operation}"
+    handler = lambda http_response, **_: raw.update(json.loads(http_response.content))
+    client.meta.events.register(event, handler)
+    try:
+        call()
+    finally:
+        client.meta.events.unregister(event, handler)
+    return raw
+
+
+def deploy_regression(s3, sm, bucket, role, instances=1, instance_type="ml.t2.medium"):
+    """Uploads the regression test model and deploys it as one variant "main"; returns the endpoint name."""
+    import io
+    import os
+    import tarfile
+    buffer = io.BytesIO()
+    with tarfile.open(fileobj=buffer, mode="w:gz") as tar:
+        tar.add(os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "models", "regression", "model.onnx"), arcname="model.onnx")
+    s3.put_object(Bucket=bucket, Key="model.tar.gz", Body=buffer.getvalue())
+    name = unique("ep")
+    sm.create_model(ModelName=name, ExecutionRoleArn=role, PrimaryContainer={"Image": "strata-onnx:1", "ModelDataUrl": f"s3://{bucket}/model.tar.gz"})
+    sm.create_endpoint_config(EndpointConfigName=name, ProductionVariants=[
+        {"VariantName": "main", "ModelName": name, "InitialInstanceCount": instances, "InstanceType": instance_type}])
+    sm.create_endpoint(EndpointName=name, EndpointConfigName=name)
+    sm.get_waiter("endpoint_in_service").wait(EndpointName=name, WaiterConfig={"Delay": 1, "MaxAttempts": 30})
+    return name

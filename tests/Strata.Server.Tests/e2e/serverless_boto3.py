@@ -14,7 +14,7 @@ import boto3
 import botocore.exceptions
 from botocore.config import Config
 
-from harness import endpoint, eq, execution_role, expect_error, run, unique, until
+from harness import endpoint, eq, execution_role, expect_error, raw_answer, run, unique, until
 
 MODELS = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "models")
 cfg = Config(retries={"max_attempts": 1}, max_pool_connections=16)
@@ -51,14 +51,7 @@ def deploy(model, **serverless):
 
 def variant(name):
     """DescribeEndpoint's variant with Strata's extension members (read from the raw answer)."""
-    raw = {}
-    handler = lambda http_response, **_: raw.update(json.loads(http_response.content))
-    sm.meta.events.register("after-call.sagemaker.DescribeEndpoint", handler)
-    try:
-        sm.describe_endpoint(EndpointName=name)
-    finally:
-        sm.meta.events.unregister("after-call.sagemaker.DescribeEndpoint", handler)
-    return raw["ProductionVariants"][0]
+    return raw_answer(sm, "DescribeEndpoint", lambda: sm.describe_endpoint(EndpointName=name))["ProductionVariants"][0]
 
 
 

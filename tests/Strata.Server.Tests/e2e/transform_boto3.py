@@ -11,7 +11,7 @@ import time
 import boto3
 from botocore.config import Config
 
-from harness import endpoint, eq, execution_role, expect_error, run, unique, validate_responses
+from harness import endpoint, eq, execution_role, expect_error, raw_answer, run, unique, validate_responses
 
 MODELS = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "models")
 IMAGE = "strata-onnx:latest"
@@ -156,14 +156,7 @@ def test_gzip_and_manifest_inputs():
 def progress(name):
     """Strata's extension member of DescribeTransformJob (clients drop unmodeled members from the
     parsed answer, so it is read from the raw one)."""
-    raw = {}
-    handler = lambda http_response, **_: raw.update(json.loads(http_response.content))
-    sm.meta.events.register("after-call.sagemaker.DescribeTransformJob", handler)
-    try:
-        sm.describe_transform_job(TransformJobName=name)
-    finally:
-        sm.meta.events.unregister("after-call.sagemaker.DescribeTransformJob", handler)
-    return raw["StrataProgress"]
+    return raw_answer(sm, "DescribeTransformJob", lambda: sm.describe_transform_job(TransformJobName=name))["StrataProgress"]
 
 
 def test_a_million_row_csv():

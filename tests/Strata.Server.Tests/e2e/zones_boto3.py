@@ -1,11 +1,9 @@
 """Zones and failure drills end to end: a variant's instances spread over the installation's
 availability zones, `strata chaos fail-zone` and `kill-instance` kill instances under load, the
 replacements start in healthy zones, and no client request fails."""
-import io
 import json
 import os
 import subprocess
-import tarfile
 import threading
 import time
 from collections import Counter
@@ -13,9 +11,8 @@ from collections import Counter
 import boto3
 from botocore.config import Config
 
-from harness import endpoint, eq, execution_role, run, unique, until
+from harness import deploy_regression, endpoint, eq, execution_role, raw_answer, run, unique, until
 
-MODELS = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "models")
 cfg = Config(retries={"max_attempts": 1}, max_pool_connections=16)
 s3 = boto3.client("s3", endpoint_url=endpoint(), region_name="us-east-1", config=cfg)
 sm = boto3.client("sagemaker", endpoint_url=endpoint(), region_name="us-east-1", config=cfg)
@@ -40,16 +37,7 @@ def where(name):
 
 
 def deploy(count):
-    buffer = io.BytesIO()
-    with tarfile.open(fileobj=buffer, mode="w:gz") as tar:
-        tar.add(os.path.join(MODELS, "regression", "model.onnx"), arcname="model.onnx")
-    s3.put_object(Bucket=BUCKET, Key="model.tar.gz", Body=buffer.getvalue())
-    name = unique("ep")
-    sm.create_model(ModelName=name, ExecutionRoleArn=ROLE, PrimaryContainer={"Image": "strata-onnx:1", "ModelDataUrl": f"s3://{BUCKET}/model.tar.gz"})
-    sm.create_endpoint_config(EndpointConfigName=name, ProductionVariants=[{"VariantName": "main", "ModelName": name, "InitialInstanceCount": count, "InstanceType": "ml.t2.medium"}])
-    sm.create_endpoint(EndpointName=name, EndpointConfigName=name)
-    sm.get_waiter("endpoint_in_service").wait(EndpointName=name, WaiterConfig={"Delay": 1, "MaxAttempts": 30})
-    return name
+    return deploy_regression(s3, sm, BUCKET, ROLE, count)
 
 
 class Load:
@@ -84,9 +72,7 @@ class Load:
 def test_instances_spread_and_a_zone_fails_without_a_lost_request():
     name = deploy(4)
     eq(sorted(where(name).values()), [1, 1, 2], "4 instances over 3 zones")
-    raw = {}
-    sm.meta.events.register("after-call.sagemaker.DescribeEndpoint", lambda http_response, **_: raw.update(json.loads(http_response.content)))
-    sm.describe_endpoint(EndpointName=name)
+    raw = raw_answer(sm, "DescribeEndpoint", lambda: sm.describe_endpoint(EndpointName=name))
     zones_seen = {i["AvailabilityZone"] for i in raw["ProductionVariants"][0]["StrataInstances"]}
     eq(zones_seen, {"us-east-1a", "us-east-1b", "us-east-1c"}, "DescribeEndpoint's extension shows the zones")
     doomed = "us-east-1a"
