@@ -63,7 +63,11 @@ public static class JsonProtocol
         => value ?? throw Invalid(member, null, "Member must not be null");
 }
 
-public sealed record Empty;
+/// <summary>An operation's absent input or output.</summary>
+public sealed record Empty
+{
+    public static readonly Empty Instance = new();
+}
 
 /// <summary>Epoch seconds (with milliseconds), as AWS JSON protocols carry timestamps.</summary>
 public sealed class EpochSecondsConverter : JsonConverter<DateTimeOffset>

@@ -9,7 +9,13 @@ public sealed record Operation(
     string Name,
     string IamAction,
     Func<RequestContext, string> Resource,
-    Func<RequestContext, Task> Handler);
+    Func<RequestContext, Task> Handler)
+{
+    /// <summary>Reads and validates the typed input of a generated operation (in the pipeline's
+    /// read-input stage, before authorization, so the resource function can use it); null for
+    /// operations that read their request themselves (S3's streaming bodies).</summary>
+    public Func<RequestContext, object>? ReadInput { get; init; }
+}
 
 /// <summary>Finds the operation a request asks for, by the rules of the service's protocol.</summary>
 public interface IOperationResolver
@@ -17,11 +23,16 @@ public interface IOperationResolver
     /// <summary>The operation, or null when the service has none of that name/shape
     /// (the pipeline then answers with the protocol's unknown-operation error).</summary>
     Operation? Resolve(RequestContext context);
+
+    /// <summary>How the service's typed domain errors become AWS errors.</summary>
+    ErrorTable Errors => ErrorTable.None;
 }
 
 /// <summary>A service reached by operation name (JSON <c>X-Amz-Target</c> or Query <c>Action</c>).</summary>
-public sealed class NamedOperations(IEnumerable<Operation> operations) : IOperationResolver
+public sealed class NamedOperations(IEnumerable<Operation> operations, ErrorTable? errors = null) : IOperationResolver
 {
+    public ErrorTable Errors { get; } = errors ?? ErrorTable.None;
+
     readonly Dictionary<string, Operation> _byName = operations.ToDictionary(o => o.Name, StringComparer.Ordinal);
 
     public static readonly NamedOperations None = new([]);

@@ -58,6 +58,13 @@ public static class ProtocolParser
     public static Task RequireOperation(RequestContext ctx)
         => ctx.Operation is null ? throw UnknownOperation(ctx) : Task.CompletedTask;
 
+    /// <summary>The stage after that: a generated operation's typed input, read and validated once.</summary>
+    public static Task ReadInput(RequestContext ctx)
+    {
+        if (ctx.Operation!.ReadInput is { } read) ctx.Input = read(ctx);
+        return Task.CompletedTask;
+    }
+
     static AwsException UnknownOperation(RequestContext ctx) => ctx.Service!.Protocol switch
     {
         // Query-compatible JSON services answer with the Query code (in x-amzn-query-error too).

@@ -50,8 +50,9 @@ public static class QueryProtocol
             $"1 validation error detected: Value {(value is null ? "null" : $"'{value}'")} at '{char.ToLowerInvariant(member[0]) + member[1..]}' failed to satisfy constraint: {constraint}");
 
     /// <summary>Writes the operation's response document; <paramref name="result"/> writes the
-    /// members of <c>{Operation}Result</c> (null: the operation has no output).</summary>
-    public static async Task WriteAsync(RequestContext ctx, Action<XmlWriter>? result)
+    /// members of <c>{Operation}Result</c> (or the model's <paramref name="resultWrapper"/>; null:
+    /// the operation has no output).</summary>
+    public static async Task WriteAsync(RequestContext ctx, Action<XmlWriter>? result, string? resultWrapper = null)
     {
         var op = ctx.OperationName!;
         var body = Xml.Document(xml =>
@@ -59,7 +60,7 @@ public static class QueryProtocol
             xml.WriteStartElement(op + "Response", ctx.Service!.XmlNamespace);
             if (result is not null)
             {
-                xml.WriteStartElement(op + "Result");
+                xml.WriteStartElement(resultWrapper ?? op + "Result");
                 result(xml);
                 xml.WriteEndElement();
             }

@@ -40,6 +40,8 @@ public sealed class RequestContext(HttpContext http, string requestId, string re
     public byte[]? BufferedBody { get; set; }
     public JsonElement JsonInput { get; set; }
     public Dictionary<string, string>? QueryInput { get; set; }
+    /// <summary>The typed input of a generated operation, read and validated before authorization.</summary>
+    public object? Input { get; set; }
     /// <summary>S3: the bucket and key the request addresses (path or virtual host style).</summary>
     public string? Bucket { get; set; }
     public string? Key { get; set; }

@@ -6,7 +6,8 @@ namespace Strata.Server.Protocol;
 /// <summary>
 /// The one path every AWS request takes, as an ordered list of small stages. Reading the list
 /// tells the whole story: find the service, parse the protocol and resolve the operation,
-/// authenticate (SigV4), refuse unknown operations, authorize (IAM action + resource), run the
+/// authenticate (SigV4), refuse unknown operations, read the typed input (validated against the
+/// service model), authorize (IAM action + resource), run the
 /// handler. Any stage may
 /// throw an <see cref="AwsException"/>, which is serialized in the request's protocol; anything
 /// else is a bug, logged and answered as InternalError, never a bare 500 or a dropped connection.
@@ -34,6 +35,7 @@ public sealed class RequestPipeline
             ("parse-protocol", ProtocolParser.ParseAsync),
             ("authenticate", authenticator.AuthenticateAsync),
             ("require-operation", ProtocolParser.RequireOperation),
+            ("read-input", ProtocolParser.ReadInput),
             ("authorize", authorizer.AuthorizeAsync),
             ("invoke", ctx => ctx.Operation!.Handler(ctx)),
         ];
@@ -60,6 +62,10 @@ public sealed class RequestPipeline
         catch (AwsException e)
         {
             await WriteErrorAsync(ctx, e);
+        }
+        catch (DomainError e) when (ctx.Service?.Operations.Errors.TryMap(e) is { } mapped)
+        {
+            await WriteErrorAsync(ctx, mapped);
         }
         catch (Exception e) when (e is OperationCanceledException or IOException or Microsoft.AspNetCore.Connections.ConnectionResetException && http.RequestAborted.IsCancellationRequested)
         {

@@ -130,6 +130,16 @@ def test_rotation_keeps_old_ciphertexts():
         after = kms.encrypt(KeyId=key_id, Plaintext=b"new")["CiphertextBlob"]
         assert before[17:21] != after[17:21], "a new key version encrypts after rotation"
         eq(kms.decrypt(CiphertextBlob=after)["Plaintext"], b"new", "new version")
+        kms.rotate_key_on_demand(KeyId=key_id)
+        rotations = kms.list_key_rotations(KeyId=key_id)
+        eq([(r["KeyId"], r["RotationType"]) for r in rotations["Rotations"]], [(key_id, "ON_DEMAND")] * 2, "rotations, oldest first")
+        eq(rotations["Truncated"], False, "one page")
+        first = kms.list_key_rotations(KeyId=key_id, Limit=1)
+        eq((len(first["Rotations"]), first["Truncated"]), (1, True), "first page")
+        rest = kms.list_key_rotations(KeyId=key_id, Limit=1, Marker=first["NextMarker"])
+        eq(rest["Rotations"][0]["RotationDate"] >= first["Rotations"][0]["RotationDate"], True, "second page is the later rotation")
+        expect_error(lambda: kms.list_key_rotations(KeyId=key_id, Limit=1001), "ValidationException", 400, "less than or equal to 1000")
+        expect_error(lambda: kms.list_key_rotations(KeyId="alias/" + unique("none")), "NotFoundException", 400)
     eq(kms.decrypt(CiphertextBlob=before)["Plaintext"], b"old", "old ciphertext after rotation")
     kms.disable_key_rotation(KeyId=key_id)
     eq(kms.get_key_rotation_status(KeyId=key_id)["KeyRotationEnabled"], False, "off again")

@@ -1,5 +1,4 @@
 using System.Security.Cryptography;
-using System.Text.Json;
 using System.Text.RegularExpressions;
 using Strata.Policy;
 using Strata.Server.Auth;
@@ -19,60 +18,66 @@ public sealed partial class KmsService(KmsStore store, TimeProvider clock, strin
 
     public IEnumerable<Operation> Operations =>
     [
-        new("CreateKey", "kms:CreateKey", _ => "*", CreateKey),
-        Key("DescribeKey", DescribeKey),
-        new("ListKeys", "kms:ListKeys", _ => "*", ListKeys),
-        Key("EnableKey", EnableKey),
-        Key("DisableKey", DisableKey),
-        Key("ScheduleKeyDeletion", ScheduleKeyDeletion),
-        Key("CancelKeyDeletion", CancelKeyDeletion),
-        Key("CreateAlias", CreateAlias, "TargetKeyId"),
-        new("ListAliases", "kms:ListAliases", _ => "*", ListAliases),
-        new("DeleteAlias", "kms:DeleteAlias", AliasResource, DeleteAlias),
-        Key("UpdateAlias", UpdateAlias, "TargetKeyId"),
-        Key("Encrypt", Encrypt),
-        new("Decrypt", "kms:Decrypt", DecryptResource, Decrypt),
-        new("ReEncrypt", "kms:ReEncryptFrom", DecryptResource, ReEncrypt),
-        Key("GenerateDataKey", ctx => GenerateDataKey(ctx, plaintext: true)),
-        Key("GenerateDataKeyWithoutPlaintext", ctx => GenerateDataKey(ctx, plaintext: false)),
-        new("GenerateRandom", "kms:GenerateRandom", _ => "*", GenerateRandom),
-        Key("EnableKeyRotation", EnableKeyRotation),
-        Key("DisableKeyRotation", DisableKeyRotation),
-        Key("GetKeyRotationStatus", GetKeyRotationStatus),
-        Key("RotateKeyOnDemand", RotateKeyOnDemand),
-        Key("PutKeyPolicy", PutKeyPolicy),
-        Key("GetKeyPolicy", GetKeyPolicy),
-        Key("TagResource", TagResource),
-        Key("UntagResource", UntagResource),
-        Key("ListResourceTags", ListResourceTags),
+        KmsOperations.CreateKey.Bind("kms:CreateKey", Anywhere, CreateKey),
+        KmsOperations.DescribeKey.Bind("kms:DescribeKey", KeyOf<DescribeKeyRequest>(r => r.KeyId), DescribeKey),
+        KmsOperations.ListKeys.Bind("kms:ListKeys", Anywhere, ListKeys),
+        KmsOperations.EnableKey.Bind("kms:EnableKey", KeyOf<EnableKeyRequest>(r => r.KeyId), EnableKey),
+        KmsOperations.DisableKey.Bind("kms:DisableKey", KeyOf<DisableKeyRequest>(r => r.KeyId), DisableKey),
+        KmsOperations.ScheduleKeyDeletion.Bind("kms:ScheduleKeyDeletion", KeyOf<ScheduleKeyDeletionRequest>(r => r.KeyId), ScheduleKeyDeletion),
+        KmsOperations.CancelKeyDeletion.Bind("kms:CancelKeyDeletion", KeyOf<CancelKeyDeletionRequest>(r => r.KeyId), CancelKeyDeletion),
+        KmsOperations.CreateAlias.Bind("kms:CreateAlias", KeyOf<CreateAliasRequest>(r => r.TargetKeyId), CreateAlias),
+        KmsOperations.ListAliases.Bind("kms:ListAliases", Anywhere, ListAliases),
+        KmsOperations.DeleteAlias.Bind("kms:DeleteAlias", (r, ctx) => AliasResource(r.AliasName, ctx), DeleteAlias),
+        KmsOperations.UpdateAlias.Bind("kms:UpdateAlias", KeyOf<UpdateAliasRequest>(r => r.TargetKeyId), UpdateAlias),
+        KmsOperations.Encrypt.Bind("kms:Encrypt", KeyOf<EncryptRequest>(r => r.KeyId, r => r.EncryptionContext), Encrypt),
+        KmsOperations.Decrypt.Bind("kms:Decrypt", (r, ctx) => CiphertextKey(r.CiphertextBlob, r.EncryptionContext, ctx), Decrypt),
+        KmsOperations.ReEncrypt.Bind("kms:ReEncryptFrom", (r, ctx) => CiphertextKey(r.CiphertextBlob, r.SourceEncryptionContext, ctx), ReEncrypt),
+        KmsOperations.GenerateDataKey.Bind("kms:GenerateDataKey", KeyOf<GenerateDataKeyRequest>(r => r.KeyId, r => r.EncryptionContext), GenerateDataKey),
+        KmsOperations.GenerateDataKeyWithoutPlaintext.Bind("kms:GenerateDataKeyWithoutPlaintext",
+            KeyOf<GenerateDataKeyWithoutPlaintextRequest>(r => r.KeyId, r => r.EncryptionContext), GenerateDataKeyWithoutPlaintext),
+        KmsOperations.GenerateRandom.Bind("kms:GenerateRandom", Anywhere, GenerateRandom),
+        KmsOperations.EnableKeyRotation.Bind("kms:EnableKeyRotation", KeyOf<EnableKeyRotationRequest>(r => r.KeyId), EnableKeyRotation),
+        KmsOperations.DisableKeyRotation.Bind("kms:DisableKeyRotation", KeyOf<DisableKeyRotationRequest>(r => r.KeyId), DisableKeyRotation),
+        KmsOperations.GetKeyRotationStatus.Bind("kms:GetKeyRotationStatus", KeyOf<GetKeyRotationStatusRequest>(r => r.KeyId), GetKeyRotationStatus),
+        KmsOperations.RotateKeyOnDemand.Bind("kms:RotateKeyOnDemand", KeyOf<RotateKeyOnDemandRequest>(r => r.KeyId), RotateKeyOnDemand),
+        KmsOperations.ListKeyRotations.Bind("kms:ListKeyRotations", KeyOf<ListKeyRotationsRequest>(r => r.KeyId), ListKeyRotations),
+        KmsOperations.PutKeyPolicy.Bind("kms:PutKeyPolicy", KeyOf<PutKeyPolicyRequest>(r => r.KeyId), PutKeyPolicy),
+        KmsOperations.GetKeyPolicy.Bind("kms:GetKeyPolicy", KeyOf<GetKeyPolicyRequest>(r => r.KeyId), GetKeyPolicy),
+        KmsOperations.TagResource.Bind("kms:TagResource", KeyOf<TagResourceRequest>(r => r.KeyId), TagResource),
+        KmsOperations.UntagResource.Bind("kms:UntagResource", KeyOf<UntagResourceRequest>(r => r.KeyId), UntagResource),
+        KmsOperations.ListResourceTags.Bind("kms:ListResourceTags", KeyOf<ListResourceTagsRequest>(r => r.KeyId), ListResourceTags),
     ];
 
     /// <summary>Operations newer than the oldest supported clients' models.</summary>
-    public static readonly string[] NewerOperations = ["RotateKeyOnDemand"];
+    public static readonly string[] NewerOperations = ["RotateKeyOnDemand", "ListKeyRotations"];
 
-    /// <summary>An operation on the key its <paramref name="member"/> names (id, ARN, alias).</summary>
-    Operation Key(string name, Func<RequestContext, Task> handler, string member = "KeyId")
-        => new(name, "kms:" + name, ctx =>
+    static string Anywhere<TIn>(TIn request, RequestContext ctx) => "*";
+
+    /// <summary>The resource of an operation on a key: the ARN of the key the request names (id,
+    /// ARN, alias), and the <c>kms:EncryptionContext:*</c> condition keys of its context. Only
+    /// looks: a key whose rotation is due is rotated by the handler that uses it, after
+    /// authorization, never here.</summary>
+    Func<TIn, RequestContext, string> KeyOf<TIn>(Func<TIn, string?> keyId, Func<TIn, Dictionary<string, string>?>? context = null)
+        => (request, ctx) =>
         {
-            var key = Resolve(ctx, JsonProtocol.String(ctx, member), required: false);
-            SetContextKeys(ctx, "EncryptionContext");
-            return key?.Arn ?? "*";
-        }, handler);
+            if (context is not null) SetContextKeys(ctx, context(request));
+            return keyId(request) is { } id && !IsForeignArn(id) && Locate(ctx.Principal.AccountId, id).Key is { } key ? key.Arn : "*";
+        };
 
-    string AliasResource(RequestContext ctx)
-        => JsonProtocol.String(ctx, "AliasName") is { } alias ? $"arn:aws:kms:{region}:{ctx.Principal.AccountId}:{alias}" : "*";
+    string AliasResource(string? alias, RequestContext ctx)
+        => alias is not null ? $"arn:aws:kms:{region}:{ctx.Principal.AccountId}:{alias}" : "*";
 
     /// <summary>Decrypt names its key inside the ciphertext blob.</summary>
-    string DecryptResource(RequestContext ctx)
+    string CiphertextKey(byte[]? blob, Dictionary<string, string>? context, RequestContext ctx)
     {
-        SetContextKeys(ctx, ctx.OperationName == "ReEncrypt" ? "SourceEncryptionContext" : "EncryptionContext");
-        return Blob(ctx, "CiphertextBlob", required: false) is { } blob && KmsStore.KeyIdOf(blob) is { } id && store.GetKey(id) is { } key ? key.Arn : "*";
+        SetContextKeys(ctx, context);
+        return blob is not null && KmsStore.KeyIdOf(blob) is { } id && store.GetKey(id) is { } key ? key.Arn : "*";
     }
 
     /// <summary>kms:EncryptionContext:* condition keys from the request's context.</summary>
-    static void SetContextKeys(RequestContext ctx, string member)
+    static void SetContextKeys(RequestContext ctx, Dictionary<string, string>? context)
     {
-        var context = EncryptionContext(ctx, member);
+        if (context is null) return;
         foreach (var (k, v) in context) ctx.ConditionKeys["kms:EncryptionContext:" + k] = [v];
         if (context.Count > 0) ctx.ConditionKeys["kms:EncryptionContextKeys"] = context.Keys.ToList();
     }
@@ -101,57 +106,33 @@ public sealed partial class KmsService(KmsStore store, TimeProvider clock, strin
         return new ResourcePolicy(parse(key.Policy), key.AccountId, Required: true);
     };
 
-    // ---- input helpers ----
-
-    static AwsException Validation(string message) => new("ValidationException", 400, message);
-
-    static byte[]? Blob(RequestContext ctx, string member, bool required)
-    {
-        var text = JsonProtocol.String(ctx, member);
-        if (text is null) return required ? throw JsonProtocol.Invalid(member, null, "Member must not be null") : null;
-        try { return Convert.FromBase64String(text); }
-        catch (FormatException) { throw new AwsException("SerializationException", 400, $"Member {member} is not valid base64."); }
-    }
-
-    static Dictionary<string, string> EncryptionContext(RequestContext ctx, string member)
-    {
-        var result = new Dictionary<string, string>(StringComparer.Ordinal);
-        if (ctx.JsonInput.ValueKind != JsonValueKind.Object || !ctx.JsonInput.TryGetProperty(member, out var e)) return result;
-        if (e.ValueKind != JsonValueKind.Object) throw new AwsException("SerializationException", 400, $"Member {member} must be a map.");
-        foreach (var p in e.EnumerateObject())
-            result[p.Name] = p.Value.ValueKind == JsonValueKind.String ? p.Value.GetString()! : throw new AwsException("SerializationException", 400, $"Member {member} must map strings to strings.");
-        return result;
-    }
-
-    static int? Int(RequestContext ctx, string member)
-        => ctx.JsonInput.TryGetProperty(member, out var v) ? v.ValueKind == JsonValueKind.Number && v.TryGetInt32(out var i) ? i
-            : throw new AwsException("SerializationException", 400, $"Member {member} must be an integer.") : null;
-
-    static bool? Bool(RequestContext ctx, string member)
-        => ctx.JsonInput.TryGetProperty(member, out var v) ? v.ValueKind switch
-        {
-            JsonValueKind.True => true,
-            JsonValueKind.False => false,
-            _ => throw new AwsException("SerializationException", 400, $"Member {member} must be a boolean."),
-        } : null;
-
     string KeyArn(string account, string id) => $"arn:aws:kms:{region}:{account}:key/{id}";
 
-    /// <summary>A key by id, key ARN, alias name or alias ARN. A bare id or alias name is looked
-    /// up in the caller's account; ARNs may name another account's key.</summary>
-    KmsKey? Resolve(RequestContext ctx, string? keyId, bool required)
+    /// <summary>An ARN that is not a KMS ARN names no key.</summary>
+    static bool IsForeignArn(string keyId)
+        => keyId.StartsWith("arn:", StringComparison.Ordinal) && (keyId.Split(':', 6) is not { Length: 6 } parts || parts[2] != "kms");
+
+    /// <summary>The key a request names (id, key ARN, alias name or alias ARN) for the handler
+    /// that uses it: rotated first if its rotation is due.</summary>
+    KmsKey Resolve(RequestContext ctx, string keyId)
     {
-        if (keyId is null) return required ? throw JsonProtocol.Invalid("KeyId", null, "Member must not be null") : null;
-        if (keyId.StartsWith("arn:", StringComparison.Ordinal) && (keyId.Split(':', 6) is not { Length: 6 } parts || parts[2] != "kms"))
-            return required ? throw new AwsException("InvalidArnException", 400, $"ARN {keyId} is not valid.") : null;
+        if (IsForeignArn(keyId)) throw KmsErrors.InvalidArnException($"ARN {keyId} is not valid.");
         var (key, missing) = Find(ctx.Principal.AccountId, keyId);
-        if (key is null && required) throw new AwsException("NotFoundException", 400, missing);
-        return key;
+        return key ?? throw new KeyNotFound(missing);
     }
 
     /// <summary>The key <paramref name="keyId"/> names for a caller in <paramref name="account"/>
     /// (rotated first if its rotation is due), or null and the NotFound message.</summary>
     public (KmsKey? Key, string Missing) Find(string account, string keyId)
+    {
+        var (key, missing) = Locate(account, keyId);
+        return (key is null ? null : RotateIfDue(key), missing);
+    }
+
+    /// <summary>The key <paramref name="keyId"/> names for a caller in <paramref name="account"/>,
+    /// as stored (no side effect), or null and the NotFound message. A bare id or alias name is
+    /// looked up in the caller's account; ARNs may name another account's key.</summary>
+    (KmsKey? Key, string Missing) Locate(string account, string keyId)
     {
         KmsKey? key = null;
         string missing;
@@ -182,7 +163,7 @@ public sealed partial class KmsService(KmsStore store, TimeProvider clock, strin
             if (key is not null && key.AccountId != account) key = null;
             missing = $"Key '{KeyArn(account, keyId)}' does not exist";
         }
-        return (key is null ? null : RotateIfDue(key), missing);
+        return (key, missing);
     }
 
     /// <summary>The AWS managed key of a service in an account (<c>alias/aws/s3</c>), created on
@@ -225,15 +206,15 @@ public sealed partial class KmsService(KmsStore store, TimeProvider clock, strin
     KmsKey RotateIfDue(KmsKey key)
     {
         if (!key.RotationEnabled || key.NextRotationDate is not { } due || due > clock.GetUtcNow()) return key;
-        return Rotate(key.KeyId);
+        return Rotate(key.KeyId, "AUTOMATIC");
     }
 
-    KmsKey Rotate(string keyId) => store.UpdateKey(keyId, k =>
+    KmsKey Rotate(string keyId, string rotationType) => store.UpdateKey(keyId, k =>
     {
         var now = clock.GetUtcNow();
         return k with
         {
-            Versions = [.. k.Versions, store.NewVersion(k.KeyId, k.Versions[^1].Version + 1, now)],
+            Versions = [.. k.Versions, store.NewVersion(k.KeyId, k.Versions[^1].Version + 1, now) with { RotationType = rotationType }],
             NextRotationDate = k.RotationEnabled ? now.AddDays(k.RotationPeriodInDays) : k.NextRotationDate,
         };
     });
@@ -243,159 +224,117 @@ public sealed partial class KmsService(KmsStore store, TimeProvider clock, strin
     {
         switch (key.KeyState)
         {
-            case "Disabled": throw new AwsException("DisabledException", 400, $"{key.Arn} is disabled.");
-            case "PendingDeletion": throw new AwsException("KMSInvalidStateException", 400, $"{key.Arn} is pending deletion.");
+            case "Disabled": throw new KeyDisabled(key.Arn);
+            case "PendingDeletion": throw new KeyPendingDeletion(key.Arn);
         }
     }
 
     static void RequireNotPendingDeletion(KmsKey key)
     {
-        if (key.KeyState == "PendingDeletion") throw new AwsException("KMSInvalidStateException", 400, $"{key.Arn} is pending deletion.");
+        if (key.KeyState == "PendingDeletion") throw new KeyPendingDeletion(key.Arn);
     }
 
     // ---- keys ----
 
-    async Task CreateKey(RequestContext ctx)
+    CreateKeyResponse CreateKey(CreateKeyRequest request, RequestContext ctx)
     {
-        var spec = JsonProtocol.String(ctx, "KeySpec") ?? JsonProtocol.String(ctx, "CustomerMasterKeySpec") ?? "SYMMETRIC_DEFAULT";
-        var usage = JsonProtocol.String(ctx, "KeyUsage") ?? "ENCRYPT_DECRYPT";
+        var spec = request.KeySpec ?? request.CustomerMasterKeySpec ?? "SYMMETRIC_DEFAULT";
+        var usage = request.KeyUsage ?? "ENCRYPT_DECRYPT";
         if (spec != "SYMMETRIC_DEFAULT" || usage != "ENCRYPT_DECRYPT")
-            throw new AwsException("UnsupportedOperationException", 400, $"Strata's KMS supports symmetric encryption keys only (KeySpec SYMMETRIC_DEFAULT, KeyUsage ENCRYPT_DECRYPT), not {spec}/{usage}.");
-        if (JsonProtocol.String(ctx, "Origin") is { } origin && origin != "AWS_KMS")
-            throw new AwsException("UnsupportedOperationException", 400, $"Origin {origin} is not supported.");
+            throw KmsErrors.UnsupportedOperationException($"Strata's KMS supports symmetric encryption keys only (KeySpec SYMMETRIC_DEFAULT, KeyUsage ENCRYPT_DECRYPT), not {spec}/{usage}.");
+        if (request.Origin is { } origin && origin != "AWS_KMS")
+            throw KmsErrors.UnsupportedOperationException($"Origin {origin} is not supported.");
         var account = ctx.Principal.AccountId;
-        var policy = JsonProtocol.String(ctx, "Policy") ?? DefaultPolicy(account);
+        var policy = request.Policy ?? DefaultPolicy(account);
         ValidatePolicy(policy);
-        var description = JsonProtocol.String(ctx, "Description") ?? "";
-        if (description.Length > 8192) throw JsonProtocol.Invalid("Description", description, "Member must have length less than or equal to 8192");
         var id = Guid.NewGuid().ToString();
         var now = clock.GetUtcNow();
         var key = new KmsKey
         {
-            KeyId = id, AccountId = account, Arn = KeyArn(account, id), CreationDate = now, Description = description, Policy = policy,
-            Versions = [store.NewVersion(id, 1, now)], Tags = Tags(ctx),
+            KeyId = id, AccountId = account, Arn = KeyArn(account, id), CreationDate = now, Description = request.Description ?? "", Policy = policy,
+            Versions = [store.NewVersion(id, 1, now)], Tags = Tags(request.Tags),
         };
         store.PutKey(key);
-        await JsonProtocol.WriteAsync(ctx, json => WriteMetadata(json, key));
+        return new CreateKeyResponse { KeyMetadata = Metadata(key) };
     }
 
-    static List<KmsTag> Tags(RequestContext ctx)
-    {
-        var tags = new List<KmsTag>();
-        if (!ctx.JsonInput.TryGetProperty("Tags", out var list) || list.ValueKind != JsonValueKind.Array) return tags;
-        foreach (var t in list.EnumerateArray())
-            tags.Add(new KmsTag(t.TryGetProperty("TagKey", out var k) ? k.GetString() ?? "" : "", t.TryGetProperty("TagValue", out var v) ? v.GetString() ?? "" : ""));
-        return tags;
-    }
+    static List<KmsTag> Tags(List<Tag>? tags) => tags?.Select(t => new KmsTag(t.TagKey ?? "", t.TagValue ?? "")).ToList() ?? [];
 
     static void ValidatePolicy(string policy)
     {
         try { PolicyDocument.Parse(policy, PolicyKind.Resource); }
-        catch (MalformedPolicyException e) { throw new AwsException("MalformedPolicyDocumentException", 400, e.Message); }
+        catch (MalformedPolicyException e) { throw KmsErrors.MalformedPolicyDocumentException(e.Message); }
     }
 
-    static void WriteMetadata(Utf8JsonWriter json, KmsKey key)
+    static KeyMetadata Metadata(KmsKey key) => new()
     {
-        json.WriteStartObject("KeyMetadata");
-        json.WriteString("AWSAccountId", key.AccountId);
-        json.WriteString("KeyId", key.KeyId);
-        json.WriteString("Arn", key.Arn);
-        json.WriteNumber("CreationDate", key.CreationDate.ToUnixTimeMilliseconds() / 1000.0);
-        json.WriteBoolean("Enabled", key.KeyState == "Enabled");
-        json.WriteString("Description", key.Description);
-        json.WriteString("KeyUsage", "ENCRYPT_DECRYPT");
-        json.WriteString("KeyState", key.KeyState);
-        if (key.DeletionDate is { } deletion) json.WriteNumber("DeletionDate", deletion.ToUnixTimeMilliseconds() / 1000.0);
-        if (key.PendingWindowInDays is { } window) json.WriteNumber("PendingDeletionWindowInDays", window);
-        json.WriteString("Origin", "AWS_KMS");
-        json.WriteString("KeyManager", "CUSTOMER");
-        json.WriteString("CustomerMasterKeySpec", "SYMMETRIC_DEFAULT");
-        json.WriteString("KeySpec", "SYMMETRIC_DEFAULT");
-        json.WriteStartArray("EncryptionAlgorithms");
-        json.WriteStringValue("SYMMETRIC_DEFAULT");
-        json.WriteEndArray();
-        json.WriteBoolean("MultiRegion", false);
-        json.WriteEndObject();
+        AWSAccountId = key.AccountId,
+        KeyId = key.KeyId,
+        Arn = key.Arn,
+        CreationDate = key.CreationDate,
+        Enabled = key.KeyState == "Enabled",
+        Description = key.Description,
+        KeyUsage = "ENCRYPT_DECRYPT",
+        KeyState = key.KeyState,
+        DeletionDate = key.DeletionDate,
+        PendingDeletionWindowInDays = key.PendingWindowInDays,
+        Origin = "AWS_KMS",
+        KeyManager = "CUSTOMER",
+        CustomerMasterKeySpec = "SYMMETRIC_DEFAULT",
+        KeySpec = "SYMMETRIC_DEFAULT",
+        EncryptionAlgorithms = ["SYMMETRIC_DEFAULT"],
+        MultiRegion = false,
+    };
+
+    DescribeKeyResponse DescribeKey(DescribeKeyRequest request, RequestContext ctx)
+        => new() { KeyMetadata = Metadata(Resolve(ctx, request.KeyId!)) };
+
+    ListKeysResponse ListKeys(ListKeysRequest request, RequestContext ctx)
+    {
+        var (page, next) = Page(store.ListKeys(ctx.Principal.AccountId), k => k.KeyId, request.Limit, request.Marker);
+        return new() { Keys = page.Select(k => new KeyListEntry { KeyId = k.KeyId, KeyArn = k.Arn }).ToList(), Truncated = next is not null, NextMarker = next };
     }
 
-    Task DescribeKey(RequestContext ctx)
+    /// <summary>Marker pagination in key order (<c>Limit</c> 1–1000, 100 by default, checked by the model).</summary>
+    static (List<T> Page, string? Next) Page<T>(List<T> items, Func<T, string> key, int? limitInput, string? marker)
     {
-        var key = Resolve(ctx, JsonProtocol.String(ctx, "KeyId"), required: true)!;
-        return JsonProtocol.WriteAsync(ctx, json => WriteMetadata(json, key));
-    }
-
-    Task ListKeys(RequestContext ctx)
-    {
-        var keys = store.ListKeys(ctx.Principal.AccountId);
-        var (page, next) = Page(ctx, keys, k => k.KeyId);
-        return JsonProtocol.WriteAsync(ctx, json =>
-        {
-            json.WriteStartArray("Keys");
-            foreach (var k in page)
-            {
-                json.WriteStartObject();
-                json.WriteString("KeyId", k.KeyId);
-                json.WriteString("KeyArn", k.Arn);
-                json.WriteEndObject();
-            }
-            json.WriteEndArray();
-            WritePaging(json, next);
-        });
-    }
-
-    static (List<T> Page, string? Next) Page<T>(RequestContext ctx, List<T> items, Func<T, string> key)
-    {
-        var limit = Int(ctx, "Limit") ?? 100;
-        if (limit is < 1 or > 1000) throw JsonProtocol.Invalid("Limit", limit, limit < 1 ? "Member must have value greater than or equal to 1" : "Member must have value less than or equal to 1000");
-        var marker = JsonProtocol.String(ctx, "Marker");
+        var limit = limitInput ?? 100;
         var rest = marker is null ? items : items.Where(i => string.CompareOrdinal(key(i), marker) >= 0).ToList();
         if (marker is not null && rest.Count == items.Count && items.Count > 0 && key(items[0]) != marker && string.CompareOrdinal(key(items[0]), marker) < 0)
-            throw new AwsException("InvalidMarkerException", 400, "Invalid marker");
+            throw KmsErrors.InvalidMarkerException("Invalid marker");
         return (rest.Take(limit).ToList(), rest.Count > limit ? key(rest[limit]) : null);
     }
 
-    static void WritePaging(Utf8JsonWriter json, string? next)
-    {
-        json.WriteBoolean("Truncated", next is not null);
-        if (next is not null) json.WriteString("NextMarker", next);
-    }
+    void EnableKey(EnableKeyRequest request, RequestContext ctx) => SetState(Resolve(ctx, request.KeyId!), "Enabled");
 
-    Task EnableKey(RequestContext ctx) => SetState(ctx, "Enabled");
-    Task DisableKey(RequestContext ctx) => SetState(ctx, "Disabled");
+    void DisableKey(DisableKeyRequest request, RequestContext ctx) => SetState(Resolve(ctx, request.KeyId!), "Disabled");
 
-    Task SetState(RequestContext ctx, string state)
+    void SetState(KmsKey key, string state)
     {
-        var key = Resolve(ctx, JsonProtocol.String(ctx, "KeyId"), required: true)!;
         RequireNotPendingDeletion(key);
         store.UpdateKey(key.KeyId, k => k with { KeyState = state });
-        return JsonProtocol.WriteEmptyAsync(ctx);
     }
 
-    Task ScheduleKeyDeletion(RequestContext ctx)
+    ScheduleKeyDeletionResponse ScheduleKeyDeletion(ScheduleKeyDeletionRequest request, RequestContext ctx)
     {
-        var key = Resolve(ctx, JsonProtocol.String(ctx, "KeyId"), required: true)!;
-        var days = Int(ctx, "PendingWindowInDays") ?? 30;
+        var key = Resolve(ctx, request.KeyId!);
+        var days = request.PendingWindowInDays ?? 30;
+        // The model allows 1-365; KMS itself takes a waiting period of 7 to 30 days.
         if (days is < 7 or > 30) throw Validation($"1 validation error detected: Value '{days}' at 'pendingWindowInDays' failed to satisfy constraint: Member must have value {(days < 7 ? "greater than or equal to 7" : "less than or equal to 30")}");
         RequireNotPendingDeletion(key);
         // Midnight UTC after the window, as AWS dates it.
         var date = clock.GetUtcNow().UtcDateTime.Date.AddDays(days + 1);
         key = store.UpdateKey(key.KeyId, k => k with { KeyState = "PendingDeletion", DeletionDate = new DateTimeOffset(date, TimeSpan.Zero), PendingWindowInDays = days });
-        return JsonProtocol.WriteAsync(ctx, json =>
-        {
-            json.WriteString("KeyId", key.Arn);
-            json.WriteNumber("DeletionDate", key.DeletionDate!.Value.ToUnixTimeSeconds());
-            json.WriteString("KeyState", key.KeyState);
-            json.WriteNumber("PendingWindowInDays", days);
-        });
+        return new() { KeyId = key.Arn, DeletionDate = key.DeletionDate, KeyState = key.KeyState, PendingWindowInDays = days };
     }
 
-    Task CancelKeyDeletion(RequestContext ctx)
+    CancelKeyDeletionResponse CancelKeyDeletion(CancelKeyDeletionRequest request, RequestContext ctx)
     {
-        var key = Resolve(ctx, JsonProtocol.String(ctx, "KeyId"), required: true)!;
-        if (key.KeyState != "PendingDeletion") throw new AwsException("KMSInvalidStateException", 400, $"{key.Arn} is not pending deletion.");
+        var key = Resolve(ctx, request.KeyId!);
+        if (key.KeyState != "PendingDeletion") throw new KeyNotPendingDeletion(key.Arn);
         // A key whose deletion is cancelled comes back disabled, as in AWS.
         store.UpdateKey(key.KeyId, k => k with { KeyState = "Disabled", DeletionDate = null, PendingWindowInDays = null });
-        return JsonProtocol.WriteAsync(ctx, json => json.WriteString("KeyId", key.Arn));
+        return new() { KeyId = key.Arn };
     }
 
     // ---- aliases ----
@@ -403,289 +342,259 @@ public sealed partial class KmsService(KmsStore store, TimeProvider clock, strin
     [GeneratedRegex("^alias/[a-zA-Z0-9/_-]+$")]
     private static partial Regex AliasPattern();
 
-    static string AliasName(RequestContext ctx)
+    static string AliasName(string name)
     {
-        var name = JsonProtocol.String(ctx, "AliasName") ?? throw JsonProtocol.Invalid("AliasName", null, "Member must not be null");
-        if (!AliasPattern().IsMatch(name) || name.Length > 256)
-            throw new AwsException("InvalidAliasNameException", 400, $"Alias must start with the prefix \"alias/\" and contain only alphanumeric characters, forward slashes (/), underscores (_), and dashes (-): {name}");
+        if (!AliasPattern().IsMatch(name))
+            throw KmsErrors.InvalidAliasNameException($"Alias must start with the prefix \"alias/\" and contain only alphanumeric characters, forward slashes (/), underscores (_), and dashes (-): {name}");
         if (name.StartsWith("alias/aws/", StringComparison.Ordinal))
-            throw new AwsException("NotAuthorizedException", 400, "Cannot create or change an alias that begins with \"alias/aws/\"; those are reserved for AWS.");
+            throw KmsErrors.InvalidAliasNameException("Cannot create or change an alias that begins with \"alias/aws/\"; those are reserved for AWS.");
         return name;
     }
 
-    Task CreateAlias(RequestContext ctx) => PutAlias(ctx, replace: false);
-    Task UpdateAlias(RequestContext ctx) => PutAlias(ctx, replace: true);
+    void CreateAlias(CreateAliasRequest request, RequestContext ctx) => PutAlias(ctx, request.AliasName!, request.TargetKeyId!, replace: false);
 
-    Task PutAlias(RequestContext ctx, bool replace)
+    void UpdateAlias(UpdateAliasRequest request, RequestContext ctx) => PutAlias(ctx, request.AliasName!, request.TargetKeyId!, replace: true);
+
+    void PutAlias(RequestContext ctx, string aliasName, string target, bool replace)
     {
-        var name = AliasName(ctx);
+        var name = AliasName(aliasName);
         var account = ctx.Principal.AccountId;
-        var target = JsonProtocol.String(ctx, "TargetKeyId") ?? throw JsonProtocol.Invalid("TargetKeyId", null, "Member must not be null");
         if (target.StartsWith("alias/", StringComparison.Ordinal) || target.Contains(":alias/", StringComparison.Ordinal))
             throw Validation("Aliases must refer to keys. Not aliases");
-        var key = Resolve(ctx, target, required: true)!;
+        var key = Resolve(ctx, target);
         RequireNotPendingDeletion(key);
-        if (key.AccountId != account) throw new AwsException("NotFoundException", 400, $"Key '{target}' does not exist");
+        if (key.AccountId != account) throw new KeyNotFound($"Key '{target}' does not exist");
         var now = clock.GetUtcNow();
         var created = replace ? store.GetAlias(account, name)?.CreationDate ?? now : now;
         var arn = $"arn:aws:kms:{region}:{account}:{name}";
         if (!store.PutAlias(account, new KmsAlias(name, arn, key.KeyId, created, now), replace))
-            throw replace ? new AwsException("NotFoundException", 400, $"Alias {arn} is not found.") : new AwsException("AlreadyExistsException", 400, $"An alias with the name {arn} already exists");
-        return JsonProtocol.WriteEmptyAsync(ctx);
+            throw replace ? KmsErrors.NotFoundException($"Alias {arn} is not found.") : KmsErrors.AlreadyExistsException($"An alias with the name {arn} already exists");
     }
 
-    Task DeleteAlias(RequestContext ctx)
+    static AwsException Validation(string message) => new("ValidationException", 400, message);
+
+    void DeleteAlias(DeleteAliasRequest request, RequestContext ctx)
     {
-        var name = JsonProtocol.String(ctx, "AliasName") ?? throw JsonProtocol.Invalid("AliasName", null, "Member must not be null");
-        if (!store.DeleteAlias(ctx.Principal.AccountId, name))
-            throw new AwsException("NotFoundException", 400, $"Alias arn:aws:kms:{region}:{ctx.Principal.AccountId}:{name} is not found.");
-        return JsonProtocol.WriteEmptyAsync(ctx);
+        if (!store.DeleteAlias(ctx.Principal.AccountId, request.AliasName!))
+            throw KmsErrors.NotFoundException($"Alias arn:aws:kms:{region}:{ctx.Principal.AccountId}:{request.AliasName} is not found.");
     }
 
-    Task ListAliases(RequestContext ctx)
+    ListAliasesResponse ListAliases(ListAliasesRequest request, RequestContext ctx)
     {
         var aliases = store.ListAliases(ctx.Principal.AccountId);
-        if (JsonProtocol.String(ctx, "KeyId") is { } keyId)
+        if (request.KeyId is { } keyId)
         {
-            var key = Resolve(ctx, keyId, required: true)!;
+            var key = Resolve(ctx, keyId);
             aliases = aliases.Where(a => a.TargetKeyId == key.KeyId).ToList();
         }
-        var (page, next) = Page(ctx, aliases, a => a.AliasName);
-        return JsonProtocol.WriteAsync(ctx, json =>
+        var (page, next) = Page(aliases, a => a.AliasName, request.Limit, request.Marker);
+        return new()
         {
-            json.WriteStartArray("Aliases");
-            foreach (var a in page)
+            Aliases = page.Select(a => new AliasListEntry
             {
-                json.WriteStartObject();
-                json.WriteString("AliasName", a.AliasName);
-                json.WriteString("AliasArn", a.AliasArn);
-                json.WriteString("TargetKeyId", a.TargetKeyId);
-                json.WriteNumber("CreationDate", a.CreationDate.ToUnixTimeMilliseconds() / 1000.0);
-                json.WriteNumber("LastUpdatedDate", a.LastUpdatedDate.ToUnixTimeMilliseconds() / 1000.0);
-                json.WriteEndObject();
-            }
-            json.WriteEndArray();
-            WritePaging(json, next);
-        });
+                AliasName = a.AliasName, AliasArn = a.AliasArn, TargetKeyId = a.TargetKeyId, CreationDate = a.CreationDate, LastUpdatedDate = a.LastUpdatedDate,
+            }).ToList(),
+            Truncated = next is not null,
+            NextMarker = next,
+        };
     }
 
     // ---- cryptography ----
 
-    static void RequireSymmetric(RequestContext ctx, string member)
+    static void RequireSymmetric(string? algorithm)
     {
-        if (JsonProtocol.String(ctx, member) is { } algorithm && algorithm != "SYMMETRIC_DEFAULT")
-            throw new AwsException("InvalidKeyUsageException", 400, $"The encryption algorithm {algorithm} is not supported by symmetric keys.");
+        if (algorithm is not null && algorithm != "SYMMETRIC_DEFAULT")
+            throw KmsErrors.InvalidKeyUsageException($"The encryption algorithm {algorithm} is not supported by symmetric keys.");
     }
 
-    Task Encrypt(RequestContext ctx)
+    static IReadOnlyDictionary<string, string> Context(Dictionary<string, string>? context) => context ?? [];
+
+    EncryptResponse Encrypt(EncryptRequest request, RequestContext ctx)
     {
-        var key = Resolve(ctx, JsonProtocol.String(ctx, "KeyId"), required: true)!;
-        var plaintext = Blob(ctx, "Plaintext", required: true)!;
-        if (plaintext.Length is 0 or > MaxPlaintext)
-            throw JsonProtocol.Invalid("Plaintext", "[sensitive]", plaintext.Length == 0 ? "Member must have length greater than or equal to 1" : $"Member must have length less than or equal to {MaxPlaintext}");
-        RequireSymmetric(ctx, "EncryptionAlgorithm");
+        var key = Resolve(ctx, request.KeyId!);
+        RequireSymmetric(request.EncryptionAlgorithm);
         RequireUsable(key);
-        var blob = store.Encrypt(key, plaintext, EncryptionContext(ctx, "EncryptionContext"));
-        return JsonProtocol.WriteAsync(ctx, json =>
-        {
-            json.WriteBase64String("CiphertextBlob", blob);
-            json.WriteString("KeyId", key.Arn);
-            json.WriteString("EncryptionAlgorithm", "SYMMETRIC_DEFAULT");
-        });
+        var blob = store.Encrypt(key, request.Plaintext!, Context(request.EncryptionContext));
+        return new() { CiphertextBlob = blob, KeyId = key.Arn, EncryptionAlgorithm = "SYMMETRIC_DEFAULT" };
     }
 
     /// <summary>The key a blob names and its plaintext, checked as Decrypt checks them.</summary>
-    (KmsKey Key, byte[] Plaintext) Open(RequestContext ctx, byte[] blob, string contextMember, string? keyIdMember)
+    (KmsKey Key, byte[] Plaintext) Open(RequestContext ctx, byte[] blob, Dictionary<string, string>? context, string? named)
     {
-        var id = KmsStore.KeyIdOf(blob) ?? throw InvalidCiphertext();
-        var key = store.GetKey(id) ?? throw InvalidCiphertext();
-        if (keyIdMember is not null && JsonProtocol.String(ctx, keyIdMember) is { } named)
-        {
-            var expected = Resolve(ctx, named, required: true)!;
-            if (expected.KeyId != key.KeyId)
-                throw new AwsException("IncorrectKeyException", 400, "The key ID in the request does not identify a CMK that can perform this operation.");
-        }
+        var id = KmsStore.KeyIdOf(blob) ?? throw new InvalidCiphertext();
+        var key = store.GetKey(id) ?? throw new InvalidCiphertext();
+        if (named is not null && Resolve(ctx, named).KeyId != key.KeyId)
+            throw KmsErrors.IncorrectKeyException("The key ID in the request does not identify a CMK that can perform this operation.");
         RequireUsable(key);
-        var plaintext = store.Decrypt(key, blob, EncryptionContext(ctx, contextMember)) ?? throw InvalidCiphertext();
+        var plaintext = store.Decrypt(key, blob, Context(context)) ?? throw new InvalidCiphertext();
         return (key, plaintext);
     }
 
-    static AwsException InvalidCiphertext() => new("InvalidCiphertextException", 400, "");
-
-    Task Decrypt(RequestContext ctx)
+    DecryptResponse Decrypt(DecryptRequest request, RequestContext ctx)
     {
-        RequireSymmetric(ctx, "EncryptionAlgorithm");
-        var (key, plaintext) = Open(ctx, Blob(ctx, "CiphertextBlob", required: true)!, "EncryptionContext", "KeyId");
-        return JsonProtocol.WriteAsync(ctx, json =>
-        {
-            json.WriteString("KeyId", key.Arn);
-            json.WriteBase64String("Plaintext", plaintext);
-            json.WriteString("EncryptionAlgorithm", "SYMMETRIC_DEFAULT");
-        });
+        RequireSymmetric(request.EncryptionAlgorithm);
+        var (key, plaintext) = Open(ctx, request.CiphertextBlob!, request.EncryptionContext, request.KeyId);
+        return new() { KeyId = key.Arn, Plaintext = plaintext, EncryptionAlgorithm = "SYMMETRIC_DEFAULT" };
     }
 
-    Task ReEncrypt(RequestContext ctx)
+    ReEncryptResponse ReEncrypt(ReEncryptRequest request, RequestContext ctx)
     {
-        var (source, plaintext) = Open(ctx, Blob(ctx, "CiphertextBlob", required: true)!, "SourceEncryptionContext", "SourceKeyId");
-        var destination = Resolve(ctx, JsonProtocol.String(ctx, "DestinationKeyId") ?? throw JsonProtocol.Invalid("DestinationKeyId", null, "Member must not be null"), required: true)!;
+        var (source, plaintext) = Open(ctx, request.CiphertextBlob!, request.SourceEncryptionContext, request.SourceKeyId);
+        var destination = Resolve(ctx, request.DestinationKeyId!);
         // Re-encrypting needs kms:ReEncryptTo on the destination key as well.
         ctx.Authorize("kms:ReEncryptTo", destination.Arn);
         RequireUsable(destination);
-        var blob = store.Encrypt(destination, plaintext, EncryptionContext(ctx, "DestinationEncryptionContext"));
-        return JsonProtocol.WriteAsync(ctx, json =>
+        var blob = store.Encrypt(destination, plaintext, Context(request.DestinationEncryptionContext));
+        return new()
         {
-            json.WriteBase64String("CiphertextBlob", blob);
-            json.WriteString("SourceKeyId", source.Arn);
-            json.WriteString("KeyId", destination.Arn);
-            json.WriteString("SourceEncryptionAlgorithm", "SYMMETRIC_DEFAULT");
-            json.WriteString("DestinationEncryptionAlgorithm", "SYMMETRIC_DEFAULT");
-        });
+            CiphertextBlob = blob, SourceKeyId = source.Arn, KeyId = destination.Arn,
+            SourceEncryptionAlgorithm = "SYMMETRIC_DEFAULT", DestinationEncryptionAlgorithm = "SYMMETRIC_DEFAULT",
+        };
     }
 
-    Task GenerateDataKey(RequestContext ctx, bool plaintext)
+    GenerateDataKeyResponse GenerateDataKey(GenerateDataKeyRequest request, RequestContext ctx)
     {
-        var key = Resolve(ctx, JsonProtocol.String(ctx, "KeyId"), required: true)!;
-        var spec = JsonProtocol.String(ctx, "KeySpec");
-        var bytes = Int(ctx, "NumberOfBytes");
-        if (spec is not null && bytes is not null) throw Validation("Please specify either number of bytes or key spec.");
-        if (spec is null && bytes is null) throw Validation("Please specify either number of bytes or key spec.");
+        var (key, dataKey, blob) = NewDataKey(ctx, request.KeyId!, request.KeySpec, request.NumberOfBytes, request.EncryptionContext);
+        return new() { CiphertextBlob = blob, Plaintext = dataKey, KeyId = key.Arn };
+    }
+
+    GenerateDataKeyWithoutPlaintextResponse GenerateDataKeyWithoutPlaintext(GenerateDataKeyWithoutPlaintextRequest request, RequestContext ctx)
+    {
+        var (key, _, blob) = NewDataKey(ctx, request.KeyId!, request.KeySpec, request.NumberOfBytes, request.EncryptionContext);
+        return new() { CiphertextBlob = blob, KeyId = key.Arn };
+    }
+
+    (KmsKey Key, byte[] DataKey, byte[] Blob) NewDataKey(RequestContext ctx, string keyId, string? spec, int? bytes, Dictionary<string, string>? context)
+    {
+        var key = Resolve(ctx, keyId);
+        if ((spec is null) == (bytes is null)) throw Validation("Please specify either number of bytes or key spec.");
         var length = spec switch
         {
             "AES_256" => 32,
             "AES_128" => 16,
-            null => bytes!.Value is >= 1 and <= 1024 ? bytes.Value : throw JsonProtocol.Invalid("NumberOfBytes", bytes, bytes < 1 ? "Member must have value greater than or equal to 1" : "Member must have value less than or equal to 1024"),
-            _ => throw JsonProtocol.Invalid("KeySpec", spec, "Member must satisfy enum value set: [AES_256, AES_128]"),
+            _ => bytes!.Value,
         };
         RequireUsable(key);
         var dataKey = RandomNumberGenerator.GetBytes(length);
-        var blob = store.Encrypt(key, dataKey, EncryptionContext(ctx, "EncryptionContext"));
-        return JsonProtocol.WriteAsync(ctx, json =>
-        {
-            json.WriteBase64String("CiphertextBlob", blob);
-            if (plaintext) json.WriteBase64String("Plaintext", dataKey);
-            json.WriteString("KeyId", key.Arn);
-        });
+        return (key, dataKey, store.Encrypt(key, dataKey, Context(context)));
     }
 
-    Task GenerateRandom(RequestContext ctx)
-    {
-        var bytes = Int(ctx, "NumberOfBytes") ?? throw Validation("Please specify number of bytes.");
-        if (bytes is < 1 or > 1024) throw JsonProtocol.Invalid("NumberOfBytes", bytes, bytes < 1 ? "Member must have value greater than or equal to 1" : "Member must have value less than or equal to 1024");
-        return JsonProtocol.WriteAsync(ctx, json => json.WriteBase64String("Plaintext", RandomNumberGenerator.GetBytes(bytes)));
-    }
+    GenerateRandomResponse GenerateRandom(GenerateRandomRequest request, RequestContext ctx)
+        => new() { Plaintext = RandomNumberGenerator.GetBytes(request.NumberOfBytes ?? throw Validation("Please specify number of bytes.")) };
 
     // ---- rotation ----
 
-    Task EnableKeyRotation(RequestContext ctx)
+    void EnableKeyRotation(EnableKeyRotationRequest request, RequestContext ctx)
     {
-        var key = Resolve(ctx, JsonProtocol.String(ctx, "KeyId"), required: true)!;
-        var period = Int(ctx, "RotationPeriodInDays") ?? 365;
-        if (period is < 90 or > 2560) throw JsonProtocol.Invalid("RotationPeriodInDays", period, period < 90 ? "Member must have value greater than or equal to 90" : "Member must have value less than or equal to 2560");
+        var key = Resolve(ctx, request.KeyId!);
+        var period = request.RotationPeriodInDays ?? 365;
         RequireUsable(key);
         store.UpdateKey(key.KeyId, k => k with { RotationEnabled = true, RotationPeriodInDays = period, NextRotationDate = clock.GetUtcNow().AddDays(period) });
-        return JsonProtocol.WriteEmptyAsync(ctx);
     }
 
-    Task DisableKeyRotation(RequestContext ctx)
+    void DisableKeyRotation(DisableKeyRotationRequest request, RequestContext ctx)
     {
-        var key = Resolve(ctx, JsonProtocol.String(ctx, "KeyId"), required: true)!;
+        var key = Resolve(ctx, request.KeyId!);
         RequireUsable(key);
         store.UpdateKey(key.KeyId, k => k with { RotationEnabled = false, NextRotationDate = null });
-        return JsonProtocol.WriteEmptyAsync(ctx);
     }
 
-    Task GetKeyRotationStatus(RequestContext ctx)
+    GetKeyRotationStatusResponse GetKeyRotationStatus(GetKeyRotationStatusRequest request, RequestContext ctx)
     {
-        var key = Resolve(ctx, JsonProtocol.String(ctx, "KeyId"), required: true)!;
+        var key = Resolve(ctx, request.KeyId!);
         RequireNotPendingDeletion(key);
-        return JsonProtocol.WriteAsync(ctx, json =>
+        return new()
         {
-            json.WriteBoolean("KeyRotationEnabled", key.RotationEnabled);
-            json.WriteString("KeyId", key.Arn);
-            if (key.RotationEnabled)
-            {
-                json.WriteNumber("RotationPeriodInDays", key.RotationPeriodInDays);
-                json.WriteNumber("NextRotationDate", key.NextRotationDate!.Value.ToUnixTimeSeconds());
-            }
-        });
+            KeyRotationEnabled = key.RotationEnabled,
+            KeyId = key.Arn,
+            RotationPeriodInDays = key.RotationEnabled ? key.RotationPeriodInDays : null,
+            NextRotationDate = key.RotationEnabled ? key.NextRotationDate : null,
+        };
     }
 
-    Task RotateKeyOnDemand(RequestContext ctx)
+    RotateKeyOnDemandResponse RotateKeyOnDemand(RotateKeyOnDemandRequest request, RequestContext ctx)
     {
-        var key = Resolve(ctx, JsonProtocol.String(ctx, "KeyId"), required: true)!;
+        var key = Resolve(ctx, request.KeyId!);
         RequireUsable(key);
-        Rotate(key.KeyId);
-        return JsonProtocol.WriteAsync(ctx, json => json.WriteString("KeyId", key.Arn));
+        Rotate(key.KeyId, "ON_DEMAND");
+        return new() { KeyId = key.Arn };
+    }
+
+    /// <summary>The key's rotations, oldest first; with <c>ALL_KEY_MATERIAL</c> the original
+    /// material too (it has no rotation date or type).</summary>
+    ListKeyRotationsResponse ListKeyRotations(ListKeyRotationsRequest request, RequestContext ctx)
+    {
+        var key = Resolve(ctx, request.KeyId!);
+        var versions = key.Versions.Where(v => v.Version > 1 || request.IncludeKeyMaterial == "ALL_KEY_MATERIAL").ToList();
+        var (page, next) = Page(versions, v => v.Version.ToString("D10", System.Globalization.CultureInfo.InvariantCulture), request.Limit, request.Marker);
+        return new()
+        {
+            Rotations = page.Select(v => new RotationsListEntry
+            {
+                KeyId = key.KeyId,
+                RotationDate = v.Version > 1 ? v.CreatedAt : null,
+                RotationType = v.Version > 1 ? v.RotationType ?? "AUTOMATIC" : null,
+            }).ToList(),
+            Truncated = next is not null,
+            NextMarker = next,
+        };
     }
 
     // ---- key policy and tags ----
 
-    Task PutKeyPolicy(RequestContext ctx)
+    static void RequireDefaultPolicyName(string? name)
     {
-        var key = Resolve(ctx, JsonProtocol.String(ctx, "KeyId"), required: true)!;
-        if (JsonProtocol.String(ctx, "PolicyName") is { } name && name != "default")
-            throw new AwsException("NotFoundException", 400, $"No such policy exists: {name}");
-        var policy = JsonProtocol.String(ctx, "Policy") ?? throw JsonProtocol.Invalid("Policy", null, "Member must not be null");
+        if (name is not null && name != "default") throw KmsErrors.NotFoundException($"No such policy exists: {name}");
+    }
+
+    void PutKeyPolicy(PutKeyPolicyRequest request, RequestContext ctx)
+    {
+        var key = Resolve(ctx, request.KeyId!);
+        RequireDefaultPolicyName(request.PolicyName);
+        var policy = request.Policy!;
         ValidatePolicy(policy);
         // The lockout safety check: the caller must still be able to change the policy afterwards.
-        if (Bool(ctx, "BypassPolicyLockoutSafetyCheck") != true && ctx.Authorizer is { } authorizer)
+        if (request.BypassPolicyLockoutSafetyCheck != true && ctx.Authorizer is { } authorizer)
         {
             var decision = authorizer.Decide(ctx, "kms:PutKeyPolicy", key.Arn, new ResourcePolicy(PolicyDocument.Parse(policy, PolicyKind.Resource), key.AccountId, Required: true));
             if (!decision.IsAllowed)
-                throw new AwsException("MalformedPolicyDocumentException", 400, "The new key policy will not allow you to update the key policy in the future.");
+                throw KmsErrors.MalformedPolicyDocumentException("The new key policy will not allow you to update the key policy in the future.");
         }
         RequireNotPendingDeletion(key);
         store.UpdateKey(key.KeyId, k => k with { Policy = policy });
-        return JsonProtocol.WriteEmptyAsync(ctx);
     }
 
-    Task GetKeyPolicy(RequestContext ctx)
+    GetKeyPolicyResponse GetKeyPolicy(GetKeyPolicyRequest request, RequestContext ctx)
     {
-        var key = Resolve(ctx, JsonProtocol.String(ctx, "KeyId"), required: true)!;
-        if (JsonProtocol.String(ctx, "PolicyName") is { } name && name != "default")
-            throw new AwsException("NotFoundException", 400, $"No such policy exists: {name}");
-        return JsonProtocol.WriteAsync(ctx, json =>
-        {
-            json.WriteString("Policy", key.Policy);
-            json.WriteString("PolicyName", "default");
-        });
+        var key = Resolve(ctx, request.KeyId!);
+        RequireDefaultPolicyName(request.PolicyName);
+        return new() { Policy = key.Policy, PolicyName = "default" };
     }
 
-    Task TagResource(RequestContext ctx)
+    void TagResource(TagResourceRequest request, RequestContext ctx)
     {
-        var key = Resolve(ctx, JsonProtocol.String(ctx, "KeyId"), required: true)!;
+        var key = Resolve(ctx, request.KeyId!);
         RequireNotPendingDeletion(key);
-        var tags = Tags(ctx);
+        var tags = Tags(request.Tags);
         if (tags.Any(t => t.TagKey.Length is 0 or > 128 || t.TagValue.Length > 256))
-            throw new AwsException("TagException", 400, "Tag keys must be 1 to 128 characters and values at most 256.");
+            throw KmsErrors.TagException("Tag keys must be 1 to 128 characters and values at most 256.");
         store.UpdateKey(key.KeyId, k => k with { Tags = [.. k.Tags.Where(t => tags.All(n => n.TagKey != t.TagKey)), .. tags] });
-        return JsonProtocol.WriteEmptyAsync(ctx);
     }
 
-    Task UntagResource(RequestContext ctx)
+    void UntagResource(UntagResourceRequest request, RequestContext ctx)
     {
-        var key = Resolve(ctx, JsonProtocol.String(ctx, "KeyId"), required: true)!;
-        var keys = ctx.JsonInput.TryGetProperty("TagKeys", out var list) && list.ValueKind == JsonValueKind.Array
-            ? list.EnumerateArray().Select(k => k.GetString() ?? "").ToHashSet(StringComparer.Ordinal) : [];
+        var key = Resolve(ctx, request.KeyId!);
+        var keys = request.TagKeys?.ToHashSet(StringComparer.Ordinal) ?? [];
         store.UpdateKey(key.KeyId, k => k with { Tags = k.Tags.Where(t => !keys.Contains(t.TagKey)).ToList() });
-        return JsonProtocol.WriteEmptyAsync(ctx);
     }
 
-    Task ListResourceTags(RequestContext ctx)
+    ListResourceTagsResponse ListResourceTags(ListResourceTagsRequest request, RequestContext ctx)
     {
-        var key = Resolve(ctx, JsonProtocol.String(ctx, "KeyId"), required: true)!;
-        return JsonProtocol.WriteAsync(ctx, json =>
+        var key = Resolve(ctx, request.KeyId!);
+        return new()
         {
-            json.WriteStartArray("Tags");
-            foreach (var t in key.Tags.OrderBy(t => t.TagKey, StringComparer.Ordinal))
-            {
-                json.WriteStartObject();
-                json.WriteString("TagKey", t.TagKey);
-                json.WriteString("TagValue", t.TagValue);
-                json.WriteEndObject();
-            }
-            json.WriteEndArray();
-            json.WriteBoolean("Truncated", false);
-        });
+            Tags = key.Tags.OrderBy(t => t.TagKey, StringComparer.Ordinal).Select(t => new Tag { TagKey = t.TagKey, TagValue = t.TagValue }).ToList(),
+            Truncated = false,
+        };
     }
 }

@@ -7,8 +7,9 @@ using Strata.Server.Storage;
 
 namespace Strata.Server.Services.Kms;
 
-/// <summary>One generation of a key's material, wrapped under the master key.</summary>
-public sealed record KeyVersion(int Version, string WrappedMaterial, DateTimeOffset CreatedAt);
+/// <summary>One generation of a key's material, wrapped under the master key; versions after the
+/// first were made by a rotation (<c>AUTOMATIC</c> or <c>ON_DEMAND</c>).</summary>
+public sealed record KeyVersion(int Version, string WrappedMaterial, DateTimeOffset CreatedAt, string? RotationType = null);
 
 public sealed record KmsTag(string TagKey, string TagValue);
 
@@ -36,7 +37,7 @@ public sealed record KmsAlias(string AliasName, string AliasArn, string TargetKe
 
 [JsonSerializable(typeof(KmsKey))]
 [JsonSerializable(typeof(KmsAlias))]
-internal sealed partial class KmsJson : JsonSerializerContext;
+internal sealed partial class KmsStoreJson : JsonSerializerContext;
 
 /// <summary>
 /// KMS keys and aliases in the state store, and the cryptography: key material is 256 random
@@ -78,31 +79,31 @@ public sealed class KmsStore(IStateStore state, byte[] masterKey)
     // ---- persistence ----
 
     public KmsKey? GetKey(string keyId)
-        => state.Read(r => r.Get(Keys, keyId)) is { } json ? JsonSerializer.Deserialize(json, KmsJson.Default.KmsKey) : null;
+        => state.Read(r => r.Get(Keys, keyId)) is { } json ? JsonSerializer.Deserialize(json, KmsStoreJson.Default.KmsKey) : null;
 
     public void PutKey(KmsKey key) => state.Write(w =>
     {
-        w.Put(Keys, key.KeyId, JsonSerializer.Serialize(key, KmsJson.Default.KmsKey));
+        w.Put(Keys, key.KeyId, JsonSerializer.Serialize(key, KmsStoreJson.Default.KmsKey));
         return 0;
     });
 
     public KmsKey UpdateKey(string keyId, Func<KmsKey, KmsKey> change) => state.Write(w =>
     {
-        var key = JsonSerializer.Deserialize(w.Get(Keys, keyId)!, KmsJson.Default.KmsKey)!;
+        var key = JsonSerializer.Deserialize(w.Get(Keys, keyId)!, KmsStoreJson.Default.KmsKey)!;
         key = change(key);
-        w.Put(Keys, keyId, JsonSerializer.Serialize(key, KmsJson.Default.KmsKey));
+        w.Put(Keys, keyId, JsonSerializer.Serialize(key, KmsStoreJson.Default.KmsKey));
         return key;
     });
 
     public List<KmsKey> ListKeys(string account)
-        => state.Read(r => r.Scan(Keys, "", null, int.MaxValue)).Select(kv => JsonSerializer.Deserialize(kv.Value, KmsJson.Default.KmsKey)!)
+        => state.Read(r => r.Scan(Keys, "", null, int.MaxValue)).Select(kv => JsonSerializer.Deserialize(kv.Value, KmsStoreJson.Default.KmsKey)!)
             .Where(k => k.AccountId == account).OrderBy(k => k.KeyId, StringComparer.Ordinal).ToList();
 
     public KmsAlias? GetAlias(string account, string name)
-        => state.Read(r => r.Get(Aliases, account + "/" + name)) is { } json ? JsonSerializer.Deserialize(json, KmsJson.Default.KmsAlias) : null;
+        => state.Read(r => r.Get(Aliases, account + "/" + name)) is { } json ? JsonSerializer.Deserialize(json, KmsStoreJson.Default.KmsAlias) : null;
 
     public List<KmsAlias> ListAliases(string account)
-        => state.Read(r => r.Scan(Aliases, account + "/", null, int.MaxValue)).Select(kv => JsonSerializer.Deserialize(kv.Value, KmsJson.Default.KmsAlias)!).ToList();
+        => state.Read(r => r.Scan(Aliases, account + "/", null, int.MaxValue)).Select(kv => JsonSerializer.Deserialize(kv.Value, KmsStoreJson.Default.KmsAlias)!).ToList();
 
     /// <summary>Creates (or with <paramref name="replace"/>, retargets) an alias; false when the
     /// alias exists and may not be replaced, or does not exist and must be.</summary>
@@ -110,7 +111,7 @@ public sealed class KmsStore(IStateStore state, byte[] masterKey)
     {
         var exists = w.Get(Aliases, account + "/" + alias.AliasName) is not null;
         if (exists != replace) return false;
-        w.Put(Aliases, account + "/" + alias.AliasName, JsonSerializer.Serialize(alias, KmsJson.Default.KmsAlias));
+        w.Put(Aliases, account + "/" + alias.AliasName, JsonSerializer.Serialize(alias, KmsStoreJson.Default.KmsAlias));
         return true;
     });
 

@@ -136,9 +136,9 @@ public sealed class ServerSideEncryption(KmsService kms, KmsStore kmsStore, stri
     static T Kms<T>(Func<T> call)
     {
         try { return call(); }
-        catch (AwsException e) when (!e.Code.StartsWith("KMS.", StringComparison.Ordinal))
+        catch (DomainError e) when (KmsErrorTable.Errors.TryMap(e) is { } kms)
         {
-            throw new AwsException("KMS." + e.Code, 400, e.Message);
+            throw new AwsException("KMS." + kms.Code, 400, kms.Message);
         }
     }
 
