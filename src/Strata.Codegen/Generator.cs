@@ -21,6 +21,7 @@ sealed partial class Generator(ServiceModel model, ServiceList list, string boto
 
     bool IsJson => model.Protocol == "json";
     bool IsQuery => model.Protocol == "query";
+    bool IsRestXml => model.Protocol == "rest-xml";
 
     /// <summary>Type names that would hide a System type the generated or handler code uses.</summary>
     static readonly HashSet<string> Reserved = ["Task", "Action", "Type", "String", "Object", "Exception", "Environment", "Attribute", "Stream",
@@ -55,6 +56,7 @@ sealed partial class Generator(ServiceModel model, ServiceList list, string boto
         Enums();
         if (IsJson) JsonContext();
         if (IsQuery) { QueryReaders(); XmlWriters(); }
+        if (IsRestXml) { XmlReaders(); XmlWriters(); }
         Operations();
         Errors();
         return _out.ToString();
@@ -156,7 +158,8 @@ sealed partial class Generator(ServiceModel model, ServiceList list, string boto
     void Record(string structure)
     {
         var shape = model.Shape(structure);
-        var isInput = _inputShapes.Contains(structure);
+        // REST-XML (S3) validates by hand, where its documented quirks live.
+        var isInput = _inputShapes.Contains(structure) && !IsRestXml;
         Line("");
         if (Summary(shape) is { } summary) Line($"/// <summary>{summary}</summary>");
         Line($"public sealed partial record {TypeName(structure)}{(isInput ? " : IValidatable" : "")}");
@@ -339,6 +342,68 @@ sealed partial class Generator(ServiceModel model, ServiceList list, string boto
         Line("}");
     }
 
+    /// <summary>Readers of the structures S3-style requests carry as XML bodies (their payloads).</summary>
+    void XmlReaders()
+    {
+        var payloads = new SortedSet<string>(StringComparer.Ordinal);
+        foreach (var name in list.Operations)
+            if (ServiceModel.Str(Member(Operation(name), "input"), "shape") is { } input && ServiceModel.Str(model.Shape(input), "payload") is { } payload
+                && Members(input).First(m => m.Name == payload).Shape is var shape && Kind(shape) == "structure")
+                Collect(shape, payloads);
+        if (payloads.Count == 0) return;
+        Line("");
+        Line($"/// <summary>Reads the XML bodies of {model.Service}'s requests (elements matched by local name).</summary>");
+        Line($"public static class {list.Prefix}XmlReader");
+        Line("{");
+        var first = true;
+        foreach (var s in payloads)
+        {
+            if (!first) Line("");
+            first = false;
+            Line($"    public static {TypeName(s)} Read{TypeName(s)}(System.Xml.Linq.XElement e) => new()");
+            Line("    {");
+            foreach (var m in Members(s))
+            {
+                if (ServiceModel.Str(m.Ref, "location") is not null || ServiceModel.Flag(m.Ref, "xmlAttribute")) continue;
+                Line($"        {m.Property} = {XmlRead(m.Shape, "e", Quote(m.WireName), m.Ref)},");
+            }
+            Line("    };");
+        }
+        Line("}");
+    }
+
+    string XmlRead(string shapeName, string parent, string name, JsonElement memberRef)
+    {
+        var shape = model.Shape(shapeName);
+        switch (ServiceModel.Type(shape))
+        {
+            case "structure": return $"XmlWire.Child({parent}, {name}) is {{ }} c_{name.Trim('"')} ? Read{TypeName(shapeName)}(c_{name.Trim('"')}) : null";
+            case "list":
+            {
+                var member = shape.GetProperty("member");
+                var flattened = ServiceModel.Flag(shape, "flattened") || ServiceModel.Flag(memberRef, "flattened");
+                var memberName = flattened ? name : Quote(ServiceModel.Str(member, "locationName") ?? "member");
+                var itemShape = member.GetProperty("shape").GetString()!;
+                var item = Kind(itemShape) == "structure" ? $"Read{TypeName(itemShape)}(x)" : $"XmlWire.{XmlScalar(itemShape)}(x){(Kind(itemShape) == "string" ? " ?? \"\"" : "!.Value")}";
+                return $"XmlWire.ReadList({parent}, {name}, {memberName}, {(flattened ? "true" : "false")}, static x => {item})";
+            }
+            case "map": throw new NotSupportedException($"{model.Service}: XML map input {shapeName}");
+            default: return $"XmlWire.{XmlScalar(shapeName)}(XmlWire.Child({parent}, {name}))";
+        }
+    }
+
+    string XmlScalar(string shapeName) => Kind(shapeName) switch
+    {
+        "string" => "String",
+        "boolean" => "Bool",
+        "integer" => "Int",
+        "long" => "Long",
+        "float" or "double" => "Double",
+        "timestamp" => "Timestamp",
+        "blob" => "Blob",
+        var other => throw new NotSupportedException($"{model.Service}: XML scalar {other}"),
+    };
+
     string XmlWrite(string shapeName, string name, string value, JsonElement memberRef, int depth)
     {
         var shape = model.Shape(shapeName);
@@ -393,6 +458,8 @@ sealed partial class Generator(ServiceModel model, ServiceList list, string boto
                 var write = output is null ? "null" : $"{list.Prefix}Xml.Write";
                 Line($"    public static readonly QueryOperation<{tin}, {tout}> {name} = new(\"{name}\", {read}, {(wrapper is null ? "null" : Quote(wrapper))}, {write});");
             }
+            else if (IsRestXml)
+                Line($"    public const string {name} = \"{name}\";");
             else throw new NotSupportedException($"{model.Service}: protocol {model.Protocol} is not generated yet");
         }
         Line("}");

@@ -1,5 +1,6 @@
 using System.Globalization;
 using System.Xml;
+using System.Xml.Linq;
 
 namespace Strata.Server.Protocol;
 
@@ -75,4 +76,52 @@ public static class XmlWire
         }
         w.WriteEndElement();
     }
+
+    // ---- reading (S3's request bodies): elements matched by local name, so a body with or
+    // without S3's namespace reads the same; a value not of its member's type is MalformedXML ----
+
+    public static XElement? Child(XElement parent, string name)
+    {
+        foreach (var e in parent.Elements())
+            if (e.Name.LocalName == name) return e;
+        return null;
+    }
+
+    public static string? String(XElement? e) => e?.Value;
+
+    public static bool? Bool(XElement? e) => e is null ? null : e.Value.Trim() switch
+    {
+        "true" => true,
+        "false" => false,
+        _ => throw Malformed(),
+    };
+
+    public static int? Int(XElement? e) => e is null ? null : int.TryParse(e.Value.Trim(), NumberStyles.Integer, CultureInfo.InvariantCulture, out var v) ? v : throw Malformed();
+
+    public static long? Long(XElement? e) => e is null ? null : long.TryParse(e.Value.Trim(), NumberStyles.Integer, CultureInfo.InvariantCulture, out var v) ? v : throw Malformed();
+
+    public static double? Double(XElement? e) => e is null ? null : double.TryParse(e.Value.Trim(), NumberStyles.Float, CultureInfo.InvariantCulture, out var v) ? v : throw Malformed();
+
+    public static DateTimeOffset? Timestamp(XElement? e)
+        => e is null ? null : DateTimeOffset.TryParse(e.Value.Trim(), CultureInfo.InvariantCulture, DateTimeStyles.AssumeUniversal, out var v) ? v : throw Malformed();
+
+    public static byte[]? Blob(XElement? e)
+    {
+        if (e is null) return null;
+        try { return Convert.FromBase64String(e.Value.Trim()); }
+        catch (FormatException) { throw Malformed(); }
+    }
+
+    public static List<T>? ReadList<T>(XElement parent, string name, string memberName, bool flattened, Func<XElement, T> item)
+    {
+        if (flattened)
+        {
+            var items = parent.Elements().Where(e => e.Name.LocalName == name).Select(item).ToList();
+            return items.Count == 0 ? null : items;
+        }
+        return Child(parent, name) is { } list ? list.Elements().Where(e => e.Name.LocalName == memberName).Select(item).ToList() : null;
+    }
+
+    public static AwsException Malformed()
+        => new("MalformedXML", 400, "The XML you provided was not well-formed or did not validate against our published schema");
 }
