@@ -29,7 +29,6 @@ public static class ProtocolParser
                 var dot = target.LastIndexOf('.');
                 ctx.OperationName = dot < 0 ? target : target[(dot + 1)..];
                 ctx.BufferedBody = await ReadBodyAsync(ctx);
-                ctx.JsonInput = ParseJson(ctx.BufferedBody);
                 break;
             case AwsProtocol.Query:
                 ctx.BufferedBody = await ReadBodyAsync(ctx);
@@ -111,7 +110,8 @@ public static class ProtocolParser
         return buffer.ToArray();
     }
 
-    static JsonElement ParseJson(byte[] body)
+    /// <summary>A JSON request body as a document (for operations not generated yet).</summary>
+    internal static JsonElement ParseJson(byte[] body)
     {
         if (body.Length == 0) return JsonDocument.Parse("{}").RootElement;
         try

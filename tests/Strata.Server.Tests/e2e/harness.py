@@ -55,10 +55,24 @@ def endpoint(tls=False):
     return os.environ["STRATA_TLS_ENDPOINT" if tls else "STRATA_ENDPOINT"]
 
 
+# Errors every AWS service may answer without declaring them per operation (authentication,
+# throttling, input validation, protocol errors: the "common errors" of the API references).
+COMMON_ERRORS = {
+    "AccessDenied", "AccessDeniedException", "IncompleteSignature", "InternalFailure", "InternalError", "InvalidAction",
+    "InvalidClientTokenId", "InvalidParameterCombination", "InvalidParameterValue", "InvalidQueryParameter",
+    "InvalidSignatureException", "MalformedQueryString", "MissingAction", "MissingAuthenticationToken",
+    "MissingParameter", "NotAuthorized", "OptInRequired", "RequestExpired", "ServiceUnavailable", "ThrottlingException",
+    "ValidationError", "ValidationException", "SerializationException", "UnrecognizedClientException",
+    "UnknownOperationException", "ExpiredToken", "ExpiredTokenException", "SignatureDoesNotMatch", "RequestTimeTooSkewed",
+    "RequestEntityTooLargeException", "IncompleteBody",
+}
+
+
 def validate_responses(client):
     """Checks every parsed response against the operation's output shape in the installed
-    botocore model (required members present, types as the model says), so that drift from the
-    specification fails the call that caused it."""
+    botocore model (required members present, types and enum values as the model says), and
+    every error against the errors the model declares for the operation (or the common ones),
+    so that drift from the specification fails the call that caused it."""
     import datetime as _dt
 
     def check(shape, value, path):
@@ -93,11 +107,24 @@ def validate_responses(client):
             assert isinstance(value, dict), f"{path}: expected a decoded policy document, got {value!r}"
         elif kind == "string":
             assert isinstance(value, str), f"{path}: expected a string, got {value!r}"
+            if shape.enum:
+                assert value in shape.enum, f"{path}: {value!r} is not one of the model's values {shape.enum}"
 
     def after_call(http_response, parsed, model, **kwargs):
-        if model.output_shape is None or http_response.status_code >= 300:
+        if http_response.status_code >= 300:
+            check_error(model, parsed.get("Error", {}).get("Code"))
+            return
+        if model.output_shape is None:
             return
         check(model.output_shape, {k: v for k, v in parsed.items() if k != "ResponseMetadata"}, model.name)
+
+    def check_error(model, code):
+        # S3's model declares few of the errors S3 gives (NoSuchBucket… are documented, not modelled).
+        if code is None or model.metadata.get("protocol") == "rest-xml":
+            return
+        declared = {e.metadata.get("error", {}).get("code", e.name) for e in model.error_shapes}
+        assert code in declared or code in COMMON_ERRORS, \
+            f"{model.name}: error {code} is neither declared by the model ({sorted(declared)}) nor common to AWS services"
 
     client.meta.events.register("after-call", after_call)
     return client

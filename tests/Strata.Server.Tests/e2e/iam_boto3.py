@@ -394,7 +394,7 @@ def test_policy_simulator():
     iam.put_user_policy(UserName=user, PolicyName="p", PolicyDocument=policy(allow("sagemaker:InvokeEndpoint")))
     results = iam.simulate_principal_policy(PolicySourceArn=f"arn:aws:iam::{ACCOUNT}:user/{user}", ActionNames=["sagemaker:InvokeEndpoint", "s3:GetObject"])["EvaluationResults"]
     eq([r["EvalDecision"] for r in results], ["allowed", "implicitDeny"], "principal decisions")
-    expect_error(lambda: iam.simulate_custom_policy(PolicyInputList=["{"], ActionNames=["s3:GetObject"]), "MalformedPolicyDocument", 400)
+    expect_error(lambda: iam.simulate_custom_policy(PolicyInputList=["{"], ActionNames=["s3:GetObject"]), "InvalidInput", 400)
 
 
 def strata(*args):

@@ -251,7 +251,7 @@ public sealed partial class IamService(IamStore store, CredentialStore credentia
     {
         if (arn is null) return;
         xml.WriteStartElement("PermissionsBoundary");
-        xml.Element("PermissionsBoundaryType", "Policy");
+        xml.Element("PermissionsBoundaryType", "PermissionsBoundaryPolicy");
         xml.Element("PermissionsBoundaryArn", arn);
         xml.WriteEndElement();
     }
@@ -928,10 +928,12 @@ public sealed partial class IamService(IamStore store, CredentialStore credentia
         return Simulate(ctx, new RequestPrincipal(caller, ctx.Principal.AccountId), identity, boundaries.Count > 0 ? Merge(boundaries) : null);
     }
 
+    /// <summary>A policy given to the simulator: the model declares InvalidInput for one that
+    /// does not parse (MalformedPolicyDocument is for policies being stored).</summary>
     static PolicyDocument ParseInput(string json, PolicyKind kind)
     {
         try { return PolicyDocument.Parse(json, kind); }
-        catch (MalformedPolicyException e) { throw new AwsException("MalformedPolicyDocument", 400, e.Message); }
+        catch (MalformedPolicyException e) { throw new AwsException("InvalidInput", 400, e.Message); }
     }
 
     static PolicyDocument Merge(List<PolicyDocument> documents) => new("2012-10-17", documents.SelectMany(d => d.Statements).ToList());
