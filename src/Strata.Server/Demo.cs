@@ -21,7 +21,8 @@ public static class Demo
 
     public const string Role = "strata-demo-sagemaker";
 
-    public static async Task DeployAsync(string account, string region, S3Store s3, SageMakerStore sageMaker, IamStore iam, HostingService hosting, TimeProvider clock, TextWriter console)
+    public static async Task DeployAsync(string account, string region, S3Store s3, SageMakerStore sageMaker, IamStore iam, HostingService hosting, EndpointHosting endpoints,
+        TimeProvider clock, TextWriter console)
     {
         var now = clock.GetUtcNow();
         // The execution role SageMaker assumes to read the artifact: trusted by SageMaker, and
@@ -81,7 +82,7 @@ public static class Demo
             CreationTime = now,
             LastModifiedTime = now,
         });
-        if (created) await hosting.DeployAsync(account, Endpoint);
+        if (created) await hosting.DeployAsync(account, Endpoint, () => endpoints.PlanOf(account, Endpoint));
         else if (hosting.Find(account, Endpoint) is null) await WaitForRestoreAsync(account, hosting);
         var status = sageMaker.GetEndpoint(account, Endpoint);
         console.WriteLine($"demo: endpoint {Endpoint} is {status?.EndpointStatus}{(status?.FailureReason is { } reason ? ": " + reason : "")} (variants A 80%, B 20%); try:");

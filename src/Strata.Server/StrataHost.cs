@@ -5,8 +5,7 @@ using Microsoft.AspNetCore.Server.Kestrel.Core;
 using Strata.Server.Auth;
 using Strata.Server.Protocol;
 using Strata.Server.Hosting;
-using Strata.Server.Hosting.Transform;
-using Strata.Server.Hosting.AutoScaling;
+using Strata.Server.Jobs.Transform;
 using Strata.Server.Services.AutoScaling;
 using Strata.Server.Services.Iam;
 using Strata.Server.Services.Kms;
@@ -48,6 +47,14 @@ public static class StrataHost
         builder.Services.AddSingleton<IStateStore>(state);
         builder.Services.AddSingleton(clock);
         builder.Services.AddSingleton(credentials);
+        // The long-running loops are hosted services, built below once the app's loggers exist;
+        // the host starts them in this order and stops them in reverse, before the state store closes.
+        HostingService hosting = null!;
+        TransformJobRunner transforms = null!;
+        Scaler scaler = null!;
+        builder.Services.AddHostedService(_ => hosting);
+        builder.Services.AddHostedService(_ => transforms);
+        builder.Services.AddHostedService(_ => scaler);
         builder.WebHost.ConfigureKestrel(kestrel =>
         {
             kestrel.AddServerHeader = false;
@@ -88,21 +95,24 @@ public static class StrataHost
         var metrics = new MetricsStore(clock);
         var images = new ImageCatalogue(options.DataDir);
         // Worker sockets live in a short private directory: socket paths are limited to 108 bytes.
-        var artifacts = new ModelArtifacts(s3Store, sse, Path.Combine(options.DataDir, "models"));
+        var artifacts = new ModelArtifacts(s3Store, sse, roles, options.Region, Path.Combine(options.DataDir, "models"));
         var zones = new Zones(options.Zones ?? Zones.Default(options.Region));
         var adminToken = Chaos.EnsureToken(options.DataDir);
-        var hosting = new HostingService(sageMakerStore, artifacts, images, metrics, roles,
-            Path.Combine(Path.GetTempPath(), "strata-" + Environment.ProcessId), Path.Combine(options.DataDir, "logs"), options.Region, clock,
-            app.Services.GetRequiredService<ILogger<HostingService>>(), zones) { ServerlessIdle = options.ServerlessIdle };
+        var runDir = Path.Combine(Path.GetTempPath(), "strata-" + Environment.ProcessId);
+        var endpoints = new EndpointHosting(sageMakerStore, clock);
+        hosting = new HostingService(artifacts, images, metrics, endpoints,
+            new HostingOptions { RunDir = runDir, LogDir = Path.Combine(options.DataDir, "logs"), ServerlessIdle = options.ServerlessIdle }, clock,
+            app.Services.GetRequiredService<ILogger<HostingService>>(), zones);
         var transformJobs = new TransformJobStore(state);
-        var transforms = new BatchTransformService(transformJobs, sageMakerStore, s3Store, sse, artifacts, roles, images, Path.Combine(options.DataDir, "transform"),
-            Path.Combine(Path.GetTempPath(), "strata-" + Environment.ProcessId), Path.Combine(options.DataDir, "logs"), options.Region, clock,
-            app.Services.GetRequiredService<ILogger<BatchTransformService>>());
-        var sageMaker = new SageMakerService(sageMakerStore, hosting, images, roles, clock, options.Region, transformJobs, transforms);
+        transforms = new TransformJobRunner(new TransformJobs(transformJobs, sageMakerStore), new TransformCheckpoints(state),
+            new TransformStorage(s3Store, sse, roles, clock, options.Region), artifacts, images,
+            new TransformOptions { WorkDir = Path.Combine(options.DataDir, "transform"), RunDir = runDir, LogDir = Path.Combine(options.DataDir, "logs") }, clock,
+            app.Services.GetRequiredService<ILogger<TransformJobRunner>>());
+        var sageMaker = new SageMakerService(sageMakerStore, hosting, endpoints, images, roles, clock, options.Region, transformJobs, transforms);
         var runtime = new RuntimeService(hosting, metrics, options.Region);
         var autoScalingStore = new AutoScalingStore(state);
         var autoScaling = new ApplicationAutoScalingService(autoScalingStore, sageMakerStore, clock, options.Region);
-        var scaler = new Scaler(autoScalingStore, sageMakerStore, hosting, metrics, clock, options.AutoScalingPeriod, app.Services.GetRequiredService<ILogger<Scaler>>());
+        scaler = new Scaler(autoScalingStore, sageMakerStore, hosting, metrics, clock, options.AutoScalingPeriod, app.Services.GetRequiredService<ILogger<Scaler>>());
         var catalog = new ServiceCatalog(ServiceCatalog.AwsServices(s3, new NamedOperations(sageMaker.Operations), runtime,
             new NamedOperations(iam.Operations), new NamedOperations(sts.Operations), new NamedOperations(kms.Operations, KmsErrorTable.Errors), new NamedOperations(autoScaling.Operations)));
         var pipeline = new RequestPipeline(catalog, new SigV4Authenticator(credentials, clock), authorizer,
@@ -138,14 +148,12 @@ public static class StrataHost
             if (options.TlsPort > 0) console.WriteLine($"strata: listening on https://{options.Host}:{options.TlsPort}");
             if (options.VpcePort > 0) console.WriteLine($"strata: listening on http://{options.Host}:{options.VpcePort} as VPC endpoint {options.VpceId} (aws:SourceVpce)");
             console.Flush();
-            hosting.RestoreAll();
-            transforms.RestoreAll();
-            scaler.Start();
+            endpoints.RestoreAll(hosting);
             if (options.Demo)
             {
                 _ = Task.Run(async () =>
                 {
-                    try { await Demo.DeployAsync(account.Id, options.Region, s3Store, sageMakerStore, iamStore, hosting, clock, console); }
+                    try { await Demo.DeployAsync(account.Id, options.Region, s3Store, sageMakerStore, iamStore, hosting, endpoints, clock, console); }
                     catch (Exception e) { log.LogError(e, "The demo could not be deployed"); }
                 });
             }
@@ -159,12 +167,6 @@ public static class StrataHost
                 }
                 catch (Exception e) { log.LogWarning(e, "Blob sweep failed"); }
             });
-        });
-        app.Lifetime.ApplicationStopping.Register(() =>
-        {
-            scaler.DisposeAsync().AsTask().GetAwaiter().GetResult();
-            transforms.DisposeAsync().AsTask().GetAwaiter().GetResult();
-            hosting.DisposeAsync().AsTask().GetAwaiter().GetResult();
         });
         app.Lifetime.ApplicationStopped.Register(state.Dispose);
         return app;

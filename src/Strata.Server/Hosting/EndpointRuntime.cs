@@ -4,29 +4,33 @@ namespace Strata.Server.Hosting;
 
 /// <summary>A running endpoint: its variants, each with weight and instances. Picks where a
 /// request goes: a variant by weight (or the one asked for), then the instance of that
-/// variant with the fewest requests in flight. Watches its instances and replaces any that
-/// dies, with backoff.</summary>
+/// variant with the fewest requests in flight. Supervision passes (driven by
+/// <see cref="HostingService"/>'s loop) replace any instance that dies, with backoff.</summary>
 public sealed class EndpointRuntime : IAsyncDisposable
 {
     readonly CancellationTokenSource _stop = new();
-    readonly Task _supervision;
+    readonly Lock _passLock = new();
+    Task _pass = Task.CompletedTask;
+    readonly Dictionary<VariantRuntime, int> _failures = [];
+    DateTimeOffset _nextSample;
     readonly ILogger _log;
 
     readonly MetricsStore _metrics;
     readonly TimeProvider _clock;
 
     /// <summary>How long a serverless variant stays warm with no request.</summary>
-    public TimeSpan ServerlessIdle { get; init; } = TimeSpan.FromMinutes(2);
+    readonly TimeSpan _serverlessIdle;
 
-    public EndpointRuntime(string name, string configName, IReadOnlyList<VariantRuntime> variants, MetricsStore metrics, TimeProvider clock, ILogger log)
+    public EndpointRuntime(string name, string configName, IReadOnlyList<VariantRuntime> variants, MetricsStore metrics, TimeProvider clock, TimeSpan serverlessIdle, ILogger log)
     {
         _metrics = metrics;
         _clock = clock;
+        _serverlessIdle = serverlessIdle;
         Name = name;
         ConfigName = configName;
         Variants = variants;
         _log = log;
-        _supervision = Task.Run(() => SuperviseAsync(_stop.Token));
+        _nextSample = clock.GetUtcNow();
     }
 
     public string Name { get; }
@@ -48,55 +52,63 @@ public sealed class EndpointRuntime : IAsyncDisposable
         return Variants.Last(v => v.Weight > 0);
     }
 
-    async Task SuperviseAsync(CancellationToken ct)
+    /// <summary>Starts a supervision pass unless one is still running (a slow replacement or a
+    /// backoff holds up this endpoint only) or the endpoint is stopping.</summary>
+    public void Supervise()
     {
-        var failures = new Dictionary<VariantRuntime, int>();
-        var nextSample = _clock.GetUtcNow();
-        while (!ct.IsCancellationRequested)
+        lock (_passLock)
         {
-            try
+            if (!_pass.IsCompleted || _stop.IsCancellationRequested) return;
+            _pass = Task.Run(() => SuperviseOnceAsync(_stop.Token));
+        }
+    }
+
+    async Task SuperviseOnceAsync(CancellationToken ct)
+    {
+        try
+        {
+            if (_clock.GetUtcNow() >= _nextSample)
             {
-                await Task.Delay(TimeSpan.FromMilliseconds(200), ct);
-                if (_clock.GetUtcNow() >= nextSample)
+                SampleUtilization();
+                _nextSample = _clock.GetUtcNow() + UtilizationPeriod;
+            }
+            foreach (var variant in Variants)
+            {
+                // A serverless variant idle long enough goes back to its provisioned instances (often none).
+                if (variant.Serverless is { } sl && variant.Instances.Count > sl.ProvisionedInstances && sl.Idle >= _serverlessIdle)
                 {
-                    SampleUtilization();
-                    nextSample = _clock.GetUtcNow() + UtilizationPeriod;
+                    await variant.ScaleToAsync(sl.ProvisionedInstances, ct);
+                    _log.LogInformation("Serverless {Endpoint}/{Variant} was idle for {Idle}: down to {Count} instances", Name, variant.Name, _serverlessIdle, variant.Instances.Count);
                 }
-                foreach (var variant in Variants)
+                foreach (var dead in variant.Instances.Where(i => i.HasExited).ToList())
                 {
-                    // A serverless variant idle long enough goes back to its provisioned instances (often none).
-                    if (variant.Serverless is { } sl && variant.Instances.Count > sl.ProvisionedInstances && sl.Idle >= ServerlessIdle)
+                    _log.LogWarning("Instance {Instance} of {Endpoint}/{Variant} exited ({Log}); replacing it", dead.Id, Name, variant.Name, dead.LogTail());
+                    variant.Remove(dead);
+                    await dead.DisposeAsync();
+                }
+                if (variant.Instances.Count < variant.DesiredInstanceCount && !ct.IsCancellationRequested)
+                {
+                    try
                     {
-                        await variant.ScaleToAsync(sl.ProvisionedInstances, ct);
-                        _log.LogInformation("Serverless {Endpoint}/{Variant} was idle for {Idle}: down to {Count} instances", Name, variant.Name, ServerlessIdle, variant.Instances.Count);
+                        await variant.ReplenishAsync(ct);
+                        _failures[variant] = 0;
                     }
-                    foreach (var dead in variant.Instances.Where(i => i.HasExited).ToList())
+                    catch (HostingException e)
                     {
-                        _log.LogWarning("Instance {Instance} of {Endpoint}/{Variant} exited ({Log}); replacing it", dead.Id, Name, variant.Name, dead.LogTail());
-                        variant.Remove(dead);
-                        await dead.DisposeAsync();
-                    }
-                    if (variant.Instances.Count < variant.DesiredInstanceCount && !ct.IsCancellationRequested)
-                    {
-                        try
-                        {
-                            await variant.ReplenishAsync(ct);
-                            failures[variant] = 0;
-                        }
-                        catch (HostingException e)
-                        {
-                            // Backoff: 1 s, 2 s, 4 s … up to 30 s between failed starts.
-                            var n = failures[variant] = failures.GetValueOrDefault(variant) + 1;
-                            _log.LogWarning("A replacement instance of {Endpoint}/{Variant} failed to start: {Reason}", Name, variant.Name, e.Message);
-                            await Task.Delay(TimeSpan.FromSeconds(Math.Min(30, Math.Pow(2, n - 1))), ct);
-                        }
+                        // Backoff: 1 s, 2 s, 4 s … up to 30 s between failed starts.
+                        var n = _failures[variant] = _failures.GetValueOrDefault(variant) + 1;
+                        _log.LogWarning("A replacement instance of {Endpoint}/{Variant} failed to start: {Reason}", Name, variant.Name, e.Message);
+                        await Task.Delay(TimeSpan.FromSeconds(Math.Min(30, Math.Pow(2, n - 1))), _clock, ct);
                     }
                 }
             }
-            catch (OperationCanceledException) when (ct.IsCancellationRequested)
-            {
-                return;
-            }
+        }
+        catch (OperationCanceledException) when (ct.IsCancellationRequested)
+        {
+        }
+        catch (Exception e)
+        {
+            _log.LogWarning(e, "Supervision of endpoint {Endpoint} failed; the next pass tries again", Name);
         }
     }
 
@@ -122,8 +134,13 @@ public sealed class EndpointRuntime : IAsyncDisposable
     /// instance gets SIGTERM.</summary>
     public async ValueTask DisposeAsync()
     {
-        await _stop.CancelAsync();
-        try { await _supervision; } catch (OperationCanceledException) { }
+        Task pass;
+        lock (_passLock)
+        {
+            _stop.Cancel();
+            pass = _pass;
+        }
+        await pass;
         foreach (var v in Variants)
             foreach (var i in v.Instances.ToList()) await VariantRuntime.RetireAsync(i);
     }

@@ -1,38 +1,46 @@
-using Strata.Server.Auth;
 using System.Collections.Concurrent;
-using Strata.Server.Services.SageMaker;
 using Strata.Server.Storage;
 
 namespace Strata.Server.Hosting;
 
 /// <summary>
-/// The data plane's owner: deploys endpoints (artifacts, worker processes, health checks),
-/// keeps the running ones, changes them (blue/green updates, weights and capacities), and
-/// records every outcome in the endpoint's state, so that DescribeEndpoint always tells the
-/// truth (Creating → InService, Updating → InService, or Failed with the reason).
+/// The data plane's owner: deploys endpoints from their plans (artifacts, worker processes,
+/// health checks), keeps the running ones, changes them (blue/green updates, weights and
+/// capacities), and reports every outcome to <see cref="IHostingStatus"/>, so that the control
+/// plane always tells the truth (Creating → InService, Updating → InService, or Failed with the
+/// reason). As a hosted service its loop drives the supervision of every running endpoint.
 /// </summary>
-public sealed class HostingService(SageMakerStore store, ModelArtifacts artifacts, ImageCatalogue images, MetricsStore metrics, ExecutionRoles roles,
-    string runDir, string logDir, string region, TimeProvider clock, ILogger<HostingService> log, Zones? zones = null) : IAsyncDisposable
+public sealed class HostingService(IArtifactReader artifacts, ImageCatalogue images, MetricsStore metrics, IHostingStatus status, HostingOptions options,
+    TimeProvider clock, ILogger<HostingService> log, Zones? zones = null) : BackgroundService, IVariantScaling
 {
     static readonly TimeSpan HealthTimeout = TimeSpan.FromSeconds(60);
+    static readonly TimeSpan SupervisionInterval = TimeSpan.FromMilliseconds(200);
 
-    /// <summary>How long serverless variants stay warm without requests.</summary>
-    public TimeSpan ServerlessIdle { get; init; } = TimeSpan.FromMinutes(2);
     readonly ConcurrentDictionary<(string Account, string Name), EndpointRuntime> _running = new();
     readonly CancellationTokenSource _stopping = new();
 
     public EndpointRuntime? Find(string account, string name) => _running.TryGetValue((account, name), out var r) ? r : null;
 
-    /// <summary>Deploys the endpoint's configuration; the task completes when it is InService or
-    /// Failed (never throws: failures are the endpoint's status).</summary>
-    public Task DeployAsync(string account, string endpointName) => Task.Run(async () =>
+    /// <summary>Every running endpoint gets a supervision pass each interval (dead instances
+    /// replaced, idle serverless variants scaled in, utilization sampled).</summary>
+    protected override async Task ExecuteAsync(CancellationToken stoppingToken)
+    {
+        while (!stoppingToken.IsCancellationRequested)
+        {
+            try { await Task.Delay(SupervisionInterval, clock, stoppingToken); }
+            catch (OperationCanceledException) { return; }
+            foreach (var runtime in _running.Values) runtime.Supervise();
+        }
+    }
+
+    /// <summary>Deploys an endpoint; the task completes when it is InService or Failed (never
+    /// throws: failures are reported). The plan is made inside the deployment, so a plan that
+    /// cannot be made (a model deleted since) fails the endpoint like any other failure.</summary>
+    public Task DeployAsync(string account, string endpointName, Func<EndpointPlan> plan) => Task.Run(async () =>
     {
         try
         {
-            var endpoint = store.GetEndpoint(account, endpointName) ?? throw new HostingException("the endpoint was deleted");
-            var config = store.GetEndpointConfig(account, endpoint.EndpointConfigName)
-                ?? throw new HostingException($"the endpoint configuration {endpoint.EndpointConfigName} does not exist");
-            var runtime = await BuildAsync(account, endpointName, config, _stopping.Token);
+            var runtime = await BuildAsync(account, plan(), _stopping.Token);
             await GoLiveAsync(account, runtime, configName: null);
         }
         catch (Exception e) when (e is not OperationCanceledException)
@@ -42,26 +50,22 @@ public sealed class HostingService(SageMakerStore store, ModelArtifacts artifact
         catch (OperationCanceledException) { }
     });
 
-    /// <summary>Blue/green: the new configuration's instances start and pass their health checks
-    /// while the old ones keep serving; traffic then moves at once and the old instances drain.
-    /// If the new configuration cannot be deployed the endpoint keeps serving the old one.</summary>
-    public Task UpdateAsync(string account, string endpointName, EndpointConfigRecord config) => Task.Run(async () =>
+    /// <summary>Blue/green: the new plan's instances start and pass their health checks while
+    /// the old ones keep serving; traffic then moves at once and the old instances drain. If the
+    /// new plan cannot be deployed the endpoint keeps serving the old one.</summary>
+    public Task UpdateAsync(string account, string endpointName, Func<EndpointPlan> plan) => Task.Run(async () =>
     {
         try
         {
-            var runtime = await BuildAsync(account, endpointName, config, _stopping.Token);
-            await GoLiveAsync(account, runtime, config.EndpointConfigName);
+            var planned = plan();
+            var runtime = await BuildAsync(account, planned, _stopping.Token);
+            await GoLiveAsync(account, runtime, planned.ConfigName);
         }
         catch (Exception e) when (e is not OperationCanceledException)
         {
-            var reason = e is HostingException or ExecutionRoleException ? e.Message : "An internal error stopped the update: " + e.Message;
+            var reason = e is HostingException ? e.Message : "An internal error stopped the update: " + e.Message;
             log.LogWarning("Update of endpoint {Endpoint} failed, it keeps its configuration: {Reason}", endpointName, reason);
-            store.UpdateEndpoint(account, endpointName, rec => rec with
-            {
-                EndpointStatus = _running.ContainsKey((account, endpointName)) ? "InService" : "Failed",
-                FailureReason = reason,
-                LastModifiedTime = clock.GetUtcNow(),
-            });
+            status.UpdateFailed(account, endpointName, reason, stillServing: _running.ContainsKey((account, endpointName)));
         }
         catch (OperationCanceledException) { }
     });
@@ -77,13 +81,14 @@ public sealed class HostingService(SageMakerStore store, ModelArtifacts artifact
             if (weight is { } w) variant.Weight = w;
             if (count is { } desired) await variant.ScaleToAsync(desired, _stopping.Token);
         }
-        store.UpdateEndpoint(account, endpointName, rec => rec with
-        {
-            EndpointStatus = "InService",
-            LastModifiedTime = clock.GetUtcNow(),
-            ProductionVariants = Summaries(runtime, rec.ProductionVariants),
-        });
+        status.VariantsChanged(account, endpointName, Statuses(runtime));
     }
+
+    public int? DesiredInstanceCount(string account, string endpoint, string variant)
+        => Find(account, endpoint)?.Variants.FirstOrDefault(v => v.Name == variant)?.DesiredInstanceCount;
+
+    public Task SetDesiredInstanceCountAsync(string account, string endpoint, string variant, int count)
+        => UpdateWeightsAndCapacitiesAsync(account, endpoint, [(variant, null, count)]);
 
     /// <summary>The running endpoints.</summary>
     public IEnumerable<(string Account, EndpointRuntime Runtime)> Running() => _running.Select(e => (e.Key.Account, e.Value));
@@ -101,52 +106,44 @@ public sealed class HostingService(SageMakerStore store, ModelArtifacts artifact
         return killed.Select(k => k.Instance.Id).ToList();
     }
 
-    /// <summary>Model artifacts are read as the model's execution role, assumed by SageMaker.</summary>
-    Action<string, string> Authorizer(ModelRecord model, string url)
+    async Task<EndpointRuntime> BuildAsync(string account, EndpointPlan plan, CancellationToken ct)
     {
-        var role = model.ExecutionRoleArn ?? throw new HostingException($"the model {model.ModelName} has no ExecutionRoleArn");
-        var session = roles.Assume(role, ExecutionRoles.SageMaker);
-        return (action, resource) => roles.Require(session, action, resource, $"s3.{region}.amazonaws.com", $"Could not access model data at {url}");
-    }
-
-    async Task<EndpointRuntime> BuildAsync(string account, string endpointName, EndpointConfigRecord config, CancellationToken ct)
-    {
+        var endpointName = plan.EndpointName;
         var variants = new List<VariantRuntime>();
         try
         {
-            foreach (var pv in config.ProductionVariants)
+            foreach (var pv in plan.Variants)
             {
-                var model = store.GetModel(account, pv.ModelName!) ?? throw new HostingException($"the model {pv.ModelName} of variant {pv.VariantName} does not exist");
-                var container = model.PrimaryContainer ?? model.Containers?.FirstOrDefault() ?? throw new HostingException($"the model {model.ModelName} has no container");
-                var image = container.Image ?? "";
+                var model = pv.Model;
+                var image = model.Image;
                 var command = Images.IsBuiltIn(image) ? null : images.CommandFor(image)
                     ?? throw new HostingException($"the image {image} of model {model.ModelName} is neither {Images.BuiltInRepository} nor in the image catalogue (strata images add)");
                 // A multi-model container loads its models on demand, each read from under the prefix as the role.
-                var multi = container.Mode == "MultiModel" && container.ModelDataUrl is { } modelPrefix
-                    ? new MultiModel(modelPrefix, (url, token) => artifacts.PrepareAsync(url, Authorizer(model, url), token), metrics, endpointName, pv.VariantName!)
+                var multi = model.MultiModel && model.ModelDataUrl is { } modelPrefix
+                    ? new MultiModel(modelPrefix, (url, token) => artifacts.PrepareAsync(model, url, requireOnnx: true, token), metrics, endpointName, pv.VariantName, clock)
                     : null;
                 var modelDir = multi is not null ? Directory.CreateTempSubdirectory("strata-multimodel-").FullName
-                    : container.ModelDataUrl is { } url ? await artifacts.PrepareAsync(url, Authorizer(model, url), ct, requireOnnx: command is null)
+                    : model.ModelDataUrl is { } url ? await artifacts.PrepareAsync(model, url, requireOnnx: command is null, ct)
                     : command is not null ? Directory.CreateTempSubdirectory("strata-nomodel-").FullName
                     : throw new HostingException($"the model {model.ModelName} has no ModelDataUrl");
                 // A serverless variant's "instance type" is its memory size, one ONNX Runtime thread.
-                var serverless = pv.ServerlessConfig is { } sc ? new Serverless(sc) : null;
-                var type = serverless is not null ? new InstanceType($"serverless-{pv.ServerlessConfig!.MemorySizeInMB}", 1, pv.ServerlessConfig.MemorySizeInMB ?? 1024)
+                var serverless = pv.Serverless is { } sc ? new Serverless(sc, clock) : null;
+                var type = serverless is not null ? new InstanceType($"serverless-{pv.Serverless!.MemorySizeInMB}", 1, pv.Serverless.MemorySizeInMB ?? 1024)
                     : InstanceType.Find(pv.InstanceType) ?? throw new HostingException($"unknown instance type {pv.InstanceType}");
-                var environment = new Dictionary<string, string>(container.Environment ?? []);
+                var environment = new Dictionary<string, string>(model.Environment);
                 if (multi is not null)
                 {
                     environment["SAGEMAKER_MULTI_MODEL"] = "true";
                     // Loaded models may take the instance type's memory (the model's Environment may say less).
                     environment.TryAdd("STRATA_MODEL_MEMORY_MB", type.MemoryMiB.ToString(System.Globalization.CultureInfo.InvariantCulture));
                 }
-                var variantName = pv.VariantName!;
+                var variantName = pv.VariantName;
                 Task<WorkerProcess> Start(string? zone, CancellationToken token)
                 {
                     // SageMaker's naming: log group /aws/sagemaker/Endpoints/{endpoint}, stream {variant}/{instance}.
                     var instanceId = "i-" + Guid.NewGuid().ToString("N")[..17];
-                    return WorkerProcess.StartAsync($"{endpointName}/{variantName}/{instanceId}", modelDir, runDir, type, environment, HealthTimeout, token,
-                        Path.Combine(logDir, "aws", "sagemaker", "Endpoints", endpointName, variantName, instanceId + ".log"), command, model.EnableNetworkIsolation, zone);
+                    return WorkerProcess.StartAsync($"{endpointName}/{variantName}/{instanceId}", modelDir, options.RunDir, type, environment, HealthTimeout, token,
+                        Path.Combine(options.LogDir, "aws", "sagemaker", "Endpoints", endpointName, variantName, instanceId + ".log"), command, model.EnableNetworkIsolation, zone, clock);
                 }
                 var initial = serverless?.ProvisionedInstances ?? pv.InitialInstanceCount ?? 1;
                 List<string?> placement = zones is null ? [.. Enumerable.Repeat<string?>(null, initial)] : [.. zones.Spread(initial)];
@@ -160,10 +157,10 @@ public sealed class HostingService(SageMakerStore store, ModelArtifacts artifact
                     foreach (var t in starting.Where(t => t.IsCompletedSuccessfully)) await t.Result.DisposeAsync();
                     throw;
                 }
-                variants.Add(new VariantRuntime(variantName, pv.InitialVariantWeight ?? 1f, image, starting.Select(t => t.Result).ToList(), Start,
-                    zones, randomRouting: pv.RoutingConfig?.RoutingStrategy == "RANDOM", serverless: serverless) { MultiModel = multi });
+                variants.Add(new VariantRuntime(variantName, pv.InitialWeight, image, starting.Select(t => t.Result).ToList(), Start,
+                    zones, randomRouting: pv.RandomRouting, serverless: serverless) { MultiModel = multi });
             }
-            return new EndpointRuntime(endpointName, config.EndpointConfigName, variants, metrics, clock, log) { ServerlessIdle = ServerlessIdle };
+            return new EndpointRuntime(endpointName, plan.ConfigName, variants, metrics, clock, options.ServerlessIdle, log);
         }
         catch
         {
@@ -177,16 +174,7 @@ public sealed class HostingService(SageMakerStore store, ModelArtifacts artifact
     /// one it replaces.</summary>
     async Task GoLiveAsync(string account, EndpointRuntime runtime, string? configName)
     {
-        var now = clock.GetUtcNow();
-        var live = store.UpdateEndpoint(account, runtime.Name, e => e with
-        {
-            EndpointStatus = "InService",
-            EndpointConfigName = configName ?? e.EndpointConfigName,
-            FailureReason = null,
-            LastModifiedTime = now,
-            ProductionVariants = Summaries(runtime, null),
-        });
-        if (!live)
+        if (!status.InService(account, runtime.Name, configName, Statuses(runtime)))
         {
             await runtime.DisposeAsync(); // deleted while it was being deployed
             return;
@@ -197,47 +185,36 @@ public sealed class HostingService(SageMakerStore store, ModelArtifacts artifact
         log.LogInformation("Endpoint {Endpoint} is InService with {Instances} instances", runtime.Name, runtime.Variants.Sum(v => v.Instances.Count));
     }
 
-    List<ProductionVariantSummary> Summaries(EndpointRuntime runtime, List<ProductionVariantSummary>? previous) => runtime.Variants.Select(v => new ProductionVariantSummary
-    {
-        VariantName = v.Name,
-        DeployedImages = previous?.FirstOrDefault(p => p.VariantName == v.Name)?.DeployedImages ?? [new DeployedImage(v.Image, v.Image, clock.GetUtcNow())],
-        CurrentWeight = v.Weight,
-        DesiredWeight = v.Weight,
-        CurrentInstanceCount = v.Instances.Count,
-        DesiredInstanceCount = v.DesiredInstanceCount,
-        CurrentServerlessConfig = v.Serverless?.Config,
-        DesiredServerlessConfig = v.Serverless?.Config,
-    }).ToList();
+    static List<VariantStatus> Statuses(EndpointRuntime runtime) => runtime.Variants
+        .Select(v => new VariantStatus(v.Name, v.Image, v.Weight, v.Instances.Count, v.DesiredInstanceCount, v.Serverless?.Config)).ToList();
 
     void Fail(string account, string endpointName, Exception e)
     {
-        var reason = e is HostingException or ExecutionRoleException ? e.Message : "An internal error stopped the deployment: " + e.Message;
+        var reason = e is HostingException ? e.Message : "An internal error stopped the deployment: " + e.Message;
         if (e is HostingException) log.LogWarning("Endpoint {Endpoint} failed: {Reason}", endpointName, reason);
         else log.LogError(e, "Deploying endpoint {Endpoint} failed", endpointName);
-        store.UpdateEndpoint(account, endpointName, rec => rec with { EndpointStatus = "Failed", FailureReason = reason, LastModifiedTime = clock.GetUtcNow() });
+        status.DeploymentFailed(account, endpointName, reason);
     }
 
-    public async Task StopAsync(string account, string endpointName)
+    public async Task StopEndpointAsync(string account, string endpointName)
     {
         if (_running.TryRemove((account, endpointName), out var runtime)) await runtime.DisposeAsync();
     }
 
-    /// <summary>After a restart: endpoints that were serving (or on their way) are deployed again.</summary>
-    public void RestoreAll()
+    /// <summary>Stops the supervision loop, then every endpoint (in-flight requests finish first).</summary>
+    public override async Task StopAsync(CancellationToken cancellationToken)
     {
-        foreach (var (account, endpoint) in store.AllEndpoints())
-        {
-            if (endpoint.EndpointStatus is "InService" or "Creating" or "Updating")
-                _ = DeployAsync(account, endpoint.EndpointName);
-        }
-    }
-
-    public async ValueTask DisposeAsync()
-    {
+        await base.StopAsync(cancellationToken);
         await _stopping.CancelAsync();
         foreach (var runtime in _running.Values) await runtime.DisposeAsync();
         _running.Clear();
-        try { if (Directory.Exists(runDir)) Directory.Delete(runDir, recursive: true); }
+        try { if (Directory.Exists(options.RunDir)) Directory.Delete(options.RunDir, recursive: true); }
         catch (IOException) { } // a socket still held by a dying worker: the OS cleans /tmp
+    }
+
+    public override void Dispose()
+    {
+        _stopping.Dispose();
+        base.Dispose();
     }
 }

@@ -22,15 +22,17 @@ public sealed class ModelLease(Action release) : IDisposable
 /// downloaded (cached on local disk) and loaded into the least busy instance, which unloads its
 /// least recently used idle models when its memory budget says no (507). The SageMaker metrics
 /// ModelCacheHit, ModelLoadingWaitTime, ModelDownloadingTime, ModelLoadingTime,
-/// ModelUnloadingTime and LoadedModelCount are recorded as it goes.
+/// ModelUnloadingTime and LoadedModelCount are recorded as it goes. Which model is least recently
+/// used is read from the injected clock; the metrics' durations are measured with Stopwatch.
 /// </summary>
-public sealed class MultiModel(string prefix, Func<string, CancellationToken, Task<string>> download, MetricsStore metrics, string endpoint, string variant)
+public sealed class MultiModel(string prefix, Func<string, CancellationToken, Task<string>> download, MetricsStore metrics, string endpoint, string variant,
+    TimeProvider clock)
 {
-    sealed class Held(string name)
+    sealed class Held(string name, long now)
     {
         public string Name { get; } = name;
         public int InUse;
-        public long LastUsed = Stopwatch.GetTimestamp();
+        public long LastUsed = now;
     }
 
     sealed class InstanceModels
@@ -93,7 +95,7 @@ public sealed class MultiModel(string prefix, Func<string, CancellationToken, Ta
                 Metric("ModelUnloadingTime", "Microseconds", Stopwatch.GetElapsedTime(unloading).TotalMicroseconds);
             }
             Metric("ModelLoadingTime", "Microseconds", Stopwatch.GetElapsedTime(loading).TotalMicroseconds);
-            models.Models[name] = new Held(name);
+            models.Models[name] = new Held(name, clock.GetTimestamp());
             Metric("LoadedModelCount", "None", LoadedModelCount(runtime));
             return Take(instance, name)!;
         }
@@ -109,7 +111,7 @@ public sealed class MultiModel(string prefix, Func<string, CancellationToken, Ta
         Interlocked.Increment(ref held.InUse);
         return new ModelLease(() =>
         {
-            Volatile.Write(ref held.LastUsed, Stopwatch.GetTimestamp());
+            Volatile.Write(ref held.LastUsed, clock.GetTimestamp());
             Interlocked.Decrement(ref held.InUse);
         }) { Instance = instance, WorkerModelName = name };
     }

@@ -1,5 +1,3 @@
-using Strata.Server.Services.SageMaker;
-
 namespace Strata.Server.Hosting;
 
 /// <summary>
@@ -7,8 +5,9 @@ namespace Strata.Server.Hosting;
 /// are throttled, as AWS throttles them), an instance for every <see cref="RequestsPerInstance"/>
 /// requests in flight (started by the request that needs it: a cold start), none while idle
 /// beyond what ProvisionedConcurrency keeps warm, and the compute used metered in GB-seconds.
+/// Idle time is read from the injected clock, so scale-to-zero can be tested with a fake one.
 /// </summary>
-public sealed class Serverless(ServerlessConfig config)
+public sealed class Serverless(ServerlessSettings config, TimeProvider clock)
 {
     /// <summary>Concurrent requests one instance (one worker process) takes.</summary>
     public const int RequestsPerInstance = 4;
@@ -18,9 +17,9 @@ public sealed class Serverless(ServerlessConfig config)
     long _requests;
     double _gbSeconds;
     int _coldStarts;
-    long _lastActivity = Environment.TickCount64;
+    long _lastActivity = clock.GetTimestamp();
 
-    public ServerlessConfig Config { get; } = config;
+    public ServerlessSettings Config { get; } = config;
     public int MaxConcurrency => Config.MaxConcurrency ?? 1;
     public double MemoryGB => (Config.MemorySizeInMB ?? 1024) / 1024.0;
 
@@ -39,7 +38,7 @@ public sealed class Serverless(ServerlessConfig config)
         {
             if (_inFlight >= MaxConcurrency) return false;
             _inFlight++;
-            _lastActivity = Environment.TickCount64;
+            _lastActivity = clock.GetTimestamp();
             return true;
         }
     }
@@ -52,14 +51,14 @@ public sealed class Serverless(ServerlessConfig config)
             _inFlight--;
             _requests++;
             _gbSeconds += MemoryGB * elapsed.TotalSeconds;
-            _lastActivity = Environment.TickCount64;
+            _lastActivity = clock.GetTimestamp();
         }
     }
 
     public void ColdStarted() { lock (_lock) _coldStarts++; }
 
     /// <summary>How long no request has been in flight.</summary>
-    public TimeSpan Idle { get { lock (_lock) return _inFlight > 0 ? TimeSpan.Zero : TimeSpan.FromMilliseconds(Environment.TickCount64 - _lastActivity); } }
+    public TimeSpan Idle { get { lock (_lock) return _inFlight > 0 ? TimeSpan.Zero : clock.GetElapsedTime(_lastActivity); } }
 
     public ServerlessUsage Usage { get { lock (_lock) return new ServerlessUsage(_requests, Math.Round(_gbSeconds, 6), _coldStarts); } }
 }

@@ -60,8 +60,9 @@ public sealed class WorkerProcess : IAsyncDisposable
     /// its own (unshare --net) and is reached over a Unix socket, the only way in or out.</param>
     public static async Task<WorkerProcess> StartAsync(string id, string modelDir, string runDir, InstanceType type,
         IReadOnlyDictionary<string, string>? environment, TimeSpan healthTimeout, CancellationToken ct, string? logFile = null, IReadOnlyList<string>? command = null,
-        bool isolated = false, string? zone = null)
+        bool isolated = false, string? zone = null, TimeProvider? clock = null)
     {
+        clock ??= TimeProvider.System;
         Directory.CreateDirectory(runDir);
         var socketPath = Path.Combine(runDir, Guid.NewGuid().ToString("N")[..12] + ".sock");
         var workerDll = Path.Combine(AppContext.BaseDirectory, "strata-worker.dll");
@@ -101,7 +102,7 @@ public sealed class WorkerProcess : IAsyncDisposable
         {
             throw new HostingException($"the container command {psi.FileName} could not be started: {e.Message}");
         }
-        var worker = new WorkerProcess(id, process, socketPath, tcpPort) { MemoryMiB = type.MemoryMiB, Zone = zone };
+        var worker = new WorkerProcess(id, process, socketPath, tcpPort) { MemoryMiB = type.MemoryMiB, Zone = zone, _clock = clock };
         if (logFile is not null)
         {
             Directory.CreateDirectory(Path.GetDirectoryName(logFile)!);
@@ -112,7 +113,7 @@ public sealed class WorkerProcess : IAsyncDisposable
         process.BeginOutputReadLine();
         process.BeginErrorReadLine();
 
-        var deadline = DateTime.UtcNow + healthTimeout;
+        var begun = clock.GetTimestamp();
         while (true)
         {
             ct.ThrowIfCancellationRequested();
@@ -132,7 +133,7 @@ public sealed class WorkerProcess : IAsyncDisposable
                 }
                 catch (HttpRequestException) { }
             }
-            if (DateTime.UtcNow > deadline)
+            if (clock.GetElapsedTime(begun) > healthTimeout)
             {
                 await worker.DisposeAsync();
                 throw new HostingException($"the container did not pass its health check (GET /ping) within {healthTimeout.TotalSeconds:F0} seconds");
@@ -153,6 +154,7 @@ public sealed class WorkerProcess : IAsyncDisposable
             : Environment.ProcessPath is { } self && Path.GetFileNameWithoutExtension(self) == "dotnet" ? self : "dotnet";
 
     StreamWriter? _logFile;
+    TimeProvider _clock = TimeProvider.System;
 
     /// <summary>Keeps the last lines for failure reasons, and every line in the instance's log
     /// stream file (what CloudWatch Logs will serve).</summary>
@@ -163,7 +165,7 @@ public sealed class WorkerProcess : IAsyncDisposable
         {
             _log.Add(line);
             if (_log.Count > 200) _log.RemoveAt(0);
-            try { _logFile?.WriteLine($"{DateTimeOffset.UtcNow:yyyy-MM-ddTHH:mm:ss.fffZ} {line}"); }
+            try { _logFile?.WriteLine($"{_clock.GetUtcNow():yyyy-MM-ddTHH:mm:ss.fffZ} {line}"); }
             catch (ObjectDisposedException) { }
         }
     }
@@ -238,4 +240,10 @@ public sealed class WorkerProcess : IAsyncDisposable
 }
 
 /// <summary>Why an endpoint could not be deployed: becomes its FailureReason.</summary>
-public sealed class HostingException(string message) : Exception(message);
+public class HostingException(string message) : Exception(message);
+
+/// <summary>A model artifact that does not exist (or whose key does not).</summary>
+public sealed class ArtifactNotFoundException(string message) : HostingException(message);
+
+/// <summary>The role a model's artifacts are read as could not be assumed, or may not read them.</summary>
+public sealed class ArtifactAccessException(string message) : HostingException(message);

@@ -1,4 +1,4 @@
-using Strata.Server.Hosting.AutoScaling;
+using Strata.Server.Services.AutoScaling;
 
 namespace Strata.Server.Tests.Unit;
 

@@ -1,6 +1,6 @@
 using System.Text;
 using System.Text.Json.Nodes;
-using Strata.Server.Hosting.Transform;
+using Strata.Server.Jobs.Transform;
 
 namespace Strata.Server.Tests.Unit;
 

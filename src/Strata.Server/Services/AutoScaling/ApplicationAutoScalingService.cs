@@ -1,6 +1,5 @@
 using System.Text.Json;
 using System.Text.Json.Serialization;
-using Strata.Server.Hosting.AutoScaling;
 using Strata.Server.Protocol;
 using Strata.Server.Services.SageMaker;
 using Strata.Server.Storage;

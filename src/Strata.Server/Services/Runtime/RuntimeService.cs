@@ -1,4 +1,3 @@
-using Strata.Server.Auth;
 using System.Net.Http.Headers;
 using Strata.Server.Hosting;
 using Strata.Server.Protocol;
@@ -127,7 +126,7 @@ public sealed class RuntimeService(HostingService hosting, MetricsStore metrics,
             if (variant.MultiModel is { } multi)
             {
                 try { lease = await multi.AcquireAsync(variant, targetModel!, ctx.Http.RequestAborted); }
-                catch (Exception e) when (e is ExecutionRoleException || e is HostingException && e.Message.Contains("does not exist", StringComparison.Ordinal))
+                catch (Exception e) when (e is ArtifactAccessException or ArtifactNotFoundException)
                 {
                     var (bucket, key) = SplitS3(multi.Prefix + targetModel);
                     throw Validation($"Failed to download model data(bucket: {bucket}, key: {key}). Please ensure that there is an object located at the URL and that the role passed to CreateModel has permissions to download the model.");

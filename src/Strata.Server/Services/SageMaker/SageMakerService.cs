@@ -2,6 +2,7 @@ using System.Text.Json;
 using System.Text.RegularExpressions;
 using Strata.Server.Auth;
 using Strata.Server.Hosting;
+using Strata.Server.Jobs.Transform;
 using Strata.Server.Protocol;
 
 namespace Strata.Server.Services.SageMaker;
@@ -11,8 +12,8 @@ namespace Strata.Server.Services.SageMaker;
 /// endpoint configurations and endpoints. Errors are AWS's: a name that does not exist is a
 /// <c>ValidationException</c> ("Could not find …"), which the CLI's waiters rely on.
 /// </summary>
-public sealed partial class SageMakerService(SageMakerStore store, HostingService hosting, ImageCatalogue images, ExecutionRoles roles, TimeProvider clock, string region,
-    TransformJobStore transformJobs, Hosting.Transform.BatchTransformService transforms)
+public sealed partial class SageMakerService(SageMakerStore store, HostingService hosting, EndpointHosting endpoints, ImageCatalogue images, ExecutionRoles roles,
+    TimeProvider clock, string region, TransformJobStore transformJobs, TransformJobRunner transforms)
 {
     /// <summary>How long CreateEndpoint waits for a quick deployment before answering, so that a
     /// waiter's first DescribeEndpoint already sees InService (the status stays truthful either way).</summary>
@@ -356,7 +357,7 @@ public sealed partial class SageMakerService(SageMakerStore store, HostingServic
         if (input.Tags is { } endpointTags) ValidateTags(endpointTags);
         if (!store.CreateEndpoint(account, record)) throw Exists("endpoint", record.EndpointArn);
         SaveTags(record.EndpointArn, input.Tags);
-        var deploy = hosting.DeployAsync(account, name);
+        var deploy = hosting.DeployAsync(account, name, () => endpoints.PlanOf(account, name));
         await Task.WhenAny(deploy, Task.Delay(CreateWait));
         await JsonProtocol.WriteAsync(ctx, new CreateEndpointOutput(record.EndpointArn), SageMakerJson.Default.CreateEndpointOutput);
     }
@@ -409,7 +410,7 @@ public sealed partial class SageMakerService(SageMakerStore store, HostingServic
         var endpoint = RequireInService(account, name);
         var config = store.GetEndpointConfig(account, configName) ?? throw NotFound("endpoint configuration", Arn(account, "endpoint-config", configName));
         store.UpdateEndpoint(account, name, e => e with { EndpointStatus = "Updating", LastModifiedTime = clock.GetUtcNow() });
-        await Task.WhenAny(hosting.UpdateAsync(account, name, config), Task.Delay(CreateWait));
+        await Task.WhenAny(hosting.UpdateAsync(account, name, () => endpoints.Plan(account, name, config)), Task.Delay(CreateWait));
         await JsonProtocol.WriteAsync(ctx, new CreateEndpointOutput(endpoint.EndpointArn), SageMakerJson.Default.CreateEndpointOutput);
     }
 
@@ -454,7 +455,7 @@ public sealed partial class SageMakerService(SageMakerStore store, HostingServic
         var account = ctx.Principal.AccountId;
         if (!store.DeleteEndpoint(account, name)) throw NotFound("endpoint", Arn(account, "endpoint", name));
         store.UpdateTags(Arn(account, "endpoint", name), _ => []);
-        await hosting.StopAsync(account, name);
+        await hosting.StopEndpointAsync(account, name);
         await JsonProtocol.WriteEmptyAsync(ctx);
     }
 

@@ -1,4 +1,5 @@
 using System.Text.Json.Serialization;
+using Strata.Server.Hosting;
 using Strata.Server.Protocol;
 
 namespace Strata.Server.Services.SageMaker;
@@ -95,7 +96,8 @@ public sealed record ProductionVariantSummary
     public int DesiredInstanceCount { get; init; }
     public ServerlessConfig? CurrentServerlessConfig { get; init; }
     public ServerlessConfig? DesiredServerlessConfig { get; init; }
-    /// <summary>Strata's extension: a serverless variant's metered usage since the server started.</summary>
+    /// <summary>Strata's extension: a serverless variant's metered usage since the server started
+    /// (hosting's meter, as it reads).</summary>
     public ServerlessUsage? StrataUsage { get; init; }
     /// <summary>Strata's extension: the running instances and their availability zones (live,
     /// not stored).</summary>
@@ -103,10 +105,6 @@ public sealed record ProductionVariantSummary
 }
 
 public sealed record InstanceSummary(string InstanceId, string? AvailabilityZone);
-
-/// <summary>What a serverless variant has used: requests, and compute in GB-seconds (memory ×
-/// time spent on requests), as serverless inference is billed.</summary>
-public sealed record ServerlessUsage(long Requests, double GBSeconds, int ColdStarts);
 
 public sealed record EndpointRecord
 {

@@ -1,12 +1,12 @@
 using Strata.Server.Hosting;
-using Strata.Server.Hosting.Transform;
+using Strata.Server.Jobs.Transform;
 using Strata.Server.Protocol;
 
 namespace Strata.Server.Services.SageMaker;
 
 /// <summary>Batch transform's API: CreateTransformJob validates what AWS validates at create time
 /// (limits, enums, JSONPath filters) and starts the job; the job itself runs in
-/// <see cref="BatchTransformService"/>.</summary>
+/// <see cref="TransformJobRunner"/>.</summary>
 public sealed partial class SageMakerService
 {
     /// <summary>AWS's cap: MaxConcurrentTransforms × MaxPayloadInMB may not exceed this.</summary>

@@ -1,5 +1,6 @@
 using System.Text.Json;
 using System.Text.Json.Serialization;
+using Strata.Server.Jobs.Transform;
 using Strata.Server.Protocol;
 using Strata.Server.Storage;
 
@@ -18,9 +19,6 @@ public sealed record CreateTransformJobInput(string? TransformJobName, string? M
     TransformResources? TransformResources, DataProcessing? DataProcessing, List<Tag>? Tags);
 public sealed record CreateTransformJobOutput(string TransformJobArn);
 public sealed record TransformJobNameInput(string? TransformJobName);
-
-/// <summary>Strata's extension of DescribeTransformJob: how far the job has come.</summary>
-public sealed record TransformProgress(int ObjectsTotal, int ObjectsCompleted, long RecordsProcessed);
 
 /// <summary>A transform job as stored and as DescribeTransformJob answers it.</summary>
 public sealed record TransformJobRecord
@@ -43,6 +41,7 @@ public sealed record TransformJobRecord
     [JsonConverter(typeof(EpochSecondsConverter))] public DateTimeOffset LastModifiedTime { get; init; }
     [JsonConverter(typeof(NullableEpochSecondsConverter))] public DateTimeOffset? TransformStartTime { get; init; }
     [JsonConverter(typeof(NullableEpochSecondsConverter))] public DateTimeOffset? TransformEndTime { get; init; }
+    /// <summary>Strata's extension: how far the job has come (the runner's progress, as it reads).</summary>
     public TransformProgress? StrataProgress { get; init; }
 }
 
@@ -52,10 +51,6 @@ public sealed record TransformJobSummary(string TransformJobName, string Transfo
     [property: JsonConverter(typeof(EpochSecondsConverter))] DateTimeOffset LastModifiedTime,
     string TransformJobStatus, string? FailureReason);
 public sealed record ListTransformJobsOutput(List<TransformJobSummary> TransformJobSummaries, string? NextToken);
-
-/// <summary>Checkpoint of one input object: mini-batches done and the bytes of output they made
-/// (the staged output file is cut back to that length on resume), or done altogether.</summary>
-public sealed record ObjectCheckpoint(int Batches, long Bytes, long Records, bool Done);
 
 public sealed class NullableEpochSecondsConverter : JsonConverter<DateTimeOffset?>
 {
@@ -75,14 +70,14 @@ public sealed class NullableEpochSecondsConverter : JsonConverter<DateTimeOffset
 [JsonSerializable(typeof(TransformJobNameInput))]
 [JsonSerializable(typeof(TransformJobRecord))]
 [JsonSerializable(typeof(ListTransformJobsOutput))]
-[JsonSerializable(typeof(ObjectCheckpoint))]
 internal sealed partial class TransformJson : JsonSerializerContext;
 
-/// <summary>Transform jobs and their per-object checkpoints, in the state store.</summary>
+/// <summary>Transform jobs in the state store (their per-object checkpoints are the runner's:
+/// <see cref="TransformCheckpoints"/>).</summary>
 public sealed class TransformJobStore(IStateStore state)
 {
     const string Jobs = "sm-transform-jobs";
-    const string Checkpoints = "sm-transform-checkpoints";
+    readonly TransformCheckpoints _checkpoints = new(state);
 
     static string Key(string account, string name) => account + "/" + name;
 
@@ -111,23 +106,7 @@ public sealed class TransformJobStore(IStateStore state)
         return job;
     });
 
-    static string CheckpointKey(string account, string job, string relative) => $"{account}/{job}/{relative}";
-
-    /// <summary>Records done so far, across the job's objects (finished or not), from their checkpoints.</summary>
-    public long RecordsDone(string account, string job)
-        => state.Read(r => r.Scan(Checkpoints, $"{account}/{job}/", null, int.MaxValue))
-            .Sum(kv => JsonSerializer.Deserialize(kv.Value, TransformJson.Default.ObjectCheckpoint)!.Records);
-
     /// <summary>A job with its live progress (records from the checkpoints).</summary>
     public TransformJobRecord WithProgress(string account, TransformJobRecord job)
-        => job.StrataProgress is { } p ? job with { StrataProgress = p with { RecordsProcessed = Math.Max(p.RecordsProcessed, RecordsDone(account, job.TransformJobName)) } } : job;
-
-    public ObjectCheckpoint? GetCheckpoint(string account, string job, string relative)
-        => state.Read(r => r.Get(Checkpoints, CheckpointKey(account, job, relative))) is { } json ? JsonSerializer.Deserialize(json, TransformJson.Default.ObjectCheckpoint) : null;
-
-    public void PutCheckpoint(string account, string job, string relative, ObjectCheckpoint checkpoint) => state.Write(w =>
-    {
-        w.Put(Checkpoints, CheckpointKey(account, job, relative), JsonSerializer.Serialize(checkpoint, TransformJson.Default.ObjectCheckpoint));
-        return 0;
-    });
+        => job.StrataProgress is { } p ? job with { StrataProgress = p with { RecordsProcessed = Math.Max(p.RecordsProcessed, _checkpoints.RecordsDone(account, job.TransformJobName)) } } : job;
 }

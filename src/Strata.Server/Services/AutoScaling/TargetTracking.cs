@@ -1,4 +1,4 @@
-namespace Strata.Server.Hosting.AutoScaling;
+namespace Strata.Server.Services.AutoScaling;
 
 /// <summary>What one evaluation of a target-tracking policy sees.</summary>
 public sealed record TrackingInput(

@@ -4,7 +4,7 @@ using System.Text;
 using System.Text.Json;
 using System.Text.Json.Nodes;
 
-namespace Strata.Server.Hosting.Transform;
+namespace Strata.Server.Jobs.Transform;
 
 /// <summary>A job's input cannot be processed as asked (the job fails with this message).</summary>
 public sealed class TransformException(string message) : Exception(message);

@@ -1,7 +1,7 @@
 using System.Globalization;
 using System.Text.Json.Nodes;
 
-namespace Strata.Server.Hosting.Transform;
+namespace Strata.Server.Jobs.Transform;
 
 /// <summary>
 /// The JSONPath subset batch transform's InputFilter and OutputFilter accept: <c>$</c>, child

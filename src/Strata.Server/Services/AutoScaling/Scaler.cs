@@ -1,38 +1,37 @@
-using Strata.Server.Services.AutoScaling;
+using Strata.Server.Hosting;
 using Strata.Server.Services.SageMaker;
 using Strata.Server.Storage;
 
-namespace Strata.Server.Hosting.AutoScaling;
+namespace Strata.Server.Services.AutoScaling;
 
 /// <summary>
 /// Applies target-tracking policies: every evaluation period it reads each scalable variant's
 /// metric over exactly that period from the metrics store (two readings of the series' totals),
 /// decides with <see cref="TargetTracking"/> (the largest capacity any policy asks for), changes the
 /// variant's instance count through the same path as UpdateEndpointWeightsAndCapacities, and
-/// records every change as a scaling activity whose cause says why.
+/// records every change as a scaling activity whose cause says why. It reaches hosting only
+/// through <see cref="IVariantScaling"/>: a variant's desired instance count, read and set.
 /// </summary>
-public sealed class Scaler(AutoScalingStore store, SageMakerStore sageMaker, HostingService hosting, MetricsStore metrics, TimeProvider clock,
-    TimeSpan period, ILogger<Scaler> log) : IAsyncDisposable
+public sealed class Scaler(AutoScalingStore store, SageMakerStore sageMaker, IVariantScaling variants, MetricsStore metrics, TimeProvider clock,
+    TimeSpan period, ILogger<Scaler> log) : BackgroundService
 {
-    readonly CancellationTokenSource _stop = new();
     readonly Dictionary<(string Account, string ResourceId, string Policy), (long Count, double Sum, DateTimeOffset At)> _readings = [];
-    Task? _loop;
 
     public TimeSpan Period => period;
 
-    public void Start() => _loop = Task.Run(async () =>
+    protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {
         using var timer = new PeriodicTimer(period, clock);
         try
         {
-            while (await timer.WaitForNextTickAsync(_stop.Token))
+            while (await timer.WaitForNextTickAsync(stoppingToken))
             {
-                try { await EvaluateAllAsync(_stop.Token); }
+                try { await EvaluateAllAsync(stoppingToken); }
                 catch (Exception e) when (e is not OperationCanceledException) { log.LogError(e, "autoscaling evaluation failed"); }
             }
         }
         catch (OperationCanceledException) { }
-    });
+    }
 
     public async Task EvaluateAllAsync(CancellationToken ct)
     {
@@ -45,9 +44,8 @@ public sealed class Scaler(AutoScalingStore store, SageMakerStore sageMaker, Hos
         var parts = target.ResourceId.Split('/');
         var (endpointName, variantName) = (parts[1], parts[3]);
         var endpoint = sageMaker.GetEndpoint(account, endpointName);
-        var variant = hosting.Find(account, endpointName)?.Variants.FirstOrDefault(v => v.Name == variantName);
-        if (endpoint?.EndpointStatus != "InService" || variant is null) return;
-        var current = variant.DesiredInstanceCount;
+        var desired = variants.DesiredInstanceCount(account, endpointName, variantName);
+        if (endpoint?.EndpointStatus != "InService" || desired is not { } current) return;
         var now = clock.GetUtcNow();
         var state = store.GetState(account, target.ResourceId);
 
@@ -88,7 +86,7 @@ public sealed class Scaler(AutoScalingStore store, SageMakerStore sageMaker, Hos
         sageMaker.UpdateEndpoint(account, endpointName, e => e with { EndpointStatus = "Updating", LastModifiedTime = now });
         try
         {
-            await hosting.UpdateWeightsAndCapacitiesAsync(account, endpointName, [(variantName, null, decision.Desired)]);
+            await variants.SetDesiredInstanceCountAsync(account, endpointName, variantName, decision.Desired);
             activity = activity with { StatusCode = "Successful", EndTime = clock.GetUtcNow(), StatusMessage = $"Successfully set desired instance count to {decision.Desired}. Change successfully fulfilled by sagemaker." };
             store.PutState(account, target.ResourceId, new ScalingState(decision.Desired > current ? now : state.LastScaleOut, now));
         }
@@ -134,11 +132,5 @@ public sealed class Scaler(AutoScalingStore store, SageMakerStore sageMaker, Hos
                 ? statistic == "Minimum" ? m.Min(s => s.Minimum) : m.Max(s => s.Maximum) : 0,
             _ => dSum / minutes, // Sum, per minute (the unit SageMaker's metrics are tracked in)
         };
-    }
-
-    public async ValueTask DisposeAsync()
-    {
-        await _stop.CancelAsync();
-        if (_loop is not null) await _loop;
     }
 }

@@ -6,12 +6,9 @@ using System.Security.Cryptography;
 using System.Text;
 using System.Text.Json;
 using System.Threading.Channels;
-using Strata.Server.Auth;
-using Strata.Server.Services.S3;
-using Strata.Server.Services.SageMaker;
-using Strata.Server.Storage;
+using Strata.Server.Hosting;
 
-namespace Strata.Server.Hosting.Transform;
+namespace Strata.Server.Jobs.Transform;
 
 /// <summary>
 /// Runs batch transform jobs: starts the job's own instances (the same workers endpoints use),
@@ -20,23 +17,43 @@ namespace Strata.Server.Hosting.Transform;
 /// object's output in input order to <c>{S3OutputPath}/{relative path}.out</c>. Output is staged
 /// in a local file and checkpointed after mini-batches (file length and batch count, after an
 /// fsync), so a job resumes after a crash or restart where it was, and an object's .out appears
-/// only whole (one atomic S3 put), never partial.
+/// only whole (one atomic S3 put), never partial. A hosted service: on start it resumes the jobs
+/// a stop interrupted; on stop it cancels the running ones (they resume on the next start).
 /// </summary>
-public sealed class BatchTransformService(TransformJobStore jobs, SageMakerStore models, S3Store s3, ServerSideEncryption sse, ModelArtifacts artifacts,
-    ExecutionRoles roles, ImageCatalogue images, string workDir, string runDir, string logDir, string region, TimeProvider clock, ILogger<BatchTransformService> log)
-    : IAsyncDisposable
+public sealed class TransformJobRunner(ITransformJobs jobs, TransformCheckpoints checkpoints, ITransformStorage storage, IArtifactReader artifacts,
+    ImageCatalogue images, TransformOptions options, TimeProvider clock, ILogger<TransformJobRunner> log) : IHostedService, IDisposable
 {
     static readonly TimeSpan HealthTimeout = TimeSpan.FromSeconds(60);
     static readonly TimeSpan CheckpointInterval = TimeSpan.FromMilliseconds(250);
+    static readonly TimeSpan ShutdownGrace = TimeSpan.FromSeconds(10);
     readonly ConcurrentDictionary<(string Account, string Name), CancellationTokenSource> _running = new();
+    readonly ConcurrentDictionary<Task, bool> _runs = new();
     readonly CancellationTokenSource _shutdown = new();
+
+    public Task StartAsync(CancellationToken cancellationToken)
+    {
+        RestoreAll();
+        return Task.CompletedTask;
+    }
+
+    /// <summary>The server is stopping: running jobs stop where they are (their checkpoints stay)
+    /// and are given a moment to let go of their files and instances.</summary>
+    public async Task StopAsync(CancellationToken cancellationToken)
+    {
+        await _shutdown.CancelAsync();
+        try { await Task.WhenAll(_runs.Keys).WaitAsync(ShutdownGrace, clock, cancellationToken); }
+        catch (TimeoutException) { }
+        catch (OperationCanceledException) { }
+    }
+
+    public void Dispose() => _shutdown.Dispose();
 
     /// <summary>Starts (or, after a restart, resumes) a job in the background.</summary>
     public void Start(string account, string name)
     {
         var cts = CancellationTokenSource.CreateLinkedTokenSource(_shutdown.Token);
         if (!_running.TryAdd((account, name), cts)) return;
-        _ = Task.Run(async () =>
+        var run = Task.Run(async () =>
         {
             try { await RunAsync(account, name, cts.Token); }
             finally
@@ -45,14 +62,16 @@ public sealed class BatchTransformService(TransformJobStore jobs, SageMakerStore
                 cts.Dispose();
             }
         });
+        _runs[run] = true;
+        _ = run.ContinueWith(t => _runs.TryRemove(t, out _), TaskScheduler.Default);
     }
 
     /// <summary>StopTransformJob: the job stops promptly; objects not finished get no output.</summary>
     public void Stop(string account, string name)
     {
-        jobs.Update(account, name, j => j.TransformJobStatus == "InProgress" ? j with { TransformJobStatus = "Stopping", LastModifiedTime = clock.GetUtcNow() } : j);
+        jobs.Update(account, name, j => j.Status == "InProgress" ? j with { Status = "Stopping", LastModifiedTime = clock.GetUtcNow() } : j);
         if (_running.TryGetValue((account, name), out var cts)) cts.Cancel();
-        else jobs.Update(account, name, j => j.TransformJobStatus == "Stopping" ? Ended(j, "Stopped", null) : j);
+        else jobs.Update(account, name, j => j.Status == "Stopping" ? Ended(j, "Stopped", null) : j);
     }
 
     /// <summary>Jobs that were running when the server stopped carry on from their checkpoints.</summary>
@@ -60,13 +79,13 @@ public sealed class BatchTransformService(TransformJobStore jobs, SageMakerStore
     {
         foreach (var (account, job) in jobs.All())
         {
-            if (job.TransformJobStatus == "InProgress") Start(account, job.TransformJobName);
-            else if (job.TransformJobStatus == "Stopping") jobs.Update(account, job.TransformJobName, j => Ended(j, "Stopped", null));
+            if (job.State.Status == "InProgress") Start(account, job.Name);
+            else if (job.State.Status == "Stopping") jobs.Update(account, job.Name, j => Ended(j, "Stopped", null));
         }
     }
 
-    TransformJobRecord Ended(TransformJobRecord job, string status, string? reason)
-        => job with { TransformJobStatus = status, FailureReason = reason, TransformEndTime = clock.GetUtcNow(), LastModifiedTime = clock.GetUtcNow() };
+    TransformJobState Ended(TransformJobState job, string status, string? reason)
+        => job with { Status = status, FailureReason = reason, EndTime = clock.GetUtcNow(), LastModifiedTime = clock.GetUtcNow() };
 
     sealed record InputObject(string Bucket, string Key, string Relative);
 
@@ -76,47 +95,45 @@ public sealed class BatchTransformService(TransformJobStore jobs, SageMakerStore
         var started = Stopwatch.GetTimestamp();
         var instances = new List<WorkerProcess>();
         var everyInstance = new ConcurrentBag<WorkerProcess>(); // every instance ever started, replacements too
-        var jobLog = Path.Combine(logDir, "aws", "sagemaker", "TransformJobs", name);
+        var jobLog = Path.Combine(options.LogDir, "aws", "sagemaker", "TransformJobs", name);
         Directory.CreateDirectory(jobLog);
-        var work = Path.Combine(workDir, account, name);
+        var work = Path.Combine(options.WorkDir, account, name);
         Directory.CreateDirectory(work);
         long records = 0;
         var objectsDone = 0;
         try
         {
-            job = jobs.Update(account, name, j => j with { TransformStartTime = j.TransformStartTime ?? clock.GetUtcNow() })!;
-            var model = models.GetModel(account, job.ModelName) ?? throw new TransformException($"the model {job.ModelName} does not exist");
-            var container = model.PrimaryContainer ?? model.Containers?.FirstOrDefault() ?? throw new TransformException($"the model {model.ModelName} has no container");
-            var session = roles.Assume(model.ExecutionRoleArn ?? throw new TransformException($"the model {model.ModelName} has no ExecutionRoleArn"), ExecutionRoles.SageMaker);
-            void Authorize(string action, string resource, string what) => roles.Require(session, action, resource, $"s3.{region}.amazonaws.com", what);
+            job = jobs.Update(account, name, j => j with { StartTime = j.StartTime ?? clock.GetUtcNow() })!;
+            var model = jobs.Model(account, job.ModelName);
+            var authorize = storage.AssumeRole(model.ExecutionRoleArn ?? throw new TransformException($"the model {model.ModelName} has no ExecutionRoleArn"));
 
-            var image = container.Image ?? "";
+            var image = model.Image;
             var command = Images.IsBuiltIn(image) ? null : images.CommandFor(image) ?? throw new TransformException($"the image {image} is not in the image catalogue");
-            var modelDir = container.ModelDataUrl is { } url
-                ? await artifacts.PrepareAsync(url, (a, r) => Authorize(a, r, $"Could not access model data at {url}"), ct, requireOnnx: command is null)
+            var modelDir = model.ModelDataUrl is { } url
+                ? await artifacts.PrepareAsync(model, url, requireOnnx: command is null, ct)
                 : Directory.CreateTempSubdirectory("strata-nomodel-").FullName;
-            var type = InstanceType.Find(job.TransformResources.InstanceType) ?? throw new TransformException($"unknown instance type {job.TransformResources.InstanceType}");
+            var type = InstanceType.Find(job.InstanceType) ?? throw new TransformException($"unknown instance type {job.InstanceType}");
 
-            var inputs = ListInputs(job, (a, r) => Authorize(a, r, "Could not read the input"));
-            jobs.Update(account, name, j => j with { StrataProgress = new TransformProgress(inputs.Count, 0, 0) });
+            var inputs = ListInputs(job, (a, r) => authorize(a, r, "Could not read the input"));
+            jobs.Update(account, name, j => j with { Progress = new TransformProgress(inputs.Count, 0, 0) });
 
-            var environment = new Dictionary<string, string>(container.Environment ?? [])
+            var environment = new Dictionary<string, string>(model.Environment)
             {
                 ["SAGEMAKER_BATCH"] = "true",
                 ["SAGEMAKER_MAX_PAYLOAD_IN_MB"] = job.MaxPayloadInMB.ToString(),
                 ["SAGEMAKER_BATCH_STRATEGY"] = job.BatchStrategy == "MultiRecord" ? "MULTI_RECORD" : "SINGLE_RECORD",
                 ["SAGEMAKER_MAX_CONCURRENT_TRANSFORMS"] = job.MaxConcurrentTransforms.ToString(),
             };
-            foreach (var (k, v) in job.Environment ?? []) environment[k] = v;
+            foreach (var (k, v) in job.Environment ?? new Dictionary<string, string>()) environment[k] = v;
             async Task<WorkerProcess> StartInstance()
             {
                 var instanceId = "i-" + Guid.NewGuid().ToString("N")[..17];
-                var instance = await WorkerProcess.StartAsync($"{name}/{instanceId}", modelDir, runDir, type, environment, HealthTimeout, ct,
-                    Path.Combine(jobLog, instanceId + ".log"), command, model.EnableNetworkIsolation);
+                var instance = await WorkerProcess.StartAsync($"{name}/{instanceId}", modelDir, options.RunDir, type, environment, HealthTimeout, ct,
+                    Path.Combine(jobLog, instanceId + ".log"), command, model.EnableNetworkIsolation, clock: clock);
                 everyInstance.Add(instance);
                 return instance;
             }
-            var count = Math.Max(1, job.TransformResources.InstanceCount ?? 1);
+            var count = Math.Max(1, job.InstanceCount ?? 1);
             var starting = Enumerable.Range(0, count).Select(_ => StartInstance()).ToList();
             try { await Task.WhenAll(starting); }
             finally { instances.AddRange(starting.Where(t => t.IsCompletedSuccessfully).Select(t => t.Result)); }
@@ -126,7 +143,7 @@ public sealed class BatchTransformService(TransformJobStore jobs, SageMakerStore
             queue.Writer.Complete();
             using var failed = CancellationTokenSource.CreateLinkedTokenSource(ct);
             Exception? failure = null;
-            var processor = new RecordProcessor(job.DataProcessing?.InputFilter, job.DataProcessing?.OutputFilter, job.DataProcessing?.JoinSource, job.TransformInput.ContentType);
+            var processor = new RecordProcessor(job.InputFilter, job.OutputFilter, job.JoinSource, job.ContentType);
             var lanes = Enumerable.Range(0, instances.Count).Select(i => Task.Run(async () =>
             {
                 var instance = instances[i];
@@ -135,12 +152,12 @@ public sealed class BatchTransformService(TransformJobStore jobs, SageMakerStore
                     await foreach (var input in queue.Reader.ReadAllAsync(failed.Token))
                     {
                         var (n, replaced) = await TransformObjectAsync(account, job, input, instance, StartInstance, processor, work,
-                            (a, r) => Authorize(a, r, $"Could not process {input.Bucket}/{input.Key}"), line => Summary(jobLog, line), failed.Token);
+                            (a, r) => authorize(a, r, $"Could not process {input.Bucket}/{input.Key}"), line => Summary(jobLog, line), failed.Token);
                         instance = replaced;
                         lock (instances) instances[i] = instance;
                         Interlocked.Add(ref records, n);
                         var done = Interlocked.Increment(ref objectsDone);
-                        jobs.Update(account, name, j => j with { StrataProgress = new TransformProgress(inputs.Count, done, Interlocked.Read(ref records)) });
+                        jobs.Update(account, name, j => j with { Progress = new TransformProgress(inputs.Count, done, Interlocked.Read(ref records)) });
                     }
                 }
                 catch (Exception e) when (e is not OperationCanceledException || !ct.IsCancellationRequested)
@@ -153,7 +170,7 @@ public sealed class BatchTransformService(TransformJobStore jobs, SageMakerStore
             ct.ThrowIfCancellationRequested();
             if (failure is not null) throw failure is OperationCanceledException ? new TransformException("the job was cancelled") : failure;
 
-            jobs.Update(account, name, j => Ended(j, "Completed", null) with { StrataProgress = new TransformProgress(inputs.Count, inputs.Count, Interlocked.Read(ref records)) });
+            jobs.Update(account, name, j => Ended(j, "Completed", null) with { Progress = new TransformProgress(inputs.Count, inputs.Count, Interlocked.Read(ref records)) });
             Summary(jobLog, $"Completed: {inputs.Count} objects, {Interlocked.Read(ref records)} records in {Stopwatch.GetElapsedTime(started).TotalSeconds:F1} s");
             Directory.Delete(work, recursive: true);
         }
@@ -166,8 +183,8 @@ public sealed class BatchTransformService(TransformJobStore jobs, SageMakerStore
         }
         catch (Exception e)
         {
-            var reason = e is TransformException or HostingException or ExecutionRoleException ? e.Message : "An internal error stopped the job: " + e.Message;
-            if (e is not (TransformException or HostingException or ExecutionRoleException)) log.LogError(e, "transform job {Job} failed", name);
+            var reason = e is TransformException or HostingException ? e.Message : "An internal error stopped the job: " + e.Message;
+            if (e is not (TransformException or HostingException)) log.LogError(e, "transform job {Job} failed", name);
             jobs.Update(account, name, j => Ended(j, "Failed", Truncate(reason)));
             Summary(jobLog, $"Failed after {Stopwatch.GetElapsedTime(started).TotalSeconds:F1} s ({objectsDone} objects, {Interlocked.Read(ref records)} records done): {reason}");
             TryDelete(work);
@@ -185,8 +202,8 @@ public sealed class BatchTransformService(TransformJobStore jobs, SageMakerStore
         try { Directory.Delete(dir, recursive: true); } catch (IOException) { } catch (UnauthorizedAccessException) { }
     }
 
-    static void Summary(string jobLog, string line)
-        => File.AppendAllText(Path.Combine(jobLog, "summary.log"), $"{DateTimeOffset.UtcNow:O} {line}\n");
+    void Summary(string jobLog, string line)
+        => File.AppendAllText(Path.Combine(jobLog, "summary.log"), $"{clock.GetUtcNow():O} {line}\n");
 
     static (string Bucket, string Prefix) ParseS3(string uri)
     {
@@ -196,36 +213,34 @@ public sealed class BatchTransformService(TransformJobStore jobs, SageMakerStore
     }
 
     /// <summary>The input objects: every object under the prefix, or those a manifest lists.</summary>
-    List<InputObject> ListInputs(TransformJobRecord job, Action<string, string> authorize)
+    List<InputObject> ListInputs(TransformJob job, Action<string, string> authorize)
     {
-        var source = job.TransformInput.DataSource!.S3DataSource!;
-        var (bucket, prefix) = ParseS3(source.S3Uri!);
-        if (source.S3DataType == "ManifestFile")
+        var (bucket, prefix) = ParseS3(job.InputUri);
+        if (job.InputDataType == "ManifestFile")
         {
             authorize("s3:GetObject", $"arn:aws:s3:::{bucket}/{prefix}");
-            var manifest = s3.GetObject(bucket, prefix) ?? throw new TransformException($"the manifest {source.S3Uri} does not exist");
             JsonElement entries;
-            using (var body = s3.OpenRead(manifest, sse.DataKeyForService(manifest.Encryption, authorize)))
+            using (var body = storage.OpenRead(bucket, prefix, authorize) ?? throw new TransformException($"the manifest {job.InputUri} does not exist"))
             {
                 try { entries = JsonDocument.Parse(body).RootElement.Clone(); }
-                catch (JsonException e) { throw new TransformException($"the manifest {source.S3Uri} is not valid JSON: {e.Message}"); }
+                catch (JsonException e) { throw new TransformException($"the manifest {job.InputUri} is not valid JSON: {e.Message}"); }
             }
             if (entries.ValueKind != JsonValueKind.Array || entries.GetArrayLength() == 0 || !entries[0].TryGetProperty("prefix", out var p) || p.GetString() is not { } manifestPrefix)
-                throw new TransformException($"the manifest {source.S3Uri} must be a JSON array that starts with {{\"prefix\": \"s3://…\"}}");
+                throw new TransformException($"the manifest {job.InputUri} must be a JSON array that starts with {{\"prefix\": \"s3://…\"}}");
             var (mBucket, mPrefix) = ParseS3(manifestPrefix);
             return entries.EnumerateArray().Skip(1).Select(e => e.GetString() ?? throw new TransformException("a manifest entry is not a string"))
                 .Select(relative => new InputObject(mBucket, mPrefix + relative, relative)).ToList();
         }
         authorize("s3:ListBucket", $"arn:aws:s3:::{bucket}");
-        if (s3.GetBucket(bucket) is null) throw new TransformException($"the input bucket {bucket} does not exist");
+        if (!storage.BucketExists(bucket)) throw new TransformException($"the input bucket {bucket} does not exist");
         var result = new List<InputObject>();
         string? after = null;
         while (true)
         {
-            var page = s3.ScanObjects(bucket, prefix, after, 1000, skipStartAfterPrefix: false);
-            foreach (var (objectKey, json) in page)
+            var page = storage.List(bucket, prefix, after, 1000);
+            foreach (var (objectKey, size) in page)
             {
-                if (objectKey.EndsWith('/') && S3Store.ParseObject(json).Size == 0) continue; // a "folder" marker
+                if (objectKey.EndsWith('/') && size == 0) continue; // a "folder" marker
                 var relative = objectKey[prefix.Length..];
                 if (relative.Length > 0 && relative[0] == '/' && prefix.EndsWith('/') is false) relative = relative.TrimStart('/');
                 result.Add(new InputObject(bucket, objectKey, relative.Length == 0 ? Path.GetFileName(objectKey) : relative));
@@ -233,7 +248,7 @@ public sealed class BatchTransformService(TransformJobStore jobs, SageMakerStore
             if (page.Count < 1000) break;
             after = page[^1].Key;
         }
-        if (result.Count == 0) throw new TransformException($"no input objects under {source.S3Uri}");
+        if (result.Count == 0) throw new TransformException($"no input objects under {job.InputUri}");
         return result;
     }
 
@@ -243,17 +258,16 @@ public sealed class BatchTransformService(TransformJobStore jobs, SageMakerStore
 
     /// <summary>One input object, to its .out: returns the records processed and the instance
     /// (replaced if it died on the way).</summary>
-    async Task<(long Records, WorkerProcess Instance)> TransformObjectAsync(string account, TransformJobRecord job, InputObject input, WorkerProcess instance,
+    async Task<(long Records, WorkerProcess Instance)> TransformObjectAsync(string account, TransformJob job, InputObject input, WorkerProcess instance,
         Func<Task<WorkerProcess>> startInstance, RecordProcessor processor, string work, Action<string, string> authorize, Action<string> note, CancellationToken ct)
     {
-        var name = job.TransformJobName;
-        var checkpoint = jobs.GetCheckpoint(account, name, input.Relative) ?? new ObjectCheckpoint(0, 0, 0, false);
+        var name = job.Name;
+        var checkpoint = checkpoints.Get(account, name, input.Relative) ?? new ObjectCheckpoint(0, 0, 0, false);
         if (checkpoint.Done) return (0, instance);
         if (checkpoint.Batches > 0)
             note($"Resumed s3://{input.Bucket}/{input.Key} after mini-batch {checkpoint.Batches} ({checkpoint.Records} records, {checkpoint.Bytes} bytes of output kept)");
         authorize("s3:GetObject", $"arn:aws:s3:::{input.Bucket}/{input.Key}");
-        var record = s3.GetObject(input.Bucket, input.Key) ?? throw new TransformException($"the input object s3://{input.Bucket}/{input.Key} does not exist");
-        var dataKey = sse.DataKeyForService(record.Encryption, authorize);
+        await using var body = storage.OpenRead(input.Bucket, input.Key, authorize) ?? throw new TransformException($"the input object s3://{input.Bucket}/{input.Key} does not exist");
 
         var staged = Path.Combine(work, Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes(input.Relative)))[..24] + ".part");
         await using var output = new FileStream(staged, FileMode.OpenOrCreate, FileAccess.ReadWrite, FileShare.None);
@@ -261,15 +275,15 @@ public sealed class BatchTransformService(TransformJobStore jobs, SageMakerStore
         output.Position = output.Length;
 
         var maxPayload = (long)(job.MaxPayloadInMB == 0 ? 6 : job.MaxPayloadInMB) * 1024 * 1024;
-        var splitType = job.TransformInput.SplitType ?? "None";
+        var splitType = job.SplitType ?? "None";
         var multi = job.BatchStrategy == "MultiRecord" && splitType != "None";
-        var assembleLines = job.TransformOutput.AssembleWith == "Line";
-        var contentType = job.TransformInput.ContentType;
-        var accept = job.TransformOutput.Accept;
+        var assembleLines = job.AssembleWith == "Line";
+        var contentType = job.ContentType;
+        var accept = job.Accept;
         var concurrency = Math.Max(1, job.MaxConcurrentTransforms == 0 ? 1 : job.MaxConcurrentTransforms);
         var batches = checkpoint.Batches;
         var recordsDone = checkpoint.Records;
-        var lastCheckpoint = Stopwatch.GetTimestamp();
+        var lastCheckpoint = clock.GetTimestamp();
         var instanceLock = new SemaphoreSlim(1, 1);
 
         async Task<(Batch Batch, byte[] Answer)> SendAsync(Batch batch)
@@ -328,18 +342,17 @@ public sealed class BatchTransformService(TransformJobStore jobs, SageMakerStore
             recordsDone += batch.Count;
             // Every multi-record mini-batch is checkpointed; single records (thousands a second)
             // at most every CheckpointInterval.
-            if (multi || Stopwatch.GetElapsedTime(lastCheckpoint) >= CheckpointInterval) Checkpoint(false);
+            if (multi || clock.GetElapsedTime(lastCheckpoint) >= CheckpointInterval) Checkpoint(false);
         }
 
         void Checkpoint(bool done)
         {
             output.Flush(flushToDisk: true);
-            jobs.PutCheckpoint(account, name, input.Relative, new ObjectCheckpoint(batches, output.Length, recordsDone, done));
-            lastCheckpoint = Stopwatch.GetTimestamp();
+            checkpoints.Put(account, name, input.Relative, new ObjectCheckpoint(batches, output.Length, recordsDone, done));
+            lastCheckpoint = clock.GetTimestamp();
         }
 
-        await using (var body = s3.OpenRead(record, dataKey))
-        await using (var decompressed = job.TransformInput.CompressionType == "Gzip" ? new GZipStream(body, CompressionMode.Decompress) : body)
+        await using (var decompressed = job.CompressionType == "Gzip" ? new GZipStream(body, CompressionMode.Decompress) : body)
         {
             var inflight = new Queue<Task<(Batch, byte[])>>();
             var index = 0;
@@ -379,43 +392,12 @@ public sealed class BatchTransformService(TransformJobStore jobs, SageMakerStore
         Checkpoint(false);
 
         // The whole output, in one atomic put: an object that fails never gets a partial .out.
-        var (outBucket, outPrefix) = ParseS3(job.TransformOutput.S3OutputPath!);
+        var (outBucket, outPrefix) = ParseS3(job.OutputPath);
         if (outPrefix.Length > 0 && !outPrefix.EndsWith('/')) outPrefix += "/";
         var outKey = outPrefix + input.Relative + ".out";
         authorize("s3:PutObject", $"arn:aws:s3:::{outBucket}/{outKey}");
-        var bucket = s3.GetBucket(outBucket) ?? throw new TransformException($"the output bucket {outBucket} does not exist");
-        var encryption = sse.ForServiceObject(bucket, outKey, job.TransformOutput.KmsKeyId, bucket.OwnerAccountId, authorize);
         output.Position = 0;
-        await using (var writer = s3.Blobs.CreateWriter())
-        {
-            using var md5 = IncrementalHash.CreateHash(HashAlgorithmName.MD5);
-            var sealing = encryption is null ? null : SegmentCipher.Encrypt(writer.Stream, encryption.Value.DataKey, writer.Id);
-            var destination = sealing ?? writer.Stream;
-            var buffer = new byte[256 * 1024];
-            int n;
-            while ((n = await output.ReadAsync(buffer, ct)) > 0)
-            {
-                md5.AppendData(buffer, 0, n);
-                await destination.WriteAsync(buffer.AsMemory(0, n), ct);
-            }
-            if (sealing is not null)
-            {
-                await sealing.FinishAsync(ct);
-                await sealing.DisposeAsync();
-            }
-            var blob = await writer.CommitAsync();
-            s3.PutObject(outBucket, new ObjectRecord
-            {
-                Key = outKey,
-                Size = output.Length,
-                ETag = $"\"{Convert.ToHexStringLower(md5.GetHashAndReset())}\"",
-                LastModified = clock.GetUtcNow(),
-                Segments = [new Segment(blob, output.Length)],
-                Headers = new() { ["Content-Type"] = accept ?? "application/octet-stream" },
-                OwnerAccountId = bucket.OwnerAccountId,
-                Encryption = encryption?.Meta,
-            });
-        }
+        await storage.PutAsync(outBucket, outKey, output, accept ?? "application/octet-stream", job.OutputKmsKeyId, authorize, ct);
         Checkpoint(true);
         output.Close();
         File.Delete(staged);
@@ -514,12 +496,5 @@ public sealed class BatchTransformService(TransformJobStore jobs, SageMakerStore
             text = end < 0 ? [] : text[(end + 1)..];
         }
         return count;
-    }
-
-    public async ValueTask DisposeAsync()
-    {
-        await _shutdown.CancelAsync();
-        var deadline = DateTime.UtcNow.AddSeconds(10);
-        while (!_running.IsEmpty && DateTime.UtcNow < deadline) await Task.Delay(50);
     }
 }
