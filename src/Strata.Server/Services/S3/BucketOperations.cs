@@ -2,9 +2,9 @@ using System.Globalization;
 using System.Net;
 using System.Text;
 using System.Text.RegularExpressions;
-using System.Xml;
 using Strata.Server.Auth;
 using Strata.Server.Protocol;
+using Strata.Server.Services.S3.Model;
 
 namespace Strata.Server.Services.S3;
 
@@ -39,23 +39,12 @@ internal sealed partial class BucketOperations(S3Environment env)
             .ToList();
         var page = mine.Take(max).ToList();
         var owner = env.Owner(ctx.Principal.AccountId);
-        await S3Http.WriteXmlAsync(ctx, xml =>
+        await S3Http.WriteXmlAsync(ctx, new ListBucketsOutput
         {
-            xml.WriteStartElement("ListAllMyBucketsResult", S3Service.XmlNamespace);
-            S3Http.WriteOwner(xml, "Owner", owner);
-            xml.WriteStartElement("Buckets");
-            foreach (var b in page)
-            {
-                xml.WriteStartElement("Bucket");
-                xml.WriteElementString("Name", b.Name);
-                xml.WriteElementString("CreationDate", Xml.Timestamp(b.CreationDate));
-                xml.WriteElementString("BucketRegion", b.Region);
-                xml.WriteEndElement();
-            }
-            xml.WriteEndElement();
-            if (mine.Count > page.Count) xml.WriteElementString("ContinuationToken", EncodeToken(page[^1].Name, false));
-            if (prefix.Length > 0) xml.WriteElementString("Prefix", prefix);
-            xml.WriteEndElement();
+            Owner = S3Http.OwnerOf(owner),
+            Buckets = page.Select(b => new Bucket { Name = b.Name, CreationDate = b.CreationDate, BucketRegion = b.Region }).ToList(),
+            ContinuationToken = mine.Count > page.Count ? EncodeToken(page[^1].Name, false) : null,
+            Prefix = prefix.Length > 0 ? prefix : null,
         });
     }
 
@@ -66,7 +55,7 @@ internal sealed partial class BucketOperations(S3Environment env)
         var body = await ReadOptionalBodyAsync(ctx);
         if (body is not null)
         {
-            var location = body.Child("LocationConstraint");
+            var location = body.LocationConstraint;
             if (location == "EU") location = "eu-west-1"; // S3's legacy name for Ireland
             if (location is not null)
             {
@@ -86,14 +75,14 @@ internal sealed partial class BucketOperations(S3Environment env)
         S3Http.Empty(ctx);
     }
 
-    static async Task<System.Xml.Linq.XElement?> ReadOptionalBodyAsync(RequestContext ctx)
+    static async Task<CreateBucketConfiguration?> ReadOptionalBodyAsync(RequestContext ctx)
     {
         var hasBody = ctx.Request.ContentLength > 0 || ctx.Request.Headers.ContainsKey("Transfer-Encoding") || ctx.ChunkedBody is not null;
         if (!hasBody) return null;
         var buffered = await SigV4Authenticator.ReadAllAsync(ctx.Body);
         if (buffered.Length == 0) return null;
         ctx.Body = new MemoryStream(buffered);
-        return await S3Http.ReadXmlAsync(ctx);
+        return await S3Http.ReadXmlAsync(ctx, null, S3XmlReader.ReadCreateBucketConfiguration);
     }
 
     public Task HeadBucket(RequestContext ctx)
@@ -115,24 +104,15 @@ internal sealed partial class BucketOperations(S3Environment env)
     public async Task GetBucketLocation(RequestContext ctx)
     {
         var bucket = env.RequireBucket(ctx);
-        await S3Http.WriteXmlAsync(ctx, xml =>
-        {
-            xml.WriteStartElement("LocationConstraint", S3Service.XmlNamespace);
-            // us-east-1 is the one region S3 reports as an empty constraint.
-            if (bucket.Region != "us-east-1") xml.WriteString(bucket.Region);
-            xml.WriteEndElement();
-        });
+        // us-east-1 is the one region S3 reports as an empty constraint.
+        await S3Http.WriteXmlAsync(ctx, new GetBucketLocationOutput { LocationConstraint = bucket.Region != "us-east-1" ? bucket.Region : null });
     }
 
     public async Task GetBucketVersioning(RequestContext ctx)
     {
         env.RequireBucket(ctx);
         // Versioning cannot be enabled in Strata yet: a bucket that never had it has no Status.
-        await S3Http.WriteXmlAsync(ctx, xml =>
-        {
-            xml.WriteStartElement("VersioningConfiguration", S3Service.XmlNamespace);
-            xml.WriteEndElement();
-        });
+        await S3Http.WriteXmlAsync(ctx, new GetBucketVersioningOutput());
     }
 
     public async Task ListObjects(RequestContext ctx)
@@ -145,20 +125,18 @@ internal sealed partial class BucketOperations(S3Environment env)
         var maxKeys = MaxKeys(ctx);
         var page = S3Listing.List(Scanner(bucket.Name), prefix, delimiter, marker, S3Listing.IsCommonPrefix(marker, prefix, delimiter), maxKeys);
         var owner = env.Owner(bucket.OwnerAccountId);
-        await S3Http.WriteXmlAsync(ctx, xml =>
+        await S3Http.WriteXmlAsync(ctx, new ListObjectsOutput
         {
-            xml.WriteStartElement("ListBucketResult", S3Service.XmlNamespace);
-            xml.WriteElementString("Name", bucket.Name);
-            xml.WriteElementString("Prefix", encode(prefix));
-            xml.WriteElementString("Marker", encode(marker ?? ""));
-            xml.WriteElementString("MaxKeys", maxKeys.ToString(CultureInfo.InvariantCulture));
-            xml.Element("Delimiter", delimiter is null ? null : encode(delimiter));
-            xml.WriteElementString("IsTruncated", page.IsTruncated ? "true" : "false");
-            if (page.IsTruncated && delimiter is not null) xml.Element("NextMarker", page.LastEntry is null ? null : encode(page.LastEntry));
-            if (S3Http.Query(ctx, "encoding-type") is not null) xml.WriteElementString("EncodingType", "url");
-            WriteContents(xml, page, encode, owner, version: false);
-            WriteCommonPrefixes(xml, page, encode);
-            xml.WriteEndElement();
+            Name = bucket.Name,
+            Prefix = encode(prefix),
+            Marker = encode(marker ?? ""),
+            MaxKeys = maxKeys,
+            Delimiter = delimiter is null ? null : encode(delimiter),
+            IsTruncated = page.IsTruncated,
+            NextMarker = page.IsTruncated && delimiter is not null && page.LastEntry is not null ? encode(page.LastEntry) : null,
+            EncodingType = EncodingType(ctx),
+            Contents = Contents(page, encode, owner),
+            CommonPrefixes = CommonPrefixes(page, encode),
         });
     }
 
@@ -176,22 +154,21 @@ internal sealed partial class BucketOperations(S3Environment env)
         var (from, fromIsPrefix) = token is not null ? DecodeToken(token) : (startAfter, false);
         var page = S3Listing.List(Scanner(bucket.Name), prefix, delimiter, from, fromIsPrefix, maxKeys);
         var owner = fetchOwner ? env.Owner(bucket.OwnerAccountId) : null;
-        await S3Http.WriteXmlAsync(ctx, xml =>
+        await S3Http.WriteXmlAsync(ctx, new ListObjectsV2Output
         {
-            xml.WriteStartElement("ListBucketResult", S3Service.XmlNamespace);
-            xml.WriteElementString("Name", bucket.Name);
-            xml.WriteElementString("Prefix", encode(prefix));
-            xml.WriteElementString("MaxKeys", maxKeys.ToString(CultureInfo.InvariantCulture));
-            xml.Element("Delimiter", delimiter is null ? null : encode(delimiter));
-            xml.WriteElementString("IsTruncated", page.IsTruncated ? "true" : "false");
-            xml.WriteElementString("KeyCount", (page.Contents.Count + page.CommonPrefixes.Count).ToString(CultureInfo.InvariantCulture));
-            xml.Element("ContinuationToken", token);
-            if (page.IsTruncated) xml.WriteElementString("NextContinuationToken", EncodeToken(page.LastEntry!, page.LastEntryIsPrefix));
-            xml.Element("StartAfter", startAfter is null ? null : encode(startAfter));
-            if (S3Http.Query(ctx, "encoding-type") is not null) xml.WriteElementString("EncodingType", "url");
-            WriteContents(xml, page, encode, fetchOwner ? owner : null, version: false, includeOwner: fetchOwner);
-            WriteCommonPrefixes(xml, page, encode);
-            xml.WriteEndElement();
+            Name = bucket.Name,
+            Prefix = encode(prefix),
+            MaxKeys = maxKeys,
+            Delimiter = delimiter is null ? null : encode(delimiter),
+            IsTruncated = page.IsTruncated,
+            KeyCount = page.Contents.Count + page.CommonPrefixes.Count,
+            ContinuationToken = token,
+            NextContinuationToken = page.IsTruncated ? EncodeToken(page.LastEntry!, page.LastEntryIsPrefix) : null,
+            StartAfter = startAfter is null ? null : encode(startAfter),
+            EncodingType = EncodingType(ctx),
+            // The owner only with fetch-owner=true.
+            Contents = Contents(page, encode, owner),
+            CommonPrefixes = CommonPrefixes(page, encode),
         });
     }
 
@@ -208,66 +185,52 @@ internal sealed partial class BucketOperations(S3Environment env)
         var maxKeys = MaxKeys(ctx);
         var page = S3Listing.List(Scanner(bucket.Name), prefix, delimiter, keyMarker, S3Listing.IsCommonPrefix(keyMarker, prefix, delimiter), maxKeys);
         var owner = env.Owner(bucket.OwnerAccountId);
-        await S3Http.WriteXmlAsync(ctx, xml =>
+        await S3Http.WriteXmlAsync(ctx, new ListObjectVersionsOutput
         {
-            xml.WriteStartElement("ListVersionsResult", S3Service.XmlNamespace);
-            xml.WriteElementString("Name", bucket.Name);
-            xml.WriteElementString("Prefix", encode(prefix));
-            xml.WriteElementString("KeyMarker", encode(keyMarker ?? ""));
-            xml.WriteElementString("VersionIdMarker", versionIdMarker ?? "");
-            xml.WriteElementString("MaxKeys", maxKeys.ToString(CultureInfo.InvariantCulture));
-            xml.Element("Delimiter", delimiter is null ? null : encode(delimiter));
-            xml.WriteElementString("IsTruncated", page.IsTruncated ? "true" : "false");
-            if (page.IsTruncated)
+            Name = bucket.Name,
+            Prefix = encode(prefix),
+            KeyMarker = encode(keyMarker ?? ""),
+            VersionIdMarker = versionIdMarker ?? "",
+            MaxKeys = maxKeys,
+            Delimiter = delimiter is null ? null : encode(delimiter),
+            IsTruncated = page.IsTruncated,
+            NextKeyMarker = page.IsTruncated ? encode(page.LastEntry!) : null,
+            NextVersionIdMarker = page.IsTruncated ? "null" : null,
+            EncodingType = EncodingType(ctx),
+            // An unversioned bucket's objects all have the version id "null".
+            Versions = Contents(page, encode, owner).Select(o => new ObjectVersion
             {
-                xml.WriteElementString("NextKeyMarker", encode(page.LastEntry!));
-                xml.WriteElementString("NextVersionIdMarker", "null");
-            }
-            if (S3Http.Query(ctx, "encoding-type") is not null) xml.WriteElementString("EncodingType", "url");
-            WriteContents(xml, page, encode, owner, version: true);
-            WriteCommonPrefixes(xml, page, encode);
-            xml.WriteEndElement();
+                Key = o.Key, VersionId = "null", IsLatest = true, LastModified = o.LastModified, ETag = o.ETag,
+                ChecksumAlgorithm = o.ChecksumAlgorithm, ChecksumType = o.ChecksumType, Size = o.Size, Owner = o.Owner, StorageClass = o.StorageClass,
+            }).ToList(),
+            CommonPrefixes = CommonPrefixes(page, encode),
         });
     }
 
     S3Listing.Scan Scanner(string bucket) => (prefix, startAfter, limit, skip) => env.Store.ScanObjects(bucket, prefix, startAfter, limit, skip);
 
-    static void WriteContents(XmlWriter xml, ListingPage page, Func<string, string> encode, AccountRecord? owner, bool version, bool includeOwner = true)
-    {
-        foreach (var (key, json) in page.Contents)
+    static List<ObjectShape> Contents(ListingPage page, Func<string, string> encode, AccountRecord? owner)
+        => page.Contents.Select(entry =>
         {
-            var o = S3Store.ParseObject(json);
-            xml.WriteStartElement(version ? "Version" : "Contents");
-            xml.WriteElementString("Key", encode(key));
-            if (version)
+            var o = S3Store.ParseObject(entry.Value);
+            return new ObjectShape
             {
-                // An unversioned bucket's objects all have the version id "null".
-                xml.WriteElementString("VersionId", "null");
-                xml.WriteElementString("IsLatest", "true");
-            }
-            xml.WriteElementString("LastModified", Xml.Timestamp(o.LastModified));
-            xml.WriteElementString("ETag", o.ETag);
-            if (o.ChecksumAlgorithm is not null)
-            {
-                xml.WriteElementString("ChecksumAlgorithm", o.ChecksumAlgorithm);
-                xml.Element("ChecksumType", o.ChecksumType);
-            }
-            xml.WriteElementString("Size", o.Size.ToString(CultureInfo.InvariantCulture));
-            if (includeOwner && owner is not null) S3Http.WriteOwner(xml, "Owner", owner);
-            xml.WriteElementString("StorageClass", o.StorageClass);
-            xml.WriteEndElement();
-        }
-    }
+                Key = encode(entry.Key),
+                LastModified = o.LastModified,
+                ETag = o.ETag,
+                ChecksumAlgorithm = o.ChecksumAlgorithm is null ? null : [o.ChecksumAlgorithm],
+                ChecksumType = o.ChecksumAlgorithm is null ? null : o.ChecksumType,
+                Size = o.Size,
+                Owner = owner is null ? null : S3Http.OwnerOf(owner),
+                StorageClass = o.StorageClass,
+            };
+        }).ToList();
 
-    static void WriteCommonPrefixes(XmlWriter xml, ListingPage page, Func<string, string> encode)
-    {
-        foreach (var p in page.CommonPrefixes)
-        {
-            xml.WriteStartElement("CommonPrefixes");
-            xml.WriteElementString("Prefix", encode(p));
-            xml.WriteEndElement();
-        }
-    }
+    static List<CommonPrefix> CommonPrefixes(ListingPage page, Func<string, string> encode)
+        => page.CommonPrefixes.Select(p => new CommonPrefix { Prefix = encode(p) }).ToList();
+
+    /// <summary><c>encoding-type=url</c> is echoed (<see cref="S3Http.Encoder"/> has validated it).</summary>
+    static string? EncodingType(RequestContext ctx) => S3Http.Query(ctx, "encoding-type") is not null ? "url" : null;
 
     static int MaxKeys(RequestContext ctx)
         => S3Http.IntQuery(ctx, "max-keys", "Provided max-keys not an integer or within integer range", 1000) ?? 1000;

@@ -2,6 +2,7 @@ using System.Text;
 using Strata.Policy;
 using Strata.Server.Auth;
 using Strata.Server.Protocol;
+using Strata.Server.Services.S3.Model;
 
 namespace Strata.Server.Services.S3;
 
@@ -50,26 +51,14 @@ public sealed class BucketPolicyOperations(S3Environment env)
     {
         var policy = env.RequireBucket(ctx).Policy ?? throw NoSuchBucketPolicy();
         var isPublic = IsPublic(PolicyDocument.Parse(policy, PolicyKind.Resource));
-        return S3Http.WriteXmlAsync(ctx, xml =>
-        {
-            xml.WriteStartElement("PolicyStatus", S3Service.XmlNamespace);
-            xml.WriteElementString("IsPublic", isPublic ? "true" : "false");
-            xml.WriteEndElement();
-        });
+        return S3Http.WriteXmlAsync(ctx, new PolicyStatus { IsPublic = isPublic });
     }
 
     public async Task PutPublicAccessBlock(RequestContext ctx)
     {
         var bucket = env.RequireBucket(ctx);
-        var root = await S3Http.ReadXmlAsync(ctx);
-        if (root.Name.LocalName != "PublicAccessBlockConfiguration") throw S3Errors.MalformedXml();
-        bool Flag(string name) => root.Child(name) switch
-        {
-            null or "false" => false,
-            "true" => true,
-            _ => throw S3Errors.MalformedXml(),
-        };
-        var block = new PublicAccessBlock(Flag("BlockPublicAcls"), Flag("IgnorePublicAcls"), Flag("BlockPublicPolicy"), Flag("RestrictPublicBuckets"));
+        var c = await S3Http.ReadXmlAsync(ctx, "PublicAccessBlockConfiguration", S3XmlReader.ReadPublicAccessBlockConfiguration);
+        var block = new PublicAccessBlock(c.BlockPublicAcls ?? false, c.IgnorePublicAcls ?? false, c.BlockPublicPolicy ?? false, c.RestrictPublicBuckets ?? false);
         env.Store.UpdateBucket(bucket.Name, b => b with { PublicAccessBlock = block });
         S3Http.Empty(ctx);
     }
@@ -78,14 +67,12 @@ public sealed class BucketPolicyOperations(S3Environment env)
     {
         var block = env.RequireBucket(ctx).PublicAccessBlock
             ?? throw new AwsException("NoSuchPublicAccessBlockConfiguration", 404, "The public access block configuration was not found").With("BucketName", ctx.Bucket);
-        return S3Http.WriteXmlAsync(ctx, xml =>
+        return S3Http.WriteXmlAsync(ctx, new PublicAccessBlockConfiguration
         {
-            xml.WriteStartElement("PublicAccessBlockConfiguration", S3Service.XmlNamespace);
-            xml.WriteElementString("BlockPublicAcls", block.BlockPublicAcls ? "true" : "false");
-            xml.WriteElementString("IgnorePublicAcls", block.IgnorePublicAcls ? "true" : "false");
-            xml.WriteElementString("BlockPublicPolicy", block.BlockPublicPolicy ? "true" : "false");
-            xml.WriteElementString("RestrictPublicBuckets", block.RestrictPublicBuckets ? "true" : "false");
-            xml.WriteEndElement();
+            BlockPublicAcls = block.BlockPublicAcls,
+            IgnorePublicAcls = block.IgnorePublicAcls,
+            BlockPublicPolicy = block.BlockPublicPolicy,
+            RestrictPublicBuckets = block.RestrictPublicBuckets,
         });
     }
 
@@ -101,16 +88,15 @@ public sealed class BucketPolicyOperations(S3Environment env)
     public async Task PutBucketEncryption(RequestContext ctx)
     {
         var bucket = env.RequireBucket(ctx);
-        var root = await S3Http.ReadXmlAsync(ctx);
-        if (root.Name.LocalName != "ServerSideEncryptionConfiguration") throw S3Errors.MalformedXml();
-        var rule = root.Children("Rule").FirstOrDefault() ?? throw S3Errors.MalformedXml();
-        var apply = rule.Children("ApplyServerSideEncryptionByDefault").FirstOrDefault() ?? throw S3Errors.MalformedXml();
-        var algorithm = apply.Child("SSEAlgorithm") ?? throw S3Errors.MalformedXml();
-        var keyId = apply.Child("KMSMasterKeyID");
+        var configuration = await S3Http.ReadXmlAsync(ctx, "ServerSideEncryptionConfiguration", S3XmlReader.ReadServerSideEncryptionConfiguration);
+        var rule = configuration.Rules?.FirstOrDefault() ?? throw S3Errors.MalformedXml();
+        var apply = rule.ApplyServerSideEncryptionByDefault ?? throw S3Errors.MalformedXml();
+        var algorithm = apply.SSEAlgorithm ?? throw S3Errors.MalformedXml();
+        var keyId = apply.KMSMasterKeyID;
         if (algorithm is not (ObjectEncryption.SseS3 or ObjectEncryption.SseKms)) throw S3Errors.MalformedXml();
         if (algorithm == ObjectEncryption.SseS3 && keyId is not null)
             throw S3Errors.InvalidArgument("a KMSMasterKeyID is not applicable if the default sse algorithm is not aws:kms or aws:kms:dsse", "ApplyServerSideEncryptionByDefault", null);
-        var encryption = new DefaultEncryption(algorithm, keyId, rule.Child("BucketKeyEnabled") == "true");
+        var encryption = new DefaultEncryption(algorithm, keyId, rule.BucketKeyEnabled == true);
         env.Store.UpdateBucket(bucket.Name, b => b with { Encryption = encryption });
         S3Http.Empty(ctx);
     }
@@ -119,17 +105,16 @@ public sealed class BucketPolicyOperations(S3Environment env)
     {
         var encryption = env.RequireBucket(ctx).Encryption
             ?? throw new AwsException("ServerSideEncryptionConfigurationNotFoundError", 404, "The server side encryption configuration was not found").With("BucketName", ctx.Bucket);
-        return S3Http.WriteXmlAsync(ctx, xml =>
+        return S3Http.WriteXmlAsync(ctx, new ServerSideEncryptionConfiguration
         {
-            xml.WriteStartElement("ServerSideEncryptionConfiguration", S3Service.XmlNamespace);
-            xml.WriteStartElement("Rule");
-            xml.WriteStartElement("ApplyServerSideEncryptionByDefault");
-            xml.WriteElementString("SSEAlgorithm", encryption.SSEAlgorithm);
-            if (encryption.KmsMasterKeyId is { } keyId) xml.WriteElementString("KMSMasterKeyID", keyId);
-            xml.WriteEndElement();
-            xml.WriteElementString("BucketKeyEnabled", encryption.BucketKeyEnabled ? "true" : "false");
-            xml.WriteEndElement();
-            xml.WriteEndElement();
+            Rules =
+            [
+                new ServerSideEncryptionRule
+                {
+                    ApplyServerSideEncryptionByDefault = new ServerSideEncryptionByDefault { SSEAlgorithm = encryption.SSEAlgorithm, KMSMasterKeyID = encryption.KmsMasterKeyId },
+                    BucketKeyEnabled = encryption.BucketKeyEnabled,
+                },
+            ],
         });
     }
 

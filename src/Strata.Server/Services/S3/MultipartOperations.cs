@@ -1,6 +1,7 @@
 using System.Globalization;
 using System.Security.Cryptography;
 using Strata.Server.Protocol;
+using Strata.Server.Services.S3.Model;
 
 namespace Strata.Server.Services.S3;
 
@@ -60,14 +61,7 @@ internal sealed class MultipartOperations(S3Environment env, ObjectOperations ob
             ctx.Response.Headers["x-amz-checksum-algorithm"] = algorithm;
             ctx.Response.Headers["x-amz-checksum-type"] = type;
         }
-        await S3Http.WriteXmlAsync(ctx, xml =>
-        {
-            xml.WriteStartElement("InitiateMultipartUploadResult", S3Service.XmlNamespace);
-            xml.WriteElementString("Bucket", upload.Bucket);
-            xml.WriteElementString("Key", upload.Key);
-            xml.WriteElementString("UploadId", upload.UploadId);
-            xml.WriteEndElement();
-        });
+        await S3Http.WriteXmlAsync(ctx, new CreateMultipartUploadOutput { Bucket = upload.Bucket, Key = upload.Key, UploadId = upload.UploadId });
     }
 
     static string Base64Url(byte[] bytes) => Convert.ToBase64String(bytes).Replace('+', '-').Replace('/', '_').TrimEnd('=');
@@ -151,29 +145,19 @@ internal sealed class MultipartOperations(S3Environment env, ObjectOperations ob
         var dataKey = env.Sse.DataKeyFor(ctx, upload.Encryption, upload.Bucket, upload.Key);
         var body = await ObjectBody.CopyAsync(Store.Blobs, source, sourceKey, offset, length, upload.ChecksumAlgorithm is null ? null : uploadAlgorithm, dataKey);
         var part = SavePart(upload, partNumber, body);
-        await S3Http.WriteXmlAsync(ctx, xml =>
-        {
-            xml.WriteStartElement("CopyPartResult", S3Service.XmlNamespace);
-            xml.WriteElementString("ETag", part.ETag);
-            xml.WriteElementString("LastModified", Xml.Timestamp(part.LastModified));
-            if (part.Checksum is not null) xml.WriteElementString(Checksums.ElementName(uploadAlgorithm), part.Checksum);
-            xml.WriteEndElement();
-        });
+        var result = new CopyPartResult { ETag = part.ETag, LastModified = part.LastModified };
+        await S3Http.WriteXmlAsync(ctx, part.Checksum is null ? result : result.WithChecksum(uploadAlgorithm, part.Checksum));
     }
 
     public async Task CompleteMultipartUpload(RequestContext ctx)
     {
         var upload = RequireUpload(ctx);
-        var root = await S3Http.ReadXmlAsync(ctx);
-        if (root.Name.LocalName != "CompleteMultipartUpload") throw S3Errors.MalformedXml();
-        var requested = new List<(int Number, string ETag, Dictionary<string, string> Checksums)>();
-        foreach (var p in root.Children("Part"))
+        var completed = await S3Http.ReadXmlAsync(ctx, "CompleteMultipartUpload", S3XmlReader.ReadCompletedMultipartUpload);
+        var requested = new List<(int Number, string ETag, CompletedPart Part)>();
+        foreach (var p in completed.Parts ?? [])
         {
-            if (!int.TryParse(p.Child("PartNumber"), NumberStyles.None, CultureInfo.InvariantCulture, out var number) || p.Child("ETag") is not { } etag)
-                throw S3Errors.MalformedXml();
-            var sums = Checksums.All.Select(a => (Name: Checksums.ElementName(a), Value: p.Child(Checksums.ElementName(a))))
-                .Where(x => x.Value is not null).ToDictionary(x => x.Name, x => x.Value!);
-            requested.Add((number, etag, sums));
+            if (p.PartNumber is not (>= 0 and var number) || p.ETag is not { } etag) throw S3Errors.MalformedXml();
+            requested.Add((number, etag, p));
         }
         if (requested.Count == 0) throw S3Errors.MalformedXml();
         for (var i = 1; i < requested.Count; i++)
@@ -214,11 +198,11 @@ internal sealed class MultipartOperations(S3Environment env, ObjectOperations ob
             var byNumber = parts.ToDictionary(p => p.PartNumber);
             var chosen = new List<PartRecord>();
             // Every named part must exist with that ETag (and checksum) before sizes matter.
-            foreach (var (number, etag, sums) in requested)
+            foreach (var (number, etag, completedPart) in requested)
             {
                 if (!byNumber.TryGetValue(number, out var part) || part.ETag.Trim('"') != etag.Trim('"'))
                     throw InvalidPart(u.UploadId, number);
-                if (u.ChecksumAlgorithm is not null && sums.TryGetValue(Checksums.ElementName(algorithm), out var given) && given != part.Checksum)
+                if (u.ChecksumAlgorithm is not null && completedPart.Checksum(algorithm) is { } given && given != part.Checksum)
                     throw InvalidPart(u.UploadId, number);
             }
             for (var i = 0; i < requested.Count; i++)
@@ -268,20 +252,15 @@ internal sealed class MultipartOperations(S3Environment env, ObjectOperations ob
         });
         var record = result!;
         ServerSideEncryption.WriteHeaders(ctx.Response, record.Encryption);
-        await S3Http.WriteXmlAsync(ctx, xml =>
+        var output = new CompleteMultipartUploadOutput
         {
-            xml.WriteStartElement("CompleteMultipartUploadResult", S3Service.XmlNamespace);
-            xml.WriteElementString("Location", $"{ctx.Request.Scheme}://{ctx.Request.Host}/{upload.Bucket}/{Auth.SigV4.UriEncode(upload.Key, false)}");
-            xml.WriteElementString("Bucket", upload.Bucket);
-            xml.WriteElementString("Key", upload.Key);
-            xml.WriteElementString("ETag", record.ETag);
-            if (record.Checksum is not null)
-            {
-                xml.WriteElementString(Checksums.ElementName(algorithm), record.Checksum);
-                xml.WriteElementString("ChecksumType", record.ChecksumType);
-            }
-            xml.WriteEndElement();
-        });
+            Location = $"{ctx.Request.Scheme}://{ctx.Request.Host}/{upload.Bucket}/{Auth.SigV4.UriEncode(upload.Key, false)}",
+            Bucket = upload.Bucket,
+            Key = upload.Key,
+            ETag = record.ETag,
+        };
+        if (record.Checksum is not null) output = output.WithChecksum(algorithm, record.Checksum) with { ChecksumType = record.ChecksumType };
+        await S3Http.WriteXmlAsync(ctx, output);
     }
 
     static AwsException InvalidPart(string uploadId, int number)
@@ -305,44 +284,31 @@ internal sealed class MultipartOperations(S3Environment env, ObjectOperations ob
         var page = all.Take(maxParts).ToList();
         var truncated = all.Count > page.Count;
         var owner = env.Owner(upload.OwnerAccountId);
-        await S3Http.WriteXmlAsync(ctx, xml =>
+        var hasChecksums = Checksums.TryParse(upload.ChecksumAlgorithm, out var algorithm);
+        await S3Http.WriteXmlAsync(ctx, new ListPartsOutput
         {
-            xml.WriteStartElement("ListPartsResult", S3Service.XmlNamespace);
-            xml.WriteElementString("Bucket", upload.Bucket);
-            xml.WriteElementString("Key", upload.Key);
-            xml.WriteElementString("UploadId", upload.UploadId);
-            xml.WriteElementString("PartNumberMarker", marker.ToString(CultureInfo.InvariantCulture));
-            if (page.Count > 0) xml.WriteElementString("NextPartNumberMarker", page[^1].PartNumber.ToString(CultureInfo.InvariantCulture));
-            xml.WriteElementString("MaxParts", maxParts.ToString(CultureInfo.InvariantCulture));
-            xml.WriteElementString("IsTruncated", truncated ? "true" : "false");
-            foreach (var part in page)
+            Bucket = upload.Bucket,
+            Key = upload.Key,
+            UploadId = upload.UploadId,
+            PartNumberMarker = marker,
+            NextPartNumberMarker = page.Count > 0 ? page[^1].PartNumber : null,
+            MaxParts = maxParts,
+            IsTruncated = truncated,
+            Parts = page.Select(part =>
             {
-                xml.WriteStartElement("Part");
-                xml.WriteElementString("PartNumber", part.PartNumber.ToString(CultureInfo.InvariantCulture));
-                xml.WriteElementString("LastModified", Xml.Timestamp(part.LastModified));
-                xml.WriteElementString("ETag", part.ETag);
-                xml.WriteElementString("Size", part.Size.ToString(CultureInfo.InvariantCulture));
-                if (part.Checksum is not null && Checksums.TryParse(upload.ChecksumAlgorithm, out var a))
-                    xml.WriteElementString(Checksums.ElementName(a), part.Checksum);
-                xml.WriteEndElement();
-            }
-            WriteInitiatorAndOwner(xml, upload, owner);
-            xml.WriteElementString("StorageClass", upload.StorageClass);
-            xml.Element("ChecksumAlgorithm", upload.ChecksumAlgorithm);
-            xml.Element("ChecksumType", upload.ChecksumType);
-            xml.WriteEndElement();
+                var p = new Part { PartNumber = part.PartNumber, LastModified = part.LastModified, ETag = part.ETag, Size = part.Size };
+                return part.Checksum is not null && hasChecksums ? p.WithChecksum(algorithm, part.Checksum) : p;
+            }).ToList(),
+            Initiator = InitiatorOf(upload, owner),
+            Owner = S3Http.OwnerOf(owner),
+            StorageClass = upload.StorageClass,
+            ChecksumAlgorithm = upload.ChecksumAlgorithm,
+            ChecksumType = upload.ChecksumType,
         });
     }
 
-    /// <summary>Who started an upload and who owns it, as ListParts and ListMultipartUploads show it.</summary>
-    static void WriteInitiatorAndOwner(System.Xml.XmlWriter xml, UploadRecord upload, Auth.AccountRecord? owner)
-    {
-        xml.WriteStartElement("Initiator");
-        xml.WriteElementString("ID", upload.InitiatorArn);
-        xml.WriteElementString("DisplayName", owner?.Name ?? "");
-        xml.WriteEndElement();
-        S3Http.WriteOwner(xml, "Owner", owner);
-    }
+    /// <summary>Who started an upload, as ListParts and ListMultipartUploads show it.</summary>
+    static Initiator InitiatorOf(UploadRecord upload, Auth.AccountRecord? owner) => new() { ID = upload.InitiatorArn, DisplayName = owner?.Name ?? "" };
 
     public async Task ListMultipartUploads(RequestContext ctx)
     {
@@ -396,45 +362,32 @@ internal sealed class MultipartOperations(S3Environment env, ObjectOperations ob
             else entries.Add((u, null));
         }
         var owner = env.Owner(ctx.Principal.AccountId);
-        await S3Http.WriteXmlAsync(ctx, xml =>
+        var hasNext = truncated && entries.Count > 0;
+        var next = hasNext ? entries[^1] : default;
+        await S3Http.WriteXmlAsync(ctx, new ListMultipartUploadsOutput
         {
-            xml.WriteStartElement("ListMultipartUploadsResult", S3Service.XmlNamespace);
-            xml.WriteElementString("Bucket", ctx.Bucket);
-            xml.WriteElementString("KeyMarker", encode(keyMarker));
-            xml.WriteElementString("UploadIdMarker", uploadIdMarker);
-            var lastUpload = entries.LastOrDefault(e => e.Upload is not null).Upload;
-            if (truncated && entries.Count > 0)
+            Bucket = ctx.Bucket,
+            KeyMarker = encode(keyMarker),
+            UploadIdMarker = uploadIdMarker,
+            NextKeyMarker = !hasNext ? null : encode(next.Upload?.Key ?? next.CommonPrefix!),
+            NextUploadIdMarker = !hasNext ? null : next.Upload?.UploadId ?? "",
+            MaxUploads = maxUploads,
+            IsTruncated = truncated,
+            Prefix = prefix.Length > 0 ? encode(prefix) : null,
+            Delimiter = delimiter is null ? null : encode(delimiter),
+            Uploads = entries.Where(e => e.Upload is not null).Select(e => e.Upload!).Select(u => new MultipartUpload
             {
-                var last = entries[^1];
-                xml.WriteElementString("NextKeyMarker", encode(last.Upload?.Key ?? last.CommonPrefix!));
-                xml.WriteElementString("NextUploadIdMarker", last.Upload?.UploadId ?? "");
-            }
-            xml.WriteElementString("MaxUploads", maxUploads.ToString(CultureInfo.InvariantCulture));
-            xml.WriteElementString("IsTruncated", truncated ? "true" : "false");
-            if (prefix.Length > 0) xml.WriteElementString("Prefix", encode(prefix));
-            xml.Element("Delimiter", delimiter is null ? null : encode(delimiter));
-            foreach (var (u, _) in entries)
-            {
-                if (u is null) continue;
-                xml.WriteStartElement("Upload");
-                xml.WriteElementString("Key", encode(u.Key));
-                xml.WriteElementString("UploadId", u.UploadId);
-                WriteInitiatorAndOwner(xml, u, owner);
-                xml.WriteElementString("StorageClass", u.StorageClass);
-                xml.WriteElementString("Initiated", Xml.Timestamp(u.Initiated));
-                xml.Element("ChecksumAlgorithm", u.ChecksumAlgorithm);
-                xml.Element("ChecksumType", u.ChecksumType);
-                xml.WriteEndElement();
-            }
-            foreach (var (_, cp) in entries)
-            {
-                if (cp is null) continue;
-                xml.WriteStartElement("CommonPrefixes");
-                xml.WriteElementString("Prefix", encode(cp));
-                xml.WriteEndElement();
-            }
-            if (S3Http.Query(ctx, "encoding-type") is not null) xml.WriteElementString("EncodingType", "url");
-            xml.WriteEndElement();
+                Key = encode(u.Key),
+                UploadId = u.UploadId,
+                Initiator = InitiatorOf(u, owner),
+                Owner = S3Http.OwnerOf(owner),
+                StorageClass = u.StorageClass,
+                Initiated = u.Initiated,
+                ChecksumAlgorithm = u.ChecksumAlgorithm,
+                ChecksumType = u.ChecksumType,
+            }).ToList(),
+            CommonPrefixes = entries.Where(e => e.CommonPrefix is not null).Select(e => new CommonPrefix { Prefix = encode(e.CommonPrefix!) }).ToList(),
+            EncodingType = S3Http.Query(ctx, "encoding-type") is not null ? "url" : null,
         });
     }
 }

@@ -1,7 +1,7 @@
 using System.Buffers;
 using System.Globalization;
-using System.Xml;
 using Strata.Server.Protocol;
+using Strata.Server.Services.S3.Model;
 
 namespace Strata.Server.Services.S3;
 
@@ -266,17 +266,16 @@ internal sealed class ObjectOperations(S3Environment env)
         await ObjectBody.CopyVerifiedAsync(ctx, xmlBody, ObjectBody.RequestedAlgorithm(ctx), 4 * 1024 * 1024);
         xmlBody.Position = 0;
         ctx.Body = xmlBody;
-        var root = await S3Http.ReadXmlAsync(ctx);
-        if (root.Name.LocalName != "Delete") throw S3Errors.MalformedXml();
-        var quiet = root.Child("Quiet") == "true";
-        var objects = root.Children("Object").ToList();
+        var request = await S3Http.ReadXmlAsync(ctx, "Delete", S3XmlReader.ReadDelete);
+        var quiet = request.Quiet == true;
+        var objects = request.Objects ?? [];
         if (objects.Count is 0 or > 1000) throw S3Errors.MalformedXml();
         var results = new List<(string Key, AwsException? Error)>();
         var deletable = new List<string>();
         foreach (var o in objects)
         {
-            var key = o.Child("Key") ?? throw S3Errors.MalformedXml();
-            var versionId = o.Child("VersionId");
+            var key = o.Key ?? throw S3Errors.MalformedXml();
+            var versionId = o.VersionId;
             if (versionId is not null && versionId != "null")
             {
                 results.Add((key, new AwsException("NoSuchVersion", 404, "The specified version does not exist.")));
@@ -291,28 +290,11 @@ internal sealed class ObjectOperations(S3Environment env)
             results.Add((key, null));
         }
         Store.DeleteObjects(ctx.Bucket!, deletable);
-        await S3Http.WriteXmlAsync(ctx, xml =>
+        await S3Http.WriteXmlAsync(ctx, new DeleteObjectsOutput
         {
-            xml.WriteStartElement("DeleteResult", S3Service.XmlNamespace);
-            foreach (var (key, error) in results)
-            {
-                if (error is null)
-                {
-                    if (quiet) continue;
-                    xml.WriteStartElement("Deleted");
-                    xml.WriteElementString("Key", key);
-                    xml.WriteEndElement();
-                }
-                else
-                {
-                    xml.WriteStartElement("Error");
-                    xml.WriteElementString("Key", key);
-                    xml.WriteElementString("Code", error.Code);
-                    xml.WriteElementString("Message", error.Message);
-                    xml.WriteEndElement();
-                }
-            }
-            xml.WriteEndElement();
+            // Quiet mode reports only the errors.
+            Deleted = quiet ? null : results.Where(r => r.Error is null).Select(r => new DeletedObject { Key = r.Key }).ToList(),
+            Errors = results.Where(r => r.Error is not null).Select(r => new Error { Key = r.Key, Code = r.Error!.Code, Message = r.Error.Message }).ToList(),
         });
     }
 
@@ -383,31 +365,17 @@ internal sealed class ObjectOperations(S3Environment env)
         var body = await ObjectBody.CopyAsync(Store.Blobs, source, sourceKey, 0, source.Size, algorithm, sse?.DataKey);
         var record = Commit(ctx, key, body, headers, metadata, tags, ctx.Header("x-amz-storage-class") ?? source.StorageClass, sse?.Meta);
         ServerSideEncryption.WriteHeaders(ctx.Response, record.Encryption);
-        await S3Http.WriteXmlAsync(ctx, xml =>
-        {
-            xml.WriteStartElement("CopyObjectResult", S3Service.XmlNamespace);
-            xml.WriteElementString("ETag", record.ETag);
-            xml.WriteElementString("LastModified", Xml.Timestamp(record.LastModified));
-            if (record.Checksum is not null && Checksums.TryParse(record.ChecksumAlgorithm, out var a))
-            {
-                xml.WriteElementString("ChecksumType", "FULL_OBJECT");
-                xml.WriteElementString(Checksums.ElementName(a), record.Checksum);
-            }
-            xml.WriteEndElement();
-        });
+        var result = new CopyObjectResult { ETag = record.ETag, LastModified = record.LastModified };
+        if (record.Checksum is not null && Checksums.TryParse(record.ChecksumAlgorithm, out var a))
+            result = result.WithChecksum(a, record.Checksum) with { ChecksumType = "FULL_OBJECT" };
+        await S3Http.WriteXmlAsync(ctx, result);
     }
 
     public async Task PutObjectTagging(RequestContext ctx)
     {
         env.RequireBucket(ctx);
-        var root = await S3Http.ReadXmlAsync(ctx);
-        if (root.Name.LocalName != "Tagging") throw S3Errors.MalformedXml();
-        var tags = new List<ObjectTag>();
-        foreach (var set in root.Children("TagSet"))
-        {
-            foreach (var tag in set.Children("Tag"))
-                tags.Add(new ObjectTag(tag.Child("Key") ?? throw S3Errors.MalformedXml(), tag.Child("Value") ?? ""));
-        }
+        var tagging = await S3Http.ReadXmlAsync(ctx, "Tagging", S3XmlReader.ReadTagging);
+        var tags = (tagging.TagSet ?? []).Select(tag => new ObjectTag(tag.Key ?? throw S3Errors.MalformedXml(), tag.Value ?? "")).ToList();
         S3Http.ValidateTags(tags);
         Store.UpdateTags(ctx.Bucket!, ctx.Key!, tags);
         S3Http.Empty(ctx);
@@ -417,20 +385,7 @@ internal sealed class ObjectOperations(S3Environment env)
     {
         env.RequireBucket(ctx);
         var record = Store.GetObject(ctx.Bucket!, ctx.Key!) ?? throw S3Errors.NoSuchKey(ctx.Key!);
-        await S3Http.WriteXmlAsync(ctx, xml =>
-        {
-            xml.WriteStartElement("Tagging", S3Service.XmlNamespace);
-            xml.WriteStartElement("TagSet");
-            foreach (var tag in record.Tags)
-            {
-                xml.WriteStartElement("Tag");
-                xml.WriteElementString("Key", tag.Key);
-                xml.WriteElementString("Value", tag.Value);
-                xml.WriteEndElement();
-            }
-            xml.WriteEndElement();
-            xml.WriteEndElement();
-        });
+        await S3Http.WriteXmlAsync(ctx, new GetObjectTaggingOutput { TagSet = record.Tags.Select(t => new Tag { Key = t.Key, Value = t.Value }).ToList() });
     }
 
     public Task DeleteObjectTagging(RequestContext ctx)

@@ -2,10 +2,32 @@ using System.Globalization;
 using System.Xml;
 using System.Xml.Linq;
 using Strata.Server.Protocol;
+using Strata.Server.Services.S3.Model;
 
 namespace Strata.Server.Services.S3;
 
-/// <summary>Request and response plumbing shared by the S3 operation handlers.</summary>
+/// <summary>
+/// Request and response plumbing shared by the S3 operation handlers, and S3's documented
+/// exception to the generated wire layer.
+/// <para>On the generated layer (<c>Model/S3.g.cs</c>): every XML response body is built as the
+/// generated output (or payload) record and its members are written by the generated
+/// <see cref="S3Xml"/> writers; every XML request body is read by the generated
+/// <see cref="S3XmlReader"/> readers (a value not of its member's type is MalformedXML).</para>
+/// <para>Hand-written, because the model cannot express it or because it must stream:</para>
+/// <list type="bullet">
+/// <item>The root element of each response document (<see cref="Document"/>, the one place that
+/// writes it): the model names no root for non-payload outputs (<c>ListBucketResult</c>,
+/// <c>ListAllMyBucketsResult</c>, …), and GetBucketLocation's answer is the root's own text
+/// (botocore special-cases it too).</item>
+/// <item>Object bodies (PUT/GET, parts, copies) stream through <see cref="ObjectBody"/>; they are
+/// never buffered or parsed as shapes.</item>
+/// <item>Headers (object metadata, checksums, SSE, conditions, ranges), the bucket policy's JSON
+/// body, and S3's quirks (legacy <c>EU</c> location, empty constraint for us-east-1, "null"
+/// version ids).</item>
+/// <item>Routing: <see cref="S3Service"/> picks the operation from the method, the address and
+/// the sub-resources, which the model's URI templates cannot tell apart.</item>
+/// </list>
+/// </summary>
 internal static class S3Http
 {
     const int MaxXmlBody = 4 * 1024 * 1024;
@@ -14,13 +36,63 @@ internal static class S3Http
     public static readonly string[] StoredHeaders =
         ["Content-Type", "Content-Encoding", "Content-Disposition", "Content-Language", "Cache-Control", "Expires"];
 
-    public static async Task WriteXmlAsync(RequestContext ctx, Action<XmlWriter> write, int status = 200)
+    /// <summary>Writes <paramref name="output"/> (a generated output or payload record) as S3's
+    /// XML document: its root element in S3's namespace, the members by the generated writer.</summary>
+    public static async Task WriteXmlAsync(RequestContext ctx, object output, int status = 200)
     {
-        var body = Xml.Document(write);
+        var body = XmlDocument(output);
         ctx.Response.StatusCode = status;
         ctx.Response.ContentType = "application/xml";
         ctx.Response.ContentLength = body.Length;
         await ctx.Response.Body.WriteAsync(body);
+    }
+
+    /// <summary>The bytes of S3's XML document for a generated output or payload record.</summary>
+    internal static byte[] XmlDocument(object output)
+    {
+        var (root, members) = Document(output);
+        return Xml.Document(xml =>
+        {
+            xml.WriteStartElement(root, S3Service.XmlNamespace);
+            members(xml);
+            xml.WriteEndElement();
+        });
+    }
+
+    /// <summary>The root element S3 wraps each response body in (the model names none for
+    /// non-payload outputs; a payload's root is its member's name), and the generated writer of
+    /// what goes inside.</summary>
+    static (string Root, Action<XmlWriter> Members) Document(object output) => output switch
+    {
+        ListBucketsOutput o => ("ListAllMyBucketsResult", w => S3Xml.Write(w, o)),
+        ListObjectsOutput o => ("ListBucketResult", w => S3Xml.Write(w, o)),
+        ListObjectsV2Output o => ("ListBucketResult", w => S3Xml.Write(w, o)),
+        ListObjectVersionsOutput o => ("ListVersionsResult", w => S3Xml.Write(w, o)),
+        GetBucketVersioningOutput o => ("VersioningConfiguration", w => S3Xml.Write(w, o)),
+        // The constraint is the root's text, not a child element; us-east-1's is empty.
+        GetBucketLocationOutput o => ("LocationConstraint", w => { if (o.LocationConstraint is { } region) w.WriteString(region); }),
+        DeleteObjectsOutput o => ("DeleteResult", w => S3Xml.Write(w, o)),
+        GetObjectTaggingOutput o => ("Tagging", w => S3Xml.Write(w, o)),
+        CreateMultipartUploadOutput o => ("InitiateMultipartUploadResult", w => S3Xml.Write(w, o)),
+        CompleteMultipartUploadOutput o => ("CompleteMultipartUploadResult", w => S3Xml.Write(w, o)),
+        ListPartsOutput o => ("ListPartsResult", w => S3Xml.Write(w, o)),
+        ListMultipartUploadsOutput o => ("ListMultipartUploadsResult", w => S3Xml.Write(w, o)),
+        // Payloads (CopyObjectOutput.CopyObjectResult, …): the document is the payload member.
+        CopyObjectResult o => ("CopyObjectResult", w => S3Xml.Write(w, o)),
+        CopyPartResult o => ("CopyPartResult", w => S3Xml.Write(w, o)),
+        PolicyStatus o => ("PolicyStatus", w => S3Xml.Write(w, o)),
+        PublicAccessBlockConfiguration o => ("PublicAccessBlockConfiguration", w => S3Xml.Write(w, o)),
+        ServerSideEncryptionConfiguration o => ("ServerSideEncryptionConfiguration", w => S3Xml.Write(w, o)),
+        _ => throw new ArgumentException($"S3 has no XML document for {output.GetType().Name}", nameof(output)),
+    };
+
+    /// <summary>Reads a small XML request body with its generated reader. <paramref name="root"/>,
+    /// when given, is the element the model names for the payload; another root is MalformedXML.</summary>
+    public static async Task<T> ReadXmlAsync<T>(RequestContext ctx, string? root, Func<XElement, T> read)
+    {
+        var element = await ReadXmlAsync(ctx);
+        if (root is not null && element.Name.LocalName != root) throw S3Errors.MalformedXml();
+        return read(element);
     }
 
     public static void Empty(RequestContext ctx, int status = 200)
@@ -30,7 +102,7 @@ internal static class S3Http
     }
 
     /// <summary>Reads a small XML request body (configuration documents, part lists).</summary>
-    public static async Task<XElement> ReadXmlAsync(RequestContext ctx)
+    static async Task<XElement> ReadXmlAsync(RequestContext ctx)
     {
         using var buffer = new MemoryStream();
         var chunk = new byte[64 * 1024];
@@ -52,15 +124,6 @@ internal static class S3Http
         {
             throw S3Errors.MalformedXml();
         }
-    }
-
-    public static IEnumerable<XElement> Children(this XElement e, string localName) => e.Elements().Where(c => c.Name.LocalName == localName);
-
-    public static string? Child(this XElement e, string localName) => e.Children(localName).FirstOrDefault()?.Value;
-
-    public static void Element(this XmlWriter xml, string name, string? value)
-    {
-        if (value is not null) xml.WriteElementString(name, value);
     }
 
     public static string? Query(RequestContext ctx, string name)
@@ -150,11 +213,6 @@ internal static class S3Http
         if (bytes > 1024) throw S3Errors.KeyTooLong(bytes);
     }
 
-    public static void WriteOwner(XmlWriter xml, string elementName, Auth.AccountRecord? owner)
-    {
-        xml.WriteStartElement(elementName);
-        xml.WriteElementString("ID", owner?.CanonicalUserId ?? "");
-        xml.WriteElementString("DisplayName", owner?.Name ?? "");
-        xml.WriteEndElement();
-    }
+    /// <summary>An account as S3 shows an owner (empty strings when the account is gone).</summary>
+    public static Owner OwnerOf(Auth.AccountRecord? owner) => new() { ID = owner?.CanonicalUserId ?? "", DisplayName = owner?.Name ?? "" };
 }
