@@ -2,6 +2,7 @@ using System.Globalization;
 using System.Text;
 using Microsoft.AspNetCore.Http;
 using Strata.Server.Auth;
+using Strata.Server.Identity;
 using Strata.Server.Protocol;
 using Strata.Server.Storage;
 
@@ -88,6 +89,7 @@ public sealed class TemporaryCredentialTests : IDisposable
         Assert.Null(await ErrorOf(ctx));
         Assert.Equal("arn:aws:sts::111111111111:assumed-role/app/s", ctx.Principal.Arn);
         Assert.Equal("arn:aws:iam::111111111111:role/app", ctx.Principal.RoleArn);
+        Assert.True(ctx.Principal.Temporary);
 
         _clock.Now = _clock.Now.AddMinutes(15);
         Assert.Equal("ExpiredToken", await ErrorOf(Signed("token-1")));

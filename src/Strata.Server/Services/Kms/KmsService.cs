@@ -628,7 +628,7 @@ public sealed partial class KmsService(KmsStore store, TimeProvider clock, strin
         var policy = JsonProtocol.String(ctx, "Policy") ?? throw JsonProtocol.Invalid("Policy", null, "Member must not be null");
         ValidatePolicy(policy);
         // The lockout safety check: the caller must still be able to change the policy afterwards.
-        if (Bool(ctx, "BypassPolicyLockoutSafetyCheck") != true && ctx.Authorizer is { } authorizer)
+        if (Bool(ctx, "BypassPolicyLockoutSafetyCheck") != true && ctx.Authorizer is Authorizer authorizer)
         {
             var decision = authorizer.Decide(ctx, "kms:PutKeyPolicy", key.Arn, new ResourcePolicy(PolicyDocument.Parse(policy, PolicyKind.Resource), key.AccountId, Required: true));
             if (!decision.IsAllowed)

@@ -4,6 +4,7 @@ using System.Text;
 using System.Text.RegularExpressions;
 using System.Xml;
 using Strata.Server.Auth;
+using Strata.Server.Identity;
 using Strata.Server.Protocol;
 
 namespace Strata.Server.Services.S3;

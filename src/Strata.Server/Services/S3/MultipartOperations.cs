@@ -335,7 +335,7 @@ internal sealed class MultipartOperations(S3Environment env, ObjectOperations ob
     }
 
     /// <summary>Who started an upload and who owns it, as ListParts and ListMultipartUploads show it.</summary>
-    static void WriteInitiatorAndOwner(System.Xml.XmlWriter xml, UploadRecord upload, Auth.AccountRecord? owner)
+    static void WriteInitiatorAndOwner(System.Xml.XmlWriter xml, UploadRecord upload, Identity.AccountRecord? owner)
     {
         xml.WriteStartElement("Initiator");
         xml.WriteElementString("ID", upload.InitiatorArn);

@@ -150,7 +150,7 @@ internal static class S3Http
         if (bytes > 1024) throw S3Errors.KeyTooLong(bytes);
     }
 
-    public static void WriteOwner(XmlWriter xml, string elementName, Auth.AccountRecord? owner)
+    public static void WriteOwner(XmlWriter xml, string elementName, Identity.AccountRecord? owner)
     {
         xml.WriteStartElement(elementName);
         xml.WriteElementString("ID", owner?.CanonicalUserId ?? "");
