@@ -31,7 +31,7 @@ public static class StrataHost
         EnsureDataDirectory(options.DataDir);
         var clock = TimeProvider.System;
         var state = new SqliteStateStore(Path.Combine(options.DataDir, "state.db"));
-        var credentials = new CredentialStore(state);
+        var credentials = new CredentialStore(state, clock);
         var (account, rootKey, created) = credentials.Bootstrap(
             Environment.GetEnvironmentVariable("STRATA_ROOT_ACCESS_KEY_ID"),
             Environment.GetEnvironmentVariable("STRATA_ROOT_SECRET_ACCESS_KEY"), clock);
@@ -77,7 +77,7 @@ public static class StrataHost
         var sts = new StsService(iamStore, credentials, clock);
         var authorizer = new Authorizer(iamStore, [Authorizer.RoleTrust(iamStore),
             BucketPolicyOperations.Lookup(s3Store, json => iamStore.Parse(json, Strata.Policy.PolicyKind.Resource)),
-            KmsService.Lookup(kmsStore, json => iamStore.Parse(json, Strata.Policy.PolicyKind.Resource))]);
+            KmsService.Lookup(kmsStore, json => iamStore.Parse(json, Strata.Policy.PolicyKind.Resource))], clock);
         var roles = new ExecutionRoles(iamStore, authorizer);
 
         var sageMakerStore = new SageMakerStore(state);

@@ -18,7 +18,7 @@ public delegate ResourcePolicy? ResourcePolicyLookup(Principal principal, string
 /// what IAM would read (the principal's identity policies and boundary, its session policies,
 /// the resource's policy, the request context keys) and asks <see cref="Evaluator"/>.
 /// </summary>
-public sealed class Authorizer(IPolicySource iam, IReadOnlyList<ResourcePolicyLookup> resourcePolicies) : IRequestAuthorizer
+public sealed class Authorizer(IPolicySource iam, IReadOnlyList<ResourcePolicyLookup> resourcePolicies, TimeProvider clock) : IRequestAuthorizer
 {
     /// <summary>Actions IAM never denies (anyone signed may ask who they are).
     /// (GetSessionToken is an authentication step: policies cannot control it.)</summary>
@@ -71,12 +71,13 @@ public sealed class Authorizer(IPolicySource iam, IReadOnlyList<ResourcePolicyLo
     public AuthorizationResult DecideForService(Principal principal, string action, string resource, string viaService)
         => Decide(principal, action, resource, policies =>
         {
+            var now = clock.GetUtcNow();
             var context = new Dictionary<string, IReadOnlyList<string>>(StringComparer.OrdinalIgnoreCase)
             {
                 // Services call each other over TLS.
                 ["aws:SecureTransport"] = ["true"],
-                ["aws:CurrentTime"] = [DateTimeOffset.UtcNow.ToString("yyyy-MM-dd'T'HH:mm:ss'Z'", CultureInfo.InvariantCulture)],
-                ["aws:EpochTime"] = [DateTimeOffset.UtcNow.ToUnixTimeSeconds().ToString(CultureInfo.InvariantCulture)],
+                ["aws:CurrentTime"] = [now.ToString("yyyy-MM-dd'T'HH:mm:ss'Z'", CultureInfo.InvariantCulture)],
+                ["aws:EpochTime"] = [now.ToUnixTimeSeconds().ToString(CultureInfo.InvariantCulture)],
                 ["aws:PrincipalType"] = ["AssumedRole"],
                 ["kms:ViaService"] = [viaService],
                 ["kms:CallerAccount"] = [principal.AccountId],
@@ -114,10 +115,10 @@ public sealed class Authorizer(IPolicySource iam, IReadOnlyList<ResourcePolicyLo
     }
 
     /// <summary>The global condition keys of the request, and the service keys S3 requests carry.</summary>
-    static Dictionary<string, IReadOnlyList<string>> Context(RequestContext ctx, PrincipalPolicies policies)
+    Dictionary<string, IReadOnlyList<string>> Context(RequestContext ctx, PrincipalPolicies policies)
     {
         var p = ctx.Principal;
-        var now = DateTimeOffset.UtcNow;
+        var now = clock.GetUtcNow();
         var context = new Dictionary<string, IReadOnlyList<string>>(StringComparer.OrdinalIgnoreCase)
         {
             ["aws:SecureTransport"] = [ctx.SecureTransport ? "true" : "false"],

@@ -36,8 +36,12 @@ internal sealed partial class IdentityJson : JsonSerializerContext;
 /// and temporary ones (STS). On first start it creates the default account and its root keys
 /// (or takes them from <c>STRATA_ROOT_ACCESS_KEY_ID</c>/<c>…SECRET_ACCESS_KEY</c>).
 /// </summary>
-public sealed class CredentialStore(IStateStore store) : ICredentialSource
+/// <param name="clock">Times the key cache; the command line's short-lived stores may leave it
+/// to the system clock.</param>
+public sealed class CredentialStore(IStateStore store, TimeProvider? clock = null) : ICredentialSource
 {
+    readonly TimeProvider _clock = clock ?? TimeProvider.System;
+
     const string Accounts = "accounts";
     const string AccessKeys = "access-keys";
     const string Settings = "settings";
@@ -99,15 +103,15 @@ public sealed class CredentialStore(IStateStore store) : ICredentialSource
     // lives 5 seconds, so a key changed by another process (or, later, deleted through IAM)
     // stops working within that time; changes made here invalidate it at once.
     static readonly TimeSpan KeyCacheLifetime = TimeSpan.FromSeconds(5);
-    readonly System.Collections.Concurrent.ConcurrentDictionary<string, (AccessKeyRecord? Key, long Expires)> _keys = new();
+    readonly System.Collections.Concurrent.ConcurrentDictionary<string, (AccessKeyRecord? Key, DateTimeOffset Expires)> _keys = new();
 
     public AccessKeyRecord? FindAccessKey(string accessKeyId)
     {
-        var now = Environment.TickCount64;
+        var now = _clock.GetUtcNow();
         if (_keys.TryGetValue(accessKeyId, out var cached) && cached.Expires > now) return cached.Key;
         var key = store.Read(r => r.Get(AccessKeys, accessKeyId)) is { } json ? JsonSerializer.Deserialize(json, IdentityJson.Default.AccessKeyRecord) : null;
         if (_keys.Count > 10_000) _keys.Clear();
-        _keys[accessKeyId] = (key, now + (long)KeyCacheLifetime.TotalMilliseconds);
+        _keys[accessKeyId] = (key, now + KeyCacheLifetime);
         return key;
     }
 

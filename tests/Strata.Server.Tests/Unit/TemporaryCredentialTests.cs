@@ -27,7 +27,7 @@ public sealed class TemporaryCredentialTests : IDisposable
     public TemporaryCredentialTests()
     {
         _state = new SqliteStateStore(Path.Combine(_dir, "state.db"));
-        _credentials = new CredentialStore(_state);
+        _credentials = new CredentialStore(_state, _clock);
         _key = new AccessKeyRecord("ASIATESTTESTTEST0001", "secret/secret/secret/secret/secret/1234", "111111111111", PrincipalType.AssumedRole,
             "arn:aws:sts::111111111111:assumed-role/app/s", "Active", _clock.Now, UserName: "app", UserId: "AROAX:s",
             RoleArn: "arn:aws:iam::111111111111:role/app", SessionToken: "token-1", Expiration: _clock.Now.AddMinutes(15));
