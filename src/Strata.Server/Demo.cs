@@ -2,7 +2,7 @@ using System.Formats.Tar;
 using System.IO.Compression;
 using System.Security.Cryptography;
 using Strata.Server.Hosting;
-using Strata.Server.Services.Iam;
+using Strata.Server.Identity;
 using Strata.Server.Services.S3;
 using Strata.Server.Services.SageMaker;
 

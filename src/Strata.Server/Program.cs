@@ -1,7 +1,7 @@
 using System.CommandLine;
 using System.Text.Json.Nodes;
 using Strata.Server;
-using Strata.Server.Auth;
+using Strata.Server.Identity;
 using Strata.Server.Storage;
 
 var dataDir = new Option<string>("--data-dir") { Description = "Where Strata keeps its state and objects (env STRATA_DATA_DIR; default ~/.strata)", DefaultValueFactory = _ => StrataOptions.DefaultDataDir() };

@@ -3,6 +3,8 @@ using System.Text.Json;
 using System.Text.Json.Nodes;
 using Microsoft.AspNetCore.Server.Kestrel.Core;
 using Strata.Server.Auth;
+using Strata.Server.Identity;
+using Strata.Server.Pipeline;
 using Strata.Server.Protocol;
 using Strata.Server.Hosting;
 using Strata.Server.Jobs.Transform;
@@ -28,7 +30,7 @@ public static class StrataHost
         EnsureDataDirectory(options.DataDir);
         var clock = TimeProvider.System;
         var state = new SqliteStateStore(Path.Combine(options.DataDir, "state.db"));
-        var credentials = new CredentialStore(state);
+        var credentials = new CredentialStore(state, clock);
         var (account, rootKey, created) = credentials.Bootstrap(
             Environment.GetEnvironmentVariable("STRATA_ROOT_ACCESS_KEY_ID"),
             Environment.GetEnvironmentVariable("STRATA_ROOT_SECRET_ACCESS_KEY"), clock);
@@ -79,16 +81,10 @@ public static class StrataHost
         // Identity first: every other service is authorized by it, and hosting acts through it.
         var iamStore = new IamStore(state);
         var iam = new IamService(iamStore, credentials, clock);
-        var sts = new StsService(iamStore, clock);
-        // A role's trust policy is the resource policy of sts:AssumeRole on it, and must allow.
-        ResourcePolicyLookup trust = (_, action, resource) => action.Equals("sts:AssumeRole", StringComparison.OrdinalIgnoreCase)
-            ? iamStore.Read(r => StsService.FindRole(r, resource)) is { } role
-                ? new ResourcePolicy(iamStore.Parse(role.AssumeRolePolicyDocument, Strata.Policy.PolicyKind.Trust), role.Arn.Split(':')[4], Required: true)
-                : new ResourcePolicy(null, null, Required: true)
-            : null;
-        var authorizer = new Authorizer(iamStore, [trust,
+        var sts = new StsService(iamStore, credentials, clock);
+        var authorizer = new Authorizer(iamStore, [Authorizer.RoleTrust(iamStore),
             BucketPolicyOperations.Lookup(s3Store, json => iamStore.Parse(json, Strata.Policy.PolicyKind.Resource)),
-            KmsService.Lookup(kmsStore, json => iamStore.Parse(json, Strata.Policy.PolicyKind.Resource))]);
+            KmsService.Lookup(kmsStore, json => iamStore.Parse(json, Strata.Policy.PolicyKind.Resource))], clock);
         var roles = new ExecutionRoles(iamStore, authorizer);
 
         var sageMakerStore = new SageMakerStore(state);

@@ -1,7 +1,7 @@
 using System.Globalization;
 using Strata.Policy;
+using Strata.Server.Identity;
 using Strata.Server.Protocol;
-using Strata.Server.Services.Iam;
 
 namespace Strata.Server.Auth;
 
@@ -18,11 +18,18 @@ public delegate ResourcePolicy? ResourcePolicyLookup(Principal principal, string
 /// what IAM would read (the principal's identity policies and boundary, its session policies,
 /// the resource's policy, the request context keys) and asks <see cref="Evaluator"/>.
 /// </summary>
-public sealed class Authorizer(IamStore iam, IReadOnlyList<ResourcePolicyLookup> resourcePolicies)
+public sealed class Authorizer(IPolicySource iam, IReadOnlyList<ResourcePolicyLookup> resourcePolicies, TimeProvider clock) : IRequestAuthorizer
 {
     /// <summary>Actions IAM never denies (anyone signed may ask who they are).
     /// (GetSessionToken is an authentication step: policies cannot control it.)</summary>
     static readonly HashSet<string> AlwaysAllowed = new(StringComparer.OrdinalIgnoreCase) { "sts:GetCallerIdentity", "sts:GetSessionToken" };
+
+    /// <summary>A role's trust policy is the resource policy of <c>sts:AssumeRole</c> on it, and
+    /// must allow (a role that does not exist has none, so nothing may assume it).</summary>
+    public static ResourcePolicyLookup RoleTrust(IPolicySource iam) => (_, action, resource) =>
+        !action.Equals("sts:AssumeRole", StringComparison.OrdinalIgnoreCase) ? null
+        : iam.FindRole(resource) is { } role ? new ResourcePolicy(iam.Parse(role.AssumeRolePolicyDocument, PolicyKind.Trust), role.Arn.Split(':')[4], Required: true)
+        : new ResourcePolicy(null, null, Required: true);
 
     public Task AuthorizeAsync(RequestContext ctx)
     {
@@ -42,13 +49,19 @@ public sealed class Authorizer(IamStore iam, IReadOnlyList<ResourcePolicyLookup>
         if (!result.IsAllowed) throw Denied(ctx, action, resource, result.Reason);
     }
 
+    AccessDecision IRequestAuthorizer.Decide(RequestContext ctx, string action, string resource)
+    {
+        var result = Decide(ctx, action, resource);
+        return new AccessDecision(result.IsAllowed, result.Reason);
+    }
+
     /// <summary>The decision; <paramref name="resourcePolicy"/> stands in for the resource's own
     /// policy (KMS checks a new key policy before it takes effect).</summary>
     public AuthorizationResult Decide(RequestContext ctx, string action, string resource, ResourcePolicy? resourcePolicy = null)
     {
         var p = ctx.Principal;
         // GetSessionToken's credentials (no MFA here) may not call IAM; AWS refuses the token.
-        if (p.Key is { SessionToken: not null, RoleArn: null } && action.StartsWith("iam:", StringComparison.OrdinalIgnoreCase))
+        if (p is { Temporary: true, RoleArn: null } && action.StartsWith("iam:", StringComparison.OrdinalIgnoreCase))
             throw new AwsException("InvalidClientTokenId", 403, "The security token included in the request is invalid");
         return Decide(p, action, resource, policies => Context(ctx, policies), resourcePolicy);
     }
@@ -58,12 +71,13 @@ public sealed class Authorizer(IamStore iam, IReadOnlyList<ResourcePolicyLookup>
     public AuthorizationResult DecideForService(Principal principal, string action, string resource, string viaService)
         => Decide(principal, action, resource, policies =>
         {
+            var now = clock.GetUtcNow();
             var context = new Dictionary<string, IReadOnlyList<string>>(StringComparer.OrdinalIgnoreCase)
             {
                 // Services call each other over TLS.
                 ["aws:SecureTransport"] = ["true"],
-                ["aws:CurrentTime"] = [DateTimeOffset.UtcNow.ToString("yyyy-MM-dd'T'HH:mm:ss'Z'", CultureInfo.InvariantCulture)],
-                ["aws:EpochTime"] = [DateTimeOffset.UtcNow.ToUnixTimeSeconds().ToString(CultureInfo.InvariantCulture)],
+                ["aws:CurrentTime"] = [now.ToString("yyyy-MM-dd'T'HH:mm:ss'Z'", CultureInfo.InvariantCulture)],
+                ["aws:EpochTime"] = [now.ToUnixTimeSeconds().ToString(CultureInfo.InvariantCulture)],
                 ["aws:PrincipalType"] = ["AssumedRole"],
                 ["kms:ViaService"] = [viaService],
                 ["kms:CallerAccount"] = [principal.AccountId],
@@ -81,11 +95,11 @@ public sealed class Authorizer(IamStore iam, IReadOnlyList<ResourcePolicyLookup>
                 if ((found = lookup(p, action, resource)) is not null) break;
         var owner = found?.OwnerAccount ?? ArnAccount(resource);
         // The common case costs nothing: the root in its own account, no resource policy.
-        if (p.Type == PrincipalType.Root && found?.Document is null && found?.Required != true && (owner is null || owner == p.AccountId) && p.Key?.SessionPolicies is null)
+        if (p.Type == PrincipalType.Root && found?.Document is null && found?.Required != true && (owner is null || owner == p.AccountId) && p.SessionPolicies is null)
             return new AuthorizationResult(Decision.Allow, "");
 
-        var policies = p.Type is PrincipalType.User or PrincipalType.AssumedRole ? iam.Resolve(p) : new PrincipalPolicies([], null, []);
-        var session = p.Key?.SessionPolicies?.Select(iam.Parse).ToList();
+        var policies = p.Type is PrincipalType.User or PrincipalType.AssumedRole ? iam.PoliciesOf(p) : new PrincipalPolicies([], null, []);
+        var session = p.SessionPolicies?.Select(json => iam.Parse(json, PolicyKind.Identity)).ToList();
         var request = new PolicyRequest(action, resource, context(policies));
         var who = new RequestPrincipal(p.Arn, p.AccountId, p.RoleArn, null, p.Type == PrincipalType.Root, p.IsAnonymous);
         if (found is { Required: true, Document: null }) return new AuthorizationResult(Decision.ImplicitDeny, $"because no resource-based policy allows the {action} action");
@@ -101,10 +115,10 @@ public sealed class Authorizer(IamStore iam, IReadOnlyList<ResourcePolicyLookup>
     }
 
     /// <summary>The global condition keys of the request, and the service keys S3 requests carry.</summary>
-    static Dictionary<string, IReadOnlyList<string>> Context(RequestContext ctx, PrincipalPolicies policies)
+    Dictionary<string, IReadOnlyList<string>> Context(RequestContext ctx, PrincipalPolicies policies)
     {
         var p = ctx.Principal;
-        var now = DateTimeOffset.UtcNow;
+        var now = clock.GetUtcNow();
         var context = new Dictionary<string, IReadOnlyList<string>>(StringComparer.OrdinalIgnoreCase)
         {
             ["aws:SecureTransport"] = [ctx.SecureTransport ? "true" : "false"],

@@ -17,7 +17,7 @@ public sealed record ChunkSigner(byte[] SigningKey, string AmzDate, string Scope
 /// <c>SignatureDoesNotMatch</c>, so the consumer (which only commits after reading to the end)
 /// never keeps unverified bytes. Trailing headers are exposed in <see cref="Trailers"/>.
 /// </summary>
-public sealed class AwsChunkedStream(Stream inner, ChunkSigner? signer, long? decodedLength) : ForwardReadStream
+public sealed class AwsChunkedStream(Stream inner, ChunkSigner? signer, long? decodedLength) : ForwardReadStream, IAwsChunkedBody
 {
     readonly byte[] _buffer = new byte[64 * 1024];
     int _pos, _len;

@@ -1,6 +1,6 @@
 using Strata.Policy;
-using Strata.Server.Services.Iam;
-using Strata.Server.Services.Sts;
+using Strata.Server.Identity;
+using Strata.Server.Protocol;
 
 namespace Strata.Server.Auth;
 
@@ -14,14 +14,14 @@ public sealed class ExecutionRoleException(string message) : Exception(message);
 /// it, and every access the service makes on the role's behalf (reading the model artifact,
 /// decrypting it) is authorized like a request from that role's session.
 /// </summary>
-public sealed class ExecutionRoles(IamStore iam, Authorizer authorizer)
+public sealed class ExecutionRoles(IPolicySource iam, Authorizer authorizer)
 {
     public const string SageMaker = "sagemaker.amazonaws.com";
 
     /// <summary>Why <paramref name="service"/> may not assume the role, or null when it may.</summary>
     public string? CannotAssume(string roleArn, string service)
     {
-        var role = iam.Read(r => StsService.FindRole(r, roleArn));
+        var role = iam.FindRole(roleArn);
         if (role is null) return $"Could not assume role {roleArn}: the role does not exist.";
         var trust = iam.Parse(role.AssumeRolePolicyDocument, PolicyKind.Trust);
         var decision = Evaluator.Authorize(new AuthorizationRequest(
@@ -35,7 +35,7 @@ public sealed class ExecutionRoles(IamStore iam, Authorizer authorizer)
     public Principal Assume(string roleArn, string service)
     {
         if (CannotAssume(roleArn, service) is { } reason) throw new ExecutionRoleException(reason);
-        var role = iam.Read(r => StsService.FindRole(r, roleArn))!;
+        var role = iam.FindRole(roleArn)!;
         var account = role.Arn.Split(':')[4];
         var session = service.Split('.')[0] switch { "sagemaker" => "SageMaker", var s => s };
         return new Principal(PrincipalType.AssumedRole, account, $"arn:aws:sts::{account}:assumed-role/{role.Name}/{session}",

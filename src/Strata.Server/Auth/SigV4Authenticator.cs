@@ -1,6 +1,7 @@
 using System.Globalization;
 using System.Security.Cryptography;
 using System.Text;
+using Strata.Server.Identity;
 using Strata.Server.Protocol;
 
 namespace Strata.Server.Auth;
@@ -10,7 +11,7 @@ namespace Strata.Server.Auth;
 /// principal, and wraps the body so that what the handler reads is the verified payload.
 /// Unsigned requests are anonymous; whether anonymous may do anything is authorization's call.
 /// </summary>
-public sealed class SigV4Authenticator(CredentialStore credentials, TimeProvider clock)
+public sealed class SigV4Authenticator(ICredentialSource credentials, TimeProvider clock)
 {
     static readonly TimeSpan MaxSkew = TimeSpan.FromMinutes(15);
     const long MaxPresignExpires = 604800;
@@ -118,7 +119,7 @@ public sealed class SigV4Authenticator(CredentialStore credentials, TimeProvider
     static bool SigV2Matches(string secret, string stringToSign, string signature)
         => CryptographicOperations.FixedTimeEquals(Encoding.ASCII.GetBytes(SigV2.Sign(secret, stringToSign)), Encoding.ASCII.GetBytes(signature));
 
-    static Principal PrincipalOf(AccessKeyRecord key) => Principal.Of(key);
+    static Principal PrincipalOf(AccessKeyRecord key) => key.ToPrincipal();
 
     /// <summary>Temporary keys (STS) must come with their session token and only until they
     /// expire; long-term keys must come without one.</summary>
@@ -249,10 +250,10 @@ public sealed class SigV4Authenticator(CredentialStore credentials, TimeProvider
         {
             case StreamingSigned:
             case StreamingSignedTrailer:
-                ctx.Body = ctx.ChunkedBody = new AwsChunkedStream(ctx.Request.Body, signer, decodedLength);
+                UseChunked(ctx, new AwsChunkedStream(ctx.Request.Body, signer, decodedLength));
                 break;
             case StreamingUnsignedTrailer:
-                ctx.Body = ctx.ChunkedBody = new AwsChunkedStream(ctx.Request.Body, null, decodedLength);
+                UseChunked(ctx, new AwsChunkedStream(ctx.Request.Body, null, decodedLength));
                 break;
             case "UNSIGNED-PAYLOAD":
                 WrapUnsignedS3Body(ctx);
@@ -263,13 +264,20 @@ public sealed class SigV4Authenticator(CredentialStore credentials, TimeProvider
         }
     }
 
+    /// <summary>The decoded payload is what the handler reads; its trailers are known once it has.</summary>
+    static void UseChunked(RequestContext ctx, AwsChunkedStream body)
+    {
+        ctx.Body = body;
+        ctx.ChunkedBody = body;
+    }
+
     /// <summary>An unsigned body may still be aws-chunked (unsigned trailer mode).</summary>
     static void WrapUnsignedS3Body(RequestContext ctx)
     {
         if (ctx.Header("x-amz-content-sha256") == StreamingUnsignedTrailer)
         {
             long? decodedLength = long.TryParse(ctx.Header("x-amz-decoded-content-length"), out var d) ? d : null;
-            ctx.Body = ctx.ChunkedBody = new AwsChunkedStream(ctx.Request.Body, null, decodedLength);
+            UseChunked(ctx, new AwsChunkedStream(ctx.Request.Body, null, decodedLength));
         }
     }
 

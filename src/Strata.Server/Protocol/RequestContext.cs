@@ -1,6 +1,5 @@
 using System.Text.Json;
 using Microsoft.AspNetCore.Http.Features;
-using Strata.Server.Auth;
 
 namespace Strata.Server.Protocol;
 
@@ -65,7 +64,7 @@ public sealed class RequestContext(HttpContext http, string requestId, string re
     public Stream Body { get; set; } = http.Request.Body;
     /// <summary>Set when the body was aws-chunked: its trailing headers (checksums) and decoded
     /// length are known once it has been read to the end.</summary>
-    public AwsChunkedStream? ChunkedBody { get; set; }
+    public IAwsChunkedBody? ChunkedBody { get; set; }
 
     // Authorization
     public string? Action { get; set; }
@@ -73,7 +72,8 @@ public sealed class RequestContext(HttpContext http, string requestId, string re
     /// <summary>Service condition keys the operation knows from its input (kms:EncryptionContext:*),
     /// set while it names its resource, read by the authorizer.</summary>
     public Dictionary<string, IReadOnlyList<string>> ConditionKeys { get; } = new(StringComparer.OrdinalIgnoreCase);
-    public Authorizer? Authorizer { get; set; }
+    /// <summary>Set by the authorization stage, for permissions the handler needs besides its own.</summary>
+    public IRequestAuthorizer? Authorizer { get; set; }
 
     /// <summary>Checks a further permission the operation needs (e.g. reading a copy source);
     /// throws the protocol's access-denied error when it is not granted.</summary>

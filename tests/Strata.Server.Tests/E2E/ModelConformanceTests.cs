@@ -38,7 +38,7 @@ public sealed class ModelConformanceTests
         var iam = new Services.Iam.IamService(null!, null!, TimeProvider.System).Operations.Select(o => o.Name);
         var (code, output) = await ClientProcess.RunAsync(python, [ClientSuite.ScriptPath("model_check.py"), "iam", .. iam], new Dictionary<string, string>());
         Assert.True(code == 0, output);
-        var sts = new Services.Sts.StsService(null!, TimeProvider.System).Operations.Select(o => o.Name);
+        var sts = new Services.Sts.StsService(null!, null!, TimeProvider.System).Operations.Select(o => o.Name);
         (code, output) = await ClientProcess.RunAsync(python, [ClientSuite.ScriptPath("model_check.py"), "sts", .. sts], new Dictionary<string, string>());
         Assert.True(code == 0, output);
     }

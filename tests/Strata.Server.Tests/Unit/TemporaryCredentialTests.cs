@@ -2,6 +2,7 @@ using System.Globalization;
 using System.Text;
 using Microsoft.AspNetCore.Http;
 using Strata.Server.Auth;
+using Strata.Server.Identity;
 using Strata.Server.Protocol;
 using Strata.Server.Storage;
 
@@ -26,7 +27,7 @@ public sealed class TemporaryCredentialTests : IDisposable
     public TemporaryCredentialTests()
     {
         _state = new SqliteStateStore(Path.Combine(_dir, "state.db"));
-        _credentials = new CredentialStore(_state);
+        _credentials = new CredentialStore(_state, _clock);
         _key = new AccessKeyRecord("ASIATESTTESTTEST0001", "secret/secret/secret/secret/secret/1234", "111111111111", PrincipalType.AssumedRole,
             "arn:aws:sts::111111111111:assumed-role/app/s", "Active", _clock.Now, UserName: "app", UserId: "AROAX:s",
             RoleArn: "arn:aws:iam::111111111111:role/app", SessionToken: "token-1", Expiration: _clock.Now.AddMinutes(15));
@@ -88,6 +89,7 @@ public sealed class TemporaryCredentialTests : IDisposable
         Assert.Null(await ErrorOf(ctx));
         Assert.Equal("arn:aws:sts::111111111111:assumed-role/app/s", ctx.Principal.Arn);
         Assert.Equal("arn:aws:iam::111111111111:role/app", ctx.Principal.RoleArn);
+        Assert.True(ctx.Principal.Temporary);
 
         _clock.Now = _clock.Now.AddMinutes(15);
         Assert.Equal("ExpiredToken", await ErrorOf(Signed("token-1")));

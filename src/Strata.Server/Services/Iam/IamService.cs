@@ -1,7 +1,7 @@
 using System.Text.RegularExpressions;
 using System.Xml;
 using Strata.Policy;
-using Strata.Server.Auth;
+using Strata.Server.Identity;
 using Strata.Server.Protocol;
 using Strata.Server.Storage;
 using static Strata.Server.Protocol.QueryProtocol;
@@ -912,7 +912,7 @@ public sealed partial class IamService(IamStore store, CredentialStore credentia
             _ => throw new AwsException("InvalidInput", 400, $"Invalid Entity Arn: {source} does not clearly define entity type and name."),
         };
         _ = store.Read(r => Find(r, type == "user" ? Kind.User : Kind.Role, account, entityName)) ?? throw NoSuch(type == "user" ? Kind.User : Kind.Role, entityName);
-        var resolved = store.Resolve(principal);
+        var resolved = store.PoliciesOf(principal);
         var identity = resolved.Identity.Concat(Members(ctx, "PolicyInputList").Select(d => ParseInput(d, PolicyKind.Identity))).ToList();
         var boundaries = Members(ctx, "PermissionsBoundaryPolicyInputList").Select(d => ParseInput(d, PolicyKind.Identity)).ToList();
         var boundary = boundaries.Count > 0 ? Merge(boundaries) : resolved.Boundary;

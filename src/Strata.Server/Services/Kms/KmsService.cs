@@ -554,7 +554,7 @@ public sealed partial class KmsService(KmsStore store, TimeProvider clock, strin
         var policy = request.Policy!;
         ValidatePolicy(policy);
         // The lockout safety check: the caller must still be able to change the policy afterwards.
-        if (request.BypassPolicyLockoutSafetyCheck != true && ctx.Authorizer is { } authorizer)
+        if (request.BypassPolicyLockoutSafetyCheck != true && ctx.Authorizer is Authorizer authorizer)
         {
             var decision = authorizer.Decide(ctx, "kms:PutKeyPolicy", key.Arn, new ResourcePolicy(PolicyDocument.Parse(policy, PolicyKind.Resource), key.AccountId, Required: true));
             if (!decision.IsAllowed)

@@ -3,6 +3,7 @@ using System.Net;
 using System.Text;
 using System.Text.RegularExpressions;
 using Strata.Server.Auth;
+using Strata.Server.Identity;
 using Strata.Server.Protocol;
 using Strata.Server.Services.S3.Model;
 

@@ -308,7 +308,7 @@ internal sealed class MultipartOperations(S3Environment env, ObjectOperations ob
     }
 
     /// <summary>Who started an upload, as ListParts and ListMultipartUploads show it.</summary>
-    static Initiator InitiatorOf(UploadRecord upload, Auth.AccountRecord? owner) => new() { ID = upload.InitiatorArn, DisplayName = owner?.Name ?? "" };
+    static Initiator InitiatorOf(UploadRecord upload, Identity.AccountRecord? owner) => new() { ID = upload.InitiatorArn, DisplayName = owner?.Name ?? "" };
 
     public async Task ListMultipartUploads(RequestContext ctx)
     {

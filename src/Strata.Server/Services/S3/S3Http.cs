@@ -214,5 +214,5 @@ internal static class S3Http
     }
 
     /// <summary>An account as S3 shows an owner (empty strings when the account is gone).</summary>
-    public static Owner OwnerOf(Auth.AccountRecord? owner) => new() { ID = owner?.CanonicalUserId ?? "", DisplayName = owner?.Name ?? "" };
+    public static Owner OwnerOf(Identity.AccountRecord? owner) => new() { ID = owner?.CanonicalUserId ?? "", DisplayName = owner?.Name ?? "" };
 }

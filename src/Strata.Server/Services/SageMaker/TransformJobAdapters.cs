@@ -2,6 +2,7 @@ using System.Security.Cryptography;
 using Strata.Server.Auth;
 using Strata.Server.Hosting;
 using Strata.Server.Jobs.Transform;
+using Strata.Server.Protocol;
 using Strata.Server.Services.S3;
 using Strata.Server.Storage;
 

@@ -1,10 +1,8 @@
-using System.Security.Cryptography;
 using System.Text.RegularExpressions;
 using System.Xml;
 using Strata.Policy;
-using Strata.Server.Auth;
+using Strata.Server.Identity;
 using Strata.Server.Protocol;
-using Strata.Server.Services.Iam;
 using static Strata.Server.Protocol.QueryProtocol;
 
 namespace Strata.Server.Services.Sts;
@@ -13,10 +11,10 @@ namespace Strata.Server.Services.Sts;
 /// STS's Query API: who am I, temporary credentials for the caller (GetSessionToken), and
 /// AssumeRole. Whether a caller may assume a role is decided by the pipeline like any other
 /// request: the role's trust policy is the resource policy of <c>sts:AssumeRole</c> (see
-/// <see cref="Authorizer"/>). Temporary keys live beside long-term ones and carry their
-/// session token, expiry and session policies.
+/// <c>Authorizer.RoleTrust</c>). Temporary keys live beside long-term ones in the identity store
+/// and carry their session token, expiry and session policies.
 /// </summary>
-public sealed partial class StsService(IamStore iam, TimeProvider clock)
+public sealed partial class StsService(IamStore iam, CredentialStore credentials, TimeProvider clock)
 {
     public IEnumerable<Operation> Operations =>
     [
@@ -35,16 +33,6 @@ public sealed partial class StsService(IamStore iam, TimeProvider clock)
     [GeneratedRegex(@"^[\w+=,.@-]{2,64}$")]
     private static partial Regex SessionNamePattern();
 
-    /// <summary>The role an ARN names, or null (the authorizer has already refused a role that
-    /// does not exist: without a trust policy nothing is allowed).</summary>
-    public static IamRole? FindRole(Storage.IStateReader r, string roleArn)
-    {
-        var parts = roleArn.Split(':', 6);
-        if (parts.Length != 6 || parts[0] != "arn" || parts[2] != "iam" || !parts[5].StartsWith("role/", StringComparison.Ordinal)) return null;
-        var role = IamStore.Get<IamRole>(r, IamStore.Roles, parts[4], parts[5][(parts[5].LastIndexOf('/') + 1)..]);
-        return role?.Arn == roleArn ? role : null;
-    }
-
     Task AssumeRole(RequestContext ctx)
     {
         var roleArn = Required(ctx, "RoleArn");
@@ -53,7 +41,9 @@ public sealed partial class StsService(IamStore iam, TimeProvider clock)
         if (!SessionNamePattern().IsMatch(sessionName))
             throw Invalid("RoleSessionName", sessionName, @"Member must satisfy regular expression pattern: [\w+=,.@-]*");
         var duration = Int(ctx, "DurationSeconds", 900, 43200) ?? 3600;
-        var role = iam.Read(r => FindRole(r, roleArn))
+        // The authorizer has already refused a role that does not exist (without a trust policy
+        // nothing is allowed); it may have gone since.
+        var role = iam.FindRole(roleArn)
             ?? throw new AwsException("AccessDenied", 403, $"User: {ctx.Principal.Arn} is not authorized to perform: sts:AssumeRole on resource: {roleArn}");
         if (ctx.Principal.Type == PrincipalType.AssumedRole && duration > 3600)
             throw new AwsException("ValidationError", 400, "The requested DurationSeconds exceeds the 1 hour session limit for roles assumed by role chaining.");
@@ -95,33 +85,21 @@ public sealed partial class StsService(IamStore iam, TimeProvider clock)
     Task GetSessionToken(RequestContext ctx)
     {
         var p = ctx.Principal;
-        if (p.Type == PrincipalType.AssumedRole || p.Key?.SessionToken is not null)
+        if (p.Type == PrincipalType.AssumedRole || p.Temporary)
             throw new AwsException("AccessDenied", 403, "Cannot call GetSessionToken with session credentials");
         // The root's sessions last at most an hour; users' up to 36 hours.
         var duration = Int(ctx, "DurationSeconds", 900, 129600) ?? 43200;
         if (p.Type == PrincipalType.Root) duration = Math.Min(duration, 3600);
-        var key = Issue(p.Key! with { AccessKeyId = "", CreatedAt = clock.GetUtcNow() }, duration);
+        // The session is the caller's long-term key's principal, as authentication found it.
+        var caller = credentials.FindAccessKey(p.AccessKeyId!)
+            ?? throw new AwsException("InvalidClientTokenId", 403, "The security token included in the request is invalid.");
+        var key = Issue(caller with { AccessKeyId = "", CreatedAt = clock.GetUtcNow() }, duration);
         return WriteAsync(ctx, xml => WriteCredentials(xml, key));
     }
 
     /// <summary>Stores a new temporary key for <paramref name="template"/>'s principal.</summary>
     AccessKeyRecord Issue(AccessKeyRecord template, int durationSeconds)
-    {
-        var key = template with
-        {
-            AccessKeyId = CredentialStore.NewKeyId(temporary: true),
-            SecretAccessKey = CredentialStore.NewSecret(),
-            SessionToken = Convert.ToBase64String(RandomNumberGenerator.GetBytes(96)),
-            Expiration = clock.GetUtcNow().AddSeconds(durationSeconds),
-            Status = "Active",
-        };
-        iam.State.Write(w =>
-        {
-            CredentialStore.PutKey(w, key);
-            return 0;
-        });
-        return key;
-    }
+        => credentials.IssueTemporary(template, clock.GetUtcNow().AddSeconds(durationSeconds));
 
     static void WriteCredentials(XmlWriter xml, AccessKeyRecord key)
     {

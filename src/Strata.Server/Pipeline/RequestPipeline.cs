@@ -1,7 +1,8 @@
 using System.Diagnostics;
 using Strata.Server.Auth;
+using Strata.Server.Protocol;
 
-namespace Strata.Server.Protocol;
+namespace Strata.Server.Pipeline;
 
 /// <summary>
 /// The one path every AWS request takes, as an ordered list of small stages. Reading the list

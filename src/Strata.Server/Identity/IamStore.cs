@@ -3,10 +3,10 @@ using System.Security.Cryptography;
 using System.Text.Json;
 using System.Text.Json.Serialization;
 using Strata.Policy;
-using Strata.Server.Auth;
+using Strata.Server.Protocol;
 using Strata.Server.Storage;
 
-namespace Strata.Server.Services.Iam;
+namespace Strata.Server.Identity;
 
 public sealed record IamTag(string Key, string Value);
 
@@ -72,16 +72,14 @@ public sealed class IamPolicy
 [JsonSerializable(typeof(IamPolicy))]
 internal sealed partial class IamJson : JsonSerializerContext;
 
-/// <summary>The policies that decide what one principal may do, parsed once.</summary>
-public sealed record PrincipalPolicies(IReadOnlyList<PolicyDocument> Identity, PolicyDocument? Boundary, IReadOnlyList<IamTag> Tags);
-
 /// <summary>
 /// IAM's entities in the state store, one JSON document per user, group, role and customer
 /// managed policy (keyed by account and lower-cased name: IAM names are unique regardless of
-/// case). It also answers the authorizer's question "which policies apply to this principal",
-/// from a cache that every IAM write invalidates.
+/// case). IAM's operations write them; STS reads roles; and it answers the authorizer's question
+/// "which policies apply to this principal" (<see cref="IPolicySource"/>), from a cache that
+/// every IAM write invalidates.
 /// </summary>
-public sealed class IamStore(IStateStore state)
+public sealed class IamStore(IStateStore state) : IPolicySource
 {
     public const string Users = "iam-users";
     public const string Groups = "iam-groups";
@@ -141,6 +139,18 @@ public sealed class IamStore(IStateStore state)
             for (var i = 0; i < span.Length; i++) span[i] = alphabet[RandomNumberGenerator.GetInt32(alphabet.Length)];
         });
 
+    /// <summary>The role an ARN names, or null (a role of that name whose ARN has another path is
+    /// not it).</summary>
+    public static IamRole? FindRole(IStateReader r, string roleArn)
+    {
+        var parts = roleArn.Split(':', 6);
+        if (parts.Length != 6 || parts[0] != "arn" || parts[2] != "iam" || !parts[5].StartsWith("role/", StringComparison.Ordinal)) return null;
+        var role = Get<IamRole>(r, Roles, parts[4], parts[5][(parts[5].LastIndexOf('/') + 1)..]);
+        return role?.Arn == roleArn ? role : null;
+    }
+
+    public IamRole? FindRole(string roleArn) => Read(r => FindRole(r, roleArn));
+
     /// <summary>Creates a role with one inline policy unless it exists (the demo's execution role).</summary>
     public IamRole EnsureRole(string account, string name, string trustPolicy, string policyName, string policy, DateTimeOffset now) => Write(w =>
     {
@@ -162,7 +172,7 @@ public sealed class IamStore(IStateStore state)
 
     /// <summary>The identity policies and boundary of a user (with its groups') or a role. Parsed
     /// documents are cached until the next IAM write.</summary>
-    public PrincipalPolicies Resolve(Principal principal)
+    public PrincipalPolicies PoliciesOf(Principal principal)
     {
         var cacheKey = principal.Type + ":" + principal.AccountId + ":" + principal.EntityName;
         if (_resolved.TryGetValue(cacheKey, out var cached)) return cached;
