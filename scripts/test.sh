@@ -21,6 +21,8 @@ done
 python3 -c "import boto3" || { echo "the image's python3 has no boto3" >&2; exit 1; }
 
 dotnet build Strata.slnx -c Release --nologo -v quiet
+# House rules (.editorconfig): the build enforces the analyzers; this checks the formatting.
+dotnet format Strata.slnx --verify-no-changes --no-restore -v quiet
 log=$(mktemp)
 set +e
 dotnet test Strata.slnx -c Release --no-build --nologo --blame-hang-timeout 15m 2>&1 | tee "$log"

@@ -290,21 +290,21 @@ sealed partial class Generator(ServiceModel model, ServiceList list, string boto
             case "timestamp": return $"r.Timestamp({key})";
             case "structure": return $"r.Has({key}) ? Read{TypeName(shapeName)}(r, {key}) : null";
             case "list":
-            {
-                var member = shape.GetProperty("member");
-                var memberName = ServiceModel.Str(member, "locationName") ?? "member";
-                var flattened = ServiceModel.Flag(shape, "flattened") || ServiceModel.Flag(memberRef, "flattened");
-                var item = QueryItem(member.GetProperty("shape").GetString()!, $"k{depth}", member, depth + 1);
-                return $"r.List({key}, {Quote(memberName)}, {(flattened ? "true" : "false")}, static (r, k{depth}) => {item})";
-            }
+                {
+                    var member = shape.GetProperty("member");
+                    var memberName = ServiceModel.Str(member, "locationName") ?? "member";
+                    var flattened = ServiceModel.Flag(shape, "flattened") || ServiceModel.Flag(memberRef, "flattened");
+                    var item = QueryItem(member.GetProperty("shape").GetString()!, $"k{depth}", member, depth + 1);
+                    return $"r.List({key}, {Quote(memberName)}, {(flattened ? "true" : "false")}, static (r, k{depth}) => {item})";
+                }
             case "map":
-            {
-                var keyName = ServiceModel.Str(shape.GetProperty("key"), "locationName") ?? "key";
-                var valueName = ServiceModel.Str(shape.GetProperty("value"), "locationName") ?? "value";
-                var valueShape = shape.GetProperty("value").GetProperty("shape").GetString()!;
-                var value = QueryItem(valueShape, $"k{depth}", shape.GetProperty("value"), depth + 1);
-                return $"r.Map({key}, {Quote(keyName)}, {Quote(valueName)}, static (r, k{depth}) => {value})";
-            }
+                {
+                    var keyName = ServiceModel.Str(shape.GetProperty("key"), "locationName") ?? "key";
+                    var valueName = ServiceModel.Str(shape.GetProperty("value"), "locationName") ?? "value";
+                    var valueShape = shape.GetProperty("value").GetProperty("shape").GetString()!;
+                    var value = QueryItem(valueShape, $"k{depth}", shape.GetProperty("value"), depth + 1);
+                    return $"r.Map({key}, {Quote(keyName)}, {Quote(valueName)}, static (r, k{depth}) => {value})";
+                }
             default: throw new NotSupportedException($"{model.Service}: Query input shape {shapeName}");
         }
     }
@@ -379,14 +379,14 @@ sealed partial class Generator(ServiceModel model, ServiceList list, string boto
         {
             case "structure": return $"XmlWire.Child({parent}, {name}) is {{ }} c_{name.Trim('"')} ? Read{TypeName(shapeName)}(c_{name.Trim('"')}) : null";
             case "list":
-            {
-                var member = shape.GetProperty("member");
-                var flattened = ServiceModel.Flag(shape, "flattened") || ServiceModel.Flag(memberRef, "flattened");
-                var memberName = flattened ? name : Quote(ServiceModel.Str(member, "locationName") ?? "member");
-                var itemShape = member.GetProperty("shape").GetString()!;
-                var item = Kind(itemShape) == "structure" ? $"Read{TypeName(itemShape)}(x)" : $"XmlWire.{XmlScalar(itemShape)}(x){(Kind(itemShape) == "string" ? " ?? \"\"" : "!.Value")}";
-                return $"XmlWire.ReadList({parent}, {name}, {memberName}, {(flattened ? "true" : "false")}, static x => {item})";
-            }
+                {
+                    var member = shape.GetProperty("member");
+                    var flattened = ServiceModel.Flag(shape, "flattened") || ServiceModel.Flag(memberRef, "flattened");
+                    var memberName = flattened ? name : Quote(ServiceModel.Str(member, "locationName") ?? "member");
+                    var itemShape = member.GetProperty("shape").GetString()!;
+                    var item = Kind(itemShape) == "structure" ? $"Read{TypeName(itemShape)}(x)" : $"XmlWire.{XmlScalar(itemShape)}(x){(Kind(itemShape) == "string" ? " ?? \"\"" : "!.Value")}";
+                    return $"XmlWire.ReadList({parent}, {name}, {memberName}, {(flattened ? "true" : "false")}, static x => {item})";
+                }
             case "map": throw new NotSupportedException($"{model.Service}: XML map input {shapeName}");
             default: return $"XmlWire.{XmlScalar(shapeName)}(XmlWire.Child({parent}, {name}))";
         }
@@ -411,21 +411,21 @@ sealed partial class Generator(ServiceModel model, ServiceList list, string boto
         {
             case "structure": return $"XmlWire.Structure(w, {name}, {value}, static (w, x) => Write(w, x))";
             case "list":
-            {
-                var member = shape.GetProperty("member");
-                var flattened = ServiceModel.Flag(shape, "flattened") || ServiceModel.Flag(memberRef, "flattened");
-                var memberName = flattened ? name : Quote(ServiceModel.Str(member, "locationName") ?? "member");
-                var item = XmlWrite(member.GetProperty("shape").GetString()!, "n", $"x{depth}", member, depth + 1);
-                return $"XmlWire.List(w, {name}, {value}, {memberName}, {(flattened ? "true" : "false")}, static (w, n, x{depth}) => {item})";
-            }
+                {
+                    var member = shape.GetProperty("member");
+                    var flattened = ServiceModel.Flag(shape, "flattened") || ServiceModel.Flag(memberRef, "flattened");
+                    var memberName = flattened ? name : Quote(ServiceModel.Str(member, "locationName") ?? "member");
+                    var item = XmlWrite(member.GetProperty("shape").GetString()!, "n", $"x{depth}", member, depth + 1);
+                    return $"XmlWire.List(w, {name}, {value}, {memberName}, {(flattened ? "true" : "false")}, static (w, n, x{depth}) => {item})";
+                }
             case "map":
-            {
-                var keyName = ServiceModel.Str(shape.GetProperty("key"), "locationName") ?? "key";
-                var valueName = ServiceModel.Str(shape.GetProperty("value"), "locationName") ?? "value";
-                var valueShape = shape.GetProperty("value").GetProperty("shape").GetString()!;
-                var item = XmlWrite(valueShape, "n", $"x{depth}", shape.GetProperty("value"), depth + 1);
-                return $"XmlWire.Map(w, {name}, {value}, {Quote(keyName)}, {Quote(valueName)}, static (w, n, x{depth}) => {item})";
-            }
+                {
+                    var keyName = ServiceModel.Str(shape.GetProperty("key"), "locationName") ?? "key";
+                    var valueName = ServiceModel.Str(shape.GetProperty("value"), "locationName") ?? "value";
+                    var valueShape = shape.GetProperty("value").GetProperty("shape").GetString()!;
+                    var item = XmlWrite(valueShape, "n", $"x{depth}", shape.GetProperty("value"), depth + 1);
+                    return $"XmlWire.Map(w, {name}, {value}, {Quote(keyName)}, {Quote(valueName)}, static (w, n, x{depth}) => {item})";
+                }
             default: return $"XmlWire.Element(w, {name}, {value})";
         }
     }

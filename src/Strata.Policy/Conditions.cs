@@ -55,7 +55,7 @@ public static class Conditions
             if (set == "ForAllValues") return true; // vacuously: every (no) value matches
             return ifExists || negated;
         }
-        Func<string, string, bool> match = PositiveMatch(name);
+        var match = PositiveMatch(name);
         bool Matches(string requestValue) => values.Any(v => match(requestValue, v));
         return set switch
         {

@@ -51,9 +51,14 @@ public static class Chaos
                     {
                         ["serverless"] = new JsonArray(hosting.Running().SelectMany(e => e.Runtime.Variants.Where(v => v.Serverless is not null).Select(v => (JsonNode)new JsonObject
                         {
-                            ["account"] = e.Account, ["endpoint"] = e.Runtime.Name, ["variant"] = v.Name,
-                            ["memorySizeInMB"] = v.Serverless!.Config.MemorySizeInMB, ["requests"] = v.Serverless.Usage.Requests,
-                            ["gbSeconds"] = v.Serverless.Usage.GBSeconds, ["coldStarts"] = v.Serverless.Usage.ColdStarts, ["instances"] = v.Instances.Count,
+                            ["account"] = e.Account,
+                            ["endpoint"] = e.Runtime.Name,
+                            ["variant"] = v.Name,
+                            ["memorySizeInMB"] = v.Serverless!.Config.MemorySizeInMB,
+                            ["requests"] = v.Serverless.Usage.Requests,
+                            ["gbSeconds"] = v.Serverless.Usage.GBSeconds,
+                            ["coldStarts"] = v.Serverless.Usage.ColdStarts,
+                            ["instances"] = v.Instances.Count,
                         })).ToArray()),
                     });
                     return true;
@@ -63,31 +68,34 @@ public static class Chaos
                         ["zones"] = new JsonArray(zones.Names.Select(z => (JsonNode)new JsonObject { ["name"] = z, ["failed"] = zones.IsFailed(z) }).ToArray()),
                         ["instances"] = new JsonArray(hosting.AllInstances().Select(i => (JsonNode)new JsonObject
                         {
-                            ["endpoint"] = i.Endpoint, ["variant"] = i.Variant, ["instance"] = i.Instance.Id[(i.Instance.Id.LastIndexOf('/') + 1)..],
-                            ["zone"] = i.Instance.Zone, ["pid"] = i.Instance.Pid,
+                            ["endpoint"] = i.Endpoint,
+                            ["variant"] = i.Variant,
+                            ["instance"] = i.Instance.Id[(i.Instance.Id.LastIndexOf('/') + 1)..],
+                            ["zone"] = i.Instance.Zone,
+                            ["pid"] = i.Instance.Pid,
                         }).ToArray()),
                     });
                     return true;
                 case "chaos/kill-instance" when HttpMethods.IsPost(http.Request.Method):
-                {
-                    var endpoint = q["endpoint"].ToString();
-                    var instance = q["instance"].ToString();
-                    var candidates = hosting.AllInstances().Where(i => (endpoint.Length == 0 || i.Endpoint == endpoint)
-                        && (instance.Length == 0 || i.Instance.Id.EndsWith("/" + instance, StringComparison.Ordinal))).ToList();
-                    if (candidates.Count == 0) { await Answer(http, 404, new JsonObject { ["message"] = "no such running instance" }); return true; }
-                    var victim = candidates[Random.Shared.Next(candidates.Count)];
-                    var killed = hosting.Crash(i => i.Instance == victim.Instance);
-                    await Answer(http, 200, new JsonObject { ["killed"] = new JsonArray(killed.Select(k => (JsonNode)k).ToArray()) });
-                    return true;
-                }
+                    {
+                        var endpoint = q["endpoint"].ToString();
+                        var instance = q["instance"].ToString();
+                        var candidates = hosting.AllInstances().Where(i => (endpoint.Length == 0 || i.Endpoint == endpoint)
+                            && (instance.Length == 0 || i.Instance.Id.EndsWith("/" + instance, StringComparison.Ordinal))).ToList();
+                        if (candidates.Count == 0) { await Answer(http, 404, new JsonObject { ["message"] = "no such running instance" }); return true; }
+                        var victim = candidates[Random.Shared.Next(candidates.Count)];
+                        var killed = hosting.Crash(i => i.Instance == victim.Instance);
+                        await Answer(http, 200, new JsonObject { ["killed"] = new JsonArray(killed.Select(k => (JsonNode)k).ToArray()) });
+                        return true;
+                    }
                 case "chaos/fail-zone" when HttpMethods.IsPost(http.Request.Method):
-                {
-                    var zone = q["zone"].ToString();
-                    zones.Fail(zone);
-                    var killed = hosting.Crash(i => i.Instance.Zone == zone);
-                    await Answer(http, 200, new JsonObject { ["zone"] = zone, ["killed"] = new JsonArray(killed.Select(k => (JsonNode)k).ToArray()) });
-                    return true;
-                }
+                    {
+                        var zone = q["zone"].ToString();
+                        zones.Fail(zone);
+                        var killed = hosting.Crash(i => i.Instance.Zone == zone);
+                        await Answer(http, 200, new JsonObject { ["zone"] = zone, ["killed"] = new JsonArray(killed.Select(k => (JsonNode)k).ToArray()) });
+                        return true;
+                    }
                 case "chaos/restore-zone" when HttpMethods.IsPost(http.Request.Method):
                     zones.Restore(q["zone"].ToString());
                     await Answer(http, 200, new JsonObject { ["zone"] = q["zone"].ToString(), ["failed"] = false });

@@ -15,8 +15,11 @@ var region = new Option<string>("--region") { Description = "The region Strata s
 var demo = new Option<bool>("--demo") { Description = "Also upload a sample model and deploy endpoint 'demo' (two variants, 80/20)" };
 var vpcePort = new Option<int>("--vpce-port") { Description = "Also listen here as a VPC endpoint: requests carry aws:SourceVpce (0: off)" };
 var vpceId = new Option<string>("--vpce-id") { Description = "The VPC endpoint id the --vpce-port listener stands for", DefaultValueFactory = _ => StrataOptions.DefaultVpceId };
-var autoScalingPeriod = new Option<double>("--autoscaling-period") { Description = "Seconds between autoscaling evaluations (env STRATA_AUTOSCALING_PERIOD; default 60)",
-    DefaultValueFactory = _ => double.TryParse(Environment.GetEnvironmentVariable("STRATA_AUTOSCALING_PERIOD"), System.Globalization.CultureInfo.InvariantCulture, out var s) && s > 0 ? s : 60 };
+var autoScalingPeriod = new Option<double>("--autoscaling-period")
+{
+    Description = "Seconds between autoscaling evaluations (env STRATA_AUTOSCALING_PERIOD; default 60)",
+    DefaultValueFactory = _ => double.TryParse(Environment.GetEnvironmentVariable("STRATA_AUTOSCALING_PERIOD"), System.Globalization.CultureInfo.InvariantCulture, out var s) && s > 0 ? s : 60
+};
 var zonesOption = new Option<string?>("--zones") { Description = "Comma-separated availability zones instances spread over (default: the region's a, b, c)" };
 var serverlessIdle = new Option<double>("--serverless-idle") { Description = "Seconds a serverless variant stays warm without requests (default 120)", DefaultValueFactory = _ => 120 };
 var serve = new Command("serve", "Run the Strata server: every AWS API on one port") { dataDir, port, tlsPort, tlsCert, tlsKey, host, region, demo, vpcePort, vpceId, autoScalingPeriod, zonesOption, serverlessIdle };

@@ -410,7 +410,7 @@ public static class Codecs
         var shape = shapeText.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries).Select(int.Parse).ToArray();
         var count = shape.Aggregate(1, (a, b) => a * b);
         var data = body.AsSpan(offset + headerLength);
-        (TensorElementType type, int size) = descr switch
+        (var type, var size) = descr switch
         {
             "<f4" => (TensorElementType.Float, 4),
             "<f8" => (TensorElementType.Double, 8),

@@ -158,7 +158,8 @@ public sealed class HostingService(IArtifactReader artifacts, ImageCatalogue ima
                     throw;
                 }
                 variants.Add(new VariantRuntime(variantName, pv.InitialWeight, image, starting.Select(t => t.Result).ToList(), Start,
-                    zones, randomRouting: pv.RandomRouting, serverless: serverless) { MultiModel = multi });
+                    zones, randomRouting: pv.RandomRouting, serverless: serverless)
+                { MultiModel = multi });
             }
             return new EndpointRuntime(endpointName, plan.ConfigName, variants, metrics, clock, options.ServerlessIdle, log);
         }

@@ -113,7 +113,8 @@ public sealed class MultiModel(string prefix, Func<string, CancellationToken, Ta
         {
             Volatile.Write(ref held.LastUsed, clock.GetTimestamp());
             Interlocked.Decrement(ref held.InUse);
-        }) { Instance = instance, WorkerModelName = name };
+        })
+        { Instance = instance, WorkerModelName = name };
     }
 
     public int LoadedModelCount(VariantRuntime runtime) => runtime.Instances.Sum(i => _instances.GetOrCreateValue(i).Models.Count);

@@ -157,8 +157,12 @@ public sealed class IamStore(IStateStore state) : IPolicySource
         if (Get<IamRole>(w, Roles, account, name) is { } existing) return existing;
         var role = new IamRole
         {
-            Name = name, Id = NewId("AROA"), Arn = $"arn:aws:iam::{account}:role/{name}", CreateDate = now,
-            AssumeRolePolicyDocument = trustPolicy, InlinePolicies = new(StringComparer.Ordinal) { [policyName] = policy },
+            Name = name,
+            Id = NewId("AROA"),
+            Arn = $"arn:aws:iam::{account}:role/{name}",
+            CreateDate = now,
+            AssumeRolePolicyDocument = trustPolicy,
+            InlinePolicies = new(StringComparer.Ordinal) { [policyName] = policy },
         };
         Put(w, Roles, account, name, role);
         return role;

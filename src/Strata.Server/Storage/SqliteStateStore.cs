@@ -130,7 +130,7 @@ public sealed class SqliteStateStore : IStateStore
         {
             var lower = Encoding.UTF8.GetBytes(prefix);
             var upper = PrefixUpperBound(lower);
-            byte[]? after = startAfter is null ? null : Encoding.UTF8.GetBytes(startAfter);
+            var after = startAfter is null ? null : Encoding.UTF8.GetBytes(startAfter);
             var inclusive = after is null;
             if (after is not null && skipStartAfterPrefix)
             {

@@ -35,7 +35,9 @@ public sealed class S3XmlTests
     {
         var root = Parse(new ListObjectsV2Output
         {
-            Name = "b", KeyCount = 2, IsTruncated = false,
+            Name = "b",
+            KeyCount = 2,
+            IsTruncated = false,
             Contents = [new ObjectShape { Key = "a", Size = 1 }, new ObjectShape { Key = "b", Size = 2, ChecksumAlgorithm = ["CRC32"] }],
             CommonPrefixes = [],
         });

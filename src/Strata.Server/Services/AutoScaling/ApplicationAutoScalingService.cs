@@ -211,7 +211,11 @@ public sealed class ApplicationAutoScalingService(AutoScalingStore store, SageMa
         if (min < 1) throw Invalid("SageMaker variants need at least one instance: MinCapacity must be at least 1.");
         var target = new ScalableTarget
         {
-            ServiceNamespace = Namespace, ResourceId = input.ResourceId!, ScalableDimension = Dimension, MinCapacity = min, MaxCapacity = max,
+            ServiceNamespace = Namespace,
+            ResourceId = input.ResourceId!,
+            ScalableDimension = Dimension,
+            MinCapacity = min,
+            MaxCapacity = max,
             RoleARN = input.RoleARN ?? existing?.RoleARN ?? $"arn:aws:iam::{account}:role/aws-service-role/sagemaker.application-autoscaling.amazonaws.com/AWSServiceRoleForApplicationAutoScaling_SageMakerEndpoint",
             CreationTime = existing?.CreationTime ?? clock.GetUtcNow(),
             SuspendedState = input.SuspendedState ?? existing?.SuspendedState ?? new SuspendedState(false, false, false),
@@ -276,7 +280,11 @@ public sealed class ApplicationAutoScalingService(AutoScalingStore store, SageMa
         var policy = new ScalingPolicy
         {
             PolicyARN = existing?.PolicyARN ?? $"arn:aws:autoscaling:{region}:{account}:scalingPolicy:{Guid.NewGuid()}:resource/{Namespace}/{input.ResourceId}:policyName/{name}",
-            PolicyName = name, ServiceNamespace = Namespace, ResourceId = input.ResourceId!, ScalableDimension = Dimension, PolicyType = type,
+            PolicyName = name,
+            ServiceNamespace = Namespace,
+            ResourceId = input.ResourceId!,
+            ScalableDimension = Dimension,
+            PolicyType = type,
             TargetTrackingScalingPolicyConfiguration = config with
             {
                 ScaleOutCooldown = config.ScaleOutCooldown ?? DefaultCooldownSeconds,

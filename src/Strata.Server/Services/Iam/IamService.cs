@@ -166,8 +166,13 @@ public sealed partial class IamService(IamStore store, CredentialStore credentia
             if (boundary is not null) UseBoundary(w, boundary, +1);
             var user = new IamUser
             {
-                Name = name, Id = IamStore.NewId("AIDA"), Arn = $"arn:aws:iam::{account}:user{path}{name}", Path = path,
-                CreateDate = clock.GetUtcNow(), PermissionsBoundary = boundary, Tags = Tags(ctx).Select(t => new IamTag(t.Key, t.Value)).ToList(),
+                Name = name,
+                Id = IamStore.NewId("AIDA"),
+                Arn = $"arn:aws:iam::{account}:user{path}{name}",
+                Path = path,
+                CreateDate = clock.GetUtcNow(),
+                PermissionsBoundary = boundary,
+                Tags = Tags(ctx).Select(t => new IamTag(t.Key, t.Value)).ToList(),
             };
             IamStore.Put(w, IamStore.Users, account, name, user);
             return user;
@@ -488,8 +493,15 @@ public sealed partial class IamService(IamStore store, CredentialStore credentia
             if (boundary is not null) UseBoundary(w, boundary, +1);
             var role = new IamRole
             {
-                Name = name, Id = IamStore.NewId("AROA"), Arn = $"arn:aws:iam::{account}:role{path}{name}", Path = path, CreateDate = clock.GetUtcNow(),
-                AssumeRolePolicyDocument = trust, Description = description, MaxSessionDuration = maxSession, PermissionsBoundary = boundary,
+                Name = name,
+                Id = IamStore.NewId("AROA"),
+                Arn = $"arn:aws:iam::{account}:role{path}{name}",
+                Path = path,
+                CreateDate = clock.GetUtcNow(),
+                AssumeRolePolicyDocument = trust,
+                Description = description,
+                MaxSessionDuration = maxSession,
+                PermissionsBoundary = boundary,
                 Tags = Tags(ctx).Select(t => new IamTag(t.Key, t.Value)).ToList(),
             };
             IamStore.Put(w, IamStore.Roles, account, name, role);
@@ -587,8 +599,14 @@ public sealed partial class IamService(IamStore store, CredentialStore credentia
                 throw new AwsException("EntityAlreadyExists", 409, $"A policy called {name} already exists. Duplicate names are not allowed.");
             var policy = new IamPolicy
             {
-                PolicyName = name, PolicyId = IamStore.NewId("ANPA"), Arn = $"arn:aws:iam::{account}:policy{path}{name}", Path = path,
-                Description = Get(ctx, "Description"), CreateDate = now, UpdateDate = now, Versions = [new IamPolicyVersion("v1", document, now)],
+                PolicyName = name,
+                PolicyId = IamStore.NewId("ANPA"),
+                Arn = $"arn:aws:iam::{account}:policy{path}{name}",
+                Path = path,
+                Description = Get(ctx, "Description"),
+                CreateDate = now,
+                UpdateDate = now,
+                Versions = [new IamPolicyVersion("v1", document, now)],
                 Tags = Tags(ctx).Select(t => new IamTag(t.Key, t.Value)).ToList(),
             };
             IamStore.Put(w, IamStore.Policies, account, name, policy);
@@ -647,8 +665,16 @@ public sealed partial class IamService(IamStore store, CredentialStore credentia
             .Sum(t => r.Scan(t, account + "/", null, int.MaxValue).Count(kv => kv.Value.Contains(managed.Arn, StringComparison.Ordinal))));
         return new IamPolicy
         {
-            PolicyName = managed.PolicyName, PolicyId = managed.PolicyId, Arn = managed.Arn, Path = managed.Path, DefaultVersionId = managed.DefaultVersionId,
-            Description = managed.Description, CreateDate = managed.CreateDate, UpdateDate = managed.UpdateDate, Versions = managed.Versions, AttachmentCount = count,
+            PolicyName = managed.PolicyName,
+            PolicyId = managed.PolicyId,
+            Arn = managed.Arn,
+            Path = managed.Path,
+            DefaultVersionId = managed.DefaultVersionId,
+            Description = managed.Description,
+            CreateDate = managed.CreateDate,
+            UpdateDate = managed.UpdateDate,
+            Versions = managed.Versions,
+            AttachmentCount = count,
         };
     }
 
@@ -905,7 +931,7 @@ public sealed partial class IamService(IamStore store, CredentialStore credentia
         var slash = rest.IndexOf('/');
         var type = slash < 0 ? rest : rest[..slash];
         var entityName = rest[(rest.LastIndexOf('/') + 1)..];
-        Principal principal = type switch
+        var principal = type switch
         {
             "user" => new Principal(PrincipalType.User, account, source, "", null, entityName),
             "role" => new Principal(PrincipalType.AssumedRole, account, source, "", null, entityName, source),

@@ -176,7 +176,11 @@ public sealed partial class KmsService(KmsStore store, TimeProvider clock, strin
         var now = clock.GetUtcNow();
         key = new KmsKey
         {
-            KeyId = id, AccountId = account, Arn = KeyArn(account, id), CreationDate = now, Policy = DefaultPolicy(account),
+            KeyId = id,
+            AccountId = account,
+            Arn = KeyArn(account, id),
+            CreationDate = now,
+            Policy = DefaultPolicy(account),
             Description = $"Default key that protects my {service.ToUpperInvariant()} objects when no other key is defined",
             Versions = [store.NewVersion(id, 1, now)],
         };
@@ -251,8 +255,14 @@ public sealed partial class KmsService(KmsStore store, TimeProvider clock, strin
         var now = clock.GetUtcNow();
         var key = new KmsKey
         {
-            KeyId = id, AccountId = account, Arn = KeyArn(account, id), CreationDate = now, Description = request.Description ?? "", Policy = policy,
-            Versions = [store.NewVersion(id, 1, now)], Tags = Tags(request.Tags),
+            KeyId = id,
+            AccountId = account,
+            Arn = KeyArn(account, id),
+            CreationDate = now,
+            Description = request.Description ?? "",
+            Policy = policy,
+            Versions = [store.NewVersion(id, 1, now)],
+            Tags = Tags(request.Tags),
         };
         store.PutKey(key);
         return new CreateKeyResponse { KeyMetadata = Metadata(key) };
@@ -392,7 +402,11 @@ public sealed partial class KmsService(KmsStore store, TimeProvider clock, strin
         {
             Aliases = page.Select(a => new AliasListEntry
             {
-                AliasName = a.AliasName, AliasArn = a.AliasArn, TargetKeyId = a.TargetKeyId, CreationDate = a.CreationDate, LastUpdatedDate = a.LastUpdatedDate,
+                AliasName = a.AliasName,
+                AliasArn = a.AliasArn,
+                TargetKeyId = a.TargetKeyId,
+                CreationDate = a.CreationDate,
+                LastUpdatedDate = a.LastUpdatedDate,
             }).ToList(),
             Truncated = next is not null,
             NextMarker = next,
@@ -447,8 +461,11 @@ public sealed partial class KmsService(KmsStore store, TimeProvider clock, strin
         var blob = store.Encrypt(destination, plaintext, Context(request.DestinationEncryptionContext));
         return new()
         {
-            CiphertextBlob = blob, SourceKeyId = source.Arn, KeyId = destination.Arn,
-            SourceEncryptionAlgorithm = "SYMMETRIC_DEFAULT", DestinationEncryptionAlgorithm = "SYMMETRIC_DEFAULT",
+            CiphertextBlob = blob,
+            SourceKeyId = source.Arn,
+            KeyId = destination.Arn,
+            SourceEncryptionAlgorithm = "SYMMETRIC_DEFAULT",
+            DestinationEncryptionAlgorithm = "SYMMETRIC_DEFAULT",
         };
     }
 

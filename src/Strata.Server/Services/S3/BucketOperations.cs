@@ -201,8 +201,16 @@ internal sealed partial class BucketOperations(S3Environment env)
             // An unversioned bucket's objects all have the version id "null".
             Versions = Contents(page, encode, owner).Select(o => new ObjectVersion
             {
-                Key = o.Key, VersionId = "null", IsLatest = true, LastModified = o.LastModified, ETag = o.ETag,
-                ChecksumAlgorithm = o.ChecksumAlgorithm, ChecksumType = o.ChecksumType, Size = o.Size, Owner = o.Owner, StorageClass = o.StorageClass,
+                Key = o.Key,
+                VersionId = "null",
+                IsLatest = true,
+                LastModified = o.LastModified,
+                ETag = o.ETag,
+                ChecksumAlgorithm = o.ChecksumAlgorithm,
+                ChecksumType = o.ChecksumType,
+                Size = o.Size,
+                Owner = o.Owner,
+                StorageClass = o.StorageClass,
             }).ToList(),
             CommonPrefixes = CommonPrefixes(page, encode),
         });

@@ -136,7 +136,7 @@ internal static class ObjectBody
         {
             value = checksum.Base64();
             var name = Checksums.HeaderName(checksum.Algorithm);
-            string? provided = ctx.Header(name);
+            var provided = ctx.Header(name);
             if (provided is null && ctx.ChunkedBody?.Trailers.TryGetValue(name, out var trailed) == true) provided = trailed;
             if (provided is not null && provided != value) throw S3Errors.ChecksumMismatch(checksum.Algorithm);
         }

@@ -223,7 +223,7 @@ internal sealed class ObjectOperations(S3Environment env)
             return (size - suffix, suffix);
         }
         if (!long.TryParse(first, NumberStyles.None, CultureInfo.InvariantCulture, out var start)) return null;
-        long end = size - 1;
+        var end = size - 1;
         if (last.Length > 0)
         {
             if (!long.TryParse(last, NumberStyles.None, CultureInfo.InvariantCulture, out end) || end < start) return null;
