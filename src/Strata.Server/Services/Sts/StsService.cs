@@ -1,9 +1,7 @@
 using System.Text.RegularExpressions;
-using System.Xml;
 using Strata.Policy;
 using Strata.Server.Identity;
 using Strata.Server.Protocol;
-using static Strata.Server.Protocol.QueryProtocol;
 
 namespace Strata.Server.Services.Sts;
 
@@ -18,29 +16,28 @@ public sealed partial class StsService(IamStore iam, CredentialStore credentials
 {
     public IEnumerable<Operation> Operations =>
     [
-        new("GetCallerIdentity", "sts:GetCallerIdentity", _ => "*", GetCallerIdentity),
-        new("AssumeRole", "sts:AssumeRole", ctx => Get(ctx, "RoleArn") ?? "*", AssumeRole),
-        new("GetSessionToken", "sts:GetSessionToken", _ => "*", GetSessionToken),
+        StsOperations.GetCallerIdentity.Bind("sts:GetCallerIdentity", Anywhere, GetCallerIdentity),
+        StsOperations.AssumeRole.Bind("sts:AssumeRole", (r, _) => r.RoleArn ?? "*", AssumeRole),
+        StsOperations.GetSessionToken.Bind("sts:GetSessionToken", Anywhere, GetSessionToken),
     ];
 
-    Task GetCallerIdentity(RequestContext ctx) => WriteAsync(ctx, xml =>
-    {
-        xml.Element("UserId", ctx.Principal.UserId);
-        xml.Element("Account", ctx.Principal.AccountId);
-        xml.Element("Arn", ctx.Principal.Arn);
-    });
+    static string Anywhere<TIn>(TIn request, RequestContext ctx) => "*";
+
+    GetCallerIdentityResponse GetCallerIdentity(GetCallerIdentityRequest request, RequestContext ctx)
+        => new() { UserId = ctx.Principal.UserId, Account = ctx.Principal.AccountId, Arn = ctx.Principal.Arn };
 
     [GeneratedRegex(@"^[\w+=,.@-]{2,64}$")]
     private static partial Regex SessionNamePattern();
 
-    Task AssumeRole(RequestContext ctx)
+    /// <summary>The model checks lengths and the duration's range (900–43200 s) before this runs.</summary>
+    AssumeRoleResponse AssumeRole(AssumeRoleRequest request, RequestContext ctx)
     {
-        var roleArn = Required(ctx, "RoleArn");
-        if (roleArn.Length < 20) throw Invalid("RoleArn", roleArn, "Member must have length greater than or equal to 20");
-        var sessionName = Required(ctx, "RoleSessionName");
+        var roleArn = request.RoleArn!;
+        var sessionName = request.RoleSessionName!;
         if (!SessionNamePattern().IsMatch(sessionName))
-            throw Invalid("RoleSessionName", sessionName, @"Member must satisfy regular expression pattern: [\w+=,.@-]*");
-        var duration = Int(ctx, "DurationSeconds", 900, 43200) ?? 3600;
+            throw new AwsException("ValidationError", 400,
+                $"1 validation error detected: Value '{sessionName}' at 'roleSessionName' failed to satisfy constraint: Member must satisfy regular expression pattern: [\\w+=,.@-]*");
+        var duration = request.DurationSeconds ?? 3600;
         // The authorizer has already refused a role that does not exist (without a trust policy
         // nothing is allowed); it may have gone since.
         var role = iam.FindRole(roleArn)
@@ -52,62 +49,57 @@ public sealed partial class StsService(IamStore iam, CredentialStore credentials
 
         // Session policies: the inline one and managed ones by ARN; they only ever narrow.
         var sessionPolicies = new List<string>();
-        if (Get(ctx, "Policy") is { } inline)
+        if (request.Policy is { } inline)
         {
             try { PolicyDocument.Parse(inline); }
-            catch (MalformedPolicyException e) { throw new AwsException("MalformedPolicyDocument", 400, e.Message); }
+            catch (MalformedPolicyException e) { throw StsErrors.MalformedPolicyDocumentException(e.Message); }
             sessionPolicies.Add(inline);
         }
-        foreach (var arn in Members(ctx, "PolicyArns", ".arn"))
+        foreach (var arn in request.PolicyArns?.Select(d => d.Arn ?? "") ?? [])
         {
             var policy = iam.Read(r => IamStore.GetPolicy(r, arn))
                 ?? throw new AwsException("InvalidParameterValue", 400, $"The policy {arn} does not exist or is not attachable.");
             sessionPolicies.Add(policy.DefaultDocument);
         }
         var packed = sessionPolicies.Sum(p => p.Length);
-        if (packed > 2048) throw new AwsException("PackedPolicyTooLarge", 400, $"Packed policy consumes {packed * 100 / 2048}% of allotted space, please use smaller policy.");
+        if (packed > 2048) throw StsErrors.PackedPolicyTooLargeException($"Packed policy consumes {packed * 100 / 2048}% of allotted space, please use smaller policy.");
 
         var account = role.Arn.Split(':')[4];
         var key = Issue(new AccessKeyRecord("", "", account, PrincipalType.AssumedRole, $"arn:aws:sts::{account}:assumed-role/{role.Name}/{sessionName}", "Active",
             clock.GetUtcNow(), UserName: role.Name, UserId: $"{role.Id}:{sessionName}", RoleArn: role.Arn,
             SessionPolicies: sessionPolicies.Count > 0 ? sessionPolicies : null), duration);
-        return WriteAsync(ctx, xml =>
+        return new()
         {
-            WriteCredentials(xml, key);
-            xml.WriteStartElement("AssumedRoleUser");
-            xml.Element("AssumedRoleId", key.UserId);
-            xml.Element("Arn", key.PrincipalArn);
-            xml.WriteEndElement();
-            if (sessionPolicies.Count > 0) xml.Element("PackedPolicySize", packed * 100 / 2048);
-        });
+            Credentials = CredentialsOf(key),
+            AssumedRoleUser = new AssumedRoleUser { AssumedRoleId = key.UserId, Arn = key.PrincipalArn },
+            PackedPolicySize = sessionPolicies.Count > 0 ? packed * 100 / 2048 : null,
+        };
     }
 
-    Task GetSessionToken(RequestContext ctx)
+    GetSessionTokenResponse GetSessionToken(GetSessionTokenRequest request, RequestContext ctx)
     {
         var p = ctx.Principal;
         if (p.Type == PrincipalType.AssumedRole || p.Temporary)
             throw new AwsException("AccessDenied", 403, "Cannot call GetSessionToken with session credentials");
-        // The root's sessions last at most an hour; users' up to 36 hours.
-        var duration = Int(ctx, "DurationSeconds", 900, 129600) ?? 43200;
+        // The root's sessions last at most an hour; users' up to 36 hours (the model checks 900–129600 s).
+        var duration = request.DurationSeconds ?? 43200;
         if (p.Type == PrincipalType.Root) duration = Math.Min(duration, 3600);
         // The session is the caller's long-term key's principal, as authentication found it.
         var caller = credentials.FindAccessKey(p.AccessKeyId!)
             ?? throw new AwsException("InvalidClientTokenId", 403, "The security token included in the request is invalid.");
         var key = Issue(caller with { AccessKeyId = "", CreatedAt = clock.GetUtcNow() }, duration);
-        return WriteAsync(ctx, xml => WriteCredentials(xml, key));
+        return new() { Credentials = CredentialsOf(key) };
     }
 
     /// <summary>Stores a new temporary key for <paramref name="template"/>'s principal.</summary>
     AccessKeyRecord Issue(AccessKeyRecord template, int durationSeconds)
         => credentials.IssueTemporary(template, clock.GetUtcNow().AddSeconds(durationSeconds));
 
-    static void WriteCredentials(XmlWriter xml, AccessKeyRecord key)
+    static Credentials CredentialsOf(AccessKeyRecord key) => new()
     {
-        xml.WriteStartElement("Credentials");
-        xml.Element("AccessKeyId", key.AccessKeyId);
-        xml.Element("SecretAccessKey", key.SecretAccessKey);
-        xml.Element("SessionToken", key.SessionToken);
-        xml.Element("Expiration", key.Expiration);
-        xml.WriteEndElement();
-    }
+        AccessKeyId = key.AccessKeyId,
+        SecretAccessKey = key.SecretAccessKey,
+        SessionToken = key.SessionToken,
+        Expiration = key.Expiration,
+    };
 }
