@@ -25,10 +25,13 @@ public static class StrataHost
 {
     public const string Version = "0.1.0";
 
-    public static WebApplication Build(StrataOptions options, TextWriter console)
+    /// <summary>Builds the server. <paramref name="clock"/> is the one clock everything reads
+    /// (<c>strata serve</c>: the system's; tests: one they drive). <paramref name="routes"/> lets
+    /// a host that embeds Strata (the tests) put its own middleware before Strata's routes.</summary>
+    public static WebApplication Build(StrataOptions options, TextWriter console, TimeProvider? clock = null, Action<IApplicationBuilder>? routes = null)
     {
         EnsureDataDirectory(options.DataDir);
-        var clock = TimeProvider.System;
+        clock ??= TimeProvider.System;
         var state = new SqliteStateStore(Path.Combine(options.DataDir, "state.db"));
         var credentials = new CredentialStore(state, clock);
         var (account, rootKey, created) = credentials.Bootstrap(
@@ -116,6 +119,7 @@ public static class StrataHost
         var log = app.Services.GetRequiredService<ILoggerFactory>().CreateLogger("Strata");
         var started = DateTime.UtcNow;
 
+        routes?.Invoke(app);
         app.Run(async http =>
         {
             // Strata's own routes live under /_strata/, which no bucket name can be.

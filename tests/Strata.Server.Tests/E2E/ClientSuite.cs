@@ -25,15 +25,29 @@ public sealed partial class ClientSuite
     public static Task<ClientSuite> RunAsync(string interpreter, string script, params (string Name, string Value)[] extraEnv)
         => Runs.GetOrAdd($"{interpreter}|{script}|{string.Join(',', extraEnv)}", _ => new Lazy<Task<ClientSuite>>(() => StartAsync(interpreter, script, extraEnv))).Value;
 
+    /// <summary>Runs a script against a <see cref="FakeClockServer"/>: a server whose time passes
+    /// only when the script moves it (harness.py's <c>advance</c>).</summary>
+    public static Task<ClientSuite> RunOnFakeClockAsync(string interpreter, string script)
+        => Runs.GetOrAdd($"clock|{interpreter}|{script}", _ => new Lazy<Task<ClientSuite>>(async () =>
+        {
+            await using var server = await FakeClockServer.StartAsync();
+            return await RunScriptAsync(interpreter, script, server.ClientEnvironment(), () => server.Output);
+        })).Value;
+
     static async Task<ClientSuite> StartAsync(string interpreter, string script, (string Name, string Value)[] extraEnv)
     {
         await using var server = await StrataProcess.StartAsync();
         var env = server.ClientEnvironment();
         foreach (var (name, value) in extraEnv) env[name] = value;
+        return await RunScriptAsync(interpreter, script, env, () => string.Join('\n', server.Output));
+    }
+
+    static async Task<ClientSuite> RunScriptAsync(string interpreter, string script, Dictionary<string, string> env, Func<string> serverOutput)
+    {
         env["TMPDIR"] = Directory.CreateTempSubdirectory("strata-client-").FullName;
         var (_, output) = await ClientProcess.RunAsync(interpreter, [ScriptPath(script)], env, TimeSpan.FromMinutes(15), Path.GetDirectoryName(ScriptPath(script)));
         try { Directory.Delete(env["TMPDIR"], true); } catch (IOException) { }
-        var suite = new ClientSuite { _output = output + "\n--- server ---\n" + string.Join('\n', server.Output) };
+        var suite = new ClientSuite { _output = output + "\n--- server ---\n" + serverOutput() };
         string? current = null;
         var detail = new StringBuilder();
         foreach (var line in output.Split('\n'))

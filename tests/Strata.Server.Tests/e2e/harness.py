@@ -55,6 +55,71 @@ def endpoint(tls=False):
     return os.environ["STRATA_TLS_ENDPOINT" if tls else "STRATA_ENDPOINT"]
 
 
+class _ClientClock:
+    """This client's clock on a server whose time the test drives (STRATA_CLOCK_URL; see
+    FakeClockServer.cs): the real clock plus the time `advance` has moved. botocore reads the
+    time from its auth modules (SigV4 timestamps, SigV2 presign expiry), so the clock is given
+    to those modules as a machine whose clock agrees with the server's would give it."""
+    def __init__(self):
+        import time as real
+        self.real = real
+        self.offset = 0.0
+
+    def time(self):
+        return self.real.time() + self.offset
+
+    def __getattr__(self, name):  # everything else (sleep, gmtime, ...) as the time module has it
+        return getattr(self.real, name)
+
+
+CLOCK = _ClientClock()
+
+
+def _install_client_clock():
+    import datetime as real_datetime
+    import types
+    import botocore.auth
+
+    class ShiftedDatetime(real_datetime.datetime):
+        @classmethod
+        def utcnow(cls):
+            return real_datetime.datetime.fromtimestamp(CLOCK.time(), real_datetime.timezone.utc).replace(tzinfo=None)
+
+        @classmethod
+        def now(cls, tz=None):
+            return real_datetime.datetime.fromtimestamp(CLOCK.time(), tz)
+
+    shifted = types.ModuleType("datetime")
+    shifted.__dict__.update(real_datetime.__dict__)
+    shifted.datetime = ShiftedDatetime
+    botocore.auth.datetime = shifted
+    botocore.auth.time = CLOCK
+    try:  # with awscrt installed (Debian's botocore), SigV4 is signed by botocore.crt.auth
+        import botocore.crt.auth
+        botocore.crt.auth.datetime = shifted
+    except ImportError:
+        pass
+    if hasattr(botocore.auth, "get_current_datetime"):  # botocore >= 1.35
+        botocore.auth.get_current_datetime = lambda remove_tzinfo=True: (
+            ShiftedDatetime.utcnow() if remove_tzinfo else ShiftedDatetime.now(real_datetime.timezone.utc))
+
+
+if os.environ.get("STRATA_CLOCK_URL"):
+    _install_client_clock()
+
+
+def advance(seconds):
+    """Time passes: moves the server's clock (and this client's with it) `seconds` past this
+    client's now. The server fires every timer that falls due; what they do happens in the
+    background, so wait for its effect with `until`."""
+    import urllib.request
+    url = os.environ["STRATA_CLOCK_URL"]
+    target = CLOCK.time() + seconds
+    with urllib.request.urlopen(urllib.request.Request(f"{url}?to={target:.3f}", method="POST")) as r:
+        server_now = float(r.read())
+    CLOCK.offset += server_now - CLOCK.time()
+
+
 # Errors every AWS service may answer without declaring them per operation (authentication,
 # throttling, input validation, protocol errors: the "common errors" of the API references).
 COMMON_ERRORS = {

@@ -509,21 +509,10 @@ def test_presigned_get_and_put():
     assert "<Code>SignatureDoesNotMatch</Code>" in text, text
 
 
-def test_presigned_expired():
+def test_presigned_expiry_limit():
+    # That presigned URLs expire is tested on a server whose clock the test drives (expiry_boto3.py).
     b = bucket()
-    s3.put_object(Bucket=b, Key="e", Body=b"x")
-    url = s3.generate_presigned_url("get_object", Params={"Bucket": b, "Key": "e"}, ExpiresIn=1)
-    time.sleep(2.1)
-    status, text = http_error(url)
-    eq(status, 403, "expired status")
-    assert "<Code>AccessDenied</Code>" in text and "Request has expired" in text, text
     v4 = client(signature_version="s3v4")
-    url = v4.generate_presigned_url("get_object", Params={"Bucket": b, "Key": "e"}, ExpiresIn=1)
-    assert "X-Amz-Expires=1" in url, url
-    time.sleep(2.1)
-    status, text = http_error(url)
-    eq(status, 403, "expired sigv4 status")
-    assert "Request has expired" in text, text
     too_long = v4.generate_presigned_url("get_object", Params={"Bucket": b, "Key": "e"}, ExpiresIn=604801)
     status, text = http_error(too_long)
     eq(status, 400, "expires over a week")

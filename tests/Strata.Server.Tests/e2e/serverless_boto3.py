@@ -1,6 +1,8 @@
 """Serverless endpoints end to end with an unmodified boto3: no instance while idle, a cold start
 on the first request (ModelSetupTime), throttling beyond MaxConcurrency, scale to zero after the
-idle period, ProvisionedConcurrency kept warm, metering, and the combinations AWS refuses."""
+idle period, ProvisionedConcurrency kept warm, metering, and the combinations AWS refuses. The
+server's clock is driven by the test (FakeClockServer.cs): the idle period passes when `advance`
+says so."""
 import io
 import json
 import os
@@ -14,7 +16,7 @@ import boto3
 import botocore.exceptions
 from botocore.config import Config
 
-from harness import endpoint, eq, execution_role, expect_error, raw_answer, run, unique, until
+from harness import advance, endpoint, eq, execution_role, expect_error, raw_answer, run, unique, until
 
 MODELS = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "models")
 cfg = Config(retries={"max_attempts": 1}, max_pool_connections=16)
@@ -70,7 +72,8 @@ def test_cold_start_scale_to_zero_and_metering():
     eq(variant(name)["CurrentInstanceCount"], 1, "one instance after the first request")
     metrics = open_metrics()
     assert f'aws_sagemaker_model_setup_time_count{{endpoint_name="{name}"' in metrics, "ModelSetupTime recorded"
-    until("scale to zero", lambda: variant(name)["CurrentInstanceCount"] == 0, seconds=IDLE + 20)
+    advance(IDLE + 1)
+    until("scale to zero", lambda: variant(name)["CurrentInstanceCount"] == 0)
     usage = variant(name)["StrataUsage"]
     eq((usage["Requests"], usage["ColdStarts"]), (2, 1), "metered requests and cold starts")
     assert usage["GBSeconds"] > 0, usage
@@ -108,8 +111,8 @@ def test_throttling_beyond_max_concurrency():
     with ThreadPoolExecutor(5) as pool:
         outcomes = sorted(pool.map(call, range(5)))
     eq(outcomes, ["ThrottlingException"] * 3 + ["ok"] * 2, "2 admitted, 3 throttled")
-    time.sleep(IDLE + 2)
-    eq(variant(name)["CurrentInstanceCount"], 1 if PROVISIONED else 0, "the provisioned instance (only) after idling")
+    advance(IDLE + 1)
+    until("the provisioned instance (only) after idling", lambda: variant(name)["CurrentInstanceCount"] == (1 if PROVISIONED else 0))
 
 
 def test_refused_combinations():
