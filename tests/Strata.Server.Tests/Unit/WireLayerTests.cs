@@ -2,6 +2,7 @@ using System.Runtime.CompilerServices;
 using Strata.Codegen;
 using Strata.Server.Protocol;
 using Strata.Server.Services.Kms;
+using Strata.Server.Services.S3;
 
 namespace Strata.Server.Tests.Unit;
 
@@ -69,6 +70,10 @@ public sealed class WireLayerTests
     [Fact]
     public void KmsDomainErrorsMapToDeclaredErrors()
         => AssertTable(KmsErrorTable.Errors, typeof(KmsErrorTable).Namespace!, KmsErrors.Codes);
+
+    [Fact]
+    public void S3DomainErrorsMapToDeclaredErrors()
+        => AssertTable(S3ErrorTable.Errors, typeof(S3ErrorTable).Namespace!, Strata.Server.Services.S3.Model.S3Errors.Codes.Concat(S3ErrorTable.UndeclaredCodes).ToHashSet());
 
     static void AssertTable(ErrorTable table, string ns, IReadOnlySet<string> declared)
     {

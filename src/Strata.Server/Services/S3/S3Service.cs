@@ -12,6 +12,9 @@ public sealed class S3Service : IOperationResolver
 {
     public const string XmlNamespace = "http://s3.amazonaws.com/doc/2006-03-01/";
 
+    /// <summary>What the store refuses, as S3 answers it.</summary>
+    public ErrorTable Errors => S3ErrorTable.Errors;
+
     readonly string[] _virtualHostDomains;
     readonly Dictionary<string, Operation> _ops;
 

@@ -39,7 +39,7 @@ public sealed class S3Store(IStateStore state, BlobStore blobs)
         if (w.Get(Buckets, bucket.Name) is { } json)
         {
             var existing = JsonSerializer.Deserialize(json, S3Json.Default.BucketRecord)!;
-            throw existing.OwnerAccountId == bucket.OwnerAccountId ? S3Errors.BucketAlreadyOwnedByYou(bucket.Name) : S3Errors.BucketAlreadyExists(bucket.Name);
+            throw new BucketNameTaken(bucket.Name, byCaller: existing.OwnerAccountId == bucket.OwnerAccountId);
         }
         w.Put(Buckets, bucket.Name, JsonSerializer.Serialize(bucket, S3Json.Default.BucketRecord));
         return 0;
@@ -48,7 +48,7 @@ public sealed class S3Store(IStateStore state, BlobStore blobs)
     /// <summary>Changes a bucket's configuration (policy, public access block) in one transaction.</summary>
     public BucketRecord UpdateBucket(string name, Func<BucketRecord, BucketRecord> change) => state.Write(w =>
     {
-        var bucket = w.Get(Buckets, name) is { } json ? JsonSerializer.Deserialize(json, S3Json.Default.BucketRecord)! : throw S3Errors.NoSuchBucket(name);
+        var bucket = w.Get(Buckets, name) is { } json ? JsonSerializer.Deserialize(json, S3Json.Default.BucketRecord)! : throw new BucketNotFound(name);
         bucket = change(bucket);
         w.Put(Buckets, name, JsonSerializer.Serialize(bucket, S3Json.Default.BucketRecord));
         return bucket;
@@ -58,8 +58,8 @@ public sealed class S3Store(IStateStore state, BlobStore blobs)
     {
         var garbage = state.Write(w =>
         {
-            if (w.Get(Buckets, name) is null) throw S3Errors.NoSuchBucket(name);
-            if (w.Scan(Objects, name + "/", null, 1).Count > 0) throw S3Errors.BucketNotEmpty(name);
+            if (w.Get(Buckets, name) is null) throw new BucketNotFound(name);
+            if (w.Scan(Objects, name + "/", null, 1).Count > 0) throw new BucketNotEmpty(name);
             // Unfinished multipart uploads go with the bucket.
             var garbage = new List<string>();
             foreach (var (uploadKey, _) in w.Scan(Uploads, name + "/", null, int.MaxValue))
@@ -83,7 +83,7 @@ public sealed class S3Store(IStateStore state, BlobStore blobs)
     {
         var garbage = state.Write(w =>
         {
-            if (w.Get(Buckets, bucket) is null) throw S3Errors.NoSuchBucket(bucket);
+            if (w.Get(Buckets, bucket) is null) throw new BucketNotFound(bucket);
             var old = ReadObject(w, bucket, record.Key);
             check?.Invoke(old);
             var garbage = new List<string>();
@@ -110,7 +110,7 @@ public sealed class S3Store(IStateStore state, BlobStore blobs)
     /// <summary>Changes only the object's tags (its body and ETag stay).</summary>
     public void UpdateTags(string bucket, string key, List<ObjectTag> tags) => state.Write(w =>
     {
-        var old = ReadObject(w, bucket, key) ?? throw S3Errors.NoSuchKey(key);
+        var old = ReadObject(w, bucket, key) ?? throw new ObjectNotFound(key);
         w.Put(Objects, ObjectKey(bucket, key), JsonSerializer.Serialize(old with { Tags = tags }, S3Json.Default.ObjectRecord));
         return 0;
     });
@@ -196,7 +196,7 @@ public sealed class S3Store(IStateStore state, BlobStore blobs)
 
     public void CreateUpload(UploadRecord upload) => state.Write(w =>
     {
-        if (w.Get(Buckets, upload.Bucket) is null) throw S3Errors.NoSuchBucket(upload.Bucket);
+        if (w.Get(Buckets, upload.Bucket) is null) throw new BucketNotFound(upload.Bucket);
         w.Put(Uploads, UploadKey(upload.Bucket, upload.UploadId), JsonSerializer.Serialize(upload, S3Json.Default.UploadRecord));
         return 0;
     });
@@ -213,7 +213,7 @@ public sealed class S3Store(IStateStore state, BlobStore blobs)
     {
         var garbage = state.Write(w =>
         {
-            if (w.Get(Uploads, UploadKey(bucket, uploadId)) is null) throw S3Errors.NoSuchUpload(uploadId);
+            if (w.Get(Uploads, UploadKey(bucket, uploadId)) is null) throw new UploadNotFound(uploadId);
             var garbage = new List<string>();
             if (w.Get(Parts, PartKey(uploadId, part.PartNumber)) is { } oldJson)
             {
@@ -238,7 +238,7 @@ public sealed class S3Store(IStateStore state, BlobStore blobs)
     {
         var garbage = state.Write(w =>
         {
-            var uploadJson = w.Get(Uploads, UploadKey(bucket, uploadId)) ?? throw S3Errors.NoSuchUpload(uploadId);
+            var uploadJson = w.Get(Uploads, UploadKey(bucket, uploadId)) ?? throw new UploadNotFound(uploadId);
             var upload = JsonSerializer.Deserialize(uploadJson, S3Json.Default.UploadRecord)!;
             var parts = w.Scan(Parts, uploadId + "/", null, int.MaxValue).Select(kv => JsonSerializer.Deserialize(kv.Value, S3Json.Default.PartRecord)!).ToList();
             var record = build(upload, parts);
@@ -254,7 +254,7 @@ public sealed class S3Store(IStateStore state, BlobStore blobs)
     {
         var garbage = state.Write(w =>
         {
-            if (w.Get(Uploads, UploadKey(bucket, uploadId)) is null) throw S3Errors.NoSuchUpload(uploadId);
+            if (w.Get(Uploads, UploadKey(bucket, uploadId)) is null) throw new UploadNotFound(uploadId);
             return RemoveUpload(w, uploadId, UploadKey(bucket, uploadId));
         });
         DeleteBlobs(garbage);
