@@ -4,13 +4,15 @@ using Strata.Server;
 using Strata.Server.Identity;
 using Strata.Server.Storage;
 
+// Every default comes from StrataOptions, the one place that states them.
+var defaults = new StrataOptions();
 var dataDir = new Option<string>("--data-dir") { Description = "Where Strata keeps its state and objects (env STRATA_DATA_DIR; default ~/.strata)", DefaultValueFactory = _ => StrataOptions.DefaultDataDir() };
-var port = new Option<int>("--port") { Description = "HTTP port", DefaultValueFactory = _ => 9600 };
-var tlsPort = new Option<int>("--tls-port") { Description = "HTTPS port (0 turns HTTPS off)", DefaultValueFactory = _ => 9643 };
+var port = new Option<int>("--port") { Description = "HTTP port", DefaultValueFactory = _ => defaults.Port };
+var tlsPort = new Option<int>("--tls-port") { Description = "HTTPS port (0 turns HTTPS off)", DefaultValueFactory = _ => defaults.TlsPort };
 var tlsCert = new Option<string?>("--tls-cert") { Description = "PEM certificate for HTTPS (default: self-signed, made on first start)" };
 var tlsKey = new Option<string?>("--tls-key") { Description = "PEM private key for --tls-cert" };
-var host = new Option<string>("--host") { Description = "Address to bind", DefaultValueFactory = _ => "127.0.0.1" };
-var region = new Option<string>("--region") { Description = "The region Strata serves", DefaultValueFactory = _ => "us-east-1" };
+var host = new Option<string>("--host") { Description = "Address to bind", DefaultValueFactory = _ => defaults.Host };
+var region = new Option<string>("--region") { Description = "The region Strata serves", DefaultValueFactory = _ => defaults.Region };
 
 var demo = new Option<bool>("--demo") { Description = "Also upload a sample model and deploy endpoint 'demo' (two variants, 80/20)" };
 var vpcePort = new Option<int>("--vpce-port") { Description = "Also listen here as a VPC endpoint: requests carry aws:SourceVpce (0: off)" };
@@ -18,10 +20,10 @@ var vpceId = new Option<string>("--vpce-id") { Description = "The VPC endpoint i
 var autoScalingPeriod = new Option<double>("--autoscaling-period")
 {
     Description = "Seconds between autoscaling evaluations (env STRATA_AUTOSCALING_PERIOD; default 60)",
-    DefaultValueFactory = _ => double.TryParse(Environment.GetEnvironmentVariable("STRATA_AUTOSCALING_PERIOD"), System.Globalization.CultureInfo.InvariantCulture, out var s) && s > 0 ? s : 60
+    DefaultValueFactory = _ => double.TryParse(Environment.GetEnvironmentVariable("STRATA_AUTOSCALING_PERIOD"), System.Globalization.CultureInfo.InvariantCulture, out var s) && s > 0 ? s : defaults.AutoScalingPeriod.TotalSeconds
 };
 var zonesOption = new Option<string?>("--zones") { Description = "Comma-separated availability zones instances spread over (default: the region's a, b, c)" };
-var serverlessIdle = new Option<double>("--serverless-idle") { Description = "Seconds a serverless variant stays warm without requests (default 120)", DefaultValueFactory = _ => 120 };
+var serverlessIdle = new Option<double>("--serverless-idle") { Description = "Seconds a serverless variant stays warm without requests (default 120)", DefaultValueFactory = _ => defaults.ServerlessIdle.TotalSeconds };
 var serve = new Command("serve", "Run the Strata server: every AWS API on one port") { dataDir, port, tlsPort, tlsCert, tlsKey, host, region, demo, vpcePort, vpceId, autoScalingPeriod, zonesOption, serverlessIdle };
 serve.SetAction(async (parse, ct) =>
 {

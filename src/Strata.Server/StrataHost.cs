@@ -117,6 +117,8 @@ public static class StrataHost
         var pipeline = new RequestPipeline(catalog, new SigV4Authenticator(credentials, clock), authorizer,
             app.Services.GetRequiredService<ILogger<RequestPipeline>>(), options.Region, options.VpcePort > 0 ? (options.VpcePort, options.VpceId) : null);
         var log = app.Services.GetRequiredService<ILoggerFactory>().CreateLogger("Strata");
+        // Compared with blob files' modification times, which the file system stamps with the
+        // machine's clock, not with the injected one.
         var started = DateTime.UtcNow;
 
         routes?.Invoke(app);
