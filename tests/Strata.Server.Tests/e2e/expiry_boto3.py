@@ -9,12 +9,12 @@ import urllib.request
 import boto3
 from botocore.config import Config
 
-from harness import advance, endpoint, eq, expect_error, run, unique
+from harness import advance, endpoint, eq, expect_error, run, unique, validate_responses
 
 cfg = Config(retries={"max_attempts": 1})
-s3 = boto3.client("s3", endpoint_url=endpoint(), region_name="us-east-1", config=cfg)
-sts = boto3.client("sts", endpoint_url=endpoint(), region_name="us-east-1", config=cfg)
-iam = boto3.client("iam", endpoint_url=endpoint(), region_name="us-east-1", config=cfg)
+s3 = validate_responses(boto3.client("s3", endpoint_url=endpoint(), region_name="us-east-1", config=cfg))
+sts = validate_responses(boto3.client("sts", endpoint_url=endpoint(), region_name="us-east-1", config=cfg))
+iam = validate_responses(boto3.client("iam", endpoint_url=endpoint(), region_name="us-east-1", config=cfg))
 BUCKET = unique("expiry")
 s3.create_bucket(Bucket=BUCKET)
 s3.put_object(Bucket=BUCKET, Key="k", Body=b"still here")
@@ -30,8 +30,8 @@ def fetch(url):
 
 def client(service, credentials):
     key, secret, token = credentials
-    return boto3.client(service, endpoint_url=endpoint(), region_name="us-east-1", aws_access_key_id=key,
-                        aws_secret_access_key=secret, aws_session_token=token, config=cfg)
+    return validate_responses(boto3.client(service, endpoint_url=endpoint(), region_name="us-east-1", aws_access_key_id=key,
+                                           aws_secret_access_key=secret, aws_session_token=token, config=cfg))
 
 
 def test_presigned_urls_expire():

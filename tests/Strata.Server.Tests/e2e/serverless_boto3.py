@@ -16,13 +16,13 @@ import boto3
 import botocore.exceptions
 from botocore.config import Config
 
-from harness import advance, endpoint, eq, execution_role, expect_error, raw_answer, run, unique, until
+from harness import advance, endpoint, eq, execution_role, expect_error, raw_answer, run, unique, until, validate_responses
 
 MODELS = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "models")
 cfg = Config(retries={"max_attempts": 1}, max_pool_connections=16)
 s3 = boto3.client("s3", endpoint_url=endpoint(), region_name="us-east-1", config=cfg)
-sm = boto3.client("sagemaker", endpoint_url=endpoint(), region_name="us-east-1", config=cfg)
-rt = boto3.client("sagemaker-runtime", endpoint_url=endpoint(), region_name="us-east-1", config=cfg)
+sm = validate_responses(boto3.client("sagemaker", endpoint_url=endpoint(), region_name="us-east-1", config=cfg))
+rt = validate_responses(boto3.client("sagemaker-runtime", endpoint_url=endpoint(), region_name="us-east-1", config=cfg))
 iam = boto3.client("iam", endpoint_url=endpoint(), region_name="us-east-1", config=cfg)
 IDLE = float(os.environ.get("STRATA_SERVERLESS_IDLE", "120"))
 BUCKET = unique("serverless")
