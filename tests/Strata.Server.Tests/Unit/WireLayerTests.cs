@@ -70,6 +70,10 @@ public sealed class WireLayerTests
     public void KmsDomainErrorsMapToDeclaredErrors()
         => AssertTable(KmsErrorTable.Errors, typeof(KmsErrorTable).Namespace!, KmsErrors.Codes);
 
+    [Fact]
+    public void IamDomainErrorsMapToDeclaredErrors()
+        => AssertTable(Services.Iam.IamErrorTable.Errors, typeof(Services.Iam.IamErrorTable).Namespace!, Services.Iam.IamErrors.Codes);
+
     static void AssertTable(ErrorTable table, string ns, IReadOnlySet<string> declared)
     {
         var domainErrors = typeof(DomainError).Assembly.GetTypes()
