@@ -75,6 +75,10 @@ public sealed class WireLayerTests
     public void S3DomainErrorsMapToDeclaredErrors()
         => AssertTable(S3ErrorTable.Errors, typeof(S3ErrorTable).Namespace!, Strata.Server.Services.S3.Model.S3Errors.Codes.Concat(S3ErrorTable.UndeclaredCodes).ToHashSet());
 
+    [Fact]
+    public void IamDomainErrorsMapToDeclaredErrors()
+        => AssertTable(Services.Iam.IamErrorTable.Errors, typeof(Services.Iam.IamErrorTable).Namespace!, Services.Iam.IamErrors.Codes);
+
     static void AssertTable(ErrorTable table, string ns, IReadOnlySet<string> declared)
     {
         var domainErrors = typeof(DomainError).Assembly.GetTypes()

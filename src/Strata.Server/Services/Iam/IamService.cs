@@ -1,10 +1,8 @@
 using System.Text.RegularExpressions;
-using System.Xml;
 using Strata.Policy;
 using Strata.Server.Identity;
 using Strata.Server.Protocol;
 using Strata.Server.Storage;
-using static Strata.Server.Protocol.QueryProtocol;
 
 namespace Strata.Server.Services.Iam;
 
@@ -12,7 +10,8 @@ namespace Strata.Server.Services.Iam;
 /// IAM's Query API: users, groups, roles, managed and inline policies, access keys, permissions
 /// boundaries and the policy simulator, all scoped to the caller's account. Policy documents
 /// are validated on write with IAM's MalformedPolicyDocument messages, and returned URL-encoded
-/// as IAM returns them.
+/// as IAM returns them. The model checks required members, lengths, ranges and enums before a
+/// handler runs; the handlers check what the model only documents (name and path patterns).
 /// </summary>
 public sealed partial class IamService(IamStore store, CredentialStore credentials, TimeProvider clock)
 {
@@ -21,126 +20,96 @@ public sealed partial class IamService(IamStore store, CredentialStore credentia
 
     public IEnumerable<Operation> Operations =>
     [
-        Op("CreateUser", User("UserName"), CreateUser),
-        Op("GetUser", SelfOrUser, GetUser),
-        Op("ListUsers", Account("user/"), ListUsers),
-        Op("DeleteUser", User("UserName"), DeleteUser),
-        Op("CreateAccessKey", SelfOrUser, CreateAccessKey),
-        Op("ListAccessKeys", SelfOrUser, ListAccessKeys),
-        Op("UpdateAccessKey", SelfOrUser, UpdateAccessKey),
-        Op("DeleteAccessKey", SelfOrUser, DeleteAccessKey),
-        Op("CreateGroup", Entity("group", "GroupName"), CreateGroup),
-        Op("GetGroup", Entity("group", "GroupName"), GetGroup),
-        Op("ListGroups", Account("group/"), ListGroups),
-        Op("DeleteGroup", Entity("group", "GroupName"), DeleteGroup),
-        Op("AddUserToGroup", Entity("group", "GroupName"), AddUserToGroup),
-        Op("RemoveUserFromGroup", Entity("group", "GroupName"), RemoveUserFromGroup),
-        Op("ListGroupsForUser", User("UserName"), ListGroupsForUser),
-        Op("CreateRole", Entity("role", "RoleName"), CreateRole),
-        Op("GetRole", Entity("role", "RoleName"), GetRole),
-        Op("ListRoles", Account("role/"), ListRoles),
-        Op("UpdateAssumeRolePolicy", Entity("role", "RoleName"), UpdateAssumeRolePolicy),
-        Op("DeleteRole", Entity("role", "RoleName"), DeleteRole),
-        Op("CreatePolicy", Entity("policy", "PolicyName"), CreatePolicy),
-        Op("GetPolicy", PolicyArnParam, GetPolicy),
-        Op("ListPolicies", Account("policy/"), ListPolicies),
-        Op("DeletePolicy", PolicyArnParam, DeletePolicy),
-        Op("CreatePolicyVersion", PolicyArnParam, CreatePolicyVersion),
-        Op("GetPolicyVersion", PolicyArnParam, GetPolicyVersion),
-        Op("ListPolicyVersions", PolicyArnParam, ListPolicyVersions),
-        Op("DeletePolicyVersion", PolicyArnParam, DeletePolicyVersion),
-        .. EntityPolicyOperations(Kind.User),
-        .. EntityPolicyOperations(Kind.Group),
-        .. EntityPolicyOperations(Kind.Role),
-        Op("PutUserPermissionsBoundary", User("UserName"), ctx => PutBoundary(ctx, Kind.User)),
-        Op("DeleteUserPermissionsBoundary", User("UserName"), ctx => DeleteBoundary(ctx, Kind.User)),
-        Op("PutRolePermissionsBoundary", Entity("role", "RoleName"), ctx => PutBoundary(ctx, Kind.Role)),
-        Op("DeleteRolePermissionsBoundary", Entity("role", "RoleName"), ctx => DeleteBoundary(ctx, Kind.Role)),
-        Op("SimulatePrincipalPolicy", ctx => Get(ctx, "PolicySourceArn") ?? "*", SimulatePrincipalPolicy),
-        Op("SimulateCustomPolicy", _ => "*", SimulateCustomPolicy),
+        IamOperations.CreateUser.Bind("iam:CreateUser", (r, ctx) => Arn(ctx, "user", r.UserName), CreateUser),
+        IamOperations.GetUser.Bind("iam:GetUser", (r, ctx) => SelfOrUser(ctx, r.UserName), GetUser),
+        IamOperations.ListUsers.Bind("iam:ListUsers", (_, ctx) => EveryOf(ctx, "user"), ListUsers),
+        IamOperations.DeleteUser.Bind("iam:DeleteUser", (r, ctx) => Arn(ctx, "user", r.UserName), DeleteUser),
+        IamOperations.CreateAccessKey.Bind("iam:CreateAccessKey", (r, ctx) => SelfOrUser(ctx, r.UserName), CreateAccessKey),
+        IamOperations.ListAccessKeys.Bind("iam:ListAccessKeys", (r, ctx) => SelfOrUser(ctx, r.UserName), ListAccessKeys),
+        IamOperations.UpdateAccessKey.Bind("iam:UpdateAccessKey", (r, ctx) => SelfOrUser(ctx, r.UserName), UpdateAccessKey),
+        IamOperations.DeleteAccessKey.Bind("iam:DeleteAccessKey", (r, ctx) => SelfOrUser(ctx, r.UserName), DeleteAccessKey),
+        IamOperations.CreateGroup.Bind("iam:CreateGroup", (r, ctx) => Arn(ctx, "group", r.GroupName), CreateGroup),
+        IamOperations.GetGroup.Bind("iam:GetGroup", (r, ctx) => Arn(ctx, "group", r.GroupName), GetGroup),
+        IamOperations.ListGroups.Bind("iam:ListGroups", (_, ctx) => EveryOf(ctx, "group"), ListGroups),
+        IamOperations.DeleteGroup.Bind("iam:DeleteGroup", (r, ctx) => Arn(ctx, "group", r.GroupName), DeleteGroup),
+        IamOperations.AddUserToGroup.Bind("iam:AddUserToGroup", (r, ctx) => Arn(ctx, "group", r.GroupName), AddUserToGroup),
+        IamOperations.RemoveUserFromGroup.Bind("iam:RemoveUserFromGroup", (r, ctx) => Arn(ctx, "group", r.GroupName), RemoveUserFromGroup),
+        IamOperations.ListGroupsForUser.Bind("iam:ListGroupsForUser", (r, ctx) => Arn(ctx, "user", r.UserName), ListGroupsForUser),
+        IamOperations.CreateRole.Bind("iam:CreateRole", (r, ctx) => Arn(ctx, "role", r.RoleName), CreateRole),
+        IamOperations.GetRole.Bind("iam:GetRole", (r, ctx) => Arn(ctx, "role", r.RoleName), GetRole),
+        IamOperations.ListRoles.Bind("iam:ListRoles", (_, ctx) => EveryOf(ctx, "role"), ListRoles),
+        IamOperations.UpdateAssumeRolePolicy.Bind("iam:UpdateAssumeRolePolicy", (r, ctx) => Arn(ctx, "role", r.RoleName), UpdateAssumeRolePolicy),
+        IamOperations.DeleteRole.Bind("iam:DeleteRole", (r, ctx) => Arn(ctx, "role", r.RoleName), DeleteRole),
+        IamOperations.CreatePolicy.Bind("iam:CreatePolicy", (r, ctx) => Arn(ctx, "policy", r.PolicyName), CreatePolicy),
+        IamOperations.GetPolicy.Bind("iam:GetPolicy", (r, _) => r.PolicyArn ?? "*", GetPolicy),
+        IamOperations.ListPolicies.Bind("iam:ListPolicies", (_, ctx) => EveryOf(ctx, "policy"), ListPolicies),
+        IamOperations.DeletePolicy.Bind("iam:DeletePolicy", (r, _) => r.PolicyArn ?? "*", DeletePolicy),
+        IamOperations.CreatePolicyVersion.Bind("iam:CreatePolicyVersion", (r, _) => r.PolicyArn ?? "*", CreatePolicyVersion),
+        IamOperations.GetPolicyVersion.Bind("iam:GetPolicyVersion", (r, _) => r.PolicyArn ?? "*", GetPolicyVersion),
+        IamOperations.ListPolicyVersions.Bind("iam:ListPolicyVersions", (r, _) => r.PolicyArn ?? "*", ListPolicyVersions),
+        IamOperations.DeletePolicyVersion.Bind("iam:DeletePolicyVersion", (r, _) => r.PolicyArn ?? "*", DeletePolicyVersion),
+
+        IamOperations.AttachUserPolicy.Bind("iam:AttachUserPolicy", (r, ctx) => Arn(ctx, "user", r.UserName), AttachUserPolicy),
+        IamOperations.DetachUserPolicy.Bind("iam:DetachUserPolicy", (r, ctx) => Arn(ctx, "user", r.UserName), DetachUserPolicy),
+        IamOperations.ListAttachedUserPolicies.Bind("iam:ListAttachedUserPolicies", (r, ctx) => Arn(ctx, "user", r.UserName), ListAttachedUserPolicies),
+        IamOperations.PutUserPolicy.Bind("iam:PutUserPolicy", (r, ctx) => Arn(ctx, "user", r.UserName), PutUserPolicy),
+        IamOperations.GetUserPolicy.Bind("iam:GetUserPolicy", (r, ctx) => Arn(ctx, "user", r.UserName), GetUserPolicy),
+        IamOperations.DeleteUserPolicy.Bind("iam:DeleteUserPolicy", (r, ctx) => Arn(ctx, "user", r.UserName), DeleteUserPolicy),
+        IamOperations.ListUserPolicies.Bind("iam:ListUserPolicies", (r, ctx) => Arn(ctx, "user", r.UserName), ListUserPolicies),
+
+        IamOperations.AttachGroupPolicy.Bind("iam:AttachGroupPolicy", (r, ctx) => Arn(ctx, "group", r.GroupName), AttachGroupPolicy),
+        IamOperations.DetachGroupPolicy.Bind("iam:DetachGroupPolicy", (r, ctx) => Arn(ctx, "group", r.GroupName), DetachGroupPolicy),
+        IamOperations.ListAttachedGroupPolicies.Bind("iam:ListAttachedGroupPolicies", (r, ctx) => Arn(ctx, "group", r.GroupName), ListAttachedGroupPolicies),
+        IamOperations.PutGroupPolicy.Bind("iam:PutGroupPolicy", (r, ctx) => Arn(ctx, "group", r.GroupName), PutGroupPolicy),
+        IamOperations.GetGroupPolicy.Bind("iam:GetGroupPolicy", (r, ctx) => Arn(ctx, "group", r.GroupName), GetGroupPolicy),
+        IamOperations.DeleteGroupPolicy.Bind("iam:DeleteGroupPolicy", (r, ctx) => Arn(ctx, "group", r.GroupName), DeleteGroupPolicy),
+        IamOperations.ListGroupPolicies.Bind("iam:ListGroupPolicies", (r, ctx) => Arn(ctx, "group", r.GroupName), ListGroupPolicies),
+
+        IamOperations.AttachRolePolicy.Bind("iam:AttachRolePolicy", (r, ctx) => Arn(ctx, "role", r.RoleName), AttachRolePolicy),
+        IamOperations.DetachRolePolicy.Bind("iam:DetachRolePolicy", (r, ctx) => Arn(ctx, "role", r.RoleName), DetachRolePolicy),
+        IamOperations.ListAttachedRolePolicies.Bind("iam:ListAttachedRolePolicies", (r, ctx) => Arn(ctx, "role", r.RoleName), ListAttachedRolePolicies),
+        IamOperations.PutRolePolicy.Bind("iam:PutRolePolicy", (r, ctx) => Arn(ctx, "role", r.RoleName), PutRolePolicy),
+        IamOperations.GetRolePolicy.Bind("iam:GetRolePolicy", (r, ctx) => Arn(ctx, "role", r.RoleName), GetRolePolicy),
+        IamOperations.DeleteRolePolicy.Bind("iam:DeleteRolePolicy", (r, ctx) => Arn(ctx, "role", r.RoleName), DeleteRolePolicy),
+        IamOperations.ListRolePolicies.Bind("iam:ListRolePolicies", (r, ctx) => Arn(ctx, "role", r.RoleName), ListRolePolicies),
+
+        IamOperations.PutUserPermissionsBoundary.Bind("iam:PutUserPermissionsBoundary", (r, ctx) => Arn(ctx, "user", r.UserName), PutUserPermissionsBoundary),
+        IamOperations.DeleteUserPermissionsBoundary.Bind("iam:DeleteUserPermissionsBoundary", (r, ctx) => Arn(ctx, "user", r.UserName), DeleteUserPermissionsBoundary),
+        IamOperations.PutRolePermissionsBoundary.Bind("iam:PutRolePermissionsBoundary", (r, ctx) => Arn(ctx, "role", r.RoleName), PutRolePermissionsBoundary),
+        IamOperations.DeleteRolePermissionsBoundary.Bind("iam:DeleteRolePermissionsBoundary", (r, ctx) => Arn(ctx, "role", r.RoleName), DeleteRolePermissionsBoundary),
+        IamOperations.SimulatePrincipalPolicy.Bind("iam:SimulatePrincipalPolicy", (r, _) => r.PolicySourceArn ?? "*", SimulatePrincipalPolicy),
+        IamOperations.SimulateCustomPolicy.Bind("iam:SimulateCustomPolicy", (_, _) => "*", SimulateCustomPolicy),
     ];
 
-    static Operation Op(string name, Func<RequestContext, string> resource, Func<RequestContext, Task> handler)
-        => new(name, "iam:" + name, resource, handler);
+    // ---- resources (functions of the request and the caller, without side effects) ----
 
-    static Func<RequestContext, string> Entity(string type, string member)
-        => ctx => $"arn:aws:iam::{ctx.Principal.AccountId}:{type}/{Get(ctx, member) ?? ""}";
+    static string Arn(RequestContext ctx, string type, string? name) => $"arn:aws:iam::{ctx.Principal.AccountId}:{type}/{name ?? ""}";
 
-    static Func<RequestContext, string> User(string member) => Entity("user", member);
-
-    static Func<RequestContext, string> Account(string type) => ctx => $"arn:aws:iam::{ctx.Principal.AccountId}:{type}*";
-
-    static string PolicyArnParam(RequestContext ctx) => Get(ctx, "PolicyArn") ?? "*";
+    static string EveryOf(RequestContext ctx, string type) => $"arn:aws:iam::{ctx.Principal.AccountId}:{type}/*";
 
     /// <summary>Operations on a user that default to the caller (a user managing its own keys).</summary>
-    static string SelfOrUser(RequestContext ctx)
-        => Get(ctx, "UserName") is { } name ? $"arn:aws:iam::{ctx.Principal.AccountId}:user/{name}" : ctx.Principal.Arn;
+    static string SelfOrUser(RequestContext ctx, string? name) => name is not null ? Arn(ctx, "user", name) : ctx.Principal.Arn;
+
+    // ---- what users, groups and roles share ----
 
     enum Kind { User, Group, Role }
 
     static string Table(Kind kind) => kind switch { Kind.User => IamStore.Users, Kind.Group => IamStore.Groups, _ => IamStore.Roles };
     static string Noun(Kind kind) => kind.ToString().ToLowerInvariant();
-    static string Member(Kind kind) => kind + "Name";
 
-    IEnumerable<Operation> EntityPolicyOperations(Kind kind)
-    {
-        var resource = Entity(Noun(kind), Member(kind));
-        return
-        [
-            Op($"Attach{kind}Policy", resource, ctx => Attach(ctx, kind, attach: true)),
-            Op($"Detach{kind}Policy", resource, ctx => Attach(ctx, kind, attach: false)),
-            Op($"ListAttached{kind}Policies", resource, ctx => ListAttached(ctx, kind)),
-            Op($"Put{kind}Policy", resource, ctx => PutInline(ctx, kind)),
-            Op($"Get{kind}Policy", resource, ctx => GetInline(ctx, kind)),
-            Op($"Delete{kind}Policy", resource, ctx => DeleteInline(ctx, kind)),
-            Op($"List{kind}Policies", resource, ctx => ListInline(ctx, kind)),
-        ];
-    }
+    static EntityNotFound NoSuch(Kind kind, string name) => EntityNotFound.Entity(Noun(kind), name);
 
-    // ---- validation ----
-
-    [GeneratedRegex(@"^[\w+=,.@-]+$")]
-    private static partial Regex NamePattern();
-
-    static string Name(RequestContext ctx, string member, int max)
-    {
-        var name = Required(ctx, member);
-        if (name.Length > max) throw Invalid(member, name, $"Member must have length less than or equal to {max}");
-        if (!NamePattern().IsMatch(name)) throw Invalid(member, name, @"Member must satisfy regular expression pattern: [\w+=,.@-]+");
-        return name;
-    }
-
-    static string PathOf(RequestContext ctx)
-    {
-        var path = Get(ctx, "Path") ?? "/";
-        if (!path.StartsWith('/') || !path.EndsWith('/') || path.Length > 512)
-            throw Invalid("Path", path, @"Member must satisfy regular expression pattern: (\u002F)|(\u002F[\u0021-\u007E]+\u002F)");
-        return path;
-    }
-
-    /// <summary>Parses a policy document as IAM does on write.</summary>
-    static string Document(RequestContext ctx, string member, PolicyKind kind)
-    {
-        var json = Required(ctx, member);
-        try { PolicyDocument.Parse(json, kind); }
-        catch (MalformedPolicyException e) { throw new AwsException("MalformedPolicyDocument", 400, e.Message); }
-        return json;
-    }
-
-    static AwsException NoSuch(Kind kind, string name) => new("NoSuchEntity", 404, $"The {Noun(kind)} with name {name} cannot be found.");
-    static AwsException Exists(Kind kind, string name) => new("EntityAlreadyExists", 409, $"{kind} with name {name} already exists.");
-
-    T Require<T>(IStateReader r, Kind kind, string account, string name) where T : IamEntity
+    static T Require<T>(IStateReader r, Kind kind, string account, string name) where T : IamEntity
         => IamStore.Get<T>(r, Table(kind), account, name) ?? throw NoSuch(kind, name);
 
-    static IamEntity? Find(IStateReader r, Kind kind, string account, string name) => kind switch
+    static IamEntity Require(IStateReader r, Kind kind, string account, string name) => kind switch
     {
-        Kind.User => IamStore.Get<IamUser>(r, IamStore.Users, account, name),
-        Kind.Group => IamStore.Get<IamGroup>(r, IamStore.Groups, account, name),
-        _ => IamStore.Get<IamRole>(r, IamStore.Roles, account, name),
+        Kind.User => Require<IamUser>(r, kind, account, name),
+        Kind.Group => Require<IamGroup>(r, kind, account, name),
+        _ => Require<IamRole>(r, kind, account, name),
     };
 
-    static void Save(IStateWriter w, Kind kind, string account, IamEntity entity)
+    static void Save(IStateWriter w, string account, IamEntity entity)
     {
         switch (entity)
         {
@@ -150,19 +119,123 @@ public sealed partial class IamService(IamStore store, CredentialStore credentia
         }
     }
 
+    // ---- checks the model does not make ----
+
+    [GeneratedRegex(@"^[\w+=,.@-]+$")]
+    private static partial Regex NamePattern();
+
+    /// <summary>A name being created (the model has checked that it is there and its length).</summary>
+    static string CheckName(string? name, string member)
+    {
+        if (!NamePattern().IsMatch(name!)) throw QueryProtocol.Invalid(member, name, @"Member must satisfy regular expression pattern: [\w+=,.@-]+");
+        return name!;
+    }
+
+    static string CheckPath(string? path)
+    {
+        path ??= "/";
+        if (!path.StartsWith('/') || !path.EndsWith('/') || path.Length > 512)
+            throw QueryProtocol.Invalid("Path", path, @"Member must satisfy regular expression pattern: (\u002F)|(\u002F[\u0021-\u007E]+\u002F)");
+        return path;
+    }
+
+    /// <summary>Parses a policy document being stored, as IAM does on write.</summary>
+    static string Document(string? json, PolicyKind kind)
+    {
+        try { PolicyDocument.Parse(json!, kind); }
+        catch (MalformedPolicyException e) { throw new MalformedPolicy(e.Message); }
+        return json!;
+    }
+
+    static List<IamTag> TagsIn(List<Tag>? tags) => tags?.Select(t => new IamTag(t.Key ?? "", t.Value ?? "")).ToList() ?? [];
+
+    /// <summary>Marker pagination over an ordered list: the page, and the marker of the next.</summary>
+    static (List<T> Page, string? Marker) Page<T>(IReadOnlyList<T> items, Func<T, string> key, int? maxItems, string? marker)
+    {
+        var max = maxItems ?? 100;
+        var start = 0;
+        if (marker is not null)
+        {
+            start = items.Count;
+            for (var i = 0; i < items.Count; i++)
+                if (string.CompareOrdinal(key(items[i]), marker) >= 0) { start = i; break; }
+        }
+        var page = items.Skip(start).Take(max).ToList();
+        var next = start + max < items.Count ? key(items[start + max]) : null;
+        return (page, next);
+    }
+
+    // ---- the wire shapes of stored entities ----
+
     static string Encode(string document) => Uri.EscapeDataString(document);
+
+    static List<Tag>? TagsOf(List<IamTag> tags) => tags.Count > 0 ? tags.Select(t => new Tag { Key = t.Key, Value = t.Value }).ToList() : null;
+
+    static AttachedPermissionsBoundary? BoundaryOf(string? arn)
+        => arn is null ? null : new() { PermissionsBoundaryType = "PermissionsBoundaryPolicy", PermissionsBoundaryArn = arn };
+
+    static User UserOf(IamUser user) => new()
+    {
+        Path = user.Path,
+        UserName = user.Name,
+        UserId = user.Id,
+        Arn = user.Arn,
+        CreateDate = user.CreateDate,
+        PermissionsBoundary = BoundaryOf(user.PermissionsBoundary),
+        Tags = TagsOf(user.Tags),
+    };
+
+    static GroupShape GroupOf(IamGroup group) => new() { Path = group.Path, GroupName = group.Name, GroupId = group.Id, Arn = group.Arn, CreateDate = group.CreateDate };
+
+    static Role RoleOf(IamRole role) => new()
+    {
+        Path = role.Path,
+        RoleName = role.Name,
+        RoleId = role.Id,
+        Arn = role.Arn,
+        CreateDate = role.CreateDate,
+        AssumeRolePolicyDocument = Encode(role.AssumeRolePolicyDocument),
+        Description = role.Description,
+        MaxSessionDuration = role.MaxSessionDuration,
+        PermissionsBoundary = BoundaryOf(role.PermissionsBoundary),
+        Tags = TagsOf(role.Tags),
+    };
+
+    static Policy PolicyOf(IamPolicy policy) => new()
+    {
+        PolicyName = policy.PolicyName,
+        PolicyId = policy.PolicyId,
+        Arn = policy.Arn,
+        Path = policy.Path,
+        DefaultVersionId = policy.DefaultVersionId,
+        AttachmentCount = policy.AttachmentCount,
+        PermissionsBoundaryUsageCount = policy.PermissionsBoundaryUsageCount,
+        IsAttachable = true,
+        Description = policy.Description,
+        CreateDate = policy.CreateDate,
+        UpdateDate = policy.UpdateDate,
+        Tags = TagsOf(policy.Tags),
+    };
+
+    static PolicyVersion VersionOf(IamPolicy policy, IamPolicyVersion version, bool document) => new()
+    {
+        Document = document ? Encode(version.Document) : null,
+        VersionId = version.VersionId,
+        IsDefaultVersion = version.VersionId == policy.DefaultVersionId,
+        CreateDate = version.CreateDate,
+    };
 
     // ---- users ----
 
-    Task CreateUser(RequestContext ctx)
+    CreateUserResponse CreateUser(CreateUserRequest request, RequestContext ctx)
     {
         var account = ctx.Principal.AccountId;
-        var name = Name(ctx, "UserName", 64);
-        var path = PathOf(ctx);
-        var boundary = Get(ctx, "PermissionsBoundary");
+        var name = CheckName(request.UserName, "UserName");
+        var path = CheckPath(request.Path);
+        var boundary = request.PermissionsBoundary;
         var user = store.Write(w =>
         {
-            if (IamStore.Get<IamUser>(w, IamStore.Users, account, name) is not null) throw Exists(Kind.User, name);
+            if (IamStore.Get<IamUser>(w, IamStore.Users, account, name) is not null) throw EntityAlreadyExists.Entity("User", name);
             if (boundary is not null) UseBoundary(w, boundary, +1);
             var user = new IamUser
             {
@@ -172,97 +245,57 @@ public sealed partial class IamService(IamStore store, CredentialStore credentia
                 Path = path,
                 CreateDate = clock.GetUtcNow(),
                 PermissionsBoundary = boundary,
-                Tags = Tags(ctx).Select(t => new IamTag(t.Key, t.Value)).ToList(),
+                Tags = TagsIn(request.Tags),
             };
             IamStore.Put(w, IamStore.Users, account, name, user);
             return user;
         });
-        return WriteAsync(ctx, xml => WriteUser(xml, "User", user));
+        return new() { User = UserOf(user) };
     }
 
-    Task GetUser(RequestContext ctx)
+    GetUserResponse GetUser(GetUserRequest request, RequestContext ctx)
     {
         var account = ctx.Principal.AccountId;
-        var name = Get(ctx, "UserName") ?? (ctx.Principal.Type == PrincipalType.User ? ctx.Principal.EntityName : null);
+        var name = request.UserName ?? (ctx.Principal.Type == PrincipalType.User ? ctx.Principal.EntityName : null);
         if (name is null)
         {
             // The account's root: IAM answers with the account as the user.
             var created = credentials.FindAccount(account)?.CreatedAt ?? clock.GetUtcNow();
-            return WriteAsync(ctx, xml =>
-            {
-                xml.WriteStartElement("User");
-                xml.Element("UserId", account);
-                xml.Element("Arn", $"arn:aws:iam::{account}:root");
-                xml.Element("CreateDate", created);
-                xml.WriteEndElement();
-            });
+            return new() { User = new User { UserId = account, Arn = $"arn:aws:iam::{account}:root", CreateDate = created } };
         }
-        var user = store.Read(r => Require<IamUser>(r, Kind.User, account, name));
-        return WriteAsync(ctx, xml => WriteUser(xml, "User", user));
+        return new() { User = UserOf(store.Read(r => Require<IamUser>(r, Kind.User, account, name))) };
     }
 
-    Task ListUsers(RequestContext ctx) => ListEntities<IamUser>(ctx, IamStore.Users, "Users", WriteUserFields);
-
-    /// <summary>ListUsers, ListGroups, ListRoles: the account's entities under PathPrefix, by name, in pages.</summary>
-    Task ListEntities<T>(RequestContext ctx, string table, string element, Action<XmlWriter, T> write) where T : IamEntity
+    ListUsersResponse ListUsers(ListUsersRequest request, RequestContext ctx)
     {
-        var prefix = Get(ctx, "PathPrefix") ?? "/";
-        var entities = store.Read(r => IamStore.List<T>(r, table, ctx.Principal.AccountId)).Where(e => e.Path.StartsWith(prefix, StringComparison.Ordinal)).ToList();
-        var (page, marker) = Page(ctx, entities, e => e.Name.ToLowerInvariant());
-        return WriteAsync(ctx, xml =>
-        {
-            xml.List(element, page, write);
-            xml.Truncation(marker);
-        });
+        var (page, marker) = ListEntities<IamUser>(ctx, IamStore.Users, request.PathPrefix, request.MaxItems, request.Marker);
+        return new() { Users = page.Select(UserOf).ToList(), IsTruncated = marker is not null, Marker = marker };
     }
 
-    Task DeleteUser(RequestContext ctx)
+    /// <summary>ListUsers, ListGroups, ListRoles: the account's entities under the path prefix, by name, in pages.</summary>
+    (List<T> Page, string? Marker) ListEntities<T>(RequestContext ctx, string table, string? pathPrefix, int? maxItems, string? marker) where T : IamEntity
+    {
+        var prefix = pathPrefix ?? "/";
+        var entities = store.Read(r => IamStore.List<T>(r, table, ctx.Principal.AccountId)).Where(e => e.Path.StartsWith(prefix, StringComparison.Ordinal)).ToList();
+        return Page(entities, e => e.Name.ToLowerInvariant(), maxItems, marker);
+    }
+
+    void DeleteUser(DeleteUserRequest request, RequestContext ctx)
     {
         var account = ctx.Principal.AccountId;
-        var name = Required(ctx, "UserName");
+        var name = request.UserName!;
         store.Write(w =>
         {
             var user = Require<IamUser>(w, Kind.User, account, name);
-            if (user.InlinePolicies.Count > 0) throw new AwsException("DeleteConflict", 409, "Cannot delete entity, must delete policies first.");
-            if (user.AttachedPolicies.Count > 0) throw new AwsException("DeleteConflict", 409, "Cannot delete entity, must detach all policies first.");
-            if (UserKeys(w, account, name).Count > 0) throw new AwsException("DeleteConflict", 409, "Cannot delete entity, must delete access keys first.");
-            if (user.Groups.Count > 0) throw new AwsException("DeleteConflict", 409, "Cannot delete entity, must remove user from all groups first.");
+            if (user.InlinePolicies.Count > 0) throw new DeleteConflict("Cannot delete entity, must delete policies first.");
+            if (user.AttachedPolicies.Count > 0) throw new DeleteConflict("Cannot delete entity, must detach all policies first.");
+            if (UserKeys(w, account, name).Count > 0) throw new DeleteConflict("Cannot delete entity, must delete access keys first.");
+            if (user.Groups.Count > 0) throw new DeleteConflict("Cannot delete entity, must remove user from all groups first.");
             if (user.PermissionsBoundary is { } b) UseBoundary(w, b, -1);
             w.Delete(IamStore.Users, IamStore.Key(account, name));
             return 0;
         });
-        return WriteAsync(ctx, null);
     }
-
-    static void WriteUser(XmlWriter xml, string element, IamUser user)
-    {
-        xml.WriteStartElement(element);
-        WriteUserFields(xml, user);
-        xml.WriteEndElement();
-    }
-
-    static void WriteUserFields(XmlWriter xml, IamUser user)
-    {
-        xml.Element("Path", user.Path);
-        xml.Element("UserName", user.Name);
-        xml.Element("UserId", user.Id);
-        xml.Element("Arn", user.Arn);
-        xml.Element("CreateDate", user.CreateDate);
-        WriteBoundary(xml, user.PermissionsBoundary);
-        if (user.Tags.Count > 0) WriteTags(xml, user.Tags);
-    }
-
-    static void WriteBoundary(XmlWriter xml, string? arn)
-    {
-        if (arn is null) return;
-        xml.WriteStartElement("PermissionsBoundary");
-        xml.Element("PermissionsBoundaryType", "PermissionsBoundaryPolicy");
-        xml.Element("PermissionsBoundaryArn", arn);
-        xml.WriteEndElement();
-    }
-
-    static void WriteTags(XmlWriter xml, List<IamTag> tags)
-        => xml.List("Tags", tags, (x, t) => { x.Element("Key", t.Key); x.Element("Value", t.Value); });
 
     // ---- access keys ----
 
@@ -273,19 +306,19 @@ public sealed partial class IamService(IamStore store, CredentialStore credentia
             .Select(kv => CredentialStore.GetKey(r, kv.Key[(kv.Key.LastIndexOf('/') + 1)..])).OfType<AccessKeyRecord>().ToList();
 
     /// <summary>The user an access-key operation is about: the named one, or the calling user.</summary>
-    static string KeyOwner(RequestContext ctx)
-        => Get(ctx, "UserName") ?? (ctx.Principal.Type == PrincipalType.User ? ctx.Principal.EntityName! : throw new AwsException("ValidationError", 400,
+    static string KeyOwner(RequestContext ctx, string? userName)
+        => userName ?? (ctx.Principal.Type == PrincipalType.User ? ctx.Principal.EntityName! : throw new AwsException("ValidationError", 400,
             "Must specify userName when calling with non-User credentials"));
 
-    Task CreateAccessKey(RequestContext ctx)
+    CreateAccessKeyResponse CreateAccessKey(CreateAccessKeyRequest request, RequestContext ctx)
     {
         var account = ctx.Principal.AccountId;
-        var name = KeyOwner(ctx);
+        var name = KeyOwner(ctx, request.UserName);
         var key = store.Write(w =>
         {
             var user = Require<IamUser>(w, Kind.User, account, name);
             if (UserKeys(w, account, name).Count >= MaxAccessKeysPerUser)
-                throw new AwsException("LimitExceeded", 409, $"Cannot exceed quota for AccessKeysPerUser: {MaxAccessKeysPerUser}");
+                throw new LimitExceeded($"Cannot exceed quota for AccessKeysPerUser: {MaxAccessKeysPerUser}");
             var key = new AccessKeyRecord(CredentialStore.NewKeyId(false), CredentialStore.NewSecret(), account, PrincipalType.User, user.Arn, "Active",
                 clock.GetUtcNow(), UserName: user.Name, UserId: user.Id);
             CredentialStore.PutKey(w, key);
@@ -293,72 +326,74 @@ public sealed partial class IamService(IamStore store, CredentialStore credentia
             return key;
         });
         credentials.Forget(key.AccessKeyId);
-        return WriteAsync(ctx, xml =>
+        return new()
         {
-            xml.WriteStartElement("AccessKey");
-            xml.Element("UserName", key.UserName);
-            xml.Element("AccessKeyId", key.AccessKeyId);
-            xml.Element("Status", key.Status);
-            xml.Element("SecretAccessKey", key.SecretAccessKey);
-            xml.Element("CreateDate", key.CreatedAt);
-            xml.WriteEndElement();
-        });
+            AccessKey = new AccessKey
+            {
+                UserName = key.UserName,
+                AccessKeyId = key.AccessKeyId,
+                Status = key.Status,
+                SecretAccessKey = key.SecretAccessKey,
+                CreateDate = key.CreatedAt,
+            },
+        };
     }
 
-    Task ListAccessKeys(RequestContext ctx)
+    ListAccessKeysResponse ListAccessKeys(ListAccessKeysRequest request, RequestContext ctx)
     {
         var account = ctx.Principal.AccountId;
-        var name = KeyOwner(ctx);
+        var name = KeyOwner(ctx, request.UserName);
         var keys = store.Read(r =>
         {
             Require<IamUser>(r, Kind.User, account, name);
             return UserKeys(r, account, name);
         });
-        var (page, marker) = Page(ctx, keys, k => k.AccessKeyId);
-        return WriteAsync(ctx, xml =>
+        var (page, marker) = Page(keys, k => k.AccessKeyId, request.MaxItems, request.Marker);
+        return new()
         {
-            xml.List("AccessKeyMetadata", page, (x, k) =>
+            AccessKeyMetadata = page.Select(k => new AccessKeyMetadata
             {
-                x.Element("UserName", k.UserName);
-                x.Element("AccessKeyId", k.AccessKeyId);
-                x.Element("Status", k.Status);
-                x.Element("CreateDate", k.CreatedAt);
-            });
-            xml.Truncation(marker);
-        });
+                UserName = k.UserName,
+                AccessKeyId = k.AccessKeyId,
+                Status = k.Status,
+                CreateDate = k.CreatedAt,
+            }).ToList(),
+            IsTruncated = marker is not null,
+            Marker = marker,
+        };
     }
 
-    AccessKeyRecord RequireKey(IStateReader r, string account, string user, string keyId)
+    static AccessKeyRecord RequireKey(IStateReader r, string account, string user, string keyId)
     {
         Require<IamUser>(r, Kind.User, account, user);
         var key = CredentialStore.GetKey(r, keyId);
         if (key is null || key.AccountId != account || !string.Equals(key.UserName, user, StringComparison.OrdinalIgnoreCase) || key.SessionToken is not null)
-            throw new AwsException("NoSuchEntity", 404, $"The Access Key with id {keyId} cannot be found.");
+            throw EntityNotFound.AccessKey(keyId);
         return key;
     }
 
-    Task UpdateAccessKey(RequestContext ctx)
+    void UpdateAccessKey(UpdateAccessKeyRequest request, RequestContext ctx)
     {
         var account = ctx.Principal.AccountId;
-        var name = KeyOwner(ctx);
-        var keyId = Required(ctx, "AccessKeyId");
-        var status = Required(ctx, "Status");
+        var name = KeyOwner(ctx, request.UserName);
+        var keyId = request.AccessKeyId!;
+        // The model also lists Expired, which is not a status a caller may set.
+        var status = request.Status!;
         if (status is not ("Active" or "Inactive"))
-            throw Invalid("Status", status, "Member must satisfy enum value set: [Active, Inactive]");
+            throw QueryProtocol.Invalid("Status", status, "Member must satisfy enum value set: [Active, Inactive]");
         store.Write(w =>
         {
             CredentialStore.PutKey(w, RequireKey(w, account, name, keyId) with { Status = status });
             return 0;
         });
         credentials.Forget(keyId);
-        return WriteAsync(ctx, null);
     }
 
-    Task DeleteAccessKey(RequestContext ctx)
+    void DeleteAccessKey(DeleteAccessKeyRequest request, RequestContext ctx)
     {
         var account = ctx.Principal.AccountId;
-        var name = KeyOwner(ctx);
-        var keyId = Required(ctx, "AccessKeyId");
+        var name = KeyOwner(ctx, request.UserName);
+        var keyId = request.AccessKeyId!;
         store.Write(w =>
         {
             RequireKey(w, account, name, keyId);
@@ -367,80 +402,65 @@ public sealed partial class IamService(IamStore store, CredentialStore credentia
             return 0;
         });
         credentials.Forget(keyId);
-        return WriteAsync(ctx, null);
     }
 
     // ---- groups ----
 
-    Task CreateGroup(RequestContext ctx)
+    CreateGroupResponse CreateGroup(CreateGroupRequest request, RequestContext ctx)
     {
         var account = ctx.Principal.AccountId;
-        var name = Name(ctx, "GroupName", 128);
-        var path = PathOf(ctx);
+        var name = CheckName(request.GroupName, "GroupName");
+        var path = CheckPath(request.Path);
         var group = store.Write(w =>
         {
-            if (IamStore.Get<IamGroup>(w, IamStore.Groups, account, name) is not null) throw Exists(Kind.Group, name);
+            if (IamStore.Get<IamGroup>(w, IamStore.Groups, account, name) is not null) throw EntityAlreadyExists.Entity("Group", name);
             var group = new IamGroup { Name = name, Id = IamStore.NewId("AGPA"), Arn = $"arn:aws:iam::{account}:group{path}{name}", Path = path, CreateDate = clock.GetUtcNow() };
             IamStore.Put(w, IamStore.Groups, account, name, group);
             return group;
         });
-        return WriteAsync(ctx, xml => WriteGroup(xml, "Group", group));
+        return new() { Group = GroupOf(group) };
     }
 
-    static void WriteGroup(XmlWriter xml, string? element, IamGroup group)
-    {
-        if (element is not null) xml.WriteStartElement(element);
-        xml.Element("Path", group.Path);
-        xml.Element("GroupName", group.Name);
-        xml.Element("GroupId", group.Id);
-        xml.Element("Arn", group.Arn);
-        xml.Element("CreateDate", group.CreateDate);
-        if (element is not null) xml.WriteEndElement();
-    }
-
-    Task GetGroup(RequestContext ctx)
+    GetGroupResponse GetGroup(GetGroupRequest request, RequestContext ctx)
     {
         var account = ctx.Principal.AccountId;
         var (group, users) = store.Read(r =>
         {
-            var group = Require<IamGroup>(r, Kind.Group, account, Required(ctx, "GroupName"));
+            var group = Require<IamGroup>(r, Kind.Group, account, request.GroupName!);
             return (group, group.Members.Select(m => IamStore.Get<IamUser>(r, IamStore.Users, account, m)).OfType<IamUser>().OrderBy(u => u.Name.ToLowerInvariant(), StringComparer.Ordinal).ToList());
         });
-        var (page, marker) = Page(ctx, users, u => u.Name.ToLowerInvariant());
-        return WriteAsync(ctx, xml =>
-        {
-            WriteGroup(xml, "Group", group);
-            xml.List("Users", page, (x, u) => WriteUserFields(x, u));
-            xml.Truncation(marker);
-        });
+        var (page, marker) = Page(users, u => u.Name.ToLowerInvariant(), request.MaxItems, request.Marker);
+        return new() { Group = GroupOf(group), Users = page.Select(UserOf).ToList(), IsTruncated = marker is not null, Marker = marker };
     }
 
-    Task ListGroups(RequestContext ctx) => ListEntities<IamGroup>(ctx, IamStore.Groups, "Groups", (x, g) => WriteGroup(x, null, g));
+    ListGroupsResponse ListGroups(ListGroupsRequest request, RequestContext ctx)
+    {
+        var (page, marker) = ListEntities<IamGroup>(ctx, IamStore.Groups, request.PathPrefix, request.MaxItems, request.Marker);
+        return new() { Groups = page.Select(GroupOf).ToList(), IsTruncated = marker is not null, Marker = marker };
+    }
 
-    Task DeleteGroup(RequestContext ctx)
+    void DeleteGroup(DeleteGroupRequest request, RequestContext ctx)
     {
         var account = ctx.Principal.AccountId;
-        var name = Required(ctx, "GroupName");
+        var name = request.GroupName!;
         store.Write(w =>
         {
             var group = Require<IamGroup>(w, Kind.Group, account, name);
-            if (group.Members.Count > 0) throw new AwsException("DeleteConflict", 409, "Cannot delete entity, must remove users from group first.");
-            if (group.InlinePolicies.Count > 0) throw new AwsException("DeleteConflict", 409, "Cannot delete entity, must delete policies first.");
-            if (group.AttachedPolicies.Count > 0) throw new AwsException("DeleteConflict", 409, "Cannot delete entity, must detach all policies first.");
+            if (group.Members.Count > 0) throw new DeleteConflict("Cannot delete entity, must remove users from group first.");
+            if (group.InlinePolicies.Count > 0) throw new DeleteConflict("Cannot delete entity, must delete policies first.");
+            if (group.AttachedPolicies.Count > 0) throw new DeleteConflict("Cannot delete entity, must detach all policies first.");
             w.Delete(IamStore.Groups, IamStore.Key(account, name));
             return 0;
         });
-        return WriteAsync(ctx, null);
     }
 
-    Task AddUserToGroup(RequestContext ctx) => Membership(ctx, add: true);
-    Task RemoveUserFromGroup(RequestContext ctx) => Membership(ctx, add: false);
+    void AddUserToGroup(AddUserToGroupRequest request, RequestContext ctx) => Membership(ctx, request.GroupName!, request.UserName!, add: true);
 
-    Task Membership(RequestContext ctx, bool add)
+    void RemoveUserFromGroup(RemoveUserFromGroupRequest request, RequestContext ctx) => Membership(ctx, request.GroupName!, request.UserName!, add: false);
+
+    void Membership(RequestContext ctx, string groupName, string userName, bool add)
     {
         var account = ctx.Principal.AccountId;
-        var groupName = Required(ctx, "GroupName");
-        var userName = Required(ctx, "UserName");
         store.Write(w =>
         {
             var group = Require<IamGroup>(w, Kind.Group, account, groupName);
@@ -452,44 +472,37 @@ public sealed partial class IamService(IamStore store, CredentialStore credentia
                 group.Members.Add(user.Name);
                 user.Groups.Add(group.Name);
             }
-            Save(w, Kind.Group, account, group);
-            Save(w, Kind.User, account, user);
+            Save(w, account, group);
+            Save(w, account, user);
             return 0;
         });
-        return WriteAsync(ctx, null);
     }
 
-    Task ListGroupsForUser(RequestContext ctx)
+    ListGroupsForUserResponse ListGroupsForUser(ListGroupsForUserRequest request, RequestContext ctx)
     {
         var account = ctx.Principal.AccountId;
         var groups = store.Read(r =>
         {
-            var user = Require<IamUser>(r, Kind.User, account, Required(ctx, "UserName"));
+            var user = Require<IamUser>(r, Kind.User, account, request.UserName!);
             return user.Groups.Select(g => IamStore.Get<IamGroup>(r, IamStore.Groups, account, g)).OfType<IamGroup>().OrderBy(g => g.Name.ToLowerInvariant(), StringComparer.Ordinal).ToList();
         });
-        var (page, marker) = Page(ctx, groups, g => g.Name.ToLowerInvariant());
-        return WriteAsync(ctx, xml =>
-        {
-            xml.List("Groups", page, (x, g) => WriteGroup(x, null, g));
-            xml.Truncation(marker);
-        });
+        var (page, marker) = Page(groups, g => g.Name.ToLowerInvariant(), request.MaxItems, request.Marker);
+        return new() { Groups = page.Select(GroupOf).ToList(), IsTruncated = marker is not null, Marker = marker };
     }
 
     // ---- roles ----
 
-    Task CreateRole(RequestContext ctx)
+    /// <summary>The model checks the description's length and the session duration's range (3600–43200 s).</summary>
+    CreateRoleResponse CreateRole(CreateRoleRequest request, RequestContext ctx)
     {
         var account = ctx.Principal.AccountId;
-        var name = Name(ctx, "RoleName", 64);
-        var path = PathOf(ctx);
-        var trust = Document(ctx, "AssumeRolePolicyDocument", PolicyKind.Trust);
-        var maxSession = Int(ctx, "MaxSessionDuration", 3600, 43200) ?? 3600;
-        var description = Get(ctx, "Description");
-        if (description is { Length: > 1000 }) throw Invalid("Description", description, "Member must have length less than or equal to 1000");
-        var boundary = Get(ctx, "PermissionsBoundary");
+        var name = CheckName(request.RoleName, "RoleName");
+        var path = CheckPath(request.Path);
+        var trust = Document(request.AssumeRolePolicyDocument, PolicyKind.Trust);
+        var boundary = request.PermissionsBoundary;
         var role = store.Write(w =>
         {
-            if (IamStore.Get<IamRole>(w, IamStore.Roles, account, name) is not null) throw Exists(Kind.Role, name);
+            if (IamStore.Get<IamRole>(w, IamStore.Roles, account, name) is not null) throw EntityAlreadyExists.Entity("Role", name);
             if (boundary is not null) UseBoundary(w, boundary, +1);
             var role = new IamRole
             {
@@ -499,70 +512,53 @@ public sealed partial class IamService(IamStore store, CredentialStore credentia
                 Path = path,
                 CreateDate = clock.GetUtcNow(),
                 AssumeRolePolicyDocument = trust,
-                Description = description,
-                MaxSessionDuration = maxSession,
+                Description = request.Description,
+                MaxSessionDuration = request.MaxSessionDuration ?? 3600,
                 PermissionsBoundary = boundary,
-                Tags = Tags(ctx).Select(t => new IamTag(t.Key, t.Value)).ToList(),
+                Tags = TagsIn(request.Tags),
             };
             IamStore.Put(w, IamStore.Roles, account, name, role);
             return role;
         });
-        return WriteAsync(ctx, xml => WriteRole(xml, "Role", role));
+        return new() { Role = RoleOf(role) };
     }
 
-    static void WriteRole(XmlWriter xml, string? element, IamRole role)
+    GetRoleResponse GetRole(GetRoleRequest request, RequestContext ctx)
+        => new() { Role = RoleOf(store.Read(r => Require<IamRole>(r, Kind.Role, ctx.Principal.AccountId, request.RoleName!))) };
+
+    ListRolesResponse ListRoles(ListRolesRequest request, RequestContext ctx)
     {
-        if (element is not null) xml.WriteStartElement(element);
-        xml.Element("Path", role.Path);
-        xml.Element("RoleName", role.Name);
-        xml.Element("RoleId", role.Id);
-        xml.Element("Arn", role.Arn);
-        xml.Element("CreateDate", role.CreateDate);
-        xml.Element("AssumeRolePolicyDocument", Encode(role.AssumeRolePolicyDocument));
-        xml.Element("Description", role.Description);
-        xml.Element("MaxSessionDuration", role.MaxSessionDuration);
-        WriteBoundary(xml, role.PermissionsBoundary);
-        if (role.Tags.Count > 0) WriteTags(xml, role.Tags);
-        if (element is not null) xml.WriteEndElement();
+        var (page, marker) = ListEntities<IamRole>(ctx, IamStore.Roles, request.PathPrefix, request.MaxItems, request.Marker);
+        return new() { Roles = page.Select(RoleOf).ToList(), IsTruncated = marker is not null, Marker = marker };
     }
 
-    Task GetRole(RequestContext ctx)
-    {
-        var role = store.Read(r => Require<IamRole>(r, Kind.Role, ctx.Principal.AccountId, Required(ctx, "RoleName")));
-        return WriteAsync(ctx, xml => WriteRole(xml, "Role", role));
-    }
-
-    Task ListRoles(RequestContext ctx) => ListEntities<IamRole>(ctx, IamStore.Roles, "Roles", (x, role) => WriteRole(x, null, role));
-
-    Task UpdateAssumeRolePolicy(RequestContext ctx)
+    void UpdateAssumeRolePolicy(UpdateAssumeRolePolicyRequest request, RequestContext ctx)
     {
         var account = ctx.Principal.AccountId;
-        var name = Required(ctx, "RoleName");
-        var trust = Document(ctx, "PolicyDocument", PolicyKind.Trust);
+        var name = request.RoleName!;
+        var trust = Document(request.PolicyDocument, PolicyKind.Trust);
         store.Write(w =>
         {
             var role = Require<IamRole>(w, Kind.Role, account, name);
             role.AssumeRolePolicyDocument = trust;
-            Save(w, Kind.Role, account, role);
+            Save(w, account, role);
             return 0;
         });
-        return WriteAsync(ctx, null);
     }
 
-    Task DeleteRole(RequestContext ctx)
+    void DeleteRole(DeleteRoleRequest request, RequestContext ctx)
     {
         var account = ctx.Principal.AccountId;
-        var name = Required(ctx, "RoleName");
+        var name = request.RoleName!;
         store.Write(w =>
         {
             var role = Require<IamRole>(w, Kind.Role, account, name);
-            if (role.InlinePolicies.Count > 0) throw new AwsException("DeleteConflict", 409, "Cannot delete entity, must delete policies first.");
-            if (role.AttachedPolicies.Count > 0) throw new AwsException("DeleteConflict", 409, "Cannot delete entity, must detach all policies first.");
+            if (role.InlinePolicies.Count > 0) throw new DeleteConflict("Cannot delete entity, must delete policies first.");
+            if (role.AttachedPolicies.Count > 0) throw new DeleteConflict("Cannot delete entity, must detach all policies first.");
             if (role.PermissionsBoundary is { } b) UseBoundary(w, b, -1);
             w.Delete(IamStore.Roles, IamStore.Key(account, name));
             return 0;
         });
-        return WriteAsync(ctx, null);
     }
 
     // ---- managed policies ----
@@ -570,11 +566,12 @@ public sealed partial class IamService(IamStore store, CredentialStore credentia
     static IamPolicy RequirePolicy(IStateReader r, string arn)
     {
         if (IamStore.ParsePolicyArn(arn) is null && AwsManagedPolicies.Find(arn) is null && !arn.StartsWith("arn:aws:iam::aws:policy/", StringComparison.Ordinal))
-            throw new AwsException("InvalidInput", 400, $"ARN {arn} is not valid.");
-        return IamStore.GetPolicy(r, arn) ?? throw new AwsException("NoSuchEntity", 404, $"Policy {arn} was not found.");
+            throw new InvalidInput($"ARN {arn} is not valid.");
+        return IamStore.GetPolicy(r, arn) ?? throw EntityNotFound.Policy(arn);
     }
 
-    /// <summary>A customer managed policy of the caller's account (AWS managed ones are read-only).</summary>
+    /// <summary>A customer managed policy of the caller's account (AWS managed ones are read-only;
+    /// IAM's model declares no error for that, so it is the plain AccessDenied IAM answers).</summary>
     static IamPolicy RequireOwnPolicy(IStateReader r, string arn, string account)
     {
         var policy = RequirePolicy(r, arn);
@@ -586,77 +583,51 @@ public sealed partial class IamService(IamStore store, CredentialStore credentia
     static void SavePolicy(IStateWriter w, IamPolicy policy)
         => IamStore.Put(w, IamStore.Policies, IamStore.ParsePolicyArn(policy.Arn)!.Value.Account, policy.PolicyName, policy);
 
-    Task CreatePolicy(RequestContext ctx)
+    CreatePolicyResponse CreatePolicy(CreatePolicyRequest request, RequestContext ctx)
     {
         var account = ctx.Principal.AccountId;
-        var name = Name(ctx, "PolicyName", 128);
-        var path = PathOf(ctx);
-        var document = Document(ctx, "PolicyDocument", PolicyKind.Identity);
+        var name = CheckName(request.PolicyName, "PolicyName");
+        var path = CheckPath(request.Path);
+        var document = Document(request.PolicyDocument, PolicyKind.Identity);
         var now = clock.GetUtcNow();
         var policy = store.Write(w =>
         {
-            if (IamStore.Get<IamPolicy>(w, IamStore.Policies, account, name) is not null)
-                throw new AwsException("EntityAlreadyExists", 409, $"A policy called {name} already exists. Duplicate names are not allowed.");
+            if (IamStore.Get<IamPolicy>(w, IamStore.Policies, account, name) is not null) throw EntityAlreadyExists.Policy(name);
             var policy = new IamPolicy
             {
                 PolicyName = name,
                 PolicyId = IamStore.NewId("ANPA"),
                 Arn = $"arn:aws:iam::{account}:policy{path}{name}",
                 Path = path,
-                Description = Get(ctx, "Description"),
+                Description = request.Description,
                 CreateDate = now,
                 UpdateDate = now,
                 Versions = [new IamPolicyVersion("v1", document, now)],
-                Tags = Tags(ctx).Select(t => new IamTag(t.Key, t.Value)).ToList(),
+                Tags = TagsIn(request.Tags),
             };
             IamStore.Put(w, IamStore.Policies, account, name, policy);
             return policy;
         });
-        return WriteAsync(ctx, xml => WritePolicy(xml, "Policy", policy));
+        return new() { Policy = PolicyOf(policy) };
     }
 
-    static void WritePolicy(XmlWriter xml, string? element, IamPolicy policy)
-    {
-        if (element is not null) xml.WriteStartElement(element);
-        xml.Element("PolicyName", policy.PolicyName);
-        xml.Element("PolicyId", policy.PolicyId);
-        xml.Element("Arn", policy.Arn);
-        xml.Element("Path", policy.Path);
-        xml.Element("DefaultVersionId", policy.DefaultVersionId);
-        xml.Element("AttachmentCount", policy.AttachmentCount);
-        xml.Element("PermissionsBoundaryUsageCount", policy.PermissionsBoundaryUsageCount);
-        xml.Element("IsAttachable", true);
-        xml.Element("Description", policy.Description);
-        xml.Element("CreateDate", policy.CreateDate);
-        xml.Element("UpdateDate", policy.UpdateDate);
-        if (policy.Tags.Count > 0) WriteTags(xml, policy.Tags);
-        if (element is not null) xml.WriteEndElement();
-    }
+    GetPolicyResponse GetPolicy(GetPolicyRequest request, RequestContext ctx)
+        => new() { Policy = PolicyOf(store.Read(r => RequirePolicy(r, request.PolicyArn!))) };
 
-    Task GetPolicy(RequestContext ctx)
+    /// <summary>The model checks the scope against its enum (All, AWS, Local).</summary>
+    ListPoliciesResponse ListPolicies(ListPoliciesRequest request, RequestContext ctx)
     {
-        var policy = store.Read(r => RequirePolicy(r, Required(ctx, "PolicyArn")));
-        return WriteAsync(ctx, xml => WritePolicy(xml, "Policy", policy));
-    }
-
-    Task ListPolicies(RequestContext ctx)
-    {
-        var scope = Get(ctx, "Scope") ?? "All";
-        if (scope is not ("All" or "AWS" or "Local")) throw Invalid("Scope", scope, "Member must satisfy enum value set: [All, AWS, Local]");
-        var onlyAttached = Bool(ctx, "OnlyAttached");
-        var prefix = Get(ctx, "PathPrefix") ?? "/";
+        var scope = request.Scope ?? "All";
+        var onlyAttached = request.OnlyAttached ?? false;
+        var prefix = request.PathPrefix ?? "/";
         var own = store.Read(r => IamStore.List<IamPolicy>(r, IamStore.Policies, ctx.Principal.AccountId));
         // AWS managed policies' attachment counts are per account: count this account's uses.
         var all = (scope == "Local" ? [] : AwsManagedPolicies.All.Select(p => WithAccountCounts(p, ctx.Principal.AccountId)))
             .Concat(scope == "AWS" ? [] : own)
             .Where(p => p.Path.StartsWith(prefix, StringComparison.Ordinal) && (!onlyAttached || p.AttachmentCount > 0))
             .OrderBy(p => p.Arn, StringComparer.Ordinal).ToList();
-        var (page, marker) = Page(ctx, all, p => p.Arn);
-        return WriteAsync(ctx, xml =>
-        {
-            xml.List("Policies", page, (x, p) => WritePolicy(x, null, p));
-            xml.Truncation(marker);
-        });
+        var (page, marker) = Page(all, p => p.Arn, request.MaxItems, request.Marker);
+        return new() { Policies = page.Select(PolicyOf).ToList(), IsTruncated = marker is not null, Marker = marker };
     }
 
     IamPolicy WithAccountCounts(IamPolicy managed, string account)
@@ -678,32 +649,31 @@ public sealed partial class IamService(IamStore store, CredentialStore credentia
         };
     }
 
-    Task DeletePolicy(RequestContext ctx)
+    void DeletePolicy(DeletePolicyRequest request, RequestContext ctx)
     {
-        var arn = Required(ctx, "PolicyArn");
+        var arn = request.PolicyArn!;
         store.Write(w =>
         {
             var policy = RequireOwnPolicy(w, arn, ctx.Principal.AccountId);
             if (policy.AttachmentCount > 0 || policy.PermissionsBoundaryUsageCount > 0)
-                throw new AwsException("DeleteConflict", 409, "Cannot delete a policy attached to entities.");
+                throw new DeleteConflict("Cannot delete a policy attached to entities.");
             if (policy.Versions.Count > 1)
-                throw new AwsException("DeleteConflict", 409, "This policy has more than one version. Before you delete a policy, you must delete the policy's versions. The default version is deleted with the policy.");
+                throw new DeleteConflict("This policy has more than one version. Before you delete a policy, you must delete the policy's versions. The default version is deleted with the policy.");
             w.Delete(IamStore.Policies, IamStore.Key(ctx.Principal.AccountId, policy.PolicyName));
             return 0;
         });
-        return WriteAsync(ctx, null);
     }
 
-    Task CreatePolicyVersion(RequestContext ctx)
+    CreatePolicyVersionResponse CreatePolicyVersion(CreatePolicyVersionRequest request, RequestContext ctx)
     {
-        var arn = Required(ctx, "PolicyArn");
-        var document = Document(ctx, "PolicyDocument", PolicyKind.Identity);
-        var setDefault = Bool(ctx, "SetAsDefault");
+        var arn = request.PolicyArn!;
+        var document = Document(request.PolicyDocument, PolicyKind.Identity);
+        var setDefault = request.SetAsDefault ?? false;
         var (policy, version) = store.Write(w =>
         {
             var policy = RequireOwnPolicy(w, arn, ctx.Principal.AccountId);
             if (policy.Versions.Count >= MaxPolicyVersions)
-                throw new AwsException("LimitExceeded", 409, $"A managed policy can have up to {MaxPolicyVersions} versions. Before you create a new version, you must delete an existing version.");
+                throw new LimitExceeded($"A managed policy can have up to {MaxPolicyVersions} versions. Before you create a new version, you must delete an existing version.");
             var version = new IamPolicyVersion($"v{policy.NextVersion++}", document, clock.GetUtcNow());
             policy.Versions.Add(version);
             if (setDefault) policy.DefaultVersionId = version.VersionId;
@@ -711,61 +681,44 @@ public sealed partial class IamService(IamStore store, CredentialStore credentia
             SavePolicy(w, policy);
             return (policy, version);
         });
-        return WriteAsync(ctx, xml => WriteVersion(xml, "PolicyVersion", policy, version, document: false));
+        return new() { PolicyVersion = VersionOf(policy, version, document: false) };
     }
 
-    static void WriteVersion(XmlWriter xml, string? element, IamPolicy policy, IamPolicyVersion version, bool document)
+    GetPolicyVersionResponse GetPolicyVersion(GetPolicyVersionRequest request, RequestContext ctx)
     {
-        if (element is not null) xml.WriteStartElement(element);
-        if (document) xml.Element("Document", Encode(version.Document));
-        xml.Element("VersionId", version.VersionId);
-        xml.Element("IsDefaultVersion", version.VersionId == policy.DefaultVersionId);
-        xml.Element("CreateDate", version.CreateDate);
-        if (element is not null) xml.WriteEndElement();
-    }
-
-    Task GetPolicyVersion(RequestContext ctx)
-    {
-        var arn = Required(ctx, "PolicyArn");
-        var versionId = Required(ctx, "VersionId");
+        var arn = request.PolicyArn!;
+        var versionId = request.VersionId!;
         var policy = store.Read(r => RequirePolicy(r, arn));
-        var version = policy.Versions.FirstOrDefault(v => v.VersionId == versionId)
-            ?? throw new AwsException("NoSuchEntity", 404, $"Policy {arn} version {versionId} does not exist or is not attachable.");
-        return WriteAsync(ctx, xml => WriteVersion(xml, "PolicyVersion", policy, version, document: true));
+        var version = policy.Versions.FirstOrDefault(v => v.VersionId == versionId) ?? throw EntityNotFound.PolicyVersion(arn, versionId);
+        return new() { PolicyVersion = VersionOf(policy, version, document: true) };
     }
 
-    Task ListPolicyVersions(RequestContext ctx)
+    ListPolicyVersionsResponse ListPolicyVersions(ListPolicyVersionsRequest request, RequestContext ctx)
     {
-        var policy = store.Read(r => RequirePolicy(r, Required(ctx, "PolicyArn")));
-        var versions = policy.Versions.OrderByDescending(v => int.Parse(v.VersionId[1..], System.Globalization.CultureInfo.InvariantCulture)).ToList();
-        return WriteAsync(ctx, xml =>
-        {
-            xml.List("Versions", versions, (x, v) => WriteVersion(x, null, policy, v, document: false));
-            xml.Truncation(null);
-        });
+        var policy = store.Read(r => RequirePolicy(r, request.PolicyArn!));
+        var versions = policy.Versions.OrderByDescending(v => int.Parse(v.VersionId[1..], System.Globalization.CultureInfo.InvariantCulture));
+        return new() { Versions = versions.Select(v => VersionOf(policy, v, document: false)).ToList(), IsTruncated = false };
     }
 
-    Task DeletePolicyVersion(RequestContext ctx)
+    void DeletePolicyVersion(DeletePolicyVersionRequest request, RequestContext ctx)
     {
-        var arn = Required(ctx, "PolicyArn");
-        var versionId = Required(ctx, "VersionId");
+        var arn = request.PolicyArn!;
+        var versionId = request.VersionId!;
         store.Write(w =>
         {
             var policy = RequireOwnPolicy(w, arn, ctx.Principal.AccountId);
-            if (policy.Versions.All(v => v.VersionId != versionId))
-                throw new AwsException("NoSuchEntity", 404, $"Policy {arn} version {versionId} does not exist or is not attachable.");
-            if (policy.DefaultVersionId == versionId) throw new AwsException("DeleteConflict", 409, "Cannot delete the default version of a policy.");
+            if (policy.Versions.All(v => v.VersionId != versionId)) throw EntityNotFound.PolicyVersion(arn, versionId);
+            if (policy.DefaultVersionId == versionId) throw new DeleteConflict("Cannot delete the default version of a policy.");
             policy.Versions.RemoveAll(v => v.VersionId == versionId);
             SavePolicy(w, policy);
             return 0;
         });
-        return WriteAsync(ctx, null);
     }
 
     /// <summary>Counts a policy's use as a boundary (customer managed policies keep the count).</summary>
     static void UseBoundary(IStateWriter w, string arn, int delta)
     {
-        var policy = IamStore.GetPolicy(w, arn) ?? throw new AwsException("NoSuchEntity", 404, $"Policy {arn} does not exist or is not attachable.");
+        var policy = IamStore.GetPolicy(w, arn) ?? throw EntityNotFound.AttachablePolicy(arn);
         if (AwsManagedPolicies.Find(arn) is not null) return;
         policy.PermissionsBoundaryUsageCount = Math.Max(0, policy.PermissionsBoundaryUsageCount + delta);
         SavePolicy(w, policy);
@@ -773,26 +726,31 @@ public sealed partial class IamService(IamStore store, CredentialStore credentia
 
     // ---- attached and inline policies of users, groups and roles ----
 
-    Task Attach(RequestContext ctx, Kind kind, bool attach)
+    void AttachUserPolicy(AttachUserPolicyRequest request, RequestContext ctx) => Attach(ctx, Kind.User, request.UserName!, request.PolicyArn!, attach: true);
+    void DetachUserPolicy(DetachUserPolicyRequest request, RequestContext ctx) => Attach(ctx, Kind.User, request.UserName!, request.PolicyArn!, attach: false);
+    void AttachGroupPolicy(AttachGroupPolicyRequest request, RequestContext ctx) => Attach(ctx, Kind.Group, request.GroupName!, request.PolicyArn!, attach: true);
+    void DetachGroupPolicy(DetachGroupPolicyRequest request, RequestContext ctx) => Attach(ctx, Kind.Group, request.GroupName!, request.PolicyArn!, attach: false);
+    void AttachRolePolicy(AttachRolePolicyRequest request, RequestContext ctx) => Attach(ctx, Kind.Role, request.RoleName!, request.PolicyArn!, attach: true);
+    void DetachRolePolicy(DetachRolePolicyRequest request, RequestContext ctx) => Attach(ctx, Kind.Role, request.RoleName!, request.PolicyArn!, attach: false);
+
+    void Attach(RequestContext ctx, Kind kind, string name, string arn, bool attach)
     {
         var account = ctx.Principal.AccountId;
-        var name = Required(ctx, Member(kind));
-        var arn = Required(ctx, "PolicyArn");
         store.Write(w =>
         {
-            var entity = Find(w, kind, account, name) ?? throw NoSuch(kind, name);
+            var entity = Require(w, kind, account, name);
             var policy = IamStore.GetPolicy(w, arn);
             if (policy is null || (IamStore.ParsePolicyArn(arn) is { } parsed && parsed.Account != account))
-                throw new AwsException("NoSuchEntity", 404, $"Policy {arn} does not exist or is not attachable.");
+                throw EntityNotFound.AttachablePolicy(arn);
             var has = entity.AttachedPolicies.Contains(arn);
             if (attach == has)
             {
-                if (!attach) throw new AwsException("NoSuchEntity", 404, $"Policy {arn} was not found.");
+                if (!attach) throw EntityNotFound.Policy(arn);
                 return 0; // attaching twice changes nothing, as in IAM
             }
             if (attach) entity.AttachedPolicies.Add(arn);
             else entity.AttachedPolicies.Remove(arn);
-            Save(w, kind, account, entity);
+            Save(w, account, entity);
             if (AwsManagedPolicies.Find(arn) is null)
             {
                 policy.AttachmentCount += attach ? 1 : -1;
@@ -800,133 +758,162 @@ public sealed partial class IamService(IamStore store, CredentialStore credentia
             }
             return 0;
         });
-        return WriteAsync(ctx, null);
     }
 
-    Task ListAttached(RequestContext ctx, Kind kind)
+    ListAttachedUserPoliciesResponse ListAttachedUserPolicies(ListAttachedUserPoliciesRequest request, RequestContext ctx)
+    {
+        var (page, marker) = ListAttached(ctx, Kind.User, request.UserName!, request.PathPrefix, request.MaxItems, request.Marker);
+        return new() { AttachedPolicies = page, IsTruncated = marker is not null, Marker = marker };
+    }
+
+    ListAttachedGroupPoliciesResponse ListAttachedGroupPolicies(ListAttachedGroupPoliciesRequest request, RequestContext ctx)
+    {
+        var (page, marker) = ListAttached(ctx, Kind.Group, request.GroupName!, request.PathPrefix, request.MaxItems, request.Marker);
+        return new() { AttachedPolicies = page, IsTruncated = marker is not null, Marker = marker };
+    }
+
+    ListAttachedRolePoliciesResponse ListAttachedRolePolicies(ListAttachedRolePoliciesRequest request, RequestContext ctx)
+    {
+        var (page, marker) = ListAttached(ctx, Kind.Role, request.RoleName!, request.PathPrefix, request.MaxItems, request.Marker);
+        return new() { AttachedPolicies = page, IsTruncated = marker is not null, Marker = marker };
+    }
+
+    (List<AttachedPolicy> Page, string? Marker) ListAttached(RequestContext ctx, Kind kind, string name, string? pathPrefix, int? maxItems, string? marker)
     {
         var account = ctx.Principal.AccountId;
-        var name = Required(ctx, Member(kind));
-        var prefix = Get(ctx, "PathPrefix") ?? "/";
+        var prefix = pathPrefix ?? "/";
         var attached = store.Read(r =>
         {
-            var entity = Find(r, kind, account, name) ?? throw NoSuch(kind, name);
+            var entity = Require(r, kind, account, name);
             return entity.AttachedPolicies.Select(a => IamStore.GetPolicy(r, a)).OfType<IamPolicy>()
                 .Where(p => p.Path.StartsWith(prefix, StringComparison.Ordinal)).OrderBy(p => p.Arn, StringComparer.Ordinal).ToList();
         });
-        var (page, marker) = Page(ctx, attached, p => p.Arn);
-        return WriteAsync(ctx, xml =>
-        {
-            xml.List("AttachedPolicies", page, (x, p) => { x.Element("PolicyName", p.PolicyName); x.Element("PolicyArn", p.Arn); });
-            xml.Truncation(marker);
-        });
+        var (page, next) = Page(attached, p => p.Arn, maxItems, marker);
+        return (page.Select(p => new AttachedPolicy { PolicyName = p.PolicyName, PolicyArn = p.Arn }).ToList(), next);
     }
 
-    Task PutInline(RequestContext ctx, Kind kind)
+    void PutUserPolicy(PutUserPolicyRequest request, RequestContext ctx) => PutInline(ctx, Kind.User, request.UserName!, request.PolicyName, request.PolicyDocument);
+    void PutGroupPolicy(PutGroupPolicyRequest request, RequestContext ctx) => PutInline(ctx, Kind.Group, request.GroupName!, request.PolicyName, request.PolicyDocument);
+    void PutRolePolicy(PutRolePolicyRequest request, RequestContext ctx) => PutInline(ctx, Kind.Role, request.RoleName!, request.PolicyName, request.PolicyDocument);
+
+    void PutInline(RequestContext ctx, Kind kind, string name, string? policyName, string? policyDocument)
     {
         var account = ctx.Principal.AccountId;
-        var name = Required(ctx, Member(kind));
-        var policyName = Name(ctx, "PolicyName", 128);
-        var document = Document(ctx, "PolicyDocument", PolicyKind.Identity);
+        var checkedName = CheckName(policyName, "PolicyName");
+        var document = Document(policyDocument, PolicyKind.Identity);
         store.Write(w =>
         {
-            var entity = Find(w, kind, account, name) ?? throw NoSuch(kind, name);
-            entity.InlinePolicies[policyName] = document;
-            Save(w, kind, account, entity);
+            var entity = Require(w, kind, account, name);
+            entity.InlinePolicies[checkedName] = document;
+            Save(w, account, entity);
             return 0;
         });
-        return WriteAsync(ctx, null);
     }
 
-    static AwsException NoSuchInline(Kind kind, string policyName) => new("NoSuchEntity", 404, $"The {Noun(kind)} policy with name {policyName} cannot be found.");
-
-    Task GetInline(RequestContext ctx, Kind kind)
+    GetUserPolicyResponse GetUserPolicy(GetUserPolicyRequest request, RequestContext ctx)
     {
-        var account = ctx.Principal.AccountId;
-        var name = Required(ctx, Member(kind));
-        var policyName = Required(ctx, "PolicyName");
-        var entity = store.Read(r => Find(r, kind, account, name)) ?? throw NoSuch(kind, name);
-        var document = entity.InlinePolicies.GetValueOrDefault(policyName) ?? throw NoSuchInline(kind, policyName);
-        return WriteAsync(ctx, xml =>
-        {
-            xml.Element(Member(kind), entity.Name);
-            xml.Element("PolicyName", policyName);
-            xml.Element("PolicyDocument", Encode(document));
-        });
+        var (entity, document) = GetInline(ctx, Kind.User, request.UserName!, request.PolicyName!);
+        return new() { UserName = entity.Name, PolicyName = request.PolicyName, PolicyDocument = Encode(document) };
     }
 
-    Task DeleteInline(RequestContext ctx, Kind kind)
+    GetGroupPolicyResponse GetGroupPolicy(GetGroupPolicyRequest request, RequestContext ctx)
+    {
+        var (entity, document) = GetInline(ctx, Kind.Group, request.GroupName!, request.PolicyName!);
+        return new() { GroupName = entity.Name, PolicyName = request.PolicyName, PolicyDocument = Encode(document) };
+    }
+
+    GetRolePolicyResponse GetRolePolicy(GetRolePolicyRequest request, RequestContext ctx)
+    {
+        var (entity, document) = GetInline(ctx, Kind.Role, request.RoleName!, request.PolicyName!);
+        return new() { RoleName = entity.Name, PolicyName = request.PolicyName, PolicyDocument = Encode(document) };
+    }
+
+    (IamEntity Entity, string Document) GetInline(RequestContext ctx, Kind kind, string name, string policyName)
+    {
+        var entity = store.Read(r => Require(r, kind, ctx.Principal.AccountId, name));
+        var document = entity.InlinePolicies.GetValueOrDefault(policyName) ?? throw EntityNotFound.InlinePolicy(Noun(kind), policyName);
+        return (entity, document);
+    }
+
+    void DeleteUserPolicy(DeleteUserPolicyRequest request, RequestContext ctx) => DeleteInline(ctx, Kind.User, request.UserName!, request.PolicyName!);
+    void DeleteGroupPolicy(DeleteGroupPolicyRequest request, RequestContext ctx) => DeleteInline(ctx, Kind.Group, request.GroupName!, request.PolicyName!);
+    void DeleteRolePolicy(DeleteRolePolicyRequest request, RequestContext ctx) => DeleteInline(ctx, Kind.Role, request.RoleName!, request.PolicyName!);
+
+    void DeleteInline(RequestContext ctx, Kind kind, string name, string policyName)
     {
         var account = ctx.Principal.AccountId;
-        var name = Required(ctx, Member(kind));
-        var policyName = Required(ctx, "PolicyName");
         store.Write(w =>
         {
-            var entity = Find(w, kind, account, name) ?? throw NoSuch(kind, name);
-            if (!entity.InlinePolicies.Remove(policyName)) throw NoSuchInline(kind, policyName);
-            Save(w, kind, account, entity);
+            var entity = Require(w, kind, account, name);
+            if (!entity.InlinePolicies.Remove(policyName)) throw EntityNotFound.InlinePolicy(Noun(kind), policyName);
+            Save(w, account, entity);
             return 0;
         });
-        return WriteAsync(ctx, null);
     }
 
-    Task ListInline(RequestContext ctx, Kind kind)
+    ListUserPoliciesResponse ListUserPolicies(ListUserPoliciesRequest request, RequestContext ctx)
     {
-        var account = ctx.Principal.AccountId;
-        var name = Required(ctx, Member(kind));
-        var entity = store.Read(r => Find(r, kind, account, name)) ?? throw NoSuch(kind, name);
-        var (page, marker) = Page(ctx, entity.InlinePolicies.Keys.ToList(), n => n);
-        return WriteAsync(ctx, xml =>
-        {
-            xml.List("PolicyNames", page, (x, n) => x.WriteString(n));
-            xml.Truncation(marker);
-        });
+        var (page, marker) = ListInline(ctx, Kind.User, request.UserName!, request.MaxItems, request.Marker);
+        return new() { PolicyNames = page, IsTruncated = marker is not null, Marker = marker };
     }
 
-    Task PutBoundary(RequestContext ctx, Kind kind)
+    ListGroupPoliciesResponse ListGroupPolicies(ListGroupPoliciesRequest request, RequestContext ctx)
+    {
+        var (page, marker) = ListInline(ctx, Kind.Group, request.GroupName!, request.MaxItems, request.Marker);
+        return new() { PolicyNames = page, IsTruncated = marker is not null, Marker = marker };
+    }
+
+    ListRolePoliciesResponse ListRolePolicies(ListRolePoliciesRequest request, RequestContext ctx)
+    {
+        var (page, marker) = ListInline(ctx, Kind.Role, request.RoleName!, request.MaxItems, request.Marker);
+        return new() { PolicyNames = page, IsTruncated = marker is not null, Marker = marker };
+    }
+
+    (List<string> Page, string? Marker) ListInline(RequestContext ctx, Kind kind, string name, int? maxItems, string? marker)
+    {
+        var entity = store.Read(r => Require(r, kind, ctx.Principal.AccountId, name));
+        return Page(entity.InlinePolicies.Keys.ToList(), n => n, maxItems, marker);
+    }
+
+    // ---- permissions boundaries ----
+
+    void PutUserPermissionsBoundary(PutUserPermissionsBoundaryRequest request, RequestContext ctx)
+        => SetBoundary(ctx, Kind.User, request.UserName!, request.PermissionsBoundary!);
+
+    void DeleteUserPermissionsBoundary(DeleteUserPermissionsBoundaryRequest request, RequestContext ctx)
+        => SetBoundary(ctx, Kind.User, request.UserName!, null);
+
+    void PutRolePermissionsBoundary(PutRolePermissionsBoundaryRequest request, RequestContext ctx)
+        => SetBoundary(ctx, Kind.Role, request.RoleName!, request.PermissionsBoundary!);
+
+    void DeleteRolePermissionsBoundary(DeleteRolePermissionsBoundaryRequest request, RequestContext ctx)
+        => SetBoundary(ctx, Kind.Role, request.RoleName!, null);
+
+    /// <summary>Sets (or, with null, removes) a user's or role's boundary, keeping the policies' counts.</summary>
+    void SetBoundary(RequestContext ctx, Kind kind, string name, string? arn)
     {
         var account = ctx.Principal.AccountId;
-        var name = Required(ctx, Member(kind));
-        var arn = Required(ctx, "PermissionsBoundary");
         store.Write(w =>
         {
-            var entity = Find(w, kind, account, name) ?? throw NoSuch(kind, name);
+            var entity = Require(w, kind, account, name);
             var previous = entity is IamUser u ? u.PermissionsBoundary : ((IamRole)entity).PermissionsBoundary;
-            UseBoundary(w, arn, +1);
+            if (arn is not null) UseBoundary(w, arn, +1);
             if (previous is not null) UseBoundary(w, previous, -1);
             if (entity is IamUser user) user.PermissionsBoundary = arn;
             else ((IamRole)entity).PermissionsBoundary = arn;
-            Save(w, kind, account, entity);
+            Save(w, account, entity);
             return 0;
         });
-        return WriteAsync(ctx, null);
-    }
-
-    Task DeleteBoundary(RequestContext ctx, Kind kind)
-    {
-        var account = ctx.Principal.AccountId;
-        var name = Required(ctx, Member(kind));
-        store.Write(w =>
-        {
-            var entity = Find(w, kind, account, name) ?? throw NoSuch(kind, name);
-            var previous = entity is IamUser u ? u.PermissionsBoundary : ((IamRole)entity).PermissionsBoundary;
-            if (previous is not null) UseBoundary(w, previous, -1);
-            if (entity is IamUser user) user.PermissionsBoundary = null;
-            else ((IamRole)entity).PermissionsBoundary = null;
-            Save(w, kind, account, entity);
-            return 0;
-        });
-        return WriteAsync(ctx, null);
     }
 
     // ---- the policy simulator ----
 
-    Task SimulatePrincipalPolicy(RequestContext ctx)
+    SimulatePolicyResponse SimulatePrincipalPolicy(SimulatePrincipalPolicyRequest request, RequestContext ctx)
     {
         var account = ctx.Principal.AccountId;
-        var source = Required(ctx, "PolicySourceArn");
+        var source = request.PolicySourceArn!;
         var prefix = $"arn:aws:iam::{account}:";
-        if (!source.StartsWith(prefix, StringComparison.Ordinal)) throw new AwsException("InvalidInput", 400, $"Invalid Entity Arn: {source} does not clearly define entity type and name.");
+        if (!source.StartsWith(prefix, StringComparison.Ordinal)) throw new InvalidInput($"Invalid Entity Arn: {source} does not clearly define entity type and name.");
         var rest = source[prefix.Length..];
         var slash = rest.IndexOf('/');
         var type = slash < 0 ? rest : rest[..slash];
@@ -935,71 +922,71 @@ public sealed partial class IamService(IamStore store, CredentialStore credentia
         {
             "user" => new Principal(PrincipalType.User, account, source, "", null, entityName),
             "role" => new Principal(PrincipalType.AssumedRole, account, source, "", null, entityName, source),
-            _ => throw new AwsException("InvalidInput", 400, $"Invalid Entity Arn: {source} does not clearly define entity type and name."),
+            _ => throw new InvalidInput($"Invalid Entity Arn: {source} does not clearly define entity type and name."),
         };
-        _ = store.Read(r => Find(r, type == "user" ? Kind.User : Kind.Role, account, entityName)) ?? throw NoSuch(type == "user" ? Kind.User : Kind.Role, entityName);
+        _ = store.Read(r => Require(r, type == "user" ? Kind.User : Kind.Role, account, entityName));
         var resolved = store.PoliciesOf(principal);
-        var identity = resolved.Identity.Concat(Members(ctx, "PolicyInputList").Select(d => ParseInput(d, PolicyKind.Identity))).ToList();
-        var boundaries = Members(ctx, "PermissionsBoundaryPolicyInputList").Select(d => ParseInput(d, PolicyKind.Identity)).ToList();
+        var identity = resolved.Identity.Concat(ParseInputs(request.PolicyInputList)).ToList();
+        var boundaries = ParseInputs(request.PermissionsBoundaryPolicyInputList);
         var boundary = boundaries.Count > 0 ? Merge(boundaries) : resolved.Boundary;
-        return Simulate(ctx, new RequestPrincipal(source, account, type == "role" ? source : null), identity, boundary);
+        return Simulate(new RequestPrincipal(source, account, type == "role" ? source : null), identity, boundary,
+            request.ActionNames, request.ResourceArns, request.ResourcePolicy, request.ResourceOwner, request.ContextEntries);
     }
 
-    Task SimulateCustomPolicy(RequestContext ctx)
+    SimulatePolicyResponse SimulateCustomPolicy(SimulateCustomPolicyRequest request, RequestContext ctx)
     {
-        var identity = Members(ctx, "PolicyInputList").Select(d => ParseInput(d, PolicyKind.Identity)).ToList();
-        if (identity.Count == 0) throw Invalid("PolicyInputList", null, "Member must not be null");
-        var boundaries = Members(ctx, "PermissionsBoundaryPolicyInputList").Select(d => ParseInput(d, PolicyKind.Identity)).ToList();
-        var caller = Get(ctx, "CallerArn") ?? $"arn:aws:iam::{ctx.Principal.AccountId}:user/simulated";
-        return Simulate(ctx, new RequestPrincipal(caller, ctx.Principal.AccountId), identity, boundaries.Count > 0 ? Merge(boundaries) : null);
+        var identity = ParseInputs(request.PolicyInputList);
+        // The model requires the list; an empty one is as good as none.
+        if (identity.Count == 0) throw QueryProtocol.Invalid("PolicyInputList", null, "Member must not be null");
+        var boundaries = ParseInputs(request.PermissionsBoundaryPolicyInputList);
+        var caller = request.CallerArn ?? $"arn:aws:iam::{ctx.Principal.AccountId}:user/simulated";
+        return Simulate(new RequestPrincipal(caller, ctx.Principal.AccountId), identity, boundaries.Count > 0 ? Merge(boundaries) : null,
+            request.ActionNames, request.ResourceArns, request.ResourcePolicy, request.ResourceOwner, request.ContextEntries);
     }
+
+    static List<PolicyDocument> ParseInputs(List<string>? documents) => documents?.Select(d => ParseInput(d, PolicyKind.Identity)).ToList() ?? [];
 
     /// <summary>A policy given to the simulator: the model declares InvalidInput for one that
     /// does not parse (MalformedPolicyDocument is for policies being stored).</summary>
     static PolicyDocument ParseInput(string json, PolicyKind kind)
     {
         try { return PolicyDocument.Parse(json, kind); }
-        catch (MalformedPolicyException e) { throw new AwsException("InvalidInput", 400, e.Message); }
+        catch (MalformedPolicyException e) { throw new InvalidInput(e.Message); }
     }
 
     static PolicyDocument Merge(List<PolicyDocument> documents) => new("2012-10-17", documents.SelectMany(d => d.Statements).ToList());
 
     /// <summary>Every action × resource through the same evaluator the pipeline uses.</summary>
-    Task Simulate(RequestContext ctx, RequestPrincipal principal, List<PolicyDocument> identity, PolicyDocument? boundary)
+    static SimulatePolicyResponse Simulate(RequestPrincipal principal, List<PolicyDocument> identity, PolicyDocument? boundary,
+        List<string>? actions, List<string>? resourceArns, string? resourcePolicyDocument, string? resourceOwner, List<ContextEntry>? contextEntries)
     {
-        var actions = Members(ctx, "ActionNames");
-        if (actions.Count == 0) throw Invalid("ActionNames", null, "Member must not be null");
-        var resources = Members(ctx, "ResourceArns");
-        if (resources.Count == 0) resources = ["*"];
-        var resourcePolicy = Get(ctx, "ResourcePolicy") is { } rp ? ParseInput(rp, PolicyKind.Resource) : null;
-        var owner = Get(ctx, "ResourceOwner") is { } o ? o.Split(':').ElementAtOrDefault(4) : null;
+        if (actions is not { Count: > 0 }) throw QueryProtocol.Invalid("ActionNames", null, "Member must not be null");
+        var resources = resourceArns is { Count: > 0 } ? resourceArns : ["*"];
+        var resourcePolicy = resourcePolicyDocument is { } rp ? ParseInput(rp, PolicyKind.Resource) : null;
+        var owner = resourceOwner?.Split(':').ElementAtOrDefault(4);
         var context = new Dictionary<string, IReadOnlyList<string>>(StringComparer.OrdinalIgnoreCase);
-        for (var i = 1; Get(ctx, $"ContextEntries.member.{i}.ContextKeyName") is { } key; i++)
-            context[key] = Members(ctx, $"ContextEntries.member.{i}.ContextKeyValues");
+        foreach (var entry in (contextEntries ?? []).TakeWhile(e => e.ContextKeyName is not null))
+            context[entry.ContextKeyName!] = entry.ContextKeyValues ?? [];
         context.TryAdd("aws:PrincipalArn", [principal.Arn]);
         context.TryAdd("aws:PrincipalAccount", [principal.AccountId]);
         context.TryAdd("aws:username", [principal.Arn[(principal.Arn.LastIndexOf('/') + 1)..]]);
-        var results = new List<(string Action, string Resource, string Decision)>();
+        var results = new List<EvaluationResult>();
         foreach (var action in actions)
             foreach (var resource in resources)
             {
                 var result = Evaluator.Authorize(new AuthorizationRequest(new PolicyRequest(action, resource, context), principal, owner, identity, resourcePolicy, boundary));
-                results.Add((action, resource, result.Decision switch
+                results.Add(new EvaluationResult
                 {
-                    Decision.Allow => "allowed",
-                    Decision.ExplicitDeny => "explicitDeny",
-                    _ => "implicitDeny",
-                }));
+                    EvalActionName = action,
+                    EvalResourceName = resource,
+                    EvalDecision = result.Decision switch
+                    {
+                        Decision.Allow => "allowed",
+                        Decision.ExplicitDeny => "explicitDeny",
+                        _ => "implicitDeny",
+                    },
+                });
             }
-        return WriteAsync(ctx, xml =>
-        {
-            xml.List("EvaluationResults", results, (x, r) =>
-            {
-                x.Element("EvalActionName", r.Action);
-                x.Element("EvalResourceName", r.Resource);
-                x.Element("EvalDecision", r.Decision);
-            });
-            xml.Truncation(null);
-        });
+        return new() { EvaluationResults = results, IsTruncated = false };
     }
 }
