@@ -1,6 +1,7 @@
 using System.Runtime.CompilerServices;
 using Strata.Codegen;
 using Strata.Server.Protocol;
+using Strata.Server.Services.AutoScaling;
 using Strata.Server.Services.Kms;
 
 namespace Strata.Server.Tests.Unit;
@@ -69,6 +70,10 @@ public sealed class WireLayerTests
     [Fact]
     public void KmsDomainErrorsMapToDeclaredErrors()
         => AssertTable(KmsErrorTable.Errors, typeof(KmsErrorTable).Namespace!, KmsErrors.Codes);
+
+    [Fact]
+    public void AutoScalingDomainErrorsMapToDeclaredErrors()
+        => AssertTable(AutoScalingErrorTable.Errors, typeof(AutoScalingErrorTable).Namespace!, ApplicationAutoScalingErrors.Codes);
 
     static void AssertTable(ErrorTable table, string ns, IReadOnlySet<string> declared)
     {
