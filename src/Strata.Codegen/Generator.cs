@@ -9,8 +9,8 @@ namespace Strata.Codegen;
 /// Writes one service's wire layer from its botocore model: the input and output shapes of the
 /// listed operations (records, with the model's required/enum/length/range checks on inputs),
 /// their serialisers for the service's protocol (a System.Text.Json source-generated context for
-/// JSON 1.0/1.1, form readers and XML writers for Query), the operation table and the error
-/// table. The output depends only on the model and the list, so regenerating is reproducible.
+/// JSON 1.0/1.1, form readers and XML writers for Query; for REST-JSON, header names and each
+/// operation's HTTP binding), the operation table and the error table. The output depends only on the model and the list, so regenerating is reproducible.
 /// </summary>
 sealed partial class Generator(ServiceModel model, ServiceList list, string botocoreVersion)
 {
@@ -22,6 +22,7 @@ sealed partial class Generator(ServiceModel model, ServiceList list, string boto
     bool IsJson => model.Protocol == "json";
     bool IsQuery => model.Protocol == "query";
     bool IsRestXml => model.Protocol == "rest-xml";
+    bool IsRestJson => model.Protocol == "rest-json";
 
     /// <summary>Type names that would hide a System type the generated or handler code uses.</summary>
     static readonly HashSet<string> Reserved = ["Task", "Action", "Type", "String", "Object", "Exception", "Environment", "Attribute", "Stream",
@@ -57,6 +58,7 @@ sealed partial class Generator(ServiceModel model, ServiceList list, string boto
         if (IsJson) JsonContext();
         if (IsQuery) { QueryReaders(); XmlWriters(); }
         if (IsRestXml) { XmlReaders(); XmlWriters(); }
+        if (IsRestJson) Headers();
         Operations();
         Errors();
         return _out.ToString();
@@ -158,8 +160,8 @@ sealed partial class Generator(ServiceModel model, ServiceList list, string boto
     void Record(string structure)
     {
         var shape = model.Shape(structure);
-        // REST-XML (S3) validates by hand, where its documented quirks live.
-        var isInput = _inputShapes.Contains(structure) && !IsRestXml;
+        // REST-XML (S3) and REST-JSON (SageMaker Runtime) validate by hand, where their quirks live.
+        var isInput = _inputShapes.Contains(structure) && !IsRestXml && !IsRestJson;
         Line("");
         if (Summary(shape) is { } summary) Line($"/// <summary>{summary}</summary>");
         Line($"public sealed partial record {TypeName(structure)}{(isInput ? " : IValidatable" : "")}");
@@ -430,6 +432,69 @@ sealed partial class Generator(ServiceModel model, ServiceList list, string boto
         }
     }
 
+    // ---- REST-JSON ----
+
+    /// <summary>The members of a top-level input or output structure that travel in HTTP headers.</summary>
+    IEnumerable<MemberInfo> HeaderMembers(string? structure)
+        => structure is null ? [] : Members(structure).Where(m => ServiceModel.Str(m.Ref, "location") == "header");
+
+    /// <summary>The header names of the listed operations' members, one constant per member name.</summary>
+    void Headers()
+    {
+        var headers = new SortedDictionary<string, string>(StringComparer.Ordinal);
+        foreach (var name in list.Operations)
+        {
+            var op = Operation(name);
+            foreach (var m in HeaderMembers(ServiceModel.Str(Member(op, "input"), "shape")).Concat(HeaderMembers(ServiceModel.Str(Member(op, "output"), "shape"))))
+            {
+                if (headers.TryGetValue(m.Property, out var other) && other != m.WireName)
+                    throw new NotSupportedException($"{model.Service}: member {m.Name} travels in both {other} and {m.WireName}");
+                headers[m.Property] = m.WireName;
+            }
+        }
+        if (headers.Count == 0) return;
+        Line("");
+        Line($"/// <summary>The HTTP headers {model.Service}'s members travel in, named by member.</summary>");
+        Line($"public static class {list.Prefix}Headers");
+        Line("{");
+        foreach (var (property, header) in headers) Line($"    public const string {property} = {Quote(header)};");
+        Line("}");
+    }
+
+    void RestOperation(string name, JsonElement op, string? input, string? output)
+    {
+        var http = op.GetProperty("http");
+        Line($"    public static readonly RestOperation {name} = new({Quote(name)}, {Quote(http.GetProperty("method").GetString()!)}, {Quote(http.GetProperty("requestUri").GetString()!)},");
+        HttpMembers(input, "],");
+        HttpMembers(output, "]);");
+    }
+
+    /// <summary>Where each member of an operation's input or output travels.</summary>
+    void HttpMembers(string? structure, string close)
+    {
+        Line("    [");
+        if (structure is not null)
+        {
+            var payload = ServiceModel.Str(model.Shape(structure), "payload");
+            foreach (var m in Members(structure))
+            {
+                var location = ServiceModel.Str(m.Ref, "location") switch
+                {
+                    "uri" => "Uri",
+                    "querystring" => "Querystring",
+                    "header" => "Header",
+                    "headers" => "Headers",
+                    "statusCode" => "StatusCode",
+                    null when m.Name == payload => "Payload",
+                    null => "Body",
+                    var other => throw new NotSupportedException($"{model.Service}: location {other} of {structure}.{m.Name}"),
+                };
+                Line($"        new({Quote(m.Name)}, HttpLocation.{location}, {Quote(m.WireName)}),");
+            }
+        }
+        Line("    " + close);
+    }
+
     // ---- operations and errors ----
 
     void Operations()
@@ -460,6 +525,8 @@ sealed partial class Generator(ServiceModel model, ServiceList list, string boto
             }
             else if (IsRestXml)
                 Line($"    public const string {name} = \"{name}\";");
+            else if (IsRestJson)
+                RestOperation(name, op, input, output);
             else throw new NotSupportedException($"{model.Service}: protocol {model.Protocol} is not generated yet");
         }
         Line("}");

@@ -1,7 +1,9 @@
 using System.Runtime.CompilerServices;
 using Strata.Codegen;
 using Strata.Server.Protocol;
+using Strata.Server.Services.AutoScaling;
 using Strata.Server.Services.Kms;
+using Strata.Server.Services.Runtime;
 using Strata.Server.Services.S3;
 
 namespace Strata.Server.Tests.Unit;
@@ -78,6 +80,33 @@ public sealed class WireLayerTests
     [Fact]
     public void IamDomainErrorsMapToDeclaredErrors()
         => AssertTable(Services.Iam.IamErrorTable.Errors, typeof(Services.Iam.IamErrorTable).Namespace!, Services.Iam.IamErrors.Codes);
+
+    [Fact]
+    public void AutoScalingDomainErrorsMapToDeclaredErrors()
+        => AssertTable(AutoScalingErrorTable.Errors, typeof(AutoScalingErrorTable).Namespace!, ApplicationAutoScalingErrors.Codes);
+
+    [Fact]
+    public void RuntimeDomainErrorsMapToDeclaredErrors()
+        => AssertTable(RuntimeErrorTable.Errors, typeof(RuntimeErrorTable).Namespace!, SageMakerRuntimeErrors.Codes);
+
+    /// <summary>REST-JSON routes come from the model's URI template: labels are single, non-empty
+    /// segments, decoded; anything else is no match.</summary>
+    [Theory]
+    [InlineData("POST", "/endpoints/my%2Dendpoint/invocations", "my-endpoint")]
+    [InlineData("post", "/endpoints/e/invocations", "e")]
+    [InlineData("GET", "/endpoints/e/invocations", null)]
+    [InlineData("POST", "/endpoints//invocations", null)]
+    [InlineData("POST", "/endpoints/e/invocations/x", null)]
+    [InlineData("POST", "/endpoints/e/invoke", null)]
+    public void RestOperationsMatchTheirUriTemplate(string method, string path, string? endpoint)
+    {
+        var labels = new Dictionary<string, string>();
+        var matched = SageMakerRuntimeOperations.InvokeEndpoint.TryMatch(method, path, labels, Uri.UnescapeDataString);
+        Assert.Equal(endpoint is not null, matched);
+        Assert.Equal(endpoint, labels.GetValueOrDefault("EndpointName"));
+        Assert.Equal("X-Amzn-SageMaker-Target-Variant", SageMakerRuntimeHeaders.TargetVariant);
+        Assert.Contains(new HttpMember("Body", HttpLocation.Payload, "Body"), SageMakerRuntimeOperations.InvokeEndpoint.Input);
+    }
 
     static void AssertTable(ErrorTable table, string ns, IReadOnlySet<string> declared)
     {
