@@ -81,6 +81,20 @@ public sealed class EpochSecondsConverter : JsonConverter<DateTimeOffset>
         => writer.WriteNumberValue(Math.Round(value.ToUnixTimeMilliseconds() / 1000.0, 3));
 }
 
+/// <summary><see cref="EpochSecondsConverter"/> for an optional timestamp (hand-written shapes that
+/// name it per member; a context that registers EpochSecondsConverter needs neither).</summary>
+public sealed class NullableEpochSecondsConverter : JsonConverter<DateTimeOffset?>
+{
+    static readonly EpochSecondsConverter Inner = new();
+    public override DateTimeOffset? Read(ref Utf8JsonReader reader, Type typeToConvert, JsonSerializerOptions options)
+        => reader.TokenType == JsonTokenType.Null ? null : Inner.Read(ref reader, typeof(DateTimeOffset), options);
+    public override void Write(Utf8JsonWriter writer, DateTimeOffset? value, JsonSerializerOptions options)
+    {
+        if (value is { } v) Inner.Write(writer, v, options);
+        else writer.WriteNullValue();
+    }
+}
+
 [JsonSerializable(typeof(Empty))]
 internal sealed partial class ProtocolJson : JsonSerializerContext;
 
