@@ -1,10 +1,10 @@
 using System.Text.Json;
 using System.Text.Json.Nodes;
 using BenchmarkDotNet.Attributes;
-using Legacy = Strata.Bench.Legacy;
 using Strata.Server.Hosting;
 using Strata.Server.Protocol;
 using Strata.Server.Services.SageMaker;
+using Legacy = Strata.Bench.Legacy;
 
 /// <summary>
 /// The per-request wire cost of SageMaker's DescribeEndpoint: reading the request and writing a
