@@ -42,6 +42,8 @@ serve.SetAction(async (parse, ct) =>
         AutoScalingPeriod = TimeSpan.FromSeconds(Math.Max(0.1, parse.GetValue(autoScalingPeriod))),
         Zones = parse.GetValue(zonesOption)?.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries),
         ServerlessIdle = TimeSpan.FromSeconds(Math.Max(0.1, parse.GetValue(serverlessIdle))),
+        RootAccessKeyId = Environment.GetEnvironmentVariable("STRATA_ROOT_ACCESS_KEY_ID"),
+        RootSecretAccessKey = Environment.GetEnvironmentVariable("STRATA_ROOT_SECRET_ACCESS_KEY"),
     };
     if (options.TlsCertPath is not null != options.TlsKeyPath is not null)
     {

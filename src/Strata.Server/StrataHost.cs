@@ -34,9 +34,7 @@ public static class StrataHost
         clock ??= TimeProvider.System;
         var state = new SqliteStateStore(Path.Combine(options.DataDir, "state.db"));
         var credentials = new CredentialStore(state, clock);
-        var (account, rootKey, created) = credentials.Bootstrap(
-            Environment.GetEnvironmentVariable("STRATA_ROOT_ACCESS_KEY_ID"),
-            Environment.GetEnvironmentVariable("STRATA_ROOT_SECRET_ACCESS_KEY"), clock);
+        var (account, rootKey, created) = credentials.Bootstrap(options.RootAccessKeyId, options.RootSecretAccessKey, clock);
         var blobs = new BlobStore(Path.Combine(options.DataDir, "objects"));
         var s3Store = new S3Store(state, blobs);
         var kmsStore = new KmsStore(state, KmsStore.LoadMasterKey(options.DataDir));

@@ -25,6 +25,10 @@ public sealed record StrataOptions
     public TimeSpan ServerlessIdle { get; init; } = TimeSpan.FromMinutes(2);
     /// <summary>How often autoscaling evaluates its policies (AWS: a minute; shorter for demos).</summary>
     public TimeSpan AutoScalingPeriod { get; init; } = TimeSpan.FromSeconds(60);
+    /// <summary>The root user's access key on first start (env STRATA_ROOT_ACCESS_KEY_ID and
+    /// STRATA_ROOT_SECRET_ACCESS_KEY; default: made up and printed once).</summary>
+    public string? RootAccessKeyId { get; init; }
+    public string? RootSecretAccessKey { get; init; }
     /// <summary>Deploy the demo endpoint (sample classifier, two variants) on start.</summary>
     public bool Demo { get; init; }
 

@@ -33,10 +33,18 @@ public sealed class FakeClockServer : IAsyncDisposable
 
     FakeClockServer()
     {
-        Options = new StrataOptions { DataDir = DataDir, Port = Port, TlsPort = 0, Host = "127.0.0.1", Region = "us-east-1" };
-        // The root keys come from the environment, as for `strata serve` (the same fixed test keys).
-        Environment.SetEnvironmentVariable("STRATA_ROOT_ACCESS_KEY_ID", StrataProcess.AccessKeyId);
-        Environment.SetEnvironmentVariable("STRATA_ROOT_SECRET_ACCESS_KEY", StrataProcess.SecretAccessKey);
+        // The same fixed root keys as the test servers `strata serve` runs (given to it in its
+        // environment; here in the options, leaving the test process's environment alone).
+        Options = new StrataOptions
+        {
+            DataDir = DataDir,
+            Port = Port,
+            TlsPort = 0,
+            Host = "127.0.0.1",
+            Region = "us-east-1",
+            RootAccessKeyId = StrataProcess.AccessKeyId,
+            RootSecretAccessKey = StrataProcess.SecretAccessKey,
+        };
         _app = StrataHost.Build(Options, TextWriter.Synchronized(_output), Clock, app => app.Use(ClockRoute));
     }
 
