@@ -74,6 +74,35 @@ public sealed class ErrorWriterTests
         Assert.Equal("", headBody);
     }
 
+    /// <summary>Issue 19: an error echoing input with characters XML 1.0 cannot carry is still
+    /// written, in every protocol, with those characters replaced (JSON escapes control
+    /// characters itself and loses only lone surrogates).</summary>
+    [Fact]
+    public async Task ErrorsEchoingControlCharactersAndLoneSurrogatesAreWritten()
+    {
+        const string echoed = "a\0b\u0001c\ud800d\uffffe\t\U0001F600";
+        var iam = new ServiceDescriptor("iam", "iam", AwsProtocol.Query, NamedOperations.None, XmlNamespace: "https://iam.amazonaws.com/doc/2010-05-08/");
+        var (_, query) = await WriteAsync(iam, new AwsException("ValidationError", 400, $"Value '{echoed}' is bad."));
+        XNamespace ns = "https://iam.amazonaws.com/doc/2010-05-08/";
+        Assert.Equal("Value 'a\ufffdb\ufffdc\ufffdd\ufffde\t\U0001F600' is bad.", XElement.Parse(query).Element(ns + "Error")!.Element(ns + "Message")!.Value);
+
+        var (_, rest) = await WriteAsync(new ServiceDescriptor("s3", "s3", AwsProtocol.RestXml, NamedOperations.None),
+            new AwsException("NoSuchKey", 404, "x").With("Key", echoed));
+        Assert.Equal("a\ufffdb\ufffdc\ufffdd\ufffde\t\U0001F600", XElement.Parse(rest).Element("Key")!.Value);
+
+        var (_, json) = await WriteAsync(new("kms", "kms", AwsProtocol.Json11, NamedOperations.None, TargetPrefix: "TrentService"),
+            new AwsException("ValidationException", 400, echoed));
+        Assert.Equal("a\0b\u0001c\ufffdd\uffffe\t\U0001F600", JsonDocument.Parse(json).RootElement.GetProperty("message").GetString());
+    }
+
+    [Fact]
+    public void WireTextReturnsCleanTextAsIs()
+    {
+        const string clean = "plain, tabs\tand \U0001F600";
+        Assert.Same(clean, WireText.ForXml(clean));
+        Assert.Same(clean, WireText.ForJson(clean));
+    }
+
     [Fact]
     public async Task RestJsonCarriesMembers()
     {
