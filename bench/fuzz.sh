@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Issue 19's long fuzz run: a fresh `strata serve` (built by ./strata) on a temporary data
-# directory, then e2e/fuzz_boto3.py with COUNT requests over every served operation and SEED.
+# directory, then tests/Strata.Server.Tests/E2E/fuzz_boto3.py with COUNT requests over every served operation and SEED.
 #   bench/fuzz.sh [COUNT] [SEED]        defaults: 100000 requests, seed 1919
 # Prints one PASS/FAIL line per service (failing requests listed, with the command that
 # reproduces them) and the wall time; exits non-zero on any finding.
@@ -24,7 +24,7 @@ export AWS_ACCESS_KEY_ID=$STRATA_ROOT_ACCESS_KEY_ID AWS_SECRET_ACCESS_KEY=$STRAT
   AWS_SHARED_CREDENTIALS_FILE=/dev/null AWS_EC2_METADATA_DISABLED=true
 start=$(date +%s)
 status=0
-(cd "$root/tests/Strata.Server.Tests/e2e" && python3 fuzz_boto3.py --count "$count" --seed "$seed") || status=$?
+(cd "$root/tests/Strata.Server.Tests/E2E" && python3 fuzz_boto3.py --count "$count" --seed "$seed") || status=$?
 echo "fuzz: count $count, seed $seed, $(( $(date +%s) - start )) s, exit $status"
 if [ "$status" -ne 0 ]; then grep -E " fail: " "$data/server.log" | tail -20 || true; fi
 exit "$status"

@@ -185,11 +185,11 @@ public static class InvokeLoad
         foreach (var row in rows) Console.WriteLine(row);
     }
 
-    record Result(double RequestsPerSecond, double P50, double P99);
+    internal record Result(double RequestsPerSecond, double P50, double P99);
 
     static string Row(string name, int c, Result r) => $"| {name} | {c} | {r.RequestsPerSecond:F0} | {r.P50:F3} | {r.P99:F3} |";
 
-    static async Task<Result> MeasureAsync(int concurrency, double seconds, Func<Task> call)
+    internal static async Task<Result> MeasureAsync(int concurrency, double seconds, Func<Task> call)
     {
         for (var i = 0; i < 200; i++) await call(); // warm up
         var latencies = new List<double>[concurrency];
@@ -259,6 +259,11 @@ public static class InvokeLoad
         var p = Process.Start(psi)!;
         p.OutputDataReceived += (_, _) => { };
         p.ErrorDataReceived += (_, _) => { };
+        if (Environment.GetEnvironmentVariable("STRATA_BENCH_SERVER_LOG") is { } log)
+        {
+            p.OutputDataReceived += (_, e) => { if (e.Data is not null) lock (p) File.AppendAllText(log, e.Data + "\n"); };
+            p.ErrorDataReceived += (_, e) => { if (e.Data is not null) lock (p) File.AppendAllText(log, e.Data + "\n"); };
+        }
         p.BeginOutputReadLine();
         p.BeginErrorReadLine();
         return p;

@@ -14,6 +14,14 @@ if (args.Length > 0 && args[0] == "transform")
     await TransformLoad.RunAsync();
     return;
 }
+// The hot paths (InvokeEndpoint, S3 PUT/GET) of two builds, alternating (see HotPathLoad.cs):
+//   dotnet run -c Release --project bench/Strata.Bench -- hotpaths A/strata.dll B/strata.dll [seconds] [rounds]
+if (args.Length > 2 && args[0] == "hotpaths")
+{
+    await HotPathLoad.RunAsync(args[1], args[2], args.Length > 3 ? double.Parse(args[3], System.Globalization.CultureInfo.InvariantCulture) : 5,
+        args.Length > 4 ? int.Parse(args[4], System.Globalization.CultureInfo.InvariantCulture) : 3);
+    return;
+}
 if (args.Length > 0 && args[0] == "invoke")
 {
     await InvokeLoad.RunAsync(args.Length > 1 ? double.Parse(args[1], System.Globalization.CultureInfo.InvariantCulture) : 5);

@@ -54,8 +54,14 @@ sealed class ServiceModel
     public static double? Number(JsonElement e, string name) => e.TryGetProperty(name, out var v) && v.ValueKind == JsonValueKind.Number ? v.GetDouble() : null;
 }
 
-/// <summary>The generator's input: which operations of which service to generate, and where.</summary>
-sealed record ServiceList(string Model, string Namespace, string Prefix, string Output, List<string> Operations)
+/// <summary>The generator's input: which operations of which service to generate, and where.
+/// <paramref name="CommonErrors"/>: errors common to AWS services (ValidationException…) that the
+/// service answers without its model declaring them, given factories beside the declared ones.
+/// <paramref name="OwnValueChecks"/>: members (<c>Structure.Member</c>) whose values the service
+/// checks itself because Strata accepts another set than the model (its instance types); the
+/// generated validation keeps their required check and skips their value checks.</summary>
+sealed record ServiceList(string Model, string Namespace, string Prefix, string Output, List<string> Operations,
+    List<string>? CommonErrors = null, List<string>? OwnValueChecks = null)
 {
     public static List<ServiceList> Load(string path)
         => JsonSerializer.Deserialize<List<ServiceList>>(File.ReadAllText(path), new JsonSerializerOptions { PropertyNameCaseInsensitive = true, ReadCommentHandling = JsonCommentHandling.Skip })

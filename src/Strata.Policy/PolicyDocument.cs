@@ -38,16 +38,16 @@ public sealed record PolicyDocument(string Version, IReadOnlyList<Statement> Sta
     {
         JsonDocument doc;
         try { doc = JsonDocument.Parse(json); }
-        catch (JsonException) { throw new MalformedPolicyException("Syntax errors in policy."); }
+        catch (JsonException) { throw MalformedPolicyException.Syntax(); }
         using (doc)
         {
             var root = doc.RootElement;
-            if (root.ValueKind != JsonValueKind.Object) throw new MalformedPolicyException("Syntax errors in policy.");
+            if (root.ValueKind != JsonValueKind.Object) throw MalformedPolicyException.Syntax();
             var version = root.TryGetProperty("Version", out var v) && v.ValueKind == JsonValueKind.String ? v.GetString()! : "2008-10-17";
             if (version is not ("2012-10-17" or "2008-10-17")) throw new MalformedPolicyException("The policy must contain a valid version string");
-            if (!root.TryGetProperty("Statement", out var statements)) throw new MalformedPolicyException("Syntax errors in policy.");
+            if (!root.TryGetProperty("Statement", out var statements)) throw MalformedPolicyException.Syntax();
             var list = statements.ValueKind == JsonValueKind.Array ? statements.EnumerateArray().Select(ParseStatement).ToList() : [ParseStatement(statements)];
-            if (list.Count == 0) throw new MalformedPolicyException("Syntax errors in policy.");
+            if (list.Count == 0) throw MalformedPolicyException.Syntax();
             foreach (var statement in list)
             {
                 var named = statement.Principal is not null || statement.NotPrincipal is not null;
@@ -62,7 +62,7 @@ public sealed record PolicyDocument(string Version, IReadOnlyList<Statement> Sta
 
     static Statement ParseStatement(JsonElement s)
     {
-        if (s.ValueKind != JsonValueKind.Object) throw new MalformedPolicyException("Syntax errors in policy.");
+        if (s.ValueKind != JsonValueKind.Object) throw MalformedPolicyException.Syntax();
         var effect = s.TryGetProperty("Effect", out var e) ? e.GetString() : null;
         var parsedEffect = effect switch
         {
@@ -74,29 +74,29 @@ public sealed record PolicyDocument(string Version, IReadOnlyList<Statement> Sta
         var action = Strings(s, "Action");
         var notAction = Strings(s, "NotAction");
         if (action is null && notAction is null) throw new MalformedPolicyException("Policy statement must contain actions.");
-        if (action is not null && notAction is not null) throw new MalformedPolicyException("Syntax errors in policy.");
+        if (action is not null && notAction is not null) throw MalformedPolicyException.Syntax();
         foreach (var a in (action ?? notAction)!)
         {
             if (a != "*" && !a.Contains(':')) throw new MalformedPolicyException($"Actions/Conditions must be prefaced by a vendor, e.g., iam, sdb, ec2, etc.");
         }
         var resource = Strings(s, "Resource");
         var notResource = Strings(s, "NotResource");
-        if (resource is not null && notResource is not null) throw new MalformedPolicyException("Syntax errors in policy.");
+        if (resource is not null && notResource is not null) throw MalformedPolicyException.Syntax();
         var conditions = new List<Condition>();
         if (s.TryGetProperty("Condition", out var c))
         {
-            if (c.ValueKind != JsonValueKind.Object) throw new MalformedPolicyException("Syntax errors in policy.");
+            if (c.ValueKind != JsonValueKind.Object) throw MalformedPolicyException.Syntax();
             foreach (var op in c.EnumerateObject())
             {
                 if (!Conditions.IsKnown(op.Name)) throw new MalformedPolicyException($"Invalid Condition type : {op.Name}");
-                if (op.Value.ValueKind != JsonValueKind.Object) throw new MalformedPolicyException("Syntax errors in policy.");
+                if (op.Value.ValueKind != JsonValueKind.Object) throw MalformedPolicyException.Syntax();
                 foreach (var key in op.Value.EnumerateObject())
                     conditions.Add(new Condition(op.Name, key.Name, Values(key.Value)));
             }
         }
         var principal = s.TryGetProperty("Principal", out var p) ? ParsePrincipal(p) : null;
         var notPrincipal = s.TryGetProperty("NotPrincipal", out var np) ? ParsePrincipal(np) : null;
-        if (principal is not null && notPrincipal is not null) throw new MalformedPolicyException("Syntax errors in policy.");
+        if (principal is not null && notPrincipal is not null) throw MalformedPolicyException.Syntax();
         return new Statement(s.TryGetProperty("Sid", out var sid) ? sid.GetString() : null, parsedEffect, action, notAction, resource, notResource, conditions, principal, notPrincipal);
     }
 
@@ -106,7 +106,7 @@ public sealed record PolicyDocument(string Version, IReadOnlyList<Statement> Sta
     {
         if (p.ValueKind == JsonValueKind.String)
             return p.GetString() == "*" ? new PrincipalSet(true, new Dictionary<string, IReadOnlyList<string>>()) : throw new MalformedPolicyException("Invalid principal in policy");
-        if (p.ValueKind != JsonValueKind.Object) throw new MalformedPolicyException("Syntax errors in policy.");
+        if (p.ValueKind != JsonValueKind.Object) throw MalformedPolicyException.Syntax();
         var values = new Dictionary<string, IReadOnlyList<string>>(StringComparer.Ordinal);
         var everyone = false;
         foreach (var type in p.EnumerateObject())
@@ -136,7 +136,7 @@ public sealed record PolicyDocument(string Version, IReadOnlyList<Statement> Sta
         JsonValueKind.String => [e.GetString()!],
         JsonValueKind.Array => e.EnumerateArray().Select(Scalar).ToList(),
         JsonValueKind.True or JsonValueKind.False or JsonValueKind.Number => [Scalar(e)],
-        _ => throw new MalformedPolicyException("Syntax errors in policy."),
+        _ => throw MalformedPolicyException.Syntax(),
     };
 
     static string Scalar(JsonElement e) => e.ValueKind switch
@@ -145,9 +145,16 @@ public sealed record PolicyDocument(string Version, IReadOnlyList<Statement> Sta
         JsonValueKind.True => "true",
         JsonValueKind.False => "false",
         JsonValueKind.Number => e.GetRawText(),
-        _ => throw new MalformedPolicyException("Syntax errors in policy."),
+        _ => throw MalformedPolicyException.Syntax(),
     };
 }
 
 /// <summary>IAM's MalformedPolicyDocument, with its message.</summary>
-public sealed class MalformedPolicyException(string message) : Exception(message);
+public sealed class MalformedPolicyException(string message, bool syntax = false) : Exception(message)
+{
+    /// <summary>The document is not a policy's shape at all (IAM says "Syntax errors in policy.";
+    /// S3 says it in its own words), as opposed to a policy with a wrong element.</summary>
+    public bool IsSyntaxError { get; } = syntax;
+
+    public static MalformedPolicyException Syntax() => new("Syntax errors in policy.", syntax: true);
+}

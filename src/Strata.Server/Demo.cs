@@ -54,26 +54,26 @@ public static class Demo
             });
         }
         var arn = (string type, string name) => $"arn:aws:sagemaker:{region}:{account}:{type}/{name}";
-        sageMaker.CreateModel(account, new ModelRecord
+        sageMaker.CreateModel(account, new ModelRow
         {
             ModelName = "demo-classifier",
             ModelArn = arn("model", "demo-classifier"),
-            PrimaryContainer = new ContainerDefinition { Image = "strata-onnx:latest", ModelDataUrl = $"s3://{Bucket}/{Key}" },
+            PrimaryContainer = new ContainerRow { Image = "strata-onnx:latest", ModelDataUrl = $"s3://{Bucket}/{Key}" },
             ExecutionRoleArn = role.Arn,
             CreationTime = now,
         });
-        sageMaker.CreateEndpointConfig(account, new EndpointConfigRecord
+        sageMaker.CreateEndpointConfig(account, new EndpointConfigRow
         {
             EndpointConfigName = "demo-config",
             EndpointConfigArn = arn("endpoint-config", "demo-config"),
             ProductionVariants =
             [
-                new ProductionVariant { VariantName = "A", ModelName = "demo-classifier", InitialInstanceCount = 1, InstanceType = "ml.m5.large", InitialVariantWeight = 0.8f },
-                new ProductionVariant { VariantName = "B", ModelName = "demo-classifier", InitialInstanceCount = 1, InstanceType = "ml.m5.large", InitialVariantWeight = 0.2f },
+                new VariantRow { VariantName = "A", ModelName = "demo-classifier", InitialInstanceCount = 1, InstanceType = "ml.m5.large", InitialVariantWeight = 0.8f },
+                new VariantRow { VariantName = "B", ModelName = "demo-classifier", InitialInstanceCount = 1, InstanceType = "ml.m5.large", InitialVariantWeight = 0.2f },
             ],
             CreationTime = now,
         });
-        var created = sageMaker.CreateEndpoint(account, new EndpointRecord
+        var created = sageMaker.CreateEndpoint(account, new EndpointRow
         {
             EndpointName = Endpoint,
             EndpointArn = arn("endpoint", Endpoint),

@@ -16,7 +16,7 @@ public static class JobsWatch
             return 2;
         }
         var started = Stopwatch.GetTimestamp();
-        TransformJobRecord job = null!;
+        TransformJobRow job = null!;
         await AnsiConsole.Progress()
             .Columns(new TaskDescriptionColumn(), new ProgressBarColumn(), new PercentageColumn(), new ElapsedTimeColumn())
             .StartAsync(async progress =>

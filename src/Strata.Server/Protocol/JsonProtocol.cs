@@ -4,55 +4,12 @@ using System.Text.Json.Serialization.Metadata;
 
 namespace Strata.Server.Protocol;
 
-/// <summary>Reading requests and writing responses of the AWS JSON protocols (1.0 and 1.1):
-/// members named as in the service model, timestamps as epoch seconds.</summary>
+/// <summary>What the AWS JSON protocols (1.0 and 1.1) share beyond the generated layer: their
+/// validation message for checks a service makes itself, and epoch-second timestamps for stored
+/// rows. Requests are read and responses written by the generated operations
+/// (<see cref="JsonOperation{TIn, TOut}"/>).</summary>
 public static class JsonProtocol
 {
-    public static T Input<T>(RequestContext ctx, JsonTypeInfo<T> type)
-    {
-        try
-        {
-            return ctx.JsonInput.Deserialize(type) ?? throw new AwsException("SerializationException", 400, "The request body is empty.");
-        }
-        catch (JsonException e)
-        {
-            throw new AwsException("SerializationException", 400, $"The request does not match the operation's input: {e.Message}");
-        }
-    }
-
-    public static async Task WriteAsync<T>(RequestContext ctx, T output, JsonTypeInfo<T> type)
-    {
-        var body = JsonSerializer.SerializeToUtf8Bytes(output, type);
-        ctx.Response.StatusCode = 200;
-        ctx.Response.ContentType = ctx.Service!.Protocol == AwsProtocol.Json10 ? "application/x-amz-json-1.0" : "application/x-amz-json-1.1";
-        ctx.Response.ContentLength = body.Length;
-        await ctx.Response.Body.WriteAsync(body);
-    }
-
-    /// <summary>Writes a response object member by member (for outputs with few members).</summary>
-    public static async Task WriteAsync(RequestContext ctx, Action<Utf8JsonWriter> members)
-    {
-        var buffer = new System.Buffers.ArrayBufferWriter<byte>(256);
-        using (var json = new Utf8JsonWriter(buffer))
-        {
-            json.WriteStartObject();
-            members(json);
-            json.WriteEndObject();
-        }
-        ctx.Response.StatusCode = 200;
-        ctx.Response.ContentType = ctx.Service!.Protocol == AwsProtocol.Json10 ? "application/x-amz-json-1.0" : "application/x-amz-json-1.1";
-        ctx.Response.ContentLength = buffer.WrittenCount;
-        await ctx.Response.Body.WriteAsync(buffer.WrittenMemory);
-    }
-
-    /// <summary>A string member of the request, or null.</summary>
-    public static string? String(RequestContext ctx, string member)
-        => ctx.JsonInput.ValueKind == JsonValueKind.Object && ctx.JsonInput.TryGetProperty(member, out var v)
-            ? v.ValueKind == JsonValueKind.String ? v.GetString() : throw new AwsException("SerializationException", 400, $"Member {member} must be a string.")
-            : null;
-
-    public static Task WriteEmptyAsync(RequestContext ctx) => WriteAsync(ctx, new Empty(), ProtocolJson.Default.Empty);
-
     /// <summary>AWS's validation message: "1 validation error detected: Value … at 'member' failed
     /// to satisfy constraint: …".</summary>
     public static AwsException Invalid(string member, object? value, string constraint)
@@ -81,8 +38,19 @@ public sealed class EpochSecondsConverter : JsonConverter<DateTimeOffset>
         => writer.WriteNumberValue(Math.Round(value.ToUnixTimeMilliseconds() / 1000.0, 3));
 }
 
-[JsonSerializable(typeof(Empty))]
-internal sealed partial class ProtocolJson : JsonSerializerContext;
+/// <summary><see cref="EpochSecondsConverter"/> for an optional timestamp (hand-written shapes that
+/// name it per member; a context that registers EpochSecondsConverter needs neither).</summary>
+public sealed class NullableEpochSecondsConverter : JsonConverter<DateTimeOffset?>
+{
+    static readonly EpochSecondsConverter Inner = new();
+    public override DateTimeOffset? Read(ref Utf8JsonReader reader, Type typeToConvert, JsonSerializerOptions options)
+        => reader.TokenType == JsonTokenType.Null ? null : Inner.Read(ref reader, typeof(DateTimeOffset), options);
+    public override void Write(Utf8JsonWriter writer, DateTimeOffset? value, JsonSerializerOptions options)
+    {
+        if (value is { } v) Inner.Write(writer, v, options);
+        else writer.WriteNullValue();
+    }
+}
 
 /// <summary>Opaque pagination tokens shared by every List operation: the position after which
 /// the next page starts, base64-encoded.</summary>

@@ -37,15 +37,6 @@ public sealed class RequestContext(HttpContext http, string requestId, string re
     public Operation? Operation { get; set; }
     /// <summary>The whole body of a JSON/Query request (small, control plane).</summary>
     public byte[]? BufferedBody { get; set; }
-    /// <summary>The JSON body as a document, parsed on first use: generated operations read
-    /// their typed input straight from <see cref="BufferedBody"/> and never pay for it.</summary>
-    public JsonElement JsonInput
-    {
-        get => _jsonInput ??= ProtocolParser.ParseJson(BufferedBody ?? []);
-        set => _jsonInput = value;
-    }
-
-    JsonElement? _jsonInput;
     public Dictionary<string, string>? QueryInput { get; set; }
     /// <summary>The typed input of a generated operation, read and validated before authorization.</summary>
     public object? Input { get; set; }

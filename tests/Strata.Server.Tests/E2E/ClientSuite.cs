@@ -7,7 +7,7 @@ namespace Strata.Server.Tests.E2E;
 /// <summary>
 /// Runs one end-to-end client script (Python with boto3, or a shell script with the aws CLI)
 /// once against a fresh server, and answers, per test case in it, whether it passed and what
-/// it printed. Scripts print "PASS name" / "FAIL name: reason" lines (see e2e/harness.py).
+/// it printed. Scripts print "PASS name" / "FAIL name: reason" lines (see E2E/harness.py).
 /// </summary>
 public sealed partial class ClientSuite
 {
@@ -16,7 +16,7 @@ public sealed partial class ClientSuite
     readonly Dictionary<string, (bool Passed, string Detail)> _results = [];
     string _output = "";
 
-    public static string ScriptPath(string script) => Path.Combine(AppContext.BaseDirectory, "e2e", script);
+    public static string ScriptPath(string script) => Path.Combine(AppContext.BaseDirectory, "E2E", script);
 
     /// <summary>The names of the test cases a script defines (def test_x / function test_x).</summary>
     public static IEnumerable<object[]> Cases(string script)

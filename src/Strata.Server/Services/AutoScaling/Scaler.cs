@@ -39,7 +39,7 @@ public sealed class Scaler(AutoScalingStore store, SageMakerStore sageMaker, IVa
             await EvaluateAsync(account, target, ct);
     }
 
-    async Task EvaluateAsync(string account, ScalableTarget target, CancellationToken ct)
+    async Task EvaluateAsync(string account, ScalableTargetRow target, CancellationToken ct)
     {
         var parts = target.ResourceId.Split('/');
         var (endpointName, variantName) = (parts[1], parts[3]);
@@ -70,7 +70,7 @@ public sealed class Scaler(AutoScalingStore store, SageMakerStore sageMaker, IVa
         if (decision.Desired > current && suspended?.DynamicScalingOutSuspended == true) return;
         if (decision.Desired < current && suspended?.DynamicScalingInSuspended == true) return;
 
-        var activity = new ScalingActivity
+        var activity = new ScalingActivityRow
         {
             ActivityId = Guid.NewGuid().ToString(),
             ServiceNamespace = target.ServiceNamespace,
@@ -102,7 +102,7 @@ public sealed class Scaler(AutoScalingStore store, SageMakerStore sageMaker, IVa
     /// <summary>The policy's metric over the time since the last reading: InvocationsPerInstance
     /// per minute for the predefined metric; a customized metric by its statistic. Null at the
     /// first reading.</summary>
-    double? Measure(string account, string endpoint, string variant, ScalingPolicy policy, DateTimeOffset now)
+    double? Measure(string account, string endpoint, string variant, ScalingPolicyRow policy, DateTimeOffset now)
     {
         var c = policy.TargetTrackingScalingPolicyConfiguration;
         string ns, name, statistic;

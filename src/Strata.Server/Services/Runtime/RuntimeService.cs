@@ -9,48 +9,53 @@ namespace Strata.Server.Services.Runtime;
 /// SageMaker Runtime (REST-JSON): <c>POST /endpoints/{EndpointName}/invocations</c>. Picks the
 /// variant (weights, or <c>X-Amzn-SageMaker-Target-Variant</c>) and its least busy instance, and
 /// forwards the payload over the instance's pooled connection; a connection that fails before
-/// an answer is retried once on another instance.
+/// an answer is retried once on another instance. The route, header names and errors are the
+/// generated ones (<see cref="SageMakerRuntimeOperations"/>, <see cref="SageMakerRuntimeHeaders"/>,
+/// <see cref="SageMakerRuntimeErrors"/>); the payloads stream through by hand.
 /// </summary>
 public sealed class RuntimeService(HostingService hosting, MetricsStore metrics, string region) : IOperationResolver
 {
     public const int MaxPayloadBytes = 6 * 1024 * 1024;
 
-    readonly Operation _invoke = new("InvokeEndpoint", "sagemaker:InvokeEndpoint",
-        ctx => $"arn:aws:sagemaker:{region}:{ctx.Principal.AccountId}:endpoint/{ctx.PathParameters["EndpointName"].ToLowerInvariant()}", _ => Task.CompletedTask);
+    static readonly RestOperation Invoke = SageMakerRuntimeOperations.InvokeEndpoint;
 
-    public IEnumerable<Operation> Operations => [Invoke];
+    /// <summary>The URI label that names the endpoint (the operation's one URI member).</summary>
+    static readonly string EndpointName = Invoke.Input.Single(m => m.Location == HttpLocation.Uri).WireName;
 
-    Operation Invoke => _invoke with { Handler = InvokeEndpoint };
+    readonly Operation _invoke = new(Invoke.Name, "sagemaker:InvokeEndpoint",
+        ctx => $"arn:aws:sagemaker:{region}:{ctx.Principal.AccountId}:endpoint/{ctx.PathParameters[EndpointName].ToLowerInvariant()}", _ => Task.CompletedTask);
+
+    public IEnumerable<Operation> Operations => [InvokeOperation];
+
+    public ErrorTable Errors => RuntimeErrorTable.Errors;
+
+    Operation InvokeOperation => _invoke with { Handler = InvokeEndpoint };
 
     public Operation? Resolve(RequestContext ctx)
     {
-        // /endpoints/{EndpointName}/invocations
-        var parts = ctx.RawPath.Split('/');
-        if (parts.Length != 4 || parts[1] != "endpoints" || parts[3] != "invocations" || parts[2].Length == 0) return null;
-        if (!HttpMethods.IsPost(ctx.Request.Method)) return null;
-        ctx.PathParameters["EndpointName"] = Auth.SigV4.PercentDecode(parts[2]);
-        ctx.OperationName = "InvokeEndpoint";
-        return Invoke;
+        if (!Invoke.TryMatch(ctx.Request.Method, ctx.RawPath, ctx.PathParameters, Auth.SigV4.PercentDecode)) return null;
+        ctx.OperationName = Invoke.Name;
+        return InvokeOperation;
     }
 
-    static AwsException Validation(string message) => new("ValidationError", 400, message);
+    static AwsException Validation(string message) => SageMakerRuntimeErrors.ValidationError(message);
 
     async Task InvokeEndpoint(RequestContext ctx)
     {
-        var name = ctx.PathParameters["EndpointName"];
+        var name = ctx.PathParameters[EndpointName];
         var account = ctx.Principal.AccountId;
         var runtime = hosting.Find(account, name) ?? throw Validation($"Endpoint {name} of account {account} not found.");
         // The protocol stage already holds the (small) body in memory: forward that, no copy.
         var body = ctx.BufferedBody ?? [];
         if (body.Length > MaxPayloadBytes) throw Validation($"Request payload of {body.Length} bytes is larger than the limit of {MaxPayloadBytes} bytes.");
 
-        var target = ctx.Header("X-Amzn-SageMaker-Target-Variant");
+        var target = ctx.Header(SageMakerRuntimeHeaders.TargetVariant);
         var variant = runtime.PickVariant(target) ?? throw (target is not null
             ? Validation($"The variant(s) \"[{target}]\" do not exist for endpoint \"{name}\".")
-            : new AwsException("ServiceUnavailable", 503, $"Endpoint {name} has no variant with a weight above zero.", senderFault: false));
+            : SageMakerRuntimeErrors.ServiceUnavailable($"Endpoint {name} has no variant with a weight above zero."));
 
         // Multi-model endpoints need the model each request is for; others must not be given one.
-        var targetModel = ctx.Header("X-Amzn-SageMaker-Target-Model");
+        var targetModel = ctx.Header(SageMakerRuntimeHeaders.TargetModel);
         if (targetModel is not null && variant.MultiModel is null)
             throw Validation($"The endpoint {name} is not a multi-model endpoint and does not support target model header.");
         if (variant.MultiModel is not null && string.IsNullOrEmpty(targetModel))
@@ -59,7 +64,7 @@ public sealed class RuntimeService(HostingService hosting, MetricsStore metrics,
         // A serverless variant admits MaxConcurrency requests at once and meters what they use.
         var serverless = variant.Serverless;
         if (serverless is not null && !serverless.TryEnter())
-            throw new AwsException("ThrottlingException", 400, "Rate exceeded");
+            throw Throttling();
         var admitted = System.Diagnostics.Stopwatch.GetTimestamp();
 
         // Every request that reaches a variant counts, with its outcome (SageMaker's endpoint metrics).
@@ -70,9 +75,9 @@ public sealed class RuntimeService(HostingService hosting, MetricsStore metrics,
             modelMicros = await ForwardAsync(ctx, name, account, variant, body, targetModel);
             outcome = "OK";
         }
-        catch (AwsException e) when (e.Code == "ModelError")
+        catch (ModelInvocationFailed e)
         {
-            outcome = e.Fields.FirstOrDefault(f => f.Key == "OriginalStatusCode").Value is { } code && code.StartsWith('4') ? "Model4XX" : "Model5XX";
+            outcome = e.FromClientError ? "Model4XX" : "Model5XX";
             throw;
         }
         finally
@@ -133,7 +138,7 @@ public sealed class RuntimeService(HostingService hosting, MetricsStore metrics,
                 }
                 catch (HostingException e)
                 {
-                    throw new AwsException("ModelError", 424, $"The model {targetModel} could not be loaded: {e.Message}").With("OriginalStatusCode", "507").With("OriginalMessage", e.Message);
+                    throw new ModelInvocationFailed($"The model {targetModel} could not be loaded: {e.Message}", "507", e.Message);
                 }
                 instance = lease.Instance;
             }
@@ -141,16 +146,17 @@ public sealed class RuntimeService(HostingService hosting, MetricsStore metrics,
             {
                 TimeSpan setup;
                 try { (instance, setup) = await variant.ServerlessInstanceAsync(ctx.Http.RequestAborted); }
-                catch (HostingException e) { throw new AwsException("ModelError", 424, $"The serverless variant {variant.Name} of endpoint {name} could not start: {e.Message}").With("OriginalStatusCode", "0").With("OriginalMessage", e.Message); }
+                catch (HostingException e) { throw new ModelInvocationFailed($"The serverless variant {variant.Name} of endpoint {name} could not start: {e.Message}", "0", e.Message); }
                 // The cold start's cost, as SageMaker reports it for serverless endpoints.
                 if (setup > TimeSpan.Zero) MetricsOf(name, variant.Name).ModelSetupTime.Record(setup.TotalMicroseconds);
             }
             else instance = variant.PickInstance(failed);
-            if (instance is null) throw new AwsException("ServiceUnavailable", 503, $"No instance of variant {variant.Name} of endpoint {name} is running.", senderFault: false);
+            if (instance is null) throw SageMakerRuntimeErrors.ServiceUnavailable($"No instance of variant {variant.Name} of endpoint {name} is running.");
             using var request = new HttpRequestMessage(HttpMethod.Post, lease is null ? "invocations" : $"models/{lease.WorkerModelName}/invoke") { Content = new ByteArrayContent(body) };
             request.Content.Headers.ContentType = MediaTypeHeaderValue.TryParse(ctx.Request.ContentType ?? "application/octet-stream", out var ct) ? ct : new("application/octet-stream");
-            if (ctx.Header("Accept") is { } accept) request.Headers.TryAddWithoutValidation("Accept", accept);
-            if (ctx.Header("X-Amzn-SageMaker-Custom-Attributes") is { } attributes) request.Headers.TryAddWithoutValidation("X-Amzn-SageMaker-Custom-Attributes", attributes);
+            // The serving-container contract names these headers as the API does.
+            if (ctx.Header(SageMakerRuntimeHeaders.Accept) is { } accept) request.Headers.TryAddWithoutValidation(SageMakerRuntimeHeaders.Accept, accept);
+            if (ctx.Header(SageMakerRuntimeHeaders.CustomAttributes) is { } attributes) request.Headers.TryAddWithoutValidation(SageMakerRuntimeHeaders.CustomAttributes, attributes);
             instance.Enter();
             var sent = System.Diagnostics.Stopwatch.GetTimestamp();
             try
@@ -164,17 +170,15 @@ public sealed class RuntimeService(HostingService hosting, MetricsStore metrics,
                 {
                     var original = System.Text.Encoding.UTF8.GetString(payload);
                     var logGroup = $"/aws/sagemaker/Endpoints/{name}";
-                    throw new AwsException("ModelError", 424,
-                        $"Received {((int)response.StatusCode < 500 ? "client" : "server")} error ({(int)response.StatusCode}) from primary with message \"{original}\". See https://{region}.console.aws.amazon.com/cloudwatch/home?region={region}#logEventViewer:group={logGroup} in account {account} for more information.")
-                        .With("OriginalStatusCode", ((int)response.StatusCode).ToString())
-                        .With("OriginalMessage", original)
-                        .With("LogStreamArn", $"arn:aws:logs:{region}:{account}:log-group:{logGroup}");
+                    throw new ModelInvocationFailed(
+                        $"Received {((int)response.StatusCode < 500 ? "client" : "server")} error ({(int)response.StatusCode}) from primary with message \"{original}\". See https://{region}.console.aws.amazon.com/cloudwatch/home?region={region}#logEventViewer:group={logGroup} in account {account} for more information.",
+                        ((int)response.StatusCode).ToString(), original, $"arn:aws:logs:{region}:{account}:log-group:{logGroup}");
                 }
                 ctx.Response.StatusCode = 200;
                 ctx.Response.ContentType = response.Content.Headers.ContentType?.ToString() ?? "application/json";
-                ctx.Response.Headers["x-Amzn-Invoked-Production-Variant"] = variant.Name;
-                if (response.Headers.TryGetValues("X-Amzn-SageMaker-Custom-Attributes", out var back))
-                    ctx.Response.Headers["X-Amzn-SageMaker-Custom-Attributes"] = string.Join(",", back);
+                ctx.Response.Headers[SageMakerRuntimeHeaders.InvokedProductionVariant] = variant.Name;
+                if (response.Headers.TryGetValues(SageMakerRuntimeHeaders.CustomAttributes, out var back))
+                    ctx.Response.Headers[SageMakerRuntimeHeaders.CustomAttributes] = string.Join(",", back);
                 ctx.Response.ContentLength = payload.Length;
                 await ctx.Response.Body.WriteAsync(payload, ctx.Http.RequestAborted);
                 return modelMicros;
@@ -185,12 +189,11 @@ public sealed class RuntimeService(HostingService hosting, MetricsStore metrics,
             }
             catch (TaskCanceledException) when (!ctx.Http.RequestAborted.IsCancellationRequested)
             {
-                throw new AwsException("ModelError", 424, "Your invocation timed out while waiting for a response from container primary.")
-                    .With("OriginalStatusCode", "0").With("OriginalMessage", "timed out after 60 seconds");
+                throw new ModelInvocationFailed("Your invocation timed out while waiting for a response from container primary.", "0", "timed out after 60 seconds");
             }
             catch (HttpRequestException e)
             {
-                throw new AwsException("ServiceUnavailable", 503, $"The model container of variant {variant.Name} could not be reached: {e.Message}", senderFault: false);
+                throw SageMakerRuntimeErrors.ServiceUnavailable($"The model container of variant {variant.Name} could not be reached: {e.Message}");
             }
             finally
             {
@@ -199,6 +202,10 @@ public sealed class RuntimeService(HostingService hosting, MetricsStore metrics,
             }
         }
     }
+
+    /// <summary>A serverless variant at its MaxConcurrency. The model declares no throttling error
+    /// for InvokeEndpoint; SageMaker answers with the common ThrottlingException.</summary>
+    static AwsException Throttling() => new("ThrottlingException", 400, "Rate exceeded");
 
     static (string Bucket, string Key) SplitS3(string url)
     {

@@ -135,7 +135,7 @@ public sealed class BucketPolicyOperations(S3Environment env)
             throw Malformed("Policies must be valid JSON and the first byte must be '{'");
         PolicyDocument document;
         try { document = PolicyDocument.Parse(json, PolicyKind.Resource); }
-        catch (MalformedPolicyException e) { throw Malformed(e.Message == "Syntax errors in policy." ? "This policy contains invalid Json" : e.Message); }
+        catch (MalformedPolicyException e) { throw Malformed(e.IsSyntaxError ? "This policy contains invalid Json" : e.Message); }
         foreach (var s in document.Statements)
         {
             if ((s.Action ?? s.NotAction)!.Any(a => a != "*" && !a.StartsWith("s3:", StringComparison.OrdinalIgnoreCase)))

@@ -19,7 +19,7 @@ public sealed class EndpointHosting(SageMakerStore store, TimeProvider clock) : 
     }
 
     /// <summary>The plan of an endpoint with the configuration <paramref name="config"/>.</summary>
-    public EndpointPlan Plan(string account, string endpointName, EndpointConfigRecord config)
+    public EndpointPlan Plan(string account, string endpointName, EndpointConfigRow config)
         => new(endpointName, config.EndpointConfigName, config.ProductionVariants.Select(pv =>
         {
             var model = store.GetModel(account, pv.ModelName!) ?? throw new HostingException($"the model {pv.ModelName} of variant {pv.VariantName} does not exist");
@@ -55,12 +55,12 @@ public sealed class EndpointHosting(SageMakerStore store, TimeProvider clock) : 
         }
     }
 
-    public static ServerlessConfig? ConfigOf(ServerlessSettings? s) => s is null ? null : new ServerlessConfig(s.MemorySizeInMB, s.MaxConcurrency, s.ProvisionedConcurrency);
+    static ServerlessRow? ConfigOf(ServerlessSettings? s) => s is null ? null : new ServerlessRow(s.MemorySizeInMB, s.MaxConcurrency, s.ProvisionedConcurrency);
 
-    List<ProductionVariantSummary> Summaries(IReadOnlyList<VariantStatus> variants, List<ProductionVariantSummary>? previous) => variants.Select(v => new ProductionVariantSummary
+    List<VariantSummaryRow> Summaries(IReadOnlyList<VariantStatus> variants, List<VariantSummaryRow>? previous) => variants.Select(v => new VariantSummaryRow
     {
         VariantName = v.VariantName,
-        DeployedImages = previous?.FirstOrDefault(p => p.VariantName == v.VariantName)?.DeployedImages ?? [new DeployedImage(v.Image, v.Image, clock.GetUtcNow())],
+        DeployedImages = previous?.FirstOrDefault(p => p.VariantName == v.VariantName)?.DeployedImages ?? [new DeployedImageRow(v.Image, v.Image, clock.GetUtcNow())],
         CurrentWeight = v.Weight,
         DesiredWeight = v.Weight,
         CurrentInstanceCount = v.CurrentInstanceCount,

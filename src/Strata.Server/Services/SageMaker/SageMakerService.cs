@@ -1,4 +1,3 @@
-using System.Text.Json;
 using System.Text.RegularExpressions;
 using Strata.Server.Auth;
 using Strata.Server.Hosting;
@@ -9,8 +8,11 @@ namespace Strata.Server.Services.SageMaker;
 
 /// <summary>
 /// The SageMaker control plane (JSON 1.1, <c>X-Amz-Target: SageMaker.*</c>) for hosting: models,
-/// endpoint configurations and endpoints. Errors are AWS's: a name that does not exist is a
-/// <c>ValidationException</c> ("Could not find …"), which the CLI's waiters rely on.
+/// endpoint configurations and endpoints, and batch transform. Inputs and outputs are the
+/// generated shapes (SageMaker.g.cs), read and checked against the model before authorization;
+/// what is stored are Strata's rows (SageMakerRows.cs). Errors are AWS's: a name that does not
+/// exist is a <c>ValidationException</c> ("Could not find …"), which the CLI's waiters rely on
+/// (the domain errors and their table: SageMakerErrorTable.cs).
 /// </summary>
 public sealed partial class SageMakerService(SageMakerStore store, HostingService hosting, EndpointHosting endpoints, ImageCatalogue images, ExecutionRoles roles,
     TimeProvider clock, string region, TransformJobStore transformJobs, TransformJobRunner transforms)
@@ -24,71 +26,75 @@ public sealed partial class SageMakerService(SageMakerStore store, HostingServic
 
     public IEnumerable<Operation> Operations =>
     [
-        Op("CreateModel", "model", "ModelName", CreateModel),
-        Op("DescribeModel", "model", "ModelName", DescribeModel),
-        Op("ListModels", null, null, ListModels),
-        Op("DeleteModel", "model", "ModelName", DeleteModel),
-        Op("CreateEndpointConfig", "endpoint-config", "EndpointConfigName", CreateEndpointConfig),
-        Op("DescribeEndpointConfig", "endpoint-config", "EndpointConfigName", DescribeEndpointConfig),
-        Op("ListEndpointConfigs", null, null, ListEndpointConfigs),
-        Op("DeleteEndpointConfig", "endpoint-config", "EndpointConfigName", DeleteEndpointConfig),
-        Op("CreateEndpoint", "endpoint", "EndpointName", CreateEndpoint),
-        Op("DescribeEndpoint", "endpoint", "EndpointName", DescribeEndpoint),
-        Op("ListEndpoints", null, null, ListEndpoints),
-        Op("DeleteEndpoint", "endpoint", "EndpointName", DeleteEndpoint),
-        Op("UpdateEndpoint", "endpoint", "EndpointName", UpdateEndpoint),
-        Op("UpdateEndpointWeightsAndCapacities", "endpoint", "EndpointName", UpdateEndpointWeightsAndCapacities),
-        Op("CreateTransformJob", "transform-job", "TransformJobName", CreateTransformJob),
-        Op("DescribeTransformJob", "transform-job", "TransformJobName", DescribeTransformJob),
-        Op("ListTransformJobs", null, null, ListTransformJobs),
-        Op("StopTransformJob", "transform-job", "TransformJobName", StopTransformJob),
-        new("AddTags", "sagemaker:AddTags", ResourceArnOf, AddTags),
-        new("ListTags", "sagemaker:ListTags", ResourceArnOf, ListTags),
-        new("DeleteTags", "sagemaker:DeleteTags", ResourceArnOf, DeleteTags),
+        SageMakerOperations.CreateModel.Bind("sagemaker:CreateModel",
+            Named<CreateModelInput>("model", r => r.ModelName, r => new(r.Tags, NetworkIsolation: r.EnableNetworkIsolation)), CreateModel),
+        SageMakerOperations.DescribeModel.Bind("sagemaker:DescribeModel", Named<DescribeModelInput>("model", r => r.ModelName), DescribeModel),
+        SageMakerOperations.ListModels.Bind("sagemaker:ListModels", Anywhere, ListModels),
+        SageMakerOperations.DeleteModel.Bind("sagemaker:DeleteModel", Named<DeleteModelInput>("model", r => r.ModelName), DeleteModel),
+        SageMakerOperations.CreateEndpointConfig.Bind("sagemaker:CreateEndpointConfig",
+            Named<CreateEndpointConfigInput>("endpoint-config", r => r.EndpointConfigName,
+                r => new(r.Tags, NetworkIsolation: r.EnableNetworkIsolation, Variants: r.ProductionVariants)), CreateEndpointConfig),
+        SageMakerOperations.DescribeEndpointConfig.Bind("sagemaker:DescribeEndpointConfig",
+            Named<DescribeEndpointConfigInput>("endpoint-config", r => r.EndpointConfigName), DescribeEndpointConfig),
+        SageMakerOperations.ListEndpointConfigs.Bind("sagemaker:ListEndpointConfigs", Anywhere, ListEndpointConfigs),
+        SageMakerOperations.DeleteEndpointConfig.Bind("sagemaker:DeleteEndpointConfig",
+            Named<DeleteEndpointConfigInput>("endpoint-config", r => r.EndpointConfigName), DeleteEndpointConfig),
+        SageMakerOperations.CreateEndpoint.Bind("sagemaker:CreateEndpoint", Named<CreateEndpointInput>("endpoint", r => r.EndpointName, r => new(r.Tags)), CreateEndpoint),
+        SageMakerOperations.DescribeEndpoint.Bind("sagemaker:DescribeEndpoint", Named<DescribeEndpointInput>("endpoint", r => r.EndpointName), DescribeEndpoint),
+        SageMakerOperations.ListEndpoints.Bind("sagemaker:ListEndpoints", Anywhere, ListEndpoints),
+        SageMakerOperations.DeleteEndpoint.Bind("sagemaker:DeleteEndpoint", Named<DeleteEndpointInput>("endpoint", r => r.EndpointName), DeleteEndpoint),
+        SageMakerOperations.UpdateEndpoint.Bind("sagemaker:UpdateEndpoint", Named<UpdateEndpointInput>("endpoint", r => r.EndpointName), UpdateEndpoint),
+        SageMakerOperations.UpdateEndpointWeightsAndCapacities.Bind("sagemaker:UpdateEndpointWeightsAndCapacities",
+            Named<UpdateEndpointWeightsAndCapacitiesInput>("endpoint", r => r.EndpointName), UpdateEndpointWeightsAndCapacities),
+        SageMakerOperations.CreateTransformJob.Bind("sagemaker:CreateTransformJob",
+            Named<CreateTransformJobRequest>("transform-job", r => r.TransformJobName, r => new(r.Tags)), CreateTransformJob),
+        SageMakerOperations.DescribeTransformJob.Bind("sagemaker:DescribeTransformJob",
+            Named<DescribeTransformJobRequest>("transform-job", r => r.TransformJobName), DescribeTransformJob),
+        SageMakerOperations.ListTransformJobs.Bind("sagemaker:ListTransformJobs", Anywhere, ListTransformJobs),
+        SageMakerOperations.StopTransformJob.Bind("sagemaker:StopTransformJob", Named<StopTransformJobRequest>("transform-job", r => r.TransformJobName), StopTransformJob),
+        SageMakerOperations.AddTags.Bind("sagemaker:AddTags", Tagged<AddTagsInput>(r => r.ResourceArn, r => new(r.Tags)), AddTags),
+        SageMakerOperations.ListTags.Bind("sagemaker:ListTags", Tagged<ListTagsInput>(r => r.ResourceArn), ListTags),
+        SageMakerOperations.DeleteTags.Bind("sagemaker:DeleteTags", Tagged<DeleteTagsInput>(r => r.ResourceArn), DeleteTags),
     ];
 
-    string ResourceArnOf(RequestContext ctx)
-    {
-        var arn = ctx.JsonInput.TryGetProperty("ResourceArn", out var a) && a.ValueKind == JsonValueKind.String ? a.GetString()! : "*";
-        SetConditionKeys(ctx, arn);
-        return arn;
-    }
+    // ---- resources and condition keys (computed from the typed input; no side effects) ----
 
-    Operation Op(string name, string? resourceType, string? nameMember, Func<RequestContext, Task> handler)
-        => new(name, "sagemaker:" + name, ctx =>
-        {
-            if (resourceType is null || nameMember is null) return "*";
-            var arn = Arn(ctx.Principal.AccountId, resourceType, ctx.JsonInput.TryGetProperty(nameMember, out var n) && n.ValueKind == JsonValueKind.String ? n.GetString()! : "");
-            SetConditionKeys(ctx, arn);
-            return arn;
-        }, handler);
+    /// <summary>What a request says about itself for the condition keys: the tags it adds
+    /// (<c>aws:RequestTag/*</c>, <c>aws:TagKeys</c>) and SageMaker's keys
+    /// (<c>sagemaker:NetworkIsolation</c>, <c>sagemaker:InstanceTypes</c>).</summary>
+    readonly record struct RequestKeys(List<Tag>? Tags, bool? NetworkIsolation = null, List<ProductionVariant>? Variants = null);
 
-    /// <summary>The condition keys SageMaker requests carry: the resource's tags
-    /// (<c>aws:ResourceTag/*</c>), the tags a create request adds (<c>aws:RequestTag/*</c>,
-    /// <c>aws:TagKeys</c>), and the SageMaker keys of the request (<c>sagemaker:NetworkIsolation</c>,
-    /// <c>sagemaker:InstanceTypes</c>).</summary>
-    void SetConditionKeys(RequestContext ctx, string arn)
+    static string Anywhere<TIn>(TIn request, RequestContext ctx) => "*";
+
+    /// <summary>The ARN of the resource a request names, with its condition keys.</summary>
+    Func<TIn, RequestContext, string> Named<TIn>(string type, Func<TIn, string?> name, Func<TIn, RequestKeys>? keys = null)
+        => (request, ctx) => WithConditionKeys(ctx, Arn(ctx.Principal.AccountId, type, name(request) ?? ""), keys?.Invoke(request));
+
+    /// <summary>The tagging operations name their resource by ARN.</summary>
+    Func<TIn, RequestContext, string> Tagged<TIn>(Func<TIn, string?> arn, Func<TIn, RequestKeys>? keys = null)
+        => (request, ctx) => WithConditionKeys(ctx, arn(request) ?? "*", keys?.Invoke(request));
+
+    /// <summary>Sets the condition keys of a request on <paramref name="arn"/>: the resource's tags
+    /// (<c>aws:ResourceTag/*</c>) and what the request says (<see cref="RequestKeys"/>).</summary>
+    string WithConditionKeys(RequestContext ctx, string arn, RequestKeys? keys)
     {
         foreach (var tag in store.GetTags(arn)) ctx.ConditionKeys["aws:ResourceTag/" + tag.Key] = [tag.Value];
-        var input = ctx.JsonInput;
-        if (input.ValueKind != JsonValueKind.Object) return;
-        if (input.TryGetProperty("Tags", out var tags) && tags.ValueKind == JsonValueKind.Array)
+        if (keys is not { } request) return arn;
+        if (request.Tags is { } tags)
         {
-            var keys = new List<string>();
-            foreach (var t in tags.EnumerateArray())
-                if (t.TryGetProperty("Key", out var k) && k.ValueKind == JsonValueKind.String)
-                {
-                    keys.Add(k.GetString()!);
-                    if (t.TryGetProperty("Value", out var v) && v.ValueKind == JsonValueKind.String) ctx.ConditionKeys["aws:RequestTag/" + k.GetString()] = [v.GetString()!];
-                }
-            ctx.ConditionKeys["aws:TagKeys"] = keys;
+            var tagKeys = new List<string>();
+            foreach (var tag in tags)
+            {
+                if (tag.Key is not { } key) continue;
+                tagKeys.Add(key);
+                if (tag.Value is { } value) ctx.ConditionKeys["aws:RequestTag/" + key] = [value];
+            }
+            ctx.ConditionKeys["aws:TagKeys"] = tagKeys;
         }
-        if (input.TryGetProperty("EnableNetworkIsolation", out var isolation) && isolation.ValueKind is JsonValueKind.True or JsonValueKind.False)
-            ctx.ConditionKeys["sagemaker:NetworkIsolation"] = [isolation.ValueKind == JsonValueKind.True ? "true" : "false"];
-        if (input.TryGetProperty("ProductionVariants", out var variants) && variants.ValueKind == JsonValueKind.Array)
-            ctx.ConditionKeys["sagemaker:InstanceTypes"] = variants.EnumerateArray()
-                .Select(v => v.TryGetProperty("InstanceType", out var t) && t.ValueKind == JsonValueKind.String ? t.GetString()! : null)
-                .OfType<string>().Distinct().ToList();
+        if (request.NetworkIsolation is { } isolation) ctx.ConditionKeys["sagemaker:NetworkIsolation"] = [isolation ? "true" : "false"];
+        if (request.Variants is { } variants)
+            ctx.ConditionKeys["sagemaker:InstanceTypes"] = variants.Select(v => v.InstanceType).OfType<string>().Distinct().ToList();
+        return arn;
     }
 
     /// <summary>SageMaker ARNs carry resource names in lower case.</summary>
@@ -97,6 +103,7 @@ public sealed partial class SageMakerService(SageMakerStore store, HostingServic
     [GeneratedRegex("^[a-zA-Z0-9](-*[a-zA-Z0-9]){0,62}$")]
     private static partial Regex NamePattern();
 
+    /// <summary>The model's name pattern (the generated validation checks lengths, not patterns).</summary>
     static string ValidName(string? name, string member)
     {
         JsonProtocol.Required(name, member);
@@ -105,18 +112,21 @@ public sealed partial class SageMakerService(SageMakerStore store, HostingServic
         return name!;
     }
 
-    static AwsException NotFound(string what, string arn) => new("ValidationException", 400, $"Could not find {what} \"{arn}\".");
-    static AwsException Exists(string what, string arn) => new("ValidationException", 400, $"Cannot create already existing {what} \"{arn}\".");
+    ModelRow RequireModel(string account, string name) => store.GetModel(account, name) ?? throw new ModelNotFound(Arn(account, "model", name));
+
+    EndpointConfigRow RequireEndpointConfig(string account, string name)
+        => store.GetEndpointConfig(account, name) ?? throw new EndpointConfigNotFound(Arn(account, "endpoint-config", name));
+
+    EndpointRow RequireEndpoint(string account, string name) => store.GetEndpoint(account, name) ?? throw new EndpointNotFound(Arn(account, "endpoint", name));
 
     // ---- tags ----
 
     /// <summary>The resource an ARN names must exist in the caller's account.</summary>
-    string RequireResource(RequestContext ctx, string? arn)
+    string RequireResource(RequestContext ctx, string arn)
     {
-        JsonProtocol.Required(arn, "ResourceArn");
         var account = ctx.Principal.AccountId;
         var prefix = $"arn:aws:sagemaker:{region}:{account}:";
-        var rest = arn!.StartsWith(prefix, StringComparison.Ordinal) ? arn[prefix.Length..] : "";
+        var rest = arn.StartsWith(prefix, StringComparison.Ordinal) ? arn[prefix.Length..] : "";
         var slash = rest.IndexOf('/');
         var (type, name) = slash > 0 ? (rest[..slash], rest[(slash + 1)..]) : ("", "");
         var exists = type switch
@@ -127,73 +137,57 @@ public sealed partial class SageMakerService(SageMakerStore store, HostingServic
             "transform-job" => transformJobs.List(account).Any(j => j.TransformJobArn == arn),
             _ => false,
         };
-        if (!exists) throw new AwsException("ValidationException", 400, $"Resource {arn} does not exist.");
-        return arn;
-    }
-
-    static void ValidateTags(List<Tag> tags)
-    {
-        if (tags.Count > 50) throw JsonProtocol.Invalid("Tags", null, "Member must have length less than or equal to 50");
-        foreach (var tag in tags)
-        {
-            if (tag.Key is not { Length: >= 1 and <= 128 }) throw JsonProtocol.Invalid("Tags.Key", tag.Key, "Member must have length between 1 and 128");
-            if (tag.Value is not { Length: <= 256 }) throw JsonProtocol.Invalid("Tags.Value", tag.Value, "Member must have length less than or equal to 256");
-        }
+        return exists ? arn : throw new TaggedResourceNotFound(arn);
     }
 
     void SaveTags(string arn, List<Tag>? tags)
     {
         if (tags is not { Count: > 0 }) return;
-        ValidateTags(tags);
-        store.UpdateTags(arn, current => [.. current.Where(c => tags.All(t => t.Key != c.Key)), .. tags]);
+        var rows = tags.Select(t => new TagRow(t.Key!, t.Value!)).ToList();
+        store.UpdateTags(arn, current => [.. current.Where(c => rows.All(t => t.Key != c.Key)), .. rows]);
     }
 
-    async Task AddTags(RequestContext ctx)
+    static List<Tag> Wire(List<TagRow> tags) => tags.Select(t => new Tag { Key = t.Key, Value = t.Value }).ToList();
+
+    AddTagsOutput AddTags(AddTagsInput input, RequestContext ctx)
     {
-        var input = JsonProtocol.Input(ctx, SageMakerJson.Default.AddTagsInput);
-        var arn = RequireResource(ctx, input.ResourceArn);
-        var tags = JsonProtocol.Required(input.Tags, "Tags");
-        ValidateTags(tags);
-        store.UpdateTags(arn, current => [.. current.Where(c => tags.All(t => t.Key != c.Key)), .. tags]);
-        await JsonProtocol.WriteAsync(ctx, new AddTagsOutput(tags), SageMakerJson.Default.AddTagsOutput);
+        var arn = RequireResource(ctx, input.ResourceArn!);
+        var tags = input.Tags!;
+        SaveTags(arn, tags);
+        return new AddTagsOutput { Tags = tags };
     }
 
-    async Task ListTags(RequestContext ctx)
+    ListTagsOutput ListTags(ListTagsInput input, RequestContext ctx)
     {
-        var input = JsonProtocol.Input(ctx, SageMakerJson.Default.ListTagsInput);
-        var arn = RequireResource(ctx, input.ResourceArn);
+        var arn = RequireResource(ctx, input.ResourceArn!);
         var (page, next) = PageToken.Page(store.GetTags(arn), input.NextToken, input.MaxResults, defaultMax: 50, limit: 100);
-        await JsonProtocol.WriteAsync(ctx, new ListTagsOutput(page, next), SageMakerJson.Default.ListTagsOutput);
+        return new ListTagsOutput { Tags = Wire(page), NextToken = next };
     }
 
-    async Task DeleteTags(RequestContext ctx)
+    DeleteTagsOutput DeleteTags(DeleteTagsInput input, RequestContext ctx)
     {
-        var input = JsonProtocol.Input(ctx, SageMakerJson.Default.DeleteTagsInput);
-        var arn = RequireResource(ctx, input.ResourceArn);
-        var keys = JsonProtocol.Required(input.TagKeys, "TagKeys");
+        var arn = RequireResource(ctx, input.ResourceArn!);
+        var keys = input.TagKeys!;
         store.UpdateTags(arn, current => current.Where(c => !keys.Contains(c.Key)).ToList());
-        await JsonProtocol.WriteEmptyAsync(ctx);
+        return new DeleteTagsOutput();
     }
 
     // ---- models ----
 
-    async Task CreateModel(RequestContext ctx)
+    CreateModelOutput CreateModel(CreateModelInput input, RequestContext ctx)
     {
-        var input = JsonProtocol.Input(ctx, SageMakerJson.Default.CreateModelInput);
         var name = ValidName(input.ModelName, "ModelName");
         var container = input.PrimaryContainer ?? input.Containers?.FirstOrDefault()
-            ?? throw new AwsException("ValidationException", 400, "Either PrimaryContainer or Containers must be specified.");
+            ?? throw SageMakerErrors.ValidationException("Either PrimaryContainer or Containers must be specified.");
         var image = JsonProtocol.Required(container.Image, "PrimaryContainer.Image");
         if (!Images.IsBuiltIn(image) && images.CommandFor(image) is null)
-            throw new AwsException("ValidationException", 400, $"Image {image} cannot be run by Strata: use an image whose repository is {Images.BuiltInRepository} (the built-in ONNX Runtime container), or add it to the image catalogue with `strata images add {image} -- COMMAND`.");
-        if (container.Mode is not (null or "SingleModel" or "MultiModel"))
-            throw JsonProtocol.Invalid("PrimaryContainer.Mode", container.Mode, "Member must satisfy enum value set: [SingleModel, MultiModel]");
+            throw SageMakerErrors.ValidationException($"Image {image} cannot be run by Strata: use an image whose repository is {Images.BuiltInRepository} (the built-in ONNX Runtime container), or add it to the image catalogue with `strata images add {image} -- COMMAND`.");
         if (container.Mode == "MultiModel")
         {
             if (!Images.IsBuiltIn(image))
-                throw new AwsException("ValidationException", 400, $"Multi-model endpoints run on the built-in container ({Images.BuiltInRepository}); {image} does not implement the multi-model API here.");
+                throw SageMakerErrors.ValidationException($"Multi-model endpoints run on the built-in container ({Images.BuiltInRepository}); {image} does not implement the multi-model API here.");
             if (container.ModelDataUrl is not { } prefix || !prefix.EndsWith('/'))
-                throw new AwsException("ValidationException", 400, "A multi-model container's ModelDataUrl must be an S3 prefix ending with '/', under which the TargetModel of each request is found.");
+                throw SageMakerErrors.ValidationException("A multi-model container's ModelDataUrl must be an S3 prefix ending with '/', under which the TargetModel of each request is found.");
         }
         if (container.ModelDataUrl is { } url && !url.StartsWith("s3://", StringComparison.Ordinal))
             throw JsonProtocol.Invalid("PrimaryContainer.ModelDataUrl", url, "Member must satisfy regular expression pattern: ^(https|s3)://([^/]+)/?(.*)$");
@@ -203,149 +197,196 @@ public sealed partial class SageMakerService(SageMakerStore store, HostingServic
         var role = JsonProtocol.Required(input.ExecutionRoleArn, "ExecutionRoleArn");
         ctx.ConditionKeys["iam:PassedToService"] = [ExecutionRoles.SageMaker];
         ctx.Authorize("iam:PassRole", role);
-        if (roles.CannotAssume(role, ExecutionRoles.SageMaker) is { } reason) throw new AwsException("ValidationException", 400, reason);
-        var record = new ModelRecord
+        if (roles.CannotAssume(role, ExecutionRoles.SageMaker) is { } reason) throw SageMakerErrors.ValidationException(reason);
+        var row = new ModelRow
         {
             ModelName = name,
             ModelArn = Arn(account, "model", name),
-            PrimaryContainer = input.PrimaryContainer,
-            Containers = input.Containers,
+            PrimaryContainer = input.PrimaryContainer is { } primary ? Row(primary) : null,
+            Containers = input.Containers?.Select(Row).ToList(),
             ExecutionRoleArn = input.ExecutionRoleArn,
             CreationTime = clock.GetUtcNow(),
             EnableNetworkIsolation = input.EnableNetworkIsolation ?? false,
         };
-        if (input.Tags is { } modelTags) ValidateTags(modelTags);
-        if (!store.CreateModel(account, record)) throw Exists("model", record.ModelArn);
-        SaveTags(record.ModelArn, input.Tags);
-        await JsonProtocol.WriteAsync(ctx, new CreateModelOutput(record.ModelArn), SageMakerJson.Default.CreateModelOutput);
+        if (!store.CreateModel(account, row)) throw new ModelAlreadyExists(row.ModelArn);
+        SaveTags(row.ModelArn, input.Tags);
+        return new CreateModelOutput { ModelArn = row.ModelArn };
     }
 
-    async Task DescribeModel(RequestContext ctx)
+    static ContainerRow Row(ContainerDefinition c) => new()
     {
-        var name = JsonProtocol.Required(JsonProtocol.Input(ctx, SageMakerJson.Default.NameInput).ModelName, "ModelName");
-        var model = store.GetModel(ctx.Principal.AccountId, name) ?? throw NotFound("model", Arn(ctx.Principal.AccountId, "model", name));
-        await JsonProtocol.WriteAsync(ctx, model, SageMakerJson.Default.ModelRecord);
+        ContainerHostname = c.ContainerHostname,
+        Image = c.Image,
+        Mode = c.Mode,
+        ModelDataUrl = c.ModelDataUrl,
+        Environment = c.Environment,
+    };
+
+    static ContainerDefinition Wire(ContainerRow c) => new()
+    {
+        ContainerHostname = c.ContainerHostname,
+        Image = c.Image,
+        Mode = c.Mode,
+        ModelDataUrl = c.ModelDataUrl,
+        Environment = c.Environment,
+    };
+
+    DescribeModelOutput DescribeModel(DescribeModelInput input, RequestContext ctx)
+    {
+        var model = RequireModel(ctx.Principal.AccountId, input.ModelName!);
+        return new DescribeModelOutput
+        {
+            ModelName = model.ModelName,
+            ModelArn = model.ModelArn,
+            PrimaryContainer = model.PrimaryContainer is { } primary ? Wire(primary) : null,
+            Containers = model.Containers?.Select(Wire).ToList(),
+            ExecutionRoleArn = model.ExecutionRoleArn,
+            CreationTime = model.CreationTime,
+            EnableNetworkIsolation = model.EnableNetworkIsolation,
+        };
     }
 
-    async Task ListModels(RequestContext ctx)
+    ListModelsOutput ListModels(ListModelsInput input, RequestContext ctx)
     {
-        var input = JsonProtocol.Input(ctx, SageMakerJson.Default.ListInput);
-        var items = Filter(store.ListModels(ctx.Principal.AccountId), input, m => m.ModelName, m => m.CreationTime, _ => "");
+        var items = Filter(store.ListModels(ctx.Principal.AccountId), new(input.NameContains, input.CreationTimeBefore, input.CreationTimeAfter, input.SortBy, input.SortOrder),
+            m => m.ModelName, m => m.CreationTime, _ => "");
         var (page, next) = PageToken.Page(items, input.NextToken, input.MaxResults);
-        await JsonProtocol.WriteAsync(ctx, new ListModelsOutput(page.Select(m => new ModelSummary(m.ModelName, m.ModelArn, m.CreationTime)).ToList(), next),
-            SageMakerJson.Default.ListModelsOutput);
+        return new ListModelsOutput
+        {
+            Models = page.Select(m => new ModelSummary { ModelName = m.ModelName, ModelArn = m.ModelArn, CreationTime = m.CreationTime }).ToList(),
+            NextToken = next,
+        };
     }
 
-    async Task DeleteModel(RequestContext ctx)
+    void DeleteModel(DeleteModelInput input, RequestContext ctx)
     {
-        var name = JsonProtocol.Required(JsonProtocol.Input(ctx, SageMakerJson.Default.NameInput).ModelName, "ModelName");
-        if (!store.DeleteModel(ctx.Principal.AccountId, name)) throw NotFound("model", Arn(ctx.Principal.AccountId, "model", name));
-        store.UpdateTags(Arn(ctx.Principal.AccountId, "model", name), _ => []);
-        await JsonProtocol.WriteEmptyAsync(ctx);
+        var (account, name) = (ctx.Principal.AccountId, input.ModelName!);
+        if (!store.DeleteModel(account, name)) throw new ModelNotFound(Arn(account, "model", name));
+        store.UpdateTags(Arn(account, "model", name), _ => []);
     }
 
     // ---- endpoint configurations ----
 
-    async Task CreateEndpointConfig(RequestContext ctx)
+    CreateEndpointConfigOutput CreateEndpointConfig(CreateEndpointConfigInput input, RequestContext ctx)
     {
-        var input = JsonProtocol.Input(ctx, SageMakerJson.Default.CreateEndpointConfigInput);
         var name = ValidName(input.EndpointConfigName, "EndpointConfigName");
-        var variants = JsonProtocol.Required(input.ProductionVariants, "ProductionVariants");
-        if (variants.Count is < 1 or > 10)
-            throw JsonProtocol.Invalid("ProductionVariants", null, "Member must have length between 1 and 10");
+        var variants = input.ProductionVariants!;
         var account = ctx.Principal.AccountId;
         foreach (var v in variants)
         {
             ValidName(v.VariantName, "ProductionVariants.VariantName");
-            var model = JsonProtocol.Required(v.ModelName, "ProductionVariants.ModelName");
-            if (store.GetModel(account, model) is null) throw NotFound("model", Arn(account, "model", model));
+            var model = RequireModel(account, JsonProtocol.Required(v.ModelName, "ProductionVariants.ModelName"));
             if (v.ServerlessConfig is { } serverless)
             {
-                if (store.GetModel(account, model)!.PrimaryContainer?.Mode == "MultiModel")
-                    throw new AwsException("ValidationException", 400, "Serverless endpoints do not support multi-model containers.");
+                if (model.PrimaryContainer?.Mode == "MultiModel")
+                    throw SageMakerErrors.ValidationException("Serverless endpoints do not support multi-model containers.");
                 ValidateServerless(serverless, v, variants.Count, input.DataCaptureConfig is not null);
                 continue;
             }
+            // Strata's instance types, not the model's (their value is not checked by the generated validation).
             if (InstanceType.Find(v.InstanceType) is null)
                 throw JsonProtocol.Invalid("ProductionVariants.InstanceType", v.InstanceType, $"Member must satisfy enum value set: [{string.Join(", ", InstanceType.Names)}]");
-            if (v.InitialInstanceCount is not { } count || count < 1)
-                throw JsonProtocol.Invalid("ProductionVariants.InitialInstanceCount", v.InitialInstanceCount, "Member must have value greater than or equal to 1");
-            if (v.RoutingConfig?.RoutingStrategy is { } strategy && strategy is not ("LEAST_OUTSTANDING_REQUESTS" or "RANDOM"))
-                throw JsonProtocol.Invalid("ProductionVariants.RoutingConfig.RoutingStrategy", strategy, "Member must satisfy enum value set: [LEAST_OUTSTANDING_REQUESTS, RANDOM]");
+            if (v.InitialInstanceCount is not { } count)
+                throw JsonProtocol.Invalid("ProductionVariants.InitialInstanceCount", null, "Member must have value greater than or equal to 1");
             if (count > MaxInstancesPerVariant)
-                throw new AwsException("ResourceLimitExceeded", 400, $"The account-level service limit '{v.InstanceType} for endpoint usage' is {MaxInstancesPerVariant} Instances, with current utilization of 0 Instances and a request delta of {count} Instances. Please use AWS Service Quotas to request an increase for this quota.");
-            if (v.InitialVariantWeight is < 0)
-                throw JsonProtocol.Invalid("ProductionVariants.InitialVariantWeight", v.InitialVariantWeight, "Member must have value greater than or equal to 0");
+                throw SageMakerErrors.ResourceLimitExceeded($"The account-level service limit '{v.InstanceType} for endpoint usage' is {MaxInstancesPerVariant} Instances, with current utilization of 0 Instances and a request delta of {count} Instances. Please use AWS Service Quotas to request an increase for this quota.");
         }
         if (variants.Select(v => v.VariantName).Distinct().Count() != variants.Count)
-            throw new AwsException("ValidationException", 400, "The variant names in ProductionVariants must be unique.");
-        var record = new EndpointConfigRecord
+            throw SageMakerErrors.ValidationException("The variant names in ProductionVariants must be unique.");
+        var row = new EndpointConfigRow
         {
             EndpointConfigName = name,
             EndpointConfigArn = Arn(account, "endpoint-config", name),
-            ProductionVariants = variants.Select(v => v with { InitialVariantWeight = v.InitialVariantWeight ?? 1f }).ToList(),
+            ProductionVariants = variants.Select(v => new VariantRow
+            {
+                VariantName = v.VariantName,
+                ModelName = v.ModelName,
+                InitialInstanceCount = v.InitialInstanceCount,
+                InstanceType = v.InstanceType,
+                InitialVariantWeight = v.InitialVariantWeight ?? 1f,
+                RoutingConfig = v.RoutingConfig is { } routing ? new RoutingRow(routing.RoutingStrategy) : null,
+                ServerlessConfig = v.ServerlessConfig is { } s ? new ServerlessRow(s.MemorySizeInMB, s.MaxConcurrency, s.ProvisionedConcurrency) : null,
+            }).ToList(),
             KmsKeyId = input.KmsKeyId,
             CreationTime = clock.GetUtcNow(),
         };
-        if (input.Tags is { } configTags) ValidateTags(configTags);
-        if (!store.CreateEndpointConfig(account, record)) throw Exists("endpoint configuration", record.EndpointConfigArn);
-        SaveTags(record.EndpointConfigArn, input.Tags);
-        await JsonProtocol.WriteAsync(ctx, new CreateEndpointConfigOutput(record.EndpointConfigArn), SageMakerJson.Default.CreateEndpointConfigOutput);
+        if (!store.CreateEndpointConfig(account, row)) throw new EndpointConfigAlreadyExists(row.EndpointConfigArn);
+        SaveTags(row.EndpointConfigArn, input.Tags);
+        return new CreateEndpointConfigOutput { EndpointConfigArn = row.EndpointConfigArn };
     }
 
-    /// <summary>What AWS accepts for a serverless variant.</summary>
-    static void ValidateServerless(ServerlessConfig c, ProductionVariant v, int variants, bool dataCapture)
+    /// <summary>What AWS accepts for a serverless variant, beyond the model's ranges.</summary>
+    static void ValidateServerless(ProductionVariantServerlessConfig c, ProductionVariant v, int variants, bool dataCapture)
     {
         if (c.MemorySizeInMB is not { } memory || memory is < 1024 or > 6144 || memory % 1024 != 0)
-            throw new AwsException("ValidationException", 400, $"Value '{c.MemorySizeInMB}' at 'productionVariants.1.member.serverlessConfig.memorySizeInMB' failed to satisfy constraint: MemorySizeInMB must be one of 1024, 2048, 3072, 4096, 5120 or 6144.");
+            throw SageMakerErrors.ValidationException($"Value '{c.MemorySizeInMB}' at 'productionVariants.1.member.serverlessConfig.memorySizeInMB' failed to satisfy constraint: MemorySizeInMB must be one of 1024, 2048, 3072, 4096, 5120 or 6144.");
         if (c.MaxConcurrency is not { } max || max is < 1 or > 200)
             throw JsonProtocol.Invalid("ProductionVariants.ServerlessConfig.MaxConcurrency", c.MaxConcurrency, "Member must have value between 1 and 200");
         if (c.ProvisionedConcurrency is { } provisioned && (provisioned < 1 || provisioned > max))
-            throw new AwsException("ValidationException", 400, $"ProvisionedConcurrency ({provisioned}) must be between 1 and MaxConcurrency ({max}).");
+            throw SageMakerErrors.ValidationException($"ProvisionedConcurrency ({provisioned}) must be between 1 and MaxConcurrency ({max}).");
         if (v.InstanceType is not null || v.InitialInstanceCount is not null)
-            throw new AwsException("ValidationException", 400, "A serverless production variant cannot also specify InstanceType or InitialInstanceCount.");
+            throw SageMakerErrors.ValidationException("A serverless production variant cannot also specify InstanceType or InitialInstanceCount.");
         if (variants > 1)
-            throw new AwsException("ValidationException", 400, "Serverless endpoints support only one production variant.");
+            throw SageMakerErrors.ValidationException("Serverless endpoints support only one production variant.");
         if (dataCapture)
-            throw new AwsException("ValidationException", 400, "DataCaptureConfig is not supported for serverless endpoints.");
+            throw SageMakerErrors.ValidationException("DataCaptureConfig is not supported for serverless endpoints.");
     }
 
-    async Task DescribeEndpointConfig(RequestContext ctx)
+    DescribeEndpointConfigOutput DescribeEndpointConfig(DescribeEndpointConfigInput input, RequestContext ctx)
     {
-        var name = JsonProtocol.Required(JsonProtocol.Input(ctx, SageMakerJson.Default.NameInput).EndpointConfigName, "EndpointConfigName");
-        var config = store.GetEndpointConfig(ctx.Principal.AccountId, name) ?? throw NotFound("endpoint configuration", Arn(ctx.Principal.AccountId, "endpoint-config", name));
-        await JsonProtocol.WriteAsync(ctx, config, SageMakerJson.Default.EndpointConfigRecord);
+        var config = RequireEndpointConfig(ctx.Principal.AccountId, input.EndpointConfigName!);
+        return new DescribeEndpointConfigOutput
+        {
+            EndpointConfigName = config.EndpointConfigName,
+            EndpointConfigArn = config.EndpointConfigArn,
+            ProductionVariants = config.ProductionVariants.Select(v => new ProductionVariant
+            {
+                VariantName = v.VariantName,
+                ModelName = v.ModelName,
+                InitialInstanceCount = v.InitialInstanceCount,
+                InstanceType = v.InstanceType,
+                InitialVariantWeight = v.InitialVariantWeight,
+                RoutingConfig = v.RoutingConfig is { } routing ? new ProductionVariantRoutingConfig { RoutingStrategy = routing.RoutingStrategy } : null,
+                ServerlessConfig = Wire(v.ServerlessConfig),
+            }).ToList(),
+            KmsKeyId = config.KmsKeyId,
+            CreationTime = config.CreationTime,
+        };
     }
 
-    async Task ListEndpointConfigs(RequestContext ctx)
+    static ProductionVariantServerlessConfig? Wire(ServerlessRow? s)
+        => s is null ? null : new() { MemorySizeInMB = s.MemorySizeInMB, MaxConcurrency = s.MaxConcurrency, ProvisionedConcurrency = s.ProvisionedConcurrency };
+
+    ListEndpointConfigsOutput ListEndpointConfigs(ListEndpointConfigsInput input, RequestContext ctx)
     {
-        var input = JsonProtocol.Input(ctx, SageMakerJson.Default.ListInput);
-        var items = Filter(store.ListEndpointConfigs(ctx.Principal.AccountId), input, c => c.EndpointConfigName, c => c.CreationTime, _ => "");
+        var items = Filter(store.ListEndpointConfigs(ctx.Principal.AccountId),
+            new(input.NameContains, input.CreationTimeBefore, input.CreationTimeAfter, input.SortBy, input.SortOrder), c => c.EndpointConfigName, c => c.CreationTime, _ => "");
         var (page, next) = PageToken.Page(items, input.NextToken, input.MaxResults);
-        await JsonProtocol.WriteAsync(ctx, new ListEndpointConfigsOutput(page.Select(c => new EndpointConfigSummary(c.EndpointConfigName, c.EndpointConfigArn, c.CreationTime)).ToList(), next),
-            SageMakerJson.Default.ListEndpointConfigsOutput);
+        return new ListEndpointConfigsOutput
+        {
+            EndpointConfigs = page.Select(c => new EndpointConfigSummary { EndpointConfigName = c.EndpointConfigName, EndpointConfigArn = c.EndpointConfigArn, CreationTime = c.CreationTime })
+                .ToList(),
+            NextToken = next,
+        };
     }
 
-    async Task DeleteEndpointConfig(RequestContext ctx)
+    void DeleteEndpointConfig(DeleteEndpointConfigInput input, RequestContext ctx)
     {
-        var name = JsonProtocol.Required(JsonProtocol.Input(ctx, SageMakerJson.Default.NameInput).EndpointConfigName, "EndpointConfigName");
-        if (!store.DeleteEndpointConfig(ctx.Principal.AccountId, name)) throw NotFound("endpoint configuration", Arn(ctx.Principal.AccountId, "endpoint-config", name));
-        store.UpdateTags(Arn(ctx.Principal.AccountId, "endpoint-config", name), _ => []);
-        await JsonProtocol.WriteEmptyAsync(ctx);
+        var (account, name) = (ctx.Principal.AccountId, input.EndpointConfigName!);
+        if (!store.DeleteEndpointConfig(account, name)) throw new EndpointConfigNotFound(Arn(account, "endpoint-config", name));
+        store.UpdateTags(Arn(account, "endpoint-config", name), _ => []);
     }
 
     // ---- endpoints ----
 
-    async Task CreateEndpoint(RequestContext ctx)
+    async Task<CreateEndpointOutput> CreateEndpoint(CreateEndpointInput input, RequestContext ctx)
     {
-        var input = JsonProtocol.Input(ctx, SageMakerJson.Default.CreateEndpointInput);
         var name = ValidName(input.EndpointName, "EndpointName");
-        var configName = JsonProtocol.Required(input.EndpointConfigName, "EndpointConfigName");
+        var configName = input.EndpointConfigName!;
         var account = ctx.Principal.AccountId;
-        if (store.GetEndpointConfig(account, configName) is null)
-            throw NotFound("endpoint configuration", Arn(account, "endpoint-config", configName));
+        RequireEndpointConfig(account, configName);
         var now = clock.GetUtcNow();
-        var record = new EndpointRecord
+        var row = new EndpointRow
         {
             EndpointName = name,
             EndpointArn = Arn(account, "endpoint", name),
@@ -354,84 +395,97 @@ public sealed partial class SageMakerService(SageMakerStore store, HostingServic
             CreationTime = now,
             LastModifiedTime = now,
         };
-        if (input.Tags is { } endpointTags) ValidateTags(endpointTags);
-        if (!store.CreateEndpoint(account, record)) throw Exists("endpoint", record.EndpointArn);
-        SaveTags(record.EndpointArn, input.Tags);
+        if (!store.CreateEndpoint(account, row)) throw new EndpointAlreadyExists(row.EndpointArn);
+        SaveTags(row.EndpointArn, input.Tags);
         var deploy = hosting.DeployAsync(account, name, () => endpoints.PlanOf(account, name));
         await Task.WhenAny(deploy, Task.Delay(CreateWait));
-        await JsonProtocol.WriteAsync(ctx, new CreateEndpointOutput(record.EndpointArn), SageMakerJson.Default.CreateEndpointOutput);
+        return new CreateEndpointOutput { EndpointArn = row.EndpointArn };
     }
 
-    async Task DescribeEndpoint(RequestContext ctx)
+    DescribeEndpointOutput DescribeEndpoint(DescribeEndpointInput input, RequestContext ctx)
     {
-        var name = JsonProtocol.Required(JsonProtocol.Input(ctx, SageMakerJson.Default.NameInput).EndpointName, "EndpointName");
-        var endpoint = store.GetEndpoint(ctx.Principal.AccountId, name) ?? throw NotFound("endpoint", Arn(ctx.Principal.AccountId, "endpoint", name));
+        var account = ctx.Principal.AccountId;
+        var endpoint = RequireEndpoint(account, input.EndpointName!);
         // Where each instance runs now (instances come and go: replacements, autoscaling).
-        if (hosting.Find(ctx.Principal.AccountId, name) is { } runtime && endpoint.ProductionVariants is { } variants)
-            endpoint = endpoint with
-            {
-                ProductionVariants = variants.Select(v => runtime.Variants.FirstOrDefault(r => r.Name == v.VariantName) is { } live
-                    ? v with
-                    {
-                        StrataInstances = live.Instances.Select(i => new InstanceSummary(i.Id[(i.Id.LastIndexOf('/') + 1)..], i.Zone)).ToList(),
-                        CurrentInstanceCount = live.Instances.Count,
-                        DesiredInstanceCount = live.DesiredInstanceCount,
-                        StrataUsage = live.Serverless?.Usage,
-                    }
-                    : v).ToList(),
-            };
-        await JsonProtocol.WriteAsync(ctx, endpoint, SageMakerJson.Default.EndpointRecord);
+        var runtime = hosting.Find(account, endpoint.EndpointName);
+        return new DescribeEndpointOutput
+        {
+            EndpointName = endpoint.EndpointName,
+            EndpointArn = endpoint.EndpointArn,
+            EndpointConfigName = endpoint.EndpointConfigName,
+            ProductionVariants = endpoint.ProductionVariants?.Select(v => Describe(v, runtime?.Variants.FirstOrDefault(r => r.Name == v.VariantName))).ToList(),
+            EndpointStatus = endpoint.EndpointStatus,
+            FailureReason = endpoint.FailureReason,
+            CreationTime = endpoint.CreationTime,
+            LastModifiedTime = endpoint.LastModifiedTime,
+        };
     }
 
-    async Task ListEndpoints(RequestContext ctx)
+    /// <summary>A variant as stored, with what runs now when it runs (instances, counts, usage).</summary>
+    static ProductionVariantSummary Describe(VariantSummaryRow v, VariantRuntime? live) => new()
     {
-        var input = JsonProtocol.Input(ctx, SageMakerJson.Default.ListInput);
-        var items = Filter(store.ListEndpoints(ctx.Principal.AccountId), input, e => e.EndpointName, e => e.CreationTime, e => e.EndpointStatus)
+        VariantName = v.VariantName,
+        DeployedImages = v.DeployedImages?.Select(d => new DeployedImage { SpecifiedImage = d.SpecifiedImage, ResolvedImage = d.ResolvedImage, ResolutionTime = d.ResolutionTime })
+            .ToList(),
+        CurrentWeight = v.CurrentWeight,
+        DesiredWeight = v.DesiredWeight,
+        CurrentInstanceCount = live?.Instances.Count ?? v.CurrentInstanceCount,
+        DesiredInstanceCount = live?.DesiredInstanceCount ?? v.DesiredInstanceCount,
+        CurrentServerlessConfig = Wire(v.CurrentServerlessConfig),
+        DesiredServerlessConfig = Wire(v.DesiredServerlessConfig),
+        StrataInstances = live?.Instances.Select(i => new InstanceSummary(i.Id[(i.Id.LastIndexOf('/') + 1)..], i.Zone)).ToList(),
+        StrataUsage = live?.Serverless?.Usage,
+    };
+
+    ListEndpointsOutput ListEndpoints(ListEndpointsInput input, RequestContext ctx)
+    {
+        var items = Filter(store.ListEndpoints(ctx.Principal.AccountId), new(input.NameContains, input.CreationTimeBefore, input.CreationTimeAfter, input.SortBy, input.SortOrder),
+                e => e.EndpointName, e => e.CreationTime, e => e.EndpointStatus)
             .Where(e => input.StatusEquals is null || e.EndpointStatus == input.StatusEquals).ToList();
         var (page, next) = PageToken.Page(items, input.NextToken, input.MaxResults);
-        await JsonProtocol.WriteAsync(ctx, new ListEndpointsOutput(page.Select(e => new EndpointSummary(e.EndpointName, e.EndpointArn, e.CreationTime, e.LastModifiedTime, e.EndpointStatus)).ToList(), next),
-            SageMakerJson.Default.ListEndpointsOutput);
+        return new ListEndpointsOutput
+        {
+            Endpoints = page.Select(e => new EndpointSummary
+            {
+                EndpointName = e.EndpointName,
+                EndpointArn = e.EndpointArn,
+                CreationTime = e.CreationTime,
+                LastModifiedTime = e.LastModifiedTime,
+                EndpointStatus = e.EndpointStatus,
+            }).ToList(),
+            NextToken = next,
+        };
     }
 
-    EndpointRecord RequireInService(string account, string name)
+    EndpointRow RequireInService(string account, string name)
     {
-        var endpoint = store.GetEndpoint(account, name) ?? throw NotFound("endpoint", Arn(account, "endpoint", name));
-        if (endpoint.EndpointStatus != "InService")
-            throw new AwsException("ValidationException", 400, $"Cannot update in-progress endpoint \"{endpoint.EndpointArn}\".");
-        return endpoint;
+        var endpoint = RequireEndpoint(account, name);
+        return endpoint.EndpointStatus == "InService" ? endpoint : throw new EndpointNotInService(endpoint.EndpointArn);
     }
 
-    async Task UpdateEndpoint(RequestContext ctx)
+    async Task<UpdateEndpointOutput> UpdateEndpoint(UpdateEndpointInput input, RequestContext ctx)
     {
-        var input = JsonProtocol.Input(ctx, SageMakerJson.Default.UpdateEndpointInput);
-        var name = JsonProtocol.Required(input.EndpointName, "EndpointName");
-        var configName = JsonProtocol.Required(input.EndpointConfigName, "EndpointConfigName");
-        var account = ctx.Principal.AccountId;
+        var (account, name) = (ctx.Principal.AccountId, input.EndpointName!);
         var endpoint = RequireInService(account, name);
-        var config = store.GetEndpointConfig(account, configName) ?? throw NotFound("endpoint configuration", Arn(account, "endpoint-config", configName));
+        var config = RequireEndpointConfig(account, input.EndpointConfigName!);
         store.UpdateEndpoint(account, name, e => e with { EndpointStatus = "Updating", LastModifiedTime = clock.GetUtcNow() });
         await Task.WhenAny(hosting.UpdateAsync(account, name, () => endpoints.Plan(account, name, config)), Task.Delay(CreateWait));
-        await JsonProtocol.WriteAsync(ctx, new CreateEndpointOutput(endpoint.EndpointArn), SageMakerJson.Default.CreateEndpointOutput);
+        return new UpdateEndpointOutput { EndpointArn = endpoint.EndpointArn };
     }
 
-    async Task UpdateEndpointWeightsAndCapacities(RequestContext ctx)
+    async Task<UpdateEndpointWeightsAndCapacitiesOutput> UpdateEndpointWeightsAndCapacities(UpdateEndpointWeightsAndCapacitiesInput input, RequestContext ctx)
     {
-        var input = JsonProtocol.Input(ctx, SageMakerJson.Default.UpdateEndpointWeightsAndCapacitiesInput);
-        var name = JsonProtocol.Required(input.EndpointName, "EndpointName");
-        var desired = JsonProtocol.Required(input.DesiredWeightsAndCapacities, "DesiredWeightsAndCapacities");
-        if (desired.Count == 0) throw JsonProtocol.Invalid("DesiredWeightsAndCapacities", null, "Member must have length greater than or equal to 1");
-        var account = ctx.Principal.AccountId;
+        var (account, name) = (ctx.Principal.AccountId, input.EndpointName!);
+        var desired = input.DesiredWeightsAndCapacities!;
         var endpoint = RequireInService(account, name);
         var known = endpoint.ProductionVariants?.Select(v => v.VariantName).ToHashSet() ?? [];
         foreach (var d in desired)
         {
-            var variant = JsonProtocol.Required(d.VariantName, "DesiredWeightsAndCapacities.VariantName");
-            if (!known.Contains(variant))
-                throw new AwsException("ValidationException", 400, $"The variant name(s) \"[{variant}]\" is/are not present in the endpoint \"{endpoint.EndpointArn}\".");
-            if (d.DesiredWeight is < 0) throw JsonProtocol.Invalid("DesiredWeightsAndCapacities.DesiredWeight", d.DesiredWeight, "Member must have value greater than or equal to 0");
+            var variant = d.VariantName!;
+            if (!known.Contains(variant)) throw new VariantNotFound(variant, endpoint.EndpointArn);
             if (d.DesiredInstanceCount is < 1) throw JsonProtocol.Invalid("DesiredWeightsAndCapacities.DesiredInstanceCount", d.DesiredInstanceCount, "Member must have value greater than or equal to 1");
             if (d.DesiredInstanceCount > MaxInstancesPerVariant)
-                throw new AwsException("ResourceLimitExceeded", 400, $"The account-level service limit for endpoint usage is {MaxInstancesPerVariant} Instances per variant; a request delta of {d.DesiredInstanceCount} Instances exceeds it.");
+                throw SageMakerErrors.ResourceLimitExceeded($"The account-level service limit for endpoint usage is {MaxInstancesPerVariant} Instances per variant; a request delta of {d.DesiredInstanceCount} Instances exceeds it.");
         }
         store.UpdateEndpoint(account, name, e => e with { EndpointStatus = "Updating", LastModifiedTime = clock.GetUtcNow() });
         var update = Task.Run(async () =>
@@ -442,38 +496,41 @@ public sealed partial class SageMakerService(SageMakerStore store, HostingServic
             }
             catch (Exception e) when (e is HostingException or OperationCanceledException)
             {
-                store.UpdateEndpoint(account, name, rec => rec with { EndpointStatus = "InService", FailureReason = e.Message, LastModifiedTime = clock.GetUtcNow() });
+                store.UpdateEndpoint(account, name, row => row with { EndpointStatus = "InService", FailureReason = e.Message, LastModifiedTime = clock.GetUtcNow() });
             }
         });
         await Task.WhenAny(update, Task.Delay(CreateWait));
-        await JsonProtocol.WriteAsync(ctx, new CreateEndpointOutput(endpoint.EndpointArn), SageMakerJson.Default.CreateEndpointOutput);
+        return new UpdateEndpointWeightsAndCapacitiesOutput { EndpointArn = endpoint.EndpointArn };
     }
 
-    async Task DeleteEndpoint(RequestContext ctx)
+    async Task<Empty> DeleteEndpoint(DeleteEndpointInput input, RequestContext ctx)
     {
-        var name = JsonProtocol.Required(JsonProtocol.Input(ctx, SageMakerJson.Default.NameInput).EndpointName, "EndpointName");
-        var account = ctx.Principal.AccountId;
-        if (!store.DeleteEndpoint(account, name)) throw NotFound("endpoint", Arn(account, "endpoint", name));
+        var (account, name) = (ctx.Principal.AccountId, input.EndpointName!);
+        if (!store.DeleteEndpoint(account, name)) throw new EndpointNotFound(Arn(account, "endpoint", name));
         store.UpdateTags(Arn(account, "endpoint", name), _ => []);
         await hosting.StopEndpointAsync(account, name);
-        await JsonProtocol.WriteEmptyAsync(ctx);
+        return Empty.Instance;
     }
 
+    /// <summary>The List operations' shared filters (their inputs are separate shapes with the same members).</summary>
+    internal readonly record struct ListFilter(string? NameContains, DateTimeOffset? CreationTimeBefore, DateTimeOffset? CreationTimeAfter, string? SortBy, string? SortOrder);
+
     /// <summary>The List operations' shared filters and order: NameContains, CreationTimeBefore/
-    /// After, SortBy (Name | CreationTime | Status), SortOrder (default: newest first).</summary>
-    internal static List<T> Filter<T>(List<T> items, ListInput input, Func<T, string> name, Func<T, DateTimeOffset> created, Func<T, string> status)
+    /// After, SortBy (Name | CreationTime | Status), SortOrder (default: newest first). The model's
+    /// validation has checked SortBy and SortOrder against each operation's values.</summary>
+    internal static List<T> Filter<T>(List<T> items, ListFilter filter, Func<T, string> name, Func<T, DateTimeOffset> created, Func<T, string> status)
     {
         IEnumerable<T> q = items;
-        if (input.NameContains is { } contains) q = q.Where(i => name(i).Contains(contains, StringComparison.OrdinalIgnoreCase));
-        if (input.CreationTimeBefore is { } before) q = q.Where(i => created(i).ToUnixTimeMilliseconds() / 1000.0 < before);
-        if (input.CreationTimeAfter is { } after) q = q.Where(i => created(i).ToUnixTimeMilliseconds() / 1000.0 > after);
-        var descending = input.SortOrder switch
+        if (filter.NameContains is { } contains) q = q.Where(i => name(i).Contains(contains, StringComparison.OrdinalIgnoreCase));
+        if (filter.CreationTimeBefore is { } before) q = q.Where(i => Seconds(created(i)) < Seconds(before));
+        if (filter.CreationTimeAfter is { } after) q = q.Where(i => Seconds(created(i)) > Seconds(after));
+        var descending = filter.SortOrder switch
         {
             null or "Descending" => true,
             "Ascending" => false,
             var other => throw JsonProtocol.Invalid("SortOrder", other, "Member must satisfy enum value set: [Ascending, Descending]"),
         };
-        Func<T, IComparable> key = input.SortBy switch
+        Func<T, IComparable> key = filter.SortBy switch
         {
             null or "CreationTime" => i => created(i),
             "Name" => i => name(i),
@@ -482,4 +539,7 @@ public sealed partial class SageMakerService(SageMakerStore store, HostingServic
         };
         return (descending ? q.OrderByDescending(key) : q.OrderBy(key)).ToList();
     }
+
+    /// <summary>Epoch seconds to the millisecond, as the wire carries them.</summary>
+    static double Seconds(DateTimeOffset t) => t.ToUnixTimeMilliseconds() / 1000.0;
 }

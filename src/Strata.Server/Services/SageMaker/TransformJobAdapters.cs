@@ -34,10 +34,10 @@ public sealed class TransformJobs(TransformJobStore jobs, SageMakerStore models)
         };
     }
 
-    static TransformJobState StateOf(TransformJobRecord j)
+    static TransformJobState StateOf(TransformJobRow j)
         => new(j.TransformJobStatus, j.FailureReason, j.TransformStartTime, j.TransformEndTime, j.LastModifiedTime, j.StrataProgress);
 
-    static TransformJobRecord Apply(TransformJobRecord j, TransformJobState s) => j with
+    static TransformJobRow Apply(TransformJobRow j, TransformJobState s) => j with
     {
         TransformJobStatus = s.Status,
         FailureReason = s.FailureReason,
@@ -47,7 +47,7 @@ public sealed class TransformJobs(TransformJobStore jobs, SageMakerStore models)
         StrataProgress = s.Progress,
     };
 
-    static TransformJob Map(TransformJobRecord j) => new()
+    static TransformJob Map(TransformJobRow j) => new()
     {
         Name = j.TransformJobName,
         ModelName = j.ModelName,

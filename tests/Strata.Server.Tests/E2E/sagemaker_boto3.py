@@ -123,6 +123,30 @@ def test_named_inputs_and_types_through_an_endpoint():
     eq((p["score"], p["is_known"], p["counts_doubled"]), ([5], [True], [6]), "typed outputs")
 
 
+def test_malformed_input_is_a_client_error():
+    """Input a client's own validation would refuse is checked by the server against the model,
+    before authorization: a 400 that says what is wrong, never a 500."""
+    loose = validate_responses(boto3.client("sagemaker", endpoint_url=endpoint(), region_name="us-east-1",
+                                            config=Config(retries={"max_attempts": 1}, parameter_validation=False)))
+    # A tag without its value, a missing required member, a name over the model's length.
+    expect_error(lambda: loose.create_endpoint(EndpointName=unique("ep"), EndpointConfigName="c", Tags=[{"Key": "a"}]), "ValidationException", 400,
+                 "1 validation error detected: Value null at 'tags.1.member.value' failed to satisfy constraint: Member must not be null")
+    expect_error(lambda: loose.create_endpoint(EndpointName=unique("ep")), "ValidationException", 400,
+                 "Value null at 'endpointConfigName' failed to satisfy constraint: Member must not be null")
+    expect_error(lambda: loose.describe_endpoint(EndpointName="e" * 64), "ValidationException", 400, "Member must have length less than or equal to 63")
+    # Tags that are not structures at all ("Tags": ["a"]), which no client's serialiser writes:
+    # the body is swapped in before it is signed. The body does not match the input's shape.
+    body = json.dumps({"EndpointName": unique("ep"), "EndpointConfigName": "c", "Tags": ["a"]}).encode()
+
+    def swap(request, **_):
+        request.data = body
+    loose.meta.events.register_first("before-sign.sagemaker.CreateEndpoint", swap)
+    try:
+        expect_error(lambda: loose.create_endpoint(EndpointName="x", EndpointConfigName="c"), "SerializationException", 400, "Tags[0]")
+    finally:
+        loose.meta.events.unregister("before-sign.sagemaker.CreateEndpoint", swap)
+
+
 def test_validation_errors():
     url = artifact("regression")
     expect_error(lambda: sm.create_model(ModelName="bad_name!", ExecutionRoleArn=ROLE, PrimaryContainer={"Image": IMAGE, "ModelDataUrl": url}), "ValidationException", 400)

@@ -96,9 +96,12 @@ def served_operations():
         names = SESSION.get_service_model(service).operation_names
         return list(dict.fromkeys(n for n in re.findall(r'"([A-Z]\w+)"', block) if n in names))
 
-    ops["sagemaker"] = declared("sagemaker", "SageMaker/SageMakerService.cs")
-    ops["application-autoscaling"] = declared("application-autoscaling", "AutoScaling/ApplicationAutoScalingService.cs")
-    ops["sagemaker-runtime"] = ["InvokeEndpoint"]
+    # Services not (yet) on the generated layer: their hand-written operation tables.
+    if "sagemaker" not in ops:
+        ops["sagemaker"] = declared("sagemaker", "SageMaker/SageMakerService.cs")
+    if "application-autoscaling" not in ops:
+        ops["application-autoscaling"] = declared("application-autoscaling", "AutoScaling/ApplicationAutoScalingService.cs")
+    ops.setdefault("sagemaker-runtime", ["InvokeEndpoint"])
     return ops
 
 

@@ -1,0 +1,54 @@
+using Strata.Server.Protocol;
+
+namespace Strata.Server.Services.SageMaker;
+
+// SageMaker's domain errors: what can go wrong with its resources, in its own terms. The table
+// below is the one place that says which AWS error each one is. SageMaker answers a name that
+// does not exist with a ValidationException ("Could not find …"), which the CLI's waiters rely on.
+
+/// <summary>No resource of that name (or ARN) in the caller's account.</summary>
+public abstract class SageMakerNotFound(string message) : DomainError(message);
+
+public sealed class ModelNotFound(string modelArn) : SageMakerNotFound($"Could not find model \"{modelArn}\".");
+
+public sealed class EndpointConfigNotFound(string configArn) : SageMakerNotFound($"Could not find endpoint configuration \"{configArn}\".");
+
+public sealed class EndpointNotFound(string endpointArn) : SageMakerNotFound($"Could not find endpoint \"{endpointArn}\".");
+
+public sealed class TransformJobNotFound(string jobName) : SageMakerNotFound($"Could not find requested job with name {jobName}");
+
+/// <summary>A tagging request names a resource that does not exist.</summary>
+public sealed class TaggedResourceNotFound(string arn) : SageMakerNotFound($"Resource {arn} does not exist.");
+
+/// <summary>A variant that an endpoint does not have.</summary>
+public sealed class VariantNotFound(string variantName, string endpointArn)
+    : SageMakerNotFound($"The variant name(s) \"[{variantName}]\" is/are not present in the endpoint \"{endpointArn}\".");
+
+/// <summary>A create request names a resource that exists already.</summary>
+public abstract class SageMakerAlreadyExists(string message) : DomainError(message);
+
+public sealed class ModelAlreadyExists(string modelArn) : SageMakerAlreadyExists($"Cannot create already existing model \"{modelArn}\".");
+
+public sealed class EndpointConfigAlreadyExists(string configArn) : SageMakerAlreadyExists($"Cannot create already existing endpoint configuration \"{configArn}\".");
+
+public sealed class EndpointAlreadyExists(string endpointArn) : SageMakerAlreadyExists($"Cannot create already existing endpoint \"{endpointArn}\".");
+
+public sealed class TransformJobAlreadyExists(string jobArn)
+    : SageMakerAlreadyExists($"Job name must be unique within an AWS account and region, and a job with this name already exists ({jobArn})");
+
+/// <summary>A resource exists but its state forbids the operation.</summary>
+public abstract class SageMakerInvalidState(string message) : DomainError(message);
+
+public sealed class EndpointNotInService(string endpointArn) : SageMakerInvalidState($"Cannot update in-progress endpoint \"{endpointArn}\".");
+
+public sealed class TransformJobNotStoppable(string jobName, string status) : SageMakerInvalidState($"Transform job {jobName} is {status} and cannot be stopped.");
+
+public static class SageMakerErrorTable
+{
+    public static readonly ErrorTable Errors = new ErrorTable()
+        .Map<SageMakerNotFound>(e => SageMakerErrors.ValidationException(e.Message))
+        .Map<SageMakerAlreadyExists>(e => SageMakerErrors.ValidationException(e.Message))
+        // Unlike models, endpoints and configurations, a transform job that exists is ResourceInUse.
+        .Map<TransformJobAlreadyExists>(e => SageMakerErrors.ResourceInUse(e.Message))
+        .Map<SageMakerInvalidState>(e => SageMakerErrors.ValidationException(e.Message));
+}
