@@ -95,6 +95,23 @@ public sealed class ErrorWriterTests
         Assert.Equal("a\0b\u0001c\ufffdd\uffffe\t\U0001F600", JsonDocument.Parse(json).RootElement.GetProperty("message").GetString());
     }
 
+    /// <summary>Issue 19: a timestamp that is not one is the protocol's SerializationException
+    /// (a JsonException), not a FormatException or overflow answered with a 500.</summary>
+    [Theory]
+    [InlineData("\"not-a-time\"")]
+    [InlineData("\"99999-01-01T00:00:00Z\"")]
+    [InlineData("1e20")]
+    [InlineData("-1e18")]
+    [InlineData("true")]
+    [InlineData("[]")]
+    public void BadJsonTimestampsAreJsonExceptions(string json)
+    {
+        var options = new JsonSerializerOptions { Converters = { new EpochSecondsConverter() } };
+        Assert.ThrowsAny<JsonException>(() => JsonSerializer.Deserialize<DateTimeOffset>(json, options));
+        Assert.Equal(DateTimeOffset.FromUnixTimeSeconds(1700000000), JsonSerializer.Deserialize<DateTimeOffset>("1700000000", options));
+        Assert.Equal(DateTimeOffset.FromUnixTimeSeconds(1700000000), JsonSerializer.Deserialize<DateTimeOffset>("\"2023-11-14T22:13:20Z\"", options));
+    }
+
     [Fact]
     public void WireTextReturnsCleanTextAsIs()
     {
