@@ -9,10 +9,7 @@ namespace Strata.Server.Tests.E2E;
 /// 1.26 (whose older models mutate differently). The operations are the servers' own tables.</summary>
 public sealed class FuzzBoto3Tests
 {
-    /// <summary>Every service's case but SageMaker's: its handlers read tags before validating
-    /// them (<c>"Tags": ["a"]</c> is a 500 in AddTags, CreateEndpoint, CreateTransformJob), fixed
-    /// on its own branch; once that is merged this filter goes and test_sagemaker runs here too.</summary>
-    public static IEnumerable<object[]> Cases => ClientSuite.Cases("fuzz_boto3.py").Where(c => (string)c[0] != "test_sagemaker");
+    public static IEnumerable<object[]> Cases => ClientSuite.Cases("fuzz_boto3.py");
 
     /// <summary>"service:Op,Op;service:Op": what each service serves, as the script reads it.</summary>
     static string Operations()
