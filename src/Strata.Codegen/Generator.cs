@@ -220,6 +220,9 @@ sealed partial class Generator(ServiceModel model, ServiceList list, string boto
                 yield return $"v.Range({value}, {member}, {bounds});";
                 break;
         }
+        // JSON may send null for a list's item or a map's value; no listed shape is sparse, so
+        // that is invalid input, refused here rather than met by a handler.
+        if (kind is "list" or "map" && !ServiceModel.Flag(shape, "sparse")) yield return $"v.NoNulls({value}, {member});";
         if (kind == "structure" && !ServiceModel.Flag(shape, "document")) yield return $"v.Nested({value}, {member});";
         if (kind == "list" && depth < 2)
         {

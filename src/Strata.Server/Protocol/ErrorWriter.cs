@@ -56,11 +56,11 @@ public static class ErrorWriter
         {
             json.WriteStartObject();
             if (typeField) json.WriteString("__type", error.Code);
-            json.WriteString("message", error.Message);
+            json.WriteString("message", WireText.ForJson(error.Message));
             foreach (var (name, value) in error.Fields)
             {
                 if (long.TryParse(value, out var number) && name.EndsWith("StatusCode", StringComparison.Ordinal)) json.WriteNumber(name, number);
-                else json.WriteString(name, value);
+                else json.WriteString(name, WireText.ForJson(value));
             }
             json.WriteEndObject();
         }
@@ -104,7 +104,7 @@ public static class Xml
     public static byte[] Document(Action<XmlWriter> write)
     {
         using var buffer = new MemoryStream();
-        using (var xml = XmlWriter.Create(buffer, Settings))
+        using (var xml = new SafeXmlWriter(XmlWriter.Create(buffer, Settings)))
         {
             xml.WriteStartDocument();
             write(xml);

@@ -29,10 +29,23 @@ public sealed record Empty
 /// <summary>Epoch seconds (with milliseconds), as AWS JSON protocols carry timestamps.</summary>
 public sealed class EpochSecondsConverter : JsonConverter<DateTimeOffset>
 {
+    /// <summary>Epoch seconds, or (as AWS also reads them) an ISO 8601 string; anything else,
+    /// or a time outside what a timestamp can hold, is a JsonException (the protocol's
+    /// SerializationException), never an exception the pipeline would answer with a 500.</summary>
     public override DateTimeOffset Read(ref Utf8JsonReader reader, Type typeToConvert, JsonSerializerOptions options)
-        => reader.TokenType == JsonTokenType.Number
-            ? DateTimeOffset.FromUnixTimeMilliseconds((long)Math.Round(reader.GetDouble() * 1000))
-            : DateTimeOffset.Parse(reader.GetString()!, System.Globalization.CultureInfo.InvariantCulture);
+    {
+        if (reader.TokenType == JsonTokenType.Number)
+        {
+            // Year 1 to 9999 in milliseconds; NaN and infinities fail the comparison too.
+            if (reader.TryGetDouble(out var seconds) && seconds * 1000 is var ms && ms >= -62135596800000 && ms <= 253402300799999)
+                return DateTimeOffset.FromUnixTimeMilliseconds((long)Math.Round(ms));
+            throw new JsonException("The timestamp is out of range.");
+        }
+        if (reader.TokenType == JsonTokenType.String
+            && DateTimeOffset.TryParse(reader.GetString(), System.Globalization.CultureInfo.InvariantCulture, System.Globalization.DateTimeStyles.AssumeUniversal, out var time))
+            return time;
+        throw new JsonException("The timestamp is neither epoch seconds nor an ISO 8601 date.");
+    }
 
     public override void Write(Utf8JsonWriter writer, DateTimeOffset value, JsonSerializerOptions options)
         => writer.WriteNumberValue(Math.Round(value.ToUnixTimeMilliseconds() / 1000.0, 3));

@@ -119,11 +119,47 @@ public static class ProtocolParser
             using var doc = JsonDocument.Parse(body);
             if (doc.RootElement.ValueKind != JsonValueKind.Object)
                 throw new AwsException("SerializationException", 400, "Start of structure or map found where not expected.");
+            RequireReadableStrings(doc.RootElement);
             return doc.RootElement.Clone();
         }
         catch (JsonException)
         {
             throw new AwsException("SerializationException", 400, "The request body is not valid JSON.");
+        }
+    }
+
+    /// <summary>JSON may escape half a surrogate pair ("\ud800"), which no .NET string can be
+    /// read from (GetString throws): such a document is refused here, once, so that no reader of
+    /// the input (a handler, authorization's condition keys) meets it.</summary>
+    static void RequireReadableStrings(JsonElement element)
+    {
+        try
+        {
+            Walk(element);
+        }
+        catch (InvalidOperationException)
+        {
+            throw new AwsException("SerializationException", 400, "The request body contains a string that is not valid UTF-16 (an unpaired surrogate).");
+        }
+
+        static void Walk(JsonElement e)
+        {
+            switch (e.ValueKind)
+            {
+                case JsonValueKind.String:
+                    e.GetString();
+                    break;
+                case JsonValueKind.Array:
+                    foreach (var item in e.EnumerateArray()) Walk(item);
+                    break;
+                case JsonValueKind.Object:
+                    foreach (var p in e.EnumerateObject())
+                    {
+                        _ = p.Name;
+                        Walk(p.Value);
+                    }
+                    break;
+            }
         }
     }
 }

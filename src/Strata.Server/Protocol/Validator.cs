@@ -59,6 +59,22 @@ public sealed class Validator
         Pop(member);
     }
 
+    /// <summary>A list without null items (JSON can send <c>[null]</c>; the model's lists are not sparse).</summary>
+    public void NoNulls<T>(List<T>? items, string? member)
+    {
+        if (items is null) return;
+        for (var i = 0; i < items.Count; i++)
+            if (items[i] is null) Fail(member is null ? null : $"{member}.{i + 1}.member", null, "Member must not be null");
+    }
+
+    /// <summary>A map without null values.</summary>
+    public void NoNulls<T>(Dictionary<string, T>? map, string? member)
+    {
+        if (map is null) return;
+        foreach (var (key, value) in map)
+            if (value is null) Fail(member, key, "Map value must not be null");
+    }
+
     /// <summary>Checks every item of a list (AWS names the N-th <c>member.N.member</c>, from 1).</summary>
     public void Each<T>(List<T>? items, string member, Action<Validator, T> check)
     {

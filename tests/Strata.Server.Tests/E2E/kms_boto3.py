@@ -200,4 +200,24 @@ def test_keys_of_another_account():
     assert meta["KeyId"] not in [k["KeyId"] for k in theirs.list_keys()["Keys"]]
 
 
+def test_wrong_input_gets_an_error_the_operation_declares():
+    # Issue 19: found by fuzz_boto3.py. The client's own checks are off, as a property-based
+    # test has them, so the server's answers are what is tested.
+    unchecked = validate_responses(boto3.client("kms", endpoint_url=endpoint(), region_name="us-east-1",
+                                                config=Config(retries={"max_attempts": 1}, parameter_validation=False)))
+    key = kms.create_key()["KeyMetadata"]["KeyId"]
+    blob = kms.encrypt(KeyId=key, Plaintext=b"x", EncryptionContext={"k": "v"})["CiphertextBlob"]
+    # A map value JSON sends as null is invalid input, not a NullReferenceException.
+    expect_error(lambda: unchecked.decrypt(CiphertextBlob=blob, EncryptionContext={"k": None}), "ValidationException", 400)
+    # Encrypt and CreateAlias do not declare InvalidArnException: an ARN that names no key is not found.
+    expect_error(lambda: kms.encrypt(KeyId="arn:aws:iam::123456789012:user/x", Plaintext=b"x"), "NotFoundException", 400)
+    expect_error(lambda: kms.create_alias(AliasName="alias/" + unique("a"), TargetKeyId="arn:"), "NotFoundException", 400)
+    expect_error(lambda: kms.describe_key(KeyId="arn:"), "InvalidArnException", 400)
+    # UpdateAlias does not declare InvalidAliasNameException: the model's pattern, then not found.
+    expect_error(lambda: unchecked.update_alias(AliasName="<bad>", TargetKeyId=key), "ValidationException", 400)
+    expect_error(lambda: kms.update_alias(AliasName="not-an-alias", TargetKeyId=key), "NotFoundException", 400)
+    # JSON may escape half a surrogate pair; such a body is refused before anything reads it.
+    expect_error(lambda: unchecked.describe_key(KeyId="\ud800"), "SerializationException", 400)
+
+
 run(globals())

@@ -164,6 +164,8 @@ def test_response_overrides():
     eq(g["ContentDisposition"], "inline; filename=a.json", "override disposition")
     eq(g["CacheControl"], "no-cache", "override cache")
     eq(g["ContentLanguage"], "fr", "override language")
+    # A header cannot carry a control character: the override is refused, not answered with a 500.
+    expect_error(lambda: s3.get_object(Bucket=b, Key="o", ResponseContentType="a\x00b"), "InvalidArgument", 400)
 
 
 def test_unicode_and_long_keys():

@@ -29,8 +29,10 @@ public sealed partial record CustomizedMetricSpecification : IValidatable
 
     public void Validate(Validator v)
     {
+        v.NoNulls(Dimensions, "Dimensions");
         v.Each(Dimensions, "Dimensions", static (v, i0) => { v.Nested(i0, null); });
         v.Enum(Statistic, "Statistic", ApplicationAutoScalingEnums.MetricStatistic);
+        v.NoNulls(Metrics, "Metrics");
         v.Each(Metrics, "Metrics", static (v, i0) => { v.Nested(i0, null); });
     }
 }
@@ -93,6 +95,7 @@ public sealed partial record DescribeScalableTargetsRequest : IValidatable
         v.Required(ServiceNamespace, "ServiceNamespace");
         v.Enum(ServiceNamespace, "ServiceNamespace", ApplicationAutoScalingEnums.ServiceNamespace);
         v.Length(ResourceIds, "ResourceIds", null, 50);
+        v.NoNulls(ResourceIds, "ResourceIds");
         v.Each(ResourceIds, "ResourceIds", static (v, i0) => { v.Length(i0, null, 1, 1600); });
         v.Enum(ScalableDimension, "ScalableDimension", ApplicationAutoScalingEnums.ScalableDimension);
     }
@@ -140,6 +143,7 @@ public sealed partial record DescribeScalingPoliciesRequest : IValidatable
     public void Validate(Validator v)
     {
         v.Length(PolicyNames, "PolicyNames", null, 50);
+        v.NoNulls(PolicyNames, "PolicyNames");
         v.Each(PolicyNames, "PolicyNames", static (v, i0) => { v.Length(i0, null, 1, 1600); });
         v.Required(ServiceNamespace, "ServiceNamespace");
         v.Enum(ServiceNamespace, "ServiceNamespace", ApplicationAutoScalingEnums.ServiceNamespace);
@@ -198,6 +202,7 @@ public sealed partial record PredictiveScalingCustomizedMetricSpecification : IV
     public void Validate(Validator v)
     {
         v.Required(MetricDataQueries, "MetricDataQueries");
+        v.NoNulls(MetricDataQueries, "MetricDataQueries");
         v.Each(MetricDataQueries, "MetricDataQueries", static (v, i0) => { v.Nested(i0, null); });
     }
 }
@@ -211,6 +216,7 @@ public sealed partial record PredictiveScalingMetric : IValidatable
 
     public void Validate(Validator v)
     {
+        v.NoNulls(Dimensions, "Dimensions");
         v.Each(Dimensions, "Dimensions", static (v, i0) => { v.Nested(i0, null); });
         v.Length(MetricName, "MetricName", 1, 255);
         v.Length(Namespace, "Namespace", 1, 255);
@@ -301,6 +307,7 @@ public sealed partial record PredictiveScalingPolicyConfiguration : IValidatable
     public void Validate(Validator v)
     {
         v.Required(MetricSpecifications, "MetricSpecifications");
+        v.NoNulls(MetricSpecifications, "MetricSpecifications");
         v.Each(MetricSpecifications, "MetricSpecifications", static (v, i0) => { v.Nested(i0, null); });
         v.Enum(Mode, "Mode", ApplicationAutoScalingEnums.PredictiveScalingMode);
         v.Range(SchedulingBufferTime, "SchedulingBufferTime", 0, 3600);
@@ -406,6 +413,7 @@ public sealed partial record RegisterScalableTargetRequest : IValidatable
         v.Enum(ScalableDimension, "ScalableDimension", ApplicationAutoScalingEnums.ScalableDimension);
         v.Length(RoleARN, "RoleARN", 1, 1600);
         v.Nested(SuspendedState, "SuspendedState");
+        v.NoNulls(Tags, "Tags");
     }
 }
 
@@ -487,6 +495,7 @@ public sealed partial record StepScalingPolicyConfiguration : IValidatable
     public void Validate(Validator v)
     {
         v.Enum(AdjustmentType, "AdjustmentType", ApplicationAutoScalingEnums.AdjustmentType);
+        v.NoNulls(StepAdjustments, "StepAdjustments");
         v.Each(StepAdjustments, "StepAdjustments", static (v, i0) => { v.Nested(i0, null); });
         v.Enum(MetricAggregationType, "MetricAggregationType", ApplicationAutoScalingEnums.MetricAggregationType);
     }
@@ -511,6 +520,7 @@ public sealed partial record TargetTrackingMetric : IValidatable
 
     public void Validate(Validator v)
     {
+        v.NoNulls(Dimensions, "Dimensions");
         v.Each(Dimensions, "Dimensions", static (v, i0) => { v.Nested(i0, null); });
         v.Length(MetricName, "MetricName", 1, 255);
         v.Length(Namespace, "Namespace", 1, 255);

@@ -109,6 +109,7 @@ public sealed partial record ContextEntry : IValidatable
     public void Validate(Validator v)
     {
         v.Length(ContextKeyName, "ContextKeyName", 5, 256);
+        v.NoNulls(ContextKeyValues, "ContextKeyValues");
         v.Enum(ContextKeyType, "ContextKeyType", IamEnums.ContextKeyTypeEnum);
     }
 }
@@ -165,6 +166,7 @@ public sealed partial record CreatePolicyRequest : IValidatable
         v.Length(PolicyDocument, "PolicyDocument", 1, 131072);
         v.Length(Description, "Description", null, 1000);
         v.Length(Tags, "Tags", null, 50);
+        v.NoNulls(Tags, "Tags");
         v.Each(Tags, "Tags", static (v, i0) => { v.Nested(i0, null); });
     }
 }
@@ -217,6 +219,7 @@ public sealed partial record CreateRoleRequest : IValidatable
         v.Range(MaxSessionDuration, "MaxSessionDuration", 3600, 43200);
         v.Length(PermissionsBoundary, "PermissionsBoundary", 20, 2048);
         v.Length(Tags, "Tags", null, 50);
+        v.NoNulls(Tags, "Tags");
         v.Each(Tags, "Tags", static (v, i0) => { v.Nested(i0, null); });
     }
 }
@@ -241,6 +244,7 @@ public sealed partial record CreateUserRequest : IValidatable
         v.Length(UserName, "UserName", 1, 64);
         v.Length(PermissionsBoundary, "PermissionsBoundary", 20, 2048);
         v.Length(Tags, "Tags", null, 50);
+        v.NoNulls(Tags, "Tags");
         v.Each(Tags, "Tags", static (v, i0) => { v.Nested(i0, null); });
     }
 }
@@ -1104,14 +1108,19 @@ public sealed partial record SimulateCustomPolicyRequest : IValidatable
     public void Validate(Validator v)
     {
         v.Required(PolicyInputList, "PolicyInputList");
+        v.NoNulls(PolicyInputList, "PolicyInputList");
         v.Each(PolicyInputList, "PolicyInputList", static (v, i0) => { v.Length(i0, null, 1, 131072); });
+        v.NoNulls(PermissionsBoundaryPolicyInputList, "PermissionsBoundaryPolicyInputList");
         v.Each(PermissionsBoundaryPolicyInputList, "PermissionsBoundaryPolicyInputList", static (v, i0) => { v.Length(i0, null, 1, 131072); });
         v.Required(ActionNames, "ActionNames");
+        v.NoNulls(ActionNames, "ActionNames");
         v.Each(ActionNames, "ActionNames", static (v, i0) => { v.Length(i0, null, 3, 128); });
+        v.NoNulls(ResourceArns, "ResourceArns");
         v.Each(ResourceArns, "ResourceArns", static (v, i0) => { v.Length(i0, null, 1, 2048); });
         v.Length(ResourcePolicy, "ResourcePolicy", 1, 131072);
         v.Length(ResourceOwner, "ResourceOwner", 1, 2048);
         v.Length(CallerArn, "CallerArn", 1, 2048);
+        v.NoNulls(ContextEntries, "ContextEntries");
         v.Each(ContextEntries, "ContextEntries", static (v, i0) => { v.Nested(i0, null); });
         v.Length(ResourceHandlingOption, "ResourceHandlingOption", 1, 64);
         v.Range(MaxItems, "MaxItems", 1, 1000);
@@ -1146,14 +1155,19 @@ public sealed partial record SimulatePrincipalPolicyRequest : IValidatable
     {
         v.Required(PolicySourceArn, "PolicySourceArn");
         v.Length(PolicySourceArn, "PolicySourceArn", 20, 2048);
+        v.NoNulls(PolicyInputList, "PolicyInputList");
         v.Each(PolicyInputList, "PolicyInputList", static (v, i0) => { v.Length(i0, null, 1, 131072); });
+        v.NoNulls(PermissionsBoundaryPolicyInputList, "PermissionsBoundaryPolicyInputList");
         v.Each(PermissionsBoundaryPolicyInputList, "PermissionsBoundaryPolicyInputList", static (v, i0) => { v.Length(i0, null, 1, 131072); });
         v.Required(ActionNames, "ActionNames");
+        v.NoNulls(ActionNames, "ActionNames");
         v.Each(ActionNames, "ActionNames", static (v, i0) => { v.Length(i0, null, 3, 128); });
+        v.NoNulls(ResourceArns, "ResourceArns");
         v.Each(ResourceArns, "ResourceArns", static (v, i0) => { v.Length(i0, null, 1, 2048); });
         v.Length(ResourcePolicy, "ResourcePolicy", 1, 131072);
         v.Length(ResourceOwner, "ResourceOwner", 1, 2048);
         v.Length(CallerArn, "CallerArn", 1, 2048);
+        v.NoNulls(ContextEntries, "ContextEntries");
         v.Each(ContextEntries, "ContextEntries", static (v, i0) => { v.Nested(i0, null); });
         v.Length(ResourceHandlingOption, "ResourceHandlingOption", 1, 64);
         v.Range(MaxItems, "MaxItems", 1, 1000);

@@ -73,6 +73,7 @@ public sealed partial record CreateKeyRequest : IValidatable
         v.Enum(KeySpec, "KeySpec", KmsEnums.KeySpec);
         v.Enum(Origin, "Origin", KmsEnums.OriginType);
         v.Length(CustomKeyStoreId, "CustomKeyStoreId", 1, 64);
+        v.NoNulls(Tags, "Tags");
         v.Each(Tags, "Tags", static (v, i0) => { v.Nested(i0, null); });
         v.Length(XksKeyId, "XksKeyId", 1, 128);
     }
@@ -97,11 +98,14 @@ public sealed partial record DecryptRequest : IValidatable
     public void Validate(Validator v)
     {
         v.Length(CiphertextBlob, "CiphertextBlob", 1, 6144);
+        v.NoNulls(EncryptionContext, "EncryptionContext");
         v.Length(GrantTokens, "GrantTokens", 0, 10);
+        v.NoNulls(GrantTokens, "GrantTokens");
         v.Each(GrantTokens, "GrantTokens", static (v, i0) => { v.Length(i0, null, 1, 8192); });
         v.Length(KeyId, "KeyId", 1, 2048);
         v.Enum(EncryptionAlgorithm, "EncryptionAlgorithm", KmsEnums.EncryptionAlgorithmSpec);
         v.Nested(Recipient, "Recipient");
+        v.NoNulls(DryRunModifiers, "DryRunModifiers");
         v.Each(DryRunModifiers, "DryRunModifiers", static (v, i0) => { v.Enum(i0, null, KmsEnums.DryRunModifierType); });
     }
 }
@@ -136,6 +140,7 @@ public sealed partial record DescribeKeyRequest : IValidatable
         v.Required(KeyId, "KeyId");
         v.Length(KeyId, "KeyId", 1, 2048);
         v.Length(GrantTokens, "GrantTokens", 0, 10);
+        v.NoNulls(GrantTokens, "GrantTokens");
         v.Each(GrantTokens, "GrantTokens", static (v, i0) => { v.Length(i0, null, 1, 8192); });
     }
 }
@@ -206,7 +211,9 @@ public sealed partial record EncryptRequest : IValidatable
         v.Length(KeyId, "KeyId", 1, 2048);
         v.Required(Plaintext, "Plaintext");
         v.Length(Plaintext, "Plaintext", 1, 4096, sensitive: true);
+        v.NoNulls(EncryptionContext, "EncryptionContext");
         v.Length(GrantTokens, "GrantTokens", 0, 10);
+        v.NoNulls(GrantTokens, "GrantTokens");
         v.Each(GrantTokens, "GrantTokens", static (v, i0) => { v.Length(i0, null, 1, 8192); });
         v.Enum(EncryptionAlgorithm, "EncryptionAlgorithm", KmsEnums.EncryptionAlgorithmSpec);
     }
@@ -233,9 +240,11 @@ public sealed partial record GenerateDataKeyRequest : IValidatable
     {
         v.Required(KeyId, "KeyId");
         v.Length(KeyId, "KeyId", 1, 2048);
+        v.NoNulls(EncryptionContext, "EncryptionContext");
         v.Range(NumberOfBytes, "NumberOfBytes", 1, 1024);
         v.Enum(KeySpec, "KeySpec", KmsEnums.DataKeySpec);
         v.Length(GrantTokens, "GrantTokens", 0, 10);
+        v.NoNulls(GrantTokens, "GrantTokens");
         v.Each(GrantTokens, "GrantTokens", static (v, i0) => { v.Length(i0, null, 1, 8192); });
         v.Nested(Recipient, "Recipient");
     }
@@ -263,9 +272,11 @@ public sealed partial record GenerateDataKeyWithoutPlaintextRequest : IValidatab
     {
         v.Required(KeyId, "KeyId");
         v.Length(KeyId, "KeyId", 1, 2048);
+        v.NoNulls(EncryptionContext, "EncryptionContext");
         v.Enum(KeySpec, "KeySpec", KmsEnums.DataKeySpec);
         v.Range(NumberOfBytes, "NumberOfBytes", 1, 1024);
         v.Length(GrantTokens, "GrantTokens", 0, 10);
+        v.NoNulls(GrantTokens, "GrantTokens");
         v.Each(GrantTokens, "GrantTokens", static (v, i0) => { v.Length(i0, null, 1, 8192); });
     }
 }
@@ -508,13 +519,17 @@ public sealed partial record ReEncryptRequest : IValidatable
     public void Validate(Validator v)
     {
         v.Length(CiphertextBlob, "CiphertextBlob", 1, 6144);
+        v.NoNulls(SourceEncryptionContext, "SourceEncryptionContext");
         v.Length(SourceKeyId, "SourceKeyId", 1, 2048);
         v.Required(DestinationKeyId, "DestinationKeyId");
         v.Length(DestinationKeyId, "DestinationKeyId", 1, 2048);
+        v.NoNulls(DestinationEncryptionContext, "DestinationEncryptionContext");
         v.Enum(SourceEncryptionAlgorithm, "SourceEncryptionAlgorithm", KmsEnums.EncryptionAlgorithmSpec);
         v.Enum(DestinationEncryptionAlgorithm, "DestinationEncryptionAlgorithm", KmsEnums.EncryptionAlgorithmSpec);
         v.Length(GrantTokens, "GrantTokens", 0, 10);
+        v.NoNulls(GrantTokens, "GrantTokens");
         v.Each(GrantTokens, "GrantTokens", static (v, i0) => { v.Length(i0, null, 1, 8192); });
+        v.NoNulls(DryRunModifiers, "DryRunModifiers");
         v.Each(DryRunModifiers, "DryRunModifiers", static (v, i0) => { v.Enum(i0, null, KmsEnums.DryRunModifierType); });
     }
 }
@@ -619,6 +634,7 @@ public sealed partial record TagResourceRequest : IValidatable
         v.Required(KeyId, "KeyId");
         v.Length(KeyId, "KeyId", 1, 2048);
         v.Required(Tags, "Tags");
+        v.NoNulls(Tags, "Tags");
         v.Each(Tags, "Tags", static (v, i0) => { v.Nested(i0, null); });
     }
 }
@@ -633,6 +649,7 @@ public sealed partial record UntagResourceRequest : IValidatable
         v.Required(KeyId, "KeyId");
         v.Length(KeyId, "KeyId", 1, 2048);
         v.Required(TagKeys, "TagKeys");
+        v.NoNulls(TagKeys, "TagKeys");
         v.Each(TagKeys, "TagKeys", static (v, i0) => { v.Length(i0, null, 1, 128); });
     }
 }

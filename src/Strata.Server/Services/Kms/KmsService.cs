@@ -108,6 +108,15 @@ public sealed partial class KmsService(KmsStore store, TimeProvider clock, strin
 
     string KeyArn(string account, string id) => $"arn:aws:kms:{region}:{account}:key/{id}";
 
+    /// <summary>The operations whose model declares InvalidArnException; the others (the
+    /// cryptographic and alias operations) answer an ARN that names no key as a key not found.</summary>
+    static readonly HashSet<string> DeclaresInvalidArn = new(StringComparer.Ordinal)
+    {
+        "CancelKeyDeletion", "CreateKey", "DescribeKey", "DisableKey", "DisableKeyRotation", "EnableKey", "EnableKeyRotation", "GetKeyPolicy",
+        "GetKeyRotationStatus", "ListAliases", "ListKeyRotations", "ListResourceTags", "PutKeyPolicy", "RotateKeyOnDemand", "ScheduleKeyDeletion",
+        "TagResource", "UntagResource",
+    };
+
     /// <summary>An ARN that is not a KMS ARN names no key.</summary>
     static bool IsForeignArn(string keyId)
         => keyId.StartsWith("arn:", StringComparison.Ordinal) && (keyId.Split(':', 6) is not { Length: 6 } parts || parts[2] != "kms");
@@ -116,7 +125,8 @@ public sealed partial class KmsService(KmsStore store, TimeProvider clock, strin
     /// that uses it: rotated first if its rotation is due.</summary>
     KmsKey Resolve(RequestContext ctx, string keyId)
     {
-        if (IsForeignArn(keyId)) throw KmsErrors.InvalidArnException($"ARN {keyId} is not valid.");
+        if (IsForeignArn(keyId))
+            throw DeclaresInvalidArn.Contains(ctx.OperationName ?? "") ? KmsErrors.InvalidArnException($"ARN {keyId} is not valid.") : new KeyNotFound($"Invalid arn {keyId}");
         var (key, missing) = Find(ctx.Principal.AccountId, keyId);
         return key ?? throw new KeyNotFound(missing);
     }
@@ -352,8 +362,19 @@ public sealed partial class KmsService(KmsStore store, TimeProvider clock, strin
     [GeneratedRegex("^alias/[a-zA-Z0-9/_-]+$")]
     private static partial Regex AliasPattern();
 
-    static string AliasName(string name)
+    [GeneratedRegex("^[a-zA-Z0-9:/_-]+$")]
+    private static partial Regex AliasNameModelPattern();
+
+    /// <summary>An alias name as CreateAlias and UpdateAlias take it: the model's pattern first
+    /// (ValidationException, as AWS checks it before the operation runs); then the alias rules,
+    /// which only CreateAlias may answer with InvalidAliasNameException (UpdateAlias does not
+    /// declare it: a name that is no alias names no alias to update).</summary>
+    string AliasName(string name, bool update)
     {
+        if (!AliasNameModelPattern().IsMatch(name))
+            throw Validation($"1 validation error detected: Value '{name}' at 'aliasName' failed to satisfy constraint: Member must satisfy regular expression pattern: ^[a-zA-Z0-9:/_-]+$");
+        if (update && (!AliasPattern().IsMatch(name) || name.StartsWith("alias/aws/", StringComparison.Ordinal)))
+            throw KmsErrors.NotFoundException($"Alias arn:aws:kms:{region}:*:{name} is not found.");
         if (!AliasPattern().IsMatch(name))
             throw KmsErrors.InvalidAliasNameException($"Alias must start with the prefix \"alias/\" and contain only alphanumeric characters, forward slashes (/), underscores (_), and dashes (-): {name}");
         if (name.StartsWith("alias/aws/", StringComparison.Ordinal))
@@ -367,7 +388,7 @@ public sealed partial class KmsService(KmsStore store, TimeProvider clock, strin
 
     void PutAlias(RequestContext ctx, string aliasName, string target, bool replace)
     {
-        var name = AliasName(aliasName);
+        var name = AliasName(aliasName, update: replace);
         var account = ctx.Principal.AccountId;
         if (target.StartsWith("alias/", StringComparison.Ordinal) || target.Contains(":alias/", StringComparison.Ordinal))
             throw Validation("Aliases must refer to keys. Not aliases");

@@ -116,6 +116,7 @@ internal sealed class ObjectOperations(S3Environment env)
         var dataKey = head && record.Encryption?.Algorithm != ObjectEncryption.SseC ? null
             : env.Sse.DataKeyFor(ctx, record.Encryption, ctx.Bucket!, ctx.Key!);
         CheckReadConditions(ctx, record);
+        RequireWritableOverrides(ctx);
         var response = ctx.Response;
         long offset = 0, length = record.Size;
         var partial = false;
@@ -239,6 +240,18 @@ internal sealed class ObjectOperations(S3Environment env)
         ("response-expires", "Expires"), ("response-cache-control", "Cache-Control"),
         ("response-content-disposition", "Content-Disposition"), ("response-content-encoding", "Content-Encoding"),
     ];
+
+    /// <summary>A header carries visible ASCII, spaces and tabs only: an override with anything
+    /// else (a decoded %00, a non-ASCII character) cannot be written, so it is refused before any
+    /// header of the answer is set, not answered with a 500.</summary>
+    static void RequireWritableOverrides(RequestContext ctx)
+    {
+        foreach (var (query, _) in ResponseOverrides)
+        {
+            if (S3Http.Query(ctx, query) is { } value && value.Any(c => c is (< ' ' and not '\t') or > '~'))
+                throw S3Errors.InvalidArgument($"Header value cannot be represented using ISO-8859-1: {query}", query, value);
+        }
+    }
 
     static void ApplyResponseOverrides(RequestContext ctx)
     {

@@ -21,6 +21,7 @@ public sealed partial record AddTagsInput : IValidatable
         v.Length(ResourceArn, "ResourceArn", 0, 256);
         v.Required(Tags, "Tags");
         v.Length(Tags, "Tags", 0, 50);
+        v.NoNulls(Tags, "Tags");
         v.Each(Tags, "Tags", static (v, i0) => { v.Nested(i0, null); });
     }
 }
@@ -93,6 +94,7 @@ public sealed partial record AsyncInferenceNotificationConfig : IValidatable
         v.Length(SuccessTopic, "SuccessTopic", 0, 2048);
         v.Length(ErrorTopic, "ErrorTopic", 0, 2048);
         v.Length(IncludeInferenceResponseIn, "IncludeInferenceResponseIn", 0, 2);
+        v.NoNulls(IncludeInferenceResponseIn, "IncludeInferenceResponseIn");
         v.Each(IncludeInferenceResponseIn, "IncludeInferenceResponseIn", static (v, i0) => { v.Enum(i0, null, SageMakerEnums.AsyncNotificationTopicTypes); });
     }
 }
@@ -122,6 +124,7 @@ public sealed partial record AutoRollbackConfig : IValidatable
     public void Validate(Validator v)
     {
         v.Length(Alarms, "Alarms", 1, 10);
+        v.NoNulls(Alarms, "Alarms");
         v.Each(Alarms, "Alarms", static (v, i0) => { v.Nested(i0, null); });
     }
 }
@@ -181,8 +184,10 @@ public sealed partial record CaptureContentTypeHeader : IValidatable
     public void Validate(Validator v)
     {
         v.Length(CsvContentTypes, "CsvContentTypes", 1, 10);
+        v.NoNulls(CsvContentTypes, "CsvContentTypes");
         v.Each(CsvContentTypes, "CsvContentTypes", static (v, i0) => { v.Length(i0, null, 1, 256); });
         v.Length(JsonContentTypes, "JsonContentTypes", 1, 10);
+        v.NoNulls(JsonContentTypes, "JsonContentTypes");
         v.Each(JsonContentTypes, "JsonContentTypes", static (v, i0) => { v.Length(i0, null, 1, 256); });
     }
 }
@@ -241,10 +246,13 @@ public sealed partial record ClarifyInferenceConfig : IValidatable
         v.Length(ProbabilityAttribute, "ProbabilityAttribute", 1, 64);
         v.Length(LabelAttribute, "LabelAttribute", 1, 64);
         v.Length(LabelHeaders, "LabelHeaders", 1, 16);
+        v.NoNulls(LabelHeaders, "LabelHeaders");
         v.Each(LabelHeaders, "LabelHeaders", static (v, i0) => { v.Length(i0, null, 1, 64); });
         v.Length(FeatureHeaders, "FeatureHeaders", 1, 256);
+        v.NoNulls(FeatureHeaders, "FeatureHeaders");
         v.Each(FeatureHeaders, "FeatureHeaders", static (v, i0) => { v.Length(i0, null, 1, 64); });
         v.Length(FeatureTypes, "FeatureTypes", 1, 256);
+        v.NoNulls(FeatureTypes, "FeatureTypes");
         v.Each(FeatureTypes, "FeatureTypes", static (v, i0) => { v.Enum(i0, null, SageMakerEnums.ClarifyFeatureType); });
     }
 }
@@ -321,8 +329,10 @@ public sealed partial record ContainerDefinition : IValidatable
         v.Length(ModelDataUrl, "ModelDataUrl", 0, 1024);
         v.Nested(ModelDataSource, "ModelDataSource");
         v.Length(AdditionalModelDataSources, "AdditionalModelDataSources", 0, 5);
+        v.NoNulls(AdditionalModelDataSources, "AdditionalModelDataSources");
         v.Each(AdditionalModelDataSources, "AdditionalModelDataSources", static (v, i0) => { v.Nested(i0, null); });
         v.Length(Environment, "Environment", 0, 100);
+        v.NoNulls(Environment, "Environment");
         v.Length(ModelPackageName, "ModelPackageName", 1, 176);
         v.Length(InferenceSpecificationName, "InferenceSpecificationName", 1, 63);
         v.Nested(MultiModelConfig, "MultiModelConfig");
@@ -350,14 +360,17 @@ public sealed partial record CreateEndpointConfigInput : IValidatable
         v.Length(EndpointConfigName, "EndpointConfigName", 0, 63);
         v.Required(ProductionVariants, "ProductionVariants");
         v.Length(ProductionVariants, "ProductionVariants", 1, 10);
+        v.NoNulls(ProductionVariants, "ProductionVariants");
         v.Each(ProductionVariants, "ProductionVariants", static (v, i0) => { v.Nested(i0, null); });
         v.Nested(DataCaptureConfig, "DataCaptureConfig");
         v.Length(Tags, "Tags", 0, 50);
+        v.NoNulls(Tags, "Tags");
         v.Each(Tags, "Tags", static (v, i0) => { v.Nested(i0, null); });
         v.Length(KmsKeyId, "KmsKeyId", 0, 2048);
         v.Nested(AsyncInferenceConfig, "AsyncInferenceConfig");
         v.Nested(ExplainerConfig, "ExplainerConfig");
         v.Length(ShadowProductionVariants, "ShadowProductionVariants", 1, 10);
+        v.NoNulls(ShadowProductionVariants, "ShadowProductionVariants");
         v.Each(ShadowProductionVariants, "ShadowProductionVariants", static (v, i0) => { v.Nested(i0, null); });
         v.Length(ExecutionRoleArn, "ExecutionRoleArn", 20, 2048);
         v.Nested(VpcConfig, "VpcConfig");
@@ -385,6 +398,7 @@ public sealed partial record CreateEndpointInput : IValidatable
         v.Length(EndpointConfigName, "EndpointConfigName", 0, 63);
         v.Nested(DeploymentConfig, "DeploymentConfig");
         v.Length(Tags, "Tags", 0, 50);
+        v.NoNulls(Tags, "Tags");
         v.Each(Tags, "Tags", static (v, i0) => { v.Nested(i0, null); });
     }
 }
@@ -411,10 +425,12 @@ public sealed partial record CreateModelInput : IValidatable
         v.Length(ModelName, "ModelName", 0, 63);
         v.Nested(PrimaryContainer, "PrimaryContainer");
         v.Length(Containers, "Containers", 0, 15);
+        v.NoNulls(Containers, "Containers");
         v.Each(Containers, "Containers", static (v, i0) => { v.Nested(i0, null); });
         v.Nested(InferenceExecutionConfig, "InferenceExecutionConfig");
         v.Length(ExecutionRoleArn, "ExecutionRoleArn", 20, 2048);
         v.Length(Tags, "Tags", 0, 50);
+        v.NoNulls(Tags, "Tags");
         v.Each(Tags, "Tags", static (v, i0) => { v.Nested(i0, null); });
         v.Nested(VpcConfig, "VpcConfig");
     }
@@ -453,6 +469,7 @@ public sealed partial record CreateTransformJobRequest : IValidatable
         v.Range(MaxPayloadInMB, "MaxPayloadInMB", 0, null);
         v.Enum(BatchStrategy, "BatchStrategy", SageMakerEnums.BatchStrategy);
         v.Length(Environment, "Environment", 0, 16);
+        v.NoNulls(Environment, "Environment");
         v.Required(TransformInput, "TransformInput");
         v.Nested(TransformInput, "TransformInput");
         v.Required(TransformOutput, "TransformOutput");
@@ -462,6 +479,7 @@ public sealed partial record CreateTransformJobRequest : IValidatable
         v.Nested(TransformResources, "TransformResources");
         v.Nested(DataProcessing, "DataProcessing");
         v.Length(Tags, "Tags", 0, 50);
+        v.NoNulls(Tags, "Tags");
         v.Each(Tags, "Tags", static (v, i0) => { v.Nested(i0, null); });
         v.Nested(ExperimentConfig, "ExperimentConfig");
     }
@@ -491,6 +509,7 @@ public sealed partial record DataCaptureConfig : IValidatable
         v.Length(KmsKeyId, "KmsKeyId", 0, 2048);
         v.Required(CaptureOptions, "CaptureOptions");
         v.Length(CaptureOptions, "CaptureOptions", 1, 32);
+        v.NoNulls(CaptureOptions, "CaptureOptions");
         v.Each(CaptureOptions, "CaptureOptions", static (v, i0) => { v.Nested(i0, null); });
         v.Nested(CaptureContentTypeHeader, "CaptureContentTypeHeader");
     }
@@ -565,6 +584,7 @@ public sealed partial record DeleteTagsInput : IValidatable
         v.Length(ResourceArn, "ResourceArn", 0, 256);
         v.Required(TagKeys, "TagKeys");
         v.Length(TagKeys, "TagKeys", 1, 50);
+        v.NoNulls(TagKeys, "TagKeys");
         v.Each(TagKeys, "TagKeys", static (v, i0) => { v.Length(i0, null, 1, 128); });
     }
 }
@@ -1110,6 +1130,7 @@ public sealed partial record ProductionVariant : IValidatable
         v.Length(ModelName, "ModelName", 0, 63);
         v.Range(InitialInstanceCount, "InitialInstanceCount", 1, null);
         v.Length(InstancePools, "InstancePools", 1, 5);
+        v.NoNulls(InstancePools, "InstancePools");
         v.Each(InstancePools, "InstancePools", static (v, i0) => { v.Nested(i0, null); });
         v.Range(VariantInstanceProvisionTimeoutInSeconds, "VariantInstanceProvisionTimeoutInSeconds", 300, 3600);
         v.Range(InitialVariantWeight, "InitialVariantWeight", 0, null);
@@ -1484,6 +1505,7 @@ public sealed partial record UpdateEndpointInput : IValidatable
         v.Required(EndpointConfigName, "EndpointConfigName");
         v.Length(EndpointConfigName, "EndpointConfigName", 0, 63);
         v.Length(ExcludeRetainedVariantProperties, "ExcludeRetainedVariantProperties", 0, 3);
+        v.NoNulls(ExcludeRetainedVariantProperties, "ExcludeRetainedVariantProperties");
         v.Each(ExcludeRetainedVariantProperties, "ExcludeRetainedVariantProperties", static (v, i0) => { v.Nested(i0, null); });
         v.Nested(DeploymentConfig, "DeploymentConfig");
     }
@@ -1505,6 +1527,7 @@ public sealed partial record UpdateEndpointWeightsAndCapacitiesInput : IValidata
         v.Length(EndpointName, "EndpointName", 0, 63);
         v.Required(DesiredWeightsAndCapacities, "DesiredWeightsAndCapacities");
         v.Length(DesiredWeightsAndCapacities, "DesiredWeightsAndCapacities", 1, null);
+        v.NoNulls(DesiredWeightsAndCapacities, "DesiredWeightsAndCapacities");
         v.Each(DesiredWeightsAndCapacities, "DesiredWeightsAndCapacities", static (v, i0) => { v.Nested(i0, null); });
     }
 }
@@ -1536,9 +1559,11 @@ public sealed partial record VpcConfig : IValidatable
     {
         v.Required(SecurityGroupIds, "SecurityGroupIds");
         v.Length(SecurityGroupIds, "SecurityGroupIds", 1, 5);
+        v.NoNulls(SecurityGroupIds, "SecurityGroupIds");
         v.Each(SecurityGroupIds, "SecurityGroupIds", static (v, i0) => { v.Length(i0, null, 0, 32); });
         v.Required(Subnets, "Subnets");
         v.Length(Subnets, "Subnets", 1, 16);
+        v.NoNulls(Subnets, "Subnets");
         v.Each(Subnets, "Subnets", static (v, i0) => { v.Length(i0, null, 0, 32); });
     }
 }

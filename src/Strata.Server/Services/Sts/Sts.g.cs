@@ -31,18 +31,22 @@ public sealed partial record AssumeRoleRequest : IValidatable
         v.Length(RoleArn, "RoleArn", 20, 2048);
         v.Required(RoleSessionName, "RoleSessionName");
         v.Length(RoleSessionName, "RoleSessionName", 2, 64);
+        v.NoNulls(PolicyArns, "PolicyArns");
         v.Each(PolicyArns, "PolicyArns", static (v, i0) => { v.Nested(i0, null); });
         v.Length(Policy, "Policy", 1, null);
         v.Range(DurationSeconds, "DurationSeconds", 900, 43200);
         v.Length(Tags, "Tags", null, 50);
+        v.NoNulls(Tags, "Tags");
         v.Each(Tags, "Tags", static (v, i0) => { v.Nested(i0, null); });
         v.Length(TransitiveTagKeys, "TransitiveTagKeys", null, 50);
+        v.NoNulls(TransitiveTagKeys, "TransitiveTagKeys");
         v.Each(TransitiveTagKeys, "TransitiveTagKeys", static (v, i0) => { v.Length(i0, null, 1, 128); });
         v.Length(ExternalId, "ExternalId", 2, 1224);
         v.Length(SerialNumber, "SerialNumber", 9, 256);
         v.Length(TokenCode, "TokenCode", 6, 6);
         v.Length(SourceIdentity, "SourceIdentity", 2, 64);
         v.Length(ProvidedContexts, "ProvidedContexts", 1, 5);
+        v.NoNulls(ProvidedContexts, "ProvidedContexts");
         v.Each(ProvidedContexts, "ProvidedContexts", static (v, i0) => { v.Nested(i0, null); });
     }
 }

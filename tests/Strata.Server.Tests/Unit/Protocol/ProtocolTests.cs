@@ -74,6 +74,52 @@ public sealed class ErrorWriterTests
         Assert.Equal("", headBody);
     }
 
+    /// <summary>Issue 19: an error echoing input with characters XML 1.0 cannot carry is still
+    /// written, in every protocol, with those characters replaced (JSON escapes control
+    /// characters itself and loses only lone surrogates).</summary>
+    [Fact]
+    public async Task ErrorsEchoingControlCharactersAndLoneSurrogatesAreWritten()
+    {
+        const string echoed = "a\0b\u0001c\ud800d\uffffe\t\U0001F600";
+        var iam = new ServiceDescriptor("iam", "iam", AwsProtocol.Query, NamedOperations.None, XmlNamespace: "https://iam.amazonaws.com/doc/2010-05-08/");
+        var (_, query) = await WriteAsync(iam, new AwsException("ValidationError", 400, $"Value '{echoed}' is bad."));
+        XNamespace ns = "https://iam.amazonaws.com/doc/2010-05-08/";
+        Assert.Equal("Value 'a\ufffdb\ufffdc\ufffdd\ufffde\t\U0001F600' is bad.", XElement.Parse(query).Element(ns + "Error")!.Element(ns + "Message")!.Value);
+
+        var (_, rest) = await WriteAsync(new ServiceDescriptor("s3", "s3", AwsProtocol.RestXml, NamedOperations.None),
+            new AwsException("NoSuchKey", 404, "x").With("Key", echoed));
+        Assert.Equal("a\ufffdb\ufffdc\ufffdd\ufffde\t\U0001F600", XElement.Parse(rest).Element("Key")!.Value);
+
+        var (_, json) = await WriteAsync(new("kms", "kms", AwsProtocol.Json11, NamedOperations.None, TargetPrefix: "TrentService"),
+            new AwsException("ValidationException", 400, echoed));
+        Assert.Equal("a\0b\u0001c\ufffdd\uffffe\t\U0001F600", JsonDocument.Parse(json).RootElement.GetProperty("message").GetString());
+    }
+
+    /// <summary>Issue 19: a timestamp that is not one is the protocol's SerializationException
+    /// (a JsonException), not a FormatException or overflow answered with a 500.</summary>
+    [Theory]
+    [InlineData("\"not-a-time\"")]
+    [InlineData("\"99999-01-01T00:00:00Z\"")]
+    [InlineData("1e20")]
+    [InlineData("-1e18")]
+    [InlineData("true")]
+    [InlineData("[]")]
+    public void BadJsonTimestampsAreJsonExceptions(string json)
+    {
+        var options = new JsonSerializerOptions { Converters = { new EpochSecondsConverter() } };
+        Assert.ThrowsAny<JsonException>(() => JsonSerializer.Deserialize<DateTimeOffset>(json, options));
+        Assert.Equal(DateTimeOffset.FromUnixTimeSeconds(1700000000), JsonSerializer.Deserialize<DateTimeOffset>("1700000000", options));
+        Assert.Equal(DateTimeOffset.FromUnixTimeSeconds(1700000000), JsonSerializer.Deserialize<DateTimeOffset>("\"2023-11-14T22:13:20Z\"", options));
+    }
+
+    [Fact]
+    public void WireTextReturnsCleanTextAsIs()
+    {
+        const string clean = "plain, tabs\tand \U0001F600";
+        Assert.Same(clean, WireText.ForXml(clean));
+        Assert.Same(clean, WireText.ForJson(clean));
+    }
+
     [Fact]
     public async Task RestJsonCarriesMembers()
     {
