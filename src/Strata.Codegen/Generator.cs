@@ -18,6 +18,7 @@ sealed partial class Generator(ServiceModel model, ServiceList list, string boto
     readonly SortedSet<string> _inputShapes = new(StringComparer.Ordinal);
     readonly SortedSet<string> _outputShapes = new(StringComparer.Ordinal);
     readonly SortedSet<string> _enums = new(StringComparer.Ordinal);
+    readonly SortedSet<string> _patterns = new(StringComparer.Ordinal);
 
     bool IsJson => model.Protocol == "json";
     bool IsQuery => model.Protocol == "query";
@@ -58,6 +59,7 @@ sealed partial class Generator(ServiceModel model, ServiceList list, string boto
         Line($"namespace {list.Namespace};");
         foreach (var s in _inputShapes.Union(_outputShapes).OrderBy(s => TypeName(s), StringComparer.Ordinal)) Record(s);
         Enums();
+        Patterns();
         if (IsJson) JsonContext();
         if (IsQuery) { QueryReaders(); XmlWriters(); }
         if (IsRestXml) { XmlReaders(); XmlWriters(); }
@@ -220,6 +222,11 @@ sealed partial class Generator(ServiceModel model, ServiceList list, string boto
                 yield return $"v.Range({value}, {member}, {bounds});";
                 break;
         }
+        if (kind == "string" && ServiceModel.Str(shape, "pattern") is { } pattern)
+        {
+            _patterns.Add(shapeName);
+            yield return $"v.Pattern({value}, {member}, {list.Prefix}Patterns.{TypeName(shapeName)}, {Quote(pattern)}{(ServiceModel.Flag(shape, "sensitive") ? ", sensitive: true" : "")});";
+        }
         // JSON may send null for a list's item or a map's value; no listed shape is sparse, so
         // that is invalid input, refused here rather than met by a handler.
         if (kind is "list" or "map" && !ServiceModel.Flag(shape, "sparse")) yield return $"v.NoNulls({value}, {member});";
@@ -230,6 +237,15 @@ sealed partial class Generator(ServiceModel model, ServiceList list, string boto
             var itemChecks = ValueChecks(item, $"i{depth}", "null", depth + 1).ToList();
             if (itemChecks.Count > 0)
                 yield return $"v.Each({value}, {member}, static (v, i{depth}) => {{ {string.Join(' ', itemChecks)} }});";
+        }
+        if (kind == "map" && depth < 2)
+        {
+            foreach (var (part, call) in new[] { ("key", "Keys"), ("value", "Values") })
+            {
+                var checks = ValueChecks(shape.GetProperty(part).GetProperty("shape").GetString()!, $"k{depth}", "null", depth + 1).ToList();
+                if (checks.Count > 0)
+                    yield return $"v.{call}({value}, {member}, static (v, k{depth}) => {{ {string.Join(' ', checks)} }});";
+            }
         }
     }
 
@@ -249,6 +265,27 @@ sealed partial class Generator(ServiceModel model, ServiceList list, string boto
         }
         Line("}");
     }
+
+    void Patterns()
+    {
+        if (_patterns.Count == 0) return;
+        Line("");
+        Line($"/// <summary>The patterns the model declares for {model.Service}'s input strings, as .NET regular expressions");
+        Line("/// that match the whole value, as AWS matches them.</summary>");
+        Line($"public static partial class {list.Prefix}Patterns");
+        Line("{");
+        foreach (var p in _patterns)
+        {
+            var pattern = ServiceModel.Str(model.Shape(p), "pattern")!;
+            var regex = JavaPattern.ToDotNet(pattern);
+            Line($"    [System.Text.RegularExpressions.GeneratedRegex({Quote(regex.ToString())}, {Options(regex.Options)})]");
+            Line($"    public static partial System.Text.RegularExpressions.Regex {TypeName(p)} {{ get; }}");
+        }
+        Line("}");
+    }
+
+    static string Options(RegexOptions options)
+        => string.Join(" | ", options.ToString().Split(", ").Select(o => "System.Text.RegularExpressions.RegexOptions." + o));
 
     // ---- JSON ----
 

@@ -1,6 +1,7 @@
 using System.Collections;
 using System.Globalization;
 using System.Text;
+using System.Text.RegularExpressions;
 
 namespace Strata.Server.Protocol;
 
@@ -19,6 +20,8 @@ public sealed class Validator
 {
     readonly List<string> _errors = [];
     readonly List<string> _path = [];
+    // While a map's keys or values are checked, the constraints they break (in order, once each).
+    List<string>? _collected;
 
     public void Required(object? value, string member)
     {
@@ -49,6 +52,36 @@ public sealed class Validator
     {
         if (value is not null && Array.IndexOf(allowed, value) < 0)
             Fail(member, value, $"Member must satisfy enum value set: [{string.Join(", ", allowed)}]");
+    }
+
+    /// <summary>The model's pattern, matched against the whole value (<paramref name="regex"/> is its .NET
+    /// form; the message quotes the model's own text, as AWS does).</summary>
+    public void Pattern(string? value, string? member, Regex regex, string pattern, bool sensitive = false)
+    {
+        if (value is not null && !regex.IsMatch(value))
+            Fail(member, sensitive ? "[sensitive]" : value, $"Member must satisfy regular expression pattern: {pattern}");
+    }
+
+    /// <summary>Checks every key of a map; AWS reports the whole map once, with the constraints its keys broke.</summary>
+    public void Keys<T>(Dictionary<string, T>? map, string member, Action<Validator, string> check)
+    {
+        if (map is not null) EachOf(map, member, map.Keys, check, "Map keys");
+    }
+
+    /// <summary>Checks every value of a map, reported as <see cref="Keys"/> reports keys.</summary>
+    public void Values<T>(Dictionary<string, T>? map, string member, Action<Validator, T> check)
+    {
+        if (map is not null) EachOf(map, member, map.Values, check, "Map value");
+    }
+
+    void EachOf<T, TItem>(Dictionary<string, T> map, string member, IEnumerable<TItem> items, Action<Validator, TItem> check, string what)
+    {
+        var outer = _collected;
+        _collected = [];
+        foreach (var item in items) check(this, item);
+        var broken = _collected;
+        _collected = outer;
+        if (broken.Count > 0) Fail(member, Describe(map), $"{what} must satisfy constraint: [{string.Join(", ", broken)}]");
     }
 
     public void Nested(IValidatable? value, string? member)
@@ -104,6 +137,11 @@ public sealed class Validator
 
     void Fail(string? member, string? value, string constraint)
     {
+        if (_collected is not null)
+        {
+            if (!_collected.Contains(constraint)) _collected.Add(constraint);
+            return;
+        }
         var path = string.Join('.', member is null ? _path : [.. _path, Camel(member)]);
         _errors.Add($"Value {(value is null ? "null" : $"'{value}'")} at '{path}' failed to satisfy constraint: {constraint}");
     }

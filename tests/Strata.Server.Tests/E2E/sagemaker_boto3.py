@@ -134,6 +134,12 @@ def test_malformed_input_is_a_client_error():
     expect_error(lambda: loose.create_endpoint(EndpointName=unique("ep")), "ValidationException", 400,
                  "Value null at 'endpointConfigName' failed to satisfy constraint: Member must not be null")
     expect_error(lambda: loose.describe_endpoint(EndpointName="e" * 64), "ValidationException", 400, "Member must have length less than or equal to 63")
+    # The model's patterns, over the whole value; a map's keys are reported as AWS reports them.
+    expect_error(lambda: loose.describe_endpoint(EndpointName="my_endpoint"), "ValidationException", 400,
+                 "Value 'my_endpoint' at 'endpointName' failed to satisfy constraint: Member must satisfy regular expression pattern: [a-zA-Z0-9](-*[a-zA-Z0-9]){0,62}")
+    expect_error(lambda: loose.create_model(ModelName=unique("m"), ExecutionRoleArn=ROLE, PrimaryContainer={"Image": IMAGE, "Environment": {"1BAD": "x"}}),
+                 "ValidationException", 400, "Value '{1BAD=x}' at 'primaryContainer.environment' failed to satisfy constraint: Map keys must satisfy constraint: "
+                 "[Member must satisfy regular expression pattern: [a-zA-Z_][a-zA-Z0-9_]*]")
     # Tags that are not structures at all ("Tags": ["a"]), which no client's serialiser writes:
     # the body is swapped in before it is signed. The body does not match the input's shape.
     body = json.dumps({"EndpointName": unique("ep"), "EndpointConfigName": "c", "Tags": ["a"]}).encode()

@@ -48,10 +48,12 @@ public sealed partial record DeleteScalingPolicyRequest : IValidatable
     {
         v.Required(PolicyName, "PolicyName");
         v.Length(PolicyName, "PolicyName", 1, 1600);
+        v.Pattern(PolicyName, "PolicyName", ApplicationAutoScalingPatterns.ResourceIdMaxLen1600, "[\\u0020-\\uD7FF\\uE000-\\uFFFD\\uD800\\uDC00-\\uDBFF\\uDFFF\\r\\n\\t]*");
         v.Required(ServiceNamespace, "ServiceNamespace");
         v.Enum(ServiceNamespace, "ServiceNamespace", ApplicationAutoScalingEnums.ServiceNamespace);
         v.Required(ResourceId, "ResourceId");
         v.Length(ResourceId, "ResourceId", 1, 1600);
+        v.Pattern(ResourceId, "ResourceId", ApplicationAutoScalingPatterns.ResourceIdMaxLen1600, "[\\u0020-\\uD7FF\\uE000-\\uFFFD\\uD800\\uDC00-\\uDBFF\\uDFFF\\r\\n\\t]*");
         v.Required(ScalableDimension, "ScalableDimension");
         v.Enum(ScalableDimension, "ScalableDimension", ApplicationAutoScalingEnums.ScalableDimension);
     }
@@ -73,6 +75,7 @@ public sealed partial record DeregisterScalableTargetRequest : IValidatable
         v.Enum(ServiceNamespace, "ServiceNamespace", ApplicationAutoScalingEnums.ServiceNamespace);
         v.Required(ResourceId, "ResourceId");
         v.Length(ResourceId, "ResourceId", 1, 1600);
+        v.Pattern(ResourceId, "ResourceId", ApplicationAutoScalingPatterns.ResourceIdMaxLen1600, "[\\u0020-\\uD7FF\\uE000-\\uFFFD\\uD800\\uDC00-\\uDBFF\\uDFFF\\r\\n\\t]*");
         v.Required(ScalableDimension, "ScalableDimension");
         v.Enum(ScalableDimension, "ScalableDimension", ApplicationAutoScalingEnums.ScalableDimension);
     }
@@ -96,8 +99,9 @@ public sealed partial record DescribeScalableTargetsRequest : IValidatable
         v.Enum(ServiceNamespace, "ServiceNamespace", ApplicationAutoScalingEnums.ServiceNamespace);
         v.Length(ResourceIds, "ResourceIds", null, 50);
         v.NoNulls(ResourceIds, "ResourceIds");
-        v.Each(ResourceIds, "ResourceIds", static (v, i0) => { v.Length(i0, null, 1, 1600); });
+        v.Each(ResourceIds, "ResourceIds", static (v, i0) => { v.Length(i0, null, 1, 1600); v.Pattern(i0, null, ApplicationAutoScalingPatterns.ResourceIdMaxLen1600, "[\\u0020-\\uD7FF\\uE000-\\uFFFD\\uD800\\uDC00-\\uDBFF\\uDFFF\\r\\n\\t]*"); });
         v.Enum(ScalableDimension, "ScalableDimension", ApplicationAutoScalingEnums.ScalableDimension);
+        v.Pattern(NextToken, "NextToken", ApplicationAutoScalingPatterns.XmlString, "[\\u0020-\\uD7FF\\uE000-\\uFFFD\\uD800\\uDC00-\\uDBFF\\uDFFF\\r\\n\\t]*");
     }
 }
 
@@ -121,7 +125,9 @@ public sealed partial record DescribeScalingActivitiesRequest : IValidatable
         v.Required(ServiceNamespace, "ServiceNamespace");
         v.Enum(ServiceNamespace, "ServiceNamespace", ApplicationAutoScalingEnums.ServiceNamespace);
         v.Length(ResourceId, "ResourceId", 1, 1600);
+        v.Pattern(ResourceId, "ResourceId", ApplicationAutoScalingPatterns.ResourceIdMaxLen1600, "[\\u0020-\\uD7FF\\uE000-\\uFFFD\\uD800\\uDC00-\\uDBFF\\uDFFF\\r\\n\\t]*");
         v.Enum(ScalableDimension, "ScalableDimension", ApplicationAutoScalingEnums.ScalableDimension);
+        v.Pattern(NextToken, "NextToken", ApplicationAutoScalingPatterns.XmlString, "[\\u0020-\\uD7FF\\uE000-\\uFFFD\\uD800\\uDC00-\\uDBFF\\uDFFF\\r\\n\\t]*");
     }
 }
 
@@ -144,11 +150,13 @@ public sealed partial record DescribeScalingPoliciesRequest : IValidatable
     {
         v.Length(PolicyNames, "PolicyNames", null, 50);
         v.NoNulls(PolicyNames, "PolicyNames");
-        v.Each(PolicyNames, "PolicyNames", static (v, i0) => { v.Length(i0, null, 1, 1600); });
+        v.Each(PolicyNames, "PolicyNames", static (v, i0) => { v.Length(i0, null, 1, 1600); v.Pattern(i0, null, ApplicationAutoScalingPatterns.ResourceIdMaxLen1600, "[\\u0020-\\uD7FF\\uE000-\\uFFFD\\uD800\\uDC00-\\uDBFF\\uDFFF\\r\\n\\t]*"); });
         v.Required(ServiceNamespace, "ServiceNamespace");
         v.Enum(ServiceNamespace, "ServiceNamespace", ApplicationAutoScalingEnums.ServiceNamespace);
         v.Length(ResourceId, "ResourceId", 1, 1600);
+        v.Pattern(ResourceId, "ResourceId", ApplicationAutoScalingPatterns.ResourceIdMaxLen1600, "[\\u0020-\\uD7FF\\uE000-\\uFFFD\\uD800\\uDC00-\\uDBFF\\uDFFF\\r\\n\\t]*");
         v.Enum(ScalableDimension, "ScalableDimension", ApplicationAutoScalingEnums.ScalableDimension);
+        v.Pattern(NextToken, "NextToken", ApplicationAutoScalingPatterns.XmlString, "[\\u0020-\\uD7FF\\uE000-\\uFFFD\\uD800\\uDC00-\\uDBFF\\uDFFF\\r\\n\\t]*");
     }
 }
 
@@ -219,7 +227,9 @@ public sealed partial record PredictiveScalingMetric : IValidatable
         v.NoNulls(Dimensions, "Dimensions");
         v.Each(Dimensions, "Dimensions", static (v, i0) => { v.Nested(i0, null); });
         v.Length(MetricName, "MetricName", 1, 255);
+        v.Pattern(MetricName, "MetricName", ApplicationAutoScalingPatterns.PredictiveScalingMetricName, "[\\u0020-\\uD7FF\\uE000-\\uFFFD\\uD800\\uDC00-\\uDBFF\\uDFFF\\r\\n\\t]*");
         v.Length(Namespace, "Namespace", 1, 255);
+        v.Pattern(Namespace, "Namespace", ApplicationAutoScalingPatterns.PredictiveScalingMetricNamespace, "[\\u0020-\\uD7FF\\uE000-\\uFFFD\\uD800\\uDC00-\\uDBFF\\uDFFF\\r\\n\\t]*");
     }
 }
 
@@ -236,8 +246,11 @@ public sealed partial record PredictiveScalingMetricDataQuery : IValidatable
     {
         v.Required(Id, "Id");
         v.Length(Id, "Id", 1, 255);
+        v.Pattern(Id, "Id", ApplicationAutoScalingPatterns.Id, "[\\u0020-\\uD7FF\\uE000-\\uFFFD\\uD800\\uDC00-\\uDBFF\\uDFFF\\r\\n\\t]*");
         v.Length(Expression, "Expression", 1, 2048);
+        v.Pattern(Expression, "Expression", ApplicationAutoScalingPatterns.Expression, "[\\u0020-\\uD7FF\\uE000-\\uFFFD\\uD800\\uDC00-\\uDBFF\\uDFFF\\r\\n\\t]*");
         v.Nested(MetricStat, "MetricStat");
+        v.Pattern(Label, "Label", ApplicationAutoScalingPatterns.XmlString, "[\\u0020-\\uD7FF\\uE000-\\uFFFD\\uD800\\uDC00-\\uDBFF\\uDFFF\\r\\n\\t]*");
     }
 }
 
@@ -251,8 +264,10 @@ public sealed partial record PredictiveScalingMetricDimension : IValidatable
     {
         v.Required(Name, "Name");
         v.Length(Name, "Name", 1, 255);
+        v.Pattern(Name, "Name", ApplicationAutoScalingPatterns.PredictiveScalingMetricDimensionName, "[\\u0020-\\uD7FF\\uE000-\\uFFFD\\uD800\\uDC00-\\uDBFF\\uDFFF\\r\\n\\t]*");
         v.Required(Value, "Value");
         v.Length(Value, "Value", 1, 1024);
+        v.Pattern(Value, "Value", ApplicationAutoScalingPatterns.PredictiveScalingMetricDimensionValue, "[\\u0020-\\uD7FF\\uE000-\\uFFFD\\uD800\\uDC00-\\uDBFF\\uDFFF\\r\\n\\t]*");
     }
 }
 
@@ -291,7 +306,9 @@ public sealed partial record PredictiveScalingMetricStat : IValidatable
         v.Required(Metric, "Metric");
         v.Nested(Metric, "Metric");
         v.Required(Stat, "Stat");
+        v.Pattern(Stat, "Stat", ApplicationAutoScalingPatterns.XmlString, "[\\u0020-\\uD7FF\\uE000-\\uFFFD\\uD800\\uDC00-\\uDBFF\\uDFFF\\r\\n\\t]*");
         v.Length(Unit, "Unit", 1, 1023);
+        v.Pattern(Unit, "Unit", ApplicationAutoScalingPatterns.PredictiveScalingMetricUnit, "[\\u0020-\\uD7FF\\uE000-\\uFFFD\\uD800\\uDC00-\\uDBFF\\uDFFF\\r\\n\\t]*");
     }
 }
 
@@ -373,10 +390,12 @@ public sealed partial record PutScalingPolicyRequest : IValidatable
     {
         v.Required(PolicyName, "PolicyName");
         v.Length(PolicyName, "PolicyName", 1, 256);
+        v.Pattern(PolicyName, "PolicyName", ApplicationAutoScalingPatterns.PolicyName, "\\p{Print}+");
         v.Required(ServiceNamespace, "ServiceNamespace");
         v.Enum(ServiceNamespace, "ServiceNamespace", ApplicationAutoScalingEnums.ServiceNamespace);
         v.Required(ResourceId, "ResourceId");
         v.Length(ResourceId, "ResourceId", 1, 1600);
+        v.Pattern(ResourceId, "ResourceId", ApplicationAutoScalingPatterns.ResourceIdMaxLen1600, "[\\u0020-\\uD7FF\\uE000-\\uFFFD\\uD800\\uDC00-\\uDBFF\\uDFFF\\r\\n\\t]*");
         v.Required(ScalableDimension, "ScalableDimension");
         v.Enum(ScalableDimension, "ScalableDimension", ApplicationAutoScalingEnums.ScalableDimension);
         v.Enum(PolicyType, "PolicyType", ApplicationAutoScalingEnums.PolicyType);
@@ -409,11 +428,15 @@ public sealed partial record RegisterScalableTargetRequest : IValidatable
         v.Enum(ServiceNamespace, "ServiceNamespace", ApplicationAutoScalingEnums.ServiceNamespace);
         v.Required(ResourceId, "ResourceId");
         v.Length(ResourceId, "ResourceId", 1, 1600);
+        v.Pattern(ResourceId, "ResourceId", ApplicationAutoScalingPatterns.ResourceIdMaxLen1600, "[\\u0020-\\uD7FF\\uE000-\\uFFFD\\uD800\\uDC00-\\uDBFF\\uDFFF\\r\\n\\t]*");
         v.Required(ScalableDimension, "ScalableDimension");
         v.Enum(ScalableDimension, "ScalableDimension", ApplicationAutoScalingEnums.ScalableDimension);
         v.Length(RoleARN, "RoleARN", 1, 1600);
+        v.Pattern(RoleARN, "RoleARN", ApplicationAutoScalingPatterns.ResourceIdMaxLen1600, "[\\u0020-\\uD7FF\\uE000-\\uFFFD\\uD800\\uDC00-\\uDBFF\\uDFFF\\r\\n\\t]*");
         v.Nested(SuspendedState, "SuspendedState");
         v.NoNulls(Tags, "Tags");
+        v.Keys(Tags, "Tags", static (v, k0) => { v.Length(k0, null, 1, 128); });
+        v.Values(Tags, "Tags", static (v, k0) => { v.Length(k0, null, 0, 256); });
     }
 }
 
@@ -523,7 +546,9 @@ public sealed partial record TargetTrackingMetric : IValidatable
         v.NoNulls(Dimensions, "Dimensions");
         v.Each(Dimensions, "Dimensions", static (v, i0) => { v.Nested(i0, null); });
         v.Length(MetricName, "MetricName", 1, 255);
+        v.Pattern(MetricName, "MetricName", ApplicationAutoScalingPatterns.TargetTrackingMetricName, "[\\u0020-\\uD7FF\\uE000-\\uFFFD\\uD800\\uDC00-\\uDBFF\\uDFFF\\r\\n\\t]*");
         v.Length(Namespace, "Namespace", 1, 255);
+        v.Pattern(Namespace, "Namespace", ApplicationAutoScalingPatterns.TargetTrackingMetricNamespace, "[\\u0020-\\uD7FF\\uE000-\\uFFFD\\uD800\\uDC00-\\uDBFF\\uDFFF\\r\\n\\t]*");
     }
 }
 
@@ -539,8 +564,11 @@ public sealed partial record TargetTrackingMetricDataQuery : IValidatable
     public void Validate(Validator v)
     {
         v.Length(Expression, "Expression", 1, 2048);
+        v.Pattern(Expression, "Expression", ApplicationAutoScalingPatterns.Expression, "[\\u0020-\\uD7FF\\uE000-\\uFFFD\\uD800\\uDC00-\\uDBFF\\uDFFF\\r\\n\\t]*");
         v.Required(Id, "Id");
         v.Length(Id, "Id", 1, 255);
+        v.Pattern(Id, "Id", ApplicationAutoScalingPatterns.Id, "[\\u0020-\\uD7FF\\uE000-\\uFFFD\\uD800\\uDC00-\\uDBFF\\uDFFF\\r\\n\\t]*");
+        v.Pattern(Label, "Label", ApplicationAutoScalingPatterns.XmlString, "[\\u0020-\\uD7FF\\uE000-\\uFFFD\\uD800\\uDC00-\\uDBFF\\uDFFF\\r\\n\\t]*");
         v.Nested(MetricStat, "MetricStat");
     }
 }
@@ -555,8 +583,10 @@ public sealed partial record TargetTrackingMetricDimension : IValidatable
     {
         v.Required(Name, "Name");
         v.Length(Name, "Name", 1, 255);
+        v.Pattern(Name, "Name", ApplicationAutoScalingPatterns.TargetTrackingMetricDimensionName, "[\\u0020-\\uD7FF\\uE000-\\uFFFD\\uD800\\uDC00-\\uDBFF\\uDFFF\\r\\n\\t]*");
         v.Required(Value, "Value");
         v.Length(Value, "Value", 1, 1024);
+        v.Pattern(Value, "Value", ApplicationAutoScalingPatterns.TargetTrackingMetricDimensionValue, "[\\u0020-\\uD7FF\\uE000-\\uFFFD\\uD800\\uDC00-\\uDBFF\\uDFFF\\r\\n\\t]*");
     }
 }
 
@@ -572,7 +602,9 @@ public sealed partial record TargetTrackingMetricStat : IValidatable
         v.Required(Metric, "Metric");
         v.Nested(Metric, "Metric");
         v.Required(Stat, "Stat");
+        v.Pattern(Stat, "Stat", ApplicationAutoScalingPatterns.XmlString, "[\\u0020-\\uD7FF\\uE000-\\uFFFD\\uD800\\uDC00-\\uDBFF\\uDFFF\\r\\n\\t]*");
         v.Length(Unit, "Unit", 1, 1023);
+        v.Pattern(Unit, "Unit", ApplicationAutoScalingPatterns.TargetTrackingMetricUnit, "[\\u0020-\\uD7FF\\uE000-\\uFFFD\\uD800\\uDC00-\\uDBFF\\uDFFF\\r\\n\\t]*");
     }
 }
 
@@ -606,6 +638,42 @@ public static class ApplicationAutoScalingEnums
     public static readonly string[] PredictiveScalingMode = ["ForecastOnly", "ForecastAndScale"];
     public static readonly string[] ScalableDimension = ["ecs:service:DesiredCount", "ec2:spot-fleet-request:TargetCapacity", "elasticmapreduce:instancegroup:InstanceCount", "appstream:fleet:DesiredCapacity", "dynamodb:table:ReadCapacityUnits", "dynamodb:table:WriteCapacityUnits", "dynamodb:index:ReadCapacityUnits", "dynamodb:index:WriteCapacityUnits", "rds:cluster:ReadReplicaCount", "sagemaker:variant:DesiredInstanceCount", "custom-resource:ResourceType:Property", "comprehend:document-classifier-endpoint:DesiredInferenceUnits", "comprehend:entity-recognizer-endpoint:DesiredInferenceUnits", "lambda:function:ProvisionedConcurrency", "cassandra:table:ReadCapacityUnits", "cassandra:table:WriteCapacityUnits", "kafka:broker-storage:VolumeSize", "elasticache:cache-cluster:Nodes", "elasticache:replication-group:NodeGroups", "elasticache:replication-group:Replicas", "neptune:cluster:ReadReplicaCount", "sagemaker:variant:DesiredProvisionedConcurrency", "sagemaker:inference-component:DesiredCopyCount", "workspaces:workspacespool:DesiredUserSessions"];
     public static readonly string[] ServiceNamespace = ["ecs", "elasticmapreduce", "ec2", "appstream", "dynamodb", "rds", "sagemaker", "custom-resource", "comprehend", "lambda", "cassandra", "kafka", "elasticache", "neptune", "workspaces"];
+}
+
+/// <summary>The patterns the model declares for application-autoscaling's input strings, as .NET regular expressions
+/// that match the whole value, as AWS matches them.</summary>
+public static partial class ApplicationAutoScalingPatterns
+{
+    [System.Text.RegularExpressions.GeneratedRegex("\\A(?:[\\u0020-\\uD7FF\\uE000-\\uFFFD\\uD800-\\uDBFF\\uDC00-\\uDFFF\\r\\n\\t]*)\\z", System.Text.RegularExpressions.RegexOptions.CultureInvariant | System.Text.RegularExpressions.RegexOptions.NonBacktracking)]
+    public static partial System.Text.RegularExpressions.Regex Expression { get; }
+    [System.Text.RegularExpressions.GeneratedRegex("\\A(?:[\\u0020-\\uD7FF\\uE000-\\uFFFD\\uD800-\\uDBFF\\uDC00-\\uDFFF\\r\\n\\t]*)\\z", System.Text.RegularExpressions.RegexOptions.CultureInvariant | System.Text.RegularExpressions.RegexOptions.NonBacktracking)]
+    public static partial System.Text.RegularExpressions.Regex Id { get; }
+    [System.Text.RegularExpressions.GeneratedRegex("\\A(?:[\\x20-\\x7E]+)\\z", System.Text.RegularExpressions.RegexOptions.CultureInvariant | System.Text.RegularExpressions.RegexOptions.NonBacktracking)]
+    public static partial System.Text.RegularExpressions.Regex PolicyName { get; }
+    [System.Text.RegularExpressions.GeneratedRegex("\\A(?:[\\u0020-\\uD7FF\\uE000-\\uFFFD\\uD800-\\uDBFF\\uDC00-\\uDFFF\\r\\n\\t]*)\\z", System.Text.RegularExpressions.RegexOptions.CultureInvariant | System.Text.RegularExpressions.RegexOptions.NonBacktracking)]
+    public static partial System.Text.RegularExpressions.Regex PredictiveScalingMetricDimensionName { get; }
+    [System.Text.RegularExpressions.GeneratedRegex("\\A(?:[\\u0020-\\uD7FF\\uE000-\\uFFFD\\uD800-\\uDBFF\\uDC00-\\uDFFF\\r\\n\\t]*)\\z", System.Text.RegularExpressions.RegexOptions.CultureInvariant | System.Text.RegularExpressions.RegexOptions.NonBacktracking)]
+    public static partial System.Text.RegularExpressions.Regex PredictiveScalingMetricDimensionValue { get; }
+    [System.Text.RegularExpressions.GeneratedRegex("\\A(?:[\\u0020-\\uD7FF\\uE000-\\uFFFD\\uD800-\\uDBFF\\uDC00-\\uDFFF\\r\\n\\t]*)\\z", System.Text.RegularExpressions.RegexOptions.CultureInvariant | System.Text.RegularExpressions.RegexOptions.NonBacktracking)]
+    public static partial System.Text.RegularExpressions.Regex PredictiveScalingMetricName { get; }
+    [System.Text.RegularExpressions.GeneratedRegex("\\A(?:[\\u0020-\\uD7FF\\uE000-\\uFFFD\\uD800-\\uDBFF\\uDC00-\\uDFFF\\r\\n\\t]*)\\z", System.Text.RegularExpressions.RegexOptions.CultureInvariant | System.Text.RegularExpressions.RegexOptions.NonBacktracking)]
+    public static partial System.Text.RegularExpressions.Regex PredictiveScalingMetricNamespace { get; }
+    [System.Text.RegularExpressions.GeneratedRegex("\\A(?:[\\u0020-\\uD7FF\\uE000-\\uFFFD\\uD800-\\uDBFF\\uDC00-\\uDFFF\\r\\n\\t]*)\\z", System.Text.RegularExpressions.RegexOptions.CultureInvariant | System.Text.RegularExpressions.RegexOptions.NonBacktracking)]
+    public static partial System.Text.RegularExpressions.Regex PredictiveScalingMetricUnit { get; }
+    [System.Text.RegularExpressions.GeneratedRegex("\\A(?:[\\u0020-\\uD7FF\\uE000-\\uFFFD\\uD800-\\uDBFF\\uDC00-\\uDFFF\\r\\n\\t]*)\\z", System.Text.RegularExpressions.RegexOptions.CultureInvariant | System.Text.RegularExpressions.RegexOptions.NonBacktracking)]
+    public static partial System.Text.RegularExpressions.Regex ResourceIdMaxLen1600 { get; }
+    [System.Text.RegularExpressions.GeneratedRegex("\\A(?:[\\u0020-\\uD7FF\\uE000-\\uFFFD\\uD800-\\uDBFF\\uDC00-\\uDFFF\\r\\n\\t]*)\\z", System.Text.RegularExpressions.RegexOptions.CultureInvariant | System.Text.RegularExpressions.RegexOptions.NonBacktracking)]
+    public static partial System.Text.RegularExpressions.Regex TargetTrackingMetricDimensionName { get; }
+    [System.Text.RegularExpressions.GeneratedRegex("\\A(?:[\\u0020-\\uD7FF\\uE000-\\uFFFD\\uD800-\\uDBFF\\uDC00-\\uDFFF\\r\\n\\t]*)\\z", System.Text.RegularExpressions.RegexOptions.CultureInvariant | System.Text.RegularExpressions.RegexOptions.NonBacktracking)]
+    public static partial System.Text.RegularExpressions.Regex TargetTrackingMetricDimensionValue { get; }
+    [System.Text.RegularExpressions.GeneratedRegex("\\A(?:[\\u0020-\\uD7FF\\uE000-\\uFFFD\\uD800-\\uDBFF\\uDC00-\\uDFFF\\r\\n\\t]*)\\z", System.Text.RegularExpressions.RegexOptions.CultureInvariant | System.Text.RegularExpressions.RegexOptions.NonBacktracking)]
+    public static partial System.Text.RegularExpressions.Regex TargetTrackingMetricName { get; }
+    [System.Text.RegularExpressions.GeneratedRegex("\\A(?:[\\u0020-\\uD7FF\\uE000-\\uFFFD\\uD800-\\uDBFF\\uDC00-\\uDFFF\\r\\n\\t]*)\\z", System.Text.RegularExpressions.RegexOptions.CultureInvariant | System.Text.RegularExpressions.RegexOptions.NonBacktracking)]
+    public static partial System.Text.RegularExpressions.Regex TargetTrackingMetricNamespace { get; }
+    [System.Text.RegularExpressions.GeneratedRegex("\\A(?:[\\u0020-\\uD7FF\\uE000-\\uFFFD\\uD800-\\uDBFF\\uDC00-\\uDFFF\\r\\n\\t]*)\\z", System.Text.RegularExpressions.RegexOptions.CultureInvariant | System.Text.RegularExpressions.RegexOptions.NonBacktracking)]
+    public static partial System.Text.RegularExpressions.Regex TargetTrackingMetricUnit { get; }
+    [System.Text.RegularExpressions.GeneratedRegex("\\A(?:[\\u0020-\\uD7FF\\uE000-\\uFFFD\\uD800-\\uDBFF\\uDC00-\\uDFFF\\r\\n\\t]*)\\z", System.Text.RegularExpressions.RegexOptions.CultureInvariant | System.Text.RegularExpressions.RegexOptions.NonBacktracking)]
+    public static partial System.Text.RegularExpressions.Regex XmlString { get; }
 }
 
 /// <summary>System.Text.Json source generation for the JSON protocol: members as the model names

@@ -38,8 +38,10 @@ public sealed partial record AddUserToGroupRequest : IValidatable
     {
         v.Required(GroupName, "GroupName");
         v.Length(GroupName, "GroupName", 1, 128);
+        v.Pattern(GroupName, "GroupName", IamPatterns.GroupNameType, "[\\w+=,.@-]+");
         v.Required(UserName, "UserName");
         v.Length(UserName, "UserName", 1, 128);
+        v.Pattern(UserName, "UserName", IamPatterns.ExistingUserNameType, "[\\w+=,.@-]+");
     }
 }
 
@@ -52,6 +54,7 @@ public sealed partial record AttachGroupPolicyRequest : IValidatable
     {
         v.Required(GroupName, "GroupName");
         v.Length(GroupName, "GroupName", 1, 128);
+        v.Pattern(GroupName, "GroupName", IamPatterns.GroupNameType, "[\\w+=,.@-]+");
         v.Required(PolicyArn, "PolicyArn");
         v.Length(PolicyArn, "PolicyArn", 20, 2048);
     }
@@ -66,6 +69,7 @@ public sealed partial record AttachRolePolicyRequest : IValidatable
     {
         v.Required(RoleName, "RoleName");
         v.Length(RoleName, "RoleName", 1, 64);
+        v.Pattern(RoleName, "RoleName", IamPatterns.RoleNameType, "[\\w+=,.@-]+");
         v.Required(PolicyArn, "PolicyArn");
         v.Length(PolicyArn, "PolicyArn", 20, 2048);
     }
@@ -80,6 +84,7 @@ public sealed partial record AttachUserPolicyRequest : IValidatable
     {
         v.Required(UserName, "UserName");
         v.Length(UserName, "UserName", 1, 64);
+        v.Pattern(UserName, "UserName", IamPatterns.UserNameType, "[\\w+=,.@-]+");
         v.Required(PolicyArn, "PolicyArn");
         v.Length(PolicyArn, "PolicyArn", 20, 2048);
     }
@@ -121,6 +126,7 @@ public sealed partial record CreateAccessKeyRequest : IValidatable
     public void Validate(Validator v)
     {
         v.Length(UserName, "UserName", 1, 128);
+        v.Pattern(UserName, "UserName", IamPatterns.ExistingUserNameType, "[\\w+=,.@-]+");
     }
 }
 
@@ -138,8 +144,10 @@ public sealed partial record CreateGroupRequest : IValidatable
     public void Validate(Validator v)
     {
         v.Length(Path, "Path", 1, 512);
+        v.Pattern(Path, "Path", IamPatterns.PathType, "(\\u002F)|(\\u002F[\\u0021-\\u007E]+\\u002F)");
         v.Required(GroupName, "GroupName");
         v.Length(GroupName, "GroupName", 1, 128);
+        v.Pattern(GroupName, "GroupName", IamPatterns.GroupNameType, "[\\w+=,.@-]+");
     }
 }
 
@@ -161,9 +169,12 @@ public sealed partial record CreatePolicyRequest : IValidatable
     {
         v.Required(PolicyName, "PolicyName");
         v.Length(PolicyName, "PolicyName", 1, 128);
+        v.Pattern(PolicyName, "PolicyName", IamPatterns.PolicyNameType, "[\\w+=,.@-]+");
         v.Length(Path, "Path", 1, 512);
+        v.Pattern(Path, "Path", IamPatterns.PolicyPathType, "((/[A-Za-z0-9\\.,\\+@=_-]+)*)/");
         v.Required(PolicyDocument, "PolicyDocument");
         v.Length(PolicyDocument, "PolicyDocument", 1, 131072);
+        v.Pattern(PolicyDocument, "PolicyDocument", IamPatterns.PolicyDocumentType, "[\\u0009\\u000A\\u000D\\u0020-\\u00FF]+");
         v.Length(Description, "Description", null, 1000);
         v.Length(Tags, "Tags", null, 50);
         v.NoNulls(Tags, "Tags");
@@ -189,6 +200,7 @@ public sealed partial record CreatePolicyVersionRequest : IValidatable
         v.Length(PolicyArn, "PolicyArn", 20, 2048);
         v.Required(PolicyDocument, "PolicyDocument");
         v.Length(PolicyDocument, "PolicyDocument", 1, 131072);
+        v.Pattern(PolicyDocument, "PolicyDocument", IamPatterns.PolicyDocumentType, "[\\u0009\\u000A\\u000D\\u0020-\\u00FF]+");
     }
 }
 
@@ -211,11 +223,15 @@ public sealed partial record CreateRoleRequest : IValidatable
     public void Validate(Validator v)
     {
         v.Length(Path, "Path", 1, 512);
+        v.Pattern(Path, "Path", IamPatterns.PathType, "(\\u002F)|(\\u002F[\\u0021-\\u007E]+\\u002F)");
         v.Required(RoleName, "RoleName");
         v.Length(RoleName, "RoleName", 1, 64);
+        v.Pattern(RoleName, "RoleName", IamPatterns.RoleNameType, "[\\w+=,.@-]+");
         v.Required(AssumeRolePolicyDocument, "AssumeRolePolicyDocument");
         v.Length(AssumeRolePolicyDocument, "AssumeRolePolicyDocument", 1, 131072);
+        v.Pattern(AssumeRolePolicyDocument, "AssumeRolePolicyDocument", IamPatterns.PolicyDocumentType, "[\\u0009\\u000A\\u000D\\u0020-\\u00FF]+");
         v.Length(Description, "Description", null, 1000);
+        v.Pattern(Description, "Description", IamPatterns.RoleDescriptionType, "[\\u0009\\u000A\\u000D\\u0020-\\u007E\\u00A1-\\u00FF]*");
         v.Range(MaxSessionDuration, "MaxSessionDuration", 3600, 43200);
         v.Length(PermissionsBoundary, "PermissionsBoundary", 20, 2048);
         v.Length(Tags, "Tags", null, 50);
@@ -240,8 +256,10 @@ public sealed partial record CreateUserRequest : IValidatable
     public void Validate(Validator v)
     {
         v.Length(Path, "Path", 1, 512);
+        v.Pattern(Path, "Path", IamPatterns.PathType, "(\\u002F)|(\\u002F[\\u0021-\\u007E]+\\u002F)");
         v.Required(UserName, "UserName");
         v.Length(UserName, "UserName", 1, 64);
+        v.Pattern(UserName, "UserName", IamPatterns.UserNameType, "[\\w+=,.@-]+");
         v.Length(PermissionsBoundary, "PermissionsBoundary", 20, 2048);
         v.Length(Tags, "Tags", null, 50);
         v.NoNulls(Tags, "Tags");
@@ -263,8 +281,10 @@ public sealed partial record DeleteAccessKeyRequest : IValidatable
     public void Validate(Validator v)
     {
         v.Length(UserName, "UserName", 1, 128);
+        v.Pattern(UserName, "UserName", IamPatterns.ExistingUserNameType, "[\\w+=,.@-]+");
         v.Required(AccessKeyId, "AccessKeyId");
         v.Length(AccessKeyId, "AccessKeyId", 16, 128);
+        v.Pattern(AccessKeyId, "AccessKeyId", IamPatterns.AccessKeyIdType, "[\\w]+");
     }
 }
 
@@ -277,8 +297,10 @@ public sealed partial record DeleteGroupPolicyRequest : IValidatable
     {
         v.Required(GroupName, "GroupName");
         v.Length(GroupName, "GroupName", 1, 128);
+        v.Pattern(GroupName, "GroupName", IamPatterns.GroupNameType, "[\\w+=,.@-]+");
         v.Required(PolicyName, "PolicyName");
         v.Length(PolicyName, "PolicyName", 1, 128);
+        v.Pattern(PolicyName, "PolicyName", IamPatterns.PolicyNameType, "[\\w+=,.@-]+");
     }
 }
 
@@ -290,6 +312,7 @@ public sealed partial record DeleteGroupRequest : IValidatable
     {
         v.Required(GroupName, "GroupName");
         v.Length(GroupName, "GroupName", 1, 128);
+        v.Pattern(GroupName, "GroupName", IamPatterns.GroupNameType, "[\\w+=,.@-]+");
     }
 }
 
@@ -314,6 +337,7 @@ public sealed partial record DeletePolicyVersionRequest : IValidatable
         v.Required(PolicyArn, "PolicyArn");
         v.Length(PolicyArn, "PolicyArn", 20, 2048);
         v.Required(VersionId, "VersionId");
+        v.Pattern(VersionId, "VersionId", IamPatterns.PolicyVersionIdType, "v[1-9][0-9]*(\\.[A-Za-z0-9-]*)?");
     }
 }
 
@@ -325,6 +349,7 @@ public sealed partial record DeleteRolePermissionsBoundaryRequest : IValidatable
     {
         v.Required(RoleName, "RoleName");
         v.Length(RoleName, "RoleName", 1, 64);
+        v.Pattern(RoleName, "RoleName", IamPatterns.RoleNameType, "[\\w+=,.@-]+");
     }
 }
 
@@ -337,8 +362,10 @@ public sealed partial record DeleteRolePolicyRequest : IValidatable
     {
         v.Required(RoleName, "RoleName");
         v.Length(RoleName, "RoleName", 1, 64);
+        v.Pattern(RoleName, "RoleName", IamPatterns.RoleNameType, "[\\w+=,.@-]+");
         v.Required(PolicyName, "PolicyName");
         v.Length(PolicyName, "PolicyName", 1, 128);
+        v.Pattern(PolicyName, "PolicyName", IamPatterns.PolicyNameType, "[\\w+=,.@-]+");
     }
 }
 
@@ -350,6 +377,7 @@ public sealed partial record DeleteRoleRequest : IValidatable
     {
         v.Required(RoleName, "RoleName");
         v.Length(RoleName, "RoleName", 1, 64);
+        v.Pattern(RoleName, "RoleName", IamPatterns.RoleNameType, "[\\w+=,.@-]+");
     }
 }
 
@@ -361,6 +389,7 @@ public sealed partial record DeleteUserPermissionsBoundaryRequest : IValidatable
     {
         v.Required(UserName, "UserName");
         v.Length(UserName, "UserName", 1, 64);
+        v.Pattern(UserName, "UserName", IamPatterns.UserNameType, "[\\w+=,.@-]+");
     }
 }
 
@@ -373,8 +402,10 @@ public sealed partial record DeleteUserPolicyRequest : IValidatable
     {
         v.Required(UserName, "UserName");
         v.Length(UserName, "UserName", 1, 128);
+        v.Pattern(UserName, "UserName", IamPatterns.ExistingUserNameType, "[\\w+=,.@-]+");
         v.Required(PolicyName, "PolicyName");
         v.Length(PolicyName, "PolicyName", 1, 128);
+        v.Pattern(PolicyName, "PolicyName", IamPatterns.PolicyNameType, "[\\w+=,.@-]+");
     }
 }
 
@@ -386,6 +417,7 @@ public sealed partial record DeleteUserRequest : IValidatable
     {
         v.Required(UserName, "UserName");
         v.Length(UserName, "UserName", 1, 128);
+        v.Pattern(UserName, "UserName", IamPatterns.ExistingUserNameType, "[\\w+=,.@-]+");
     }
 }
 
@@ -398,6 +430,7 @@ public sealed partial record DetachGroupPolicyRequest : IValidatable
     {
         v.Required(GroupName, "GroupName");
         v.Length(GroupName, "GroupName", 1, 128);
+        v.Pattern(GroupName, "GroupName", IamPatterns.GroupNameType, "[\\w+=,.@-]+");
         v.Required(PolicyArn, "PolicyArn");
         v.Length(PolicyArn, "PolicyArn", 20, 2048);
     }
@@ -412,6 +445,7 @@ public sealed partial record DetachRolePolicyRequest : IValidatable
     {
         v.Required(RoleName, "RoleName");
         v.Length(RoleName, "RoleName", 1, 64);
+        v.Pattern(RoleName, "RoleName", IamPatterns.RoleNameType, "[\\w+=,.@-]+");
         v.Required(PolicyArn, "PolicyArn");
         v.Length(PolicyArn, "PolicyArn", 20, 2048);
     }
@@ -426,6 +460,7 @@ public sealed partial record DetachUserPolicyRequest : IValidatable
     {
         v.Required(UserName, "UserName");
         v.Length(UserName, "UserName", 1, 64);
+        v.Pattern(UserName, "UserName", IamPatterns.UserNameType, "[\\w+=,.@-]+");
         v.Required(PolicyArn, "PolicyArn");
         v.Length(PolicyArn, "PolicyArn", 20, 2048);
     }
@@ -454,8 +489,10 @@ public sealed partial record GetGroupPolicyRequest : IValidatable
     {
         v.Required(GroupName, "GroupName");
         v.Length(GroupName, "GroupName", 1, 128);
+        v.Pattern(GroupName, "GroupName", IamPatterns.GroupNameType, "[\\w+=,.@-]+");
         v.Required(PolicyName, "PolicyName");
         v.Length(PolicyName, "PolicyName", 1, 128);
+        v.Pattern(PolicyName, "PolicyName", IamPatterns.PolicyNameType, "[\\w+=,.@-]+");
     }
 }
 
@@ -477,7 +514,9 @@ public sealed partial record GetGroupRequest : IValidatable
     {
         v.Required(GroupName, "GroupName");
         v.Length(GroupName, "GroupName", 1, 128);
+        v.Pattern(GroupName, "GroupName", IamPatterns.GroupNameType, "[\\w+=,.@-]+");
         v.Length(Marker, "Marker", 1, 320);
+        v.Pattern(Marker, "Marker", IamPatterns.MarkerType, "[\\u0020-\\u00FF]+");
         v.Range(MaxItems, "MaxItems", 1, 1000);
     }
 }
@@ -518,6 +557,7 @@ public sealed partial record GetPolicyVersionRequest : IValidatable
         v.Required(PolicyArn, "PolicyArn");
         v.Length(PolicyArn, "PolicyArn", 20, 2048);
         v.Required(VersionId, "VersionId");
+        v.Pattern(VersionId, "VersionId", IamPatterns.PolicyVersionIdType, "v[1-9][0-9]*(\\.[A-Za-z0-9-]*)?");
     }
 }
 
@@ -536,8 +576,10 @@ public sealed partial record GetRolePolicyRequest : IValidatable
     {
         v.Required(RoleName, "RoleName");
         v.Length(RoleName, "RoleName", 1, 64);
+        v.Pattern(RoleName, "RoleName", IamPatterns.RoleNameType, "[\\w+=,.@-]+");
         v.Required(PolicyName, "PolicyName");
         v.Length(PolicyName, "PolicyName", 1, 128);
+        v.Pattern(PolicyName, "PolicyName", IamPatterns.PolicyNameType, "[\\w+=,.@-]+");
     }
 }
 
@@ -557,6 +599,7 @@ public sealed partial record GetRoleRequest : IValidatable
     {
         v.Required(RoleName, "RoleName");
         v.Length(RoleName, "RoleName", 1, 64);
+        v.Pattern(RoleName, "RoleName", IamPatterns.RoleNameType, "[\\w+=,.@-]+");
     }
 }
 
@@ -575,8 +618,10 @@ public sealed partial record GetUserPolicyRequest : IValidatable
     {
         v.Required(UserName, "UserName");
         v.Length(UserName, "UserName", 1, 128);
+        v.Pattern(UserName, "UserName", IamPatterns.ExistingUserNameType, "[\\w+=,.@-]+");
         v.Required(PolicyName, "PolicyName");
         v.Length(PolicyName, "PolicyName", 1, 128);
+        v.Pattern(PolicyName, "PolicyName", IamPatterns.PolicyNameType, "[\\w+=,.@-]+");
     }
 }
 
@@ -595,6 +640,7 @@ public sealed partial record GetUserRequest : IValidatable
     public void Validate(Validator v)
     {
         v.Length(UserName, "UserName", 1, 128);
+        v.Pattern(UserName, "UserName", IamPatterns.ExistingUserNameType, "[\\w+=,.@-]+");
     }
 }
 
@@ -623,7 +669,9 @@ public sealed partial record ListAccessKeysRequest : IValidatable
     public void Validate(Validator v)
     {
         v.Length(UserName, "UserName", 1, 128);
+        v.Pattern(UserName, "UserName", IamPatterns.ExistingUserNameType, "[\\w+=,.@-]+");
         v.Length(Marker, "Marker", 1, 320);
+        v.Pattern(Marker, "Marker", IamPatterns.MarkerType, "[\\u0020-\\u00FF]+");
         v.Range(MaxItems, "MaxItems", 1, 1000);
     }
 }
@@ -647,8 +695,11 @@ public sealed partial record ListAttachedGroupPoliciesRequest : IValidatable
     {
         v.Required(GroupName, "GroupName");
         v.Length(GroupName, "GroupName", 1, 128);
+        v.Pattern(GroupName, "GroupName", IamPatterns.GroupNameType, "[\\w+=,.@-]+");
         v.Length(PathPrefix, "PathPrefix", 1, 512);
+        v.Pattern(PathPrefix, "PathPrefix", IamPatterns.PolicyPathType, "((/[A-Za-z0-9\\.,\\+@=_-]+)*)/");
         v.Length(Marker, "Marker", 1, 320);
+        v.Pattern(Marker, "Marker", IamPatterns.MarkerType, "[\\u0020-\\u00FF]+");
         v.Range(MaxItems, "MaxItems", 1, 1000);
     }
 }
@@ -672,8 +723,11 @@ public sealed partial record ListAttachedRolePoliciesRequest : IValidatable
     {
         v.Required(RoleName, "RoleName");
         v.Length(RoleName, "RoleName", 1, 64);
+        v.Pattern(RoleName, "RoleName", IamPatterns.RoleNameType, "[\\w+=,.@-]+");
         v.Length(PathPrefix, "PathPrefix", 1, 512);
+        v.Pattern(PathPrefix, "PathPrefix", IamPatterns.PolicyPathType, "((/[A-Za-z0-9\\.,\\+@=_-]+)*)/");
         v.Length(Marker, "Marker", 1, 320);
+        v.Pattern(Marker, "Marker", IamPatterns.MarkerType, "[\\u0020-\\u00FF]+");
         v.Range(MaxItems, "MaxItems", 1, 1000);
     }
 }
@@ -697,8 +751,11 @@ public sealed partial record ListAttachedUserPoliciesRequest : IValidatable
     {
         v.Required(UserName, "UserName");
         v.Length(UserName, "UserName", 1, 64);
+        v.Pattern(UserName, "UserName", IamPatterns.UserNameType, "[\\w+=,.@-]+");
         v.Length(PathPrefix, "PathPrefix", 1, 512);
+        v.Pattern(PathPrefix, "PathPrefix", IamPatterns.PolicyPathType, "((/[A-Za-z0-9\\.,\\+@=_-]+)*)/");
         v.Length(Marker, "Marker", 1, 320);
+        v.Pattern(Marker, "Marker", IamPatterns.MarkerType, "[\\u0020-\\u00FF]+");
         v.Range(MaxItems, "MaxItems", 1, 1000);
     }
 }
@@ -721,7 +778,9 @@ public sealed partial record ListGroupPoliciesRequest : IValidatable
     {
         v.Required(GroupName, "GroupName");
         v.Length(GroupName, "GroupName", 1, 128);
+        v.Pattern(GroupName, "GroupName", IamPatterns.GroupNameType, "[\\w+=,.@-]+");
         v.Length(Marker, "Marker", 1, 320);
+        v.Pattern(Marker, "Marker", IamPatterns.MarkerType, "[\\u0020-\\u00FF]+");
         v.Range(MaxItems, "MaxItems", 1, 1000);
     }
 }
@@ -744,7 +803,9 @@ public sealed partial record ListGroupsForUserRequest : IValidatable
     {
         v.Required(UserName, "UserName");
         v.Length(UserName, "UserName", 1, 128);
+        v.Pattern(UserName, "UserName", IamPatterns.ExistingUserNameType, "[\\w+=,.@-]+");
         v.Length(Marker, "Marker", 1, 320);
+        v.Pattern(Marker, "Marker", IamPatterns.MarkerType, "[\\u0020-\\u00FF]+");
         v.Range(MaxItems, "MaxItems", 1, 1000);
     }
 }
@@ -766,7 +827,9 @@ public sealed partial record ListGroupsRequest : IValidatable
     public void Validate(Validator v)
     {
         v.Length(PathPrefix, "PathPrefix", 1, 512);
+        v.Pattern(PathPrefix, "PathPrefix", IamPatterns.PathPrefixType, "\\u002F[\\u0021-\\u007F]*");
         v.Length(Marker, "Marker", 1, 320);
+        v.Pattern(Marker, "Marker", IamPatterns.MarkerType, "[\\u0020-\\u00FF]+");
         v.Range(MaxItems, "MaxItems", 1, 1000);
     }
 }
@@ -792,8 +855,10 @@ public sealed partial record ListPoliciesRequest : IValidatable
     {
         v.Enum(Scope, "Scope", IamEnums.PolicyScopeType);
         v.Length(PathPrefix, "PathPrefix", 1, 512);
+        v.Pattern(PathPrefix, "PathPrefix", IamPatterns.PolicyPathType, "((/[A-Za-z0-9\\.,\\+@=_-]+)*)/");
         v.Enum(PolicyUsageFilter, "PolicyUsageFilter", IamEnums.PolicyUsageType);
         v.Length(Marker, "Marker", 1, 320);
+        v.Pattern(Marker, "Marker", IamPatterns.MarkerType, "[\\u0020-\\u00FF]+");
         v.Range(MaxItems, "MaxItems", 1, 1000);
     }
 }
@@ -817,6 +882,7 @@ public sealed partial record ListPolicyVersionsRequest : IValidatable
         v.Required(PolicyArn, "PolicyArn");
         v.Length(PolicyArn, "PolicyArn", 20, 2048);
         v.Length(Marker, "Marker", 1, 320);
+        v.Pattern(Marker, "Marker", IamPatterns.MarkerType, "[\\u0020-\\u00FF]+");
         v.Range(MaxItems, "MaxItems", 1, 1000);
     }
 }
@@ -839,7 +905,9 @@ public sealed partial record ListRolePoliciesRequest : IValidatable
     {
         v.Required(RoleName, "RoleName");
         v.Length(RoleName, "RoleName", 1, 64);
+        v.Pattern(RoleName, "RoleName", IamPatterns.RoleNameType, "[\\w+=,.@-]+");
         v.Length(Marker, "Marker", 1, 320);
+        v.Pattern(Marker, "Marker", IamPatterns.MarkerType, "[\\u0020-\\u00FF]+");
         v.Range(MaxItems, "MaxItems", 1, 1000);
     }
 }
@@ -861,7 +929,9 @@ public sealed partial record ListRolesRequest : IValidatable
     public void Validate(Validator v)
     {
         v.Length(PathPrefix, "PathPrefix", 1, 512);
+        v.Pattern(PathPrefix, "PathPrefix", IamPatterns.PathPrefixType, "\\u002F[\\u0021-\\u007F]*");
         v.Length(Marker, "Marker", 1, 320);
+        v.Pattern(Marker, "Marker", IamPatterns.MarkerType, "[\\u0020-\\u00FF]+");
         v.Range(MaxItems, "MaxItems", 1, 1000);
     }
 }
@@ -884,7 +954,9 @@ public sealed partial record ListUserPoliciesRequest : IValidatable
     {
         v.Required(UserName, "UserName");
         v.Length(UserName, "UserName", 1, 128);
+        v.Pattern(UserName, "UserName", IamPatterns.ExistingUserNameType, "[\\w+=,.@-]+");
         v.Length(Marker, "Marker", 1, 320);
+        v.Pattern(Marker, "Marker", IamPatterns.MarkerType, "[\\u0020-\\u00FF]+");
         v.Range(MaxItems, "MaxItems", 1, 1000);
     }
 }
@@ -906,7 +978,9 @@ public sealed partial record ListUsersRequest : IValidatable
     public void Validate(Validator v)
     {
         v.Length(PathPrefix, "PathPrefix", 1, 512);
+        v.Pattern(PathPrefix, "PathPrefix", IamPatterns.PathPrefixType, "\\u002F[\\u0021-\\u007F]*");
         v.Length(Marker, "Marker", 1, 320);
+        v.Pattern(Marker, "Marker", IamPatterns.MarkerType, "[\\u0020-\\u00FF]+");
         v.Range(MaxItems, "MaxItems", 1, 1000);
     }
 }
@@ -974,10 +1048,13 @@ public sealed partial record PutGroupPolicyRequest : IValidatable
     {
         v.Required(GroupName, "GroupName");
         v.Length(GroupName, "GroupName", 1, 128);
+        v.Pattern(GroupName, "GroupName", IamPatterns.GroupNameType, "[\\w+=,.@-]+");
         v.Required(PolicyName, "PolicyName");
         v.Length(PolicyName, "PolicyName", 1, 128);
+        v.Pattern(PolicyName, "PolicyName", IamPatterns.PolicyNameType, "[\\w+=,.@-]+");
         v.Required(PolicyDocument, "PolicyDocument");
         v.Length(PolicyDocument, "PolicyDocument", 1, 131072);
+        v.Pattern(PolicyDocument, "PolicyDocument", IamPatterns.PolicyDocumentType, "[\\u0009\\u000A\\u000D\\u0020-\\u00FF]+");
     }
 }
 
@@ -990,6 +1067,7 @@ public sealed partial record PutRolePermissionsBoundaryRequest : IValidatable
     {
         v.Required(RoleName, "RoleName");
         v.Length(RoleName, "RoleName", 1, 64);
+        v.Pattern(RoleName, "RoleName", IamPatterns.RoleNameType, "[\\w+=,.@-]+");
         v.Required(PermissionsBoundary, "PermissionsBoundary");
         v.Length(PermissionsBoundary, "PermissionsBoundary", 20, 2048);
     }
@@ -1005,10 +1083,13 @@ public sealed partial record PutRolePolicyRequest : IValidatable
     {
         v.Required(RoleName, "RoleName");
         v.Length(RoleName, "RoleName", 1, 64);
+        v.Pattern(RoleName, "RoleName", IamPatterns.RoleNameType, "[\\w+=,.@-]+");
         v.Required(PolicyName, "PolicyName");
         v.Length(PolicyName, "PolicyName", 1, 128);
+        v.Pattern(PolicyName, "PolicyName", IamPatterns.PolicyNameType, "[\\w+=,.@-]+");
         v.Required(PolicyDocument, "PolicyDocument");
         v.Length(PolicyDocument, "PolicyDocument", 1, 131072);
+        v.Pattern(PolicyDocument, "PolicyDocument", IamPatterns.PolicyDocumentType, "[\\u0009\\u000A\\u000D\\u0020-\\u00FF]+");
     }
 }
 
@@ -1021,6 +1102,7 @@ public sealed partial record PutUserPermissionsBoundaryRequest : IValidatable
     {
         v.Required(UserName, "UserName");
         v.Length(UserName, "UserName", 1, 64);
+        v.Pattern(UserName, "UserName", IamPatterns.UserNameType, "[\\w+=,.@-]+");
         v.Required(PermissionsBoundary, "PermissionsBoundary");
         v.Length(PermissionsBoundary, "PermissionsBoundary", 20, 2048);
     }
@@ -1036,10 +1118,13 @@ public sealed partial record PutUserPolicyRequest : IValidatable
     {
         v.Required(UserName, "UserName");
         v.Length(UserName, "UserName", 1, 128);
+        v.Pattern(UserName, "UserName", IamPatterns.ExistingUserNameType, "[\\w+=,.@-]+");
         v.Required(PolicyName, "PolicyName");
         v.Length(PolicyName, "PolicyName", 1, 128);
+        v.Pattern(PolicyName, "PolicyName", IamPatterns.PolicyNameType, "[\\w+=,.@-]+");
         v.Required(PolicyDocument, "PolicyDocument");
         v.Length(PolicyDocument, "PolicyDocument", 1, 131072);
+        v.Pattern(PolicyDocument, "PolicyDocument", IamPatterns.PolicyDocumentType, "[\\u0009\\u000A\\u000D\\u0020-\\u00FF]+");
     }
 }
 
@@ -1052,8 +1137,10 @@ public sealed partial record RemoveUserFromGroupRequest : IValidatable
     {
         v.Required(GroupName, "GroupName");
         v.Length(GroupName, "GroupName", 1, 128);
+        v.Pattern(GroupName, "GroupName", IamPatterns.GroupNameType, "[\\w+=,.@-]+");
         v.Required(UserName, "UserName");
         v.Length(UserName, "UserName", 1, 128);
+        v.Pattern(UserName, "UserName", IamPatterns.ExistingUserNameType, "[\\w+=,.@-]+");
     }
 }
 
@@ -1109,15 +1196,16 @@ public sealed partial record SimulateCustomPolicyRequest : IValidatable
     {
         v.Required(PolicyInputList, "PolicyInputList");
         v.NoNulls(PolicyInputList, "PolicyInputList");
-        v.Each(PolicyInputList, "PolicyInputList", static (v, i0) => { v.Length(i0, null, 1, 131072); });
+        v.Each(PolicyInputList, "PolicyInputList", static (v, i0) => { v.Length(i0, null, 1, 131072); v.Pattern(i0, null, IamPatterns.PolicyDocumentType, "[\\u0009\\u000A\\u000D\\u0020-\\u00FF]+"); });
         v.NoNulls(PermissionsBoundaryPolicyInputList, "PermissionsBoundaryPolicyInputList");
-        v.Each(PermissionsBoundaryPolicyInputList, "PermissionsBoundaryPolicyInputList", static (v, i0) => { v.Length(i0, null, 1, 131072); });
+        v.Each(PermissionsBoundaryPolicyInputList, "PermissionsBoundaryPolicyInputList", static (v, i0) => { v.Length(i0, null, 1, 131072); v.Pattern(i0, null, IamPatterns.PolicyDocumentType, "[\\u0009\\u000A\\u000D\\u0020-\\u00FF]+"); });
         v.Required(ActionNames, "ActionNames");
         v.NoNulls(ActionNames, "ActionNames");
         v.Each(ActionNames, "ActionNames", static (v, i0) => { v.Length(i0, null, 3, 128); });
         v.NoNulls(ResourceArns, "ResourceArns");
         v.Each(ResourceArns, "ResourceArns", static (v, i0) => { v.Length(i0, null, 1, 2048); });
         v.Length(ResourcePolicy, "ResourcePolicy", 1, 131072);
+        v.Pattern(ResourcePolicy, "ResourcePolicy", IamPatterns.PolicyDocumentType, "[\\u0009\\u000A\\u000D\\u0020-\\u00FF]+");
         v.Length(ResourceOwner, "ResourceOwner", 1, 2048);
         v.Length(CallerArn, "CallerArn", 1, 2048);
         v.NoNulls(ContextEntries, "ContextEntries");
@@ -1125,6 +1213,7 @@ public sealed partial record SimulateCustomPolicyRequest : IValidatable
         v.Length(ResourceHandlingOption, "ResourceHandlingOption", 1, 64);
         v.Range(MaxItems, "MaxItems", 1, 1000);
         v.Length(Marker, "Marker", 1, 320);
+        v.Pattern(Marker, "Marker", IamPatterns.MarkerType, "[\\u0020-\\u00FF]+");
     }
 }
 
@@ -1156,15 +1245,16 @@ public sealed partial record SimulatePrincipalPolicyRequest : IValidatable
         v.Required(PolicySourceArn, "PolicySourceArn");
         v.Length(PolicySourceArn, "PolicySourceArn", 20, 2048);
         v.NoNulls(PolicyInputList, "PolicyInputList");
-        v.Each(PolicyInputList, "PolicyInputList", static (v, i0) => { v.Length(i0, null, 1, 131072); });
+        v.Each(PolicyInputList, "PolicyInputList", static (v, i0) => { v.Length(i0, null, 1, 131072); v.Pattern(i0, null, IamPatterns.PolicyDocumentType, "[\\u0009\\u000A\\u000D\\u0020-\\u00FF]+"); });
         v.NoNulls(PermissionsBoundaryPolicyInputList, "PermissionsBoundaryPolicyInputList");
-        v.Each(PermissionsBoundaryPolicyInputList, "PermissionsBoundaryPolicyInputList", static (v, i0) => { v.Length(i0, null, 1, 131072); });
+        v.Each(PermissionsBoundaryPolicyInputList, "PermissionsBoundaryPolicyInputList", static (v, i0) => { v.Length(i0, null, 1, 131072); v.Pattern(i0, null, IamPatterns.PolicyDocumentType, "[\\u0009\\u000A\\u000D\\u0020-\\u00FF]+"); });
         v.Required(ActionNames, "ActionNames");
         v.NoNulls(ActionNames, "ActionNames");
         v.Each(ActionNames, "ActionNames", static (v, i0) => { v.Length(i0, null, 3, 128); });
         v.NoNulls(ResourceArns, "ResourceArns");
         v.Each(ResourceArns, "ResourceArns", static (v, i0) => { v.Length(i0, null, 1, 2048); });
         v.Length(ResourcePolicy, "ResourcePolicy", 1, 131072);
+        v.Pattern(ResourcePolicy, "ResourcePolicy", IamPatterns.PolicyDocumentType, "[\\u0009\\u000A\\u000D\\u0020-\\u00FF]+");
         v.Length(ResourceOwner, "ResourceOwner", 1, 2048);
         v.Length(CallerArn, "CallerArn", 1, 2048);
         v.NoNulls(ContextEntries, "ContextEntries");
@@ -1172,6 +1262,7 @@ public sealed partial record SimulatePrincipalPolicyRequest : IValidatable
         v.Length(ResourceHandlingOption, "ResourceHandlingOption", 1, 64);
         v.Range(MaxItems, "MaxItems", 1, 1000);
         v.Length(Marker, "Marker", 1, 320);
+        v.Pattern(Marker, "Marker", IamPatterns.MarkerType, "[\\u0020-\\u00FF]+");
     }
 }
 
@@ -1194,8 +1285,10 @@ public sealed partial record Tag : IValidatable
     {
         v.Required(Key, "Key");
         v.Length(Key, "Key", 1, 128);
+        v.Pattern(Key, "Key", IamPatterns.TagKeyType, "[\\p{L}\\p{Z}\\p{N}_.:/=+\\-@]+");
         v.Required(Value, "Value");
         v.Length(Value, "Value", 0, 256);
+        v.Pattern(Value, "Value", IamPatterns.TagValueType, "[\\p{L}\\p{Z}\\p{N}_.:/=+\\-@]*");
     }
 }
 
@@ -1208,8 +1301,10 @@ public sealed partial record UpdateAccessKeyRequest : IValidatable
     public void Validate(Validator v)
     {
         v.Length(UserName, "UserName", 1, 128);
+        v.Pattern(UserName, "UserName", IamPatterns.ExistingUserNameType, "[\\w+=,.@-]+");
         v.Required(AccessKeyId, "AccessKeyId");
         v.Length(AccessKeyId, "AccessKeyId", 16, 128);
+        v.Pattern(AccessKeyId, "AccessKeyId", IamPatterns.AccessKeyIdType, "[\\w]+");
         v.Required(Status, "Status");
         v.Enum(Status, "Status", IamEnums.StatusType);
     }
@@ -1224,8 +1319,10 @@ public sealed partial record UpdateAssumeRolePolicyRequest : IValidatable
     {
         v.Required(RoleName, "RoleName");
         v.Length(RoleName, "RoleName", 1, 64);
+        v.Pattern(RoleName, "RoleName", IamPatterns.RoleNameType, "[\\w+=,.@-]+");
         v.Required(PolicyDocument, "PolicyDocument");
         v.Length(PolicyDocument, "PolicyDocument", 1, 131072);
+        v.Pattern(PolicyDocument, "PolicyDocument", IamPatterns.PolicyDocumentType, "[\\u0009\\u000A\\u000D\\u0020-\\u00FF]+");
     }
 }
 
@@ -1249,6 +1346,42 @@ public static class IamEnums
     public static readonly string[] PolicyUsageType = ["PermissionsPolicy", "PermissionsBoundary"];
     public static readonly string[] PolicyScopeType = ["All", "AWS", "Local"];
     public static readonly string[] StatusType = ["Active", "Inactive", "Expired"];
+}
+
+/// <summary>The patterns the model declares for iam's input strings, as .NET regular expressions
+/// that match the whole value, as AWS matches them.</summary>
+public static partial class IamPatterns
+{
+    [System.Text.RegularExpressions.GeneratedRegex("\\A(?:[a-zA-Z0-9_]+)\\z", System.Text.RegularExpressions.RegexOptions.CultureInvariant | System.Text.RegularExpressions.RegexOptions.NonBacktracking)]
+    public static partial System.Text.RegularExpressions.Regex AccessKeyIdType { get; }
+    [System.Text.RegularExpressions.GeneratedRegex("\\A(?:[a-zA-Z0-9_+=,.@-]+)\\z", System.Text.RegularExpressions.RegexOptions.CultureInvariant | System.Text.RegularExpressions.RegexOptions.NonBacktracking)]
+    public static partial System.Text.RegularExpressions.Regex ExistingUserNameType { get; }
+    [System.Text.RegularExpressions.GeneratedRegex("\\A(?:[a-zA-Z0-9_+=,.@-]+)\\z", System.Text.RegularExpressions.RegexOptions.CultureInvariant | System.Text.RegularExpressions.RegexOptions.NonBacktracking)]
+    public static partial System.Text.RegularExpressions.Regex GroupNameType { get; }
+    [System.Text.RegularExpressions.GeneratedRegex("\\A(?:[\\u0020-\\u00FF]+)\\z", System.Text.RegularExpressions.RegexOptions.CultureInvariant | System.Text.RegularExpressions.RegexOptions.NonBacktracking)]
+    public static partial System.Text.RegularExpressions.Regex MarkerType { get; }
+    [System.Text.RegularExpressions.GeneratedRegex("\\A(?:\\u002F[\\u0021-\\u007F]*)\\z", System.Text.RegularExpressions.RegexOptions.CultureInvariant | System.Text.RegularExpressions.RegexOptions.NonBacktracking)]
+    public static partial System.Text.RegularExpressions.Regex PathPrefixType { get; }
+    [System.Text.RegularExpressions.GeneratedRegex("\\A(?:(\\u002F)|(\\u002F[\\u0021-\\u007E]+\\u002F))\\z", System.Text.RegularExpressions.RegexOptions.CultureInvariant | System.Text.RegularExpressions.RegexOptions.NonBacktracking)]
+    public static partial System.Text.RegularExpressions.Regex PathType { get; }
+    [System.Text.RegularExpressions.GeneratedRegex("\\A(?:[\\u0009\\u000A\\u000D\\u0020-\\u00FF]+)\\z", System.Text.RegularExpressions.RegexOptions.CultureInvariant | System.Text.RegularExpressions.RegexOptions.NonBacktracking)]
+    public static partial System.Text.RegularExpressions.Regex PolicyDocumentType { get; }
+    [System.Text.RegularExpressions.GeneratedRegex("\\A(?:[a-zA-Z0-9_+=,.@-]+)\\z", System.Text.RegularExpressions.RegexOptions.CultureInvariant | System.Text.RegularExpressions.RegexOptions.NonBacktracking)]
+    public static partial System.Text.RegularExpressions.Regex PolicyNameType { get; }
+    [System.Text.RegularExpressions.GeneratedRegex("\\A(?:((/[A-Za-z0-9\\.,\\+@=_-]+)*)/)\\z", System.Text.RegularExpressions.RegexOptions.CultureInvariant | System.Text.RegularExpressions.RegexOptions.NonBacktracking)]
+    public static partial System.Text.RegularExpressions.Regex PolicyPathType { get; }
+    [System.Text.RegularExpressions.GeneratedRegex("\\A(?:v[1-9][0-9]*(\\.[A-Za-z0-9-]*)?)\\z", System.Text.RegularExpressions.RegexOptions.CultureInvariant | System.Text.RegularExpressions.RegexOptions.NonBacktracking)]
+    public static partial System.Text.RegularExpressions.Regex PolicyVersionIdType { get; }
+    [System.Text.RegularExpressions.GeneratedRegex("\\A(?:[\\u0009\\u000A\\u000D\\u0020-\\u007E\\u00A1-\\u00FF]*)\\z", System.Text.RegularExpressions.RegexOptions.CultureInvariant | System.Text.RegularExpressions.RegexOptions.NonBacktracking)]
+    public static partial System.Text.RegularExpressions.Regex RoleDescriptionType { get; }
+    [System.Text.RegularExpressions.GeneratedRegex("\\A(?:[a-zA-Z0-9_+=,.@-]+)\\z", System.Text.RegularExpressions.RegexOptions.CultureInvariant | System.Text.RegularExpressions.RegexOptions.NonBacktracking)]
+    public static partial System.Text.RegularExpressions.Regex RoleNameType { get; }
+    [System.Text.RegularExpressions.GeneratedRegex("\\A(?:[\\p{L}\\p{Z}\\p{N}_.:/=+\\-@]+)\\z", System.Text.RegularExpressions.RegexOptions.CultureInvariant | System.Text.RegularExpressions.RegexOptions.NonBacktracking)]
+    public static partial System.Text.RegularExpressions.Regex TagKeyType { get; }
+    [System.Text.RegularExpressions.GeneratedRegex("\\A(?:[\\p{L}\\p{Z}\\p{N}_.:/=+\\-@]*)\\z", System.Text.RegularExpressions.RegexOptions.CultureInvariant | System.Text.RegularExpressions.RegexOptions.NonBacktracking)]
+    public static partial System.Text.RegularExpressions.Regex TagValueType { get; }
+    [System.Text.RegularExpressions.GeneratedRegex("\\A(?:[a-zA-Z0-9_+=,.@-]+)\\z", System.Text.RegularExpressions.RegexOptions.CultureInvariant | System.Text.RegularExpressions.RegexOptions.NonBacktracking)]
+    public static partial System.Text.RegularExpressions.Regex UserNameType { get; }
 }
 
 /// <summary>Reads iam's inputs from Query form parameters (lists as <c>Name.member.N</c>,

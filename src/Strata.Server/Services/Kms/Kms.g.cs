@@ -45,6 +45,7 @@ public sealed partial record CreateAliasRequest : IValidatable
     {
         v.Required(AliasName, "AliasName");
         v.Length(AliasName, "AliasName", 1, 256);
+        v.Pattern(AliasName, "AliasName", KmsPatterns.AliasNameType, "^[a-zA-Z0-9:/_-]+$");
         v.Required(TargetKeyId, "TargetKeyId");
         v.Length(TargetKeyId, "TargetKeyId", 1, 2048);
     }
@@ -67,6 +68,7 @@ public sealed partial record CreateKeyRequest : IValidatable
     public void Validate(Validator v)
     {
         v.Length(Policy, "Policy", 1, 131072);
+        v.Pattern(Policy, "Policy", KmsPatterns.PolicyType, "[\\u0009\\u000A\\u000D\\u0020-\\u00FF]+");
         v.Length(Description, "Description", 0, 8192);
         v.Enum(KeyUsage, "KeyUsage", KmsEnums.KeyUsageType);
         v.Enum(CustomerMasterKeySpec, "CustomerMasterKeySpec", KmsEnums.CustomerMasterKeySpec);
@@ -76,6 +78,7 @@ public sealed partial record CreateKeyRequest : IValidatable
         v.NoNulls(Tags, "Tags");
         v.Each(Tags, "Tags", static (v, i0) => { v.Nested(i0, null); });
         v.Length(XksKeyId, "XksKeyId", 1, 128);
+        v.Pattern(XksKeyId, "XksKeyId", KmsPatterns.XksKeyIdType, "^[a-zA-Z0-9-_.]+$");
     }
 }
 
@@ -127,6 +130,7 @@ public sealed partial record DeleteAliasRequest : IValidatable
     {
         v.Required(AliasName, "AliasName");
         v.Length(AliasName, "AliasName", 1, 256);
+        v.Pattern(AliasName, "AliasName", KmsPatterns.AliasNameType, "^[a-zA-Z0-9:/_-]+$");
     }
 }
 
@@ -318,6 +322,7 @@ public sealed partial record GetKeyPolicyRequest : IValidatable
         v.Required(KeyId, "KeyId");
         v.Length(KeyId, "KeyId", 1, 2048);
         v.Length(PolicyName, "PolicyName", 1, 128);
+        v.Pattern(PolicyName, "PolicyName", KmsPatterns.PolicyNameType, "[\\w]+");
     }
 }
 
@@ -396,6 +401,7 @@ public sealed partial record ListAliasesRequest : IValidatable
         v.Length(KeyId, "KeyId", 1, 2048);
         v.Range(Limit, "Limit", 1, 1000);
         v.Length(Marker, "Marker", 1, 1024);
+        v.Pattern(Marker, "Marker", KmsPatterns.MarkerType, "[\\u0020-\\u00FF]*");
     }
 }
 
@@ -420,6 +426,7 @@ public sealed partial record ListKeyRotationsRequest : IValidatable
         v.Enum(IncludeKeyMaterial, "IncludeKeyMaterial", KmsEnums.IncludeKeyMaterial);
         v.Range(Limit, "Limit", 1, 1000);
         v.Length(Marker, "Marker", 1, 1024);
+        v.Pattern(Marker, "Marker", KmsPatterns.MarkerType, "[\\u0020-\\u00FF]*");
     }
 }
 
@@ -439,6 +446,7 @@ public sealed partial record ListKeysRequest : IValidatable
     {
         v.Range(Limit, "Limit", 1, 1000);
         v.Length(Marker, "Marker", 1, 1024);
+        v.Pattern(Marker, "Marker", KmsPatterns.MarkerType, "[\\u0020-\\u00FF]*");
     }
 }
 
@@ -461,6 +469,7 @@ public sealed partial record ListResourceTagsRequest : IValidatable
         v.Length(KeyId, "KeyId", 1, 2048);
         v.Range(Limit, "Limit", 1, 1000);
         v.Length(Marker, "Marker", 1, 1024);
+        v.Pattern(Marker, "Marker", KmsPatterns.MarkerType, "[\\u0020-\\u00FF]*");
     }
 }
 
@@ -498,8 +507,10 @@ public sealed partial record PutKeyPolicyRequest : IValidatable
         v.Required(KeyId, "KeyId");
         v.Length(KeyId, "KeyId", 1, 2048);
         v.Length(PolicyName, "PolicyName", 1, 128);
+        v.Pattern(PolicyName, "PolicyName", KmsPatterns.PolicyNameType, "[\\w]+");
         v.Required(Policy, "Policy");
         v.Length(Policy, "Policy", 1, 131072);
+        v.Pattern(Policy, "Policy", KmsPatterns.PolicyType, "[\\u0009\\u000A\\u000D\\u0020-\\u00FF]+");
     }
 }
 
@@ -663,6 +674,7 @@ public sealed partial record UpdateAliasRequest : IValidatable
     {
         v.Required(AliasName, "AliasName");
         v.Length(AliasName, "AliasName", 1, 256);
+        v.Pattern(AliasName, "AliasName", KmsPatterns.AliasNameType, "^[a-zA-Z0-9:/_-]+$");
         v.Required(TargetKeyId, "TargetKeyId");
         v.Length(TargetKeyId, "TargetKeyId", 1, 2048);
     }
@@ -686,6 +698,22 @@ public static class KmsEnums
     public static readonly string[] KeySpec = ["RSA_2048", "RSA_3072", "RSA_4096", "ECC_NIST_P256", "ECC_NIST_P384", "ECC_NIST_P521", "ECC_SECG_P256K1", "SYMMETRIC_DEFAULT", "HMAC_224", "HMAC_256", "HMAC_384", "HMAC_512", "SM2", "ML_DSA_44", "ML_DSA_65", "ML_DSA_87", "ECC_NIST_EDWARDS25519"];
     public static readonly string[] KeyUsageType = ["SIGN_VERIFY", "ENCRYPT_DECRYPT", "GENERATE_VERIFY_MAC", "KEY_AGREEMENT"];
     public static readonly string[] OriginType = ["AWS_KMS", "EXTERNAL", "AWS_CLOUDHSM", "EXTERNAL_KEY_STORE"];
+}
+
+/// <summary>The patterns the model declares for kms's input strings, as .NET regular expressions
+/// that match the whole value, as AWS matches them.</summary>
+public static partial class KmsPatterns
+{
+    [System.Text.RegularExpressions.GeneratedRegex("\\A(?:^[a-zA-Z0-9:/_-]+$)\\z", System.Text.RegularExpressions.RegexOptions.CultureInvariant | System.Text.RegularExpressions.RegexOptions.NonBacktracking)]
+    public static partial System.Text.RegularExpressions.Regex AliasNameType { get; }
+    [System.Text.RegularExpressions.GeneratedRegex("\\A(?:[\\u0020-\\u00FF]*)\\z", System.Text.RegularExpressions.RegexOptions.CultureInvariant | System.Text.RegularExpressions.RegexOptions.NonBacktracking)]
+    public static partial System.Text.RegularExpressions.Regex MarkerType { get; }
+    [System.Text.RegularExpressions.GeneratedRegex("\\A(?:[a-zA-Z0-9_]+)\\z", System.Text.RegularExpressions.RegexOptions.CultureInvariant | System.Text.RegularExpressions.RegexOptions.NonBacktracking)]
+    public static partial System.Text.RegularExpressions.Regex PolicyNameType { get; }
+    [System.Text.RegularExpressions.GeneratedRegex("\\A(?:[\\u0009\\u000A\\u000D\\u0020-\\u00FF]+)\\z", System.Text.RegularExpressions.RegexOptions.CultureInvariant | System.Text.RegularExpressions.RegexOptions.NonBacktracking)]
+    public static partial System.Text.RegularExpressions.Regex PolicyType { get; }
+    [System.Text.RegularExpressions.GeneratedRegex("\\A(?:^[a-zA-Z0-9-_.]+$)\\z", System.Text.RegularExpressions.RegexOptions.CultureInvariant | System.Text.RegularExpressions.RegexOptions.NonBacktracking)]
+    public static partial System.Text.RegularExpressions.Regex XksKeyIdType { get; }
 }
 
 /// <summary>System.Text.Json source generation for the JSON protocol: members as the model names

@@ -19,6 +19,7 @@ public sealed partial record AddTagsInput : IValidatable
     {
         v.Required(ResourceArn, "ResourceArn");
         v.Length(ResourceArn, "ResourceArn", 0, 256);
+        v.Pattern(ResourceArn, "ResourceArn", SageMakerPatterns.ResourceArn, "arn:aws[a-z-]*:sagemaker:[a-z0-9-]*:[0-9]{12}:.+");
         v.Required(Tags, "Tags");
         v.Length(Tags, "Tags", 0, 50);
         v.NoNulls(Tags, "Tags");
@@ -41,6 +42,7 @@ public sealed partial record AdditionalModelDataSource : IValidatable
     {
         v.Required(ChannelName, "ChannelName");
         v.Length(ChannelName, "ChannelName", 1, 64);
+        v.Pattern(ChannelName, "ChannelName", SageMakerPatterns.AdditionalModelChannelName, "[A-Za-z0-9\\.\\-_]+");
         v.Required(S3DataSource, "S3DataSource");
         v.Nested(S3DataSource, "S3DataSource");
     }
@@ -54,6 +56,7 @@ public sealed partial record Alarm : IValidatable
     public void Validate(Validator v)
     {
         v.Length(AlarmName, "AlarmName", 1, 255);
+        v.Pattern(AlarmName, "AlarmName", SageMakerPatterns.AlarmName, "(?!\\s*$).+");
     }
 }
 
@@ -92,7 +95,9 @@ public sealed partial record AsyncInferenceNotificationConfig : IValidatable
     public void Validate(Validator v)
     {
         v.Length(SuccessTopic, "SuccessTopic", 0, 2048);
+        v.Pattern(SuccessTopic, "SuccessTopic", SageMakerPatterns.SnsTopicArn, "arn:aws[a-z\\-]*:sns:[a-z0-9\\-]*:[0-9]{12}:[a-zA-Z0-9_.-]+");
         v.Length(ErrorTopic, "ErrorTopic", 0, 2048);
+        v.Pattern(ErrorTopic, "ErrorTopic", SageMakerPatterns.SnsTopicArn, "arn:aws[a-z\\-]*:sns:[a-z0-9\\-]*:[0-9]{12}:[a-zA-Z0-9_.-]+");
         v.Length(IncludeInferenceResponseIn, "IncludeInferenceResponseIn", 0, 2);
         v.NoNulls(IncludeInferenceResponseIn, "IncludeInferenceResponseIn");
         v.Each(IncludeInferenceResponseIn, "IncludeInferenceResponseIn", static (v, i0) => { v.Enum(i0, null, SageMakerEnums.AsyncNotificationTopicTypes); });
@@ -110,9 +115,12 @@ public sealed partial record AsyncInferenceOutputConfig : IValidatable
     public void Validate(Validator v)
     {
         v.Length(KmsKeyId, "KmsKeyId", 0, 2048);
+        v.Pattern(KmsKeyId, "KmsKeyId", SageMakerPatterns.KmsKeyId, "[a-zA-Z0-9:/_-]*");
         v.Length(S3OutputPath, "S3OutputPath", 0, 512);
+        v.Pattern(S3OutputPath, "S3OutputPath", SageMakerPatterns.DestinationS3Uri, "(https|s3)://([^/])/?(.*)");
         v.Nested(NotificationConfig, "NotificationConfig");
         v.Length(S3FailurePath, "S3FailurePath", 0, 512);
+        v.Pattern(S3FailurePath, "S3FailurePath", SageMakerPatterns.DestinationS3Uri, "(https|s3)://([^/])/?(.*)");
     }
 }
 
@@ -140,7 +148,9 @@ public sealed partial record BatchDataCaptureConfig : IValidatable
     {
         v.Required(DestinationS3Uri, "DestinationS3Uri");
         v.Length(DestinationS3Uri, "DestinationS3Uri", 0, 1024);
+        v.Pattern(DestinationS3Uri, "DestinationS3Uri", SageMakerPatterns.S3Uri, "(https|s3)://([^/]+)/?(.*)");
         v.Length(KmsKeyId, "KmsKeyId", 0, 2048);
+        v.Pattern(KmsKeyId, "KmsKeyId", SageMakerPatterns.KmsKeyId, "[a-zA-Z0-9:/_-]*");
     }
 }
 
@@ -185,10 +195,10 @@ public sealed partial record CaptureContentTypeHeader : IValidatable
     {
         v.Length(CsvContentTypes, "CsvContentTypes", 1, 10);
         v.NoNulls(CsvContentTypes, "CsvContentTypes");
-        v.Each(CsvContentTypes, "CsvContentTypes", static (v, i0) => { v.Length(i0, null, 1, 256); });
+        v.Each(CsvContentTypes, "CsvContentTypes", static (v, i0) => { v.Length(i0, null, 1, 256); v.Pattern(i0, null, SageMakerPatterns.CsvContentType, "[a-zA-Z0-9](-*[a-zA-Z0-9])*\\/[a-zA-Z0-9](-*[a-zA-Z0-9.])*"); });
         v.Length(JsonContentTypes, "JsonContentTypes", 1, 10);
         v.NoNulls(JsonContentTypes, "JsonContentTypes");
-        v.Each(JsonContentTypes, "JsonContentTypes", static (v, i0) => { v.Length(i0, null, 1, 256); });
+        v.Each(JsonContentTypes, "JsonContentTypes", static (v, i0) => { v.Length(i0, null, 1, 256); v.Pattern(i0, null, SageMakerPatterns.JsonContentType, "[a-zA-Z0-9](-*[a-zA-Z0-9])*\\/[a-zA-Z0-9](-*[a-zA-Z0-9.])*"); });
     }
 }
 
@@ -214,6 +224,7 @@ public sealed partial record ClarifyExplainerConfig : IValidatable
     public void Validate(Validator v)
     {
         v.Length(EnableExplanations, "EnableExplanations", 1, 64);
+        v.Pattern(EnableExplanations, "EnableExplanations", SageMakerPatterns.ClarifyEnableExplanations, ".*");
         v.Nested(InferenceConfig, "InferenceConfig");
         v.Required(ShapConfig, "ShapConfig");
         v.Nested(ShapConfig, "ShapConfig");
@@ -238,19 +249,23 @@ public sealed partial record ClarifyInferenceConfig : IValidatable
     public void Validate(Validator v)
     {
         v.Length(FeaturesAttribute, "FeaturesAttribute", 1, 64);
+        v.Pattern(FeaturesAttribute, "FeaturesAttribute", SageMakerPatterns.ClarifyFeaturesAttribute, ".*");
         v.Length(ContentTemplate, "ContentTemplate", 1, 64);
+        v.Pattern(ContentTemplate, "ContentTemplate", SageMakerPatterns.ClarifyContentTemplate, ".*");
         v.Range(MaxRecordCount, "MaxRecordCount", 1, null);
         v.Range(MaxPayloadInMB, "MaxPayloadInMB", 1, 25);
         v.Range(ProbabilityIndex, "ProbabilityIndex", 0, null);
         v.Range(LabelIndex, "LabelIndex", 0, null);
         v.Length(ProbabilityAttribute, "ProbabilityAttribute", 1, 64);
+        v.Pattern(ProbabilityAttribute, "ProbabilityAttribute", SageMakerPatterns.ClarifyProbabilityAttribute, ".*");
         v.Length(LabelAttribute, "LabelAttribute", 1, 64);
+        v.Pattern(LabelAttribute, "LabelAttribute", SageMakerPatterns.ClarifyLabelAttribute, ".*");
         v.Length(LabelHeaders, "LabelHeaders", 1, 16);
         v.NoNulls(LabelHeaders, "LabelHeaders");
-        v.Each(LabelHeaders, "LabelHeaders", static (v, i0) => { v.Length(i0, null, 1, 64); });
+        v.Each(LabelHeaders, "LabelHeaders", static (v, i0) => { v.Length(i0, null, 1, 64); v.Pattern(i0, null, SageMakerPatterns.ClarifyHeader, ".*"); });
         v.Length(FeatureHeaders, "FeatureHeaders", 1, 256);
         v.NoNulls(FeatureHeaders, "FeatureHeaders");
-        v.Each(FeatureHeaders, "FeatureHeaders", static (v, i0) => { v.Length(i0, null, 1, 64); });
+        v.Each(FeatureHeaders, "FeatureHeaders", static (v, i0) => { v.Length(i0, null, 1, 64); v.Pattern(i0, null, SageMakerPatterns.ClarifyHeader, ".*"); });
         v.Length(FeatureTypes, "FeatureTypes", 1, 256);
         v.NoNulls(FeatureTypes, "FeatureTypes");
         v.Each(FeatureTypes, "FeatureTypes", static (v, i0) => { v.Enum(i0, null, SageMakerEnums.ClarifyFeatureType); });
@@ -267,8 +282,11 @@ public sealed partial record ClarifyShapBaselineConfig : IValidatable
     public void Validate(Validator v)
     {
         v.Length(MimeType, "MimeType", 0, 255);
+        v.Pattern(MimeType, "MimeType", SageMakerPatterns.ClarifyMimeType, "[a-zA-Z0-9](-*[a-zA-Z0-9])*\\/[a-zA-Z0-9](-*[a-zA-Z0-9+.])*");
         v.Length(ShapBaseline, "ShapBaseline", 1, 4096);
+        v.Pattern(ShapBaseline, "ShapBaseline", SageMakerPatterns.ClarifyShapBaseline, "[\\s\\S]+");
         v.Length(ShapBaselineUri, "ShapBaselineUri", 0, 1024);
+        v.Pattern(ShapBaselineUri, "ShapBaselineUri", SageMakerPatterns.Url, "(https|s3)://([^/]+)/?(.*)");
     }
 }
 
@@ -323,18 +341,25 @@ public sealed partial record ContainerDefinition : IValidatable
     public void Validate(Validator v)
     {
         v.Length(ContainerHostname, "ContainerHostname", 0, 63);
+        v.Pattern(ContainerHostname, "ContainerHostname", SageMakerPatterns.ContainerHostname, "[a-zA-Z0-9](-*[a-zA-Z0-9]){0,62}");
         v.Length(Image, "Image", 0, 255);
+        v.Pattern(Image, "Image", SageMakerPatterns.ContainerImage, "[\\S]+");
         v.Nested(ImageConfig, "ImageConfig");
         v.Enum(Mode, "Mode", SageMakerEnums.ContainerMode);
         v.Length(ModelDataUrl, "ModelDataUrl", 0, 1024);
+        v.Pattern(ModelDataUrl, "ModelDataUrl", SageMakerPatterns.Url, "(https|s3)://([^/]+)/?(.*)");
         v.Nested(ModelDataSource, "ModelDataSource");
         v.Length(AdditionalModelDataSources, "AdditionalModelDataSources", 0, 5);
         v.NoNulls(AdditionalModelDataSources, "AdditionalModelDataSources");
         v.Each(AdditionalModelDataSources, "AdditionalModelDataSources", static (v, i0) => { v.Nested(i0, null); });
         v.Length(Environment, "Environment", 0, 100);
         v.NoNulls(Environment, "Environment");
+        v.Keys(Environment, "Environment", static (v, k0) => { v.Length(k0, null, 0, 1024); v.Pattern(k0, null, SageMakerPatterns.EnvironmentKey, "[a-zA-Z_][a-zA-Z0-9_]*"); });
+        v.Values(Environment, "Environment", static (v, k0) => { v.Length(k0, null, 0, 1024); v.Pattern(k0, null, SageMakerPatterns.EnvironmentValue, "[\\S\\s]*"); });
         v.Length(ModelPackageName, "ModelPackageName", 1, 176);
+        v.Pattern(ModelPackageName, "ModelPackageName", SageMakerPatterns.VersionedArnOrName, "(arn:aws[a-z\\-]*:sagemaker:[a-z0-9\\-]*:[0-9]{12}:[a-z\\-]*\\/)?([a-zA-Z0-9]([a-zA-Z0-9-]){0,62})(?<!-)(\\/[0-9]{1,9})?");
         v.Length(InferenceSpecificationName, "InferenceSpecificationName", 1, 63);
+        v.Pattern(InferenceSpecificationName, "InferenceSpecificationName", SageMakerPatterns.InferenceSpecificationName, "[a-zA-Z0-9](-*[a-zA-Z0-9]){0,62}");
         v.Nested(MultiModelConfig, "MultiModelConfig");
     }
 }
@@ -358,6 +383,7 @@ public sealed partial record CreateEndpointConfigInput : IValidatable
     {
         v.Required(EndpointConfigName, "EndpointConfigName");
         v.Length(EndpointConfigName, "EndpointConfigName", 0, 63);
+        v.Pattern(EndpointConfigName, "EndpointConfigName", SageMakerPatterns.EndpointConfigName, "[a-zA-Z0-9](-*[a-zA-Z0-9]){0,62}");
         v.Required(ProductionVariants, "ProductionVariants");
         v.Length(ProductionVariants, "ProductionVariants", 1, 10);
         v.NoNulls(ProductionVariants, "ProductionVariants");
@@ -367,12 +393,14 @@ public sealed partial record CreateEndpointConfigInput : IValidatable
         v.NoNulls(Tags, "Tags");
         v.Each(Tags, "Tags", static (v, i0) => { v.Nested(i0, null); });
         v.Length(KmsKeyId, "KmsKeyId", 0, 2048);
+        v.Pattern(KmsKeyId, "KmsKeyId", SageMakerPatterns.KmsKeyId, "[a-zA-Z0-9:/_-]*");
         v.Nested(AsyncInferenceConfig, "AsyncInferenceConfig");
         v.Nested(ExplainerConfig, "ExplainerConfig");
         v.Length(ShadowProductionVariants, "ShadowProductionVariants", 1, 10);
         v.NoNulls(ShadowProductionVariants, "ShadowProductionVariants");
         v.Each(ShadowProductionVariants, "ShadowProductionVariants", static (v, i0) => { v.Nested(i0, null); });
         v.Length(ExecutionRoleArn, "ExecutionRoleArn", 20, 2048);
+        v.Pattern(ExecutionRoleArn, "ExecutionRoleArn", SageMakerPatterns.RoleArn, "arn:aws[a-z\\-]*:iam::\\d{12}:role/?[a-zA-Z_0-9+=,.@\\-_/]+");
         v.Nested(VpcConfig, "VpcConfig");
         v.Nested(MetricsConfig, "MetricsConfig");
     }
@@ -394,8 +422,10 @@ public sealed partial record CreateEndpointInput : IValidatable
     {
         v.Required(EndpointName, "EndpointName");
         v.Length(EndpointName, "EndpointName", 0, 63);
+        v.Pattern(EndpointName, "EndpointName", SageMakerPatterns.EndpointName, "[a-zA-Z0-9](-*[a-zA-Z0-9]){0,62}");
         v.Required(EndpointConfigName, "EndpointConfigName");
         v.Length(EndpointConfigName, "EndpointConfigName", 0, 63);
+        v.Pattern(EndpointConfigName, "EndpointConfigName", SageMakerPatterns.EndpointConfigName, "[a-zA-Z0-9](-*[a-zA-Z0-9]){0,62}");
         v.Nested(DeploymentConfig, "DeploymentConfig");
         v.Length(Tags, "Tags", 0, 50);
         v.NoNulls(Tags, "Tags");
@@ -423,12 +453,14 @@ public sealed partial record CreateModelInput : IValidatable
     {
         v.Required(ModelName, "ModelName");
         v.Length(ModelName, "ModelName", 0, 63);
+        v.Pattern(ModelName, "ModelName", SageMakerPatterns.ModelName, "[a-zA-Z0-9]([\\-a-zA-Z0-9]*[a-zA-Z0-9])?");
         v.Nested(PrimaryContainer, "PrimaryContainer");
         v.Length(Containers, "Containers", 0, 15);
         v.NoNulls(Containers, "Containers");
         v.Each(Containers, "Containers", static (v, i0) => { v.Nested(i0, null); });
         v.Nested(InferenceExecutionConfig, "InferenceExecutionConfig");
         v.Length(ExecutionRoleArn, "ExecutionRoleArn", 20, 2048);
+        v.Pattern(ExecutionRoleArn, "ExecutionRoleArn", SageMakerPatterns.RoleArn, "arn:aws[a-z\\-]*:iam::\\d{12}:role/?[a-zA-Z_0-9+=,.@\\-_/]+");
         v.Length(Tags, "Tags", 0, 50);
         v.NoNulls(Tags, "Tags");
         v.Each(Tags, "Tags", static (v, i0) => { v.Nested(i0, null); });
@@ -462,14 +494,18 @@ public sealed partial record CreateTransformJobRequest : IValidatable
     {
         v.Required(TransformJobName, "TransformJobName");
         v.Length(TransformJobName, "TransformJobName", 1, 63);
+        v.Pattern(TransformJobName, "TransformJobName", SageMakerPatterns.TransformJobName, "[a-zA-Z0-9](-*[a-zA-Z0-9]){0,62}");
         v.Required(ModelName, "ModelName");
         v.Length(ModelName, "ModelName", 0, 63);
+        v.Pattern(ModelName, "ModelName", SageMakerPatterns.ModelName, "[a-zA-Z0-9]([\\-a-zA-Z0-9]*[a-zA-Z0-9])?");
         v.Range(MaxConcurrentTransforms, "MaxConcurrentTransforms", 0, null);
         v.Nested(ModelClientConfig, "ModelClientConfig");
         v.Range(MaxPayloadInMB, "MaxPayloadInMB", 0, null);
         v.Enum(BatchStrategy, "BatchStrategy", SageMakerEnums.BatchStrategy);
         v.Length(Environment, "Environment", 0, 16);
         v.NoNulls(Environment, "Environment");
+        v.Keys(Environment, "Environment", static (v, k0) => { v.Length(k0, null, 0, 1024); v.Pattern(k0, null, SageMakerPatterns.TransformEnvironmentKey, "[a-zA-Z_][a-zA-Z0-9_]{0,1023}"); });
+        v.Values(Environment, "Environment", static (v, k0) => { v.Length(k0, null, 0, 10240); v.Pattern(k0, null, SageMakerPatterns.TransformEnvironmentValue, "[\\S\\s]*"); });
         v.Required(TransformInput, "TransformInput");
         v.Nested(TransformInput, "TransformInput");
         v.Required(TransformOutput, "TransformOutput");
@@ -506,7 +542,9 @@ public sealed partial record DataCaptureConfig : IValidatable
         v.Range(InitialSamplingPercentage, "InitialSamplingPercentage", 0, 100);
         v.Required(DestinationS3Uri, "DestinationS3Uri");
         v.Length(DestinationS3Uri, "DestinationS3Uri", 0, 512);
+        v.Pattern(DestinationS3Uri, "DestinationS3Uri", SageMakerPatterns.DestinationS3Uri, "(https|s3)://([^/])/?(.*)");
         v.Length(KmsKeyId, "KmsKeyId", 0, 2048);
+        v.Pattern(KmsKeyId, "KmsKeyId", SageMakerPatterns.KmsKeyId, "[a-zA-Z0-9:/_-]*");
         v.Required(CaptureOptions, "CaptureOptions");
         v.Length(CaptureOptions, "CaptureOptions", 1, 32);
         v.NoNulls(CaptureOptions, "CaptureOptions");
@@ -548,6 +586,7 @@ public sealed partial record DeleteEndpointConfigInput : IValidatable
     {
         v.Required(EndpointConfigName, "EndpointConfigName");
         v.Length(EndpointConfigName, "EndpointConfigName", 0, 63);
+        v.Pattern(EndpointConfigName, "EndpointConfigName", SageMakerPatterns.EndpointConfigName, "[a-zA-Z0-9](-*[a-zA-Z0-9]){0,62}");
     }
 }
 
@@ -559,6 +598,7 @@ public sealed partial record DeleteEndpointInput : IValidatable
     {
         v.Required(EndpointName, "EndpointName");
         v.Length(EndpointName, "EndpointName", 0, 63);
+        v.Pattern(EndpointName, "EndpointName", SageMakerPatterns.EndpointName, "[a-zA-Z0-9](-*[a-zA-Z0-9]){0,62}");
     }
 }
 
@@ -570,6 +610,7 @@ public sealed partial record DeleteModelInput : IValidatable
     {
         v.Required(ModelName, "ModelName");
         v.Length(ModelName, "ModelName", 0, 63);
+        v.Pattern(ModelName, "ModelName", SageMakerPatterns.ModelName, "[a-zA-Z0-9]([\\-a-zA-Z0-9]*[a-zA-Z0-9])?");
     }
 }
 
@@ -582,10 +623,11 @@ public sealed partial record DeleteTagsInput : IValidatable
     {
         v.Required(ResourceArn, "ResourceArn");
         v.Length(ResourceArn, "ResourceArn", 0, 256);
+        v.Pattern(ResourceArn, "ResourceArn", SageMakerPatterns.ResourceArn, "arn:aws[a-z-]*:sagemaker:[a-z0-9-]*:[0-9]{12}:.+");
         v.Required(TagKeys, "TagKeys");
         v.Length(TagKeys, "TagKeys", 1, 50);
         v.NoNulls(TagKeys, "TagKeys");
-        v.Each(TagKeys, "TagKeys", static (v, i0) => { v.Length(i0, null, 1, 128); });
+        v.Each(TagKeys, "TagKeys", static (v, i0) => { v.Length(i0, null, 1, 128); v.Pattern(i0, null, SageMakerPatterns.TagKey, "([\\p{L}\\p{Z}\\p{N}_.:/=+\\-@]*)"); });
     }
 }
 
@@ -631,6 +673,7 @@ public sealed partial record DescribeEndpointConfigInput : IValidatable
     {
         v.Required(EndpointConfigName, "EndpointConfigName");
         v.Length(EndpointConfigName, "EndpointConfigName", 0, 63);
+        v.Pattern(EndpointConfigName, "EndpointConfigName", SageMakerPatterns.EndpointConfigName, "[a-zA-Z0-9](-*[a-zA-Z0-9]){0,62}");
     }
 }
 
@@ -659,6 +702,7 @@ public sealed partial record DescribeEndpointInput : IValidatable
     {
         v.Required(EndpointName, "EndpointName");
         v.Length(EndpointName, "EndpointName", 0, 63);
+        v.Pattern(EndpointName, "EndpointName", SageMakerPatterns.EndpointName, "[a-zA-Z0-9](-*[a-zA-Z0-9]){0,62}");
     }
 }
 
@@ -689,6 +733,7 @@ public sealed partial record DescribeModelInput : IValidatable
     {
         v.Required(ModelName, "ModelName");
         v.Length(ModelName, "ModelName", 0, 63);
+        v.Pattern(ModelName, "ModelName", SageMakerPatterns.ModelName, "[a-zA-Z0-9]([\\-a-zA-Z0-9]*[a-zA-Z0-9])?");
     }
 }
 
@@ -714,6 +759,7 @@ public sealed partial record DescribeTransformJobRequest : IValidatable
     {
         v.Required(TransformJobName, "TransformJobName");
         v.Length(TransformJobName, "TransformJobName", 1, 63);
+        v.Pattern(TransformJobName, "TransformJobName", SageMakerPatterns.TransformJobName, "[a-zA-Z0-9](-*[a-zA-Z0-9]){0,62}");
     }
 }
 
@@ -754,6 +800,7 @@ public sealed partial record DesiredWeightAndCapacity : IValidatable
     {
         v.Required(VariantName, "VariantName");
         v.Length(VariantName, "VariantName", 0, 63);
+        v.Pattern(VariantName, "VariantName", SageMakerPatterns.VariantName, "[a-zA-Z0-9](-*[a-zA-Z0-9]){0,62}");
         v.Range(DesiredWeight, "DesiredWeight", 0, null);
         v.Range(DesiredInstanceCount, "DesiredInstanceCount", 0, null);
         v.Nested(ServerlessUpdateConfig, "ServerlessUpdateConfig");
@@ -798,9 +845,13 @@ public sealed partial record ExperimentConfig : IValidatable
     public void Validate(Validator v)
     {
         v.Length(ExperimentName, "ExperimentName", 1, 120);
+        v.Pattern(ExperimentName, "ExperimentName", SageMakerPatterns.ExperimentEntityName, "[a-zA-Z0-9](-*[a-zA-Z0-9]){0,119}");
         v.Length(TrialName, "TrialName", 1, 120);
+        v.Pattern(TrialName, "TrialName", SageMakerPatterns.ExperimentEntityName, "[a-zA-Z0-9](-*[a-zA-Z0-9]){0,119}");
         v.Length(TrialComponentDisplayName, "TrialComponentDisplayName", 1, 120);
+        v.Pattern(TrialComponentDisplayName, "TrialComponentDisplayName", SageMakerPatterns.ExperimentEntityName, "[a-zA-Z0-9](-*[a-zA-Z0-9]){0,119}");
         v.Length(RunName, "RunName", 1, 120);
+        v.Pattern(RunName, "RunName", SageMakerPatterns.ExperimentEntityName, "[a-zA-Z0-9](-*[a-zA-Z0-9]){0,119}");
     }
 }
 
@@ -850,6 +901,7 @@ public sealed partial record InferenceHubAccessConfig : IValidatable
     {
         v.Required(HubContentArn, "HubContentArn");
         v.Length(HubContentArn, "HubContentArn", 0, 255);
+        v.Pattern(HubContentArn, "HubContentArn", SageMakerPatterns.HubContentArn, ".*");
     }
 }
 
@@ -865,6 +917,7 @@ public sealed partial record InstancePool : IValidatable
         v.Required(InstanceType, "InstanceType");
         v.Enum(InstanceType, "InstanceType", SageMakerEnums.ProductionVariantInstanceType);
         v.Length(ModelNameOverride, "ModelNameOverride", 0, 63);
+        v.Pattern(ModelNameOverride, "ModelNameOverride", SageMakerPatterns.ModelName, "[a-zA-Z0-9]([\\-a-zA-Z0-9]*[a-zA-Z0-9])?");
         v.Required(Priority, "Priority");
         v.Range(Priority, "Priority", 1, 5);
     }
@@ -892,8 +945,10 @@ public sealed partial record ListEndpointConfigsInput : IValidatable
         v.Enum(SortBy, "SortBy", SageMakerEnums.EndpointConfigSortKey);
         v.Enum(SortOrder, "SortOrder", SageMakerEnums.OrderKey);
         v.Length(NextToken, "NextToken", 0, 8192);
+        v.Pattern(NextToken, "NextToken", SageMakerPatterns.PaginationToken, ".*");
         v.Range(MaxResults, "MaxResults", 1, 100);
         v.Length(NameContains, "NameContains", 0, 63);
+        v.Pattern(NameContains, "NameContains", SageMakerPatterns.EndpointConfigNameContains, "[a-zA-Z0-9-]+");
     }
 }
 
@@ -921,8 +976,10 @@ public sealed partial record ListEndpointsInput : IValidatable
         v.Enum(SortBy, "SortBy", SageMakerEnums.EndpointSortKey);
         v.Enum(SortOrder, "SortOrder", SageMakerEnums.OrderKey);
         v.Length(NextToken, "NextToken", 0, 8192);
+        v.Pattern(NextToken, "NextToken", SageMakerPatterns.PaginationToken, ".*");
         v.Range(MaxResults, "MaxResults", 1, 100);
         v.Length(NameContains, "NameContains", 0, 63);
+        v.Pattern(NameContains, "NameContains", SageMakerPatterns.EndpointNameContains, "[a-zA-Z0-9-]+");
         v.Enum(StatusEquals, "StatusEquals", SageMakerEnums.EndpointStatus);
     }
 }
@@ -948,8 +1005,10 @@ public sealed partial record ListModelsInput : IValidatable
         v.Enum(SortBy, "SortBy", SageMakerEnums.ModelSortKey);
         v.Enum(SortOrder, "SortOrder", SageMakerEnums.OrderKey);
         v.Length(NextToken, "NextToken", 0, 8192);
+        v.Pattern(NextToken, "NextToken", SageMakerPatterns.PaginationToken, ".*");
         v.Range(MaxResults, "MaxResults", 1, 100);
         v.Length(NameContains, "NameContains", 0, 63);
+        v.Pattern(NameContains, "NameContains", SageMakerPatterns.ModelNameContains, "[a-zA-Z0-9-]+");
     }
 }
 
@@ -969,7 +1028,9 @@ public sealed partial record ListTagsInput : IValidatable
     {
         v.Required(ResourceArn, "ResourceArn");
         v.Length(ResourceArn, "ResourceArn", 0, 256);
+        v.Pattern(ResourceArn, "ResourceArn", SageMakerPatterns.ResourceArn, "arn:aws[a-z-]*:sagemaker:[a-z0-9-]*:[0-9]{12}:.+");
         v.Length(NextToken, "NextToken", 0, 8192);
+        v.Pattern(NextToken, "NextToken", SageMakerPatterns.NextToken, ".*");
         v.Range(MaxResults, "MaxResults", 50, null);
     }
 }
@@ -996,10 +1057,12 @@ public sealed partial record ListTransformJobsRequest : IValidatable
     public void Validate(Validator v)
     {
         v.Length(NameContains, "NameContains", 0, 63);
+        v.Pattern(NameContains, "NameContains", SageMakerPatterns.NameContains, "[a-zA-Z0-9\\-]+");
         v.Enum(StatusEquals, "StatusEquals", SageMakerEnums.TransformJobStatus);
         v.Enum(SortBy, "SortBy", SageMakerEnums.SortBy);
         v.Enum(SortOrder, "SortOrder", SageMakerEnums.SortOrder);
         v.Length(NextToken, "NextToken", 0, 8192);
+        v.Pattern(NextToken, "NextToken", SageMakerPatterns.NextToken, ".*");
         v.Range(MaxResults, "MaxResults", 1, 100);
     }
 }
@@ -1127,7 +1190,9 @@ public sealed partial record ProductionVariant : IValidatable
     {
         v.Required(VariantName, "VariantName");
         v.Length(VariantName, "VariantName", 0, 63);
+        v.Pattern(VariantName, "VariantName", SageMakerPatterns.VariantName, "[a-zA-Z0-9](-*[a-zA-Z0-9]){0,62}");
         v.Length(ModelName, "ModelName", 0, 63);
+        v.Pattern(ModelName, "ModelName", SageMakerPatterns.ModelName, "[a-zA-Z0-9]([\\-a-zA-Z0-9]*[a-zA-Z0-9])?");
         v.Range(InitialInstanceCount, "InitialInstanceCount", 1, null);
         v.Length(InstancePools, "InstancePools", 1, 5);
         v.NoNulls(InstancePools, "InstancePools");
@@ -1157,6 +1222,7 @@ public sealed partial record ProductionVariantCapacityReservationConfig : IValid
     {
         v.Enum(CapacityReservationPreference, "CapacityReservationPreference", SageMakerEnums.CapacityReservationPreference);
         v.Length(MlReservationArn, "MlReservationArn", 20, 258);
+        v.Pattern(MlReservationArn, "MlReservationArn", SageMakerPatterns.MlReservationArn, "arn:aws[a-z\\-]*:sagemaker:[a-z0-9\\-]*:[0-9]{12}:[a-z0-9\\-]{1,14}/.*");
     }
 }
 
@@ -1181,7 +1247,9 @@ public sealed partial record ProductionVariantCoreDumpConfig : IValidatable
     {
         v.Required(DestinationS3Uri, "DestinationS3Uri");
         v.Length(DestinationS3Uri, "DestinationS3Uri", 0, 512);
+        v.Pattern(DestinationS3Uri, "DestinationS3Uri", SageMakerPatterns.DestinationS3Uri, "(https|s3)://([^/])/?(.*)");
         v.Length(KmsKeyId, "KmsKeyId", 0, 2048);
+        v.Pattern(KmsKeyId, "KmsKeyId", SageMakerPatterns.KmsKeyId, "[a-zA-Z0-9:/_-]*");
     }
 }
 
@@ -1303,6 +1371,7 @@ public sealed partial record RepositoryAuthConfig : IValidatable
     {
         v.Required(RepositoryCredentialsProviderArn, "RepositoryCredentialsProviderArn");
         v.Length(RepositoryCredentialsProviderArn, "RepositoryCredentialsProviderArn", 1, 2048);
+        v.Pattern(RepositoryCredentialsProviderArn, "RepositoryCredentialsProviderArn", SageMakerPatterns.RepositoryCredentialsProviderArn, ".*");
     }
 }
 
@@ -1341,6 +1410,7 @@ public sealed partial record S3ModelDataSource : IValidatable
     {
         v.Required(S3Uri, "S3Uri");
         v.Length(S3Uri, "S3Uri", 0, 1024);
+        v.Pattern(S3Uri, "S3Uri", SageMakerPatterns.S3ModelUri, "(https|s3)://([^/]+)/?(.*)");
         v.Required(S3DataType, "S3DataType");
         v.Enum(S3DataType, "S3DataType", SageMakerEnums.S3ModelDataType);
         v.Required(CompressionType, "CompressionType");
@@ -1348,6 +1418,7 @@ public sealed partial record S3ModelDataSource : IValidatable
         v.Nested(ModelAccessConfig, "ModelAccessConfig");
         v.Nested(HubAccessConfig, "HubAccessConfig");
         v.Length(ManifestS3Uri, "ManifestS3Uri", 0, 1024);
+        v.Pattern(ManifestS3Uri, "ManifestS3Uri", SageMakerPatterns.S3ModelUri, "(https|s3)://([^/]+)/?(.*)");
     }
 }
 
@@ -1359,6 +1430,7 @@ public sealed partial record StopTransformJobRequest : IValidatable
     {
         v.Required(TransformJobName, "TransformJobName");
         v.Length(TransformJobName, "TransformJobName", 1, 63);
+        v.Pattern(TransformJobName, "TransformJobName", SageMakerPatterns.TransformJobName, "[a-zA-Z0-9](-*[a-zA-Z0-9]){0,62}");
     }
 }
 
@@ -1372,8 +1444,10 @@ public sealed partial record Tag : IValidatable
     {
         v.Required(Key, "Key");
         v.Length(Key, "Key", 1, 128);
+        v.Pattern(Key, "Key", SageMakerPatterns.TagKey, "([\\p{L}\\p{Z}\\p{N}_.:/=+\\-@]*)");
         v.Required(Value, "Value");
         v.Length(Value, "Value", 0, 256);
+        v.Pattern(Value, "Value", SageMakerPatterns.TagValue, "([\\p{L}\\p{Z}\\p{N}_.:/=+\\-@]*)");
     }
 }
 
@@ -1421,6 +1495,7 @@ public sealed partial record TransformInput : IValidatable
         v.Required(DataSource, "DataSource");
         v.Nested(DataSource, "DataSource");
         v.Length(ContentType, "ContentType", 0, 256);
+        v.Pattern(ContentType, "ContentType", SageMakerPatterns.ContentType, ".*");
         v.Enum(CompressionType, "CompressionType", SageMakerEnums.CompressionType);
         v.Enum(SplitType, "SplitType", SageMakerEnums.SplitType);
     }
@@ -1450,9 +1525,12 @@ public sealed partial record TransformOutput : IValidatable
     {
         v.Required(S3OutputPath, "S3OutputPath");
         v.Length(S3OutputPath, "S3OutputPath", 0, 1024);
+        v.Pattern(S3OutputPath, "S3OutputPath", SageMakerPatterns.S3Uri, "(https|s3)://([^/]+)/?(.*)");
         v.Length(Accept, "Accept", 0, 256);
+        v.Pattern(Accept, "Accept", SageMakerPatterns.Accept, ".*");
         v.Enum(AssembleWith, "AssembleWith", SageMakerEnums.AssemblyType);
         v.Length(KmsKeyId, "KmsKeyId", 0, 2048);
+        v.Pattern(KmsKeyId, "KmsKeyId", SageMakerPatterns.KmsKeyId, "[a-zA-Z0-9:/_-]*");
     }
 }
 
@@ -1470,7 +1548,9 @@ public sealed partial record TransformResources : IValidatable
         v.Required(InstanceCount, "InstanceCount");
         v.Range(InstanceCount, "InstanceCount", 1, null);
         v.Length(VolumeKmsKeyId, "VolumeKmsKeyId", 0, 2048);
+        v.Pattern(VolumeKmsKeyId, "VolumeKmsKeyId", SageMakerPatterns.KmsKeyId, "[a-zA-Z0-9:/_-]*");
         v.Length(TransformAmiVersion, "TransformAmiVersion", 1, 63);
+        v.Pattern(TransformAmiVersion, "TransformAmiVersion", SageMakerPatterns.TransformAmiVersion, "[a-zA-Z0-9]+(-[a-zA-Z0-9]+)*");
     }
 }
 
@@ -1486,6 +1566,7 @@ public sealed partial record TransformS3DataSource : IValidatable
         v.Enum(S3DataType, "S3DataType", SageMakerEnums.S3DataType);
         v.Required(S3Uri, "S3Uri");
         v.Length(S3Uri, "S3Uri", 0, 1024);
+        v.Pattern(S3Uri, "S3Uri", SageMakerPatterns.S3Uri, "(https|s3)://([^/]+)/?(.*)");
     }
 }
 
@@ -1502,8 +1583,10 @@ public sealed partial record UpdateEndpointInput : IValidatable
     {
         v.Required(EndpointName, "EndpointName");
         v.Length(EndpointName, "EndpointName", 0, 63);
+        v.Pattern(EndpointName, "EndpointName", SageMakerPatterns.EndpointName, "[a-zA-Z0-9](-*[a-zA-Z0-9]){0,62}");
         v.Required(EndpointConfigName, "EndpointConfigName");
         v.Length(EndpointConfigName, "EndpointConfigName", 0, 63);
+        v.Pattern(EndpointConfigName, "EndpointConfigName", SageMakerPatterns.EndpointConfigName, "[a-zA-Z0-9](-*[a-zA-Z0-9]){0,62}");
         v.Length(ExcludeRetainedVariantProperties, "ExcludeRetainedVariantProperties", 0, 3);
         v.NoNulls(ExcludeRetainedVariantProperties, "ExcludeRetainedVariantProperties");
         v.Each(ExcludeRetainedVariantProperties, "ExcludeRetainedVariantProperties", static (v, i0) => { v.Nested(i0, null); });
@@ -1525,6 +1608,7 @@ public sealed partial record UpdateEndpointWeightsAndCapacitiesInput : IValidata
     {
         v.Required(EndpointName, "EndpointName");
         v.Length(EndpointName, "EndpointName", 0, 63);
+        v.Pattern(EndpointName, "EndpointName", SageMakerPatterns.EndpointName, "[a-zA-Z0-9](-*[a-zA-Z0-9]){0,62}");
         v.Required(DesiredWeightsAndCapacities, "DesiredWeightsAndCapacities");
         v.Length(DesiredWeightsAndCapacities, "DesiredWeightsAndCapacities", 1, null);
         v.NoNulls(DesiredWeightsAndCapacities, "DesiredWeightsAndCapacities");
@@ -1560,11 +1644,11 @@ public sealed partial record VpcConfig : IValidatable
         v.Required(SecurityGroupIds, "SecurityGroupIds");
         v.Length(SecurityGroupIds, "SecurityGroupIds", 1, 5);
         v.NoNulls(SecurityGroupIds, "SecurityGroupIds");
-        v.Each(SecurityGroupIds, "SecurityGroupIds", static (v, i0) => { v.Length(i0, null, 0, 32); });
+        v.Each(SecurityGroupIds, "SecurityGroupIds", static (v, i0) => { v.Length(i0, null, 0, 32); v.Pattern(i0, null, SageMakerPatterns.SecurityGroupId, "[-0-9a-zA-Z]+"); });
         v.Required(Subnets, "Subnets");
         v.Length(Subnets, "Subnets", 1, 16);
         v.NoNulls(Subnets, "Subnets");
-        v.Each(Subnets, "Subnets", static (v, i0) => { v.Length(i0, null, 0, 32); });
+        v.Each(Subnets, "Subnets", static (v, i0) => { v.Length(i0, null, 0, 32); v.Pattern(i0, null, SageMakerPatterns.SubnetId, "[-0-9a-zA-Z]+"); });
     }
 }
 
@@ -1606,6 +1690,112 @@ public static class SageMakerEnums
     public static readonly string[] TrafficRoutingConfigType = ["ALL_AT_ONCE", "CANARY", "LINEAR"];
     public static readonly string[] TransformJobStatus = ["InProgress", "Completed", "Failed", "Stopping", "Stopped"];
     public static readonly string[] VariantPropertyType = ["DesiredInstanceCount", "DesiredWeight", "DataCaptureConfig"];
+}
+
+/// <summary>The patterns the model declares for sagemaker's input strings, as .NET regular expressions
+/// that match the whole value, as AWS matches them.</summary>
+public static partial class SageMakerPatterns
+{
+    [System.Text.RegularExpressions.GeneratedRegex("\\A(?:.*)\\z", System.Text.RegularExpressions.RegexOptions.CultureInvariant | System.Text.RegularExpressions.RegexOptions.NonBacktracking)]
+    public static partial System.Text.RegularExpressions.Regex Accept { get; }
+    [System.Text.RegularExpressions.GeneratedRegex("\\A(?:[A-Za-z0-9\\.\\-_]+)\\z", System.Text.RegularExpressions.RegexOptions.CultureInvariant | System.Text.RegularExpressions.RegexOptions.NonBacktracking)]
+    public static partial System.Text.RegularExpressions.Regex AdditionalModelChannelName { get; }
+    [System.Text.RegularExpressions.GeneratedRegex("\\A(?:(?![ \\t\\n\\x0B\\f\\r]*$).+)\\z", System.Text.RegularExpressions.RegexOptions.CultureInvariant)]
+    public static partial System.Text.RegularExpressions.Regex AlarmName { get; }
+    [System.Text.RegularExpressions.GeneratedRegex("\\A(?:.*)\\z", System.Text.RegularExpressions.RegexOptions.CultureInvariant | System.Text.RegularExpressions.RegexOptions.NonBacktracking)]
+    public static partial System.Text.RegularExpressions.Regex ClarifyContentTemplate { get; }
+    [System.Text.RegularExpressions.GeneratedRegex("\\A(?:.*)\\z", System.Text.RegularExpressions.RegexOptions.CultureInvariant | System.Text.RegularExpressions.RegexOptions.NonBacktracking)]
+    public static partial System.Text.RegularExpressions.Regex ClarifyEnableExplanations { get; }
+    [System.Text.RegularExpressions.GeneratedRegex("\\A(?:.*)\\z", System.Text.RegularExpressions.RegexOptions.CultureInvariant | System.Text.RegularExpressions.RegexOptions.NonBacktracking)]
+    public static partial System.Text.RegularExpressions.Regex ClarifyFeaturesAttribute { get; }
+    [System.Text.RegularExpressions.GeneratedRegex("\\A(?:.*)\\z", System.Text.RegularExpressions.RegexOptions.CultureInvariant | System.Text.RegularExpressions.RegexOptions.NonBacktracking)]
+    public static partial System.Text.RegularExpressions.Regex ClarifyHeader { get; }
+    [System.Text.RegularExpressions.GeneratedRegex("\\A(?:.*)\\z", System.Text.RegularExpressions.RegexOptions.CultureInvariant | System.Text.RegularExpressions.RegexOptions.NonBacktracking)]
+    public static partial System.Text.RegularExpressions.Regex ClarifyLabelAttribute { get; }
+    [System.Text.RegularExpressions.GeneratedRegex("\\A(?:[a-zA-Z0-9](-*[a-zA-Z0-9])*\\/[a-zA-Z0-9](-*[a-zA-Z0-9+.])*)\\z", System.Text.RegularExpressions.RegexOptions.CultureInvariant | System.Text.RegularExpressions.RegexOptions.NonBacktracking)]
+    public static partial System.Text.RegularExpressions.Regex ClarifyMimeType { get; }
+    [System.Text.RegularExpressions.GeneratedRegex("\\A(?:.*)\\z", System.Text.RegularExpressions.RegexOptions.CultureInvariant | System.Text.RegularExpressions.RegexOptions.NonBacktracking)]
+    public static partial System.Text.RegularExpressions.Regex ClarifyProbabilityAttribute { get; }
+    [System.Text.RegularExpressions.GeneratedRegex("\\A(?:[ \\t\\n\\x0B\\f\\r\\S]+)\\z", System.Text.RegularExpressions.RegexOptions.CultureInvariant | System.Text.RegularExpressions.RegexOptions.NonBacktracking)]
+    public static partial System.Text.RegularExpressions.Regex ClarifyShapBaseline { get; }
+    [System.Text.RegularExpressions.GeneratedRegex("\\A(?:[a-zA-Z0-9](-*[a-zA-Z0-9]){0,62})\\z", System.Text.RegularExpressions.RegexOptions.CultureInvariant | System.Text.RegularExpressions.RegexOptions.NonBacktracking)]
+    public static partial System.Text.RegularExpressions.Regex ContainerHostname { get; }
+    [System.Text.RegularExpressions.GeneratedRegex("\\A(?:[\\S]+)\\z", System.Text.RegularExpressions.RegexOptions.CultureInvariant | System.Text.RegularExpressions.RegexOptions.NonBacktracking)]
+    public static partial System.Text.RegularExpressions.Regex ContainerImage { get; }
+    [System.Text.RegularExpressions.GeneratedRegex("\\A(?:.*)\\z", System.Text.RegularExpressions.RegexOptions.CultureInvariant | System.Text.RegularExpressions.RegexOptions.NonBacktracking)]
+    public static partial System.Text.RegularExpressions.Regex ContentType { get; }
+    [System.Text.RegularExpressions.GeneratedRegex("\\A(?:[a-zA-Z0-9](-*[a-zA-Z0-9])*\\/[a-zA-Z0-9](-*[a-zA-Z0-9.])*)\\z", System.Text.RegularExpressions.RegexOptions.CultureInvariant | System.Text.RegularExpressions.RegexOptions.NonBacktracking)]
+    public static partial System.Text.RegularExpressions.Regex CsvContentType { get; }
+    [System.Text.RegularExpressions.GeneratedRegex("\\A(?:(https|s3)://([^/])/?(.*))\\z", System.Text.RegularExpressions.RegexOptions.CultureInvariant | System.Text.RegularExpressions.RegexOptions.NonBacktracking)]
+    public static partial System.Text.RegularExpressions.Regex DestinationS3Uri { get; }
+    [System.Text.RegularExpressions.GeneratedRegex("\\A(?:[a-zA-Z0-9](-*[a-zA-Z0-9]){0,62})\\z", System.Text.RegularExpressions.RegexOptions.CultureInvariant | System.Text.RegularExpressions.RegexOptions.NonBacktracking)]
+    public static partial System.Text.RegularExpressions.Regex EndpointConfigName { get; }
+    [System.Text.RegularExpressions.GeneratedRegex("\\A(?:[a-zA-Z0-9-]+)\\z", System.Text.RegularExpressions.RegexOptions.CultureInvariant | System.Text.RegularExpressions.RegexOptions.NonBacktracking)]
+    public static partial System.Text.RegularExpressions.Regex EndpointConfigNameContains { get; }
+    [System.Text.RegularExpressions.GeneratedRegex("\\A(?:[a-zA-Z0-9](-*[a-zA-Z0-9]){0,62})\\z", System.Text.RegularExpressions.RegexOptions.CultureInvariant | System.Text.RegularExpressions.RegexOptions.NonBacktracking)]
+    public static partial System.Text.RegularExpressions.Regex EndpointName { get; }
+    [System.Text.RegularExpressions.GeneratedRegex("\\A(?:[a-zA-Z0-9-]+)\\z", System.Text.RegularExpressions.RegexOptions.CultureInvariant | System.Text.RegularExpressions.RegexOptions.NonBacktracking)]
+    public static partial System.Text.RegularExpressions.Regex EndpointNameContains { get; }
+    [System.Text.RegularExpressions.GeneratedRegex("\\A(?:[a-zA-Z_][a-zA-Z0-9_]*)\\z", System.Text.RegularExpressions.RegexOptions.CultureInvariant | System.Text.RegularExpressions.RegexOptions.NonBacktracking)]
+    public static partial System.Text.RegularExpressions.Regex EnvironmentKey { get; }
+    [System.Text.RegularExpressions.GeneratedRegex("\\A(?:[\\S \\t\\n\\x0B\\f\\r]*)\\z", System.Text.RegularExpressions.RegexOptions.CultureInvariant | System.Text.RegularExpressions.RegexOptions.NonBacktracking)]
+    public static partial System.Text.RegularExpressions.Regex EnvironmentValue { get; }
+    [System.Text.RegularExpressions.GeneratedRegex("\\A(?:[a-zA-Z0-9](-*[a-zA-Z0-9]){0,119})\\z", System.Text.RegularExpressions.RegexOptions.CultureInvariant | System.Text.RegularExpressions.RegexOptions.NonBacktracking)]
+    public static partial System.Text.RegularExpressions.Regex ExperimentEntityName { get; }
+    [System.Text.RegularExpressions.GeneratedRegex("\\A(?:.*)\\z", System.Text.RegularExpressions.RegexOptions.CultureInvariant | System.Text.RegularExpressions.RegexOptions.NonBacktracking)]
+    public static partial System.Text.RegularExpressions.Regex HubContentArn { get; }
+    [System.Text.RegularExpressions.GeneratedRegex("\\A(?:[a-zA-Z0-9](-*[a-zA-Z0-9]){0,62})\\z", System.Text.RegularExpressions.RegexOptions.CultureInvariant | System.Text.RegularExpressions.RegexOptions.NonBacktracking)]
+    public static partial System.Text.RegularExpressions.Regex InferenceSpecificationName { get; }
+    [System.Text.RegularExpressions.GeneratedRegex("\\A(?:[a-zA-Z0-9](-*[a-zA-Z0-9])*\\/[a-zA-Z0-9](-*[a-zA-Z0-9.])*)\\z", System.Text.RegularExpressions.RegexOptions.CultureInvariant | System.Text.RegularExpressions.RegexOptions.NonBacktracking)]
+    public static partial System.Text.RegularExpressions.Regex JsonContentType { get; }
+    [System.Text.RegularExpressions.GeneratedRegex("\\A(?:[a-zA-Z0-9:/_-]*)\\z", System.Text.RegularExpressions.RegexOptions.CultureInvariant | System.Text.RegularExpressions.RegexOptions.NonBacktracking)]
+    public static partial System.Text.RegularExpressions.Regex KmsKeyId { get; }
+    [System.Text.RegularExpressions.GeneratedRegex("\\A(?:arn:aws[a-z\\-]*:sagemaker:[a-z0-9\\-]*:[0-9]{12}:[a-z0-9\\-]{1,14}/.*)\\z", System.Text.RegularExpressions.RegexOptions.CultureInvariant | System.Text.RegularExpressions.RegexOptions.NonBacktracking)]
+    public static partial System.Text.RegularExpressions.Regex MlReservationArn { get; }
+    [System.Text.RegularExpressions.GeneratedRegex("\\A(?:[a-zA-Z0-9]([\\-a-zA-Z0-9]*[a-zA-Z0-9])?)\\z", System.Text.RegularExpressions.RegexOptions.CultureInvariant | System.Text.RegularExpressions.RegexOptions.NonBacktracking)]
+    public static partial System.Text.RegularExpressions.Regex ModelName { get; }
+    [System.Text.RegularExpressions.GeneratedRegex("\\A(?:[a-zA-Z0-9-]+)\\z", System.Text.RegularExpressions.RegexOptions.CultureInvariant | System.Text.RegularExpressions.RegexOptions.NonBacktracking)]
+    public static partial System.Text.RegularExpressions.Regex ModelNameContains { get; }
+    [System.Text.RegularExpressions.GeneratedRegex("\\A(?:[a-zA-Z0-9\\-]+)\\z", System.Text.RegularExpressions.RegexOptions.CultureInvariant | System.Text.RegularExpressions.RegexOptions.NonBacktracking)]
+    public static partial System.Text.RegularExpressions.Regex NameContains { get; }
+    [System.Text.RegularExpressions.GeneratedRegex("\\A(?:.*)\\z", System.Text.RegularExpressions.RegexOptions.CultureInvariant | System.Text.RegularExpressions.RegexOptions.NonBacktracking)]
+    public static partial System.Text.RegularExpressions.Regex NextToken { get; }
+    [System.Text.RegularExpressions.GeneratedRegex("\\A(?:.*)\\z", System.Text.RegularExpressions.RegexOptions.CultureInvariant | System.Text.RegularExpressions.RegexOptions.NonBacktracking)]
+    public static partial System.Text.RegularExpressions.Regex PaginationToken { get; }
+    [System.Text.RegularExpressions.GeneratedRegex("\\A(?:.*)\\z", System.Text.RegularExpressions.RegexOptions.CultureInvariant | System.Text.RegularExpressions.RegexOptions.NonBacktracking)]
+    public static partial System.Text.RegularExpressions.Regex RepositoryCredentialsProviderArn { get; }
+    [System.Text.RegularExpressions.GeneratedRegex("\\A(?:arn:aws[a-z-]*:sagemaker:[a-z0-9-]*:[0-9]{12}:.+)\\z", System.Text.RegularExpressions.RegexOptions.CultureInvariant | System.Text.RegularExpressions.RegexOptions.NonBacktracking)]
+    public static partial System.Text.RegularExpressions.Regex ResourceArn { get; }
+    [System.Text.RegularExpressions.GeneratedRegex("\\A(?:arn:aws[a-z\\-]*:iam::[0-9]{12}:role/?[a-zA-Z_0-9+=,.@\\-_/]+)\\z", System.Text.RegularExpressions.RegexOptions.CultureInvariant | System.Text.RegularExpressions.RegexOptions.NonBacktracking)]
+    public static partial System.Text.RegularExpressions.Regex RoleArn { get; }
+    [System.Text.RegularExpressions.GeneratedRegex("\\A(?:(https|s3)://([^/]+)/?(.*))\\z", System.Text.RegularExpressions.RegexOptions.CultureInvariant | System.Text.RegularExpressions.RegexOptions.NonBacktracking)]
+    public static partial System.Text.RegularExpressions.Regex S3ModelUri { get; }
+    [System.Text.RegularExpressions.GeneratedRegex("\\A(?:(https|s3)://([^/]+)/?(.*))\\z", System.Text.RegularExpressions.RegexOptions.CultureInvariant | System.Text.RegularExpressions.RegexOptions.NonBacktracking)]
+    public static partial System.Text.RegularExpressions.Regex S3Uri { get; }
+    [System.Text.RegularExpressions.GeneratedRegex("\\A(?:[-0-9a-zA-Z]+)\\z", System.Text.RegularExpressions.RegexOptions.CultureInvariant | System.Text.RegularExpressions.RegexOptions.NonBacktracking)]
+    public static partial System.Text.RegularExpressions.Regex SecurityGroupId { get; }
+    [System.Text.RegularExpressions.GeneratedRegex("\\A(?:arn:aws[a-z\\-]*:sns:[a-z0-9\\-]*:[0-9]{12}:[a-zA-Z0-9_.-]+)\\z", System.Text.RegularExpressions.RegexOptions.CultureInvariant | System.Text.RegularExpressions.RegexOptions.NonBacktracking)]
+    public static partial System.Text.RegularExpressions.Regex SnsTopicArn { get; }
+    [System.Text.RegularExpressions.GeneratedRegex("\\A(?:[-0-9a-zA-Z]+)\\z", System.Text.RegularExpressions.RegexOptions.CultureInvariant | System.Text.RegularExpressions.RegexOptions.NonBacktracking)]
+    public static partial System.Text.RegularExpressions.Regex SubnetId { get; }
+    [System.Text.RegularExpressions.GeneratedRegex("\\A(?:([\\p{L}\\p{Z}\\p{N}_.:/=+\\-@]*))\\z", System.Text.RegularExpressions.RegexOptions.CultureInvariant | System.Text.RegularExpressions.RegexOptions.NonBacktracking)]
+    public static partial System.Text.RegularExpressions.Regex TagKey { get; }
+    [System.Text.RegularExpressions.GeneratedRegex("\\A(?:([\\p{L}\\p{Z}\\p{N}_.:/=+\\-@]*))\\z", System.Text.RegularExpressions.RegexOptions.CultureInvariant | System.Text.RegularExpressions.RegexOptions.NonBacktracking)]
+    public static partial System.Text.RegularExpressions.Regex TagValue { get; }
+    [System.Text.RegularExpressions.GeneratedRegex("\\A(?:[a-zA-Z0-9]+(-[a-zA-Z0-9]+)*)\\z", System.Text.RegularExpressions.RegexOptions.CultureInvariant | System.Text.RegularExpressions.RegexOptions.NonBacktracking)]
+    public static partial System.Text.RegularExpressions.Regex TransformAmiVersion { get; }
+    [System.Text.RegularExpressions.GeneratedRegex("\\A(?:[a-zA-Z_][a-zA-Z0-9_]{0,1023})\\z", System.Text.RegularExpressions.RegexOptions.CultureInvariant | System.Text.RegularExpressions.RegexOptions.NonBacktracking)]
+    public static partial System.Text.RegularExpressions.Regex TransformEnvironmentKey { get; }
+    [System.Text.RegularExpressions.GeneratedRegex("\\A(?:[\\S \\t\\n\\x0B\\f\\r]*)\\z", System.Text.RegularExpressions.RegexOptions.CultureInvariant | System.Text.RegularExpressions.RegexOptions.NonBacktracking)]
+    public static partial System.Text.RegularExpressions.Regex TransformEnvironmentValue { get; }
+    [System.Text.RegularExpressions.GeneratedRegex("\\A(?:[a-zA-Z0-9](-*[a-zA-Z0-9]){0,62})\\z", System.Text.RegularExpressions.RegexOptions.CultureInvariant | System.Text.RegularExpressions.RegexOptions.NonBacktracking)]
+    public static partial System.Text.RegularExpressions.Regex TransformJobName { get; }
+    [System.Text.RegularExpressions.GeneratedRegex("\\A(?:(https|s3)://([^/]+)/?(.*))\\z", System.Text.RegularExpressions.RegexOptions.CultureInvariant | System.Text.RegularExpressions.RegexOptions.NonBacktracking)]
+    public static partial System.Text.RegularExpressions.Regex Url { get; }
+    [System.Text.RegularExpressions.GeneratedRegex("\\A(?:[a-zA-Z0-9](-*[a-zA-Z0-9]){0,62})\\z", System.Text.RegularExpressions.RegexOptions.CultureInvariant | System.Text.RegularExpressions.RegexOptions.NonBacktracking)]
+    public static partial System.Text.RegularExpressions.Regex VariantName { get; }
+    [System.Text.RegularExpressions.GeneratedRegex("\\A(?:(arn:aws[a-z\\-]*:sagemaker:[a-z0-9\\-]*:[0-9]{12}:[a-z\\-]*\\/)?([a-zA-Z0-9]([a-zA-Z0-9-]){0,62})(?<!-)(\\/[0-9]{1,9})?)\\z", System.Text.RegularExpressions.RegexOptions.CultureInvariant)]
+    public static partial System.Text.RegularExpressions.Regex VersionedArnOrName { get; }
 }
 
 /// <summary>System.Text.Json source generation for the JSON protocol: members as the model names

@@ -29,22 +29,29 @@ public sealed partial record AssumeRoleRequest : IValidatable
     {
         v.Required(RoleArn, "RoleArn");
         v.Length(RoleArn, "RoleArn", 20, 2048);
+        v.Pattern(RoleArn, "RoleArn", StsPatterns.ArnType, "[\\u0009\\u000A\\u000D\\u0020-\\u007E\\u0085\\u00A0-\\uD7FF\\uE000-\\uFFFD\\u10000-\\u10FFFF]+");
         v.Required(RoleSessionName, "RoleSessionName");
         v.Length(RoleSessionName, "RoleSessionName", 2, 64);
+        v.Pattern(RoleSessionName, "RoleSessionName", StsPatterns.RoleSessionNameType, "[\\w+=,.@-]*");
         v.NoNulls(PolicyArns, "PolicyArns");
         v.Each(PolicyArns, "PolicyArns", static (v, i0) => { v.Nested(i0, null); });
         v.Length(Policy, "Policy", 1, null);
+        v.Pattern(Policy, "Policy", StsPatterns.UnrestrictedSessionPolicyDocumentType, "[\\u0009\\u000A\\u000D\\u0020-\\u00FF]+");
         v.Range(DurationSeconds, "DurationSeconds", 900, 43200);
         v.Length(Tags, "Tags", null, 50);
         v.NoNulls(Tags, "Tags");
         v.Each(Tags, "Tags", static (v, i0) => { v.Nested(i0, null); });
         v.Length(TransitiveTagKeys, "TransitiveTagKeys", null, 50);
         v.NoNulls(TransitiveTagKeys, "TransitiveTagKeys");
-        v.Each(TransitiveTagKeys, "TransitiveTagKeys", static (v, i0) => { v.Length(i0, null, 1, 128); });
+        v.Each(TransitiveTagKeys, "TransitiveTagKeys", static (v, i0) => { v.Length(i0, null, 1, 128); v.Pattern(i0, null, StsPatterns.TagKeyType, "[\\p{L}\\p{Z}\\p{N}_.:/=+\\-@]+"); });
         v.Length(ExternalId, "ExternalId", 2, 1224);
+        v.Pattern(ExternalId, "ExternalId", StsPatterns.ExternalIdType, "[\\w+=,.@:\\/-]*");
         v.Length(SerialNumber, "SerialNumber", 9, 256);
+        v.Pattern(SerialNumber, "SerialNumber", StsPatterns.SerialNumberType, "[\\w+=/:,.@-]*");
         v.Length(TokenCode, "TokenCode", 6, 6);
+        v.Pattern(TokenCode, "TokenCode", StsPatterns.TokenCodeType, "[\\d]*");
         v.Length(SourceIdentity, "SourceIdentity", 2, 64);
+        v.Pattern(SourceIdentity, "SourceIdentity", StsPatterns.SourceIdentityType, "[\\w+=,.@-]*");
         v.Length(ProvidedContexts, "ProvidedContexts", 1, 5);
         v.NoNulls(ProvidedContexts, "ProvidedContexts");
         v.Each(ProvidedContexts, "ProvidedContexts", static (v, i0) => { v.Nested(i0, null); });
@@ -100,7 +107,9 @@ public sealed partial record GetSessionTokenRequest : IValidatable
     {
         v.Range(DurationSeconds, "DurationSeconds", 900, 129600);
         v.Length(SerialNumber, "SerialNumber", 9, 256);
+        v.Pattern(SerialNumber, "SerialNumber", StsPatterns.SerialNumberType, "[\\w+=/:,.@-]*");
         v.Length(TokenCode, "TokenCode", 6, 6);
+        v.Pattern(TokenCode, "TokenCode", StsPatterns.TokenCodeType, "[\\d]*");
     }
 }
 
@@ -118,6 +127,7 @@ public sealed partial record PolicyDescriptorType : IValidatable
     public void Validate(Validator v)
     {
         v.Length(Arn, "arn", 20, 2048);
+        v.Pattern(Arn, "arn", StsPatterns.ArnType, "[\\u0009\\u000A\\u000D\\u0020-\\u007E\\u0085\\u00A0-\\uD7FF\\uE000-\\uFFFD\\u10000-\\u10FFFF]+");
     }
 }
 
@@ -130,6 +140,7 @@ public sealed partial record ProvidedContext : IValidatable
     public void Validate(Validator v)
     {
         v.Length(ProviderArn, "ProviderArn", 20, 2048);
+        v.Pattern(ProviderArn, "ProviderArn", StsPatterns.ArnType, "[\\u0009\\u000A\\u000D\\u0020-\\u007E\\u0085\\u00A0-\\uD7FF\\uE000-\\uFFFD\\u10000-\\u10FFFF]+");
         v.Length(ContextAssertion, "ContextAssertion", 4, 2048);
     }
 }
@@ -144,9 +155,35 @@ public sealed partial record Tag : IValidatable
     {
         v.Required(Key, "Key");
         v.Length(Key, "Key", 1, 128);
+        v.Pattern(Key, "Key", StsPatterns.TagKeyType, "[\\p{L}\\p{Z}\\p{N}_.:/=+\\-@]+");
         v.Required(Value, "Value");
         v.Length(Value, "Value", 0, 256);
+        v.Pattern(Value, "Value", StsPatterns.TagValueType, "[\\p{L}\\p{Z}\\p{N}_.:/=+\\-@]*");
     }
+}
+
+/// <summary>The patterns the model declares for sts's input strings, as .NET regular expressions
+/// that match the whole value, as AWS matches them.</summary>
+public static partial class StsPatterns
+{
+    [System.Text.RegularExpressions.GeneratedRegex("\\A(?:[\\u0009\\u000A\\u000D\\u0020-\\u007E\\u0085\\u00A0-\\uD7FF\\uE000-\\uFFFD\\u10000-\\u10FFFF]+)\\z", System.Text.RegularExpressions.RegexOptions.CultureInvariant | System.Text.RegularExpressions.RegexOptions.NonBacktracking)]
+    public static partial System.Text.RegularExpressions.Regex ArnType { get; }
+    [System.Text.RegularExpressions.GeneratedRegex("\\A(?:[a-zA-Z0-9_+=,.@:\\/-]*)\\z", System.Text.RegularExpressions.RegexOptions.CultureInvariant | System.Text.RegularExpressions.RegexOptions.NonBacktracking)]
+    public static partial System.Text.RegularExpressions.Regex ExternalIdType { get; }
+    [System.Text.RegularExpressions.GeneratedRegex("\\A(?:[a-zA-Z0-9_+=,.@-]*)\\z", System.Text.RegularExpressions.RegexOptions.CultureInvariant | System.Text.RegularExpressions.RegexOptions.NonBacktracking)]
+    public static partial System.Text.RegularExpressions.Regex RoleSessionNameType { get; }
+    [System.Text.RegularExpressions.GeneratedRegex("\\A(?:[a-zA-Z0-9_+=/:,.@-]*)\\z", System.Text.RegularExpressions.RegexOptions.CultureInvariant | System.Text.RegularExpressions.RegexOptions.NonBacktracking)]
+    public static partial System.Text.RegularExpressions.Regex SerialNumberType { get; }
+    [System.Text.RegularExpressions.GeneratedRegex("\\A(?:[a-zA-Z0-9_+=,.@-]*)\\z", System.Text.RegularExpressions.RegexOptions.CultureInvariant | System.Text.RegularExpressions.RegexOptions.NonBacktracking)]
+    public static partial System.Text.RegularExpressions.Regex SourceIdentityType { get; }
+    [System.Text.RegularExpressions.GeneratedRegex("\\A(?:[\\p{L}\\p{Z}\\p{N}_.:/=+\\-@]+)\\z", System.Text.RegularExpressions.RegexOptions.CultureInvariant | System.Text.RegularExpressions.RegexOptions.NonBacktracking)]
+    public static partial System.Text.RegularExpressions.Regex TagKeyType { get; }
+    [System.Text.RegularExpressions.GeneratedRegex("\\A(?:[\\p{L}\\p{Z}\\p{N}_.:/=+\\-@]*)\\z", System.Text.RegularExpressions.RegexOptions.CultureInvariant | System.Text.RegularExpressions.RegexOptions.NonBacktracking)]
+    public static partial System.Text.RegularExpressions.Regex TagValueType { get; }
+    [System.Text.RegularExpressions.GeneratedRegex("\\A(?:[0-9]*)\\z", System.Text.RegularExpressions.RegexOptions.CultureInvariant | System.Text.RegularExpressions.RegexOptions.NonBacktracking)]
+    public static partial System.Text.RegularExpressions.Regex TokenCodeType { get; }
+    [System.Text.RegularExpressions.GeneratedRegex("\\A(?:[\\u0009\\u000A\\u000D\\u0020-\\u00FF]+)\\z", System.Text.RegularExpressions.RegexOptions.CultureInvariant | System.Text.RegularExpressions.RegexOptions.NonBacktracking)]
+    public static partial System.Text.RegularExpressions.Regex UnrestrictedSessionPolicyDocumentType { get; }
 }
 
 /// <summary>Reads sts's inputs from Query form parameters (lists as <c>Name.member.N</c>,

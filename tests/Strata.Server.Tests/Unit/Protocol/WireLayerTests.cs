@@ -61,6 +61,42 @@ public sealed class WireLayerTests
     [Fact]
     public void ValidInputPasses() => Check(new EncryptRequest { KeyId = "alias/a", Plaintext = [1, 2, 3], EncryptionContext = new() { ["a"] = "b" } });
 
+    /// <summary>AWS matches a model's pattern as Java's <c>Matcher.matches()</c> does; the .NET form
+    /// must accept and refuse the same values.</summary>
+    [Theory]
+    [InlineData(@"[\w+=,.@-]+", "role_name+=,.@-1", true)]
+    [InlineData(@"[\w+=,.@-]+", "a b", false)]            // whole value, not a match inside it
+    [InlineData(@"[\w+=,.@-]+", "caf\u00e9", false)]       // \w is ASCII in Java
+    [InlineData(@"[\d]*", "123456", true)]
+    [InlineData(@"[\d]*", "12\u0663", false)]              // so is \d (U+0663 is an Arabic-Indic digit)
+    [InlineData(@"^[a-zA-Z0-9](-*[a-zA-Z0-9])*", "ep-1", true)]
+    [InlineData(@"^[a-zA-Z0-9](-*[a-zA-Z0-9])*", "ep_1", false)]
+    [InlineData(@"^[a-zA-Z0-9:/_-]+$", "alias/x\n", false)] // $ before a final newline is not the end
+    [InlineData(@"\p{Print}+", "policy 1", true)]
+    [InlineData(@"\p{Print}+", "policy\u00e9", false)]      // POSIX classes are ASCII
+    [InlineData(@"\A\S[\p{Print}]*\z", "id 1", true)]
+    [InlineData(@"\p{ASCII}*", "\u0080", false)]
+    [InlineData(@"[\u0020-\uD7FF\uE000-\uFFFD\uD800\uDC00-\uDBFF\uDFFF\r\n\t]*", "x \U0001F600 y", true)] // a code-point range in Java
+    [InlineData(@"[\u0020-\uD7FF\uE000-\uFFFD\uD800\uDC00-\uDBFF\uDFFF\r\n\t]*", "x\u0001", false)]
+    [InlineData(@"(arn:aws[a-z\-]*:sagemaker:[a-z0-9\-]*:[0-9]{12}:[a-z\-]*\/)?([a-zA-Z0-9]([a-zA-Z0-9-]){0,62})(?<!-)(\/[0-9]{1,9})?", "group-", false)]
+    [InlineData(@"(?!\s*$).+", "  ", false)]
+    [InlineData(@"(?!\s*$).+", " a", true)]
+    public void ModelPatternsMatchAsAwsMatchesThem(string pattern, string value, bool matches)
+        => Assert.Equal(matches, JavaPattern.ToDotNet(pattern).IsMatch(value));
+
+    [Fact]
+    public void PatternAndMapErrorsAreWordedAsAws()
+    {
+        var e = Assert.Throws<AwsException>(() => Check(new SM.CreateModelInput
+        {
+            ModelName = "m_1",
+            PrimaryContainer = new SM.ContainerDefinition { Environment = new() { ["1A"] = "x", ["OK"] = "y" } },
+        }));
+        Assert.Equal("2 validation errors detected: Value 'm_1' at 'modelName' failed to satisfy constraint: Member must satisfy regular expression pattern: "
+            + "[a-zA-Z0-9]([\\-a-zA-Z0-9]*[a-zA-Z0-9])?; Value '{1A=x, OK=y}' at 'primaryContainer.environment' failed to satisfy constraint: "
+            + "Map keys must satisfy constraint: [Member must satisfy regular expression pattern: [a-zA-Z_][a-zA-Z0-9_]*]", e.Message);
+    }
+
     static void Check(IValidatable input)
     {
         var v = new Validator();
