@@ -15,10 +15,15 @@ export STRATA_ROOT_ACCESS_KEY_ID=AKIASTRATAFUZZ000001 STRATA_ROOT_SECRET_ACCESS_
 "$root/strata" serve --port "$port" --tls-port 0 --data-dir "$data" >"$data/server.log" 2>&1 &
 server=$!
 trap 'kill $server 2>/dev/null; wait $server 2>/dev/null; rm -rf "$data"' EXIT
-for _ in $(seq 100); do
-  (echo >/dev/tcp/127.0.0.1/"$port") 2>/dev/null && break
+# A loaded machine can take a while to start the server; fuzzing a server that is not up would
+# report every request as a finding.
+up=
+for _ in $(seq 300); do
+  if (echo >/dev/tcp/127.0.0.1/"$port") 2>/dev/null; then up=1; break; fi
+  kill -0 $server 2>/dev/null || break
   sleep 0.2
 done
+if [ -z "$up" ]; then echo "fuzz: strata serve did not start:"; cat "$data/server.log"; exit 2; fi
 export AWS_ACCESS_KEY_ID=$STRATA_ROOT_ACCESS_KEY_ID AWS_SECRET_ACCESS_KEY=$STRATA_ROOT_SECRET_ACCESS_KEY AWS_DEFAULT_REGION=us-east-1 \
   AWS_ENDPOINT_URL=http://127.0.0.1:$port STRATA_ENDPOINT=http://127.0.0.1:$port AWS_CONFIG_FILE=/dev/null \
   AWS_SHARED_CREDENTIALS_FILE=/dev/null AWS_EC2_METADATA_DISABLED=true
