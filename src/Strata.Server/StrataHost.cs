@@ -9,6 +9,7 @@ using Strata.Server.Jobs.Transform;
 using Strata.Server.Pipeline;
 using Strata.Server.Protocol;
 using Strata.Server.Services.AutoScaling;
+using Strata.Server.Services.CloudWatch;
 using Strata.Server.Services.Iam;
 using Strata.Server.Services.Kms;
 using Strata.Server.Services.Runtime;
@@ -55,6 +56,9 @@ public static class StrataHost
         HostingService hosting = null!;
         TransformJobRunner transforms = null!;
         Scaler scaler = null!;
+        MetricsStore metricsStore = null!;
+        // First to start, last to stop: the final flush sees every metric the others recorded.
+        builder.Services.AddHostedService(sp => new MetricsFlusher(metricsStore, clock, sp.GetRequiredService<ILogger<MetricsFlusher>>()));
         builder.Services.AddHostedService(_ => hosting);
         builder.Services.AddHostedService(_ => transforms);
         builder.Services.AddHostedService(_ => scaler);
@@ -89,7 +93,8 @@ public static class StrataHost
         var roles = new ExecutionRoles(iamStore, authorizer);
 
         var sageMakerStore = new SageMakerStore(state);
-        var metrics = new MetricsStore(clock);
+        var metrics = new MetricsStore(clock, Path.Combine(options.DataDir, "metrics.db"));
+        metricsStore = metrics;
         var images = new ImageCatalogue(options.DataDir);
         // Worker sockets live in a short private directory: socket paths are limited to 108 bytes.
         var artifacts = new ModelArtifacts(s3Store, sse, roles, options.Region, Path.Combine(options.DataDir, "models"));
@@ -111,7 +116,8 @@ public static class StrataHost
         var autoScaling = new ApplicationAutoScalingService(autoScalingStore, sageMakerStore, clock, options.Region);
         scaler = new Scaler(autoScalingStore, sageMakerStore, hosting, metrics, clock, options.AutoScalingPeriod, app.Services.GetRequiredService<ILogger<Scaler>>());
         var catalog = new ServiceCatalog(ServiceCatalog.AwsServices(s3, new NamedOperations(sageMaker.Operations, SageMakerErrorTable.Errors), runtime,
-            new NamedOperations(iam.Operations, IamErrorTable.Errors), new NamedOperations(sts.Operations), new NamedOperations(kms.Operations, KmsErrorTable.Errors), new NamedOperations(autoScaling.Operations, AutoScalingErrorTable.Errors)));
+            new NamedOperations(iam.Operations, IamErrorTable.Errors), new NamedOperations(sts.Operations), new NamedOperations(kms.Operations, KmsErrorTable.Errors), new NamedOperations(autoScaling.Operations, AutoScalingErrorTable.Errors),
+            new NamedOperations(new CloudWatchService(metrics, state, clock).Operations)));
         var pipeline = new RequestPipeline(catalog, new SigV4Authenticator(credentials, clock), authorizer,
             app.Services.GetRequiredService<ILogger<RequestPipeline>>(), options.Region, options.VpcePort > 0 ? (options.VpcePort, options.VpceId) : null);
         var log = app.Services.GetRequiredService<ILoggerFactory>().CreateLogger("Strata");
