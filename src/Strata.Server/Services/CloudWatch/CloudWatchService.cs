@@ -498,6 +498,7 @@ public sealed partial class CloudWatchService(MetricsStore metrics, IStateStore 
     {
         var names = request.DashboardNames!;
         if (names.Count == 0) throw Missing("The parameter DashboardNames is required.");
+        if (names.Count > 100) throw InvalidValue("The collection DashboardNames must not have a size greater than 100.");
         foreach (var name in names) ctx.Authorize("cloudwatch:DeleteDashboards", DashboardArn(ctx, name));
         // All or nothing: one that does not exist and none is deleted, as in CloudWatch.
         state.Write(w =>
