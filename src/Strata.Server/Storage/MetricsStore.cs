@@ -207,6 +207,12 @@ public sealed class MetricsStore : IDisposable
     /// divides the period. Periods start at <paramref name="start"/> rounded down as CloudWatch rounds
     /// it (to the period below a minute, else to the tier's width); only periods with data appear.</summary>
     public List<(DateTimeOffset Timestamp, MetricBucket Bucket)> Read(MetricKey key, DateTimeOffset start, DateTimeOffset end, int period)
+        => Read(key, start, end, period, b => b.Clone())!;
+
+    /// <summary>As <see cref="Read(MetricKey, DateTimeOffset, DateTimeOffset, int)"/>, each period projected
+    /// (its statistics computed) while the series is locked, so no bucket is copied to be read;
+    /// periods projected to null are left out.</summary>
+    public List<(DateTimeOffset Timestamp, T Value)> Read<T>(MetricKey key, DateTimeOffset start, DateTimeOffset end, int period, Func<MetricBucket, T?> project)
     {
         if (!_series.TryGetValue(key, out var series) || period <= 0 || end <= start) return [];
         var now = _clock.GetUtcNow();
@@ -219,16 +225,10 @@ public sealed class MetricsStore : IDisposable
             if (period % width != 0 || age > retention) continue;
             var align = period < 60 ? period : AlignmentFor(age);
             var first = Floor(from, Math.Max(align, width));
-            var periods = new SortedDictionary<long, MetricBucket>();
-            foreach (var (ts, bucket) in series.Between(tier, first, to))
-            {
-                var p = first + (ts - first) / period * period;
-                if (!periods.TryGetValue(p, out var merged)) periods[p] = merged = new MetricBucket();
-                merged.Merge(bucket);
-            }
+            var (any, periods) = series.Periods(tier, first, to, period, project);
             // Standard-resolution data has no 1-second buckets: a coarser tier answers instead.
-            if (periods.Count == 0 && tier == 0) continue;
-            return periods.Select(p => (DateTimeOffset.FromUnixTimeSeconds(p.Key), p.Value)).ToList();
+            if (!any && tier == 0) continue;
+            return periods.Select(p => (DateTimeOffset.FromUnixTimeSeconds(p.Ts), p.Value)).ToList();
         }
         return [];
     }
@@ -473,12 +473,55 @@ public sealed class MetricsStore : IDisposable
             lock (_lock) _tiers[tier].Buckets[ts] = bucket;
         }
 
-        /// <summary>The buckets of one tier from <paramref name="from"/> (inclusive) to <paramref name="to"/>
-        /// (exclusive), copied so the caller reads them outside the lock.</summary>
-        public List<(long Ts, MetricBucket Bucket)> Between(int tier, long from, long to)
+        /// <summary>The buckets of one tier from <paramref name="first"/> (inclusive) to <paramref name="to"/>
+        /// (exclusive) in periods of <paramref name="period"/> seconds from <paramref name="first"/>, each
+        /// period projected under the lock (a period of one bucket is projected as it is, without a copy).</summary>
+        public (bool Any, List<(long Ts, T Value)> Periods) Periods<T>(int tier, long first, long to, int period, Func<MetricBucket, T?> project)
         {
+            var result = new List<(long, T)>();
             lock (_lock)
-                return _tiers[tier].Buckets.Where(b => b.Key >= from && b.Key < to).Select(b => (b.Key, b.Value.Clone())).ToList();
+            {
+                var buckets = _tiers[tier].Buckets;
+                var keys = buckets.Keys;
+                var values = buckets.Values;
+                // The first bucket at or after `first`, by binary search over the sorted keys.
+                int lo = 0, hi = keys.Count;
+                while (lo < hi)
+                {
+                    var mid = (lo + hi) / 2;
+                    if (keys[mid] < first) lo = mid + 1;
+                    else hi = mid;
+                }
+                var any = false;
+                var current = long.MinValue;
+                MetricBucket? single = null, merged = null;
+                for (var i = lo; i < keys.Count && keys[i] < to; i++)
+                {
+                    any = true;
+                    var p = first + (keys[i] - first) / period * period;
+                    if (p != current)
+                    {
+                        Emit();
+                        (current, single, merged) = (p, values[i], null);
+                    }
+                    else
+                    {
+                        if (merged is null)
+                        {
+                            merged = new MetricBucket();
+                            merged.Merge(single!);
+                        }
+                        merged.Merge(values[i]);
+                    }
+                }
+                Emit();
+                return (any, result);
+
+                void Emit()
+                {
+                    if (current != long.MinValue && project(merged ?? single!) is { } value) result.Add((current, value));
+                }
+            }
         }
 
         /// <summary>What changed since the last flush (copies), and the expired buckets dropped.</summary>
@@ -504,7 +547,8 @@ public sealed class MetricsStore : IDisposable
 
     sealed class Tier(int width, long retention)
     {
-        public readonly SortedDictionary<long, MetricBucket> Buckets = [];
+        /// <summary>Sorted by time; values nearly always arrive at the end, and the oldest leave first.</summary>
+        public readonly SortedList<long, MetricBucket> Buckets = [];
         public readonly HashSet<long> Dirty = [];
         long _lastTs = long.MinValue;
         MetricBucket? _last;
@@ -533,11 +577,11 @@ public sealed class MetricsStore : IDisposable
         public void Expire(long now)
         {
             var before = now - retention;
-            while (Buckets.Count > 0 && Buckets.First() is var oldest && oldest.Key < before)
+            while (Buckets.Count > 0 && Buckets.Keys[0] is var oldest && oldest < before)
             {
-                Buckets.Remove(oldest.Key);
-                Dirty.Remove(oldest.Key);
-                if (oldest.Key == _lastTs) (_lastTs, _last) = (long.MinValue, null);
+                Buckets.RemoveAt(0);
+                Dirty.Remove(oldest);
+                if (oldest == _lastTs) (_lastTs, _last) = (long.MinValue, null);
             }
         }
     }

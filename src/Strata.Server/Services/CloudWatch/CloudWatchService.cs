@@ -144,15 +144,13 @@ public sealed partial class CloudWatchService(MetricsStore metrics, IStateStore 
         var key = KeyOf(ctx, request.Namespace!, request.MetricName!, request.Dimensions);
         var unit = metrics.UnitOf(key);
         if (request.Unit is { } wanted && unit is not null && wanted != unit) return new() { Label = request.MetricName, Datapoints = [] };
-        var datapoints = new List<Datapoint>();
-        foreach (var (timestamp, b) in metrics.Read(key, start, end, period))
+        var datapoints = metrics.Read(key, start, end, period, b =>
         {
             Dictionary<string, double>? values = null;
             foreach (var s in parsed)
                 if (s.Of(b) is { } v) (values ??= [])[s.Name] = v;
-            datapoints.Add(new Datapoint
+            return new Datapoint
             {
-                Timestamp = timestamp,
                 SampleCount = statistics.Contains("SampleCount") ? b.SampleCount : null,
                 Average = statistics.Contains("Average") ? b.Sum / b.SampleCount : null,
                 Sum = statistics.Contains("Sum") ? b.Sum : null,
@@ -160,8 +158,8 @@ public sealed partial class CloudWatchService(MetricsStore metrics, IStateStore 
                 Maximum = statistics.Contains("Maximum") ? b.Maximum : null,
                 ExtendedStatistics = values,
                 Unit = unit,
-            });
-        }
+            };
+        }).Select(p => p.Value with { Timestamp = p.Timestamp }).ToList();
         return new() { Label = request.MetricName, Datapoints = datapoints };
     }
 
@@ -286,8 +284,8 @@ public sealed partial class CloudWatchService(MetricsStore metrics, IStateStore 
         {
             var points = new SortedDictionary<long, double>();
             if (unit is null || metrics.UnitOf(key) is not { } actual || actual == unit)
-                foreach (var (t, b) in metrics.Read(key, start, end, period))
-                    if (statistic.Of(b) is { } v) points[t.ToUnixTimeSeconds()] = v;
+                foreach (var (t, v) in metrics.Read(key, start, end, period, statistic.Of))
+                    points[t.ToUnixTimeSeconds()] = v!.Value;
             return new MathSeries(label, points);
         }
 
@@ -382,8 +380,8 @@ public sealed partial class CloudWatchService(MetricsStore metrics, IStateStore 
         foreach (var s in series)
         {
             var points = new SortedDictionary<long, double>();
-            foreach (var (t, b) in metrics.Read(s.Key, start, end, period))
-                if (stat.Of(b) is { } v) points[t.ToUnixTimeSeconds()] = v;
+            foreach (var (t, v) in metrics.Read(s.Key, start, end, period, stat.Of))
+                points[t.ToUnixTimeSeconds()] = v!.Value;
             found.Add(new MathSeries(string.Join(' ', s.Key.Dimensions.Select(d => d.Value).Append(s.Key.Name)), points));
         }
         return new MathArray(found);
