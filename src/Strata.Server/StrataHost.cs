@@ -62,6 +62,8 @@ public static class StrataHost
         builder.Services.AddHostedService(_ => hosting);
         builder.Services.AddHostedService(_ => transforms);
         builder.Services.AddHostedService(_ => scaler);
+        AlarmEvaluator alarms = null!;
+        builder.Services.AddHostedService(_ => alarms);
         builder.WebHost.ConfigureKestrel(kestrel =>
         {
             kestrel.AddServerHeader = false;
@@ -115,9 +117,11 @@ public static class StrataHost
         var autoScalingStore = new AutoScalingStore(state);
         var autoScaling = new ApplicationAutoScalingService(autoScalingStore, sageMakerStore, clock, options.Region);
         scaler = new Scaler(autoScalingStore, sageMakerStore, hosting, metrics, clock, options.AutoScalingPeriod, app.Services.GetRequiredService<ILogger<Scaler>>());
+        var cloudWatch = new CloudWatchService(metrics, state, clock) { Region = options.Region };
+        alarms = new AlarmEvaluator(cloudWatch, clock, app.Services.GetRequiredService<ILogger<AlarmEvaluator>>());
         var catalog = new ServiceCatalog(ServiceCatalog.AwsServices(s3, new NamedOperations(sageMaker.Operations, SageMakerErrorTable.Errors), runtime,
             new NamedOperations(iam.Operations, IamErrorTable.Errors), new NamedOperations(sts.Operations), new NamedOperations(kms.Operations, KmsErrorTable.Errors), new NamedOperations(autoScaling.Operations, AutoScalingErrorTable.Errors),
-            new NamedOperations(new CloudWatchService(metrics, state, clock).Operations)));
+            new NamedOperations(cloudWatch.Operations)));
         var pipeline = new RequestPipeline(catalog, new SigV4Authenticator(credentials, clock), authorizer,
             app.Services.GetRequiredService<ILogger<RequestPipeline>>(), options.Region, options.VpcePort > 0 ? (options.VpcePort, options.VpceId) : null);
         var log = app.Services.GetRequiredService<ILoggerFactory>().CreateLogger("Strata");

@@ -28,3 +28,18 @@ public sealed class CloudWatchCliTests
     [MemberData(nameof(Cases))]
     public async Task AwsCliV2(string testCase) => (await ClientSuite.RunAsync("bash", "cloudwatch_cli.sh", ("AWS_CLI", "/usr/bin/aws"))).AssertPassed(testCase);
 }
+
+/// <summary>CloudWatch alarms through boto3 1.43 and 1.26, on a server whose clock the test drives.</summary>
+[Collection(FakeClockServer.Collection)]
+public sealed class CloudWatchAlarmBoto3Tests
+{
+    public static IEnumerable<object[]> Cases => ClientSuite.Cases("cloudwatch_alarms_boto3.py");
+
+    [Theory]
+    [MemberData(nameof(Cases))]
+    public async Task Boto3(string testCase) => (await ClientSuite.RunOnFakeClockAsync("python3", "cloudwatch_alarms_boto3.py")).AssertPassed(testCase);
+
+    [Theory]
+    [MemberData(nameof(Cases))]
+    public async Task DebianBoto3(string testCase) => (await ClientSuite.RunOnFakeClockAsync("/usr/bin/python3", "cloudwatch_alarms_boto3.py")).AssertPassed(testCase);
+}

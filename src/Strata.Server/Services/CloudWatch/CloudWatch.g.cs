@@ -10,6 +10,59 @@ using Strata.Server.Protocol;
 
 namespace Strata.Server.Services.CloudWatch;
 
+/// <summary>Represents the history of a specific alarm.</summary>
+public sealed partial record AlarmHistoryItem
+{
+    public string? AlarmName { get; init; }
+    public string? AlarmContributorId { get; init; }
+    public string? AlarmType { get; init; }
+    public DateTimeOffset? Timestamp { get; init; }
+    public string? HistoryItemType { get; init; }
+    public string? HistorySummary { get; init; }
+    public string? HistoryData { get; init; }
+    public Dictionary<string, string>? AlarmContributorAttributes { get; init; }
+}
+
+/// <summary>Contains the configuration that determines how a PromQL alarm evaluates its contributors, including the query to run and the durations that define when contributors transition between states.</summary>
+public sealed partial record AlarmPromQLCriteria : IValidatable
+{
+    public string? Query { get; init; }
+    public int? PendingPeriod { get; init; }
+    public int? RecoveryPeriod { get; init; }
+
+    public void Validate(Validator v)
+    {
+        v.Required(Query, "Query");
+        v.Length(Query, "Query", 1, 10000);
+        v.Range(PendingPeriod, "PendingPeriod", 0, 86400);
+        v.Range(RecoveryPeriod, "RecoveryPeriod", 0, 86400);
+    }
+}
+
+/// <summary>The details about a composite alarm.</summary>
+public sealed partial record CompositeAlarm
+{
+    public bool? ActionsEnabled { get; init; }
+    public List<string>? AlarmActions { get; init; }
+    public string? AlarmArn { get; init; }
+    public DateTimeOffset? AlarmConfigurationUpdatedTimestamp { get; init; }
+    public string? AlarmDescription { get; init; }
+    public string? AlarmName { get; init; }
+    public string? AlarmRule { get; init; }
+    public List<string>? InsufficientDataActions { get; init; }
+    public List<string>? OKActions { get; init; }
+    public string? StateReason { get; init; }
+    public string? StateReasonData { get; init; }
+    public DateTimeOffset? StateUpdatedTimestamp { get; init; }
+    public string? StateValue { get; init; }
+    public DateTimeOffset? StateTransitionedTimestamp { get; init; }
+    public string? ActionsSuppressedBy { get; init; }
+    public string? ActionsSuppressedReason { get; init; }
+    public string? ActionsSuppressor { get; init; }
+    public int? ActionsSuppressorWaitPeriod { get; init; }
+    public int? ActionsSuppressorExtensionPeriod { get; init; }
+}
+
 /// <summary>Represents a specific dashboard.</summary>
 public sealed partial record DashboardEntry
 {
@@ -39,6 +92,19 @@ public sealed partial record Datapoint
     public Dictionary<string, double>? ExtendedStatistics { get; init; }
 }
 
+public sealed partial record DeleteAlarmsInput : IValidatable
+{
+    public List<string>? AlarmNames { get; init; }
+
+    public void Validate(Validator v)
+    {
+        v.Required(AlarmNames, "AlarmNames");
+        v.Length(AlarmNames, "AlarmNames", null, 100);
+        v.NoNulls(AlarmNames, "AlarmNames");
+        v.Each(AlarmNames, "AlarmNames", static (v, i0) => { v.Length(i0, null, 1, 255); });
+    }
+}
+
 public sealed partial record DeleteDashboardsInput : IValidatable
 {
     public List<string>? DashboardNames { get; init; }
@@ -52,6 +118,102 @@ public sealed partial record DeleteDashboardsInput : IValidatable
 
 public sealed partial record DeleteDashboardsOutput
 {
+}
+
+public sealed partial record DescribeAlarmHistoryInput : IValidatable
+{
+    public string? AlarmName { get; init; }
+    public string? AlarmContributorId { get; init; }
+    public List<string>? AlarmTypes { get; init; }
+    public string? HistoryItemType { get; init; }
+    public DateTimeOffset? StartDate { get; init; }
+    public DateTimeOffset? EndDate { get; init; }
+    public int? MaxRecords { get; init; }
+    public string? NextToken { get; init; }
+    public string? ScanBy { get; init; }
+
+    public void Validate(Validator v)
+    {
+        v.Length(AlarmName, "AlarmName", 1, 255);
+        v.Length(AlarmContributorId, "AlarmContributorId", 1, 16);
+        v.NoNulls(AlarmTypes, "AlarmTypes");
+        v.Each(AlarmTypes, "AlarmTypes", static (v, i0) => { v.Enum(i0, null, CloudWatchEnums.AlarmType); });
+        v.Enum(HistoryItemType, "HistoryItemType", CloudWatchEnums.HistoryItemType);
+        v.Range(MaxRecords, "MaxRecords", 1, 100);
+        v.Enum(ScanBy, "ScanBy", CloudWatchEnums.ScanBy);
+    }
+}
+
+public sealed partial record DescribeAlarmHistoryOutput
+{
+    public List<AlarmHistoryItem>? AlarmHistoryItems { get; init; }
+    public string? NextToken { get; init; }
+}
+
+public sealed partial record DescribeAlarmsForMetricInput : IValidatable
+{
+    public string? MetricName { get; init; }
+    public string? Namespace { get; init; }
+    public string? Statistic { get; init; }
+    public string? ExtendedStatistic { get; init; }
+    public List<Dimension>? Dimensions { get; init; }
+    public int? Period { get; init; }
+    public string? Unit { get; init; }
+
+    public void Validate(Validator v)
+    {
+        v.Required(MetricName, "MetricName");
+        v.Length(MetricName, "MetricName", 1, 255);
+        v.Required(Namespace, "Namespace");
+        v.Length(Namespace, "Namespace", 1, 255);
+        v.Pattern(Namespace, "Namespace", CloudWatchPatterns.Namespace, "[^:].*");
+        v.Enum(Statistic, "Statistic", CloudWatchEnums.Statistic);
+        v.Length(Dimensions, "Dimensions", null, 30);
+        v.NoNulls(Dimensions, "Dimensions");
+        v.Each(Dimensions, "Dimensions", static (v, i0) => { v.Nested(i0, null); });
+        v.Range(Period, "Period", 1, null);
+        v.Enum(Unit, "Unit", CloudWatchEnums.StandardUnit);
+    }
+}
+
+public sealed partial record DescribeAlarmsForMetricOutput
+{
+    public List<MetricAlarm>? MetricAlarms { get; init; }
+}
+
+public sealed partial record DescribeAlarmsInput : IValidatable
+{
+    public List<string>? AlarmNames { get; init; }
+    public string? AlarmNamePrefix { get; init; }
+    public List<string>? AlarmTypes { get; init; }
+    public string? ChildrenOfAlarmName { get; init; }
+    public string? ParentsOfAlarmName { get; init; }
+    public string? StateValue { get; init; }
+    public string? ActionPrefix { get; init; }
+    public int? MaxRecords { get; init; }
+    public string? NextToken { get; init; }
+
+    public void Validate(Validator v)
+    {
+        v.Length(AlarmNames, "AlarmNames", null, 100);
+        v.NoNulls(AlarmNames, "AlarmNames");
+        v.Each(AlarmNames, "AlarmNames", static (v, i0) => { v.Length(i0, null, 1, 255); });
+        v.Length(AlarmNamePrefix, "AlarmNamePrefix", 1, 255);
+        v.NoNulls(AlarmTypes, "AlarmTypes");
+        v.Each(AlarmTypes, "AlarmTypes", static (v, i0) => { v.Enum(i0, null, CloudWatchEnums.AlarmType); });
+        v.Length(ChildrenOfAlarmName, "ChildrenOfAlarmName", 1, 255);
+        v.Length(ParentsOfAlarmName, "ParentsOfAlarmName", 1, 255);
+        v.Enum(StateValue, "StateValue", CloudWatchEnums.StateValue);
+        v.Length(ActionPrefix, "ActionPrefix", 1, 1024);
+        v.Range(MaxRecords, "MaxRecords", 1, 100);
+    }
+}
+
+public sealed partial record DescribeAlarmsOutput
+{
+    public List<CompositeAlarm>? CompositeAlarms { get; init; }
+    public List<MetricAlarm>? MetricAlarms { get; init; }
+    public string? NextToken { get; init; }
 }
 
 /// <summary>A dimension is a name/value pair that is part of the identity of a metric.</summary>
@@ -80,6 +242,32 @@ public sealed partial record DimensionFilter : IValidatable
         v.Required(Name, "Name");
         v.Length(Name, "Name", 1, 255);
         v.Length(Value, "Value", 1, 1024);
+    }
+}
+
+public sealed partial record DisableAlarmActionsInput : IValidatable
+{
+    public List<string>? AlarmNames { get; init; }
+
+    public void Validate(Validator v)
+    {
+        v.Required(AlarmNames, "AlarmNames");
+        v.Length(AlarmNames, "AlarmNames", null, 100);
+        v.NoNulls(AlarmNames, "AlarmNames");
+        v.Each(AlarmNames, "AlarmNames", static (v, i0) => { v.Length(i0, null, 1, 255); });
+    }
+}
+
+public sealed partial record EnableAlarmActionsInput : IValidatable
+{
+    public List<string>? AlarmNames { get; init; }
+
+    public void Validate(Validator v)
+    {
+        v.Required(AlarmNames, "AlarmNames");
+        v.Length(AlarmNames, "AlarmNames", null, 100);
+        v.NoNulls(AlarmNames, "AlarmNames");
+        v.Each(AlarmNames, "AlarmNames", static (v, i0) => { v.Length(i0, null, 1, 255); });
     }
 }
 
@@ -113,6 +301,17 @@ public sealed partial record EntityMetricData : IValidatable
         v.Nested(Entity, "Entity");
         v.NoNulls(MetricData, "MetricData");
         v.Each(MetricData, "MetricData", static (v, i0) => { v.Nested(i0, null); });
+    }
+}
+
+/// <summary>The evaluation criteria for an alarm.</summary>
+public sealed partial record EvaluationCriteria : IValidatable
+{
+    public AlarmPromQLCriteria? PromQLCriteria { get; init; }
+
+    public void Validate(Validator v)
+    {
+        v.Nested(PromQLCriteria, "PromQLCriteria");
     }
 }
 
@@ -255,6 +454,22 @@ public sealed partial record ListMetricsOutput
     public List<string>? OwningAccounts { get; init; }
 }
 
+public sealed partial record ListTagsForResourceInput : IValidatable
+{
+    public string? ResourceARN { get; init; }
+
+    public void Validate(Validator v)
+    {
+        v.Required(ResourceARN, "ResourceARN");
+        v.Length(ResourceARN, "ResourceARN", 1, 1024);
+    }
+}
+
+public sealed partial record ListTagsForResourceOutput
+{
+    public List<Tag>? Tags { get; init; }
+}
+
 /// <summary>A message returned by the GetMetricDataAPI, including a code and a description.</summary>
 public sealed partial record MessageData
 {
@@ -278,6 +493,42 @@ public sealed partial record Metric : IValidatable
         v.NoNulls(Dimensions, "Dimensions");
         v.Each(Dimensions, "Dimensions", static (v, i0) => { v.Nested(i0, null); });
     }
+}
+
+/// <summary>The details about a metric alarm.</summary>
+public sealed partial record MetricAlarm
+{
+    public string? AlarmName { get; init; }
+    public string? AlarmArn { get; init; }
+    public string? AlarmDescription { get; init; }
+    public DateTimeOffset? AlarmConfigurationUpdatedTimestamp { get; init; }
+    public bool? ActionsEnabled { get; init; }
+    public List<string>? OKActions { get; init; }
+    public List<string>? AlarmActions { get; init; }
+    public List<string>? InsufficientDataActions { get; init; }
+    public string? StateValue { get; init; }
+    public string? StateReason { get; init; }
+    public string? StateReasonData { get; init; }
+    public DateTimeOffset? StateUpdatedTimestamp { get; init; }
+    public string? MetricName { get; init; }
+    public string? Namespace { get; init; }
+    public string? Statistic { get; init; }
+    public string? ExtendedStatistic { get; init; }
+    public List<Dimension>? Dimensions { get; init; }
+    public int? Period { get; init; }
+    public string? Unit { get; init; }
+    public int? EvaluationPeriods { get; init; }
+    public int? DatapointsToAlarm { get; init; }
+    public double? Threshold { get; init; }
+    public string? ComparisonOperator { get; init; }
+    public string? TreatMissingData { get; init; }
+    public string? EvaluateLowSampleCountPercentile { get; init; }
+    public List<MetricDataQuery>? Metrics { get; init; }
+    public string? ThresholdMetricId { get; init; }
+    public string? EvaluationState { get; init; }
+    public DateTimeOffset? StateTransitionedTimestamp { get; init; }
+    public EvaluationCriteria? EvaluationCriteria { get; init; }
+    public int? EvaluationInterval { get; init; }
 }
 
 /// <summary>This structure is used in both GetMetricData and PutMetricAlarm.</summary>
@@ -380,6 +631,71 @@ public sealed partial record PutDashboardOutput
     public List<DashboardValidationMessage>? DashboardValidationMessages { get; init; }
 }
 
+public sealed partial record PutMetricAlarmInput : IValidatable
+{
+    public string? AlarmName { get; init; }
+    public string? AlarmDescription { get; init; }
+    public bool? ActionsEnabled { get; init; }
+    public List<string>? OKActions { get; init; }
+    public List<string>? AlarmActions { get; init; }
+    public List<string>? InsufficientDataActions { get; init; }
+    public string? MetricName { get; init; }
+    public string? Namespace { get; init; }
+    public string? Statistic { get; init; }
+    public string? ExtendedStatistic { get; init; }
+    public List<Dimension>? Dimensions { get; init; }
+    public int? Period { get; init; }
+    public string? Unit { get; init; }
+    public int? EvaluationPeriods { get; init; }
+    public int? DatapointsToAlarm { get; init; }
+    public double? Threshold { get; init; }
+    public string? ComparisonOperator { get; init; }
+    public string? TreatMissingData { get; init; }
+    public string? EvaluateLowSampleCountPercentile { get; init; }
+    public List<MetricDataQuery>? Metrics { get; init; }
+    public List<Tag>? Tags { get; init; }
+    public string? ThresholdMetricId { get; init; }
+    public EvaluationCriteria? EvaluationCriteria { get; init; }
+    public int? EvaluationInterval { get; init; }
+
+    public void Validate(Validator v)
+    {
+        v.Required(AlarmName, "AlarmName");
+        v.Length(AlarmName, "AlarmName", 1, 255);
+        v.Length(AlarmDescription, "AlarmDescription", 0, 1024);
+        v.Length(OKActions, "OKActions", null, 5);
+        v.NoNulls(OKActions, "OKActions");
+        v.Each(OKActions, "OKActions", static (v, i0) => { v.Length(i0, null, 1, 1024); });
+        v.Length(AlarmActions, "AlarmActions", null, 5);
+        v.NoNulls(AlarmActions, "AlarmActions");
+        v.Each(AlarmActions, "AlarmActions", static (v, i0) => { v.Length(i0, null, 1, 1024); });
+        v.Length(InsufficientDataActions, "InsufficientDataActions", null, 5);
+        v.NoNulls(InsufficientDataActions, "InsufficientDataActions");
+        v.Each(InsufficientDataActions, "InsufficientDataActions", static (v, i0) => { v.Length(i0, null, 1, 1024); });
+        v.Length(MetricName, "MetricName", 1, 255);
+        v.Length(Namespace, "Namespace", 1, 255);
+        v.Pattern(Namespace, "Namespace", CloudWatchPatterns.Namespace, "[^:].*");
+        v.Enum(Statistic, "Statistic", CloudWatchEnums.Statistic);
+        v.Length(Dimensions, "Dimensions", null, 30);
+        v.NoNulls(Dimensions, "Dimensions");
+        v.Each(Dimensions, "Dimensions", static (v, i0) => { v.Nested(i0, null); });
+        v.Range(Period, "Period", 1, null);
+        v.Enum(Unit, "Unit", CloudWatchEnums.StandardUnit);
+        v.Range(EvaluationPeriods, "EvaluationPeriods", 1, null);
+        v.Range(DatapointsToAlarm, "DatapointsToAlarm", 1, null);
+        v.Enum(ComparisonOperator, "ComparisonOperator", CloudWatchEnums.ComparisonOperator);
+        v.Length(TreatMissingData, "TreatMissingData", 1, 255);
+        v.Length(EvaluateLowSampleCountPercentile, "EvaluateLowSampleCountPercentile", 1, 255);
+        v.NoNulls(Metrics, "Metrics");
+        v.Each(Metrics, "Metrics", static (v, i0) => { v.Nested(i0, null); });
+        v.NoNulls(Tags, "Tags");
+        v.Each(Tags, "Tags", static (v, i0) => { v.Nested(i0, null); });
+        v.Length(ThresholdMetricId, "ThresholdMetricId", 1, 255);
+        v.Nested(EvaluationCriteria, "EvaluationCriteria");
+        v.Range(EvaluationInterval, "EvaluationInterval", 10, 3600);
+    }
+}
+
 public sealed partial record PutMetricDataInput : IValidatable
 {
     public string? Namespace { get; init; }
@@ -396,6 +712,25 @@ public sealed partial record PutMetricDataInput : IValidatable
         v.Each(MetricData, "MetricData", static (v, i0) => { v.Nested(i0, null); });
         v.NoNulls(EntityMetricData, "EntityMetricData");
         v.Each(EntityMetricData, "EntityMetricData", static (v, i0) => { v.Nested(i0, null); });
+    }
+}
+
+public sealed partial record SetAlarmStateInput : IValidatable
+{
+    public string? AlarmName { get; init; }
+    public string? StateValue { get; init; }
+    public string? StateReason { get; init; }
+    public string? StateReasonData { get; init; }
+
+    public void Validate(Validator v)
+    {
+        v.Required(AlarmName, "AlarmName");
+        v.Length(AlarmName, "AlarmName", 1, 255);
+        v.Required(StateValue, "StateValue");
+        v.Enum(StateValue, "StateValue", CloudWatchEnums.StateValue);
+        v.Required(StateReason, "StateReason");
+        v.Length(StateReason, "StateReason", 0, 1023);
+        v.Length(StateReasonData, "StateReasonData", 0, 4000);
     }
 }
 
@@ -431,12 +766,54 @@ public sealed partial record Tag : IValidatable
     }
 }
 
+public sealed partial record TagResourceInput : IValidatable
+{
+    public string? ResourceARN { get; init; }
+    public List<Tag>? Tags { get; init; }
+
+    public void Validate(Validator v)
+    {
+        v.Required(ResourceARN, "ResourceARN");
+        v.Length(ResourceARN, "ResourceARN", 1, 1024);
+        v.Required(Tags, "Tags");
+        v.NoNulls(Tags, "Tags");
+        v.Each(Tags, "Tags", static (v, i0) => { v.Nested(i0, null); });
+    }
+}
+
+public sealed partial record TagResourceOutput
+{
+}
+
+public sealed partial record UntagResourceInput : IValidatable
+{
+    public string? ResourceARN { get; init; }
+    public List<string>? TagKeys { get; init; }
+
+    public void Validate(Validator v)
+    {
+        v.Required(ResourceARN, "ResourceARN");
+        v.Length(ResourceARN, "ResourceARN", 1, 1024);
+        v.Required(TagKeys, "TagKeys");
+        v.NoNulls(TagKeys, "TagKeys");
+        v.Each(TagKeys, "TagKeys", static (v, i0) => { v.Length(i0, null, 1, 128); });
+    }
+}
+
+public sealed partial record UntagResourceOutput
+{
+}
+
 /// <summary>The values the model allows for each enumerated string of cloudwatch's inputs.</summary>
 public static class CloudWatchEnums
 {
+    public static readonly string[] AlarmType = ["CompositeAlarm", "MetricAlarm"];
+    public static readonly string[] ComparisonOperator = ["GreaterThanOrEqualToThreshold", "GreaterThanThreshold", "LessThanThreshold", "LessThanOrEqualToThreshold", "LessThanLowerOrGreaterThanUpperThreshold", "LessThanLowerThreshold", "GreaterThanUpperThreshold"];
+    public static readonly string[] HistoryItemType = ["ConfigurationUpdate", "StateUpdate", "Action", "AlarmContributorStateUpdate", "AlarmContributorAction"];
     public static readonly string[] RecentlyActive = ["PT3H"];
     public static readonly string[] ScanBy = ["TimestampDescending", "TimestampAscending"];
     public static readonly string[] StandardUnit = ["Seconds", "Microseconds", "Milliseconds", "Bytes", "Kilobytes", "Megabytes", "Gigabytes", "Terabytes", "Bits", "Kilobits", "Megabits", "Gigabits", "Terabits", "Percent", "Count", "Bytes/Second", "Kilobytes/Second", "Megabytes/Second", "Gigabytes/Second", "Terabytes/Second", "Bits/Second", "Kilobits/Second", "Megabits/Second", "Gigabits/Second", "Terabits/Second", "Count/Second", "None"];
+    public static readonly string[] StateValue = ["OK", "ALARM", "INSUFFICIENT_DATA"];
     public static readonly string[] Statistic = ["SampleCount", "Average", "Sum", "Minimum", "Maximum"];
 }
 
@@ -451,8 +828,17 @@ public static partial class CloudWatchPatterns
 /// <summary>System.Text.Json source generation for the JSON protocol: members as the model names
 /// them, absent members omitted, timestamps as epoch seconds, doubles as AWS writes them.</summary>
 [JsonSourceGenerationOptions(DefaultIgnoreCondition = JsonIgnoreCondition.WhenWritingNull, Converters = [typeof(EpochSecondsConverter), typeof(AwsDoubleConverter)])]
+[JsonSerializable(typeof(DeleteAlarmsInput))]
 [JsonSerializable(typeof(DeleteDashboardsInput))]
 [JsonSerializable(typeof(DeleteDashboardsOutput))]
+[JsonSerializable(typeof(DescribeAlarmHistoryInput))]
+[JsonSerializable(typeof(DescribeAlarmHistoryOutput))]
+[JsonSerializable(typeof(DescribeAlarmsForMetricInput))]
+[JsonSerializable(typeof(DescribeAlarmsForMetricOutput))]
+[JsonSerializable(typeof(DescribeAlarmsInput))]
+[JsonSerializable(typeof(DescribeAlarmsOutput))]
+[JsonSerializable(typeof(DisableAlarmActionsInput))]
+[JsonSerializable(typeof(EnableAlarmActionsInput))]
 [JsonSerializable(typeof(GetDashboardInput))]
 [JsonSerializable(typeof(GetDashboardOutput))]
 [JsonSerializable(typeof(GetMetricDataInput))]
@@ -463,18 +849,75 @@ public static partial class CloudWatchPatterns
 [JsonSerializable(typeof(ListDashboardsOutput))]
 [JsonSerializable(typeof(ListMetricsInput))]
 [JsonSerializable(typeof(ListMetricsOutput))]
+[JsonSerializable(typeof(ListTagsForResourceInput))]
+[JsonSerializable(typeof(ListTagsForResourceOutput))]
 [JsonSerializable(typeof(PutDashboardInput))]
 [JsonSerializable(typeof(PutDashboardOutput))]
+[JsonSerializable(typeof(PutMetricAlarmInput))]
 [JsonSerializable(typeof(PutMetricDataInput))]
+[JsonSerializable(typeof(SetAlarmStateInput))]
+[JsonSerializable(typeof(TagResourceInput))]
+[JsonSerializable(typeof(TagResourceOutput))]
+[JsonSerializable(typeof(UntagResourceInput))]
+[JsonSerializable(typeof(UntagResourceOutput))]
 public sealed partial class CloudWatchJson : JsonSerializerContext;
 
 /// <summary>Reads cloudwatch's inputs from Query form parameters (lists as <c>Name.member.N</c>,
 /// maps as <c>Name.entry.N.key</c>/<c>.value</c>).</summary>
 public static class CloudWatchQuery
 {
+    public static AlarmPromQLCriteria ReadAlarmPromQLCriteria(QueryReader r, string p) => new()
+    {
+        Query = r.String(QueryReader.Join(p, "Query")),
+        PendingPeriod = r.Int(QueryReader.Join(p, "PendingPeriod")),
+        RecoveryPeriod = r.Int(QueryReader.Join(p, "RecoveryPeriod")),
+    };
+
+    public static DeleteAlarmsInput ReadDeleteAlarmsInput(QueryReader r, string p) => new()
+    {
+        AlarmNames = r.List(QueryReader.Join(p, "AlarmNames"), "member", false, static (r, k0) => r.String(k0) ?? ""),
+    };
+
     public static DeleteDashboardsInput ReadDeleteDashboardsInput(QueryReader r, string p) => new()
     {
         DashboardNames = r.List(QueryReader.Join(p, "DashboardNames"), "member", false, static (r, k0) => r.String(k0) ?? ""),
+    };
+
+    public static DescribeAlarmHistoryInput ReadDescribeAlarmHistoryInput(QueryReader r, string p) => new()
+    {
+        AlarmName = r.String(QueryReader.Join(p, "AlarmName")),
+        AlarmContributorId = r.String(QueryReader.Join(p, "AlarmContributorId")),
+        AlarmTypes = r.List(QueryReader.Join(p, "AlarmTypes"), "member", false, static (r, k0) => r.String(k0) ?? ""),
+        HistoryItemType = r.String(QueryReader.Join(p, "HistoryItemType")),
+        StartDate = r.Timestamp(QueryReader.Join(p, "StartDate")),
+        EndDate = r.Timestamp(QueryReader.Join(p, "EndDate")),
+        MaxRecords = r.Int(QueryReader.Join(p, "MaxRecords")),
+        NextToken = r.String(QueryReader.Join(p, "NextToken")),
+        ScanBy = r.String(QueryReader.Join(p, "ScanBy")),
+    };
+
+    public static DescribeAlarmsForMetricInput ReadDescribeAlarmsForMetricInput(QueryReader r, string p) => new()
+    {
+        MetricName = r.String(QueryReader.Join(p, "MetricName")),
+        Namespace = r.String(QueryReader.Join(p, "Namespace")),
+        Statistic = r.String(QueryReader.Join(p, "Statistic")),
+        ExtendedStatistic = r.String(QueryReader.Join(p, "ExtendedStatistic")),
+        Dimensions = r.List(QueryReader.Join(p, "Dimensions"), "member", false, static (r, k0) => ReadDimension(r, k0)),
+        Period = r.Int(QueryReader.Join(p, "Period")),
+        Unit = r.String(QueryReader.Join(p, "Unit")),
+    };
+
+    public static DescribeAlarmsInput ReadDescribeAlarmsInput(QueryReader r, string p) => new()
+    {
+        AlarmNames = r.List(QueryReader.Join(p, "AlarmNames"), "member", false, static (r, k0) => r.String(k0) ?? ""),
+        AlarmNamePrefix = r.String(QueryReader.Join(p, "AlarmNamePrefix")),
+        AlarmTypes = r.List(QueryReader.Join(p, "AlarmTypes"), "member", false, static (r, k0) => r.String(k0) ?? ""),
+        ChildrenOfAlarmName = r.String(QueryReader.Join(p, "ChildrenOfAlarmName")),
+        ParentsOfAlarmName = r.String(QueryReader.Join(p, "ParentsOfAlarmName")),
+        StateValue = r.String(QueryReader.Join(p, "StateValue")),
+        ActionPrefix = r.String(QueryReader.Join(p, "ActionPrefix")),
+        MaxRecords = r.Int(QueryReader.Join(p, "MaxRecords")),
+        NextToken = r.String(QueryReader.Join(p, "NextToken")),
     };
 
     public static Dimension ReadDimension(QueryReader r, string p) => new()
@@ -489,6 +932,16 @@ public static class CloudWatchQuery
         Value = r.String(QueryReader.Join(p, "Value")),
     };
 
+    public static DisableAlarmActionsInput ReadDisableAlarmActionsInput(QueryReader r, string p) => new()
+    {
+        AlarmNames = r.List(QueryReader.Join(p, "AlarmNames"), "member", false, static (r, k0) => r.String(k0) ?? ""),
+    };
+
+    public static EnableAlarmActionsInput ReadEnableAlarmActionsInput(QueryReader r, string p) => new()
+    {
+        AlarmNames = r.List(QueryReader.Join(p, "AlarmNames"), "member", false, static (r, k0) => r.String(k0) ?? ""),
+    };
+
     public static Entity ReadEntity(QueryReader r, string p) => new()
     {
         KeyAttributes = r.Map(QueryReader.Join(p, "KeyAttributes"), "key", "value", static (r, k0) => r.String(k0) ?? ""),
@@ -499,6 +952,11 @@ public static class CloudWatchQuery
     {
         Entity = r.Has(QueryReader.Join(p, "Entity")) ? ReadEntity(r, QueryReader.Join(p, "Entity")) : null,
         MetricData = r.List(QueryReader.Join(p, "MetricData"), "member", false, static (r, k0) => ReadMetricDatum(r, k0)),
+    };
+
+    public static EvaluationCriteria ReadEvaluationCriteria(QueryReader r, string p) => new()
+    {
+        PromQLCriteria = r.Has(QueryReader.Join(p, "PromQLCriteria")) ? ReadAlarmPromQLCriteria(r, QueryReader.Join(p, "PromQLCriteria")) : null,
     };
 
     public static GetDashboardInput ReadGetDashboardInput(QueryReader r, string p) => new()
@@ -552,6 +1010,11 @@ public static class CloudWatchQuery
         OwningAccount = r.String(QueryReader.Join(p, "OwningAccount")),
     };
 
+    public static ListTagsForResourceInput ReadListTagsForResourceInput(QueryReader r, string p) => new()
+    {
+        ResourceARN = r.String(QueryReader.Join(p, "ResourceARN")),
+    };
+
     public static Metric ReadMetric(QueryReader r, string p) => new()
     {
         Namespace = r.String(QueryReader.Join(p, "Namespace")),
@@ -598,12 +1061,48 @@ public static class CloudWatchQuery
         Tags = r.List(QueryReader.Join(p, "Tags"), "member", false, static (r, k0) => ReadTag(r, k0)),
     };
 
+    public static PutMetricAlarmInput ReadPutMetricAlarmInput(QueryReader r, string p) => new()
+    {
+        AlarmName = r.String(QueryReader.Join(p, "AlarmName")),
+        AlarmDescription = r.String(QueryReader.Join(p, "AlarmDescription")),
+        ActionsEnabled = r.Bool(QueryReader.Join(p, "ActionsEnabled")),
+        OKActions = r.List(QueryReader.Join(p, "OKActions"), "member", false, static (r, k0) => r.String(k0) ?? ""),
+        AlarmActions = r.List(QueryReader.Join(p, "AlarmActions"), "member", false, static (r, k0) => r.String(k0) ?? ""),
+        InsufficientDataActions = r.List(QueryReader.Join(p, "InsufficientDataActions"), "member", false, static (r, k0) => r.String(k0) ?? ""),
+        MetricName = r.String(QueryReader.Join(p, "MetricName")),
+        Namespace = r.String(QueryReader.Join(p, "Namespace")),
+        Statistic = r.String(QueryReader.Join(p, "Statistic")),
+        ExtendedStatistic = r.String(QueryReader.Join(p, "ExtendedStatistic")),
+        Dimensions = r.List(QueryReader.Join(p, "Dimensions"), "member", false, static (r, k0) => ReadDimension(r, k0)),
+        Period = r.Int(QueryReader.Join(p, "Period")),
+        Unit = r.String(QueryReader.Join(p, "Unit")),
+        EvaluationPeriods = r.Int(QueryReader.Join(p, "EvaluationPeriods")),
+        DatapointsToAlarm = r.Int(QueryReader.Join(p, "DatapointsToAlarm")),
+        Threshold = r.Double(QueryReader.Join(p, "Threshold")),
+        ComparisonOperator = r.String(QueryReader.Join(p, "ComparisonOperator")),
+        TreatMissingData = r.String(QueryReader.Join(p, "TreatMissingData")),
+        EvaluateLowSampleCountPercentile = r.String(QueryReader.Join(p, "EvaluateLowSampleCountPercentile")),
+        Metrics = r.List(QueryReader.Join(p, "Metrics"), "member", false, static (r, k0) => ReadMetricDataQuery(r, k0)),
+        Tags = r.List(QueryReader.Join(p, "Tags"), "member", false, static (r, k0) => ReadTag(r, k0)),
+        ThresholdMetricId = r.String(QueryReader.Join(p, "ThresholdMetricId")),
+        EvaluationCriteria = r.Has(QueryReader.Join(p, "EvaluationCriteria")) ? ReadEvaluationCriteria(r, QueryReader.Join(p, "EvaluationCriteria")) : null,
+        EvaluationInterval = r.Int(QueryReader.Join(p, "EvaluationInterval")),
+    };
+
     public static PutMetricDataInput ReadPutMetricDataInput(QueryReader r, string p) => new()
     {
         Namespace = r.String(QueryReader.Join(p, "Namespace")),
         MetricData = r.List(QueryReader.Join(p, "MetricData"), "member", false, static (r, k0) => ReadMetricDatum(r, k0)),
         EntityMetricData = r.List(QueryReader.Join(p, "EntityMetricData"), "member", false, static (r, k0) => ReadEntityMetricData(r, k0)),
         StrictEntityValidation = r.Bool(QueryReader.Join(p, "StrictEntityValidation")),
+    };
+
+    public static SetAlarmStateInput ReadSetAlarmStateInput(QueryReader r, string p) => new()
+    {
+        AlarmName = r.String(QueryReader.Join(p, "AlarmName")),
+        StateValue = r.String(QueryReader.Join(p, "StateValue")),
+        StateReason = r.String(QueryReader.Join(p, "StateReason")),
+        StateReasonData = r.String(QueryReader.Join(p, "StateReasonData")),
     };
 
     public static StatisticSet ReadStatisticSet(QueryReader r, string p) => new()
@@ -619,11 +1118,65 @@ public static class CloudWatchQuery
         Key = r.String(QueryReader.Join(p, "Key")),
         Value = r.String(QueryReader.Join(p, "Value")),
     };
+
+    public static TagResourceInput ReadTagResourceInput(QueryReader r, string p) => new()
+    {
+        ResourceARN = r.String(QueryReader.Join(p, "ResourceARN")),
+        Tags = r.List(QueryReader.Join(p, "Tags"), "member", false, static (r, k0) => ReadTag(r, k0)),
+    };
+
+    public static UntagResourceInput ReadUntagResourceInput(QueryReader r, string p) => new()
+    {
+        ResourceARN = r.String(QueryReader.Join(p, "ResourceARN")),
+        TagKeys = r.List(QueryReader.Join(p, "TagKeys"), "member", false, static (r, k0) => r.String(k0) ?? ""),
+    };
 }
 
 /// <summary>Writes cloudwatch's outputs as XML elements (lists as <c>&lt;Name&gt;&lt;member&gt;</c>).</summary>
 public static class CloudWatchXml
 {
+    public static void Write(System.Xml.XmlWriter w, AlarmHistoryItem v)
+    {
+        XmlWire.Element(w, "AlarmName", v.AlarmName);
+        XmlWire.Element(w, "AlarmContributorId", v.AlarmContributorId);
+        XmlWire.Element(w, "AlarmType", v.AlarmType);
+        XmlWire.Element(w, "Timestamp", v.Timestamp);
+        XmlWire.Element(w, "HistoryItemType", v.HistoryItemType);
+        XmlWire.Element(w, "HistorySummary", v.HistorySummary);
+        XmlWire.Element(w, "HistoryData", v.HistoryData);
+        XmlWire.Map(w, "AlarmContributorAttributes", v.AlarmContributorAttributes, "key", "value", static (w, n, x0) => XmlWire.Element(w, n, x0));
+    }
+
+    public static void Write(System.Xml.XmlWriter w, AlarmPromQLCriteria v)
+    {
+        XmlWire.Element(w, "Query", v.Query);
+        XmlWire.Element(w, "PendingPeriod", v.PendingPeriod);
+        XmlWire.Element(w, "RecoveryPeriod", v.RecoveryPeriod);
+    }
+
+    public static void Write(System.Xml.XmlWriter w, CompositeAlarm v)
+    {
+        XmlWire.Element(w, "ActionsEnabled", v.ActionsEnabled);
+        XmlWire.List(w, "AlarmActions", v.AlarmActions, "member", false, static (w, n, x0) => XmlWire.Element(w, n, x0));
+        XmlWire.Element(w, "AlarmArn", v.AlarmArn);
+        XmlWire.Element(w, "AlarmConfigurationUpdatedTimestamp", v.AlarmConfigurationUpdatedTimestamp);
+        XmlWire.Element(w, "AlarmDescription", v.AlarmDescription);
+        XmlWire.Element(w, "AlarmName", v.AlarmName);
+        XmlWire.Element(w, "AlarmRule", v.AlarmRule);
+        XmlWire.List(w, "InsufficientDataActions", v.InsufficientDataActions, "member", false, static (w, n, x0) => XmlWire.Element(w, n, x0));
+        XmlWire.List(w, "OKActions", v.OKActions, "member", false, static (w, n, x0) => XmlWire.Element(w, n, x0));
+        XmlWire.Element(w, "StateReason", v.StateReason);
+        XmlWire.Element(w, "StateReasonData", v.StateReasonData);
+        XmlWire.Element(w, "StateUpdatedTimestamp", v.StateUpdatedTimestamp);
+        XmlWire.Element(w, "StateValue", v.StateValue);
+        XmlWire.Element(w, "StateTransitionedTimestamp", v.StateTransitionedTimestamp);
+        XmlWire.Element(w, "ActionsSuppressedBy", v.ActionsSuppressedBy);
+        XmlWire.Element(w, "ActionsSuppressedReason", v.ActionsSuppressedReason);
+        XmlWire.Element(w, "ActionsSuppressor", v.ActionsSuppressor);
+        XmlWire.Element(w, "ActionsSuppressorWaitPeriod", v.ActionsSuppressorWaitPeriod);
+        XmlWire.Element(w, "ActionsSuppressorExtensionPeriod", v.ActionsSuppressorExtensionPeriod);
+    }
+
     public static void Write(System.Xml.XmlWriter w, DashboardEntry v)
     {
         XmlWire.Element(w, "DashboardName", v.DashboardName);
@@ -654,10 +1207,33 @@ public static class CloudWatchXml
     {
     }
 
+    public static void Write(System.Xml.XmlWriter w, DescribeAlarmHistoryOutput v)
+    {
+        XmlWire.List(w, "AlarmHistoryItems", v.AlarmHistoryItems, "member", false, static (w, n, x0) => XmlWire.Structure(w, n, x0, static (w, x) => Write(w, x)));
+        XmlWire.Element(w, "NextToken", v.NextToken);
+    }
+
+    public static void Write(System.Xml.XmlWriter w, DescribeAlarmsForMetricOutput v)
+    {
+        XmlWire.List(w, "MetricAlarms", v.MetricAlarms, "member", false, static (w, n, x0) => XmlWire.Structure(w, n, x0, static (w, x) => Write(w, x)));
+    }
+
+    public static void Write(System.Xml.XmlWriter w, DescribeAlarmsOutput v)
+    {
+        XmlWire.List(w, "CompositeAlarms", v.CompositeAlarms, "member", false, static (w, n, x0) => XmlWire.Structure(w, n, x0, static (w, x) => Write(w, x)));
+        XmlWire.List(w, "MetricAlarms", v.MetricAlarms, "member", false, static (w, n, x0) => XmlWire.Structure(w, n, x0, static (w, x) => Write(w, x)));
+        XmlWire.Element(w, "NextToken", v.NextToken);
+    }
+
     public static void Write(System.Xml.XmlWriter w, Dimension v)
     {
         XmlWire.Element(w, "Name", v.Name);
         XmlWire.Element(w, "Value", v.Value);
+    }
+
+    public static void Write(System.Xml.XmlWriter w, EvaluationCriteria v)
+    {
+        XmlWire.Structure(w, "PromQLCriteria", v.PromQLCriteria, static (w, x) => Write(w, x));
     }
 
     public static void Write(System.Xml.XmlWriter w, GetDashboardOutput v)
@@ -693,6 +1269,11 @@ public static class CloudWatchXml
         XmlWire.List(w, "OwningAccounts", v.OwningAccounts, "member", false, static (w, n, x0) => XmlWire.Element(w, n, x0));
     }
 
+    public static void Write(System.Xml.XmlWriter w, ListTagsForResourceOutput v)
+    {
+        XmlWire.List(w, "Tags", v.Tags, "member", false, static (w, n, x0) => XmlWire.Structure(w, n, x0, static (w, x) => Write(w, x)));
+    }
+
     public static void Write(System.Xml.XmlWriter w, MessageData v)
     {
         XmlWire.Element(w, "Code", v.Code);
@@ -706,6 +1287,52 @@ public static class CloudWatchXml
         XmlWire.List(w, "Dimensions", v.Dimensions, "member", false, static (w, n, x0) => XmlWire.Structure(w, n, x0, static (w, x) => Write(w, x)));
     }
 
+    public static void Write(System.Xml.XmlWriter w, MetricAlarm v)
+    {
+        XmlWire.Element(w, "AlarmName", v.AlarmName);
+        XmlWire.Element(w, "AlarmArn", v.AlarmArn);
+        XmlWire.Element(w, "AlarmDescription", v.AlarmDescription);
+        XmlWire.Element(w, "AlarmConfigurationUpdatedTimestamp", v.AlarmConfigurationUpdatedTimestamp);
+        XmlWire.Element(w, "ActionsEnabled", v.ActionsEnabled);
+        XmlWire.List(w, "OKActions", v.OKActions, "member", false, static (w, n, x0) => XmlWire.Element(w, n, x0));
+        XmlWire.List(w, "AlarmActions", v.AlarmActions, "member", false, static (w, n, x0) => XmlWire.Element(w, n, x0));
+        XmlWire.List(w, "InsufficientDataActions", v.InsufficientDataActions, "member", false, static (w, n, x0) => XmlWire.Element(w, n, x0));
+        XmlWire.Element(w, "StateValue", v.StateValue);
+        XmlWire.Element(w, "StateReason", v.StateReason);
+        XmlWire.Element(w, "StateReasonData", v.StateReasonData);
+        XmlWire.Element(w, "StateUpdatedTimestamp", v.StateUpdatedTimestamp);
+        XmlWire.Element(w, "MetricName", v.MetricName);
+        XmlWire.Element(w, "Namespace", v.Namespace);
+        XmlWire.Element(w, "Statistic", v.Statistic);
+        XmlWire.Element(w, "ExtendedStatistic", v.ExtendedStatistic);
+        XmlWire.List(w, "Dimensions", v.Dimensions, "member", false, static (w, n, x0) => XmlWire.Structure(w, n, x0, static (w, x) => Write(w, x)));
+        XmlWire.Element(w, "Period", v.Period);
+        XmlWire.Element(w, "Unit", v.Unit);
+        XmlWire.Element(w, "EvaluationPeriods", v.EvaluationPeriods);
+        XmlWire.Element(w, "DatapointsToAlarm", v.DatapointsToAlarm);
+        XmlWire.Element(w, "Threshold", v.Threshold);
+        XmlWire.Element(w, "ComparisonOperator", v.ComparisonOperator);
+        XmlWire.Element(w, "TreatMissingData", v.TreatMissingData);
+        XmlWire.Element(w, "EvaluateLowSampleCountPercentile", v.EvaluateLowSampleCountPercentile);
+        XmlWire.List(w, "Metrics", v.Metrics, "member", false, static (w, n, x0) => XmlWire.Structure(w, n, x0, static (w, x) => Write(w, x)));
+        XmlWire.Element(w, "ThresholdMetricId", v.ThresholdMetricId);
+        XmlWire.Element(w, "EvaluationState", v.EvaluationState);
+        XmlWire.Element(w, "StateTransitionedTimestamp", v.StateTransitionedTimestamp);
+        XmlWire.Structure(w, "EvaluationCriteria", v.EvaluationCriteria, static (w, x) => Write(w, x));
+        XmlWire.Element(w, "EvaluationInterval", v.EvaluationInterval);
+    }
+
+    public static void Write(System.Xml.XmlWriter w, MetricDataQuery v)
+    {
+        XmlWire.Element(w, "Id", v.Id);
+        XmlWire.Structure(w, "MetricStat", v.MetricStat, static (w, x) => Write(w, x));
+        XmlWire.Element(w, "Expression", v.Expression);
+        XmlWire.Element(w, "Label", v.Label);
+        XmlWire.Element(w, "ReturnData", v.ReturnData);
+        XmlWire.Element(w, "Period", v.Period);
+        XmlWire.Element(w, "AccountId", v.AccountId);
+    }
+
     public static void Write(System.Xml.XmlWriter w, MetricDataResult v)
     {
         XmlWire.Element(w, "Id", v.Id);
@@ -716,9 +1343,31 @@ public static class CloudWatchXml
         XmlWire.List(w, "Messages", v.Messages, "member", false, static (w, n, x0) => XmlWire.Structure(w, n, x0, static (w, x) => Write(w, x)));
     }
 
+    public static void Write(System.Xml.XmlWriter w, MetricStat v)
+    {
+        XmlWire.Structure(w, "Metric", v.Metric, static (w, x) => Write(w, x));
+        XmlWire.Element(w, "Period", v.Period);
+        XmlWire.Element(w, "Stat", v.Stat);
+        XmlWire.Element(w, "Unit", v.Unit);
+    }
+
     public static void Write(System.Xml.XmlWriter w, PutDashboardOutput v)
     {
         XmlWire.List(w, "DashboardValidationMessages", v.DashboardValidationMessages, "member", false, static (w, n, x0) => XmlWire.Structure(w, n, x0, static (w, x) => Write(w, x)));
+    }
+
+    public static void Write(System.Xml.XmlWriter w, Tag v)
+    {
+        XmlWire.Element(w, "Key", v.Key);
+        XmlWire.Element(w, "Value", v.Value);
+    }
+
+    public static void Write(System.Xml.XmlWriter w, TagResourceOutput v)
+    {
+    }
+
+    public static void Write(System.Xml.XmlWriter w, UntagResourceOutput v)
+    {
     }
 }
 
@@ -741,23 +1390,50 @@ public static class CloudWatchOperations
         new("ListDashboards", CloudWatchQuery.ReadListDashboardsInput, "ListDashboardsResult", CloudWatchXml.Write));
     public static readonly MultiProtocolOperation<DeleteDashboardsInput, DeleteDashboardsOutput> DeleteDashboards = new(new("DeleteDashboards", CloudWatchJson.Default.DeleteDashboardsInput, CloudWatchJson.Default.DeleteDashboardsOutput),
         new("DeleteDashboards", CloudWatchQuery.ReadDeleteDashboardsInput, "DeleteDashboardsResult", CloudWatchXml.Write));
+    public static readonly MultiProtocolOperation<PutMetricAlarmInput, Empty> PutMetricAlarm = new(new("PutMetricAlarm", CloudWatchJson.Default.PutMetricAlarmInput, null),
+        new("PutMetricAlarm", CloudWatchQuery.ReadPutMetricAlarmInput, null, null));
+    public static readonly MultiProtocolOperation<DescribeAlarmsInput, DescribeAlarmsOutput> DescribeAlarms = new(new("DescribeAlarms", CloudWatchJson.Default.DescribeAlarmsInput, CloudWatchJson.Default.DescribeAlarmsOutput),
+        new("DescribeAlarms", CloudWatchQuery.ReadDescribeAlarmsInput, "DescribeAlarmsResult", CloudWatchXml.Write));
+    public static readonly MultiProtocolOperation<DescribeAlarmsForMetricInput, DescribeAlarmsForMetricOutput> DescribeAlarmsForMetric = new(new("DescribeAlarmsForMetric", CloudWatchJson.Default.DescribeAlarmsForMetricInput, CloudWatchJson.Default.DescribeAlarmsForMetricOutput),
+        new("DescribeAlarmsForMetric", CloudWatchQuery.ReadDescribeAlarmsForMetricInput, "DescribeAlarmsForMetricResult", CloudWatchXml.Write));
+    public static readonly MultiProtocolOperation<DescribeAlarmHistoryInput, DescribeAlarmHistoryOutput> DescribeAlarmHistory = new(new("DescribeAlarmHistory", CloudWatchJson.Default.DescribeAlarmHistoryInput, CloudWatchJson.Default.DescribeAlarmHistoryOutput),
+        new("DescribeAlarmHistory", CloudWatchQuery.ReadDescribeAlarmHistoryInput, "DescribeAlarmHistoryResult", CloudWatchXml.Write));
+    public static readonly MultiProtocolOperation<DeleteAlarmsInput, Empty> DeleteAlarms = new(new("DeleteAlarms", CloudWatchJson.Default.DeleteAlarmsInput, null),
+        new("DeleteAlarms", CloudWatchQuery.ReadDeleteAlarmsInput, null, null));
+    public static readonly MultiProtocolOperation<SetAlarmStateInput, Empty> SetAlarmState = new(new("SetAlarmState", CloudWatchJson.Default.SetAlarmStateInput, null),
+        new("SetAlarmState", CloudWatchQuery.ReadSetAlarmStateInput, null, null));
+    public static readonly MultiProtocolOperation<EnableAlarmActionsInput, Empty> EnableAlarmActions = new(new("EnableAlarmActions", CloudWatchJson.Default.EnableAlarmActionsInput, null),
+        new("EnableAlarmActions", CloudWatchQuery.ReadEnableAlarmActionsInput, null, null));
+    public static readonly MultiProtocolOperation<DisableAlarmActionsInput, Empty> DisableAlarmActions = new(new("DisableAlarmActions", CloudWatchJson.Default.DisableAlarmActionsInput, null),
+        new("DisableAlarmActions", CloudWatchQuery.ReadDisableAlarmActionsInput, null, null));
+    public static readonly MultiProtocolOperation<TagResourceInput, TagResourceOutput> TagResource = new(new("TagResource", CloudWatchJson.Default.TagResourceInput, CloudWatchJson.Default.TagResourceOutput),
+        new("TagResource", CloudWatchQuery.ReadTagResourceInput, "TagResourceResult", CloudWatchXml.Write));
+    public static readonly MultiProtocolOperation<UntagResourceInput, UntagResourceOutput> UntagResource = new(new("UntagResource", CloudWatchJson.Default.UntagResourceInput, CloudWatchJson.Default.UntagResourceOutput),
+        new("UntagResource", CloudWatchQuery.ReadUntagResourceInput, "UntagResourceResult", CloudWatchXml.Write));
+    public static readonly MultiProtocolOperation<ListTagsForResourceInput, ListTagsForResourceOutput> ListTagsForResource = new(new("ListTagsForResource", CloudWatchJson.Default.ListTagsForResourceInput, CloudWatchJson.Default.ListTagsForResourceOutput),
+        new("ListTagsForResource", CloudWatchQuery.ReadListTagsForResourceInput, "ListTagsForResourceResult", CloudWatchXml.Write));
 }
 
 /// <summary>The errors the model declares for these operations: each one's code, HTTP status and
 /// fault, as the pipeline writes them. Services throw these (or map typed domain errors to them).</summary>
 public static class CloudWatchErrors
 {
+    public static AwsException ConcurrentModificationException(string message) => new("ConcurrentModificationException", 429, message);
     public static AwsException ConflictException(string message) => new("ConflictException", 409, message);
     public static AwsException DashboardInvalidInputError(string message) => new("InvalidParameterInput", 400, message);
     public static AwsException DashboardNotFoundError(string message) => new("ResourceNotFound", 404, message);
     public static AwsException InternalServiceFault(string message) => new("InternalServiceError", 500, message);
+    public static AwsException InvalidFormatFault(string message) => new("InvalidFormat", 400, message);
     public static AwsException InvalidNextToken(string message) => new("InvalidNextToken", 400, message);
     public static AwsException InvalidParameterCombinationException(string message) => new("InvalidParameterCombination", 400, message);
     public static AwsException InvalidParameterValueException(string message) => new("InvalidParameterValue", 400, message);
+    public static AwsException LimitExceededFault(string message) => new("LimitExceeded", 400, message);
     public static AwsException MissingRequiredParameterException(string message) => new("MissingParameter", 400, message);
+    public static AwsException ResourceNotFound(string message) => new("ResourceNotFound", 404, message);
+    public static AwsException ResourceNotFoundException(string message) => new("ResourceNotFoundException", 404, message);
 
     /// <summary>Every declared error code, for the test that holds error tables against the model.</summary>
-    public static readonly IReadOnlySet<string> Codes = new HashSet<string>(StringComparer.Ordinal) { "ConflictException", "InvalidParameterInput", "ResourceNotFound", "InternalServiceError", "InvalidNextToken", "InvalidParameterCombination", "InvalidParameterValue", "MissingParameter" };
+    public static readonly IReadOnlySet<string> Codes = new HashSet<string>(StringComparer.Ordinal) { "ConcurrentModificationException", "ConflictException", "InvalidParameterInput", "ResourceNotFound", "InternalServiceError", "InvalidFormat", "InvalidNextToken", "InvalidParameterCombination", "InvalidParameterValue", "LimitExceeded", "MissingParameter", "ResourceNotFound", "ResourceNotFoundException" };
 
     // Errors common to AWS services, answered without the model declaring them per operation.
     public static AwsException ValidationError(string message) => new("ValidationError", 400, message);

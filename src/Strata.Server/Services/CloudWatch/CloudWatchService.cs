@@ -26,6 +26,17 @@ public sealed partial class CloudWatchService(MetricsStore metrics, IStateStore 
         CloudWatchOperations.GetDashboard.Bind("cloudwatch:GetDashboard", (r, ctx) => DashboardArn(ctx, r.DashboardName!), GetDashboard),
         CloudWatchOperations.ListDashboards.Bind("cloudwatch:ListDashboards", Anywhere, ListDashboards),
         CloudWatchOperations.DeleteDashboards.Bind("cloudwatch:DeleteDashboards", Anywhere, DeleteDashboards),
+        CloudWatchOperations.PutMetricAlarm.Bind("cloudwatch:PutMetricAlarm", (r, ctx) => AlarmArn(ctx.Principal.AccountId, r.AlarmName!), PutMetricAlarm),
+        CloudWatchOperations.DescribeAlarms.Bind("cloudwatch:DescribeAlarms", Anywhere, DescribeAlarms),
+        CloudWatchOperations.DescribeAlarmsForMetric.Bind("cloudwatch:DescribeAlarmsForMetric", Anywhere, DescribeAlarmsForMetric),
+        CloudWatchOperations.DescribeAlarmHistory.Bind("cloudwatch:DescribeAlarmHistory", (r, ctx) => r.AlarmName is { } n ? AlarmArn(ctx.Principal.AccountId, n) : "*", DescribeAlarmHistory),
+        CloudWatchOperations.DeleteAlarms.Bind("cloudwatch:DeleteAlarms", Anywhere, DeleteAlarms),
+        CloudWatchOperations.SetAlarmState.Bind("cloudwatch:SetAlarmState", (r, ctx) => AlarmArn(ctx.Principal.AccountId, r.AlarmName!), SetAlarmState),
+        CloudWatchOperations.EnableAlarmActions.Bind("cloudwatch:EnableAlarmActions", Anywhere, EnableAlarmActions),
+        CloudWatchOperations.DisableAlarmActions.Bind("cloudwatch:DisableAlarmActions", Anywhere, DisableAlarmActions),
+        CloudWatchOperations.TagResource.Bind("cloudwatch:TagResource", (r, _) => r.ResourceARN!, TagResource),
+        CloudWatchOperations.UntagResource.Bind("cloudwatch:UntagResource", (r, _) => r.ResourceARN!, UntagResource),
+        CloudWatchOperations.ListTagsForResource.Bind("cloudwatch:ListTagsForResource", (r, _) => r.ResourceARN!, ListTagsForResource),
     ];
 
     /// <summary>Metrics have no ARN: their actions are granted on "*", as in IAM for CloudWatch.</summary>
@@ -247,9 +258,53 @@ public sealed partial class CloudWatchService(MetricsStore metrics, IStateStore 
         }
         if (queries.All(q => q.ReturnData == false)) throw CloudWatchErrors.ValidationError("At least one query of MetricDataQueries must return data.");
 
+        List<(string Id, string Label, List<KeyValuePair<long, double>> Points)> results;
+        try { results = RunQueries(ctx.Principal.AccountId, queries, start, end); }
+        catch (QueryException e) { throw CloudWatchErrors.ValidationError($"Error in expression '{e.Id}': {e.Message}"); }
+
+        // Pages of at most MaxDatapoints values across all results, in the order asked for.
+        var descending = request.ScanBy != "TimestampAscending";
+        var offset = Offset(request.NextToken, invalidNextToken: true);
+        var remaining = maxDatapoints;
+        var skipped = 0;
+        var output = new List<MetricDataResult>();
+        var total = results.Sum(r => r.Points.Count);
+        foreach (var (id, label, points) in results)
+        {
+            var ordered = descending ? Enumerable.Reverse(points).ToList() : points;
+            var skip = Math.Clamp(offset - skipped, 0, ordered.Count);
+            skipped += ordered.Count;
+            var take = Math.Min(remaining, ordered.Count - skip);
+            var slice = ordered.Skip(skip).Take(take).ToList();
+            remaining -= slice.Count;
+            output.Add(new MetricDataResult
+            {
+                Id = id,
+                Label = label,
+                Timestamps = slice.Select(p => DateTimeOffset.FromUnixTimeSeconds(p.Key)).ToList(),
+                Values = slice.Select(p => p.Value).ToList(),
+                StatusCode = skip + slice.Count < ordered.Count ? "PartialData" : "Complete",
+                Messages = [],
+            });
+        }
+        var returned = offset + maxDatapoints - remaining;
+        return new() { MetricDataResults = output, NextToken = returned < total ? PageToken.Encode(returned) : null, Messages = [] };
+    }
+
+    /// <summary>An expression of one query could not be evaluated.</summary>
+    sealed class QueryException(string id, string message) : Exception(message)
+    {
+        public string Id { get; } = id;
+    }
+
+    /// <summary>Evaluates GetMetricData's queries (already validated) for an account: the results of
+    /// those that return data, in order, each a label and its points. Alarms on metric math use it too.</summary>
+    List<(string Id, string Label, List<KeyValuePair<long, double>> Points)> RunQueries(string account, List<MetricDataQuery> queries, DateTimeOffset start, DateTimeOffset end)
+    {
+        var byId = queries.ToDictionary(q => q.Id!, StringComparer.Ordinal);
+
         // The period of expressions: their own, else the first metric query's, else a minute.
         var defaultPeriod = queries.FirstOrDefault(q => q.MetricStat is not null)?.MetricStat!.Period ?? 60;
-        var account = ctx.Principal.AccountId;
         var values = new Dictionary<string, MathValue>(StringComparer.Ordinal);
         var evaluating = new HashSet<string>(StringComparer.Ordinal);
         MathValue? Resolve(string id)
@@ -262,7 +317,7 @@ public sealed partial class CloudWatchService(MetricsStore metrics, IStateStore 
             if (q.MetricStat is { } stat)
             {
                 var m = stat.Metric!;
-                value = Series(KeyOf(ctx, m.Namespace!, m.MetricName!, m.Dimensions), Statistic.Parse(stat.Stat!)!, period, stat.Unit, q.Label ?? m.MetricName!);
+                value = Series(MetricKey.Of(account, m.Namespace!, m.MetricName!, (m.Dimensions ?? []).Select(d => new KeyValuePair<string, string>(d.Name!, d.Value!))), Statistic.Parse(stat.Stat!)!, period, stat.Unit, q.Label ?? m.MetricName!);
             }
             else
             {
@@ -294,7 +349,7 @@ public sealed partial class CloudWatchService(MetricsStore metrics, IStateStore 
         {
             MathValue value;
             try { value = Resolve(q.Id!)!; }
-            catch (MetricMathException e) { throw CloudWatchErrors.ValidationError($"Error in expression '{q.Id}': {e.Message}"); }
+            catch (MetricMathException e) { throw new QueryException(q.Id!, e.Message); }
             var period = q.Period ?? q.MetricStat?.Period ?? defaultPeriod;
             switch (value)
             {
@@ -312,33 +367,7 @@ public sealed partial class CloudWatchService(MetricsStore metrics, IStateStore 
             }
         }
 
-        // Pages of at most MaxDatapoints values across all results, in the order asked for.
-        var descending = request.ScanBy != "TimestampAscending";
-        var offset = Offset(request.NextToken, invalidNextToken: true);
-        var remaining = maxDatapoints;
-        var skipped = 0;
-        var output = new List<MetricDataResult>();
-        var total = results.Sum(r => r.Points.Count);
-        foreach (var (id, label, points) in results)
-        {
-            var ordered = descending ? Enumerable.Reverse(points).ToList() : points;
-            var skip = Math.Clamp(offset - skipped, 0, ordered.Count);
-            skipped += ordered.Count;
-            var take = Math.Min(remaining, ordered.Count - skip);
-            var slice = ordered.Skip(skip).Take(take).ToList();
-            remaining -= slice.Count;
-            output.Add(new MetricDataResult
-            {
-                Id = id,
-                Label = label,
-                Timestamps = slice.Select(p => DateTimeOffset.FromUnixTimeSeconds(p.Key)).ToList(),
-                Values = slice.Select(p => p.Value).ToList(),
-                StatusCode = skip + slice.Count < ordered.Count ? "PartialData" : "Complete",
-                Messages = [],
-            });
-        }
-        var returned = offset + maxDatapoints - remaining;
-        return new() { MetricDataResults = output, NextToken = returned < total ? PageToken.Encode(returned) : null, Messages = [] };
+        return results;
     }
 
     /// <summary>Every period start of a range, as the store aligns them.</summary>
