@@ -3,6 +3,7 @@ using System.Security.Cryptography;
 using System.Text.Json;
 using System.Text.Json.Nodes;
 using Strata.Server.Hosting;
+using Strata.Server.Storage;
 
 namespace Strata.Server;
 
@@ -30,7 +31,7 @@ public static class Chaos
     }
 
     /// <summary>The server side: answers one /_strata/chaos/ request (true when it was one).</summary>
-    public static async Task<bool> HandleAsync(HttpContext http, string token, HostingService hosting, Zones zones)
+    public static async Task<bool> HandleAsync(HttpContext http, string token, HostingService hosting, Zones zones, MetricsStore metrics)
     {
         var path = http.Request.Path.Value ?? "";
         if (!path.StartsWith("/_strata/admin/", StringComparison.Ordinal)) return false;
@@ -62,6 +63,18 @@ public static class Chaos
                         })).ToArray()),
                     });
                     return true;
+                case "metrics" when HttpMethods.IsGet(http.Request.Method):
+                    {
+                        var endpoint = q["endpoint"].ToString();
+                        var running = hosting.Running().Where(e => e.Runtime.Name == endpoint).ToList();
+                        if (running.Count == 0) { await Answer(http, 404, new JsonObject { ["message"] = $"no endpoint {endpoint} is running" }); return true; }
+                        await Answer(http, 200, new JsonObject
+                        {
+                            ["endpoint"] = endpoint,
+                            ["variants"] = new JsonArray(running.SelectMany(e => e.Runtime.Variants.Select(v => (JsonNode)EndpointMetrics.LastMinute(metrics, e.Account, endpoint, v.Name, v.Instances.Count))).ToArray()),
+                        });
+                        return true;
+                    }
                 case "chaos/instances" when HttpMethods.IsGet(http.Request.Method):
                     await Answer(http, 200, new JsonObject
                     {
@@ -121,11 +134,20 @@ public static class Chaos
     /// <summary>The CLI side: sends a drill to the server of a data directory and prints its answer.</summary>
     public static async Task<int> SendAsync(string dataDir, HttpMethod method, string drill, string query)
     {
+        var (code, answer) = await FetchAsync(dataDir, method, drill, query);
+        if (code == 0) Console.WriteLine(answer?.ToJsonString(new JsonSerializerOptions { WriteIndented = true, Encoder = System.Text.Encodings.Web.JavaScriptEncoder.UnsafeRelaxedJsonEscaping }));
+        return code;
+    }
+
+    /// <summary>Sends an admin request to the server of a data directory: 0 and its answer, or the
+    /// exit code after saying on stderr what went wrong.</summary>
+    public static async Task<(int Code, JsonNode? Answer)> FetchAsync(string dataDir, HttpMethod method, string drill, string query)
+    {
         var serverFile = Path.Combine(dataDir, "server.json");
         if (!File.Exists(serverFile) || !File.Exists(TokenPath(dataDir)))
         {
             Console.Error.WriteLine($"strata: no server has run with the data directory {dataDir}");
-            return 2;
+            return (2, null);
         }
         var url = JsonNode.Parse(File.ReadAllText(serverFile))?["http"]?.GetValue<string>()?.Replace("://0.0.0.0:", "://127.0.0.1:", StringComparison.Ordinal);
         using var client = new HttpClient { BaseAddress = new Uri(url + "/") };
@@ -138,15 +160,14 @@ public static class Chaos
             if (!response.IsSuccessStatusCode)
             {
                 Console.Error.WriteLine($"strata: {answer?["message"]?.GetValue<string>() ?? response.StatusCode.ToString()}");
-                return 1;
+                return (1, null);
             }
-            Console.WriteLine(answer?.ToJsonString(new JsonSerializerOptions { WriteIndented = true, Encoder = System.Text.Encodings.Web.JavaScriptEncoder.UnsafeRelaxedJsonEscaping }));
-            return 0;
+            return (0, answer);
         }
         catch (HttpRequestException e)
         {
             Console.Error.WriteLine($"strata: the server at {url} does not answer: {e.Message}");
-            return 2;
+            return (2, null);
         }
     }
 }

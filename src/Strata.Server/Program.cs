@@ -166,7 +166,12 @@ var chaosCommand = new Command("chaos", "Failure drills against a running server
 var usageCommand = new Command("usage", "Serverless endpoints' metered usage: requests, GB-seconds, cold starts") { dataDir };
 usageCommand.SetAction((parse, _) => Strata.Server.Chaos.SendAsync(Path.GetFullPath(parse.GetValue(dataDir)!), HttpMethod.Get, "usage", ""));
 
-var rootCommand = new RootCommand("Strata: the AWS machine-learning platform, self-hosted") { serve, env, imagesCommand, accountsCommand, jobsCommand, chaosCommand, usageCommand };
+var metricsEndpoint = new Argument<string>("endpoint") { Description = "The endpoint's name" };
+var metricsOnce = new Option<bool>("--once") { Description = "Print the table once instead of refreshing it every 2 seconds" };
+var metricsCommand = new Command("metrics", "A live table of an endpoint's SageMaker metrics per variant (the last minute)") { dataDir, metricsEndpoint, metricsOnce };
+metricsCommand.SetAction((parse, ct) => Strata.Server.EndpointMetrics.WatchAsync(Path.GetFullPath(parse.GetValue(dataDir)!), parse.GetValue(metricsEndpoint)!, parse.GetValue(metricsOnce), ct));
+
+var rootCommand = new RootCommand("Strata: the AWS machine-learning platform, self-hosted") { serve, env, imagesCommand, accountsCommand, jobsCommand, chaosCommand, usageCommand, metricsCommand };
 return await rootCommand.Parse(args).InvokeAsync();
 
 /// <summary>The state store of a data directory, for commands that work on it directly.</summary>

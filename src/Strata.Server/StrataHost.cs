@@ -135,7 +135,7 @@ public static class StrataHost
             // Strata's own routes live under /_strata/, which no bucket name can be.
             if (http.Request.Path.StartsWithSegments("/_strata", StringComparison.Ordinal))
             {
-                if (await Chaos.HandleAsync(http, adminToken, hosting, zones)) return;
+                if (await Chaos.HandleAsync(http, adminToken, hosting, zones, metrics)) return;
                 await StrataRoutes(http, options, account, metrics);
                 return;
             }

@@ -345,6 +345,13 @@ def test_sagemaker_endpoint_metrics():
     assert all(d["ExtendedStatistics"]["p99"] > 0 and d["Unit"] == "Microseconds" for d in r["Datapoints"]), r["Datapoints"]
     names = {m["MetricName"] for m in cw.list_metrics(Namespace="AWS/SageMaker", Dimensions=[{"Name": "EndpointName", "Value": name}])["Metrics"]}
     assert {"Invocations", "InvocationsPerInstance", "ModelLatency", "OverheadLatency", "Invocation4XXErrors", "Invocation5XXErrors"} <= names, names
+    # `strata metrics NAME --once`: the same numbers as a table, per variant.
+    import subprocess
+    table = subprocess.run(["dotnet", os.environ["STRATA_DLL"], "metrics", name, "--once", "--data-dir", os.environ["STRATA_DATA_DIR"]],
+                           capture_output=True, text=True, timeout=60, env={**os.environ, "COLUMNS": "200"})
+    eq(table.returncode, 0, f"strata metrics: {table.stderr}")
+    rows = {cells[0]: cells for cells in ([c.strip() for c in line.strip("│ ").split("│")] for line in table.stdout.splitlines()) if cells[0] in ("blue", "green")}
+    eq((rows["blue"][2], rows["green"][2], rows["green"][3]), ("7", "5", "1"), f"invocations and 4XX in the table:\n{table.stdout}")
     # Instance utilization is sampled by the endpoint's supervisor.
     deadline = time.time() + 20
     while not cw.list_metrics(Namespace="/aws/sagemaker/Endpoints", MetricName="CPUUtilization", Dimensions=[{"Name": "EndpointName", "Value": name}])["Metrics"]:
