@@ -114,7 +114,7 @@ def test_log_streams():
     assert "nextToken" not in rest, rest
     # A group named by its ARN.
     arn = logs.describe_log_groups(logGroupNamePrefix=group)["logGroups"][0]["arn"].removesuffix(":*")
-    if "logGroupIdentifier" in logs.meta.service_model.operation_model("DescribeLogStreams").input_shape.members:  # newer models only
+    if "logGroupName" not in logs.meta.service_model.operation_model("DescribeLogStreams").input_shape.required_members:  # newer models only
         eq(len(logs.describe_log_streams(logGroupIdentifier=arn)["logStreams"]), 4, "by identifier")
     err = expect_error(lambda: logs.describe_log_streams(logGroupName=group, orderBy="LastEventTime", logStreamNamePrefix="a"), "InvalidParameterException", 400)
     assert "LastEventTime" in err["Error"]["Message"], err

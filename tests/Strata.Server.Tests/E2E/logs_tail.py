@@ -1,0 +1,110 @@
+"""Strata's own output in CloudWatch Logs, read with unmodified clients: a container of one's
+own prints lines; they become events of /aws/sagemaker/Endpoints/<endpoint>, stream
+<variant>/<instance-id>, and `aws logs tail --follow` (Debian's CLI v2) shows them."""
+import os
+import queue
+import subprocess
+import sys
+import threading
+import time
+
+import boto3
+from botocore.config import Config
+
+from harness import endpoint, eq, execution_role, run, unique, until, validate_responses
+
+cfg = Config(retries={"max_attempts": 1})
+logs = validate_responses(boto3.client("logs", endpoint_url=endpoint(), region_name="us-east-1", config=cfg))
+sm = boto3.client("sagemaker", endpoint_url=endpoint(), region_name="us-east-1", config=cfg)
+rt = boto3.client("sagemaker-runtime", endpoint_url=endpoint(), region_name="us-east-1", config=cfg)
+iam = boto3.client("iam", endpoint_url=endpoint(), region_name="us-east-1", config=cfg)
+HERE = os.path.dirname(os.path.abspath(__file__))
+ENDPOINT = None
+
+
+def byoc_endpoint():
+    """One endpoint, one instance of byoc_server.py (it prints a line on start and per request)."""
+    global ENDPOINT
+    if ENDPOINT:
+        return ENDPOINT
+    image = f"registry.example.com/team/logger:{unique('v')}"
+    subprocess.run(["dotnet", os.environ["STRATA_DLL"], "images", "add", "--data-dir", os.environ["STRATA_DATA_DIR"], image, "--",
+                    sys.executable, os.path.join(HERE, "byoc_server.py")], check=True, capture_output=True)
+    name = unique("ep")
+    sm.create_model(ModelName=name, ExecutionRoleArn=execution_role(iam), PrimaryContainer={"Image": image})
+    sm.create_endpoint_config(EndpointConfigName=name, ProductionVariants=[
+        {"VariantName": "main", "ModelName": name, "InitialInstanceCount": 1, "InstanceType": "ml.t2.medium"}])
+    sm.create_endpoint(EndpointName=name, EndpointConfigName=name)
+    sm.get_waiter("endpoint_in_service").wait(EndpointName=name, WaiterConfig={"Delay": 1, "MaxAttempts": 60})
+    ENDPOINT = name
+    return name
+
+
+def test_endpoint_output_is_log_events():
+    name = byoc_endpoint()
+    group = f"/aws/sagemaker/Endpoints/{name}"
+    until("the endpoint's log group", lambda: logs.describe_log_groups(logGroupNamePrefix=group)["logGroups"], 10)
+    streams = logs.describe_log_streams(logGroupName=group)["logStreams"]
+    eq(len(streams), 1, "one stream per instance")
+    stream = streams[0]["logStreamName"]
+    assert stream.startswith("main/i-"), stream
+    messages = lambda: [e["message"] for e in logs.get_log_events(logGroupName=group, logStreamName=stream, startFromHead=True)["events"]]
+    until("the container's first line", lambda: any(m.startswith("byoc: serving on") for m in messages()), 5)
+    # A request's line, readable within about a second of being printed.
+    rt.invoke_endpoint(EndpointName=name, Body=b"hello", ContentType="text/plain")
+    printed = time.time()
+    until("the request's line", lambda: any(m.startswith("request:") for m in messages()), 2)
+    print(f"request line readable after {time.time() - printed:.2f} s")
+    # The instance's log file is still written.
+    instance = stream.split("/", 1)[1]
+    path = os.path.join(os.environ["STRATA_DATA_DIR"], "logs", "aws", "sagemaker", "Endpoints", name, "main", instance + ".log")
+    assert "byoc: serving on" in open(path).read(), path
+    # The filter language over them.
+    eq(len(logs.filter_log_events(logGroupName=group, filterPattern='"byoc: serving"')["events"]), 1, "filtered")
+
+
+def test_aws_logs_tail_follow():
+    """Debian's CLI v2 `aws logs tail --follow` (it polls FilterLogEvents, every 5 s once it has
+    read everything): the line already there shows at once, a new one within a poll."""
+    name = byoc_endpoint()
+    group = f"/aws/sagemaker/Endpoints/{name}"
+    until("the endpoint's log group", lambda: logs.describe_log_groups(logGroupNamePrefix=group)["logGroups"], 10)
+    lines = queue.Queue()
+    started = time.time()
+    tail = subprocess.Popen(["/usr/bin/aws", "logs", "tail", group, "--follow", "--format", "short", "--endpoint-url", endpoint(), "--region", "us-east-1"],
+                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env={**os.environ, "PYTHONUNBUFFERED": "1"})
+    threading.Thread(target=lambda: [lines.put((time.time(), line)) for line in tail.stdout], daemon=True).start()
+
+    def wait_for(prefix, seconds):
+        deadline = time.time() + seconds
+        seen = []
+        while time.time() < deadline:
+            try:
+                at, line = lines.get(timeout=max(0.01, deadline - time.time()))
+            except queue.Empty:
+                break
+            seen.append(line)
+            if prefix in line:
+                return at
+        raise AssertionError(f"`aws logs tail` did not show {prefix!r} within {seconds} s; it printed {seen!r}")
+
+    try:
+        at = wait_for("byoc: serving on", 2)
+        print(f"aws logs tail showed the line {at - started:.2f} s after it started")
+        # The first poll printed everything already there at once; what comes after is new.
+        while True:
+            try:
+                lines.get(timeout=0.5)
+            except queue.Empty:
+                break
+        rt.invoke_endpoint(EndpointName=name, Body=b"tail me", ContentType="text/plain")
+        printed = time.time()
+        at = wait_for("POST /invocations", 8)
+        print(f"aws logs tail --follow showed a new line {at - printed:.2f} s after it was printed")
+    finally:
+        tail.kill()
+        tail.wait()
+
+
+if __name__ == "__main__":
+    run(globals())
