@@ -106,5 +106,38 @@ def test_aws_logs_tail_follow():
         tail.wait()
 
 
+def test_transform_job_output_is_log_events():
+    """A batch transform job: each instance's output in /aws/sagemaker/TransformJobs, stream
+    <job>/<instance-id>, and the job's own summary in <job>/data-log."""
+    s3 = boto3.client("s3", endpoint_url=endpoint(), region_name="us-east-1", config=cfg)
+    bucket = unique("logs-transform")
+    s3.create_bucket(Bucket=bucket)
+    s3.put_object(Bucket=bucket, Key="in/a.txt", Body=b"one\ntwo\n")
+    image = f"registry.example.com/team/batch:{unique('v')}"
+    subprocess.run(["dotnet", os.environ["STRATA_DLL"], "images", "add", "--data-dir", os.environ["STRATA_DATA_DIR"], image, "--",
+                    sys.executable, os.path.join(HERE, "byoc_server.py")], check=True, capture_output=True)
+    model = unique("m")
+    sm.create_model(ModelName=model, ExecutionRoleArn=execution_role(iam, s3_actions=("s3:GetObject", "s3:ListBucket", "s3:PutObject")),
+                    PrimaryContainer={"Image": image})
+    job = unique("job")
+    sm.create_transform_job(TransformJobName=job, ModelName=model,
+                            TransformInput={"DataSource": {"S3DataSource": {"S3DataType": "S3Prefix", "S3Uri": f"s3://{bucket}/in/"}},
+                                            "ContentType": "text/plain", "SplitType": "Line"},
+                            TransformOutput={"S3OutputPath": f"s3://{bucket}/out/"},
+                            TransformResources={"InstanceType": "ml.m5.large", "InstanceCount": 1})
+    sm.get_waiter("transform_job_completed_or_stopped").wait(TransformJobName=job, WaiterConfig={"Delay": 1, "MaxAttempts": 60})
+    eq(sm.describe_transform_job(TransformJobName=job)["TransformJobStatus"], "Completed", "job")
+    group = "/aws/sagemaker/TransformJobs"
+
+    def streams():
+        return sorted(s["logStreamName"] for s in logs.describe_log_streams(logGroupName=group, logStreamNamePrefix=job + "/")["logStreams"])
+    until("the job's streams", lambda: logs.describe_log_groups(logGroupNamePrefix=group)["logGroups"] and len(streams()) == 2, 10)
+    data_log, instance = streams()
+    assert instance.startswith(f"{job}/i-") and data_log == f"{job}/data-log", streams()
+    until("the summary", lambda: any(e["message"].startswith("Completed:") for e in logs.get_log_events(logGroupName=group, logStreamName=data_log)["events"]), 5)
+    messages = [e["message"] for e in logs.filter_log_events(logGroupName=group, logStreamNames=[instance], filterPattern="POST")["events"]]
+    assert any("/invocations" in m for m in messages), messages
+
+
 if __name__ == "__main__":
     run(globals())
