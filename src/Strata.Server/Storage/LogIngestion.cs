@@ -80,9 +80,19 @@ public sealed class LogIngestion(LogStore store, TimeProvider clock, ILogger<Log
 /// Strata within a period).</summary>
 public sealed class LogRetention(LogStore store, TimeProvider clock, TimeSpan period, ILogger<LogRetention> log) : BackgroundService
 {
+    // Made with the service, not when ExecuteAsync gets to run (on another thread): the first
+    // period counts from construction, so a clock moved right after start is never missed.
+    readonly PeriodicTimer _timer = new(period, clock);
+
+    public override void Dispose()
+    {
+        _timer.Dispose();
+        base.Dispose();
+    }
+
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {
-        using var timer = new PeriodicTimer(period, clock);
+        var timer = _timer;
         try
         {
             while (await timer.WaitForNextTickAsync(stoppingToken))

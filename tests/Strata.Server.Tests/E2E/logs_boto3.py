@@ -382,6 +382,41 @@ def test_tags():
     expect_error(lambda: logs.list_tags_log_group(logGroupName=group + "-missing"), "ResourceNotFoundException", 400)
 
 
+def query(group, text, start, end, **kw):
+    qid = logs.start_query(logGroupName=group, startTime=start, endTime=end, queryString=text, **kw)["queryId"]
+    r = logs.get_query_results(queryId=qid)
+    eq(r["status"], "Complete", "status")
+    return [{f["field"]: f["value"] for f in row} for row in r["results"]], r["statistics"]
+
+
+def test_insights_queries():
+    group = new_group()
+    stream = new_stream(group)
+    base = (now_ms() // 300_000) * 300_000 - 3_600_000  # on a 5-minute boundary, an hour ago
+    events = [{"timestamp": base + i * 60_000, "message": json.dumps({"status": 200 if i % 3 else 500, "latency": 10 * (i + 1), "path": f"/p{i % 2}"})}
+              for i in range(12)] + [{"timestamp": base + 12 * 60_000, "message": "ERROR plain text line"}]
+    logs.put_log_events(logGroupName=group, logStreamName=stream, logEvents=events)
+    start, end = base // 1000 - 60, base // 1000 + 3600
+    rows, stats = query(group, "fields @timestamp, @message | sort @timestamp desc | limit 3", start, end)
+    eq([r["@message"] for r in rows], ["ERROR plain text line", events[11]["message"], events[10]["message"]], "newest three")
+    assert "@ptr" in rows[0] and rows[0]["@timestamp"].count(":") == 2, rows[0]
+    eq((stats["recordsScanned"], stats["recordsMatched"]), (13.0, 13.0), "statistics")
+    rows, _ = query(group, "filter status = 500 | fields latency, path | sort latency asc", start, end)
+    eq([(r["latency"], r["path"]) for r in rows], [("10", "/p0"), ("40", "/p1"), ("70", "/p0"), ("100", "/p1")], "filter on a JSON field")
+    rows, _ = query(group, "filter @message like /ERROR/ | fields @message", start, end)
+    eq([r["@message"] for r in rows], ["ERROR plain text line"], "like /regex/")
+    rows, _ = query(group, "stats count(*) as n, avg(latency), sum(latency), min(latency), max(latency) by bin(5m)", start, end)
+    eq([r["n"] for r in rows], ["5", "5", "3"], "counts per 5 minutes")
+    eq([r["avg(latency)"] for r in rows[:2]], ["30", "80"], "avg per 5 minutes")
+    eq(rows[0]["bin(5m)"][-12:], time.strftime("%H:%M:00.000", time.gmtime(base / 1000)), "bin start")
+    eq((rows[2]["sum(latency)"], rows[2]["min(latency)"], rows[2]["max(latency)"]), ("230", "110", "120"), "sum/min/max (the text line has no latency)")
+    rows, _ = query(group, "filter ispresent(status) | stats count(*) as n by path | sort n desc", start, end)
+    eq([(r["path"], r["n"]) for r in rows], [("/p0", "6"), ("/p1", "6")], "stats by a field")
+    expect_error(lambda: logs.start_query(logGroupName=group, startTime=start, endTime=end, queryString="fields | nonsense"), "MalformedQueryException", 400)
+    expect_error(lambda: logs.start_query(logGroupName=group + "-missing", startTime=start, endTime=end, queryString="fields @message"), "ResourceNotFoundException", 400)
+    expect_error(lambda: logs.get_query_results(queryId="00000000-0000-0000-0000-000000000000"), "ResourceNotFoundException", 400)
+
+
 def test_validation():
     expect_error(lambda: logs.create_log_group(logGroupName="bad:name"), "ValidationException", 400)
     expect_error(lambda: logs.create_log_stream(logGroupName=new_group(), logStreamName="bad:stream"), "ValidationException", 400)

@@ -20,6 +20,9 @@ public sealed class LogStreamAlreadyExists() : DomainError("The specified log st
 /// constraints say.</summary>
 public sealed class InvalidLogsParameter(string message) : DomainError(message);
 
+/// <summary>No query by that id (or it was forgotten: Strata keeps the newest results until restart).</summary>
+public sealed class QueryNotFound(string queryId) : DomainError($"Query {queryId} does not exist.");
+
 /// <summary>A tag change that would leave a resource with more than 50 tags.</summary>
 public sealed class TooManyLogTags() : DomainError("A resource can have no more than 50 tags.");
 
@@ -32,5 +35,7 @@ public static class LogsErrorTable
         .Map<LogStreamAlreadyExists>(e => LogsErrors.ResourceAlreadyExistsException(e.Message))
         .Map<InvalidLogsParameter>(e => LogsErrors.InvalidParameterException(e.Message))
         .Map<InvalidFilterPattern>(e => LogsErrors.InvalidParameterException(e.Message))
-        .Map<TooManyLogTags>(e => LogsErrors.TooManyTagsException(e.Message));
+        .Map<TooManyLogTags>(e => LogsErrors.TooManyTagsException(e.Message))
+        .Map<QueryNotFound>(e => LogsErrors.ResourceNotFoundException(e.Message))
+        .Map<MalformedQuery>(e => LogsErrors.MalformedQueryException(e.Message));
 }

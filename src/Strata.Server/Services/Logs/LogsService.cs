@@ -45,6 +45,8 @@ public sealed partial class LogsService(LogStore store, TimeProvider clock, stri
         LogsOperations.TagLogGroup.Bind("logs:TagLogGroup", (r, ctx) => GroupArn(ctx, r.LogGroupName), TagLogGroup),
         LogsOperations.UntagLogGroup.Bind("logs:UntagLogGroup", (r, ctx) => GroupArn(ctx, r.LogGroupName), UntagLogGroup),
         LogsOperations.ListTagsLogGroup.Bind("logs:ListTagsLogGroup", (r, ctx) => GroupArn(ctx, r.LogGroupName), ListTagsLogGroup),
+        LogsOperations.StartQuery.Bind("logs:StartQuery", (r, ctx) => GroupArn(ctx, GroupNameOf(r.LogGroupName, null) ?? GroupNameOf(null, r.LogGroupNames?.FirstOrDefault() ?? r.LogGroupIdentifiers?.FirstOrDefault())), StartQuery),
+        LogsOperations.GetQueryResults.Bind("logs:GetQueryResults", (_, ctx) => GroupArn(ctx, "*"), GetQueryResults),
     ];
 
     // ---- ARNs ----
@@ -398,6 +400,63 @@ public sealed partial class LogsService(LogStore store, TimeProvider clock, stri
 
     const int ScanChunk = 1_000;
     const int ScanBudget = 200_000;
+
+    // ---- Logs Insights ----
+
+    /// <summary>Finished queries by id (the newest <see cref="KeptQueries"/>; AWS keeps results 7
+    /// days, Strata until restart). A query runs to completion inside StartQuery, so
+    /// GetQueryResults always finds it Complete.</summary>
+    readonly System.Collections.Concurrent.ConcurrentDictionary<string, (string Account, long Started, GetQueryResultsResponse Results)> _queries = new();
+    readonly System.Collections.Concurrent.ConcurrentQueue<string> _queryOrder = new();
+    const int KeptQueries = 1_000;
+    const int QueryScanLimit = 1_000_000;
+
+    StartQueryResponse StartQuery(StartQueryRequest request, RequestContext ctx)
+    {
+        if (request.QueryLanguage is { } language && language != "CWLI")
+            throw new InvalidLogsParameter($"Query language {language} is not supported; Strata runs Logs Insights (CWLI) queries.");
+        var names = new List<string>();
+        if (request.LogGroupName is { } one) names.Add(one);
+        names.AddRange(request.LogGroupNames ?? []);
+        names.AddRange((request.LogGroupIdentifiers ?? []).Select(id => GroupNameOf(null, id)!));
+        if (names.Count == 0) throw new InvalidLogsParameter("Either logGroupName, logGroupNames or logGroupIdentifiers must be specified.");
+        if ((request.LogGroupName is not null ? 1 : 0) + (request.LogGroupNames is not null ? 1 : 0) + (request.LogGroupIdentifiers is not null ? 1 : 0) > 1)
+            throw new InvalidLogsParameter("LogGroupName, LogGroupNames and LogGroupIdentifiers are mutually exclusive parameters.");
+        if (request.EndTime < request.StartTime) throw new InvalidLogsParameter("End time should not be before the start time.");
+        var groups = names.Distinct(StringComparer.Ordinal).Select(n => store.GetGroup(ctx.Principal.AccountId, n) ?? throw new LogGroupNotFound()).ToList();
+        var query = InsightsQuery.Parse(request.QueryString!);
+        // Times are epoch seconds, both ends inclusive.
+        var (start, end) = (request.StartTime!.Value * 1000, request.EndTime!.Value * 1000 + 999);
+        var result = query.Run(groups.SelectMany(g => QueryEvents(g, start, end)).Take(QueryScanLimit), request.Limit ?? 1000);
+        var id = Guid.NewGuid().ToString();
+        _queries[id] = (ctx.Principal.AccountId, Now, new GetQueryResultsResponse
+        {
+            Status = "Complete",
+            Results = result.Rows.Select(row => row.Select(f => new ResultField { Field = f.Field, Value = f.Value }).ToList()).ToList(),
+            Statistics = new QueryStatistics { RecordsMatched = result.Matched, RecordsScanned = result.Scanned, BytesScanned = result.BytesScanned },
+        });
+        _queryOrder.Enqueue(id);
+        while (_queryOrder.Count > KeptQueries && _queryOrder.TryDequeue(out var old)) _queries.TryRemove(old, out _);
+        return new StartQueryResponse { QueryId = id };
+    }
+
+    IEnumerable<InsightsEvent> QueryEvents(LogGroupRow group, long start, long end)
+    {
+        var names = store.StreamsOf(group.Id, null, null).ToDictionary(s => s.Id, s => s.Name);
+        LogCursor? cursor = null;
+        while (true)
+        {
+            var chunk = store.ReadGroup(group.Id, names, true, start, end, cursor, ScanChunk);
+            foreach (var row in chunk)
+                yield return new InsightsEvent($"{group.Account}:{group.Name}", row.StreamName, row.Timestamp, row.IngestionTime, row.Message, CursorText(row));
+            if (chunk.Count < ScanChunk) yield break;
+            cursor = new LogCursor(chunk[^1].Timestamp, chunk[^1].Id);
+        }
+    }
+
+    GetQueryResultsResponse GetQueryResults(GetQueryResultsRequest request, RequestContext ctx)
+        => _queries.TryGetValue(request.QueryId!, out var q) && q.Account == ctx.Principal.AccountId ? q.Results
+            : throw new QueryNotFound(request.QueryId!);
 
     // ---- tokens ----
 
