@@ -334,6 +334,16 @@ public sealed class LogStore : IDisposable
             ("$g", groupId), ("$start", start), ("$end", end), ("$cts", cursor?.Timestamp), ("$cid", cursor?.Id), ("$limit", limit)));
     }
 
+    /// <summary>A group's events stored after the one with id <paramref name="afterId"/>, in the
+    /// order they were stored (a tail that misses nothing, whatever the events' timestamps).</summary>
+    public List<LogEventRow> ReadGroupStored(long groupId, IReadOnlyDictionary<long, string> streams, long afterId, int limit)
+        => Read(c => Events(c, "SELECT id, stream_id, ts, ingested, message FROM log_events WHERE id > $after AND group_id = $g ORDER BY id LIMIT $limit",
+            id => streams.TryGetValue(id, out var name) ? name : "", ("$after", afterId), ("$g", groupId), ("$limit", limit)));
+
+    /// <summary>The id of the group's newest stored event (0: none).</summary>
+    public long LastStoredId(long groupId)
+        => Read(c => Scalar(c, null, "SELECT max(id) FROM log_events WHERE group_id = $g", ("$g", groupId)) is long id ? id : 0);
+
     /// <summary>Deletes the events older than their group's retention at <paramref name="nowMs"/>;
     /// returns how many.</summary>
     public int ApplyRetention(long nowMs)

@@ -108,6 +108,44 @@ def test_aws_logs_tail_follow():
         tail.wait()
 
 
+def test_strata_logs_command():
+    """`strata logs ENDPOINT` prints the endpoint's events; with --follow, a new line within 2 s."""
+    name = byoc_endpoint()
+    strata = ["dotnet", os.environ["STRATA_DLL"], "logs", name, "--data-dir", os.environ["STRATA_DATA_DIR"]]
+    until("the endpoint's first line", lambda: "byoc: serving on" in subprocess.run(strata, capture_output=True, text=True, timeout=60).stdout, 10)
+    out = subprocess.run(strata, capture_output=True, text=True, timeout=60)
+    eq(out.returncode, 0, "exit code")
+    first = next(line for line in out.stdout.splitlines() if "byoc: serving on" in line)
+    assert first.split(" ")[1].startswith("main/i-"), first
+    missing = subprocess.run(["dotnet", os.environ["STRATA_DLL"], "logs", "no-such-endpoint", "--data-dir", os.environ["STRATA_DATA_DIR"]], capture_output=True, text=True, timeout=60)
+    eq(missing.returncode, 2, "no such endpoint")
+    lines = queue.Queue()
+    follow = subprocess.Popen(strata + ["--follow", "--since", "1h"], stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    threading.Thread(target=lambda: [lines.put((time.time(), line)) for line in follow.stdout], daemon=True).start()
+    try:
+        deadline = time.time() + 30
+        while time.time() < deadline:  # what is there already, then quiet
+            at, line = lines.get(timeout=30)
+            if "byoc: serving on" in line:
+                break
+        while True:
+            try:
+                lines.get(timeout=1)
+            except queue.Empty:
+                break
+        rt.invoke_endpoint(EndpointName=name, Body=b"follow me", ContentType="text/plain")
+        printed = time.time()
+        while True:
+            at, line = lines.get(timeout=2)
+            if "POST /invocations" in line:
+                break
+        assert at - printed < 2, f"shown after {at - printed:.2f} s"
+        print(f"strata logs --follow showed a new line {at - printed:.2f} s after it was printed")
+    finally:
+        follow.kill()
+        follow.wait()
+
+
 def test_transform_job_output_is_log_events():
     """A batch transform job: each instance's output in /aws/sagemaker/TransformJobs, stream
     <job>/<instance-id>, and the job's own summary in <job>/data-log."""
