@@ -148,8 +148,10 @@ def test_put_log_events_rules():
     err = expect_error(lambda: logs.put_log_events(logGroupName=group, logStreamName=stream, logEvents=[{"timestamp": now, "message": big}] * 4 + [{"timestamp": now, "message": "y"}]),
                        "InvalidParameterException", 400)
     assert "1048576" in err["Error"]["Message"], err
-    # More than 10 000 events: refused by the model's constraint.
-    expect_error(lambda: logs.put_log_events(logGroupName=group, logStreamName=stream, logEvents=[{"timestamp": now, "message": "m"}] * 10_001), "ValidationException", 400)
+    # More than 10 000 events: refused by the model's constraint (Logs says InvalidParameterException).
+    err = expect_error(lambda: logs.put_log_events(logGroupName=group, logStreamName=stream, logEvents=[{"timestamp": now, "message": "m"}] * 10_001),
+                       "InvalidParameterException", 400)
+    assert "1 validation error detected" in err["Error"]["Message"] and "'logEvents'" in err["Error"]["Message"], err
     # Too old (> 14 days), too new (> 2 h ahead): refused one by one, the rest stored.
     young = new_stream(group)
     r = logs.put_log_events(logGroupName=group, logStreamName=young, logEvents=[
@@ -418,8 +420,12 @@ def test_insights_queries():
 
 
 def test_validation():
-    expect_error(lambda: logs.create_log_group(logGroupName="bad:name"), "ValidationException", 400)
-    expect_error(lambda: logs.create_log_stream(logGroupName=new_group(), logStreamName="bad:stream"), "ValidationException", 400)
+    """The model's constraints, reported as CloudWatch Logs reports them: InvalidParameterException."""
+    err = expect_error(lambda: logs.create_log_group(logGroupName="bad:name"), "InvalidParameterException", 400)
+    eq(err["Error"]["Message"], "1 validation error detected: Value 'bad:name' at 'logGroupName' failed to satisfy constraint: "
+       "Member must satisfy regular expression pattern: [\\.\\-_/#A-Za-z0-9]+", "message")
+    err = expect_error(lambda: logs.create_log_stream(logGroupName=new_group(), logStreamName="bad:stream"), "InvalidParameterException", 400)
+    assert "[^:*]*" in err["Error"]["Message"], err
 
 
 if __name__ == "__main__":

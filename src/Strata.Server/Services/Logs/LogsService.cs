@@ -26,7 +26,22 @@ public sealed partial class LogsService(LogStore store, TimeProvider clock, stri
     /// <summary>The retention periods AWS allows (days).</summary>
     public static readonly int[] RetentionDays = [1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922, 3288, 3653];
 
-    public IEnumerable<Operation> Operations =>
+    /// <summary>The operations, each reporting the model's constraint failures as CloudWatch
+    /// Logs does: InvalidParameterException with the usual "1 validation error detected: …"
+    /// message, where other JSON services say ValidationException. The two legacy tag operations
+    /// whose model declares no InvalidParameterException keep the common ValidationException.</summary>
+    public IEnumerable<Operation> Operations => Declared.Select(op => op.ReadInput is { } read && op.Name is not ("UntagLogGroup" or "ListTagsLogGroup")
+        ? op with
+        {
+            ReadInput = ctx =>
+            {
+                try { return read(ctx); }
+                catch (AwsException e) when (e.Code == "ValidationException") { throw LogsErrors.InvalidParameterException(e.Message); }
+            },
+        }
+        : op);
+
+    IEnumerable<Operation> Declared =>
     [
         LogsOperations.CreateLogGroup.Bind("logs:CreateLogGroup", (r, ctx) => GroupArn(ctx, r.LogGroupName), CreateLogGroup),
         LogsOperations.DeleteLogGroup.Bind("logs:DeleteLogGroup", (r, ctx) => GroupArn(ctx, r.LogGroupName), DeleteLogGroup),
