@@ -23,3 +23,14 @@ public sealed class LogsTailTests
     [MemberData(nameof(Cases))]
     public async Task Boto3AndCliV2(string testCase) => (await ClientSuite.RunAsync("python3", "logs_tail.py")).AssertPassed(testCase);
 }
+
+/// <summary>Retention and PutLogEvents' time rules on a server whose clock the test drives.</summary>
+[Collection(FakeClockServer.Collection)]
+public sealed class LogsClockTests
+{
+    public static IEnumerable<object[]> Cases => ClientSuite.Cases("logs_clock_boto3.py");
+
+    [Theory]
+    [MemberData(nameof(Cases))]
+    public async Task Boto3(string testCase) => (await ClientSuite.RunOnFakeClockAsync("python3", "logs_clock_boto3.py")).AssertPassed(testCase);
+}
