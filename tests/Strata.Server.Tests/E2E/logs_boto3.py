@@ -419,6 +419,30 @@ def test_insights_queries():
     expect_error(lambda: logs.get_query_results(queryId="00000000-0000-0000-0000-000000000000"), "ResourceNotFoundException", 400)
 
 
+def test_iam_policies_decide():
+    """A user's policy names log groups by ARN: allowed on its groups' streams, denied elsewhere."""
+    iam = boto3.client("iam", endpoint_url=endpoint(), region_name="us-east-1", config=cfg)
+    allowed, other = "/allowed/" + unique("g"), "/other/" + unique("g")
+    for g in (allowed, other):
+        logs.create_log_group(logGroupName=g)
+        logs.create_log_stream(logGroupName=g, logStreamName="s")
+    user = unique("logger")
+    iam.create_user(UserName=user)
+    iam.put_user_policy(UserName=user, PolicyName="logs", PolicyDocument=json.dumps({"Version": "2012-10-17", "Statement": [
+        {"Effect": "Allow", "Action": ["logs:PutLogEvents", "logs:GetLogEvents", "logs:CreateLogStream"],
+         "Resource": f"arn:aws:logs:us-east-1:{ACCOUNT}:log-group:/allowed/*"},
+        {"Effect": "Allow", "Action": "logs:DescribeLogGroups", "Resource": "*"}]}))
+    key = iam.create_access_key(UserName=user)["AccessKey"]
+    theirs = boto3.client("logs", endpoint_url=endpoint(), region_name="us-east-1", config=cfg,
+                          aws_access_key_id=key["AccessKeyId"], aws_secret_access_key=key["SecretAccessKey"])
+    theirs.put_log_events(logGroupName=allowed, logStreamName="s", logEvents=[{"timestamp": now_ms(), "message": "allowed"}])
+    eq([e["message"] for e in theirs.get_log_events(logGroupName=allowed, logStreamName="s")["events"]], ["allowed"], "read back")
+    assert theirs.describe_log_groups(logGroupNamePrefix="/allowed/")["logGroups"], "listed"
+    expect_error(lambda: theirs.put_log_events(logGroupName=other, logStreamName="s", logEvents=[{"timestamp": now_ms(), "message": "no"}]),
+                 "AccessDeniedException", 400)
+    expect_error(lambda: theirs.delete_log_group(logGroupName=allowed), "AccessDeniedException", 400)
+
+
 def test_validation():
     """The model's constraints, reported as CloudWatch Logs reports them: InvalidParameterException."""
     err = expect_error(lambda: logs.create_log_group(logGroupName="bad:name"), "InvalidParameterException", 400)
