@@ -72,6 +72,12 @@ def test_log_groups():
     paginated = [x["logGroupName"] for p in logs.get_paginator("describe_log_groups").paginate(logGroupNamePrefix=base, PaginationConfig={"PageSize": 2}) for x in p["logGroups"]]
     eq(paginated, sorted(names), "paginator")
     expect_error(lambda: logs.describe_log_groups(logGroupNamePrefix=base, logGroupNamePattern="x"), "InvalidParameterException", 400)
+    if "logGroupIdentifiers" in logs.meta.service_model.operation_model("DescribeLogGroups").input_shape.members:  # newer models only
+        arn = f"arn:aws:logs:us-east-1:{ACCOUNT}:log-group:{names[3]}"
+        eq([x["logGroupName"] for x in logs.describe_log_groups(logGroupIdentifiers=[names[4], arn, base + "/missing"])["logGroups"]],
+           sorted([names[3], names[4]]), "by identifiers (names or ARNs)")
+    err = expect_error(lambda: logs.create_log_group(logGroupName="aws/reserved"), "InvalidParameterException", 400)
+    eq(err["Error"]["Message"], "Log groups starting with AWS/ are reserved for AWS.", "message")
     # A group with a key and tags.
     tagged = new_group(kmsKeyId=f"arn:aws:kms:us-east-1:{ACCOUNT}:key/1234abcd-12ab-34cd-56ef-1234567890ab", tags={"team": "ml"})
     g = logs.describe_log_groups(logGroupNamePrefix=tagged)["logGroups"][0]

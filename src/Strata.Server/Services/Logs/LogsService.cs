@@ -100,6 +100,9 @@ public sealed partial class LogsService(LogStore store, TimeProvider clock, stri
 
     void CreateLogGroup(CreateLogGroupRequest request, RequestContext ctx)
     {
+        // AWS keeps names beginning "aws/" for itself ("/aws/…", with the slash first, is anyone's).
+        if (request.LogGroupName!.StartsWith("aws/", StringComparison.OrdinalIgnoreCase))
+            throw new InvalidLogsParameter("Log groups starting with AWS/ are reserved for AWS.");
         if (request.LogGroupClass is { } cls && cls != "STANDARD")
             throw new InvalidLogsParameter($"Log group class {cls} is not supported; Strata keeps every log group STANDARD.");
         if (!store.CreateGroup(ctx.Principal.AccountId, request.LogGroupName!, Now, request.KmsKeyId, request.Tags))
@@ -117,14 +120,13 @@ public sealed partial class LogsService(LogStore store, TimeProvider clock, stri
             throw new InvalidLogsParameter("LogGroup name prefix and LogGroup name pattern are mutually exclusive parameters.");
         var limit = request.Limit ?? 50;
         var after = request.NextToken is { } token ? DecodeToken(token, "g") : null;
-        // logGroupClass: every group is STANDARD.
+        // logGroupClass: every group is STANDARD. Groups named by identifier are those (in name order).
         var rows = request.LogGroupClass is "INFREQUENT_ACCESS" or "DELIVERY" ? []
-            : store.ListGroups(ctx.Principal.AccountId, request.LogGroupNamePrefix, request.LogGroupNamePattern is { Length: > 0 } p ? p : null, after, limit + 1);
-        if (request.LogGroupIdentifiers is { } ids)
-        {
-            var names = ids.Select(id => GroupNameOf(null, id)).ToHashSet(StringComparer.Ordinal);
-            rows = rows.Where(r => names.Contains(r.Name)).ToList();
-        }
+            : request.LogGroupIdentifiers is { } ids
+                ? ids.Select(id => GroupNameOf(null, id)!).Distinct(StringComparer.Ordinal).Order(StringComparer.Ordinal)
+                    .Where(n => after is null || string.CompareOrdinal(n, after) > 0)
+                    .Select(n => store.GetGroup(ctx.Principal.AccountId, n)).OfType<LogGroupRow>().Take(limit + 1).ToList()
+                : store.ListGroups(ctx.Principal.AccountId, request.LogGroupNamePrefix, request.LogGroupNamePattern is { Length: > 0 } p ? p : null, after, limit + 1);
         var more = rows.Count > limit;
         var page = rows.Take(limit).ToList();
         return new DescribeLogGroupsResponse
