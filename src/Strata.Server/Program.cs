@@ -171,7 +171,27 @@ var metricsOnce = new Option<bool>("--once") { Description = "Print the table on
 var metricsCommand = new Command("metrics", "A live table of an endpoint's SageMaker metrics per variant (the last minute)") { dataDir, metricsEndpoint, metricsOnce };
 metricsCommand.SetAction((parse, ct) => Strata.Server.EndpointMetrics.WatchAsync(Path.GetFullPath(parse.GetValue(dataDir)!), parse.GetValue(metricsEndpoint)!, parse.GetValue(metricsOnce), ct));
 
-var rootCommand = new RootCommand("Strata: the AWS machine-learning platform, self-hosted") { serve, env, imagesCommand, accountsCommand, jobsCommand, chaosCommand, usageCommand, metricsCommand };
+var logsEndpoint = new Argument<string>("endpoint") { Description = "The endpoint whose instances' output to print" };
+var logsFollow = new Option<bool>("--follow", "-f") { Description = "Keep printing new events as they arrive (Ctrl-C ends)" };
+var logsSince = new Option<string>("--since") { Description = "How far back to start: 30s, 10m, 2h, 1d, 1w", DefaultValueFactory = _ => "10m" };
+var logsAccount = new Option<string?>("--account") { Description = "The account that owns the endpoint (default: the installation's first account)" };
+var logsCommand = new Command("logs", "Print an endpoint's log events (CloudWatch Logs group /aws/sagemaker/Endpoints/NAME)") { dataDir, logsEndpoint, logsFollow, logsSince, logsAccount };
+logsCommand.SetAction(async (parse, ct) =>
+{
+    var dir = Path.GetFullPath(parse.GetValue(dataDir)!);
+    if (Strata.Server.LogsTail.ParseSince(parse.GetValue(logsSince)!) is not { } since)
+    {
+        Console.Error.WriteLine($"strata: --since {parse.GetValue(logsSince)}: expected a number and s, m, h, d or w");
+        return 2;
+    }
+    using var state = new SqliteStateStore(Path.Combine(dir, "state.db"));
+    var credentials = new CredentialStore(state);
+    var account = parse.GetValue(logsAccount) ?? credentials.Bootstrap(Environment.GetEnvironmentVariable("STRATA_ROOT_ACCESS_KEY_ID"), Environment.GetEnvironmentVariable("STRATA_ROOT_SECRET_ACCESS_KEY"), TimeProvider.System).Account.Id;
+    using var store = new LogStore(Path.Combine(dir, "logs.db"));
+    return await Strata.Server.LogsTail.RunAsync(store, account, parse.GetValue(logsEndpoint)!, since, parse.GetValue(logsFollow), Console.Out, ct);
+});
+
+var rootCommand = new RootCommand("Strata: the AWS machine-learning platform, self-hosted") { serve, env, imagesCommand, accountsCommand, jobsCommand, chaosCommand, usageCommand, metricsCommand, logsCommand };
 return await rootCommand.Parse(args).InvokeAsync();
 
 /// <summary>The state store of a data directory, for commands that work on it directly.</summary>

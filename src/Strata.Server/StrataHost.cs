@@ -12,6 +12,7 @@ using Strata.Server.Services.AutoScaling;
 using Strata.Server.Services.CloudWatch;
 using Strata.Server.Services.Iam;
 using Strata.Server.Services.Kms;
+using Strata.Server.Services.Logs;
 using Strata.Server.Services.Runtime;
 using Strata.Server.Services.S3;
 using Strata.Server.Services.SageMaker;
@@ -42,6 +43,9 @@ public static class StrataHost
         var kms = new KmsService(kmsStore, clock, options.Region);
         var sse = new ServerSideEncryption(kms, kmsStore, options.Region);
         var s3 = new S3Service(new S3Environment(s3Store, credentials, clock, options.Region, sse), options.S3Domains);
+        // CloudWatch Logs in a database of its own: container output is written continuously.
+        var logStore = new LogStore(Path.Combine(options.DataDir, "logs.db"));
+        var logs = new LogsService(logStore, clock, options.Region);
 
         var builder = WebApplication.CreateSlimBuilder();
         builder.Logging.ClearProviders();
@@ -59,6 +63,11 @@ public static class StrataHost
         MetricsStore metricsStore = null!;
         // First to start, last to stop: the final flush sees every metric the others recorded.
         builder.Services.AddHostedService(sp => new MetricsFlusher(metricsStore, clock, sp.GetRequiredService<ILogger<MetricsFlusher>>()));
+        LogIngestion logIngestion = null!;
+        LogRetention logRetention = null!;
+        // Log ingestion starts before hosting and stops after it, so that what hosting prints while it stops still goes in.
+        builder.Services.AddHostedService(_ => logIngestion);
+        builder.Services.AddHostedService(_ => logRetention);
         builder.Services.AddHostedService(_ => hosting);
         builder.Services.AddHostedService(_ => transforms);
         builder.Services.AddHostedService(_ => scaler);
@@ -94,6 +103,8 @@ public static class StrataHost
             KmsService.Lookup(kmsStore, json => iamStore.Parse(json, Strata.Policy.PolicyKind.Resource))], clock);
         var roles = new ExecutionRoles(iamStore, authorizer);
 
+        logIngestion = new LogIngestion(logStore, clock, app.Services.GetRequiredService<ILogger<LogIngestion>>());
+        logRetention = new LogRetention(logStore, clock, options.LogRetentionPeriod, app.Services.GetRequiredService<ILogger<LogRetention>>());
         var sageMakerStore = new SageMakerStore(state);
         var metrics = new MetricsStore(clock, Path.Combine(options.DataDir, "metrics.db"));
         metricsStore = metrics;
@@ -105,12 +116,12 @@ public static class StrataHost
         var runDir = Path.Combine(Path.GetTempPath(), "strata-" + Environment.ProcessId);
         var endpoints = new EndpointHosting(sageMakerStore, clock);
         hosting = new HostingService(artifacts, images, metrics, endpoints,
-            new HostingOptions { RunDir = runDir, LogDir = Path.Combine(options.DataDir, "logs"), ServerlessIdle = options.ServerlessIdle }, clock,
+            new HostingOptions { RunDir = runDir, LogDir = Path.Combine(options.DataDir, "logs"), ServerlessIdle = options.ServerlessIdle, LogEvents = logIngestion }, clock,
             app.Services.GetRequiredService<ILogger<HostingService>>(), zones);
         var transformJobs = new TransformJobStore(state);
         transforms = new TransformJobRunner(new TransformJobs(transformJobs, sageMakerStore), new TransformCheckpoints(state),
             new TransformStorage(s3Store, sse, roles, clock, options.Region), artifacts, images,
-            new TransformOptions { WorkDir = Path.Combine(options.DataDir, "transform"), RunDir = runDir, LogDir = Path.Combine(options.DataDir, "logs") }, clock,
+            new TransformOptions { WorkDir = Path.Combine(options.DataDir, "transform"), RunDir = runDir, LogDir = Path.Combine(options.DataDir, "logs"), LogEvents = logIngestion }, clock,
             app.Services.GetRequiredService<ILogger<TransformJobRunner>>());
         var sageMaker = new SageMakerService(sageMakerStore, hosting, endpoints, images, roles, clock, options.Region, transformJobs, transforms);
         var runtime = new RuntimeService(hosting, metrics, options.Region);
@@ -121,7 +132,8 @@ public static class StrataHost
         alarms = new AlarmEvaluator(cloudWatch, clock, app.Services.GetRequiredService<ILogger<AlarmEvaluator>>());
         var catalog = new ServiceCatalog(ServiceCatalog.AwsServices(s3, new NamedOperations(sageMaker.Operations, SageMakerErrorTable.Errors), runtime,
             new NamedOperations(iam.Operations, IamErrorTable.Errors), new NamedOperations(sts.Operations), new NamedOperations(kms.Operations, KmsErrorTable.Errors), new NamedOperations(autoScaling.Operations, AutoScalingErrorTable.Errors),
-            new NamedOperations(cloudWatch.Operations)));
+            new NamedOperations(cloudWatch.Operations),
+            new NamedOperations(logs.Operations, LogsErrorTable.Errors)));
         var pipeline = new RequestPipeline(catalog, new SigV4Authenticator(credentials, clock), authorizer,
             app.Services.GetRequiredService<ILogger<RequestPipeline>>(), options.Region, options.VpcePort > 0 ? (options.VpcePort, options.VpceId) : null);
         var log = app.Services.GetRequiredService<ILoggerFactory>().CreateLogger("Strata");
@@ -179,6 +191,7 @@ public static class StrataHost
             });
         });
         app.Lifetime.ApplicationStopped.Register(state.Dispose);
+        app.Lifetime.ApplicationStopped.Register(logStore.Dispose);
         return app;
     }
 

@@ -25,6 +25,8 @@ public sealed record StrataOptions
     public TimeSpan ServerlessIdle { get; init; } = TimeSpan.FromMinutes(2);
     /// <summary>How often autoscaling evaluates its policies (AWS: a minute; shorter for demos).</summary>
     public TimeSpan AutoScalingPeriod { get; init; } = TimeSpan.FromSeconds(60);
+    /// <summary>How often CloudWatch Logs deletes events past their group's retention.</summary>
+    public TimeSpan LogRetentionPeriod { get; init; } = TimeSpan.FromMinutes(1);
     /// <summary>The root user's access key on first start (env STRATA_ROOT_ACCESS_KEY_ID and
     /// STRATA_ROOT_SECRET_ACCESS_KEY; default: made up and printed once).</summary>
     public string? RootAccessKeyId { get; init; }

@@ -102,4 +102,6 @@ public sealed record HostingOptions
     public required string LogDir { get; init; }
     /// <summary>How long serverless variants stay warm without requests.</summary>
     public required TimeSpan ServerlessIdle { get; init; }
+    /// <summary>Where instances' output also goes as CloudWatch Logs events (none: files only).</summary>
+    public Storage.LogIngestion? LogEvents { get; init; }
 }

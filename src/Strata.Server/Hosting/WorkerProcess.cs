@@ -60,7 +60,7 @@ public sealed class WorkerProcess : IAsyncDisposable
     /// its own (unshare --net) and is reached over a Unix socket, the only way in or out.</param>
     public static async Task<WorkerProcess> StartAsync(string id, string modelDir, string runDir, InstanceType type,
         IReadOnlyDictionary<string, string>? environment, TimeSpan healthTimeout, CancellationToken ct, string? logFile = null, IReadOnlyList<string>? command = null,
-        bool isolated = false, string? zone = null, TimeProvider? clock = null)
+        bool isolated = false, string? zone = null, TimeProvider? clock = null, Action<DateTimeOffset, string>? logEvents = null)
     {
         clock ??= TimeProvider.System;
         Directory.CreateDirectory(runDir);
@@ -102,7 +102,7 @@ public sealed class WorkerProcess : IAsyncDisposable
         {
             throw new HostingException($"the container command {psi.FileName} could not be started: {e.Message}");
         }
-        var worker = new WorkerProcess(id, process, socketPath, tcpPort) { MemoryMiB = type.MemoryMiB, Zone = zone, _clock = clock };
+        var worker = new WorkerProcess(id, process, socketPath, tcpPort) { MemoryMiB = type.MemoryMiB, Zone = zone, _clock = clock, _logEvents = logEvents };
         if (logFile is not null)
         {
             Directory.CreateDirectory(Path.GetDirectoryName(logFile)!);
@@ -155,19 +155,22 @@ public sealed class WorkerProcess : IAsyncDisposable
 
     StreamWriter? _logFile;
     TimeProvider _clock = TimeProvider.System;
+    Action<DateTimeOffset, string>? _logEvents;
 
-    /// <summary>Keeps the last lines for failure reasons, and every line in the instance's log
-    /// stream file (what CloudWatch Logs will serve).</summary>
+    /// <summary>Keeps the last lines for failure reasons, every line in the instance's log
+    /// stream file, and hands each to CloudWatch Logs (a queue that never blocks).</summary>
     void Append(string? line)
     {
         if (line is null) return;
+        var now = _clock.GetUtcNow();
         lock (_log)
         {
             _log.Add(line);
             if (_log.Count > 200) _log.RemoveAt(0);
-            try { _logFile?.WriteLine($"{_clock.GetUtcNow():yyyy-MM-ddTHH:mm:ss.fffZ} {line}"); }
+            try { _logFile?.WriteLine($"{now:yyyy-MM-ddTHH:mm:ss.fffZ} {line}"); }
             catch (ObjectDisposedException) { }
         }
+        _logEvents?.Invoke(now, line);
     }
 
     public string LogTail()

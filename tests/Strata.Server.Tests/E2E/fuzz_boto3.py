@@ -746,6 +746,10 @@ def test_iam():
     fuzz_named_service("iam", RAW_QUERY)
 
 
+def test_logs():
+    fuzz_named_service("logs", RAW_JSON)
+
+
 def test_sts():
     fuzz_named_service("sts", RAW_QUERY)
 

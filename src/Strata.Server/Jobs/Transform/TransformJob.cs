@@ -92,6 +92,9 @@ public sealed record TransformOptions
     public required string RunDir { get; init; }
     /// <summary>Where jobs' and instances' logs are written.</summary>
     public required string LogDir { get; init; }
+    /// <summary>Where instances' output and the job's summary also go as CloudWatch Logs events
+    /// (group /aws/sagemaker/TransformJobs; none: files only).</summary>
+    public Storage.LogIngestion? LogEvents { get; init; }
 }
 
 /// <summary>Checkpoint of one input object: mini-batches done and the bytes of output they made

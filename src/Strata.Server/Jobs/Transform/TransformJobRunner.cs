@@ -128,8 +128,11 @@ public sealed class TransformJobRunner(ITransformJobs jobs, TransformCheckpoints
             async Task<WorkerProcess> StartInstance()
             {
                 var instanceId = "i-" + Guid.NewGuid().ToString("N")[..17];
+                var logEvents = options.LogEvents is { } sink
+                    ? (DateTimeOffset at, string line) => sink.Post(account, TransformLogGroup, $"{name}/{instanceId}", at, line)
+                    : (Action<DateTimeOffset, string>?)null;
                 var instance = await WorkerProcess.StartAsync($"{name}/{instanceId}", modelDir, options.RunDir, type, environment, HealthTimeout, ct,
-                    Path.Combine(jobLog, instanceId + ".log"), command, model.EnableNetworkIsolation, clock: clock);
+                    Path.Combine(jobLog, instanceId + ".log"), command, model.EnableNetworkIsolation, clock: clock, logEvents: logEvents);
                 everyInstance.Add(instance);
                 return instance;
             }
@@ -152,7 +155,7 @@ public sealed class TransformJobRunner(ITransformJobs jobs, TransformCheckpoints
                     await foreach (var input in queue.Reader.ReadAllAsync(failed.Token))
                     {
                         var (n, replaced) = await TransformObjectAsync(account, job, input, instance, StartInstance, processor, work,
-                            (a, r) => authorize(a, r, $"Could not process {input.Bucket}/{input.Key}"), line => Summary(jobLog, line), failed.Token);
+                            (a, r) => authorize(a, r, $"Could not process {input.Bucket}/{input.Key}"), line => Summary(account, name, jobLog, line), failed.Token);
                         instance = replaced;
                         lock (instances) instances[i] = instance;
                         Interlocked.Add(ref records, n);
@@ -171,14 +174,14 @@ public sealed class TransformJobRunner(ITransformJobs jobs, TransformCheckpoints
             if (failure is not null) throw failure is OperationCanceledException ? new TransformException("the job was cancelled") : failure;
 
             jobs.Update(account, name, j => Ended(j, "Completed", null) with { Progress = new TransformProgress(inputs.Count, inputs.Count, Interlocked.Read(ref records)) });
-            Summary(jobLog, $"Completed: {inputs.Count} objects, {Interlocked.Read(ref records)} records in {Stopwatch.GetElapsedTime(started).TotalSeconds:F1} s");
+            Summary(account, name, jobLog, $"Completed: {inputs.Count} objects, {Interlocked.Read(ref records)} records in {Stopwatch.GetElapsedTime(started).TotalSeconds:F1} s");
             Directory.Delete(work, recursive: true);
         }
         catch (OperationCanceledException) when (ct.IsCancellationRequested)
         {
             if (_shutdown.IsCancellationRequested) return; // the server is stopping: the job resumes on restart
             jobs.Update(account, name, j => Ended(j, "Stopped", null));
-            Summary(jobLog, $"Stopped: {objectsDone} objects done, {Interlocked.Read(ref records)} records, after {Stopwatch.GetElapsedTime(started).TotalSeconds:F1} s");
+            Summary(account, name, jobLog, $"Stopped: {objectsDone} objects done, {Interlocked.Read(ref records)} records, after {Stopwatch.GetElapsedTime(started).TotalSeconds:F1} s");
             TryDelete(work);
         }
         catch (Exception e)
@@ -186,7 +189,7 @@ public sealed class TransformJobRunner(ITransformJobs jobs, TransformCheckpoints
             var reason = e is TransformException or HostingException ? e.Message : "An internal error stopped the job: " + e.Message;
             if (e is not (TransformException or HostingException)) log.LogError(e, "transform job {Job} failed", name);
             jobs.Update(account, name, j => Ended(j, "Failed", Truncate(reason)));
-            Summary(jobLog, $"Failed after {Stopwatch.GetElapsedTime(started).TotalSeconds:F1} s ({objectsDone} objects, {Interlocked.Read(ref records)} records done): {reason}");
+            Summary(account, name, jobLog, $"Failed after {Stopwatch.GetElapsedTime(started).TotalSeconds:F1} s ({objectsDone} objects, {Interlocked.Read(ref records)} records done): {reason}");
             TryDelete(work);
         }
         finally
@@ -202,8 +205,17 @@ public sealed class TransformJobRunner(ITransformJobs jobs, TransformCheckpoints
         try { Directory.Delete(dir, recursive: true); } catch (IOException) { } catch (UnauthorizedAccessException) { }
     }
 
-    void Summary(string jobLog, string line)
-        => File.AppendAllText(Path.Combine(jobLog, "summary.log"), $"{clock.GetUtcNow():O} {line}\n");
+    /// <summary>SageMaker's log group of transform jobs: streams {job}/{instance} and {job}/data-log.</summary>
+    public const string TransformLogGroup = "/aws/sagemaker/TransformJobs";
+
+    /// <summary>A line of the job's own account of itself: in summary.log and, as SageMaker writes
+    /// its data log, in the stream {job}/data-log.</summary>
+    void Summary(string account, string name, string jobLog, string line)
+    {
+        var now = clock.GetUtcNow();
+        File.AppendAllText(Path.Combine(jobLog, "summary.log"), $"{now:O} {line}\n");
+        options.LogEvents?.Post(account, TransformLogGroup, $"{name}/data-log", now, line);
+    }
 
     static (string Bucket, string Prefix) ParseS3(string uri)
     {

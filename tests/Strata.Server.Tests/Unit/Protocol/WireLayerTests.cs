@@ -123,6 +123,10 @@ public sealed class WireLayerTests
         => AssertTable(AutoScalingErrorTable.Errors, typeof(AutoScalingErrorTable).Namespace!, ApplicationAutoScalingErrors.Codes);
 
     [Fact]
+    public void LogsDomainErrorsMapToDeclaredErrors()
+        => AssertTable(Services.Logs.LogsErrorTable.Errors, typeof(Services.Logs.LogsErrorTable).Namespace!, Services.Logs.LogsErrors.Codes);
+
+    [Fact]
     public void RuntimeDomainErrorsMapToDeclaredErrors()
         => AssertTable(RuntimeErrorTable.Errors, typeof(RuntimeErrorTable).Namespace!, SageMakerRuntimeErrors.Codes);
 
