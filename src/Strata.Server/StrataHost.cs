@@ -14,6 +14,7 @@ using Strata.Server.Services.Kms;
 using Strata.Server.Services.Runtime;
 using Strata.Server.Services.S3;
 using Strata.Server.Services.SageMaker;
+using Strata.Server.Services.Sns;
 using Strata.Server.Services.Sts;
 using Strata.Server.Storage;
 
@@ -55,9 +56,11 @@ public static class StrataHost
         HostingService hosting = null!;
         TransformJobRunner transforms = null!;
         Scaler scaler = null!;
+        SnsDeliveryService snsDelivery = null!;
         builder.Services.AddHostedService(_ => hosting);
         builder.Services.AddHostedService(_ => transforms);
         builder.Services.AddHostedService(_ => scaler);
+        builder.Services.AddHostedService(_ => snsDelivery);
         builder.WebHost.ConfigureKestrel(kestrel =>
         {
             kestrel.AddServerHeader = false;
@@ -83,9 +86,11 @@ public static class StrataHost
         var iamStore = new IamStore(state);
         var iam = new IamService(iamStore, credentials, clock);
         var sts = new StsService(iamStore, credentials, clock);
+        var snsStore = new SnsStore(state);
         var authorizer = new Authorizer(iamStore, [Authorizer.RoleTrust(iamStore),
             BucketPolicyOperations.Lookup(s3Store, json => iamStore.Parse(json, Strata.Policy.PolicyKind.Resource)),
-            KmsService.Lookup(kmsStore, json => iamStore.Parse(json, Strata.Policy.PolicyKind.Resource))], clock);
+            KmsService.Lookup(kmsStore, json => iamStore.Parse(json, Strata.Policy.PolicyKind.Resource)),
+            SnsService.Lookup(snsStore, json => iamStore.Parse(json, Strata.Policy.PolicyKind.Resource))], clock);
         var roles = new ExecutionRoles(iamStore, authorizer);
 
         var sageMakerStore = new SageMakerStore(state);
@@ -110,8 +115,16 @@ public static class StrataHost
         var autoScalingStore = new AutoScalingStore(state);
         var autoScaling = new ApplicationAutoScalingService(autoScalingStore, sageMakerStore, clock, options.Region);
         scaler = new Scaler(autoScalingStore, sageMakerStore, hosting, metrics, clock, options.AutoScalingPeriod, app.Services.GetRequiredService<ILogger<Scaler>>());
+        // SNS: messages are signed with a key made once in the data directory; SubscribeURL,
+        // UnsubscribeURL and SigningCertURL point at this server's HTTP listener.
+        var snsSigning = SnsSigning.Load(options.DataDir);
+        snsDelivery = new SnsDeliveryService(snsStore, clock, app.Services.GetRequiredService<ILogger<SnsDeliveryService>>(), options.SmtpUrl);
+        var snsHost = options.Host is "0.0.0.0" or "::" ? "127.0.0.1" : options.Host;
+        var sns = new SnsService(new SnsEnvironment(snsStore, snsSigning, clock, options.Region, $"http://{snsHost}:{options.Port}",
+            json => iamStore.Parse(json, Strata.Policy.PolicyKind.Resource), snsDelivery.Wake, options.SmtpUrl is not null));
         var catalog = new ServiceCatalog(ServiceCatalog.AwsServices(s3, new NamedOperations(sageMaker.Operations, SageMakerErrorTable.Errors), runtime,
-            new NamedOperations(iam.Operations, IamErrorTable.Errors), new NamedOperations(sts.Operations), new NamedOperations(kms.Operations, KmsErrorTable.Errors), new NamedOperations(autoScaling.Operations, AutoScalingErrorTable.Errors)));
+            new NamedOperations(iam.Operations, IamErrorTable.Errors), new NamedOperations(sts.Operations), new NamedOperations(kms.Operations, KmsErrorTable.Errors), new NamedOperations(autoScaling.Operations, AutoScalingErrorTable.Errors),
+            new NamedOperations(sns.Operations, SnsErrorTable.Errors)));
         var pipeline = new RequestPipeline(catalog, new SigV4Authenticator(credentials, clock), authorizer,
             app.Services.GetRequiredService<ILogger<RequestPipeline>>(), options.Region, options.VpcePort > 0 ? (options.VpcePort, options.VpceId) : null);
         var log = app.Services.GetRequiredService<ILoggerFactory>().CreateLogger("Strata");
@@ -126,7 +139,7 @@ public static class StrataHost
             if (http.Request.Path.StartsWithSegments("/_strata", StringComparison.Ordinal))
             {
                 if (await Chaos.HandleAsync(http, adminToken, hosting, zones)) return;
-                await StrataRoutes(http, options, account, metrics);
+                await StrataRoutes(http, options, account, metrics, snsSigning);
                 return;
             }
             await pipeline.HandleAsync(http);
@@ -180,8 +193,15 @@ public static class StrataHost
         if (!OperatingSystem.IsWindows()) File.SetUnixFileMode(dir, UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute);
     }
 
-    static async Task StrataRoutes(HttpContext http, StrataOptions options, AccountRecord account, MetricsStore metrics)
+    static async Task StrataRoutes(HttpContext http, StrataOptions options, AccountRecord account, MetricsStore metrics, SnsSigning snsSigning)
     {
+        // The certificate that verifies SNS's message signatures (their SigningCertURL).
+        if (http.Request.Path.Equals(snsSigning.CertificatePath, StringComparison.Ordinal) && HttpMethods.IsGet(http.Request.Method))
+        {
+            http.Response.ContentType = "application/x-pem-file";
+            await http.Response.WriteAsync(snsSigning.CertificatePem);
+            return;
+        }
         if (http.Request.Path.Equals("/_strata/metrics", StringComparison.Ordinal) && HttpMethods.IsGet(http.Request.Method))
         {
             http.Response.ContentType = "text/plain; version=0.0.4";
