@@ -24,7 +24,7 @@ public sealed class ServiceCatalog(IEnumerable<ServiceDescriptor> services)
         new("kms", "kms", AwsProtocol.Json11, kms, TargetPrefix: "TrentService"),
         new("iam", "iam", AwsProtocol.Query, iam, XmlNamespace: "https://iam.amazonaws.com/doc/2010-05-08/"),
         new("sts", "sts", AwsProtocol.Query, sts, XmlNamespace: "https://sts.amazonaws.com/doc/2011-06-15/"),
-        new("sns", "sns", AwsProtocol.Query, sns, XmlNamespace: "http://sns.amazonaws.com/doc/2010-03-31/"),
+        new("sns", "sns", AwsProtocol.Query, sns, XmlNamespace: "http://sns.amazonaws.com/doc/2010-03-31/", AccessDeniedCode: "AuthorizationError"),
         // CloudWatch: new clients speak JSON 1.0 in query-compatible mode, old ones Query.
         new("cloudwatch", "monitoring", AwsProtocol.Json10, NamedOperations.None, TargetPrefix: "GraniteServiceVersion20100801", QueryCompatible: true),
         new("cloudwatch-query", "monitoring", AwsProtocol.Query, NamedOperations.None, XmlNamespace: "http://monitoring.amazonaws.com/doc/2010-08-01/"),

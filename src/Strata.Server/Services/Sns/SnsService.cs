@@ -221,7 +221,8 @@ public sealed partial class SnsService(SnsEnvironment env)
         var name = request.AttributeName!;
         var value = request.AttributeValue ?? "";
         if (name is "FifoTopic" or "ContentBasedDeduplication") throw Invalid("AttributeName", $"{name} is only for FIFO topics, which Strata does not support");
-        CheckTopicAttribute(name, value, ctx);
+        if (value.Length > 0) CheckTopicAttribute(name, value, ctx);
+        else if (!TopicSettable.Contains(name)) throw Invalid("AttributeName");
         Store.State.Write(w =>
         {
             var current = SnsStore.GetTopic(w, topic.TopicArn) ?? throw SnsErrors.NotFoundException("Topic does not exist");
