@@ -23,6 +23,7 @@ public sealed class SnsDeliveryService(SnsStore store, TimeProvider clock, ILogg
 
     readonly SemaphoreSlim _wake = new(0, 1);
     readonly ConcurrentDictionary<string, Task> _inFlight = new(StringComparer.Ordinal);
+    readonly ConcurrentQueue<string> _done = new();
 
     readonly HttpClient _http = new(new SocketsHttpHandler
     {
@@ -56,17 +57,21 @@ public sealed class SnsDeliveryService(SnsStore store, TimeProvider clock, ILogg
         while (!stopping.IsCancellationRequested)
         {
             var wait = Timeout.InfiniteTimeSpan;
+            // Finished attempts leave the in-flight set here, before the scan, never by themselves:
+            // their rows were removed or rescheduled before they said they were done (and woke
+            // this loop), so a scan that still sees an old row sees it in flight and leaves it.
+            while (_done.TryDequeue(out var finished)) _inFlight.TryRemove(finished, out _);
             try
             {
                 var now = clock.GetUtcNow();
                 foreach (var d in store.NextDeliveries(MaxInFlight * 4))
                 {
-                    if (_inFlight.ContainsKey(d.Id)) continue;
                     if (d.DueAt > now)
                     {
                         wait = d.DueAt - now;
                         break;
                     }
+                    if (_inFlight.ContainsKey(d.Id)) continue;
                     if (_inFlight.Count >= MaxInFlight) break;
                     _inFlight[d.Id] = Task.Run(() => AttemptAsync(d, stopping), CancellationToken.None);
                 }
@@ -103,6 +108,7 @@ public sealed class SnsDeliveryService(SnsStore store, TimeProvider clock, ILogg
             else if (outcome != Outcome.Delivered)
                 log.LogWarning("SNS gave up delivering message {MessageId} to {Protocol} endpoint {Endpoint} after {Attempts} attempts",
                     d.MessageId, d.Protocol, d.Endpoint, d.Attempts + 1);
+            log.LogDebug("SNS delivery {Id} attempt {Attempt}: {Outcome}; next attempt {Next:O}", d.Id, d.Attempts + 1, outcome, next?.DueAt);
             store.Reschedule(d, next);
         }
         catch (Exception e) when (!stopping.IsCancellationRequested)
@@ -111,7 +117,7 @@ public sealed class SnsDeliveryService(SnsStore store, TimeProvider clock, ILogg
         }
         finally
         {
-            _inFlight.TryRemove(d.Id, out _);
+            _done.Enqueue(d.Id);
             Wake();
         }
     }

@@ -611,7 +611,7 @@ public sealed partial class SnsService(SnsEnvironment env)
     /// <summary>A message as published: the text per protocol (MessageStructure json) and attributes.</summary>
     internal sealed record OutgoingMessage(string Message, string? Subject, JsonObject? PerProtocol, Dictionary<string, MessageAttributeValue> Attributes)
     {
-        public string For(string protocol) => PerProtocol?[protocol] is JsonValue v ? v.GetValue<string>() : Message;
+        public string For(string protocol) => PerProtocol is null ? Message : (PerProtocol[protocol] ?? PerProtocol["default"])!.GetValue<string>();
     }
 
     const int MaxMessageBytes = 256 * 1024;
