@@ -103,7 +103,7 @@ class Endpoint:
         try:
             return self.received.get(timeout=timeout)
         except queue.Empty:
-            raise AssertionError(f"nothing arrived at {self.url} within {timeout} s") from None
+            raise AssertionError(f"nothing arrived at {self.url} within {timeout} s; queued: {pending_deliveries()}") from None
 
     def nothing(self, wait=1.0):
         try:
@@ -111,6 +111,17 @@ class Endpoint:
         except queue.Empty:
             return
         raise AssertionError(f"unexpected delivery to {self.url}: {got}")
+
+
+def pending_deliveries():
+    """What the server still has queued (its state database), to say why something did not arrive."""
+    import sqlite3
+    try:
+        db = sqlite3.connect(f"file:{os.environ['STRATA_DATA_DIR']}/state.db?mode=ro", uri=True)
+        rows = db.execute("SELECT key, value FROM kv WHERE tbl = 'sns-deliveries'").fetchall()
+        return [(k, {f: json.loads(v).get(f) for f in ("Endpoint", "Attempts", "DueAt", "MessageType")}) for k, v in rows]
+    except Exception as e:  # noqa: BLE001 - a diagnostic only
+        return repr(e)
 
 
 _CERT = None

@@ -135,17 +135,37 @@ public sealed class SnsDeliveryService(SnsStore store, TimeProvider clock, ILogg
         catch (Exception e) when (e is HttpRequestException or OperationCanceledException or IOException or SmtpCommandException or SmtpProtocolException
             or System.Net.Sockets.SocketException or SslHandshakeException or AuthenticationException && !stopping.IsCancellationRequested)
         {
-            log.LogInformation("SNS delivery of {MessageId} to {Endpoint} failed (attempt {Attempt}): {Error}", d.MessageId, d.Endpoint, d.Attempts + 1, e.Message);
+            log.LogInformation("SNS delivery of {MessageId} to {Endpoint} failed (attempt {Attempt}): {Error}", d.MessageId, d.Endpoint, d.Attempts + 1, e.InnerException is { } inner ? e.Message + " " + inner.Message : e.Message);
             return Outcome.Retry;
         }
     }
 
     async Task<Outcome> PostAsync(SnsDelivery d, CancellationToken cancel)
     {
-        using var request = new HttpRequestMessage(HttpMethod.Post, d.Endpoint)
+        for (var connection = 1; ; connection++)
         {
-            Content = new StringContent(d.Body, Encoding.UTF8, "text/plain"),
-        };
+            try
+            {
+                using var request = Request(d);
+                using var response = await _http.SendAsync(request, HttpCompletionOption.ResponseHeadersRead, cancel);
+                var status = (int)response.StatusCode;
+                // 2xx delivers; other 4xx (but throttling) will not get better by asking again.
+                return status is >= 200 and < 300 ? Outcome.Delivered
+                    : status is >= 400 and < 500 and not 429 ? Outcome.Rejected
+                    : Outcome.Retry;
+            }
+            catch (HttpRequestException e) when (e.HttpRequestError == HttpRequestError.ResponseEnded && connection == 1)
+            {
+                // The endpoint closed the connection without a byte of answer (a small server
+                // dropping a connection under load): asked again at once on a new one, rather
+                // than made to wait for the retry policy's first delay.
+            }
+        }
+    }
+
+    static HttpRequestMessage Request(SnsDelivery d)
+    {
+        var request = new HttpRequestMessage(HttpMethod.Post, d.Endpoint) { Content = new StringContent(d.Body, Encoding.UTF8, "text/plain") };
         request.Content.Headers.ContentType = new System.Net.Http.Headers.MediaTypeHeaderValue("text/plain") { CharSet = "UTF-8" };
         request.Headers.TryAddWithoutValidation("x-amz-sns-message-type", d.MessageType);
         request.Headers.TryAddWithoutValidation("x-amz-sns-message-id", d.MessageId);
@@ -153,12 +173,10 @@ public sealed class SnsDeliveryService(SnsStore store, TimeProvider clock, ILogg
         if (d.SubscriptionArn is not null) request.Headers.TryAddWithoutValidation("x-amz-sns-subscription-arn", d.SubscriptionArn);
         if (d.Raw) request.Headers.TryAddWithoutValidation("x-amz-sns-rawdelivery", "true");
         request.Headers.UserAgent.ParseAdd("Amazon Simple Notification Service Agent");
-        using var response = await _http.SendAsync(request, HttpCompletionOption.ResponseHeadersRead, cancel);
-        var status = (int)response.StatusCode;
-        // 2xx delivers; other 4xx (but throttling) will not get better by asking again.
-        return status is >= 200 and < 300 ? Outcome.Delivered
-            : status is >= 400 and < 500 and not 429 ? Outcome.Rejected
-            : Outcome.Retry;
+        // One connection per delivery: an endpoint that closes idle connections at will (most
+        // small servers) must never see a delivery fail on a pooled connection it already closed.
+        request.Headers.ConnectionClose = true;
+        return request;
     }
 
     async Task<Outcome> SendEmailAsync(SnsDelivery d, CancellationToken cancel)
