@@ -52,7 +52,7 @@ public sealed class ServiceCatalog(IEnumerable<ServiceDescriptor> services)
         if (targetPrefix is not null && list.FirstOrDefault(s => s.TargetPrefix == targetPrefix) is { } byTarget) return byTarget;
         // An unsigned Query URL (SNS's SubscribeURL: GET /?Action=ConfirmSubscription&…) belongs to
         // the one service that lets that action be called unsigned.
-        if (signingName is null && target is null && ctx.Request.Query.TryGetValue("Action", out var action)
+        if (signingName is null && target is null && path == "/" && ctx.Request.Query.TryGetValue("Action", out var action)
             && list.FirstOrDefault(s => s.Protocol == AwsProtocol.Query && s.Operations.AllowsUnsigned(action.ToString())) is { } unsigned) return unsigned;
         if (list.FirstOrDefault(s => s.PathPrefix is not null && path.StartsWith(s.PathPrefix, StringComparison.Ordinal)) is { } byPath) return byPath;
         if (target is not null && list.FirstOrDefault(s => s.IsJson) is { } json) return json;
