@@ -23,6 +23,7 @@ public sealed class FuzzBoto3Tests
             ("sagemaker", new Services.SageMaker.SageMakerService(null!, null!, null!, null!, null!, TimeProvider.System, "us-east-1", null!, null!).Operations.Select(o => o.Name)),
             ("application-autoscaling", new Services.AutoScaling.ApplicationAutoScalingService(null!, null!, TimeProvider.System, "us-east-1").Operations.Select(o => o.Name)),
             ("sagemaker-runtime", ["InvokeEndpoint"]),
+            ("sns", new Services.Sns.SnsService(null!).Operations.Select(o => o.Name)),
         ];
         return string.Join(';', all.Select(s => $"{s.Service}:{string.Join(',', s.Operations)}"));
     }
