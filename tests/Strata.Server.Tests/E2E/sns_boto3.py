@@ -607,6 +607,31 @@ def test_topic_policy_is_a_resource_policy():
     sns.publish(TopicArn=topic, Message="policy reset to the default")
 
 
+def test_another_account_needs_the_topic_policy():
+    out = subprocess.run(["dotnet", os.environ["STRATA_DLL"], "accounts", "create", unique("tenant"), "--data-dir", os.environ["STRATA_DATA_DIR"]],
+                         check=True, capture_output=True, text=True).stdout
+    lines = dict(line.split("=", 1) for line in out.splitlines() if "=" in line)
+    other_id = out.split()[1]
+    theirs = client("sns", (lines["AWS_ACCESS_KEY_ID"], lines["AWS_SECRET_ACCESS_KEY"]))
+    topic = sns.create_topic(Name=unique("shared"))["TopicArn"]
+    # AWS's default policy lets only the owner's account in.
+    expect_error(lambda: theirs.publish(TopicArn=topic, Message="x"), "AuthorizationError", 403)
+    assert topic not in [t["TopicArn"] for t in theirs.list_topics()["Topics"]]
+    policy = json.loads(sns.get_topic_attributes(TopicArn=topic)["Attributes"]["Policy"])
+    policy["Statement"].append({"Sid": "partner", "Effect": "Allow", "Principal": {"AWS": f"arn:aws:iam::{other_id}:root"},
+                                "Action": ["sns:Publish", "sns:Subscribe"], "Resource": topic})
+    sns.set_topic_attributes(TopicArn=topic, AttributeName="Policy", AttributeValue=json.dumps(policy))
+    ep = Endpoint()
+    eq(theirs.subscribe(TopicArn=topic, Protocol="http", Endpoint=ep.url)["SubscriptionArn"], "pending confirmation", "their subscription")
+    confirmation = json.loads(ep.next()[1])
+    eq(fetch(confirmation["SubscribeURL"])[0], 200, "confirmed")
+    theirs.publish(TopicArn=topic, Message="from a partner")
+    eq(json.loads(ep.next()[1])["Message"], "from a partner", "delivered")
+    owners = {s["Owner"] for s in sns.list_subscriptions_by_topic(TopicArn=topic)["Subscriptions"]}
+    eq(owners, {other_id}, "the subscription belongs to the subscriber's account")
+    expect_error(lambda: theirs.delete_topic(TopicArn=topic), "AuthorizationError", 403)
+
+
 def test_email_and_email_json():
     smtp = Smtp(int(os.environ["STRATA_SMTP_PORT"]))
     topic = sns.create_topic(Name=unique("mail"), Attributes={"DisplayName": "Ops"})["TopicArn"]
