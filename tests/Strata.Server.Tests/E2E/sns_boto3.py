@@ -362,8 +362,19 @@ def test_http_subscription_confirmation_and_signed_notification():
     eq(status, 200, text)
     expect_error(lambda: sns.get_subscription_attributes(SubscriptionArn=arn), "NotFound", 404, "Subscription does not exist")
     eq(sns.get_topic_attributes(TopicArn=topic)["Attributes"]["SubscriptionsDeleted"], "1", "deleted count")
+    headers, body = ep.next()
+    goodbye = json.loads(body)
+    eq((headers["x-amz-sns-message-type"], goodbye["Type"]), ("UnsubscribeConfirmation", "UnsubscribeConfirmation"), "the endpoint is told")
+    assert goodbye["Message"].startswith(f"You have chosen to deactivate subscription {arn}."), goodbye["Message"]
+    verify(goodbye)
     sns.publish(TopicArn=topic, Message="nobody listens")
     ep.nothing()
+    # Its SubscribeURL undoes the unsubscription.
+    status, text = fetch(goodbye["SubscribeURL"])
+    eq(status, 200, text)
+    assert f"<SubscriptionArn>{arn}</SubscriptionArn>" in text, text
+    sns.publish(TopicArn=topic, Message="back again")
+    eq(ep.next()[1], "back again", "restored as it was (raw delivery)")
 
 
 def test_https_endpoint_and_signed_confirm_with_return_arn():

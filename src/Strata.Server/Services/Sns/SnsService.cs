@@ -449,8 +449,15 @@ public sealed partial class SnsService(SnsEnvironment env)
         var authenticated = !ctx.Principal.IsAnonymous;
         var arn = Store.State.Write(w =>
         {
-            var s = SnsStore.SubscriptionsOf(w, topic.TopicArn).FirstOrDefault(x => x.Token is { } t
-                && CryptographicOperations.FixedTimeEquals(Encoding.ASCII.GetBytes(t), Encoding.ASCII.GetBytes(token)));
+            bool Matches(SnsSubscription x) => x.Token is { } t && CryptographicOperations.FixedTimeEquals(Encoding.ASCII.GetBytes(t), Encoding.ASCII.GetBytes(token));
+            var s = SnsStore.SubscriptionsOf(w, topic.TopicArn).FirstOrDefault(Matches);
+            if (s is null && SnsStore.UnsubscribedOf(w, topic.TopicArn).FirstOrDefault(Matches) is { } removed && removed.TokenExpires >= now)
+            {
+                // The SubscribeURL of an UnsubscribeConfirmation: the subscription comes back as it was.
+                SnsStore.DeleteUnsubscribed(w, removed.SubscriptionArn);
+                SnsStore.PutSubscription(w, removed);
+                return removed.SubscriptionArn;
+            }
             if (s is null || s.TokenExpires < now) throw Invalid("Token");
             if (s.PendingConfirmation)
             {
@@ -473,12 +480,19 @@ public sealed partial class SnsService(SnsEnvironment env)
         // Through the UnsubscribeURL (unsigned) only where the subscription allows it.
         if (ctx.Principal.IsAnonymous && subscription.AuthenticateOnUnsubscribe)
             throw SnsErrors.AuthorizationErrorException("Unsubscribe requires authentication for this subscription");
-        Store.State.Write(w =>
+        var now = env.Clock.GetUtcNow();
+        var told = Store.State.Write(w =>
         {
-            if (SnsStore.DeleteSubscription(w, subscription.SubscriptionArn) && SnsStore.GetTopic(w, subscription.TopicArn) is { } topic)
-                SnsStore.PutTopic(w, topic with { SubscriptionsDeleted = topic.SubscriptionsDeleted + 1 });
-            return 0;
+            if (!SnsStore.DeleteSubscription(w, subscription.SubscriptionArn) || SnsStore.GetTopic(w, subscription.TopicArn) is not { } topic) return false;
+            SnsStore.PutTopic(w, topic with { SubscriptionsDeleted = topic.SubscriptionsDeleted + 1 });
+            if (subscription.PendingConfirmation || subscription.Protocol is not ("http" or "https")) return false;
+            // As AWS does, an HTTP/S endpoint is told, with a SubscribeURL that undoes it.
+            var removed = subscription with { Token = NewToken(), TokenExpires = now.AddDays(3) };
+            SnsStore.PutUnsubscribed(w, removed);
+            SnsStore.PutDelivery(w, Confirmation(topic, removed, now, "UnsubscribeConfirmation"));
+            return true;
         });
+        if (told) env.WakeDeliverer();
     }
 
     static Subscription Listed(SnsSubscription s) => new()
@@ -725,14 +739,16 @@ public sealed partial class SnsService(SnsEnvironment env)
     string UnsubscribeUrl(string subscriptionArn) => $"{env.BaseUrl}/?Action=Unsubscribe&SubscriptionArn={Uri.EscapeDataString(subscriptionArn)}";
 
     /// <summary>The SubscriptionConfirmation message an endpoint gets on Subscribe.</summary>
-    SnsDelivery Confirmation(SnsTopic topic, SnsSubscription s, DateTimeOffset now)
+    SnsDelivery Confirmation(SnsTopic topic, SnsSubscription s, DateTimeOffset now, string type = "SubscriptionConfirmation")
     {
         var messageId = Guid.NewGuid().ToString();
         var subscribeUrl = $"{env.BaseUrl}/?Action=ConfirmSubscription&TopicArn={Uri.EscapeDataString(topic.TopicArn)}&Token={s.Token}";
-        var text = $"You have chosen to subscribe to the topic {topic.TopicArn}.\nTo confirm the subscription, visit the SubscribeURL included in this message.";
+        var text = type == "SubscriptionConfirmation"
+            ? $"You have chosen to subscribe to the topic {topic.TopicArn}.\nTo confirm the subscription, visit the SubscribeURL included in this message."
+            : $"You have chosen to deactivate subscription {s.SubscriptionArn}.\nTo cancel this operation and restore the subscription, visit the SubscribeURL included in this message.";
         var fields = new Dictionary<string, string>
         {
-            ["Type"] = "SubscriptionConfirmation",
+            ["Type"] = type,
             ["MessageId"] = messageId,
             ["Token"] = s.Token!,
             ["TopicArn"] = topic.TopicArn,
@@ -757,7 +773,7 @@ public sealed partial class SnsService(SnsEnvironment env)
             Id = Guid.NewGuid().ToString("N"),
             Protocol = s.Protocol,
             Endpoint = s.Endpoint,
-            MessageType = "SubscriptionConfirmation",
+            MessageType = type,
             MessageId = messageId,
             TopicArn = topic.TopicArn,
             SubscriptionArn = null,

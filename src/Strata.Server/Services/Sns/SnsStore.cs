@@ -73,6 +73,9 @@ public sealed class SnsStore(IStateStore state)
     const string Topics = "sns-topics";
     const string Subscriptions = "sns-subscriptions";
     const string Deliveries = "sns-deliveries";
+    /// <summary>HTTP/S subscriptions just removed: their UnsubscribeConfirmation's SubscribeURL
+    /// restores them while its token is valid.</summary>
+    const string Unsubscribed = "sns-unsubscribed";
 
     public IStateStore State => state;
 
@@ -106,6 +109,14 @@ public sealed class SnsStore(IStateStore state)
 
     public List<SnsSubscription> ListSubscriptions(string prefix, string? startAfter, int limit)
         => state.Read(r => r.Scan(Subscriptions, prefix, startAfter, limit)).Select(kv => JsonSerializer.Deserialize(kv.Value, SnsStoreJson.Default.SnsSubscription)!).ToList();
+
+    public static void PutUnsubscribed(IStateWriter w, SnsSubscription s)
+        => w.Put(Unsubscribed, s.SubscriptionArn, JsonSerializer.Serialize(s, SnsStoreJson.Default.SnsSubscription));
+
+    public static bool DeleteUnsubscribed(IStateWriter w, string arn) => w.Delete(Unsubscribed, arn);
+
+    public static List<SnsSubscription> UnsubscribedOf(IStateReader r, string topicArn)
+        => r.Scan(Unsubscribed, topicArn + ":", null, int.MaxValue).Select(kv => JsonSerializer.Deserialize(kv.Value, SnsStoreJson.Default.SnsSubscription)!).ToList();
 
     static string DeliveryKey(SnsDelivery d) => $"{d.DueAt.ToUnixTimeMilliseconds():D15}/{d.Id}";
 
