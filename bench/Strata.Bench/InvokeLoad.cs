@@ -217,7 +217,8 @@ public static class InvokeLoad
         => Send(http, endpoint, "sagemaker", "POST", "/", "application/x-amz-json-1.1", Encoding.UTF8.GetBytes(body), "SageMaker." + operation);
 
     /// <summary>A SigV4-signed request, as an SDK would send it.</summary>
-    internal static async Task<string> Send(HttpClient http, string endpoint, string service, string method, string path, string? contentType, byte[] body, string? target = null)
+    internal static async Task<string> Send(HttpClient http, string endpoint, string service, string method, string path, string? contentType, byte[] body, string? target = null,
+        bool allowError = false)
     {
         var now = DateTimeOffset.UtcNow;
         var amzDate = now.ToString(SigV4.TimeFormat, CultureInfo.InvariantCulture);
@@ -238,7 +239,7 @@ public static class InvokeLoad
         request.Headers.TryAddWithoutValidation("Authorization", $"AWS4-HMAC-SHA256 Credential={KeyId}/{scope}, SignedHeaders={signed}, Signature={signature}");
         using var response = await http.SendAsync(request);
         var text = await response.Content.ReadAsStringAsync();
-        if (!response.IsSuccessStatusCode) throw new InvalidOperationException($"{method} {path}: {(int)response.StatusCode} {text}");
+        if (!response.IsSuccessStatusCode && !allowError) throw new InvalidOperationException($"{method} {path}: {(int)response.StatusCode} {text}");
         return text;
     }
 

@@ -22,6 +22,13 @@ if (args.Length > 2 && args[0] == "hotpaths")
         args.Length > 4 ? int.Parse(args[4], System.Globalization.CultureInfo.InvariantCulture) : 3);
     return;
 }
+// CloudWatch: PutMetricData ingest and GetMetricData over a day of 1-second data (see MetricsLoad.cs):
+//   dotnet run -c Release --project bench/Strata.Bench -- metrics [seconds-per-run]
+if (args.Length > 0 && args[0] == "metrics")
+{
+    await MetricsLoad.RunAsync(args.Length > 1 ? double.Parse(args[1], System.Globalization.CultureInfo.InvariantCulture) : 5);
+    return;
+}
 if (args.Length > 0 && args[0] == "invoke")
 {
     await InvokeLoad.RunAsync(args.Length > 1 ? double.Parse(args[1], System.Globalization.CultureInfo.InvariantCulture) : 5);

@@ -20,8 +20,10 @@ sealed partial class Generator(ServiceModel model, ServiceList list, string boto
     readonly SortedSet<string> _enums = new(StringComparer.Ordinal);
     readonly SortedSet<string> _patterns = new(StringComparer.Ordinal);
 
-    bool IsJson => model.Protocol == "json";
-    bool IsQuery => model.Protocol == "query";
+    // RPC v2 CBOR carries JSON's data model: its shapes are read and written through the JSON context.
+    bool IsCbor => model.Protocols.Contains("smithy-rpc-v2-cbor");
+    bool IsJson => model.Protocols.Contains("json") || IsCbor;
+    bool IsQuery => model.Protocols.Contains("query");
     bool IsRestXml => model.Protocol == "rest-xml";
     bool IsRestJson => model.Protocol == "rest-json";
 
@@ -293,8 +295,8 @@ sealed partial class Generator(ServiceModel model, ServiceList list, string boto
     {
         Line("");
         Line("/// <summary>System.Text.Json source generation for the JSON protocol: members as the model names");
-        Line("/// them, absent members omitted, timestamps as epoch seconds.</summary>");
-        Line("[JsonSourceGenerationOptions(DefaultIgnoreCondition = JsonIgnoreCondition.WhenWritingNull, Converters = [typeof(EpochSecondsConverter)])]");
+        Line("/// them, absent members omitted, timestamps as epoch seconds, doubles as AWS writes them.</summary>");
+        Line("[JsonSourceGenerationOptions(DefaultIgnoreCondition = JsonIgnoreCondition.WhenWritingNull, Converters = [typeof(EpochSecondsConverter), typeof(AwsDoubleConverter)])]");
         foreach (var s in OperationShapes()) Line($"[JsonSerializable(typeof({TypeName(s)}))]");
         Line($"public sealed partial class {list.Prefix}Json : JsonSerializerContext;");
     }
@@ -558,7 +560,17 @@ sealed partial class Generator(ServiceModel model, ServiceList list, string boto
             var output = ServiceModel.Str(Member(op, "output"), "shape");
             var tin = input is null ? "Empty" : TypeName(input);
             var tout = output is null ? "Empty" : TypeName(output);
-            if (IsJson)
+            if (IsJson && IsQuery)
+            {
+                var read = input is null ? "null" : $"{list.Prefix}Json.Default.{TypeName(input)}";
+                var write = output is null ? "null" : $"{list.Prefix}Json.Default.{TypeName(output)}";
+                var qread = input is null ? "null" : $"{list.Prefix}Query.Read{TypeName(input)}";
+                var wrapper = ServiceModel.Str(Member(op, "output"), "resultWrapper");
+                var qwrite = output is null ? "null" : $"{list.Prefix}Xml.Write";
+                Line($"    public static readonly MultiProtocolOperation<{tin}, {tout}> {name} = new(new(\"{name}\", {read}, {write}),");
+                Line($"        new(\"{name}\", {qread}, {(wrapper is null ? "null" : Quote(wrapper))}, {qwrite}));");
+            }
+            else if (IsJson)
             {
                 var read = input is null ? "null" : $"{list.Prefix}Json.Default.{TypeName(input)}";
                 var write = output is null ? "null" : $"{list.Prefix}Json.Default.{TypeName(output)}";

@@ -13,6 +13,9 @@ sealed class ServiceModel
     public required string Service { get; init; }
     public required string ApiVersion { get; init; }
     public required string Protocol { get; init; }
+    /// <summary>Every protocol the service speaks (<c>metadata.protocols</c>; CloudWatch: RPC v2 CBOR,
+    /// JSON 1.0 and Query), its first one when the model lists none.</summary>
+    public required IReadOnlyList<string> Protocols { get; init; }
     public string? TargetPrefix { get; init; }
     public string? XmlNamespace { get; init; }
     public required Dictionary<string, JsonElement> Operations { get; init; }
@@ -36,6 +39,7 @@ sealed class ServiceModel
             Service = service,
             ApiVersion = metadata.GetProperty("apiVersion").GetString()!,
             Protocol = metadata.GetProperty("protocol").GetString()!,
+            Protocols = metadata.TryGetProperty("protocols", out var ps) ? ps.EnumerateArray().Select(p => p.GetString()!).ToList() : [metadata.GetProperty("protocol").GetString()!],
             TargetPrefix = metadata.TryGetProperty("targetPrefix", out var t) ? t.GetString() : null,
             XmlNamespace = metadata.TryGetProperty("xmlNamespace", out var x) ? x.GetString() : null,
             Operations = root.GetProperty("operations").EnumerateObject().ToDictionary(p => p.Name, p => p.Value),

@@ -9,6 +9,7 @@ using Strata.Server.Jobs.Transform;
 using Strata.Server.Pipeline;
 using Strata.Server.Protocol;
 using Strata.Server.Services.AutoScaling;
+using Strata.Server.Services.CloudWatch;
 using Strata.Server.Services.Iam;
 using Strata.Server.Services.Kms;
 using Strata.Server.Services.Runtime;
@@ -56,10 +57,15 @@ public static class StrataHost
         HostingService hosting = null!;
         TransformJobRunner transforms = null!;
         Scaler scaler = null!;
-        SnsDeliveryService snsDelivery = null!;
+        MetricsStore metricsStore = null!;
+        // First to start, last to stop: the final flush sees every metric the others recorded.
+        builder.Services.AddHostedService(sp => new MetricsFlusher(metricsStore, clock, sp.GetRequiredService<ILogger<MetricsFlusher>>()));
         builder.Services.AddHostedService(_ => hosting);
         builder.Services.AddHostedService(_ => transforms);
         builder.Services.AddHostedService(_ => scaler);
+        AlarmEvaluator alarms = null!;
+        builder.Services.AddHostedService(_ => alarms);
+        SnsDeliveryService snsDelivery = null!;
         builder.Services.AddHostedService(_ => snsDelivery);
         builder.WebHost.ConfigureKestrel(kestrel =>
         {
@@ -94,7 +100,8 @@ public static class StrataHost
         var roles = new ExecutionRoles(iamStore, authorizer);
 
         var sageMakerStore = new SageMakerStore(state);
-        var metrics = new MetricsStore(clock);
+        var metrics = new MetricsStore(clock, Path.Combine(options.DataDir, "metrics.db"));
+        metricsStore = metrics;
         var images = new ImageCatalogue(options.DataDir);
         // Worker sockets live in a short private directory: socket paths are limited to 108 bytes.
         var artifacts = new ModelArtifacts(s3Store, sse, roles, options.Region, Path.Combine(options.DataDir, "models"));
@@ -122,9 +129,11 @@ public static class StrataHost
         var snsHost = options.Host is "0.0.0.0" or "::" ? "127.0.0.1" : options.Host;
         var sns = new SnsService(new SnsEnvironment(snsStore, snsSigning, clock, options.Region, $"http://{snsHost}:{options.Port}",
             json => iamStore.Parse(json, Strata.Policy.PolicyKind.Resource), snsDelivery.Wake, options.SmtpUrl is not null));
+        var cloudWatch = new CloudWatchService(metrics, state, clock) { Region = options.Region, Notifier = new SnsAlarmNotifier(new SnsPublisher(sns)) };
+        alarms = new AlarmEvaluator(cloudWatch, clock, app.Services.GetRequiredService<ILogger<AlarmEvaluator>>());
         var catalog = new ServiceCatalog(ServiceCatalog.AwsServices(s3, new NamedOperations(sageMaker.Operations, SageMakerErrorTable.Errors), runtime,
             new NamedOperations(iam.Operations, IamErrorTable.Errors), new NamedOperations(sts.Operations), new NamedOperations(kms.Operations, KmsErrorTable.Errors), new NamedOperations(autoScaling.Operations, AutoScalingErrorTable.Errors),
-            new NamedOperations(sns.Operations, SnsErrorTable.Errors)));
+            new NamedOperations(cloudWatch.Operations), new NamedOperations(sns.Operations, SnsErrorTable.Errors)));
         var pipeline = new RequestPipeline(catalog, new SigV4Authenticator(credentials, clock), authorizer,
             app.Services.GetRequiredService<ILogger<RequestPipeline>>(), options.Region, options.VpcePort > 0 ? (options.VpcePort, options.VpceId) : null);
         var log = app.Services.GetRequiredService<ILoggerFactory>().CreateLogger("Strata");
@@ -224,5 +233,18 @@ public static class StrataHost
         http.Response.StatusCode = 404;
         http.Response.ContentType = "application/json";
         await http.Response.WriteAsync(JsonSerializer.Serialize(new JsonObject { ["message"] = "no such Strata route" }));
+    }
+}
+
+/// <summary>CloudWatch alarm actions publish through SNS (the composition root is the one place
+/// that knows both). A topic of another account is not reached: Strata does not evaluate topic
+/// policies for CloudWatch as a service principal, so only the alarm's own account's topics are.</summary>
+sealed class SnsAlarmNotifier(SnsPublisher sns) : IAlarmNotifier
+{
+    public Task<string> PublishAsync(string account, string topicArn, string subject, string message, CancellationToken ct)
+    {
+        if (topicArn.Split(':') is not [_, _, _, _, var owner, _] || owner != account) throw new TopicNotFound(topicArn);
+        // SNS subjects are at most 100 characters; AWS shortens long alarm subjects the same way.
+        return sns.PublishAsync(topicArn, subject.Length > 100 ? subject[..100] : subject, message, ct);
     }
 }

@@ -21,11 +21,12 @@ public sealed class EndpointRuntime : IAsyncDisposable
     /// <summary>How long a serverless variant stays warm with no request.</summary>
     readonly TimeSpan _serverlessIdle;
 
-    public EndpointRuntime(string name, string configName, IReadOnlyList<VariantRuntime> variants, MetricsStore metrics, TimeProvider clock, TimeSpan serverlessIdle, ILogger log)
+    public EndpointRuntime(string account, string name, string configName, IReadOnlyList<VariantRuntime> variants, MetricsStore metrics, TimeProvider clock, TimeSpan serverlessIdle, ILogger log)
     {
         _metrics = metrics;
         _clock = clock;
         _serverlessIdle = serverlessIdle;
+        Account = account;
         Name = name;
         ConfigName = configName;
         Variants = variants;
@@ -33,6 +34,8 @@ public sealed class EndpointRuntime : IAsyncDisposable
         _nextSample = clock.GetUtcNow();
     }
 
+    /// <summary>The account the endpoint belongs to (its metrics are that account's).</summary>
+    public string Account { get; }
     public string Name { get; }
     public string ConfigName { get; }
     public IReadOnlyList<VariantRuntime> Variants { get; }
@@ -124,8 +127,8 @@ public sealed class EndpointRuntime : IAsyncDisposable
             foreach (var instance in variant.Instances)
             {
                 if (instance.Sample(now) is not { } sample) continue;
-                _metrics.Record("/aws/sagemaker/Endpoints", "CPUUtilization", "Percent", sample.Cpu, ("EndpointName", Name), ("VariantName", variant.Name));
-                _metrics.Record("/aws/sagemaker/Endpoints", "MemoryUtilization", "Percent", sample.Memory, ("EndpointName", Name), ("VariantName", variant.Name));
+                _metrics.Record(Account, "/aws/sagemaker/Endpoints", "CPUUtilization", "Percent", sample.Cpu, ("EndpointName", Name), ("VariantName", variant.Name));
+                _metrics.Record(Account, "/aws/sagemaker/Endpoints", "MemoryUtilization", "Percent", sample.Memory, ("EndpointName", Name), ("VariantName", variant.Name));
             }
         }
     }

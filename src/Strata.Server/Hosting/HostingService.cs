@@ -120,7 +120,7 @@ public sealed class HostingService(IArtifactReader artifacts, ImageCatalogue ima
                     ?? throw new HostingException($"the image {image} of model {model.ModelName} is neither {Images.BuiltInRepository} nor in the image catalogue (strata images add)");
                 // A multi-model container loads its models on demand, each read from under the prefix as the role.
                 var multi = model.MultiModel && model.ModelDataUrl is { } modelPrefix
-                    ? new MultiModel(modelPrefix, (url, token) => artifacts.PrepareAsync(model, url, requireOnnx: true, token), metrics, endpointName, pv.VariantName, clock)
+                    ? new MultiModel(modelPrefix, (url, token) => artifacts.PrepareAsync(model, url, requireOnnx: true, token), metrics, account, endpointName, pv.VariantName, clock)
                     : null;
                 var modelDir = multi is not null ? Directory.CreateTempSubdirectory("strata-multimodel-").FullName
                     : model.ModelDataUrl is { } url ? await artifacts.PrepareAsync(model, url, requireOnnx: command is null, ct)
@@ -161,7 +161,7 @@ public sealed class HostingService(IArtifactReader artifacts, ImageCatalogue ima
                     zones, randomRouting: pv.RandomRouting, serverless: serverless)
                 { MultiModel = multi });
             }
-            return new EndpointRuntime(endpointName, plan.ConfigName, variants, metrics, clock, options.ServerlessIdle, log);
+            return new EndpointRuntime(account, endpointName, plan.ConfigName, variants, metrics, clock, options.ServerlessIdle, log);
         }
         catch
         {

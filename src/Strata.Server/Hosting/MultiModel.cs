@@ -25,7 +25,7 @@ public sealed class ModelLease(Action release) : IDisposable
 /// ModelUnloadingTime and LoadedModelCount are recorded as it goes. Which model is least recently
 /// used is read from the injected clock; the metrics' durations are measured with Stopwatch.
 /// </summary>
-public sealed class MultiModel(string prefix, Func<string, CancellationToken, Task<string>> download, MetricsStore metrics, string endpoint, string variant,
+public sealed class MultiModel(string prefix, Func<string, CancellationToken, Task<string>> download, MetricsStore metrics, string account, string endpoint, string variant,
     TimeProvider clock)
 {
     sealed class Held(string name, long now)
@@ -46,7 +46,7 @@ public sealed class MultiModel(string prefix, Func<string, CancellationToken, Ta
     public string Prefix { get; } = prefix;
 
     void Metric(string name, string unit, double value)
-        => metrics.Record("AWS/SageMaker", name, unit, value, ("EndpointName", endpoint), ("VariantName", variant));
+        => metrics.Record(account, "AWS/SageMaker", name, unit, value, ("EndpointName", endpoint), ("VariantName", variant));
 
     /// <summary>The name a model has inside the worker (TargetModel paths may hold any character).</summary>
     static string WorkerName(string target) => Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes(target)))[..24];

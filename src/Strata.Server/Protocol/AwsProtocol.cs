@@ -13,4 +13,7 @@ public enum AwsProtocol
     RestXml,
     /// <summary>REST with JSON bodies (SageMaker Runtime).</summary>
     RestJson,
+    /// <summary>Smithy RPC v2 CBOR: POST /service/{service}/operation/{operation}, CBOR bodies
+    /// (CloudWatch's first protocol for botocore ≥ 1.40).</summary>
+    RpcV2Cbor,
 }

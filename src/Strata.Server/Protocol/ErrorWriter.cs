@@ -25,6 +25,13 @@ public static class ErrorWriter
                     response.Headers["x-amzn-query-error"] = $"{error.Code};{(error.SenderFault ? "Sender" : "Receiver")}";
                 body = JsonBody(error, typeField: true);
                 break;
+            case AwsProtocol.RpcV2Cbor:
+                response.ContentType = CborWire.ContentType;
+                response.Headers["smithy-protocol"] = "rpc-v2-cbor";
+                if (ctx.Service?.QueryCompatible == true)
+                    response.Headers["x-amzn-query-error"] = $"{error.Code};{(error.SenderFault ? "Sender" : "Receiver")}";
+                body = CborWire.Error(error.Code, error.Message);
+                break;
             case AwsProtocol.RestJson:
                 response.ContentType = "application/json";
                 response.Headers["X-Amzn-ErrorType"] = error.Code;

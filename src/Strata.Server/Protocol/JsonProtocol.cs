@@ -51,6 +51,40 @@ public sealed class EpochSecondsConverter : JsonConverter<DateTimeOffset>
         => writer.WriteNumberValue(Math.Round(value.ToUnixTimeMilliseconds() / 1000.0, 3));
 }
 
+/// <summary>Doubles as the AWS JSON protocols carry them: always with a fraction or exponent (AWS's
+/// services write <c>17.0</c>, and clients that keep JSON's types show it so), NaN and infinities
+/// as the strings <c>"NaN"</c>, <c>"Infinity"</c>, <c>"-Infinity"</c> both ways.</summary>
+public sealed class AwsDoubleConverter : JsonConverter<double>
+{
+    public override double Read(ref Utf8JsonReader reader, Type typeToConvert, JsonSerializerOptions options)
+    {
+        if (reader.TokenType == JsonTokenType.Number && reader.TryGetDouble(out var value)) return value;
+        if (reader.TokenType == JsonTokenType.String)
+        {
+            switch (reader.GetString())
+            {
+                case "NaN": return double.NaN;
+                case "Infinity": return double.PositiveInfinity;
+                case "-Infinity": return double.NegativeInfinity;
+            }
+        }
+        throw new JsonException("The value is not a number.");
+    }
+
+    public override void Write(Utf8JsonWriter writer, double value, JsonSerializerOptions options)
+    {
+        if (double.IsNaN(value)) writer.WriteStringValue("NaN");
+        else if (double.IsPositiveInfinity(value)) writer.WriteStringValue("Infinity");
+        else if (double.IsNegativeInfinity(value)) writer.WriteStringValue("-Infinity");
+        else
+        {
+            var text = value.ToString("R", System.Globalization.CultureInfo.InvariantCulture);
+            if (text.AsSpan().IndexOfAny('.', 'E') < 0) text += ".0";
+            writer.WriteRawValue(text, skipInputValidation: true);
+        }
+    }
+}
+
 /// <summary><see cref="EpochSecondsConverter"/> for an optional timestamp (hand-written shapes that
 /// name it per member; a context that registers EpochSecondsConverter needs neither).</summary>
 public sealed class NullableEpochSecondsConverter : JsonConverter<DateTimeOffset?>

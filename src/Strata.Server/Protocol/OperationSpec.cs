@@ -31,29 +31,44 @@ public abstract class OperationSpec<TIn, TOut>(string name)
 }
 
 /// <summary>An operation of a JSON 1.0/1.1 service: input and output through source-generated
-/// System.Text.Json metadata; a missing input/output shape reads/writes as <c>{}</c>.</summary>
+/// System.Text.Json metadata; a missing input/output shape reads/writes as <c>{}</c>. The same
+/// metadata serves RPC v2 CBOR (<see cref="CborWire"/>), which carries JSON's data model.</summary>
 public sealed class JsonOperation<TIn, TOut>(string name, JsonTypeInfo<TIn>? input, JsonTypeInfo<TOut>? output) : OperationSpec<TIn, TOut>(name)
 {
     public override TIn Read(RequestContext ctx)
     {
         if (input is null) return (TIn)(object)Empty.Instance;
         TIn? value;
+        var body = ctx.Service!.Protocol == AwsProtocol.RpcV2Cbor ? CborWire.ToJson(ctx.Content ?? []) : ctx.Content;
+        // A query-compatible service (CloudWatch) answers validation failures with its Query code.
+        var validationCode = ctx.Service.QueryCompatible ? "ValidationError" : "ValidationException";
         try
         {
-            value = ctx.BufferedBody is { Length: > 0 } body ? JsonSerializer.Deserialize(body, input) : JsonSerializer.Deserialize("{}"u8, input);
+            value = body is { Length: > 0 } ? JsonSerializer.Deserialize(body, input) : JsonSerializer.Deserialize("{}"u8, input);
         }
         catch (JsonException e)
         {
             throw new AwsException("SerializationException", 400, SerializationMessage(e));
         }
-        return Checked(value ?? throw new AwsException("SerializationException", 400, "Start of structure or map found where not expected."), "ValidationException");
+        return Checked(value ?? throw new AwsException("SerializationException", 400, "Start of structure or map found where not expected."), validationCode);
     }
 
     public override async Task WriteAsync(RequestContext ctx, TOut output1)
     {
-        var body = output is null ? "{}"u8.ToArray() : JsonSerializer.SerializeToUtf8Bytes(output1, output);
+        byte[] body;
         ctx.Response.StatusCode = 200;
-        ctx.Response.ContentType = ctx.Service!.Protocol == AwsProtocol.Json10 ? "application/x-amz-json-1.0" : "application/x-amz-json-1.1";
+        switch (ctx.Service!.Protocol)
+        {
+            case AwsProtocol.RpcV2Cbor:
+                body = CborWire.FromValue(output is null ? null : output1, output!);
+                ctx.Response.ContentType = CborWire.ContentType;
+                ctx.Response.Headers["smithy-protocol"] = "rpc-v2-cbor";
+                break;
+            default:
+                body = output is null ? "{}"u8.ToArray() : JsonSerializer.SerializeToUtf8Bytes(output1, output);
+                ctx.Response.ContentType = ctx.Service.Protocol == AwsProtocol.Json10 ? "application/x-amz-json-1.0" : "application/x-amz-json-1.1";
+                break;
+        }
         ctx.Response.ContentLength = body.Length;
         await ctx.Response.Body.WriteAsync(body);
     }
@@ -73,6 +88,16 @@ public sealed class QueryOperation<TIn, TOut>(string name, Func<QueryReader, str
 
     public override Task WriteAsync(RequestContext ctx, TOut value)
         => QueryProtocol.WriteAsync(ctx, output is null || resultWrapper is null ? null : xml => output(xml, value), resultWrapper);
+}
+
+/// <summary>An operation of a service that speaks several protocols (CloudWatch: RPC v2 CBOR,
+/// JSON 1.0 and Query): each request is read and answered in the protocol it came in.</summary>
+public sealed class MultiProtocolOperation<TIn, TOut>(JsonOperation<TIn, TOut> json, QueryOperation<TIn, TOut> query) : OperationSpec<TIn, TOut>(json.Name)
+{
+    public override TIn Read(RequestContext ctx) => ctx.Service!.Protocol == AwsProtocol.Query ? query.Read(ctx) : json.Read(ctx);
+
+    public override Task WriteAsync(RequestContext ctx, TOut output)
+        => ctx.Service!.Protocol == AwsProtocol.Query ? query.WriteAsync(ctx, output) : json.WriteAsync(ctx, output);
 }
 
 /// <summary>Binds a generated operation to its handler: the typed input is read in the pipeline's

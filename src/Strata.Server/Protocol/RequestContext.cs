@@ -37,6 +37,10 @@ public sealed class RequestContext(HttpContext http, string requestId, string re
     public Operation? Operation { get; set; }
     /// <summary>The whole body of a JSON/Query request (small, control plane).</summary>
     public byte[]? BufferedBody { get; set; }
+    /// <summary>The body as operations read it: <see cref="BufferedBody"/> with its Content-Encoding
+    /// (gzip, which botocore applies to large PutMetricData requests) undone. SigV4 hashes the body
+    /// as sent, so both are kept.</summary>
+    public byte[]? Content { get; set; }
     public Dictionary<string, string>? QueryInput { get; set; }
     /// <summary>The typed input of a generated operation, read and validated before authorization.</summary>
     public object? Input { get; set; }

@@ -16,7 +16,8 @@ public sealed class ServiceCatalog(IEnumerable<ServiceDescriptor> services)
     /// <summary>The AWS services and their protocols (botocore's service models' metadata).
     /// Services whose operations are not built yet have no operations.</summary>
     public static IEnumerable<ServiceDescriptor> AwsServices(IOperationResolver s3, IOperationResolver sageMaker, IOperationResolver runtime,
-        IOperationResolver iam, IOperationResolver sts, IOperationResolver kms, IOperationResolver autoScaling, IOperationResolver sns) =>
+        IOperationResolver iam, IOperationResolver sts, IOperationResolver kms, IOperationResolver autoScaling, IOperationResolver cloudWatch,
+        IOperationResolver sns) =>
     [
         new("s3", "s3", AwsProtocol.RestXml, s3, XmlNamespace: "http://s3.amazonaws.com/doc/2006-03-01/"),
         new("sagemaker", "sagemaker", AwsProtocol.Json11, sageMaker, TargetPrefix: "SageMaker"),
@@ -25,9 +26,11 @@ public sealed class ServiceCatalog(IEnumerable<ServiceDescriptor> services)
         new("iam", "iam", AwsProtocol.Query, iam, XmlNamespace: "https://iam.amazonaws.com/doc/2010-05-08/"),
         new("sts", "sts", AwsProtocol.Query, sts, XmlNamespace: "https://sts.amazonaws.com/doc/2011-06-15/"),
         new("sns", "sns", AwsProtocol.Query, sns, XmlNamespace: "http://sns.amazonaws.com/doc/2010-03-31/", AccessDeniedCode: "AuthorizationError"),
-        // CloudWatch: new clients speak JSON 1.0 in query-compatible mode, old ones Query.
-        new("cloudwatch", "monitoring", AwsProtocol.Json10, NamedOperations.None, TargetPrefix: "GraniteServiceVersion20100801", QueryCompatible: true),
-        new("cloudwatch-query", "monitoring", AwsProtocol.Query, NamedOperations.None, XmlNamespace: "http://monitoring.amazonaws.com/doc/2010-08-01/"),
+        // CloudWatch speaks three protocols with one set of operations: the newest clients RPC v2 CBOR
+        // (botocore ≥ 1.40), others JSON 1.0 in query-compatible mode, old ones Query.
+        new("cloudwatch-cbor", "monitoring", AwsProtocol.RpcV2Cbor, cloudWatch, PathPrefix: "/service/GraniteServiceVersion20100801/", QueryCompatible: true),
+        new("cloudwatch", "monitoring", AwsProtocol.Json10, cloudWatch, TargetPrefix: "GraniteServiceVersion20100801", QueryCompatible: true),
+        new("cloudwatch-query", "monitoring", AwsProtocol.Query, cloudWatch, XmlNamespace: "http://monitoring.amazonaws.com/doc/2010-08-01/"),
         new("logs", "logs", AwsProtocol.Json11, NamedOperations.None, TargetPrefix: "Logs_20140328"),
         new("events", "events", AwsProtocol.Json11, NamedOperations.None, TargetPrefix: "AWSEvents"),
         new("states", "states", AwsProtocol.Json10, NamedOperations.None, TargetPrefix: "AWSStepFunctions"),

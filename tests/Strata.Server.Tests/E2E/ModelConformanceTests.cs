@@ -68,6 +68,16 @@ public sealed class ModelConformanceTests
     [Theory]
     [InlineData("python3")]
     [InlineData("/usr/bin/python3")]
+    public async Task CloudWatchOperationsExistInTheModelAndAreTested(string python)
+    {
+        var operations = new Services.CloudWatch.CloudWatchService(null!, null!, TimeProvider.System).Operations.Select(o => o.Name);
+        var (code, output) = await ClientProcess.RunAsync(python, [ClientSuite.ScriptPath("model_check.py"), "cloudwatch", .. operations], new Dictionary<string, string>());
+        Assert.True(code == 0, output);
+    }
+
+    [Theory]
+    [InlineData("python3")]
+    [InlineData("/usr/bin/python3")]
     public async Task SnsOperationsExistInTheModelAndAreTested(string python)
     {
         var operations = new Services.Sns.SnsService(null!).Operations.Select(o => o.Name);

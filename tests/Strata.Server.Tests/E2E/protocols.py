@@ -43,7 +43,7 @@ def test_query_unknown_action():
 
 def test_cloudwatch_query_compatible():
     """New clients speak JSON 1.0 to CloudWatch and read x-amzn-query-error; old ones Query."""
-    r = expect_error(lambda: client("cloudwatch").list_metrics(), "InvalidAction", 400)
+    r = expect_error(lambda: client("cloudwatch").list_metric_streams(), "InvalidAction", 400)
     if NEW_BOTOCORE:
         # The query-compatible header carries the Query error code to JSON clients.
         assert "x-amzn-query-error" in r["ResponseMetadata"]["HTTPHeaders"], r["ResponseMetadata"]["HTTPHeaders"]

@@ -356,13 +356,14 @@ def test_metrics_in_prometheus_format():
         invoke(name, b"[[1,2,3,4]]")
     expect_error(lambda: invoke(name, b"[[1,2,3]]"), "ModelError", 424)
     text = urllib.request.urlopen(endpoint() + "/_strata/metrics").read().decode()
-    labels = f'{{endpoint_name="{name}",variant_name="only"}}'
-    values = {line.split(" ")[0]: float(line.split(" ")[1]) for line in text.splitlines() if labels in line}
-    eq(values[f"aws_sagemaker_invocations_count{labels}"], 8, "invocations")
-    eq(values[f"aws_sagemaker_invocation_model_errors_sum{labels}"], 1, "model errors")
-    eq(values[f"aws_sagemaker_invocation_4xx_errors_sum{labels}"], 1, "4xx errors")
-    eq(values[f"aws_sagemaker_model_latency_count{labels}"], 7, "model latency samples")
-    assert values[f"aws_sagemaker_overhead_latency_sum{labels}"] > 0, values
+    # The series' labels: the endpoint's dimensions, then the account it belongs to.
+    labels = f'{{endpoint_name="{name}",variant_name="only",account="'
+    values = {line.split("{")[0]: float(line.split(" ")[1]) for line in text.splitlines() if labels in line}
+    eq(values["aws_sagemaker_invocations_count"], 8, "invocations")
+    eq(values["aws_sagemaker_invocation_model_errors_sum"], 1, "model errors")
+    eq(values["aws_sagemaker_invocation_4xx_errors_sum"], 1, "4xx errors")
+    eq(values["aws_sagemaker_model_latency_count"], 7, "model latency samples")
+    assert values["aws_sagemaker_overhead_latency_sum"] > 0, values
     # Per-instance utilization, sampled by the endpoint's supervisor (the first sample at once).
     import time
     deadline = time.time() + 15

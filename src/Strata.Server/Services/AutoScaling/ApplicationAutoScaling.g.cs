@@ -677,8 +677,8 @@ public static partial class ApplicationAutoScalingPatterns
 }
 
 /// <summary>System.Text.Json source generation for the JSON protocol: members as the model names
-/// them, absent members omitted, timestamps as epoch seconds.</summary>
-[JsonSourceGenerationOptions(DefaultIgnoreCondition = JsonIgnoreCondition.WhenWritingNull, Converters = [typeof(EpochSecondsConverter)])]
+/// them, absent members omitted, timestamps as epoch seconds, doubles as AWS writes them.</summary>
+[JsonSourceGenerationOptions(DefaultIgnoreCondition = JsonIgnoreCondition.WhenWritingNull, Converters = [typeof(EpochSecondsConverter), typeof(AwsDoubleConverter)])]
 [JsonSerializable(typeof(DeleteScalingPolicyRequest))]
 [JsonSerializable(typeof(DeleteScalingPolicyResponse))]
 [JsonSerializable(typeof(DeregisterScalableTargetRequest))]

@@ -117,7 +117,7 @@ public sealed class Scaler(AutoScalingStore store, SageMakerStore sageMaker, IVa
             (ns, name, statistic) = ("AWS/SageMaker", "InvocationsPerInstance", "Sum");
             dimensions = [new("EndpointName", endpoint), new("VariantName", variant)];
         }
-        var (count, sum) = metrics.Totals(ns, name, dimensions);
+        var (count, sum) = metrics.Totals(account, ns, name, dimensions);
         var key = (account, $"endpoint/{endpoint}/variant/{variant}", policy.PolicyName);
         var first = !_readings.TryGetValue(key, out var before);
         _readings[key] = (count, sum, now);
@@ -128,7 +128,7 @@ public sealed class Scaler(AutoScalingStore store, SageMakerStore sageMaker, IVa
         {
             "Average" => dCount == 0 ? 0 : dSum / dCount,
             "SampleCount" => dCount / minutes,
-            "Minimum" or "Maximum" => metrics.Query(ns, name, dimensions, now.AddMinutes(-1), now) is { Count: > 0 } m
+            "Minimum" or "Maximum" => metrics.Query(account, ns, name, dimensions, now.AddMinutes(-1), now) is { Count: > 0 } m
                 ? statistic == "Minimum" ? m.Min(s => s.Minimum) : m.Max(s => s.Maximum) : 0,
             _ => dSum / minutes, // Sum, per minute (the unit SageMaker's metrics are tracked in)
         };

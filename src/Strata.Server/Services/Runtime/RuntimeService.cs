@@ -92,21 +92,22 @@ public sealed class RuntimeService(HostingService hosting, MetricsStore metrics,
         MetricsStore.MetricHandle Errors5XX, MetricsStore.MetricHandle ModelErrors, MetricsStore.MetricHandle ModelLatency, MetricsStore.MetricHandle OverheadLatency,
         MetricsStore.MetricHandle ModelSetupTime);
 
-    readonly System.Collections.Concurrent.ConcurrentDictionary<(string, string), VariantMetrics> _variantMetrics = new();
+    readonly System.Collections.Concurrent.ConcurrentDictionary<(string Account, string Endpoint, string Variant), VariantMetrics> _variantMetrics = new();
 
-    VariantMetrics MetricsOf(string endpoint, string variant) => _variantMetrics.GetOrAdd((endpoint, variant), key =>
+    VariantMetrics MetricsOf(string account, string endpoint, string variant) => _variantMetrics.GetOrAdd((account, endpoint, variant), key =>
     {
         const string ns = "AWS/SageMaker";
-        (string, string)[] dims = [("EndpointName", key.Item1), ("VariantName", key.Item2)];
-        return new VariantMetrics(metrics.Handle(ns, "Invocations", "Count", dims), metrics.Handle(ns, "InvocationsPerInstance", "Count", dims),
-            metrics.Handle(ns, "Invocation4XXErrors", "Count", dims), metrics.Handle(ns, "Invocation5XXErrors", "Count", dims),
-            metrics.Handle(ns, "InvocationModelErrors", "Count", dims), metrics.Handle(ns, "ModelLatency", "Microseconds", dims),
-            metrics.Handle(ns, "OverheadLatency", "Microseconds", dims), metrics.Handle(ns, "ModelSetupTime", "Microseconds", dims));
+        (string, string)[] dims = [("EndpointName", key.Endpoint), ("VariantName", key.Variant)];
+        var a = key.Account;
+        return new VariantMetrics(metrics.Handle(a, ns, "Invocations", "Count", dims), metrics.Handle(a, ns, "InvocationsPerInstance", "Count", dims),
+            metrics.Handle(a, ns, "Invocation4XXErrors", "Count", dims), metrics.Handle(a, ns, "Invocation5XXErrors", "Count", dims),
+            metrics.Handle(a, ns, "InvocationModelErrors", "Count", dims), metrics.Handle(a, ns, "ModelLatency", "Microseconds", dims),
+            metrics.Handle(a, ns, "OverheadLatency", "Microseconds", dims), metrics.Handle(a, ns, "ModelSetupTime", "Microseconds", dims));
     });
 
     void RecordInvocation(RequestContext ctx, string endpoint, VariantRuntime variant, string outcome, long modelMicros)
     {
-        var m = MetricsOf(endpoint, variant.Name);
+        var m = MetricsOf(ctx.Principal.AccountId, endpoint, variant.Name);
         m.Invocations.Record(1);
         m.PerInstance.Record(1.0 / Math.Max(1, variant.Instances.Count));
         m.Errors4XX.Record(outcome == "Model4XX" ? 1 : 0);
@@ -148,7 +149,7 @@ public sealed class RuntimeService(HostingService hosting, MetricsStore metrics,
                 try { (instance, setup) = await variant.ServerlessInstanceAsync(ctx.Http.RequestAborted); }
                 catch (HostingException e) { throw new ModelInvocationFailed($"The serverless variant {variant.Name} of endpoint {name} could not start: {e.Message}", "0", e.Message); }
                 // The cold start's cost, as SageMaker reports it for serverless endpoints.
-                if (setup > TimeSpan.Zero) MetricsOf(name, variant.Name).ModelSetupTime.Record(setup.TotalMicroseconds);
+                if (setup > TimeSpan.Zero) MetricsOf(account, name, variant.Name).ModelSetupTime.Record(setup.TotalMicroseconds);
             }
             else instance = variant.PickInstance(failed);
             if (instance is null) throw SageMakerRuntimeErrors.ServiceUnavailable($"No instance of variant {variant.Name} of endpoint {name} is running.");

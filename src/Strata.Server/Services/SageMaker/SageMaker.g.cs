@@ -1799,8 +1799,8 @@ public static partial class SageMakerPatterns
 }
 
 /// <summary>System.Text.Json source generation for the JSON protocol: members as the model names
-/// them, absent members omitted, timestamps as epoch seconds.</summary>
-[JsonSourceGenerationOptions(DefaultIgnoreCondition = JsonIgnoreCondition.WhenWritingNull, Converters = [typeof(EpochSecondsConverter)])]
+/// them, absent members omitted, timestamps as epoch seconds, doubles as AWS writes them.</summary>
+[JsonSourceGenerationOptions(DefaultIgnoreCondition = JsonIgnoreCondition.WhenWritingNull, Converters = [typeof(EpochSecondsConverter), typeof(AwsDoubleConverter)])]
 [JsonSerializable(typeof(AddTagsInput))]
 [JsonSerializable(typeof(AddTagsOutput))]
 [JsonSerializable(typeof(CreateEndpointConfigInput))]

@@ -94,7 +94,7 @@ public sealed class ScalerTests : IDisposable
     void Invoke(int times)
     {
         for (var i = 0; i < times; i++)
-            _metrics.Record("AWS/SageMaker", "InvocationsPerInstance", "Count", 1, ("EndpointName", Endpoint), ("VariantName", "main"));
+            _metrics.Record(Account, "AWS/SageMaker", "InvocationsPerInstance", "Count", 1, ("EndpointName", Endpoint), ("VariantName", "main"));
     }
 
     /// <summary>One evaluation period passes.</summary>

@@ -1,0 +1,149 @@
+"""CloudWatch alarms on a server whose clock the test drives (FakeClockServer.cs): an alarm goes
+to ALARM when DatapointsToAlarm of its EvaluationPeriods breach and back to OK when they stop,
+records its history, and follows TreatMissingData, with an unmodified boto3 (1.43: JSON 1.0,
+1.26: Query)."""
+import json
+
+import boto3
+from botocore.config import Config
+
+import harness
+from harness import advance, endpoint, eq, expect_error, run, unique, until, validate_responses
+
+cfg = Config(retries={"max_attempts": 1})
+cw = validate_responses(boto3.client("cloudwatch", endpoint_url=endpoint(), region_name="us-east-1", config=cfg))
+ACCOUNT = boto3.client("sts", endpoint_url=endpoint(), region_name="us-east-1", config=cfg).get_caller_identity()["Account"]
+TOPIC = f"arn:aws:sns:us-east-1:{ACCOUNT}:alarms"
+
+
+def alarm(name):
+    return cw.describe_alarms(AlarmNames=[name])["MetricAlarms"][0]
+
+
+def state_becomes(name, value):
+    until(f"{name} in {value}", lambda: alarm(name)["StateValue"] == value, seconds=30)
+    return alarm(name)
+
+
+def minute_start():
+    """Moves the clock to one second past the next whole minute, so the test's periods are known."""
+    advance(60 - harness.CLOCK.time() % 60 + 1)
+
+
+def errors(ns, value):
+    cw.put_metric_data(Namespace=ns, MetricData=[{"MetricName": "Errors", "Dimensions": [{"Name": "Service", "Value": "api"}], "Value": value}])
+
+
+def test_alarm_fires_after_its_periods_and_recovers():
+    ns, name = unique("Alarmed"), unique("errors")
+    cw.put_metric_alarm(AlarmName=name, AlarmDescription="api errors", Namespace=ns, MetricName="Errors",
+                        Dimensions=[{"Name": "Service", "Value": "api"}], Statistic="Sum", Period=60, EvaluationPeriods=2,
+                        DatapointsToAlarm=2, Threshold=1, ComparisonOperator="GreaterThanOrEqualToThreshold",
+                        TreatMissingData="notBreaching", AlarmActions=[TOPIC], OKActions=[TOPIC], Tags=[{"Key": "team", "Value": "ml"}])
+    a = alarm(name)
+    eq((a["StateValue"], a["StateReason"]), ("INSUFFICIENT_DATA", "Unchecked: Initial alarm creation"), "a new alarm")
+    eq((a["AlarmArn"], a["Threshold"], a["DatapointsToAlarm"]), (f"arn:aws:cloudwatch:us-east-1:{ACCOUNT}:alarm:{name}", 1.0, 2), "described")
+    # No data at all, missing data not breaching: OK.
+    minute_start()
+    a = state_becomes(name, "OK")
+    eq(a["StateReason"], "Threshold Crossed: no datapoints were received for 2 periods and 2 missing datapoints were treated as [NonBreaching].", "reason")
+    # One breaching minute of two (the other missing, not breaching): still OK.
+    errors(ns, 3)
+    advance(11)
+    eq(alarm(name)["StateValue"], "OK", "one of two")
+    # The next minute breaches too: ALARM within the two periods.
+    advance(60)
+    errors(ns, 2)
+    advance(11)
+    a = state_becomes(name, "ALARM")
+    assert a["StateReason"].startswith("Threshold Crossed: 2 out of the last 2 datapoints"), a["StateReason"]
+    data = json.loads(a["StateReasonData"])
+    eq((data["statistic"], data["period"], data["threshold"], sorted(data["recentDatapoints"])), ("Sum", 60, 1.0, [2.0, 3.0]), "reason data")
+    # Errors stop: the newest minute is missing (not breaching), so fewer than 2 breach: OK.
+    advance(60)
+    state_becomes(name, "OK")
+    history = cw.describe_alarm_history(AlarmName=name, HistoryItemType="StateUpdate", ScanBy="TimestampAscending")["AlarmHistoryItems"]
+    eq([h["HistorySummary"] for h in history],
+       ["Alarm updated from INSUFFICIENT_DATA to OK", "Alarm updated from OK to ALARM", "Alarm updated from ALARM to OK"], "state history")
+    eq(json.loads(history[1]["HistoryData"])["newState"]["stateValue"], "ALARM", "history data")
+    actions = cw.describe_alarm_history(AlarmName=name, HistoryItemType="Action")["AlarmHistoryItems"]
+    assert actions and all(TOPIC in h["HistorySummary"] for h in actions), actions
+    eq(cw.describe_alarm_history(AlarmName=name, HistoryItemType="ConfigurationUpdate")["AlarmHistoryItems"][0]["HistorySummary"],
+       f'Alarm "{name}" created', "configuration history")
+
+
+def test_missing_data_treatments():
+    ns = unique("Missing")
+    names = {t: unique(t.lower()) for t in ("missing", "breaching", "ignore")}
+    for treat, name in names.items():
+        cw.put_metric_alarm(AlarmName=name, Namespace=ns, MetricName="Quiet", Statistic="Average", Period=60, EvaluationPeriods=1,
+                            Threshold=5, ComparisonOperator="GreaterThanThreshold", TreatMissingData=treat)
+    minute_start()
+    state_becomes(names["missing"], "INSUFFICIENT_DATA")
+    state_becomes(names["breaching"], "ALARM")
+    eq(alarm(names["ignore"])["StateValue"], "INSUFFICIENT_DATA", "ignore keeps the state")
+    a = alarm(names["missing"])
+    assert a["StateReason"].startswith("Insufficient Data") or a["StateReason"].startswith("Unchecked"), a["StateReason"]
+
+
+def test_metric_math_alarm():
+    ns, name = unique("Rate"), unique("rate")
+    cw.put_metric_alarm(AlarmName=name, EvaluationPeriods=1, Threshold=10, ComparisonOperator="GreaterThanThreshold", Metrics=[
+        {"Id": "e", "MetricStat": {"Metric": {"Namespace": ns, "MetricName": "Errors"}, "Period": 60, "Stat": "Sum"}, "ReturnData": False},
+        {"Id": "n", "MetricStat": {"Metric": {"Namespace": ns, "MetricName": "Requests"}, "Period": 60, "Stat": "Sum"}, "ReturnData": False},
+        {"Id": "rate", "Expression": "100 * e / n", "Label": "error rate", "ReturnData": True}])
+    minute_start()
+    cw.put_metric_data(Namespace=ns, MetricData=[{"MetricName": "Errors", "Value": 3}, {"MetricName": "Requests", "Value": 20}])
+    advance(11)
+    a = state_becomes(name, "ALARM")  # 15 % > 10 %
+    eq([m["Id"] for m in a["Metrics"]], ["e", "n", "rate"], "metrics described")
+    assert "[15.0" in a["StateReason"], a["StateReason"]
+
+
+def test_set_state_describe_filters_actions_tags_and_delete():
+    prefix = unique("filt")
+    ns = unique("Filters")
+    for i in range(3):
+        cw.put_metric_alarm(AlarmName=f"{prefix}-{i}", Namespace=ns, MetricName="M", Dimensions=[{"Name": "I", "Value": str(i)}], Statistic="Maximum",
+                            Period=60, EvaluationPeriods=1, Threshold=i, ComparisonOperator="LessThanThreshold", AlarmActions=[TOPIC])
+    cw.set_alarm_state(AlarmName=f"{prefix}-1", StateValue="ALARM", StateReason="testing", StateReasonData='{"by":"test"}')
+    a = alarm(f"{prefix}-1")
+    eq((a["StateValue"], a["StateReason"], a["StateReasonData"]), ("ALARM", "testing", '{"by":"test"}'), "set state")
+    eq([x["AlarmName"] for x in cw.describe_alarms(AlarmNamePrefix=prefix, StateValue="ALARM")["MetricAlarms"]], [f"{prefix}-1"], "state filter")
+    eq(len(cw.describe_alarms(AlarmNamePrefix=prefix, ActionPrefix="arn:aws:sns:")["MetricAlarms"]), 3, "action prefix")
+    eq(cw.describe_alarms(AlarmNamePrefix=prefix, AlarmTypes=["CompositeAlarm"])["MetricAlarms"], [], "only composite alarms")
+    page = cw.describe_alarms(AlarmNamePrefix=prefix, MaxRecords=2)
+    eq(len(page["MetricAlarms"]) + len(cw.describe_alarms(AlarmNamePrefix=prefix, NextToken=page["NextToken"])["MetricAlarms"]), 3, "pages")
+    eq([x["AlarmName"] for x in cw.describe_alarms_for_metric(Namespace=ns, MetricName="M", Dimensions=[{"Name": "I", "Value": "2"}])["MetricAlarms"]],
+       [f"{prefix}-2"], "alarms for a metric")
+    cw.disable_alarm_actions(AlarmNames=[f"{prefix}-0", "no-such-alarm"])
+    eq(alarm(f"{prefix}-0")["ActionsEnabled"], False, "disabled")
+    cw.enable_alarm_actions(AlarmNames=[f"{prefix}-0"])
+    eq(alarm(f"{prefix}-0")["ActionsEnabled"], True, "enabled")
+    arn = alarm(f"{prefix}-0")["AlarmArn"]
+    cw.tag_resource(ResourceARN=arn, Tags=[{"Key": "team", "Value": "ml"}, {"Key": "env", "Value": "dev"}])
+    cw.untag_resource(ResourceARN=arn, TagKeys=["env"])
+    eq(cw.list_tags_for_resource(ResourceARN=arn)["Tags"], [{"Key": "team", "Value": "ml"}], "tags")
+    expect_error(lambda: cw.list_tags_for_resource(ResourceARN=arn + "x"), "ResourceNotFoundException", 404)
+    expect_error(lambda: cw.delete_alarms(AlarmNames=[f"{prefix}-0", unique("none")]), "ResourceNotFound", 404)
+    eq(len(cw.describe_alarms(AlarmNamePrefix=prefix)["MetricAlarms"]), 3, "nothing deleted when one is missing")
+    cw.delete_alarms(AlarmNames=[f"{prefix}-{i}" for i in range(3)])
+    eq(cw.describe_alarms(AlarmNamePrefix=prefix)["MetricAlarms"], [], "deleted")
+
+
+def test_bad_alarms_are_refused():
+    base = dict(AlarmName=unique("bad"), Namespace="N", MetricName="M", Statistic="Sum", Period=60, EvaluationPeriods=1, Threshold=1,
+                ComparisonOperator="GreaterThanThreshold")
+    expect_error(lambda: cw.put_metric_alarm(**{**base, "DatapointsToAlarm": 2}), "ValidationError", 400, "DatapointsToAlarm")
+    expect_error(lambda: cw.put_metric_alarm(**{**base, "ExtendedStatistic": "p99"}), "InvalidParameterCombination", 400)
+    expect_error(lambda: cw.put_metric_alarm(**{**base, "Period": 45}), "InvalidParameterValue", 400, "Period")
+    expect_error(lambda: cw.put_metric_alarm(**{**base, "TreatMissingData": "sometimes"}), "ValidationError", 400, "TreatMissingData")
+    expect_error(lambda: cw.put_metric_alarm(**{**base, "AlarmActions": ["not-an-arn"]}), "ValidationError", 400, "arn")
+    m = {"Metric": {"Namespace": "N", "MetricName": "M"}, "Period": 60, "Stat": "Sum"}
+    expect_error(lambda: cw.put_metric_alarm(AlarmName=unique("bad"), EvaluationPeriods=1, Threshold=1, ComparisonOperator="GreaterThanThreshold",
+                                             Metrics=[{"Id": "a", "MetricStat": m}, {"Id": "b", "MetricStat": m}]), "ValidationError", 400, "return data")
+    expect_error(lambda: cw.set_alarm_state(AlarmName=unique("none"), StateValue="OK", StateReason="x"), "ResourceNotFound", 404)
+    eq(cw.describe_alarms(AlarmNames=[base["AlarmName"]])["MetricAlarms"], [], "nothing stored")
+
+
+run(globals())
