@@ -643,6 +643,23 @@ def test_another_account_needs_the_topic_policy():
     expect_error(lambda: theirs.delete_topic(TopicArn=topic), "AuthorizationError", 403)
 
 
+def test_cloudwatch_alarm_actions_publish_to_the_topic():
+    cw = boto3.client("cloudwatch", endpoint_url=endpoint(), region_name="us-east-1", config=cfg)
+    topic = sns.create_topic(Name=unique("alarms"))["TopicArn"]
+    ep = Endpoint()
+    subscribe_confirmed(topic, ep)
+    name = unique("cpu")
+    cw.put_metric_alarm(AlarmName=name, Namespace="Strata/Test", MetricName="CPU", Statistic="Average", Period=60, EvaluationPeriods=1,
+                        Threshold=90, ComparisonOperator="GreaterThanThreshold", AlarmActions=[topic])
+    cw.set_alarm_state(AlarmName=name, StateValue="ALARM", StateReason="testing the action")
+    headers, body = ep.next()
+    message = json.loads(body)
+    verify(message)
+    eq(message["Subject"], f'ALARM: "{name}" in US East (N. Virginia)', "subject")
+    alarm = json.loads(message["Message"])
+    eq((alarm["AlarmName"], alarm["NewStateValue"], alarm["NewStateReason"]), (name, "ALARM", "testing the action"), "AWS's alarm message")
+
+
 def test_email_and_email_json():
     smtp = Smtp(int(os.environ["STRATA_SMTP_PORT"]))
     topic = sns.create_topic(Name=unique("mail"), Attributes={"DisplayName": "Ops"})["TopicArn"]
