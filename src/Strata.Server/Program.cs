@@ -24,7 +24,8 @@ var autoScalingPeriod = new Option<double>("--autoscaling-period")
 };
 var zonesOption = new Option<string?>("--zones") { Description = "Comma-separated availability zones instances spread over (default: the region's a, b, c)" };
 var serverlessIdle = new Option<double>("--serverless-idle") { Description = "Seconds a serverless variant stays warm without requests (default 120)", DefaultValueFactory = _ => defaults.ServerlessIdle.TotalSeconds };
-var serve = new Command("serve", "Run the Strata server: every AWS API on one port") { dataDir, port, tlsPort, tlsCert, tlsKey, host, region, demo, vpcePort, vpceId, autoScalingPeriod, zonesOption, serverlessIdle };
+var smtpUrl = new Option<string?>("--smtp-url") { Description = "SMTP server SNS sends email notifications through (smtp://host:port; default: email subscriptions refused)" };
+var serve = new Command("serve", "Run the Strata server: every AWS API on one port") { dataDir, port, tlsPort, tlsCert, tlsKey, host, region, demo, vpcePort, vpceId, autoScalingPeriod, zonesOption, serverlessIdle, smtpUrl };
 serve.SetAction(async (parse, ct) =>
 {
     var options = new StrataOptions
@@ -42,9 +43,15 @@ serve.SetAction(async (parse, ct) =>
         AutoScalingPeriod = TimeSpan.FromSeconds(Math.Max(0.1, parse.GetValue(autoScalingPeriod))),
         Zones = parse.GetValue(zonesOption)?.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries),
         ServerlessIdle = TimeSpan.FromSeconds(Math.Max(0.1, parse.GetValue(serverlessIdle))),
+        SmtpUrl = parse.GetValue(smtpUrl) is { } smtp ? new Uri(smtp) : null,
         RootAccessKeyId = Environment.GetEnvironmentVariable("STRATA_ROOT_ACCESS_KEY_ID"),
         RootSecretAccessKey = Environment.GetEnvironmentVariable("STRATA_ROOT_SECRET_ACCESS_KEY"),
     };
+    if (options.SmtpUrl is { } smtpUri && (smtpUri.Scheme is not ("smtp" or "smtps") || smtpUri.Port <= 0))
+    {
+        Console.Error.WriteLine("strata: --smtp-url must be smtp://host:port or smtps://host:port");
+        return 2;
+    }
     if (options.TlsCertPath is not null != options.TlsKeyPath is not null)
     {
         Console.Error.WriteLine("strata: --tls-cert and --tls-key go together");

@@ -16,6 +16,7 @@ using Strata.Server.Services.Logs;
 using Strata.Server.Services.Runtime;
 using Strata.Server.Services.S3;
 using Strata.Server.Services.SageMaker;
+using Strata.Server.Services.Sns;
 using Strata.Server.Services.Sts;
 using Strata.Server.Storage;
 
@@ -73,6 +74,8 @@ public static class StrataHost
         builder.Services.AddHostedService(_ => scaler);
         AlarmEvaluator alarms = null!;
         builder.Services.AddHostedService(_ => alarms);
+        SnsDeliveryService snsDelivery = null!;
+        builder.Services.AddHostedService(_ => snsDelivery);
         builder.WebHost.ConfigureKestrel(kestrel =>
         {
             kestrel.AddServerHeader = false;
@@ -98,9 +101,11 @@ public static class StrataHost
         var iamStore = new IamStore(state);
         var iam = new IamService(iamStore, credentials, clock);
         var sts = new StsService(iamStore, credentials, clock);
+        var snsStore = new SnsStore(state);
         var authorizer = new Authorizer(iamStore, [Authorizer.RoleTrust(iamStore),
             BucketPolicyOperations.Lookup(s3Store, json => iamStore.Parse(json, Strata.Policy.PolicyKind.Resource)),
-            KmsService.Lookup(kmsStore, json => iamStore.Parse(json, Strata.Policy.PolicyKind.Resource))], clock);
+            KmsService.Lookup(kmsStore, json => iamStore.Parse(json, Strata.Policy.PolicyKind.Resource)),
+            SnsService.Lookup(snsStore, json => iamStore.Parse(json, Strata.Policy.PolicyKind.Resource))], clock);
         var roles = new ExecutionRoles(iamStore, authorizer);
 
         logIngestion = new LogIngestion(logStore, clock, app.Services.GetRequiredService<ILogger<LogIngestion>>());
@@ -128,12 +133,19 @@ public static class StrataHost
         var autoScalingStore = new AutoScalingStore(state);
         var autoScaling = new ApplicationAutoScalingService(autoScalingStore, sageMakerStore, clock, options.Region);
         scaler = new Scaler(autoScalingStore, sageMakerStore, hosting, metrics, clock, options.AutoScalingPeriod, app.Services.GetRequiredService<ILogger<Scaler>>());
-        var cloudWatch = new CloudWatchService(metrics, state, clock) { Region = options.Region };
+        // SNS: messages are signed with a key made once in the data directory; SubscribeURL,
+        // UnsubscribeURL and SigningCertURL point at this server's HTTP listener.
+        var snsSigning = SnsSigning.Load(options.DataDir);
+        snsDelivery = new SnsDeliveryService(snsStore, clock, app.Services.GetRequiredService<ILogger<SnsDeliveryService>>(), options.SmtpUrl);
+        var snsHost = options.Host is "0.0.0.0" or "::" ? "127.0.0.1" : options.Host;
+        var sns = new SnsService(new SnsEnvironment(snsStore, snsSigning, clock, options.Region, $"http://{snsHost}:{options.Port}",
+            json => iamStore.Parse(json, Strata.Policy.PolicyKind.Resource), snsDelivery.Wake, options.SmtpUrl is not null));
+        var cloudWatch = new CloudWatchService(metrics, state, clock) { Region = options.Region, Notifier = new SnsAlarmNotifier(new SnsPublisher(sns)) };
         alarms = new AlarmEvaluator(cloudWatch, clock, app.Services.GetRequiredService<ILogger<AlarmEvaluator>>());
         var catalog = new ServiceCatalog(ServiceCatalog.AwsServices(s3, new NamedOperations(sageMaker.Operations, SageMakerErrorTable.Errors), runtime,
             new NamedOperations(iam.Operations, IamErrorTable.Errors), new NamedOperations(sts.Operations), new NamedOperations(kms.Operations, KmsErrorTable.Errors), new NamedOperations(autoScaling.Operations, AutoScalingErrorTable.Errors),
-            new NamedOperations(cloudWatch.Operations),
-            new NamedOperations(logs.Operations, LogsErrorTable.Errors)));
+            new NamedOperations(cloudWatch.Operations), new NamedOperations(logs.Operations, LogsErrorTable.Errors),
+            new NamedOperations(sns.Operations, SnsErrorTable.Errors)));
         var pipeline = new RequestPipeline(catalog, new SigV4Authenticator(credentials, clock), authorizer,
             app.Services.GetRequiredService<ILogger<RequestPipeline>>(), options.Region, options.VpcePort > 0 ? (options.VpcePort, options.VpceId) : null);
         var log = app.Services.GetRequiredService<ILoggerFactory>().CreateLogger("Strata");
@@ -148,7 +160,7 @@ public static class StrataHost
             if (http.Request.Path.StartsWithSegments("/_strata", StringComparison.Ordinal))
             {
                 if (await Chaos.HandleAsync(http, adminToken, hosting, zones, metrics)) return;
-                await StrataRoutes(http, options, account, metrics);
+                await StrataRoutes(http, options, account, metrics, snsSigning);
                 return;
             }
             await pipeline.HandleAsync(http);
@@ -203,8 +215,15 @@ public static class StrataHost
         if (!OperatingSystem.IsWindows()) File.SetUnixFileMode(dir, UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute);
     }
 
-    static async Task StrataRoutes(HttpContext http, StrataOptions options, AccountRecord account, MetricsStore metrics)
+    static async Task StrataRoutes(HttpContext http, StrataOptions options, AccountRecord account, MetricsStore metrics, SnsSigning snsSigning)
     {
+        // The certificate that verifies SNS's message signatures (their SigningCertURL).
+        if (http.Request.Path.Equals(snsSigning.CertificatePath, StringComparison.Ordinal) && HttpMethods.IsGet(http.Request.Method))
+        {
+            http.Response.ContentType = "application/x-pem-file";
+            await http.Response.WriteAsync(snsSigning.CertificatePem);
+            return;
+        }
         if (http.Request.Path.Equals("/_strata/metrics", StringComparison.Ordinal) && HttpMethods.IsGet(http.Request.Method))
         {
             http.Response.ContentType = "text/plain; version=0.0.4";
@@ -227,5 +246,18 @@ public static class StrataHost
         http.Response.StatusCode = 404;
         http.Response.ContentType = "application/json";
         await http.Response.WriteAsync(JsonSerializer.Serialize(new JsonObject { ["message"] = "no such Strata route" }));
+    }
+}
+
+/// <summary>CloudWatch alarm actions publish through SNS (the composition root is the one place
+/// that knows both). A topic of another account is not reached: Strata does not evaluate topic
+/// policies for CloudWatch as a service principal, so only the alarm's own account's topics are.</summary>
+sealed class SnsAlarmNotifier(SnsPublisher sns) : IAlarmNotifier
+{
+    public Task<string> PublishAsync(string account, string topicArn, string subject, string message, CancellationToken ct)
+    {
+        if (topicArn.Split(':') is not [_, _, _, _, var owner, _] || owner != account) throw new TopicNotFound(topicArn);
+        // SNS subjects are at most 100 characters; AWS shortens long alarm subjects the same way.
+        return sns.PublishAsync(topicArn, subject.Length > 100 ? subject[..100] : subject, message, ct);
     }
 }

@@ -31,6 +31,9 @@ public sealed record StrataOptions
     /// STRATA_ROOT_SECRET_ACCESS_KEY; default: made up and printed once).</summary>
     public string? RootAccessKeyId { get; init; }
     public string? RootSecretAccessKey { get; init; }
+    /// <summary>The SMTP server SNS sends email and email-json notifications through
+    /// (<c>smtp://host:port</c>, <c>smtps://user:password@host:port</c>); null: no email subscriptions.</summary>
+    public Uri? SmtpUrl { get; init; }
     /// <summary>Deploy the demo endpoint (sample classifier, two variants) on start.</summary>
     public bool Demo { get; init; }
 

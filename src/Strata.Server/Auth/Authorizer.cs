@@ -37,6 +37,8 @@ public sealed class Authorizer(IPolicySource iam, IReadOnlyList<ResourcePolicyLo
         ctx.Action = op.IamAction;
         ctx.ResourceArn = op.Resource(ctx);
         ctx.Authorizer = this;
+        // An unsigned call of an operation that carries its own credential: its handler checks it.
+        if (ctx.Principal.IsAnonymous && op.AllowUnsigned) return Task.CompletedTask;
         Require(ctx, ctx.Action, ctx.ResourceArn);
         return Task.CompletedTask;
     }
@@ -160,7 +162,7 @@ public sealed class Authorizer(IPolicySource iam, IReadOnlyList<ResourcePolicyLo
         if (p == AwsProtocol.RestXml) return new AwsException("AccessDenied", 403, "Access Denied");
         var message = $"User: {ctx.Principal.Arn} is not authorized to perform: {action} on resource: {resource}" + (reason.Length > 0 ? " " + reason : "");
         return p == AwsProtocol.Query
-            ? new AwsException("AccessDenied", 403, message)
+            ? new AwsException(ctx.Service!.QueryAccessDeniedCode, 403, message)
             : new AwsException("AccessDeniedException", 400, message);
     }
 }

@@ -62,10 +62,12 @@ public sealed class SigV4Authenticator(ICredentialSource credentials, TimeProvid
         }
         else
         {
-            // Only S3 has anonymous access (bucket policies may grant it); every other service
-            // refuses an unsigned request outright.
-            if (!s3) throw Errors.MissingAuthentication(ctx);
+            // Only S3 has anonymous access (bucket policies may grant it), and the few operations
+            // that carry their own credential (SNS's ConfirmSubscription token); every other
+            // service refuses an unsigned request outright.
+            if (!s3 && ctx.Operation?.AllowUnsigned != true) throw Errors.MissingAuthentication(ctx);
             ctx.Principal = Principal.Anonymous;
+            if (!s3) return;
             WrapUnsignedS3Body(ctx);
         }
     }

@@ -15,6 +15,12 @@ public sealed record Operation(
     /// read-input stage, before authorization, so the resource function can use it); null for
     /// operations that read their request themselves (S3's streaming bodies).</summary>
     public Func<RequestContext, object>? ReadInput { get; init; }
+
+    /// <summary>An unsigned request may call it (anonymous): the operation carries its own
+    /// credential, as SNS's ConfirmSubscription does its token (the SubscribeURL an endpoint is sent
+    /// is fetched without a signature). Authentication lets it through and authorization leaves
+    /// an anonymous call to the handler; a signed call is authorized as any other.</summary>
+    public bool AllowUnsigned { get; init; }
 }
 
 /// <summary>Finds the operation a request asks for, by the rules of the service's protocol.</summary>
@@ -26,6 +32,9 @@ public interface IOperationResolver
 
     /// <summary>How the service's typed domain errors become AWS errors.</summary>
     ErrorTable Errors => ErrorTable.None;
+
+    /// <summary>Whether the operation of that name may be called unsigned (<see cref="Operation.AllowUnsigned"/>).</summary>
+    bool AllowsUnsigned(string operationName) => false;
 }
 
 /// <summary>A service reached by operation name (JSON <c>X-Amz-Target</c> or Query <c>Action</c>).</summary>
@@ -36,6 +45,8 @@ public sealed class NamedOperations(IEnumerable<Operation> operations, ErrorTabl
     readonly Dictionary<string, Operation> _byName = operations.ToDictionary(o => o.Name, StringComparer.Ordinal);
 
     public static readonly NamedOperations None = new([]);
+
+    public bool AllowsUnsigned(string operationName) => _byName.TryGetValue(operationName, out var op) && op.AllowUnsigned;
 
     public Operation? Resolve(RequestContext context)
         => context.OperationName is { } name && _byName.TryGetValue(name, out var op) ? op : null;

@@ -16,7 +16,8 @@ public sealed class ServiceCatalog(IEnumerable<ServiceDescriptor> services)
     /// <summary>The AWS services and their protocols (botocore's service models' metadata).
     /// Services whose operations are not built yet have no operations.</summary>
     public static IEnumerable<ServiceDescriptor> AwsServices(IOperationResolver s3, IOperationResolver sageMaker, IOperationResolver runtime,
-        IOperationResolver iam, IOperationResolver sts, IOperationResolver kms, IOperationResolver autoScaling, IOperationResolver cloudWatch, IOperationResolver logs) =>
+        IOperationResolver iam, IOperationResolver sts, IOperationResolver kms, IOperationResolver autoScaling, IOperationResolver cloudWatch,
+        IOperationResolver logs, IOperationResolver sns) =>
     [
         new("s3", "s3", AwsProtocol.RestXml, s3, XmlNamespace: "http://s3.amazonaws.com/doc/2006-03-01/"),
         new("sagemaker", "sagemaker", AwsProtocol.Json11, sageMaker, TargetPrefix: "SageMaker"),
@@ -24,7 +25,7 @@ public sealed class ServiceCatalog(IEnumerable<ServiceDescriptor> services)
         new("kms", "kms", AwsProtocol.Json11, kms, TargetPrefix: "TrentService"),
         new("iam", "iam", AwsProtocol.Query, iam, XmlNamespace: "https://iam.amazonaws.com/doc/2010-05-08/"),
         new("sts", "sts", AwsProtocol.Query, sts, XmlNamespace: "https://sts.amazonaws.com/doc/2011-06-15/"),
-        new("sns", "sns", AwsProtocol.Query, NamedOperations.None, XmlNamespace: "http://sns.amazonaws.com/doc/2010-03-31/"),
+        new("sns", "sns", AwsProtocol.Query, sns, XmlNamespace: "http://sns.amazonaws.com/doc/2010-03-31/", AccessDeniedCode: "AuthorizationError"),
         // CloudWatch speaks three protocols with one set of operations: the newest clients RPC v2 CBOR
         // (botocore ≥ 1.40), others JSON 1.0 in query-compatible mode, old ones Query.
         new("cloudwatch-cbor", "monitoring", AwsProtocol.RpcV2Cbor, cloudWatch, PathPrefix: "/service/GraniteServiceVersion20100801/", QueryCompatible: true),
@@ -52,6 +53,10 @@ public sealed class ServiceCatalog(IEnumerable<ServiceDescriptor> services)
         // Several services share a signing name (sagemaker/sagemaker-runtime, the two
         // CloudWatch protocols), or the request is unsigned: the target and path decide.
         if (targetPrefix is not null && list.FirstOrDefault(s => s.TargetPrefix == targetPrefix) is { } byTarget) return byTarget;
+        // An unsigned Query URL (SNS's SubscribeURL: GET /?Action=ConfirmSubscription&…) belongs to
+        // the one service that lets that action be called unsigned.
+        if (signingName is null && target is null && path == "/" && ctx.Request.Query.TryGetValue("Action", out var action)
+            && list.FirstOrDefault(s => s.Protocol == AwsProtocol.Query && s.Operations.AllowsUnsigned(action.ToString())) is { } unsigned) return unsigned;
         if (list.FirstOrDefault(s => s.PathPrefix is not null && path.StartsWith(s.PathPrefix, StringComparison.Ordinal)) is { } byPath) return byPath;
         if (target is not null && list.FirstOrDefault(s => s.IsJson) is { } json) return json;
         if (signingName is null && IsSigV2(ctx)) return list.First(s => s.Protocol == AwsProtocol.RestXml);

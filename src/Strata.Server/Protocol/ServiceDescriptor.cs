@@ -12,7 +12,12 @@ public sealed record ServiceDescriptor(
     string? TargetPrefix = null,
     string? PathPrefix = null,
     string? XmlNamespace = null,
-    bool QueryCompatible = false)
+    bool QueryCompatible = false,
+    string? AccessDeniedCode = null)
 {
+    /// <summary>The code a refused request gets: AWS's Query services say AccessDenied, except
+    /// SNS, which says AuthorizationError.</summary>
+    public string QueryAccessDeniedCode => AccessDeniedCode ?? "AccessDenied";
+
     public bool IsJson => Protocol is AwsProtocol.Json10 or AwsProtocol.Json11;
 }

@@ -26,6 +26,8 @@ public sealed class FakeClockServer : IAsyncDisposable
     public string DataDir { get; } = Directory.CreateTempSubdirectory("strata-clock-").FullName;
     public int Port { get; } = FreePort();
     public string Endpoint => $"http://127.0.0.1:{Port}";
+    /// <summary>Where SNS sends email: a port a test script may listen on (STRATA_SMTP_PORT).</summary>
+    public int SmtpPort { get; } = FreePort();
     public StrataOptions Options { get; }
 
     readonly StringWriter _output = new();
@@ -44,6 +46,7 @@ public sealed class FakeClockServer : IAsyncDisposable
             Region = "us-east-1",
             RootAccessKeyId = StrataProcess.AccessKeyId,
             RootSecretAccessKey = StrataProcess.SecretAccessKey,
+            SmtpUrl = new Uri($"smtp://127.0.0.1:{SmtpPort}"),
         };
         _app = StrataHost.Build(Options, TextWriter.Synchronized(_output), Clock, app => app.Use(ClockRoute));
     }
@@ -93,6 +96,7 @@ public sealed class FakeClockServer : IAsyncDisposable
         ["STRATA_SERVERLESS_IDLE"] = Options.ServerlessIdle.TotalSeconds.ToString(CultureInfo.InvariantCulture),
         ["STRATA_AUTOSCALING_PERIOD"] = Options.AutoScalingPeriod.TotalSeconds.ToString(CultureInfo.InvariantCulture),
         ["STRATA_DATA_DIR"] = DataDir,
+        ["STRATA_SMTP_PORT"] = SmtpPort.ToString(CultureInfo.InvariantCulture),
         ["STRATA_DLL"] = StrataProcess.ServerDll,
         ["AWS_CONFIG_FILE"] = "/dev/null",
         ["AWS_SHARED_CREDENTIALS_FILE"] = "/dev/null",

@@ -25,6 +25,7 @@ public sealed class FuzzBoto3Tests
             ("cloudwatch", new Services.CloudWatch.CloudWatchService(null!, null!, TimeProvider.System).Operations.Select(o => o.Name)),
             ("sagemaker-runtime", ["InvokeEndpoint"]),
             ("logs", new Services.Logs.LogsService(null!, TimeProvider.System, "us-east-1").Operations.Select(o => o.Name)),
+            ("sns", new Services.Sns.SnsService(null!).Operations.Select(o => o.Name)),
         ];
         return string.Join(';', all.Select(s => $"{s.Service}:{string.Join(',', s.Operations)}"));
     }

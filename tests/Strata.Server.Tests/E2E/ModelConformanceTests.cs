@@ -85,6 +85,16 @@ public sealed class ModelConformanceTests
         Assert.True(code == 0, output);
     }
 
+    [Theory]
+    [InlineData("python3")]
+    [InlineData("/usr/bin/python3")]
+    public async Task SnsOperationsExistInTheModelAndAreTested(string python)
+    {
+        var operations = new Services.Sns.SnsService(null!).Operations.Select(o => o.Name);
+        var (code, output) = await ClientProcess.RunAsync(python, [ClientSuite.ScriptPath("model_check.py"), "sns", .. operations], new Dictionary<string, string>());
+        Assert.True(code == 0, output);
+    }
+
     [Fact]
     public void EveryS3OperationNamesAnS3ActionAndResource()
     {

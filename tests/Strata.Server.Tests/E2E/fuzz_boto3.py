@@ -754,6 +754,10 @@ def test_sts():
     fuzz_named_service("sts", RAW_QUERY)
 
 
+def test_sns():
+    fuzz_named_service("sns", RAW_QUERY)
+
+
 def test_sagemaker():
     fuzz_named_service("sagemaker", RAW_JSON)
 

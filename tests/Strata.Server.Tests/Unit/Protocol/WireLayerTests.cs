@@ -119,6 +119,10 @@ public sealed class WireLayerTests
         => AssertTable(Services.Iam.IamErrorTable.Errors, typeof(Services.Iam.IamErrorTable).Namespace!, Services.Iam.IamErrors.Codes);
 
     [Fact]
+    public void SnsDomainErrorsMapToDeclaredErrors()
+        => AssertTable(Strata.Server.Services.Sns.SnsErrorTable.Errors, typeof(Strata.Server.Services.Sns.SnsErrorTable).Namespace!, Strata.Server.Services.Sns.SnsErrors.Codes);
+
+    [Fact]
     public void AutoScalingDomainErrorsMapToDeclaredErrors()
         => AssertTable(AutoScalingErrorTable.Errors, typeof(AutoScalingErrorTable).Namespace!, ApplicationAutoScalingErrors.Codes);
 
