@@ -81,33 +81,14 @@ public sealed class LogIngestion(LogStore store, TimeProvider clock, ILogger<Log
 /// <summary>Deletes log events older than their group's retention, every
 /// <paramref name="period"/> of the injected clock (AWS deletes expired events within days;
 /// Strata within a period).</summary>
-public sealed class LogRetention(LogStore store, TimeProvider clock, TimeSpan period, ILogger<LogRetention> log) : BackgroundService
+public sealed class LogRetention(LogStore store, TimeProvider clock, TimeSpan period, ILogger<LogRetention> log) : PeriodicService(clock, period, log)
 {
-    // Made with the service, not when ExecuteAsync gets to run (on another thread): the first
-    // period counts from construction, so a clock moved right after start is never missed.
-    readonly PeriodicTimer _timer = new(period, clock);
+    protected override string What => "Log retention";
 
-    public override void Dispose()
+    protected override Task TickAsync(CancellationToken ct)
     {
-        _timer.Dispose();
-        base.Dispose();
-    }
-
-    protected override async Task ExecuteAsync(CancellationToken stoppingToken)
-    {
-        var timer = _timer;
-        try
-        {
-            while (await timer.WaitForNextTickAsync(stoppingToken))
-            {
-                try
-                {
-                    var deleted = store.ApplyRetention(clock.GetUtcNow().ToUnixTimeMilliseconds());
-                    if (deleted > 0) log.LogInformation("Retention deleted {Count} log events", deleted);
-                }
-                catch (Exception e) when (e is not OperationCanceledException) { log.LogError(e, "log retention failed"); }
-            }
-        }
-        catch (OperationCanceledException) { }
+        var deleted = store.ApplyRetention(Clock.GetUtcNow().ToUnixTimeMilliseconds());
+        if (deleted > 0) Log.LogInformation("Retention deleted {Count} log events", deleted);
+        return Task.CompletedTask;
     }
 }

@@ -588,19 +588,14 @@ public sealed class MetricsStore : IDisposable
 }
 
 /// <summary>Writes the metrics to disk every few seconds on the injected clock, and once more at shutdown.</summary>
-public sealed class MetricsFlusher(MetricsStore metrics, TimeProvider clock, ILogger<MetricsFlusher> log) : BackgroundService
+public sealed class MetricsFlusher(MetricsStore metrics, TimeProvider clock, ILogger<MetricsFlusher> log) : PeriodicService(clock, TimeSpan.FromSeconds(10), log)
 {
-    static readonly TimeSpan Every = TimeSpan.FromSeconds(10);
+    protected override string What => "Writing the metrics";
 
-    protected override async Task ExecuteAsync(CancellationToken stoppingToken)
+    protected override Task TickAsync(CancellationToken ct)
     {
-        while (!stoppingToken.IsCancellationRequested)
-        {
-            try { await Task.Delay(Every, clock, stoppingToken); }
-            catch (OperationCanceledException) { break; }
-            try { metrics.Flush(); }
-            catch (Exception e) when (e is SqliteException or IOException) { log.LogWarning(e, "Metrics could not be written"); }
-        }
+        metrics.Flush();
+        return Task.CompletedTask;
     }
 
     public override async Task StopAsync(CancellationToken cancellationToken)

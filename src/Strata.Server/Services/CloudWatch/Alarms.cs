@@ -615,19 +615,9 @@ public sealed partial class CloudWatchService
 
 /// <summary>Evaluates CloudWatch alarms every 10 seconds of the injected clock (the shortest alarm
 /// period), so a fake clock drives them in tests.</summary>
-public sealed class AlarmEvaluator(CloudWatchService cloudWatch, TimeProvider clock, ILogger<AlarmEvaluator> log) : BackgroundService
+public sealed class AlarmEvaluator(CloudWatchService cloudWatch, TimeProvider clock, ILogger<AlarmEvaluator> log) : PeriodicService(clock, TimeSpan.FromSeconds(10), log)
 {
-    static readonly TimeSpan Every = TimeSpan.FromSeconds(10);
+    protected override string What => "Alarm evaluation";
 
-    protected override async Task ExecuteAsync(CancellationToken stoppingToken)
-    {
-        while (!stoppingToken.IsCancellationRequested)
-        {
-            try { await Task.Delay(Every, clock, stoppingToken); }
-            catch (OperationCanceledException) { break; }
-            try { await cloudWatch.EvaluateAlarmsAsync(stoppingToken); }
-            catch (OperationCanceledException) { break; }
-            catch (Exception e) { log.LogWarning(e, "Alarm evaluation failed"); }
-        }
-    }
+    protected override Task TickAsync(CancellationToken ct) => cloudWatch.EvaluateAlarmsAsync(ct);
 }
