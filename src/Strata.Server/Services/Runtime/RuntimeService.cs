@@ -188,6 +188,12 @@ public sealed class RuntimeService(HostingService hosting, MetricsStore metrics,
             {
                 failed = instance; // the instance went away under the request: once more, elsewhere
             }
+            catch (TaskCanceledException e) when (attempt == 0 && e.InnerException is not TimeoutException && !ctx.Http.RequestAborted.IsCancellationRequested)
+            {
+                // Not the 60 s timeout (that one carries a TimeoutException): the instance was disposed
+                // under the request (killed, or its zone failed) and its client cancelled what it sent.
+                failed = instance;
+            }
             catch (TaskCanceledException) when (!ctx.Http.RequestAborted.IsCancellationRequested)
             {
                 throw new ModelInvocationFailed("Your invocation timed out while waiting for a response from container primary.", "0", "timed out after 60 seconds");
