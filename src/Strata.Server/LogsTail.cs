@@ -8,7 +8,8 @@ namespace Strata.Server;
 /// stored (twice a second; the store is read while the server writes it).</summary>
 public static class LogsTail
 {
-    public static async Task<int> RunAsync(LogStore store, string account, string endpoint, TimeSpan since, bool follow, TextWriter output, CancellationToken ct)
+    public static async Task<int> RunAsync(LogStore store, string account, string endpoint, TimeSpan since, bool follow, TextWriter output, CancellationToken ct,
+        TimeProvider? clock = null)
     {
         var groupName = $"/aws/sagemaker/Endpoints/{endpoint}";
         var group = store.GetGroup(account, groupName);
@@ -18,7 +19,8 @@ public static class LogsTail
             return 2;
         }
         long last = 0;
-        var start = DateTimeOffset.UtcNow.Subtract(since).ToUnixTimeMilliseconds();
+        clock ??= TimeProvider.System;
+        var start = clock.GetUtcNow().Subtract(since).ToUnixTimeMilliseconds();
         if (group is not null)
         {
             var streams = Streams(store, group);
@@ -51,7 +53,7 @@ public static class LogsTail
                         continue;
                     }
                 }
-                await Task.Delay(500, ct);
+                await Task.Delay(TimeSpan.FromMilliseconds(500), clock, ct);
             }
         }
         catch (OperationCanceledException) { }

@@ -36,6 +36,7 @@ public sealed class SnsSigning
         {
             using var rsa = RSA.Create(2048);
             var request = new CertificateRequest("CN=sns.strata.local", rsa, HashAlgorithmName.SHA256, RSASignaturePadding.Pkcs1);
+            // The machine's clock, not the injected one: subscribers judge the validity against their own.
             using var cert = request.CreateSelfSigned(DateTimeOffset.UtcNow.AddDays(-1), DateTimeOffset.UtcNow.AddYears(10));
             // Certificate first, key last: the key's file is what says "both are there".
             WriteAtomically(certPath, cert.ExportCertificatePem(), ownerOnly: false);
