@@ -210,7 +210,6 @@ public sealed class WorkerProcess : IAsyncDisposable
 
     int _disposed;
 
-    /// <summary>Stops the worker; safe to call more than once.</summary>
     /// <summary>Kills the process at once (SIGKILL), as a failing machine would: for chaos drills.</summary>
     public void Crash()
     {
@@ -218,6 +217,22 @@ public sealed class WorkerProcess : IAsyncDisposable
         catch (InvalidOperationException) { }
     }
 
+    /// <summary>
+    /// Whether the process ends within <paramref name="limit"/>. A killed worker's socket breaks a
+    /// moment before the process is reaped, so a caller that saw the connection fail asks this
+    /// rather than <see cref="HasExited"/>, which may still be false.
+    /// </summary>
+    public async Task<bool> ExitsWithinAsync(TimeSpan limit, TimeProvider clock, CancellationToken ct)
+    {
+        try
+        {
+            await _process.WaitForExitAsync(ct).WaitAsync(limit, clock, ct);
+            return true;
+        }
+        catch (TimeoutException) { return false; }
+    }
+
+    /// <summary>Stops the worker; safe to call more than once.</summary>
     public async ValueTask DisposeAsync()
     {
         if (Interlocked.Exchange(ref _disposed, 1) == 1) return;

@@ -25,6 +25,9 @@ public sealed class TransformJobRunner(ITransformJobs jobs, TransformCheckpoints
 {
     static readonly TimeSpan HealthTimeout = TimeSpan.FromSeconds(60);
     static readonly TimeSpan CheckpointInterval = TimeSpan.FromMilliseconds(250);
+
+    /// <summary>How long a worker whose connection broke is given to be reaped before it is taken to be alive (a killed process is reaped in milliseconds).</summary>
+    static readonly TimeSpan InstanceExitWait = TimeSpan.FromSeconds(5);
     static readonly TimeSpan ShutdownGrace = TimeSpan.FromSeconds(10);
     readonly ConcurrentDictionary<(string Account, string Name), CancellationTokenSource> _running = new();
     readonly ConcurrentDictionary<Task, bool> _runs = new();
@@ -321,7 +324,7 @@ public sealed class TransformJobRunner(ITransformJobs jobs, TransformCheckpoints
                     await instanceLock.WaitAsync(ct);
                     try
                     {
-                        if (instance == current && current.HasExited)
+                        if (instance == current && await current.ExitsWithinAsync(InstanceExitWait, clock, ct))
                         {
                             await current.DisposeAsync();
                             instance = await startInstance();
