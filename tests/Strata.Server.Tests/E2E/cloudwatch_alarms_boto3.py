@@ -148,4 +148,103 @@ def test_bad_alarms_are_refused():
     eq(cw.describe_alarms(AlarmNames=[base["AlarmName"]])["MetricAlarms"], [], "nothing stored")
 
 
+def composite(name):
+    return cw.describe_alarms(AlarmNames=[name], AlarmTypes=["CompositeAlarm"])["CompositeAlarms"][0]
+
+
+def history_of(name, kind):
+    return cw.describe_alarm_history(AlarmName=name, AlarmTypes=["CompositeAlarm"], HistoryItemType=kind)["AlarmHistoryItems"]
+
+
+def test_composite_alarm_follows_its_rule():
+    sns = boto3.client("sns", endpoint_url=endpoint(), region_name="us-east-1", config=cfg)
+    topic = sns.create_topic(Name=unique("composite"))["TopicArn"]
+    a, b, c = unique("child-a"), unique("child-b"), unique("parent")
+    for name in (a, b):
+        cw.put_metric_alarm(AlarmName=name, Namespace=unique("Composite"), MetricName="M", Statistic="Sum", Period=60, EvaluationPeriods=1,
+                            Threshold=1, ComparisonOperator="GreaterThanThreshold", TreatMissingData="ignore")
+    b_arn = alarm(b)["AlarmArn"]
+    cw.put_composite_alarm(AlarmName=c, AlarmRule=f'ALARM("{a}") AND NOT OK({b_arn})', AlarmActions=[topic], AlarmDescription="both")
+    p = composite(c)
+    # Saved and evaluated at once: a is not in ALARM, so the rule is false.
+    eq((p["StateValue"], p["AlarmRule"], p["AlarmDescription"]), ("OK", f'ALARM("{a}") AND NOT OK({b_arn})', "both"), "a new composite alarm")
+    eq(cw.describe_alarms(AlarmNames=[c])["CompositeAlarms"], [], "without AlarmTypes only metric alarms are described")
+    cw.set_alarm_state(AlarmName=a, StateValue="ALARM", StateReason="testing")
+    p = composite(c)
+    eq(p["StateValue"], "ALARM", "a child in ALARM and the other not OK")
+    assert p["StateReason"].startswith(f"{alarm(a)['AlarmArn']} transitioned to ALARM at "), p["StateReason"]
+    eq([t["arn"] for t in json.loads(p["StateReasonData"])["triggeringAlarms"]], [alarm(a)["AlarmArn"]], "triggering alarms")
+    actions = history_of(c, "Action")
+    eq(len(actions), 1, "one action")
+    assert actions[0]["HistorySummary"] == f"Successfully executed action {topic}", actions
+    cw.set_alarm_state(AlarmName=b, StateValue="OK", StateReason="testing")
+    eq(composite(c)["StateValue"], "OK", "NOT OK(b) is false now")
+    eq([h["HistorySummary"] for h in history_of(c, "StateUpdate")][::-1],
+       ["Alarm updated from INSUFFICIENT_DATA to OK", "Alarm updated from OK to ALARM", "Alarm updated from ALARM to OK"], "history")
+    eq(cw.describe_alarm_history(AlarmName=c)["AlarmHistoryItems"], [], "without AlarmTypes only metric alarms' history")
+    children = cw.describe_alarms(ChildrenOfAlarmName=c)
+    eq(sorted(x["AlarmName"] for x in children["MetricAlarms"]), sorted([a, b]), "children")
+    assert "Threshold" not in children["MetricAlarms"][0], "only names, ARNs and states"
+    eq([x["AlarmName"] for x in cw.describe_alarms(ParentsOfAlarmName=a)["CompositeAlarms"]], [c], "parents")
+    # A composite alarm of composite alarms, updated in place; its child may not be deleted under it.
+    top = unique("top")
+    cw.put_composite_alarm(AlarmName=top, AlarmRule=f"OK({c}) OR FALSE")
+    eq(composite(top)["StateValue"], "ALARM", "a composite of a composite")
+    cw.put_composite_alarm(AlarmName=top, AlarmRule="(TRUE AND NOT TRUE)")
+    eq(composite(top)["StateValue"], "OK", "updated rule")
+    expect_error(lambda: cw.delete_alarms(AlarmNames=[a]), "ValidationError", 400, c)
+    cw.delete_alarms(AlarmNames=[top, c, a, b])
+    left = cw.describe_alarms(AlarmNames=[a, b, c, top], AlarmTypes=["MetricAlarm", "CompositeAlarm"])
+    eq((left["MetricAlarms"], left["CompositeAlarms"]), ([], []), "deleted together")
+
+
+def test_composite_alarm_actions_wait_for_their_suppressor():
+    sns = boto3.client("sns", endpoint_url=endpoint(), region_name="us-east-1", config=cfg)
+    topic = sns.create_topic(Name=unique("suppressed"))["TopicArn"]
+    child, sup, c = unique("child"), unique("maintenance"), unique("quiet")
+    for name in (child, sup):
+        cw.put_metric_alarm(AlarmName=name, Namespace=unique("Suppress"), MetricName="M", Statistic="Sum", Period=60, EvaluationPeriods=1,
+                            Threshold=1, ComparisonOperator="GreaterThanThreshold", TreatMissingData="ignore")
+    cw.put_composite_alarm(AlarmName=c, AlarmRule=f"ALARM({child})", AlarmActions=[topic], ActionsSuppressor=sup,
+                           ActionsSuppressorWaitPeriod=60, ActionsSuppressorExtensionPeriod=60)
+    cw.set_alarm_state(AlarmName=child, StateValue="ALARM", StateReason="testing")
+    p = composite(c)
+    eq((p["StateValue"], p["ActionsSuppressedBy"]), ("ALARM", "WaitPeriod"), "waiting for the suppressor")
+    eq(p["ActionsSuppressor"], alarm(sup)["AlarmArn"], "the suppressor by ARN")
+    cw.set_alarm_state(AlarmName=sup, StateValue="ALARM", StateReason="maintenance")
+    advance(11)
+    until("suppressed by the alarm", lambda: composite(c).get("ActionsSuppressedBy") == "Alarm", seconds=30)
+    cw.set_alarm_state(AlarmName=sup, StateValue="OK", StateReason="maintenance over")
+    advance(11)
+    until("in the extension period", lambda: composite(c).get("ActionsSuppressedBy") == "ExtensionPeriod", seconds=30)
+    eq(history_of(c, "Action"), [], "no action while suppressed")
+    advance(61)
+    until("the action after the extension", lambda: len(history_of(c, "Action")) == 1, seconds=30)
+    assert "ActionsSuppressedBy" not in composite(c), composite(c)
+    # Without a suppressor in ALARM, the actions run once the wait period is over.
+    cw.set_alarm_state(AlarmName=child, StateValue="OK", StateReason="testing")
+    cw.set_alarm_state(AlarmName=child, StateValue="ALARM", StateReason="testing")
+    eq(composite(c)["ActionsSuppressedBy"], "WaitPeriod", "waiting again")
+    advance(71)
+    until("the action after the wait", lambda: len(history_of(c, "Action")) == 2, seconds=30)
+
+
+def test_bad_composite_alarms_are_refused():
+    child = unique("child")
+    cw.put_metric_alarm(AlarmName=child, Namespace="N", MetricName="M", Statistic="Sum", Period=60, EvaluationPeriods=1, Threshold=1,
+                        ComparisonOperator="GreaterThanThreshold")
+    name = unique("bad")
+    for rule, words in [(f"ALARM({child}) AND", "position"), (f"ALARM({child}) XOR OK({child})", "position"), ("ALARMS(x)", "position"),
+                        (f'ALARM("{child})', "closing"), ("NOT", "position")]:
+        expect_error(lambda: cw.put_composite_alarm(AlarmName=name, AlarmRule=rule), "ValidationError", 400, words)
+    expect_error(lambda: cw.put_composite_alarm(AlarmName=name, AlarmRule=f"ALARM({child}) OR OK(no-such-alarm)"), "ValidationError", 400, "no-such-alarm")
+    expect_error(lambda: cw.put_composite_alarm(AlarmName=name, AlarmRule="ALARM(arn:aws:cloudwatch:us-east-1:000000000000:alarm:x)"), "ValidationError", 400, "ARN")
+    expect_error(lambda: cw.put_composite_alarm(AlarmName=name, AlarmRule="TRUE", ActionsSuppressor=child), "ValidationError", 400, "required")
+    expect_error(lambda: cw.put_composite_alarm(AlarmName=child, AlarmRule="TRUE"), "ValidationError", 400, "metric alarm")
+    cw.put_composite_alarm(AlarmName=name, AlarmRule="TRUE")
+    expect_error(lambda: cw.put_metric_alarm(AlarmName=name, Namespace="N", MetricName="M", Statistic="Sum", Period=60, EvaluationPeriods=1,
+                                             Threshold=1, ComparisonOperator="GreaterThanThreshold"), "ValidationError", 400, "composite alarm")
+    cw.delete_alarms(AlarmNames=[name, child])
+
+
 run(globals())

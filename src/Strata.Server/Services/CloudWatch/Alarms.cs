@@ -36,7 +36,7 @@ public sealed record AlarmRow
     public int EvaluationPeriods { get; init; }
     public int DatapointsToAlarm { get; init; }
     public double Threshold { get; init; }
-    public required string ComparisonOperator { get; init; }
+    public string ComparisonOperator { get; init; } = "";
     public string TreatMissingData { get; init; } = "missing";
     public string? EvaluateLowSampleCountPercentile { get; init; }
     public string? MetricsJson { get; init; }
@@ -48,9 +48,27 @@ public sealed record AlarmRow
     public long StateUpdated { get; init; }
     public long StateTransitioned { get; init; }
     public Dictionary<string, string> Tags { get; init; } = [];
+
+    // A composite alarm has a rule instead of a metric.
+    public string? AlarmRule { get; init; }
+    public string? ActionsSuppressor { get; init; }
+    public int? ActionsSuppressorWaitPeriod { get; init; }
+    public int? ActionsSuppressorExtensionPeriod { get; init; }
+
+    /// <summary>The state whose actions wait on the suppressor (null: none wait), the state it
+    /// left and since when it waits; whether the suppressor was seen in ALARM meanwhile.</summary>
+    public string? PendingActions { get; init; }
+    public string? PendingOldState { get; init; }
+    public long PendingSince { get; init; }
+    public bool SuppressorSeenInAlarm { get; init; }
+    public string? ActionsSuppressedBy { get; init; }
+    public string? ActionsSuppressedReason { get; init; }
+
+    [JsonIgnore] public bool IsComposite => AlarmRule is not null;
+    [JsonIgnore] public string AlarmType => IsComposite ? "CompositeAlarm" : "MetricAlarm";
 }
 
-public sealed record AlarmHistoryRow(string AlarmName, long TimestampMs, string HistoryItemType, string HistorySummary, string HistoryData);
+public sealed record AlarmHistoryRow(string AlarmName, long TimestampMs, string HistoryItemType, string HistorySummary, string HistoryData, string AlarmType = "MetricAlarm");
 
 [JsonSerializable(typeof(AlarmRow))]
 [JsonSerializable(typeof(AlarmHistoryRow))]
@@ -80,8 +98,13 @@ public sealed partial class CloudWatchService
 
     static void PutAlarm(IStateWriter w, AlarmRow row) => w.Put(Alarms, AlarmKey(row.Account, row.Name), JsonSerializer.Serialize(row, AlarmRowsJson.Default.AlarmRow));
 
+    static long _historySequence;
+
+    /// <summary>History keys sort by time, then by the order written (several changes can share a
+    /// millisecond, always so on a fake clock), then by a random part that keeps them unique.</summary>
     static void AddHistory(IStateWriter w, string account, AlarmHistoryRow item)
-        => w.Put(AlarmHistory, $"{account}/{item.AlarmName}/{item.TimestampMs:D15}-{Guid.NewGuid():N}", JsonSerializer.Serialize(item, AlarmRowsJson.Default.AlarmHistoryRow));
+        => w.Put(AlarmHistory, $"{account}/{item.AlarmName}/{item.TimestampMs:D15}-{Interlocked.Increment(ref _historySequence):D12}-{Guid.NewGuid():N}",
+            JsonSerializer.Serialize(item, AlarmRowsJson.Default.AlarmHistoryRow));
 
     // ---- PutMetricAlarm ----
 
@@ -143,18 +166,13 @@ public sealed partial class CloudWatchService
         }
         if ((long)period * evaluationPeriods > 7 * 86_400)
             throw CloudWatchErrors.ValidationError("The product of Period and EvaluationPeriods must not exceed 7 days.");
-        foreach (var (list, member) in new[] { (r.OKActions, "OKActions"), (r.AlarmActions, "AlarmActions"), (r.InsufficientDataActions, "InsufficientDataActions") })
-        {
-            if (list is { Count: > 5 }) throw CloudWatchErrors.ValidationError($"The collection {member} must not have a size greater than 5.");
-            foreach (var arn in list ?? [])
-                if (!arn.StartsWith("arn:aws:sns:", StringComparison.Ordinal) && !arn.StartsWith("arn:aws:autoscaling:", StringComparison.Ordinal)
-                    && !arn.StartsWith("arn:aws:automate:", StringComparison.Ordinal) && !arn.StartsWith("arn:aws:swf:", StringComparison.Ordinal))
-                    throw CloudWatchErrors.ValidationError($"Invalid arn syntax: {arn}");
-        }
+        CheckActions(r.OKActions, r.AlarmActions, r.InsufficientDataActions);
         var now = clock.GetUtcNow().ToUnixTimeMilliseconds();
         state.Write(w =>
         {
             var existing = w.Get(Alarms, AlarmKey(account, r.AlarmName!)) is { } json ? JsonSerializer.Deserialize(json, AlarmRowsJson.Default.AlarmRow) : null;
+            if (existing is { IsComposite: true })
+                throw CloudWatchErrors.ValidationError($"The alarm {r.AlarmName} is a composite alarm; PutMetricAlarm cannot change it into a metric alarm.");
             var row = new AlarmRow
             {
                 Account = account,
@@ -196,6 +214,94 @@ public sealed partial class CloudWatchService
         });
     }
 
+    static void CheckActions(params List<string>?[] lists)
+    {
+        string[] members = ["OKActions", "AlarmActions", "InsufficientDataActions"];
+        for (var i = 0; i < lists.Length; i++)
+        {
+            if (lists[i] is { Count: > 5 }) throw CloudWatchErrors.ValidationError($"The collection {members[i]} must not have a size greater than 5.");
+            foreach (var arn in lists[i] ?? [])
+                if (!arn.StartsWith("arn:aws:sns:", StringComparison.Ordinal) && !arn.StartsWith("arn:aws:autoscaling:", StringComparison.Ordinal)
+                    && !arn.StartsWith("arn:aws:automate:", StringComparison.Ordinal) && !arn.StartsWith("arn:aws:swf:", StringComparison.Ordinal))
+                    throw CloudWatchErrors.ValidationError($"Invalid arn syntax: {arn}");
+        }
+    }
+
+    // ---- PutCompositeAlarm ----
+
+    /// <summary>The name of an alarm a rule refers to by name or by its ARN (in this account and Region).</summary>
+    string ReferencedName(string account, string alarm)
+    {
+        if (!alarm.StartsWith("arn:", StringComparison.Ordinal)) return alarm;
+        var prefix = $"arn:aws:cloudwatch:{Region}:{account}:alarm:";
+        return alarm.StartsWith(prefix, StringComparison.Ordinal) && alarm.Length > prefix.Length ? alarm[prefix.Length..]
+            : throw CloudWatchErrors.ValidationError($"The alarm ARN {alarm} in the alarm rule is not an alarm of this account and Region.");
+    }
+
+    async Task<Empty> PutCompositeAlarm(PutCompositeAlarmInput r, RequestContext ctx)
+    {
+        var account = ctx.Principal.AccountId;
+        var name = r.AlarmName!;
+        AlarmRule rule;
+        try { rule = AlarmRule.Parse(r.AlarmRule!); }
+        catch (AlarmRuleException e) { throw CloudWatchErrors.ValidationError(e.Message); }
+        var children = rule.Functions.Select(f => ReferencedName(account, f.Alarm)).Distinct(StringComparer.Ordinal).ToList();
+        if (children.Count > 100) throw CloudWatchErrors.ValidationError($"An alarm rule can reference at most 100 alarms; this one references {children.Count}.");
+        if (r.ActionsSuppressor is null && (r.ActionsSuppressorWaitPeriod is not null || r.ActionsSuppressorExtensionPeriod is not null))
+            throw CloudWatchErrors.ValidationError("ActionsSuppressorWaitPeriod and ActionsSuppressorExtensionPeriod can only be given with ActionsSuppressor.");
+        string? suppressor = null;
+        if (r.ActionsSuppressor is { } given)
+        {
+            suppressor = ReferencedName(account, given);
+            if (r.ActionsSuppressorWaitPeriod is not { } wait || r.ActionsSuppressorExtensionPeriod is not { } extension)
+                throw CloudWatchErrors.ValidationError("ActionsSuppressorWaitPeriod and ActionsSuppressorExtensionPeriod are required when ActionsSuppressor is given.");
+            if (wait < 0 || extension < 0) throw CloudWatchErrors.ValidationError("ActionsSuppressorWaitPeriod and ActionsSuppressorExtensionPeriod must not be negative.");
+            if (suppressor == name) throw CloudWatchErrors.ValidationError("A composite alarm cannot be its own actions suppressor.");
+        }
+        CheckActions(r.OKActions, r.AlarmActions, r.InsufficientDataActions);
+        var now = clock.GetUtcNow().ToUnixTimeMilliseconds();
+        state.Write(w =>
+        {
+            var existing = w.Get(Alarms, AlarmKey(account, name)) is { } json ? JsonSerializer.Deserialize(json, AlarmRowsJson.Default.AlarmRow) : null;
+            if (existing is { IsComposite: false })
+                throw CloudWatchErrors.ValidationError($"The alarm {name} is a metric alarm; PutCompositeAlarm cannot change it into a composite alarm.");
+            // A rule may name the alarm itself or form a cycle with others (CloudWatch allows it);
+            // it may not name an alarm that does not exist.
+            var missing = children.Append(suppressor).OfType<string>().Where(c => c != name && w.Get(Alarms, AlarmKey(account, c)) is null).Distinct().ToList();
+            if (missing.Count > 0)
+                throw CloudWatchErrors.ValidationError($"Could not save the composite alarm as alarms [{string.Join(", ", missing)}] in the alarm rule do not exist");
+            var row = new AlarmRow
+            {
+                Account = account,
+                Name = name,
+                Arn = AlarmArn(account, name),
+                Description = r.AlarmDescription,
+                ActionsEnabled = r.ActionsEnabled ?? true,
+                OKActions = r.OKActions ?? [],
+                AlarmActions = r.AlarmActions ?? [],
+                InsufficientDataActions = r.InsufficientDataActions ?? [],
+                AlarmRule = r.AlarmRule,
+                ActionsSuppressor = suppressor is null ? null : AlarmArn(account, suppressor),
+                ActionsSuppressorWaitPeriod = suppressor is null ? null : r.ActionsSuppressorWaitPeriod,
+                ActionsSuppressorExtensionPeriod = suppressor is null ? null : r.ActionsSuppressorExtensionPeriod,
+                ConfigurationUpdated = now,
+                StateValue = existing?.StateValue ?? "INSUFFICIENT_DATA",
+                StateReason = existing?.StateReason ?? "Unchecked: Initial alarm creation",
+                StateReasonData = existing?.StateReasonData,
+                StateUpdated = existing?.StateUpdated ?? now,
+                StateTransitioned = existing?.StateTransitioned ?? now,
+                Tags = existing?.Tags ?? (r.Tags ?? []).ToDictionary(t => t.Key!, t => t.Value!),
+            };
+            PutAlarm(w, row);
+            AddHistory(w, account, new AlarmHistoryRow(name, now, "ConfigurationUpdate", $"Alarm \"{name}\" {(existing is null ? "created" : "updated")}",
+                JsonSerializer.Serialize(new JsonObject { ["version"] = "1.0", ["type"] = existing is null ? "Create" : "Update" }), "CompositeAlarm"));
+            return 0;
+        });
+        // A composite alarm is evaluated when it is saved and whenever an alarm it names changes state.
+        await EvaluateCompositeAsync(account, name, 0, CancellationToken.None);
+        return Empty.Instance;
+    }
+
     // ---- reading ----
 
     MetricAlarm ToWire(AlarmRow a) => new()
@@ -230,25 +336,97 @@ public sealed partial class CloudWatchService
         ThresholdMetricId = a.ThresholdMetricId,
     };
 
+    static CompositeAlarm ToCompositeWire(AlarmRow a) => new()
+    {
+        AlarmName = a.Name,
+        AlarmArn = a.Arn,
+        AlarmDescription = a.Description,
+        AlarmConfigurationUpdatedTimestamp = DateTimeOffset.FromUnixTimeMilliseconds(a.ConfigurationUpdated),
+        ActionsEnabled = a.ActionsEnabled,
+        OKActions = a.OKActions,
+        AlarmActions = a.AlarmActions,
+        InsufficientDataActions = a.InsufficientDataActions,
+        AlarmRule = a.AlarmRule,
+        StateValue = a.StateValue,
+        StateReason = a.StateReason,
+        StateReasonData = a.StateReasonData,
+        StateUpdatedTimestamp = DateTimeOffset.FromUnixTimeMilliseconds(a.StateUpdated),
+        StateTransitionedTimestamp = DateTimeOffset.FromUnixTimeMilliseconds(a.StateTransitioned),
+        ActionsSuppressor = a.ActionsSuppressor,
+        ActionsSuppressorWaitPeriod = a.ActionsSuppressorWaitPeriod,
+        ActionsSuppressorExtensionPeriod = a.ActionsSuppressorExtensionPeriod,
+        ActionsSuppressedBy = a.ActionsSuppressedBy,
+        ActionsSuppressedReason = a.ActionsSuppressedReason,
+    };
+
+    /// <summary>The alarms a composite alarm's rule names (its children), by name.</summary>
+    List<string> ChildrenOf(AlarmRow composite)
+        => composite.AlarmRule is { } rule ? AlarmRule.Parse(rule).Functions.Select(f => ReferencedNameOrSelf(composite.Account, f.Alarm)).Distinct(StringComparer.Ordinal).ToList() : [];
+
+    /// <summary>As <see cref="ReferencedName"/>, but for rules already saved: an ARN that no longer
+    /// parses stays as written (it then names no alarm).</summary>
+    string ReferencedNameOrSelf(string account, string alarm)
+    {
+        try { return ReferencedName(account, alarm); }
+        catch (AwsException) { return alarm; }
+    }
+
     DescribeAlarmsOutput DescribeAlarms(DescribeAlarmsInput r, RequestContext ctx)
     {
+        var account = ctx.Principal.AccountId;
+        var max = r.MaxRecords ?? 50;
+        var offset = Offset(r.NextToken, invalidNextToken: true);
+        if (r.ChildrenOfAlarmName is not null || r.ParentsOfAlarmName is not null)
+        {
+            if (r.ChildrenOfAlarmName is not null && r.ParentsOfAlarmName is not null || r.AlarmNames is { Count: > 0 } || r.AlarmNamePrefix is not null
+                || r.AlarmTypes is { Count: > 0 } || r.StateValue is not null || r.ActionPrefix is not null)
+                throw InvalidCombination("ChildrenOfAlarmName and ParentsOfAlarmName cannot be given together or with any other parameter except MaxRecords and NextToken.");
+            var all = AlarmsOf(account);
+            List<AlarmRow> related;
+            if (r.ChildrenOfAlarmName is { } parentName)
+            {
+                var parent = all.FirstOrDefault(a => a.Name == parentName && a.IsComposite);
+                var names = parent is null ? [] : ChildrenOf(parent);
+                related = all.Where(a => names.Contains(a.Name)).ToList();
+            }
+            else related = all.Where(a => a.IsComposite && ChildrenOf(a).Contains(r.ParentsOfAlarmName!)).ToList();
+            // Only the name, ARN, state and when it changed, as CloudWatch answers these two questions.
+            var slice = related.Skip(offset).Take(max).ToList();
+            return new()
+            {
+                MetricAlarms = slice.Where(a => !a.IsComposite).Select(a => new MetricAlarm
+                {
+                    AlarmName = a.Name,
+                    AlarmArn = a.Arn,
+                    StateValue = a.StateValue,
+                    StateUpdatedTimestamp = DateTimeOffset.FromUnixTimeMilliseconds(a.StateUpdated),
+                }).ToList(),
+                CompositeAlarms = slice.Where(a => a.IsComposite).Select(a => new CompositeAlarm
+                {
+                    AlarmName = a.Name,
+                    AlarmArn = a.Arn,
+                    StateValue = a.StateValue,
+                    StateUpdatedTimestamp = DateTimeOffset.FromUnixTimeMilliseconds(a.StateUpdated),
+                }).ToList(),
+                NextToken = offset + slice.Count < related.Count ? PageToken.Encode(offset + slice.Count) : null,
+            };
+        }
         if (r.AlarmNames is { Count: > 0 } && r.AlarmNamePrefix is not null)
             throw InvalidCombination("The parameters AlarmNames and AlarmNamePrefix cannot be given together.");
         if (r.AlarmNames is { Count: > 100 }) throw CloudWatchErrors.ValidationError("The collection AlarmNames must not have a size greater than 100.");
-        var max = r.MaxRecords ?? 50;
-        var wantMetric = r.AlarmTypes is not { Count: > 0 } || r.AlarmTypes.Contains("MetricAlarm");
-        var found = !wantMetric ? [] : AlarmsOf(ctx.Principal.AccountId).Where(a =>
-            (r.AlarmNames is not { Count: > 0 } || r.AlarmNames.Contains(a.Name))
+        // Without AlarmTypes only metric alarms are returned, even where composite alarms exist.
+        var types = r.AlarmTypes is { Count: > 0 } t ? t : ["MetricAlarm"];
+        var found = AlarmsOf(account).Where(a => types.Contains(a.AlarmType)
+            && (r.AlarmNames is not { Count: > 0 } || r.AlarmNames.Contains(a.Name))
             && (r.AlarmNamePrefix is null || a.Name.StartsWith(r.AlarmNamePrefix, StringComparison.Ordinal))
             && (r.StateValue is null || a.StateValue == r.StateValue)
             && (r.ActionPrefix is null || a.OKActions.Concat(a.AlarmActions).Concat(a.InsufficientDataActions).Any(x => x.StartsWith(r.ActionPrefix, StringComparison.Ordinal))))
             .ToList();
-        var offset = Offset(r.NextToken, invalidNextToken: true);
         var page = found.Skip(offset).Take(max).ToList();
         return new()
         {
-            MetricAlarms = page.Select(ToWire).ToList(),
-            CompositeAlarms = [],
+            MetricAlarms = page.Where(a => !a.IsComposite).Select(ToWire).ToList(),
+            CompositeAlarms = page.Where(a => a.IsComposite).Select(ToCompositeWire).ToList(),
             NextToken = offset + page.Count < found.Count ? PageToken.Encode(offset + page.Count) : null,
         };
     }
@@ -272,8 +450,11 @@ public sealed partial class CloudWatchService
         var items = state.Read(s => s.Scan(AlarmHistory, prefix, null, int.MaxValue))
             .Select(kv => JsonSerializer.Deserialize(kv.Value, AlarmRowsJson.Default.AlarmHistoryRow)!)
             .Where(h => (r.HistoryItemType is null || h.HistoryItemType == r.HistoryItemType) && h.TimestampMs >= from && h.TimestampMs <= to
-                && (r.AlarmTypes is not { Count: > 0 } || r.AlarmTypes.Contains("MetricAlarm")));
-        var ordered = (r.ScanBy == "TimestampAscending" ? items.OrderBy(h => h.TimestampMs) : items.OrderByDescending(h => h.TimestampMs)).ToList();
+                && (r.AlarmTypes is { Count: > 0 } types ? types.Contains(h.AlarmType) : h.AlarmType == "MetricAlarm"));
+        // Oldest first, changes in one millisecond in the order written (the keys' order; the sort
+        // is stable); newest first is exactly that reversed.
+        var ordered = items.OrderBy(h => h.TimestampMs).ToList();
+        if (r.ScanBy != "TimestampAscending") ordered.Reverse();
         var offset = Offset(r.NextToken, invalidNextToken: true);
         var page = ordered.Skip(offset).Take(r.MaxRecords ?? 100).ToList();
         return new()
@@ -281,7 +462,7 @@ public sealed partial class CloudWatchService
             AlarmHistoryItems = page.Select(h => new AlarmHistoryItem
             {
                 AlarmName = h.AlarmName,
-                AlarmType = "MetricAlarm",
+                AlarmType = h.AlarmType,
                 Timestamp = DateTimeOffset.FromUnixTimeMilliseconds(h.TimestampMs),
                 HistoryItemType = h.HistoryItemType,
                 HistorySummary = h.HistorySummary,
@@ -303,6 +484,16 @@ public sealed partial class CloudWatchService
         {
             var missing = names.Where(n => w.Get(Alarms, AlarmKey(account, n)) is null).ToList();
             if (missing.Count > 0) throw CloudWatchErrors.ResourceNotFound($"The following alarms were not found: {string.Join(", ", missing)}");
+            // An alarm that a composite alarm (not deleted with it) names in its rule or as its
+            // actions suppressor stays: deleting it would leave the composite alarm's rule dangling.
+            foreach (var kv in w.Scan(Alarms, account + "/", null, int.MaxValue))
+            {
+                var other = JsonSerializer.Deserialize(kv.Value, AlarmRowsJson.Default.AlarmRow)!;
+                if (!other.IsComposite || names.Contains(other.Name)) continue;
+                var referenced = ChildrenOf(other).Append(other.ActionsSuppressor is { } sup ? ReferencedNameOrSelf(account, sup) : null).Where(n => n is not null && names.Contains(n)).ToList();
+                if (referenced.Count > 0)
+                    throw CloudWatchErrors.ValidationError($"Alarm {referenced[0]} cannot be deleted: the composite alarm {other.Name} refers to it. Change that alarm's rule first, or delete it too.");
+            }
             foreach (var name in names)
             {
                 w.Delete(Alarms, AlarmKey(account, name));
@@ -386,13 +577,48 @@ public sealed partial class CloudWatchService
     public async Task EvaluateAlarmsAsync(CancellationToken ct)
     {
         var all = state.Read(r => r.Scan(Alarms, "", null, int.MaxValue)).Select(kv => JsonSerializer.Deserialize(kv.Value, AlarmRowsJson.Default.AlarmRow)!).ToList();
-        foreach (var alarm in all)
+        foreach (var alarm in all.Where(a => !a.IsComposite))
         {
             ct.ThrowIfCancellationRequested();
             var (value, reason, data) = Evaluate(alarm);
             if (value is not null && (value != alarm.StateValue)) await TransitionAsync(alarm, value, reason, data, ct, force: false);
         }
+        // Composite alarms whose actions wait on their suppressor: act once the wait is over.
+        foreach (var composite in all.Where(a => a.PendingActions is not null))
+            await RunPendingActionsAsync(composite.Account, composite.Name, ct);
     }
+
+    /// <summary>Evaluates a composite alarm's rule against its children's states now, and moves it
+    /// to ALARM (the rule is true) or OK (it is false). <paramref name="depth"/> counts the chain of
+    /// composite alarms that changed because a child changed, so a cycle of them cannot recurse forever.</summary>
+    async Task EvaluateCompositeAsync(string account, string name, int depth, CancellationToken ct)
+    {
+        if (depth > 10 || FindAlarm(account, name) is not { IsComposite: true } composite) return;
+        var alarms = AlarmsOf(account).ToDictionary(a => a.Name, StringComparer.Ordinal);
+        var rule = AlarmRule.Parse(composite.AlarmRule!);
+        string? StateOf(string alarm) => alarms.TryGetValue(ReferencedNameOrSelf(account, alarm), out var a) ? a.StateValue : null;
+        var value = rule.Evaluate(StateOf) ? "ALARM" : "OK";
+        if (value == composite.StateValue) return;
+        // The children whose state the rule asks about and holds now; the newest of them triggered the change.
+        var triggering = rule.Functions
+            .Select(f => (f.State, Row: alarms.GetValueOrDefault(ReferencedNameOrSelf(account, f.Alarm))))
+            .Where(f => f.Row is not null && f.Row.StateValue == f.State).Select(f => f.Row!)
+            .DistinctBy(a => a.Name).OrderByDescending(a => a.StateTransitioned).ToList();
+        var reason = triggering.FirstOrDefault() is { } newest
+            ? $"{newest.Arn} transitioned to {newest.StateValue} at {DateTimeOffset.FromUnixTimeMilliseconds(newest.StateTransitioned).UtcDateTime.ToString("dddd dd MMMM, yyyy HH:mm:ss 'UTC'", CultureInfo.InvariantCulture)}"
+            : $"The alarm rule evaluated to {(value == "ALARM" ? "TRUE" : "FALSE")}";
+        var data = new JsonObject
+        {
+            ["triggeringAlarms"] = new JsonArray(triggering.Select(a => (JsonNode)new JsonObject
+            {
+                ["arn"] = a.Arn,
+                ["state"] = new JsonObject { ["value"] = a.StateValue, ["timestamp"] = TimeText(a.StateTransitioned) },
+            }).ToArray()),
+        };
+        await TransitionAsync(composite, value, reason, data.ToJsonString(), ct, force: false, depth);
+    }
+
+    static string TimeText(long ms) => DateTimeOffset.FromUnixTimeMilliseconds(ms).UtcDateTime.ToString("yyyy-MM-dd'T'HH:mm:ss.fff'+0000'", CultureInfo.InvariantCulture);
 
     /// <summary>CloudWatch's evaluation: the last EvaluationPeriods periods (the newest one is the
     /// period now in progress); ALARM when at least DatapointsToAlarm of them breach, OK when fewer
@@ -501,9 +727,11 @@ public sealed partial class CloudWatchService
         _ => "outside",
     };
 
-    /// <summary>Moves an alarm to a state: records the change, then (actions enabled) publishes the
-    /// alarm notification to each action of the new state and records each outcome.</summary>
-    async Task TransitionAsync(AlarmRow alarm, string newState, string reason, string? reasonData, CancellationToken ct, bool force)
+    /// <summary>Moves an alarm to a state: records the change; on a change of state (actions
+    /// enabled) publishes the alarm notification to each action of the new state, or, for a
+    /// composite alarm with an actions suppressor, leaves them pending on it; then re-evaluates the
+    /// composite alarms whose rules name this one.</summary>
+    async Task TransitionAsync(AlarmRow alarm, string newState, string reason, string? reasonData, CancellationToken ct, bool force, int depth = 0)
     {
         var now = clock.GetUtcNow().ToUnixTimeMilliseconds();
         AlarmRow? changed = null;
@@ -515,14 +743,17 @@ public sealed partial class CloudWatchService
             var current = JsonSerializer.Deserialize(json, AlarmRowsJson.Default.AlarmRow)!;
             if (!force && (current.ConfigurationUpdated != alarm.ConfigurationUpdated || current.StateValue != alarm.StateValue)) return 0;
             oldState = current.StateValue;
+            var moved = current.StateValue != newState;
             changed = current with
             {
                 StateValue = newState,
                 StateReason = reason,
                 StateReasonData = reasonData,
                 StateUpdated = now,
-                StateTransitioned = current.StateValue != newState ? now : current.StateTransitioned,
+                StateTransitioned = moved ? now : current.StateTransitioned,
             };
+            if (moved && changed.ActionsSuppressor is not null)
+                changed = changed with { PendingActions = newState, PendingOldState = current.StateValue, PendingSince = now, SuppressorSeenInAlarm = false, ActionsSuppressedBy = null, ActionsSuppressedReason = null };
             PutAlarm(w, changed);
             var history = new JsonObject
             {
@@ -530,11 +761,62 @@ public sealed partial class CloudWatchService
                 ["oldState"] = new JsonObject { ["stateValue"] = current.StateValue, ["stateReason"] = current.StateReason },
                 ["newState"] = new JsonObject { ["stateValue"] = newState, ["stateReason"] = reason, ["stateReasonData"] = reasonData is null ? null : JsonNode.Parse(reasonData) },
             };
-            AddHistory(w, alarm.Account, new AlarmHistoryRow(alarm.Name, now, "StateUpdate", $"Alarm updated from {current.StateValue} to {newState}", history.ToJsonString()));
+            AddHistory(w, alarm.Account, new AlarmHistoryRow(alarm.Name, now, "StateUpdate", $"Alarm updated from {current.StateValue} to {newState}", history.ToJsonString(), current.AlarmType));
             return 0;
         });
-        if (changed is null || !changed.ActionsEnabled) return;
-        var actions = newState switch { "OK" => changed.OKActions, "ALARM" => changed.AlarmActions, _ => changed.InsufficientDataActions };
+        if (changed is null || oldState == newState) return;
+        if (changed.ActionsSuppressor is not null) await RunPendingActionsAsync(changed.Account, changed.Name, ct);
+        else if (changed.ActionsEnabled) await RunActionsAsync(changed, newState, oldState!, now, ct);
+        foreach (var parent in AlarmsOf(changed.Account).Where(a => a.IsComposite && ChildrenOf(a).Contains(changed.Name)))
+            await EvaluateCompositeAsync(changed.Account, parent.Name, depth + 1, ct);
+    }
+
+    /// <summary>Whether a composite alarm's pending actions are held back by its suppressor now,
+    /// and by what: the suppressor in ALARM, the extension after it left ALARM, or the wait for it
+    /// to go into ALARM after the composite alarm changed state. Null: they may run.</summary>
+    static (string By, string Reason)? Suppression(AlarmRow composite, AlarmRow? suppressor, long now)
+    {
+        if (suppressor is null) return null;
+        if (suppressor.StateValue == "ALARM") return ("Alarm", $"Alarm {suppressor.Name} is in ALARM state.");
+        var extension = (composite.ActionsSuppressorExtensionPeriod ?? 0) * 1000L;
+        if (composite.SuppressorSeenInAlarm && now < suppressor.StateTransitioned + extension)
+            return ("ExtensionPeriod", $"Extension period of {composite.ActionsSuppressorExtensionPeriod} seconds after alarm {suppressor.Name} left the ALARM state has not elapsed.");
+        var wait = (composite.ActionsSuppressorWaitPeriod ?? 0) * 1000L;
+        if (!composite.SuppressorSeenInAlarm && now < composite.PendingSince + wait)
+            return ("WaitPeriod", $"Wait period of {composite.ActionsSuppressorWaitPeriod} seconds for alarm {suppressor.Name} to go into ALARM state has not elapsed.");
+        return null;
+    }
+
+    /// <summary>Runs a composite alarm's pending actions if its suppressor no longer holds them back
+    /// (and records what holds them back if it does).</summary>
+    async Task RunPendingActionsAsync(string account, string name, CancellationToken ct)
+    {
+        var now = clock.GetUtcNow().ToUnixTimeMilliseconds();
+        AlarmRow? due = null;
+        state.Write(w =>
+        {
+            if (w.Get(Alarms, AlarmKey(account, name)) is not { } json) return 0;
+            var row = JsonSerializer.Deserialize(json, AlarmRowsJson.Default.AlarmRow)!;
+            if (row.PendingActions is null) return 0;
+            var suppressor = row.ActionsSuppressor is { } arn && w.Get(Alarms, AlarmKey(account, ReferencedNameOrSelf(account, arn))) is { } s
+                ? JsonSerializer.Deserialize(s, AlarmRowsJson.Default.AlarmRow) : null;
+            if (Suppression(row, suppressor, now) is { } held)
+            {
+                PutAlarm(w, row with { ActionsSuppressedBy = held.By, ActionsSuppressedReason = held.Reason, SuppressorSeenInAlarm = row.SuppressorSeenInAlarm || held.By == "Alarm" });
+                return 0;
+            }
+            PutAlarm(w, row with { PendingActions = null, PendingOldState = null, ActionsSuppressedBy = null, ActionsSuppressedReason = null });
+            due = row;
+            return 0;
+        });
+        if (due is { ActionsEnabled: true }) await RunActionsAsync(due, due.PendingActions!, due.PendingOldState!, due.StateTransitioned, ct);
+    }
+
+    /// <summary>Carries out the actions of an alarm's state and records each outcome in its history:
+    /// SNS topics receive the alarm notification.</summary>
+    async Task RunActionsAsync(AlarmRow alarm, string newState, string oldState, long atMs, CancellationToken ct)
+    {
+        var actions = newState switch { "OK" => alarm.OKActions, "ALARM" => alarm.AlarmActions, _ => alarm.InsufficientDataActions };
         foreach (var action in actions)
         {
             string summary;
@@ -542,8 +824,8 @@ public sealed partial class CloudWatchService
             {
                 if (!action.StartsWith("arn:aws:sns:", StringComparison.Ordinal) || Notifier is null)
                     throw new InvalidOperationException("only SNS topic actions are carried out by Strata");
-                var message = Notification(changed, oldState!, now);
-                await Notifier.PublishAsync(changed.Account, action, $"{newState}: \"{changed.Name}\" in {RegionName(Region)}", message, ct);
+                var message = Notification(alarm, oldState, atMs);
+                await Notifier.PublishAsync(alarm.Account, action, $"{newState}: \"{alarm.Name}\" in {RegionName(Region)}", message, ct);
                 summary = $"Successfully executed action {action}";
             }
             catch (Exception e) when (e is not OperationCanceledException)
@@ -552,8 +834,9 @@ public sealed partial class CloudWatchService
             }
             state.Write(w =>
             {
-                AddHistory(w, changed.Account, new AlarmHistoryRow(changed.Name, clock.GetUtcNow().ToUnixTimeMilliseconds(), "Action", summary,
-                    new JsonObject { ["actionState"] = summary.StartsWith("Success", StringComparison.Ordinal) ? "Succeeded" : "Failed", ["notificationResource"] = action }.ToJsonString()));
+                AddHistory(w, alarm.Account, new AlarmHistoryRow(alarm.Name, clock.GetUtcNow().ToUnixTimeMilliseconds(), "Action", summary,
+                    new JsonObject { ["actionState"] = summary.StartsWith("Success", StringComparison.Ordinal) ? "Succeeded" : "Failed", ["notificationResource"] = action }.ToJsonString(),
+                    alarm.AlarmType));
                 return 0;
             });
         }
@@ -562,7 +845,34 @@ public sealed partial class CloudWatchService
     /// <summary>AWS's alarm notification: the JSON message SNS delivers for a state change.</summary>
     string Notification(AlarmRow a, string oldState, long atMs)
     {
-        static string Time(long ms) => DateTimeOffset.FromUnixTimeMilliseconds(ms).UtcDateTime.ToString("yyyy-MM-dd'T'HH:mm:ss.fff'+0000'", CultureInfo.InvariantCulture);
+        var message = new JsonObject
+        {
+            ["AlarmName"] = a.Name,
+            ["AlarmDescription"] = a.Description,
+            ["AWSAccountId"] = a.Account,
+            ["AlarmConfigurationUpdatedTimestamp"] = TimeText(a.ConfigurationUpdated),
+            ["NewStateValue"] = a.StateValue,
+            ["NewStateReason"] = a.StateReason,
+            ["StateChangeTime"] = TimeText(atMs),
+            ["Region"] = RegionName(Region),
+            ["AlarmArn"] = a.Arn,
+            ["OldStateValue"] = oldState,
+            ["OKActions"] = new JsonArray(a.OKActions.Select(x => (JsonNode)x).ToArray()),
+            ["AlarmActions"] = new JsonArray(a.AlarmActions.Select(x => (JsonNode)x).ToArray()),
+            ["InsufficientDataActions"] = new JsonArray(a.InsufficientDataActions.Select(x => (JsonNode)x).ToArray()),
+        };
+        if (a.IsComposite)
+        {
+            // A composite alarm's notification names its rule and the children that triggered it.
+            message["AlarmRule"] = a.AlarmRule;
+            var triggering = a.StateReasonData is { } data && JsonNode.Parse(data)?["triggeringAlarms"] is JsonArray children ? children : [];
+            message["TriggeringChildren"] = new JsonArray(triggering.Select(c => (JsonNode)new JsonObject
+            {
+                ["Arn"] = c?["arn"]?.GetValue<string>(),
+                ["State"] = new JsonObject { ["Value"] = c?["state"]?["value"]?.GetValue<string>(), ["Timestamp"] = c?["state"]?["timestamp"]?.GetValue<string>() },
+            }).ToArray());
+            return message.ToJsonString();
+        }
         var trigger = new JsonObject
         {
             ["MetricName"] = a.MetricName,
@@ -580,23 +890,8 @@ public sealed partial class CloudWatchService
             ["EvaluateLowSampleCountPercentile"] = a.EvaluateLowSampleCountPercentile ?? "",
         };
         if (a.MetricsJson is not null) trigger["Metrics"] = JsonNode.Parse(a.MetricsJson);
-        return new JsonObject
-        {
-            ["AlarmName"] = a.Name,
-            ["AlarmDescription"] = a.Description,
-            ["AWSAccountId"] = a.Account,
-            ["AlarmConfigurationUpdatedTimestamp"] = Time(a.ConfigurationUpdated),
-            ["NewStateValue"] = a.StateValue,
-            ["NewStateReason"] = a.StateReason,
-            ["StateChangeTime"] = Time(atMs),
-            ["Region"] = RegionName(Region),
-            ["AlarmArn"] = a.Arn,
-            ["OldStateValue"] = oldState,
-            ["OKActions"] = new JsonArray(a.OKActions.Select(x => (JsonNode)x).ToArray()),
-            ["AlarmActions"] = new JsonArray(a.AlarmActions.Select(x => (JsonNode)x).ToArray()),
-            ["InsufficientDataActions"] = new JsonArray(a.InsufficientDataActions.Select(x => (JsonNode)x).ToArray()),
-            ["Trigger"] = trigger,
-        }.ToJsonString();
+        message["Trigger"] = trigger;
+        return message.ToJsonString();
     }
 
     static string RegionName(string region) => region switch

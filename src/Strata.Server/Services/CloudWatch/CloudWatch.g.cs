@@ -611,6 +611,42 @@ public sealed partial record MetricStat : IValidatable
     }
 }
 
+public sealed partial record PutCompositeAlarmInput : IValidatable
+{
+    public bool? ActionsEnabled { get; init; }
+    public List<string>? AlarmActions { get; init; }
+    public string? AlarmDescription { get; init; }
+    public string? AlarmName { get; init; }
+    public string? AlarmRule { get; init; }
+    public List<string>? InsufficientDataActions { get; init; }
+    public List<string>? OKActions { get; init; }
+    public List<Tag>? Tags { get; init; }
+    public string? ActionsSuppressor { get; init; }
+    public int? ActionsSuppressorWaitPeriod { get; init; }
+    public int? ActionsSuppressorExtensionPeriod { get; init; }
+
+    public void Validate(Validator v)
+    {
+        v.Length(AlarmActions, "AlarmActions", null, 5);
+        v.NoNulls(AlarmActions, "AlarmActions");
+        v.Each(AlarmActions, "AlarmActions", static (v, i0) => { v.Length(i0, null, 1, 1024); });
+        v.Length(AlarmDescription, "AlarmDescription", 0, 1024);
+        v.Required(AlarmName, "AlarmName");
+        v.Length(AlarmName, "AlarmName", 1, 255);
+        v.Required(AlarmRule, "AlarmRule");
+        v.Length(AlarmRule, "AlarmRule", 1, 10240);
+        v.Length(InsufficientDataActions, "InsufficientDataActions", null, 5);
+        v.NoNulls(InsufficientDataActions, "InsufficientDataActions");
+        v.Each(InsufficientDataActions, "InsufficientDataActions", static (v, i0) => { v.Length(i0, null, 1, 1024); });
+        v.Length(OKActions, "OKActions", null, 5);
+        v.NoNulls(OKActions, "OKActions");
+        v.Each(OKActions, "OKActions", static (v, i0) => { v.Length(i0, null, 1, 1024); });
+        v.NoNulls(Tags, "Tags");
+        v.Each(Tags, "Tags", static (v, i0) => { v.Nested(i0, null); });
+        v.Length(ActionsSuppressor, "ActionsSuppressor", 1, 1600);
+    }
+}
+
 public sealed partial record PutDashboardInput : IValidatable
 {
     public string? DashboardName { get; init; }
@@ -851,6 +887,7 @@ public static partial class CloudWatchPatterns
 [JsonSerializable(typeof(ListMetricsOutput))]
 [JsonSerializable(typeof(ListTagsForResourceInput))]
 [JsonSerializable(typeof(ListTagsForResourceOutput))]
+[JsonSerializable(typeof(PutCompositeAlarmInput))]
 [JsonSerializable(typeof(PutDashboardInput))]
 [JsonSerializable(typeof(PutDashboardOutput))]
 [JsonSerializable(typeof(PutMetricAlarmInput))]
@@ -1052,6 +1089,21 @@ public static class CloudWatchQuery
         Period = r.Int(QueryReader.Join(p, "Period")),
         Stat = r.String(QueryReader.Join(p, "Stat")),
         Unit = r.String(QueryReader.Join(p, "Unit")),
+    };
+
+    public static PutCompositeAlarmInput ReadPutCompositeAlarmInput(QueryReader r, string p) => new()
+    {
+        ActionsEnabled = r.Bool(QueryReader.Join(p, "ActionsEnabled")),
+        AlarmActions = r.List(QueryReader.Join(p, "AlarmActions"), "member", false, static (r, k0) => r.String(k0) ?? ""),
+        AlarmDescription = r.String(QueryReader.Join(p, "AlarmDescription")),
+        AlarmName = r.String(QueryReader.Join(p, "AlarmName")),
+        AlarmRule = r.String(QueryReader.Join(p, "AlarmRule")),
+        InsufficientDataActions = r.List(QueryReader.Join(p, "InsufficientDataActions"), "member", false, static (r, k0) => r.String(k0) ?? ""),
+        OKActions = r.List(QueryReader.Join(p, "OKActions"), "member", false, static (r, k0) => r.String(k0) ?? ""),
+        Tags = r.List(QueryReader.Join(p, "Tags"), "member", false, static (r, k0) => ReadTag(r, k0)),
+        ActionsSuppressor = r.String(QueryReader.Join(p, "ActionsSuppressor")),
+        ActionsSuppressorWaitPeriod = r.Int(QueryReader.Join(p, "ActionsSuppressorWaitPeriod")),
+        ActionsSuppressorExtensionPeriod = r.Int(QueryReader.Join(p, "ActionsSuppressorExtensionPeriod")),
     };
 
     public static PutDashboardInput ReadPutDashboardInput(QueryReader r, string p) => new()
@@ -1392,6 +1444,8 @@ public static class CloudWatchOperations
         new("DeleteDashboards", CloudWatchQuery.ReadDeleteDashboardsInput, "DeleteDashboardsResult", CloudWatchXml.Write));
     public static readonly MultiProtocolOperation<PutMetricAlarmInput, Empty> PutMetricAlarm = new(new("PutMetricAlarm", CloudWatchJson.Default.PutMetricAlarmInput, null),
         new("PutMetricAlarm", CloudWatchQuery.ReadPutMetricAlarmInput, null, null));
+    public static readonly MultiProtocolOperation<PutCompositeAlarmInput, Empty> PutCompositeAlarm = new(new("PutCompositeAlarm", CloudWatchJson.Default.PutCompositeAlarmInput, null),
+        new("PutCompositeAlarm", CloudWatchQuery.ReadPutCompositeAlarmInput, null, null));
     public static readonly MultiProtocolOperation<DescribeAlarmsInput, DescribeAlarmsOutput> DescribeAlarms = new(new("DescribeAlarms", CloudWatchJson.Default.DescribeAlarmsInput, CloudWatchJson.Default.DescribeAlarmsOutput),
         new("DescribeAlarms", CloudWatchQuery.ReadDescribeAlarmsInput, "DescribeAlarmsResult", CloudWatchXml.Write));
     public static readonly MultiProtocolOperation<DescribeAlarmsForMetricInput, DescribeAlarmsForMetricOutput> DescribeAlarmsForMetric = new(new("DescribeAlarmsForMetric", CloudWatchJson.Default.DescribeAlarmsForMetricInput, CloudWatchJson.Default.DescribeAlarmsForMetricOutput),

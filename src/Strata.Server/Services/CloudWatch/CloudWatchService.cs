@@ -27,6 +27,7 @@ public sealed partial class CloudWatchService(MetricsStore metrics, IStateStore 
         CloudWatchOperations.ListDashboards.Bind("cloudwatch:ListDashboards", Anywhere, ListDashboards),
         CloudWatchOperations.DeleteDashboards.Bind("cloudwatch:DeleteDashboards", Anywhere, DeleteDashboards),
         CloudWatchOperations.PutMetricAlarm.Bind("cloudwatch:PutMetricAlarm", (r, ctx) => AlarmArn(ctx.Principal.AccountId, r.AlarmName!), PutMetricAlarm),
+        CloudWatchOperations.PutCompositeAlarm.Bind("cloudwatch:PutCompositeAlarm", (r, ctx) => AlarmArn(ctx.Principal.AccountId, r.AlarmName!), PutCompositeAlarm),
         CloudWatchOperations.DescribeAlarms.Bind("cloudwatch:DescribeAlarms", Anywhere, DescribeAlarms),
         CloudWatchOperations.DescribeAlarmsForMetric.Bind("cloudwatch:DescribeAlarmsForMetric", Anywhere, DescribeAlarmsForMetric),
         CloudWatchOperations.DescribeAlarmHistory.Bind("cloudwatch:DescribeAlarmHistory", (r, ctx) => r.AlarmName is { } n ? AlarmArn(ctx.Principal.AccountId, n) : "*", DescribeAlarmHistory),
