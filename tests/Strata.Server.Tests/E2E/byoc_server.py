@@ -7,6 +7,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 class Handler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
+    broken = False
 
     def reply(self, status, body, content_type="application/json"):
         self.send_response(status)
@@ -22,7 +23,11 @@ class Handler(BaseHTTPRequestHandler):
         payload = self.rfile.read(int(self.headers.get("Content-Length", 0)))
         if self.path != "/invocations":
             return self.reply(404, b"")
-        if payload == b"fail":
+        if payload in (b"break", b"mend"):
+            # A model that starts failing (every request answered 500 until it is mended).
+            Handler.broken = payload == b"break"
+            return self.reply(200, json.dumps({"broken": Handler.broken}).encode())
+        if payload == b"fail" or Handler.broken:
             return self.reply(500, b'{"error": "asked to fail"}')
         if self.headers.get("Content-Type") == "application/x-recordio":
             # RecordIO framing, as batch transform sends RecordIO records: answer with what arrived.

@@ -696,7 +696,9 @@ public sealed partial class CloudWatchService
             reason = $"Threshold Crossed: no datapoints were received for {a.EvaluationPeriods} period{(a.EvaluationPeriods == 1 ? "" : "s")} and {missing} missing datapoint{(missing == 1 ? " was" : "s were")} treated as [{(a.TreatMissingData == "breaching" ? "Breaching" : "NonBreaching")}].";
         else
         {
-            var shown = string.Join(", ", evaluated.Select(e => $"{Number(e!["value"]!.GetValue<double>())} ({e["timestamp"]})"));
+            // Newest first, each with its period's start as CloudWatch writes it (dd/MM/yy HH:mm:ss).
+            var shown = string.Join(", ", Enumerable.Range(0, a.EvaluationPeriods).Select(i => last - (long)i * period)
+                .Where(values.ContainsKey).Select(t => $"{Number(values[t])} ({DateTimeOffset.FromUnixTimeSeconds(t).UtcDateTime.ToString("dd/MM/yy HH:mm:ss", CultureInfo.InvariantCulture)})"));
             var treated = a.TreatMissingData is "breaching" or "notBreaching" && missing > 0 ? $" and {missing} missing datapoint{(missing == 1 ? "" : "s")} treated as {(a.TreatMissingData == "breaching" ? "Breaching" : "NonBreaching")}" : "";
             reason = next == "ALARM"
                 ? $"Threshold Crossed: {breaching} out of the last {a.EvaluationPeriods} datapoints [{shown}]{treated} {(breaching == 1 ? "was" : "were")} {Words(a.ComparisonOperator)} the threshold ({Number(a.Threshold)}) (minimum {a.DatapointsToAlarm} datapoint{(a.DatapointsToAlarm == 1 ? "" : "s")} for OK -> ALARM transition)."
