@@ -140,7 +140,13 @@ public static class StrataHost
         var snsHost = options.Host is "0.0.0.0" or "::" ? "127.0.0.1" : options.Host;
         var sns = new SnsService(new SnsEnvironment(snsStore, snsSigning, clock, options.Region, $"http://{snsHost}:{options.Port}",
             json => iamStore.Parse(json, Strata.Policy.PolicyKind.Resource), snsDelivery.Wake, options.SmtpUrl is not null));
-        var cloudWatch = new CloudWatchService(metrics, state, clock) { Region = options.Region, Notifier = new SnsAlarmNotifier(new SnsPublisher(sns)) };
+        var cloudWatch = new CloudWatchService(metrics, state, clock)
+        {
+            Region = options.Region,
+            Notifier = new SnsAlarmNotifier(new SnsPublisher(sns)),
+            ScalingActions = new ScalerAlarmAction(scaler),
+        };
+        autoScaling.Alarms = new CloudWatchScalingAlarms(cloudWatch);
         alarms = new AlarmEvaluator(cloudWatch, clock, app.Services.GetRequiredService<ILogger<AlarmEvaluator>>());
         var catalog = new ServiceCatalog(ServiceCatalog.AwsServices(s3, new NamedOperations(sageMaker.Operations, SageMakerErrorTable.Errors), runtime,
             new NamedOperations(iam.Operations, IamErrorTable.Errors), new NamedOperations(sts.Operations), new NamedOperations(kms.Operations, KmsErrorTable.Errors), new NamedOperations(autoScaling.Operations, AutoScalingErrorTable.Errors),
@@ -247,6 +253,36 @@ public static class StrataHost
         http.Response.ContentType = "application/json";
         await http.Response.WriteAsync(JsonSerializer.Serialize(new JsonObject { ["message"] = "no such Strata route" }));
     }
+}
+
+/// <summary>A target-tracking policy's alarms are CloudWatch alarms, made and deleted with the
+/// policy (the composition root is the one place that knows both services).</summary>
+sealed class CloudWatchScalingAlarms(CloudWatchService cloudWatch) : IScalingAlarms
+{
+    public string Put(string account, ScalingAlarm a) => cloudWatch.PutMetricAlarm(account, new PutMetricAlarmInput
+    {
+        AlarmName = a.AlarmName,
+        AlarmDescription = a.AlarmDescription,
+        Namespace = a.Namespace,
+        MetricName = a.MetricName,
+        Dimensions = a.Dimensions.Select(d => new Dimension { Name = d.Name, Value = d.Value }).ToList(),
+        Statistic = a.Statistic,
+        Unit = a.Unit,
+        Period = 60,
+        EvaluationPeriods = a.EvaluationPeriods,
+        DatapointsToAlarm = a.EvaluationPeriods,
+        Threshold = a.Threshold,
+        ComparisonOperator = a.ComparisonOperator,
+        AlarmActions = [a.PolicyARN],
+    });
+
+    public void Delete(string account, IReadOnlyCollection<string> alarmNames) => cloudWatch.DeleteOwnedAlarms(account, alarmNames);
+}
+
+/// <summary>An alarm whose action names a scaling policy has the scaler apply it.</summary>
+sealed class ScalerAlarmAction(Scaler scaler) : IAlarmScalingAction
+{
+    public Task ExecuteAsync(string account, string policyArn, CancellationToken ct) => scaler.ExecutePolicyAsync(account, policyArn, ct);
 }
 
 /// <summary>CloudWatch alarm actions publish through SNS (the composition root is the one place

@@ -247,4 +247,67 @@ def test_bad_composite_alarms_are_refused():
     cw.delete_alarms(AlarmNames=[name, child])
 
 
+def test_target_tracking_policy_owns_its_alarms():
+    """Application Auto Scaling makes a target-tracking policy's AlarmHigh and AlarmLow as AWS does,
+    keeps them in step with the policy, and applies the policy when one of them goes off."""
+    from harness import deploy_regression, execution_role
+    s3 = boto3.client("s3", endpoint_url=endpoint(), region_name="us-east-1", config=cfg)
+    sm = boto3.client("sagemaker", endpoint_url=endpoint(), region_name="us-east-1", config=cfg)
+    rt = boto3.client("sagemaker-runtime", endpoint_url=endpoint(), region_name="us-east-1", config=cfg)
+    aas = boto3.client("application-autoscaling", endpoint_url=endpoint(), region_name="us-east-1", config=cfg)
+    bucket = unique("tracking")
+    s3.create_bucket(Bucket=bucket)
+    name = deploy_regression(s3, sm, bucket, execution_role(boto3.client("iam", endpoint_url=endpoint(), region_name="us-east-1", config=cfg)))
+    resource = f"endpoint/{name}/variant/main"
+    target = dict(ServiceNamespace="sagemaker", ResourceId=resource, ScalableDimension="sagemaker:variant:DesiredInstanceCount")
+    aas.register_scalable_target(MinCapacity=1, MaxCapacity=2, **target)
+
+    def track(value, **config):
+        return aas.put_scaling_policy(PolicyName="invocations", PolicyType="TargetTrackingScaling", TargetTrackingScalingPolicyConfiguration=dict(
+            {"TargetValue": value, "PredefinedMetricSpecification": {"PredefinedMetricType": "SageMakerVariantInvocationsPerInstance"}}, **config), **target)
+
+    policy = track(5.0, ScaleOutCooldown=0)
+    names = [a["AlarmName"] for a in policy["Alarms"]]
+    eq(len(names), 2, "two alarms")
+    high, low = names
+    assert high.startswith(f"TargetTracking-{resource}-AlarmHigh-") and low.startswith(f"TargetTracking-{resource}-AlarmLow-"), names
+    eq(policy["Alarms"][0]["AlarmARN"], f"arn:aws:cloudwatch:us-east-1:{ACCOUNT}:alarm:{high}", "alarm ARN")
+    eq([a["AlarmName"] for a in aas.describe_scaling_policies(ServiceNamespace="sagemaker", ResourceId=resource)["ScalingPolicies"][0]["Alarms"]],
+       names, "the policy lists them")
+    h, lo = alarm(high), alarm(low)
+    dims = sorted((d["Name"], d["Value"]) for d in h["Dimensions"])
+    eq((h["Namespace"], h["MetricName"], dims, h["Statistic"], h["Period"]),
+       ("AWS/SageMaker", "InvocationsPerInstance", [("EndpointName", name), ("VariantName", "main")], "Sum", 60), "the metric")
+    eq((h["EvaluationPeriods"], h["DatapointsToAlarm"], h["Threshold"], h["ComparisonOperator"], h["AlarmActions"]),
+       (3, 3, 5.0, "GreaterThanThreshold", [policy["PolicyARN"]]), "AlarmHigh")
+    eq((lo["EvaluationPeriods"], lo["DatapointsToAlarm"], lo["Threshold"], lo["ComparisonOperator"], lo["AlarmActions"]),
+       (15, 15, 4.5, "LessThanThreshold", [policy["PolicyARN"]]), "AlarmLow: 90 % of the target")
+    eq(h["AlarmDescription"], f"DO NOT EDIT OR DELETE. For TargetTrackingScaling policy {policy['PolicyARN']}.", "description")
+
+    # Changed with the policy: a new target, and no AlarmLow once scale-in is disabled.
+    again = track(8.0, ScaleOutCooldown=0, DisableScaleIn=True)
+    eq([a["AlarmName"] for a in again["Alarms"]], [high], "AlarmHigh kept, AlarmLow gone")
+    eq(alarm(high)["Threshold"], 8.0, "new threshold")
+    eq(cw.describe_alarms(AlarmNames=[low])["MetricAlarms"], [], "AlarmLow deleted")
+
+    # AlarmHigh going off applies the policy at once, not at the scaler's next minute.
+    advance(61)  # the scaler's first reading of the metric
+    for _ in range(20):
+        rt.invoke_endpoint(EndpointName=name, Body=b"[[1,2,3,4]]", ContentType="application/json")
+    cw.set_alarm_state(AlarmName=high, StateValue="ALARM", StateReason="load")
+    actions = cw.describe_alarm_history(AlarmName=high, HistoryItemType="Action")["AlarmHistoryItems"]
+    eq([a["HistorySummary"] for a in actions], [f"Successfully executed action {policy['PolicyARN']}"], "the action")
+    activities = aas.describe_scaling_activities(ServiceNamespace="sagemaker", ResourceId=resource)["ScalingActivities"]
+    assert activities and "1 → 2 instances" in activities[0]["Cause"], activities
+    until("two instances", lambda: sm.describe_endpoint(EndpointName=name)["ProductionVariants"][0]["CurrentInstanceCount"] == 2, seconds=60)
+
+    aas.delete_scaling_policy(PolicyName="invocations", **target)
+    eq(cw.describe_alarms(AlarmNames=[high, low])["MetricAlarms"], [], "deleted with the policy")
+    track(5.0)
+    made = [a["AlarmName"] for a in aas.describe_scaling_policies(ServiceNamespace="sagemaker", ResourceId=resource)["ScalingPolicies"][0]["Alarms"]]
+    aas.deregister_scalable_target(**target)
+    eq(cw.describe_alarms(AlarmNames=made)["MetricAlarms"], [], "deleted with the target")
+    sm.delete_endpoint(EndpointName=name)
+
+
 run(globals())

@@ -16,6 +16,10 @@ public sealed class ApplicationAutoScalingService(AutoScalingStore store, SageMa
     public const string PredefinedInvocations = "SageMakerVariantInvocationsPerInstance";
     public const int DefaultCooldownSeconds = 300;
 
+    /// <summary>Where target-tracking policies keep their alarms; set by the composition root once
+    /// CloudWatch exists (without it a policy has no alarms).</summary>
+    public IScalingAlarms? Alarms { get; set; }
+
     public IEnumerable<Operation> Operations =>
     [
         ApplicationAutoScalingOperations.RegisterScalableTarget.Bind("application-autoscaling:RegisterScalableTarget", ScalableTargets, RegisterScalableTarget),
@@ -74,8 +78,12 @@ public sealed class ApplicationAutoScalingService(AutoScalingStore store, SageMa
 
     DeregisterScalableTargetResponse DeregisterScalableTarget(DeregisterScalableTargetRequest input, RequestContext ctx)
     {
-        if (!store.DeleteTarget(ctx.Principal.AccountId, input.ResourceId!))
+        var account = ctx.Principal.AccountId;
+        var policies = store.PoliciesOf(account, input.ResourceId!);
+        if (!store.DeleteTarget(account, input.ResourceId!))
             throw new ScalableTargetNotFound(input.ServiceNamespace, input.ResourceId, input.ScalableDimension);
+        // Its policies go with it, and their alarms with them.
+        Alarms?.Delete(account, policies.SelectMany(p => p.Alarms).Select(a => a.AlarmName).ToList());
         return new DeregisterScalableTargetResponse();
     }
 
@@ -133,14 +141,26 @@ public sealed class ApplicationAutoScalingService(AutoScalingStore store, SageMa
                 config.ScaleOutCooldown ?? DefaultCooldownSeconds, config.ScaleInCooldown ?? DefaultCooldownSeconds, config.DisableScaleIn ?? false),
             CreationTime = existing?.CreationTime ?? clock.GetUtcNow(),
         };
+        if (Alarms is { } alarms)
+        {
+            // The policy's alarms follow its configuration: made anew (same names) on every put;
+            // one it no longer needs (AlarmLow once scale-in is disabled) is deleted.
+            var id = existing?.Alarms.FirstOrDefault()?.AlarmName[^36..] ?? Guid.NewGuid().ToString();
+            var wanted = TargetTrackingAlarms.For(policy, id);
+            alarms.Delete(account, existing?.Alarms.Select(a => a.AlarmName).Except(wanted.Select(w => w.AlarmName)).ToList() ?? []);
+            policy = policy with { Alarms = wanted.Select(a => new AlarmRow(a.AlarmName, alarms.Put(account, a))).ToList() };
+        }
         store.PutPolicy(account, policy);
         return new PutScalingPolicyResponse { PolicyARN = policy.PolicyARN, Alarms = policy.Alarms.Select(Wire).ToList() };
     }
 
     DeleteScalingPolicyResponse DeleteScalingPolicy(DeleteScalingPolicyRequest input, RequestContext ctx)
     {
-        if (!store.DeletePolicy(ctx.Principal.AccountId, input.ResourceId!, input.PolicyName!))
+        var account = ctx.Principal.AccountId;
+        var policy = store.PoliciesOf(account, input.ResourceId!).FirstOrDefault(p => p.PolicyName == input.PolicyName);
+        if (!store.DeletePolicy(account, input.ResourceId!, input.PolicyName!))
             throw new ScalingPolicyNotFound(input.ServiceNamespace, input.ResourceId, input.ScalableDimension, input.PolicyName!);
+        Alarms?.Delete(account, policy?.Alarms.Select(a => a.AlarmName).ToList() ?? []);
         return new DeleteScalingPolicyResponse();
     }
 

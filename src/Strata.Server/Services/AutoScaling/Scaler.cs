@@ -17,6 +17,9 @@ public sealed class Scaler(AutoScalingStore store, SageMakerStore sageMaker, IVa
 {
     readonly Dictionary<(string Account, string ResourceId, string Policy), (long Count, double Sum, DateTimeOffset At)> _readings = [];
 
+    /// <summary>One evaluation at a time: the periodic one and those a policy's alarm asks for.</summary>
+    readonly SemaphoreSlim _gate = new(1, 1);
+
     public TimeSpan Period => period;
 
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
@@ -35,8 +38,29 @@ public sealed class Scaler(AutoScalingStore store, SageMakerStore sageMaker, IVa
 
     public async Task EvaluateAllAsync(CancellationToken ct)
     {
-        foreach (var (account, target) in store.AllTargets())
+        await _gate.WaitAsync(ct);
+        try
+        {
+            foreach (var (account, target) in store.AllTargets())
+                await EvaluateAsync(account, target, ct);
+        }
+        finally { _gate.Release(); }
+    }
+
+    /// <summary>A policy's alarm went off (its action names the policy): the policy's target is
+    /// evaluated now, as Application Auto Scaling does when CloudWatch invokes the policy, rather
+    /// than at the next period.</summary>
+    public async Task ExecutePolicyAsync(string account, string policyArn, CancellationToken ct)
+    {
+        await _gate.WaitAsync(ct);
+        try
+        {
+            var target = store.AllTargets().Where(t => t.Account == account).Select(t => t.Target)
+                .FirstOrDefault(t => store.PoliciesOf(account, t.ResourceId).Any(p => p.PolicyARN == policyArn))
+                ?? throw new InvalidOperationException($"No scaling policy {policyArn} exists.");
             await EvaluateAsync(account, target, ct);
+        }
+        finally { _gate.Release(); }
     }
 
     async Task EvaluateAsync(string account, ScalableTargetRow target, CancellationToken ct)

@@ -14,6 +14,13 @@ public interface IAlarmNotifier
     Task<string> PublishAsync(string account, string topicArn, string subject, string message, CancellationToken ct);
 }
 
+/// <summary>Where alarm actions that name an Application Auto Scaling policy go (the composition
+/// root plugs the scaler in): the policy is applied now. Throws when there is no such policy.</summary>
+public interface IAlarmScalingAction
+{
+    Task ExecuteAsync(string account, string policyArn, CancellationToken ct);
+}
+
 /// <summary>A metric alarm as kept in the state store (not the wire shape: its JSON is what data
 /// directories hold). Metric-math alarms keep their queries as the JSON the API received.</summary>
 public sealed record AlarmRow
@@ -82,6 +89,9 @@ public sealed partial class CloudWatchService
     /// <summary>Where alarm actions publish; set by the composition root once SNS exists.</summary>
     public IAlarmNotifier? Notifier { get; set; }
 
+    /// <summary>Where alarm actions on scaling policies go; set by the composition root.</summary>
+    public IAlarmScalingAction? ScalingActions { get; set; }
+
     public string Region { get; init; } = "us-east-1";
 
     static readonly string[] States = ["OK", "ALARM", "INSUFFICIENT_DATA"];
@@ -108,9 +118,12 @@ public sealed partial class CloudWatchService
 
     // ---- PutMetricAlarm ----
 
-    void PutMetricAlarm(PutMetricAlarmInput r, RequestContext ctx)
+    void PutMetricAlarm(PutMetricAlarmInput r, RequestContext ctx) => PutMetricAlarm(ctx.Principal.AccountId, r);
+
+    /// <summary>PutMetricAlarm for an account: also how another service makes the alarms it owns
+    /// (Application Auto Scaling's target-tracking alarms), validated the same way. Returns the ARN.</summary>
+    public string PutMetricAlarm(string account, PutMetricAlarmInput r)
     {
-        var account = ctx.Principal.AccountId;
         var single = r.MetricName is not null || r.Namespace is not null || r.Statistic is not null || r.ExtendedStatistic is not null || r.Dimensions is { Count: > 0 } || r.Period is not null;
         if (single && r.Metrics is { Count: > 0 })
             throw InvalidCombination("The parameters MetricName, Namespace, Statistic, ExtendedStatistic, Dimensions and Period cannot be given with Metrics.");
@@ -212,7 +225,20 @@ public sealed partial class CloudWatchService
                 JsonSerializer.Serialize(new JsonObject { ["version"] = "1.0", ["type"] = existing is null ? "Create" : "Update" })));
             return 0;
         });
+        return AlarmArn(account, r.AlarmName!);
     }
+
+    /// <summary>Deletes alarms another service owns (a scaling policy's, with the policy), those
+    /// that still exist, with their history.</summary>
+    public void DeleteOwnedAlarms(string account, IReadOnlyCollection<string> names) => state.Write(w =>
+    {
+        foreach (var name in names)
+        {
+            if (!w.Delete(Alarms, AlarmKey(account, name))) continue;
+            foreach (var h in w.Scan(AlarmHistory, $"{account}/{name}/", null, int.MaxValue)) w.Delete(AlarmHistory, h.Key);
+        }
+        return 0;
+    });
 
     static void CheckActions(params List<string>?[] lists)
     {
@@ -824,10 +850,11 @@ public sealed partial class CloudWatchService
             string summary;
             try
             {
-                if (!action.StartsWith("arn:aws:sns:", StringComparison.Ordinal) || Notifier is null)
-                    throw new InvalidOperationException("only SNS topic actions are carried out by Strata");
-                var message = Notification(alarm, oldState, atMs);
-                await Notifier.PublishAsync(alarm.Account, action, $"{newState}: \"{alarm.Name}\" in {RegionName(Region)}", message, ct);
+                if (action.StartsWith("arn:aws:autoscaling:", StringComparison.Ordinal) && ScalingActions is { } scaling)
+                    await scaling.ExecuteAsync(alarm.Account, action, ct);
+                else if (action.StartsWith("arn:aws:sns:", StringComparison.Ordinal) && Notifier is { } notifier)
+                    await notifier.PublishAsync(alarm.Account, action, $"{newState}: \"{alarm.Name}\" in {RegionName(Region)}", Notification(alarm, oldState, atMs), ct);
+                else throw new InvalidOperationException("only SNS topic and scaling policy actions are carried out by Strata");
                 summary = $"Successfully executed action {action}";
             }
             catch (Exception e) when (e is not OperationCanceledException)
