@@ -125,7 +125,7 @@ public static class StrataHost
             app.Services.GetRequiredService<ILogger<HostingService>>(), zones);
         var transformJobs = new TransformJobStore(state);
         transforms = new TransformJobRunner(new TransformJobs(transformJobs, sageMakerStore), new TransformCheckpoints(state),
-            new TransformStorage(s3Store, sse, roles, clock, options.Region), artifacts, images,
+            new TransformStorage(s3Store, sse, roles, clock, options.Region), artifacts, images, metrics,
             new TransformOptions { WorkDir = Path.Combine(options.DataDir, "transform"), RunDir = runDir, LogDir = Path.Combine(options.DataDir, "logs"), LogEvents = logIngestion }, clock,
             app.Services.GetRequiredService<ILogger<TransformJobRunner>>());
         var sageMaker = new SageMakerService(sageMakerStore, hosting, endpoints, images, roles, clock, options.Region, transformJobs, transforms);

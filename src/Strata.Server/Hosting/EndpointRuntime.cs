@@ -12,18 +12,16 @@ public sealed class EndpointRuntime : IAsyncDisposable
     readonly Lock _passLock = new();
     Task _pass = Task.CompletedTask;
     readonly Dictionary<VariantRuntime, int> _failures = [];
-    DateTimeOffset _nextSample;
     readonly ILogger _log;
 
-    readonly MetricsStore _metrics;
     readonly TimeProvider _clock;
+    readonly InstanceUtilization _utilization;
 
     /// <summary>How long a serverless variant stays warm with no request.</summary>
     readonly TimeSpan _serverlessIdle;
 
     public EndpointRuntime(string account, string name, string configName, IReadOnlyList<VariantRuntime> variants, MetricsStore metrics, TimeProvider clock, TimeSpan serverlessIdle, ILogger log)
     {
-        _metrics = metrics;
         _clock = clock;
         _serverlessIdle = serverlessIdle;
         Account = account;
@@ -31,7 +29,10 @@ public sealed class EndpointRuntime : IAsyncDisposable
         ConfigName = configName;
         Variants = variants;
         _log = log;
-        _nextSample = clock.GetUtcNow();
+        // SageMaker's instance metrics, in its namespace for endpoint instances and with the
+        // endpoint's and variant's names (not the instance's) as dimensions.
+        _utilization = new InstanceUtilization(metrics, clock, account, "/aws/sagemaker/Endpoints",
+            now => Variants.SelectMany(v => v.Instances.Select(i => (i.Sample(now), new[] { ("EndpointName", name), ("VariantName", v.Name) }))), log);
     }
 
     /// <summary>The account the endpoint belongs to (its metrics are that account's).</summary>
@@ -70,11 +71,6 @@ public sealed class EndpointRuntime : IAsyncDisposable
     {
         try
         {
-            if (_clock.GetUtcNow() >= _nextSample)
-            {
-                SampleUtilization();
-                _nextSample = _clock.GetUtcNow() + UtilizationPeriod;
-            }
             foreach (var variant in Variants)
             {
                 // A serverless variant idle long enough goes back to its provisioned instances (often none).
@@ -115,24 +111,6 @@ public sealed class EndpointRuntime : IAsyncDisposable
         }
     }
 
-    static readonly TimeSpan UtilizationPeriod = TimeSpan.FromSeconds(10);
-
-    /// <summary>CPUUtilization and MemoryUtilization of every instance, in SageMaker's instance
-    /// namespace and dimensions.</summary>
-    void SampleUtilization()
-    {
-        var now = _clock.GetUtcNow();
-        foreach (var variant in Variants)
-        {
-            foreach (var instance in variant.Instances)
-            {
-                if (instance.Sample(now) is not { } sample) continue;
-                _metrics.Record(Account, "/aws/sagemaker/Endpoints", "CPUUtilization", "Percent", sample.Cpu, ("EndpointName", Name), ("VariantName", variant.Name));
-                _metrics.Record(Account, "/aws/sagemaker/Endpoints", "MemoryUtilization", "Percent", sample.Memory, ("EndpointName", Name), ("VariantName", variant.Name));
-            }
-        }
-    }
-
     /// <summary>Stops the endpoint: in-flight requests finish first (up to 30 s), then every
     /// instance gets SIGTERM.</summary>
     public async ValueTask DisposeAsync()
@@ -144,6 +122,7 @@ public sealed class EndpointRuntime : IAsyncDisposable
             pass = _pass;
         }
         await pass;
+        _utilization.Dispose();
         foreach (var v in Variants)
             foreach (var i in v.Instances.ToList()) await VariantRuntime.RetireAsync(i);
     }

@@ -22,7 +22,8 @@ public sealed class HostingService(IArtifactReader artifacts, ImageCatalogue ima
     public EndpointRuntime? Find(string account, string name) => _running.TryGetValue((account, name), out var r) ? r : null;
 
     /// <summary>Every running endpoint gets a supervision pass each interval (dead instances
-    /// replaced, idle serverless variants scaled in, utilization sampled).</summary>
+    /// replaced, idle serverless variants scaled in; utilization has its own timer, see
+    /// <see cref="InstanceUtilization"/>).</summary>
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {
         while (!stoppingToken.IsCancellationRequested)

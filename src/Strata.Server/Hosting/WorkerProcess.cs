@@ -60,7 +60,7 @@ public sealed class WorkerProcess : IAsyncDisposable
     /// its own (unshare --net) and is reached over a Unix socket, the only way in or out.</param>
     public static async Task<WorkerProcess> StartAsync(string id, string modelDir, string runDir, InstanceType type,
         IReadOnlyDictionary<string, string>? environment, TimeSpan healthTimeout, CancellationToken ct, string? logFile = null, IReadOnlyList<string>? command = null,
-        bool isolated = false, string? zone = null, TimeProvider? clock = null, Action<DateTimeOffset, string>? logEvents = null)
+        bool isolated = false, string? zone = null, TimeProvider? clock = null, Action<DateTimeOffset, string>? logEvents = null, string? volume = null)
     {
         clock ??= TimeProvider.System;
         Directory.CreateDirectory(runDir);
@@ -102,7 +102,16 @@ public sealed class WorkerProcess : IAsyncDisposable
         {
             throw new HostingException($"the container command {psi.FileName} could not be started: {e.Message}");
         }
-        var worker = new WorkerProcess(id, process, socketPath, tcpPort) { MemoryMiB = type.MemoryMiB, Zone = zone, _clock = clock, _logEvents = logEvents };
+        var worker = new WorkerProcess(id, process, socketPath, tcpPort)
+        {
+            MemoryMiB = type.MemoryMiB,
+            Zone = zone,
+            Volume = volume ?? modelDir,
+            _clock = clock,
+            _logEvents = logEvents,
+            // A new process has used no CPU yet: the first sample is its average since it started.
+            _lastSample = clock.GetUtcNow(),
+        };
         if (logFile is not null)
         {
             Directory.CreateDirectory(Path.GetDirectoryName(logFile)!);
@@ -178,14 +187,25 @@ public sealed class WorkerProcess : IAsyncDisposable
         lock (_log) return string.Join(" | ", _log.TakeLast(5));
     }
 
-    long _lastCpuTicks = -1;
-    DateTimeOffset _lastSample;
+    /// <summary>The directory that stands for the instance's storage volume (SageMaker's ML
+    /// storage volume, where /opt/ml/model is): DiskUtilization is the filesystem holding it.</summary>
+    public string Volume { get; private init; } = "";
 
-    /// <summary>CPU (percent of one core, as SageMaker reports it: 200 = two cores busy) since
-    /// the previous sample, and resident memory as a percentage of the instance type's memory.
-    /// Null when the process cannot be read (it exited).</summary>
-    public (double Cpu, double Memory)? Sample(DateTimeOffset now)
+    /// <summary>Below this, CPU ticks (10 ms each) are too few for a percentage worth reporting.</summary>
+    static readonly TimeSpan MinCpuInterval = TimeSpan.FromSeconds(1);
+
+    long _lastCpuTicks;
+    DateTimeOffset _lastSample;
+    double _lastCpu;
+
+    /// <summary>CPU (percent of one core, as SageMaker reports it: 200 = two cores busy) since the
+    /// previous sample (since the start for the first; the previous value when less than
+    /// <see cref="MinCpuInterval"/> has passed), resident memory as a percentage of the instance
+    /// type's memory, and the used share of the <see cref="Volume"/>'s filesystem. Null when the
+    /// process cannot be read (it exited or was disposed).</summary>
+    public UtilizationSample? Sample(DateTimeOffset now)
     {
+        if (Volatile.Read(ref _disposed) == 1) return null;
         try
         {
             var stat = File.ReadAllText($"/proc/{Pid}/stat");
@@ -193,13 +213,33 @@ public sealed class WorkerProcess : IAsyncDisposable
             var ticks = long.Parse(fields[11]) + long.Parse(fields[12]); // utime + stime
             var rssKiB = File.ReadLines($"/proc/{Pid}/status").First(l => l.StartsWith("VmRSS:", StringComparison.Ordinal))
                 .Split(' ', StringSplitOptions.RemoveEmptyEntries)[1];
-            double cpu = 0;
-            if (_lastCpuTicks >= 0 && now > _lastSample)
-                cpu = (ticks - _lastCpuTicks) / 100.0 / (now - _lastSample).TotalSeconds * 100; // USER_HZ = 100
-            (_lastCpuTicks, _lastSample) = (ticks, now);
-            return (cpu, long.Parse(rssKiB) / 1024.0 / MemoryMiB * 100);
+            if (now - _lastSample >= MinCpuInterval)
+            {
+                _lastCpu = (ticks - _lastCpuTicks) / 100.0 / (now - _lastSample).TotalSeconds * 100; // USER_HZ = 100
+                (_lastCpuTicks, _lastSample) = (ticks, now);
+            }
+            return new UtilizationSample(_lastCpu, long.Parse(rssKiB) / 1024.0 / MemoryMiB * 100, DiskUsed(Volume));
         }
         catch (Exception e) when (e is IOException or FormatException or InvalidOperationException or UnauthorizedAccessException)
+        {
+            return null;
+        }
+    }
+
+    /// <summary>The used share of the filesystem holding <paramref name="path"/>, as df counts it:
+    /// used / (used + available to unprivileged users), so the blocks kept for root count as
+    /// neither. Null when it cannot be read (the directory is gone).</summary>
+    public static double? DiskUsed(string path)
+    {
+        try
+        {
+            // On Unix DriveInfo takes any path and asks statvfs about the filesystem that holds it.
+            var drive = new DriveInfo(path);
+            var used = drive.TotalSize - drive.TotalFreeSpace;
+            var usable = used + drive.AvailableFreeSpace;
+            return usable <= 0 ? null : used * 100.0 / usable;
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException or ArgumentException)
         {
             return null;
         }

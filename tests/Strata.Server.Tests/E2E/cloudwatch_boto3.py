@@ -352,11 +352,18 @@ def test_sagemaker_endpoint_metrics():
     eq(table.returncode, 0, f"strata metrics: {table.stderr}")
     rows = {cells[0]: cells for cells in ([c.strip() for c in line.strip("│ ").split("│")] for line in table.stdout.splitlines()) if cells[0] in ("blue", "green")}
     eq((rows["blue"][2], rows["green"][2], rows["green"][3]), ("7", "5", "1"), f"invocations and 4XX in the table:\n{table.stdout}")
-    # Instance utilization is sampled by the endpoint's supervisor.
+    # Instance utilization is sampled as instances run (the first sample at once), per variant.
     deadline = time.time() + 20
     while not cw.list_metrics(Namespace="/aws/sagemaker/Endpoints", MetricName="CPUUtilization", Dimensions=[{"Name": "EndpointName", "Value": name}])["Metrics"]:
         assert time.time() < deadline, "CPUUtilization under /aws/sagemaker/Endpoints"
         time.sleep(0.5)
+    listed = cw.list_metrics(Namespace="/aws/sagemaker/Endpoints", Dimensions=[{"Name": "EndpointName", "Value": name}])["Metrics"]
+    eq(sorted((m["MetricName"], tuple(sorted((x["Name"], x["Value"]) for x in m["Dimensions"]))) for m in listed),
+       sorted((metric, (("EndpointName", name), ("VariantName", v))) for metric in ("CPUUtilization", "DiskUtilization", "MemoryUtilization") for v in ("blue", "green")),
+       "instance metrics per variant")
+    disk = cw.get_metric_statistics(Namespace="/aws/sagemaker/Endpoints", MetricName="DiskUtilization", Dimensions=dims(EndpointName=name, VariantName="blue"),
+                                    StartTime=start.replace(second=0, microsecond=0), EndTime=datetime.datetime.now(datetime.timezone.utc), Period=60, Statistics=["Minimum", "Maximum"])["Datapoints"]
+    assert disk and all(0 < p["Minimum"] and p["Maximum"] <= 100 and p["Unit"] == "Percent" for p in disk), disk
     sm.delete_endpoint(EndpointName=name)
 
 

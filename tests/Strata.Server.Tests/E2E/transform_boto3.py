@@ -11,7 +11,7 @@ import time
 import boto3
 from botocore.config import Config
 
-from harness import endpoint, eq, execution_role, expect_error, raw_answer, run, unique, validate_responses
+from harness import endpoint, eq, execution_role, expect_error, raw_answer, run, unique, until, validate_responses
 
 MODELS = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "models")
 IMAGE = "strata-onnx:latest"
@@ -253,6 +253,52 @@ def test_an_oversized_record_fails_the_job_without_partial_output():
     eq(d["TransformJobStatus"], "Failed", "status")
     assert "larger than MaxPayloadInMB" in d["FailureReason"] and "b-huge.csv" in d["FailureReason"], d["FailureReason"]
     assert f"{base}/out/b-huge.csv.out" not in keys(f"{base}/out/"), "a failed object got output"
+
+
+def test_instance_metrics_in_cloudwatch():
+    """Each instance's CPUUtilization, MemoryUtilization and DiskUtilization under
+    /aws/sagemaker/TransformJobs, with SageMaker's one dimension Host = {job}/{instance id}, the name
+    of the instance's log stream too. The job is shorter than the sampling period (10 s): its
+    datapoints come from the sample taken as it ends, before it is seen to end."""
+    import re
+    from datetime import timedelta
+    cw = boto3.client("cloudwatch", endpoint_url=endpoint(), region_name="us-east-1", config=cfg)
+    logs = boto3.client("logs", endpoint_url=endpoint(), region_name="us-east-1", config=cfg)
+    base = unique("metrics")
+    s3.put_object(Bucket=BUCKET, Key=f"{base}/in/m.csv", Body=csv([(i, 1, 2, 3) for i in range(20)]).encode())
+    name = transform(f"s3://{BUCKET}/{base}/in/", f"s3://{BUCKET}/{base}/out/", instances=2)
+    d = sm.describe_transform_job(TransformJobName=name)
+    eq(d["TransformJobStatus"], "Completed", f"status ({d.get('FailureReason')})")
+    # No waiting here: what the job published is there as soon as it is seen to end.
+    listed = [m for p in cw.get_paginator("list_metrics").paginate(Namespace="/aws/sagemaker/TransformJobs") for m in p["Metrics"]
+              if any(x["Name"] == "Host" and x["Value"].startswith(name + "/") for x in m["Dimensions"])]
+    for m in listed:
+        eq([x["Name"] for x in m["Dimensions"]], ["Host"], f"dimensions of {m}")
+    hosts = sorted({m["Dimensions"][0]["Value"] for m in listed})
+    eq(len(hosts), 2, f"one Host per instance in {listed}")
+    for host in hosts:
+        assert re.fullmatch(re.escape(name) + r"/i-[0-9a-f]{17}", host), host
+    eq(sorted((m["MetricName"], m["Dimensions"][0]["Value"]) for m in listed),
+       sorted((metric, host) for metric in ("CPUUtilization", "DiskUtilization", "MemoryUtilization") for host in hosts), "metrics per instance")
+    # The Host is the instance's log stream in /aws/sagemaker/TransformJobs, to go from one to the other.
+    streams = lambda: {s["logStreamName"] for s in logs.describe_log_streams(logGroupName="/aws/sagemaker/TransformJobs", logStreamNamePrefix=name + "/")["logStreams"]}
+    until("the instances' log streams", lambda: set(hosts) <= streams(), 30)
+    start = d["TransformStartTime"].replace(microsecond=0) - timedelta(minutes=1)
+    end = d["TransformEndTime"] + timedelta(minutes=1)
+    ranges = {"CPUUtilization": (0, 100 * os.cpu_count()), "MemoryUtilization": (0, 100), "DiskUtilization": (0, 100)}
+    for host in hosts:
+        for metric, (low, high) in ranges.items():
+            r = cw.get_metric_statistics(Namespace="/aws/sagemaker/TransformJobs", MetricName=metric, Dimensions=[{"Name": "Host", "Value": host}],
+                                         StartTime=start, EndTime=end, Period=1, Statistics=["SampleCount", "Minimum", "Maximum"])
+            points = r["Datapoints"]
+            assert points, f"{metric} of {host}: no datapoints"
+            assert all(p["Unit"] == "Percent" for p in points), points
+            assert all(low <= p["Minimum"] and p["Maximum"] <= high for p in points), f"{metric} of {host} outside [{low}, {high}]: {points}"
+            if metric != "CPUUtilization":  # a process always holds memory, and a filesystem always holds something
+                assert all(p["Minimum"] > 0 for p in points), f"{metric} of {host}: {points}"
+            # Sampled while the job ran, and no longer once it ended.
+            for p in points:
+                assert d["TransformStartTime"].replace(microsecond=0) <= p["Timestamp"] <= d["TransformEndTime"], f"{metric} of {host} at {p['Timestamp']}, job {d['TransformStartTime']}..{d['TransformEndTime']}"
 
 
 def test_stop_mid_job_leaves_no_partial_output():

@@ -7,6 +7,7 @@ using System.Text;
 using System.Text.Json;
 using System.Threading.Channels;
 using Strata.Server.Hosting;
+using Strata.Server.Storage;
 
 namespace Strata.Server.Jobs.Transform;
 
@@ -21,7 +22,7 @@ namespace Strata.Server.Jobs.Transform;
 /// a stop interrupted; on stop it cancels the running ones (they resume on the next start).
 /// </summary>
 public sealed class TransformJobRunner(ITransformJobs jobs, TransformCheckpoints checkpoints, ITransformStorage storage, IArtifactReader artifacts,
-    ImageCatalogue images, TransformOptions options, TimeProvider clock, ILogger<TransformJobRunner> log) : IHostedService, IDisposable
+    ImageCatalogue images, MetricsStore metrics, TransformOptions options, TimeProvider clock, ILogger<TransformJobRunner> log) : IHostedService, IDisposable
 {
     static readonly TimeSpan HealthTimeout = TimeSpan.FromSeconds(60);
     static readonly TimeSpan CheckpointInterval = TimeSpan.FromMilliseconds(250);
@@ -104,6 +105,11 @@ public sealed class TransformJobRunner(ITransformJobs jobs, TransformCheckpoints
         Directory.CreateDirectory(work);
         long records = 0;
         var objectsDone = 0;
+        // Each instance's metrics, with SageMaker's one dimension for job instances: Host, the
+        // instance's id {job}/{instance}, which is also the name of its log stream. Sampling stops
+        // (after a last sample) before the job's end is recorded and its working directory removed.
+        using var utilization = new InstanceUtilization(metrics, clock, account, InstanceMetricsNamespace,
+            now => everyInstance.Select(i => (i.Sample(now), new[] { ("Host", i.Id) })), log);
         try
         {
             job = jobs.Update(account, name, j => j with { StartTime = j.StartTime ?? clock.GetUtcNow() })!;
@@ -135,7 +141,8 @@ public sealed class TransformJobRunner(ITransformJobs jobs, TransformCheckpoints
                     ? (DateTimeOffset at, string line) => sink.Post(account, TransformLogGroup, $"{name}/{instanceId}", at, line)
                     : (Action<DateTimeOffset, string>?)null;
                 var instance = await WorkerProcess.StartAsync($"{name}/{instanceId}", modelDir, options.RunDir, type, environment, HealthTimeout, ct,
-                    Path.Combine(jobLog, instanceId + ".log"), command, model.EnableNetworkIsolation, clock: clock, logEvents: logEvents);
+                    Path.Combine(jobLog, instanceId + ".log"), command, model.EnableNetworkIsolation, clock: clock, logEvents: logEvents,
+                    volume: work); // DiskUtilization: the filesystem the job stages its output on
                 everyInstance.Add(instance);
                 return instance;
             }
@@ -173,6 +180,8 @@ public sealed class TransformJobRunner(ITransformJobs jobs, TransformCheckpoints
                 }
             })).ToList();
             await Task.WhenAll(lanes);
+            // The last sample before the job is seen to end: a client that sees it end finds it.
+            utilization.Dispose();
             ct.ThrowIfCancellationRequested();
             if (failure is not null) throw failure is OperationCanceledException ? new TransformException("the job was cancelled") : failure;
 
@@ -182,6 +191,7 @@ public sealed class TransformJobRunner(ITransformJobs jobs, TransformCheckpoints
         }
         catch (OperationCanceledException) when (ct.IsCancellationRequested)
         {
+            utilization.Dispose();
             if (_shutdown.IsCancellationRequested) return; // the server is stopping: the job resumes on restart
             jobs.Update(account, name, j => Ended(j, "Stopped", null));
             Summary(account, name, jobLog, $"Stopped: {objectsDone} objects done, {Interlocked.Read(ref records)} records, after {Stopwatch.GetElapsedTime(started).TotalSeconds:F1} s");
@@ -189,6 +199,7 @@ public sealed class TransformJobRunner(ITransformJobs jobs, TransformCheckpoints
         }
         catch (Exception e)
         {
+            utilization.Dispose();
             var reason = e is TransformException or HostingException ? e.Message : "An internal error stopped the job: " + e.Message;
             if (e is not (TransformException or HostingException)) log.LogError(e, "transform job {Job} failed", name);
             jobs.Update(account, name, j => Ended(j, "Failed", Truncate(reason)));
@@ -207,6 +218,10 @@ public sealed class TransformJobRunner(ITransformJobs jobs, TransformCheckpoints
     {
         try { Directory.Delete(dir, recursive: true); } catch (IOException) { } catch (UnauthorizedAccessException) { }
     }
+
+    /// <summary>SageMaker's CloudWatch namespace of transform job instances' metrics (it happens
+    /// to be spelled as the log group is).</summary>
+    public const string InstanceMetricsNamespace = "/aws/sagemaker/TransformJobs";
 
     /// <summary>SageMaker's log group of transform jobs: streams {job}/{instance} and {job}/data-log.</summary>
     public const string TransformLogGroup = "/aws/sagemaker/TransformJobs";
