@@ -38,7 +38,7 @@ public abstract record ScheduleExpression
                 throw new ScheduleExpressionException($"The rate expression 'rate({body})' must be a positive whole number and a unit, as in rate(5 minutes).");
             var unit = parts[1];
             var singular = unit.TrimEnd('s');
-            TimeSpan one = singular switch
+            var one = singular switch
             {
                 "minute" => TimeSpan.FromMinutes(1),
                 "hour" => TimeSpan.FromHours(1),
