@@ -46,7 +46,10 @@ public static class StrataHost
         var s3 = new S3Service(new S3Environment(s3Store, credentials, clock, options.Region, sse), options.S3Domains);
         // CloudWatch Logs in a database of its own: container output is written continuously.
         var logStore = new LogStore(Path.Combine(options.DataDir, "logs.db"));
-        var logs = new LogsService(logStore, clock, options.Region);
+        var metrics = new MetricsStore(clock, Path.Combine(options.DataDir, "metrics.db"));
+        // Log events, from PutLogEvents or Strata's own output, become metrics through metric filters.
+        var metricFilters = new MetricFilterPublisher(logStore, metrics);
+        var logs = new LogsService(logStore, clock, options.Region, metricFilters);
 
         var builder = WebApplication.CreateSlimBuilder();
         builder.Logging.ClearProviders();
@@ -108,10 +111,9 @@ public static class StrataHost
             SnsService.Lookup(snsStore, json => iamStore.Parse(json, Strata.Policy.PolicyKind.Resource))], clock);
         var roles = new ExecutionRoles(iamStore, authorizer);
 
-        logIngestion = new LogIngestion(logStore, clock, app.Services.GetRequiredService<ILogger<LogIngestion>>());
+        logIngestion = new LogIngestion(logStore, clock, app.Services.GetRequiredService<ILogger<LogIngestion>>(), metricFilters);
         logRetention = new LogRetention(logStore, clock, options.LogRetentionPeriod, app.Services.GetRequiredService<ILogger<LogRetention>>());
         var sageMakerStore = new SageMakerStore(state);
-        var metrics = new MetricsStore(clock, Path.Combine(options.DataDir, "metrics.db"));
         metricsStore = metrics;
         var images = new ImageCatalogue(options.DataDir);
         // Worker sockets live in a short private directory: socket paths are limited to 108 bytes.

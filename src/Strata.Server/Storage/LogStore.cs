@@ -4,7 +4,8 @@ using Microsoft.Data.Sqlite;
 namespace Strata.Server.Storage;
 
 /// <summary>A log group as stored (CloudWatch Logs' terms; times in epoch milliseconds).</summary>
-public sealed record LogGroupRow(long Id, string Account, string Name, long CreationTime, int? RetentionInDays, string? KmsKeyId, long StoredBytes);
+public sealed record LogGroupRow(long Id, string Account, string Name, long CreationTime, int? RetentionInDays, string? KmsKeyId, long StoredBytes,
+    int MetricFilterCount = 0);
 
 /// <summary>A log stream as stored. <see cref="Sequence"/> counts the batches put into it: the
 /// upload sequence token AWS still returns, though it no longer checks it.</summary>
@@ -14,6 +15,24 @@ public sealed record LogStreamRow(long Id, long GroupId, string Name, long Creat
 /// <summary>One stored event. <see cref="Id"/> is its position in the store, which breaks ties
 /// between events of the same timestamp so that reads and tokens are exact.</summary>
 public sealed record LogEventRow(long Id, long StreamId, string StreamName, long Timestamp, long IngestionTime, string Message);
+
+/// <summary>A metric filter as stored: its pattern's text and its one metric transformation
+/// (CloudWatch Logs' terms; <see cref="CreationTime"/> in epoch milliseconds).</summary>
+public sealed record LogMetricFilterRow(long GroupId, string GroupName, string Name, string Pattern, string MetricName, string MetricNamespace,
+    string MetricValue, double? DefaultValue, string? Unit, IReadOnlyList<KeyValuePair<string, string>> Dimensions, long CreationTime);
+
+/// <summary>What putting a metric filter did.</summary>
+public enum MetricFilterPut { Created, Replaced, LimitExceeded, NoGroup }
+
+/// <summary>Events a call stored in one group (the group's account, id and name with them), for
+/// what acts on events as they arrive (metric filters).</summary>
+public sealed record AppendedLogEvents(string Account, long GroupId, IReadOnlyList<(long Timestamp, string Message)> Events);
+
+/// <summary>Told of events once they are stored.</summary>
+public interface ILogEventsObserver
+{
+    void Appended(AppendedLogEvents appended);
+}
 
 /// <summary>A position between events: everything ordered by (timestamp, id).</summary>
 public readonly record struct LogCursor(long Timestamp, long Id);
@@ -74,6 +93,23 @@ public sealed class LogStore : IDisposable
         );
         CREATE INDEX log_events_by_stream ON log_events (stream_id, ts, id);
         CREATE INDEX log_events_by_group ON log_events (group_id, ts, id);
+        """,
+        // Metric filters: one metric transformation each (the model allows no more); dimensions
+        // as a JSON object of dimension name to field.
+        """
+        CREATE TABLE log_metric_filters (
+            group_id         INTEGER NOT NULL REFERENCES log_groups(id) ON DELETE CASCADE,
+            name             TEXT NOT NULL,
+            pattern          TEXT NOT NULL,
+            metric_name      TEXT NOT NULL,
+            metric_namespace TEXT NOT NULL,
+            metric_value     TEXT NOT NULL,
+            default_value    REAL,
+            unit             TEXT,
+            dimensions       TEXT NOT NULL,
+            created          INTEGER NOT NULL,
+            PRIMARY KEY (group_id, name)
+        ) WITHOUT ROWID;
         """,
     ];
 
@@ -288,19 +324,22 @@ public sealed class LogStore : IDisposable
     }
 
     /// <summary>Writes events of Strata's own components, creating their groups and streams on
-    /// demand, all in one transaction.</summary>
-    public void AppendOwn(IReadOnlyList<PendingLogEvent> batch, long ingestionTime)
+    /// demand, all in one transaction; answers what went into each stream.</summary>
+    public List<AppendedLogEvents> AppendOwn(IReadOnlyList<PendingLogEvent> batch, long ingestionTime)
         => Write(tx =>
         {
+            var appended = new List<AppendedLogEvents>();
             foreach (var stream in batch.GroupBy(e => (e.Account, e.Group, e.Stream)))
             {
                 var groupId = InsertGroup(tx, stream.Key.Account, stream.Key.Group, ingestionTime, null)
                     ?? GroupId(tx, stream.Key.Account, stream.Key.Group)!.Value;
                 var streamId = InsertStream(tx, groupId, stream.Key.Stream, ingestionTime)
                     ?? (long)Scalar(tx.Connection!, tx, "SELECT id FROM log_streams WHERE group_id = $g AND name = $n", ("$g", groupId), ("$n", stream.Key.Stream))!;
-                AppendIn(tx, groupId, streamId, stream.Select(e => (e.Timestamp, e.Message)).ToList(), ingestionTime);
+                var events = stream.Select(e => (e.Timestamp, e.Message)).ToList();
+                AppendIn(tx, groupId, streamId, events, ingestionTime);
+                appended.Add(new AppendedLogEvents(stream.Key.Account, groupId, events));
             }
-            return 0;
+            return appended;
         });
 
     /// <summary>A stream's events with <paramref name="start"/> ≤ timestamp &lt; <paramref name="end"/>:
@@ -374,6 +413,80 @@ public sealed class LogStore : IDisposable
         return deleted;
     }
 
+    // ---- metric filters ----
+
+    /// <summary>Creates or replaces a group's metric filter (a replaced one keeps its creation
+    /// time), unless it would be the group's <paramref name="maxPerGroup"/>+1st.</summary>
+    public MetricFilterPut PutMetricFilter(LogMetricFilterRow filter, int maxPerGroup)
+        => Write(tx =>
+        {
+            // The group may have gone since the caller looked it up.
+            if (Scalar(tx.Connection!, tx, "SELECT 1 FROM log_groups WHERE id = $g", ("$g", filter.GroupId)) is null) return MetricFilterPut.NoGroup;
+            var exists = Scalar(tx.Connection!, tx, "SELECT 1 FROM log_metric_filters WHERE group_id = $g AND name = $n", ("$g", filter.GroupId), ("$n", filter.Name)) is not null;
+            if (!exists && Convert.ToInt64(Scalar(tx.Connection!, tx, "SELECT count(*) FROM log_metric_filters WHERE group_id = $g", ("$g", filter.GroupId))) >= maxPerGroup)
+                return MetricFilterPut.LimitExceeded;
+            var dimensions = new System.Text.Json.Nodes.JsonObject(filter.Dimensions.Select(d => KeyValuePair.Create(d.Key, (System.Text.Json.Nodes.JsonNode?)d.Value)));
+            Exec(tx.Connection!, tx, """
+                INSERT INTO log_metric_filters (group_id, name, pattern, metric_name, metric_namespace, metric_value, default_value, unit, dimensions, created)
+                VALUES ($g, $n, $p, $mn, $ns, $v, $d, $u, $dims, $c)
+                ON CONFLICT (group_id, name) DO UPDATE SET pattern = $p, metric_name = $mn, metric_namespace = $ns, metric_value = $v,
+                    default_value = $d, unit = $u, dimensions = $dims
+                """, ("$g", filter.GroupId), ("$n", filter.Name), ("$p", filter.Pattern), ("$mn", filter.MetricName), ("$ns", filter.MetricNamespace),
+                ("$v", filter.MetricValue), ("$d", filter.DefaultValue), ("$u", filter.Unit), ("$dims", dimensions.ToJsonString()), ("$c", filter.CreationTime));
+            return exists ? MetricFilterPut.Replaced : MetricFilterPut.Created;
+        });
+
+    /// <summary>Deletes a group's metric filter; false when it has none by that name.</summary>
+    public bool DeleteMetricFilter(long groupId, string name)
+        => Write(tx =>
+        {
+            using var cmd = Command(tx, "DELETE FROM log_metric_filters WHERE group_id = $g AND name = $n");
+            cmd.Parameters.AddWithValue("$g", groupId);
+            cmd.Parameters.AddWithValue("$n", name);
+            return cmd.ExecuteNonQuery() > 0;
+        });
+
+    /// <summary>A group's metric filters by name.</summary>
+    public List<LogMetricFilterRow> MetricFiltersOf(long groupId)
+        => Read(c => MetricFilters(c, "WHERE f.group_id = $g ORDER BY f.name", ("$g", groupId)));
+
+    /// <summary>An account's metric filters in (group name, filter name) order after
+    /// <paramref name="after"/>: of one group (and with a name prefix), or of all its groups; of one
+    /// metric, when <paramref name="metric"/> says which.</summary>
+    public List<LogMetricFilterRow> ListMetricFilters(string account, long? groupId, string? namePrefix, (string Namespace, string Name)? metric,
+        (string Group, string Filter)? after, int limit)
+        => Read(c =>
+        {
+            var where = new StringBuilder("WHERE g.account = $a");
+            if (groupId is not null) where.Append(" AND f.group_id = $g");
+            if (namePrefix is not null) where.Append(" AND substr(f.name, 1, length($p)) = $p");
+            if (metric is not null) where.Append(" AND f.metric_namespace = $ns AND f.metric_name = $mn");
+            if (after is not null) where.Append(" AND (g.name, f.name) > ($ag, $af)");
+            where.Append(" ORDER BY g.name, f.name LIMIT $limit");
+            return MetricFilters(c, where.ToString(), ("$a", account), ("$g", groupId), ("$p", namePrefix), ("$ns", metric?.Namespace), ("$mn", metric?.Name),
+                ("$ag", after?.Group), ("$af", after?.Filter), ("$limit", limit));
+        });
+
+    static List<LogMetricFilterRow> MetricFilters(SqliteConnection c, string where, params (string Name, object? Value)[] args)
+    {
+        using var cmd = c.CreateCommand();
+        cmd.CommandText = """
+            SELECT f.group_id, g.name, f.name, f.pattern, f.metric_name, f.metric_namespace, f.metric_value, f.default_value, f.unit, f.dimensions, f.created
+            FROM log_metric_filters f JOIN log_groups g ON g.id = f.group_id
+            """ + " " + where;
+        Bind(cmd, args);
+        using var r = cmd.ExecuteReader();
+        var list = new List<LogMetricFilterRow>();
+        while (r.Read())
+        {
+            var dimensions = System.Text.Json.Nodes.JsonNode.Parse(r.GetString(9))!.AsObject()
+                .Select(d => KeyValuePair.Create(d.Key, d.Value!.GetValue<string>())).ToList();
+            list.Add(new LogMetricFilterRow(r.GetInt64(0), r.GetString(1), r.GetString(2), r.GetString(3), r.GetString(4), r.GetString(5), r.GetString(6),
+                r.IsDBNull(7) ? null : r.GetDouble(7), r.IsDBNull(8) ? null : r.GetString(8), dimensions, r.GetInt64(10)));
+        }
+        return list;
+    }
+
     // ---- plumbing ----
 
     static long? GroupId(SqliteTransaction tx, string account, string name)
@@ -399,13 +512,14 @@ public sealed class LogStore : IDisposable
     static List<LogGroupRow> Groups(SqliteConnection c, string where, params (string Name, object? Value)[] args)
     {
         using var cmd = c.CreateCommand();
-        cmd.CommandText = "SELECT id, account, name, created, retention, kms_key_id, stored_bytes FROM log_groups " + where;
+        cmd.CommandText = "SELECT id, account, name, created, retention, kms_key_id, stored_bytes, "
+            + "(SELECT count(*) FROM log_metric_filters f WHERE f.group_id = log_groups.id) FROM log_groups " + where;
         Bind(cmd, args);
         using var r = cmd.ExecuteReader();
         var list = new List<LogGroupRow>();
         while (r.Read())
             list.Add(new LogGroupRow(r.GetInt64(0), r.GetString(1), r.GetString(2), r.GetInt64(3), r.IsDBNull(4) ? null : r.GetInt32(4),
-                r.IsDBNull(5) ? null : r.GetString(5), r.GetInt64(6)));
+                r.IsDBNull(5) ? null : r.GetString(5), r.GetInt64(6), r.GetInt32(7)));
         return list;
     }
 

@@ -24,7 +24,7 @@ public sealed class FuzzBoto3Tests
             ("application-autoscaling", new Services.AutoScaling.ApplicationAutoScalingService(null!, null!, TimeProvider.System, "us-east-1").Operations.Select(o => o.Name)),
             ("cloudwatch", new Services.CloudWatch.CloudWatchService(null!, null!, TimeProvider.System).Operations.Select(o => o.Name)),
             ("sagemaker-runtime", ["InvokeEndpoint"]),
-            ("logs", new Services.Logs.LogsService(null!, TimeProvider.System, "us-east-1").Operations.Select(o => o.Name)),
+            ("logs", new Services.Logs.LogsService(null!, TimeProvider.System, "us-east-1", null!).Operations.Select(o => o.Name)),
             ("sns", new Services.Sns.SnsService(null!).Operations.Select(o => o.Name)),
         ];
         return string.Join(';', all.Select(s => $"{s.Service}:{string.Join(',', s.Operations)}"));

@@ -80,7 +80,7 @@ public sealed class ModelConformanceTests
     [InlineData("/usr/bin/python3")]
     public async Task LogsOperationsExistInTheModelAndAreTested(string python)
     {
-        var operations = new Services.Logs.LogsService(null!, TimeProvider.System, "us-east-1").Operations.Select(o => o.Name);
+        var operations = new Services.Logs.LogsService(null!, TimeProvider.System, "us-east-1", null!).Operations.Select(o => o.Name);
         var (code, output) = await ClientProcess.RunAsync(python, [ClientSuite.ScriptPath("model_check.py"), "logs", .. operations], new Dictionary<string, string>());
         Assert.True(code == 0, output);
     }

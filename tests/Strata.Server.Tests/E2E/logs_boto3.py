@@ -1,6 +1,8 @@
 """CloudWatch Logs end to end with an unmodified boto3: groups (prefix, pattern, pages), streams
 (orders, pages), PutLogEvents' batch rules, GetLogEvents' forward and backward tokens,
-FilterLogEvents with every kind of filter pattern, retention policies, tags, and AWS's errors."""
+FilterLogEvents with every kind of filter pattern, retention policies, tags, metric filters (read
+back through the CloudWatch client), and AWS's errors."""
+import datetime
 import json
 import subprocess
 import time
@@ -12,6 +14,7 @@ from harness import endpoint, eq, expect_error, run, unique, validate_responses
 
 cfg = Config(retries={"max_attempts": 1})
 logs = validate_responses(boto3.client("logs", endpoint_url=endpoint(), region_name="us-east-1", config=cfg))
+cw = validate_responses(boto3.client("cloudwatch", endpoint_url=endpoint(), region_name="us-east-1", config=cfg))
 ACCOUNT = boto3.client("sts", endpoint_url=endpoint(), region_name="us-east-1", config=cfg).get_caller_identity()["Account"]
 
 
@@ -456,6 +459,201 @@ def test_validation():
        "Member must satisfy regular expression pattern: [\\.\\-_/#A-Za-z0-9]+", "message")
     err = expect_error(lambda: logs.create_log_stream(logGroupName=new_group(), logStreamName="bad:stream"), "InvalidParameterException", 400)
     assert "[^:*]*" in err["Error"]["Message"], err
+
+
+# ---- metric filters ----
+
+def at(ms):
+    return datetime.datetime.fromtimestamp(ms / 1000, datetime.timezone.utc)
+
+
+def statistics(ns, name, dims=None):
+    """A metric's statistics over the last hour, summed over its one-minute datapoints:
+    (SampleCount, Sum, Minimum, Maximum, units), or None when it has no data."""
+    points = cw.get_metric_statistics(Namespace=ns, MetricName=name, Dimensions=[{"Name": k, "Value": v} for k, v in (dims or {}).items()],
+                                      StartTime=at(now_ms() - 3600_000), EndTime=at(now_ms() + 60_000), Period=60,
+                                      Statistics=["SampleCount", "Sum", "Minimum", "Maximum"])["Datapoints"]
+    if not points:
+        return None
+    return (sum(p["SampleCount"] for p in points), sum(p["Sum"] for p in points), min(p["Minimum"] for p in points),
+            max(p["Maximum"] for p in points), {p["Unit"] for p in points})
+
+
+def metric_filter(group, name, pattern, value, ns, metric="M", **transformation):
+    logs.put_metric_filter(logGroupName=group, filterName=name, filterPattern=pattern, metricTransformations=[
+        {"metricName": metric, "metricNamespace": ns, "metricValue": value, **transformation}])
+
+
+def test_metric_filter_terms_with_default_value():
+    group, ns = new_group(), unique("Logs/Terms")
+    stream = new_stream(group)
+    metric_filter(group, "errors", "ERROR", "1", ns, "Errors", defaultValue=0, unit="Count")
+    metric_filter(group, "weighted", '?WARN ?ERROR', "2.5", ns, "Weighted")
+    put(group, stream, ["ERROR disk", "INFO fine", "ERROR net", "WARN slow", "INFO again"])
+    # One value per event: 1 for each of the two matches, the default (0) for the other three.
+    eq(statistics(ns, "Errors"), (5, 2, 0, 1, {"Count"}), "errors")
+    # Without a default value, only the matches publish.
+    eq(statistics(ns, "Weighted"), (3, 7.5, 2.5, 2.5, {"None"}), "weighted")
+    # GetMetricData reads the same series.
+    start = now_ms() - 3600_000
+    r = cw.get_metric_data(MetricDataQueries=[{"Id": "e", "MetricStat": {"Metric": {"Namespace": ns, "MetricName": "Errors"}, "Period": 3600, "Stat": "Sum"}},
+                                              {"Id": "n", "MetricStat": {"Metric": {"Namespace": ns, "MetricName": "Errors"}, "Period": 3600, "Stat": "SampleCount"}}],
+                           StartTime=at(start), EndTime=at(now_ms() + 60_000))
+    eq({m["Id"]: sum(m["Values"]) for m in r["MetricDataResults"]}, {"e": 2.0, "n": 5.0}, "get_metric_data")
+    # Events before a filter existed never count; events after it went do not either.
+    logs.delete_metric_filter(logGroupName=group, filterName="errors")
+    put(group, stream, ["ERROR after delete"])
+    eq(statistics(ns, "Errors"), (5, 2, 0, 1, {"Count"}), "nothing after delete")
+
+
+def test_metric_filter_json_value():
+    group, ns = new_group(), unique("Logs/Json")
+    stream = new_stream(group)
+    metric_filter(group, "latency", "{ $.latency = * }", "$.latency", ns, "Latency", unit="Milliseconds")
+    metric_filter(group, "slow", "{ $.latency > 100 && $.route = \"/predict\" }", "1", ns, "Slow")
+    put(group, stream, [json.dumps({"route": "/predict", "latency": 120}), json.dumps({"route": "/ping", "latency": 30.5}),
+                        json.dumps({"route": "/predict"}), "not json at all", json.dumps({"route": "/predict", "latency": 250}),
+                        json.dumps({"route": "/predict", "latency": "n/a"})])
+    # 120 + 30.5 + 250 (an event without the field, or where it is not a number, publishes nothing).
+    eq(statistics(ns, "Latency"), (3, 400.5, 30.5, 250, {"Milliseconds"}), "latency")
+    eq(statistics(ns, "Slow"), (2, 2, 1, 1, {"None"}), "slow predictions")
+
+
+def test_metric_filter_space_delimited_dimensions():
+    group, ns = new_group(), unique("Logs/Space")
+    stream = new_stream(group)
+    metric_filter(group, "bytes", "[ip, user, status = 2*, bytes]", "$bytes", ns, "Bytes", unit="Bytes",
+                  dimensions={"User": "$user", "Status": "$status"})
+    put(group, stream, ["10.0.0.1 alice 200 100", "10.0.0.2 bob 200 50", "10.0.0.3 alice 201 25", "10.0.0.4 alice 200 11",
+                        "10.0.0.5 alice 404 7", "a malformed line"])
+    eq(statistics(ns, "Bytes", {"User": "alice", "Status": "200"}), (2, 111, 11, 100, {"Bytes"}), "alice 200")
+    eq(statistics(ns, "Bytes", {"User": "bob", "Status": "200"}), (1, 50, 50, 50, {"Bytes"}), "bob 200")
+    eq(statistics(ns, "Bytes", {"User": "alice", "Status": "201"}), (1, 25, 25, 25, {"Bytes"}), "alice 201")
+    eq(statistics(ns, "Bytes", {"User": "alice", "Status": "404"}), None, "a 404 does not match")
+    eq(statistics(ns, "Bytes"), None, "every value has its dimensions")
+    listed = sorted(tuple(sorted((d["Name"], d["Value"]) for d in m["Dimensions"])) for m in cw.list_metrics(Namespace=ns)["Metrics"])
+    eq(listed, [(("Status", "200"), ("User", "alice")), (("Status", "200"), ("User", "bob")), (("Status", "201"), ("User", "alice"))], "list_metrics")
+
+
+def test_describe_and_delete_metric_filters():
+    base = "/strata/mf/" + unique("p")
+    a, b = base + "/a", base + "/b"
+    logs.create_log_group(logGroupName=a)
+    logs.create_log_group(logGroupName=b)
+    ns = unique("Logs/Describe")
+    for i in range(5):
+        metric_filter(a, f"f{i}", "ERROR" if i % 2 else "[x, y]", "1", ns, f"M{i % 2}")
+    metric_filter(b, "other", "", "1", ns, "M1", defaultValue=3, unit="Seconds")
+    eq([(f["logGroupName"], f["filterName"]) for f in logs.describe_metric_filters(logGroupName=a)["metricFilters"]],
+       [(a, f"f{i}") for i in range(5)], "a group's filters, by name")
+    f = logs.describe_metric_filters(logGroupName=b)["metricFilters"][0]
+    eq(f["filterPattern"], "", "an empty pattern")
+    eq(f["metricTransformations"], [{"metricName": "M1", "metricNamespace": ns, "metricValue": "1", "defaultValue": 3.0, "unit": "Seconds"}], "transformation")
+    assert abs(f["creationTime"] - now_ms()) < 60_000, f
+    # Pages of two: five filters in three pages; the paginator agrees.
+    seen, token, pages = [], None, 0
+    while True:
+        page = logs.describe_metric_filters(logGroupName=a, limit=2, **({"nextToken": token} if token else {}))
+        pages, seen = pages + 1, seen + [x["filterName"] for x in page["metricFilters"]]
+        token = page.get("nextToken")
+        if not token:
+            break
+    eq((seen, pages), ([f"f{i}" for i in range(5)], 3), "paged")
+    paginated = [x["filterName"] for p in logs.get_paginator("describe_metric_filters").paginate(logGroupName=a, PaginationConfig={"PageSize": 2}) for x in p["metricFilters"]]
+    eq(paginated, [f"f{i}" for i in range(5)], "paginator")
+    eq([x["filterName"] for x in logs.describe_metric_filters(logGroupName=a, filterNamePrefix="f3")["metricFilters"]], ["f3"], "by prefix")
+    # By metric, across groups (in group order).
+    eq([(x["logGroupName"], x["filterName"]) for x in logs.describe_metric_filters(metricName="M1", metricNamespace=ns)["metricFilters"]],
+       [(a, "f1"), (a, "f3"), (b, "other")], "by metric")
+    err = expect_error(lambda: logs.describe_metric_filters(metricName="M1"), "InvalidParameterException", 400)
+    assert "metricNamespace" in err["Error"]["Message"], err
+    expect_error(lambda: logs.describe_metric_filters(logGroupName=base + "/missing"), "ResourceNotFoundException", 400)
+    eq(logs.describe_log_groups(logGroupNamePrefix=a)["logGroups"][0]["metricFilterCount"], 5, "metricFilterCount")
+    # Put again: the filter is replaced, not added.
+    metric_filter(a, "f0", "WARN", "2", ns, "M0")
+    eq(logs.describe_metric_filters(logGroupName=a, filterNamePrefix="f0")["metricFilters"][0]["filterPattern"], "WARN", "replaced")
+    logs.delete_metric_filter(logGroupName=a, filterName="f4")
+    eq(logs.describe_log_groups(logGroupNamePrefix=a)["logGroups"][0]["metricFilterCount"], 4, "after delete")
+    err = expect_error(lambda: logs.delete_metric_filter(logGroupName=a, filterName="f4"), "ResourceNotFoundException", 400)
+    eq(err["Error"]["Message"], "The specified metric filter does not exist.", "message")
+    expect_error(lambda: logs.delete_metric_filter(logGroupName=base + "/missing", filterName="f0"), "ResourceNotFoundException", 400)
+    # A group's filters go with it, and a new group of the same name has none.
+    logs.delete_log_group(logGroupName=b)
+    logs.create_log_group(logGroupName=b)
+    eq(logs.describe_metric_filters(logGroupName=b)["metricFilters"], [], "gone with the group")
+    eq([x["logGroupName"] for x in logs.describe_metric_filters(metricName="M1", metricNamespace=ns)["metricFilters"]], [a, a], "not listed either")
+
+
+def test_test_metric_filter():
+    r = logs.test_metric_filter(filterPattern="[ip, user, username, timestamp, request, status_code, bytes > 1000]", logEventMessages=SPACE)
+    eq([m["eventNumber"] for m in r["matches"]], [1, 3, 4], "the matching messages, numbered from 1")
+    eq(r["matches"][0]["eventMessage"], SPACE[0], "message")
+    eq(r["matches"][0]["extractedValues"], {"$ip": "127.0.0.1", "$user": "-", "$username": "frank", "$timestamp": "10/Oct/2000:13:55:36 -0700",
+                                            "$request": "GET /apache_pb.gif HTTP/1.0", "$status_code": "200", "$bytes": "2326"}, "extracted values")
+    r = logs.test_metric_filter(filterPattern='{ $.latency > 100 && $.user.name = "*" }', logEventMessages=[json.dumps(j) for j in JSON])
+    eq([(m["eventNumber"], m["extractedValues"]) for m in r["matches"]],
+       [(1, {"$.latency": "120", "$.user.name": "alice"}), (3, {"$.latency": "500", "$.user.name": "carol"})], "JSON selectors")
+    r = logs.test_metric_filter(filterPattern="ERROR", logEventMessages=TEXT)
+    eq([(m["eventNumber"], m.get("extractedValues", {})) for m in r["matches"]], [(1, {}), (4, {})], "terms extract nothing")
+    eq(logs.test_metric_filter(filterPattern="NOTHING", logEventMessages=TEXT)["matches"], [], "no match")
+    err = expect_error(lambda: logs.test_metric_filter(filterPattern="{ $.a = ", logEventMessages=["x"]), "InvalidParameterException", 400)
+    eq(err["Error"]["Message"], "If a filter pattern starts with '{' it must end with '}'", "message")
+    expect_error(lambda: logs.test_metric_filter(filterPattern="x", logEventMessages=["m"] * 51), "InvalidParameterException", 400)
+
+
+def test_metric_filter_refusals():
+    group, ns = new_group(), unique("Logs/Bad")
+    err = expect_error(lambda: metric_filter(group + "-missing", "f", "ERROR", "1", ns), "ResourceNotFoundException", 400)
+    eq(err["Error"]["Message"], "The specified log group does not exist.", "message")
+    err = expect_error(lambda: metric_filter(group, "f", "{ $.a = ", "1", ns), "InvalidParameterException", 400)
+    eq(err["Error"]["Message"], "If a filter pattern starts with '{' it must end with '}'", "message")
+    err = expect_error(lambda: metric_filter(group, "f", "{ $.latency = * }", "$.duration", ns), "InvalidParameterException", 400)
+    assert "Invalid metric value '$.duration'" in err["Error"]["Message"], err
+    expect_error(lambda: metric_filter(group, "f", "[a, b]", "$c", ns), "InvalidParameterException", 400)
+    expect_error(lambda: metric_filter(group, "f", "ERROR", "$.latency", ns), "InvalidParameterException", 400)
+    err = expect_error(lambda: metric_filter(group, "f", "[a, b, c, d]", "1", ns, dimensions={"A": "$a", "B": "$b", "C": "$c", "D": "$d"}),
+                       "InvalidParameterException", 400)
+    assert "at most 3 dimensions" in err["Error"]["Message"], err
+    metric_filter(group, "three", "[a, b, c, d]", "1", ns, dimensions={"A": "$a", "B": "$b", "C": "$c"})
+    err = expect_error(lambda: metric_filter(group, "f", "ERROR", "1", ns, dimensions={"A": "$a"}), "InvalidParameterException", 400)
+    eq(err["Error"]["Message"], "The specified filter pattern does not support dimensions", "message")
+    err = expect_error(lambda: metric_filter(group, "f", "[a, b]", "1", ns, dimensions={"A": "$a"}, defaultValue=0), "InvalidParameterException", 400)
+    eq(err["Error"]["Message"], "Invalid metric transformation: dimensions and default value are mutually exclusive properties", "message")
+    expect_error(lambda: metric_filter(group, "f", "[a, b]", "1", ns, dimensions={"A": "$z"}), "InvalidParameterException", 400)
+    err = expect_error(lambda: metric_filter(group, "bad:name", "ERROR", "1", ns), "InvalidParameterException", 400)
+    assert "[^:*]*" in err["Error"]["Message"], err
+    expect_error(lambda: metric_filter(group, "x" * 513, "ERROR", "1", ns), "InvalidParameterException", 400)
+    expect_error(lambda: metric_filter(group, "f", "ERROR", "1", ns, unit="Furlongs"), "InvalidParameterException", 400)
+    # Nothing refused was stored; a name of 512 characters is fine.
+    metric_filter(group, "x" * 512, "ERROR", "1", ns)
+    eq(sorted(f["filterName"] for f in logs.describe_metric_filters(logGroupName=group)["metricFilters"]), ["three", "x" * 512], "stored")
+    # 100 filters per group; the 101st is refused, but an existing one can still be replaced.
+    for i in range(98):
+        metric_filter(group, f"n{i:03}", "ERROR", "1", ns)
+    err = expect_error(lambda: metric_filter(group, "one-too-many", "ERROR", "1", ns), "LimitExceededException", 400)
+    eq(err["Error"]["Message"], "Resource limit exceeded.", "message")
+    metric_filter(group, "n000", "WARN", "1", ns)
+    eq(logs.describe_log_groups(logGroupNamePrefix=group)["logGroups"][0]["metricFilterCount"], 100, "count")
+
+
+def test_cli_v2_put_metric_filter():
+    """Debian's CLI v2 puts a filter (the README's example), reads it back, and its events count."""
+    group, ns = new_group(), unique("Cli/Logs")
+    stream = new_stream(group)
+    cli = ["/usr/bin/aws", "--endpoint-url", endpoint(), "--region", "us-east-1", "--output", "json", "logs"]
+    out = subprocess.run(cli + ["put-metric-filter", "--log-group-name", group, "--filter-name", "latency", "--filter-pattern", "{ $.latency = * }",
+                                "--metric-transformations", f"metricName=Latency,metricNamespace={ns},metricValue=$.latency,unit=Milliseconds"],
+                         capture_output=True, text=True, timeout=60)
+    assert out.returncode == 0, out.stderr
+    out = subprocess.run(cli + ["describe-metric-filters", "--log-group-name", group], capture_output=True, text=True, timeout=60)
+    assert out.returncode == 0, out.stderr
+    eq(json.loads(out.stdout)["metricFilters"][0]["metricTransformations"][0]["metricValue"], "$.latency", "described")
+    put(group, stream, [json.dumps({"latency": 40}), json.dumps({"latency": 2})])
+    eq(statistics(ns, "Latency"), (2, 42, 2, 40, {"Milliseconds"}), "published")
+    out = subprocess.run(cli + ["test-metric-filter", "--filter-pattern", "{ $.latency > 10 }", "--log-event-messages", '{"latency": 40}', '{"latency": 2}'],
+                         capture_output=True, text=True, timeout=60)
+    assert out.returncode == 0, out.stderr
+    eq([m["eventNumber"] for m in json.loads(out.stdout)["matches"]], [1], "test-metric-filter")
 
 
 if __name__ == "__main__":

@@ -63,6 +63,34 @@ def test_endpoint_output_is_log_events():
     eq(len(logs.filter_log_events(logGroupName=group, filterPattern='"byoc: serving"')["events"]), 1, "filtered")
 
 
+def test_endpoint_output_through_metric_filters():
+    """A metric filter on the endpoint's log group counts what its container prints: byoc_server.py
+    prints one line per request (`request: "%s" %s %s POST /invocations HTTP/1.1 200 -`: the
+status is the last field but one), counted
+    by status as a dimension; only lines printed after the filter was put."""
+    import datetime
+    cw = validate_responses(boto3.client("cloudwatch", endpoint_url=endpoint(), region_name="us-east-1", config=cfg))
+    name = byoc_endpoint()
+    group = f"/aws/sagemaker/Endpoints/{name}"
+    until("the endpoint's log group", lambda: logs.describe_log_groups(logGroupNamePrefix=group)["logGroups"], 10)
+    ns = unique("Endpoint/Logs")
+    logs.put_metric_filter(logGroupName=group, filterName="requests", filterPattern='[tag = "request:", ..., status, size]',
+                           metricTransformations=[{"metricName": "Requests", "metricNamespace": ns, "metricValue": "1", "dimensions": {"Status": "$status"}}])
+    for body in (b"one", b"fail", b"two"):
+        try:
+            rt.invoke_endpoint(EndpointName=name, Body=body, ContentType="text/plain")
+        except rt.exceptions.ModelError:
+            pass  # "fail" answers 500, printed with its status like any other request
+
+    def total(status):
+        now = datetime.datetime.now(datetime.timezone.utc)
+        points = cw.get_metric_statistics(Namespace=ns, MetricName="Requests", Dimensions=[{"Name": "Status", "Value": status}],
+                                          StartTime=now - datetime.timedelta(hours=1), EndTime=now + datetime.timedelta(minutes=1),
+                                          Period=60, Statistics=["Sum"])["Datapoints"]
+        return sum(p["Sum"] for p in points)
+    until("the requests counted", lambda: (total("200"), total("500")) == (2, 1), 10)
+
+
 def test_aws_logs_tail_follow():
     """Debian's CLI v2 `aws logs tail --follow` (it polls FilterLogEvents, every 5 s once it has
     read everything): the line already there shows with its first poll (about 1.2 s after the

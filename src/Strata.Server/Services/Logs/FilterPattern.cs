@@ -22,13 +22,27 @@ public sealed class InvalidFilterPattern(string message) : DomainError(message);
 /// <c>...</c> for any number of fields, and the conditions on them true;</item>
 /// <item>a regular expression between percent signs (<c>%ERROR [0-9]+%</c>).</item>
 /// </list>
-/// An empty pattern matches every event.
+/// An empty pattern matches every event. JSON and space-delimited patterns name fields
+/// (<c>$.a.b</c>, <c>$status</c>): a metric filter publishes their values, as its metric value
+/// or as dimensions, so <see cref="Extract"/> answers them for a message that matches.
 /// </summary>
 public abstract partial class FilterPattern
 {
     public const string Invalid = "Invalid filter pattern";
 
+    static readonly IReadOnlyDictionary<string, string> NoValues = new Dictionary<string, string>();
+
     public abstract bool Matches(string message);
+
+    /// <summary>The fields the pattern names, as a metric filter refers to them: JSON selectors
+    /// (<c>$.latency</c>) or <c>$</c> and a space-delimited field's name (<c>$status</c>). Empty
+    /// for the kinds that name none (terms, regular expressions, the empty pattern).</summary>
+    public virtual IReadOnlyList<string> Fields => [];
+
+    /// <summary>For a message that matches, the value of each field of <see cref="Fields"/> it
+    /// has (text; a JSON number as written, a JSON string without its quotes); null for one that
+    /// does not match.</summary>
+    public virtual IReadOnlyDictionary<string, string>? Extract(string message) => Matches(message) ? NoValues : null;
 
     /// <summary>Parses a pattern; throws <see cref="InvalidFilterPattern"/> with AWS's message.</summary>
     public static FilterPattern Parse(string? pattern)
@@ -41,7 +55,7 @@ public abstract partial class FilterPattern
             var parser = new Parser(Lex(text[1..^1]));
             var expr = parser.ParseOr(json: true);
             parser.End();
-            return new JsonPattern(expr);
+            return new JsonPattern(expr, parser.Names.Distinct(StringComparer.Ordinal).ToList());
         }
         if (text[0] == '[')
         {
@@ -259,6 +273,9 @@ public abstract partial class FilterPattern
     {
         int _at;
 
+        /// <summary>Every selector or field name the expressions parsed so far test, in order.</summary>
+        public List<string> Names { get; } = [];
+
         Token Peek => tokens[_at];
 
         Token Next() => tokens[_at++];
@@ -303,6 +320,7 @@ public abstract partial class FilterPattern
             }
             var name = Next();
             if (name.Kind != Kind.Word || (json ? !IsSelector(name.Text) : !IsFieldName(name.Text))) throw new InvalidFilterPattern(Invalid);
+            Names.Add(name.Text);
             if (Peek.Kind == Kind.Word && json)
             {
                 var word = Next().Text.ToUpperInvariant();
@@ -368,16 +386,36 @@ public abstract partial class FilterPattern
 
     // ---- JSON ----
 
-    sealed class JsonPattern(Expr expr) : FilterPattern
+    sealed class JsonPattern(Expr expr, List<string> selectors) : FilterPattern
     {
-        public override bool Matches(string message)
+        public override IReadOnlyList<string> Fields => selectors;
+
+        public override bool Matches(string message) => Evaluate(message, extract: false, out _);
+
+        public override IReadOnlyDictionary<string, string>? Extract(string message) => Evaluate(message, extract: true, out var values) ? values : null;
+
+        bool Evaluate(string message, bool extract, out Dictionary<string, string>? extracted)
         {
+            extracted = null;
             var trimmed = message.AsSpan().TrimStart();
             if (trimmed.Length == 0 || trimmed[0] is not ('{' or '[')) return false;
             try
             {
                 using var doc = JsonDocument.Parse(message);
-                return expr.Eval(new JsonValues(doc.RootElement));
+                var values = new JsonValues(doc.RootElement);
+                if (!expr.Eval(values)) return false;
+                if (extract)
+                {
+                    // A selector that reaches several values (through [*]) gives its first.
+                    extracted = new Dictionary<string, string>(StringComparer.Ordinal);
+                    foreach (var selector in selectors)
+                        foreach (var v in values.Resolve(selector))
+                        {
+                            extracted[selector] = v.Text;
+                            break;
+                        }
+                }
+                return true;
             }
             catch (JsonException) { return false; }
         }
@@ -445,6 +483,10 @@ public abstract partial class FilterPattern
 
     sealed class SpaceDelimited(List<(string? Name, Expr? Condition)> slots) : FilterPattern
     {
+        readonly List<string> _fields = slots.Where(s => s.Name is not null).Select(s => "$" + s.Name).Distinct(StringComparer.Ordinal).ToList();
+
+        public override IReadOnlyList<string> Fields => _fields;
+
         public static SpaceDelimited From(string inner)
         {
             if (inner.Trim().Length == 0) throw new InvalidFilterPattern(Invalid);
@@ -453,7 +495,13 @@ public abstract partial class FilterPattern
             return new SpaceDelimited(slots);
         }
 
-        public override bool Matches(string message) => Align(Fields(message), 0, 0, new Dictionary<string, string>(StringComparer.Ordinal));
+        public override bool Matches(string message) => Align(Split(message), 0, 0, new Dictionary<string, string>(StringComparer.Ordinal));
+
+        public override IReadOnlyDictionary<string, string>? Extract(string message)
+        {
+            var bound = new Dictionary<string, string>(StringComparer.Ordinal);
+            return Align(Split(message), 0, 0, bound) ? bound.ToDictionary(b => "$" + b.Key, b => b.Value, StringComparer.Ordinal) : null;
+        }
 
         /// <summary>Binds slots to fields from <paramref name="slot"/> and <paramref name="field"/>
         /// on; an ellipsis tries every number of fields it could stand for.</summary>
@@ -477,7 +525,7 @@ public abstract partial class FilterPattern
         }
 
         /// <summary>A message's fields: separated by spaces; what is "quoted" or [bracketed] is one field.</summary>
-        static List<string> Fields(string message)
+        static List<string> Split(string message)
         {
             var fields = new List<string>();
             var i = 0;

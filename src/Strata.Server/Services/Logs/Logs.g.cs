@@ -86,6 +86,24 @@ public sealed partial record DeleteLogStreamRequest : IValidatable
     }
 }
 
+public sealed partial record DeleteMetricFilterRequest : IValidatable
+{
+    [JsonPropertyName("logGroupName")]
+    public string? LogGroupName { get; init; }
+    [JsonPropertyName("filterName")]
+    public string? FilterName { get; init; }
+
+    public void Validate(Validator v)
+    {
+        v.Required(LogGroupName, "logGroupName");
+        v.Length(LogGroupName, "logGroupName", 1, 512);
+        v.Pattern(LogGroupName, "logGroupName", LogsPatterns.LogGroupName, "[\\.\\-_/#A-Za-z0-9]+");
+        v.Required(FilterName, "filterName");
+        v.Length(FilterName, "filterName", 1, 512);
+        v.Pattern(FilterName, "filterName", LogsPatterns.FilterName, "[^:*]*");
+    }
+}
+
 public sealed partial record DeleteRetentionPolicyRequest : IValidatable
 {
     [JsonPropertyName("logGroupName")]
@@ -179,6 +197,44 @@ public sealed partial record DescribeLogStreamsResponse
 {
     [JsonPropertyName("logStreams")]
     public List<LogStream>? LogStreams { get; init; }
+    [JsonPropertyName("nextToken")]
+    public string? NextToken { get; init; }
+}
+
+public sealed partial record DescribeMetricFiltersRequest : IValidatable
+{
+    [JsonPropertyName("logGroupName")]
+    public string? LogGroupName { get; init; }
+    [JsonPropertyName("filterNamePrefix")]
+    public string? FilterNamePrefix { get; init; }
+    [JsonPropertyName("nextToken")]
+    public string? NextToken { get; init; }
+    [JsonPropertyName("limit")]
+    public int? Limit { get; init; }
+    [JsonPropertyName("metricName")]
+    public string? MetricName { get; init; }
+    [JsonPropertyName("metricNamespace")]
+    public string? MetricNamespace { get; init; }
+
+    public void Validate(Validator v)
+    {
+        v.Length(LogGroupName, "logGroupName", 1, 512);
+        v.Pattern(LogGroupName, "logGroupName", LogsPatterns.LogGroupName, "[\\.\\-_/#A-Za-z0-9]+");
+        v.Length(FilterNamePrefix, "filterNamePrefix", 1, 512);
+        v.Pattern(FilterNamePrefix, "filterNamePrefix", LogsPatterns.FilterName, "[^:*]*");
+        v.Length(NextToken, "nextToken", 1, null);
+        v.Range(Limit, "limit", 1, 50);
+        v.Length(MetricName, "metricName", null, 255);
+        v.Pattern(MetricName, "metricName", LogsPatterns.MetricName, "[^:*$]*");
+        v.Length(MetricNamespace, "metricNamespace", null, 255);
+        v.Pattern(MetricNamespace, "metricNamespace", LogsPatterns.MetricNamespace, "[^:*$]*");
+    }
+}
+
+public sealed partial record DescribeMetricFiltersResponse
+{
+    [JsonPropertyName("metricFilters")]
+    public List<MetricFilter>? MetricFilters { get; init; }
     [JsonPropertyName("nextToken")]
     public string? NextToken { get; init; }
 }
@@ -461,6 +517,71 @@ public sealed partial record LogStream
     public long? StoredBytes { get; init; }
 }
 
+/// <summary>Metric filters express how CloudWatch Logs would extract metric observations from ingested log events and transform them into metric data in a CloudWatch metric.</summary>
+public sealed partial record MetricFilter
+{
+    [JsonPropertyName("filterName")]
+    public string? FilterName { get; init; }
+    [JsonPropertyName("filterPattern")]
+    public string? FilterPattern { get; init; }
+    [JsonPropertyName("metricTransformations")]
+    public List<MetricTransformation>? MetricTransformations { get; init; }
+    [JsonPropertyName("creationTime")]
+    public long? CreationTime { get; init; }
+    [JsonPropertyName("logGroupName")]
+    public string? LogGroupName { get; init; }
+    [JsonPropertyName("applyOnTransformedLogs")]
+    public bool? ApplyOnTransformedLogs { get; init; }
+    [JsonPropertyName("fieldSelectionCriteria")]
+    public string? FieldSelectionCriteria { get; init; }
+    [JsonPropertyName("emitSystemFieldDimensions")]
+    public List<string>? EmitSystemFieldDimensions { get; init; }
+}
+
+/// <summary>Represents a matched event.</summary>
+public sealed partial record MetricFilterMatchRecord
+{
+    [JsonPropertyName("eventNumber")]
+    public long? EventNumber { get; init; }
+    [JsonPropertyName("eventMessage")]
+    public string? EventMessage { get; init; }
+    [JsonPropertyName("extractedValues")]
+    public Dictionary<string, string>? ExtractedValues { get; init; }
+}
+
+/// <summary>Indicates how to transform ingested log events to metric data in a CloudWatch metric.</summary>
+public sealed partial record MetricTransformation : IValidatable
+{
+    [JsonPropertyName("metricName")]
+    public string? MetricName { get; init; }
+    [JsonPropertyName("metricNamespace")]
+    public string? MetricNamespace { get; init; }
+    [JsonPropertyName("metricValue")]
+    public string? MetricValue { get; init; }
+    [JsonPropertyName("defaultValue")]
+    public double? DefaultValue { get; init; }
+    [JsonPropertyName("dimensions")]
+    public Dictionary<string, string>? Dimensions { get; init; }
+    [JsonPropertyName("unit")]
+    public string? Unit { get; init; }
+
+    public void Validate(Validator v)
+    {
+        v.Required(MetricName, "metricName");
+        v.Length(MetricName, "metricName", null, 255);
+        v.Pattern(MetricName, "metricName", LogsPatterns.MetricName, "[^:*$]*");
+        v.Required(MetricNamespace, "metricNamespace");
+        v.Length(MetricNamespace, "metricNamespace", null, 255);
+        v.Pattern(MetricNamespace, "metricNamespace", LogsPatterns.MetricNamespace, "[^:*$]*");
+        v.Required(MetricValue, "metricValue");
+        v.Length(MetricValue, "metricValue", null, 100);
+        v.NoNulls(Dimensions, "dimensions");
+        v.Keys(Dimensions, "dimensions", static (v, k0) => { v.Length(k0, null, null, 255); });
+        v.Values(Dimensions, "dimensions", static (v, k0) => { v.Length(k0, null, null, 255); });
+        v.Enum(Unit, "unit", LogsEnums.StandardUnit);
+    }
+}
+
 /// <summary>Represents a log event.</summary>
 public sealed partial record OutputLogEvent
 {
@@ -510,6 +631,42 @@ public sealed partial record PutLogEventsResponse
     public RejectedLogEventsInfo? RejectedLogEventsInfo { get; init; }
     [JsonPropertyName("rejectedEntityInfo")]
     public RejectedEntityInfo? RejectedEntityInfo { get; init; }
+}
+
+public sealed partial record PutMetricFilterRequest : IValidatable
+{
+    [JsonPropertyName("logGroupName")]
+    public string? LogGroupName { get; init; }
+    [JsonPropertyName("filterName")]
+    public string? FilterName { get; init; }
+    [JsonPropertyName("filterPattern")]
+    public string? FilterPattern { get; init; }
+    [JsonPropertyName("metricTransformations")]
+    public List<MetricTransformation>? MetricTransformations { get; init; }
+    [JsonPropertyName("applyOnTransformedLogs")]
+    public bool? ApplyOnTransformedLogs { get; init; }
+    [JsonPropertyName("fieldSelectionCriteria")]
+    public string? FieldSelectionCriteria { get; init; }
+    [JsonPropertyName("emitSystemFieldDimensions")]
+    public List<string>? EmitSystemFieldDimensions { get; init; }
+
+    public void Validate(Validator v)
+    {
+        v.Required(LogGroupName, "logGroupName");
+        v.Length(LogGroupName, "logGroupName", 1, 512);
+        v.Pattern(LogGroupName, "logGroupName", LogsPatterns.LogGroupName, "[\\.\\-_/#A-Za-z0-9]+");
+        v.Required(FilterName, "filterName");
+        v.Length(FilterName, "filterName", 1, 512);
+        v.Pattern(FilterName, "filterName", LogsPatterns.FilterName, "[^:*]*");
+        v.Required(FilterPattern, "filterPattern");
+        v.Length(FilterPattern, "filterPattern", 0, 1024);
+        v.Required(MetricTransformations, "metricTransformations");
+        v.Length(MetricTransformations, "metricTransformations", 1, 1);
+        v.NoNulls(MetricTransformations, "metricTransformations");
+        v.Each(MetricTransformations, "metricTransformations", static (v, i0) => { v.Nested(i0, null); });
+        v.Length(FieldSelectionCriteria, "fieldSelectionCriteria", 0, 2000);
+        v.NoNulls(EmitSystemFieldDimensions, "emitSystemFieldDimensions");
+    }
 }
 
 public sealed partial record PutRetentionPolicyRequest : IValidatable
@@ -665,6 +822,30 @@ public sealed partial record TagResourceRequest : IValidatable
     }
 }
 
+public sealed partial record TestMetricFilterRequest : IValidatable
+{
+    [JsonPropertyName("filterPattern")]
+    public string? FilterPattern { get; init; }
+    [JsonPropertyName("logEventMessages")]
+    public List<string>? LogEventMessages { get; init; }
+
+    public void Validate(Validator v)
+    {
+        v.Required(FilterPattern, "filterPattern");
+        v.Length(FilterPattern, "filterPattern", 0, 1024);
+        v.Required(LogEventMessages, "logEventMessages");
+        v.Length(LogEventMessages, "logEventMessages", 1, 50);
+        v.NoNulls(LogEventMessages, "logEventMessages");
+        v.Each(LogEventMessages, "logEventMessages", static (v, i0) => { v.Length(i0, null, 1, null); });
+    }
+}
+
+public sealed partial record TestMetricFilterResponse
+{
+    [JsonPropertyName("matches")]
+    public List<MetricFilterMatchRecord>? Matches { get; init; }
+}
+
 public sealed partial record UntagLogGroupRequest : IValidatable
 {
     [JsonPropertyName("logGroupName")]
@@ -709,6 +890,7 @@ public static class LogsEnums
     public static readonly string[] LogGroupClass = ["STANDARD", "INFREQUENT_ACCESS", "DELIVERY"];
     public static readonly string[] OrderBy = ["LogStreamName", "LastEventTime"];
     public static readonly string[] QueryLanguage = ["CWLI", "SQL", "PPL"];
+    public static readonly string[] StandardUnit = ["Seconds", "Microseconds", "Milliseconds", "Bytes", "Kilobytes", "Megabytes", "Gigabytes", "Terabytes", "Bits", "Kilobits", "Megabits", "Gigabits", "Terabits", "Percent", "Count", "Bytes/Second", "Kilobytes/Second", "Megabytes/Second", "Gigabytes/Second", "Terabytes/Second", "Bits/Second", "Kilobits/Second", "Megabits/Second", "Gigabits/Second", "Terabits/Second", "Count/Second", "None"];
 }
 
 /// <summary>The patterns the model declares for logs's input strings, as .NET regular expressions
@@ -719,6 +901,8 @@ public static partial class LogsPatterns
     public static partial System.Text.RegularExpressions.Regex AccountId { get; }
     [System.Text.RegularExpressions.GeneratedRegex("\\A(?:[a-zA-Z0-9_+=/:,.@-]*)\\z", System.Text.RegularExpressions.RegexOptions.CultureInvariant | System.Text.RegularExpressions.RegexOptions.NonBacktracking)]
     public static partial System.Text.RegularExpressions.Regex AmazonResourceName { get; }
+    [System.Text.RegularExpressions.GeneratedRegex("\\A(?:[^:*]*)\\z", System.Text.RegularExpressions.RegexOptions.CultureInvariant | System.Text.RegularExpressions.RegexOptions.NonBacktracking)]
+    public static partial System.Text.RegularExpressions.Regex FilterName { get; }
     [System.Text.RegularExpressions.GeneratedRegex("\\A(?:[a-zA-Z0-9_#+=/:,.@-]*)\\z", System.Text.RegularExpressions.RegexOptions.CultureInvariant | System.Text.RegularExpressions.RegexOptions.NonBacktracking)]
     public static partial System.Text.RegularExpressions.Regex LogGroupIdentifier { get; }
     [System.Text.RegularExpressions.GeneratedRegex("\\A(?:[\\.\\-_/#A-Za-z0-9]+)\\z", System.Text.RegularExpressions.RegexOptions.CultureInvariant | System.Text.RegularExpressions.RegexOptions.NonBacktracking)]
@@ -727,6 +911,10 @@ public static partial class LogsPatterns
     public static partial System.Text.RegularExpressions.Regex LogGroupNamePattern { get; }
     [System.Text.RegularExpressions.GeneratedRegex("\\A(?:[^:*]*)\\z", System.Text.RegularExpressions.RegexOptions.CultureInvariant | System.Text.RegularExpressions.RegexOptions.NonBacktracking)]
     public static partial System.Text.RegularExpressions.Regex LogStreamName { get; }
+    [System.Text.RegularExpressions.GeneratedRegex("\\A(?:[^:*$]*)\\z", System.Text.RegularExpressions.RegexOptions.CultureInvariant | System.Text.RegularExpressions.RegexOptions.NonBacktracking)]
+    public static partial System.Text.RegularExpressions.Regex MetricName { get; }
+    [System.Text.RegularExpressions.GeneratedRegex("\\A(?:[^:*$]*)\\z", System.Text.RegularExpressions.RegexOptions.CultureInvariant | System.Text.RegularExpressions.RegexOptions.NonBacktracking)]
+    public static partial System.Text.RegularExpressions.Regex MetricNamespace { get; }
     [System.Text.RegularExpressions.GeneratedRegex("\\A(?:^([\\p{L}\\p{Z}\\p{N}_.:/=+\\-@]+)$)\\z", System.Text.RegularExpressions.RegexOptions.CultureInvariant | System.Text.RegularExpressions.RegexOptions.NonBacktracking)]
     public static partial System.Text.RegularExpressions.Regex TagKey { get; }
     [System.Text.RegularExpressions.GeneratedRegex("\\A(?:^([\\p{L}\\p{Z}\\p{N}_.:/=+\\-@]*)$)\\z", System.Text.RegularExpressions.RegexOptions.CultureInvariant | System.Text.RegularExpressions.RegexOptions.NonBacktracking)]
@@ -740,11 +928,14 @@ public static partial class LogsPatterns
 [JsonSerializable(typeof(CreateLogStreamRequest))]
 [JsonSerializable(typeof(DeleteLogGroupRequest))]
 [JsonSerializable(typeof(DeleteLogStreamRequest))]
+[JsonSerializable(typeof(DeleteMetricFilterRequest))]
 [JsonSerializable(typeof(DeleteRetentionPolicyRequest))]
 [JsonSerializable(typeof(DescribeLogGroupsRequest))]
 [JsonSerializable(typeof(DescribeLogGroupsResponse))]
 [JsonSerializable(typeof(DescribeLogStreamsRequest))]
 [JsonSerializable(typeof(DescribeLogStreamsResponse))]
+[JsonSerializable(typeof(DescribeMetricFiltersRequest))]
+[JsonSerializable(typeof(DescribeMetricFiltersResponse))]
 [JsonSerializable(typeof(FilterLogEventsRequest))]
 [JsonSerializable(typeof(FilterLogEventsResponse))]
 [JsonSerializable(typeof(GetLogEventsRequest))]
@@ -757,11 +948,14 @@ public static partial class LogsPatterns
 [JsonSerializable(typeof(ListTagsLogGroupResponse))]
 [JsonSerializable(typeof(PutLogEventsRequest))]
 [JsonSerializable(typeof(PutLogEventsResponse))]
+[JsonSerializable(typeof(PutMetricFilterRequest))]
 [JsonSerializable(typeof(PutRetentionPolicyRequest))]
 [JsonSerializable(typeof(StartQueryRequest))]
 [JsonSerializable(typeof(StartQueryResponse))]
 [JsonSerializable(typeof(TagLogGroupRequest))]
 [JsonSerializable(typeof(TagResourceRequest))]
+[JsonSerializable(typeof(TestMetricFilterRequest))]
+[JsonSerializable(typeof(TestMetricFilterResponse))]
 [JsonSerializable(typeof(UntagLogGroupRequest))]
 [JsonSerializable(typeof(UntagResourceRequest))]
 public sealed partial class LogsJson : JsonSerializerContext;
@@ -788,6 +982,10 @@ public static class LogsOperations
     public static readonly JsonOperation<ListTagsLogGroupRequest, ListTagsLogGroupResponse> ListTagsLogGroup = new("ListTagsLogGroup", LogsJson.Default.ListTagsLogGroupRequest, LogsJson.Default.ListTagsLogGroupResponse);
     public static readonly JsonOperation<StartQueryRequest, StartQueryResponse> StartQuery = new("StartQuery", LogsJson.Default.StartQueryRequest, LogsJson.Default.StartQueryResponse);
     public static readonly JsonOperation<GetQueryResultsRequest, GetQueryResultsResponse> GetQueryResults = new("GetQueryResults", LogsJson.Default.GetQueryResultsRequest, LogsJson.Default.GetQueryResultsResponse);
+    public static readonly JsonOperation<PutMetricFilterRequest, Empty> PutMetricFilter = new("PutMetricFilter", LogsJson.Default.PutMetricFilterRequest, null);
+    public static readonly JsonOperation<DescribeMetricFiltersRequest, DescribeMetricFiltersResponse> DescribeMetricFilters = new("DescribeMetricFilters", LogsJson.Default.DescribeMetricFiltersRequest, LogsJson.Default.DescribeMetricFiltersResponse);
+    public static readonly JsonOperation<DeleteMetricFilterRequest, Empty> DeleteMetricFilter = new("DeleteMetricFilter", LogsJson.Default.DeleteMetricFilterRequest, null);
+    public static readonly JsonOperation<TestMetricFilterRequest, TestMetricFilterResponse> TestMetricFilter = new("TestMetricFilter", LogsJson.Default.TestMetricFilterRequest, LogsJson.Default.TestMetricFilterResponse);
 }
 
 /// <summary>The errors the model declares for these operations: each one's code, HTTP status and
@@ -795,6 +993,7 @@ public static class LogsOperations
 public static class LogsErrors
 {
     public static AwsException DataAlreadyAcceptedException(string message) => new("DataAlreadyAcceptedException", 400, message);
+    public static AwsException InvalidOperationException(string message) => new("InvalidOperationException", 400, message);
     public static AwsException InvalidParameterException(string message) => new("InvalidParameterException", 400, message);
     public static AwsException InvalidSequenceTokenException(string message) => new("InvalidSequenceTokenException", 400, message);
     public static AwsException LimitExceededException(string message) => new("LimitExceededException", 400, message);
@@ -808,5 +1007,5 @@ public static class LogsErrors
     public static AwsException ValidationException(string message) => new("ValidationException", 400, message);
 
     /// <summary>Every declared error code, for the test that holds error tables against the model.</summary>
-    public static readonly IReadOnlySet<string> Codes = new HashSet<string>(StringComparer.Ordinal) { "DataAlreadyAcceptedException", "InvalidParameterException", "InvalidSequenceTokenException", "LimitExceededException", "MalformedQueryException", "OperationAbortedException", "ResourceAlreadyExistsException", "ResourceNotFoundException", "ServiceUnavailableException", "TooManyTagsException", "UnrecognizedClientException", "ValidationException" };
+    public static readonly IReadOnlySet<string> Codes = new HashSet<string>(StringComparer.Ordinal) { "DataAlreadyAcceptedException", "InvalidOperationException", "InvalidParameterException", "InvalidSequenceTokenException", "LimitExceededException", "MalformedQueryException", "OperationAbortedException", "ResourceAlreadyExistsException", "ResourceNotFoundException", "ServiceUnavailableException", "TooManyTagsException", "UnrecognizedClientException", "ValidationException" };
 }

@@ -26,6 +26,12 @@ public sealed class QueryNotFound(string queryId) : DomainError($"Query {queryId
 /// <summary>A tag change that would leave a resource with more than 50 tags.</summary>
 public sealed class TooManyLogTags() : DomainError("A resource can have no more than 50 tags.");
 
+/// <summary>No metric filter by that name on the group.</summary>
+public sealed class MetricFilterNotFound() : DomainError("The specified metric filter does not exist.");
+
+/// <summary>A 101st metric filter on a group.</summary>
+public sealed class MetricFilterLimitExceeded() : DomainError("Resource limit exceeded.");
+
 public static class LogsErrorTable
 {
     public static readonly ErrorTable Errors = new ErrorTable()
@@ -37,5 +43,7 @@ public static class LogsErrorTable
         .Map<InvalidFilterPattern>(e => LogsErrors.InvalidParameterException(e.Message))
         .Map<TooManyLogTags>(e => LogsErrors.TooManyTagsException(e.Message))
         .Map<QueryNotFound>(e => LogsErrors.ResourceNotFoundException(e.Message))
+        .Map<MetricFilterNotFound>(e => LogsErrors.ResourceNotFoundException(e.Message))
+        .Map<MetricFilterLimitExceeded>(e => LogsErrors.LimitExceededException(e.Message))
         .Map<MalformedQuery>(e => LogsErrors.MalformedQueryException(e.Message));
 }

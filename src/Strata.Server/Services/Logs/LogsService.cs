@@ -8,10 +8,11 @@ namespace Strata.Server.Services.Logs;
 /// <summary>
 /// CloudWatch Logs (JSON 1.1, <c>Logs_20140328</c>): log groups and streams, PutLogEvents with
 /// AWS's batch rules, GetLogEvents with forward/backward tokens, FilterLogEvents with the filter
-/// pattern language, retention and tags. Events live in <see cref="LogStore"/>, where Strata's
-/// own components (endpoint containers, transform jobs) write theirs too.
+/// pattern language, retention and tags, metric filters. Events live in <see cref="LogStore"/>,
+/// where Strata's own components (endpoint containers, transform jobs) write theirs too; the
+/// metric filters publish from both (<see cref="MetricFilterPublisher"/>).
 /// </summary>
-public sealed partial class LogsService(LogStore store, TimeProvider clock, string region)
+public sealed partial class LogsService(LogStore store, TimeProvider clock, string region, MetricFilterPublisher metricFilters)
 {
     /// <summary>PutLogEvents' limits (AWS's quotas).</summary>
     public const int MaxBatchBytes = 1_048_576;
@@ -62,6 +63,10 @@ public sealed partial class LogsService(LogStore store, TimeProvider clock, stri
         LogsOperations.ListTagsLogGroup.Bind("logs:ListTagsLogGroup", (r, ctx) => GroupArn(ctx, r.LogGroupName), ListTagsLogGroup),
         LogsOperations.StartQuery.Bind("logs:StartQuery", (r, ctx) => GroupArn(ctx, GroupNameOf(r.LogGroupName, null) ?? GroupNameOf(null, r.LogGroupNames?.FirstOrDefault() ?? r.LogGroupIdentifiers?.FirstOrDefault())), StartQuery),
         LogsOperations.GetQueryResults.Bind("logs:GetQueryResults", (_, ctx) => GroupArn(ctx, "*"), GetQueryResults),
+        LogsOperations.PutMetricFilter.Bind("logs:PutMetricFilter", (r, ctx) => GroupArn(ctx, r.LogGroupName), PutMetricFilter),
+        LogsOperations.DescribeMetricFilters.Bind("logs:DescribeMetricFilters", (r, ctx) => GroupArn(ctx, r.LogGroupName), DescribeMetricFilters),
+        LogsOperations.DeleteMetricFilter.Bind("logs:DeleteMetricFilter", (r, ctx) => GroupArn(ctx, r.LogGroupName), DeleteMetricFilter),
+        LogsOperations.TestMetricFilter.Bind("logs:TestMetricFilter", (_, _) => "*", TestMetricFilter),
     ];
 
     // ---- ARNs ----
@@ -111,7 +116,10 @@ public sealed partial class LogsService(LogStore store, TimeProvider clock, stri
 
     void DeleteLogGroup(DeleteLogGroupRequest request, RequestContext ctx)
     {
-        if (!store.DeleteGroup(ctx.Principal.AccountId, request.LogGroupName!)) throw new LogGroupNotFound();
+        var group = store.GetGroup(ctx.Principal.AccountId, request.LogGroupName!);
+        // Its metric filters go with it (the store cascades); the publisher forgets them.
+        if (group is null || !store.DeleteGroup(ctx.Principal.AccountId, request.LogGroupName!)) throw new LogGroupNotFound();
+        metricFilters.Changed(group.Id);
     }
 
     DescribeLogGroupsResponse DescribeLogGroups(DescribeLogGroupsRequest request, RequestContext ctx)
@@ -141,7 +149,7 @@ public sealed partial class LogsService(LogStore store, TimeProvider clock, stri
         LogGroupName = row.Name,
         CreationTime = row.CreationTime,
         RetentionInDays = row.RetentionInDays,
-        MetricFilterCount = 0,
+        MetricFilterCount = row.MetricFilterCount,
         Arn = GroupArn(row.Account, row.Name),
         LogGroupArn = GroupArn(row.Account, row.Name, wildcard: false),
         StoredBytes = row.StoredBytes,
@@ -276,6 +284,7 @@ public sealed partial class LogsService(LogStore store, TimeProvider clock, stri
         var to = tooNewStart ?? events.Count;
         var accepted = events.Skip(from).Take(Math.Max(0, to - from)).Select(e => (e.Timestamp!.Value, e.Message!)).ToList();
         var sequence = accepted.Count > 0 ? store.Append(group.Id, stream.Id, accepted, now) : stream.Sequence;
+        if (accepted.Count > 0) metricFilters.Appended(new AppendedLogEvents(group.Account, group.Id, accepted));
         return new PutLogEventsResponse
         {
             NextSequenceToken = SequenceToken(sequence),
@@ -474,6 +483,103 @@ public sealed partial class LogsService(LogStore store, TimeProvider clock, stri
     GetQueryResultsResponse GetQueryResults(GetQueryResultsRequest request, RequestContext ctx)
         => _queries.TryGetValue(request.QueryId!, out var q) && q.Account == ctx.Principal.AccountId ? q.Results
             : throw new QueryNotFound(request.QueryId!);
+
+    // ---- metric filters ----
+
+    /// <summary>AWS's quota of metric filters per log group.</summary>
+    public const int MaxMetricFiltersPerGroup = 100;
+
+    /// <summary>Creates or replaces a filter once its pattern and transformation pass the checks
+    /// AWS makes (<see cref="MetricFilterRule.Create"/>); from then on the group's new events are
+    /// held against it.</summary>
+    void PutMetricFilter(PutMetricFilterRequest request, RequestContext ctx)
+    {
+        var group = Group(ctx, request.LogGroupName);
+        // Log transformers and system fields (centralized logging) are features Strata has not got;
+        // a filter that asked for them would publish what AWS would not.
+        if (request.ApplyOnTransformedLogs == true)
+            throw new InvalidLogsParameter("applyOnTransformedLogs is not supported: Strata has no log transformers, so there are no transformed logs to apply a metric filter to.");
+        if (request.FieldSelectionCriteria is { Length: > 0 } || request.EmitSystemFieldDimensions is { Count: > 0 })
+            throw new InvalidLogsParameter("fieldSelectionCriteria and emitSystemFieldDimensions are not supported: Strata's log events carry no system fields.");
+        var t = request.MetricTransformations![0];
+        MetricFilterRule.Create(request.FilterPattern, t.MetricValue!, t.DefaultValue, t.Dimensions);
+        var row = new LogMetricFilterRow(group.Id, group.Name, request.FilterName!, request.FilterPattern!, t.MetricName!, t.MetricNamespace!, t.MetricValue!,
+            t.DefaultValue, t.Unit, (t.Dimensions ?? []).ToList(), Now);
+        switch (store.PutMetricFilter(row, MaxMetricFiltersPerGroup))
+        {
+            case MetricFilterPut.LimitExceeded: throw new MetricFilterLimitExceeded();
+            case MetricFilterPut.NoGroup: throw new LogGroupNotFound();
+        }
+        metricFilters.Changed(group.Id);
+    }
+
+    /// <summary>An account's filters in (group, name) order: of one group (with a name prefix,
+    /// which AWS heeds only with a group), of one metric, or all.</summary>
+    DescribeMetricFiltersResponse DescribeMetricFilters(DescribeMetricFiltersRequest request, RequestContext ctx)
+    {
+        if ((request.MetricName is null) != (request.MetricNamespace is null))
+            throw new InvalidLogsParameter("metricName and metricNamespace must be specified together: if you include one of them in your request, include the other.");
+        var group = request.LogGroupName is { } name ? Group(ctx, name) : null;
+        var limit = request.Limit ?? 50;
+        (string, string)? after = null;
+        if (request.NextToken is { } token)
+        {
+            // Group names cannot hold a colon, so the first one ends the group's.
+            var position = DecodeToken(token, "m")!;
+            var colon = position.IndexOf(':', StringComparison.Ordinal);
+            if (colon < 0) throw new InvalidLogsParameter("The specified nextToken is invalid.");
+            after = (position[..colon], position[(colon + 1)..]);
+        }
+        var rows = store.ListMetricFilters(ctx.Principal.AccountId, group?.Id, group is null ? null : request.FilterNamePrefix,
+            request.MetricName is { } metric ? (request.MetricNamespace!, metric) : null, after, limit + 1);
+        var page = rows.Take(limit).ToList();
+        return new DescribeMetricFiltersResponse
+        {
+            MetricFilters = page.Select(f => new MetricFilter
+            {
+                FilterName = f.Name,
+                FilterPattern = f.Pattern,
+                MetricTransformations =
+                [
+                    new MetricTransformation
+                    {
+                        MetricName = f.MetricName,
+                        MetricNamespace = f.MetricNamespace,
+                        MetricValue = f.MetricValue,
+                        DefaultValue = f.DefaultValue,
+                        Dimensions = f.Dimensions.Count > 0 ? f.Dimensions.ToDictionary(d => d.Key, d => d.Value) : null,
+                        Unit = f.Unit,
+                    },
+                ],
+                CreationTime = f.CreationTime,
+                LogGroupName = f.GroupName,
+                ApplyOnTransformedLogs = false,
+            }).ToList(),
+            NextToken = rows.Count > limit ? EncodeToken("m", page[^1].GroupName + ":" + page[^1].Name) : null,
+        };
+    }
+
+    void DeleteMetricFilter(DeleteMetricFilterRequest request, RequestContext ctx)
+    {
+        var group = Group(ctx, request.LogGroupName);
+        if (!store.DeleteMetricFilter(group.Id, request.FilterName!)) throw new MetricFilterNotFound();
+        metricFilters.Changed(group.Id);
+    }
+
+    /// <summary>The messages the pattern matches, numbered from 1 in the order given, with the
+    /// values of the fields the pattern names.</summary>
+    TestMetricFilterResponse TestMetricFilter(TestMetricFilterRequest request, RequestContext ctx)
+    {
+        var pattern = FilterPattern.Parse(request.FilterPattern);
+        var matches = new List<MetricFilterMatchRecord>();
+        for (var i = 0; i < request.LogEventMessages!.Count; i++)
+        {
+            var message = request.LogEventMessages[i];
+            if (pattern.Extract(message) is { } values)
+                matches.Add(new MetricFilterMatchRecord { EventNumber = i + 1, EventMessage = message, ExtractedValues = values.ToDictionary() });
+        }
+        return new TestMetricFilterResponse { Matches = matches };
+    }
 
     // ---- tokens ----
 

@@ -116,6 +116,82 @@ public sealed class LogsStoreTests : IDisposable
         Assert.Equal(0, ingestion.Dropped);
     }
 
+    static LogMetricFilterRow Filter(LogGroupRow group, string name, string pattern = "ERROR", string value = "1", double? defaultValue = null,
+        params KeyValuePair<string, string>[] dimensions)
+        => new(group.Id, group.Name, name, pattern, "Errors", "App", value, defaultValue, "Count", dimensions, 1_000);
+
+    [Fact]
+    public void MetricFiltersSurviveRestartAndGoWithTheirGroup()
+    {
+        var path = Path.Combine(_dir, "logs.db");
+        using (var store = new LogStore(path))
+        {
+            store.CreateGroup("111111111111", "b", Now, null, null);
+            store.CreateGroup("111111111111", "a", Now, null, null);
+            var a = store.GetGroup("111111111111", "a")!;
+            var b = store.GetGroup("111111111111", "b")!;
+            Assert.Equal(MetricFilterPut.Created, store.PutMetricFilter(Filter(b, "f1"), 100));
+            Assert.Equal(MetricFilterPut.Created, store.PutMetricFilter(Filter(a, "f2", "[x, y]", "$y", null, KeyValuePair.Create("X", "$x")), 100));
+            Assert.Equal(MetricFilterPut.Created, store.PutMetricFilter(Filter(a, "f1"), 100));
+            // Put again: replaced, keeping its creation time.
+            Assert.Equal(MetricFilterPut.Replaced, store.PutMetricFilter(Filter(a, "f1", "WARN", "2", 0.5) with { CreationTime = 5_000 }, 100));
+            Assert.Equal(MetricFilterPut.LimitExceeded, store.PutMetricFilter(Filter(a, "f3"), 2));
+            Assert.Equal(MetricFilterPut.Replaced, store.PutMetricFilter(Filter(a, "f2"), 2));
+        }
+        using (var store = new LogStore(path))
+        {
+            var a = store.GetGroup("111111111111", "a")!;
+            Assert.Equal(2, a.MetricFilterCount);
+            var filters = store.MetricFiltersOf(a.Id);
+            Assert.Equal(["f1", "f2"], filters.Select(f => f.Name));
+            Assert.Equal(("WARN", "2", 0.5, "Count", 1_000L), (filters[0].Pattern, filters[0].MetricValue, filters[0].DefaultValue, filters[0].Unit, filters[0].CreationTime));
+            // In (group, name) order across groups, a page at a time; of one group, by prefix; of one metric.
+            Assert.Equal(["a/f1", "a/f2", "b/f1"], store.ListMetricFilters("111111111111", null, null, null, null, 10).Select(f => f.GroupName + "/" + f.Name));
+            Assert.Equal(["b/f1"], store.ListMetricFilters("111111111111", null, null, null, ("a", "f2"), 10).Select(f => f.GroupName + "/" + f.Name));
+            Assert.Equal(["f2"], store.ListMetricFilters("111111111111", a.Id, "f2", null, null, 10).Select(f => f.Name));
+            Assert.Equal(["a/f1", "a/f2", "b/f1"], store.ListMetricFilters("111111111111", null, null, ("App", "Errors"), null, 10).Select(f => f.GroupName + "/" + f.Name));
+            Assert.Empty(store.ListMetricFilters("111111111111", null, null, ("App", "Other"), null, 10));
+            Assert.Empty(store.ListMetricFilters("222222222222", null, null, null, null, 10));
+            Assert.True(store.DeleteMetricFilter(a.Id, "f2"));
+            Assert.False(store.DeleteMetricFilter(a.Id, "f2"));
+            Assert.True(store.DeleteGroup("111111111111", "a"));
+            Assert.Empty(store.MetricFiltersOf(a.Id));
+            Assert.Equal(MetricFilterPut.NoGroup, store.PutMetricFilter(Filter(a, "f1"), 100));
+        }
+    }
+
+    [Fact]
+    public async Task IngestedEventsPublishThroughMetricFilters()
+    {
+        using var store = new LogStore(Path.Combine(_dir, "logs.db"));
+        var metrics = new MetricsStore(_clock);
+        var publisher = new Strata.Server.Services.Logs.MetricFilterPublisher(store, metrics);
+        using var ingestion = new LogIngestion(store, _clock, NullLogger<LogIngestion>.Instance, publisher);
+        const string account = "111111111111", group = "/aws/sagemaker/Endpoints/ep";
+        store.CreateGroup(account, group, Now, null, null);
+        var g = store.GetGroup(account, group)!;
+        store.PutMetricFilter(Filter(g, "errors", defaultValue: 0), 100);
+        store.PutMetricFilter(new LogMetricFilterRow(g.Id, g.Name, "latency", "[level, ms]", "Latency", "App", "$ms", null, "Milliseconds",
+            [KeyValuePair.Create("Level", "$level")], Now), 100);
+        await ingestion.StartAsync(CancellationToken.None);
+        var at = _clock.GetUtcNow().AddMinutes(-3);
+        ingestion.Post(account, group, "main/i-0", at, "ERROR 30");
+        ingestion.Post(account, group, "main/i-0", at.AddSeconds(1), "INFO 12");
+        ingestion.Post(account, group, "main/i-1", at.AddSeconds(2), "ERROR 8");
+        ingestion.Post(account, group, "main/i-1", at.AddSeconds(3), "no numbers here at all");
+        await Until(() => ingestion.Written == 4);
+        await ingestion.StopAsync(CancellationToken.None);
+
+        var errors = metrics.Query(account, "App", "Errors", [], at.AddMinutes(-1), at.AddMinutes(1));
+        Assert.Equal((4L, 2.0), (errors.Sum(p => p.SampleCount), errors.Sum(p => p.Sum)));
+        var error = metrics.Query(account, "App", "Latency", [KeyValuePair.Create("Level", "ERROR")], at.AddMinutes(-1), at.AddMinutes(1));
+        Assert.Equal((2L, 38.0, 8.0, 30.0), (error.Sum(p => p.SampleCount), error.Sum(p => p.Sum), error.Min(p => p.Minimum), error.Max(p => p.Maximum)));
+        Assert.Equal(12.0, metrics.Query(account, "App", "Latency", [KeyValuePair.Create("Level", "INFO")], at.AddMinutes(-1), at.AddMinutes(1)).Single().Sum);
+        // At the events' own time, not the ingestion's.
+        Assert.Empty(metrics.Query(account, "App", "Errors", [], at.AddMinutes(1), _clock.GetUtcNow().AddMinutes(1)));
+        Assert.Equal("Milliseconds", metrics.UnitOf(MetricKey.Of(account, "App", "Latency", [KeyValuePair.Create("Level", "INFO")])));
+    }
+
     static async Task Until(Func<bool> condition)
     {
         var deadline = DateTime.UtcNow.AddSeconds(10);
