@@ -656,5 +656,20 @@ def test_cli_v2_put_metric_filter():
     eq([m["eventNumber"] for m in json.loads(out.stdout)["matches"]], [1], "test-metric-filter")
 
 
+def test_subscription_filters_are_refused_for_want_of_a_destination():
+    group = new_group()
+    arn = f"arn:aws:kinesis:us-east-1:{ACCOUNT}:stream/s"
+    err = expect_error(lambda: logs.put_subscription_filter(logGroupName=group, filterName="s", filterPattern="ERROR", destinationArn=arn),
+                       "InvalidParameterException", 400, "no Kinesis Data Streams")
+    assert arn in err["Error"]["Message"], err
+    expect_error(lambda: logs.put_subscription_filter(logGroupName=group + "-missing", filterName="s", filterPattern="ERROR", destinationArn=arn),
+                 "ResourceNotFoundException", 400)
+    expect_error(lambda: logs.put_subscription_filter(logGroupName=group, filterName="s", filterPattern="{ $.a = ", destinationArn=arn),
+                 "InvalidParameterException", 400, "must end with")
+    eq(logs.describe_subscription_filters(logGroupName=group)["subscriptionFilters"], [], "none made")
+    expect_error(lambda: logs.delete_subscription_filter(logGroupName=group, filterName="s"), "ResourceNotFoundException", 400,
+                 "The specified subscription filter does not exist.")
+
+
 if __name__ == "__main__":
     run(globals())

@@ -438,7 +438,8 @@ class Load:
         self.stop = threading.Event()
         self.lock = threading.Lock()
         client = boto3.client("sagemaker-runtime", endpoint_url=endpoint(), region_name="us-east-1", config=Config(retries={"max_attempts": 1}, max_pool_connections=threads))
-        self.threads = [threading.Thread(target=self.loop, args=(client,)) for _ in range(threads)]
+        # Daemon threads: a test that fails before finish() must not keep the script from exiting.
+        self.threads = [threading.Thread(target=self.loop, args=(client,), daemon=True) for _ in range(threads)]
         for t in self.threads:
             t.start()
 
@@ -470,6 +471,7 @@ def wait_in_service(name):
 def test_update_endpoint_blue_green_under_load():
     import time
     name, model_name, _ = deploy(model="regression", variants=(("blue", 2, 1.0),))
+    wait_in_service(name)  # an update is refused while the endpoint is still being created
     config = unique("c")
     sm.create_endpoint_config(EndpointConfigName=config, ProductionVariants=[
         {"VariantName": "green", "ModelName": model_name, "InitialInstanceCount": 2, "InstanceType": "ml.c5.large"}])
@@ -490,6 +492,7 @@ def test_update_endpoint_blue_green_under_load():
 def test_weights_and_capacities_under_load():
     import time
     name, _, _ = deploy(model="regression", variants=(("a", 1, 0.5), ("b", 1, 0.5)))
+    wait_in_service(name)  # an update is refused while the endpoint is still being created
     load = Load(name)
     time.sleep(0.3)
     sm.update_endpoint_weights_and_capacities(EndpointName=name, DesiredWeightsAndCapacities=[
@@ -529,6 +532,7 @@ def test_worker_killed_under_load_loses_no_request():
     import time
     url = artifact("regression")
     name, _, _ = deploy(url=url, variants=(("v", 2, 1.0),))
+    wait_in_service(name)  # both workers started
     pids = worker_pids(url)
     eq(len(pids), 2, "two worker processes")
     load = Load(name)

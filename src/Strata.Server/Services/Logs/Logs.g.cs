@@ -117,6 +117,24 @@ public sealed partial record DeleteRetentionPolicyRequest : IValidatable
     }
 }
 
+public sealed partial record DeleteSubscriptionFilterRequest : IValidatable
+{
+    [JsonPropertyName("logGroupName")]
+    public string? LogGroupName { get; init; }
+    [JsonPropertyName("filterName")]
+    public string? FilterName { get; init; }
+
+    public void Validate(Validator v)
+    {
+        v.Required(LogGroupName, "logGroupName");
+        v.Length(LogGroupName, "logGroupName", 1, 512);
+        v.Pattern(LogGroupName, "logGroupName", LogsPatterns.LogGroupName, "[\\.\\-_/#A-Za-z0-9]+");
+        v.Required(FilterName, "filterName");
+        v.Length(FilterName, "filterName", 1, 512);
+        v.Pattern(FilterName, "filterName", LogsPatterns.FilterName, "[^:*]*");
+    }
+}
+
 public sealed partial record DescribeLogGroupsRequest : IValidatable
 {
     [JsonPropertyName("accountIdentifiers")]
@@ -235,6 +253,37 @@ public sealed partial record DescribeMetricFiltersResponse
 {
     [JsonPropertyName("metricFilters")]
     public List<MetricFilter>? MetricFilters { get; init; }
+    [JsonPropertyName("nextToken")]
+    public string? NextToken { get; init; }
+}
+
+public sealed partial record DescribeSubscriptionFiltersRequest : IValidatable
+{
+    [JsonPropertyName("logGroupName")]
+    public string? LogGroupName { get; init; }
+    [JsonPropertyName("filterNamePrefix")]
+    public string? FilterNamePrefix { get; init; }
+    [JsonPropertyName("nextToken")]
+    public string? NextToken { get; init; }
+    [JsonPropertyName("limit")]
+    public int? Limit { get; init; }
+
+    public void Validate(Validator v)
+    {
+        v.Required(LogGroupName, "logGroupName");
+        v.Length(LogGroupName, "logGroupName", 1, 512);
+        v.Pattern(LogGroupName, "logGroupName", LogsPatterns.LogGroupName, "[\\.\\-_/#A-Za-z0-9]+");
+        v.Length(FilterNamePrefix, "filterNamePrefix", 1, 512);
+        v.Pattern(FilterNamePrefix, "filterNamePrefix", LogsPatterns.FilterName, "[^:*]*");
+        v.Length(NextToken, "nextToken", 1, null);
+        v.Range(Limit, "limit", 1, 50);
+    }
+}
+
+public sealed partial record DescribeSubscriptionFiltersResponse
+{
+    [JsonPropertyName("subscriptionFilters")]
+    public List<SubscriptionFilter>? SubscriptionFilters { get; init; }
     [JsonPropertyName("nextToken")]
     public string? NextToken { get; init; }
 }
@@ -685,6 +734,46 @@ public sealed partial record PutRetentionPolicyRequest : IValidatable
     }
 }
 
+public sealed partial record PutSubscriptionFilterRequest : IValidatable
+{
+    [JsonPropertyName("logGroupName")]
+    public string? LogGroupName { get; init; }
+    [JsonPropertyName("filterName")]
+    public string? FilterName { get; init; }
+    [JsonPropertyName("filterPattern")]
+    public string? FilterPattern { get; init; }
+    [JsonPropertyName("destinationArn")]
+    public string? DestinationArn { get; init; }
+    [JsonPropertyName("roleArn")]
+    public string? RoleArn { get; init; }
+    [JsonPropertyName("distribution")]
+    public string? Distribution { get; init; }
+    [JsonPropertyName("applyOnTransformedLogs")]
+    public bool? ApplyOnTransformedLogs { get; init; }
+    [JsonPropertyName("fieldSelectionCriteria")]
+    public string? FieldSelectionCriteria { get; init; }
+    [JsonPropertyName("emitSystemFields")]
+    public List<string>? EmitSystemFields { get; init; }
+
+    public void Validate(Validator v)
+    {
+        v.Required(LogGroupName, "logGroupName");
+        v.Length(LogGroupName, "logGroupName", 1, 512);
+        v.Pattern(LogGroupName, "logGroupName", LogsPatterns.LogGroupName, "[\\.\\-_/#A-Za-z0-9]+");
+        v.Required(FilterName, "filterName");
+        v.Length(FilterName, "filterName", 1, 512);
+        v.Pattern(FilterName, "filterName", LogsPatterns.FilterName, "[^:*]*");
+        v.Required(FilterPattern, "filterPattern");
+        v.Length(FilterPattern, "filterPattern", 0, 1024);
+        v.Required(DestinationArn, "destinationArn");
+        v.Length(DestinationArn, "destinationArn", 1, null);
+        v.Length(RoleArn, "roleArn", 1, null);
+        v.Enum(Distribution, "distribution", LogsEnums.Distribution);
+        v.Length(FieldSelectionCriteria, "fieldSelectionCriteria", 0, 2000);
+        v.NoNulls(EmitSystemFields, "emitSystemFields");
+    }
+}
+
 /// <summary>Contains the number of log events scanned by the query, the number of log events that matched the query criteria, and the total number of bytes in the log events that were scanned.</summary>
 public sealed partial record QueryStatistics
 {
@@ -780,6 +869,31 @@ public sealed partial record StartQueryResponse
 {
     [JsonPropertyName("queryId")]
     public string? QueryId { get; init; }
+}
+
+/// <summary>Represents a subscription filter.</summary>
+public sealed partial record SubscriptionFilter
+{
+    [JsonPropertyName("filterName")]
+    public string? FilterName { get; init; }
+    [JsonPropertyName("logGroupName")]
+    public string? LogGroupName { get; init; }
+    [JsonPropertyName("filterPattern")]
+    public string? FilterPattern { get; init; }
+    [JsonPropertyName("destinationArn")]
+    public string? DestinationArn { get; init; }
+    [JsonPropertyName("roleArn")]
+    public string? RoleArn { get; init; }
+    [JsonPropertyName("distribution")]
+    public string? Distribution { get; init; }
+    [JsonPropertyName("applyOnTransformedLogs")]
+    public bool? ApplyOnTransformedLogs { get; init; }
+    [JsonPropertyName("creationTime")]
+    public long? CreationTime { get; init; }
+    [JsonPropertyName("fieldSelectionCriteria")]
+    public string? FieldSelectionCriteria { get; init; }
+    [JsonPropertyName("emitSystemFields")]
+    public List<string>? EmitSystemFields { get; init; }
 }
 
 public sealed partial record TagLogGroupRequest : IValidatable
@@ -887,6 +1001,7 @@ public sealed partial record UntagResourceRequest : IValidatable
 /// <summary>The values the model allows for each enumerated string of logs's inputs.</summary>
 public static class LogsEnums
 {
+    public static readonly string[] Distribution = ["Random", "ByLogStream"];
     public static readonly string[] LogGroupClass = ["STANDARD", "INFREQUENT_ACCESS", "DELIVERY"];
     public static readonly string[] OrderBy = ["LogStreamName", "LastEventTime"];
     public static readonly string[] QueryLanguage = ["CWLI", "SQL", "PPL"];
@@ -930,12 +1045,15 @@ public static partial class LogsPatterns
 [JsonSerializable(typeof(DeleteLogStreamRequest))]
 [JsonSerializable(typeof(DeleteMetricFilterRequest))]
 [JsonSerializable(typeof(DeleteRetentionPolicyRequest))]
+[JsonSerializable(typeof(DeleteSubscriptionFilterRequest))]
 [JsonSerializable(typeof(DescribeLogGroupsRequest))]
 [JsonSerializable(typeof(DescribeLogGroupsResponse))]
 [JsonSerializable(typeof(DescribeLogStreamsRequest))]
 [JsonSerializable(typeof(DescribeLogStreamsResponse))]
 [JsonSerializable(typeof(DescribeMetricFiltersRequest))]
 [JsonSerializable(typeof(DescribeMetricFiltersResponse))]
+[JsonSerializable(typeof(DescribeSubscriptionFiltersRequest))]
+[JsonSerializable(typeof(DescribeSubscriptionFiltersResponse))]
 [JsonSerializable(typeof(FilterLogEventsRequest))]
 [JsonSerializable(typeof(FilterLogEventsResponse))]
 [JsonSerializable(typeof(GetLogEventsRequest))]
@@ -950,6 +1068,7 @@ public static partial class LogsPatterns
 [JsonSerializable(typeof(PutLogEventsResponse))]
 [JsonSerializable(typeof(PutMetricFilterRequest))]
 [JsonSerializable(typeof(PutRetentionPolicyRequest))]
+[JsonSerializable(typeof(PutSubscriptionFilterRequest))]
 [JsonSerializable(typeof(StartQueryRequest))]
 [JsonSerializable(typeof(StartQueryResponse))]
 [JsonSerializable(typeof(TagLogGroupRequest))]
@@ -986,6 +1105,9 @@ public static class LogsOperations
     public static readonly JsonOperation<DescribeMetricFiltersRequest, DescribeMetricFiltersResponse> DescribeMetricFilters = new("DescribeMetricFilters", LogsJson.Default.DescribeMetricFiltersRequest, LogsJson.Default.DescribeMetricFiltersResponse);
     public static readonly JsonOperation<DeleteMetricFilterRequest, Empty> DeleteMetricFilter = new("DeleteMetricFilter", LogsJson.Default.DeleteMetricFilterRequest, null);
     public static readonly JsonOperation<TestMetricFilterRequest, TestMetricFilterResponse> TestMetricFilter = new("TestMetricFilter", LogsJson.Default.TestMetricFilterRequest, LogsJson.Default.TestMetricFilterResponse);
+    public static readonly JsonOperation<PutSubscriptionFilterRequest, Empty> PutSubscriptionFilter = new("PutSubscriptionFilter", LogsJson.Default.PutSubscriptionFilterRequest, null);
+    public static readonly JsonOperation<DescribeSubscriptionFiltersRequest, DescribeSubscriptionFiltersResponse> DescribeSubscriptionFilters = new("DescribeSubscriptionFilters", LogsJson.Default.DescribeSubscriptionFiltersRequest, LogsJson.Default.DescribeSubscriptionFiltersResponse);
+    public static readonly JsonOperation<DeleteSubscriptionFilterRequest, Empty> DeleteSubscriptionFilter = new("DeleteSubscriptionFilter", LogsJson.Default.DeleteSubscriptionFilterRequest, null);
 }
 
 /// <summary>The errors the model declares for these operations: each one's code, HTTP status and

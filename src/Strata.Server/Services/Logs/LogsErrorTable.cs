@@ -29,6 +29,9 @@ public sealed class TooManyLogTags() : DomainError("A resource can have no more 
 /// <summary>No metric filter by that name on the group.</summary>
 public sealed class MetricFilterNotFound() : DomainError("The specified metric filter does not exist.");
 
+/// <summary>No subscription filter by that name on the group (Strata makes none).</summary>
+public sealed class SubscriptionFilterNotFound() : DomainError("The specified subscription filter does not exist.");
+
 /// <summary>A 101st metric filter on a group.</summary>
 public sealed class MetricFilterLimitExceeded() : DomainError("Resource limit exceeded.");
 
@@ -44,6 +47,7 @@ public static class LogsErrorTable
         .Map<TooManyLogTags>(e => LogsErrors.TooManyTagsException(e.Message))
         .Map<QueryNotFound>(e => LogsErrors.ResourceNotFoundException(e.Message))
         .Map<MetricFilterNotFound>(e => LogsErrors.ResourceNotFoundException(e.Message))
+        .Map<SubscriptionFilterNotFound>(e => LogsErrors.ResourceNotFoundException(e.Message))
         .Map<MetricFilterLimitExceeded>(e => LogsErrors.LimitExceededException(e.Message))
         .Map<MalformedQuery>(e => LogsErrors.MalformedQueryException(e.Message));
 }

@@ -67,6 +67,9 @@ public sealed partial class LogsService(LogStore store, TimeProvider clock, stri
         LogsOperations.DescribeMetricFilters.Bind("logs:DescribeMetricFilters", (r, ctx) => GroupArn(ctx, r.LogGroupName), DescribeMetricFilters),
         LogsOperations.DeleteMetricFilter.Bind("logs:DeleteMetricFilter", (r, ctx) => GroupArn(ctx, r.LogGroupName), DeleteMetricFilter),
         LogsOperations.TestMetricFilter.Bind("logs:TestMetricFilter", (_, _) => "*", TestMetricFilter),
+        LogsOperations.PutSubscriptionFilter.Bind("logs:PutSubscriptionFilter", (r, ctx) => GroupArn(ctx, r.LogGroupName), PutSubscriptionFilter),
+        LogsOperations.DescribeSubscriptionFilters.Bind("logs:DescribeSubscriptionFilters", (r, ctx) => GroupArn(ctx, r.LogGroupName), DescribeSubscriptionFilters),
+        LogsOperations.DeleteSubscriptionFilter.Bind("logs:DeleteSubscriptionFilter", (r, ctx) => GroupArn(ctx, r.LogGroupName), DeleteSubscriptionFilter),
     ];
 
     // ---- ARNs ----
@@ -564,6 +567,30 @@ public sealed partial class LogsService(LogStore store, TimeProvider clock, stri
         var group = Group(ctx, request.LogGroupName);
         if (!store.DeleteMetricFilter(group.Id, request.FilterName!)) throw new MetricFilterNotFound();
         metricFilters.Changed(group.Id);
+    }
+
+    // ---- subscription filters ----
+    // A subscription filter streams a group's events to Kinesis Data Streams, Firehose, Lambda or
+    // a cross-account destination; Strata has none of them, so none can be made (and a group has
+    // none to describe or delete). The refusal says so rather than pretending to deliver.
+
+    void PutSubscriptionFilter(PutSubscriptionFilterRequest request, RequestContext ctx)
+    {
+        Group(ctx, request.LogGroupName);
+        FilterPattern.Parse(request.FilterPattern);
+        throw new InvalidLogsParameter($"Strata has no Kinesis Data Streams, Firehose, Lambda or CloudWatch Logs destinations, so the destination {request.DestinationArn} cannot receive this log group's events; use a metric filter, FilterLogEvents or `aws logs tail` instead.");
+    }
+
+    DescribeSubscriptionFiltersResponse DescribeSubscriptionFilters(DescribeSubscriptionFiltersRequest request, RequestContext ctx)
+    {
+        Group(ctx, request.LogGroupName);
+        return new() { SubscriptionFilters = [] };
+    }
+
+    void DeleteSubscriptionFilter(DeleteSubscriptionFilterRequest request, RequestContext ctx)
+    {
+        Group(ctx, request.LogGroupName);
+        throw new SubscriptionFilterNotFound();
     }
 
     /// <summary>The messages the pattern matches, numbered from 1 in the order given, with the
