@@ -9,7 +9,7 @@ import time
 import boto3
 from botocore.config import Config
 
-from harness import endpoint, eq, execution_role, expect_error, run, unique, validate_responses
+from harness import endpoint, eq, execution_role, expect_error, run, unique, until, validate_responses
 
 MODELS = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "models")
 IMAGE = "123456789012.dkr.ecr.us-east-1.amazonaws.com/strata-onnx:1"
@@ -44,6 +44,9 @@ def deploy(model="classifier", variants=(("a", 1, 1.0),), instance_type="ml.m5.l
         for v, n, w in variants])
     name = unique("ep")
     sm.create_endpoint(EndpointName=name, EndpointConfigName=config)
+    # Until it is made (InService or Failed): invoking or updating an endpoint still Creating is
+    # refused, and on a loaded machine creation takes longer than a test's next step.
+    until("the endpoint made", lambda: sm.describe_endpoint(EndpointName=name)["EndpointStatus"] != "Creating", 60)
     return name, model_name, config
 
 
