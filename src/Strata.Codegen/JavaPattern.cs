@@ -81,7 +81,9 @@ static class JavaPattern
                         continue;
                     }
                 }
-                text.Append(c).Append(next);
+                // Java lets any non-letter be escaped; .NET refuses "\_" (a word character).
+                if (next == '_') text.Append('_');
+                else text.Append(c).Append(next);
                 i++;
                 continue;
             }

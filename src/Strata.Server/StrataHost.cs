@@ -10,6 +10,7 @@ using Strata.Server.Pipeline;
 using Strata.Server.Protocol;
 using Strata.Server.Services.AutoScaling;
 using Strata.Server.Services.CloudWatch;
+using Strata.Server.Services.Events;
 using Strata.Server.Services.Iam;
 using Strata.Server.Services.Kms;
 using Strata.Server.Services.Logs;
@@ -149,11 +150,12 @@ public static class StrataHost
             ScalingActions = new ScalerAlarmAction(scaler),
         };
         autoScaling.Alarms = new CloudWatchScalingAlarms(cloudWatch);
+        var events = new EventsService(new EventsStore(state), clock, options.Region);
         alarms = new AlarmEvaluator(cloudWatch, clock, app.Services.GetRequiredService<ILogger<AlarmEvaluator>>());
         var catalog = new ServiceCatalog(ServiceCatalog.AwsServices(s3, new NamedOperations(sageMaker.Operations, SageMakerErrorTable.Errors), runtime,
             new NamedOperations(iam.Operations, IamErrorTable.Errors), new NamedOperations(sts.Operations), new NamedOperations(kms.Operations, KmsErrorTable.Errors), new NamedOperations(autoScaling.Operations, AutoScalingErrorTable.Errors),
             new NamedOperations(cloudWatch.Operations), new NamedOperations(logs.Operations, LogsErrorTable.Errors),
-            new NamedOperations(sns.Operations, SnsErrorTable.Errors)));
+            new NamedOperations(sns.Operations, SnsErrorTable.Errors), new NamedOperations(events.Operations)));
         var pipeline = new RequestPipeline(catalog, new SigV4Authenticator(credentials, clock), authorizer,
             app.Services.GetRequiredService<ILogger<RequestPipeline>>(), options.Region, options.VpcePort > 0 ? (options.VpcePort, options.VpceId) : null);
         var log = app.Services.GetRequiredService<ILoggerFactory>().CreateLogger("Strata");

@@ -26,6 +26,7 @@ public sealed class FuzzBoto3Tests
             ("sagemaker-runtime", ["InvokeEndpoint"]),
             ("logs", new Services.Logs.LogsService(null!, TimeProvider.System, "us-east-1", null!).Operations.Select(o => o.Name)),
             ("sns", new Services.Sns.SnsService(null!).Operations.Select(o => o.Name)),
+            ("events", new Services.Events.EventsService(null!, TimeProvider.System, "us-east-1").Operations.Select(o => o.Name)),
         ];
         return string.Join(';', all.Select(s => $"{s.Service}:{string.Join(',', s.Operations)}"));
     }

@@ -771,6 +771,10 @@ def test_cloudwatch():
     fuzz_named_service("cloudwatch", RAW_JSON if protocol_of(SESSION.get_service_model("cloudwatch")) == "json" else RAW_QUERY)
 
 
+def test_events():
+    fuzz_named_service("events", RAW_JSON)
+
+
 def test_s3():
     fuzz_rest_service("s3", s3_raw_requests)
 
