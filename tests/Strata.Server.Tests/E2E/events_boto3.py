@@ -106,9 +106,12 @@ def test_targets():
         {"Id": "fixed", "Arn": TOPIC, "Input": '{"fixed": true}'},
         {"Id": "lambda", "Arn": f"arn:aws:lambda:us-east-1:{ACCOUNT}:function:f"},
         {"Id": "both", "Arn": TOPIC, "Input": "{}", "InputPath": "$.detail"},
+        {"Id": "badpath", "Arn": TOPIC, "InputPath": "detail.status"},
     ])
-    eq(answer["FailedEntryCount"], 2, "two refused")
-    eq(sorted((f["TargetId"], f["ErrorCode"]) for f in answer["FailedEntries"]), [("both", "ValidationException"), ("lambda", "ValidationException")], "which")
+    eq(answer["FailedEntryCount"], 3, "three refused")
+    eq(sorted((f["TargetId"], f["ErrorCode"]) for f in answer["FailedEntries"]),
+       [("badpath", "ValidationException"), ("both", "ValidationException"), ("lambda", "ValidationException")], "which")
+    assert any("must start with '$'" in f["ErrorMessage"] for f in answer["FailedEntries"]), answer["FailedEntries"]
     listed = {t["Id"]: t for t in events.list_targets_by_rule(Rule=rule)["Targets"]}
     eq(sorted(listed), ["fixed", "log", "notify"], "stored")
     eq(listed["notify"]["InputTransformer"]["InputTemplate"], '"Endpoint is <status>"', "transformer")

@@ -261,7 +261,11 @@ public sealed partial class EventsService(EventsStore store, TimeProvider clock,
             else if (!TargetKinds.Any(k => t.Arn!.StartsWith(k, StringComparison.Ordinal)))
                 problem = $"Strata cannot deliver to {t.Arn}: a target may be an SNS topic, a CloudWatch Logs log group or an event bus.";
             else if (t.Input is { } input && !IsJson(input)) problem = "Input is not valid JSON.";
-            else if (t.InputTransformer is { InputPathsMap: { Count: > 100 } }) problem = "InputPathsMap can have at most 100 entries.";
+            else
+            {
+                try { EventInput.Check(t.InputPath, t.InputTransformer?.InputPathsMap, t.InputTransformer?.InputTemplate); }
+                catch (InvalidEventInputException e) { problem = e.Message; }
+            }
             if (problem is not null)
             {
                 failed.Add(new() { TargetId = t.Id, ErrorCode = "ValidationException", ErrorMessage = problem });
