@@ -5,20 +5,17 @@ signed notification and verifies its signature with AWS's documented algorithm, 
 returns to OK, notifying again, when the errors stop. Once with the alarm made and watched through
 boto3 (this interpreter's: 1.43 or Debian's 1.26), once through Debian's aws CLI v2."""
 import json
-import os
 import subprocess
-import sys
 
 import boto3
 import botocore.exceptions
 from botocore.config import Config
 
 import harness
-from harness import advance, endpoint, eq, execution_role, run, unique, until
+from harness import advance, deploy_byoc, endpoint, eq, run, unique, until
 from sns_endpoint import Endpoint, subscribe_confirmed, verify
 
 cfg = Config(retries={"max_attempts": 1})
-HERE = os.path.dirname(os.path.abspath(__file__))
 cw = boto3.client("cloudwatch", endpoint_url=endpoint(), region_name="us-east-1", config=cfg)
 sns = boto3.client("sns", endpoint_url=endpoint(), region_name="us-east-1", config=cfg)
 sm = boto3.client("sagemaker", endpoint_url=endpoint(), region_name="us-east-1", config=cfg)
@@ -30,16 +27,7 @@ CLI_V2 = "/usr/bin/aws"
 def deploy():
     """An endpoint whose one variant runs byoc_server.py: it answers 500 to every request after
     it is sent `break`, until it is sent `mend`."""
-    image = f"registry.example.com/team/flaky:{unique('v')}"
-    subprocess.run(["dotnet", os.environ["STRATA_DLL"], "images", "add", "--data-dir", os.environ["STRATA_DATA_DIR"], image, "--",
-                    sys.executable, os.path.join(HERE, "byoc_server.py")], check=True, capture_output=True)
-    name = unique("ep")
-    sm.create_model(ModelName=name, ExecutionRoleArn=execution_role(iam), PrimaryContainer={"Image": image})
-    sm.create_endpoint_config(EndpointConfigName=name, ProductionVariants=[
-        {"VariantName": "main", "ModelName": name, "InitialInstanceCount": 1, "InstanceType": "ml.t2.medium"}])
-    sm.create_endpoint(EndpointName=name, EndpointConfigName=name)
-    until("the endpoint in service", lambda: sm.describe_endpoint(EndpointName=name)["EndpointStatus"] == "InService", 60)
-    return name
+    return deploy_byoc(sm, iam)
 
 
 def invoke(name, body):

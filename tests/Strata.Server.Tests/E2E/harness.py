@@ -259,3 +259,22 @@ def deploy_regression(s3, sm, bucket, role, instances=1, instance_type="ml.t2.me
     sm.create_endpoint(EndpointName=name, EndpointConfigName=name)
     sm.get_waiter("endpoint_in_service").wait(EndpointName=name, WaiterConfig={"Delay": 1, "MaxAttempts": 30})
     return name
+
+
+def deploy_byoc(sm, iam):
+    """Deploys byoc_server.py (a container of one's own: it prints a line on start and per request,
+    and answers 500 to everything between `break` and `mend`) as an endpoint with one instance of
+    one variant "main"; returns the endpoint's name once it is in service."""
+    import os
+    import subprocess
+    import sys
+    image = f"registry.example.com/team/byoc:{unique('v')}"
+    subprocess.run(["dotnet", os.environ["STRATA_DLL"], "images", "add", "--data-dir", os.environ["STRATA_DATA_DIR"], image, "--",
+                    sys.executable, os.path.join(os.path.dirname(os.path.abspath(__file__)), "byoc_server.py")], check=True, capture_output=True)
+    name = unique("ep")
+    sm.create_model(ModelName=name, ExecutionRoleArn=execution_role(iam), PrimaryContainer={"Image": image})
+    sm.create_endpoint_config(EndpointConfigName=name, ProductionVariants=[
+        {"VariantName": "main", "ModelName": name, "InitialInstanceCount": 1, "InstanceType": "ml.t2.medium"}])
+    sm.create_endpoint(EndpointName=name, EndpointConfigName=name)
+    until("the endpoint in service", lambda: sm.describe_endpoint(EndpointName=name)["EndpointStatus"] == "InService", 60)
+    return name

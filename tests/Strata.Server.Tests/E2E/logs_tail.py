@@ -11,7 +11,7 @@ import time
 import boto3
 from botocore.config import Config
 
-from harness import endpoint, eq, execution_role, run, unique, until, validate_responses
+from harness import deploy_byoc, endpoint, eq, execution_role, run, unique, until, validate_responses
 
 cfg = Config(retries={"max_attempts": 1})
 logs = validate_responses(boto3.client("logs", endpoint_url=endpoint(), region_name="us-east-1", config=cfg))
@@ -23,21 +23,10 @@ ENDPOINT = None
 
 
 def byoc_endpoint():
-    """One endpoint, one instance of byoc_server.py (it prints a line on start and per request)."""
+    """One endpoint of byoc_server.py for the whole script."""
     global ENDPOINT
-    if ENDPOINT:
-        return ENDPOINT
-    image = f"registry.example.com/team/logger:{unique('v')}"
-    subprocess.run(["dotnet", os.environ["STRATA_DLL"], "images", "add", "--data-dir", os.environ["STRATA_DATA_DIR"], image, "--",
-                    sys.executable, os.path.join(HERE, "byoc_server.py")], check=True, capture_output=True)
-    name = unique("ep")
-    sm.create_model(ModelName=name, ExecutionRoleArn=execution_role(iam), PrimaryContainer={"Image": image})
-    sm.create_endpoint_config(EndpointConfigName=name, ProductionVariants=[
-        {"VariantName": "main", "ModelName": name, "InitialInstanceCount": 1, "InstanceType": "ml.t2.medium"}])
-    sm.create_endpoint(EndpointName=name, EndpointConfigName=name)
-    sm.get_waiter("endpoint_in_service").wait(EndpointName=name, WaiterConfig={"Delay": 1, "MaxAttempts": 60})
-    ENDPOINT = name
-    return name
+    ENDPOINT = ENDPOINT or deploy_byoc(sm, iam)
+    return ENDPOINT
 
 
 def test_endpoint_output_is_log_events():
