@@ -1,29 +1,26 @@
-using System.Collections.Concurrent;
 using System.Net;
 using System.Net.Security;
 using System.Text;
 using MailKit.Net.Smtp;
 using MailKit.Security;
 using MimeKit;
+using Strata.Server.Jobs.Delivery;
 
 namespace Strata.Server.Services.Sns;
 
 /// <summary>
-/// Delivers what Publish and Subscribe queued (<see cref="SnsDelivery"/> rows), on the injected
-/// clock: each due delivery is sent on its own task, so one slow or failing endpoint never holds
-/// up another, nor Publish (which only writes rows). A failed attempt is rescheduled by the
-/// delivery's retry policy, durably; rows outlive a restart, so what was pending when the server
-/// stopped is delivered when it starts again (at least once, as AWS promises).
+/// Delivers what Publish and Subscribe queued (<see cref="SnsDelivery"/> rows) through the shared
+/// <see cref="DeliveryLoop{T}"/>: each due delivery on its own task, so one slow or failing
+/// endpoint never holds up another, nor Publish (which only writes rows). A failed attempt is
+/// rescheduled by the delivery's retry policy, durably; rows outlive a restart, so what was
+/// pending when the server stopped is delivered when it starts again (at least once, as AWS
+/// promises).
 /// </summary>
-public sealed class SnsDeliveryService(SnsStore store, TimeProvider clock, ILogger<SnsDeliveryService> log, Uri? smtp) : BackgroundService
+public sealed class SnsDeliveryService(SnsStore store, TimeProvider clock, ILogger<SnsDeliveryService> log, Uri? smtp)
+    : DeliveryLoop<SnsDelivery>(clock, log)
 {
     /// <summary>AWS waits 15 s for an HTTP endpoint to answer.</summary>
     public static readonly TimeSpan AttemptTimeout = TimeSpan.FromSeconds(15);
-    const int MaxInFlight = 64;
-
-    readonly SemaphoreSlim _wake = new(0, 1);
-    readonly ConcurrentDictionary<string, Task> _inFlight = new(StringComparer.Ordinal);
-    readonly ConcurrentQueue<string> _done = new();
 
     readonly HttpClient _http = new(new SocketsHttpHandler
     {
@@ -45,88 +42,33 @@ public sealed class SnsDeliveryService(SnsStore store, TimeProvider clock, ILogg
         return host is "localhost" || (IPAddress.TryParse(host, out var ip) && IPAddress.IsLoopback(ip));
     }
 
-    /// <summary>Something new was queued: look now rather than at the next due time.</summary>
-    public void Wake()
-    {
-        try { _wake.Release(); }
-        catch (SemaphoreFullException) { }
-    }
+    protected override string What => "SNS deliveries";
 
-    protected override async Task ExecuteAsync(CancellationToken stopping)
-    {
-        while (!stopping.IsCancellationRequested)
-        {
-            var wait = Timeout.InfiniteTimeSpan;
-            // Finished attempts leave the in-flight set here, before the scan, never by themselves:
-            // their rows were removed or rescheduled before they said they were done (and woke
-            // this loop), so a scan that still sees an old row sees it in flight and leaves it.
-            while (_done.TryDequeue(out var finished)) _inFlight.TryRemove(finished, out _);
-            try
-            {
-                var now = clock.GetUtcNow();
-                foreach (var d in store.NextDeliveries(MaxInFlight * 4))
-                {
-                    if (d.DueAt > now)
-                    {
-                        wait = d.DueAt - now;
-                        break;
-                    }
-                    if (_inFlight.ContainsKey(d.Id)) continue;
-                    if (_inFlight.Count >= MaxInFlight) break;
-                    _inFlight[d.Id] = Task.Run(() => AttemptAsync(d, stopping), CancellationToken.None);
-                }
-            }
-            catch (Exception e) when (!stopping.IsCancellationRequested)
-            {
-                log.LogError(e, "Reading SNS deliveries failed");
-                wait = TimeSpan.FromSeconds(1);
-            }
-            using var timer = CancellationTokenSource.CreateLinkedTokenSource(stopping);
-            try
-            {
-                var delay = wait == Timeout.InfiniteTimeSpan ? Task.Delay(Timeout.Infinite, timer.Token) : Task.Delay(wait, clock, timer.Token);
-                await Task.WhenAny(_wake.WaitAsync(timer.Token), delay);
-            }
-            finally
-            {
-                await timer.CancelAsync();
-            }
-        }
-        // What is in flight at shutdown stays queued: the row is removed only after success.
-        await Task.WhenAll(_inFlight.Values).WaitAsync(TimeSpan.FromSeconds(5), CancellationToken.None).ContinueWith(_ => { }, TaskScheduler.Default);
-    }
+    protected override IReadOnlyList<SnsDelivery> Next(int limit) => store.NextDeliveries(limit);
 
-    async Task AttemptAsync(SnsDelivery d, CancellationToken stopping)
+    protected override string IdOf(SnsDelivery row) => row.Id;
+
+    protected override DateTimeOffset DueOf(SnsDelivery row) => row.DueAt;
+
+    protected override async Task AttemptAsync(SnsDelivery d, CancellationToken stopping)
     {
-        try
-        {
-            var outcome = await SendAsync(d, stopping);
-            if (stopping.IsCancellationRequested) return;
-            SnsDelivery? next = null;
-            if (outcome == Outcome.Retry && DeliveryPolicies.RetryDelay(d.DeliveryPolicy, d.Attempts + 1) is { } delay)
-                next = d with { Attempts = d.Attempts + 1, DueAt = clock.GetUtcNow() + delay };
-            else if (outcome != Outcome.Delivered)
-                log.LogWarning("SNS gave up delivering message {MessageId} to {Protocol} endpoint {Endpoint} after {Attempts} attempts",
-                    d.MessageId, d.Protocol, d.Endpoint, d.Attempts + 1);
-            log.LogDebug("SNS delivery {Id} attempt {Attempt}: {Outcome}; next attempt {Next:O}", d.Id, d.Attempts + 1, outcome, next?.DueAt);
-            store.Reschedule(d, next);
-        }
-        catch (Exception e) when (!stopping.IsCancellationRequested)
-        {
-            log.LogError(e, "SNS delivery {Id} failed unexpectedly", d.Id);
-        }
-        finally
-        {
-            _done.Enqueue(d.Id);
-            Wake();
-        }
+        var outcome = await SendAsync(d, stopping);
+        if (stopping.IsCancellationRequested) return;
+        SnsDelivery? next = null;
+        if (outcome == Outcome.Retry && DeliveryPolicies.RetryDelay(d.DeliveryPolicy, d.Attempts + 1) is { } delay)
+            next = d with { Attempts = d.Attempts + 1, DueAt = Clock.GetUtcNow() + delay };
+        else if (outcome != Outcome.Delivered)
+            Log.LogWarning("SNS gave up delivering message {MessageId} to {Protocol} endpoint {Endpoint} after {Attempts} attempts",
+                d.MessageId, d.Protocol, d.Endpoint, d.Attempts + 1);
+        Log.LogDebug("SNS delivery {Id} attempt {Attempt}: {Outcome}; next attempt {Next:O}", d.Id, d.Attempts + 1, outcome, next?.DueAt);
+        store.Reschedule(d, next);
     }
 
     enum Outcome { Delivered, Retry, Rejected }
 
     async Task<Outcome> SendAsync(SnsDelivery d, CancellationToken stopping)
     {
-        using var timeout = new CancellationTokenSource(AttemptTimeout, clock);
+        using var timeout = new CancellationTokenSource(AttemptTimeout, Clock);
         using var linked = CancellationTokenSource.CreateLinkedTokenSource(timeout.Token, stopping);
         try
         {
@@ -135,7 +77,7 @@ public sealed class SnsDeliveryService(SnsStore store, TimeProvider clock, ILogg
         catch (Exception e) when (e is HttpRequestException or OperationCanceledException or IOException or SmtpCommandException or SmtpProtocolException
             or System.Net.Sockets.SocketException or SslHandshakeException or AuthenticationException && !stopping.IsCancellationRequested)
         {
-            log.LogInformation("SNS delivery of {MessageId} to {Endpoint} failed (attempt {Attempt}): {Error}", d.MessageId, d.Endpoint, d.Attempts + 1, e.InnerException is { } inner ? e.Message + " " + inner.Message : e.Message);
+            Log.LogInformation("SNS delivery of {MessageId} to {Endpoint} failed (attempt {Attempt}): {Error}", d.MessageId, d.Endpoint, d.Attempts + 1, e.InnerException is { } inner ? e.Message + " " + inner.Message : e.Message);
             return Outcome.Retry;
         }
     }
@@ -183,7 +125,7 @@ public sealed class SnsDeliveryService(SnsStore store, TimeProvider clock, ILogg
     {
         if (smtp is null)
         {
-            log.LogWarning("SNS cannot send email to {Endpoint}: no --smtp-url", d.Endpoint);
+            Log.LogWarning("SNS cannot send email to {Endpoint}: no --smtp-url", d.Endpoint);
             return Outcome.Rejected;
         }
         var message = new MimeMessage();
@@ -207,7 +149,6 @@ public sealed class SnsDeliveryService(SnsStore store, TimeProvider clock, ILogg
     public override void Dispose()
     {
         _http.Dispose();
-        _wake.Dispose();
         base.Dispose();
     }
 }
