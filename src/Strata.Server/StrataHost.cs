@@ -5,6 +5,7 @@ using Microsoft.AspNetCore.Server.Kestrel.Core;
 using Strata.Server.Auth;
 using Strata.Server.Hosting;
 using Strata.Server.Identity;
+using Strata.Server.Jobs.Delivery;
 using Strata.Server.Jobs.Transform;
 using Strata.Server.Pipeline;
 using Strata.Server.Protocol;
@@ -51,6 +52,9 @@ public static class StrataHost
         // Log events, from PutLogEvents or Strata's own output, become metrics through metric filters.
         var metricFilters = new MetricFilterPublisher(logStore, metrics);
         var logs = new LogsService(logStore, clock, options.Region, metricFilters);
+        // Where services emit their own events (endpoint, job, alarm, object state changes):
+        // EventBridge's default bus of each account.
+        IServiceEvents serviceEvents = NoServiceEvents.Instance;
 
         var builder = WebApplication.CreateSlimBuilder();
         builder.Logging.ClearProviders();
