@@ -54,7 +54,9 @@ public static class StrataHost
         var logs = new LogsService(logStore, clock, options.Region, metricFilters);
         // Where services emit their own events (endpoint, job, alarm, object state changes):
         // EventBridge's default bus of each account.
-        IServiceEvents serviceEvents = NoServiceEvents.Instance;
+        var eventsStore = new EventsStore(state);
+        var events = new EventsService(eventsStore, clock, options.Region) { Metrics = metrics };
+        IServiceEvents serviceEvents = events;
 
         var builder = WebApplication.CreateSlimBuilder();
         builder.Logging.ClearProviders();
@@ -84,6 +86,10 @@ public static class StrataHost
         builder.Services.AddHostedService(_ => alarms);
         SnsDeliveryService snsDelivery = null!;
         builder.Services.AddHostedService(_ => snsDelivery);
+        EventsDeliveryService eventsDelivery = null!;
+        builder.Services.AddHostedService(_ => eventsDelivery);
+        EventsScheduler eventsScheduler = null!;
+        builder.Services.AddHostedService(_ => eventsScheduler);
         builder.WebHost.ConfigureKestrel(kestrel =>
         {
             kestrel.AddServerHeader = false;
@@ -154,7 +160,12 @@ public static class StrataHost
             ScalingActions = new ScalerAlarmAction(scaler),
         };
         autoScaling.Alarms = new CloudWatchScalingAlarms(cloudWatch);
-        var events = new EventsService(new EventsStore(state), clock, options.Region);
+        eventsDelivery = new EventsDeliveryService(events, eventsStore, new StrataEventTargets(new SnsPublisher(sns), logStore, metricFilters, logIngestion, clock), clock,
+            app.Services.GetRequiredService<ILogger<EventsDeliveryService>>());
+        eventsScheduler = new EventsScheduler(events, eventsStore, clock, options.Region, app.Services.GetRequiredService<ILogger<EventsScheduler>>());
+        events.Log = app.Services.GetRequiredService<ILogger<EventsService>>();
+        events.DeliveriesQueued = eventsDelivery.Wake;
+        events.RulesChanged = eventsScheduler.Wake;
         alarms = new AlarmEvaluator(cloudWatch, clock, app.Services.GetRequiredService<ILogger<AlarmEvaluator>>());
         var catalog = new ServiceCatalog(ServiceCatalog.AwsServices(s3, new NamedOperations(sageMaker.Operations, SageMakerErrorTable.Errors), runtime,
             new NamedOperations(iam.Operations, IamErrorTable.Errors), new NamedOperations(sts.Operations), new NamedOperations(kms.Operations, KmsErrorTable.Errors), new NamedOperations(autoScaling.Operations, AutoScalingErrorTable.Errors),
@@ -304,4 +315,40 @@ sealed class SnsAlarmNotifier(SnsPublisher sns) : IAlarmNotifier
         // SNS subjects are at most 100 characters; AWS shortens long alarm subjects the same way.
         return sns.PublishAsync(topicArn, subject.Length > 100 ? subject[..100] : subject, message, ct);
     }
+}
+
+/// <summary>EventBridge's targets in the other services. Topics and log groups of the rule's own
+/// account only: Strata does not evaluate their resource policies for EventBridge as a service
+/// principal, so another account's are not reached.</summary>
+sealed class StrataEventTargets(SnsPublisher sns, LogStore logs, MetricFilterPublisher metricFilters, LogIngestion logIngestion, TimeProvider clock) : IEventTargets
+{
+    static string Owner(string arn) => arn.Split(':') is [_, _, _, _, var owner, ..] ? owner : "";
+
+    public async Task PublishAsync(string account, string topicArn, string message, CancellationToken ct)
+    {
+        if (Owner(topicArn) != account) throw new EventTargetUnavailable("ResourceNotFoundException", $"Topic {topicArn} is not in account {account}.");
+        try { await sns.PublishAsync(topicArn, null, message, ct); }
+        catch (TopicNotFound) { throw new EventTargetUnavailable("ResourceNotFoundException", $"Topic {topicArn} does not exist."); }
+        catch (AwsException e) { throw new EventTargetUnavailable(e.Code, e.Message); }
+    }
+
+    public Task PutLogEventAsync(string account, string logGroupArn, string logStream, DateTimeOffset timestamp, string message, CancellationToken ct)
+    {
+        ct.ThrowIfCancellationRequested();
+        // arn:aws:logs:region:account:log-group:NAME, or the same with ":*" as the console writes it.
+        var parts = logGroupArn.Split(':');
+        if (parts is not [_, _, "logs", _, var owner, "log-group", var name, ..] || owner != account)
+            throw new EventTargetUnavailable("ResourceNotFoundException", $"Log group {logGroupArn} is not in account {account}.");
+        var group = logs.GetGroup(account, name) ?? throw new EventTargetUnavailable("ResourceNotFoundException", $"The specified log group does not exist: {name}.");
+        var now = clock.GetUtcNow().ToUnixTimeMilliseconds();
+        logs.CreateStream(group.Id, logStream, now);
+        var stream = logs.GetStream(group.Id, logStream) ?? throw new InvalidOperationException($"Log stream {logStream} vanished");
+        var events = new[] { (timestamp.ToUnixTimeMilliseconds(), message) };
+        logs.Append(group.Id, stream.Id, events, now);
+        metricFilters.Appended(new AppendedLogEvents(account, group.Id, events));
+        return Task.CompletedTask;
+    }
+
+    public void RecordFailedDelivery(string account, DateTimeOffset at, string record)
+        => logIngestion.Post(account, EventsService.FailedDeliveriesLogGroup, at.UtcDateTime.ToString("yyyy/MM/dd", System.Globalization.CultureInfo.InvariantCulture), at, record);
 }

@@ -18,6 +18,10 @@ public sealed partial class EventsService(EventsStore store, TimeProvider clock,
     /// <summary>AWS's quota of targets per rule.</summary>
     public const int MaxTargetsPerRule = 5;
 
+    /// <summary>Where the record of each event that could not be delivered goes (AWS would send it
+    /// to the target's dead-letter queue; Strata has no SQS), in the rule's account.</summary>
+    public const string FailedDeliveriesLogGroup = "/aws/events/failed-deliveries";
+
     /// <summary>The target kinds Strata delivers to: SNS topics, CloudWatch Logs groups, event buses.</summary>
     static readonly string[] TargetKinds = ["arn:aws:sns:", "arn:aws:logs:", "arn:aws:events:"];
 
@@ -37,6 +41,7 @@ public sealed partial class EventsService(EventsStore store, TimeProvider clock,
         EventsOperations.RemoveTargets.Bind("events:RemoveTargets", (r, ctx) => RuleArn(ctx.Principal.AccountId, BusName(r.EventBusName), r.Rule!), RemoveTargets),
         EventsOperations.ListTargetsByRule.Bind("events:ListTargetsByRule", (r, ctx) => RuleArn(ctx.Principal.AccountId, BusName(r.EventBusName), r.Rule!), ListTargetsByRule),
         EventsOperations.ListRuleNamesByTarget.Bind("events:ListRuleNamesByTarget", (r, ctx) => RuleArn(ctx.Principal.AccountId, BusName(r.EventBusName), "*"), ListRuleNamesByTarget),
+        EventsOperations.PutEvents.Bind("events:PutEvents", (r, ctx) => BusArn(ctx.Principal.AccountId, BusName(r.Entries is [var first, ..] ? first.EventBusName : null)), PutEvents),
         EventsOperations.TestEventPattern.Bind("events:TestEventPattern", (_, _) => "*", TestEventPattern),
         EventsOperations.TagResource.Bind("events:TagResource", (r, _) => r.ResourceARN!, TagResource),
         EventsOperations.UntagResource.Bind("events:UntagResource", (r, _) => r.ResourceARN!, UntagResource),
@@ -181,6 +186,7 @@ public sealed partial class EventsService(EventsStore store, TimeProvider clock,
             Tags = existing?.Tags ?? (r.Tags ?? []).ToDictionary(t => t.Key!, t => t.Value!),
         };
         store.PutRule(account, rule);
+        RulesChanged?.Invoke();
         return new() { RuleArn = rule.Arn };
     }
 
@@ -208,6 +214,7 @@ public sealed partial class EventsService(EventsStore store, TimeProvider clock,
     {
         if (!store.DeleteRule(ctx.Principal.AccountId, BusName(r.EventBusName), r.Name!))
             throw EventsErrors.ValidationException("Rule can't be deleted since it has targets.");
+        RulesChanged?.Invoke();
     }
 
     ListRulesResponse ListRules(ListRulesRequest r, RequestContext ctx)
@@ -242,6 +249,7 @@ public sealed partial class EventsService(EventsStore store, TimeProvider clock,
         var busName = BusName(bus);
         if (!store.UpdateRule(ctx.Principal.AccountId, busName, name, x => x with { State = state }))
             throw EventsErrors.ResourceNotFoundException($"Rule {name} does not exist on EventBus {busName}.");
+        RulesChanged?.Invoke();
     }
 
     // ---- targets ----
@@ -261,6 +269,8 @@ public sealed partial class EventsService(EventsStore store, TimeProvider clock,
             else if (!TargetKinds.Any(k => t.Arn!.StartsWith(k, StringComparison.Ordinal)))
                 problem = $"Strata cannot deliver to {t.Arn}: a target may be an SNS topic, a CloudWatch Logs log group or an event bus.";
             else if (t.Input is { } input && !IsJson(input)) problem = "Input is not valid JSON.";
+            else if (t.DeadLetterConfig?.Arn is not null)
+                problem = $"Strata has no SQS queue to use as a dead-letter queue: leave DeadLetterConfig out; events that cannot be delivered are recorded in the log group {FailedDeliveriesLogGroup}.";
             else
             {
                 try { EventInput.Check(t.InputPath, t.InputTransformer?.InputPathsMap, t.InputTransformer?.InputTemplate); }

@@ -49,7 +49,31 @@ public sealed record TargetRow
     public string? DeadLetterArn { get; init; }
 }
 
+/// <summary>One event on its way to one target of one rule: the payload (already rendered by the
+/// target's input settings), where it goes and when the next attempt is due. Written in the
+/// transaction that matched the event, deleted when delivered or given up, so deliveries outlive
+/// a restart (at least once, as AWS promises).</summary>
+public sealed record EventDeliveryRow
+{
+    public required string Id { get; init; }
+    public required string Account { get; init; }
+    public required string EventId { get; init; }
+    public required string RuleArn { get; init; }
+    public required string TargetId { get; init; }
+    public required string TargetArn { get; init; }
+    public required string Payload { get; init; }
+    /// <summary>When EventBridge took the event in: MaximumEventAgeInSeconds counts from here.</summary>
+    public required DateTimeOffset IngestedAt { get; init; }
+    public required int MaximumRetryAttempts { get; init; }
+    public required int MaximumEventAgeInSeconds { get; init; }
+    /// <summary>How many buses the event has already passed through (bus targets forward it).</summary>
+    public int Hops { get; init; }
+    public int Attempts { get; init; }
+    public required DateTimeOffset DueAt { get; init; }
+}
+
 [JsonSerializable(typeof(EventBusRow))]
+[JsonSerializable(typeof(EventDeliveryRow))]
 [JsonSerializable(typeof(RuleRow))]
 [JsonSerializable(typeof(TargetRow))]
 internal sealed partial class EventsRowsJson : JsonSerializerContext;
@@ -58,6 +82,7 @@ internal sealed partial class EventsRowsJson : JsonSerializerContext;
 public sealed class EventsStore(IStateStore state)
 {
     const string Buses = "events-buses", Rules = "events-rules", Targets = "events-targets";
+    const string Deliveries = "events-deliveries", Fired = "events-schedule-fired";
 
     static string BusKey(string account, string bus) => $"{account}/{bus}";
     static string RuleKey(string account, string bus, string rule) => $"{account}/{bus}/{rule}";
@@ -139,4 +164,40 @@ public sealed class EventsStore(IStateStore state)
         var prefix = RuleKey(account, bus, rule) + "/";
         return ids.Where(id => !w.Delete(Targets, prefix + id)).ToList();
     });
+
+    // ---- deliveries ----
+
+    static string DeliveryKey(EventDeliveryRow d) => $"{d.DueAt.ToUnixTimeMilliseconds():D15}/{d.Id}";
+
+    /// <summary>Queues deliveries in one transaction: all of an event's targets, or none.</summary>
+    public void QueueDeliveries(IReadOnlyCollection<EventDeliveryRow> deliveries)
+    {
+        if (deliveries.Count == 0) return;
+        state.Write(w =>
+        {
+            foreach (var d in deliveries) w.Put(Deliveries, DeliveryKey(d), JsonSerializer.Serialize(d, EventsRowsJson.Default.EventDeliveryRow));
+            return 0;
+        });
+    }
+
+    /// <summary>The next <paramref name="limit"/> deliveries by due time (due or not).</summary>
+    public List<EventDeliveryRow> NextDeliveries(int limit)
+        => state.Read(r => r.Scan(Deliveries, "", null, limit)).Select(kv => JsonSerializer.Deserialize(kv.Value, EventsRowsJson.Default.EventDeliveryRow)!).ToList();
+
+    /// <summary>Replaces a delivery by its next attempt (or removes it when <paramref name="next"/> is null).</summary>
+    public void Reschedule(EventDeliveryRow current, EventDeliveryRow? next) => state.Write(w =>
+    {
+        w.Delete(Deliveries, DeliveryKey(current));
+        if (next is not null) w.Put(Deliveries, DeliveryKey(next), JsonSerializer.Serialize(next, EventsRowsJson.Default.EventDeliveryRow));
+        return 0;
+    });
+
+    // ---- schedules ----
+
+    /// <summary>When a scheduled rule last fired (the schedule time it fired for), if ever.</summary>
+    public DateTimeOffset? LastFired(string ruleArn)
+        => state.Read(r => r.Get(Fired, ruleArn)) is { } ms ? DateTimeOffset.FromUnixTimeMilliseconds(long.Parse(ms, System.Globalization.CultureInfo.InvariantCulture)) : null;
+
+    public void SetLastFired(string ruleArn, DateTimeOffset at)
+        => state.Write(w => { w.Put(Fired, ruleArn, at.ToUnixTimeMilliseconds().ToString(System.Globalization.CultureInfo.InvariantCulture)); return 0; });
 }

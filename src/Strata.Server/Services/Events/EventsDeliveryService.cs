@@ -1,0 +1,141 @@
+using System.Text.Json;
+using System.Text.Json.Nodes;
+using Strata.Server.Jobs.Delivery;
+
+namespace Strata.Server.Services.Events;
+
+/// <summary>The target does not exist, or the rule's account may not use it: asking again will
+/// not help, so the delivery fails at once (AWS does not retry such errors either).</summary>
+public sealed class EventTargetUnavailable(string errorCode, string message) : Exception(message)
+{
+    public string ErrorCode { get; } = errorCode;
+}
+
+/// <summary>
+/// The other services EventBridge delivers to, as the composition root provides them: SNS topics
+/// and CloudWatch Logs groups. A method throws <see cref="EventTargetUnavailable"/> for a target
+/// that cannot take the event and any other exception for a failure worth retrying.
+/// </summary>
+public interface IEventTargets
+{
+    Task PublishAsync(string account, string topicArn, string message, CancellationToken ct);
+
+    Task PutLogEventAsync(string account, string logGroupArn, string logStream, DateTimeOffset timestamp, string message, CancellationToken ct);
+
+    /// <summary>Keeps the record of a delivery that failed for good (what AWS would send to a
+    /// dead-letter queue) where the account can read it.</summary>
+    void RecordFailedDelivery(string account, DateTimeOffset at, string record);
+}
+
+/// <summary>
+/// Delivers what rules matched (<see cref="EventDeliveryRow"/>s) on the shared
+/// <see cref="DeliveryLoop{T}"/>: each due delivery on its own task, so one failing target never
+/// holds up another nor the request that put the event. A failed attempt is retried with
+/// exponential backoff until the target's RetryPolicy runs out (MaximumRetryAttempts,
+/// MaximumEventAgeInSeconds; by default 185 retries within 24 hours); a delivery that fails for
+/// good counts in FailedInvocations and is recorded with AWS's dead-letter attributes.
+/// </summary>
+public sealed class EventsDeliveryService(EventsService events, EventsStore store, IEventTargets targets, TimeProvider clock, ILogger<EventsDeliveryService> log)
+    : DeliveryLoop<EventDeliveryRow>(clock, log)
+{
+    /// <summary>How long one attempt may take before it counts as failed.</summary>
+    public static readonly TimeSpan AttemptTimeout = TimeSpan.FromSeconds(15);
+
+    /// <summary>The longest wait between two attempts.</summary>
+    public static readonly TimeSpan MaxBackoff = TimeSpan.FromMinutes(10);
+
+    protected override string What => "EventBridge deliveries";
+
+    protected override IReadOnlyList<EventDeliveryRow> Next(int limit) => store.NextDeliveries(limit);
+
+    protected override string IdOf(EventDeliveryRow row) => row.Id;
+
+    protected override DateTimeOffset DueOf(EventDeliveryRow row) => row.DueAt;
+
+    /// <summary>The wait before retry number <paramref name="retry"/> (1, 2, …): doubling from
+    /// one second up to <see cref="MaxBackoff"/>, with jitter so that many deliveries failing
+    /// together do not all come back at once.</summary>
+    public static TimeSpan Backoff(int retry)
+    {
+        var seconds = Math.Min(Math.Pow(2, Math.Min(retry - 1, 20)), MaxBackoff.TotalSeconds);
+        return TimeSpan.FromSeconds(seconds * (0.75 + Random.Shared.NextDouble() * 0.25));
+    }
+
+    protected override async Task AttemptAsync(EventDeliveryRow d, CancellationToken stopping)
+    {
+        string? errorCode = null, errorMessage = null;
+        var retryable = false;
+        using (var timeout = new CancellationTokenSource(AttemptTimeout, Clock))
+        using (var linked = CancellationTokenSource.CreateLinkedTokenSource(timeout.Token, stopping))
+        {
+            try
+            {
+                await SendAsync(d, linked.Token);
+            }
+            catch (EventTargetUnavailable e)
+            {
+                (errorCode, errorMessage) = (e.ErrorCode, e.Message);
+            }
+            catch (Exception e) when (!stopping.IsCancellationRequested)
+            {
+                (errorCode, errorMessage, retryable) = (e is OperationCanceledException ? "Timeout" : "InternalError", e.Message, true);
+            }
+        }
+        if (stopping.IsCancellationRequested) return;
+        events.Count(d.Account, d.RuleArn, "Invocations", 1);
+        if (errorCode is null)
+        {
+            Log.LogDebug("Event {EventId} delivered to {Target} (rule {Rule}, attempt {Attempt})", d.EventId, d.TargetArn, d.RuleArn, d.Attempts + 1);
+            store.Reschedule(d, null);
+            return;
+        }
+        var now = Clock.GetUtcNow();
+        var retry = d.Attempts + 1;
+        var next = now + Backoff(retry);
+        if (retryable && retry <= d.MaximumRetryAttempts && next <= d.IngestedAt.AddSeconds(d.MaximumEventAgeInSeconds))
+        {
+            Log.LogInformation("Delivery of event {EventId} to {Target} failed (attempt {Attempt}): {Error}; retrying at {Next:O}", d.EventId, d.TargetArn, retry, errorMessage, next);
+            store.Reschedule(d, d with { Attempts = retry, DueAt = next });
+            return;
+        }
+        Log.LogWarning("EventBridge gave up delivering event {EventId} to {Target} (rule {Rule}) after {Attempts} attempts: {Code} {Error}",
+            d.EventId, d.TargetArn, d.RuleArn, retry, errorCode, errorMessage);
+        events.Count(d.Account, d.RuleArn, "FailedInvocations", 1);
+        targets.RecordFailedDelivery(d.Account, now, FailureRecord(d, errorCode!, errorMessage!));
+        store.Reschedule(d, null);
+    }
+
+    Task SendAsync(EventDeliveryRow d, CancellationToken ct)
+    {
+        if (d.TargetArn.StartsWith("arn:aws:sns:", StringComparison.Ordinal)) return targets.PublishAsync(d.Account, d.TargetArn, d.Payload, ct);
+        if (d.TargetArn.StartsWith("arn:aws:logs:", StringComparison.Ordinal))
+        {
+            // AWS writes each event to a log stream named by the event's id, stamped with its time.
+            var time = JsonNode.Parse(d.Payload) is JsonObject o && o["time"]?.GetValue<string>() is { } t && DateTimeOffset.TryParse(t, out var parsed) ? parsed : d.IngestedAt;
+            return targets.PutLogEventAsync(d.Account, d.TargetArn, d.EventId, time, d.Payload, ct);
+        }
+        if (d.TargetArn.StartsWith("arn:aws:events:", StringComparison.Ordinal))
+        {
+            events.Forward(d.Account, d.TargetArn, d.Payload, Clock.GetUtcNow(), d.Hops);
+            return Task.CompletedTask;
+        }
+        throw new EventTargetUnavailable("InvalidTarget", $"Strata cannot deliver to {d.TargetArn}.");
+    }
+
+    /// <summary>What AWS attaches to an event it sends to a dead-letter queue, with the event.</summary>
+    static string FailureRecord(EventDeliveryRow d, string errorCode, string errorMessage)
+    {
+        var record = new JsonObject
+        {
+            ["RULE_ARN"] = d.RuleArn,
+            ["TARGET_ARN"] = d.TargetArn,
+            ["ERROR_CODE"] = errorCode,
+            ["ERROR_MESSAGE"] = errorMessage,
+            ["RETRY_ATTEMPTS"] = d.Attempts,
+            ["EVENT_ID"] = d.EventId,
+        };
+        try { record["message"] = JsonNode.Parse(d.Payload); }
+        catch (JsonException) { record["message"] = d.Payload; }
+        return record.ToJsonString();
+    }
+}

@@ -1,0 +1,162 @@
+"""EventBridge delivering events end to end with an unmodified boto3 (1.43 and Debian's 1.26), on a
+server whose clock the test drives (FakeClockServer.cs): PutEvents with AWS's per-entry errors and
+its 256 KB limit, rules matching events onto an https SNS subscriber and a CloudWatch Logs group,
+one bus forwarding to another, a delivery that cannot succeed recorded as failed, and scheduled
+rules firing as the clock passes their times."""
+import json
+import time
+
+import boto3
+from botocore.config import Config
+
+from harness import advance, endpoint, eq, expect_error, run, unique, until, validate_responses
+from sns_endpoint import Endpoint, subscribe_confirmed
+
+cfg = Config(retries={"max_attempts": 1})
+events = validate_responses(boto3.client("events", endpoint_url=endpoint(), region_name="us-east-1", config=cfg))
+sns = boto3.client("sns", endpoint_url=endpoint(), region_name="us-east-1", config=cfg)
+logs = boto3.client("logs", endpoint_url=endpoint(), region_name="us-east-1", config=cfg)
+cw = boto3.client("cloudwatch", endpoint_url=endpoint(), region_name="us-east-1", config=cfg)
+ACCOUNT = boto3.client("sts", endpoint_url=endpoint(), region_name="us-east-1", config=cfg).get_caller_identity()["Account"]
+FAILED = "/aws/events/failed-deliveries"
+
+
+def log_group():
+    """A new log group and its ARN, as a rule's target names it."""
+    name = unique("/events/")
+    logs.create_log_group(logGroupName=name)
+    return name, f"arn:aws:logs:us-east-1:{ACCOUNT}:log-group:{name}"
+
+
+def logged(group):
+    """The events in a log group, parsed, oldest first."""
+    try:
+        return [json.loads(e["message"]) for e in logs.filter_log_events(logGroupName=group)["events"]]
+    except logs.exceptions.ResourceNotFoundException:
+        return []
+
+
+def put(source, detail, **extra):
+    """Puts one event; returns its id."""
+    answer = events.put_events(Entries=[{"Source": source, "DetailType": "Order Placed", "Detail": json.dumps(detail), **extra}])
+    eq(answer["FailedEntryCount"], 0, f"accepted: {answer}")
+    return answer["Entries"][0]["EventId"]
+
+
+def test_put_events_errors():
+    answer = events.put_events(Entries=[
+        {"Source": "aws.sagemaker", "DetailType": "d", "Detail": "{}"},
+        {"DetailType": "d", "Detail": "{}"},
+        {"Source": "shop", "Detail": "{}"},
+        {"Source": "shop", "DetailType": "d"},
+        {"Source": "shop", "DetailType": "d", "Detail": "{not json"},
+        {"Source": "shop", "DetailType": "d", "Detail": "[1, 2]"},
+        {"Source": "shop", "DetailType": "d", "Detail": "{}", "EventBusName": unique("ghost")},
+        {"Source": "shop", "DetailType": "d", "Detail": '{"ok": true}'},
+    ])
+    eq(answer["FailedEntryCount"], 7, "all but the last refused")
+    eq([e.get("ErrorCode") for e in answer["Entries"]],
+       ["NotAuthorizedForSourceException", "InvalidArgument", "InvalidArgument", "InvalidArgument", "MalformedDetail", "MalformedDetail",
+        "ResourceNotFoundException", None], "per-entry errors, in order")
+    eq(answer["Entries"][0]["ErrorMessage"], "Not authorized for the source.", "aws. sources are AWS's")
+    eq(answer["Entries"][2]["ErrorMessage"], "Parameter DetailType is not valid. Reason: DetailType is a required argument.", "message")
+    eq(len(answer["Entries"][7]["EventId"]), 36, "the accepted entry has an id")
+    big = {"Source": "shop", "DetailType": "d", "Detail": json.dumps({"x": "y" * (256 * 1024)})}
+    expect_error(lambda: events.put_events(Entries=[big]), "ValidationException", 400, "over the limit")
+    half = {"Source": "shop", "DetailType": "d", "Detail": json.dumps({"x": "y" * (130 * 1024)})}
+    expect_error(lambda: events.put_events(Entries=[half, half]), "ValidationException", 400, "over the limit")
+
+
+def test_delivery_to_sns_and_logs():
+    topic = sns.create_topic(Name=unique("orders"))["TopicArn"]
+    subscriber = Endpoint(tls=True)
+    subscribe_confirmed(sns, topic, subscriber, protocol="https")
+    group, group_arn = log_group()
+    source, rule = unique("shop"), unique("big-orders")
+    events.put_rule(Name=rule, EventPattern=json.dumps({"source": [source], "detail": {"total": [{"numeric": [">", 100]}]}}))
+    events.put_targets(Rule=rule, Targets=[
+        {"Id": "sns", "Arn": topic, "InputTransformer": {"InputPathsMap": {"total": "$.detail.total"}, "InputTemplate": '{"order": <total>}'}},
+        {"Id": "log", "Arn": group_arn},
+    ])
+    put(source, {"total": 50})
+    event_id = put(source, {"total": 250}, Resources=["arn:aws:s3:::orders"])
+    _, body = subscriber.next()
+    note = json.loads(body)
+    eq(note["Type"], "Notification", "an SNS notification")
+    eq(json.loads(note["Message"]), {"order": 250}, "the transformed input")
+    until("the event in the log group", lambda: logged(group) != [])
+    event = logged(group)[0]
+    eq({k: event[k] for k in ("version", "id", "detail-type", "source", "account", "region", "resources", "detail")},
+       {"version": "0", "id": event_id, "detail-type": "Order Placed", "source": source, "account": ACCOUNT, "region": "us-east-1",
+        "resources": ["arn:aws:s3:::orders"], "detail": {"total": 250}}, "the whole event")
+    eq([s["logStreamName"] for s in logs.describe_log_streams(logGroupName=group)["logStreams"]], [event_id], "one stream per event, named by its id")
+    subscriber.nothing()
+    eq(len(logged(group)), 1, "the small order matched nothing")
+    # A disabled rule delivers nothing.
+    events.disable_rule(Name=rule)
+    put(source, {"total": 900})
+    subscriber.nothing()
+    events.remove_targets(Rule=rule, Ids=["sns", "log"])
+    events.delete_rule(Name=rule)
+
+
+def test_bus_to_bus():
+    bus = unique("orders-bus")
+    bus_arn = events.create_event_bus(Name=bus)["EventBusArn"]
+    group, group_arn = log_group()
+    source = unique("shop")
+    forward, there = unique("forward"), unique("there")
+    events.put_rule(Name=forward, EventPattern=json.dumps({"source": [source]}))
+    events.put_targets(Rule=forward, Targets=[{"Id": "bus", "Arn": bus_arn}])
+    events.put_rule(Name=there, EventBusName=bus, EventPattern=json.dumps({"detail-type": ["Order Placed"]}))
+    events.put_targets(Rule=there, EventBusName=bus, Targets=[{"Id": "log", "Arn": group_arn}])
+    event_id = put(source, {"total": 1})
+    until("the forwarded event in the log group", lambda: logged(group) != [])
+    eq(logged(group)[0]["id"], event_id, "the same event, forwarded")
+    # Events put on the custom bus directly match its rules too.
+    direct = put(unique("other"), {"total": 2}, EventBusName=bus)
+    until("the direct event", lambda: len(logged(group)) == 2)
+    eq(logged(group)[1]["id"], direct, "put on the bus itself")
+
+
+def test_failed_delivery_is_recorded():
+    rule, source = unique("nowhere"), unique("shop")
+    events.put_rule(Name=rule, EventPattern=json.dumps({"source": [source]}))
+    missing = f"arn:aws:sns:us-east-1:{ACCOUNT}:{unique('gone')}"
+    events.put_targets(Rule=rule, Targets=[{"Id": "gone", "Arn": missing}])
+    event_id = put(source, {"total": 3})
+
+    def record():
+        return [r for r in logged(FAILED) if r.get("EVENT_ID") == event_id]
+    until("the failed delivery's record", lambda: record() != [])
+    failed = record()[0]
+    eq((failed["RULE_ARN"], failed["TARGET_ARN"], failed["ERROR_CODE"]), (f"arn:aws:events:us-east-1:{ACCOUNT}:rule/{rule}", missing, "ResourceNotFoundException"), "why")
+    eq(failed["message"]["id"], event_id, "the event itself is kept")
+
+    def failures():
+        stats = cw.get_metric_statistics(Namespace="AWS/Events", MetricName="FailedInvocations", Dimensions=[{"Name": "RuleName", "Value": rule}],
+                                         StartTime=time.time() - 3600, EndTime=time.time() + 3600, Period=60, Statistics=["Sum"])
+        return sum(p["Sum"] for p in stats["Datapoints"])
+    until("FailedInvocations", lambda: failures() == 1)
+
+
+def test_scheduled_rule():
+    group, group_arn = log_group()
+    rule = unique("every-5")
+    rule_arn = events.put_rule(Name=rule, ScheduleExpression="rate(5 minutes)")["RuleArn"]
+    events.put_targets(Rule=rule, Targets=[{"Id": "log", "Arn": group_arn}])
+    time.sleep(0.5)
+    eq(logged(group), [], "nothing before the first period ends")
+    advance(301)
+    until("the first scheduled event", lambda: len(logged(group)) == 1)
+    event = logged(group)[0]
+    eq((event["source"], event["detail-type"], event["resources"], event["detail"]), ("aws.events", "Scheduled Event", [rule_arn], {}), "AWS's scheduled event")
+    advance(300)
+    until("the second", lambda: len(logged(group)) == 2)
+    events.disable_rule(Name=rule)
+    advance(900)
+    time.sleep(1)
+    eq(len(logged(group)), 2, "a disabled rule does not fire")
+
+
+run(globals())
