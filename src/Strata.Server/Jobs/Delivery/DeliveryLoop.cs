@@ -31,22 +31,18 @@ public abstract class DeliveryLoop<T>(TimeProvider clock, ILogger log) : Backgro
     /// <summary>One attempt: delivers the row and then removes or reschedules it in the store.</summary>
     protected abstract Task AttemptAsync(T row, CancellationToken stopping);
 
-    readonly SemaphoreSlim _wake = new(0, 1);
+    readonly WakeSignal _wake = new();
     readonly ConcurrentDictionary<string, Task> _inFlight = new(StringComparer.Ordinal);
     readonly ConcurrentQueue<string> _done = new();
 
     /// <summary>Something new was queued: look now rather than at the next due time.</summary>
-    public void Wake()
-    {
-        try { _wake.Release(); }
-        catch (SemaphoreFullException) { }
-        catch (ObjectDisposedException) { }
-    }
+    public void Wake() => _wake.Set();
 
     protected override async Task ExecuteAsync(CancellationToken stopping)
     {
         while (!stopping.IsCancellationRequested)
         {
+            var woken = _wake.Arm();
             var wait = Timeout.InfiniteTimeSpan;
             // Finished attempts leave the in-flight set here, before the scan, never by themselves:
             // their rows were removed or rescheduled before they said they were done (and woke
@@ -73,16 +69,7 @@ public abstract class DeliveryLoop<T>(TimeProvider clock, ILogger log) : Backgro
                 Log.LogError(e, "Reading {What} failed", What);
                 wait = TimeSpan.FromSeconds(1);
             }
-            using var timer = CancellationTokenSource.CreateLinkedTokenSource(stopping);
-            try
-            {
-                var delay = wait == Timeout.InfiniteTimeSpan ? Task.Delay(Timeout.Infinite, timer.Token) : Task.Delay(wait, Clock, timer.Token);
-                await Task.WhenAny(_wake.WaitAsync(timer.Token), delay);
-            }
-            finally
-            {
-                await timer.CancelAsync();
-            }
+            await WakeSignal.SleepAsync(woken, wait, Clock, stopping);
         }
         // What is in flight at shutdown stays queued: a row is removed only after success.
         await Task.WhenAll(_inFlight.Values).WaitAsync(TimeSpan.FromSeconds(5), CancellationToken.None).ContinueWith(_ => { }, TaskScheduler.Default);
@@ -100,12 +87,5 @@ public abstract class DeliveryLoop<T>(TimeProvider clock, ILogger log) : Backgro
             _done.Enqueue(id);
             Wake();
         }
-    }
-
-    public override void Dispose()
-    {
-        _wake.Dispose();
-        base.Dispose();
-        GC.SuppressFinalize(this);
     }
 }

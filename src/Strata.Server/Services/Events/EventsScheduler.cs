@@ -1,3 +1,4 @@
+using Strata.Server.Jobs.Delivery;
 using Strata.Server.Jobs.Schedules;
 
 namespace Strata.Server.Services.Events;
@@ -12,20 +13,16 @@ namespace Strata.Server.Services.Events;
 /// </summary>
 public sealed class EventsScheduler(EventsService events, EventsStore store, TimeProvider clock, string region, ILogger<EventsScheduler> log) : BackgroundService
 {
-    readonly SemaphoreSlim _wake = new(0, 1);
+    readonly WakeSignal _wake = new();
 
     /// <summary>A rule changed: recompute the next times now.</summary>
-    public void Wake()
-    {
-        try { _wake.Release(); }
-        catch (SemaphoreFullException) { }
-        catch (ObjectDisposedException) { }
-    }
+    public void Wake() => _wake.Set();
 
     protected override async Task ExecuteAsync(CancellationToken stopping)
     {
         while (!stopping.IsCancellationRequested)
         {
+            var woken = _wake.Arm();
             TimeSpan wait;
             try { wait = FireDue(); }
             catch (Exception e) when (!stopping.IsCancellationRequested)
@@ -33,16 +30,7 @@ public sealed class EventsScheduler(EventsService events, EventsStore store, Tim
                 log.LogError(e, "Firing scheduled rules failed");
                 wait = TimeSpan.FromSeconds(1);
             }
-            using var timer = CancellationTokenSource.CreateLinkedTokenSource(stopping);
-            try
-            {
-                var delay = wait == Timeout.InfiniteTimeSpan ? Task.Delay(Timeout.Infinite, timer.Token) : Task.Delay(wait, clock, timer.Token);
-                await Task.WhenAny(_wake.WaitAsync(timer.Token), delay);
-            }
-            finally
-            {
-                await timer.CancelAsync();
-            }
+            await WakeSignal.SleepAsync(woken, wait, clock, stopping);
         }
     }
 
@@ -80,12 +68,5 @@ public sealed class EventsScheduler(EventsService events, EventsStore store, Tim
         events.Queue(events.DeliveriesFor(account, rule, json, now, hops: 0));
         store.SetLastFired(rule.Arn, at);
         log.LogDebug("Scheduled rule {Rule} fired for {At:O}", rule.Arn, at);
-    }
-
-    public override void Dispose()
-    {
-        _wake.Dispose();
-        base.Dispose();
-        GC.SuppressFinalize(this);
     }
 }
