@@ -64,10 +64,12 @@ public sealed record TrailLogFile(string S3Bucket, string Key, byte[] GzipBytes,
             + $"{account}_CloudTrail_{region}_{stamp}_{uniqueSuffix}.json.gz");
     }
 
-    /// <summary>The top-level <c>eventTime</c> of one record; the record must be a JSON object.</summary>
+    /// <summary>The top-level <c>eventTime</c> of one record, read to its end: the record must be
+    /// one whole JSON object, or the log file would not parse.</summary>
     static DateTimeOffset EventTime(string record)
     {
         var reader = new Utf8JsonReader(Encoding.UTF8.GetBytes(record));
+        DateTimeOffset? eventTime = null;
         try
         {
             if (!reader.Read() || reader.TokenType != JsonTokenType.StartObject)
@@ -78,14 +80,15 @@ public sealed record TrailLogFile(string S3Bucket, string Key, byte[] GzipBytes,
                 reader.Read();
                 if (isEventTime && reader.TokenType == JsonTokenType.String
                     && DateTimeOffset.TryParse(reader.GetString(), CultureInfo.InvariantCulture, DateTimeStyles.AssumeUniversal, out var time))
-                    return time;
+                    eventTime = time;
                 reader.Skip();
             }
+            if (reader.Read()) throw new ArgumentException("A CloudTrail record is one JSON object and nothing after it.", nameof(record));
         }
         catch (JsonException e)
         {
             throw new ArgumentException($"A CloudTrail record is not valid JSON: {e.Message}", nameof(record), e);
         }
-        throw new ArgumentException("Each CloudTrail record has an eventTime (as 2015-08-17T14:52:27Z).", nameof(record));
+        return eventTime ?? throw new ArgumentException("Each CloudTrail record has an eventTime (as 2015-08-17T14:52:27Z).", nameof(record));
     }
 }
