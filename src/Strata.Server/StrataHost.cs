@@ -10,6 +10,7 @@ using Strata.Server.Jobs.Transform;
 using Strata.Server.Pipeline;
 using Strata.Server.Protocol;
 using Strata.Server.Services.AutoScaling;
+using Strata.Server.Services.CloudTrail;
 using Strata.Server.Services.CloudWatch;
 using Strata.Server.Services.Events;
 using Strata.Server.Services.Iam;
@@ -90,6 +91,10 @@ public static class StrataHost
         builder.Services.AddHostedService(_ => eventsDelivery);
         EventsScheduler eventsScheduler = null!;
         builder.Services.AddHostedService(_ => eventsScheduler);
+        // CloudTrail's event history in a database of its own: the audit stage writes with every request.
+        var historyStore = new EventHistoryStore(Path.Combine(options.DataDir, "cloudtrail.db"));
+        EventHistory eventHistory = null!;
+        builder.Services.AddHostedService(_ => eventHistory);
         builder.WebHost.ConfigureKestrel(kestrel =>
         {
             kestrel.AddServerHeader = false;
@@ -166,13 +171,17 @@ public static class StrataHost
         events.Log = app.Services.GetRequiredService<ILogger<EventsService>>();
         events.DeliveriesQueued = eventsDelivery.Wake;
         events.RulesChanged = eventsScheduler.Wake;
+        eventHistory = new EventHistory(historyStore, clock, app.Services.GetRequiredService<ILogger<EventHistory>>());
+        var cloudTrail = new CloudTrailService(historyStore, clock);
+        var audit = new AuditStage(new AuditLog(eventHistory, null, serviceEvents), clock, options.Region, app.Services.GetRequiredService<ILogger<AuditStage>>());
         alarms = new AlarmEvaluator(cloudWatch, clock, app.Services.GetRequiredService<ILogger<AlarmEvaluator>>());
         var catalog = new ServiceCatalog(ServiceCatalog.AwsServices(s3, new NamedOperations(sageMaker.Operations, SageMakerErrorTable.Errors), runtime,
             new NamedOperations(iam.Operations, IamErrorTable.Errors), new NamedOperations(sts.Operations), new NamedOperations(kms.Operations, KmsErrorTable.Errors), new NamedOperations(autoScaling.Operations, AutoScalingErrorTable.Errors),
             new NamedOperations(cloudWatch.Operations), new NamedOperations(logs.Operations, LogsErrorTable.Errors),
-            new NamedOperations(sns.Operations, SnsErrorTable.Errors), new NamedOperations(events.Operations)));
+            new NamedOperations(sns.Operations, SnsErrorTable.Errors), new NamedOperations(events.Operations),
+            new NamedOperations([.. cloudTrail.Operations])));
         var pipeline = new RequestPipeline(catalog, new SigV4Authenticator(credentials, clock), authorizer,
-            app.Services.GetRequiredService<ILogger<RequestPipeline>>(), options.Region, options.VpcePort > 0 ? (options.VpcePort, options.VpceId) : null);
+            app.Services.GetRequiredService<ILogger<RequestPipeline>>(), options.Region, options.VpcePort > 0 ? (options.VpcePort, options.VpceId) : null, audit);
         var log = app.Services.GetRequiredService<ILoggerFactory>().CreateLogger("Strata");
         // Compared with blob files' modification times, which the file system stamps with the
         // machine's clock, not with the injected one.
@@ -185,7 +194,7 @@ public static class StrataHost
             if (http.Request.Path.StartsWithSegments("/_strata", StringComparison.Ordinal))
             {
                 if (await Chaos.HandleAsync(http, adminToken, hosting, zones, metrics)) return;
-                await StrataRoutes(http, options, account, metrics, snsSigning);
+                await StrataRoutes(http, options, account, metrics, snsSigning, eventHistory);
                 return;
             }
             await pipeline.HandleAsync(http);
@@ -229,6 +238,7 @@ public static class StrataHost
         });
         app.Lifetime.ApplicationStopped.Register(state.Dispose);
         app.Lifetime.ApplicationStopped.Register(logStore.Dispose);
+        app.Lifetime.ApplicationStopped.Register(historyStore.Dispose);
         return app;
     }
 
@@ -240,7 +250,7 @@ public static class StrataHost
         if (!OperatingSystem.IsWindows()) File.SetUnixFileMode(dir, UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute);
     }
 
-    static async Task StrataRoutes(HttpContext http, StrataOptions options, AccountRecord account, MetricsStore metrics, SnsSigning snsSigning)
+    static async Task StrataRoutes(HttpContext http, StrataOptions options, AccountRecord account, MetricsStore metrics, SnsSigning snsSigning, EventHistory eventHistory)
     {
         // The certificate that verifies SNS's message signatures (their SigningCertURL).
         if (http.Request.Path.Equals(snsSigning.CertificatePath, StringComparison.Ordinal) && HttpMethods.IsGet(http.Request.Method))
@@ -258,12 +268,15 @@ public static class StrataHost
         if (http.Request.Path.Equals("/_strata/health", StringComparison.Ordinal) && HttpMethods.IsGet(http.Request.Method))
         {
             http.Response.ContentType = "application/json";
+            var audit = eventHistory.Health;
             var body = new JsonObject
             {
-                ["status"] = "ok",
+                // Degraded while the audit store cannot be written: requests are answered, their records wait.
+                ["status"] = (string?)audit["status"] == "ok" ? "ok" : "degraded",
                 ["version"] = Version,
                 ["region"] = options.Region,
                 ["accountId"] = account.Id,
+                ["audit"] = audit,
             };
             await http.Response.WriteAsync(body.ToJsonString());
             return;

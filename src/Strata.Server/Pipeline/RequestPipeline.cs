@@ -23,10 +23,14 @@ public sealed class RequestPipeline
 
     readonly (int Port, string Id)? _vpce;
 
+    readonly AuditStage? _audit;
+
     /// <param name="vpce">The listener port that stands for a VPC endpoint, and that endpoint's id.</param>
+    /// <param name="audit">Records every request for CloudTrail, after it is answered.</param>
     public RequestPipeline(ServiceCatalog catalog, SigV4Authenticator authenticator, Authorizer authorizer, ILogger<RequestPipeline> log, string region,
-        (int Port, string Id)? vpce = null)
+        (int Port, string Id)? vpce = null, AuditStage? audit = null)
     {
+        _audit = audit;
         _vpce = vpce;
         _log = log;
         _region = region;
@@ -83,6 +87,7 @@ public sealed class RequestPipeline
         }
         finally
         {
+            _audit?.Record(ctx);
             if (_log.IsEnabled(LogLevel.Debug))
                 _log.LogDebug("{RequestId} {Service}.{Operation} {Status} {Ms:F2}ms", requestId, ctx.Service?.Id, ctx.OperationName, http.Response.StatusCode, Stopwatch.GetElapsedTime(ctx.StartTimestamp).TotalMilliseconds);
         }
@@ -103,6 +108,7 @@ public sealed class RequestPipeline
 
     static async Task WriteErrorAsync(RequestContext ctx, AwsException error)
     {
+        ctx.Error = error;
         if (ctx.Response.HasStarted)
         {
             // Too late for a status code: cut the response so the client sees a failure, not a

@@ -18,6 +18,9 @@ public abstract class OperationSpec<TIn, TOut>(string name)
 
     public abstract Task WriteAsync(RequestContext ctx, TOut output);
 
+    /// <summary>The output as JSON (CloudTrail's responseElements), where the protocol has a JSON form.</summary>
+    public virtual string? OutputJson(TOut output) => null;
+
     protected static T Checked<T>(T input, string validationCode)
     {
         if (input is IValidatable shape)
@@ -73,6 +76,8 @@ public sealed class JsonOperation<TIn, TOut>(string name, JsonTypeInfo<TIn>? inp
         await ctx.Response.Body.WriteAsync(body);
     }
 
+    public override string? OutputJson(TOut value) => output is null ? null : JsonSerializer.Serialize(value, output);
+
     /// <summary>Says which member was wrong, without System.Text.Json's type names.</summary>
     static string SerializationMessage(JsonException e)
         => e.Path is { Length: > 2 } path ? $"The value at {path[2..]} is not of the type the operation expects." : "The request body is not valid for this operation.";
@@ -98,6 +103,8 @@ public sealed class MultiProtocolOperation<TIn, TOut>(JsonOperation<TIn, TOut> j
 
     public override Task WriteAsync(RequestContext ctx, TOut output)
         => ctx.Service!.Protocol == AwsProtocol.Query ? query.WriteAsync(ctx, output) : json.WriteAsync(ctx, output);
+
+    public override string? OutputJson(TOut output) => json.OutputJson(output);
 }
 
 /// <summary>Binds a generated operation to its handler: the typed input is read in the pipeline's
@@ -107,7 +114,12 @@ public static class OperationBinding
 {
     public static Operation Bind<TIn, TOut>(this OperationSpec<TIn, TOut> spec, string iamAction, Func<TIn, RequestContext, string> resource,
         Func<TIn, RequestContext, Task<TOut>> handler)
-        => new(spec.Name, iamAction, ctx => resource(Input<TIn>(ctx), ctx), async ctx => await spec.WriteAsync(ctx, await handler(Input<TIn>(ctx), ctx)))
+        => new(spec.Name, iamAction, ctx => resource(Input<TIn>(ctx), ctx), async ctx =>
+        {
+            var output = await handler(Input<TIn>(ctx), ctx);
+            ctx.OutputJson = () => spec.OutputJson(output);
+            await spec.WriteAsync(ctx, output);
+        })
         {
             ReadInput = ctx => spec.Read(ctx)!,
         };

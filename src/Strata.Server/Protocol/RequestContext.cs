@@ -75,5 +75,12 @@ public sealed class RequestContext(HttpContext http, string requestId, string re
     public void Authorize(string action, string resourceArn)
         => (Authorizer ?? throw new InvalidOperationException("Authorize before the authorization stage")).Require(this, action, resourceArn);
 
+    // Audit
+    /// <summary>The error the request was answered with, if any (CloudTrail's errorCode).</summary>
+    public AwsException? Error { get; set; }
+    /// <summary>The answer of a generated JSON operation as JSON, made only if the audit stage
+    /// records it (CloudTrail's responseElements).</summary>
+    public Func<string?>? OutputJson { get; set; }
+
     public string? Header(string name) => Request.Headers.TryGetValue(name, out var v) && v.Count > 0 ? v.ToString() : null;
 }

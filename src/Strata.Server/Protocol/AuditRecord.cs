@@ -1,4 +1,4 @@
-namespace Strata.Server.Jobs.Trail;
+namespace Strata.Server.Protocol;
 
 /// <summary>
 /// One CloudTrail event record, as the request pipeline's audit stage made it: <see cref="Json"/>
