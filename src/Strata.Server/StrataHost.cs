@@ -46,7 +46,6 @@ public static class StrataHost
         var kmsStore = new KmsStore(state, KmsStore.LoadMasterKey(options.DataDir));
         var kms = new KmsService(kmsStore, clock, options.Region);
         var sse = new ServerSideEncryption(kms, kmsStore, options.Region);
-        var s3 = new S3Service(new S3Environment(s3Store, credentials, clock, options.Region, sse), options.S3Domains);
         // CloudWatch Logs in a database of its own: container output is written continuously.
         var logStore = new LogStore(Path.Combine(options.DataDir, "logs.db"));
         var metrics = new MetricsStore(clock, Path.Combine(options.DataDir, "metrics.db"));
@@ -58,6 +57,7 @@ public static class StrataHost
         var eventsStore = new EventsStore(state);
         var events = new EventsService(eventsStore, clock, options.Region) { Metrics = metrics };
         IServiceEvents serviceEvents = events;
+        var s3 = new S3Service(new S3Environment(s3Store, credentials, clock, options.Region, sse) { Events = serviceEvents }, options.S3Domains);
 
         var builder = WebApplication.CreateSlimBuilder();
         builder.Logging.ClearProviders();
@@ -129,7 +129,7 @@ public static class StrataHost
 
         logIngestion = new LogIngestion(logStore, clock, app.Services.GetRequiredService<ILogger<LogIngestion>>(), metricFilters);
         logRetention = new LogRetention(logStore, clock, options.LogRetentionPeriod, app.Services.GetRequiredService<ILogger<LogRetention>>());
-        var sageMakerStore = new SageMakerStore(state);
+        var sageMakerStore = new SageMakerStore(state) { Events = serviceEvents };
         metricsStore = metrics;
         var images = new ImageCatalogue(options.DataDir);
         // Worker sockets live in a short private directory: socket paths are limited to 108 bytes.
@@ -141,7 +141,7 @@ public static class StrataHost
         hosting = new HostingService(artifacts, images, metrics, endpoints,
             new HostingOptions { RunDir = runDir, LogDir = Path.Combine(options.DataDir, "logs"), ServerlessIdle = options.ServerlessIdle, LogEvents = logIngestion }, clock,
             app.Services.GetRequiredService<ILogger<HostingService>>(), zones);
-        var transformJobs = new TransformJobStore(state);
+        var transformJobs = new TransformJobStore(state) { Events = serviceEvents };
         transforms = new TransformJobRunner(new TransformJobs(transformJobs, sageMakerStore), new TransformCheckpoints(state),
             new TransformStorage(s3Store, sse, roles, clock, options.Region), artifacts, images, metrics,
             new TransformOptions { WorkDir = Path.Combine(options.DataDir, "transform"), RunDir = runDir, LogDir = Path.Combine(options.DataDir, "logs"), LogEvents = logIngestion }, clock,
@@ -150,7 +150,7 @@ public static class StrataHost
         var runtime = new RuntimeService(hosting, metrics, options.Region);
         var autoScalingStore = new AutoScalingStore(state);
         var autoScaling = new ApplicationAutoScalingService(autoScalingStore, sageMakerStore, clock, options.Region);
-        scaler = new Scaler(autoScalingStore, sageMakerStore, hosting, metrics, clock, options.AutoScalingPeriod, app.Services.GetRequiredService<ILogger<Scaler>>());
+        scaler = new Scaler(autoScalingStore, sageMakerStore, hosting, metrics, clock, options.AutoScalingPeriod, app.Services.GetRequiredService<ILogger<Scaler>>()) { Events = serviceEvents };
         // SNS: messages are signed with a key made once in the data directory; SubscribeURL,
         // UnsubscribeURL and SigningCertURL point at this server's HTTP listener.
         var snsSigning = SnsSigning.Load(options.DataDir);
@@ -163,6 +163,7 @@ public static class StrataHost
             Region = options.Region,
             Notifier = new SnsAlarmNotifier(new SnsPublisher(sns)),
             ScalingActions = new ScalerAlarmAction(scaler),
+            Events = serviceEvents,
         };
         autoScaling.Alarms = new CloudWatchScalingAlarms(cloudWatch);
         eventsDelivery = new EventsDeliveryService(events, eventsStore, new StrataEventTargets(new SnsPublisher(sns), logStore, metricFilters, logIngestion, clock), clock,

@@ -429,6 +429,12 @@ def test_tags():
     ep_arn = sm.describe_endpoint(EndpointName=name)["EndpointArn"]
     sm.add_tags(ResourceArn=ep_arn, Tags=[{"Key": "k", "Value": "v"}])
     eq(sm.list_tags(ResourceArn=ep_arn)["Tags"], [{"Key": "k", "Value": "v"}], "endpoint tags")
+    # Tags given to CreateEndpoint are the endpoint's from its first moment, and go with it.
+    tagged = unique("ep")
+    tagged_arn = sm.create_endpoint(EndpointName=tagged, EndpointConfigName=config, Tags=[{"Key": "team", "Value": "ml"}])["EndpointArn"]
+    eq(sm.list_tags(ResourceArn=tagged_arn)["Tags"], [{"Key": "team", "Value": "ml"}], "endpoint tags from create")
+    sm.delete_endpoint(EndpointName=tagged)
+    expect_error(lambda: sm.list_tags(ResourceArn=tagged_arn), "ValidationException", 400)
     expect_error(lambda: sm.list_tags(ResourceArn=arn.replace(m.lower(), "no-such-model")), "ValidationException", 400)
 
 

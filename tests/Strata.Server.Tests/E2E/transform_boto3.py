@@ -94,6 +94,14 @@ def test_csv_multirecord_keeps_names_and_order():
     assert name in [j["TransformJobName"] for j in sm.list_transform_jobs(StatusEquals="Completed", NameContains=name[:10])["TransformJobSummaries"]]
 
 
+def test_tags_given_at_creation():
+    base = unique("tags")
+    s3.put_object(Bucket=BUCKET, Key=f"{base}/in/a.csv", Body=csv([(1, 2, 3, 4)]).encode())
+    name = transform(f"s3://{BUCKET}/{base}/in/", f"s3://{BUCKET}/{base}/out", Tags=[{"Key": "run", "Value": "7"}])
+    arn = sm.describe_transform_job(TransformJobName=name)["TransformJobArn"]
+    eq(sm.list_tags(ResourceArn=arn)["Tags"], [{"Key": "run", "Value": "7"}], "tags from create")
+
+
 def test_single_record_whole_objects_as_json():
     base = unique("json")
     s3.put_object(Bucket=BUCKET, Key=f"{base}/in/x.json", Body=json.dumps({"instances": [[1, 2, 3, 4], [4, 3, 2, 1]]}).encode())

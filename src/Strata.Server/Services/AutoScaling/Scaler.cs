@@ -1,4 +1,5 @@
 using Strata.Server.Hosting;
+using Strata.Server.Jobs.Delivery;
 using Strata.Server.Services.SageMaker;
 using Strata.Server.Storage;
 
@@ -21,6 +22,10 @@ public sealed class Scaler(AutoScalingStore store, SageMakerStore sageMaker, IVa
     readonly SemaphoreSlim _gate = new(1, 1);
 
     public TimeSpan Period => period;
+
+    /// <summary>Where a scale-out that reaches a target's maximum is put as AWS's "scaled to max"
+    /// event (the account's default event bus).</summary>
+    public IServiceEvents Events { get; init; } = NoServiceEvents.Instance;
 
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {
@@ -120,6 +125,7 @@ public sealed class Scaler(AutoScalingStore store, SageMakerStore sageMaker, IVa
             activity = activity with { StatusCode = "Failed", EndTime = clock.GetUtcNow(), StatusMessage = e.Message };
         }
         store.AddActivity(account, activity);
+        if (ScalingEvents.ScaledToMax(account, target, activity, current, decision.Desired) is { } scaledToMax) Events.Put(scaledToMax);
         log.LogInformation("autoscaling {Resource}: {Description} {Cause}", target.ResourceId, activity.Description, activity.Cause);
     }
 

@@ -2,6 +2,7 @@ using System.Globalization;
 using System.Text.Json;
 using System.Text.Json.Nodes;
 using System.Text.Json.Serialization;
+using Strata.Server.Jobs.Delivery;
 using Strata.Server.Protocol;
 using Strata.Server.Storage;
 
@@ -91,6 +92,10 @@ public sealed partial class CloudWatchService
 
     /// <summary>Where alarm actions on scaling policies go; set by the composition root.</summary>
     public IAlarmScalingAction? ScalingActions { get; set; }
+
+    /// <summary>Where each change of an alarm's state is put as AWS's "CloudWatch Alarm State
+    /// Change" (the account's default event bus), whether or not the alarm has actions.</summary>
+    public IServiceEvents Events { get; init; } = NoServiceEvents.Instance;
 
     public string Region { get; init; } = "us-east-1";
 
@@ -763,6 +768,7 @@ public sealed partial class CloudWatchService
     {
         var now = clock.GetUtcNow().ToUnixTimeMilliseconds();
         AlarmRow? changed = null;
+        AlarmRow? previous = null;
         string? oldState = null;
         state.Write(w =>
         {
@@ -770,6 +776,7 @@ public sealed partial class CloudWatchService
             if (w.Get(Alarms, AlarmKey(alarm.Account, alarm.Name)) is not { } json) return 0;
             var current = JsonSerializer.Deserialize(json, AlarmRowsJson.Default.AlarmRow)!;
             if (!force && (current.ConfigurationUpdated != alarm.ConfigurationUpdated || current.StateValue != alarm.StateValue)) return 0;
+            previous = current;
             oldState = current.StateValue;
             var moved = current.StateValue != newState;
             changed = current with
@@ -793,8 +800,19 @@ public sealed partial class CloudWatchService
             return 0;
         });
         if (changed is null || oldState == newState) return;
-        if (changed.ActionsSuppressor is not null) await RunPendingActionsAsync(changed.Account, changed.Name, ct);
-        else if (changed.ActionsEnabled) await RunActionsAsync(changed, newState, oldState!, now, ct);
+        if (changed.ActionsSuppressor is not null)
+        {
+            await RunPendingActionsAsync(changed.Account, changed.Name, ct);
+            // The event says whether the suppressor holds the actions back, as just decided.
+            if (FindAlarm(changed.Account, changed.Name) is { } decided)
+                changed = changed with { ActionsSuppressedBy = decided.ActionsSuppressedBy, ActionsSuppressedReason = decided.ActionsSuppressedReason };
+            Events.Put(AlarmEvents.StateChange(changed, previous!));
+        }
+        else
+        {
+            Events.Put(AlarmEvents.StateChange(changed, previous!));
+            if (changed.ActionsEnabled) await RunActionsAsync(changed, newState, oldState!, now, ct);
+        }
         foreach (var parent in AlarmsOf(changed.Account).Where(a => a.IsComposite && ChildrenOf(a).Contains(changed.Name)))
             await EvaluateCompositeAsync(changed.Account, parent.Name, depth + 1, ct);
     }

@@ -4,15 +4,26 @@ using System.Text;
 using System.Text.RegularExpressions;
 using Strata.Server.Auth;
 using Strata.Server.Identity;
+using Strata.Server.Jobs.Delivery;
 using Strata.Server.Protocol;
 using Strata.Server.Services.S3.Model;
 
 namespace Strata.Server.Services.S3;
 
-/// <summary>Shared by the S3 handlers: the store, the accounts (owners), the clock, the region
-/// and server-side encryption.</summary>
+/// <summary>Shared by the S3 handlers: the store, the accounts (owners), the clock, the region,
+/// server-side encryption, and where object events go.</summary>
 public sealed record S3Environment(S3Store Store, CredentialStore Accounts, TimeProvider Clock, string Region, ServerSideEncryption Sse)
 {
+    /// <summary>Where the object events of buckets with EventBridge notifications are put (the
+    /// owner's default event bus).</summary>
+    public IServiceEvents Events { get; init; } = NoServiceEvents.Instance;
+
+    /// <summary>Puts an object event, if the bucket sends one (<see cref="ObjectEvents"/>).</summary>
+    public void Put(ServiceEvent? e)
+    {
+        if (e is not null) Events.Put(e);
+    }
+
     /// <summary>The bucket the request names, which must exist. Whether the caller may use it
     /// (its own account's, or granted by the bucket policy) the authorizer has already decided.</summary>
     public BucketRecord RequireBucket(RequestContext ctx)

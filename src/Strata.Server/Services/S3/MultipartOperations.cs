@@ -251,6 +251,7 @@ internal sealed class MultipartOperations(S3Environment env, ObjectOperations ob
             return result;
         });
         var record = result!;
+        if (env.Store.GetBucket(upload.Bucket) is { } bucket) env.Put(ObjectEvents.ObjectCreated(bucket, record, ctx, "CompleteMultipartUpload"));
         ServerSideEncryption.WriteHeaders(ctx.Response, record.Encryption);
         var output = new CompleteMultipartUploadOutput
         {

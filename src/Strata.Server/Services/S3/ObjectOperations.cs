@@ -20,6 +20,7 @@ internal sealed class ObjectOperations(S3Environment env)
         var sse = env.Sse.ForNewObject(ctx, bucket, key);
         var body = await ObjectBody.ReceiveAsync(ctx, Store.Blobs, algorithm, sse?.DataKey);
         var record = Commit(ctx, key, body, headers, metadata, tags, "STANDARD", sse?.Meta);
+        env.Put(ObjectEvents.ObjectCreated(bucket, record, ctx, "PutObject"));
         ctx.Response.Headers.ETag = record.ETag;
         WriteChecksumHeaders(ctx, record);
         ServerSideEncryption.WriteHeaders(ctx.Response, record.Encryption);
@@ -263,15 +264,16 @@ internal sealed class ObjectOperations(S3Environment env)
 
     public Task DeleteObject(RequestContext ctx)
     {
-        env.RequireBucket(ctx);
-        Store.DeleteObject(ctx.Bucket!, ctx.Key!);
+        var bucket = env.RequireBucket(ctx);
+        // Deleting a key that names nothing changes nothing, and sends no event.
+        if (Store.DeleteObject(ctx.Bucket!, ctx.Key!)) env.Put(ObjectEvents.ObjectDeleted(bucket, ctx.Key!, ctx, env.Clock.GetUtcNow()));
         S3Http.Empty(ctx, 204);
         return Task.CompletedTask;
     }
 
     public async Task DeleteObjects(RequestContext ctx)
     {
-        env.RequireBucket(ctx);
+        var bucket = env.RequireBucket(ctx);
         if (ctx.Header("Content-MD5") is null && !Checksums.All.Any(a => ctx.Header(Checksums.HeaderName(a)) is not null) && ctx.Header("x-amz-trailer") is null)
             throw S3Errors.InvalidRequest("Missing required header for this request: Content-MD5");
         // The XML is verified against Content-MD5/checksums like any body, in memory (it is small).
@@ -302,7 +304,8 @@ internal sealed class ObjectOperations(S3Environment env)
             deletable.Add(key);
             results.Add((key, null));
         }
-        Store.DeleteObjects(ctx.Bucket!, deletable);
+        var now = env.Clock.GetUtcNow();
+        foreach (var key in Store.DeleteObjects(ctx.Bucket!, deletable)) env.Put(ObjectEvents.ObjectDeleted(bucket, key, ctx, now));
         await S3Http.WriteXmlAsync(ctx, new DeleteObjectsOutput
         {
             // Quiet mode reports only the errors.
@@ -377,6 +380,7 @@ internal sealed class ObjectOperations(S3Environment env)
         var sse = env.Sse.ForNewObject(ctx, bucket, key);
         var body = await ObjectBody.CopyAsync(Store.Blobs, source, sourceKey, 0, source.Size, algorithm, sse?.DataKey);
         var record = Commit(ctx, key, body, headers, metadata, tags, ctx.Header("x-amz-storage-class") ?? source.StorageClass, sse?.Meta);
+        env.Put(ObjectEvents.ObjectCreated(bucket, record, ctx, "CopyObject"));
         ServerSideEncryption.WriteHeaders(ctx.Response, record.Encryption);
         var result = new CopyObjectResult { ETag = record.ETag, LastModified = record.LastModified };
         if (record.Checksum is not null && Checksums.TryParse(record.ChecksumAlgorithm, out var a))

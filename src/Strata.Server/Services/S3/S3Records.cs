@@ -2,9 +2,14 @@ using System.Text.Json.Serialization;
 
 namespace Strata.Server.Services.S3;
 
-/// <summary>A bucket, with its policy (JSON as the owner wrote it) and public access block.</summary>
+/// <summary>A bucket, with its policy (JSON as the owner wrote it), public access block, default
+/// encryption and notification configuration.</summary>
 public sealed record BucketRecord(string Name, string OwnerAccountId, string Region, DateTimeOffset CreationDate,
-    string? Policy = null, PublicAccessBlock? PublicAccessBlock = null, DefaultEncryption? Encryption = null);
+    string? Policy = null, PublicAccessBlock? PublicAccessBlock = null, DefaultEncryption? Encryption = null, BucketNotification? Notification = null);
+
+/// <summary>Where a bucket's object events go: EventBridge (the owner's default event bus), the
+/// one destination Strata delivers to.</summary>
+public sealed record BucketNotification(bool EventBridge);
 
 public sealed record PublicAccessBlock(bool BlockPublicAcls, bool IgnorePublicAcls, bool BlockPublicPolicy, bool RestrictPublicBuckets);
 

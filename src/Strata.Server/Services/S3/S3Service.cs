@@ -26,6 +26,7 @@ public sealed class S3Service : IOperationResolver
         var objects = new ObjectOperations(env);
         var multipart = new MultipartOperations(env, objects);
         var policies = new BucketPolicyOperations(env);
+        var notifications = new NotificationOperations(env);
         Operation[] all =
         [
             Service("ListBuckets", "ListAllMyBuckets", buckets.ListBuckets),
@@ -51,6 +52,9 @@ public sealed class S3Service : IOperationResolver
             Bucket("GetBucketEncryption", "GetEncryptionConfiguration", policies.GetBucketEncryption),
             // AWS authorizes removing default encryption with the permission to set it.
             Bucket("DeleteBucketEncryption", "PutEncryptionConfiguration", policies.DeleteBucketEncryption),
+            // The IAM actions keep the names of the API's first version (PutBucketNotification).
+            Bucket("PutBucketNotificationConfiguration", "PutBucketNotification", notifications.PutBucketNotificationConfiguration),
+            Bucket("GetBucketNotificationConfiguration", "GetBucketNotification", notifications.GetBucketNotificationConfiguration),
             Object("PutObject", "PutObject", objects.PutObject),
             Object("GetObject", "GetObject", objects.GetObject),
             Object("HeadObject", "GetObject", objects.HeadObject),
@@ -140,6 +144,7 @@ public sealed class S3Service : IOperationResolver
                 if (q.ContainsKey("policyStatus")) return "GetBucketPolicyStatus";
                 if (q.ContainsKey("publicAccessBlock")) return "GetPublicAccessBlock";
                 if (q.ContainsKey("encryption")) return "GetBucketEncryption";
+                if (q.ContainsKey("notification")) return "GetBucketNotificationConfiguration";
                 if (HasOtherSubresource(q)) return null;
                 return q["list-type"] == "2" ? "ListObjectsV2" : "ListObjects";
             }
@@ -149,6 +154,7 @@ public sealed class S3Service : IOperationResolver
             if (HttpMethods.IsDelete(method) && q.ContainsKey("publicAccessBlock")) return "DeletePublicAccessBlock";
             if (HttpMethods.IsPut(method) && q.ContainsKey("encryption")) return "PutBucketEncryption";
             if (HttpMethods.IsDelete(method) && q.ContainsKey("encryption")) return "DeleteBucketEncryption";
+            if (HttpMethods.IsPut(method) && q.ContainsKey("notification")) return "PutBucketNotificationConfiguration";
             if (HasOtherSubresource(q) && !(HttpMethods.IsPost(method) && q.ContainsKey("delete"))) return null;
             if (HttpMethods.IsPut(method)) return "CreateBucket";
             if (HttpMethods.IsHead(method)) return "HeadBucket";

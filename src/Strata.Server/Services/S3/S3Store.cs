@@ -159,25 +159,30 @@ public sealed class S3Store(IStateStore state, BlobStore blobs)
     }
 
     /// <summary>Deletes several objects in one transaction (one commit, not one per key).</summary>
-    public void DeleteObjects(string bucket, IEnumerable<string> keys)
+    /// <summary>Deletes the objects present among <paramref name="keys"/> in one transaction;
+    /// returns the keys that named one.</summary>
+    public List<string> DeleteObjects(string bucket, IEnumerable<string> keys)
     {
-        var garbage = state.Write(w =>
+        var (deleted, garbage) = state.Write(w =>
         {
+            var deleted = new List<string>();
             var garbage = new List<string>();
             foreach (var key in keys)
             {
                 var old = ReadObject(w, bucket, key);
                 if (old is null) continue;
                 w.Delete(Objects, ObjectKey(bucket, key));
+                deleted.Add(key);
                 foreach (var segment in old.Segments)
                 {
                     w.Delete(BlobRefs, segment.BlobId);
                     garbage.Add(segment.BlobId);
                 }
             }
-            return garbage;
+            return (deleted, garbage);
         });
         DeleteBlobs(garbage);
+        return deleted;
     }
 
     /// <summary>Object keys (and their records, parsed lazily by the caller) in key order.</summary>

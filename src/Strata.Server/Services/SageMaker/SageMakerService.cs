@@ -143,9 +143,11 @@ public sealed partial class SageMakerService(SageMakerStore store, HostingServic
     void SaveTags(string arn, List<Tag>? tags)
     {
         if (tags is not { Count: > 0 }) return;
-        var rows = tags.Select(t => new TagRow(t.Key!, t.Value!)).ToList();
+        var rows = TagRows(tags);
         store.UpdateTags(arn, current => [.. current.Where(c => rows.All(t => t.Key != c.Key)), .. rows]);
     }
+
+    static List<TagRow> TagRows(List<Tag>? tags) => tags?.Select(t => new TagRow(t.Key!, t.Value!)).ToList() ?? [];
 
     static List<Tag> Wire(List<TagRow> tags) => tags.Select(t => new Tag { Key = t.Key, Value = t.Value }).ToList();
 
@@ -395,8 +397,7 @@ public sealed partial class SageMakerService(SageMakerStore store, HostingServic
             CreationTime = now,
             LastModifiedTime = now,
         };
-        if (!store.CreateEndpoint(account, row)) throw new EndpointAlreadyExists(row.EndpointArn);
-        SaveTags(row.EndpointArn, input.Tags);
+        if (!store.CreateEndpoint(account, row, TagRows(input.Tags))) throw new EndpointAlreadyExists(row.EndpointArn);
         var deploy = hosting.DeployAsync(account, name, () => endpoints.PlanOf(account, name));
         await Task.WhenAny(deploy, Task.Delay(CreateWait));
         return new CreateEndpointOutput { EndpointArn = row.EndpointArn };
@@ -506,8 +507,7 @@ public sealed partial class SageMakerService(SageMakerStore store, HostingServic
     async Task<Empty> DeleteEndpoint(DeleteEndpointInput input, RequestContext ctx)
     {
         var (account, name) = (ctx.Principal.AccountId, input.EndpointName!);
-        if (!store.DeleteEndpoint(account, name)) throw new EndpointNotFound(Arn(account, "endpoint", name));
-        store.UpdateTags(Arn(account, "endpoint", name), _ => []);
+        if (!store.DeleteEndpoint(account, name, clock.GetUtcNow())) throw new EndpointNotFound(Arn(account, "endpoint", name));
         await hosting.StopEndpointAsync(account, name);
         return Empty.Instance;
     }

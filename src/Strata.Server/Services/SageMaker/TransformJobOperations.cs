@@ -77,8 +77,7 @@ public sealed partial class SageMakerService
             CreationTime = now,
             LastModifiedTime = now,
         };
-        if (!transformJobs.Create(account, job)) throw new TransformJobAlreadyExists(job.TransformJobArn);
-        SaveTags(job.TransformJobArn, input.Tags);
+        if (!transformJobs.Create(account, job, TagRows(input.Tags))) throw new TransformJobAlreadyExists(job.TransformJobArn);
         transforms.Start(account, name);
         return new CreateTransformJobResponse { TransformJobArn = job.TransformJobArn };
     }

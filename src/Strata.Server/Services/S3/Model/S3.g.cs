@@ -419,6 +419,18 @@ public sealed partial record Error
     public string? Message { get; init; }
 }
 
+/// <summary>A container for specifying the configuration for Amazon EventBridge.</summary>
+public sealed partial record EventBridgeConfiguration
+{
+}
+
+/// <summary>Specifies the Amazon S3 object key name to filter on.</summary>
+public sealed partial record FilterRule
+{
+    public string? Name { get; init; }
+    public string? Value { get; init; }
+}
+
 public sealed partial record GetBucketEncryptionOutput
 {
     public ServerSideEncryptionConfiguration? ServerSideEncryptionConfiguration { get; init; }
@@ -436,6 +448,12 @@ public sealed partial record GetBucketLocationOutput
 }
 
 public sealed partial record GetBucketLocationRequest
+{
+    public string? Bucket { get; init; }
+    public string? ExpectedBucketOwner { get; init; }
+}
+
+public sealed partial record GetBucketNotificationConfigurationRequest
 {
     public string? Bucket { get; init; }
     public string? ExpectedBucketOwner { get; init; }
@@ -667,6 +685,15 @@ public sealed partial record Initiator
     public string? DisplayName { get; init; }
 }
 
+/// <summary>A container for specifying the configuration for Lambda notifications.</summary>
+public sealed partial record LambdaFunctionConfiguration
+{
+    public string? Id { get; init; }
+    public string? LambdaFunctionArn { get; init; }
+    public List<string>? Events { get; init; }
+    public NotificationConfigurationFilter? Filter { get; init; }
+}
+
 public sealed partial record ListBucketsOutput
 {
     public List<Bucket>? Buckets { get; init; }
@@ -859,6 +886,21 @@ public sealed partial record MultipartUpload
     public string? ChecksumType { get; init; }
 }
 
+/// <summary>A container for specifying the notification configuration of the bucket.</summary>
+public sealed partial record NotificationConfiguration
+{
+    public List<TopicConfiguration>? TopicConfigurations { get; init; }
+    public List<QueueConfiguration>? QueueConfigurations { get; init; }
+    public List<LambdaFunctionConfiguration>? LambdaFunctionConfigurations { get; init; }
+    public EventBridgeConfiguration? EventBridgeConfiguration { get; init; }
+}
+
+/// <summary>Specifies object key name filtering rules.</summary>
+public sealed partial record NotificationConfigurationFilter
+{
+    public S3KeyFilter? Key { get; init; }
+}
+
 /// <summary>Object Identifier is unique value to identify objects.</summary>
 public sealed partial record ObjectIdentifier
 {
@@ -947,6 +989,14 @@ public sealed partial record PutBucketEncryptionRequest
     public string? ChecksumAlgorithm { get; init; }
     public ServerSideEncryptionConfiguration? ServerSideEncryptionConfiguration { get; init; }
     public string? ExpectedBucketOwner { get; init; }
+}
+
+public sealed partial record PutBucketNotificationConfigurationRequest
+{
+    public string? Bucket { get; init; }
+    public NotificationConfiguration? NotificationConfiguration { get; init; }
+    public string? ExpectedBucketOwner { get; init; }
+    public bool? SkipDestinationValidation { get; init; }
 }
 
 public sealed partial record PutBucketPolicyRequest
@@ -1061,11 +1111,26 @@ public sealed partial record PutPublicAccessBlockRequest
     public string? ExpectedBucketOwner { get; init; }
 }
 
+/// <summary>Specifies the configuration for publishing messages to an Amazon Simple Queue Service (Amazon SQS) queue when Amazon S3 detects specified events.</summary>
+public sealed partial record QueueConfiguration
+{
+    public string? Id { get; init; }
+    public string? QueueArn { get; init; }
+    public List<string>? Events { get; init; }
+    public NotificationConfigurationFilter? Filter { get; init; }
+}
+
 /// <summary>Specifies the restoration status of an object.</summary>
 public sealed partial record RestoreStatus
 {
     public bool? IsRestoreInProgress { get; init; }
     public DateTimeOffset? RestoreExpiryDate { get; init; }
+}
+
+/// <summary>A container for object key name prefix and suffix filtering rules.</summary>
+public sealed partial record S3KeyFilter
+{
+    public List<FilterRule>? FilterRules { get; init; }
 }
 
 /// <summary>Describes the default server-side encryption to apply to new objects in the bucket.</summary>
@@ -1100,6 +1165,15 @@ public sealed partial record Tag
 public sealed partial record Tagging
 {
     public List<Tag>? TagSet { get; init; }
+}
+
+/// <summary>A container for specifying the configuration for publication of messages to an Amazon Simple Notification Service (Amazon SNS) topic when Amazon S3 detects specified events.</summary>
+public sealed partial record TopicConfiguration
+{
+    public string? Id { get; init; }
+    public string? TopicArn { get; init; }
+    public List<string>? Events { get; init; }
+    public NotificationConfigurationFilter? Filter { get; init; }
 }
 
 public sealed partial record UploadPartCopyOutput
@@ -1198,6 +1272,8 @@ public static class S3Enums
     public static readonly string[] DataRedundancy = ["SingleAvailabilityZone", "SingleLocalZone"];
     public static readonly string[] EncodingType = ["url"];
     public static readonly string[] EncryptionType = ["NONE", "SSE-C"];
+    public static readonly string[] Event = ["s3:ReducedRedundancyLostObject", "s3:ObjectCreated:*", "s3:ObjectCreated:Put", "s3:ObjectCreated:Post", "s3:ObjectCreated:Copy", "s3:ObjectCreated:CompleteMultipartUpload", "s3:ObjectRemoved:*", "s3:ObjectRemoved:Delete", "s3:ObjectRemoved:DeleteMarkerCreated", "s3:ObjectRestore:*", "s3:ObjectRestore:Post", "s3:ObjectRestore:Completed", "s3:Replication:*", "s3:Replication:OperationFailedReplication", "s3:Replication:OperationNotTracked", "s3:Replication:OperationMissedThreshold", "s3:Replication:OperationReplicatedAfterThreshold", "s3:ObjectRestore:Delete", "s3:LifecycleTransition", "s3:IntelligentTiering", "s3:ObjectAcl:Put", "s3:LifecycleExpiration:*", "s3:LifecycleExpiration:Delete", "s3:LifecycleExpiration:DeleteMarkerCreated", "s3:ObjectTagging:*", "s3:ObjectTagging:Put", "s3:ObjectTagging:Delete"];
+    public static readonly string[] FilterRuleName = ["prefix", "suffix"];
     public static readonly string[] LocationType = ["AvailabilityZone", "LocalZone"];
     public static readonly string[] MetadataDirective = ["COPY", "REPLACE"];
     public static readonly string[] ObjectCannedACL = ["private", "public-read", "public-read-write", "authenticated-read", "aws-exec-read", "bucket-owner-read", "bucket-owner-full-control"];
@@ -1260,10 +1336,41 @@ public static class S3XmlReader
         Quiet = XmlWire.Bool(XmlWire.Child(e, "Quiet")),
     };
 
+    public static EventBridgeConfiguration ReadEventBridgeConfiguration(System.Xml.Linq.XElement e) => new()
+    {
+    };
+
+    public static FilterRule ReadFilterRule(System.Xml.Linq.XElement e) => new()
+    {
+        Name = XmlWire.String(XmlWire.Child(e, "Name")),
+        Value = XmlWire.String(XmlWire.Child(e, "Value")),
+    };
+
+    public static LambdaFunctionConfiguration ReadLambdaFunctionConfiguration(System.Xml.Linq.XElement e) => new()
+    {
+        Id = XmlWire.String(XmlWire.Child(e, "Id")),
+        LambdaFunctionArn = XmlWire.String(XmlWire.Child(e, "CloudFunction")),
+        Events = XmlWire.ReadList(e, "Event", "Event", true, static x => XmlWire.String(x) ?? ""),
+        Filter = XmlWire.Child(e, "Filter") is { } c_Filter ? ReadNotificationConfigurationFilter(c_Filter) : null,
+    };
+
     public static LocationInfo ReadLocationInfo(System.Xml.Linq.XElement e) => new()
     {
         Type = XmlWire.String(XmlWire.Child(e, "Type")),
         Name = XmlWire.String(XmlWire.Child(e, "Name")),
+    };
+
+    public static NotificationConfiguration ReadNotificationConfiguration(System.Xml.Linq.XElement e) => new()
+    {
+        TopicConfigurations = XmlWire.ReadList(e, "TopicConfiguration", "TopicConfiguration", true, static x => ReadTopicConfiguration(x)),
+        QueueConfigurations = XmlWire.ReadList(e, "QueueConfiguration", "QueueConfiguration", true, static x => ReadQueueConfiguration(x)),
+        LambdaFunctionConfigurations = XmlWire.ReadList(e, "CloudFunctionConfiguration", "CloudFunctionConfiguration", true, static x => ReadLambdaFunctionConfiguration(x)),
+        EventBridgeConfiguration = XmlWire.Child(e, "EventBridgeConfiguration") is { } c_EventBridgeConfiguration ? ReadEventBridgeConfiguration(c_EventBridgeConfiguration) : null,
+    };
+
+    public static NotificationConfigurationFilter ReadNotificationConfigurationFilter(System.Xml.Linq.XElement e) => new()
+    {
+        Key = XmlWire.Child(e, "S3Key") is { } c_S3Key ? ReadS3KeyFilter(c_S3Key) : null,
     };
 
     public static ObjectIdentifier ReadObjectIdentifier(System.Xml.Linq.XElement e) => new()
@@ -1281,6 +1388,19 @@ public static class S3XmlReader
         IgnorePublicAcls = XmlWire.Bool(XmlWire.Child(e, "IgnorePublicAcls")),
         BlockPublicPolicy = XmlWire.Bool(XmlWire.Child(e, "BlockPublicPolicy")),
         RestrictPublicBuckets = XmlWire.Bool(XmlWire.Child(e, "RestrictPublicBuckets")),
+    };
+
+    public static QueueConfiguration ReadQueueConfiguration(System.Xml.Linq.XElement e) => new()
+    {
+        Id = XmlWire.String(XmlWire.Child(e, "Id")),
+        QueueArn = XmlWire.String(XmlWire.Child(e, "Queue")),
+        Events = XmlWire.ReadList(e, "Event", "Event", true, static x => XmlWire.String(x) ?? ""),
+        Filter = XmlWire.Child(e, "Filter") is { } c_Filter ? ReadNotificationConfigurationFilter(c_Filter) : null,
+    };
+
+    public static S3KeyFilter ReadS3KeyFilter(System.Xml.Linq.XElement e) => new()
+    {
+        FilterRules = XmlWire.ReadList(e, "FilterRule", "FilterRule", true, static x => ReadFilterRule(x)),
     };
 
     public static ServerSideEncryptionByDefault ReadServerSideEncryptionByDefault(System.Xml.Linq.XElement e) => new()
@@ -1310,6 +1430,14 @@ public static class S3XmlReader
     public static Tagging ReadTagging(System.Xml.Linq.XElement e) => new()
     {
         TagSet = XmlWire.ReadList(e, "TagSet", "Tag", false, static x => ReadTag(x)),
+    };
+
+    public static TopicConfiguration ReadTopicConfiguration(System.Xml.Linq.XElement e) => new()
+    {
+        Id = XmlWire.String(XmlWire.Child(e, "Id")),
+        TopicArn = XmlWire.String(XmlWire.Child(e, "Topic")),
+        Events = XmlWire.ReadList(e, "Event", "Event", true, static x => XmlWire.String(x) ?? ""),
+        Filter = XmlWire.Child(e, "Filter") is { } c_Filter ? ReadNotificationConfigurationFilter(c_Filter) : null,
     };
 }
 
@@ -1445,6 +1573,16 @@ public static class S3Xml
         XmlWire.Element(w, "Message", v.Message);
     }
 
+    public static void Write(System.Xml.XmlWriter w, EventBridgeConfiguration v)
+    {
+    }
+
+    public static void Write(System.Xml.XmlWriter w, FilterRule v)
+    {
+        XmlWire.Element(w, "Name", v.Name);
+        XmlWire.Element(w, "Value", v.Value);
+    }
+
     public static void Write(System.Xml.XmlWriter w, GetBucketEncryptionOutput v)
     {
         XmlWire.Structure(w, "ServerSideEncryptionConfiguration", v.ServerSideEncryptionConfiguration, static (w, x) => Write(w, x));
@@ -1498,6 +1636,14 @@ public static class S3Xml
     {
         XmlWire.Element(w, "ID", v.ID);
         XmlWire.Element(w, "DisplayName", v.DisplayName);
+    }
+
+    public static void Write(System.Xml.XmlWriter w, LambdaFunctionConfiguration v)
+    {
+        XmlWire.Element(w, "Id", v.Id);
+        XmlWire.Element(w, "CloudFunction", v.LambdaFunctionArn);
+        XmlWire.List(w, "Event", v.Events, "Event", true, static (w, n, x0) => XmlWire.Element(w, n, x0));
+        XmlWire.Structure(w, "Filter", v.Filter, static (w, x) => Write(w, x));
     }
 
     public static void Write(System.Xml.XmlWriter w, ListBucketsOutput v)
@@ -1600,6 +1746,19 @@ public static class S3Xml
         XmlWire.Element(w, "ChecksumType", v.ChecksumType);
     }
 
+    public static void Write(System.Xml.XmlWriter w, NotificationConfiguration v)
+    {
+        XmlWire.List(w, "TopicConfiguration", v.TopicConfigurations, "TopicConfiguration", true, static (w, n, x0) => XmlWire.Structure(w, n, x0, static (w, x) => Write(w, x)));
+        XmlWire.List(w, "QueueConfiguration", v.QueueConfigurations, "QueueConfiguration", true, static (w, n, x0) => XmlWire.Structure(w, n, x0, static (w, x) => Write(w, x)));
+        XmlWire.List(w, "CloudFunctionConfiguration", v.LambdaFunctionConfigurations, "CloudFunctionConfiguration", true, static (w, n, x0) => XmlWire.Structure(w, n, x0, static (w, x) => Write(w, x)));
+        XmlWire.Structure(w, "EventBridgeConfiguration", v.EventBridgeConfiguration, static (w, x) => Write(w, x));
+    }
+
+    public static void Write(System.Xml.XmlWriter w, NotificationConfigurationFilter v)
+    {
+        XmlWire.Structure(w, "S3Key", v.Key, static (w, x) => Write(w, x));
+    }
+
     public static void Write(System.Xml.XmlWriter w, ObjectShape v)
     {
         XmlWire.Element(w, "Key", v.Key);
@@ -1673,10 +1832,23 @@ public static class S3Xml
     {
     }
 
+    public static void Write(System.Xml.XmlWriter w, QueueConfiguration v)
+    {
+        XmlWire.Element(w, "Id", v.Id);
+        XmlWire.Element(w, "Queue", v.QueueArn);
+        XmlWire.List(w, "Event", v.Events, "Event", true, static (w, n, x0) => XmlWire.Element(w, n, x0));
+        XmlWire.Structure(w, "Filter", v.Filter, static (w, x) => Write(w, x));
+    }
+
     public static void Write(System.Xml.XmlWriter w, RestoreStatus v)
     {
         XmlWire.Element(w, "IsRestoreInProgress", v.IsRestoreInProgress);
         XmlWire.Element(w, "RestoreExpiryDate", v.RestoreExpiryDate);
+    }
+
+    public static void Write(System.Xml.XmlWriter w, S3KeyFilter v)
+    {
+        XmlWire.List(w, "FilterRule", v.FilterRules, "FilterRule", true, static (w, n, x0) => XmlWire.Structure(w, n, x0, static (w, x) => Write(w, x)));
     }
 
     public static void Write(System.Xml.XmlWriter w, ServerSideEncryptionByDefault v)
@@ -1701,6 +1873,14 @@ public static class S3Xml
     {
         XmlWire.Element(w, "Key", v.Key);
         XmlWire.Element(w, "Value", v.Value);
+    }
+
+    public static void Write(System.Xml.XmlWriter w, TopicConfiguration v)
+    {
+        XmlWire.Element(w, "Id", v.Id);
+        XmlWire.Element(w, "Topic", v.TopicArn);
+        XmlWire.List(w, "Event", v.Events, "Event", true, static (w, n, x0) => XmlWire.Element(w, n, x0));
+        XmlWire.Structure(w, "Filter", v.Filter, static (w, x) => Write(w, x));
     }
 
     public static void Write(System.Xml.XmlWriter w, UploadPartCopyOutput v)
@@ -1737,6 +1917,8 @@ public static class S3Operations
     public const string PutBucketEncryption = "PutBucketEncryption";
     public const string GetBucketEncryption = "GetBucketEncryption";
     public const string DeleteBucketEncryption = "DeleteBucketEncryption";
+    public const string PutBucketNotificationConfiguration = "PutBucketNotificationConfiguration";
+    public const string GetBucketNotificationConfiguration = "GetBucketNotificationConfiguration";
     public const string PutObject = "PutObject";
     public const string GetObject = "GetObject";
     public const string HeadObject = "HeadObject";

@@ -26,15 +26,16 @@ public sealed class ScalerTests : IDisposable
     readonly MetricsStore _metrics;
     readonly Variant _variant;
     readonly Scaler _scaler;
+    readonly ServiceEventRecorder _events = new();
 
     public ScalerTests()
     {
         _state = new SqliteStateStore(Path.Combine(_dir, "state.db"));
         _store = new AutoScalingStore(_state);
-        _sageMaker = new SageMakerStore(_state);
+        _sageMaker = new SageMakerStore(_state) { Events = _events };
         _metrics = new MetricsStore(_clock);
         _variant = new Variant(_sageMaker);
-        _scaler = new Scaler(_store, _sageMaker, _variant, _metrics, _clock, Period, NullLogger<Scaler>.Instance);
+        _scaler = new Scaler(_store, _sageMaker, _variant, _metrics, _clock, Period, NullLogger<Scaler>.Instance) { Events = _events };
         _sageMaker.CreateEndpoint(Account, new EndpointRow
         {
             EndpointName = Endpoint,
@@ -159,5 +160,34 @@ public sealed class ScalerTests : IDisposable
         Assert.Equal(2, await PeriodAsync(invocations: 20));  // 20 a minute on 1 instance: 2
         Assert.Equal(2, await PeriodAsync(invocations: 25));  // would be 5, but 60 s into the 120 s scale-out cooldown
         Assert.Equal(5, await PeriodAsync(invocations: 25));  // 120 s: 25 a minute per instance on 2 against 10 each
+    }
+
+    [Fact]
+    public async Task AScaleOutToTheMaximumIsTheScaledToMaxEventAndOthersAreNone()
+    {
+        _store.PutTarget(Account, _store.GetTarget(Account, Resource)! with { MaxCapacity = 4 });
+        Track(10, scaleInCooldown: 0);
+        _events.Clear();
+        await PeriodAsync(invocations: 20);
+        Assert.Equal(2, await PeriodAsync(invocations: 20));  // scaled out, below the maximum: no event
+        Assert.Empty(_events.OfType(ScalingEvents.ActivityStateChangeType));
+        var start = _clock.GetUtcNow();
+        Assert.Equal(4, await PeriodAsync(invocations: 90));  // 90 a minute against 10 on 2 instances: 18, capped at 4
+        var e = Assert.Single(_events.OfType(ScalingEvents.ActivityStateChangeType));
+        Assert.Equal(("aws.application-autoscaling", Account), (e.Source, e.Account));
+        Assert.Empty(e.Resources);
+        var d = e.Detail;
+        Assert.Equal(start.AddMinutes(1).ToString("yyyy-MM-dd'T'HH:mm:ss'Z'", System.Globalization.CultureInfo.InvariantCulture), d["startTime"]!.GetValue<string>());
+        Assert.NotNull(d["endTime"]);
+        Assert.Equal((4, 2, 1, 4), (d["newDesiredCapacity"]!.GetValue<int>(), d["oldDesiredCapacity"]!.GetValue<int>(), d["minCapacity"]!.GetValue<int>(), d["maxCapacity"]!.GetValue<int>()));
+        Assert.Equal((Resource, "sagemaker:variant:DesiredInstanceCount", "sagemaker"),
+            (d["resourceId"]!.GetValue<string>(), d["scalableDimension"]!.GetValue<string>(), d["serviceNamespace"]!.GetValue<string>()));
+        Assert.Equal(("Successful", true, "scale-out"), (d["statusCode"]!.GetValue<string>(), d["scaledToMax"]!.GetValue<bool>(), d["direction"]!.GetValue<string>()));
+
+        Assert.Equal(1, await PeriodAsync());                  // a scale-in: no event
+        Assert.Single(_events.OfType(ScalingEvents.ActivityStateChangeType));
+        // Each scaling takes the endpoint through Updating and back, as the endpoint's events say.
+        Assert.Equal(["UPDATING", "IN_SERVICE", "UPDATING", "IN_SERVICE", "UPDATING", "IN_SERVICE"],
+            _events.OfType("SageMaker Endpoint State Change").Select(x => x.Detail["EndpointStatus"]!.GetValue<string>()));
     }
 }

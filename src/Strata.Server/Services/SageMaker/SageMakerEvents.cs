@@ -1,0 +1,159 @@
+using System.Text;
+using System.Text.Json.Nodes;
+using Strata.Server.Jobs.Delivery;
+
+namespace Strata.Server.Services.SageMaker;
+
+/// <summary>
+/// SageMaker's events on the default event bus, shaped as the SageMaker developer guide shows
+/// them ("Events that Amazon SageMaker AI sends to Amazon EventBridge"): source
+/// <c>aws.sagemaker</c>, the resource's ARN as the only resource, and a detail that mirrors the
+/// resource's Describe answer with its tags as a map. Timestamps in the detail are epoch
+/// milliseconds (numbers), as in the guide's endpoint and processing job examples and in the
+/// events SageMaker sends; an endpoint's status is spelled in upper snake case (IN_SERVICE), as
+/// the guide's endpoint events are and unlike DescribeEndpoint's InService, while a job's status
+/// keeps DescribeTransformJob's spelling (Completed), which rules match on.
+/// </summary>
+public static class SageMakerEvents
+{
+    public const string Source = "aws.sagemaker";
+    public const string EndpointStateChangeType = "SageMaker Endpoint State Change";
+    public const string TransformJobStateChangeType = "SageMaker Transform Job State Change";
+
+    /// <summary>An endpoint's status as its events spell it: InService → IN_SERVICE,
+    /// UpdateRollbackFailed → UPDATE_ROLLBACK_FAILED.</summary>
+    public static string EventStatus(string status)
+    {
+        var spelled = new StringBuilder(status.Length + 4);
+        for (var i = 0; i < status.Length; i++)
+        {
+            if (i > 0 && char.IsUpper(status[i])) spelled.Append('_');
+            spelled.Append(char.ToUpperInvariant(status[i]));
+        }
+        return spelled.ToString();
+    }
+
+    /// <summary>"SageMaker Endpoint State Change": the endpoint as it is now. Its variants are the
+    /// ones hosting reported; before the first report (CREATING) they are what the configuration
+    /// asks for, which is all AWS's creation event carries of them (desired weight and count).</summary>
+    public static ServiceEvent EndpointStateChange(string account, EndpointRow endpoint, EndpointConfigRow? config, IReadOnlyList<TagRow> tags, DateTimeOffset time)
+    {
+        JsonArray variants;
+        if (endpoint.ProductionVariants is { } reported)
+        {
+            variants = Array(reported.Select(v => Compact(new JsonObject
+            {
+                ["VariantName"] = v.VariantName,
+                ["CurrentWeight"] = v.CurrentWeight,
+                ["DesiredWeight"] = v.DesiredWeight,
+                ["CurrentInstanceCount"] = v.CurrentInstanceCount,
+                ["DesiredInstanceCount"] = v.DesiredInstanceCount,
+                ["CurrentServerlessConfig"] = Serverless(v.CurrentServerlessConfig),
+                ["DesiredServerlessConfig"] = Serverless(v.DesiredServerlessConfig),
+            })));
+        }
+        else
+        {
+            variants = Array((config?.ProductionVariants ?? []).Select(v => Compact(new JsonObject
+            {
+                ["VariantName"] = v.VariantName,
+                ["DesiredWeight"] = v.InitialVariantWeight ?? 1f,
+                ["DesiredInstanceCount"] = v.InitialInstanceCount,
+                ["DesiredServerlessConfig"] = Serverless(v.ServerlessConfig),
+            })));
+        }
+        var detail = Compact(new JsonObject
+        {
+            ["EndpointName"] = endpoint.EndpointName,
+            ["EndpointArn"] = endpoint.EndpointArn,
+            ["EndpointConfigName"] = endpoint.EndpointConfigName,
+            ["ProductionVariants"] = variants,
+            ["EndpointStatus"] = EventStatus(endpoint.EndpointStatus),
+            ["FailureReason"] = endpoint.FailureReason,
+            ["CreationTime"] = Milliseconds(endpoint.CreationTime),
+            ["LastModifiedTime"] = Milliseconds(endpoint.LastModifiedTime),
+            ["Tags"] = Tags(tags),
+        });
+        return new ServiceEvent(account, Source, EndpointStateChangeType, [endpoint.EndpointArn], detail, time);
+    }
+
+    /// <summary>"SageMaker Transform Job State Change": the job as DescribeTransformJob answers it
+    /// (without Strata's own progress member), at its last modification.</summary>
+    public static ServiceEvent TransformJobStateChange(string account, TransformJobRow job, IReadOnlyList<TagRow> tags)
+    {
+        var source = job.TransformInput.DataSource?.S3DataSource;
+        var detail = Compact(new JsonObject
+        {
+            ["TransformJobName"] = job.TransformJobName,
+            ["TransformJobArn"] = job.TransformJobArn,
+            ["TransformJobStatus"] = job.TransformJobStatus,
+            ["FailureReason"] = job.FailureReason,
+            ["ModelName"] = job.ModelName,
+            ["MaxConcurrentTransforms"] = job.MaxConcurrentTransforms,
+            ["ModelClientConfig"] = job.ModelClientConfig is { } client
+                ? Compact(new JsonObject { ["InvocationsTimeoutInSeconds"] = client.InvocationsTimeoutInSeconds, ["InvocationsMaxRetries"] = client.InvocationsMaxRetries })
+                : null,
+            ["MaxPayloadInMB"] = job.MaxPayloadInMB,
+            ["BatchStrategy"] = job.BatchStrategy,
+            ["Environment"] = Map(job.Environment ?? []),
+            ["TransformInput"] = Compact(new JsonObject
+            {
+                ["DataSource"] = new JsonObject { ["S3DataSource"] = Compact(new JsonObject { ["S3DataType"] = source?.S3DataType, ["S3Uri"] = source?.S3Uri }) },
+                ["ContentType"] = job.TransformInput.ContentType,
+                ["CompressionType"] = job.TransformInput.CompressionType,
+                ["SplitType"] = job.TransformInput.SplitType,
+            }),
+            ["TransformOutput"] = Compact(new JsonObject
+            {
+                ["S3OutputPath"] = job.TransformOutput.S3OutputPath,
+                ["Accept"] = job.TransformOutput.Accept,
+                ["AssembleWith"] = job.TransformOutput.AssembleWith,
+                ["KmsKeyId"] = job.TransformOutput.KmsKeyId,
+            }),
+            ["TransformResources"] = Compact(new JsonObject
+            {
+                ["InstanceType"] = job.TransformResources.InstanceType,
+                ["InstanceCount"] = job.TransformResources.InstanceCount,
+                ["VolumeKmsKeyId"] = job.TransformResources.VolumeKmsKeyId,
+            }),
+            ["DataProcessing"] = job.DataProcessing is { } p
+                ? Compact(new JsonObject { ["InputFilter"] = p.InputFilter, ["OutputFilter"] = p.OutputFilter, ["JoinSource"] = p.JoinSource })
+                : null,
+            ["CreationTime"] = Milliseconds(job.CreationTime),
+            ["TransformStartTime"] = job.TransformStartTime is { } start ? Milliseconds(start) : null,
+            ["TransformEndTime"] = job.TransformEndTime is { } end ? Milliseconds(end) : null,
+            ["LastModifiedTime"] = Milliseconds(job.LastModifiedTime),
+            ["Tags"] = Tags(tags),
+        });
+        return new ServiceEvent(account, Source, TransformJobStateChangeType, [job.TransformJobArn], detail, job.LastModifiedTime);
+    }
+
+    static JsonNode Milliseconds(DateTimeOffset t) => t.ToUnixTimeMilliseconds();
+
+    static JsonObject? Serverless(ServerlessRow? s) => s is null ? null
+        : Compact(new JsonObject { ["MemorySizeInMB"] = s.MemorySizeInMB, ["MaxConcurrency"] = s.MaxConcurrency, ["ProvisionedConcurrency"] = s.ProvisionedConcurrency });
+
+    /// <summary>Tags as the events carry them: a map of key to value (DescribeX's list is not).</summary>
+    static JsonObject Tags(IReadOnlyList<TagRow> tags)
+    {
+        var map = new JsonObject();
+        foreach (var tag in tags) map[tag.Key] = tag.Value;
+        return map;
+    }
+
+    static JsonObject Map(Dictionary<string, string> values)
+    {
+        var map = new JsonObject();
+        foreach (var (key, value) in values) map[key] = value;
+        return map;
+    }
+
+    static JsonArray Array(IEnumerable<JsonNode> items) => new([.. items]);
+
+    /// <summary>Members the resource does not have are left out, as Describe leaves them out.</summary>
+    static JsonObject Compact(JsonObject o)
+    {
+        foreach (var name in o.Where(p => p.Value is null).Select(p => p.Key).ToList()) o.Remove(name);
+        return o;
+    }
+}
