@@ -9,13 +9,16 @@ import time
 import boto3
 from botocore.config import Config
 
-from harness import advance, endpoint, eq, expect_error, run, unique, until, validate_responses
+from harness import advance, deploy_regression, endpoint, eq, execution_role, expect_error, run, unique, until, validate_responses
 from sns_endpoint import Endpoint, subscribe_confirmed
 
 cfg = Config(retries={"max_attempts": 1})
 events = validate_responses(boto3.client("events", endpoint_url=endpoint(), region_name="us-east-1", config=cfg))
 sns = boto3.client("sns", endpoint_url=endpoint(), region_name="us-east-1", config=cfg)
 logs = boto3.client("logs", endpoint_url=endpoint(), region_name="us-east-1", config=cfg)
+sm = boto3.client("sagemaker", endpoint_url=endpoint(), region_name="us-east-1", config=cfg)
+s3 = boto3.client("s3", endpoint_url=endpoint(), region_name="us-east-1", config=cfg)
+iam = boto3.client("iam", endpoint_url=endpoint(), region_name="us-east-1", config=cfg)
 cw = boto3.client("cloudwatch", endpoint_url=endpoint(), region_name="us-east-1", config=cfg)
 ACCOUNT = boto3.client("sts", endpoint_url=endpoint(), region_name="us-east-1", config=cfg).get_caller_identity()["Account"]
 FAILED = "/aws/events/failed-deliveries"
@@ -157,6 +160,38 @@ def test_scheduled_rule():
     advance(900)
     time.sleep(1)
     eq(len(logged(group)), 2, "a disabled rule does not fire")
+
+
+def test_endpoint_state_change():
+    """The issue's acceptance: a rule on "SageMaker Endpoint State Change" with EndpointStatus
+    IN_SERVICE delivers to an https SNS subscriber and to a log group when an endpoint comes up;
+    the CreateEndpoint call itself reaches a rule on "AWS API Call via CloudTrail"."""
+    topic = sns.create_topic(Name=unique("endpoints"))["TopicArn"]
+    subscriber = Endpoint(tls=True)
+    subscribe_confirmed(sns, topic, subscriber, protocol="https")
+    group, group_arn = log_group()
+    calls, calls_arn = log_group()
+    rule, api = unique("endpoint-up"), unique("api-calls")
+    events.put_rule(Name=rule, EventPattern=json.dumps({"source": ["aws.sagemaker"], "detail-type": ["SageMaker Endpoint State Change"],
+                                                        "detail": {"EndpointStatus": ["IN_SERVICE"]}}))
+    events.put_targets(Rule=rule, Targets=[{"Id": "sns", "Arn": topic}, {"Id": "log", "Arn": group_arn}])
+    events.put_rule(Name=api, EventPattern=json.dumps({"source": ["aws.sagemaker"], "detail-type": ["AWS API Call via CloudTrail"],
+                                                       "detail": {"eventName": ["CreateEndpoint"]}}))
+    events.put_targets(Rule=api, Targets=[{"Id": "log", "Arn": calls_arn}])
+    bucket = unique("models")
+    s3.create_bucket(Bucket=bucket)
+    name = deploy_regression(s3, sm, bucket, execution_role(iam))
+    arn = f"arn:aws:sagemaker:us-east-1:{ACCOUNT}:endpoint/{name}"
+    _, body = subscriber.next(timeout=30)
+    event = json.loads(json.loads(body)["Message"])
+    eq((event["source"], event["detail-type"], event["resources"]), ("aws.sagemaker", "SageMaker Endpoint State Change", [arn]), "the envelope")
+    eq((event["detail"]["EndpointName"], event["detail"]["EndpointStatus"], event["detail"]["EndpointArn"]), (name, "IN_SERVICE", arn), "the detail")
+    until("the event in the log group", lambda: [e for e in logged(group) if e["detail"]["EndpointName"] == name] != [])
+    subscriber.nothing()
+    until("the CreateEndpoint call", lambda: [e for e in logged(calls) if e["detail"]["requestParameters"]["endpointName"] == name] != [])
+    call = [e for e in logged(calls) if e["detail"]["requestParameters"]["endpointName"] == name][0]
+    eq((call["source"], call["detail"]["eventSource"], call["detail"]["userIdentity"]["type"]), ("aws.sagemaker", "sagemaker.amazonaws.com", "Root"), "the call")
+    sm.delete_endpoint(EndpointName=name)
 
 
 run(globals())
