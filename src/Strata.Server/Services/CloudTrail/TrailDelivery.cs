@@ -26,6 +26,15 @@ public sealed class TrailDelivery(TrailsStore store, ITrailBuckets buckets, Trai
     readonly SemaphoreSlim _acceptedSignal = new(0);
     readonly Lock _persisting = new();
     bool _loaded;
+    DateTimeOffset _started;
+
+    public override Task StartAsync(CancellationToken cancellationToken)
+    {
+        // The periods count from the start, taken here: ExecuteAsync runs later, on the thread
+        // pool, and the clock may have moved by then.
+        _started = clock.GetUtcNow();
+        return base.StartAsync(cancellationToken);
+    }
 
     /// <summary>Rebuilds the view of logging trails; the trails service calls it after each change.</summary>
     public void Refresh()
@@ -118,7 +127,7 @@ public sealed class TrailDelivery(TrailsStore store, ITrailBuckets buckets, Trai
 
     async Task DeliveryLoop(CancellationToken ct)
     {
-        var start = clock.GetUtcNow();
+        var start = _started;
         var nextLog = start + deliveryPeriod;
         var nextDigest = start + digestPeriod;
         while (!ct.IsCancellationRequested)
