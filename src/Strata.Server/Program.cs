@@ -25,7 +25,9 @@ var autoScalingPeriod = new Option<double>("--autoscaling-period")
 var zonesOption = new Option<string?>("--zones") { Description = "Comma-separated availability zones instances spread over (default: the region's a, b, c)" };
 var serverlessIdle = new Option<double>("--serverless-idle") { Description = "Seconds a serverless variant stays warm without requests (default 120)", DefaultValueFactory = _ => defaults.ServerlessIdle.TotalSeconds };
 var smtpUrl = new Option<string?>("--smtp-url") { Description = "SMTP server SNS sends email notifications through (smtp://host:port; default: email subscriptions refused)" };
-var serve = new Command("serve", "Run the Strata server: every AWS API on one port") { dataDir, port, tlsPort, tlsCert, tlsKey, host, region, demo, vpcePort, vpceId, autoScalingPeriod, zonesOption, serverlessIdle, smtpUrl };
+var cloudTrailDelivery = new Option<double>("--cloudtrail-delivery-seconds") { Description = "Seconds between a trail's log file deliveries (default 300)", DefaultValueFactory = _ => defaults.CloudTrailDeliveryPeriod.TotalSeconds };
+var cloudTrailDigest = new Option<double>("--cloudtrail-digest-seconds") { Description = "Seconds between a trail's signed digest files (default 3600)", DefaultValueFactory = _ => defaults.CloudTrailDigestPeriod.TotalSeconds };
+var serve = new Command("serve", "Run the Strata server: every AWS API on one port") { dataDir, port, tlsPort, tlsCert, tlsKey, host, region, demo, vpcePort, vpceId, autoScalingPeriod, zonesOption, serverlessIdle, smtpUrl, cloudTrailDelivery, cloudTrailDigest };
 serve.SetAction(async (parse, ct) =>
 {
     var options = new StrataOptions
@@ -44,6 +46,8 @@ serve.SetAction(async (parse, ct) =>
         Zones = parse.GetValue(zonesOption)?.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries),
         ServerlessIdle = TimeSpan.FromSeconds(Math.Max(0.1, parse.GetValue(serverlessIdle))),
         SmtpUrl = parse.GetValue(smtpUrl) is { } smtp ? new Uri(smtp) : null,
+        CloudTrailDeliveryPeriod = TimeSpan.FromSeconds(Math.Max(1, parse.GetValue(cloudTrailDelivery))),
+        CloudTrailDigestPeriod = TimeSpan.FromSeconds(Math.Max(1, parse.GetValue(cloudTrailDigest))),
         RootAccessKeyId = Environment.GetEnvironmentVariable("STRATA_ROOT_ACCESS_KEY_ID"),
         RootSecretAccessKey = Environment.GetEnvironmentVariable("STRATA_ROOT_SECRET_ACCESS_KEY"),
     };

@@ -9,6 +9,7 @@ using Strata.Server.Jobs.Delivery;
 using Strata.Server.Jobs.Transform;
 using Strata.Server.Pipeline;
 using Strata.Server.Protocol;
+using Strata.Server.Jobs.Trail;
 using Strata.Server.Services.AutoScaling;
 using Strata.Server.Services.CloudTrail;
 using Strata.Server.Services.CloudWatch;
@@ -95,6 +96,10 @@ public static class StrataHost
         var historyStore = new EventHistoryStore(Path.Combine(options.DataDir, "cloudtrail.db"));
         EventHistory eventHistory = null!;
         builder.Services.AddHostedService(_ => eventHistory);
+        // CloudTrail's trails: the audit stage hands records to trailSink, which delivers them.
+        TrailDelivery trailDelivery = null!;
+        builder.Services.AddHostedService(_ => trailDelivery);
+        builder.Services.AddSingleton(_ => trailDelivery);
         builder.WebHost.ConfigureKestrel(kestrel =>
         {
             kestrel.AddServerHeader = false;
@@ -174,13 +179,22 @@ public static class StrataHost
         events.RulesChanged = eventsScheduler.Wake;
         eventHistory = new EventHistory(historyStore, clock, app.Services.GetRequiredService<ILogger<EventHistory>>());
         var cloudTrail = new CloudTrailService(historyStore, clock);
-        var audit = new AuditStage(new AuditLog(eventHistory, null, serviceEvents), clock, options.Region, app.Services.GetRequiredService<ILogger<AuditStage>>());
         alarms = new AlarmEvaluator(cloudWatch, clock, app.Services.GetRequiredService<ILogger<AlarmEvaluator>>());
+        var trailsStore = new TrailsStore(state);
+        var trailKeys = new TrailKeys(options.DataDir, clock);
+        var trailBuckets = new S3TrailBuckets(s3Store, sse, kms, json => iamStore.Parse(json, Strata.Policy.PolicyKind.Resource), clock);
+        trailDelivery = new TrailDelivery(trailsStore, trailBuckets, trailKeys, clock, options.Region, options.CloudTrailDeliveryPeriod, options.CloudTrailDigestPeriod,
+            app.Services.GetRequiredService<ILogger<TrailDelivery>>());
+        IAuditSink trailSink = trailDelivery;
+        var audit = new AuditStage(new AuditLog(eventHistory, trailSink, serviceEvents), clock, options.Region, app.Services.GetRequiredService<ILogger<AuditStage>>());
+        var trails = new TrailsService(trailsStore, trailBuckets, trailKeys, trailDelivery, clock, options.Region);
+        // CloudTrail's operations: the trails', and any other list of them concatenated here.
+        Operation[] cloudTrailOperations = [.. cloudTrail.Operations, .. trails.Operations];
         var catalog = new ServiceCatalog(ServiceCatalog.AwsServices(s3, new NamedOperations(sageMaker.Operations, SageMakerErrorTable.Errors), runtime,
             new NamedOperations(iam.Operations, IamErrorTable.Errors), new NamedOperations(sts.Operations), new NamedOperations(kms.Operations, KmsErrorTable.Errors), new NamedOperations(autoScaling.Operations, AutoScalingErrorTable.Errors),
             new NamedOperations(cloudWatch.Operations), new NamedOperations(logs.Operations, LogsErrorTable.Errors),
             new NamedOperations(sns.Operations, SnsErrorTable.Errors), new NamedOperations(events.Operations),
-            new NamedOperations([.. cloudTrail.Operations])));
+            new NamedOperations(cloudTrailOperations)));
         var pipeline = new RequestPipeline(catalog, new SigV4Authenticator(credentials, clock), authorizer,
             app.Services.GetRequiredService<ILogger<RequestPipeline>>(), options.Region, options.VpcePort > 0 ? (options.VpcePort, options.VpceId) : null, audit);
         var log = app.Services.GetRequiredService<ILoggerFactory>().CreateLogger("Strata");
@@ -365,4 +379,74 @@ sealed class StrataEventTargets(SnsPublisher sns, LogStore logs, MetricFilterPub
 
     public void RecordFailedDelivery(string account, DateTimeOffset at, string record)
         => logIngestion.Post(account, EventsService.FailedDeliveriesLogGroup, at.UtcDateTime.ToString("yyyy/MM/dd", System.Globalization.CultureInfo.InvariantCulture), at, record);
+}
+
+/// <summary>CloudTrail's view of S3 and KMS: buckets and their policies as the policy engine
+/// judges them for the <c>cloudtrail.amazonaws.com</c> service principal, and objects put as
+/// CloudTrail puts them (owned by the bucket's owner, SSE-KMS under the trail's key).</summary>
+sealed class S3TrailBuckets(S3Store s3, ServerSideEncryption sse, KmsService kms, Func<string, Strata.Policy.PolicyDocument> parse, TimeProvider clock) : ITrailBuckets
+{
+    public bool Exists(string bucket) => s3.GetBucket(bucket) is not null;
+
+    public bool Allows(string bucket, string action, string resource, string sourceArn, string sourceAccount)
+        => s3.GetBucket(bucket) is { } record && Allows(record, action, resource, sourceArn, sourceAccount);
+
+    static bool Allows(BucketRecord bucket, string action, string resource, string sourceArn, string sourceAccount, Func<string, Strata.Policy.PolicyDocument> parse)
+    {
+        if (bucket.Policy is null) return false;
+        var context = new Dictionary<string, IReadOnlyList<string>>(StringComparer.OrdinalIgnoreCase)
+        {
+            ["aws:SourceArn"] = [sourceArn],
+            ["aws:SourceAccount"] = [sourceAccount],
+            ["aws:SecureTransport"] = ["true"],
+            ["s3:x-amz-acl"] = ["bucket-owner-full-control"],
+        };
+        var request = new Strata.Policy.PolicyRequest(action, resource, context);
+        var principal = new Strata.Policy.RequestPrincipal(ITrailBuckets.ServicePrincipal, "", Service: ITrailBuckets.ServicePrincipal);
+        return Strata.Policy.Evaluator.Authorize(new Strata.Policy.AuthorizationRequest(request, principal, bucket.OwnerAccountId, [], parse(bucket.Policy))).IsAllowed;
+    }
+
+    bool Allows(BucketRecord bucket, string action, string resource, string sourceArn, string sourceAccount)
+        => Allows(bucket, action, resource, sourceArn, sourceAccount, parse);
+
+    public string? KmsKeyArn(string account, string keyId) => kms.Find(account, keyId).Key?.Arn;
+
+    public string? Put(string bucketName, string key, byte[] body, string contentType, IReadOnlyDictionary<string, string> metadata, string? kmsKeyId,
+        string sourceArn, string sourceAccount)
+    {
+        if (s3.GetBucket(bucketName) is not { } bucket) return "NoSuchBucket";
+        if (!Allows(bucket, "s3:PutObject", $"arn:aws:s3:::{bucketName}/{key}", sourceArn, sourceAccount)) return "AccessDenied";
+        (ObjectEncryption Meta, byte[] DataKey)? encryption;
+        try { encryption = sse.ForServiceObject(bucket, key, kmsKeyId, sourceAccount, (_, _) => { }); }
+        catch (AwsException e) { return e.Code; }
+        var writer = s3.Blobs.CreateWriter();
+        string blob;
+        try
+        {
+            // Delivery runs on its own loop, not a request: waiting on the blob writer here is fine.
+            if (encryption is { } sealedWith)
+            {
+                var sealing = SegmentCipher.Encrypt(writer.Stream, sealedWith.DataKey, writer.Id);
+                sealing.Write(body);
+                sealing.FinishAsync(CancellationToken.None).GetAwaiter().GetResult();
+                sealing.Dispose();
+            }
+            else writer.Stream.Write(body);
+            blob = writer.CommitAsync().GetAwaiter().GetResult();
+        }
+        finally { writer.DisposeAsync().AsTask().GetAwaiter().GetResult(); }
+        s3.PutObject(bucketName, new ObjectRecord
+        {
+            Key = key,
+            Size = body.Length,
+            ETag = $"\"{Convert.ToHexStringLower(System.Security.Cryptography.MD5.HashData(body))}\"",
+            LastModified = clock.GetUtcNow(),
+            Segments = [new Segment(blob, body.Length)],
+            Headers = new() { ["Content-Type"] = contentType },
+            Metadata = new(metadata),
+            OwnerAccountId = bucket.OwnerAccountId,
+            Encryption = encryption?.Meta,
+        });
+        return null;
+    }
 }

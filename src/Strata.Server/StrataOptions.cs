@@ -27,6 +27,11 @@ public sealed record StrataOptions
     public TimeSpan AutoScalingPeriod { get; init; } = TimeSpan.FromSeconds(60);
     /// <summary>How often CloudWatch Logs deletes events past their group's retention.</summary>
     public TimeSpan LogRetentionPeriod { get; init; } = TimeSpan.FromMinutes(1);
+    /// <summary>How often each logging trail's records go to its bucket as one log file (AWS: about
+    /// every 5 minutes).</summary>
+    public TimeSpan CloudTrailDeliveryPeriod { get; init; } = TimeSpan.FromSeconds(300);
+    /// <summary>How often a trail with log file validation delivers a signed digest (AWS: hourly).</summary>
+    public TimeSpan CloudTrailDigestPeriod { get; init; } = TimeSpan.FromSeconds(3600);
     /// <summary>The root user's access key on first start (env STRATA_ROOT_ACCESS_KEY_ID and
     /// STRATA_ROOT_SECRET_ACCESS_KEY; default: made up and printed once).</summary>
     public string? RootAccessKeyId { get; init; }
