@@ -25,6 +25,10 @@ public sealed partial class ClientSuite
     public static Task<ClientSuite> RunAsync(string interpreter, string script, params (string Name, string Value)[] extraEnv)
         => Runs.GetOrAdd($"{interpreter}|{script}|{string.Join(',', extraEnv)}", _ => new Lazy<Task<ClientSuite>>(() => StartAsync(interpreter, script, extraEnv))).Value;
 
+    /// <summary>Runs a script against a server started with <paramref name="serverArgs"/> besides the usual ones.</summary>
+    public static Task<ClientSuite> RunWithServerArgsAsync(string interpreter, string script, params string[] serverArgs)
+        => Runs.GetOrAdd($"args|{interpreter}|{script}|{string.Join(' ', serverArgs)}", _ => new Lazy<Task<ClientSuite>>(() => StartAsync(interpreter, script, [], serverArgs))).Value;
+
     /// <summary>Runs a script against a <see cref="FakeClockServer"/>: a server whose time passes
     /// only when the script moves it (harness.py's <c>advance</c>).</summary>
     public static Task<ClientSuite> RunOnFakeClockAsync(string interpreter, string script)
@@ -34,9 +38,9 @@ public sealed partial class ClientSuite
             return await RunScriptAsync(interpreter, script, server.ClientEnvironment(), () => server.Output);
         })).Value;
 
-    static async Task<ClientSuite> StartAsync(string interpreter, string script, (string Name, string Value)[] extraEnv)
+    static async Task<ClientSuite> StartAsync(string interpreter, string script, (string Name, string Value)[] extraEnv, string[]? serverArgs = null)
     {
-        await using var server = await StrataProcess.StartAsync();
+        await using var server = await StrataProcess.StartAsync(null, true, serverArgs ?? []);
         var env = server.ClientEnvironment();
         foreach (var (name, value) in extraEnv) env[name] = value;
         return await RunScriptAsync(interpreter, script, env, () => string.Join('\n', server.Output));

@@ -1,0 +1,122 @@
+"""A trail end to end, on a server that delivers log files every 2 seconds and digests every 6
+(--cloudtrail-delivery-seconds, --cloudtrail-digest-seconds): an IAM user's CreateEndpoint and
+another user's AccessDenied reach the trail's S3 files with the right userIdentity, data events
+only when a selector asks, and the real `aws cloudtrail validate-logs` (CLI v1; its S3 client takes
+its endpoint from AWS_ENDPOINT_URL / AWS_ENDPOINT_URL_S3) passes on the untouched trail and fails
+once the test edits a log file."""
+import datetime
+import gzip
+import json
+import subprocess
+import time
+
+import boto3
+from botocore.config import Config
+
+from harness import deploy_regression, endpoint, eq, execution_role, expect_error, run, unique, until
+
+cfg = Config(retries={"max_attempts": 1})
+
+
+def client(service, keys=None):
+    extra = {"aws_access_key_id": keys[0], "aws_secret_access_key": keys[1]} if keys else {}
+    return boto3.client(service, endpoint_url=endpoint(), region_name="us-east-1", config=cfg, **extra)
+
+
+iam, ct, s3 = client("iam"), client("cloudtrail"), client("s3")
+ACCOUNT = client("sts").get_caller_identity()["Account"]
+CLI_V1 = "aws"
+
+
+def user(name, actions=None):
+    name = unique(name)
+    iam.create_user(UserName=name)
+    if actions:
+        iam.put_user_policy(UserName=name, PolicyName="work", PolicyDocument=json.dumps(
+            {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": actions, "Resource": "*"}]}))
+    key = iam.create_access_key(UserName=name)["AccessKey"]
+    return name, (key["AccessKeyId"], key["SecretAccessKey"])
+
+
+def trail_bucket():
+    name = unique("audit")
+    s3.create_bucket(Bucket=name)
+    s3.put_bucket_policy(Bucket=name, Policy=json.dumps({"Version": "2012-10-17", "Statement": [
+        {"Effect": "Allow", "Principal": {"Service": "cloudtrail.amazonaws.com"}, "Action": "s3:GetBucketAcl", "Resource": f"arn:aws:s3:::{name}"},
+        {"Effect": "Allow", "Principal": {"Service": "cloudtrail.amazonaws.com"}, "Action": "s3:PutObject",
+         "Resource": f"arn:aws:s3:::{name}/AWSLogs/{ACCOUNT}/*", "Condition": {"StringEquals": {"s3:x-amz-acl": "bucket-owner-full-control"}}},
+    ]}))
+    return name
+
+
+def records(bucket):
+    """Every record in the trail's log files, with the key of its file."""
+    found = []
+    for o in s3.list_objects_v2(Bucket=bucket, Prefix=f"AWSLogs/{ACCOUNT}/CloudTrail/").get("Contents", []):
+        body = gzip.decompress(s3.get_object(Bucket=bucket, Key=o["Key"])["Body"].read())
+        found += [(o["Key"], r) for r in json.loads(body)["Records"]]
+    return found
+
+
+def validate(trail_arn, start):
+    out = subprocess.run([CLI_V1, "cloudtrail", "validate-logs", "--endpoint-url", endpoint(), "--region", "us-east-1", "--trail-arn", trail_arn,
+                          "--start-time", start.strftime("%Y-%m-%dT%H:%M:%SZ"), "--verbose"], capture_output=True, text=True, timeout=120)
+    return out.returncode, out.stdout + out.stderr
+
+
+def test_trail_records_and_validate_logs():
+    start = datetime.datetime.now(datetime.timezone.utc) - datetime.timedelta(minutes=2)
+    bucket, name = trail_bucket(), unique("trail")
+    trail_arn = ct.create_trail(Name=name, S3BucketName=bucket, EnableLogFileValidation=True)["TrailARN"]
+    # Management events, and S3 data events of one bucket only.
+    data_bucket = unique("watched")
+    s3.create_bucket(Bucket=data_bucket)
+    ct.put_event_selectors(TrailName=name, EventSelectors=[{"ReadWriteType": "All", "IncludeManagementEvents": True,
+                                                            "DataResources": [{"Type": "AWS::S3::Object", "Values": [f"arn:aws:s3:::{data_bucket}/"]}]}])
+    ct.start_logging(Name=name)
+
+    alice, alice_keys = user("alice", ["sagemaker:*", "iam:PassRole", "s3:*"])
+    bob, bob_keys = user("bob")
+    time.sleep(0.2)
+    sm, alice_s3 = client("sagemaker", alice_keys), client("s3", alice_keys)
+    models = unique("models")
+    alice_s3.create_bucket(Bucket=models)
+    endpoint_name = deploy_regression(alice_s3, sm, models, execution_role(iam))
+    expect_error(lambda: client("sagemaker", bob_keys).describe_endpoint(EndpointName=endpoint_name), "AccessDeniedException", 400)
+    alice_s3.put_object(Bucket=data_bucket, Key="watched.txt", Body=b"x")
+
+    def recorded(event_name, who):
+        return [r for _, r in records(bucket) if r["eventName"] == event_name and r["userIdentity"].get("userName") == who]
+    until("CreateEndpoint in the trail", lambda: recorded("CreateEndpoint", alice) != [], seconds=60)
+    until("bob's refusal in the trail", lambda: recorded("DescribeEndpoint", bob) != [], seconds=30)
+    created = recorded("CreateEndpoint", alice)[0]
+    eq((created["userIdentity"]["type"], created["userIdentity"]["accessKeyId"], created["userIdentity"]["arn"]),
+       ("IAMUser", alice_keys[0], f"arn:aws:iam::{ACCOUNT}:user/{alice}"), "alice's identity")
+    eq(created["requestParameters"]["endpointName"], endpoint_name, "the endpoint")
+    refused = recorded("DescribeEndpoint", bob)[0]
+    eq((refused["errorCode"], refused["userIdentity"]["type"], refused["userIdentity"]["accessKeyId"]), ("AccessDeniedException", "IAMUser", bob_keys[0]), "bob's refusal")
+    until("the watched bucket's PutObject (a data event)", lambda: recorded("PutObject", alice) != [], seconds=30)
+    put = recorded("PutObject", alice)
+    eq([(r["requestParameters"]["bucketName"], r["eventCategory"], r["managementEvent"]) for r in put], [(data_bucket, "Data", False)], "only the watched bucket's")
+
+    # A digest after the last log file, then the CLI's own validation.
+    time.sleep(14)
+    status = ct.get_trail_status(Name=name)
+    assert status["IsLogging"] and "LatestDigestDeliveryTime" in status, status
+    code, output = validate(trail_arn, start)
+    assert code == 0, output
+    assert "INVALID" not in output and "digest files valid" in output, output
+
+    # Edit one log file: the CLI finds it.
+    key = records(bucket)[0][0]
+    body = json.loads(gzip.decompress(s3.get_object(Bucket=bucket, Key=key)["Body"].read()))
+    body["Records"][0]["eventName"] = "Nothing"
+    s3.put_object(Bucket=bucket, Key=key, Body=gzip.compress(json.dumps(body).encode()))
+    code, output = validate(trail_arn, start)
+    assert code != 0, output
+    assert "INVALID: hash value doesn't match" in output and key in output, output
+    ct.stop_logging(Name=name)
+    sm.delete_endpoint(EndpointName=endpoint_name)
+
+
+run(globals())
