@@ -202,7 +202,25 @@ logsCommand.SetAction(async (parse, ct) =>
     return await Strata.Server.LogsTail.RunAsync(store, account, parse.GetValue(logsEndpoint)!, since, parse.GetValue(logsFollow), Console.Out, ct);
 });
 
-var rootCommand = new RootCommand("Strata: the AWS machine-learning platform, self-hosted") { serve, env, imagesCommand, accountsCommand, jobsCommand, chaosCommand, usageCommand, metricsCommand, logsCommand };
+var auditLast = new Option<int>("--last", "-n") { Description = "How many events to show", DefaultValueFactory = _ => 20 };
+var auditUser = new Option<string?>("--user") { Description = "Only this user's (or role session's) calls; root for the account's root" };
+var auditEvent = new Option<string?>("--event") { Description = "Only calls of this operation, e.g. CreateEndpoint" };
+var auditErrors = new Option<bool>("--errors") { Description = "Only refused or failed calls" };
+var auditAccount = new Option<string?>("--account") { Description = "The account (default: the installation's first account)" };
+var auditCommand = new Command("audit", "The latest CloudTrail events (management calls) as a table, newest first") { dataDir, auditLast, auditUser, auditEvent, auditErrors, auditAccount };
+auditCommand.SetAction(parse =>
+{
+    var dir = Path.GetFullPath(parse.GetValue(dataDir)!);
+    using var state = new SqliteStateStore(Path.Combine(dir, "state.db"));
+    var credentials = new CredentialStore(state);
+    var account = parse.GetValue(auditAccount) ?? credentials.Bootstrap(Environment.GetEnvironmentVariable("STRATA_ROOT_ACCESS_KEY_ID"), Environment.GetEnvironmentVariable("STRATA_ROOT_SECRET_ACCESS_KEY"), TimeProvider.System).Account.Id;
+    using var store = new EventHistoryStore(Path.Combine(dir, "cloudtrail.db"));
+    var rows = Strata.Server.Audit.Rows(store, account, Math.Max(1, parse.GetValue(auditLast)), parse.GetValue(auditUser), parse.GetValue(auditEvent), parse.GetValue(auditErrors), TimeProvider.System.GetUtcNow());
+    Strata.Server.Audit.Print(rows, Console.Out);
+    return 0;
+});
+
+var rootCommand = new RootCommand("Strata: the AWS machine-learning platform, self-hosted") { serve, env, imagesCommand, accountsCommand, jobsCommand, chaosCommand, usageCommand, metricsCommand, logsCommand, auditCommand };
 return await rootCommand.Parse(args).InvokeAsync();
 
 /// <summary>The state store of a data directory, for commands that work on it directly.</summary>
