@@ -60,38 +60,12 @@ public sealed class EventHistoryStore : IDisposable
 
     public EventHistoryStore(string path)
     {
-        _connectionString = new SqliteConnectionStringBuilder { DataSource = path, Mode = SqliteOpenMode.ReadWriteCreate, Pooling = true, DefaultTimeout = 30 }.ToString();
+        _connectionString = SqliteFiles.ConnectionString(path);
         _writer = Open();
-        Exec(_writer, null, "PRAGMA journal_mode=WAL;");
-        lock (_writeLock)
-        {
-            using var version = _writer.CreateCommand();
-            version.CommandText = "PRAGMA user_version;";
-            for (var i = Convert.ToInt32(version.ExecuteScalar(), CultureInfo.InvariantCulture); i < Migrations.Length; i++)
-            {
-                using var tx = _writer.BeginTransaction();
-                Exec(_writer, tx, Migrations[i]);
-                Exec(_writer, tx, $"PRAGMA user_version={i + 1};");
-                tx.Commit();
-            }
-        }
+        lock (_writeLock) SqliteFiles.Migrate(_writer, Migrations);
     }
 
-    SqliteConnection Open()
-    {
-        var connection = new SqliteConnection(_connectionString);
-        connection.Open();
-        Exec(connection, null, "PRAGMA synchronous=NORMAL; PRAGMA busy_timeout=30000; PRAGMA foreign_keys=ON;");
-        return connection;
-    }
-
-    static void Exec(SqliteConnection c, SqliteTransaction? tx, string sql)
-    {
-        using var command = c.CreateCommand();
-        command.Transaction = tx;
-        command.CommandText = sql;
-        command.ExecuteNonQuery();
-    }
+    SqliteConnection Open() => SqliteFiles.Open(_connectionString, durable: false);
 
     public void Dispose()
     {
@@ -222,7 +196,7 @@ public sealed class EventHistoryStore : IDisposable
     {
         var bytes = Encoding.UTF8.GetBytes(json);
         var buffer = new byte[BrotliEncoder.GetMaxCompressedLength(bytes.Length)];
-        return BrotliEncoder.TryCompress(bytes, buffer, out var written, quality: 4, window: 22) ? buffer[..written] : throw new InvalidOperationException("Brotli failed");
+        return BrotliEncoder.TryCompress(bytes, buffer, out var written, quality: 2, window: 22) ? buffer[..written] : throw new InvalidOperationException("Brotli failed");
     }
 
     static string Decompress(byte[] data)

@@ -119,35 +119,12 @@ public sealed class LogStore : IDisposable
 
     public LogStore(string path)
     {
-        _connectionString = new SqliteConnectionStringBuilder
-        {
-            DataSource = path,
-            Mode = SqliteOpenMode.ReadWriteCreate,
-            Pooling = true,
-            DefaultTimeout = 30,
-        }.ToString();
+        _connectionString = SqliteFiles.ConnectionString(path);
         _writer = Open();
-        Exec(_writer, null, "PRAGMA journal_mode=WAL;");
-        lock (_writeLock)
-        {
-            var version = Convert.ToInt32(Scalar(_writer, null, "PRAGMA user_version;"));
-            for (var i = version; i < Migrations.Length; i++)
-            {
-                using var tx = _writer.BeginTransaction();
-                Exec(_writer, tx, Migrations[i]);
-                Exec(_writer, tx, $"PRAGMA user_version={i + 1};");
-                tx.Commit();
-            }
-        }
+        lock (_writeLock) SqliteFiles.Migrate(_writer, Migrations);
     }
 
-    SqliteConnection Open()
-    {
-        var connection = new SqliteConnection(_connectionString);
-        connection.Open();
-        Exec(connection, null, "PRAGMA synchronous=NORMAL; PRAGMA busy_timeout=30000; PRAGMA foreign_keys=ON;");
-        return connection;
-    }
+    SqliteConnection Open() => SqliteFiles.Open(_connectionString, durable: false);
 
     public void Dispose()
     {

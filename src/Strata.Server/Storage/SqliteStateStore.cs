@@ -31,43 +31,15 @@ public sealed class SqliteStateStore : IStateStore
 
     public SqliteStateStore(string path)
     {
-        _connectionString = new SqliteConnectionStringBuilder
-        {
-            DataSource = path,
-            Mode = SqliteOpenMode.ReadWriteCreate,
-            Pooling = true,
-            DefaultTimeout = 30,
-        }.ToString();
+        _connectionString = SqliteFiles.ConnectionString(path);
         _writer = Open();
-        Exec(_writer, "PRAGMA journal_mode=WAL;");
-        Migrate();
+        lock (_writeLock) SqliteFiles.Migrate(_writer, Migrations);
     }
 
-    public int SchemaVersion => Convert.ToInt32(Scalar(_writer, "PRAGMA user_version;"));
+    public int SchemaVersion => SqliteFiles.Version(_writer);
 
-    SqliteConnection Open()
-    {
-        var connection = new SqliteConnection(_connectionString);
-        connection.Open();
-        // FULL: a commit is on disk (WAL fsynced) before Write returns; "nothing lost".
-        Exec(connection, "PRAGMA synchronous=FULL; PRAGMA busy_timeout=30000; PRAGMA foreign_keys=ON;");
-        return connection;
-    }
-
-    void Migrate()
-    {
-        lock (_writeLock)
-        {
-            var version = SchemaVersion;
-            for (var i = version; i < Migrations.Length; i++)
-            {
-                using var tx = _writer.BeginTransaction();
-                Exec(_writer, Migrations[i], tx);
-                Exec(_writer, $"PRAGMA user_version={i + 1};", tx);
-                tx.Commit();
-            }
-        }
-    }
+    // Durable: a commit is on disk (WAL fsynced) before Write returns; "nothing lost".
+    SqliteConnection Open() => SqliteFiles.Open(_connectionString, durable: true);
 
     public T Read<T>(Func<IStateReader, T> work)
     {
@@ -91,21 +63,6 @@ public sealed class SqliteStateStore : IStateStore
     {
         lock (_writeLock) _writer.Dispose();
         SqliteConnection.ClearAllPools();
-    }
-
-    static void Exec(SqliteConnection c, string sql, SqliteTransaction? tx = null)
-    {
-        using var cmd = c.CreateCommand();
-        cmd.CommandText = sql;
-        cmd.Transaction = tx;
-        cmd.ExecuteNonQuery();
-    }
-
-    static object? Scalar(SqliteConnection c, string sql)
-    {
-        using var cmd = c.CreateCommand();
-        cmd.CommandText = sql;
-        return cmd.ExecuteScalar();
     }
 
     sealed class Session(SqliteConnection connection, SqliteTransaction tx) : IStateWriter

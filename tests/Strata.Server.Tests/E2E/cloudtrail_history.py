@@ -6,36 +6,15 @@ import json
 import subprocess
 import time
 
-import boto3
-from botocore.config import Config
-
-from harness import deploy_regression, endpoint, eq, execution_role, expect_error, run, unique, until
-
-cfg = Config(retries={"max_attempts": 1})
-
-
-def client(service, keys=None):
-    extra = {"aws_access_key_id": keys[0], "aws_secret_access_key": keys[1]} if keys else {}
-    return boto3.client(service, endpoint_url=endpoint(), region_name="us-east-1", config=cfg, **extra)
+from harness import client, deploy_regression, endpoint, eq, execution_role, expect_error, iam_user, run, unique, until
 
 
 iam, ct = client("iam"), client("cloudtrail")
 ACCOUNT = client("sts").get_caller_identity()["Account"]
 
 
-def user(name, actions=None):
-    """An IAM user with an access key (and, given actions, a policy allowing them); returns (name, keys)."""
-    name = unique(name)
-    iam.create_user(UserName=name)
-    if actions:
-        iam.put_user_policy(UserName=name, PolicyName="work", PolicyDocument=json.dumps(
-            {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": actions, "Resource": "*"}]}))
-    key = iam.create_access_key(UserName=name)["AccessKey"]
-    return name, (key["AccessKeyId"], key["SecretAccessKey"])
-
-
-ALICE, ALICE_KEYS = user("alice", ["sagemaker:*", "iam:PassRole", "s3:*"])
-BOB, BOB_KEYS = user("bob")
+ALICE, ALICE_KEYS = iam_user(iam, "alice", ["sagemaker:*", "iam:PassRole", "s3:*"])
+BOB, BOB_KEYS = iam_user(iam, "bob")
 # IAM changes take effect at once in Strata; the keys work from the next call.
 time.sleep(0.2)
 

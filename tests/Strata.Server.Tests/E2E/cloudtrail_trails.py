@@ -118,6 +118,9 @@ def test_periods_pass_without_records():
     b = bucket()
     name = unique("quiet")
     ct.create_trail(Name=name, S3BucketName=b, EnableLogFileValidation=True)
+    # Every call is recorded now; this trail selects only a bucket's data events nobody makes.
+    ct.put_event_selectors(TrailName=name, EventSelectors=[{"ReadWriteType": "All", "IncludeManagementEvents": False,
+                                                           "DataResources": [{"Type": "AWS::S3::Object", "Values": [f"arn:aws:s3:::{unique('untouched')}/"]}]}])
     ct.start_logging(Name=name)
     advance(300)
     eq(ct.get_trail_status(Name=name).get("LatestDeliveryError"), None, "no error")

@@ -10,32 +10,12 @@ import json
 import subprocess
 import time
 
-import boto3
-from botocore.config import Config
-
-from harness import deploy_regression, endpoint, eq, execution_role, expect_error, run, unique, until
-
-cfg = Config(retries={"max_attempts": 1})
-
-
-def client(service, keys=None):
-    extra = {"aws_access_key_id": keys[0], "aws_secret_access_key": keys[1]} if keys else {}
-    return boto3.client(service, endpoint_url=endpoint(), region_name="us-east-1", config=cfg, **extra)
+from harness import client, deploy_regression, endpoint, eq, execution_role, expect_error, iam_user, run, unique, until
 
 
 iam, ct, s3 = client("iam"), client("cloudtrail"), client("s3")
 ACCOUNT = client("sts").get_caller_identity()["Account"]
 CLI_V1 = "aws"
-
-
-def user(name, actions=None):
-    name = unique(name)
-    iam.create_user(UserName=name)
-    if actions:
-        iam.put_user_policy(UserName=name, PolicyName="work", PolicyDocument=json.dumps(
-            {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": actions, "Resource": "*"}]}))
-    key = iam.create_access_key(UserName=name)["AccessKey"]
-    return name, (key["AccessKeyId"], key["SecretAccessKey"])
 
 
 def trail_bucket():
@@ -75,8 +55,8 @@ def test_trail_records_and_validate_logs():
                                                             "DataResources": [{"Type": "AWS::S3::Object", "Values": [f"arn:aws:s3:::{data_bucket}/"]}]}])
     ct.start_logging(Name=name)
 
-    alice, alice_keys = user("alice", ["sagemaker:*", "iam:PassRole", "s3:*"])
-    bob, bob_keys = user("bob")
+    alice, alice_keys = iam_user(iam, "alice", ["sagemaker:*", "iam:PassRole", "s3:*"])
+    bob, bob_keys = iam_user(iam, "bob")
     time.sleep(0.2)
     sm, alice_s3 = client("sagemaker", alice_keys), client("s3", alice_keys)
     models = unique("models")

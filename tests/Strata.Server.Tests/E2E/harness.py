@@ -217,6 +217,28 @@ def execution_role(iam, resource="arn:aws:s3:::*", kms_decrypt=True, name=None, 
     return arn
 
 
+def client(service, keys=None):
+    """A boto3 client of the server (with `keys`, an (access key id, secret) pair, as that
+    identity; else the root's from the environment), retries off so errors show as they are."""
+    import boto3
+    from botocore.config import Config
+    extra = {"aws_access_key_id": keys[0], "aws_secret_access_key": keys[1]} if keys else {}
+    return boto3.client(service, endpoint_url=endpoint(), region_name="us-east-1", config=Config(retries={"max_attempts": 1}), **extra)
+
+
+def iam_user(iam, name, actions=None):
+    """A new IAM user (named `name` plus a unique suffix) with an access key and, given `actions`,
+    an inline policy allowing them on everything; returns (user name, (key id, secret))."""
+    import json
+    name = unique(name)
+    iam.create_user(UserName=name)
+    if actions:
+        iam.put_user_policy(UserName=name, PolicyName="work", PolicyDocument=json.dumps(
+            {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": list(actions), "Resource": "*"}]}))
+    key = iam.create_access_key(UserName=name)["AccessKey"]
+    return name, (key["AccessKeyId"], key["SecretAccessKey"])
+
+
 def until(what, check, seconds=60):
     """Waits (polling) until check() is true; fails naming what never happened."""
     import time
