@@ -129,7 +129,9 @@ public static class StrataHost
         var authorizer = new Authorizer(iamStore, [Authorizer.RoleTrust(iamStore),
             BucketPolicyOperations.Lookup(s3Store, json => iamStore.Parse(json, Strata.Policy.PolicyKind.Resource)),
             KmsService.Lookup(kmsStore, json => iamStore.Parse(json, Strata.Policy.PolicyKind.Resource)),
-            SnsService.Lookup(snsStore, json => iamStore.Parse(json, Strata.Policy.PolicyKind.Resource))], clock);
+            SnsService.Lookup(snsStore, json => iamStore.Parse(json, Strata.Policy.PolicyKind.Resource)),
+            EventsService.Lookup(eventsStore, json => iamStore.Parse(json, Strata.Policy.PolicyKind.Resource))], clock);
+        events.ParsePolicy = json => iamStore.Parse(json, Strata.Policy.PolicyKind.Resource);
         var roles = new ExecutionRoles(iamStore, authorizer);
 
         logIngestion = new LogIngestion(logStore, clock, app.Services.GetRequiredService<ILogger<LogIngestion>>(), metricFilters);

@@ -10,6 +10,20 @@ using Strata.Server.Protocol;
 
 namespace Strata.Server.Services.Events;
 
+/// <summary>Contains details about an API destination.</summary>
+public sealed partial record ApiDestination
+{
+    public string? ApiDestinationArn { get; init; }
+    public string? Name { get; init; }
+    public string? ApiDestinationState { get; init; }
+    public string? ConnectionArn { get; init; }
+    public string? InvocationEndpoint { get; init; }
+    public string? HttpMethod { get; init; }
+    public int? InvocationRateLimitPerSecond { get; init; }
+    public DateTimeOffset? CreationTime { get; init; }
+    public DateTimeOffset? LastModifiedTime { get; init; }
+}
+
 /// <summary>Contains the GraphQL operation to be parsed and executed, if the event target is an AppSync API.</summary>
 public sealed partial record AppSyncParameters : IValidatable
 {
@@ -89,6 +103,320 @@ public sealed partial record CapacityProviderStrategyItem : IValidatable
     }
 }
 
+/// <summary>A JSON string which you can use to limit the event bus permissions you are granting to only accounts that fulfill the condition.</summary>
+public sealed partial record Condition : IValidatable
+{
+    public string? Type { get; init; }
+    public string? Key { get; init; }
+    public string? Value { get; init; }
+
+    public void Validate(Validator v)
+    {
+        v.Required(Type, "Type");
+        v.Required(Key, "Key");
+        v.Required(Value, "Value");
+    }
+}
+
+/// <summary>Contains information about a connection.</summary>
+public sealed partial record Connection
+{
+    public string? ConnectionArn { get; init; }
+    public string? Name { get; init; }
+    public string? ConnectionState { get; init; }
+    public string? StateReason { get; init; }
+    public string? AuthorizationType { get; init; }
+    public DateTimeOffset? CreationTime { get; init; }
+    public DateTimeOffset? LastModifiedTime { get; init; }
+    public DateTimeOffset? LastAuthorizedTime { get; init; }
+}
+
+/// <summary>Contains the authorization parameters for the connection if API Key is specified as the authorization type.</summary>
+public sealed partial record ConnectionApiKeyAuthResponseParameters
+{
+    public string? ApiKeyName { get; init; }
+}
+
+/// <summary>Tthe authorization parameters to use for the connection.</summary>
+public sealed partial record ConnectionAuthResponseParameters
+{
+    public ConnectionBasicAuthResponseParameters? BasicAuthParameters { get; init; }
+    public ConnectionOAuthResponseParameters? OAuthParameters { get; init; }
+    public ConnectionApiKeyAuthResponseParameters? ApiKeyAuthParameters { get; init; }
+    public ConnectionHttpParameters? InvocationHttpParameters { get; init; }
+    public DescribeConnectionConnectivityParameters? ConnectivityParameters { get; init; }
+}
+
+/// <summary>The authorization parameters for the connection if Basic is specified as the authorization type.</summary>
+public sealed partial record ConnectionBasicAuthResponseParameters
+{
+    public string? Username { get; init; }
+}
+
+/// <summary>Additional parameter included in the body.</summary>
+public sealed partial record ConnectionBodyParameter : IValidatable
+{
+    public string? Key { get; init; }
+    public string? Value { get; init; }
+    public bool? IsValueSecret { get; init; }
+
+    public void Validate(Validator v) { }
+}
+
+/// <summary>Additional parameter included in the header.</summary>
+public sealed partial record ConnectionHeaderParameter : IValidatable
+{
+    public string? Key { get; init; }
+    public string? Value { get; init; }
+    public bool? IsValueSecret { get; init; }
+
+    public void Validate(Validator v)
+    {
+        v.Length(Key, "Key", null, 512);
+        v.Pattern(Key, "Key", EventsPatterns.HeaderKey, "^[!#$%&'*+-.^_`|~0-9a-zA-Z]+$");
+        v.Length(Value, "Value", null, 512, sensitive: true);
+        v.Pattern(Value, "Value", EventsPatterns.HeaderValueSensitive, "^[ \\t]*[\\x20-\\x7E]+([ \\t]+[\\x20-\\x7E]+)*[ \\t]*$", sensitive: true);
+    }
+}
+
+/// <summary>Any additional parameters for the connection.</summary>
+public sealed partial record ConnectionHttpParameters : IValidatable
+{
+    public List<ConnectionHeaderParameter>? HeaderParameters { get; init; }
+    public List<ConnectionQueryStringParameter>? QueryStringParameters { get; init; }
+    public List<ConnectionBodyParameter>? BodyParameters { get; init; }
+
+    public void Validate(Validator v)
+    {
+        v.Length(HeaderParameters, "HeaderParameters", 0, 100);
+        v.NoNulls(HeaderParameters, "HeaderParameters");
+        v.Each(HeaderParameters, "HeaderParameters", static (v, i0) => { v.Nested(i0, null); });
+        v.Length(QueryStringParameters, "QueryStringParameters", 0, 100);
+        v.NoNulls(QueryStringParameters, "QueryStringParameters");
+        v.Each(QueryStringParameters, "QueryStringParameters", static (v, i0) => { v.Nested(i0, null); });
+        v.Length(BodyParameters, "BodyParameters", 0, 100);
+        v.NoNulls(BodyParameters, "BodyParameters");
+        v.Each(BodyParameters, "BodyParameters", static (v, i0) => { v.Nested(i0, null); });
+    }
+}
+
+/// <summary>The client response parameters for the connection when OAuth is specified as the authorization type.</summary>
+public sealed partial record ConnectionOAuthClientResponseParameters
+{
+    public string? ClientID { get; init; }
+}
+
+/// <summary>The response parameters when OAuth is specified as the authorization type.</summary>
+public sealed partial record ConnectionOAuthResponseParameters
+{
+    public ConnectionOAuthClientResponseParameters? ClientParameters { get; init; }
+    public string? AuthorizationEndpoint { get; init; }
+    public string? HttpMethod { get; init; }
+    public ConnectionHttpParameters? OAuthHttpParameters { get; init; }
+}
+
+/// <summary>Any additional query string parameter for the connection.</summary>
+public sealed partial record ConnectionQueryStringParameter : IValidatable
+{
+    public string? Key { get; init; }
+    public string? Value { get; init; }
+    public bool? IsValueSecret { get; init; }
+
+    public void Validate(Validator v)
+    {
+        v.Length(Key, "Key", null, 512);
+        v.Pattern(Key, "Key", EventsPatterns.QueryStringKey, "[^\\x00-\\x1F\\x7F]+");
+        v.Length(Value, "Value", null, 512, sensitive: true);
+        v.Pattern(Value, "Value", EventsPatterns.QueryStringValueSensitive, "[^\\x00-\\x09\\x0B\\x0C\\x0E-\\x1F\\x7F]+", sensitive: true);
+    }
+}
+
+/// <summary>The Amazon Resource Name (ARN) of the Amazon VPC Lattice resource configuration for the resource endpoint.</summary>
+public sealed partial record ConnectivityResourceConfigurationArn : IValidatable
+{
+    public string? ResourceConfigurationArn { get; init; }
+
+    public void Validate(Validator v)
+    {
+        v.Required(ResourceConfigurationArn, "ResourceConfigurationArn");
+        v.Length(ResourceConfigurationArn, "ResourceConfigurationArn", 0, 2048);
+        v.Pattern(ResourceConfigurationArn, "ResourceConfigurationArn", EventsPatterns.ResourceConfigurationArn, "^(?:^arn:[a-z0-9\\-]+:vpc-lattice:[a-zA-Z0-9\\-]+:\\d{12}:resourceconfiguration/rcfg-[0-9a-z]{17}$|^$)");
+    }
+}
+
+/// <summary>The parameters for EventBridge to use when invoking the resource endpoint.</summary>
+public sealed partial record ConnectivityResourceParameters : IValidatable
+{
+    public ConnectivityResourceConfigurationArn? ResourceParameters { get; init; }
+
+    public void Validate(Validator v)
+    {
+        v.Required(ResourceParameters, "ResourceParameters");
+        v.Nested(ResourceParameters, "ResourceParameters");
+    }
+}
+
+public sealed partial record CreateApiDestinationRequest : IValidatable
+{
+    public string? Name { get; init; }
+    public string? Description { get; init; }
+    public string? ConnectionArn { get; init; }
+    public string? InvocationEndpoint { get; init; }
+    public string? HttpMethod { get; init; }
+    public int? InvocationRateLimitPerSecond { get; init; }
+
+    public void Validate(Validator v)
+    {
+        v.Required(Name, "Name");
+        v.Length(Name, "Name", 1, 64);
+        v.Pattern(Name, "Name", EventsPatterns.ApiDestinationName, "[\\.\\-_A-Za-z0-9]+");
+        v.Length(Description, "Description", null, 512);
+        v.Pattern(Description, "Description", EventsPatterns.ApiDestinationDescription, ".*");
+        v.Required(ConnectionArn, "ConnectionArn");
+        v.Length(ConnectionArn, "ConnectionArn", 1, 1600);
+        v.Pattern(ConnectionArn, "ConnectionArn", EventsPatterns.ConnectionArn, "^arn:aws([a-z]|\\-)*:events:([a-z]|\\d|\\-)*:([0-9]{12})?:connection\\/[\\.\\-_A-Za-z0-9]+\\/[\\-A-Za-z0-9]+$");
+        v.Required(InvocationEndpoint, "InvocationEndpoint");
+        v.Length(InvocationEndpoint, "InvocationEndpoint", 1, 2048);
+        v.Pattern(InvocationEndpoint, "InvocationEndpoint", EventsPatterns.HttpsEndpoint, "^((%[0-9A-Fa-f]{2}|[-()_.!~*';/?:@\\x26=+$,A-Za-z0-9])+)([).!';/?:,])?$");
+        v.Required(HttpMethod, "HttpMethod");
+        v.Enum(HttpMethod, "HttpMethod", EventsEnums.ApiDestinationHttpMethod);
+        v.Range(InvocationRateLimitPerSecond, "InvocationRateLimitPerSecond", 1, null);
+    }
+}
+
+public sealed partial record CreateApiDestinationResponse
+{
+    public string? ApiDestinationArn { get; init; }
+    public string? ApiDestinationState { get; init; }
+    public DateTimeOffset? CreationTime { get; init; }
+    public DateTimeOffset? LastModifiedTime { get; init; }
+}
+
+/// <summary>The API key authorization parameters for the connection.</summary>
+public sealed partial record CreateConnectionApiKeyAuthRequestParameters : IValidatable
+{
+    public string? ApiKeyName { get; init; }
+    public string? ApiKeyValue { get; init; }
+
+    public void Validate(Validator v)
+    {
+        v.Required(ApiKeyName, "ApiKeyName");
+        v.Length(ApiKeyName, "ApiKeyName", 1, 512);
+        v.Pattern(ApiKeyName, "ApiKeyName", EventsPatterns.AuthHeaderParameters, "^[ \\t]*[^\\x00-\\x1F:\\x7F]+([ \\t]+[^\\x00-\\x1F:\\x7F]+)*[ \\t]*$");
+        v.Required(ApiKeyValue, "ApiKeyValue");
+        v.Length(ApiKeyValue, "ApiKeyValue", 1, 512, sensitive: true);
+        v.Pattern(ApiKeyValue, "ApiKeyValue", EventsPatterns.AuthHeaderParametersSensitive, "^[ \\t]*[^\\x00-\\x1F:\\x7F]+([ \\t]+[^\\x00-\\x1F:\\x7F]+)*[ \\t]*$", sensitive: true);
+    }
+}
+
+/// <summary>The authorization parameters for the connection.</summary>
+public sealed partial record CreateConnectionAuthRequestParameters : IValidatable
+{
+    public CreateConnectionBasicAuthRequestParameters? BasicAuthParameters { get; init; }
+    public CreateConnectionOAuthRequestParameters? OAuthParameters { get; init; }
+    public CreateConnectionApiKeyAuthRequestParameters? ApiKeyAuthParameters { get; init; }
+    public ConnectionHttpParameters? InvocationHttpParameters { get; init; }
+    public ConnectivityResourceParameters? ConnectivityParameters { get; init; }
+
+    public void Validate(Validator v)
+    {
+        v.Nested(BasicAuthParameters, "BasicAuthParameters");
+        v.Nested(OAuthParameters, "OAuthParameters");
+        v.Nested(ApiKeyAuthParameters, "ApiKeyAuthParameters");
+        v.Nested(InvocationHttpParameters, "InvocationHttpParameters");
+        v.Nested(ConnectivityParameters, "ConnectivityParameters");
+    }
+}
+
+/// <summary>Contains the Basic authorization parameters to use for the connection.</summary>
+public sealed partial record CreateConnectionBasicAuthRequestParameters : IValidatable
+{
+    public string? Username { get; init; }
+    public string? Password { get; init; }
+
+    public void Validate(Validator v)
+    {
+        v.Required(Username, "Username");
+        v.Length(Username, "Username", 1, 512);
+        v.Pattern(Username, "Username", EventsPatterns.AuthHeaderParameters, "^[ \\t]*[^\\x00-\\x1F:\\x7F]+([ \\t]+[^\\x00-\\x1F:\\x7F]+)*[ \\t]*$");
+        v.Required(Password, "Password");
+        v.Length(Password, "Password", 1, 512, sensitive: true);
+        v.Pattern(Password, "Password", EventsPatterns.AuthHeaderParametersSensitive, "^[ \\t]*[^\\x00-\\x1F:\\x7F]+([ \\t]+[^\\x00-\\x1F:\\x7F]+)*[ \\t]*$", sensitive: true);
+    }
+}
+
+/// <summary>The Basic authorization parameters to use for the connection.</summary>
+public sealed partial record CreateConnectionOAuthClientRequestParameters : IValidatable
+{
+    public string? ClientID { get; init; }
+    public string? ClientSecret { get; init; }
+
+    public void Validate(Validator v)
+    {
+        v.Required(ClientID, "ClientID");
+        v.Length(ClientID, "ClientID", 1, 512);
+        v.Pattern(ClientID, "ClientID", EventsPatterns.AuthHeaderParameters, "^[ \\t]*[^\\x00-\\x1F:\\x7F]+([ \\t]+[^\\x00-\\x1F:\\x7F]+)*[ \\t]*$");
+        v.Required(ClientSecret, "ClientSecret");
+        v.Length(ClientSecret, "ClientSecret", 1, 512, sensitive: true);
+        v.Pattern(ClientSecret, "ClientSecret", EventsPatterns.AuthHeaderParametersSensitive, "^[ \\t]*[^\\x00-\\x1F:\\x7F]+([ \\t]+[^\\x00-\\x1F:\\x7F]+)*[ \\t]*$", sensitive: true);
+    }
+}
+
+/// <summary>Contains the OAuth authorization parameters to use for the connection.</summary>
+public sealed partial record CreateConnectionOAuthRequestParameters : IValidatable
+{
+    public CreateConnectionOAuthClientRequestParameters? ClientParameters { get; init; }
+    public string? AuthorizationEndpoint { get; init; }
+    public string? HttpMethod { get; init; }
+    public ConnectionHttpParameters? OAuthHttpParameters { get; init; }
+
+    public void Validate(Validator v)
+    {
+        v.Required(ClientParameters, "ClientParameters");
+        v.Nested(ClientParameters, "ClientParameters");
+        v.Required(AuthorizationEndpoint, "AuthorizationEndpoint");
+        v.Length(AuthorizationEndpoint, "AuthorizationEndpoint", 1, 2048);
+        v.Pattern(AuthorizationEndpoint, "AuthorizationEndpoint", EventsPatterns.HttpsEndpoint, "^((%[0-9A-Fa-f]{2}|[-()_.!~*';/?:@\\x26=+$,A-Za-z0-9])+)([).!';/?:,])?$");
+        v.Required(HttpMethod, "HttpMethod");
+        v.Enum(HttpMethod, "HttpMethod", EventsEnums.ConnectionOAuthHttpMethod);
+        v.Nested(OAuthHttpParameters, "OAuthHttpParameters");
+    }
+}
+
+public sealed partial record CreateConnectionRequest : IValidatable
+{
+    public string? Name { get; init; }
+    public string? Description { get; init; }
+    public string? AuthorizationType { get; init; }
+    public CreateConnectionAuthRequestParameters? AuthParameters { get; init; }
+    public ConnectivityResourceParameters? InvocationConnectivityParameters { get; init; }
+    public string? KmsKeyIdentifier { get; init; }
+
+    public void Validate(Validator v)
+    {
+        v.Required(Name, "Name");
+        v.Length(Name, "Name", 1, 64);
+        v.Pattern(Name, "Name", EventsPatterns.ConnectionName, "[\\.\\-_A-Za-z0-9]+");
+        v.Length(Description, "Description", null, 512);
+        v.Pattern(Description, "Description", EventsPatterns.ConnectionDescription, ".*");
+        v.Required(AuthorizationType, "AuthorizationType");
+        v.Enum(AuthorizationType, "AuthorizationType", EventsEnums.ConnectionAuthorizationType);
+        v.Required(AuthParameters, "AuthParameters");
+        v.Nested(AuthParameters, "AuthParameters");
+        v.Nested(InvocationConnectivityParameters, "InvocationConnectivityParameters");
+        v.Length(KmsKeyIdentifier, "KmsKeyIdentifier", null, 2048);
+        v.Pattern(KmsKeyIdentifier, "KmsKeyIdentifier", EventsPatterns.KmsKeyIdentifier, "^[a-zA-Z0-9_\\-/:]*$");
+    }
+}
+
+public sealed partial record CreateConnectionResponse
+{
+    public string? ConnectionArn { get; init; }
+    public string? ConnectionState { get; init; }
+    public DateTimeOffset? CreationTime { get; init; }
+    public DateTimeOffset? LastModifiedTime { get; init; }
+}
+
 public sealed partial record CreateEventBusRequest : IValidatable
 {
     public string? Name { get; init; }
@@ -136,6 +464,64 @@ public sealed partial record DeadLetterConfig : IValidatable
     }
 }
 
+public sealed partial record DeauthorizeConnectionRequest : IValidatable
+{
+    public string? Name { get; init; }
+
+    public void Validate(Validator v)
+    {
+        v.Required(Name, "Name");
+        v.Length(Name, "Name", 1, 64);
+        v.Pattern(Name, "Name", EventsPatterns.ConnectionName, "[\\.\\-_A-Za-z0-9]+");
+    }
+}
+
+public sealed partial record DeauthorizeConnectionResponse
+{
+    public string? ConnectionArn { get; init; }
+    public string? ConnectionState { get; init; }
+    public DateTimeOffset? CreationTime { get; init; }
+    public DateTimeOffset? LastModifiedTime { get; init; }
+    public DateTimeOffset? LastAuthorizedTime { get; init; }
+}
+
+public sealed partial record DeleteApiDestinationRequest : IValidatable
+{
+    public string? Name { get; init; }
+
+    public void Validate(Validator v)
+    {
+        v.Required(Name, "Name");
+        v.Length(Name, "Name", 1, 64);
+        v.Pattern(Name, "Name", EventsPatterns.ApiDestinationName, "[\\.\\-_A-Za-z0-9]+");
+    }
+}
+
+public sealed partial record DeleteApiDestinationResponse
+{
+}
+
+public sealed partial record DeleteConnectionRequest : IValidatable
+{
+    public string? Name { get; init; }
+
+    public void Validate(Validator v)
+    {
+        v.Required(Name, "Name");
+        v.Length(Name, "Name", 1, 64);
+        v.Pattern(Name, "Name", EventsPatterns.ConnectionName, "[\\.\\-_A-Za-z0-9]+");
+    }
+}
+
+public sealed partial record DeleteConnectionResponse
+{
+    public string? ConnectionArn { get; init; }
+    public string? ConnectionState { get; init; }
+    public DateTimeOffset? CreationTime { get; init; }
+    public DateTimeOffset? LastModifiedTime { get; init; }
+    public DateTimeOffset? LastAuthorizedTime { get; init; }
+}
+
 public sealed partial record DeleteEventBusRequest : IValidatable
 {
     public string? Name { get; init; }
@@ -162,6 +548,74 @@ public sealed partial record DeleteRuleRequest : IValidatable
         v.Length(EventBusName, "EventBusName", 1, 1600);
         v.Pattern(EventBusName, "EventBusName", EventsPatterns.EventBusNameOrArn, "(arn:aws[\\w-]*:events:[a-z]+-[a-z]+-[\\w-]+:[0-9]{12}:event-bus\\/)?[/\\.\\-_A-Za-z0-9]+");
     }
+}
+
+public sealed partial record DescribeApiDestinationRequest : IValidatable
+{
+    public string? Name { get; init; }
+
+    public void Validate(Validator v)
+    {
+        v.Required(Name, "Name");
+        v.Length(Name, "Name", 1, 64);
+        v.Pattern(Name, "Name", EventsPatterns.ApiDestinationName, "[\\.\\-_A-Za-z0-9]+");
+    }
+}
+
+public sealed partial record DescribeApiDestinationResponse
+{
+    public string? ApiDestinationArn { get; init; }
+    public string? Name { get; init; }
+    public string? Description { get; init; }
+    public string? ApiDestinationState { get; init; }
+    public string? ConnectionArn { get; init; }
+    public string? InvocationEndpoint { get; init; }
+    public string? HttpMethod { get; init; }
+    public int? InvocationRateLimitPerSecond { get; init; }
+    public DateTimeOffset? CreationTime { get; init; }
+    public DateTimeOffset? LastModifiedTime { get; init; }
+}
+
+/// <summary>If the connection uses a private OAuth endpoint, the parameters for EventBridge to use when authenticating against the endpoint.</summary>
+public sealed partial record DescribeConnectionConnectivityParameters
+{
+    public DescribeConnectionResourceParameters? ResourceParameters { get; init; }
+}
+
+public sealed partial record DescribeConnectionRequest : IValidatable
+{
+    public string? Name { get; init; }
+
+    public void Validate(Validator v)
+    {
+        v.Required(Name, "Name");
+        v.Length(Name, "Name", 1, 64);
+        v.Pattern(Name, "Name", EventsPatterns.ConnectionName, "[\\.\\-_A-Za-z0-9]+");
+    }
+}
+
+/// <summary>The parameters for EventBridge to use when invoking the resource endpoint.</summary>
+public sealed partial record DescribeConnectionResourceParameters
+{
+    public string? ResourceConfigurationArn { get; init; }
+    public string? ResourceAssociationArn { get; init; }
+}
+
+public sealed partial record DescribeConnectionResponse
+{
+    public string? ConnectionArn { get; init; }
+    public string? Name { get; init; }
+    public string? Description { get; init; }
+    public DescribeConnectionConnectivityParameters? InvocationConnectivityParameters { get; init; }
+    public string? ConnectionState { get; init; }
+    public string? StateReason { get; init; }
+    public string? AuthorizationType { get; init; }
+    public string? SecretArn { get; init; }
+    public string? KmsKeyIdentifier { get; init; }
+    public ConnectionAuthResponseParameters? AuthParameters { get; init; }
+    public DateTimeOffset? CreationTime { get; init; }
+    public DateTimeOffset? LastModifiedTime { get; init; }
+    public DateTimeOffset? LastAuthorizedTime { get; init; }
 }
 
 public sealed partial record DescribeEventBusRequest : IValidatable
@@ -346,6 +800,53 @@ public sealed partial record KinesisParameters : IValidatable
         v.Required(PartitionKeyPath, "PartitionKeyPath");
         v.Length(PartitionKeyPath, "PartitionKeyPath", null, 256);
     }
+}
+
+public sealed partial record ListApiDestinationsRequest : IValidatable
+{
+    public string? NamePrefix { get; init; }
+    public string? ConnectionArn { get; init; }
+    public string? NextToken { get; init; }
+    public int? Limit { get; init; }
+
+    public void Validate(Validator v)
+    {
+        v.Length(NamePrefix, "NamePrefix", 1, 64);
+        v.Pattern(NamePrefix, "NamePrefix", EventsPatterns.ApiDestinationName, "[\\.\\-_A-Za-z0-9]+");
+        v.Length(ConnectionArn, "ConnectionArn", 1, 1600);
+        v.Pattern(ConnectionArn, "ConnectionArn", EventsPatterns.ConnectionArn, "^arn:aws([a-z]|\\-)*:events:([a-z]|\\d|\\-)*:([0-9]{12})?:connection\\/[\\.\\-_A-Za-z0-9]+\\/[\\-A-Za-z0-9]+$");
+        v.Length(NextToken, "NextToken", 1, 2048);
+        v.Range(Limit, "Limit", 1, 100);
+    }
+}
+
+public sealed partial record ListApiDestinationsResponse
+{
+    public List<ApiDestination>? ApiDestinations { get; init; }
+    public string? NextToken { get; init; }
+}
+
+public sealed partial record ListConnectionsRequest : IValidatable
+{
+    public string? NamePrefix { get; init; }
+    public string? ConnectionState { get; init; }
+    public string? NextToken { get; init; }
+    public int? Limit { get; init; }
+
+    public void Validate(Validator v)
+    {
+        v.Length(NamePrefix, "NamePrefix", 1, 64);
+        v.Pattern(NamePrefix, "NamePrefix", EventsPatterns.ConnectionName, "[\\.\\-_A-Za-z0-9]+");
+        v.Enum(ConnectionState, "ConnectionState", EventsEnums.ConnectionState);
+        v.Length(NextToken, "NextToken", 1, 2048);
+        v.Range(Limit, "Limit", 1, 100);
+    }
+}
+
+public sealed partial record ListConnectionsResponse
+{
+    public List<Connection>? Connections { get; init; }
+    public string? NextToken { get; init; }
 }
 
 public sealed partial record ListEventBusesRequest : IValidatable
@@ -564,6 +1065,29 @@ public sealed partial record PutEventsResultEntry
     public string? ErrorMessage { get; init; }
 }
 
+public sealed partial record PutPermissionRequest : IValidatable
+{
+    public string? EventBusName { get; init; }
+    public string? Action { get; init; }
+    public string? Principal { get; init; }
+    public string? StatementId { get; init; }
+    public Condition? Condition { get; init; }
+    public string? Policy { get; init; }
+
+    public void Validate(Validator v)
+    {
+        v.Length(EventBusName, "EventBusName", 1, 256);
+        v.Pattern(EventBusName, "EventBusName", EventsPatterns.NonPartnerEventBusName, "[\\.\\-_A-Za-z0-9]+");
+        v.Length(Action, "Action", 1, 64);
+        v.Pattern(Action, "Action", EventsPatterns.ActionShape, "events:[a-zA-Z]+");
+        v.Length(Principal, "Principal", 1, 12);
+        v.Pattern(Principal, "Principal", EventsPatterns.Principal, "(\\d{12}|\\*)");
+        v.Length(StatementId, "StatementId", 1, 64);
+        v.Pattern(StatementId, "StatementId", EventsPatterns.StatementId, "[a-zA-Z0-9-_]+");
+        v.Nested(Condition, "Condition");
+    }
+}
+
 public sealed partial record PutRuleRequest : IValidatable
 {
     public string? Name { get; init; }
@@ -654,6 +1178,21 @@ public sealed partial record RedshiftDataParameters : IValidatable
         v.Length(Sqls, "Sqls", 0, 40, sensitive: true);
         v.NoNulls(Sqls, "Sqls");
         v.Each(Sqls, "Sqls", static (v, i0) => { v.Length(i0, null, 1, 100000, sensitive: true); });
+    }
+}
+
+public sealed partial record RemovePermissionRequest : IValidatable
+{
+    public string? StatementId { get; init; }
+    public bool? RemoveAllPermissions { get; init; }
+    public string? EventBusName { get; init; }
+
+    public void Validate(Validator v)
+    {
+        v.Length(StatementId, "StatementId", 1, 64);
+        v.Pattern(StatementId, "StatementId", EventsPatterns.StatementId, "[a-zA-Z0-9-_]+");
+        v.Length(EventBusName, "EventBusName", 1, 256);
+        v.Pattern(EventBusName, "EventBusName", EventsPatterns.NonPartnerEventBusName, "[\\.\\-_A-Za-z0-9]+");
     }
 }
 
@@ -908,10 +1447,162 @@ public sealed partial record UntagResourceResponse
 {
 }
 
+public sealed partial record UpdateApiDestinationRequest : IValidatable
+{
+    public string? Name { get; init; }
+    public string? Description { get; init; }
+    public string? ConnectionArn { get; init; }
+    public string? InvocationEndpoint { get; init; }
+    public string? HttpMethod { get; init; }
+    public int? InvocationRateLimitPerSecond { get; init; }
+
+    public void Validate(Validator v)
+    {
+        v.Required(Name, "Name");
+        v.Length(Name, "Name", 1, 64);
+        v.Pattern(Name, "Name", EventsPatterns.ApiDestinationName, "[\\.\\-_A-Za-z0-9]+");
+        v.Length(Description, "Description", null, 512);
+        v.Pattern(Description, "Description", EventsPatterns.ApiDestinationDescription, ".*");
+        v.Length(ConnectionArn, "ConnectionArn", 1, 1600);
+        v.Pattern(ConnectionArn, "ConnectionArn", EventsPatterns.ConnectionArn, "^arn:aws([a-z]|\\-)*:events:([a-z]|\\d|\\-)*:([0-9]{12})?:connection\\/[\\.\\-_A-Za-z0-9]+\\/[\\-A-Za-z0-9]+$");
+        v.Length(InvocationEndpoint, "InvocationEndpoint", 1, 2048);
+        v.Pattern(InvocationEndpoint, "InvocationEndpoint", EventsPatterns.HttpsEndpoint, "^((%[0-9A-Fa-f]{2}|[-()_.!~*';/?:@\\x26=+$,A-Za-z0-9])+)([).!';/?:,])?$");
+        v.Enum(HttpMethod, "HttpMethod", EventsEnums.ApiDestinationHttpMethod);
+        v.Range(InvocationRateLimitPerSecond, "InvocationRateLimitPerSecond", 1, null);
+    }
+}
+
+public sealed partial record UpdateApiDestinationResponse
+{
+    public string? ApiDestinationArn { get; init; }
+    public string? ApiDestinationState { get; init; }
+    public DateTimeOffset? CreationTime { get; init; }
+    public DateTimeOffset? LastModifiedTime { get; init; }
+}
+
+/// <summary>Contains the API key authorization parameters to use to update the connection.</summary>
+public sealed partial record UpdateConnectionApiKeyAuthRequestParameters : IValidatable
+{
+    public string? ApiKeyName { get; init; }
+    public string? ApiKeyValue { get; init; }
+
+    public void Validate(Validator v)
+    {
+        v.Length(ApiKeyName, "ApiKeyName", 1, 512);
+        v.Pattern(ApiKeyName, "ApiKeyName", EventsPatterns.AuthHeaderParameters, "^[ \\t]*[^\\x00-\\x1F:\\x7F]+([ \\t]+[^\\x00-\\x1F:\\x7F]+)*[ \\t]*$");
+        v.Length(ApiKeyValue, "ApiKeyValue", 1, 512, sensitive: true);
+        v.Pattern(ApiKeyValue, "ApiKeyValue", EventsPatterns.AuthHeaderParametersSensitive, "^[ \\t]*[^\\x00-\\x1F:\\x7F]+([ \\t]+[^\\x00-\\x1F:\\x7F]+)*[ \\t]*$", sensitive: true);
+    }
+}
+
+/// <summary>Contains the additional parameters to use for the connection.</summary>
+public sealed partial record UpdateConnectionAuthRequestParameters : IValidatable
+{
+    public UpdateConnectionBasicAuthRequestParameters? BasicAuthParameters { get; init; }
+    public UpdateConnectionOAuthRequestParameters? OAuthParameters { get; init; }
+    public UpdateConnectionApiKeyAuthRequestParameters? ApiKeyAuthParameters { get; init; }
+    public ConnectionHttpParameters? InvocationHttpParameters { get; init; }
+    public ConnectivityResourceParameters? ConnectivityParameters { get; init; }
+
+    public void Validate(Validator v)
+    {
+        v.Nested(BasicAuthParameters, "BasicAuthParameters");
+        v.Nested(OAuthParameters, "OAuthParameters");
+        v.Nested(ApiKeyAuthParameters, "ApiKeyAuthParameters");
+        v.Nested(InvocationHttpParameters, "InvocationHttpParameters");
+        v.Nested(ConnectivityParameters, "ConnectivityParameters");
+    }
+}
+
+/// <summary>The Basic authorization parameters for the connection.</summary>
+public sealed partial record UpdateConnectionBasicAuthRequestParameters : IValidatable
+{
+    public string? Username { get; init; }
+    public string? Password { get; init; }
+
+    public void Validate(Validator v)
+    {
+        v.Length(Username, "Username", 1, 512);
+        v.Pattern(Username, "Username", EventsPatterns.AuthHeaderParameters, "^[ \\t]*[^\\x00-\\x1F:\\x7F]+([ \\t]+[^\\x00-\\x1F:\\x7F]+)*[ \\t]*$");
+        v.Length(Password, "Password", 1, 512, sensitive: true);
+        v.Pattern(Password, "Password", EventsPatterns.AuthHeaderParametersSensitive, "^[ \\t]*[^\\x00-\\x1F:\\x7F]+([ \\t]+[^\\x00-\\x1F:\\x7F]+)*[ \\t]*$", sensitive: true);
+    }
+}
+
+/// <summary>The OAuth authorization parameters to use for the connection.</summary>
+public sealed partial record UpdateConnectionOAuthClientRequestParameters : IValidatable
+{
+    public string? ClientID { get; init; }
+    public string? ClientSecret { get; init; }
+
+    public void Validate(Validator v)
+    {
+        v.Length(ClientID, "ClientID", 1, 512);
+        v.Pattern(ClientID, "ClientID", EventsPatterns.AuthHeaderParameters, "^[ \\t]*[^\\x00-\\x1F:\\x7F]+([ \\t]+[^\\x00-\\x1F:\\x7F]+)*[ \\t]*$");
+        v.Length(ClientSecret, "ClientSecret", 1, 512, sensitive: true);
+        v.Pattern(ClientSecret, "ClientSecret", EventsPatterns.AuthHeaderParametersSensitive, "^[ \\t]*[^\\x00-\\x1F:\\x7F]+([ \\t]+[^\\x00-\\x1F:\\x7F]+)*[ \\t]*$", sensitive: true);
+    }
+}
+
+/// <summary>The OAuth request parameters to use for the connection.</summary>
+public sealed partial record UpdateConnectionOAuthRequestParameters : IValidatable
+{
+    public UpdateConnectionOAuthClientRequestParameters? ClientParameters { get; init; }
+    public string? AuthorizationEndpoint { get; init; }
+    public string? HttpMethod { get; init; }
+    public ConnectionHttpParameters? OAuthHttpParameters { get; init; }
+
+    public void Validate(Validator v)
+    {
+        v.Nested(ClientParameters, "ClientParameters");
+        v.Length(AuthorizationEndpoint, "AuthorizationEndpoint", 1, 2048);
+        v.Pattern(AuthorizationEndpoint, "AuthorizationEndpoint", EventsPatterns.HttpsEndpoint, "^((%[0-9A-Fa-f]{2}|[-()_.!~*';/?:@\\x26=+$,A-Za-z0-9])+)([).!';/?:,])?$");
+        v.Enum(HttpMethod, "HttpMethod", EventsEnums.ConnectionOAuthHttpMethod);
+        v.Nested(OAuthHttpParameters, "OAuthHttpParameters");
+    }
+}
+
+public sealed partial record UpdateConnectionRequest : IValidatable
+{
+    public string? Name { get; init; }
+    public string? Description { get; init; }
+    public string? AuthorizationType { get; init; }
+    public UpdateConnectionAuthRequestParameters? AuthParameters { get; init; }
+    public ConnectivityResourceParameters? InvocationConnectivityParameters { get; init; }
+    public string? KmsKeyIdentifier { get; init; }
+
+    public void Validate(Validator v)
+    {
+        v.Required(Name, "Name");
+        v.Length(Name, "Name", 1, 64);
+        v.Pattern(Name, "Name", EventsPatterns.ConnectionName, "[\\.\\-_A-Za-z0-9]+");
+        v.Length(Description, "Description", null, 512);
+        v.Pattern(Description, "Description", EventsPatterns.ConnectionDescription, ".*");
+        v.Enum(AuthorizationType, "AuthorizationType", EventsEnums.ConnectionAuthorizationType);
+        v.Nested(AuthParameters, "AuthParameters");
+        v.Nested(InvocationConnectivityParameters, "InvocationConnectivityParameters");
+        v.Length(KmsKeyIdentifier, "KmsKeyIdentifier", null, 2048);
+        v.Pattern(KmsKeyIdentifier, "KmsKeyIdentifier", EventsPatterns.KmsKeyIdentifier, "^[a-zA-Z0-9_\\-/:]*$");
+    }
+}
+
+public sealed partial record UpdateConnectionResponse
+{
+    public string? ConnectionArn { get; init; }
+    public string? ConnectionState { get; init; }
+    public DateTimeOffset? CreationTime { get; init; }
+    public DateTimeOffset? LastModifiedTime { get; init; }
+    public DateTimeOffset? LastAuthorizedTime { get; init; }
+}
+
 /// <summary>The values the model allows for each enumerated string of events's inputs.</summary>
 public static class EventsEnums
 {
+    public static readonly string[] ApiDestinationHttpMethod = ["POST", "GET", "HEAD", "OPTIONS", "PUT", "PATCH", "DELETE"];
     public static readonly string[] AssignPublicIp = ["ENABLED", "DISABLED"];
+    public static readonly string[] ConnectionAuthorizationType = ["BASIC", "OAUTH_CLIENT_CREDENTIALS", "API_KEY"];
+    public static readonly string[] ConnectionOAuthHttpMethod = ["GET", "POST", "PUT"];
+    public static readonly string[] ConnectionState = ["CREATING", "UPDATING", "DELETING", "AUTHORIZED", "DEAUTHORIZED", "AUTHORIZING", "DEAUTHORIZING", "ACTIVE", "FAILED_CONNECTIVITY"];
     public static readonly string[] IncludeDetail = ["NONE", "FULL"];
     public static readonly string[] LaunchType = ["EC2", "FARGATE", "EXTERNAL"];
     public static readonly string[] Level = ["OFF", "ERROR", "INFO", "TRACE"];
@@ -925,6 +1616,22 @@ public static class EventsEnums
 /// that match the whole value, as AWS matches them.</summary>
 public static partial class EventsPatterns
 {
+    [System.Text.RegularExpressions.GeneratedRegex("\\A(?:events:[a-zA-Z]+)\\z", System.Text.RegularExpressions.RegexOptions.CultureInvariant | System.Text.RegularExpressions.RegexOptions.NonBacktracking)]
+    public static partial System.Text.RegularExpressions.Regex ActionShape { get; }
+    [System.Text.RegularExpressions.GeneratedRegex("\\A(?:.*)\\z", System.Text.RegularExpressions.RegexOptions.CultureInvariant | System.Text.RegularExpressions.RegexOptions.NonBacktracking)]
+    public static partial System.Text.RegularExpressions.Regex ApiDestinationDescription { get; }
+    [System.Text.RegularExpressions.GeneratedRegex("\\A(?:[\\.\\-_A-Za-z0-9]+)\\z", System.Text.RegularExpressions.RegexOptions.CultureInvariant | System.Text.RegularExpressions.RegexOptions.NonBacktracking)]
+    public static partial System.Text.RegularExpressions.Regex ApiDestinationName { get; }
+    [System.Text.RegularExpressions.GeneratedRegex("\\A(?:^[ \\t]*[^\\x00-\\x1F:\\x7F]+([ \\t]+[^\\x00-\\x1F:\\x7F]+)*[ \\t]*$)\\z", System.Text.RegularExpressions.RegexOptions.CultureInvariant | System.Text.RegularExpressions.RegexOptions.NonBacktracking)]
+    public static partial System.Text.RegularExpressions.Regex AuthHeaderParameters { get; }
+    [System.Text.RegularExpressions.GeneratedRegex("\\A(?:^[ \\t]*[^\\x00-\\x1F:\\x7F]+([ \\t]+[^\\x00-\\x1F:\\x7F]+)*[ \\t]*$)\\z", System.Text.RegularExpressions.RegexOptions.CultureInvariant | System.Text.RegularExpressions.RegexOptions.NonBacktracking)]
+    public static partial System.Text.RegularExpressions.Regex AuthHeaderParametersSensitive { get; }
+    [System.Text.RegularExpressions.GeneratedRegex("\\A(?:^arn:aws([a-z]|\\-)*:events:([a-z]|[0-9]|\\-)*:([0-9]{12})?:connection\\/[\\.\\-_A-Za-z0-9]+\\/[\\-A-Za-z0-9]+$)\\z", System.Text.RegularExpressions.RegexOptions.CultureInvariant | System.Text.RegularExpressions.RegexOptions.NonBacktracking)]
+    public static partial System.Text.RegularExpressions.Regex ConnectionArn { get; }
+    [System.Text.RegularExpressions.GeneratedRegex("\\A(?:.*)\\z", System.Text.RegularExpressions.RegexOptions.CultureInvariant | System.Text.RegularExpressions.RegexOptions.NonBacktracking)]
+    public static partial System.Text.RegularExpressions.Regex ConnectionDescription { get; }
+    [System.Text.RegularExpressions.GeneratedRegex("\\A(?:[\\.\\-_A-Za-z0-9]+)\\z", System.Text.RegularExpressions.RegexOptions.CultureInvariant | System.Text.RegularExpressions.RegexOptions.NonBacktracking)]
+    public static partial System.Text.RegularExpressions.Regex ConnectionName { get; }
     [System.Text.RegularExpressions.GeneratedRegex("\\A(?:^[A-Za-z0-9\\-]+[\\.][A-Za-z0-9\\-]+$)\\z", System.Text.RegularExpressions.RegexOptions.CultureInvariant | System.Text.RegularExpressions.RegexOptions.NonBacktracking)]
     public static partial System.Text.RegularExpressions.Regex EndpointId { get; }
     [System.Text.RegularExpressions.GeneratedRegex("\\A(?:[/\\.\\-_A-Za-z0-9]+)\\z", System.Text.RegularExpressions.RegexOptions.CultureInvariant | System.Text.RegularExpressions.RegexOptions.NonBacktracking)]
@@ -937,26 +1644,40 @@ public static partial class EventsPatterns
     public static partial System.Text.RegularExpressions.Regex HeaderKey { get; }
     [System.Text.RegularExpressions.GeneratedRegex("\\A(?:^[ \\t]*[\\x20-\\x7E]+([ \\t]+[\\x20-\\x7E]+)*[ \\t]*$)\\z", System.Text.RegularExpressions.RegexOptions.CultureInvariant | System.Text.RegularExpressions.RegexOptions.NonBacktracking)]
     public static partial System.Text.RegularExpressions.Regex HeaderValue { get; }
+    [System.Text.RegularExpressions.GeneratedRegex("\\A(?:^[ \\t]*[\\x20-\\x7E]+([ \\t]+[\\x20-\\x7E]+)*[ \\t]*$)\\z", System.Text.RegularExpressions.RegexOptions.CultureInvariant | System.Text.RegularExpressions.RegexOptions.NonBacktracking)]
+    public static partial System.Text.RegularExpressions.Regex HeaderValueSensitive { get; }
+    [System.Text.RegularExpressions.GeneratedRegex("\\A(?:^((%[0-9A-Fa-f]{2}|[-()_.!~*';/?:@\\x26=+$,A-Za-z0-9])+)([).!';/?:,])?$)\\z", System.Text.RegularExpressions.RegexOptions.CultureInvariant | System.Text.RegularExpressions.RegexOptions.NonBacktracking)]
+    public static partial System.Text.RegularExpressions.Regex HttpsEndpoint { get; }
     [System.Text.RegularExpressions.GeneratedRegex("\\A(?:[A-Za-z0-9_\\-]+)\\z", System.Text.RegularExpressions.RegexOptions.CultureInvariant | System.Text.RegularExpressions.RegexOptions.NonBacktracking)]
     public static partial System.Text.RegularExpressions.Regex InputTransformerPathKey { get; }
     [System.Text.RegularExpressions.GeneratedRegex("\\A(?:^[a-zA-Z0-9_\\-/:]*$)\\z", System.Text.RegularExpressions.RegexOptions.CultureInvariant | System.Text.RegularExpressions.RegexOptions.NonBacktracking)]
     public static partial System.Text.RegularExpressions.Regex KmsKeyIdentifier { get; }
+    [System.Text.RegularExpressions.GeneratedRegex("\\A(?:[\\.\\-_A-Za-z0-9]+)\\z", System.Text.RegularExpressions.RegexOptions.CultureInvariant | System.Text.RegularExpressions.RegexOptions.NonBacktracking)]
+    public static partial System.Text.RegularExpressions.Regex NonPartnerEventBusName { get; }
     [System.Text.RegularExpressions.GeneratedRegex("\\A(?:(arn:aws[a-zA-Z0-9_-]*:events:[a-z]+-[a-z]+-[a-zA-Z0-9_-]+:[0-9]{12}:event-bus\\/)?[\\.\\-_A-Za-z0-9]+)\\z", System.Text.RegularExpressions.RegexOptions.CultureInvariant | System.Text.RegularExpressions.RegexOptions.NonBacktracking)]
     public static partial System.Text.RegularExpressions.Regex NonPartnerEventBusNameOrArn { get; }
     [System.Text.RegularExpressions.GeneratedRegex("\\A(?:^(?![ \\t\\n\\x0B\\f\\r]*$).+)\\z", System.Text.RegularExpressions.RegexOptions.CultureInvariant)]
     public static partial System.Text.RegularExpressions.Regex PathParameter { get; }
+    [System.Text.RegularExpressions.GeneratedRegex("\\A(?:([0-9]{12}|\\*))\\z", System.Text.RegularExpressions.RegexOptions.CultureInvariant | System.Text.RegularExpressions.RegexOptions.NonBacktracking)]
+    public static partial System.Text.RegularExpressions.Regex Principal { get; }
     [System.Text.RegularExpressions.GeneratedRegex("\\A(?:[^\\x00-\\x1F\\x7F]+)\\z", System.Text.RegularExpressions.RegexOptions.CultureInvariant | System.Text.RegularExpressions.RegexOptions.NonBacktracking)]
     public static partial System.Text.RegularExpressions.Regex QueryStringKey { get; }
     [System.Text.RegularExpressions.GeneratedRegex("\\A(?:[^\\x00-\\x09\\x0B\\x0C\\x0E-\\x1F\\x7F]+)\\z", System.Text.RegularExpressions.RegexOptions.CultureInvariant | System.Text.RegularExpressions.RegexOptions.NonBacktracking)]
     public static partial System.Text.RegularExpressions.Regex QueryStringValue { get; }
+    [System.Text.RegularExpressions.GeneratedRegex("\\A(?:[^\\x00-\\x09\\x0B\\x0C\\x0E-\\x1F\\x7F]+)\\z", System.Text.RegularExpressions.RegexOptions.CultureInvariant | System.Text.RegularExpressions.RegexOptions.NonBacktracking)]
+    public static partial System.Text.RegularExpressions.Regex QueryStringValueSensitive { get; }
     [System.Text.RegularExpressions.GeneratedRegex("\\A(?:(^arn:aws([a-z]|\\-)*:secretsmanager:[a-z0-9-.]+:.*)|(\\$(\\.[a-zA-Z0-9__-]+(\\[([0-9]+|\\*)\\])*)*))\\z", System.Text.RegularExpressions.RegexOptions.CultureInvariant | System.Text.RegularExpressions.RegexOptions.NonBacktracking)]
     public static partial System.Text.RegularExpressions.Regex RedshiftSecretManagerArn { get; }
+    [System.Text.RegularExpressions.GeneratedRegex("\\A(?:^(?:^arn:[a-z0-9\\-]+:vpc-lattice:[a-zA-Z0-9\\-]+:[0-9]{12}:resourceconfiguration/rcfg-[0-9a-z]{17}$|^$))\\z", System.Text.RegularExpressions.RegexOptions.CultureInvariant | System.Text.RegularExpressions.RegexOptions.NonBacktracking)]
+    public static partial System.Text.RegularExpressions.Regex ResourceConfigurationArn { get; }
     [System.Text.RegularExpressions.GeneratedRegex("\\A(?:[\\.\\-_A-Za-z0-9]+)\\z", System.Text.RegularExpressions.RegexOptions.CultureInvariant | System.Text.RegularExpressions.RegexOptions.NonBacktracking)]
     public static partial System.Text.RegularExpressions.Regex RuleName { get; }
     [System.Text.RegularExpressions.GeneratedRegex("\\A(?:^[\\p{L}\\p{Z}\\p{N}_.:/=+\\-@]*$)\\z", System.Text.RegularExpressions.RegexOptions.CultureInvariant | System.Text.RegularExpressions.RegexOptions.NonBacktracking)]
     public static partial System.Text.RegularExpressions.Regex RunCommandTargetKey { get; }
     [System.Text.RegularExpressions.GeneratedRegex("\\A(?:^[a-zA-Z0-9](-*[a-zA-Z0-9])*$)\\z", System.Text.RegularExpressions.RegexOptions.CultureInvariant | System.Text.RegularExpressions.RegexOptions.NonBacktracking)]
     public static partial System.Text.RegularExpressions.Regex SageMakerPipelineParameterName { get; }
+    [System.Text.RegularExpressions.GeneratedRegex("\\A(?:[a-zA-Z0-9-_]+)\\z", System.Text.RegularExpressions.RegexOptions.CultureInvariant | System.Text.RegularExpressions.RegexOptions.NonBacktracking)]
+    public static partial System.Text.RegularExpressions.Regex StatementId { get; }
     [System.Text.RegularExpressions.GeneratedRegex("\\A(?:[\\.\\-_A-Za-z0-9]+)\\z", System.Text.RegularExpressions.RegexOptions.CultureInvariant | System.Text.RegularExpressions.RegexOptions.NonBacktracking)]
     public static partial System.Text.RegularExpressions.Regex TargetId { get; }
 }
@@ -964,16 +1685,34 @@ public static partial class EventsPatterns
 /// <summary>System.Text.Json source generation for the JSON protocol: members as the model names
 /// them, absent members omitted, timestamps as epoch seconds, doubles as AWS writes them.</summary>
 [JsonSourceGenerationOptions(DefaultIgnoreCondition = JsonIgnoreCondition.WhenWritingNull, Converters = [typeof(EpochSecondsConverter), typeof(AwsDoubleConverter)])]
+[JsonSerializable(typeof(CreateApiDestinationRequest))]
+[JsonSerializable(typeof(CreateApiDestinationResponse))]
+[JsonSerializable(typeof(CreateConnectionRequest))]
+[JsonSerializable(typeof(CreateConnectionResponse))]
 [JsonSerializable(typeof(CreateEventBusRequest))]
 [JsonSerializable(typeof(CreateEventBusResponse))]
+[JsonSerializable(typeof(DeauthorizeConnectionRequest))]
+[JsonSerializable(typeof(DeauthorizeConnectionResponse))]
+[JsonSerializable(typeof(DeleteApiDestinationRequest))]
+[JsonSerializable(typeof(DeleteApiDestinationResponse))]
+[JsonSerializable(typeof(DeleteConnectionRequest))]
+[JsonSerializable(typeof(DeleteConnectionResponse))]
 [JsonSerializable(typeof(DeleteEventBusRequest))]
 [JsonSerializable(typeof(DeleteRuleRequest))]
+[JsonSerializable(typeof(DescribeApiDestinationRequest))]
+[JsonSerializable(typeof(DescribeApiDestinationResponse))]
+[JsonSerializable(typeof(DescribeConnectionRequest))]
+[JsonSerializable(typeof(DescribeConnectionResponse))]
 [JsonSerializable(typeof(DescribeEventBusRequest))]
 [JsonSerializable(typeof(DescribeEventBusResponse))]
 [JsonSerializable(typeof(DescribeRuleRequest))]
 [JsonSerializable(typeof(DescribeRuleResponse))]
 [JsonSerializable(typeof(DisableRuleRequest))]
 [JsonSerializable(typeof(EnableRuleRequest))]
+[JsonSerializable(typeof(ListApiDestinationsRequest))]
+[JsonSerializable(typeof(ListApiDestinationsResponse))]
+[JsonSerializable(typeof(ListConnectionsRequest))]
+[JsonSerializable(typeof(ListConnectionsResponse))]
 [JsonSerializable(typeof(ListEventBusesRequest))]
 [JsonSerializable(typeof(ListEventBusesResponse))]
 [JsonSerializable(typeof(ListRuleNamesByTargetRequest))]
@@ -986,10 +1725,12 @@ public static partial class EventsPatterns
 [JsonSerializable(typeof(ListTargetsByRuleResponse))]
 [JsonSerializable(typeof(PutEventsRequest))]
 [JsonSerializable(typeof(PutEventsResponse))]
+[JsonSerializable(typeof(PutPermissionRequest))]
 [JsonSerializable(typeof(PutRuleRequest))]
 [JsonSerializable(typeof(PutRuleResponse))]
 [JsonSerializable(typeof(PutTargetsRequest))]
 [JsonSerializable(typeof(PutTargetsResponse))]
+[JsonSerializable(typeof(RemovePermissionRequest))]
 [JsonSerializable(typeof(RemoveTargetsRequest))]
 [JsonSerializable(typeof(RemoveTargetsResponse))]
 [JsonSerializable(typeof(TagResourceRequest))]
@@ -998,6 +1739,10 @@ public static partial class EventsPatterns
 [JsonSerializable(typeof(TestEventPatternResponse))]
 [JsonSerializable(typeof(UntagResourceRequest))]
 [JsonSerializable(typeof(UntagResourceResponse))]
+[JsonSerializable(typeof(UpdateApiDestinationRequest))]
+[JsonSerializable(typeof(UpdateApiDestinationResponse))]
+[JsonSerializable(typeof(UpdateConnectionRequest))]
+[JsonSerializable(typeof(UpdateConnectionResponse))]
 public sealed partial class EventsJson : JsonSerializerContext;
 
 /// <summary>The operations of events that Strata implements, with their wire bindings.</summary>
@@ -1022,12 +1767,26 @@ public static class EventsOperations
     public static readonly JsonOperation<TagResourceRequest, TagResourceResponse> TagResource = new("TagResource", EventsJson.Default.TagResourceRequest, EventsJson.Default.TagResourceResponse);
     public static readonly JsonOperation<UntagResourceRequest, UntagResourceResponse> UntagResource = new("UntagResource", EventsJson.Default.UntagResourceRequest, EventsJson.Default.UntagResourceResponse);
     public static readonly JsonOperation<ListTagsForResourceRequest, ListTagsForResourceResponse> ListTagsForResource = new("ListTagsForResource", EventsJson.Default.ListTagsForResourceRequest, EventsJson.Default.ListTagsForResourceResponse);
+    public static readonly JsonOperation<PutPermissionRequest, Empty> PutPermission = new("PutPermission", EventsJson.Default.PutPermissionRequest, null);
+    public static readonly JsonOperation<RemovePermissionRequest, Empty> RemovePermission = new("RemovePermission", EventsJson.Default.RemovePermissionRequest, null);
+    public static readonly JsonOperation<CreateConnectionRequest, CreateConnectionResponse> CreateConnection = new("CreateConnection", EventsJson.Default.CreateConnectionRequest, EventsJson.Default.CreateConnectionResponse);
+    public static readonly JsonOperation<DescribeConnectionRequest, DescribeConnectionResponse> DescribeConnection = new("DescribeConnection", EventsJson.Default.DescribeConnectionRequest, EventsJson.Default.DescribeConnectionResponse);
+    public static readonly JsonOperation<UpdateConnectionRequest, UpdateConnectionResponse> UpdateConnection = new("UpdateConnection", EventsJson.Default.UpdateConnectionRequest, EventsJson.Default.UpdateConnectionResponse);
+    public static readonly JsonOperation<DeleteConnectionRequest, DeleteConnectionResponse> DeleteConnection = new("DeleteConnection", EventsJson.Default.DeleteConnectionRequest, EventsJson.Default.DeleteConnectionResponse);
+    public static readonly JsonOperation<ListConnectionsRequest, ListConnectionsResponse> ListConnections = new("ListConnections", EventsJson.Default.ListConnectionsRequest, EventsJson.Default.ListConnectionsResponse);
+    public static readonly JsonOperation<DeauthorizeConnectionRequest, DeauthorizeConnectionResponse> DeauthorizeConnection = new("DeauthorizeConnection", EventsJson.Default.DeauthorizeConnectionRequest, EventsJson.Default.DeauthorizeConnectionResponse);
+    public static readonly JsonOperation<CreateApiDestinationRequest, CreateApiDestinationResponse> CreateApiDestination = new("CreateApiDestination", EventsJson.Default.CreateApiDestinationRequest, EventsJson.Default.CreateApiDestinationResponse);
+    public static readonly JsonOperation<DescribeApiDestinationRequest, DescribeApiDestinationResponse> DescribeApiDestination = new("DescribeApiDestination", EventsJson.Default.DescribeApiDestinationRequest, EventsJson.Default.DescribeApiDestinationResponse);
+    public static readonly JsonOperation<UpdateApiDestinationRequest, UpdateApiDestinationResponse> UpdateApiDestination = new("UpdateApiDestination", EventsJson.Default.UpdateApiDestinationRequest, EventsJson.Default.UpdateApiDestinationResponse);
+    public static readonly JsonOperation<DeleteApiDestinationRequest, DeleteApiDestinationResponse> DeleteApiDestination = new("DeleteApiDestination", EventsJson.Default.DeleteApiDestinationRequest, EventsJson.Default.DeleteApiDestinationResponse);
+    public static readonly JsonOperation<ListApiDestinationsRequest, ListApiDestinationsResponse> ListApiDestinations = new("ListApiDestinations", EventsJson.Default.ListApiDestinationsRequest, EventsJson.Default.ListApiDestinationsResponse);
 }
 
 /// <summary>The errors the model declares for these operations: each one's code, HTTP status and
 /// fault, as the pipeline writes them. Services throw these (or map typed domain errors to them).</summary>
 public static class EventsErrors
 {
+    public static AwsException AccessDeniedException(string message) => new("AccessDeniedException", 400, message);
     public static AwsException ConcurrentModificationException(string message) => new("ConcurrentModificationException", 400, message);
     public static AwsException InternalException(string message) => new("InternalException", 500, message, senderFault: false);
     public static AwsException InvalidEventPatternException(string message) => new("InvalidEventPatternException", 400, message);
@@ -1035,11 +1794,13 @@ public static class EventsErrors
     public static AwsException LimitExceededException(string message) => new("LimitExceededException", 400, message);
     public static AwsException ManagedRuleException(string message) => new("ManagedRuleException", 400, message);
     public static AwsException OperationDisabledException(string message) => new("OperationDisabledException", 400, message);
+    public static AwsException PolicyLengthExceededException(string message) => new("PolicyLengthExceededException", 400, message);
     public static AwsException ResourceAlreadyExistsException(string message) => new("ResourceAlreadyExistsException", 400, message);
     public static AwsException ResourceNotFoundException(string message) => new("ResourceNotFoundException", 400, message);
+    public static AwsException ThrottlingException(string message) => new("ThrottlingException", 400, message);
 
     /// <summary>Every declared error code, for the test that holds error tables against the model.</summary>
-    public static readonly IReadOnlySet<string> Codes = new HashSet<string>(StringComparer.Ordinal) { "ConcurrentModificationException", "InternalException", "InvalidEventPatternException", "InvalidStateException", "LimitExceededException", "ManagedRuleException", "OperationDisabledException", "ResourceAlreadyExistsException", "ResourceNotFoundException" };
+    public static readonly IReadOnlySet<string> Codes = new HashSet<string>(StringComparer.Ordinal) { "AccessDeniedException", "ConcurrentModificationException", "InternalException", "InvalidEventPatternException", "InvalidStateException", "LimitExceededException", "ManagedRuleException", "OperationDisabledException", "PolicyLengthExceededException", "ResourceAlreadyExistsException", "ResourceNotFoundException", "ThrottlingException" };
 
     // Errors common to AWS services, answered without the model declaring them per operation.
     public static AwsException ValidationException(string message) => new("ValidationException", 400, message);

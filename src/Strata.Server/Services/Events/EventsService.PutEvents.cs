@@ -80,9 +80,10 @@ public sealed partial class EventsService : IServiceEvents
             throw EventsErrors.ValidationException("Global endpoints are not supported by Strata: put events without EndpointId.");
         if (r.Entries!.Sum(EntrySize) > MaxPutEventsBytes)
             throw EventsErrors.ValidationException("Total size of the entries in the request is over the limit.");
-        // The request was authorized for its first entry's bus; every other bus it names is too.
-        foreach (var bus in r.Entries!.Select(e => BusName(e.EventBusName)).Distinct().Skip(1))
-            ctx.Authorize("events:PutEvents", BusArn(account, bus));
+        // The request was authorized for its first entry's bus; every other bus it names is too
+        // (another account's, named by its ARN, through that bus's policy).
+        foreach (var busArn in r.Entries!.Select(e => EntryBusArn(account, e.EventBusName)).Distinct().Skip(1))
+            ctx.Authorize("events:PutEvents", busArn);
         var now = clock.GetUtcNow();
         var results = new List<PutEventsResultEntry>();
         foreach (var entry in r.Entries!)
@@ -93,15 +94,16 @@ public sealed partial class EventsService : IServiceEvents
                 results.Add(new() { ErrorCode = code, ErrorMessage = message });
                 continue;
             }
-            var busName = BusName(entry.EventBusName);
-            if (store.GetBus(account, busName) is null && busName != DefaultBus)
+            var (owner, busName) = EntryBus(account, entry.EventBusName);
+            if (store.GetBus(owner, busName) is null && busName != DefaultBus)
             {
                 results.Add(new() { ErrorCode = "ResourceNotFoundException", ErrorMessage = $"Event bus {busName} does not exist." });
                 continue;
             }
             var id = Guid.NewGuid().ToString();
+            // The event's account is the sender's, on whichever account's bus it lands.
             var json = EventJson(id, entry.DetailType!, entry.Source!, account, entry.Time ?? now, region, entry.Resources ?? [], entry.Detail!);
-            Ingest(account, busName, json, now, hops: 0);
+            Ingest(owner, busName, json, now, hops: 0);
             results.Add(new() { EventId = id });
         }
         return new() { FailedEntryCount = results.Count(e => e.ErrorCode is not null), Entries = results };
@@ -148,16 +150,22 @@ public sealed partial class EventsService : IServiceEvents
     }
 
     /// <summary>A rule's target is a bus: the event goes onto it as it is. Throws
-    /// <see cref="EventTargetUnavailable"/> for a bus that does not exist or is another account's
-    /// (Strata does not grant cross-account PutEvents yet).</summary>
+    /// <see cref="EventTargetUnavailable"/> for a bus that does not exist, or that is another
+    /// account's whose policy does not let the rule's account put events onto it.</summary>
     internal void Forward(string account, string busArn, string eventJson, DateTimeOffset now, int hops)
     {
-        if (busArn.Split(':', 6) is not [_, _, "events", _, var owner, var resource] || !resource.StartsWith("event-bus/", StringComparison.Ordinal))
+        if (ParseBusArn(busArn) is not { } target)
             throw new EventTargetUnavailable("ResourceNotFoundException", $"Event bus {busArn} does not exist.");
-        var busName = resource["event-bus/".Length..];
-        if (owner != account || (busName != DefaultBus && store.GetBus(account, busName) is null))
+        var (owner, busName) = target;
+        var bus = store.GetBus(owner, busName);
+        if (owner != account)
+        {
+            if (bus is null || !AllowsForward(account, bus, owner))
+                throw new EventTargetUnavailable("AccessDeniedException", $"The policy of event bus {busArn} does not allow account {account} to put events onto it.");
+        }
+        else if (bus is null && busName != DefaultBus)
             throw new EventTargetUnavailable("ResourceNotFoundException", $"Event bus {busName} does not exist.");
-        Ingest(account, busName, eventJson, now, hops);
+        Ingest(owner, busName, eventJson, now, hops);
     }
 
     // ---- matching ----

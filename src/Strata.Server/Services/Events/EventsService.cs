@@ -41,11 +41,14 @@ public sealed partial class EventsService(EventsStore store, TimeProvider clock,
         EventsOperations.RemoveTargets.Bind("events:RemoveTargets", (r, ctx) => RuleArn(ctx.Principal.AccountId, BusName(r.EventBusName), r.Rule!), RemoveTargets),
         EventsOperations.ListTargetsByRule.Bind("events:ListTargetsByRule", (r, ctx) => RuleArn(ctx.Principal.AccountId, BusName(r.EventBusName), r.Rule!), ListTargetsByRule),
         EventsOperations.ListRuleNamesByTarget.Bind("events:ListRuleNamesByTarget", (r, ctx) => RuleArn(ctx.Principal.AccountId, BusName(r.EventBusName), "*"), ListRuleNamesByTarget),
-        EventsOperations.PutEvents.Bind("events:PutEvents", (r, ctx) => BusArn(ctx.Principal.AccountId, BusName(r.Entries is [var first, ..] ? first.EventBusName : null)), PutEvents),
+        EventsOperations.PutEvents.Bind("events:PutEvents", (r, ctx) => EntryBusArn(ctx.Principal.AccountId, r.Entries is [var first, ..] ? first.EventBusName : null), PutEvents),
         EventsOperations.TestEventPattern.Bind("events:TestEventPattern", (_, _) => "*", TestEventPattern),
         EventsOperations.TagResource.Bind("events:TagResource", (r, _) => r.ResourceARN!, TagResource),
         EventsOperations.UntagResource.Bind("events:UntagResource", (r, _) => r.ResourceARN!, UntagResource),
         EventsOperations.ListTagsForResource.Bind("events:ListTagsForResource", (r, _) => r.ResourceARN!, ListTagsForResource),
+        // Bus permissions (EventsService.Permissions.cs).
+        EventsOperations.PutPermission.Bind("events:PutPermission", (r, ctx) => BusArn(ctx.Principal.AccountId, BusName(r.EventBusName)), PutPermission),
+        EventsOperations.RemovePermission.Bind("events:RemovePermission", (r, ctx) => BusArn(ctx.Principal.AccountId, BusName(r.EventBusName)), RemovePermission),
     ];
 
     // ---- names and ARNs ----

@@ -104,6 +104,16 @@ public sealed class EventsStore(IStateStore state)
     public void PutBus(string account, EventBusRow bus)
         => state.Write(w => { w.Put(Buses, BusKey(account, bus.Name), JsonSerializer.Serialize(bus, EventsRowsJson.Default.EventBusRow)); return 0; });
 
+    /// <summary>Changes a bus that exists, in one transaction (two PutPermission calls must not
+    /// lose each other's statement); false when it does not exist.</summary>
+    public bool UpdateBus(string account, string name, Func<EventBusRow, EventBusRow> change) => state.Write(w =>
+    {
+        if (w.Get(Buses, BusKey(account, name)) is not { } json) return false;
+        var changed = change(JsonSerializer.Deserialize(json, EventsRowsJson.Default.EventBusRow)!);
+        w.Put(Buses, BusKey(account, name), JsonSerializer.Serialize(changed, EventsRowsJson.Default.EventBusRow));
+        return true;
+    });
+
     /// <summary>Deletes a bus that has no rules: null when it did not exist, false when rules remain.</summary>
     public bool? DeleteBus(string account, string name) => state.Write<bool?>(w =>
     {
