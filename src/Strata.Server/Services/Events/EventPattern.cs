@@ -56,7 +56,7 @@ public sealed class EventPattern
 /// <c>$or</c> groups (each a list of alternatives at this same level).</summary>
 sealed class ObjectRule
 {
-    public Dictionary<string, List<Condition>> Leaves { get; } = new(StringComparer.Ordinal);
+    public Dictionary<string, List<PatternCondition>> Leaves { get; } = new(StringComparer.Ordinal);
     public Dictionary<string, ObjectRule> Children { get; } = new(StringComparer.Ordinal);
     public List<List<ObjectRule>> OrGroups { get; } = [];
 

@@ -79,9 +79,9 @@ sealed class EventPatternCompiler(string json)
         into.OrGroups.Add(alternatives);
     }
 
-    List<Condition> ParseConditions()
+    List<PatternCondition> ParseConditions()
     {
-        var conditions = new List<Condition>();
+        var conditions = new List<PatternCondition>();
         PatternToken token;
         while ((token = _reader.Next()) != PatternToken.EndArray)
         {
@@ -116,7 +116,7 @@ sealed class EventPatternCompiler(string json)
         return conditions;
     }
 
-    Condition ParseMatchExpression()
+    PatternCondition ParseMatchExpression()
     {
         if (_reader.Next() != PatternToken.FieldName) throw _reader.Error("Match expression name not found");
         var type = _reader.Name;
@@ -199,7 +199,7 @@ sealed class EventPatternCompiler(string json)
         if (_reader.Next() != PatternToken.EndObject) throw _reader.Error(message);
     }
 
-    Condition ParseNumeric()
+    PatternCondition ParseNumeric()
     {
         if (_reader.Next() != PatternToken.String) throw _reader.Error($"Invalid member in numeric match: {_reader.Text}");
         var op = _reader.Text;
@@ -247,7 +247,7 @@ sealed class EventPatternCompiler(string json)
     long Comparable(string text)
         => ComparableNumber.TryParse(text, out var value) is { } error ? throw _reader.Error(error) : value;
 
-    Condition ParseAnythingBut()
+    PatternCondition ParseAnythingBut()
     {
         var kind = "";
         var token = _reader.Next();
@@ -267,7 +267,7 @@ sealed class EventPatternCompiler(string json)
         return condition;
     }
 
-    Condition AnythingButValues(PatternToken token)
+    PatternCondition AnythingButValues(PatternToken token)
     {
         var strings = new HashSet<string>(StringComparer.Ordinal);
         var numbers = new HashSet<long>();
@@ -303,7 +303,7 @@ sealed class EventPatternCompiler(string json)
     }
 
     /// <summary>anything-but with equals-ignore-case, prefix, suffix or wildcard, of one string or a list.</summary>
-    Condition AnythingButSet(string kind, PatternToken token)
+    PatternCondition AnythingButSet(string kind, PatternToken token)
     {
         var values = new List<string>();
         if (token == PatternToken.StartArray)

@@ -8,7 +8,7 @@ namespace Strata.Server.Services.Events;
 
 /// <summary>One condition of a pattern's leaf array, tested against the leaf values the event has at
 /// that field (none when the field is absent).</summary>
-abstract class Condition
+abstract class PatternCondition
 {
     /// <summary>Most conditions hold when one of the values satisfies them; exists looks at all.</summary>
     public virtual bool Matches(List<JsonElement> values) => values.Exists(Test);
@@ -18,20 +18,20 @@ abstract class Condition
     protected static string? StringOf(JsonElement value) => value.ValueKind == JsonValueKind.String ? value.GetString() : null;
 }
 
-sealed class ExistsCondition(bool exists) : Condition
+sealed class ExistsCondition(bool exists) : PatternCondition
 {
     public override bool Matches(List<JsonElement> values) => values.Count > 0 == exists;
 
     protected override bool Test(JsonElement value) => exists;
 }
 
-sealed class ExactString(string expected) : Condition
+sealed class ExactString(string expected) : PatternCondition
 {
     protected override bool Test(JsonElement value) => StringOf(value) == expected;
 }
 
 /// <summary>An exact value that is an IP address matches the same address however it is written.</summary>
-sealed class ExactAddress(byte[] address) : Condition
+sealed class ExactAddress(byte[] address) : PatternCondition
 {
     protected override bool Test(JsonElement value)
         => StringOf(value) is { } text && IpAddresses.TryParse(text) is { } actual && actual.AsSpan().SequenceEqual(address);
@@ -39,7 +39,7 @@ sealed class ExactAddress(byte[] address) : Condition
 
 /// <summary>An exact number matches an equal number (300 matches 3.0e2) where both are within AWS's
 /// numeric range and precision, and otherwise the same number text (an account number, say).</summary>
-sealed class ExactNumber(string text) : Condition
+sealed class ExactNumber(string text) : PatternCondition
 {
     readonly long? _value = ComparableNumber.TryParse(text, out var value) == null ? value : null;
 
@@ -52,36 +52,36 @@ sealed class ExactNumber(string text) : Condition
     }
 }
 
-sealed class ExactLiteral(JsonValueKind kind) : Condition
+sealed class ExactLiteral(JsonValueKind kind) : PatternCondition
 {
     protected override bool Test(JsonElement value) => value.ValueKind == kind;
 }
 
-sealed class PrefixCondition(string prefix, bool ignoreCase) : Condition
+sealed class PrefixCondition(string prefix, bool ignoreCase) : PatternCondition
 {
     protected override bool Test(JsonElement value)
         => StringOf(value) is { } text && text.StartsWith(prefix, ignoreCase ? StringComparison.OrdinalIgnoreCase : StringComparison.Ordinal);
 }
 
-sealed class SuffixCondition(string suffix, bool ignoreCase) : Condition
+sealed class SuffixCondition(string suffix, bool ignoreCase) : PatternCondition
 {
     protected override bool Test(JsonElement value)
         => StringOf(value) is { } text && text.EndsWith(suffix, ignoreCase ? StringComparison.OrdinalIgnoreCase : StringComparison.Ordinal);
 }
 
-sealed class EqualsIgnoreCaseCondition(string expected) : Condition
+sealed class EqualsIgnoreCaseCondition(string expected) : PatternCondition
 {
     protected override bool Test(JsonElement value) => StringOf(value) is { } text && string.Equals(text, expected, StringComparison.OrdinalIgnoreCase);
 }
 
-sealed class WildcardCondition(Wildcard wildcard) : Condition
+sealed class WildcardCondition(Wildcard wildcard) : PatternCondition
 {
     protected override bool Test(JsonElement value) => StringOf(value) is { } text && wildcard.Matches(text);
 }
 
 /// <summary>A numeric range over AWS's comparable numbers (millionths); only JSON numbers within
 /// AWS's range and precision can fall inside one.</summary>
-sealed class NumericRange(long bottom, bool openBottom, long top, bool openTop) : Condition
+sealed class NumericRange(long bottom, bool openBottom, long top, bool openTop) : PatternCondition
 {
     protected override bool Test(JsonElement value)
     {
@@ -92,7 +92,7 @@ sealed class NumericRange(long bottom, bool openBottom, long top, bool openTop) 
 
 /// <summary>An inclusive range of addresses of one family, as AWS builds it from a CIDR: from the
 /// address as written to that address with every host bit set.</summary>
-sealed class CidrCondition(byte[] bottom, byte[] top) : Condition
+sealed class CidrCondition(byte[] bottom, byte[] top) : PatternCondition
 {
     protected override bool Test(JsonElement value)
     {
@@ -103,7 +103,7 @@ sealed class CidrCondition(byte[] bottom, byte[] top) : Condition
 
 /// <summary>anything-but: any leaf value (null, booleans and other types included) that none of the
 /// exclusions covers. A missing field has no value, so it never matches.</summary>
-sealed class AnythingBut(Func<JsonElement, bool> excluded) : Condition
+sealed class AnythingBut(Func<JsonElement, bool> excluded) : PatternCondition
 {
     protected override bool Test(JsonElement value) => !excluded(value);
 
