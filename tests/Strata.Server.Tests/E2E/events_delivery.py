@@ -1,9 +1,12 @@
 """EventBridge delivering events end to end with an unmodified boto3 (1.43 and Debian's 1.26), on a
 server whose clock the test drives (FakeClockServer.cs): PutEvents with AWS's per-entry errors and
 its 256 KB limit, rules matching events onto an https SNS subscriber and a CloudWatch Logs group,
-one bus forwarding to another, a delivery that cannot succeed recorded as failed, and scheduled
-rules firing as the clock passes their times."""
+one bus forwarding to another, a delivery that cannot succeed recorded as failed, scheduled
+rules firing as the clock passes their times, and API destinations (connections' credentials on
+the request, 5xx retried, 4xx recorded as failed, the rate limit)."""
 import json
+import re
+import subprocess
 import time
 
 import boto3
@@ -192,6 +195,109 @@ def test_endpoint_state_change():
     call = [e for e in logged(calls) if e["detail"]["requestParameters"]["endpointName"] == name][0]
     eq((call["source"], call["detail"]["eventSource"], call["detail"]["userIdentity"]["type"]), ("aws.sagemaker", "sagemaker.amazonaws.com", "Root"), "the call")
     sm.delete_endpoint(EndpointName=name)
+
+
+def test_api_destination():
+    ep = Endpoint(tls=False)
+    port = ep.server.server_address[1]
+    conn_name, dest_name = unique("conn"), unique("dest")
+    conn = events.create_connection(Name=conn_name, AuthorizationType="API_KEY",
+                                    AuthParameters={"ApiKeyAuthParameters": {"ApiKeyName": "x-api-key", "ApiKeyValue": "s3cret-value"}})
+    assert re.fullmatch(rf"arn:aws:events:us-east-1:{ACCOUNT}:connection/{conn_name}/[0-9a-f-]{{36}}", conn["ConnectionArn"]), conn["ConnectionArn"]
+    eq(conn["ConnectionState"], "AUTHORIZED", "authorized on create")
+    described = events.describe_connection(Name=conn_name)
+    eq(described["AuthParameters"]["ApiKeyAuthParameters"], {"ApiKeyName": "x-api-key"}, "the key's name, never its value")
+    assert "s3cret-value" not in json.dumps(described, default=str), described
+    assert described["SecretArn"].startswith(f"arn:aws:secretsmanager:us-east-1:{ACCOUNT}:secret:events!connection/{conn_name}/"), described["SecretArn"]
+    dest = events.create_api_destination(Name=dest_name, ConnectionArn=conn["ConnectionArn"], HttpMethod="POST",
+                                         InvocationEndpoint=f"http://127.0.0.1:{port}/hooks/*")
+    assert re.fullmatch(rf"arn:aws:events:us-east-1:{ACCOUNT}:api-destination/{dest_name}/[0-9a-f-]{{36}}", dest["ApiDestinationArn"]), dest
+    eq(dest["ApiDestinationState"], "ACTIVE", "active on create")
+    eq(events.describe_api_destination(Name=dest_name)["InvocationRateLimitPerSecond"], 300, "AWS's default rate")
+    eq([d["Name"] for d in events.list_api_destinations(ConnectionArn=conn["ConnectionArn"])["ApiDestinations"]], [dest_name], "listed by connection")
+
+    rule, source = unique("to-http"), unique("shop")
+    events.put_rule(Name=rule, EventPattern=json.dumps({"source": [source]}))
+    answer = events.put_targets(Rule=rule, Targets=[{"Id": "http", "Arn": dest["ApiDestinationArn"], "HttpParameters": {
+        "PathParameterValues": ["orders"], "HeaderParameters": {"X-Team": "ml"}, "QueryStringParameters": {"q": "1"}}}])
+    eq(answer["FailedEntryCount"], 0, f"accepted: {answer}")
+    eq(events.list_targets_by_rule(Rule=rule)["Targets"][0]["HttpParameters"]["HeaderParameters"], {"X-Team": "ml"}, "kept with the target")
+
+    event_id = put(source, {"total": 7})
+    headers, body = ep.next()
+    eq(json.loads(body)["id"], event_id, "the event as the body")
+    eq(json.loads(body)["detail"], {"total": 7}, "the whole event")
+    eq((headers["x-api-key"], headers["user-agent"], headers["x-team"]), ("s3cret-value", "Amazon/EventBridge/ApiDestinations", "ml"), "headers")
+    assert headers["content-type"].startswith("application/json"), headers["content-type"]
+    eq(ep.paths[-1], "/hooks/orders?q=1", "the path wildcard and the query string")
+
+    # A 500 is retried after the backoff, on the server's clock.
+    ep.statuses = [500]
+    retried = put(source, {"total": 8})
+    eq(json.loads(ep.next()[1])["id"], retried, "the first attempt")
+    ep.nothing()
+    advance(2)
+    eq(json.loads(ep.next()[1])["id"], retried, "retried after a 500")
+
+    # A 400 is not retried: the delivery is recorded as failed.
+    ep.statuses = [400]
+    refused = put(source, {"total": 9})
+    eq(json.loads(ep.next()[1])["id"], refused, "the only attempt")
+
+    def record():
+        return [r for r in logged(FAILED) if r.get("EVENT_ID") == refused]
+    until("the refused delivery's record", lambda: record() != [])
+    eq((record()[0]["TARGET_ARN"], record()[0]["ERROR_CODE"]), (dest["ApiDestinationArn"], "SDK_CLIENT_ERROR"), "why")
+    assert "400" in record()[0]["ERROR_MESSAGE"], record()[0]
+    advance(60)
+    ep.nothing()
+
+    # The rate limit holds an event back until the clock lets it through, without failing it.
+    events.update_api_destination(Name=dest_name, InvocationRateLimitPerSecond=1)
+    first, second = put(source, {"n": 1}), put(source, {"n": 2})
+    eq(json.loads(ep.next()[1])["id"], first, "within the rate")
+    ep.nothing()
+    advance(1)
+    eq(json.loads(ep.next()[1])["id"], second, "after a second")
+
+    # Control-plane errors.
+    expect_error(lambda: events.describe_connection(Name=unique("ghost")), "ResourceNotFoundException", 400, "Failed to describe the connection(s).")
+    expect_error(lambda: events.describe_api_destination(Name=unique("ghost")), "ResourceNotFoundException", 400, "Failed to describe the api-destination(s).")
+    expect_error(lambda: events.create_connection(Name=conn_name, AuthorizationType="BASIC",
+                                                  AuthParameters={"BasicAuthParameters": {"Username": "u", "Password": "p"}}), "ResourceAlreadyExistsException", 400)
+    expect_error(lambda: events.create_connection(Name=unique("oauth"), AuthorizationType="OAUTH_CLIENT_CREDENTIALS", AuthParameters={"OAuthParameters": {
+        "ClientParameters": {"ClientID": "i", "ClientSecret": "s"}, "AuthorizationEndpoint": "https://auth.example.com/token", "HttpMethod": "POST"}}),
+        "ValidationException", 400, "OAUTH_CLIENT_CREDENTIALS")
+    expect_error(lambda: events.create_connection(Name=unique("mixed"), AuthorizationType="API_KEY",
+                                                  AuthParameters={"BasicAuthParameters": {"Username": "u", "Password": "p"}}), "ValidationException", 400)
+    expect_error(lambda: events.create_api_destination(Name=unique("plain"), ConnectionArn=conn["ConnectionArn"], HttpMethod="POST",
+                                                       InvocationEndpoint="http://example.com/hook"), "ValidationException", 400, "HTTPS")
+    expect_error(lambda: events.delete_connection(Name=conn_name), "ValidationException", 400, dest_name)
+    # A destination a rule still targets may be deleted, as in AWS; its deliveries then fail.
+    events.delete_api_destination(Name=dest_name)
+    gone = put(source, {"total": 10})
+    until("the delivery to a deleted destination is recorded", lambda: [r for r in logged(FAILED) if r.get("EVENT_ID") == gone] != [])
+    eq(events.delete_connection(Name=conn_name)["ConnectionArn"], conn["ConnectionArn"], "deleted once unused")
+    events.remove_targets(Rule=rule, Ids=["http"])
+    events.delete_rule(Name=rule)
+
+
+def test_api_destination_cli_v2():
+    """Debian's CLI v2 makes a BASIC connection and a destination on it."""
+    cli = ["/usr/bin/aws", "--endpoint-url", endpoint(), "--region", "us-east-1", "--output", "json", "events"]
+    name = unique("cli-conn")
+    out = subprocess.run(cli + ["create-connection", "--name", name, "--authorization-type", "BASIC", "--auth-parameters",
+                                json.dumps({"BasicAuthParameters": {"Username": "ann", "Password": "pw"}})], capture_output=True, text=True, timeout=60)
+    assert out.returncode == 0, out.stderr
+    arn = json.loads(out.stdout)["ConnectionArn"]
+    out = subprocess.run(cli + ["create-api-destination", "--name", unique("cli-dest"), "--connection-arn", arn, "--http-method", "PUT",
+                                "--invocation-endpoint", "https://hooks.example.com/in", "--invocation-rate-limit-per-second", "5"],
+                         capture_output=True, text=True, timeout=60)
+    assert out.returncode == 0, out.stderr
+    eq(json.loads(out.stdout)["ApiDestinationState"], "ACTIVE", "create-api-destination")
+    out = subprocess.run(cli + ["describe-connection", "--name", name], capture_output=True, text=True, timeout=60)
+    assert out.returncode == 0 and "pw" not in json.loads(out.stdout)["AuthParameters"]["BasicAuthParameters"].values(), out.stdout
+    eq(json.loads(out.stdout)["AuthParameters"]["BasicAuthParameters"], {"Username": "ann"}, "the user, not the password")
 
 
 run(globals())

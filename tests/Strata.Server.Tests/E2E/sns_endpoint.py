@@ -22,17 +22,19 @@ from harness import eq
 
 
 class Endpoint:
-    """An HTTP(S) server that records what SNS posts; answers with queued statuses (200 when none),
-    and holds a request while `hold` is set."""
+    """An HTTP(S) server that records what SNS (or an EventBridge API destination) posts, and the
+    paths posted to; answers with queued statuses (200 when none), and holds a request while `hold` is set."""
     def __init__(self, tls=False):
         self.received = queue.Queue()
         self.statuses = []
+        self.paths = []
         self.hold = None
         owner = self
 
         class Handler(http.server.BaseHTTPRequestHandler):
             def do_POST(self):
                 body = self.rfile.read(int(self.headers.get("Content-Length", "0"))).decode()
+                owner.paths.append(self.path)
                 owner.received.put(({k.lower(): v for k, v in self.headers.items()}, body))
                 status = owner.statuses.pop(0) if owner.statuses else 200
                 hold = owner.hold

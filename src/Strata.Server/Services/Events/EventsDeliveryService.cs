@@ -1,3 +1,6 @@
+using System.Collections.Concurrent;
+using System.Net;
+using System.Net.Security;
 using System.Text.Json;
 using System.Text.Json.Nodes;
 using Strata.Server.Jobs.Delivery;
@@ -9,6 +12,13 @@ namespace Strata.Server.Services.Events;
 public sealed class EventTargetUnavailable(string errorCode, string message) : Exception(message)
 {
     public string ErrorCode { get; } = errorCode;
+}
+
+/// <summary>The target cannot take the event yet (an API destination over its rate): the delivery
+/// waits <see cref="Wait"/> and is tried again without counting an attempt.</summary>
+public sealed class EventTargetThrottled(TimeSpan wait, string message) : Exception(message)
+{
+    public TimeSpan Wait { get; } = wait;
 }
 
 /// <summary>
@@ -44,6 +54,30 @@ public sealed class EventsDeliveryService(EventsService events, EventsStore stor
     /// <summary>The longest wait between two attempts.</summary>
     public static readonly TimeSpan MaxBackoff = TimeSpan.FromMinutes(10);
 
+    /// <summary>AWS gives an API destination's endpoint 5 seconds to answer.</summary>
+    public static readonly TimeSpan ApiDestinationTimeout = TimeSpan.FromSeconds(5);
+
+    /// <summary>The client API destinations' requests go through (a test may give its own handler).</summary>
+    public HttpMessageInvoker Http { get; init; } = new HttpClient(new SocketsHttpHandler
+    {
+        AllowAutoRedirect = false,
+        UseCookies = false,
+        AutomaticDecompression = DecompressionMethods.None,
+        PooledConnectionLifetime = TimeSpan.FromMinutes(2),
+        // A self-signed certificate is accepted from loopback endpoints only (a test's or a local
+        // service's); any other HTTPS endpoint must present a certificate the machine trusts.
+        SslOptions = new SslClientAuthenticationOptions
+        {
+            RemoteCertificateValidationCallback = (sender, _, _, errors) => errors == SslPolicyErrors.None
+                || (sender as SslStream)?.TargetHostName is "localhost" or "127.0.0.1" or "::1",
+        },
+    })
+    { Timeout = Timeout.InfiniteTimeSpan };
+
+    /// <summary>Each API destination's rate limit, by ARN: in memory, so a restart starts each
+    /// bucket full (at most one second's burst more than the rate).</summary>
+    readonly ConcurrentDictionary<string, TokenBucket> _buckets = new(StringComparer.Ordinal);
+
     protected override string What => "EventBridge deliveries";
 
     protected override IReadOnlyList<EventDeliveryRow> Next(int limit) => store.NextDeliveries(limit);
@@ -75,6 +109,18 @@ public sealed class EventsDeliveryService(EventsService events, EventsStore stor
             catch (EventTargetUnavailable e)
             {
                 (errorCode, errorMessage) = (e.ErrorCode, e.Message);
+            }
+            catch (EventTargetThrottled e)
+            {
+                // Over the destination's rate: the event waits for its turn without using an
+                // attempt, unless that would take it past its maximum age.
+                var due = Clock.GetUtcNow() + e.Wait;
+                if (due <= d.IngestedAt.AddSeconds(d.MaximumEventAgeInSeconds))
+                {
+                    store.Reschedule(d, d with { DueAt = due });
+                    return;
+                }
+                (errorCode, errorMessage) = ("ThrottlingException", e.Message);
             }
             catch (Exception e) when (!stopping.IsCancellationRequested)
             {
@@ -114,6 +160,8 @@ public sealed class EventsDeliveryService(EventsService events, EventsStore stor
             var time = JsonNode.Parse(d.Payload) is JsonObject o && o["time"]?.GetValue<string>() is { } t && DateTimeOffset.TryParse(t, out var parsed) ? parsed : d.IngestedAt;
             return targets.PutLogEventAsync(d.Account, d.TargetArn, d.EventId, time, d.Payload, ct);
         }
+        if (d.TargetArn.StartsWith("arn:aws:events:", StringComparison.Ordinal) && d.TargetArn.Contains(":api-destination/", StringComparison.Ordinal))
+            return InvokeApiDestinationAsync(d, ct);
         if (d.TargetArn.StartsWith("arn:aws:events:", StringComparison.Ordinal))
         {
             events.Forward(d.Account, d.TargetArn, d.Payload, Clock.GetUtcNow(), d.Hops);
@@ -121,6 +169,38 @@ public sealed class EventsDeliveryService(EventsService events, EventsStore stor
         }
         throw new EventTargetUnavailable("InvalidTarget", $"Strata cannot deliver to {d.TargetArn}.");
     }
+
+    /// <summary>One request to an API destination, within its rate limit and AWS's 5 seconds. A 2xx
+    /// answer delivers the event; 401, 407, 409, 429, 5xx and no answer are retried; any other
+    /// status fails the delivery for good, as AWS does.</summary>
+    async Task InvokeApiDestinationAsync(EventDeliveryRow d, CancellationToken ct)
+    {
+        var (destination, connection) = events.ApiDestinationFor(d.Account, d.TargetArn);
+        var now = Clock.GetUtcNow();
+        var bucket = _buckets.AddOrUpdate(destination.Arn, _ => new TokenBucket(destination.InvocationRateLimitPerSecond, now),
+            (_, b) => b.RatePerSecond == destination.InvocationRateLimitPerSecond ? b : new TokenBucket(destination.InvocationRateLimitPerSecond, now));
+        if (!bucket.TryTake(now, out var wait))
+            throw new EventTargetThrottled(wait, $"API destination {destination.Name} is over its rate of {destination.InvocationRateLimitPerSecond} invocations per second.");
+        var target = store.TargetsOf(d.Account, RuleBus(d.RuleArn), RuleName(d.RuleArn)).FirstOrDefault(t => t.Id == d.TargetId);
+        using var request = ApiDestinationRequest.Build(destination, connection, target?.HttpParameters, d.Payload);
+        using var timeout = new CancellationTokenSource(ApiDestinationTimeout, Clock);
+        using var linked = CancellationTokenSource.CreateLinkedTokenSource(timeout.Token, ct);
+        using var response = await Http.SendAsync(request, linked.Token);
+        var status = (int)response.StatusCode;
+        if (status is >= 200 and <= 299) return;
+        var message = $"Unable to invoke ApiDestination endpoint: the endpoint answered {status} {response.ReasonPhrase}.";
+        if (ApiDestinationRequest.IsRetryable(status)) throw new HttpRequestException(message, null, response.StatusCode);
+        throw new EventTargetUnavailable("SDK_CLIENT_ERROR", message);
+    }
+
+    /// <summary>The bus and name of a rule from its ARN (rule/NAME on the default bus, rule/BUS/NAME on others).</summary>
+    static string RuleBus(string ruleArn)
+    {
+        var path = ruleArn[(ruleArn.IndexOf(":rule/", StringComparison.Ordinal) + ":rule/".Length)..];
+        return path.LastIndexOf('/') is var slash and > 0 ? path[..slash] : EventsService.DefaultBus;
+    }
+
+    static string RuleName(string ruleArn) => ruleArn[(ruleArn.LastIndexOf('/') + 1)..];
 
     /// <summary>What AWS attaches to an event it sends to a dead-letter queue, with the event.</summary>
     static string FailureRecord(EventDeliveryRow d, string errorCode, string errorMessage)

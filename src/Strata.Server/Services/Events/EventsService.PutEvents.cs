@@ -197,7 +197,7 @@ public sealed partial class EventsService : IServiceEvents
         var deliveries = new List<EventDeliveryRow>();
         foreach (var t in store.TargetsOf(account, rule.EventBusName, rule.Name))
         {
-            var toBus = t.Arn.StartsWith("arn:aws:events:", StringComparison.Ordinal);
+            var toBus = t.Arn.StartsWith("arn:aws:events:", StringComparison.Ordinal) && t.Arn.Contains(":event-bus/", StringComparison.Ordinal);
             if (toBus && hops + 1 >= MaxBusHops)
             {
                 Log?.LogWarning("Event {EventId} has crossed {Hops} event buses: rule {Rule} does not forward it to {Target}", eventId, hops + 1, rule.Arn, t.Arn);

@@ -22,7 +22,8 @@ public sealed partial class EventsService(EventsStore store, TimeProvider clock,
     /// to the target's dead-letter queue; Strata has no SQS), in the rule's account.</summary>
     public const string FailedDeliveriesLogGroup = "/aws/events/failed-deliveries";
 
-    /// <summary>The target kinds Strata delivers to: SNS topics, CloudWatch Logs groups, event buses.</summary>
+    /// <summary>The target kinds Strata delivers to: SNS topics, CloudWatch Logs groups, event buses
+    /// and API destinations (both <c>arn:aws:events:</c>).</summary>
     static readonly string[] TargetKinds = ["arn:aws:sns:", "arn:aws:logs:", "arn:aws:events:"];
 
     public IEnumerable<Operation> Operations =>
@@ -49,6 +50,18 @@ public sealed partial class EventsService(EventsStore store, TimeProvider clock,
         // Bus permissions (EventsService.Permissions.cs).
         EventsOperations.PutPermission.Bind("events:PutPermission", (r, ctx) => BusArn(ctx.Principal.AccountId, BusName(r.EventBusName)), PutPermission),
         EventsOperations.RemovePermission.Bind("events:RemovePermission", (r, ctx) => BusArn(ctx.Principal.AccountId, BusName(r.EventBusName)), RemovePermission),
+        // Connections and API destinations (EventsService.ApiDestinations.cs).
+        EventsOperations.CreateConnection.Bind("events:CreateConnection", (r, ctx) => ConnectionResource(ctx, r.Name!), CreateConnection),
+        EventsOperations.DescribeConnection.Bind("events:DescribeConnection", (r, ctx) => ConnectionResource(ctx, r.Name!), DescribeConnection),
+        EventsOperations.UpdateConnection.Bind("events:UpdateConnection", (r, ctx) => ConnectionResource(ctx, r.Name!), UpdateConnection),
+        EventsOperations.DeleteConnection.Bind("events:DeleteConnection", (r, ctx) => ConnectionResource(ctx, r.Name!), DeleteConnection),
+        EventsOperations.DeauthorizeConnection.Bind("events:DeauthorizeConnection", (r, ctx) => ConnectionResource(ctx, r.Name!), DeauthorizeConnection),
+        EventsOperations.ListConnections.Bind("events:ListConnections", (_, ctx) => ConnectionResource(ctx, "*"), ListConnections),
+        EventsOperations.CreateApiDestination.Bind("events:CreateApiDestination", (r, ctx) => ApiDestinationResource(ctx, r.Name!), CreateApiDestination),
+        EventsOperations.DescribeApiDestination.Bind("events:DescribeApiDestination", (r, ctx) => ApiDestinationResource(ctx, r.Name!), DescribeApiDestination),
+        EventsOperations.UpdateApiDestination.Bind("events:UpdateApiDestination", (r, ctx) => ApiDestinationResource(ctx, r.Name!), UpdateApiDestination),
+        EventsOperations.DeleteApiDestination.Bind("events:DeleteApiDestination", (r, ctx) => ApiDestinationResource(ctx, r.Name!), DeleteApiDestination),
+        EventsOperations.ListApiDestinations.Bind("events:ListApiDestinations", (_, ctx) => ApiDestinationResource(ctx, "*"), ListApiDestinations),
     ];
 
     // ---- names and ARNs ----
@@ -270,7 +283,7 @@ public sealed partial class EventsService(EventsStore store, TimeProvider clock,
             string? problem = null;
             if (given > 1) problem = "Only one of Input, InputPath, or InputTransformer can be specified.";
             else if (!TargetKinds.Any(k => t.Arn!.StartsWith(k, StringComparison.Ordinal)))
-                problem = $"Strata cannot deliver to {t.Arn}: a target may be an SNS topic, a CloudWatch Logs log group or an event bus.";
+                problem = $"Strata cannot deliver to {t.Arn}: a target may be an SNS topic, a CloudWatch Logs log group, an event bus or an API destination.";
             else if (t.Input is { } input && !IsJson(input)) problem = "Input is not valid JSON.";
             else if (t.DeadLetterConfig?.Arn is not null)
                 problem = $"Strata has no SQS queue to use as a dead-letter queue: leave DeadLetterConfig out; events that cannot be delivered are recorded in the log group {FailedDeliveriesLogGroup}.";
@@ -296,6 +309,7 @@ public sealed partial class EventsService(EventsStore store, TimeProvider clock,
                 MaximumRetryAttempts = t.RetryPolicy?.MaximumRetryAttempts,
                 MaximumEventAgeInSeconds = t.RetryPolicy?.MaximumEventAgeInSeconds,
                 DeadLetterArn = t.DeadLetterConfig?.Arn,
+                HttpParameters = t.HttpParameters is { } h ? new TargetHttpParameters { PathParameterValues = h.PathParameterValues, HeaderParameters = h.HeaderParameters, QueryStringParameters = h.QueryStringParameters } : null,
             });
         }
         if (!store.PutTargets(account, busName, r.Rule!, accepted, MaxTargetsPerRule))
@@ -345,6 +359,7 @@ public sealed partial class EventsService(EventsStore store, TimeProvider clock,
                 RetryPolicy = t.MaximumRetryAttempts is null && t.MaximumEventAgeInSeconds is null ? null
                     : new RetryPolicy { MaximumRetryAttempts = t.MaximumRetryAttempts, MaximumEventAgeInSeconds = t.MaximumEventAgeInSeconds },
                 DeadLetterConfig = t.DeadLetterArn is null ? null : new DeadLetterConfig { Arn = t.DeadLetterArn },
+                HttpParameters = t.HttpParameters is { } h ? new HttpParameters { PathParameterValues = h.PathParameterValues, HeaderParameters = h.HeaderParameters, QueryStringParameters = h.QueryStringParameters } : null,
             }).ToList(),
             NextToken = next,
         };

@@ -47,6 +47,8 @@ public sealed record TargetRow
     public int? MaximumRetryAttempts { get; init; }
     public int? MaximumEventAgeInSeconds { get; init; }
     public string? DeadLetterArn { get; init; }
+    /// <summary>For an API destination: the request's path values, headers and query string.</summary>
+    public TargetHttpParameters? HttpParameters { get; init; }
 }
 
 /// <summary>One event on its way to one target of one rule: the payload (already rendered by the
@@ -79,7 +81,7 @@ public sealed record EventDeliveryRow
 internal sealed partial class EventsRowsJson : JsonSerializerContext;
 
 /// <summary>EventBridge's buses, rules and targets in the state store.</summary>
-public sealed class EventsStore(IStateStore state)
+public sealed partial class EventsStore(IStateStore state)
 {
     const string Buses = "events-buses", Rules = "events-rules", Targets = "events-targets";
     const string Deliveries = "events-deliveries", Fired = "events-schedule-fired";
