@@ -228,7 +228,9 @@ public static class InvokeLoad
         var headers = new List<(string, string)> { ("host", host), ("x-amz-content-sha256", payloadHash), ("x-amz-date", amzDate) };
         if (target is not null) headers.Add(("x-amz-target", target));
         var signed = string.Join(';', headers.Select(h => h.Item1));
-        var canonical = SigV4.CanonicalRequest(method, SigV4.CanonicalUri(path, service == "s3"), "", headers, signed, payloadHash);
+        var q = path.IndexOf('?');
+        var query = q >= 0 ? path[(q + 1)..] : "";
+        var canonical = SigV4.CanonicalRequest(method, SigV4.CanonicalUri(q >= 0 ? path[..q] : path, service == "s3"), SigV4.CanonicalQuery(query), headers, signed, payloadHash);
         var scope = $"{date}/us-east-1/{service}/aws4_request";
         var signature = SigV4.Sign(SigV4.SigningKey(Secret, date, "us-east-1", service), SigV4.StringToSign(amzDate, scope, canonical));
         using var request = new HttpRequestMessage(new HttpMethod(method), endpoint + path) { Content = new ByteArrayContent(body) };

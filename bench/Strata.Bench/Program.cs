@@ -4,6 +4,7 @@ using Strata.Server.Auth;
 
 // Code-path benchmarks (BenchmarkDotNet):
 //   dotnet run -c Release --project bench/Strata.Bench -- --filter '*'
+//   (one class: --filter '*AuditStage*' '*EventHistory*', the audit stage and the event history store)
 // Whole-request load against InvokeEndpoint and its floors (see InvokeLoad.cs):
 //   dotnet run -c Release --project bench/Strata.Bench -- invoke [seconds-per-run]
 // Batch transform of a million-row CSV against its in-process floor (see TransformLoad.cs):
@@ -20,6 +21,15 @@ if (args.Length > 2 && args[0] == "hotpaths")
 {
     await HotPathLoad.RunAsync(args[1], args[2], args.Length > 3 ? double.Parse(args[3], System.Globalization.CultureInfo.InvariantCulture) : 5,
         args.Length > 4 ? int.Parse(args[4], System.Globalization.CultureInfo.InvariantCulture) : 3);
+    return;
+}
+// The audit stage on whole requests: InvokeEndpoint and S3 PUT 4 KiB of this build without a
+// trail (A) and with a trail taking every data event (B), alternating (see HotPathLoad.cs):
+//   dotnet run -c Release --project bench/Strata.Bench -- audit [seconds] [rounds]
+if (args.Length > 0 && args[0] == "audit")
+{
+    await HotPathLoad.RunAuditAsync(args.Length > 1 ? double.Parse(args[1], System.Globalization.CultureInfo.InvariantCulture) : 5,
+        args.Length > 2 ? int.Parse(args[2], System.Globalization.CultureInfo.InvariantCulture) : 3);
     return;
 }
 // CloudWatch: PutMetricData ingest and GetMetricData over a day of 1-second data (see MetricsLoad.cs):
