@@ -15,8 +15,6 @@ ACCOUNT = client("sts").get_caller_identity()["Account"]
 
 ALICE, ALICE_KEYS = iam_user(iam, "alice", ["sagemaker:*", "iam:PassRole", "s3:*"])
 BOB, BOB_KEYS = iam_user(iam, "bob")
-# IAM changes take effect at once in Strata; the keys work from the next call.
-time.sleep(0.2)
 
 
 def lookup(key, value, **extra):

@@ -8,7 +8,6 @@ import datetime
 import gzip
 import json
 import subprocess
-import time
 
 from harness import client, deploy_regression, endpoint, eq, execution_role, expect_error, iam_user, run, unique, until
 
@@ -57,7 +56,6 @@ def test_trail_records_and_validate_logs():
 
     alice, alice_keys = iam_user(iam, "alice", ["sagemaker:*", "iam:PassRole", "s3:*"])
     bob, bob_keys = iam_user(iam, "bob")
-    time.sleep(0.2)
     sm, alice_s3 = client("sagemaker", alice_keys), client("s3", alice_keys)
     models = unique("models")
     alice_s3.create_bucket(Bucket=models)
@@ -79,10 +77,10 @@ def test_trail_records_and_validate_logs():
     put = recorded("PutObject", alice)
     eq([(r["requestParameters"]["bucketName"], r["eventCategory"], r["managementEvent"]) for r in put], [(data_bucket, "Data", False)], "only the watched bucket's")
 
-    # A digest after the last log file, then the CLI's own validation.
-    time.sleep(14)
-    status = ct.get_trail_status(Name=name)
-    assert status["IsLogging"] and "LatestDigestDeliveryTime" in status, status
+    # A digest delivered after the files above (so that it covers them), then the CLI's own validation.
+    seen = datetime.datetime.now(datetime.timezone.utc) + datetime.timedelta(seconds=3)
+    until("a digest covering the files", lambda: ct.get_trail_status(Name=name).get("LatestDigestDeliveryTime", start) > seen, seconds=30)
+    assert ct.get_trail_status(Name=name)["IsLogging"]
     code, output = validate(trail_arn, start)
     assert code == 0, output
     assert "INVALID" not in output and "digest files valid" in output, output
