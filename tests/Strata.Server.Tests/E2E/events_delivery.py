@@ -7,12 +7,11 @@ the request, 5xx retried, 4xx recorded as failed, the rate limit)."""
 import json
 import re
 import subprocess
-import time
 
 import boto3
 from botocore.config import Config
 
-from harness import advance, deploy_regression, endpoint, eq, execution_role, expect_error, run, unique, until, validate_responses
+from harness import CLOCK, advance, deploy_regression, endpoint, eq, execution_role, expect_error, run, unique, until, validate_responses
 from sns_endpoint import Endpoint, subscribe_confirmed
 
 cfg = Config(retries={"max_attempts": 1})
@@ -141,7 +140,7 @@ def test_failed_delivery_is_recorded():
 
     def failures():
         stats = cw.get_metric_statistics(Namespace="AWS/Events", MetricName="FailedInvocations", Dimensions=[{"Name": "RuleName", "Value": rule}],
-                                         StartTime=time.time() - 3600, EndTime=time.time() + 3600, Period=60, Statistics=["Sum"])
+                                         StartTime=CLOCK.time() - 3600, EndTime=CLOCK.time() + 3600, Period=60, Statistics=["Sum"])
         return sum(p["Sum"] for p in stats["Datapoints"])
     until("FailedInvocations", lambda: failures() == 1)
 
@@ -151,7 +150,7 @@ def test_scheduled_rule():
     rule = unique("every-5")
     rule_arn = events.put_rule(Name=rule, ScheduleExpression="rate(5 minutes)")["RuleArn"]
     events.put_targets(Rule=rule, Targets=[{"Id": "log", "Arn": group_arn}])
-    time.sleep(0.5)
+    # The server's clock stands still until the test moves it: nothing can be due yet.
     eq(logged(group), [], "nothing before the first period ends")
     advance(301)
     until("the first scheduled event", lambda: len(logged(group)) == 1)
@@ -160,9 +159,21 @@ def test_scheduled_rule():
     advance(300)
     until("the second", lambda: len(logged(group)) == 2)
     events.disable_rule(Name=rule)
+    # A probe rule, enabled, on its own group: once it has fired for the time the clock moves to,
+    # the scheduler has been through every rule at that time, the disabled one included.
+    probe_group, probe_arn = log_group()
+    probe = unique("probe")
+    events.put_rule(Name=probe, ScheduleExpression="rate(1 minute)")
+    events.put_targets(Rule=probe, Targets=[{"Id": "log", "Arn": probe_arn}])
     advance(900)
-    time.sleep(1)
-    eq(len(logged(group)), 2, "a disabled rule does not fire")
+    until("the probe fired", lambda: len(logged(probe_group)) == 1)
+
+    def triggered(name):
+        stats = cw.get_metric_statistics(Namespace="AWS/Events", MetricName="TriggeredRules", Dimensions=[{"Name": "RuleName", "Value": name}],
+                                         StartTime=CLOCK.time() - 3600, EndTime=CLOCK.time() + 3600, Period=60, Statistics=["Sum"])
+        return sum(p["Sum"] for p in stats["Datapoints"])
+    eq(triggered(rule), 2, "a disabled rule does not fire")
+    eq(len(logged(group)), 2, "nor deliver")
 
 
 def test_endpoint_state_change():
