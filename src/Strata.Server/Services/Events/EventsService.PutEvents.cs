@@ -3,6 +3,7 @@ using System.Globalization;
 using System.Text;
 using System.Text.Json;
 using System.Text.Json.Nodes;
+using System.Text.Json.Serialization;
 using Strata.Server.Jobs.Delivery;
 using Strata.Server.Protocol;
 
@@ -44,31 +45,14 @@ public sealed partial class EventsService : IServiceEvents
         return _patterns[text] = EventPattern.Parse(text);
     }
 
-    static readonly JsonWriterOptions Compact = new() { Encoder = System.Text.Encodings.Web.JavaScriptEncoder.UnsafeRelaxedJsonEscaping };
-
-    /// <summary>An event as EventBridge delivers it: the envelope's members in AWS's order, then
-    /// the detail (already a JSON object's text).</summary>
+    /// <summary>An event as EventBridge delivers it (<see cref="EventEnvelope"/>): the envelope's
+    /// members in AWS's order, then the detail (a JSON object's text).</summary>
     public static string EventJson(string id, string detailType, string source, string account, DateTimeOffset time, string region, IEnumerable<string> resources, string detail)
     {
-        using var buffer = new MemoryStream();
-        using (var w = new Utf8JsonWriter(buffer, Compact))
-        {
-            w.WriteStartObject();
-            w.WriteString("version", "0");
-            w.WriteString("id", id);
-            w.WriteString("detail-type", detailType);
-            w.WriteString("source", source);
-            w.WriteString("account", account);
-            w.WriteString("time", time.UtcDateTime.ToString("yyyy-MM-dd'T'HH:mm:ss'Z'", CultureInfo.InvariantCulture));
-            w.WriteString("region", region);
-            w.WriteStartArray("resources");
-            foreach (var r in resources) w.WriteStringValue(r);
-            w.WriteEndArray();
-            w.WritePropertyName("detail");
-            w.WriteRawValue(detail, skipInputValidation: false);
-            w.WriteEndObject();
-        }
-        return Encoding.UTF8.GetString(buffer.ToArray());
+        using var parsed = JsonDocument.Parse(detail);
+        var envelope = new EventEnvelope("0", id, detailType, source, account,
+            time.UtcDateTime.ToString("yyyy-MM-dd'T'HH:mm:ss'Z'", CultureInfo.InvariantCulture), region, [.. resources], parsed.RootElement);
+        return JsonSerializer.Serialize(envelope, EventEnvelopeJson.Default.EventEnvelope);
     }
 
     // ---- PutEvents ----
@@ -249,3 +233,19 @@ public sealed partial class EventsService : IServiceEvents
     internal void Count(string account, string ruleArn, string metric, double value)
         => Metrics?.Record(account, "AWS/Events", metric, "Count", value, ("RuleName", ruleArn[(ruleArn.LastIndexOf('/') + 1)..]));
 }
+
+/// <summary>The event EventBridge hands to rules and targets. Not an API shape (the service
+/// model has none for it), so its members are named here, in the order AWS writes them.</summary>
+public sealed record EventEnvelope(
+    [property: JsonPropertyName("version")] string Version,
+    [property: JsonPropertyName("id")] string Id,
+    [property: JsonPropertyName("detail-type")] string DetailType,
+    [property: JsonPropertyName("source")] string Source,
+    [property: JsonPropertyName("account")] string Account,
+    [property: JsonPropertyName("time")] string Time,
+    [property: JsonPropertyName("region")] string Region,
+    [property: JsonPropertyName("resources")] List<string> Resources,
+    [property: JsonPropertyName("detail")] JsonElement Detail);
+
+[JsonSerializable(typeof(EventEnvelope))]
+internal sealed partial class EventEnvelopeJson : JsonSerializerContext;
