@@ -96,7 +96,7 @@ public static class StrataHost
         var historyStore = new EventHistoryStore(Path.Combine(options.DataDir, "cloudtrail.db"));
         EventHistory eventHistory = null!;
         builder.Services.AddHostedService(_ => eventHistory);
-        // CloudTrail's trails: the audit stage hands records to trailSink, which delivers them.
+        // CloudTrail's trails: the audit stage hands records to trailDelivery, which delivers them.
         TrailDelivery trailDelivery = null!;
         builder.Services.AddHostedService(_ => trailDelivery);
         builder.Services.AddSingleton(_ => trailDelivery);
@@ -132,7 +132,15 @@ public static class StrataHost
             SnsService.Lookup(snsStore, json => iamStore.Parse(json, Strata.Policy.PolicyKind.Resource)),
             EventsService.Lookup(eventsStore, json => iamStore.Parse(json, Strata.Policy.PolicyKind.Resource))], clock);
         events.ParsePolicy = json => iamStore.Parse(json, Strata.Policy.PolicyKind.Resource);
-        var roles = new ExecutionRoles(iamStore, authorizer);
+        eventHistory = new EventHistory(historyStore, clock, app.Services.GetRequiredService<ILogger<EventHistory>>());
+        var trailsStore = new TrailsStore(state);
+        var trailKeys = new TrailKeys(options.DataDir, clock);
+        var trailBuckets = new S3TrailBuckets(s3Store, sse, kms, json => iamStore.Parse(json, Strata.Policy.PolicyKind.Resource), clock);
+        trailDelivery = new TrailDelivery(trailsStore, trailBuckets, trailKeys, clock, options.Region, options.CloudTrailDeliveryPeriod, options.CloudTrailDigestPeriod,
+            app.Services.GetRequiredService<ILogger<TrailDelivery>>());
+        // Every record, the pipeline's and those of calls made on a customer's behalf, goes through one log.
+        var auditLog = new AuditLog(eventHistory, trailDelivery, serviceEvents);
+        var roles = new ExecutionRoles(iamStore, authorizer, auditLog, clock, options.Region);
 
         logIngestion = new LogIngestion(logStore, clock, app.Services.GetRequiredService<ILogger<LogIngestion>>(), metricFilters);
         logRetention = new LogRetention(logStore, clock, options.LogRetentionPeriod, app.Services.GetRequiredService<ILogger<LogRetention>>());
@@ -179,16 +187,9 @@ public static class StrataHost
         events.Log = app.Services.GetRequiredService<ILogger<EventsService>>();
         events.DeliveriesQueued = eventsDelivery.Wake;
         events.RulesChanged = eventsScheduler.Wake;
-        eventHistory = new EventHistory(historyStore, clock, app.Services.GetRequiredService<ILogger<EventHistory>>());
         var cloudTrail = new CloudTrailService(historyStore, clock);
         alarms = new AlarmEvaluator(cloudWatch, clock, app.Services.GetRequiredService<ILogger<AlarmEvaluator>>());
-        var trailsStore = new TrailsStore(state);
-        var trailKeys = new TrailKeys(options.DataDir, clock);
-        var trailBuckets = new S3TrailBuckets(s3Store, sse, kms, json => iamStore.Parse(json, Strata.Policy.PolicyKind.Resource), clock);
-        trailDelivery = new TrailDelivery(trailsStore, trailBuckets, trailKeys, clock, options.Region, options.CloudTrailDeliveryPeriod, options.CloudTrailDigestPeriod,
-            app.Services.GetRequiredService<ILogger<TrailDelivery>>());
-        IAuditSink trailSink = trailDelivery;
-        var audit = new AuditStage(new AuditLog(eventHistory, trailSink, serviceEvents), clock, options.Region, app.Services.GetRequiredService<ILogger<AuditStage>>());
+        var audit = new AuditStage(auditLog, clock, options.Region, app.Services.GetRequiredService<ILogger<AuditStage>>());
         var trails = new TrailsService(trailsStore, trailBuckets, trailKeys, trailDelivery, clock, options.Region);
         // CloudTrail's operations: the trails', and any other list of them concatenated here.
         Operation[] cloudTrailOperations = [.. cloudTrail.Operations, .. trails.Operations];

@@ -1,5 +1,3 @@
-using System.Globalization;
-using System.Text;
 using System.Text.Json;
 using System.Text.Json.Nodes;
 using Strata.Server.Protocol;
@@ -16,14 +14,8 @@ namespace Strata.Server.Pipeline;
 /// </summary>
 public sealed class AuditStage(IAuditSink sink, TimeProvider clock, string region, ILogger log)
 {
-    /// <summary>The record format AWS writes today.</summary>
-    public const string EventVersion = "1.09";
-
-    /// <summary>What AWS writes in place of a value it does not record.</summary>
-    public const string HiddenValue = "HIDDEN_DUE_TO_SECURITY_REASONS";
-
     /// <summary>Members whose values are secrets (the service models mark them sensitive) or
-    /// payloads: recorded as <see cref="HiddenValue"/>.</summary>
+    /// payloads: recorded as <see cref="AuditRecords.HiddenValue"/>.</summary>
     static readonly HashSet<string> Hidden = new(StringComparer.OrdinalIgnoreCase)
     {
         "Plaintext", "CiphertextBlob", "SecretAccessKey", "SessionToken", "Password", "NewPassword", "OldPassword", "PrivateKey",
@@ -65,65 +57,32 @@ public sealed class AuditStage(IAuditSink sink, TimeProvider clock, string regio
 
     AuditRecord Build(RequestContext ctx, string eventSource, bool data)
     {
-        var principal = ctx.Principal;
-        var time = clock.GetUtcNow();
-        var eventId = Guid.NewGuid().ToString();
         var readOnly = IsReadOnly(ctx.OperationName!);
-        var resources = Resources(ctx.ResourceArn);
-        var record = new JsonObject
+        return AuditRecords.Make(new AuditCall
         {
-            ["eventVersion"] = EventVersion,
-            ["userIdentity"] = UserIdentity(principal),
-            ["eventTime"] = time.UtcDateTime.ToString("yyyy-MM-dd'T'HH:mm:ss'Z'", CultureInfo.InvariantCulture),
-            ["eventSource"] = eventSource,
-            ["eventName"] = ctx.OperationName,
-            ["awsRegion"] = region,
-            ["sourceIPAddress"] = ctx.Http.Connection.RemoteIpAddress?.ToString() ?? "127.0.0.1",
-            ["userAgent"] = ctx.Header("User-Agent") ?? "",
-        };
-        if (ctx.Error is { } error)
-        {
-            record["errorCode"] = error.Code;
-            record["errorMessage"] = error.Message;
-        }
-        record["requestParameters"] = RequestParameters(ctx);
-        record["responseElements"] = ctx.Error is null && !readOnly && !data ? ResponseElements(ctx) : null;
-        record["requestID"] = ctx.RequestId;
-        record["eventID"] = eventId;
-        record["readOnly"] = readOnly;
-        if (resources.Count > 0 && ctx.ResourceArn is { } arn)
-            record["resources"] = new JsonArray(new JsonObject { ["accountId"] = principal.AccountId, ["type"] = resources[0].Type, ["ARN"] = arn });
-        record["eventType"] = "AwsApiCall";
-        record["managementEvent"] = !data;
-        record["recipientAccountId"] = principal.AccountId;
-        if (ctx.SourceVpce is { } vpce) record["vpcEndpointId"] = vpce;
-        record["eventCategory"] = data ? "Data" : "Management";
-        if (ctx.Request.IsHttps)
-            record["tlsDetails"] = new JsonObject
-            {
-                ["tlsVersion"] = TlsVersion(ctx),
-                ["cipherSuite"] = ctx.Http.Features.Get<Microsoft.AspNetCore.Connections.Features.ITlsHandshakeFeature>()?.NegotiatedCipherSuite?.ToString() ?? "",
-                ["clientProvidedHostHeader"] = ctx.Request.Host.Value,
-            };
-        return new AuditRecord
-        {
-            Account = principal.AccountId,
-            EventId = eventId,
-            EventTime = time,
+            Principal = ctx.Principal,
             EventSource = eventSource,
             EventName = ctx.OperationName!,
+            SourceIpAddress = ctx.Http.Connection.RemoteIpAddress?.ToString() ?? "127.0.0.1",
+            UserAgent = ctx.Header("User-Agent") ?? "",
+            ErrorCode = ctx.Error?.Code,
+            ErrorMessage = ctx.Error?.Message,
+            RequestParameters = RequestParameters(ctx),
+            ResponseElements = ctx.Error is null && !readOnly && !data ? ResponseElements(ctx) : null,
+            RequestId = ctx.RequestId,
             ReadOnly = readOnly,
-            ManagementEvent = !data,
-            Username = principal.Type switch
-            {
-                PrincipalType.Root => "root",
-                PrincipalType.AssumedRole => principal.Arn[(principal.Arn.LastIndexOf('/') + 1)..],
-                _ => principal.EntityName,
-            },
-            AccessKeyId = principal.AccessKeyId,
-            Resources = resources,
-            Json = record.ToJsonString(),
-        };
+            Data = data,
+            ResourceArn = ctx.ResourceArn,
+            VpcEndpointId = ctx.SourceVpce,
+            TlsDetails = ctx.Request.IsHttps
+                ? new JsonObject
+                {
+                    ["tlsVersion"] = TlsVersion(ctx),
+                    ["cipherSuite"] = ctx.Http.Features.Get<Microsoft.AspNetCore.Connections.Features.ITlsHandshakeFeature>()?.NegotiatedCipherSuite?.ToString() ?? "",
+                    ["clientProvidedHostHeader"] = ctx.Request.Host.Value,
+                }
+                : null,
+        }, clock.GetUtcNow(), region);
     }
 
     static string TlsVersion(RequestContext ctx)
@@ -133,34 +92,6 @@ public sealed class AuditStage(IAuditSink sink, TimeProvider clock, string regio
             System.Security.Authentication.SslProtocols.Tls12 => "TLSv1.2",
             _ => "",
         };
-
-    /// <summary>Who called, in CloudTrail's userIdentity shape.</summary>
-    static JsonObject UserIdentity(Principal p)
-    {
-        var identity = new JsonObject
-        {
-            ["type"] = p.Type switch { PrincipalType.Root => "Root", PrincipalType.AssumedRole => "AssumedRole", _ => "IAMUser" },
-            ["principalId"] = p.UserId,
-            ["arn"] = p.Arn,
-            ["accountId"] = p.AccountId,
-        };
-        if (p.AccessKeyId is not null) identity["accessKeyId"] = p.AccessKeyId;
-        if (p.Type == PrincipalType.User) identity["userName"] = p.EntityName;
-        if (p.Type == PrincipalType.AssumedRole && p.RoleArn is { } roleArn)
-            identity["sessionContext"] = new JsonObject
-            {
-                ["sessionIssuer"] = new JsonObject
-                {
-                    ["type"] = "Role",
-                    ["principalId"] = p.UserId.Split(':')[0],
-                    ["arn"] = roleArn,
-                    ["accountId"] = p.AccountId,
-                    ["userName"] = p.EntityName ?? roleArn[(roleArn.LastIndexOf('/') + 1)..],
-                },
-                ["attributes"] = new JsonObject { ["mfaAuthenticated"] = "false" },
-            };
-        return identity;
-    }
 
     /// <summary>The request's parameters: the JSON body of a JSON service, the form of a Query
     /// one, the bucket and key of S3, the path of a REST one; secrets hidden, bodies never kept.</summary>
@@ -174,7 +105,7 @@ public sealed class AuditStage(IAuditSink sink, TimeProvider clock, string regio
             case AwsProtocol.Query when ctx.QueryInput is { } form:
                 var query = new JsonObject();
                 foreach (var (k, v) in form)
-                    if (k is not ("Action" or "Version")) query[Camel(k)] = Hidden.Contains(k) ? HiddenValue : v;
+                    if (k is not ("Action" or "Version")) query[Camel(k)] = Hidden.Contains(k) ? AuditRecords.HiddenValue : v;
                 return query;
             case AwsProtocol.RestXml:
                 var s3 = new JsonObject { ["bucketName"] = ctx.Bucket, ["Host"] = ctx.Request.Host.Value };
@@ -198,7 +129,7 @@ public sealed class AuditStage(IAuditSink sink, TimeProvider clock, string regio
     }
 
     /// <summary>The JSON as CloudTrail writes it: member names in camelCase (EndpointName →
-    /// endpointName), secrets replaced by <see cref="HiddenValue"/>.</summary>
+    /// endpointName), secrets replaced by <see cref="AuditRecords.HiddenValue"/>.</summary>
     static JsonNode? Redact(JsonNode? node)
     {
         switch (node)
@@ -207,7 +138,7 @@ public sealed class AuditStage(IAuditSink sink, TimeProvider clock, string regio
                 var members = o.ToList();
                 o.Clear();
                 foreach (var (k, v) in members)
-                    o[Camel(k)] = Hidden.Contains(k) ? HiddenValue : Redact(v);
+                    o[Camel(k)] = Hidden.Contains(k) ? AuditRecords.HiddenValue : Redact(v);
                 break;
             case JsonArray a:
                 var items = a.ToList();
@@ -219,40 +150,4 @@ public sealed class AuditStage(IAuditSink sink, TimeProvider clock, string regio
     }
 
     static string Camel(string name) => name.Length > 0 && char.IsUpper(name[0]) ? char.ToLowerInvariant(name[0]) + name[1..] : name;
-
-    /// <summary>LookupEvents' resource of an ARN: (AWS::Service::Type, name).</summary>
-    public static IReadOnlyList<AuditResource> Resources(string? arn)
-    {
-        if (arn is null || arn.Contains('*') || arn.Split(':', 6) is not [_, _, var service, _, _, var resource]) return [];
-        if (service == "s3")
-            return resource.IndexOf('/') is var slash and > 0
-                ? [new AuditResource("AWS::S3::Object", resource)] : [new AuditResource("AWS::S3::Bucket", resource)];
-        var cut = resource.IndexOfAny(['/', ':']);
-        var type = cut > 0 ? resource[..cut] : resource;
-        var name = cut > 0 ? resource[(cut + 1)..] : resource;
-        return [new AuditResource($"AWS::{ServiceTitle(service)}::{Title(type)}", name)];
-    }
-
-    static string ServiceTitle(string service) => service switch
-    {
-        "sagemaker" => "SageMaker",
-        "iam" => "IAM",
-        "kms" => "KMS",
-        "sns" => "SNS",
-        "sts" => "STS",
-        "logs" => "Logs",
-        "cloudwatch" => "CloudWatch",
-        "events" => "Events",
-        "cloudtrail" => "CloudTrail",
-        "application-autoscaling" => "ApplicationAutoScaling",
-        _ => Title(service),
-    };
-
-    /// <summary>endpoint-config → EndpointConfig.</summary>
-    static string Title(string kebab)
-    {
-        var b = new StringBuilder();
-        foreach (var part in kebab.Split('-', StringSplitOptions.RemoveEmptyEntries)) b.Append(char.ToUpperInvariant(part[0])).Append(part[1..]);
-        return b.ToString();
-    }
 }

@@ -3,7 +3,8 @@
 another user's AccessDenied reach the trail's S3 files with the right userIdentity, data events
 only when a selector asks, and the real `aws cloudtrail validate-logs` (CLI v1; its S3 client takes
 its endpoint from AWS_ENDPOINT_URL / AWS_ENDPOINT_URL_S3) passes on the untouched trail and fails
-once the test edits a log file."""
+once the test edits a log file. Calls SageMaker makes for a user (assuming the model's execution
+role, reading the artifact as it) are recorded as AWS records them."""
 import datetime
 import gzip
 import json
@@ -41,6 +42,56 @@ def validate(trail_arn, start):
     out = subprocess.run([CLI_V1, "cloudtrail", "validate-logs", "--endpoint-url", endpoint(), "--region", "us-east-1", "--trail-arn", trail_arn,
                           "--start-time", start.strftime("%Y-%m-%dT%H:%M:%SZ"), "--verbose"], capture_output=True, text=True, timeout=120)
     return out.returncode, out.stdout + out.stderr
+
+
+def test_calls_made_on_a_users_behalf():
+    bucket, name = trail_bucket(), unique("trail")
+    models = unique("models")
+    s3.create_bucket(Bucket=models)
+    ct.create_trail(Name=name, S3BucketName=bucket)
+    ct.put_event_selectors(TrailName=name, EventSelectors=[{"ReadWriteType": "All", "IncludeManagementEvents": True,
+                                                            "DataResources": [{"Type": "AWS::S3::Object", "Values": [f"arn:aws:s3:::{models}/"]}]}])
+    ct.start_logging(Name=name)
+    sm = client("sagemaker")
+    role = execution_role(iam)
+    endpoint_name = deploy_regression(s3, sm, models, role)
+    # A role that may not read the artifact: SageMaker's refused read is recorded too.
+    refused_role, refused = execution_role(iam, resource="arn:aws:s3:::elsewhere/*"), unique("refused")
+    sm.create_model(ModelName=refused, ExecutionRoleArn=refused_role, PrimaryContainer={"Image": "strata-onnx:1", "ModelDataUrl": f"s3://{models}/model.tar.gz"})
+    sm.create_endpoint_config(EndpointConfigName=refused, ProductionVariants=[{"VariantName": "main", "ModelName": refused, "InitialInstanceCount": 1, "InstanceType": "ml.t2.medium"}])
+    sm.create_endpoint(EndpointName=refused, EndpointConfigName=refused)
+    until("the refused endpoint fails", lambda: sm.describe_endpoint(EndpointName=refused)["EndpointStatus"] == "Failed", seconds=30)
+
+    def found(event_name, role_arn):
+        return [r for _, r in records(bucket) if r["eventName"] == event_name
+                and role_arn in (r.get("requestParameters", {}).get("roleArn"), r["userIdentity"].get("sessionContext", {}).get("sessionIssuer", {}).get("arn"))]
+    until("SageMaker's AssumeRole in the trail", lambda: found("AssumeRole", role) != [], seconds=60)
+    assume = found("AssumeRole", role)[0]
+    eq((assume["userIdentity"], assume["eventSource"], assume["sourceIPAddress"], assume["userAgent"], assume["requestParameters"]["roleSessionName"]),
+       ({"type": "AWSService", "invokedBy": "sagemaker.amazonaws.com"}, "sts.amazonaws.com", "sagemaker.amazonaws.com", "sagemaker.amazonaws.com", "SageMaker"),
+       "the service's own call")
+    eq((assume["resources"], assume["managementEvent"], assume["recipientAccountId"]), ([{"accountId": ACCOUNT, "type": "AWS::IAM::Role", "ARN": role}], True, ACCOUNT), "the role")
+    assert "sharedEventID" in assume and "errorCode" not in assume, assume
+
+    until("the artifact read in the trail", lambda: found("GetObject", role) != [], seconds=30)
+    read = found("GetObject", role)[0]
+    identity = read["userIdentity"]
+    eq((identity["type"], identity["arn"], identity["invokedBy"], identity["sessionContext"]["sessionIssuer"]["arn"]),
+       ("AssumedRole", f"arn:aws:sts::{ACCOUNT}:assumed-role/{role.split('/')[-1]}/SageMaker", "sagemaker.amazonaws.com", role), "the role session")
+    eq((read["requestParameters"]["bucketName"], read["requestParameters"]["key"], read["eventCategory"], read["sourceIPAddress"]),
+       (models, "model.tar.gz", "Data", "sagemaker.amazonaws.com"), "the read")
+    until("the refused read in the trail", lambda: found("GetObject", refused_role) != [], seconds=30)
+    denied = found("GetObject", refused_role)[0]
+    eq(denied["errorCode"], "AccessDenied", "the refusal")
+    assert "s3:GetObject" in denied["errorMessage"], denied
+
+    # The assumption is a management event: event history has it, with the role as its resource.
+    events = ct.lookup_events(LookupAttributes=[{"AttributeKey": "ResourceName", "AttributeValue": role.split("/")[-1]}])["Events"]
+    assumed = [e for e in events if e["EventName"] == "AssumeRole"]
+    assert assumed and assumed[0]["Resources"] == [{"ResourceType": "AWS::IAM::Role", "ResourceName": role.split("/")[-1]}], events
+    ct.stop_logging(Name=name)
+    sm.delete_endpoint(EndpointName=endpoint_name)
+    sm.delete_endpoint(EndpointName=refused)
 
 
 def test_trail_records_and_validate_logs():
