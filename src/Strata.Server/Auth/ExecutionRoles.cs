@@ -92,13 +92,13 @@ public sealed class ExecutionRoles(IPolicySource iam, Authorizer authorizer, IAu
         var eventSource = prefix + ".amazonaws.com";
         if (data && !audit.WantsDataEvents(session.AccountId, eventSource)) return;
         var invokedBy = prefix == "s3" ? session.InvokedBy ?? "AWS Internal" : viaService.Split('.')[0] + ".amazonaws.com";
-        JsonObject parameters = prefix switch
+        var parameters = prefix switch
         {
             "s3" when resource.Split(":::", 2) is [_, var path] && path.Split('/', 2) is var parts =>
                 parts.Length == 2 ? new JsonObject { ["bucketName"] = parts[0], ["key"] = parts[1], ["Host"] = $"{parts[0]}.s3.{region}.amazonaws.com" }
                     : new JsonObject { ["bucketName"] = parts[0], ["Host"] = $"{parts[0]}.s3.{region}.amazonaws.com" },
             "kms" => new JsonObject { ["keyId"] = resource, ["encryptionAlgorithm"] = "SYMMETRIC_DEFAULT" },
-            _ => [],
+            _ => new JsonObject(),
         };
         audit.Record(AuditRecords.Make(new AuditCall
         {
