@@ -190,7 +190,9 @@ public static class StrataHost
         var cloudTrail = new CloudTrailService(historyStore, clock);
         alarms = new AlarmEvaluator(cloudWatch, clock, app.Services.GetRequiredService<ILogger<AlarmEvaluator>>());
         var audit = new AuditStage(auditLog, clock, options.Region, app.Services.GetRequiredService<ILogger<AuditStage>>());
-        var trails = new TrailsService(trailsStore, trailBuckets, trailKeys, trailDelivery, clock, options.Region);
+        var trailLogGroups = new CloudWatchTrailLogGroups(roles, logStore, metricFilters, clock, options.Region);
+        trailDelivery.LogGroups = trailLogGroups;
+        var trails = new TrailsService(trailsStore, trailBuckets, trailLogGroups, trailKeys, trailDelivery, clock, options.Region);
         // CloudTrail's operations: the trails', and any other list of them concatenated here.
         Operation[] cloudTrailOperations = [.. cloudTrail.Operations, .. trails.Operations];
         var catalog = new ServiceCatalog(ServiceCatalog.AwsServices(s3, new NamedOperations(sageMaker.Operations, SageMakerErrorTable.Errors), runtime,
@@ -414,13 +416,37 @@ sealed class S3TrailBuckets(S3Store s3, ServerSideEncryption sse, KmsService kms
 
     public string? KmsKeyArn(string account, string keyId) => kms.Find(account, keyId).Key?.Arn;
 
+    public bool KeyAllows(string keyArn, string sourceArn, string sourceAccount)
+    {
+        if (kms.Find(sourceAccount, keyArn).Key is not { KeyState: "Enabled" } key) return false;
+        var context = new Dictionary<string, IReadOnlyList<string>>(StringComparer.OrdinalIgnoreCase)
+        {
+            ["aws:SourceArn"] = [sourceArn],
+            ["aws:SourceAccount"] = [sourceAccount],
+            ["aws:SecureTransport"] = ["true"],
+            ["kms:EncryptionContext:aws:cloudtrail:arn"] = [sourceArn],
+            ["kms:EncryptionContextKeys"] = ["aws:cloudtrail:arn"],
+        };
+        var request = new Strata.Policy.PolicyRequest("kms:GenerateDataKey", key.Arn, context);
+        var principal = new Strata.Policy.RequestPrincipal(ITrailBuckets.ServicePrincipal, "", Service: ITrailBuckets.ServicePrincipal);
+        return Strata.Policy.Evaluator.Authorize(new Strata.Policy.AuthorizationRequest(request, principal, key.AccountId, [], parse(key.Policy))).IsAllowed;
+    }
+
     public string? Put(string bucketName, string key, byte[] body, string contentType, IReadOnlyDictionary<string, string> metadata, string? kmsKeyId,
         string sourceArn, string sourceAccount)
     {
         if (s3.GetBucket(bucketName) is not { } bucket) return "NoSuchBucket";
         if (!Allows(bucket, "s3:PutObject", $"arn:aws:s3:::{bucketName}/{key}", sourceArn, sourceAccount)) return "AccessDenied";
         (ObjectEncryption Meta, byte[] DataKey)? encryption;
-        try { encryption = sse.ForServiceObject(bucket, key, kmsKeyId, sourceAccount, (_, _) => { }); }
+        try
+        {
+            // The key is used as CloudTrail, so its key policy must allow CloudTrail (checked at
+            // CreateTrail too, but a policy can change since).
+            encryption = sse.ForServiceObject(bucket, key, kmsKeyId, sourceAccount, (_, keyArn) =>
+            {
+                if (!KeyAllows(keyArn, sourceArn, sourceAccount)) throw new AwsException("KMS.AccessDeniedException", 400, $"CloudTrail may not use the key {keyArn}");
+            });
+        }
         catch (AwsException e) { return e.Code; }
         var writer = s3.Blobs.CreateWriter();
         string blob;
@@ -451,5 +477,67 @@ sealed class S3TrailBuckets(S3Store s3, ServerSideEncryption sse, KmsService kms
             Encryption = encryption?.Meta,
         });
         return null;
+    }
+}
+
+/// <summary>CloudTrail's view of CloudWatch Logs: a trail's records put into its log group as the
+/// role it names, assumed by <c>cloudtrail.amazonaws.com</c>, every write authorized as that
+/// role's session (logs:CreateLogStream, logs:PutLogEvents on the stream).</summary>
+sealed class CloudWatchTrailLogGroups(ExecutionRoles roles, LogStore logs, MetricFilterPublisher metricFilters, TimeProvider clock, string region) : ITrailLogGroups
+{
+    const string Service = "cloudtrail.amazonaws.com";
+
+    /// <summary>A role session is used for an hour, as CloudTrail keeps the credentials it gets:
+    /// assuming the role for each delivery would put an AssumeRole record in every log file.</summary>
+    readonly System.Collections.Concurrent.ConcurrentDictionary<string, (Principal Session, DateTimeOffset Expires)> _sessions = new(StringComparer.Ordinal);
+
+    Principal Session(string roleArn, bool fresh)
+    {
+        var now = clock.GetUtcNow();
+        if (!fresh && _sessions.TryGetValue(roleArn, out var held) && held.Expires > now) return held.Session;
+        var session = roles.Assume(roleArn, Service);
+        _sessions[roleArn] = (session, now.AddHours(1));
+        return session;
+    }
+
+    public void Check(string account, string logGroupArn, string roleArn)
+    {
+        Principal session;
+        try { session = Session(roleArn, fresh: true); }
+        catch (ExecutionRoleException) { throw CloudTrailErrors.InvalidCloudWatchLogsRoleArnException("Access denied. Check the trust relationships for your role."); }
+        if (Deliver(account, logGroupArn, session, []) is not null)
+            throw CloudTrailErrors.InvalidCloudWatchLogsLogGroupArnException("Access denied. Check the permissions for your role.");
+    }
+
+    public string? Put(string account, string logGroupArn, string roleArn, IReadOnlyList<(long Timestamp, string Message)> events)
+    {
+        try { return Deliver(account, logGroupArn, Session(roleArn, fresh: false), events); }
+        catch (ExecutionRoleException) { return "AccessDeniedException"; }
+    }
+
+    string? Deliver(string account, string logGroupArn, Principal session, IReadOnlyList<(long Timestamp, string Message)> events)
+    {
+        if (logGroupArn.Split(':') is not [_, _, "logs", _, _, "log-group", var name, ..]) return "InvalidLogGroupArn";
+        var stream = $"{account}_CloudTrail_{region}";
+        var streamArn = $"arn:aws:logs:{region}:{account}:log-group:{name}:log-stream:{stream}";
+        var via = $"logs.{region}.amazonaws.com";
+        try
+        {
+            // As in AWS, the permission is checked before whether the group exists is revealed.
+            roles.Require(session, "logs:PutLogEvents", streamArn, via, "Could not deliver to CloudWatch Logs");
+            if (logs.GetGroup(account, name) is not { } group) return "ResourceNotFoundException";
+            var now = clock.GetUtcNow().ToUnixTimeMilliseconds();
+            if (logs.GetStream(group.Id, stream) is null)
+            {
+                roles.Require(session, "logs:CreateLogStream", streamArn, via, "Could not deliver to CloudWatch Logs");
+                logs.CreateStream(group.Id, stream, now);
+            }
+            if (events.Count == 0) return null;
+            var row = logs.GetStream(group.Id, stream) ?? throw new InvalidOperationException($"Log stream {stream} vanished");
+            logs.Append(group.Id, row.Id, events, now);
+            metricFilters.Appended(new AppendedLogEvents(account, group.Id, events));
+            return null;
+        }
+        catch (ExecutionRoleException) { return "AccessDeniedException"; }
     }
 }

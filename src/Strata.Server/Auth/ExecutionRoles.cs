@@ -37,7 +37,7 @@ public sealed class ExecutionRoles(IPolicySource iam, Authorizer authorizer, IAu
     /// <summary>The role session <paramref name="service"/> acts in.</summary>
     public Principal Assume(string roleArn, string service)
     {
-        var session = service.Split('.')[0] switch { "sagemaker" => "SageMaker", var s => s };
+        var session = service.Split('.')[0] switch { "sagemaker" => "SageMaker", "cloudtrail" => "CloudTrail", var s => s };
         var reason = CannotAssume(roleArn, service);
         RecordAssumeRole(service, roleArn, session, reason);
         if (reason is not null) throw new ExecutionRoleException(reason);
@@ -88,10 +88,14 @@ public sealed class ExecutionRoles(IPolicySource iam, Authorizer authorizer, IAu
         if (audit is null || action.Split(':') is not [var prefix, var permission]) return;
         // The permission names the call, except where S3's names differ.
         var operation = action == "s3:ListBucket" ? "ListObjects" : permission;
-        var data = prefix == "s3" && resource.Contains('/');
+        // As CloudTrail classes them: S3's object operations and CloudWatch Logs' event writes are data events.
+        var data = (prefix == "s3" && resource.Contains('/')) || action == "logs:PutLogEvents";
         var eventSource = prefix + ".amazonaws.com";
         if (data && !audit.WantsDataEvents(session.AccountId, eventSource)) return;
-        var invokedBy = prefix == "s3" ? session.InvokedBy ?? "AWS Internal" : viaService.Split('.')[0] + ".amazonaws.com";
+        // The service that acts as the session makes the call, unless another one does it for it
+        // (S3 calling KMS as it opens an object).
+        var via = viaService.Split('.')[0];
+        var invokedBy = via == prefix ? session.InvokedBy ?? "AWS Internal" : via + ".amazonaws.com";
         var parameters = prefix switch
         {
             "s3" when resource.Split(":::", 2) is [_, var path] && path.Split('/', 2) is var parts =>

@@ -1,8 +1,10 @@
 """CloudTrail trails with an unmodified boto3 (1.43 and Debian's 1.26) on a server whose clock the
 test drives (FakeClockServer.cs): AWS's checks at CreateTrail (name rules, the bucket, the bucket
 policy CloudTrail needs), the trail's life (describe, list, logging, selectors, tags, status),
-Insights refused, ListPublicKeys, and periods passing with no records: nothing is delivered but
-the digest, and a bucket gone is reported by GetTrailStatus."""
+Insights refused, ListPublicKeys, periods passing with no records (nothing is delivered but the
+digest, and a bucket gone is reported by GetTrailStatus), the KMS key policy CloudTrail needs, and
+delivery to a CloudWatch Logs group as a role."""
+import gzip
 import json
 
 import boto3
@@ -13,6 +15,9 @@ from harness import advance, endpoint, eq, expect_error, run, unique, until, val
 cfg = Config(retries={"max_attempts": 1})
 ct = validate_responses(boto3.client("cloudtrail", endpoint_url=endpoint(), region_name="us-east-1", config=cfg))
 s3 = boto3.client("s3", endpoint_url=endpoint(), region_name="us-east-1", config=cfg)
+iam = boto3.client("iam", endpoint_url=endpoint(), region_name="us-east-1", config=cfg)
+logs = boto3.client("logs", endpoint_url=endpoint(), region_name="us-east-1", config=cfg)
+kms = boto3.client("kms", endpoint_url=endpoint(), region_name="us-east-1", config=cfg)
 ACCOUNT = boto3.client("sts", endpoint_url=endpoint(), region_name="us-east-1", config=cfg).get_caller_identity()["Account"]
 
 
@@ -136,6 +141,82 @@ def test_periods_pass_without_records():
     s3.delete_bucket(Bucket=b)
     advance(3600)
     until("the digest error", lambda: ct.get_trail_status(Name=name).get("LatestDigestDeliveryError") == "NoSuchBucket")
+    ct.delete_trail(Name=name)
+
+
+def test_kms_key_policy_checked():
+    key = kms.create_key()["KeyMetadata"]["Arn"]
+    b = bucket()
+    # The default key policy trusts the account only: CloudTrail may not encrypt with it.
+    expect_error(lambda: ct.create_trail(Name=unique("t"), S3BucketName=b, KmsKeyId=key), "InsufficientEncryptionPolicyException",
+                 message=f"Insufficient permissions to access S3 bucket {b} or KMS key {key}.")
+    kms.put_key_policy(KeyId=key, PolicyName="default", Policy=json.dumps({"Version": "2012-10-17", "Statement": [
+        {"Effect": "Allow", "Principal": {"AWS": f"arn:aws:iam::{ACCOUNT}:root"}, "Action": "kms:*", "Resource": "*"},
+        {"Effect": "Allow", "Principal": {"Service": "cloudtrail.amazonaws.com"}, "Action": "kms:GenerateDataKey*", "Resource": "*",
+         "Condition": {"StringLike": {"kms:EncryptionContext:aws:cloudtrail:arn": f"arn:aws:cloudtrail:*:{ACCOUNT}:trail/*"}}},
+    ]}))
+    name = unique("t")
+    eq(ct.create_trail(Name=name, S3BucketName=b, KmsKeyId=key)["KmsKeyId"], key, "the key")
+    ct.delete_trail(Name=name)
+
+
+def logs_role(group, actions=("logs:CreateLogStream", "logs:PutLogEvents"), trusted="cloudtrail.amazonaws.com"):
+    """A role for CloudTrail's delivery to `group`, as AWS's documentation writes it."""
+    name = unique("trail-logs")
+    arn = iam.create_role(RoleName=name, AssumeRolePolicyDocument=json.dumps({"Version": "2012-10-17", "Statement": [
+        {"Effect": "Allow", "Principal": {"Service": trusted}, "Action": "sts:AssumeRole"}]}))["Role"]["Arn"]
+    iam.put_role_policy(RoleName=name, PolicyName="logs", PolicyDocument=json.dumps({"Version": "2012-10-17", "Statement": [
+        {"Effect": "Allow", "Action": list(actions), "Resource": f"arn:aws:logs:us-east-1:{ACCOUNT}:log-group:{group}:log-stream:{ACCOUNT}_CloudTrail_us-east-1*"}]}))
+    return arn
+
+
+def test_cloudwatch_logs_delivery():
+    b, name, group = bucket(), unique("t"), unique("trail-group")
+    logs.create_log_group(logGroupName=group)
+    group_arn = logs.describe_log_groups(logGroupNamePrefix=group)["logGroups"][0]["arn"]
+    role = logs_role(group)
+    stream = f"{ACCOUNT}_CloudTrail_us-east-1"
+
+    def create(group_arn=group_arn, role=role):
+        return ct.create_trail(Name=name, S3BucketName=b, **({"CloudWatchLogsLogGroupArn": group_arn} if group_arn else {}),
+                               **({"CloudWatchLogsRoleArn": role} if role else {}))
+    expect_error(lambda: create(role=None), "InvalidCloudWatchLogsRoleArnException")
+    expect_error(lambda: create(group_arn=None), "InvalidCloudWatchLogsLogGroupArnException")
+    expect_error(lambda: create(group_arn="arn:aws:logs:us-east-1:x"), "InvalidCloudWatchLogsLogGroupArnException")
+    expect_error(lambda: create(role=logs_role(group, trusted="sagemaker.amazonaws.com")), "InvalidCloudWatchLogsRoleArnException",
+                 message="Access denied. Check the trust relationships for your role.")
+    expect_error(lambda: create(role=logs_role(group, actions=("logs:CreateLogStream",))), "InvalidCloudWatchLogsLogGroupArnException",
+                 message="Access denied. Check the permissions for your role.")
+    expect_error(lambda: create(group_arn=group_arn.replace(group, unique("missing"))), "InvalidCloudWatchLogsLogGroupArnException")
+    eq(logs.describe_log_streams(logGroupName=group)["logStreams"], [], "no stream after refusals")
+
+    made = create()
+    eq((made["CloudWatchLogsLogGroupArn"], made["CloudWatchLogsRoleArn"]), (group_arn, role), "created")
+    eq([s["logStreamName"] for s in logs.describe_log_streams(logGroupName=group)["logStreams"]], [stream], "the stream, made at CreateTrail")
+    ct.start_logging(Name=name)
+    marker = unique("marker")
+    s3.create_bucket(Bucket=marker)
+    advance(300)
+
+    def events():
+        return [json.loads(e["message"]) for e in logs.get_log_events(logGroupName=group, logStreamName=stream, startFromHead=True)["events"]]
+    until("the CreateBucket in the log group", lambda: any(r["eventName"] == "CreateBucket" and r["requestParameters"]["bucketName"] == marker for r in events()))
+    status = ct.get_trail_status(Name=name)
+    assert "LatestCloudWatchLogsDeliveryTime" in status and "LatestCloudWatchLogsDeliveryError" not in status, status
+    # The same records went to S3, and each reached the group once.
+    in_files = sorted(r["eventID"] for k in keys(b) if "/CloudTrail/" in k
+                      for r in json.loads(gzip.decompress(s3.get_object(Bucket=b, Key=k)["Body"].read()))["Records"])
+    eq(sorted(r["eventID"] for r in events()), in_files, "the group holds the log files' records")
+
+    # The role loses its permission: the next delivery to the group fails, and the status says so.
+    iam.delete_role_policy(RoleName=role.split("/")[-1], PolicyName="logs")
+    s3.create_bucket(Bucket=unique("after"))
+    advance(300)
+    until("the delivery error", lambda: ct.get_trail_status(Name=name).get("LatestCloudWatchLogsDeliveryError") == "AccessDeniedException")
+    # Empty strings turn delivery off.
+    ct.update_trail(Name=name, CloudWatchLogsLogGroupArn="", CloudWatchLogsRoleArn="")
+    trail = ct.get_trail(Name=name)["Trail"]
+    assert "CloudWatchLogsLogGroupArn" not in trail and "CloudWatchLogsRoleArn" not in trail, trail
     ct.delete_trail(Name=name)
 
 

@@ -13,7 +13,9 @@ namespace Strata.Server.Services.CloudTrail;
 /// records into its bucket as one log file; every digest period, a trail with log file
 /// validation gets a signed digest of the files delivered since its last one, chained to it.
 /// A delivery that fails (the bucket gone, its policy changed) is reported by GetTrailStatus and
-/// tried again the next period with the same records.
+/// tried again the next period with the same records. A trail with a log group also gets each
+/// record there, once, as one log event, when its log file is made; a record the group refused
+/// (the role changed, the group deleted) is reported and not tried again, as in AWS.
 /// </summary>
 public sealed class TrailDelivery(TrailsStore store, ITrailBuckets buckets, TrailKeys keys, TimeProvider clock, string region,
     TimeSpan deliveryPeriod, TimeSpan digestPeriod, ILogger<TrailDelivery> log) : BackgroundService, IAuditSink
@@ -29,6 +31,10 @@ public sealed class TrailDelivery(TrailsStore store, ITrailBuckets buckets, Trai
     readonly Lock _persisting = new();
     bool _loaded;
     DateTimeOffset _started;
+
+    /// <summary>Where trails with a log group deliver; set by the composition root once the
+    /// execution roles it acts through exist (they audit into this very delivery).</summary>
+    public ITrailLogGroups? LogGroups { get; set; }
 
     public override Task StartAsync(CancellationToken cancellationToken)
     {
@@ -181,13 +187,14 @@ public sealed class TrailDelivery(TrailsStore store, ITrailBuckets buckets, Trai
             if (pending.Count == 0) continue;
             var destination = new TrailDestination(trail.S3BucketName, trail.S3KeyPrefix, account, region);
             var file = TrailLogFile.Build(destination, now, pending.Select(p => p.Value).ToList());
+            var logs = DeliverToLogGroup(trail, account, pending, now);
             var error = Put(trail, account, file.Key, file.GzipBytes, new Dictionary<string, string>());
             if (error is null)
             {
                 var entry = file.DigestEntry;
                 store.Delivered(account, trail.Name, pending.Select(p => p.Key), t => t with
                 {
-                    Status = t.Status with
+                    Status = logs(t.Status) with
                     {
                         LatestDeliveryTime = now,
                         LatestDeliveryAttemptTime = now,
@@ -204,10 +211,43 @@ public sealed class TrailDelivery(TrailsStore store, ITrailBuckets buckets, Trai
                 log.LogWarning("Trail {Trail} of {Account}: log file not delivered to {Bucket}: {Error}", trail.Name, account, trail.S3BucketName, error);
                 store.Update(account, trail.Name, t => t with
                 {
-                    Status = t.Status with { LatestDeliveryAttemptTime = now, LatestDeliveryAttemptSucceeded = false, LatestDeliveryError = error },
+                    Status = logs(t.Status) with { LatestDeliveryAttemptTime = now, LatestDeliveryAttemptSucceeded = false, LatestDeliveryError = error },
                 });
             }
         }
+    }
+
+    /// <summary>Puts the waiting records the trail's log group has not had yet into it, one log
+    /// event each (timestamped with the event's time); returns the change to the trail's status.</summary>
+    Func<TrailStatusRow, TrailStatusRow> DeliverToLogGroup(TrailRow trail, string account, IReadOnlyList<KeyValuePair<string, string>> pending, DateTimeOffset now)
+    {
+        if (trail.CloudWatchLogsLogGroupArn is not { } group || trail.CloudWatchLogsRoleArn is not { } role || LogGroups is not { } logGroups) return s => s;
+        var through = trail.Status.CloudWatchLogsDeliveredThrough;
+        var fresh = pending.Where(p => through is null || string.CompareOrdinal(p.Key, through) > 0).ToList();
+        if (fresh.Count == 0) return s => s;
+        var events = fresh.Select(p => (EventTime(p.Key), p.Value)).ToList();
+        string? error;
+        try { error = logGroups.Put(account, group, role, events); }
+        catch (Exception e)
+        {
+            log.LogWarning(e, "Trail {Trail}: delivering to {LogGroup} failed", trail.Name, group);
+            error = "InternalError";
+        }
+        if (error is not null) log.LogWarning("Trail {Trail} of {Account}: records not delivered to {LogGroup}: {Error}", trail.Name, account, group, error);
+        var last = fresh[^1].Key;
+        return s => s with
+        {
+            CloudWatchLogsDeliveredThrough = last,
+            LatestCloudWatchLogsDeliveryTime = error is null ? now : s.LatestCloudWatchLogsDeliveryTime,
+            LatestCloudWatchLogsDeliveryError = error,
+        };
+    }
+
+    /// <summary>The event time (ms) a waiting record's key begins with, after its trail's prefix.</summary>
+    static long EventTime(string key)
+    {
+        var time = key[(key.LastIndexOf('/') + 1)..];
+        return long.Parse(time.AsSpan(0, time.IndexOf('-')), CultureInfo.InvariantCulture);
     }
 
     /// <summary>A digest for each logging trail with log file validation, ending at <paramref name="now"/>

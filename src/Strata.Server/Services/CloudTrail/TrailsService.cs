@@ -10,7 +10,7 @@ namespace Strata.Server.Services.CloudTrail;
 /// that verify their digests. What a logging trail records is delivered by <see cref="TrailDelivery"/>.
 /// Strata serves one region, so every trail is in it (a multi-region trail is that region's).
 /// </summary>
-public sealed partial class TrailsService(TrailsStore store, ITrailBuckets buckets, TrailKeys keys, TrailDelivery delivery, TimeProvider clock, string region)
+public sealed partial class TrailsService(TrailsStore store, ITrailBuckets buckets, ITrailLogGroups logGroups, TrailKeys keys, TrailDelivery delivery, TimeProvider clock, string region)
 {
     /// <summary>AWS's quota of trails per region.</summary>
     public const int MaxTrails = 5;
@@ -89,7 +89,7 @@ public sealed partial class TrailsService(TrailsStore store, ITrailBuckets bucke
         var account = ctx.Principal.AccountId;
         var name = r.Name!;
         CheckName(name);
-        CheckUnsupported(r.SnsTopicName, r.CloudWatchLogsLogGroupArn, r.CloudWatchLogsRoleArn, r.IsOrganizationTrail);
+        CheckUnsupported(r.SnsTopicName, r.IsOrganizationTrail);
         var includeGlobal = r.IncludeGlobalServiceEvents ?? true;
         var multiRegion = r.IsMultiRegionTrail ?? false;
         if (multiRegion && !includeGlobal)
@@ -97,7 +97,8 @@ public sealed partial class TrailsService(TrailsStore store, ITrailBuckets bucke
         var arn = TrailArn(account, name);
         var prefix = string.IsNullOrEmpty(r.S3KeyPrefix) ? null : r.S3KeyPrefix;
         CheckBucket(r.S3BucketName!, prefix, account, arn);
-        var kmsKey = r.KmsKeyId is null ? null : KmsKey(account, r.KmsKeyId);
+        var kmsKey = r.KmsKeyId is null ? null : KmsKey(account, r.KmsKeyId, r.S3BucketName!, arn);
+        var (logGroup, logRole) = LogGroup(account, Empty(r.CloudWatchLogsLogGroupArn), Empty(r.CloudWatchLogsRoleArn));
         if (store.TrailsOf(account).Count >= MaxTrails)
             throw CloudTrailErrors.MaximumNumberOfTrailsExceededException($"User: {account} already has {MaxTrails} trails in {region}.");
         var trail = new TrailRow
@@ -111,6 +112,8 @@ public sealed partial class TrailsService(TrailsStore store, ITrailBuckets bucke
             IsMultiRegionTrail = multiRegion,
             LogFileValidationEnabled = r.EnableLogFileValidation ?? false,
             KmsKeyId = kmsKey,
+            CloudWatchLogsLogGroupArn = logGroup,
+            CloudWatchLogsRoleArn = logRole,
             Tags = (r.TagsList ?? []).ToDictionary(t => t.Key!, t => t.Value ?? ""),
         };
         if (!store.Add(account, trail)) throw CloudTrailErrors.TrailAlreadyExistsException($"Trail {name} already exists for customer: {account}");
@@ -124,17 +127,17 @@ public sealed partial class TrailsService(TrailsStore store, ITrailBuckets bucke
             TrailARN = trail.TrailARN,
             LogFileValidationEnabled = trail.LogFileValidationEnabled,
             KmsKeyId = trail.KmsKeyId,
+            CloudWatchLogsLogGroupArn = trail.CloudWatchLogsLogGroupArn,
+            CloudWatchLogsRoleArn = trail.CloudWatchLogsRoleArn,
             IsOrganizationTrail = false,
         };
     }
 
     /// <summary>What Strata's trails cannot do, refused rather than accepted and silently ignored.</summary>
-    static void CheckUnsupported(string? snsTopic, string? logGroup, string? logRole, bool? organization)
+    static void CheckUnsupported(string? snsTopic, bool? organization)
     {
         if (!string.IsNullOrEmpty(snsTopic))
             throw CloudTrailErrors.UnsupportedOperationException("Strata's trails do not notify an SNS topic of log file deliveries: leave SnsTopicName out.");
-        if (!string.IsNullOrEmpty(logGroup) || !string.IsNullOrEmpty(logRole))
-            throw CloudTrailErrors.UnsupportedOperationException("Strata's trails do not deliver to CloudWatch Logs: leave CloudWatchLogsLogGroupArn and CloudWatchLogsRoleArn out.");
         if (organization == true)
             throw CloudTrailErrors.OrganizationsNotInUseException("This account is not a member of an organization: Strata has no AWS Organizations.");
     }
@@ -152,14 +155,42 @@ public sealed partial class TrailsService(TrailsStore store, ITrailBuckets bucke
             throw CloudTrailErrors.InsufficientS3BucketPolicyException($"Incorrect S3 bucket policy is detected for bucket: {bucket}");
     }
 
-    string KmsKey(string account, string keyId)
-        => buckets.KmsKeyArn(account, keyId) ?? throw CloudTrailErrors.KmsKeyNotFoundException($"KMS key {keyId} does not exist, or is not in {region}.");
+    /// <summary>The trail's key, checked as AWS checks it: it exists, and its key policy lets
+    /// CloudTrail encrypt this trail's files.</summary>
+    string KmsKey(string account, string keyId, string bucket, string trailArn)
+    {
+        var arn = buckets.KmsKeyArn(account, keyId) ?? throw CloudTrailErrors.KmsKeyNotFoundException($"KMS key {keyId} does not exist, or is not in {region}.");
+        if (!buckets.KeyAllows(arn, trailArn, account))
+            throw CloudTrailErrors.InsufficientEncryptionPolicyException($"Insufficient permissions to access S3 bucket {bucket} or KMS key {arn}.");
+        return arn;
+    }
+
+    static string? Empty(string? value) => string.IsNullOrEmpty(value) ? null : value;
+
+    /// <summary>A trail's CloudWatch Logs destination: both the group and the role, or neither,
+    /// checked by <see cref="ITrailLogGroups.Check"/> (which creates the trail's stream).</summary>
+    (string? Group, string? Role) LogGroup(string account, string? group, string? role)
+    {
+        if (group is null && role is null) return (null, null);
+        if (group is null) throw CloudTrailErrors.InvalidCloudWatchLogsLogGroupArnException("You must specify a log group ARN together with the role ARN.");
+        if (role is null) throw CloudTrailErrors.InvalidCloudWatchLogsRoleArnException("You must specify a role ARN together with the log group ARN.");
+        // arn:aws:logs:region:account:log-group:NAME, or the same with ":*" as the console writes it.
+        var parts = group.Split(':');
+        if (parts.Length is not (7 or 8) || parts[2] != "logs" || parts[5] != "log-group" || parts[6].Length == 0 || (parts.Length == 8 && parts[7] != "*"))
+            throw CloudTrailErrors.InvalidCloudWatchLogsLogGroupArnException($"CloudWatch Logs log group ARN {group} is not valid.");
+        if (parts[3] != region || parts[4] != account)
+            throw CloudTrailErrors.InvalidCloudWatchLogsLogGroupArnException($"The log group {group} must be in the trail's account and region ({account}, {region}).");
+        if (!role.StartsWith("arn:aws:iam::", StringComparison.Ordinal) || !role.Contains(":role/", StringComparison.Ordinal))
+            throw CloudTrailErrors.InvalidCloudWatchLogsRoleArnException($"CloudWatch Logs role ARN {role} is not valid.");
+        logGroups.Check(account, group, role);
+        return (group, role);
+    }
 
     UpdateTrailResponse UpdateTrail(UpdateTrailRequest r, RequestContext ctx)
     {
         var account = ctx.Principal.AccountId;
         var current = Trail(ctx, r.Name!);
-        CheckUnsupported(r.SnsTopicName, r.CloudWatchLogsLogGroupArn, r.CloudWatchLogsRoleArn, r.IsOrganizationTrail);
+        CheckUnsupported(r.SnsTopicName, r.IsOrganizationTrail);
         var bucket = r.S3BucketName ?? current.S3BucketName;
         var prefix = r.S3KeyPrefix is null ? current.S3KeyPrefix : r.S3KeyPrefix.Length == 0 ? null : r.S3KeyPrefix;
         var includeGlobal = r.IncludeGlobalServiceEvents ?? current.IncludeGlobalServiceEvents;
@@ -168,9 +199,16 @@ public sealed partial class TrailsService(TrailsStore store, ITrailBuckets bucke
             throw CloudTrailErrors.InvalidParameterCombinationException("Multi-Region trail must include global service events.");
         if (r.S3BucketName is not null || r.S3KeyPrefix is not null) CheckBucket(bucket, prefix, account, current.TrailARN);
         // An empty KmsKeyId turns encryption off, as in AWS.
-        var kmsKey = r.KmsKeyId is null ? current.KmsKeyId : r.KmsKeyId.Length == 0 ? null : KmsKey(account, r.KmsKeyId);
+        var kmsKey = r.KmsKeyId is null ? current.KmsKeyId : r.KmsKeyId.Length == 0 ? null : KmsKey(account, r.KmsKeyId, bucket, current.TrailARN);
+        // Empty strings for both turn CloudWatch Logs delivery off; a change is checked again.
+        var (logGroup, logRole) = (current.CloudWatchLogsLogGroupArn, current.CloudWatchLogsRoleArn);
+        if (r.CloudWatchLogsLogGroupArn is not null || r.CloudWatchLogsRoleArn is not null)
+            (logGroup, logRole) = LogGroup(account, r.CloudWatchLogsLogGroupArn is null ? logGroup : Empty(r.CloudWatchLogsLogGroupArn),
+                r.CloudWatchLogsRoleArn is null ? logRole : Empty(r.CloudWatchLogsRoleArn));
         var trail = store.Update(account, current.Name, t => t with
         {
+            CloudWatchLogsLogGroupArn = logGroup,
+            CloudWatchLogsRoleArn = logRole,
             S3BucketName = bucket,
             S3KeyPrefix = prefix,
             IncludeGlobalServiceEvents = includeGlobal,
@@ -191,6 +229,8 @@ public sealed partial class TrailsService(TrailsStore store, ITrailBuckets bucke
             TrailARN = trail.TrailARN,
             LogFileValidationEnabled = trail.LogFileValidationEnabled,
             KmsKeyId = trail.KmsKeyId,
+            CloudWatchLogsLogGroupArn = trail.CloudWatchLogsLogGroupArn,
+            CloudWatchLogsRoleArn = trail.CloudWatchLogsRoleArn,
             IsOrganizationTrail = false,
         };
     }
@@ -206,6 +246,8 @@ public sealed partial class TrailsService(TrailsStore store, ITrailBuckets bucke
         TrailARN = t.TrailARN,
         LogFileValidationEnabled = t.LogFileValidationEnabled,
         KmsKeyId = t.KmsKeyId,
+        CloudWatchLogsLogGroupArn = t.CloudWatchLogsLogGroupArn,
+        CloudWatchLogsRoleArn = t.CloudWatchLogsRoleArn,
         HasCustomEventSelectors = t.EventSelectors is not null || t.AdvancedEventSelectors is not null,
         HasInsightSelectors = false,
         IsOrganizationTrail = false,
@@ -272,6 +314,8 @@ public sealed partial class TrailsService(TrailsStore store, ITrailBuckets bucke
             StopLoggingTime = s.StopLoggingTime,
             LatestDigestDeliveryTime = s.LatestDigestDeliveryTime,
             LatestDigestDeliveryError = s.LatestDigestDeliveryError,
+            LatestCloudWatchLogsDeliveryTime = s.LatestCloudWatchLogsDeliveryTime,
+            LatestCloudWatchLogsDeliveryError = s.LatestCloudWatchLogsDeliveryError,
             // The members AWS answers as strings: the same times, as its console shows them.
             LatestDeliveryAttemptTime = StatusTime(s.LatestDeliveryAttemptTime),
             LatestDeliveryAttemptSucceeded = StatusTime(s.LatestDeliveryAttemptSucceeded == true ? s.LatestDeliveryAttemptTime : null),

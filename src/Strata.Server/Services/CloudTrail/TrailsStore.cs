@@ -70,6 +70,11 @@ public sealed record TrailStatusRow
     public string? LatestDeliveryError { get; init; }
     public DateTimeOffset? LatestDigestDeliveryTime { get; init; }
     public string? LatestDigestDeliveryError { get; init; }
+    public DateTimeOffset? LatestCloudWatchLogsDeliveryTime { get; init; }
+    public string? LatestCloudWatchLogsDeliveryError { get; init; }
+    /// <summary>The key of the last waiting record put into the trail's log group: a log file that
+    /// failed to reach S3 is tried again, but its records are not put into the group twice.</summary>
+    public string? CloudWatchLogsDeliveredThrough { get; init; }
     public DateTimeOffset? DigestStartTime { get; init; }
     public List<DigestLogFileRow> DigestLogFiles { get; init; } = [];
     public DigestLinkRow? LastDigest { get; init; }

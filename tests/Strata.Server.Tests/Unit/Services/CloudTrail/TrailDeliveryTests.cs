@@ -112,10 +112,22 @@ public sealed class TrailDeliveryTests : IDisposable
         public bool Exists(string bucket) => Present;
         public bool Allows(string bucket, string action, string resource, string sourceArn, string sourceAccount) => true;
         public string? KmsKeyArn(string account, string keyId) => null;
+        public bool KeyAllows(string keyArn, string sourceArn, string sourceAccount) => true;
         public string? Put(string bucket, string key, byte[] body, string contentType, IReadOnlyDictionary<string, string> metadata, string? kmsKeyId, string sourceArn, string sourceAccount)
         {
             if (!Present) return "NoSuchBucket";
             Objects[key] = (body, metadata);
+            return null;
+        }
+    }
+
+    sealed class LogGroup : ITrailLogGroups
+    {
+        public ConcurrentQueue<(long Timestamp, string Message)> Events { get; } = new();
+        public void Check(string account, string logGroupArn, string roleArn) { }
+        public string? Put(string account, string logGroupArn, string roleArn, IReadOnlyList<(long Timestamp, string Message)> events)
+        {
+            foreach (var e in events) Events.Enqueue(e);
             return null;
         }
     }
@@ -233,5 +245,33 @@ public sealed class TrailDeliveryTests : IDisposable
         await Until("the log file", () => !bucket.Objects.IsEmpty);
         Assert.Equal("CreateModel", Gunzip(Assert.Single(bucket.Objects).Value.Body).GetProperty("Records")[0].GetProperty("eventName").GetString());
         await again.StopAsync(CancellationToken.None);
+    }
+
+    [Fact]
+    public async Task ALogGroupGetsEachRecordOnceEvenWhenItsLogFileIsRetried()
+    {
+        var bucket = new Bucket { Present = false };
+        var (delivery, store, state) = Start(bucket);
+        using var _ = state;
+        var group = new LogGroup();
+        delivery.LogGroups = group;
+        store.Update(Account, "audit", t => t with { CloudWatchLogsLogGroupArn = $"arn:aws:logs:us-east-1:{Account}:log-group:trail:*", CloudWatchLogsRoleArn = $"arn:aws:iam::{Account}:role/trail" });
+        delivery.Refresh();
+        delivery.Record(Rec("CreateModel"));
+        _clock.Advance(TimeSpan.FromSeconds(300));
+        await Until("the S3 error", () => store.Get(Account, "audit")!.Status.LatestDeliveryError is not null);
+        var (timestamp, message) = Assert.Single(group.Events);
+        Assert.Equal(_clock.GetUtcNow().AddSeconds(-300).ToUnixTimeMilliseconds(), timestamp);
+        Assert.Equal("CreateModel", JsonDocument.Parse(message).RootElement.GetProperty("eventName").GetString());
+        Assert.Equal(_clock.GetUtcNow(), store.Get(Account, "audit")!.Status.LatestCloudWatchLogsDeliveryTime);
+
+        // The log file is tried again with a new record: the group gets only the new one.
+        bucket.Present = true;
+        delivery.Record(Rec("DeleteModel"));
+        _clock.Advance(TimeSpan.FromSeconds(300));
+        await Until("the retried file", () => !bucket.Objects.IsEmpty);
+        Assert.Equal(2, Gunzip(Assert.Single(bucket.Objects).Value.Body).GetProperty("Records").GetArrayLength());
+        Assert.Equal(["CreateModel", "DeleteModel"], group.Events.Select(e => JsonDocument.Parse(e.Message).RootElement.GetProperty("eventName").GetString()!).ToArray());
+        await delivery.StopAsync(CancellationToken.None);
     }
 }
