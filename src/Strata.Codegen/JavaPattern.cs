@@ -94,7 +94,10 @@ static class JavaPattern
         }
         // The linear-time engine where it can (a huge value must not cost more than its length);
         // it has no lookarounds, and patterns that use them are short and unambiguous.
+        // A pattern whose automaton would be too large for it (long counted repetitions) keeps
+        // the backtracking engine too.
         var options = RegexOptions.CultureInvariant | (lookaround ? RegexOptions.None : RegexOptions.NonBacktracking);
-        return new Regex($@"\A(?:{text})\z", options);
+        try { return new Regex($@"\A(?:{text})\z", options); }
+        catch (NotSupportedException) when (!lookaround) { return new Regex($@"\A(?:{text})\z", RegexOptions.CultureInvariant); }
     }
 }

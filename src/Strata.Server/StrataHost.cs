@@ -148,7 +148,7 @@ public static class StrataHost
         metricsStore = metrics;
         var images = new ImageCatalogue(options.DataDir);
         // Worker sockets live in a short private directory: socket paths are limited to 108 bytes.
-        var artifacts = new ModelArtifacts(s3Store, sse, roles, options.Region, Path.Combine(options.DataDir, "models"));
+        var artifacts = new ArtifactReader(s3Store, sse, roles, options.Region, Path.Combine(options.DataDir, "models"));
         var zones = new Zones(options.Zones ?? Zones.Default(options.Region));
         var adminToken = Chaos.EnsureToken(options.DataDir);
         var runDir = Path.Combine(Path.GetTempPath(), "strata-" + Environment.ProcessId);

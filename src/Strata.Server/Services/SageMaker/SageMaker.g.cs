@@ -60,6 +60,39 @@ public sealed partial record Alarm : IValidatable
     }
 }
 
+/// <summary>Specifies the training algorithm to use in a CreateTrainingJob request.</summary>
+public sealed partial record AlgorithmSpecification : IValidatable
+{
+    public string? TrainingImage { get; init; }
+    public string? AlgorithmName { get; init; }
+    public string? TrainingInputMode { get; init; }
+    public List<MetricDefinition>? MetricDefinitions { get; init; }
+    public bool? EnableSageMakerMetricsTimeSeries { get; init; }
+    public List<string>? ContainerEntrypoint { get; init; }
+    public List<string>? ContainerArguments { get; init; }
+    public TrainingImageConfig? TrainingImageConfig { get; init; }
+
+    public void Validate(Validator v)
+    {
+        v.Length(TrainingImage, "TrainingImage", 0, 255);
+        v.Pattern(TrainingImage, "TrainingImage", SageMakerPatterns.AlgorithmImage, ".*");
+        v.Length(AlgorithmName, "AlgorithmName", 1, 170);
+        v.Pattern(AlgorithmName, "AlgorithmName", SageMakerPatterns.ArnOrName, "(arn:aws[a-z\\-]*:sagemaker:[a-z0-9\\-]*:[0-9]{12}:[a-z\\-]*\\/)?([a-zA-Z0-9]([a-zA-Z0-9-]){0,62})(?<!-)");
+        v.Required(TrainingInputMode, "TrainingInputMode");
+        v.Enum(TrainingInputMode, "TrainingInputMode", SageMakerEnums.TrainingInputMode);
+        v.Length(MetricDefinitions, "MetricDefinitions", 0, 40);
+        v.NoNulls(MetricDefinitions, "MetricDefinitions");
+        v.Each(MetricDefinitions, "MetricDefinitions", static (v, i0) => { v.Nested(i0, null); });
+        v.Length(ContainerEntrypoint, "ContainerEntrypoint", 1, 100);
+        v.NoNulls(ContainerEntrypoint, "ContainerEntrypoint");
+        v.Each(ContainerEntrypoint, "ContainerEntrypoint", static (v, i0) => { v.Length(i0, null, 0, 256); v.Pattern(i0, null, SageMakerPatterns.TrainingContainerEntrypointString, ".*"); });
+        v.Length(ContainerArguments, "ContainerArguments", 1, 100);
+        v.NoNulls(ContainerArguments, "ContainerArguments");
+        v.Each(ContainerArguments, "ContainerArguments", static (v, i0) => { v.Length(i0, null, 0, 256); v.Pattern(i0, null, SageMakerPatterns.TrainingContainerArgument, ".*"); });
+        v.Nested(TrainingImageConfig, "TrainingImageConfig");
+    }
+}
+
 /// <summary>Configures the behavior of the client used by SageMaker to interact with the model container during asynchronous inference.</summary>
 public sealed partial record AsyncInferenceClientConfig : IValidatable
 {
@@ -214,6 +247,49 @@ public sealed partial record CaptureOption : IValidatable
     }
 }
 
+/// <summary>A channel is a named input source that training algorithms can consume.</summary>
+public sealed partial record Channel : IValidatable
+{
+    public string? ChannelName { get; init; }
+    public DataSource? DataSource { get; init; }
+    public string? ContentType { get; init; }
+    public string? CompressionType { get; init; }
+    public string? RecordWrapperType { get; init; }
+    public string? InputMode { get; init; }
+    public ShuffleConfig? ShuffleConfig { get; init; }
+
+    public void Validate(Validator v)
+    {
+        v.Required(ChannelName, "ChannelName");
+        v.Length(ChannelName, "ChannelName", 1, 64);
+        v.Pattern(ChannelName, "ChannelName", SageMakerPatterns.ChannelName, "[A-Za-z0-9\\.\\-_]+");
+        v.Required(DataSource, "DataSource");
+        v.Nested(DataSource, "DataSource");
+        v.Length(ContentType, "ContentType", 0, 256);
+        v.Pattern(ContentType, "ContentType", SageMakerPatterns.ContentType, ".*");
+        v.Enum(CompressionType, "CompressionType", SageMakerEnums.CompressionType);
+        v.Enum(RecordWrapperType, "RecordWrapperType", SageMakerEnums.RecordWrapper);
+        v.Enum(InputMode, "InputMode", SageMakerEnums.TrainingInputMode);
+        v.Nested(ShuffleConfig, "ShuffleConfig");
+    }
+}
+
+/// <summary>Contains information about the output location for managed spot training checkpoint data.</summary>
+public sealed partial record CheckpointConfig : IValidatable
+{
+    public string? S3Uri { get; init; }
+    public string? LocalPath { get; init; }
+
+    public void Validate(Validator v)
+    {
+        v.Required(S3Uri, "S3Uri");
+        v.Length(S3Uri, "S3Uri", 0, 1024);
+        v.Pattern(S3Uri, "S3Uri", SageMakerPatterns.S3Uri, "(https|s3)://([^/]+)/?(.*)");
+        v.Length(LocalPath, "LocalPath", 0, 4096);
+        v.Pattern(LocalPath, "LocalPath", SageMakerPatterns.DirectoryPath, ".*");
+    }
+}
+
 /// <summary>The configuration parameters for the SageMaker Clarify explainer.</summary>
 public sealed partial record ClarifyExplainerConfig : IValidatable
 {
@@ -320,6 +396,23 @@ public sealed partial record ClarifyTextConfig : IValidatable
         v.Enum(Language, "Language", SageMakerEnums.ClarifyTextLanguage);
         v.Required(Granularity, "Granularity");
         v.Enum(Granularity, "Granularity", SageMakerEnums.ClarifyTextGranularity);
+    }
+}
+
+/// <summary>Configuration information for the Amazon SageMaker Debugger output tensor collections.</summary>
+public sealed partial record CollectionConfiguration : IValidatable
+{
+    public string? CollectionName { get; init; }
+    public Dictionary<string, string>? CollectionParameters { get; init; }
+
+    public void Validate(Validator v)
+    {
+        v.Length(CollectionName, "CollectionName", 1, 256);
+        v.Pattern(CollectionName, "CollectionName", SageMakerPatterns.CollectionName, ".*");
+        v.Length(CollectionParameters, "CollectionParameters", 0, 20);
+        v.NoNulls(CollectionParameters, "CollectionParameters");
+        v.Keys(CollectionParameters, "CollectionParameters", static (v, k0) => { v.Length(k0, null, 1, 256); v.Pattern(k0, null, SageMakerPatterns.ConfigKey, ".*"); });
+        v.Values(CollectionParameters, "CollectionParameters", static (v, k0) => { v.Length(k0, null, 0, 256); v.Pattern(k0, null, SageMakerPatterns.ConfigValue, ".*"); });
     }
 }
 
@@ -473,6 +566,91 @@ public sealed partial record CreateModelOutput
     public string? ModelArn { get; init; }
 }
 
+public sealed partial record CreateTrainingJobRequest : IValidatable
+{
+    public string? TrainingJobName { get; init; }
+    public Dictionary<string, string>? HyperParameters { get; init; }
+    public AlgorithmSpecification? AlgorithmSpecification { get; init; }
+    public string? RoleArn { get; init; }
+    public List<Channel>? InputDataConfig { get; init; }
+    public OutputDataConfig? OutputDataConfig { get; init; }
+    public ResourceConfig? ResourceConfig { get; init; }
+    public VpcConfig? VpcConfig { get; init; }
+    public StoppingCondition? StoppingCondition { get; init; }
+    public List<Tag>? Tags { get; init; }
+    public bool? EnableNetworkIsolation { get; init; }
+    public bool? EnableInterContainerTrafficEncryption { get; init; }
+    public bool? EnableManagedSpotTraining { get; init; }
+    public CheckpointConfig? CheckpointConfig { get; init; }
+    public DebugHookConfig? DebugHookConfig { get; init; }
+    public List<DebugRuleConfiguration>? DebugRuleConfigurations { get; init; }
+    public TensorBoardOutputConfig? TensorBoardOutputConfig { get; init; }
+    public ExperimentConfig? ExperimentConfig { get; init; }
+    public ProfilerConfig? ProfilerConfig { get; init; }
+    public List<ProfilerRuleConfiguration>? ProfilerRuleConfigurations { get; init; }
+    public Dictionary<string, string>? Environment { get; init; }
+    public RetryStrategy? RetryStrategy { get; init; }
+    public RemoteDebugConfig? RemoteDebugConfig { get; init; }
+    public InfraCheckConfig? InfraCheckConfig { get; init; }
+    public SessionChainingConfig? SessionChainingConfig { get; init; }
+    public ServerlessJobConfig? ServerlessJobConfig { get; init; }
+    public MlflowConfig? MlflowConfig { get; init; }
+    public ModelPackageConfig? ModelPackageConfig { get; init; }
+
+    public void Validate(Validator v)
+    {
+        v.Required(TrainingJobName, "TrainingJobName");
+        v.Length(TrainingJobName, "TrainingJobName", 1, 63);
+        v.Pattern(TrainingJobName, "TrainingJobName", SageMakerPatterns.TrainingJobName, "[a-zA-Z0-9](-*[a-zA-Z0-9]){0,62}");
+        v.Length(HyperParameters, "HyperParameters", 0, 100);
+        v.NoNulls(HyperParameters, "HyperParameters");
+        v.Keys(HyperParameters, "HyperParameters", static (v, k0) => { v.Length(k0, null, 0, 256); v.Pattern(k0, null, SageMakerPatterns.HyperParameterKey, ".*"); });
+        v.Values(HyperParameters, "HyperParameters", static (v, k0) => { v.Length(k0, null, 0, 2500); v.Pattern(k0, null, SageMakerPatterns.HyperParameterValue, ".*"); });
+        v.Nested(AlgorithmSpecification, "AlgorithmSpecification");
+        v.Required(RoleArn, "RoleArn");
+        v.Length(RoleArn, "RoleArn", 20, 2048);
+        v.Pattern(RoleArn, "RoleArn", SageMakerPatterns.RoleArn, "arn:aws[a-z\\-]*:iam::\\d{12}:role/?[a-zA-Z_0-9+=,.@\\-_/]+");
+        v.Length(InputDataConfig, "InputDataConfig", 1, 20);
+        v.NoNulls(InputDataConfig, "InputDataConfig");
+        v.Each(InputDataConfig, "InputDataConfig", static (v, i0) => { v.Nested(i0, null); });
+        v.Required(OutputDataConfig, "OutputDataConfig");
+        v.Nested(OutputDataConfig, "OutputDataConfig");
+        v.Nested(ResourceConfig, "ResourceConfig");
+        v.Nested(VpcConfig, "VpcConfig");
+        v.Nested(StoppingCondition, "StoppingCondition");
+        v.Length(Tags, "Tags", 0, 50);
+        v.NoNulls(Tags, "Tags");
+        v.Each(Tags, "Tags", static (v, i0) => { v.Nested(i0, null); });
+        v.Nested(CheckpointConfig, "CheckpointConfig");
+        v.Nested(DebugHookConfig, "DebugHookConfig");
+        v.Length(DebugRuleConfigurations, "DebugRuleConfigurations", 0, 20);
+        v.NoNulls(DebugRuleConfigurations, "DebugRuleConfigurations");
+        v.Each(DebugRuleConfigurations, "DebugRuleConfigurations", static (v, i0) => { v.Nested(i0, null); });
+        v.Nested(TensorBoardOutputConfig, "TensorBoardOutputConfig");
+        v.Nested(ExperimentConfig, "ExperimentConfig");
+        v.Nested(ProfilerConfig, "ProfilerConfig");
+        v.Length(ProfilerRuleConfigurations, "ProfilerRuleConfigurations", 0, 20);
+        v.NoNulls(ProfilerRuleConfigurations, "ProfilerRuleConfigurations");
+        v.Each(ProfilerRuleConfigurations, "ProfilerRuleConfigurations", static (v, i0) => { v.Nested(i0, null); });
+        v.Length(Environment, "Environment", 0, 100);
+        v.NoNulls(Environment, "Environment");
+        v.Keys(Environment, "Environment", static (v, k0) => { v.Length(k0, null, 0, 512); v.Pattern(k0, null, SageMakerPatterns.TrainingEnvironmentKey, "[a-zA-Z_][a-zA-Z0-9_]*"); });
+        v.Values(Environment, "Environment", static (v, k0) => { v.Length(k0, null, 0, 512); v.Pattern(k0, null, SageMakerPatterns.TrainingEnvironmentValue, "[\\S\\s]*"); });
+        v.Nested(RetryStrategy, "RetryStrategy");
+        v.Nested(RemoteDebugConfig, "RemoteDebugConfig");
+        v.Nested(InfraCheckConfig, "InfraCheckConfig");
+        v.Nested(SessionChainingConfig, "SessionChainingConfig");
+        v.Nested(ServerlessJobConfig, "ServerlessJobConfig");
+        v.Nested(MlflowConfig, "MlflowConfig");
+        v.Nested(ModelPackageConfig, "ModelPackageConfig");
+    }
+}
+
+public sealed partial record CreateTrainingJobResponse
+{
+    public string? TrainingJobArn { get; init; }
+}
+
 public sealed partial record CreateTransformJobRequest : IValidatable
 {
     public string? TransformJobName { get; init; }
@@ -576,6 +754,101 @@ public sealed partial record DataProcessing : IValidatable
         v.Length(OutputFilter, "OutputFilter", 0, 63);
         v.Enum(JoinSource, "JoinSource", SageMakerEnums.JoinSource);
     }
+}
+
+/// <summary>Describes the location of the channel data.</summary>
+public sealed partial record DataSource : IValidatable
+{
+    public S3DataSource? S3DataSource { get; init; }
+    public FileSystemDataSource? FileSystemDataSource { get; init; }
+    public DatasetSource? DatasetSource { get; init; }
+
+    public void Validate(Validator v)
+    {
+        v.Nested(S3DataSource, "S3DataSource");
+        v.Nested(FileSystemDataSource, "FileSystemDataSource");
+        v.Nested(DatasetSource, "DatasetSource");
+    }
+}
+
+/// <summary>Specifies a dataset source for a channel.</summary>
+public sealed partial record DatasetSource : IValidatable
+{
+    public string? DatasetArn { get; init; }
+
+    public void Validate(Validator v)
+    {
+        v.Required(DatasetArn, "DatasetArn");
+        v.Length(DatasetArn, "DatasetArn", 0, 2048);
+        v.Pattern(DatasetArn, "DatasetArn", SageMakerPatterns.HubDataSetArn, "(arn:[a-z0-9-\\.]{1,63}:sagemaker:\\w+(?:-\\w+)+:(\\d{12}|aws):hub-content\\/)[a-zA-Z0-9](-*[a-zA-Z0-9]){0,62}\\/DataSet\\/[a-zA-Z0-9](-*[a-zA-Z0-9]){0,63}(\\/\\d{1,4}.\\d{1,4}.\\d{1,4})?");
+    }
+}
+
+/// <summary>Configuration information for the Amazon SageMaker Debugger hook parameters, metric and tensor collections, and storage paths.</summary>
+public sealed partial record DebugHookConfig : IValidatable
+{
+    public string? LocalPath { get; init; }
+    public string? S3OutputPath { get; init; }
+    public Dictionary<string, string>? HookParameters { get; init; }
+    public List<CollectionConfiguration>? CollectionConfigurations { get; init; }
+
+    public void Validate(Validator v)
+    {
+        v.Length(LocalPath, "LocalPath", 0, 4096);
+        v.Pattern(LocalPath, "LocalPath", SageMakerPatterns.DirectoryPath, ".*");
+        v.Required(S3OutputPath, "S3OutputPath");
+        v.Length(S3OutputPath, "S3OutputPath", 0, 1024);
+        v.Pattern(S3OutputPath, "S3OutputPath", SageMakerPatterns.S3Uri, "(https|s3)://([^/]+)/?(.*)");
+        v.Length(HookParameters, "HookParameters", 0, 20);
+        v.NoNulls(HookParameters, "HookParameters");
+        v.Keys(HookParameters, "HookParameters", static (v, k0) => { v.Length(k0, null, 1, 256); v.Pattern(k0, null, SageMakerPatterns.ConfigKey, ".*"); });
+        v.Values(HookParameters, "HookParameters", static (v, k0) => { v.Length(k0, null, 0, 256); v.Pattern(k0, null, SageMakerPatterns.ConfigValue, ".*"); });
+        v.Length(CollectionConfigurations, "CollectionConfigurations", 0, 20);
+        v.NoNulls(CollectionConfigurations, "CollectionConfigurations");
+        v.Each(CollectionConfigurations, "CollectionConfigurations", static (v, i0) => { v.Nested(i0, null); });
+    }
+}
+
+/// <summary>Configuration information for SageMaker Debugger rules for debugging.</summary>
+public sealed partial record DebugRuleConfiguration : IValidatable
+{
+    public string? RuleConfigurationName { get; init; }
+    public string? LocalPath { get; init; }
+    public string? S3OutputPath { get; init; }
+    public string? RuleEvaluatorImage { get; init; }
+    public string? InstanceType { get; init; }
+    public int? VolumeSizeInGB { get; init; }
+    public Dictionary<string, string>? RuleParameters { get; init; }
+
+    public void Validate(Validator v)
+    {
+        v.Required(RuleConfigurationName, "RuleConfigurationName");
+        v.Length(RuleConfigurationName, "RuleConfigurationName", 1, 256);
+        v.Pattern(RuleConfigurationName, "RuleConfigurationName", SageMakerPatterns.RuleConfigurationName, ".*");
+        v.Length(LocalPath, "LocalPath", 0, 4096);
+        v.Pattern(LocalPath, "LocalPath", SageMakerPatterns.DirectoryPath, ".*");
+        v.Length(S3OutputPath, "S3OutputPath", 0, 1024);
+        v.Pattern(S3OutputPath, "S3OutputPath", SageMakerPatterns.S3Uri, "(https|s3)://([^/]+)/?(.*)");
+        v.Required(RuleEvaluatorImage, "RuleEvaluatorImage");
+        v.Length(RuleEvaluatorImage, "RuleEvaluatorImage", 0, 255);
+        v.Pattern(RuleEvaluatorImage, "RuleEvaluatorImage", SageMakerPatterns.AlgorithmImage, ".*");
+        v.Enum(InstanceType, "InstanceType", SageMakerEnums.ProcessingInstanceType);
+        v.Range(VolumeSizeInGB, "VolumeSizeInGB", 0, null);
+        v.Length(RuleParameters, "RuleParameters", 0, 100);
+        v.NoNulls(RuleParameters, "RuleParameters");
+        v.Keys(RuleParameters, "RuleParameters", static (v, k0) => { v.Length(k0, null, 1, 256); v.Pattern(k0, null, SageMakerPatterns.ConfigKey, ".*"); });
+        v.Values(RuleParameters, "RuleParameters", static (v, k0) => { v.Length(k0, null, 0, 256); v.Pattern(k0, null, SageMakerPatterns.ConfigValue, ".*"); });
+    }
+}
+
+/// <summary>Information about the status of the rule evaluation.</summary>
+public sealed partial record DebugRuleEvaluationStatus
+{
+    public string? RuleConfigurationName { get; init; }
+    public string? RuleEvaluationJobArn { get; init; }
+    public string? RuleEvaluationStatus { get; init; }
+    public string? StatusDetails { get; init; }
+    public DateTimeOffset? LastModifiedTime { get; init; }
 }
 
 public sealed partial record DeleteEndpointConfigInput : IValidatable
@@ -751,6 +1024,72 @@ public sealed partial record DescribeModelOutput
     public DeploymentRecommendation? DeploymentRecommendation { get; init; }
 }
 
+public sealed partial record DescribeTrainingJobRequest : IValidatable
+{
+    public string? TrainingJobName { get; init; }
+
+    public void Validate(Validator v)
+    {
+        v.Required(TrainingJobName, "TrainingJobName");
+        v.Length(TrainingJobName, "TrainingJobName", 1, 63);
+        v.Pattern(TrainingJobName, "TrainingJobName", SageMakerPatterns.TrainingJobName, "[a-zA-Z0-9](-*[a-zA-Z0-9]){0,62}");
+    }
+}
+
+public sealed partial record DescribeTrainingJobResponse
+{
+    public string? TrainingJobName { get; init; }
+    public string? TrainingJobArn { get; init; }
+    public string? TuningJobArn { get; init; }
+    public string? LabelingJobArn { get; init; }
+    public string? AutoMLJobArn { get; init; }
+    public ModelArtifacts? ModelArtifacts { get; init; }
+    public string? TrainingJobStatus { get; init; }
+    public string? SecondaryStatus { get; init; }
+    public string? FailureReason { get; init; }
+    public Dictionary<string, string>? HyperParameters { get; init; }
+    public AlgorithmSpecification? AlgorithmSpecification { get; init; }
+    public string? RoleArn { get; init; }
+    public List<Channel>? InputDataConfig { get; init; }
+    public OutputDataConfig? OutputDataConfig { get; init; }
+    public ResourceConfig? ResourceConfig { get; init; }
+    public WarmPoolStatus? WarmPoolStatus { get; init; }
+    public VpcConfig? VpcConfig { get; init; }
+    public StoppingCondition? StoppingCondition { get; init; }
+    public DateTimeOffset? CreationTime { get; init; }
+    public DateTimeOffset? TrainingStartTime { get; init; }
+    public DateTimeOffset? TrainingEndTime { get; init; }
+    public DateTimeOffset? LastModifiedTime { get; init; }
+    public List<SecondaryStatusTransition>? SecondaryStatusTransitions { get; init; }
+    public List<MetricData>? FinalMetricDataList { get; init; }
+    public bool? EnableNetworkIsolation { get; init; }
+    public bool? EnableInterContainerTrafficEncryption { get; init; }
+    public bool? EnableManagedSpotTraining { get; init; }
+    public CheckpointConfig? CheckpointConfig { get; init; }
+    public int? TrainingTimeInSeconds { get; init; }
+    public int? BillableTimeInSeconds { get; init; }
+    public long? BillableTokenCount { get; init; }
+    public DebugHookConfig? DebugHookConfig { get; init; }
+    public ExperimentConfig? ExperimentConfig { get; init; }
+    public List<DebugRuleConfiguration>? DebugRuleConfigurations { get; init; }
+    public TensorBoardOutputConfig? TensorBoardOutputConfig { get; init; }
+    public List<DebugRuleEvaluationStatus>? DebugRuleEvaluationStatuses { get; init; }
+    public ProfilerConfig? ProfilerConfig { get; init; }
+    public List<ProfilerRuleConfiguration>? ProfilerRuleConfigurations { get; init; }
+    public List<ProfilerRuleEvaluationStatus>? ProfilerRuleEvaluationStatuses { get; init; }
+    public string? ProfilingStatus { get; init; }
+    public Dictionary<string, string>? Environment { get; init; }
+    public RetryStrategy? RetryStrategy { get; init; }
+    public RemoteDebugConfig? RemoteDebugConfig { get; init; }
+    public InfraCheckConfig? InfraCheckConfig { get; init; }
+    public ServerlessJobConfig? ServerlessJobConfig { get; init; }
+    public MlflowConfig? MlflowConfig { get; init; }
+    public ModelPackageConfig? ModelPackageConfig { get; init; }
+    public MlflowDetails? MlflowDetails { get; init; }
+    public TrainingProgressInfo? ProgressInfo { get; init; }
+    public string? OutputModelPackageArn { get; init; }
+}
+
 public sealed partial record DescribeTransformJobRequest : IValidatable
 {
     public string? TransformJobName { get; init; }
@@ -866,6 +1205,42 @@ public sealed partial record ExplainerConfig : IValidatable
     }
 }
 
+/// <summary>Specifies a file system data source for a channel.</summary>
+public sealed partial record FileSystemDataSource : IValidatable
+{
+    public string? FileSystemId { get; init; }
+    public string? FileSystemAccessMode { get; init; }
+    public string? FileSystemType { get; init; }
+    public string? DirectoryPath { get; init; }
+
+    public void Validate(Validator v)
+    {
+        v.Required(FileSystemId, "FileSystemId");
+        v.Length(FileSystemId, "FileSystemId", 11, 21);
+        v.Pattern(FileSystemId, "FileSystemId", SageMakerPatterns.FileSystemId, "(fs-[0-9a-f]{8,})");
+        v.Required(FileSystemAccessMode, "FileSystemAccessMode");
+        v.Enum(FileSystemAccessMode, "FileSystemAccessMode", SageMakerEnums.FileSystemAccessMode);
+        v.Required(FileSystemType, "FileSystemType");
+        v.Enum(FileSystemType, "FileSystemType", SageMakerEnums.FileSystemType);
+        v.Required(DirectoryPath, "DirectoryPath");
+        v.Length(DirectoryPath, "DirectoryPath", 0, 4096);
+        v.Pattern(DirectoryPath, "DirectoryPath", SageMakerPatterns.DirectoryPath, ".*");
+    }
+}
+
+/// <summary>The configuration for a private hub model reference that points to a public SageMaker JumpStart model.</summary>
+public sealed partial record HubAccessConfig : IValidatable
+{
+    public string? HubContentArn { get; init; }
+
+    public void Validate(Validator v)
+    {
+        v.Required(HubContentArn, "HubContentArn");
+        v.Length(HubContentArn, "HubContentArn", 0, 255);
+        v.Pattern(HubContentArn, "HubContentArn", SageMakerPatterns.HubContentArn, ".*");
+    }
+}
+
 /// <summary>Specifies whether the model container is in Amazon ECR or a private Docker registry accessible from your Amazon Virtual Private Cloud (VPC).</summary>
 public sealed partial record ImageConfig : IValidatable
 {
@@ -902,6 +1277,47 @@ public sealed partial record InferenceHubAccessConfig : IValidatable
         v.Required(HubContentArn, "HubContentArn");
         v.Length(HubContentArn, "HubContentArn", 0, 255);
         v.Pattern(HubContentArn, "HubContentArn", SageMakerPatterns.HubContentArn, ".*");
+    }
+}
+
+/// <summary>Configuration information for the infrastructure health check of a training job.</summary>
+public sealed partial record InfraCheckConfig : IValidatable
+{
+    public bool? EnableInfraCheck { get; init; }
+
+    public void Validate(Validator v) { }
+}
+
+/// <summary>Defines an instance group for heterogeneous cluster training.</summary>
+public sealed partial record InstanceGroup : IValidatable
+{
+    public string? InstanceType { get; init; }
+    public int? InstanceCount { get; init; }
+    public string? InstanceGroupName { get; init; }
+
+    public void Validate(Validator v)
+    {
+        v.Required(InstanceType, "InstanceType");
+        v.Enum(InstanceType, "InstanceType", SageMakerEnums.TrainingInstanceType);
+        v.Required(InstanceCount, "InstanceCount");
+        v.Range(InstanceCount, "InstanceCount", 0, null);
+        v.Required(InstanceGroupName, "InstanceGroupName");
+        v.Length(InstanceGroupName, "InstanceGroupName", 1, 64);
+        v.Pattern(InstanceGroupName, "InstanceGroupName", SageMakerPatterns.InstanceGroupName, ".+");
+    }
+}
+
+/// <summary>Configuration for how instances are placed and allocated within UltraServers.</summary>
+public sealed partial record InstancePlacementConfig : IValidatable
+{
+    public bool? EnableMultipleJobs { get; init; }
+    public List<PlacementSpecification>? PlacementSpecifications { get; init; }
+
+    public void Validate(Validator v)
+    {
+        v.Length(PlacementSpecifications, "PlacementSpecifications", 0, 10);
+        v.NoNulls(PlacementSpecifications, "PlacementSpecifications");
+        v.Each(PlacementSpecifications, "PlacementSpecifications", static (v, i0) => { v.Nested(i0, null); });
     }
 }
 
@@ -1041,6 +1457,43 @@ public sealed partial record ListTagsOutput
     public string? NextToken { get; init; }
 }
 
+public sealed partial record ListTrainingJobsRequest : IValidatable
+{
+    public string? NextToken { get; init; }
+    public int? MaxResults { get; init; }
+    public DateTimeOffset? CreationTimeAfter { get; init; }
+    public DateTimeOffset? CreationTimeBefore { get; init; }
+    public DateTimeOffset? LastModifiedTimeAfter { get; init; }
+    public DateTimeOffset? LastModifiedTimeBefore { get; init; }
+    public string? NameContains { get; init; }
+    public string? StatusEquals { get; init; }
+    public string? SortBy { get; init; }
+    public string? SortOrder { get; init; }
+    public string? WarmPoolStatusEquals { get; init; }
+    public string? TrainingPlanArnEquals { get; init; }
+
+    public void Validate(Validator v)
+    {
+        v.Length(NextToken, "NextToken", 0, 8192);
+        v.Pattern(NextToken, "NextToken", SageMakerPatterns.NextToken, ".*");
+        v.Range(MaxResults, "MaxResults", 1, 100);
+        v.Length(NameContains, "NameContains", 0, 63);
+        v.Pattern(NameContains, "NameContains", SageMakerPatterns.NameContains, "[a-zA-Z0-9\\-]+");
+        v.Enum(StatusEquals, "StatusEquals", SageMakerEnums.TrainingJobStatus);
+        v.Enum(SortBy, "SortBy", SageMakerEnums.SortBy);
+        v.Enum(SortOrder, "SortOrder", SageMakerEnums.SortOrder);
+        v.Enum(WarmPoolStatusEquals, "WarmPoolStatusEquals", SageMakerEnums.WarmPoolResourceStatus);
+        v.Length(TrainingPlanArnEquals, "TrainingPlanArnEquals", 50, 2048);
+        v.Pattern(TrainingPlanArnEquals, "TrainingPlanArnEquals", SageMakerPatterns.TrainingPlanArn, "arn:aws[a-z\\-]*:sagemaker:[a-z0-9\\-]*:[0-9]{12}:training-plan/.*");
+    }
+}
+
+public sealed partial record ListTrainingJobsResponse
+{
+    public List<TrainingJobSummary>? TrainingJobSummaries { get; init; }
+    public string? NextToken { get; init; }
+}
+
 public sealed partial record ListTransformJobsRequest : IValidatable
 {
     public DateTimeOffset? CreationTimeAfter { get; init; }
@@ -1073,6 +1526,31 @@ public sealed partial record ListTransformJobsResponse
     public string? NextToken { get; init; }
 }
 
+/// <summary>The name, value, and date and time of a metric that was emitted to Amazon CloudWatch.</summary>
+public sealed partial record MetricData
+{
+    public string? MetricName { get; init; }
+    public float? Value { get; init; }
+    public DateTimeOffset? Timestamp { get; init; }
+}
+
+/// <summary>Specifies a metric that the training algorithm writes to stderr or stdout.</summary>
+public sealed partial record MetricDefinition : IValidatable
+{
+    public string? Name { get; init; }
+    public string? Regex { get; init; }
+
+    public void Validate(Validator v)
+    {
+        v.Required(Name, "Name");
+        v.Length(Name, "Name", 1, 255);
+        v.Pattern(Name, "Name", SageMakerPatterns.MetricName, ".+");
+        v.Required(Regex, "Regex");
+        v.Length(Regex, "Regex", 1, 500);
+        v.Pattern(Regex, "Regex", SageMakerPatterns.MetricRegex, ".+");
+    }
+}
+
 /// <summary>The configuration for Utilization metrics.</summary>
 public sealed partial record MetricsConfig : IValidatable
 {
@@ -1080,6 +1558,32 @@ public sealed partial record MetricsConfig : IValidatable
     public int? MetricPublishFrequencyInSeconds { get; init; }
 
     public void Validate(Validator v) { }
+}
+
+/// <summary>The MLflow configuration using SageMaker managed MLflow.</summary>
+public sealed partial record MlflowConfig : IValidatable
+{
+    public string? MlflowResourceArn { get; init; }
+    public string? MlflowExperimentName { get; init; }
+    public string? MlflowRunName { get; init; }
+
+    public void Validate(Validator v)
+    {
+        v.Required(MlflowResourceArn, "MlflowResourceArn");
+        v.Length(MlflowResourceArn, "MlflowResourceArn", 0, 2048);
+        v.Pattern(MlflowResourceArn, "MlflowResourceArn", SageMakerPatterns.MlFlowResourceArn, "arn:aws[a-z\\-]*:sagemaker:[a-z0-9\\-]*:[0-9]{12}:mlflow-[a-zA-Z-]*/.*");
+        v.Length(MlflowExperimentName, "MlflowExperimentName", 1, 256);
+        v.Pattern(MlflowExperimentName, "MlflowExperimentName", SageMakerPatterns.MlflowExperimentName, ".*");
+        v.Length(MlflowRunName, "MlflowRunName", 1, 256);
+        v.Pattern(MlflowRunName, "MlflowRunName", SageMakerPatterns.MlflowRunName, ".*");
+    }
+}
+
+/// <summary>The MLflow details of this job.</summary>
+public sealed partial record MlflowDetails
+{
+    public string? MlflowExperimentId { get; init; }
+    public string? MlflowRunId { get; init; }
 }
 
 /// <summary>The access configuration file to control access to the ML model.</summary>
@@ -1091,6 +1595,12 @@ public sealed partial record ModelAccessConfig : IValidatable
     {
         v.Required(AcceptEula, "AcceptEula");
     }
+}
+
+/// <summary>Provides information about the location that is configured for storing model artifacts.</summary>
+public sealed partial record ModelArtifacts
+{
+    public string? S3ModelArtifacts { get; init; }
 }
 
 /// <summary>Configures the timeout and maximum number of retries for processing a transform job invocation.</summary>
@@ -1117,6 +1627,22 @@ public sealed partial record ModelDataSource : IValidatable
     }
 }
 
+/// <summary>The configuration for the Model package.</summary>
+public sealed partial record ModelPackageConfig : IValidatable
+{
+    public string? ModelPackageGroupArn { get; init; }
+    public string? SourceModelPackageArn { get; init; }
+
+    public void Validate(Validator v)
+    {
+        v.Required(ModelPackageGroupArn, "ModelPackageGroupArn");
+        v.Length(ModelPackageGroupArn, "ModelPackageGroupArn", 1, 2048);
+        v.Pattern(ModelPackageGroupArn, "ModelPackageGroupArn", SageMakerPatterns.ModelPackageGroupArn, "arn:aws[a-z\\-]*:sagemaker:[a-z0-9\\-]{9,16}:[0-9]{12}:model-package-group/[\\S]{1,2048}");
+        v.Length(SourceModelPackageArn, "SourceModelPackageArn", 1, 2048);
+        v.Pattern(SourceModelPackageArn, "SourceModelPackageArn", SageMakerPatterns.ModelPackageArn, "arn:aws[a-z\\-]*:sagemaker:[a-z0-9\\-]{9,16}:[0-9]{12}:model-package/[\\S]{1,2048}");
+    }
+}
+
 /// <summary>Provides summary information about a model.</summary>
 public sealed partial record ModelSummary
 {
@@ -1133,6 +1659,24 @@ public sealed partial record MultiModelConfig : IValidatable
     public void Validate(Validator v)
     {
         v.Enum(ModelCacheSetting, "ModelCacheSetting", SageMakerEnums.ModelCacheSetting);
+    }
+}
+
+/// <summary>Provides information about how to store model training results (model artifacts).</summary>
+public sealed partial record OutputDataConfig : IValidatable
+{
+    public string? KmsKeyId { get; init; }
+    public string? S3OutputPath { get; init; }
+    public string? CompressionType { get; init; }
+
+    public void Validate(Validator v)
+    {
+        v.Length(KmsKeyId, "KmsKeyId", 0, 2048);
+        v.Pattern(KmsKeyId, "KmsKeyId", SageMakerPatterns.KmsKeyId, "[a-zA-Z0-9:/_-]*");
+        v.Required(S3OutputPath, "S3OutputPath");
+        v.Length(S3OutputPath, "S3OutputPath", 0, 1024);
+        v.Pattern(S3OutputPath, "S3OutputPath", SageMakerPatterns.S3Uri, "(https|s3)://([^/]+)/?(.*)");
+        v.Enum(CompressionType, "CompressionType", SageMakerEnums.OutputCompressionType);
     }
 }
 
@@ -1162,6 +1706,20 @@ public sealed partial record PendingProductionVariantSummary
     public ProductionVariantServerlessConfig? DesiredServerlessConfig { get; init; }
     public ProductionVariantManagedInstanceScaling? ManagedInstanceScaling { get; init; }
     public ProductionVariantRoutingConfig? RoutingConfig { get; init; }
+}
+
+/// <summary>Specifies how instances should be placed on a specific UltraServer.</summary>
+public sealed partial record PlacementSpecification : IValidatable
+{
+    public string? UltraServerId { get; init; }
+    public int? InstanceCount { get; init; }
+
+    public void Validate(Validator v)
+    {
+        v.Length(UltraServerId, "UltraServerId", 0, 256);
+        v.Required(InstanceCount, "InstanceCount");
+        v.Range(InstanceCount, "InstanceCount", 0, null);
+    }
 }
 
 /// <summary>Identifies a model that you want to host and the resources chosen to deploy for hosting it.</summary>
@@ -1354,12 +1912,81 @@ public sealed partial record ProductionVariantSummary
     public ProductionVariantCapacityReservationSummary? CapacityReservationConfig { get; init; }
 }
 
+/// <summary>Configuration information for Amazon SageMaker Debugger system monitoring, framework profiling, and storage paths.</summary>
+public sealed partial record ProfilerConfig : IValidatable
+{
+    public string? S3OutputPath { get; init; }
+    public long? ProfilingIntervalInMilliseconds { get; init; }
+    public Dictionary<string, string>? ProfilingParameters { get; init; }
+    public bool? DisableProfiler { get; init; }
+
+    public void Validate(Validator v)
+    {
+        v.Length(S3OutputPath, "S3OutputPath", 0, 1024);
+        v.Pattern(S3OutputPath, "S3OutputPath", SageMakerPatterns.S3Uri, "(https|s3)://([^/]+)/?(.*)");
+        v.Length(ProfilingParameters, "ProfilingParameters", 0, 20);
+        v.NoNulls(ProfilingParameters, "ProfilingParameters");
+        v.Keys(ProfilingParameters, "ProfilingParameters", static (v, k0) => { v.Length(k0, null, 1, 256); v.Pattern(k0, null, SageMakerPatterns.ConfigKey, ".*"); });
+        v.Values(ProfilingParameters, "ProfilingParameters", static (v, k0) => { v.Length(k0, null, 0, 256); v.Pattern(k0, null, SageMakerPatterns.ConfigValue, ".*"); });
+    }
+}
+
+/// <summary>Configuration information for profiling rules.</summary>
+public sealed partial record ProfilerRuleConfiguration : IValidatable
+{
+    public string? RuleConfigurationName { get; init; }
+    public string? LocalPath { get; init; }
+    public string? S3OutputPath { get; init; }
+    public string? RuleEvaluatorImage { get; init; }
+    public string? InstanceType { get; init; }
+    public int? VolumeSizeInGB { get; init; }
+    public Dictionary<string, string>? RuleParameters { get; init; }
+
+    public void Validate(Validator v)
+    {
+        v.Required(RuleConfigurationName, "RuleConfigurationName");
+        v.Length(RuleConfigurationName, "RuleConfigurationName", 1, 256);
+        v.Pattern(RuleConfigurationName, "RuleConfigurationName", SageMakerPatterns.RuleConfigurationName, ".*");
+        v.Length(LocalPath, "LocalPath", 0, 4096);
+        v.Pattern(LocalPath, "LocalPath", SageMakerPatterns.DirectoryPath, ".*");
+        v.Length(S3OutputPath, "S3OutputPath", 0, 1024);
+        v.Pattern(S3OutputPath, "S3OutputPath", SageMakerPatterns.S3Uri, "(https|s3)://([^/]+)/?(.*)");
+        v.Required(RuleEvaluatorImage, "RuleEvaluatorImage");
+        v.Length(RuleEvaluatorImage, "RuleEvaluatorImage", 0, 255);
+        v.Pattern(RuleEvaluatorImage, "RuleEvaluatorImage", SageMakerPatterns.AlgorithmImage, ".*");
+        v.Enum(InstanceType, "InstanceType", SageMakerEnums.ProcessingInstanceType);
+        v.Range(VolumeSizeInGB, "VolumeSizeInGB", 0, null);
+        v.Length(RuleParameters, "RuleParameters", 0, 100);
+        v.NoNulls(RuleParameters, "RuleParameters");
+        v.Keys(RuleParameters, "RuleParameters", static (v, k0) => { v.Length(k0, null, 1, 256); v.Pattern(k0, null, SageMakerPatterns.ConfigKey, ".*"); });
+        v.Values(RuleParameters, "RuleParameters", static (v, k0) => { v.Length(k0, null, 0, 256); v.Pattern(k0, null, SageMakerPatterns.ConfigValue, ".*"); });
+    }
+}
+
+/// <summary>Information about the status of the rule evaluation.</summary>
+public sealed partial record ProfilerRuleEvaluationStatus
+{
+    public string? RuleConfigurationName { get; init; }
+    public string? RuleEvaluationJobArn { get; init; }
+    public string? RuleEvaluationStatus { get; init; }
+    public string? StatusDetails { get; init; }
+    public DateTimeOffset? LastModifiedTime { get; init; }
+}
+
 /// <summary>The recommended configuration to use for Real-Time Inference.</summary>
 public sealed partial record RealTimeInferenceRecommendation
 {
     public string? RecommendationId { get; init; }
     public string? InstanceType { get; init; }
     public Dictionary<string, string>? Environment { get; init; }
+}
+
+/// <summary>Configuration for remote debugging for the CreateTrainingJob API.</summary>
+public sealed partial record RemoteDebugConfig : IValidatable
+{
+    public bool? EnableRemoteDebug { get; init; }
+
+    public void Validate(Validator v) { }
 }
 
 /// <summary>Specifies an authentication configuration for the private docker registry where your model image is hosted.</summary>
@@ -1372,6 +1999,47 @@ public sealed partial record RepositoryAuthConfig : IValidatable
         v.Required(RepositoryCredentialsProviderArn, "RepositoryCredentialsProviderArn");
         v.Length(RepositoryCredentialsProviderArn, "RepositoryCredentialsProviderArn", 1, 2048);
         v.Pattern(RepositoryCredentialsProviderArn, "RepositoryCredentialsProviderArn", SageMakerPatterns.RepositoryCredentialsProviderArn, ".*");
+    }
+}
+
+/// <summary>Describes the resources, including machine learning (ML) compute instances and ML storage volumes, to use for model training.</summary>
+public sealed partial record ResourceConfig : IValidatable
+{
+    public string? InstanceType { get; init; }
+    public int? InstanceCount { get; init; }
+    public int? VolumeSizeInGB { get; init; }
+    public string? VolumeKmsKeyId { get; init; }
+    public int? KeepAlivePeriodInSeconds { get; init; }
+    public List<InstanceGroup>? InstanceGroups { get; init; }
+    public string? TrainingPlanArn { get; init; }
+    public InstancePlacementConfig? InstancePlacementConfig { get; init; }
+
+    public void Validate(Validator v)
+    {
+        v.Enum(InstanceType, "InstanceType", SageMakerEnums.TrainingInstanceType);
+        v.Range(InstanceCount, "InstanceCount", 0, null);
+        v.Range(VolumeSizeInGB, "VolumeSizeInGB", 0, null);
+        v.Length(VolumeKmsKeyId, "VolumeKmsKeyId", 0, 2048);
+        v.Pattern(VolumeKmsKeyId, "VolumeKmsKeyId", SageMakerPatterns.KmsKeyId, "[a-zA-Z0-9:/_-]*");
+        v.Range(KeepAlivePeriodInSeconds, "KeepAlivePeriodInSeconds", 0, 21600);
+        v.Length(InstanceGroups, "InstanceGroups", 0, 5);
+        v.NoNulls(InstanceGroups, "InstanceGroups");
+        v.Each(InstanceGroups, "InstanceGroups", static (v, i0) => { v.Nested(i0, null); });
+        v.Length(TrainingPlanArn, "TrainingPlanArn", 50, 2048);
+        v.Pattern(TrainingPlanArn, "TrainingPlanArn", SageMakerPatterns.TrainingPlanArn, "arn:aws[a-z\\-]*:sagemaker:[a-z0-9\\-]*:[0-9]{12}:training-plan/.*");
+        v.Nested(InstancePlacementConfig, "InstancePlacementConfig");
+    }
+}
+
+/// <summary>The retry strategy to use when a training job fails due to an InternalServerError.</summary>
+public sealed partial record RetryStrategy : IValidatable
+{
+    public int? MaximumRetryAttempts { get; init; }
+
+    public void Validate(Validator v)
+    {
+        v.Required(MaximumRetryAttempts, "MaximumRetryAttempts");
+        v.Range(MaximumRetryAttempts, "MaximumRetryAttempts", 1, 30);
     }
 }
 
@@ -1391,6 +2059,36 @@ public sealed partial record RollingUpdatePolicy : IValidatable
         v.Range(WaitIntervalInSeconds, "WaitIntervalInSeconds", 0, 3600);
         v.Range(MaximumExecutionTimeoutInSeconds, "MaximumExecutionTimeoutInSeconds", 600, 28800);
         v.Nested(RollbackMaximumBatchSize, "RollbackMaximumBatchSize");
+    }
+}
+
+/// <summary>Describes the S3 data source.</summary>
+public sealed partial record S3DataSource : IValidatable
+{
+    public string? S3DataType { get; init; }
+    public string? S3Uri { get; init; }
+    public string? S3DataDistributionType { get; init; }
+    public List<string>? AttributeNames { get; init; }
+    public List<string>? InstanceGroupNames { get; init; }
+    public ModelAccessConfig? ModelAccessConfig { get; init; }
+    public HubAccessConfig? HubAccessConfig { get; init; }
+
+    public void Validate(Validator v)
+    {
+        v.Required(S3DataType, "S3DataType");
+        v.Enum(S3DataType, "S3DataType", SageMakerEnums.S3DataType);
+        v.Required(S3Uri, "S3Uri");
+        v.Length(S3Uri, "S3Uri", 0, 1024);
+        v.Pattern(S3Uri, "S3Uri", SageMakerPatterns.S3Uri, "(https|s3)://([^/]+)/?(.*)");
+        v.Enum(S3DataDistributionType, "S3DataDistributionType", SageMakerEnums.S3DataDistribution);
+        v.Length(AttributeNames, "AttributeNames", 0, 16);
+        v.NoNulls(AttributeNames, "AttributeNames");
+        v.Each(AttributeNames, "AttributeNames", static (v, i0) => { v.Length(i0, null, 1, 256); v.Pattern(i0, null, SageMakerPatterns.AttributeName, ".+"); });
+        v.Length(InstanceGroupNames, "InstanceGroupNames", 0, 5);
+        v.NoNulls(InstanceGroupNames, "InstanceGroupNames");
+        v.Each(InstanceGroupNames, "InstanceGroupNames", static (v, i0) => { v.Length(i0, null, 1, 64); v.Pattern(i0, null, SageMakerPatterns.InstanceGroupName, ".+"); });
+        v.Nested(ModelAccessConfig, "ModelAccessConfig");
+        v.Nested(HubAccessConfig, "HubAccessConfig");
     }
 }
 
@@ -1422,6 +2120,71 @@ public sealed partial record S3ModelDataSource : IValidatable
     }
 }
 
+/// <summary>An array element of SecondaryStatusTransitions for DescribeTrainingJob.</summary>
+public sealed partial record SecondaryStatusTransition
+{
+    public string? Status { get; init; }
+    public DateTimeOffset? StartTime { get; init; }
+    public DateTimeOffset? EndTime { get; init; }
+    public string? StatusMessage { get; init; }
+}
+
+/// <summary>The configuration for the serverless training job.</summary>
+public sealed partial record ServerlessJobConfig : IValidatable
+{
+    public string? BaseModelArn { get; init; }
+    public bool? AcceptEula { get; init; }
+    public string? JobType { get; init; }
+    public string? CustomizationTechnique { get; init; }
+    public string? Peft { get; init; }
+    public string? EvaluationType { get; init; }
+    public string? EvaluatorArn { get; init; }
+
+    public void Validate(Validator v)
+    {
+        v.Required(BaseModelArn, "BaseModelArn");
+        v.Length(BaseModelArn, "BaseModelArn", 1, 2048);
+        v.Pattern(BaseModelArn, "BaseModelArn", SageMakerPatterns.ServerlessJobBaseModelArn, "(arn:[a-z0-9-\\.]{1,63}:sagemaker:\\w+(?:-\\w+)+:(\\d{12}|aws):hub-content\\/)[a-zA-Z0-9](-*[a-zA-Z0-9]){0,62}\\/Model\\/[a-zA-Z0-9](-*[a-zA-Z0-9]){0,63}(\\/\\d{1,4}.\\d{1,4}.\\d{1,4})?");
+        v.Required(JobType, "JobType");
+        v.Enum(JobType, "JobType", SageMakerEnums.ServerlessJobType);
+        v.Enum(CustomizationTechnique, "CustomizationTechnique", SageMakerEnums.CustomizationTechnique);
+        v.Enum(Peft, "Peft", SageMakerEnums.Peft);
+        v.Enum(EvaluationType, "EvaluationType", SageMakerEnums.EvaluationType);
+        v.Pattern(EvaluatorArn, "EvaluatorArn", SageMakerPatterns.EvaluatorArn, ".*");
+    }
+}
+
+/// <summary>Contains information about attribute-based access control (ABAC) for a training job.</summary>
+public sealed partial record SessionChainingConfig : IValidatable
+{
+    public bool? EnableSessionTagChaining { get; init; }
+
+    public void Validate(Validator v) { }
+}
+
+/// <summary>A configuration for a shuffle option for input data in a channel.</summary>
+public sealed partial record ShuffleConfig : IValidatable
+{
+    public long? Seed { get; init; }
+
+    public void Validate(Validator v)
+    {
+        v.Required(Seed, "Seed");
+    }
+}
+
+public sealed partial record StopTrainingJobRequest : IValidatable
+{
+    public string? TrainingJobName { get; init; }
+
+    public void Validate(Validator v)
+    {
+        v.Required(TrainingJobName, "TrainingJobName");
+        v.Length(TrainingJobName, "TrainingJobName", 1, 63);
+        v.Pattern(TrainingJobName, "TrainingJobName", SageMakerPatterns.TrainingJobName, "[a-zA-Z0-9](-*[a-zA-Z0-9]){0,62}");
+    }
+}
+
 public sealed partial record StopTransformJobRequest : IValidatable
 {
     public string? TransformJobName { get; init; }
@@ -1431,6 +2194,21 @@ public sealed partial record StopTransformJobRequest : IValidatable
         v.Required(TransformJobName, "TransformJobName");
         v.Length(TransformJobName, "TransformJobName", 1, 63);
         v.Pattern(TransformJobName, "TransformJobName", SageMakerPatterns.TransformJobName, "[a-zA-Z0-9](-*[a-zA-Z0-9]){0,62}");
+    }
+}
+
+/// <summary>Specifies a limit to how long a job can run.</summary>
+public sealed partial record StoppingCondition : IValidatable
+{
+    public int? MaxRuntimeInSeconds { get; init; }
+    public int? MaxWaitTimeInSeconds { get; init; }
+    public int? MaxPendingTimeInSeconds { get; init; }
+
+    public void Validate(Validator v)
+    {
+        v.Range(MaxRuntimeInSeconds, "MaxRuntimeInSeconds", 1, null);
+        v.Range(MaxWaitTimeInSeconds, "MaxWaitTimeInSeconds", 1, null);
+        v.Range(MaxPendingTimeInSeconds, "MaxPendingTimeInSeconds", 7200, 2419200);
     }
 }
 
@@ -1451,6 +2229,22 @@ public sealed partial record Tag : IValidatable
     }
 }
 
+/// <summary>Configuration of storage locations for the Amazon SageMaker Debugger TensorBoard output data.</summary>
+public sealed partial record TensorBoardOutputConfig : IValidatable
+{
+    public string? LocalPath { get; init; }
+    public string? S3OutputPath { get; init; }
+
+    public void Validate(Validator v)
+    {
+        v.Length(LocalPath, "LocalPath", 0, 4096);
+        v.Pattern(LocalPath, "LocalPath", SageMakerPatterns.DirectoryPath, ".*");
+        v.Required(S3OutputPath, "S3OutputPath");
+        v.Length(S3OutputPath, "S3OutputPath", 0, 1024);
+        v.Pattern(S3OutputPath, "S3OutputPath", SageMakerPatterns.S3Uri, "(https|s3)://([^/]+)/?(.*)");
+    }
+}
+
 /// <summary>Defines the traffic routing strategy during an endpoint deployment to shift traffic from the old fleet to the new fleet.</summary>
 public sealed partial record TrafficRoutingConfig : IValidatable
 {
@@ -1467,6 +2261,56 @@ public sealed partial record TrafficRoutingConfig : IValidatable
         v.Range(WaitIntervalInSeconds, "WaitIntervalInSeconds", 0, 3600);
         v.Nested(CanarySize, "CanarySize");
         v.Nested(LinearStepSize, "LinearStepSize");
+    }
+}
+
+/// <summary>The configuration to use an image from a private Docker registry for a training job.</summary>
+public sealed partial record TrainingImageConfig : IValidatable
+{
+    public string? TrainingRepositoryAccessMode { get; init; }
+    public TrainingRepositoryAuthConfig? TrainingRepositoryAuthConfig { get; init; }
+
+    public void Validate(Validator v)
+    {
+        v.Required(TrainingRepositoryAccessMode, "TrainingRepositoryAccessMode");
+        v.Enum(TrainingRepositoryAccessMode, "TrainingRepositoryAccessMode", SageMakerEnums.TrainingRepositoryAccessMode);
+        v.Nested(TrainingRepositoryAuthConfig, "TrainingRepositoryAuthConfig");
+    }
+}
+
+/// <summary>Provides summary information about a training job.</summary>
+public sealed partial record TrainingJobSummary
+{
+    public string? TrainingJobName { get; init; }
+    public string? TrainingJobArn { get; init; }
+    public DateTimeOffset? CreationTime { get; init; }
+    public DateTimeOffset? TrainingEndTime { get; init; }
+    public DateTimeOffset? LastModifiedTime { get; init; }
+    public string? TrainingJobStatus { get; init; }
+    public string? SecondaryStatus { get; init; }
+    public WarmPoolStatus? WarmPoolStatus { get; init; }
+    public string? TrainingPlanArn { get; init; }
+}
+
+/// <summary>The serverless training job progress information.</summary>
+public sealed partial record TrainingProgressInfo
+{
+    public long? TotalStepCountPerEpoch { get; init; }
+    public long? CurrentStep { get; init; }
+    public long? CurrentEpoch { get; init; }
+    public long? MaxEpoch { get; init; }
+}
+
+/// <summary>An object containing authentication information for a private Docker registry.</summary>
+public sealed partial record TrainingRepositoryAuthConfig : IValidatable
+{
+    public string? TrainingRepositoryCredentialsProviderArn { get; init; }
+
+    public void Validate(Validator v)
+    {
+        v.Required(TrainingRepositoryCredentialsProviderArn, "TrainingRepositoryCredentialsProviderArn");
+        v.Length(TrainingRepositoryCredentialsProviderArn, "TrainingRepositoryCredentialsProviderArn", 1, 2048);
+        v.Pattern(TrainingRepositoryCredentialsProviderArn, "TrainingRepositoryCredentialsProviderArn", SageMakerPatterns.TrainingRepositoryCredentialsProviderArn, "arn:[\\p{Alnum}\\-]+:lambda:[\\p{Alnum}\\-]+:[0-9]{12}:function:.*");
     }
 }
 
@@ -1652,6 +2496,14 @@ public sealed partial record VpcConfig : IValidatable
     }
 }
 
+/// <summary>Status and billing information about the warm pool.</summary>
+public sealed partial record WarmPoolStatus
+{
+    public string? Status { get; init; }
+    public int? ResourceRetainedBillableTimeInSeconds { get; init; }
+    public string? ReusedByJob { get; init; }
+}
+
 /// <summary>The values the model allows for each enumerated string of sagemaker's inputs.</summary>
 public static class SageMakerEnums
 {
@@ -1666,9 +2518,13 @@ public static class SageMakerEnums
     public static readonly string[] ClarifyTextLanguage = ["af", "sq", "ar", "hy", "eu", "bn", "bg", "ca", "zh", "hr", "cs", "da", "nl", "en", "et", "fi", "fr", "de", "el", "gu", "he", "hi", "hu", "is", "id", "ga", "it", "kn", "ky", "lv", "lt", "lb", "mk", "ml", "mr", "ne", "nb", "fa", "pl", "pt", "ro", "ru", "sa", "sr", "tn", "si", "sk", "sl", "es", "sv", "tl", "ta", "tt", "te", "tr", "uk", "ur", "yo", "lij", "xx"];
     public static readonly string[] CompressionType = ["None", "Gzip"];
     public static readonly string[] ContainerMode = ["SingleModel", "MultiModel"];
+    public static readonly string[] CustomizationTechnique = ["SFT", "DPO", "RLVR", "RLAIF"];
     public static readonly string[] EndpointConfigSortKey = ["Name", "CreationTime"];
     public static readonly string[] EndpointSortKey = ["Name", "CreationTime", "Status"];
     public static readonly string[] EndpointStatus = ["OutOfService", "Creating", "Updating", "SystemUpdating", "RollingBack", "InService", "Deleting", "Failed", "UpdateRollbackFailed"];
+    public static readonly string[] EvaluationType = ["LLMAJEvaluation", "CustomScorerEvaluation", "BenchmarkEvaluation"];
+    public static readonly string[] FileSystemAccessMode = ["rw", "ro"];
+    public static readonly string[] FileSystemType = ["EFS", "FSxLustre"];
     public static readonly string[] InferenceExecutionMode = ["Serial", "Direct"];
     public static readonly string[] JoinSource = ["Input", "None"];
     public static readonly string[] ManagedInstanceScalingScaleInStrategy = ["IDLE_RELEASE", "CONSOLIDATION"];
@@ -1677,19 +2533,30 @@ public static class SageMakerEnums
     public static readonly string[] ModelCompressionType = ["None", "Gzip"];
     public static readonly string[] ModelSortKey = ["Name", "CreationTime"];
     public static readonly string[] OrderKey = ["Ascending", "Descending"];
+    public static readonly string[] OutputCompressionType = ["GZIP", "NONE"];
+    public static readonly string[] Peft = ["LORA"];
+    public static readonly string[] ProcessingInstanceType = ["ml.t3.medium", "ml.t3.large", "ml.t3.xlarge", "ml.t3.2xlarge", "ml.m4.xlarge", "ml.m4.2xlarge", "ml.m4.4xlarge", "ml.m4.10xlarge", "ml.m4.16xlarge", "ml.c4.xlarge", "ml.c4.2xlarge", "ml.c4.4xlarge", "ml.c4.8xlarge", "ml.p2.xlarge", "ml.p2.8xlarge", "ml.p2.16xlarge", "ml.p3.2xlarge", "ml.p3.8xlarge", "ml.p3.16xlarge", "ml.c5.xlarge", "ml.c5.2xlarge", "ml.c5.4xlarge", "ml.c5.9xlarge", "ml.c5.18xlarge", "ml.m5.large", "ml.m5.xlarge", "ml.m5.2xlarge", "ml.m5.4xlarge", "ml.m5.12xlarge", "ml.m5.24xlarge", "ml.r5.large", "ml.r5.xlarge", "ml.r5.2xlarge", "ml.r5.4xlarge", "ml.r5.8xlarge", "ml.r5.12xlarge", "ml.r5.16xlarge", "ml.r5.24xlarge", "ml.g4dn.xlarge", "ml.g4dn.2xlarge", "ml.g4dn.4xlarge", "ml.g4dn.8xlarge", "ml.g4dn.12xlarge", "ml.g4dn.16xlarge", "ml.g5.xlarge", "ml.g5.2xlarge", "ml.g5.4xlarge", "ml.g5.8xlarge", "ml.g5.16xlarge", "ml.g5.12xlarge", "ml.g5.24xlarge", "ml.g5.48xlarge", "ml.r5d.large", "ml.r5d.xlarge", "ml.r5d.2xlarge", "ml.r5d.4xlarge", "ml.r5d.8xlarge", "ml.r5d.12xlarge", "ml.r5d.16xlarge", "ml.r5d.24xlarge", "ml.g6.xlarge", "ml.g6.2xlarge", "ml.g6.4xlarge", "ml.g6.8xlarge", "ml.g6.12xlarge", "ml.g6.16xlarge", "ml.g6.24xlarge", "ml.g6.48xlarge", "ml.g6e.xlarge", "ml.g6e.2xlarge", "ml.g6e.4xlarge", "ml.g6e.8xlarge", "ml.g6e.12xlarge", "ml.g6e.16xlarge", "ml.g6e.24xlarge", "ml.g6e.48xlarge", "ml.m6i.large", "ml.m6i.xlarge", "ml.m6i.2xlarge", "ml.m6i.4xlarge", "ml.m6i.8xlarge", "ml.m6i.12xlarge", "ml.m6i.16xlarge", "ml.m6i.24xlarge", "ml.m6i.32xlarge", "ml.c6i.xlarge", "ml.c6i.2xlarge", "ml.c6i.4xlarge", "ml.c6i.8xlarge", "ml.c6i.12xlarge", "ml.c6i.16xlarge", "ml.c6i.24xlarge", "ml.c6i.32xlarge", "ml.m7i.large", "ml.m7i.xlarge", "ml.m7i.2xlarge", "ml.m7i.4xlarge", "ml.m7i.8xlarge", "ml.m7i.12xlarge", "ml.m7i.16xlarge", "ml.m7i.24xlarge", "ml.m7i.48xlarge", "ml.c7i.large", "ml.c7i.xlarge", "ml.c7i.2xlarge", "ml.c7i.4xlarge", "ml.c7i.8xlarge", "ml.c7i.12xlarge", "ml.c7i.16xlarge", "ml.c7i.24xlarge", "ml.c7i.48xlarge", "ml.r7i.large", "ml.r7i.xlarge", "ml.r7i.2xlarge", "ml.r7i.4xlarge", "ml.r7i.8xlarge", "ml.r7i.12xlarge", "ml.r7i.16xlarge", "ml.r7i.24xlarge", "ml.r7i.48xlarge", "ml.p5.4xlarge", "ml.g7e.2xlarge", "ml.g7e.4xlarge", "ml.g7e.8xlarge", "ml.g7e.12xlarge", "ml.g7e.24xlarge", "ml.g7e.48xlarge"];
     public static readonly string[] ProductionVariantAcceleratorType = ["ml.eia1.medium", "ml.eia1.large", "ml.eia1.xlarge", "ml.eia2.medium", "ml.eia2.large", "ml.eia2.xlarge"];
     public static readonly string[] ProductionVariantInferenceAmiVersion = ["al2-ami-sagemaker-inference-gpu-2", "al2-ami-sagemaker-inference-gpu-2-1", "al2-ami-sagemaker-inference-gpu-3-1", "al2-ami-sagemaker-inference-neuron-2", "al2023-ami-sagemaker-inference-gpu-4-1"];
     public static readonly string[] ProductionVariantInstanceType = ["ml.t2.medium", "ml.t2.large", "ml.t2.xlarge", "ml.t2.2xlarge", "ml.m4.xlarge", "ml.m4.2xlarge", "ml.m4.4xlarge", "ml.m4.10xlarge", "ml.m4.16xlarge", "ml.m5.large", "ml.m5.xlarge", "ml.m5.2xlarge", "ml.m5.4xlarge", "ml.m5.12xlarge", "ml.m5.24xlarge", "ml.m5d.large", "ml.m5d.xlarge", "ml.m5d.2xlarge", "ml.m5d.4xlarge", "ml.m5d.12xlarge", "ml.m5d.24xlarge", "ml.c4.large", "ml.c4.xlarge", "ml.c4.2xlarge", "ml.c4.4xlarge", "ml.c4.8xlarge", "ml.p2.xlarge", "ml.p2.8xlarge", "ml.p2.16xlarge", "ml.p3.2xlarge", "ml.p3.8xlarge", "ml.p3.16xlarge", "ml.c5.large", "ml.c5.xlarge", "ml.c5.2xlarge", "ml.c5.4xlarge", "ml.c5.9xlarge", "ml.c5.18xlarge", "ml.c5d.large", "ml.c5d.xlarge", "ml.c5d.2xlarge", "ml.c5d.4xlarge", "ml.c5d.9xlarge", "ml.c5d.18xlarge", "ml.g4dn.xlarge", "ml.g4dn.2xlarge", "ml.g4dn.4xlarge", "ml.g4dn.8xlarge", "ml.g4dn.12xlarge", "ml.g4dn.16xlarge", "ml.r5.large", "ml.r5.xlarge", "ml.r5.2xlarge", "ml.r5.4xlarge", "ml.r5.12xlarge", "ml.r5.24xlarge", "ml.r5d.large", "ml.r5d.xlarge", "ml.r5d.2xlarge", "ml.r5d.4xlarge", "ml.r5d.12xlarge", "ml.r5d.24xlarge", "ml.inf1.xlarge", "ml.inf1.2xlarge", "ml.inf1.6xlarge", "ml.inf1.24xlarge", "ml.dl1.24xlarge", "ml.c6i.large", "ml.c6i.xlarge", "ml.c6i.2xlarge", "ml.c6i.4xlarge", "ml.c6i.8xlarge", "ml.c6i.12xlarge", "ml.c6i.16xlarge", "ml.c6i.24xlarge", "ml.c6i.32xlarge", "ml.m6i.large", "ml.m6i.xlarge", "ml.m6i.2xlarge", "ml.m6i.4xlarge", "ml.m6i.8xlarge", "ml.m6i.12xlarge", "ml.m6i.16xlarge", "ml.m6i.24xlarge", "ml.m6i.32xlarge", "ml.r6i.large", "ml.r6i.xlarge", "ml.r6i.2xlarge", "ml.r6i.4xlarge", "ml.r6i.8xlarge", "ml.r6i.12xlarge", "ml.r6i.16xlarge", "ml.r6i.24xlarge", "ml.r6i.32xlarge", "ml.g5.xlarge", "ml.g5.2xlarge", "ml.g5.4xlarge", "ml.g5.8xlarge", "ml.g5.12xlarge", "ml.g5.16xlarge", "ml.g5.24xlarge", "ml.g5.48xlarge", "ml.g6.xlarge", "ml.g6.2xlarge", "ml.g6.4xlarge", "ml.g6.8xlarge", "ml.g6.12xlarge", "ml.g6.16xlarge", "ml.g6.24xlarge", "ml.g6.48xlarge", "ml.r8g.medium", "ml.r8g.large", "ml.r8g.xlarge", "ml.r8g.2xlarge", "ml.r8g.4xlarge", "ml.r8g.8xlarge", "ml.r8g.12xlarge", "ml.r8g.16xlarge", "ml.r8g.24xlarge", "ml.r8g.48xlarge", "ml.g6e.xlarge", "ml.g6e.2xlarge", "ml.g6e.4xlarge", "ml.g6e.8xlarge", "ml.g6e.12xlarge", "ml.g6e.16xlarge", "ml.g6e.24xlarge", "ml.g6e.48xlarge", "ml.g7e.2xlarge", "ml.g7e.4xlarge", "ml.g7e.8xlarge", "ml.g7e.12xlarge", "ml.g7e.24xlarge", "ml.g7e.48xlarge", "ml.p4d.24xlarge", "ml.c7g.large", "ml.c7g.xlarge", "ml.c7g.2xlarge", "ml.c7g.4xlarge", "ml.c7g.8xlarge", "ml.c7g.12xlarge", "ml.c7g.16xlarge", "ml.m6g.large", "ml.m6g.xlarge", "ml.m6g.2xlarge", "ml.m6g.4xlarge", "ml.m6g.8xlarge", "ml.m6g.12xlarge", "ml.m6g.16xlarge", "ml.m6gd.large", "ml.m6gd.xlarge", "ml.m6gd.2xlarge", "ml.m6gd.4xlarge", "ml.m6gd.8xlarge", "ml.m6gd.12xlarge", "ml.m6gd.16xlarge", "ml.c6g.large", "ml.c6g.xlarge", "ml.c6g.2xlarge", "ml.c6g.4xlarge", "ml.c6g.8xlarge", "ml.c6g.12xlarge", "ml.c6g.16xlarge", "ml.c6gd.large", "ml.c6gd.xlarge", "ml.c6gd.2xlarge", "ml.c6gd.4xlarge", "ml.c6gd.8xlarge", "ml.c6gd.12xlarge", "ml.c6gd.16xlarge", "ml.c6gn.large", "ml.c6gn.xlarge", "ml.c6gn.2xlarge", "ml.c6gn.4xlarge", "ml.c6gn.8xlarge", "ml.c6gn.12xlarge", "ml.c6gn.16xlarge", "ml.r6g.large", "ml.r6g.xlarge", "ml.r6g.2xlarge", "ml.r6g.4xlarge", "ml.r6g.8xlarge", "ml.r6g.12xlarge", "ml.r6g.16xlarge", "ml.r6gd.large", "ml.r6gd.xlarge", "ml.r6gd.2xlarge", "ml.r6gd.4xlarge", "ml.r6gd.8xlarge", "ml.r6gd.12xlarge", "ml.r6gd.16xlarge", "ml.p4de.24xlarge", "ml.trn1.2xlarge", "ml.trn1.32xlarge", "ml.trn1n.32xlarge", "ml.trn2.48xlarge", "ml.inf2.xlarge", "ml.inf2.8xlarge", "ml.inf2.24xlarge", "ml.inf2.48xlarge", "ml.p5.48xlarge", "ml.p5e.48xlarge", "ml.p5en.48xlarge", "ml.m7i.large", "ml.m7i.xlarge", "ml.m7i.2xlarge", "ml.m7i.4xlarge", "ml.m7i.8xlarge", "ml.m7i.12xlarge", "ml.m7i.16xlarge", "ml.m7i.24xlarge", "ml.m7i.48xlarge", "ml.c7i.large", "ml.c7i.xlarge", "ml.c7i.2xlarge", "ml.c7i.4xlarge", "ml.c7i.8xlarge", "ml.c7i.12xlarge", "ml.c7i.16xlarge", "ml.c7i.24xlarge", "ml.c7i.48xlarge", "ml.r7i.large", "ml.r7i.xlarge", "ml.r7i.2xlarge", "ml.r7i.4xlarge", "ml.r7i.8xlarge", "ml.r7i.12xlarge", "ml.r7i.16xlarge", "ml.r7i.24xlarge", "ml.r7i.48xlarge", "ml.c8g.medium", "ml.c8g.large", "ml.c8g.xlarge", "ml.c8g.2xlarge", "ml.c8g.4xlarge", "ml.c8g.8xlarge", "ml.c8g.12xlarge", "ml.c8g.16xlarge", "ml.c8g.24xlarge", "ml.c8g.48xlarge", "ml.r7gd.medium", "ml.r7gd.large", "ml.r7gd.xlarge", "ml.r7gd.2xlarge", "ml.r7gd.4xlarge", "ml.r7gd.8xlarge", "ml.r7gd.12xlarge", "ml.r7gd.16xlarge", "ml.m8g.medium", "ml.m8g.large", "ml.m8g.xlarge", "ml.m8g.2xlarge", "ml.m8g.4xlarge", "ml.m8g.8xlarge", "ml.m8g.12xlarge", "ml.m8g.16xlarge", "ml.m8g.24xlarge", "ml.m8g.48xlarge", "ml.c6in.large", "ml.c6in.xlarge", "ml.c6in.2xlarge", "ml.c6in.4xlarge", "ml.c6in.8xlarge", "ml.c6in.12xlarge", "ml.c6in.16xlarge", "ml.c6in.24xlarge", "ml.c6in.32xlarge", "ml.p6-b200.48xlarge", "ml.p6-b300.48xlarge", "ml.p6e-gb200.36xlarge", "ml.p5.4xlarge"];
+    public static readonly string[] RecordWrapper = ["None", "RecordIO"];
     public static readonly string[] RepositoryAccessMode = ["Platform", "Vpc"];
     public static readonly string[] RoutingStrategy = ["LEAST_OUTSTANDING_REQUESTS", "RANDOM"];
+    public static readonly string[] S3DataDistribution = ["FullyReplicated", "ShardedByS3Key"];
     public static readonly string[] S3DataType = ["ManifestFile", "S3Prefix", "AugmentedManifestFile", "Converse"];
     public static readonly string[] S3ModelDataType = ["S3Prefix", "S3Object"];
+    public static readonly string[] ServerlessJobType = ["FineTuning", "Evaluation"];
     public static readonly string[] SortBy = ["Name", "CreationTime", "Status"];
     public static readonly string[] SortOrder = ["Ascending", "Descending"];
     public static readonly string[] SplitType = ["None", "Line", "RecordIO", "TFRecord"];
     public static readonly string[] TrafficRoutingConfigType = ["ALL_AT_ONCE", "CANARY", "LINEAR"];
+    public static readonly string[] TrainingInputMode = ["Pipe", "File", "FastFile"];
+    public static readonly string[] TrainingInstanceType = ["ml.m4.xlarge", "ml.m4.2xlarge", "ml.m4.4xlarge", "ml.m4.10xlarge", "ml.m4.16xlarge", "ml.g4dn.xlarge", "ml.g4dn.2xlarge", "ml.g4dn.4xlarge", "ml.g4dn.8xlarge", "ml.g4dn.12xlarge", "ml.g4dn.16xlarge", "ml.m5.large", "ml.m5.xlarge", "ml.m5.2xlarge", "ml.m5.4xlarge", "ml.m5.12xlarge", "ml.m5.24xlarge", "ml.c4.xlarge", "ml.c4.2xlarge", "ml.c4.4xlarge", "ml.c4.8xlarge", "ml.p2.xlarge", "ml.p2.8xlarge", "ml.p2.16xlarge", "ml.p3.2xlarge", "ml.p3.8xlarge", "ml.p3.16xlarge", "ml.p3dn.24xlarge", "ml.p4d.24xlarge", "ml.p4de.24xlarge", "ml.p5.48xlarge", "ml.p5e.48xlarge", "ml.p5en.48xlarge", "ml.c5.xlarge", "ml.c5.2xlarge", "ml.c5.4xlarge", "ml.c5.9xlarge", "ml.c5.18xlarge", "ml.c5n.xlarge", "ml.c5n.2xlarge", "ml.c5n.4xlarge", "ml.c5n.9xlarge", "ml.c5n.18xlarge", "ml.g5.xlarge", "ml.g5.2xlarge", "ml.g5.4xlarge", "ml.g5.8xlarge", "ml.g5.16xlarge", "ml.g5.12xlarge", "ml.g5.24xlarge", "ml.g5.48xlarge", "ml.g6.xlarge", "ml.g6.2xlarge", "ml.g6.4xlarge", "ml.g6.8xlarge", "ml.g6.16xlarge", "ml.g6.12xlarge", "ml.g6.24xlarge", "ml.g6.48xlarge", "ml.g6e.xlarge", "ml.g6e.2xlarge", "ml.g6e.4xlarge", "ml.g6e.8xlarge", "ml.g6e.16xlarge", "ml.g6e.12xlarge", "ml.g6e.24xlarge", "ml.g6e.48xlarge", "ml.trn1.2xlarge", "ml.trn1.32xlarge", "ml.trn1n.32xlarge", "ml.trn2.48xlarge", "ml.m6i.large", "ml.m6i.xlarge", "ml.m6i.2xlarge", "ml.m6i.4xlarge", "ml.m6i.8xlarge", "ml.m6i.12xlarge", "ml.m6i.16xlarge", "ml.m6i.24xlarge", "ml.m6i.32xlarge", "ml.c6i.xlarge", "ml.c6i.2xlarge", "ml.c6i.8xlarge", "ml.c6i.4xlarge", "ml.c6i.12xlarge", "ml.c6i.16xlarge", "ml.c6i.24xlarge", "ml.c6i.32xlarge", "ml.r5d.large", "ml.r5d.xlarge", "ml.r5d.2xlarge", "ml.r5d.4xlarge", "ml.r5d.8xlarge", "ml.r5d.12xlarge", "ml.r5d.16xlarge", "ml.r5d.24xlarge", "ml.t3.medium", "ml.t3.large", "ml.t3.xlarge", "ml.t3.2xlarge", "ml.r5.large", "ml.r5.xlarge", "ml.r5.2xlarge", "ml.r5.4xlarge", "ml.r5.8xlarge", "ml.r5.12xlarge", "ml.r5.16xlarge", "ml.r5.24xlarge", "ml.p6-b200.48xlarge", "ml.m7i.large", "ml.m7i.xlarge", "ml.m7i.2xlarge", "ml.m7i.4xlarge", "ml.m7i.8xlarge", "ml.m7i.12xlarge", "ml.m7i.16xlarge", "ml.m7i.24xlarge", "ml.m7i.48xlarge", "ml.c7i.large", "ml.c7i.xlarge", "ml.c7i.2xlarge", "ml.c7i.4xlarge", "ml.c7i.8xlarge", "ml.c7i.12xlarge", "ml.c7i.16xlarge", "ml.c7i.24xlarge", "ml.c7i.48xlarge", "ml.r7i.large", "ml.r7i.xlarge", "ml.r7i.2xlarge", "ml.r7i.4xlarge", "ml.r7i.8xlarge", "ml.r7i.12xlarge", "ml.r7i.16xlarge", "ml.r7i.24xlarge", "ml.r7i.48xlarge", "ml.p6e-gb200.36xlarge", "ml.p5.4xlarge", "ml.p6-b300.48xlarge", "ml.g7e.2xlarge", "ml.g7e.4xlarge", "ml.g7e.8xlarge", "ml.g7e.12xlarge", "ml.g7e.24xlarge", "ml.g7e.48xlarge"];
+    public static readonly string[] TrainingJobStatus = ["InProgress", "Completed", "Failed", "Stopping", "Stopped", "Deleting"];
+    public static readonly string[] TrainingRepositoryAccessMode = ["Platform", "Vpc"];
     public static readonly string[] TransformJobStatus = ["InProgress", "Completed", "Failed", "Stopping", "Stopped"];
     public static readonly string[] VariantPropertyType = ["DesiredInstanceCount", "DesiredWeight", "DataCaptureConfig"];
+    public static readonly string[] WarmPoolResourceStatus = ["Available", "Terminated", "Reused", "InUse"];
 }
 
 /// <summary>The patterns the model declares for sagemaker's input strings, as .NET regular expressions
@@ -1702,6 +2569,14 @@ public static partial class SageMakerPatterns
     public static partial System.Text.RegularExpressions.Regex AdditionalModelChannelName { get; }
     [System.Text.RegularExpressions.GeneratedRegex("\\A(?:(?![ \\t\\n\\x0B\\f\\r]*$).+)\\z", System.Text.RegularExpressions.RegexOptions.CultureInvariant)]
     public static partial System.Text.RegularExpressions.Regex AlarmName { get; }
+    [System.Text.RegularExpressions.GeneratedRegex("\\A(?:.*)\\z", System.Text.RegularExpressions.RegexOptions.CultureInvariant | System.Text.RegularExpressions.RegexOptions.NonBacktracking)]
+    public static partial System.Text.RegularExpressions.Regex AlgorithmImage { get; }
+    [System.Text.RegularExpressions.GeneratedRegex("\\A(?:(arn:aws[a-z\\-]*:sagemaker:[a-z0-9\\-]*:[0-9]{12}:[a-z\\-]*\\/)?([a-zA-Z0-9]([a-zA-Z0-9-]){0,62})(?<!-))\\z", System.Text.RegularExpressions.RegexOptions.CultureInvariant)]
+    public static partial System.Text.RegularExpressions.Regex ArnOrName { get; }
+    [System.Text.RegularExpressions.GeneratedRegex("\\A(?:.+)\\z", System.Text.RegularExpressions.RegexOptions.CultureInvariant | System.Text.RegularExpressions.RegexOptions.NonBacktracking)]
+    public static partial System.Text.RegularExpressions.Regex AttributeName { get; }
+    [System.Text.RegularExpressions.GeneratedRegex("\\A(?:[A-Za-z0-9\\.\\-_]+)\\z", System.Text.RegularExpressions.RegexOptions.CultureInvariant | System.Text.RegularExpressions.RegexOptions.NonBacktracking)]
+    public static partial System.Text.RegularExpressions.Regex ChannelName { get; }
     [System.Text.RegularExpressions.GeneratedRegex("\\A(?:.*)\\z", System.Text.RegularExpressions.RegexOptions.CultureInvariant | System.Text.RegularExpressions.RegexOptions.NonBacktracking)]
     public static partial System.Text.RegularExpressions.Regex ClarifyContentTemplate { get; }
     [System.Text.RegularExpressions.GeneratedRegex("\\A(?:.*)\\z", System.Text.RegularExpressions.RegexOptions.CultureInvariant | System.Text.RegularExpressions.RegexOptions.NonBacktracking)]
@@ -1718,6 +2593,12 @@ public static partial class SageMakerPatterns
     public static partial System.Text.RegularExpressions.Regex ClarifyProbabilityAttribute { get; }
     [System.Text.RegularExpressions.GeneratedRegex("\\A(?:[ \\t\\n\\x0B\\f\\r\\S]+)\\z", System.Text.RegularExpressions.RegexOptions.CultureInvariant | System.Text.RegularExpressions.RegexOptions.NonBacktracking)]
     public static partial System.Text.RegularExpressions.Regex ClarifyShapBaseline { get; }
+    [System.Text.RegularExpressions.GeneratedRegex("\\A(?:.*)\\z", System.Text.RegularExpressions.RegexOptions.CultureInvariant | System.Text.RegularExpressions.RegexOptions.NonBacktracking)]
+    public static partial System.Text.RegularExpressions.Regex CollectionName { get; }
+    [System.Text.RegularExpressions.GeneratedRegex("\\A(?:.*)\\z", System.Text.RegularExpressions.RegexOptions.CultureInvariant | System.Text.RegularExpressions.RegexOptions.NonBacktracking)]
+    public static partial System.Text.RegularExpressions.Regex ConfigKey { get; }
+    [System.Text.RegularExpressions.GeneratedRegex("\\A(?:.*)\\z", System.Text.RegularExpressions.RegexOptions.CultureInvariant | System.Text.RegularExpressions.RegexOptions.NonBacktracking)]
+    public static partial System.Text.RegularExpressions.Regex ConfigValue { get; }
     [System.Text.RegularExpressions.GeneratedRegex("\\A(?:[a-zA-Z0-9](-*[a-zA-Z0-9]){0,62})\\z", System.Text.RegularExpressions.RegexOptions.CultureInvariant | System.Text.RegularExpressions.RegexOptions.NonBacktracking)]
     public static partial System.Text.RegularExpressions.Regex ContainerHostname { get; }
     [System.Text.RegularExpressions.GeneratedRegex("\\A(?:[\\S]+)\\z", System.Text.RegularExpressions.RegexOptions.CultureInvariant | System.Text.RegularExpressions.RegexOptions.NonBacktracking)]
@@ -1728,6 +2609,8 @@ public static partial class SageMakerPatterns
     public static partial System.Text.RegularExpressions.Regex CsvContentType { get; }
     [System.Text.RegularExpressions.GeneratedRegex("\\A(?:(https|s3)://([^/])/?(.*))\\z", System.Text.RegularExpressions.RegexOptions.CultureInvariant | System.Text.RegularExpressions.RegexOptions.NonBacktracking)]
     public static partial System.Text.RegularExpressions.Regex DestinationS3Uri { get; }
+    [System.Text.RegularExpressions.GeneratedRegex("\\A(?:.*)\\z", System.Text.RegularExpressions.RegexOptions.CultureInvariant | System.Text.RegularExpressions.RegexOptions.NonBacktracking)]
+    public static partial System.Text.RegularExpressions.Regex DirectoryPath { get; }
     [System.Text.RegularExpressions.GeneratedRegex("\\A(?:[a-zA-Z0-9](-*[a-zA-Z0-9]){0,62})\\z", System.Text.RegularExpressions.RegexOptions.CultureInvariant | System.Text.RegularExpressions.RegexOptions.NonBacktracking)]
     public static partial System.Text.RegularExpressions.Regex EndpointConfigName { get; }
     [System.Text.RegularExpressions.GeneratedRegex("\\A(?:[a-zA-Z0-9-]+)\\z", System.Text.RegularExpressions.RegexOptions.CultureInvariant | System.Text.RegularExpressions.RegexOptions.NonBacktracking)]
@@ -1740,22 +2623,48 @@ public static partial class SageMakerPatterns
     public static partial System.Text.RegularExpressions.Regex EnvironmentKey { get; }
     [System.Text.RegularExpressions.GeneratedRegex("\\A(?:[\\S \\t\\n\\x0B\\f\\r]*)\\z", System.Text.RegularExpressions.RegexOptions.CultureInvariant | System.Text.RegularExpressions.RegexOptions.NonBacktracking)]
     public static partial System.Text.RegularExpressions.Regex EnvironmentValue { get; }
+    [System.Text.RegularExpressions.GeneratedRegex("\\A(?:.*)\\z", System.Text.RegularExpressions.RegexOptions.CultureInvariant | System.Text.RegularExpressions.RegexOptions.NonBacktracking)]
+    public static partial System.Text.RegularExpressions.Regex EvaluatorArn { get; }
     [System.Text.RegularExpressions.GeneratedRegex("\\A(?:[a-zA-Z0-9](-*[a-zA-Z0-9]){0,119})\\z", System.Text.RegularExpressions.RegexOptions.CultureInvariant | System.Text.RegularExpressions.RegexOptions.NonBacktracking)]
     public static partial System.Text.RegularExpressions.Regex ExperimentEntityName { get; }
+    [System.Text.RegularExpressions.GeneratedRegex("\\A(?:(fs-[0-9a-f]{8,}))\\z", System.Text.RegularExpressions.RegexOptions.CultureInvariant | System.Text.RegularExpressions.RegexOptions.NonBacktracking)]
+    public static partial System.Text.RegularExpressions.Regex FileSystemId { get; }
     [System.Text.RegularExpressions.GeneratedRegex("\\A(?:.*)\\z", System.Text.RegularExpressions.RegexOptions.CultureInvariant | System.Text.RegularExpressions.RegexOptions.NonBacktracking)]
     public static partial System.Text.RegularExpressions.Regex HubContentArn { get; }
+    [System.Text.RegularExpressions.GeneratedRegex("\\A(?:(arn:[a-z0-9-\\.]{1,63}:sagemaker:[a-zA-Z0-9_]+(?:-[a-zA-Z0-9_]+)+:([0-9]{12}|aws):hub-content\\/)[a-zA-Z0-9](-*[a-zA-Z0-9]){0,62}\\/DataSet\\/[a-zA-Z0-9](-*[a-zA-Z0-9]){0,63}(\\/[0-9]{1,4}.[0-9]{1,4}.[0-9]{1,4})?)\\z", System.Text.RegularExpressions.RegexOptions.CultureInvariant | System.Text.RegularExpressions.RegexOptions.NonBacktracking)]
+    public static partial System.Text.RegularExpressions.Regex HubDataSetArn { get; }
+    [System.Text.RegularExpressions.GeneratedRegex("\\A(?:.*)\\z", System.Text.RegularExpressions.RegexOptions.CultureInvariant | System.Text.RegularExpressions.RegexOptions.NonBacktracking)]
+    public static partial System.Text.RegularExpressions.Regex HyperParameterKey { get; }
+    [System.Text.RegularExpressions.GeneratedRegex("\\A(?:.*)\\z", System.Text.RegularExpressions.RegexOptions.CultureInvariant | System.Text.RegularExpressions.RegexOptions.NonBacktracking)]
+    public static partial System.Text.RegularExpressions.Regex HyperParameterValue { get; }
     [System.Text.RegularExpressions.GeneratedRegex("\\A(?:[a-zA-Z0-9](-*[a-zA-Z0-9]){0,62})\\z", System.Text.RegularExpressions.RegexOptions.CultureInvariant | System.Text.RegularExpressions.RegexOptions.NonBacktracking)]
     public static partial System.Text.RegularExpressions.Regex InferenceSpecificationName { get; }
+    [System.Text.RegularExpressions.GeneratedRegex("\\A(?:.+)\\z", System.Text.RegularExpressions.RegexOptions.CultureInvariant | System.Text.RegularExpressions.RegexOptions.NonBacktracking)]
+    public static partial System.Text.RegularExpressions.Regex InstanceGroupName { get; }
     [System.Text.RegularExpressions.GeneratedRegex("\\A(?:[a-zA-Z0-9](-*[a-zA-Z0-9])*\\/[a-zA-Z0-9](-*[a-zA-Z0-9.])*)\\z", System.Text.RegularExpressions.RegexOptions.CultureInvariant | System.Text.RegularExpressions.RegexOptions.NonBacktracking)]
     public static partial System.Text.RegularExpressions.Regex JsonContentType { get; }
     [System.Text.RegularExpressions.GeneratedRegex("\\A(?:[a-zA-Z0-9:/_-]*)\\z", System.Text.RegularExpressions.RegexOptions.CultureInvariant | System.Text.RegularExpressions.RegexOptions.NonBacktracking)]
     public static partial System.Text.RegularExpressions.Regex KmsKeyId { get; }
+    [System.Text.RegularExpressions.GeneratedRegex("\\A(?:.+)\\z", System.Text.RegularExpressions.RegexOptions.CultureInvariant | System.Text.RegularExpressions.RegexOptions.NonBacktracking)]
+    public static partial System.Text.RegularExpressions.Regex MetricName { get; }
+    [System.Text.RegularExpressions.GeneratedRegex("\\A(?:.+)\\z", System.Text.RegularExpressions.RegexOptions.CultureInvariant | System.Text.RegularExpressions.RegexOptions.NonBacktracking)]
+    public static partial System.Text.RegularExpressions.Regex MetricRegex { get; }
+    [System.Text.RegularExpressions.GeneratedRegex("\\A(?:arn:aws[a-z\\-]*:sagemaker:[a-z0-9\\-]*:[0-9]{12}:mlflow-[a-zA-Z-]*/.*)\\z", System.Text.RegularExpressions.RegexOptions.CultureInvariant | System.Text.RegularExpressions.RegexOptions.NonBacktracking)]
+    public static partial System.Text.RegularExpressions.Regex MlFlowResourceArn { get; }
     [System.Text.RegularExpressions.GeneratedRegex("\\A(?:arn:aws[a-z\\-]*:sagemaker:[a-z0-9\\-]*:[0-9]{12}:[a-z0-9\\-]{1,14}/.*)\\z", System.Text.RegularExpressions.RegexOptions.CultureInvariant | System.Text.RegularExpressions.RegexOptions.NonBacktracking)]
     public static partial System.Text.RegularExpressions.Regex MlReservationArn { get; }
+    [System.Text.RegularExpressions.GeneratedRegex("\\A(?:.*)\\z", System.Text.RegularExpressions.RegexOptions.CultureInvariant | System.Text.RegularExpressions.RegexOptions.NonBacktracking)]
+    public static partial System.Text.RegularExpressions.Regex MlflowExperimentName { get; }
+    [System.Text.RegularExpressions.GeneratedRegex("\\A(?:.*)\\z", System.Text.RegularExpressions.RegexOptions.CultureInvariant | System.Text.RegularExpressions.RegexOptions.NonBacktracking)]
+    public static partial System.Text.RegularExpressions.Regex MlflowRunName { get; }
     [System.Text.RegularExpressions.GeneratedRegex("\\A(?:[a-zA-Z0-9]([\\-a-zA-Z0-9]*[a-zA-Z0-9])?)\\z", System.Text.RegularExpressions.RegexOptions.CultureInvariant | System.Text.RegularExpressions.RegexOptions.NonBacktracking)]
     public static partial System.Text.RegularExpressions.Regex ModelName { get; }
     [System.Text.RegularExpressions.GeneratedRegex("\\A(?:[a-zA-Z0-9-]+)\\z", System.Text.RegularExpressions.RegexOptions.CultureInvariant | System.Text.RegularExpressions.RegexOptions.NonBacktracking)]
     public static partial System.Text.RegularExpressions.Regex ModelNameContains { get; }
+    [System.Text.RegularExpressions.GeneratedRegex("\\A(?:arn:aws[a-z\\-]*:sagemaker:[a-z0-9\\-]{9,16}:[0-9]{12}:model-package/[\\S]{1,2048})\\z", System.Text.RegularExpressions.RegexOptions.CultureInvariant)]
+    public static partial System.Text.RegularExpressions.Regex ModelPackageArn { get; }
+    [System.Text.RegularExpressions.GeneratedRegex("\\A(?:arn:aws[a-z\\-]*:sagemaker:[a-z0-9\\-]{9,16}:[0-9]{12}:model-package-group/[\\S]{1,2048})\\z", System.Text.RegularExpressions.RegexOptions.CultureInvariant)]
+    public static partial System.Text.RegularExpressions.Regex ModelPackageGroupArn { get; }
     [System.Text.RegularExpressions.GeneratedRegex("\\A(?:[a-zA-Z0-9\\-]+)\\z", System.Text.RegularExpressions.RegexOptions.CultureInvariant | System.Text.RegularExpressions.RegexOptions.NonBacktracking)]
     public static partial System.Text.RegularExpressions.Regex NameContains { get; }
     [System.Text.RegularExpressions.GeneratedRegex("\\A(?:.*)\\z", System.Text.RegularExpressions.RegexOptions.CultureInvariant | System.Text.RegularExpressions.RegexOptions.NonBacktracking)]
@@ -1768,12 +2677,16 @@ public static partial class SageMakerPatterns
     public static partial System.Text.RegularExpressions.Regex ResourceArn { get; }
     [System.Text.RegularExpressions.GeneratedRegex("\\A(?:arn:aws[a-z\\-]*:iam::[0-9]{12}:role/?[a-zA-Z_0-9+=,.@\\-_/]+)\\z", System.Text.RegularExpressions.RegexOptions.CultureInvariant | System.Text.RegularExpressions.RegexOptions.NonBacktracking)]
     public static partial System.Text.RegularExpressions.Regex RoleArn { get; }
+    [System.Text.RegularExpressions.GeneratedRegex("\\A(?:.*)\\z", System.Text.RegularExpressions.RegexOptions.CultureInvariant | System.Text.RegularExpressions.RegexOptions.NonBacktracking)]
+    public static partial System.Text.RegularExpressions.Regex RuleConfigurationName { get; }
     [System.Text.RegularExpressions.GeneratedRegex("\\A(?:(https|s3)://([^/]+)/?(.*))\\z", System.Text.RegularExpressions.RegexOptions.CultureInvariant | System.Text.RegularExpressions.RegexOptions.NonBacktracking)]
     public static partial System.Text.RegularExpressions.Regex S3ModelUri { get; }
     [System.Text.RegularExpressions.GeneratedRegex("\\A(?:(https|s3)://([^/]+)/?(.*))\\z", System.Text.RegularExpressions.RegexOptions.CultureInvariant | System.Text.RegularExpressions.RegexOptions.NonBacktracking)]
     public static partial System.Text.RegularExpressions.Regex S3Uri { get; }
     [System.Text.RegularExpressions.GeneratedRegex("\\A(?:[-0-9a-zA-Z]+)\\z", System.Text.RegularExpressions.RegexOptions.CultureInvariant | System.Text.RegularExpressions.RegexOptions.NonBacktracking)]
     public static partial System.Text.RegularExpressions.Regex SecurityGroupId { get; }
+    [System.Text.RegularExpressions.GeneratedRegex("\\A(?:(arn:[a-z0-9-\\.]{1,63}:sagemaker:[a-zA-Z0-9_]+(?:-[a-zA-Z0-9_]+)+:([0-9]{12}|aws):hub-content\\/)[a-zA-Z0-9](-*[a-zA-Z0-9]){0,62}\\/Model\\/[a-zA-Z0-9](-*[a-zA-Z0-9]){0,63}(\\/[0-9]{1,4}.[0-9]{1,4}.[0-9]{1,4})?)\\z", System.Text.RegularExpressions.RegexOptions.CultureInvariant | System.Text.RegularExpressions.RegexOptions.NonBacktracking)]
+    public static partial System.Text.RegularExpressions.Regex ServerlessJobBaseModelArn { get; }
     [System.Text.RegularExpressions.GeneratedRegex("\\A(?:arn:aws[a-z\\-]*:sns:[a-z0-9\\-]*:[0-9]{12}:[a-zA-Z0-9_.-]+)\\z", System.Text.RegularExpressions.RegexOptions.CultureInvariant | System.Text.RegularExpressions.RegexOptions.NonBacktracking)]
     public static partial System.Text.RegularExpressions.Regex SnsTopicArn { get; }
     [System.Text.RegularExpressions.GeneratedRegex("\\A(?:[-0-9a-zA-Z]+)\\z", System.Text.RegularExpressions.RegexOptions.CultureInvariant | System.Text.RegularExpressions.RegexOptions.NonBacktracking)]
@@ -1782,6 +2695,20 @@ public static partial class SageMakerPatterns
     public static partial System.Text.RegularExpressions.Regex TagKey { get; }
     [System.Text.RegularExpressions.GeneratedRegex("\\A(?:([\\p{L}\\p{Z}\\p{N}_.:/=+\\-@]*))\\z", System.Text.RegularExpressions.RegexOptions.CultureInvariant | System.Text.RegularExpressions.RegexOptions.NonBacktracking)]
     public static partial System.Text.RegularExpressions.Regex TagValue { get; }
+    [System.Text.RegularExpressions.GeneratedRegex("\\A(?:.*)\\z", System.Text.RegularExpressions.RegexOptions.CultureInvariant | System.Text.RegularExpressions.RegexOptions.NonBacktracking)]
+    public static partial System.Text.RegularExpressions.Regex TrainingContainerArgument { get; }
+    [System.Text.RegularExpressions.GeneratedRegex("\\A(?:.*)\\z", System.Text.RegularExpressions.RegexOptions.CultureInvariant | System.Text.RegularExpressions.RegexOptions.NonBacktracking)]
+    public static partial System.Text.RegularExpressions.Regex TrainingContainerEntrypointString { get; }
+    [System.Text.RegularExpressions.GeneratedRegex("\\A(?:[a-zA-Z_][a-zA-Z0-9_]*)\\z", System.Text.RegularExpressions.RegexOptions.CultureInvariant | System.Text.RegularExpressions.RegexOptions.NonBacktracking)]
+    public static partial System.Text.RegularExpressions.Regex TrainingEnvironmentKey { get; }
+    [System.Text.RegularExpressions.GeneratedRegex("\\A(?:[\\S \\t\\n\\x0B\\f\\r]*)\\z", System.Text.RegularExpressions.RegexOptions.CultureInvariant | System.Text.RegularExpressions.RegexOptions.NonBacktracking)]
+    public static partial System.Text.RegularExpressions.Regex TrainingEnvironmentValue { get; }
+    [System.Text.RegularExpressions.GeneratedRegex("\\A(?:[a-zA-Z0-9](-*[a-zA-Z0-9]){0,62})\\z", System.Text.RegularExpressions.RegexOptions.CultureInvariant | System.Text.RegularExpressions.RegexOptions.NonBacktracking)]
+    public static partial System.Text.RegularExpressions.Regex TrainingJobName { get; }
+    [System.Text.RegularExpressions.GeneratedRegex("\\A(?:arn:aws[a-z\\-]*:sagemaker:[a-z0-9\\-]*:[0-9]{12}:training-plan/.*)\\z", System.Text.RegularExpressions.RegexOptions.CultureInvariant | System.Text.RegularExpressions.RegexOptions.NonBacktracking)]
+    public static partial System.Text.RegularExpressions.Regex TrainingPlanArn { get; }
+    [System.Text.RegularExpressions.GeneratedRegex("\\A(?:arn:[a-zA-Z0-9\\-]+:lambda:[a-zA-Z0-9\\-]+:[0-9]{12}:function:.*)\\z", System.Text.RegularExpressions.RegexOptions.CultureInvariant | System.Text.RegularExpressions.RegexOptions.NonBacktracking)]
+    public static partial System.Text.RegularExpressions.Regex TrainingRepositoryCredentialsProviderArn { get; }
     [System.Text.RegularExpressions.GeneratedRegex("\\A(?:[a-zA-Z0-9]+(-[a-zA-Z0-9]+)*)\\z", System.Text.RegularExpressions.RegexOptions.CultureInvariant | System.Text.RegularExpressions.RegexOptions.NonBacktracking)]
     public static partial System.Text.RegularExpressions.Regex TransformAmiVersion { get; }
     [System.Text.RegularExpressions.GeneratedRegex("\\A(?:[a-zA-Z_][a-zA-Z0-9_]{0,1023})\\z", System.Text.RegularExpressions.RegexOptions.CultureInvariant | System.Text.RegularExpressions.RegexOptions.NonBacktracking)]
@@ -1809,6 +2736,8 @@ public static partial class SageMakerPatterns
 [JsonSerializable(typeof(CreateEndpointOutput))]
 [JsonSerializable(typeof(CreateModelInput))]
 [JsonSerializable(typeof(CreateModelOutput))]
+[JsonSerializable(typeof(CreateTrainingJobRequest))]
+[JsonSerializable(typeof(CreateTrainingJobResponse))]
 [JsonSerializable(typeof(CreateTransformJobRequest))]
 [JsonSerializable(typeof(CreateTransformJobResponse))]
 [JsonSerializable(typeof(DeleteEndpointConfigInput))]
@@ -1822,6 +2751,8 @@ public static partial class SageMakerPatterns
 [JsonSerializable(typeof(DescribeEndpointOutput))]
 [JsonSerializable(typeof(DescribeModelInput))]
 [JsonSerializable(typeof(DescribeModelOutput))]
+[JsonSerializable(typeof(DescribeTrainingJobRequest))]
+[JsonSerializable(typeof(DescribeTrainingJobResponse))]
 [JsonSerializable(typeof(DescribeTransformJobRequest))]
 [JsonSerializable(typeof(DescribeTransformJobResponse))]
 [JsonSerializable(typeof(ListEndpointConfigsInput))]
@@ -1832,8 +2763,11 @@ public static partial class SageMakerPatterns
 [JsonSerializable(typeof(ListModelsOutput))]
 [JsonSerializable(typeof(ListTagsInput))]
 [JsonSerializable(typeof(ListTagsOutput))]
+[JsonSerializable(typeof(ListTrainingJobsRequest))]
+[JsonSerializable(typeof(ListTrainingJobsResponse))]
 [JsonSerializable(typeof(ListTransformJobsRequest))]
 [JsonSerializable(typeof(ListTransformJobsResponse))]
+[JsonSerializable(typeof(StopTrainingJobRequest))]
 [JsonSerializable(typeof(StopTransformJobRequest))]
 [JsonSerializable(typeof(UpdateEndpointInput))]
 [JsonSerializable(typeof(UpdateEndpointOutput))]
@@ -1862,6 +2796,10 @@ public static class SageMakerOperations
     public static readonly JsonOperation<DescribeTransformJobRequest, DescribeTransformJobResponse> DescribeTransformJob = new("DescribeTransformJob", SageMakerJson.Default.DescribeTransformJobRequest, SageMakerJson.Default.DescribeTransformJobResponse);
     public static readonly JsonOperation<ListTransformJobsRequest, ListTransformJobsResponse> ListTransformJobs = new("ListTransformJobs", SageMakerJson.Default.ListTransformJobsRequest, SageMakerJson.Default.ListTransformJobsResponse);
     public static readonly JsonOperation<StopTransformJobRequest, Empty> StopTransformJob = new("StopTransformJob", SageMakerJson.Default.StopTransformJobRequest, null);
+    public static readonly JsonOperation<CreateTrainingJobRequest, CreateTrainingJobResponse> CreateTrainingJob = new("CreateTrainingJob", SageMakerJson.Default.CreateTrainingJobRequest, SageMakerJson.Default.CreateTrainingJobResponse);
+    public static readonly JsonOperation<DescribeTrainingJobRequest, DescribeTrainingJobResponse> DescribeTrainingJob = new("DescribeTrainingJob", SageMakerJson.Default.DescribeTrainingJobRequest, SageMakerJson.Default.DescribeTrainingJobResponse);
+    public static readonly JsonOperation<ListTrainingJobsRequest, ListTrainingJobsResponse> ListTrainingJobs = new("ListTrainingJobs", SageMakerJson.Default.ListTrainingJobsRequest, SageMakerJson.Default.ListTrainingJobsResponse);
+    public static readonly JsonOperation<StopTrainingJobRequest, Empty> StopTrainingJob = new("StopTrainingJob", SageMakerJson.Default.StopTrainingJobRequest, null);
     public static readonly JsonOperation<AddTagsInput, AddTagsOutput> AddTags = new("AddTags", SageMakerJson.Default.AddTagsInput, SageMakerJson.Default.AddTagsOutput);
     public static readonly JsonOperation<ListTagsInput, ListTagsOutput> ListTags = new("ListTags", SageMakerJson.Default.ListTagsInput, SageMakerJson.Default.ListTagsOutput);
     public static readonly JsonOperation<DeleteTagsInput, DeleteTagsOutput> DeleteTags = new("DeleteTags", SageMakerJson.Default.DeleteTagsInput, SageMakerJson.Default.DeleteTagsOutput);

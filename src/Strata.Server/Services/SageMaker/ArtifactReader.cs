@@ -14,7 +14,7 @@ namespace Strata.Server.Services.SageMaker;
 /// (assumed by SageMaker). Every way it can be wrong becomes a <see cref="HostingException"/> that
 /// names the problem: missing, not a gzip tar, no model.onnx, not allowed.
 /// </summary>
-public sealed class ModelArtifacts(S3Store s3, ServerSideEncryption sse, ExecutionRoles roles, string region, string root) : IArtifactReader
+public sealed class ArtifactReader(S3Store s3, ServerSideEncryption sse, ExecutionRoles roles, string region, string root) : IArtifactReader
 {
     public async Task<string> PrepareAsync(ModelPlan model, string modelDataUrl, bool requireOnnx, CancellationToken ct)
     {
