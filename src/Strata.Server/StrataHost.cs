@@ -7,6 +7,7 @@ using Strata.Server.Hosting;
 using Strata.Server.Identity;
 using Strata.Server.Jobs.Delivery;
 using Strata.Server.Jobs.Trail;
+using Strata.Server.Jobs.Training;
 using Strata.Server.Jobs.Transform;
 using Strata.Server.Pipeline;
 using Strata.Server.Protocol;
@@ -72,6 +73,7 @@ public static class StrataHost
         // the host starts them in this order and stops them in reverse, before the state store closes.
         HostingService hosting = null!;
         TransformJobRunner transforms = null!;
+        TrainingJobRunner training = null!;
         Scaler scaler = null!;
         MetricsStore metricsStore = null!;
         // First to start, last to stop: the final flush sees every metric the others recorded.
@@ -83,6 +85,7 @@ public static class StrataHost
         builder.Services.AddHostedService(_ => logRetention);
         builder.Services.AddHostedService(_ => hosting);
         builder.Services.AddHostedService(_ => transforms);
+        builder.Services.AddHostedService(_ => training);
         builder.Services.AddHostedService(_ => scaler);
         AlarmEvaluator alarms = null!;
         builder.Services.AddHostedService(_ => alarms);
@@ -158,10 +161,14 @@ public static class StrataHost
             app.Services.GetRequiredService<ILogger<HostingService>>(), zones);
         var transformJobs = new TransformJobStore(state) { Events = serviceEvents };
         transforms = new TransformJobRunner(new TransformJobs(transformJobs, sageMakerStore), new TransformCheckpoints(state),
-            new TransformStorage(s3Store, sse, roles, clock, options.Region), artifacts, images, metrics,
+            new S3JobStorage(s3Store, sse, roles, clock, options.Region), artifacts, images, metrics,
             new TransformOptions { WorkDir = Path.Combine(options.DataDir, "transform"), RunDir = runDir, LogDir = Path.Combine(options.DataDir, "logs"), LogEvents = logIngestion }, clock,
             app.Services.GetRequiredService<ILogger<TransformJobRunner>>());
-        var sageMaker = new SageMakerService(sageMakerStore, hosting, endpoints, images, roles, clock, options.Region, transformJobs, transforms);
+        var trainingJobs = new TrainingJobStore(state) { Events = serviceEvents };
+        training = new TrainingJobRunner(trainingJobs, new S3JobStorage(s3Store, sse, roles, clock, options.Region), images, metrics,
+            new TrainingOptions { WorkDir = Path.Combine(options.DataDir, "training"), DataDir = options.DataDir, LogDir = Path.Combine(options.DataDir, "logs"), LogEvents = logIngestion, Region = options.Region },
+            clock, app.Services.GetRequiredService<ILogger<TrainingJobRunner>>());
+        var sageMaker = new SageMakerService(sageMakerStore, hosting, endpoints, images, roles, clock, options.Region, transformJobs, transforms, trainingJobs, training);
         var runtime = new RuntimeService(hosting, metrics, options.Region);
         var autoScalingStore = new AutoScalingStore(state);
         var autoScaling = new ApplicationAutoScalingService(autoScalingStore, sageMakerStore, clock, options.Region);

@@ -7,7 +7,7 @@ using System.Text.Json.Nodes;
 namespace Strata.Server.Jobs.Transform;
 
 /// <summary>A job's input cannot be processed as asked (the job fails with this message).</summary>
-public sealed class TransformException(string message) : Exception(message);
+public sealed class TransformException(string message) : JobException(message);
 
 /// <summary>Cuts an input object into records, as SplitType says: the whole object (None), one
 /// record per line (Line), or MXNet RecordIO records (RecordIO).</summary>

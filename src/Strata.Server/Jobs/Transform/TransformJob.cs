@@ -58,31 +58,6 @@ public interface ITransformJobs
     ModelPlan Model(string account, string modelName);
 }
 
-/// <summary>Checks that the job's role may perform an action on a resource; throws
-/// <see cref="TransformException"/> naming the role, both, and <paramref name="what"/> when it may not.</summary>
-public delegate void RoleAuthorizer(string action, string resource, string what);
-
-/// <summary>The object store a job reads its input from and writes its output to.</summary>
-public interface ITransformStorage
-{
-    /// <summary>Acts as <paramref name="roleArn"/> from now on; throws <see cref="TransformException"/>
-    /// when the role cannot be assumed.</summary>
-    RoleAuthorizer AssumeRole(string roleArn);
-
-    bool BucketExists(string bucket);
-
-    /// <summary>Up to <paramref name="max"/> objects under <paramref name="prefix"/>, in key order, after <paramref name="startAfter"/>.</summary>
-    IReadOnlyList<(string Key, long Size)> List(string bucket, string prefix, string? startAfter, int max);
-
-    /// <summary>Opens an object to read, decrypting it as the role (<paramref name="authorize"/>
-    /// is asked for what that needs); null when it does not exist.</summary>
-    Stream? OpenRead(string bucket, string key, Action<string, string> authorize);
-
-    /// <summary>Writes an object whole, in one atomic put, encrypted as the bucket (or
-    /// <paramref name="kmsKeyId"/>) says; throws <see cref="TransformException"/> when the bucket does not exist.</summary>
-    Task PutAsync(string bucket, string key, Stream content, string contentType, string? kmsKeyId, Action<string, string> authorize, CancellationToken ct);
-}
-
 /// <summary>Where a job's files go, bound once from the server's options.</summary>
 public sealed record TransformOptions
 {

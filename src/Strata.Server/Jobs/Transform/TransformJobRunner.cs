@@ -7,6 +7,7 @@ using System.Text;
 using System.Text.Json;
 using System.Threading.Channels;
 using Strata.Server.Hosting;
+using Strata.Server.Jobs;
 using Strata.Server.Storage;
 
 namespace Strata.Server.Jobs.Transform;
@@ -21,7 +22,7 @@ namespace Strata.Server.Jobs.Transform;
 /// only whole (one atomic S3 put), never partial. A hosted service: on start it resumes the jobs
 /// a stop interrupted; on stop it cancels the running ones (they resume on the next start).
 /// </summary>
-public sealed class TransformJobRunner(ITransformJobs jobs, TransformCheckpoints checkpoints, ITransformStorage storage, IArtifactReader artifacts,
+public sealed class TransformJobRunner(ITransformJobs jobs, TransformCheckpoints checkpoints, IJobStorage storage, IArtifactReader artifacts,
     ImageCatalogue images, MetricsStore metrics, TransformOptions options, TimeProvider clock, ILogger<TransformJobRunner> log) : IHostedService, IDisposable
 {
     static readonly TimeSpan HealthTimeout = TimeSpan.FromSeconds(60);
@@ -200,8 +201,8 @@ public sealed class TransformJobRunner(ITransformJobs jobs, TransformCheckpoints
         catch (Exception e)
         {
             utilization.Dispose();
-            var reason = e is TransformException or HostingException ? e.Message : "An internal error stopped the job: " + e.Message;
-            if (e is not (TransformException or HostingException)) log.LogError(e, "transform job {Job} failed", name);
+            var reason = e is JobException or HostingException ? e.Message : "An internal error stopped the job: " + e.Message;
+            if (e is not (JobException or HostingException)) log.LogError(e, "transform job {Job} failed", name);
             jobs.Update(account, name, j => Ended(j, "Failed", Truncate(reason)));
             Summary(account, name, jobLog, $"Failed after {Stopwatch.GetElapsedTime(started).TotalSeconds:F1} s ({objectsDone} objects, {Interlocked.Read(ref records)} records done): {reason}");
             TryDelete(work);

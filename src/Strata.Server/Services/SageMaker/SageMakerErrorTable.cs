@@ -17,6 +17,10 @@ public sealed class EndpointNotFound(string endpointArn) : SageMakerNotFound($"C
 
 public sealed class TransformJobNotFound(string jobName) : SageMakerNotFound($"Could not find requested job with name {jobName}");
 
+/// <summary>SageMaker answers a training job that does not exist with ResourceNotFound, unlike
+/// its other resources.</summary>
+public sealed class TrainingJobNotFound() : DomainError("Requested resource not found.");
+
 /// <summary>A tagging request names a resource that does not exist.</summary>
 public sealed class TaggedResourceNotFound(string arn) : SageMakerNotFound($"Resource {arn} does not exist.");
 
@@ -36,12 +40,17 @@ public sealed class EndpointAlreadyExists(string endpointArn) : SageMakerAlready
 public sealed class TransformJobAlreadyExists(string jobArn)
     : SageMakerAlreadyExists($"Job name must be unique within an AWS account and region, and a job with this name already exists ({jobArn})");
 
+public sealed class TrainingJobAlreadyExists(string jobArn)
+    : SageMakerAlreadyExists($"Training job names must be unique within an AWS account and region, and a training job with this name already exists ({jobArn})");
+
 /// <summary>A resource exists but its state forbids the operation.</summary>
 public abstract class SageMakerInvalidState(string message) : DomainError(message);
 
 public sealed class EndpointNotInService(string endpointArn) : SageMakerInvalidState($"Cannot update in-progress endpoint \"{endpointArn}\".");
 
 public sealed class TransformJobNotStoppable(string jobName, string status) : SageMakerInvalidState($"Transform job {jobName} is {status} and cannot be stopped.");
+
+public sealed class TrainingJobNotStoppable(string status) : SageMakerInvalidState($"The request was rejected because the training job is in status {status}.");
 
 public static class SageMakerErrorTable
 {
@@ -50,5 +59,7 @@ public static class SageMakerErrorTable
         .Map<SageMakerAlreadyExists>(e => SageMakerErrors.ValidationException(e.Message))
         // Unlike models, endpoints and configurations, a transform job that exists is ResourceInUse.
         .Map<TransformJobAlreadyExists>(e => SageMakerErrors.ResourceInUse(e.Message))
+        .Map<TrainingJobAlreadyExists>(e => SageMakerErrors.ResourceInUse(e.Message))
+        .Map<TrainingJobNotFound>(e => SageMakerErrors.ResourceNotFound(e.Message))
         .Map<SageMakerInvalidState>(e => SageMakerErrors.ValidationException(e.Message));
 }

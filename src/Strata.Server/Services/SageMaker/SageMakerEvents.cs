@@ -19,6 +19,7 @@ public static class SageMakerEvents
     public const string Source = "aws.sagemaker";
     public const string EndpointStateChangeType = "SageMaker Endpoint State Change";
     public const string TransformJobStateChangeType = "SageMaker Transform Job State Change";
+    public const string TrainingJobStateChangeType = "SageMaker Training Job State Change";
 
     /// <summary>An endpoint's status as its events spell it: InService → IN_SERVICE,
     /// UpdateRollbackFailed → UPDATE_ROLLBACK_FAILED.</summary>
@@ -126,6 +127,53 @@ public static class SageMakerEvents
             ["Tags"] = Tags(tags),
         });
         return new ServiceEvent(account, Source, TransformJobStateChangeType, [job.TransformJobArn], detail, job.LastModifiedTime);
+    }
+
+    /// <summary>"SageMaker Training Job State Change": the job as DescribeTrainingJob answers it, at
+    /// each change of its status or secondary status.</summary>
+    public static ServiceEvent TrainingJobStateChange(string account, Jobs.Training.TrainingJobRecord record, IReadOnlyList<TagRow> tags)
+    {
+        var (job, state) = (record.Job, record.State);
+        var detail = Compact(new JsonObject
+        {
+            ["TrainingJobName"] = job.Name,
+            ["TrainingJobArn"] = job.Arn,
+            ["TrainingJobStatus"] = state.Status,
+            ["SecondaryStatus"] = state.SecondaryStatus,
+            ["FailureReason"] = state.FailureReason,
+            ["HyperParameters"] = Map(job.HyperParameters),
+            ["AlgorithmSpecification"] = new JsonObject { ["TrainingImage"] = job.Image, ["TrainingInputMode"] = job.InputMode },
+            ["RoleArn"] = job.RoleArn,
+            ["InputDataConfig"] = Array(job.Channels.Select(c => Compact(new JsonObject
+            {
+                ["ChannelName"] = c.Name,
+                ["DataSource"] = new JsonObject { ["S3DataSource"] = new JsonObject { ["S3DataType"] = c.S3DataType, ["S3Uri"] = c.S3Uri, ["S3DataDistributionType"] = c.S3DataDistributionType } },
+                ["ContentType"] = c.ContentType,
+                ["CompressionType"] = c.CompressionType,
+                ["RecordWrapperType"] = c.RecordWrapperType,
+            }))),
+            ["OutputDataConfig"] = Compact(new JsonObject { ["KmsKeyId"] = job.OutputKmsKeyId, ["S3OutputPath"] = job.OutputPath }),
+            ["ResourceConfig"] = new JsonObject { ["InstanceType"] = job.InstanceType, ["InstanceCount"] = job.InstanceCount, ["VolumeSizeInGB"] = job.VolumeSizeInGB },
+            ["StoppingCondition"] = new JsonObject { ["MaxRuntimeInSeconds"] = job.MaxRuntimeInSeconds },
+            ["CreationTime"] = Milliseconds(job.CreationTime),
+            ["TrainingStartTime"] = state.TrainingStartTime is { } start ? Milliseconds(start) : null,
+            ["TrainingEndTime"] = state.TrainingEndTime is { } end ? Milliseconds(end) : null,
+            ["LastModifiedTime"] = Milliseconds(state.LastModifiedTime),
+            ["SecondaryStatusTransitions"] = Array(state.Transitions.Select(t => Compact(new JsonObject
+            {
+                ["Status"] = t.Status,
+                ["StartTime"] = Milliseconds(t.StartTime),
+                ["EndTime"] = t.EndTime is { } e ? Milliseconds(e) : null,
+                ["StatusMessage"] = t.StatusMessage,
+            }))),
+            ["ModelArtifacts"] = state.S3ModelArtifacts is { } artifacts ? new JsonObject { ["S3ModelArtifacts"] = artifacts } : null,
+            ["FinalMetricDataList"] = state.FinalMetrics.Count == 0 ? null
+                : Array(state.FinalMetrics.Select(m => new JsonObject { ["MetricName"] = m.MetricName, ["Value"] = m.Value, ["Timestamp"] = Milliseconds(m.Timestamp) })),
+            ["EnableNetworkIsolation"] = job.EnableNetworkIsolation,
+            ["Environment"] = job.Environment.Count == 0 ? null : Map(job.Environment),
+            ["Tags"] = Tags(tags),
+        });
+        return new ServiceEvent(account, Source, TrainingJobStateChangeType, [job.Arn], detail, state.LastModifiedTime);
     }
 
     static JsonNode Milliseconds(DateTimeOffset t) => t.ToUnixTimeMilliseconds();

@@ -1,6 +1,7 @@
 using System.Text.RegularExpressions;
 using Strata.Server.Auth;
 using Strata.Server.Hosting;
+using Strata.Server.Jobs.Training;
 using Strata.Server.Jobs.Transform;
 using Strata.Server.Protocol;
 
@@ -15,7 +16,7 @@ namespace Strata.Server.Services.SageMaker;
 /// (the domain errors and their table: SageMakerErrorTable.cs).
 /// </summary>
 public sealed partial class SageMakerService(SageMakerStore store, HostingService hosting, EndpointHosting endpoints, ImageCatalogue images, ExecutionRoles roles,
-    TimeProvider clock, string region, TransformJobStore transformJobs, TransformJobRunner transforms)
+    TimeProvider clock, string region, TransformJobStore transformJobs, TransformJobRunner transforms, TrainingJobStore trainingJobs, TrainingJobRunner training)
 {
     /// <summary>How long CreateEndpoint waits for a quick deployment before answering, so that a
     /// waiter's first DescribeEndpoint already sees InService (the status stays truthful either way).</summary>
@@ -52,6 +53,12 @@ public sealed partial class SageMakerService(SageMakerStore store, HostingServic
             Named<DescribeTransformJobRequest>("transform-job", r => r.TransformJobName), DescribeTransformJob),
         SageMakerOperations.ListTransformJobs.Bind("sagemaker:ListTransformJobs", Anywhere, ListTransformJobs),
         SageMakerOperations.StopTransformJob.Bind("sagemaker:StopTransformJob", Named<StopTransformJobRequest>("transform-job", r => r.TransformJobName), StopTransformJob),
+        SageMakerOperations.CreateTrainingJob.Bind("sagemaker:CreateTrainingJob",
+            Named<CreateTrainingJobRequest>("training-job", r => r.TrainingJobName, r => new(r.Tags, NetworkIsolation: r.EnableNetworkIsolation)), CreateTrainingJob),
+        SageMakerOperations.DescribeTrainingJob.Bind("sagemaker:DescribeTrainingJob",
+            Named<DescribeTrainingJobRequest>("training-job", r => r.TrainingJobName), DescribeTrainingJob),
+        SageMakerOperations.ListTrainingJobs.Bind("sagemaker:ListTrainingJobs", Anywhere, ListTrainingJobs),
+        SageMakerOperations.StopTrainingJob.Bind("sagemaker:StopTrainingJob", Named<StopTrainingJobRequest>("training-job", r => r.TrainingJobName), StopTrainingJob),
         SageMakerOperations.AddTags.Bind("sagemaker:AddTags", Tagged<AddTagsInput>(r => r.ResourceArn, r => new(r.Tags)), AddTags),
         SageMakerOperations.ListTags.Bind("sagemaker:ListTags", Tagged<ListTagsInput>(r => r.ResourceArn), ListTags),
         SageMakerOperations.DeleteTags.Bind("sagemaker:DeleteTags", Tagged<DeleteTagsInput>(r => r.ResourceArn), DeleteTags),

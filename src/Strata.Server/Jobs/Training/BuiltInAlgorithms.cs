@@ -1,0 +1,44 @@
+using System.Text.RegularExpressions;
+
+namespace Strata.Server.Jobs.Training;
+
+/// <summary>
+/// SageMaker's built-in algorithms that Strata trains itself (strata-algorithms, on ML.NET): which
+/// training image URIs mean them — AWS's own (<c>…/sagemaker-xgboost:1.7-1</c>,
+/// <c>…/linear-learner:1</c>, any registry and tag, as the SageMaker SDK's image_uris.retrieve
+/// returns them) and <c>strata-*</c> names — and the metrics AWS's algorithm containers report,
+/// with the regular expressions that find them in the job's log (AWS defines these for its
+/// algorithms; a job's own MetricDefinitions are for images of one's own).
+/// </summary>
+public static class BuiltInAlgorithms
+{
+    /// <summary>The algorithm an image means (<c>xgboost</c>, <c>linear-learner</c>), or null.</summary>
+    public static string? Of(string image) => Hosting.Images.Repository(image) switch
+    {
+        "sagemaker-xgboost" or "xgboost" or "strata-xgboost" => "xgboost",
+        "linear-learner" or "strata-linear-learner" => "linear-learner",
+        _ => null,
+    };
+
+    const string Number = @"([-+]?[0-9]*\.?[0-9]+(?:[eE][-+]?[0-9]+)?)";
+
+    /// <summary>The metrics an algorithm reports, as AWS's algorithm containers log them.</summary>
+    public static IReadOnlyList<TrainingMetricDefinition> Metrics(string algorithm) => algorithm switch
+    {
+        // XGBoost prints each round as "[12]#011train-auc:0.91#011validation-auc:0.90".
+        "xgboost" => [.. from channel in new[] { "train", "validation" }
+                         from metric in new[] { "auc", "error", "logloss", "rmse", "mae", "mlogloss", "merror" }
+                         select new TrainingMetricDefinition($"{channel}:{metric}", $@".*\[[0-9]+\].*#011{channel}-{metric}:{Number}.*")],
+        // AWS's own algorithms print "#quality_metric: host=algo-1, validation binary_classification_accuracy <score>=0.94".
+        "linear-learner" => [.. from channel in new[] { "train", "validation", "test" }
+                                from metric in new[] { "binary_classification_accuracy", "binary_f_beta", "precision", "recall", "roc_auc_score",
+                                    "multiclass_accuracy", "absolute_loss", "mse", "rmse", "objective_loss" }
+                                select new TrainingMetricDefinition($"{channel}:{metric}", $@"#quality_metric: host=\S+, {channel} {metric} <score>={Number}")],
+        _ => [],
+    };
+
+    /// <summary>Compiled once per job: every definition's pattern, with a timeout so that a
+    /// pathological user pattern cannot stall the log reader.</summary>
+    public static List<(string Name, Regex Pattern)> Compile(IEnumerable<TrainingMetricDefinition> definitions)
+        => definitions.Select(d => (d.Name, new Regex(d.Regex, RegexOptions.CultureInvariant, TimeSpan.FromMilliseconds(100)))).ToList();
+}

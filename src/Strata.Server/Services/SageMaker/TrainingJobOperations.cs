@@ -1,0 +1,199 @@
+using System.Text.Json;
+using Strata.Server.Auth;
+using Strata.Server.Hosting;
+using Strata.Server.Jobs.Training;
+using Strata.Server.Protocol;
+
+namespace Strata.Server.Services.SageMaker;
+
+/// <summary>Training jobs' API: CreateTrainingJob checks what AWS checks when a job is created
+/// (the image, the role, the channels, the instance type, the limits) and starts it; the job runs
+/// in <see cref="TrainingJobRunner"/>.</summary>
+public sealed partial class SageMakerService
+{
+    CreateTrainingJobResponse CreateTrainingJob(CreateTrainingJobRequest input, RequestContext ctx)
+    {
+        var account = ctx.Principal.AccountId;
+        var name = input.TrainingJobName!;
+        var algorithm = input.AlgorithmSpecification ?? throw SageMakerErrors.ValidationException("1 validation error detected: Value null at 'algorithmSpecification' failed to satisfy constraint: Member must not be null");
+        if (algorithm.AlgorithmName is not null)
+            throw SageMakerErrors.ValidationException("AlgorithmName (an algorithm resource from AWS Marketplace) is not supported by Strata: give AlgorithmSpecification.TrainingImage.");
+        var image = algorithm.TrainingImage ?? throw SageMakerErrors.ValidationException("Either AlgorithmName or TrainingImage must be specified in AlgorithmSpecification.");
+        if (BuiltInAlgorithms.Of(image) is null && images.CommandFor(image) is null && algorithm.ContainerEntrypoint is not { Count: > 0 })
+            throw SageMakerErrors.ValidationException($"The training image {image} is neither one of the built-in algorithms Strata trains (sagemaker-xgboost, linear-learner) nor in the image catalogue (strata images add {image} -- COMMAND).");
+        var mode = algorithm.TrainingInputMode ?? "File";
+        if (mode == "Pipe") throw SageMakerErrors.ValidationException("TrainingInputMode Pipe is not supported by Strata yet: use File or FastFile.");
+        if (algorithm.MetricDefinitions is { Count: > 0 } && BuiltInAlgorithms.Of(image) is not null)
+            throw SageMakerErrors.ValidationException("MetricDefinitions cannot be given for a built-in algorithm: its metrics are predefined.");
+        foreach (var d in algorithm.MetricDefinitions ?? [])
+        {
+            try { _ = new System.Text.RegularExpressions.Regex(d.Regex!); }
+            catch (ArgumentException e) { throw SageMakerErrors.ValidationException($"The regular expression of metric {d.Name} is not valid: {e.Message}"); }
+        }
+
+        var role = input.RoleArn!;
+        ctx.ConditionKeys["iam:PassedToService"] = [ExecutionRoles.SageMaker];
+        if (roles.CannotAssume(role, ExecutionRoles.SageMaker) is { } reason) throw SageMakerErrors.ValidationException(reason);
+
+        var channels = new List<TrainingChannel>();
+        foreach (var c in input.InputDataConfig ?? [])
+        {
+            if (channels.Any(x => x.Name == c.ChannelName)) throw SageMakerErrors.ValidationException($"Channel names must be unique: {c.ChannelName} appears more than once.");
+            if (c.InputMode == "Pipe") throw SageMakerErrors.ValidationException($"Channel {c.ChannelName}: InputMode Pipe is not supported by Strata yet: use File or FastFile.");
+            var s3 = c.DataSource?.S3DataSource ?? throw SageMakerErrors.ValidationException($"Channel {c.ChannelName}: only S3DataSource is supported by Strata.");
+            if (s3.S3DataType is "AugmentedManifestFile" or "Converse")
+                throw SageMakerErrors.ValidationException($"Channel {c.ChannelName}: S3DataType {s3.S3DataType} is not supported by Strata: use S3Prefix or ManifestFile.");
+            S3Uri(s3.S3Uri, $"InputDataConfig.{c.ChannelName}.DataSource.S3DataSource.S3Uri");
+            channels.Add(new TrainingChannel
+            {
+                Name = c.ChannelName!,
+                S3DataType = s3.S3DataType!,
+                S3Uri = s3.S3Uri!,
+                S3DataDistributionType = s3.S3DataDistributionType ?? "FullyReplicated",
+                ContentType = c.ContentType,
+                CompressionType = c.CompressionType ?? "None",
+                RecordWrapperType = c.RecordWrapperType ?? "None",
+                InputMode = c.InputMode,
+                ShuffleSeed = c.ShuffleConfig?.Seed,
+            });
+        }
+        var output = input.OutputDataConfig!;
+        S3Uri(output.S3OutputPath, "OutputDataConfig.S3OutputPath");
+        var resources = input.ResourceConfig ?? throw SageMakerErrors.ValidationException("ResourceConfig is required.");
+        if (InstanceType.Find(resources.InstanceType) is null)
+            throw JsonProtocol.Invalid("ResourceConfig.InstanceType", resources.InstanceType, "Member must satisfy enum value set: [" + string.Join(", ", InstanceType.Names) + "]");
+        if ((resources.InstanceCount ?? 1) != 1)
+            throw SageMakerErrors.ValidationException("Strata trains on one instance: InstanceCount must be 1 (distributed training is not supported yet).");
+        var stopping = input.StoppingCondition ?? throw SageMakerErrors.ValidationException("StoppingCondition is required.");
+        if (input.EnableManagedSpotTraining == true)
+            throw SageMakerErrors.ValidationException("EnableManagedSpotTraining is not supported by Strata: its instances are never interrupted.");
+        if (input.CheckpointConfig is { } checkpoint)
+        {
+            S3Uri(checkpoint.S3Uri, "CheckpointConfig.S3Uri");
+            if (checkpoint.LocalPath is { } local && local != "/opt/ml/checkpoints")
+                throw SageMakerErrors.ValidationException("CheckpointConfig.LocalPath other than /opt/ml/checkpoints is not supported by Strata.");
+        }
+
+        var now = clock.GetUtcNow();
+        var job = new TrainingJob
+        {
+            Name = name,
+            Arn = Arn(account, "training-job", name),
+            RoleArn = role,
+            Image = image,
+            InputMode = mode,
+            HyperParameters = input.HyperParameters ?? [],
+            Channels = channels,
+            OutputPath = output.S3OutputPath!,
+            OutputKmsKeyId = output.KmsKeyId,
+            OutputCompression = output.CompressionType,
+            InstanceType = resources.InstanceType!,
+            InstanceCount = resources.InstanceCount ?? 1,
+            VolumeSizeInGB = resources.VolumeSizeInGB ?? 1,
+            MaxRuntimeInSeconds = stopping.MaxRuntimeInSeconds ?? 86400,
+            Environment = input.Environment ?? [],
+            EnableNetworkIsolation = input.EnableNetworkIsolation ?? false,
+            CheckpointS3Uri = input.CheckpointConfig?.S3Uri,
+            CheckpointLocalPath = input.CheckpointConfig is null ? null : input.CheckpointConfig.LocalPath ?? "/opt/ml/checkpoints",
+            MetricDefinitions = [.. (algorithm.MetricDefinitions ?? []).Select(d => new TrainingMetricDefinition(d.Name!, d.Regex!))],
+            ContainerEntrypoint = algorithm.ContainerEntrypoint,
+            ContainerArguments = algorithm.ContainerArguments,
+            VpcConfigJson = input.VpcConfig is { } vpc ? JsonSerializer.Serialize(vpc, SageMakerJson.Default.VpcConfig) : null,
+            CreationTime = now,
+        };
+        var state = new TrainingJobState
+        {
+            LastModifiedTime = now,
+            Transitions = [new TrainingStatusTransition("Starting", now, null, "Launching requested ML instances")],
+        };
+        if (!trainingJobs.Create(account, new TrainingJobRecord(job, state), TagRows(input.Tags))) throw new TrainingJobAlreadyExists(job.Arn);
+        training.Start(account, name);
+        return new CreateTrainingJobResponse { TrainingJobArn = job.Arn };
+    }
+
+    TrainingJobRecord RequireTrainingJob(string account, string name) => trainingJobs.Get(account, name) ?? throw new TrainingJobNotFound();
+
+    DescribeTrainingJobResponse DescribeTrainingJob(DescribeTrainingJobRequest input, RequestContext ctx)
+    {
+        var (job, state) = RequireTrainingJob(ctx.Principal.AccountId, input.TrainingJobName!);
+        return new DescribeTrainingJobResponse
+        {
+            TrainingJobName = job.Name,
+            TrainingJobArn = job.Arn,
+            ModelArtifacts = new ModelArtifacts { S3ModelArtifacts = state.S3ModelArtifacts ?? "" },
+            TrainingJobStatus = state.Status,
+            SecondaryStatus = state.SecondaryStatus,
+            FailureReason = state.FailureReason,
+            HyperParameters = job.HyperParameters,
+            AlgorithmSpecification = new AlgorithmSpecification
+            {
+                TrainingImage = job.Image,
+                TrainingInputMode = job.InputMode,
+                MetricDefinitions = job.MetricDefinitions.Count == 0 ? null : [.. job.MetricDefinitions.Select(d => new MetricDefinition { Name = d.Name, Regex = d.Regex })],
+                EnableSageMakerMetricsTimeSeries = false,
+                ContainerEntrypoint = job.ContainerEntrypoint,
+                ContainerArguments = job.ContainerArguments,
+            },
+            RoleArn = job.RoleArn,
+            InputDataConfig = [.. job.Channels.Select(c => new Channel
+            {
+                ChannelName = c.Name,
+                DataSource = new DataSource { S3DataSource = new S3DataSource { S3DataType = c.S3DataType, S3Uri = c.S3Uri, S3DataDistributionType = c.S3DataDistributionType } },
+                ContentType = c.ContentType,
+                CompressionType = c.CompressionType,
+                RecordWrapperType = c.RecordWrapperType,
+                InputMode = c.InputMode,
+                ShuffleConfig = c.ShuffleSeed is { } seed ? new ShuffleConfig { Seed = seed } : null,
+            })],
+            OutputDataConfig = new OutputDataConfig { KmsKeyId = job.OutputKmsKeyId ?? "", S3OutputPath = job.OutputPath, CompressionType = job.OutputCompression },
+            ResourceConfig = new ResourceConfig { InstanceType = job.InstanceType, InstanceCount = job.InstanceCount, VolumeSizeInGB = job.VolumeSizeInGB },
+            VpcConfig = job.VpcConfigJson is { } vpc ? JsonSerializer.Deserialize(vpc, SageMakerJson.Default.VpcConfig) : null,
+            StoppingCondition = new StoppingCondition { MaxRuntimeInSeconds = job.MaxRuntimeInSeconds },
+            CreationTime = job.CreationTime,
+            TrainingStartTime = state.TrainingStartTime,
+            TrainingEndTime = state.TrainingEndTime,
+            LastModifiedTime = state.LastModifiedTime,
+            SecondaryStatusTransitions = [.. state.Transitions.Select(t => new SecondaryStatusTransition { Status = t.Status, StartTime = t.StartTime, EndTime = t.EndTime, StatusMessage = t.StatusMessage })],
+            FinalMetricDataList = state.FinalMetrics.Count == 0 ? null : [.. state.FinalMetrics.Select(m => new MetricData { MetricName = m.MetricName, Value = (float)m.Value, Timestamp = m.Timestamp })],
+            EnableNetworkIsolation = job.EnableNetworkIsolation,
+            EnableInterContainerTrafficEncryption = false,
+            EnableManagedSpotTraining = false,
+            CheckpointConfig = job.CheckpointS3Uri is { } checkpoint ? new CheckpointConfig { S3Uri = checkpoint, LocalPath = job.CheckpointLocalPath } : null,
+            TrainingTimeInSeconds = state.TrainingTimeInSeconds,
+            BillableTimeInSeconds = state.TrainingTimeInSeconds,
+            Environment = job.Environment.Count == 0 ? null : job.Environment,
+            ProfilingStatus = "Disabled",
+        };
+    }
+
+    ListTrainingJobsResponse ListTrainingJobs(ListTrainingJobsRequest input, RequestContext ctx)
+    {
+        var items = Filter(trainingJobs.List(ctx.Principal.AccountId), new(input.NameContains, input.CreationTimeBefore, input.CreationTimeAfter, input.SortBy, input.SortOrder),
+                j => j.Job.Name, j => j.Job.CreationTime, j => j.State.Status)
+            .Where(j => input.StatusEquals is null || j.State.Status == input.StatusEquals)
+            .Where(j => input.LastModifiedTimeAfter is null || j.State.LastModifiedTime > input.LastModifiedTimeAfter)
+            .Where(j => input.LastModifiedTimeBefore is null || j.State.LastModifiedTime < input.LastModifiedTimeBefore).ToList();
+        var (page, next) = PageToken.Page(items, input.NextToken, input.MaxResults);
+        return new ListTrainingJobsResponse
+        {
+            TrainingJobSummaries = [.. page.Select(j => new TrainingJobSummary
+            {
+                TrainingJobName = j.Job.Name,
+                TrainingJobArn = j.Job.Arn,
+                CreationTime = j.Job.CreationTime,
+                TrainingEndTime = j.State.TrainingEndTime,
+                LastModifiedTime = j.State.LastModifiedTime,
+                TrainingJobStatus = j.State.Status,
+                SecondaryStatus = j.State.SecondaryStatus,
+            })],
+            NextToken = next,
+        };
+    }
+
+    void StopTrainingJob(StopTrainingJobRequest input, RequestContext ctx)
+    {
+        var (job, state) = RequireTrainingJob(ctx.Principal.AccountId, input.TrainingJobName!);
+        if (state.Status == "InProgress") training.Stop(ctx.Principal.AccountId, job.Name);
+        else if (state.Status != "Stopping") throw new TrainingJobNotStoppable(state.Status);
+    }
+}

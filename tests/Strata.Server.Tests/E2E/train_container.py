@@ -1,0 +1,68 @@
+"""A training container of one's own, for training_boto3.py: it implements SageMaker's training
+contract (called with `train`, reads /opt/ml/input/config and its channels, writes /opt/ml/model)
+through the SM_* variables, and does what its `mode` hyperparameter says:
+  ok     sums the first column of every CSV row of the train channel over `epochs` epochs, printing
+         `epoch=N loss=X` lines, and writes model.json (with what it saw of its environment) and
+         output/data/report.txt
+  fail   writes a reason to /opt/ml/output/failure and exits 2
+  sleep  waits for SIGTERM, then saves model.json and a checkpoint and exits 0"""
+import json
+import os
+import signal
+import sys
+import time
+
+assert sys.argv[1:] == ["train"], sys.argv
+hps = json.loads(os.environ["SM_HPS"])
+model_dir, output_dir = os.environ["SM_MODEL_DIR"], os.environ["SM_OUTPUT_DIR"]
+mode = hps.get("mode", "ok")
+print(f"starting in {os.getcwd()} with {sorted(hps)}", flush=True)
+
+if mode == "fail":
+    with open(os.path.join(output_dir, "failure"), "w") as f:
+        f.write("ClientError: the label column holds 'cat', which is not a number")
+    sys.exit(2)
+
+if mode == "sleep":
+    def stop(signum, frame):
+        with open(os.path.join(model_dir, "model.json"), "w") as f:
+            json.dump({"stopped_by": signum}, f)
+        # The checkpoints directory is the model directory's sibling (/opt/ml/checkpoints).
+        with open(os.path.join(model_dir, "..", "checkpoints", "step.txt"), "w") as f:
+            f.write("42")
+        print("saved on SIGTERM", flush=True)
+        sys.exit(0)
+    signal.signal(signal.SIGTERM, stop)
+    print("waiting for SIGTERM", flush=True)
+    while True:
+        time.sleep(0.1)
+
+total, rows = 0.0, 0
+train = os.environ["SM_CHANNEL_TRAIN"]
+for root, _, files in os.walk(train):
+    for name in sorted(files):
+        with open(os.path.join(root, name)) as f:
+            for line in f:
+                if line.strip():
+                    total += float(line.split(",")[0])
+                    rows += 1
+epochs = int(hps.get("epochs", "1"))
+for epoch in range(epochs):
+    print(f"epoch={epoch} loss={1.0 / (epoch + 1):.4f}", flush=True)
+data_dir = hps.get("data_dir")
+try:
+    data_dir_visible = data_dir is not None and len(os.listdir(data_dir)) > 0
+except OSError:
+    data_dir_visible = False
+model = {
+    "sum": total, "rows": rows, "hyperparameters": hps, "greeting": os.environ.get("GREETING"),
+    "model_dir": model_dir, "channels": json.loads(os.environ["SM_CHANNELS"]), "current_host": os.environ["SM_CURRENT_HOST"],
+    "opt_ml_config": os.path.exists("/opt/ml/input/config/hyperparameters.json"),
+    "resource_config": json.load(open(os.path.join(os.environ["SM_INPUT_CONFIG_DIR"], "resourceconfig.json"))),
+    "data_dir_visible": data_dir_visible, "job_name": os.environ.get("TRAINING_JOB_NAME"),
+}
+with open(os.path.join(model_dir, "model.json"), "w") as f:
+    json.dump(model, f)
+with open(os.path.join(os.environ["SM_OUTPUT_DATA_DIR"], "report.txt"), "w") as f:
+    f.write(f"{rows} rows\n")
+print("done", flush=True)

@@ -1,0 +1,144 @@
+"""Training jobs with an unmodified boto3 (1.43 and Debian's 1.26) against a real server: a
+container of one's own (train_container.py, registered in the image catalogue) trains from S3
+channels as the job's role, in SageMaker's /opt/ml layout (in a mount namespace of its own when
+the server runs as root, with the data directory hidden), with its log in CloudWatch Logs and its
+metric definitions' values in FinalMetricDataList and CloudWatch; a failing one shows its failure
+file; StopTrainingJob and MaxRuntimeInSeconds stop it with SIGTERM and keep what it saved; and the
+bad inputs get AWS's errors."""
+import gzip
+import io
+import json
+import os
+import subprocess
+import sys
+import tarfile
+
+from harness import client, eq, execution_role, expect_error, run, unique, until, validate_responses
+
+sm = validate_responses(client("sagemaker"))
+s3, iam, logs, cw = client("s3"), client("iam"), client("logs"), client("cloudwatch")
+ACCOUNT = client("sts").get_caller_identity()["Account"]
+IMAGE = f"registry.example.com/team/trainer:{unique('v')}"
+subprocess.run(["dotnet", os.environ["STRATA_DLL"], "images", "add", "--data-dir", os.environ["STRATA_DATA_DIR"], IMAGE, "--",
+                sys.executable, os.path.join(os.path.dirname(os.path.abspath(__file__)), "train_container.py")], check=True, capture_output=True)
+BUCKET = unique("training")
+s3.create_bucket(Bucket=BUCKET)
+s3.put_object(Bucket=BUCKET, Key="data/train/part-1.csv", Body=b"1,0.5\n2,0.1\n")
+s3.put_object(Bucket=BUCKET, Key="data/train/more/part-2.csv", Body=b"3,0.2\n")
+ROLE = execution_role(iam, s3_actions=("s3:GetObject", "s3:PutObject", "s3:ListBucket"))
+
+
+def start(name=None, mode="ok", role=ROLE, channel=f"s3://{BUCKET}/data/train", runtime=3600, **extra):
+    name = name or unique("job")
+    sm.create_training_job(
+        TrainingJobName=name, RoleArn=role,
+        AlgorithmSpecification={"TrainingImage": IMAGE, "TrainingInputMode": "File",
+                                "MetricDefinitions": [{"Name": "train:loss", "Regex": "loss=([0-9.]+)"}]},
+        HyperParameters={"mode": mode, "epochs": "3", "data_dir": os.environ["STRATA_DATA_DIR"]},
+        InputDataConfig=[{"ChannelName": "train", "DataSource": {"S3DataSource": {"S3DataType": "S3Prefix", "S3Uri": channel}}, "ContentType": "text/csv"}],
+        OutputDataConfig={"S3OutputPath": f"s3://{BUCKET}/out"},
+        ResourceConfig={"InstanceType": "ml.m5.large", "InstanceCount": 1, "VolumeSizeInGB": 5},
+        StoppingCondition={"MaxRuntimeInSeconds": runtime}, Environment={"GREETING": "hi"}, **extra)
+    return name
+
+
+def finished(name):
+    """The job once it has ended; the waiter (which raises on Failed) waits for it."""
+    from botocore.exceptions import WaiterError
+    try:
+        sm.get_waiter("training_job_completed_or_stopped").wait(TrainingJobName=name, WaiterConfig={"Delay": 1, "MaxAttempts": 120})
+    except WaiterError as e:
+        assert e.last_response["TrainingJobStatus"] == "Failed", e
+    return sm.describe_training_job(TrainingJobName=name)
+
+
+def untar(key, member):
+    body = s3.get_object(Bucket=BUCKET, Key=key)["Body"].read()
+    with tarfile.open(fileobj=io.BytesIO(body), mode="r:gz") as tar:
+        return tar.extractfile(member).read()
+
+
+def test_a_container_of_ones_own_trains():
+    name = start()
+    job = finished(name)
+    eq((job["TrainingJobStatus"], job["SecondaryStatus"]), ("Completed", "Completed"), f"status ({job.get('FailureReason')})")
+    eq([t["Status"] for t in job["SecondaryStatusTransitions"]], ["Starting", "Downloading", "Training", "Uploading", "Completed"], "transitions")
+    assert all("EndTime" in t for t in job["SecondaryStatusTransitions"]), job["SecondaryStatusTransitions"]
+    eq(job["ModelArtifacts"]["S3ModelArtifacts"], f"s3://{BUCKET}/out/{name}/output/model.tar.gz", "artifacts")
+    eq([(m["MetricName"], round(m["Value"], 4)) for m in job["FinalMetricDataList"]], [("train:loss", 0.3333)], "final metrics")
+    assert job["TrainingTimeInSeconds"] >= 1 and job["BillableTimeInSeconds"] == job["TrainingTimeInSeconds"], job
+    assert job["TrainingStartTime"] <= job["TrainingEndTime"], job
+
+    model = json.loads(untar(f"out/{name}/output/model.tar.gz", "model.json"))
+    eq((model["sum"], model["rows"], model["greeting"], model["channels"], model["current_host"], model["job_name"]),
+       (6.0, 3, "hi", ["train"], "algo-1", name), "what the container saw")
+    eq(model["hyperparameters"]["epochs"], "3", "hyperparameters are strings")
+    eq(model["resource_config"]["hosts"], ["algo-1"], "resourceconfig.json")
+    if os.geteuid() == 0:
+        # Its own mount namespace: SageMaker's paths, and no data directory.
+        eq((model["model_dir"], model["opt_ml_config"], model["data_dir_visible"]), ("/opt/ml/model", True, False), "the sandbox")
+    eq(untar(f"out/{name}/output/output.tar.gz", "report.txt"), b"3 rows\n", "output data")
+
+    streams = logs.describe_log_streams(logGroupName="/aws/sagemaker/TrainingJobs", logStreamNamePrefix=f"{name}/algo-1-")["logStreams"]
+    eq(len(streams), 1, "one log stream")
+    until("the log", lambda: any("loss=0.3333" in e["message"] for e in logs.get_log_events(
+        logGroupName="/aws/sagemaker/TrainingJobs", logStreamName=streams[0]["logStreamName"], startFromHead=True)["events"]))
+    metrics = cw.list_metrics(Namespace="/aws/sagemaker/TrainingJobs", MetricName="train:loss")["Metrics"]
+    assert {"Name": "Host", "Value": f"{name}/algo-1"} in [d for m in metrics for d in m["Dimensions"]], metrics
+
+    listed = sm.list_training_jobs(NameContains=name, StatusEquals="Completed")["TrainingJobSummaries"]
+    # (boto3 1.26's model has no SecondaryStatus in the summary: it drops it.)
+    eq([(j["TrainingJobName"], j["TrainingJobStatus"], j.get("SecondaryStatus", "Completed")) for j in listed], [(name, "Completed", "Completed")], "listed")
+    expect_error(lambda: sm.stop_training_job(TrainingJobName=name), "ValidationException", message="is in status Completed")
+
+
+def test_a_failing_job_shows_its_failure_file():
+    job = finished(start(mode="fail"))
+    eq((job["TrainingJobStatus"], job["SecondaryStatus"], job["FailureReason"]),
+       ("Failed", "Failed", "ClientError: the label column holds 'cat', which is not a number"), "failed")
+    eq(job["ModelArtifacts"]["S3ModelArtifacts"], "", "no model")
+
+
+def test_stop_training_job_sends_sigterm_and_keeps_what_was_saved():
+    name = start(mode="sleep", CheckpointConfig={"S3Uri": f"s3://{BUCKET}/checkpoints/{unique('c')}"})
+    until("training", lambda: sm.describe_training_job(TrainingJobName=name)["SecondaryStatus"] == "Training", 60)
+    until("the container waiting", lambda: any("waiting for SIGTERM" in e["message"] for s in logs.describe_log_streams(
+        logGroupName="/aws/sagemaker/TrainingJobs", logStreamNamePrefix=f"{name}/")["logStreams"]
+        for e in logs.get_log_events(logGroupName="/aws/sagemaker/TrainingJobs", logStreamName=s["logStreamName"])["events"]), 30)
+    sm.stop_training_job(TrainingJobName=name)
+    job = finished(name)
+    eq((job["TrainingJobStatus"], job["SecondaryStatus"]), ("Stopped", "Stopped"), "stopped")
+    eq(json.loads(untar(f"out/{name}/output/model.tar.gz", "model.json")), {"stopped_by": 15}, "saved on SIGTERM")
+    checkpoint = job["CheckpointConfig"]["S3Uri"].split("/", 3)[3]
+    eq(s3.get_object(Bucket=BUCKET, Key=f"{checkpoint}/step.txt")["Body"].read(), b"42", "the checkpoint synced to S3")
+
+
+def test_max_runtime_stops_the_job():
+    job = finished(start(mode="sleep", runtime=1))
+    eq((job["TrainingJobStatus"], job["SecondaryStatus"]), ("Stopped", "MaxRuntimeExceeded"), "stopped at its limit")
+
+
+def test_bad_input():
+    expect_error(lambda: start(name="bad_name"), "ValidationException")
+    unknown = dict(TrainingJobName=unique("job"), RoleArn=ROLE, AlgorithmSpecification={"TrainingImage": "example.com/unknown:1", "TrainingInputMode": "File"},
+                   OutputDataConfig={"S3OutputPath": f"s3://{BUCKET}/out"}, ResourceConfig={"InstanceType": "ml.m5.large", "InstanceCount": 1, "VolumeSizeInGB": 5},
+                   StoppingCondition={"MaxRuntimeInSeconds": 60})
+    expect_error(lambda: sm.create_training_job(**unknown), "ValidationException", message="image catalogue")
+    expect_error(lambda: sm.create_training_job(**{**unknown, "ResourceConfig": {"InstanceType": "ml.x9.huge", "InstanceCount": 1, "VolumeSizeInGB": 5}}), "ValidationException")
+    expect_error(lambda: start(role=f"arn:aws:iam::{ACCOUNT}:role/{unique('missing')}"), "ValidationException", message="Could not assume role")
+    name = start()
+    expect_error(lambda: start(name=name), "ResourceInUse", message="already exists")
+    expect_error(lambda: sm.describe_training_job(TrainingJobName=unique("nothing")), "ResourceNotFound", message="Requested resource not found.")
+    finished(name)
+
+    # A channel with nothing under it, and a role that may not write the output: the job fails saying so.
+    empty = finished(start(channel=f"s3://{BUCKET}/nothing/here"))
+    eq(empty["TrainingJobStatus"], "Failed", "empty channel")
+    assert empty["FailureReason"].startswith(f'ClientError: No S3 objects found under S3 URL "s3://{BUCKET}/nothing/here"'), empty["FailureReason"]
+    reader = execution_role(iam, s3_actions=("s3:GetObject", "s3:ListBucket"))
+    refused = finished(start(role=reader))
+    eq(refused["TrainingJobStatus"], "Failed", "no s3:PutObject")
+    assert "s3:PutObject" in refused["FailureReason"] and reader in refused["FailureReason"], refused["FailureReason"]
+
+
+run(globals())
