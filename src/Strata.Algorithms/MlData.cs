@@ -24,7 +24,8 @@ public static class MlData
         public float[] Features = [];
     }
 
-    /// <summary>Class k (0-based, as XGBoost and Linear Learner number them) is key k+1 (ML.NET's key 0 is "missing").</summary>
+    /// <summary>Class k, 0-based as XGBoost and Linear Learner number them. LoadFromEnumerable takes a
+    /// key field's value 0-based too (it stores k+1, ML.NET's key 0 being "missing").</summary>
     public sealed class KeyRow
     {
         public uint Label;
@@ -43,7 +44,7 @@ public static class MlData
         => Load(ml, d.Columns, Enumerable.Range(0, d.Rows).Select(i => new BoolRow { Label = d.Labels[i] > 0.5f, Features = d.Row(i).ToArray() }));
 
     public static IDataView Multiclass(MLContext ml, Dataset d, int classes)
-        => Load(ml, d.Columns, Enumerable.Range(0, d.Rows).Select(i => new KeyRow { Label = (uint)d.Labels[i] + 1, Features = d.Row(i).ToArray() }), classes);
+        => Load(ml, d.Columns, Enumerable.Range(0, d.Rows).Select(i => new KeyRow { Label = (uint)d.Labels[i], Features = d.Row(i).ToArray() }), classes);
 
     static IDataView Load<T>(MLContext ml, int columns, IEnumerable<T> rows, int classes = 0) where T : class
     {
