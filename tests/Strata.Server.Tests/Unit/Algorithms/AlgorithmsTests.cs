@@ -204,6 +204,58 @@ public sealed class AlgorithmsTests : IDisposable
         Assert.InRange(merror, 0, 0.3);
     }
 
+    /// <summary>The value of a Linear Learner metric line, as AWS's regexes read it.</summary>
+    static double QualityMetric(string stdout, string channel, string metric, string kind)
+    {
+        var match = Regex.Match(stdout, $@"#quality_metric: host=\S+, {channel} {metric} <{kind}>=(\S+)");
+        Assert.True(match.Success, $"no {channel} {metric} line in:\n{stdout}");
+        return double.Parse(match.Groups[1].Value, CultureInfo.InvariantCulture);
+    }
+
+    [Fact]
+    public async Task LinearLearnerBinaryPrintsTheValidationAccuracyOfTheModelItExports()
+    {
+        var train = Synthetic(2000, 11, Logistic);
+        var validation = Synthetic(500, 12, Logistic);
+        var run = await Train("linear-learner", """{"predictor_type":"binary_classifier","epochs":"10","mini_batch_size":"100","learning_rate":"auto","wd":"0.0001","normalize_data":"true"}""",
+            ("train", Channel("train", train)), ("validation", Channel("validation", validation)));
+
+        Assert.True(run.ExitCode == 0, run.Stdout + run.Failure);
+        var probabilities = Score(run.ModelPath, validation, "Probability.output");
+        var accuracy = validation.Where((r, i) => (probabilities[i] > 0.5f ? 1 : 0) == r.Label).Count() / (double)validation.Count;
+        Assert.InRange(accuracy, 0.75, 1);
+        Assert.InRange(QualityMetric(run.Stdout, "validation", "binary_classification_accuracy", "score"), accuracy - 0.005, accuracy + 0.005);
+        var auc = PairwiseAuc(validation, probabilities);
+        Assert.InRange(QualityMetric(run.Stdout, "validation", "roc_auc_score", "score"), auc - 0.01, auc + 0.01);
+        QualityMetric(run.Stdout, "train", "binary_classification_accuracy", "score");
+    }
+
+    [Fact]
+    public async Task LinearLearnerRegressorPrintsTheValidationRmseOfTheModelItExports()
+    {
+        static float Linear(double score, Random r) => (float)(3 * score + 2 + Gaussian(r));
+        var train = Synthetic(2000, 13, Linear);
+        var validation = Synthetic(500, 14, Linear);
+        var run = await Train("linear-learner", """{"predictor_type":"regressor","epochs":"20"}""",
+            ("train", Channel("train", train)), ("validation", Channel("validation", validation)));
+
+        Assert.True(run.ExitCode == 0, run.Stdout + run.Failure);
+        var predictions = Score(run.ModelPath, validation, "Score.output");
+        var rmse = Math.Sqrt(validation.Select((r, i) => Math.Pow(predictions[i] - r.Label, 2)).Average());
+        Assert.InRange(rmse, 0, 1.5); // the noise has standard deviation 1
+        Assert.InRange(QualityMetric(run.Stdout, "validation", "rmse", "loss"), rmse * 0.999, rmse * 1.001);
+    }
+
+    [Fact]
+    public async Task LinearLearnerWithoutPredictorTypeFailsNamingIt()
+    {
+        var run = await Train("linear-learner", """{"epochs":"5"}""", ("train", Channel("train", Synthetic(100, 15, Logistic))));
+
+        Assert.Equal(1, run.ExitCode);
+        Assert.StartsWith("ClientError: ", run.Failure);
+        Assert.Contains("predictor_type", run.Failure);
+    }
+
     [Theory]
     [InlineData("""{"objective":"binary:logistic"}""", "num_round")]
     [InlineData("""{"objective":"binary:logitraw","num_round":"5"}""", "objective")]
