@@ -33,15 +33,18 @@ public static class Codecs
         var other => throw new PayloadException($"content type '{other}' is not supported; use {Json}, {JsonLines}, {Csv} or {Npy}", 415),
     };
 
-    /// <summary>The response media type for an Accept header (the first supported one).</summary>
-    public static string Negotiate(string? accept)
+    /// <summary>The response media type for an Accept header (the first supported one);
+    /// <paramref name="fallback"/> when it names none (the container's own default, e.g. text/csv
+    /// for AWS's XGBoost image).</summary>
+    public static string Negotiate(string? accept, string fallback = Json)
     {
-        if (string.IsNullOrWhiteSpace(accept)) return Json;
+        if (string.IsNullOrWhiteSpace(accept)) return fallback;
         foreach (var part in accept.Split(','))
         {
             var type = MediaType(part);
             if (type is Json or Csv or Npy or JsonLines) return type;
-            if (type is "*/*" or "application/*") return Json;
+            if (type is "*/*") return fallback;
+            if (type is "application/*") return fallback.StartsWith("application/", StringComparison.Ordinal) ? fallback : Json;
         }
         throw new PayloadException($"accept '{accept}' is not supported; use {Json}, {JsonLines}, {Csv} or {Npy}", 406);
     }

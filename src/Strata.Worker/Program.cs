@@ -11,11 +11,14 @@ using Strata.Worker;
 //   SAGEMAKER_MULTI_MODEL    "true": the multi-model container API (POST/GET/DELETE /models,
 //                            POST /models/{name}/invoke) instead of one model at start
 //   STRATA_MODEL_MEMORY_MB   the memory loaded models may take in multi-model mode (507 beyond)
+//   STRATA_DEFAULT_ACCEPT    the response type when a request names no Accept (default application/json)
 // `strata-worker --isolated-container -- COMMAND…`: run a container of one's own inside the
 // network namespace the server started this process in (EnableNetworkIsolation).
 if (args.Length > 0 && args[0] == "--isolated-container")
     return await IsolatedContainer.RunAsync(Environment.GetEnvironmentVariable("STRATA_WORKER_SOCKET") ?? "", args.SkipWhile(a => a != "--").Skip(1).ToArray());
 
+// A request without Accept gets the container's own default (STRATA_DEFAULT_ACCEPT: text/csv for AWS's XGBoost image).
+var defaultAccept = Environment.GetEnvironmentVariable("STRATA_DEFAULT_ACCEPT") is { Length: > 0 } fallback ? fallback : Codecs.Json;
 var threads = int.TryParse(Environment.GetEnvironmentVariable("STRATA_WORKER_THREADS"), out var t) && t > 0 ? t : 1;
 var multiModel = string.Equals(Environment.GetEnvironmentVariable("SAGEMAKER_MULTI_MODEL"), "true", StringComparison.OrdinalIgnoreCase);
 OnnxModel? model = null;
@@ -83,7 +86,7 @@ if (int.TryParse(Environment.GetEnvironmentVariable("STRATA_PARENT_PID"), out va
 }
 
 app.MapGet("/ping", () => Results.Ok());
-if (model is not null) app.MapPost("/invocations", (HttpContext http) => Invoke(http, model));
+if (model is not null) app.MapPost("/invocations", (HttpContext http) => Invoke(http, model, defaultAccept));
 if (registry is not null)
 {
     app.MapPost("/models", async (HttpContext http) =>
@@ -105,7 +108,7 @@ if (registry is not null)
     app.MapPost("/models/{name}/invoke", async (HttpContext http, string name) =>
     {
         if (registry.Use(name) is not { } loaded) { await Error(http, 404, $"model {name} is not loaded"); return; }
-        await Invoke(http, loaded);
+        await Invoke(http, loaded, defaultAccept);
     });
 }
 
@@ -125,7 +128,7 @@ static bool ParentAlive(int pid)
     }
 }
 
-static async Task Invoke(HttpContext http, OnnxModel model)
+static async Task Invoke(HttpContext http, OnnxModel model, string defaultAccept)
 {
     byte[] body;
     using (var buffer = new MemoryStream())
@@ -135,7 +138,7 @@ static async Task Invoke(HttpContext http, OnnxModel model)
     }
     try
     {
-        var accept = Codecs.Negotiate(http.Request.Headers.Accept);
+        var accept = Codecs.Negotiate(http.Request.Headers.Accept, defaultAccept);
         var inputs = Codecs.Decode(http.Request.ContentType, body, model);
         var started = Stopwatch.GetTimestamp();
         var outputs = model.Run(inputs);

@@ -118,7 +118,7 @@ public sealed class HostingService(IArtifactReader artifacts, ImageCatalogue ima
                 var model = pv.Model;
                 var image = model.Image;
                 var command = Images.IsBuiltIn(image) ? null : images.CommandFor(image)
-                    ?? throw new HostingException($"the image {image} of model {model.ModelName} is neither {Images.BuiltInRepository} nor in the image catalogue (strata images add)");
+                    ?? throw new HostingException($"the image {image} of model {model.ModelName} is neither {Images.BuiltInRepository}, a built-in algorithm's, nor in the image catalogue (strata images add)");
                 // A multi-model container loads its models on demand, each read from under the prefix as the role.
                 var multi = model.MultiModel && model.ModelDataUrl is { } modelPrefix
                     ? new MultiModel(modelPrefix, (url, token) => artifacts.PrepareAsync(model, url, requireOnnx: true, token), metrics, account, endpointName, pv.VariantName, clock)
@@ -132,6 +132,7 @@ public sealed class HostingService(IArtifactReader artifacts, ImageCatalogue ima
                 var type = serverless is not null ? new InstanceType($"serverless-{pv.Serverless!.MemorySizeInMB}", 1, pv.Serverless.MemorySizeInMB ?? 1024)
                     : InstanceType.Find(pv.InstanceType) ?? throw new HostingException($"unknown instance type {pv.InstanceType}");
                 var environment = new Dictionary<string, string>(model.Environment);
+                if (Images.DefaultAccept(image) is { } accept) environment.TryAdd("STRATA_DEFAULT_ACCEPT", accept);
                 if (multi is not null)
                 {
                     environment["SAGEMAKER_MULTI_MODEL"] = "true";

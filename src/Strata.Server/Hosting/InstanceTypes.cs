@@ -19,7 +19,9 @@ public sealed record InstanceType(string Name, int Threads, int MemoryMiB)
 }
 
 /// <summary>Which container an image URI means. An image whose repository is <c>strata-onnx</c>
-/// (any registry host, any tag) is the built-in ONNX Runtime worker.</summary>
+/// (any registry host, any tag) is the built-in ONNX Runtime worker; so are AWS's built-in
+/// algorithm images (<c>…/sagemaker-xgboost:1.7-1</c>, <c>…/linear-learner:1</c>), whose models
+/// Strata trains as ONNX.</summary>
 public static class Images
 {
     public const string BuiltInRepository = "strata-onnx";
@@ -31,5 +33,19 @@ public static class Images
         return lastSegment.Split(':')[0];
     }
 
-    public static bool IsBuiltIn(string image) => Repository(image) == BuiltInRepository;
+    /// <summary>The built-in algorithm an image means (<c>xgboost</c>, <c>linear-learner</c>): AWS's
+    /// own repositories, any registry and tag, as the SageMaker SDK's image_uris.retrieve returns
+    /// them, and <c>strata-*</c> names; or null.</summary>
+    public static string? Algorithm(string image) => Repository(image) switch
+    {
+        "sagemaker-xgboost" or "xgboost" or "strata-xgboost" => "xgboost",
+        "linear-learner" or "strata-linear-learner" => "linear-learner",
+        _ => null,
+    };
+
+    public static bool IsBuiltIn(string image) => Repository(image) == BuiltInRepository || Algorithm(image) is not null;
+
+    /// <summary>The response type of a request that names no Accept, where the image's container
+    /// has one of its own: AWS's XGBoost answers text/csv (one score per line).</summary>
+    public static string? DefaultAccept(string image) => Algorithm(image) == "xgboost" ? "text/csv" : null;
 }

@@ -4,7 +4,8 @@ channels as the job's role, in SageMaker's /opt/ml layout (in a mount namespace 
 the server runs as root, with the data directory hidden), with its log in CloudWatch Logs and its
 metric definitions' values in FinalMetricDataList and CloudWatch; a failing one shows its failure
 file; StopTrainingJob and MaxRuntimeInSeconds stop it with SIGTERM and keep what it saved; and the
-bad inputs get AWS's errors."""
+bad inputs get AWS's errors. AWS's own XGBoost image URI trains a real model (strata-algorithms on
+ML.NET) whose validation AUC matches the AUC of the deployed endpoint's answers, computed here."""
 import gzip
 import io
 import json
@@ -139,6 +140,69 @@ def test_bad_input():
     refused = finished(start(role=reader))
     eq(refused["TrainingJobStatus"], "Failed", "no s3:PutObject")
     assert "s3:PutObject" in refused["FailureReason"] and reader in refused["FailureReason"], refused["FailureReason"]
+
+
+XGBOOST = "683313688378.dkr.ecr.us-east-1.amazonaws.com/sagemaker-xgboost:1.7-1"
+
+
+def dataset(n, seed):
+    """Rows (label, features) of a noisy linear boundary, the same for every run."""
+    import random
+    rng = random.Random(seed)
+    rows = []
+    for _ in range(n):
+        x = [rng.gauss(0, 1) for _ in range(5)]
+        z = 1.5 * x[0] - 2.0 * x[1] + 0.5 * x[2] + rng.gauss(0, 1)
+        rows.append((1 if z > 0 else 0, x))
+    return rows
+
+
+def csv(rows, label=True):
+    return "".join(",".join(([str(y)] if label else []) + [f"{v:.6f}" for v in x]) + "\n" for y, x in rows).encode()
+
+
+def auc(labels, scores):
+    """The share of (positive, negative) pairs the scores order right (ties count half)."""
+    pos = [s for y, s in zip(labels, scores) if y == 1]
+    neg = [s for y, s in zip(labels, scores) if y == 0]
+    return sum(1.0 if p > q else 0.5 if p == q else 0.0 for p in pos for q in neg) / (len(pos) * len(neg))
+
+
+def test_xgboost_trains_on_aws_image_and_its_model_deploys():
+    prefix = unique("xgb")
+    validation = dataset(400, 2)
+    s3.put_object(Bucket=BUCKET, Key=f"{prefix}/train/train.csv", Body=csv(dataset(1500, 1)))
+    s3.put_object(Bucket=BUCKET, Key=f"{prefix}/validation/validation.csv", Body=csv(validation))
+    name = unique("xgb")
+    sm.create_training_job(
+        TrainingJobName=name, RoleArn=ROLE,
+        AlgorithmSpecification={"TrainingImage": XGBOOST, "TrainingInputMode": "File"},
+        HyperParameters={"objective": "binary:logistic", "num_round": "30", "max_depth": "3", "eta": "0.3", "eval_metric": "auc"},
+        InputDataConfig=[{"ChannelName": channel, "ContentType": "text/csv",
+                          "DataSource": {"S3DataSource": {"S3DataType": "S3Prefix", "S3Uri": f"s3://{BUCKET}/{prefix}/{channel}"}}}
+                         for channel in ("train", "validation")],
+        OutputDataConfig={"S3OutputPath": f"s3://{BUCKET}/{prefix}/out"},
+        ResourceConfig={"InstanceType": "ml.m5.large", "InstanceCount": 1, "VolumeSizeInGB": 5},
+        StoppingCondition={"MaxRuntimeInSeconds": 600})
+    job = finished(name)
+    eq(job["TrainingJobStatus"], "Completed", f"status ({job.get('FailureReason')})")
+    reported = {m["MetricName"]: m["Value"] for m in job["FinalMetricDataList"]}
+    assert {"train:auc", "validation:auc"} <= set(reported), reported
+    assert reported["validation:auc"] > 0.85, reported
+
+    # The model deploys with AWS's image named, and answers as AWS's XGBoost does: a score per line.
+    sm.create_model(ModelName=name, ExecutionRoleArn=ROLE, PrimaryContainer={"Image": XGBOOST, "ModelDataUrl": job["ModelArtifacts"]["S3ModelArtifacts"]})
+    sm.create_endpoint_config(EndpointConfigName=name, ProductionVariants=[{"VariantName": "main", "ModelName": name, "InitialInstanceCount": 1, "InstanceType": "ml.m5.large"}])
+    sm.create_endpoint(EndpointName=name, EndpointConfigName=name)
+    sm.get_waiter("endpoint_in_service").wait(EndpointName=name, WaiterConfig={"Delay": 1, "MaxAttempts": 60})
+    answer = client("sagemaker-runtime").invoke_endpoint(EndpointName=name, ContentType="text/csv", Body=csv(validation, label=False))
+    eq(answer["ContentType"], "text/csv", "XGBoost's response type")
+    scores = [float(line) for line in answer["Body"].read().decode().split()]
+    eq(len(scores), len(validation), "a score per row")
+    assert all(0.0 <= v <= 1.0 for v in scores), scores[:5]
+    computed = auc([y for y, _ in validation], scores)
+    assert abs(computed - reported["validation:auc"]) <= 0.01, (computed, reported)
+    sm.delete_endpoint(EndpointName=name)
 
 
 run(globals())

@@ -13,12 +13,7 @@ namespace Strata.Server.Jobs.Training;
 public static class BuiltInAlgorithms
 {
     /// <summary>The algorithm an image means (<c>xgboost</c>, <c>linear-learner</c>), or null.</summary>
-    public static string? Of(string image) => Hosting.Images.Repository(image) switch
-    {
-        "sagemaker-xgboost" or "xgboost" or "strata-xgboost" => "xgboost",
-        "linear-learner" or "strata-linear-learner" => "linear-learner",
-        _ => null,
-    };
+    public static string? Of(string image) => Hosting.Images.Algorithm(image);
 
     const string Number = @"([-+]?[0-9]*\.?[0-9]+(?:[eE][-+]?[0-9]+)?)";
 
