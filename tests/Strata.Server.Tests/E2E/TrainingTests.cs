@@ -14,3 +14,18 @@ public sealed class TrainingTests
     [MemberData(nameof(Cases))]
     public async Task DebianBoto3(string testCase) => (await ClientSuite.RunAsync("/usr/bin/python3", "training_boto3.py")).AssertPassed(testCase);
 }
+
+/// <summary>XGBoost on AWS's image URI through the aws CLI v1.45 and v2.9, with the CLI's waiter
+/// and the model deployed (training_cli.sh).</summary>
+public sealed class TrainingCliTests
+{
+    public static IEnumerable<object[]> Cases => ClientSuite.Cases("training_cli.sh");
+
+    [Theory]
+    [MemberData(nameof(Cases))]
+    public async Task AwsCliV1(string testCase) => (await ClientSuite.RunAsync("bash", "training_cli.sh", ("AWS_CLI", "aws"))).AssertPassed(testCase);
+
+    [Theory]
+    [MemberData(nameof(Cases))]
+    public async Task AwsCliV2(string testCase) => (await ClientSuite.RunAsync("bash", "training_cli.sh", ("AWS_CLI", "/usr/bin/aws"))).AssertPassed(testCase);
+}

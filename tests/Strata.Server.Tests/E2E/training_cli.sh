@@ -1,0 +1,66 @@
+#!/usr/bin/env bash
+# Training with an unmodified aws CLI (AWS_CLI=aws for v1.45, /usr/bin/aws for v2.9): XGBoost on
+# AWS's own image URI, the CLI's waiter, DescribeTrainingJob's metrics, and the model deployed.
+set -u
+AWS_CLI=${AWS_CLI:-aws}
+WORK=$(mktemp -d)
+trap 'rm -rf "$WORK"' EXIT
+aws_() { "$AWS_CLI" --endpoint-url "$STRATA_ENDPOINT" --output text "$@"; }
+fail() { echo "$*" >&2; return 1; }
+name() { echo "$1-$RANDOM$RANDOM"; }
+XGBOOST=683313688378.dkr.ecr.us-east-1.amazonaws.com/sagemaker-xgboost:1.7-1
+
+test_xgboost_with_the_waiter() {
+  local b role job arn
+  b=$(name cli-train); role=$(name cli-exec); job=$(name cli-xgb)
+  aws_ s3 mb "s3://$b" >/dev/null || fail "mb"
+  # label first, no header: a label that is the sign of a noisy sum of the first two features
+  python3 -c '
+import random
+rng = random.Random(7)
+for _ in range(600):
+    x = [rng.gauss(0, 1) for _ in range(4)]
+    print(",".join([str(int(x[0] + x[1] + rng.gauss(0, 0.5) > 0))] + ["%.5f" % v for v in x]))' > "$WORK/train.csv"
+  head -n 200 "$WORK/train.csv" > "$WORK/validation.csv"
+  aws_ s3 cp "$WORK/train.csv" "s3://$b/train/train.csv" --only-show-errors || fail "cp train"
+  aws_ s3 cp "$WORK/validation.csv" "s3://$b/validation/validation.csv" --only-show-errors || fail "cp validation"
+  aws_ iam create-role --role-name "$role" --assume-role-policy-document \
+    '{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":{"Service":"sagemaker.amazonaws.com"},"Action":"sts:AssumeRole"}]}' >/dev/null || fail "create-role"
+  aws_ iam put-role-policy --role-name "$role" --policy-name data --policy-document \
+    '{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":["s3:GetObject","s3:PutObject","s3:ListBucket"],"Resource":"*"}]}' || fail "put-role-policy"
+  arn=$(aws_ iam get-role --role-name "$role" --query Role.Arn)
+  aws_ sagemaker create-training-job --training-job-name "$job" --role-arn "$arn" \
+    --algorithm-specification "TrainingImage=$XGBOOST,TrainingInputMode=File" \
+    --hyper-parameters objective=binary:logistic,num_round=20,max_depth=3,eval_metric=auc \
+    --input-data-config "[{\"ChannelName\":\"train\",\"ContentType\":\"text/csv\",\"DataSource\":{\"S3DataSource\":{\"S3DataType\":\"S3Prefix\",\"S3Uri\":\"s3://$b/train\"}}},
+                          {\"ChannelName\":\"validation\",\"ContentType\":\"text/csv\",\"DataSource\":{\"S3DataSource\":{\"S3DataType\":\"S3Prefix\",\"S3Uri\":\"s3://$b/validation\"}}}]" \
+    --output-data-config "S3OutputPath=s3://$b/out" \
+    --resource-config InstanceType=ml.m5.large,InstanceCount=1,VolumeSizeInGB=5 \
+    --stopping-condition MaxRuntimeInSeconds=600 >/dev/null || fail "create-training-job"
+  aws_ sagemaker wait training-job-completed-or-stopped --training-job-name "$job" || fail "waiter: $(aws_ sagemaker describe-training-job --training-job-name "$job" --query FailureReason)"
+  [ "$(aws_ sagemaker describe-training-job --training-job-name "$job" --query TrainingJobStatus)" = "Completed" ] || fail "status"
+  local auc; auc=$(aws_ sagemaker describe-training-job --training-job-name "$job" --query "FinalMetricDataList[?MetricName=='validation:auc'].Value")
+  python3 -c "import sys; sys.exit(0 if float('$auc') > 0.85 else 1)" || fail "validation:auc $auc"
+  local artifacts; artifacts=$(aws_ sagemaker describe-training-job --training-job-name "$job" --query ModelArtifacts.S3ModelArtifacts)
+  [ "$artifacts" = "s3://$b/out/$job/output/model.tar.gz" ] || fail "artifacts $artifacts"
+  aws_ sagemaker list-training-jobs --name-contains "$job" --query 'TrainingJobSummaries[].TrainingJobName' | grep -q "$job" || fail "list"
+  aws_ sagemaker create-model --model-name "$job" --execution-role-arn "$arn" --primary-container "Image=$XGBOOST,ModelDataUrl=$artifacts" >/dev/null || fail "create-model"
+  aws_ sagemaker create-endpoint-config --endpoint-config-name "$job" \
+    --production-variants VariantName=main,ModelName="$job",InitialInstanceCount=1,InstanceType=ml.m5.large >/dev/null || fail "config"
+  aws_ sagemaker create-endpoint --endpoint-name "$job" --endpoint-config-name "$job" >/dev/null || fail "endpoint"
+  aws_ sagemaker wait endpoint-in-service --endpoint-name "$job" || fail "endpoint waiter"
+  printf '2.0,2.0,0,0\n-2.0,-2.0,0,0\n' > "$WORK/rows.csv"
+  aws_ sagemaker-runtime invoke-endpoint --endpoint-name "$job" --content-type text/csv --body "fileb://$WORK/rows.csv" "$WORK/scores.txt" >/dev/null || fail "invoke"
+  python3 -c "
+s = [float(v) for v in open('$WORK/scores.txt').read().split()]
+assert len(s) == 2 and s[0] > 0.5 > s[1], s" || fail "scores: $(cat "$WORK/scores.txt")"
+  aws_ sagemaker delete-endpoint --endpoint-name "$job" || fail "delete"
+  aws_ sagemaker describe-training-job --training-job-name nope 2>"$WORK/err" && fail "described a job that does not exist"
+  grep -q ResourceNotFound "$WORK/err" || fail "expected ResourceNotFound: $(cat "$WORK/err")"
+}
+
+failed=0
+for t in $(declare -F | awk '{print $3}' | grep '^test_'); do
+  if out=$($t 2>&1); then echo "PASS $t"; else echo "FAIL $t: ${out//$'\n'/ | }"; failed=1; fi
+done
+exit $failed
