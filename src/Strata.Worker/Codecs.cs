@@ -256,6 +256,43 @@ public static class Codecs
         return buffer.ToArray();
     }
 
+    /// <summary>The JSON AWS's Linear Learner container answers: one object per record, its
+    /// <c>score</c> (the probability of a binary classifier, the value of a regressor, the class
+    /// probabilities of a multiclass one) and, for classifiers, its <c>predicted_label</c>. Other
+    /// models' outputs are written as <see cref="Encode"/> writes them.</summary>
+    public static byte[] EncodeLinearLearner(List<OutputValue> outputs)
+    {
+        var score = outputs.FirstOrDefault(o => o.Name.StartsWith("Probability", StringComparison.Ordinal))
+            ?? outputs.FirstOrDefault(o => o.Name.StartsWith("Score", StringComparison.Ordinal));
+        var label = outputs.FirstOrDefault(o => o.Name.StartsWith("PredictedLabel", StringComparison.Ordinal))?.Tensor;
+        if (score?.Tensor is not { Values: float[] } scores) return EncodeJson(outputs);
+        using var buffer = new MemoryStream();
+        using (var json = new Utf8JsonWriter(buffer))
+        {
+            json.WriteStartObject();
+            json.WriteStartArray("predictions");
+            for (var i = 0; i < scores.Records; i++)
+            {
+                var values = (float[])scores.Record(i).Values;
+                json.WriteStartObject();
+                if (values.Length == 1) json.WriteNumber("score", values[0]);
+                else
+                {
+                    json.WriteStartArray("score");
+                    foreach (var v in values) json.WriteNumberValue(v);
+                    json.WriteEndArray();
+                }
+                if (label is not null)
+                    json.WriteNumber("predicted_label", label.Record(i).Values is bool[] b ? (b[0] ? 1 : 0) : System.Convert.ToDouble(label.Record(i).Values.GetValue(0), CultureInfo.InvariantCulture));
+                else if (values.Length > 1) json.WriteNumber("predicted_label", Array.IndexOf(values, values.Max()));
+                json.WriteEndObject();
+            }
+            json.WriteEndArray();
+            json.WriteEndObject();
+        }
+        return buffer.ToArray();
+    }
+
     static void WriteTensor(Utf8JsonWriter json, TensorData tensor)
     {
         var index = 0;

@@ -132,7 +132,7 @@ public sealed class HostingService(IArtifactReader artifacts, ImageCatalogue ima
                 var type = serverless is not null ? new InstanceType($"serverless-{pv.Serverless!.MemorySizeInMB}", 1, pv.Serverless.MemorySizeInMB ?? 1024)
                     : InstanceType.Find(pv.InstanceType) ?? throw new HostingException($"unknown instance type {pv.InstanceType}");
                 var environment = new Dictionary<string, string>(model.Environment);
-                if (Images.DefaultAccept(image) is { } accept) environment.TryAdd("STRATA_DEFAULT_ACCEPT", accept);
+                foreach (var (k, v) in Images.ContainerEnvironment(image)) environment.TryAdd(k, v);
                 if (multi is not null)
                 {
                     environment["SAGEMAKER_MULTI_MODEL"] = "true";

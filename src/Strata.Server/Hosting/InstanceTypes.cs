@@ -45,7 +45,13 @@ public static class Images
 
     public static bool IsBuiltIn(string image) => Repository(image) == BuiltInRepository || Algorithm(image) is not null;
 
-    /// <summary>The response type of a request that names no Accept, where the image's container
-    /// has one of its own: AWS's XGBoost answers text/csv (one score per line).</summary>
-    public static string? DefaultAccept(string image) => Algorithm(image) == "xgboost" ? "text/csv" : null;
+    /// <summary>What the built-in worker needs to answer as the image's own container does:
+    /// AWS's XGBoost answers a request without Accept in text/csv (one score per line), AWS's
+    /// Linear Learner answers JSON as {"predictions": [{"score", "predicted_label"}]}.</summary>
+    public static IReadOnlyDictionary<string, string> ContainerEnvironment(string image) => Algorithm(image) switch
+    {
+        "xgboost" => new Dictionary<string, string> { ["STRATA_DEFAULT_ACCEPT"] = "text/csv" },
+        "linear-learner" => new Dictionary<string, string> { ["STRATA_RESPONSE_FORMAT"] = "linear-learner" },
+        _ => new Dictionary<string, string>(),
+    };
 }

@@ -205,4 +205,43 @@ def test_xgboost_trains_on_aws_image_and_its_model_deploys():
     sm.delete_endpoint(EndpointName=name)
 
 
+LINEAR_LEARNER = "382416733822.dkr.ecr.us-east-1.amazonaws.com/linear-learner:1"
+
+
+def test_linear_learner_trains_and_answers_as_aws_does():
+    prefix = unique("ll")
+    validation = dataset(300, 4)
+    s3.put_object(Bucket=BUCKET, Key=f"{prefix}/train/train.csv", Body=csv(dataset(1000, 3)))
+    s3.put_object(Bucket=BUCKET, Key=f"{prefix}/validation/validation.csv", Body=csv(validation))
+    name = unique("ll")
+    sm.create_training_job(
+        TrainingJobName=name, RoleArn=ROLE,
+        AlgorithmSpecification={"TrainingImage": LINEAR_LEARNER, "TrainingInputMode": "File"},
+        HyperParameters={"predictor_type": "binary_classifier", "epochs": "10"},
+        InputDataConfig=[{"ChannelName": channel, "ContentType": "text/csv",
+                          "DataSource": {"S3DataSource": {"S3DataType": "S3Prefix", "S3Uri": f"s3://{BUCKET}/{prefix}/{channel}"}}}
+                         for channel in ("train", "validation")],
+        OutputDataConfig={"S3OutputPath": f"s3://{BUCKET}/{prefix}/out"},
+        ResourceConfig={"InstanceType": "ml.m5.large", "InstanceCount": 1, "VolumeSizeInGB": 5},
+        StoppingCondition={"MaxRuntimeInSeconds": 600})
+    job = finished(name)
+    eq(job["TrainingJobStatus"], "Completed", f"status ({job.get('FailureReason')})")
+    reported = {m["MetricName"]: m["Value"] for m in job["FinalMetricDataList"]}
+    accuracy = reported["validation:binary_classification_accuracy"]
+    assert accuracy > 0.8, reported
+
+    sm.create_model(ModelName=name, ExecutionRoleArn=ROLE, PrimaryContainer={"Image": LINEAR_LEARNER, "ModelDataUrl": job["ModelArtifacts"]["S3ModelArtifacts"]})
+    sm.create_endpoint_config(EndpointConfigName=name, ProductionVariants=[{"VariantName": "main", "ModelName": name, "InitialInstanceCount": 1, "InstanceType": "ml.m5.large"}])
+    sm.create_endpoint(EndpointName=name, EndpointConfigName=name)
+    sm.get_waiter("endpoint_in_service").wait(EndpointName=name, WaiterConfig={"Delay": 1, "MaxAttempts": 60})
+    answer = client("sagemaker-runtime").invoke_endpoint(EndpointName=name, ContentType="text/csv", Accept="application/json", Body=csv(validation, label=False))
+    predictions = json.loads(answer["Body"].read())["predictions"]
+    eq(len(predictions), len(validation), "a prediction per row")
+    assert set(predictions[0]) == {"score", "predicted_label"}, predictions[0]
+    assert all(p["predicted_label"] == (1 if p["score"] >= 0.5 else 0) for p in predictions), predictions[:5]
+    computed = sum(p["predicted_label"] == y for p, (y, _) in zip(predictions, validation)) / len(validation)
+    assert abs(computed - accuracy) <= 0.01, (computed, accuracy)
+    sm.delete_endpoint(EndpointName=name)
+
+
 run(globals())

@@ -135,7 +135,7 @@ public sealed class TransformJobRunner(ITransformJobs jobs, TransformCheckpoints
                 ["SAGEMAKER_MAX_CONCURRENT_TRANSFORMS"] = job.MaxConcurrentTransforms.ToString(),
             };
             foreach (var (k, v) in job.Environment ?? new Dictionary<string, string>()) environment[k] = v;
-            if (Images.DefaultAccept(image) is { } defaultAccept) environment.TryAdd("STRATA_DEFAULT_ACCEPT", defaultAccept);
+            foreach (var (k, v) in Images.ContainerEnvironment(image)) environment.TryAdd(k, v);
             async Task<WorkerProcess> StartInstance()
             {
                 var instanceId = "i-" + Guid.NewGuid().ToString("N")[..17];
