@@ -498,13 +498,27 @@ sealed class CloudWatchTrailLogGroups(ExecutionRoles roles, LogStore logs, Metri
     /// assuming the role for each delivery would put an AssumeRole record in every log file.</summary>
     readonly System.Collections.Concurrent.ConcurrentDictionary<string, (Principal Session, DateTimeOffset Expires)> _sessions = new(StringComparer.Ordinal);
 
+    /// <summary>A refusal is kept as long: each attempt is itself an audited AssumeRole, which the
+    /// next delivery would deliver and so try again, every period, for ever.</summary>
+    readonly System.Collections.Concurrent.ConcurrentDictionary<string, (string Reason, DateTimeOffset Until)> _refused = new(StringComparer.Ordinal);
+
     Principal Session(string roleArn, bool fresh)
     {
         var now = clock.GetUtcNow();
         if (!fresh && _sessions.TryGetValue(roleArn, out var held) && held.Expires > now) return held.Session;
-        var session = roles.Assume(roleArn, Service);
-        _sessions[roleArn] = (session, now.AddHours(1));
-        return session;
+        if (!fresh && _refused.TryGetValue(roleArn, out var refused) && refused.Until > now) throw new ExecutionRoleException(refused.Reason);
+        try
+        {
+            var session = roles.Assume(roleArn, Service);
+            _sessions[roleArn] = (session, now.AddHours(1));
+            _refused.TryRemove(roleArn, out _);
+            return session;
+        }
+        catch (ExecutionRoleException e)
+        {
+            _refused[roleArn] = (e.Message, now.AddHours(1));
+            throw;
+        }
     }
 
     public void Check(string account, string logGroupArn, string roleArn)

@@ -116,7 +116,7 @@ public sealed class ExecutionRoles(IPolicySource iam, Authorizer authorizer, IAu
             ErrorMessage = allowed ? null : $"User: {session.Arn} is not authorized to perform: {action} on resource: {resource}",
             RequestParameters = parameters,
             RequestId = Guid.NewGuid().ToString(),
-            ReadOnly = !(operation.StartsWith("Put", StringComparison.Ordinal) || operation.StartsWith("Delete", StringComparison.Ordinal)),
+            ReadOnly = AuditRecords.IsReadOnly(operation),
             Data = data,
             ResourceArn = resource,
         }, clock.GetUtcNow(), region));

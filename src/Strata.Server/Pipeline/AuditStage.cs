@@ -26,12 +26,6 @@ public sealed class AuditStage(IAuditSink sink, TimeProvider clock, string regio
     static bool IsDataEvent(RequestContext ctx)
         => ctx.Service!.Id == "sagemaker-runtime" || (ctx.Service.Id == "s3" && (ctx.Key is not null || ctx.OperationName is "DeleteObjects"));
 
-    static bool IsReadOnly(string operation)
-        => operation.StartsWith("Get", StringComparison.Ordinal) || operation.StartsWith("List", StringComparison.Ordinal)
-            || operation.StartsWith("Describe", StringComparison.Ordinal) || operation.StartsWith("Head", StringComparison.Ordinal)
-            || operation.StartsWith("Lookup", StringComparison.Ordinal) || operation.StartsWith("Test", StringComparison.Ordinal)
-            || operation is "SelectObjectContent" or "FilterLogEvents" or "StartQuery" or "Decrypt" or "Encrypt" or "GenerateDataKey" or "GenerateDataKeyWithoutPlaintext" or "GenerateRandom";
-
     public void Record(RequestContext ctx)
     {
         try
@@ -57,7 +51,7 @@ public sealed class AuditStage(IAuditSink sink, TimeProvider clock, string regio
 
     AuditRecord Build(RequestContext ctx, string eventSource, bool data)
     {
-        var readOnly = IsReadOnly(ctx.OperationName!);
+        var readOnly = AuditRecords.IsReadOnly(ctx.OperationName!);
         return AuditRecords.Make(new AuditCall
         {
             Principal = ctx.Principal,

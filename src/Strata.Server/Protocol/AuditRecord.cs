@@ -89,6 +89,13 @@ public static class AuditRecords
     /// <summary>What AWS writes in place of a value it does not record.</summary>
     public const string HiddenValue = "HIDDEN_DUE_TO_SECURITY_REASONS";
 
+    /// <summary>CloudTrail's readOnly: calls that change nothing.</summary>
+    public static bool IsReadOnly(string operation)
+        => operation.StartsWith("Get", StringComparison.Ordinal) || operation.StartsWith("List", StringComparison.Ordinal)
+            || operation.StartsWith("Describe", StringComparison.Ordinal) || operation.StartsWith("Head", StringComparison.Ordinal)
+            || operation.StartsWith("Lookup", StringComparison.Ordinal) || operation.StartsWith("Test", StringComparison.Ordinal)
+            || operation is "SelectObjectContent" or "FilterLogEvents" or "StartQuery" or "Decrypt" or "Encrypt" or "GenerateDataKey" or "GenerateDataKeyWithoutPlaintext" or "GenerateRandom" or "AssumeRole";
+
     public static AuditRecord Make(AuditCall call, DateTimeOffset time, string region)
     {
         var p = call.Principal;

@@ -201,6 +201,8 @@ def test_cloudwatch_logs_delivery():
     def events():
         return [json.loads(e["message"]) for e in logs.get_log_events(logGroupName=group, logStreamName=stream, startFromHead=True)["events"]]
     until("the CreateBucket in the log group", lambda: any(r["eventName"] == "CreateBucket" and r["requestParameters"]["bucketName"] == marker for r in events()))
+    # The group gets the records just before the log file is put and the status written.
+    until("the log file delivered", lambda: "LatestDeliveryTime" in ct.get_trail_status(Name=name))
     status = ct.get_trail_status(Name=name)
     assert "LatestCloudWatchLogsDeliveryTime" in status and "LatestCloudWatchLogsDeliveryError" not in status, status
     # The same records went to S3, and each reached the group once.

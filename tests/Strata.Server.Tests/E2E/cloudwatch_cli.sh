@@ -7,7 +7,7 @@ WORK=$(mktemp -d)
 trap 'rm -rf "$WORK"' EXIT
 
 aws_() { "$AWS_CLI" --endpoint-url "$STRATA_ENDPOINT" --output text "$@"; }
-fail() { echo "$*" >&2; return 1; }
+fail() { echo "$*" >&2; exit 1; }  # each test runs in a subshell: this ends the test
 iso() { date -u -d "$1" +%Y-%m-%dT%H:%M:%SZ; }
 
 test_put_and_read_metrics() {

@@ -9,7 +9,7 @@ trap 'rm -rf "$WORK"' EXIT
 aws_() { "$AWS_CLI" --endpoint-url "$STRATA_ENDPOINT" "$@"; }
 # High-level s3 commands print progress unless told not to.
 s3q() { local cmd=$1; shift; aws_ s3 "$cmd" --only-show-errors "$@"; }
-fail() { echo "$*" >&2; return 1; }
+fail() { echo "$*" >&2; exit 1; }  # each test runs in a subshell: this ends the test
 bucket() { echo "cli-$RANDOM$RANDOM-$(date +%N)"; }
 
 test_mb_cp_ls_rm_rb() {

@@ -33,6 +33,11 @@ if mode == "sleep":
         print("saved on SIGTERM", flush=True)
         sys.exit(0)
     signal.signal(signal.SIGTERM, stop)
+    checkpoint = os.path.join(model_dir, "..", "checkpoints", "progress.txt")
+    if os.path.exists(checkpoint):
+        print("restored " + open(checkpoint).read(), flush=True)
+    with open(checkpoint, "w") as f:
+        f.write(f"checkpoint of {os.environ['TRAINING_JOB_NAME']}")
     print("waiting for SIGTERM", flush=True)
     parent = os.getppid()
     # A server killed outright cannot stop its containers: this one goes when its parent does.

@@ -129,7 +129,8 @@ def test_bad_input():
     expect_error(lambda: start(role=f"arn:aws:iam::{ACCOUNT}:role/{unique('missing')}"), "ValidationException", message="Could not assume role")
     name = start()
     expect_error(lambda: start(name=name), "ResourceInUse", message="already exists")
-    expect_error(lambda: sm.describe_training_job(TrainingJobName=unique("nothing")), "ResourceNotFound", message="Requested resource not found.")
+    expect_error(lambda: sm.describe_training_job(TrainingJobName=unique("nothing")), "ValidationException", message="Requested resource not found.")
+    expect_error(lambda: start(mode="ok", runtime=30 * 24 * 3600), "ValidationException", message="less than or equal to 2419200")
     finished(name)
 
     # A channel with nothing under it, and a role that may not write the output: the job fails saying so.

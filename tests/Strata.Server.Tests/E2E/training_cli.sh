@@ -6,7 +6,7 @@ AWS_CLI=${AWS_CLI:-aws}
 WORK=$(mktemp -d)
 trap 'rm -rf "$WORK"' EXIT
 aws_() { "$AWS_CLI" --endpoint-url "$STRATA_ENDPOINT" --output text "$@"; }
-fail() { echo "$*" >&2; return 1; }
+fail() { echo "$*" >&2; exit 1; }  # each test runs in a subshell: this ends the test
 name() { echo "$1-$RANDOM$RANDOM"; }
 XGBOOST=683313688378.dkr.ecr.us-east-1.amazonaws.com/sagemaker-xgboost:1.7-1
 
@@ -56,7 +56,7 @@ s = [float(v) for v in open('$WORK/scores.txt').read().split()]
 assert len(s) == 2 and s[0] > 0.5 > s[1], s" || fail "scores: $(cat "$WORK/scores.txt")"
   aws_ sagemaker delete-endpoint --endpoint-name "$job" || fail "delete"
   aws_ sagemaker describe-training-job --training-job-name nope 2>"$WORK/err" && fail "described a job that does not exist"
-  grep -q ResourceNotFound "$WORK/err" || fail "expected ResourceNotFound: $(cat "$WORK/err")"
+  grep -q ValidationException "$WORK/err" || fail "expected ValidationException: $(cat "$WORK/err")"
 }
 
 failed=0

@@ -3,7 +3,8 @@
                   with a CheckpointConfig and one without; waits until both are training; prints
                   "<with> <without>"
   check WITH WITHOUT   after the restart: the job without checkpoints failed saying why, the one
-                  with them trains again (a Restarting transition) and stops when asked; prints ok"""
+                  with them trains again (a Restarting transition) from the checkpoint its first
+                  run left, and stops when asked; prints ok"""
 import os
 import subprocess
 import sys
@@ -43,6 +44,14 @@ def check(with_checkpoints, without):
     until("training again", lambda: sm.describe_training_job(TrainingJobName=with_checkpoints)["SecondaryStatus"] == "Training", 60)
     statuses = [t["Status"] for t in sm.describe_training_job(TrainingJobName=with_checkpoints)["SecondaryStatusTransitions"]]
     assert "Restarting" in statuses, statuses
+    # What the first run checkpointed before the server died was restored for the second.
+    logs = client("logs")
+
+    def restored():
+        streams = logs.describe_log_streams(logGroupName="/aws/sagemaker/TrainingJobs", logStreamNamePrefix=f"{with_checkpoints}/")["logStreams"]
+        return any(f"restored checkpoint of {with_checkpoints}" in e["message"] for s in streams
+                   for e in logs.get_log_events(logGroupName="/aws/sagemaker/TrainingJobs", logStreamName=s["logStreamName"])["events"])
+    until("the checkpoint restored", restored, 60)
     sm.stop_training_job(TrainingJobName=with_checkpoints)
     until("stopped", lambda: sm.describe_training_job(TrainingJobName=with_checkpoints)["TrainingJobStatus"] == "Stopped", 60)
     print("ok")

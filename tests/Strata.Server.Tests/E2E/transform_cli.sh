@@ -6,7 +6,7 @@ AWS_CLI=${AWS_CLI:-aws}
 WORK=$(mktemp -d)
 trap 'rm -rf "$WORK"' EXIT
 aws_() { "$AWS_CLI" --endpoint-url "$STRATA_ENDPOINT" --output text "$@"; }
-fail() { echo "$*" >&2; return 1; }
+fail() { echo "$*" >&2; exit 1; }  # each test runs in a subshell: this ends the test
 name() { echo "$1-$RANDOM$RANDOM"; }
 MODELS=$(cd "$(dirname "$0")/../models" && pwd)
 

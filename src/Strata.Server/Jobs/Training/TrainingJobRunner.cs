@@ -86,7 +86,7 @@ public sealed class TrainingJobRunner(ITrainingJobs jobs, IJobStorage storage, I
     /// saved is uploaded.</summary>
     public void Stop(string account, string name)
     {
-        jobs.Update(account, name, s => s.Status == "InProgress" ? s with { Status = "Stopping", LastModifiedTime = clock.GetUtcNow() } : s);
+        jobs.Update(account, name, s => s.Status == "InProgress" ? Transition(s with { Status = "Stopping" }, "Stopping", "Stopping the training job") : s);
         if (_running.TryGetValue((account, name), out var run)) run.StopRequested.TrySetResult("StopTrainingJob");
         else jobs.Update(account, name, s => s.Status == "Stopping" ? Ended(s, "Stopped", "Stopped", null) : s);
     }
@@ -145,12 +145,22 @@ public sealed class TrainingJobRunner(ITrainingJobs jobs, IJobStorage storage, I
     {
         var ct = run.Cancel.Token;
         var record = jobs.Get(account, name)!;
+        // Stopped before it started (StopTrainingJob between CreateTrainingJob and here).
+        if (record.State.Status != "InProgress") return;
         var job = record.Job;
         var dir = Path.Combine(options.WorkDir, account, name);
         var metricValues = new ConcurrentDictionary<string, TrainingMetric>(StringComparer.Ordinal);
         try
         {
-            if (Directory.Exists(dir)) Directory.Delete(dir, recursive: true);
+            if (Directory.Exists(dir))
+            {
+                // A run the server's death interrupted: what it checkpointed on disk goes to S3
+                // first, so that this run starts from it.
+                var left = Path.Combine(dir, "checkpoints");
+                if (job.CheckpointS3Uri is { } uri && Directory.Exists(left))
+                    await UploadDirectoryAsync(left, uri, job.OutputKmsKeyId, storage.AssumeRole(job.RoleArn), ct);
+                Directory.Delete(dir, recursive: true);
+            }
             var layout = JobLayout.Create(dir);
             jobs.Update(account, name, s => Transition(s with { TrainingStartTime = s.TrainingStartTime ?? clock.GetUtcNow() }, "Starting", "Preparing the instances for training"));
             var authorize = storage.AssumeRole(job.RoleArn);
@@ -165,7 +175,9 @@ public sealed class TrainingJobRunner(ITrainingJobs jobs, IJobStorage storage, I
             jobs.Update(account, name, s => Transition(s, "Training", "Training image download completed. Training in progress."));
             var definitions = BuiltInAlgorithms.Compile(algorithm is null ? job.MetricDefinitions : BuiltInAlgorithms.Metrics(algorithm));
             var started = clock.GetUtcNow();
-            var (exitCode, stoppedBy) = await RunContainerAsync(account, job, layout, command, algorithm, definitions, metricValues, run, ct);
+            // A stop that came while the data was downloading ends the job before its container starts.
+            var (exitCode, stoppedBy) = run.StopRequested.Task.IsCompleted ? (0, run.StopRequested.Task.Result)
+                : await RunContainerAsync(account, job, layout, command, algorithm, definitions, metricValues, run, ct);
             var ran = (int)Math.Max(1, Math.Ceiling((clock.GetUtcNow() - started).TotalSeconds));
 
             jobs.Update(account, name, s => Transition(s with { TrainingTimeInSeconds = ran, FinalMetrics = [.. metricValues.Values.OrderBy(m => m.MetricName, StringComparer.Ordinal)] },
@@ -180,7 +192,7 @@ public sealed class TrainingJobRunner(ITrainingJobs jobs, IJobStorage storage, I
                 await UploadTarAsync(layout.Model, bucket, outputKey + "model.tar.gz", job.OutputKmsKeyId, authorize, ct);
                 artifacts = $"s3://{bucket}/{outputKey}model.tar.gz";
             }
-            if (Directory.EnumerateFileSystemEntries(layout.OutputData).Any())
+            if (RegularFiles(layout.OutputData).Any())
                 await UploadTarAsync(layout.OutputData, bucket, outputKey + "output.tar.gz", job.OutputKmsKeyId, authorize, ct);
 
             jobs.Update(account, name, s =>
@@ -303,7 +315,7 @@ public sealed class TrainingJobRunner(ITrainingJobs jobs, IJobStorage storage, I
     {
         var (bucket, prefix) = S3Location.Parse(uri);
         var root = prefix.Length == 0 || prefix.EndsWith('/') ? prefix : prefix + "/";
-        foreach (var file in Directory.EnumerateFiles(dir, "*", SearchOption.AllDirectories).Order(StringComparer.Ordinal))
+        foreach (var file in RegularFiles(dir))
         {
             var key = root + Path.GetRelativePath(dir, file).Replace(Path.DirectorySeparatorChar, '/');
             authorize("s3:PutObject", $"arn:aws:s3:::{bucket}/{key}", "Could not save the checkpoints");
@@ -316,12 +328,13 @@ public sealed class TrainingJobRunner(ITrainingJobs jobs, IJobStorage storage, I
     {
         const string what = "Could not upload the training job's output";
         authorize("s3:PutObject", $"arn:aws:s3:::{bucket}/{key}", what);
-        var staged = Path.Combine(Path.GetDirectoryName(dir)!, Path.GetFileName(key) + ".staging");
+        // Staged where the container never could write (its whole tree is the job directory).
+        var staged = Path.Combine(options.WorkDir, $".{Guid.NewGuid():N}.staging");
         await using (var file = File.Create(staged))
         await using (var gzip = new GZipStream(file, CompressionLevel.Fastest))
         await using (var tar = new TarWriter(gzip, TarEntryFormat.Pax))
         {
-            foreach (var path in Directory.EnumerateFiles(dir, "*", SearchOption.AllDirectories).Order(StringComparer.Ordinal))
+            foreach (var path in RegularFiles(dir))
                 await tar.WriteEntryAsync(path, Path.GetRelativePath(dir, path).Replace(Path.DirectorySeparatorChar, '/'), ct);
         }
         await using (var content = File.OpenRead(staged))
@@ -329,13 +342,30 @@ public sealed class TrainingJobRunner(ITrainingJobs jobs, IJobStorage storage, I
         File.Delete(staged);
     }
 
+    /// <summary>The plain files under a directory the container wrote (or the path itself, when it
+    /// is one), in ordinal order: never a symbolic link (which would make the server read its
+    /// target, as root), a FIFO or a device (which would block it or never end). find(1) tells
+    /// file types apart, which .NET's file APIs do not.</summary>
+    static List<string> RegularFiles(string path)
+    {
+        if (!Path.Exists(path)) return [];
+        var find = new ProcessStartInfo("/usr/bin/find") { RedirectStandardOutput = true, UseShellExecute = false };
+        foreach (var arg in new[] { "-P", path, "-type", "f", "-print0" }) find.ArgumentList.Add(arg);
+        using var process = Process.Start(find)!;
+        var output = process.StandardOutput.ReadToEnd();
+        process.WaitForExit();
+        return [.. output.Split('\0', StringSplitOptions.RemoveEmptyEntries).Order(StringComparer.Ordinal)];
+    }
+
     static string FailureReason(JobLayout layout, int exitCode)
     {
         var failure = Path.Combine(layout.Output, "failure");
-        if (File.Exists(failure))
+        if (RegularFiles(failure) is [_])
         {
-            var text = File.ReadAllText(failure).Trim();
-            if (text.Length > 0) return text.Length > FailureReasonLength ? text[..FailureReasonLength] : text;
+            using var reader = new StreamReader(File.OpenRead(failure));
+            var buffer = new char[FailureReasonLength];
+            var text = new string(buffer, 0, reader.ReadBlock(buffer, 0, buffer.Length)).Trim();
+            if (text.Length > 0) return text;
         }
         return $"AlgorithmError: the training container exited with code {exitCode} and wrote no /opt/ml/output/failure; see the job's log";
     }
@@ -345,16 +375,24 @@ public sealed class TrainingJobRunner(ITrainingJobs jobs, IJobStorage storage, I
     async Task<(int ExitCode, string? StoppedBy)> RunContainerAsync(string account, TrainingJob job, JobLayout layout, List<string> command, string? algorithm,
         List<(string Name, System.Text.RegularExpressions.Regex Pattern)> definitions, ConcurrentDictionary<string, TrainingMetric> metricValues, Run run, CancellationToken ct)
     {
-        var sandboxed = Environment.IsPrivilegedProcess && File.Exists("/usr/bin/unshare");
+        var sandboxed = Environment.IsPrivilegedProcess && File.Exists("/usr/bin/unshare") && File.Exists("/usr/bin/setpriv");
         if (job.EnableNetworkIsolation && !sandboxed)
             throw new TrainingException("ClientError: EnableNetworkIsolation needs the server to run as root: the container starts in a network namespace of its own (unshare --net)");
         // In its own mount namespace the container sees the job's directory as /opt/ml and no data directory.
         var root = sandboxed ? "/opt/ml" : layout.Root;
-        var argv = command;
+        // The job's own Environment is applied by env(1) as the container starts, never to the
+        // wrapper that runs as root before it (LD_PRELOAD, PATH). In the sandbox the container
+        // keeps uid 0 but no capability (securebits noroot, an empty bounding set, no new
+        // privileges): it cannot unmount what hides the data directory, nor reach the server's
+        // files through /proc.
+        List<string> userEnvironment = [.. job.Environment.Select(kv => $"{kv.Key}={kv.Value}")];
+        List<string> argv = ["/usr/bin/env", .. userEnvironment, .. command];
         if (sandboxed)
             argv = ["/usr/bin/unshare", "--mount", "--propagation", "private", .. job.EnableNetworkIsolation ? new[] { "--net" } : [], "--", "/bin/sh", "-c",
-                "mkdir -p /opt/ml && mount --bind \"$STRATA_JOB_DIR\" /opt/ml && mount -t tmpfs -o size=1m,mode=0700 strata-hidden \"$STRATA_DATA_DIR\" && cd /opt/ml/code && exec \"$@\"",
-                "strata-training", .. command];
+                "/bin/mkdir -p /opt/ml && /bin/mount --bind \"$STRATA_JOB_DIR\" /opt/ml && /bin/mount -t tmpfs -o size=1m,mode=0700 strata-hidden \"$STRATA_DATA_DIR\" && cd /opt/ml/code"
+                + " && exec /usr/bin/setpriv --securebits=+noroot,+noroot_locked,+no_setuid_fixup,+no_setuid_fixup_locked,+keep_caps_locked"
+                + " --bounding-set=-all --inh-caps=-all --ambient-caps=-all --no-new-privs -- \"$@\"",
+                "strata-training", .. argv];
         var psi = new ProcessStartInfo(argv[0])
         {
             RedirectStandardOutput = true,
@@ -363,7 +401,6 @@ public sealed class TrainingJobRunner(ITrainingJobs jobs, IJobStorage storage, I
             WorkingDirectory = layout.Code,
         };
         foreach (var arg in argv.Skip(1)) psi.ArgumentList.Add(arg);
-        foreach (var (k, v) in job.Environment) psi.Environment[k] = v;
         foreach (var (k, v) in JobLayout.ContractEnvironment(job, root, options.Region, InstanceType.Find(job.InstanceType)?.Threads ?? 1)) psi.Environment[k] = v;
         psi.Environment["STRATA_JOB_DIR"] = layout.Root;
         psi.Environment["STRATA_DATA_DIR"] = Path.GetFullPath(options.DataDir);
@@ -378,6 +415,12 @@ public sealed class TrainingJobRunner(ITrainingJobs jobs, IJobStorage storage, I
         void Line(string? line)
         {
             if (line is null) return;
+            // Runs on the process's reader thread: an exception here would end the server.
+            try { Record(line); }
+            catch (Exception e) { log.LogWarning(e, "training job {Job}: a log line was not recorded", job.Name); }
+        }
+        void Record(string line)
+        {
             var at = clock.GetUtcNow();
             lock (writing) writer.WriteLine(line);
             options.LogEvents?.Post(account, LogGroup, stream, at, line);
@@ -396,6 +439,7 @@ public sealed class TrainingJobRunner(ITrainingJobs jobs, IJobStorage storage, I
             }
         }
 
+        var runtime = TimeSpan.FromSeconds(job.MaxRuntimeInSeconds);
         Process process;
         try { process = Process.Start(psi) ?? throw new TrainingException("InternalServerError: the training container could not be started"); }
         catch (System.ComponentModel.Win32Exception e) { throw new TrainingException($"ClientError: the training container's command {psi.FileName} could not be started: {e.Message}"); }
@@ -407,7 +451,8 @@ public sealed class TrainingJobRunner(ITrainingJobs jobs, IJobStorage storage, I
 
         using var deadline = CancellationTokenSource.CreateLinkedTokenSource(ct);
         var exited = process.WaitForExitAsync(ct);
-        var limit = Task.Delay(TimeSpan.FromSeconds(job.MaxRuntimeInSeconds) - (clock.GetUtcNow() - started), clock, deadline.Token);
+        var left = runtime - (clock.GetUtcNow() - started);
+        var limit = Task.Delay(left > TimeSpan.Zero ? left : TimeSpan.Zero, clock, deadline.Token);
         string? stoppedBy = null;
         try
         {
@@ -421,8 +466,9 @@ public sealed class TrainingJobRunner(ITrainingJobs jobs, IJobStorage storage, I
             }
             await exited;
         }
-        catch (OperationCanceledException) when (ct.IsCancellationRequested)
+        catch
         {
+            // The server stopping, or anything unforeseen: the container does not outlive its run.
             try { process.Kill(entireProcessTree: true); } catch (InvalidOperationException) { }
             throw;
         }

@@ -98,9 +98,11 @@ public sealed partial class TrailsService(TrailsStore store, ITrailBuckets bucke
         var prefix = string.IsNullOrEmpty(r.S3KeyPrefix) ? null : r.S3KeyPrefix;
         CheckBucket(r.S3BucketName!, prefix, account, arn);
         var kmsKey = r.KmsKeyId is null ? null : KmsKey(account, r.KmsKeyId, r.S3BucketName!, arn);
-        var (logGroup, logRole) = LogGroup(account, Empty(r.CloudWatchLogsLogGroupArn), Empty(r.CloudWatchLogsRoleArn));
+        if (store.Get(account, name) is not null) throw CloudTrailErrors.TrailAlreadyExistsException($"Trail {name} already exists for customer: {account}");
         if (store.TrailsOf(account).Count >= MaxTrails)
             throw CloudTrailErrors.MaximumNumberOfTrailsExceededException($"User: {account} already has {MaxTrails} trails in {region}.");
+        // Last of the checks: it creates the trail's log stream.
+        var (logGroup, logRole) = LogGroup(account, Empty(r.CloudWatchLogsLogGroupArn), Empty(r.CloudWatchLogsRoleArn));
         var trail = new TrailRow
         {
             Name = name,
@@ -180,8 +182,10 @@ public sealed partial class TrailsService(TrailsStore store, ITrailBuckets bucke
             throw CloudTrailErrors.InvalidCloudWatchLogsLogGroupArnException($"CloudWatch Logs log group ARN {group} is not valid.");
         if (parts[3] != region || parts[4] != account)
             throw CloudTrailErrors.InvalidCloudWatchLogsLogGroupArnException($"The log group {group} must be in the trail's account and region ({account}, {region}).");
-        if (!role.StartsWith("arn:aws:iam::", StringComparison.Ordinal) || !role.Contains(":role/", StringComparison.Ordinal))
+        if (role.Split(':') is not [_, _, "iam", _, var roleAccount, var roleName] || !roleName.StartsWith("role/", StringComparison.Ordinal))
             throw CloudTrailErrors.InvalidCloudWatchLogsRoleArnException($"CloudWatch Logs role ARN {role} is not valid.");
+        if (roleAccount != account)
+            throw CloudTrailErrors.InvalidCloudWatchLogsRoleArnException($"The role {role} must be in the trail's account ({account}).");
         logGroups.Check(account, group, role);
         return (group, role);
     }

@@ -17,9 +17,7 @@ public sealed class EndpointNotFound(string endpointArn) : SageMakerNotFound($"C
 
 public sealed class TransformJobNotFound(string jobName) : SageMakerNotFound($"Could not find requested job with name {jobName}");
 
-/// <summary>SageMaker answers a training job that does not exist with ResourceNotFound, unlike
-/// its other resources.</summary>
-public sealed class TrainingJobNotFound() : DomainError("Requested resource not found.");
+public sealed class TrainingJobNotFound() : SageMakerNotFound("Requested resource not found.");
 
 /// <summary>A tagging request names a resource that does not exist.</summary>
 public sealed class TaggedResourceNotFound(string arn) : SageMakerNotFound($"Resource {arn} does not exist.");
@@ -60,6 +58,5 @@ public static class SageMakerErrorTable
         // Unlike models, endpoints and configurations, a transform job that exists is ResourceInUse.
         .Map<TransformJobAlreadyExists>(e => SageMakerErrors.ResourceInUse(e.Message))
         .Map<TrainingJobAlreadyExists>(e => SageMakerErrors.ResourceInUse(e.Message))
-        .Map<TrainingJobNotFound>(e => SageMakerErrors.ResourceNotFound(e.Message))
         .Map<SageMakerInvalidState>(e => SageMakerErrors.ValidationException(e.Message));
 }

@@ -11,6 +11,9 @@ namespace Strata.Server.Services.SageMaker;
 /// in <see cref="TrainingJobRunner"/>.</summary>
 public sealed partial class SageMakerService
 {
+    /// <summary>AWS's longest training job: 28 days.</summary>
+    const int MaxTrainingRuntime = 28 * 24 * 3600;
+
     CreateTrainingJobResponse CreateTrainingJob(CreateTrainingJobRequest input, RequestContext ctx)
     {
         var account = ctx.Principal.AccountId;
@@ -19,7 +22,11 @@ public sealed partial class SageMakerService
         if (algorithm.AlgorithmName is not null)
             throw SageMakerErrors.ValidationException("AlgorithmName (an algorithm resource from AWS Marketplace) is not supported by Strata: give AlgorithmSpecification.TrainingImage.");
         var image = algorithm.TrainingImage ?? throw SageMakerErrors.ValidationException("Either AlgorithmName or TrainingImage must be specified in AlgorithmSpecification.");
-        if (BuiltInAlgorithms.Of(image) is null && images.CommandFor(image) is null && algorithm.ContainerEntrypoint is not { Count: > 0 })
+        // The image catalogue, which only the installation's administrator writes, says what runs:
+        // an entry point given in the request would be any command on the host.
+        if (algorithm.ContainerEntrypoint is { Count: > 0 })
+            throw SageMakerErrors.ValidationException("ContainerEntrypoint is not supported by Strata: the image catalogue's command is the container's entry point (ContainerArguments are passed to it).");
+        if (BuiltInAlgorithms.Of(image) is null && images.CommandFor(image) is null)
             throw SageMakerErrors.ValidationException($"The training image {image} is neither one of the built-in algorithms Strata trains (sagemaker-xgboost, linear-learner) nor in the image catalogue (strata images add {image} -- COMMAND).");
         var mode = algorithm.TrainingInputMode ?? "File";
         if (mode == "Pipe") throw SageMakerErrors.ValidationException("TrainingInputMode Pipe is not supported by Strata yet: use File or FastFile.");
@@ -32,7 +39,11 @@ public sealed partial class SageMakerService
         }
 
         var role = input.RoleArn!;
+        // SageMaker acts as the role: the caller must be allowed to pass it, and it must be the account's own.
         ctx.ConditionKeys["iam:PassedToService"] = [ExecutionRoles.SageMaker];
+        ctx.Authorize("iam:PassRole", role);
+        if (role.Split(':') is not [_, _, _, _, var roleAccount, _] || roleAccount != account)
+            throw SageMakerErrors.ValidationException($"The role {role} is not in the account {account}.");
         if (roles.CannotAssume(role, ExecutionRoles.SageMaker) is { } reason) throw SageMakerErrors.ValidationException(reason);
 
         var channels = new List<TrainingChannel>();
@@ -65,6 +76,8 @@ public sealed partial class SageMakerService
         if ((resources.InstanceCount ?? 1) != 1)
             throw SageMakerErrors.ValidationException("Strata trains on one instance: InstanceCount must be 1 (distributed training is not supported yet).");
         var stopping = input.StoppingCondition ?? throw SageMakerErrors.ValidationException("StoppingCondition is required.");
+        if (stopping.MaxRuntimeInSeconds > MaxTrainingRuntime)
+            throw JsonProtocol.Invalid("StoppingCondition.MaxRuntimeInSeconds", stopping.MaxRuntimeInSeconds, $"Member must have value less than or equal to {MaxTrainingRuntime}");
         if (input.EnableManagedSpotTraining == true)
             throw SageMakerErrors.ValidationException("EnableManagedSpotTraining is not supported by Strata: its instances are never interrupted.");
         if (input.CheckpointConfig is { } checkpoint)
