@@ -49,6 +49,7 @@ public sealed partial class SageMakerService
         var channels = new List<TrainingChannel>();
         foreach (var c in input.InputDataConfig ?? [])
         {
+            if (c.ChannelName is "." or "..") throw SageMakerErrors.ValidationException($"Channel name {c.ChannelName} is not valid: a channel is a directory under /opt/ml/input/data.");
             if (channels.Any(x => x.Name == c.ChannelName)) throw SageMakerErrors.ValidationException($"Channel names must be unique: {c.ChannelName} appears more than once.");
             if (c.InputMode == "Pipe") throw SageMakerErrors.ValidationException($"Channel {c.ChannelName}: InputMode Pipe is not supported by Strata yet: use File or FastFile.");
             var s3 = c.DataSource?.S3DataSource ?? throw SageMakerErrors.ValidationException($"Channel {c.ChannelName}: only S3DataSource is supported by Strata.");
