@@ -27,7 +27,7 @@ def test_health_route():
 
 def test_json11_unknown_operation():
     """SageMaker (JSON 1.1, X-Amz-Target SageMaker.*): an operation not built yet."""
-    r = expect_error(lambda: client("sagemaker").list_training_jobs(), "UnknownOperationException", 400)
+    r = expect_error(lambda: client("sagemaker").list_domains(), "UnknownOperationException", 400)
     assert r["ResponseMetadata"]["RequestId"], "request id header"
 
 
