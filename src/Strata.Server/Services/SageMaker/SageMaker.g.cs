@@ -32,6 +32,40 @@ public sealed partial record AddTagsOutput
     public List<Tag>? Tags { get; init; }
 }
 
+/// <summary>A structure of additional Inference Specification.</summary>
+public sealed partial record AdditionalInferenceSpecificationDefinition : IValidatable
+{
+    public string? Name { get; init; }
+    public string? Description { get; init; }
+    public List<ModelPackageContainerDefinition>? Containers { get; init; }
+    public List<string>? SupportedTransformInstanceTypes { get; init; }
+    public List<string>? SupportedRealtimeInferenceInstanceTypes { get; init; }
+    public List<string>? SupportedContentTypes { get; init; }
+    public List<string>? SupportedResponseMIMETypes { get; init; }
+
+    public void Validate(Validator v)
+    {
+        v.Required(Name, "Name");
+        v.Length(Name, "Name", 1, 63);
+        v.Pattern(Name, "Name", SageMakerPatterns.EntityName, "[a-zA-Z0-9](-*[a-zA-Z0-9]){0,62}");
+        v.Length(Description, "Description", 0, 1024);
+        v.Pattern(Description, "Description", SageMakerPatterns.EntityDescription, "[\\p{L}\\p{M}\\p{Z}\\p{S}\\p{N}\\p{P}]*");
+        v.Required(Containers, "Containers");
+        v.Length(Containers, "Containers", 1, 15);
+        v.NoNulls(Containers, "Containers");
+        v.Each(Containers, "Containers", static (v, i0) => { v.Nested(i0, null); });
+        v.Length(SupportedTransformInstanceTypes, "SupportedTransformInstanceTypes", 1, null);
+        v.NoNulls(SupportedTransformInstanceTypes, "SupportedTransformInstanceTypes");
+        v.Each(SupportedTransformInstanceTypes, "SupportedTransformInstanceTypes", static (v, i0) => { v.Enum(i0, null, SageMakerEnums.TransformInstanceType); });
+        v.NoNulls(SupportedRealtimeInferenceInstanceTypes, "SupportedRealtimeInferenceInstanceTypes");
+        v.Each(SupportedRealtimeInferenceInstanceTypes, "SupportedRealtimeInferenceInstanceTypes", static (v, i0) => { v.Enum(i0, null, SageMakerEnums.ProductionVariantInstanceType); });
+        v.NoNulls(SupportedContentTypes, "SupportedContentTypes");
+        v.Each(SupportedContentTypes, "SupportedContentTypes", static (v, i0) => { v.Length(i0, null, 0, 256); v.Pattern(i0, null, SageMakerPatterns.ContentType, ".*"); });
+        v.NoNulls(SupportedResponseMIMETypes, "SupportedResponseMIMETypes");
+        v.Each(SupportedResponseMIMETypes, "SupportedResponseMIMETypes", static (v, i0) => { v.Length(i0, null, 0, 1024); v.Pattern(i0, null, SageMakerPatterns.ResponseMIMEType, "[-\\w]+\\/.+"); });
+    }
+}
+
 /// <summary>Data sources that are available to your model in addition to the one that you specify for ModelDataSource when you use the CreateModel action.</summary>
 public sealed partial record AdditionalModelDataSource : IValidatable
 {
@@ -45,6 +79,25 @@ public sealed partial record AdditionalModelDataSource : IValidatable
         v.Pattern(ChannelName, "ChannelName", SageMakerPatterns.AdditionalModelChannelName, "[A-Za-z0-9\\.\\-_]+");
         v.Required(S3DataSource, "S3DataSource");
         v.Nested(S3DataSource, "S3DataSource");
+    }
+}
+
+/// <summary>A data source used for training or inference that is in addition to the input dataset or model data.</summary>
+public sealed partial record AdditionalS3DataSource : IValidatable
+{
+    public string? S3DataType { get; init; }
+    public string? S3Uri { get; init; }
+    public string? CompressionType { get; init; }
+    public string? ETag { get; init; }
+
+    public void Validate(Validator v)
+    {
+        v.Required(S3DataType, "S3DataType");
+        v.Enum(S3DataType, "S3DataType", SageMakerEnums.AdditionalS3DataSourceDataType);
+        v.Required(S3Uri, "S3Uri");
+        v.Length(S3Uri, "S3Uri", 0, 1024);
+        v.Pattern(S3Uri, "S3Uri", SageMakerPatterns.S3Uri, "(https|s3)://([^/]+)/?(.*)");
+        v.Enum(CompressionType, "CompressionType", SageMakerEnums.CompressionType);
     }
 }
 
@@ -90,6 +143,27 @@ public sealed partial record AlgorithmSpecification : IValidatable
         v.NoNulls(ContainerArguments, "ContainerArguments");
         v.Each(ContainerArguments, "ContainerArguments", static (v, i0) => { v.Length(i0, null, 0, 256); v.Pattern(i0, null, SageMakerPatterns.TrainingContainerArgument, ".*"); });
         v.Nested(TrainingImageConfig, "TrainingImageConfig");
+    }
+}
+
+/// <summary>Configuration to run a processing job in a specified container image.</summary>
+public sealed partial record AppSpecification : IValidatable
+{
+    public string? ImageUri { get; init; }
+    public List<string>? ContainerEntrypoint { get; init; }
+    public List<string>? ContainerArguments { get; init; }
+
+    public void Validate(Validator v)
+    {
+        v.Required(ImageUri, "ImageUri");
+        v.Length(ImageUri, "ImageUri", 0, 255);
+        v.Pattern(ImageUri, "ImageUri", SageMakerPatterns.ImageUri, ".*");
+        v.Length(ContainerEntrypoint, "ContainerEntrypoint", 1, 100);
+        v.NoNulls(ContainerEntrypoint, "ContainerEntrypoint");
+        v.Each(ContainerEntrypoint, "ContainerEntrypoint", static (v, i0) => { v.Length(i0, null, 0, 256); v.Pattern(i0, null, SageMakerPatterns.ContainerEntrypointString, ".*"); });
+        v.Length(ContainerArguments, "ContainerArguments", 1, 100);
+        v.NoNulls(ContainerArguments, "ContainerArguments");
+        v.Each(ContainerArguments, "ContainerArguments", static (v, i0) => { v.Length(i0, null, 0, 256); v.Pattern(i0, null, SageMakerPatterns.ContainerArgument, ".*"); });
     }
 }
 
@@ -157,6 +231,59 @@ public sealed partial record AsyncInferenceOutputConfig : IValidatable
     }
 }
 
+/// <summary>Configuration for Athena Dataset Definition input.</summary>
+public sealed partial record AthenaDatasetDefinition : IValidatable
+{
+    public string? Catalog { get; init; }
+    public string? Database { get; init; }
+    public string? QueryString { get; init; }
+    public string? WorkGroup { get; init; }
+    public string? OutputS3Uri { get; init; }
+    public string? KmsKeyId { get; init; }
+    public string? OutputFormat { get; init; }
+    public string? OutputCompression { get; init; }
+
+    public void Validate(Validator v)
+    {
+        v.Required(Catalog, "Catalog");
+        v.Length(Catalog, "Catalog", 1, 256);
+        v.Pattern(Catalog, "Catalog", SageMakerPatterns.AthenaCatalog, "[\\u0020-\\uD7FF\\uE000-\\uFFFD\\uD800\\uDC00-\\uDBFF\\uDFFF\\t]*");
+        v.Required(Database, "Database");
+        v.Length(Database, "Database", 1, 255);
+        v.Pattern(Database, "Database", SageMakerPatterns.AthenaDatabase, ".*");
+        v.Required(QueryString, "QueryString");
+        v.Length(QueryString, "QueryString", 1, 4096);
+        v.Pattern(QueryString, "QueryString", SageMakerPatterns.AthenaQueryString, "[\\s\\S]+");
+        v.Length(WorkGroup, "WorkGroup", 1, 128);
+        v.Pattern(WorkGroup, "WorkGroup", SageMakerPatterns.AthenaWorkGroup, "[a-zA-Z0-9._-]+");
+        v.Required(OutputS3Uri, "OutputS3Uri");
+        v.Length(OutputS3Uri, "OutputS3Uri", 0, 1024);
+        v.Pattern(OutputS3Uri, "OutputS3Uri", SageMakerPatterns.S3Uri, "(https|s3)://([^/]+)/?(.*)");
+        v.Length(KmsKeyId, "KmsKeyId", 0, 2048);
+        v.Pattern(KmsKeyId, "KmsKeyId", SageMakerPatterns.KmsKeyId, "[a-zA-Z0-9:/_-]*");
+        v.Required(OutputFormat, "OutputFormat");
+        v.Enum(OutputFormat, "OutputFormat", SageMakerEnums.AthenaResultFormat);
+        v.Enum(OutputCompression, "OutputCompression", SageMakerEnums.AthenaResultCompressionType);
+    }
+}
+
+/// <summary>The name and an example value of the hyperparameter that you want to use in Autotune.</summary>
+public sealed partial record AutoParameter : IValidatable
+{
+    public string? Name { get; init; }
+    public string? ValueHint { get; init; }
+
+    public void Validate(Validator v)
+    {
+        v.Required(Name, "Name");
+        v.Length(Name, "Name", 0, 256);
+        v.Pattern(Name, "Name", SageMakerPatterns.ParameterKey, ".*");
+        v.Required(ValueHint, "ValueHint");
+        v.Length(ValueHint, "ValueHint", 0, 256);
+        v.Pattern(ValueHint, "ValueHint", SageMakerPatterns.ParameterValue, ".*");
+    }
+}
+
 /// <summary>Automatic rollback configuration for handling endpoint deployment failures and recovery.</summary>
 public sealed partial record AutoRollbackConfig : IValidatable
 {
@@ -167,6 +294,35 @@ public sealed partial record AutoRollbackConfig : IValidatable
         v.Length(Alarms, "Alarms", 1, 10);
         v.NoNulls(Alarms, "Alarms");
         v.Each(Alarms, "Alarms", static (v, i0) => { v.Nested(i0, null); });
+    }
+}
+
+/// <summary>A flag to indicate if you want to use Autotune to automatically find optimal values for the following fields: ParameterRanges: The names and ranges of parameters that a hyperparameter tuning job can o…</summary>
+public sealed partial record Autotune : IValidatable
+{
+    public string? Mode { get; init; }
+
+    public void Validate(Validator v)
+    {
+        v.Required(Mode, "Mode");
+        v.Enum(Mode, "Mode", SageMakerEnums.AutotuneMode);
+    }
+}
+
+/// <summary>Identifies the foundation model that was used as the starting point for model customization.</summary>
+public sealed partial record BaseModel : IValidatable
+{
+    public string? HubContentName { get; init; }
+    public string? HubContentVersion { get; init; }
+    public string? RecipeName { get; init; }
+
+    public void Validate(Validator v)
+    {
+        v.Length(HubContentName, "HubContentName", 0, 63);
+        v.Pattern(HubContentName, "HubContentName", SageMakerPatterns.HubContentName, "[a-zA-Z0-9](-*[a-zA-Z0-9]){0,62}");
+        v.Length(HubContentVersion, "HubContentVersion", 5, 14);
+        v.Pattern(HubContentVersion, "HubContentVersion", SageMakerPatterns.HubContentVersion, "\\d{1,4}.\\d{1,4}.\\d{1,4}");
+        v.Length(RecipeName, "RecipeName", 0, 255);
     }
 }
 
@@ -184,6 +340,32 @@ public sealed partial record BatchDataCaptureConfig : IValidatable
         v.Pattern(DestinationS3Uri, "DestinationS3Uri", SageMakerPatterns.S3Uri, "(https|s3)://([^/]+)/?(.*)");
         v.Length(KmsKeyId, "KmsKeyId", 0, 2048);
         v.Pattern(KmsKeyId, "KmsKeyId", SageMakerPatterns.KmsKeyId, "[a-zA-Z0-9:/_-]*");
+    }
+}
+
+/// <summary>A structure that keeps track of which training jobs launched by your hyperparameter tuning job are not improving model performance as evaluated against an objective function.</summary>
+public sealed partial record BestObjectiveNotImproving : IValidatable
+{
+    public int? MaxNumberOfTrainingJobsNotImproving { get; init; }
+
+    public void Validate(Validator v)
+    {
+        v.Range(MaxNumberOfTrainingJobsNotImproving, "MaxNumberOfTrainingJobsNotImproving", 3, null);
+    }
+}
+
+/// <summary>Contains bias metrics for a model.</summary>
+public sealed partial record Bias : IValidatable
+{
+    public MetricsSource? Report { get; init; }
+    public MetricsSource? PreTrainingReport { get; init; }
+    public MetricsSource? PostTrainingReport { get; init; }
+
+    public void Validate(Validator v)
+    {
+        v.Nested(Report, "Report");
+        v.Nested(PreTrainingReport, "PreTrainingReport");
+        v.Nested(PostTrainingReport, "PostTrainingReport");
     }
 }
 
@@ -244,6 +426,24 @@ public sealed partial record CaptureOption : IValidatable
     {
         v.Required(CaptureMode, "CaptureMode");
         v.Enum(CaptureMode, "CaptureMode", SageMakerEnums.CaptureMode);
+    }
+}
+
+/// <summary>A list of categorical hyperparameters to tune.</summary>
+public sealed partial record CategoricalParameterRange : IValidatable
+{
+    public string? Name { get; init; }
+    public List<string>? Values { get; init; }
+
+    public void Validate(Validator v)
+    {
+        v.Required(Name, "Name");
+        v.Length(Name, "Name", 0, 256);
+        v.Pattern(Name, "Name", SageMakerPatterns.ParameterKey, ".*");
+        v.Required(Values, "Values");
+        v.Length(Values, "Values", 1, 30);
+        v.NoNulls(Values, "Values");
+        v.Each(Values, "Values", static (v, i0) => { v.Length(i0, null, 0, 256); v.Pattern(i0, null, SageMakerPatterns.ParameterValue, ".*"); });
     }
 }
 
@@ -457,6 +657,40 @@ public sealed partial record ContainerDefinition : IValidatable
     }
 }
 
+/// <summary>A list of continuous hyperparameters to tune.</summary>
+public sealed partial record ContinuousParameterRange : IValidatable
+{
+    public string? Name { get; init; }
+    public string? MinValue { get; init; }
+    public string? MaxValue { get; init; }
+    public string? ScalingType { get; init; }
+
+    public void Validate(Validator v)
+    {
+        v.Required(Name, "Name");
+        v.Length(Name, "Name", 0, 256);
+        v.Pattern(Name, "Name", SageMakerPatterns.ParameterKey, ".*");
+        v.Required(MinValue, "MinValue");
+        v.Length(MinValue, "MinValue", 0, 256);
+        v.Pattern(MinValue, "MinValue", SageMakerPatterns.ParameterValue, ".*");
+        v.Required(MaxValue, "MaxValue");
+        v.Length(MaxValue, "MaxValue", 0, 256);
+        v.Pattern(MaxValue, "MaxValue", SageMakerPatterns.ParameterValue, ".*");
+        v.Enum(ScalingType, "ScalingType", SageMakerEnums.HyperParameterScalingType);
+    }
+}
+
+/// <summary>A flag to indicating that automatic model tuning (AMT) has detected model convergence, defined as a lack of significant improvement (1% or less) against an objective metric.</summary>
+public sealed partial record ConvergenceDetected : IValidatable
+{
+    public string? CompleteOnConvergence { get; init; }
+
+    public void Validate(Validator v)
+    {
+        v.Enum(CompleteOnConvergence, "CompleteOnConvergence", SageMakerEnums.CompleteOnConvergence);
+    }
+}
+
 public sealed partial record CreateEndpointConfigInput : IValidatable
 {
     public string? EndpointConfigName { get; init; }
@@ -531,6 +765,40 @@ public sealed partial record CreateEndpointOutput
     public string? EndpointArn { get; init; }
 }
 
+public sealed partial record CreateHyperParameterTuningJobRequest : IValidatable
+{
+    public string? HyperParameterTuningJobName { get; init; }
+    public HyperParameterTuningJobConfig? HyperParameterTuningJobConfig { get; init; }
+    public HyperParameterTrainingJobDefinition? TrainingJobDefinition { get; init; }
+    public List<HyperParameterTrainingJobDefinition>? TrainingJobDefinitions { get; init; }
+    public HyperParameterTuningJobWarmStartConfig? WarmStartConfig { get; init; }
+    public List<Tag>? Tags { get; init; }
+    public Autotune? Autotune { get; init; }
+
+    public void Validate(Validator v)
+    {
+        v.Required(HyperParameterTuningJobName, "HyperParameterTuningJobName");
+        v.Length(HyperParameterTuningJobName, "HyperParameterTuningJobName", 1, 32);
+        v.Pattern(HyperParameterTuningJobName, "HyperParameterTuningJobName", SageMakerPatterns.HyperParameterTuningJobName, "[a-zA-Z0-9](-*[a-zA-Z0-9]){0,31}");
+        v.Required(HyperParameterTuningJobConfig, "HyperParameterTuningJobConfig");
+        v.Nested(HyperParameterTuningJobConfig, "HyperParameterTuningJobConfig");
+        v.Nested(TrainingJobDefinition, "TrainingJobDefinition");
+        v.Length(TrainingJobDefinitions, "TrainingJobDefinitions", 1, 10);
+        v.NoNulls(TrainingJobDefinitions, "TrainingJobDefinitions");
+        v.Each(TrainingJobDefinitions, "TrainingJobDefinitions", static (v, i0) => { v.Nested(i0, null); });
+        v.Nested(WarmStartConfig, "WarmStartConfig");
+        v.Length(Tags, "Tags", 0, 50);
+        v.NoNulls(Tags, "Tags");
+        v.Each(Tags, "Tags", static (v, i0) => { v.Nested(i0, null); });
+        v.Nested(Autotune, "Autotune");
+    }
+}
+
+public sealed partial record CreateHyperParameterTuningJobResponse
+{
+    public string? HyperParameterTuningJobArn { get; init; }
+}
+
 public sealed partial record CreateModelInput : IValidatable
 {
     public string? ModelName { get; init; }
@@ -564,6 +832,153 @@ public sealed partial record CreateModelInput : IValidatable
 public sealed partial record CreateModelOutput
 {
     public string? ModelArn { get; init; }
+}
+
+public sealed partial record CreateModelPackageGroupInput : IValidatable
+{
+    public string? ModelPackageGroupName { get; init; }
+    public string? ModelPackageGroupDescription { get; init; }
+    public List<Tag>? Tags { get; init; }
+    public ManagedConfiguration? ManagedConfiguration { get; init; }
+
+    public void Validate(Validator v)
+    {
+        v.Required(ModelPackageGroupName, "ModelPackageGroupName");
+        v.Length(ModelPackageGroupName, "ModelPackageGroupName", 1, 63);
+        v.Pattern(ModelPackageGroupName, "ModelPackageGroupName", SageMakerPatterns.EntityName, "[a-zA-Z0-9](-*[a-zA-Z0-9]){0,62}");
+        v.Length(ModelPackageGroupDescription, "ModelPackageGroupDescription", 0, 1024);
+        v.Pattern(ModelPackageGroupDescription, "ModelPackageGroupDescription", SageMakerPatterns.EntityDescription, "[\\p{L}\\p{M}\\p{Z}\\p{S}\\p{N}\\p{P}]*");
+        v.Length(Tags, "Tags", 0, 50);
+        v.NoNulls(Tags, "Tags");
+        v.Each(Tags, "Tags", static (v, i0) => { v.Nested(i0, null); });
+        v.Nested(ManagedConfiguration, "ManagedConfiguration");
+    }
+}
+
+public sealed partial record CreateModelPackageGroupOutput
+{
+    public string? ModelPackageGroupArn { get; init; }
+}
+
+public sealed partial record CreateModelPackageInput : IValidatable
+{
+    public string? ModelPackageName { get; init; }
+    public string? ModelPackageGroupName { get; init; }
+    public string? ModelPackageDescription { get; init; }
+    public string? ModelPackageRegistrationType { get; init; }
+    public InferenceSpecification? InferenceSpecification { get; init; }
+    public ModelPackageValidationSpecification? ValidationSpecification { get; init; }
+    public SourceAlgorithmSpecification? SourceAlgorithmSpecification { get; init; }
+    public bool? CertifyForMarketplace { get; init; }
+    public List<Tag>? Tags { get; init; }
+    public string? ModelApprovalStatus { get; init; }
+    public MetadataProperties? MetadataProperties { get; init; }
+    public ModelMetrics? ModelMetrics { get; init; }
+    public string? ClientToken { get; init; }
+    public string? Domain { get; init; }
+    public string? Task { get; init; }
+    public string? SamplePayloadUrl { get; init; }
+    public Dictionary<string, string>? CustomerMetadataProperties { get; init; }
+    public DriftCheckBaselines? DriftCheckBaselines { get; init; }
+    public List<AdditionalInferenceSpecificationDefinition>? AdditionalInferenceSpecifications { get; init; }
+    public string? SkipModelValidation { get; init; }
+    public string? SourceUri { get; init; }
+    public ModelPackageSecurityConfig? SecurityConfig { get; init; }
+    public ModelPackageModelCard? ModelCard { get; init; }
+    public ModelLifeCycle? ModelLifeCycle { get; init; }
+    public string? ManagedStorageType { get; init; }
+
+    public void Validate(Validator v)
+    {
+        v.Length(ModelPackageName, "ModelPackageName", 1, 63);
+        v.Pattern(ModelPackageName, "ModelPackageName", SageMakerPatterns.EntityName, "[a-zA-Z0-9](-*[a-zA-Z0-9]){0,62}");
+        v.Length(ModelPackageGroupName, "ModelPackageGroupName", 1, 170);
+        v.Pattern(ModelPackageGroupName, "ModelPackageGroupName", SageMakerPatterns.ArnOrName, "(arn:aws[a-z\\-]*:sagemaker:[a-z0-9\\-]*:[0-9]{12}:[a-z\\-]*\\/)?([a-zA-Z0-9]([a-zA-Z0-9-]){0,62})(?<!-)");
+        v.Length(ModelPackageDescription, "ModelPackageDescription", 0, 1024);
+        v.Pattern(ModelPackageDescription, "ModelPackageDescription", SageMakerPatterns.EntityDescription, "[\\p{L}\\p{M}\\p{Z}\\p{S}\\p{N}\\p{P}]*");
+        v.Enum(ModelPackageRegistrationType, "ModelPackageRegistrationType", SageMakerEnums.ModelPackageRegistrationType);
+        v.Nested(InferenceSpecification, "InferenceSpecification");
+        v.Nested(ValidationSpecification, "ValidationSpecification");
+        v.Nested(SourceAlgorithmSpecification, "SourceAlgorithmSpecification");
+        v.Length(Tags, "Tags", 0, 50);
+        v.NoNulls(Tags, "Tags");
+        v.Each(Tags, "Tags", static (v, i0) => { v.Nested(i0, null); });
+        v.Enum(ModelApprovalStatus, "ModelApprovalStatus", SageMakerEnums.ModelApprovalStatus);
+        v.Nested(MetadataProperties, "MetadataProperties");
+        v.Nested(ModelMetrics, "ModelMetrics");
+        v.Length(ClientToken, "ClientToken", 1, 36);
+        v.Pattern(ClientToken, "ClientToken", SageMakerPatterns.ClientToken, "[a-zA-Z0-9-]+");
+        v.Length(SamplePayloadUrl, "SamplePayloadUrl", 0, 1024);
+        v.Pattern(SamplePayloadUrl, "SamplePayloadUrl", SageMakerPatterns.S3Uri, "(https|s3)://([^/]+)/?(.*)");
+        v.Length(CustomerMetadataProperties, "CustomerMetadataProperties", 1, 50);
+        v.NoNulls(CustomerMetadataProperties, "CustomerMetadataProperties");
+        v.Keys(CustomerMetadataProperties, "CustomerMetadataProperties", static (v, k0) => { v.Length(k0, null, 1, 128); v.Pattern(k0, null, SageMakerPatterns.CustomerMetadataKey, "([\\p{L}\\p{Z}\\p{N}_.:\\/=+\\-@]*)${1,128}"); });
+        v.Values(CustomerMetadataProperties, "CustomerMetadataProperties", static (v, k0) => { v.Length(k0, null, 1, 256); v.Pattern(k0, null, SageMakerPatterns.CustomerMetadataValue, "([\\p{L}\\p{Z}\\p{N}_.:\\/=+\\-@]*)${1,256}"); });
+        v.Nested(DriftCheckBaselines, "DriftCheckBaselines");
+        v.Length(AdditionalInferenceSpecifications, "AdditionalInferenceSpecifications", 1, 15);
+        v.NoNulls(AdditionalInferenceSpecifications, "AdditionalInferenceSpecifications");
+        v.Each(AdditionalInferenceSpecifications, "AdditionalInferenceSpecifications", static (v, i0) => { v.Nested(i0, null); });
+        v.Enum(SkipModelValidation, "SkipModelValidation", SageMakerEnums.SkipModelValidation);
+        v.Length(SourceUri, "SourceUri", 0, 1024);
+        v.Pattern(SourceUri, "SourceUri", SageMakerPatterns.ModelPackageSourceUri, "[\\p{L}\\p{M}\\p{Z}\\p{N}\\p{P}]{0,1024}");
+        v.Nested(SecurityConfig, "SecurityConfig");
+        v.Nested(ModelCard, "ModelCard");
+        v.Nested(ModelLifeCycle, "ModelLifeCycle");
+        v.Enum(ManagedStorageType, "ManagedStorageType", SageMakerEnums.ManagedStorageType);
+    }
+}
+
+public sealed partial record CreateModelPackageOutput
+{
+    public string? ModelPackageArn { get; init; }
+}
+
+public sealed partial record CreateProcessingJobRequest : IValidatable
+{
+    public List<ProcessingInput>? ProcessingInputs { get; init; }
+    public ProcessingOutputConfig? ProcessingOutputConfig { get; init; }
+    public string? ProcessingJobName { get; init; }
+    public ProcessingResources? ProcessingResources { get; init; }
+    public ProcessingStoppingCondition? StoppingCondition { get; init; }
+    public AppSpecification? AppSpecification { get; init; }
+    public Dictionary<string, string>? Environment { get; init; }
+    public NetworkConfig? NetworkConfig { get; init; }
+    public string? RoleArn { get; init; }
+    public List<Tag>? Tags { get; init; }
+    public ExperimentConfig? ExperimentConfig { get; init; }
+
+    public void Validate(Validator v)
+    {
+        v.Length(ProcessingInputs, "ProcessingInputs", 0, 10);
+        v.NoNulls(ProcessingInputs, "ProcessingInputs");
+        v.Each(ProcessingInputs, "ProcessingInputs", static (v, i0) => { v.Nested(i0, null); });
+        v.Nested(ProcessingOutputConfig, "ProcessingOutputConfig");
+        v.Required(ProcessingJobName, "ProcessingJobName");
+        v.Length(ProcessingJobName, "ProcessingJobName", 1, 63);
+        v.Pattern(ProcessingJobName, "ProcessingJobName", SageMakerPatterns.ProcessingJobName, "[a-zA-Z0-9](-*[a-zA-Z0-9]){0,62}");
+        v.Required(ProcessingResources, "ProcessingResources");
+        v.Nested(ProcessingResources, "ProcessingResources");
+        v.Nested(StoppingCondition, "StoppingCondition");
+        v.Required(AppSpecification, "AppSpecification");
+        v.Nested(AppSpecification, "AppSpecification");
+        v.Length(Environment, "Environment", 0, 100);
+        v.NoNulls(Environment, "Environment");
+        v.Keys(Environment, "Environment", static (v, k0) => { v.Length(k0, null, 0, 256); v.Pattern(k0, null, SageMakerPatterns.ProcessingEnvironmentKey, "[a-zA-Z_][a-zA-Z0-9_]*"); });
+        v.Values(Environment, "Environment", static (v, k0) => { v.Length(k0, null, 0, 256); v.Pattern(k0, null, SageMakerPatterns.ProcessingEnvironmentValue, "[\\S\\s]*"); });
+        v.Nested(NetworkConfig, "NetworkConfig");
+        v.Required(RoleArn, "RoleArn");
+        v.Length(RoleArn, "RoleArn", 20, 2048);
+        v.Pattern(RoleArn, "RoleArn", SageMakerPatterns.RoleArn, "arn:aws[a-z\\-]*:iam::\\d{12}:role/?[a-zA-Z_0-9+=,.@\\-_/]+");
+        v.Length(Tags, "Tags", 0, 50);
+        v.NoNulls(Tags, "Tags");
+        v.Each(Tags, "Tags", static (v, i0) => { v.Nested(i0, null); });
+        v.Nested(ExperimentConfig, "ExperimentConfig");
+    }
+}
+
+public sealed partial record CreateProcessingJobResponse
+{
+    public string? ProcessingJobArn { get; init; }
 }
 
 public sealed partial record CreateTrainingJobRequest : IValidatable
@@ -771,6 +1186,26 @@ public sealed partial record DataSource : IValidatable
     }
 }
 
+/// <summary>Configuration for Dataset Definition inputs.</summary>
+public sealed partial record DatasetDefinition : IValidatable
+{
+    public AthenaDatasetDefinition? AthenaDatasetDefinition { get; init; }
+    public RedshiftDatasetDefinition? RedshiftDatasetDefinition { get; init; }
+    public string? LocalPath { get; init; }
+    public string? DataDistributionType { get; init; }
+    public string? InputMode { get; init; }
+
+    public void Validate(Validator v)
+    {
+        v.Nested(AthenaDatasetDefinition, "AthenaDatasetDefinition");
+        v.Nested(RedshiftDatasetDefinition, "RedshiftDatasetDefinition");
+        v.Length(LocalPath, "LocalPath", 0, 256);
+        v.Pattern(LocalPath, "LocalPath", SageMakerPatterns.ProcessingLocalPath, ".*");
+        v.Enum(DataDistributionType, "DataDistributionType", SageMakerEnums.DataDistributionType);
+        v.Enum(InputMode, "InputMode", SageMakerEnums.InputMode);
+    }
+}
+
 /// <summary>Specifies a dataset source for a channel.</summary>
 public sealed partial record DatasetSource : IValidatable
 {
@@ -875,6 +1310,18 @@ public sealed partial record DeleteEndpointInput : IValidatable
     }
 }
 
+public sealed partial record DeleteHyperParameterTuningJobRequest : IValidatable
+{
+    public string? HyperParameterTuningJobName { get; init; }
+
+    public void Validate(Validator v)
+    {
+        v.Required(HyperParameterTuningJobName, "HyperParameterTuningJobName");
+        v.Length(HyperParameterTuningJobName, "HyperParameterTuningJobName", 1, 32);
+        v.Pattern(HyperParameterTuningJobName, "HyperParameterTuningJobName", SageMakerPatterns.HyperParameterTuningJobName, "[a-zA-Z0-9](-*[a-zA-Z0-9]){0,31}");
+    }
+}
+
 public sealed partial record DeleteModelInput : IValidatable
 {
     public string? ModelName { get; init; }
@@ -884,6 +1331,30 @@ public sealed partial record DeleteModelInput : IValidatable
         v.Required(ModelName, "ModelName");
         v.Length(ModelName, "ModelName", 0, 63);
         v.Pattern(ModelName, "ModelName", SageMakerPatterns.ModelName, "[a-zA-Z0-9]([\\-a-zA-Z0-9]*[a-zA-Z0-9])?");
+    }
+}
+
+public sealed partial record DeleteModelPackageGroupInput : IValidatable
+{
+    public string? ModelPackageGroupName { get; init; }
+
+    public void Validate(Validator v)
+    {
+        v.Required(ModelPackageGroupName, "ModelPackageGroupName");
+        v.Length(ModelPackageGroupName, "ModelPackageGroupName", 1, 170);
+        v.Pattern(ModelPackageGroupName, "ModelPackageGroupName", SageMakerPatterns.ArnOrName, "(arn:aws[a-z\\-]*:sagemaker:[a-z0-9\\-]*:[0-9]{12}:[a-z\\-]*\\/)?([a-zA-Z0-9]([a-zA-Z0-9-]){0,62})(?<!-)");
+    }
+}
+
+public sealed partial record DeleteModelPackageInput : IValidatable
+{
+    public string? ModelPackageName { get; init; }
+
+    public void Validate(Validator v)
+    {
+        v.Required(ModelPackageName, "ModelPackageName");
+        v.Length(ModelPackageName, "ModelPackageName", 1, 176);
+        v.Pattern(ModelPackageName, "ModelPackageName", SageMakerPatterns.VersionedArnOrName, "(arn:aws[a-z\\-]*:sagemaker:[a-z0-9\\-]*:[0-9]{12}:[a-z\\-]*\\/)?([a-zA-Z0-9]([a-zA-Z0-9-]){0,62})(?<!-)(\\/[0-9]{1,9})?");
     }
 }
 
@@ -998,6 +1469,40 @@ public sealed partial record DescribeEndpointOutput
     public MetricsConfig? MetricsConfig { get; init; }
 }
 
+public sealed partial record DescribeHyperParameterTuningJobRequest : IValidatable
+{
+    public string? HyperParameterTuningJobName { get; init; }
+
+    public void Validate(Validator v)
+    {
+        v.Required(HyperParameterTuningJobName, "HyperParameterTuningJobName");
+        v.Length(HyperParameterTuningJobName, "HyperParameterTuningJobName", 1, 32);
+        v.Pattern(HyperParameterTuningJobName, "HyperParameterTuningJobName", SageMakerPatterns.HyperParameterTuningJobName, "[a-zA-Z0-9](-*[a-zA-Z0-9]){0,31}");
+    }
+}
+
+public sealed partial record DescribeHyperParameterTuningJobResponse
+{
+    public string? HyperParameterTuningJobName { get; init; }
+    public string? HyperParameterTuningJobArn { get; init; }
+    public HyperParameterTuningJobConfig? HyperParameterTuningJobConfig { get; init; }
+    public HyperParameterTrainingJobDefinition? TrainingJobDefinition { get; init; }
+    public List<HyperParameterTrainingJobDefinition>? TrainingJobDefinitions { get; init; }
+    public string? HyperParameterTuningJobStatus { get; init; }
+    public DateTimeOffset? CreationTime { get; init; }
+    public DateTimeOffset? HyperParameterTuningEndTime { get; init; }
+    public DateTimeOffset? LastModifiedTime { get; init; }
+    public TrainingJobStatusCounters? TrainingJobStatusCounters { get; init; }
+    public ObjectiveStatusCounters? ObjectiveStatusCounters { get; init; }
+    public HyperParameterTrainingJobSummary? BestTrainingJob { get; init; }
+    public HyperParameterTrainingJobSummary? OverallBestTrainingJob { get; init; }
+    public HyperParameterTuningJobWarmStartConfig? WarmStartConfig { get; init; }
+    public Autotune? Autotune { get; init; }
+    public string? FailureReason { get; init; }
+    public HyperParameterTuningJobCompletionDetails? TuningJobCompletionDetails { get; init; }
+    public HyperParameterTuningJobConsumedResources? ConsumedResources { get; init; }
+}
+
 public sealed partial record DescribeModelInput : IValidatable
 {
     public string? ModelName { get; init; }
@@ -1022,6 +1527,114 @@ public sealed partial record DescribeModelOutput
     public string? ModelArn { get; init; }
     public bool? EnableNetworkIsolation { get; init; }
     public DeploymentRecommendation? DeploymentRecommendation { get; init; }
+}
+
+public sealed partial record DescribeModelPackageGroupInput : IValidatable
+{
+    public string? ModelPackageGroupName { get; init; }
+
+    public void Validate(Validator v)
+    {
+        v.Required(ModelPackageGroupName, "ModelPackageGroupName");
+        v.Length(ModelPackageGroupName, "ModelPackageGroupName", 1, 170);
+        v.Pattern(ModelPackageGroupName, "ModelPackageGroupName", SageMakerPatterns.ArnOrName, "(arn:aws[a-z\\-]*:sagemaker:[a-z0-9\\-]*:[0-9]{12}:[a-z\\-]*\\/)?([a-zA-Z0-9]([a-zA-Z0-9-]){0,62})(?<!-)");
+    }
+}
+
+public sealed partial record DescribeModelPackageGroupOutput
+{
+    public string? ModelPackageGroupName { get; init; }
+    public string? ModelPackageGroupArn { get; init; }
+    public string? ModelPackageGroupDescription { get; init; }
+    public DateTimeOffset? CreationTime { get; init; }
+    public UserContext? CreatedBy { get; init; }
+    public string? ModelPackageGroupStatus { get; init; }
+    public ManagedConfiguration? ManagedConfiguration { get; init; }
+}
+
+public sealed partial record DescribeModelPackageInput : IValidatable
+{
+    public string? ModelPackageName { get; init; }
+
+    public void Validate(Validator v)
+    {
+        v.Required(ModelPackageName, "ModelPackageName");
+        v.Length(ModelPackageName, "ModelPackageName", 1, 176);
+        v.Pattern(ModelPackageName, "ModelPackageName", SageMakerPatterns.VersionedArnOrName, "(arn:aws[a-z\\-]*:sagemaker:[a-z0-9\\-]*:[0-9]{12}:[a-z\\-]*\\/)?([a-zA-Z0-9]([a-zA-Z0-9-]){0,62})(?<!-)(\\/[0-9]{1,9})?");
+    }
+}
+
+public sealed partial record DescribeModelPackageOutput
+{
+    public string? ModelPackageName { get; init; }
+    public string? ModelPackageGroupName { get; init; }
+    public int? ModelPackageVersion { get; init; }
+    public string? ModelPackageRegistrationType { get; init; }
+    public string? ModelPackageArn { get; init; }
+    public string? ModelPackageDescription { get; init; }
+    public DateTimeOffset? CreationTime { get; init; }
+    public InferenceSpecification? InferenceSpecification { get; init; }
+    public SourceAlgorithmSpecification? SourceAlgorithmSpecification { get; init; }
+    public ModelPackageValidationSpecification? ValidationSpecification { get; init; }
+    public string? ModelPackageStatus { get; init; }
+    public ModelPackageStatusDetails? ModelPackageStatusDetails { get; init; }
+    public bool? CertifyForMarketplace { get; init; }
+    public string? ModelApprovalStatus { get; init; }
+    public UserContext? CreatedBy { get; init; }
+    public MetadataProperties? MetadataProperties { get; init; }
+    public ModelMetrics? ModelMetrics { get; init; }
+    public DateTimeOffset? LastModifiedTime { get; init; }
+    public UserContext? LastModifiedBy { get; init; }
+    public string? ApprovalDescription { get; init; }
+    public string? Domain { get; init; }
+    public string? Task { get; init; }
+    public string? SamplePayloadUrl { get; init; }
+    public Dictionary<string, string>? CustomerMetadataProperties { get; init; }
+    public DriftCheckBaselines? DriftCheckBaselines { get; init; }
+    public List<AdditionalInferenceSpecificationDefinition>? AdditionalInferenceSpecifications { get; init; }
+    public string? SkipModelValidation { get; init; }
+    public string? SourceUri { get; init; }
+    public ModelPackageSecurityConfig? SecurityConfig { get; init; }
+    public ModelPackageModelCard? ModelCard { get; init; }
+    public ModelLifeCycle? ModelLifeCycle { get; init; }
+    public string? ManagedStorageType { get; init; }
+}
+
+public sealed partial record DescribeProcessingJobRequest : IValidatable
+{
+    public string? ProcessingJobName { get; init; }
+
+    public void Validate(Validator v)
+    {
+        v.Required(ProcessingJobName, "ProcessingJobName");
+        v.Length(ProcessingJobName, "ProcessingJobName", 1, 63);
+        v.Pattern(ProcessingJobName, "ProcessingJobName", SageMakerPatterns.ProcessingJobName, "[a-zA-Z0-9](-*[a-zA-Z0-9]){0,62}");
+    }
+}
+
+public sealed partial record DescribeProcessingJobResponse
+{
+    public List<ProcessingInput>? ProcessingInputs { get; init; }
+    public ProcessingOutputConfig? ProcessingOutputConfig { get; init; }
+    public string? ProcessingJobName { get; init; }
+    public ProcessingResources? ProcessingResources { get; init; }
+    public ProcessingStoppingCondition? StoppingCondition { get; init; }
+    public AppSpecification? AppSpecification { get; init; }
+    public Dictionary<string, string>? Environment { get; init; }
+    public NetworkConfig? NetworkConfig { get; init; }
+    public string? RoleArn { get; init; }
+    public ExperimentConfig? ExperimentConfig { get; init; }
+    public string? ProcessingJobArn { get; init; }
+    public string? ProcessingJobStatus { get; init; }
+    public string? ExitMessage { get; init; }
+    public string? FailureReason { get; init; }
+    public DateTimeOffset? ProcessingEndTime { get; init; }
+    public DateTimeOffset? ProcessingStartTime { get; init; }
+    public DateTimeOffset? LastModifiedTime { get; init; }
+    public DateTimeOffset? CreationTime { get; init; }
+    public string? MonitoringScheduleArn { get; init; }
+    public string? AutoMLJobArn { get; init; }
+    public string? TrainingJobArn { get; init; }
 }
 
 public sealed partial record DescribeTrainingJobRequest : IValidatable
@@ -1146,6 +1759,77 @@ public sealed partial record DesiredWeightAndCapacity : IValidatable
     }
 }
 
+/// <summary>Represents the drift check baselines that can be used when the model monitor is set using the model package.</summary>
+public sealed partial record DriftCheckBaselines : IValidatable
+{
+    public DriftCheckBias? Bias { get; init; }
+    public DriftCheckExplainability? Explainability { get; init; }
+    public DriftCheckModelQuality? ModelQuality { get; init; }
+    public DriftCheckModelDataQuality? ModelDataQuality { get; init; }
+
+    public void Validate(Validator v)
+    {
+        v.Nested(Bias, "Bias");
+        v.Nested(Explainability, "Explainability");
+        v.Nested(ModelQuality, "ModelQuality");
+        v.Nested(ModelDataQuality, "ModelDataQuality");
+    }
+}
+
+/// <summary>Represents the drift check bias baselines that can be used when the model monitor is set using the model package.</summary>
+public sealed partial record DriftCheckBias : IValidatable
+{
+    public FileSource? ConfigFile { get; init; }
+    public MetricsSource? PreTrainingConstraints { get; init; }
+    public MetricsSource? PostTrainingConstraints { get; init; }
+
+    public void Validate(Validator v)
+    {
+        v.Nested(ConfigFile, "ConfigFile");
+        v.Nested(PreTrainingConstraints, "PreTrainingConstraints");
+        v.Nested(PostTrainingConstraints, "PostTrainingConstraints");
+    }
+}
+
+/// <summary>Represents the drift check explainability baselines that can be used when the model monitor is set using the model package.</summary>
+public sealed partial record DriftCheckExplainability : IValidatable
+{
+    public MetricsSource? Constraints { get; init; }
+    public FileSource? ConfigFile { get; init; }
+
+    public void Validate(Validator v)
+    {
+        v.Nested(Constraints, "Constraints");
+        v.Nested(ConfigFile, "ConfigFile");
+    }
+}
+
+/// <summary>Represents the drift check data quality baselines that can be used when the model monitor is set using the model package.</summary>
+public sealed partial record DriftCheckModelDataQuality : IValidatable
+{
+    public MetricsSource? Statistics { get; init; }
+    public MetricsSource? Constraints { get; init; }
+
+    public void Validate(Validator v)
+    {
+        v.Nested(Statistics, "Statistics");
+        v.Nested(Constraints, "Constraints");
+    }
+}
+
+/// <summary>Represents the drift check model quality baselines that can be used when the model monitor is set using the model package.</summary>
+public sealed partial record DriftCheckModelQuality : IValidatable
+{
+    public MetricsSource? Statistics { get; init; }
+    public MetricsSource? Constraints { get; init; }
+
+    public void Validate(Validator v)
+    {
+        v.Nested(Statistics, "Statistics");
+        v.Nested(Constraints, "Constraints");
+    }
+}
+
 /// <summary>The EC2 capacity reservations that are shared to an ML capacity reservation.</summary>
 public sealed partial record Ec2CapacityReservation
 {
@@ -1194,6 +1878,17 @@ public sealed partial record ExperimentConfig : IValidatable
     }
 }
 
+/// <summary>Contains explainability metrics for a model.</summary>
+public sealed partial record Explainability : IValidatable
+{
+    public MetricsSource? Report { get; init; }
+
+    public void Validate(Validator v)
+    {
+        v.Nested(Report, "Report");
+    }
+}
+
 /// <summary>A parameter to activate explainers.</summary>
 public sealed partial record ExplainerConfig : IValidatable
 {
@@ -1202,6 +1897,25 @@ public sealed partial record ExplainerConfig : IValidatable
     public void Validate(Validator v)
     {
         v.Nested(ClarifyExplainerConfig, "ClarifyExplainerConfig");
+    }
+}
+
+/// <summary>Contains details regarding the file source.</summary>
+public sealed partial record FileSource : IValidatable
+{
+    public string? ContentType { get; init; }
+    public string? ContentDigest { get; init; }
+    public string? S3Uri { get; init; }
+
+    public void Validate(Validator v)
+    {
+        v.Length(ContentType, "ContentType", 0, 256);
+        v.Pattern(ContentType, "ContentType", SageMakerPatterns.ContentType, ".*");
+        v.Length(ContentDigest, "ContentDigest", 0, 72);
+        v.Pattern(ContentDigest, "ContentDigest", SageMakerPatterns.ContentDigest, "[Ss][Hh][Aa]256:[0-9a-fA-F]{64}");
+        v.Required(S3Uri, "S3Uri");
+        v.Length(S3Uri, "S3Uri", 0, 1024);
+        v.Pattern(S3Uri, "S3Uri", SageMakerPatterns.S3Uri, "(https|s3)://([^/]+)/?(.*)");
     }
 }
 
@@ -1228,6 +1942,14 @@ public sealed partial record FileSystemDataSource : IValidatable
     }
 }
 
+/// <summary>Shows the latest objective metric emitted by a training job that was launched by a hyperparameter tuning job.</summary>
+public sealed partial record FinalHyperParameterTuningJobObjectiveMetric
+{
+    public string? Type { get; init; }
+    public string? MetricName { get; init; }
+    public float? Value { get; init; }
+}
+
 /// <summary>The configuration for a private hub model reference that points to a public SageMaker JumpStart model.</summary>
 public sealed partial record HubAccessConfig : IValidatable
 {
@@ -1239,6 +1961,263 @@ public sealed partial record HubAccessConfig : IValidatable
         v.Length(HubContentArn, "HubContentArn", 0, 255);
         v.Pattern(HubContentArn, "HubContentArn", SageMakerPatterns.HubContentArn, ".*");
     }
+}
+
+/// <summary>Specifies which training algorithm to use for training jobs that a hyperparameter tuning job launches and the metrics to monitor.</summary>
+public sealed partial record HyperParameterAlgorithmSpecification : IValidatable
+{
+    public string? TrainingImage { get; init; }
+    public string? TrainingInputMode { get; init; }
+    public string? AlgorithmName { get; init; }
+    public List<MetricDefinition>? MetricDefinitions { get; init; }
+
+    public void Validate(Validator v)
+    {
+        v.Length(TrainingImage, "TrainingImage", 0, 255);
+        v.Pattern(TrainingImage, "TrainingImage", SageMakerPatterns.AlgorithmImage, ".*");
+        v.Required(TrainingInputMode, "TrainingInputMode");
+        v.Enum(TrainingInputMode, "TrainingInputMode", SageMakerEnums.TrainingInputMode);
+        v.Length(AlgorithmName, "AlgorithmName", 1, 170);
+        v.Pattern(AlgorithmName, "AlgorithmName", SageMakerPatterns.ArnOrName, "(arn:aws[a-z\\-]*:sagemaker:[a-z0-9\\-]*:[0-9]{12}:[a-z\\-]*\\/)?([a-zA-Z0-9]([a-zA-Z0-9-]){0,62})(?<!-)");
+        v.Length(MetricDefinitions, "MetricDefinitions", 0, 40);
+        v.NoNulls(MetricDefinitions, "MetricDefinitions");
+        v.Each(MetricDefinitions, "MetricDefinitions", static (v, i0) => { v.Nested(i0, null); });
+    }
+}
+
+/// <summary>Defines the training jobs launched by a hyperparameter tuning job.</summary>
+public sealed partial record HyperParameterTrainingJobDefinition : IValidatable
+{
+    public string? DefinitionName { get; init; }
+    public HyperParameterTuningJobObjective? TuningObjective { get; init; }
+    public ParameterRanges? HyperParameterRanges { get; init; }
+    public Dictionary<string, string>? StaticHyperParameters { get; init; }
+    public HyperParameterAlgorithmSpecification? AlgorithmSpecification { get; init; }
+    public string? RoleArn { get; init; }
+    public List<Channel>? InputDataConfig { get; init; }
+    public VpcConfig? VpcConfig { get; init; }
+    public OutputDataConfig? OutputDataConfig { get; init; }
+    public ResourceConfig? ResourceConfig { get; init; }
+    public HyperParameterTuningResourceConfig? HyperParameterTuningResourceConfig { get; init; }
+    public StoppingCondition? StoppingCondition { get; init; }
+    public bool? EnableNetworkIsolation { get; init; }
+    public bool? EnableInterContainerTrafficEncryption { get; init; }
+    public bool? EnableManagedSpotTraining { get; init; }
+    public CheckpointConfig? CheckpointConfig { get; init; }
+    public RetryStrategy? RetryStrategy { get; init; }
+    public Dictionary<string, string>? Environment { get; init; }
+
+    public void Validate(Validator v)
+    {
+        v.Length(DefinitionName, "DefinitionName", 1, 64);
+        v.Pattern(DefinitionName, "DefinitionName", SageMakerPatterns.HyperParameterTrainingJobDefinitionName, "[a-zA-Z0-9](-*[a-zA-Z0-9]){0,63}");
+        v.Nested(TuningObjective, "TuningObjective");
+        v.Nested(HyperParameterRanges, "HyperParameterRanges");
+        v.Length(StaticHyperParameters, "StaticHyperParameters", 0, 100);
+        v.NoNulls(StaticHyperParameters, "StaticHyperParameters");
+        v.Keys(StaticHyperParameters, "StaticHyperParameters", static (v, k0) => { v.Length(k0, null, 0, 256); v.Pattern(k0, null, SageMakerPatterns.HyperParameterKey, ".*"); });
+        v.Values(StaticHyperParameters, "StaticHyperParameters", static (v, k0) => { v.Length(k0, null, 0, 2500); v.Pattern(k0, null, SageMakerPatterns.HyperParameterValue, ".*"); });
+        v.Required(AlgorithmSpecification, "AlgorithmSpecification");
+        v.Nested(AlgorithmSpecification, "AlgorithmSpecification");
+        v.Required(RoleArn, "RoleArn");
+        v.Length(RoleArn, "RoleArn", 20, 2048);
+        v.Pattern(RoleArn, "RoleArn", SageMakerPatterns.RoleArn, "arn:aws[a-z\\-]*:iam::\\d{12}:role/?[a-zA-Z_0-9+=,.@\\-_/]+");
+        v.Length(InputDataConfig, "InputDataConfig", 1, 20);
+        v.NoNulls(InputDataConfig, "InputDataConfig");
+        v.Each(InputDataConfig, "InputDataConfig", static (v, i0) => { v.Nested(i0, null); });
+        v.Nested(VpcConfig, "VpcConfig");
+        v.Required(OutputDataConfig, "OutputDataConfig");
+        v.Nested(OutputDataConfig, "OutputDataConfig");
+        v.Nested(ResourceConfig, "ResourceConfig");
+        v.Nested(HyperParameterTuningResourceConfig, "HyperParameterTuningResourceConfig");
+        v.Required(StoppingCondition, "StoppingCondition");
+        v.Nested(StoppingCondition, "StoppingCondition");
+        v.Nested(CheckpointConfig, "CheckpointConfig");
+        v.Nested(RetryStrategy, "RetryStrategy");
+        v.Length(Environment, "Environment", 0, 48);
+        v.NoNulls(Environment, "Environment");
+        v.Keys(Environment, "Environment", static (v, k0) => { v.Length(k0, null, 0, 512); v.Pattern(k0, null, SageMakerPatterns.HyperParameterTrainingJobEnvironmentKey, "[a-zA-Z_][a-zA-Z0-9_]*"); });
+        v.Values(Environment, "Environment", static (v, k0) => { v.Length(k0, null, 0, 512); v.Pattern(k0, null, SageMakerPatterns.HyperParameterTrainingJobEnvironmentValue, "[\\S\\s]*"); });
+    }
+}
+
+/// <summary>The container for the summary information about a training job.</summary>
+public sealed partial record HyperParameterTrainingJobSummary
+{
+    public string? TrainingJobDefinitionName { get; init; }
+    public string? TrainingJobName { get; init; }
+    public string? TrainingJobArn { get; init; }
+    public string? TuningJobName { get; init; }
+    public DateTimeOffset? CreationTime { get; init; }
+    public DateTimeOffset? TrainingStartTime { get; init; }
+    public DateTimeOffset? TrainingEndTime { get; init; }
+    public string? TrainingJobStatus { get; init; }
+    public Dictionary<string, string>? TunedHyperParameters { get; init; }
+    public string? FailureReason { get; init; }
+    public FinalHyperParameterTuningJobObjectiveMetric? FinalHyperParameterTuningJobObjectiveMetric { get; init; }
+    public string? ObjectiveStatus { get; init; }
+}
+
+/// <summary>The configuration for hyperparameter tuning resources for use in training jobs launched by the tuning job.</summary>
+public sealed partial record HyperParameterTuningInstanceConfig : IValidatable
+{
+    public string? InstanceType { get; init; }
+    public int? InstanceCount { get; init; }
+    public int? VolumeSizeInGB { get; init; }
+
+    public void Validate(Validator v)
+    {
+        v.Required(InstanceType, "InstanceType");
+        v.Enum(InstanceType, "InstanceType", SageMakerEnums.TrainingInstanceType);
+        v.Required(InstanceCount, "InstanceCount");
+        v.Range(InstanceCount, "InstanceCount", 0, null);
+        v.Required(VolumeSizeInGB, "VolumeSizeInGB");
+        v.Range(VolumeSizeInGB, "VolumeSizeInGB", 1, null);
+    }
+}
+
+/// <summary>A structure that contains runtime information about both current and completed hyperparameter tuning jobs.</summary>
+public sealed partial record HyperParameterTuningJobCompletionDetails
+{
+    public int? NumberOfTrainingJobsObjectiveNotImproving { get; init; }
+    public DateTimeOffset? ConvergenceDetectedTime { get; init; }
+}
+
+/// <summary>Configures a hyperparameter tuning job.</summary>
+public sealed partial record HyperParameterTuningJobConfig : IValidatable
+{
+    public string? Strategy { get; init; }
+    public HyperParameterTuningJobStrategyConfig? StrategyConfig { get; init; }
+    public HyperParameterTuningJobObjective? HyperParameterTuningJobObjective { get; init; }
+    public ResourceLimits? ResourceLimits { get; init; }
+    public ParameterRanges? ParameterRanges { get; init; }
+    public string? TrainingJobEarlyStoppingType { get; init; }
+    public TuningJobCompletionCriteria? TuningJobCompletionCriteria { get; init; }
+    public int? RandomSeed { get; init; }
+
+    public void Validate(Validator v)
+    {
+        v.Required(Strategy, "Strategy");
+        v.Enum(Strategy, "Strategy", SageMakerEnums.HyperParameterTuningJobStrategyType);
+        v.Nested(StrategyConfig, "StrategyConfig");
+        v.Nested(HyperParameterTuningJobObjective, "HyperParameterTuningJobObjective");
+        v.Required(ResourceLimits, "ResourceLimits");
+        v.Nested(ResourceLimits, "ResourceLimits");
+        v.Nested(ParameterRanges, "ParameterRanges");
+        v.Enum(TrainingJobEarlyStoppingType, "TrainingJobEarlyStoppingType", SageMakerEnums.TrainingJobEarlyStoppingType);
+        v.Nested(TuningJobCompletionCriteria, "TuningJobCompletionCriteria");
+        v.Range(RandomSeed, "RandomSeed", 0, null);
+    }
+}
+
+/// <summary>The total resources consumed by your hyperparameter tuning job.</summary>
+public sealed partial record HyperParameterTuningJobConsumedResources
+{
+    public int? RuntimeInSeconds { get; init; }
+}
+
+/// <summary>Defines the objective metric for a hyperparameter tuning job.</summary>
+public sealed partial record HyperParameterTuningJobObjective : IValidatable
+{
+    public string? Type { get; init; }
+    public string? MetricName { get; init; }
+
+    public void Validate(Validator v)
+    {
+        v.Required(Type, "Type");
+        v.Enum(Type, "Type", SageMakerEnums.HyperParameterTuningJobObjectiveType);
+        v.Required(MetricName, "MetricName");
+        v.Length(MetricName, "MetricName", 1, 255);
+        v.Pattern(MetricName, "MetricName", SageMakerPatterns.MetricName, ".+");
+    }
+}
+
+/// <summary>The configuration for a training job launched by a hyperparameter tuning job.</summary>
+public sealed partial record HyperParameterTuningJobStrategyConfig : IValidatable
+{
+    public HyperbandStrategyConfig? HyperbandStrategyConfig { get; init; }
+
+    public void Validate(Validator v)
+    {
+        v.Nested(HyperbandStrategyConfig, "HyperbandStrategyConfig");
+    }
+}
+
+/// <summary>Provides summary information about a hyperparameter tuning job.</summary>
+public sealed partial record HyperParameterTuningJobSummary
+{
+    public string? HyperParameterTuningJobName { get; init; }
+    public string? HyperParameterTuningJobArn { get; init; }
+    public string? HyperParameterTuningJobStatus { get; init; }
+    public string? Strategy { get; init; }
+    public DateTimeOffset? CreationTime { get; init; }
+    public DateTimeOffset? HyperParameterTuningEndTime { get; init; }
+    public DateTimeOffset? LastModifiedTime { get; init; }
+    public TrainingJobStatusCounters? TrainingJobStatusCounters { get; init; }
+    public ObjectiveStatusCounters? ObjectiveStatusCounters { get; init; }
+    public ResourceLimits? ResourceLimits { get; init; }
+}
+
+/// <summary>Specifies the configuration for a hyperparameter tuning job that uses one or more previous hyperparameter tuning jobs as a starting point.</summary>
+public sealed partial record HyperParameterTuningJobWarmStartConfig : IValidatable
+{
+    public List<ParentHyperParameterTuningJob>? ParentHyperParameterTuningJobs { get; init; }
+    public string? WarmStartType { get; init; }
+
+    public void Validate(Validator v)
+    {
+        v.Required(ParentHyperParameterTuningJobs, "ParentHyperParameterTuningJobs");
+        v.Length(ParentHyperParameterTuningJobs, "ParentHyperParameterTuningJobs", 1, 5);
+        v.NoNulls(ParentHyperParameterTuningJobs, "ParentHyperParameterTuningJobs");
+        v.Each(ParentHyperParameterTuningJobs, "ParentHyperParameterTuningJobs", static (v, i0) => { v.Nested(i0, null); });
+        v.Required(WarmStartType, "WarmStartType");
+        v.Enum(WarmStartType, "WarmStartType", SageMakerEnums.HyperParameterTuningJobWarmStartType);
+    }
+}
+
+/// <summary>The configuration of resources, including compute instances and storage volumes for use in training jobs launched by hyperparameter tuning jobs.</summary>
+public sealed partial record HyperParameterTuningResourceConfig : IValidatable
+{
+    public string? InstanceType { get; init; }
+    public int? InstanceCount { get; init; }
+    public int? VolumeSizeInGB { get; init; }
+    public string? VolumeKmsKeyId { get; init; }
+    public string? AllocationStrategy { get; init; }
+    public List<HyperParameterTuningInstanceConfig>? InstanceConfigs { get; init; }
+
+    public void Validate(Validator v)
+    {
+        v.Enum(InstanceType, "InstanceType", SageMakerEnums.TrainingInstanceType);
+        v.Range(InstanceCount, "InstanceCount", 0, null);
+        v.Range(VolumeSizeInGB, "VolumeSizeInGB", 0, null);
+        v.Length(VolumeKmsKeyId, "VolumeKmsKeyId", 0, 2048);
+        v.Pattern(VolumeKmsKeyId, "VolumeKmsKeyId", SageMakerPatterns.KmsKeyId, "[a-zA-Z0-9:/_-]*");
+        v.Enum(AllocationStrategy, "AllocationStrategy", SageMakerEnums.HyperParameterTuningAllocationStrategy);
+        v.Length(InstanceConfigs, "InstanceConfigs", 1, 6);
+        v.NoNulls(InstanceConfigs, "InstanceConfigs");
+        v.Each(InstanceConfigs, "InstanceConfigs", static (v, i0) => { v.Nested(i0, null); });
+    }
+}
+
+/// <summary>The configuration for Hyperband, a multi-fidelity based hyperparameter tuning strategy.</summary>
+public sealed partial record HyperbandStrategyConfig : IValidatable
+{
+    public int? MinResource { get; init; }
+    public int? MaxResource { get; init; }
+
+    public void Validate(Validator v)
+    {
+        v.Range(MinResource, "MinResource", 1, null);
+        v.Range(MaxResource, "MaxResource", 1, null);
+    }
+}
+
+/// <summary>The IAM Identity details associated with the user.</summary>
+public sealed partial record IamIdentity
+{
+    public string? Arn { get; init; }
+    public string? PrincipalId { get; init; }
+    public string? SourceIdentity { get; init; }
 }
 
 /// <summary>Specifies whether the model container is in Amazon ECR or a private Docker registry accessible from your Amazon Virtual Private Cloud (VPC).</summary>
@@ -1277,6 +2256,33 @@ public sealed partial record InferenceHubAccessConfig : IValidatable
         v.Required(HubContentArn, "HubContentArn");
         v.Length(HubContentArn, "HubContentArn", 0, 255);
         v.Pattern(HubContentArn, "HubContentArn", SageMakerPatterns.HubContentArn, ".*");
+    }
+}
+
+/// <summary>Defines how to perform inference generation after a training job is run.</summary>
+public sealed partial record InferenceSpecification : IValidatable
+{
+    public List<ModelPackageContainerDefinition>? Containers { get; init; }
+    public List<string>? SupportedTransformInstanceTypes { get; init; }
+    public List<string>? SupportedRealtimeInferenceInstanceTypes { get; init; }
+    public List<string>? SupportedContentTypes { get; init; }
+    public List<string>? SupportedResponseMIMETypes { get; init; }
+
+    public void Validate(Validator v)
+    {
+        v.Required(Containers, "Containers");
+        v.Length(Containers, "Containers", 1, 15);
+        v.NoNulls(Containers, "Containers");
+        v.Each(Containers, "Containers", static (v, i0) => { v.Nested(i0, null); });
+        v.Length(SupportedTransformInstanceTypes, "SupportedTransformInstanceTypes", 1, null);
+        v.NoNulls(SupportedTransformInstanceTypes, "SupportedTransformInstanceTypes");
+        v.Each(SupportedTransformInstanceTypes, "SupportedTransformInstanceTypes", static (v, i0) => { v.Enum(i0, null, SageMakerEnums.TransformInstanceType); });
+        v.NoNulls(SupportedRealtimeInferenceInstanceTypes, "SupportedRealtimeInferenceInstanceTypes");
+        v.Each(SupportedRealtimeInferenceInstanceTypes, "SupportedRealtimeInferenceInstanceTypes", static (v, i0) => { v.Enum(i0, null, SageMakerEnums.ProductionVariantInstanceType); });
+        v.NoNulls(SupportedContentTypes, "SupportedContentTypes");
+        v.Each(SupportedContentTypes, "SupportedContentTypes", static (v, i0) => { v.Length(i0, null, 0, 256); v.Pattern(i0, null, SageMakerPatterns.ContentType, ".*"); });
+        v.NoNulls(SupportedResponseMIMETypes, "SupportedResponseMIMETypes");
+        v.Each(SupportedResponseMIMETypes, "SupportedResponseMIMETypes", static (v, i0) => { v.Length(i0, null, 0, 1024); v.Pattern(i0, null, SageMakerPatterns.ResponseMIMEType, "[-\\w]+\\/.+"); });
     }
 }
 
@@ -1346,6 +2352,29 @@ public sealed partial record InstancePoolSummary
     public int? CurrentInstanceCount { get; init; }
 }
 
+/// <summary>For a hyperparameter of the integer type, specifies the range that a hyperparameter tuning job searches.</summary>
+public sealed partial record IntegerParameterRange : IValidatable
+{
+    public string? Name { get; init; }
+    public string? MinValue { get; init; }
+    public string? MaxValue { get; init; }
+    public string? ScalingType { get; init; }
+
+    public void Validate(Validator v)
+    {
+        v.Required(Name, "Name");
+        v.Length(Name, "Name", 0, 256);
+        v.Pattern(Name, "Name", SageMakerPatterns.ParameterKey, ".*");
+        v.Required(MinValue, "MinValue");
+        v.Length(MinValue, "MinValue", 0, 256);
+        v.Pattern(MinValue, "MinValue", SageMakerPatterns.ParameterValue, ".*");
+        v.Required(MaxValue, "MaxValue");
+        v.Length(MaxValue, "MaxValue", 0, 256);
+        v.Pattern(MaxValue, "MaxValue", SageMakerPatterns.ParameterValue, ".*");
+        v.Enum(ScalingType, "ScalingType", SageMakerEnums.HyperParameterScalingType);
+    }
+}
+
 public sealed partial record ListEndpointConfigsInput : IValidatable
 {
     public string? SortBy { get; init; }
@@ -1406,6 +2435,103 @@ public sealed partial record ListEndpointsOutput
     public string? NextToken { get; init; }
 }
 
+public sealed partial record ListHyperParameterTuningJobsRequest : IValidatable
+{
+    public string? NextToken { get; init; }
+    public int? MaxResults { get; init; }
+    public string? SortBy { get; init; }
+    public string? SortOrder { get; init; }
+    public string? NameContains { get; init; }
+    public DateTimeOffset? CreationTimeAfter { get; init; }
+    public DateTimeOffset? CreationTimeBefore { get; init; }
+    public DateTimeOffset? LastModifiedTimeAfter { get; init; }
+    public DateTimeOffset? LastModifiedTimeBefore { get; init; }
+    public string? StatusEquals { get; init; }
+
+    public void Validate(Validator v)
+    {
+        v.Length(NextToken, "NextToken", 0, 8192);
+        v.Pattern(NextToken, "NextToken", SageMakerPatterns.NextToken, ".*");
+        v.Range(MaxResults, "MaxResults", 1, 100);
+        v.Enum(SortBy, "SortBy", SageMakerEnums.HyperParameterTuningJobSortByOptions);
+        v.Enum(SortOrder, "SortOrder", SageMakerEnums.SortOrder);
+        v.Length(NameContains, "NameContains", 0, 63);
+        v.Pattern(NameContains, "NameContains", SageMakerPatterns.NameContains, "[a-zA-Z0-9\\-]+");
+        v.Enum(StatusEquals, "StatusEquals", SageMakerEnums.HyperParameterTuningJobStatus);
+    }
+}
+
+public sealed partial record ListHyperParameterTuningJobsResponse
+{
+    public List<HyperParameterTuningJobSummary>? HyperParameterTuningJobSummaries { get; init; }
+    public string? NextToken { get; init; }
+}
+
+public sealed partial record ListModelPackageGroupsInput : IValidatable
+{
+    public DateTimeOffset? CreationTimeAfter { get; init; }
+    public DateTimeOffset? CreationTimeBefore { get; init; }
+    public int? MaxResults { get; init; }
+    public string? NameContains { get; init; }
+    public string? NextToken { get; init; }
+    public string? SortBy { get; init; }
+    public string? SortOrder { get; init; }
+    public string? CrossAccountFilterOption { get; init; }
+
+    public void Validate(Validator v)
+    {
+        v.Range(MaxResults, "MaxResults", 1, 100);
+        v.Length(NameContains, "NameContains", 0, 63);
+        v.Pattern(NameContains, "NameContains", SageMakerPatterns.NameContains, "[a-zA-Z0-9\\-]+");
+        v.Length(NextToken, "NextToken", 0, 8192);
+        v.Pattern(NextToken, "NextToken", SageMakerPatterns.NextToken, ".*");
+        v.Enum(SortBy, "SortBy", SageMakerEnums.ModelPackageGroupSortBy);
+        v.Enum(SortOrder, "SortOrder", SageMakerEnums.SortOrder);
+        v.Enum(CrossAccountFilterOption, "CrossAccountFilterOption", SageMakerEnums.CrossAccountFilterOption);
+    }
+}
+
+public sealed partial record ListModelPackageGroupsOutput
+{
+    public List<ModelPackageGroupSummary>? ModelPackageGroupSummaryList { get; init; }
+    public string? NextToken { get; init; }
+}
+
+public sealed partial record ListModelPackagesInput : IValidatable
+{
+    public DateTimeOffset? CreationTimeAfter { get; init; }
+    public DateTimeOffset? CreationTimeBefore { get; init; }
+    public int? MaxResults { get; init; }
+    public string? NameContains { get; init; }
+    public string? ModelApprovalStatus { get; init; }
+    public string? ModelPackageGroupName { get; init; }
+    public string? ModelPackageType { get; init; }
+    public string? NextToken { get; init; }
+    public string? SortBy { get; init; }
+    public string? SortOrder { get; init; }
+
+    public void Validate(Validator v)
+    {
+        v.Range(MaxResults, "MaxResults", 1, 100);
+        v.Length(NameContains, "NameContains", 0, 63);
+        v.Pattern(NameContains, "NameContains", SageMakerPatterns.NameContains, "[a-zA-Z0-9\\-]+");
+        v.Enum(ModelApprovalStatus, "ModelApprovalStatus", SageMakerEnums.ModelApprovalStatus);
+        v.Length(ModelPackageGroupName, "ModelPackageGroupName", 1, 170);
+        v.Pattern(ModelPackageGroupName, "ModelPackageGroupName", SageMakerPatterns.ArnOrName, "(arn:aws[a-z\\-]*:sagemaker:[a-z0-9\\-]*:[0-9]{12}:[a-z\\-]*\\/)?([a-zA-Z0-9]([a-zA-Z0-9-]){0,62})(?<!-)");
+        v.Enum(ModelPackageType, "ModelPackageType", SageMakerEnums.ModelPackageType);
+        v.Length(NextToken, "NextToken", 0, 8192);
+        v.Pattern(NextToken, "NextToken", SageMakerPatterns.NextToken, ".*");
+        v.Enum(SortBy, "SortBy", SageMakerEnums.ModelPackageSortBy);
+        v.Enum(SortOrder, "SortOrder", SageMakerEnums.SortOrder);
+    }
+}
+
+public sealed partial record ListModelPackagesOutput
+{
+    public List<ModelPackageSummary>? ModelPackageSummaryList { get; init; }
+    public string? NextToken { get; init; }
+}
+
 public sealed partial record ListModelsInput : IValidatable
 {
     public string? SortBy { get; init; }
@@ -1434,6 +2560,36 @@ public sealed partial record ListModelsOutput
     public string? NextToken { get; init; }
 }
 
+public sealed partial record ListProcessingJobsRequest : IValidatable
+{
+    public DateTimeOffset? CreationTimeAfter { get; init; }
+    public DateTimeOffset? CreationTimeBefore { get; init; }
+    public DateTimeOffset? LastModifiedTimeAfter { get; init; }
+    public DateTimeOffset? LastModifiedTimeBefore { get; init; }
+    public string? NameContains { get; init; }
+    public string? StatusEquals { get; init; }
+    public string? SortBy { get; init; }
+    public string? SortOrder { get; init; }
+    public string? NextToken { get; init; }
+    public int? MaxResults { get; init; }
+
+    public void Validate(Validator v)
+    {
+        v.Enum(StatusEquals, "StatusEquals", SageMakerEnums.ProcessingJobStatus);
+        v.Enum(SortBy, "SortBy", SageMakerEnums.SortBy);
+        v.Enum(SortOrder, "SortOrder", SageMakerEnums.SortOrder);
+        v.Length(NextToken, "NextToken", 0, 8192);
+        v.Pattern(NextToken, "NextToken", SageMakerPatterns.NextToken, ".*");
+        v.Range(MaxResults, "MaxResults", 1, 100);
+    }
+}
+
+public sealed partial record ListProcessingJobsResponse
+{
+    public List<ProcessingJobSummary>? ProcessingJobSummaries { get; init; }
+    public string? NextToken { get; init; }
+}
+
 public sealed partial record ListTagsInput : IValidatable
 {
     public string? ResourceArn { get; init; }
@@ -1454,6 +2610,35 @@ public sealed partial record ListTagsInput : IValidatable
 public sealed partial record ListTagsOutput
 {
     public List<Tag>? Tags { get; init; }
+    public string? NextToken { get; init; }
+}
+
+public sealed partial record ListTrainingJobsForHyperParameterTuningJobRequest : IValidatable
+{
+    public string? HyperParameterTuningJobName { get; init; }
+    public string? NextToken { get; init; }
+    public int? MaxResults { get; init; }
+    public string? StatusEquals { get; init; }
+    public string? SortBy { get; init; }
+    public string? SortOrder { get; init; }
+
+    public void Validate(Validator v)
+    {
+        v.Required(HyperParameterTuningJobName, "HyperParameterTuningJobName");
+        v.Length(HyperParameterTuningJobName, "HyperParameterTuningJobName", 1, 32);
+        v.Pattern(HyperParameterTuningJobName, "HyperParameterTuningJobName", SageMakerPatterns.HyperParameterTuningJobName, "[a-zA-Z0-9](-*[a-zA-Z0-9]){0,31}");
+        v.Length(NextToken, "NextToken", 0, 8192);
+        v.Pattern(NextToken, "NextToken", SageMakerPatterns.NextToken, ".*");
+        v.Range(MaxResults, "MaxResults", 1, 100);
+        v.Enum(StatusEquals, "StatusEquals", SageMakerEnums.TrainingJobStatus);
+        v.Enum(SortBy, "SortBy", SageMakerEnums.TrainingJobSortByOptions);
+        v.Enum(SortOrder, "SortOrder", SageMakerEnums.SortOrder);
+    }
+}
+
+public sealed partial record ListTrainingJobsForHyperParameterTuningJobResponse
+{
+    public List<HyperParameterTrainingJobSummary>? TrainingJobSummaries { get; init; }
     public string? NextToken { get; init; }
 }
 
@@ -1526,6 +2711,38 @@ public sealed partial record ListTransformJobsResponse
     public string? NextToken { get; init; }
 }
 
+/// <summary>The managed configuration of a model package group.</summary>
+public sealed partial record ManagedConfiguration : IValidatable
+{
+    public string? ManagedStorageType { get; init; }
+
+    public void Validate(Validator v)
+    {
+        v.Enum(ManagedStorageType, "ManagedStorageType", SageMakerEnums.ManagedStorageType);
+    }
+}
+
+/// <summary>Metadata properties of the tracking entity, trial, or trial component.</summary>
+public sealed partial record MetadataProperties : IValidatable
+{
+    public string? CommitId { get; init; }
+    public string? Repository { get; init; }
+    public string? GeneratedBy { get; init; }
+    public string? ProjectId { get; init; }
+
+    public void Validate(Validator v)
+    {
+        v.Length(CommitId, "CommitId", 0, 1024);
+        v.Pattern(CommitId, "CommitId", SageMakerPatterns.MetadataPropertyValue, ".*");
+        v.Length(Repository, "Repository", 0, 1024);
+        v.Pattern(Repository, "Repository", SageMakerPatterns.MetadataPropertyValue, ".*");
+        v.Length(GeneratedBy, "GeneratedBy", 0, 1024);
+        v.Pattern(GeneratedBy, "GeneratedBy", SageMakerPatterns.MetadataPropertyValue, ".*");
+        v.Length(ProjectId, "ProjectId", 0, 1024);
+        v.Pattern(ProjectId, "ProjectId", SageMakerPatterns.MetadataPropertyValue, ".*");
+    }
+}
+
 /// <summary>The name, value, and date and time of a metric that was emitted to Amazon CloudWatch.</summary>
 public sealed partial record MetricData
 {
@@ -1558,6 +2775,26 @@ public sealed partial record MetricsConfig : IValidatable
     public int? MetricPublishFrequencyInSeconds { get; init; }
 
     public void Validate(Validator v) { }
+}
+
+/// <summary>Details about the metrics source.</summary>
+public sealed partial record MetricsSource : IValidatable
+{
+    public string? ContentType { get; init; }
+    public string? ContentDigest { get; init; }
+    public string? S3Uri { get; init; }
+
+    public void Validate(Validator v)
+    {
+        v.Required(ContentType, "ContentType");
+        v.Length(ContentType, "ContentType", 0, 256);
+        v.Pattern(ContentType, "ContentType", SageMakerPatterns.ContentType, ".*");
+        v.Length(ContentDigest, "ContentDigest", 0, 72);
+        v.Pattern(ContentDigest, "ContentDigest", SageMakerPatterns.ContentDigest, "[Ss][Hh][Aa]256:[0-9a-fA-F]{64}");
+        v.Required(S3Uri, "S3Uri");
+        v.Length(S3Uri, "S3Uri", 0, 1024);
+        v.Pattern(S3Uri, "S3Uri", SageMakerPatterns.S3Uri, "(https|s3)://([^/]+)/?(.*)");
+    }
 }
 
 /// <summary>The MLflow configuration using SageMaker managed MLflow.</summary>
@@ -1616,6 +2853,19 @@ public sealed partial record ModelClientConfig : IValidatable
     }
 }
 
+/// <summary>Data quality constraints and statistics for a model.</summary>
+public sealed partial record ModelDataQuality : IValidatable
+{
+    public MetricsSource? Statistics { get; init; }
+    public MetricsSource? Constraints { get; init; }
+
+    public void Validate(Validator v)
+    {
+        v.Nested(Statistics, "Statistics");
+        v.Nested(Constraints, "Constraints");
+    }
+}
+
 /// <summary>Specifies the location of ML model data to deploy.</summary>
 public sealed partial record ModelDataSource : IValidatable
 {
@@ -1624,6 +2874,56 @@ public sealed partial record ModelDataSource : IValidatable
     public void Validate(Validator v)
     {
         v.Nested(S3DataSource, "S3DataSource");
+    }
+}
+
+/// <summary>Input object for the model.</summary>
+public sealed partial record ModelInput : IValidatable
+{
+    public string? DataInputConfig { get; init; }
+
+    public void Validate(Validator v)
+    {
+        v.Required(DataInputConfig, "DataInputConfig");
+        v.Length(DataInputConfig, "DataInputConfig", 1, 16384);
+        v.Pattern(DataInputConfig, "DataInputConfig", SageMakerPatterns.DataInputConfig, "[\\S\\s]+");
+    }
+}
+
+/// <summary>A structure describing the current state of the model in its life cycle.</summary>
+public sealed partial record ModelLifeCycle : IValidatable
+{
+    public string? Stage { get; init; }
+    public string? StageStatus { get; init; }
+    public string? StageDescription { get; init; }
+
+    public void Validate(Validator v)
+    {
+        v.Required(Stage, "Stage");
+        v.Length(Stage, "Stage", 1, 63);
+        v.Pattern(Stage, "Stage", SageMakerPatterns.EntityName, "[a-zA-Z0-9](-*[a-zA-Z0-9]){0,62}");
+        v.Required(StageStatus, "StageStatus");
+        v.Length(StageStatus, "StageStatus", 1, 63);
+        v.Pattern(StageStatus, "StageStatus", SageMakerPatterns.EntityName, "[a-zA-Z0-9](-*[a-zA-Z0-9]){0,62}");
+        v.Length(StageDescription, "StageDescription", 0, 1024);
+        v.Pattern(StageDescription, "StageDescription", SageMakerPatterns.StageDescription, ".{0,1024}");
+    }
+}
+
+/// <summary>Contains metrics captured from a model.</summary>
+public sealed partial record ModelMetrics : IValidatable
+{
+    public ModelQuality? ModelQuality { get; init; }
+    public ModelDataQuality? ModelDataQuality { get; init; }
+    public Bias? Bias { get; init; }
+    public Explainability? Explainability { get; init; }
+
+    public void Validate(Validator v)
+    {
+        v.Nested(ModelQuality, "ModelQuality");
+        v.Nested(ModelDataQuality, "ModelDataQuality");
+        v.Nested(Bias, "Bias");
+        v.Nested(Explainability, "Explainability");
     }
 }
 
@@ -1640,6 +2940,169 @@ public sealed partial record ModelPackageConfig : IValidatable
         v.Pattern(ModelPackageGroupArn, "ModelPackageGroupArn", SageMakerPatterns.ModelPackageGroupArn, "arn:aws[a-z\\-]*:sagemaker:[a-z0-9\\-]{9,16}:[0-9]{12}:model-package-group/[\\S]{1,2048}");
         v.Length(SourceModelPackageArn, "SourceModelPackageArn", 1, 2048);
         v.Pattern(SourceModelPackageArn, "SourceModelPackageArn", SageMakerPatterns.ModelPackageArn, "arn:aws[a-z\\-]*:sagemaker:[a-z0-9\\-]{9,16}:[0-9]{12}:model-package/[\\S]{1,2048}");
+    }
+}
+
+/// <summary>Describes the Docker container for the model package.</summary>
+public sealed partial record ModelPackageContainerDefinition : IValidatable
+{
+    public string? ContainerHostname { get; init; }
+    public string? Image { get; init; }
+    public string? ImageDigest { get; init; }
+    public string? ModelDataUrl { get; init; }
+    public ModelDataSource? ModelDataSource { get; init; }
+    public string? ProductId { get; init; }
+    public Dictionary<string, string>? Environment { get; init; }
+    public ModelInput? ModelInput { get; init; }
+    public string? Framework { get; init; }
+    public string? FrameworkVersion { get; init; }
+    public string? NearestModelName { get; init; }
+    public List<AdditionalModelDataSource>? AdditionalModelDataSources { get; init; }
+    public AdditionalS3DataSource? AdditionalS3DataSource { get; init; }
+    public string? ModelDataETag { get; init; }
+    public bool? IsCheckpoint { get; init; }
+    public BaseModel? BaseModel { get; init; }
+
+    public void Validate(Validator v)
+    {
+        v.Length(ContainerHostname, "ContainerHostname", 0, 63);
+        v.Pattern(ContainerHostname, "ContainerHostname", SageMakerPatterns.ContainerHostname, "[a-zA-Z0-9](-*[a-zA-Z0-9]){0,62}");
+        v.Length(Image, "Image", 0, 255);
+        v.Pattern(Image, "Image", SageMakerPatterns.ContainerImage, "[\\S]+");
+        v.Length(ImageDigest, "ImageDigest", 0, 72);
+        v.Pattern(ImageDigest, "ImageDigest", SageMakerPatterns.ImageDigest, "[Ss][Hh][Aa]256:[0-9a-fA-F]{64}");
+        v.Length(ModelDataUrl, "ModelDataUrl", 0, 1024);
+        v.Pattern(ModelDataUrl, "ModelDataUrl", SageMakerPatterns.Url, "(https|s3)://([^/]+)/?(.*)");
+        v.Nested(ModelDataSource, "ModelDataSource");
+        v.Length(ProductId, "ProductId", 0, 256);
+        v.Pattern(ProductId, "ProductId", SageMakerPatterns.ProductId, "[a-zA-Z0-9](-*[a-zA-Z0-9])*");
+        v.Length(Environment, "Environment", 0, 100);
+        v.NoNulls(Environment, "Environment");
+        v.Keys(Environment, "Environment", static (v, k0) => { v.Length(k0, null, 0, 1024); v.Pattern(k0, null, SageMakerPatterns.EnvironmentKey, "[a-zA-Z_][a-zA-Z0-9_]*"); });
+        v.Values(Environment, "Environment", static (v, k0) => { v.Length(k0, null, 0, 1024); v.Pattern(k0, null, SageMakerPatterns.EnvironmentValue, "[\\S\\s]*"); });
+        v.Nested(ModelInput, "ModelInput");
+        v.Length(FrameworkVersion, "FrameworkVersion", 3, 10);
+        v.Pattern(FrameworkVersion, "FrameworkVersion", SageMakerPatterns.ModelPackageFrameworkVersion, "[0-9]\\.[A-Za-z0-9.-]+");
+        v.Length(AdditionalModelDataSources, "AdditionalModelDataSources", 0, 5);
+        v.NoNulls(AdditionalModelDataSources, "AdditionalModelDataSources");
+        v.Each(AdditionalModelDataSources, "AdditionalModelDataSources", static (v, i0) => { v.Nested(i0, null); });
+        v.Nested(AdditionalS3DataSource, "AdditionalS3DataSource");
+        v.Nested(BaseModel, "BaseModel");
+    }
+}
+
+/// <summary>Summary information about a model group.</summary>
+public sealed partial record ModelPackageGroupSummary
+{
+    public string? ModelPackageGroupName { get; init; }
+    public string? ModelPackageGroupArn { get; init; }
+    public string? ModelPackageGroupDescription { get; init; }
+    public DateTimeOffset? CreationTime { get; init; }
+    public string? ModelPackageGroupStatus { get; init; }
+    public ManagedConfiguration? ManagedConfiguration { get; init; }
+}
+
+/// <summary>The model card associated with the model package.</summary>
+public sealed partial record ModelPackageModelCard : IValidatable
+{
+    public string? ModelCardContent { get; init; }
+    public string? ModelCardStatus { get; init; }
+
+    public void Validate(Validator v)
+    {
+        v.Length(ModelCardContent, "ModelCardContent", 0, 100000, sensitive: true);
+        v.Pattern(ModelCardContent, "ModelCardContent", SageMakerPatterns.ModelCardContent, ".*", sensitive: true);
+        v.Enum(ModelCardStatus, "ModelCardStatus", SageMakerEnums.ModelCardStatus);
+    }
+}
+
+/// <summary>An optional Key Management Service key to encrypt, decrypt, and re-encrypt model package information for regulated workloads with highly sensitive data.</summary>
+public sealed partial record ModelPackageSecurityConfig : IValidatable
+{
+    public string? KmsKeyId { get; init; }
+
+    public void Validate(Validator v)
+    {
+        v.Required(KmsKeyId, "KmsKeyId");
+        v.Length(KmsKeyId, "KmsKeyId", 0, 2048);
+        v.Pattern(KmsKeyId, "KmsKeyId", SageMakerPatterns.KmsKeyId, "[a-zA-Z0-9:/_-]*");
+    }
+}
+
+/// <summary>Specifies the validation and image scan statuses of the model package.</summary>
+public sealed partial record ModelPackageStatusDetails
+{
+    public List<ModelPackageStatusItem>? ValidationStatuses { get; init; }
+    public List<ModelPackageStatusItem>? ImageScanStatuses { get; init; }
+}
+
+/// <summary>Represents the overall status of a model package.</summary>
+public sealed partial record ModelPackageStatusItem
+{
+    public string? Name { get; init; }
+    public string? Status { get; init; }
+    public string? FailureReason { get; init; }
+}
+
+/// <summary>Provides summary information about a model package.</summary>
+public sealed partial record ModelPackageSummary
+{
+    public string? ModelPackageName { get; init; }
+    public string? ModelPackageGroupName { get; init; }
+    public int? ModelPackageVersion { get; init; }
+    public string? ModelPackageArn { get; init; }
+    public string? ModelPackageDescription { get; init; }
+    public DateTimeOffset? CreationTime { get; init; }
+    public string? ModelPackageStatus { get; init; }
+    public string? ModelApprovalStatus { get; init; }
+    public ModelLifeCycle? ModelLifeCycle { get; init; }
+    public string? ModelPackageRegistrationType { get; init; }
+}
+
+/// <summary>Contains data, such as the inputs and targeted instance types that are used in the process of validating the model package.</summary>
+public sealed partial record ModelPackageValidationProfile : IValidatable
+{
+    public string? ProfileName { get; init; }
+    public TransformJobDefinition? TransformJobDefinition { get; init; }
+
+    public void Validate(Validator v)
+    {
+        v.Required(ProfileName, "ProfileName");
+        v.Length(ProfileName, "ProfileName", 1, 63);
+        v.Pattern(ProfileName, "ProfileName", SageMakerPatterns.EntityName, "[a-zA-Z0-9](-*[a-zA-Z0-9]){0,62}");
+        v.Required(TransformJobDefinition, "TransformJobDefinition");
+        v.Nested(TransformJobDefinition, "TransformJobDefinition");
+    }
+}
+
+/// <summary>Specifies batch transform jobs that SageMaker runs to validate your model package.</summary>
+public sealed partial record ModelPackageValidationSpecification : IValidatable
+{
+    public string? ValidationRole { get; init; }
+    public List<ModelPackageValidationProfile>? ValidationProfiles { get; init; }
+
+    public void Validate(Validator v)
+    {
+        v.Required(ValidationRole, "ValidationRole");
+        v.Length(ValidationRole, "ValidationRole", 20, 2048);
+        v.Pattern(ValidationRole, "ValidationRole", SageMakerPatterns.RoleArn, "arn:aws[a-z\\-]*:iam::\\d{12}:role/?[a-zA-Z_0-9+=,.@\\-_/]+");
+        v.Required(ValidationProfiles, "ValidationProfiles");
+        v.Length(ValidationProfiles, "ValidationProfiles", 0, 1);
+        v.NoNulls(ValidationProfiles, "ValidationProfiles");
+        v.Each(ValidationProfiles, "ValidationProfiles", static (v, i0) => { v.Nested(i0, null); });
+    }
+}
+
+/// <summary>Model quality statistics and constraints.</summary>
+public sealed partial record ModelQuality : IValidatable
+{
+    public MetricsSource? Statistics { get; init; }
+    public MetricsSource? Constraints { get; init; }
+
+    public void Validate(Validator v)
+    {
+        v.Nested(Statistics, "Statistics");
+        v.Nested(Constraints, "Constraints");
     }
 }
 
@@ -1662,6 +3125,27 @@ public sealed partial record MultiModelConfig : IValidatable
     }
 }
 
+/// <summary>Networking options for a job, such as network traffic encryption between containers, whether to allow inbound and outbound network calls to and from containers, and the VPC subnets and security groups…</summary>
+public sealed partial record NetworkConfig : IValidatable
+{
+    public bool? EnableInterContainerTrafficEncryption { get; init; }
+    public bool? EnableNetworkIsolation { get; init; }
+    public VpcConfig? VpcConfig { get; init; }
+
+    public void Validate(Validator v)
+    {
+        v.Nested(VpcConfig, "VpcConfig");
+    }
+}
+
+/// <summary>Specifies the number of training jobs that this hyperparameter tuning job launched, categorized by the status of their objective metric.</summary>
+public sealed partial record ObjectiveStatusCounters
+{
+    public int? Succeeded { get; init; }
+    public int? Pending { get; init; }
+    public int? Failed { get; init; }
+}
+
 /// <summary>Provides information about how to store model training results (model artifacts).</summary>
 public sealed partial record OutputDataConfig : IValidatable
 {
@@ -1677,6 +3161,43 @@ public sealed partial record OutputDataConfig : IValidatable
         v.Length(S3OutputPath, "S3OutputPath", 0, 1024);
         v.Pattern(S3OutputPath, "S3OutputPath", SageMakerPatterns.S3Uri, "(https|s3)://([^/]+)/?(.*)");
         v.Enum(CompressionType, "CompressionType", SageMakerEnums.OutputCompressionType);
+    }
+}
+
+/// <summary>Specifies ranges of integer, continuous, and categorical hyperparameters that a hyperparameter tuning job searches.</summary>
+public sealed partial record ParameterRanges : IValidatable
+{
+    public List<IntegerParameterRange>? IntegerParameterRanges { get; init; }
+    public List<ContinuousParameterRange>? ContinuousParameterRanges { get; init; }
+    public List<CategoricalParameterRange>? CategoricalParameterRanges { get; init; }
+    public List<AutoParameter>? AutoParameters { get; init; }
+
+    public void Validate(Validator v)
+    {
+        v.Length(IntegerParameterRanges, "IntegerParameterRanges", 0, 30);
+        v.NoNulls(IntegerParameterRanges, "IntegerParameterRanges");
+        v.Each(IntegerParameterRanges, "IntegerParameterRanges", static (v, i0) => { v.Nested(i0, null); });
+        v.Length(ContinuousParameterRanges, "ContinuousParameterRanges", 0, 30);
+        v.NoNulls(ContinuousParameterRanges, "ContinuousParameterRanges");
+        v.Each(ContinuousParameterRanges, "ContinuousParameterRanges", static (v, i0) => { v.Nested(i0, null); });
+        v.Length(CategoricalParameterRanges, "CategoricalParameterRanges", 0, 30);
+        v.NoNulls(CategoricalParameterRanges, "CategoricalParameterRanges");
+        v.Each(CategoricalParameterRanges, "CategoricalParameterRanges", static (v, i0) => { v.Nested(i0, null); });
+        v.Length(AutoParameters, "AutoParameters", 0, 100);
+        v.NoNulls(AutoParameters, "AutoParameters");
+        v.Each(AutoParameters, "AutoParameters", static (v, i0) => { v.Nested(i0, null); });
+    }
+}
+
+/// <summary>A previously completed or stopped hyperparameter tuning job to be used as a starting point for a new hyperparameter tuning job.</summary>
+public sealed partial record ParentHyperParameterTuningJob : IValidatable
+{
+    public string? HyperParameterTuningJobName { get; init; }
+
+    public void Validate(Validator v)
+    {
+        v.Length(HyperParameterTuningJobName, "HyperParameterTuningJobName", 1, 32);
+        v.Pattern(HyperParameterTuningJobName, "HyperParameterTuningJobName", SageMakerPatterns.HyperParameterTuningJobName, "[a-zA-Z0-9](-*[a-zA-Z0-9]){0,31}");
     }
 }
 
@@ -1719,6 +3240,170 @@ public sealed partial record PlacementSpecification : IValidatable
         v.Length(UltraServerId, "UltraServerId", 0, 256);
         v.Required(InstanceCount, "InstanceCount");
         v.Range(InstanceCount, "InstanceCount", 0, null);
+    }
+}
+
+/// <summary>Configuration for the cluster used to run a processing job.</summary>
+public sealed partial record ProcessingClusterConfig : IValidatable
+{
+    public int? InstanceCount { get; init; }
+    public string? InstanceType { get; init; }
+    public int? VolumeSizeInGB { get; init; }
+    public string? VolumeKmsKeyId { get; init; }
+
+    public void Validate(Validator v)
+    {
+        v.Required(InstanceCount, "InstanceCount");
+        v.Range(InstanceCount, "InstanceCount", 1, 100);
+        v.Required(InstanceType, "InstanceType");
+        v.Enum(InstanceType, "InstanceType", SageMakerEnums.ProcessingInstanceType);
+        v.Required(VolumeSizeInGB, "VolumeSizeInGB");
+        v.Range(VolumeSizeInGB, "VolumeSizeInGB", 1, 16384);
+        v.Length(VolumeKmsKeyId, "VolumeKmsKeyId", 0, 2048);
+        v.Pattern(VolumeKmsKeyId, "VolumeKmsKeyId", SageMakerPatterns.KmsKeyId, "[a-zA-Z0-9:/_-]*");
+    }
+}
+
+/// <summary>Configuration for processing job outputs in Amazon SageMaker Feature Store.</summary>
+public sealed partial record ProcessingFeatureStoreOutput : IValidatable
+{
+    public string? FeatureGroupName { get; init; }
+
+    public void Validate(Validator v)
+    {
+        v.Required(FeatureGroupName, "FeatureGroupName");
+        v.Length(FeatureGroupName, "FeatureGroupName", 1, 64);
+        v.Pattern(FeatureGroupName, "FeatureGroupName", SageMakerPatterns.FeatureGroupName, "[a-zA-Z0-9]([_-]*[a-zA-Z0-9]){0,63}");
+    }
+}
+
+/// <summary>The inputs for a processing job.</summary>
+public sealed partial record ProcessingInput : IValidatable
+{
+    public string? InputName { get; init; }
+    public bool? AppManaged { get; init; }
+    public ProcessingS3Input? S3Input { get; init; }
+    public DatasetDefinition? DatasetDefinition { get; init; }
+
+    public void Validate(Validator v)
+    {
+        v.Required(InputName, "InputName");
+        v.Nested(S3Input, "S3Input");
+        v.Nested(DatasetDefinition, "DatasetDefinition");
+    }
+}
+
+/// <summary>Summary of information about a processing job.</summary>
+public sealed partial record ProcessingJobSummary
+{
+    public string? ProcessingJobName { get; init; }
+    public string? ProcessingJobArn { get; init; }
+    public DateTimeOffset? CreationTime { get; init; }
+    public DateTimeOffset? ProcessingEndTime { get; init; }
+    public DateTimeOffset? LastModifiedTime { get; init; }
+    public string? ProcessingJobStatus { get; init; }
+    public string? FailureReason { get; init; }
+    public string? ExitMessage { get; init; }
+}
+
+/// <summary>Describes the results of a processing job.</summary>
+public sealed partial record ProcessingOutput : IValidatable
+{
+    public string? OutputName { get; init; }
+    public ProcessingS3Output? S3Output { get; init; }
+    public ProcessingFeatureStoreOutput? FeatureStoreOutput { get; init; }
+    public bool? AppManaged { get; init; }
+
+    public void Validate(Validator v)
+    {
+        v.Required(OutputName, "OutputName");
+        v.Nested(S3Output, "S3Output");
+        v.Nested(FeatureStoreOutput, "FeatureStoreOutput");
+    }
+}
+
+/// <summary>Configuration for uploading output from the processing container.</summary>
+public sealed partial record ProcessingOutputConfig : IValidatable
+{
+    public List<ProcessingOutput>? Outputs { get; init; }
+    public string? KmsKeyId { get; init; }
+
+    public void Validate(Validator v)
+    {
+        v.Required(Outputs, "Outputs");
+        v.Length(Outputs, "Outputs", 0, 10);
+        v.NoNulls(Outputs, "Outputs");
+        v.Each(Outputs, "Outputs", static (v, i0) => { v.Nested(i0, null); });
+        v.Length(KmsKeyId, "KmsKeyId", 0, 2048);
+        v.Pattern(KmsKeyId, "KmsKeyId", SageMakerPatterns.KmsKeyId, "[a-zA-Z0-9:/_-]*");
+    }
+}
+
+/// <summary>Identifies the resources, ML compute instances, and ML storage volumes to deploy for a processing job.</summary>
+public sealed partial record ProcessingResources : IValidatable
+{
+    public ProcessingClusterConfig? ClusterConfig { get; init; }
+
+    public void Validate(Validator v)
+    {
+        v.Required(ClusterConfig, "ClusterConfig");
+        v.Nested(ClusterConfig, "ClusterConfig");
+    }
+}
+
+/// <summary>Configuration for downloading input data from Amazon S3 into the processing container.</summary>
+public sealed partial record ProcessingS3Input : IValidatable
+{
+    public string? S3Uri { get; init; }
+    public string? LocalPath { get; init; }
+    public string? S3DataType { get; init; }
+    public string? S3InputMode { get; init; }
+    public string? S3DataDistributionType { get; init; }
+    public string? S3CompressionType { get; init; }
+
+    public void Validate(Validator v)
+    {
+        v.Required(S3Uri, "S3Uri");
+        v.Length(S3Uri, "S3Uri", 0, 1024);
+        v.Pattern(S3Uri, "S3Uri", SageMakerPatterns.S3Uri, "(https|s3)://([^/]+)/?(.*)");
+        v.Length(LocalPath, "LocalPath", 0, 256);
+        v.Pattern(LocalPath, "LocalPath", SageMakerPatterns.ProcessingLocalPath, ".*");
+        v.Required(S3DataType, "S3DataType");
+        v.Enum(S3DataType, "S3DataType", SageMakerEnums.ProcessingS3DataType);
+        v.Enum(S3InputMode, "S3InputMode", SageMakerEnums.ProcessingS3InputMode);
+        v.Enum(S3DataDistributionType, "S3DataDistributionType", SageMakerEnums.ProcessingS3DataDistributionType);
+        v.Enum(S3CompressionType, "S3CompressionType", SageMakerEnums.ProcessingS3CompressionType);
+    }
+}
+
+/// <summary>Configuration for uploading output data to Amazon S3 from the processing container.</summary>
+public sealed partial record ProcessingS3Output : IValidatable
+{
+    public string? S3Uri { get; init; }
+    public string? LocalPath { get; init; }
+    public string? S3UploadMode { get; init; }
+
+    public void Validate(Validator v)
+    {
+        v.Required(S3Uri, "S3Uri");
+        v.Length(S3Uri, "S3Uri", 0, 1024);
+        v.Pattern(S3Uri, "S3Uri", SageMakerPatterns.S3Uri, "(https|s3)://([^/]+)/?(.*)");
+        v.Length(LocalPath, "LocalPath", 0, 256);
+        v.Pattern(LocalPath, "LocalPath", SageMakerPatterns.ProcessingLocalPath, ".*");
+        v.Required(S3UploadMode, "S3UploadMode");
+        v.Enum(S3UploadMode, "S3UploadMode", SageMakerEnums.ProcessingS3UploadMode);
+    }
+}
+
+/// <summary>Configures conditions under which the processing job should be stopped, such as how long the processing job has been running.</summary>
+public sealed partial record ProcessingStoppingCondition : IValidatable
+{
+    public int? MaxRuntimeInSeconds { get; init; }
+
+    public void Validate(Validator v)
+    {
+        v.Required(MaxRuntimeInSeconds, "MaxRuntimeInSeconds");
+        v.Range(MaxRuntimeInSeconds, "MaxRuntimeInSeconds", 1, 777600);
     }
 }
 
@@ -1981,6 +3666,47 @@ public sealed partial record RealTimeInferenceRecommendation
     public Dictionary<string, string>? Environment { get; init; }
 }
 
+/// <summary>Configuration for Redshift Dataset Definition input.</summary>
+public sealed partial record RedshiftDatasetDefinition : IValidatable
+{
+    public string? ClusterId { get; init; }
+    public string? Database { get; init; }
+    public string? DbUser { get; init; }
+    public string? QueryString { get; init; }
+    public string? ClusterRoleArn { get; init; }
+    public string? OutputS3Uri { get; init; }
+    public string? KmsKeyId { get; init; }
+    public string? OutputFormat { get; init; }
+    public string? OutputCompression { get; init; }
+
+    public void Validate(Validator v)
+    {
+        v.Required(ClusterId, "ClusterId");
+        v.Length(ClusterId, "ClusterId", 1, 63);
+        v.Pattern(ClusterId, "ClusterId", SageMakerPatterns.RedshiftClusterId, ".*");
+        v.Required(Database, "Database");
+        v.Length(Database, "Database", 1, 64);
+        v.Pattern(Database, "Database", SageMakerPatterns.RedshiftDatabase, ".*");
+        v.Required(DbUser, "DbUser");
+        v.Length(DbUser, "DbUser", 1, 128);
+        v.Pattern(DbUser, "DbUser", SageMakerPatterns.RedshiftUserName, ".*");
+        v.Required(QueryString, "QueryString");
+        v.Length(QueryString, "QueryString", 1, 4096);
+        v.Pattern(QueryString, "QueryString", SageMakerPatterns.RedshiftQueryString, "[\\s\\S]+");
+        v.Required(ClusterRoleArn, "ClusterRoleArn");
+        v.Length(ClusterRoleArn, "ClusterRoleArn", 20, 2048);
+        v.Pattern(ClusterRoleArn, "ClusterRoleArn", SageMakerPatterns.RoleArn, "arn:aws[a-z\\-]*:iam::\\d{12}:role/?[a-zA-Z_0-9+=,.@\\-_/]+");
+        v.Required(OutputS3Uri, "OutputS3Uri");
+        v.Length(OutputS3Uri, "OutputS3Uri", 0, 1024);
+        v.Pattern(OutputS3Uri, "OutputS3Uri", SageMakerPatterns.S3Uri, "(https|s3)://([^/]+)/?(.*)");
+        v.Length(KmsKeyId, "KmsKeyId", 0, 2048);
+        v.Pattern(KmsKeyId, "KmsKeyId", SageMakerPatterns.KmsKeyId, "[a-zA-Z0-9:/_-]*");
+        v.Required(OutputFormat, "OutputFormat");
+        v.Enum(OutputFormat, "OutputFormat", SageMakerEnums.RedshiftResultFormat);
+        v.Enum(OutputCompression, "OutputCompression", SageMakerEnums.RedshiftResultCompressionType);
+    }
+}
+
 /// <summary>Configuration for remote debugging for the CreateTrainingJob API.</summary>
 public sealed partial record RemoteDebugConfig : IValidatable
 {
@@ -2028,6 +3754,22 @@ public sealed partial record ResourceConfig : IValidatable
         v.Length(TrainingPlanArn, "TrainingPlanArn", 50, 2048);
         v.Pattern(TrainingPlanArn, "TrainingPlanArn", SageMakerPatterns.TrainingPlanArn, "arn:aws[a-z\\-]*:sagemaker:[a-z0-9\\-]*:[0-9]{12}:training-plan/.*");
         v.Nested(InstancePlacementConfig, "InstancePlacementConfig");
+    }
+}
+
+/// <summary>Specifies the maximum number of training jobs and parallel training jobs that a hyperparameter tuning job can launch.</summary>
+public sealed partial record ResourceLimits : IValidatable
+{
+    public int? MaxNumberOfTrainingJobs { get; init; }
+    public int? MaxParallelTrainingJobs { get; init; }
+    public int? MaxRuntimeInSeconds { get; init; }
+
+    public void Validate(Validator v)
+    {
+        v.Range(MaxNumberOfTrainingJobs, "MaxNumberOfTrainingJobs", 1, null);
+        v.Required(MaxParallelTrainingJobs, "MaxParallelTrainingJobs");
+        v.Range(MaxParallelTrainingJobs, "MaxParallelTrainingJobs", 1, null);
+        v.Range(MaxRuntimeInSeconds, "MaxRuntimeInSeconds", 120, 15768000);
     }
 }
 
@@ -2173,6 +3915,63 @@ public sealed partial record ShuffleConfig : IValidatable
     }
 }
 
+/// <summary>Specifies an algorithm that was used to create the model package.</summary>
+public sealed partial record SourceAlgorithm : IValidatable
+{
+    public string? ModelDataUrl { get; init; }
+    public ModelDataSource? ModelDataSource { get; init; }
+    public string? ModelDataETag { get; init; }
+    public string? AlgorithmName { get; init; }
+
+    public void Validate(Validator v)
+    {
+        v.Length(ModelDataUrl, "ModelDataUrl", 0, 1024);
+        v.Pattern(ModelDataUrl, "ModelDataUrl", SageMakerPatterns.Url, "(https|s3)://([^/]+)/?(.*)");
+        v.Nested(ModelDataSource, "ModelDataSource");
+        v.Required(AlgorithmName, "AlgorithmName");
+        v.Length(AlgorithmName, "AlgorithmName", 1, 170);
+        v.Pattern(AlgorithmName, "AlgorithmName", SageMakerPatterns.ArnOrName, "(arn:aws[a-z\\-]*:sagemaker:[a-z0-9\\-]*:[0-9]{12}:[a-z\\-]*\\/)?([a-zA-Z0-9]([a-zA-Z0-9-]){0,62})(?<!-)");
+    }
+}
+
+/// <summary>A list of algorithms that were used to create a model package.</summary>
+public sealed partial record SourceAlgorithmSpecification : IValidatable
+{
+    public List<SourceAlgorithm>? SourceAlgorithms { get; init; }
+
+    public void Validate(Validator v)
+    {
+        v.Required(SourceAlgorithms, "SourceAlgorithms");
+        v.Length(SourceAlgorithms, "SourceAlgorithms", 1, 1);
+        v.NoNulls(SourceAlgorithms, "SourceAlgorithms");
+        v.Each(SourceAlgorithms, "SourceAlgorithms", static (v, i0) => { v.Nested(i0, null); });
+    }
+}
+
+public sealed partial record StopHyperParameterTuningJobRequest : IValidatable
+{
+    public string? HyperParameterTuningJobName { get; init; }
+
+    public void Validate(Validator v)
+    {
+        v.Required(HyperParameterTuningJobName, "HyperParameterTuningJobName");
+        v.Length(HyperParameterTuningJobName, "HyperParameterTuningJobName", 1, 32);
+        v.Pattern(HyperParameterTuningJobName, "HyperParameterTuningJobName", SageMakerPatterns.HyperParameterTuningJobName, "[a-zA-Z0-9](-*[a-zA-Z0-9]){0,31}");
+    }
+}
+
+public sealed partial record StopProcessingJobRequest : IValidatable
+{
+    public string? ProcessingJobName { get; init; }
+
+    public void Validate(Validator v)
+    {
+        v.Required(ProcessingJobName, "ProcessingJobName");
+        v.Length(ProcessingJobName, "ProcessingJobName", 1, 63);
+        v.Pattern(ProcessingJobName, "ProcessingJobName", SageMakerPatterns.ProcessingJobName, "[a-zA-Z0-9](-*[a-zA-Z0-9]){0,62}");
+    }
+}
+
 public sealed partial record StopTrainingJobRequest : IValidatable
 {
     public string? TrainingJobName { get; init; }
@@ -2278,6 +4077,16 @@ public sealed partial record TrainingImageConfig : IValidatable
     }
 }
 
+/// <summary>The numbers of training jobs launched by a hyperparameter tuning job, categorized by status.</summary>
+public sealed partial record TrainingJobStatusCounters
+{
+    public int? Completed { get; init; }
+    public int? InProgress { get; init; }
+    public int? RetryableError { get; init; }
+    public int? NonRetryableError { get; init; }
+    public int? Stopped { get; init; }
+}
+
 /// <summary>Provides summary information about a training job.</summary>
 public sealed partial record TrainingJobSummary
 {
@@ -2342,6 +4151,35 @@ public sealed partial record TransformInput : IValidatable
         v.Pattern(ContentType, "ContentType", SageMakerPatterns.ContentType, ".*");
         v.Enum(CompressionType, "CompressionType", SageMakerEnums.CompressionType);
         v.Enum(SplitType, "SplitType", SageMakerEnums.SplitType);
+    }
+}
+
+/// <summary>Defines the input needed to run a transform job using the inference specification specified in the algorithm.</summary>
+public sealed partial record TransformJobDefinition : IValidatable
+{
+    public int? MaxConcurrentTransforms { get; init; }
+    public int? MaxPayloadInMB { get; init; }
+    public string? BatchStrategy { get; init; }
+    public Dictionary<string, string>? Environment { get; init; }
+    public TransformInput? TransformInput { get; init; }
+    public TransformOutput? TransformOutput { get; init; }
+    public TransformResources? TransformResources { get; init; }
+
+    public void Validate(Validator v)
+    {
+        v.Range(MaxConcurrentTransforms, "MaxConcurrentTransforms", 0, null);
+        v.Range(MaxPayloadInMB, "MaxPayloadInMB", 0, null);
+        v.Enum(BatchStrategy, "BatchStrategy", SageMakerEnums.BatchStrategy);
+        v.Length(Environment, "Environment", 0, 16);
+        v.NoNulls(Environment, "Environment");
+        v.Keys(Environment, "Environment", static (v, k0) => { v.Length(k0, null, 0, 1024); v.Pattern(k0, null, SageMakerPatterns.TransformEnvironmentKey, "[a-zA-Z_][a-zA-Z0-9_]{0,1023}"); });
+        v.Values(Environment, "Environment", static (v, k0) => { v.Length(k0, null, 0, 10240); v.Pattern(k0, null, SageMakerPatterns.TransformEnvironmentValue, "[\\S\\s]*"); });
+        v.Required(TransformInput, "TransformInput");
+        v.Nested(TransformInput, "TransformInput");
+        v.Required(TransformOutput, "TransformOutput");
+        v.Nested(TransformOutput, "TransformOutput");
+        v.Required(TransformResources, "TransformResources");
+        v.Nested(TransformResources, "TransformResources");
     }
 }
 
@@ -2414,6 +4252,20 @@ public sealed partial record TransformS3DataSource : IValidatable
     }
 }
 
+/// <summary>The job completion criteria.</summary>
+public sealed partial record TuningJobCompletionCriteria : IValidatable
+{
+    public float? TargetObjectiveMetricValue { get; init; }
+    public BestObjectiveNotImproving? BestObjectiveNotImproving { get; init; }
+    public ConvergenceDetected? ConvergenceDetected { get; init; }
+
+    public void Validate(Validator v)
+    {
+        v.Nested(BestObjectiveNotImproving, "BestObjectiveNotImproving");
+        v.Nested(ConvergenceDetected, "ConvergenceDetected");
+    }
+}
+
 public sealed partial record UpdateEndpointInput : IValidatable
 {
     public string? EndpointName { get; init; }
@@ -2465,6 +4317,63 @@ public sealed partial record UpdateEndpointWeightsAndCapacitiesOutput
     public string? EndpointArn { get; init; }
 }
 
+public sealed partial record UpdateModelPackageInput : IValidatable
+{
+    public string? ModelPackageArn { get; init; }
+    public string? ModelApprovalStatus { get; init; }
+    public string? ModelPackageRegistrationType { get; init; }
+    public string? ApprovalDescription { get; init; }
+    public Dictionary<string, string>? CustomerMetadataProperties { get; init; }
+    public List<string>? CustomerMetadataPropertiesToRemove { get; init; }
+    public List<AdditionalInferenceSpecificationDefinition>? AdditionalInferenceSpecificationsToAdd { get; init; }
+    public InferenceSpecification? InferenceSpecification { get; init; }
+    public string? SourceUri { get; init; }
+    public ModelPackageModelCard? ModelCard { get; init; }
+    public ModelLifeCycle? ModelLifeCycle { get; init; }
+    public string? ClientToken { get; init; }
+
+    public void Validate(Validator v)
+    {
+        v.Required(ModelPackageArn, "ModelPackageArn");
+        v.Length(ModelPackageArn, "ModelPackageArn", 1, 2048);
+        v.Pattern(ModelPackageArn, "ModelPackageArn", SageMakerPatterns.ModelPackageArn, "arn:aws[a-z\\-]*:sagemaker:[a-z0-9\\-]{9,16}:[0-9]{12}:model-package/[\\S]{1,2048}");
+        v.Enum(ModelApprovalStatus, "ModelApprovalStatus", SageMakerEnums.ModelApprovalStatus);
+        v.Enum(ModelPackageRegistrationType, "ModelPackageRegistrationType", SageMakerEnums.ModelPackageRegistrationType);
+        v.Length(ApprovalDescription, "ApprovalDescription", 0, 1024);
+        v.Pattern(ApprovalDescription, "ApprovalDescription", SageMakerPatterns.ApprovalDescription, ".*");
+        v.Length(CustomerMetadataProperties, "CustomerMetadataProperties", 1, 50);
+        v.NoNulls(CustomerMetadataProperties, "CustomerMetadataProperties");
+        v.Keys(CustomerMetadataProperties, "CustomerMetadataProperties", static (v, k0) => { v.Length(k0, null, 1, 128); v.Pattern(k0, null, SageMakerPatterns.CustomerMetadataKey, "([\\p{L}\\p{Z}\\p{N}_.:\\/=+\\-@]*)${1,128}"); });
+        v.Values(CustomerMetadataProperties, "CustomerMetadataProperties", static (v, k0) => { v.Length(k0, null, 1, 256); v.Pattern(k0, null, SageMakerPatterns.CustomerMetadataValue, "([\\p{L}\\p{Z}\\p{N}_.:\\/=+\\-@]*)${1,256}"); });
+        v.NoNulls(CustomerMetadataPropertiesToRemove, "CustomerMetadataPropertiesToRemove");
+        v.Each(CustomerMetadataPropertiesToRemove, "CustomerMetadataPropertiesToRemove", static (v, i0) => { v.Length(i0, null, 1, 128); v.Pattern(i0, null, SageMakerPatterns.CustomerMetadataKey, "([\\p{L}\\p{Z}\\p{N}_.:\\/=+\\-@]*)${1,128}"); });
+        v.Length(AdditionalInferenceSpecificationsToAdd, "AdditionalInferenceSpecificationsToAdd", 1, 15);
+        v.NoNulls(AdditionalInferenceSpecificationsToAdd, "AdditionalInferenceSpecificationsToAdd");
+        v.Each(AdditionalInferenceSpecificationsToAdd, "AdditionalInferenceSpecificationsToAdd", static (v, i0) => { v.Nested(i0, null); });
+        v.Nested(InferenceSpecification, "InferenceSpecification");
+        v.Length(SourceUri, "SourceUri", 0, 1024);
+        v.Pattern(SourceUri, "SourceUri", SageMakerPatterns.ModelPackageSourceUri, "[\\p{L}\\p{M}\\p{Z}\\p{N}\\p{P}]{0,1024}");
+        v.Nested(ModelCard, "ModelCard");
+        v.Nested(ModelLifeCycle, "ModelLifeCycle");
+        v.Length(ClientToken, "ClientToken", 1, 36);
+        v.Pattern(ClientToken, "ClientToken", SageMakerPatterns.ClientToken, "[a-zA-Z0-9-]+");
+    }
+}
+
+public sealed partial record UpdateModelPackageOutput
+{
+    public string? ModelPackageArn { get; init; }
+}
+
+/// <summary>Information about the user who created or modified a SageMaker resource.</summary>
+public sealed partial record UserContext
+{
+    public string? UserProfileArn { get; init; }
+    public string? UserProfileName { get; init; }
+    public string? DomainId { get; init; }
+    public IamIdentity? IamIdentity { get; init; }
+}
+
 /// <summary>Specifies a production variant property type for an Endpoint.</summary>
 public sealed partial record VariantProperty : IValidatable
 {
@@ -2507,8 +4416,12 @@ public sealed partial record WarmPoolStatus
 /// <summary>The values the model allows for each enumerated string of sagemaker's inputs.</summary>
 public static class SageMakerEnums
 {
+    public static readonly string[] AdditionalS3DataSourceDataType = ["S3Object", "S3Prefix"];
     public static readonly string[] AssemblyType = ["None", "Line"];
     public static readonly string[] AsyncNotificationTopicTypes = ["SUCCESS_NOTIFICATION_TOPIC", "ERROR_NOTIFICATION_TOPIC"];
+    public static readonly string[] AthenaResultCompressionType = ["GZIP", "SNAPPY", "ZLIB"];
+    public static readonly string[] AthenaResultFormat = ["PARQUET", "ORC", "AVRO", "JSON", "TEXTFILE"];
+    public static readonly string[] AutotuneMode = ["Enabled"];
     public static readonly string[] BatchStrategy = ["MultiRecord", "SingleRecord"];
     public static readonly string[] CapacityReservationPreference = ["capacity-reservations-only"];
     public static readonly string[] CapacitySizeType = ["INSTANCE_COUNT", "CAPACITY_PERCENT"];
@@ -2516,44 +4429,74 @@ public static class SageMakerEnums
     public static readonly string[] ClarifyFeatureType = ["numerical", "categorical", "text"];
     public static readonly string[] ClarifyTextGranularity = ["token", "sentence", "paragraph"];
     public static readonly string[] ClarifyTextLanguage = ["af", "sq", "ar", "hy", "eu", "bn", "bg", "ca", "zh", "hr", "cs", "da", "nl", "en", "et", "fi", "fr", "de", "el", "gu", "he", "hi", "hu", "is", "id", "ga", "it", "kn", "ky", "lv", "lt", "lb", "mk", "ml", "mr", "ne", "nb", "fa", "pl", "pt", "ro", "ru", "sa", "sr", "tn", "si", "sk", "sl", "es", "sv", "tl", "ta", "tt", "te", "tr", "uk", "ur", "yo", "lij", "xx"];
+    public static readonly string[] CompleteOnConvergence = ["Disabled", "Enabled"];
     public static readonly string[] CompressionType = ["None", "Gzip"];
     public static readonly string[] ContainerMode = ["SingleModel", "MultiModel"];
+    public static readonly string[] CrossAccountFilterOption = ["SameAccount", "CrossAccount"];
     public static readonly string[] CustomizationTechnique = ["SFT", "DPO", "RLVR", "RLAIF"];
+    public static readonly string[] DataDistributionType = ["FullyReplicated", "ShardedByS3Key"];
     public static readonly string[] EndpointConfigSortKey = ["Name", "CreationTime"];
     public static readonly string[] EndpointSortKey = ["Name", "CreationTime", "Status"];
     public static readonly string[] EndpointStatus = ["OutOfService", "Creating", "Updating", "SystemUpdating", "RollingBack", "InService", "Deleting", "Failed", "UpdateRollbackFailed"];
     public static readonly string[] EvaluationType = ["LLMAJEvaluation", "CustomScorerEvaluation", "BenchmarkEvaluation"];
     public static readonly string[] FileSystemAccessMode = ["rw", "ro"];
     public static readonly string[] FileSystemType = ["EFS", "FSxLustre"];
+    public static readonly string[] HyperParameterScalingType = ["Auto", "Linear", "Logarithmic", "ReverseLogarithmic"];
+    public static readonly string[] HyperParameterTuningAllocationStrategy = ["Prioritized"];
+    public static readonly string[] HyperParameterTuningJobObjectiveType = ["Maximize", "Minimize"];
+    public static readonly string[] HyperParameterTuningJobSortByOptions = ["Name", "Status", "CreationTime"];
+    public static readonly string[] HyperParameterTuningJobStatus = ["Completed", "InProgress", "Failed", "Stopped", "Stopping", "Deleting", "DeleteFailed"];
+    public static readonly string[] HyperParameterTuningJobStrategyType = ["Bayesian", "Random", "Hyperband", "Grid"];
+    public static readonly string[] HyperParameterTuningJobWarmStartType = ["IdenticalDataAndAlgorithm", "TransferLearning"];
     public static readonly string[] InferenceExecutionMode = ["Serial", "Direct"];
+    public static readonly string[] InputMode = ["Pipe", "File"];
     public static readonly string[] JoinSource = ["Input", "None"];
     public static readonly string[] ManagedInstanceScalingScaleInStrategy = ["IDLE_RELEASE", "CONSOLIDATION"];
     public static readonly string[] ManagedInstanceScalingStatus = ["ENABLED", "DISABLED"];
+    public static readonly string[] ManagedStorageType = ["Restricted"];
+    public static readonly string[] ModelApprovalStatus = ["Approved", "Rejected", "PendingManualApproval"];
     public static readonly string[] ModelCacheSetting = ["Enabled", "Disabled"];
+    public static readonly string[] ModelCardStatus = ["Draft", "PendingReview", "Approved", "Archived"];
     public static readonly string[] ModelCompressionType = ["None", "Gzip"];
+    public static readonly string[] ModelPackageGroupSortBy = ["Name", "CreationTime"];
+    public static readonly string[] ModelPackageRegistrationType = ["Logged", "Registered"];
+    public static readonly string[] ModelPackageSortBy = ["Name", "CreationTime"];
+    public static readonly string[] ModelPackageType = ["Versioned", "Unversioned", "Both"];
     public static readonly string[] ModelSortKey = ["Name", "CreationTime"];
     public static readonly string[] OrderKey = ["Ascending", "Descending"];
     public static readonly string[] OutputCompressionType = ["GZIP", "NONE"];
     public static readonly string[] Peft = ["LORA"];
     public static readonly string[] ProcessingInstanceType = ["ml.t3.medium", "ml.t3.large", "ml.t3.xlarge", "ml.t3.2xlarge", "ml.m4.xlarge", "ml.m4.2xlarge", "ml.m4.4xlarge", "ml.m4.10xlarge", "ml.m4.16xlarge", "ml.c4.xlarge", "ml.c4.2xlarge", "ml.c4.4xlarge", "ml.c4.8xlarge", "ml.p2.xlarge", "ml.p2.8xlarge", "ml.p2.16xlarge", "ml.p3.2xlarge", "ml.p3.8xlarge", "ml.p3.16xlarge", "ml.c5.xlarge", "ml.c5.2xlarge", "ml.c5.4xlarge", "ml.c5.9xlarge", "ml.c5.18xlarge", "ml.m5.large", "ml.m5.xlarge", "ml.m5.2xlarge", "ml.m5.4xlarge", "ml.m5.12xlarge", "ml.m5.24xlarge", "ml.r5.large", "ml.r5.xlarge", "ml.r5.2xlarge", "ml.r5.4xlarge", "ml.r5.8xlarge", "ml.r5.12xlarge", "ml.r5.16xlarge", "ml.r5.24xlarge", "ml.g4dn.xlarge", "ml.g4dn.2xlarge", "ml.g4dn.4xlarge", "ml.g4dn.8xlarge", "ml.g4dn.12xlarge", "ml.g4dn.16xlarge", "ml.g5.xlarge", "ml.g5.2xlarge", "ml.g5.4xlarge", "ml.g5.8xlarge", "ml.g5.16xlarge", "ml.g5.12xlarge", "ml.g5.24xlarge", "ml.g5.48xlarge", "ml.r5d.large", "ml.r5d.xlarge", "ml.r5d.2xlarge", "ml.r5d.4xlarge", "ml.r5d.8xlarge", "ml.r5d.12xlarge", "ml.r5d.16xlarge", "ml.r5d.24xlarge", "ml.g6.xlarge", "ml.g6.2xlarge", "ml.g6.4xlarge", "ml.g6.8xlarge", "ml.g6.12xlarge", "ml.g6.16xlarge", "ml.g6.24xlarge", "ml.g6.48xlarge", "ml.g6e.xlarge", "ml.g6e.2xlarge", "ml.g6e.4xlarge", "ml.g6e.8xlarge", "ml.g6e.12xlarge", "ml.g6e.16xlarge", "ml.g6e.24xlarge", "ml.g6e.48xlarge", "ml.m6i.large", "ml.m6i.xlarge", "ml.m6i.2xlarge", "ml.m6i.4xlarge", "ml.m6i.8xlarge", "ml.m6i.12xlarge", "ml.m6i.16xlarge", "ml.m6i.24xlarge", "ml.m6i.32xlarge", "ml.c6i.xlarge", "ml.c6i.2xlarge", "ml.c6i.4xlarge", "ml.c6i.8xlarge", "ml.c6i.12xlarge", "ml.c6i.16xlarge", "ml.c6i.24xlarge", "ml.c6i.32xlarge", "ml.m7i.large", "ml.m7i.xlarge", "ml.m7i.2xlarge", "ml.m7i.4xlarge", "ml.m7i.8xlarge", "ml.m7i.12xlarge", "ml.m7i.16xlarge", "ml.m7i.24xlarge", "ml.m7i.48xlarge", "ml.c7i.large", "ml.c7i.xlarge", "ml.c7i.2xlarge", "ml.c7i.4xlarge", "ml.c7i.8xlarge", "ml.c7i.12xlarge", "ml.c7i.16xlarge", "ml.c7i.24xlarge", "ml.c7i.48xlarge", "ml.r7i.large", "ml.r7i.xlarge", "ml.r7i.2xlarge", "ml.r7i.4xlarge", "ml.r7i.8xlarge", "ml.r7i.12xlarge", "ml.r7i.16xlarge", "ml.r7i.24xlarge", "ml.r7i.48xlarge", "ml.p5.4xlarge", "ml.g7e.2xlarge", "ml.g7e.4xlarge", "ml.g7e.8xlarge", "ml.g7e.12xlarge", "ml.g7e.24xlarge", "ml.g7e.48xlarge"];
+    public static readonly string[] ProcessingJobStatus = ["InProgress", "Completed", "Failed", "Stopping", "Stopped"];
+    public static readonly string[] ProcessingS3CompressionType = ["None", "Gzip"];
+    public static readonly string[] ProcessingS3DataDistributionType = ["FullyReplicated", "ShardedByS3Key"];
+    public static readonly string[] ProcessingS3DataType = ["ManifestFile", "S3Prefix"];
+    public static readonly string[] ProcessingS3InputMode = ["Pipe", "File"];
+    public static readonly string[] ProcessingS3UploadMode = ["Continuous", "EndOfJob"];
     public static readonly string[] ProductionVariantAcceleratorType = ["ml.eia1.medium", "ml.eia1.large", "ml.eia1.xlarge", "ml.eia2.medium", "ml.eia2.large", "ml.eia2.xlarge"];
     public static readonly string[] ProductionVariantInferenceAmiVersion = ["al2-ami-sagemaker-inference-gpu-2", "al2-ami-sagemaker-inference-gpu-2-1", "al2-ami-sagemaker-inference-gpu-3-1", "al2-ami-sagemaker-inference-neuron-2", "al2023-ami-sagemaker-inference-gpu-4-1"];
     public static readonly string[] ProductionVariantInstanceType = ["ml.t2.medium", "ml.t2.large", "ml.t2.xlarge", "ml.t2.2xlarge", "ml.m4.xlarge", "ml.m4.2xlarge", "ml.m4.4xlarge", "ml.m4.10xlarge", "ml.m4.16xlarge", "ml.m5.large", "ml.m5.xlarge", "ml.m5.2xlarge", "ml.m5.4xlarge", "ml.m5.12xlarge", "ml.m5.24xlarge", "ml.m5d.large", "ml.m5d.xlarge", "ml.m5d.2xlarge", "ml.m5d.4xlarge", "ml.m5d.12xlarge", "ml.m5d.24xlarge", "ml.c4.large", "ml.c4.xlarge", "ml.c4.2xlarge", "ml.c4.4xlarge", "ml.c4.8xlarge", "ml.p2.xlarge", "ml.p2.8xlarge", "ml.p2.16xlarge", "ml.p3.2xlarge", "ml.p3.8xlarge", "ml.p3.16xlarge", "ml.c5.large", "ml.c5.xlarge", "ml.c5.2xlarge", "ml.c5.4xlarge", "ml.c5.9xlarge", "ml.c5.18xlarge", "ml.c5d.large", "ml.c5d.xlarge", "ml.c5d.2xlarge", "ml.c5d.4xlarge", "ml.c5d.9xlarge", "ml.c5d.18xlarge", "ml.g4dn.xlarge", "ml.g4dn.2xlarge", "ml.g4dn.4xlarge", "ml.g4dn.8xlarge", "ml.g4dn.12xlarge", "ml.g4dn.16xlarge", "ml.r5.large", "ml.r5.xlarge", "ml.r5.2xlarge", "ml.r5.4xlarge", "ml.r5.12xlarge", "ml.r5.24xlarge", "ml.r5d.large", "ml.r5d.xlarge", "ml.r5d.2xlarge", "ml.r5d.4xlarge", "ml.r5d.12xlarge", "ml.r5d.24xlarge", "ml.inf1.xlarge", "ml.inf1.2xlarge", "ml.inf1.6xlarge", "ml.inf1.24xlarge", "ml.dl1.24xlarge", "ml.c6i.large", "ml.c6i.xlarge", "ml.c6i.2xlarge", "ml.c6i.4xlarge", "ml.c6i.8xlarge", "ml.c6i.12xlarge", "ml.c6i.16xlarge", "ml.c6i.24xlarge", "ml.c6i.32xlarge", "ml.m6i.large", "ml.m6i.xlarge", "ml.m6i.2xlarge", "ml.m6i.4xlarge", "ml.m6i.8xlarge", "ml.m6i.12xlarge", "ml.m6i.16xlarge", "ml.m6i.24xlarge", "ml.m6i.32xlarge", "ml.r6i.large", "ml.r6i.xlarge", "ml.r6i.2xlarge", "ml.r6i.4xlarge", "ml.r6i.8xlarge", "ml.r6i.12xlarge", "ml.r6i.16xlarge", "ml.r6i.24xlarge", "ml.r6i.32xlarge", "ml.g5.xlarge", "ml.g5.2xlarge", "ml.g5.4xlarge", "ml.g5.8xlarge", "ml.g5.12xlarge", "ml.g5.16xlarge", "ml.g5.24xlarge", "ml.g5.48xlarge", "ml.g6.xlarge", "ml.g6.2xlarge", "ml.g6.4xlarge", "ml.g6.8xlarge", "ml.g6.12xlarge", "ml.g6.16xlarge", "ml.g6.24xlarge", "ml.g6.48xlarge", "ml.r8g.medium", "ml.r8g.large", "ml.r8g.xlarge", "ml.r8g.2xlarge", "ml.r8g.4xlarge", "ml.r8g.8xlarge", "ml.r8g.12xlarge", "ml.r8g.16xlarge", "ml.r8g.24xlarge", "ml.r8g.48xlarge", "ml.g6e.xlarge", "ml.g6e.2xlarge", "ml.g6e.4xlarge", "ml.g6e.8xlarge", "ml.g6e.12xlarge", "ml.g6e.16xlarge", "ml.g6e.24xlarge", "ml.g6e.48xlarge", "ml.g7e.2xlarge", "ml.g7e.4xlarge", "ml.g7e.8xlarge", "ml.g7e.12xlarge", "ml.g7e.24xlarge", "ml.g7e.48xlarge", "ml.p4d.24xlarge", "ml.c7g.large", "ml.c7g.xlarge", "ml.c7g.2xlarge", "ml.c7g.4xlarge", "ml.c7g.8xlarge", "ml.c7g.12xlarge", "ml.c7g.16xlarge", "ml.m6g.large", "ml.m6g.xlarge", "ml.m6g.2xlarge", "ml.m6g.4xlarge", "ml.m6g.8xlarge", "ml.m6g.12xlarge", "ml.m6g.16xlarge", "ml.m6gd.large", "ml.m6gd.xlarge", "ml.m6gd.2xlarge", "ml.m6gd.4xlarge", "ml.m6gd.8xlarge", "ml.m6gd.12xlarge", "ml.m6gd.16xlarge", "ml.c6g.large", "ml.c6g.xlarge", "ml.c6g.2xlarge", "ml.c6g.4xlarge", "ml.c6g.8xlarge", "ml.c6g.12xlarge", "ml.c6g.16xlarge", "ml.c6gd.large", "ml.c6gd.xlarge", "ml.c6gd.2xlarge", "ml.c6gd.4xlarge", "ml.c6gd.8xlarge", "ml.c6gd.12xlarge", "ml.c6gd.16xlarge", "ml.c6gn.large", "ml.c6gn.xlarge", "ml.c6gn.2xlarge", "ml.c6gn.4xlarge", "ml.c6gn.8xlarge", "ml.c6gn.12xlarge", "ml.c6gn.16xlarge", "ml.r6g.large", "ml.r6g.xlarge", "ml.r6g.2xlarge", "ml.r6g.4xlarge", "ml.r6g.8xlarge", "ml.r6g.12xlarge", "ml.r6g.16xlarge", "ml.r6gd.large", "ml.r6gd.xlarge", "ml.r6gd.2xlarge", "ml.r6gd.4xlarge", "ml.r6gd.8xlarge", "ml.r6gd.12xlarge", "ml.r6gd.16xlarge", "ml.p4de.24xlarge", "ml.trn1.2xlarge", "ml.trn1.32xlarge", "ml.trn1n.32xlarge", "ml.trn2.48xlarge", "ml.inf2.xlarge", "ml.inf2.8xlarge", "ml.inf2.24xlarge", "ml.inf2.48xlarge", "ml.p5.48xlarge", "ml.p5e.48xlarge", "ml.p5en.48xlarge", "ml.m7i.large", "ml.m7i.xlarge", "ml.m7i.2xlarge", "ml.m7i.4xlarge", "ml.m7i.8xlarge", "ml.m7i.12xlarge", "ml.m7i.16xlarge", "ml.m7i.24xlarge", "ml.m7i.48xlarge", "ml.c7i.large", "ml.c7i.xlarge", "ml.c7i.2xlarge", "ml.c7i.4xlarge", "ml.c7i.8xlarge", "ml.c7i.12xlarge", "ml.c7i.16xlarge", "ml.c7i.24xlarge", "ml.c7i.48xlarge", "ml.r7i.large", "ml.r7i.xlarge", "ml.r7i.2xlarge", "ml.r7i.4xlarge", "ml.r7i.8xlarge", "ml.r7i.12xlarge", "ml.r7i.16xlarge", "ml.r7i.24xlarge", "ml.r7i.48xlarge", "ml.c8g.medium", "ml.c8g.large", "ml.c8g.xlarge", "ml.c8g.2xlarge", "ml.c8g.4xlarge", "ml.c8g.8xlarge", "ml.c8g.12xlarge", "ml.c8g.16xlarge", "ml.c8g.24xlarge", "ml.c8g.48xlarge", "ml.r7gd.medium", "ml.r7gd.large", "ml.r7gd.xlarge", "ml.r7gd.2xlarge", "ml.r7gd.4xlarge", "ml.r7gd.8xlarge", "ml.r7gd.12xlarge", "ml.r7gd.16xlarge", "ml.m8g.medium", "ml.m8g.large", "ml.m8g.xlarge", "ml.m8g.2xlarge", "ml.m8g.4xlarge", "ml.m8g.8xlarge", "ml.m8g.12xlarge", "ml.m8g.16xlarge", "ml.m8g.24xlarge", "ml.m8g.48xlarge", "ml.c6in.large", "ml.c6in.xlarge", "ml.c6in.2xlarge", "ml.c6in.4xlarge", "ml.c6in.8xlarge", "ml.c6in.12xlarge", "ml.c6in.16xlarge", "ml.c6in.24xlarge", "ml.c6in.32xlarge", "ml.p6-b200.48xlarge", "ml.p6-b300.48xlarge", "ml.p6e-gb200.36xlarge", "ml.p5.4xlarge"];
     public static readonly string[] RecordWrapper = ["None", "RecordIO"];
+    public static readonly string[] RedshiftResultCompressionType = ["None", "GZIP", "BZIP2", "ZSTD", "SNAPPY"];
+    public static readonly string[] RedshiftResultFormat = ["PARQUET", "CSV"];
     public static readonly string[] RepositoryAccessMode = ["Platform", "Vpc"];
     public static readonly string[] RoutingStrategy = ["LEAST_OUTSTANDING_REQUESTS", "RANDOM"];
     public static readonly string[] S3DataDistribution = ["FullyReplicated", "ShardedByS3Key"];
     public static readonly string[] S3DataType = ["ManifestFile", "S3Prefix", "AugmentedManifestFile", "Converse"];
     public static readonly string[] S3ModelDataType = ["S3Prefix", "S3Object"];
     public static readonly string[] ServerlessJobType = ["FineTuning", "Evaluation"];
+    public static readonly string[] SkipModelValidation = ["All", "None"];
     public static readonly string[] SortBy = ["Name", "CreationTime", "Status"];
     public static readonly string[] SortOrder = ["Ascending", "Descending"];
     public static readonly string[] SplitType = ["None", "Line", "RecordIO", "TFRecord"];
     public static readonly string[] TrafficRoutingConfigType = ["ALL_AT_ONCE", "CANARY", "LINEAR"];
     public static readonly string[] TrainingInputMode = ["Pipe", "File", "FastFile"];
     public static readonly string[] TrainingInstanceType = ["ml.m4.xlarge", "ml.m4.2xlarge", "ml.m4.4xlarge", "ml.m4.10xlarge", "ml.m4.16xlarge", "ml.g4dn.xlarge", "ml.g4dn.2xlarge", "ml.g4dn.4xlarge", "ml.g4dn.8xlarge", "ml.g4dn.12xlarge", "ml.g4dn.16xlarge", "ml.m5.large", "ml.m5.xlarge", "ml.m5.2xlarge", "ml.m5.4xlarge", "ml.m5.12xlarge", "ml.m5.24xlarge", "ml.c4.xlarge", "ml.c4.2xlarge", "ml.c4.4xlarge", "ml.c4.8xlarge", "ml.p2.xlarge", "ml.p2.8xlarge", "ml.p2.16xlarge", "ml.p3.2xlarge", "ml.p3.8xlarge", "ml.p3.16xlarge", "ml.p3dn.24xlarge", "ml.p4d.24xlarge", "ml.p4de.24xlarge", "ml.p5.48xlarge", "ml.p5e.48xlarge", "ml.p5en.48xlarge", "ml.c5.xlarge", "ml.c5.2xlarge", "ml.c5.4xlarge", "ml.c5.9xlarge", "ml.c5.18xlarge", "ml.c5n.xlarge", "ml.c5n.2xlarge", "ml.c5n.4xlarge", "ml.c5n.9xlarge", "ml.c5n.18xlarge", "ml.g5.xlarge", "ml.g5.2xlarge", "ml.g5.4xlarge", "ml.g5.8xlarge", "ml.g5.16xlarge", "ml.g5.12xlarge", "ml.g5.24xlarge", "ml.g5.48xlarge", "ml.g6.xlarge", "ml.g6.2xlarge", "ml.g6.4xlarge", "ml.g6.8xlarge", "ml.g6.16xlarge", "ml.g6.12xlarge", "ml.g6.24xlarge", "ml.g6.48xlarge", "ml.g6e.xlarge", "ml.g6e.2xlarge", "ml.g6e.4xlarge", "ml.g6e.8xlarge", "ml.g6e.16xlarge", "ml.g6e.12xlarge", "ml.g6e.24xlarge", "ml.g6e.48xlarge", "ml.trn1.2xlarge", "ml.trn1.32xlarge", "ml.trn1n.32xlarge", "ml.trn2.48xlarge", "ml.m6i.large", "ml.m6i.xlarge", "ml.m6i.2xlarge", "ml.m6i.4xlarge", "ml.m6i.8xlarge", "ml.m6i.12xlarge", "ml.m6i.16xlarge", "ml.m6i.24xlarge", "ml.m6i.32xlarge", "ml.c6i.xlarge", "ml.c6i.2xlarge", "ml.c6i.8xlarge", "ml.c6i.4xlarge", "ml.c6i.12xlarge", "ml.c6i.16xlarge", "ml.c6i.24xlarge", "ml.c6i.32xlarge", "ml.r5d.large", "ml.r5d.xlarge", "ml.r5d.2xlarge", "ml.r5d.4xlarge", "ml.r5d.8xlarge", "ml.r5d.12xlarge", "ml.r5d.16xlarge", "ml.r5d.24xlarge", "ml.t3.medium", "ml.t3.large", "ml.t3.xlarge", "ml.t3.2xlarge", "ml.r5.large", "ml.r5.xlarge", "ml.r5.2xlarge", "ml.r5.4xlarge", "ml.r5.8xlarge", "ml.r5.12xlarge", "ml.r5.16xlarge", "ml.r5.24xlarge", "ml.p6-b200.48xlarge", "ml.m7i.large", "ml.m7i.xlarge", "ml.m7i.2xlarge", "ml.m7i.4xlarge", "ml.m7i.8xlarge", "ml.m7i.12xlarge", "ml.m7i.16xlarge", "ml.m7i.24xlarge", "ml.m7i.48xlarge", "ml.c7i.large", "ml.c7i.xlarge", "ml.c7i.2xlarge", "ml.c7i.4xlarge", "ml.c7i.8xlarge", "ml.c7i.12xlarge", "ml.c7i.16xlarge", "ml.c7i.24xlarge", "ml.c7i.48xlarge", "ml.r7i.large", "ml.r7i.xlarge", "ml.r7i.2xlarge", "ml.r7i.4xlarge", "ml.r7i.8xlarge", "ml.r7i.12xlarge", "ml.r7i.16xlarge", "ml.r7i.24xlarge", "ml.r7i.48xlarge", "ml.p6e-gb200.36xlarge", "ml.p5.4xlarge", "ml.p6-b300.48xlarge", "ml.g7e.2xlarge", "ml.g7e.4xlarge", "ml.g7e.8xlarge", "ml.g7e.12xlarge", "ml.g7e.24xlarge", "ml.g7e.48xlarge"];
+    public static readonly string[] TrainingJobEarlyStoppingType = ["Off", "Auto"];
+    public static readonly string[] TrainingJobSortByOptions = ["Name", "CreationTime", "Status", "FinalObjectiveMetricValue"];
     public static readonly string[] TrainingJobStatus = ["InProgress", "Completed", "Failed", "Stopping", "Stopped", "Deleting"];
     public static readonly string[] TrainingRepositoryAccessMode = ["Platform", "Vpc"];
+    public static readonly string[] TransformInstanceType = ["ml.m4.xlarge", "ml.m4.2xlarge", "ml.m4.4xlarge", "ml.m4.10xlarge", "ml.m4.16xlarge", "ml.c4.xlarge", "ml.c4.2xlarge", "ml.c4.4xlarge", "ml.c4.8xlarge", "ml.p2.xlarge", "ml.p2.8xlarge", "ml.p2.16xlarge", "ml.p3.2xlarge", "ml.p3.8xlarge", "ml.p3.16xlarge", "ml.c5.xlarge", "ml.c5.2xlarge", "ml.c5.4xlarge", "ml.c5.9xlarge", "ml.c5.18xlarge", "ml.m5.large", "ml.m5.xlarge", "ml.m5.2xlarge", "ml.m5.4xlarge", "ml.m5.12xlarge", "ml.m5.24xlarge", "ml.m6i.large", "ml.m6i.xlarge", "ml.m6i.2xlarge", "ml.m6i.4xlarge", "ml.m6i.8xlarge", "ml.m6i.12xlarge", "ml.m6i.16xlarge", "ml.m6i.24xlarge", "ml.m6i.32xlarge", "ml.c6i.large", "ml.c6i.xlarge", "ml.c6i.2xlarge", "ml.c6i.4xlarge", "ml.c6i.8xlarge", "ml.c6i.12xlarge", "ml.c6i.16xlarge", "ml.c6i.24xlarge", "ml.c6i.32xlarge", "ml.r6i.large", "ml.r6i.xlarge", "ml.r6i.2xlarge", "ml.r6i.4xlarge", "ml.r6i.8xlarge", "ml.r6i.12xlarge", "ml.r6i.16xlarge", "ml.r6i.24xlarge", "ml.r6i.32xlarge", "ml.m7i.large", "ml.m7i.xlarge", "ml.m7i.2xlarge", "ml.m7i.4xlarge", "ml.m7i.8xlarge", "ml.m7i.12xlarge", "ml.m7i.16xlarge", "ml.m7i.24xlarge", "ml.m7i.48xlarge", "ml.c7i.large", "ml.c7i.xlarge", "ml.c7i.2xlarge", "ml.c7i.4xlarge", "ml.c7i.8xlarge", "ml.c7i.12xlarge", "ml.c7i.16xlarge", "ml.c7i.24xlarge", "ml.c7i.48xlarge", "ml.r7i.large", "ml.r7i.xlarge", "ml.r7i.2xlarge", "ml.r7i.4xlarge", "ml.r7i.8xlarge", "ml.r7i.12xlarge", "ml.r7i.16xlarge", "ml.r7i.24xlarge", "ml.r7i.48xlarge", "ml.g4dn.xlarge", "ml.g4dn.2xlarge", "ml.g4dn.4xlarge", "ml.g4dn.8xlarge", "ml.g4dn.12xlarge", "ml.g4dn.16xlarge", "ml.g5.xlarge", "ml.g5.2xlarge", "ml.g5.4xlarge", "ml.g5.8xlarge", "ml.g5.12xlarge", "ml.g5.16xlarge", "ml.g5.24xlarge", "ml.g5.48xlarge", "ml.trn1.2xlarge", "ml.trn1.32xlarge", "ml.inf2.xlarge", "ml.inf2.8xlarge", "ml.inf2.24xlarge", "ml.inf2.48xlarge", "ml.g6.xlarge", "ml.g6.2xlarge", "ml.g6.4xlarge", "ml.g6.8xlarge", "ml.g6.12xlarge", "ml.g6.16xlarge", "ml.g6.24xlarge", "ml.g6.48xlarge"];
     public static readonly string[] TransformJobStatus = ["InProgress", "Completed", "Failed", "Stopping", "Stopped"];
     public static readonly string[] VariantPropertyType = ["DesiredInstanceCount", "DesiredWeight", "DataCaptureConfig"];
     public static readonly string[] WarmPoolResourceStatus = ["Available", "Terminated", "Reused", "InUse"];
@@ -2571,8 +4514,18 @@ public static partial class SageMakerPatterns
     public static partial System.Text.RegularExpressions.Regex AlarmName { get; }
     [System.Text.RegularExpressions.GeneratedRegex("\\A(?:.*)\\z", System.Text.RegularExpressions.RegexOptions.CultureInvariant | System.Text.RegularExpressions.RegexOptions.NonBacktracking)]
     public static partial System.Text.RegularExpressions.Regex AlgorithmImage { get; }
+    [System.Text.RegularExpressions.GeneratedRegex("\\A(?:.*)\\z", System.Text.RegularExpressions.RegexOptions.CultureInvariant | System.Text.RegularExpressions.RegexOptions.NonBacktracking)]
+    public static partial System.Text.RegularExpressions.Regex ApprovalDescription { get; }
     [System.Text.RegularExpressions.GeneratedRegex("\\A(?:(arn:aws[a-z\\-]*:sagemaker:[a-z0-9\\-]*:[0-9]{12}:[a-z\\-]*\\/)?([a-zA-Z0-9]([a-zA-Z0-9-]){0,62})(?<!-))\\z", System.Text.RegularExpressions.RegexOptions.CultureInvariant)]
     public static partial System.Text.RegularExpressions.Regex ArnOrName { get; }
+    [System.Text.RegularExpressions.GeneratedRegex("\\A(?:[\\u0020-\\uD7FF\\uE000-\\uFFFD\\uD800-\\uDBFF\\uDC00-\\uDFFF\\t]*)\\z", System.Text.RegularExpressions.RegexOptions.CultureInvariant | System.Text.RegularExpressions.RegexOptions.NonBacktracking)]
+    public static partial System.Text.RegularExpressions.Regex AthenaCatalog { get; }
+    [System.Text.RegularExpressions.GeneratedRegex("\\A(?:.*)\\z", System.Text.RegularExpressions.RegexOptions.CultureInvariant | System.Text.RegularExpressions.RegexOptions.NonBacktracking)]
+    public static partial System.Text.RegularExpressions.Regex AthenaDatabase { get; }
+    [System.Text.RegularExpressions.GeneratedRegex("\\A(?:[ \\t\\n\\x0B\\f\\r\\S]+)\\z", System.Text.RegularExpressions.RegexOptions.CultureInvariant | System.Text.RegularExpressions.RegexOptions.NonBacktracking)]
+    public static partial System.Text.RegularExpressions.Regex AthenaQueryString { get; }
+    [System.Text.RegularExpressions.GeneratedRegex("\\A(?:[a-zA-Z0-9._-]+)\\z", System.Text.RegularExpressions.RegexOptions.CultureInvariant | System.Text.RegularExpressions.RegexOptions.NonBacktracking)]
+    public static partial System.Text.RegularExpressions.Regex AthenaWorkGroup { get; }
     [System.Text.RegularExpressions.GeneratedRegex("\\A(?:.+)\\z", System.Text.RegularExpressions.RegexOptions.CultureInvariant | System.Text.RegularExpressions.RegexOptions.NonBacktracking)]
     public static partial System.Text.RegularExpressions.Regex AttributeName { get; }
     [System.Text.RegularExpressions.GeneratedRegex("\\A(?:[A-Za-z0-9\\.\\-_]+)\\z", System.Text.RegularExpressions.RegexOptions.CultureInvariant | System.Text.RegularExpressions.RegexOptions.NonBacktracking)]
@@ -2593,20 +4546,34 @@ public static partial class SageMakerPatterns
     public static partial System.Text.RegularExpressions.Regex ClarifyProbabilityAttribute { get; }
     [System.Text.RegularExpressions.GeneratedRegex("\\A(?:[ \\t\\n\\x0B\\f\\r\\S]+)\\z", System.Text.RegularExpressions.RegexOptions.CultureInvariant | System.Text.RegularExpressions.RegexOptions.NonBacktracking)]
     public static partial System.Text.RegularExpressions.Regex ClarifyShapBaseline { get; }
+    [System.Text.RegularExpressions.GeneratedRegex("\\A(?:[a-zA-Z0-9-]+)\\z", System.Text.RegularExpressions.RegexOptions.CultureInvariant | System.Text.RegularExpressions.RegexOptions.NonBacktracking)]
+    public static partial System.Text.RegularExpressions.Regex ClientToken { get; }
     [System.Text.RegularExpressions.GeneratedRegex("\\A(?:.*)\\z", System.Text.RegularExpressions.RegexOptions.CultureInvariant | System.Text.RegularExpressions.RegexOptions.NonBacktracking)]
     public static partial System.Text.RegularExpressions.Regex CollectionName { get; }
     [System.Text.RegularExpressions.GeneratedRegex("\\A(?:.*)\\z", System.Text.RegularExpressions.RegexOptions.CultureInvariant | System.Text.RegularExpressions.RegexOptions.NonBacktracking)]
     public static partial System.Text.RegularExpressions.Regex ConfigKey { get; }
     [System.Text.RegularExpressions.GeneratedRegex("\\A(?:.*)\\z", System.Text.RegularExpressions.RegexOptions.CultureInvariant | System.Text.RegularExpressions.RegexOptions.NonBacktracking)]
     public static partial System.Text.RegularExpressions.Regex ConfigValue { get; }
+    [System.Text.RegularExpressions.GeneratedRegex("\\A(?:.*)\\z", System.Text.RegularExpressions.RegexOptions.CultureInvariant | System.Text.RegularExpressions.RegexOptions.NonBacktracking)]
+    public static partial System.Text.RegularExpressions.Regex ContainerArgument { get; }
+    [System.Text.RegularExpressions.GeneratedRegex("\\A(?:.*)\\z", System.Text.RegularExpressions.RegexOptions.CultureInvariant | System.Text.RegularExpressions.RegexOptions.NonBacktracking)]
+    public static partial System.Text.RegularExpressions.Regex ContainerEntrypointString { get; }
     [System.Text.RegularExpressions.GeneratedRegex("\\A(?:[a-zA-Z0-9](-*[a-zA-Z0-9]){0,62})\\z", System.Text.RegularExpressions.RegexOptions.CultureInvariant | System.Text.RegularExpressions.RegexOptions.NonBacktracking)]
     public static partial System.Text.RegularExpressions.Regex ContainerHostname { get; }
     [System.Text.RegularExpressions.GeneratedRegex("\\A(?:[\\S]+)\\z", System.Text.RegularExpressions.RegexOptions.CultureInvariant | System.Text.RegularExpressions.RegexOptions.NonBacktracking)]
     public static partial System.Text.RegularExpressions.Regex ContainerImage { get; }
+    [System.Text.RegularExpressions.GeneratedRegex("\\A(?:[Ss][Hh][Aa]256:[0-9a-fA-F]{64})\\z", System.Text.RegularExpressions.RegexOptions.CultureInvariant | System.Text.RegularExpressions.RegexOptions.NonBacktracking)]
+    public static partial System.Text.RegularExpressions.Regex ContentDigest { get; }
     [System.Text.RegularExpressions.GeneratedRegex("\\A(?:.*)\\z", System.Text.RegularExpressions.RegexOptions.CultureInvariant | System.Text.RegularExpressions.RegexOptions.NonBacktracking)]
     public static partial System.Text.RegularExpressions.Regex ContentType { get; }
     [System.Text.RegularExpressions.GeneratedRegex("\\A(?:[a-zA-Z0-9](-*[a-zA-Z0-9])*\\/[a-zA-Z0-9](-*[a-zA-Z0-9.])*)\\z", System.Text.RegularExpressions.RegexOptions.CultureInvariant | System.Text.RegularExpressions.RegexOptions.NonBacktracking)]
     public static partial System.Text.RegularExpressions.Regex CsvContentType { get; }
+    [System.Text.RegularExpressions.GeneratedRegex("\\A(?:([\\p{L}\\p{Z}\\p{N}_.:\\/=+\\-@]*)${1,128})\\z", System.Text.RegularExpressions.RegexOptions.CultureInvariant | System.Text.RegularExpressions.RegexOptions.NonBacktracking)]
+    public static partial System.Text.RegularExpressions.Regex CustomerMetadataKey { get; }
+    [System.Text.RegularExpressions.GeneratedRegex("\\A(?:([\\p{L}\\p{Z}\\p{N}_.:\\/=+\\-@]*)${1,256})\\z", System.Text.RegularExpressions.RegexOptions.CultureInvariant | System.Text.RegularExpressions.RegexOptions.NonBacktracking)]
+    public static partial System.Text.RegularExpressions.Regex CustomerMetadataValue { get; }
+    [System.Text.RegularExpressions.GeneratedRegex("\\A(?:[\\S \\t\\n\\x0B\\f\\r]+)\\z", System.Text.RegularExpressions.RegexOptions.CultureInvariant | System.Text.RegularExpressions.RegexOptions.NonBacktracking)]
+    public static partial System.Text.RegularExpressions.Regex DataInputConfig { get; }
     [System.Text.RegularExpressions.GeneratedRegex("\\A(?:(https|s3)://([^/])/?(.*))\\z", System.Text.RegularExpressions.RegexOptions.CultureInvariant | System.Text.RegularExpressions.RegexOptions.NonBacktracking)]
     public static partial System.Text.RegularExpressions.Regex DestinationS3Uri { get; }
     [System.Text.RegularExpressions.GeneratedRegex("\\A(?:.*)\\z", System.Text.RegularExpressions.RegexOptions.CultureInvariant | System.Text.RegularExpressions.RegexOptions.NonBacktracking)]
@@ -2619,6 +4586,10 @@ public static partial class SageMakerPatterns
     public static partial System.Text.RegularExpressions.Regex EndpointName { get; }
     [System.Text.RegularExpressions.GeneratedRegex("\\A(?:[a-zA-Z0-9-]+)\\z", System.Text.RegularExpressions.RegexOptions.CultureInvariant | System.Text.RegularExpressions.RegexOptions.NonBacktracking)]
     public static partial System.Text.RegularExpressions.Regex EndpointNameContains { get; }
+    [System.Text.RegularExpressions.GeneratedRegex("\\A(?:[\\p{L}\\p{M}\\p{Z}\\p{S}\\p{N}\\p{P}]*)\\z", System.Text.RegularExpressions.RegexOptions.CultureInvariant | System.Text.RegularExpressions.RegexOptions.NonBacktracking)]
+    public static partial System.Text.RegularExpressions.Regex EntityDescription { get; }
+    [System.Text.RegularExpressions.GeneratedRegex("\\A(?:[a-zA-Z0-9](-*[a-zA-Z0-9]){0,62})\\z", System.Text.RegularExpressions.RegexOptions.CultureInvariant | System.Text.RegularExpressions.RegexOptions.NonBacktracking)]
+    public static partial System.Text.RegularExpressions.Regex EntityName { get; }
     [System.Text.RegularExpressions.GeneratedRegex("\\A(?:[a-zA-Z_][a-zA-Z0-9_]*)\\z", System.Text.RegularExpressions.RegexOptions.CultureInvariant | System.Text.RegularExpressions.RegexOptions.NonBacktracking)]
     public static partial System.Text.RegularExpressions.Regex EnvironmentKey { get; }
     [System.Text.RegularExpressions.GeneratedRegex("\\A(?:[\\S \\t\\n\\x0B\\f\\r]*)\\z", System.Text.RegularExpressions.RegexOptions.CultureInvariant | System.Text.RegularExpressions.RegexOptions.NonBacktracking)]
@@ -2627,16 +4598,34 @@ public static partial class SageMakerPatterns
     public static partial System.Text.RegularExpressions.Regex EvaluatorArn { get; }
     [System.Text.RegularExpressions.GeneratedRegex("\\A(?:[a-zA-Z0-9](-*[a-zA-Z0-9]){0,119})\\z", System.Text.RegularExpressions.RegexOptions.CultureInvariant | System.Text.RegularExpressions.RegexOptions.NonBacktracking)]
     public static partial System.Text.RegularExpressions.Regex ExperimentEntityName { get; }
+    [System.Text.RegularExpressions.GeneratedRegex("\\A(?:[a-zA-Z0-9]([_-]*[a-zA-Z0-9]){0,63})\\z", System.Text.RegularExpressions.RegexOptions.CultureInvariant | System.Text.RegularExpressions.RegexOptions.NonBacktracking)]
+    public static partial System.Text.RegularExpressions.Regex FeatureGroupName { get; }
     [System.Text.RegularExpressions.GeneratedRegex("\\A(?:(fs-[0-9a-f]{8,}))\\z", System.Text.RegularExpressions.RegexOptions.CultureInvariant | System.Text.RegularExpressions.RegexOptions.NonBacktracking)]
     public static partial System.Text.RegularExpressions.Regex FileSystemId { get; }
     [System.Text.RegularExpressions.GeneratedRegex("\\A(?:.*)\\z", System.Text.RegularExpressions.RegexOptions.CultureInvariant | System.Text.RegularExpressions.RegexOptions.NonBacktracking)]
     public static partial System.Text.RegularExpressions.Regex HubContentArn { get; }
+    [System.Text.RegularExpressions.GeneratedRegex("\\A(?:[a-zA-Z0-9](-*[a-zA-Z0-9]){0,62})\\z", System.Text.RegularExpressions.RegexOptions.CultureInvariant | System.Text.RegularExpressions.RegexOptions.NonBacktracking)]
+    public static partial System.Text.RegularExpressions.Regex HubContentName { get; }
+    [System.Text.RegularExpressions.GeneratedRegex("\\A(?:[0-9]{1,4}.[0-9]{1,4}.[0-9]{1,4})\\z", System.Text.RegularExpressions.RegexOptions.CultureInvariant | System.Text.RegularExpressions.RegexOptions.NonBacktracking)]
+    public static partial System.Text.RegularExpressions.Regex HubContentVersion { get; }
     [System.Text.RegularExpressions.GeneratedRegex("\\A(?:(arn:[a-z0-9-\\.]{1,63}:sagemaker:[a-zA-Z0-9_]+(?:-[a-zA-Z0-9_]+)+:([0-9]{12}|aws):hub-content\\/)[a-zA-Z0-9](-*[a-zA-Z0-9]){0,62}\\/DataSet\\/[a-zA-Z0-9](-*[a-zA-Z0-9]){0,63}(\\/[0-9]{1,4}.[0-9]{1,4}.[0-9]{1,4})?)\\z", System.Text.RegularExpressions.RegexOptions.CultureInvariant | System.Text.RegularExpressions.RegexOptions.NonBacktracking)]
     public static partial System.Text.RegularExpressions.Regex HubDataSetArn { get; }
     [System.Text.RegularExpressions.GeneratedRegex("\\A(?:.*)\\z", System.Text.RegularExpressions.RegexOptions.CultureInvariant | System.Text.RegularExpressions.RegexOptions.NonBacktracking)]
     public static partial System.Text.RegularExpressions.Regex HyperParameterKey { get; }
+    [System.Text.RegularExpressions.GeneratedRegex("\\A(?:[a-zA-Z0-9](-*[a-zA-Z0-9]){0,63})\\z", System.Text.RegularExpressions.RegexOptions.CultureInvariant | System.Text.RegularExpressions.RegexOptions.NonBacktracking)]
+    public static partial System.Text.RegularExpressions.Regex HyperParameterTrainingJobDefinitionName { get; }
+    [System.Text.RegularExpressions.GeneratedRegex("\\A(?:[a-zA-Z_][a-zA-Z0-9_]*)\\z", System.Text.RegularExpressions.RegexOptions.CultureInvariant | System.Text.RegularExpressions.RegexOptions.NonBacktracking)]
+    public static partial System.Text.RegularExpressions.Regex HyperParameterTrainingJobEnvironmentKey { get; }
+    [System.Text.RegularExpressions.GeneratedRegex("\\A(?:[\\S \\t\\n\\x0B\\f\\r]*)\\z", System.Text.RegularExpressions.RegexOptions.CultureInvariant | System.Text.RegularExpressions.RegexOptions.NonBacktracking)]
+    public static partial System.Text.RegularExpressions.Regex HyperParameterTrainingJobEnvironmentValue { get; }
+    [System.Text.RegularExpressions.GeneratedRegex("\\A(?:[a-zA-Z0-9](-*[a-zA-Z0-9]){0,31})\\z", System.Text.RegularExpressions.RegexOptions.CultureInvariant | System.Text.RegularExpressions.RegexOptions.NonBacktracking)]
+    public static partial System.Text.RegularExpressions.Regex HyperParameterTuningJobName { get; }
     [System.Text.RegularExpressions.GeneratedRegex("\\A(?:.*)\\z", System.Text.RegularExpressions.RegexOptions.CultureInvariant | System.Text.RegularExpressions.RegexOptions.NonBacktracking)]
     public static partial System.Text.RegularExpressions.Regex HyperParameterValue { get; }
+    [System.Text.RegularExpressions.GeneratedRegex("\\A(?:[Ss][Hh][Aa]256:[0-9a-fA-F]{64})\\z", System.Text.RegularExpressions.RegexOptions.CultureInvariant | System.Text.RegularExpressions.RegexOptions.NonBacktracking)]
+    public static partial System.Text.RegularExpressions.Regex ImageDigest { get; }
+    [System.Text.RegularExpressions.GeneratedRegex("\\A(?:.*)\\z", System.Text.RegularExpressions.RegexOptions.CultureInvariant | System.Text.RegularExpressions.RegexOptions.NonBacktracking)]
+    public static partial System.Text.RegularExpressions.Regex ImageUri { get; }
     [System.Text.RegularExpressions.GeneratedRegex("\\A(?:[a-zA-Z0-9](-*[a-zA-Z0-9]){0,62})\\z", System.Text.RegularExpressions.RegexOptions.CultureInvariant | System.Text.RegularExpressions.RegexOptions.NonBacktracking)]
     public static partial System.Text.RegularExpressions.Regex InferenceSpecificationName { get; }
     [System.Text.RegularExpressions.GeneratedRegex("\\A(?:.+)\\z", System.Text.RegularExpressions.RegexOptions.CultureInvariant | System.Text.RegularExpressions.RegexOptions.NonBacktracking)]
@@ -2645,6 +4634,8 @@ public static partial class SageMakerPatterns
     public static partial System.Text.RegularExpressions.Regex JsonContentType { get; }
     [System.Text.RegularExpressions.GeneratedRegex("\\A(?:[a-zA-Z0-9:/_-]*)\\z", System.Text.RegularExpressions.RegexOptions.CultureInvariant | System.Text.RegularExpressions.RegexOptions.NonBacktracking)]
     public static partial System.Text.RegularExpressions.Regex KmsKeyId { get; }
+    [System.Text.RegularExpressions.GeneratedRegex("\\A(?:.*)\\z", System.Text.RegularExpressions.RegexOptions.CultureInvariant | System.Text.RegularExpressions.RegexOptions.NonBacktracking)]
+    public static partial System.Text.RegularExpressions.Regex MetadataPropertyValue { get; }
     [System.Text.RegularExpressions.GeneratedRegex("\\A(?:.+)\\z", System.Text.RegularExpressions.RegexOptions.CultureInvariant | System.Text.RegularExpressions.RegexOptions.NonBacktracking)]
     public static partial System.Text.RegularExpressions.Regex MetricName { get; }
     [System.Text.RegularExpressions.GeneratedRegex("\\A(?:.+)\\z", System.Text.RegularExpressions.RegexOptions.CultureInvariant | System.Text.RegularExpressions.RegexOptions.NonBacktracking)]
@@ -2657,14 +4648,20 @@ public static partial class SageMakerPatterns
     public static partial System.Text.RegularExpressions.Regex MlflowExperimentName { get; }
     [System.Text.RegularExpressions.GeneratedRegex("\\A(?:.*)\\z", System.Text.RegularExpressions.RegexOptions.CultureInvariant | System.Text.RegularExpressions.RegexOptions.NonBacktracking)]
     public static partial System.Text.RegularExpressions.Regex MlflowRunName { get; }
+    [System.Text.RegularExpressions.GeneratedRegex("\\A(?:.*)\\z", System.Text.RegularExpressions.RegexOptions.CultureInvariant | System.Text.RegularExpressions.RegexOptions.NonBacktracking)]
+    public static partial System.Text.RegularExpressions.Regex ModelCardContent { get; }
     [System.Text.RegularExpressions.GeneratedRegex("\\A(?:[a-zA-Z0-9]([\\-a-zA-Z0-9]*[a-zA-Z0-9])?)\\z", System.Text.RegularExpressions.RegexOptions.CultureInvariant | System.Text.RegularExpressions.RegexOptions.NonBacktracking)]
     public static partial System.Text.RegularExpressions.Regex ModelName { get; }
     [System.Text.RegularExpressions.GeneratedRegex("\\A(?:[a-zA-Z0-9-]+)\\z", System.Text.RegularExpressions.RegexOptions.CultureInvariant | System.Text.RegularExpressions.RegexOptions.NonBacktracking)]
     public static partial System.Text.RegularExpressions.Regex ModelNameContains { get; }
     [System.Text.RegularExpressions.GeneratedRegex("\\A(?:arn:aws[a-z\\-]*:sagemaker:[a-z0-9\\-]{9,16}:[0-9]{12}:model-package/[\\S]{1,2048})\\z", System.Text.RegularExpressions.RegexOptions.CultureInvariant)]
     public static partial System.Text.RegularExpressions.Regex ModelPackageArn { get; }
+    [System.Text.RegularExpressions.GeneratedRegex("\\A(?:[0-9]\\.[A-Za-z0-9.-]+)\\z", System.Text.RegularExpressions.RegexOptions.CultureInvariant | System.Text.RegularExpressions.RegexOptions.NonBacktracking)]
+    public static partial System.Text.RegularExpressions.Regex ModelPackageFrameworkVersion { get; }
     [System.Text.RegularExpressions.GeneratedRegex("\\A(?:arn:aws[a-z\\-]*:sagemaker:[a-z0-9\\-]{9,16}:[0-9]{12}:model-package-group/[\\S]{1,2048})\\z", System.Text.RegularExpressions.RegexOptions.CultureInvariant)]
     public static partial System.Text.RegularExpressions.Regex ModelPackageGroupArn { get; }
+    [System.Text.RegularExpressions.GeneratedRegex("\\A(?:[\\p{L}\\p{M}\\p{Z}\\p{N}\\p{P}]{0,1024})\\z", System.Text.RegularExpressions.RegexOptions.CultureInvariant | System.Text.RegularExpressions.RegexOptions.NonBacktracking)]
+    public static partial System.Text.RegularExpressions.Regex ModelPackageSourceUri { get; }
     [System.Text.RegularExpressions.GeneratedRegex("\\A(?:[a-zA-Z0-9\\-]+)\\z", System.Text.RegularExpressions.RegexOptions.CultureInvariant | System.Text.RegularExpressions.RegexOptions.NonBacktracking)]
     public static partial System.Text.RegularExpressions.Regex NameContains { get; }
     [System.Text.RegularExpressions.GeneratedRegex("\\A(?:.*)\\z", System.Text.RegularExpressions.RegexOptions.CultureInvariant | System.Text.RegularExpressions.RegexOptions.NonBacktracking)]
@@ -2672,9 +4669,33 @@ public static partial class SageMakerPatterns
     [System.Text.RegularExpressions.GeneratedRegex("\\A(?:.*)\\z", System.Text.RegularExpressions.RegexOptions.CultureInvariant | System.Text.RegularExpressions.RegexOptions.NonBacktracking)]
     public static partial System.Text.RegularExpressions.Regex PaginationToken { get; }
     [System.Text.RegularExpressions.GeneratedRegex("\\A(?:.*)\\z", System.Text.RegularExpressions.RegexOptions.CultureInvariant | System.Text.RegularExpressions.RegexOptions.NonBacktracking)]
+    public static partial System.Text.RegularExpressions.Regex ParameterKey { get; }
+    [System.Text.RegularExpressions.GeneratedRegex("\\A(?:.*)\\z", System.Text.RegularExpressions.RegexOptions.CultureInvariant | System.Text.RegularExpressions.RegexOptions.NonBacktracking)]
+    public static partial System.Text.RegularExpressions.Regex ParameterValue { get; }
+    [System.Text.RegularExpressions.GeneratedRegex("\\A(?:[a-zA-Z_][a-zA-Z0-9_]*)\\z", System.Text.RegularExpressions.RegexOptions.CultureInvariant | System.Text.RegularExpressions.RegexOptions.NonBacktracking)]
+    public static partial System.Text.RegularExpressions.Regex ProcessingEnvironmentKey { get; }
+    [System.Text.RegularExpressions.GeneratedRegex("\\A(?:[\\S \\t\\n\\x0B\\f\\r]*)\\z", System.Text.RegularExpressions.RegexOptions.CultureInvariant | System.Text.RegularExpressions.RegexOptions.NonBacktracking)]
+    public static partial System.Text.RegularExpressions.Regex ProcessingEnvironmentValue { get; }
+    [System.Text.RegularExpressions.GeneratedRegex("\\A(?:[a-zA-Z0-9](-*[a-zA-Z0-9]){0,62})\\z", System.Text.RegularExpressions.RegexOptions.CultureInvariant | System.Text.RegularExpressions.RegexOptions.NonBacktracking)]
+    public static partial System.Text.RegularExpressions.Regex ProcessingJobName { get; }
+    [System.Text.RegularExpressions.GeneratedRegex("\\A(?:.*)\\z", System.Text.RegularExpressions.RegexOptions.CultureInvariant | System.Text.RegularExpressions.RegexOptions.NonBacktracking)]
+    public static partial System.Text.RegularExpressions.Regex ProcessingLocalPath { get; }
+    [System.Text.RegularExpressions.GeneratedRegex("\\A(?:[a-zA-Z0-9](-*[a-zA-Z0-9])*)\\z", System.Text.RegularExpressions.RegexOptions.CultureInvariant | System.Text.RegularExpressions.RegexOptions.NonBacktracking)]
+    public static partial System.Text.RegularExpressions.Regex ProductId { get; }
+    [System.Text.RegularExpressions.GeneratedRegex("\\A(?:.*)\\z", System.Text.RegularExpressions.RegexOptions.CultureInvariant | System.Text.RegularExpressions.RegexOptions.NonBacktracking)]
+    public static partial System.Text.RegularExpressions.Regex RedshiftClusterId { get; }
+    [System.Text.RegularExpressions.GeneratedRegex("\\A(?:.*)\\z", System.Text.RegularExpressions.RegexOptions.CultureInvariant | System.Text.RegularExpressions.RegexOptions.NonBacktracking)]
+    public static partial System.Text.RegularExpressions.Regex RedshiftDatabase { get; }
+    [System.Text.RegularExpressions.GeneratedRegex("\\A(?:[ \\t\\n\\x0B\\f\\r\\S]+)\\z", System.Text.RegularExpressions.RegexOptions.CultureInvariant | System.Text.RegularExpressions.RegexOptions.NonBacktracking)]
+    public static partial System.Text.RegularExpressions.Regex RedshiftQueryString { get; }
+    [System.Text.RegularExpressions.GeneratedRegex("\\A(?:.*)\\z", System.Text.RegularExpressions.RegexOptions.CultureInvariant | System.Text.RegularExpressions.RegexOptions.NonBacktracking)]
+    public static partial System.Text.RegularExpressions.Regex RedshiftUserName { get; }
+    [System.Text.RegularExpressions.GeneratedRegex("\\A(?:.*)\\z", System.Text.RegularExpressions.RegexOptions.CultureInvariant | System.Text.RegularExpressions.RegexOptions.NonBacktracking)]
     public static partial System.Text.RegularExpressions.Regex RepositoryCredentialsProviderArn { get; }
     [System.Text.RegularExpressions.GeneratedRegex("\\A(?:arn:aws[a-z-]*:sagemaker:[a-z0-9-]*:[0-9]{12}:.+)\\z", System.Text.RegularExpressions.RegexOptions.CultureInvariant | System.Text.RegularExpressions.RegexOptions.NonBacktracking)]
     public static partial System.Text.RegularExpressions.Regex ResourceArn { get; }
+    [System.Text.RegularExpressions.GeneratedRegex("\\A(?:[-a-zA-Z0-9_]+\\/.+)\\z", System.Text.RegularExpressions.RegexOptions.CultureInvariant | System.Text.RegularExpressions.RegexOptions.NonBacktracking)]
+    public static partial System.Text.RegularExpressions.Regex ResponseMIMEType { get; }
     [System.Text.RegularExpressions.GeneratedRegex("\\A(?:arn:aws[a-z\\-]*:iam::[0-9]{12}:role/?[a-zA-Z_0-9+=,.@\\-_/]+)\\z", System.Text.RegularExpressions.RegexOptions.CultureInvariant | System.Text.RegularExpressions.RegexOptions.NonBacktracking)]
     public static partial System.Text.RegularExpressions.Regex RoleArn { get; }
     [System.Text.RegularExpressions.GeneratedRegex("\\A(?:.*)\\z", System.Text.RegularExpressions.RegexOptions.CultureInvariant | System.Text.RegularExpressions.RegexOptions.NonBacktracking)]
@@ -2689,6 +4710,8 @@ public static partial class SageMakerPatterns
     public static partial System.Text.RegularExpressions.Regex ServerlessJobBaseModelArn { get; }
     [System.Text.RegularExpressions.GeneratedRegex("\\A(?:arn:aws[a-z\\-]*:sns:[a-z0-9\\-]*:[0-9]{12}:[a-zA-Z0-9_.-]+)\\z", System.Text.RegularExpressions.RegexOptions.CultureInvariant | System.Text.RegularExpressions.RegexOptions.NonBacktracking)]
     public static partial System.Text.RegularExpressions.Regex SnsTopicArn { get; }
+    [System.Text.RegularExpressions.GeneratedRegex("\\A(?:.{0,1024})\\z", System.Text.RegularExpressions.RegexOptions.CultureInvariant | System.Text.RegularExpressions.RegexOptions.NonBacktracking)]
+    public static partial System.Text.RegularExpressions.Regex StageDescription { get; }
     [System.Text.RegularExpressions.GeneratedRegex("\\A(?:[-0-9a-zA-Z]+)\\z", System.Text.RegularExpressions.RegexOptions.CultureInvariant | System.Text.RegularExpressions.RegexOptions.NonBacktracking)]
     public static partial System.Text.RegularExpressions.Regex SubnetId { get; }
     [System.Text.RegularExpressions.GeneratedRegex("\\A(?:([\\p{L}\\p{Z}\\p{N}_.:/=+\\-@]*))\\z", System.Text.RegularExpressions.RegexOptions.CultureInvariant | System.Text.RegularExpressions.RegexOptions.NonBacktracking)]
@@ -2734,23 +4757,42 @@ public static partial class SageMakerPatterns
 [JsonSerializable(typeof(CreateEndpointConfigOutput))]
 [JsonSerializable(typeof(CreateEndpointInput))]
 [JsonSerializable(typeof(CreateEndpointOutput))]
+[JsonSerializable(typeof(CreateHyperParameterTuningJobRequest))]
+[JsonSerializable(typeof(CreateHyperParameterTuningJobResponse))]
 [JsonSerializable(typeof(CreateModelInput))]
 [JsonSerializable(typeof(CreateModelOutput))]
+[JsonSerializable(typeof(CreateModelPackageGroupInput))]
+[JsonSerializable(typeof(CreateModelPackageGroupOutput))]
+[JsonSerializable(typeof(CreateModelPackageInput))]
+[JsonSerializable(typeof(CreateModelPackageOutput))]
+[JsonSerializable(typeof(CreateProcessingJobRequest))]
+[JsonSerializable(typeof(CreateProcessingJobResponse))]
 [JsonSerializable(typeof(CreateTrainingJobRequest))]
 [JsonSerializable(typeof(CreateTrainingJobResponse))]
 [JsonSerializable(typeof(CreateTransformJobRequest))]
 [JsonSerializable(typeof(CreateTransformJobResponse))]
 [JsonSerializable(typeof(DeleteEndpointConfigInput))]
 [JsonSerializable(typeof(DeleteEndpointInput))]
+[JsonSerializable(typeof(DeleteHyperParameterTuningJobRequest))]
 [JsonSerializable(typeof(DeleteModelInput))]
+[JsonSerializable(typeof(DeleteModelPackageGroupInput))]
+[JsonSerializable(typeof(DeleteModelPackageInput))]
 [JsonSerializable(typeof(DeleteTagsInput))]
 [JsonSerializable(typeof(DeleteTagsOutput))]
 [JsonSerializable(typeof(DescribeEndpointConfigInput))]
 [JsonSerializable(typeof(DescribeEndpointConfigOutput))]
 [JsonSerializable(typeof(DescribeEndpointInput))]
 [JsonSerializable(typeof(DescribeEndpointOutput))]
+[JsonSerializable(typeof(DescribeHyperParameterTuningJobRequest))]
+[JsonSerializable(typeof(DescribeHyperParameterTuningJobResponse))]
 [JsonSerializable(typeof(DescribeModelInput))]
 [JsonSerializable(typeof(DescribeModelOutput))]
+[JsonSerializable(typeof(DescribeModelPackageGroupInput))]
+[JsonSerializable(typeof(DescribeModelPackageGroupOutput))]
+[JsonSerializable(typeof(DescribeModelPackageInput))]
+[JsonSerializable(typeof(DescribeModelPackageOutput))]
+[JsonSerializable(typeof(DescribeProcessingJobRequest))]
+[JsonSerializable(typeof(DescribeProcessingJobResponse))]
 [JsonSerializable(typeof(DescribeTrainingJobRequest))]
 [JsonSerializable(typeof(DescribeTrainingJobResponse))]
 [JsonSerializable(typeof(DescribeTransformJobRequest))]
@@ -2759,20 +4801,34 @@ public static partial class SageMakerPatterns
 [JsonSerializable(typeof(ListEndpointConfigsOutput))]
 [JsonSerializable(typeof(ListEndpointsInput))]
 [JsonSerializable(typeof(ListEndpointsOutput))]
+[JsonSerializable(typeof(ListHyperParameterTuningJobsRequest))]
+[JsonSerializable(typeof(ListHyperParameterTuningJobsResponse))]
+[JsonSerializable(typeof(ListModelPackageGroupsInput))]
+[JsonSerializable(typeof(ListModelPackageGroupsOutput))]
+[JsonSerializable(typeof(ListModelPackagesInput))]
+[JsonSerializable(typeof(ListModelPackagesOutput))]
 [JsonSerializable(typeof(ListModelsInput))]
 [JsonSerializable(typeof(ListModelsOutput))]
+[JsonSerializable(typeof(ListProcessingJobsRequest))]
+[JsonSerializable(typeof(ListProcessingJobsResponse))]
 [JsonSerializable(typeof(ListTagsInput))]
 [JsonSerializable(typeof(ListTagsOutput))]
+[JsonSerializable(typeof(ListTrainingJobsForHyperParameterTuningJobRequest))]
+[JsonSerializable(typeof(ListTrainingJobsForHyperParameterTuningJobResponse))]
 [JsonSerializable(typeof(ListTrainingJobsRequest))]
 [JsonSerializable(typeof(ListTrainingJobsResponse))]
 [JsonSerializable(typeof(ListTransformJobsRequest))]
 [JsonSerializable(typeof(ListTransformJobsResponse))]
+[JsonSerializable(typeof(StopHyperParameterTuningJobRequest))]
+[JsonSerializable(typeof(StopProcessingJobRequest))]
 [JsonSerializable(typeof(StopTrainingJobRequest))]
 [JsonSerializable(typeof(StopTransformJobRequest))]
 [JsonSerializable(typeof(UpdateEndpointInput))]
 [JsonSerializable(typeof(UpdateEndpointOutput))]
 [JsonSerializable(typeof(UpdateEndpointWeightsAndCapacitiesInput))]
 [JsonSerializable(typeof(UpdateEndpointWeightsAndCapacitiesOutput))]
+[JsonSerializable(typeof(UpdateModelPackageInput))]
+[JsonSerializable(typeof(UpdateModelPackageOutput))]
 public sealed partial class SageMakerJson : JsonSerializerContext;
 
 /// <summary>The operations of sagemaker that Strata implements, with their wire bindings.</summary>
@@ -2800,6 +4856,25 @@ public static class SageMakerOperations
     public static readonly JsonOperation<DescribeTrainingJobRequest, DescribeTrainingJobResponse> DescribeTrainingJob = new("DescribeTrainingJob", SageMakerJson.Default.DescribeTrainingJobRequest, SageMakerJson.Default.DescribeTrainingJobResponse);
     public static readonly JsonOperation<ListTrainingJobsRequest, ListTrainingJobsResponse> ListTrainingJobs = new("ListTrainingJobs", SageMakerJson.Default.ListTrainingJobsRequest, SageMakerJson.Default.ListTrainingJobsResponse);
     public static readonly JsonOperation<StopTrainingJobRequest, Empty> StopTrainingJob = new("StopTrainingJob", SageMakerJson.Default.StopTrainingJobRequest, null);
+    public static readonly JsonOperation<CreateProcessingJobRequest, CreateProcessingJobResponse> CreateProcessingJob = new("CreateProcessingJob", SageMakerJson.Default.CreateProcessingJobRequest, SageMakerJson.Default.CreateProcessingJobResponse);
+    public static readonly JsonOperation<DescribeProcessingJobRequest, DescribeProcessingJobResponse> DescribeProcessingJob = new("DescribeProcessingJob", SageMakerJson.Default.DescribeProcessingJobRequest, SageMakerJson.Default.DescribeProcessingJobResponse);
+    public static readonly JsonOperation<ListProcessingJobsRequest, ListProcessingJobsResponse> ListProcessingJobs = new("ListProcessingJobs", SageMakerJson.Default.ListProcessingJobsRequest, SageMakerJson.Default.ListProcessingJobsResponse);
+    public static readonly JsonOperation<StopProcessingJobRequest, Empty> StopProcessingJob = new("StopProcessingJob", SageMakerJson.Default.StopProcessingJobRequest, null);
+    public static readonly JsonOperation<CreateHyperParameterTuningJobRequest, CreateHyperParameterTuningJobResponse> CreateHyperParameterTuningJob = new("CreateHyperParameterTuningJob", SageMakerJson.Default.CreateHyperParameterTuningJobRequest, SageMakerJson.Default.CreateHyperParameterTuningJobResponse);
+    public static readonly JsonOperation<DescribeHyperParameterTuningJobRequest, DescribeHyperParameterTuningJobResponse> DescribeHyperParameterTuningJob = new("DescribeHyperParameterTuningJob", SageMakerJson.Default.DescribeHyperParameterTuningJobRequest, SageMakerJson.Default.DescribeHyperParameterTuningJobResponse);
+    public static readonly JsonOperation<ListHyperParameterTuningJobsRequest, ListHyperParameterTuningJobsResponse> ListHyperParameterTuningJobs = new("ListHyperParameterTuningJobs", SageMakerJson.Default.ListHyperParameterTuningJobsRequest, SageMakerJson.Default.ListHyperParameterTuningJobsResponse);
+    public static readonly JsonOperation<StopHyperParameterTuningJobRequest, Empty> StopHyperParameterTuningJob = new("StopHyperParameterTuningJob", SageMakerJson.Default.StopHyperParameterTuningJobRequest, null);
+    public static readonly JsonOperation<DeleteHyperParameterTuningJobRequest, Empty> DeleteHyperParameterTuningJob = new("DeleteHyperParameterTuningJob", SageMakerJson.Default.DeleteHyperParameterTuningJobRequest, null);
+    public static readonly JsonOperation<ListTrainingJobsForHyperParameterTuningJobRequest, ListTrainingJobsForHyperParameterTuningJobResponse> ListTrainingJobsForHyperParameterTuningJob = new("ListTrainingJobsForHyperParameterTuningJob", SageMakerJson.Default.ListTrainingJobsForHyperParameterTuningJobRequest, SageMakerJson.Default.ListTrainingJobsForHyperParameterTuningJobResponse);
+    public static readonly JsonOperation<CreateModelPackageGroupInput, CreateModelPackageGroupOutput> CreateModelPackageGroup = new("CreateModelPackageGroup", SageMakerJson.Default.CreateModelPackageGroupInput, SageMakerJson.Default.CreateModelPackageGroupOutput);
+    public static readonly JsonOperation<DescribeModelPackageGroupInput, DescribeModelPackageGroupOutput> DescribeModelPackageGroup = new("DescribeModelPackageGroup", SageMakerJson.Default.DescribeModelPackageGroupInput, SageMakerJson.Default.DescribeModelPackageGroupOutput);
+    public static readonly JsonOperation<ListModelPackageGroupsInput, ListModelPackageGroupsOutput> ListModelPackageGroups = new("ListModelPackageGroups", SageMakerJson.Default.ListModelPackageGroupsInput, SageMakerJson.Default.ListModelPackageGroupsOutput);
+    public static readonly JsonOperation<DeleteModelPackageGroupInput, Empty> DeleteModelPackageGroup = new("DeleteModelPackageGroup", SageMakerJson.Default.DeleteModelPackageGroupInput, null);
+    public static readonly JsonOperation<CreateModelPackageInput, CreateModelPackageOutput> CreateModelPackage = new("CreateModelPackage", SageMakerJson.Default.CreateModelPackageInput, SageMakerJson.Default.CreateModelPackageOutput);
+    public static readonly JsonOperation<DescribeModelPackageInput, DescribeModelPackageOutput> DescribeModelPackage = new("DescribeModelPackage", SageMakerJson.Default.DescribeModelPackageInput, SageMakerJson.Default.DescribeModelPackageOutput);
+    public static readonly JsonOperation<ListModelPackagesInput, ListModelPackagesOutput> ListModelPackages = new("ListModelPackages", SageMakerJson.Default.ListModelPackagesInput, SageMakerJson.Default.ListModelPackagesOutput);
+    public static readonly JsonOperation<UpdateModelPackageInput, UpdateModelPackageOutput> UpdateModelPackage = new("UpdateModelPackage", SageMakerJson.Default.UpdateModelPackageInput, SageMakerJson.Default.UpdateModelPackageOutput);
+    public static readonly JsonOperation<DeleteModelPackageInput, Empty> DeleteModelPackage = new("DeleteModelPackage", SageMakerJson.Default.DeleteModelPackageInput, null);
     public static readonly JsonOperation<AddTagsInput, AddTagsOutput> AddTags = new("AddTags", SageMakerJson.Default.AddTagsInput, SageMakerJson.Default.AddTagsOutput);
     public static readonly JsonOperation<ListTagsInput, ListTagsOutput> ListTags = new("ListTags", SageMakerJson.Default.ListTagsInput, SageMakerJson.Default.ListTagsOutput);
     public static readonly JsonOperation<DeleteTagsInput, DeleteTagsOutput> DeleteTags = new("DeleteTags", SageMakerJson.Default.DeleteTagsInput, SageMakerJson.Default.DeleteTagsOutput);
@@ -2809,12 +4884,13 @@ public static class SageMakerOperations
 /// fault, as the pipeline writes them. Services throw these (or map typed domain errors to them).</summary>
 public static class SageMakerErrors
 {
+    public static AwsException ConflictException(string message) => new("ConflictException", 400, message);
     public static AwsException ResourceInUse(string message) => new("ResourceInUse", 400, message);
     public static AwsException ResourceLimitExceeded(string message) => new("ResourceLimitExceeded", 400, message);
     public static AwsException ResourceNotFound(string message) => new("ResourceNotFound", 400, message);
 
     /// <summary>Every declared error code, for the test that holds error tables against the model.</summary>
-    public static readonly IReadOnlySet<string> Codes = new HashSet<string>(StringComparer.Ordinal) { "ResourceInUse", "ResourceLimitExceeded", "ResourceNotFound" };
+    public static readonly IReadOnlySet<string> Codes = new HashSet<string>(StringComparer.Ordinal) { "ConflictException", "ResourceInUse", "ResourceLimitExceeded", "ResourceNotFound" };
 
     // Errors common to AWS services, answered without the model declaring them per operation.
     public static AwsException ValidationException(string message) => new("ValidationException", 400, message);
