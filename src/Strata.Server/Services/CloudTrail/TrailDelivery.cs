@@ -192,10 +192,12 @@ public sealed class TrailDelivery(TrailsStore store, ITrailBuckets buckets, Trai
             if (error is null)
             {
                 var entry = file.DigestEntry;
-                store.Delivered(account, trail.Name, pending.Select(p => p.Key), t => t with
+                var delivered = pending.Select(p => p.Key).ToHashSet(StringComparer.Ordinal);
+                store.Delivered(account, trail.Name, delivered, t => t with
                 {
                     Status = logs(t.Status) with
                     {
+                        CloudWatchLogsDelivered = [.. logs(t.Status).CloudWatchLogsDelivered.Where(k => !delivered.Contains(k))],
                         LatestDeliveryTime = now,
                         LatestDeliveryAttemptTime = now,
                         LatestDeliveryAttemptSucceeded = true,
@@ -222,8 +224,8 @@ public sealed class TrailDelivery(TrailsStore store, ITrailBuckets buckets, Trai
     Func<TrailStatusRow, TrailStatusRow> DeliverToLogGroup(TrailRow trail, string account, IReadOnlyList<KeyValuePair<string, string>> pending, DateTimeOffset now)
     {
         if (trail.CloudWatchLogsLogGroupArn is not { } group || trail.CloudWatchLogsRoleArn is not { } role || LogGroups is not { } logGroups) return s => s;
-        var through = trail.Status.CloudWatchLogsDeliveredThrough;
-        var fresh = pending.Where(p => through is null || string.CompareOrdinal(p.Key, through) > 0).ToList();
+        var done = trail.Status.CloudWatchLogsDelivered.ToHashSet(StringComparer.Ordinal);
+        var fresh = pending.Where(p => !done.Contains(p.Key)).ToList();
         if (fresh.Count == 0) return s => s;
         var events = fresh.Select(p => (EventTime(p.Key), p.Value)).ToList();
         string? error;
@@ -234,10 +236,10 @@ public sealed class TrailDelivery(TrailsStore store, ITrailBuckets buckets, Trai
             error = "InternalError";
         }
         if (error is not null) log.LogWarning("Trail {Trail} of {Account}: records not delivered to {LogGroup}: {Error}", trail.Name, account, group, error);
-        var last = fresh[^1].Key;
+        // Refused records are tried again with the next file (while they wait for S3).
         return s => s with
         {
-            CloudWatchLogsDeliveredThrough = last,
+            CloudWatchLogsDelivered = error is null ? [.. s.CloudWatchLogsDelivered, .. fresh.Select(p => p.Key)] : s.CloudWatchLogsDelivered,
             LatestCloudWatchLogsDeliveryTime = error is null ? now : s.LatestCloudWatchLogsDeliveryTime,
             LatestCloudWatchLogsDeliveryError = error,
         };

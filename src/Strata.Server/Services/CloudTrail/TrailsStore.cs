@@ -72,9 +72,10 @@ public sealed record TrailStatusRow
     public string? LatestDigestDeliveryError { get; init; }
     public DateTimeOffset? LatestCloudWatchLogsDeliveryTime { get; init; }
     public string? LatestCloudWatchLogsDeliveryError { get; init; }
-    /// <summary>The key of the last waiting record put into the trail's log group: a log file that
-    /// failed to reach S3 is tried again, but its records are not put into the group twice.</summary>
-    public string? CloudWatchLogsDeliveredThrough { get; init; }
+    /// <summary>The waiting records already put into the trail's log group: a log file that failed
+    /// to reach S3 is tried again, but its records are not put into the group twice. A set, not a
+    /// watermark: a record persisted late with an earlier key must not be skipped.</summary>
+    public List<string> CloudWatchLogsDelivered { get; init; } = [];
     public DateTimeOffset? DigestStartTime { get; init; }
     public List<DigestLogFileRow> DigestLogFiles { get; init; } = [];
     public DigestLinkRow? LastDigest { get; init; }

@@ -124,9 +124,11 @@ public sealed class TrailDeliveryTests : IDisposable
     sealed class LogGroup : ITrailLogGroups
     {
         public ConcurrentQueue<(long Timestamp, string Message)> Events { get; } = new();
+        public string? Refusal;
         public void Check(string account, string logGroupArn, string roleArn) { }
         public string? Put(string account, string logGroupArn, string roleArn, IReadOnlyList<(long Timestamp, string Message)> events)
         {
+            if (Refusal is not null) return Refusal;
             foreach (var e in events) Events.Enqueue(e);
             return null;
         }
@@ -155,7 +157,7 @@ public sealed class TrailDeliveryTests : IDisposable
 
     static async Task Until(string what, Func<bool> check)
     {
-        for (var i = 0; i < 500 && !check(); i++) await Task.Delay(20);
+        for (var i = 0; i < 3000 && !check(); i++) await Task.Delay(20); // a loaded machine can take seconds
         Assert.True(check(), $"timed out waiting for {what}");
     }
 
@@ -265,13 +267,39 @@ public sealed class TrailDeliveryTests : IDisposable
         Assert.Equal("CreateModel", JsonDocument.Parse(message).RootElement.GetProperty("eventName").GetString());
         Assert.Equal(_clock.GetUtcNow(), store.Get(Account, "audit")!.Status.LatestCloudWatchLogsDeliveryTime);
 
-        // The log file is tried again with a new record: the group gets only the new one.
+        // The log file is tried again with a new record, one whose event time is earlier (a call
+        // that began before CreateModel and ended after its delivery): the group gets only it.
         bucket.Present = true;
-        delivery.Record(Rec("DeleteModel"));
+        delivery.Record(Rec("DeleteModel", at: new DateTimeOffset(2026, 12, 1, 7, 59, 0, TimeSpan.Zero)));
         _clock.Advance(TimeSpan.FromSeconds(300));
         await Until("the retried file", () => !bucket.Objects.IsEmpty);
         Assert.Equal(2, Gunzip(Assert.Single(bucket.Objects).Value.Body).GetProperty("Records").GetArrayLength());
         Assert.Equal(["CreateModel", "DeleteModel"], group.Events.Select(e => JsonDocument.Parse(e.Message).RootElement.GetProperty("eventName").GetString()!).ToArray());
+        Assert.Empty(store.Get(Account, "audit")!.Status.CloudWatchLogsDelivered);
+        await delivery.StopAsync(CancellationToken.None);
+    }
+
+    [Fact]
+    public async Task RecordsTheLogGroupRefusedAreTriedAgainWithTheNextFile()
+    {
+        var bucket = new Bucket { Present = false };
+        var (delivery, store, state) = Start(bucket);
+        using var _ = state;
+        var group = new LogGroup { Refusal = "AccessDenied" };
+        delivery.LogGroups = group;
+        store.Update(Account, "audit", t => t with { CloudWatchLogsLogGroupArn = $"arn:aws:logs:us-east-1:{Account}:log-group:trail:*", CloudWatchLogsRoleArn = $"arn:aws:iam::{Account}:role/trail" });
+        delivery.Refresh();
+        delivery.Record(Rec("CreateModel"));
+        _clock.Advance(TimeSpan.FromSeconds(300));
+        await Until("the refusal", () => store.Get(Account, "audit")!.Status.LatestCloudWatchLogsDeliveryError is not null);
+        Assert.Empty(group.Events);
+
+        group.Refusal = null;
+        bucket.Present = true;
+        _clock.Advance(TimeSpan.FromSeconds(300));
+        await Until("the retried file", () => !bucket.Objects.IsEmpty);
+        Assert.Equal("CreateModel", JsonDocument.Parse(Assert.Single(group.Events).Message).RootElement.GetProperty("eventName").GetString());
+        Assert.Null(store.Get(Account, "audit")!.Status.LatestCloudWatchLogsDeliveryError);
         await delivery.StopAsync(CancellationToken.None);
     }
 }
