@@ -14,12 +14,14 @@ namespace Strata.Server.Pipeline;
 /// </summary>
 public sealed class AuditStage(IAuditSink sink, TimeProvider clock, string region, ILogger log)
 {
-    /// <summary>Members whose values are secrets (the service models mark them sensitive) or
-    /// payloads: recorded as <see cref="AuditRecords.HiddenValue"/>.</summary>
+    /// <summary>Members whose values are secrets (the service models mark them sensitive), payloads,
+    /// or where teams put secrets (SageMaker's containers' Environment and hyperparameters, which
+    /// CloudTrail hides as it hides Lambda's environment): recorded as <see cref="AuditRecords.HiddenValue"/>.</summary>
     static readonly HashSet<string> Hidden = new(StringComparer.OrdinalIgnoreCase)
     {
         "Plaintext", "CiphertextBlob", "SecretAccessKey", "SessionToken", "Password", "NewPassword", "OldPassword", "PrivateKey",
         "Body", "Message", "Detail", "Data", "SecretString", "SecretBinary", "AuthParameters", "ApiKeyValue",
+        "Environment", "HyperParameters", "StaticHyperParameters",
     };
 
     /// <summary>S3 operations on objects, and the runtime's invocations: data events.</summary>

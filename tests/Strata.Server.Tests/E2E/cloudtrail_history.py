@@ -57,6 +57,24 @@ def test_user_calls_and_refusals_are_recorded():
     sm.delete_endpoint(EndpointName=name)
 
 
+def test_environment_and_hyperparameters_are_hidden():
+    """Environment variables and hyperparameters often carry secrets: the record keeps the rest of
+    the request and shows them as AWS does, HIDDEN_DUE_TO_SECURITY_REASONS."""
+    sm, s3 = client("sagemaker", ALICE_KEYS), client("s3", ALICE_KEYS)
+    bucket = unique("trail-env")
+    s3.create_bucket(Bucket=bucket)
+    s3.put_object(Bucket=bucket, Key="model.tar.gz", Body=b"not read by CreateModel")
+    name = unique("secret-model")
+    sm.create_model(ModelName=name, ExecutionRoleArn=execution_role(iam),
+                    PrimaryContainer={"Image": "strata-onnx:1", "ModelDataUrl": f"s3://{bucket}/model.tar.gz", "Environment": {"DB_PASSWORD": "s3cret-value"}})
+    until("CreateModel in event history", lambda: [e for e in lookup("ResourceName", name) if e["EventName"] == "CreateModel"] != [])
+    record = json.loads([e for e in lookup("ResourceName", name) if e["EventName"] == "CreateModel"][0]["CloudTrailEvent"])
+    eq(record["requestParameters"]["primaryContainer"]["environment"], "HIDDEN_DUE_TO_SECURITY_REASONS", "the environment")
+    eq(record["requestParameters"]["primaryContainer"]["image"], "strata-onnx:1", "the rest of the container")
+    assert "s3cret-value" not in json.dumps(record), record
+    sm.delete_model(ModelName=name)
+
+
 def test_lookup_filters_and_pages():
     sm = client("sagemaker", ALICE_KEYS)
     for _ in range(3):
