@@ -1,20 +1,47 @@
 using System.Diagnostics;
+using System.Globalization;
+using System.Text;
 using Spectre.Console;
+using Strata.Server.Jobs.Training;
 using Strata.Server.Services.SageMaker;
+using Strata.Server.Storage;
 
 namespace Strata.Server;
 
-/// <summary>`strata jobs watch NAME`: a live progress bar of a transform job (objects done, records
-/// and their rate) read from the state store, until the job ends; the exit code says how it ended.</summary>
+/// <summary>`strata jobs watch NAME`: a job followed live from the state store until it ends; the
+/// exit code says how it ended (0 Completed, 1 otherwise, 2 no such job). A transform job shows a
+/// progress bar (objects done, records and their rate); a training job prints each status
+/// transition and each new metric value as they happen, with its log's last line beside a spinner
+/// when a person is watching.</summary>
 public static class JobsWatch
 {
-    public static async Task<int> RunAsync(TransformJobStore jobs, string account, string name, CancellationToken ct)
+    /// <summary>The kinds of job the command follows, by the name their API gives them.</summary>
+    public static readonly string[] Types = ["transform", "training"];
+
+    public static async Task<int> RunAsync(IStateStore state, string logDir, string account, string name, string? type, CancellationToken ct)
     {
-        if (jobs.Get(account, name) is null)
+        var transforms = new TransformJobStore(state);
+        var training = new TrainingJobStore(state);
+        var found = new List<string>();
+        if ((type is null or "transform") && transforms.Get(account, name) is not null) found.Add("transform");
+        if ((type is null or "training") && training.Get(account, name) is not null) found.Add("training");
+        switch (found)
         {
-            Console.Error.WriteLine($"strata: no transform job named {name} in account {account}");
-            return 2;
+            case []:
+                Console.Error.WriteLine($"strata: no {type ?? "transform or training"} job named {name} in account {account}");
+                return 2;
+            case [_, _, ..]:
+                Console.Error.WriteLine($"strata: {name} names a {string.Join(" and a ", found)} job: say which with --type");
+                return 2;
+            case ["transform"]:
+                return await TransformAsync(transforms, account, name, ct);
+            default:
+                return await TrainingAsync(training, Path.Combine(logDir, "aws", "sagemaker", "TrainingJobs", name + ".log"), account, name, ct);
         }
+    }
+
+    static async Task<int> TransformAsync(TransformJobStore jobs, string account, string name, CancellationToken ct)
+    {
         var started = Stopwatch.GetTimestamp();
         TransformJobRow job = null!;
         await AnsiConsole.Progress()
@@ -42,5 +69,68 @@ public static class JobsWatch
         AnsiConsole.MarkupLine($"{Markup.Escape(name)}: [bold]{job.TransformJobStatus}[/] after {duration.TotalSeconds:F1} s" +
             (job.FailureReason is { } reason ? $": {Markup.Escape(reason)}" : ""));
         return job.TransformJobStatus == "Completed" ? 0 : 1;
+    }
+
+    static async Task<int> TrainingAsync(TrainingJobStore jobs, string logFile, string account, string name, CancellationToken ct)
+    {
+        var shownTransitions = 0;
+        var shownMetrics = new Dictionary<string, double>(StringComparer.Ordinal);
+        TrainingJobRecord job = jobs.Get(account, name)!;
+        // What changed since the last look, as lines: each new (or newly ended) transition and each new metric value.
+        void Show()
+        {
+            var transitions = job.State.Transitions;
+            for (; shownTransitions < transitions.Count; shownTransitions++)
+            {
+                var t = transitions[shownTransitions];
+                AnsiConsole.MarkupLine($"{t.StartTime.ToLocalTime():HH:mm:ss}  [bold]{Markup.Escape(t.Status),-12}[/] {Markup.Escape(t.StatusMessage)}");
+            }
+            foreach (var m in job.State.FinalMetrics)
+            {
+                if (shownMetrics.TryGetValue(m.MetricName, out var shown) && shown.Equals(m.Value)) continue;
+                shownMetrics[m.MetricName] = m.Value;
+                AnsiConsole.MarkupLine($"{m.Timestamp.ToLocalTime():HH:mm:ss}  {"metric",-12} {Markup.Escape(m.MetricName)} = {m.Value.ToString("G6", CultureInfo.InvariantCulture)}");
+            }
+        }
+        async Task Follow(Action<string>? status)
+        {
+            while (true)
+            {
+                job = jobs.Get(account, name) ?? job;
+                Show();
+                if (job.State.IsTerminal) return;
+                status?.Invoke($"{job.State.SecondaryStatus}: {LastLine(logFile) ?? "…"}");
+                await Task.Delay(500, ct);
+            }
+        }
+        // A spinner with the log's last line for a person; plain lines for a pipe or a file.
+        if (AnsiConsole.Profile.Capabilities.Interactive)
+            await AnsiConsole.Status().StartAsync("Starting", ctx => Follow(line => ctx.Status(Markup.Escape(line.Length > 120 ? line[..120] + "…" : line))));
+        else
+            await Follow(null);
+
+        var s = job.State;
+        var duration = (s.TrainingEndTime ?? DateTimeOffset.UtcNow) - (s.TrainingStartTime ?? job.Job.CreationTime);
+        AnsiConsole.MarkupLine($"{Markup.Escape(name)}: [bold]{s.Status}[/] after {duration.TotalSeconds:F1} s"
+            + (s.S3ModelArtifacts is { } model ? $", model {Markup.Escape(model)}" : "")
+            + (s.FailureReason is { } reason ? $": {Markup.Escape(reason)}" : ""));
+        return s.Status == "Completed" ? 0 : 1;
+    }
+
+    /// <summary>The last non-empty line of a log file, read from its end (a log can be large).</summary>
+    static string? LastLine(string path)
+    {
+        try
+        {
+            using var file = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.ReadWrite | FileShare.Delete);
+            var length = (int)Math.Min(file.Length, 4096);
+            file.Seek(-length, SeekOrigin.End);
+            var buffer = new byte[length];
+            file.ReadExactly(buffer);
+            var lines = Encoding.UTF8.GetString(buffer).Split('\n', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
+            return lines.Length == 0 ? null : lines[^1];
+        }
+        catch (IOException) { return null; }
+        catch (UnauthorizedAccessException) { return null; }
     }
 }

@@ -37,6 +37,13 @@ for _ in range(600):
     --output-data-config "S3OutputPath=s3://$b/out" \
     --resource-config InstanceType=ml.m5.large,InstanceCount=1,VolumeSizeInGB=5 \
     --stopping-condition MaxRuntimeInSeconds=600 >/dev/null || fail "create-training-job"
+  # strata jobs watch follows it to its end: each secondary status, the metrics, the outcome.
+  dotnet "$STRATA_DLL" jobs watch "$job" --data-dir "$STRATA_DATA_DIR" > "$WORK/watch.txt" 2>&1 || fail "jobs watch: $(cat "$WORK/watch.txt")"
+  for seen in Starting Downloading Training Uploading "validation:auc = " "$job: Completed after"; do
+    grep -q "$seen" "$WORK/watch.txt" || fail "jobs watch did not show '$seen': $(cat "$WORK/watch.txt")"
+  done
+  dotnet "$STRATA_DLL" jobs watch "$job" --type transform --data-dir "$STRATA_DATA_DIR" > "$WORK/watch.txt" 2>&1 && fail "watched a transform job that does not exist"
+  grep -q "no transform job named $job" "$WORK/watch.txt" || fail "jobs watch --type transform: $(cat "$WORK/watch.txt")"
   aws_ sagemaker wait training-job-completed-or-stopped --training-job-name "$job" || fail "waiter: $(aws_ sagemaker describe-training-job --training-job-name "$job" --query FailureReason)"
   [ "$(aws_ sagemaker describe-training-job --training-job-name "$job" --query TrainingJobStatus)" = "Completed" ] || fail "status"
   local auc; auc=$(aws_ sagemaker describe-training-job --training-job-name "$job" --query "FinalMetricDataList[?MetricName=='validation:auc'].Value")
