@@ -75,7 +75,7 @@ public static class JobsWatch
     {
         var shownTransitions = 0;
         var shownMetrics = new Dictionary<string, double>(StringComparer.Ordinal);
-        TrainingJobRecord job = jobs.Get(account, name)!;
+        var job = jobs.Get(account, name)!;
         // What changed since the last look, as lines: each new (or newly ended) transition and each new metric value.
         void Show()
         {
