@@ -168,7 +168,9 @@ public static class StrataHost
         training = new TrainingJobRunner(trainingJobs, new S3JobStorage(s3Store, sse, roles, clock, options.Region), images, metrics,
             new TrainingOptions { WorkDir = Path.Combine(options.DataDir, "training"), DataDir = options.DataDir, LogDir = Path.Combine(options.DataDir, "logs"), LogEvents = logIngestion, Region = options.Region },
             clock, app.Services.GetRequiredService<ILogger<TrainingJobRunner>>());
-        var sageMaker = new SageMakerService(sageMakerStore, hosting, endpoints, images, roles, clock, options.Region, transformJobs, transforms, trainingJobs, training);
+        var modelRegistry = new ModelRegistryStore(state) { Events = serviceEvents };
+        var sageMaker = new SageMakerService(sageMakerStore, hosting, endpoints, images, roles, clock, options.Region, transformJobs, transforms, trainingJobs, training,
+            modelRegistry);
         var runtime = new RuntimeService(hosting, metrics, options.Region);
         var autoScalingStore = new AutoScalingStore(state);
         var autoScaling = new ApplicationAutoScalingService(autoScalingStore, sageMakerStore, clock, options.Region);

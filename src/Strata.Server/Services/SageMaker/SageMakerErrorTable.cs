@@ -19,6 +19,10 @@ public sealed class TransformJobNotFound(string jobName) : SageMakerNotFound($"C
 
 public sealed class TrainingJobNotFound() : SageMakerNotFound("Requested resource not found.");
 
+public sealed class ModelPackageGroupNotFound(string groupArn) : SageMakerNotFound($"ModelPackageGroup {groupArn} does not exist.");
+
+public sealed class ModelPackageNotFound(string packageArn) : SageMakerNotFound($"ModelPackage {packageArn} does not exist.");
+
 /// <summary>A tagging request names a resource that does not exist.</summary>
 public sealed class TaggedResourceNotFound(string arn) : SageMakerNotFound($"Resource {arn} does not exist.");
 
@@ -41,6 +45,10 @@ public sealed class TransformJobAlreadyExists(string jobArn)
 public sealed class TrainingJobAlreadyExists(string jobArn)
     : SageMakerAlreadyExists($"Training job names must be unique within an AWS account and region, and a training job with this name already exists ({jobArn})");
 
+public sealed class ModelPackageGroupAlreadyExists(string groupArn) : SageMakerAlreadyExists($"Model Package Group already exists: {groupArn}");
+
+public sealed class ModelPackageAlreadyExists(string packageArn) : SageMakerAlreadyExists($"Model Package already exists: {packageArn}");
+
 /// <summary>A resource exists but its state forbids the operation.</summary>
 public abstract class SageMakerInvalidState(string message) : DomainError(message);
 
@@ -50,6 +58,15 @@ public sealed class TransformJobNotStoppable(string jobName, string status) : Sa
 
 public sealed class TrainingJobNotStoppable(string status) : SageMakerInvalidState($"The request was rejected because the training job is in status {status}.");
 
+/// <summary>A model package a model is made from that may not be deployed (its approval or its status).</summary>
+public sealed class ModelPackageNotDeployable(string message) : SageMakerInvalidState(message);
+
+/// <summary>A change that conflicts with what the resource holds (SageMaker's ConflictException).</summary>
+public abstract class SageMakerConflict(string message) : DomainError(message);
+
+public sealed class ModelPackageGroupNotEmpty(string groupArn)
+    : SageMakerConflict($"Model Package Group {groupArn} cannot be deleted because it contains model packages: delete them first.");
+
 public static class SageMakerErrorTable
 {
     public static readonly ErrorTable Errors = new ErrorTable()
@@ -58,5 +75,6 @@ public static class SageMakerErrorTable
         // Unlike models, endpoints and configurations, a transform job that exists is ResourceInUse.
         .Map<TransformJobAlreadyExists>(e => SageMakerErrors.ResourceInUse(e.Message))
         .Map<TrainingJobAlreadyExists>(e => SageMakerErrors.ResourceInUse(e.Message))
-        .Map<SageMakerInvalidState>(e => SageMakerErrors.ValidationException(e.Message));
+        .Map<SageMakerInvalidState>(e => SageMakerErrors.ValidationException(e.Message))
+        .Map<SageMakerConflict>(e => SageMakerErrors.ConflictException(e.Message));
 }

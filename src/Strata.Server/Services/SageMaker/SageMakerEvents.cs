@@ -1,4 +1,5 @@
 using System.Text;
+using System.Text.Json;
 using System.Text.Json.Nodes;
 using Strata.Server.Jobs.Delivery;
 
@@ -20,6 +21,7 @@ public static class SageMakerEvents
     public const string EndpointStateChangeType = "SageMaker Endpoint State Change";
     public const string TransformJobStateChangeType = "SageMaker Transform Job State Change";
     public const string TrainingJobStateChangeType = "SageMaker Training Job State Change";
+    public const string ModelPackageStateChangeType = "SageMaker Model Package State Change";
 
     /// <summary>An endpoint's status as its events spell it: InService → IN_SERVICE,
     /// UpdateRollbackFailed → UPDATE_ROLLBACK_FAILED.</summary>
@@ -176,7 +178,43 @@ public static class SageMakerEvents
         return new ServiceEvent(account, Source, TrainingJobStateChangeType, [job.Arn], detail, state.LastModifiedTime);
     }
 
+    /// <summary>"SageMaker Model Package State Change": the package as DescribeModelPackage
+    /// answers it (without who made or changed it), at its creation and at each change. Unlike the
+    /// other events, the guide's example of this one has its timestamps in ISO 8601
+    /// ("2021-02-24T17:00:14Z"), so these are.</summary>
+    public static ServiceEvent ModelPackageStateChange(string account, ModelPackageRow package)
+    {
+        var json = ModelRegistryJson.Default;
+        var detail = Compact(new JsonObject
+        {
+            ["ModelPackageName"] = package.Versioned ? null : package.ModelPackageName,
+            ["ModelPackageGroupName"] = package.ModelPackageGroupName,
+            ["ModelPackageVersion"] = package.ModelPackageVersion,
+            ["ModelPackageArn"] = package.ModelPackageArn,
+            ["ModelPackageDescription"] = package.ModelPackageDescription,
+            ["CreationTime"] = Iso(package.CreationTime),
+            ["InferenceSpecification"] = JsonSerializer.SerializeToNode(package.InferenceSpecification, json.InferenceSpecificationRow),
+            ["ModelPackageStatus"] = package.ModelPackageStatus,
+            ["ModelPackageStatusDetails"] = new JsonObject { ["ValidationStatuses"] = new JsonArray(), ["ImageScanStatuses"] = new JsonArray() },
+            ["CertifyForMarketplace"] = package.CertifyForMarketplace,
+            ["ModelApprovalStatus"] = package.ModelApprovalStatus,
+            ["ApprovalDescription"] = package.ApprovalDescription,
+            ["MetadataProperties"] = package.MetadataProperties is { } metadata ? JsonSerializer.SerializeToNode(metadata, json.MetadataPropertiesRow) : null,
+            ["ModelMetrics"] = package.ModelMetrics is { } metrics ? JsonSerializer.SerializeToNode(metrics, json.ModelMetricsRow) : null,
+            ["DriftCheckBaselines"] = package.DriftCheckBaselines is { } drift ? JsonSerializer.SerializeToNode(drift, json.DriftCheckBaselinesRow) : null,
+            ["CustomerMetadataProperties"] = package.CustomerMetadataProperties is { } properties ? Map(properties) : null,
+            ["Domain"] = package.Domain,
+            ["Task"] = package.Task,
+            ["SamplePayloadUrl"] = package.SamplePayloadUrl,
+            ["SourceUri"] = package.SourceUri,
+            ["LastModifiedTime"] = Iso(package.LastModifiedTime),
+        });
+        return new ServiceEvent(account, Source, ModelPackageStateChangeType, [package.ModelPackageArn], detail, package.LastModifiedTime);
+    }
+
     static JsonNode Milliseconds(DateTimeOffset t) => t.ToUnixTimeMilliseconds();
+
+    static JsonNode Iso(DateTimeOffset t) => t.UtcDateTime.ToString("yyyy-MM-dd'T'HH:mm:ss'Z'", System.Globalization.CultureInfo.InvariantCulture);
 
     static JsonObject? Serverless(ServerlessRow? s) => s is null ? null
         : Compact(new JsonObject { ["MemorySizeInMB"] = s.MemorySizeInMB, ["MaxConcurrency"] = s.MaxConcurrency, ["ProvisionedConcurrency"] = s.ProvisionedConcurrency });

@@ -20,6 +20,8 @@ public sealed record ContainerRow
     public string? Mode { get; init; }
     public string? ModelDataUrl { get; init; }
     public Dictionary<string, string>? Environment { get; init; }
+    /// <summary>The model package the container was made from (its image and artifacts are the package's).</summary>
+    public string? ModelPackageName { get; init; }
 }
 
 public sealed record ModelRow

@@ -16,7 +16,8 @@ namespace Strata.Server.Services.SageMaker;
 /// (the domain errors and their table: SageMakerErrorTable.cs).
 /// </summary>
 public sealed partial class SageMakerService(SageMakerStore store, HostingService hosting, EndpointHosting endpoints, ImageCatalogue images, ExecutionRoles roles,
-    TimeProvider clock, string region, TransformJobStore transformJobs, TransformJobRunner transforms, TrainingJobStore trainingJobs, TrainingJobRunner training)
+    TimeProvider clock, string region, TransformJobStore transformJobs, TransformJobRunner transforms, TrainingJobStore trainingJobs, TrainingJobRunner training,
+    ModelRegistryStore registry)
 {
     /// <summary>How long CreateEndpoint waits for a quick deployment before answering, so that a
     /// waiter's first DescribeEndpoint already sees InService (the status stays truthful either way).</summary>
@@ -32,6 +33,7 @@ public sealed partial class SageMakerService(SageMakerStore store, HostingServic
         SageMakerOperations.DescribeModel.Bind("sagemaker:DescribeModel", Named<DescribeModelInput>("model", r => r.ModelName), DescribeModel),
         SageMakerOperations.ListModels.Bind("sagemaker:ListModels", Anywhere, ListModels),
         SageMakerOperations.DeleteModel.Bind("sagemaker:DeleteModel", Named<DeleteModelInput>("model", r => r.ModelName), DeleteModel),
+        .. ModelRegistryOperations,
         SageMakerOperations.CreateEndpointConfig.Bind("sagemaker:CreateEndpointConfig",
             Named<CreateEndpointConfigInput>("endpoint-config", r => r.EndpointConfigName,
                 r => new(r.Tags, NetworkIsolation: r.EnableNetworkIsolation, Variants: r.ProductionVariants)), CreateEndpointConfig),
@@ -142,6 +144,8 @@ public sealed partial class SageMakerService(SageMakerStore store, HostingServic
             "endpoint-config" => store.ListEndpointConfigs(account).Any(c => c.EndpointConfigArn == arn),
             "endpoint" => store.ListEndpoints(account).Any(e => e.EndpointArn == arn),
             "transform-job" => transformJobs.List(account).Any(j => j.TransformJobArn == arn),
+            "model-package-group" => GroupRef(account, arn).Name is { } group && registry.GetGroup(account, group)?.ModelPackageGroupArn == arn,
+            "model-package" => PackageRef(account, arn).Key is { } package && registry.GetPackage(package)?.ModelPackageArn == arn,
             _ => false,
         };
         return exists ? arn : throw new TaggedResourceNotFound(arn);
@@ -186,7 +190,11 @@ public sealed partial class SageMakerService(SageMakerStore store, HostingServic
     CreateModelOutput CreateModel(CreateModelInput input, RequestContext ctx)
     {
         var name = ValidName(input.ModelName, "ModelName");
-        var container = input.PrimaryContainer ?? input.Containers?.FirstOrDefault()
+        var account = ctx.Principal.AccountId;
+        // A container may name a model package instead of an image (ModelRegistryOperations.cs).
+        var primaryContainer = input.PrimaryContainer is { } given ? FromPackage(account, given) : null;
+        var containers = input.Containers?.Select(c => FromPackage(account, c)).ToList();
+        var container = primaryContainer ?? containers?.FirstOrDefault()
             ?? throw SageMakerErrors.ValidationException("Either PrimaryContainer or Containers must be specified.");
         var image = JsonProtocol.Required(container.Image, "PrimaryContainer.Image");
         if (!Images.IsBuiltIn(image) && images.CommandFor(image) is null)
@@ -200,7 +208,6 @@ public sealed partial class SageMakerService(SageMakerStore store, HostingServic
         }
         if (container.ModelDataUrl is { } url && !url.StartsWith("s3://", StringComparison.Ordinal))
             throw JsonProtocol.Invalid("PrimaryContainer.ModelDataUrl", url, "Member must satisfy regular expression pattern: ^(https|s3)://([^/]+)/?(.*)$");
-        var account = ctx.Principal.AccountId;
         // SageMaker acts as the execution role: the caller must be allowed to pass it to SageMaker,
         // and the role must trust SageMaker.
         var role = JsonProtocol.Required(input.ExecutionRoleArn, "ExecutionRoleArn");
@@ -211,8 +218,8 @@ public sealed partial class SageMakerService(SageMakerStore store, HostingServic
         {
             ModelName = name,
             ModelArn = Arn(account, "model", name),
-            PrimaryContainer = input.PrimaryContainer is { } primary ? Row(primary) : null,
-            Containers = input.Containers?.Select(Row).ToList(),
+            PrimaryContainer = primaryContainer is { } primary ? Row(primary) : null,
+            Containers = containers?.Select(Row).ToList(),
             ExecutionRoleArn = input.ExecutionRoleArn,
             CreationTime = clock.GetUtcNow(),
             EnableNetworkIsolation = input.EnableNetworkIsolation ?? false,
@@ -229,6 +236,7 @@ public sealed partial class SageMakerService(SageMakerStore store, HostingServic
         Mode = c.Mode,
         ModelDataUrl = c.ModelDataUrl,
         Environment = c.Environment,
+        ModelPackageName = c.ModelPackageName,
     };
 
     static ContainerDefinition Wire(ContainerRow c) => new()
@@ -238,6 +246,7 @@ public sealed partial class SageMakerService(SageMakerStore store, HostingServic
         Mode = c.Mode,
         ModelDataUrl = c.ModelDataUrl,
         Environment = c.Environment,
+        ModelPackageName = c.ModelPackageName,
     };
 
     DescribeModelOutput DescribeModel(DescribeModelInput input, RequestContext ctx)
