@@ -19,6 +19,8 @@ public sealed class TransformJobNotFound(string jobName) : SageMakerNotFound($"C
 
 public sealed class TrainingJobNotFound() : SageMakerNotFound("Requested resource not found.");
 
+public sealed class ProcessingJobNotFound(string jobName) : SageMakerNotFound($"Could not find requested job with name {jobName}");
+
 /// <summary>A tagging request names a resource that does not exist.</summary>
 public sealed class TaggedResourceNotFound(string arn) : SageMakerNotFound($"Resource {arn} does not exist.");
 
@@ -41,6 +43,9 @@ public sealed class TransformJobAlreadyExists(string jobArn)
 public sealed class TrainingJobAlreadyExists(string jobArn)
     : SageMakerAlreadyExists($"Training job names must be unique within an AWS account and region, and a training job with this name already exists ({jobArn})");
 
+public sealed class ProcessingJobAlreadyExists(string jobArn)
+    : SageMakerAlreadyExists($"Job name must be unique within an AWS account and region, and a job with this name already exists ({jobArn})");
+
 /// <summary>A resource exists but its state forbids the operation.</summary>
 public abstract class SageMakerInvalidState(string message) : DomainError(message);
 
@@ -50,6 +55,8 @@ public sealed class TransformJobNotStoppable(string jobName, string status) : Sa
 
 public sealed class TrainingJobNotStoppable(string status) : SageMakerInvalidState($"The request was rejected because the training job is in status {status}.");
 
+public sealed class ProcessingJobNotStoppable(string status) : SageMakerInvalidState($"The request was rejected because the processing job is in status {status}.");
+
 public static class SageMakerErrorTable
 {
     public static readonly ErrorTable Errors = new ErrorTable()
@@ -58,5 +65,6 @@ public static class SageMakerErrorTable
         // Unlike models, endpoints and configurations, a transform job that exists is ResourceInUse.
         .Map<TransformJobAlreadyExists>(e => SageMakerErrors.ResourceInUse(e.Message))
         .Map<TrainingJobAlreadyExists>(e => SageMakerErrors.ResourceInUse(e.Message))
+        .Map<ProcessingJobAlreadyExists>(e => SageMakerErrors.ResourceInUse(e.Message))
         .Map<SageMakerInvalidState>(e => SageMakerErrors.ValidationException(e.Message));
 }
