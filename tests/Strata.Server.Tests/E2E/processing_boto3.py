@@ -9,6 +9,7 @@ EventBridge events. StopProcessingJob sends SIGTERM to the container's whole pro
 process the container leaves behind neither keeps the job running nor outlives it. A script given
 as ContainerEntrypoint runs in the catalogue's interpreter; other entry points, and the bad
 inputs, get AWS's errors."""
+import datetime
 import json
 import os
 import subprocess
@@ -73,7 +74,10 @@ def keys(prefix):
 
 
 def log_lines(name):
-    streams = logs.describe_log_streams(logGroupName="/aws/sagemaker/ProcessingJobs", logStreamNamePrefix=f"{name}/")["logStreams"]
+    try:
+        streams = logs.describe_log_streams(logGroupName="/aws/sagemaker/ProcessingJobs", logStreamNamePrefix=f"{name}/")["logStreams"]
+    except logs.exceptions.ResourceNotFoundException:  # no job has logged anything yet
+        return []
     return [e["message"] for s in streams for e in logs.get_log_events(
         logGroupName="/aws/sagemaker/ProcessingJobs", logStreamName=s["logStreamName"], startFromHead=True)["events"]]
 
@@ -265,10 +269,15 @@ def test_list_filters_sort_and_pagination():
     paged = [j["ProcessingJobName"] for page in sm.get_paginator("list_processing_jobs").paginate(NameContains=prefix, PaginationConfig={"PageSize": 1})
              for j in page["ProcessingJobSummaries"]]
     eq(sorted(paged), names, "the paginator")
-    created = sm.describe_processing_job(ProcessingJobName=names[1])["CreationTime"]
-    eq([j["ProcessingJobName"] for j in sm.list_processing_jobs(NameContains=prefix, CreationTimeAfter=created)["ProcessingJobSummaries"]]
-       + [j["ProcessingJobName"] for j in sm.list_processing_jobs(NameContains=prefix, CreationTimeBefore=created)["ProcessingJobSummaries"]],
-       [names[2], names[0]], "CreationTimeAfter and Before")
+    # (Clients send times to the second: the bounds are a second away from the jobs.)
+    second = datetime.timedelta(seconds=1)
+    first, last = (sm.describe_processing_job(ProcessingJobName=n)["CreationTime"] for n in (names[0], names[2]))
+
+    def created(**bounds):
+        return [j["ProcessingJobName"] for j in sm.list_processing_jobs(NameContains=prefix, **bounds)["ProcessingJobSummaries"]]
+    eq((created(CreationTimeAfter=first - second), created(CreationTimeBefore=first - second)), (names[::-1], []), "CreationTimeAfter and Before")
+    eq((created(CreationTimeAfter=last + second), created(CreationTimeBefore=last + second)), ([], names[::-1]), "CreationTimeAfter and Before")
+    eq(created(LastModifiedTimeAfter=last + datetime.timedelta(hours=1)), [], "LastModifiedTimeAfter")
     eq(sm.list_processing_jobs(NameContains=prefix, StatusEquals="InProgress")["ProcessingJobSummaries"], [], "StatusEquals")
     eq(len(sm.list_processing_jobs(NameContains=prefix, StatusEquals="Completed", SortBy="Status")["ProcessingJobSummaries"]), 3, "StatusEquals")
     expect_error(lambda: sm.list_processing_jobs(MaxResults=101), "ValidationException")

@@ -25,7 +25,10 @@ def start():
         ProcessingResources={"ClusterConfig": {"InstanceCount": 1, "InstanceType": "ml.m5.large", "VolumeSizeInGB": 5}})
 
     def lingering():
-        streams = logs.describe_log_streams(logGroupName="/aws/sagemaker/ProcessingJobs", logStreamNamePrefix=f"{name}/")["logStreams"]
+        try:
+            streams = logs.describe_log_streams(logGroupName="/aws/sagemaker/ProcessingJobs", logStreamNamePrefix=f"{name}/")["logStreams"]
+        except logs.exceptions.ResourceNotFoundException:  # nothing logged yet
+            return False
         return any("lingering" in e["message"] for s in streams
                    for e in logs.get_log_events(logGroupName="/aws/sagemaker/ProcessingJobs", logStreamName=s["logStreamName"])["events"])
     until("the container running", lingering, 60)
