@@ -253,6 +253,28 @@ def test_a_role_without_put_object_fails_naming_it():
     eq(job["ExitMessage"], "processed 3 rows", "what the container said before the upload failed")
 
 
+def test_outputs_encrypted_with_the_jobs_kms_key():
+    key = client("kms").create_key()["KeyMetadata"]
+    role = execution_role(iam, s3_actions=("s3:GetObject", "s3:PutObject", "s3:ListBucket"))
+    iam.put_role_policy(RoleName=role.split("/")[-1], PolicyName="kms", PolicyDocument=json.dumps({"Version": "2012-10-17", "Statement": [
+        {"Effect": "Allow", "Action": ["kms:GenerateDataKey", "kms:Decrypt"], "Resource": key["Arn"]}]}))
+    name = unique("job")
+    sm.create_processing_job(
+        ProcessingJobName=name, RoleArn=role, AppSpecification={"ImageUri": IMAGE, "ContainerArguments": ["ok"]},
+        ProcessingInputs=[s3_input("data", f"s3://{BUCKET}/data", "/opt/ml/processing/input/data")],
+        ProcessingOutputConfig={"Outputs": [s3_output("result", f"s3://{BUCKET}/out/{name}", "/opt/ml/processing/output")], "KmsKeyId": key["KeyId"]},
+        ProcessingResources={"ClusterConfig": {"InstanceCount": 1, "InstanceType": "ml.t3.medium", "VolumeSizeInGB": 1}})
+    job = finished(name)
+    eq(job["ProcessingJobStatus"], "Completed", f"status ({job.get('FailureReason')})")
+    eq(job["ProcessingOutputConfig"]["KmsKeyId"], key["KeyId"], "described")
+    assert "StoppingCondition" not in job, job  # none was given
+    head = s3.head_object(Bucket=BUCKET, Key=f"out/{name}/result.csv")
+    eq((head["ServerSideEncryption"], head["SSEKMSKeyId"]), ("aws:kms", key["Arn"]), "output encryption")
+    eq(body(f"out/{name}/result.csv"), b"6.0,3\n", "decrypted as it was written")
+    config = json.loads(body(f"out/{name}/sub/dir/seen.json"))["config"]
+    eq((config["ProcessingOutputConfig"]["KmsKeyId"], config["StoppingCondition"]), (key["KeyId"], {"MaxRuntimeInSeconds": 86400}), "the config's key and default runtime")
+
+
 def test_list_filters_sort_and_pagination():
     prefix = unique("listed")
     names = [start(name=f"{prefix}-{i}", inputs=[]) for i in range(3)]
