@@ -6,6 +6,7 @@ using Strata.Server.Auth;
 using Strata.Server.Hosting;
 using Strata.Server.Identity;
 using Strata.Server.Jobs.Delivery;
+using Strata.Server.Jobs.Processing;
 using Strata.Server.Jobs.Trail;
 using Strata.Server.Jobs.Training;
 using Strata.Server.Jobs.Transform;
@@ -74,6 +75,7 @@ public static class StrataHost
         HostingService hosting = null!;
         TransformJobRunner transforms = null!;
         TrainingJobRunner training = null!;
+        ProcessingJobRunner processing = null!;
         Scaler scaler = null!;
         MetricsStore metricsStore = null!;
         // First to start, last to stop: the final flush sees every metric the others recorded.
@@ -86,6 +88,7 @@ public static class StrataHost
         builder.Services.AddHostedService(_ => hosting);
         builder.Services.AddHostedService(_ => transforms);
         builder.Services.AddHostedService(_ => training);
+        builder.Services.AddHostedService(_ => processing);
         builder.Services.AddHostedService(_ => scaler);
         AlarmEvaluator alarms = null!;
         builder.Services.AddHostedService(_ => alarms);
@@ -168,9 +171,18 @@ public static class StrataHost
         training = new TrainingJobRunner(trainingJobs, new S3JobStorage(s3Store, sse, roles, clock, options.Region), images, metrics,
             new TrainingOptions { WorkDir = Path.Combine(options.DataDir, "training"), DataDir = options.DataDir, LogDir = Path.Combine(options.DataDir, "logs"), LogEvents = logIngestion, Region = options.Region },
             clock, app.Services.GetRequiredService<ILogger<TrainingJobRunner>>());
+        var processingJobs = new ProcessingJobStore(state) { Events = serviceEvents };
+        processing = new ProcessingJobRunner(processingJobs, new S3JobStorage(s3Store, sse, roles, clock, options.Region), images,
+            new ProcessingOptions
+            {
+                WorkDir = Path.Combine(options.DataDir, "processing"),
+                Containers = new() { DataDir = options.DataDir, LogDir = Path.Combine(options.DataDir, "logs"), LogEvents = logIngestion },
+                Region = options.Region,
+            },
+            clock, app.Services.GetRequiredService<ILogger<ProcessingJobRunner>>());
         var modelRegistry = new ModelRegistryStore(state) { Events = serviceEvents };
         var sageMaker = new SageMakerService(sageMakerStore, hosting, endpoints, images, roles, clock, options.Region, transformJobs, transforms, trainingJobs, training,
-            modelRegistry);
+            modelRegistry, processingJobs, processing);
         var runtime = new RuntimeService(hosting, metrics, options.Region);
         var autoScalingStore = new AutoScalingStore(state);
         var autoScaling = new ApplicationAutoScalingService(autoScalingStore, sageMakerStore, clock, options.Region);

@@ -20,7 +20,7 @@ public sealed class FuzzBoto3Tests
             ("iam", new Services.Iam.IamService(null!, null!, TimeProvider.System).Operations.Select(o => o.Name)),
             ("sts", new Services.Sts.StsService(null!, null!, TimeProvider.System).Operations.Select(o => o.Name)),
             ("s3", new S3Service(new S3Environment(null!, null!, TimeProvider.System, "us-east-1", null!), ["localhost"]).Operations.Select(o => o.Name)),
-            ("sagemaker", new Services.SageMaker.SageMakerService(null!, null!, null!, null!, null!, TimeProvider.System, "us-east-1", null!, null!, null!, null!, null!).Operations.Select(o => o.Name)),
+            ("sagemaker", new Services.SageMaker.SageMakerService(null!, null!, null!, null!, null!, TimeProvider.System, "us-east-1", null!, null!, null!, null!, null!, null!, null!).Operations.Select(o => o.Name)),
             ("application-autoscaling", new Services.AutoScaling.ApplicationAutoScalingService(null!, null!, TimeProvider.System, "us-east-1").Operations.Select(o => o.Name)),
             ("cloudwatch", new Services.CloudWatch.CloudWatchService(null!, null!, TimeProvider.System).Operations.Select(o => o.Name)),
             ("sagemaker-runtime", ["InvokeEndpoint"]),

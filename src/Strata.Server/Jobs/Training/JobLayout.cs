@@ -29,7 +29,7 @@ public sealed class JobLayout
         return layout;
     }
 
-    const string Host = "algo-1";
+    const string Host = Containers.JobContainer.Host;
 
     static JsonObject Hyperparameters(TrainingJob job)
     {
@@ -56,28 +56,14 @@ public sealed class JobLayout
         return o;
     }
 
-    static JsonObject ResourceConfig() => new()
-    {
-        ["current_host"] = Host,
-        ["current_instance_type"] = null,
-        ["hosts"] = new JsonArray(Host),
-        ["network_interface_name"] = "eth0",
-    };
+    static JsonObject ResourceConfig() => Containers.JobContainer.ResourceConfig(null);
 
     /// <summary>The files of <c>input/config</c>, as SageMaker writes them.</summary>
     public void WriteConfig(TrainingJob job)
     {
         File.WriteAllText(Path.Combine(Config, "hyperparameters.json"), Hyperparameters(job).ToJsonString());
         File.WriteAllText(Path.Combine(Config, "inputdataconfig.json"), InputDataConfig(job).ToJsonString());
-        var resources = ResourceConfig();
-        resources["current_instance_type"] = job.InstanceType;
-        resources["current_group_name"] = "homogeneousCluster";
-        resources["instance_groups"] = new JsonArray(new JsonObject
-        {
-            ["instance_group_name"] = "homogeneousCluster",
-            ["instance_type"] = job.InstanceType,
-            ["hosts"] = new JsonArray(Host),
-        });
+        var resources = Containers.JobContainer.ResourceConfig(job.InstanceType);
         File.WriteAllText(Path.Combine(Config, "resourceconfig.json"), resources.ToJsonString());
     }
 

@@ -30,10 +30,7 @@ public sealed class TransformJobRunner(ITransformJobs jobs, TransformCheckpoints
 
     /// <summary>How long a worker whose connection broke is given to be reaped before it is taken to be alive (a killed process is reaped in milliseconds).</summary>
     static readonly TimeSpan InstanceExitWait = TimeSpan.FromSeconds(5);
-    static readonly TimeSpan ShutdownGrace = TimeSpan.FromSeconds(10);
-    readonly ConcurrentDictionary<(string Account, string Name), CancellationTokenSource> _running = new();
-    readonly ConcurrentDictionary<Task, bool> _runs = new();
-    readonly CancellationTokenSource _shutdown = new();
+    readonly JobRuns _runs = new(clock);
 
     public Task StartAsync(CancellationToken cancellationToken)
     {
@@ -43,39 +40,18 @@ public sealed class TransformJobRunner(ITransformJobs jobs, TransformCheckpoints
 
     /// <summary>The server is stopping: running jobs stop where they are (their checkpoints stay)
     /// and are given a moment to let go of their files and instances.</summary>
-    public async Task StopAsync(CancellationToken cancellationToken)
-    {
-        await _shutdown.CancelAsync();
-        try { await Task.WhenAll(_runs.Keys).WaitAsync(ShutdownGrace, clock, cancellationToken); }
-        catch (TimeoutException) { }
-        catch (OperationCanceledException) { }
-    }
+    public Task StopAsync(CancellationToken cancellationToken) => _runs.ShutdownAsync(cancellationToken);
 
-    public void Dispose() => _shutdown.Dispose();
+    public void Dispose() => _runs.Dispose();
 
     /// <summary>Starts (or, after a restart, resumes) a job in the background.</summary>
-    public void Start(string account, string name)
-    {
-        var cts = CancellationTokenSource.CreateLinkedTokenSource(_shutdown.Token);
-        if (!_running.TryAdd((account, name), cts)) return;
-        var run = Task.Run(async () =>
-        {
-            try { await RunAsync(account, name, cts.Token); }
-            finally
-            {
-                _running.TryRemove((account, name), out _);
-                cts.Dispose();
-            }
-        });
-        _runs[run] = true;
-        _ = run.ContinueWith(t => _runs.TryRemove(t, out _), TaskScheduler.Default);
-    }
+    public void Start(string account, string name) => _runs.Start(account, name, run => RunAsync(account, name, run.Token));
 
     /// <summary>StopTransformJob: the job stops promptly; objects not finished get no output.</summary>
     public void Stop(string account, string name)
     {
         jobs.Update(account, name, j => j.Status == "InProgress" ? j with { Status = "Stopping", LastModifiedTime = clock.GetUtcNow() } : j);
-        if (_running.TryGetValue((account, name), out var cts)) cts.Cancel();
+        if (_runs.Find(account, name) is { } run) run.Cancel();
         else jobs.Update(account, name, j => j.Status == "Stopping" ? Ended(j, "Stopped", null) : j);
     }
 
@@ -194,7 +170,7 @@ public sealed class TransformJobRunner(ITransformJobs jobs, TransformCheckpoints
         catch (OperationCanceledException) when (ct.IsCancellationRequested)
         {
             utilization.Dispose();
-            if (_shutdown.IsCancellationRequested) return; // the server is stopping: the job resumes on restart
+            if (_runs.ShuttingDown) return; // the server is stopping: the job resumes on restart
             jobs.Update(account, name, j => Ended(j, "Stopped", null));
             Summary(account, name, jobLog, $"Stopped: {objectsDone} objects done, {Interlocked.Read(ref records)} records, after {Stopwatch.GetElapsedTime(started).TotalSeconds:F1} s");
             TryDelete(work);

@@ -23,6 +23,8 @@ public sealed class ModelPackageGroupNotFound(string groupArn) : SageMakerNotFou
 
 public sealed class ModelPackageNotFound(string packageArn) : SageMakerNotFound($"ModelPackage {packageArn} does not exist.");
 
+public sealed class ProcessingJobNotFound(string jobName) : SageMakerNotFound($"Could not find requested job with name {jobName}");
+
 /// <summary>A tagging request names a resource that does not exist.</summary>
 public sealed class TaggedResourceNotFound(string arn) : SageMakerNotFound($"Resource {arn} does not exist.");
 
@@ -49,6 +51,9 @@ public sealed class ModelPackageGroupAlreadyExists(string groupArn) : SageMakerA
 
 public sealed class ModelPackageAlreadyExists(string packageArn) : SageMakerAlreadyExists($"Model Package already exists: {packageArn}");
 
+public sealed class ProcessingJobAlreadyExists(string jobArn)
+    : SageMakerAlreadyExists($"Job name must be unique within an AWS account and region, and a job with this name already exists ({jobArn})");
+
 /// <summary>A resource exists but its state forbids the operation.</summary>
 public abstract class SageMakerInvalidState(string message) : DomainError(message);
 
@@ -67,6 +72,8 @@ public abstract class SageMakerConflict(string message) : DomainError(message);
 public sealed class ModelPackageGroupNotEmpty(string groupArn)
     : SageMakerConflict($"Model Package Group {groupArn} cannot be deleted because it contains model packages: delete them first.");
 
+public sealed class ProcessingJobNotStoppable(string status) : SageMakerInvalidState($"The request was rejected because the processing job is in status {status}.");
+
 public static class SageMakerErrorTable
 {
     public static readonly ErrorTable Errors = new ErrorTable()
@@ -75,6 +82,7 @@ public static class SageMakerErrorTable
         // Unlike models, endpoints and configurations, a transform job that exists is ResourceInUse.
         .Map<TransformJobAlreadyExists>(e => SageMakerErrors.ResourceInUse(e.Message))
         .Map<TrainingJobAlreadyExists>(e => SageMakerErrors.ResourceInUse(e.Message))
+        .Map<ProcessingJobAlreadyExists>(e => SageMakerErrors.ResourceInUse(e.Message))
         .Map<SageMakerInvalidState>(e => SageMakerErrors.ValidationException(e.Message))
         .Map<SageMakerConflict>(e => SageMakerErrors.ConflictException(e.Message));
 }

@@ -22,6 +22,7 @@ public static class SageMakerEvents
     public const string TransformJobStateChangeType = "SageMaker Transform Job State Change";
     public const string TrainingJobStateChangeType = "SageMaker Training Job State Change";
     public const string ModelPackageStateChangeType = "SageMaker Model Package State Change";
+    public const string ProcessingJobStateChangeType = "SageMaker Processing Job State Change";
 
     /// <summary>An endpoint's status as its events spell it: InService → IN_SERVICE,
     /// UpdateRollbackFailed → UPDATE_ROLLBACK_FAILED.</summary>
@@ -210,6 +211,72 @@ public static class SageMakerEvents
             ["LastModifiedTime"] = Iso(package.LastModifiedTime),
         });
         return new ServiceEvent(account, Source, ModelPackageStateChangeType, [package.ModelPackageArn], detail, package.LastModifiedTime);
+    }
+
+    /// <summary>"SageMaker Processing Job State Change": the job as DescribeProcessingJob answers it,
+    /// at each change of its status.</summary>
+    public static ServiceEvent ProcessingJobStateChange(string account, Jobs.Processing.ProcessingJobRecord record, IReadOnlyList<TagRow> tags)
+    {
+        var (job, state) = (record.Job, record.State);
+        var detail = Compact(new JsonObject
+        {
+            ["ProcessingInputs"] = job.Inputs is { } inputs ? Array(inputs.Select(i => Compact(new JsonObject
+            {
+                ["InputName"] = i.InputName,
+                ["AppManaged"] = i.AppManaged,
+                ["S3Input"] = Compact(new JsonObject
+                {
+                    ["S3Uri"] = i.S3Uri,
+                    ["LocalPath"] = i.LocalPath,
+                    ["S3DataType"] = i.S3DataType,
+                    ["S3InputMode"] = i.S3InputMode,
+                    ["S3DataDistributionType"] = i.S3DataDistributionType,
+                    ["S3CompressionType"] = i.S3CompressionType,
+                }),
+            }))) : null,
+            ["ProcessingOutputConfig"] = job.Outputs is { } outputs ? Compact(new JsonObject
+            {
+                ["Outputs"] = Array(outputs.Select(o => Compact(new JsonObject
+                {
+                    ["OutputName"] = o.OutputName,
+                    ["S3Output"] = Compact(new JsonObject { ["S3Uri"] = o.S3Uri, ["LocalPath"] = o.LocalPath, ["S3UploadMode"] = o.S3UploadMode }),
+                    ["AppManaged"] = o.AppManaged,
+                }))),
+                ["KmsKeyId"] = job.OutputKmsKeyId,
+            }) : null,
+            ["ProcessingJobName"] = job.Name,
+            ["ProcessingResources"] = new JsonObject
+            {
+                ["ClusterConfig"] = Compact(new JsonObject
+                {
+                    ["InstanceCount"] = job.InstanceCount,
+                    ["InstanceType"] = job.InstanceType,
+                    ["VolumeSizeInGB"] = job.VolumeSizeInGB,
+                    ["VolumeKmsKeyId"] = job.VolumeKmsKeyId,
+                }),
+            },
+            ["StoppingCondition"] = job.MaxRuntimeInSeconds is { } runtime ? new JsonObject { ["MaxRuntimeInSeconds"] = runtime } : null,
+            ["AppSpecification"] = Compact(new JsonObject
+            {
+                ["ImageUri"] = job.ImageUri,
+                ["ContainerEntrypoint"] = job.ContainerEntrypoint is { } entrypoint ? Array(entrypoint.Select(e => (JsonNode)e)) : null,
+                ["ContainerArguments"] = job.ContainerArguments is { } arguments ? Array(arguments.Select(a => (JsonNode)a)) : null,
+            }),
+            ["Environment"] = job.Environment.Count == 0 ? null : Map(job.Environment),
+            ["NetworkConfig"] = job.NetworkConfigJson is { } network ? JsonNode.Parse(network) : null,
+            ["RoleArn"] = job.RoleArn,
+            ["ExperimentConfig"] = job.ExperimentConfigJson is { } experiment ? JsonNode.Parse(experiment) : null,
+            ["ProcessingJobArn"] = job.Arn,
+            ["ProcessingJobStatus"] = state.Status,
+            ["ExitMessage"] = state.ExitMessage,
+            ["FailureReason"] = state.FailureReason,
+            ["ProcessingEndTime"] = state.ProcessingEndTime is { } end ? Milliseconds(end) : null,
+            ["ProcessingStartTime"] = state.ProcessingStartTime is { } start ? Milliseconds(start) : null,
+            ["LastModifiedTime"] = Milliseconds(state.LastModifiedTime),
+            ["CreationTime"] = Milliseconds(job.CreationTime),
+            ["Tags"] = Tags(tags),
+        });
+        return new ServiceEvent(account, Source, ProcessingJobStateChangeType, [job.Arn], detail, state.LastModifiedTime);
     }
 
     static JsonNode Milliseconds(DateTimeOffset t) => t.ToUnixTimeMilliseconds();

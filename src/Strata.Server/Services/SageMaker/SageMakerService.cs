@@ -1,6 +1,7 @@
 using System.Text.RegularExpressions;
 using Strata.Server.Auth;
 using Strata.Server.Hosting;
+using Strata.Server.Jobs.Processing;
 using Strata.Server.Jobs.Training;
 using Strata.Server.Jobs.Transform;
 using Strata.Server.Protocol;
@@ -17,7 +18,7 @@ namespace Strata.Server.Services.SageMaker;
 /// </summary>
 public sealed partial class SageMakerService(SageMakerStore store, HostingService hosting, EndpointHosting endpoints, ImageCatalogue images, ExecutionRoles roles,
     TimeProvider clock, string region, TransformJobStore transformJobs, TransformJobRunner transforms, TrainingJobStore trainingJobs, TrainingJobRunner training,
-    ModelRegistryStore registry)
+    ModelRegistryStore registry, ProcessingJobStore processingJobs, ProcessingJobRunner processing)
 {
     /// <summary>How long CreateEndpoint waits for a quick deployment before answering, so that a
     /// waiter's first DescribeEndpoint already sees InService (the status stays truthful either way).</summary>
@@ -61,6 +62,12 @@ public sealed partial class SageMakerService(SageMakerStore store, HostingServic
             Named<DescribeTrainingJobRequest>("training-job", r => r.TrainingJobName), DescribeTrainingJob),
         SageMakerOperations.ListTrainingJobs.Bind("sagemaker:ListTrainingJobs", Anywhere, ListTrainingJobs),
         SageMakerOperations.StopTrainingJob.Bind("sagemaker:StopTrainingJob", Named<StopTrainingJobRequest>("training-job", r => r.TrainingJobName), StopTrainingJob),
+        SageMakerOperations.CreateProcessingJob.Bind("sagemaker:CreateProcessingJob",
+            Named<CreateProcessingJobRequest>("processing-job", r => r.ProcessingJobName, r => new(r.Tags, NetworkIsolation: r.NetworkConfig?.EnableNetworkIsolation)), CreateProcessingJob),
+        SageMakerOperations.DescribeProcessingJob.Bind("sagemaker:DescribeProcessingJob",
+            Named<DescribeProcessingJobRequest>("processing-job", r => r.ProcessingJobName), DescribeProcessingJob),
+        SageMakerOperations.ListProcessingJobs.Bind("sagemaker:ListProcessingJobs", Anywhere, ListProcessingJobs),
+        SageMakerOperations.StopProcessingJob.Bind("sagemaker:StopProcessingJob", Named<StopProcessingJobRequest>("processing-job", r => r.ProcessingJobName), StopProcessingJob),
         SageMakerOperations.AddTags.Bind("sagemaker:AddTags", Tagged<AddTagsInput>(r => r.ResourceArn, r => new(r.Tags)), AddTags),
         SageMakerOperations.ListTags.Bind("sagemaker:ListTags", Tagged<ListTagsInput>(r => r.ResourceArn), ListTags),
         SageMakerOperations.DeleteTags.Bind("sagemaker:DeleteTags", Tagged<DeleteTagsInput>(r => r.ResourceArn), DeleteTags),
@@ -146,6 +153,7 @@ public sealed partial class SageMakerService(SageMakerStore store, HostingServic
             "transform-job" => transformJobs.List(account).Any(j => j.TransformJobArn == arn),
             "model-package-group" => GroupRef(account, arn).Name is { } group && registry.GetGroup(account, group)?.ModelPackageGroupArn == arn,
             "model-package" => PackageRef(account, arn).Key is { } package && registry.GetPackage(package)?.ModelPackageArn == arn,
+            "processing-job" => processingJobs.List(account).Any(j => j.Job.Arn == arn),
             _ => false,
         };
         return exists ? arn : throw new TaggedResourceNotFound(arn);

@@ -38,13 +38,7 @@ public sealed partial class SageMakerService
             catch (ArgumentException e) { throw SageMakerErrors.ValidationException($"The regular expression of metric {d.Name} is not valid: {e.Message}"); }
         }
 
-        var role = input.RoleArn!;
-        // SageMaker acts as the role: the caller must be allowed to pass it, and it must be the account's own.
-        ctx.ConditionKeys["iam:PassedToService"] = [ExecutionRoles.SageMaker];
-        ctx.Authorize("iam:PassRole", role);
-        if (role.Split(':') is not [_, _, _, _, var roleAccount, _] || roleAccount != account)
-            throw SageMakerErrors.ValidationException($"The role {role} is not in the account {account}.");
-        if (roles.CannotAssume(role, ExecutionRoles.SageMaker) is { } reason) throw SageMakerErrors.ValidationException(reason);
+        var role = PassedExecutionRole(input.RoleArn!, ctx);
 
         var channels = new List<TrainingChannel>();
         foreach (var c in input.InputDataConfig ?? [])
@@ -123,6 +117,20 @@ public sealed partial class SageMakerService
         if (!trainingJobs.Create(account, new TrainingJobRecord(job, state), TagRows(input.Tags))) throw new TrainingJobAlreadyExists(job.Arn);
         training.Start(account, name);
         return new CreateTrainingJobResponse { TrainingJobArn = job.Arn };
+    }
+
+    /// <summary>A job's RoleArn: SageMaker acts as the role, so the caller must be allowed to pass
+    /// it (iam:PassRole, iam:PassedToService sagemaker.amazonaws.com), it must be the account's own,
+    /// and SageMaker must be able to assume it.</summary>
+    string PassedExecutionRole(string role, RequestContext ctx)
+    {
+        var account = ctx.Principal.AccountId;
+        ctx.ConditionKeys["iam:PassedToService"] = [ExecutionRoles.SageMaker];
+        ctx.Authorize("iam:PassRole", role);
+        if (role.Split(':') is not [_, _, _, _, var roleAccount, _] || roleAccount != account)
+            throw SageMakerErrors.ValidationException($"The role {role} is not in the account {account}.");
+        if (roles.CannotAssume(role, ExecutionRoles.SageMaker) is { } reason) throw SageMakerErrors.ValidationException(reason);
+        return role;
     }
 
     TrainingJobRecord RequireTrainingJob(string account, string name) => trainingJobs.Get(account, name) ?? throw new TrainingJobNotFound();

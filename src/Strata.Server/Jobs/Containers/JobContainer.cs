@@ -1,0 +1,225 @@
+using System.Diagnostics;
+using System.Text.Json.Nodes;
+
+namespace Strata.Server.Jobs.Containers;
+
+/// <summary>What a job's container is: its command and environment, the directory that is its
+/// <c>/opt/ml</c>, and what bounds it.</summary>
+public sealed record ContainerLaunch
+{
+    /// <summary>The job's name: its log stream is <c>{JobName}/algo-1-{epoch}</c>.</summary>
+    public required string JobName { get; init; }
+    /// <summary>"training", "processing": how messages name the container.</summary>
+    public required string Kind { get; init; }
+    /// <summary>The CloudWatch Logs group of the job's output (also, below the log directory, where its log file is).</summary>
+    public required string LogGroup { get; init; }
+    /// <summary>The job's directory, which the container sees as <c>/opt/ml</c> in the sandbox.</summary>
+    public required string JobDir { get; init; }
+    /// <summary>The container's working directory, relative to the job's directory ("code"; "" for its root).</summary>
+    public string WorkingDirectory { get; init; } = "";
+    public required IReadOnlyList<string> Command { get; init; }
+    /// <summary>The job's own Environment (the request's), applied by env(1) as the container starts.</summary>
+    public IReadOnlyDictionary<string, string> Environment { get; init; } = new Dictionary<string, string>();
+    /// <summary>The variables of SageMaker's container contract (SM_*, TRAINING_JOB_NAME…).</summary>
+    public IReadOnlyDictionary<string, string> ContractEnvironment { get; init; } = new Dictionary<string, string>();
+    public bool EnableNetworkIsolation { get; init; }
+    public required TimeSpan MaxRuntime { get; init; }
+    /// <summary>Called with each line of output after it is logged (training's metric definitions); never throws into the reader.</summary>
+    public Action<DateTimeOffset, string>? OnLine { get; init; }
+}
+
+/// <summary>How a container ended: its exit code and, when it was stopped, why (the stop's reason,
+/// or <see cref="JobContainer.MaxRuntimeExceeded"/>).</summary>
+public readonly record struct ContainerExit(int ExitCode, string? StoppedBy);
+
+/// <summary>Where containers' output and hidden files are, bound once from the server's options.</summary>
+public sealed record JobContainerOptions
+{
+    /// <summary>The server's data directory, hidden from a container in the sandbox.</summary>
+    public required string DataDir { get; init; }
+    /// <summary>Where containers' logs are written as files (below it, the log group's path).</summary>
+    public required string LogDir { get; init; }
+    /// <summary>Where the output also goes as CloudWatch Logs events (none: files only).</summary>
+    public Storage.LogIngestion? LogEvents { get; init; }
+}
+
+/// <summary>
+/// Runs a job's container as a process, the one mechanism training and processing jobs share.
+/// Where the server may (it runs as root, with unshare(1) and setpriv(1)), the container is
+/// sandboxed: a mount namespace of its own in which the job's directory is bound at
+/// <c>/opt/ml</c> and the server's data directory is hidden under an empty tmpfs, a network
+/// namespace of its own too with EnableNetworkIsolation, and no capability (uid 0, but securebits
+/// noroot, an empty bounding set, no new privileges), so it can neither unmount what hides the data
+/// directory nor reach the server's files through /proc. The job's Environment is applied by
+/// env(1) as the container starts, never to the root wrapper before it (LD_PRELOAD, PATH).
+/// The container starts in a session and process group of its own (setsid(1)): a stop signals the
+/// whole group, and when the container's main process exits whatever it left behind is killed, as
+/// a Docker container's processes end with it; a grandchild that keeps its stdout open cannot keep
+/// the job from ending. Its output goes line by line to a log file and to CloudWatch Logs (stream
+/// <c>{job}/algo-1-{epoch}</c>). A stop (the job's Stop operation, or MaxRuntime on the injected
+/// clock) sends SIGTERM, then SIGKILL <see cref="StopGrace"/> later, as SageMaker does.
+/// </summary>
+public sealed class JobContainer(JobContainerOptions options, TimeProvider clock, ILogger log)
+{
+    /// <summary>SageMaker's grace between SIGTERM and SIGKILL.</summary>
+    public static readonly TimeSpan StopGrace = TimeSpan.FromSeconds(120);
+
+    /// <summary>The reason a container stopped at its job's MaxRuntimeInSeconds.</summary>
+    public const string MaxRuntimeExceeded = "MaxRuntimeExceeded";
+
+    /// <summary>How long the output of a container whose processes are all gone is read before the
+    /// run moves on (a process that left the container's group could hold it open for ever).</summary>
+    static readonly TimeSpan OutputDrain = TimeSpan.FromSeconds(5);
+
+    /// <summary>The host that SageMaker names a job's one instance.</summary>
+    public const string Host = "algo-1";
+
+    /// <summary>Whether containers run in the sandbox (the server runs as root and has the tools).</summary>
+    public static bool Sandboxed { get; } = Environment.IsPrivilegedProcess && File.Exists("/usr/bin/unshare") && File.Exists("/usr/bin/setpriv");
+
+    /// <summary>Where a container sees its job's directory: <c>/opt/ml</c> in the sandbox, else the directory itself.</summary>
+    public static string Root(string jobDir) => Sandboxed ? "/opt/ml" : Path.GetFullPath(jobDir);
+
+    /// <summary>SageMaker's <c>resourceconfig.json</c> of a one-instance job (without an instance
+    /// type: what the training toolkit's SM_RESOURCE_CONFIG carries).</summary>
+    public static JsonObject ResourceConfig(string? instanceType)
+    {
+        var resources = new JsonObject
+        {
+            ["current_host"] = Host,
+            ["current_instance_type"] = instanceType,
+            ["hosts"] = new JsonArray(Host),
+            ["network_interface_name"] = "eth0",
+        };
+        if (instanceType is null) return resources;
+        resources["current_group_name"] = "homogeneousCluster";
+        resources["instance_groups"] = new JsonArray(new JsonObject
+        {
+            ["instance_group_name"] = "homogeneousCluster",
+            ["instance_type"] = instanceType,
+            ["hosts"] = new JsonArray(Host),
+        });
+        return resources;
+    }
+
+    /// <summary>Runs the container to its end; returns its exit code and, when it was stopped,
+    /// why (<paramref name="stop"/>'s reason or <see cref="MaxRuntimeExceeded"/>). The container
+    /// does not outlive <paramref name="ct"/>.</summary>
+    public async Task<ContainerExit> RunAsync(string account, ContainerLaunch launch, Task<string> stop, CancellationToken ct)
+    {
+        if (launch.EnableNetworkIsolation && !Sandboxed)
+            throw new JobException("ClientError: EnableNetworkIsolation needs the server to run as root: the container starts in a network namespace of its own (unshare --net)");
+        var workdir = Path.Combine(launch.JobDir, launch.WorkingDirectory);
+        List<string> argv = ["/usr/bin/env", .. launch.Environment.Select(kv => $"{kv.Key}={kv.Value}"), .. launch.Command];
+        if (Sandboxed)
+            argv = ["/usr/bin/unshare", "--mount", "--propagation", "private", .. launch.EnableNetworkIsolation ? new[] { "--net" } : [], "--", "/bin/sh", "-c",
+                "/bin/mkdir -p /opt/ml && /bin/mount --bind \"$STRATA_JOB_DIR\" /opt/ml && /bin/mount -t tmpfs -o size=1m,mode=0700 strata-hidden \"$STRATA_DATA_DIR\""
+                + " && cd \"/opt/ml/$STRATA_WORKDIR\""
+                + " && exec /usr/bin/setpriv --securebits=+noroot,+noroot_locked,+no_setuid_fixup,+no_setuid_fixup_locked,+keep_caps_locked"
+                + " --bounding-set=-all --inh-caps=-all --ambient-caps=-all --no-new-privs -- \"$@\"",
+                "strata-container", .. argv];
+        // A session of its own, hence a process group whose id is the container's pid: setsid(1)
+        // execs in place, since a child of the server leads no group.
+        argv = ["/usr/bin/setsid", .. argv];
+        var psi = new ProcessStartInfo(argv[0])
+        {
+            RedirectStandardOutput = true,
+            RedirectStandardError = true,
+            UseShellExecute = false,
+            WorkingDirectory = workdir,
+        };
+        foreach (var arg in argv.Skip(1)) psi.ArgumentList.Add(arg);
+        foreach (var (k, v) in launch.ContractEnvironment) psi.Environment[k] = v;
+        psi.Environment["STRATA_JOB_DIR"] = Path.GetFullPath(launch.JobDir);
+        psi.Environment["STRATA_DATA_DIR"] = Path.GetFullPath(options.DataDir);
+        psi.Environment["STRATA_WORKDIR"] = launch.WorkingDirectory;
+
+        var started = clock.GetUtcNow();
+        var stream = $"{launch.JobName}/{Host}-{started.ToUnixTimeSeconds()}";
+        var logFile = Path.Combine(options.LogDir, launch.LogGroup.TrimStart('/'), launch.JobName + ".log");
+        Directory.CreateDirectory(Path.GetDirectoryName(logFile)!);
+        using var writer = new StreamWriter(new FileStream(logFile, FileMode.Append, FileAccess.Write, FileShare.ReadWrite)) { AutoFlush = true };
+        var writing = new Lock();
+        void Line(string? line)
+        {
+            if (line is null) return;
+            // Runs on the process's reader thread: an exception here would end the server.
+            try
+            {
+                var at = clock.GetUtcNow();
+                lock (writing) writer.WriteLine(line);
+                options.LogEvents?.Post(account, launch.LogGroup, stream, at, line);
+                launch.OnLine?.Invoke(at, line);
+            }
+            catch (Exception e) { log.LogWarning(e, "{Kind} job {Job}: a log line was not recorded", launch.Kind, launch.JobName); }
+        }
+
+        using var process = new Process { StartInfo = psi, EnableRaisingEvents = true };
+        // Exited fires when the main process is reaped, before its output ends (WaitForExitAsync
+        // also waits for the end of the output, which a leftover process can hold back).
+        var exited = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        process.Exited += (_, _) => exited.TrySetResult();
+        process.OutputDataReceived += (_, e) => Line(e.Data);
+        process.ErrorDataReceived += (_, e) => Line(e.Data);
+        try
+        {
+            if (!process.Start()) throw new JobException($"InternalServerError: the {launch.Kind} container could not be started");
+        }
+        catch (System.ComponentModel.Win32Exception e)
+        {
+            throw new JobException($"ClientError: the {launch.Kind} container's command {psi.FileName} could not be started: {e.Message}");
+        }
+        var group = process.Id;
+        process.BeginOutputReadLine();
+        process.BeginErrorReadLine();
+
+        using var timers = CancellationTokenSource.CreateLinkedTokenSource(ct);
+        var left = launch.MaxRuntime - (clock.GetUtcNow() - started);
+        var limit = Task.Delay(left > TimeSpan.Zero ? left : TimeSpan.Zero, clock, timers.Token);
+        string? stoppedBy = null;
+        try
+        {
+            var first = await Task.WhenAny(exited.Task, limit, stop).WaitAsync(ct);
+            if (first != exited.Task)
+            {
+                stoppedBy = first == limit ? MaxRuntimeExceeded : await stop;
+                Signal(group, SigTerm);
+                var grace = Task.Delay(StopGrace, clock, timers.Token);
+                if (await Task.WhenAny(exited.Task, grace).WaitAsync(ct) != exited.Task)
+                {
+                    Signal(group, SigKill);
+                    TryKill(process);
+                }
+            }
+            await exited.Task.WaitAsync(ct);
+        }
+        catch
+        {
+            // The server stopping, or anything unforeseen: the container does not outlive its run.
+            Signal(group, SigKill);
+            TryKill(process);
+            throw;
+        }
+        finally { await timers.CancelAsync(); }
+        // What the main process left behind ends with it; then the last lines are read, a moment at most.
+        Signal(group, SigKill);
+        try { await process.WaitForExitAsync(ct).WaitAsync(OutputDrain, clock, ct); }
+        catch (TimeoutException) { log.LogWarning("{Kind} job {Job}: a process that left the container still holds its output", launch.Kind, launch.JobName); }
+        return new ContainerExit(process.ExitCode, stoppedBy);
+    }
+
+    const int SigTerm = 15;
+    const int SigKill = 9;
+
+    static void TryKill(Process process)
+    {
+        try { process.Kill(entireProcessTree: true); }
+        catch (InvalidOperationException) { }
+    }
+
+    [System.Runtime.InteropServices.DllImport("libc", SetLastError = true, EntryPoint = "kill")]
+    static extern int Kill(int pid, int signal);
+
+    /// <summary>Signals the container's process group (Process.Kill only knows SIGKILL and one tree).</summary>
+    static void Signal(int group, int signal) => _ = Kill(-group, signal);
+}

@@ -1,0 +1,212 @@
+using System.Diagnostics;
+using System.Formats.Tar;
+using System.IO.Compression;
+using System.Text;
+using System.Text.Json;
+using System.Text.Json.Nodes;
+
+namespace Strata.Server.Jobs;
+
+/// <summary>
+/// What a container job moves between S3 and its directory, as the job's role (every access
+/// authorized by <see cref="RoleAuthorizer"/>): objects under a prefix, those a manifest lists, or
+/// one object, down to a directory (keys that would leave it are refused); a directory's files up
+/// to a prefix, or tarred and gzipped into one object. The server reads only the regular files a
+/// container left (<see cref="RegularFiles"/>): a symbolic link, FIFO or device is never followed.
+/// Training and processing jobs share it; <paramref name="stagingDir"/> is where tars are made,
+/// outside any job's directory (a container can never write there).
+/// </summary>
+public sealed class JobTransfers(IJobStorage storage, string stagingDir)
+{
+    /// <summary>Every object under an S3 prefix into <paramref name="target"/>, by its key below the
+    /// prefix (an object named exactly by the prefix, by its file name); returns how many.</summary>
+    public async Task<int> DownloadPrefixAsync(string uri, string target, RoleAuthorizer authorize, string what, CancellationToken ct)
+    {
+        var (bucket, prefix) = S3Location.Parse(uri);
+        authorize("s3:ListBucket", $"arn:aws:s3:::{bucket}", what);
+        Directory.CreateDirectory(target);
+        if (!storage.BucketExists(bucket)) return 0;
+        var count = 0;
+        string? after = null;
+        while (true)
+        {
+            var page = storage.List(bucket, prefix, after, 1000);
+            foreach (var (key, _) in page)
+            {
+                if (key.EndsWith('/')) continue;
+                var relative = key.Length == prefix.Length ? key[(key.LastIndexOf('/') + 1)..] : key[prefix.Length..].TrimStart('/');
+                await DownloadObjectAsync(bucket, key, SafePath(target, relative), authorize, what, ct);
+                count++;
+            }
+            if (page.Count < 1000) return count;
+            after = page[^1].Key;
+        }
+    }
+
+    /// <summary>SageMaker's failure when an S3Prefix names no object.</summary>
+    public static JobException NoObjectsFound(string uri, string roleArn, string region)
+    {
+        var (bucket, _) = S3Location.Parse(uri);
+        return new JobException($"ClientError: No S3 objects found under S3 URL \"{uri}\" given in input data source. Please ensure that the bucket exists in the selected region ({region}), that objects exist under that S3 prefix, and that the role \"{roleArn}\" has \"s3:ListBucket\" permissions on bucket \"{bucket}\".");
+    }
+
+    /// <summary>The objects a manifest file lists (a JSON array: <c>{"prefix": "s3://…"}</c>, then
+    /// keys relative to it) into <paramref name="target"/>, by those relative keys.
+    /// <paramref name="source"/> names what the manifest is for in messages ("channel train").</summary>
+    public async Task DownloadManifestAsync(string manifestUri, string target, RoleAuthorizer authorize, string source, CancellationToken ct)
+    {
+        Directory.CreateDirectory(target);
+        var (bucket, key) = S3Location.Parse(manifestUri);
+        var readManifest = $"Could not read the manifest of {source}";
+        authorize("s3:GetObject", $"arn:aws:s3:::{bucket}/{key}", readManifest);
+        JsonArray manifest;
+        await using (var body = storage.OpenRead(bucket, key, (a, r) => authorize(a, r, readManifest))
+            ?? throw new JobException($"ClientError: the manifest {manifestUri} of {source} does not exist"))
+        {
+            try { manifest = JsonNode.Parse(body) as JsonArray ?? throw new JsonException("not an array"); }
+            catch (JsonException e) { throw new JobException($"ClientError: the manifest {manifestUri} is not a JSON array: {e.Message}"); }
+        }
+        if (manifest is not [JsonObject { } head, ..] || head["prefix"]?.GetValue<string>() is not { } manifestPrefix)
+            throw new JobException($"ClientError: the manifest {manifestUri} must start with {{\"prefix\": \"s3://…\"}}");
+        var (prefixBucket, prefixKey) = S3Location.Parse(manifestPrefix);
+        foreach (var entry in manifest.Skip(1))
+        {
+            var relative = entry?.GetValue<string>() ?? throw new JobException($"ClientError: the manifest {manifestUri} lists a non-string entry");
+            await DownloadObjectAsync(prefixBucket, prefixKey + relative, SafePath(target, relative), authorize, $"Could not read the data of {source}", ct);
+        }
+    }
+
+    public async Task DownloadObjectAsync(string bucket, string key, string path, RoleAuthorizer authorize, string what, CancellationToken ct)
+    {
+        authorize("s3:GetObject", $"arn:aws:s3:::{bucket}/{key}", what);
+        Directory.CreateDirectory(Path.GetDirectoryName(path)!);
+        await using var body = storage.OpenRead(bucket, key, (a, r) => authorize(a, r, what))
+            ?? throw new JobException($"ClientError: {what}: s3://{bucket}/{key} does not exist");
+        await using var file = File.Create(path);
+        await body.CopyToAsync(file, ct);
+    }
+
+    /// <summary>A path below <paramref name="root"/>: keys with ".." cannot write elsewhere.</summary>
+    public static string SafePath(string root, string relative)
+    {
+        var full = Path.GetFullPath(Path.Combine(root, relative));
+        if (!full.StartsWith(Path.GetFullPath(root) + Path.DirectorySeparatorChar, StringComparison.Ordinal))
+            throw new JobException($"ClientError: the object key {relative} leaves the directory it is downloaded to");
+        return full;
+    }
+
+    /// <summary>Every regular file under <paramref name="dir"/> to the S3 prefix <paramref name="uri"/>,
+    /// by its path below the directory; with <paramref name="since"/>, only the files that changed
+    /// since it recorded them (each file sent is recorded in it).</summary>
+    public async Task UploadDirectoryAsync(string dir, string uri, string? kmsKeyId, RoleAuthorizer authorize, string what, CancellationToken ct,
+        SentFiles? since = null)
+    {
+        var (bucket, prefix) = S3Location.Parse(uri);
+        var root = prefix.Length == 0 || prefix.EndsWith('/') ? prefix : prefix + "/";
+        foreach (var file in RegularFiles(dir))
+        {
+            var stamp = SentFiles.Stamp(file);
+            if (since is not null && since.Has(file, stamp)) continue;
+            var key = root + Path.GetRelativePath(dir, file).Replace(Path.DirectorySeparatorChar, '/');
+            authorize("s3:PutObject", $"arn:aws:s3:::{bucket}/{key}", what);
+            await using (var content = File.OpenRead(file))
+                await storage.PutAsync(bucket, key, content, "application/octet-stream", kmsKeyId, (a, r) => authorize(a, r, what), ct);
+            since?.Record(file, stamp);
+        }
+    }
+
+    /// <summary>A directory's regular files as one gzipped tar object.</summary>
+    public async Task UploadTarAsync(string dir, string bucket, string key, string? kmsKeyId, RoleAuthorizer authorize, string what, CancellationToken ct)
+    {
+        authorize("s3:PutObject", $"arn:aws:s3:::{bucket}/{key}", what);
+        // Staged where the container never could write (its whole tree is the job directory).
+        Directory.CreateDirectory(stagingDir);
+        var staged = Path.Combine(stagingDir, $".{Guid.NewGuid():N}.staging");
+        await using (var file = File.Create(staged))
+        await using (var gzip = new GZipStream(file, CompressionLevel.Fastest))
+        await using (var tar = new TarWriter(gzip, TarEntryFormat.Pax))
+        {
+            foreach (var path in RegularFiles(dir))
+                await tar.WriteEntryAsync(path, Path.GetRelativePath(dir, path).Replace(Path.DirectorySeparatorChar, '/'), ct);
+        }
+        await using (var content = File.OpenRead(staged))
+            await storage.PutAsync(bucket, key, content, "application/x-tar", kmsKeyId, (a, r) => authorize(a, r, what), ct);
+        File.Delete(staged);
+    }
+
+    /// <summary>The plain files under a directory the container wrote (or the path itself, when it
+    /// is one), in ordinal order: never a symbolic link (which would make the server read its
+    /// target, as root), a FIFO or a device (which would block it or never end). find(1) tells
+    /// file types apart, which .NET's file APIs do not.</summary>
+    public static List<string> RegularFiles(string path)
+    {
+        if (!Path.Exists(path)) return [];
+        var find = new ProcessStartInfo("/usr/bin/find") { RedirectStandardOutput = true, UseShellExecute = false };
+        foreach (var arg in new[] { "-P", path, "-type", "f", "-print0" }) find.ArgumentList.Add(arg);
+        using var process = Process.Start(find)!;
+        var output = process.StandardOutput.ReadToEnd();
+        process.WaitForExit();
+        return [.. output.Split('\0', StringSplitOptions.RemoveEmptyEntries).Order(StringComparer.Ordinal)];
+    }
+
+    /// <summary>The first <paramref name="maxChars"/> characters of a text file the container
+    /// wrote (<c>/opt/ml/output/failure</c>), trimmed; null when it is not a regular file or holds
+    /// only white space.</summary>
+    public static string? ReadText(string path, int maxChars)
+    {
+        if (RegularFiles(path) is not [_]) return null;
+        using var reader = new StreamReader(File.OpenRead(path));
+        var buffer = new char[maxChars];
+        var text = new string(buffer, 0, reader.ReadBlock(buffer, 0, buffer.Length)).Trim();
+        return text.Length > 0 ? text : null;
+    }
+
+    /// <summary>The first <paramref name="maxBytes"/> bytes of a file the container wrote
+    /// (<c>/opt/ml/output/message</c>) as UTF-8 text: null when there is no such regular file;
+    /// <see cref="DecoderFallbackException"/> when they are not UTF-8 (a character the limit cuts
+    /// in two is left out).</summary>
+    public static string? ReadUtf8(string path, int maxBytes)
+    {
+        if (RegularFiles(path) is not [_]) return null;
+        var buffer = new byte[maxBytes];
+        int read = 0, n;
+        using (var file = File.OpenRead(path))
+            while (read < buffer.Length && (n = file.Read(buffer, read, buffer.Length - read)) > 0) read += n;
+        var strict = new UTF8Encoding(encoderShouldEmitUTF8Identifier: false, throwOnInvalidBytes: true);
+        // Only a file longer than the limit can end in the middle of a character (at most 3 bytes of one).
+        for (var cut = 0; ; cut++)
+        {
+            try { return strict.GetString(buffer, 0, read - cut); }
+            catch (DecoderFallbackException) when (read == maxBytes && cut < 3) { }
+        }
+    }
+}
+
+/// <summary>The files a directory's uploads have sent, each as it was then (length and time of
+/// last write), so that a later upload sends only what changed: a continuous upload's rounds.</summary>
+public sealed class SentFiles
+{
+    readonly Dictionary<string, (long Length, DateTime Written)> _sent = new(StringComparer.Ordinal);
+
+    internal static (long, DateTime) Stamp(string file)
+    {
+        var info = new FileInfo(file);
+        return (info.Length, info.LastWriteTimeUtc);
+    }
+
+    internal bool Has(string file, (long, DateTime) stamp) => _sent.TryGetValue(file, out var sent) && sent == stamp;
+
+    internal void Record(string file, (long, DateTime) stamp) => _sent[file] = stamp;
+}
+
+/// <summary>An <c>s3://bucket/key</c> URI's parts.</summary>
+public static class S3Location
+{
+    public static (string Bucket, string Key) Parse(string uri)
+    {
+        if (!uri.StartsWith("s3://", StringComparison.Ordinal) || uri.Length < 6) throw new JobException($"ClientError: {uri} is not an s3:// URI");
+        var path = uri[5..];
+        var slash = path.IndexOf('/');
+        return slash < 0 ? (path, "") : (path[..slash], path[(slash + 1)..]);
+    }
+}
