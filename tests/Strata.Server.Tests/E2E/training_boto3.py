@@ -93,6 +93,73 @@ def test_a_container_of_ones_own_trains():
     expect_error(lambda: sm.stop_training_job(TrainingJobName=name), "ValidationException", message="is in status Completed")
 
 
+SCRIPT = """
+import argparse, json, os
+from lib.shapes import square
+parser = argparse.ArgumentParser()
+parser.add_argument("--epochs", type=int)
+parser.add_argument("--optimizer")
+args = parser.parse_args()
+train = os.environ["SM_CHANNEL_TRAIN"]
+rows = sum(len(open(os.path.join(d, f)).read().split()) for d, _, files in os.walk(train) for f in files)
+for epoch in range(args.epochs):
+    print(f"epoch={epoch} loss={1.0 / square(epoch + 1):.4f}", flush=True)
+json.dump({"epochs": args.epochs, "optimizer": args.optimizer, "rows": rows, "hps": json.loads(os.environ["SM_HPS"]),
+           "entry": os.environ["SM_USER_ENTRY_POINT"], "user_args": json.loads(os.environ["SM_USER_ARGS"]), "cwd_has_code": os.path.exists("train.py")},
+          open(os.path.join(os.environ["SM_MODEL_DIR"], "model.json"), "w"))
+"""
+
+
+def test_script_mode_runs_the_entry_point_from_its_source_tarball():
+    """A framework estimator's job as the SageMaker Python SDK sends it: hyperparameters JSON-encoded,
+    sagemaker_program and sagemaker_submit_directory naming a script in an S3 tarball, run by the
+    interpreter the catalogue names for the framework image, with --name value arguments."""
+    framework = f"763104351884.dkr.ecr.us-east-1.amazonaws.com/pytorch-training:{unique('2.1-cpu-py310-')}"
+    subprocess.run(["dotnet", os.environ["STRATA_DLL"], "images", "add", "--data-dir", os.environ["STRATA_DATA_DIR"], framework, "--", sys.executable],
+                   check=True, capture_output=True)
+    buffer = io.BytesIO()
+    with tarfile.open(fileobj=buffer, mode="w:gz") as tar:
+        for path, text in (("train.py", SCRIPT), ("lib/__init__.py", ""), ("lib/shapes.py", "def square(x):\n    return x * x\n")):
+            info = tarfile.TarInfo(path)
+            info.size = len(text.encode())
+            tar.addfile(info, io.BytesIO(text.encode()))
+    source = f"s3://{BUCKET}/code/{unique('src')}/sourcedir.tar.gz"
+    s3.put_object(Bucket=BUCKET, Key=source[len(f"s3://{BUCKET}/"):], Body=buffer.getvalue())
+    sdk = {"sagemaker_program": '"train.py"', "sagemaker_submit_directory": json.dumps(source), "sagemaker_region": '"us-east-1"',
+           "epochs": "3", "optimizer": '"adam"'}
+    name = unique("script")
+    sm.create_training_job(
+        TrainingJobName=name, RoleArn=ROLE, HyperParameters=sdk,
+        AlgorithmSpecification={"TrainingImage": framework, "TrainingInputMode": "File",
+                                "MetricDefinitions": [{"Name": "train:loss", "Regex": "loss=([0-9.]+)"}]},
+        InputDataConfig=[{"ChannelName": "train", "DataSource": {"S3DataSource": {"S3DataType": "S3Prefix", "S3Uri": f"s3://{BUCKET}/data/train"}}}],
+        OutputDataConfig={"S3OutputPath": f"s3://{BUCKET}/out"},
+        ResourceConfig={"InstanceType": "ml.m5.large", "InstanceCount": 1, "VolumeSizeInGB": 5}, StoppingCondition={"MaxRuntimeInSeconds": 600})
+    job = finished(name)
+    eq(job["TrainingJobStatus"], "Completed", f"status ({job.get('FailureReason')})")
+    eq([(m["MetricName"], m["Value"]) for m in job["FinalMetricDataList"]], [("train:loss", 0.1111)], "the script's metrics")
+    model = json.loads(untar(f"out/{name}/output/model.tar.gz", "model.json"))
+    eq((model["epochs"], model["optimizer"], model["rows"], model["entry"], model["cwd_has_code"]), (3, "adam", 3, "train.py", True), "what the script saw")
+    eq(model["hps"], {"epochs": 3, "optimizer": "adam"}, "SM_HPS: the user's hyperparameters, decoded")
+    eq(model["user_args"], ["--epochs", "3", "--optimizer", "adam"], "SM_USER_ARGS")
+
+    # An entry point that is not in the tarball fails the job saying so; one outside it is refused.
+    missing = unique("script")
+    sm.create_training_job(
+        TrainingJobName=missing, RoleArn=ROLE, HyperParameters={**sdk, "sagemaker_program": '"nope.py"'},
+        AlgorithmSpecification={"TrainingImage": framework, "TrainingInputMode": "File"},
+        OutputDataConfig={"S3OutputPath": f"s3://{BUCKET}/out"},
+        ResourceConfig={"InstanceType": "ml.m5.large", "InstanceCount": 1, "VolumeSizeInGB": 5}, StoppingCondition={"MaxRuntimeInSeconds": 600})
+    job = finished(missing)
+    eq((job["TrainingJobStatus"], job["FailureReason"]), ("Failed", f"ClientError: the entry point nope.py (sagemaker_program) is not in the source {source}"), "missing entry point")
+    expect_error(lambda: sm.create_training_job(
+        TrainingJobName=unique("script"), RoleArn=ROLE, HyperParameters={**sdk, "sagemaker_program": '"../../../bin/sh"'},
+        AlgorithmSpecification={"TrainingImage": framework, "TrainingInputMode": "File"},
+        OutputDataConfig={"S3OutputPath": f"s3://{BUCKET}/out"},
+        ResourceConfig={"InstanceType": "ml.m5.large", "InstanceCount": 1, "VolumeSizeInGB": 5}, StoppingCondition={"MaxRuntimeInSeconds": 600}),
+        "ValidationException", message="must be a file of the source directory")
+
+
 def test_a_failing_job_shows_its_failure_file():
     job = finished(start(mode="fail"))
     eq((job["TrainingJobStatus"], job["SecondaryStatus"], job["FailureReason"]),

@@ -58,12 +58,15 @@ public sealed record ScriptMode(string Program, string SubmitDirectory)
         return args;
     }
 
-    /// <summary>The toolkit's variables about the user's module, beside the <c>SM_*</c> of every job.</summary>
+    /// <summary>The toolkit's variables about the user's module, beside the <c>SM_*</c> of every
+    /// job, whose hyperparameters they replace with the user's, decoded (<c>SM_HPS</c>, <c>SM_HP_*</c>).</summary>
     public Dictionary<string, string> Environment(IReadOnlyDictionary<string, string> hyperparameters, string codeDir)
     {
         var args = Arguments(hyperparameters);
-        return new Dictionary<string, string>
+        var user = hyperparameters.Where(kv => !kv.Key.StartsWith("sagemaker_", StringComparison.Ordinal)).OrderBy(kv => kv.Key, StringComparer.Ordinal).ToList();
+        var env = new Dictionary<string, string>
         {
+            ["SM_HPS"] = new JsonObject(user.Select(kv => KeyValuePair.Create(kv.Key, Decoded(kv.Value)))).ToJsonString(),
             ["SM_USER_ENTRY_POINT"] = Program,
             ["SM_MODULE_NAME"] = Program.EndsWith(".py", StringComparison.Ordinal) ? Program[..^3] : Program,
             ["SM_MODULE_DIR"] = SubmitDirectory,
@@ -71,6 +74,8 @@ public sealed record ScriptMode(string Program, string SubmitDirectory)
             ["PYTHONPATH"] = codeDir,
             ["PYTHONUNBUFFERED"] = "1",
         };
+        foreach (var (k, v) in user) env["SM_HP_" + k.ToUpperInvariant().Replace('-', '_')] = Text(v);
+        return env;
     }
 
     /// <summary>Unpacks a gzipped tarball into <paramref name="target"/>: its directories and

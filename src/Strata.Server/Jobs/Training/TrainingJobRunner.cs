@@ -128,12 +128,13 @@ public sealed class TrainingJobRunner(ITrainingJobs jobs, IJobStorage storage, I
             var layout = JobLayout.Create(dir);
             jobs.Update(account, name, s => Transition(s with { TrainingStartTime = s.TrainingStartTime ?? clock.GetUtcNow() }, "Starting", "Preparing the instances for training"));
             var authorize = storage.AssumeRole(job.RoleArn);
-            var (command, algorithm) = Command(job);
+            var (command, algorithm, script) = Command(job);
 
             jobs.Update(account, name, s => Transition(s, "Downloading", "Downloading input data"));
             foreach (var channel in job.Channels)
                 await DownloadChannelAsync(job, channel, Path.Combine(layout.Data, channel.Name), authorize, ct);
             if (job.CheckpointS3Uri is { } checkpoints) await _transfers.DownloadPrefixAsync(checkpoints, layout.Checkpoints, authorize, "Could not restore the checkpoints", ct);
+            if (script is not null) await DownloadSourceAsync(script, layout, authorize, ct);
             layout.WriteConfig(job);
 
             jobs.Update(account, name, s => Transition(s, "Training", "Training image download completed. Training in progress."));
@@ -141,7 +142,7 @@ public sealed class TrainingJobRunner(ITrainingJobs jobs, IJobStorage storage, I
             var started = clock.GetUtcNow();
             // A stop that came while the data was downloading ends the job before its container starts.
             var (exitCode, stoppedBy) = run.StopRequested.Task.IsCompleted ? new ContainerExit(0, run.StopRequested.Task.Result)
-                : await RunContainerAsync(account, job, layout, command, algorithm, definitions, metricValues, run.StopRequested.Task, ct);
+                : await RunContainerAsync(account, job, layout, command, algorithm, script, definitions, metricValues, run.StopRequested.Task, ct);
             var ran = (int)Math.Max(1, Math.Ceiling((clock.GetUtcNow() - started).TotalSeconds));
 
             jobs.Update(account, name, s => Transition(s with { TrainingTimeInSeconds = ran, FinalMetrics = [.. metricValues.Values.OrderBy(m => m.MetricName, StringComparer.Ordinal)] },
@@ -184,20 +185,41 @@ public sealed class TrainingJobRunner(ITrainingJobs jobs, IJobStorage storage, I
         }
     }
 
-    /// <summary>The container's command: the built-in algorithms' program, or the image
-    /// catalogue's command for the image (or the job's ContainerEntrypoint), with its arguments.</summary>
-    (List<string> Command, string? Algorithm) Command(TrainingJob job)
+    /// <summary>The container's command: the built-in algorithms' program; in script mode, the
+    /// image catalogue's interpreter for the framework image with the user's entry point and its
+    /// arguments; or the catalogue's command for the image (or the job's ContainerEntrypoint),
+    /// with its arguments.</summary>
+    (List<string> Command, string? Algorithm, ScriptMode? Script) Command(TrainingJob job)
     {
         if (BuiltInAlgorithms.Of(job.Image) is { } algorithm)
         {
             var program = Path.Combine(AppContext.BaseDirectory, "strata-algorithms.dll");
             if (!File.Exists(program)) throw new TrainingException($"InternalServerError: the built-in algorithms ({program}) are not installed beside the server");
-            return ([WorkerProcess.DotnetHost(), program, "train"], algorithm);
+            return ([WorkerProcess.DotnetHost(), program, "train"], algorithm, null);
         }
-        if (job.ContainerEntrypoint is { Count: > 0 } entrypoint) return ([.. entrypoint, .. job.ContainerArguments ?? []], null);
+        if (job.ContainerEntrypoint is { Count: > 0 } entrypoint) return ([.. entrypoint, .. job.ContainerArguments ?? []], null, null);
         var command = images.CommandFor(job.Image)
             ?? throw new TrainingException($"ClientError: the training image {job.Image} is neither a built-in algorithm nor in the image catalogue (strata images add)");
-        return ([.. command, .. job.ContainerArguments ?? ["train"]], null);
+        if (ScriptMode.Of(job.HyperParameters) is { } script)
+            return ([.. command, script.Program, .. ScriptMode.Arguments(job.HyperParameters)], null, script);
+        return ([.. command, .. job.ContainerArguments ?? ["train"]], null, null);
+    }
+
+    /// <summary>Script mode's source tarball, read as the job's role and unpacked into /opt/ml/code.</summary>
+    async Task DownloadSourceAsync(ScriptMode script, JobLayout layout, RoleAuthorizer authorize, CancellationToken ct)
+    {
+        var (bucket, key) = S3Location.Parse(script.SubmitDirectory);
+        // Staged outside the job's directory, which the container can write.
+        var staged = Path.Combine(options.WorkDir, $".{Guid.NewGuid():N}.source");
+        try
+        {
+            await _transfers.DownloadObjectAsync(bucket, key, staged, authorize, $"Could not read the source code {script.SubmitDirectory} ({ScriptMode.SubmitDirectoryKey})", ct);
+            await using var tarball = File.OpenRead(staged);
+            await ScriptMode.ExtractAsync(tarball, layout.Code, ct);
+        }
+        finally { File.Delete(staged); }
+        if (!File.Exists(Path.Combine(layout.Code, script.Program)))
+            throw new TrainingException($"ClientError: the entry point {script.Program} ({ScriptMode.ProgramKey}) is not in the source {script.SubmitDirectory}");
     }
 
     const string SaveCheckpoints = "Could not save the checkpoints";
@@ -221,13 +243,20 @@ public sealed class TrainingJobRunner(ITrainingJobs jobs, IJobStorage storage, I
     /// <summary>Runs the container to its end; returns its exit code and, when it was stopped,
     /// why ("StopTrainingJob", "MaxRuntimeExceeded"). Its log lines are matched against the metric
     /// definitions as they come.</summary>
-    Task<ContainerExit> RunContainerAsync(string account, TrainingJob job, JobLayout layout, List<string> command, string? algorithm,
+    Task<ContainerExit> RunContainerAsync(string account, TrainingJob job, JobLayout layout, List<string> command, string? algorithm, ScriptMode? script,
         List<(string Name, System.Text.RegularExpressions.Regex Pattern)> definitions, ConcurrentDictionary<string, TrainingMetric> metricValues, Task<string> stop, CancellationToken ct)
     {
-        var contract = JobLayout.ContractEnvironment(job, JobContainer.Root(layout.Root), options.Region, InstanceType.Find(job.InstanceType)?.Threads ?? 1);
+        var root = JobContainer.Root(layout.Root);
+        var contract = JobLayout.ContractEnvironment(job, root, options.Region, InstanceType.Find(job.InstanceType)?.Threads ?? 1);
         if (algorithm is not null) contract["STRATA_ALGORITHM"] = algorithm;
+        if (script is not null)
+            foreach (var (k, v) in script.Environment(job.HyperParameters, root + "/code")) contract[k] = v;
+        // The values so far are the job's FinalMetricDataList while it trains (DescribeTrainingJob,
+        // `strata jobs watch`, tuning's early stopping), written at most once a second.
+        var written = DateTimeOffset.MinValue;
         void Metrics(DateTimeOffset at, string line)
         {
+            var matched = false;
             foreach (var (name, pattern) in definitions)
             {
                 try
@@ -237,9 +266,15 @@ public sealed class TrainingJobRunner(ITrainingJobs jobs, IJobStorage storage, I
                     {
                         metricValues[name] = new TrainingMetric(name, value, at);
                         metrics.Record(account, MetricsNamespace, name, "None", value, ("Host", $"{job.Name}/{JobContainer.Host}"));
+                        matched = true;
                     }
                 }
                 catch (System.Text.RegularExpressions.RegexMatchTimeoutException) { }
+            }
+            if (matched && at - written >= TimeSpan.FromSeconds(1))
+            {
+                written = at;
+                jobs.Update(account, job.Name, s => s.IsTerminal ? s : s with { FinalMetrics = [.. metricValues.Values.OrderBy(m => m.MetricName, StringComparer.Ordinal)] });
             }
         }
         return _container.RunAsync(account, new ContainerLaunch

@@ -35,6 +35,8 @@ public sealed class ScriptModeTests : IDisposable
         Assert.Equal("train", env["SM_MODULE_NAME"]);
         Assert.Equal("""["--epochs","10","--layers","[64, 32]","--lr","0.01","--optimizer","adam","--plain","not json"]""", env["SM_USER_ARGS"]);
         Assert.Equal("/opt/ml/code", env["PYTHONPATH"]);
+        Assert.Equal("""{"epochs":10,"layers":[64,32],"lr":0.01,"optimizer":"adam","plain":"not json"}""", env["SM_HPS"]);
+        Assert.Equal("adam", env["SM_HP_OPTIMIZER"]);
         Assert.Null(ScriptMode.Of(new Dictionary<string, string> { ["epochs"] = "10" }));
     }
 
