@@ -2,6 +2,8 @@ using System.Diagnostics;
 using System.Globalization;
 using System.Text;
 using Spectre.Console;
+using Strata.Server.Jobs.Containers;
+using Strata.Server.Jobs.Processing;
 using Strata.Server.Jobs.Training;
 using Strata.Server.Services.SageMaker;
 using Strata.Server.Storage;
@@ -11,32 +13,36 @@ namespace Strata.Server;
 /// <summary>`strata jobs watch NAME`: a job followed live from the state store until it ends; the
 /// exit code says how it ended (0 Completed, 1 otherwise, 2 no such job). A transform job shows a
 /// progress bar (objects done, records and their rate); a training job prints each status
-/// transition and each new metric value as they happen, with its log's last line beside a spinner
-/// when a person is watching.</summary>
+/// transition and each new metric value as they happen, a processing job each status, both with
+/// the log's last line beside a spinner when a person is watching.</summary>
 public static class JobsWatch
 {
     /// <summary>The kinds of job the command follows, by the name their API gives them.</summary>
-    public static readonly string[] Types = ["transform", "training"];
+    public static readonly string[] Types = ["transform", "training", "processing"];
 
     public static async Task<int> RunAsync(IStateStore state, string logDir, string account, string name, string? type, CancellationToken ct)
     {
         var transforms = new TransformJobStore(state);
         var training = new TrainingJobStore(state);
+        var processing = new ProcessingJobStore(state);
         var found = new List<string>();
         if ((type is null or "transform") && transforms.Get(account, name) is not null) found.Add("transform");
         if ((type is null or "training") && training.Get(account, name) is not null) found.Add("training");
+        if ((type is null or "processing") && processing.Get(account, name) is not null) found.Add("processing");
         switch (found)
         {
             case []:
-                Console.Error.WriteLine($"strata: no {type ?? "transform or training"} job named {name} in account {account}");
+                Console.Error.WriteLine($"strata: no {type ?? "transform, training or processing"} job named {name} in account {account}");
                 return 2;
             case [_, _, ..]:
                 Console.Error.WriteLine($"strata: {name} names a {string.Join(" and a ", found)} job: say which with --type");
                 return 2;
             case ["transform"]:
                 return await TransformAsync(transforms, account, name, ct);
+            case ["training"]:
+                return await TrainingAsync(training, JobContainer.LogFile(logDir, TrainingJobRunner.LogGroup, account, name), account, name, ct);
             default:
-                return await TrainingAsync(training, Path.Combine(logDir, "aws", "sagemaker", "TrainingJobs", name + ".log"), account, name, ct);
+                return await ProcessingAsync(processing, JobContainer.LogFile(logDir, ProcessingJobRunner.LogGroup, account, name), account, name, ct);
         }
     }
 
@@ -92,22 +98,12 @@ public static class JobsWatch
                 AnsiConsole.MarkupLine($"{m.Timestamp.ToLocalTime():HH:mm:ss}  {"metric",-12} {Markup.Escape(m.MetricName)} = {m.Value.ToString("G6", CultureInfo.InvariantCulture)}");
             }
         }
-        async Task Follow(Action<string>? status)
+        await FollowAsync(() =>
         {
-            while (true)
-            {
-                job = jobs.Get(account, name) ?? job;
-                Show();
-                if (job.State.IsTerminal) return;
-                status?.Invoke($"{job.State.SecondaryStatus}: {LastLine(logFile) ?? "…"}");
-                await Task.Delay(500, ct);
-            }
-        }
-        // A spinner with the log's last line for a person; plain lines for a pipe or a file.
-        if (AnsiConsole.Profile.Capabilities.Interactive)
-            await AnsiConsole.Status().StartAsync("Starting", ctx => Follow(line => ctx.Status(Markup.Escape(line.Length > 120 ? line[..120] + "…" : line))));
-        else
-            await Follow(null);
+            job = jobs.Get(account, name) ?? job;
+            Show();
+            return job.State.IsTerminal ? null : job.State.SecondaryStatus;
+        }, logFile, ct);
 
         var s = job.State;
         var duration = (s.TrainingEndTime ?? DateTimeOffset.UtcNow) - (s.TrainingStartTime ?? job.Job.CreationTime);
@@ -115,6 +111,44 @@ public static class JobsWatch
             + (s.S3ModelArtifacts is { } model ? $", model {Markup.Escape(model)}" : "")
             + (s.FailureReason is { } reason ? $": {Markup.Escape(reason)}" : ""));
         return s.Status == "Completed" ? 0 : 1;
+    }
+
+    static async Task<int> ProcessingAsync(ProcessingJobStore jobs, string logFile, string account, string name, CancellationToken ct)
+    {
+        var job = jobs.Get(account, name)!;
+        string? shown = null;
+        await FollowAsync(() =>
+        {
+            job = jobs.Get(account, name) ?? job;
+            if (job.State.Status != shown)
+                AnsiConsole.MarkupLine($"{job.State.LastModifiedTime.ToLocalTime():HH:mm:ss}  [bold]{Markup.Escape(shown = job.State.Status),-12}[/]");
+            return job.State.IsTerminal ? null : job.State.Status;
+        }, logFile, ct);
+        var s = job.State;
+        var duration = (s.ProcessingEndTime ?? DateTimeOffset.UtcNow) - (s.ProcessingStartTime ?? job.Job.CreationTime);
+        AnsiConsole.MarkupLine($"{Markup.Escape(name)}: [bold]{s.Status}[/] after {duration.TotalSeconds:F1} s"
+            + (s.FailureReason is { } reason ? $": {Markup.Escape(reason)}" : "")
+            + (s.ExitMessage is { Length: > 0 } message ? $" (exit message: {Markup.Escape(message)})" : ""));
+        return s.Status == "Completed" ? 0 : 1;
+    }
+
+    /// <summary>Looks at a job twice a second until <paramref name="look"/> says it has ended (null;
+    /// else what it is doing), with a spinner and the log's last line for a person, plain lines
+    /// for a pipe or a file.</summary>
+    static async Task FollowAsync(Func<string?> look, string logFile, CancellationToken ct)
+    {
+        async Task Follow(Action<string>? status)
+        {
+            while (look() is { } doing)
+            {
+                status?.Invoke($"{doing}: {LastLine(logFile) ?? "…"}");
+                await Task.Delay(500, ct);
+            }
+        }
+        if (AnsiConsole.Profile.Capabilities.Interactive)
+            await AnsiConsole.Status().StartAsync("Starting", ctx => Follow(line => ctx.Status(Markup.Escape(line.Length > 120 ? line[..120] + "…" : line))));
+        else
+            await Follow(null);
     }
 
     /// <summary>The last non-empty line of a log file, read from its end (a log can be large).</summary>

@@ -151,7 +151,7 @@ var jobName = new Argument<string>("name") { Description = "The job's name" };
 var jobAccount = new Option<string?>("--account") { Description = "The account that owns the job (default: the installation's first account)" };
 var jobType = new Option<string?>("--type") { Description = "The kind of job, when a name is used by more than one: " + string.Join(", ", Strata.Server.JobsWatch.Types) };
 jobType.AcceptOnlyFromAmong(Strata.Server.JobsWatch.Types);
-var jobsWatch = new Command("watch", "Follow a job live until it ends: a transform job's progress, a training job's status transitions, metrics and last log line") { dataDir, jobName, jobAccount, jobType };
+var jobsWatch = new Command("watch", "Follow a job live until it ends: a transform job's progress, a training or processing job's status transitions, metrics and last log line") { dataDir, jobName, jobAccount, jobType };
 jobsWatch.SetAction(async (parse, ct) =>
 {
     var dir = Path.GetFullPath(parse.GetValue(dataDir)!);
@@ -160,7 +160,7 @@ jobsWatch.SetAction(async (parse, ct) =>
     var account = parse.GetValue(jobAccount) ?? credentials.Bootstrap(Environment.GetEnvironmentVariable("STRATA_ROOT_ACCESS_KEY_ID"), Environment.GetEnvironmentVariable("STRATA_ROOT_SECRET_ACCESS_KEY"), TimeProvider.System).Account.Id;
     return await Strata.Server.JobsWatch.RunAsync(state, Path.Combine(dir, "logs"), account, parse.GetValue(jobName)!, parse.GetValue(jobType), ct);
 });
-var jobsCommand = new Command("jobs", "Batch transform and training jobs") { jobsWatch };
+var jobsCommand = new Command("jobs", "Batch transform, training and processing jobs") { jobsWatch };
 
 var chaosZone = new Argument<string>("zone") { Description = "An availability zone of the installation" };
 var chaosEndpoint = new Option<string?>("--endpoint") { Description = "Only instances of this endpoint" };

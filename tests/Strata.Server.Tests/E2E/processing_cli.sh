@@ -29,6 +29,8 @@ test_a_processing_job_with_the_waiter() {
     --processing-output-config "{\"Outputs\":[{\"OutputName\":\"train\",\"S3Output\":{\"S3Uri\":\"s3://$b/prepared\",\"LocalPath\":\"/opt/ml/processing/train\",\"S3UploadMode\":\"EndOfJob\"}}]}" \
     --processing-resources 'ClusterConfig={InstanceCount=1,InstanceType=ml.m5.xlarge,VolumeSizeInGB=5}' \
     --stopping-condition MaxRuntimeInSeconds=3600 --environment SPLIT_SEED=7 >/dev/null || fail "create-processing-job"
+  dotnet "$STRATA_DLL" jobs watch "$job" --data-dir "$STRATA_DATA_DIR" > "$WORK/watch.txt" 2>&1 || fail "jobs watch: $(cat "$WORK/watch.txt")"
+  grep -q "$job: Completed after .*(exit message: processed 2 rows)" "$WORK/watch.txt" || fail "jobs watch: $(cat "$WORK/watch.txt")"
   aws_ sagemaker wait processing-job-completed-or-stopped --processing-job-name "$job" \
     || fail "waiter: $(aws_ sagemaker describe-processing-job --processing-job-name "$job" --query FailureReason)"
   local answer; answer=$(aws_ sagemaker describe-processing-job --processing-job-name "$job" --query '[ProcessingJobStatus, ExitMessage, Environment.SPLIT_SEED]')

@@ -77,6 +77,10 @@ public sealed class JobContainer(JobContainerOptions options, TimeProvider clock
     /// <summary>Whether containers run in the sandbox (the server runs as root and has the tools).</summary>
     public static bool Sandboxed { get; } = Environment.IsPrivilegedProcess && File.Exists("/usr/bin/unshare") && File.Exists("/usr/bin/setpriv");
 
+    /// <summary>A job's log as a file: per log group and account (two accounts may name a job alike).</summary>
+    public static string LogFile(string logDir, string logGroup, string account, string jobName)
+        => Path.Combine(logDir, logGroup.TrimStart('/'), account, jobName + ".log");
+
     /// <summary>Where a container sees its job's directory: <c>/opt/ml</c> in the sandbox, else the directory itself.</summary>
     public static string Root(string jobDir) => Sandboxed ? "/opt/ml" : Path.GetFullPath(jobDir);
 
@@ -136,7 +140,7 @@ public sealed class JobContainer(JobContainerOptions options, TimeProvider clock
 
         var started = clock.GetUtcNow();
         var stream = $"{launch.JobName}/{Host}-{started.ToUnixTimeSeconds()}";
-        var logFile = Path.Combine(options.LogDir, launch.LogGroup.TrimStart('/'), launch.JobName + ".log");
+        var logFile = LogFile(options.LogDir, launch.LogGroup, account, launch.JobName);
         Directory.CreateDirectory(Path.GetDirectoryName(logFile)!);
         using var writer = new StreamWriter(new FileStream(logFile, FileMode.Append, FileAccess.Write, FileShare.ReadWrite)) { AutoFlush = true };
         var writing = new Lock();
