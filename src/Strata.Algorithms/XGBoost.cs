@@ -46,7 +46,13 @@ public static class XGBoost
         var data = DataReader.Read(env.Channels.Values, DataReader.LibSvm);
         var evals = new List<Dataset> { data["train"] };
         if (data.TryGetValue("validation", out var validation)) evals.Add(validation);
-        foreach (var d in evals) CheckLabels(d, settings);
+        var (kind, objective) = settings.Objective switch
+        {
+            Objective.Binary => (LabelKind.Binary, "binary:logistic"),
+            Objective.Multiclass => (LabelKind.Multiclass, "multi:softprob"),
+            _ => (LabelKind.Real, "reg:squarederror"),
+        };
+        foreach (var d in evals) Labels.Check(d, kind, settings.Classes, objective, "num_class");
         foreach (var d in evals) log.WriteLine($"[INFO] {Capitalized(d.Name)} matrix has {d.Rows} rows and {d.Columns} columns");
 
         var ml = new MLContext(seed: settings.Seed);
@@ -118,29 +124,50 @@ public static class XGBoost
             seed, threads, patience, metrics);
     }
 
-    static void CheckLabels(Dataset d, Settings settings)
-    {
-        for (var i = 0; i < d.Rows; i++)
-        {
-            var label = d.Labels[i];
-            var bad = settings.Objective switch
-            {
-                Objective.Binary => label is not (0f or 1f) ? "labels must be 0 or 1 for binary:logistic" : null,
-                Objective.Multiclass => label < 0 || label >= settings.Classes || label != MathF.Floor(label)
-                    ? $"labels must be integers in [0, num_class) = [0, {settings.Classes}) for multi:softprob" : null,
-                _ => float.IsFinite(label) ? null : "labels must be finite numbers",
-            };
-            if (bad is not null)
-                throw new ClientError($"Channel '{d.Name}', record {i + 1}: label {label.ToString(CultureInfo.InvariantCulture)} is invalid: {bad}");
-        }
-    }
-
     /// <summary>Trains <paramref name="rounds"/> rounds; returns the model, its trees (one ensemble
     /// per class for multiclass) and the binary calibrator (raw score to probability).</summary>
     static (ITransformer Model, List<RegressionTreeEnsemble> Ensembles, Func<double, double>? Probability) Fit(
         MLContext ml, Settings s, Dataset train, int rounds)
     {
-        var booster = new GradientBooster.Options
+        switch (s.Objective)
+        {
+            case Objective.Binary:
+                {
+                    // XGBoost's logistic loss: p = 1 / (1 + exp(-score)).
+                    var options = new LightGbmBinaryTrainer.Options { Sigmoid = 1, WeightOfPositiveExamples = s.ScalePosWeight };
+                    var model = ml.BinaryClassification.Trainers.LightGbm(Boosting(options, s, rounds)).Fit(MlData.Binary(ml, train));
+                    var calibrator = model.Model.Calibrator;
+                    return (model, [model.Model.SubModel.TrainedTreeEnsemble], score => calibrator.PredictProbability((float)score));
+                }
+            case Objective.Multiclass:
+                {
+                    var options = new LightGbmMulticlassTrainer.Options { UseSoftmax = true };
+                    var model = ml.MulticlassClassification.Trainers.LightGbm(Boosting(options, s, rounds)).Fit(MlData.Multiclass(ml, train, s.Classes));
+                    return (model, ClassEnsembles(model.Model), null);
+                }
+            default:
+                {
+                    var options = new LightGbmRegressionTrainer.Options();
+                    var model = ml.Regression.Trainers.LightGbm(Boosting(options, s, rounds)).Fit(MlData.Regression(ml, train));
+                    return (model, [model.Model.TrainedTreeEnsemble], null);
+                }
+        }
+    }
+
+    /// <summary>XGBoost's boosting settings on any objective's LightGBM options: rounds, eta, depth-wise
+    /// trees of max_depth, min_child_weight, subsample, colsample_bytree, gamma, alpha, lambda.</summary>
+    static TOptions Boosting<TOptions, TOutput, TTransformer, TModel>(LightGbmTrainerBase<TOptions, TOutput, TTransformer, TModel>.OptionsBase options,
+        Settings s, int rounds)
+        where TOptions : LightGbmTrainerBase<TOptions, TOutput, TTransformer, TModel>.OptionsBase, new()
+        where TTransformer : ISingleFeaturePredictionTransformer<TModel>
+        where TModel : class
+    {
+        options.NumberOfIterations = rounds;
+        options.LearningRate = s.Eta;
+        // Depth-wise trees of max_depth have at most 2^max_depth leaves (LightGBM allows 131072).
+        options.NumberOfLeaves = (int)Math.Min(1L << Math.Min(s.MaxDepth, 17), 131072);
+        options.MinimumExampleCountPerLeaf = 1;
+        options.Booster = new GradientBooster.Options
         {
             MaximumTreeDepth = s.MaxDepth,
             MinimumChildWeight = s.MinChildWeight,
@@ -151,67 +178,15 @@ public static class XGBoost
             L1Regularization = s.Alpha,
             L2Regularization = s.Lambda,
         };
-        // Depth-wise trees of max_depth have at most 2^max_depth leaves (LightGBM allows 131072).
-        var leaves = (int)Math.Min(1L << Math.Min(s.MaxDepth, 17), 131072);
-        switch (s.Objective)
-        {
-            case Objective.Binary:
-                {
-                    var trainer = ml.BinaryClassification.Trainers.LightGbm(new LightGbmBinaryTrainer.Options
-                    {
-                        NumberOfIterations = rounds,
-                        LearningRate = s.Eta,
-                        NumberOfLeaves = leaves,
-                        MinimumExampleCountPerLeaf = 1,
-                        Booster = booster,
-                        Seed = s.Seed,
-                        Deterministic = true,
-                        NumberOfThreads = s.Threads,
-                        UseCategoricalSplit = false,
-                        // XGBoost's logistic loss: p = 1 / (1 + exp(-score)).
-                        Sigmoid = 1,
-                        WeightOfPositiveExamples = s.ScalePosWeight,
-                    });
-                    var model = trainer.Fit(MlData.Binary(ml, train));
-                    var calibrator = model.Model.Calibrator;
-                    return (model, [model.Model.SubModel.TrainedTreeEnsemble], score => calibrator.PredictProbability((float)score));
-                }
-            case Objective.Multiclass:
-                {
-                    var trainer = ml.MulticlassClassification.Trainers.LightGbm(new LightGbmMulticlassTrainer.Options
-                    {
-                        NumberOfIterations = rounds,
-                        LearningRate = s.Eta,
-                        NumberOfLeaves = leaves,
-                        MinimumExampleCountPerLeaf = 1,
-                        Booster = booster,
-                        Seed = s.Seed,
-                        Deterministic = true,
-                        NumberOfThreads = s.Threads,
-                        UseCategoricalSplit = false,
-                        UseSoftmax = true,
-                    });
-                    var model = trainer.Fit(MlData.Multiclass(ml, train, s.Classes));
-                    return (model, ClassEnsembles(model.Model), null);
-                }
-            default:
-                {
-                    var trainer = ml.Regression.Trainers.LightGbm(new LightGbmRegressionTrainer.Options
-                    {
-                        NumberOfIterations = rounds,
-                        LearningRate = s.Eta,
-                        NumberOfLeaves = leaves,
-                        MinimumExampleCountPerLeaf = 1,
-                        Booster = booster,
-                        Seed = s.Seed,
-                        Deterministic = true,
-                        NumberOfThreads = s.Threads,
-                        UseCategoricalSplit = false,
-                    });
-                    var model = trainer.Fit(MlData.Regression(ml, train));
-                    return (model, [model.Model.TrainedTreeEnsemble], null);
-                }
-        }
+        options.Seed = s.Seed;
+        options.Deterministic = true;
+        options.NumberOfThreads = s.Threads;
+        options.UseCategoricalSplit = false;
+        // A missing value (NaN: an empty CSV field, an index a libsvm row does not list) is missing,
+        // as in XGBoost, not 0.
+        options.HandleMissingValue = true;
+        options.UseZeroAsMissingValue = false;
+        return (TOptions)options;
     }
 
     /// <summary>The per-class trees of a LightGBM multiclass model. ML.NET keeps them in one-vs-all
@@ -328,25 +303,46 @@ public static class XGBoost
     /// <summary>An ensemble's trees as flat arrays, to add one tree's output to every row.</summary>
     sealed class FlatEnsemble(RegressionTreeEnsemble ensemble)
     {
-        readonly (int[] Left, int[] Right, int[] Feature, float[] Threshold, double[] Leaf, double Weight)[] _trees = ensemble.Trees
+        readonly (int[] Left, int[] Right, int[] Feature, float[] Threshold, float[]? Missing, double[] Leaf, double Weight)[] _trees = ensemble.Trees
             .Select((t, i) => (t.LeftChild.ToArray(), t.RightChild.ToArray(), t.NumericalSplitFeatureIndexes.ToArray(), t.NumericalSplitThresholds.ToArray(),
-                t.LeafValues.ToArray(), ensemble.TreeWeights[i]))
+                DefaultValueForMissing(t), t.LeafValues.ToArray(), ensemble.TreeWeights[i]))
             .ToArray();
 
         public int Count => _trees.Length;
 
         /// <summary>Adds tree <paramref name="index"/>'s output to column <paramref name="k"/> of <paramref name="raw"/>
-        /// (as ML.NET walks a tree: feature &lt;= threshold goes left; a leaf is a negative child, ~leaf).</summary>
+        /// (as ML.NET walks a tree: a missing feature takes the node's value for missing, LightGBM's default
+        /// direction; feature &lt;= threshold goes left; a leaf is a negative child, ~leaf).</summary>
         public void AddTree(int index, Dataset d, double[] raw, int k, int classes)
         {
-            var (left, right, feature, threshold, leaf, weight) = _trees[index];
+            var (left, right, feature, threshold, missing, leaf, weight) = _trees[index];
             for (var i = 0; i < d.Rows; i++)
             {
                 var row = d.Row(i);
                 var node = left.Length == 0 ? -1 : 0;
-                while (node >= 0) node = row[feature[node]] <= threshold[node] ? left[node] : right[node];
+                while (node >= 0)
+                {
+                    var value = row[feature[node]];
+                    if (float.IsNaN(value) && missing is not null) value = missing[node];
+                    node = value <= threshold[node] ? left[node] : right[node];
+                }
                 raw[i * classes + k] += weight * leaf[~node];
             }
+        }
+
+        /// <summary>The value each node substitutes for a missing feature, which ML.NET keeps inside
+        /// the tree it wraps (null when a tree has none: a missing value then goes right, as in ML.NET
+        /// and its ONNX export). Read by reflection, as <see cref="ClassEnsembles"/> is; checked by
+        /// the tests, which compare the printed metrics on data with missing values with the exported model's.</summary>
+        static float[]? DefaultValueForMissing(RegressionTree tree)
+        {
+            var inner = typeof(RegressionTreeBase).GetField("_tree", BindingFlags.NonPublic | BindingFlags.Instance)?.GetValue(tree)
+                ?? throw new InvalidOperationException("this ML.NET's RegressionTreeBase has no _tree");
+            const BindingFlags Member = BindingFlags.Public | BindingFlags.NonPublic | BindingFlags.Instance;
+            var type = inner.GetType();
+            if (type.GetField("DefaultValueForMissing", Member) is { } field) return field.GetValue(inner) as float[];
+            if (type.GetProperty("DefaultValueForMissing", Member) is { } property) return property.GetValue(inner) as float[];
+            throw new InvalidOperationException($"this ML.NET's {type.Name} has no DefaultValueForMissing");
         }
     }
 }

@@ -27,7 +27,7 @@ public sealed partial class SageMakerService
         if (algorithm.ContainerEntrypoint is { Count: > 0 })
             throw SageMakerErrors.ValidationException("ContainerEntrypoint is not supported by Strata: the image catalogue's command is the container's entry point (ContainerArguments are passed to it).");
         if (BuiltInAlgorithms.Of(image) is null && images.CommandFor(image) is null)
-            throw SageMakerErrors.ValidationException($"The training image {image} is neither one of the built-in algorithms Strata trains (sagemaker-xgboost, linear-learner) nor in the image catalogue (strata images add {image} -- COMMAND).");
+            throw SageMakerErrors.ValidationException($"The training image {image} is neither one of the built-in algorithms Strata trains (sagemaker-xgboost, linear-learner, kmeans, pca) nor in the image catalogue (strata images add {image} -- COMMAND).");
         var mode = algorithm.TrainingInputMode ?? "File";
         if (mode == "Pipe") throw SageMakerErrors.ValidationException("TrainingInputMode Pipe is not supported by Strata yet: use File or FastFile.");
         if (algorithm.MetricDefinitions is { Count: > 0 } && BuiltInAlgorithms.Of(image) is not null)
