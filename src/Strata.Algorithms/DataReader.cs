@@ -4,7 +4,7 @@ namespace Strata.Algorithms;
 
 /// <summary>A channel's records as a dense matrix: one label and <see cref="Columns"/> features per
 /// row, row-major. A feature that is absent (an empty CSV field, an index a libsvm row does not
-/// list) is NaN, which the trainers take as missing, as XGBoost does. <see cref="Labeled"/> is
+/// list) is NaN: missing, which XGBoost takes as missing and the other algorithms refuse. <see cref="Labeled"/> is
 /// false for CSV declared <c>label_size=0</c> (unsupervised data); its labels are then 0.</summary>
 public sealed class Dataset(string name, float[] labels, float[] features, int columns, bool labeled = true)
 {
@@ -49,7 +49,7 @@ public static class DataReader
                 continue;
             }
             // An index a row does not list is missing (NaN), not 0: XGBoost reads libsvm as a sparse
-            // matrix whose absent entries are missing values, and LightGBM takes NaN as missing.
+            // matrix whose absent entries are missing values.
             var features = new float[data.Labels.Count * columns];
             Array.Fill(features, float.NaN);
             for (var row = 0; row < data.Sparse.Count; row++)

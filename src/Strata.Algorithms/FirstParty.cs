@@ -43,10 +43,16 @@ public static class FirstParty
             if (d.Columns != featureDim)
                 throw new ClientError($"Hyperparameter 'feature_dim': {featureDim} does not match the data of channel '{d.Name}', which has {d.Columns} features"
                     + (d.Labeled ? " after its first column, read as the label (for rows of features only, give the channel the content type text/csv;label_size=0)" : ""));
-            var missing = Array.FindIndex(d.Features, float.IsNaN);
-            if (missing >= 0)
-                throw new ClientError($"Channel '{d.Name}', record {missing / d.Columns + 1}, feature {missing % d.Columns + 1}: a value is missing; {algorithm} needs every feature of every record");
+            RequireComplete(d, algorithm);
         }
         return data;
+    }
+
+    /// <summary>Fails naming the first missing value (ML.NET's trainers would silently skip its record).</summary>
+    public static void RequireComplete(Dataset d, string algorithm)
+    {
+        var missing = Array.FindIndex(d.Features, float.IsNaN);
+        if (missing >= 0)
+            throw new ClientError($"Channel '{d.Name}', record {missing / d.Columns + 1}, feature {missing % d.Columns + 1}: a value is missing; {algorithm} needs every feature of every record");
     }
 }

@@ -62,6 +62,7 @@ public static class LinearLearner
             _ => (LabelKind.Real, "regressor"),
         };
         foreach (var d in data.Values) Labels.Check(d, kind, classes, objective, "num_classes");
+        foreach (var d in data.Values) FirstParty.RequireComplete(d, "Linear Learner");
 
         var ml = new MLContext(seed: 0);
         IEstimator<ITransformer> pipeline = normalize

@@ -6,6 +6,7 @@ using Microsoft.ML.Data;
 using Microsoft.ML.Trainers;
 using Microsoft.ML.Trainers.FastTree;
 using Microsoft.ML.Trainers.LightGbm;
+using Microsoft.ML.Transforms;
 
 namespace Strata.Algorithms;
 
@@ -16,6 +17,12 @@ namespace Strata.Algorithms;
 /// Boosting is additive, so round r's model is the first r trees of the last one: each round's
 /// metrics are computed from the trained trees and printed as XGBoost prints them,
 /// <c>[r]#011train-auc:0.91234#011validation-auc:0.90111</c>.
+/// <para>Missing values (an empty CSV field, an index a libsvm row does not list): XGBoost keeps the
+/// record and sends a missing value down the branch each split learned for it. ML.NET's LightGBM
+/// would drop a record with a missing feature, so when the training data has any, the trees see each
+/// feature as its value (0 when missing) beside an indicator of its missingness (1 when missing), a
+/// pair on which a split can set missing values apart as XGBoost's default direction does; the
+/// exported model computes the same pair from its input (ONNX IsNaN, Imputer, Concat).</para>
 /// </summary>
 public static class XGBoost
 {
@@ -57,16 +64,17 @@ public static class XGBoost
 
         var ml = new MLContext(seed: settings.Seed);
         var train = data["train"];
-        var (model, ensembles, probability) = Fit(ml, settings, train, settings.Rounds);
+        var indicateMissing = Array.Exists(train.Features, float.IsNaN);
+        var (model, ensembles, probability) = Fit(ml, settings, train, settings.Rounds, indicateMissing);
 
         if (settings.EarlyStoppingRounds is { } patience)
             log.WriteLine($"Will train until validation-{settings.EvalMetrics[^1]} hasn't improved in {patience} rounds.");
-        var stop = LogRounds(settings, ensembles, probability, evals, log);
+        var stop = LogRounds(settings, ensembles, probability, indicateMissing ? evals.ConvertAll(WithMissingIndicators) : evals, log);
         if (stop < ensembles[0].Trees.Count - 1)
         {
             // XGBoost keeps the trees up to the round it stopped at; LightGBM's rounds do not depend
             // on later ones, so training that many rounds again gives those trees.
-            (model, _, _) = Fit(ml, settings, train, stop + 1);
+            (model, _, _) = Fit(ml, settings, train, stop + 1, indicateMissing);
         }
 
         var output = settings.Objective switch
@@ -126,32 +134,71 @@ public static class XGBoost
 
     /// <summary>Trains <paramref name="rounds"/> rounds; returns the model, its trees (one ensemble
     /// per class for multiclass) and the binary calibrator (raw score to probability).</summary>
+    /// <summary>Trains <paramref name="rounds"/> rounds (on the features and their missingness when
+    /// <paramref name="indicateMissing"/>); returns the model, its trees (one ensemble per class for
+    /// multiclass) and the binary calibrator (raw score to probability).</summary>
     static (ITransformer Model, List<RegressionTreeEnsemble> Ensembles, Func<double, double>? Probability) Fit(
-        MLContext ml, Settings s, Dataset train, int rounds)
+        MLContext ml, Settings s, Dataset train, int rounds, bool indicateMissing)
     {
+        var view = s.Objective switch
+        {
+            Objective.Binary => MlData.Binary(ml, train),
+            Objective.Multiclass => MlData.Multiclass(ml, train, s.Classes),
+            _ => MlData.Regression(ml, train),
+        };
+        var missing = indicateMissing ? MissingIndicators(ml).Fit(view) : null;
+        if (missing is not null) view = missing.Transform(view);
+        ITransformer WithMissing(ITransformer model) => missing is null ? model : missing.Append(model);
         switch (s.Objective)
         {
             case Objective.Binary:
                 {
                     // XGBoost's logistic loss: p = 1 / (1 + exp(-score)).
                     var options = new LightGbmBinaryTrainer.Options { Sigmoid = 1, WeightOfPositiveExamples = s.ScalePosWeight };
-                    var model = ml.BinaryClassification.Trainers.LightGbm(Boosting(options, s, rounds)).Fit(MlData.Binary(ml, train));
+                    var model = ml.BinaryClassification.Trainers.LightGbm(Boosting(options, s, rounds)).Fit(view);
                     var calibrator = model.Model.Calibrator;
-                    return (model, [model.Model.SubModel.TrainedTreeEnsemble], score => calibrator.PredictProbability((float)score));
+                    return (WithMissing(model), [model.Model.SubModel.TrainedTreeEnsemble], score => calibrator.PredictProbability((float)score));
                 }
             case Objective.Multiclass:
                 {
                     var options = new LightGbmMulticlassTrainer.Options { UseSoftmax = true };
-                    var model = ml.MulticlassClassification.Trainers.LightGbm(Boosting(options, s, rounds)).Fit(MlData.Multiclass(ml, train, s.Classes));
-                    return (model, ClassEnsembles(model.Model), null);
+                    var model = ml.MulticlassClassification.Trainers.LightGbm(Boosting(options, s, rounds)).Fit(view);
+                    return (WithMissing(model), ClassEnsembles(model.Model), null);
                 }
             default:
                 {
                     var options = new LightGbmRegressionTrainer.Options();
-                    var model = ml.Regression.Trainers.LightGbm(Boosting(options, s, rounds)).Fit(MlData.Regression(ml, train));
-                    return (model, [model.Model.TrainedTreeEnsemble], null);
+                    var model = ml.Regression.Trainers.LightGbm(Boosting(options, s, rounds)).Fit(view);
+                    return (WithMissing(model), [model.Model.TrainedTreeEnsemble], null);
                 }
         }
+    }
+
+    const string Missingness = "Missingness";
+
+    /// <summary>Features → [each value, 0 when missing; each feature's missingness, 1 when missing].</summary>
+    static IEstimator<ITransformer> MissingIndicators(MLContext ml)
+        => ml.Transforms.IndicateMissingValues(Missingness, MlData.FeaturesColumn)
+            .Append(ml.Transforms.Conversion.ConvertType(Missingness, outputKind: DataKind.Single))
+            .Append(ml.Transforms.ReplaceMissingValues(MlData.FeaturesColumn, replacementMode: MissingValueReplacingEstimator.ReplacementMode.DefaultValue))
+            .Append(ml.Transforms.Concatenate(MlData.FeaturesColumn, MlData.FeaturesColumn, Missingness));
+
+    /// <summary>The same pair as <see cref="MissingIndicators"/> computes, for the round metrics' tree walks.</summary>
+    static Dataset WithMissingIndicators(Dataset d)
+    {
+        var f = d.Columns;
+        var features = new float[d.Rows * 2 * f];
+        for (var i = 0; i < d.Rows; i++)
+        {
+            var row = d.Row(i);
+            for (var j = 0; j < f; j++)
+            {
+                var missing = float.IsNaN(row[j]);
+                features[i * 2 * f + j] = missing ? 0 : row[j];
+                features[i * 2 * f + f + j] = missing ? 1 : 0;
+            }
+        }
+        return new Dataset(d.Name, d.Labels, features, 2 * f, d.Labeled);
     }
 
     /// <summary>XGBoost's boosting settings on any objective's LightGBM options: rounds, eta, depth-wise
@@ -182,10 +229,6 @@ public static class XGBoost
         options.Deterministic = true;
         options.NumberOfThreads = s.Threads;
         options.UseCategoricalSplit = false;
-        // A missing value (NaN: an empty CSV field, an index a libsvm row does not list) is missing,
-        // as in XGBoost, not 0.
-        options.HandleMissingValue = true;
-        options.UseZeroAsMissingValue = false;
         return (TOptions)options;
     }
 
@@ -303,46 +346,26 @@ public static class XGBoost
     /// <summary>An ensemble's trees as flat arrays, to add one tree's output to every row.</summary>
     sealed class FlatEnsemble(RegressionTreeEnsemble ensemble)
     {
-        readonly (int[] Left, int[] Right, int[] Feature, float[] Threshold, float[]? Missing, double[] Leaf, double Weight)[] _trees = ensemble.Trees
+        readonly (int[] Left, int[] Right, int[] Feature, float[] Threshold, double[] Leaf, double Weight)[] _trees = ensemble.Trees
             .Select((t, i) => (t.LeftChild.ToArray(), t.RightChild.ToArray(), t.NumericalSplitFeatureIndexes.ToArray(), t.NumericalSplitThresholds.ToArray(),
-                DefaultValueForMissing(t), t.LeafValues.ToArray(), ensemble.TreeWeights[i]))
+                t.LeafValues.ToArray(), ensemble.TreeWeights[i]))
             .ToArray();
 
         public int Count => _trees.Length;
 
         /// <summary>Adds tree <paramref name="index"/>'s output to column <paramref name="k"/> of <paramref name="raw"/>
-        /// (as ML.NET walks a tree: a missing feature takes the node's value for missing, LightGBM's default
-        /// direction; feature &lt;= threshold goes left; a leaf is a negative child, ~leaf).</summary>
+        /// (as ML.NET walks a tree: feature &lt;= threshold goes left, so a missing value, NaN, goes right,
+        /// in trees trained on data without any; a leaf is a negative child, ~leaf).</summary>
         public void AddTree(int index, Dataset d, double[] raw, int k, int classes)
         {
-            var (left, right, feature, threshold, missing, leaf, weight) = _trees[index];
+            var (left, right, feature, threshold, leaf, weight) = _trees[index];
             for (var i = 0; i < d.Rows; i++)
             {
                 var row = d.Row(i);
                 var node = left.Length == 0 ? -1 : 0;
-                while (node >= 0)
-                {
-                    var value = row[feature[node]];
-                    if (float.IsNaN(value) && missing is not null) value = missing[node];
-                    node = value <= threshold[node] ? left[node] : right[node];
-                }
+                while (node >= 0) node = row[feature[node]] <= threshold[node] ? left[node] : right[node];
                 raw[i * classes + k] += weight * leaf[~node];
             }
-        }
-
-        /// <summary>The value each node substitutes for a missing feature, which ML.NET keeps inside
-        /// the tree it wraps (null when a tree has none: a missing value then goes right, as in ML.NET
-        /// and its ONNX export). Read by reflection, as <see cref="ClassEnsembles"/> is; checked by
-        /// the tests, which compare the printed metrics on data with missing values with the exported model's.</summary>
-        static float[]? DefaultValueForMissing(RegressionTree tree)
-        {
-            var inner = typeof(RegressionTreeBase).GetField("_tree", BindingFlags.NonPublic | BindingFlags.Instance)?.GetValue(tree)
-                ?? throw new InvalidOperationException("this ML.NET's RegressionTreeBase has no _tree");
-            const BindingFlags Member = BindingFlags.Public | BindingFlags.NonPublic | BindingFlags.Instance;
-            var type = inner.GetType();
-            if (type.GetField("DefaultValueForMissing", Member) is { } field) return field.GetValue(inner) as float[];
-            if (type.GetProperty("DefaultValueForMissing", Member) is { } property) return property.GetValue(inner) as float[];
-            throw new InvalidOperationException($"this ML.NET's {type.Name} has no DefaultValueForMissing");
         }
     }
 }
