@@ -24,11 +24,14 @@ public static class BuiltInAlgorithms
         "xgboost" => [.. from channel in new[] { "train", "validation" }
                          from metric in new[] { "auc", "error", "logloss", "rmse", "mae", "mlogloss", "merror" }
                          select new TrainingMetricDefinition($"{channel}:{metric}", $@".*\[[0-9]+\].*#011{channel}-{metric}:{Number}.*")],
-        // AWS's own algorithms print "#quality_metric: host=algo-1, validation binary_classification_accuracy <score>=0.94".
+        // AWS's own algorithms print "#quality_metric: host=algo-1, validation binary_classification_accuracy <score>=0.94"
+        // and losses as "<loss>" (rmse, absolute_loss, and objective_loss, whose line names the
+        // objective: binary_classification_cross_entropy_objective, square_loss_objective, …).
         "linear-learner" => [.. from channel in new[] { "train", "validation", "test" }
                                 from metric in new[] { "binary_classification_accuracy", "binary_f_beta", "precision", "recall", "roc_auc_score",
                                     "multiclass_accuracy", "absolute_loss", "mse", "rmse", "objective_loss" }
-                                select new TrainingMetricDefinition($"{channel}:{metric}", $@"#quality_metric: host=\S+, {channel} {metric} <score>={Number}")],
+                                let logged = metric == "objective_loss" ? @"\S+_objective" : metric
+                                select new TrainingMetricDefinition($"{channel}:{metric}", $@"#quality_metric: host=\S+, {channel} {logged} <(?:score|loss)>={Number}")],
         // k-means: "#quality_metric: host=algo-1, test msd <loss>=0.06" (train msd after training,
         // the test channel's eval_metrics), with the progress and throughput AWS's algorithms log.
         "kmeans" => [.. Progress, .. from metric in new[] { "train:msd", "test:msd", "test:ssd" }

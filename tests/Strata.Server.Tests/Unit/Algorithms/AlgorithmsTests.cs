@@ -235,6 +235,9 @@ public sealed class AlgorithmsTests : IDisposable
         var auc = PairwiseAuc(validation, probabilities);
         Assert.InRange(QualityMetric(run.Stdout, "validation", "roc_auc_score", "score"), auc - 0.01, auc + 0.01);
         QualityMetric(run.Stdout, "train", "binary_classification_accuracy", "score");
+        var reported = Reported("linear-learner", run.Stdout);
+        Assert.InRange(reported["validation:binary_classification_accuracy"], accuracy - 0.005, accuracy + 0.005);
+        Assert.Contains("validation:objective_loss", reported.Keys);
     }
 
     [Fact]
@@ -251,6 +254,22 @@ public sealed class AlgorithmsTests : IDisposable
         var rmse = Math.Sqrt(validation.Select((r, i) => Math.Pow(predictions[i] - r.Label, 2)).Average());
         Assert.InRange(rmse, 0, 1.5); // the noise has standard deviation 1
         Assert.InRange(QualityMetric(run.Stdout, "validation", "rmse", "loss"), rmse * 0.999, rmse * 1.001);
+        // The training job reads them with AWS's metric definitions for Linear Learner.
+        var reported = Reported("linear-learner", run.Stdout);
+        Assert.InRange(reported["validation:rmse"], rmse * 0.999, rmse * 1.001);
+        Assert.Equal(reported["validation:mse"], reported["validation:objective_loss"]);
+        Assert.Contains("train:absolute_loss", reported.Keys);
+    }
+
+    /// <summary>What a training job's log reader makes of <paramref name="stdout"/> with the built-in
+    /// algorithm's metric definitions: each metric's last value.</summary>
+    internal static Dictionary<string, double> Reported(string algorithm, string stdout)
+    {
+        var values = new Dictionary<string, double>();
+        foreach (var line in stdout.Split('\n'))
+            foreach (var (name, pattern) in Strata.Server.Jobs.Training.BuiltInAlgorithms.Compile(Strata.Server.Jobs.Training.BuiltInAlgorithms.Metrics(algorithm)))
+                if (pattern.Match(line) is { Success: true } m) values[name] = double.Parse(m.Groups[1].Value, CultureInfo.InvariantCulture);
+        return values;
     }
 
     [Fact]

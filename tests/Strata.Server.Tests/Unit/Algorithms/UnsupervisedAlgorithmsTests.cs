@@ -136,6 +136,11 @@ public sealed class UnsupervisedAlgorithmsTests : IDisposable
         Assert.InRange(squared.Average(), referenceMsd * 0.99, referenceMsd * 1.01);
         var trainMsd = train.Average(r => reference.Min(c => Distance2(r, c)));
         Assert.InRange(Metric(run.Stdout, "train", "msd"), trainMsd * 0.99, trainMsd * 1.01);
+        // The training job reads them with AWS's metric definitions for k-means.
+        var reported = AlgorithmsTests.Reported("kmeans", run.Stdout);
+        Assert.Equal(["test:msd", "test:ssd", "train:msd", "train:progress", "train:throughput"], reported.Keys.Order());
+        Assert.Equal(Metric(run.Stdout, "test", "msd"), reported["test:msd"]);
+        Assert.Equal(100, reported["train:progress"]);
 
         // Served as AWS's k-means container answers: JSON records ({"features": [...]} in), CSV and JSON Lines.
         using var model = new OnnxModel(run.ModelPath, 1);
