@@ -39,12 +39,12 @@ if (args.Length > 0 && args[0] == "metrics")
     await MetricsLoad.RunAsync(args.Length > 1 ? double.Parse(args[1], System.Globalization.CultureInfo.InvariantCulture) : 5);
     return;
 }
-// XGBoost training through strata-algorithms against ML.NET's trainer in-process (see TrainingBenchmarks.cs):
-//   dotnet run -c Release --project bench/Strata.Bench -- training [rows] [features] [rounds] [repeats]
+// XGBoost (or Linear Learner) training through strata-algorithms against ML.NET's trainer in-process (see TrainingBenchmarks.cs):
+//   dotnet run -c Release --project bench/Strata.Bench -- training [rows] [features] [rounds|epochs] [repeats] [xgboost|linear-learner]
 if (args.Length > 0 && args[0] == "training")
 {
     int Arg(int i, int fallback) => args.Length > i ? int.Parse(args[i], System.Globalization.CultureInfo.InvariantCulture) : fallback;
-    await TrainingBenchmarks.RunAsync(Arg(1, 100_000), Arg(2, 20), Arg(3, 100), Arg(4, 3));
+    await TrainingBenchmarks.RunAsync(args.Length > 5 ? args[5] : "xgboost", Arg(1, 100_000), Arg(2, 20), Arg(3, 100), Arg(4, 3));
     return;
 }
 if (args.Length > 0 && args[0] == "invoke")

@@ -2,20 +2,30 @@ using System.Diagnostics;
 using System.Globalization;
 using System.Text;
 using Microsoft.ML;
+using Microsoft.ML.Trainers;
 using Microsoft.ML.Trainers.LightGbm;
 using Strata.Algorithms;
 
 /// <summary>
-/// XGBoost training through strata-algorithms (a child process, as a training job runs it: CSV
-/// channel files in, per-round metric lines, model.onnx out) against its floor, the same ML.NET
-/// LightGBM trainer with the same options called in-process on the same rows already in memory.
+/// Training through strata-algorithms (a child process, as a training job runs it: CSV channel
+/// files in, metric lines, model.onnx out) against its floor, the same ML.NET trainer with the same
+/// options called in-process on the same rows already in memory: XGBoost (LightGBM, binary:logistic,
+/// `rounds` rounds) or Linear Learner (normalization and SDCA logistic regression, `rounds` epochs).
 /// Not a BenchmarkDotNet class, so it stays out of the default set:
-///   dotnet run -c Release --project bench/Strata.Bench -- training [rows] [features] [rounds] [repeats]
+///   dotnet run -c Release --project bench/Strata.Bench -- training [rows] [features] [rounds|epochs] [repeats] [xgboost|linear-learner]
 /// </summary>
 public static class TrainingBenchmarks
 {
-    public static async Task RunAsync(int rows, int features, int rounds, int repeats)
+    public static async Task RunAsync(string algorithm, int rows, int features, int rounds, int repeats)
     {
+        var (describe, hyperparameters, inProcess) = algorithm switch
+        {
+            "xgboost" => ($"XGBoost binary:logistic, {rows} rows x {features} features, {rounds} rounds, max_depth 6, eta 0.3",
+                $$"""{"objective":"binary:logistic","num_round":"{{rounds}}"}""", (Func<Dataset, int, double>)XGBoostInProcess),
+            "linear-learner" => ($"Linear Learner binary_classifier, {rows} rows x {features} features, {rounds} epochs, normalize_data",
+                $$"""{"predictor_type":"binary_classifier","epochs":"{{rounds}}"}""", (Func<Dataset, int, double>)LinearLearnerInProcess),
+            _ => throw new ArgumentException($"training benchmark: '{algorithm}' is not xgboost or linear-learner"),
+        };
         var root = Directory.CreateTempSubdirectory("strata-bench-training-").FullName;
         try
         {
@@ -24,20 +34,20 @@ public static class TrainingBenchmarks
             Directory.CreateDirectory(train);
             await File.WriteAllTextAsync(Path.Combine(train, "data.csv"), Csv(labels, x, features));
             var dataset = new Dataset("train", labels, x, features);
-            Console.WriteLine($"XGBoost binary:logistic, {rows} rows x {features} features, {rounds} rounds, max_depth 6, eta 0.3; {Environment.ProcessorCount} cores");
+            Console.WriteLine($"{describe}; {Environment.ProcessorCount} cores");
 
-            var inProcess = new List<double>();
+            var floors = new List<double>();
             var child = new List<double>();
             for (var i = 0; i < repeats; i++)
             {
-                inProcess.Add(InProcess(dataset, rounds));
-                child.Add(await ChildProcess(root, train, rounds));
-                Console.WriteLine($"  run {i + 1}: ML.NET in-process {inProcess[^1]:F2} s, strata-algorithms {child[^1]:F2} s");
+                floors.Add(inProcess(dataset, rounds));
+                child.Add(await ChildProcess(root, train, algorithm, hyperparameters));
+                Console.WriteLine($"  run {i + 1}: ML.NET in-process {floors[^1]:F2} s, strata-algorithms {child[^1]:F2} s");
             }
-            var floor = Median(inProcess);
+            var floor = Median(floors);
             var ours = Median(child);
-            Console.WriteLine($"ML.NET LightGBM in-process (floor): {floor:F2} s = {rows / floor:N0} rows/s");
-            Console.WriteLine($"strata-algorithms train (process, CSV, per-round metrics, ONNX): {ours:F2} s = {rows / ours:N0} rows/s ({ours / floor:F2}x the floor)");
+            Console.WriteLine($"ML.NET in-process (floor): {floor:F2} s = {rows / floor:N0} rows/s");
+            Console.WriteLine($"strata-algorithms train (process, CSV, metrics, ONNX): {ours:F2} s = {rows / ours:N0} rows/s ({floor / ours:F2}x the floor's rows/s)");
         }
         finally
         {
@@ -45,7 +55,7 @@ public static class TrainingBenchmarks
         }
     }
 
-    static double InProcess(Dataset train, int rounds)
+    static double XGBoostInProcess(Dataset train, int rounds)
     {
         var clock = Stopwatch.StartNew();
         var ml = new MLContext(seed: 0);
@@ -65,13 +75,28 @@ public static class TrainingBenchmarks
         return clock.Elapsed.TotalSeconds;
     }
 
-    static async Task<double> ChildProcess(string root, string train, int rounds)
+    /// <summary>Linear Learner's pipeline as strata-algorithms builds it with its defaults.</summary>
+    static double LinearLearnerInProcess(Dataset train, int epochs)
+    {
+        var clock = Stopwatch.StartNew();
+        var ml = new MLContext(seed: 0);
+        var pipeline = ml.Transforms.NormalizeMeanVariance(MlData.FeaturesColumn, fixZero: false)
+            .Append(ml.BinaryClassification.Trainers.SdcaLogisticRegression(new SdcaLogisticRegressionBinaryTrainer.Options
+            {
+                MaximumNumberOfIterations = epochs,
+                NumberOfThreads = 1,
+            }));
+        pipeline.Fit(MlData.Binary(ml, train));
+        return clock.Elapsed.TotalSeconds;
+    }
+
+    static async Task<double> ChildProcess(string root, string train, string algorithm, string hyperparameters)
     {
         var psi = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
         psi.ArgumentList.Add(Path.Combine(AppContext.BaseDirectory, "strata-algorithms.dll"));
         psi.ArgumentList.Add("train");
-        psi.Environment["STRATA_ALGORITHM"] = "xgboost";
-        psi.Environment["SM_HPS"] = $$"""{"objective":"binary:logistic","num_round":"{{rounds}}"}""";
+        psi.Environment["STRATA_ALGORITHM"] = algorithm;
+        psi.Environment["SM_HPS"] = hyperparameters;
         psi.Environment["SM_CHANNELS"] = """["train"]""";
         psi.Environment["SM_CHANNEL_TRAIN"] = train;
         psi.Environment["SM_INPUT_DATA_CONFIG"] = """{"train":{"ContentType":"text/csv"}}""";

@@ -3,13 +3,16 @@ using System.Globalization;
 namespace Strata.Algorithms;
 
 /// <summary>A channel's records as a dense matrix: one label and <see cref="Columns"/> features per
-/// row, row-major. A feature that is absent (an empty CSV field) is NaN, which the trainers take as missing.</summary>
-public sealed class Dataset(string name, float[] labels, float[] features, int columns)
+/// row, row-major. A feature that is absent (an empty CSV field, an index a libsvm row does not
+/// list) is NaN: missing, which XGBoost takes as missing and the other algorithms refuse. <see cref="Labeled"/> is
+/// false for CSV declared <c>label_size=0</c> (unsupervised data); its labels are then 0.</summary>
+public sealed class Dataset(string name, float[] labels, float[] features, int columns, bool labeled = true)
 {
     public string Name { get; } = name;
     public float[] Labels { get; } = labels;
     public float[] Features { get; } = features;
     public int Columns { get; } = columns;
+    public bool Labeled { get; } = labeled;
     public int Rows => Labels.Length;
 
     public ReadOnlySpan<float> Row(int i) => Features.AsSpan(i * Columns, Columns);
@@ -18,7 +21,8 @@ public sealed class Dataset(string name, float[] labels, float[] features, int c
 /// <summary>
 /// Reads channels as SageMaker's built-in algorithms do: every regular file under the channel's
 /// directory (subdirectories included) in sorted order, as <c>text/csv</c> (no header, the label
-/// first) or <c>text/libsvm</c> (<c>label index:value ...</c>). The channels of one job are read
+/// first; <c>text/csv;label_size=0</c> for rows of features only, as AWS's unsupervised algorithms
+/// take them) or <c>text/libsvm</c> (<c>label index:value ...</c>). The channels of one job are read
 /// together so they share one feature count.
 /// </summary>
 public static class DataReader
@@ -28,7 +32,7 @@ public static class DataReader
 
     public static Dictionary<string, Dataset> Read(IEnumerable<Channel> channels, string defaultContentType)
     {
-        var raw = channels.Select(c => (Channel: c, Data: ContentType(c, defaultContentType) == Csv ? ReadCsv(c) : ReadLibSvm(c))).ToList();
+        var raw = channels.Select(c => (Channel: c, Data: ContentType(c, defaultContentType) is (Csv, var labelSize) ? ReadCsv(c, labelSize) : ReadLibSvm(c))).ToList();
         // libsvm indices are 0-based when any index 0 appears, else 1-based (so that a model trained
         // on 1-based files takes CSV rows of exactly its features).
         var zeroBased = raw.Any(r => r.Data.Sparse is not null && r.Data.MinIndex == 0);
@@ -41,10 +45,13 @@ public static class DataReader
             {
                 if (data.Columns != columns)
                     throw new ClientError($"Channel '{channel.Name}' has {data.Columns} features per row, but another channel has {columns}; every channel must have the same features");
-                result[channel.Name] = new Dataset(channel.Name, [.. data.Labels], [.. data.Dense!], columns);
+                result[channel.Name] = new Dataset(channel.Name, [.. data.Labels], [.. data.Dense!], columns, data.Labeled);
                 continue;
             }
+            // An index a row does not list is missing (NaN), not 0: XGBoost reads libsvm as a sparse
+            // matrix whose absent entries are missing values.
             var features = new float[data.Labels.Count * columns];
+            Array.Fill(features, float.NaN);
             for (var row = 0; row < data.Sparse.Count; row++)
                 foreach (var (index, value) in data.Sparse[row])
                     features[row * columns + index - (zeroBased ? 0 : 1)] = value;
@@ -53,15 +60,26 @@ public static class DataReader
         return result;
     }
 
-    static string ContentType(Channel channel, string defaultContentType)
+    /// <summary>The channel's format, and for CSV how many label columns lead each row (SageMaker's
+    /// <c>label_size</c> parameter: 1 unless the content type says 0).</summary>
+    static (string Type, int LabelSize) ContentType(Channel channel, string defaultContentType)
     {
-        var type = (channel.ContentType ?? defaultContentType).Split(';')[0].Trim().ToLowerInvariant();
-        return type switch
+        var parts = (channel.ContentType ?? defaultContentType).Split(';');
+        var type = parts[0].Trim().ToLowerInvariant() switch
         {
             "text/csv" or "csv" => Csv,
             "text/libsvm" or "text/x-libsvm" or "libsvm" => LibSvm,
             _ => throw new ClientError($"Channel '{channel.Name}': content type '{channel.ContentType}' is not supported; use text/csv or text/libsvm"),
         };
+        var labelSize = 1;
+        foreach (var parameter in parts.Skip(1))
+        {
+            var (key, value) = parameter.Split('=', 2) is [var k, var v] ? (k.Trim().ToLowerInvariant(), v.Trim()) : (parameter.Trim().ToLowerInvariant(), "");
+            if (key != "label_size") continue;
+            labelSize = type == Csv && value is "0" or "1" ? value[0] - '0'
+                : throw new ClientError($"Channel '{channel.Name}': content type '{channel.ContentType}': label_size must be 0 (no label column) or 1 (the label first), for text/csv");
+        }
+        return (type, labelSize);
     }
 
     /// <summary>The channel's regular files, all levels down, in ordinal order of their relative path.</summary>
@@ -77,6 +95,7 @@ public static class DataReader
     sealed class RawData
     {
         public List<float> Labels { get; } = [];
+        public bool Labeled { get; init; } = true;
         public List<float>? Dense { get; init; }
         public List<List<(int Index, float Value)>>? Sparse { get; init; }
         public int Columns { get; set; } = -1;
@@ -84,9 +103,9 @@ public static class DataReader
         public int MaxIndex { get; set; } = -1;
     }
 
-    static RawData ReadCsv(Channel channel)
+    static RawData ReadCsv(Channel channel, int labelSize)
     {
-        var data = new RawData { Dense = [] };
+        var data = new RawData { Dense = [], Labeled = labelSize == 1 };
         foreach (var (path, relative) in Files(channel))
         {
             using var reader = new StreamReader(path);
@@ -100,19 +119,21 @@ public static class DataReader
                 foreach (var range in line.Split(','))
                 {
                     var field = line[range].Trim();
+                    var isLabel = fields < labelSize;
                     float value;
-                    if (field.IsEmpty && fields > 0) value = float.NaN;
-                    else if (!float.TryParse(field, NumberStyles.Float, CultureInfo.InvariantCulture, out value) || (fields == 0 && float.IsNaN(value)))
-                        throw new ClientError(fields == 0
-                            ? $"Unable to read data channel '{channel.Name}' as text/csv: file '{relative}', line {lineNumber}: the label '{field}' is not a number (CSV has no header; the label is the first column)"
+                    if (field.IsEmpty && !isLabel) value = float.NaN;
+                    else if (!float.TryParse(field, NumberStyles.Float, CultureInfo.InvariantCulture, out value) || (isLabel && float.IsNaN(value)))
+                        throw new ClientError(isLabel
+                            ? $"Unable to read data channel '{channel.Name}' as text/csv: file '{relative}', line {lineNumber}: the label '{field}' is not a number (CSV has no header; the label is the first column, unless the content type is text/csv;label_size=0)"
                             : $"Unable to read data channel '{channel.Name}' as text/csv: file '{relative}', line {lineNumber}, column {fields + 1}: '{field}' is not a number");
-                    if (fields == 0) data.Labels.Add(value);
+                    if (isLabel) data.Labels.Add(value);
                     else data.Dense!.Add(value);
                     fields++;
                 }
-                if (data.Columns < 0) data.Columns = fields - 1;
-                else if (fields - 1 != data.Columns)
-                    throw new ClientError($"Unable to read data channel '{channel.Name}' as text/csv: file '{relative}', line {lineNumber} has {fields} columns, earlier rows have {data.Columns + 1}");
+                if (labelSize == 0) data.Labels.Add(0);
+                if (data.Columns < 0) data.Columns = fields - labelSize;
+                else if (fields - labelSize != data.Columns)
+                    throw new ClientError($"Unable to read data channel '{channel.Name}' as text/csv: file '{relative}', line {lineNumber} has {fields} columns, earlier rows have {data.Columns + labelSize}");
             }
         }
         return data;

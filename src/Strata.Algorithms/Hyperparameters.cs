@@ -62,6 +62,13 @@ public sealed class Hyperparameters(IReadOnlyDictionary<string, string> values)
         return text is null || text.Equals("auto", StringComparison.OrdinalIgnoreCase) ? null : Double(name, 0, min, max);
     }
 
+    /// <summary>An integer, or "auto" (the default of several of AWS's k-means settings): null then.</summary>
+    public int? IntOrAuto(string name, int min = int.MinValue, int max = int.MaxValue)
+    {
+        var text = String(name);
+        return text is null || text.Equals("auto", StringComparison.OrdinalIgnoreCase) ? null : Int(name, 0, min, max);
+    }
+
     public bool Bool(string name, bool defaultValue)
     {
         var text = String(name);

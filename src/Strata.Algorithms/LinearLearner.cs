@@ -1,4 +1,3 @@
-using System.Globalization;
 using Microsoft.ML;
 using Microsoft.ML.Data;
 using Microsoft.ML.Trainers;
@@ -56,7 +55,14 @@ public static class LinearLearner
         var train = data["train"];
         if (featureDim is { } dim && dim != train.Columns)
             throw new ClientError($"Hyperparameter 'feature_dim': {dim} does not match the data, which has {train.Columns} features");
-        foreach (var d in data.Values) CheckLabels(d, predictor, classes);
+        var (kind, objective) = predictor switch
+        {
+            Predictor.Binary => (LabelKind.Binary, "binary_classifier"),
+            Predictor.Multiclass => (LabelKind.Multiclass, "multiclass_classifier"),
+            _ => (LabelKind.Real, "regressor"),
+        };
+        foreach (var d in data.Values) Labels.Check(d, kind, classes, objective, "num_classes");
+        foreach (var d in data.Values) FirstParty.RequireComplete(d, "Linear Learner");
 
         var ml = new MLContext(seed: 0);
         IEstimator<ITransformer> pipeline = normalize
@@ -106,28 +112,10 @@ public static class LinearLearner
         _ => MlData.Regression(ml, d),
     };
 
-    static void CheckLabels(Dataset d, Predictor predictor, int classes)
-    {
-        for (var i = 0; i < d.Rows; i++)
-        {
-            var label = d.Labels[i];
-            var bad = predictor switch
-            {
-                Predictor.Binary => label is not (0f or 1f) ? "labels must be 0 or 1 for binary_classifier" : null,
-                Predictor.Multiclass => label < 0 || label >= classes || label != MathF.Floor(label)
-                    ? $"labels must be integers in [0, num_classes) = [0, {classes}) for multiclass_classifier" : null,
-                _ => float.IsFinite(label) ? null : "labels must be finite numbers",
-            };
-            if (bad is not null)
-                throw new ClientError($"Channel '{d.Name}', record {i + 1}: label {label.ToString(CultureInfo.InvariantCulture)} is invalid: {bad}");
-        }
-    }
-
     static void LogMetrics(MLContext ml, ITransformer model, Dataset d, Predictor predictor, int classes, TextWriter log)
     {
         var scored = model.Transform(View(ml, d, predictor, classes));
-        void Line(string metric, string kind, double value)
-            => log.WriteLine($"#quality_metric: host=algo-1, {d.Name} {metric} <{kind}>={value.ToString("R", CultureInfo.InvariantCulture)}");
+        void Line(string metric, string kind, double value) => FirstParty.QualityMetric(log, d.Name, metric, kind, value);
         switch (predictor)
         {
             case Predictor.Binary:

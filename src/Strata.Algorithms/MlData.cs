@@ -62,12 +62,19 @@ public static class MlData
         var schema = SchemaDefinition.Create(typeof(FeaturesRow));
         schema[FeaturesColumn].ColumnType = new VectorDataViewType(NumberDataViewType.Single, columns);
         var input = ml.Data.LoadFromEnumerable([new FeaturesRow { Features = new float[columns] }], schema);
+        WriteModelFile(modelDir, stream => ml.Model.ConvertToOnnx(model, input, stream, outputs));
+    }
+
+    /// <summary>Writes <c>model.onnx</c> in <paramref name="modelDir"/> through a temporary file,
+    /// flushed and then renamed, so that a job stopped midway never leaves half a model.</summary>
+    public static void WriteModelFile(string modelDir, Action<Stream> write)
+    {
         Directory.CreateDirectory(modelDir);
         var path = Path.Combine(modelDir, "model.onnx");
         var temporary = path + ".tmp";
         using (var stream = File.Create(temporary))
         {
-            ml.Model.ConvertToOnnx(model, input, stream, outputs);
+            write(stream);
             stream.Flush(flushToDisk: true);
         }
         File.Move(temporary, path, overwrite: true);

@@ -13,7 +13,9 @@ public static class Trainer
             {
                 case "xgboost": XGBoost.Train(training, log); break;
                 case "linear-learner": LinearLearner.Train(training, log); break;
-                default: throw new InvalidOperationException($"STRATA_ALGORITHM '{training.Algorithm}' is not one of xgboost, linear-learner");
+                case "kmeans": KMeans.Train(training, log); break;
+                case "pca": Pca.Train(training, log); break;
+                default: throw new InvalidOperationException($"STRATA_ALGORITHM '{training.Algorithm}' is not one of xgboost, linear-learner, kmeans, pca");
             }
             log.Flush();
             return 0;

@@ -6,6 +6,7 @@ using Microsoft.ML.Data;
 using Microsoft.ML.Trainers;
 using Microsoft.ML.Trainers.FastTree;
 using Microsoft.ML.Trainers.LightGbm;
+using Microsoft.ML.Transforms;
 
 namespace Strata.Algorithms;
 
@@ -16,6 +17,12 @@ namespace Strata.Algorithms;
 /// Boosting is additive, so round r's model is the first r trees of the last one: each round's
 /// metrics are computed from the trained trees and printed as XGBoost prints them,
 /// <c>[r]#011train-auc:0.91234#011validation-auc:0.90111</c>.
+/// <para>Missing values (an empty CSV field, an index a libsvm row does not list): XGBoost keeps the
+/// record and sends a missing value down the branch each split learned for it. ML.NET's LightGBM
+/// would drop a record with a missing feature, so when the training data has any, the trees see each
+/// feature as its value (0 when missing) beside an indicator of its missingness (1 when missing), a
+/// pair on which a split can set missing values apart as XGBoost's default direction does; the
+/// exported model computes the same pair from its input (ONNX IsNaN, Imputer, Concat).</para>
 /// </summary>
 public static class XGBoost
 {
@@ -46,21 +53,28 @@ public static class XGBoost
         var data = DataReader.Read(env.Channels.Values, DataReader.LibSvm);
         var evals = new List<Dataset> { data["train"] };
         if (data.TryGetValue("validation", out var validation)) evals.Add(validation);
-        foreach (var d in evals) CheckLabels(d, settings);
+        var (kind, objective) = settings.Objective switch
+        {
+            Objective.Binary => (LabelKind.Binary, "binary:logistic"),
+            Objective.Multiclass => (LabelKind.Multiclass, "multi:softprob"),
+            _ => (LabelKind.Real, "reg:squarederror"),
+        };
+        foreach (var d in evals) Labels.Check(d, kind, settings.Classes, objective, "num_class");
         foreach (var d in evals) log.WriteLine($"[INFO] {Capitalized(d.Name)} matrix has {d.Rows} rows and {d.Columns} columns");
 
         var ml = new MLContext(seed: settings.Seed);
         var train = data["train"];
-        var (model, ensembles, probability) = Fit(ml, settings, train, settings.Rounds);
+        var indicateMissing = Array.Exists(train.Features, float.IsNaN);
+        var (model, ensembles, probability) = Fit(ml, settings, train, settings.Rounds, indicateMissing);
 
         if (settings.EarlyStoppingRounds is { } patience)
             log.WriteLine($"Will train until validation-{settings.EvalMetrics[^1]} hasn't improved in {patience} rounds.");
-        var stop = LogRounds(settings, ensembles, probability, evals, log);
+        var stop = LogRounds(settings, ensembles, probability, indicateMissing ? evals.ConvertAll(WithMissingIndicators) : evals, log);
         if (stop < ensembles[0].Trees.Count - 1)
         {
             // XGBoost keeps the trees up to the round it stopped at; LightGBM's rounds do not depend
             // on later ones, so training that many rounds again gives those trees.
-            (model, _, _) = Fit(ml, settings, train, stop + 1);
+            (model, _, _) = Fit(ml, settings, train, stop + 1, indicateMissing);
         }
 
         var output = settings.Objective switch
@@ -118,29 +132,89 @@ public static class XGBoost
             seed, threads, patience, metrics);
     }
 
-    static void CheckLabels(Dataset d, Settings settings)
+    /// <summary>Trains <paramref name="rounds"/> rounds; returns the model, its trees (one ensemble
+    /// per class for multiclass) and the binary calibrator (raw score to probability).</summary>
+    /// <summary>Trains <paramref name="rounds"/> rounds (on the features and their missingness when
+    /// <paramref name="indicateMissing"/>); returns the model, its trees (one ensemble per class for
+    /// multiclass) and the binary calibrator (raw score to probability).</summary>
+    static (ITransformer Model, List<RegressionTreeEnsemble> Ensembles, Func<double, double>? Probability) Fit(
+        MLContext ml, Settings s, Dataset train, int rounds, bool indicateMissing)
     {
-        for (var i = 0; i < d.Rows; i++)
+        var view = s.Objective switch
         {
-            var label = d.Labels[i];
-            var bad = settings.Objective switch
-            {
-                Objective.Binary => label is not (0f or 1f) ? "labels must be 0 or 1 for binary:logistic" : null,
-                Objective.Multiclass => label < 0 || label >= settings.Classes || label != MathF.Floor(label)
-                    ? $"labels must be integers in [0, num_class) = [0, {settings.Classes}) for multi:softprob" : null,
-                _ => float.IsFinite(label) ? null : "labels must be finite numbers",
-            };
-            if (bad is not null)
-                throw new ClientError($"Channel '{d.Name}', record {i + 1}: label {label.ToString(CultureInfo.InvariantCulture)} is invalid: {bad}");
+            Objective.Binary => MlData.Binary(ml, train),
+            Objective.Multiclass => MlData.Multiclass(ml, train, s.Classes),
+            _ => MlData.Regression(ml, train),
+        };
+        var missing = indicateMissing ? MissingIndicators(ml).Fit(view) : null;
+        if (missing is not null) view = missing.Transform(view);
+        ITransformer WithMissing(ITransformer model) => missing is null ? model : missing.Append(model);
+        switch (s.Objective)
+        {
+            case Objective.Binary:
+                {
+                    // XGBoost's logistic loss: p = 1 / (1 + exp(-score)).
+                    var options = new LightGbmBinaryTrainer.Options { Sigmoid = 1, WeightOfPositiveExamples = s.ScalePosWeight };
+                    var model = ml.BinaryClassification.Trainers.LightGbm(Boosting(options, s, rounds)).Fit(view);
+                    var calibrator = model.Model.Calibrator;
+                    return (WithMissing(model), [model.Model.SubModel.TrainedTreeEnsemble], score => calibrator.PredictProbability((float)score));
+                }
+            case Objective.Multiclass:
+                {
+                    var options = new LightGbmMulticlassTrainer.Options { UseSoftmax = true };
+                    var model = ml.MulticlassClassification.Trainers.LightGbm(Boosting(options, s, rounds)).Fit(view);
+                    return (WithMissing(model), ClassEnsembles(model.Model), null);
+                }
+            default:
+                {
+                    var options = new LightGbmRegressionTrainer.Options();
+                    var model = ml.Regression.Trainers.LightGbm(Boosting(options, s, rounds)).Fit(view);
+                    return (WithMissing(model), [model.Model.TrainedTreeEnsemble], null);
+                }
         }
     }
 
-    /// <summary>Trains <paramref name="rounds"/> rounds; returns the model, its trees (one ensemble
-    /// per class for multiclass) and the binary calibrator (raw score to probability).</summary>
-    static (ITransformer Model, List<RegressionTreeEnsemble> Ensembles, Func<double, double>? Probability) Fit(
-        MLContext ml, Settings s, Dataset train, int rounds)
+    const string Missingness = "Missingness";
+
+    /// <summary>Features → [each value, 0 when missing; each feature's missingness, 1 when missing].</summary>
+    static IEstimator<ITransformer> MissingIndicators(MLContext ml)
+        => ml.Transforms.IndicateMissingValues(Missingness, MlData.FeaturesColumn)
+            .Append(ml.Transforms.Conversion.ConvertType(Missingness, outputKind: DataKind.Single))
+            .Append(ml.Transforms.ReplaceMissingValues(MlData.FeaturesColumn, replacementMode: MissingValueReplacingEstimator.ReplacementMode.DefaultValue))
+            .Append(ml.Transforms.Concatenate(MlData.FeaturesColumn, MlData.FeaturesColumn, Missingness));
+
+    /// <summary>The same pair as <see cref="MissingIndicators"/> computes, for the round metrics' tree walks.</summary>
+    static Dataset WithMissingIndicators(Dataset d)
     {
-        var booster = new GradientBooster.Options
+        var f = d.Columns;
+        var features = new float[d.Rows * 2 * f];
+        for (var i = 0; i < d.Rows; i++)
+        {
+            var row = d.Row(i);
+            for (var j = 0; j < f; j++)
+            {
+                var missing = float.IsNaN(row[j]);
+                features[i * 2 * f + j] = missing ? 0 : row[j];
+                features[i * 2 * f + f + j] = missing ? 1 : 0;
+            }
+        }
+        return new Dataset(d.Name, d.Labels, features, 2 * f, d.Labeled);
+    }
+
+    /// <summary>XGBoost's boosting settings on any objective's LightGBM options: rounds, eta, depth-wise
+    /// trees of max_depth, min_child_weight, subsample, colsample_bytree, gamma, alpha, lambda.</summary>
+    static TOptions Boosting<TOptions, TOutput, TTransformer, TModel>(LightGbmTrainerBase<TOptions, TOutput, TTransformer, TModel>.OptionsBase options,
+        Settings s, int rounds)
+        where TOptions : LightGbmTrainerBase<TOptions, TOutput, TTransformer, TModel>.OptionsBase, new()
+        where TTransformer : ISingleFeaturePredictionTransformer<TModel>
+        where TModel : class
+    {
+        options.NumberOfIterations = rounds;
+        options.LearningRate = s.Eta;
+        // Depth-wise trees of max_depth have at most 2^max_depth leaves (LightGBM allows 131072).
+        options.NumberOfLeaves = (int)Math.Min(1L << Math.Min(s.MaxDepth, 17), 131072);
+        options.MinimumExampleCountPerLeaf = 1;
+        options.Booster = new GradientBooster.Options
         {
             MaximumTreeDepth = s.MaxDepth,
             MinimumChildWeight = s.MinChildWeight,
@@ -151,67 +225,11 @@ public static class XGBoost
             L1Regularization = s.Alpha,
             L2Regularization = s.Lambda,
         };
-        // Depth-wise trees of max_depth have at most 2^max_depth leaves (LightGBM allows 131072).
-        var leaves = (int)Math.Min(1L << Math.Min(s.MaxDepth, 17), 131072);
-        switch (s.Objective)
-        {
-            case Objective.Binary:
-                {
-                    var trainer = ml.BinaryClassification.Trainers.LightGbm(new LightGbmBinaryTrainer.Options
-                    {
-                        NumberOfIterations = rounds,
-                        LearningRate = s.Eta,
-                        NumberOfLeaves = leaves,
-                        MinimumExampleCountPerLeaf = 1,
-                        Booster = booster,
-                        Seed = s.Seed,
-                        Deterministic = true,
-                        NumberOfThreads = s.Threads,
-                        UseCategoricalSplit = false,
-                        // XGBoost's logistic loss: p = 1 / (1 + exp(-score)).
-                        Sigmoid = 1,
-                        WeightOfPositiveExamples = s.ScalePosWeight,
-                    });
-                    var model = trainer.Fit(MlData.Binary(ml, train));
-                    var calibrator = model.Model.Calibrator;
-                    return (model, [model.Model.SubModel.TrainedTreeEnsemble], score => calibrator.PredictProbability((float)score));
-                }
-            case Objective.Multiclass:
-                {
-                    var trainer = ml.MulticlassClassification.Trainers.LightGbm(new LightGbmMulticlassTrainer.Options
-                    {
-                        NumberOfIterations = rounds,
-                        LearningRate = s.Eta,
-                        NumberOfLeaves = leaves,
-                        MinimumExampleCountPerLeaf = 1,
-                        Booster = booster,
-                        Seed = s.Seed,
-                        Deterministic = true,
-                        NumberOfThreads = s.Threads,
-                        UseCategoricalSplit = false,
-                        UseSoftmax = true,
-                    });
-                    var model = trainer.Fit(MlData.Multiclass(ml, train, s.Classes));
-                    return (model, ClassEnsembles(model.Model), null);
-                }
-            default:
-                {
-                    var trainer = ml.Regression.Trainers.LightGbm(new LightGbmRegressionTrainer.Options
-                    {
-                        NumberOfIterations = rounds,
-                        LearningRate = s.Eta,
-                        NumberOfLeaves = leaves,
-                        MinimumExampleCountPerLeaf = 1,
-                        Booster = booster,
-                        Seed = s.Seed,
-                        Deterministic = true,
-                        NumberOfThreads = s.Threads,
-                        UseCategoricalSplit = false,
-                    });
-                    var model = trainer.Fit(MlData.Regression(ml, train));
-                    return (model, [model.Model.TrainedTreeEnsemble], null);
-                }
-        }
+        options.Seed = s.Seed;
+        options.Deterministic = true;
+        options.NumberOfThreads = s.Threads;
+        options.UseCategoricalSplit = false;
+        return (TOptions)options;
     }
 
     /// <summary>The per-class trees of a LightGBM multiclass model. ML.NET keeps them in one-vs-all
@@ -336,7 +354,8 @@ public static class XGBoost
         public int Count => _trees.Length;
 
         /// <summary>Adds tree <paramref name="index"/>'s output to column <paramref name="k"/> of <paramref name="raw"/>
-        /// (as ML.NET walks a tree: feature &lt;= threshold goes left; a leaf is a negative child, ~leaf).</summary>
+        /// (as ML.NET walks a tree: feature &lt;= threshold goes left, so a missing value, NaN, goes right,
+        /// in trees trained on data without any; a leaf is a negative child, ~leaf).</summary>
         public void AddTree(int index, Dataset d, double[] raw, int k, int classes)
         {
             var (left, right, feature, threshold, leaf, weight) = _trees[index];

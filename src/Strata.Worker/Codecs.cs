@@ -49,11 +49,24 @@ public static class Codecs
         throw new PayloadException($"accept '{accept}' is not supported; use {Json}, {JsonLines}, {Csv} or {Npy}", 406);
     }
 
-    public static byte[] Encode(string mediaType, List<OutputValue> outputs) => mediaType switch
+    /// <summary>The response body. <paramref name="responseFormat"/> (STRATA_RESPONSE_FORMAT) shapes
+    /// JSON and JSON Lines as an AWS algorithm container writes them: <c>linear-learner</c>
+    /// (<see cref="EncodeLinearLearner"/>), <c>kmeans</c> ({"predictions": [record, ...]}) or
+    /// <c>pca</c> ({"projections": [record, ...]}), a record being an object of the model's outputs
+    /// by name ({"closest_cluster", "distance_to_cluster"}, {"projection"}).</summary>
+    public static byte[] Encode(string mediaType, List<OutputValue> outputs, string? responseFormat = null) => mediaType switch
     {
         Csv => EncodeCsv(outputs),
         Npy => EncodeNpy(outputs),
-        JsonLines => EncodeJsonLines(outputs),
+        JsonLines => EncodeJsonLines(EncodeJson(outputs, responseFormat)),
+        _ => EncodeJson(outputs, responseFormat),
+    };
+
+    static byte[] EncodeJson(List<OutputValue> outputs, string? responseFormat) => responseFormat switch
+    {
+        "linear-learner" => EncodeLinearLearner(outputs),
+        "kmeans" => EncodeRecords(outputs, "predictions"),
+        "pca" => EncodeRecords(outputs, "projections"),
         _ => EncodeJson(outputs),
     };
 
@@ -83,12 +96,13 @@ public static class Codecs
         return buffer.ToArray();
     }
 
-    /// <summary>One prediction per line, in record order.</summary>
-    static byte[] EncodeJsonLines(List<OutputValue> outputs)
+    /// <summary>One prediction per line, in record order: the elements of the JSON answer's list
+    /// (its "predictions", or an algorithm's own name for them).</summary>
+    static byte[] EncodeJsonLines(byte[] json)
     {
-        using var doc = JsonDocument.Parse(EncodeJson(outputs));
+        using var doc = JsonDocument.Parse(json);
         using var buffer = new MemoryStream();
-        foreach (var prediction in doc.RootElement.GetProperty("predictions").EnumerateArray())
+        foreach (var prediction in doc.RootElement.EnumerateObject().First(p => p.Value.ValueKind == JsonValueKind.Array).Value.EnumerateArray())
         {
             buffer.Write(Encoding.UTF8.GetBytes(prediction.GetRawText()));
             buffer.WriteByte((byte)'\n');
@@ -129,23 +143,63 @@ public static class Codecs
             if (root.ValueKind == JsonValueKind.Object && root.TryGetProperty("instances", out var instances))
             {
                 if (instances.ValueKind != JsonValueKind.Array) throw new PayloadException("\"instances\" must be an array of records");
-                // Records given as objects name the inputs: {"instances": [{"a": [...], "b": [...]}, ...]}.
-                if (instances.GetArrayLength() > 0 && instances[0].ValueKind == JsonValueKind.Object)
-                {
-                    var result = new Dictionary<string, TensorData>();
-                    foreach (var input in model.Inputs)
-                    {
-                        var stacked = instances.EnumerateArray().Select(r => r.TryGetProperty(input.Name, out var v) ? v
-                            : throw new PayloadException($"a record in \"instances\" has no input '{input.Name}'; the model expects {model.Describe()}")).ToList();
-                        result[input.Name] = FromJsonList(stacked, input);
-                    }
-                    return result;
-                }
+                if (instances.GetArrayLength() > 0 && instances[0].ValueKind == JsonValueKind.Object) return DecodeRecords(instances, model);
                 return Single(model, "\"instances\"", input => FromJson(instances, input));
             }
+            if (root.ValueKind == JsonValueKind.Array && root.GetArrayLength() > 0 && root[0].ValueKind == JsonValueKind.Object) return DecodeRecords(root, model);
             if (root.ValueKind == JsonValueKind.Array) return Single(model, "a bare JSON array", input => FromJson(root, input));
             throw new PayloadException($"expected {{\"instances\": [...]}}, {{\"inputs\": {{...}}}} or a JSON array; the model expects {model.Describe()}");
         }
+    }
+
+    /// <summary>Records given as objects: each names the model's inputs ({"a": [...], "b": [...]}),
+    /// or, for a model of one input, gives it as AWS's built-in algorithms take a record:
+    /// {"features": [...]} or {"data": {"features": {"values": [...]}}} (with "keys" and "shape",
+    /// a sparse record: the values at those indices, zeros elsewhere).</summary>
+    static Dictionary<string, TensorData> DecodeRecords(JsonElement records, OnnxModel model)
+    {
+        var result = new Dictionary<string, TensorData>();
+        foreach (var input in model.Inputs)
+        {
+            var stacked = records.EnumerateArray().Select(r => r.ValueKind == JsonValueKind.Object && r.TryGetProperty(input.Name, out var v) ? v
+                : model.Inputs.Count == 1 && AwsFeatures(r, input) is { } features ? features
+                : throw new PayloadException($"a record has no input '{input.Name}' (nor \"features\"); the model expects {model.Describe()}")).ToList();
+            result[input.Name] = FromJsonList(stacked, input);
+        }
+        return result;
+    }
+
+    /// <summary>A record's features in AWS's JSON record formats, as a JSON array; null when it has none.</summary>
+    static JsonElement? AwsFeatures(JsonElement record, ModelInput input)
+    {
+        if (record.ValueKind != JsonValueKind.Object) return null;
+        if (record.TryGetProperty("features", out var dense)) return dense;
+        if (!record.TryGetProperty("data", out var data) || data.ValueKind != JsonValueKind.Object
+            || !data.TryGetProperty("features", out var features) || features.ValueKind != JsonValueKind.Object
+            || !features.TryGetProperty("values", out var values))
+            return null;
+        if (!features.TryGetProperty("keys", out var keys) || keys.ValueKind != JsonValueKind.Array || keys.GetArrayLength() == 0) return values;
+        var width = features.TryGetProperty("shape", out var shape) && shape.ValueKind == JsonValueKind.Array && shape.GetArrayLength() == 1 && shape[0].TryGetInt32(out var w) ? w
+            : input.Dimensions.Length == 2 && input.Dimensions[1] > 0 ? input.Dimensions[1]
+            : throw new PayloadException("a sparse record (\"keys\") needs its \"shape\": [width]");
+        if (values.ValueKind != JsonValueKind.Array || values.GetArrayLength() != keys.GetArrayLength())
+            throw new PayloadException("a sparse record's \"keys\" and \"values\" must be arrays of the same length");
+        var expanded = new double[width];
+        for (var i = 0; i < keys.GetArrayLength(); i++)
+        {
+            if (!keys[i].TryGetInt32(out var key) || key < 0 || key >= width)
+                throw new PayloadException($"a sparse record's key {keys[i].GetRawText()} is not an index in [0, {width})");
+            if (!values[i].TryGetDouble(out expanded[key])) throw new PayloadException("a sparse record's values must be numbers");
+        }
+        using var buffer = new MemoryStream();
+        using (var json = new Utf8JsonWriter(buffer))
+        {
+            json.WriteStartArray();
+            foreach (var v in expanded) json.WriteNumberValue(v);
+            json.WriteEndArray();
+        }
+        using var doc = JsonDocument.Parse(buffer.ToArray());
+        return doc.RootElement.Clone();
     }
 
     static TensorData FromJsonList(List<JsonElement> records, ModelInput input)
@@ -226,34 +280,53 @@ public static class Codecs
             else
             {
                 // Several outputs (a classifier's label and probabilities): one object per record.
-                var records = outputs.Min(o => o.Records);
-                json.WriteStartArray();
-                for (var i = 0; i < records; i++)
-                {
-                    json.WriteStartObject();
-                    foreach (var output in outputs)
-                    {
-                        json.WritePropertyName(output.Name);
-                        if (output.Tensor is { } t)
-                        {
-                            var record = t.Record(i);
-                            if (record.Shape.Length == 0) WriteScalar(json, record.Values, 0);
-                            else WriteTensor(json, record);
-                        }
-                        else
-                        {
-                            json.WriteStartObject();
-                            foreach (var (key, value) in output.Maps![i]) { json.WritePropertyName(key); json.WriteNumberValue(System.Convert.ToDouble(value, CultureInfo.InvariantCulture)); }
-                            json.WriteEndObject();
-                        }
-                    }
-                    json.WriteEndObject();
-                }
-                json.WriteEndArray();
+                WriteRecordObjects(json, outputs);
             }
             json.WriteEndObject();
         }
         return buffer.ToArray();
+    }
+
+    /// <summary>{"<paramref name="collection"/>": [record, ...]}, each record an object of the outputs by name.</summary>
+    static byte[] EncodeRecords(List<OutputValue> outputs, string collection)
+    {
+        using var buffer = new MemoryStream();
+        using (var json = new Utf8JsonWriter(buffer))
+        {
+            json.WriteStartObject();
+            json.WritePropertyName(collection);
+            WriteRecordObjects(json, outputs);
+            json.WriteEndObject();
+        }
+        return buffer.ToArray();
+    }
+
+    static void WriteRecordObjects(Utf8JsonWriter json, List<OutputValue> outputs)
+    {
+        var records = outputs.Min(o => o.Records);
+        json.WriteStartArray();
+        for (var i = 0; i < records; i++)
+        {
+            json.WriteStartObject();
+            foreach (var output in outputs)
+            {
+                json.WritePropertyName(output.Name);
+                if (output.Tensor is { } t)
+                {
+                    var record = t.Record(i);
+                    if (record.Shape.Length == 0) WriteScalar(json, record.Values, 0);
+                    else WriteTensor(json, record);
+                }
+                else
+                {
+                    json.WriteStartObject();
+                    foreach (var (key, value) in output.Maps![i]) { json.WritePropertyName(key); json.WriteNumberValue(System.Convert.ToDouble(value, CultureInfo.InvariantCulture)); }
+                    json.WriteEndObject();
+                }
+            }
+            json.WriteEndObject();
+        }
+        json.WriteEndArray();
     }
 
     /// <summary>The JSON AWS's Linear Learner container answers: one object per record, its

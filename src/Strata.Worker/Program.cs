@@ -12,7 +12,8 @@ using Strata.Worker;
 //                            POST /models/{name}/invoke) instead of one model at start
 //   STRATA_MODEL_MEMORY_MB   the memory loaded models may take in multi-model mode (507 beyond)
 //   STRATA_DEFAULT_ACCEPT    the response type when a request names no Accept (default application/json)
-//   STRATA_RESPONSE_FORMAT   "linear-learner": JSON as AWS's Linear Learner container writes it
+//   STRATA_RESPONSE_FORMAT   "linear-learner", "kmeans" or "pca": JSON (and JSON Lines) as that AWS
+//                            algorithm's container writes it
 // `strata-worker --isolated-container -- COMMAND…`: run a container of one's own inside the
 // network namespace the server started this process in (EnableNetworkIsolation).
 if (args.Length > 0 && args[0] == "--isolated-container")
@@ -20,8 +21,8 @@ if (args.Length > 0 && args[0] == "--isolated-container")
 
 // A request without Accept gets the container's own default (STRATA_DEFAULT_ACCEPT: text/csv for AWS's XGBoost image).
 var defaultAccept = Environment.GetEnvironmentVariable("STRATA_DEFAULT_ACCEPT") is { Length: > 0 } fallback ? fallback : Codecs.Json;
-// STRATA_RESPONSE_FORMAT=linear-learner: JSON answers shaped as AWS's Linear Learner container's.
-var linearLearner = Environment.GetEnvironmentVariable("STRATA_RESPONSE_FORMAT") == "linear-learner";
+// STRATA_RESPONSE_FORMAT: JSON answers shaped as an AWS algorithm container's (Codecs.Encode).
+var responseFormat = Environment.GetEnvironmentVariable("STRATA_RESPONSE_FORMAT") is { Length: > 0 } format ? format : null;
 var threads = int.TryParse(Environment.GetEnvironmentVariable("STRATA_WORKER_THREADS"), out var t) && t > 0 ? t : 1;
 var multiModel = string.Equals(Environment.GetEnvironmentVariable("SAGEMAKER_MULTI_MODEL"), "true", StringComparison.OrdinalIgnoreCase);
 OnnxModel? model = null;
@@ -89,7 +90,7 @@ if (int.TryParse(Environment.GetEnvironmentVariable("STRATA_PARENT_PID"), out va
 }
 
 app.MapGet("/ping", () => Results.Ok());
-if (model is not null) app.MapPost("/invocations", (HttpContext http) => Invoke(http, model, defaultAccept, linearLearner));
+if (model is not null) app.MapPost("/invocations", (HttpContext http) => Invoke(http, model, defaultAccept, responseFormat));
 if (registry is not null)
 {
     app.MapPost("/models", async (HttpContext http) =>
@@ -111,7 +112,7 @@ if (registry is not null)
     app.MapPost("/models/{name}/invoke", async (HttpContext http, string name) =>
     {
         if (registry.Use(name) is not { } loaded) { await Error(http, 404, $"model {name} is not loaded"); return; }
-        await Invoke(http, loaded, defaultAccept, linearLearner);
+        await Invoke(http, loaded, defaultAccept, responseFormat);
     });
 }
 
@@ -131,7 +132,7 @@ static bool ParentAlive(int pid)
     }
 }
 
-static async Task Invoke(HttpContext http, OnnxModel model, string defaultAccept, bool linearLearner)
+static async Task Invoke(HttpContext http, OnnxModel model, string defaultAccept, string? responseFormat)
 {
     byte[] body;
     using (var buffer = new MemoryStream())
@@ -146,7 +147,7 @@ static async Task Invoke(HttpContext http, OnnxModel model, string defaultAccept
         var started = Stopwatch.GetTimestamp();
         var outputs = model.Run(inputs);
         http.Response.Headers["X-Strata-Model-Latency-Us"] = ((long)Stopwatch.GetElapsedTime(started).TotalMicroseconds).ToString();
-        var result = linearLearner && accept == Codecs.Json ? Codecs.EncodeLinearLearner(outputs) : Codecs.Encode(accept, outputs);
+        var result = Codecs.Encode(accept, outputs, responseFormat);
         http.Response.ContentType = accept;
         http.Response.ContentLength = result.Length;
         await http.Response.Body.WriteAsync(result);

@@ -20,8 +20,8 @@ public sealed record InstanceType(string Name, int Threads, int MemoryMiB)
 
 /// <summary>Which container an image URI means. An image whose repository is <c>strata-onnx</c>
 /// (any registry host, any tag) is the built-in ONNX Runtime worker; so are AWS's built-in
-/// algorithm images (<c>…/sagemaker-xgboost:1.7-1</c>, <c>…/linear-learner:1</c>), whose models
-/// Strata trains as ONNX.</summary>
+/// algorithm images (<c>…/sagemaker-xgboost:1.7-1</c>, <c>…/linear-learner:1</c>, <c>…/kmeans:1</c>,
+/// <c>…/pca:1</c>), whose models Strata trains as ONNX.</summary>
 public static class Images
 {
     public const string BuiltInRepository = "strata-onnx";
@@ -33,13 +33,15 @@ public static class Images
         return lastSegment.Split(':')[0];
     }
 
-    /// <summary>The built-in algorithm an image means (<c>xgboost</c>, <c>linear-learner</c>): AWS's
-    /// own repositories, any registry and tag, as the SageMaker SDK's image_uris.retrieve returns
-    /// them, and <c>strata-*</c> names; or null.</summary>
+    /// <summary>The built-in algorithm an image means (<c>xgboost</c>, <c>linear-learner</c>,
+    /// <c>kmeans</c>, <c>pca</c>): AWS's own repositories, any registry and tag, as the SageMaker
+    /// SDK's image_uris.retrieve returns them, and <c>strata-*</c> names; or null.</summary>
     public static string? Algorithm(string image) => Repository(image) switch
     {
         "sagemaker-xgboost" or "xgboost" or "strata-xgboost" => "xgboost",
         "linear-learner" or "strata-linear-learner" => "linear-learner",
+        "kmeans" or "strata-kmeans" => "kmeans",
+        "pca" or "strata-pca" => "pca",
         _ => null,
     };
 
@@ -47,11 +49,13 @@ public static class Images
 
     /// <summary>What the built-in worker needs to answer as the image's own container does:
     /// AWS's XGBoost answers a request without Accept in text/csv (one score per line), AWS's
-    /// Linear Learner answers JSON as {"predictions": [{"score", "predicted_label"}]}.</summary>
+    /// Linear Learner answers JSON as {"predictions": [{"score", "predicted_label"}]}, k-means as
+    /// {"predictions": [{"closest_cluster", "distance_to_cluster"}]}, PCA as
+    /// {"projections": [{"projection"}]}.</summary>
     public static IReadOnlyDictionary<string, string> ContainerEnvironment(string image) => Algorithm(image) switch
     {
         "xgboost" => new Dictionary<string, string> { ["STRATA_DEFAULT_ACCEPT"] = "text/csv" },
-        "linear-learner" => new Dictionary<string, string> { ["STRATA_RESPONSE_FORMAT"] = "linear-learner" },
+        "linear-learner" or "kmeans" or "pca" => new Dictionary<string, string> { ["STRATA_RESPONSE_FORMAT"] = Algorithm(image)! },
         _ => new Dictionary<string, string>(),
     };
 }

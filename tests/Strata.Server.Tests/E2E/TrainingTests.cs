@@ -29,3 +29,19 @@ public sealed class TrainingCliTests
     [MemberData(nameof(Cases))]
     public async Task AwsCliV2(string testCase) => (await ClientSuite.RunAsync("bash", "training_cli.sh", ("AWS_CLI", "/usr/bin/aws"))).AssertPassed(testCase);
 }
+
+/// <summary>AWS's built-in k-means and PCA on AWS's image URIs: trained from S3, deployed with
+/// AWS's image, answers checked against references computed in the script (algorithms_boto3.py),
+/// through boto3 1.43 and 1.26.</summary>
+public sealed class BuiltInAlgorithmsTests
+{
+    public static IEnumerable<object[]> Cases => ClientSuite.Cases("algorithms_boto3.py");
+
+    [Theory]
+    [MemberData(nameof(Cases))]
+    public async Task Boto3(string testCase) => (await ClientSuite.RunAsync("python3", "algorithms_boto3.py")).AssertPassed(testCase);
+
+    [Theory]
+    [MemberData(nameof(Cases))]
+    public async Task DebianBoto3(string testCase) => (await ClientSuite.RunAsync("/usr/bin/python3", "algorithms_boto3.py")).AssertPassed(testCase);
+}

@@ -27,7 +27,7 @@ public sealed partial class SageMakerService
         if (algorithm.ContainerEntrypoint is { Count: > 0 })
             throw SageMakerErrors.ValidationException("ContainerEntrypoint is not supported by Strata: the image catalogue's command is the container's entry point (ContainerArguments are passed to it).");
         if (BuiltInAlgorithms.Of(image) is null && images.CommandFor(image) is null)
-            throw SageMakerErrors.ValidationException($"The training image {image} is neither one of the built-in algorithms Strata trains (sagemaker-xgboost, linear-learner) nor in the image catalogue (strata images add {image} -- COMMAND).");
+            throw SageMakerErrors.ValidationException($"The training image {image} is neither one of the built-in algorithms Strata trains (sagemaker-xgboost, linear-learner, kmeans, pca) nor in the image catalogue (strata images add {image} -- COMMAND).");
         // Script mode's hyperparameters name a file of an S3 tarball (checked here, read when the job runs).
         try { _ = ScriptMode.Of(input.HyperParameters ?? []); }
         catch (TrainingException e) { throw SageMakerErrors.ValidationException(e.Message["ClientError: ".Length..]); }

@@ -1,4 +1,3 @@
-using System.Diagnostics;
 using System.Globalization;
 using System.Text;
 using System.Text.RegularExpressions;
@@ -55,36 +54,8 @@ public sealed class AlgorithmsTests : IDisposable
         return dir;
     }
 
-    sealed record Run(int ExitCode, string Stdout, string? Failure, string ModelPath);
-
-    async Task<Run> Train(string algorithm, string hyperparameters, params (string Name, string Dir)[] channels)
-    {
-        var modelDir = Path.Combine(_root, "model");
-        var outputDir = Path.Combine(_root, "output");
-        var psi = new ProcessStartInfo("dotnet")
-        {
-            RedirectStandardOutput = true,
-            RedirectStandardError = true,
-            UseShellExecute = false,
-            WorkingDirectory = _root,
-        };
-        psi.ArgumentList.Add(Path.Combine(AppContext.BaseDirectory, "strata-algorithms.dll"));
-        psi.ArgumentList.Add("train");
-        psi.Environment["STRATA_ALGORITHM"] = algorithm;
-        psi.Environment["SM_HPS"] = hyperparameters;
-        psi.Environment["SM_CHANNELS"] = "[" + string.Join(",", channels.Select(c => $"\"{c.Name}\"")) + "]";
-        foreach (var (name, dir) in channels) psi.Environment["SM_CHANNEL_" + name.ToUpperInvariant()] = dir;
-        psi.Environment["SM_INPUT_DATA_CONFIG"] = "{" + string.Join(",", channels.Select(c => $"\"{c.Name}\":{{\"ContentType\":\"text/csv\"}}")) + "}";
-        psi.Environment["SM_MODEL_DIR"] = modelDir;
-        psi.Environment["SM_OUTPUT_DATA_DIR"] = Path.Combine(outputDir, "data");
-        psi.Environment["SM_OUTPUT_DIR"] = outputDir;
-        using var process = Process.Start(psi)!;
-        var stdout = process.StandardOutput.ReadToEndAsync();
-        var stderr = process.StandardError.ReadToEndAsync();
-        await process.WaitForExitAsync();
-        var failure = Path.Combine(outputDir, "failure");
-        return new Run(process.ExitCode, await stdout + await stderr, File.Exists(failure) ? File.ReadAllText(failure) : null, Path.Combine(modelDir, "model.onnx"));
-    }
+    Task<AlgorithmRun> Train(string algorithm, string hyperparameters, params (string Name, string Dir)[] channels)
+        => AlgorithmProcess.TrainAsync(_root, algorithm, hyperparameters, channels.Select(c => (c.Name, c.Dir, "text/csv")).ToArray());
 
     /// <summary>The value of <paramref name="metric"/> on the last XGBoost round line printed.</summary>
     static double LastRound(string stdout, string metric)
@@ -204,6 +175,42 @@ public sealed class AlgorithmsTests : IDisposable
         Assert.InRange(merror, 0, 0.3);
     }
 
+    [Fact]
+    public async Task XGBoostReadsAnIndexALibsvmRowDoesNotListAsMissingNotAsZero()
+    {
+        // The class is whether a row lists feature 2: class 0 lists it as 0, class 1 leaves it out.
+        // Read as 0 the classes look alike; read as missing, as XGBoost reads libsvm, they do not.
+        List<(float Label, float[] X)> Rows(int count, int seed)
+        {
+            var random = new Random(seed);
+            return Enumerable.Range(0, count).Select(_ => (Label: (float)random.Next(2), X: new[] { (float)Gaussian(random), 0f }))
+                .Select(r => (r.Label, r.Label == 1 ? new[] { r.X[0], float.NaN } : r.X)).ToList();
+        }
+        string Channel(string name, List<(float Label, float[] X)> rows)
+        {
+            var dir = Path.Combine(_root, "input", name);
+            Directory.CreateDirectory(dir);
+            File.WriteAllText(Path.Combine(dir, "data.libsvm"), string.Concat(rows.Select(r =>
+                $"{r.Label} 1:{r.X[0].ToString("R", CultureInfo.InvariantCulture)}{(float.IsNaN(r.X[1]) ? "" : " 2:0")}\n")));
+            return dir;
+        }
+        var validation = Rows(500, 22);
+        var run = await AlgorithmProcess.TrainAsync(_root, "xgboost", """{"objective":"binary:logistic","num_round":"10","max_depth":"2","eval_metric":"auc"}""",
+            ("train", Channel("train", Rows(2000, 21)), "text/libsvm"), ("validation", Channel("validation", validation), "text/libsvm"));
+
+        Assert.True(run.ExitCode == 0, run.Stdout + run.Failure);
+        var printed = LastRound(run.Stdout, "validation-auc");
+        Assert.InRange(printed, 0.99, 1);
+        // The exported model takes the missing feature as NaN, as training did: its AUC and error are the printed ones.
+        using var session = new InferenceSession(run.ModelPath);
+        var tensor = new DenseTensor<float>(validation.SelectMany(r => r.X).ToArray(), [validation.Count, 2]);
+        using var results = session.Run([NamedOnnxValue.CreateFromTensor("Features", tensor)]);
+        var probabilities = results.Single(r => r.Name == "Probability.output").AsTensor<float>().ToArray();
+        Assert.InRange(PairwiseAuc(validation, probabilities), printed - 0.01, printed + 0.01);
+        var error = validation.Where((r, i) => (probabilities[i] > 0.5f ? 1 : 0) != r.Label).Count() / (double)validation.Count;
+        Assert.InRange(LastRound(run.Stdout, "validation-error"), error - 0.005, error + 0.005);
+    }
+
     /// <summary>The value of a Linear Learner metric line, as AWS's regexes read it.</summary>
     static double QualityMetric(string stdout, string channel, string metric, string kind)
     {
@@ -228,6 +235,9 @@ public sealed class AlgorithmsTests : IDisposable
         var auc = PairwiseAuc(validation, probabilities);
         Assert.InRange(QualityMetric(run.Stdout, "validation", "roc_auc_score", "score"), auc - 0.01, auc + 0.01);
         QualityMetric(run.Stdout, "train", "binary_classification_accuracy", "score");
+        var reported = Reported("linear-learner", run.Stdout);
+        Assert.InRange(reported["validation:binary_classification_accuracy"], accuracy - 0.005, accuracy + 0.005);
+        Assert.Contains("validation:objective_loss", reported.Keys);
     }
 
     [Fact]
@@ -244,6 +254,22 @@ public sealed class AlgorithmsTests : IDisposable
         var rmse = Math.Sqrt(validation.Select((r, i) => Math.Pow(predictions[i] - r.Label, 2)).Average());
         Assert.InRange(rmse, 0, 1.5); // the noise has standard deviation 1
         Assert.InRange(QualityMetric(run.Stdout, "validation", "rmse", "loss"), rmse * 0.999, rmse * 1.001);
+        // The training job reads them with AWS's metric definitions for Linear Learner.
+        var reported = Reported("linear-learner", run.Stdout);
+        Assert.InRange(reported["validation:rmse"], rmse * 0.999, rmse * 1.001);
+        Assert.Equal(reported["validation:mse"], reported["validation:objective_loss"]);
+        Assert.Contains("train:absolute_loss", reported.Keys);
+    }
+
+    /// <summary>What a training job's log reader makes of <paramref name="stdout"/> with the built-in
+    /// algorithm's metric definitions: each metric's last value.</summary>
+    internal static Dictionary<string, double> Reported(string algorithm, string stdout)
+    {
+        var values = new Dictionary<string, double>();
+        foreach (var line in stdout.Split('\n'))
+            foreach (var (name, pattern) in Strata.Server.Jobs.Training.BuiltInAlgorithms.Compile(Strata.Server.Jobs.Training.BuiltInAlgorithms.Metrics(algorithm)))
+                if (pattern.Match(line) is { Success: true } m) values[name] = double.Parse(m.Groups[1].Value, CultureInfo.InvariantCulture);
+        return values;
     }
 
     [Fact]
@@ -254,6 +280,18 @@ public sealed class AlgorithmsTests : IDisposable
         Assert.Equal(1, run.ExitCode);
         Assert.StartsWith("ClientError: ", run.Failure);
         Assert.Contains("predictor_type", run.Failure);
+    }
+
+    [Fact]
+    public async Task LinearLearnerRefusesAMissingValueNamingItsRecord()
+    {
+        // ML.NET's SDCA would skip the record silently; the job fails saying where the gap is.
+        var dir = Channel("train", Synthetic(100, 16, Logistic));
+        File.WriteAllText(Path.Combine(dir, "part-b", "zz-gap.csv"), "1,0.5,0.5,0.5,0.5,,0.5,0.5,0.5,0.5,0.5\n");
+        var run = await Train("linear-learner", """{"predictor_type":"binary_classifier"}""", ("train", dir));
+
+        Assert.Equal(1, run.ExitCode);
+        Assert.Equal("ClientError: Channel 'train', record 101, feature 5: a value is missing; Linear Learner needs every feature of every record", run.Failure);
     }
 
     [Theory]
