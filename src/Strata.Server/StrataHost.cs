@@ -9,6 +9,7 @@ using Strata.Server.Jobs.Delivery;
 using Strata.Server.Jobs.Trail;
 using Strata.Server.Jobs.Training;
 using Strata.Server.Jobs.Transform;
+using Strata.Server.Jobs.Tuning;
 using Strata.Server.Pipeline;
 using Strata.Server.Protocol;
 using Strata.Server.Services.AutoScaling;
@@ -74,6 +75,7 @@ public static class StrataHost
         HostingService hosting = null!;
         TransformJobRunner transforms = null!;
         TrainingJobRunner training = null!;
+        HyperParameterTuner tuner = null!;
         Scaler scaler = null!;
         MetricsStore metricsStore = null!;
         // First to start, last to stop: the final flush sees every metric the others recorded.
@@ -86,6 +88,8 @@ public static class StrataHost
         builder.Services.AddHostedService(_ => hosting);
         builder.Services.AddHostedService(_ => transforms);
         builder.Services.AddHostedService(_ => training);
+        // After the training runner: the tuning jobs go on once their training jobs are restored.
+        builder.Services.AddHostedService(_ => tuner);
         builder.Services.AddHostedService(_ => scaler);
         AlarmEvaluator alarms = null!;
         builder.Services.AddHostedService(_ => alarms);
@@ -168,7 +172,15 @@ public static class StrataHost
         training = new TrainingJobRunner(trainingJobs, new S3JobStorage(s3Store, sse, roles, clock, options.Region), images, metrics,
             new TrainingOptions { WorkDir = Path.Combine(options.DataDir, "training"), DataDir = options.DataDir, LogDir = Path.Combine(options.DataDir, "logs"), LogEvents = logIngestion, Region = options.Region },
             clock, app.Services.GetRequiredService<ILogger<TrainingJobRunner>>());
-        var sageMaker = new SageMakerService(sageMakerStore, hosting, endpoints, images, roles, clock, options.Region, transformJobs, transforms, trainingJobs, training);
+        var tuningJobs = new TuningJobStore(state, trainingJobs) { Events = serviceEvents };
+        tuner = new HyperParameterTuner(tuningJobs, new TuningTrainingJobs(trainingJobs, training, sageMakerStore, logStore, options.Region), clock,
+            app.Services.GetRequiredService<ILogger<HyperParameterTuner>>());
+        trainingJobs.Ended = tuner.TrainingJobEnded;
+        var sageMaker = new SageMakerService(sageMakerStore, hosting, endpoints, images, roles, clock, options.Region, transformJobs, transforms, trainingJobs, training)
+        {
+            TuningJobs = tuningJobs,
+            Tuner = tuner,
+        };
         var runtime = new RuntimeService(hosting, metrics, options.Region);
         var autoScalingStore = new AutoScalingStore(state);
         var autoScaling = new ApplicationAutoScalingService(autoScalingStore, sageMakerStore, clock, options.Region);
