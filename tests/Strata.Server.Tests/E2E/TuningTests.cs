@@ -64,3 +64,19 @@ public sealed class TuningRestartTests
         }
     }
 }
+
+/// <summary>A tuning job's MaxRuntimeInSeconds on a server whose clock the test drives
+/// (tuning_clock_boto3.py), through boto3 1.43 and 1.26.</summary>
+[Collection(FakeClockServer.Collection)]
+public sealed class TuningClockTests
+{
+    public static IEnumerable<object[]> Cases => ClientSuite.Cases("tuning_clock_boto3.py");
+
+    [Theory]
+    [MemberData(nameof(Cases))]
+    public async Task Boto3(string testCase) => (await ClientSuite.RunOnFakeClockAsync("python3", "tuning_clock_boto3.py")).AssertPassed(testCase);
+
+    [Theory]
+    [MemberData(nameof(Cases))]
+    public async Task DebianBoto3(string testCase) => (await ClientSuite.RunOnFakeClockAsync("/usr/bin/python3", "tuning_clock_boto3.py")).AssertPassed(testCase);
+}
