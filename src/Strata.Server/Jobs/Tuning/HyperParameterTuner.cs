@@ -257,8 +257,11 @@ public sealed class HyperParameterTuner(ITuningJobs jobs, ITuningTrainingJobs tr
     void EarlyStop(string account, string name, TuningJob job, TuningProgress progress, Context context)
     {
         var now = clock.GetUtcNow();
+        // Each trial's log is read at most once a step, however many trials compare with it.
+        var losses = new Dictionary<string, IReadOnlyList<double>>(StringComparer.Ordinal);
         IReadOnlyList<double> Losses(TrialOutcome o)
         {
+            if (losses.TryGetValue(o.Trial.TrainingJobName, out var known)) return known;
             if (!context.Series.TryGetValue(o.Trial.TrainingJobName, out var series))
                 context.Series[o.Trial.TrainingJobName] = series = new MetricSeries();
             if (!series.Complete && o.Record is { } r)
@@ -266,7 +269,7 @@ public sealed class HyperParameterTuner(ITuningJobs jobs, ITuningTrainingJobs tr
                 training.ReadMetric(account, r.Job, job.ObjectiveMetric, series);
                 series.Complete = r.State.IsTerminal && now - r.State.LastModifiedTime >= LogSettle;
             }
-            return series.Values.Select(job.Loss).ToList();
+            return losses[o.Trial.TrainingJobName] = series.Values.Select(job.Loss).ToList();
         }
 
         foreach (var o in progress.Trials)
