@@ -47,6 +47,13 @@ if (args.Length > 0 && args[0] == "training")
     await TrainingBenchmarks.RunAsync(args.Length > 5 ? args[5] : "xgboost", Arg(1, 100_000), Arg(2, 20), Arg(3, 100), Arg(4, 3));
     return;
 }
+// Bayesian against random hyperparameter search with the same budget on Branin and Hartmann-6 (see TuningBenchmarks.cs):
+//   dotnet run -c Release --project bench/Strata.Bench -- tuning [seeds]
+if (args.Length > 0 && args[0] == "tuning")
+{
+    TuningBenchmarks.Run(args.Length > 1 ? int.Parse(args[1], System.Globalization.CultureInfo.InvariantCulture) : 50);
+    return;
+}
 if (args.Length > 0 && args[0] == "invoke")
 {
     await InvokeLoad.RunAsync(args.Length > 1 ? double.Parse(args[1], System.Globalization.CultureInfo.InvariantCulture) : 5);

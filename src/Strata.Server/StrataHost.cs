@@ -10,6 +10,7 @@ using Strata.Server.Jobs.Processing;
 using Strata.Server.Jobs.Trail;
 using Strata.Server.Jobs.Training;
 using Strata.Server.Jobs.Transform;
+using Strata.Server.Jobs.Tuning;
 using Strata.Server.Pipeline;
 using Strata.Server.Protocol;
 using Strata.Server.Services.AutoScaling;
@@ -76,6 +77,7 @@ public static class StrataHost
         TransformJobRunner transforms = null!;
         TrainingJobRunner training = null!;
         ProcessingJobRunner processing = null!;
+        HyperParameterTuner tuner = null!;
         Scaler scaler = null!;
         MetricsStore metricsStore = null!;
         // First to start, last to stop: the final flush sees every metric the others recorded.
@@ -89,6 +91,8 @@ public static class StrataHost
         builder.Services.AddHostedService(_ => transforms);
         builder.Services.AddHostedService(_ => training);
         builder.Services.AddHostedService(_ => processing);
+        // After the training runner: the tuning jobs go on once their training jobs are restored.
+        builder.Services.AddHostedService(_ => tuner);
         builder.Services.AddHostedService(_ => scaler);
         AlarmEvaluator alarms = null!;
         builder.Services.AddHostedService(_ => alarms);
@@ -181,8 +185,16 @@ public static class StrataHost
             },
             clock, app.Services.GetRequiredService<ILogger<ProcessingJobRunner>>());
         var modelRegistry = new ModelRegistryStore(state) { Events = serviceEvents };
+        var tuningJobs = new TuningJobStore(state, trainingJobs) { Events = serviceEvents };
+        tuner = new HyperParameterTuner(tuningJobs, new TuningTrainingJobs(trainingJobs, training, sageMakerStore, logStore, options.Region), clock,
+            app.Services.GetRequiredService<ILogger<HyperParameterTuner>>());
+        trainingJobs.Ended = tuner.TrainingJobEnded;
         var sageMaker = new SageMakerService(sageMakerStore, hosting, endpoints, images, roles, clock, options.Region, transformJobs, transforms, trainingJobs, training,
-            modelRegistry, processingJobs, processing);
+            modelRegistry, processingJobs, processing)
+        {
+            TuningJobs = tuningJobs,
+            Tuner = tuner,
+        };
         var runtime = new RuntimeService(hosting, metrics, options.Region);
         var autoScalingStore = new AutoScalingStore(state);
         var autoScaling = new ApplicationAutoScalingService(autoScalingStore, sageMakerStore, clock, options.Region);

@@ -1,3 +1,4 @@
+using System.Globalization;
 using System.Text.RegularExpressions;
 
 namespace Strata.Server.Jobs.Training;
@@ -50,6 +51,20 @@ public static class BuiltInAlgorithms
         new("train:progress", $@"#progress_metric: host=\S+, completed {Number} % of epochs"),
         new("train:throughput", $@"#throughput_metric: host=\S+, train throughput={Number} records/second"),
     ];
+
+    /// <summary>The metrics a job reports: its algorithm's, or its own MetricDefinitions.</summary>
+    public static IReadOnlyList<TrainingMetricDefinition> MetricsOf(TrainingJob job) => Of(job.Image) is { } algorithm ? Metrics(algorithm) : job.MetricDefinitions;
+
+    /// <summary>The value a log line gives a metric (its pattern's first group, a finite number), or null.</summary>
+    public static double? ValueIn(Regex pattern, string line)
+    {
+        try
+        {
+            return pattern.Match(line) is { Success: true, Groups.Count: > 1 } m
+                && double.TryParse(m.Groups[1].Value, NumberStyles.Float, CultureInfo.InvariantCulture, out var value) && double.IsFinite(value) ? value : null;
+        }
+        catch (RegexMatchTimeoutException) { return null; }
+    }
 
     /// <summary>Compiled once per job: every definition's pattern, with a timeout so that a
     /// pathological user pattern cannot stall the log reader.</summary>

@@ -33,6 +33,8 @@ public sealed record TrainingJob
     public List<string>? ContainerArguments { get; init; }
     /// <summary>The VpcConfig, kept to be described (Strata's jobs reach what the host reaches).</summary>
     public string? VpcConfigJson { get; init; }
+    /// <summary>The hyperparameter tuning job that launched this one, if one did.</summary>
+    public string? TuningJobArn { get; init; }
     public required DateTimeOffset CreationTime { get; init; }
 }
 

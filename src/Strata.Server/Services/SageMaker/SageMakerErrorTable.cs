@@ -25,12 +25,20 @@ public sealed class ModelPackageNotFound(string packageArn) : SageMakerNotFound(
 
 public sealed class ProcessingJobNotFound(string jobName) : SageMakerNotFound($"Could not find requested job with name {jobName}");
 
+/// <summary>DeleteHyperParameterTuningJob names a tuning job that does not exist (the operation
+/// declares no ResourceNotFound).</summary>
+public sealed class DeletedTuningJobNotFound(string name) : SageMakerNotFound($"Amazon SageMaker can't find a tuning job with name {name}");
+
 /// <summary>A tagging request names a resource that does not exist.</summary>
 public sealed class TaggedResourceNotFound(string arn) : SageMakerNotFound($"Resource {arn} does not exist.");
 
 /// <summary>A variant that an endpoint does not have.</summary>
 public sealed class VariantNotFound(string variantName, string endpointArn)
     : SageMakerNotFound($"The variant name(s) \"[{variantName}]\" is/are not present in the endpoint \"{endpointArn}\".");
+
+/// <summary>A hyperparameter tuning job that does not exist, named by an operation that declares
+/// ResourceNotFound (Describe, Stop, ListTrainingJobsForHyperParameterTuningJob).</summary>
+public sealed class TuningJobNotFound(string name) : DomainError($"Amazon SageMaker can't find a tuning job with name {name}");
 
 /// <summary>A create request names a resource that exists already.</summary>
 public abstract class SageMakerAlreadyExists(string message) : DomainError(message);
@@ -54,6 +62,9 @@ public sealed class ModelPackageAlreadyExists(string packageArn) : SageMakerAlre
 public sealed class ProcessingJobAlreadyExists(string jobArn)
     : SageMakerAlreadyExists($"Job name must be unique within an AWS account and region, and a job with this name already exists ({jobArn})");
 
+public sealed class TuningJobAlreadyExists(string jobArn)
+    : SageMakerAlreadyExists($"Hyperparameter tuning job names must be unique within an AWS account and region, and a tuning job with this name already exists ({jobArn})");
+
 /// <summary>A resource exists but its state forbids the operation.</summary>
 public abstract class SageMakerInvalidState(string message) : DomainError(message);
 
@@ -74,6 +85,11 @@ public sealed class ModelPackageGroupNotEmpty(string groupArn)
 
 public sealed class ProcessingJobNotStoppable(string status) : SageMakerInvalidState($"The request was rejected because the processing job is in status {status}.");
 
+public sealed class TuningJobNotStoppable(string status) : SageMakerInvalidState($"The request was rejected because the hyperparameter tuning job is in status {status}.");
+
+public sealed class TuningJobNotDeletable(string name, string status)
+    : SageMakerInvalidState($"The hyperparameter tuning job {name} is {status}: only a tuning job that has ended (Completed, Failed or Stopped) can be deleted.");
+
 public static class SageMakerErrorTable
 {
     public static readonly ErrorTable Errors = new ErrorTable()
@@ -83,6 +99,8 @@ public static class SageMakerErrorTable
         .Map<TransformJobAlreadyExists>(e => SageMakerErrors.ResourceInUse(e.Message))
         .Map<TrainingJobAlreadyExists>(e => SageMakerErrors.ResourceInUse(e.Message))
         .Map<ProcessingJobAlreadyExists>(e => SageMakerErrors.ResourceInUse(e.Message))
+        .Map<TuningJobAlreadyExists>(e => SageMakerErrors.ResourceInUse(e.Message))
+        .Map<TuningJobNotFound>(e => SageMakerErrors.ResourceNotFound(e.Message))
         .Map<SageMakerInvalidState>(e => SageMakerErrors.ValidationException(e.Message))
         .Map<SageMakerConflict>(e => SageMakerErrors.ConflictException(e.Message));
 }

@@ -23,6 +23,7 @@ public static class SageMakerEvents
     public const string TrainingJobStateChangeType = "SageMaker Training Job State Change";
     public const string ModelPackageStateChangeType = "SageMaker Model Package State Change";
     public const string ProcessingJobStateChangeType = "SageMaker Processing Job State Change";
+    public const string TuningJobStateChangeType = "SageMaker HyperParameter Tuning Job State Change";
 
     /// <summary>An endpoint's status as its events spell it: InService → IN_SERVICE,
     /// UpdateRollbackFailed → UPDATE_ROLLBACK_FAILED.</summary>
@@ -141,6 +142,7 @@ public static class SageMakerEvents
         {
             ["TrainingJobName"] = job.Name,
             ["TrainingJobArn"] = job.Arn,
+            ["TuningJobArn"] = job.TuningJobArn,
             ["TrainingJobStatus"] = state.Status,
             ["SecondaryStatus"] = state.SecondaryStatus,
             ["FailureReason"] = state.FailureReason,
@@ -277,6 +279,67 @@ public static class SageMakerEvents
             ["Tags"] = Tags(tags),
         });
         return new ServiceEvent(account, Source, ProcessingJobStateChangeType, [job.Arn], detail, state.LastModifiedTime);
+    }
+
+    /// <summary>"SageMaker HyperParameter Tuning Job State Change": the tuning job as
+    /// DescribeHyperParameterTuningJob answers it (its configuration, status, counters and best
+    /// training job), at each change of its status.</summary>
+    public static ServiceEvent TuningJobStateChange(string account, Jobs.Tuning.TuningJobRecord record, Jobs.Tuning.TuningProgress progress, IReadOnlyList<TagRow> tags)
+    {
+        var (job, state) = (record.Job, record.State);
+        var best = progress.Best;
+        var detail = Compact(new JsonObject
+        {
+            ["HyperParameterTuningJobName"] = job.Name,
+            ["HyperParameterTuningJobArn"] = job.Arn,
+            ["HyperParameterTuningJobConfig"] = Compact(new JsonObject
+            {
+                ["Strategy"] = job.Strategy,
+                ["HyperParameterTuningJobObjective"] = new JsonObject { ["Type"] = job.ObjectiveType, ["MetricName"] = job.ObjectiveMetric },
+                ["ResourceLimits"] = Compact(new JsonObject
+                {
+                    ["MaxNumberOfTrainingJobs"] = job.Budget,
+                    ["MaxParallelTrainingJobs"] = job.MaxParallelTrainingJobs,
+                    ["MaxRuntimeInSeconds"] = job.MaxRuntimeInSeconds,
+                }),
+                ["TrainingJobEarlyStoppingType"] = job.EarlyStopping,
+            }),
+            ["TrainingJobDefinition"] = Compact(new JsonObject
+            {
+                ["StaticHyperParameters"] = Map(job.Template.HyperParameters),
+                ["AlgorithmSpecification"] = new JsonObject { ["TrainingImage"] = job.Template.Image, ["TrainingInputMode"] = job.Template.InputMode },
+                ["RoleArn"] = job.Template.RoleArn,
+                ["OutputDataConfig"] = new JsonObject { ["S3OutputPath"] = job.Template.OutputPath },
+                ["ResourceConfig"] = new JsonObject { ["InstanceType"] = job.Template.InstanceType, ["InstanceCount"] = job.Template.InstanceCount, ["VolumeSizeInGB"] = job.Template.VolumeSizeInGB },
+                ["StoppingCondition"] = new JsonObject { ["MaxRuntimeInSeconds"] = job.Template.MaxRuntimeInSeconds },
+            }),
+            ["HyperParameterTuningJobStatus"] = state.Status,
+            ["FailureReason"] = state.FailureReason,
+            ["CreationTime"] = Milliseconds(job.CreationTime),
+            ["HyperParameterTuningEndTime"] = state.EndTime is { } end ? Milliseconds(end) : null,
+            ["LastModifiedTime"] = Milliseconds(state.LastModifiedTime),
+            ["TrainingJobStatusCounters"] = new JsonObject
+            {
+                ["Completed"] = progress.Completed,
+                ["InProgress"] = progress.InProgress,
+                ["RetryableError"] = progress.RetryableError,
+                ["NonRetryableError"] = progress.NonRetryableError,
+                ["Stopped"] = progress.Stopped,
+            },
+            ["ObjectiveStatusCounters"] = new JsonObject { ["Succeeded"] = progress.Succeeded, ["Pending"] = progress.Pending, ["Failed"] = progress.Failed },
+            ["BestTrainingJob"] = best is null ? null : Compact(new JsonObject
+            {
+                ["TrainingJobName"] = best.Trial.TrainingJobName,
+                ["TrainingJobArn"] = best.Record?.Job.Arn,
+                ["TuningJobName"] = job.Name,
+                ["TrainingJobStatus"] = best.Record?.State.Status,
+                ["TunedHyperParameters"] = Map(best.Trial.TunedHyperParameters),
+                ["FinalHyperParameterTuningJobObjectiveMetric"] = new JsonObject { ["MetricName"] = job.ObjectiveMetric, ["Value"] = best.Objective },
+                ["ObjectiveStatus"] = best.ObjectiveStatus,
+            }),
+            ["Tags"] = Tags(tags),
+        });
+        return new ServiceEvent(account, Source, TuningJobStateChangeType, [job.Arn], detail, state.LastModifiedTime);
     }
 
     static JsonNode Milliseconds(DateTimeOffset t) => t.ToUnixTimeMilliseconds();

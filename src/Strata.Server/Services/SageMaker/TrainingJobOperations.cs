@@ -16,6 +16,17 @@ public sealed partial class SageMakerService
 
     CreateTrainingJobResponse CreateTrainingJob(CreateTrainingJobRequest input, RequestContext ctx)
     {
+        var job = NewTrainingJob(input, ctx);
+        LaunchTrainingJob(trainingJobs, training, ctx.Principal.AccountId, job, TagRows(input.Tags));
+        return new CreateTrainingJobResponse { TrainingJobArn = job.Arn };
+    }
+
+    /// <summary>The training job a request asks for, checked as AWS checks it when a job is created
+    /// (the image, the role and the caller's right to pass it, the channels, the instance type, the
+    /// limits). A tuning job's TrainingJobDefinition is checked by the same, as the request for its
+    /// training jobs.</summary>
+    TrainingJob NewTrainingJob(CreateTrainingJobRequest input, RequestContext ctx)
+    {
         var account = ctx.Principal.AccountId;
         var name = input.TrainingJobName!;
         var algorithm = input.AlgorithmSpecification ?? throw SageMakerErrors.ValidationException("1 validation error detected: Value null at 'algorithmSpecification' failed to satisfy constraint: Member must not be null");
@@ -85,8 +96,7 @@ public sealed partial class SageMakerService
                 throw SageMakerErrors.ValidationException("CheckpointConfig.LocalPath other than /opt/ml/checkpoints is not supported by Strata.");
         }
 
-        var now = clock.GetUtcNow();
-        var job = new TrainingJob
+        return new TrainingJob
         {
             Name = name,
             Arn = Arn(account, "training-job", name),
@@ -110,16 +120,21 @@ public sealed partial class SageMakerService
             ContainerEntrypoint = algorithm.ContainerEntrypoint,
             ContainerArguments = algorithm.ContainerArguments,
             VpcConfigJson = input.VpcConfig is { } vpc ? JsonSerializer.Serialize(vpc, SageMakerJson.Default.VpcConfig) : null,
-            CreationTime = now,
+            CreationTime = clock.GetUtcNow(),
         };
+    }
+
+    /// <summary>Makes a training job: its record (Starting, with its tags) and its run. The one way a
+    /// training job comes to be, for CreateTrainingJob and for a tuning job's trials.</summary>
+    internal static void LaunchTrainingJob(TrainingJobStore jobs, TrainingJobRunner runner, string account, TrainingJob job, List<TagRow> tags)
+    {
         var state = new TrainingJobState
         {
-            LastModifiedTime = now,
-            Transitions = [new TrainingStatusTransition("Starting", now, null, "Launching requested ML instances")],
+            LastModifiedTime = job.CreationTime,
+            Transitions = [new TrainingStatusTransition("Starting", job.CreationTime, null, "Launching requested ML instances")],
         };
-        if (!trainingJobs.Create(account, new TrainingJobRecord(job, state), TagRows(input.Tags))) throw new TrainingJobAlreadyExists(job.Arn);
-        training.Start(account, name);
-        return new CreateTrainingJobResponse { TrainingJobArn = job.Arn };
+        if (!jobs.Create(account, new TrainingJobRecord(job, state), tags)) throw new TrainingJobAlreadyExists(job.Arn);
+        runner.Start(account, job.Name);
     }
 
     /// <summary>A job's RoleArn: SageMaker acts as the role, so the caller must be allowed to pass
@@ -145,6 +160,7 @@ public sealed partial class SageMakerService
         {
             TrainingJobName = job.Name,
             TrainingJobArn = job.Arn,
+            TuningJobArn = job.TuningJobArn,
             ModelArtifacts = new ModelArtifacts { S3ModelArtifacts = state.S3ModelArtifacts ?? "" },
             TrainingJobStatus = state.Status,
             SecondaryStatus = state.SecondaryStatus,
@@ -160,19 +176,10 @@ public sealed partial class SageMakerService
                 ContainerArguments = job.ContainerArguments,
             },
             RoleArn = job.RoleArn,
-            InputDataConfig = [.. job.Channels.Select(c => new Channel
-            {
-                ChannelName = c.Name,
-                DataSource = new DataSource { S3DataSource = new S3DataSource { S3DataType = c.S3DataType, S3Uri = c.S3Uri, S3DataDistributionType = c.S3DataDistributionType } },
-                ContentType = c.ContentType,
-                CompressionType = c.CompressionType,
-                RecordWrapperType = c.RecordWrapperType,
-                InputMode = c.InputMode,
-                ShuffleConfig = c.ShuffleSeed is { } seed ? new ShuffleConfig { Seed = seed } : null,
-            })],
-            OutputDataConfig = new OutputDataConfig { KmsKeyId = job.OutputKmsKeyId ?? "", S3OutputPath = job.OutputPath, CompressionType = job.OutputCompression },
-            ResourceConfig = new ResourceConfig { InstanceType = job.InstanceType, InstanceCount = job.InstanceCount, VolumeSizeInGB = job.VolumeSizeInGB },
-            VpcConfig = job.VpcConfigJson is { } vpc ? JsonSerializer.Deserialize(vpc, SageMakerJson.Default.VpcConfig) : null,
+            InputDataConfig = Channels(job),
+            OutputDataConfig = Output(job),
+            ResourceConfig = Resources(job),
+            VpcConfig = Vpc(job),
             StoppingCondition = new StoppingCondition { MaxRuntimeInSeconds = job.MaxRuntimeInSeconds },
             CreationTime = job.CreationTime,
             TrainingStartTime = state.TrainingStartTime,
@@ -183,13 +190,33 @@ public sealed partial class SageMakerService
             EnableNetworkIsolation = job.EnableNetworkIsolation,
             EnableInterContainerTrafficEncryption = false,
             EnableManagedSpotTraining = false,
-            CheckpointConfig = job.CheckpointS3Uri is { } checkpoint ? new CheckpointConfig { S3Uri = checkpoint, LocalPath = job.CheckpointLocalPath } : null,
+            CheckpointConfig = Checkpoint(job),
             TrainingTimeInSeconds = state.TrainingTimeInSeconds,
             BillableTimeInSeconds = state.TrainingTimeInSeconds,
             Environment = job.Environment.Count == 0 ? null : job.Environment,
             ProfilingStatus = "Disabled",
         };
     }
+
+    // A training job's parts as DescribeTrainingJob answers them (and a tuning job's TrainingJobDefinition).
+    static List<Channel> Channels(TrainingJob job) => [.. job.Channels.Select(c => new Channel
+    {
+        ChannelName = c.Name,
+        DataSource = new DataSource { S3DataSource = new S3DataSource { S3DataType = c.S3DataType, S3Uri = c.S3Uri, S3DataDistributionType = c.S3DataDistributionType } },
+        ContentType = c.ContentType,
+        CompressionType = c.CompressionType,
+        RecordWrapperType = c.RecordWrapperType,
+        InputMode = c.InputMode,
+        ShuffleConfig = c.ShuffleSeed is { } seed ? new ShuffleConfig { Seed = seed } : null,
+    })];
+
+    static OutputDataConfig Output(TrainingJob job) => new() { KmsKeyId = job.OutputKmsKeyId ?? "", S3OutputPath = job.OutputPath, CompressionType = job.OutputCompression };
+
+    static ResourceConfig Resources(TrainingJob job) => new() { InstanceType = job.InstanceType, InstanceCount = job.InstanceCount, VolumeSizeInGB = job.VolumeSizeInGB };
+
+    static VpcConfig? Vpc(TrainingJob job) => job.VpcConfigJson is { } vpc ? JsonSerializer.Deserialize(vpc, SageMakerJson.Default.VpcConfig) : null;
+
+    static CheckpointConfig? Checkpoint(TrainingJob job) => job.CheckpointS3Uri is { } checkpoint ? new CheckpointConfig { S3Uri = checkpoint, LocalPath = job.CheckpointLocalPath } : null;
 
     ListTrainingJobsResponse ListTrainingJobs(ListTrainingJobsRequest input, RequestContext ctx)
     {

@@ -15,6 +15,10 @@ public sealed class TrainingJobStore(IStateStore state) : ITrainingJobs
     /// <summary>Where job state changes are put (the account's default event bus).</summary>
     public IServiceEvents Events { get; init; } = NoServiceEvents.Instance;
 
+    /// <summary>Told of each job that has just ended (Completed, Failed or Stopped), once, after the
+    /// change is committed: how a tuning job learns that one of its trials is over.</summary>
+    public Action<string, TrainingJobRecord>? Ended { get; set; }
+
     static string Key(string account, string name) => account + "/" + name;
 
     static TrainingJobRecord Parse(string json) => JsonSerializer.Deserialize(json, TrainingJson.Default.TrainingJobRecord)!;
@@ -45,16 +49,17 @@ public sealed class TrainingJobStore(IStateStore state) : ITrainingJobs
 
     public TrainingJobRecord? Update(string account, string name, Func<TrainingJobState, TrainingJobState> change)
     {
-        var (record, tags) = state.Write<(TrainingJobRecord? Record, List<TagRow>? Tags)>(w =>
+        var (record, tags, ended) = state.Write<(TrainingJobRecord? Record, List<TagRow>? Tags, bool Ended)>(w =>
         {
             if (w.Get(Jobs, Key(account, name)) is not { } json) return default;
             var before = Parse(json);
             var after = before with { State = change(before.State) };
             w.Put(Jobs, Key(account, name), Json(after));
             var changed = before.State.Status != after.State.Status || before.State.SecondaryStatus != after.State.SecondaryStatus;
-            return (after, changed ? SageMakerStore.ReadTags(w, after.Job.Arn) : null);
+            return (after, changed ? SageMakerStore.ReadTags(w, after.Job.Arn) : null, !before.State.IsTerminal && after.State.IsTerminal);
         });
         if (record is not null && tags is not null) Events.Put(SageMakerEvents.TrainingJobStateChange(account, record, tags));
+        if (record is not null && ended) Ended?.Invoke(account, record);
         return record;
     }
 }
