@@ -20,6 +20,10 @@ public static class JobsWatch
     /// <summary>The kinds of job the command follows, by the name their API gives them.</summary>
     public static readonly string[] Types = ["transform", "training", "processing"];
 
+    /// <summary>The watcher's clock, for how long a running job has run: the person's wall clock
+    /// (the server's own clock is not this process's to read).</summary>
+    static readonly TimeProvider Clock = TimeProvider.System;
+
     public static async Task<int> RunAsync(IStateStore state, string logDir, string account, string name, string? type, CancellationToken ct)
     {
         var transforms = new TransformJobStore(state);
@@ -71,7 +75,7 @@ public static class JobsWatch
                 }
                 task.StopTask();
             });
-        var duration = (job.TransformEndTime ?? DateTimeOffset.UtcNow) - (job.TransformStartTime ?? job.CreationTime);
+        var duration = (job.TransformEndTime ?? Clock.GetUtcNow()) - (job.TransformStartTime ?? job.CreationTime);
         AnsiConsole.MarkupLine($"{Markup.Escape(name)}: [bold]{job.TransformJobStatus}[/] after {duration.TotalSeconds:F1} s" +
             (job.FailureReason is { } reason ? $": {Markup.Escape(reason)}" : ""));
         return job.TransformJobStatus == "Completed" ? 0 : 1;
@@ -106,7 +110,7 @@ public static class JobsWatch
         }, logFile, ct);
 
         var s = job.State;
-        var duration = (s.TrainingEndTime ?? DateTimeOffset.UtcNow) - (s.TrainingStartTime ?? job.Job.CreationTime);
+        var duration = (s.TrainingEndTime ?? Clock.GetUtcNow()) - (s.TrainingStartTime ?? job.Job.CreationTime);
         AnsiConsole.MarkupLine($"{Markup.Escape(name)}: [bold]{s.Status}[/] after {duration.TotalSeconds:F1} s"
             + (s.S3ModelArtifacts is { } model ? $", model {Markup.Escape(model)}" : "")
             + (s.FailureReason is { } reason ? $": {Markup.Escape(reason)}" : ""));
@@ -125,7 +129,7 @@ public static class JobsWatch
             return job.State.IsTerminal ? null : job.State.Status;
         }, logFile, ct);
         var s = job.State;
-        var duration = (s.ProcessingEndTime ?? DateTimeOffset.UtcNow) - (s.ProcessingStartTime ?? job.Job.CreationTime);
+        var duration = (s.ProcessingEndTime ?? Clock.GetUtcNow()) - (s.ProcessingStartTime ?? job.Job.CreationTime);
         AnsiConsole.MarkupLine($"{Markup.Escape(name)}: [bold]{s.Status}[/] after {duration.TotalSeconds:F1} s"
             + (s.FailureReason is { } reason ? $": {Markup.Escape(reason)}" : "")
             + (s.ExitMessage is { Length: > 0 } message ? $" (exit message: {Markup.Escape(message)})" : ""));

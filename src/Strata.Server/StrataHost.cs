@@ -35,6 +35,8 @@ public static class StrataHost
 {
     public const string Version = "0.1.0";
 
+    static int _hostsBuilt;
+
     /// <summary>Builds the server. <paramref name="clock"/> is the one clock everything reads
     /// (<c>strata serve</c>: the system's; tests: one they drive). <paramref name="routes"/> lets
     /// a host that embeds Strata (the tests) put its own middleware before Strata's routes.</summary>
@@ -161,7 +163,10 @@ public static class StrataHost
         var artifacts = new ArtifactReader(s3Store, sse, roles, options.Region, Path.Combine(options.DataDir, "models"));
         var zones = new Zones(options.Zones ?? Zones.Default(options.Region));
         var adminToken = Chaos.EnsureToken(options.DataDir);
-        var runDir = Path.Combine(Path.GetTempPath(), "strata-" + Environment.ProcessId);
+        // One per server: a process hosts several only in tests (fake-clock servers running side
+        // by side), and each server removes its own directory as it stops.
+        var hostNumber = Interlocked.Increment(ref _hostsBuilt);
+        var runDir = Path.Combine(Path.GetTempPath(), "strata-" + Environment.ProcessId + (hostNumber == 1 ? "" : "-" + hostNumber));
         var endpoints = new EndpointHosting(sageMakerStore, clock);
         hosting = new HostingService(artifacts, images, metrics, endpoints,
             new HostingOptions { RunDir = runDir, LogDir = Path.Combine(options.DataDir, "logs"), ServerlessIdle = options.ServerlessIdle, LogEvents = logIngestion }, clock,

@@ -33,6 +33,10 @@ public abstract class PeriodicService(TimeProvider clock, TimeSpan period, ILogg
         {
             while (await _timer.WaitForNextTickAsync(stoppingToken))
             {
+                // Off the timer's thread: a tick runs on the pool, and ticks that fall due while
+                // one runs count once (PeriodicTimer keeps one pending tick). Run inline, a clock
+                // moved a month ahead at once would run a 10-second loop 259 200 times.
+                await Task.Yield();
                 try { await TickAsync(stoppingToken); }
                 catch (Exception e) when (e is not OperationCanceledException) { Log.LogError(e, "{What} failed", What); }
             }

@@ -2,7 +2,6 @@ namespace Strata.Server.Tests.E2E;
 
 /// <summary>CloudTrail's trails (cloudtrail_trails.py) on a server whose clock the test drives,
 /// through boto3 1.43 and 1.26.</summary>
-[Collection(FakeClockServer.Collection)]
 public sealed class CloudTrailTrailsTests
 {
     public static IEnumerable<object[]> Cases => ClientSuite.Cases("cloudtrail_trails.py");

@@ -30,7 +30,6 @@ public sealed class CloudWatchCliTests
 }
 
 /// <summary>CloudWatch alarms through boto3 1.43 and 1.26, on a server whose clock the test drives.</summary>
-[Collection(FakeClockServer.Collection)]
 public sealed class CloudWatchAlarmBoto3Tests
 {
     public static IEnumerable<object[]> Cases => ClientSuite.Cases("cloudwatch_alarms_boto3.py");

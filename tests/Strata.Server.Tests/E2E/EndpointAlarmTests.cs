@@ -2,7 +2,6 @@ namespace Strata.Server.Tests.E2E;
 
 /// <summary>An alarm on an endpoint whose model starts failing reaches an https subscriber through
 /// SNS and recovers (endpoint_alarm.py), through boto3 1.43 and 1.26 and the aws CLI v2.</summary>
-[Collection(FakeClockServer.Collection)]
 public sealed class EndpointAlarmTests
 {
     public static IEnumerable<object[]> Cases => ClientSuite.Cases("endpoint_alarm.py");

@@ -2,7 +2,6 @@ namespace Strata.Server.Tests.E2E;
 
 /// <summary>EventBridge delivering events (events_delivery.py) on a server whose clock the test
 /// drives, through boto3 1.43 and 1.26.</summary>
-[Collection(FakeClockServer.Collection)]
 public sealed class EventsDeliveryTests
 {
     public static IEnumerable<object[]> Cases => ClientSuite.Cases("events_delivery.py");

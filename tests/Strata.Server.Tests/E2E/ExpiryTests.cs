@@ -2,7 +2,6 @@ namespace Strata.Server.Tests.E2E;
 
 /// <summary>Presigned URLs and temporary credentials expiring, through boto3 1.43 and 1.26, on a
 /// server whose clock the test drives.</summary>
-[Collection(FakeClockServer.Collection)]
 public sealed class ExpiryBoto3Tests
 {
     public static IEnumerable<object[]> Cases => ClientSuite.Cases("expiry_boto3.py");

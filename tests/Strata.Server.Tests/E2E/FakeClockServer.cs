@@ -18,10 +18,6 @@ namespace Strata.Server.Tests.E2E;
 /// </summary>
 public sealed class FakeClockServer : IAsyncDisposable
 {
-    /// <summary>The tests that host one: they run one at a time, because servers in one process
-    /// share the process's worker socket directory.</summary>
-    public const string Collection = "fake clock";
-
     public FakeTimeProvider Clock { get; } = new(DateTimeOffset.UtcNow);
     public string DataDir { get; } = Directory.CreateTempSubdirectory("strata-clock-").FullName;
     public int Port { get; } = FreePort();

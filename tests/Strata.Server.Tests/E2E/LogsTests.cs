@@ -25,7 +25,6 @@ public sealed class LogsTailTests
 }
 
 /// <summary>Retention and PutLogEvents' time rules on a server whose clock the test drives.</summary>
-[Collection(FakeClockServer.Collection)]
 public sealed class LogsClockTests
 {
     public static IEnumerable<object[]> Cases => ClientSuite.Cases("logs_clock_boto3.py");

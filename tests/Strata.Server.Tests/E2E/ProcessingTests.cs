@@ -17,7 +17,6 @@ public sealed class ProcessingTests
 
 /// <summary>Processing jobs' time on a server whose clock the script moves (processing_clock_boto3.py):
 /// MaxRuntimeInSeconds, the 120 s between SIGTERM and SIGKILL, Continuous uploads.</summary>
-[Collection(FakeClockServer.Collection)]
 public sealed class ProcessingClockTests
 {
     public static IEnumerable<object[]> Cases => ClientSuite.Cases("processing_clock_boto3.py");

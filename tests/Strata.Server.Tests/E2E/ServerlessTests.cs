@@ -1,7 +1,6 @@
 namespace Strata.Server.Tests.E2E;
 
 /// <summary>Serverless endpoints through boto3 1.43 and 1.26, on a server whose clock the test drives.</summary>
-[Collection(FakeClockServer.Collection)]
 public sealed class ServerlessBoto3Tests
 {
     public static IEnumerable<object[]> Cases => ClientSuite.Cases("serverless_boto3.py");

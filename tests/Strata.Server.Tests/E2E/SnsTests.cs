@@ -8,7 +8,6 @@ namespace Strata.Server.Tests.E2E;
 /// <summary>SNS through boto3 1.43 and Debian's 1.26, on a server whose clock the test drives
 /// (retries on AWS's schedule without waiting for it), with HTTP, HTTPS and SMTP endpoints that
 /// the script runs.</summary>
-[Collection(FakeClockServer.Collection)]
 public sealed class SnsBoto3Tests
 {
     public static IEnumerable<object[]> Cases => ClientSuite.Cases("sns_boto3.py");

@@ -81,7 +81,8 @@ public sealed class StrataProcess : IAsyncDisposable
         process.BeginErrorReadLine();
 
         using var http = new HttpClient { Timeout = TimeSpan.FromSeconds(2) };
-        var deadline = DateTime.UtcNow.AddSeconds(60);
+        // Seconds on an idle machine; a shared, loaded one has taken over a minute.
+        var deadline = DateTime.UtcNow.AddSeconds(180);
         while (DateTime.UtcNow < deadline)
         {
             if (process.HasExited) throw new InvalidOperationException("strata serve exited:\n" + string.Join('\n', Output));

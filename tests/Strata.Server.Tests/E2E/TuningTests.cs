@@ -67,7 +67,6 @@ public sealed class TuningRestartTests
 
 /// <summary>A tuning job's MaxRuntimeInSeconds on a server whose clock the test drives
 /// (tuning_clock_boto3.py), through boto3 1.43 and 1.26.</summary>
-[Collection(FakeClockServer.Collection)]
 public sealed class TuningClockTests
 {
     public static IEnumerable<object[]> Cases => ClientSuite.Cases("tuning_clock_boto3.py");

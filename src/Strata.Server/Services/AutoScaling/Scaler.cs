@@ -34,6 +34,8 @@ public sealed class Scaler(AutoScalingStore store, SageMakerStore sageMaker, IVa
         {
             while (await timer.WaitForNextTickAsync(stoppingToken))
             {
+                // Off the timer's thread, ticks that fall due meanwhile counting once (see PeriodicService).
+                await Task.Yield();
                 try { await EvaluateAllAsync(stoppingToken); }
                 catch (Exception e) when (e is not OperationCanceledException) { log.LogError(e, "autoscaling evaluation failed"); }
             }
