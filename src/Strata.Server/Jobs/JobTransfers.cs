@@ -23,23 +23,37 @@ public sealed class JobTransfers(IJobStorage storage, string stagingDir)
     public async Task<int> DownloadPrefixAsync(string uri, string target, RoleAuthorizer authorize, string what, CancellationToken ct)
     {
         var (bucket, prefix) = S3Location.Parse(uri);
-        authorize("s3:ListBucket", $"arn:aws:s3:::{bucket}", what);
         Directory.CreateDirectory(target);
-        if (!storage.BucketExists(bucket)) return 0;
         var count = 0;
-        string? after = null;
-        while (true)
+        foreach (var key in ListPrefix(uri, authorize, what))
         {
-            var page = storage.List(bucket, prefix, after, 1000);
-            foreach (var (key, _) in page)
+            var relative = key.Length == prefix.Length ? key[(key.LastIndexOf('/') + 1)..] : key[prefix.Length..].TrimStart('/');
+            await DownloadObjectAsync(bucket, key, SafePath(target, relative), authorize, what, ct);
+            count++;
+        }
+        return count;
+    }
+
+    /// <summary>The keys of the objects under an S3 prefix, in key order (folder markers, keys
+    /// ending in '/', left out), listed as the role: none when the bucket does not exist.</summary>
+    public IEnumerable<string> ListPrefix(string uri, RoleAuthorizer authorize, string what)
+    {
+        var (bucket, prefix) = S3Location.Parse(uri);
+        authorize("s3:ListBucket", $"arn:aws:s3:::{bucket}", what);
+        return Keys();
+
+        IEnumerable<string> Keys()
+        {
+            if (!storage.BucketExists(bucket)) yield break;
+            string? after = null;
+            while (true)
             {
-                if (key.EndsWith('/')) continue;
-                var relative = key.Length == prefix.Length ? key[(key.LastIndexOf('/') + 1)..] : key[prefix.Length..].TrimStart('/');
-                await DownloadObjectAsync(bucket, key, SafePath(target, relative), authorize, what, ct);
-                count++;
+                var page = storage.List(bucket, prefix, after, 1000);
+                foreach (var (key, _) in page)
+                    if (!key.EndsWith('/')) yield return key;
+                if (page.Count < 1000) yield break;
+                after = page[^1].Key;
             }
-            if (page.Count < 1000) return count;
-            after = page[^1].Key;
         }
     }
 
@@ -56,34 +70,52 @@ public sealed class JobTransfers(IJobStorage storage, string stagingDir)
     public async Task DownloadManifestAsync(string manifestUri, string target, RoleAuthorizer authorize, string source, CancellationToken ct)
     {
         Directory.CreateDirectory(target);
-        var (bucket, key) = S3Location.Parse(manifestUri);
-        var readManifest = $"Could not read the manifest of {source}";
-        authorize("s3:GetObject", $"arn:aws:s3:::{bucket}/{key}", readManifest);
+        foreach (var (bucket, key, relative) in await ReadManifestAsync(manifestUri, authorize, source, ct))
+            await DownloadObjectAsync(bucket, key, SafePath(target, relative), authorize, $"Could not read the data of {source}", ct);
+    }
+
+    /// <summary>The objects a manifest file lists, in its order: each one's bucket, key, and key
+    /// relative to the manifest's prefix.</summary>
+    public async Task<List<(string Bucket, string Key, string Relative)>> ReadManifestAsync(string manifestUri, RoleAuthorizer authorize, string source, CancellationToken ct)
+    {
         JsonArray manifest;
-        await using (var body = storage.OpenRead(bucket, key, (a, r) => authorize(a, r, readManifest))
-            ?? throw new JobException($"ClientError: the manifest {manifestUri} of {source} does not exist"))
+        await using (var body = OpenObject(manifestUri, authorize, $"Could not read the manifest of {source}",
+            () => new JobException($"ClientError: the manifest {manifestUri} of {source} does not exist")))
         {
-            try { manifest = JsonNode.Parse(body) as JsonArray ?? throw new JsonException("not an array"); }
+            try { manifest = await JsonNode.ParseAsync(body, cancellationToken: ct) as JsonArray ?? throw new JsonException("not an array"); }
             catch (JsonException e) { throw new JobException($"ClientError: the manifest {manifestUri} is not a JSON array: {e.Message}"); }
         }
         if (manifest is not [JsonObject { } head, ..] || head["prefix"]?.GetValue<string>() is not { } manifestPrefix)
             throw new JobException($"ClientError: the manifest {manifestUri} must start with {{\"prefix\": \"s3://…\"}}");
         var (prefixBucket, prefixKey) = S3Location.Parse(manifestPrefix);
+        var entries = new List<(string, string, string)>();
         foreach (var entry in manifest.Skip(1))
         {
             var relative = entry?.GetValue<string>() ?? throw new JobException($"ClientError: the manifest {manifestUri} lists a non-string entry");
-            await DownloadObjectAsync(prefixBucket, prefixKey + relative, SafePath(target, relative), authorize, $"Could not read the data of {source}", ct);
+            entries.Add((prefixBucket, prefixKey + relative, relative));
         }
+        return entries;
     }
 
     public async Task DownloadObjectAsync(string bucket, string key, string path, RoleAuthorizer authorize, string what, CancellationToken ct)
     {
-        authorize("s3:GetObject", $"arn:aws:s3:::{bucket}/{key}", what);
+        await using var body = OpenObject(bucket, key, authorize, what);
         Directory.CreateDirectory(Path.GetDirectoryName(path)!);
-        await using var body = storage.OpenRead(bucket, key, (a, r) => authorize(a, r, what))
-            ?? throw new JobException($"ClientError: {what}: s3://{bucket}/{key} does not exist");
         await using var file = File.Create(path);
         await body.CopyToAsync(file, ct);
+    }
+
+    /// <summary>An object opened to read as the role (s3:GetObject, and what decrypting it needs);
+    /// <see cref="JobException"/> saying <paramref name="what"/> could not be done when the role
+    /// may not or the object does not exist.</summary>
+    public Stream OpenObject(string bucket, string key, RoleAuthorizer authorize, string what)
+        => OpenObject($"s3://{bucket}/{key}", authorize, what, () => new JobException($"ClientError: {what}: s3://{bucket}/{key} does not exist"));
+
+    Stream OpenObject(string uri, RoleAuthorizer authorize, string what, Func<JobException> missing)
+    {
+        var (bucket, key) = S3Location.Parse(uri);
+        authorize("s3:GetObject", $"arn:aws:s3:::{bucket}/{key}", what);
+        return storage.OpenRead(bucket, key, (a, r) => authorize(a, r, what)) ?? throw missing();
     }
 
     /// <summary>A path below <paramref name="root"/>: keys with ".." cannot write elsewhere.</summary>

@@ -41,15 +41,19 @@ public sealed record TrainingJob
 public sealed record TrainingChannel
 {
     public required string Name { get; init; }
-    /// <summary>S3Prefix or ManifestFile.</summary>
+    /// <summary>S3Prefix, ManifestFile or AugmentedManifestFile (Pipe mode only).</summary>
     public required string S3DataType { get; init; }
     public required string S3Uri { get; init; }
     public string S3DataDistributionType { get; init; } = "FullyReplicated";
     public string? ContentType { get; init; }
     public string CompressionType { get; init; } = "None";
     public string RecordWrapperType { get; init; } = "None";
+    /// <summary>The channel's own input mode (File, Pipe, FastFile), else the job's.</summary>
     public string? InputMode { get; init; }
+    /// <summary>ShuffleConfig.Seed: in Pipe mode, each epoch's order is drawn from it.</summary>
     public long? ShuffleSeed { get; init; }
+    /// <summary>An augmented manifest's attributes to stream, in order.</summary>
+    public List<string>? AttributeNames { get; init; }
 }
 
 public sealed record TrainingMetricDefinition(string Name, string Regex);

@@ -9,7 +9,8 @@ namespace Strata.Server.Jobs.Training;
 /// <summary>
 /// Runs training jobs as SageMaker does, with a process for the container: the job's files are
 /// laid out as SageMaker's <c>/opt/ml</c> (hyperparameters, input data config, resource config,
-/// one directory per channel downloaded from S3 as the job's role, model, output, checkpoints),
+/// one directory per channel downloaded from S3 as the job's role, or in Pipe mode named pipes
+/// the channel is streamed through (<see cref="PipeChannels"/>), model, output, checkpoints),
 /// the container's command gets <c>train</c> and the <c>SM_*</c> variables of the SageMaker
 /// training toolkit, its output goes to CloudWatch Logs (<c>/aws/sagemaker/TrainingJobs</c>,
 /// stream <c>{job}/algo-1-{epoch}</c>) with the metric definitions' values recorded as metrics,
@@ -131,8 +132,9 @@ public sealed class TrainingJobRunner(ITrainingJobs jobs, IJobStorage storage, I
             var (command, algorithm, script) = Command(job);
 
             jobs.Update(account, name, s => Transition(s, "Downloading", "Downloading input data"));
+            await using var pipes = new PipeChannels(_transfers, options.Region, log);
             foreach (var channel in job.Channels)
-                await DownloadChannelAsync(job, channel, Path.Combine(layout.Data, channel.Name), authorize, ct);
+                await DownloadChannelAsync(job, channel, layout.Data, authorize, pipes, ct);
             if (job.CheckpointS3Uri is { } checkpoints) await _transfers.DownloadPrefixAsync(checkpoints, layout.Checkpoints, authorize, "Could not restore the checkpoints", ct);
             if (script is not null) await DownloadSourceAsync(script, layout, authorize, ct);
             layout.WriteConfig(job);
@@ -142,7 +144,10 @@ public sealed class TrainingJobRunner(ITrainingJobs jobs, IJobStorage storage, I
             var started = clock.GetUtcNow();
             // A stop that came while the data was downloading ends the job before its container starts.
             var (exitCode, stoppedBy) = run.StopRequested.Task.IsCompleted ? new ContainerExit(0, run.StopRequested.Task.Result)
-                : await RunContainerAsync(account, job, layout, command, algorithm, script, definitions, metricValues, run.StopRequested.Task, ct);
+                : await RunContainerAsync(account, job, layout, command, algorithm, script, definitions, metricValues, pipes.StopOr(run.StopRequested.Task), ct);
+            // The container has gone: its pipes' writers end (a channel that failed fails the job).
+            await pipes.EndAsync();
+            if (pipes.Failure is { } failure) throw new TrainingException(failure);
             var ran = (int)Math.Max(1, Math.Ceiling((clock.GetUtcNow() - started).TotalSeconds));
 
             jobs.Update(account, name, s => Transition(s with { TrainingTimeInSeconds = ran, FinalMetrics = [.. metricValues.Values.OrderBy(m => m.MetricName, StringComparer.Ordinal)] },
@@ -225,8 +230,21 @@ public sealed class TrainingJobRunner(ITrainingJobs jobs, IJobStorage storage, I
     const string SaveCheckpoints = "Could not save the checkpoints";
     const string UploadOutput = "Could not upload the training job's output";
 
-    async Task DownloadChannelAsync(TrainingJob job, TrainingChannel channel, string target, RoleAuthorizer authorize, CancellationToken ct)
+    /// <summary>A channel's data in <paramref name="dataDir"/> (a host's <c>/opt/ml/input/data</c>):
+    /// in File mode downloaded into <c>&lt;channel&gt;/</c>; in Pipe mode streamed through
+    /// <c>&lt;channel&gt;_&lt;epoch&gt;</c> by <paramref name="pipes"/>. In File mode the objects are
+    /// downloaded as they are: RecordWrapperType and CompressionType are Pipe mode's (AWS: "In
+    /// File mode, leave this field unset or set it to None"), and a ShuffleConfig changes nothing
+    /// (SageMaker shuffles the list of files it downloads; a directory's files have no order a
+    /// container could see).</summary>
+    async Task DownloadChannelAsync(TrainingJob job, TrainingChannel channel, string dataDir, RoleAuthorizer authorize, PipeChannels pipes, CancellationToken ct)
     {
+        if (PipeChannels.IsPipe(job, channel))
+        {
+            await pipes.StageAsync(job, channel, dataDir, authorize, ct);
+            return;
+        }
+        var target = Path.Combine(dataDir, channel.Name);
         if (channel.S3DataType == "ManifestFile")
         {
             await _transfers.DownloadManifestAsync(channel.S3Uri, target, authorize, $"channel {channel.Name}", ct);

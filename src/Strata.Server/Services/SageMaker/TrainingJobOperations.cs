@@ -43,7 +43,6 @@ public sealed partial class SageMakerService
         try { _ = ScriptMode.Of(input.HyperParameters ?? []); }
         catch (TrainingException e) { throw SageMakerErrors.ValidationException(e.Message["ClientError: ".Length..]); }
         var mode = algorithm.TrainingInputMode ?? "File";
-        if (mode == "Pipe") throw SageMakerErrors.ValidationException("TrainingInputMode Pipe is not supported by Strata yet: use File or FastFile.");
         if (algorithm.MetricDefinitions is { Count: > 0 } && BuiltInAlgorithms.Of(image) is not null)
             throw SageMakerErrors.ValidationException("MetricDefinitions cannot be given for a built-in algorithm: its metrics are predefined.");
         foreach (var d in algorithm.MetricDefinitions ?? [])
@@ -59,10 +58,20 @@ public sealed partial class SageMakerService
         {
             if (c.ChannelName is "." or "..") throw SageMakerErrors.ValidationException($"Channel name {c.ChannelName} is not valid: a channel is a directory under /opt/ml/input/data.");
             if (channels.Any(x => x.Name == c.ChannelName)) throw SageMakerErrors.ValidationException($"Channel names must be unique: {c.ChannelName} appears more than once.");
-            if (c.InputMode == "Pipe") throw SageMakerErrors.ValidationException($"Channel {c.ChannelName}: InputMode Pipe is not supported by Strata yet: use File or FastFile.");
             var s3 = c.DataSource?.S3DataSource ?? throw SageMakerErrors.ValidationException($"Channel {c.ChannelName}: only S3DataSource is supported by Strata.");
-            if (s3.S3DataType is "AugmentedManifestFile" or "Converse")
-                throw SageMakerErrors.ValidationException($"Channel {c.ChannelName}: S3DataType {s3.S3DataType} is not supported by Strata: use S3Prefix or ManifestFile.");
+            var channelMode = c.InputMode ?? mode;
+            // Strata's built-in algorithms read their channels' files.
+            if (channelMode == "Pipe" && BuiltInAlgorithms.Of(image) is { } builtIn)
+                throw SageMakerErrors.ValidationException($"Channel {c.ChannelName}: Strata's built-in {builtIn} reads its channels in File mode; Pipe input mode is not supported for it.");
+            if (s3.S3DataType == "Converse")
+                throw SageMakerErrors.ValidationException($"Channel {c.ChannelName}: S3DataType Converse is not supported by Strata: use S3Prefix, ManifestFile or AugmentedManifestFile.");
+            if (s3.S3DataType == "AugmentedManifestFile")
+            {
+                if (s3.AttributeNames is not { Count: > 0 })
+                    throw SageMakerErrors.ValidationException($"AttributeNames must be specified for channel {c.ChannelName}, whose S3DataType is AugmentedManifestFile: name the attributes of each JSON line to pass to the algorithm.");
+                if (channelMode != "Pipe")
+                    throw SageMakerErrors.ValidationException($"Channel {c.ChannelName}: AugmentedManifestFile is supported only for channels using Pipe input mode, not {channelMode}.");
+            }
             S3Uri(s3.S3Uri, $"InputDataConfig.{c.ChannelName}.DataSource.S3DataSource.S3Uri");
             channels.Add(new TrainingChannel
             {
@@ -75,6 +84,7 @@ public sealed partial class SageMakerService
                 RecordWrapperType = c.RecordWrapperType ?? "None",
                 InputMode = c.InputMode,
                 ShuffleSeed = c.ShuffleConfig?.Seed,
+                AttributeNames = s3.AttributeNames is { Count: > 0 } names ? names : null,
             });
         }
         var output = input.OutputDataConfig!;
@@ -202,7 +212,7 @@ public sealed partial class SageMakerService
     static List<Channel> Channels(TrainingJob job) => [.. job.Channels.Select(c => new Channel
     {
         ChannelName = c.Name,
-        DataSource = new DataSource { S3DataSource = new S3DataSource { S3DataType = c.S3DataType, S3Uri = c.S3Uri, S3DataDistributionType = c.S3DataDistributionType } },
+        DataSource = new DataSource { S3DataSource = new S3DataSource { S3DataType = c.S3DataType, S3Uri = c.S3Uri, S3DataDistributionType = c.S3DataDistributionType, AttributeNames = c.AttributeNames } },
         ContentType = c.ContentType,
         CompressionType = c.CompressionType,
         RecordWrapperType = c.RecordWrapperType,
