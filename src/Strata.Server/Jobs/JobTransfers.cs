@@ -18,18 +18,19 @@ namespace Strata.Server.Jobs;
 /// </summary>
 public sealed class JobTransfers(IJobStorage storage, string stagingDir)
 {
-    /// <summary>Every object under an S3 prefix into <paramref name="target"/>, by its key below the
-    /// prefix (an object named exactly by the prefix, by its file name); returns how many.</summary>
-    public async Task<int> DownloadPrefixAsync(string uri, string target, RoleAuthorizer authorize, string what, CancellationToken ct)
+    /// <summary>Every object under an S3 prefix (or, with <paramref name="shard"/>, a host's share of
+    /// them) into <paramref name="target"/>, by its key below the prefix (an object named exactly by
+    /// the prefix, by its file name); returns how many objects are under the prefix.</summary>
+    public async Task<int> DownloadPrefixAsync(string uri, string target, RoleAuthorizer authorize, string what, CancellationToken ct, S3Shard? shard = null)
     {
         var (bucket, prefix) = S3Location.Parse(uri);
         Directory.CreateDirectory(target);
         var count = 0;
         foreach (var key in ListPrefix(uri, authorize, what))
         {
+            if (!(shard ?? S3Shard.All).Takes(count++)) continue;
             var relative = key.Length == prefix.Length ? key[(key.LastIndexOf('/') + 1)..] : key[prefix.Length..].TrimStart('/');
             await DownloadObjectAsync(bucket, key, SafePath(target, relative), authorize, what, ct);
-            count++;
         }
         return count;
     }
@@ -65,13 +66,16 @@ public sealed class JobTransfers(IJobStorage storage, string stagingDir)
     }
 
     /// <summary>The objects a manifest file lists (a JSON array: <c>{"prefix": "s3://…"}</c>, then
-    /// keys relative to it) into <paramref name="target"/>, by those relative keys.
+    /// keys relative to it) into <paramref name="target"/>, by those relative keys; with
+    /// <paramref name="shard"/>, a host's share of them.
     /// <paramref name="source"/> names what the manifest is for in messages ("channel train").</summary>
-    public async Task DownloadManifestAsync(string manifestUri, string target, RoleAuthorizer authorize, string source, CancellationToken ct)
+    public async Task DownloadManifestAsync(string manifestUri, string target, RoleAuthorizer authorize, string source, CancellationToken ct, S3Shard? shard = null)
     {
         Directory.CreateDirectory(target);
+        var position = 0;
         foreach (var (bucket, key, relative) in await ReadManifestAsync(manifestUri, authorize, source, ct))
-            await DownloadObjectAsync(bucket, key, SafePath(target, relative), authorize, $"Could not read the data of {source}", ct);
+            if ((shard ?? S3Shard.All).Takes(position++))
+                await DownloadObjectAsync(bucket, key, SafePath(target, relative), authorize, $"Could not read the data of {source}", ct);
     }
 
     /// <summary>The objects a manifest file lists, in its order: each one's bucket, key, and key
@@ -148,8 +152,18 @@ public sealed class JobTransfers(IJobStorage storage, string stagingDir)
     }
 
     /// <summary>A directory's regular files as one gzipped tar object.</summary>
-    public async Task UploadTarAsync(string dir, string bucket, string key, string? kmsKeyId, RoleAuthorizer authorize, string what, CancellationToken ct)
+    public Task UploadTarAsync(string dir, string bucket, string key, string? kmsKeyId, RoleAuthorizer authorize, string what, CancellationToken ct)
+        => UploadTarAsync([dir], bucket, key, kmsKeyId, authorize, what, ct);
+
+    /// <summary>Several directories' regular files as one gzipped tar object, each by its path below
+    /// its directory, as SageMaker aggregates the model directories of a job's hosts: where two
+    /// directories have a file of the same path, the later directory's is the one kept.</summary>
+    public async Task UploadTarAsync(IReadOnlyList<string> dirs, string bucket, string key, string? kmsKeyId, RoleAuthorizer authorize, string what, CancellationToken ct)
     {
+        var files = new SortedDictionary<string, string>(StringComparer.Ordinal);
+        foreach (var dir in dirs)
+            foreach (var path in RegularFiles(dir))
+                files[Path.GetRelativePath(dir, path).Replace(Path.DirectorySeparatorChar, '/')] = path;
         authorize("s3:PutObject", $"arn:aws:s3:::{bucket}/{key}", what);
         // Staged where the container never could write (its whole tree is the job directory).
         Directory.CreateDirectory(stagingDir);
@@ -158,8 +172,8 @@ public sealed class JobTransfers(IJobStorage storage, string stagingDir)
         await using (var gzip = new GZipStream(file, CompressionLevel.Fastest))
         await using (var tar = new TarWriter(gzip, TarEntryFormat.Pax))
         {
-            foreach (var path in RegularFiles(dir))
-                await tar.WriteEntryAsync(path, Path.GetRelativePath(dir, path).Replace(Path.DirectorySeparatorChar, '/'), ct);
+            foreach (var (name, path) in files)
+                await tar.WriteEntryAsync(path, name, ct);
         }
         await using (var content = File.OpenRead(staged))
             await storage.PutAsync(bucket, key, content, "application/x-tar", kmsKeyId, (a, r) => authorize(a, r, what), ct);

@@ -7,8 +7,14 @@ namespace Strata.Server.Jobs.Containers;
 /// <c>/opt/ml</c>, and what bounds it.</summary>
 public sealed record ContainerLaunch
 {
-    /// <summary>The job's name: its log stream is <c>{JobName}/algo-1-{epoch}</c>.</summary>
+    /// <summary>The job's name: the container's log stream is <c>{JobName}/{Host}-{epoch}</c>.</summary>
     public required string JobName { get; init; }
+    /// <summary>The host the container is, as SageMaker names a job's instances.</summary>
+    public string Host { get; init; } = JobContainer.Host;
+    /// <summary>The job's hosts, when the container is one of them: in the sandbox its /etc/hosts
+    /// names them all, its hostname is <see cref="Host"/>, and with network isolation it joins the
+    /// network namespace they share.</summary>
+    public ContainerCluster? Cluster { get; init; }
     /// <summary>"training", "processing": how messages name the container.</summary>
     public required string Kind { get; init; }
     /// <summary>The CloudWatch Logs group of the job's output (also, below the log directory, where its log file is).</summary>
@@ -55,9 +61,13 @@ public sealed record JobContainerOptions
 /// The container starts in a session and process group of its own (setsid(1)): a stop signals the
 /// whole group, and when the container's main process exits whatever it left behind is killed, as
 /// a Docker container's processes end with it; a grandchild that keeps its stdout open cannot keep
-/// the job from ending. Its output goes line by line to a log file and to CloudWatch Logs (stream
-/// <c>{job}/algo-1-{epoch}</c>). A stop (the job's Stop operation, or MaxRuntime on the injected
-/// clock) sends SIGTERM, then SIGKILL <see cref="StopGrace"/> later, as SageMaker does.
+/// the job from ending. A container that is one of a job's hosts (a <see cref="ContainerCluster"/>)
+/// also gets, in the sandbox, the cluster's hosts file bound read-only over /etc/hosts, a UTS
+/// namespace named after its host, and with network isolation the cluster's network namespace
+/// (nsenter) instead of one of its own. Its output goes line by line to the job's log file and to
+/// CloudWatch Logs (stream <c>{job}/{host}-{epoch}</c>). A stop (the job's Stop operation, or
+/// MaxRuntime on the injected clock) sends SIGTERM, then SIGKILL <see cref="StopGrace"/> later, as
+/// SageMaker does.
 /// </summary>
 public sealed class JobContainer(JobContainerOptions options, TimeProvider clock, ILogger log)
 {
@@ -84,27 +94,33 @@ public sealed class JobContainer(JobContainerOptions options, TimeProvider clock
     /// <summary>Where a container sees its job's directory: <c>/opt/ml</c> in the sandbox, else the directory itself.</summary>
     public static string Root(string jobDir) => Sandboxed ? "/opt/ml" : Path.GetFullPath(jobDir);
 
-    /// <summary>SageMaker's <c>resourceconfig.json</c> of a one-instance job (without an instance
-    /// type: what the training toolkit's SM_RESOURCE_CONFIG carries).</summary>
-    public static JsonObject ResourceConfig(string? instanceType)
+    /// <summary>SageMaker's <c>resourceconfig.json</c> as host <paramref name="currentHost"/> of
+    /// <paramref name="hosts"/> (one host, algo-1, when not given) sees it; without an instance type,
+    /// what the training toolkit's SM_RESOURCE_CONFIG carries.</summary>
+    public static JsonObject ResourceConfig(string? instanceType, IReadOnlyList<string>? hosts = null, string currentHost = Host)
     {
+        hosts ??= [Host];
+        JsonArray Hosts() => new([.. hosts.Select(h => (JsonNode)h)]);
         var resources = new JsonObject
         {
-            ["current_host"] = Host,
+            ["current_host"] = currentHost,
             ["current_instance_type"] = instanceType,
-            ["hosts"] = new JsonArray(Host),
+            ["hosts"] = Hosts(),
             ["network_interface_name"] = "eth0",
         };
         if (instanceType is null) return resources;
-        resources["current_group_name"] = "homogeneousCluster";
+        resources["current_group_name"] = InstanceGroup;
         resources["instance_groups"] = new JsonArray(new JsonObject
         {
-            ["instance_group_name"] = "homogeneousCluster",
+            ["instance_group_name"] = InstanceGroup,
             ["instance_type"] = instanceType,
-            ["hosts"] = new JsonArray(Host),
+            ["hosts"] = Hosts(),
         });
         return resources;
     }
+
+    /// <summary>The one instance group of a job that asks for InstanceType and InstanceCount.</summary>
+    public const string InstanceGroup = "homogeneousCluster";
 
     /// <summary>Runs the container to its end; returns its exit code and, when it was stopped,
     /// why (<paramref name="stop"/>'s reason or <see cref="MaxRuntimeExceeded"/>). The container
@@ -115,13 +131,24 @@ public sealed class JobContainer(JobContainerOptions options, TimeProvider clock
             throw new JobException("ClientError: EnableNetworkIsolation needs the server to run as root: the container starts in a network namespace of its own (unshare --net)");
         var workdir = Path.Combine(launch.JobDir, launch.WorkingDirectory);
         List<string> argv = ["/usr/bin/env", .. launch.Environment.Select(kv => $"{kv.Key}={kv.Value}"), .. launch.Command];
+        var cluster = launch.Cluster;
         if (Sandboxed)
-            argv = ["/usr/bin/unshare", "--mount", "--propagation", "private", .. launch.EnableNetworkIsolation ? new[] { "--net" } : [], "--", "/bin/sh", "-c",
-                "/bin/mkdir -p /opt/ml && /bin/mount --bind \"$STRATA_JOB_DIR\" /opt/ml && /bin/mount -t tmpfs -o size=1m,mode=0700 strata-hidden \"$STRATA_DATA_DIR\""
+        {
+            // The shared network namespace is joined before the others are made (nsenter execs in place).
+            string[] enter = cluster?.NetworkNamespace is { } shared ? ["/usr/bin/nsenter", "--net=" + shared, "--"] : [];
+            var ownNetwork = launch.EnableNetworkIsolation && cluster?.NetworkNamespace is null;
+            argv = [.. enter, "/usr/bin/unshare", "--mount", .. cluster?.HostsFile is null ? Array.Empty<string>() : ["--uts"], "--propagation", "private",
+                .. ownNetwork ? new[] { "--net" } : [], "--", "/bin/sh", "-c",
+                "/bin/mkdir -p /opt/ml && /bin/mount --bind \"$STRATA_JOB_DIR\" /opt/ml"
+                // The hosts file lives below the data directory, so it is bound before that is hidden.
+                + (cluster?.HostsFile is null ? "" : " && /bin/mount --bind \"$STRATA_HOSTS_FILE\" /etc/hosts && /bin/mount -o remount,bind,ro /etc/hosts"
+                    + " && echo \"$STRATA_HOST\" > /proc/sys/kernel/hostname")
+                + " && /bin/mount -t tmpfs -o size=1m,mode=0700 strata-hidden \"$STRATA_DATA_DIR\""
                 + " && cd \"/opt/ml/$STRATA_WORKDIR\""
                 + " && exec /usr/bin/setpriv --securebits=+noroot,+noroot_locked,+no_setuid_fixup,+no_setuid_fixup_locked,+keep_caps_locked"
                 + " --bounding-set=-all --inh-caps=-all --ambient-caps=-all --no-new-privs -- \"$@\"",
                 "strata-container", .. argv];
+        }
         // A session of its own, hence a process group whose id is the container's pid: setsid(1)
         // execs in place, since a child of the server leads no group.
         argv = ["/usr/bin/setsid", .. argv];
@@ -137,13 +164,17 @@ public sealed class JobContainer(JobContainerOptions options, TimeProvider clock
         psi.Environment["STRATA_JOB_DIR"] = Path.GetFullPath(launch.JobDir);
         psi.Environment["STRATA_DATA_DIR"] = Path.GetFullPath(options.DataDir);
         psi.Environment["STRATA_WORKDIR"] = launch.WorkingDirectory;
+        if (cluster?.HostsFile is { } hostsFile)
+        {
+            psi.Environment["STRATA_HOSTS_FILE"] = hostsFile;
+            psi.Environment["STRATA_HOST"] = launch.Host;
+        }
 
         var started = clock.GetUtcNow();
-        var stream = $"{launch.JobName}/{Host}-{started.ToUnixTimeSeconds()}";
-        var logFile = LogFile(options.LogDir, launch.LogGroup, account, launch.JobName);
-        Directory.CreateDirectory(Path.GetDirectoryName(logFile)!);
-        using var writer = new StreamWriter(new FileStream(logFile, FileMode.Append, FileAccess.Write, FileShare.ReadWrite)) { AutoFlush = true };
-        var writing = new Lock();
+        var stream = $"{launch.JobName}/{launch.Host}-{started.ToUnixTimeSeconds()}";
+        // The hosts of one job share its log file: each line says whose it is.
+        var prefix = cluster is { Hosts.Count: > 1 } ? $"[{launch.Host}] " : "";
+        using var writer = _logFiles.Open(LogFile(options.LogDir, launch.LogGroup, account, launch.JobName));
         void Line(string? line)
         {
             if (line is null) return;
@@ -151,7 +182,7 @@ public sealed class JobContainer(JobContainerOptions options, TimeProvider clock
             try
             {
                 var at = clock.GetUtcNow();
-                lock (writing) writer.WriteLine(line);
+                writer.WriteLine(prefix + line);
                 options.LogEvents?.Post(account, launch.LogGroup, stream, at, line);
                 launch.OnLine?.Invoke(at, line);
             }
@@ -210,6 +241,54 @@ public sealed class JobContainer(JobContainerOptions options, TimeProvider clock
         try { await process.WaitForExitAsync(ct).WaitAsync(OutputDrain, clock, ct); }
         catch (TimeoutException) { log.LogWarning("{Kind} job {Job}: a process that left the container still holds its output", launch.Kind, launch.JobName); }
         return new ContainerExit(process.ExitCode, stoppedBy);
+    }
+
+    readonly SharedLogFiles _logFiles = new();
+
+    /// <summary>The log files of the containers running, each open once however many of a job's
+    /// hosts write to it: two streams appending to one file would write over each other's lines.</summary>
+    sealed class SharedLogFiles
+    {
+        readonly Dictionary<string, (StreamWriter Writer, int Users)> _open = new(StringComparer.Ordinal);
+        readonly Lock _lock = new();
+
+        public Handle Open(string path)
+        {
+            lock (_lock)
+            {
+                if (_open.TryGetValue(path, out var open)) _open[path] = (open.Writer, open.Users + 1);
+                else
+                {
+                    Directory.CreateDirectory(Path.GetDirectoryName(path)!);
+                    _open[path] = (new StreamWriter(new FileStream(path, FileMode.Append, FileAccess.Write, FileShare.ReadWrite)) { AutoFlush = true }, 1);
+                }
+                return new Handle(this, path, _open[path].Writer);
+            }
+        }
+
+        void Close(string path)
+        {
+            lock (_lock)
+            {
+                var (writer, users) = _open[path];
+                if (users > 1) _open[path] = (writer, users - 1);
+                else
+                {
+                    _open.Remove(path);
+                    lock (writer) writer.Dispose();
+                }
+            }
+        }
+
+        public sealed class Handle(SharedLogFiles files, string path, StreamWriter writer) : IDisposable
+        {
+            public void WriteLine(string line)
+            {
+                lock (writer) writer.WriteLine(line);
+            }
+
+            public void Dispose() => files.Close(path);
+        }
     }
 
     const int SigTerm = 15;

@@ -13,7 +13,7 @@ namespace Strata.Server.Jobs.Processing;
 /// ContainerEntrypoint: <see cref="ContainerCommand"/>) with the job's Environment, its output goes
 /// to CloudWatch Logs (<c>/aws/sagemaker/ProcessingJobs</c>, stream <c>{job}/algo-1-{epoch}</c>), and
 /// each output's LocalPath goes to its S3Uri: at the end (EndOfJob), or every
-/// <see cref="ContinuousUploadPeriod"/> of the injected clock as files appear and change, and at
+/// <see cref="ContinuousUpload.Period"/> of the injected clock as files appear and change, and at
 /// the end (Continuous). Exit code 0 is Completed, any other Failed (FailureReason from
 /// <c>/opt/ml/output/failure</c>); the first KB of <c>/opt/ml/output/message</c> is the ExitMessage
 /// whatever the end. StopProcessingJob and MaxRuntimeInSeconds send SIGTERM, then SIGKILL 120 s
@@ -25,8 +25,6 @@ public sealed class ProcessingJobRunner(IProcessingJobs jobs, IJobStorage storag
     TimeProvider clock, ILogger<ProcessingJobRunner> log) : IHostedService, IDisposable
 {
     public const string LogGroup = "/aws/sagemaker/ProcessingJobs";
-    /// <summary>How often a Continuous output's new and changed files go up.</summary>
-    public static readonly TimeSpan ContinuousUploadPeriod = TimeSpan.FromSeconds(5);
     const int ExitMessageBytes = 1024;
     const int FailureReasonLength = 1024;
     const string UploadOutput = "Could not upload the processing job's output";
@@ -121,42 +119,17 @@ public sealed class ProcessingJobRunner(IProcessingJobs jobs, IJobStorage storag
 
             var sent = new SentFiles();
             var continuous = outputs.Where(o => o.Output.S3UploadMode == "Continuous").ToList();
-            using var stopUploads = CancellationTokenSource.CreateLinkedTokenSource(ct);
-            Exception? uploadFailure = null;
-            var uploadFailed = new TaskCompletionSource<string>(TaskCreationOptions.RunContinuationsAsynchronously);
-            async Task UploadContinuouslyAsync()
-            {
-                try
-                {
-                    while (true)
-                    {
-                        await Task.Delay(ContinuousUploadPeriod, clock, stopUploads.Token);
-                        await UploadAsync(continuous, job, authorize, sent, stopUploads.Token);
-                    }
-                }
-                catch (OperationCanceledException) when (stopUploads.IsCancellationRequested) { }
-                catch (Exception e)
-                {
-                    // The job cannot keep its outputs: its container is stopped, and the job fails saying why.
-                    uploadFailure = e;
-                    uploadFailed.TrySetResult("ContinuousUploadFailed");
-                }
-            }
-            var uploading = continuous.Count > 0 ? UploadContinuouslyAsync() : Task.CompletedTask;
-
+            var uploads = ContinuousUpload.Start(t => UploadAsync(continuous, job, authorize, sent, t), clock, ct, continuous.Count > 0);
             ContainerExit exit;
             try
             {
                 // A stop that came while the inputs were downloading ends the job before its container starts.
                 exit = run.StopRequested.Task.IsCompleted ? new ContainerExit(0, run.StopRequested.Task.Result)
-                    : await _container.RunAsync(account, Launch(job, layout, command), Task.WhenAny(run.StopRequested.Task, uploadFailed.Task).Unwrap(), ct);
+                    : await _container.RunAsync(account, Launch(job, layout, command), Task.WhenAny(run.StopRequested.Task, uploads.Failed).Unwrap(), ct);
             }
-            finally
-            {
-                await stopUploads.CancelAsync();
-                await uploading;
-            }
-            if (uploadFailure is not null) throw uploadFailure;
+            finally { await uploads.DisposeAsync(); }
+            // The job cannot keep its outputs: its container was stopped, and the job fails saying why.
+            uploads.ThrowIfFailed();
 
             exitMessage = ExitMessage(layout);
             // A failed container's outputs are not uploaded; a stopped one's are, as they are.

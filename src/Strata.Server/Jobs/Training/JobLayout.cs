@@ -8,7 +8,8 @@ namespace Strata.Server.Jobs.Training;
 /// (hyperparameters.json, inputdataconfig.json, resourceconfig.json), <c>input/data/&lt;channel&gt;</c>,
 /// <c>model</c>, <c>output</c> (<c>failure</c>), <c>output/data</c>, <c>checkpoints</c>, <c>code</c>;
 /// and the environment the SageMaker training toolkit gives a container (<c>SM_*</c>), for the
-/// directory as the container sees it (<c>/opt/ml</c> in its own mount namespace).
+/// directory as the container sees it (<c>/opt/ml</c> in its own mount namespace). A job of several
+/// instances has one such directory per host, each telling its container which host it is.
 /// </summary>
 public sealed class JobLayout
 {
@@ -28,8 +29,6 @@ public sealed class JobLayout
             Directory.CreateDirectory(dir);
         return layout;
     }
-
-    const string Host = Containers.JobContainer.Host;
 
     static JsonObject Hyperparameters(TrainingJob job)
     {
@@ -56,22 +55,27 @@ public sealed class JobLayout
         return o;
     }
 
-    static JsonObject ResourceConfig() => Containers.JobContainer.ResourceConfig(null);
-
-    /// <summary>The files of <c>input/config</c>, as SageMaker writes them.</summary>
-    public void WriteConfig(TrainingJob job)
+    /// <summary>The files of <c>input/config</c>, as SageMaker writes them for host <paramref name="host"/> (from 0).</summary>
+    public void WriteConfig(TrainingJob job, int host = 0)
     {
         File.WriteAllText(Path.Combine(Config, "hyperparameters.json"), Hyperparameters(job).ToJsonString());
         File.WriteAllText(Path.Combine(Config, "inputdataconfig.json"), InputDataConfig(job).ToJsonString());
-        var resources = Containers.JobContainer.ResourceConfig(job.InstanceType);
+        var hosts = Containers.ContainerCluster.HostNames(job.InstanceCount);
+        var resources = Containers.JobContainer.ResourceConfig(job.InstanceType, hosts, hosts[host]);
         File.WriteAllText(Path.Combine(Config, "resourceconfig.json"), resources.ToJsonString());
     }
 
-    /// <summary>The training toolkit's variables for a container that sees the job's directory
-    /// at <paramref name="root"/>; hyperparameters also one by one (<c>SM_HP_&lt;NAME&gt;</c>).</summary>
-    public static Dictionary<string, string> ContractEnvironment(TrainingJob job, string root, string region, int cpus)
+    /// <summary>The training toolkit's variables for host <paramref name="host"/> (from 0) of the
+    /// job, whose container sees its directory at <paramref name="root"/>; hyperparameters also one
+    /// by one (<c>SM_HP_&lt;NAME&gt;</c>). The first host is the toolkit's master.</summary>
+    public static Dictionary<string, string> ContractEnvironment(TrainingJob job, string root, string region, int cpus, int host = 0)
     {
         string P(params string[] parts) => string.Join('/', [root, .. parts]);
+        var hosts = Containers.ContainerCluster.HostNames(job.InstanceCount);
+        var current = hosts[host];
+        JsonArray Hosts() => new([.. hosts.Select(h => (JsonNode)h)]);
+        const string group = Containers.JobContainer.InstanceGroup;
+        JsonObject ResourceConfig() => Containers.JobContainer.ResourceConfig(null, hosts, current);
         var channels = new JsonArray([.. job.Channels.Select(c => (JsonNode)c.Name)]);
         var env = new Dictionary<string, string>
         {
@@ -88,8 +92,12 @@ public sealed class JobLayout
             ["SM_HPS"] = Hyperparameters(job).ToJsonString(),
             ["SM_INPUT_DATA_CONFIG"] = InputDataConfig(job).ToJsonString(),
             ["SM_RESOURCE_CONFIG"] = ResourceConfig().ToJsonString(),
-            ["SM_CURRENT_HOST"] = Host,
-            ["SM_HOSTS"] = new JsonArray(Host).ToJsonString(),
+            ["SM_CURRENT_HOST"] = current,
+            ["SM_HOSTS"] = Hosts().ToJsonString(),
+            ["SM_CURRENT_INSTANCE_GROUP"] = group,
+            ["SM_CURRENT_INSTANCE_GROUP_HOSTS"] = Hosts().ToJsonString(),
+            ["SM_INSTANCE_GROUPS"] = new JsonArray(group).ToJsonString(),
+            ["SM_IS_HETERO"] = "false",
             ["SM_NETWORK_INTERFACE_NAME"] = "eth0",
             ["SM_NUM_CPUS"] = cpus.ToString(CultureInfo.InvariantCulture),
             ["SM_NUM_GPUS"] = "0",
@@ -101,8 +109,14 @@ public sealed class JobLayout
         var training = new JsonObject
         {
             ["job_name"] = job.Name,
-            ["current_host"] = Host,
-            ["hosts"] = new JsonArray(Host),
+            ["current_host"] = current,
+            ["hosts"] = Hosts(),
+            ["master_hostname"] = hosts[0],
+            ["is_master"] = host == 0,
+            ["current_instance_group"] = group,
+            ["current_instance_group_hosts"] = Hosts(),
+            ["instance_groups"] = new JsonArray(group),
+            ["is_hetero"] = false,
             ["channel_input_dirs"] = new JsonObject(job.Channels.Select(c => KeyValuePair.Create(c.Name, (JsonNode?)P("input", "data", c.Name)))),
             ["hyperparameters"] = Hyperparameters(job),
             ["input_data_config"] = InputDataConfig(job),

@@ -15,6 +15,13 @@ namespace Strata.Server.Jobs.Training;
 /// training toolkit, its output goes to CloudWatch Logs (<c>/aws/sagemaker/TrainingJobs</c>,
 /// stream <c>{job}/algo-1-{epoch}</c>) with the metric definitions' values recorded as metrics,
 /// and when it exits the model directory becomes <c>{S3OutputPath}/{job}/output/model.tar.gz</c>.
+/// A job of InstanceCount N runs N containers together, hosts <c>algo-1</c> … <c>algo-N</c> of a
+/// <see cref="ContainerCluster"/> (they resolve each other by name), each with a directory of its
+/// own as its <c>/opt/ml</c>, its own resourceconfig.json and log stream, and its share of each
+/// ShardedByS3Key channel (<see cref="S3Shard"/>); the job completes when every host exits 0, fails
+/// when one fails (the others are stopped), and its model.tar.gz holds every host's model directory.
+/// With a CheckpointConfig, every host's <c>/opt/ml/checkpoints</c> goes to its S3Uri while the job
+/// trains (<see cref="ContinuousUpload"/>: new and changed files, every few seconds) and at the end.
 /// The container is a <see cref="JobContainer"/> (the sandbox, the log, the stop) and the S3
 /// transfers are <see cref="JobTransfers"/>, both shared with processing jobs.
 /// StopTrainingJob and MaxRuntimeInSeconds send SIGTERM, then SIGKILL 120 s later, as SageMaker
@@ -114,64 +121,88 @@ public sealed class TrainingJobRunner(ITrainingJobs jobs, IJobStorage storage, I
         if (record.State.Status != "InProgress") return;
         var job = record.Job;
         var dir = Path.Combine(options.WorkDir, account, name);
-        var metricValues = new ConcurrentDictionary<string, TrainingMetric>(StringComparer.Ordinal);
+        var hosts = ContainerCluster.HostNames(job.InstanceCount);
+        var metricValues = new ConcurrentDictionary<string, HostMetric>(StringComparer.Ordinal);
+        List<TrainingMetric> FinalMetrics() => [.. metricValues.Values.Select(m => m.Metric).OrderBy(m => m.MetricName, StringComparer.Ordinal)];
         try
         {
             if (Directory.Exists(dir))
             {
-                // A run the server's death interrupted: what it checkpointed on disk goes to S3
-                // first, so that this run starts from it.
-                var left = Path.Combine(dir, "checkpoints");
-                if (job.CheckpointS3Uri is { } uri && Directory.Exists(left))
-                    await _transfers.UploadDirectoryAsync(left, uri, job.OutputKmsKeyId, storage.AssumeRole(job.RoleArn), SaveCheckpoints, ct);
+                // A run the server's death interrupted: what its hosts checkpointed on disk goes to
+                // S3 first, so that this run starts from it.
+                if (job.CheckpointS3Uri is { } uri)
+                    foreach (var left in hosts.Select(h => Path.Combine(dir, h, "checkpoints")).Append(Path.Combine(dir, "checkpoints")).Where(Directory.Exists))
+                        await _transfers.UploadDirectoryAsync(left, uri, job.OutputKmsKeyId, storage.AssumeRole(job.RoleArn), SaveCheckpoints, ct);
                 Directory.Delete(dir, recursive: true);
             }
-            var layout = JobLayout.Create(dir);
+            // Each host's directory is its /opt/ml; the job's directory holds them (and the hosts file).
+            var layouts = hosts.Select(h => JobLayout.Create(Path.Combine(dir, h))).ToList();
             jobs.Update(account, name, s => Transition(s with { TrainingStartTime = s.TrainingStartTime ?? clock.GetUtcNow() }, "Starting", "Preparing the instances for training"));
             var authorize = storage.AssumeRole(job.RoleArn);
             var (command, algorithm, script) = Command(job);
 
             jobs.Update(account, name, s => Transition(s, "Downloading", "Downloading input data"));
             await using var pipes = new PipeChannels(_transfers, options.Region, log);
-            foreach (var channel in job.Channels)
-                await DownloadChannelAsync(job, channel, layout.Data, authorize, pipes, ct);
-            if (job.CheckpointS3Uri is { } checkpoints) await _transfers.DownloadPrefixAsync(checkpoints, layout.Checkpoints, authorize, "Could not restore the checkpoints", ct);
-            if (script is not null) await DownloadSourceAsync(script, layout, authorize, ct);
-            layout.WriteConfig(job);
+            // The checkpoints each host restores are in S3 as they are: only what changes goes up again.
+            var sent = new SentFiles();
+            for (var host = 0; host < layouts.Count; host++)
+            {
+                var layout = layouts[host];
+                foreach (var channel in job.Channels)
+                    await DownloadChannelAsync(job, channel, layout.Data, authorize, pipes, ct, S3Shard.Of(channel.S3DataDistributionType, host, layouts.Count));
+                if (job.CheckpointS3Uri is { } checkpoints)
+                {
+                    await _transfers.DownloadPrefixAsync(checkpoints, layout.Checkpoints, authorize, "Could not restore the checkpoints", ct);
+                    foreach (var file in JobTransfers.RegularFiles(layout.Checkpoints)) sent.Record(file, SentFiles.Stamp(file));
+                }
+                if (script is not null) await DownloadSourceAsync(script, layout, authorize, ct);
+                layout.WriteConfig(job, host);
+            }
 
             jobs.Update(account, name, s => Transition(s, "Training", "Training image download completed. Training in progress."));
             var definitions = BuiltInAlgorithms.Compile(algorithm is null ? job.MetricDefinitions : BuiltInAlgorithms.Metrics(algorithm));
             var started = clock.GetUtcNow();
-            // A stop that came while the data was downloading ends the job before its container starts.
-            var (exitCode, stoppedBy) = run.StopRequested.Task.IsCompleted ? new ContainerExit(0, run.StopRequested.Task.Result)
-                : await RunContainerAsync(account, job, layout, command, algorithm, script, definitions, metricValues, pipes.StopOr(run.StopRequested.Task), ct);
-            // The container has gone: its pipes' writers end (a channel that failed fails the job).
+            JobEnd end;
+            // A stop that came while the data was downloading ends the job before its containers start.
+            if (run.StopRequested.Task.IsCompleted) end = Stopped(run.StopRequested.Task.Result);
+            else
+            {
+                using var cluster = await ContainerCluster.StartAsync(dir, hosts.Count, job.EnableNetworkIsolation, ct);
+                // The checkpoints go to S3 while the job trains, so that a server that dies loses little of them.
+                var uploads = ContinuousUpload.Start(t => SaveCheckpointsAsync(job, layouts, authorize, sent, t), clock, ct, job.CheckpointS3Uri is not null);
+                try
+                {
+                    var stop = new TaskCompletionSource<string>(TaskCreationOptions.RunContinuationsAsynchronously);
+                    // A Pipe channel that fails while streaming stops the containers too.
+                    Forward(pipes.StopOr(run.StopRequested.Task), stop);
+                    Forward(uploads.Failed, stop);
+                    end = await RunHostsAsync(account, job, layouts, cluster, command, algorithm, script, definitions, metricValues, stop, ct);
+                }
+                finally { await uploads.DisposeAsync(); }
+                // The job cannot keep its checkpoints: its containers were stopped, and the job fails saying why.
+                uploads.ThrowIfFailed();
+            }
+            // The containers have gone: their pipes' writers end (a channel that failed fails the job).
             await pipes.EndAsync();
             if (pipes.Failure is { } failure) throw new TrainingException(failure);
             var ran = (int)Math.Max(1, Math.Ceiling((clock.GetUtcNow() - started).TotalSeconds));
 
-            jobs.Update(account, name, s => Transition(s with { TrainingTimeInSeconds = ran, FinalMetrics = [.. metricValues.Values.OrderBy(m => m.MetricName, StringComparer.Ordinal)] },
-                "Uploading", "Uploading generated training model"));
-            if (job.CheckpointS3Uri is { } checkpointUri) await _transfers.UploadDirectoryAsync(layout.Checkpoints, checkpointUri, job.OutputKmsKeyId, authorize, SaveCheckpoints, ct);
+            jobs.Update(account, name, s => Transition(s with { TrainingTimeInSeconds = ran, FinalMetrics = FinalMetrics() }, "Uploading", "Uploading generated training model"));
+            if (job.CheckpointS3Uri is not null) await SaveCheckpointsAsync(job, layouts, authorize, sent, ct);
             var (bucket, prefix) = S3Location.Parse(job.OutputPath);
             var outputKey = $"{prefix}{(prefix.Length == 0 || prefix.EndsWith('/') ? "" : "/")}{name}/output/";
             string? artifacts = null;
-            // A failed container's model is not uploaded (as in SageMaker); a stopped one's is.
-            if (exitCode == 0 || stoppedBy is not null)
+            // A failed job's model is not uploaded (as in SageMaker); a stopped one's is. The hosts'
+            // model directories go into one model.tar.gz, as SageMaker aggregates them.
+            if (end.Status != "Failed")
             {
-                await _transfers.UploadTarAsync(layout.Model, bucket, outputKey + "model.tar.gz", job.OutputKmsKeyId, authorize, UploadOutput, ct);
+                await _transfers.UploadTarAsync([.. layouts.Select(l => l.Model)], bucket, outputKey + "model.tar.gz", job.OutputKmsKeyId, authorize, UploadOutput, ct);
                 artifacts = $"s3://{bucket}/{outputKey}model.tar.gz";
             }
-            if (JobTransfers.RegularFiles(layout.OutputData).Any())
-                await _transfers.UploadTarAsync(layout.OutputData, bucket, outputKey + "output.tar.gz", job.OutputKmsKeyId, authorize, UploadOutput, ct);
+            if (layouts.Any(l => JobTransfers.RegularFiles(l.OutputData).Count > 0))
+                await _transfers.UploadTarAsync([.. layouts.Select(l => l.OutputData)], bucket, outputKey + "output.tar.gz", job.OutputKmsKeyId, authorize, UploadOutput, ct);
 
-            jobs.Update(account, name, s =>
-            {
-                s = s with { S3ModelArtifacts = artifacts };
-                if (stoppedBy is not null) return Ended(s, "Stopped", stoppedBy == JobContainer.MaxRuntimeExceeded ? "MaxRuntimeExceeded" : "Stopped", null);
-                if (exitCode == 0) return Ended(s, "Completed", "Completed", null);
-                return Ended(s, "Failed", "Failed", FailureReason(layout, exitCode));
-            });
+            jobs.Update(account, name, s => Ended(s with { S3ModelArtifacts = artifacts }, end.Status, end.SecondaryStatus, end.FailureReason));
         }
         catch (OperationCanceledException) when (_runs.ShuttingDown)
         {
@@ -181,13 +212,60 @@ public sealed class TrainingJobRunner(ITrainingJobs jobs, IJobStorage storage, I
         {
             var reason = e is JobException or HostingException ? e.Message : "InternalServerError: " + e.Message;
             if (e is not (JobException or HostingException)) log.LogError(e, "training job {Job} failed", name);
-            jobs.Update(account, name, s => s.IsTerminal ? s : Ended(s with { FinalMetrics = [.. metricValues.Values] }, "Failed", "Failed", reason));
+            jobs.Update(account, name, s => s.IsTerminal ? s : Ended(s with { FinalMetrics = FinalMetrics() }, "Failed", "Failed", reason));
         }
         finally
         {
             if (!_runs.ShuttingDown)
                 try { Directory.Delete(dir, recursive: true); } catch (IOException) { } catch (UnauthorizedAccessException) { }
         }
+    }
+
+    /// <summary>How a job's training ended: its status, secondary status and FailureReason.</summary>
+    sealed record JobEnd(string Status, string SecondaryStatus, string? FailureReason);
+
+    static JobEnd Stopped(string why) => new("Stopped", why == JobContainer.MaxRuntimeExceeded ? "MaxRuntimeExceeded" : "Stopped", null);
+
+    /// <summary>A metric's latest value, from the first host that reports it (algo-1 if it does):
+    /// the job's FinalMetricDataList, as the tuner reads algo-1's log.</summary>
+    sealed record HostMetric(int Host, TrainingMetric Metric);
+
+    /// <summary>Completes <paramref name="to"/> with <paramref name="from"/>'s reason, if it gives one.</summary>
+    static void Forward(Task<string> from, TaskCompletionSource<string> to)
+        => from.ContinueWith(t => to.TrySetResult(t.Result), CancellationToken.None,
+            TaskContinuationOptions.OnlyOnRanToCompletion | TaskContinuationOptions.ExecuteSynchronously, TaskScheduler.Default);
+
+    /// <summary>Every host's checkpoints to the job's one CheckpointConfig.S3Uri, as SageMaker syncs
+    /// them (one location for all hosts: scripts name their files apart), those not sent as they are now.</summary>
+    async Task SaveCheckpointsAsync(TrainingJob job, IEnumerable<JobLayout> layouts, RoleAuthorizer authorize, SentFiles sent, CancellationToken ct)
+    {
+        foreach (var layout in layouts)
+            await _transfers.UploadDirectoryAsync(layout.Checkpoints, job.CheckpointS3Uri!, job.OutputKmsKeyId, authorize, SaveCheckpoints, ct, sent);
+    }
+
+    /// <summary>Why a job's hosts are stopped when one of them failed.</summary>
+    const string HostFailed = "HostFailed";
+
+    /// <summary>Runs every host's container to its end, together: the job completes when all of
+    /// them exit 0. The first that fails (or reaches MaxRuntimeInSeconds) stops the others, as
+    /// <paramref name="stop"/> (StopTrainingJob, a failed checkpoint upload) stops them all: SIGTERM,
+    /// then SIGKILL after the grace. A failed job's reason is the first failed host's.</summary>
+    async Task<JobEnd> RunHostsAsync(string account, TrainingJob job, List<JobLayout> layouts, ContainerCluster cluster, List<string> command, string? algorithm,
+        ScriptMode? script, List<(string Name, System.Text.RegularExpressions.Regex Pattern)> definitions, ConcurrentDictionary<string, HostMetric> metricValues,
+        TaskCompletionSource<string> stop, CancellationToken ct)
+    {
+        var failed = -1;
+        var exits = await Task.WhenAll(layouts.Select(async (layout, host) =>
+        {
+            var exit = await RunContainerAsync(account, job, layout, host, cluster, command, algorithm, script, definitions, metricValues, stop.Task, ct);
+            if (exit.StoppedBy == JobContainer.MaxRuntimeExceeded) stop.TrySetResult(JobContainer.MaxRuntimeExceeded);
+            else if (exit is { StoppedBy: null, ExitCode: not 0 } && stop.TrySetResult(HostFailed)) failed = host;
+            return exit;
+        }));
+        if (!stop.Task.IsCompleted) return new JobEnd("Completed", "Completed", null);
+        var why = await stop.Task;
+        if (why != HostFailed) return Stopped(why);
+        return new JobEnd("Failed", "Failed", FailureReason(layouts[failed], exits[failed].ExitCode, layouts.Count > 1 ? cluster.Hosts[failed] : null));
     }
 
     /// <summary>The container's command: the built-in algorithms' program; in script mode, the
@@ -236,8 +314,8 @@ public sealed class TrainingJobRunner(ITrainingJobs jobs, IJobStorage storage, I
     /// downloaded as they are: RecordWrapperType and CompressionType are Pipe mode's (AWS: "In
     /// File mode, leave this field unset or set it to None"), and a ShuffleConfig changes nothing
     /// (SageMaker shuffles the list of files it downloads; a directory's files have no order a
-    /// container could see).</summary>
-    async Task DownloadChannelAsync(TrainingJob job, TrainingChannel channel, string dataDir, RoleAuthorizer authorize, PipeChannels pipes, CancellationToken ct)
+    /// container could see). With <paramref name="shard"/>, a host's share of the objects (File mode).</summary>
+    async Task DownloadChannelAsync(TrainingJob job, TrainingChannel channel, string dataDir, RoleAuthorizer authorize, PipeChannels pipes, CancellationToken ct, S3Shard shard)
     {
         if (PipeChannels.IsPipe(job, channel))
         {
@@ -247,25 +325,29 @@ public sealed class TrainingJobRunner(ITrainingJobs jobs, IJobStorage storage, I
         var target = Path.Combine(dataDir, channel.Name);
         if (channel.S3DataType == "ManifestFile")
         {
-            await _transfers.DownloadManifestAsync(channel.S3Uri, target, authorize, $"channel {channel.Name}", ct);
+            await _transfers.DownloadManifestAsync(channel.S3Uri, target, authorize, $"channel {channel.Name}", ct, shard);
             return;
         }
-        var found = await _transfers.DownloadPrefixAsync(channel.S3Uri, target, authorize, $"Could not read the data of channel {channel.Name}", ct);
+        var found = await _transfers.DownloadPrefixAsync(channel.S3Uri, target, authorize, $"Could not read the data of channel {channel.Name}", ct, shard);
         if (found == 0) throw JobTransfers.NoObjectsFound(channel.S3Uri, job.RoleArn, options.Region);
     }
 
-    static string FailureReason(JobLayout layout, int exitCode)
+    /// <summary>A failed host's /opt/ml/output/failure, or what its exit says (<paramref name="host"/> names it in a job of several).</summary>
+    static string FailureReason(JobLayout layout, int exitCode, string? host)
         => JobTransfers.ReadText(Path.Combine(layout.Output, "failure"), FailureReasonLength)
-            ?? $"AlgorithmError: the training container exited with code {exitCode} and wrote no /opt/ml/output/failure; see the job's log";
+            ?? $"AlgorithmError: the training container{(host is null ? "" : " of " + host)} exited with code {exitCode} and wrote no /opt/ml/output/failure; see the job's log";
 
-    /// <summary>Runs the container to its end; returns its exit code and, when it was stopped,
-    /// why ("StopTrainingJob", "MaxRuntimeExceeded"). Its log lines are matched against the metric
-    /// definitions as they come.</summary>
-    Task<ContainerExit> RunContainerAsync(string account, TrainingJob job, JobLayout layout, List<string> command, string? algorithm, ScriptMode? script,
-        List<(string Name, System.Text.RegularExpressions.Regex Pattern)> definitions, ConcurrentDictionary<string, TrainingMetric> metricValues, Task<string> stop, CancellationToken ct)
+    /// <summary>Runs host <paramref name="host"/>'s (from 0) container to its end; returns its exit
+    /// code and, when it was stopped, why ("StopTrainingJob", "MaxRuntimeExceeded", "HostFailed").
+    /// Its log lines are matched against the metric definitions as they come, each value recorded
+    /// with the host's Host dimension (<c>{job}/algo-i</c>).</summary>
+    Task<ContainerExit> RunContainerAsync(string account, TrainingJob job, JobLayout layout, int host, ContainerCluster cluster, List<string> command, string? algorithm,
+        ScriptMode? script, List<(string Name, System.Text.RegularExpressions.Regex Pattern)> definitions, ConcurrentDictionary<string, HostMetric> metricValues,
+        Task<string> stop, CancellationToken ct)
     {
         var root = JobContainer.Root(layout.Root);
-        var contract = JobLayout.ContractEnvironment(job, root, options.Region, InstanceType.Find(job.InstanceType)?.Threads ?? 1);
+        var hostName = cluster.Hosts[host];
+        var contract = JobLayout.ContractEnvironment(job, root, options.Region, InstanceType.Find(job.InstanceType)?.Threads ?? 1, host);
         if (algorithm is not null) contract["STRATA_ALGORITHM"] = algorithm;
         if (script is not null)
             foreach (var (k, v) in script.Environment(job.HyperParameters, root + "/code")) contract[k] = v;
@@ -282,8 +364,9 @@ public sealed class TrainingJobRunner(ITrainingJobs jobs, IJobStorage storage, I
                     if (pattern.Match(line) is { Success: true, Groups.Count: > 1 } m
                         && double.TryParse(m.Groups[1].Value, NumberStyles.Float, CultureInfo.InvariantCulture, out var value) && double.IsFinite(value))
                     {
-                        metricValues[name] = new TrainingMetric(name, value, at);
-                        metrics.Record(account, MetricsNamespace, name, "None", value, ("Host", $"{job.Name}/{JobContainer.Host}"));
+                        var metric = new HostMetric(host, new TrainingMetric(name, value, at));
+                        metricValues.AddOrUpdate(name, metric, (_, before) => host <= before.Host ? metric : before);
+                        metrics.Record(account, MetricsNamespace, name, "None", value, ("Host", $"{job.Name}/{hostName}"));
                         matched = true;
                     }
                 }
@@ -292,12 +375,17 @@ public sealed class TrainingJobRunner(ITrainingJobs jobs, IJobStorage storage, I
             if (matched && at - written >= TimeSpan.FromSeconds(1))
             {
                 written = at;
-                jobs.Update(account, job.Name, s => s.IsTerminal ? s : s with { FinalMetrics = [.. metricValues.Values.OrderBy(m => m.MetricName, StringComparer.Ordinal)] });
+                jobs.Update(account, job.Name, s => s.IsTerminal ? s : s with
+                {
+                    FinalMetrics = [.. metricValues.Values.Select(m => m.Metric).OrderBy(m => m.MetricName, StringComparer.Ordinal)],
+                });
             }
         }
         return _container.RunAsync(account, new ContainerLaunch
         {
             JobName = job.Name,
+            Host = hostName,
+            Cluster = cluster,
             Kind = "training",
             LogGroup = LogGroup,
             JobDir = layout.Root,

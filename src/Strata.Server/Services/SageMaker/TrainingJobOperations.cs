@@ -1,6 +1,7 @@
 using System.Text.Json;
 using Strata.Server.Auth;
 using Strata.Server.Hosting;
+using Strata.Server.Jobs.Containers;
 using Strata.Server.Jobs.Training;
 using Strata.Server.Protocol;
 
@@ -13,6 +14,10 @@ public sealed partial class SageMakerService
 {
     /// <summary>AWS's longest training job: 28 days.</summary>
     const int MaxTrainingRuntime = 28 * 24 * 3600;
+
+    /// <summary>Strata's service limit of instances per training job (AWS's is a quota per instance
+    /// type; all of Strata's run on one machine).</summary>
+    public const int MaxTrainingInstances = 16;
 
     CreateTrainingJobResponse CreateTrainingJob(CreateTrainingJobRequest input, RequestContext ctx)
     {
@@ -92,8 +97,21 @@ public sealed partial class SageMakerService
         var resources = input.ResourceConfig ?? throw SageMakerErrors.ValidationException("ResourceConfig is required.");
         if (InstanceType.Find(resources.InstanceType) is null)
             throw JsonProtocol.Invalid("ResourceConfig.InstanceType", resources.InstanceType, "Member must satisfy enum value set: [" + string.Join(", ", InstanceType.Names) + "]");
-        if ((resources.InstanceCount ?? 1) != 1)
-            throw SageMakerErrors.ValidationException("Strata trains on one instance: InstanceCount must be 1 (distributed training is not supported yet).");
+        if (resources.InstanceGroups is { Count: > 0 })
+            throw SageMakerErrors.ValidationException("ResourceConfig.InstanceGroups (heterogeneous clusters) is not supported by Strata: give InstanceType and InstanceCount.");
+        // The model allows 0 (for InstanceGroups); a job of InstanceType and InstanceCount needs one instance at least.
+        var instances = resources.InstanceCount ?? 1;
+        if (instances < 1)
+            throw JsonProtocol.Invalid("ResourceConfig.InstanceCount", instances, "Member must have value greater than or equal to 1");
+        if (instances > MaxTrainingInstances)
+            throw SageMakerErrors.ResourceLimitExceeded($"The account-level service limit '{resources.InstanceType} for training job usage' is {MaxTrainingInstances} Instances, with current utilization of 0 Instances and a request delta of {instances} Instances. Please use AWS Service Quotas to request an increase for this quota.");
+        if (instances > 1 && BuiltInAlgorithms.Of(image) is { } builtIn)
+            throw SageMakerErrors.ValidationException($"Strata's built-in algorithms train on one instance: InstanceCount must be 1 for {builtIn} ({image}). Distributed training is for training images of one's own.");
+        // Each host's Pipe channel streams every object: sharding is done by downloading (File mode).
+        if (instances > 1 && channels.FirstOrDefault(c => c.S3DataDistributionType == "ShardedByS3Key" && (c.InputMode ?? mode) == "Pipe") is { } sharded)
+            throw SageMakerErrors.ValidationException($"Channel {sharded.Name}: Strata streams a Pipe channel whole to every host; S3DataDistributionType ShardedByS3Key needs File or FastFile input mode.");
+        if (ContainerCluster.Refusal(instances, input.EnableNetworkIsolation ?? false) is { } refusal)
+            throw SageMakerErrors.ValidationException(refusal);
         var stopping = input.StoppingCondition ?? throw SageMakerErrors.ValidationException("StoppingCondition is required.");
         if (stopping.MaxRuntimeInSeconds > MaxTrainingRuntime)
             throw JsonProtocol.Invalid("StoppingCondition.MaxRuntimeInSeconds", stopping.MaxRuntimeInSeconds, $"Member must have value less than or equal to {MaxTrainingRuntime}");
@@ -119,7 +137,7 @@ public sealed partial class SageMakerService
             OutputKmsKeyId = output.KmsKeyId,
             OutputCompression = output.CompressionType,
             InstanceType = resources.InstanceType!,
-            InstanceCount = resources.InstanceCount ?? 1,
+            InstanceCount = instances,
             VolumeSizeInGB = resources.VolumeSizeInGB ?? 1,
             MaxRuntimeInSeconds = stopping.MaxRuntimeInSeconds ?? 86400,
             Environment = input.Environment ?? [],
@@ -202,6 +220,7 @@ public sealed partial class SageMakerService
             EnableManagedSpotTraining = false,
             CheckpointConfig = Checkpoint(job),
             TrainingTimeInSeconds = state.TrainingTimeInSeconds,
+            // Wall-clock seconds, however many instances: AWS bills BillableTimeInSeconds × InstanceCount.
             BillableTimeInSeconds = state.TrainingTimeInSeconds,
             Environment = job.Environment.Count == 0 ? null : job.Environment,
             ProfilingStatus = "Disabled",
