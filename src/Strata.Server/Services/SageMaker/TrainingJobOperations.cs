@@ -66,8 +66,8 @@ public sealed partial class SageMakerService
             var s3 = c.DataSource?.S3DataSource ?? throw SageMakerErrors.ValidationException($"Channel {c.ChannelName}: only S3DataSource is supported by Strata.");
             var channelMode = c.InputMode ?? mode;
             // Strata's built-in algorithms read their channels' files.
-            if (channelMode == "Pipe" && BuiltInAlgorithms.Of(image) is { } builtIn)
-                throw SageMakerErrors.ValidationException($"Channel {c.ChannelName}: Strata's built-in {builtIn} reads its channels in File mode; Pipe input mode is not supported for it.");
+            if (channelMode == "Pipe" && BuiltInAlgorithms.Of(image) is { } fileReader)
+                throw SageMakerErrors.ValidationException($"Channel {c.ChannelName}: Strata's built-in {fileReader} reads its channels in File mode; Pipe input mode is not supported for it.");
             if (s3.S3DataType == "Converse")
                 throw SageMakerErrors.ValidationException($"Channel {c.ChannelName}: S3DataType Converse is not supported by Strata: use S3Prefix, ManifestFile or AugmentedManifestFile.");
             if (s3.S3DataType == "AugmentedManifestFile")
