@@ -28,7 +28,7 @@ def state_becomes(name, value):
 def minute_start():
     """Moves the clock to one second past a whole minute, so the test's periods are known, and at
     least 11 seconds on, so the evaluator (every 10 s) runs on the way."""
-    delta = 60 - harness.CLOCK.time() % 60 + 1
+    delta = 60 - harness.server_time() % 60 + 1
     advance(delta if delta >= 11 else delta + 60)
 
 

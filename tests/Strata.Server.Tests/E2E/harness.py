@@ -108,13 +108,23 @@ if os.environ.get("STRATA_CLOCK_URL"):
     _install_client_clock()
 
 
+def server_time():
+    """The server's clock now (epoch seconds), on a server whose time the test drives."""
+    import urllib.request
+    with urllib.request.urlopen(os.environ["STRATA_CLOCK_URL"]) as r:
+        return float(r.read())
+
+
 def advance(seconds):
-    """Time passes: moves the server's clock (and this client's with it) `seconds` past this
-    client's now. The server fires every timer that falls due; what they do happens in the
-    background, so wait for its effect with `until`."""
+    """Time passes: moves the server's clock (and this client's with it) `seconds` past the
+    server's now. Past the server's, not this client's: this client's clock runs on with the real
+    one between two moves, and a test that stops 5 s short of an expiry must not lose those 5 s to
+    a slow machine. The server fires every timer that falls due; what they do happens in the
+    background, so wait for its effect with `until`. The server's time is read to the millisecond,
+    below its own: a millisecond more makes sure a timer due `seconds` from now falls due."""
     import urllib.request
     url = os.environ["STRATA_CLOCK_URL"]
-    target = CLOCK.time() + seconds
+    target = server_time() + seconds + 0.001
     with urllib.request.urlopen(urllib.request.Request(f"{url}?to={target:.3f}", method="POST")) as r:
         server_now = float(r.read())
     CLOCK.offset += server_now - CLOCK.time()

@@ -6,7 +6,7 @@ import os
 import subprocess
 import sys
 
-from harness import CLOCK, advance, client, eq, execution_role, run, unique, until, validate_responses
+from harness import advance, client, eq, execution_role, run, server_time, unique, until, validate_responses
 
 sm = validate_responses(client("sagemaker"))
 logs = client("logs")
@@ -75,7 +75,7 @@ def test_the_tuner_acts_on_the_servers_clock():
         return len(jobs) == 2 and all(sm.describe_training_job(TrainingJobName=j["TrainingJobName"])["SecondaryStatus"] == "Training" for j in jobs)
     until("two training jobs training", training, 120)
     created = sm.describe_hyper_parameter_tuning_job(HyperParameterTuningJobName=name)["CreationTime"].timestamp()
-    advance(created + 115 - CLOCK.time())
+    advance(created + 115 - server_time())
     eq(status(name), "InProgress", "before its limit")
     advance(10)
     until("the tuning job to end", lambda: status(name) != "InProgress", 60)
