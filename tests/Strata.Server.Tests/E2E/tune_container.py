@@ -13,7 +13,7 @@ import time
 
 assert sys.argv[1:] == ["train"], sys.argv
 hps = json.loads(os.environ["SM_HPS"])
-PENALTY = {"a": 0.0, "b": 0.5, "c": 1.0, "z": 5.0}
+PENALTY = {"a": 0.0, "a2": 0.0, "b": 0.5, "c": 1.0, "z": 5.0}
 loss = 0.0
 if "x" in hps:
     loss += (float(hps["x"]) - 0.3) ** 2

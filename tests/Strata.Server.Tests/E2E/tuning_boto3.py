@@ -28,7 +28,7 @@ LOSS = [{"Name": "validation:loss", "Regex": "loss=([0-9.eE+-]+)"}]
 # Debian's botocore (1.29) predates RandomSeed and DeleteHyperParameterTuningJob.
 HAS_SEED = "RandomSeed" in sm.meta.service_model.shape_for("HyperParameterTuningJobConfig").members
 HAS_DELETE = hasattr(sm, "delete_hyper_parameter_tuning_job")
-PENALTY = {"a": 0.0, "b": 0.5, "c": 1.0, "z": 5.0}
+PENALTY = {"a": 0.0, "a2": 0.0, "b": 0.5, "c": 1.0, "z": 5.0}
 
 
 def expected_loss(hps):
@@ -138,18 +138,23 @@ def test_random_search_finds_the_best_of_its_trials_exactly():
 
 def test_grid_search_tries_every_combination_in_order():
     name = unique("grid")
-    ranges = {"IntegerParameterRanges": [{"Name": "depth", "MinValue": "4", "MaxValue": "5"}], "CategoricalParameterRanges": [{"Name": "kind", "Values": ["a", "b", "c"]}]}
+    # kind a2 costs what a costs: (4, a2) ties with the best, (4, a), which ran first.
+    ranges = {"IntegerParameterRanges": [{"Name": "depth", "MinValue": "4", "MaxValue": "5"}], "CategoricalParameterRanges": [{"Name": "kind", "Values": ["a", "b", "a2"]}]}
     tune(name, config("Grid", ranges, parallel=3), definition(static={"x": "0.3"}))
     job = finished(name)
     eq(job["HyperParameterTuningJobStatus"], "Completed", f"status ({job.get('FailureReason')})")
     eq(job["HyperParameterTuningJobConfig"]["ResourceLimits"]["MaxNumberOfTrainingJobs"], 6, "the grid's size")
     summaries = trials(name)
     eq([(t["TunedHyperParameters"]["depth"], t["TunedHyperParameters"]["kind"]) for t in summaries],
-       [("4", "a"), ("4", "b"), ("4", "c"), ("5", "a"), ("5", "b"), ("5", "c")], "the grid, in order")
+       [("4", "a"), ("4", "b"), ("4", "a2"), ("5", "a"), ("5", "b"), ("5", "a2")], "the grid, in order")
     for t in summaries:
         assert abs(t["FinalHyperParameterTuningJobObjectiveMetric"]["Value"] - expected_loss({"x": "0.3", **t["TunedHyperParameters"]})) < 1e-5, t
     eq((job["BestTrainingJob"]["TunedHyperParameters"], job["BestTrainingJob"]["FinalHyperParameterTuningJobObjectiveMetric"]["Value"]),
        ({"depth": "4", "kind": "a"}, 0.0), "the best is known exactly")
+    by_objective = trials(name, SortBy="FinalObjectiveMetricValue", SortOrder="Ascending")
+    eq([(t["TunedHyperParameters"]["depth"], t["TunedHyperParameters"]["kind"]) for t in by_objective[:2]], [("4", "a"), ("4", "a2")],
+       "equal objectives in the order the trials ran, the best first")
+    eq(by_objective[0]["TrainingJobName"], job["BestTrainingJob"]["TrainingJobName"], "the best heads the list sorted by objective")
 
 
 def test_early_stopping_stops_the_job_behind_the_median():

@@ -373,7 +373,11 @@ public sealed partial class SageMakerService
         // AWS: by name unless asked; by FinalObjectiveMetricValue, the jobs without an objective are left out.
         var sorted = (input.SortBy ?? "Name") switch
         {
-            "FinalObjectiveMetricValue" => Order(trials.Where(o => o.Objective is not null), o => o.Objective!.Value, descending, Comparer<double>.Default),
+            // Equal objectives keep the order in which the trials ran, either way round, so the best trial
+            // (the first to reach its value) heads the list sorted towards its objective.
+            "FinalObjectiveMetricValue" => [.. (descending
+                ? trials.Where(o => o.Objective is not null).OrderByDescending(o => o.Objective!.Value)
+                : trials.Where(o => o.Objective is not null).OrderBy(o => o.Objective!.Value)).ThenBy(o => o.Trial.Number)],
             "CreationTime" => Order(trials, o => o.Trial.CreationTime, descending, Comparer<DateTimeOffset>.Default),
             "Status" => Order(trials, o => o.Record?.State.Status ?? "InProgress", descending, StringComparer.Ordinal),
             _ => Order(trials, o => o.Trial.TrainingJobName, descending, StringComparer.Ordinal),
