@@ -38,7 +38,8 @@ public static class Reset
                 ? $"strata reset --yes would delete nothing: {dataDir} holds no state"
                 : $"strata reset --yes would delete everything in {dataDir} ({Status.Size(Status.DiskUsed(dataDir))}): accounts and their keys, buckets and objects, models, endpoints, jobs, logs, metrics, event history, certificates ({string.Join(", ", doomed.Select(e => e.Name))})");
             output.WriteLine($"  {masterKey}; nothing was deleted");
-            return 2;
+            // It did what it was asked, explain: a script (or the README's blocks) goes on.
+            return 0;
         }
         var size = Status.DiskUsed(dataDir) - (discardMasterKey || !hasMasterKey ? 0 : new FileInfo(Path.Combine(dataDir, MasterKeyFile)).Length);
         foreach (var entry in doomed)

@@ -184,7 +184,7 @@ public sealed class OperationsTests
 
             // Without --yes: what it would delete, and nothing deleted.
             var (dry, explained) = await Strata("reset", "--data-dir", dir);
-            Assert.Equal(2, dry);
+            Assert.Equal(0, dry);
             Assert.Contains($"strata reset --yes would delete everything in {dir} (", explained);
             Assert.Contains("state.db", explained);
             Assert.Contains("master.key is kept (--discard-master-key deletes it too); nothing was deleted", explained);
