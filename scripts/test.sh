@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The one test command: installs what the tests need on a fresh machine (Debian's awscli v2 and
-# python3-boto3 beside the image's aws CLI v1 and boto3), restores, builds (warnings are errors)
-# and runs every test: unit tests and end-to-end tests against real `strata serve` processes.
+# python3-boto3 beside the image's aws CLI v1 and boto3; Node.js and the AWS SDK for JavaScript v3
+# from tests/js-sdk's lock file), restores, builds (warnings are errors) and runs every test: unit
+# tests and end-to-end tests against real `strata serve` processes.
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 
@@ -9,16 +10,20 @@ need=()
 [ -x /usr/bin/aws ] || need+=(awscli)
 /usr/bin/python3 -c "import boto3" 2>/dev/null || need+=(python3-boto3)
 command -v curl >/dev/null || need+=(curl)
+command -v node >/dev/null || need+=(nodejs)
+command -v npm >/dev/null || need+=(npm)
 if [ ${#need[@]} -gt 0 ]; then
   echo "installing: ${need[*]}"
   sudo_=""; [ "$(id -u)" -eq 0 ] || sudo_=sudo
   $sudo_ apt-get update -qq
   DEBIAN_FRONTEND=noninteractive $sudo_ apt-get install -y -qq "${need[@]}" >/dev/null
 fi
-for tool in aws python3 /usr/bin/aws /usr/bin/python3 dotnet; do
+for tool in aws python3 /usr/bin/aws /usr/bin/python3 dotnet node npm; do
   command -v "$tool" >/dev/null || { echo "missing $tool" >&2; exit 1; }
 done
 python3 -c "import boto3" || { echo "the image's python3 has no boto3" >&2; exit 1; }
+# The JS SDK v3 at the versions tests/js-sdk/package-lock.json pins (JsSdkTests runs the README's example).
+(cd tests/js-sdk && npm ci --no-audit --no-fund --loglevel=error >/dev/null)
 
 # House rules (.editorconfig): the build enforces the analyzers and the formatting (IDE0055);
 # `dotnet format` also checks what no analyzer reports (the order of usings).

@@ -31,7 +31,7 @@ public static class Chaos
     }
 
     /// <summary>The server side: answers one /_strata/chaos/ request (true when it was one).</summary>
-    public static async Task<bool> HandleAsync(HttpContext http, string token, HostingService hosting, Zones zones, MetricsStore metrics)
+    public static async Task<bool> HandleAsync(HttpContext http, string token, HostingService hosting, Zones zones, MetricsStore metrics, Func<JsonObject> status)
     {
         var path = http.Request.Path.Value ?? "";
         if (!path.StartsWith("/_strata/admin/", StringComparison.Ordinal)) return false;
@@ -47,6 +47,9 @@ public static class Chaos
         {
             switch (path["/_strata/admin/".Length..])
             {
+                case "status" when HttpMethods.IsGet(http.Request.Method):
+                    await Answer(http, 200, status());
+                    return true;
                 case "usage" when HttpMethods.IsGet(http.Request.Method):
                     await Answer(http, 200, new JsonObject
                     {

@@ -61,8 +61,37 @@ serve.SetAction(async (parse, ct) =>
         Console.Error.WriteLine("strata: --tls-cert and --tls-key go together");
         return 2;
     }
+    // One server per data directory, checked before anything in it is touched.
+    StrataHost.EnsureDataDirectory(options.DataDir);
+    using var held = DataDirectoryLock.TryAcquire(options.DataDir);
+    if (held is null)
+    {
+        Console.Error.WriteLine($"strata: {options.DataDir} is in use by {DataDirectoryLock.Name(DataDirectoryLock.Holder(options.DataDir) ?? [])}: one server per data directory (stop it, or give another --data-dir)");
+        return 2;
+    }
+    if (PortInUse.FirstTaken(options.BindAddress, options.Ports) is { } taken)
+    {
+        Console.Error.WriteLine($"strata: {PortInUse.Message(taken)}; choose another with --port, --tls-port or --vpce-port");
+        return 2;
+    }
+    var listeners = new JsonObject
+    {
+        ["pid"] = Environment.ProcessId,
+        ["port"] = options.Port,
+        ["http"] = $"http://{options.Host}:{options.Port}",
+        ["started"] = DateTimeOffset.UtcNow,
+    };
+    if (options.TlsPort > 0) listeners["https"] = $"https://{options.Host}:{options.TlsPort}";
+    if (options.VpcePort > 0) listeners["vpce"] = $"http://{options.Host}:{options.VpcePort}";
+    held.Describe(listeners);
     var app = StrataHost.Build(options, Console.Out);
-    await app.RunAsync(ct);
+    try { await app.RunAsync(ct); }
+    catch (IOException e) when (e.InnerException is Microsoft.AspNetCore.Connections.AddressInUseException)
+    {
+        // Taken between the check above and the bind.
+        Console.Error.WriteLine($"strata: {(PortInUse.FirstTaken(options.BindAddress, options.Ports) is { } port ? PortInUse.Message(port) : "a port is in use")}");
+        return 2;
+    }
     return 0;
 });
 
@@ -81,8 +110,13 @@ env.SetAction(parse =>
         url = last.Replace("://0.0.0.0:", "://127.0.0.1:", StringComparison.Ordinal);
     Console.WriteLine($"export AWS_ACCESS_KEY_ID={root.AccessKeyId}");
     Console.WriteLine($"export AWS_SECRET_ACCESS_KEY={root.SecretAccessKey}");
+    // Both region variables: the aws CLI and boto3 read AWS_DEFAULT_REGION, the JS SDK v3 and
+    // the .NET SDK AWS_REGION.
     Console.WriteLine($"export AWS_DEFAULT_REGION={parse.GetValue(region)}");
+    Console.WriteLine($"export AWS_REGION={parse.GetValue(region)}");
     Console.WriteLine($"export AWS_ENDPOINT_URL={url}");
+    // The self-signed certificate of the HTTPS listener, for clients sent there.
+    if (File.Exists(Path.Combine(dir, "tls", "cert.pem"))) Console.WriteLine($"export AWS_CA_BUNDLE={Path.Combine(dir, "tls", "cert.pem")}");
     return 0;
 });
 
@@ -222,7 +256,15 @@ auditCommand.SetAction(parse =>
     return 0;
 });
 
-var rootCommand = new RootCommand("Strata: the AWS machine-learning platform, self-hosted") { serve, env, imagesCommand, accountsCommand, jobsCommand, chaosCommand, usageCommand, metricsCommand, logsCommand, auditCommand };
+var statusCommand = new Command("status", "What the data directory's server runs: endpoints and instances, jobs in progress, ports, disk used (exit 3: no server runs)") { dataDir };
+statusCommand.SetAction((parse, _) => Status.RunAsync(Path.GetFullPath(parse.GetValue(dataDir)!), Console.Out));
+
+var resetYes = new Option<bool>("--yes") { Description = "Really delete (without it: say what would be deleted)" };
+var resetDiscardKey = new Option<bool>("--discard-master-key") { Description = "Delete master.key too (kept by default)" };
+var resetCommand = new Command("reset", "Delete the data directory's state (not while a server runs there); master.key is kept unless --discard-master-key") { dataDir, resetYes, resetDiscardKey };
+resetCommand.SetAction(parse => Reset.Run(Path.GetFullPath(parse.GetValue(dataDir)!), parse.GetValue(resetYes), parse.GetValue(resetDiscardKey), Console.Out, Console.Error));
+
+var rootCommand = new RootCommand("Strata: the AWS machine-learning platform, self-hosted") { serve, env, statusCommand, resetCommand, imagesCommand, accountsCommand, jobsCommand, chaosCommand, usageCommand, metricsCommand, logsCommand, auditCommand };
 return await rootCommand.Parse(args).InvokeAsync();
 
 /// <summary>The state store of a data directory, for commands that work on it directly.</summary>

@@ -1,4 +1,3 @@
-using System.Net;
 using System.Text.Json;
 using System.Text.Json.Nodes;
 using Microsoft.AspNetCore.Server.Kestrel.Core;
@@ -33,7 +32,10 @@ namespace Strata.Server;
 /// request pipeline, and puts them behind Kestrel's HTTP and HTTPS listeners.</summary>
 public static class StrataHost
 {
-    public const string Version = "0.1.0";
+    /// <summary>The one version: the assembly's (Directory.Build.props), which `strata --version` prints too.</summary>
+    public static readonly string Version = typeof(StrataHost).Assembly
+        .GetCustomAttributes(typeof(System.Reflection.AssemblyInformationalVersionAttribute), false)
+        .OfType<System.Reflection.AssemblyInformationalVersionAttribute>().Single().InformationalVersion;
 
     static int _hostsBuilt;
 
@@ -118,7 +120,7 @@ public static class StrataHost
             kestrel.Limits.MaxRequestBodySize = null; // S3 objects up to 5 GiB per PUT stream through
             kestrel.Limits.MinRequestBodyDataRate = null;
             kestrel.Limits.MaxRequestHeadersTotalSize = 64 * 1024;
-            var address = options.Host is "localhost" ? IPAddress.Loopback : IPAddress.Parse(options.Host);
+            var address = options.BindAddress;
             kestrel.Listen(address, options.Port);
             if (options.VpcePort > 0) kestrel.Listen(address, options.VpcePort);
             if (options.TlsPort > 0)
@@ -251,8 +253,8 @@ public static class StrataHost
             // Strata's own routes live under /_strata/, which no bucket name can be.
             if (http.Request.Path.StartsWithSegments("/_strata", StringComparison.Ordinal))
             {
-                if (await Chaos.HandleAsync(http, adminToken, hosting, zones, metrics)) return;
-                await StrataRoutes(http, options, account, metrics, snsSigning, eventHistory);
+                if (await Chaos.HandleAsync(http, adminToken, hosting, zones, metrics, () => Status.Snapshot(hosting, state))) return;
+                await StrataRoutes(http, options, account, metrics, snsSigning, eventHistory, sageMakerStore);
                 return;
             }
             await pipeline.HandleAsync(http);
@@ -266,7 +268,7 @@ public static class StrataHost
             console.WriteLine($"strata {Version}: data {options.DataDir}, region {options.Region}, account {account.Id}");
             if (created)
             {
-                console.WriteLine("root credentials (shown once; `strata env` prints them again):");
+                console.WriteLine("root credentials (printed on this first start only; `strata env` prints them whenever needed):");
                 console.WriteLine($"  AWS_ACCESS_KEY_ID={rootKey.AccessKeyId}");
                 console.WriteLine($"  AWS_SECRET_ACCESS_KEY={rootKey.SecretAccessKey}");
             }
@@ -294,6 +296,18 @@ public static class StrataHost
                 catch (Exception e) { log.LogWarning(e, "Blob sweep failed"); }
             });
         });
+        // Shutdown says what it stopped: what ran as it began (endpoints, instances, jobs), printed once all has stopped.
+        JsonObject? running = null;
+        app.Lifetime.ApplicationStopping.Register(() =>
+        {
+            if (app.Lifetime.ApplicationStarted.IsCancellationRequested) running = Status.Snapshot(hosting, state);
+        });
+        app.Lifetime.ApplicationStopped.Register(() =>
+        {
+            if (running is null) return;
+            console.WriteLine(Status.Stopped(running));
+            console.Flush();
+        });
         app.Lifetime.ApplicationStopped.Register(state.Dispose);
         app.Lifetime.ApplicationStopped.Register(logStore.Dispose);
         app.Lifetime.ApplicationStopped.Register(historyStore.Dispose);
@@ -308,7 +322,8 @@ public static class StrataHost
         if (!OperatingSystem.IsWindows()) File.SetUnixFileMode(dir, UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute);
     }
 
-    static async Task StrataRoutes(HttpContext http, StrataOptions options, AccountRecord account, MetricsStore metrics, SnsSigning snsSigning, EventHistory eventHistory)
+    static async Task StrataRoutes(HttpContext http, StrataOptions options, AccountRecord account, MetricsStore metrics, SnsSigning snsSigning, EventHistory eventHistory,
+        SageMakerStore sageMaker)
     {
         // The certificate that verifies SNS's message signatures (their SigningCertURL).
         if (http.Request.Path.Equals(snsSigning.CertificatePath, StringComparison.Ordinal) && HttpMethods.IsGet(http.Request.Method))
@@ -320,7 +335,10 @@ public static class StrataHost
         if (http.Request.Path.Equals("/_strata/metrics", StringComparison.Ordinal) && HttpMethods.IsGet(http.Request.Method))
         {
             http.Response.ContentType = "text/plain; version=0.0.4";
-            await http.Response.WriteAsync(metrics.Prometheus());
+            // Live series only: an endpoint's metrics leave the exposition with the endpoint (CloudWatch keeps them).
+            var endpoints = sageMaker.AllEndpoints().Select(e => (e.Account, e.Endpoint.EndpointName)).ToHashSet();
+            await http.Response.WriteAsync(metrics.Prometheus(key => key.Namespace is not ("AWS/SageMaker" or "/aws/sagemaker/Endpoints")
+                || key.Dimensions.FirstOrDefault(d => d.Key == "EndpointName").Value is not { } endpoint || endpoints.Contains((key.Account, endpoint))));
             return;
         }
         if (http.Request.Path.Equals("/_strata/health", StringComparison.Ordinal) && HttpMethods.IsGet(http.Request.Method))

@@ -1,3 +1,5 @@
+using System.Net;
+
 namespace Strata.Server;
 
 /// <summary>How `strata serve` is configured (command-line options and environment).</summary>
@@ -41,6 +43,12 @@ public sealed record StrataOptions
     public Uri? SmtpUrl { get; init; }
     /// <summary>Deploy the demo endpoint (sample classifier, two variants) on start.</summary>
     public bool Demo { get; init; }
+
+    /// <summary>The address the listeners bind (<see cref="Host"/>; "localhost" is the loopback).</summary>
+    public IPAddress BindAddress => Host is "localhost" ? IPAddress.Loopback : IPAddress.Parse(Host);
+
+    /// <summary>The ports the server listens on.</summary>
+    public IEnumerable<int> Ports => new[] { Port, TlsPort, VpcePort }.Where(p => p > 0);
 
     public static string DefaultDataDir()
         => Environment.GetEnvironmentVariable("STRATA_DATA_DIR") is { Length: > 0 } dir

@@ -375,11 +375,12 @@ public sealed class MetricsStore : IDisposable
 
     // ---- Prometheus ----
 
-    /// <summary>Prometheus text exposition: per series a _count and _sum since start.</summary>
-    public string Prometheus()
+    /// <summary>Prometheus text exposition: per series a _count and _sum since start, of the
+    /// series <paramref name="include"/> keeps (all by default).</summary>
+    public string Prometheus(Func<MetricKey, bool>? include = null)
     {
         var sb = new StringBuilder();
-        foreach (var group in _series.Where(kv => kv.Value.Totals.Count > 0).GroupBy(kv => MetricName(kv.Key)).OrderBy(g => g.Key, StringComparer.Ordinal))
+        foreach (var group in _series.Where(kv => kv.Value.Totals.Count > 0 && (include is null || include(kv.Key))).GroupBy(kv => MetricName(kv.Key)).OrderBy(g => g.Key, StringComparer.Ordinal))
         {
             sb.Append("# TYPE ").Append(group.Key).Append(" summary\n");
             foreach (var (key, series) in group.OrderBy(kv => string.Join(",", kv.Key.Dimensions.Select(d => d.Value)), StringComparer.Ordinal))

@@ -21,6 +21,7 @@ public sealed partial class CommandLineTests
                 var output = string.Join('\n', first.Output);
                 Assert.Contains($"strata: listening on http://127.0.0.1:{first.Port}", output);
                 Assert.Contains($"strata: listening on https://127.0.0.1:{first.TlsPort}", output);
+                Assert.Contains("root credentials (printed on this first start only; `strata env` prints them whenever needed):", output);
                 keyId = KeyLine().Match(output).Groups[1].Value;
                 secret = SecretLine().Match(output).Groups[1].Value;
                 Assert.Matches("^AKIA[A-Z2-7]{16}$", keyId);
@@ -33,13 +34,13 @@ public sealed partial class CommandLineTests
                     aws s3 mb s3://env-bucket >/dev/null
                     echo via-env | aws s3 cp - s3://env-bucket/x --only-show-errors
                     aws s3 cp s3://env-bucket/x -
-                    echo "$AWS_ACCESS_KEY_ID $AWS_ENDPOINT_URL $AWS_DEFAULT_REGION"
+                    echo "$AWS_ACCESS_KEY_ID $AWS_ENDPOINT_URL $AWS_DEFAULT_REGION $AWS_REGION $AWS_CA_BUNDLE"
                     """;
                 var clean = new Dictionary<string, string> { ["AWS_CONFIG_FILE"] = "/dev/null", ["AWS_SHARED_CREDENTIALS_FILE"] = "/dev/null" };
                 var (code, result) = await ClientProcess.RunAsync("bash", ["-c", script], clean);
                 Assert.True(code == 0, result);
                 Assert.Contains("via-env", result);
-                Assert.Contains($"{keyId} http://127.0.0.1:{first.Port} us-east-1", result);
+                Assert.Contains($"{keyId} http://127.0.0.1:{first.Port} us-east-1 us-east-1 {first.CertPath}", result);
             }
             await using var second = await StrataProcess.StartAsync(dir, fixedKeys: false);
             Assert.DoesNotContain(secret, string.Join('\n', second.Output));

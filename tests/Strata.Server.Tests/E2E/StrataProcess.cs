@@ -100,6 +100,19 @@ public sealed class StrataProcess : IAsyncDisposable
         throw new TimeoutException("strata serve did not become healthy:\n" + string.Join('\n', Output));
     }
 
+    /// <summary>The server's process id.</summary>
+    public int Pid => _process?.Id ?? throw new InvalidOperationException("not started");
+
+    /// <summary>SIGTERM, as `kill` or a service manager stops a server: it shuts down gracefully.
+    /// Returns its exit code once it has exited and its output has been read.</summary>
+    public async Task<int> TerminateAsync(TimeSpan? timeout = null)
+    {
+        using (var kill = Process.Start("kill", ["-TERM", Pid.ToString(System.Globalization.CultureInfo.InvariantCulture)])) await kill.WaitForExitAsync();
+        using var cts = new CancellationTokenSource(timeout ?? TimeSpan.FromMinutes(1));
+        await _process!.WaitForExitAsync(cts.Token);
+        return _process.ExitCode;
+    }
+
     /// <summary>SIGKILL: no shutdown code runs, as in a power cut or OOM kill.</summary>
     public void Kill()
     {
@@ -154,7 +167,7 @@ public sealed class StrataProcess : IAsyncDisposable
         }
     }
 
-    static int FreePort()
+    public static int FreePort()
     {
         using var listener = new TcpListener(IPAddress.Loopback, 0);
         listener.Start();
