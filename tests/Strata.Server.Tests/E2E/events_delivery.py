@@ -284,6 +284,17 @@ def test_api_destination():
     expect_error(lambda: events.create_api_destination(Name=unique("plain"), ConnectionArn=conn["ConnectionArn"], HttpMethod="POST",
                                                        InvocationEndpoint="http://example.com/hook"), "ValidationException", 400, "HTTPS")
     expect_error(lambda: events.delete_connection(Name=conn_name), "ValidationException", 400, dest_name)
+    expect_error(lambda: events.update_api_destination(Name=dest_name, InvocationEndpoint="http://example.com/hook"), "ValidationException", 400, "HTTPS")
+    # What Strata's connections do not do (private APIs, keys of one's own) is refused alike by
+    # Create and UpdateConnection; boto3 1.26's model has no such members.
+    if "KmsKeyIdentifier" in events.meta.service_model.operation_model("UpdateConnection").input_shape.members:
+        private = {"ResourceParameters": {"ResourceConfigurationArn": f"arn:aws:vpc-lattice:us-east-1:{ACCOUNT}:resourceconfiguration/rcfg-0123456789abcdef0"}}
+        key = {"ApiKeyAuthParameters": {"ApiKeyName": "k", "ApiKeyValue": "v"}}
+        for call in (lambda **kw: events.create_connection(Name=unique("private"), AuthorizationType="API_KEY", **kw),
+                     lambda **kw: events.update_connection(Name=conn_name, **kw)):
+            expect_error(lambda: call(AuthParameters=key, InvocationConnectivityParameters=private), "ValidationException", 400, "leave InvocationConnectivityParameters out")
+            expect_error(lambda: call(AuthParameters={**key, "ConnectivityParameters": private}), "ValidationException", 400, "leave ConnectivityParameters out")
+            expect_error(lambda: call(AuthParameters=key, KmsKeyIdentifier="alias/mine"), "ValidationException", 400, "KmsKeyIdentifier is not supported")
     # A destination a rule still targets may be deleted, as in AWS; its deliveries then fail.
     events.delete_api_destination(Name=dest_name)
     gone = put(source, {"total": 10})

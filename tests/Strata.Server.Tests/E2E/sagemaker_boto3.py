@@ -1,5 +1,6 @@
 """Real-time hosting end to end with an unmodified boto3: models, endpoint configurations and
 endpoints on the SageMaker API, inference on SageMaker Runtime, against real ONNX Runtime workers."""
+import datetime
 import io
 import json
 import os
@@ -80,6 +81,13 @@ def test_deploy_invoke_describe_delete():
     assert model_name in [m["ModelName"] for m in sm.list_models(NameContains=model_name)["Models"]]
     assert config in [c["EndpointConfigName"] for c in sm.list_endpoint_configs(NameContains=config)["EndpointConfigs"]]
     assert name in [e["EndpointName"] for e in sm.list_endpoints(NameContains=name, StatusEquals="InService", SortBy="Name", SortOrder="Ascending")["Endpoints"]]
+    described, hour = sm.describe_endpoint(EndpointName=name), datetime.timedelta(hours=1)
+
+    def listed(**bounds):
+        return [e["EndpointName"] for e in sm.list_endpoints(NameContains=name, **bounds)["Endpoints"]]
+    eq((listed(LastModifiedTimeAfter=described["LastModifiedTime"] + hour), listed(LastModifiedTimeBefore=described["LastModifiedTime"] + hour)), ([], [name]),
+       "LastModifiedTimeAfter and Before")
+    eq(listed(LastModifiedTimeBefore=described["CreationTime"] - hour), [], "LastModifiedTimeBefore")
     sm.delete_endpoint(EndpointName=name)
     expect_error(lambda: sm.describe_endpoint(EndpointName=name), "ValidationException", 400, "Could not find endpoint")
     expect_error(lambda: invoke(name, b"[[1,2,3,4]]"), "ValidationError", 400, "not found")

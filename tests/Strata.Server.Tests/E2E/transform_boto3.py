@@ -1,6 +1,7 @@
 """Batch transform end to end with an unmodified boto3: whole S3 datasets through the real ONNX
 Runtime workers, every SplitType/BatchStrategy/filter/join combination with exact outputs, gzip
 and manifest inputs, a million-row CSV, bad filters, oversized records, and stopping a job."""
+import datetime
 import gzip
 import io
 import json
@@ -92,6 +93,13 @@ def test_csv_multirecord_keeps_names_and_order():
         for line, row in zip(lines, rows):
             close(line, predict(row))
     assert name in [j["TransformJobName"] for j in sm.list_transform_jobs(StatusEquals="Completed", NameContains=name[:10])["TransformJobSummaries"]]
+    hour = datetime.timedelta(hours=1)
+
+    def listed(**bounds):
+        return [j["TransformJobName"] for j in sm.list_transform_jobs(NameContains=name, **bounds)["TransformJobSummaries"]]
+    # DescribeTransformJob has no LastModifiedTime: the job was last changed within the hour after its creation.
+    eq((listed(LastModifiedTimeAfter=d["CreationTime"] + hour), listed(LastModifiedTimeBefore=d["CreationTime"] + hour)), ([], [name]), "LastModifiedTimeAfter and Before")
+    eq((listed(LastModifiedTimeAfter=d["CreationTime"] - hour), listed(LastModifiedTimeBefore=d["CreationTime"] - hour)), ([name], []), "LastModifiedTimeAfter and Before")
 
 
 def test_tags_given_at_creation():

@@ -92,15 +92,7 @@ public sealed record ProcessingJobRecord(ProcessingJob Job, ProcessingJobState S
 public sealed partial class ProcessingJson : JsonSerializerContext;
 
 /// <summary>The processing jobs, kept by the service that owns them.</summary>
-public interface IProcessingJobs
-{
-    IEnumerable<(string Account, ProcessingJobRecord Record)> All();
-
-    ProcessingJobRecord? Get(string account, string name);
-
-    /// <summary>Changes a job's state in one transaction; the record as changed, or null when it is gone.</summary>
-    ProcessingJobRecord? Update(string account, string name, Func<ProcessingJobState, ProcessingJobState> change);
-}
+public interface IProcessingJobs : IJobRecords<ProcessingJobRecord, ProcessingJobState>;
 
 /// <summary>Where processing jobs' files go, bound once from the server's options.</summary>
 public sealed record ProcessingOptions

@@ -92,15 +92,7 @@ public sealed record TrainingJobRecord(TrainingJob Job, TrainingJobState State);
 public sealed partial class TrainingJson : JsonSerializerContext;
 
 /// <summary>The training jobs, kept by the service that owns them.</summary>
-public interface ITrainingJobs
-{
-    IEnumerable<(string Account, TrainingJobRecord Record)> All();
-
-    TrainingJobRecord? Get(string account, string name);
-
-    /// <summary>Changes a job's state in one transaction; the record as changed, or null when it is gone.</summary>
-    TrainingJobRecord? Update(string account, string name, Func<TrainingJobState, TrainingJobState> change);
-}
+public interface ITrainingJobs : IJobRecords<TrainingJobRecord, TrainingJobState>;
 
 /// <summary>A training job cannot go on; the message is its FailureReason.</summary>
 public sealed class TrainingException(string message) : JobException(message);

@@ -44,15 +44,8 @@ public sealed record TransformJobState(string Status, string? FailureReason, Dat
 public sealed record TransformProgress(int ObjectsTotal, int ObjectsCompleted, long RecordsProcessed);
 
 /// <summary>The transform jobs, kept by the service that owns them.</summary>
-public interface ITransformJobs
+public interface ITransformJobs : IJobRecords<TransformJob, TransformJobState>
 {
-    IEnumerable<(string Account, TransformJob Job)> All();
-
-    TransformJob? Get(string account, string name);
-
-    /// <summary>Changes a job's state in one transaction; the job as changed, or null when it is gone.</summary>
-    TransformJob? Update(string account, string name, Func<TransformJobState, TransformJobState> change);
-
     /// <summary>The model a job runs (its container and execution role); throws
     /// <see cref="TransformException"/> when there is none to run.</summary>
     ModelPlan Model(string account, string modelName);

@@ -90,15 +90,7 @@ public sealed record TuningJobRecord(TuningJob Job, TuningJobState State);
 public sealed partial class TuningJson : JsonSerializerContext;
 
 /// <summary>The tuning jobs, kept by the service that owns them.</summary>
-public interface ITuningJobs
-{
-    IEnumerable<(string Account, TuningJobRecord Record)> All();
-
-    TuningJobRecord? Get(string account, string name);
-
-    /// <summary>Changes a job's state in one transaction; the record as changed, or null when it is gone.</summary>
-    TuningJobRecord? Update(string account, string name, Func<TuningJobState, TuningJobState> change);
-}
+public interface ITuningJobs : IJobRecords<TuningJobRecord, TuningJobState>;
 
 /// <summary>The training jobs a tuning job launches, as the service that owns training jobs makes
 /// and keeps them.</summary>

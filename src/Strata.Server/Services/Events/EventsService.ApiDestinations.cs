@@ -32,18 +32,23 @@ public sealed partial class EventsService
     static AwsException ApiDestinationNotFound(string name)
         => EventsErrors.ResourceNotFoundException($"Failed to describe the api-destination(s). An api-destination '{name}' does not exist.");
 
+    /// <summary>The answer of Update, Delete and DeauthorizeConnection: the connection's state.</summary>
+    static T StateOf<T>(ConnectionRow c) where T : IConnectionStateResponse, new() => new()
+    {
+        ConnectionArn = c.Arn,
+        ConnectionState = c.State,
+        CreationTime = At(c.CreationTime),
+        LastModifiedTime = At(c.LastModifiedTime),
+        LastAuthorizedTime = At(c.LastAuthorizedTime),
+    };
+
     // ---- connections ----
 
     CreateConnectionResponse CreateConnection(CreateConnectionRequest r, RequestContext ctx)
     {
         var account = ctx.Principal.AccountId;
-        if (r.InvocationConnectivityParameters is not null)
-            throw EventsErrors.ValidationException("Connections to private APIs are not supported by Strata: leave InvocationConnectivityParameters out.");
-        if (r.KmsKeyIdentifier is not null)
-            throw EventsErrors.ValidationException("KmsKeyIdentifier is not supported by Strata: connections are kept in the state database, as every other resource is.");
         var auth = r.AuthParameters!;
-        if (auth.ConnectivityParameters is not null)
-            throw EventsErrors.ValidationException("Connections to private APIs are not supported by Strata: leave ConnectivityParameters out.");
+        CheckSupported(r.InvocationConnectivityParameters, auth.ConnectivityParameters, r.KmsKeyIdentifier);
         var now = Now(clock);
         var row = new ConnectionRow
         {
@@ -63,6 +68,18 @@ public sealed partial class EventsService
         row = row with { InvocationHttpParameters = HttpParametersRow(auth.InvocationHttpParameters) };
         if (!store.AddConnection(account, row)) throw EventsErrors.ResourceAlreadyExistsException($"Connection {row.Name} already exists.");
         return new() { ConnectionArn = row.Arn, ConnectionState = row.State, CreationTime = At(row.CreationTime), LastModifiedTime = At(row.LastModifiedTime) };
+    }
+
+    /// <summary>What Create and UpdateConnection may be given that Strata's connections do not do:
+    /// private APIs (connectivity parameters) and keys of one's own.</summary>
+    static void CheckSupported(ConnectivityResourceParameters? invocation, ConnectivityResourceParameters? auth, string? kmsKey)
+    {
+        if (invocation is not null)
+            throw EventsErrors.ValidationException("Connections to private APIs are not supported by Strata: leave InvocationConnectivityParameters out.");
+        if (kmsKey is not null)
+            throw EventsErrors.ValidationException("KmsKeyIdentifier is not supported by Strata: connections are kept in the state database, as every other resource is.");
+        if (auth is not null)
+            throw EventsErrors.ValidationException("Connections to private APIs are not supported by Strata: leave ConnectivityParameters out.");
     }
 
     /// <summary>A connection with the credentials of its authorization type, checked as AWS checks
@@ -144,12 +161,9 @@ public sealed partial class EventsService
     UpdateConnectionResponse UpdateConnection(UpdateConnectionRequest r, RequestContext ctx)
     {
         var account = ctx.Principal.AccountId;
-        if (r.InvocationConnectivityParameters is not null || r.AuthParameters?.ConnectivityParameters is not null)
-            throw EventsErrors.ValidationException("Connections to private APIs are not supported by Strata: leave the connectivity parameters out.");
-        if (r.KmsKeyIdentifier is not null)
-            throw EventsErrors.ValidationException("KmsKeyIdentifier is not supported by Strata: connections are kept in the state database, as every other resource is.");
-        var now = Now(clock);
         var auth = r.AuthParameters;
+        CheckSupported(r.InvocationConnectivityParameters, auth?.ConnectivityParameters, r.KmsKeyIdentifier);
+        var now = Now(clock);
         var updated = store.UpdateConnection(account, r.Name!, c =>
         {
             var type = r.AuthorizationType ?? c.AuthorizationType;
@@ -169,14 +183,7 @@ public sealed partial class EventsService
                 LastModifiedTime = now,
             };
         }) ?? throw ConnectionNotFound(r.Name!);
-        return new()
-        {
-            ConnectionArn = updated.Arn,
-            ConnectionState = updated.State,
-            CreationTime = At(updated.CreationTime),
-            LastModifiedTime = At(updated.LastModifiedTime),
-            LastAuthorizedTime = At(updated.LastAuthorizedTime),
-        };
+        return StateOf<UpdateConnectionResponse>(updated);
     }
 
     DeleteConnectionResponse DeleteConnection(DeleteConnectionRequest r, RequestContext ctx)
@@ -186,14 +193,7 @@ public sealed partial class EventsService
         // with nothing to authorize its requests.
         if (usedBy is not null)
             throw EventsErrors.ValidationException($"Connection '{r.Name}' is in use by api-destination '{usedBy}': delete or update the api-destination first.");
-        return new()
-        {
-            ConnectionArn = deleted.Arn,
-            ConnectionState = deleted.State,
-            CreationTime = At(deleted.CreationTime),
-            LastModifiedTime = At(deleted.LastModifiedTime),
-            LastAuthorizedTime = At(deleted.LastAuthorizedTime),
-        };
+        return StateOf<DeleteConnectionResponse>(deleted);
     }
 
     /// <summary>Removes the connection's credentials (AWS deletes the secret's authorization values):
@@ -208,22 +208,13 @@ public sealed partial class EventsService
             Password = null,
             LastModifiedTime = now,
         }) ?? throw ConnectionNotFound(r.Name!);
-        return new()
-        {
-            ConnectionArn = c.Arn,
-            ConnectionState = c.State,
-            CreationTime = At(c.CreationTime),
-            LastModifiedTime = At(c.LastModifiedTime),
-            LastAuthorizedTime = At(c.LastAuthorizedTime),
-        };
+        return StateOf<DeauthorizeConnectionResponse>(c);
     }
 
     ListConnectionsResponse ListConnections(ListConnectionsRequest r, RequestContext ctx)
     {
-        var connections = store.ConnectionsOf(ctx.Principal.AccountId)
-            .Where(c => (r.NamePrefix is null || c.Name.StartsWith(r.NamePrefix, StringComparison.Ordinal)) && (r.ConnectionState is null || c.State == r.ConnectionState))
-            .ToList();
-        var (page, next) = PageToken.Page(connections, r.NextToken, r.Limit, defaultMax: 100);
+        var connections = store.ConnectionsOf(ctx.Principal.AccountId).Where(c => r.ConnectionState is null || c.State == r.ConnectionState);
+        var (page, next) = Page(connections, c => c.Name, r.NamePrefix, r.NextToken, r.Limit);
         return new()
         {
             Connections = page.Select(c => new Connection
@@ -252,6 +243,15 @@ public sealed partial class EventsService
             ? c : throw EventsErrors.ResourceNotFoundException($"Connection '{arn}' does not exist.");
     }
 
+    /// <summary>What Create and UpdateApiDestination give a destination to call, checked (an update
+    /// may leave either out): the connection an ARN names, which it returns, and the endpoint.</summary>
+    ConnectionRow? CheckDestination(string account, string? connectionArn, string? endpoint)
+    {
+        var connection = connectionArn is null ? null : ConnectionOf(account, connectionArn);
+        if (endpoint is not null) CheckEndpoint(endpoint);
+        return connection;
+    }
+
     /// <summary>An endpoint Strata may call: https anywhere, plain http only to this machine (tests,
     /// local services), as AWS calls only https endpoints.</summary>
     static void CheckEndpoint(string endpoint)
@@ -265,8 +265,7 @@ public sealed partial class EventsService
     CreateApiDestinationResponse CreateApiDestination(CreateApiDestinationRequest r, RequestContext ctx)
     {
         var account = ctx.Principal.AccountId;
-        var connection = ConnectionOf(account, r.ConnectionArn!);
-        CheckEndpoint(r.InvocationEndpoint!);
+        var connection = CheckDestination(account, r.ConnectionArn!, r.InvocationEndpoint!)!;
         var now = Now(clock);
         var row = new ApiDestinationRow
         {
@@ -309,8 +308,7 @@ public sealed partial class EventsService
     UpdateApiDestinationResponse UpdateApiDestination(UpdateApiDestinationRequest r, RequestContext ctx)
     {
         var account = ctx.Principal.AccountId;
-        var connection = r.ConnectionArn is { } arn ? ConnectionOf(account, arn) : null;
-        if (r.InvocationEndpoint is { } endpoint) CheckEndpoint(endpoint);
+        var connection = CheckDestination(account, r.ConnectionArn, r.InvocationEndpoint);
         var now = Now(clock);
         var d = store.UpdateApiDestination(account, r.Name!, d => d with
         {
@@ -334,10 +332,8 @@ public sealed partial class EventsService
 
     ListApiDestinationsResponse ListApiDestinations(ListApiDestinationsRequest r, RequestContext ctx)
     {
-        var destinations = store.ApiDestinationsOf(ctx.Principal.AccountId)
-            .Where(d => (r.NamePrefix is null || d.Name.StartsWith(r.NamePrefix, StringComparison.Ordinal)) && (r.ConnectionArn is null || d.ConnectionArn == r.ConnectionArn))
-            .ToList();
-        var (page, next) = PageToken.Page(destinations, r.NextToken, r.Limit, defaultMax: 100);
+        var destinations = store.ApiDestinationsOf(ctx.Principal.AccountId).Where(d => r.ConnectionArn is null || d.ConnectionArn == r.ConnectionArn);
+        var (page, next) = Page(destinations, d => d.Name, r.NamePrefix, r.NextToken, r.Limit);
         return new()
         {
             ApiDestinations = page.Select(d => new ApiDestination
@@ -378,3 +374,19 @@ public sealed partial class EventsService
         return (destination, connection);
     }
 }
+
+/// <summary>The answers of Update, Delete and DeauthorizeConnection: one shape thrice in the model.</summary>
+public interface IConnectionStateResponse
+{
+    string? ConnectionArn { get; init; }
+    string? ConnectionState { get; init; }
+    DateTimeOffset? CreationTime { get; init; }
+    DateTimeOffset? LastModifiedTime { get; init; }
+    DateTimeOffset? LastAuthorizedTime { get; init; }
+}
+
+public sealed partial record UpdateConnectionResponse : IConnectionStateResponse;
+
+public sealed partial record DeleteConnectionResponse : IConnectionStateResponse;
+
+public sealed partial record DeauthorizeConnectionResponse : IConnectionStateResponse;

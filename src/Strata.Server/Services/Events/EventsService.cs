@@ -79,6 +79,14 @@ public sealed partial class EventsService(EventsStore store, TimeProvider clock,
 
     static long Now(TimeProvider clock) => clock.GetUtcNow().ToUnixTimeMilliseconds();
 
+    /// <summary>One page of a List operation's answer, Limit items at most (AWS's default and most: 100).</summary>
+    static (List<T> Page, string? Next) Page<T>(IEnumerable<T> items, string? nextToken, int? limit)
+        => PageToken.Page(items as IReadOnlyList<T> ?? items.ToList(), nextToken, limit, defaultMax: 100);
+
+    /// <summary>As the other, of the items whose name starts with NamePrefix (case matters).</summary>
+    static (List<T> Page, string? Next) Page<T>(IEnumerable<T> items, Func<T, string> name, string? namePrefix, string? nextToken, int? limit)
+        => Page(namePrefix is null ? items : items.Where(i => name(i).StartsWith(namePrefix, StringComparison.Ordinal)), nextToken, limit);
+
     /// <summary>A bus of the account; the default bus exists from the first time it is asked for.</summary>
     EventBusRow Bus(string account, string name)
     {
@@ -149,8 +157,7 @@ public sealed partial class EventsService(EventsStore store, TimeProvider clock,
     {
         var account = ctx.Principal.AccountId;
         Bus(account, DefaultBus);
-        var buses = store.BusesOf(account).Where(b => r.NamePrefix is null || b.Name.StartsWith(r.NamePrefix, StringComparison.Ordinal)).ToList();
-        var (page, next) = PageToken.Page(buses, r.NextToken, r.Limit, defaultMax: 100);
+        var (page, next) = Page(store.BusesOf(account), b => b.Name, r.NamePrefix, r.NextToken, r.Limit);
         return new()
         {
             EventBuses = page.Select(b => new EventBus
@@ -237,8 +244,7 @@ public sealed partial class EventsService(EventsStore store, TimeProvider clock,
     {
         var account = ctx.Principal.AccountId;
         var bus = Bus(account, BusName(r.EventBusName));
-        var rules = store.RulesOf(account, bus.Name).Where(x => r.NamePrefix is null || x.Name.StartsWith(r.NamePrefix, StringComparison.Ordinal)).ToList();
-        var (page, next) = PageToken.Page(rules, r.NextToken, r.Limit, defaultMax: 100);
+        var (page, next) = Page(store.RulesOf(account, bus.Name), x => x.Name, r.NamePrefix, r.NextToken, r.Limit);
         return new()
         {
             Rules = page.Select(x => new Rule
@@ -345,7 +351,7 @@ public sealed partial class EventsService(EventsStore store, TimeProvider clock,
         var account = ctx.Principal.AccountId;
         var busName = BusName(r.EventBusName);
         Rule(account, busName, r.Rule!);
-        var (page, next) = PageToken.Page(store.TargetsOf(account, busName, r.Rule!), r.NextToken, r.Limit, defaultMax: 100);
+        var (page, next) = Page(store.TargetsOf(account, busName, r.Rule!), r.NextToken, r.Limit);
         return new()
         {
             Targets = page.Select(t => new Target
@@ -370,7 +376,7 @@ public sealed partial class EventsService(EventsStore store, TimeProvider clock,
         var account = ctx.Principal.AccountId;
         var busName = BusName(r.EventBusName);
         var names = store.RulesOf(account, busName).Where(rule => store.TargetsOf(account, busName, rule.Name).Any(t => t.Arn == r.TargetArn)).Select(rule => rule.Name).ToList();
-        var (page, next) = PageToken.Page(names, r.NextToken, r.Limit, defaultMax: 100);
+        var (page, next) = Page(names, r.NextToken, r.Limit);
         return new() { RuleNames = page, NextToken = next };
     }
 

@@ -149,9 +149,7 @@ public sealed partial class SageMakerService
         // Groups other accounts share (CrossAccount) need resource policies Strata does not keep: none.
         var groups = input.CrossAccountFilterOption == "CrossAccount" ? [] : registry.ListGroups(ctx.Principal.AccountId);
         // The registry's lists are oldest first unless told otherwise (the others' newest first).
-        var items = Filter(groups, new(input.NameContains, input.CreationTimeBefore, input.CreationTimeAfter, input.SortBy, input.SortOrder ?? "Ascending"),
-            g => g.ModelPackageGroupName, g => g.CreationTime, g => g.ModelPackageGroupStatus);
-        var (page, next) = PageToken.Page(items, input.NextToken, input.MaxResults);
+        var (page, next) = ListRequests.Page(input, groups, g => g.ModelPackageGroupName, g => g.CreationTime, sortOrder: "Ascending");
         return new ListModelPackageGroupsOutput
         {
             ModelPackageGroupSummaryList = [.. page.Select(g => new ModelPackageGroupSummary
@@ -292,9 +290,7 @@ public sealed partial class SageMakerService
             packages = packages.Where(p => name is not null && string.Equals(p.ModelPackageGroupName, name, StringComparison.OrdinalIgnoreCase));
         }
         if (input.ModelApprovalStatus is { } status) packages = packages.Where(p => p.ModelApprovalStatus == status);
-        var items = Filter(packages.ToList(), new(input.NameContains, input.CreationTimeBefore, input.CreationTimeAfter, input.SortBy, input.SortOrder ?? "Ascending"),
-            p => p.ModelPackageName, p => p.CreationTime, p => p.ModelPackageStatus);
-        var (page, next) = PageToken.Page(items, input.NextToken, input.MaxResults);
+        var (page, next) = ListRequests.Page(input, packages, p => p.ModelPackageName, p => p.CreationTime, sortOrder: "Ascending");
         return new ListModelPackagesOutput
         {
             ModelPackageSummaryList = [.. page.Select(p => new ModelPackageSummary

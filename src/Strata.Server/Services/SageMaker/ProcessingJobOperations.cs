@@ -174,12 +174,7 @@ public sealed partial class SageMakerService
 
     ListProcessingJobsResponse ListProcessingJobs(ListProcessingJobsRequest input, RequestContext ctx)
     {
-        var items = Filter(processingJobs.List(ctx.Principal.AccountId), new(input.NameContains, input.CreationTimeBefore, input.CreationTimeAfter, input.SortBy, input.SortOrder),
-                j => j.Job.Name, j => j.Job.CreationTime, j => j.State.Status)
-            .Where(j => input.StatusEquals is null || j.State.Status == input.StatusEquals)
-            .Where(j => input.LastModifiedTimeAfter is null || j.State.LastModifiedTime > input.LastModifiedTimeAfter)
-            .Where(j => input.LastModifiedTimeBefore is null || j.State.LastModifiedTime < input.LastModifiedTimeBefore).ToList();
-        var (page, next) = PageToken.Page(items, input.NextToken, input.MaxResults);
+        var (page, next) = ListRequests.Page(input, processingJobs.List(ctx.Principal.AccountId), j => j.Job.Name, j => j.Job.CreationTime, j => j.State.Status, j => j.State.LastModifiedTime);
         return new ListProcessingJobsResponse
         {
             ProcessingJobSummaries = [.. page.Select(j => new ProcessingJobSummary

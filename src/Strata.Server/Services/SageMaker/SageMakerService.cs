@@ -287,9 +287,7 @@ public sealed partial class SageMakerService(SageMakerStore store, HostingServic
 
     ListModelsOutput ListModels(ListModelsInput input, RequestContext ctx)
     {
-        var items = Filter(store.ListModels(ctx.Principal.AccountId), new(input.NameContains, input.CreationTimeBefore, input.CreationTimeAfter, input.SortBy, input.SortOrder),
-            m => m.ModelName, m => m.CreationTime, _ => "");
-        var (page, next) = PageToken.Page(items, input.NextToken, input.MaxResults);
+        var (page, next) = ListRequests.Page(input, store.ListModels(ctx.Principal.AccountId), m => m.ModelName, m => m.CreationTime);
         return new ListModelsOutput
         {
             Models = page.Select(m => new ModelSummary { ModelName = m.ModelName, ModelArn = m.ModelArn, CreationTime = m.CreationTime }).ToList(),
@@ -398,9 +396,7 @@ public sealed partial class SageMakerService(SageMakerStore store, HostingServic
 
     ListEndpointConfigsOutput ListEndpointConfigs(ListEndpointConfigsInput input, RequestContext ctx)
     {
-        var items = Filter(store.ListEndpointConfigs(ctx.Principal.AccountId),
-            new(input.NameContains, input.CreationTimeBefore, input.CreationTimeAfter, input.SortBy, input.SortOrder), c => c.EndpointConfigName, c => c.CreationTime, _ => "");
-        var (page, next) = PageToken.Page(items, input.NextToken, input.MaxResults);
+        var (page, next) = ListRequests.Page(input, store.ListEndpointConfigs(ctx.Principal.AccountId), c => c.EndpointConfigName, c => c.CreationTime);
         return new ListEndpointConfigsOutput
         {
             EndpointConfigs = page.Select(c => new EndpointConfigSummary { EndpointConfigName = c.EndpointConfigName, EndpointConfigArn = c.EndpointConfigArn, CreationTime = c.CreationTime })
@@ -477,10 +473,7 @@ public sealed partial class SageMakerService(SageMakerStore store, HostingServic
 
     ListEndpointsOutput ListEndpoints(ListEndpointsInput input, RequestContext ctx)
     {
-        var items = Filter(store.ListEndpoints(ctx.Principal.AccountId), new(input.NameContains, input.CreationTimeBefore, input.CreationTimeAfter, input.SortBy, input.SortOrder),
-                e => e.EndpointName, e => e.CreationTime, e => e.EndpointStatus)
-            .Where(e => input.StatusEquals is null || e.EndpointStatus == input.StatusEquals).ToList();
-        var (page, next) = PageToken.Page(items, input.NextToken, input.MaxResults);
+        var (page, next) = ListRequests.Page(input, store.ListEndpoints(ctx.Principal.AccountId), e => e.EndpointName, e => e.CreationTime, e => e.EndpointStatus, e => e.LastModifiedTime);
         return new ListEndpointsOutput
         {
             Endpoints = page.Select(e => new EndpointSummary
@@ -548,35 +541,4 @@ public sealed partial class SageMakerService(SageMakerStore store, HostingServic
         await hosting.StopEndpointAsync(account, name);
         return Empty.Instance;
     }
-
-    /// <summary>The List operations' shared filters (their inputs are separate shapes with the same members).</summary>
-    internal readonly record struct ListFilter(string? NameContains, DateTimeOffset? CreationTimeBefore, DateTimeOffset? CreationTimeAfter, string? SortBy, string? SortOrder);
-
-    /// <summary>The List operations' shared filters and order: NameContains, CreationTimeBefore/
-    /// After, SortBy (Name | CreationTime | Status), SortOrder (default: newest first). The model's
-    /// validation has checked SortBy and SortOrder against each operation's values.</summary>
-    internal static List<T> Filter<T>(List<T> items, ListFilter filter, Func<T, string> name, Func<T, DateTimeOffset> created, Func<T, string> status)
-    {
-        IEnumerable<T> q = items;
-        if (filter.NameContains is { } contains) q = q.Where(i => name(i).Contains(contains, StringComparison.OrdinalIgnoreCase));
-        if (filter.CreationTimeBefore is { } before) q = q.Where(i => Seconds(created(i)) < Seconds(before));
-        if (filter.CreationTimeAfter is { } after) q = q.Where(i => Seconds(created(i)) > Seconds(after));
-        var descending = filter.SortOrder switch
-        {
-            null or "Descending" => true,
-            "Ascending" => false,
-            var other => throw JsonProtocol.Invalid("SortOrder", other, "Member must satisfy enum value set: [Ascending, Descending]"),
-        };
-        Func<T, IComparable> key = filter.SortBy switch
-        {
-            null or "CreationTime" => i => created(i),
-            "Name" => i => name(i),
-            "Status" => i => status(i),
-            var other => throw JsonProtocol.Invalid("SortBy", other, "Member must satisfy enum value set: [Name, CreationTime, Status]"),
-        };
-        return (descending ? q.OrderByDescending(key) : q.OrderBy(key)).ToList();
-    }
-
-    /// <summary>Epoch seconds to the millisecond, as the wire carries them.</summary>
-    static double Seconds(DateTimeOffset t) => t.ToUnixTimeMilliseconds() / 1000.0;
 }

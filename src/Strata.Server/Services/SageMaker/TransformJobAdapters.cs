@@ -12,7 +12,7 @@ namespace Strata.Server.Services.SageMaker;
 /// <see cref="TransformJob"/>, and the runner's state changes written back into them.</summary>
 public sealed class TransformJobs(TransformJobStore jobs, SageMakerStore models) : ITransformJobs
 {
-    public IEnumerable<(string Account, TransformJob Job)> All() => jobs.All().Select(e => (e.Account, Map(e.Job)));
+    public IEnumerable<(string Account, TransformJob Record)> All() => jobs.All().Select(e => (e.Account, Map(e.Record)));
 
     public TransformJob? Get(string account, string name) => jobs.Get(account, name) is { } job ? Map(job) : null;
 

@@ -144,10 +144,7 @@ public sealed partial class SageMakerService
 
     ListTransformJobsResponse ListTransformJobs(ListTransformJobsRequest input, RequestContext ctx)
     {
-        var items = Filter(transformJobs.List(ctx.Principal.AccountId), new(input.NameContains, input.CreationTimeBefore, input.CreationTimeAfter, input.SortBy, input.SortOrder),
-                j => j.TransformJobName, j => j.CreationTime, j => j.TransformJobStatus)
-            .Where(j => input.StatusEquals is null || j.TransformJobStatus == input.StatusEquals).ToList();
-        var (page, next) = PageToken.Page(items, input.NextToken, input.MaxResults);
+        var (page, next) = ListRequests.Page(input, transformJobs.List(ctx.Principal.AccountId), j => j.TransformJobName, j => j.CreationTime, j => j.TransformJobStatus, j => j.LastModifiedTime);
         return new ListTransformJobsResponse
         {
             TransformJobSummaries = page.Select(j => new TransformJobSummary

@@ -1,64 +1,29 @@
-using System.Text.Json;
 using Strata.Server.Jobs.Delivery;
 using Strata.Server.Jobs.Transform;
 using Strata.Server.Storage;
 
 namespace Strata.Server.Services.SageMaker;
 
-/// <summary>Transform jobs in the state store (their per-object checkpoints are the runner's:
-/// <see cref="TransformCheckpoints"/>). Every change of a job's status, the API's or the runner's,
-/// is written here, so this is where it becomes AWS's "SageMaker Transform Job State Change" event.</summary>
+/// <summary>Transform jobs in the state store, as the API's rows, whole (their per-object
+/// checkpoints are the runner's: <see cref="TransformCheckpoints"/>; <see cref="TransformJobs"/>
+/// maps them to the runner's view). A change of a job's status becomes AWS's "SageMaker Transform
+/// Job State Change" event.</summary>
 public sealed class TransformJobStore(IStateStore state)
+    : JobStore<TransformJobRow, TransformJobRow>(state, "sm-transform-jobs", SageMakerRowsJson.Default.TransformJobRow)
 {
-    const string Jobs = "sm-transform-jobs";
     readonly TransformCheckpoints _checkpoints = new(state);
 
-    /// <summary>Where job state changes are put (the account's default event bus).</summary>
-    public IServiceEvents Events { get; init; } = NoServiceEvents.Instance;
+    protected override string NameOf(TransformJobRow job) => job.TransformJobName;
 
-    static string Key(string account, string name) => account + "/" + name;
+    protected override string ArnOf(TransformJobRow job) => job.TransformJobArn;
 
-    public TransformJobRow? Get(string account, string name)
-        => state.Read(r => r.Get(Jobs, Key(account, name))) is { } json ? JsonSerializer.Deserialize(json, SageMakerRowsJson.Default.TransformJobRow) : null;
+    protected override TransformJobRow StateOf(TransformJobRow job) => job;
 
-    public List<TransformJobRow> List(string account)
-        => state.Read(r => r.Scan(Jobs, account + "/", null, int.MaxValue)).Select(kv => JsonSerializer.Deserialize(kv.Value, SageMakerRowsJson.Default.TransformJobRow)!).ToList();
+    protected override TransformJobRow WithState(TransformJobRow job, TransformJobRow state) => state;
 
-    public List<(string Account, TransformJobRow Job)> All()
-        => state.Read(r => r.Scan(Jobs, "", null, int.MaxValue))
-            .Select(kv => (kv.Key[..kv.Key.IndexOf('/')], JsonSerializer.Deserialize(kv.Value, SageMakerRowsJson.Default.TransformJobRow)!)).ToList();
+    protected override bool IsEvent(TransformJobRow before, TransformJobRow after) => before.TransformJobStatus != after.TransformJobStatus;
 
-    /// <summary>Inserts a job with its tags (so that the event of its start carries them); false
-    /// if one of that name exists.</summary>
-    public bool Create(string account, TransformJobRow job, List<TagRow>? tags = null)
-    {
-        var created = state.Write<List<TagRow>?>(w =>
-        {
-            if (w.Get(Jobs, Key(account, job.TransformJobName)) is not null) return null;
-            w.Put(Jobs, Key(account, job.TransformJobName), JsonSerializer.Serialize(job, SageMakerRowsJson.Default.TransformJobRow));
-            if (tags is { Count: > 0 }) SageMakerStore.WriteTags(w, job.TransformJobArn, tags);
-            return SageMakerStore.ReadTags(w, job.TransformJobArn);
-        });
-        if (created is null) return false;
-        Events.Put(SageMakerEvents.TransformJobStateChange(account, job, created));
-        return true;
-    }
-
-    /// <summary>Changes a job in one transaction; null if it is gone. A change of status is put as
-    /// an event once the change is committed.</summary>
-    public TransformJobRow? Update(string account, string name, Func<TransformJobRow, TransformJobRow> change)
-    {
-        var (job, tags) = state.Write<(TransformJobRow? Job, List<TagRow>? Tags)>(w =>
-        {
-            if (w.Get(Jobs, Key(account, name)) is not { } json) return default;
-            var before = JsonSerializer.Deserialize(json, SageMakerRowsJson.Default.TransformJobRow)!;
-            var after = change(before);
-            w.Put(Jobs, Key(account, name), JsonSerializer.Serialize(after, SageMakerRowsJson.Default.TransformJobRow));
-            return (after, before.TransformJobStatus != after.TransformJobStatus ? SageMakerStore.ReadTags(w, after.TransformJobArn) : null);
-        });
-        if (job is not null && tags is not null) Events.Put(SageMakerEvents.TransformJobStateChange(account, job, tags));
-        return job;
-    }
+    protected override ServiceEvent StateChange(string account, TransformJobRow job, IReadOnlyList<TagRow> tags) => SageMakerEvents.TransformJobStateChange(account, job, tags);
 
     /// <summary>A job with its live progress (records from the checkpoints).</summary>
     public TransformJobRow WithProgress(string account, TransformJobRow job)

@@ -328,12 +328,8 @@ public sealed partial class SageMakerService
     {
         var account = ctx.Principal.AccountId;
         // AWS's defaults here: by name, ascending.
-        var items = Filter(TuningJobs.List(account), new(input.NameContains, input.CreationTimeBefore, input.CreationTimeAfter, input.SortBy ?? "Name", input.SortOrder ?? "Ascending"),
-                j => j.Job.Name, j => j.Job.CreationTime, j => j.State.Status)
-            .Where(j => input.StatusEquals is null || j.State.Status == input.StatusEquals)
-            .Where(j => input.LastModifiedTimeAfter is null || j.State.LastModifiedTime > input.LastModifiedTimeAfter)
-            .Where(j => input.LastModifiedTimeBefore is null || j.State.LastModifiedTime < input.LastModifiedTimeBefore).ToList();
-        var (page, next) = PageToken.Page(items, input.NextToken, input.MaxResults);
+        var (page, next) = ListRequests.Page(input, TuningJobs.List(account), j => j.Job.Name, j => j.Job.CreationTime, j => j.State.Status, j => j.State.LastModifiedTime,
+            sortBy: "Name", sortOrder: "Ascending");
         return new ListHyperParameterTuningJobsResponse
         {
             HyperParameterTuningJobSummaries = [.. page.Select(j =>
