@@ -44,8 +44,8 @@ public static class Status
     public static List<(string Type, string Account, string Name, string Status)> JobsInProgress(IStateStore state)
     {
         var jobs = new List<(string Type, string Account, string Name, string Status)>();
-        jobs.AddRange(new TransformJobStore(state).All().Where(j => j.Job.TransformJobStatus is "InProgress" or "Stopping")
-            .Select(j => ("transform", j.Account, j.Job.TransformJobName, j.Job.TransformJobStatus)));
+        jobs.AddRange(new TransformJobStore(state).All().Where(j => j.Record.TransformJobStatus is "InProgress" or "Stopping")
+            .Select(j => ("transform", j.Account, j.Record.TransformJobName, j.Record.TransformJobStatus)));
         jobs.AddRange(new TrainingJobStore(state).All().Where(j => !j.Record.State.IsTerminal)
             .Select(j => ("training", j.Account, j.Record.Job.Name, $"{j.Record.State.Status} ({j.Record.State.SecondaryStatus})")));
         jobs.AddRange(new ProcessingJobStore(state).All().Where(j => !j.Record.State.IsTerminal)
