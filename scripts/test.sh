@@ -30,12 +30,19 @@ python3 -c "import boto3" || { echo "the image's python3 has no boto3" >&2; exit
 dotnet build Strata.slnx -c Release --nologo -v quiet
 dotnet format Strata.slnx --verify-no-changes --no-restore -v quiet
 log=$(mktemp)
+listing=$(mktemp)
+# One line per suite (test class) as it ends, from the per-test lines of the console logger;
+# failures print whole as they come. The listing says how many tests each suite has.
+dotnet test Strata.slnx -c Release --no-build --nologo --list-tests >"$listing" 2>&1 || true
 set +e
-dotnet test Strata.slnx -c Release --no-build --nologo --blame-hang-timeout 15m 2>&1 | tee "$log"
+dotnet test Strata.slnx -c Release --no-build --nologo --blame-hang-timeout 30m --logger "console;verbosity=normal" 2>&1 \
+  | python3 scripts/test_progress.py "$listing" | tee "$log"
 status=${PIPESTATUS[0]}
 set -e
-# One closing line that any reader understands: "N passed, N failed".
-summary=$(grep -E "^(Passed|Failed)!" "$log" | sed -E 's/.*Failed: *([0-9]+), Passed: *([0-9]+).*/\2 \1/' | awk '{p+=$1; f+=$2} END {print p+0, f+0}')
+rm -f "$listing"
+# One closing line that any reader understands: "N passed, N failed" (test_progress.py counted them).
+summary=$(sed -nE 's/^totals: ([0-9]+) passed, ([0-9]+) failed.*/\1 \2/p' "$log" | tail -1)
+summary=${summary:-0 0}
 rm -f "$log"
 read -r passed failed <<<"$summary"
 if [ "$passed" -eq 0 ]; then status=1; fi

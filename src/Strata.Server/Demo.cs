@@ -86,7 +86,9 @@ public static class Demo
         else if (hosting.Find(account, Endpoint) is null) await WaitForRestoreAsync(account, hosting);
         var status = sageMaker.GetEndpoint(account, Endpoint);
         console.WriteLine($"demo: endpoint {Endpoint} is {status?.EndpointStatus}{(status?.FailureReason is { } reason ? ": " + reason : "")} (variants A 80%, B 20%); try:");
-        console.WriteLine($"  aws sagemaker-runtime invoke-endpoint --endpoint-name {Endpoint} --content-type text/csv --body '5.1,3.5,1.4,0.2' out.json && cat out.json");
+        // fileb:// reads the bytes in both CLI generations (v2 would take an inline --body for base64).
+        console.WriteLine($"  printf '5.1,3.5,1.4,0.2' > flower.csv");
+        console.WriteLine($"  aws sagemaker-runtime invoke-endpoint --endpoint-name {Endpoint} --content-type text/csv --body fileb://flower.csv out.json && cat out.json");
         console.Flush();
     }
 

@@ -4,8 +4,8 @@ namespace Strata.Server;
 /// `strata reset --yes`: deletes a data directory's state (accounts and keys, buckets and
 /// objects, models, endpoints, jobs, logs, metrics, event history, certificates) so that the next
 /// `strata serve` starts afresh. The master key is kept unless asked otherwise: whoever holds
-/// backups or exports wrapped under it still needs it. Refused while a server runs there; the
-/// lock is held while deleting, so no server starts in the middle.
+/// backups or exports wrapped under it still needs it. Refused while a server runs there (the dry run,
+/// without --yes, answers anyway); the lock is held while deleting, so no server starts in the middle.
 /// </summary>
 public static class Reset
 {
@@ -19,10 +19,10 @@ public static class Reset
             return 0;
         }
         using var held = DataDirectoryLock.TryAcquire(dataDir);
-        if (held is null)
+        var running = held is null ? DataDirectoryLock.Name(DataDirectoryLock.Holder(dataDir) ?? []) : null;
+        if (running is not null && yes)
         {
-            var holder = DataDirectoryLock.Holder(dataDir) ?? [];
-            error.WriteLine($"strata: {DataDirectoryLock.Name(holder)} is running on {dataDir}: stop it first, then reset");
+            error.WriteLine($"strata: {running} is running on {dataDir}: stop it first, then reset");
             return 2;
         }
         var keep = new HashSet<string>(StringComparer.Ordinal) { DataDirectoryLock.FileName };
@@ -38,6 +38,8 @@ public static class Reset
                 ? $"strata reset --yes would delete nothing: {dataDir} holds no state"
                 : $"strata reset --yes would delete everything in {dataDir} ({Status.Size(Status.DiskUsed(dataDir))}): accounts and their keys, buckets and objects, models, endpoints, jobs, logs, metrics, event history, certificates ({string.Join(", ", doomed.Select(e => e.Name))})");
             output.WriteLine($"  {masterKey}; nothing was deleted");
+            // A dry run reads only names and sizes, so it answers while a server runs, and says what --yes needs.
+            if (running is not null) output.WriteLine($"  {running} is running on it: stop it before `strata reset --yes`");
             // It did what it was asked, explain: a script (or the README's blocks) goes on.
             return 0;
         }

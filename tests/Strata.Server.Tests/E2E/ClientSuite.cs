@@ -27,7 +27,13 @@ public sealed partial class ClientSuite
 
     /// <summary>Runs a script against a server started with <paramref name="serverArgs"/> besides the usual ones.</summary>
     public static Task<ClientSuite> RunWithServerArgsAsync(string interpreter, string script, params string[] serverArgs)
-        => Runs.GetOrAdd($"args|{interpreter}|{script}|{string.Join(' ', serverArgs)}", _ => new Lazy<Task<ClientSuite>>(() => StartAsync(interpreter, script, [], serverArgs))).Value;
+        => RunWithServerArgsAsync(interpreter, script, DefaultTimeout, serverArgs);
+
+    /// <summary>As above, for a script that may take longer than the usual 15 minutes (the README's every block).</summary>
+    public static Task<ClientSuite> RunWithServerArgsAsync(string interpreter, string script, TimeSpan timeout, params string[] serverArgs)
+        => Runs.GetOrAdd($"args|{interpreter}|{script}|{string.Join(' ', serverArgs)}", _ => new Lazy<Task<ClientSuite>>(() => StartAsync(interpreter, script, [], serverArgs, timeout))).Value;
+
+    static readonly TimeSpan DefaultTimeout = TimeSpan.FromMinutes(15);
 
     /// <summary>Runs a script against a <see cref="FakeClockServer"/>: a server whose time passes
     /// only when the script moves it (harness.py's <c>advance</c>).</summary>
@@ -35,21 +41,21 @@ public sealed partial class ClientSuite
         => Runs.GetOrAdd($"clock|{interpreter}|{script}", _ => new Lazy<Task<ClientSuite>>(async () =>
         {
             await using var server = await FakeClockServer.StartAsync();
-            return await RunScriptAsync(interpreter, script, server.ClientEnvironment(), () => server.Output);
+            return await RunScriptAsync(interpreter, script, server.ClientEnvironment(), () => server.Output, DefaultTimeout);
         })).Value;
 
-    static async Task<ClientSuite> StartAsync(string interpreter, string script, (string Name, string Value)[] extraEnv, string[]? serverArgs = null)
+    static async Task<ClientSuite> StartAsync(string interpreter, string script, (string Name, string Value)[] extraEnv, string[]? serverArgs = null, TimeSpan? timeout = null)
     {
         await using var server = await StrataProcess.StartAsync(null, true, serverArgs ?? []);
         var env = server.ClientEnvironment();
         foreach (var (name, value) in extraEnv) env[name] = value;
-        return await RunScriptAsync(interpreter, script, env, () => string.Join('\n', server.Output));
+        return await RunScriptAsync(interpreter, script, env, () => string.Join('\n', server.Output), timeout ?? DefaultTimeout);
     }
 
-    static async Task<ClientSuite> RunScriptAsync(string interpreter, string script, Dictionary<string, string> env, Func<string> serverOutput)
+    static async Task<ClientSuite> RunScriptAsync(string interpreter, string script, Dictionary<string, string> env, Func<string> serverOutput, TimeSpan timeout)
     {
         env["TMPDIR"] = Directory.CreateTempSubdirectory("strata-client-").FullName;
-        var (_, output) = await ClientProcess.RunAsync(interpreter, [ScriptPath(script)], env, TimeSpan.FromMinutes(15), Path.GetDirectoryName(ScriptPath(script)));
+        var (_, output) = await ClientProcess.RunAsync(interpreter, [ScriptPath(script)], env, timeout, Path.GetDirectoryName(ScriptPath(script)));
         try { Directory.Delete(env["TMPDIR"], true); } catch (IOException) { }
         var suite = new ClientSuite { _output = output + "\n--- server ---\n" + serverOutput() };
         string? current = null;

@@ -176,6 +176,12 @@ public sealed class OperationsTests
                 Assert.Equal(2, busy);
                 Assert.Equal($"strata: strata serve (pid {server.Pid}, port {server.Port}) is running on {dir}: stop it first, then reset", refused.Trim());
                 Assert.True(File.Exists(Path.Combine(dir, "state.db")));
+                // The dry run answers while the server runs, and says what --yes needs.
+                var (dryBusy, explainedBusy) = await Strata("reset", "--data-dir", dir);
+                Assert.Equal(0, dryBusy);
+                Assert.Contains($"strata reset --yes would delete everything in {dir} (", explainedBusy);
+                Assert.Contains($"strata serve (pid {server.Pid}, port {server.Port}) is running on it: stop it before `strata reset --yes`", explainedBusy);
+                Assert.True(File.Exists(Path.Combine(dir, "state.db")));
                 Assert.Equal(0, await server.TerminateAsync());
             }
             var masterKey = await File.ReadAllBytesAsync(masterKeyPath);

@@ -57,16 +57,21 @@ def endpoint(tls=False):
 
 class _ClientClock:
     """This client's clock on a server whose time the test drives (STRATA_CLOCK_URL; see
-    FakeClockServer.cs): the real clock plus the time `advance` has moved. botocore reads the
-    time from its auth modules (SigV4 timestamps, SigV2 presign expiry), so the clock is given
-    to those modules as a machine whose clock agrees with the server's would give it."""
+    FakeClockServer.cs): the server's, which stands still between two moves, read once and then
+    set by each `advance`. botocore reads the time from its auth modules (SigV4 timestamps, SigV2
+    presign expiry), so the clock is given to those modules as a machine whose clock agrees with
+    the server's would give it. A clock that ran on with the real one would drift ahead of the
+    server's by however long a loaded machine takes between two moves (a URL presigned for 60 s
+    was still valid after the server's 61)."""
     def __init__(self):
         import time as real
         self.real = real
-        self.offset = 0.0
+        self.now = None
 
     def time(self):
-        return self.real.time() + self.offset
+        if self.now is None:
+            self.now = server_time()
+        return self.now
 
     def __getattr__(self, name):  # everything else (sleep, gmtime, ...) as the time module has it
         return getattr(self.real, name)
@@ -117,17 +122,14 @@ def server_time():
 
 def advance(seconds):
     """Time passes: moves the server's clock (and this client's with it) `seconds` past the
-    server's now. Past the server's, not this client's: this client's clock runs on with the real
-    one between two moves, and a test that stops 5 s short of an expiry must not lose those 5 s to
-    a slow machine. The server fires every timer that falls due; what they do happens in the
+    server's now. The server fires every timer that falls due; what they do happens in the
     background, so wait for its effect with `until`. The server's time is read to the millisecond,
     below its own: a millisecond more makes sure a timer due `seconds` from now falls due."""
     import urllib.request
     url = os.environ["STRATA_CLOCK_URL"]
     target = server_time() + seconds + 0.001
     with urllib.request.urlopen(urllib.request.Request(f"{url}?to={target:.3f}", method="POST")) as r:
-        server_now = float(r.read())
-    CLOCK.offset += server_now - CLOCK.time()
+        CLOCK.now = float(r.read())
 
 
 # Errors every AWS service may answer without declaring them per operation (authentication,

@@ -51,7 +51,7 @@ def set_time(target):
     url = os.environ["STRATA_CLOCK_URL"]
     with urllib.request.urlopen(urllib.request.Request(f"{url}?to={target:.3f}", method="POST")) as r:
         now = float(r.read())
-    harness.CLOCK.offset += now - harness.CLOCK.time()
+    harness.CLOCK.now = now
     return now
 
 

@@ -1,0 +1,52 @@
+"""Reads `dotnet test --logger "console;verbosity=normal"` on stdin and prints one line per test
+class (a suite) as its last test ends: its name, how many passed and failed, and when it ended.
+What is not a passing test's line (failures with their messages, the run's summaries) passes
+through as it comes. argv: a file of `dotnet test --list-tests` output, which says how many tests
+each class has. It ends with the totals: `totals: N passed, N failed, N skipped`."""
+import re
+import sys
+import time
+from collections import Counter, defaultdict
+
+RESULT = re.compile(r"^\s+(Passed|Failed|Skipped) (Strata\.[\w.]+?)\.(\w+)(\(.*\))? \[")
+LISTED = re.compile(r"^\s+(Strata\.[\w.]+?)\.(\w+)(\(.*\))?\s*$")
+
+expected = Counter()
+with open(sys.argv[1], encoding="utf-8", errors="replace") as listing:
+    for line in listing:
+        m = LISTED.match(line)
+        if m:
+            expected[m.group(1)] += 1
+
+
+
+def report(suite, when):
+    counts = seen[suite]
+    name = suite.removeprefix("Strata.Server.Tests.").removeprefix("Strata.")
+    failed = f", {counts['Failed']} FAILED" if counts["Failed"] else ""
+    skipped = f", {counts['Skipped']} skipped" if counts["Skipped"] else ""
+    print(f"suite {name}: {counts['Passed']} passed{failed}{skipped} ({when})", flush=True)
+
+
+start = time.monotonic()
+seen = defaultdict(Counter)
+done = set()
+for line in sys.stdin:
+    m = RESULT.match(line)
+    if not m:
+        sys.stdout.write(line)
+        sys.stdout.flush()
+        continue
+    outcome, suite = m.group(1), m.group(2)
+    if outcome != "Passed":
+        sys.stdout.write(line)
+    seen[suite][outcome] += 1
+    if sum(seen[suite].values()) == expected.get(suite, -1):
+        report(suite, f"done at {time.monotonic() - start:.0f} s")
+        done.add(suite)
+
+# Suites whose count the listing did not foretell (or whose tests did not all report: a crash).
+for suite in sorted(set(seen) - done):
+    report(suite, f"{sum(seen[suite].values())} of {expected.get(suite, '?')} listed tests reported")
+totals = sum((seen[suite] for suite in seen), Counter())
+print(f"totals: {totals['Passed']} passed, {totals['Failed']} failed, {totals['Skipped']} skipped", flush=True)
