@@ -201,10 +201,11 @@ public static class StrataHost
         {
             TuningJobs = tuningJobs,
             Tuner = tuner,
+            Limits = options.Limits,
         };
         var runtime = new RuntimeService(hosting, metrics, options.Region);
         var autoScalingStore = new AutoScalingStore(state);
-        var autoScaling = new ApplicationAutoScalingService(autoScalingStore, sageMakerStore, clock, options.Region);
+        var autoScaling = new ApplicationAutoScalingService(autoScalingStore, sageMakerStore, clock, options.Region) { Limits = options.Limits };
         scaler = new Scaler(autoScalingStore, sageMakerStore, hosting, metrics, clock, options.AutoScalingPeriod, app.Services.GetRequiredService<ILogger<Scaler>>()) { Events = serviceEvents };
         // SNS: messages are signed with a key made once in the data directory; SubscribeURL,
         // UnsubscribeURL and SigningCertURL point at this server's HTTP listener.

@@ -41,6 +41,8 @@ public sealed record StrataOptions
     /// <summary>The SMTP server SNS sends email and email-json notifications through
     /// (<c>smtp://host:port</c>, <c>smtps://user:password@host:port</c>); null: no email subscriptions.</summary>
     public Uri? SmtpUrl { get; init; }
+    /// <summary>The limits AWS keeps as service quotas (<c>--limit NAME=VALUE</c>).</summary>
+    public Services.SageMaker.SageMakerLimits Limits { get; init; } = new();
     /// <summary>Deploy the demo endpoint (sample classifier, two variants) on start.</summary>
     public bool Demo { get; init; }
 

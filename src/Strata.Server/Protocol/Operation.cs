@@ -35,7 +35,16 @@ public interface IOperationResolver
 
     /// <summary>Whether the operation of that name may be called unsigned (<see cref="Operation.AllowUnsigned"/>).</summary>
     bool AllowsUnsigned(string operationName) => false;
+
+    /// <summary>The largest request body the service takes, and how it refuses a larger one
+    /// (null: only the protocol stage's bound on every buffered body).</summary>
+    RequestBodyLimit? BodyLimit => null;
 }
+
+/// <summary>A service's bound on request bodies: a body over <paramref name="MaxBytes"/> is refused
+/// with <paramref name="Refuse"/>'s error (given the declared length, when there is one) as soon
+/// as it is known to be over, before it is read (Content-Length) or as it is read (chunked).</summary>
+public sealed record RequestBodyLimit(int MaxBytes, Func<RequestContext, long?, AwsException> Refuse);
 
 /// <summary>A service reached by operation name (JSON <c>X-Amz-Target</c> or Query <c>Action</c>).</summary>
 public sealed class NamedOperations(IEnumerable<Operation> operations, ErrorTable? errors = null) : IOperationResolver

@@ -116,9 +116,11 @@ public static class ProtocolParser
 
     static async Task<byte[]> ReadBodyAsync(RequestContext ctx)
     {
+        var limit = ctx.Service!.Operations.BodyLimit;
+        var max = Math.Min(limit?.MaxBytes ?? MaxBufferedBody, MaxBufferedBody);
+        AwsException TooLarge(long? declared) => limit?.Refuse(ctx, declared) ?? new AwsException("RequestEntityTooLargeException", 413, "Request body is too large.");
         var declared = ctx.Request.ContentLength;
-        if (declared > MaxBufferedBody)
-            throw new AwsException("RequestEntityTooLargeException", 413, "Request body is too large.");
+        if (declared > max) throw TooLarge(declared);
         if (declared is { } length)
         {
             // The usual case: the length is known, so the body is read straight into its array.
@@ -140,7 +142,7 @@ public static class ProtocolParser
             while ((n = await ctx.Request.Body.ReadAsync(chunk)) > 0)
             {
                 buffer.Write(chunk, 0, n);
-                if (buffer.Length > MaxBufferedBody) throw new AwsException("RequestEntityTooLargeException", 413, "Request body is too large.");
+                if (buffer.Length > max) throw TooLarge(null);
             }
         }
         finally

@@ -40,6 +40,11 @@ class Handler(BaseHTTPRequestHandler):
                 records.append(payload[at + 8:at + 8 + length].decode())
                 at += 8 + length + (4 - length % 4) % 4
             return self.reply(200, json.dumps({"records": records}).encode())
+        if self.headers.get("Content-Type") == "application/x-length":
+            # Says how much arrived (a large request answered with a small response).
+            return self.reply(200, json.dumps({"length": len(payload)}).encode())
+        if payload.startswith((b"bytes ", b"fail-bytes ", b"chunked ", b"endless", b"declare ")):
+            return self.large(payload.decode())
         if payload.startswith(b"sleep "):
             # A request that takes its time, to hold a concurrency slot.
             import time
@@ -64,6 +69,44 @@ class Handler(BaseHTTPRequestHandler):
             "model_files": sorted(os.listdir(model_dir)),
             "greeting": os.environ.get("GREETING"),
         }).encode())
+
+    def large(self, command):
+        """Answers of any size: `bytes N` (with its Content-Length), `fail-bytes N` (the same, with
+        status 500), `chunked N` (chunked, no length said), `endless` (chunked, never ending),
+        `declare N` (a Content-Length of N, then 10 bytes and silence). The body is the digits
+        0-9 over and over, so that what arrives can be checked byte for byte."""
+        verb, _, count = command.partition(" ")
+        pattern = b"0123456789" * 6554  # 65 540 bytes, a whole number of digit runs
+        try:
+            if verb in ("bytes", "fail-bytes", "declare"):
+                n = int(count)
+                self.send_response(500 if verb == "fail-bytes" else 200)
+                self.send_header("Content-Type", "application/octet-stream")
+                self.send_header("Content-Length", str(n))
+                self.end_headers()
+                if verb == "declare":
+                    import time
+                    self.wfile.write(pattern[:10])
+                    self.wfile.flush()
+                    time.sleep(120)
+                    return
+                while n > 0:
+                    self.wfile.write(pattern[:min(n, len(pattern))])
+                    n -= min(n, len(pattern))
+                return
+            self.send_response(200)
+            self.send_header("Content-Type", "application/octet-stream")
+            self.send_header("Transfer-Encoding", "chunked")
+            self.end_headers()
+            n = int(count) if verb == "chunked" else -1
+            while n != 0:
+                part = pattern if n < 0 else pattern[:min(n, len(pattern))]
+                self.wfile.write(b"%x\r\n%s\r\n" % (len(part), part))
+                n = n if n < 0 else n - len(part)
+            self.wfile.write(b"0\r\n\r\n")
+        except (BrokenPipeError, ConnectionResetError):
+            # The server stopped reading past what it takes, and closed the connection.
+            self.close_connection = True
 
     def log_message(self, *args):
         print("request:", *args, flush=True)

@@ -278,8 +278,10 @@ def test_resource_limit_and_random_routing():
     url = artifact("regression")
     m = unique("m")
     sm.create_model(ModelName=m, ExecutionRoleArn=ROLE, PrimaryContainer={"Image": IMAGE, "ModelDataUrl": url})
-    expect_error(lambda: sm.create_endpoint_config(EndpointConfigName=unique("c"), ProductionVariants=[
-        {"VariantName": "a", "ModelName": m, "InitialInstanceCount": 33, "InstanceType": "ml.m5.large"}]), "ResourceLimitExceeded", 400)
+    wide = unique("c")
+    sm.create_endpoint_config(EndpointConfigName=wide, ProductionVariants=[
+        {"VariantName": "a", "ModelName": m, "InitialInstanceCount": 33, "InstanceType": "ml.m5.large"}])
+    expect_error(lambda: sm.create_endpoint(EndpointName=unique("ep"), EndpointConfigName=wide), "ResourceLimitExceeded", 400)
     if tuple(int(x) for x in botocore.__version__.split(".")[:2]) < (1, 31):
         return  # RoutingConfig arrived in botocore 1.31
     config = unique("c")

@@ -178,9 +178,8 @@ public sealed class HyperParameterTuner(ITuningJobs jobs, ITuningTrainingJobs tr
         if (progress.Succeeded == 0 && resolved.Count >= Math.Min(FailedTrialsBeforeGivingUp, job.Budget) && resolved.Count > 0)
         {
             StopRunning(account, name, progress, context, "TuningJob");
-            Finish(account, name, "InProgress", "Failed",
-                $"No training job succeeded after {resolved.Count} attempts. Please take a look at the training job failures to get more details.");
-            return null;
+            return Finish(account, name, "InProgress", "Failed",
+                $"No training job succeeded after {resolved.Count} attempts. Please take a look at the training job failures to get more details.") ? null : TimeSpan.Zero;
         }
 
         var outOfTime = false;
@@ -198,8 +197,9 @@ public sealed class HyperParameterTuner(ITuningJobs jobs, ITuningTrainingJobs tr
         if (!outOfTime && !targetReached && !notImproving)
             running += Launch(account, name, job, configurations, retries, running, progress.Trials.Max(o => (int?)o.Trial.Number) ?? 0);
         if (running > 0) return wait;
-        Finish(account, name, "InProgress", "Completed", null);
-        return null;
+        // Not finished when it was stopped since this step read it (then no trial was launched
+        // either): the next step, at once, finishes the stop.
+        return Finish(account, name, "InProgress", "Completed", null) ? null : TimeSpan.Zero;
     }
 
     /// <summary>Launches trials while there is room: retries first, then new configurations from the
@@ -305,9 +305,11 @@ public sealed class HyperParameterTuner(ITuningJobs jobs, ITuningTrainingJobs tr
         context.StopsSent.Add(trainingJob);
     }
 
-    void Finish(string account, string name, string from, string status, string? reason)
+    /// <summary>Ends the job with <paramref name="status"/> if it is still <paramref name="from"/>; whether it did.</summary>
+    bool Finish(string account, string name, string from, string status, string? reason)
     {
         var now = clock.GetUtcNow();
-        jobs.Update(account, name, s => s.Status == from ? s with { Status = status, FailureReason = reason, EndTime = now, LastModifiedTime = now } : s);
+        return jobs.Update(account, name, s => s.Status == from ? s with { Status = status, FailureReason = reason, EndTime = now, LastModifiedTime = now } : s)
+            ?.State.Status == status;
     }
 }

@@ -20,6 +20,9 @@ public sealed class ApplicationAutoScalingService(AutoScalingStore store, SageMa
     /// CloudWatch exists (without it a policy has no alarms).</summary>
     public IScalingAlarms? Alarms { get; set; }
 
+    /// <summary>Strata's service limits: a MaxCapacity may not exceed the instances a variant may have.</summary>
+    public SageMakerLimits Limits { get; init; } = new();
+
     public IEnumerable<Operation> Operations =>
     [
         ApplicationAutoScalingOperations.RegisterScalableTarget.Bind("application-autoscaling:RegisterScalableTarget", ScalableTargets, RegisterScalableTarget),
@@ -58,7 +61,8 @@ public sealed class ApplicationAutoScalingService(AutoScalingStore store, SageMa
         var max = input.MaxCapacity ?? existing?.MaxCapacity ?? throw new InvalidCapacity("MinCapacity and MaxCapacity are required to register a new scalable target.");
         if (min < 0) throw JsonProtocol.Invalid("MinCapacity", min, "Member must have value greater than or equal to 0");
         if (max < min) throw new InvalidCapacity("Maximum capacity cannot be less than minimum capacity");
-        if (max > SageMakerService.MaxInstancesPerVariant) throw new InvalidCapacity($"Maximum capacity {max} exceeds the {SageMakerService.MaxInstancesPerVariant} instances a variant may have.");
+        if (max > Limits.InstancesPerVariant)
+            throw new InvalidCapacity($"Maximum capacity {max} exceeds the {Limits.InstancesPerVariant} instances a variant may have. {SageMakerLimits.Raise("instances-per-variant")}");
         if (min < 1) throw new InvalidCapacity("SageMaker variants need at least one instance: MinCapacity must be at least 1.");
         var target = new ScalableTargetRow
         {

@@ -15,7 +15,14 @@ namespace Strata.Server.Services.Runtime;
 /// </summary>
 public sealed class RuntimeService(HostingService hosting, MetricsStore metrics, string region) : IOperationResolver
 {
+    /// <summary>The most InvokeEndpoint carries either way: the model bounds the request's Body and
+    /// the response's at 6 MiB (6 291 456 bytes), which AWS calls 6 MB.</summary>
     public const int MaxPayloadBytes = 6 * 1024 * 1024;
+
+    /// <summary>A larger request is refused as AWS refuses it (ValidationError, "oversize body"),
+    /// before its body is read when its Content-Length says so.</summary>
+    public RequestBodyLimit? BodyLimit { get; } = new(MaxPayloadBytes, (ctx, declared) => Validation(
+        $"Request {ctx.RequestId} has oversize body: {(declared is { } n ? $"{n} bytes, " : "")}more than the {MaxPayloadBytes} bytes (6 MB) InvokeEndpoint accepts."));
 
     static readonly RestOperation Invoke = SageMakerRuntimeOperations.InvokeEndpoint;
 
@@ -45,9 +52,8 @@ public sealed class RuntimeService(HostingService hosting, MetricsStore metrics,
         var name = ctx.PathParameters[EndpointName];
         var account = ctx.Principal.AccountId;
         var runtime = hosting.Find(account, name) ?? throw Validation($"Endpoint {name} of account {account} not found.");
-        // The protocol stage already holds the (small) body in memory: forward that, no copy.
+        // The protocol stage already holds the body in memory (no more than BodyLimit): forward that, no copy.
         var body = ctx.BufferedBody ?? [];
-        if (body.Length > MaxPayloadBytes) throw Validation($"Request payload of {body.Length} bytes is larger than the limit of {MaxPayloadBytes} bytes.");
 
         var target = ctx.Header(SageMakerRuntimeHeaders.TargetVariant);
         var variant = runtime.PickVariant(target) ?? throw (target is not null
@@ -162,18 +168,21 @@ public sealed class RuntimeService(HostingService hosting, MetricsStore metrics,
             var sent = System.Diagnostics.Stopwatch.GetTimestamp();
             try
             {
+                // Disposing the response puts its connection back only once the body is read to its
+                // end: an answer left unread past the limit is drained, or its connection closed.
                 using var response = await instance.Http.SendAsync(request, HttpCompletionOption.ResponseHeadersRead, ctx.Http.RequestAborted);
-                var payload = await response.Content.ReadAsByteArrayAsync(ctx.Http.RequestAborted);
+                var payload = await ReadBoundedAsync(response.Content, MaxPayloadBytes, ctx.Http.RequestAborted);
                 var modelMicros = (long)System.Diagnostics.Stopwatch.GetElapsedTime(sent).TotalMicroseconds;
                 // The model was unloaded between choosing it and using it: once more.
                 if (lease is not null && response.StatusCode == System.Net.HttpStatusCode.NotFound && attempt == 0) continue;
+                var status = (int)response.StatusCode;
+                if (payload is null)
+                    throw ModelError(name, account, status, $"from primary and could not load the entire response body: it is longer than the {MaxPayloadBytes} bytes (6 MB) InvokeEndpoint returns",
+                        $"The response body is longer than {MaxPayloadBytes} bytes.");
                 if (!response.IsSuccessStatusCode)
                 {
                     var original = System.Text.Encoding.UTF8.GetString(payload);
-                    var logGroup = $"/aws/sagemaker/Endpoints/{name}";
-                    throw new ModelInvocationFailed(
-                        $"Received {((int)response.StatusCode < 500 ? "client" : "server")} error ({(int)response.StatusCode}) from primary with message \"{original}\". See https://{region}.console.aws.amazon.com/cloudwatch/home?region={region}#logEventViewer:group={logGroup} in account {account} for more information.",
-                        ((int)response.StatusCode).ToString(), original, $"arn:aws:logs:{region}:{account}:log-group:{logGroup}");
+                    throw ModelError(name, account, status, $"from primary with message \"{original}\"", original);
                 }
                 ctx.Response.StatusCode = 200;
                 ctx.Response.ContentType = response.Content.Headers.ContentType?.ToString() ?? "application/json";
@@ -207,6 +216,57 @@ public sealed class RuntimeService(HostingService hosting, MetricsStore metrics,
                 instance.Exit();
                 lease?.Dispose();
             }
+        }
+    }
+
+    /// <summary>SageMaker's ModelError for what the container answered (<paramref name="status"/>):
+    /// "Received … error (status) <paramref name="what"/>", with where its logs are.</summary>
+    ModelInvocationFailed ModelError(string endpoint, string account, int status, string what, string original)
+    {
+        var received = status >= 500 ? "server error" : status >= 400 ? "client error" : "response";
+        var logGroup = $"/aws/sagemaker/Endpoints/{endpoint}";
+        return new ModelInvocationFailed(
+            $"Received {received} ({status}) {what}. See https://{region}.console.aws.amazon.com/cloudwatch/home?region={region}#logEventViewer:group={logGroup} in account {account} for more information.",
+            status.ToString(), original, $"arn:aws:logs:{region}:{account}:log-group:{logGroup}");
+    }
+
+    /// <summary>The container's answer, but no more than <paramref name="max"/> + 1 bytes of it: null
+    /// when it is longer than <paramref name="max"/> (one that says so in its Content-Length is not
+    /// read at all). A body that ends short of its length is a broken connection.</summary>
+    static async Task<byte[]?> ReadBoundedAsync(HttpContent content, int max, CancellationToken ct)
+    {
+        var declared = content.Headers.ContentLength;
+        if (declared > max) return null;
+        try
+        {
+            await using var stream = await content.ReadAsStreamAsync(ct);
+            if (declared is { } length)
+            {
+                var exact = new byte[length];
+                await stream.ReadExactlyAsync(exact, ct);
+                return exact;
+            }
+            using var body = new MemoryStream();
+            var chunk = System.Buffers.ArrayPool<byte>.Shared.Rent(64 * 1024);
+            try
+            {
+                int n;
+                while ((n = await stream.ReadAsync(chunk.AsMemory(0, (int)Math.Min(chunk.Length, max + 1 - body.Length)), ct)) > 0)
+                {
+                    body.Write(chunk, 0, n);
+                    if (body.Length > max) return null;
+                }
+            }
+            finally
+            {
+                System.Buffers.ArrayPool<byte>.Shared.Return(chunk);
+            }
+            return body.ToArray();
+        }
+        catch (IOException e)
+        {
+            // As HttpClient says it when it reads a whole body itself: the instance went away under the request.
+            throw new HttpRequestException("the container's response ended before its body did", e);
         }
     }
 

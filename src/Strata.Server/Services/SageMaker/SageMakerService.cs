@@ -24,8 +24,8 @@ public sealed partial class SageMakerService(SageMakerStore store, HostingServic
     /// waiter's first DescribeEndpoint already sees InService (the status stays truthful either way).</summary>
     static readonly TimeSpan CreateWait = TimeSpan.FromSeconds(3);
 
-    /// <summary>Instances one variant may ask for: each is a process on this machine.</summary>
-    public const int MaxInstancesPerVariant = 32;
+    /// <summary>Strata's service limits (<c>strata serve --limit</c>); the composition root sets them.</summary>
+    public SageMakerLimits Limits { get; init; } = new();
 
     public IEnumerable<Operation> Operations =>
     [
@@ -323,10 +323,10 @@ public sealed partial class SageMakerService(SageMakerStore store, HostingServic
             // Strata's instance types, not the model's (their value is not checked by the generated validation).
             if (InstanceType.Find(v.InstanceType) is null)
                 throw JsonProtocol.Invalid("ProductionVariants.InstanceType", v.InstanceType, $"Member must satisfy enum value set: [{string.Join(", ", InstanceType.Names)}]");
-            if (v.InitialInstanceCount is not { } count)
+            // Its instance count is held against the limit when instances are asked for (CreateEndpoint,
+            // UpdateEndpoint), as AWS holds it against the quota then, not when the configuration is made.
+            if (v.InitialInstanceCount is null)
                 throw JsonProtocol.Invalid("ProductionVariants.InitialInstanceCount", null, "Member must have value greater than or equal to 1");
-            if (count > MaxInstancesPerVariant)
-                throw SageMakerErrors.ResourceLimitExceeded($"The account-level service limit '{v.InstanceType} for endpoint usage' is {MaxInstancesPerVariant} Instances, with current utilization of 0 Instances and a request delta of {count} Instances. Please use AWS Service Quotas to request an increase for this quota.");
         }
         if (variants.Select(v => v.VariantName).Distinct().Count() != variants.Count)
             throw SageMakerErrors.ValidationException("The variant names in ProductionVariants must be unique.");
@@ -419,7 +419,7 @@ public sealed partial class SageMakerService(SageMakerStore store, HostingServic
         var name = ValidName(input.EndpointName, "EndpointName");
         var configName = input.EndpointConfigName!;
         var account = ctx.Principal.AccountId;
-        RequireEndpointConfig(account, configName);
+        WithinInstanceLimit(RequireEndpointConfig(account, configName));
         var now = clock.GetUtcNow();
         var row = new EndpointRow
         {
@@ -498,7 +498,7 @@ public sealed partial class SageMakerService(SageMakerStore store, HostingServic
     {
         var (account, name) = (ctx.Principal.AccountId, input.EndpointName!);
         var endpoint = RequireInService(account, name);
-        var config = RequireEndpointConfig(account, input.EndpointConfigName!);
+        var config = WithinInstanceLimit(RequireEndpointConfig(account, input.EndpointConfigName!));
         store.UpdateEndpoint(account, name, e => e with { EndpointStatus = "Updating", LastModifiedTime = clock.GetUtcNow() });
         await Task.WhenAny(hosting.UpdateAsync(account, name, () => endpoints.Plan(account, name, config)), Task.Delay(CreateWait));
         return new UpdateEndpointOutput { EndpointArn = endpoint.EndpointArn };
@@ -515,8 +515,8 @@ public sealed partial class SageMakerService(SageMakerStore store, HostingServic
             var variant = d.VariantName!;
             if (!known.Contains(variant)) throw new VariantNotFound(variant, endpoint.EndpointArn);
             if (d.DesiredInstanceCount is < 1) throw JsonProtocol.Invalid("DesiredWeightsAndCapacities.DesiredInstanceCount", d.DesiredInstanceCount, "Member must have value greater than or equal to 1");
-            if (d.DesiredInstanceCount > MaxInstancesPerVariant)
-                throw SageMakerErrors.ResourceLimitExceeded($"The account-level service limit for endpoint usage is {MaxInstancesPerVariant} Instances per variant; a request delta of {d.DesiredInstanceCount} Instances exceeds it.");
+            if (d.DesiredInstanceCount is { } count)
+                WithinInstanceLimit(InstanceTypeOf(account, endpoint, variant), variant, count);
         }
         store.UpdateEndpoint(account, name, e => e with { EndpointStatus = "Updating", LastModifiedTime = clock.GetUtcNow() });
         var update = Task.Run(async () =>
@@ -532,6 +532,25 @@ public sealed partial class SageMakerService(SageMakerStore store, HostingServic
         });
         await Task.WhenAny(update, Task.Delay(CreateWait));
         return new UpdateEndpointWeightsAndCapacitiesOutput { EndpointArn = endpoint.EndpointArn };
+    }
+
+    /// <summary>Refuses a configuration with a variant of more instances than the limit allows.</summary>
+    EndpointConfigRow WithinInstanceLimit(EndpointConfigRow config)
+    {
+        foreach (var v in config.ProductionVariants)
+            if (v.InitialInstanceCount is { } count) WithinInstanceLimit(v.InstanceType!, v.VariantName!, count);
+        return config;
+    }
+
+    /// <summary>The instance type a variant of a running endpoint was deployed with (its configuration
+    /// may have been deleted since: any type, then).</summary>
+    string InstanceTypeOf(string account, EndpointRow endpoint, string variant)
+        => store.GetEndpointConfig(account, endpoint.EndpointConfigName)?.ProductionVariants.FirstOrDefault(v => v.VariantName == variant)?.InstanceType ?? "ml.*";
+
+    void WithinInstanceLimit(string instanceType, string variant, int count)
+    {
+        if (count > Limits.InstancesPerVariant)
+            throw SageMakerErrors.ResourceLimitExceeded($"The limit '{instanceType} for endpoint usage' is {Limits.InstancesPerVariant} Instances per production variant, and variant {variant} asks for {count} Instances. {SageMakerLimits.Raise("instances-per-variant")}");
     }
 
     async Task<Empty> DeleteEndpoint(DeleteEndpointInput input, RequestContext ctx)

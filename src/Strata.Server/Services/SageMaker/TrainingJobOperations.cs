@@ -15,10 +15,6 @@ public sealed partial class SageMakerService
     /// <summary>AWS's longest training job: 28 days.</summary>
     const int MaxTrainingRuntime = 28 * 24 * 3600;
 
-    /// <summary>Strata's service limit of instances per training job (AWS's is a quota per instance
-    /// type; all of Strata's run on one machine).</summary>
-    public const int MaxTrainingInstances = 16;
-
     CreateTrainingJobResponse CreateTrainingJob(CreateTrainingJobRequest input, RequestContext ctx)
     {
         var job = NewTrainingJob(input, ctx);
@@ -103,8 +99,8 @@ public sealed partial class SageMakerService
         var instances = resources.InstanceCount ?? 1;
         if (instances < 1)
             throw JsonProtocol.Invalid("ResourceConfig.InstanceCount", instances, "Member must have value greater than or equal to 1");
-        if (instances > MaxTrainingInstances)
-            throw SageMakerErrors.ResourceLimitExceeded($"The account-level service limit '{resources.InstanceType} for training job usage' is {MaxTrainingInstances} Instances, with current utilization of 0 Instances and a request delta of {instances} Instances. Please use AWS Service Quotas to request an increase for this quota.");
+        if (instances > Limits.TrainingInstances)
+            throw SageMakerErrors.ResourceLimitExceeded($"The limit '{resources.InstanceType} for training job usage' is {Limits.TrainingInstances} Instances per training job, and this one asks for {instances} Instances. {SageMakerLimits.Raise("training-instances")}");
         if (instances > 1 && BuiltInAlgorithms.Of(image) is { } builtIn)
             throw SageMakerErrors.ValidationException($"Strata's built-in algorithms train on one instance: InstanceCount must be 1 for {builtIn} ({image}). Distributed training is for training images of one's own.");
         // Each host's Pipe channel streams every object: sharding is done by downloading (File mode).

@@ -38,8 +38,8 @@ public sealed partial class SageMakerService
         if (InstanceType.Find(resources.InstanceType) is null)
             throw JsonProtocol.Invalid("TransformResources.InstanceType", resources.InstanceType, "Member must satisfy enum value set: [" + string.Join(", ", InstanceType.Names) + "]");
         var count = resources.InstanceCount!.Value;
-        if (count > MaxInstancesPerVariant)
-            throw SageMakerErrors.ResourceLimitExceeded($"The account-level service limit 'ml.* for transform job usage' is {MaxInstancesPerVariant} Instances, with current utilization of 0 Instances and a request delta of {count} Instances.");
+        if (count > Limits.TransformInstances)
+            throw SageMakerErrors.ResourceLimitExceeded($"The limit '{resources.InstanceType} for transform job usage' is {Limits.TransformInstances} Instances per transform job, and this one asks for {count} Instances. {SageMakerLimits.Raise("transform-instances")}");
 
         var strategy = input.BatchStrategy ?? "SingleRecord";
         var payload = input.MaxPayloadInMB ?? 6;

@@ -11,10 +11,8 @@ namespace Strata.Server.Services.SageMaker;
 /// <see cref="HyperParameterTuner"/> runs; the trials are training jobs like any other.</summary>
 public sealed partial class SageMakerService
 {
-    // AWS's limits for automatic model tuning (SageMaker developer guide, "Resource Limits for Automatic Model Tuning").
-    const int MaxTuningTrainingJobs = 750;
-    const int MaxParallelTuningTrainingJobs = 10;
-    const int MaxConcurrentTuningJobs = 100;
+    // AWS's limits for automatic model tuning (SageMaker developer guide, "Resource Limits for Automatic
+    // Model Tuning"); those AWS keeps as quotas are Strata's configured limits (SageMakerLimits).
     const int MaxTuningMetricDefinitions = 20;
     /// <summary>Static and tunable hyperparameters together, the one the tuning job adds included.</summary>
     const int MaxTuningHyperParameters = 100;
@@ -66,8 +64,8 @@ public sealed partial class SageMakerService
             if (parameters.FirstOrDefault(p => p.Kind == TunedParameter.Continuous) is { } continuous)
                 throw Invalid($"The Grid strategy searches only categorical and integer hyperparameter ranges: {continuous.Name} is a continuous range.");
             var size = space.GridSize;
-            if (size > MaxTuningTrainingJobs)
-                throw SageMakerErrors.ResourceLimitExceeded($"The grid has {size} combinations of hyperparameter values; a tuning job can run at most {MaxTuningTrainingJobs} training jobs.");
+            if (size > Limits.TuningTrainingJobs)
+                throw SageMakerErrors.ResourceLimitExceeded($"The grid has {size} combinations of hyperparameter values; a tuning job can run at most {Limits.TuningTrainingJobs} training jobs. {SageMakerLimits.Raise("tuning-training-jobs")}");
             if (limits.MaxNumberOfTrainingJobs is { } asked && asked != size)
                 throw Invalid($"With the Grid strategy, MaxNumberOfTrainingJobs ({asked}) must equal the number of combinations of hyperparameter values ({size}), or be left out.");
             budget = (int)size;
@@ -75,11 +73,11 @@ public sealed partial class SageMakerService
         else
         {
             budget = limits.MaxNumberOfTrainingJobs ?? throw Invalid($"ResourceLimits.MaxNumberOfTrainingJobs is required with the {strategy} strategy.");
-            if (budget > MaxTuningTrainingJobs)
-                throw SageMakerErrors.ResourceLimitExceeded($"MaxNumberOfTrainingJobs is {budget}; the limit of training jobs per hyperparameter tuning job is {MaxTuningTrainingJobs}.");
+            if (budget > Limits.TuningTrainingJobs)
+                throw SageMakerErrors.ResourceLimitExceeded($"MaxNumberOfTrainingJobs is {budget}; the limit of training jobs per hyperparameter tuning job is {Limits.TuningTrainingJobs}. {SageMakerLimits.Raise("tuning-training-jobs")}");
         }
-        if (limits.MaxParallelTrainingJobs > MaxParallelTuningTrainingJobs)
-            throw SageMakerErrors.ResourceLimitExceeded($"MaxParallelTrainingJobs is {limits.MaxParallelTrainingJobs}; the limit of parallel training jobs per hyperparameter tuning job is {MaxParallelTuningTrainingJobs}.");
+        if (limits.MaxParallelTrainingJobs > Limits.TuningParallelTrainingJobs)
+            throw SageMakerErrors.ResourceLimitExceeded($"MaxParallelTrainingJobs is {limits.MaxParallelTrainingJobs}; the limit of parallel training jobs per hyperparameter tuning job is {Limits.TuningParallelTrainingJobs}. {SageMakerLimits.Raise("tuning-parallel-training-jobs")}");
 
         var earlyStopping = config.TrainingJobEarlyStoppingType ?? "Off";
         var hyperbandConfig = config.StrategyConfig?.HyperbandStrategyConfig;
@@ -113,8 +111,8 @@ public sealed partial class SageMakerService
         else if (algorithm.MetricDefinitions?.Any(d => d.Name == metric) != true)
             throw Invalid($"The objective metric {metric} is not one of the algorithm's MetricDefinitions: a training image of one's own must define the metric it is tuned on.");
 
-        if (TuningJobs.List(account).Count(j => !j.State.IsTerminal) >= MaxConcurrentTuningJobs)
-            throw SageMakerErrors.ResourceLimitExceeded($"The account-level service limit 'Number of concurrent hyperparameter tuning jobs' is {MaxConcurrentTuningJobs} jobs.");
+        if (TuningJobs.List(account).Count(j => !j.State.IsTerminal) >= Limits.ConcurrentTuningJobs)
+            throw SageMakerErrors.ResourceLimitExceeded($"The limit 'Number of concurrent hyperparameter tuning jobs' is {Limits.ConcurrentTuningJobs} jobs. {SageMakerLimits.Raise("concurrent-tuning-jobs")}");
 
         var arn = Arn(account, "hyper-parameter-tuning-job", name);
         var hyperParameters = new Dictionary<string, string>(statics) { [TuningObjectiveHyperParameter] = metric };

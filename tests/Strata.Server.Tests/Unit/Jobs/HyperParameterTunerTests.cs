@@ -9,9 +9,9 @@ namespace Strata.Server.Tests.Unit;
 /// <summary>
 /// The tuner's decisions, step by step, on a fake clock, with training jobs that end when the test
 /// says and report what it says: how many run at once, their names, completion, retries of
-/// Strata's failures, giving up, the target value, a stop, a restart between writing a trial and
-/// creating its training job, MaxRuntimeInSeconds, and early stopping (the median rule and
-/// Hyperband) from the intermediate objective.
+/// Strata's failures, giving up, the target value, a stop (one that comes while a step launches
+/// too), a restart between writing a trial and creating its training job, MaxRuntimeInSeconds, and
+/// early stopping (the median rule and Hyperband) from the intermediate objective.
 /// </summary>
 public sealed class HyperParameterTunerTests
 {
@@ -172,6 +172,19 @@ public sealed class HyperParameterTunerTests
     }
 
     [Fact]
+    public void AStopBetweenAStepsReadingAndItsLaunchEndsTheJobStopped()
+    {
+        Create();
+        // StopHyperParameterTuningJob right after CreateHyperParameterTuningJob, while the job's
+        // first step is launching its first trials.
+        _jobs.BeforeNextUpdate = () => Assert.True(_tuner.Stop(Account, "tune"));
+        Assert.NotNull(Step());
+        Assert.Equal(("Stopping", 0), (State.Status, State.Trials.Count));
+        Assert.Null(Step());
+        Assert.Equal("Stopped", State.Status);
+    }
+
+    [Fact]
     public void MaxRuntimeStopsTheRunningTrialsAndCompletes()
     {
         Create(change: j => j with { MaxRuntimeInSeconds = 600 });
@@ -257,8 +270,17 @@ public sealed class HyperParameterTunerTests
             lock (_records) return _records.GetValueOrDefault((account, name));
         }
 
+        /// <summary>Runs once, before the next change is made: what happens between a step's reading
+        /// the record and its changing it.</summary>
+        public Action? BeforeNextUpdate { get; set; }
+
         public TuningJobRecord? Update(string account, string name, Func<TuningJobState, TuningJobState> change)
         {
+            if (BeforeNextUpdate is { } before)
+            {
+                BeforeNextUpdate = null;
+                before();
+            }
             lock (_records)
             {
                 if (!_records.TryGetValue((account, name), out var record)) return null;
