@@ -115,11 +115,9 @@ public sealed class TransformJobRunner(ITransformJobs jobs, TransformCheckpoints
             async Task<WorkerProcess> StartInstance()
             {
                 var instanceId = "i-" + Guid.NewGuid().ToString("N")[..17];
-                var logEvents = options.LogEvents is { } sink
-                    ? (DateTimeOffset at, string line) => sink.Post(account, TransformLogGroup, $"{name}/{instanceId}", at, line)
-                    : (Action<DateTimeOffset, string>?)null;
                 var instance = await WorkerProcess.StartAsync($"{name}/{instanceId}", modelDir, options.RunDir, type, environment, HealthTimeout, ct,
-                    Path.Combine(jobLog, instanceId + ".log"), command, model.EnableNetworkIsolation, clock: clock, logEvents: logEvents,
+                    new WorkerLog(Path.Combine(jobLog, instanceId + ".log"), account, TransformLogGroup, $"{name}/{instanceId}", options.LogEvents),
+                    command, model.EnableNetworkIsolation, clock: clock,
                     volume: work); // DiskUtilization: the filesystem the job stages its output on
                 everyInstance.Add(instance);
                 return instance;

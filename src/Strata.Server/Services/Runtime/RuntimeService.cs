@@ -13,9 +13,15 @@ namespace Strata.Server.Services.Runtime;
 /// generated ones (<see cref="SageMakerRuntimeOperations"/>, <see cref="SageMakerRuntimeHeaders"/>,
 /// <see cref="SageMakerRuntimeErrors"/>); the payloads stream through by hand.
 /// </summary>
-public sealed class RuntimeService(HostingService hosting, MetricsStore metrics, string region) : IOperationResolver
+/// <param name="endpointStatus">The status and FailureReason of an endpoint that has no running
+/// instances (SageMaker's record of it); null when no such endpoint exists.</param>
+public sealed class RuntimeService(HostingService hosting, MetricsStore metrics, string region,
+    Func<string, string, (string Status, string? FailureReason)?> endpointStatus) : IOperationResolver
 {
     public const int MaxPayloadBytes = 6 * 1024 * 1024;
+
+    /// <summary>A FailureReason longer than this is left to DescribeEndpoint: the error stays one short line.</summary>
+    const int MaxReasonInMessage = 256;
 
     static readonly RestOperation Invoke = SageMakerRuntimeOperations.InvokeEndpoint;
 
@@ -40,11 +46,24 @@ public sealed class RuntimeService(HostingService hosting, MetricsStore metrics,
 
     static AwsException Validation(string message) => SageMakerRuntimeErrors.ValidationError(message);
 
+    /// <summary>Why an endpoint with no running instances takes no requests: it does not exist
+    /// (AWS's "not found"), or it is not InService (Creating, Failed, …: the status, and a Failed
+    /// endpoint's reason). An endpoint InService without instances is one the server is starting
+    /// again after a restart: 503, which clients retry.</summary>
+    AwsException NotRunning(string name, string account) => endpointStatus(account, name) switch
+    {
+        null => Validation($"Endpoint {name} of account {account} not found."),
+        ("InService", _) => SageMakerRuntimeErrors.ServiceUnavailable($"Endpoint {name} is InService, but its instances are still starting; retry shortly."),
+        ("Failed", { Length: > 0 and <= MaxReasonInMessage } reason) => Validation($"Endpoint {name} of account {account} is not in service: its status is Failed ({reason.TrimEnd('.')})."),
+        ("Failed", { Length: > 0 }) => Validation($"Endpoint {name} of account {account} is not in service: its status is Failed (DescribeEndpoint's FailureReason says why)."),
+        (var status, _) => Validation($"Endpoint {name} of account {account} is not in service: its status is {status}."),
+    };
+
     async Task InvokeEndpoint(RequestContext ctx)
     {
         var name = ctx.PathParameters[EndpointName];
         var account = ctx.Principal.AccountId;
-        var runtime = hosting.Find(account, name) ?? throw Validation($"Endpoint {name} of account {account} not found.");
+        var runtime = hosting.Find(account, name) ?? throw NotRunning(name, account);
         // The protocol stage already holds the (small) body in memory: forward that, no copy.
         var body = ctx.BufferedBody ?? [];
         if (body.Length > MaxPayloadBytes) throw Validation($"Request payload of {body.Length} bytes is larger than the limit of {MaxPayloadBytes} bytes.");
@@ -170,10 +189,14 @@ public sealed class RuntimeService(HostingService hosting, MetricsStore metrics,
                 if (!response.IsSuccessStatusCode)
                 {
                     var original = System.Text.Encoding.UTF8.GetString(payload);
-                    var logGroup = $"/aws/sagemaker/Endpoints/{name}";
+                    // Not AWS's console link, which leads nowhere here: the instance's own stream in
+                    // Strata's CloudWatch Logs (LogStreamArn) and its log file.
+                    var seeAlso = instance.Log is { } log
+                        ? $"See the log stream {log.Stream} of {log.Group} in account {account} (the file {log.File}) for more information."
+                        : $"See the log group /aws/sagemaker/Endpoints/{name} in account {account} for more information.";
                     throw new ModelInvocationFailed(
-                        $"Received {((int)response.StatusCode < 500 ? "client" : "server")} error ({(int)response.StatusCode}) from primary with message \"{original}\". See https://{region}.console.aws.amazon.com/cloudwatch/home?region={region}#logEventViewer:group={logGroup} in account {account} for more information.",
-                        ((int)response.StatusCode).ToString(), original, $"arn:aws:logs:{region}:{account}:log-group:{logGroup}");
+                        $"Received {((int)response.StatusCode < 500 ? "client" : "server")} error ({(int)response.StatusCode}) from primary with message \"{original}\". {seeAlso}",
+                        ((int)response.StatusCode).ToString(), original, instance.Log?.Arn(region) ?? $"arn:aws:logs:{region}:{account}:log-group:/aws/sagemaker/Endpoints/{name}");
                 }
                 ctx.Response.StatusCode = 200;
                 ctx.Response.ContentType = response.Content.Headers.ContentType?.ToString() ?? "application/json";
@@ -196,7 +219,7 @@ public sealed class RuntimeService(HostingService hosting, MetricsStore metrics,
             }
             catch (TaskCanceledException) when (!ctx.Http.RequestAborted.IsCancellationRequested)
             {
-                throw new ModelInvocationFailed("Your invocation timed out while waiting for a response from container primary.", "0", "timed out after 60 seconds");
+                throw new ModelInvocationFailed("Your invocation timed out while waiting for a response from container primary.", "0", "timed out after 60 seconds", instance.Log?.Arn(region));
             }
             catch (HttpRequestException e)
             {
