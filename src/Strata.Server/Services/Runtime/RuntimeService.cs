@@ -50,7 +50,7 @@ public sealed class RuntimeService(HostingService hosting, MetricsStore metrics,
     /// (AWS's "not found"), or it is not InService (Creating, Failed, …: the status, and a Failed
     /// endpoint's reason). An endpoint InService without instances is one the server is starting
     /// again after a restart: 503, which clients retry.</summary>
-    AwsException NotRunning(string name, string account) => endpointStatus(account, name) switch
+    internal static AwsException NotRunning(string name, string account, (string Status, string? FailureReason)? endpoint) => endpoint switch
     {
         null => Validation($"Endpoint {name} of account {account} not found."),
         ("InService", _) => SageMakerRuntimeErrors.ServiceUnavailable($"Endpoint {name} is InService, but its instances are still starting; retry shortly."),
@@ -63,7 +63,7 @@ public sealed class RuntimeService(HostingService hosting, MetricsStore metrics,
     {
         var name = ctx.PathParameters[EndpointName];
         var account = ctx.Principal.AccountId;
-        var runtime = hosting.Find(account, name) ?? throw NotRunning(name, account);
+        var runtime = hosting.Find(account, name) ?? throw NotRunning(name, account, endpointStatus(account, name));
         // The protocol stage already holds the (small) body in memory: forward that, no copy.
         var body = ctx.BufferedBody ?? [];
         if (body.Length > MaxPayloadBytes) throw Validation($"Request payload of {body.Length} bytes is larger than the limit of {MaxPayloadBytes} bytes.");
