@@ -203,7 +203,8 @@ public static class StrataHost
             Tuner = tuner,
             Limits = options.Limits,
         };
-        var runtime = new RuntimeService(hosting, metrics, options.Region);
+        var runtime = new RuntimeService(hosting, metrics, options.Region,
+            (account, name) => sageMakerStore.GetEndpoint(account, name) is { } e ? (e.EndpointStatus, e.FailureReason) : null);
         var autoScalingStore = new AutoScalingStore(state);
         var autoScaling = new ApplicationAutoScalingService(autoScalingStore, sageMakerStore, clock, options.Region) { Limits = options.Limits };
         scaler = new Scaler(autoScalingStore, sageMakerStore, hosting, metrics, clock, options.AutoScalingPeriod, app.Services.GetRequiredService<ILogger<Scaler>>()) { Events = serviceEvents };

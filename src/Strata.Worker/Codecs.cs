@@ -27,7 +27,7 @@ public static class Codecs
     public static Dictionary<string, TensorData> Decode(string? contentType, byte[] body, OnnxModel model) => MediaType(contentType) switch
     {
         Json or "" => DecodeJson(body, model),
-        JsonLines => DecodeJson(JsonLinesAsArray(body), model),
+        JsonLines => DecodeJsonLines(body, model),
         Csv => DecodeCsv(body, model),
         Npy => Single(model, "application/x-npy", input => DecodeNpy(body, input)),
         var other => throw new PayloadException($"content type '{other}' is not supported; use {Json}, {JsonLines}, {Csv} or {Npy}", 415),
@@ -71,29 +71,41 @@ public static class Codecs
     };
 
     /// <summary>The records of a JSON Lines body as one JSON array of rows (a line holding
-    /// {"instances": [...]} contributes its rows).</summary>
-    static byte[] JsonLinesAsArray(byte[] body)
+    /// {"instances": [...]} contributes its rows), decoded as a JSON array is, with the line each
+    /// row came from, so that an error names the line.</summary>
+    static Dictionary<string, TensorData> DecodeJsonLines(byte[] body, OnnxModel model)
     {
         using var buffer = new MemoryStream();
+        var recordLines = new List<int>();
         using (var json = new Utf8JsonWriter(buffer))
         {
             json.WriteStartArray();
-            foreach (var line in Encoding.UTF8.GetString(body).Split('\n'))
+            var lines = Encoding.UTF8.GetString(body).Split('\n');
+            for (var i = 0; i < lines.Length; i++)
             {
+                var line = lines[i];
                 if (line.Trim().Length == 0) continue;
                 JsonDocument doc;
                 try { doc = JsonDocument.Parse(line); }
-                catch (JsonException e) { throw new PayloadException($"a JSON Lines record is not valid JSON: {e.Message}"); }
+                catch (JsonException e) { throw new PayloadException($"line {i + 1} of the JSON Lines payload is not valid JSON: {JsonProblem(e)} (at byte {e.BytePositionInLine + 1})", line: i + 1); }
                 using (doc)
                 {
                     if (doc.RootElement.ValueKind == JsonValueKind.Object && doc.RootElement.TryGetProperty("instances", out var rows) && rows.ValueKind == JsonValueKind.Array)
-                        foreach (var row in rows.EnumerateArray()) row.WriteTo(json);
-                    else doc.RootElement.WriteTo(json);
+                        foreach (var row in rows.EnumerateArray())
+                        {
+                            row.WriteTo(json);
+                            recordLines.Add(i + 1);
+                        }
+                    else
+                    {
+                        doc.RootElement.WriteTo(json);
+                        recordLines.Add(i + 1);
+                    }
                 }
             }
             json.WriteEndArray();
         }
-        return buffer.ToArray();
+        return DecodeJson(buffer.ToArray(), model, [.. recordLines]);
     }
 
     /// <summary>One prediction per line, in record order: the elements of the JSON answer's list
@@ -110,6 +122,14 @@ public static class Codecs
         return buffer.ToArray();
     }
 
+    /// <summary>What System.Text.Json found wrong, without its position (0-based, as it counts
+    /// them): the message gives the position as people count, from 1.</summary>
+    static string JsonProblem(JsonException e)
+    {
+        var at = e.Message.IndexOf(" LineNumber:", StringComparison.Ordinal);
+        return at > 0 ? e.Message[..at] : e.Message;
+    }
+
     static Dictionary<string, TensorData> Single(OnnxModel model, string what, Func<ModelInput, TensorData> decode)
     {
         if (model.Inputs.Count != 1)
@@ -120,11 +140,12 @@ public static class Codecs
 
     // ---- JSON ----
 
-    static Dictionary<string, TensorData> DecodeJson(byte[] body, OnnxModel model)
+    /// <param name="recordLines">For a JSON Lines payload, the line of each record (1-based).</param>
+    static Dictionary<string, TensorData> DecodeJson(byte[] body, OnnxModel model, int[]? recordLines = null)
     {
         JsonDocument doc;
         try { doc = JsonDocument.Parse(body); }
-        catch (JsonException e) { throw new PayloadException($"the body is not valid JSON: {e.Message}"); }
+        catch (JsonException e) { throw new PayloadException($"the body is not valid JSON: {JsonProblem(e)} (line {e.LineNumber + 1}, byte {e.BytePositionInLine + 1})"); }
         using (doc)
         {
             var root = doc.RootElement;
@@ -143,11 +164,11 @@ public static class Codecs
             if (root.ValueKind == JsonValueKind.Object && root.TryGetProperty("instances", out var instances))
             {
                 if (instances.ValueKind != JsonValueKind.Array) throw new PayloadException("\"instances\" must be an array of records");
-                if (instances.GetArrayLength() > 0 && instances[0].ValueKind == JsonValueKind.Object) return DecodeRecords(instances, model);
+                if (instances.GetArrayLength() > 0 && instances[0].ValueKind == JsonValueKind.Object) return DecodeRecords(instances, model, null);
                 return Single(model, "\"instances\"", input => FromJson(instances, input));
             }
-            if (root.ValueKind == JsonValueKind.Array && root.GetArrayLength() > 0 && root[0].ValueKind == JsonValueKind.Object) return DecodeRecords(root, model);
-            if (root.ValueKind == JsonValueKind.Array) return Single(model, "a bare JSON array", input => FromJson(root, input));
+            if (root.ValueKind == JsonValueKind.Array && root.GetArrayLength() > 0 && root[0].ValueKind == JsonValueKind.Object) return DecodeRecords(root, model, recordLines);
+            if (root.ValueKind == JsonValueKind.Array) return Single(model, "a bare JSON array", input => FromJson(root, input, recordLines));
             throw new PayloadException($"expected {{\"instances\": [...]}}, {{\"inputs\": {{...}}}} or a JSON array; the model expects {model.Describe()}");
         }
     }
@@ -156,18 +177,22 @@ public static class Codecs
     /// or, for a model of one input, gives it as AWS's built-in algorithms take a record:
     /// {"features": [...]} or {"data": {"features": {"values": [...]}}} (with "keys" and "shape",
     /// a sparse record: the values at those indices, zeros elsewhere).</summary>
-    static Dictionary<string, TensorData> DecodeRecords(JsonElement records, OnnxModel model)
+    static Dictionary<string, TensorData> DecodeRecords(JsonElement records, OnnxModel model, int[]? recordLines)
     {
         var result = new Dictionary<string, TensorData>();
         foreach (var input in model.Inputs)
         {
-            var stacked = records.EnumerateArray().Select(r => r.ValueKind == JsonValueKind.Object && r.TryGetProperty(input.Name, out var v) ? v
+            var stacked = records.EnumerateArray().Select((r, i) => r.ValueKind == JsonValueKind.Object && r.TryGetProperty(input.Name, out var v) ? v
                 : model.Inputs.Count == 1 && AwsFeatures(r, input) is { } features ? features
-                : throw new PayloadException($"a record has no input '{input.Name}' (nor \"features\"); the model expects {model.Describe()}")).ToList();
-            result[input.Name] = FromJsonList(stacked, input);
+                : throw new PayloadException($"record {i + 1}{LineOf(recordLines, i)} has no input '{input.Name}' (nor \"features\"); the model expects {model.Describe()}",
+                    line: recordLines?[i])).ToList();
+            result[input.Name] = FromJsonList(stacked, input, recordLines);
         }
         return result;
     }
+
+    /// <summary>" (line N)" for record <paramref name="record"/> (0-based) of a JSON Lines payload.</summary>
+    static string LineOf(int[]? recordLines, int record) => recordLines is null || record >= recordLines.Length ? "" : $" (line {recordLines[record]})";
 
     /// <summary>A record's features in AWS's JSON record formats, as a JSON array; null when it has none.</summary>
     static JsonElement? AwsFeatures(JsonElement record, ModelInput input)
@@ -202,31 +227,32 @@ public static class Codecs
         return doc.RootElement.Clone();
     }
 
-    static TensorData FromJsonList(List<JsonElement> records, ModelInput input)
+    static TensorData FromJsonList(List<JsonElement> records, ModelInput input, int[]? recordLines)
     {
         var shape = new List<int> { records.Count };
         var values = new List<JsonElement>();
         int[]? inner = null;
-        foreach (var record in records)
+        for (var i = 0; i < records.Count; i++)
         {
             var recordShape = new List<int>();
-            var before = values.Count;
-            Flatten(record, recordShape, values, 0, input);
+            Flatten(records[i], recordShape, values, 0, input);
             if (inner is null) inner = recordShape.ToArray();
-            else if (!inner.SequenceEqual(recordShape)) throw Ragged(input);
+            else if (!inner.SequenceEqual(recordShape))
+                throw new PayloadException($"input '{input.Name}' is not a rectangular tensor: record {i + 1}{LineOf(recordLines, i)} has shape [{string.Join(",", recordShape)}], "
+                    + $"record 1 [{string.Join(",", inner)}]; the model expects {input.Describe()}", line: recordLines?[i]);
         }
         shape.AddRange(inner ?? []);
-        return new TensorData(input.Type, shape.ToArray(), Convert(values, input));
+        return new TensorData(input.Type, shape.ToArray(), Convert(values, input, records.Count, recordLines));
     }
 
-    static TensorData FromJson(JsonElement element, ModelInput input)
+    static TensorData FromJson(JsonElement element, ModelInput input, int[]? recordLines = null)
     {
         var shape = new List<int>();
         var values = new List<JsonElement>();
         Flatten(element, shape, values, 0, input);
         // A single record given without its batch dimension gets one.
         if (shape.Count == input.Dimensions.Length - 1) shape.Insert(0, 1);
-        return new TensorData(input.Type, shape.ToArray(), Convert(values, input));
+        return new TensorData(input.Type, shape.ToArray(), Convert(values, input, shape.Count == 0 ? 1 : shape[0], recordLines));
     }
 
     static void Flatten(JsonElement element, List<int> shape, List<JsonElement> values, int depth, ModelInput input)
@@ -245,25 +271,34 @@ public static class Codecs
 
     static PayloadException Ragged(ModelInput input) => new($"input '{input.Name}' is not a rectangular tensor; the model expects {input.Describe()}");
 
-    static Array Convert(List<JsonElement> values, ModelInput input)
+    /// <summary>The flat values as the input's element type; one that is not names its record
+    /// (of <paramref name="records"/>, the first dimension) and its place in the record.</summary>
+    static Array Convert(List<JsonElement> values, ModelInput input, int records, int[]? recordLines) => input.Type switch
     {
-        try
+        TensorElementType.Float => Each(values, input, records, recordLines, v => v.GetSingle()),
+        TensorElementType.Double => Each(values, input, records, recordLines, v => v.GetDouble()),
+        TensorElementType.Int32 => Each(values, input, records, recordLines, v => v.GetInt32()),
+        TensorElementType.Int64 => Each(values, input, records, recordLines, v => v.GetInt64()),
+        TensorElementType.Bool => Each(values, input, records, recordLines, v => v.ValueKind is JsonValueKind.True or JsonValueKind.False ? v.GetBoolean() : v.GetInt32() != 0),
+        TensorElementType.String => values.Select(v => v.ValueKind == JsonValueKind.String ? v.GetString()! : v.GetRawText()).ToArray(),
+        _ => throw new PayloadException($"input '{input.Name}' has element type {input.Type}, which Strata's worker does not take"),
+    };
+
+    static T[] Each<T>(List<JsonElement> values, ModelInput input, int records, int[]? recordLines, Func<JsonElement, T> convert)
+    {
+        var result = new T[values.Count];
+        for (var i = 0; i < values.Count; i++)
         {
-            return input.Type switch
+            try { result[i] = convert(values[i]); }
+            catch (Exception e) when (e is InvalidOperationException or FormatException)
             {
-                TensorElementType.Float => values.Select(v => v.GetSingle()).ToArray(),
-                TensorElementType.Double => values.Select(v => v.GetDouble()).ToArray(),
-                TensorElementType.Int32 => values.Select(v => v.GetInt32()).ToArray(),
-                TensorElementType.Int64 => values.Select(v => v.GetInt64()).ToArray(),
-                TensorElementType.Bool => values.Select(v => v.ValueKind is JsonValueKind.True or JsonValueKind.False ? v.GetBoolean() : v.GetInt32() != 0).ToArray(),
-                TensorElementType.String => values.Select(v => v.ValueKind == JsonValueKind.String ? v.GetString()! : v.GetRawText()).ToArray(),
-                _ => throw new PayloadException($"input '{input.Name}' has element type {input.Type}, which Strata's worker does not take"),
-            };
+                var perRecord = Math.Max(1, values.Count / Math.Max(1, records));
+                var record = i / perRecord;
+                throw new PayloadException($"input '{input.Name}' expects {TensorData.TypeName(input.Type)} values, but value {i % perRecord + 1} of record {record + 1}{LineOf(recordLines, record)} is "
+                    + PayloadException.Shown(values[i].GetRawText(), json: true), line: recordLines is not null && record < recordLines.Length ? recordLines[record] : null);
+            }
         }
-        catch (Exception e) when (e is InvalidOperationException or FormatException)
-        {
-            throw new PayloadException($"input '{input.Name}' expects {TensorData.TypeName(input.Type)} values; the payload has another type ({e.Message})");
-        }
+        return result;
     }
 
     static byte[] EncodeJson(List<OutputValue> outputs)
@@ -411,11 +446,13 @@ public static class Codecs
         var doubles = new List<double>();
         var rows = 0;
         var columns = -1;
+        var lineNumber = 0; // every line counts, blank ones too: the number an editor shows
         while (text.Length > 0)
         {
             var end = text.IndexOf((byte)'\n');
             var line = (end < 0 ? text : text[..end]).TrimEnd((byte)'\r');
             text = end < 0 ? [] : text[(end + 1)..];
+            lineNumber++;
             if (line.Trim((byte)' ').Length == 0) continue;
             var fields = 0;
             while (true)
@@ -424,16 +461,16 @@ public static class Codecs
                 var field = (comma < 0 ? line : line[..comma]).Trim((byte)' ');
                 if (input.Type == TensorElementType.Float)
                     floats.Add(float.TryParse(field, NumberStyles.Float, CultureInfo.InvariantCulture, out var f) ? f
-                        : throw new PayloadException($"input '{input.Name}' expects float values; a CSV field is not one"));
+                        : throw NotACsvValue(input, lineNumber, fields + 1, Encoding.UTF8.GetString(field)));
                 else
                     doubles.Add(double.TryParse(field, NumberStyles.Float, CultureInfo.InvariantCulture, out var d) ? d
-                        : throw new PayloadException($"input '{input.Name}' expects double values; a CSV field is not one"));
+                        : throw NotACsvValue(input, lineNumber, fields + 1, Encoding.UTF8.GetString(field)));
                 fields++;
                 if (comma < 0) break;
                 line = line[(comma + 1)..];
             }
             if (columns < 0) columns = fields;
-            else if (fields != columns) throw new PayloadException($"every CSV row must have {columns} columns, as the first one has");
+            else if (fields != columns) throw Columns(columns, lineNumber, fields);
             rows++;
         }
         if (rows == 0) throw new PayloadException($"the CSV payload has no rows; the model expects {input.Describe()}");
@@ -441,34 +478,49 @@ public static class Codecs
         return input.Type == TensorElementType.Float ? new TensorData(input.Type, shape, floats.ToArray()) : new TensorData(input.Type, shape, doubles.ToArray());
     }
 
-    static TensorData DecodeCsvFields(byte[] body, ModelInput input)
+    internal static TensorData DecodeCsvFields(byte[] body, ModelInput input)
     {
-        var rows = Encoding.UTF8.GetString(body).Split('\n').Select(l => l.TrimEnd('\r')).Where(l => l.Length > 0).ToList();
+        // Each row with its line (1-based, blank lines counted, as an editor numbers them).
+        var rows = Encoding.UTF8.GetString(body).Split('\n').Select((l, i) => (Line: i + 1, Text: l.TrimEnd('\r'))).Where(r => r.Text.Length > 0)
+            .Select(r => (r.Line, Fields: r.Text.Split(','))).ToList();
         if (rows.Count == 0) throw new PayloadException($"the CSV payload has no rows; the model expects {input.Describe()}");
-        var fields = rows.Select(r => r.Split(',')).ToList();
-        var columns = fields[0].Length;
-        if (fields.Any(f => f.Length != columns)) throw new PayloadException($"every CSV row must have {columns} columns, as the first one has");
-        var flat = fields.SelectMany(f => f).Select(f => f.Trim()).ToList();
+        var columns = rows[0].Fields.Length;
+        if (rows.FirstOrDefault(r => r.Fields.Length != columns) is { Fields: not null } ragged) throw Columns(columns, ragged.Line, ragged.Fields.Length);
         var shape = input.Dimensions.Length == 1 && columns == 1 ? new[] { rows.Count } : new[] { rows.Count, columns };
-        try
+        Array values = input.Type switch
         {
-            Array values = input.Type switch
-            {
-                TensorElementType.Float => flat.Select(v => float.Parse(v, CultureInfo.InvariantCulture)).ToArray(),
-                TensorElementType.Double => flat.Select(v => double.Parse(v, CultureInfo.InvariantCulture)).ToArray(),
-                TensorElementType.Int32 => flat.Select(v => int.Parse(v, CultureInfo.InvariantCulture)).ToArray(),
-                TensorElementType.Int64 => flat.Select(v => long.Parse(v, CultureInfo.InvariantCulture)).ToArray(),
-                TensorElementType.Bool => flat.Select(v => v is "1" or "true" or "True").ToArray(),
-                TensorElementType.String => flat.ToArray(),
-                _ => throw new PayloadException($"input '{input.Name}' has element type {input.Type}, which Strata's worker does not take"),
-            };
-            return new TensorData(input.Type, shape, values);
-        }
-        catch (FormatException)
-        {
-            throw new PayloadException($"input '{input.Name}' expects {TensorData.TypeName(input.Type)} values; a CSV field is not one");
-        }
+            TensorElementType.Float => ParseFields(rows, input, (string v, out float x) => float.TryParse(v, NumberStyles.Float, CultureInfo.InvariantCulture, out x)),
+            TensorElementType.Double => ParseFields(rows, input, (string v, out double x) => double.TryParse(v, NumberStyles.Float, CultureInfo.InvariantCulture, out x)),
+            TensorElementType.Int32 => ParseFields(rows, input, (string v, out int x) => int.TryParse(v, NumberStyles.Integer, CultureInfo.InvariantCulture, out x)),
+            TensorElementType.Int64 => ParseFields(rows, input, (string v, out long x) => long.TryParse(v, NumberStyles.Integer, CultureInfo.InvariantCulture, out x)),
+            TensorElementType.Bool => ParseFields(rows, input, (string v, out bool x) => { x = v is "1" or "true" or "True"; return true; }),
+            TensorElementType.String => ParseFields(rows, input, (string v, out string x) => { x = v; return true; }),
+            _ => throw new PayloadException($"input '{input.Name}' has element type {input.Type}, which Strata's worker does not take"),
+        };
+        return new TensorData(input.Type, shape, values);
     }
+
+    delegate bool FieldParser<T>(string field, out T value);
+
+    static T[] ParseFields<T>(List<(int Line, string[] Fields)> rows, ModelInput input, FieldParser<T> parse)
+    {
+        var values = new T[rows.Count * rows[0].Fields.Length];
+        var i = 0;
+        foreach (var (line, fields) in rows)
+            for (var column = 0; column < fields.Length; column++)
+            {
+                var field = fields[column].Trim();
+                if (!parse(field, out values[i++])) throw NotACsvValue(input, line, column + 1, field);
+            }
+        return values;
+    }
+
+    /// <summary>A CSV field that is not of the input's element type: where it is and what it holds.</summary>
+    static PayloadException NotACsvValue(ModelInput input, int line, int column, string field)
+        => new($"input '{input.Name}' expects {TensorData.TypeName(input.Type)} values, but line {line}, column {column} of the CSV payload is {PayloadException.Shown(field)}", line: line);
+
+    static PayloadException Columns(int columns, int line, int fields)
+        => new($"every CSV row must have {columns} columns, as the first one has, but line {line} has {fields}", line: line);
 
     static byte[] EncodeCsv(List<OutputValue> outputs)
     {

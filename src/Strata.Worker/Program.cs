@@ -154,13 +154,23 @@ static async Task Invoke(HttpContext http, OnnxModel model, string defaultAccept
     }
     catch (PayloadException e)
     {
-        await Error(http, e.Status, e.Message);
+        // The line at fault travels beside the message: batch transform maps it to the input object's.
+        if (e.Line is { } line) http.Response.Headers[PayloadException.LineHeader] = line.ToString(System.Globalization.CultureInfo.InvariantCulture);
+        await Refused(http, e.Status, e.Message);
     }
     catch (OnnxRuntimeException e)
     {
         // ONNX Runtime refuses what the codecs let through (values out of range, …): the caller's input.
-        await Error(http, 400, $"the model could not run on this payload: {e.Message}; it expects {model.Describe()}");
+        await Refused(http, 400, $"the model could not run on this payload: {e.Message}; it expects {model.Describe()}");
     }
+}
+
+// A refused request is also written to the container's log, as a framework container logs it:
+// the ModelError's LogStreamArn names the stream, and the answer is found there.
+static Task Refused(HttpContext http, int status, string message)
+{
+    Console.Error.WriteLine($"strata-worker: POST {http.Request.Path} answered {status}: {message}");
+    return Error(http, status, message);
 }
 
 static async Task Error(HttpContext http, int status, string message)

@@ -62,8 +62,34 @@ public sealed record OutputValue(string Name, TensorData? Tensor, List<List<KeyV
 }
 
 /// <summary>A payload the model cannot take: answered 400 with a message naming what the model
-/// expected (the router reports it to the caller as SageMaker's ModelError).</summary>
-public sealed class PayloadException(string message, int status = 400) : Exception(message)
+/// expected (the router reports it to the caller as SageMaker's ModelError), and, where the fault
+/// is on one line of a line-oriented payload (CSV, JSON Lines), that line.</summary>
+public sealed class PayloadException(string message, int status = 400, int? line = null) : Exception(message)
 {
     public int Status { get; } = status;
+
+    /// <summary>The 1-based line of the payload at fault, counting blank lines (as an editor
+    /// numbers them); null when the payload is not line-oriented or no one line is.</summary>
+    public int? Line { get; } = line;
+
+    /// <summary>The response header that carries <see cref="Line"/>: batch transform maps it to the
+    /// line and record of the input object the mini-batch was cut from.</summary>
+    public const string LineHeader = "X-Strata-Payload-Line";
+
+    /// <summary>A value from the payload, as a message shows it: quoted, control characters
+    /// escaped, cut after <paramref name="max"/> characters (a field may be a whole document).
+    /// <paramref name="json"/>: the value is JSON text, shown as it is written (a string keeps
+    /// its own quotes).</summary>
+    public static string Shown(string value, bool json = false, int max = 40)
+    {
+        var cut = value.Length > max;
+        var text = new System.Text.StringBuilder(json ? "" : "\"");
+        foreach (var c in cut ? value[..max] : value)
+        {
+            if (!json && (c == '"' || c == '\\')) text.Append('\\').Append(c);
+            else if (c < ' ') text.Append(c switch { '\n' => "\\n", '\r' => "\\r", '\t' => "\\t", _ => $"\\u{(int)c:x4}" });
+            else text.Append(c);
+        }
+        return text.Append(cut ? "…" : "").Append(json ? "" : "\"").ToString();
+    }
 }

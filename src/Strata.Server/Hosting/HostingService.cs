@@ -144,12 +144,10 @@ public sealed class HostingService(IArtifactReader artifacts, ImageCatalogue ima
                 {
                     // SageMaker's naming: log group /aws/sagemaker/Endpoints/{endpoint}, stream {variant}/{instance}.
                     var instanceId = "i-" + Guid.NewGuid().ToString("N")[..17];
-                    var logEvents = options.LogEvents is { } sink
-                        ? (DateTimeOffset at, string line) => sink.Post(account, $"/aws/sagemaker/Endpoints/{endpointName}", $"{variantName}/{instanceId}", at, line)
-                        : (Action<DateTimeOffset, string>?)null;
+                    var log = new WorkerLog(Path.Combine(options.LogDir, "aws", "sagemaker", "Endpoints", endpointName, variantName, instanceId + ".log"),
+                        account, $"/aws/sagemaker/Endpoints/{endpointName}", $"{variantName}/{instanceId}", options.LogEvents);
                     return WorkerProcess.StartAsync($"{endpointName}/{variantName}/{instanceId}", modelDir, options.RunDir, type, environment, HealthTimeout, token,
-                        Path.Combine(options.LogDir, "aws", "sagemaker", "Endpoints", endpointName, variantName, instanceId + ".log"), command, model.EnableNetworkIsolation, zone, clock,
-                        logEvents);
+                        log, command, model.EnableNetworkIsolation, zone, clock);
                 }
                 var initial = serverless?.ProvisionedInstances ?? pv.InitialInstanceCount ?? 1;
                 List<string?> placement = zones is null ? [.. Enumerable.Repeat<string?>(null, initial)] : [.. zones.Spread(initial)];

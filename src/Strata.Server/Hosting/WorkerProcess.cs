@@ -23,6 +23,10 @@ public sealed class WorkerProcess : IAsyncDisposable
     public int Outstanding => Volatile.Read(ref _outstanding);
     public bool HasExited => _process.HasExited;
 
+    /// <summary>Where the instance's output goes (its log file and CloudWatch Logs stream); null
+    /// when it is not kept.</summary>
+    public WorkerLog? Log { get; private init; }
+
     WorkerProcess(string id, Process process, string socketPath, int? tcpPort)
     {
         Id = id;
@@ -59,8 +63,8 @@ public sealed class WorkerProcess : IAsyncDisposable
     /// <param name="isolated">EnableNetworkIsolation: the worker runs in a network namespace of
     /// its own (unshare --net) and is reached over a Unix socket, the only way in or out.</param>
     public static async Task<WorkerProcess> StartAsync(string id, string modelDir, string runDir, InstanceType type,
-        IReadOnlyDictionary<string, string>? environment, TimeSpan healthTimeout, CancellationToken ct, string? logFile = null, IReadOnlyList<string>? command = null,
-        bool isolated = false, string? zone = null, TimeProvider? clock = null, Action<DateTimeOffset, string>? logEvents = null, string? volume = null)
+        IReadOnlyDictionary<string, string>? environment, TimeSpan healthTimeout, CancellationToken ct, WorkerLog? log = null, IReadOnlyList<string>? command = null,
+        bool isolated = false, string? zone = null, TimeProvider? clock = null, string? volume = null)
     {
         clock ??= TimeProvider.System;
         Directory.CreateDirectory(runDir);
@@ -108,14 +112,14 @@ public sealed class WorkerProcess : IAsyncDisposable
             Zone = zone,
             Volume = volume ?? modelDir,
             _clock = clock,
-            _logEvents = logEvents,
+            Log = log,
             // A new process has used no CPU yet: the first sample is its average since it started.
             _lastSample = clock.GetUtcNow(),
         };
-        if (logFile is not null)
+        if (log is not null)
         {
-            Directory.CreateDirectory(Path.GetDirectoryName(logFile)!);
-            worker._logFile = new StreamWriter(new FileStream(logFile, FileMode.Append, FileAccess.Write, FileShare.ReadWrite)) { AutoFlush = true };
+            Directory.CreateDirectory(Path.GetDirectoryName(log.File)!);
+            worker._logFile = new StreamWriter(new FileStream(log.File, FileMode.Append, FileAccess.Write, FileShare.ReadWrite)) { AutoFlush = true };
         }
         process.OutputDataReceived += (_, e) => worker.Append(e.Data);
         process.ErrorDataReceived += (_, e) => worker.Append(e.Data);
@@ -164,7 +168,6 @@ public sealed class WorkerProcess : IAsyncDisposable
 
     StreamWriter? _logFile;
     TimeProvider _clock = TimeProvider.System;
-    Action<DateTimeOffset, string>? _logEvents;
 
     /// <summary>Keeps the last lines for failure reasons, every line in the instance's log
     /// stream file, and hands each to CloudWatch Logs (a queue that never blocks).</summary>
@@ -179,7 +182,7 @@ public sealed class WorkerProcess : IAsyncDisposable
             try { _logFile?.WriteLine($"{now:yyyy-MM-ddTHH:mm:ss.fffZ} {line}"); }
             catch (ObjectDisposedException) { }
         }
-        _logEvents?.Invoke(now, line);
+        Log?.Post(now, line);
     }
 
     public string LogTail()
@@ -295,6 +298,19 @@ public sealed class WorkerProcess : IAsyncDisposable
         [System.Runtime.InteropServices.DllImport("libc", SetLastError = true)]
         public static extern int kill(int pid, int signal);
     }
+}
+
+/// <summary>Where an instance's output goes: every line into <paramref name="File"/> and, when
+/// <paramref name="Sink"/> is given, into the CloudWatch Logs stream <paramref name="Stream"/> of
+/// the group <paramref name="Group"/> of <paramref name="Account"/> (SageMaker's naming: an
+/// endpoint's instance logs to /aws/sagemaker/Endpoints/{endpoint}, stream {variant}/{instance}).</summary>
+public sealed record WorkerLog(string File, string Account, string Group, string Stream, Storage.LogIngestion? Sink)
+{
+    public void Post(DateTimeOffset at, string line) => Sink?.Post(Account, Group, Stream, at, line);
+
+    /// <summary>The stream's ARN, as CloudWatch Logs writes it; the group's when nothing is
+    /// ingested (the stream then does not exist).</summary>
+    public string Arn(string region) => $"arn:aws:logs:{region}:{Account}:log-group:{Group}" + (Sink is null ? "" : $":log-stream:{Stream}");
 }
 
 /// <summary>Why an endpoint could not be deployed: becomes its FailureReason.</summary>

@@ -1,7 +1,7 @@
 using System.Formats.Tar;
-using System.IO.Compression;
 using System.Text.Json;
 using System.Text.Json.Nodes;
+using Strata.Server.Storage;
 
 namespace Strata.Server.Jobs.Training;
 
@@ -78,29 +78,30 @@ public sealed record ScriptMode(string Program, string SubmitDirectory)
         return env;
     }
 
-    /// <summary>Unpacks a gzipped tarball into <paramref name="target"/>: its directories and
-    /// regular files only (a link in a user's tarball would make the server write elsewhere),
-    /// none outside the target.</summary>
-    public static async Task ExtractAsync(Stream tarGz, string target, CancellationToken ct)
+    /// <summary>Unpacks a gzipped tarball (<paramref name="source"/>, <paramref name="size"/>
+    /// bytes) into <paramref name="target"/>: its directories and regular files only (a link in a
+    /// user's tarball would make the server write elsewhere), none outside the target.</summary>
+    public static async Task ExtractAsync(Stream tarGz, string source, long size, string target, CancellationToken ct)
     {
         var root = Path.GetFullPath(target) + Path.DirectorySeparatorChar;
-        await using var gzip = new GZipStream(tarGz, CompressionMode.Decompress);
-        await using var tar = new TarReader(gzip);
         try
         {
-            while (await tar.GetNextEntryAsync(copyData: false, ct) is { } entry)
+            await TarGzArchive.ReadAsync(tarGz, $"the source tarball {source}", size, "sourcedir.tar.gz", async (stream, token) =>
             {
-                if (entry.EntryType is not (TarEntryType.RegularFile or TarEntryType.V7RegularFile or TarEntryType.Directory)) continue;
-                var path = Path.GetFullPath(Path.Combine(root, entry.Name));
-                if (!path.StartsWith(root, StringComparison.Ordinal) && path + Path.DirectorySeparatorChar != root)
-                    throw new TrainingException($"ClientError: the source tarball's entry {entry.Name} leaves /opt/ml/code");
-                if (entry.EntryType == TarEntryType.Directory) { Directory.CreateDirectory(path); continue; }
-                Directory.CreateDirectory(Path.GetDirectoryName(path)!);
-                await using var file = File.Create(path);
-                if (entry.DataStream is { } data) await data.CopyToAsync(file, ct);
-            }
+                await using var tar = new TarReader(stream);
+                while (await tar.GetNextEntryAsync(copyData: false, token) is { } entry)
+                {
+                    if (entry.EntryType is not (TarEntryType.RegularFile or TarEntryType.V7RegularFile or TarEntryType.Directory)) continue;
+                    var path = Path.GetFullPath(Path.Combine(root, entry.Name));
+                    if (!path.StartsWith(root, StringComparison.Ordinal) && path + Path.DirectorySeparatorChar != root)
+                        throw new TrainingException($"ClientError: the source tarball's entry {entry.Name} leaves /opt/ml/code");
+                    if (entry.EntryType == TarEntryType.Directory) { Directory.CreateDirectory(path); continue; }
+                    Directory.CreateDirectory(Path.GetDirectoryName(path)!);
+                    await using var file = File.Create(path);
+                    if (entry.DataStream is { } data) await data.CopyToAsync(file, token);
+                }
+            }, ct);
         }
-        catch (InvalidDataException e) { throw new TrainingException($"ClientError: the source tarball is not a gzipped tar file: {e.Message}"); }
-        catch (FormatException e) { throw new TrainingException($"ClientError: the source tarball is not a gzipped tar file: {e.Message}"); }
+        catch (InvalidArchiveException e) { throw new TrainingException("ClientError: " + e.Message); }
     }
 }

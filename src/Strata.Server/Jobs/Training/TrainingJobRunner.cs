@@ -298,7 +298,7 @@ public sealed class TrainingJobRunner(ITrainingJobs jobs, IJobStorage storage, I
         {
             await _transfers.DownloadObjectAsync(bucket, key, staged, authorize, $"Could not read the source code {script.SubmitDirectory} ({ScriptMode.SubmitDirectoryKey})", ct);
             await using var tarball = File.OpenRead(staged);
-            await ScriptMode.ExtractAsync(tarball, layout.Code, ct);
+            await ScriptMode.ExtractAsync(tarball, script.SubmitDirectory, tarball.Length, layout.Code, ct);
         }
         finally { File.Delete(staged); }
         if (!File.Exists(Path.Combine(layout.Code, script.Program)))

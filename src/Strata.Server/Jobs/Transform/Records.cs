@@ -9,13 +9,17 @@ namespace Strata.Server.Jobs.Transform;
 /// <summary>A job's input cannot be processed as asked (the job fails with this message).</summary>
 public sealed class TransformException(string message) : JobException(message);
 
+/// <summary>A record of an input object and, for line records, its line in the object
+/// (1-based, blank lines counted; 1 for a whole object; 0 for RecordIO, which has no lines).</summary>
+public readonly record struct InputRecord(byte[] Bytes, long Line);
+
 /// <summary>Cuts an input object into records, as SplitType says: the whole object (None), one
 /// record per line (Line), or MXNet RecordIO records (RecordIO).</summary>
 public static class RecordSplitter
 {
     const uint RecordIOMagic = 0xced7230a;
 
-    public static async IAsyncEnumerable<byte[]> SplitAsync(Stream input, string splitType, [EnumeratorCancellation] CancellationToken ct = default)
+    public static async IAsyncEnumerable<InputRecord> SplitAsync(Stream input, string splitType, [EnumeratorCancellation] CancellationToken ct = default)
     {
         switch (splitType)
         {
@@ -23,24 +27,25 @@ public static class RecordSplitter
                 using (var all = new MemoryStream())
                 {
                     await input.CopyToAsync(all, ct);
-                    yield return all.ToArray();
+                    yield return new InputRecord(all.ToArray(), 1);
                 }
                 break;
             case "Line":
                 await foreach (var line in LinesAsync(input, ct)) yield return line;
                 break;
             case "RecordIO":
-                await foreach (var record in RecordIOAsync(input, ct)) yield return record;
+                await foreach (var record in RecordIOAsync(input, ct)) yield return new InputRecord(record, 0);
                 break;
             default:
                 throw new TransformException($"SplitType {splitType} is not supported");
         }
     }
 
-    static async IAsyncEnumerable<byte[]> LinesAsync(Stream input, [EnumeratorCancellation] CancellationToken ct)
+    static async IAsyncEnumerable<InputRecord> LinesAsync(Stream input, [EnumeratorCancellation] CancellationToken ct)
     {
         var buffer = new byte[256 * 1024];
         var pending = new MemoryStream();
+        long lineNumber = 1;
         int n;
         while ((n = await input.ReadAsync(buffer, ct)) > 0)
         {
@@ -49,13 +54,14 @@ public static class RecordSplitter
             {
                 if (buffer[i] != (byte)'\n') continue;
                 pending.Write(buffer, start, i - start);
-                if (Line(pending) is { } line) yield return line;
+                if (Line(pending) is { } line) yield return new InputRecord(line, lineNumber);
+                lineNumber++;
                 pending.SetLength(0);
                 start = i + 1;
             }
             pending.Write(buffer, start, n - start);
         }
-        if (Line(pending) is { } last) yield return last;
+        if (Line(pending) is { } last) yield return new InputRecord(last, lineNumber);
     }
 
     /// <summary>A line without its CR; blank lines are not records.</summary>
@@ -93,6 +99,55 @@ public static class RecordSplitter
         output.Write(header);
         output.Write(record);
         for (var i = 0; i < (4 - record.Length % 4) % 4; i++) output.WriteByte(0);
+    }
+}
+
+/// <summary>
+/// Where a mini-batch's records are in the input object they were cut from, so that a failure
+/// names them as a person finds them (records and lines from 1) rather than by mini-batch. A
+/// payload cut straight from the object (<see cref="FirstLine"/> without
+/// <see cref="RecordLines"/>) has the object's lines, blank ones too, one for one; a payload of
+/// line records joined again has one line per record, each record's line in
+/// <see cref="RecordLines"/>; RecordIO records have no lines.
+/// </summary>
+/// <param name="FirstRecord">How many records of the object come before the mini-batch.</param>
+public sealed record BatchSpan(long FirstRecord, int Count, long? FirstLine = null, long[]? RecordLines = null)
+{
+    /// <summary>"records 2001-3000 (lines 2001-3002) of s3://bucket/key".</summary>
+    public string Describe(string objectUri, ReadOnlySpan<byte> payload)
+    {
+        var records = Count == 1 ? $"record {FirstRecord + 1}" : $"records {FirstRecord + 1}-{FirstRecord + Count}";
+        var lines = Lines(payload) is (var first, var last) ? first == last ? $" (line {first})" : $" (lines {first}-{last})" : "";
+        return $"{records}{lines} of {objectUri}";
+    }
+
+    /// <summary>"record 2017 (line 2018)": the record and line of the object that line
+    /// <paramref name="payloadLine"/> of the payload is; null when the payload's lines are not the
+    /// object's (RecordIO, or a filtered whole object) or the line is not in the payload.</summary>
+    public string? Fault(int payloadLine, ReadOnlySpan<byte> payload)
+    {
+        if (payloadLine < 1) return null;
+        if (RecordLines is { } recordLines)
+            return payloadLine <= recordLines.Length ? $"record {FirstRecord + payloadLine} (line {recordLines[payloadLine - 1]})" : null;
+        if (FirstLine is not { } firstLine) return null;
+        // A payload cut from the object: its line N is the object's line FirstLine + N - 1, and
+        // the record is counted over the non-blank lines up to it (all of a whole object's lines
+        // are its one record).
+        var record = FirstRecord;
+        var line = 0;
+        foreach (var text in payload.Split((byte)'\n'))
+        {
+            if (payload[text].Trim(" \r"u8).Length > 0) record++;
+            if (++line == payloadLine) return $"record {Math.Clamp(record, FirstRecord + 1, FirstRecord + Count)} (line {firstLine + payloadLine - 1})";
+        }
+        return null;
+    }
+
+    (long First, long Last)? Lines(ReadOnlySpan<byte> payload)
+    {
+        if (RecordLines is { Length: > 0 } recordLines) return (recordLines[0], recordLines[^1]);
+        if (FirstLine is not { } first) return null;
+        return (first, first + payload.TrimEnd((byte)'\n').Count((byte)'\n'));
     }
 }
 

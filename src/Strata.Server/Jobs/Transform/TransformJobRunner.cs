@@ -115,11 +115,9 @@ public sealed class TransformJobRunner(ITransformJobs jobs, TransformCheckpoints
             async Task<WorkerProcess> StartInstance()
             {
                 var instanceId = "i-" + Guid.NewGuid().ToString("N")[..17];
-                var logEvents = options.LogEvents is { } sink
-                    ? (DateTimeOffset at, string line) => sink.Post(account, TransformLogGroup, $"{name}/{instanceId}", at, line)
-                    : (Action<DateTimeOffset, string>?)null;
                 var instance = await WorkerProcess.StartAsync($"{name}/{instanceId}", modelDir, options.RunDir, type, environment, HealthTimeout, ct,
-                    Path.Combine(jobLog, instanceId + ".log"), command, model.EnableNetworkIsolation, clock: clock, logEvents: logEvents,
+                    new WorkerLog(Path.Combine(jobLog, instanceId + ".log"), account, TransformLogGroup, $"{name}/{instanceId}", options.LogEvents),
+                    command, model.EnableNetworkIsolation, clock: clock,
                     volume: work); // DiskUtilization: the filesystem the job stages its output on
                 everyInstance.Add(instance);
                 return instance;
@@ -260,20 +258,24 @@ public sealed class TransformJobRunner(ITransformJobs jobs, TransformCheckpoints
         return result;
     }
 
-    /// <summary>A mini-batch: its payload, how many records it holds, and (only when outputs are
-    /// matched to inputs record by record) the records themselves.</summary>
-    sealed record Batch(int Index, int Count, List<byte[]>? Records, byte[] Payload);
+    /// <summary>A mini-batch: its payload, which records of the object it holds, and (only when
+    /// outputs are matched to inputs record by record) the records themselves.</summary>
+    sealed record Batch(int Index, List<byte[]>? Records, byte[] Payload, BatchSpan Span)
+    {
+        public int Count => Span.Count;
+    }
 
-    /// <summary>One input object, to its .out: returns the records processed and the instance
-    /// (replaced if it died on the way).</summary>
+    /// <summary>One input object, to its .out: returns the records of the object processed, those
+    /// done before a restart included (the job's count is of its records, not of this run's), and
+    /// the instance (replaced if it died on the way).</summary>
     async Task<(long Records, WorkerProcess Instance)> TransformObjectAsync(string account, TransformJob job, InputObject input, WorkerProcess instance,
         Func<Task<WorkerProcess>> startInstance, RecordProcessor processor, string work, Action<string, string> authorize, Action<string> note, CancellationToken ct)
     {
         var name = job.Name;
         var checkpoint = checkpoints.Get(account, name, input.Relative) ?? new ObjectCheckpoint(0, 0, 0, false);
-        if (checkpoint.Done) return (0, instance);
+        if (checkpoint.Done) return (checkpoint.Records, instance);
         if (checkpoint.Batches > 0)
-            note($"Resumed s3://{input.Bucket}/{input.Key} after mini-batch {checkpoint.Batches} ({checkpoint.Records} records, {checkpoint.Bytes} bytes of output kept)");
+            note($"Resumed s3://{input.Bucket}/{input.Key} after record {checkpoint.Records} (mini-batch {checkpoint.Batches}, {checkpoint.Bytes} bytes of output kept)");
         authorize("s3:GetObject", $"arn:aws:s3:::{input.Bucket}/{input.Key}");
         await using var body = storage.OpenRead(input.Bucket, input.Key, authorize) ?? throw new TransformException($"the input object s3://{input.Bucket}/{input.Key} does not exist");
 
@@ -307,13 +309,20 @@ public sealed class TransformJobRunner(ITransformJobs jobs, TransformCheckpoints
                     using var response = await current.Http.SendAsync(request, ct);
                     var answer = await response.Content.ReadAsByteArrayAsync(ct);
                     if (!response.IsSuccessStatusCode)
-                        throw new TransformException($"the model answered {(int)response.StatusCode} for mini-batch {batch.Index + 1} of s3://{input.Bucket}/{input.Key}: {Encoding.UTF8.GetString(answer.AsSpan(0, Math.Min(answer.Length, 300)))}");
+                    {
+                        // The built-in worker says which line of the payload it refused (worth
+                        // saying when the mini-batch holds more than that record).
+                        var fault = batch.Count > 1 && response.Headers.TryGetValues(Strata.Worker.PayloadException.LineHeader, out var lines) && int.TryParse(lines.First(), out var line)
+                            ? batch.Span.Fault(line, batch.Payload) : null;
+                        throw new TransformException($"the model answered {(int)response.StatusCode} for {batch.Span.Describe($"s3://{input.Bucket}/{input.Key}", batch.Payload)}"
+                            + (fault is null ? "" : $"; {fault} is at fault") + $": {ModelMessage(answer)}");
+                    }
                     return (batch, answer);
                 }
                 catch (Exception e) when (e is HttpRequestException or IOException && attempt == 0 && !ct.IsCancellationRequested)
                 {
                     // The instance died under the mini-batch: replace it and retry the batch once.
-                    note($"Mini-batch {batch.Index + 1} of s3://{input.Bucket}/{input.Key} failed on its instance ({e.Message}); retrying it once");
+                    note($"The mini-batch of {batch.Span.Describe($"s3://{input.Bucket}/{input.Key}", batch.Payload)} failed on its instance ({e.Message}); retrying it once");
                     await instanceLock.WaitAsync(ct);
                     try
                     {
@@ -334,7 +343,7 @@ public sealed class TransformJobRunner(ITransformJobs jobs, TransformCheckpoints
             {
                 var outputs = sent.Count == 1 ? [answer] : SplitLines(answer);
                 if (outputs.Count != sent.Count)
-                    throw new TransformException($"a mini-batch of s3://{input.Bucket}/{input.Key} sent {sent.Count} records but the model answered {outputs.Count} lines; joining outputs to inputs needs one line per record (Accept text/csv or application/jsonlines)");
+                    throw new TransformException($"the model answered {outputs.Count} lines for {batch.Span.Describe($"s3://{input.Bucket}/{input.Key}", batch.Payload)} ({sent.Count} records); joining outputs to inputs needs one line per record (Accept text/csv or application/jsonlines)");
                 for (var i = 0; i < outputs.Count; i++)
                 {
                     await output.WriteAsync(processor.Output(sent[i], outputs[i]), ct);
@@ -409,7 +418,23 @@ public sealed class TransformJobRunner(ITransformJobs jobs, TransformCheckpoints
         Checkpoint(true);
         output.Close();
         File.Delete(staged);
-        return (recordsDone - checkpoint.Records, instance);
+        return (recordsDone, instance);
+    }
+
+    /// <summary>A container's error answer as a failure reason shows it: the message of a JSON
+    /// {"message": …} (how the built-in worker and most framework containers answer), else the
+    /// body's first 300 characters.</summary>
+    static string ModelMessage(byte[] answer)
+    {
+        try
+        {
+            using var doc = JsonDocument.Parse(answer);
+            if (doc.RootElement.ValueKind == JsonValueKind.Object && doc.RootElement.TryGetProperty("message", out var m) && m.ValueKind == JsonValueKind.String)
+                return m.GetString()!;
+        }
+        catch (JsonException) { }
+        var text = Encoding.UTF8.GetString(answer.AsSpan(0, Math.Min(answer.Length, 300)));
+        return answer.Length > 300 ? text + "…" : text;
     }
 
     static List<byte[]> SplitLines(byte[] answer)
@@ -429,25 +454,36 @@ public sealed class TransformJobRunner(ITransformJobs jobs, TransformCheckpoints
 
     /// <summary>Records packed into mini-batches: one each (SingleRecord), or as many as fit the
     /// payload limit (MultiRecord). A record larger than the limit fails the job.</summary>
-    static async IAsyncEnumerable<Batch> BatchesAsync(IAsyncEnumerable<byte[]> records, string splitType, bool multi, long maxPayload, RecordProcessor processor,
+    static async IAsyncEnumerable<Batch> BatchesAsync(IAsyncEnumerable<InputRecord> records, string splitType, bool multi, long maxPayload, RecordProcessor processor,
         InputObject input, [System.Runtime.CompilerServices.EnumeratorCancellation] CancellationToken ct)
     {
         var pending = new List<byte[]>();
+        var pendingLines = new List<long>();
         var payload = new MemoryStream();
         var index = 0;
-        await foreach (var raw in records.WithCancellation(ct))
+        long recordsBefore = 0;
+        // Where the payload's lines are in the object: line records are joined one per line; a
+        // whole object sent as it is has the object's lines.
+        Batch Cut()
+        {
+            var span = new BatchSpan(recordsBefore, pending.Count,
+                splitType == "None" && !processor.FiltersInput ? 1 : null, splitType == "Line" ? [.. pendingLines] : null);
+            var batch = new Batch(index++, processor.PerRecord ? pending : null, payload.ToArray(), span);
+            recordsBefore += pending.Count;
+            pending = [];
+            pendingLines.Clear();
+            payload = new MemoryStream();
+            return batch;
+        }
+        await foreach (var (raw, line) in records.WithCancellation(ct))
         {
             var filtered = processor.FilterInput(raw);
             var size = splitType == "RecordIO" ? filtered.Length + 8 + 3 : filtered.Length + 1;
             if (size > maxPayload)
-                throw new TransformException($"a record of s3://{input.Bucket}/{input.Key} is {filtered.Length} bytes, larger than MaxPayloadInMB ({maxPayload / (1024 * 1024)} MB)");
-            if (pending.Count > 0 && (!multi || payload.Length + size > maxPayload))
-            {
-                yield return new Batch(index++, pending.Count, processor.PerRecord ? pending : null, payload.ToArray());
-                pending = [];
-                payload = new MemoryStream();
-            }
+                throw new TransformException($"record {recordsBefore + pending.Count + 1}{(line > 0 && splitType == "Line" ? $" (line {line})" : "")} of s3://{input.Bucket}/{input.Key} is {filtered.Length} bytes, larger than MaxPayloadInMB ({maxPayload / (1024 * 1024)} MB)");
+            if (pending.Count > 0 && (!multi || payload.Length + size > maxPayload)) yield return Cut();
             pending.Add(raw);
+            pendingLines.Add(line);
             if (splitType == "RecordIO") RecordSplitter.WriteRecordIO(payload, filtered);
             else
             {
@@ -455,7 +491,7 @@ public sealed class TransformJobRunner(ITransformJobs jobs, TransformCheckpoints
                 payload.Write(filtered);
             }
         }
-        if (pending.Count > 0) yield return new Batch(index, pending.Count, processor.PerRecord ? pending : null, payload.ToArray());
+        if (pending.Count > 0) yield return Cut();
     }
 
     /// <summary>Line records packed into payloads of at most <paramref name="maxPayload"/> bytes,
@@ -467,6 +503,7 @@ public sealed class TransformJobRunner(ITransformJobs jobs, TransformCheckpoints
         var filled = 0;
         var index = 0;
         var ended = false;
+        long recordsBefore = 0, linesBefore = 0;
         while (!ended || filled > 0)
         {
             while (!ended && filled < buffer.Length)
@@ -482,12 +519,17 @@ public sealed class TransformJobRunner(ITransformJobs jobs, TransformCheckpoints
             {
                 var newline = buffer.AsSpan(0, (int)Math.Min(filled, maxPayload)).LastIndexOf((byte)'\n');
                 if (newline < 0)
-                    throw new TransformException($"a record of s3://{source.Bucket}/{source.Key} is larger than MaxPayloadInMB ({maxPayload / (1024 * 1024)} MB)");
+                    throw new TransformException($"record {recordsBefore + 1} (line {linesBefore + 1}) of s3://{source.Bucket}/{source.Key} is larger than MaxPayloadInMB ({maxPayload / (1024 * 1024)} MB)");
                 cut = newline + 1;
             }
             var payload = buffer.AsSpan(0, cut);
             var count = CountLines(payload);
-            if (count > 0) yield return new Batch(index++, count, null, payload.TrimEnd((byte)'\n').ToArray());
+            var lines = payload.Count((byte)'\n');
+            // The payload is the object's lines as they are, blank ones too, from line linesBefore + 1.
+            var span = new BatchSpan(recordsBefore, count, linesBefore + 1);
+            recordsBefore += count;
+            linesBefore += lines;
+            if (count > 0) yield return new Batch(index++, null, payload.TrimEnd((byte)'\n').ToArray(), span);
             buffer.AsSpan(cut, filled - cut).CopyTo(buffer);
             filled -= cut;
         }

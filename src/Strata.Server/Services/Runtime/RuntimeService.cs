@@ -13,7 +13,10 @@ namespace Strata.Server.Services.Runtime;
 /// generated ones (<see cref="SageMakerRuntimeOperations"/>, <see cref="SageMakerRuntimeHeaders"/>,
 /// <see cref="SageMakerRuntimeErrors"/>); the payloads stream through by hand.
 /// </summary>
-public sealed class RuntimeService(HostingService hosting, MetricsStore metrics, string region) : IOperationResolver
+/// <param name="endpointStatus">The status and FailureReason of an endpoint that has no running
+/// instances (SageMaker's record of it); null when no such endpoint exists.</param>
+public sealed class RuntimeService(HostingService hosting, MetricsStore metrics, string region,
+    Func<string, string, (string Status, string? FailureReason)?> endpointStatus) : IOperationResolver
 {
     /// <summary>The most InvokeEndpoint carries either way: the model bounds the request's Body and
     /// the response's at 6 MiB (6 291 456 bytes), which AWS calls 6 MB.</summary>
@@ -23,6 +26,9 @@ public sealed class RuntimeService(HostingService hosting, MetricsStore metrics,
     /// before its body is read when its Content-Length says so.</summary>
     public RequestBodyLimit? BodyLimit { get; } = new(MaxPayloadBytes, (ctx, declared) => Validation(
         $"Request {ctx.RequestId} has oversize body: {(declared is { } n ? $"{n} bytes, " : "")}more than the {MaxPayloadBytes} bytes (6 MB) InvokeEndpoint accepts."));
+
+    /// <summary>A FailureReason longer than this is left to DescribeEndpoint: the error stays one short line.</summary>
+    const int MaxReasonInMessage = 256;
 
     static readonly RestOperation Invoke = SageMakerRuntimeOperations.InvokeEndpoint;
 
@@ -47,11 +53,24 @@ public sealed class RuntimeService(HostingService hosting, MetricsStore metrics,
 
     static AwsException Validation(string message) => SageMakerRuntimeErrors.ValidationError(message);
 
+    /// <summary>Why an endpoint with no running instances takes no requests: it does not exist
+    /// (AWS's "not found"), or it is not InService (Creating, Failed, …: the status, and a Failed
+    /// endpoint's reason). An endpoint InService without instances is one the server is starting
+    /// again after a restart: 503, which clients retry.</summary>
+    internal static AwsException NotRunning(string name, string account, (string Status, string? FailureReason)? endpoint) => endpoint switch
+    {
+        null => Validation($"Endpoint {name} of account {account} not found."),
+        ("InService", _) => SageMakerRuntimeErrors.ServiceUnavailable($"Endpoint {name} is InService, but its instances are still starting; retry shortly."),
+        ("Failed", { Length: > 0 and <= MaxReasonInMessage } reason) => Validation($"Endpoint {name} of account {account} is not in service: its status is Failed ({reason.TrimEnd('.')})."),
+        ("Failed", { Length: > 0 }) => Validation($"Endpoint {name} of account {account} is not in service: its status is Failed (DescribeEndpoint's FailureReason says why)."),
+        (var status, _) => Validation($"Endpoint {name} of account {account} is not in service: its status is {status}."),
+    };
+
     async Task InvokeEndpoint(RequestContext ctx)
     {
         var name = ctx.PathParameters[EndpointName];
         var account = ctx.Principal.AccountId;
-        var runtime = hosting.Find(account, name) ?? throw Validation($"Endpoint {name} of account {account} not found.");
+        var runtime = hosting.Find(account, name) ?? throw NotRunning(name, account, endpointStatus(account, name));
         // The protocol stage already holds the body in memory (no more than BodyLimit): forward that, no copy.
         var body = ctx.BufferedBody ?? [];
 
@@ -177,12 +196,12 @@ public sealed class RuntimeService(HostingService hosting, MetricsStore metrics,
                 if (lease is not null && response.StatusCode == System.Net.HttpStatusCode.NotFound && attempt == 0) continue;
                 var status = (int)response.StatusCode;
                 if (payload is null)
-                    throw ModelError(name, account, status, $"from primary and could not load the entire response body: it is longer than the {MaxPayloadBytes} bytes (6 MB) InvokeEndpoint returns",
+                    throw ModelError(name, account, instance.Log, status, $"from primary and could not load the entire response body: it is longer than the {MaxPayloadBytes} bytes (6 MB) InvokeEndpoint returns",
                         $"The response body is longer than {MaxPayloadBytes} bytes.");
                 if (!response.IsSuccessStatusCode)
                 {
                     var original = System.Text.Encoding.UTF8.GetString(payload);
-                    throw ModelError(name, account, status, $"from primary with message \"{original}\"", original);
+                    throw ModelError(name, account, instance.Log, status, $"from primary with message \"{original}\"", original);
                 }
                 ctx.Response.StatusCode = 200;
                 ctx.Response.ContentType = response.Content.Headers.ContentType?.ToString() ?? "application/json";
@@ -205,7 +224,7 @@ public sealed class RuntimeService(HostingService hosting, MetricsStore metrics,
             }
             catch (TaskCanceledException) when (!ctx.Http.RequestAborted.IsCancellationRequested)
             {
-                throw new ModelInvocationFailed("Your invocation timed out while waiting for a response from container primary.", "0", "timed out after 60 seconds");
+                throw new ModelInvocationFailed("Your invocation timed out while waiting for a response from container primary.", "0", "timed out after 60 seconds", instance.Log?.Arn(region));
             }
             catch (HttpRequestException e)
             {
@@ -220,14 +239,17 @@ public sealed class RuntimeService(HostingService hosting, MetricsStore metrics,
     }
 
     /// <summary>SageMaker's ModelError for what the container answered (<paramref name="status"/>):
-    /// "Received … error (status) <paramref name="what"/>", with where its logs are.</summary>
-    ModelInvocationFailed ModelError(string endpoint, string account, int status, string what, string original)
+    /// "Received … error (status) <paramref name="what"/>", with where its logs are: not AWS's console
+    /// link, which leads nowhere here, but the instance's own stream in Strata's CloudWatch Logs
+    /// (LogStreamArn) and its log file.</summary>
+    ModelInvocationFailed ModelError(string endpoint, string account, WorkerLog? log, int status, string what, string original)
     {
         var received = status >= 500 ? "server error" : status >= 400 ? "client error" : "response";
-        var logGroup = $"/aws/sagemaker/Endpoints/{endpoint}";
-        return new ModelInvocationFailed(
-            $"Received {received} ({status}) {what}. See https://{region}.console.aws.amazon.com/cloudwatch/home?region={region}#logEventViewer:group={logGroup} in account {account} for more information.",
-            status.ToString(), original, $"arn:aws:logs:{region}:{account}:log-group:{logGroup}");
+        var seeAlso = log is not null
+            ? $"See the log stream {log.Stream} of {log.Group} in account {account} (the file {log.File}) for more information."
+            : $"See the log group /aws/sagemaker/Endpoints/{endpoint} in account {account} for more information.";
+        return new ModelInvocationFailed($"Received {received} ({status}) {what}. {seeAlso}",
+            status.ToString(), original, log?.Arn(region) ?? $"arn:aws:logs:{region}:{account}:log-group:/aws/sagemaker/Endpoints/{endpoint}");
     }
 
     /// <summary>The container's answer, but no more than <paramref name="max"/> + 1 bytes of it: null

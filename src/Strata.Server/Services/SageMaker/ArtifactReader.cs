@@ -1,10 +1,10 @@
 using System.Formats.Tar;
-using System.IO.Compression;
 using System.Security.Cryptography;
 using System.Text;
 using Strata.Server.Auth;
 using Strata.Server.Hosting;
 using Strata.Server.Services.S3;
+using Strata.Server.Storage;
 
 namespace Strata.Server.Services.SageMaker;
 
@@ -78,12 +78,12 @@ public sealed class ArtifactReader(S3Store s3, ServerSideEncryption sse, Executi
             {
                 try
                 {
-                    await using var gzip = new GZipStream(body, CompressionMode.Decompress);
-                    await TarFile.ExtractToDirectoryAsync(gzip, staging, overwriteFiles: true, ct);
+                    await TarGzArchive.ReadAsync(body, $"the model artifact {modelDataUrl}", record.Size, "model.tar.gz",
+                        (tar, token) => TarFile.ExtractToDirectoryAsync(tar, staging, overwriteFiles: true, token), ct);
                 }
-                catch (Exception e) when (e is InvalidDataException or FormatException or EndOfStreamException)
+                catch (InvalidArchiveException e)
                 {
-                    throw new HostingException($"the model artifact {modelDataUrl} is not a gzip-compressed tar archive ({e.Message})");
+                    throw new HostingException(e.Message);
                 }
             }
             if (requireOnnx && !File.Exists(Path.Combine(staging, "model.onnx")))

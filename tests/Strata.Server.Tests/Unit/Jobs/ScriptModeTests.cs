@@ -51,6 +51,8 @@ public sealed class ScriptModeTests : IDisposable
     public void ASourceDirectoryMustBeInS3()
         => Assert.Contains("sourcedir.tar.gz", Assert.Throws<TrainingException>(() => ScriptMode.Of(new Dictionary<string, string>(Sdk) { ["sagemaker_submit_directory"] = "\"/opt/ml/code\"" })).Message);
 
+    const string Source = "s3://code/job/source/sourcedir.tar.gz";
+
     static MemoryStream Tarball(Action<TarWriter> write)
     {
         var buffer = new MemoryStream();
@@ -73,7 +75,7 @@ public sealed class ScriptModeTests : IDisposable
             File(tar, "train.py", "print('hi')");
             File(tar, "lib/util.py", "X = 1");
             tar.WriteEntry(new PaxTarEntry(TarEntryType.SymbolicLink, "secrets") { LinkName = "/etc" });
-        }), code, CancellationToken.None);
+        }), Source, 100, code, CancellationToken.None);
         Assert.Equal("print('hi')", System.IO.File.ReadAllText(Path.Combine(code, "train.py")));
         Assert.Equal("X = 1", System.IO.File.ReadAllText(Path.Combine(code, "lib", "util.py")));
         Assert.False(Path.Exists(Path.Combine(code, "secrets")));
@@ -82,10 +84,10 @@ public sealed class ScriptModeTests : IDisposable
     [Fact]
     public async Task AnEntryThatLeavesTheCodeDirectoryFailsTheJob()
     {
-        var e = await Assert.ThrowsAsync<TrainingException>(() => ScriptMode.ExtractAsync(Tarball(tar => File(tar, "../escaped.py", "x")), Path.Combine(_dir, "code"), CancellationToken.None));
+        var e = await Assert.ThrowsAsync<TrainingException>(() => ScriptMode.ExtractAsync(Tarball(tar => File(tar, "../escaped.py", "x")), Source, 100, Path.Combine(_dir, "code"), CancellationToken.None));
         Assert.Contains("leaves /opt/ml/code", e.Message);
         Assert.False(Path.Exists(Path.Combine(_dir, "escaped.py")));
-        var garbage = await Assert.ThrowsAsync<TrainingException>(() => ScriptMode.ExtractAsync(new MemoryStream(Encoding.UTF8.GetBytes("not a tarball")), Path.Combine(_dir, "code"), CancellationToken.None));
-        Assert.Contains("not a gzipped tar file", garbage.Message);
+        var garbage = await Assert.ThrowsAsync<TrainingException>(() => ScriptMode.ExtractAsync(new MemoryStream(Encoding.UTF8.GetBytes("not a tarball")), Source, 13, Path.Combine(_dir, "code"), CancellationToken.None));
+        Assert.Equal($"ClientError: the source tarball {Source} (13 bytes) is plain text, not a gzip-compressed tar archive (sourcedir.tar.gz)", garbage.Message);
     }
 }

@@ -47,7 +47,7 @@ public sealed class TransformLogicTests
     static async Task<List<string>> Split(byte[] input, string splitType)
     {
         var records = new List<string>();
-        await foreach (var r in RecordSplitter.SplitAsync(new MemoryStream(input), splitType)) records.Add(Encoding.UTF8.GetString(r));
+        await foreach (var r in RecordSplitter.SplitAsync(new MemoryStream(input), splitType)) records.Add(Encoding.UTF8.GetString(r.Bytes));
         return records;
     }
 
@@ -61,6 +61,14 @@ public sealed class TransformLogicTests
         Assert.Equal(0, framed.Length % 4);
         Assert.Equal(["one", "three", ""], await Split(framed.ToArray(), "RecordIO"));
         await Assert.ThrowsAsync<TransformException>(() => Split("not recordio"u8.ToArray(), "RecordIO"));
+    }
+
+    [Fact]
+    public async Task LineRecordsKnowTheirLines()
+    {
+        var lines = new List<long>();
+        await foreach (var r in RecordSplitter.SplitAsync(new MemoryStream("a\r\n\n  \nb\nc"u8.ToArray()), "Line")) lines.Add(r.Line);
+        Assert.Equal([1L, 4, 5], lines);
     }
 
     [Fact]
