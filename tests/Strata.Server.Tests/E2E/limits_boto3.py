@@ -53,7 +53,9 @@ def test_response_over_the_limit_is_a_model_error():
         e = expect_error(lambda: invoke(command.encode()), "ModelError", 424, "Received response (200) from primary and could not load the entire response body")
         assert str(LIMIT) in e["Error"]["Message"], e["Error"]["Message"]
         eq(e["OriginalStatusCode"], 200, "the container's status")
-        assert e["LogStreamArn"].endswith(f":log-group:/aws/sagemaker/Endpoints/{ENDPOINT}"), e["LogStreamArn"]
+        # The instance's own stream, which its log lines go to (and the message names with the file).
+        assert f":log-group:/aws/sagemaker/Endpoints/{ENDPOINT}:log-stream:main/i-" in e["LogStreamArn"], e["LogStreamArn"]
+        assert "See the log stream main/i-" in e["Error"]["Message"], e["Error"]["Message"]
         still_answers()
 
 
