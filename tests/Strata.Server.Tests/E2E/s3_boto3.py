@@ -13,6 +13,7 @@ import zlib
 import boto3
 import botocore
 import botocore.auth
+import botocore.exceptions
 from botocore.config import Config
 from botocore import UNSIGNED
 
@@ -166,6 +167,61 @@ def test_response_overrides():
     eq(g["ContentLanguage"], "fr", "override language")
     # A header cannot carry a control character: the override is refused, not answered with a 500.
     expect_error(lambda: s3.get_object(Bucket=b, Key="o", ResponseContentType="a\x00b"), "InvalidArgument", 400)
+
+
+def signed_raw_request(method, b, key, headers, body=b""):
+    """Sends a request boto3 will not send (it refuses non-ASCII metadata), signed with botocore's
+    own SigV4, with header values as raw UTF-8 bytes on the wire. Returns (status, headers, body)."""
+    import http.client
+    import urllib.parse
+    from botocore.awsrequest import AWSRequest
+    url = f"{endpoint()}/{b}/{urllib.parse.quote(key)}"
+    request = AWSRequest(method=method, url=url, data=body, headers=dict(headers, **{"x-amz-content-sha256": hashlib.sha256(body).hexdigest()}))
+    botocore.auth.SigV4Auth(boto3.Session().get_credentials(), "s3", "us-east-1").add_auth(request)
+    parsed = urllib.parse.urlsplit(url)
+    conn = http.client.HTTPConnection(parsed.hostname, parsed.port)
+    conn.putrequest(method, parsed.path, skip_accept_encoding=True)
+    for name, value in request.headers.items():
+        conn.putheader(name, value.encode("utf-8") if isinstance(value, str) else value)
+    conn.putheader("Content-Length", str(len(body)))
+    conn.endheaders(body)
+    response = conn.getresponse()
+    return response.status, response.headers, response.read()
+
+
+def rfc2047(value):
+    """The text of one RFC 2047 encoded word as S3 sends non-ASCII header values."""
+    import email.header
+    return "".join(part.decode(charset) if charset else (part.decode() if isinstance(part, bytes) else part)
+                   for part, charset in email.header.decode_header(value))
+
+
+def test_non_ascii_header_values_stay_readable():
+    """S3 stores non-ASCII metadata and answers it RFC 2047-encoded: a stored value never makes
+    the object unreadable (it made GET/HEAD answer 500), through GET, HEAD and a copy."""
+    b = bucket()
+    # boto3 (both versions) refuses to send non-ASCII metadata; other clients send raw UTF-8.
+    try:
+        s3.put_object(Bucket=b, Key="k", Body=b"x", Metadata={"name": "caf\u00e9"})
+        raise AssertionError("boto3 sent non-ASCII metadata")
+    except botocore.exceptions.ParamValidationError:
+        pass
+    name, disposition = "caf\u00e9 \u65e5\u672c", 'attachment; filename="r\u00e9sum\u00e9.pdf"'
+    status, _, text = signed_raw_request("PUT", b, "k", {"x-amz-meta-name": name, "x-amz-meta-plain": "ascii", "Content-Disposition": disposition,
+                                                         "Content-Type": "text/plain; charset=\u00fctf-8"}, b"body")
+    eq(status, 200, f"raw PUT: {text[:300]!r}")
+    for read in (lambda: s3.head_object(Bucket=b, Key="k"), lambda: s3.get_object(Bucket=b, Key="k")):
+        r = read()
+        assert r["Metadata"]["name"].startswith("=?UTF-8?B?"), r["Metadata"]
+        eq(rfc2047(r["Metadata"]["name"]), name, "metadata decoded")
+        eq(r["Metadata"]["plain"], "ascii", "ASCII metadata unchanged")
+        eq(rfc2047(r["ContentDisposition"]), disposition, "disposition decoded")
+        eq(rfc2047(r["ContentType"]), "text/plain; charset=\u00fctf-8", "type decoded")
+    eq(body_of("k", b), b"body", "body")
+    s3.copy_object(Bucket=b, Key="copy", CopySource={"Bucket": b, "Key": "k"})
+    eq(rfc2047(s3.head_object(Bucket=b, Key="copy")["Metadata"]["name"]), name, "copied metadata readable")
+    # An override a header cannot carry is refused, not answered with a 500.
+    expect_error(lambda: s3.get_object(Bucket=b, Key="k", ResponseContentDisposition="attachment; filename=\u00e9.pdf"), "InvalidArgument", 400)
 
 
 def test_unicode_and_long_keys():
@@ -398,6 +454,84 @@ def test_multipart_composite_checksum():
     h = s3.head_object(Bucket=b, Key="cc", ChecksumMode="ENABLED")
     eq(h["ChecksumCRC32"], r["ChecksumCRC32"], "stored composite checksum")
     eq(body_of("cc", b, ChecksumMode="ENABLED"), b"".join(data), "composite object reads back")
+
+
+def small_upload(b, key, **create):
+    """An upload of two parts (5 MiB and a tail); returns its id, the parts' data and responses."""
+    uid = s3.create_multipart_upload(Bucket=b, Key=key, **create)["UploadId"]
+    data = [os.urandom(5 * MIB), b"tail"]
+    extra = {"ChecksumAlgorithm": create["ChecksumAlgorithm"]} if "ChecksumAlgorithm" in create else {}
+    rs = [s3.upload_part(Bucket=b, Key=key, UploadId=uid, PartNumber=i + 1, Body=d, **extra) for i, d in enumerate(data)]
+    return uid, data, rs
+
+
+def with_header(name, value, operation):
+    """A client that adds a header to every request of one operation (works with boto3 1.26,
+    which lacks IfNoneMatch/IfMatch on these operations)."""
+    c = client()
+
+    def add(request, **kwargs):
+        request.headers[name] = value
+
+    c.meta.events.register(f"before-sign.s3.{operation}", add)
+    return c
+
+
+def test_conditional_complete_multipart_upload():
+    b = bucket()
+    s3.put_object(Bucket=b, Key="k", Body=b"first")
+    uid, data, rs = small_upload(b, "k")
+    parts = {"Parts": [{"PartNumber": i + 1, "ETag": r["ETag"]} for i, r in enumerate(rs)]}
+    create_only = with_header("If-None-Match", "*", "CompleteMultipartUpload")
+    expect_error(lambda: create_only.complete_multipart_upload(Bucket=b, Key="k", UploadId=uid, MultipartUpload=parts), "PreconditionFailed", 412)
+    eq(body_of("k", b), b"first", "existing object untouched")
+    expect_error(lambda: with_header("If-Match", '"00000000000000000000000000000000"', "CompleteMultipartUpload").complete_multipart_upload(
+        Bucket=b, Key="k", UploadId=uid, MultipartUpload=parts), "PreconditionFailed", 412)
+    # The upload survives a failed precondition: it can still be completed (or aborted).
+    etag = s3.head_object(Bucket=b, Key="k")["ETag"]
+    with_header("If-Match", etag, "CompleteMultipartUpload").complete_multipart_upload(Bucket=b, Key="k", UploadId=uid, MultipartUpload=parts)
+    eq(body_of("k", b), b"".join(data), "completed under If-Match")
+    # On a new key, If-None-Match: * completes.
+    uid2, _, rs2 = small_upload(b, "fresh")
+    create_only.complete_multipart_upload(Bucket=b, Key="fresh", UploadId=uid2, MultipartUpload={"Parts": [
+        {"PartNumber": i + 1, "ETag": r["ETag"]} for i, r in enumerate(rs2)]})
+
+
+def test_put_if_none_match_with_an_etag_is_not_implemented():
+    b = bucket()
+    etag = s3.put_object(Bucket=b, Key="k", Body=b"1")["ETag"]
+    expect_error(lambda: with_header("If-None-Match", etag, "PutObject").put_object(Bucket=b, Key="k", Body=b"2"), "NotImplemented", 501)
+    eq(body_of("k", b), b"1", "object untouched")
+
+
+def test_repeated_complete_multipart_upload_answers_the_same():
+    b = bucket()
+    uid, data, rs = small_upload(b, "k")
+    parts = {"Parts": [{"PartNumber": i + 1, "ETag": r["ETag"]} for i, r in enumerate(rs)]}
+    first = s3.complete_multipart_upload(Bucket=b, Key="k", UploadId=uid, MultipartUpload=parts)
+    again = s3.complete_multipart_upload(Bucket=b, Key="k", UploadId=uid, MultipartUpload=parts)
+    eq((again["ETag"], again["Key"], again["Bucket"]), (first["ETag"], "k", b), "same answer")
+    expect_error(lambda: s3.list_parts(Bucket=b, Key="k", UploadId=uid), "NoSuchUpload", 404)
+    expect_error(lambda: s3.complete_multipart_upload(Bucket=b, Key="other", UploadId=uid, MultipartUpload=parts), "NoSuchUpload", 404)
+    eq(body_of("k", b), b"".join(data), "object")
+
+
+def test_complete_multipart_upload_verifies_checksums():
+    b = bucket()
+    uid, data, rs = small_upload(b, "k", ChecksumAlgorithm="SHA256")
+    with_checksums = [{"PartNumber": i + 1, "ETag": r["ETag"], "ChecksumSHA256": r["ChecksumSHA256"]} for i, r in enumerate(rs)]
+    expect_error(lambda: s3.complete_multipart_upload(Bucket=b, Key="k", UploadId=uid, MultipartUpload={"Parts": [
+        {"PartNumber": p["PartNumber"], "ETag": p["ETag"]} for p in with_checksums]}), "InvalidRequest", 400,
+        "The upload was created using a sha256 checksum. The complete request must include the checksum for each part. It was missing for part 1")
+    wrong_part = [dict(with_checksums[0], ChecksumSHA256=with_checksums[1]["ChecksumSHA256"]), with_checksums[1]]
+    expect_error(lambda: s3.complete_multipart_upload(Bucket=b, Key="k", UploadId=uid, MultipartUpload={"Parts": wrong_part}), "InvalidPart", 400)
+    wrong = base64.b64encode(hashlib.sha256(b"not it").digest()).decode() + "-2"
+    expect_error(lambda: s3.complete_multipart_upload(Bucket=b, Key="k", UploadId=uid, ChecksumSHA256=wrong, MultipartUpload={"Parts": with_checksums}), "BadDigest", 400)
+    expect_error(lambda: s3.head_object(Bucket=b, Key="k"), "404", 404)
+    composite = base64.b64encode(hashlib.sha256(b"".join(hashlib.sha256(d).digest() for d in data)).digest()).decode() + "-2"
+    r = s3.complete_multipart_upload(Bucket=b, Key="k", UploadId=uid, ChecksumSHA256=composite, MultipartUpload={"Parts": with_checksums})
+    eq(r["ChecksumSHA256"], composite, "composite checksum")
+    eq(body_of("k", b), b"".join(data), "object")
 
 
 def test_large_multipart_upload_with_checksums():

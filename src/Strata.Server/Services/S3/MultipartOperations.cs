@@ -8,6 +8,13 @@ namespace Strata.Server.Services.S3;
 internal sealed class MultipartOperations(S3Environment env, ObjectOperations objects)
 {
     const long MinPartSize = 5 * 1024 * 1024;
+
+    /// <summary>How long a repeated CompleteMultipartUpload of a completed upload answers the same
+    /// success (S3 does for a while, and SDKs retry a completion whose answer they lost).</summary>
+    internal static readonly TimeSpan CompletedResultKept = TimeSpan.FromMinutes(15);
+
+    /// <summary>Results of completed uploads by bucket and upload id, until they expire.</summary>
+    readonly CompletedUploads _completedUploads = new();
     S3Store Store => env.Store;
 
     public async Task CreateMultipartUpload(RequestContext ctx)
@@ -151,6 +158,15 @@ internal sealed class MultipartOperations(S3Environment env, ObjectOperations ob
 
     public async Task CompleteMultipartUpload(RequestContext ctx)
     {
+        env.RequireBucket(ctx);
+        var uploadId = S3Http.Query(ctx, "uploadId") ?? "";
+        if (Store.GetUpload(ctx.Bucket!, uploadId) is null
+            && _completedUploads.Find(ctx.Bucket!, uploadId, env.Clock.GetUtcNow()) is { } done && done.Output.Key == ctx.Key)
+        {
+            ServerSideEncryption.WriteHeaders(ctx.Response, done.Encryption);
+            await S3Http.WriteXmlAsync(ctx, done.Output);
+            return;
+        }
         var upload = RequireUpload(ctx);
         var completed = await S3Http.ReadXmlAsync(ctx, "CompleteMultipartUpload", S3XmlReader.ReadCompletedMultipartUpload);
         var requested = new List<(int Number, string ETag, CompletedPart Part)>();
@@ -202,8 +218,12 @@ internal sealed class MultipartOperations(S3Environment env, ObjectOperations ob
             {
                 if (!byNumber.TryGetValue(number, out var part) || part.ETag.Trim('"') != etag.Trim('"'))
                     throw InvalidPart(u.UploadId, number);
-                if (u.ChecksumAlgorithm is not null && completedPart.Checksum(algorithm) is { } given && given != part.Checksum)
-                    throw InvalidPart(u.UploadId, number);
+                if (u.ChecksumAlgorithm is null) continue;
+                var given = completedPart.Checksum(algorithm);
+                // A composite checksum is built from the parts' checksums, so each must be named.
+                if (given is null && !fullObject)
+                    throw S3Errors.InvalidRequest($"The upload was created using a {u.ChecksumAlgorithm.ToLowerInvariant()} checksum. The complete request must include the checksum for each part. It was missing for part {number} in the request.");
+                if (given is not null && given != part.Checksum) throw InvalidPart(u.UploadId, number);
             }
             for (var i = 0; i < requested.Count; i++)
             {
@@ -229,6 +249,8 @@ internal sealed class MultipartOperations(S3Environment env, ObjectOperations ob
                     foreach (var p in chosen) hasher.Append(Convert.FromBase64String(p.Checksum!));
                     checksum = $"{hasher.Base64()}-{chosen.Count}";
                 }
+                if (ctx.Header(Checksums.HeaderName(algorithm)) is { } expected && !ChecksumMatches(expected, checksum!))
+                    throw S3Errors.ChecksumMismatch(algorithm);
             }
             result = new ObjectRecord
             {
@@ -249,7 +271,7 @@ internal sealed class MultipartOperations(S3Environment env, ObjectOperations ob
                 Encryption = u.Encryption,
             };
             return result;
-        });
+        }, existing => ObjectOperations.CheckWriteConditions(ctx, existing));
         var record = result!;
         if (env.Store.GetBucket(upload.Bucket) is { } bucket) env.Put(ObjectEvents.ObjectCreated(bucket, record, ctx, "CompleteMultipartUpload"));
         ServerSideEncryption.WriteHeaders(ctx.Response, record.Encryption);
@@ -261,8 +283,14 @@ internal sealed class MultipartOperations(S3Environment env, ObjectOperations ob
             ETag = record.ETag,
         };
         if (record.Checksum is not null) output = output.WithChecksum(algorithm, record.Checksum) with { ChecksumType = record.ChecksumType };
+        _completedUploads.Add(upload.Bucket, upload.UploadId, output, record.Encryption, env.Clock.GetUtcNow() + CompletedResultKept);
         await S3Http.WriteXmlAsync(ctx, output);
     }
+
+    /// <summary>Whether the checksum a completion names is the object's: a composite one may be
+    /// named with or without its <c>-N</c> part count.</summary>
+    internal static bool ChecksumMatches(string expected, string actual)
+        => expected == actual || (actual.LastIndexOf('-') is var dash and > 0 && expected == actual[..dash]);
 
     static AwsException InvalidPart(string uploadId, int number)
         => new AwsException("InvalidPart", 400, "One or more of the specified parts could not be found.  The part may not have been uploaded, or the specified entity tag may not match the part's entity tag.")
@@ -390,5 +418,34 @@ internal sealed class MultipartOperations(S3Environment env, ObjectOperations ob
             CommonPrefixes = entries.Where(e => e.CommonPrefix is not null).Select(e => new CommonPrefix { Prefix = encode(e.CommonPrefix!) }).ToList(),
             EncodingType = S3Http.Query(ctx, "encoding-type") is not null ? "url" : null,
         });
+    }
+}
+
+/// <summary>The answers of completed multipart uploads, kept in memory until they expire (a
+/// restart forgets them: a retry after one answers NoSuchUpload, as a retry after expiry does).</summary>
+internal sealed class CompletedUploads
+{
+    internal sealed record Completed(CompleteMultipartUploadOutput Output, ObjectEncryption? Encryption, DateTimeOffset Expires);
+
+    readonly Dictionary<(string Bucket, string UploadId), Completed> _results = [];
+    readonly Lock _gate = new();
+
+    public void Add(string bucket, string uploadId, CompleteMultipartUploadOutput output, ObjectEncryption? encryption, DateTimeOffset expires)
+    {
+        lock (_gate)
+        {
+            // Expired results go whenever one is added, so the table holds at most a window's worth.
+            foreach (var k in _results.Where(kv => kv.Value.Expires <= expires - MultipartOperations.CompletedResultKept).Select(kv => kv.Key).ToList())
+                _results.Remove(k);
+            _results[(bucket, uploadId)] = new Completed(output, encryption, expires);
+        }
+    }
+
+    public Completed? Find(string bucket, string uploadId, DateTimeOffset now)
+    {
+        lock (_gate)
+        {
+            return _results.TryGetValue((bucket, uploadId), out var c) && now < c.Expires ? c : null;
+        }
     }
 }

@@ -61,11 +61,16 @@ internal sealed class ObjectOperations(S3Environment env)
         return record;
     }
 
-    /// <summary>Conditional writes: <c>If-None-Match: *</c> (create only) and <c>If-Match</c>.</summary>
-    static void CheckWriteConditions(RequestContext ctx, ObjectRecord? existing)
+    /// <summary>Conditional writes (PutObject, CompleteMultipartUpload): <c>If-None-Match: *</c>
+    /// (create only) and <c>If-Match</c>. S3 implements If-None-Match on writes only with
+    /// <c>*</c>; an ETag there is refused, not ignored.</summary>
+    internal static void CheckWriteConditions(RequestContext ctx, ObjectRecord? existing)
     {
-        if (ctx.Header("If-None-Match") is { } none && none.Trim() == "*" && existing is not null)
-            throw S3Errors.PreconditionFailed("If-None-Match");
+        if (ctx.Header("If-None-Match") is { } none)
+        {
+            if (none.Trim() != "*") throw S3Errors.NotImplemented().With("Header", "If-None-Match");
+            if (existing is not null) throw S3Errors.PreconditionFailed("If-None-Match");
+        }
         if (ctx.Header("If-Match") is { } match)
         {
             if (existing is null) throw S3Errors.NoSuchKey(ctx.Key!);
@@ -144,12 +149,8 @@ internal sealed class ObjectOperations(S3Environment env)
         response.Headers.AcceptRanges = "bytes";
         response.Headers.ETag = record.ETag;
         response.Headers.LastModified = Xml.HttpDate(record.LastModified);
-        response.ContentType = record.Headers.GetValueOrDefault("Content-Type") ?? "binary/octet-stream";
-        foreach (var (name, value) in record.Headers)
-        {
-            if (name != "Content-Type") response.Headers[name] = value;
-        }
-        foreach (var (name, value) in record.Metadata) response.Headers["x-amz-meta-" + name] = value;
+        response.ContentType = "binary/octet-stream";
+        S3Http.WriteStoredHeaders(response, record.Headers, record.Metadata);
         if (record.Tags.Count > 0) response.Headers["x-amz-tagging-count"] = record.Tags.Count.ToString(CultureInfo.InvariantCulture);
         if (record.PartsCount is { } count && S3Http.Query(ctx, "partNumber") is null && head)
             response.Headers["x-amz-mp-parts-count"] = count.ToString(CultureInfo.InvariantCulture);
@@ -249,7 +250,7 @@ internal sealed class ObjectOperations(S3Environment env)
     {
         foreach (var (query, _) in ResponseOverrides)
         {
-            if (S3Http.Query(ctx, query) is { } value && value.Any(c => c is (< ' ' and not '\t') or > '~'))
+            if (S3Http.Query(ctx, query) is { } value && !S3Http.IsWritableHeaderValue(value))
                 throw S3Errors.InvalidArgument($"Header value cannot be represented using ISO-8859-1: {query}", query, value);
         }
     }

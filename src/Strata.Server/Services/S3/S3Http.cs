@@ -208,6 +208,39 @@ internal static class S3Http
         return (headers, metadata);
     }
 
+    /// <summary>Writes an object's stored headers and <c>x-amz-meta-*</c> on a GET/HEAD answer:
+    /// the one place stored values reach the wire, so no stored value can break a read. A value
+    /// HTTP cannot carry as it is (non-ASCII or control characters, which S3 accepts and stores
+    /// as UTF-8) is sent RFC 2047-encoded, as S3 sends it; a metadata name that cannot be a
+    /// header name is left out and counted in <c>x-amz-missing-meta</c>.</summary>
+    public static void WriteStoredHeaders(HttpResponse response, Dictionary<string, string> headers, Dictionary<string, string> metadata)
+    {
+        foreach (var (name, value) in headers)
+        {
+            if (name == "Content-Type") response.ContentType = HeaderValue(value);
+            else response.Headers[name] = HeaderValue(value);
+        }
+        var missing = 0;
+        foreach (var (name, value) in metadata)
+        {
+            if (name.Length > 0 && name.All(IsTokenChar)) response.Headers["x-amz-meta-" + name] = HeaderValue(value);
+            else missing++;
+        }
+        if (missing > 0) response.Headers["x-amz-missing-meta"] = missing.ToString(CultureInfo.InvariantCulture);
+    }
+
+    /// <summary>A header value as it can be written: unchanged when it is visible ASCII, spaces
+    /// and tabs; otherwise its UTF-8 bytes as one RFC 2047 encoded word (<c>=?UTF-8?B?…?=</c>).</summary>
+    internal static string HeaderValue(string value)
+        => IsWritableHeaderValue(value) ? value : "=?UTF-8?B?" + Convert.ToBase64String(System.Text.Encoding.UTF8.GetBytes(value)) + "?=";
+
+    /// <summary>Visible ASCII, spaces and tabs: what Kestrel (and HTTP) writes in a header value.</summary>
+    internal static bool IsWritableHeaderValue(string value) => value.All(c => c is (>= ' ' and <= '~') or '\t');
+
+    /// <summary>An RFC 9110 token character: what a header name is made of.</summary>
+    static bool IsTokenChar(char c) => c is (>= 'a' and <= 'z') or (>= 'A' and <= 'Z') or (>= '0' and <= '9')
+        or '!' or '#' or '$' or '%' or '&' or '\'' or '*' or '+' or '-' or '.' or '^' or '_' or '`' or '|' or '~';
+
     public static void ValidateKey(string key)
     {
         var bytes = System.Text.Encoding.UTF8.GetByteCount(key);

@@ -239,12 +239,16 @@ public sealed class S3Store(IStateStore state, BlobStore blobs)
 
     /// <summary>Completes an upload: the object takes the chosen parts' blobs as its segments,
     /// the upload and its other parts go, all in one transaction.</summary>
-    public void CompleteUpload(string bucket, string uploadId, Func<UploadRecord, List<PartRecord>, ObjectRecord> build)
+    /// <summary>Makes an upload the object at its key. <paramref name="check"/> sees the object
+    /// the upload would replace, in the same transaction (conditional writes); throwing from it
+    /// or from <paramref name="build"/> leaves the upload and its parts as they were.</summary>
+    public void CompleteUpload(string bucket, string uploadId, Func<UploadRecord, List<PartRecord>, ObjectRecord> build, Action<ObjectRecord?>? check = null)
     {
         var garbage = state.Write(w =>
         {
             var uploadJson = w.Get(Uploads, UploadKey(bucket, uploadId)) ?? throw new UploadNotFound(uploadId);
             var upload = JsonSerializer.Deserialize(uploadJson, S3Json.Default.UploadRecord)!;
+            check?.Invoke(ReadObject(w, bucket, upload.Key));
             var parts = w.Scan(Parts, uploadId + "/", null, int.MaxValue).Select(kv => JsonSerializer.Deserialize(kv.Value, S3Json.Default.PartRecord)!).ToList();
             var record = build(upload, parts);
             var used = record.Segments.Select(s => s.BlobId).ToHashSet();
