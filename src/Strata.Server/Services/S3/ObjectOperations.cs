@@ -85,6 +85,7 @@ internal sealed class ObjectOperations(S3Environment env)
     async Task ServeAsync(RequestContext ctx, bool head)
     {
         env.RequireBucket(ctx);
+        ServerSideEncryption.CheckReadHeaders(ctx);
         // The blobs are opened before anything is answered: an open file stays readable even if
         // a concurrent PUT replaces the object and deletes it. If the PUT wins the race between
         // reading the record and opening its blobs, reading the record again finds the new one.
