@@ -221,8 +221,9 @@ public sealed class ServerSideEncryption(KmsService kms, KmsStore kmsStore, stri
     /// <summary>A set of SSE-C headers (named from <paramref name="prefix"/>), any of them present:
     /// all three are required (the key's MD5 too, though it can be computed from the key, since it
     /// is how the client shows the key arrived intact), the algorithm AES256, the key 256 bits
-    /// whose MD5 is the one given. S3 names <c>x-amz-server-side-encryption</c> as the argument of
-    /// an incomplete set or a wrong MD5, not the header at fault.</summary>
+    /// whose MD5 is the one given. S3's recorded answers to a missing algorithm and to a wrong MD5
+    /// name <c>x-amz-server-side-encryption</c> (value "null") as the argument, not the header at
+    /// fault; a missing key or MD5 is answered alike.</summary>
     internal static (byte[] Key, string Md5) ParseCustomerKey(string prefix, string? algorithm, string? keyText, string? md5Text)
     {
         const string Requests = "Requests specifying Server Side Encryption with Customer provided keys must provide ";
