@@ -3,9 +3,14 @@ using System.Text.Json.Serialization;
 namespace Strata.Server.Services.S3;
 
 /// <summary>A bucket, with its policy (JSON as the owner wrote it), public access block, default
-/// encryption and notification configuration.</summary>
+/// encryption, notification and CORS configuration.</summary>
 public sealed record BucketRecord(string Name, string OwnerAccountId, string Region, DateTimeOffset CreationDate,
-    string? Policy = null, PublicAccessBlock? PublicAccessBlock = null, DefaultEncryption? Encryption = null, BucketNotification? Notification = null);
+    string? Policy = null, PublicAccessBlock? PublicAccessBlock = null, DefaultEncryption? Encryption = null, BucketNotification? Notification = null,
+    List<CorsRuleRecord>? Cors = null);
+
+/// <summary>One CORS rule as configured (validated on write).</summary>
+public sealed record CorsRuleRecord(string? Id, List<string> AllowedOrigins, List<string> AllowedMethods, List<string> AllowedHeaders,
+    List<string> ExposeHeaders, int? MaxAgeSeconds);
 
 /// <summary>Where a bucket's object events go: EventBridge (the owner's default event bus), the
 /// one destination Strata delivers to.</summary>
