@@ -34,7 +34,7 @@ public sealed class Authorizer(IPolicySource iam, IReadOnlyList<ResourcePolicyLo
     public Task AuthorizeAsync(RequestContext ctx)
     {
         var op = ctx.Operation!;
-        ctx.Action = op.IamAction;
+        ctx.Action = op.ActionOf?.Invoke(ctx) ?? op.IamAction;
         ctx.ResourceArn = op.Resource(ctx);
         ctx.Authorizer = this;
         // An unsigned call of an operation that carries its own credential: its handler checks it.

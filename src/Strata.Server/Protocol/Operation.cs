@@ -21,6 +21,11 @@ public sealed record Operation(
     /// is fetched without a signature). Authentication lets it through and authorization leaves
     /// an anonymous call to the handler; a signed call is authorized as any other.</summary>
     public bool AllowUnsigned { get; init; }
+
+    /// <summary>The IAM action of this request, where it depends on the request: S3 authorizes a
+    /// request that names an object version (<c>?versionId=</c>) as <c>s3:GetObjectVersion</c>,
+    /// <c>s3:DeleteObjectVersion</c>, …, not as the plain action. Null: always <see cref="IamAction"/>.</summary>
+    public Func<RequestContext, string>? ActionOf { get; init; }
 }
 
 /// <summary>Finds the operation a request asks for, by the rules of the service's protocol.</summary>

@@ -67,13 +67,14 @@ public sealed class S3Service : IOperationResolver
             Bucket("GetBucketCors", "GetBucketCORS", _cors.GetBucketCors),
             Bucket("DeleteBucketCors", "PutBucketCORS", _cors.DeleteBucketCors),
             Object("PutObject", "PutObject", objects.PutObject),
-            Object("GetObject", "GetObject", objects.GetObject),
-            Object("HeadObject", "GetObject", objects.HeadObject),
-            Object("DeleteObject", "DeleteObject", objects.DeleteObject),
+            // A request that names a version is authorized by the version's own action, as in S3.
+            Object("GetObject", "GetObject", objects.GetObject, version: "GetObjectVersion"),
+            Object("HeadObject", "GetObject", objects.HeadObject, version: "GetObjectVersion"),
+            Object("DeleteObject", "DeleteObject", objects.DeleteObject, version: "DeleteObjectVersion"),
             Object("CopyObject", "PutObject", objects.CopyObject),
-            Object("PutObjectTagging", "PutObjectTagging", objects.PutObjectTagging),
-            Object("GetObjectTagging", "GetObjectTagging", objects.GetObjectTagging),
-            Object("DeleteObjectTagging", "DeleteObjectTagging", objects.DeleteObjectTagging),
+            Object("PutObjectTagging", "PutObjectTagging", objects.PutObjectTagging, version: "PutObjectVersionTagging"),
+            Object("GetObjectTagging", "GetObjectTagging", objects.GetObjectTagging, version: "GetObjectVersionTagging"),
+            Object("DeleteObjectTagging", "DeleteObjectTagging", objects.DeleteObjectTagging, version: "DeleteObjectVersionTagging"),
             Object("CreateMultipartUpload", "PutObject", multipart.CreateMultipartUpload),
             Object("UploadPart", "PutObject", multipart.UploadPart),
             Object("UploadPartCopy", "PutObject", multipart.UploadPartCopy),
@@ -92,8 +93,11 @@ public sealed class S3Service : IOperationResolver
     static Operation Bucket(string name, string action, Func<RequestContext, Task> handler)
         => new(name, "s3:" + action, ctx => $"arn:aws:s3:::{ctx.Bucket}", handler);
 
-    static Operation Object(string name, string action, Func<RequestContext, Task> handler)
-        => new(name, "s3:" + action, ctx => $"arn:aws:s3:::{ctx.Bucket}/{ctx.Key}", handler);
+    static Operation Object(string name, string action, Func<RequestContext, Task> handler, string? version = null)
+        => new(name, "s3:" + action, ctx => $"arn:aws:s3:::{ctx.Bucket}/{ctx.Key}", handler)
+        {
+            ActionOf = version is null ? null : ctx => ctx.Request.Query.ContainsKey("versionId") ? "s3:" + version : "s3:" + action,
+        };
 
     public Operation? Resolve(RequestContext ctx)
     {
