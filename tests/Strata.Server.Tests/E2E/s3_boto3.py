@@ -729,7 +729,7 @@ def test_tampered_body_is_refused():
 
 def test_not_implemented_s3_operation():
     b = bucket()
-    expect_error(lambda: s3.get_bucket_cors(Bucket=b), "NotImplemented", 501)
+    expect_error(lambda: s3.get_bucket_website(Bucket=b), "NotImplemented", 501)
 
 
 if __name__ == "__main__":

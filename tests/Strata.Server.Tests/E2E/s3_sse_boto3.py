@@ -3,6 +3,7 @@ aws/s3 key or a key of one's own, with encryption context), SSE-C over HTTPS, bu
 encryption, ranges, copies and multipart uploads of encrypted objects, and the KMS rules that
 govern them (kms:Decrypt for readers, disabled keys, rotation)."""
 import base64
+import contextlib
 import glob
 import hashlib
 import json
@@ -43,6 +44,31 @@ def bucket():
     b = unique("sse")
     s3.create_bucket(Bucket=b)
     return b
+
+
+def md5_of(key):
+    return base64.b64encode(hashlib.md5(key).digest()).decode()
+
+
+@contextlib.contextmanager
+def changed_headers(c, operation, add=None, drop=()):
+    """Sends `operation` with headers set or removed after botocore has built them: botocore always
+    sends an SSE-C key's MD5 (computing it itself), and GetObject/HeadObject have no parameter for
+    the SSE-S3/SSE-KMS headers. A header to drop must have been there, or the test proves nothing."""
+    def change(request, **_):
+        for name in drop:
+            assert name in request.headers, f"{operation} was sent without {name}"
+            del request.headers[name]
+        for name, value in (add or {}).items():
+            del request.headers[name]
+            request.headers[name] = value
+
+    event = f"before-sign.s3.{operation}"
+    c.meta.events.register(event, change, unique_id="changed-headers")
+    try:
+        yield
+    finally:
+        c.meta.events.unregister(event, unique_id="changed-headers")
 
 
 def stored_in_clear(data):
@@ -174,6 +200,103 @@ def test_sse_c_over_https():
     # Copying an SSE-C object needs its key for the source.
     secure.copy_object(Bucket=b, Key="plain-copy", CopySource={"Bucket": b, "Key": "c"}, CopySourceSSECustomerAlgorithm="AES256", CopySourceSSECustomerKey=customer)
     eq(s3.get_object(Bucket=b, Key="plain-copy")["Body"].read(), data, "decrypted copy")
+
+
+def test_upload_part_copy_answers_with_the_uploads_encryption():
+    b = bucket()
+    secure = client("s3", tls=True)
+    key = kms.create_key()["KeyMetadata"]
+    data = body(100_000)
+    s3.put_object(Bucket=b, Key="src", Body=data, ServerSideEncryption="AES256")
+    up = s3.create_multipart_upload(Bucket=b, Key="kms", ServerSideEncryption="aws:kms", SSEKMSKeyId=key["KeyId"], BucketKeyEnabled=True)
+    r = s3.upload_part_copy(Bucket=b, Key="kms", UploadId=up["UploadId"], PartNumber=1, CopySource={"Bucket": b, "Key": "src"})
+    eq((r.get("ServerSideEncryption"), r.get("SSEKMSKeyId"), r.get("BucketKeyEnabled")), ("aws:kms", key["Arn"], True), "UploadPartCopy into an SSE-KMS upload")
+    s3.complete_multipart_upload(Bucket=b, Key="kms", UploadId=up["UploadId"],
+                                 MultipartUpload={"Parts": [{"PartNumber": 1, "ETag": r["CopyPartResult"]["ETag"]}]})
+    eq(s3.get_object(Bucket=b, Key="kms")["Body"].read(), data, "the copied part")
+
+    # SSE-C on both sides: the source answers only to its own key (as for CopyObject), the part
+    # is sealed with the upload's, and the answer echoes the upload's algorithm and key MD5.
+    source_key, upload_key = os.urandom(32), os.urandom(32)
+    secure.put_object(Bucket=b, Key="c-src", Body=data, SSECustomerAlgorithm="AES256", SSECustomerKey=source_key)
+    up = secure.create_multipart_upload(Bucket=b, Key="c", SSECustomerAlgorithm="AES256", SSECustomerKey=upload_key)
+    copy = {"Bucket": b, "Key": "c", "UploadId": up["UploadId"], "PartNumber": 1, "CopySource": {"Bucket": b, "Key": "c-src"},
+            "SSECustomerAlgorithm": "AES256", "SSECustomerKey": upload_key}
+    expect_error(lambda: secure.upload_part_copy(**copy), "InvalidRequest", 400)
+    expect_error(lambda: secure.upload_part_copy(**copy, CopySourceSSECustomerAlgorithm="AES256", CopySourceSSECustomerKey=upload_key), "AccessDenied", 403)
+    r = secure.upload_part_copy(**copy, CopySourceSSECustomerAlgorithm="AES256", CopySourceSSECustomerKey=source_key)
+    eq((r.get("SSECustomerAlgorithm"), r.get("SSECustomerKeyMD5"), r.get("ServerSideEncryption")), ("AES256", md5_of(upload_key), None), "UploadPartCopy into an SSE-C upload")
+    secure.complete_multipart_upload(Bucket=b, Key="c", UploadId=up["UploadId"],
+                                     MultipartUpload={"Parts": [{"PartNumber": 1, "ETag": r["CopyPartResult"]["ETag"]}]})
+    eq(secure.get_object(Bucket=b, Key="c", SSECustomerAlgorithm="AES256", SSECustomerKey=upload_key)["Body"].read(), data, "the SSE-C copied part")
+
+
+def test_reads_refuse_the_headers_that_choose_an_encryption():
+    b = bucket()
+    key = kms.create_key()["KeyMetadata"]
+    s3.put_object(Bucket=b, Key="s3", Body=b"sse-s3", ServerSideEncryption="AES256")
+    s3.put_object(Bucket=b, Key="kms", Body=b"sse-kms", ServerSideEncryption="aws:kms", SSEKMSKeyId=key["KeyId"])
+    context = base64.b64encode(json.dumps({"project": "ml"}).encode()).decode()
+    for name, value in [("x-amz-server-side-encryption", "AES256"), ("x-amz-server-side-encryption", "aws:kms"),
+                        ("x-amz-server-side-encryption-aws-kms-key-id", key["Arn"]), ("x-amz-server-side-encryption-context", context),
+                        ("x-amz-server-side-encryption-bucket-key-enabled", "true")]:
+        for k in ("s3", "kms"):
+            with changed_headers(s3, "GetObject", add={name: value}):
+                e = expect_error(lambda: s3.get_object(Bucket=b, Key=k), "InvalidArgument", 400, "x-amz-server-side-encryption header is not supported for this operation.")
+            eq(e["Error"].get("ArgumentName"), name, "the refused header")
+            with changed_headers(s3, "HeadObject", add={name: value}):
+                expect_error(lambda: s3.head_object(Bucket=b, Key=k), "400", 400)  # a HEAD error has no body
+    eq((s3.get_object(Bucket=b, Key="s3")["Body"].read(), s3.get_object(Bucket=b, Key="kms")["Body"].read()), (b"sse-s3", b"sse-kms"), "plain reads")
+    eq(s3.head_object(Bucket=b, Key="kms")["SSEKMSKeyId"], key["Arn"], "plain head")
+    # An SSE-C object still takes (and needs) its SSE-C headers, but not the others.
+    secure = client("s3", tls=True)
+    customer = os.urandom(32)
+    secure.put_object(Bucket=b, Key="c", Body=b"sse-c", SSECustomerAlgorithm="AES256", SSECustomerKey=customer)
+    with changed_headers(secure, "GetObject", add={"x-amz-server-side-encryption": "AES256"}):
+        expect_error(lambda: secure.get_object(Bucket=b, Key="c", SSECustomerAlgorithm="AES256", SSECustomerKey=customer), "InvalidArgument", 400)
+    eq(secure.head_object(Bucket=b, Key="c", SSECustomerAlgorithm="AES256", SSECustomerKey=customer)["SSECustomerKeyMD5"], md5_of(customer), "SSE-C head")
+
+
+def test_sse_c_requests_must_carry_the_keys_md5():
+    b = bucket()
+    secure = client("s3", tls=True)
+    customer = os.urandom(32)
+    sse_c = {"SSECustomerAlgorithm": "AES256", "SSECustomerKey": customer}
+    source_c = {"CopySourceSSECustomerAlgorithm": "AES256", "CopySourceSSECustomerKey": customer}
+    md5_header = "x-amz-server-side-encryption-customer-key-MD5"
+    source_md5_header = "x-amz-copy-source-server-side-encryption-customer-key-MD5"
+
+    def refused_without(operation, call, header=md5_header):
+        with changed_headers(secure, operation, drop=[header]):
+            expect_error(call, "InvalidArgument", 400, "Requests specifying Server Side Encryption with Customer provided keys must provide the client calculated MD5 of the secret key.")
+
+    refused_without("PutObject", lambda: secure.put_object(Bucket=b, Key="c", Body=b"x", **sse_c))
+    expect_error(lambda: s3.head_object(Bucket=b, Key="c"), "404", 404)  # nothing was written
+    refused_without("CreateMultipartUpload", lambda: secure.create_multipart_upload(Bucket=b, Key="m", **sse_c))
+    data = body(10_000)
+    secure.put_object(Bucket=b, Key="c", Body=data, **sse_c)
+    refused_without("GetObject", lambda: secure.get_object(Bucket=b, Key="c", **sse_c))
+    with changed_headers(secure, "HeadObject", drop=[md5_header]):
+        expect_error(lambda: secure.head_object(Bucket=b, Key="c", **sse_c), "400", 400)
+    refused_without("CopyObject", lambda: secure.copy_object(Bucket=b, Key="copy", CopySource={"Bucket": b, "Key": "c"}, **source_c), source_md5_header)
+    refused_without("CopyObject", lambda: secure.copy_object(Bucket=b, Key="copy", CopySource={"Bucket": b, "Key": "c"}, **source_c, **sse_c))
+    up = secure.create_multipart_upload(Bucket=b, Key="m", **sse_c)
+    refused_without("UploadPart", lambda: secure.upload_part(Bucket=b, Key="m", UploadId=up["UploadId"], PartNumber=1, Body=b"part", **sse_c))
+    part_copy = {"Bucket": b, "Key": "m", "UploadId": up["UploadId"], "PartNumber": 1, "CopySource": {"Bucket": b, "Key": "c"}}
+    refused_without("UploadPartCopy", lambda: secure.upload_part_copy(**part_copy, **sse_c, **source_c))
+    refused_without("UploadPartCopy", lambda: secure.upload_part_copy(**part_copy, **sse_c, **source_c), source_md5_header)
+    # A plain object's read checks SSE-C headers as well, though it needs no key.
+    s3.put_object(Bucket=b, Key="plain", Body=b"plain")
+    refused_without("GetObject", lambda: secure.get_object(Bucket=b, Key="plain", **sse_c))
+    # An MD5 that is not the key's is refused too; with all three right, each works.
+    wrong = {md5_header: md5_of(os.urandom(32))}
+    for operation, call in [("PutObject", lambda: secure.put_object(Bucket=b, Key="w", Body=b"x", **sse_c)),
+                            ("GetObject", lambda: secure.get_object(Bucket=b, Key="c", **sse_c))]:
+        with changed_headers(secure, operation, add=wrong):
+            expect_error(call, "InvalidArgument", 400, "The calculated MD5 hash of the key did not match the hash that was provided.")
+    eq(secure.get_object(Bucket=b, Key="c", **sse_c)["Body"].read(), data, "with the MD5")
+    r = secure.upload_part_copy(**part_copy, **sse_c, **source_c)
+    eq(r.get("SSECustomerKeyMD5"), md5_of(customer), "UploadPartCopy with both MD5s")
 
 
 run(globals())

@@ -152,6 +152,8 @@ internal sealed class MultipartOperations(S3Environment env, ObjectOperations ob
         var dataKey = env.Sse.DataKeyFor(ctx, upload.Encryption, upload.Bucket, upload.Key);
         var body = await ObjectBody.CopyAsync(Store.Blobs, source, sourceKey, offset, length, upload.ChecksumAlgorithm is null ? null : uploadAlgorithm, dataKey);
         var part = SavePart(upload, partNumber, body);
+        // The part is sealed with the upload's key, and says so as UploadPart does.
+        ServerSideEncryption.WriteHeaders(ctx.Response, upload.Encryption);
         var result = new CopyPartResult { ETag = part.ETag, LastModified = part.LastModified };
         await S3Http.WriteXmlAsync(ctx, part.Checksum is null ? result : result.WithChecksum(uploadAlgorithm, part.Checksum));
     }

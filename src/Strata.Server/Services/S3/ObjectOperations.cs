@@ -129,6 +129,7 @@ internal sealed class ObjectOperations(S3Environment env)
     async Task ServeAsync(RequestContext ctx, bool head)
     {
         var bucket = env.RequireBucket(ctx);
+        ServerSideEncryption.CheckReadHeaders(ctx);
         var versionId = RequestedVersion(ctx);
         // The blobs are opened before anything is answered: an open file stays readable even if
         // a concurrent PUT replaces the object and deletes it. If the PUT wins the race between

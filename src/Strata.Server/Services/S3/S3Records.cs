@@ -3,11 +3,11 @@ using System.Text.Json.Serialization;
 namespace Strata.Server.Services.S3;
 
 /// <summary>A bucket, with its policy (JSON as the owner wrote it), public access block, default
-/// encryption, notification configuration and versioning status (null: never versioned;
+/// encryption, notification and CORS configuration, and versioning status (null: never versioned;
 /// <see cref="VersioningStatus.Enabled"/> or <see cref="VersioningStatus.Suspended"/>).</summary>
 public sealed record BucketRecord(string Name, string OwnerAccountId, string Region, DateTimeOffset CreationDate,
     string? Policy = null, PublicAccessBlock? PublicAccessBlock = null, DefaultEncryption? Encryption = null, BucketNotification? Notification = null,
-    string? Versioning = null);
+    string? Versioning = null, List<CorsRuleRecord>? Cors = null);
 
 /// <summary>A bucket's versioning status, as S3 names it. A bucket once versioned is never
 /// unversioned again: it can only be suspended.</summary>
@@ -16,6 +16,10 @@ public static class VersioningStatus
     public const string Enabled = "Enabled";
     public const string Suspended = "Suspended";
 }
+
+/// <summary>One CORS rule as configured (validated on write).</summary>
+public sealed record CorsRuleRecord(string? Id, List<string> AllowedOrigins, List<string> AllowedMethods, List<string> AllowedHeaders,
+    List<string> ExposeHeaders, int? MaxAgeSeconds);
 
 /// <summary>Where a bucket's object events go: EventBridge (the owner's default event bus), the
 /// one destination Strata delivers to.</summary>

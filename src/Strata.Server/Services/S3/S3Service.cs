@@ -17,6 +17,11 @@ public sealed class S3Service : IOperationResolver
 
     readonly string[] _virtualHostDomains;
     readonly Dictionary<string, Operation> _ops;
+    readonly CorsOperations _cors;
+
+    /// <summary>A browser's CORS preflight (<c>OPTIONS</c>): not an API operation (no client calls
+    /// it, the model has none), unsigned by nature, decided by the bucket's CORS rules alone.</summary>
+    readonly Operation _preflight;
 
     public S3Service(S3Environment env, IEnumerable<string> virtualHostDomains)
     {
@@ -27,6 +32,8 @@ public sealed class S3Service : IOperationResolver
         var multipart = new MultipartOperations(env, objects);
         var policies = new BucketPolicyOperations(env);
         var notifications = new NotificationOperations(env);
+        _cors = new CorsOperations(env);
+        _preflight = new Operation("PreflightRequest", "s3:PreflightRequest", ctx => $"arn:aws:s3:::{ctx.Bucket}", _cors.Preflight) { AllowUnsigned = true };
         Operation[] all =
         [
             Service("ListBuckets", "ListAllMyBuckets", buckets.ListBuckets),
@@ -56,6 +63,10 @@ public sealed class S3Service : IOperationResolver
             // The IAM actions keep the names of the API's first version (PutBucketNotification).
             Bucket("PutBucketNotificationConfiguration", "PutBucketNotification", notifications.PutBucketNotificationConfiguration),
             Bucket("GetBucketNotificationConfiguration", "GetBucketNotification", notifications.GetBucketNotificationConfiguration),
+            // The IAM actions spell CORS in capitals; removing it takes the permission to set it.
+            Bucket("PutBucketCors", "PutBucketCORS", _cors.PutBucketCors),
+            Bucket("GetBucketCors", "GetBucketCORS", _cors.GetBucketCors),
+            Bucket("DeleteBucketCors", "PutBucketCORS", _cors.DeleteBucketCors),
             Object("PutObject", "PutObject", objects.PutObject),
             Object("GetObject", "GetObject", objects.GetObject),
             Object("HeadObject", "GetObject", objects.HeadObject),
@@ -88,6 +99,14 @@ public sealed class S3Service : IOperationResolver
     public Operation? Resolve(RequestContext ctx)
     {
         Address(ctx);
+        // Only S3 has CORS, and its headers belong on every answer to a browser's request, refusals
+        // included: set here, where the bucket is first known.
+        _cors.ApplyToResponse(ctx);
+        if (HttpMethods.IsOptions(ctx.Request.Method))
+        {
+            ctx.OperationName = _preflight.Name;
+            return _preflight;
+        }
         var name = OperationName(ctx);
         ctx.OperationName = name;
         return name is not null && _ops.TryGetValue(name, out var op) ? op : null;
@@ -146,6 +165,7 @@ public sealed class S3Service : IOperationResolver
                 if (q.ContainsKey("publicAccessBlock")) return "GetPublicAccessBlock";
                 if (q.ContainsKey("encryption")) return "GetBucketEncryption";
                 if (q.ContainsKey("notification")) return "GetBucketNotificationConfiguration";
+                if (q.ContainsKey("cors")) return "GetBucketCors";
                 if (HasOtherSubresource(q)) return null;
                 return q["list-type"] == "2" ? "ListObjectsV2" : "ListObjects";
             }
@@ -157,6 +177,8 @@ public sealed class S3Service : IOperationResolver
             if (HttpMethods.IsPut(method) && q.ContainsKey("encryption")) return "PutBucketEncryption";
             if (HttpMethods.IsDelete(method) && q.ContainsKey("encryption")) return "DeleteBucketEncryption";
             if (HttpMethods.IsPut(method) && q.ContainsKey("notification")) return "PutBucketNotificationConfiguration";
+            if (HttpMethods.IsPut(method) && q.ContainsKey("cors")) return "PutBucketCors";
+            if (HttpMethods.IsDelete(method) && q.ContainsKey("cors")) return "DeleteBucketCors";
             if (HasOtherSubresource(q) && !(HttpMethods.IsPost(method) && q.ContainsKey("delete"))) return null;
             if (HttpMethods.IsPut(method)) return "CreateBucket";
             if (HttpMethods.IsHead(method)) return "HeadBucket";

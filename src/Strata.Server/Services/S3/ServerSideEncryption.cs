@@ -146,15 +146,39 @@ public sealed class ServerSideEncryption(KmsService kms, KmsStore kmsStore, stri
     /// when <paramref name="copySource"/>); null for an unencrypted object.</summary>
     public byte[]? DataKeyFor(RequestContext ctx, ObjectEncryption? e, string bucket, string key, bool copySource = false)
     {
+        // SSE-C headers are checked even where the object needs none, so every operation that
+        // takes them refuses an incomplete or inconsistent set alike.
+        var customer = CustomerKey(ctx, copySource);
         if (e is null) return null;
         if (e.Algorithm == ObjectEncryption.SseC)
         {
-            var customer = CustomerKey(ctx, copySource)
+            var (customerKey, customerMd5) = customer
                 ?? throw S3Errors.InvalidRequest("The object was stored using a form of Server Side Encryption. The correct parameters must be provided to retrieve the object.");
-            if (customer.Md5 != e.CustomerKeyMd5) throw S3Errors.AccessDenied();
-            return customer.Key;
+            if (customerMd5 != e.CustomerKeyMd5) throw S3Errors.AccessDenied();
+            return customerKey;
         }
         return Unwrap(e, (action, kmsKey, context) => Authorize(ctx, action, kmsKey, context));
+    }
+
+    /// <summary>The headers that choose an object's encryption as it is written (SSE-S3, SSE-KMS).</summary>
+    static readonly string[] WriteOnlyHeaders =
+    [
+        "x-amz-server-side-encryption", "x-amz-server-side-encryption-aws-kms-key-id",
+        "x-amz-server-side-encryption-context", "x-amz-server-side-encryption-bucket-key-enabled",
+    ];
+
+    /// <summary>GetObject and HeadObject: an object's encryption was chosen when it was written and a
+    /// read cannot change it, so a read naming one is refused (as S3 refuses it), whatever the
+    /// object. The SSE-C headers a read may carry are checked here as well, so a HEAD that needs
+    /// no key refuses a bad set as a GET does.</summary>
+    public static void CheckReadHeaders(RequestContext ctx)
+    {
+        foreach (var name in WriteOnlyHeaders)
+        {
+            if (ctx.Header(name) is { } value)
+                throw S3Errors.InvalidArgument("x-amz-server-side-encryption header is not supported for this operation.", name, value);
+        }
+        CustomerKey(ctx, copySource: false);
     }
 
     /// <summary>The data key of an object a service reads as an execution role (SageMaker's
@@ -180,8 +204,8 @@ public sealed class ServerSideEncryption(KmsService kms, KmsStore kmsStore, stri
         return Kms(() => kms.Decrypt(key, wrapped, context)) ?? throw AwsException.Internal("An object's data key does not decrypt under its KMS key.");
     }
 
-    /// <summary>SSE-C headers (of the copy source with <paramref name="copySource"/>): AES256 with
-    /// a 256-bit key whose MD5 matches, and only over HTTPS.</summary>
+    /// <summary>SSE-C headers (of the copy source with <paramref name="copySource"/>), only over HTTPS;
+    /// null when the request carries none.</summary>
     static (byte[] Key, string Md5)? CustomerKey(RequestContext ctx, bool copySource)
     {
         var prefix = copySource ? "x-amz-copy-source-server-side-encryption-customer-" : "x-amz-server-side-encryption-customer-";
@@ -191,16 +215,34 @@ public sealed class ServerSideEncryption(KmsService kms, KmsStore kmsStore, stri
         if (algorithm is null && keyText is null && md5Text is null) return null;
         if (!ctx.SecureTransport)
             throw S3Errors.InvalidRequest("Requests specifying Server Side Encryption with Customer provided keys must be made over a secure connection.");
+        return ParseCustomerKey(prefix, algorithm, keyText, md5Text);
+    }
+
+    /// <summary>A set of SSE-C headers (named from <paramref name="prefix"/>), any of them present:
+    /// all three are required (the key's MD5 too, though it can be computed from the key, since it
+    /// is how the client shows the key arrived intact), the algorithm AES256, the key 256 bits
+    /// whose MD5 is the one given. S3's recorded answers to a missing algorithm and to a wrong MD5
+    /// name <c>x-amz-server-side-encryption</c> (value "null") as the argument, not the header at
+    /// fault; a missing key or MD5 is answered alike.</summary>
+    internal static (byte[] Key, string Md5) ParseCustomerKey(string prefix, string? algorithm, string? keyText, string? md5Text)
+    {
+        const string Requests = "Requests specifying Server Side Encryption with Customer provided keys must provide ";
+        if (keyText is null)
+            throw S3Errors.InvalidArgument(Requests + "an appropriate secret key.", "x-amz-server-side-encryption", "null");
+        if (md5Text is null)
+            throw S3Errors.InvalidArgument(Requests + "the client calculated MD5 of the secret key.", "x-amz-server-side-encryption", "null");
+        if (algorithm is null)
+            throw S3Errors.InvalidArgument(Requests + "a valid encryption algorithm.", "x-amz-server-side-encryption", "null");
         if (algorithm != "AES256")
             throw S3Errors.InvalidArgument("The requested encryption algorithm is not valid, must be AES256.", prefix + "algorithm", algorithm);
         byte[] key;
-        try { key = Convert.FromBase64String(keyText ?? ""); }
+        try { key = Convert.FromBase64String(keyText); }
         catch (FormatException) { key = []; }
         if (key.Length != 32)
             throw S3Errors.InvalidArgument("The secret key was invalid for the specified algorithm.", prefix + "key", "");
         var md5 = Convert.ToBase64String(MD5.HashData(key));
-        if (md5Text is not null && md5Text != md5)
-            throw S3Errors.InvalidArgument("The calculated MD5 hash of the key did not match the hash that was provided.", prefix + "key-MD5", md5Text);
+        if (md5Text != md5)
+            throw S3Errors.InvalidArgument("The calculated MD5 hash of the key did not match the hash that was provided.", "x-amz-server-side-encryption", "null");
         return (key, md5);
     }
 

@@ -47,6 +47,23 @@ public sealed partial record BucketInfo
     public string? Type { get; init; }
 }
 
+/// <summary>Describes the cross-origin access configuration for objects in an Amazon S3 bucket.</summary>
+public sealed partial record CORSConfiguration
+{
+    public List<CORSRule>? CORSRules { get; init; }
+}
+
+/// <summary>Specifies a cross-origin access rule for an Amazon S3 bucket.</summary>
+public sealed partial record CORSRule
+{
+    public string? ID { get; init; }
+    public List<string>? AllowedHeaders { get; init; }
+    public List<string>? AllowedMethods { get; init; }
+    public List<string>? AllowedOrigins { get; init; }
+    public List<string>? ExposeHeaders { get; init; }
+    public int? MaxAgeSeconds { get; init; }
+}
+
 /// <summary>Container for all (if there are any) keys between Prefix and the next occurrence of the string specified by a delimiter.</summary>
 public sealed partial record CommonPrefix
 {
@@ -315,6 +332,12 @@ public sealed partial record Delete
     public bool? Quiet { get; init; }
 }
 
+public sealed partial record DeleteBucketCorsRequest
+{
+    public string? Bucket { get; init; }
+    public string? ExpectedBucketOwner { get; init; }
+}
+
 public sealed partial record DeleteBucketEncryptionRequest
 {
     public string? Bucket { get; init; }
@@ -429,6 +452,17 @@ public sealed partial record FilterRule
 {
     public string? Name { get; init; }
     public string? Value { get; init; }
+}
+
+public sealed partial record GetBucketCorsOutput
+{
+    public List<CORSRule>? CORSRules { get; init; }
+}
+
+public sealed partial record GetBucketCorsRequest
+{
+    public string? Bucket { get; init; }
+    public string? ExpectedBucketOwner { get; init; }
 }
 
 public sealed partial record GetBucketEncryptionOutput
@@ -982,6 +1016,15 @@ public sealed partial record PublicAccessBlockConfiguration
     public bool? RestrictPublicBuckets { get; init; }
 }
 
+public sealed partial record PutBucketCorsRequest
+{
+    public string? Bucket { get; init; }
+    public CORSConfiguration? CORSConfiguration { get; init; }
+    public string? ContentMD5 { get; init; }
+    public string? ChecksumAlgorithm { get; init; }
+    public string? ExpectedBucketOwner { get; init; }
+}
+
 public sealed partial record PutBucketEncryptionRequest
 {
     public string? Bucket { get; init; }
@@ -1320,6 +1363,21 @@ public static class S3XmlReader
         Type = XmlWire.String(XmlWire.Child(e, "Type")),
     };
 
+    public static CORSConfiguration ReadCORSConfiguration(System.Xml.Linq.XElement e) => new()
+    {
+        CORSRules = XmlWire.ReadList(e, "CORSRule", "CORSRule", true, static x => ReadCORSRule(x)),
+    };
+
+    public static CORSRule ReadCORSRule(System.Xml.Linq.XElement e) => new()
+    {
+        ID = XmlWire.String(XmlWire.Child(e, "ID")),
+        AllowedHeaders = XmlWire.ReadList(e, "AllowedHeader", "AllowedHeader", true, static x => XmlWire.String(x) ?? ""),
+        AllowedMethods = XmlWire.ReadList(e, "AllowedMethod", "AllowedMethod", true, static x => XmlWire.String(x) ?? ""),
+        AllowedOrigins = XmlWire.ReadList(e, "AllowedOrigin", "AllowedOrigin", true, static x => XmlWire.String(x) ?? ""),
+        ExposeHeaders = XmlWire.ReadList(e, "ExposeHeader", "ExposeHeader", true, static x => XmlWire.String(x) ?? ""),
+        MaxAgeSeconds = XmlWire.Int(XmlWire.Child(e, "MaxAgeSeconds")),
+    };
+
     public static CompletedMultipartUpload ReadCompletedMultipartUpload(System.Xml.Linq.XElement e) => new()
     {
         Parts = XmlWire.ReadList(e, "Part", "Part", true, static x => ReadCompletedPart(x)),
@@ -1486,6 +1544,16 @@ public static class S3Xml
         XmlWire.Element(w, "BucketArn", v.BucketArn);
     }
 
+    public static void Write(System.Xml.XmlWriter w, CORSRule v)
+    {
+        XmlWire.Element(w, "ID", v.ID);
+        XmlWire.List(w, "AllowedHeader", v.AllowedHeaders, "AllowedHeader", true, static (w, n, x0) => XmlWire.Element(w, n, x0));
+        XmlWire.List(w, "AllowedMethod", v.AllowedMethods, "AllowedMethod", true, static (w, n, x0) => XmlWire.Element(w, n, x0));
+        XmlWire.List(w, "AllowedOrigin", v.AllowedOrigins, "AllowedOrigin", true, static (w, n, x0) => XmlWire.Element(w, n, x0));
+        XmlWire.List(w, "ExposeHeader", v.ExposeHeaders, "ExposeHeader", true, static (w, n, x0) => XmlWire.Element(w, n, x0));
+        XmlWire.Element(w, "MaxAgeSeconds", v.MaxAgeSeconds);
+    }
+
     public static void Write(System.Xml.XmlWriter w, CommonPrefix v)
     {
         XmlWire.Element(w, "Prefix", v.Prefix);
@@ -1606,6 +1674,11 @@ public static class S3Xml
     {
         XmlWire.Element(w, "Name", v.Name);
         XmlWire.Element(w, "Value", v.Value);
+    }
+
+    public static void Write(System.Xml.XmlWriter w, GetBucketCorsOutput v)
+    {
+        XmlWire.List(w, "CORSRule", v.CORSRules, "CORSRule", true, static (w, n, x0) => XmlWire.Structure(w, n, x0, static (w, x) => Write(w, x)));
     }
 
     public static void Write(System.Xml.XmlWriter w, GetBucketEncryptionOutput v)
@@ -1959,6 +2032,9 @@ public static class S3Operations
     public const string CompleteMultipartUpload = "CompleteMultipartUpload";
     public const string AbortMultipartUpload = "AbortMultipartUpload";
     public const string ListParts = "ListParts";
+    public const string PutBucketCors = "PutBucketCors";
+    public const string GetBucketCors = "GetBucketCors";
+    public const string DeleteBucketCors = "DeleteBucketCors";
 }
 
 /// <summary>The errors the model declares for these operations: each one's code, HTTP status and
