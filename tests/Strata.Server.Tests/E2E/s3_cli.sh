@@ -137,6 +137,24 @@ test_s3api_every_operation() {
   aws_ s3api delete-bucket --bucket "$b" || fail "delete-bucket"
 }
 
+test_versioning() {
+  local b v1 v2; b=$(bucket)
+  aws_ s3 mb "s3://$b" >/dev/null
+  aws_ s3api put-bucket-versioning --bucket "$b" --versioning-configuration Status=Enabled || fail "put-bucket-versioning"
+  [ "$(aws_ s3api get-bucket-versioning --bucket "$b" --query Status --output text)" = "Enabled" ] || fail "get-bucket-versioning"
+  echo one > "$WORK/v.txt"
+  v1=$(aws_ s3api put-object --bucket "$b" --key k --body "$WORK/v.txt" --query VersionId --output text) || fail "put v1"
+  echo two > "$WORK/v.txt"
+  v2=$(aws_ s3api put-object --bucket "$b" --key k --body "$WORK/v.txt" --query VersionId --output text) || fail "put v2"
+  [ "$v1" != "$v2" ] || fail "one version id for two writes"
+  aws_ s3api get-object --bucket "$b" --key k --version-id "$v1" "$WORK/back.txt" >/dev/null || fail "get-object --version-id"
+  [ "$(cat "$WORK/back.txt")" = "one" ] || fail "the first version's body"
+  [ "$(aws_ s3api list-object-versions --bucket "$b" --query 'Versions[].VersionId' --output text)" = "$v2	$v1" ] || fail "list-object-versions"
+  s3q rm "s3://$b/k" || fail "rm (a delete marker)"
+  [ -z "$(aws_ s3 ls "s3://$b")" ] || fail "a deleted key still listed"
+  [ "$(aws_ s3api list-object-versions --bucket "$b" --query 'length(DeleteMarkers)')" = "1" ] || fail "one delete marker"
+}
+
 failed=0
 for t in $(declare -F | awk '{print $3}' | grep '^test_'); do
   if out=$($t 2>&1); then echo "PASS $t"; else echo "FAIL $t: ${out//$'\n'/ | }"; failed=1; fi

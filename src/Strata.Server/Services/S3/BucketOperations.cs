@@ -122,9 +122,22 @@ internal sealed partial class BucketOperations(S3Environment env)
 
     public async Task GetBucketVersioning(RequestContext ctx)
     {
+        var bucket = env.RequireBucket(ctx);
+        // A bucket that was never versioned answers no Status at all.
+        await S3Http.WriteXmlAsync(ctx, new GetBucketVersioningOutput { Status = bucket.Versioning });
+    }
+
+    public async Task PutBucketVersioning(RequestContext ctx)
+    {
         env.RequireBucket(ctx);
-        // Versioning cannot be enabled in Strata yet: a bucket that never had it has no Status.
-        await S3Http.WriteXmlAsync(ctx, new GetBucketVersioningOutput());
+        var config = await S3Http.ReadXmlAsync(ctx, "VersioningConfiguration", S3XmlReader.ReadVersioningConfiguration);
+        if (config.Status is not (VersioningStatus.Enabled or VersioningStatus.Suspended) || config.MFADelete is not (null or "Enabled" or "Disabled"))
+            throw S3Errors.MalformedXml();
+        // MFA delete needs an MFA device to authenticate deletes with; Strata has none.
+        if (config.MFADelete == "Enabled" || ctx.Header("x-amz-mfa") is not null)
+            throw S3Errors.InvalidRequest("MFA delete is not supported: Strata has no MFA devices. Set versioning without MfaDelete (or with MfaDelete Disabled).");
+        env.Store.UpdateBucket(ctx.Bucket!, b => b with { Versioning = config.Status });
+        S3Http.Empty(ctx);
     }
 
     public async Task ListObjects(RequestContext ctx)
@@ -194,9 +207,19 @@ internal sealed partial class BucketOperations(S3Environment env)
         var versionIdMarker = S3Http.Query(ctx, "version-id-marker");
         if (versionIdMarker is { Length: > 0 } && keyMarker is null)
             throw S3Errors.InvalidArgument("A version-id marker cannot be specified without a key marker.", "version-id-marker", versionIdMarker);
+        if (versionIdMarker is { Length: > 0 } && !S3VersionIds.IsWellFormed(versionIdMarker))
+            throw S3Errors.InvalidArgument("Invalid version id specified", "version-id-marker", versionIdMarker);
         var maxKeys = MaxKeys(ctx);
-        var page = S3Listing.List(Scanner(bucket.Name), prefix, delimiter, keyMarker, S3Listing.IsCommonPrefix(keyMarker, prefix, delimiter), maxKeys);
-        var owner = env.Owner(bucket.OwnerAccountId);
+        // A bucket never versioned has only current objects (each the "null" version): one scan.
+        S3Listing.Scan scan = bucket.Versioning is null ? Scanner(bucket.Name)
+            : (p, startAfter, limit, skip) => env.Store.ScanVersionedKeys(bucket.Name, p, startAfter, limit, skip);
+        IReadOnlyList<ObjectRecord> VersionsOf(string key) => bucket.Versioning is null
+            ? env.Store.GetObject(bucket.Name, key) is { } o ? [o] : []
+            : env.Store.ListKeyVersions(bucket.Name, key);
+        var page = S3VersionListing.List(scan, VersionsOf, v => v.WireVersionId, prefix, delimiter, keyMarker, versionIdMarker, maxKeys);
+        var owner = S3Http.OwnerOf(env.Owner(bucket.OwnerAccountId));
+        var versions = page.Entries.Where(e => e.Version is { IsDeleteMarker: false }).ToList();
+        var markers = page.Entries.Where(e => e.Version is { IsDeleteMarker: true }).ToList();
         await S3Http.WriteXmlAsync(ctx, new ListObjectVersionsOutput
         {
             Name = bucket.Name,
@@ -206,24 +229,31 @@ internal sealed partial class BucketOperations(S3Environment env)
             MaxKeys = maxKeys,
             Delimiter = delimiter is null ? null : encode(delimiter),
             IsTruncated = page.IsTruncated,
-            NextKeyMarker = page.IsTruncated ? encode(page.LastEntry!) : null,
-            NextVersionIdMarker = page.IsTruncated ? "null" : null,
+            NextKeyMarker = page.NextKeyMarker is { } next ? encode(next) : null,
+            NextVersionIdMarker = page.NextVersionIdMarker,
             EncodingType = EncodingType(ctx),
-            // An unversioned bucket's objects all have the version id "null".
-            Versions = Contents(page, encode, owner).Select(o => new ObjectVersion
+            Versions = versions.Select(e => new ObjectVersion
             {
-                Key = o.Key,
-                VersionId = "null",
-                IsLatest = true,
-                LastModified = o.LastModified,
-                ETag = o.ETag,
-                ChecksumAlgorithm = o.ChecksumAlgorithm,
-                ChecksumType = o.ChecksumType,
-                Size = o.Size,
-                Owner = o.Owner,
-                StorageClass = o.StorageClass,
+                Key = encode(e.Key),
+                VersionId = e.Version!.WireVersionId,
+                IsLatest = e.IsLatest,
+                LastModified = e.Version.LastModified,
+                ETag = e.Version.ETag,
+                ChecksumAlgorithm = e.Version.ChecksumAlgorithm is null ? null : [e.Version.ChecksumAlgorithm],
+                ChecksumType = e.Version.ChecksumAlgorithm is null ? null : e.Version.ChecksumType,
+                Size = e.Version.Size,
+                Owner = owner,
+                StorageClass = e.Version.StorageClass,
             }).ToList(),
-            CommonPrefixes = CommonPrefixes(page, encode),
+            DeleteMarkers = markers.Count == 0 ? null : markers.Select(e => new DeleteMarkerEntry
+            {
+                Key = encode(e.Key),
+                VersionId = e.Version!.WireVersionId,
+                IsLatest = e.IsLatest,
+                LastModified = e.Version.LastModified,
+                Owner = owner,
+            }).ToList(),
+            CommonPrefixes = page.Entries.Where(e => e.Version is null).Select(e => new CommonPrefix { Prefix = encode(e.Key) }).ToList(),
         });
     }
 

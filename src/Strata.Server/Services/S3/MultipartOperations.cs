@@ -211,7 +211,7 @@ internal sealed class MultipartOperations(S3Environment env, ObjectOperations ob
         }
 
         ObjectRecord? result = null;
-        Store.CompleteUpload(upload.Bucket, upload.UploadId, (u, parts) =>
+        var stored = Store.CompleteUpload(upload.Bucket, upload.UploadId, (u, parts) =>
         {
             var byNumber = parts.ToDictionary(p => p.PartNumber);
             var chosen = new List<PartRecord>();
@@ -274,8 +274,13 @@ internal sealed class MultipartOperations(S3Environment env, ObjectOperations ob
             };
             return result;
         }, existing => ObjectOperations.CheckWriteConditions(ctx, existing));
-        var record = result!;
-        if (env.Store.GetBucket(upload.Bucket) is { } bucket) env.Put(ObjectEvents.ObjectCreated(bucket, record, ctx, "CompleteMultipartUpload"));
+        // As stored: with its version id when the bucket is versioned.
+        var record = stored;
+        if (env.Store.GetBucket(upload.Bucket) is { } bucket)
+        {
+            env.Put(ObjectEvents.ObjectCreated(bucket, record, ctx, "CompleteMultipartUpload"));
+            ObjectOperations.WriteVersionHeader(ctx, bucket, record);
+        }
         ServerSideEncryption.WriteHeaders(ctx.Response, record.Encryption);
         var output = new CompleteMultipartUploadOutput
         {

@@ -22,6 +22,7 @@ internal sealed class ObjectOperations(S3Environment env)
         var record = Commit(ctx, key, body, headers, metadata, tags, "STANDARD", sse?.Meta);
         env.Put(ObjectEvents.ObjectCreated(bucket, record, ctx, "PutObject"));
         ctx.Response.Headers.ETag = record.ETag;
+        WriteVersionHeader(ctx, bucket, record);
         WriteChecksumHeaders(ctx, record);
         ServerSideEncryption.WriteHeaders(ctx.Response, record.Encryption);
         S3Http.Empty(ctx);
@@ -51,7 +52,7 @@ internal sealed class ObjectOperations(S3Environment env)
         };
         try
         {
-            Store.PutObject(ctx.Bucket!, record, existing => CheckWriteConditions(ctx, existing));
+            record = Store.PutObject(ctx.Bucket!, record, existing => CheckWriteConditions(ctx, existing));
         }
         catch
         {
@@ -78,20 +79,64 @@ internal sealed class ObjectOperations(S3Environment env)
         }
     }
 
+    /// <summary>The request's <c>versionId</c>: null when it names none; refused when it cannot
+    /// name a version at all.</summary>
+    internal static string? RequestedVersion(RequestContext ctx)
+    {
+        var versionId = S3Http.Query(ctx, "versionId");
+        if (versionId is not null && !S3VersionIds.IsWellFormed(versionId)) throw S3Errors.InvalidVersionId(versionId);
+        return versionId;
+    }
+
+    /// <summary><c>x-amz-version-id</c>, as S3 sends it: for every object of a bucket that has
+    /// (or had) versioning, and whenever the request named a version; never for a bucket that
+    /// was never versioned.</summary>
+    internal static void WriteVersionHeader(RequestContext ctx, BucketRecord bucket, ObjectRecord record)
+    {
+        if (record.VersionId is not null || bucket.Versioning is not null || S3Http.Query(ctx, "versionId") is not null)
+            ctx.Response.Headers["x-amz-version-id"] = record.WireVersionId;
+    }
+
+    /// <summary>The current object, or the version the request names. A key whose latest version
+    /// is a delete marker is NoSuchKey, saying so in its headers; a version that is a delete
+    /// marker cannot be read (405), as in S3.</summary>
+    ObjectRecord ReadVersion(RequestContext ctx, BucketRecord bucket, string? versionId, string method)
+    {
+        var key = ctx.Key!;
+        if (versionId is null)
+        {
+            if (Store.GetObject(bucket.Name, key) is { } current) return current;
+            if (bucket.Versioning is not null && Store.LatestDeleteMarker(bucket.Name, key) is { } marker) WriteDeleteMarkerHeaders(ctx, marker);
+            throw S3Errors.NoSuchKey(key);
+        }
+        var version = Store.GetVersion(bucket.Name, key, versionId) ?? throw S3Errors.NoSuchVersion(key, versionId);
+        if (!version.IsDeleteMarker) return version;
+        WriteDeleteMarkerHeaders(ctx, version);
+        ctx.Response.Headers.LastModified = Xml.HttpDate(version.LastModified);
+        throw S3Errors.MethodNotAllowed(method, "DeleteMarker");
+    }
+
+    static void WriteDeleteMarkerHeaders(RequestContext ctx, ObjectRecord marker)
+    {
+        ctx.Response.Headers["x-amz-delete-marker"] = "true";
+        ctx.Response.Headers["x-amz-version-id"] = marker.WireVersionId;
+    }
+
     public Task GetObject(RequestContext ctx) => ServeAsync(ctx, head: false);
 
     public Task HeadObject(RequestContext ctx) => ServeAsync(ctx, head: true);
 
     async Task ServeAsync(RequestContext ctx, bool head)
     {
-        env.RequireBucket(ctx);
+        var bucket = env.RequireBucket(ctx);
         ServerSideEncryption.CheckReadHeaders(ctx);
+        var versionId = RequestedVersion(ctx);
         // The blobs are opened before anything is answered: an open file stays readable even if
         // a concurrent PUT replaces the object and deletes it. If the PUT wins the race between
         // reading the record and opening its blobs, reading the record again finds the new one.
         for (var attempt = 0; ; attempt++)
         {
-            var record = Store.GetObject(ctx.Bucket!, ctx.Key!) ?? throw S3Errors.NoSuchKey(ctx.Key!);
+            var record = ReadVersion(ctx, bucket, versionId, head ? "HEAD" : "GET");
             var files = new List<FileStream>();
             try
             {
@@ -107,6 +152,7 @@ internal sealed class ObjectOperations(S3Environment env)
             }
             try
             {
+                WriteVersionHeader(ctx, bucket, record);
                 await ServeRecordAsync(ctx, record, files, head);
                 return;
             }
@@ -267,8 +313,13 @@ internal sealed class ObjectOperations(S3Environment env)
     public Task DeleteObject(RequestContext ctx)
     {
         var bucket = env.RequireBucket(ctx);
+        var versionId = RequestedVersion(ctx);
+        var now = env.Clock.GetUtcNow();
+        var outcome = Store.DeleteObject(ctx.Bucket!, ctx.Key!, versionId, now, env.WriterAccount(ctx, bucket));
         // Deleting a key that names nothing changes nothing, and sends no event.
-        if (Store.DeleteObject(ctx.Bucket!, ctx.Key!)) env.Put(ObjectEvents.ObjectDeleted(bucket, ctx.Key!, ctx, env.Clock.GetUtcNow()));
+        if (outcome.Changed) env.Put(ObjectEvents.ObjectDeleted(bucket, ctx.Key!, ctx, now));
+        if (outcome.VersionId is { } id) ctx.Response.Headers["x-amz-version-id"] = id;
+        if (outcome.DeleteMarker) ctx.Response.Headers["x-amz-delete-marker"] = "true";
         S3Http.Empty(ctx, 204);
         return Task.CompletedTask;
     }
@@ -287,32 +338,47 @@ internal sealed class ObjectOperations(S3Environment env)
         var quiet = request.Quiet == true;
         var objects = request.Objects ?? [];
         if (objects.Count is 0 or > 1000) throw S3Errors.MalformedXml();
-        var results = new List<(string Key, AwsException? Error)>();
-        var deletable = new List<string>();
+        var errors = new List<Error>();
+        var deletable = new List<(string Key, string? VersionId)>();
         foreach (var o in objects)
         {
             var key = o.Key ?? throw S3Errors.MalformedXml();
             var versionId = o.VersionId;
-            if (versionId is not null && versionId != "null")
+            if (versionId is not null && !S3VersionIds.IsWellFormed(versionId))
             {
-                results.Add((key, new AwsException("NoSuchVersion", 404, "The specified version does not exist.")));
+                // S3 reports an id that cannot name a version as one that does not exist.
+                errors.Add(new Error { Key = key, VersionId = versionId, Code = "NoSuchVersion", Message = "The specified version does not exist." });
                 continue;
             }
             if (System.Text.Encoding.UTF8.GetByteCount(key) > 1024)
             {
-                results.Add((key, S3Errors.KeyTooLong(System.Text.Encoding.UTF8.GetByteCount(key))));
+                var tooLong = S3Errors.KeyTooLong(System.Text.Encoding.UTF8.GetByteCount(key));
+                errors.Add(new Error { Key = key, VersionId = versionId, Code = tooLong.Code, Message = tooLong.Message });
                 continue;
             }
-            deletable.Add(key);
-            results.Add((key, null));
+            deletable.Add((key, versionId));
         }
         var now = env.Clock.GetUtcNow();
-        foreach (var key in Store.DeleteObjects(ctx.Bucket!, deletable)) env.Put(ObjectEvents.ObjectDeleted(bucket, key, ctx, now));
+        var outcomes = Store.DeleteObjects(ctx.Bucket!, deletable, now, env.WriterAccount(ctx, bucket));
+        var deleted = new List<DeletedObject>();
+        for (var i = 0; i < deletable.Count; i++)
+        {
+            var ((key, versionId), outcome) = (deletable[i], outcomes[i]);
+            if (outcome.Changed) env.Put(ObjectEvents.ObjectDeleted(bucket, key, ctx, now));
+            deleted.Add(new DeletedObject
+            {
+                Key = key,
+                VersionId = versionId,
+                DeleteMarker = outcome.DeleteMarker ? true : null,
+                // A marker made by this delete, or the marker a versioned delete removed.
+                DeleteMarkerVersionId = outcome.DeleteMarker ? outcome.VersionId : null,
+            });
+        }
         await S3Http.WriteXmlAsync(ctx, new DeleteObjectsOutput
         {
             // Quiet mode reports only the errors.
-            Deleted = quiet ? null : results.Where(r => r.Error is null).Select(r => new DeletedObject { Key = r.Key }).ToList(),
-            Errors = results.Where(r => r.Error is not null).Select(r => new Error { Key = r.Key, Code = r.Error!.Code, Message = r.Error.Message }).ToList(),
+            Deleted = quiet ? null : deleted,
+            Errors = errors,
         });
     }
 
@@ -321,24 +387,38 @@ internal sealed class ObjectOperations(S3Environment env)
     internal ObjectRecord CopySource(RequestContext ctx)
     {
         var header = ctx.Header("x-amz-copy-source")!;
-        var q = header.IndexOf('?');
-        var path = Auth.SigV4.PercentDecode(q < 0 ? header : header[..q]).TrimStart('/');
-        if (q >= 0)
-        {
-            var query = header[(q + 1)..];
-            if (query.StartsWith("versionId=", StringComparison.Ordinal) && query != "versionId=null")
-                throw new AwsException("NoSuchVersion", 404, "The specified version does not exist.");
-        }
+        var path = Auth.SigV4.PercentDecode(CopySourcePath(header)).TrimStart('/');
+        var versionId = CopySourceVersion(header);
+        if (versionId is not null && !S3VersionIds.IsWellFormed(versionId)) throw S3Errors.InvalidVersionId(versionId);
         var slash = path.IndexOf('/');
         if (slash <= 0 || slash == path.Length - 1)
             throw S3Errors.InvalidArgument("Invalid copy source object key", "x-amz-copy-source", header);
         var bucketName = path[..slash];
         var key = path[(slash + 1)..];
         ctx.Authorize("s3:GetObject", $"arn:aws:s3:::{bucketName}/{key}");
-        _ = Store.GetBucket(bucketName) ?? throw S3Errors.NoSuchBucket(bucketName);
-        var source = Store.GetObject(bucketName, key) ?? throw S3Errors.NoSuchKey(key);
+        var bucket = Store.GetBucket(bucketName) ?? throw S3Errors.NoSuchBucket(bucketName);
+        var source = versionId is null ? Store.GetObject(bucketName, key) ?? throw S3Errors.NoSuchKey(key)
+            : Store.GetVersion(bucketName, key, versionId) ?? throw S3Errors.NoSuchVersion(key, versionId);
+        if (source.IsDeleteMarker)
+            throw S3Errors.InvalidRequest("The source of a copy request may not specifically refer to a delete marker by version id.");
         CheckCopyConditions(ctx, source);
+        if (versionId is not null || source.VersionId is not null || bucket.Versioning is not null)
+            ctx.Response.Headers["x-amz-copy-source-version-id"] = source.WireVersionId;
         return source with { Key = key };
+    }
+
+    static string CopySourcePath(string header) => header.IndexOf('?') is var q and >= 0 ? header[..q] : header;
+
+    /// <summary>The <c>versionId</c> of <c>x-amz-copy-source</c>'s query, if it names one.</summary>
+    static string? CopySourceVersion(string header)
+    {
+        var q = header.IndexOf('?');
+        if (q < 0) return null;
+        foreach (var pair in header[(q + 1)..].Split('&'))
+        {
+            if (pair.StartsWith("versionId=", StringComparison.Ordinal)) return Uri.UnescapeDataString(pair["versionId=".Length..]);
+        }
+        return null;
     }
 
     static void CheckCopyConditions(RequestContext ctx, ObjectRecord source)
@@ -369,7 +449,9 @@ internal sealed class ObjectOperations(S3Environment env)
         var sourceBucket = Auth.SigV4.PercentDecode(ctx.Header("x-amz-copy-source")!.Split('?')[0]).TrimStart('/').Split('/')[0];
         var algorithm = Checksums.TryParse(ctx.Header("x-amz-checksum-algorithm"), out var requested) ? requested
             : Checksums.TryParse(source.ChecksumAlgorithm, out var sourceAlgorithm) ? sourceAlgorithm : (ChecksumAlgorithm?)null;
-        if (sourceBucket == ctx.Bucket && source.Key == key && metadataDirective == "COPY" && taggingDirective == "COPY"
+        // Copying a named version onto its own key restores it: that is allowed.
+        if (sourceBucket == ctx.Bucket && source.Key == key && CopySourceVersion(ctx.Header("x-amz-copy-source")!) is null
+            && metadataDirective == "COPY" && taggingDirective == "COPY"
             && ctx.Header("x-amz-storage-class") is null && ctx.Header("x-amz-checksum-algorithm") is null
             && ctx.Header("x-amz-server-side-encryption") is null && ctx.Header("x-amz-server-side-encryption-customer-algorithm") is null)
             throw S3Errors.InvalidRequest("This copy request is illegal because it is trying to copy an object to itself without changing the object's metadata, storage class, website redirect location or encryption attributes.");
@@ -383,6 +465,7 @@ internal sealed class ObjectOperations(S3Environment env)
         var body = await ObjectBody.CopyAsync(Store.Blobs, source, sourceKey, 0, source.Size, algorithm, sse?.DataKey);
         var record = Commit(ctx, key, body, headers, metadata, tags, ctx.Header("x-amz-storage-class") ?? source.StorageClass, sse?.Meta);
         env.Put(ObjectEvents.ObjectCreated(bucket, record, ctx, "CopyObject"));
+        if (record.VersionId is not null || bucket.Versioning is not null) ctx.Response.Headers["x-amz-version-id"] = record.WireVersionId;
         ServerSideEncryption.WriteHeaders(ctx.Response, record.Encryption);
         var result = new CopyObjectResult { ETag = record.ETag, LastModified = record.LastModified };
         if (record.Checksum is not null && Checksums.TryParse(record.ChecksumAlgorithm, out var a))
@@ -392,26 +475,36 @@ internal sealed class ObjectOperations(S3Environment env)
 
     public async Task PutObjectTagging(RequestContext ctx)
     {
-        env.RequireBucket(ctx);
+        var bucket = env.RequireBucket(ctx);
+        var versionId = RequestedVersion(ctx);
         var tagging = await S3Http.ReadXmlAsync(ctx, "Tagging", S3XmlReader.ReadTagging);
         var tags = (tagging.TagSet ?? []).Select(tag => new ObjectTag(tag.Key ?? throw S3Errors.MalformedXml(), tag.Value ?? "")).ToList();
         S3Http.ValidateTags(tags);
-        Store.UpdateTags(ctx.Bucket!, ctx.Key!, tags);
+        UpdateTags(ctx, bucket, versionId, tags, "PUT");
         S3Http.Empty(ctx);
     }
 
     public async Task GetObjectTagging(RequestContext ctx)
     {
-        env.RequireBucket(ctx);
-        var record = Store.GetObject(ctx.Bucket!, ctx.Key!) ?? throw S3Errors.NoSuchKey(ctx.Key!);
+        var bucket = env.RequireBucket(ctx);
+        var record = ReadVersion(ctx, bucket, RequestedVersion(ctx), "GET");
+        WriteVersionHeader(ctx, bucket, record);
         await S3Http.WriteXmlAsync(ctx, new GetObjectTaggingOutput { TagSet = record.Tags.Select(t => new Tag { Key = t.Key, Value = t.Value }).ToList() });
     }
 
     public Task DeleteObjectTagging(RequestContext ctx)
     {
-        env.RequireBucket(ctx);
-        Store.UpdateTags(ctx.Bucket!, ctx.Key!, []);
+        var bucket = env.RequireBucket(ctx);
+        UpdateTags(ctx, bucket, RequestedVersion(ctx), [], "DELETE");
         S3Http.Empty(ctx, 204);
         return Task.CompletedTask;
+    }
+
+    void UpdateTags(RequestContext ctx, BucketRecord bucket, string? versionId, List<ObjectTag> tags, string method)
+    {
+        // A delete marker has no tags to set (405, as reading it); a missing version is NoSuchVersion.
+        if (versionId is not null) ReadVersion(ctx, bucket, versionId, method);
+        var record = Store.UpdateTags(ctx.Bucket!, ctx.Key!, versionId, tags);
+        WriteVersionHeader(ctx, bucket, record);
     }
 }

@@ -36,6 +36,20 @@ public sealed class ObjectNotFound(string key) : DomainError($"key {key} does no
     public string Key { get; } = key;
 }
 
+/// <summary>No version of the key has that id.</summary>
+public sealed class VersionNotFound(string key, string versionId) : DomainError($"key {key} has no version {versionId}")
+{
+    public string Key { get; } = key;
+    public string VersionId { get; } = versionId;
+}
+
+/// <summary>The version named is a delete marker, which has no body, metadata or tags.</summary>
+public sealed class VersionIsDeleteMarker(string key, string versionId) : DomainError($"version {versionId} of {key} is a delete marker")
+{
+    public string Key { get; } = key;
+    public string VersionId { get; } = versionId;
+}
+
 public static class S3ErrorTable
 {
     public static readonly ErrorTable Errors = new ErrorTable()
@@ -43,7 +57,9 @@ public static class S3ErrorTable
         .Map<BucketNameTaken>(e => e.ByCaller ? S3Errors.BucketAlreadyOwnedByYou(e.Bucket) : S3Errors.BucketAlreadyExists(e.Bucket))
         .Map<BucketNotEmpty>(e => S3Errors.BucketNotEmpty(e.Bucket))
         .Map<UploadNotFound>(e => S3Errors.NoSuchUpload(e.UploadId))
-        .Map<ObjectNotFound>(e => S3Errors.NoSuchKey(e.Key));
+        .Map<ObjectNotFound>(e => S3Errors.NoSuchKey(e.Key))
+        .Map<VersionNotFound>(e => S3Errors.NoSuchVersion(e.Key, e.VersionId))
+        .Map<VersionIsDeleteMarker>(_ => S3Errors.MethodNotAllowed("PUT", "DeleteMarker"));
 
     /// <summary>Errors S3's error-code table lists that the service model declares for no
     /// operation (S3 documents them once, for every operation).</summary>

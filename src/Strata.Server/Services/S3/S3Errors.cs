@@ -9,6 +9,12 @@ public static class S3Errors
         => new AwsException("NoSuchBucket", 404, "The specified bucket does not exist").With("BucketName", bucket);
     public static AwsException NoSuchKey(string key)
         => new AwsException("NoSuchKey", 404, "The specified key does not exist.").With("Key", key);
+    public static AwsException NoSuchVersion(string key, string versionId)
+        => new AwsException("NoSuchVersion", 404, "The specified version does not exist.").With("Key", key).With("VersionId", versionId);
+    /// <summary>A versionId that cannot name any version (S3 refuses it before looking).</summary>
+    public static AwsException InvalidVersionId(string versionId)
+        => versionId.Length == 0 ? InvalidArgument("Version id cannot be the empty string", "versionId", versionId)
+            : InvalidArgument("Invalid version id specified", "versionId", versionId);
     public static AwsException NoSuchUpload(string uploadId)
         => new AwsException("NoSuchUpload", 404, "The specified upload does not exist. The upload ID may be invalid, or the upload may have been aborted or completed.").With("UploadId", uploadId);
     public static AwsException AccessDenied() => new("AccessDenied", 403, "Access Denied");

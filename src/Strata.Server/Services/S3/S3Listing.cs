@@ -70,4 +70,82 @@ public static class S3Listing
             if (!rescan && batch.Count < BatchSize) return new ListingPage(contents, prefixes, false, last, lastIsPrefix);
         }
     }
+
+    /// <summary>The first <paramref name="limit"/> distinct keys of two key-ordered sequences, in
+    /// order (the state store's order: UTF-8 bytes).</summary>
+    public static List<string> MergeKeys(IEnumerable<string> first, IEnumerable<string> second, int limit)
+    {
+        var merged = new List<string>();
+        using var a = first.GetEnumerator();
+        using var b = second.GetEnumerator();
+        bool hasA = a.MoveNext(), hasB = b.MoveNext();
+        while ((hasA || hasB) && merged.Count < limit)
+        {
+            var c = !hasA ? 1 : !hasB ? -1 : S3VersionListing.CompareUtf8(a.Current, b.Current);
+            merged.Add(c <= 0 ? a.Current : b.Current);
+            if (c <= 0) hasA = a.MoveNext();
+            if (c >= 0) hasB = b.MoveNext();
+        }
+        return merged;
+    }
+}
+
+/// <summary>One entry of a ListObjectVersions page: a version of <paramref name="Key"/> (and
+/// whether it is the key's latest), or, when <paramref name="Version"/> is null, a common prefix.</summary>
+public sealed record VersionListingEntry<T>(string Key, T? Version, bool IsLatest) where T : class;
+
+/// <summary>One page of ListObjectVersions, in S3's order (key order, each key's versions newest
+/// first), and where the next page starts (<c>NextKeyMarker</c>, <c>NextVersionIdMarker</c>).</summary>
+public sealed record VersionListingPage<T>(List<VersionListingEntry<T>> Entries, bool IsTruncated, string? NextKeyMarker, string? NextVersionIdMarker) where T : class;
+
+public static class S3VersionListing
+{
+    /// <summary>
+    /// ListObjectVersions over S3's key listing (<see cref="S3Listing.List"/>, so prefixes,
+    /// delimiters and markers mean what they mean there): each key expands into its versions,
+    /// newest first, and max-keys counts versions and common prefixes. A page may end inside a
+    /// key; it then resumes from <paramref name="keyMarker"/>'s versions after
+    /// <paramref name="versionIdMarker"/>, then the keys after it.
+    /// </summary>
+    public static VersionListingPage<T> List<T>(S3Listing.Scan scan, Func<string, IReadOnlyList<T>> versionsOf, Func<T, string> idOf,
+        string prefix, string? delimiter, string? keyMarker, string? versionIdMarker, int maxKeys) where T : class
+    {
+        var entries = new List<VersionListingEntry<T>>();
+        if (maxKeys <= 0) return new VersionListingPage<T>(entries, false, null, null);
+        var markerIsPrefix = S3Listing.IsCommonPrefix(keyMarker, prefix, delimiter);
+        if (keyMarker is not null && !string.IsNullOrEmpty(versionIdMarker) && !markerIsPrefix)
+        {
+            var versions = versionsOf(keyMarker);
+            var at = versions.ToList().FindIndex(v => idOf(v) == versionIdMarker);
+            for (var i = at + 1; at >= 0 && i < versions.Count; i++) entries.Add(new(keyMarker, versions[i], i == 0));
+        }
+        // Every key has a version, so this many keys or prefixes are enough to fill the page and
+        // to know whether anything follows it.
+        var page = S3Listing.List(scan, prefix, delimiter, keyMarker, markerIsPrefix, Math.Max(maxKeys + 1 - entries.Count, 1));
+        int k = 0, p = 0;
+        while (k < page.Contents.Count || p < page.CommonPrefixes.Count)
+        {
+            if (p == page.CommonPrefixes.Count || k < page.Contents.Count && CompareUtf8(page.Contents[k].Key, page.CommonPrefixes[p]) < 0)
+            {
+                var key = page.Contents[k++].Key;
+                var versions = versionsOf(key);
+                for (var i = 0; i < versions.Count; i++) entries.Add(new(key, versions[i], i == 0));
+            }
+            else
+            {
+                entries.Add(new(page.CommonPrefixes[p++], null, false));
+            }
+        }
+        if (entries.Count <= maxKeys && !page.IsTruncated) return new VersionListingPage<T>(entries, false, null, null);
+        if (entries.Count > maxKeys) entries.RemoveRange(maxKeys, entries.Count - maxKeys);
+        // Only a key deleted since it was scanned has no versions; the next page starts after it.
+        if (entries.Count == 0) return new VersionListingPage<T>(entries, true, page.LastEntry, null);
+        var last = entries[^1];
+        return new VersionListingPage<T>(entries, true, last.Key, last.Version is null ? null : idOf(last.Version));
+    }
+
+    /// <summary>Keys in the state store's order (UTF-8 bytes), which differs from UTF-16 ordinal
+    /// order for characters beyond the Basic Multilingual Plane.</summary>
+    public static int CompareUtf8(string a, string b)
+        => System.Text.Encoding.UTF8.GetBytes(a).AsSpan().SequenceCompareTo(System.Text.Encoding.UTF8.GetBytes(b));
 }

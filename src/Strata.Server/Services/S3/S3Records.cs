@@ -3,10 +3,19 @@ using System.Text.Json.Serialization;
 namespace Strata.Server.Services.S3;
 
 /// <summary>A bucket, with its policy (JSON as the owner wrote it), public access block, default
-/// encryption, notification and CORS configuration.</summary>
+/// encryption, notification and CORS configuration, and versioning status (null: never versioned;
+/// <see cref="VersioningStatus.Enabled"/> or <see cref="VersioningStatus.Suspended"/>).</summary>
 public sealed record BucketRecord(string Name, string OwnerAccountId, string Region, DateTimeOffset CreationDate,
     string? Policy = null, PublicAccessBlock? PublicAccessBlock = null, DefaultEncryption? Encryption = null, BucketNotification? Notification = null,
-    List<CorsRuleRecord>? Cors = null);
+    string? Versioning = null, List<CorsRuleRecord>? Cors = null);
+
+/// <summary>A bucket's versioning status, as S3 names it. A bucket once versioned is never
+/// unversioned again: it can only be suspended.</summary>
+public static class VersioningStatus
+{
+    public const string Enabled = "Enabled";
+    public const string Suspended = "Suspended";
+}
 
 /// <summary>One CORS rule as configured (validated on write).</summary>
 public sealed record CorsRuleRecord(string? Id, List<string> AllowedOrigins, List<string> AllowedMethods, List<string> AllowedHeaders,
@@ -47,7 +56,24 @@ public sealed record ObjectRecord
     public required string OwnerAccountId { get; init; }
     /// <summary>Null: the body is stored as sent.</summary>
     public ObjectEncryption? Encryption { get; init; }
+    /// <summary>Null: the "null" version (every object of a bucket never versioned, objects
+    /// written before versioning was enabled, and writes while it is suspended).</summary>
+    public string? VersionId { get; init; }
+    /// <summary>A delete marker: a version with no body that hides the versions below it.</summary>
+    public bool? DeleteMarker { get; init; }
+
+    [JsonIgnore]
+    public bool IsDeleteMarker => DeleteMarker == true;
+
+    /// <summary>The version id as S3 answers it.</summary>
+    [JsonIgnore]
+    public string WireVersionId => VersionId ?? "null";
 }
+
+/// <summary>A key's versions other than its current object, newest first: noncurrent objects and
+/// delete markers. When the newest is a delete marker and no current object exists, the key's
+/// latest version is that marker.</summary>
+public sealed record VersionStack(List<ObjectRecord> Entries);
 
 public sealed record UploadRecord
 {
@@ -75,4 +101,5 @@ public sealed record PartRecord(int PartNumber, string BlobId, long Size, string
 [JsonSerializable(typeof(ObjectRecord))]
 [JsonSerializable(typeof(UploadRecord))]
 [JsonSerializable(typeof(PartRecord))]
+[JsonSerializable(typeof(VersionStack))]
 internal sealed partial class S3Json : JsonSerializerContext;

@@ -42,6 +42,7 @@ public sealed class S3Service : IOperationResolver
             Bucket("DeleteBucket", "DeleteBucket", buckets.DeleteBucket),
             Bucket("GetBucketLocation", "GetBucketLocation", buckets.GetBucketLocation),
             Bucket("GetBucketVersioning", "GetBucketVersioning", buckets.GetBucketVersioning),
+            Bucket("PutBucketVersioning", "PutBucketVersioning", buckets.PutBucketVersioning),
             Bucket("ListObjects", "ListBucket", buckets.ListObjects),
             Bucket("ListObjectsV2", "ListBucket", buckets.ListObjectsV2),
             Bucket("ListObjectVersions", "ListBucketVersions", buckets.ListObjectVersions),
@@ -173,6 +174,7 @@ public sealed class S3Service : IOperationResolver
                 return q["list-type"] == "2" ? "ListObjectsV2" : "ListObjects";
             }
             if (HttpMethods.IsPut(method) && q.ContainsKey("policy")) return "PutBucketPolicy";
+            if (HttpMethods.IsPut(method) && q.ContainsKey("versioning")) return "PutBucketVersioning";
             if (HttpMethods.IsDelete(method) && q.ContainsKey("policy")) return "DeleteBucketPolicy";
             if (HttpMethods.IsPut(method) && q.ContainsKey("publicAccessBlock")) return "PutPublicAccessBlock";
             if (HttpMethods.IsDelete(method) && q.ContainsKey("publicAccessBlock")) return "DeletePublicAccessBlock";

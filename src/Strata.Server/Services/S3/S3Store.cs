@@ -10,6 +10,13 @@ namespace Strata.Server.Services.S3;
 /// replaces are deleted only after that commit, and every blob in use is listed in a reference
 /// table, so that a crash at any moment leaves the old object or the new one, and the sweep at
 /// start removes only blobs no one can see.
+/// <para>Versioning keeps those guarantees: a key's current object stays the one row in the
+/// objects table (so reads, listings and Strata's own readers of a versioned bucket do exactly
+/// what they do for an unversioned one), and its other versions (noncurrent objects and delete
+/// markers, newest first) are one row in the versions table. Every version's blobs stay in the
+/// reference table until that version is deleted; a write moves the replaced current object
+/// into the versions row in the same transaction. A bucket never versioned has no versions rows
+/// and pays nothing but reading its status, which its writes read anyway.</para>
 /// </summary>
 public sealed class S3Store(IStateStore state, BlobStore blobs)
 {
@@ -18,6 +25,7 @@ public sealed class S3Store(IStateStore state, BlobStore blobs)
     const string Uploads = "s3-uploads";
     const string Parts = "s3-parts";
     const string BlobRefs = "s3-blob-refs";
+    const string Versions = "s3-versions";
 
     public BlobStore Blobs => blobs;
 
@@ -59,7 +67,8 @@ public sealed class S3Store(IStateStore state, BlobStore blobs)
         var garbage = state.Write(w =>
         {
             if (w.Get(Buckets, name) is null) throw new BucketNotFound(name);
-            if (w.Scan(Objects, name + "/", null, 1).Count > 0) throw new BucketNotEmpty(name);
+            // Noncurrent versions and delete markers count: S3 deletes only an empty bucket.
+            if (w.Scan(Objects, name + "/", null, 1).Count > 0 || w.Scan(Versions, name + "/", null, 1).Count > 0) throw new BucketNotEmpty(name);
             // Unfinished multipart uploads go with the bucket.
             var garbage = new List<string>();
             foreach (var (uploadKey, _) in w.Scan(Uploads, name + "/", null, int.MaxValue))
@@ -77,20 +86,76 @@ public sealed class S3Store(IStateStore state, BlobStore blobs)
     public ObjectRecord? GetObject(string bucket, string key)
         => state.Read(r => r.Get(Objects, ObjectKey(bucket, key))) is { } json ? JsonSerializer.Deserialize(json, S3Json.Default.ObjectRecord) : null;
 
-    /// <summary>Makes <paramref name="record"/> the object at its key, atomically. The check runs
-    /// inside the transaction on the current object (conditional writes, bucket existence).</summary>
-    public void PutObject(string bucket, ObjectRecord record, Action<ObjectRecord?>? check = null)
+    /// <summary>Makes <paramref name="record"/> the object at its key, atomically, and returns it as
+    /// stored (with its version id when the bucket is versioned). The check runs inside the
+    /// transaction on the current object (conditional writes, bucket existence).</summary>
+    public ObjectRecord PutObject(string bucket, ObjectRecord record, Action<ObjectRecord?>? check = null)
     {
-        var garbage = state.Write(w =>
+        var (stored, garbage) = state.Write(w =>
         {
-            if (w.Get(Buckets, bucket) is null) throw new BucketNotFound(bucket);
+            var versioning = VersioningOf(w.Get(Buckets, bucket) ?? throw new BucketNotFound(bucket));
             var old = ReadObject(w, bucket, record.Key);
             check?.Invoke(old);
             var garbage = new List<string>();
-            Replace(w, bucket, old, record, garbage);
-            return garbage;
+            return (Install(w, bucket, versioning, old, record, garbage), garbage);
         });
         DeleteBlobs(garbage);
+        return stored;
+    }
+
+    /// <summary>A bucket's versioning status from its stored row, without parsing the row of a
+    /// bucket that was never versioned (the common case, on every write).</summary>
+    static string? VersioningOf(string bucketJson)
+        => bucketJson.Contains("\"Versioning\"", StringComparison.Ordinal)
+            ? JsonSerializer.Deserialize(bucketJson, S3Json.Default.BucketRecord)!.Versioning : null;
+
+    /// <summary>Within a transaction: <paramref name="record"/> becomes the current object. In a
+    /// bucket never versioned it replaces <paramref name="old"/>; in an Enabled one it gets a new
+    /// version id and <paramref name="old"/> becomes noncurrent; in a Suspended one it is the
+    /// null version, replacing the earlier null version wherever that is.</summary>
+    static ObjectRecord Install(IStateWriter w, string bucket, string? versioning, ObjectRecord? old, ObjectRecord record, List<string> garbage)
+    {
+        if (versioning is null)
+        {
+            Replace(w, bucket, old, record, garbage);
+            return record;
+        }
+        record = record with { VersionId = versioning == VersioningStatus.Enabled ? S3VersionIds.New(record.LastModified) : null };
+        var stack = ReadStack(w, bucket, record.Key);
+        if (old is not null) stack.Insert(0, old);
+        if (record.VersionId is null) RemoveNullVersion(w, stack, garbage);
+        WriteStack(w, bucket, record.Key, stack);
+        foreach (var segment in record.Segments) w.Put(BlobRefs, segment.BlobId, ObjectKey(bucket, record.Key));
+        w.Put(Objects, ObjectKey(bucket, record.Key), JsonSerializer.Serialize(record, S3Json.Default.ObjectRecord));
+        return record;
+    }
+
+    static List<ObjectRecord> ReadStack(IStateReader r, string bucket, string key)
+        => r.Get(Versions, ObjectKey(bucket, key)) is { } json ? JsonSerializer.Deserialize(json, S3Json.Default.VersionStack)!.Entries : [];
+
+    static void WriteStack(IStateWriter w, string bucket, string key, List<ObjectRecord> stack)
+    {
+        if (stack.Count == 0) w.Delete(Versions, ObjectKey(bucket, key));
+        else w.Put(Versions, ObjectKey(bucket, key), JsonSerializer.Serialize(new VersionStack(stack), S3Json.Default.VersionStack));
+    }
+
+    /// <summary>Removes the null version from <paramref name="stack"/> for good (its blobs lose
+    /// their references): a Suspended bucket's write or delete replaces it.</summary>
+    static void RemoveNullVersion(IStateWriter w, List<ObjectRecord> stack, List<string> garbage)
+    {
+        var i = stack.FindIndex(v => v.VersionId is null);
+        if (i < 0) return;
+        Unreference(w, stack[i], garbage);
+        stack.RemoveAt(i);
+    }
+
+    static void Unreference(IStateWriter w, ObjectRecord version, List<string> garbage)
+    {
+        foreach (var segment in version.Segments)
+        {
+            w.Delete(BlobRefs, segment.BlobId);
+            garbage.Add(segment.BlobId);
+        }
     }
 
     /// <summary>Within a transaction: <paramref name="record"/> takes the key; the blobs of the
@@ -107,27 +172,130 @@ public sealed class S3Store(IStateStore state, BlobStore blobs)
         w.Put(Objects, ObjectKey(bucket, record.Key), JsonSerializer.Serialize(record, S3Json.Default.ObjectRecord));
     }
 
-    /// <summary>Changes only the object's tags (its body and ETag stay).</summary>
-    public void UpdateTags(string bucket, string key, List<ObjectTag> tags) => state.Write(w =>
+    /// <summary>Changes only the tags of the current object, or of the version
+    /// <paramref name="versionId"/> names (its body and ETag stay); returns the version changed.</summary>
+    public ObjectRecord UpdateTags(string bucket, string key, string? versionId, List<ObjectTag> tags) => state.Write(w =>
     {
-        var old = ReadObject(w, bucket, key) ?? throw new ObjectNotFound(key);
-        w.Put(Objects, ObjectKey(bucket, key), JsonSerializer.Serialize(old with { Tags = tags }, S3Json.Default.ObjectRecord));
-        return 0;
+        var current = ReadObject(w, bucket, key);
+        if (versionId is null || current is not null && current.WireVersionId == versionId)
+        {
+            var old = current ?? throw new ObjectNotFound(key);
+            w.Put(Objects, ObjectKey(bucket, key), JsonSerializer.Serialize(old with { Tags = tags }, S3Json.Default.ObjectRecord));
+            return old;
+        }
+        var stack = ReadStack(w, bucket, key);
+        var i = stack.FindIndex(v => v.WireVersionId == versionId);
+        if (i < 0) throw new VersionNotFound(key, versionId);
+        if (stack[i].IsDeleteMarker) throw new VersionIsDeleteMarker(key, versionId);
+        stack[i] = stack[i] with { Tags = tags };
+        WriteStack(w, bucket, key, stack);
+        return stack[i];
     });
 
-    /// <summary>Deletes the object if present; true if there was one.</summary>
-    public bool DeleteObject(string bucket, string key)
+    /// <summary>One version: the current object or a noncurrent version or delete marker; null
+    /// when none has that id.</summary>
+    public ObjectRecord? GetVersion(string bucket, string key, string versionId) => state.Read(r =>
     {
-        var garbage = state.Write(w =>
+        if (ReadObject(r, bucket, key) is { } current && current.WireVersionId == versionId) return current;
+        return ReadStack(r, bucket, key).Find(v => v.WireVersionId == versionId);
+    });
+
+    /// <summary>The delete marker that is a key's latest version, if it is one (no current object).</summary>
+    public ObjectRecord? LatestDeleteMarker(string bucket, string key) => state.Read(r =>
+        ReadObject(r, bucket, key) is null && ReadStack(r, bucket, key) is [{ IsDeleteMarker: true } marker, ..] ? marker : null);
+
+    /// <summary>All versions of a key, newest first (the first is the latest).</summary>
+    public List<ObjectRecord> ListKeyVersions(string bucket, string key) => state.Read(r =>
+    {
+        var versions = ReadStack(r, bucket, key);
+        if (ReadObject(r, bucket, key) is { } current) versions.Insert(0, current);
+        return versions;
+    });
+
+    /// <summary>Deletes as S3 does. Without <paramref name="versionId"/>: in a bucket never
+    /// versioned, the object; in an Enabled one, nothing is removed and a delete marker becomes the
+    /// latest version; in a Suspended one, a null delete marker replaces the null version. With
+    /// it: that version, for good (the next newest becomes current). Deleting what is not there
+    /// changes nothing.</summary>
+    public DeleteOutcome DeleteObject(string bucket, string key, string? versionId, DateTimeOffset now, string ownerAccountId)
+    {
+        var (outcome, garbage) = state.Write(w =>
         {
-            var old = ReadObject(w, bucket, key);
-            if (old is null) return [];
-            w.Delete(Objects, ObjectKey(bucket, key));
-            foreach (var segment in old.Segments) w.Delete(BlobRefs, segment.BlobId);
-            return old.Segments.Select(s => s.BlobId).ToList();
+            var versioning = VersioningOf(w.Get(Buckets, bucket) ?? throw new BucketNotFound(bucket));
+            var garbage = new List<string>();
+            return (Delete(w, bucket, versioning, key, versionId, now, ownerAccountId, garbage), garbage);
         });
         DeleteBlobs(garbage);
-        return garbage.Count > 0;
+        return outcome;
+    }
+
+    /// <summary>What a delete did: whether anything changed, the version id it removed or the
+    /// delete marker's it made (null in a bucket never versioned), and whether that is a marker.</summary>
+    public sealed record DeleteOutcome(bool Changed, string? VersionId, bool DeleteMarker);
+
+    static DeleteOutcome Delete(IStateWriter w, string bucket, string? versioning, string key, string? versionId, DateTimeOffset now, string owner, List<string> garbage)
+    {
+        var current = ReadObject(w, bucket, key);
+        if (versionId is null && versioning is null)
+        {
+            if (current is null) return new DeleteOutcome(false, null, false);
+            w.Delete(Objects, ObjectKey(bucket, key));
+            Unreference(w, current, garbage);
+            return new DeleteOutcome(true, null, false);
+        }
+        if (versionId is null)
+        {
+            var stack = ReadStack(w, bucket, key);
+            if (current is not null)
+            {
+                stack.Insert(0, current);
+                w.Delete(Objects, ObjectKey(bucket, key));
+            }
+            var marker = new ObjectRecord
+            {
+                Key = key,
+                Size = 0,
+                ETag = "",
+                LastModified = now,
+                Segments = [],
+                OwnerAccountId = owner,
+                DeleteMarker = true,
+                VersionId = versioning == VersioningStatus.Enabled ? S3VersionIds.New(now) : null,
+            };
+            if (marker.VersionId is null) RemoveNullVersion(w, stack, garbage);
+            stack.Insert(0, marker);
+            WriteStack(w, bucket, key, stack);
+            return new DeleteOutcome(true, marker.WireVersionId, true);
+        }
+        var versions = ReadStack(w, bucket, key);
+        if (current is not null && current.WireVersionId == versionId)
+        {
+            w.Delete(Objects, ObjectKey(bucket, key));
+            Unreference(w, current, garbage);
+            PromoteNewest(w, bucket, key, versions);
+            return new DeleteOutcome(true, versionId, false);
+        }
+        var i = versions.FindIndex(v => v.WireVersionId == versionId);
+        if (i < 0) return new DeleteOutcome(false, versionId, false);
+        var removed = versions[i];
+        versions.RemoveAt(i);
+        Unreference(w, removed, garbage);
+        // Deleting the marker that hid the key brings back the object below it.
+        if (current is null && i == 0) PromoteNewest(w, bucket, key, versions);
+        else WriteStack(w, bucket, key, versions);
+        return new DeleteOutcome(true, versionId, removed.IsDeleteMarker);
+    }
+
+    /// <summary>The key has no current object: its newest version becomes current, unless that is
+    /// a delete marker (then the marker is the latest version).</summary>
+    static void PromoteNewest(IStateWriter w, string bucket, string key, List<ObjectRecord> versions)
+    {
+        if (versions is [{ IsDeleteMarker: false } newest, ..])
+        {
+            versions.RemoveAt(0);
+            w.Put(Objects, ObjectKey(bucket, key), JsonSerializer.Serialize(newest, S3Json.Default.ObjectRecord));
+        }
+        WriteStack(w, bucket, key, versions);
     }
 
     /// <summary>The plaintext body of <paramref name="record"/> as one stream (its segments in
@@ -158,31 +326,18 @@ public sealed class S3Store(IStateStore state, BlobStore blobs)
         }
     }
 
-    /// <summary>Deletes several objects in one transaction (one commit, not one per key).</summary>
-    /// <summary>Deletes the objects present among <paramref name="keys"/> in one transaction;
-    /// returns the keys that named one.</summary>
-    public List<string> DeleteObjects(string bucket, IEnumerable<string> keys)
+    /// <summary>Deletes several objects (or versions), each as <see cref="DeleteObject"/> does, in
+    /// one transaction (one commit, not one per key); the outcomes are in the order given.</summary>
+    public List<DeleteOutcome> DeleteObjects(string bucket, IReadOnlyList<(string Key, string? VersionId)> entries, DateTimeOffset now, string ownerAccountId)
     {
-        var (deleted, garbage) = state.Write(w =>
+        var (outcomes, garbage) = state.Write(w =>
         {
-            var deleted = new List<string>();
+            var versioning = VersioningOf(w.Get(Buckets, bucket) ?? throw new BucketNotFound(bucket));
             var garbage = new List<string>();
-            foreach (var key in keys)
-            {
-                var old = ReadObject(w, bucket, key);
-                if (old is null) continue;
-                w.Delete(Objects, ObjectKey(bucket, key));
-                deleted.Add(key);
-                foreach (var segment in old.Segments)
-                {
-                    w.Delete(BlobRefs, segment.BlobId);
-                    garbage.Add(segment.BlobId);
-                }
-            }
-            return (deleted, garbage);
+            return (entries.Select(e => Delete(w, bucket, versioning, e.Key, e.VersionId, now, ownerAccountId, garbage)).ToList(), garbage);
         });
         DeleteBlobs(garbage);
-        return deleted;
+        return outcomes;
     }
 
     /// <summary>Object keys (and their records, parsed lazily by the caller) in key order.</summary>
@@ -190,6 +345,22 @@ public sealed class S3Store(IStateStore state, BlobStore blobs)
     {
         var rows = state.Read(r => r.Scan(Objects, bucket + "/" + prefix, startAfter is null ? null : bucket + "/" + startAfter, limit, skipStartAfterPrefix));
         return rows.Select(kv => new KeyValuePair<string, string>(kv.Key[(bucket.Length + 1)..], kv.Value)).ToList();
+    }
+
+    /// <summary>Keys that have versions (a current object, noncurrent versions or a delete marker)
+    /// in key order, for ListObjectVersions (the values are empty: <see cref="ListKeyVersions"/>
+    /// reads them). A bucket never versioned has only current objects.</summary>
+    public IReadOnlyList<KeyValuePair<string, string>> ScanVersionedKeys(string bucket, string prefix, string? startAfter, int limit, bool skipStartAfterPrefix)
+    {
+        var (current, others) = state.Read(r =>
+        {
+            var from = startAfter is null ? null : bucket + "/" + startAfter;
+            return (r.Scan(Objects, bucket + "/" + prefix, from, limit, skipStartAfterPrefix), r.Scan(Versions, bucket + "/" + prefix, from, limit, skipStartAfterPrefix));
+        });
+        // Each scan holds the first `limit` keys of its table after the start, so the first
+        // `limit` of their union are among them.
+        return S3Listing.MergeKeys(current.Select(kv => kv.Key), others.Select(kv => kv.Key), limit)
+            .Select(key => new KeyValuePair<string, string>(key[(bucket.Length + 1)..], "")).ToList();
     }
 
     public static ObjectRecord ParseObject(string json) => JsonSerializer.Deserialize(json, S3Json.Default.ObjectRecord)!;
@@ -242,9 +413,9 @@ public sealed class S3Store(IStateStore state, BlobStore blobs)
     /// <summary>Makes an upload the object at its key. <paramref name="check"/> sees the object
     /// the upload would replace, in the same transaction (conditional writes); throwing from it
     /// or from <paramref name="build"/> leaves the upload and its parts as they were.</summary>
-    public void CompleteUpload(string bucket, string uploadId, Func<UploadRecord, List<PartRecord>, ObjectRecord> build, Action<ObjectRecord?>? check = null)
+    public ObjectRecord CompleteUpload(string bucket, string uploadId, Func<UploadRecord, List<PartRecord>, ObjectRecord> build, Action<ObjectRecord?>? check = null)
     {
-        var garbage = state.Write(w =>
+        var (stored, garbage) = state.Write(w =>
         {
             var uploadJson = w.Get(Uploads, UploadKey(bucket, uploadId)) ?? throw new UploadNotFound(uploadId);
             var upload = JsonSerializer.Deserialize(uploadJson, S3Json.Default.UploadRecord)!;
@@ -253,10 +424,11 @@ public sealed class S3Store(IStateStore state, BlobStore blobs)
             var record = build(upload, parts);
             var used = record.Segments.Select(s => s.BlobId).ToHashSet();
             var garbage = RemoveUpload(w, uploadId, UploadKey(bucket, uploadId)).Where(id => !used.Contains(id)).ToList();
-            Replace(w, bucket, ReadObject(w, bucket, record.Key), record, garbage);
-            return garbage;
+            var versioning = VersioningOf(w.Get(Buckets, bucket) ?? throw new BucketNotFound(bucket));
+            return (Install(w, bucket, versioning, ReadObject(w, bucket, record.Key), record, garbage), garbage);
         });
         DeleteBlobs(garbage);
+        return stored;
     }
 
     public void AbortUpload(string bucket, string uploadId)

@@ -1052,6 +1052,16 @@ public sealed partial record PutBucketPolicyRequest
     public string? ExpectedBucketOwner { get; init; }
 }
 
+public sealed partial record PutBucketVersioningRequest
+{
+    public string? Bucket { get; init; }
+    public string? ContentMD5 { get; init; }
+    public string? ChecksumAlgorithm { get; init; }
+    public string? MFA { get; init; }
+    public VersioningConfiguration? VersioningConfiguration { get; init; }
+    public string? ExpectedBucketOwner { get; init; }
+}
+
 public sealed partial record PutObjectOutput
 {
     public string? Expiration { get; init; }
@@ -1302,6 +1312,13 @@ public sealed partial record UploadPartRequest
     public string? ExpectedBucketOwner { get; init; }
 }
 
+/// <summary>Describes the versioning state of an Amazon S3 bucket.</summary>
+public sealed partial record VersioningConfiguration
+{
+    public string? MFADelete { get; init; }
+    public string? Status { get; init; }
+}
+
 /// <summary>The values the model allows for each enumerated string of s3's inputs.</summary>
 public static class S3Enums
 {
@@ -1309,6 +1326,7 @@ public static class S3Enums
     public static readonly string[] BucketLocationConstraint = ["af-south-1", "ap-east-1", "ap-east-2", "ap-northeast-1", "ap-northeast-2", "ap-northeast-3", "ap-south-1", "ap-south-2", "ap-southeast-1", "ap-southeast-2", "ap-southeast-3", "ap-southeast-4", "ap-southeast-5", "ap-southeast-6", "ap-southeast-7", "ca-central-1", "ca-west-1", "cn-north-1", "cn-northwest-1", "EU", "eu-central-1", "eu-central-2", "eu-north-1", "eu-south-1", "eu-south-2", "eu-west-1", "eu-west-2", "eu-west-3", "il-central-1", "me-central-1", "me-south-1", "mx-central-1", "sa-east-1", "us-east-2", "us-gov-east-1", "us-gov-west-1", "us-west-1", "us-west-2"];
     public static readonly string[] BucketNamespace = ["account-regional", "global"];
     public static readonly string[] BucketType = ["Directory"];
+    public static readonly string[] BucketVersioningStatus = ["Enabled", "Suspended"];
     public static readonly string[] ChecksumAlgorithm = ["CRC32", "CRC32C", "SHA1", "SHA256", "CRC64NVME", "SHA512", "MD5", "XXHASH64", "XXHASH3", "XXHASH128"];
     public static readonly string[] ChecksumMode = ["ENABLED"];
     public static readonly string[] ChecksumType = ["COMPOSITE", "FULL_OBJECT"];
@@ -1318,6 +1336,7 @@ public static class S3Enums
     public static readonly string[] Event = ["s3:ReducedRedundancyLostObject", "s3:ObjectCreated:*", "s3:ObjectCreated:Put", "s3:ObjectCreated:Post", "s3:ObjectCreated:Copy", "s3:ObjectCreated:CompleteMultipartUpload", "s3:ObjectRemoved:*", "s3:ObjectRemoved:Delete", "s3:ObjectRemoved:DeleteMarkerCreated", "s3:ObjectRestore:*", "s3:ObjectRestore:Post", "s3:ObjectRestore:Completed", "s3:Replication:*", "s3:Replication:OperationFailedReplication", "s3:Replication:OperationNotTracked", "s3:Replication:OperationMissedThreshold", "s3:Replication:OperationReplicatedAfterThreshold", "s3:ObjectRestore:Delete", "s3:LifecycleTransition", "s3:IntelligentTiering", "s3:ObjectAcl:Put", "s3:LifecycleExpiration:*", "s3:LifecycleExpiration:Delete", "s3:LifecycleExpiration:DeleteMarkerCreated", "s3:ObjectTagging:*", "s3:ObjectTagging:Put", "s3:ObjectTagging:Delete"];
     public static readonly string[] FilterRuleName = ["prefix", "suffix"];
     public static readonly string[] LocationType = ["AvailabilityZone", "LocalZone"];
+    public static readonly string[] MFADelete = ["Enabled", "Disabled"];
     public static readonly string[] MetadataDirective = ["COPY", "REPLACE"];
     public static readonly string[] ObjectCannedACL = ["private", "public-read", "public-read-write", "authenticated-read", "aws-exec-read", "bucket-owner-read", "bucket-owner-full-control"];
     public static readonly string[] ObjectLockLegalHoldStatus = ["ON", "OFF"];
@@ -1496,6 +1515,12 @@ public static class S3XmlReader
         TopicArn = XmlWire.String(XmlWire.Child(e, "Topic")),
         Events = XmlWire.ReadList(e, "Event", "Event", true, static x => XmlWire.String(x) ?? ""),
         Filter = XmlWire.Child(e, "Filter") is { } c_Filter ? ReadNotificationConfigurationFilter(c_Filter) : null,
+    };
+
+    public static VersioningConfiguration ReadVersioningConfiguration(System.Xml.Linq.XElement e) => new()
+    {
+        MFADelete = XmlWire.String(XmlWire.Child(e, "MfaDelete")),
+        Status = XmlWire.String(XmlWire.Child(e, "Status")),
     };
 }
 
@@ -1975,6 +2000,7 @@ public static class S3Operations
     public const string DeleteBucket = "DeleteBucket";
     public const string GetBucketLocation = "GetBucketLocation";
     public const string GetBucketVersioning = "GetBucketVersioning";
+    public const string PutBucketVersioning = "PutBucketVersioning";
     public const string ListObjects = "ListObjects";
     public const string ListObjectsV2 = "ListObjectsV2";
     public const string ListObjectVersions = "ListObjectVersions";
