@@ -7,7 +7,8 @@ namespace Strata.Policy;
 /// IAM's condition operators. A condition holds when any of its values matches the request's
 /// value for the key (negated operators: when none does). A key the request lacks makes the
 /// condition false, except for negated operators (true), <c>…IfExists</c> (true) and <c>Null</c>.
-/// <c>ForAnyValue:</c>/<c>ForAllValues:</c> compare multivalued keys.
+/// <c>ForAnyValue:</c>/<c>ForAllValues:</c> compare multivalued keys; without values the first
+/// is false and the second true, negated or not.
 /// </summary>
 public static class Conditions
 {
@@ -53,6 +54,7 @@ public static class Conditions
         if (actual is null || actual.Count == 0)
         {
             if (set == "ForAllValues") return true; // vacuously: every (no) value matches
+            if (set == "ForAnyValue") return ifExists; // no value to match, negated or not
             return ifExists || negated;
         }
         var match = PositiveMatch(name);
