@@ -141,13 +141,25 @@ public sealed class BucketPolicyOperations(S3Environment env)
             if ((s.Action ?? s.NotAction)!.Any(a => a != "*" && !a.StartsWith("s3:", StringComparison.OrdinalIgnoreCase)))
                 throw Malformed("Policy has invalid action");
             var resources = s.Resource ?? s.NotResource ?? throw Malformed("Policy has no resource");
-            if (resources.Any(r => !(r == $"arn:aws:s3:::{bucket}" || r.StartsWith($"arn:aws:s3:::{bucket}/", StringComparison.Ordinal))))
+            if (!resources.All(r => NamesBucketOrItsObjects(r, bucket)))
                 throw Malformed("Policy has invalid resource");
         }
         return document;
     }
 
     static AwsException Malformed(string message) => new("MalformedPolicy", 400, message);
+
+    /// <summary>S3's rule for a bucket policy's resources: an S3 ARN that, wildcards and all,
+    /// can match the bucket itself or some object in it (<c>arn:aws:s3:::*</c>,
+    /// <c>arn:aws:s3:::logs-*/2026/*</c>); one that can match neither (another bucket, a bare
+    /// <c>*</c>, another service's ARN) is an invalid resource.</summary>
+    internal static bool NamesBucketOrItsObjects(string resource, string bucket)
+    {
+        const string prefix = "arn:aws:s3:::";
+        if (!resource.StartsWith(prefix, StringComparison.Ordinal)) return false;
+        var pattern = resource[prefix.Length..];
+        return Wildcard.Matches(pattern, bucket, ignoreCase: false) || Wildcard.MatchesSomeValueStartingWith(pattern, bucket + "/");
+    }
 
     /// <summary>Public, as S3 judges it: some Allow grants to everyone with no condition that
     /// pins the caller down (source IP, VPC endpoint, account).</summary>
