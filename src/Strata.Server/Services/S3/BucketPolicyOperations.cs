@@ -175,7 +175,15 @@ public sealed class BucketPolicyOperations(S3Environment env)
         var path = resource["arn:aws:s3:::".Length..];
         var slash = path.IndexOf('/');
         var name = slash < 0 ? path : path[..slash];
-        if (name.Length == 0 || name == "*" || store.GetBucket(name) is not { } bucket) return null;
+        if (name.Length == 0 || name == "*") return null;
+        if (store.GetBucket(name) is not { } bucket)
+        {
+            // A missing bucket has no owner to grant anything, and S3 tells anyone so: an
+            // anonymous request gets NoSuchBucket, not AccessDenied. Signed requests go on to the
+            // caller's own policies and the handler's NoSuchBucket.
+            if (principal.IsAnonymous) throw S3Errors.NoSuchBucket(name);
+            return null;
+        }
         // The owner's root can always manage the policy, so a bad policy never locks it out.
         if (principal.Type == PrincipalType.Root && principal.AccountId == bucket.OwnerAccountId
             && action.ToLowerInvariant() is "s3:putbucketpolicy" or "s3:getbucketpolicy" or "s3:deletebucketpolicy")
