@@ -17,9 +17,11 @@ public sealed class S3Service : IOperationResolver
 
     readonly string[] _virtualHostDomains;
     readonly Dictionary<string, Operation> _ops;
+    readonly S3Store _store;
 
     public S3Service(S3Environment env, IEnumerable<string> virtualHostDomains)
     {
+        _store = env.Store;
         // Longest first, so "s3.localhost" wins over "localhost" for bucket.s3.localhost.
         _virtualHostDomains = virtualHostDomains.Select(d => "." + d.Trim('.').ToLowerInvariant()).OrderByDescending(d => d.Length).ToArray();
         var buckets = new BucketOperations(env);
@@ -60,7 +62,7 @@ public sealed class S3Service : IOperationResolver
             Object("HeadObject", "GetObject", objects.HeadObject),
             Object("DeleteObject", "DeleteObject", objects.DeleteObject),
             Object("CopyObject", "PutObject", objects.CopyObject),
-            Object("PutObjectTagging", "PutObjectTagging", objects.PutObjectTagging),
+            Object("PutObjectTagging", "PutObjectTagging", objects.PutObjectTagging) with { ReadInputAsync = S3ConditionKeys.ReadRequestTagsAsync },
             Object("GetObjectTagging", "GetObjectTagging", objects.GetObjectTagging),
             Object("DeleteObjectTagging", "DeleteObjectTagging", objects.DeleteObjectTagging),
             Object("CreateMultipartUpload", "PutObject", multipart.CreateMultipartUpload),
@@ -74,6 +76,9 @@ public sealed class S3Service : IOperationResolver
     }
 
     public IEnumerable<Operation> Operations => _ops.Values;
+
+    public void AddConditionKeys(RequestContext ctx, string action, string resource, IDictionary<string, IReadOnlyList<string>> keys)
+        => S3ConditionKeys.Add(ctx, action, resource, _store, keys);
 
     static Operation Service(string name, string action, Func<RequestContext, Task> handler)
         => new(name, "s3:" + action, _ => "*", handler);
