@@ -7,7 +7,8 @@ namespace Strata.Policy;
 /// IAM's condition operators. A condition holds when any of its values matches the request's
 /// value for the key (negated operators: when none does). A key the request lacks makes the
 /// condition false, except for negated operators (true), <c>…IfExists</c> (true) and <c>Null</c>.
-/// <c>ForAnyValue:</c>/<c>ForAllValues:</c> compare multivalued keys.
+/// <c>ForAnyValue:</c>/<c>ForAllValues:</c> compare multivalued keys; without values the first
+/// is false and the second true, negated or not.
 /// </summary>
 public static class Conditions
 {
@@ -53,6 +54,7 @@ public static class Conditions
         if (actual is null || actual.Count == 0)
         {
             if (set == "ForAllValues") return true; // vacuously: every (no) value matches
+            if (set == "ForAnyValue") return ifExists; // no value to match, negated or not
             return ifExists || negated;
         }
         var match = PositiveMatch(name);
@@ -160,5 +162,35 @@ public static class Wildcard
         }
         while (p < pattern.Length && pattern[p] == '*') p++;
         return p == pattern.Length;
+    }
+
+    /// <summary>Whether the pattern matches some value that begins with <paramref name="prefix"/>
+    /// (case-sensitive): whether it can name anything under a path, such as a bucket's objects.</summary>
+    public static bool MatchesSomeValueStartingWith(string pattern, string prefix)
+    {
+        // The pattern positions the prefix can lead to; any survivor can be completed.
+        var states = Closure(pattern, [0]);
+        foreach (var c in prefix)
+        {
+            var next = new HashSet<int>();
+            foreach (var p in states)
+            {
+                if (p == pattern.Length) continue;
+                if (pattern[p] == '*') next.Add(p);
+                else if (pattern[p] == '?' || pattern[p] == c) next.Add(p + 1);
+            }
+            states = Closure(pattern, next);
+            if (states.Count == 0) return false;
+        }
+        return true;
+    }
+
+    /// <summary>Adds the positions past each <c>*</c> that may match nothing.</summary>
+    static HashSet<int> Closure(string pattern, HashSet<int> states)
+    {
+        var pending = new Stack<int>(states);
+        while (pending.TryPop(out var p))
+            if (p < pattern.Length && pattern[p] == '*' && states.Add(p + 1)) pending.Push(p + 1);
+        return states;
     }
 }

@@ -100,6 +100,13 @@ public sealed class EvaluatorTests
         Assert.Equal(Decision.Allow, Decide(All, "sagemaker:AddTags", "r", Ctx(("aws:TagKeys", ["team", "owner"]))));
         Assert.Equal(Decision.ImplicitDeny, Decide(All, "sagemaker:AddTags", "r", Ctx(("aws:TagKeys", ["team", "cost"]))));
         Assert.Equal(Decision.Allow, Decide(All, "sagemaker:AddTags", "r")); // no values: vacuously all
+        // ForAnyValue with no values is false, negated or not: a Deny on tag keys outside a set
+        // does not catch a request that sets no tags.
+        const string DenyOthers = """{"Effect":"Deny","Action":"*","Resource":"*","Condition":{"ForAnyValue:StringNotEquals":{"aws:TagKeys":["team","owner"]}}}""";
+        Assert.Equal(Decision.ExplicitDeny, Decide(DenyOthers, "sagemaker:AddTags", "r", Ctx(("aws:TagKeys", ["team", "cost"]))));
+        Assert.Equal(Decision.ImplicitDeny, Decide(DenyOthers, "sagemaker:AddTags", "r", Ctx(("aws:TagKeys", ["team"]))));
+        Assert.Equal(Decision.ImplicitDeny, Decide(DenyOthers, "sagemaker:AddTags", "r"));
+        Assert.Equal(Decision.ImplicitDeny, Decide(Any, "sagemaker:AddTags", "r"));
     }
 
     [Fact]

@@ -65,7 +65,7 @@ public sealed class Authorizer(IPolicySource iam, IReadOnlyList<ResourcePolicyLo
         // GetSessionToken's credentials (no MFA here) may not call IAM; AWS refuses the token.
         if (p is { Temporary: true, RoleArn: null } && action.StartsWith("iam:", StringComparison.OrdinalIgnoreCase))
             throw new AwsException("InvalidClientTokenId", 403, "The security token included in the request is invalid");
-        return Decide(p, action, resource, policies => Context(ctx, policies), resourcePolicy);
+        return Decide(p, action, resource, policies => Context(ctx, action, resource, policies), resourcePolicy);
     }
 
     /// <summary>A decision for a principal acting without a request of its own: a service using
@@ -116,8 +116,9 @@ public sealed class Authorizer(IPolicySource iam, IReadOnlyList<ResourcePolicyLo
         return parts.Length == 6 && parts[4].Length == 12 ? parts[4] : null;
     }
 
-    /// <summary>The global condition keys of the request, and the service keys S3 requests carry.</summary>
-    Dictionary<string, IReadOnlyList<string>> Context(RequestContext ctx, PrincipalPolicies policies)
+    /// <summary>The global condition keys of the request, and the keys its service adds for this
+    /// action on this resource.</summary>
+    Dictionary<string, IReadOnlyList<string>> Context(RequestContext ctx, string action, string resource, PrincipalPolicies policies)
     {
         var p = ctx.Principal;
         var now = clock.GetUtcNow();
@@ -134,13 +135,7 @@ public sealed class Authorizer(IPolicySource iam, IReadOnlyList<ResourcePolicyLo
         AddPrincipalKeys(context, p, policies);
         foreach (var (key, values) in ctx.ConditionKeys) context[key] = values;
         if (!p.IsAnonymous) context["kms:CallerAccount"] = [p.AccountId];
-        if (ctx.Service?.Protocol == AwsProtocol.RestXml)
-        {
-            foreach (var (query, key) in new[] { ("prefix", "s3:prefix"), ("delimiter", "s3:delimiter"), ("max-keys", "s3:max-keys") })
-                if (ctx.Request.Query.TryGetValue(query, out var v)) context[key] = [v.ToString()];
-            foreach (var (header, key) in new[] { ("x-amz-server-side-encryption", "s3:x-amz-server-side-encryption"), ("x-amz-server-side-encryption-aws-kms-key-id", "s3:x-amz-server-side-encryption-aws-kms-key-id") })
-                if (ctx.Header(header) is { } v) context[key] = [v];
-        }
+        ctx.Service?.Operations.AddConditionKeys(ctx, action, resource, context);
         return context;
     }
 

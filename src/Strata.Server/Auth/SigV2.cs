@@ -9,6 +9,9 @@ namespace Strata.Server.Auth;
 /// </summary>
 public static class SigV2
 {
+    /// <summary>How policies name this signature (<c>s3:signatureversion</c>): the header's scheme.</summary>
+    public const string Algorithm = "AWS";
+
     /// <summary>Sub-resources and response overrides that are part of the signed resource.</summary>
     static readonly HashSet<string> SignedSubresources =
     [

@@ -115,6 +115,8 @@ public sealed class SigV4Authenticator(ICredentialSource credentials, TimeProvid
         if (!candidates.Any(c => SigV2Matches(key.SecretAccessKey, c, signature)))
             throw Errors.BadSignature(ctx, null).With("AWSAccessKeyId", accessKeyId).With("StringToSign", stringToSign).With("SignatureProvided", signature);
         ctx.Principal = PrincipalOf(key);
+        ctx.SignatureVersion = SigV2.Algorithm;
+        ctx.SignedInQuery = expires is not null;
         WrapUnsignedS3Body(ctx);
     }
 
@@ -216,6 +218,8 @@ public sealed class SigV4Authenticator(ICredentialSource credentials, TimeProvid
 
         ctx.SigningName = service;
         ctx.Principal = PrincipalOf(key);
+        ctx.SignatureVersion = SigV4.Algorithm;
+        ctx.SignedInQuery = presigned;
         if (s3) WrapS3Body(ctx, payloadHash, new ChunkSigner(signingKey, amzDate, scope, signature));
     }
 

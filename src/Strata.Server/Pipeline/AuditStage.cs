@@ -82,7 +82,7 @@ public sealed class AuditStage(IAuditSink sink, TimeProvider clock, string regio
     }
 
     static string TlsVersion(RequestContext ctx)
-        => ctx.Http.Features.Get<Microsoft.AspNetCore.Connections.Features.ITlsHandshakeFeature>()?.Protocol switch
+        => ctx.TlsProtocol switch
         {
             System.Security.Authentication.SslProtocols.Tls13 => "TLSv1.3",
             System.Security.Authentication.SslProtocols.Tls12 => "TLSv1.2",

@@ -16,6 +16,11 @@ public sealed record Operation(
     /// operations that read their request themselves (S3's streaming bodies).</summary>
     public Func<RequestContext, object>? ReadInput { get; init; }
 
+    /// <summary>The same stage for an operation that reads its own streamed request, where
+    /// authorization needs what its small body says (S3's PutObjectTagging: the tags it sets are
+    /// condition keys). It leaves the body readable again for the handler.</summary>
+    public Func<RequestContext, Task<object?>>? ReadInputAsync { get; init; }
+
     /// <summary>An unsigned request may call it (anonymous): the operation carries its own
     /// credential, as SNS's ConfirmSubscription does its token (the SubscribeURL an endpoint is sent
     /// is fetched without a signature). Authentication lets it through and authorization leaves
@@ -40,6 +45,11 @@ public interface IOperationResolver
 
     /// <summary>Whether the operation of that name may be called unsigned (<see cref="Operation.AllowUnsigned"/>).</summary>
     bool AllowsUnsigned(string operationName) => false;
+
+    /// <summary>Adds the service's own condition keys (<c>s3:prefix</c>, <c>s3:ExistingObjectTag/…</c>)
+    /// for one decision on the request: the keys depend on the action and resource asked about,
+    /// and a request may need several (CopyObject also reads its source).</summary>
+    void AddConditionKeys(RequestContext ctx, string action, string resource, IDictionary<string, IReadOnlyList<string>> keys) { }
 
     /// <summary>The largest request body the service takes, and how it refuses a larger one
     /// (null: only the protocol stage's bound on every buffered body).</summary>

@@ -69,10 +69,10 @@ public static class ProtocolParser
         => ctx.Operation is null ? throw UnknownOperation(ctx) : Task.CompletedTask;
 
     /// <summary>The stage after that: a generated operation's typed input, read and validated once.</summary>
-    public static Task ReadInput(RequestContext ctx)
+    public static async Task ReadInput(RequestContext ctx)
     {
         if (ctx.Operation!.ReadInput is { } read) ctx.Input = read(ctx);
-        return Task.CompletedTask;
+        else if (ctx.Operation.ReadInputAsync is { } readAsync) ctx.Input = await readAsync(ctx);
     }
 
     static AwsException UnknownOperation(RequestContext ctx) => ctx.Service!.Protocol switch

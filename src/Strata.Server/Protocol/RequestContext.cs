@@ -16,6 +16,10 @@ public sealed class RequestContext(HttpContext http, string requestId, string re
     /// <summary>True on the HTTPS listener: the value of <c>aws:SecureTransport</c>.</summary>
     public bool SecureTransport { get; } = secureTransport;
 
+    /// <summary>The TLS protocol the connection negotiated; null over plain HTTP.</summary>
+    public System.Security.Authentication.SslProtocols? TlsProtocol
+        => Http.Features.Get<Microsoft.AspNetCore.Connections.Features.ITlsHandshakeFeature>()?.Protocol;
+
     /// <summary>The VPC endpoint the request came through (the VPC endpoint listener), the value
     /// of <c>aws:SourceVpce</c>; null for traffic from the open listeners.</summary>
     public string? SourceVpce { get; init; }
@@ -54,6 +58,11 @@ public sealed class RequestContext(HttpContext http, string requestId, string re
 
     // Authentication
     public Principal Principal { get; set; } = Principal.Anonymous;
+    /// <summary>The algorithm the request was signed with (<c>AWS4-HMAC-SHA256</c>, or <c>AWS</c>
+    /// for S3's SigV2); null when unsigned.</summary>
+    public string? SignatureVersion { get; set; }
+    /// <summary>The signature came in the query string (a presigned URL), not the Authorization header.</summary>
+    public bool SignedInQuery { get; set; }
     /// <summary>The payload as the handler must read it: decoded from aws-chunked and verified
     /// against its signature/hash while it is read.</summary>
     public Stream Body { get; set; } = http.Request.Body;

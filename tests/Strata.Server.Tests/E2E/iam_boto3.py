@@ -425,6 +425,36 @@ def test_policy_simulator():
     expect_error(lambda: iam.simulate_custom_policy(PolicyInputList=["{"], ActionNames=["s3:GetObject"]), "InvalidInput", 400)
 
 
+def test_policy_simulator_evaluates_the_caller_in_its_own_account():
+    """CallerArn names a user of another account; ResourceOwner (default: the caller's account)
+    owns the resource, whose policy decides together with the caller's own, as AWS simulates it."""
+    caller, their_root = "arn:aws:iam::123456789012:user/test-user", "arn:aws:iam::123456789012:root"
+    elsewhere = "arn:aws:iam::210987654321:root"
+    identity = [policy(allow("s3:GetObject"))]
+
+    def decide(grantee, **kw):
+        resource_policy = json.dumps({"Version": "2012-10-17", "Statement": [
+            {"Effect": "Allow", "Principal": {"AWS": grantee}, "Action": "s3:GetObject", "Resource": "arn:aws:s3:::shared/*"}]})
+        results = iam.simulate_custom_policy(PolicyInputList=identity, ActionNames=["s3:GetObject"], ResourceArns=["arn:aws:s3:::shared/k"],
+                                             ResourcePolicy=resource_policy, CallerArn=caller, **kw)["EvaluationResults"]
+        return [r["EvalDecision"] for r in results]
+
+    # The resource is the caller's account's, and its policy trusts that account.
+    eq(decide(their_root, ResourceOwner=their_root), ["allowed"], "same account as the caller")
+    eq(decide("123456789012", ResourceOwner=their_root), ["allowed"], "account id as principal")
+    eq(decide(their_root), ["allowed"], "ResourceOwner defaults to the caller's account")
+    # Within the caller's account the identity policy alone allows.
+    eq(decide(elsewhere, ResourceOwner=their_root), ["allowed"], "identity policy within the account")
+    # Across accounts both sides must allow.
+    eq(decide(their_root, ResourceOwner=elsewhere), ["allowed"], "cross-account, granted by the resource policy")
+    eq(decide(caller, ResourceOwner=elsewhere), ["allowed"], "cross-account, granted to the user itself")
+    eq(decide("arn:aws:iam::111122223333:root", ResourceOwner=elsewhere), ["implicitDeny"], "cross-account, granted to someone else")
+    results = iam.simulate_custom_policy(PolicyInputList=[policy(allow("s3:PutObject"))], ActionNames=["s3:GetObject"], ResourceArns=["arn:aws:s3:::shared/k"],
+                                         ResourcePolicy=json.dumps({"Version": "2012-10-17", "Statement": [
+                                             {"Effect": "Allow", "Principal": {"AWS": their_root}, "Action": "s3:GetObject", "Resource": "arn:aws:s3:::shared/*"}]}),
+                                         CallerArn=caller, ResourceOwner=elsewhere)["EvaluationResults"]
+    eq([r["EvalDecision"] for r in results], ["implicitDeny"], "cross-account, the caller's own policies do not allow")
+
 def strata(*args):
     return subprocess.run(["dotnet", os.environ["STRATA_DLL"], *args, "--data-dir", os.environ["STRATA_DATA_DIR"]], check=True, capture_output=True, text=True).stdout
 

@@ -1,6 +1,7 @@
 """S3 security end to end with an unmodified boto3: buckets private by default, bucket policies
 (cross-account grants, public reads, HTTPS only), the public access block, and presigned URLs
 that carry exactly their signer's permissions."""
+import datetime
 import json
 import os
 import ssl
@@ -167,6 +168,162 @@ def test_presigned_urls_carry_the_signers_permissions():
         {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "s3:GetObject", "Resource": f"arn:aws:s3:::{b}/*"}]}))
     with urllib.request.urlopen(url) as r:
         eq(r.read(), b"secret", "presigned read")
+
+
+def test_anonymous_request_for_a_missing_bucket_is_no_such_bucket():
+    """S3 tells anyone that a bucket does not exist; an existing one without a grant stays 403."""
+    anonymous = client("s3", unsigned=True)
+    missing = unique("missing")
+    for call in (lambda: anonymous.get_object(Bucket=missing, Key="k"), lambda: anonymous.list_objects_v2(Bucket=missing),
+                 lambda: anonymous.put_object(Bucket=missing, Key="k", Body=b"x")):
+        e = expect_error(call, "NoSuchBucket", 404, "The specified bucket does not exist")
+        eq(e["Error"].get("BucketName"), missing, "BucketName")
+    expect_error(lambda: anonymous.head_bucket(Bucket=missing), "404", 404)
+    b = bucket_with()
+    expect_error(lambda: anonymous.get_object(Bucket=b, Key="k"), "AccessDenied", 403)
+    expect_error(lambda: anonymous.get_object(Bucket=b, Key="no-such-key"), "AccessDenied", 403)
+    expect_error(lambda: anonymous.list_objects_v2(Bucket=b), "AccessDenied", 403)
+    expect_error(lambda: anonymous.head_bucket(Bucket=b), "403", 403)
+
+
+def test_bucket_policy_resources_match_through_wildcards():
+    b = bucket_with()
+    other, root_b = new_account()
+    theirs = client("s3", root_b)
+    # Any S3 resource that can match the bucket or its objects is accepted, and applies.
+    put_policy(b, statement("Allow", {"AWS": other}, "s3:GetObject", "arn:aws:s3:::*"))
+    eq(theirs.get_object(Bucket=b, Key="k")["Body"].read(), b"secret", "granted through arn:aws:s3:::*")
+    put_policy(b, statement("Allow", {"AWS": other}, "s3:GetObject", "arn:aws:s3:::pol-*/*"),
+               statement("Allow", {"AWS": other}, "s3:ListBucket", ["arn:aws:s3:::pol-*", "arn:aws:s3:::*/public/*"]))
+    eq(theirs.get_object(Bucket=b, Key="k")["Body"].read(), b"secret", "granted through arn:aws:s3:::pol-*/*")
+    eq([o["Key"] for o in theirs.list_objects_v2(Bucket=b)["Contents"]], ["k"], "list granted through arn:aws:s3:::pol-*")
+    put_policy(b, statement("Allow", {"AWS": other}, "s3:GetObject", f"arn:aws:s3:::{b}/public/*"))
+    expect_error(lambda: theirs.get_object(Bucket=b, Key="k"), "AccessDenied", 403)
+    # Resources that cannot match this bucket are refused, as S3 refuses them.
+    for resource in ("*", "arn:aws:s3:::other-*", "arn:aws:s3:::other-bucket/*", f"arn:aws:s3:::{b}x/*", "arn:aws:sqs:us-east-1:123456789012:q"):
+        expect_error(lambda: put_policy(b, statement("Allow", {"AWS": other}, "s3:GetObject", resource)), "MalformedPolicy", 400, "Policy has invalid resource")
+    expect_error(lambda: put_policy(b, statement("Allow", {"AWS": other}, "s3:GetObject", ["arn:aws:s3:::*", "arn:aws:s3:::elsewhere"])),
+                 "MalformedPolicy", 400, "Policy has invalid resource")
+
+
+def test_policy_conditions_on_the_encryption_and_acl_of_uploads():
+    b = bucket_with()
+    secure = client("s3", tls=True)
+    customer = os.urandom(32)
+    # Only SSE-C uploads: a valid SSE-C upload passes, a plain one is refused.
+    put_policy(b, statement("Deny", "*", "s3:PutObject", f"arn:aws:s3:::{b}/*",
+                            {"Null": {"s3:x-amz-server-side-encryption-customer-algorithm": "true"}}))
+    secure.put_object(Bucket=b, Key="c", Body=b"sealed", SSECustomerAlgorithm="AES256", SSECustomerKey=customer)
+    eq(secure.get_object(Bucket=b, Key="c", SSECustomerAlgorithm="AES256", SSECustomerKey=customer)["Body"].read(), b"sealed", "SSE-C round trip")
+    expect_error(lambda: secure.put_object(Bucket=b, Key="p", Body=b"plain"), "AccessDenied", 403)
+    mpu = secure.create_multipart_upload(Bucket=b, Key="m", SSECustomerAlgorithm="AES256", SSECustomerKey=customer)
+    secure.abort_multipart_upload(Bucket=b, Key="m", UploadId=mpu["UploadId"])
+    expect_error(lambda: secure.create_multipart_upload(Bucket=b, Key="m"), "AccessDenied", 403)
+    # A canned ACL and grants are keys of the write.
+    put_policy(b, statement("Deny", "*", "s3:PutObject", f"arn:aws:s3:::{b}/*", {"StringNotEquals": {"s3:x-amz-acl": "bucket-owner-full-control"}}),
+               statement("Deny", "*", "s3:PutObject", f"arn:aws:s3:::{b}/*", {"Null": {"s3:x-amz-grant-read": "false"}}))
+    s3.put_object(Bucket=b, Key="acl", Body=b"x", ACL="bucket-owner-full-control")
+    expect_error(lambda: s3.put_object(Bucket=b, Key="acl", Body=b"x"), "AccessDenied", 403)
+    expect_error(lambda: s3.put_object(Bucket=b, Key="acl", Body=b"x", ACL="public-read"), "AccessDenied", 403)
+    expect_error(lambda: s3.put_object(Bucket=b, Key="acl", Body=b"x", ACL="bucket-owner-full-control", GrantRead='uri="http://acs.amazonaws.com/groups/global/AllUsers"'),
+                 "AccessDenied", 403)
+    put_policy(b, statement("Deny", "*", "s3:PutObject", f"arn:aws:s3:::{b}/*", {"StringLike": {"s3:x-amz-grant-full-control": "*"}}),
+               statement("Deny", "*", "s3:PutObject", f"arn:aws:s3:::{b}/*", {"StringEquals": {"s3:x-amz-grant-read-acp": 'id="abc"'}}),
+               statement("Deny", "*", "s3:PutObject", f"arn:aws:s3:::{b}/*", {"StringEquals": {"s3:x-amz-grant-write-acp": 'id="abc"'}}))
+    s3.put_object(Bucket=b, Key="grants", Body=b"x")
+    expect_error(lambda: s3.put_object(Bucket=b, Key="grants", Body=b"x", GrantFullControl='id="abc"'), "AccessDenied", 403)
+    expect_error(lambda: s3.put_object(Bucket=b, Key="grants", Body=b"x", GrantReadACP='id="abc"'), "AccessDenied", 403)
+    expect_error(lambda: s3.put_object(Bucket=b, Key="grants", Body=b"x", GrantWriteACP='id="abc"'), "AccessDenied", 403)
+    s3.put_object(Bucket=b, Key="grants", Body=b"x", GrantWriteACP='id="def"')
+
+
+def test_policy_conditions_on_copies_and_object_lock():
+    b = bucket_with()
+    s3.put_object(Bucket=b, Key="public/a", Body=b"open")
+    s3.put_object(Bucket=b, Key="private/a", Body=b"closed")
+    put_policy(b, statement("Deny", "*", "s3:PutObject", f"arn:aws:s3:::{b}/*",
+                            {"StringNotLike": {"s3:x-amz-copy-source": f"{b}/public/*"}, "Null": {"s3:x-amz-copy-source": "false"}}),
+               statement("Deny", "*", "s3:PutObject", f"arn:aws:s3:::{b}/*", {"StringEquals": {"s3:x-amz-metadata-directive": "REPLACE"}}))
+    s3.copy_object(Bucket=b, Key="copy", CopySource={"Bucket": b, "Key": "public/a"})
+    eq(s3.get_object(Bucket=b, Key="copy")["Body"].read(), b"open", "copied from public/")
+    s3.copy_object(Bucket=b, Key="copy2", CopySource=f"/{b}/public/a")
+    expect_error(lambda: s3.copy_object(Bucket=b, Key="copy", CopySource={"Bucket": b, "Key": "private/a"}), "AccessDenied", 403)
+    expect_error(lambda: s3.copy_object(Bucket=b, Key="copy", CopySource={"Bucket": b, "Key": "public/a"}, MetadataDirective="REPLACE", Metadata={"m": "1"}),
+                 "AccessDenied", 403)
+    s3.copy_object(Bucket=b, Key="copy", CopySource={"Bucket": b, "Key": "public/a"}, MetadataDirective="COPY")
+    s3.put_object(Bucket=b, Key="plain", Body=b"x")  # no copy source: the Null guard lets it through
+    # Object Lock's request headers are keys too (refused here before any lock is looked at).
+    put_policy(b, statement("Deny", "*", "s3:PutObject", f"arn:aws:s3:::{b}/*", {"StringEquals": {"s3:object-lock-mode": "COMPLIANCE"}}),
+               statement("Deny", "*", "s3:PutObject", f"arn:aws:s3:::{b}/*", {"StringEquals": {"s3:object-lock-legal-hold": "ON"}}),
+               statement("Deny", "*", "s3:PutObject", f"arn:aws:s3:::{b}/*", {"DateGreaterThan": {"s3:object-lock-retain-until-date": "2040-01-01T00:00:00Z"}}))
+    s3.put_object(Bucket=b, Key="unlocked", Body=b"x")
+    expect_error(lambda: s3.put_object(Bucket=b, Key="l", Body=b"x", ObjectLockMode="COMPLIANCE", ObjectLockRetainUntilDate=datetime.datetime(2030, 1, 1, tzinfo=datetime.timezone.utc)),
+                 "AccessDenied", 403)
+    expect_error(lambda: s3.put_object(Bucket=b, Key="l", Body=b"x", ObjectLockLegalHoldStatus="ON"), "AccessDenied", 403)
+    expect_error(lambda: s3.put_object(Bucket=b, Key="l", Body=b"x", ObjectLockMode="GOVERNANCE", ObjectLockRetainUntilDate=datetime.datetime(2041, 1, 1, tzinfo=datetime.timezone.utc)),
+                 "AccessDenied", 403)
+
+
+def test_policy_conditions_on_object_tags():
+    b = bucket_with()
+    s3.put_object(Bucket=b, Key="secret", Body=b"s", Tagging="classification=secret")
+    # The stored object's tags decide its reads.
+    put_policy(b, statement("Deny", "*", ["s3:GetObject", "s3:GetObjectTagging"], f"arn:aws:s3:::{b}/*",
+                            {"StringEquals": {"s3:ExistingObjectTag/classification": "secret"}}))
+    eq(s3.get_object(Bucket=b, Key="k")["Body"].read(), b"secret", "an untagged object reads")
+    expect_error(lambda: s3.get_object(Bucket=b, Key="secret"), "AccessDenied", 403)
+    expect_error(lambda: s3.head_object(Bucket=b, Key="secret"), "403", 403)
+    expect_error(lambda: s3.get_object_tagging(Bucket=b, Key="secret"), "AccessDenied", 403)
+    s3.put_object_tagging(Bucket=b, Key="k", Tagging={"TagSet": [{"Key": "classification", "Value": "secret"}]})
+    expect_error(lambda: s3.get_object(Bucket=b, Key="k"), "AccessDenied", 403)
+    s3.delete_bucket_policy(Bucket=b)
+    # The tags a request sets: on upload (x-amz-tagging) and in PutObjectTagging's body.
+    put_policy(b, statement("Deny", "*", ["s3:PutObject", "s3:PutObjectTagging"], f"arn:aws:s3:::{b}/*",
+                            {"StringNotEquals": {"s3:RequestObjectTag/team": "ml"}}),
+               statement("Deny", "*", ["s3:PutObject", "s3:PutObjectTagging"], f"arn:aws:s3:::{b}/*",
+                            {"ForAnyValue:StringNotEquals": {"s3:RequestObjectTagKeys": ["team", "project"]}}))
+    s3.put_object(Bucket=b, Key="t", Body=b"x", Tagging="team=ml&project=p1")
+    expect_error(lambda: s3.put_object(Bucket=b, Key="t", Body=b"x", Tagging="team=web"), "AccessDenied", 403)
+    expect_error(lambda: s3.put_object(Bucket=b, Key="t", Body=b"x", Tagging="team=ml&cost=1"), "AccessDenied", 403)
+    expect_error(lambda: s3.put_object(Bucket=b, Key="t", Body=b"x"), "AccessDenied", 403)
+    s3.put_object_tagging(Bucket=b, Key="t", Tagging={"TagSet": [{"Key": "team", "Value": "ml"}]})
+    expect_error(lambda: s3.put_object_tagging(Bucket=b, Key="t", Tagging={"TagSet": [{"Key": "team", "Value": "web"}]}), "AccessDenied", 403)
+    expect_error(lambda: s3.put_object_tagging(Bucket=b, Key="t", Tagging={"TagSet": [{"Key": "team", "Value": "ml"}, {"Key": "owner", "Value": "x"}]}),
+                 "AccessDenied", 403)
+    s3.delete_bucket_policy(Bucket=b)
+    eq(s3.get_object_tagging(Bucket=b, Key="t")["TagSet"], [{"Key": "team", "Value": "ml"}], "the allowed tag set stuck")
+
+
+def test_policy_conditions_on_the_signature_and_tls():
+    b = bucket_with()
+    # Only header-signed SigV4: presigned URLs and SigV2 are refused.
+    put_policy(b, statement("Deny", "*", "s3:GetObject", f"arn:aws:s3:::{b}/*", {"StringNotEquals": {"s3:authType": "REST-HEADER"}}),
+               statement("Deny", "*", "s3:GetObject", f"arn:aws:s3:::{b}/*", {"StringNotEquals": {"s3:signatureversion": "AWS4-HMAC-SHA256"}}))
+    eq(s3.get_object(Bucket=b, Key="k")["Body"].read(), b"secret", "header-signed SigV4")
+    url = s3.generate_presigned_url("get_object", Params={"Bucket": b, "Key": "k"}, ExpiresIn=300)
+    try:
+        urllib.request.urlopen(url)
+        raise AssertionError("a presigned URL passed a REST-HEADER-only policy")
+    except urllib.error.HTTPError as e:
+        eq(e.code, 403, "presigned status")
+    sigv2 = boto3.client("s3", endpoint_url=endpoint(), region_name="us-east-1", config=cfg.merge(Config(signature_version="s3")))
+    expect_error(lambda: sigv2.get_object(Bucket=b, Key="k"), "AccessDenied", 403)
+    put_policy(b, statement("Deny", "*", "s3:GetObject", f"arn:aws:s3:::{b}/*", {"StringNotEquals": {"s3:signatureversion": "AWS"}}))
+    eq(sigv2.get_object(Bucket=b, Key="k")["Body"].read(), b"secret", "SigV2 as required")
+    put_policy(b, statement("Deny", "*", "s3:GetObject", f"arn:aws:s3:::{b}/*", {"StringNotEquals": {"s3:authType": "REST-QUERY-STRING"}}))
+    with urllib.request.urlopen(s3.generate_presigned_url("get_object", Params={"Bucket": b, "Key": "k"}, ExpiresIn=300)) as r:
+        eq(r.read(), b"secret", "presigned as required")
+    # s3:TlsVersion: absent over plain HTTP, the negotiated version over TLS.
+    secure = client("s3", tls=True)
+    put_policy(b, statement("Deny", "*", "s3:GetObject", f"arn:aws:s3:::{b}/*", {"Null": {"s3:TlsVersion": "true"}}))
+    expect_error(lambda: s3.get_object(Bucket=b, Key="k"), "AccessDenied", 403)
+    eq(secure.get_object(Bucket=b, Key="k")["Body"].read(), b"secret", "over TLS")
+    put_policy(b, statement("Deny", "*", "s3:GetObject", f"arn:aws:s3:::{b}/*", {"NumericLessThan": {"s3:TlsVersion": "1.2"}}))
+    eq(secure.get_object(Bucket=b, Key="k")["Body"].read(), b"secret", "TLS 1.2 or later")
+    s3.get_object(Bucket=b, Key="k")  # no TLS version: NumericLessThan does not hold
+    put_policy(b, statement("Deny", "*", "s3:GetObject", f"arn:aws:s3:::{b}/*", {"NumericGreaterThanEquals": {"s3:TlsVersion": "1.2"}}))
+    expect_error(lambda: secure.get_object(Bucket=b, Key="k"), "AccessDenied", 403)
+    s3.get_object(Bucket=b, Key="k")
 
 
 run(globals())

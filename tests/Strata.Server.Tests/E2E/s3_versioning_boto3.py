@@ -278,5 +278,30 @@ def test_endpoint_deploys_the_latest_version_of_its_artifact():
     sm.delete_endpoint(EndpointName=name)
 
 
+def test_a_request_naming_a_version_needs_the_version_action():
+    from harness import client, iam_user
+    iam = client("iam")
+    name, keys = iam_user(iam, "plain", ["s3:GetObject", "s3:PutObject", "s3:DeleteObject", "s3:GetObjectTagging"])
+    user = boto3.client("s3", endpoint_url=endpoint(), region_name="us-east-1", config=cfg,
+                        aws_access_key_id=keys[0], aws_secret_access_key=keys[1])
+    b = versioned_bucket()
+    first = s3.put_object(Bucket=b, Key="k", Body=b"one")["VersionId"]
+    s3.put_object(Bucket=b, Key="k", Body=b"two")
+    eq(user.get_object(Bucket=b, Key="k")["Body"].read(), b"two", "the latest, with s3:GetObject")
+    expect_error(lambda: user.get_object(Bucket=b, Key="k", VersionId=first), "AccessDenied", 403)
+    expect_error(lambda: user.head_object(Bucket=b, Key="k", VersionId=first), "403", 403)
+    expect_error(lambda: user.get_object_tagging(Bucket=b, Key="k", VersionId=first), "AccessDenied", 403)
+    expect_error(lambda: user.delete_object(Bucket=b, Key="k", VersionId=first), "AccessDenied", 403)
+    expect_error(lambda: user.copy_object(Bucket=b, Key="copy", CopySource={"Bucket": b, "Key": "k", "VersionId": first}), "AccessDenied", 403)
+    eq(body(Bucket=b, Key="k", VersionId=first), b"one", "the version the user could not delete")
+    iam.put_user_policy(UserName=name, PolicyName="versions", PolicyDocument=json.dumps({"Version": "2012-10-17", "Statement": [
+        {"Effect": "Allow", "Action": ["s3:GetObjectVersion", "s3:DeleteObjectVersion"], "Resource": f"arn:aws:s3:::{b}/*"}]}))
+    eq(user.get_object(Bucket=b, Key="k", VersionId=first)["Body"].read(), b"one", "with s3:GetObjectVersion")
+    user.copy_object(Bucket=b, Key="copy", CopySource={"Bucket": b, "Key": "k", "VersionId": first})
+    eq(body(Bucket=b, Key="copy"), b"one", "copied from the named version")
+    user.delete_object(Bucket=b, Key="k", VersionId=first)
+    expect_error(lambda: s3.get_object(Bucket=b, Key="k", VersionId=first), "NoSuchVersion", 404)
+
+
 if __name__ == "__main__":
     run(globals())

@@ -939,10 +939,16 @@ public sealed partial class IamService(IamStore store, CredentialStore credentia
         // The model requires the list; an empty one is as good as none.
         if (identity.Count == 0) throw QueryProtocol.Invalid("PolicyInputList", null, "Member must not be null");
         var boundaries = ParseInputs(request.PermissionsBoundaryPolicyInputList);
+        // The simulated caller belongs to the account its ARN names, which need not be this one
+        // (AWS simulates a user of any account against a resource policy).
         var caller = request.CallerArn ?? $"arn:aws:iam::{ctx.Principal.AccountId}:user/simulated";
-        return Simulate(new RequestPrincipal(caller, ctx.Principal.AccountId), identity, boundaries.Count > 0 ? Merge(boundaries) : null,
+        return Simulate(new RequestPrincipal(caller, ArnAccount(caller) ?? ctx.Principal.AccountId), identity, boundaries.Count > 0 ? Merge(boundaries) : null,
             request.ActionNames, request.ResourceArns, request.ResourcePolicy, request.ResourceOwner, request.ContextEntries);
     }
+
+    /// <summary>The account an ARN names (<c>arn:aws:iam::123456789012:root</c>), if it names one.</summary>
+    static string? ArnAccount(string arn)
+        => arn.Split(':') is [_, _, _, _, var account, ..] && account.Length == 12 && account.All(char.IsAsciiDigit) ? account : null;
 
     static List<PolicyDocument> ParseInputs(List<string>? documents) => documents?.Select(d => ParseInput(d, PolicyKind.Identity)).ToList() ?? [];
 
@@ -963,7 +969,8 @@ public sealed partial class IamService(IamStore store, CredentialStore credentia
         if (actions is not { Count: > 0 }) throw QueryProtocol.Invalid("ActionNames", null, "Member must not be null");
         var resources = resourceArns is { Count: > 0 } ? resourceArns : ["*"];
         var resourcePolicy = resourcePolicyDocument is { } rp ? ParseInput(rp, PolicyKind.Resource) : null;
-        var owner = resourceOwner?.Split(':').ElementAtOrDefault(4);
+        // Without a ResourceOwner, the resources (and their policy) belong to the caller's account.
+        var owner = (resourceOwner is null ? null : ArnAccount(resourceOwner)) ?? principal.AccountId;
         var context = new Dictionary<string, IReadOnlyList<string>>(StringComparer.OrdinalIgnoreCase);
         foreach (var entry in (contextEntries ?? []).TakeWhile(e => e.ContextKeyName is not null))
             context[entry.ContextKeyName!] = entry.ContextKeyValues ?? [];

@@ -141,13 +141,25 @@ public sealed class BucketPolicyOperations(S3Environment env)
             if ((s.Action ?? s.NotAction)!.Any(a => a != "*" && !a.StartsWith("s3:", StringComparison.OrdinalIgnoreCase)))
                 throw Malformed("Policy has invalid action");
             var resources = s.Resource ?? s.NotResource ?? throw Malformed("Policy has no resource");
-            if (resources.Any(r => !(r == $"arn:aws:s3:::{bucket}" || r.StartsWith($"arn:aws:s3:::{bucket}/", StringComparison.Ordinal))))
+            if (!resources.All(r => NamesBucketOrItsObjects(r, bucket)))
                 throw Malformed("Policy has invalid resource");
         }
         return document;
     }
 
     static AwsException Malformed(string message) => new("MalformedPolicy", 400, message);
+
+    /// <summary>S3's rule for a bucket policy's resources: an S3 ARN that, wildcards and all,
+    /// can match the bucket itself or some object in it (<c>arn:aws:s3:::*</c>,
+    /// <c>arn:aws:s3:::logs-*/2026/*</c>); one that can match neither (another bucket, a bare
+    /// <c>*</c>, another service's ARN) is an invalid resource.</summary>
+    internal static bool NamesBucketOrItsObjects(string resource, string bucket)
+    {
+        const string prefix = "arn:aws:s3:::";
+        if (!resource.StartsWith(prefix, StringComparison.Ordinal)) return false;
+        var pattern = resource[prefix.Length..];
+        return Wildcard.Matches(pattern, bucket, ignoreCase: false) || Wildcard.MatchesSomeValueStartingWith(pattern, bucket + "/");
+    }
 
     /// <summary>Public, as S3 judges it: some Allow grants to everyone with no condition that
     /// pins the caller down (source IP, VPC endpoint, account).</summary>
@@ -163,7 +175,15 @@ public sealed class BucketPolicyOperations(S3Environment env)
         var path = resource["arn:aws:s3:::".Length..];
         var slash = path.IndexOf('/');
         var name = slash < 0 ? path : path[..slash];
-        if (name.Length == 0 || name == "*" || store.GetBucket(name) is not { } bucket) return null;
+        if (name.Length == 0 || name == "*") return null;
+        if (store.GetBucket(name) is not { } bucket)
+        {
+            // A missing bucket has no owner to grant anything, and S3 tells anyone so: an
+            // anonymous request gets NoSuchBucket, not AccessDenied. Signed requests go on to the
+            // caller's own policies and the handler's NoSuchBucket.
+            if (principal.IsAnonymous) throw S3Errors.NoSuchBucket(name);
+            return null;
+        }
         // The owner's root can always manage the policy, so a bad policy never locks it out.
         if (principal.Type == PrincipalType.Root && principal.AccountId == bucket.OwnerAccountId
             && action.ToLowerInvariant() is "s3:putbucketpolicy" or "s3:getbucketpolicy" or "s3:deletebucketpolicy")

@@ -395,7 +395,8 @@ internal sealed class ObjectOperations(S3Environment env)
             throw S3Errors.InvalidArgument("Invalid copy source object key", "x-amz-copy-source", header);
         var bucketName = path[..slash];
         var key = path[(slash + 1)..];
-        ctx.Authorize("s3:GetObject", $"arn:aws:s3:::{bucketName}/{key}");
+        // Reading a named version of the source takes the version's own permission, as in S3.
+        ctx.Authorize(versionId is null ? "s3:GetObject" : "s3:GetObjectVersion", $"arn:aws:s3:::{bucketName}/{key}");
         var bucket = Store.GetBucket(bucketName) ?? throw S3Errors.NoSuchBucket(bucketName);
         var source = versionId is null ? Store.GetObject(bucketName, key) ?? throw S3Errors.NoSuchKey(key)
             : Store.GetVersion(bucketName, key, versionId) ?? throw S3Errors.NoSuchVersion(key, versionId);

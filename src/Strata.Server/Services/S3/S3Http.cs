@@ -104,7 +104,9 @@ internal static class S3Http
     }
 
     /// <summary>Reads a small XML request body (configuration documents, part lists).</summary>
-    static async Task<XElement> ReadXmlAsync(RequestContext ctx)
+    static async Task<XElement> ReadXmlAsync(RequestContext ctx) => ParseXml(await ReadSmallBodyAsync(ctx)) ?? throw S3Errors.MalformedXml();
+
+    static async Task<byte[]> ReadSmallBodyAsync(RequestContext ctx)
     {
         using var buffer = new MemoryStream();
         var chunk = new byte[64 * 1024];
@@ -114,17 +116,31 @@ internal static class S3Http
             buffer.Write(chunk, 0, n);
             if (buffer.Length > MaxXmlBody) throw S3Errors.MalformedXml();
         }
-        if (buffer.Length == 0) throw S3Errors.MalformedXml();
-        buffer.Position = 0;
+        return buffer.ToArray();
+    }
+
+    /// <summary>Reads a small body whole before the handler runs (authorization needs what it
+    /// says) and puts it back as the body the handler reads.</summary>
+    public static async Task<byte[]> BufferSmallBodyAsync(RequestContext ctx)
+    {
+        var body = await ReadSmallBodyAsync(ctx);
+        ctx.Body = new MemoryStream(body, writable: false);
+        return body;
+    }
+
+    /// <summary>The root element of an XML document; null when it is empty or not XML.</summary>
+    public static XElement? ParseXml(byte[] body)
+    {
+        if (body.Length == 0) return null;
         try
         {
             var settings = new XmlReaderSettings { DtdProcessing = DtdProcessing.Prohibit, XmlResolver = null };
-            using var reader = XmlReader.Create(buffer, settings);
-            return XDocument.Load(reader).Root ?? throw S3Errors.MalformedXml();
+            using var reader = XmlReader.Create(new MemoryStream(body), settings);
+            return XDocument.Load(reader).Root;
         }
         catch (XmlException)
         {
-            throw S3Errors.MalformedXml();
+            return null;
         }
     }
 
@@ -158,6 +174,14 @@ internal static class S3Http
     /// <summary>Tags from the <c>x-amz-tagging</c> header (URL query syntax).</summary>
     public static List<ObjectTag> ParseTaggingHeader(string? header)
     {
+        var tags = TaggingHeaderPairs(header);
+        ValidateTags(tags);
+        return tags;
+    }
+
+    /// <summary>The header's pairs as sent, not yet validated.</summary>
+    public static List<ObjectTag> TaggingHeaderPairs(string? header)
+    {
         var tags = new List<ObjectTag>();
         if (string.IsNullOrEmpty(header)) return tags;
         foreach (var pair in header.Split('&', StringSplitOptions.RemoveEmptyEntries))
@@ -167,7 +191,6 @@ internal static class S3Http
             var value = eq < 0 ? "" : Uri.UnescapeDataString(pair[(eq + 1)..].Replace('+', ' '));
             tags.Add(new ObjectTag(key, value));
         }
-        ValidateTags(tags);
         return tags;
     }
 

@@ -17,6 +17,7 @@ public sealed class S3Service : IOperationResolver
 
     readonly string[] _virtualHostDomains;
     readonly Dictionary<string, Operation> _ops;
+    readonly S3Store _store;
     readonly CorsOperations _cors;
 
     /// <summary>A browser's CORS preflight (<c>OPTIONS</c>): not an API operation (no client calls
@@ -25,6 +26,7 @@ public sealed class S3Service : IOperationResolver
 
     public S3Service(S3Environment env, IEnumerable<string> virtualHostDomains)
     {
+        _store = env.Store;
         // Longest first, so "s3.localhost" wins over "localhost" for bucket.s3.localhost.
         _virtualHostDomains = virtualHostDomains.Select(d => "." + d.Trim('.').ToLowerInvariant()).OrderByDescending(d => d.Length).ToArray();
         var buckets = new BucketOperations(env);
@@ -73,7 +75,7 @@ public sealed class S3Service : IOperationResolver
             Object("HeadObject", "GetObject", objects.HeadObject, version: "GetObjectVersion"),
             Object("DeleteObject", "DeleteObject", objects.DeleteObject, version: "DeleteObjectVersion"),
             Object("CopyObject", "PutObject", objects.CopyObject),
-            Object("PutObjectTagging", "PutObjectTagging", objects.PutObjectTagging, version: "PutObjectVersionTagging"),
+            Object("PutObjectTagging", "PutObjectTagging", objects.PutObjectTagging, version: "PutObjectVersionTagging") with { ReadInputAsync = S3ConditionKeys.ReadRequestTagsAsync },
             Object("GetObjectTagging", "GetObjectTagging", objects.GetObjectTagging, version: "GetObjectVersionTagging"),
             Object("DeleteObjectTagging", "DeleteObjectTagging", objects.DeleteObjectTagging, version: "DeleteObjectVersionTagging"),
             Object("CreateMultipartUpload", "PutObject", multipart.CreateMultipartUpload),
@@ -87,6 +89,9 @@ public sealed class S3Service : IOperationResolver
     }
 
     public IEnumerable<Operation> Operations => _ops.Values;
+
+    public void AddConditionKeys(RequestContext ctx, string action, string resource, IDictionary<string, IReadOnlyList<string>> keys)
+        => S3ConditionKeys.Add(ctx, action, resource, _store, keys);
 
     static Operation Service(string name, string action, Func<RequestContext, Task> handler)
         => new(name, "s3:" + action, _ => "*", handler);
