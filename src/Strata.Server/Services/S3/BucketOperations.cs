@@ -211,7 +211,7 @@ internal sealed partial class BucketOperations(S3Environment env)
             throw S3Errors.InvalidArgument("Invalid version id specified", "version-id-marker", versionIdMarker);
         var maxKeys = MaxKeys(ctx);
         // A bucket never versioned has only current objects (each the "null" version): one scan.
-        S3Listing.Scan scan = bucket.Versioning is null ? Scanner(bucket.Name)
+        var scan = bucket.Versioning is null ? Scanner(bucket.Name)
             : (p, startAfter, limit, skip) => env.Store.ScanVersionedKeys(bucket.Name, p, startAfter, limit, skip);
         IReadOnlyList<ObjectRecord> VersionsOf(string key) => bucket.Versioning is null
             ? env.Store.GetObject(bucket.Name, key) is { } o ? [o] : []

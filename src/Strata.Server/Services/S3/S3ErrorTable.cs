@@ -63,5 +63,5 @@ public static class S3ErrorTable
 
     /// <summary>Errors S3's error-code table lists that the service model declares for no
     /// operation (S3 documents them once, for every operation).</summary>
-    public static readonly IReadOnlySet<string> UndeclaredCodes = new HashSet<string>(StringComparer.Ordinal) { "BucketNotEmpty" };
+    public static readonly IReadOnlySet<string> UndeclaredCodes = new HashSet<string>(StringComparer.Ordinal) { "BucketNotEmpty", "NoSuchVersion", "MethodNotAllowed" };
 }
