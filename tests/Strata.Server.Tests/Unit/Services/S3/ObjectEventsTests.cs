@@ -19,71 +19,26 @@ namespace Strata.Server.Tests.Unit;
 /// </summary>
 public sealed class ObjectEventsTests : IDisposable
 {
-    const string Account = "111122223333";
+    const string Account = InProcessS3.Account;
 
-    readonly string _dir = Directory.CreateTempSubdirectory("strata-s3-events-").FullName;
-    readonly FakeTimeProvider _clock = new(new DateTimeOffset(2026, 11, 30, 12, 0, 0, TimeSpan.Zero));
-    readonly SqliteStateStore _state;
-    readonly S3Store _store;
-    readonly S3Service _s3;
     readonly ServiceEventRecorder _bus = new();
-    int _requests;
+    readonly InProcessS3 _s3;
+    readonly S3Store _store;
+    readonly FakeTimeProvider _clock;
 
     public ObjectEventsTests()
     {
-        _state = new SqliteStateStore(Path.Combine(_dir, "state.db"));
-        _store = new S3Store(_state, new BlobStore(Path.Combine(_dir, "objects")));
-        // No object here is encrypted: server-side encryption never reaches KMS.
-        _s3 = new S3Service(new S3Environment(_store, null!, _clock, "us-east-1", new ServerSideEncryption(null!, null!, "us-east-1")) { Events = _bus }, ["localhost"]);
-        _store.CreateBucket(new BucketRecord("events", Account, "us-east-1", _clock.GetUtcNow()));
-        _store.CreateBucket(new BucketRecord("quiet", Account, "us-east-1", _clock.GetUtcNow()));
+        _s3 = new InProcessS3(_bus, "events", "quiet");
+        _store = _s3.Store;
+        _clock = _s3.Clock;
     }
 
-    public void Dispose()
-    {
-        _state.Dispose();
-        Directory.Delete(_dir, recursive: true);
-    }
+    public void Dispose() => _s3.Dispose();
 
-    sealed class AllowAll : IRequestAuthorizer
-    {
-        public void Require(RequestContext ctx, string action, string resource) { }
+    Task<RequestContext> SendAsync(string method, string target, string body = "", params (string Name, string Value)[] headers)
+        => _s3.SendAsync(method, target, body, headers);
 
-        public AccessDecision Decide(RequestContext ctx, string action, string resource) => new(true, "allowed");
-    }
-
-    /// <summary>Sends one request through S3's routing and handler, as the pipeline would after
-    /// authorizing it; returns the context (response, request id).</summary>
-    async Task<RequestContext> SendAsync(string method, string target, string body = "", params (string Name, string Value)[] headers)
-    {
-        var http = new DefaultHttpContext();
-        var bytes = Encoding.UTF8.GetBytes(body);
-        var query = target.IndexOf('?');
-        http.Request.Method = method;
-        http.Request.Path = query < 0 ? target : target[..query];
-        http.Request.QueryString = new QueryString(query < 0 ? "" : target[query..]);
-        http.Request.Host = new HostString("localhost");
-        http.Request.Body = new MemoryStream(bytes);
-        http.Request.ContentLength = bytes.Length;
-        http.Features.Get<IHttpRequestFeature>()!.RawTarget = target;
-        foreach (var (name, value) in headers) http.Request.Headers[name] = value;
-        http.Response.Body = new MemoryStream();
-        http.Connection.RemoteIpAddress = IPAddress.Parse("203.0.113.7");
-        var ctx = new RequestContext(http, $"REQ{++_requests:D4}", "us-east-1", false)
-        {
-            Principal = Principal.Root(Account, "AKIAEXAMPLE"),
-            Authorizer = new AllowAll(),
-        };
-        var op = _s3.Resolve(ctx) ?? throw new InvalidOperationException($"no S3 operation for {method} {target}");
-        await op.Handler(ctx);
-        return ctx;
-    }
-
-    static string ResponseText(RequestContext ctx)
-    {
-        ctx.Response.Body.Position = 0;
-        return new StreamReader(ctx.Response.Body).ReadToEnd();
-    }
+    static string ResponseText(RequestContext ctx) => InProcessS3.ResponseText(ctx);
 
     const string EventBridgeOn = "<NotificationConfiguration xmlns=\"http://s3.amazonaws.com/doc/2006-03-01/\"><EventBridgeConfiguration/></NotificationConfiguration>";
 

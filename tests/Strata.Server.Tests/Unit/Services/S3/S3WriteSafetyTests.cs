@@ -17,66 +17,19 @@ namespace Strata.Server.Tests.Unit;
 /// </summary>
 public sealed class S3WriteSafetyTests : IDisposable
 {
-    const string Account = "111122223333";
+    const string Account = InProcessS3.Account;
 
-    readonly string _dir = Directory.CreateTempSubdirectory("strata-s3-safety-").FullName;
-    readonly FakeTimeProvider _clock = new(new DateTimeOffset(2026, 11, 30, 12, 0, 0, TimeSpan.Zero));
-    readonly SqliteStateStore _state;
-    readonly S3Service _s3;
-    int _requests;
+    readonly InProcessS3 _s3 = new(null, "b");
+    readonly FakeTimeProvider _clock;
 
-    public S3WriteSafetyTests()
-    {
-        _state = new SqliteStateStore(Path.Combine(_dir, "state.db"));
-        var store = new S3Store(_state, new BlobStore(Path.Combine(_dir, "objects")));
-        // No object here is encrypted: server-side encryption never reaches KMS.
-        _s3 = new S3Service(new S3Environment(store, null!, _clock, "us-east-1", new ServerSideEncryption(null!, null!, "us-east-1")), ["localhost"]);
-        store.CreateBucket(new BucketRecord("b", Account, "us-east-1", _clock.GetUtcNow()));
-    }
+    public S3WriteSafetyTests() => _clock = _s3.Clock;
 
-    public void Dispose()
-    {
-        _state.Dispose();
-        Directory.Delete(_dir, recursive: true);
-    }
+    public void Dispose() => _s3.Dispose();
 
-    sealed class AllowAll : IRequestAuthorizer
-    {
-        public void Require(RequestContext ctx, string action, string resource) { }
+    Task<RequestContext> SendAsync(string method, string target, string body = "", params (string Name, string Value)[] headers)
+        => _s3.SendAsync(method, target, body, headers);
 
-        public AccessDecision Decide(RequestContext ctx, string action, string resource) => new(true, "allowed");
-    }
-
-    async Task<RequestContext> SendAsync(string method, string target, string body = "", params (string Name, string Value)[] headers)
-    {
-        var http = new DefaultHttpContext();
-        var bytes = Encoding.UTF8.GetBytes(body);
-        var query = target.IndexOf('?');
-        http.Request.Method = method;
-        http.Request.Path = query < 0 ? target : target[..query];
-        http.Request.QueryString = new QueryString(query < 0 ? "" : target[query..]);
-        http.Request.Host = new HostString("localhost");
-        http.Request.Body = new MemoryStream(bytes);
-        http.Request.ContentLength = bytes.Length;
-        http.Features.Get<IHttpRequestFeature>()!.RawTarget = target;
-        foreach (var (name, value) in headers) http.Request.Headers[name] = value;
-        http.Response.Body = new MemoryStream();
-        http.Connection.RemoteIpAddress = IPAddress.Parse("203.0.113.7");
-        var ctx = new RequestContext(http, $"REQ{++_requests:D4}", "us-east-1", false)
-        {
-            Principal = Principal.Root(Account, "AKIAEXAMPLE"),
-            Authorizer = new AllowAll(),
-        };
-        var op = _s3.Resolve(ctx) ?? throw new InvalidOperationException($"no S3 operation for {method} {target}");
-        await op.Handler(ctx);
-        return ctx;
-    }
-
-    static string ResponseText(RequestContext ctx)
-    {
-        ctx.Response.Body.Position = 0;
-        return new StreamReader(ctx.Response.Body).ReadToEnd();
-    }
+    static string ResponseText(RequestContext ctx) => InProcessS3.ResponseText(ctx);
 
     /// <summary>An upload of one part; returns its id and the Complete body naming that part.</summary>
     async Task<(string UploadId, string Complete)> OnePartUploadAsync(string key)
