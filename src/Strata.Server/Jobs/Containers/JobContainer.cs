@@ -204,7 +204,6 @@ public sealed class JobContainer(JobContainerOptions options, TimeProvider clock
         {
             throw new JobException($"ClientError: the {launch.Kind} container's command {psi.FileName} could not be started: {e.Message}");
         }
-        var group = process.Id;
         process.BeginOutputReadLine();
         process.BeginErrorReadLine();
 
@@ -218,11 +217,11 @@ public sealed class JobContainer(JobContainerOptions options, TimeProvider clock
             if (first != exited.Task)
             {
                 stoppedBy = first == limit ? MaxRuntimeExceeded : await stop;
-                Signal(group, SigTerm);
+                Signal(process, SigTerm);
                 var grace = Task.Delay(StopGrace, clock, timers.Token);
                 if (await Task.WhenAny(exited.Task, grace).WaitAsync(ct) != exited.Task)
                 {
-                    Signal(group, SigKill);
+                    Signal(process, SigKill);
                     TryKill(process);
                 }
             }
@@ -231,13 +230,13 @@ public sealed class JobContainer(JobContainerOptions options, TimeProvider clock
         catch
         {
             // The server stopping, or anything unforeseen: the container does not outlive its run.
-            Signal(group, SigKill);
+            Signal(process, SigKill);
             TryKill(process);
             throw;
         }
         finally { await timers.CancelAsync(); }
         // What the main process left behind ends with it; then the last lines are read, a moment at most.
-        Signal(group, SigKill);
+        Signal(process, SigKill);
         try { await process.WaitForExitAsync(ct).WaitAsync(OutputDrain, clock, ct); }
         catch (TimeoutException) { log.LogWarning("{Kind} job {Job}: a process that left the container still holds its output", launch.Kind, launch.JobName); }
         return new ContainerExit(process.ExitCode, stoppedBy);
@@ -303,6 +302,13 @@ public sealed class JobContainer(JobContainerOptions options, TimeProvider clock
     [System.Runtime.InteropServices.DllImport("libc", SetLastError = true, EntryPoint = "kill")]
     static extern int Kill(int pid, int signal);
 
-    /// <summary>Signals the container's process group (Process.Kill only knows SIGKILL and one tree).</summary>
-    static void Signal(int group, int signal) => _ = Kill(-group, signal);
+    /// <summary>Signals the container's process group (Process.Kill only knows SIGKILL and one tree).
+    /// For a moment after Start the group does not exist yet (setsid(1) has been exec'd but has not
+    /// called setsid()): the signal then goes to the process itself, which has not started the
+    /// container yet, so that a stop that comes at once is never lost (it would wait out the grace).
+    /// Only while the process is not reaped: its pid could be another's after.</summary>
+    static void Signal(Process process, int signal)
+    {
+        if (Kill(-process.Id, signal) != 0 && !process.HasExited) _ = Kill(process.Id, signal);
+    }
 }
