@@ -39,6 +39,8 @@ public sealed class Authorizer(IPolicySource iam, IReadOnlyList<ResourcePolicyLo
         ctx.Authorizer = this;
         // An unsigned call of an operation that carries its own credential: its handler checks it.
         if (ctx.Principal.IsAnonymous && op.AllowUnsigned) return Task.CompletedTask;
+        // Its handler asks for each item of the request (Operation.AuthorizedPerItem).
+        if (op.AuthorizedPerItem) return Task.CompletedTask;
         Require(ctx, ctx.Action, ctx.ResourceArn);
         return Task.CompletedTask;
     }

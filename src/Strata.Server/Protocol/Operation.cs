@@ -27,6 +27,12 @@ public sealed record Operation(
     /// an anonymous call to the handler; a signed call is authorized as any other.</summary>
     public bool AllowUnsigned { get; init; }
 
+    /// <summary>The handler decides, item by item, what its request may do (S3's DeleteObjects:
+    /// each key by <c>s3:DeleteObject</c>, or <c>s3:DeleteObjectVersion</c> when it names a
+    /// version, a refused key reported in the answer while the others are deleted). The
+    /// authorization stage names the action and resource (for the audit) but decides nothing.</summary>
+    public bool AuthorizedPerItem { get; init; }
+
     /// <summary>The IAM action of this request, where it depends on the request: S3 authorizes a
     /// request that names an object version (<c>?versionId=</c>) as <c>s3:GetObjectVersion</c>,
     /// <c>s3:DeleteObjectVersion</c>, …, not as the plain action. Null: always <see cref="IamAction"/>.</summary>

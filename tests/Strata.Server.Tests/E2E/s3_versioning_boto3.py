@@ -303,5 +303,41 @@ def test_a_request_naming_a_version_needs_the_version_action():
     expect_error(lambda: s3.get_object(Bucket=b, Key="k", VersionId=first), "NoSuchVersion", 404)
 
 
+def test_delete_objects_authorizes_each_key():
+    """DeleteObjects is decided key by key, as S3 does: s3:DeleteObject on the key, or
+    s3:DeleteObjectVersion (with that version as s3:versionid) when it names one. A key the caller
+    may not delete is an AccessDenied in the answer, and stays; the others are deleted."""
+    from harness import client, iam_user
+    iam = client("iam")
+    b = versioned_bucket()
+    s3.put_object(Bucket=b, Key="tmp/a", Body=b"a")
+    s3.put_object(Bucket=b, Key="keep/b", Body=b"b")
+    c1 = s3.put_object(Bucket=b, Key="tmp/c", Body=b"c1")["VersionId"]
+    c2 = s3.put_object(Bucket=b, Key="tmp/c", Body=b"c2")["VersionId"]
+    name, keys = iam_user(iam, "deleter")
+    iam.put_user_policy(UserName=name, PolicyName="tmp", PolicyDocument=json.dumps({"Version": "2012-10-17", "Statement": [
+        {"Effect": "Allow", "Action": "s3:DeleteObject", "Resource": f"arn:aws:s3:::{b}/tmp/*"},
+        {"Effect": "Allow", "Action": "s3:DeleteObjectVersion", "Resource": f"arn:aws:s3:::{b}/tmp/*",
+         "Condition": {"StringEquals": {"s3:versionid": c2}}}]}))
+    user = boto3.client("s3", endpoint_url=endpoint(), region_name="us-east-1", config=cfg,
+                        aws_access_key_id=keys[0], aws_secret_access_key=keys[1])
+    r = user.delete_objects(Bucket=b, Delete={"Objects": [
+        {"Key": "tmp/a"}, {"Key": "keep/b"}, {"Key": "tmp/c", "VersionId": c1}, {"Key": "tmp/c", "VersionId": c2}]})
+    eq(sorted((d["Key"], d.get("VersionId")) for d in r["Deleted"]), [("tmp/a", None), ("tmp/c", c2)], "deleted: what the policy allows")
+    eq(sorted((e["Key"], e.get("VersionId"), e["Code"], e["Message"]) for e in r["Errors"]),
+       [("keep/b", None, "AccessDenied", "Access Denied"), ("tmp/c", c1, "AccessDenied", "Access Denied")], "refused, key by key")
+    eq(body(Bucket=b, Key="keep/b"), b"b", "the refused key stays")
+    eq(body(Bucket=b, Key="tmp/c", VersionId=c1), b"c1", "the refused version stays")
+    expect_error(lambda: s3.get_object(Bucket=b, Key="tmp/c", VersionId=c2), "NoSuchVersion", 404)
+    expect_error(lambda: s3.get_object(Bucket=b, Key="tmp/a"), "NoSuchKey", 404)
+    # Quiet mode still reports the refusals; a caller with no delete permission at all deletes nothing.
+    _, none = iam_user(iam, "reader", ["s3:GetObject"])
+    reader = boto3.client("s3", endpoint_url=endpoint(), region_name="us-east-1", config=cfg,
+                          aws_access_key_id=none[0], aws_secret_access_key=none[1])
+    r = reader.delete_objects(Bucket=b, Delete={"Objects": [{"Key": "keep/b"}], "Quiet": True})
+    eq([(e["Key"], e["Code"]) for e in r["Errors"]], [("keep/b", "AccessDenied")], "quiet: the refusal")
+    eq(body(Bucket=b, Key="keep/b"), b"b", "still there")
+
+
 if __name__ == "__main__":
     run(globals())

@@ -356,6 +356,11 @@ internal sealed class ObjectOperations(S3Environment env)
                 errors.Add(new Error { Key = key, VersionId = versionId, Code = tooLong.Code, Message = tooLong.Message });
                 continue;
             }
+            if (!MayDelete(ctx, key, versionId))
+            {
+                errors.Add(new Error { Key = key, VersionId = versionId, Code = "AccessDenied", Message = "Access Denied" });
+                continue;
+            }
             deletable.Add((key, versionId));
         }
         var now = env.Clock.GetUtcNow();
@@ -380,6 +385,19 @@ internal sealed class ObjectOperations(S3Environment env)
             Deleted = quiet ? null : deleted,
             Errors = errors,
         });
+    }
+
+    /// <summary>Whether the caller may delete one key of a DeleteObjects: <c>s3:DeleteObject</c> on
+    /// it, or <c>s3:DeleteObjectVersion</c> (with that version as <c>s3:versionid</c>) when the
+    /// key names a version, each decided with the request's own principal and keys.</summary>
+    static bool MayDelete(RequestContext ctx, string key, string? versionId)
+    {
+        var resource = $"arn:aws:s3:::{ctx.Bucket}/{key}";
+        if (versionId is null) return ctx.Authorizer!.Decide(ctx, "s3:DeleteObject", resource).IsAllowed;
+        // The request has no ?versionId= of its own: the key's version is its condition key.
+        ctx.ConditionKeys["s3:versionid"] = [versionId];
+        try { return ctx.Authorizer!.Decide(ctx, "s3:DeleteObjectVersion", resource).IsAllowed; }
+        finally { ctx.ConditionKeys.Remove("s3:versionid"); }
     }
 
     /// <summary>Parses <c>x-amz-copy-source</c> (<c>[/]bucket/key[?versionId=…]</c>, URL-encoded)

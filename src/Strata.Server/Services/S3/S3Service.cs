@@ -48,7 +48,9 @@ public sealed class S3Service : IOperationResolver
             Bucket("ListObjects", "ListBucket", buckets.ListObjects),
             Bucket("ListObjectsV2", "ListBucket", buckets.ListObjectsV2),
             Bucket("ListObjectVersions", "ListBucketVersions", buckets.ListObjectVersions),
-            Bucket("DeleteObjects", "DeleteObject", objects.DeleteObjects),
+            // Each key is authorized on its own (s3:DeleteObject, or s3:DeleteObjectVersion with a
+            // VersionId), as S3 does: a key the caller may not delete is an AccessDenied in the answer.
+            Bucket("DeleteObjects", "DeleteObject", objects.DeleteObjects) with { AuthorizedPerItem = true },
             Bucket("ListMultipartUploads", "ListBucketMultipartUploads", multipart.ListMultipartUploads),
             Bucket("PutBucketPolicy", "PutBucketPolicy", policies.PutBucketPolicy),
             Bucket("GetBucketPolicy", "GetBucketPolicy", policies.GetBucketPolicy),
