@@ -384,15 +384,22 @@ sealed partial class Generator(ServiceModel model, ServiceList list, string boto
             first = false;
             Line($"    public static void Write(System.Xml.XmlWriter w, {TypeName(s)} v)");
             Line("    {");
+            // Attributes (S3's Grantee xsi:type) go on the element before its children.
+            foreach (var m in Members(s).Where(m => ServiceModel.Flag(m.Ref, "xmlAttribute")))
+                Line($"        XmlWire.Attribute(w, {Quote(m.WireName)}, {AttributeNamespace(s)}, v.{m.Property});");
             foreach (var m in Members(s))
             {
-                if (ServiceModel.Str(m.Ref, "location") is not null) continue;
+                if (ServiceModel.Str(m.Ref, "location") is not null || ServiceModel.Flag(m.Ref, "xmlAttribute")) continue;
                 Line($"        {XmlWrite(m.Shape, Quote(m.WireName), $"v.{m.Property}", m.Ref, 0)};");
             }
             Line("    }");
         }
         Line("}");
     }
+
+    /// <summary>The namespace of a structure's prefixed attributes (its <c>xmlNamespace</c>), as a C# literal.</summary>
+    string AttributeNamespace(string structure)
+        => model.Shape(structure).TryGetProperty("xmlNamespace", out var ns) && ServiceModel.Str(ns, "uri") is { } uri ? Quote(uri) : "null";
 
     /// <summary>Readers of the structures S3-style requests carry as XML bodies (their payloads).</summary>
     void XmlReaders()
@@ -416,8 +423,10 @@ sealed partial class Generator(ServiceModel model, ServiceList list, string boto
             Line("    {");
             foreach (var m in Members(s))
             {
-                if (ServiceModel.Str(m.Ref, "location") is not null || ServiceModel.Flag(m.Ref, "xmlAttribute")) continue;
-                Line($"        {m.Property} = {XmlRead(m.Shape, "e", Quote(m.WireName), m.Ref)},");
+                if (ServiceModel.Str(m.Ref, "location") is not null) continue;
+                Line(ServiceModel.Flag(m.Ref, "xmlAttribute")
+                    ? $"        {m.Property} = XmlWire.Attribute(e, {Quote(m.WireName)}, {AttributeNamespace(s)}),"
+                    : $"        {m.Property} = {XmlRead(m.Shape, "e", Quote(m.WireName), m.Ref)},");
             }
             Line("    };");
         }

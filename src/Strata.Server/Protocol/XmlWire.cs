@@ -42,6 +42,24 @@ public static class XmlWire
         if (value is not null) w.WriteElementString(name, Convert.ToBase64String(value));
     }
 
+    /// <summary>An attribute of the element being written; a <c>prefix:name</c> is in <paramref name="ns"/>.</summary>
+    public static void Attribute(XmlWriter w, string name, string? ns, string? value)
+    {
+        if (value is null) return;
+        var colon = name.IndexOf(':');
+        if (colon < 0) w.WriteAttributeString(name, value);
+        else w.WriteAttributeString(name[..colon], name[(colon + 1)..], ns, value);
+    }
+
+    /// <summary>An attribute of a request's element, matched by its namespace when it has a prefix,
+    /// else by its local name.</summary>
+    public static string? Attribute(XElement e, string name, string? ns)
+    {
+        var local = name[(name.IndexOf(':') + 1)..];
+        return (ns is null ? null : e.Attribute(XName.Get(local, ns)))?.Value
+            ?? e.Attributes().FirstOrDefault(a => a.Name.LocalName == local)?.Value;
+    }
+
     public static void Structure<T>(XmlWriter w, string name, T? value, Action<XmlWriter, T> members) where T : class
     {
         if (value is null) return;

@@ -234,7 +234,70 @@ def test_policy_conditions_on_the_encryption_and_acl_of_uploads():
     expect_error(lambda: s3.put_object(Bucket=b, Key="grants", Body=b"x", GrantFullControl='id="abc"'), "AccessDenied", 403)
     expect_error(lambda: s3.put_object(Bucket=b, Key="grants", Body=b"x", GrantReadACP='id="abc"'), "AccessDenied", 403)
     expect_error(lambda: s3.put_object(Bucket=b, Key="grants", Body=b"x", GrantWriteACP='id="abc"'), "AccessDenied", 403)
-    s3.put_object(Bucket=b, Key="grants", Body=b"x", GrantWriteACP='id="def"')
+    # The policy lets this grant through; the bucket itself refuses ACLs (BucketOwnerEnforced).
+    expect_error(lambda: s3.put_object(Bucket=b, Key="grants", Body=b"x", GrantWriteACP='id="def"'), "AccessControlListNotSupported", 400,
+                 "The bucket does not allow ACLs")
+
+
+def test_acls_are_disabled_by_default():
+    """Every bucket is BucketOwnerEnforced, as S3's are since 2023: reading an ACL shows the owner's
+    full control; an ACL that grants no one else is accepted (and changes nothing); any other is
+    AccessControlListNotSupported, and the write it came with does not happen."""
+    b = bucket_with()
+    owner = s3.list_buckets()["Owner"]
+    eq(s3.get_bucket_ownership_controls(Bucket=b)["OwnershipControls"]["Rules"], [{"ObjectOwnership": "BucketOwnerEnforced"}], "the default")
+    full = [{"Grantee": {"Type": "CanonicalUser", "ID": owner["ID"], "DisplayName": owner["DisplayName"]}, "Permission": "FULL_CONTROL"}]
+    acl = s3.get_bucket_acl(Bucket=b)
+    eq((acl["Owner"]["ID"], acl["Grants"]), (owner["ID"], full), "the bucket's ACL")
+    acl = s3.get_object_acl(Bucket=b, Key="k")
+    eq((acl["Owner"]["ID"], acl["Grants"]), (owner["ID"], full), "the object's ACL")
+    expect_error(lambda: s3.get_object_acl(Bucket=b, Key="missing"), "NoSuchKey", 404)
+
+    refused = ("AccessControlListNotSupported", 400, "The bucket does not allow ACLs")
+    expect_error(lambda: s3.put_object(Bucket=b, Key="public", Body=b"x", ACL="public-read"), *refused)
+    expect_error(lambda: s3.head_object(Bucket=b, Key="public"), "404", 404)
+    expect_error(lambda: s3.put_object(Bucket=b, Key="public", Body=b"x", GrantRead='uri="http://acs.amazonaws.com/groups/global/AllUsers"'), *refused)
+    expect_error(lambda: s3.copy_object(Bucket=b, Key="public", CopySource={"Bucket": b, "Key": "k"}, ACL="public-read"), *refused)
+    expect_error(lambda: s3.create_multipart_upload(Bucket=b, Key="public", ACL="authenticated-read"), *refused)
+    expect_error(lambda: s3.put_object(Bucket=b, Key="public", Body=b"x", ACL="nonsense"), "InvalidArgument", 400)
+    for kw in ({"ACL": "bucket-owner-full-control"}, {"ACL": "private"}, {"GrantFullControl": f'id="{owner["ID"]}"'}):
+        s3.put_object(Bucket=b, Key="owned", Body=b"x", **kw)
+    eq(s3.get_object(Bucket=b, Key="owned")["Body"].read(), b"x", "written with the owner's own ACL")
+
+    expect_error(lambda: s3.put_object_acl(Bucket=b, Key="k", ACL="public-read"), *refused)
+    everyone = {"Grantee": {"Type": "Group", "URI": "http://acs.amazonaws.com/groups/global/AllUsers"}, "Permission": "READ"}
+    expect_error(lambda: s3.put_object_acl(Bucket=b, Key="k", AccessControlPolicy={"Owner": {"ID": owner["ID"]}, "Grants": full + [everyone]}), *refused)
+    s3.put_object_acl(Bucket=b, Key="k", ACL="bucket-owner-full-control")
+    s3.put_object_acl(Bucket=b, Key="k", AccessControlPolicy={"Owner": {"ID": owner["ID"]}, "Grants": full})
+    expect_error(lambda: s3.put_object_acl(Bucket=b, Key="missing", ACL="private"), "NoSuchKey", 404)
+    expect_error(lambda: s3.put_bucket_acl(Bucket=b, ACL="public-read"), *refused)
+    expect_error(lambda: s3.put_bucket_acl(Bucket=b, AccessControlPolicy={"Owner": {"ID": owner["ID"]}, "Grants": [everyone]}), *refused)
+    s3.put_bucket_acl(Bucket=b, ACL="private")
+    eq(s3.get_bucket_acl(Bucket=b)["Grants"], full, "unchanged")
+    # Anonymous reads stay refused: no ACL ever made the object public.
+    expect_error(lambda: client("s3", unsigned=True).get_object(Bucket=b, Key="k"), "AccessDenied", 403)
+
+    # Ownership settings that turn ACLs on are refused, not pretended.
+    s3.put_bucket_ownership_controls(Bucket=b, OwnershipControls={"Rules": [{"ObjectOwnership": "BucketOwnerEnforced"}]})
+    for setting in ("ObjectWriter", "BucketOwnerPreferred"):
+        expect_error(lambda: s3.put_bucket_ownership_controls(Bucket=b, OwnershipControls={"Rules": [{"ObjectOwnership": setting}]}),
+                     "NotImplemented", 501, "ACLs disabled")
+        expect_error(lambda: s3.create_bucket(Bucket=unique("own"), ObjectOwnership=setting), "NotImplemented", 501)
+    expect_error(lambda: s3.put_bucket_ownership_controls(Bucket=b, OwnershipControls={"Rules": [{"ObjectOwnership": "Nobody"}]}), "MalformedXML", 400)
+    expect_error(lambda: s3.delete_bucket_ownership_controls(Bucket=b), "NotImplemented", 501)
+    expect_error(lambda: s3.create_bucket(Bucket=unique("own"), ACL="public-read"), "InvalidBucketAclWithObjectOwnership", 400,
+                 "Bucket cannot have ACLs set with ObjectOwnership's BucketOwnerEnforced setting")
+    made = unique("own")
+    s3.create_bucket(Bucket=made, ObjectOwnership="BucketOwnerEnforced", ACL="private")
+    eq(s3.get_bucket_ownership_controls(Bucket=made)["OwnershipControls"]["Rules"][0]["ObjectOwnership"], "BucketOwnerEnforced", "created enforced")
+
+    # Reading and setting ACLs are IAM actions of their own.
+    from harness import iam_user
+    _, keys = iam_user(iam, "aclreader", ["s3:GetObject"])
+    user = client("s3", creds=keys)
+    expect_error(lambda: user.get_bucket_acl(Bucket=b), "AccessDenied", 403)
+    expect_error(lambda: user.get_object_acl(Bucket=b, Key="k"), "AccessDenied", 403)
+    expect_error(lambda: user.get_bucket_ownership_controls(Bucket=b), "AccessDenied", 403)
 
 
 def test_policy_conditions_on_copies_and_object_lock():

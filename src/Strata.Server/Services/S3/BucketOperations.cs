@@ -64,6 +64,7 @@ internal sealed partial class BucketOperations(S3Environment env)
     {
         var name = ctx.Bucket!;
         ValidateBucketName(name);
+        AclOperations.CheckCreateBucket(env, ctx);
         var body = await ReadOptionalBodyAsync(ctx);
         if (body is not null)
         {

@@ -22,6 +22,7 @@ internal sealed class MultipartOperations(S3Environment env, ObjectOperations ob
         var bucket = env.RequireBucket(ctx);
         var key = ctx.Key!;
         S3Http.ValidateKey(key);
+        AclOperations.CheckObjectWrite(env, ctx, bucket);
         var (headers, metadata) = S3Http.ObjectHeaders(ctx);
         string? algorithm = null;
         if (ctx.Header("x-amz-checksum-algorithm") is { } a)

@@ -14,6 +14,7 @@ internal sealed class ObjectOperations(S3Environment env)
         var bucket = env.RequireBucket(ctx);
         var key = ctx.Key!;
         S3Http.ValidateKey(key);
+        AclOperations.CheckObjectWrite(env, ctx, bucket);
         var (headers, metadata) = S3Http.ObjectHeaders(ctx);
         var tags = S3Http.ParseTaggingHeader(ctx.Header("x-amz-tagging"));
         var algorithm = ObjectBody.RequestedAlgorithm(ctx);
@@ -100,7 +101,7 @@ internal sealed class ObjectOperations(S3Environment env)
     /// <summary>The current object, or the version the request names. A key whose latest version
     /// is a delete marker is NoSuchKey, saying so in its headers; a version that is a delete
     /// marker cannot be read (405), as in S3.</summary>
-    ObjectRecord ReadVersion(RequestContext ctx, BucketRecord bucket, string? versionId, string method)
+    internal ObjectRecord ReadVersion(RequestContext ctx, BucketRecord bucket, string? versionId, string method)
     {
         var key = ctx.Key!;
         if (versionId is null)
@@ -458,6 +459,7 @@ internal sealed class ObjectOperations(S3Environment env)
         var bucket = env.RequireBucket(ctx);
         var key = ctx.Key!;
         S3Http.ValidateKey(key);
+        AclOperations.CheckObjectWrite(env, ctx, bucket);
         var source = CopySource(ctx);
         var metadataDirective = ctx.Header("x-amz-metadata-directive") ?? "COPY";
         var taggingDirective = ctx.Header("x-amz-tagging-directive") ?? "COPY";

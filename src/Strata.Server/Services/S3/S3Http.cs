@@ -85,6 +85,9 @@ internal static class S3Http
         ServerSideEncryptionConfiguration o => ("ServerSideEncryptionConfiguration", w => S3Xml.Write(w, o)),
         NotificationConfiguration o => ("NotificationConfiguration", w => S3Xml.Write(w, o)),
         GetBucketCorsOutput o => ("CORSConfiguration", w => S3Xml.Write(w, o)),
+        GetBucketAclOutput o => ("AccessControlPolicy", w => S3Xml.Write(w, o)),
+        GetObjectAclOutput o => ("AccessControlPolicy", w => S3Xml.Write(w, o)),
+        GetBucketOwnershipControlsOutput o => ("OwnershipControls", w => S3Xml.Write(w, o.OwnershipControls!)),
         _ => throw new ArgumentException($"S3 has no XML document for {output.GetType().Name}", nameof(output)),
     };
 

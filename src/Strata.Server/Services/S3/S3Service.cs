@@ -35,6 +35,7 @@ public sealed class S3Service : IOperationResolver
         var policies = new BucketPolicyOperations(env);
         var notifications = new NotificationOperations(env);
         _cors = new CorsOperations(env);
+        var acls = new AclOperations(env, objects);
         _preflight = new Operation("PreflightRequest", "s3:PreflightRequest", ctx => $"arn:aws:s3:::{ctx.Bucket}", _cors.Preflight) { AllowUnsigned = true };
         Operation[] all =
         [
@@ -71,6 +72,14 @@ public sealed class S3Service : IOperationResolver
             Bucket("PutBucketCors", "PutBucketCORS", _cors.PutBucketCors),
             Bucket("GetBucketCors", "GetBucketCORS", _cors.GetBucketCors),
             Bucket("DeleteBucketCors", "PutBucketCORS", _cors.DeleteBucketCors),
+            Bucket("PutBucketOwnershipControls", "PutBucketOwnershipControls", acls.PutBucketOwnershipControls),
+            Bucket("GetBucketOwnershipControls", "GetBucketOwnershipControls", acls.GetBucketOwnershipControls),
+            // Removing the controls takes the permission to set them.
+            Bucket("DeleteBucketOwnershipControls", "PutBucketOwnershipControls", acls.DeleteBucketOwnershipControls),
+            Bucket("GetBucketAcl", "GetBucketAcl", acls.GetBucketAcl),
+            Bucket("PutBucketAcl", "PutBucketAcl", acls.PutBucketAcl),
+            Object("GetObjectAcl", "GetObjectAcl", acls.GetObjectAcl, version: "GetObjectVersionAcl"),
+            Object("PutObjectAcl", "PutObjectAcl", acls.PutObjectAcl, version: "PutObjectVersionAcl"),
             Object("PutObject", "PutObject", objects.PutObject),
             // A request that names a version is authorized by the version's own action, as in S3.
             Object("GetObject", "GetObject", objects.GetObject, version: "GetObjectVersion"),
@@ -177,6 +186,8 @@ public sealed class S3Service : IOperationResolver
                 if (q.ContainsKey("encryption")) return "GetBucketEncryption";
                 if (q.ContainsKey("notification")) return "GetBucketNotificationConfiguration";
                 if (q.ContainsKey("cors")) return "GetBucketCors";
+                if (q.ContainsKey("acl")) return "GetBucketAcl";
+                if (q.ContainsKey("ownershipControls")) return "GetBucketOwnershipControls";
                 if (HasOtherSubresource(q)) return null;
                 return q["list-type"] == "2" ? "ListObjectsV2" : "ListObjects";
             }
@@ -190,6 +201,9 @@ public sealed class S3Service : IOperationResolver
             if (HttpMethods.IsPut(method) && q.ContainsKey("notification")) return "PutBucketNotificationConfiguration";
             if (HttpMethods.IsPut(method) && q.ContainsKey("cors")) return "PutBucketCors";
             if (HttpMethods.IsDelete(method) && q.ContainsKey("cors")) return "DeleteBucketCors";
+            if (HttpMethods.IsPut(method) && q.ContainsKey("acl")) return "PutBucketAcl";
+            if (HttpMethods.IsPut(method) && q.ContainsKey("ownershipControls")) return "PutBucketOwnershipControls";
+            if (HttpMethods.IsDelete(method) && q.ContainsKey("ownershipControls")) return "DeleteBucketOwnershipControls";
             if (HasOtherSubresource(q) && !(HttpMethods.IsPost(method) && q.ContainsKey("delete"))) return null;
             if (HttpMethods.IsPut(method)) return "CreateBucket";
             if (HttpMethods.IsHead(method)) return "HeadBucket";
@@ -203,6 +217,7 @@ public sealed class S3Service : IOperationResolver
         if (HttpMethods.IsPut(method))
         {
             if (q.ContainsKey("tagging")) return "PutObjectTagging";
+            if (q.ContainsKey("acl")) return "PutObjectAcl";
             if (hasUpload && q.ContainsKey("partNumber")) return copy ? "UploadPartCopy" : "UploadPart";
             if (HasOtherSubresource(q)) return null;
             return copy ? "CopyObject" : "PutObject";
@@ -210,6 +225,7 @@ public sealed class S3Service : IOperationResolver
         if (HttpMethods.IsGet(method))
         {
             if (q.ContainsKey("tagging")) return "GetObjectTagging";
+            if (q.ContainsKey("acl")) return "GetObjectAcl";
             if (hasUpload) return "ListParts";
             return HasOtherSubresource(q) ? null : "GetObject";
         }

@@ -25,6 +25,13 @@ public sealed partial record AbortMultipartUploadRequest
     public DateTimeOffset? IfMatchInitiatedTime { get; init; }
 }
 
+/// <summary>Contains the elements that set the ACL permissions for an object per grantee.</summary>
+public sealed partial record AccessControlPolicy
+{
+    public List<Grant>? Grants { get; init; }
+    public Owner? Owner { get; init; }
+}
+
 /// <summary>A bucket-level setting for Amazon S3 general purpose buckets used to prevent the upload of new objects encrypted with the specified server-side encryption type.</summary>
 public sealed partial record BlockedEncryptionTypes
 {
@@ -344,6 +351,12 @@ public sealed partial record DeleteBucketEncryptionRequest
     public string? ExpectedBucketOwner { get; init; }
 }
 
+public sealed partial record DeleteBucketOwnershipControlsRequest
+{
+    public string? Bucket { get; init; }
+    public string? ExpectedBucketOwner { get; init; }
+}
+
 public sealed partial record DeleteBucketPolicyRequest
 {
     public string? Bucket { get; init; }
@@ -454,6 +467,18 @@ public sealed partial record FilterRule
     public string? Value { get; init; }
 }
 
+public sealed partial record GetBucketAclOutput
+{
+    public Owner? Owner { get; init; }
+    public List<Grant>? Grants { get; init; }
+}
+
+public sealed partial record GetBucketAclRequest
+{
+    public string? Bucket { get; init; }
+    public string? ExpectedBucketOwner { get; init; }
+}
+
 public sealed partial record GetBucketCorsOutput
 {
     public List<CORSRule>? CORSRules { get; init; }
@@ -493,6 +518,17 @@ public sealed partial record GetBucketNotificationConfigurationRequest
     public string? ExpectedBucketOwner { get; init; }
 }
 
+public sealed partial record GetBucketOwnershipControlsOutput
+{
+    public OwnershipControls? OwnershipControls { get; init; }
+}
+
+public sealed partial record GetBucketOwnershipControlsRequest
+{
+    public string? Bucket { get; init; }
+    public string? ExpectedBucketOwner { get; init; }
+}
+
 public sealed partial record GetBucketPolicyOutput
 {
     public string? Policy { get; init; }
@@ -524,6 +560,22 @@ public sealed partial record GetBucketVersioningOutput
 public sealed partial record GetBucketVersioningRequest
 {
     public string? Bucket { get; init; }
+    public string? ExpectedBucketOwner { get; init; }
+}
+
+public sealed partial record GetObjectAclOutput
+{
+    public Owner? Owner { get; init; }
+    public List<Grant>? Grants { get; init; }
+    public string? RequestCharged { get; init; }
+}
+
+public sealed partial record GetObjectAclRequest
+{
+    public string? Bucket { get; init; }
+    public string? Key { get; init; }
+    public string? VersionId { get; init; }
+    public string? RequestPayer { get; init; }
     public string? ExpectedBucketOwner { get; init; }
 }
 
@@ -623,6 +675,23 @@ public sealed partial record GetPublicAccessBlockRequest
 {
     public string? Bucket { get; init; }
     public string? ExpectedBucketOwner { get; init; }
+}
+
+/// <summary>Container for grant information.</summary>
+public sealed partial record Grant
+{
+    public Grantee? Grantee { get; init; }
+    public string? Permission { get; init; }
+}
+
+/// <summary>Container for the person being granted permissions.</summary>
+public sealed partial record Grantee
+{
+    public string? DisplayName { get; init; }
+    public string? EmailAddress { get; init; }
+    public string? ID { get; init; }
+    public string? Type { get; init; }
+    public string? URI { get; init; }
 }
 
 public sealed partial record HeadBucketOutput
@@ -982,6 +1051,18 @@ public sealed partial record Owner
     public string? ID { get; init; }
 }
 
+/// <summary>The container element for a bucket&apos;s ownership controls.</summary>
+public sealed partial record OwnershipControls
+{
+    public List<OwnershipControlsRule>? Rules { get; init; }
+}
+
+/// <summary>The container element for an ownership control rule.</summary>
+public sealed partial record OwnershipControlsRule
+{
+    public string? ObjectOwnership { get; init; }
+}
+
 /// <summary>Container for elements related to a part.</summary>
 public sealed partial record Part
 {
@@ -1016,6 +1097,21 @@ public sealed partial record PublicAccessBlockConfiguration
     public bool? RestrictPublicBuckets { get; init; }
 }
 
+public sealed partial record PutBucketAclRequest
+{
+    public string? ACL { get; init; }
+    public AccessControlPolicy? AccessControlPolicy { get; init; }
+    public string? Bucket { get; init; }
+    public string? ContentMD5 { get; init; }
+    public string? ChecksumAlgorithm { get; init; }
+    public string? GrantFullControl { get; init; }
+    public string? GrantRead { get; init; }
+    public string? GrantReadACP { get; init; }
+    public string? GrantWrite { get; init; }
+    public string? GrantWriteACP { get; init; }
+    public string? ExpectedBucketOwner { get; init; }
+}
+
 public sealed partial record PutBucketCorsRequest
 {
     public string? Bucket { get; init; }
@@ -1042,6 +1138,15 @@ public sealed partial record PutBucketNotificationConfigurationRequest
     public bool? SkipDestinationValidation { get; init; }
 }
 
+public sealed partial record PutBucketOwnershipControlsRequest
+{
+    public string? Bucket { get; init; }
+    public string? ContentMD5 { get; init; }
+    public string? ExpectedBucketOwner { get; init; }
+    public OwnershipControls? OwnershipControls { get; init; }
+    public string? ChecksumAlgorithm { get; init; }
+}
+
 public sealed partial record PutBucketPolicyRequest
 {
     public string? Bucket { get; init; }
@@ -1059,6 +1164,29 @@ public sealed partial record PutBucketVersioningRequest
     public string? ChecksumAlgorithm { get; init; }
     public string? MFA { get; init; }
     public VersioningConfiguration? VersioningConfiguration { get; init; }
+    public string? ExpectedBucketOwner { get; init; }
+}
+
+public sealed partial record PutObjectAclOutput
+{
+    public string? RequestCharged { get; init; }
+}
+
+public sealed partial record PutObjectAclRequest
+{
+    public string? ACL { get; init; }
+    public AccessControlPolicy? AccessControlPolicy { get; init; }
+    public string? Bucket { get; init; }
+    public string? ContentMD5 { get; init; }
+    public string? ChecksumAlgorithm { get; init; }
+    public string? GrantFullControl { get; init; }
+    public string? GrantRead { get; init; }
+    public string? GrantReadACP { get; init; }
+    public string? GrantWrite { get; init; }
+    public string? GrantWriteACP { get; init; }
+    public string? Key { get; init; }
+    public string? RequestPayer { get; init; }
+    public string? VersionId { get; init; }
     public string? ExpectedBucketOwner { get; init; }
 }
 
@@ -1343,15 +1471,23 @@ public static class S3Enums
     public static readonly string[] ObjectLockMode = ["GOVERNANCE", "COMPLIANCE"];
     public static readonly string[] ObjectOwnership = ["BucketOwnerPreferred", "ObjectWriter", "BucketOwnerEnforced"];
     public static readonly string[] OptionalObjectAttributes = ["RestoreStatus"];
+    public static readonly string[] Permission = ["FULL_CONTROL", "WRITE", "WRITE_ACP", "READ", "READ_ACP"];
     public static readonly string[] RequestPayer = ["requester"];
     public static readonly string[] ServerSideEncryption = ["AES256", "aws:fsx", "aws:kms", "aws:kms:dsse"];
     public static readonly string[] StorageClass = ["STANDARD", "REDUCED_REDUNDANCY", "STANDARD_IA", "ONEZONE_IA", "INTELLIGENT_TIERING", "GLACIER", "DEEP_ARCHIVE", "OUTPOSTS", "GLACIER_IR", "SNOW", "EXPRESS_ONEZONE", "FSX_OPENZFS", "FSX_ONTAP"];
     public static readonly string[] TaggingDirective = ["COPY", "REPLACE"];
+    public static readonly string[] TypeShape = ["CanonicalUser", "AmazonCustomerByEmail", "Group"];
 }
 
 /// <summary>Reads the XML bodies of s3's requests (elements matched by local name).</summary>
 public static class S3XmlReader
 {
+    public static AccessControlPolicy ReadAccessControlPolicy(System.Xml.Linq.XElement e) => new()
+    {
+        Grants = XmlWire.ReadList(e, "AccessControlList", "Grant", false, static x => ReadGrant(x)),
+        Owner = XmlWire.Child(e, "Owner") is { } c_Owner ? ReadOwner(c_Owner) : null,
+    };
+
     public static BlockedEncryptionTypes ReadBlockedEncryptionTypes(System.Xml.Linq.XElement e) => new()
     {
         EncryptionType = XmlWire.ReadList(e, "EncryptionType", "EncryptionType", true, static x => XmlWire.String(x) ?? ""),
@@ -1423,6 +1559,21 @@ public static class S3XmlReader
         Value = XmlWire.String(XmlWire.Child(e, "Value")),
     };
 
+    public static Grant ReadGrant(System.Xml.Linq.XElement e) => new()
+    {
+        Grantee = XmlWire.Child(e, "Grantee") is { } c_Grantee ? ReadGrantee(c_Grantee) : null,
+        Permission = XmlWire.String(XmlWire.Child(e, "Permission")),
+    };
+
+    public static Grantee ReadGrantee(System.Xml.Linq.XElement e) => new()
+    {
+        DisplayName = XmlWire.String(XmlWire.Child(e, "DisplayName")),
+        EmailAddress = XmlWire.String(XmlWire.Child(e, "EmailAddress")),
+        ID = XmlWire.String(XmlWire.Child(e, "ID")),
+        Type = XmlWire.Attribute(e, "xsi:type", "http://www.w3.org/2001/XMLSchema-instance"),
+        URI = XmlWire.String(XmlWire.Child(e, "URI")),
+    };
+
     public static LambdaFunctionConfiguration ReadLambdaFunctionConfiguration(System.Xml.Linq.XElement e) => new()
     {
         Id = XmlWire.String(XmlWire.Child(e, "Id")),
@@ -1457,6 +1608,22 @@ public static class S3XmlReader
         ETag = XmlWire.String(XmlWire.Child(e, "ETag")),
         LastModifiedTime = XmlWire.Timestamp(XmlWire.Child(e, "LastModifiedTime")),
         Size = XmlWire.Long(XmlWire.Child(e, "Size")),
+    };
+
+    public static Owner ReadOwner(System.Xml.Linq.XElement e) => new()
+    {
+        DisplayName = XmlWire.String(XmlWire.Child(e, "DisplayName")),
+        ID = XmlWire.String(XmlWire.Child(e, "ID")),
+    };
+
+    public static OwnershipControls ReadOwnershipControls(System.Xml.Linq.XElement e) => new()
+    {
+        Rules = XmlWire.ReadList(e, "Rule", "Rule", true, static x => ReadOwnershipControlsRule(x)),
+    };
+
+    public static OwnershipControlsRule ReadOwnershipControlsRule(System.Xml.Linq.XElement e) => new()
+    {
+        ObjectOwnership = XmlWire.String(XmlWire.Child(e, "ObjectOwnership")),
     };
 
     public static PublicAccessBlockConfiguration ReadPublicAccessBlockConfiguration(System.Xml.Linq.XElement e) => new()
@@ -1676,6 +1843,12 @@ public static class S3Xml
         XmlWire.Element(w, "Value", v.Value);
     }
 
+    public static void Write(System.Xml.XmlWriter w, GetBucketAclOutput v)
+    {
+        XmlWire.Structure(w, "Owner", v.Owner, static (w, x) => Write(w, x));
+        XmlWire.List(w, "AccessControlList", v.Grants, "Grant", false, static (w, n, x0) => XmlWire.Structure(w, n, x0, static (w, x) => Write(w, x)));
+    }
+
     public static void Write(System.Xml.XmlWriter w, GetBucketCorsOutput v)
     {
         XmlWire.List(w, "CORSRule", v.CORSRules, "CORSRule", true, static (w, n, x0) => XmlWire.Structure(w, n, x0, static (w, x) => Write(w, x)));
@@ -1689,6 +1862,11 @@ public static class S3Xml
     public static void Write(System.Xml.XmlWriter w, GetBucketLocationOutput v)
     {
         XmlWire.Element(w, "LocationConstraint", v.LocationConstraint);
+    }
+
+    public static void Write(System.Xml.XmlWriter w, GetBucketOwnershipControlsOutput v)
+    {
+        XmlWire.Structure(w, "OwnershipControls", v.OwnershipControls, static (w, x) => Write(w, x));
     }
 
     public static void Write(System.Xml.XmlWriter w, GetBucketPolicyOutput v)
@@ -1707,6 +1885,12 @@ public static class S3Xml
         XmlWire.Element(w, "MfaDelete", v.MFADelete);
     }
 
+    public static void Write(System.Xml.XmlWriter w, GetObjectAclOutput v)
+    {
+        XmlWire.Structure(w, "Owner", v.Owner, static (w, x) => Write(w, x));
+        XmlWire.List(w, "AccessControlList", v.Grants, "Grant", false, static (w, n, x0) => XmlWire.Structure(w, n, x0, static (w, x) => Write(w, x)));
+    }
+
     public static void Write(System.Xml.XmlWriter w, GetObjectOutput v)
     {
         XmlWire.Element(w, "Body", v.Body);
@@ -1720,6 +1904,21 @@ public static class S3Xml
     public static void Write(System.Xml.XmlWriter w, GetPublicAccessBlockOutput v)
     {
         XmlWire.Structure(w, "PublicAccessBlockConfiguration", v.PublicAccessBlockConfiguration, static (w, x) => Write(w, x));
+    }
+
+    public static void Write(System.Xml.XmlWriter w, Grant v)
+    {
+        XmlWire.Structure(w, "Grantee", v.Grantee, static (w, x) => Write(w, x));
+        XmlWire.Element(w, "Permission", v.Permission);
+    }
+
+    public static void Write(System.Xml.XmlWriter w, Grantee v)
+    {
+        XmlWire.Attribute(w, "xsi:type", "http://www.w3.org/2001/XMLSchema-instance", v.Type);
+        XmlWire.Element(w, "DisplayName", v.DisplayName);
+        XmlWire.Element(w, "EmailAddress", v.EmailAddress);
+        XmlWire.Element(w, "ID", v.ID);
+        XmlWire.Element(w, "URI", v.URI);
     }
 
     public static void Write(System.Xml.XmlWriter w, HeadBucketOutput v)
@@ -1891,6 +2090,16 @@ public static class S3Xml
         XmlWire.Element(w, "ID", v.ID);
     }
 
+    public static void Write(System.Xml.XmlWriter w, OwnershipControls v)
+    {
+        XmlWire.List(w, "Rule", v.Rules, "Rule", true, static (w, n, x0) => XmlWire.Structure(w, n, x0, static (w, x) => Write(w, x)));
+    }
+
+    public static void Write(System.Xml.XmlWriter w, OwnershipControlsRule v)
+    {
+        XmlWire.Element(w, "ObjectOwnership", v.ObjectOwnership);
+    }
+
     public static void Write(System.Xml.XmlWriter w, Part v)
     {
         XmlWire.Element(w, "PartNumber", v.PartNumber);
@@ -1920,6 +2129,10 @@ public static class S3Xml
         XmlWire.Element(w, "IgnorePublicAcls", v.IgnorePublicAcls);
         XmlWire.Element(w, "BlockPublicPolicy", v.BlockPublicPolicy);
         XmlWire.Element(w, "RestrictPublicBuckets", v.RestrictPublicBuckets);
+    }
+
+    public static void Write(System.Xml.XmlWriter w, PutObjectAclOutput v)
+    {
     }
 
     public static void Write(System.Xml.XmlWriter w, PutObjectOutput v)
@@ -2035,6 +2248,13 @@ public static class S3Operations
     public const string PutBucketCors = "PutBucketCors";
     public const string GetBucketCors = "GetBucketCors";
     public const string DeleteBucketCors = "DeleteBucketCors";
+    public const string PutBucketOwnershipControls = "PutBucketOwnershipControls";
+    public const string GetBucketOwnershipControls = "GetBucketOwnershipControls";
+    public const string DeleteBucketOwnershipControls = "DeleteBucketOwnershipControls";
+    public const string GetBucketAcl = "GetBucketAcl";
+    public const string PutBucketAcl = "PutBucketAcl";
+    public const string GetObjectAcl = "GetObjectAcl";
+    public const string PutObjectAcl = "PutObjectAcl";
 }
 
 /// <summary>The errors the model declares for these operations: each one's code, HTTP status and
