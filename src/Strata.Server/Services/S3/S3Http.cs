@@ -85,6 +85,7 @@ internal static class S3Http
         ServerSideEncryptionConfiguration o => ("ServerSideEncryptionConfiguration", w => S3Xml.Write(w, o)),
         NotificationConfiguration o => ("NotificationConfiguration", w => S3Xml.Write(w, o)),
         GetBucketCorsOutput o => ("CORSConfiguration", w => S3Xml.Write(w, o)),
+        GetBucketLifecycleConfigurationOutput o => ("LifecycleConfiguration", w => S3Xml.Write(w, o)),
         _ => throw new ArgumentException($"S3 has no XML document for {output.GetType().Name}", nameof(output)),
     };
 

@@ -35,6 +35,7 @@ public sealed class S3Service : IOperationResolver
         var policies = new BucketPolicyOperations(env);
         var notifications = new NotificationOperations(env);
         _cors = new CorsOperations(env);
+        var lifecycle = new LifecycleOperations(env);
         _preflight = new Operation("PreflightRequest", "s3:PreflightRequest", ctx => $"arn:aws:s3:::{ctx.Bucket}", _cors.Preflight) { AllowUnsigned = true };
         Operation[] all =
         [
@@ -69,6 +70,10 @@ public sealed class S3Service : IOperationResolver
             Bucket("PutBucketCors", "PutBucketCORS", _cors.PutBucketCors),
             Bucket("GetBucketCors", "GetBucketCORS", _cors.GetBucketCors),
             Bucket("DeleteBucketCors", "PutBucketCORS", _cors.DeleteBucketCors),
+            // The IAM actions keep the API's first names; removing the configuration takes the permission to set it.
+            Bucket("PutBucketLifecycleConfiguration", "PutLifecycleConfiguration", lifecycle.PutBucketLifecycleConfiguration),
+            Bucket("GetBucketLifecycleConfiguration", "GetLifecycleConfiguration", lifecycle.GetBucketLifecycleConfiguration),
+            Bucket("DeleteBucketLifecycle", "PutLifecycleConfiguration", lifecycle.DeleteBucketLifecycle),
             Object("PutObject", "PutObject", objects.PutObject),
             // A request that names a version is authorized by the version's own action, as in S3.
             Object("GetObject", "GetObject", objects.GetObject, version: "GetObjectVersion"),
@@ -175,6 +180,7 @@ public sealed class S3Service : IOperationResolver
                 if (q.ContainsKey("encryption")) return "GetBucketEncryption";
                 if (q.ContainsKey("notification")) return "GetBucketNotificationConfiguration";
                 if (q.ContainsKey("cors")) return "GetBucketCors";
+                if (q.ContainsKey("lifecycle")) return "GetBucketLifecycleConfiguration";
                 if (HasOtherSubresource(q)) return null;
                 return q["list-type"] == "2" ? "ListObjectsV2" : "ListObjects";
             }
@@ -188,6 +194,8 @@ public sealed class S3Service : IOperationResolver
             if (HttpMethods.IsPut(method) && q.ContainsKey("notification")) return "PutBucketNotificationConfiguration";
             if (HttpMethods.IsPut(method) && q.ContainsKey("cors")) return "PutBucketCors";
             if (HttpMethods.IsDelete(method) && q.ContainsKey("cors")) return "DeleteBucketCors";
+            if (HttpMethods.IsPut(method) && q.ContainsKey("lifecycle")) return "PutBucketLifecycleConfiguration";
+            if (HttpMethods.IsDelete(method) && q.ContainsKey("lifecycle")) return "DeleteBucketLifecycle";
             if (HasOtherSubresource(q) && !(HttpMethods.IsPost(method) && q.ContainsKey("delete"))) return null;
             if (HttpMethods.IsPut(method)) return "CreateBucket";
             if (HttpMethods.IsHead(method)) return "HeadBucket";
