@@ -51,7 +51,7 @@ public sealed class LifecycleTests : IDisposable
     [Theory]
     [InlineData("2026-11-30T12:00:00Z", 1, "2026-12-02T00:00:00Z")]
     [InlineData("2026-11-30T00:00:00Z", 1, "2026-12-01T00:00:00Z")]
-    [InlineData("2026-11-30T23:59:59.999Z", 30, "2027-01-01T00:00:00Z")]
+    [InlineData("2026-11-30T23:59:59.999Z", 30, "2026-12-31T00:00:00Z")]
     [InlineData("2026-12-31T00:00:01Z", 1, "2027-01-02T00:00:00Z")]
     public void An_action_falls_due_at_the_midnight_after_its_days(string start, int days, string due)
         => Assert.Equal(DateTimeOffset.Parse(due, System.Globalization.CultureInfo.InvariantCulture),
