@@ -65,7 +65,8 @@ public static class StrataHost
         var eventsStore = new EventsStore(state);
         var events = new EventsService(eventsStore, clock, options.Region) { Metrics = metrics };
         IServiceEvents serviceEvents = events;
-        var s3 = new S3Service(new S3Environment(s3Store, credentials, clock, options.Region, sse) { Events = serviceEvents }, options.S3Domains);
+        var s3Environment = new S3Environment(s3Store, credentials, clock, options.Region, sse) { Events = serviceEvents };
+        var s3 = new S3Service(s3Environment, options.S3Domains);
 
         var builder = WebApplication.CreateSlimBuilder();
         builder.Logging.ClearProviders();
@@ -106,6 +107,7 @@ public static class StrataHost
         builder.Services.AddHostedService(_ => eventsDelivery);
         EventsScheduler eventsScheduler = null!;
         builder.Services.AddHostedService(_ => eventsScheduler);
+        builder.Services.AddHostedService(sp => new LifecycleWorker(s3Environment, options.S3LifecyclePeriod, sp.GetRequiredService<ILogger<LifecycleWorker>>()));
         // CloudTrail's event history in a database of its own: the audit stage writes with every request.
         var historyStore = new EventHistoryStore(Path.Combine(options.DataDir, "cloudtrail.db"));
         EventHistory eventHistory = null!;

@@ -155,6 +155,25 @@ test_versioning() {
   [ "$(aws_ s3api list-object-versions --bucket "$b" --query 'length(DeleteMarkers)')" = "1" ] || fail "one delete marker"
 }
 
+test_lifecycle() {
+  local b out; b=$(bucket)
+  aws_ s3 mb "s3://$b" >/dev/null
+  aws_ s3api put-bucket-lifecycle-configuration --bucket "$b" --lifecycle-configuration \
+    '{"Rules":[{"ID":"tmp rule","Status":"Enabled","Filter":{"Prefix":"tmp/"},"Expiration":{"Days":3}}]}' >/dev/null || fail "put-bucket-lifecycle-configuration"
+  [ "$(aws_ s3api get-bucket-lifecycle-configuration --bucket "$b" --query 'Rules[0].[ID,Filter.Prefix,Expiration.Days]' --output text)" = "tmp rule	tmp/	3" ] \
+    || fail "get-bucket-lifecycle-configuration"
+  echo x > "$WORK/l.txt"
+  s3q cp "$WORK/l.txt" "s3://$b/tmp/x" || fail "cp"
+  out=$(aws_ s3api head-object --bucket "$b" --key tmp/x --query Expiration --output text) || fail "head-object"
+  [[ "$out" == 'expiry-date="'*' 00:00:00 GMT", rule-id="tmp%20rule"' ]] || fail "x-amz-expiration: $out"
+  out=$(aws_ s3api put-bucket-lifecycle-configuration --bucket "$b" --lifecycle-configuration \
+    '{"Rules":[{"Status":"Enabled","Filter":{},"Expiration":{"Days":0}}]}' 2>&1) && fail "Days 0 accepted"
+  [[ "$out" == *"(InvalidArgument)"*"'Days' for Expiration action must be a positive integer"* ]] || fail "Days 0: $out"
+  aws_ s3api delete-bucket-lifecycle --bucket "$b" || fail "delete-bucket-lifecycle"
+  out=$(aws_ s3api get-bucket-lifecycle-configuration --bucket "$b" 2>&1) && fail "a deleted configuration still read"
+  [[ "$out" == *"(NoSuchLifecycleConfiguration)"*"The lifecycle configuration does not exist"* ]] || fail "after delete: $out"
+}
+
 failed=0
 for t in $(declare -F | awk '{print $3}' | grep '^test_'); do
   if out=$($t 2>&1); then echo "PASS $t"; else echo "FAIL $t: ${out//$'\n'/ | }"; failed=1; fi

@@ -92,7 +92,7 @@ internal sealed class AclOperations(S3Environment env, ObjectOperations objects)
                 throw S3Errors.InvalidArgument("Invalid x-amz-object-ownership header", "x-amz-object-ownership", ownership);
             RequireEnforced(ownership);
         }
-        if (!HeadersGrantOwnerOnly(ctx, env.Owner(ctx.Principal.AccountId)?.CanonicalUserId, bucket: true))
+        if (HasAclHeaders(ctx) && !HeadersGrantOwnerOnly(ctx, env.Owner(ctx.Principal.AccountId)?.CanonicalUserId, bucket: true))
             throw new AwsException("InvalidBucketAclWithObjectOwnership", 400, "Bucket cannot have ACLs set with ObjectOwnership's BucketOwnerEnforced setting");
     }
 
@@ -100,14 +100,14 @@ internal sealed class AclOperations(S3Environment env, ObjectOperations objects)
     /// or the bucket owner's full control.</summary>
     public static void CheckObjectWrite(S3Environment env, RequestContext ctx, BucketRecord bucket)
     {
-        if (!HeadersGrantOwnerOnly(ctx, env.Owner(bucket.OwnerAccountId)?.CanonicalUserId, bucket: false)) throw AclNotSupported();
+        if (HasAclHeaders(ctx) && !HeadersGrantOwnerOnly(ctx, env.Owner(bucket.OwnerAccountId)?.CanonicalUserId, bucket: false)) throw AclNotSupported();
     }
 
     async Task RequireOwnerOnlyAsync(RequestContext ctx, BucketRecord bucket)
     {
         var owner = env.Owner(bucket.OwnerAccountId)?.CanonicalUserId;
         var body = await S3Http.BufferSmallBodyAsync(ctx);
-        var hasHeaders = ctx.Header("x-amz-acl") is not null || GrantHeaders.Any(h => ctx.Header(h) is not null);
+        var hasHeaders = HasAclHeaders(ctx);
         if (body.Length > 0)
         {
             // S3 takes the ACL from the headers or the body, not both.
@@ -125,6 +125,8 @@ internal sealed class AclOperations(S3Environment env, ObjectOperations objects)
         if (!hasHeaders) throw new AwsException("MissingSecurityHeader", 400, "Your request was missing a required header").With("MissingHeaderName", "x-amz-acl");
         if (!HeadersGrantOwnerOnly(ctx, owner, bucket: ctx.Key is null)) throw AclNotSupported();
     }
+
+    static bool HasAclHeaders(RequestContext ctx) => ctx.Header("x-amz-acl") is not null || GrantHeaders.Any(h => ctx.Header(h) is not null);
 
     /// <summary>Whether a request's canned ACL and grant headers give the owner full control and
     /// no one anything else (no ACL at all does). For a bucket the canned form is <c>private</c>;

@@ -281,6 +281,7 @@ internal sealed class MultipartOperations(S3Environment env, ObjectOperations ob
         {
             env.Put(ObjectEvents.ObjectCreated(bucket, record, ctx, "CompleteMultipartUpload"));
             ObjectOperations.WriteVersionHeader(ctx, bucket, record);
+            ObjectOperations.WriteExpirationHeader(ctx, bucket, record);
         }
         ServerSideEncryption.WriteHeaders(ctx.Response, record.Encryption);
         var output = new CompleteMultipartUploadOutput

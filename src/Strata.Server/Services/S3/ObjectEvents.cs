@@ -46,7 +46,21 @@ public static class ObjectEvents
         return Event(bucket, ObjectDeletedType, o, ctx, "DeleteObject", "Permanently Deleted", at);
     }
 
-    static ServiceEvent Event(BucketRecord bucket, string type, JsonObject o, RequestContext ctx, string reason, string? deletionType, DateTimeOffset time)
+    /// <summary>The event of a version lifecycle removed at <paramref name="at"/>, or of the
+    /// delete marker it made expiring a current object; null when the bucket sends none. S3
+    /// itself is the requester: there is no request, and no source address.</summary>
+    public static ServiceEvent? LifecycleExpired(BucketRecord bucket, string key, S3Store.DeleteOutcome outcome, bool currentExpired, DateTimeOffset at)
+    {
+        if (bucket.Notification?.EventBridge != true) return null;
+        var o = new JsonObject { ["key"] = key };
+        if (outcome.VersionId is { } versionId) o["version-id"] = versionId;
+        o["sequencer"] = Sequencer(at);
+        return Event(bucket, ObjectDeletedType, o, null, LifecycleReason, currentExpired && outcome.DeleteMarker ? "Delete Marker Created" : "Permanently Deleted", at);
+    }
+
+    public const string LifecycleReason = "Lifecycle Expiration";
+
+    static ServiceEvent Event(BucketRecord bucket, string type, JsonObject o, RequestContext? ctx, string reason, string? deletionType, DateTimeOffset time)
     {
         var detail = new JsonObject
         {
@@ -54,10 +68,10 @@ public static class ObjectEvents
             ["event-version"] = "1.0",
             ["bucket"] = new JsonObject { ["name"] = bucket.Name },
             ["object"] = o,
-            ["request-id"] = ctx.RequestId,
-            ["requester"] = ctx.Principal.IsAnonymous ? "anonymous" : ctx.Principal.AccountId,
         };
-        if (ctx.Http.Connection.RemoteIpAddress is { } ip) detail["source-ip-address"] = (ip.IsIPv4MappedToIPv6 ? ip.MapToIPv4() : ip).ToString();
+        if (ctx is not null) detail["request-id"] = ctx.RequestId;
+        detail["requester"] = ctx is null ? "s3.amazonaws.com" : ctx.Principal.IsAnonymous ? "anonymous" : ctx.Principal.AccountId;
+        if (ctx?.Http.Connection.RemoteIpAddress is { } ip) detail["source-ip-address"] = (ip.IsIPv4MappedToIPv6 ? ip.MapToIPv4() : ip).ToString();
         detail["reason"] = reason;
         if (deletionType is not null) detail["deletion-type"] = deletionType;
         return new ServiceEvent(bucket.OwnerAccountId, Source, type, [$"arn:aws:s3:::{bucket.Name}"], detail, time);

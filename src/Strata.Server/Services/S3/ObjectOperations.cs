@@ -24,6 +24,7 @@ internal sealed class ObjectOperations(S3Environment env)
         env.Put(ObjectEvents.ObjectCreated(bucket, record, ctx, "PutObject"));
         ctx.Response.Headers.ETag = record.ETag;
         WriteVersionHeader(ctx, bucket, record);
+        WriteExpirationHeader(ctx, bucket, record);
         WriteChecksumHeaders(ctx, record);
         ServerSideEncryption.WriteHeaders(ctx.Response, record.Encryption);
         S3Http.Empty(ctx);
@@ -117,6 +118,14 @@ internal sealed class ObjectOperations(S3Environment env)
         throw S3Errors.MethodNotAllowed(method, "DeleteMarker");
     }
 
+    /// <summary><c>x-amz-expiration</c>, as S3 sends it for a current object that a lifecycle rule
+    /// expires: when, and by which rule.</summary>
+    internal static void WriteExpirationHeader(RequestContext ctx, BucketRecord bucket, ObjectRecord record)
+    {
+        if (bucket.Lifecycle is { } lifecycle && Lifecycle.CurrentExpiration(lifecycle.Rules, record) is { } expiry)
+            ctx.Response.Headers["x-amz-expiration"] = Lifecycle.ExpirationHeader(expiry.At, expiry.RuleId);
+    }
+
     static void WriteDeleteMarkerHeaders(RequestContext ctx, ObjectRecord marker)
     {
         ctx.Response.Headers["x-amz-delete-marker"] = "true";
@@ -154,6 +163,8 @@ internal sealed class ObjectOperations(S3Environment env)
             try
             {
                 WriteVersionHeader(ctx, bucket, record);
+                // A version named by id is not the current object the rule's date is about.
+                if (versionId is null) WriteExpirationHeader(ctx, bucket, record);
                 await ServeRecordAsync(ctx, record, files, head);
                 return;
             }
@@ -487,6 +498,7 @@ internal sealed class ObjectOperations(S3Environment env)
         var record = Commit(ctx, key, body, headers, metadata, tags, ctx.Header("x-amz-storage-class") ?? source.StorageClass, sse?.Meta);
         env.Put(ObjectEvents.ObjectCreated(bucket, record, ctx, "CopyObject"));
         if (record.VersionId is not null || bucket.Versioning is not null) ctx.Response.Headers["x-amz-version-id"] = record.WireVersionId;
+        WriteExpirationHeader(ctx, bucket, record);
         ServerSideEncryption.WriteHeaders(ctx.Response, record.Encryption);
         var result = new CopyObjectResult { ETag = record.ETag, LastModified = record.LastModified };
         if (record.Checksum is not null && Checksums.TryParse(record.ChecksumAlgorithm, out var a))

@@ -88,6 +88,7 @@ internal static class S3Http
         GetBucketAclOutput o => ("AccessControlPolicy", w => S3Xml.Write(w, o)),
         GetObjectAclOutput o => ("AccessControlPolicy", w => S3Xml.Write(w, o)),
         GetBucketOwnershipControlsOutput o => ("OwnershipControls", w => S3Xml.Write(w, o.OwnershipControls!)),
+        GetBucketLifecycleConfigurationOutput o => ("LifecycleConfiguration", w => S3Xml.Write(w, o)),
         _ => throw new ArgumentException($"S3 has no XML document for {output.GetType().Name}", nameof(output)),
     };
 

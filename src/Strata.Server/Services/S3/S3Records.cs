@@ -3,11 +3,11 @@ using System.Text.Json.Serialization;
 namespace Strata.Server.Services.S3;
 
 /// <summary>A bucket, with its policy (JSON as the owner wrote it), public access block, default
-/// encryption, notification and CORS configuration, and versioning status (null: never versioned;
-/// <see cref="VersioningStatus.Enabled"/> or <see cref="VersioningStatus.Suspended"/>).</summary>
+/// encryption, notification, CORS and lifecycle configuration, and versioning status (null: never
+/// versioned; <see cref="VersioningStatus.Enabled"/> or <see cref="VersioningStatus.Suspended"/>).</summary>
 public sealed record BucketRecord(string Name, string OwnerAccountId, string Region, DateTimeOffset CreationDate,
     string? Policy = null, PublicAccessBlock? PublicAccessBlock = null, DefaultEncryption? Encryption = null, BucketNotification? Notification = null,
-    string? Versioning = null, List<CorsRuleRecord>? Cors = null);
+    string? Versioning = null, List<CorsRuleRecord>? Cors = null, BucketLifecycle? Lifecycle = null);
 
 /// <summary>A bucket's versioning status, as S3 names it. A bucket once versioned is never
 /// unversioned again: it can only be suspended.</summary>
@@ -20,6 +20,45 @@ public static class VersioningStatus
 /// <summary>One CORS rule as configured (validated on write).</summary>
 public sealed record CorsRuleRecord(string? Id, List<string> AllowedOrigins, List<string> AllowedMethods, List<string> AllowedHeaders,
     List<string> ExposeHeaders, int? MaxAgeSeconds);
+
+/// <summary>A bucket's lifecycle configuration as configured (validated on write), and the
+/// default minimum size of an object that transitions (S3 echoes it; storage classes are
+/// labels here).</summary>
+public sealed record BucketLifecycle(List<LifecycleRuleRecord> Rules, string TransitionDefaultMinimumObjectSize);
+
+/// <summary>One lifecycle rule. A rule of the API's first version names its objects by a
+/// top-level <see cref="LegacyPrefix"/>; a current one by a <see cref="Filter"/>. Its actions:
+/// expiring current objects (after <see cref="ExpirationDays"/> or on <see cref="ExpirationDate"/>),
+/// removing expired object delete markers, expiring noncurrent versions (keeping the
+/// <see cref="NewerNoncurrentVersions"/> newest), aborting incomplete multipart uploads; and
+/// transitions, kept only to be read back.</summary>
+public sealed record LifecycleRuleRecord
+{
+    public required string Id { get; init; }
+    public required bool Enabled { get; init; }
+    public string? LegacyPrefix { get; init; }
+    public LifecycleFilterRecord? Filter { get; init; }
+    public int? ExpirationDays { get; init; }
+    public DateTimeOffset? ExpirationDate { get; init; }
+    public bool? ExpiredObjectDeleteMarker { get; init; }
+    public int? NoncurrentDays { get; init; }
+    public int? NewerNoncurrentVersions { get; init; }
+    public int? AbortDaysAfterInitiation { get; init; }
+    public List<LifecycleTransitionRecord>? Transitions { get; init; }
+    public List<LifecycleTransitionRecord>? NoncurrentVersionTransitions { get; init; }
+
+    /// <summary>The key prefix the rule applies to ("" for every key).</summary>
+    [JsonIgnore]
+    public string KeyPrefix => LegacyPrefix ?? Filter?.Prefix ?? "";
+}
+
+/// <summary>A rule's filter: every condition given must hold. <see cref="And"/> says the
+/// conditions were written inside <c>And</c> (so they are read back the same way).</summary>
+public sealed record LifecycleFilterRecord(string? Prefix, List<ObjectTag> Tags, long? ObjectSizeGreaterThan, long? ObjectSizeLessThan, bool And);
+
+/// <summary>A transition (or noncurrent version transition): kept and read back, never applied
+/// (Strata has one storage class).</summary>
+public sealed record LifecycleTransitionRecord(int? Days, DateTimeOffset? Date, string StorageClass, int? NewerNoncurrentVersions = null);
 
 /// <summary>Where a bucket's object events go: EventBridge (the owner's default event bus), the
 /// one destination Strata delivers to.</summary>

@@ -36,6 +36,7 @@ public sealed class S3Service : IOperationResolver
         var notifications = new NotificationOperations(env);
         _cors = new CorsOperations(env);
         var acls = new AclOperations(env, objects);
+        var lifecycle = new LifecycleOperations(env);
         _preflight = new Operation("PreflightRequest", "s3:PreflightRequest", ctx => $"arn:aws:s3:::{ctx.Bucket}", _cors.Preflight) { AllowUnsigned = true };
         Operation[] all =
         [
@@ -80,6 +81,10 @@ public sealed class S3Service : IOperationResolver
             Bucket("PutBucketAcl", "PutBucketAcl", acls.PutBucketAcl),
             Object("GetObjectAcl", "GetObjectAcl", acls.GetObjectAcl, version: "GetObjectVersionAcl"),
             Object("PutObjectAcl", "PutObjectAcl", acls.PutObjectAcl, version: "PutObjectVersionAcl"),
+            // The IAM actions keep the API's first names; removing the configuration takes the permission to set it.
+            Bucket("PutBucketLifecycleConfiguration", "PutLifecycleConfiguration", lifecycle.PutBucketLifecycleConfiguration),
+            Bucket("GetBucketLifecycleConfiguration", "GetLifecycleConfiguration", lifecycle.GetBucketLifecycleConfiguration),
+            Bucket("DeleteBucketLifecycle", "PutLifecycleConfiguration", lifecycle.DeleteBucketLifecycle),
             Object("PutObject", "PutObject", objects.PutObject),
             // A request that names a version is authorized by the version's own action, as in S3.
             Object("GetObject", "GetObject", objects.GetObject, version: "GetObjectVersion"),
@@ -188,6 +193,7 @@ public sealed class S3Service : IOperationResolver
                 if (q.ContainsKey("cors")) return "GetBucketCors";
                 if (q.ContainsKey("acl")) return "GetBucketAcl";
                 if (q.ContainsKey("ownershipControls")) return "GetBucketOwnershipControls";
+                if (q.ContainsKey("lifecycle")) return "GetBucketLifecycleConfiguration";
                 if (HasOtherSubresource(q)) return null;
                 return q["list-type"] == "2" ? "ListObjectsV2" : "ListObjects";
             }
@@ -204,6 +210,8 @@ public sealed class S3Service : IOperationResolver
             if (HttpMethods.IsPut(method) && q.ContainsKey("acl")) return "PutBucketAcl";
             if (HttpMethods.IsPut(method) && q.ContainsKey("ownershipControls")) return "PutBucketOwnershipControls";
             if (HttpMethods.IsDelete(method) && q.ContainsKey("ownershipControls")) return "DeleteBucketOwnershipControls";
+            if (HttpMethods.IsPut(method) && q.ContainsKey("lifecycle")) return "PutBucketLifecycleConfiguration";
+            if (HttpMethods.IsDelete(method) && q.ContainsKey("lifecycle")) return "DeleteBucketLifecycle";
             if (HasOtherSubresource(q) && !(HttpMethods.IsPost(method) && q.ContainsKey("delete"))) return null;
             if (HttpMethods.IsPut(method)) return "CreateBucket";
             if (HttpMethods.IsHead(method)) return "HeadBucket";

@@ -363,6 +363,64 @@ public sealed class S3Store(IStateStore state, BlobStore blobs)
             .Select(key => new KeyValuePair<string, string>(key[(bucket.Length + 1)..], "")).ToList();
     }
 
+    /// <summary>A key's current object (if any) and its other versions, newest first.</summary>
+    public sealed record KeyVersions(string Key, ObjectRecord? Current, List<ObjectRecord> Stack);
+
+    /// <summary>Up to <paramref name="limit"/> keys under <paramref name="prefix"/> after
+    /// <paramref name="startAfter"/>, in key order, with all their versions: one read for a page
+    /// of lifecycle's scan.</summary>
+    public List<KeyVersions> ScanKeyVersions(string bucket, string prefix, string? startAfter, int limit)
+    {
+        var (current, others) = state.Read(r =>
+        {
+            var from = startAfter is null ? null : bucket + "/" + startAfter;
+            return (r.Scan(Objects, bucket + "/" + prefix, from, limit), r.Scan(Versions, bucket + "/" + prefix, from, limit));
+        });
+        var currentByKey = current.ToDictionary(kv => kv.Key, kv => kv.Value, StringComparer.Ordinal);
+        var othersByKey = others.ToDictionary(kv => kv.Key, kv => kv.Value, StringComparer.Ordinal);
+        // As in ScanVersionedKeys: the first `limit` keys of the union are all in the two scans.
+        return S3Listing.MergeKeys(current.Select(kv => kv.Key), others.Select(kv => kv.Key), limit)
+            .Select(key => new KeyVersions(key[(bucket.Length + 1)..],
+                currentByKey.TryGetValue(key, out var c) ? ParseObject(c) : null,
+                othersByKey.TryGetValue(key, out var v) ? JsonSerializer.Deserialize(v, S3Json.Default.VersionStack)!.Entries : []))
+            .ToList();
+    }
+
+    /// <summary>What lifecycle changed at a key: a version removed, or (when the outcome is a
+    /// delete marker made by expiring the current object) a marker added.</summary>
+    public sealed record LifecycleOutcome(string Key, DeleteOutcome Outcome, bool CurrentExpired);
+
+    /// <summary>Applies lifecycle to <paramref name="keys"/> in one transaction. What to do is
+    /// decided again there, on the key's versions as they are now (a write since the scan may have
+    /// replaced what was due), and done by the same deletions as DeleteObject with and without a
+    /// version id, so blobs are freed as they are for a request. Delete markers it makes belong to
+    /// the bucket owner. Nothing happens to a bucket deleted meanwhile.</summary>
+    public List<LifecycleOutcome> ApplyLifecycle(string bucket, IReadOnlyList<string> keys, Func<string, ObjectRecord?, List<ObjectRecord>, LifecycleAction?> decide, DateTimeOffset now)
+    {
+        var (outcomes, garbage) = state.Write(w =>
+        {
+            var outcomes = new List<LifecycleOutcome>();
+            var garbage = new List<string>();
+            if (w.Get(Buckets, bucket) is not { } json) return (outcomes, garbage);
+            var record = JsonSerializer.Deserialize(json, S3Json.Default.BucketRecord)!;
+            foreach (var key in keys)
+            {
+                if (decide(key, ReadObject(w, bucket, key), ReadStack(w, bucket, key)) is not { } action) continue;
+                foreach (var versionId in action.RemoveVersionIds)
+                {
+                    var removed = Delete(w, bucket, record.Versioning, key, versionId, now, record.OwnerAccountId, garbage);
+                    if (removed.Changed) outcomes.Add(new LifecycleOutcome(key, removed, CurrentExpired: false));
+                }
+                if (!action.ExpireCurrent) continue;
+                var expired = Delete(w, bucket, record.Versioning, key, null, now, record.OwnerAccountId, garbage);
+                if (expired.Changed) outcomes.Add(new LifecycleOutcome(key, expired, CurrentExpired: true));
+            }
+            return (outcomes, garbage);
+        });
+        DeleteBlobs(garbage);
+        return outcomes;
+    }
+
     public static ObjectRecord ParseObject(string json) => JsonSerializer.Deserialize(json, S3Json.Default.ObjectRecord)!;
 
     static ObjectRecord? ReadObject(IStateReader r, string bucket, string key)

@@ -10,6 +10,12 @@ using Strata.Server.Protocol;
 
 namespace Strata.Server.Services.S3.Model;
 
+/// <summary>Specifies the days since the initiation of an incomplete multipart upload that Amazon S3 will wait before permanently removing all parts of the upload.</summary>
+public sealed partial record AbortIncompleteMultipartUpload
+{
+    public int? DaysAfterInitiation { get; init; }
+}
+
 public sealed partial record AbortMultipartUploadOutput
 {
     public string? RequestCharged { get; init; }
@@ -52,6 +58,12 @@ public sealed partial record BucketInfo
 {
     public string? DataRedundancy { get; init; }
     public string? Type { get; init; }
+}
+
+/// <summary>Specifies the lifecycle configuration for objects in an Amazon S3 bucket.</summary>
+public sealed partial record BucketLifecycleConfiguration
+{
+    public List<LifecycleRule>? Rules { get; init; }
 }
 
 /// <summary>Describes the cross-origin access configuration for objects in an Amazon S3 bucket.</summary>
@@ -351,6 +363,12 @@ public sealed partial record DeleteBucketEncryptionRequest
     public string? ExpectedBucketOwner { get; init; }
 }
 
+public sealed partial record DeleteBucketLifecycleRequest
+{
+    public string? Bucket { get; init; }
+    public string? ExpectedBucketOwner { get; init; }
+}
+
 public sealed partial record DeleteBucketOwnershipControlsRequest
 {
     public string? Bucket { get; init; }
@@ -496,6 +514,18 @@ public sealed partial record GetBucketEncryptionOutput
 }
 
 public sealed partial record GetBucketEncryptionRequest
+{
+    public string? Bucket { get; init; }
+    public string? ExpectedBucketOwner { get; init; }
+}
+
+public sealed partial record GetBucketLifecycleConfigurationOutput
+{
+    public List<LifecycleRule>? Rules { get; init; }
+    public string? TransitionDefaultMinimumObjectSize { get; init; }
+}
+
+public sealed partial record GetBucketLifecycleConfigurationRequest
 {
     public string? Bucket { get; init; }
     public string? ExpectedBucketOwner { get; init; }
@@ -797,6 +827,47 @@ public sealed partial record LambdaFunctionConfiguration
     public NotificationConfigurationFilter? Filter { get; init; }
 }
 
+/// <summary>Container for the expiration for the lifecycle of the object.</summary>
+public sealed partial record LifecycleExpiration
+{
+    public DateTimeOffset? Date { get; init; }
+    public int? Days { get; init; }
+    public bool? ExpiredObjectDeleteMarker { get; init; }
+}
+
+/// <summary>A lifecycle rule for individual objects in an Amazon S3 bucket.</summary>
+public sealed partial record LifecycleRule
+{
+    public LifecycleExpiration? Expiration { get; init; }
+    public string? ID { get; init; }
+    public string? Prefix { get; init; }
+    public LifecycleRuleFilter? Filter { get; init; }
+    public string? Status { get; init; }
+    public List<Transition>? Transitions { get; init; }
+    public List<NoncurrentVersionTransition>? NoncurrentVersionTransitions { get; init; }
+    public NoncurrentVersionExpiration? NoncurrentVersionExpiration { get; init; }
+    public AbortIncompleteMultipartUpload? AbortIncompleteMultipartUpload { get; init; }
+}
+
+/// <summary>This is used in a Lifecycle Rule Filter to apply a logical AND to two or more predicates.</summary>
+public sealed partial record LifecycleRuleAndOperator
+{
+    public string? Prefix { get; init; }
+    public List<Tag>? Tags { get; init; }
+    public long? ObjectSizeGreaterThan { get; init; }
+    public long? ObjectSizeLessThan { get; init; }
+}
+
+/// <summary>The Filter is used to identify objects that a Lifecycle Rule applies to.</summary>
+public sealed partial record LifecycleRuleFilter
+{
+    public string? Prefix { get; init; }
+    public Tag? Tag { get; init; }
+    public long? ObjectSizeGreaterThan { get; init; }
+    public long? ObjectSizeLessThan { get; init; }
+    public LifecycleRuleAndOperator? And { get; init; }
+}
+
 public sealed partial record ListBucketsOutput
 {
     public List<Bucket>? Buckets { get; init; }
@@ -989,6 +1060,21 @@ public sealed partial record MultipartUpload
     public string? ChecksumType { get; init; }
 }
 
+/// <summary>Specifies when noncurrent object versions expire.</summary>
+public sealed partial record NoncurrentVersionExpiration
+{
+    public int? NoncurrentDays { get; init; }
+    public int? NewerNoncurrentVersions { get; init; }
+}
+
+/// <summary>Container for the transition rule that describes when noncurrent objects transition to the STANDARD_IA, ONEZONE_IA, INTELLIGENT_TIERING, GLACIER_IR, GLACIER, or DEEP_ARCHIVE storage class.</summary>
+public sealed partial record NoncurrentVersionTransition
+{
+    public int? NoncurrentDays { get; init; }
+    public string? StorageClass { get; init; }
+    public int? NewerNoncurrentVersions { get; init; }
+}
+
 /// <summary>A container for specifying the notification configuration of the bucket.</summary>
 public sealed partial record NotificationConfiguration
 {
@@ -1128,6 +1214,20 @@ public sealed partial record PutBucketEncryptionRequest
     public string? ChecksumAlgorithm { get; init; }
     public ServerSideEncryptionConfiguration? ServerSideEncryptionConfiguration { get; init; }
     public string? ExpectedBucketOwner { get; init; }
+}
+
+public sealed partial record PutBucketLifecycleConfigurationOutput
+{
+    public string? TransitionDefaultMinimumObjectSize { get; init; }
+}
+
+public sealed partial record PutBucketLifecycleConfigurationRequest
+{
+    public string? Bucket { get; init; }
+    public string? ChecksumAlgorithm { get; init; }
+    public BucketLifecycleConfiguration? LifecycleConfiguration { get; init; }
+    public string? ExpectedBucketOwner { get; init; }
+    public string? TransitionDefaultMinimumObjectSize { get; init; }
 }
 
 public sealed partial record PutBucketNotificationConfigurationRequest
@@ -1357,6 +1457,14 @@ public sealed partial record TopicConfiguration
     public NotificationConfigurationFilter? Filter { get; init; }
 }
 
+/// <summary>Specifies when an object transitions to a specified storage class.</summary>
+public sealed partial record Transition
+{
+    public DateTimeOffset? Date { get; init; }
+    public int? Days { get; init; }
+    public string? StorageClass { get; init; }
+}
+
 public sealed partial record UploadPartCopyOutput
 {
     public string? CopySourceVersionId { get; init; }
@@ -1462,6 +1570,7 @@ public static class S3Enums
     public static readonly string[] EncodingType = ["url"];
     public static readonly string[] EncryptionType = ["NONE", "SSE-C"];
     public static readonly string[] Event = ["s3:ReducedRedundancyLostObject", "s3:ObjectCreated:*", "s3:ObjectCreated:Put", "s3:ObjectCreated:Post", "s3:ObjectCreated:Copy", "s3:ObjectCreated:CompleteMultipartUpload", "s3:ObjectRemoved:*", "s3:ObjectRemoved:Delete", "s3:ObjectRemoved:DeleteMarkerCreated", "s3:ObjectRestore:*", "s3:ObjectRestore:Post", "s3:ObjectRestore:Completed", "s3:Replication:*", "s3:Replication:OperationFailedReplication", "s3:Replication:OperationNotTracked", "s3:Replication:OperationMissedThreshold", "s3:Replication:OperationReplicatedAfterThreshold", "s3:ObjectRestore:Delete", "s3:LifecycleTransition", "s3:IntelligentTiering", "s3:ObjectAcl:Put", "s3:LifecycleExpiration:*", "s3:LifecycleExpiration:Delete", "s3:LifecycleExpiration:DeleteMarkerCreated", "s3:ObjectTagging:*", "s3:ObjectTagging:Put", "s3:ObjectTagging:Delete"];
+    public static readonly string[] ExpirationStatus = ["Enabled", "Disabled"];
     public static readonly string[] FilterRuleName = ["prefix", "suffix"];
     public static readonly string[] LocationType = ["AvailabilityZone", "LocalZone"];
     public static readonly string[] MFADelete = ["Enabled", "Disabled"];
@@ -1476,12 +1585,19 @@ public static class S3Enums
     public static readonly string[] ServerSideEncryption = ["AES256", "aws:fsx", "aws:kms", "aws:kms:dsse"];
     public static readonly string[] StorageClass = ["STANDARD", "REDUCED_REDUNDANCY", "STANDARD_IA", "ONEZONE_IA", "INTELLIGENT_TIERING", "GLACIER", "DEEP_ARCHIVE", "OUTPOSTS", "GLACIER_IR", "SNOW", "EXPRESS_ONEZONE", "FSX_OPENZFS", "FSX_ONTAP"];
     public static readonly string[] TaggingDirective = ["COPY", "REPLACE"];
+    public static readonly string[] TransitionDefaultMinimumObjectSize = ["varies_by_storage_class", "all_storage_classes_128K"];
+    public static readonly string[] TransitionStorageClass = ["GLACIER", "STANDARD_IA", "ONEZONE_IA", "INTELLIGENT_TIERING", "DEEP_ARCHIVE", "GLACIER_IR"];
     public static readonly string[] TypeShape = ["CanonicalUser", "AmazonCustomerByEmail", "Group"];
 }
 
 /// <summary>Reads the XML bodies of s3's requests (elements matched by local name).</summary>
 public static class S3XmlReader
 {
+    public static AbortIncompleteMultipartUpload ReadAbortIncompleteMultipartUpload(System.Xml.Linq.XElement e) => new()
+    {
+        DaysAfterInitiation = XmlWire.Int(XmlWire.Child(e, "DaysAfterInitiation")),
+    };
+
     public static AccessControlPolicy ReadAccessControlPolicy(System.Xml.Linq.XElement e) => new()
     {
         Grants = XmlWire.ReadList(e, "AccessControlList", "Grant", false, static x => ReadGrant(x)),
@@ -1497,6 +1613,11 @@ public static class S3XmlReader
     {
         DataRedundancy = XmlWire.String(XmlWire.Child(e, "DataRedundancy")),
         Type = XmlWire.String(XmlWire.Child(e, "Type")),
+    };
+
+    public static BucketLifecycleConfiguration ReadBucketLifecycleConfiguration(System.Xml.Linq.XElement e) => new()
+    {
+        Rules = XmlWire.ReadList(e, "Rule", "Rule", true, static x => ReadLifecycleRule(x)),
     };
 
     public static CORSConfiguration ReadCORSConfiguration(System.Xml.Linq.XElement e) => new()
@@ -1582,10 +1703,60 @@ public static class S3XmlReader
         Filter = XmlWire.Child(e, "Filter") is { } c_Filter ? ReadNotificationConfigurationFilter(c_Filter) : null,
     };
 
+    public static LifecycleExpiration ReadLifecycleExpiration(System.Xml.Linq.XElement e) => new()
+    {
+        Date = XmlWire.Timestamp(XmlWire.Child(e, "Date")),
+        Days = XmlWire.Int(XmlWire.Child(e, "Days")),
+        ExpiredObjectDeleteMarker = XmlWire.Bool(XmlWire.Child(e, "ExpiredObjectDeleteMarker")),
+    };
+
+    public static LifecycleRule ReadLifecycleRule(System.Xml.Linq.XElement e) => new()
+    {
+        Expiration = XmlWire.Child(e, "Expiration") is { } c_Expiration ? ReadLifecycleExpiration(c_Expiration) : null,
+        ID = XmlWire.String(XmlWire.Child(e, "ID")),
+        Prefix = XmlWire.String(XmlWire.Child(e, "Prefix")),
+        Filter = XmlWire.Child(e, "Filter") is { } c_Filter ? ReadLifecycleRuleFilter(c_Filter) : null,
+        Status = XmlWire.String(XmlWire.Child(e, "Status")),
+        Transitions = XmlWire.ReadList(e, "Transition", "Transition", true, static x => ReadTransition(x)),
+        NoncurrentVersionTransitions = XmlWire.ReadList(e, "NoncurrentVersionTransition", "NoncurrentVersionTransition", true, static x => ReadNoncurrentVersionTransition(x)),
+        NoncurrentVersionExpiration = XmlWire.Child(e, "NoncurrentVersionExpiration") is { } c_NoncurrentVersionExpiration ? ReadNoncurrentVersionExpiration(c_NoncurrentVersionExpiration) : null,
+        AbortIncompleteMultipartUpload = XmlWire.Child(e, "AbortIncompleteMultipartUpload") is { } c_AbortIncompleteMultipartUpload ? ReadAbortIncompleteMultipartUpload(c_AbortIncompleteMultipartUpload) : null,
+    };
+
+    public static LifecycleRuleAndOperator ReadLifecycleRuleAndOperator(System.Xml.Linq.XElement e) => new()
+    {
+        Prefix = XmlWire.String(XmlWire.Child(e, "Prefix")),
+        Tags = XmlWire.ReadList(e, "Tag", "Tag", true, static x => ReadTag(x)),
+        ObjectSizeGreaterThan = XmlWire.Long(XmlWire.Child(e, "ObjectSizeGreaterThan")),
+        ObjectSizeLessThan = XmlWire.Long(XmlWire.Child(e, "ObjectSizeLessThan")),
+    };
+
+    public static LifecycleRuleFilter ReadLifecycleRuleFilter(System.Xml.Linq.XElement e) => new()
+    {
+        Prefix = XmlWire.String(XmlWire.Child(e, "Prefix")),
+        Tag = XmlWire.Child(e, "Tag") is { } c_Tag ? ReadTag(c_Tag) : null,
+        ObjectSizeGreaterThan = XmlWire.Long(XmlWire.Child(e, "ObjectSizeGreaterThan")),
+        ObjectSizeLessThan = XmlWire.Long(XmlWire.Child(e, "ObjectSizeLessThan")),
+        And = XmlWire.Child(e, "And") is { } c_And ? ReadLifecycleRuleAndOperator(c_And) : null,
+    };
+
     public static LocationInfo ReadLocationInfo(System.Xml.Linq.XElement e) => new()
     {
         Type = XmlWire.String(XmlWire.Child(e, "Type")),
         Name = XmlWire.String(XmlWire.Child(e, "Name")),
+    };
+
+    public static NoncurrentVersionExpiration ReadNoncurrentVersionExpiration(System.Xml.Linq.XElement e) => new()
+    {
+        NoncurrentDays = XmlWire.Int(XmlWire.Child(e, "NoncurrentDays")),
+        NewerNoncurrentVersions = XmlWire.Int(XmlWire.Child(e, "NewerNoncurrentVersions")),
+    };
+
+    public static NoncurrentVersionTransition ReadNoncurrentVersionTransition(System.Xml.Linq.XElement e) => new()
+    {
+        NoncurrentDays = XmlWire.Int(XmlWire.Child(e, "NoncurrentDays")),
+        StorageClass = XmlWire.String(XmlWire.Child(e, "StorageClass")),
+        NewerNoncurrentVersions = XmlWire.Int(XmlWire.Child(e, "NewerNoncurrentVersions")),
     };
 
     public static NotificationConfiguration ReadNotificationConfiguration(System.Xml.Linq.XElement e) => new()
@@ -1684,6 +1855,13 @@ public static class S3XmlReader
         Filter = XmlWire.Child(e, "Filter") is { } c_Filter ? ReadNotificationConfigurationFilter(c_Filter) : null,
     };
 
+    public static Transition ReadTransition(System.Xml.Linq.XElement e) => new()
+    {
+        Date = XmlWire.Timestamp(XmlWire.Child(e, "Date")),
+        Days = XmlWire.Int(XmlWire.Child(e, "Days")),
+        StorageClass = XmlWire.String(XmlWire.Child(e, "StorageClass")),
+    };
+
     public static VersioningConfiguration ReadVersioningConfiguration(System.Xml.Linq.XElement e) => new()
     {
         MFADelete = XmlWire.String(XmlWire.Child(e, "MfaDelete")),
@@ -1694,6 +1872,11 @@ public static class S3XmlReader
 /// <summary>Writes s3's outputs as XML elements (lists as <c>&lt;Name&gt;&lt;member&gt;</c>).</summary>
 public static class S3Xml
 {
+    public static void Write(System.Xml.XmlWriter w, AbortIncompleteMultipartUpload v)
+    {
+        XmlWire.Element(w, "DaysAfterInitiation", v.DaysAfterInitiation);
+    }
+
     public static void Write(System.Xml.XmlWriter w, AbortMultipartUploadOutput v)
     {
     }
@@ -1859,6 +2042,11 @@ public static class S3Xml
         XmlWire.Structure(w, "ServerSideEncryptionConfiguration", v.ServerSideEncryptionConfiguration, static (w, x) => Write(w, x));
     }
 
+    public static void Write(System.Xml.XmlWriter w, GetBucketLifecycleConfigurationOutput v)
+    {
+        XmlWire.List(w, "Rule", v.Rules, "Rule", true, static (w, n, x0) => XmlWire.Structure(w, n, x0, static (w, x) => Write(w, x)));
+    }
+
     public static void Write(System.Xml.XmlWriter w, GetBucketLocationOutput v)
     {
         XmlWire.Element(w, "LocationConstraint", v.LocationConstraint);
@@ -1941,6 +2129,43 @@ public static class S3Xml
         XmlWire.Element(w, "CloudFunction", v.LambdaFunctionArn);
         XmlWire.List(w, "Event", v.Events, "Event", true, static (w, n, x0) => XmlWire.Element(w, n, x0));
         XmlWire.Structure(w, "Filter", v.Filter, static (w, x) => Write(w, x));
+    }
+
+    public static void Write(System.Xml.XmlWriter w, LifecycleExpiration v)
+    {
+        XmlWire.Element(w, "Date", v.Date);
+        XmlWire.Element(w, "Days", v.Days);
+        XmlWire.Element(w, "ExpiredObjectDeleteMarker", v.ExpiredObjectDeleteMarker);
+    }
+
+    public static void Write(System.Xml.XmlWriter w, LifecycleRule v)
+    {
+        XmlWire.Structure(w, "Expiration", v.Expiration, static (w, x) => Write(w, x));
+        XmlWire.Element(w, "ID", v.ID);
+        XmlWire.Element(w, "Prefix", v.Prefix);
+        XmlWire.Structure(w, "Filter", v.Filter, static (w, x) => Write(w, x));
+        XmlWire.Element(w, "Status", v.Status);
+        XmlWire.List(w, "Transition", v.Transitions, "Transition", true, static (w, n, x0) => XmlWire.Structure(w, n, x0, static (w, x) => Write(w, x)));
+        XmlWire.List(w, "NoncurrentVersionTransition", v.NoncurrentVersionTransitions, "NoncurrentVersionTransition", true, static (w, n, x0) => XmlWire.Structure(w, n, x0, static (w, x) => Write(w, x)));
+        XmlWire.Structure(w, "NoncurrentVersionExpiration", v.NoncurrentVersionExpiration, static (w, x) => Write(w, x));
+        XmlWire.Structure(w, "AbortIncompleteMultipartUpload", v.AbortIncompleteMultipartUpload, static (w, x) => Write(w, x));
+    }
+
+    public static void Write(System.Xml.XmlWriter w, LifecycleRuleAndOperator v)
+    {
+        XmlWire.Element(w, "Prefix", v.Prefix);
+        XmlWire.List(w, "Tag", v.Tags, "Tag", true, static (w, n, x0) => XmlWire.Structure(w, n, x0, static (w, x) => Write(w, x)));
+        XmlWire.Element(w, "ObjectSizeGreaterThan", v.ObjectSizeGreaterThan);
+        XmlWire.Element(w, "ObjectSizeLessThan", v.ObjectSizeLessThan);
+    }
+
+    public static void Write(System.Xml.XmlWriter w, LifecycleRuleFilter v)
+    {
+        XmlWire.Element(w, "Prefix", v.Prefix);
+        XmlWire.Structure(w, "Tag", v.Tag, static (w, x) => Write(w, x));
+        XmlWire.Element(w, "ObjectSizeGreaterThan", v.ObjectSizeGreaterThan);
+        XmlWire.Element(w, "ObjectSizeLessThan", v.ObjectSizeLessThan);
+        XmlWire.Structure(w, "And", v.And, static (w, x) => Write(w, x));
     }
 
     public static void Write(System.Xml.XmlWriter w, ListBucketsOutput v)
@@ -2043,6 +2268,19 @@ public static class S3Xml
         XmlWire.Element(w, "ChecksumType", v.ChecksumType);
     }
 
+    public static void Write(System.Xml.XmlWriter w, NoncurrentVersionExpiration v)
+    {
+        XmlWire.Element(w, "NoncurrentDays", v.NoncurrentDays);
+        XmlWire.Element(w, "NewerNoncurrentVersions", v.NewerNoncurrentVersions);
+    }
+
+    public static void Write(System.Xml.XmlWriter w, NoncurrentVersionTransition v)
+    {
+        XmlWire.Element(w, "NoncurrentDays", v.NoncurrentDays);
+        XmlWire.Element(w, "StorageClass", v.StorageClass);
+        XmlWire.Element(w, "NewerNoncurrentVersions", v.NewerNoncurrentVersions);
+    }
+
     public static void Write(System.Xml.XmlWriter w, NotificationConfiguration v)
     {
         XmlWire.List(w, "TopicConfiguration", v.TopicConfigurations, "TopicConfiguration", true, static (w, n, x0) => XmlWire.Structure(w, n, x0, static (w, x) => Write(w, x)));
@@ -2131,6 +2369,10 @@ public static class S3Xml
         XmlWire.Element(w, "RestrictPublicBuckets", v.RestrictPublicBuckets);
     }
 
+    public static void Write(System.Xml.XmlWriter w, PutBucketLifecycleConfigurationOutput v)
+    {
+    }
+
     public static void Write(System.Xml.XmlWriter w, PutObjectAclOutput v)
     {
     }
@@ -2194,6 +2436,13 @@ public static class S3Xml
         XmlWire.Structure(w, "Filter", v.Filter, static (w, x) => Write(w, x));
     }
 
+    public static void Write(System.Xml.XmlWriter w, Transition v)
+    {
+        XmlWire.Element(w, "Date", v.Date);
+        XmlWire.Element(w, "Days", v.Days);
+        XmlWire.Element(w, "StorageClass", v.StorageClass);
+    }
+
     public static void Write(System.Xml.XmlWriter w, UploadPartCopyOutput v)
     {
         XmlWire.Structure(w, "CopyPartResult", v.CopyPartResult, static (w, x) => Write(w, x));
@@ -2255,6 +2504,9 @@ public static class S3Operations
     public const string PutBucketAcl = "PutBucketAcl";
     public const string GetObjectAcl = "GetObjectAcl";
     public const string PutObjectAcl = "PutObjectAcl";
+    public const string PutBucketLifecycleConfiguration = "PutBucketLifecycleConfiguration";
+    public const string GetBucketLifecycleConfiguration = "GetBucketLifecycleConfiguration";
+    public const string DeleteBucketLifecycle = "DeleteBucketLifecycle";
 }
 
 /// <summary>The errors the model declares for these operations: each one's code, HTTP status and

@@ -26,6 +26,7 @@ internal sealed class InProcessS3 : IDisposable
     public FakeTimeProvider Clock { get; } = new(new DateTimeOffset(2026, 11, 30, 12, 0, 0, TimeSpan.Zero));
     public S3Store Store { get; }
     public S3Service Service { get; }
+    public S3Environment Environment { get; }
 
     /// <param name="buckets">Buckets made up front, owned by <see cref="Account"/>.</param>
     public InProcessS3(IServiceEvents? events, params string[] buckets)
@@ -34,7 +35,8 @@ internal sealed class InProcessS3 : IDisposable
         _state = new SqliteStateStore(Path.Combine(_dir, "state.db"));
         Store = new S3Store(_state, new BlobStore(Path.Combine(_dir, "objects")));
         // No object here is encrypted: server-side encryption never reaches KMS.
-        Service = new S3Service(new S3Environment(Store, null!, Clock, "us-east-1", new ServerSideEncryption(null!, null!, "us-east-1")) { Events = events ?? NoServiceEvents.Instance }, ["localhost"]);
+        Environment = new S3Environment(Store, null!, Clock, "us-east-1", new ServerSideEncryption(null!, null!, "us-east-1")) { Events = events ?? NoServiceEvents.Instance };
+        Service = new S3Service(Environment, ["localhost"]);
         foreach (var bucket in buckets) Store.CreateBucket(new BucketRecord(bucket, Account, "us-east-1", Clock.GetUtcNow()));
     }
 
