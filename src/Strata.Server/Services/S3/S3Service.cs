@@ -69,6 +69,10 @@ public sealed class S3Service : IOperationResolver
             Bucket("PutBucketCors", "PutBucketCORS", _cors.PutBucketCors),
             Bucket("GetBucketCors", "GetBucketCORS", _cors.GetBucketCors),
             Bucket("DeleteBucketCors", "PutBucketCORS", _cors.DeleteBucketCors),
+            // Removing a bucket's tags takes the permission to set them.
+            Bucket("PutBucketTagging", "PutBucketTagging", buckets.PutBucketTagging),
+            Bucket("GetBucketTagging", "GetBucketTagging", buckets.GetBucketTagging),
+            Bucket("DeleteBucketTagging", "PutBucketTagging", buckets.DeleteBucketTagging),
             Object("PutObject", "PutObject", objects.PutObject),
             // A request that names a version is authorized by the version's own action, as in S3.
             Object("GetObject", "GetObject", objects.GetObject, version: "GetObjectVersion"),
@@ -78,6 +82,8 @@ public sealed class S3Service : IOperationResolver
             Object("PutObjectTagging", "PutObjectTagging", objects.PutObjectTagging, version: "PutObjectVersionTagging") with { ReadInputAsync = S3ConditionKeys.ReadRequestTagsAsync },
             Object("GetObjectTagging", "GetObjectTagging", objects.GetObjectTagging, version: "GetObjectVersionTagging"),
             Object("DeleteObjectTagging", "DeleteObjectTagging", objects.DeleteObjectTagging, version: "DeleteObjectVersionTagging"),
+            Object("GetObjectAttributes", "GetObjectAttributes", objects.GetObjectAttributes, version: "GetObjectVersionAttributes"),
+            Object("RestoreObject", "RestoreObject", objects.RestoreObject),
             Object("CreateMultipartUpload", "PutObject", multipart.CreateMultipartUpload),
             Object("UploadPart", "PutObject", multipart.UploadPart),
             Object("UploadPartCopy", "PutObject", multipart.UploadPartCopy),
@@ -175,6 +181,7 @@ public sealed class S3Service : IOperationResolver
                 if (q.ContainsKey("encryption")) return "GetBucketEncryption";
                 if (q.ContainsKey("notification")) return "GetBucketNotificationConfiguration";
                 if (q.ContainsKey("cors")) return "GetBucketCors";
+                if (q.ContainsKey("tagging")) return "GetBucketTagging";
                 if (HasOtherSubresource(q)) return null;
                 return q["list-type"] == "2" ? "ListObjectsV2" : "ListObjects";
             }
@@ -188,6 +195,8 @@ public sealed class S3Service : IOperationResolver
             if (HttpMethods.IsPut(method) && q.ContainsKey("notification")) return "PutBucketNotificationConfiguration";
             if (HttpMethods.IsPut(method) && q.ContainsKey("cors")) return "PutBucketCors";
             if (HttpMethods.IsDelete(method) && q.ContainsKey("cors")) return "DeleteBucketCors";
+            if (HttpMethods.IsPut(method) && q.ContainsKey("tagging")) return "PutBucketTagging";
+            if (HttpMethods.IsDelete(method) && q.ContainsKey("tagging")) return "DeleteBucketTagging";
             if (HasOtherSubresource(q) && !(HttpMethods.IsPost(method) && q.ContainsKey("delete"))) return null;
             if (HttpMethods.IsPut(method)) return "CreateBucket";
             if (HttpMethods.IsHead(method)) return "HeadBucket";
@@ -208,6 +217,7 @@ public sealed class S3Service : IOperationResolver
         if (HttpMethods.IsGet(method))
         {
             if (q.ContainsKey("tagging")) return "GetObjectTagging";
+            if (q.ContainsKey("attributes")) return "GetObjectAttributes";
             if (hasUpload) return "ListParts";
             return HasOtherSubresource(q) ? null : "GetObject";
         }
@@ -222,6 +232,7 @@ public sealed class S3Service : IOperationResolver
         {
             if (q.ContainsKey("uploads")) return "CreateMultipartUpload";
             if (hasUpload) return "CompleteMultipartUpload";
+            if (q.ContainsKey("restore")) return "RestoreObject";
         }
         return null;
     }
