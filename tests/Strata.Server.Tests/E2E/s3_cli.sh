@@ -174,6 +174,24 @@ test_lifecycle() {
   [[ "$out" == *"(NoSuchLifecycleConfiguration)"*"The lifecycle configuration does not exist"* ]] || fail "after delete: $out"
 }
 
+test_bucket_tagging_and_object_attributes() {
+  local b; b=$(bucket)
+  aws_ s3 mb "s3://$b" >/dev/null
+  aws_ s3api get-bucket-tagging --bucket "$b" 2>"$WORK/err" && fail "an untagged bucket has tags"
+  grep -q NoSuchTagSet "$WORK/err" || fail "expected NoSuchTagSet: $(cat "$WORK/err")"
+  aws_ s3api put-bucket-tagging --bucket "$b" --tagging 'TagSet=[{Key=team,Value=ml},{Key=stage,Value=dev}]' || fail "put-bucket-tagging"
+  [ "$(aws_ s3api get-bucket-tagging --bucket "$b" --query 'TagSet[].Key' --output text)" = "team	stage" ] || fail "get-bucket-tagging"
+  aws_ s3api put-bucket-tagging --bucket "$b" --tagging 'TagSet=[{Key=aws:reserved,Value=x}]' 2>"$WORK/err" && fail "an aws: key accepted"
+  grep -q InvalidTag "$WORK/err" || fail "expected InvalidTag: $(cat "$WORK/err")"
+  aws_ s3api delete-bucket-tagging --bucket "$b" || fail "delete-bucket-tagging"
+  echo attributes > "$WORK/attr.txt"
+  aws_ s3api put-object --bucket "$b" --key k --body "$WORK/attr.txt" >/dev/null || fail "put-object"
+  [ "$(aws_ s3api get-object-attributes --bucket "$b" --key k --object-attributes ObjectSize StorageClass \
+      --query '[ObjectSize,StorageClass]' --output text)" = "11	STANDARD" ] || fail "get-object-attributes"
+  aws_ s3api restore-object --bucket "$b" --key k --restore-request Days=1 2>"$WORK/err" && fail "a restore of an object never archived"
+  grep -q InvalidObjectState "$WORK/err" || fail "expected InvalidObjectState: $(cat "$WORK/err")"
+}
+
 failed=0
 for t in $(declare -F | awk '{print $3}' | grep '^test_'); do
   if out=$($t 2>&1); then echo "PASS $t"; else echo "FAIL $t: ${out//$'\n'/ | }"; failed=1; fi

@@ -39,15 +39,19 @@ public sealed record S3Environment(S3Store Store, CredentialStore Accounts, Time
 
 internal sealed partial class BucketOperations(S3Environment env)
 {
+    /// <summary>The caller's buckets in name order, a page at a time (<c>max-buckets</c>, at most
+    /// 10,000), narrowed by <c>prefix</c> and <c>bucket-region</c>.</summary>
     public async Task ListBuckets(RequestContext ctx)
     {
         var prefix = S3Http.Query(ctx, "prefix") ?? "";
-        var max = S3Http.IntQuery(ctx, "max-buckets", "Provided max-buckets not an integer or within integer range", 10000) ?? 10000;
-        if (max < 1) throw S3Errors.InvalidArgument("Provided max-buckets not an integer or within integer range", "max-buckets", max.ToString(CultureInfo.InvariantCulture));
-        var after = S3Http.Query(ctx, "continuation-token") is { } token ? DecodeToken(token).Value : null;
+        var region = S3Http.Query(ctx, "bucket-region");
+        var max = MaxBuckets(S3Http.Query(ctx, "max-buckets"));
+        var after = S3Http.Query(ctx, "continuation-token") is { } token ? BucketAfter(token) : null;
         var mine = env.Store.ListBuckets()
             .Where(b => b.OwnerAccountId == ctx.Principal.AccountId && b.Name.StartsWith(prefix, StringComparison.Ordinal))
+            .Where(b => region is null || b.Region == region)
             .Where(b => after is null || string.CompareOrdinal(b.Name, after) > 0)
+            .OrderBy(b => b.Name, StringComparer.Ordinal)
             .ToList();
         var page = mine.Take(max).ToList();
         var owner = env.Owner(ctx.Principal.AccountId);
@@ -58,6 +62,52 @@ internal sealed partial class BucketOperations(S3Environment env)
             ContinuationToken = mine.Count > page.Count ? EncodeToken(page[^1].Name, false) : null,
             Prefix = prefix.Length > 0 ? prefix : null,
         });
+    }
+
+    /// <summary><c>max-buckets</c>: 1 to 10,000 (the most, when not given); anything else S3 refuses.</summary>
+    internal static int MaxBuckets(string? text)
+    {
+        if (text is null) return 10000;
+        if (!int.TryParse(text, NumberStyles.None, CultureInfo.InvariantCulture, out var max) || max is < 1 or > 10000)
+            throw S3Errors.InvalidArgument("Argument max-buckets must be an integer between 1 and 10000.", "max-buckets", text);
+        return max;
+    }
+
+    /// <summary>The bucket a ListBuckets continuation token continues after: one this server
+    /// made (a key token naming a valid bucket name), else refused as S3 refuses a token it did
+    /// not issue.</summary>
+    internal static string BucketAfter(string token)
+    {
+        var (name, isPrefix) = DecodeToken(token);
+        if (isPrefix || name is null || !IsValidBucketName(name))
+            throw S3Errors.InvalidArgument("The continuation token provided is incorrect", "continuation-token", token);
+        return name;
+    }
+
+    public async Task PutBucketTagging(RequestContext ctx)
+    {
+        var bucket = env.RequireBucket(ctx);
+        await ObjectBody.BufferDigestedBodyAsync(ctx);
+        var tagging = await S3Http.ReadXmlAsync(ctx, "Tagging", S3XmlReader.ReadTagging);
+        var tags = (tagging.TagSet ?? []).Select(tag => new ObjectTag(tag.Key ?? throw S3Errors.MalformedXml(), tag.Value ?? "")).ToList();
+        S3Http.ValidateBucketTags(tags);
+        // An empty set is accepted and leaves the bucket with no tag set at all, as in S3.
+        env.Store.UpdateBucket(bucket.Name, b => b with { Tags = tags.Count == 0 ? null : tags });
+        S3Http.Empty(ctx, 204);
+    }
+
+    public Task GetBucketTagging(RequestContext ctx)
+    {
+        var tags = env.RequireBucket(ctx).Tags
+            ?? throw new AwsException("NoSuchTagSet", 404, "The TagSet does not exist").With("BucketName", ctx.Bucket);
+        return S3Http.WriteXmlAsync(ctx, new GetBucketTaggingOutput { TagSet = tags.Select(t => new Tag { Key = t.Key, Value = t.Value }).ToList() });
+    }
+
+    public Task DeleteBucketTagging(RequestContext ctx)
+    {
+        env.Store.UpdateBucket(env.RequireBucket(ctx).Name, b => b with { Tags = null });
+        S3Http.Empty(ctx, 204);
+        return Task.CompletedTask;
     }
 
     public async Task CreateBucket(RequestContext ctx)
@@ -307,7 +357,11 @@ internal sealed partial class BucketOperations(S3Environment env)
     /// <summary>S3's bucket naming rules (general purpose buckets).</summary>
     public static void ValidateBucketName(string name)
     {
-        var valid = name.Length is >= 3 and <= 63
+        if (!IsValidBucketName(name)) throw S3Errors.InvalidBucketName(name);
+    }
+
+    static bool IsValidBucketName(string name)
+        => name.Length is >= 3 and <= 63
             && BucketNameChars().IsMatch(name)
             && !name.Contains("..", StringComparison.Ordinal)
             && !IPAddress.TryParse(name, out _)
@@ -315,8 +369,6 @@ internal sealed partial class BucketOperations(S3Environment env)
             && !name.StartsWith("sthree-", StringComparison.Ordinal)
             && !name.EndsWith("-s3alias", StringComparison.Ordinal)
             && !name.EndsWith("--ol-s3", StringComparison.Ordinal);
-        if (!valid) throw S3Errors.InvalidBucketName(name);
-    }
 
     [GeneratedRegex("^[a-z0-9][a-z0-9.-]*[a-z0-9]$")]
     private static partial Regex BucketNameChars();

@@ -261,7 +261,7 @@ internal sealed class MultipartOperations(S3Environment env, ObjectOperations ob
                 Size = chosen.Sum(p => p.Size),
                 ETag = $"\"{Convert.ToHexStringLower(MD5.HashData(md5s))}-{chosen.Count}\"",
                 LastModified = env.Clock.GetUtcNow(),
-                Segments = chosen.Select(p => new Segment(p.BlobId, p.Size, p.ETag, p.Checksum)).ToList(),
+                Segments = chosen.Select(p => new Segment(p.BlobId, p.Size, p.ETag, p.Checksum, p.PartNumber)).ToList(),
                 PartsCount = chosen.Count,
                 Headers = u.Headers,
                 Metadata = u.Metadata,

@@ -143,6 +143,19 @@ internal static class ObjectBody
         return (size, Convert.ToHexStringLower(digest), value);
     }
 
+    /// <summary>A small XML body S3 takes only with an integrity check (DeleteObjects,
+    /// PutBucketTagging): refused without <c>Content-MD5</c> or an <c>x-amz-checksum-*</c> header
+    /// or trailer, read whole and verified against it, then put back as the body the handler reads.</summary>
+    public static async Task BufferDigestedBodyAsync(RequestContext ctx)
+    {
+        if (ctx.Header("Content-MD5") is null && !Checksums.All.Any(a => ctx.Header(Checksums.HeaderName(a)) is not null) && ctx.Header("x-amz-trailer") is null)
+            throw S3Errors.InvalidRequest("Missing required header for this request: Content-MD5");
+        var body = new MemoryStream();
+        await CopyVerifiedAsync(ctx, body, RequestedAlgorithm(ctx), 4 * 1024 * 1024);
+        body.Position = 0;
+        ctx.Body = body;
+    }
+
     /// <summary>Copies a byte range of a stored object into a new blob (CopyObject,
     /// UploadPartCopy), computing its MD5 and, if asked, a checksum.</summary>
     public static async Task<ReceivedBody> CopyAsync(BlobStore blobs, ObjectRecord source, byte[]? sourceKey, long offset, long length,

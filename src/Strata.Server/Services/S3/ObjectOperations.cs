@@ -322,6 +322,95 @@ internal sealed class ObjectOperations(S3Environment env)
         }
     }
 
+    /// <summary>What S3 knows of an object without its body: those of ETag, Checksum, ObjectParts,
+    /// StorageClass and ObjectSize that <c>x-amz-object-attributes</c> names. Answers to an SSE-C
+    /// object only with its key, and to a delete marker as GetObject does.</summary>
+    public async Task GetObjectAttributes(RequestContext ctx)
+    {
+        var bucket = env.RequireBucket(ctx);
+        var attributes = ObjectAttributes(string.Join(',', ctx.Request.Headers["x-amz-object-attributes"].ToArray()));
+        var maxParts = HeaderInt(ctx, "x-amz-max-parts", "Argument max-parts must be an integer between 0 and 2147483647.") ?? 1000;
+        var marker = HeaderInt(ctx, "x-amz-part-number-marker", "Argument partNumberMarker must be an integer.") ?? 0;
+        ServerSideEncryption.CheckReadHeaders(ctx);
+        var record = ReadVersion(ctx, bucket, RequestedVersion(ctx), "GET");
+        // Only an SSE-C object needs its key to be described; a KMS one needs no decryption here.
+        if (record.Encryption?.Algorithm == ObjectEncryption.SseC) env.Sse.DataKeyFor(ctx, record.Encryption, bucket.Name, ctx.Key!);
+        WriteVersionHeader(ctx, bucket, record);
+        ctx.Response.Headers.LastModified = Xml.HttpDate(record.LastModified);
+        await S3Http.WriteXmlAsync(ctx, Attributes(record, attributes, Math.Min(maxParts, 1000), marker));
+    }
+
+    static readonly string[] AttributeNames = ["ETag", "Checksum", "ObjectParts", "StorageClass", "ObjectSize"];
+
+    /// <summary>The attributes a request names (comma-separated, as clients join the list); none,
+    /// or one S3 does not know, is refused.</summary>
+    internal static HashSet<string> ObjectAttributes(string header)
+    {
+        var names = header.Split(',', StringSplitOptions.TrimEntries | StringSplitOptions.RemoveEmptyEntries);
+        if (names.Length == 0)
+            throw S3Errors.InvalidRequest("The x-amz-object-attributes header specifying the attributes to be retrieved is either missing or empty");
+        if (names.FirstOrDefault(n => !AttributeNames.Contains(n, StringComparer.Ordinal)) is { } unknown)
+            throw S3Errors.InvalidArgument("Invalid attribute name specified.", "x-amz-object-attributes", unknown);
+        return names.ToHashSet(StringComparer.Ordinal);
+    }
+
+    static int? HeaderInt(RequestContext ctx, string name, string message)
+    {
+        if (ctx.Header(name) is not { } text) return null;
+        if (!int.TryParse(text, NumberStyles.None, CultureInfo.InvariantCulture, out var value)) throw S3Errors.InvalidArgument(message, name, text);
+        return value;
+    }
+
+    /// <summary>The answer for <paramref name="record"/>. The ETag goes without its quotes and a
+    /// composite checksum without its "-N" part count, as S3 gives them here. The parts are only
+    /// for an object made by a multipart upload: listed a page at a time after
+    /// <paramref name="marker"/>, each with its own checksum; a full-object checksum has no part
+    /// checksums to show, so then only their count.</summary>
+    internal static GetObjectAttributesOutput Attributes(ObjectRecord record, IReadOnlySet<string> attributes, int maxParts, int marker)
+    {
+        var hasAlgorithm = Checksums.TryParse(record.ChecksumAlgorithm, out var algorithm);
+        var output = new GetObjectAttributesOutput
+        {
+            ETag = attributes.Contains("ETag") ? record.ETag.Trim('"') : null,
+            StorageClass = attributes.Contains("StorageClass") ? record.StorageClass : null,
+            ObjectSize = attributes.Contains("ObjectSize") ? record.Size : null,
+        };
+        if (attributes.Contains("Checksum") && hasAlgorithm && record.Checksum is { } checksum)
+        {
+            var value = record.ChecksumType == "COMPOSITE" && checksum.LastIndexOf('-') is var dash and > 0 ? checksum[..dash] : checksum;
+            output = output with { Checksum = new Checksum { ChecksumType = record.ChecksumType }.WithChecksum(algorithm, value) };
+        }
+        if (!attributes.Contains("ObjectParts") || record.PartsCount is not { } count) return output;
+        if (record.ChecksumType == "FULL_OBJECT") return output with { ObjectParts = new GetObjectAttributesParts { TotalPartsCount = count } };
+        var parts = record.Segments.Select((s, i) => (Number: s.PartNumber ?? i + 1, Segment: s)).Where(p => p.Number > marker).ToList();
+        var page = parts.Take(maxParts).ToList();
+        return output with
+        {
+            ObjectParts = new GetObjectAttributesParts
+            {
+                TotalPartsCount = count,
+                PartNumberMarker = marker,
+                NextPartNumberMarker = page.Count > 0 ? page[^1].Number : 0,
+                MaxParts = maxParts,
+                IsTruncated = parts.Count > page.Count,
+                Parts = page.Select(p =>
+                {
+                    var part = new ObjectPart { PartNumber = p.Number, Size = p.Segment.Size };
+                    return hasAlgorithm && p.Segment.Checksum is { } c ? part.WithChecksum(algorithm, c) : part;
+                }).ToList(),
+            },
+        };
+    }
+
+    /// <summary>Strata keeps every object in one storage tier and never archives one, so no object
+    /// needs restoring: S3 refuses a restore of an object that is not archived, after finding it.</summary>
+    public Task RestoreObject(RequestContext ctx)
+    {
+        var bucket = env.RequireBucket(ctx);
+        ReadVersion(ctx, bucket, RequestedVersion(ctx), "POST");
+        throw Model.S3Errors.InvalidObjectState("Restore is not allowed for the object's current storage class");
+    }
+
     public Task DeleteObject(RequestContext ctx)
     {
         var bucket = env.RequireBucket(ctx);
@@ -339,13 +428,7 @@ internal sealed class ObjectOperations(S3Environment env)
     public async Task DeleteObjects(RequestContext ctx)
     {
         var bucket = env.RequireBucket(ctx);
-        if (ctx.Header("Content-MD5") is null && !Checksums.All.Any(a => ctx.Header(Checksums.HeaderName(a)) is not null) && ctx.Header("x-amz-trailer") is null)
-            throw S3Errors.InvalidRequest("Missing required header for this request: Content-MD5");
-        // The XML is verified against Content-MD5/checksums like any body, in memory (it is small).
-        var xmlBody = new MemoryStream();
-        await ObjectBody.CopyVerifiedAsync(ctx, xmlBody, ObjectBody.RequestedAlgorithm(ctx), 4 * 1024 * 1024);
-        xmlBody.Position = 0;
-        ctx.Body = xmlBody;
+        await ObjectBody.BufferDigestedBodyAsync(ctx);
         var request = await S3Http.ReadXmlAsync(ctx, "Delete", S3XmlReader.ReadDelete);
         var quiet = request.Quiet == true;
         var objects = request.Objects ?? [];

@@ -70,3 +70,29 @@ public sealed partial record CompletedPart
         _ => throw new ArgumentOutOfRangeException(nameof(algorithm)),
     };
 }
+
+public sealed partial record Checksum
+{
+    public Checksum WithChecksum(Algorithm algorithm, string? value) => algorithm switch
+    {
+        Algorithm.CRC32 => this with { ChecksumCRC32 = value },
+        Algorithm.CRC32C => this with { ChecksumCRC32C = value },
+        Algorithm.CRC64NVME => this with { ChecksumCRC64NVME = value },
+        Algorithm.SHA1 => this with { ChecksumSHA1 = value },
+        Algorithm.SHA256 => this with { ChecksumSHA256 = value },
+        _ => throw new ArgumentOutOfRangeException(nameof(algorithm)),
+    };
+}
+
+public sealed partial record ObjectPart
+{
+    public ObjectPart WithChecksum(Algorithm algorithm, string? value) => algorithm switch
+    {
+        Algorithm.CRC32 => this with { ChecksumCRC32 = value },
+        Algorithm.CRC32C => this with { ChecksumCRC32C = value },
+        Algorithm.CRC64NVME => this with { ChecksumCRC64NVME = value },
+        Algorithm.SHA1 => this with { ChecksumSHA1 = value },
+        Algorithm.SHA256 => this with { ChecksumSHA256 = value },
+        _ => throw new ArgumentOutOfRangeException(nameof(algorithm)),
+    };
+}

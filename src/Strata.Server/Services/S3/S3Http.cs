@@ -73,6 +73,8 @@ internal static class S3Http
         GetBucketLocationOutput o => ("LocationConstraint", w => { if (o.LocationConstraint is { } region) w.WriteString(region); }),
         DeleteObjectsOutput o => ("DeleteResult", w => S3Xml.Write(w, o)),
         GetObjectTaggingOutput o => ("Tagging", w => S3Xml.Write(w, o)),
+        GetBucketTaggingOutput o => ("Tagging", w => S3Xml.Write(w, o)),
+        GetObjectAttributesOutput o => ("GetObjectAttributesResponse", w => S3Xml.Write(w, o)),
         CreateMultipartUploadOutput o => ("InitiateMultipartUploadResult", w => S3Xml.Write(w, o)),
         CompleteMultipartUploadOutput o => ("CompleteMultipartUploadResult", w => S3Xml.Write(w, o)),
         ListPartsOutput o => ("ListPartsResult", w => S3Xml.Write(w, o)),
@@ -202,11 +204,31 @@ internal static class S3Http
     {
         if (tags.Count > 10) throw S3Errors.InvalidTag("Object tags cannot be greater than 10");
         if (tags.Select(t => t.Key).Distinct().Count() != tags.Count) throw S3Errors.InvalidTag("Cannot provide multiple Tags with the same key");
+        foreach (var tag in tags) ValidateTagLengths(tag);
+    }
+
+    /// <summary>A bucket's tag set (PutBucketTagging), checked as S3 checks it: tag by tag in the
+    /// order given (lengths, the reserved <c>aws:</c> prefix, repeated keys), and only then the
+    /// count, which S3 answers with a BadRequest of its own.</summary>
+    public static void ValidateBucketTags(List<ObjectTag> tags)
+    {
+        var keys = new HashSet<string>(StringComparer.Ordinal);
         foreach (var tag in tags)
         {
-            if (tag.Key.Length is 0 or > 128) throw S3Errors.InvalidTag("The TagKey you have provided is invalid");
-            if (tag.Value.Length > 256) throw S3Errors.InvalidTag("The TagValue you have provided is invalid");
+            ValidateTagLengths(tag);
+            if (tag.Key.StartsWith("aws:", StringComparison.OrdinalIgnoreCase))
+                throw S3Errors.InvalidTag("System tags cannot be added/updated by requester");
+            if (!keys.Add(tag.Key)) throw S3Errors.InvalidTag("Cannot provide multiple Tags with the same key");
         }
+        if (tags.Count > 50) throw new AwsException("BadRequest", 400, "Bucket tag count cannot be greater than 50");
+    }
+
+    /// <summary>A key of 1 to 128 characters and a value of at most 256, counted as Unicode
+    /// characters (not UTF-16 units), as S3 counts them.</summary>
+    static void ValidateTagLengths(ObjectTag tag)
+    {
+        if (tag.Key.EnumerateRunes().Count() is 0 or > 128) throw S3Errors.InvalidTag("The TagKey you have provided is invalid");
+        if (tag.Value.EnumerateRunes().Count() > 256) throw S3Errors.InvalidTag("The TagValue you have provided is invalid");
     }
 
     /// <summary>Standard headers and x-amz-meta-* of the request, as stored with an object.</summary>

@@ -3,11 +3,12 @@ using System.Text.Json.Serialization;
 namespace Strata.Server.Services.S3;
 
 /// <summary>A bucket, with its policy (JSON as the owner wrote it), public access block, default
-/// encryption, notification, CORS and lifecycle configuration, and versioning status (null: never
-/// versioned; <see cref="VersioningStatus.Enabled"/> or <see cref="VersioningStatus.Suspended"/>).</summary>
+/// encryption, notification, CORS and lifecycle configuration, versioning status (null: never
+/// versioned; <see cref="VersioningStatus.Enabled"/> or <see cref="VersioningStatus.Suspended"/>),
+/// and tags (null: no tag set, which GetBucketTagging tells apart from any set).</summary>
 public sealed record BucketRecord(string Name, string OwnerAccountId, string Region, DateTimeOffset CreationDate,
     string? Policy = null, PublicAccessBlock? PublicAccessBlock = null, DefaultEncryption? Encryption = null, BucketNotification? Notification = null,
-    string? Versioning = null, List<CorsRuleRecord>? Cors = null, BucketLifecycle? Lifecycle = null);
+    string? Versioning = null, List<CorsRuleRecord>? Cors = null, BucketLifecycle? Lifecycle = null, List<ObjectTag>? Tags = null);
 
 /// <summary>A bucket's versioning status, as S3 names it. A bucket once versioned is never
 /// unversioned again: it can only be suspended.</summary>
@@ -67,8 +68,9 @@ public sealed record BucketNotification(bool EventBridge);
 public sealed record PublicAccessBlock(bool BlockPublicAcls, bool IgnorePublicAcls, bool BlockPublicPolicy, bool RestrictPublicBuckets);
 
 /// <summary>A stored piece of an object's body: one blob (a whole single-part body, or one part
-/// of a multipart upload, kept as uploaded so completing an upload copies nothing).</summary>
-public sealed record Segment(string BlobId, long Size, string? ETag = null, string? Checksum = null);
+/// of a multipart upload, kept as uploaded so completing an upload copies nothing, with the number
+/// it was uploaded as, which GetObjectAttributes reports).</summary>
+public sealed record Segment(string BlobId, long Size, string? ETag = null, string? Checksum = null, int? PartNumber = null);
 
 public sealed record ObjectTag(string Key, string Value);
 

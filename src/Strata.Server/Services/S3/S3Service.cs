@@ -85,6 +85,10 @@ public sealed class S3Service : IOperationResolver
             Bucket("PutBucketLifecycleConfiguration", "PutLifecycleConfiguration", lifecycle.PutBucketLifecycleConfiguration),
             Bucket("GetBucketLifecycleConfiguration", "GetLifecycleConfiguration", lifecycle.GetBucketLifecycleConfiguration),
             Bucket("DeleteBucketLifecycle", "PutLifecycleConfiguration", lifecycle.DeleteBucketLifecycle),
+            // Removing a bucket's tags takes the permission to set them.
+            Bucket("PutBucketTagging", "PutBucketTagging", buckets.PutBucketTagging),
+            Bucket("GetBucketTagging", "GetBucketTagging", buckets.GetBucketTagging),
+            Bucket("DeleteBucketTagging", "PutBucketTagging", buckets.DeleteBucketTagging),
             Object("PutObject", "PutObject", objects.PutObject),
             // A request that names a version is authorized by the version's own action, as in S3.
             Object("GetObject", "GetObject", objects.GetObject, version: "GetObjectVersion"),
@@ -94,6 +98,8 @@ public sealed class S3Service : IOperationResolver
             Object("PutObjectTagging", "PutObjectTagging", objects.PutObjectTagging, version: "PutObjectVersionTagging") with { ReadInputAsync = S3ConditionKeys.ReadRequestTagsAsync },
             Object("GetObjectTagging", "GetObjectTagging", objects.GetObjectTagging, version: "GetObjectVersionTagging"),
             Object("DeleteObjectTagging", "DeleteObjectTagging", objects.DeleteObjectTagging, version: "DeleteObjectVersionTagging"),
+            Object("GetObjectAttributes", "GetObjectAttributes", objects.GetObjectAttributes, version: "GetObjectVersionAttributes"),
+            Object("RestoreObject", "RestoreObject", objects.RestoreObject),
             Object("CreateMultipartUpload", "PutObject", multipart.CreateMultipartUpload),
             Object("UploadPart", "PutObject", multipart.UploadPart),
             Object("UploadPartCopy", "PutObject", multipart.UploadPartCopy),
@@ -194,6 +200,7 @@ public sealed class S3Service : IOperationResolver
                 if (q.ContainsKey("acl")) return "GetBucketAcl";
                 if (q.ContainsKey("ownershipControls")) return "GetBucketOwnershipControls";
                 if (q.ContainsKey("lifecycle")) return "GetBucketLifecycleConfiguration";
+                if (q.ContainsKey("tagging")) return "GetBucketTagging";
                 if (HasOtherSubresource(q)) return null;
                 return q["list-type"] == "2" ? "ListObjectsV2" : "ListObjects";
             }
@@ -212,6 +219,8 @@ public sealed class S3Service : IOperationResolver
             if (HttpMethods.IsDelete(method) && q.ContainsKey("ownershipControls")) return "DeleteBucketOwnershipControls";
             if (HttpMethods.IsPut(method) && q.ContainsKey("lifecycle")) return "PutBucketLifecycleConfiguration";
             if (HttpMethods.IsDelete(method) && q.ContainsKey("lifecycle")) return "DeleteBucketLifecycle";
+            if (HttpMethods.IsPut(method) && q.ContainsKey("tagging")) return "PutBucketTagging";
+            if (HttpMethods.IsDelete(method) && q.ContainsKey("tagging")) return "DeleteBucketTagging";
             if (HasOtherSubresource(q) && !(HttpMethods.IsPost(method) && q.ContainsKey("delete"))) return null;
             if (HttpMethods.IsPut(method)) return "CreateBucket";
             if (HttpMethods.IsHead(method)) return "HeadBucket";
@@ -234,6 +243,7 @@ public sealed class S3Service : IOperationResolver
         {
             if (q.ContainsKey("tagging")) return "GetObjectTagging";
             if (q.ContainsKey("acl")) return "GetObjectAcl";
+            if (q.ContainsKey("attributes")) return "GetObjectAttributes";
             if (hasUpload) return "ListParts";
             return HasOtherSubresource(q) ? null : "GetObject";
         }
@@ -248,6 +258,7 @@ public sealed class S3Service : IOperationResolver
         {
             if (q.ContainsKey("uploads")) return "CreateMultipartUpload";
             if (hasUpload) return "CompleteMultipartUpload";
+            if (q.ContainsKey("restore")) return "RestoreObject";
         }
         return null;
     }

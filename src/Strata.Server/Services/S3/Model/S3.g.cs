@@ -83,6 +83,44 @@ public sealed partial record CORSRule
     public int? MaxAgeSeconds { get; init; }
 }
 
+/// <summary>Describes how an uncompressed comma-separated values (CSV)-formatted input object is formatted.</summary>
+public sealed partial record CSVInput
+{
+    public string? FileHeaderInfo { get; init; }
+    public string? Comments { get; init; }
+    public string? QuoteEscapeCharacter { get; init; }
+    public string? RecordDelimiter { get; init; }
+    public string? FieldDelimiter { get; init; }
+    public string? QuoteCharacter { get; init; }
+    public bool? AllowQuotedRecordDelimiter { get; init; }
+}
+
+/// <summary>Describes how uncompressed comma-separated values (CSV)-formatted results are formatted.</summary>
+public sealed partial record CSVOutput
+{
+    public string? QuoteFields { get; init; }
+    public string? QuoteEscapeCharacter { get; init; }
+    public string? RecordDelimiter { get; init; }
+    public string? FieldDelimiter { get; init; }
+    public string? QuoteCharacter { get; init; }
+}
+
+/// <summary>Contains all the possible checksum or digest values for an object.</summary>
+public sealed partial record Checksum
+{
+    public string? ChecksumCRC32 { get; init; }
+    public string? ChecksumCRC32C { get; init; }
+    public string? ChecksumCRC64NVME { get; init; }
+    public string? ChecksumSHA1 { get; init; }
+    public string? ChecksumSHA256 { get; init; }
+    public string? ChecksumSHA512 { get; init; }
+    public string? ChecksumMD5 { get; init; }
+    public string? ChecksumXXHASH64 { get; init; }
+    public string? ChecksumXXHASH3 { get; init; }
+    public string? ChecksumXXHASH128 { get; init; }
+    public string? ChecksumType { get; init; }
+}
+
 /// <summary>Container for all (if there are any) keys between Prefix and the next occurrence of the string specified by a delimiter.</summary>
 public sealed partial record CommonPrefix
 {
@@ -387,6 +425,12 @@ public sealed partial record DeleteBucketRequest
     public string? ExpectedBucketOwner { get; init; }
 }
 
+public sealed partial record DeleteBucketTaggingRequest
+{
+    public string? Bucket { get; init; }
+    public string? ExpectedBucketOwner { get; init; }
+}
+
 /// <summary>Information about the delete marker.</summary>
 public sealed partial record DeleteMarkerEntry
 {
@@ -462,6 +506,14 @@ public sealed partial record DeletedObject
     public string? VersionId { get; init; }
     public bool? DeleteMarker { get; init; }
     public string? DeleteMarkerVersionId { get; init; }
+}
+
+/// <summary>Contains the type of server-side encryption used.</summary>
+public sealed partial record Encryption
+{
+    public string? EncryptionType { get; init; }
+    public string? KMSKeyId { get; init; }
+    public string? KMSContext { get; init; }
 }
 
 /// <summary>Container for all error elements.</summary>
@@ -581,6 +633,17 @@ public sealed partial record GetBucketPolicyStatusRequest
     public string? ExpectedBucketOwner { get; init; }
 }
 
+public sealed partial record GetBucketTaggingOutput
+{
+    public List<Tag>? TagSet { get; init; }
+}
+
+public sealed partial record GetBucketTaggingRequest
+{
+    public string? Bucket { get; init; }
+    public string? ExpectedBucketOwner { get; init; }
+}
+
 public sealed partial record GetBucketVersioningOutput
 {
     public string? Status { get; init; }
@@ -607,6 +670,45 @@ public sealed partial record GetObjectAclRequest
     public string? VersionId { get; init; }
     public string? RequestPayer { get; init; }
     public string? ExpectedBucketOwner { get; init; }
+}
+
+public sealed partial record GetObjectAttributesOutput
+{
+    public bool? DeleteMarker { get; init; }
+    public DateTimeOffset? LastModified { get; init; }
+    public string? VersionId { get; init; }
+    public string? RequestCharged { get; init; }
+    public string? ETag { get; init; }
+    public Checksum? Checksum { get; init; }
+    public GetObjectAttributesParts? ObjectParts { get; init; }
+    public string? StorageClass { get; init; }
+    public long? ObjectSize { get; init; }
+}
+
+/// <summary>A collection of parts associated with a multipart upload.</summary>
+public sealed partial record GetObjectAttributesParts
+{
+    public int? TotalPartsCount { get; init; }
+    public int? PartNumberMarker { get; init; }
+    public int? NextPartNumberMarker { get; init; }
+    public int? MaxParts { get; init; }
+    public bool? IsTruncated { get; init; }
+    public List<ObjectPart>? Parts { get; init; }
+}
+
+public sealed partial record GetObjectAttributesRequest
+{
+    public string? Bucket { get; init; }
+    public string? Key { get; init; }
+    public string? VersionId { get; init; }
+    public int? MaxParts { get; init; }
+    public int? PartNumberMarker { get; init; }
+    public string? SSECustomerAlgorithm { get; init; }
+    public string? SSECustomerKey { get; init; }
+    public string? SSECustomerKeyMD5 { get; init; }
+    public string? RequestPayer { get; init; }
+    public string? ExpectedBucketOwner { get; init; }
+    public List<string>? ObjectAttributes { get; init; }
 }
 
 public sealed partial record GetObjectOutput
@@ -705,6 +807,12 @@ public sealed partial record GetPublicAccessBlockRequest
 {
     public string? Bucket { get; init; }
     public string? ExpectedBucketOwner { get; init; }
+}
+
+/// <summary>Container for S3 Glacier job parameters.</summary>
+public sealed partial record GlacierJobParameters
+{
+    public string? Tier { get; init; }
 }
 
 /// <summary>Container for grant information.</summary>
@@ -816,6 +924,27 @@ public sealed partial record Initiator
 {
     public string? ID { get; init; }
     public string? DisplayName { get; init; }
+}
+
+/// <summary>Describes the serialization format of the object.</summary>
+public sealed partial record InputSerialization
+{
+    public CSVInput? CSV { get; init; }
+    public string? CompressionType { get; init; }
+    public JSONInput? JSON { get; init; }
+    public ParquetInput? Parquet { get; init; }
+}
+
+/// <summary>Specifies JSON as object&apos;s input serialization format.</summary>
+public sealed partial record JSONInput
+{
+    public string? Type { get; init; }
+}
+
+/// <summary>Specifies JSON as request&apos;s output serialization format.</summary>
+public sealed partial record JSONOutput
+{
+    public string? RecordDelimiter { get; init; }
 }
 
 /// <summary>A container for specifying the configuration for Lambda notifications.</summary>
@@ -1047,6 +1176,13 @@ public sealed partial record LocationInfo
     public string? Name { get; init; }
 }
 
+/// <summary>A metadata key-value pair to store with an object.</summary>
+public sealed partial record MetadataEntry
+{
+    public string? Name { get; init; }
+    public string? Value { get; init; }
+}
+
 /// <summary>Container for the MultipartUpload for the Amazon S3 object.</summary>
 public sealed partial record MultipartUpload
 {
@@ -1100,6 +1236,23 @@ public sealed partial record ObjectIdentifier
     public long? Size { get; init; }
 }
 
+/// <summary>A container for elements related to an individual part.</summary>
+public sealed partial record ObjectPart
+{
+    public int? PartNumber { get; init; }
+    public long? Size { get; init; }
+    public string? ChecksumCRC32 { get; init; }
+    public string? ChecksumCRC32C { get; init; }
+    public string? ChecksumCRC64NVME { get; init; }
+    public string? ChecksumSHA1 { get; init; }
+    public string? ChecksumSHA256 { get; init; }
+    public string? ChecksumSHA512 { get; init; }
+    public string? ChecksumMD5 { get; init; }
+    public string? ChecksumXXHASH64 { get; init; }
+    public string? ChecksumXXHASH3 { get; init; }
+    public string? ChecksumXXHASH128 { get; init; }
+}
+
 /// <summary>An object consists of data and its descriptive metadata.</summary>
 public sealed partial record ObjectShape
 {
@@ -1130,6 +1283,19 @@ public sealed partial record ObjectVersion
     public RestoreStatus? RestoreStatus { get; init; }
 }
 
+/// <summary>Describes the location where the restore job&apos;s output is stored.</summary>
+public sealed partial record OutputLocation
+{
+    public S3Location? S3 { get; init; }
+}
+
+/// <summary>Describes how results of the Select job are serialized.</summary>
+public sealed partial record OutputSerialization
+{
+    public CSVOutput? CSV { get; init; }
+    public JSONOutput? JSON { get; init; }
+}
+
 /// <summary>Container for the owner&apos;s display name and ID.</summary>
 public sealed partial record Owner
 {
@@ -1147,6 +1313,11 @@ public sealed partial record OwnershipControls
 public sealed partial record OwnershipControlsRule
 {
     public string? ObjectOwnership { get; init; }
+}
+
+/// <summary>Container for Parquet.</summary>
+public sealed partial record ParquetInput
+{
 }
 
 /// <summary>Container for elements related to a part.</summary>
@@ -1254,6 +1425,15 @@ public sealed partial record PutBucketPolicyRequest
     public string? ChecksumAlgorithm { get; init; }
     public bool? ConfirmRemoveSelfBucketAccess { get; init; }
     public string? Policy { get; init; }
+    public string? ExpectedBucketOwner { get; init; }
+}
+
+public sealed partial record PutBucketTaggingRequest
+{
+    public string? Bucket { get; init; }
+    public string? ContentMD5 { get; init; }
+    public string? ChecksumAlgorithm { get; init; }
+    public Tagging? Tagging { get; init; }
     public string? ExpectedBucketOwner { get; init; }
 }
 
@@ -1401,6 +1581,35 @@ public sealed partial record QueueConfiguration
     public NotificationConfigurationFilter? Filter { get; init; }
 }
 
+public sealed partial record RestoreObjectOutput
+{
+    public string? RequestCharged { get; init; }
+    public string? RestoreOutputPath { get; init; }
+}
+
+public sealed partial record RestoreObjectRequest
+{
+    public string? Bucket { get; init; }
+    public string? Key { get; init; }
+    public string? VersionId { get; init; }
+    public RestoreRequest? RestoreRequest { get; init; }
+    public string? RequestPayer { get; init; }
+    public string? ChecksumAlgorithm { get; init; }
+    public string? ExpectedBucketOwner { get; init; }
+}
+
+/// <summary>Container for restore job parameters.</summary>
+public sealed partial record RestoreRequest
+{
+    public int? Days { get; init; }
+    public GlacierJobParameters? GlacierJobParameters { get; init; }
+    public string? Type { get; init; }
+    public string? Tier { get; init; }
+    public string? Description { get; init; }
+    public SelectParameters? SelectParameters { get; init; }
+    public OutputLocation? OutputLocation { get; init; }
+}
+
 /// <summary>Specifies the restoration status of an object.</summary>
 public sealed partial record RestoreStatus
 {
@@ -1412,6 +1621,28 @@ public sealed partial record RestoreStatus
 public sealed partial record S3KeyFilter
 {
     public List<FilterRule>? FilterRules { get; init; }
+}
+
+/// <summary>Describes an Amazon S3 location that will receive the results of the restore request.</summary>
+public sealed partial record S3Location
+{
+    public string? BucketName { get; init; }
+    public string? Prefix { get; init; }
+    public Encryption? Encryption { get; init; }
+    public string? CannedACL { get; init; }
+    public List<Grant>? AccessControlList { get; init; }
+    public Tagging? Tagging { get; init; }
+    public List<MetadataEntry>? UserMetadata { get; init; }
+    public string? StorageClass { get; init; }
+}
+
+/// <summary>Amazon S3 Select is no longer available to new customers.</summary>
+public sealed partial record SelectParameters
+{
+    public InputSerialization? InputSerialization { get; init; }
+    public string? ExpressionType { get; init; }
+    public string? Expression { get; init; }
+    public OutputSerialization? OutputSerialization { get; init; }
 }
 
 /// <summary>Describes the default server-side encryption to apply to new objects in the bucket.</summary>
@@ -1566,25 +1797,33 @@ public static class S3Enums
     public static readonly string[] ChecksumAlgorithm = ["CRC32", "CRC32C", "SHA1", "SHA256", "CRC64NVME", "SHA512", "MD5", "XXHASH64", "XXHASH3", "XXHASH128"];
     public static readonly string[] ChecksumMode = ["ENABLED"];
     public static readonly string[] ChecksumType = ["COMPOSITE", "FULL_OBJECT"];
+    public static readonly string[] CompressionType = ["NONE", "GZIP", "BZIP2"];
     public static readonly string[] DataRedundancy = ["SingleAvailabilityZone", "SingleLocalZone"];
     public static readonly string[] EncodingType = ["url"];
     public static readonly string[] EncryptionType = ["NONE", "SSE-C"];
     public static readonly string[] Event = ["s3:ReducedRedundancyLostObject", "s3:ObjectCreated:*", "s3:ObjectCreated:Put", "s3:ObjectCreated:Post", "s3:ObjectCreated:Copy", "s3:ObjectCreated:CompleteMultipartUpload", "s3:ObjectRemoved:*", "s3:ObjectRemoved:Delete", "s3:ObjectRemoved:DeleteMarkerCreated", "s3:ObjectRestore:*", "s3:ObjectRestore:Post", "s3:ObjectRestore:Completed", "s3:Replication:*", "s3:Replication:OperationFailedReplication", "s3:Replication:OperationNotTracked", "s3:Replication:OperationMissedThreshold", "s3:Replication:OperationReplicatedAfterThreshold", "s3:ObjectRestore:Delete", "s3:LifecycleTransition", "s3:IntelligentTiering", "s3:ObjectAcl:Put", "s3:LifecycleExpiration:*", "s3:LifecycleExpiration:Delete", "s3:LifecycleExpiration:DeleteMarkerCreated", "s3:ObjectTagging:*", "s3:ObjectTagging:Put", "s3:ObjectTagging:Delete"];
     public static readonly string[] ExpirationStatus = ["Enabled", "Disabled"];
+    public static readonly string[] ExpressionType = ["SQL"];
+    public static readonly string[] FileHeaderInfo = ["USE", "IGNORE", "NONE"];
     public static readonly string[] FilterRuleName = ["prefix", "suffix"];
+    public static readonly string[] JSONType = ["DOCUMENT", "LINES"];
     public static readonly string[] LocationType = ["AvailabilityZone", "LocalZone"];
     public static readonly string[] MFADelete = ["Enabled", "Disabled"];
     public static readonly string[] MetadataDirective = ["COPY", "REPLACE"];
+    public static readonly string[] ObjectAttributes = ["ETag", "Checksum", "ObjectParts", "StorageClass", "ObjectSize"];
     public static readonly string[] ObjectCannedACL = ["private", "public-read", "public-read-write", "authenticated-read", "aws-exec-read", "bucket-owner-read", "bucket-owner-full-control"];
     public static readonly string[] ObjectLockLegalHoldStatus = ["ON", "OFF"];
     public static readonly string[] ObjectLockMode = ["GOVERNANCE", "COMPLIANCE"];
     public static readonly string[] ObjectOwnership = ["BucketOwnerPreferred", "ObjectWriter", "BucketOwnerEnforced"];
     public static readonly string[] OptionalObjectAttributes = ["RestoreStatus"];
     public static readonly string[] Permission = ["FULL_CONTROL", "WRITE", "WRITE_ACP", "READ", "READ_ACP"];
+    public static readonly string[] QuoteFields = ["ALWAYS", "ASNEEDED"];
     public static readonly string[] RequestPayer = ["requester"];
+    public static readonly string[] RestoreRequestType = ["SELECT"];
     public static readonly string[] ServerSideEncryption = ["AES256", "aws:fsx", "aws:kms", "aws:kms:dsse"];
     public static readonly string[] StorageClass = ["STANDARD", "REDUCED_REDUNDANCY", "STANDARD_IA", "ONEZONE_IA", "INTELLIGENT_TIERING", "GLACIER", "DEEP_ARCHIVE", "OUTPOSTS", "GLACIER_IR", "SNOW", "EXPRESS_ONEZONE", "FSX_OPENZFS", "FSX_ONTAP"];
     public static readonly string[] TaggingDirective = ["COPY", "REPLACE"];
+    public static readonly string[] Tier = ["Standard", "Bulk", "Expedited"];
     public static readonly string[] TransitionDefaultMinimumObjectSize = ["varies_by_storage_class", "all_storage_classes_128K"];
     public static readonly string[] TransitionStorageClass = ["GLACIER", "STANDARD_IA", "ONEZONE_IA", "INTELLIGENT_TIERING", "DEEP_ARCHIVE", "GLACIER_IR"];
     public static readonly string[] TypeShape = ["CanonicalUser", "AmazonCustomerByEmail", "Group"];
@@ -1635,6 +1874,26 @@ public static class S3XmlReader
         MaxAgeSeconds = XmlWire.Int(XmlWire.Child(e, "MaxAgeSeconds")),
     };
 
+    public static CSVInput ReadCSVInput(System.Xml.Linq.XElement e) => new()
+    {
+        FileHeaderInfo = XmlWire.String(XmlWire.Child(e, "FileHeaderInfo")),
+        Comments = XmlWire.String(XmlWire.Child(e, "Comments")),
+        QuoteEscapeCharacter = XmlWire.String(XmlWire.Child(e, "QuoteEscapeCharacter")),
+        RecordDelimiter = XmlWire.String(XmlWire.Child(e, "RecordDelimiter")),
+        FieldDelimiter = XmlWire.String(XmlWire.Child(e, "FieldDelimiter")),
+        QuoteCharacter = XmlWire.String(XmlWire.Child(e, "QuoteCharacter")),
+        AllowQuotedRecordDelimiter = XmlWire.Bool(XmlWire.Child(e, "AllowQuotedRecordDelimiter")),
+    };
+
+    public static CSVOutput ReadCSVOutput(System.Xml.Linq.XElement e) => new()
+    {
+        QuoteFields = XmlWire.String(XmlWire.Child(e, "QuoteFields")),
+        QuoteEscapeCharacter = XmlWire.String(XmlWire.Child(e, "QuoteEscapeCharacter")),
+        RecordDelimiter = XmlWire.String(XmlWire.Child(e, "RecordDelimiter")),
+        FieldDelimiter = XmlWire.String(XmlWire.Child(e, "FieldDelimiter")),
+        QuoteCharacter = XmlWire.String(XmlWire.Child(e, "QuoteCharacter")),
+    };
+
     public static CompletedMultipartUpload ReadCompletedMultipartUpload(System.Xml.Linq.XElement e) => new()
     {
         Parts = XmlWire.ReadList(e, "Part", "Part", true, static x => ReadCompletedPart(x)),
@@ -1670,6 +1929,13 @@ public static class S3XmlReader
         Quiet = XmlWire.Bool(XmlWire.Child(e, "Quiet")),
     };
 
+    public static Encryption ReadEncryption(System.Xml.Linq.XElement e) => new()
+    {
+        EncryptionType = XmlWire.String(XmlWire.Child(e, "EncryptionType")),
+        KMSKeyId = XmlWire.String(XmlWire.Child(e, "KMSKeyId")),
+        KMSContext = XmlWire.String(XmlWire.Child(e, "KMSContext")),
+    };
+
     public static EventBridgeConfiguration ReadEventBridgeConfiguration(System.Xml.Linq.XElement e) => new()
     {
     };
@@ -1678,6 +1944,11 @@ public static class S3XmlReader
     {
         Name = XmlWire.String(XmlWire.Child(e, "Name")),
         Value = XmlWire.String(XmlWire.Child(e, "Value")),
+    };
+
+    public static GlacierJobParameters ReadGlacierJobParameters(System.Xml.Linq.XElement e) => new()
+    {
+        Tier = XmlWire.String(XmlWire.Child(e, "Tier")),
     };
 
     public static Grant ReadGrant(System.Xml.Linq.XElement e) => new()
@@ -1693,6 +1964,24 @@ public static class S3XmlReader
         ID = XmlWire.String(XmlWire.Child(e, "ID")),
         Type = XmlWire.Attribute(e, "xsi:type", "http://www.w3.org/2001/XMLSchema-instance"),
         URI = XmlWire.String(XmlWire.Child(e, "URI")),
+    };
+
+    public static InputSerialization ReadInputSerialization(System.Xml.Linq.XElement e) => new()
+    {
+        CSV = XmlWire.Child(e, "CSV") is { } c_CSV ? ReadCSVInput(c_CSV) : null,
+        CompressionType = XmlWire.String(XmlWire.Child(e, "CompressionType")),
+        JSON = XmlWire.Child(e, "JSON") is { } c_JSON ? ReadJSONInput(c_JSON) : null,
+        Parquet = XmlWire.Child(e, "Parquet") is { } c_Parquet ? ReadParquetInput(c_Parquet) : null,
+    };
+
+    public static JSONInput ReadJSONInput(System.Xml.Linq.XElement e) => new()
+    {
+        Type = XmlWire.String(XmlWire.Child(e, "Type")),
+    };
+
+    public static JSONOutput ReadJSONOutput(System.Xml.Linq.XElement e) => new()
+    {
+        RecordDelimiter = XmlWire.String(XmlWire.Child(e, "RecordDelimiter")),
     };
 
     public static LambdaFunctionConfiguration ReadLambdaFunctionConfiguration(System.Xml.Linq.XElement e) => new()
@@ -1746,6 +2035,12 @@ public static class S3XmlReader
         Name = XmlWire.String(XmlWire.Child(e, "Name")),
     };
 
+    public static MetadataEntry ReadMetadataEntry(System.Xml.Linq.XElement e) => new()
+    {
+        Name = XmlWire.String(XmlWire.Child(e, "Name")),
+        Value = XmlWire.String(XmlWire.Child(e, "Value")),
+    };
+
     public static NoncurrentVersionExpiration ReadNoncurrentVersionExpiration(System.Xml.Linq.XElement e) => new()
     {
         NoncurrentDays = XmlWire.Int(XmlWire.Child(e, "NoncurrentDays")),
@@ -1781,6 +2076,17 @@ public static class S3XmlReader
         Size = XmlWire.Long(XmlWire.Child(e, "Size")),
     };
 
+    public static OutputLocation ReadOutputLocation(System.Xml.Linq.XElement e) => new()
+    {
+        S3 = XmlWire.Child(e, "S3") is { } c_S3 ? ReadS3Location(c_S3) : null,
+    };
+
+    public static OutputSerialization ReadOutputSerialization(System.Xml.Linq.XElement e) => new()
+    {
+        CSV = XmlWire.Child(e, "CSV") is { } c_CSV ? ReadCSVOutput(c_CSV) : null,
+        JSON = XmlWire.Child(e, "JSON") is { } c_JSON ? ReadJSONOutput(c_JSON) : null,
+    };
+
     public static Owner ReadOwner(System.Xml.Linq.XElement e) => new()
     {
         DisplayName = XmlWire.String(XmlWire.Child(e, "DisplayName")),
@@ -1795,6 +2101,10 @@ public static class S3XmlReader
     public static OwnershipControlsRule ReadOwnershipControlsRule(System.Xml.Linq.XElement e) => new()
     {
         ObjectOwnership = XmlWire.String(XmlWire.Child(e, "ObjectOwnership")),
+    };
+
+    public static ParquetInput ReadParquetInput(System.Xml.Linq.XElement e) => new()
+    {
     };
 
     public static PublicAccessBlockConfiguration ReadPublicAccessBlockConfiguration(System.Xml.Linq.XElement e) => new()
@@ -1813,9 +2123,40 @@ public static class S3XmlReader
         Filter = XmlWire.Child(e, "Filter") is { } c_Filter ? ReadNotificationConfigurationFilter(c_Filter) : null,
     };
 
+    public static RestoreRequest ReadRestoreRequest(System.Xml.Linq.XElement e) => new()
+    {
+        Days = XmlWire.Int(XmlWire.Child(e, "Days")),
+        GlacierJobParameters = XmlWire.Child(e, "GlacierJobParameters") is { } c_GlacierJobParameters ? ReadGlacierJobParameters(c_GlacierJobParameters) : null,
+        Type = XmlWire.String(XmlWire.Child(e, "Type")),
+        Tier = XmlWire.String(XmlWire.Child(e, "Tier")),
+        Description = XmlWire.String(XmlWire.Child(e, "Description")),
+        SelectParameters = XmlWire.Child(e, "SelectParameters") is { } c_SelectParameters ? ReadSelectParameters(c_SelectParameters) : null,
+        OutputLocation = XmlWire.Child(e, "OutputLocation") is { } c_OutputLocation ? ReadOutputLocation(c_OutputLocation) : null,
+    };
+
     public static S3KeyFilter ReadS3KeyFilter(System.Xml.Linq.XElement e) => new()
     {
         FilterRules = XmlWire.ReadList(e, "FilterRule", "FilterRule", true, static x => ReadFilterRule(x)),
+    };
+
+    public static S3Location ReadS3Location(System.Xml.Linq.XElement e) => new()
+    {
+        BucketName = XmlWire.String(XmlWire.Child(e, "BucketName")),
+        Prefix = XmlWire.String(XmlWire.Child(e, "Prefix")),
+        Encryption = XmlWire.Child(e, "Encryption") is { } c_Encryption ? ReadEncryption(c_Encryption) : null,
+        CannedACL = XmlWire.String(XmlWire.Child(e, "CannedACL")),
+        AccessControlList = XmlWire.ReadList(e, "AccessControlList", "Grant", false, static x => ReadGrant(x)),
+        Tagging = XmlWire.Child(e, "Tagging") is { } c_Tagging ? ReadTagging(c_Tagging) : null,
+        UserMetadata = XmlWire.ReadList(e, "UserMetadata", "MetadataEntry", false, static x => ReadMetadataEntry(x)),
+        StorageClass = XmlWire.String(XmlWire.Child(e, "StorageClass")),
+    };
+
+    public static SelectParameters ReadSelectParameters(System.Xml.Linq.XElement e) => new()
+    {
+        InputSerialization = XmlWire.Child(e, "InputSerialization") is { } c_InputSerialization ? ReadInputSerialization(c_InputSerialization) : null,
+        ExpressionType = XmlWire.String(XmlWire.Child(e, "ExpressionType")),
+        Expression = XmlWire.String(XmlWire.Child(e, "Expression")),
+        OutputSerialization = XmlWire.Child(e, "OutputSerialization") is { } c_OutputSerialization ? ReadOutputSerialization(c_OutputSerialization) : null,
     };
 
     public static ServerSideEncryptionByDefault ReadServerSideEncryptionByDefault(System.Xml.Linq.XElement e) => new()
@@ -1902,6 +2243,21 @@ public static class S3Xml
         XmlWire.List(w, "AllowedOrigin", v.AllowedOrigins, "AllowedOrigin", true, static (w, n, x0) => XmlWire.Element(w, n, x0));
         XmlWire.List(w, "ExposeHeader", v.ExposeHeaders, "ExposeHeader", true, static (w, n, x0) => XmlWire.Element(w, n, x0));
         XmlWire.Element(w, "MaxAgeSeconds", v.MaxAgeSeconds);
+    }
+
+    public static void Write(System.Xml.XmlWriter w, Checksum v)
+    {
+        XmlWire.Element(w, "ChecksumCRC32", v.ChecksumCRC32);
+        XmlWire.Element(w, "ChecksumCRC32C", v.ChecksumCRC32C);
+        XmlWire.Element(w, "ChecksumCRC64NVME", v.ChecksumCRC64NVME);
+        XmlWire.Element(w, "ChecksumSHA1", v.ChecksumSHA1);
+        XmlWire.Element(w, "ChecksumSHA256", v.ChecksumSHA256);
+        XmlWire.Element(w, "ChecksumSHA512", v.ChecksumSHA512);
+        XmlWire.Element(w, "ChecksumMD5", v.ChecksumMD5);
+        XmlWire.Element(w, "ChecksumXXHASH64", v.ChecksumXXHASH64);
+        XmlWire.Element(w, "ChecksumXXHASH3", v.ChecksumXXHASH3);
+        XmlWire.Element(w, "ChecksumXXHASH128", v.ChecksumXXHASH128);
+        XmlWire.Element(w, "ChecksumType", v.ChecksumType);
     }
 
     public static void Write(System.Xml.XmlWriter w, CommonPrefix v)
@@ -2067,6 +2423,11 @@ public static class S3Xml
         XmlWire.Structure(w, "PolicyStatus", v.PolicyStatus, static (w, x) => Write(w, x));
     }
 
+    public static void Write(System.Xml.XmlWriter w, GetBucketTaggingOutput v)
+    {
+        XmlWire.List(w, "TagSet", v.TagSet, "Tag", false, static (w, n, x0) => XmlWire.Structure(w, n, x0, static (w, x) => Write(w, x)));
+    }
+
     public static void Write(System.Xml.XmlWriter w, GetBucketVersioningOutput v)
     {
         XmlWire.Element(w, "Status", v.Status);
@@ -2077,6 +2438,25 @@ public static class S3Xml
     {
         XmlWire.Structure(w, "Owner", v.Owner, static (w, x) => Write(w, x));
         XmlWire.List(w, "AccessControlList", v.Grants, "Grant", false, static (w, n, x0) => XmlWire.Structure(w, n, x0, static (w, x) => Write(w, x)));
+    }
+
+    public static void Write(System.Xml.XmlWriter w, GetObjectAttributesOutput v)
+    {
+        XmlWire.Element(w, "ETag", v.ETag);
+        XmlWire.Structure(w, "Checksum", v.Checksum, static (w, x) => Write(w, x));
+        XmlWire.Structure(w, "ObjectParts", v.ObjectParts, static (w, x) => Write(w, x));
+        XmlWire.Element(w, "StorageClass", v.StorageClass);
+        XmlWire.Element(w, "ObjectSize", v.ObjectSize);
+    }
+
+    public static void Write(System.Xml.XmlWriter w, GetObjectAttributesParts v)
+    {
+        XmlWire.Element(w, "PartsCount", v.TotalPartsCount);
+        XmlWire.Element(w, "PartNumberMarker", v.PartNumberMarker);
+        XmlWire.Element(w, "NextPartNumberMarker", v.NextPartNumberMarker);
+        XmlWire.Element(w, "MaxParts", v.MaxParts);
+        XmlWire.Element(w, "IsTruncated", v.IsTruncated);
+        XmlWire.List(w, "Part", v.Parts, "Part", true, static (w, n, x0) => XmlWire.Structure(w, n, x0, static (w, x) => Write(w, x)));
     }
 
     public static void Write(System.Xml.XmlWriter w, GetObjectOutput v)
@@ -2307,6 +2687,22 @@ public static class S3Xml
         XmlWire.Structure(w, "RestoreStatus", v.RestoreStatus, static (w, x) => Write(w, x));
     }
 
+    public static void Write(System.Xml.XmlWriter w, ObjectPart v)
+    {
+        XmlWire.Element(w, "PartNumber", v.PartNumber);
+        XmlWire.Element(w, "Size", v.Size);
+        XmlWire.Element(w, "ChecksumCRC32", v.ChecksumCRC32);
+        XmlWire.Element(w, "ChecksumCRC32C", v.ChecksumCRC32C);
+        XmlWire.Element(w, "ChecksumCRC64NVME", v.ChecksumCRC64NVME);
+        XmlWire.Element(w, "ChecksumSHA1", v.ChecksumSHA1);
+        XmlWire.Element(w, "ChecksumSHA256", v.ChecksumSHA256);
+        XmlWire.Element(w, "ChecksumSHA512", v.ChecksumSHA512);
+        XmlWire.Element(w, "ChecksumMD5", v.ChecksumMD5);
+        XmlWire.Element(w, "ChecksumXXHASH64", v.ChecksumXXHASH64);
+        XmlWire.Element(w, "ChecksumXXHASH3", v.ChecksumXXHASH3);
+        XmlWire.Element(w, "ChecksumXXHASH128", v.ChecksumXXHASH128);
+    }
+
     public static void Write(System.Xml.XmlWriter w, ObjectVersion v)
     {
         XmlWire.Element(w, "ETag", v.ETag);
@@ -2391,6 +2787,10 @@ public static class S3Xml
         XmlWire.Element(w, "Queue", v.QueueArn);
         XmlWire.List(w, "Event", v.Events, "Event", true, static (w, n, x0) => XmlWire.Element(w, n, x0));
         XmlWire.Structure(w, "Filter", v.Filter, static (w, x) => Write(w, x));
+    }
+
+    public static void Write(System.Xml.XmlWriter w, RestoreObjectOutput v)
+    {
     }
 
     public static void Write(System.Xml.XmlWriter w, RestoreStatus v)
@@ -2507,6 +2907,11 @@ public static class S3Operations
     public const string PutBucketLifecycleConfiguration = "PutBucketLifecycleConfiguration";
     public const string GetBucketLifecycleConfiguration = "GetBucketLifecycleConfiguration";
     public const string DeleteBucketLifecycle = "DeleteBucketLifecycle";
+    public const string PutBucketTagging = "PutBucketTagging";
+    public const string GetBucketTagging = "GetBucketTagging";
+    public const string DeleteBucketTagging = "DeleteBucketTagging";
+    public const string GetObjectAttributes = "GetObjectAttributes";
+    public const string RestoreObject = "RestoreObject";
 }
 
 /// <summary>The errors the model declares for these operations: each one's code, HTTP status and
@@ -2522,9 +2927,10 @@ public static class S3Errors
     public static AwsException NoSuchBucket(string message) => new("NoSuchBucket", 404, message);
     public static AwsException NoSuchKey(string message) => new("NoSuchKey", 404, message);
     public static AwsException NoSuchUpload(string message) => new("NoSuchUpload", 404, message);
+    public static AwsException ObjectAlreadyInActiveTierError(string message) => new("ObjectAlreadyInActiveTierError", 403, message);
     public static AwsException ObjectNotInActiveTierError(string message) => new("ObjectNotInActiveTierError", 403, message);
     public static AwsException TooManyParts(string message) => new("TooManyParts", 400, message);
 
     /// <summary>Every declared error code, for the test that holds error tables against the model.</summary>
-    public static readonly IReadOnlySet<string> Codes = new HashSet<string>(StringComparer.Ordinal) { "BucketAlreadyExists", "BucketAlreadyOwnedByYou", "EncryptionTypeMismatch", "InvalidObjectState", "InvalidRequest", "InvalidWriteOffset", "NoSuchBucket", "NoSuchKey", "NoSuchUpload", "ObjectNotInActiveTierError", "TooManyParts" };
+    public static readonly IReadOnlySet<string> Codes = new HashSet<string>(StringComparer.Ordinal) { "BucketAlreadyExists", "BucketAlreadyOwnedByYou", "EncryptionTypeMismatch", "InvalidObjectState", "InvalidRequest", "InvalidWriteOffset", "NoSuchBucket", "NoSuchKey", "NoSuchUpload", "ObjectAlreadyInActiveTierError", "ObjectNotInActiveTierError", "TooManyParts" };
 }
