@@ -35,6 +35,9 @@ public sealed class S3Service : IOperationResolver
         var policies = new BucketPolicyOperations(env);
         var notifications = new NotificationOperations(env);
         _cors = new CorsOperations(env);
+        // A browser upload authenticates by its form, so its verification comes from the one place
+        // signatures are verified; the pipeline's has found the request unsigned.
+        var post = new PostObjectOperations(env, objects, new Auth.SigV4Authenticator(env.Accounts, env.Clock));
         _preflight = new Operation("PreflightRequest", "s3:PreflightRequest", ctx => $"arn:aws:s3:::{ctx.Bucket}", _cors.Preflight) { AllowUnsigned = true };
         Operation[] all =
         [
@@ -70,6 +73,8 @@ public sealed class S3Service : IOperationResolver
             Bucket("GetBucketCors", "GetBucketCORS", _cors.GetBucketCors),
             Bucket("DeleteBucketCors", "PutBucketCORS", _cors.DeleteBucketCors),
             Object("PutObject", "PutObject", objects.PutObject),
+            // Its key is in its form, read (and its signature verified) before authorization.
+            Object("PostObject", "PutObject", post.PostObject) with { ReadInputAsync = post.ReadFormAsync },
             // A request that names a version is authorized by the version's own action, as in S3.
             Object("GetObject", "GetObject", objects.GetObject, version: "GetObjectVersion"),
             Object("HeadObject", "GetObject", objects.HeadObject, version: "GetObjectVersion"),
@@ -193,6 +198,8 @@ public sealed class S3Service : IOperationResolver
             if (HttpMethods.IsHead(method)) return "HeadBucket";
             if (HttpMethods.IsDelete(method)) return "DeleteBucket";
             if (HttpMethods.IsPost(method) && q.ContainsKey("delete")) return "DeleteObjects";
+            // A browser's form upload; one that is not multipart/form-data is refused as S3 does.
+            if (HttpMethods.IsPost(method)) return "PostObject";
             return null;
         }
 
