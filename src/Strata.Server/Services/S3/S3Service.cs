@@ -24,6 +24,11 @@ public sealed class S3Service : IOperationResolver
     /// it, the model has none), unsigned by nature, decided by the bucket's CORS rules alone.</summary>
     readonly Operation _preflight;
 
+    /// <summary>A browser's form upload (<c>POST /{bucket}</c>, multipart/form-data): not an API
+    /// operation either (the model has none; a browser's form submit calls it), authorized as
+    /// PutObject. Its key is in its form, read (and its signature verified) before authorization.</summary>
+    readonly Operation _postObject;
+
     public S3Service(S3Environment env, IEnumerable<string> virtualHostDomains)
     {
         _store = env.Store;
@@ -35,9 +40,10 @@ public sealed class S3Service : IOperationResolver
         var policies = new BucketPolicyOperations(env);
         var notifications = new NotificationOperations(env);
         _cors = new CorsOperations(env);
-        // A browser upload authenticates by its form, so its verification comes from the one place
-        // signatures are verified; the pipeline's has found the request unsigned.
+        // A browser upload is signed in its form, not its headers: the form's signature is checked
+        // by the one SigV4 verifier, from the upload's input stage.
         var post = new PostObjectOperations(env, objects, new Auth.SigV4Authenticator(env.Accounts, env.Clock));
+        _postObject = Object("PostObject", "PutObject", post.PostObject) with { ReadInputAsync = post.ReadFormAsync };
         _preflight = new Operation("PreflightRequest", "s3:PreflightRequest", ctx => $"arn:aws:s3:::{ctx.Bucket}", _cors.Preflight) { AllowUnsigned = true };
         Operation[] all =
         [
@@ -73,8 +79,6 @@ public sealed class S3Service : IOperationResolver
             Bucket("GetBucketCors", "GetBucketCORS", _cors.GetBucketCors),
             Bucket("DeleteBucketCors", "PutBucketCORS", _cors.DeleteBucketCors),
             Object("PutObject", "PutObject", objects.PutObject),
-            // Its key is in its form, read (and its signature verified) before authorization.
-            Object("PostObject", "PutObject", post.PostObject) with { ReadInputAsync = post.ReadFormAsync },
             // A request that names a version is authorized by the version's own action, as in S3.
             Object("GetObject", "GetObject", objects.GetObject, version: "GetObjectVersion"),
             Object("HeadObject", "GetObject", objects.HeadObject, version: "GetObjectVersion"),
@@ -123,6 +127,7 @@ public sealed class S3Service : IOperationResolver
         }
         var name = OperationName(ctx);
         ctx.OperationName = name;
+        if (name == _postObject.Name) return _postObject;
         return name is not null && _ops.TryGetValue(name, out var op) ? op : null;
     }
 
