@@ -120,6 +120,45 @@ public sealed class SigV4Authenticator(ICredentialSource credentials, TimeProvid
         WrapUnsignedS3Body(ctx);
     }
 
+    /// <summary>A browser upload (S3's POST Object) carries its credential in its form fields, and
+    /// signs its base64 policy itself with the SigV4 signing key of the credential's scope. No
+    /// clock skew applies: the policy's expiration says how long the form may be used. Sets the
+    /// principal as a signed request's.</summary>
+    public void VerifyPostPolicy(RequestContext ctx, string credential, string amzDate, string policy, string signature, string? securityToken)
+    {
+        var parts = credential.Split('/');
+        if (parts.Length != 5 || parts[4] != "aws4_request" || parts[3] != "s3")
+            throw new AwsException("InvalidArgument", 400, "Invalid credential in the x-amz-credential field; expecting \"<YOUR-AKID>/YYYYMMDD/REGION/s3/aws4_request\".")
+                .With("ArgumentName", "x-amz-credential").With("ArgumentValue", credential);
+        var (accessKeyId, date, region, service) = (parts[0], parts[1], parts[2], parts[3]);
+        if (!DateTimeOffset.TryParseExact(amzDate, SigV4.TimeFormat, CultureInfo.InvariantCulture, DateTimeStyles.AssumeUniversal, out _) || amzDate[..8] != date)
+            throw new AwsException("InvalidArgument", 400, $"The x-amz-date field must be in the ISO8601 Long Format \"yyyyMMdd'T'HHmmss'Z'\", on the date of the x-amz-credential field (\"{date}\").")
+                .With("ArgumentName", "x-amz-date").With("ArgumentValue", amzDate);
+        if (region != ctx.Region) throw Errors.WrongRegion(ctx, region);
+        var key = credentials.FindAccessKey(accessKeyId);
+        if (key is null || key.Status != "Active") throw Errors.UnknownKey(ctx, accessKeyId);
+        CheckSessionToken(ctx, key, securityToken);
+        var expected = SigV4.Sign(SigV4.SigningKey(key.SecretAccessKey, date, region, service), policy);
+        if (!CryptographicOperations.FixedTimeEquals(Encoding.ASCII.GetBytes(expected), Encoding.ASCII.GetBytes(signature)))
+            throw Errors.BadSignature(ctx, null).With("AWSAccessKeyId", accessKeyId).With("StringToSign", policy).With("SignatureProvided", signature);
+        ctx.SigningName = service;
+        ctx.Principal = PrincipalOf(key);
+        ctx.SignatureVersion = SigV4.Algorithm;
+    }
+
+    /// <summary>The same with S3's legacy signature (HMAC-SHA1 of the policy with the secret), which
+    /// botocore's <c>generate_presigned_post</c> still makes unless told to sign with SigV4.</summary>
+    public void VerifyPostPolicyV2(RequestContext ctx, string accessKeyId, string policy, string signature, string? securityToken)
+    {
+        var key = credentials.FindAccessKey(accessKeyId);
+        if (key is null || key.Status != "Active") throw Errors.UnknownKey(ctx, accessKeyId);
+        CheckSessionToken(ctx, key, securityToken);
+        if (!SigV2Matches(key.SecretAccessKey, policy, signature))
+            throw Errors.BadSignature(ctx, null).With("AWSAccessKeyId", accessKeyId).With("StringToSign", policy).With("SignatureProvided", signature);
+        ctx.Principal = PrincipalOf(key);
+        ctx.SignatureVersion = SigV2.Algorithm;
+    }
+
     static bool SigV2Matches(string secret, string stringToSign, string signature)
         => CryptographicOperations.FixedTimeEquals(Encoding.ASCII.GetBytes(SigV2.Sign(secret, stringToSign)), Encoding.ASCII.GetBytes(signature));
 

@@ -107,6 +107,11 @@ def _install_client_clock():
     if hasattr(botocore.auth, "get_current_datetime"):  # botocore >= 1.35
         botocore.auth.get_current_datetime = lambda remove_tzinfo=True: (
             ShiftedDatetime.utcnow() if remove_tzinfo else ShiftedDatetime.now(real_datetime.timezone.utc))
+    # generate_presigned_post dates its policy's expiration in botocore.signers.
+    import botocore.signers
+    botocore.signers.datetime = shifted
+    if hasattr(botocore.signers, "get_current_datetime"):
+        botocore.signers.get_current_datetime = botocore.auth.get_current_datetime
 
 
 if os.environ.get("STRATA_CLOCK_URL"):

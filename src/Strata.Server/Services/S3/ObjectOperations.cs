@@ -11,6 +11,17 @@ internal sealed class ObjectOperations(S3Environment env)
 
     public async Task PutObject(RequestContext ctx)
     {
+        await StoreAsync(ctx, "PutObject");
+        S3Http.Empty(ctx);
+    }
+
+    /// <summary>Stores the request's body as the object at its key, as its headers describe it
+    /// (metadata, tags, checksums, encryption, write conditions), and writes the headers that
+    /// answer for it. PutObject's path, and a browser upload's (POST Object) too, whose form
+    /// fields stand in for those headers; <paramref name="reason"/> names the request in the
+    /// object's event.</summary>
+    internal async Task<ObjectRecord> StoreAsync(RequestContext ctx, string reason)
+    {
         var bucket = env.RequireBucket(ctx);
         var key = ctx.Key!;
         S3Http.ValidateKey(key);
@@ -21,13 +32,13 @@ internal sealed class ObjectOperations(S3Environment env)
         var sse = env.Sse.ForNewObject(ctx, bucket, key);
         var body = await ObjectBody.ReceiveAsync(ctx, Store.Blobs, algorithm, sse?.DataKey);
         var record = Commit(ctx, key, body, headers, metadata, tags, "STANDARD", sse?.Meta);
-        env.Put(ObjectEvents.ObjectCreated(bucket, record, ctx, "PutObject"));
+        env.Put(ObjectEvents.ObjectCreated(bucket, record, ctx, reason));
         ctx.Response.Headers.ETag = record.ETag;
         WriteVersionHeader(ctx, bucket, record);
         WriteExpirationHeader(ctx, bucket, record);
         WriteChecksumHeaders(ctx, record);
         ServerSideEncryption.WriteHeaders(ctx.Response, record.Encryption);
-        S3Http.Empty(ctx);
+        return record;
     }
 
     /// <summary>Makes a received (or copied) body the object at <paramref name="key"/>, under the

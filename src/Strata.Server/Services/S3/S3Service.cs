@@ -24,6 +24,11 @@ public sealed class S3Service : IOperationResolver
     /// it, the model has none), unsigned by nature, decided by the bucket's CORS rules alone.</summary>
     readonly Operation _preflight;
 
+    /// <summary>A browser's form upload (<c>POST /{bucket}</c>, multipart/form-data): not an API
+    /// operation either (the model has none; a browser's form submit calls it), authorized as
+    /// PutObject. Its key is in its form, read (and its signature verified) before authorization.</summary>
+    readonly Operation _postObject;
+
     public S3Service(S3Environment env, IEnumerable<string> virtualHostDomains)
     {
         _store = env.Store;
@@ -37,6 +42,10 @@ public sealed class S3Service : IOperationResolver
         _cors = new CorsOperations(env);
         var acls = new AclOperations(env, objects);
         var lifecycle = new LifecycleOperations(env);
+        // A browser upload is signed in its form, not its headers: the form's signature is checked
+        // by the one SigV4 verifier, from the upload's input stage.
+        var post = new PostObjectOperations(env, objects, new Auth.SigV4Authenticator(env.Accounts, env.Clock));
+        _postObject = Object("PostObject", "PutObject", post.PostObject) with { ReadInputAsync = post.ReadFormAsync };
         _preflight = new Operation("PreflightRequest", "s3:PreflightRequest", ctx => $"arn:aws:s3:::{ctx.Bucket}", _cors.Preflight) { AllowUnsigned = true };
         Operation[] all =
         [
@@ -140,6 +149,7 @@ public sealed class S3Service : IOperationResolver
         }
         var name = OperationName(ctx);
         ctx.OperationName = name;
+        if (name == _postObject.Name) return _postObject;
         return name is not null && _ops.TryGetValue(name, out var op) ? op : null;
     }
 
@@ -226,6 +236,8 @@ public sealed class S3Service : IOperationResolver
             if (HttpMethods.IsHead(method)) return "HeadBucket";
             if (HttpMethods.IsDelete(method)) return "DeleteBucket";
             if (HttpMethods.IsPost(method) && q.ContainsKey("delete")) return "DeleteObjects";
+            // A browser's form upload; one that is not multipart/form-data is refused as S3 does.
+            if (HttpMethods.IsPost(method)) return "PostObject";
             return null;
         }
 
