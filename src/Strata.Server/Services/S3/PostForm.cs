@@ -113,7 +113,7 @@ public sealed class PostForm
 
     /// <summary>The file's content: a body cut short before its closing boundary is a malformed
     /// form, and one outside its size range is refused, both before anything of it is stored.</summary>
-    sealed class FileBody(Stream inner, CancellationToken aborted) : Stream
+    sealed class FileBody(Stream inner, CancellationToken aborted) : Storage.ForwardReadStream
     {
         public (long Min, long Max)? SizeRange { get; set; }
         long _read;
@@ -137,19 +137,5 @@ public sealed class PostForm
                 throw Malformed();
             }
         }
-
-        public override Task<int> ReadAsync(byte[] buffer, int offset, int count, CancellationToken cancellationToken)
-            => ReadAsync(buffer.AsMemory(offset, count), cancellationToken).AsTask();
-
-        public override int Read(byte[] buffer, int offset, int count) => throw new NotSupportedException();
-        public override bool CanRead => true;
-        public override bool CanSeek => false;
-        public override bool CanWrite => false;
-        public override long Length => throw new NotSupportedException();
-        public override long Position { get => throw new NotSupportedException(); set => throw new NotSupportedException(); }
-        public override void Flush() { }
-        public override long Seek(long offset, SeekOrigin origin) => throw new NotSupportedException();
-        public override void SetLength(long value) => throw new NotSupportedException();
-        public override void Write(byte[] buffer, int offset, int count) => throw new NotSupportedException();
     }
 }
