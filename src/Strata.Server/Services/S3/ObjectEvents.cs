@@ -11,8 +11,9 @@ namespace Strata.Server.Services.S3;
 /// the bucket's ARN as the only resource, and a detail with the bucket, the object (key; size and
 /// ETag, unquoted, when created; a sequencer that orders the events of a key), the request's id,
 /// the requester's account, its source IP address and the reason (the API that made or removed
-/// the object). Strata's buckets are unversioned: no version-id, and a deletion always says
-/// "Permanently Deleted".
+/// the object). In a versioned bucket the object carries its version-id, and a deletion says
+/// whether it made a delete marker ("Delete Marker Created", the marker's id) or removed a
+/// version for good ("Permanently Deleted", the version's id).
 /// </summary>
 public static class ObjectEvents
 {
@@ -32,18 +33,25 @@ public static class ObjectEvents
             ["key"] = record.Key,
             ["size"] = record.Size,
             ["etag"] = record.ETag.Trim('"'),
-            ["sequencer"] = Sequencer(record.LastModified),
         };
+        if (record.VersionId is { } versionId) o["version-id"] = versionId;
+        o["sequencer"] = Sequencer(record.LastModified);
         return Event(bucket, ObjectCreatedType, o, ctx, reason, null, record.LastModified);
     }
 
     /// <summary>The event of the object at <paramref name="key"/> deleted at <paramref name="at"/>
-    /// by a DeleteObject or DeleteObjects request; null when the bucket sends none.</summary>
-    public static ServiceEvent? ObjectDeleted(BucketRecord bucket, string key, RequestContext ctx, DateTimeOffset at)
+    /// by a DeleteObject or DeleteObjects request (<paramref name="versionId"/>: the version it
+    /// named, if any); null when the bucket sends none.</summary>
+    public static ServiceEvent? ObjectDeleted(BucketRecord bucket, string key, string? versionId, S3Store.DeleteOutcome outcome, RequestContext ctx, DateTimeOffset at)
     {
         if (bucket.Notification?.EventBridge != true) return null;
-        var o = new JsonObject { ["key"] = key, ["sequencer"] = Sequencer(at) };
-        return Event(bucket, ObjectDeletedType, o, ctx, "DeleteObject", "Permanently Deleted", at);
+        // A delete that names no version in a versioned bucket makes a marker; one that names a
+        // version (a marker included) removes it for good.
+        var markerMade = versionId is null && outcome.DeleteMarker;
+        var o = new JsonObject { ["key"] = key };
+        if ((markerMade ? outcome.VersionId : versionId) is { } id) o["version-id"] = id;
+        o["sequencer"] = Sequencer(at);
+        return Event(bucket, ObjectDeletedType, o, ctx, "DeleteObject", markerMade ? "Delete Marker Created" : "Permanently Deleted", at);
     }
 
     /// <summary>The event of a version lifecycle removed at <paramref name="at"/>, or of the

@@ -429,7 +429,7 @@ internal sealed class ObjectOperations(S3Environment env)
         var now = env.Clock.GetUtcNow();
         var outcome = Store.DeleteObject(ctx.Bucket!, ctx.Key!, versionId, now, env.WriterAccount(ctx, bucket));
         // Deleting a key that names nothing changes nothing, and sends no event.
-        if (outcome.Changed) env.Put(ObjectEvents.ObjectDeleted(bucket, ctx.Key!, ctx, now));
+        if (outcome.Changed) env.Put(ObjectEvents.ObjectDeleted(bucket, ctx.Key!, versionId, outcome, ctx, now));
         if (outcome.VersionId is { } id) ctx.Response.Headers["x-amz-version-id"] = id;
         if (outcome.DeleteMarker) ctx.Response.Headers["x-amz-delete-marker"] = "true";
         S3Http.Empty(ctx, 204);
@@ -475,7 +475,7 @@ internal sealed class ObjectOperations(S3Environment env)
         for (var i = 0; i < deletable.Count; i++)
         {
             var ((key, versionId), outcome) = (deletable[i], outcomes[i]);
-            if (outcome.Changed) env.Put(ObjectEvents.ObjectDeleted(bucket, key, ctx, now));
+            if (outcome.Changed) env.Put(ObjectEvents.ObjectDeleted(bucket, key, versionId, outcome, ctx, now));
             deleted.Add(new DeletedObject
             {
                 Key = key,

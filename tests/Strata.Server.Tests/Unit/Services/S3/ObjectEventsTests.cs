@@ -161,6 +161,30 @@ public sealed class ObjectEventsTests : IDisposable
     }
 
     [Fact]
+    public async Task InAVersionedBucketEventsNameTheVersionAndWhetherAMarkerWasMade()
+    {
+        await EnableAsync("events");
+        await SendAsync("PUT", "/events?versioning", "<VersioningConfiguration><Status>Enabled</Status></VersioningConfiguration>");
+        var put = await SendAsync("PUT", "/events/v", "1");
+        var version = put.Response.Headers["x-amz-version-id"].ToString();
+        Assert.Equal(version, _bus.Events[^1].Detail["object"]!["version-id"]!.GetValue<string>());
+
+        var marker = (await SendAsync("DELETE", "/events/v")).Response.Headers["x-amz-version-id"].ToString();
+        var d = _bus.Events[^1].Detail;
+        Assert.Equal(("Delete Marker Created", marker), (d["deletion-type"]!.GetValue<string>(), d["object"]!["version-id"]!.GetValue<string>()));
+
+        // Naming a version removes it for good, a marker as any other.
+        await SendAsync("DELETE", $"/events/v?versionId={marker}");
+        d = _bus.Events[^1].Detail;
+        Assert.Equal(("Permanently Deleted", marker), (d["deletion-type"]!.GetValue<string>(), d["object"]!["version-id"]!.GetValue<string>()));
+        var xml = $"<Delete><Object><Key>v</Key><VersionId>{version}</VersionId></Object></Delete>";
+        await SendAsync("POST", "/events?delete", xml, ("Content-MD5", Convert.ToBase64String(MD5.HashData(Encoding.UTF8.GetBytes(xml)))));
+        d = _bus.Events[^1].Detail;
+        Assert.Equal(("Permanently Deleted", version), (d["deletion-type"]!.GetValue<string>(), d["object"]!["version-id"]!.GetValue<string>()));
+        Assert.Equal(4, _bus.Events.Count(x => x.Detail["object"]!["key"]!.GetValue<string>() == "v"));
+    }
+
+    [Fact]
     public async Task ABucketWithoutEventBridgeSendsNothing()
     {
         await SendAsync("PUT", "/quiet/k", "x");
