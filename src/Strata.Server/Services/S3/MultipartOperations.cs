@@ -47,7 +47,7 @@ internal sealed class MultipartOperations(S3Environment env, ObjectOperations ob
         }
         var upload = new UploadRecord
         {
-            UploadId = Base64Url(RandomNumberGenerator.GetBytes(32)),
+            UploadId = NewUploadId(),
             Bucket = ctx.Bucket!,
             Key = key,
             Initiated = env.Clock.GetUtcNow(),
@@ -72,7 +72,9 @@ internal sealed class MultipartOperations(S3Environment env, ObjectOperations ob
         await S3Http.WriteXmlAsync(ctx, new CreateMultipartUploadOutput { Bucket = upload.Bucket, Key = upload.Key, UploadId = upload.UploadId });
     }
 
-    static string Base64Url(byte[] bytes) => Convert.ToBase64String(bytes).Replace('+', '-').Replace('/', '_').TrimEnd('=');
+    /// <summary>A new upload id: 256 random bits, URL-safe, and without '-' (base64's '+' is '.'),
+    /// so that it never starts with one: the aws CLI reads <c>--upload-id -…</c> as a missing value.</summary>
+    internal static string NewUploadId() => Convert.ToBase64String(RandomNumberGenerator.GetBytes(32)).Replace('+', '.').Replace('/', '_').TrimEnd('=');
 
     UploadRecord RequireUpload(RequestContext ctx)
     {
