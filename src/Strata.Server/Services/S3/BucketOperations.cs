@@ -211,7 +211,7 @@ internal sealed partial class BucketOperations(S3Environment env)
             IsTruncated = page.IsTruncated,
             NextMarker = page.IsTruncated && delimiter is not null && page.LastEntry is not null ? encode(page.LastEntry) : null,
             EncodingType = EncodingType(ctx),
-            Contents = Contents(page, encode, owner),
+            Contents = Contents(page, encode, owner, RestoreStatusAt(ctx)),
             CommonPrefixes = CommonPrefixes(page, encode),
         });
     }
@@ -243,7 +243,7 @@ internal sealed partial class BucketOperations(S3Environment env)
             StartAfter = startAfter is null ? null : encode(startAfter),
             EncodingType = EncodingType(ctx),
             // The owner only with fetch-owner=true.
-            Contents = Contents(page, encode, owner),
+            Contents = Contents(page, encode, owner, RestoreStatusAt(ctx)),
             CommonPrefixes = CommonPrefixes(page, encode),
         });
     }
@@ -310,7 +310,18 @@ internal sealed partial class BucketOperations(S3Environment env)
 
     S3Listing.Scan Scanner(string bucket) => (prefix, startAfter, limit, skip) => env.Store.ScanObjects(bucket, prefix, startAfter, limit, skip);
 
-    static List<ObjectShape> Contents(ListingPage page, Func<string, string> encode, AccountRecord? owner)
+    /// <summary>When the request asks for <c>RestoreStatus</c> (<c>x-amz-optional-object-attributes</c>),
+    /// the time the listing reports it at; null when it does not ask.</summary>
+    DateTimeOffset? RestoreStatusAt(RequestContext ctx)
+    {
+        if (ctx.Header("x-amz-optional-object-attributes") is not { } asked) return null;
+        var names = asked.Split(',', StringSplitOptions.TrimEntries | StringSplitOptions.RemoveEmptyEntries);
+        if (names.Any(n => !S3Enums.OptionalObjectAttributes.Contains(n)))
+            throw S3Errors.InvalidArgument("Invalid attribute name specified.", "x-amz-optional-object-attributes", asked);
+        return env.Clock.GetUtcNow();
+    }
+
+    static List<ObjectShape> Contents(ListingPage page, Func<string, string> encode, AccountRecord? owner, DateTimeOffset? restoreStatusAt)
         => page.Contents.Select(entry =>
         {
             var o = S3Store.ParseObject(entry.Value);
@@ -324,6 +335,10 @@ internal sealed partial class BucketOperations(S3Environment env)
                 Size = o.Size,
                 Owner = owner is null ? null : S3Http.OwnerOf(owner),
                 StorageClass = o.StorageClass,
+                // S3 reports a restore's status for archived objects a restore was asked for.
+                RestoreStatus = restoreStatusAt is { } now && o.Restore is { } r && now < r.ExpiresAt
+                    ? new RestoreStatus { IsRestoreInProgress = now < r.CompletesAt, RestoreExpiryDate = now < r.CompletesAt ? null : r.ExpiresAt }
+                    : null,
             };
         }).ToList();
 

@@ -58,7 +58,7 @@ internal sealed class MultipartOperations(S3Environment env, ObjectOperations ob
             Tags = S3Http.ParseTaggingHeader(ctx.Header("x-amz-tagging")),
             ChecksumAlgorithm = algorithm,
             ChecksumType = type,
-            StorageClass = ctx.Header("x-amz-storage-class") ?? "STANDARD",
+            StorageClass = StorageClasses.Requested(ctx),
             // The upload's data key, wrapped; every part is sealed with it.
             Encryption = env.Sse.ForNewObject(ctx, bucket, key)?.Meta,
         };
@@ -169,6 +169,8 @@ internal sealed class MultipartOperations(S3Environment env, ObjectOperations ob
             && _completedUploads.Find(ctx.Bucket!, uploadId, env.Clock.GetUtcNow()) is { } done && done.Output.Key == ctx.Key)
         {
             ServerSideEncryption.WriteHeaders(ctx.Response, done.Encryption);
+            if (done.VersionId is { } versionId) ctx.Response.Headers["x-amz-version-id"] = versionId;
+            if (done.Expiration is { } expiration) ctx.Response.Headers["x-amz-expiration"] = expiration;
             await S3Http.WriteXmlAsync(ctx, done.Output);
             return;
         }
@@ -294,7 +296,11 @@ internal sealed class MultipartOperations(S3Environment env, ObjectOperations ob
             ETag = record.ETag,
         };
         if (record.Checksum is not null) output = output.WithChecksum(algorithm, record.Checksum) with { ChecksumType = record.ChecksumType };
-        _completedUploads.Add(upload.Bucket, upload.UploadId, output, record.Encryption, env.Clock.GetUtcNow() + CompletedResultKept);
+        var headers = ctx.Response.Headers;
+        _completedUploads.Add(upload.Bucket, upload.UploadId, new CompletedUploads.Completed(output, record.Encryption,
+            headers.TryGetValue("x-amz-version-id", out var v) ? v.ToString() : null,
+            headers.TryGetValue("x-amz-expiration", out var x) ? x.ToString() : null,
+            env.Clock.GetUtcNow() + CompletedResultKept));
         await S3Http.WriteXmlAsync(ctx, output);
     }
 
@@ -436,19 +442,21 @@ internal sealed class MultipartOperations(S3Environment env, ObjectOperations ob
 /// restart forgets them: a retry after one answers NoSuchUpload, as a retry after expiry does).</summary>
 internal sealed class CompletedUploads
 {
-    internal sealed record Completed(CompleteMultipartUploadOutput Output, ObjectEncryption? Encryption, DateTimeOffset Expires);
+    /// <summary>A completion's answer: its body, its encryption headers, and the version id and
+    /// expiration headers it was sent with (null where it had none), so a retry reads the same.</summary>
+    internal sealed record Completed(CompleteMultipartUploadOutput Output, ObjectEncryption? Encryption, string? VersionId, string? Expiration, DateTimeOffset Expires);
 
     readonly Dictionary<(string Bucket, string UploadId), Completed> _results = [];
     readonly Lock _gate = new();
 
-    public void Add(string bucket, string uploadId, CompleteMultipartUploadOutput output, ObjectEncryption? encryption, DateTimeOffset expires)
+    public void Add(string bucket, string uploadId, Completed completed)
     {
         lock (_gate)
         {
             // Expired results go whenever one is added, so the table holds at most a window's worth.
-            foreach (var k in _results.Where(kv => kv.Value.Expires <= expires - MultipartOperations.CompletedResultKept).Select(kv => kv.Key).ToList())
+            foreach (var k in _results.Where(kv => kv.Value.Expires <= completed.Expires - MultipartOperations.CompletedResultKept).Select(kv => kv.Key).ToList())
                 _results.Remove(k);
-            _results[(bucket, uploadId)] = new Completed(output, encryption, expires);
+            _results[(bucket, uploadId)] = completed;
         }
     }
 

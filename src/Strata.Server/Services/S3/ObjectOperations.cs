@@ -28,10 +28,11 @@ internal sealed class ObjectOperations(S3Environment env)
         AclOperations.CheckObjectWrite(env, ctx, bucket);
         var (headers, metadata) = S3Http.ObjectHeaders(ctx);
         var tags = S3Http.ParseTaggingHeader(ctx.Header("x-amz-tagging"));
+        var storageClass = StorageClasses.Requested(ctx);
         var algorithm = ObjectBody.RequestedAlgorithm(ctx);
         var sse = env.Sse.ForNewObject(ctx, bucket, key);
         var body = await ObjectBody.ReceiveAsync(ctx, Store.Blobs, algorithm, sse?.DataKey);
-        var record = Commit(ctx, key, body, headers, metadata, tags, "STANDARD", sse?.Meta);
+        var record = Commit(ctx, key, body, headers, metadata, tags, storageClass, sse?.Meta);
         env.Put(ObjectEvents.ObjectCreated(bucket, record, ctx, reason));
         ctx.Response.Headers.ETag = record.ETag;
         WriteVersionHeader(ctx, bucket, record);
@@ -193,6 +194,8 @@ internal sealed class ObjectOperations(S3Environment env)
             : env.Sse.DataKeyFor(ctx, record.Encryption, ctx.Bucket!, ctx.Key!);
         CheckReadConditions(ctx, record);
         RequireWritableOverrides(ctx);
+        var now = env.Clock.GetUtcNow();
+        if (!head && !StorageClasses.IsReadable(record, now)) throw StorageClasses.NotInActiveTier(record);
         var response = ctx.Response;
         long offset = 0, length = record.Size;
         var partial = false;
@@ -221,6 +224,9 @@ internal sealed class ObjectOperations(S3Environment env)
         response.Headers.LastModified = Xml.HttpDate(record.LastModified);
         response.ContentType = "binary/octet-stream";
         S3Http.WriteStoredHeaders(response, record.Headers, record.Metadata);
+        // S3 names the class only when it is not STANDARD.
+        if (record.StorageClass != StorageClasses.Standard) response.Headers["x-amz-storage-class"] = record.StorageClass;
+        if (StorageClasses.RestoreHeader(record, now) is { } restore) response.Headers["x-amz-restore"] = restore;
         if (record.Tags.Count > 0) response.Headers["x-amz-tagging-count"] = record.Tags.Count.ToString(CultureInfo.InvariantCulture);
         if (record.PartsCount is { } count && S3Http.Query(ctx, "partNumber") is null && head)
             response.Headers["x-amz-mp-parts-count"] = count.ToString(CultureInfo.InvariantCulture);
@@ -413,13 +419,41 @@ internal sealed class ObjectOperations(S3Environment env)
         };
     }
 
-    /// <summary>Strata keeps every object in one storage tier and never archives one, so no object
-    /// needs restoring: S3 refuses a restore of an object that is not archived, after finding it.</summary>
-    public Task RestoreObject(RequestContext ctx)
+    /// <summary>Restores an archived object (GLACIER, DEEP_ARCHIVE) for the days asked: 202 when
+    /// a restore starts, 409 while one runs, 200 when the copy is already restored (its expiry
+    /// moves to the new days, as S3 does). An object that is not archived needs no restore, and S3
+    /// refuses it after finding the object.</summary>
+    public async Task RestoreObject(RequestContext ctx)
     {
         var bucket = env.RequireBucket(ctx);
-        ReadVersion(ctx, bucket, RequestedVersion(ctx), "POST");
-        throw Model.S3Errors.InvalidObjectState("Restore is not allowed for the object's current storage class");
+        var versionId = RequestedVersion(ctx);
+        var record = ReadVersion(ctx, bucket, versionId, "POST");
+        if (!StorageClasses.IsArchive(record.StorageClass))
+            throw Model.S3Errors.InvalidObjectState("Restore is not allowed for the object's current storage class");
+        var request = await S3Http.ReadXmlAsync(ctx, "RestoreRequest", S3XmlReader.ReadRestoreRequest);
+        // S3 Select restores are gone from S3; an archive restore names the days its copy lasts.
+        if (request.Type is not null || request.SelectParameters is not null || request.OutputLocation is not null)
+            throw S3Errors.InvalidArgument("This operation does not support restore requests of type SELECT", "Type", request.Type);
+        if (request.Days is not { } days) throw S3Errors.MalformedXml();
+        if (days < 1) throw S3Errors.InvalidArgument("Days must be a positive integer", "Days", days.ToString(CultureInfo.InvariantCulture));
+        var tier = request.GlacierJobParameters?.Tier ?? "Standard";
+        var now = env.Clock.GetUtcNow();
+        var status = 0;
+        Store.UpdateVersion(bucket.Name, ctx.Key!, versionId, current =>
+        {
+            if (current.Restore is { } running && now < running.CompletesAt)
+                throw new AwsException("RestoreAlreadyInProgress", 409, "Object restore is already in progress");
+            if (current.Restore is { } done && now < done.ExpiresAt)
+            {
+                status = 200;
+                return current with { Restore = done with { Days = days, ExpiresAt = StorageClasses.RestoreExpiry(now, days) } };
+            }
+            status = 202;
+            var completes = now + StorageClasses.RetrievalTime(current.StorageClass, tier);
+            return current with { Restore = new ObjectRestore(completes, StorageClasses.RestoreExpiry(completes, days), days, tier) };
+        });
+        WriteVersionHeader(ctx, bucket, record);
+        S3Http.Empty(ctx, status);
     }
 
     public Task DeleteObject(RequestContext ctx)
@@ -527,6 +561,7 @@ internal sealed class ObjectOperations(S3Environment env)
         if (source.IsDeleteMarker)
             throw S3Errors.InvalidRequest("The source of a copy request may not specifically refer to a delete marker by version id.");
         CheckCopyConditions(ctx, source);
+        if (!StorageClasses.IsReadable(source, env.Clock.GetUtcNow())) throw StorageClasses.SourceNotInActiveTier();
         if (versionId is not null || source.VersionId is not null || bucket.Versioning is not null)
             ctx.Response.Headers["x-amz-copy-source-version-id"] = source.WireVersionId;
         return source with { Key = key };
@@ -565,6 +600,7 @@ internal sealed class ObjectOperations(S3Environment env)
         var key = ctx.Key!;
         S3Http.ValidateKey(key);
         AclOperations.CheckObjectWrite(env, ctx, bucket);
+        var storageClass = StorageClasses.Requested(ctx);
         var source = CopySource(ctx);
         var metadataDirective = ctx.Header("x-amz-metadata-directive") ?? "COPY";
         var taggingDirective = ctx.Header("x-amz-tagging-directive") ?? "COPY";
@@ -589,7 +625,8 @@ internal sealed class ObjectOperations(S3Environment env)
         var sourceKey = env.Sse.DataKeyFor(ctx, source.Encryption, sourceBucket, source.Key, copySource: true);
         var sse = env.Sse.ForNewObject(ctx, bucket, key);
         var body = await ObjectBody.CopyAsync(Store.Blobs, source, sourceKey, 0, source.Size, algorithm, sse?.DataKey);
-        var record = Commit(ctx, key, body, headers, metadata, tags, ctx.Header("x-amz-storage-class") ?? source.StorageClass, sse?.Meta);
+        // S3 stores a copy in STANDARD unless the request names a class: the source's is not inherited.
+        var record = Commit(ctx, key, body, headers, metadata, tags, storageClass, sse?.Meta);
         env.Put(ObjectEvents.ObjectCreated(bucket, record, ctx, "CopyObject"));
         if (record.VersionId is not null || bucket.Versioning is not null) ctx.Response.Headers["x-amz-version-id"] = record.WireVersionId;
         WriteExpirationHeader(ctx, bucket, record);

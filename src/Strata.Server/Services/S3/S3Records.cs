@@ -58,7 +58,7 @@ public sealed record LifecycleRuleRecord
 public sealed record LifecycleFilterRecord(string? Prefix, List<ObjectTag> Tags, long? ObjectSizeGreaterThan, long? ObjectSizeLessThan, bool And);
 
 /// <summary>A transition (or noncurrent version transition): kept and read back, never applied
-/// (Strata has one storage class).</summary>
+/// (an object keeps the class it was written with).</summary>
 public sealed record LifecycleTransitionRecord(int? Days, DateTimeOffset? Date, string StorageClass, int? NewerNoncurrentVersions = null);
 
 /// <summary>Where a bucket's object events go: EventBridge (the owner's default event bus), the
@@ -102,6 +102,9 @@ public sealed record ObjectRecord
     public string? VersionId { get; init; }
     /// <summary>A delete marker: a version with no body that hides the versions below it.</summary>
     public bool? DeleteMarker { get; init; }
+    /// <summary>The last RestoreObject of an archived object (GLACIER, DEEP_ARCHIVE); null when
+    /// none was asked for.</summary>
+    public ObjectRestore? Restore { get; init; }
 
     [JsonIgnore]
     public bool IsDeleteMarker => DeleteMarker == true;
@@ -110,6 +113,10 @@ public sealed record ObjectRecord
     [JsonIgnore]
     public string WireVersionId => VersionId ?? "null";
 }
+
+/// <summary>A restore of an archived object: running until <see cref="CompletesAt"/>, then its
+/// copy readable until <see cref="ExpiresAt"/>.</summary>
+public sealed record ObjectRestore(DateTimeOffset CompletesAt, DateTimeOffset ExpiresAt, int Days, string Tier);
 
 /// <summary>A key's versions other than its current object, newest first: noncurrent objects and
 /// delete markers. When the newest is a delete marker and no current object exists, the key's

@@ -174,22 +174,29 @@ public sealed class S3Store(IStateStore state, BlobStore blobs)
 
     /// <summary>Changes only the tags of the current object, or of the version
     /// <paramref name="versionId"/> names (its body and ETag stay); returns the version changed.</summary>
-    public ObjectRecord UpdateTags(string bucket, string key, string? versionId, List<ObjectTag> tags) => state.Write(w =>
+    public ObjectRecord UpdateTags(string bucket, string key, string? versionId, List<ObjectTag> tags)
+        => UpdateVersion(bucket, key, versionId, old => old with { Tags = tags });
+
+    /// <summary>Changes what <paramref name="change"/> changes in the current object, or in the
+    /// version <paramref name="versionId"/> names, never its body: one transaction, read and
+    /// written together, so a concurrent change is not lost. Returns the version as it was.</summary>
+    public ObjectRecord UpdateVersion(string bucket, string key, string? versionId, Func<ObjectRecord, ObjectRecord> change) => state.Write(w =>
     {
         var current = ReadObject(w, bucket, key);
         if (versionId is null || current is not null && current.WireVersionId == versionId)
         {
             var old = current ?? throw new ObjectNotFound(key);
-            w.Put(Objects, ObjectKey(bucket, key), JsonSerializer.Serialize(old with { Tags = tags }, S3Json.Default.ObjectRecord));
+            w.Put(Objects, ObjectKey(bucket, key), JsonSerializer.Serialize(change(old), S3Json.Default.ObjectRecord));
             return old;
         }
         var stack = ReadStack(w, bucket, key);
         var i = stack.FindIndex(v => v.WireVersionId == versionId);
         if (i < 0) throw new VersionNotFound(key, versionId);
         if (stack[i].IsDeleteMarker) throw new VersionIsDeleteMarker(key, versionId);
-        stack[i] = stack[i] with { Tags = tags };
+        var before = stack[i];
+        stack[i] = change(before);
         WriteStack(w, bucket, key, stack);
-        return stack[i];
+        return before;
     });
 
     /// <summary>One version: the current object or a noncurrent version or delete marker; null
