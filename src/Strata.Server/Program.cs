@@ -27,12 +27,13 @@ var serverlessIdle = new Option<double>("--serverless-idle") { Description = "Se
 var smtpUrl = new Option<string?>("--smtp-url") { Description = "SMTP server SNS sends email notifications through (smtp://host:port; default: email subscriptions refused)" };
 var cloudTrailDelivery = new Option<double>("--cloudtrail-delivery-seconds") { Description = "Seconds between a trail's log file deliveries (default 300)", DefaultValueFactory = _ => defaults.CloudTrailDeliveryPeriod.TotalSeconds };
 var cloudTrailDigest = new Option<double>("--cloudtrail-digest-seconds") { Description = "Seconds between a trail's signed digest files (default 3600)", DefaultValueFactory = _ => defaults.CloudTrailDigestPeriod.TotalSeconds };
+var s3Lifecycle = new Option<double>("--s3-lifecycle-seconds") { Description = "Seconds between passes applying buckets' lifecycle rules (default 3600)", DefaultValueFactory = _ => defaults.S3LifecyclePeriod.TotalSeconds };
 var limitOption = new Option<string[]>("--limit")
 {
     Description = "Change a limit AWS keeps as a service quota, NAME=VALUE (repeatable): "
         + string.Join(", ", Strata.Server.Services.SageMaker.SageMakerLimits.All.Select(l => $"{l.Name} ({l.Meaning}; default {l.Get(defaults.Limits)})")),
 };
-var serve = new Command("serve", "Run the Strata server: every AWS API on one port") { dataDir, port, tlsPort, tlsCert, tlsKey, host, region, demo, vpcePort, vpceId, autoScalingPeriod, zonesOption, serverlessIdle, smtpUrl, cloudTrailDelivery, cloudTrailDigest, limitOption };
+var serve = new Command("serve", "Run the Strata server: every AWS API on one port") { dataDir, port, tlsPort, tlsCert, tlsKey, host, region, demo, vpcePort, vpceId, autoScalingPeriod, zonesOption, serverlessIdle, smtpUrl, cloudTrailDelivery, cloudTrailDigest, s3Lifecycle, limitOption };
 serve.SetAction(async (parse, ct) =>
 {
     Strata.Server.Services.SageMaker.SageMakerLimits limits;
@@ -60,6 +61,7 @@ serve.SetAction(async (parse, ct) =>
         SmtpUrl = parse.GetValue(smtpUrl) is { } smtp ? new Uri(smtp) : null,
         CloudTrailDeliveryPeriod = TimeSpan.FromSeconds(Math.Max(1, parse.GetValue(cloudTrailDelivery))),
         CloudTrailDigestPeriod = TimeSpan.FromSeconds(Math.Max(1, parse.GetValue(cloudTrailDigest))),
+        S3LifecyclePeriod = TimeSpan.FromSeconds(Math.Max(1, parse.GetValue(s3Lifecycle))),
         Limits = limits,
         RootAccessKeyId = Environment.GetEnvironmentVariable("STRATA_ROOT_ACCESS_KEY_ID"),
         RootSecretAccessKey = Environment.GetEnvironmentVariable("STRATA_ROOT_SECRET_ACCESS_KEY"),

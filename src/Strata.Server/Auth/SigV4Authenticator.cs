@@ -259,6 +259,7 @@ public sealed class SigV4Authenticator(ICredentialSource credentials, TimeProvid
         ctx.Principal = PrincipalOf(key);
         ctx.SignatureVersion = SigV4.Algorithm;
         ctx.SignedInQuery = presigned;
+        ctx.SignedAt = requestTime;
         if (s3) WrapS3Body(ctx, payloadHash, new ChunkSigner(signingKey, amzDate, scope, signature));
     }
 

@@ -63,6 +63,8 @@ public sealed class RequestContext(HttpContext http, string requestId, string re
     public string? SignatureVersion { get; set; }
     /// <summary>The signature came in the query string (a presigned URL), not the Authorization header.</summary>
     public bool SignedInQuery { get; set; }
+    /// <summary>When a SigV4 request says it was signed (its <c>X-Amz-Date</c>); null otherwise.</summary>
+    public DateTimeOffset? SignedAt { get; set; }
     /// <summary>The payload as the handler must read it: decoded from aws-chunked and verified
     /// against its signature/hash while it is read.</summary>
     public Stream Body { get; set; } = http.Request.Body;

@@ -58,4 +58,47 @@ public sealed class ServeOptionsTests
         var error = await Assert.ThrowsAnyAsync<AmazonS3Exception>(() => wrongScope.ListBucketsAsync());
         Assert.Equal("AuthorizationHeaderMalformed", error.ErrorCode);
     }
+
+    /// <summary><c>--s3-lifecycle-seconds</c>: lifecycle passes run that often. A rule whose
+    /// expiration date has passed expires an object at the next pass; at the default hour the
+    /// object would outlive this test's wait.</summary>
+    [Fact]
+    public async Task LifecyclePassesRunAsOftenAsAsked()
+    {
+        await using var server = await StrataProcess.StartAsync(null, true, "--s3-lifecycle-seconds", "1");
+        using var s3 = new AmazonS3Client(new BasicAWSCredentials(StrataProcess.AccessKeyId, StrataProcess.SecretAccessKey),
+            new AmazonS3Config { ServiceURL = server.Endpoint, ForcePathStyle = true, AuthenticationRegion = "us-east-1", MaxErrorRetry = 0 });
+        await s3.PutBucketAsync("expiring");
+        await s3.PutObjectAsync(new PutObjectRequest { BucketName = "expiring", Key = "old", ContentBody = "x" });
+        await s3.PutObjectAsync(new PutObjectRequest { BucketName = "expiring", Key = "keep/me", ContentBody = "x" });
+        var yesterday = DateTime.UtcNow.Date.AddDays(-1);
+        await s3.PutLifecycleConfigurationAsync(new PutLifecycleConfigurationRequest
+        {
+            BucketName = "expiring",
+            Configuration = new LifecycleConfiguration
+            {
+                Rules =
+                [
+                    new LifecycleRule
+                    {
+                        Id = "past",
+                        Status = LifecycleRuleStatus.Enabled,
+                        Filter = new LifecycleFilter { LifecycleFilterPredicate = new LifecyclePrefixPredicate { Prefix = "old" } },
+                        Expiration = new LifecycleRuleExpiration { Date = yesterday },
+                    },
+                ],
+            },
+        });
+        for (var i = 0; i < 600; i++)
+        {
+            var listed = await s3.ListObjectsV2Async(new ListObjectsV2Request { BucketName = "expiring" });
+            if (listed.S3Objects?.Any(o => o.Key == "old") != true)
+            {
+                Assert.Equal(["keep/me"], listed.S3Objects!.Select(o => o.Key));
+                return;
+            }
+            await Task.Delay(100);
+        }
+        Assert.Fail("the object past its rule's date was not expired by a pass within a minute");
+    }
 }

@@ -454,6 +454,11 @@ def test_policy_simulator_evaluates_the_caller_in_its_own_account():
                                              {"Effect": "Allow", "Principal": {"AWS": their_root}, "Action": "s3:GetObject", "Resource": "arn:aws:s3:::shared/*"}]}),
                                          CallerArn=caller, ResourceOwner=elsewhere)["EvaluationResults"]
     eq([r["EvalDecision"] for r in results], ["implicitDeny"], "cross-account, the caller's own policies do not allow")
+    # A resource policy's Principal needs a caller to match: AWS requires CallerArn with one.
+    expect_error(lambda: iam.simulate_custom_policy(PolicyInputList=identity, ActionNames=["s3:GetObject"], ResourceArns=["arn:aws:s3:::shared/k"],
+                                                    ResourcePolicy=json.dumps({"Version": "2012-10-17", "Statement": [
+                                                        {"Effect": "Allow", "Principal": {"AWS": their_root}, "Action": "s3:GetObject", "Resource": "arn:aws:s3:::shared/*"}]})),
+                 "InvalidInput", 400)
 
 def strata(*args):
     return subprocess.run(["dotnet", os.environ["STRATA_DLL"], *args, "--data-dir", os.environ["STRATA_DATA_DIR"]], check=True, capture_output=True, text=True).stdout

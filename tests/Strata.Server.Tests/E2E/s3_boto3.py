@@ -280,7 +280,13 @@ def test_tagging():
     eq(s3.get_object_tagging(Bucket=b, Key="t")["TagSet"], [{"Key": "k", "Value": "v"}], "replaced tags")
     s3.delete_object_tagging(Bucket=b, Key="t")
     eq(s3.get_object_tagging(Bucket=b, Key="t")["TagSet"], [], "deleted tags")
-    expect_error(lambda: s3.put_object_tagging(Bucket=b, Key="t", Tagging={"TagSet": [{"Key": f"k{i}", "Value": "v"} for i in range(11)]}), "InvalidTag", 400)
+    expect_error(lambda: s3.put_object_tagging(Bucket=b, Key="t", Tagging={"TagSet": [{"Key": f"k{i}", "Value": "v"} for i in range(11)]}), "BadRequest", 400, "Object tags cannot be greater than 10")
+    # Only letters, digits, spaces and + - = . _ : / @ make a tag (a comma or parentheses do not).
+    expect_error(lambda: s3.put_object_tagging(Bucket=b, Key="t", Tagging={"TagSet": [{"Key": "k", "Value": "a,b"}]}), "InvalidTag", 400, "The TagValue you have provided is invalid")
+    expect_error(lambda: s3.put_object_tagging(Bucket=b, Key="t", Tagging={"TagSet": [{"Key": "k(1)", "Value": "v"}]}), "InvalidTag", 400, "The TagKey you have provided is invalid")
+    expect_error(lambda: s3.put_object(Bucket=b, Key="t2", Body=b"x", Tagging="k=a%2Cb"), "InvalidTag", 400, "The TagValue you have provided is invalid")
+    s3.put_object_tagging(Bucket=b, Key="t", Tagging={"TagSet": [{"Key": "path:a/b_c.d", "Value": "x+y=z -@ Ünïcode 7"}]})
+    eq(s3.get_object_tagging(Bucket=b, Key="t")["TagSet"], [{"Key": "path:a/b_c.d", "Value": "x+y=z -@ Ünïcode 7"}])
     expect_error(lambda: s3.put_object_tagging(Bucket=b, Key="nope", Tagging={"TagSet": []}), "NoSuchKey", 404)
 
 

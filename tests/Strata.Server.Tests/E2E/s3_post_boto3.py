@@ -2,6 +2,7 @@
 generate_presigned_post (SigV4, and the SigV2 botocore still makes by default), submitted as a
 Chromium form submit sends it (multipart/form-data, Origin, Cache-Control: max-age=0, ...), and the
 object read back with get_object. Runs on a server whose clock the test drives (policy expiry)."""
+import base64
 import hashlib
 import json
 import urllib.error
@@ -154,6 +155,25 @@ def test_tagging_and_encryption_fields_apply_to_the_object():
     eq(s3.get_object_tagging(Bucket=b, Key="tagged.bin")["TagSet"], [{"Key": "team", "Value": "ml ops"}], "the tags")
     got = s3.get_object(Bucket=b, Key="tagged.bin")
     eq((got["ServerSideEncryption"], got["Body"].read()), ("AES256", b"secret"), "the encrypted object")
+
+
+def test_checksum_algorithm_and_storage_class_fields_apply_to_the_object():
+    b = bucket()
+    fields = {"x-amz-checksum-algorithm": "SHA256", "x-amz-storage-class": "STANDARD_IA"}
+    post = S3V4.generate_presigned_post(b, "summed.bin", Fields=fields, Conditions=[{k: v} for k, v in fields.items()])
+    status, _, _ = submit(post, b"sum me")
+    eq(status, 204, "the answer")
+    head = s3.head_object(Bucket=b, Key="summed.bin", ChecksumMode="ENABLED")
+    eq(head.get("ChecksumSHA256"), base64.b64encode(hashlib.sha256(b"sum me").digest()).decode(), "the checksum S3 computed")
+    eq(head.get("StorageClass"), "STANDARD_IA", "the storage class")
+    bad = {"x-amz-checksum-algorithm": "MD4"}
+    post = S3V4.generate_presigned_post(b, "unsummed.bin", Fields=bad, Conditions=[bad])
+    refused(submit(post, b"x"), 400, "InvalidRequest")
+    absent(b, "unsummed.bin")
+    cold = {"x-amz-storage-class": "TAPE"}
+    post = S3V4.generate_presigned_post(b, "tape.bin", Fields=cold, Conditions=[cold])
+    refused(submit(post, b"x"), 400, "InvalidStorageClass", "The storage class you specified is not valid")
+    absent(b, "tape.bin")
 
 
 def test_content_length_range_refuses_a_file_too_small_or_too_large():

@@ -246,6 +246,16 @@ def test_multipart_upload_gets_a_version():
     done = s3.complete_multipart_upload(Bucket=b, Key="big", UploadId=upload, MultipartUpload={"Parts": [{"PartNumber": 1, "ETag": part["ETag"]}]})
     assert done["VersionId"] not in (first, "null"), done
     eq(s3.head_object(Bucket=b, Key="big")["VersionId"], done["VersionId"], "the upload is the latest")
+    # A retried completion (an SDK retrying a lost answer) reads as the first did, headers too.
+    s3.put_bucket_lifecycle_configuration(Bucket=b, LifecycleConfiguration={"Rules": [
+        {"ID": "week", "Status": "Enabled", "Filter": {"Prefix": "big2"}, "Expiration": {"Days": 7}}]})
+    upload = s3.create_multipart_upload(Bucket=b, Key="big2")["UploadId"]
+    part = s3.upload_part(Bucket=b, Key="big2", UploadId=upload, PartNumber=1, Body=b"y" * 1024)
+    parts = {"Parts": [{"PartNumber": 1, "ETag": part["ETag"]}]}
+    done = s3.complete_multipart_upload(Bucket=b, Key="big2", UploadId=upload, MultipartUpload=parts)
+    assert 'rule-id="week"' in done["Expiration"], done
+    again = s3.complete_multipart_upload(Bucket=b, Key="big2", UploadId=upload, MultipartUpload=parts)
+    eq((again["VersionId"], again["Expiration"], again["ETag"]), (done["VersionId"], done["Expiration"], done["ETag"]), "the retry's answer")
     eq(body(Bucket=b, Key="big", VersionId=first), b"small", "the earlier version stays")
 
 

@@ -939,6 +939,10 @@ public sealed partial class IamService(IamStore store, CredentialStore credentia
         // The model requires the list; an empty one is as good as none.
         if (identity.Count == 0) throw QueryProtocol.Invalid("PolicyInputList", null, "Member must not be null");
         var boundaries = ParseInputs(request.PermissionsBoundaryPolicyInputList);
+        // A resource policy's Principal element is matched against the caller, so AWS requires one
+        // to be named: there is no principal of the call itself to stand in for it.
+        if (request.ResourcePolicy is not null && request.CallerArn is null)
+            throw new InvalidInput("CallerArn must be specified when ResourcePolicy is specified.");
         // The simulated caller belongs to the account its ARN names, which need not be this one
         // (AWS simulates a user of any account against a resource policy).
         var caller = request.CallerArn ?? $"arn:aws:iam::{ctx.Principal.AccountId}:user/simulated";

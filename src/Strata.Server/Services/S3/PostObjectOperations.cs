@@ -86,6 +86,9 @@ internal sealed class PostObjectOperations(S3Environment env, ObjectOperations o
         }
         if (fields.TryGetValue("acl", out var acl)) headers["x-amz-acl"] = acl;
         if (fields.TryGetValue("tagging", out var tagging)) headers["x-amz-tagging"] = TaggingHeader(tagging);
+        // The form names the algorithm of the checksum S3 is to compute as PutObject's SDKs name
+        // it in x-amz-sdk-checksum-algorithm (without sending a value of their own).
+        if (headers.Remove("x-amz-checksum-algorithm", out var algorithm)) headers["x-amz-sdk-checksum-algorithm"] = algorithm;
     }
 
     static bool IsObjectHeader(string name)

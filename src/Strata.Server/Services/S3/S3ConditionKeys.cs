@@ -1,3 +1,4 @@
+using System.Globalization;
 using System.Security.Authentication;
 using Strata.Server.Protocol;
 using Strata.Server.Services.S3.Model;
@@ -30,7 +31,7 @@ internal static class S3ConditionKeys
     /// <summary>CreateBucket's canned ACL and grants.</summary>
     static readonly string[] CreateBucketHeaders = ["x-amz-acl", "x-amz-grant-read", "x-amz-grant-write", "x-amz-grant-read-acp", "x-amz-grant-write-acp", "x-amz-grant-full-control"];
 
-    public static void Add(RequestContext ctx, string action, string resource, S3Store store, IDictionary<string, IReadOnlyList<string>> keys)
+    public static void Add(RequestContext ctx, string action, string resource, S3Store store, DateTimeOffset now, IDictionary<string, IReadOnlyList<string>> keys)
     {
         if (!action.StartsWith("s3:", StringComparison.OrdinalIgnoreCase)) return;
         if (ctx.SignatureVersion is { } version)
@@ -38,6 +39,10 @@ internal static class S3ConditionKeys
             keys["s3:signatureversion"] = [version];
             keys["s3:authType"] = [ctx.SignedInQuery ? "REST-QUERY-STRING" : "REST-HEADER"];
         }
+        // How old the SigV4 signature is, in milliseconds: how policies cap a presigned URL's life.
+        if (ctx.SignedAt is { } signedAt)
+            keys["s3:signatureAge"] = [Math.Max(0, (long)(now - signedAt).TotalMilliseconds).ToString(CultureInfo.InvariantCulture)];
+        if (BucketOf(resource) is { } bucketName && store.GetBucket(bucketName) is { } bucket) keys["s3:ResourceAccount"] = [bucket.OwnerAccountId];
         if (ctx.Header("x-amz-content-sha256") is { } sha) keys["s3:x-amz-content-sha256"] = [sha];
         if (TlsVersion(ctx.TlsProtocol) is { } tls) keys["s3:TlsVersion"] = [tls];
 
@@ -52,6 +57,8 @@ internal static class S3ConditionKeys
                 break;
             case "s3:putobject":
                 AddHeaders(ctx, keys, PutObjectHeaders, header => "s3:" + header);
+                // Conditional writes (PutObject, CompleteMultipartUpload): s3:if-match, s3:if-none-match.
+                AddHeaders(ctx, keys, ["If-Match", "If-None-Match"], header => "s3:" + header.ToLowerInvariant());
                 AddHeaders(ctx, keys, ObjectLockHeaders, header => "s3:" + header["x-amz-".Length..]);
                 if (CopySource(ctx.Header("x-amz-copy-source")) is { } source) keys["s3:x-amz-copy-source"] = [source];
                 AddRequestTags(keys, S3Http.TaggingHeaderPairs(ctx.Header("x-amz-tagging")));
@@ -107,6 +114,16 @@ internal static class S3ConditionKeys
         if (string.IsNullOrEmpty(header)) return null;
         var path = header.Split('?', 2)[0];
         return Auth.SigV4.PercentDecode(path).TrimStart('/');
+    }
+
+    /// <summary>The bucket an S3 resource ARN names (a bucket's or an object's); null for others.</summary>
+    static string? BucketOf(string resource)
+    {
+        const string prefix = "arn:aws:s3:::";
+        if (!resource.StartsWith(prefix, StringComparison.Ordinal) || resource.Length == prefix.Length) return null;
+        var path = resource[prefix.Length..];
+        var slash = path.IndexOf('/');
+        return slash < 0 ? path : slash == 0 ? null : path[..slash];
     }
 
     static void AddHeaders(RequestContext ctx, IDictionary<string, IReadOnlyList<string>> keys, string[] headers, Func<string, string> key)

@@ -1,4 +1,5 @@
 using System.Globalization;
+using System.Text;
 using System.Xml;
 using System.Xml.Linq;
 using Strata.Server.Protocol;
@@ -202,9 +203,10 @@ internal static class S3Http
 
     public static void ValidateTags(List<ObjectTag> tags)
     {
-        if (tags.Count > 10) throw S3Errors.InvalidTag("Object tags cannot be greater than 10");
+        // S3 answers the count with a BadRequest of its own, not InvalidTag.
+        if (tags.Count > 10) throw new AwsException("BadRequest", 400, "Object tags cannot be greater than 10");
         if (tags.Select(t => t.Key).Distinct().Count() != tags.Count) throw S3Errors.InvalidTag("Cannot provide multiple Tags with the same key");
-        foreach (var tag in tags) ValidateTagLengths(tag);
+        foreach (var tag in tags) ValidateTag(tag);
     }
 
     /// <summary>A bucket's tag set (PutBucketTagging), checked as S3 checks it: tag by tag in the
@@ -215,7 +217,7 @@ internal static class S3Http
         var keys = new HashSet<string>(StringComparer.Ordinal);
         foreach (var tag in tags)
         {
-            ValidateTagLengths(tag);
+            ValidateTag(tag);
             if (tag.Key.StartsWith("aws:", StringComparison.OrdinalIgnoreCase))
                 throw S3Errors.InvalidTag("System tags cannot be added/updated by requester");
             if (!keys.Add(tag.Key)) throw S3Errors.InvalidTag("Cannot provide multiple Tags with the same key");
@@ -224,11 +226,22 @@ internal static class S3Http
     }
 
     /// <summary>A key of 1 to 128 characters and a value of at most 256, counted as Unicode
-    /// characters (not UTF-16 units), as S3 counts them.</summary>
-    static void ValidateTagLengths(ObjectTag tag)
+    /// characters (not UTF-16 units), as S3 counts them, made only of the characters S3's tags
+    /// take: letters, digits, spaces and <c>+ - = . _ : / @</c>.</summary>
+    static void ValidateTag(ObjectTag tag)
     {
-        if (tag.Key.EnumerateRunes().Count() is 0 or > 128) throw S3Errors.InvalidTag("The TagKey you have provided is invalid");
-        if (tag.Value.EnumerateRunes().Count() > 256) throw S3Errors.InvalidTag("The TagValue you have provided is invalid");
+        if (tag.Key.EnumerateRunes().Count() is 0 or > 128 || !TagCharacters(tag.Key)) throw S3Errors.InvalidTag("The TagKey you have provided is invalid");
+        if (tag.Value.EnumerateRunes().Count() > 256 || !TagCharacters(tag.Value)) throw S3Errors.InvalidTag("The TagValue you have provided is invalid");
+    }
+
+    static bool TagCharacters(string text)
+    {
+        foreach (var rune in text.EnumerateRunes())
+        {
+            if (Rune.IsLetterOrDigit(rune) || rune.Value is ' ' or '+' or '-' or '=' or '.' or '_' or ':' or '/' or '@') continue;
+            return false;
+        }
+        return true;
     }
 
     /// <summary>Standard headers and x-amz-meta-* of the request, as stored with an object.</summary>

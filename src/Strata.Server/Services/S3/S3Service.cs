@@ -18,6 +18,7 @@ public sealed class S3Service : IOperationResolver
     readonly string[] _virtualHostDomains;
     readonly Dictionary<string, Operation> _ops;
     readonly S3Store _store;
+    readonly TimeProvider _clock;
     readonly CorsOperations _cors;
 
     /// <summary>A browser's CORS preflight (<c>OPTIONS</c>): not an API operation (no client calls
@@ -32,6 +33,7 @@ public sealed class S3Service : IOperationResolver
     public S3Service(S3Environment env, IEnumerable<string> virtualHostDomains)
     {
         _store = env.Store;
+        _clock = env.Clock;
         // Longest first, so "s3.localhost" wins over "localhost" for bucket.s3.localhost.
         _virtualHostDomains = virtualHostDomains.Select(d => "." + d.Trim('.').ToLowerInvariant()).OrderByDescending(d => d.Length).ToArray();
         var buckets = new BucketOperations(env);
@@ -122,7 +124,7 @@ public sealed class S3Service : IOperationResolver
     public IEnumerable<Operation> Operations => _ops.Values;
 
     public void AddConditionKeys(RequestContext ctx, string action, string resource, IDictionary<string, IReadOnlyList<string>> keys)
-        => S3ConditionKeys.Add(ctx, action, resource, _store, keys);
+        => S3ConditionKeys.Add(ctx, action, resource, _store, _clock.GetUtcNow(), keys);
 
     static Operation Service(string name, string action, Func<RequestContext, Task> handler)
         => new(name, "s3:" + action, _ => "*", handler);
