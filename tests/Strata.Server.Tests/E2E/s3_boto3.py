@@ -417,6 +417,20 @@ def test_multipart_lifecycle_and_errors():
     expect_error(lambda: s3.list_parts(Bucket=b, Key="mp", UploadId=uid), "NoSuchUpload", 404)
 
 
+def test_part_numbers_name_the_parts_as_uploaded():
+    """An upload may skip numbers; GET ?partNumber= names a part by the number it was uploaded as."""
+    b = bucket()
+    uid = s3.create_multipart_upload(Bucket=b, Key="gappy")["UploadId"]
+    first, last = os.urandom(5 * MIB), b"the last part"
+    e1 = s3.upload_part(Bucket=b, Key="gappy", UploadId=uid, PartNumber=1, Body=first)["ETag"]
+    e3 = s3.upload_part(Bucket=b, Key="gappy", UploadId=uid, PartNumber=3, Body=last)["ETag"]
+    s3.complete_multipart_upload(Bucket=b, Key="gappy", UploadId=uid, MultipartUpload={"Parts": [{"PartNumber": 1, "ETag": e1}, {"PartNumber": 3, "ETag": e3}]})
+    part = s3.get_object(Bucket=b, Key="gappy", PartNumber=3)
+    eq((part["PartsCount"], part["Body"].read()), (2, last), "part 3 is the part uploaded as 3")
+    eq(s3.head_object(Bucket=b, Key="gappy", PartNumber=1)["ContentLength"], 5 * MIB, "part 1")
+    expect_error(lambda: s3.get_object(Bucket=b, Key="gappy", PartNumber=2), "InvalidPartNumber", 416)
+
+
 def test_multipart_small_part_and_abort():
     b = bucket()
     uid = s3.create_multipart_upload(Bucket=b, Key="small")["UploadId"]

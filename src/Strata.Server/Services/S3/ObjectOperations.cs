@@ -205,9 +205,14 @@ internal sealed class ObjectOperations(S3Environment env)
             if (!int.TryParse(partText, NumberStyles.None, CultureInfo.InvariantCulture, out var partNumber) || partNumber < 1 || partNumber > 10000)
                 throw S3Errors.InvalidArgument("Part number must be an integer between 1 and 10000, inclusive", "partNumber", partText);
             var parts = record.PartsCount is null ? [new Segment(record.Segments[0].BlobId, record.Size)] : record.Segments;
-            if (partNumber > parts.Count) throw new AwsException("InvalidPartNumber", 416, "The requested partnumber is not satisfiable").With("PartNumberRequested", partText).With("ActualPartCount", parts.Count.ToString(CultureInfo.InvariantCulture));
-            offset = parts.Take(partNumber - 1).Sum(p => p.Size);
-            length = parts[partNumber - 1].Size;
+            // A part is named by the number it was uploaded as (an upload may skip numbers), as
+            // GetObjectAttributes lists it; segments stored before numbers were kept count from 1.
+            var index = -1;
+            for (var i = 0; i < parts.Count && index < 0; i++)
+                if ((parts[i].PartNumber ?? i + 1) == partNumber) index = i;
+            if (index < 0) throw new AwsException("InvalidPartNumber", 416, "The requested partnumber is not satisfiable").With("PartNumberRequested", partText).With("ActualPartCount", parts.Count.ToString(CultureInfo.InvariantCulture));
+            offset = parts.Take(index).Sum(p => p.Size);
+            length = parts[index].Size;
             partial = record.PartsCount is not null;
             response.Headers["x-amz-mp-parts-count"] = (record.PartsCount ?? 1).ToString(CultureInfo.InvariantCulture);
         }
