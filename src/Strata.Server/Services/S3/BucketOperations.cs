@@ -133,7 +133,16 @@ internal sealed partial class BucketOperations(S3Environment env)
             // Outside us-east-1 S3 requires the constraint to name the endpoint's region.
             throw new AwsException("IllegalLocationConstraintException", 400, "The unspecified location constraint is incompatible for the region specific endpoint this request was sent to.");
         }
-        env.Store.CreateBucket(new BucketRecord(name, ctx.Principal.AccountId, env.Region, env.Clock.GetUtcNow()));
+        var bucket = new BucketRecord(name, ctx.Principal.AccountId, env.Region, env.Clock.GetUtcNow());
+        if (string.Equals(ctx.Header("x-amz-bucket-object-lock-enabled"), "true", StringComparison.OrdinalIgnoreCase))
+        {
+            // A bucket made with Object Lock is versioned from the start; S3 asks for the
+            // permissions to set both.
+            ctx.Authorize("s3:PutBucketObjectLockConfiguration", $"arn:aws:s3:::{name}");
+            ctx.Authorize("s3:PutBucketVersioning", $"arn:aws:s3:::{name}");
+            bucket = bucket with { Versioning = VersioningStatus.Enabled, ObjectLock = new ObjectLockConfigurationRecord() };
+        }
+        env.Store.CreateBucket(bucket);
         ctx.Response.Headers.Location = "/" + name;
         S3Http.Empty(ctx);
     }
@@ -187,7 +196,9 @@ internal sealed partial class BucketOperations(S3Environment env)
         // MFA delete needs an MFA device to authenticate deletes with; Strata has none.
         if (config.MFADelete == "Enabled" || ctx.Header("x-amz-mfa") is not null)
             throw S3Errors.InvalidRequest("MFA delete is not supported: Strata has no MFA devices. Set versioning without MfaDelete (or with MfaDelete Disabled).");
-        env.Store.UpdateBucket(ctx.Bucket!, b => b with { Versioning = config.Status });
+        env.Store.UpdateBucket(ctx.Bucket!, b => b.ObjectLock is not null && config.Status != VersioningStatus.Enabled
+            ? throw ObjectLockOperations.InvalidBucketState("An Object Lock configuration is present on this bucket, so the versioning state cannot be changed.")
+            : b with { Versioning = config.Status });
         S3Http.Empty(ctx);
     }
 

@@ -48,7 +48,7 @@ public static class Lifecycle
     /// expires (in a versioned bucket: a delete marker takes its place), and which of its other
     /// versions go for good (noncurrent versions past their rules' NoncurrentDays beyond the
     /// NewerNoncurrentVersions kept, and an expired object delete marker: a latest version that
-    /// is a delete marker with nothing below it). <paramref name="stack"/> is the key's versions
+    /// is a delete marker with nothing below it); never a version Object Lock protects. <paramref name="stack"/> is the key's versions
     /// other than the current object, newest first (S3Store's order). Null: nothing to do.</summary>
     public static LifecycleAction? Decide(IReadOnlyList<LifecycleRuleRecord> rules, string key, ObjectRecord? current, IReadOnlyList<ObjectRecord> stack, DateTimeOffset now)
     {
@@ -72,7 +72,8 @@ public static class Lifecycle
                     continue;
                 }
                 var since = i == 0 ? current!.LastModified : stack[i - 1].LastModified;
-                if (DueAfter(since, days) <= now) remove.Add(version.WireVersionId);
+                // A locked version outlives its rule, as in S3.
+                if (DueAfter(since, days) <= now && !ObjectLock.IsProtected(version, now)) remove.Add(version.WireVersionId);
             }
         }
 

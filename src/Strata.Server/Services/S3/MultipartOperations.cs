@@ -45,8 +45,13 @@ internal sealed class MultipartOperations(S3Environment env, ObjectOperations ob
             if (type == "COMPOSITE" && algorithm == "CRC64NVME")
                 throw S3Errors.InvalidRequest("The COMPOSITE checksum type cannot be used with the crc64nvme checksum algorithm.");
         }
+        // The settings asked for here; a default retention is the bucket's when the object is made.
+        var locking = ObjectLockOperations.Requested(ctx, bucket, env.Clock.GetUtcNow());
         var upload = new UploadRecord
         {
+            ObjectLockMode = locking.Mode,
+            ObjectLockRetainUntilDate = locking.RetainUntilDate,
+            ObjectLockLegalHold = locking.LegalHold,
             UploadId = NewUploadId(),
             Bucket = ctx.Bucket!,
             Key = key,
@@ -108,6 +113,11 @@ internal sealed class MultipartOperations(S3Environment env, ObjectOperations ob
     {
         var upload = RequireUpload(ctx);
         var partNumber = PartNumber(ctx);
+        if (env.Store.GetBucket(upload.Bucket) is { } bucket)
+        {
+            var now = env.Clock.GetUtcNow();
+            ObjectLockOperations.RequireDigest(ctx, ObjectLockOperations.ForNewVersion(bucket, ObjectLockOperations.OfUpload(upload), now), "Put Part");
+        }
         var algorithm = PartAlgorithm(ctx, upload);
         var dataKey = env.Sse.DataKeyFor(ctx, upload.Encryption, upload.Bucket, upload.Key);
         var body = await ObjectBody.ReceiveAsync(ctx, Store.Blobs, algorithm, dataKey);
@@ -175,6 +185,7 @@ internal sealed class MultipartOperations(S3Environment env, ObjectOperations ob
             return;
         }
         var upload = RequireUpload(ctx);
+        var locking = ObjectLockOperations.ForNewVersion(env.RequireBucket(ctx), ObjectLockOperations.OfUpload(upload), env.Clock.GetUtcNow());
         var completed = await S3Http.ReadXmlAsync(ctx, "CompleteMultipartUpload", S3XmlReader.ReadCompletedMultipartUpload);
         var requested = new List<(int Number, string ETag, CompletedPart Part)>();
         foreach (var p in completed.Parts ?? [])
@@ -259,7 +270,7 @@ internal sealed class MultipartOperations(S3Environment env, ObjectOperations ob
                 if (ctx.Header(Checksums.HeaderName(algorithm)) is { } expected && !ChecksumMatches(expected, checksum!))
                     throw S3Errors.ChecksumMismatch(algorithm);
             }
-            result = new ObjectRecord
+            result = locking.ApplyTo(new ObjectRecord
             {
                 Key = u.Key,
                 Size = chosen.Sum(p => p.Size),
@@ -276,7 +287,7 @@ internal sealed class MultipartOperations(S3Environment env, ObjectOperations ob
                 StorageClass = u.StorageClass,
                 OwnerAccountId = u.OwnerAccountId,
                 Encryption = u.Encryption,
-            };
+            });
             return result;
         }, existing => ObjectOperations.CheckWriteConditions(ctx, existing));
         // As stored: with its version id when the bucket is versioned.

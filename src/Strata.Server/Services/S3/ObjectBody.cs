@@ -143,12 +143,17 @@ internal static class ObjectBody
         return (size, Convert.ToHexStringLower(digest), value);
     }
 
+    /// <summary>Whether the request carries an integrity check of its body: <c>Content-MD5</c>, or
+    /// an <c>x-amz-checksum-*</c> header or trailer.</summary>
+    public static bool HasDigest(RequestContext ctx)
+        => ctx.Header("Content-MD5") is not null || Checksums.All.Any(a => ctx.Header(Checksums.HeaderName(a)) is not null) || ctx.Header("x-amz-trailer") is not null;
+
     /// <summary>A small XML body S3 takes only with an integrity check (DeleteObjects,
     /// PutBucketTagging): refused without <c>Content-MD5</c> or an <c>x-amz-checksum-*</c> header
     /// or trailer, read whole and verified against it, then put back as the body the handler reads.</summary>
     public static async Task BufferDigestedBodyAsync(RequestContext ctx)
     {
-        if (ctx.Header("Content-MD5") is null && !Checksums.All.Any(a => ctx.Header(Checksums.HeaderName(a)) is not null) && ctx.Header("x-amz-trailer") is null)
+        if (!HasDigest(ctx))
             throw S3Errors.InvalidRequest("Missing required header for this request: Content-MD5");
         var body = new MemoryStream();
         await CopyVerifiedAsync(ctx, body, RequestedAlgorithm(ctx), 4 * 1024 * 1024);

@@ -29,10 +29,13 @@ internal sealed class ObjectOperations(S3Environment env)
         var (headers, metadata) = S3Http.ObjectHeaders(ctx);
         var tags = S3Http.ParseTaggingHeader(ctx.Header("x-amz-tagging"));
         var storageClass = StorageClasses.Requested(ctx);
+        var now = env.Clock.GetUtcNow();
+        var locking = ObjectLockOperations.ForNewVersion(bucket, ObjectLockOperations.Requested(ctx, bucket, now), now);
+        if (reason == "PutObject") ObjectLockOperations.RequireDigest(ctx, locking, "Put Object");
         var algorithm = ObjectBody.RequestedAlgorithm(ctx);
         var sse = env.Sse.ForNewObject(ctx, bucket, key);
         var body = await ObjectBody.ReceiveAsync(ctx, Store.Blobs, algorithm, sse?.DataKey);
-        var record = Commit(ctx, key, body, headers, metadata, tags, storageClass, sse?.Meta);
+        var record = Commit(ctx, key, body, headers, metadata, tags, storageClass, sse?.Meta, locking);
         env.Put(ObjectEvents.ObjectCreated(bucket, record, ctx, reason));
         ctx.Response.Headers.ETag = record.ETag;
         WriteVersionHeader(ctx, bucket, record);
@@ -43,11 +46,12 @@ internal sealed class ObjectOperations(S3Environment env)
     }
 
     /// <summary>Makes a received (or copied) body the object at <paramref name="key"/>, under the
-    /// request's write conditions. A body that does not commit is deleted: no row names it.</summary>
+    /// request's write conditions, with the Object Lock settings it gets. A body that does not
+    /// commit is deleted: no row names it.</summary>
     ObjectRecord Commit(RequestContext ctx, string key, ReceivedBody body, Dictionary<string, string> headers, Dictionary<string, string> metadata,
-        List<ObjectTag> tags, string storageClass, ObjectEncryption? encryption)
+        List<ObjectTag> tags, string storageClass, ObjectEncryption? encryption, ObjectLock.Settings locking)
     {
-        var record = new ObjectRecord
+        var record = locking.ApplyTo(new ObjectRecord
         {
             Key = key,
             Size = body.Size,
@@ -63,7 +67,7 @@ internal sealed class ObjectOperations(S3Environment env)
             StorageClass = storageClass,
             OwnerAccountId = env.WriterAccount(ctx, env.RequireBucket(ctx)),
             Encryption = encryption,
-        };
+        });
         try
         {
             record = Store.PutObject(ctx.Bucket!, record, existing => CheckWriteConditions(ctx, existing));
@@ -238,6 +242,7 @@ internal sealed class ObjectOperations(S3Environment env)
         if (string.Equals(ctx.Header("x-amz-checksum-mode"), "ENABLED", StringComparison.OrdinalIgnoreCase) && (!partial || record.ChecksumType == "COMPOSITE" && length == record.Size))
             WriteChecksumHeaders(ctx, record);
         ServerSideEncryption.WriteHeaders(response, record.Encryption);
+        ObjectLockOperations.WriteHeaders(ctx, record);
         ApplyResponseOverrides(ctx);
         response.ContentLength = length;
         if (head || length == 0) return;
@@ -466,7 +471,10 @@ internal sealed class ObjectOperations(S3Environment env)
         var bucket = env.RequireBucket(ctx);
         var versionId = RequestedVersion(ctx);
         var now = env.Clock.GetUtcNow();
-        var outcome = Store.DeleteObject(ctx.Bucket!, ctx.Key!, versionId, now, env.WriterAccount(ctx, bucket));
+        // Only removing a version for good can meet a lock; a delete marker hides it and is allowed.
+        var bypass = versionId is not null && ObjectLockOperations.BypassesGovernance(ctx, ctx.Key!);
+        var outcome = Store.DeleteObject(ctx.Bucket!, ctx.Key!, versionId, now, env.WriterAccount(ctx, bucket), ObjectLockOperations.Remover(now, _ => bypass));
+        if (outcome.Locked) throw ObjectLock.Locked();
         // Deleting a key that names nothing changes nothing, and sends no event.
         if (outcome.Changed) env.Put(ObjectEvents.ObjectDeleted(bucket, ctx.Key!, versionId, outcome, ctx, now));
         if (outcome.VersionId is { } id) ctx.Response.Headers["x-amz-version-id"] = id;
@@ -509,11 +517,20 @@ internal sealed class ObjectOperations(S3Environment env)
             deletable.Add((key, versionId));
         }
         var now = env.Clock.GetUtcNow();
-        var outcomes = Store.DeleteObjects(ctx.Bucket!, deletable, now, env.WriterAccount(ctx, bucket));
+        // Whether the caller bypasses GOVERNANCE is decided for each key, as its permission is.
+        var bypassing = deletable.Where(d => d.VersionId is not null).Select(d => d.Key).Distinct()
+            .Where(key => ObjectLockOperations.BypassesGovernance(ctx, key)).ToHashSet(StringComparer.Ordinal);
+        var outcomes = Store.DeleteObjects(ctx.Bucket!, deletable, now, env.WriterAccount(ctx, bucket), ObjectLockOperations.Remover(now, bypassing.Contains));
         var deleted = new List<DeletedObject>();
         for (var i = 0; i < deletable.Count; i++)
         {
             var ((key, versionId), outcome) = (deletable[i], outcomes[i]);
+            if (outcome.Locked)
+            {
+                var locked = ObjectLock.Locked();
+                errors.Add(new Error { Key = key, VersionId = versionId, Code = locked.Code, Message = locked.Message });
+                continue;
+            }
             if (outcome.Changed) env.Put(ObjectEvents.ObjectDeleted(bucket, key, versionId, outcome, ctx, now));
             deleted.Add(new DeletedObject
             {
@@ -629,9 +646,12 @@ internal sealed class ObjectOperations(S3Environment env)
         // destination's encryption comes from this request (or its bucket), not the source.
         var sourceKey = env.Sse.DataKeyFor(ctx, source.Encryption, sourceBucket, source.Key, copySource: true);
         var sse = env.Sse.ForNewObject(ctx, bucket, key);
+        // The copy's lock comes from this request or the bucket's default, never from its source.
+        var now = env.Clock.GetUtcNow();
+        var locking = ObjectLockOperations.ForNewVersion(bucket, ObjectLockOperations.Requested(ctx, bucket, now), now);
         var body = await ObjectBody.CopyAsync(Store.Blobs, source, sourceKey, 0, source.Size, algorithm, sse?.DataKey);
         // S3 stores a copy in STANDARD unless the request names a class: the source's is not inherited.
-        var record = Commit(ctx, key, body, headers, metadata, tags, storageClass, sse?.Meta);
+        var record = Commit(ctx, key, body, headers, metadata, tags, storageClass, sse?.Meta, locking);
         env.Put(ObjectEvents.ObjectCreated(bucket, record, ctx, "CopyObject"));
         if (record.VersionId is not null || bucket.Versioning is not null) ctx.Response.Headers["x-amz-version-id"] = record.WireVersionId;
         WriteExpirationHeader(ctx, bucket, record);

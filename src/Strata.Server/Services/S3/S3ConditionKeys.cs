@@ -12,7 +12,8 @@ namespace Strata.Server.Services.S3;
 /// (<c>s3:TlsVersion</c>). <c>s3:ListBucket</c>: the listing's query. <c>s3:PutObject</c> (which
 /// also authorizes CopyObject and each multipart step): the write's headers and the tags it
 /// sets. <c>s3:PutObjectTagging</c>: the tags its body sets. Reads and tagging: the tags the
-/// object already has. A key a request does not carry stays absent, so <c>Null</c> and
+/// object already has. Object Lock's actions: the retention or legal hold the request sets (and
+/// its remaining days, by the server's clock). A key a request does not carry stays absent, so <c>Null</c> and
 /// <c>…IfExists</c> conditions see what AWS's see.
 /// </summary>
 internal static class S3ConditionKeys
@@ -31,7 +32,7 @@ internal static class S3ConditionKeys
     /// <summary>CreateBucket's canned ACL and grants.</summary>
     static readonly string[] CreateBucketHeaders = ["x-amz-acl", "x-amz-grant-read", "x-amz-grant-write", "x-amz-grant-read-acp", "x-amz-grant-write-acp", "x-amz-grant-full-control"];
 
-    public static void Add(RequestContext ctx, string action, string resource, S3Store store, DateTimeOffset now, IDictionary<string, IReadOnlyList<string>> keys)
+    public static void Add(RequestContext ctx, string action, string resource, S3Store store, TimeProvider clock, IDictionary<string, IReadOnlyList<string>> keys)
     {
         if (!action.StartsWith("s3:", StringComparison.OrdinalIgnoreCase)) return;
         if (ctx.SignatureVersion is { } version)
@@ -41,7 +42,7 @@ internal static class S3ConditionKeys
         }
         // How old the SigV4 signature is, in milliseconds: how policies cap a presigned URL's life.
         if (ctx.SignedAt is { } signedAt)
-            keys["s3:signatureAge"] = [Math.Max(0, (long)(now - signedAt).TotalMilliseconds).ToString(CultureInfo.InvariantCulture)];
+            keys["s3:signatureAge"] = [Math.Max(0, (long)(clock.GetUtcNow() - signedAt).TotalMilliseconds).ToString(CultureInfo.InvariantCulture)];
         if (BucketOf(resource) is { } bucketName && store.GetBucket(bucketName) is { } bucket) keys["s3:ResourceAccount"] = [bucket.OwnerAccountId];
         if (ctx.Header("x-amz-content-sha256") is { } sha) keys["s3:x-amz-content-sha256"] = [sha];
         if (TlsVersion(ctx.TlsProtocol) is { } tls) keys["s3:TlsVersion"] = [tls];
@@ -60,6 +61,9 @@ internal static class S3ConditionKeys
                 // Conditional writes (PutObject, CompleteMultipartUpload): s3:if-match, s3:if-none-match.
                 AddHeaders(ctx, keys, ["If-Match", "If-None-Match"], header => "s3:" + header.ToLowerInvariant());
                 AddHeaders(ctx, keys, ObjectLockHeaders, header => "s3:" + header["x-amz-".Length..]);
+                if (ctx.Header("x-amz-object-lock-retain-until-date") is { } until
+                    && DateTimeOffset.TryParse(until, CultureInfo.InvariantCulture, DateTimeStyles.AssumeUniversal, out var date))
+                    keys["s3:object-lock-remaining-retention-days"] = [RemainingDays(date, clock)];
                 if (CopySource(ctx.Header("x-amz-copy-source")) is { } source) keys["s3:x-amz-copy-source"] = [source];
                 AddRequestTags(keys, S3Http.TaggingHeaderPairs(ctx.Header("x-amz-tagging")));
                 break;
@@ -74,6 +78,23 @@ internal static class S3ConditionKeys
                 break;
             case "s3:deleteobjectversion":
                 Version(ctx, action, keys);
+                break;
+            case "s3:putobjectretention" or "s3:bypassgovernanceretention":
+                // Its body, read before authorization (ObjectLockOperations.ReadRetentionAsync).
+                if (ctx.Input is ObjectLockRetention { Mode: { } mode, RetainUntilDate: { } retainUntil })
+                {
+                    keys["s3:object-lock-mode"] = [mode];
+                    keys["s3:object-lock-retain-until-date"] = [Xml.Timestamp(retainUntil)];
+                    keys["s3:object-lock-remaining-retention-days"] = [RemainingDays(retainUntil, clock)];
+                }
+                VersionId(ctx, keys);
+                break;
+            case "s3:putobjectlegalhold":
+                if (ctx.Input is ObjectLockLegalHold { Status: { } status }) keys["s3:object-lock-legal-hold"] = [status];
+                VersionId(ctx, keys);
+                break;
+            case "s3:getobjectretention" or "s3:getobjectlegalhold":
+                VersionId(ctx, keys);
                 break;
         }
     }
@@ -147,6 +168,17 @@ internal static class S3ConditionKeys
         keys["s3:versionid"] = [versionId];
         return versionId;
     }
+
+    /// <summary>Object Lock's actions have no version variants: the version a request names is
+    /// their <c>s3:versionid</c>.</summary>
+    static void VersionId(RequestContext ctx, IDictionary<string, IReadOnlyList<string>> keys)
+    {
+        if (ctx.Request.Query["versionId"].ToString() is { Length: > 0 } versionId) keys["s3:versionid"] = [versionId];
+    }
+
+    /// <summary>Whole days from now until <paramref name="until"/>, a part of a day counting as one.</summary>
+    static string RemainingDays(DateTimeOffset until, TimeProvider clock)
+        => Math.Max(0, Math.Ceiling((until - clock.GetUtcNow()).TotalDays)).ToString(CultureInfo.InvariantCulture);
 
     static void AddExistingTags(S3Store store, string resource, string? versionId, IDictionary<string, IReadOnlyList<string>> keys)
     {

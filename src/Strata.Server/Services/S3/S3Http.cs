@@ -92,6 +92,9 @@ internal static class S3Http
         GetObjectAclOutput o => ("AccessControlPolicy", w => S3Xml.Write(w, o)),
         GetBucketOwnershipControlsOutput o => ("OwnershipControls", w => S3Xml.Write(w, o.OwnershipControls!)),
         GetBucketLifecycleConfigurationOutput o => ("LifecycleConfiguration", w => S3Xml.Write(w, o)),
+        ObjectLockConfiguration o => ("ObjectLockConfiguration", w => S3Xml.Write(w, o)),
+        ObjectLockRetention o => ("Retention", w => S3Xml.Write(w, o)),
+        ObjectLockLegalHold o => ("LegalHold", w => S3Xml.Write(w, o)),
         _ => throw new ArgumentException($"S3 has no XML document for {output.GetType().Name}", nameof(output)),
     };
 

@@ -5,10 +5,16 @@ namespace Strata.Server.Services.S3;
 /// <summary>A bucket, with its policy (JSON as the owner wrote it), public access block, default
 /// encryption, notification, CORS and lifecycle configuration, versioning status (null: never
 /// versioned; <see cref="VersioningStatus.Enabled"/> or <see cref="VersioningStatus.Suspended"/>),
-/// and tags (null: no tag set, which GetBucketTagging tells apart from any set).</summary>
+/// tags (null: no tag set, which GetBucketTagging tells apart from any set), and Object Lock
+/// (null: not enabled, which it can never be again once it is).</summary>
 public sealed record BucketRecord(string Name, string OwnerAccountId, string Region, DateTimeOffset CreationDate,
     string? Policy = null, PublicAccessBlock? PublicAccessBlock = null, DefaultEncryption? Encryption = null, BucketNotification? Notification = null,
-    string? Versioning = null, List<CorsRuleRecord>? Cors = null, BucketLifecycle? Lifecycle = null, List<ObjectTag>? Tags = null);
+    string? Versioning = null, List<CorsRuleRecord>? Cors = null, BucketLifecycle? Lifecycle = null, List<ObjectTag>? Tags = null,
+    ObjectLockConfigurationRecord? ObjectLock = null);
+
+/// <summary>A bucket's Object Lock configuration (its presence means Object Lock is enabled) and
+/// the default retention new versions get: a mode with a period of days or of years, or none.</summary>
+public sealed record ObjectLockConfigurationRecord(string? DefaultMode = null, int? DefaultDays = null, int? DefaultYears = null);
 
 /// <summary>A bucket's versioning status, as S3 names it. A bucket once versioned is never
 /// unversioned again: it can only be suspended.</summary>
@@ -105,6 +111,11 @@ public sealed record ObjectRecord
     /// <summary>The last RestoreObject of an archived object (GLACIER, DEEP_ARCHIVE); null when
     /// none was asked for.</summary>
     public ObjectRestore? Restore { get; init; }
+    /// <summary>Object Lock retention (GOVERNANCE or COMPLIANCE, until when; kept after it passes,
+    /// as S3 keeps it) and legal hold (ON or OFF; null: never set), of this version.</summary>
+    public string? ObjectLockMode { get; init; }
+    public DateTimeOffset? ObjectLockRetainUntilDate { get; init; }
+    public string? ObjectLockLegalHold { get; init; }
 
     [JsonIgnore]
     public bool IsDeleteMarker => DeleteMarker == true;
@@ -139,6 +150,10 @@ public sealed record UploadRecord
     public string StorageClass { get; init; } = "STANDARD";
     /// <summary>Every part is sealed with the upload's data key; the object inherits it.</summary>
     public ObjectEncryption? Encryption { get; init; }
+    /// <summary>The Object Lock settings the upload was created with, which the object gets.</summary>
+    public string? ObjectLockMode { get; init; }
+    public DateTimeOffset? ObjectLockRetainUntilDate { get; init; }
+    public string? ObjectLockLegalHold { get; init; }
 }
 
 public sealed record PartRecord(int PartNumber, string BlobId, long Size, string ETag, DateTimeOffset LastModified, string? Checksum);

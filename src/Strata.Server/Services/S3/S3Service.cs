@@ -44,6 +44,7 @@ public sealed class S3Service : IOperationResolver
         _cors = new CorsOperations(env);
         var acls = new AclOperations(env, objects);
         var lifecycle = new LifecycleOperations(env);
+        var locks = new ObjectLockOperations(env, objects);
         // A browser upload is signed in its form, not its headers: the form's signature is checked
         // by the one SigV4 verifier, from the upload's input stage.
         var post = new PostObjectOperations(env, objects, new Auth.SigV4Authenticator(env.Accounts, env.Clock));
@@ -100,6 +101,14 @@ public sealed class S3Service : IOperationResolver
             Bucket("PutBucketTagging", "PutBucketTagging", buckets.PutBucketTagging),
             Bucket("GetBucketTagging", "GetBucketTagging", buckets.GetBucketTagging),
             Bucket("DeleteBucketTagging", "PutBucketTagging", buckets.DeleteBucketTagging),
+            // Object Lock: the IAM actions of the bucket's configuration name the bucket; a version's
+            // retention and legal hold have no version actions (the version is s3:versionid).
+            Bucket("PutObjectLockConfiguration", "PutBucketObjectLockConfiguration", locks.PutObjectLockConfiguration),
+            Bucket("GetObjectLockConfiguration", "GetBucketObjectLockConfiguration", locks.GetObjectLockConfiguration),
+            Object("PutObjectRetention", "PutObjectRetention", locks.PutObjectRetention) with { ReadInputAsync = ObjectLockOperations.ReadRetentionAsync },
+            Object("GetObjectRetention", "GetObjectRetention", locks.GetObjectRetention),
+            Object("PutObjectLegalHold", "PutObjectLegalHold", locks.PutObjectLegalHold) with { ReadInputAsync = ObjectLockOperations.ReadLegalHoldAsync },
+            Object("GetObjectLegalHold", "GetObjectLegalHold", locks.GetObjectLegalHold),
             Object("PutObject", "PutObject", objects.PutObject),
             // A request that names a version is authorized by the version's own action, as in S3.
             Object("GetObject", "GetObject", objects.GetObject, version: "GetObjectVersion"),
@@ -124,7 +133,7 @@ public sealed class S3Service : IOperationResolver
     public IEnumerable<Operation> Operations => _ops.Values;
 
     public void AddConditionKeys(RequestContext ctx, string action, string resource, IDictionary<string, IReadOnlyList<string>> keys)
-        => S3ConditionKeys.Add(ctx, action, resource, _store, _clock.GetUtcNow(), keys);
+        => S3ConditionKeys.Add(ctx, action, resource, _store, _clock, keys);
 
     static Operation Service(string name, string action, Func<RequestContext, Task> handler)
         => new(name, "s3:" + action, _ => "*", handler);
@@ -213,6 +222,7 @@ public sealed class S3Service : IOperationResolver
                 if (q.ContainsKey("ownershipControls")) return "GetBucketOwnershipControls";
                 if (q.ContainsKey("lifecycle")) return "GetBucketLifecycleConfiguration";
                 if (q.ContainsKey("tagging")) return "GetBucketTagging";
+                if (q.ContainsKey("object-lock")) return "GetObjectLockConfiguration";
                 if (HasOtherSubresource(q)) return null;
                 return q["list-type"] == "2" ? "ListObjectsV2" : "ListObjects";
             }
@@ -233,6 +243,7 @@ public sealed class S3Service : IOperationResolver
             if (HttpMethods.IsDelete(method) && q.ContainsKey("lifecycle")) return "DeleteBucketLifecycle";
             if (HttpMethods.IsPut(method) && q.ContainsKey("tagging")) return "PutBucketTagging";
             if (HttpMethods.IsDelete(method) && q.ContainsKey("tagging")) return "DeleteBucketTagging";
+            if (HttpMethods.IsPut(method) && q.ContainsKey("object-lock")) return "PutObjectLockConfiguration";
             if (HasOtherSubresource(q) && !(HttpMethods.IsPost(method) && q.ContainsKey("delete"))) return null;
             if (HttpMethods.IsPut(method)) return "CreateBucket";
             if (HttpMethods.IsHead(method)) return "HeadBucket";
@@ -249,6 +260,8 @@ public sealed class S3Service : IOperationResolver
         {
             if (q.ContainsKey("tagging")) return "PutObjectTagging";
             if (q.ContainsKey("acl")) return "PutObjectAcl";
+            if (q.ContainsKey("retention")) return "PutObjectRetention";
+            if (q.ContainsKey("legal-hold")) return "PutObjectLegalHold";
             if (hasUpload && q.ContainsKey("partNumber")) return copy ? "UploadPartCopy" : "UploadPart";
             if (HasOtherSubresource(q)) return null;
             return copy ? "CopyObject" : "PutObject";
@@ -257,6 +270,8 @@ public sealed class S3Service : IOperationResolver
         {
             if (q.ContainsKey("tagging")) return "GetObjectTagging";
             if (q.ContainsKey("acl")) return "GetObjectAcl";
+            if (q.ContainsKey("retention")) return "GetObjectRetention";
+            if (q.ContainsKey("legal-hold")) return "GetObjectLegalHold";
             if (q.ContainsKey("attributes")) return "GetObjectAttributes";
             if (hasUpload) return "ListParts";
             return HasOtherSubresource(q) ? null : "GetObject";

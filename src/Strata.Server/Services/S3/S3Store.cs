@@ -177,26 +177,25 @@ public sealed class S3Store(IStateStore state, BlobStore blobs)
     public ObjectRecord UpdateTags(string bucket, string key, string? versionId, List<ObjectTag> tags)
         => UpdateVersion(bucket, key, versionId, old => old with { Tags = tags });
 
-    /// <summary>Changes what <paramref name="change"/> changes in the current object, or in the
-    /// version <paramref name="versionId"/> names, never its body: one transaction, read and
-    /// written together, so a concurrent change is not lost. Returns the version as it was.</summary>
+    /// <summary>Changes one version (the current object when <paramref name="versionId"/> is null)
+    /// in one transaction: <paramref name="change"/> sees it as stored and may refuse by throwing.
+    /// A delete marker cannot be changed. Returns the version as changed.</summary>
     public ObjectRecord UpdateVersion(string bucket, string key, string? versionId, Func<ObjectRecord, ObjectRecord> change) => state.Write(w =>
     {
         var current = ReadObject(w, bucket, key);
         if (versionId is null || current is not null && current.WireVersionId == versionId)
         {
-            var old = current ?? throw new ObjectNotFound(key);
-            w.Put(Objects, ObjectKey(bucket, key), JsonSerializer.Serialize(change(old), S3Json.Default.ObjectRecord));
-            return old;
+            var changed = change(current ?? throw new ObjectNotFound(key));
+            w.Put(Objects, ObjectKey(bucket, key), JsonSerializer.Serialize(changed, S3Json.Default.ObjectRecord));
+            return changed;
         }
         var stack = ReadStack(w, bucket, key);
         var i = stack.FindIndex(v => v.WireVersionId == versionId);
         if (i < 0) throw new VersionNotFound(key, versionId);
         if (stack[i].IsDeleteMarker) throw new VersionIsDeleteMarker(key, versionId);
-        var before = stack[i];
-        stack[i] = change(before);
+        stack[i] = change(stack[i]);
         WriteStack(w, bucket, key, stack);
-        return before;
+        return stack[i];
     });
 
     /// <summary>One version: the current object or a noncurrent version or delete marker; null
@@ -223,24 +222,27 @@ public sealed class S3Store(IStateStore state, BlobStore blobs)
     /// versioned, the object; in an Enabled one, nothing is removed and a delete marker becomes the
     /// latest version; in a Suspended one, a null delete marker replaces the null version. With
     /// it: that version, for good (the next newest becomes current). Deleting what is not there
-    /// changes nothing.</summary>
-    public DeleteOutcome DeleteObject(string bucket, string key, string? versionId, DateTimeOffset now, string ownerAccountId)
+    /// changes nothing. A version <paramref name="mayRemove"/> refuses (Object Lock) is left as it is,
+    /// decided inside the transaction on the version as stored.</summary>
+    public DeleteOutcome DeleteObject(string bucket, string key, string? versionId, DateTimeOffset now, string ownerAccountId, Func<ObjectRecord, bool>? mayRemove = null)
     {
         var (outcome, garbage) = state.Write(w =>
         {
             var versioning = VersioningOf(w.Get(Buckets, bucket) ?? throw new BucketNotFound(bucket));
             var garbage = new List<string>();
-            return (Delete(w, bucket, versioning, key, versionId, now, ownerAccountId, garbage), garbage);
+            return (Delete(w, bucket, versioning, key, versionId, now, ownerAccountId, garbage, mayRemove), garbage);
         });
         DeleteBlobs(garbage);
         return outcome;
     }
 
     /// <summary>What a delete did: whether anything changed, the version id it removed or the
-    /// delete marker's it made (null in a bucket never versioned), and whether that is a marker.</summary>
-    public sealed record DeleteOutcome(bool Changed, string? VersionId, bool DeleteMarker);
+    /// delete marker's it made (null in a bucket never versioned), whether that is a marker, and
+    /// whether the version was kept because it is locked.</summary>
+    public sealed record DeleteOutcome(bool Changed, string? VersionId, bool DeleteMarker, bool Locked = false);
 
-    static DeleteOutcome Delete(IStateWriter w, string bucket, string? versioning, string key, string? versionId, DateTimeOffset now, string owner, List<string> garbage)
+    static DeleteOutcome Delete(IStateWriter w, string bucket, string? versioning, string key, string? versionId, DateTimeOffset now, string owner, List<string> garbage,
+        Func<ObjectRecord, bool>? mayRemove = null)
     {
         var current = ReadObject(w, bucket, key);
         if (versionId is null && versioning is null)
@@ -277,6 +279,7 @@ public sealed class S3Store(IStateStore state, BlobStore blobs)
         var versions = ReadStack(w, bucket, key);
         if (current is not null && current.WireVersionId == versionId)
         {
+            if (mayRemove?.Invoke(current) == false) return new DeleteOutcome(false, versionId, false, Locked: true);
             w.Delete(Objects, ObjectKey(bucket, key));
             Unreference(w, current, garbage);
             PromoteNewest(w, bucket, key, versions);
@@ -284,6 +287,7 @@ public sealed class S3Store(IStateStore state, BlobStore blobs)
         }
         var i = versions.FindIndex(v => v.WireVersionId == versionId);
         if (i < 0) return new DeleteOutcome(false, versionId, false);
+        if (mayRemove?.Invoke(versions[i]) == false) return new DeleteOutcome(false, versionId, false, Locked: true);
         var removed = versions[i];
         versions.RemoveAt(i);
         Unreference(w, removed, garbage);
@@ -335,13 +339,14 @@ public sealed class S3Store(IStateStore state, BlobStore blobs)
 
     /// <summary>Deletes several objects (or versions), each as <see cref="DeleteObject"/> does, in
     /// one transaction (one commit, not one per key); the outcomes are in the order given.</summary>
-    public List<DeleteOutcome> DeleteObjects(string bucket, IReadOnlyList<(string Key, string? VersionId)> entries, DateTimeOffset now, string ownerAccountId)
+    public List<DeleteOutcome> DeleteObjects(string bucket, IReadOnlyList<(string Key, string? VersionId)> entries, DateTimeOffset now, string ownerAccountId,
+        Func<ObjectRecord, bool>? mayRemove = null)
     {
         var (outcomes, garbage) = state.Write(w =>
         {
             var versioning = VersioningOf(w.Get(Buckets, bucket) ?? throw new BucketNotFound(bucket));
             var garbage = new List<string>();
-            return (entries.Select(e => Delete(w, bucket, versioning, e.Key, e.VersionId, now, ownerAccountId, garbage)).ToList(), garbage);
+            return (entries.Select(e => Delete(w, bucket, versioning, e.Key, e.VersionId, now, ownerAccountId, garbage, mayRemove)).ToList(), garbage);
         });
         DeleteBlobs(garbage);
         return outcomes;

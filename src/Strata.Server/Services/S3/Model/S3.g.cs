@@ -382,6 +382,14 @@ public sealed partial record CreateMultipartUploadRequest
     public string? ChecksumType { get; init; }
 }
 
+/// <summary>The container element for optionally specifying the default Object Lock retention settings for new objects placed in the specified bucket.</summary>
+public sealed partial record DefaultRetention
+{
+    public string? Mode { get; init; }
+    public int? Days { get; init; }
+    public int? Years { get; init; }
+}
+
 /// <summary>Container for the objects to delete.</summary>
 public sealed partial record Delete
 {
@@ -711,6 +719,31 @@ public sealed partial record GetObjectAttributesRequest
     public List<string>? ObjectAttributes { get; init; }
 }
 
+public sealed partial record GetObjectLegalHoldOutput
+{
+    public ObjectLockLegalHold? LegalHold { get; init; }
+}
+
+public sealed partial record GetObjectLegalHoldRequest
+{
+    public string? Bucket { get; init; }
+    public string? Key { get; init; }
+    public string? VersionId { get; init; }
+    public string? RequestPayer { get; init; }
+    public string? ExpectedBucketOwner { get; init; }
+}
+
+public sealed partial record GetObjectLockConfigurationOutput
+{
+    public ObjectLockConfiguration? ObjectLockConfiguration { get; init; }
+}
+
+public sealed partial record GetObjectLockConfigurationRequest
+{
+    public string? Bucket { get; init; }
+    public string? ExpectedBucketOwner { get; init; }
+}
+
 public sealed partial record GetObjectOutput
 {
     public byte[]? Body { get; init; }
@@ -781,6 +814,20 @@ public sealed partial record GetObjectRequest
     public int? PartNumber { get; init; }
     public string? ExpectedBucketOwner { get; init; }
     public string? ChecksumMode { get; init; }
+}
+
+public sealed partial record GetObjectRetentionOutput
+{
+    public ObjectLockRetention? Retention { get; init; }
+}
+
+public sealed partial record GetObjectRetentionRequest
+{
+    public string? Bucket { get; init; }
+    public string? Key { get; init; }
+    public string? VersionId { get; init; }
+    public string? RequestPayer { get; init; }
+    public string? ExpectedBucketOwner { get; init; }
 }
 
 public sealed partial record GetObjectTaggingOutput
@@ -1236,6 +1283,32 @@ public sealed partial record ObjectIdentifier
     public long? Size { get; init; }
 }
 
+/// <summary>The container element for Object Lock configuration parameters.</summary>
+public sealed partial record ObjectLockConfiguration
+{
+    public string? ObjectLockEnabled { get; init; }
+    public ObjectLockRule? Rule { get; init; }
+}
+
+/// <summary>A legal hold configuration for an object.</summary>
+public sealed partial record ObjectLockLegalHold
+{
+    public string? Status { get; init; }
+}
+
+/// <summary>A Retention configuration for an object.</summary>
+public sealed partial record ObjectLockRetention
+{
+    public string? Mode { get; init; }
+    public DateTimeOffset? RetainUntilDate { get; init; }
+}
+
+/// <summary>The container element for an Object Lock rule.</summary>
+public sealed partial record ObjectLockRule
+{
+    public DefaultRetention? DefaultRetention { get; init; }
+}
+
 /// <summary>A container for elements related to an individual part.</summary>
 public sealed partial record ObjectPart
 {
@@ -1470,6 +1543,39 @@ public sealed partial record PutObjectAclRequest
     public string? ExpectedBucketOwner { get; init; }
 }
 
+public sealed partial record PutObjectLegalHoldOutput
+{
+    public string? RequestCharged { get; init; }
+}
+
+public sealed partial record PutObjectLegalHoldRequest
+{
+    public string? Bucket { get; init; }
+    public string? Key { get; init; }
+    public ObjectLockLegalHold? LegalHold { get; init; }
+    public string? RequestPayer { get; init; }
+    public string? VersionId { get; init; }
+    public string? ContentMD5 { get; init; }
+    public string? ChecksumAlgorithm { get; init; }
+    public string? ExpectedBucketOwner { get; init; }
+}
+
+public sealed partial record PutObjectLockConfigurationOutput
+{
+    public string? RequestCharged { get; init; }
+}
+
+public sealed partial record PutObjectLockConfigurationRequest
+{
+    public string? Bucket { get; init; }
+    public ObjectLockConfiguration? ObjectLockConfiguration { get; init; }
+    public string? RequestPayer { get; init; }
+    public string? Token { get; init; }
+    public string? ContentMD5 { get; init; }
+    public string? ChecksumAlgorithm { get; init; }
+    public string? ExpectedBucketOwner { get; init; }
+}
+
 public sealed partial record PutObjectOutput
 {
     public string? Expiration { get; init; }
@@ -1543,6 +1649,24 @@ public sealed partial record PutObjectRequest
     public string? ObjectLockMode { get; init; }
     public DateTimeOffset? ObjectLockRetainUntilDate { get; init; }
     public string? ObjectLockLegalHoldStatus { get; init; }
+    public string? ExpectedBucketOwner { get; init; }
+}
+
+public sealed partial record PutObjectRetentionOutput
+{
+    public string? RequestCharged { get; init; }
+}
+
+public sealed partial record PutObjectRetentionRequest
+{
+    public string? Bucket { get; init; }
+    public string? Key { get; init; }
+    public ObjectLockRetention? Retention { get; init; }
+    public string? RequestPayer { get; init; }
+    public string? VersionId { get; init; }
+    public bool? BypassGovernanceRetention { get; init; }
+    public string? ContentMD5 { get; init; }
+    public string? ChecksumAlgorithm { get; init; }
     public string? ExpectedBucketOwner { get; init; }
 }
 
@@ -1812,8 +1936,10 @@ public static class S3Enums
     public static readonly string[] MetadataDirective = ["COPY", "REPLACE"];
     public static readonly string[] ObjectAttributes = ["ETag", "Checksum", "ObjectParts", "StorageClass", "ObjectSize"];
     public static readonly string[] ObjectCannedACL = ["private", "public-read", "public-read-write", "authenticated-read", "aws-exec-read", "bucket-owner-read", "bucket-owner-full-control"];
+    public static readonly string[] ObjectLockEnabled = ["Enabled"];
     public static readonly string[] ObjectLockLegalHoldStatus = ["ON", "OFF"];
     public static readonly string[] ObjectLockMode = ["GOVERNANCE", "COMPLIANCE"];
+    public static readonly string[] ObjectLockRetentionMode = ["GOVERNANCE", "COMPLIANCE"];
     public static readonly string[] ObjectOwnership = ["BucketOwnerPreferred", "ObjectWriter", "BucketOwnerEnforced"];
     public static readonly string[] OptionalObjectAttributes = ["RestoreStatus"];
     public static readonly string[] Permission = ["FULL_CONTROL", "WRITE", "WRITE_ACP", "READ", "READ_ACP"];
@@ -1921,6 +2047,13 @@ public static class S3XmlReader
         Location = XmlWire.Child(e, "Location") is { } c_Location ? ReadLocationInfo(c_Location) : null,
         Bucket = XmlWire.Child(e, "Bucket") is { } c_Bucket ? ReadBucketInfo(c_Bucket) : null,
         Tags = XmlWire.ReadList(e, "Tags", "Tag", false, static x => ReadTag(x)),
+    };
+
+    public static DefaultRetention ReadDefaultRetention(System.Xml.Linq.XElement e) => new()
+    {
+        Mode = XmlWire.String(XmlWire.Child(e, "Mode")),
+        Days = XmlWire.Int(XmlWire.Child(e, "Days")),
+        Years = XmlWire.Int(XmlWire.Child(e, "Years")),
     };
 
     public static Delete ReadDelete(System.Xml.Linq.XElement e) => new()
@@ -2074,6 +2207,28 @@ public static class S3XmlReader
         ETag = XmlWire.String(XmlWire.Child(e, "ETag")),
         LastModifiedTime = XmlWire.Timestamp(XmlWire.Child(e, "LastModifiedTime")),
         Size = XmlWire.Long(XmlWire.Child(e, "Size")),
+    };
+
+    public static ObjectLockConfiguration ReadObjectLockConfiguration(System.Xml.Linq.XElement e) => new()
+    {
+        ObjectLockEnabled = XmlWire.String(XmlWire.Child(e, "ObjectLockEnabled")),
+        Rule = XmlWire.Child(e, "Rule") is { } c_Rule ? ReadObjectLockRule(c_Rule) : null,
+    };
+
+    public static ObjectLockLegalHold ReadObjectLockLegalHold(System.Xml.Linq.XElement e) => new()
+    {
+        Status = XmlWire.String(XmlWire.Child(e, "Status")),
+    };
+
+    public static ObjectLockRetention ReadObjectLockRetention(System.Xml.Linq.XElement e) => new()
+    {
+        Mode = XmlWire.String(XmlWire.Child(e, "Mode")),
+        RetainUntilDate = XmlWire.Timestamp(XmlWire.Child(e, "RetainUntilDate")),
+    };
+
+    public static ObjectLockRule ReadObjectLockRule(System.Xml.Linq.XElement e) => new()
+    {
+        DefaultRetention = XmlWire.Child(e, "DefaultRetention") is { } c_DefaultRetention ? ReadDefaultRetention(c_DefaultRetention) : null,
     };
 
     public static OutputLocation ReadOutputLocation(System.Xml.Linq.XElement e) => new()
@@ -2333,6 +2488,13 @@ public static class S3Xml
         XmlWire.Element(w, "UploadId", v.UploadId);
     }
 
+    public static void Write(System.Xml.XmlWriter w, DefaultRetention v)
+    {
+        XmlWire.Element(w, "Mode", v.Mode);
+        XmlWire.Element(w, "Days", v.Days);
+        XmlWire.Element(w, "Years", v.Years);
+    }
+
     public static void Write(System.Xml.XmlWriter w, DeleteMarkerEntry v)
     {
         XmlWire.Structure(w, "Owner", v.Owner, static (w, x) => Write(w, x));
@@ -2459,9 +2621,24 @@ public static class S3Xml
         XmlWire.List(w, "Part", v.Parts, "Part", true, static (w, n, x0) => XmlWire.Structure(w, n, x0, static (w, x) => Write(w, x)));
     }
 
+    public static void Write(System.Xml.XmlWriter w, GetObjectLegalHoldOutput v)
+    {
+        XmlWire.Structure(w, "LegalHold", v.LegalHold, static (w, x) => Write(w, x));
+    }
+
+    public static void Write(System.Xml.XmlWriter w, GetObjectLockConfigurationOutput v)
+    {
+        XmlWire.Structure(w, "ObjectLockConfiguration", v.ObjectLockConfiguration, static (w, x) => Write(w, x));
+    }
+
     public static void Write(System.Xml.XmlWriter w, GetObjectOutput v)
     {
         XmlWire.Element(w, "Body", v.Body);
+    }
+
+    public static void Write(System.Xml.XmlWriter w, GetObjectRetentionOutput v)
+    {
+        XmlWire.Structure(w, "Retention", v.Retention, static (w, x) => Write(w, x));
     }
 
     public static void Write(System.Xml.XmlWriter w, GetObjectTaggingOutput v)
@@ -2687,6 +2864,28 @@ public static class S3Xml
         XmlWire.Structure(w, "RestoreStatus", v.RestoreStatus, static (w, x) => Write(w, x));
     }
 
+    public static void Write(System.Xml.XmlWriter w, ObjectLockConfiguration v)
+    {
+        XmlWire.Element(w, "ObjectLockEnabled", v.ObjectLockEnabled);
+        XmlWire.Structure(w, "Rule", v.Rule, static (w, x) => Write(w, x));
+    }
+
+    public static void Write(System.Xml.XmlWriter w, ObjectLockLegalHold v)
+    {
+        XmlWire.Element(w, "Status", v.Status);
+    }
+
+    public static void Write(System.Xml.XmlWriter w, ObjectLockRetention v)
+    {
+        XmlWire.Element(w, "Mode", v.Mode);
+        XmlWire.Element(w, "RetainUntilDate", v.RetainUntilDate);
+    }
+
+    public static void Write(System.Xml.XmlWriter w, ObjectLockRule v)
+    {
+        XmlWire.Structure(w, "DefaultRetention", v.DefaultRetention, static (w, x) => Write(w, x));
+    }
+
     public static void Write(System.Xml.XmlWriter w, ObjectPart v)
     {
         XmlWire.Element(w, "PartNumber", v.PartNumber);
@@ -2773,7 +2972,19 @@ public static class S3Xml
     {
     }
 
+    public static void Write(System.Xml.XmlWriter w, PutObjectLegalHoldOutput v)
+    {
+    }
+
+    public static void Write(System.Xml.XmlWriter w, PutObjectLockConfigurationOutput v)
+    {
+    }
+
     public static void Write(System.Xml.XmlWriter w, PutObjectOutput v)
+    {
+    }
+
+    public static void Write(System.Xml.XmlWriter w, PutObjectRetentionOutput v)
     {
     }
 
@@ -2912,6 +3123,12 @@ public static class S3Operations
     public const string DeleteBucketTagging = "DeleteBucketTagging";
     public const string GetObjectAttributes = "GetObjectAttributes";
     public const string RestoreObject = "RestoreObject";
+    public const string PutObjectLockConfiguration = "PutObjectLockConfiguration";
+    public const string GetObjectLockConfiguration = "GetObjectLockConfiguration";
+    public const string PutObjectRetention = "PutObjectRetention";
+    public const string GetObjectRetention = "GetObjectRetention";
+    public const string PutObjectLegalHold = "PutObjectLegalHold";
+    public const string GetObjectLegalHold = "GetObjectLegalHold";
 }
 
 /// <summary>The errors the model declares for these operations: each one's code, HTTP status and

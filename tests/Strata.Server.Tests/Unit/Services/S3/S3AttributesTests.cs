@@ -45,8 +45,13 @@ public sealed class S3AttributesTests
     {
         S3Http.ValidateBucketTags(Tags(50));
         S3Http.ValidateBucketTags([]);
-        // Lengths count characters, not UTF-16 units: 128 characters outside the BMP are a valid key.
-        S3Http.ValidateBucketTags([new ObjectTag(string.Concat(Enumerable.Repeat("😀", 128)), new string('v', 256))]);
+        // Lengths count characters, not UTF-16 units: 128 letters outside the BMP are a valid key.
+        S3Http.ValidateBucketTags([new ObjectTag(string.Concat(Enumerable.Repeat("𝒜", 128)), new string('v', 256))]);
+        // Only letters, digits, spaces and + - = . _ : / @ make a tag: not an emoji, a comma or parentheses.
+        Assert.Equal("The TagKey you have provided is invalid", TagError([new ObjectTag("😀", "v")]).Message);
+        Assert.Equal("The TagValue you have provided is invalid", TagError([new ObjectTag("k", "a,b")]).Message);
+        Assert.Equal("The TagValue you have provided is invalid", TagError([new ObjectTag("k", "(v)")]).Message);
+        S3Http.ValidateBucketTags([new ObjectTag("path:a/b_c.d", "x+y=z -@ Ünïcode 7")]);
         Assert.Equal(("BadRequest", "Bucket tag count cannot be greater than 50"), (TagError(Tags(51)).Code, TagError(Tags(51)).Message));
         Assert.Equal("The TagKey you have provided is invalid", TagError([new ObjectTag("", "v")]).Message);
         Assert.Equal("The TagKey you have provided is invalid", TagError([new ObjectTag(new string('k', 129), "v")]).Message);
