@@ -5,10 +5,12 @@ namespace Strata.Server.Services.S3;
 /// <summary>A bucket, with its policy (JSON as the owner wrote it), public access block, default
 /// encryption, notification, CORS and lifecycle configuration, versioning status (null: never
 /// versioned; <see cref="VersioningStatus.Enabled"/> or <see cref="VersioningStatus.Suspended"/>),
-/// and tags (null: no tag set, which GetBucketTagging tells apart from any set).</summary>
+/// tags (null: no tag set, which GetBucketTagging tells apart from any set), Object Ownership
+/// (<see cref="S3.ObjectOwnership"/>; null: BucketOwnerEnforced) and ACL (null: the owner's full control).</summary>
 public sealed record BucketRecord(string Name, string OwnerAccountId, string Region, DateTimeOffset CreationDate,
     string? Policy = null, PublicAccessBlock? PublicAccessBlock = null, DefaultEncryption? Encryption = null, BucketNotification? Notification = null,
-    string? Versioning = null, List<CorsRuleRecord>? Cors = null, BucketLifecycle? Lifecycle = null, List<ObjectTag>? Tags = null);
+    string? Versioning = null, List<CorsRuleRecord>? Cors = null, BucketLifecycle? Lifecycle = null, List<ObjectTag>? Tags = null,
+    string? ObjectOwnership = null, List<AclGrant>? Acl = null);
 
 /// <summary>A bucket's versioning status, as S3 names it. A bucket once versioned is never
 /// unversioned again: it can only be suspended.</summary>
@@ -102,6 +104,8 @@ public sealed record ObjectRecord
     public string? VersionId { get; init; }
     /// <summary>A delete marker: a version with no body that hides the versions below it.</summary>
     public bool? DeleteMarker { get; init; }
+    /// <summary>The version's ACL; null: its owner's full control.</summary>
+    public List<AclGrant>? Acl { get; init; }
 
     [JsonIgnore]
     public bool IsDeleteMarker => DeleteMarker == true;
@@ -132,6 +136,8 @@ public sealed record UploadRecord
     public string StorageClass { get; init; } = "STANDARD";
     /// <summary>Every part is sealed with the upload's data key; the object inherits it.</summary>
     public ObjectEncryption? Encryption { get; init; }
+    /// <summary>The ACL the object gets on completion (null: its owner's full control).</summary>
+    public List<AclGrant>? Acl { get; init; }
 }
 
 public sealed record PartRecord(int PartNumber, string BlobId, long Size, string ETag, DateTimeOffset LastModified, string? Checksum);

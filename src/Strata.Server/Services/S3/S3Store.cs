@@ -192,6 +192,26 @@ public sealed class S3Store(IStateStore state, BlobStore blobs)
         return stack[i];
     });
 
+    /// <summary>Changes one version in place (the current object, or the version
+    /// <paramref name="versionId"/> names; never a delete marker); returns it as changed.</summary>
+    public ObjectRecord UpdateVersion(string bucket, string key, string? versionId, Func<ObjectRecord, ObjectRecord> change) => state.Write(w =>
+    {
+        var current = ReadObject(w, bucket, key);
+        if (versionId is null || current is not null && current.WireVersionId == versionId)
+        {
+            var changed = change(current ?? throw new ObjectNotFound(key));
+            w.Put(Objects, ObjectKey(bucket, key), JsonSerializer.Serialize(changed, S3Json.Default.ObjectRecord));
+            return changed;
+        }
+        var stack = ReadStack(w, bucket, key);
+        var i = stack.FindIndex(v => v.WireVersionId == versionId);
+        if (i < 0) throw new VersionNotFound(key, versionId);
+        if (stack[i].IsDeleteMarker) throw new VersionIsDeleteMarker(key, versionId);
+        stack[i] = change(stack[i]);
+        WriteStack(w, bucket, key, stack);
+        return stack[i];
+    });
+
     /// <summary>One version: the current object or a noncurrent version or delete marker; null
     /// when none has that id.</summary>
     public ObjectRecord? GetVersion(string bucket, string key, string versionId) => state.Read(r =>
