@@ -60,8 +60,9 @@ internal sealed class AclOperations(S3Environment env, ObjectOperations objects)
     {
         var bucket = env.RequireBucket(ctx);
         var owner = RequireAccount(bucket.OwnerAccountId);
-        var grants = await ReadAclAsync(ctx, owner, owner, forBucket: true);
-        if (!ObjectOwnership.AclsEnabled(bucket))
+        var enabled = ObjectOwnership.AclsEnabled(bucket);
+        var grants = await ReadAclAsync(ctx, owner, owner, forBucket: true, resolve: enabled);
+        if (!enabled)
         {
             if (!OwnerOnly(grants, owner)) throw AclNotSupported();
         }
@@ -92,7 +93,7 @@ internal sealed class AclOperations(S3Environment env, ObjectOperations objects)
         var enabled = ObjectOwnership.AclsEnabled(bucket);
         var bucketOwner = RequireAccount(bucket.OwnerAccountId);
         var owner = enabled ? RequireAccount(record.OwnerAccountId) : bucketOwner;
-        var grants = await ReadAclAsync(ctx, owner, bucketOwner, forBucket: false);
+        var grants = await ReadAclAsync(ctx, owner, bucketOwner, forBucket: false, resolve: enabled);
         if (!enabled)
         {
             if (!OwnerOnly(grants, owner)) throw AclNotSupported();
@@ -115,8 +116,9 @@ internal sealed class AclOperations(S3Environment env, ObjectOperations objects)
         if (ownership is not null && !ObjectOwnership.Values.Contains(ownership))
             throw S3Errors.InvalidArgument("Invalid x-amz-object-ownership header", "x-amz-object-ownership", ownership);
         var owner = env.Owner(ctx.Principal.AccountId) ?? throw S3Errors.AccessDenied();
-        var grants = S3Acl.FromHeaders(env, ctx, owner, owner, forBucket: true);
-        if ((ownership ?? ObjectOwnership.BucketOwnerEnforced) == ObjectOwnership.BucketOwnerEnforced)
+        var enforced = (ownership ?? ObjectOwnership.BucketOwnerEnforced) == ObjectOwnership.BucketOwnerEnforced;
+        var grants = S3Acl.FromHeaders(env, ctx, owner, owner, forBucket: true, resolve: !enforced);
+        if (enforced)
         {
             if (grants is not null && !OwnerOnly(grants, owner)) throw InvalidBucketAclWithObjectOwnership();
             return (ownership, null);
@@ -135,8 +137,9 @@ internal sealed class AclOperations(S3Environment env, ObjectOperations objects)
         if (!S3Acl.HasAclHeaders(ctx)) return null;
         var bucketOwner = env.Owner(bucket.OwnerAccountId) ?? throw S3Errors.NoSuchBucket(bucket.Name);
         var owner = env.Owner(env.WriterAccount(ctx, bucket)) ?? bucketOwner;
-        var grants = S3Acl.FromHeaders(env, ctx, owner, bucketOwner, forBucket: false)!;
-        if (!ObjectOwnership.AclsEnabled(bucket))
+        var enabled = ObjectOwnership.AclsEnabled(bucket);
+        var grants = S3Acl.FromHeaders(env, ctx, owner, bucketOwner, forBucket: false, resolve: enabled)!;
+        if (!enabled)
         {
             if (!OwnerOnly(grants, bucketOwner)) throw AclNotSupported();
             return null;
@@ -146,7 +149,7 @@ internal sealed class AclOperations(S3Environment env, ObjectOperations objects)
     }
 
     /// <summary>PutBucketAcl's and PutObjectAcl's ACL: from the headers or the body, not both.</summary>
-    async Task<List<AclGrant>> ReadAclAsync(RequestContext ctx, AccountRecord owner, AccountRecord bucketOwner, bool forBucket)
+    async Task<List<AclGrant>> ReadAclAsync(RequestContext ctx, AccountRecord owner, AccountRecord bucketOwner, bool forBucket, bool resolve)
     {
         var body = await S3Http.BufferSmallBodyAsync(ctx);
         var hasHeaders = S3Acl.HasAclHeaders(ctx);
@@ -155,10 +158,10 @@ internal sealed class AclOperations(S3Environment env, ObjectOperations objects)
             if (hasHeaders) throw new AwsException("UnexpectedContent", 400, "This request does not support content");
             var root = S3Http.ParseXml(body);
             if (root is not { Name.LocalName: "AccessControlPolicy" }) throw S3Errors.MalformedXml();
-            return S3Acl.FromBody(env, S3XmlReader.ReadAccessControlPolicy(root), owner);
+            return S3Acl.FromBody(env, S3XmlReader.ReadAccessControlPolicy(root), owner, resolve);
         }
         if (!hasHeaders) throw new AwsException("MissingSecurityHeader", 400, "Your request was missing a required header").With("MissingHeaderName", "x-amz-acl");
-        return S3Acl.FromHeaders(env, ctx, owner, bucketOwner, forBucket)!;
+        return S3Acl.FromHeaders(env, ctx, owner, bucketOwner, forBucket, resolve)!;
     }
 
     /// <summary>BlockPublicAcls: a public ACL is refused as S3 refuses it.</summary>

@@ -75,8 +75,10 @@ internal static class S3Acl
 
     /// <summary>The grants a request's <c>x-amz-acl</c> or <c>x-amz-grant-*</c> headers give, or
     /// null when it has neither. <paramref name="owner"/> owns the resource; for a bucket the
-    /// <c>bucket-owner-*</c> canned ACLs mean <c>private</c> (S3 ignores them there).</summary>
-    public static List<AclGrant>? FromHeaders(S3Environment env, RequestContext ctx, AccountRecord owner, AccountRecord bucketOwner, bool forBucket)
+    /// <c>bucket-owner-*</c> canned ACLs mean <c>private</c> (S3 ignores them there). Without
+    /// <paramref name="resolve"/> (a bucket with ACLs disabled, which refuses any grant to
+    /// another) grantees are not looked up, so an unknown one is just not the owner.</summary>
+    public static List<AclGrant>? FromHeaders(S3Environment env, RequestContext ctx, AccountRecord owner, AccountRecord bucketOwner, bool forBucket, bool resolve = true)
     {
         var canned = ctx.Header("x-amz-acl");
         var granted = GrantHeaders.Where(h => ctx.Header(h.Header) is not null).ToList();
@@ -95,8 +97,8 @@ internal static class S3Acl
                 var (type, id) = (grantee[..eq].Trim(), grantee[(eq + 1)..].Trim().Trim('"'));
                 grants.Add(type.ToLowerInvariant() switch
                 {
-                    "id" => ByCanonicalId(env, permission, id),
-                    "emailaddress" => ByEmail(id),
+                    "id" => ByCanonicalId(env, permission, id, resolve),
+                    "emailaddress" => ByEmail(permission, id, resolve),
                     "uri" => ByGroup(permission, id),
                     _ => throw S3Errors.InvalidArgument("Argument format not recognized", header, value),
                 });
@@ -107,7 +109,7 @@ internal static class S3Acl
 
     /// <summary>An AccessControlPolicy body's grants, checked against S3's schema (a Grantee of a
     /// known type with its identifier, a known permission, an Owner that is the resource's).</summary>
-    public static List<AclGrant> FromBody(S3Environment env, AccessControlPolicy policy, AccountRecord owner)
+    public static List<AclGrant> FromBody(S3Environment env, AccessControlPolicy policy, AccountRecord owner, bool resolve = true)
     {
         if (policy.Owner?.ID is not { } ownerId) throw MalformedAcl();
         // An ACL cannot hand the resource to someone else.
@@ -118,8 +120,8 @@ internal static class S3Acl
             if (grant is not { Grantee: { } grantee, Permission: { } permission } || !Permissions.Contains(permission)) throw MalformedAcl();
             grants.Add(grantee.Type switch
             {
-                "CanonicalUser" when grantee.ID is { } id => ByCanonicalId(env, permission, id),
-                "AmazonCustomerByEmail" when grantee.EmailAddress is { } email => ByEmail(email),
+                "CanonicalUser" when grantee.ID is { } id => ByCanonicalId(env, permission, id, resolve),
+                "AmazonCustomerByEmail" when grantee.EmailAddress is { } email => ByEmail(permission, email, resolve),
                 "Group" when grantee.URI is { } uri => ByGroup(permission, uri),
                 _ => throw MalformedAcl(),
             });
@@ -151,7 +153,8 @@ internal static class S3Acl
                 grants.Add(new AclGrant("WRITE", Uri: LogDelivery));
                 grants.Add(new AclGrant("READ_ACP", Uri: LogDelivery));
                 break;
-            case "bucket-owner-read" when !forBucket:
+            // The bucket owner's grant, when it is not the owner already.
+            case "bucket-owner-read" when !forBucket && bucketOwner.Id != owner.Id:
                 grants.Add(Account("READ", bucketOwner));
                 break;
             case "bucket-owner-full-control" when !forBucket:
@@ -255,13 +258,14 @@ internal static class S3Acl
 
     static AclGrant Account(string permission, AccountRecord account) => new(permission, account.CanonicalUserId, account.Id);
 
-    static AclGrant ByCanonicalId(S3Environment env, string permission, string id)
+    static AclGrant ByCanonicalId(S3Environment env, string permission, string id, bool resolve)
         => env.Accounts.ListAccounts().Find(a => a.CanonicalUserId == id) is { } account ? Account(permission, account)
+            : !resolve ? new AclGrant(permission, CanonicalUserId: id)
             : throw S3Errors.InvalidArgument("Invalid id", "CanonicalUser/ID", id);
 
     /// <summary>Strata's accounts have no e-mail address, so no grant by one resolves.</summary>
-    static AclGrant ByEmail(string email)
-        => throw new AwsException("UnresolvableGrantByEmailAddress", 400, "The e-mail address you provided does not match any account on record.").With("EmailAddress", email);
+    static AclGrant ByEmail(string permission, string email, bool resolve)
+        => !resolve ? new AclGrant(permission) : throw new AwsException("UnresolvableGrantByEmailAddress", 400, "The e-mail address you provided does not match any account on record.").With("EmailAddress", email);
 
     static AclGrant ByGroup(string permission, string uri)
         => Groups.Contains(uri) ? new AclGrant(permission, Uri: uri) : throw S3Errors.InvalidArgument("Invalid group uri", "Group/URI", uri);
