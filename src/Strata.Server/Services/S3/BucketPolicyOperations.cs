@@ -209,7 +209,7 @@ public sealed class BucketPolicyOperations(S3Environment env)
     static (List<Statement> Grants, string Owner) AclGrants(S3Store store, BucketRecord bucket, string action, string? key)
     {
         var ignorePublic = bucket.PublicAccessBlock?.IgnorePublicAcls == true;
-        if (key is null || key.Contains('*') || !S3Acl.IsObjectAclAction(action))
+        if (key is null || !S3Acl.IsObjectAclAction(action))
             return (S3Acl.BucketStatements(bucket, bucket.Acl ?? [], ignorePublic).ToList(), bucket.OwnerAccountId);
         // Every version's own grants, each for requests that name it; the plain actions act on
         // the current one, whose owner owns the key.
