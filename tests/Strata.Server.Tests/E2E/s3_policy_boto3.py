@@ -240,7 +240,7 @@ def test_policy_conditions_on_the_encryption_and_acl_of_uploads():
 
 
 def test_acls_are_disabled_by_default():
-    """Every bucket is BucketOwnerEnforced, as S3's are since 2023: reading an ACL shows the owner's
+    """A bucket is BucketOwnerEnforced unless made otherwise, as S3's are since 2023: reading an ACL shows the owner's
     full control; an ACL that grants no one else is accepted (and changes nothing); any other is
     AccessControlListNotSupported, and the write it came with does not happen."""
     b = bucket_with()
@@ -277,14 +277,17 @@ def test_acls_are_disabled_by_default():
     # Anonymous reads stay refused: no ACL ever made the object public.
     expect_error(lambda: client("s3", unsigned=True).get_object(Bucket=b, Key="k"), "AccessDenied", 403)
 
-    # Ownership settings that turn ACLs on are refused, not pretended.
-    s3.put_bucket_ownership_controls(Bucket=b, OwnershipControls={"Rules": [{"ObjectOwnership": "BucketOwnerEnforced"}]})
-    for setting in ("ObjectWriter", "BucketOwnerPreferred"):
-        expect_error(lambda: s3.put_bucket_ownership_controls(Bucket=b, OwnershipControls={"Rules": [{"ObjectOwnership": setting}]}),
-                     "NotImplemented", 501, "ACLs disabled")
-        expect_error(lambda: s3.create_bucket(Bucket=unique("own"), ObjectOwnership=setting), "NotImplemented", 501)
+    # The other settings turn ACLs on (s3_acl.py); back to enforced, the owner's full control is all again.
+    for setting in ("ObjectWriter", "BucketOwnerPreferred", "BucketOwnerEnforced"):
+        s3.put_bucket_ownership_controls(Bucket=b, OwnershipControls={"Rules": [{"ObjectOwnership": setting}]})
+        eq(s3.get_bucket_ownership_controls(Bucket=b)["OwnershipControls"]["Rules"], [{"ObjectOwnership": setting}], setting)
     expect_error(lambda: s3.put_bucket_ownership_controls(Bucket=b, OwnershipControls={"Rules": [{"ObjectOwnership": "Nobody"}]}), "MalformedXML", 400)
-    expect_error(lambda: s3.delete_bucket_ownership_controls(Bucket=b), "NotImplemented", 501)
+    expect_error(lambda: s3.put_object(Bucket=b, Key="public", Body=b"x", ACL="public-read"), *refused)
+    writer = unique("own")
+    s3.create_bucket(Bucket=writer, ObjectOwnership="ObjectWriter", ACL="public-read")
+    eq(s3.get_bucket_ownership_controls(Bucket=writer)["OwnershipControls"]["Rules"][0]["ObjectOwnership"], "ObjectWriter", "created ObjectWriter")
+    s3.delete_bucket_ownership_controls(Bucket=writer)
+    expect_error(lambda: s3.get_bucket_ownership_controls(Bucket=writer), "OwnershipControlsNotFoundError", 404)
     expect_error(lambda: s3.create_bucket(Bucket=unique("own"), ACL="public-read"), "InvalidBucketAclWithObjectOwnership", 400,
                  "Bucket cannot have ACLs set with ObjectOwnership's BucketOwnerEnforced setting")
     made = unique("own")

@@ -1,66 +1,76 @@
+using Strata.Server.Identity;
 using Strata.Server.Protocol;
 using Strata.Server.Services.S3.Model;
 
 namespace Strata.Server.Services.S3;
 
 /// <summary>
-/// Object Ownership and access control lists, as S3 has them for buckets made since 2023: every
-/// bucket is <c>BucketOwnerEnforced</c>, so ACLs are disabled. The bucket owner owns every object
-/// and policies alone grant access. Reading an ACL answers the owner's full control. A write
-/// that sets an ACL (PutBucketAcl, PutObjectAcl, or the <c>x-amz-acl</c>/<c>x-amz-grant-*</c>
-/// headers of CreateBucket, PutObject, CopyObject, CreateMultipartUpload) is accepted only when
-/// the ACL is the owner's full control and nothing else, as S3 accepts it. Any other ACL is
-/// refused with S3's error. The other ownership settings (<c>ObjectWriter</c>,
-/// <c>BucketOwnerPreferred</c>, or deleting the controls) turn ACLs on; Strata does not
-/// evaluate ACLs, so it refuses them with NotImplemented rather than accept grants it would ignore.
+/// Object Ownership and access control lists, as S3 has them. A new bucket is
+/// <c>BucketOwnerEnforced</c> (ACLs disabled): the bucket owner owns every object, policies alone
+/// grant access, reading an ACL answers the owner's full control, and a write that sets any
+/// other ACL is refused (AccessControlListNotSupported). <c>BucketOwnerPreferred</c> and
+/// <c>ObjectWriter</c> (or no controls at all) turn ACLs on: each bucket and object version keeps
+/// the ACL it was given (<see cref="S3Acl"/>), the writer owns what it writes (unless the bucket
+/// prefers to and is granted full control), and the bucket policy lookup adds the ACL's grants to
+/// authorization. Switching back to enforced keeps the stored ACLs (S3 restores them if ACLs are
+/// turned on again) but ignores them.
 /// </summary>
 internal sealed class AclOperations(S3Environment env, ObjectOperations objects)
 {
-    public const string BucketOwnerEnforced = "BucketOwnerEnforced";
-
-    static readonly string[] OwnershipValues = [BucketOwnerEnforced, "BucketOwnerPreferred", "ObjectWriter"];
-
-    static readonly string[] CannedAcls =
-        ["private", "public-read", "public-read-write", "authenticated-read", "aws-exec-read", "bucket-owner-read", "bucket-owner-full-control", "log-delivery-write"];
-
-    static readonly string[] GrantHeaders = ["x-amz-grant-read", "x-amz-grant-write", "x-amz-grant-read-acp", "x-amz-grant-write-acp", "x-amz-grant-full-control"];
-
     public async Task PutBucketOwnershipControls(RequestContext ctx)
     {
-        env.RequireBucket(ctx);
+        var bucket = env.RequireBucket(ctx);
         var controls = await S3Http.ReadXmlAsync(ctx, "OwnershipControls", S3XmlReader.ReadOwnershipControls);
         // S3 takes exactly one rule naming one of its settings.
-        if (controls.Rules is not [{ ObjectOwnership: { } ownership }] || !OwnershipValues.Contains(ownership)) throw S3Errors.MalformedXml();
-        RequireEnforced(ownership);
+        if (controls.Rules is not [{ ObjectOwnership: { } ownership }] || !ObjectOwnership.Values.Contains(ownership)) throw S3Errors.MalformedXml();
+        if (ownership == ObjectOwnership.BucketOwnerEnforced && ObjectOwnership.AclsEnabled(bucket) && bucket.Acl is { } acl && S3Acl.GrantsOthers(acl, bucket.OwnerAccountId))
+            throw InvalidBucketAclWithObjectOwnership();
+        env.Store.UpdateBucket(bucket.Name, b => b with { ObjectOwnership = ownership });
         S3Http.Empty(ctx);
     }
 
     public Task GetBucketOwnershipControls(RequestContext ctx)
     {
-        env.RequireBucket(ctx);
+        var bucket = env.RequireBucket(ctx);
+        if (bucket.ObjectOwnership == ObjectOwnership.None)
+            throw new AwsException("OwnershipControlsNotFoundError", 404, "The bucket ownership controls were not found").With("BucketName", bucket.Name);
         return S3Http.WriteXmlAsync(ctx, new GetBucketOwnershipControlsOutput
         {
-            OwnershipControls = new OwnershipControls { Rules = [new OwnershipControlsRule { ObjectOwnership = BucketOwnerEnforced }] },
+            OwnershipControls = new OwnershipControls { Rules = [new OwnershipControlsRule { ObjectOwnership = ObjectOwnership.Of(bucket) }] },
         });
     }
 
     public Task DeleteBucketOwnershipControls(RequestContext ctx)
     {
-        env.RequireBucket(ctx);
-        // Without controls a bucket is ObjectWriter: ACLs on.
-        throw AclsNotImplemented("deleting the ownership controls");
+        // Without controls a bucket acts as ObjectWriter: ACLs on.
+        env.Store.UpdateBucket(env.RequireBucket(ctx).Name, b => b with { ObjectOwnership = ObjectOwnership.None });
+        S3Http.Empty(ctx, 204);
+        return Task.CompletedTask;
     }
 
     public Task GetBucketAcl(RequestContext ctx)
     {
-        var (owner, grants) = OwnerOnly(env.RequireBucket(ctx));
-        return S3Http.WriteXmlAsync(ctx, new GetBucketAclOutput { Owner = owner, Grants = grants });
+        var bucket = env.RequireBucket(ctx);
+        var owner = RequireAccount(bucket.OwnerAccountId);
+        var grants = ObjectOwnership.AclsEnabled(bucket) && bucket.Acl is { } acl ? acl : S3Acl.Private(owner);
+        return S3Http.WriteXmlAsync(ctx, new GetBucketAclOutput { Owner = S3Http.OwnerOf(owner), Grants = S3Acl.ToWire(env, grants) });
     }
 
     public async Task PutBucketAcl(RequestContext ctx)
     {
         var bucket = env.RequireBucket(ctx);
-        await RequireOwnerOnlyAsync(ctx, bucket);
+        var owner = RequireAccount(bucket.OwnerAccountId);
+        var enabled = ObjectOwnership.AclsEnabled(bucket);
+        var grants = await ReadAclAsync(ctx, owner, owner, forBucket: true, resolve: enabled);
+        if (!enabled)
+        {
+            if (!OwnerOnly(grants, owner)) throw AclNotSupported();
+        }
+        else
+        {
+            RequireNotBlocked(bucket, grants);
+            env.Store.UpdateBucket(bucket.Name, b => b with { Acl = grants });
+        }
         S3Http.Empty(ctx);
     }
 
@@ -69,105 +79,105 @@ internal sealed class AclOperations(S3Environment env, ObjectOperations objects)
         var bucket = env.RequireBucket(ctx);
         var record = objects.ReadVersion(ctx, bucket, ObjectOperations.RequestedVersion(ctx), "GET");
         ObjectOperations.WriteVersionHeader(ctx, bucket, record);
-        var (owner, grants) = OwnerOnly(bucket);
-        return S3Http.WriteXmlAsync(ctx, new GetObjectAclOutput { Owner = owner, Grants = grants });
+        var enabled = ObjectOwnership.AclsEnabled(bucket);
+        var owner = RequireAccount(enabled ? record.OwnerAccountId : bucket.OwnerAccountId);
+        var grants = enabled && record.Acl is { } acl ? acl : S3Acl.Private(owner);
+        return S3Http.WriteXmlAsync(ctx, new GetObjectAclOutput { Owner = S3Http.OwnerOf(owner), Grants = S3Acl.ToWire(env, grants) });
     }
 
     public async Task PutObjectAcl(RequestContext ctx)
     {
         var bucket = env.RequireBucket(ctx);
-        var record = objects.ReadVersion(ctx, bucket, ObjectOperations.RequestedVersion(ctx), "PUT");
-        await RequireOwnerOnlyAsync(ctx, bucket);
+        var versionId = ObjectOperations.RequestedVersion(ctx);
+        var record = objects.ReadVersion(ctx, bucket, versionId, "PUT");
+        var enabled = ObjectOwnership.AclsEnabled(bucket);
+        var bucketOwner = RequireAccount(bucket.OwnerAccountId);
+        var owner = enabled ? RequireAccount(record.OwnerAccountId) : bucketOwner;
+        var grants = await ReadAclAsync(ctx, owner, bucketOwner, forBucket: false, resolve: enabled);
+        if (!enabled)
+        {
+            if (!OwnerOnly(grants, owner)) throw AclNotSupported();
+        }
+        else
+        {
+            RequireNotBlocked(bucket, grants);
+            record = env.Store.UpdateVersion(bucket.Name, record.Key, record.WireVersionId, r => r with { Acl = grants });
+        }
         ObjectOperations.WriteVersionHeader(ctx, bucket, record);
         S3Http.Empty(ctx);
     }
 
-    /// <summary>CreateBucket's <c>x-amz-object-ownership</c> and ACL headers: only the enforced
-    /// setting, and an ACL that grants no one but the owner.</summary>
-    public static void CheckCreateBucket(S3Environment env, RequestContext ctx)
+    /// <summary>CreateBucket's <c>x-amz-object-ownership</c> and ACL headers: the setting the
+    /// bucket starts with (null: the default, enforced) and its ACL (null: the owner's full
+    /// control). An enforced bucket takes no ACL that grants anyone but its owner.</summary>
+    public static (string? Ownership, List<AclGrant>? Acl) CheckCreateBucket(S3Environment env, RequestContext ctx)
     {
-        if (ctx.Header("x-amz-object-ownership") is { } ownership)
+        var ownership = ctx.Header("x-amz-object-ownership");
+        if (ownership is not null && !ObjectOwnership.Values.Contains(ownership))
+            throw S3Errors.InvalidArgument("Invalid x-amz-object-ownership header", "x-amz-object-ownership", ownership);
+        var owner = env.Owner(ctx.Principal.AccountId) ?? throw S3Errors.AccessDenied();
+        var enforced = (ownership ?? ObjectOwnership.BucketOwnerEnforced) == ObjectOwnership.BucketOwnerEnforced;
+        var grants = S3Acl.FromHeaders(env, ctx, owner, owner, forBucket: true, resolve: !enforced);
+        if (enforced)
         {
-            if (!OwnershipValues.Contains(ownership))
-                throw S3Errors.InvalidArgument("Invalid x-amz-object-ownership header", "x-amz-object-ownership", ownership);
-            RequireEnforced(ownership);
+            if (grants is not null && !OwnerOnly(grants, owner)) throw InvalidBucketAclWithObjectOwnership();
+            return (ownership, null);
         }
-        if (HasAclHeaders(ctx) && !HeadersGrantOwnerOnly(ctx, env.Owner(ctx.Principal.AccountId)?.CanonicalUserId, bucket: true))
-            throw new AwsException("InvalidBucketAclWithObjectOwnership", 400, "Bucket cannot have ACLs set with ObjectOwnership's BucketOwnerEnforced setting");
+        return (ownership, grants);
     }
 
-    /// <summary>An object write's ACL headers (PutObject, CopyObject, CreateMultipartUpload): none,
-    /// or the bucket owner's full control.</summary>
-    public static void CheckObjectWrite(S3Environment env, RequestContext ctx, BucketRecord bucket)
+    /// <summary>An object write's ACL headers (PutObject, CopyObject, CreateMultipartUpload),
+    /// checked before the body is received: with ACLs disabled, none or the bucket owner's full
+    /// control; with them on, well-formed grants Block Public Access lets through.</summary>
+    public static void CheckObjectWrite(S3Environment env, RequestContext ctx, BucketRecord bucket) => NewObjectAcl(env, ctx, bucket);
+
+    /// <summary>The ACL an object written by this request gets (null: its owner's full control).</summary>
+    public static List<AclGrant>? NewObjectAcl(S3Environment env, RequestContext ctx, BucketRecord bucket)
     {
-        if (HasAclHeaders(ctx) && !HeadersGrantOwnerOnly(ctx, env.Owner(bucket.OwnerAccountId)?.CanonicalUserId, bucket: false)) throw AclNotSupported();
+        if (!S3Acl.HasAclHeaders(ctx)) return null;
+        var bucketOwner = env.Owner(bucket.OwnerAccountId) ?? throw S3Errors.NoSuchBucket(bucket.Name);
+        var owner = env.Owner(env.WriterAccount(ctx, bucket)) ?? bucketOwner;
+        var enabled = ObjectOwnership.AclsEnabled(bucket);
+        var grants = S3Acl.FromHeaders(env, ctx, owner, bucketOwner, forBucket: false, resolve: enabled)!;
+        if (!enabled)
+        {
+            if (!OwnerOnly(grants, bucketOwner)) throw AclNotSupported();
+            return null;
+        }
+        RequireNotBlocked(bucket, grants);
+        return grants;
     }
 
-    async Task RequireOwnerOnlyAsync(RequestContext ctx, BucketRecord bucket)
+    /// <summary>PutBucketAcl's and PutObjectAcl's ACL: from the headers or the body, not both.</summary>
+    async Task<List<AclGrant>> ReadAclAsync(RequestContext ctx, AccountRecord owner, AccountRecord bucketOwner, bool forBucket, bool resolve)
     {
-        var owner = env.Owner(bucket.OwnerAccountId)?.CanonicalUserId;
         var body = await S3Http.BufferSmallBodyAsync(ctx);
-        var hasHeaders = HasAclHeaders(ctx);
+        var hasHeaders = S3Acl.HasAclHeaders(ctx);
         if (body.Length > 0)
         {
-            // S3 takes the ACL from the headers or the body, not both.
             if (hasHeaders) throw new AwsException("UnexpectedContent", 400, "This request does not support content");
             var root = S3Http.ParseXml(body);
             if (root is not { Name.LocalName: "AccessControlPolicy" }) throw S3Errors.MalformedXml();
-            var policy = S3XmlReader.ReadAccessControlPolicy(root);
-            var grants = policy.Grants ?? [];
-            if (grants.Any(g => g.Grantee is null || g.Permission is null)) throw S3Errors.MalformedXml();
-            var ownerOnly = grants.Count > 0 && grants.All(g => g.Permission == "FULL_CONTROL" && g.Grantee is { Type: "CanonicalUser" } grantee && grantee.ID == owner)
-                && (policy.Owner?.ID is null || policy.Owner.ID == owner);
-            if (!ownerOnly) throw AclNotSupported();
-            return;
+            return S3Acl.FromBody(env, S3XmlReader.ReadAccessControlPolicy(root), owner, resolve);
         }
         if (!hasHeaders) throw new AwsException("MissingSecurityHeader", 400, "Your request was missing a required header").With("MissingHeaderName", "x-amz-acl");
-        if (!HeadersGrantOwnerOnly(ctx, owner, bucket: ctx.Key is null)) throw AclNotSupported();
+        return S3Acl.FromHeaders(env, ctx, owner, bucketOwner, forBucket, resolve)!;
     }
 
-    static bool HasAclHeaders(RequestContext ctx) => ctx.Header("x-amz-acl") is not null || GrantHeaders.Any(h => ctx.Header(h) is not null);
-
-    /// <summary>Whether a request's canned ACL and grant headers give the owner full control and
-    /// no one anything else (no ACL at all does). For a bucket the canned form is <c>private</c>;
-    /// for an object, <c>bucket-owner-full-control</c> too (its owner is the bucket owner).</summary>
-    static bool HeadersGrantOwnerOnly(RequestContext ctx, string? ownerCanonicalId, bool bucket)
+    /// <summary>BlockPublicAcls: a public ACL is refused as S3 refuses it.</summary>
+    static void RequireNotBlocked(BucketRecord bucket, List<AclGrant> grants)
     {
-        if (ctx.Header("x-amz-acl") is { } canned)
-        {
-            if (!CannedAcls.Contains(canned)) throw S3Errors.InvalidArgument("", "x-amz-acl", canned);
-            if (canned != "private" && (bucket || canned != "bucket-owner-full-control")) return false;
-        }
-        foreach (var header in GrantHeaders)
-        {
-            if (ctx.Header(header) is not { } value) continue;
-            if (header != "x-amz-grant-full-control") return false;
-            // id="…" (quotes optional), possibly several, comma-separated: each must be the owner.
-            foreach (var grantee in value.Split(',', StringSplitOptions.TrimEntries | StringSplitOptions.RemoveEmptyEntries))
-            {
-                var eq = grantee.IndexOf('=');
-                if (eq < 0) throw S3Errors.InvalidArgument("", header, value);
-                var (type, id) = (grantee[..eq].Trim(), grantee[(eq + 1)..].Trim().Trim('"'));
-                if (!type.Equals("id", StringComparison.OrdinalIgnoreCase) || id != ownerCanonicalId) return false;
-            }
-        }
-        return true;
+        if (bucket.PublicAccessBlock?.BlockPublicAcls == true && S3Acl.IsPublic(grants)) throw S3Errors.AccessDenied();
     }
 
-    /// <summary>The one ACL a bucket or object has with ACLs disabled: the bucket owner's full control.</summary>
-    (Owner Owner, List<Grant> Grants) OwnerOnly(BucketRecord bucket)
-    {
-        var owner = S3Http.OwnerOf(env.Owner(bucket.OwnerAccountId));
-        return (owner, [new Grant { Grantee = new Grantee { Type = "CanonicalUser", ID = owner.ID, DisplayName = owner.DisplayName }, Permission = "FULL_CONTROL" }]);
-    }
+    /// <summary>The only ACL an enforced bucket accepts: its owner's full control and nothing else.</summary>
+    static bool OwnerOnly(List<AclGrant> grants, AccountRecord owner)
+        => grants.Count > 0 && grants.All(g => g.Permission == S3Acl.FullControl && g.AccountId == owner.Id);
 
-    static void RequireEnforced(string ownership)
-    {
-        if (ownership != BucketOwnerEnforced) throw AclsNotImplemented($"ObjectOwnership {ownership}");
-    }
+    AccountRecord RequireAccount(string accountId) => env.Owner(accountId) ?? throw new InvalidOperationException($"S3 resource owned by unknown account {accountId}");
 
     static AwsException AclNotSupported() => new("AccessControlListNotSupported", 400, "The bucket does not allow ACLs");
 
-    static AwsException AclsNotImplemented(string what)
-        => new("NotImplemented", 501, $"Strata keeps ACLs disabled on every bucket (ObjectOwnership {BucketOwnerEnforced}); {what} would enable ACLs, which it does not evaluate. Grant access with bucket and IAM policies.", senderFault: false);
+    static AwsException InvalidBucketAclWithObjectOwnership()
+        => new("InvalidBucketAclWithObjectOwnership", 400, "Bucket cannot have ACLs set with ObjectOwnership's BucketOwnerEnforced setting");
 }

@@ -29,10 +29,11 @@ public sealed record S3Environment(S3Store Store, CredentialStore Accounts, Time
     public BucketRecord RequireBucket(RequestContext ctx)
         => Store.GetBucket(ctx.Bucket!) ?? throw S3Errors.NoSuchBucket(ctx.Bucket!);
 
-    /// <summary>Who owns what a request writes: the writer's account, or the bucket owner's
-    /// when the writer is anonymous (a bucket policy granted it to everyone).</summary>
+    /// <summary>Who owns what a request writes, as the bucket's Object Ownership decides
+    /// (<see cref="ObjectOwnership.ObjectOwner"/>); the bucket owner when the writer is anonymous
+    /// (a policy or ACL granted it to everyone).</summary>
     public string WriterAccount(RequestContext ctx, BucketRecord bucket)
-        => ctx.Principal.IsAnonymous ? bucket.OwnerAccountId : ctx.Principal.AccountId;
+        => ctx.Principal.IsAnonymous ? bucket.OwnerAccountId : ObjectOwnership.ObjectOwner(bucket, ctx.Principal.AccountId, ctx.Header("x-amz-acl"));
 
     public AccountRecord? Owner(string accountId) => Accounts.FindAccount(accountId);
 }
@@ -114,7 +115,7 @@ internal sealed partial class BucketOperations(S3Environment env)
     {
         var name = ctx.Bucket!;
         ValidateBucketName(name);
-        AclOperations.CheckCreateBucket(env, ctx);
+        var (ownership, acl) = AclOperations.CheckCreateBucket(env, ctx);
         var body = await ReadOptionalBodyAsync(ctx);
         if (body is not null)
         {
@@ -133,7 +134,7 @@ internal sealed partial class BucketOperations(S3Environment env)
             // Outside us-east-1 S3 requires the constraint to name the endpoint's region.
             throw new AwsException("IllegalLocationConstraintException", 400, "The unspecified location constraint is incompatible for the region specific endpoint this request was sent to.");
         }
-        var bucket = new BucketRecord(name, ctx.Principal.AccountId, env.Region, env.Clock.GetUtcNow());
+        var bucket = new BucketRecord(name, ctx.Principal.AccountId, env.Region, env.Clock.GetUtcNow(), ObjectOwnership: ownership, Acl: acl);
         if (string.Equals(ctx.Header("x-amz-bucket-object-lock-enabled"), "true", StringComparison.OrdinalIgnoreCase))
         {
             // A bucket made with Object Lock is versioned from the start; S3 asks for the

@@ -193,6 +193,29 @@ public sealed class BucketPolicyOperations(S3Environment env)
         if (document is not null && bucket.PublicAccessBlock?.RestrictPublicBuckets == true && IsPublic(document)
             && (principal.IsAnonymous || principal.AccountId != bucket.OwnerAccountId))
             document = document with { Statements = document.Statements.Where(s => !(s.Effect == Effect.Allow && s.Principal?.Everyone == true)).ToList() };
-        return new ResourcePolicy(document, bucket.OwnerAccountId, Required: false);
+        if (!ObjectOwnership.AclsEnabled(bucket)) return new ResourcePolicy(document, bucket.OwnerAccountId, Required: false);
+        var (grants, owner) = AclGrants(store, bucket, action, slash < 0 ? null : path[(slash + 1)..]);
+        if (grants.Count > 0) document = document is null ? new PolicyDocument("2012-10-17", grants) : document with { Statements = [.. document.Statements, .. grants] };
+        return new ResourcePolicy(document, owner, Required: false);
     };
+
+    /// <summary>With ACLs on, the ACL grants that bear on an action, as statements of the
+    /// resource policy (so an explicit Deny anywhere still wins and a grant to another account
+    /// still needs that account's own permission), and the account that owns the resource. The
+    /// object ACL actions (reading an object, reading or writing its ACL) are decided by the
+    /// object's ACLs and owned by the object's owner, so a bucket owner reads an object another
+    /// account wrote only when that account grants it; everything else by the bucket's ACL.
+    /// IgnorePublicAcls drops grants to everyone and to every signed-in user.</summary>
+    static (List<Statement> Grants, string Owner) AclGrants(S3Store store, BucketRecord bucket, string action, string? key)
+    {
+        var ignorePublic = bucket.PublicAccessBlock?.IgnorePublicAcls == true;
+        if (key is null || !S3Acl.IsObjectAclAction(action))
+            return (S3Acl.BucketStatements(bucket, bucket.Acl ?? [], ignorePublic).ToList(), bucket.OwnerAccountId);
+        // Every version's own grants, each for requests that name it; the plain actions act on
+        // the current one, whose owner owns the key.
+        var versions = store.ListKeyVersions(bucket.Name, key).Where(v => !v.IsDeleteMarker).ToList();
+        var current = store.GetObject(bucket.Name, key);
+        var grants = versions.SelectMany(v => S3Acl.ObjectStatements(bucket.Name, v, v.Acl ?? [], current is not null && v.WireVersionId == current.WireVersionId, ignorePublic)).ToList();
+        return (grants, (current ?? versions.FirstOrDefault())?.OwnerAccountId ?? bucket.OwnerAccountId);
+    }
 }

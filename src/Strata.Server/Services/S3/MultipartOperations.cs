@@ -57,6 +57,7 @@ internal sealed class MultipartOperations(S3Environment env, ObjectOperations ob
             Key = key,
             Initiated = env.Clock.GetUtcNow(),
             OwnerAccountId = env.WriterAccount(ctx, bucket),
+            Acl = AclOperations.NewObjectAcl(env, ctx, bucket),
             InitiatorArn = ctx.Principal.Arn,
             Headers = headers,
             Metadata = metadata,
@@ -287,6 +288,7 @@ internal sealed class MultipartOperations(S3Environment env, ObjectOperations ob
                 StorageClass = u.StorageClass,
                 OwnerAccountId = u.OwnerAccountId,
                 Encryption = u.Encryption,
+                Acl = u.Acl,
             });
             return result;
         }, existing => ObjectOperations.CheckWriteConditions(ctx, existing));

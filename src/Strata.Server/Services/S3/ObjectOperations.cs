@@ -67,6 +67,7 @@ internal sealed class ObjectOperations(S3Environment env)
             StorageClass = storageClass,
             OwnerAccountId = env.WriterAccount(ctx, env.RequireBucket(ctx)),
             Encryption = encryption,
+            Acl = AclOperations.NewObjectAcl(env, ctx, env.RequireBucket(ctx)),
         });
         try
         {

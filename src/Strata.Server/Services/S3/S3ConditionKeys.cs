@@ -29,7 +29,7 @@ internal static class S3ConditionKeys
     /// <summary>Object Lock's headers, whose keys drop the <c>x-amz-</c>.</summary>
     static readonly string[] ObjectLockHeaders = ["x-amz-object-lock-mode", "x-amz-object-lock-retain-until-date", "x-amz-object-lock-legal-hold"];
 
-    /// <summary>CreateBucket's canned ACL and grants.</summary>
+    /// <summary>The canned ACL and grants of CreateBucket, PutBucketAcl and PutObjectAcl.</summary>
     static readonly string[] CreateBucketHeaders = ["x-amz-acl", "x-amz-grant-read", "x-amz-grant-write", "x-amz-grant-read-acp", "x-amz-grant-write-acp", "x-amz-grant-full-control"];
 
     public static void Add(RequestContext ctx, string action, string resource, S3Store store, TimeProvider clock, IDictionary<string, IReadOnlyList<string>> keys)
@@ -53,8 +53,9 @@ internal static class S3ConditionKeys
                 foreach (var name in new[] { "prefix", "delimiter", "max-keys" })
                     if (ctx.Request.Query.TryGetValue(name, out var v)) keys["s3:" + name] = [v.ToString()];
                 break;
-            case "s3:createbucket":
+            case "s3:createbucket" or "s3:putbucketacl" or "s3:putobjectacl" or "s3:putobjectversionacl":
                 AddHeaders(ctx, keys, CreateBucketHeaders, header => "s3:" + header);
+                Version(ctx, action, keys);
                 break;
             case "s3:putobject":
                 AddHeaders(ctx, keys, PutObjectHeaders, header => "s3:" + header);
@@ -76,7 +77,7 @@ internal static class S3ConditionKeys
                 or "s3:getobjectversion" or "s3:getobjectversiontagging" or "s3:deleteobjectversiontagging":
                 AddExistingTags(store, resource, Version(ctx, action, keys), keys);
                 break;
-            case "s3:deleteobjectversion":
+            case "s3:deleteobjectversion" or "s3:getobjectversionacl":
                 Version(ctx, action, keys);
                 break;
             case "s3:putobjectretention" or "s3:bypassgovernanceretention":

@@ -5,12 +5,13 @@ namespace Strata.Server.Services.S3;
 /// <summary>A bucket, with its policy (JSON as the owner wrote it), public access block, default
 /// encryption, notification, CORS and lifecycle configuration, versioning status (null: never
 /// versioned; <see cref="VersioningStatus.Enabled"/> or <see cref="VersioningStatus.Suspended"/>),
-/// tags (null: no tag set, which GetBucketTagging tells apart from any set), and Object Lock
-/// (null: not enabled, which it can never be again once it is).</summary>
+/// tags (null: no tag set, which GetBucketTagging tells apart from any set), Object Lock
+/// (null: not enabled, which it can never be again once it is), Object Ownership
+/// (<see cref="S3.ObjectOwnership"/>; null: BucketOwnerEnforced) and ACL (null: the owner's full control).</summary>
 public sealed record BucketRecord(string Name, string OwnerAccountId, string Region, DateTimeOffset CreationDate,
     string? Policy = null, PublicAccessBlock? PublicAccessBlock = null, DefaultEncryption? Encryption = null, BucketNotification? Notification = null,
     string? Versioning = null, List<CorsRuleRecord>? Cors = null, BucketLifecycle? Lifecycle = null, List<ObjectTag>? Tags = null,
-    ObjectLockConfigurationRecord? ObjectLock = null);
+    ObjectLockConfigurationRecord? ObjectLock = null, string? ObjectOwnership = null, List<AclGrant>? Acl = null);
 
 /// <summary>A bucket's Object Lock configuration (its presence means Object Lock is enabled) and
 /// the default retention new versions get: a mode with a period of days or of years, or none.</summary>
@@ -116,6 +117,8 @@ public sealed record ObjectRecord
     public string? ObjectLockMode { get; init; }
     public DateTimeOffset? ObjectLockRetainUntilDate { get; init; }
     public string? ObjectLockLegalHold { get; init; }
+    /// <summary>The version's ACL; null: its owner's full control.</summary>
+    public List<AclGrant>? Acl { get; init; }
 
     [JsonIgnore]
     public bool IsDeleteMarker => DeleteMarker == true;
@@ -154,6 +157,8 @@ public sealed record UploadRecord
     public string? ObjectLockMode { get; init; }
     public DateTimeOffset? ObjectLockRetainUntilDate { get; init; }
     public string? ObjectLockLegalHold { get; init; }
+    /// <summary>The ACL the object gets on completion (null: its owner's full control).</summary>
+    public List<AclGrant>? Acl { get; init; }
 }
 
 public sealed record PartRecord(int PartNumber, string BlobId, long Size, string ETag, DateTimeOffset LastModified, string? Checksum);
