@@ -26,17 +26,19 @@ MODELLED = "InvokeEndpointWithResponseStream" in rt.meta.service_model.operation
 BYOC = deploy_byoc(sm, iam)
 
 
-def invoke_stream(name, body, content_type="text/plain", **kw):
+def invoke_stream(name, body, content_type="text/plain", keys=None, **kw):
     """(the response's headers as boto3 names them, an iterator of the events as boto3 yields
-    them). An error before the stream is raised as a ClientError; an exception event while
-    iterating as an EventStreamError."""
+    them), as the root or as the identity of `keys` (access key id, secret). An error before the
+    stream is raised as a ClientError; an exception event while iterating as an EventStreamError."""
     if MODELLED:
-        r = rt.invoke_endpoint_with_response_stream(EndpointName=name, Body=body, ContentType=content_type, **kw)
+        runtime = rt if keys is None else boto3.client("sagemaker-runtime", endpoint_url=endpoint(), region_name="us-east-1", config=cfg,
+                                                       aws_access_key_id=keys[0], aws_secret_access_key=keys[1])
+        r = runtime.invoke_endpoint_with_response_stream(EndpointName=name, Body=body, ContentType=content_type, **kw)
         return {k: v for k, v in r.items() if k != "Body"}, iter(r["Body"])
-    return _raw_stream(name, body, content_type, **kw)
+    return _raw_stream(name, body, content_type, keys, **kw)
 
 
-def _raw_stream(name, body, content_type, TargetVariant=None, Accept=None):
+def _raw_stream(name, body, content_type, keys, TargetVariant=None, Accept=None):
     import http.client
     import urllib.parse
     from botocore.auth import SigV4Auth
@@ -50,7 +52,8 @@ def _raw_stream(name, body, content_type, TargetVariant=None, Accept=None):
     if Accept:
         headers["X-Amzn-SageMaker-Accept"] = Accept
     request = AWSRequest(method="POST", url=url, data=body, headers=headers)
-    SigV4Auth(boto3.Session().get_credentials(), "sagemaker", "us-east-1").add_auth(request)
+    session = boto3.Session(*keys) if keys else boto3.Session()
+    SigV4Auth(session.get_credentials(), "sagemaker", "us-east-1").add_auth(request)
     parts = urllib.parse.urlsplit(url)
     conn = http.client.HTTPConnection(parts.hostname, parts.port, timeout=120)
     conn.request("POST", parts.path, body=body, headers=dict(request.headers.items()))
@@ -132,6 +135,30 @@ def test_errors_before_the_stream_are_invoke_endpoints():
     sm.create_endpoint(EndpointName=name, EndpointConfigName=name)
     until("the endpoint failed", lambda: sm.describe_endpoint(EndpointName=name)["EndpointStatus"] == "Failed", 60)
     expect_error(lambda: invoke_stream(name, b"x"), "ValidationError", 400, "is not in service: its status is Failed")
+
+
+def test_authorized_as_its_own_action():
+    """sagemaker:InvokeEndpointWithResponseStream (the Service Authorization Reference's action)
+    allows the streaming call and not InvokeEndpoint, and the other way round."""
+    account = boto3.client("sts", endpoint_url=endpoint(), region_name="us-east-1", config=cfg).get_caller_identity()["Account"]
+    arn = f"arn:aws:sagemaker:us-east-1:{account}:endpoint/{BYOC.lower()}"
+
+    def user(action):
+        name = unique("u")
+        iam.create_user(UserName=name)
+        iam.put_user_policy(UserName=name, PolicyName="p", PolicyDocument=json.dumps(
+            {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": action, "Resource": arn}]}))
+        key = iam.create_access_key(UserName=name)["AccessKey"]
+        return key["AccessKeyId"], key["SecretAccessKey"]
+
+    streamer, invoker = user("sagemaker:InvokeEndpointWithResponseStream"), user("sagemaker:InvokeEndpoint")
+    _, events = invoke_stream(BYOC, b"hello", keys=streamer)
+    assert b"hello" in b"".join(e["PayloadPart"]["Bytes"] for e in events)
+    as_streamer = boto3.client("sagemaker-runtime", endpoint_url=endpoint(), region_name="us-east-1", config=cfg,
+                               aws_access_key_id=streamer[0], aws_secret_access_key=streamer[1])
+    expect_error(lambda: as_streamer.invoke_endpoint(EndpointName=BYOC, Body=b"hello", ContentType="text/plain"), "AccessDeniedException", 400,
+                 "sagemaker:InvokeEndpoint on resource")
+    expect_error(lambda: invoke_stream(BYOC, b"hello", keys=invoker), "AccessDeniedException", 400, "sagemaker:InvokeEndpointWithResponseStream on resource")
 
 
 if __name__ == "__main__":
