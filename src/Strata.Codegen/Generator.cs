@@ -174,7 +174,9 @@ sealed partial class Generator(ServiceModel model, ServiceList list, string boto
         if (Summary(shape) is { } summary) Line($"/// <summary>{summary}</summary>");
         Line($"public sealed partial record {TypeName(structure)}{(isInput ? " : IValidatable" : "")}");
         Line("{");
-        foreach (var m in Members(structure))
+        // An event stream's exception members (SageMaker Runtime's ModelStreamError) are errors
+        // sent as events: the Errors class names them; they are no data member.
+        foreach (var m in Members(structure).Where(m => !ServiceModel.Flag(model.Shape(m.Shape), "exception")))
         {
             if (IsJson && m.Property != m.WireName) Line($"    [JsonPropertyName(\"{m.WireName}\")]");
             Line($"    public {CsType(m.Shape)}? {m.Property} {{ get; init; }}");
@@ -497,7 +499,10 @@ sealed partial class Generator(ServiceModel model, ServiceList list, string boto
     IEnumerable<MemberInfo> HeaderMembers(string? structure)
         => structure is null ? [] : Members(structure).Where(m => ServiceModel.Str(m.Ref, "location") == "header");
 
-    /// <summary>The header names of the listed operations' members, one constant per member name.</summary>
+    /// <summary>The header names of the listed operations' members, one constant per member name.
+    /// A member that another operation listed before carries in a different header (SageMaker
+    /// Runtime's streaming Accept is <c>X-Amzn-SageMaker-Accept</c>, InvokeEndpoint's is
+    /// <c>Accept</c>) gets a constant named by its operation too: <c>{Operation}{Member}</c>.</summary>
     void Headers()
     {
         var headers = new SortedDictionary<string, string>(StringComparer.Ordinal);
@@ -506,9 +511,10 @@ sealed partial class Generator(ServiceModel model, ServiceList list, string boto
             var op = Operation(name);
             foreach (var m in HeaderMembers(ServiceModel.Str(Member(op, "input"), "shape")).Concat(HeaderMembers(ServiceModel.Str(Member(op, "output"), "shape"))))
             {
-                if (headers.TryGetValue(m.Property, out var other) && other != m.WireName)
-                    throw new NotSupportedException($"{model.Service}: member {m.Name} travels in both {other} and {m.WireName}");
-                headers[m.Property] = m.WireName;
+                var property = headers.TryGetValue(m.Property, out var other) && other != m.WireName ? name + m.Property : m.Property;
+                if (headers.TryGetValue(property, out other) && other != m.WireName)
+                    throw new NotSupportedException($"{model.Service}: member {m.Name} of {name} travels in both {other} and {m.WireName}");
+                headers[property] = m.WireName;
             }
         }
         if (headers.Count == 0) return;

@@ -45,6 +45,8 @@ class Handler(BaseHTTPRequestHandler):
             return self.reply(200, json.dumps({"length": len(payload)}).encode())
         if payload.startswith((b"bytes ", b"fail-bytes ", b"chunked ", b"endless", b"declare ")):
             return self.large(payload.decode())
+        if payload.startswith((b"stream ", b"stream-break")):
+            return self.stream(payload.decode())
         if payload.startswith(b"sleep "):
             # A request that takes its time, to hold a concurrency slot.
             import time
@@ -107,6 +109,39 @@ class Handler(BaseHTTPRequestHandler):
         except (BrokenPipeError, ConnectionResetError):
             # The server stopped reading past what it takes, and closed the connection.
             self.close_connection = True
+
+    def stream(self, command):
+        """A response written piece by piece, as a model streams tokens: `stream N GATE` writes
+        the line part-0 at once, then waits for the file GATE (the test makes it once it holds
+        that first part) before the lines part-1 … part-(N-1); a gate that never comes makes the
+        rest the line timed-out (so a server that held the first part back fails the test rather
+        than hangs it). `stream-break` writes the line partial, then drops the connection mid-body."""
+        import time
+        self.send_response(200)
+        self.send_header("Content-Type", "text/plain")
+        self.send_header("Transfer-Encoding", "chunked")
+        self.end_headers()
+
+        def chunk(data):
+            self.wfile.write(b"%x\r\n%s\r\n" % (len(data), data))
+            self.wfile.flush()
+
+        if command == "stream-break":
+            chunk(b"partial\n")
+            self.close_connection = True
+            self.connection.shutdown(2)
+            return
+        _, count, gate = command.split(" ", 2)
+        chunk(b"part-0\n")
+        deadline = time.time() + 30
+        while not os.path.exists(gate) and time.time() < deadline:
+            time.sleep(0.02)
+        if not os.path.exists(gate):
+            chunk(b"timed-out\n")
+        else:
+            for i in range(1, int(count)):
+                chunk(b"part-%d\n" % i)
+        self.wfile.write(b"0\r\n\r\n")
 
     def log_message(self, *args):
         print("request:", *args, flush=True)

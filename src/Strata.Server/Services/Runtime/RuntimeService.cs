@@ -6,7 +6,9 @@ using Strata.Server.Storage;
 namespace Strata.Server.Services.Runtime;
 
 /// <summary>
-/// SageMaker Runtime (REST-JSON): <c>POST /endpoints/{EndpointName}/invocations</c>. Picks the
+/// SageMaker Runtime (REST-JSON): <c>POST /endpoints/{EndpointName}/invocations</c>, and
+/// <c>…/invocations-response-stream</c> (InvokeEndpointWithResponseStream: the same routing, the
+/// container's answer relayed as event-stream <c>PayloadPart</c>s as it arrives). Picks the
 /// variant (weights, or <c>X-Amzn-SageMaker-Target-Variant</c>) and its least busy instance, and
 /// forwards the payload over the instance's pooled connection; a connection that fails before
 /// an answer is retried once on another instance. The route, header names and errors are the
@@ -31,24 +33,36 @@ public sealed class RuntimeService(HostingService hosting, MetricsStore metrics,
     const int MaxReasonInMessage = 256;
 
     static readonly RestOperation Invoke = SageMakerRuntimeOperations.InvokeEndpoint;
+    static readonly RestOperation InvokeStream = SageMakerRuntimeOperations.InvokeEndpointWithResponseStream;
 
     /// <summary>The URI label that names the endpoint (the operation's one URI member).</summary>
     static readonly string EndpointName = Invoke.Input.Single(m => m.Location == HttpLocation.Uri).WireName;
 
-    readonly Operation _invoke = new(Invoke.Name, "sagemaker:InvokeEndpoint",
-        ctx => $"arn:aws:sagemaker:{region}:{ctx.Principal.AccountId}:endpoint/{ctx.PathParameters[EndpointName].ToLowerInvariant()}", _ => Task.CompletedTask);
+    string EndpointArn(RequestContext ctx) => $"arn:aws:sagemaker:{region}:{ctx.Principal.AccountId}:endpoint/{ctx.PathParameters[EndpointName].ToLowerInvariant()}";
 
-    public IEnumerable<Operation> Operations => [InvokeOperation];
+    // The streaming call has an action of its own in the Service Authorization Reference (its API
+    // page still says sagemaker:InvokeEndpoint; a policy for it names the new action).
+    Operation InvokeOperation => new(Invoke.Name, "sagemaker:InvokeEndpoint", EndpointArn, ctx => InvokeEndpoint(ctx, stream: false));
+    Operation StreamOperation => new(InvokeStream.Name, "sagemaker:InvokeEndpointWithResponseStream", EndpointArn, ctx => InvokeEndpoint(ctx, stream: true));
+
+    public IEnumerable<Operation> Operations => [InvokeOperation, StreamOperation];
 
     public ErrorTable Errors => RuntimeErrorTable.Errors;
 
-    Operation InvokeOperation => _invoke with { Handler = InvokeEndpoint };
-
     public Operation? Resolve(RequestContext ctx)
     {
-        if (!Invoke.TryMatch(ctx.Request.Method, ctx.RawPath, ctx.PathParameters, Auth.SigV4.PercentDecode)) return null;
-        ctx.OperationName = Invoke.Name;
-        return InvokeOperation;
+        var (method, path) = (ctx.Request.Method, ctx.RawPath);
+        if (Invoke.TryMatch(method, path, ctx.PathParameters, Auth.SigV4.PercentDecode))
+        {
+            ctx.OperationName = Invoke.Name;
+            return InvokeOperation;
+        }
+        if (InvokeStream.TryMatch(method, path, ctx.PathParameters, Auth.SigV4.PercentDecode))
+        {
+            ctx.OperationName = InvokeStream.Name;
+            return StreamOperation;
+        }
+        return null;
     }
 
     static AwsException Validation(string message) => SageMakerRuntimeErrors.ValidationError(message);
@@ -66,7 +80,9 @@ public sealed class RuntimeService(HostingService hosting, MetricsStore metrics,
         (var status, _) => Validation($"Endpoint {name} of account {account} is not in service: its status is {status}."),
     };
 
-    async Task InvokeEndpoint(RequestContext ctx)
+    /// <param name="stream">InvokeEndpointWithResponseStream: errors before the container answers are
+    /// InvokeEndpoint's; its answer is relayed as event-stream parts.</param>
+    async Task InvokeEndpoint(RequestContext ctx, bool stream)
     {
         var name = ctx.PathParameters[EndpointName];
         var account = ctx.Principal.AccountId;
@@ -97,8 +113,9 @@ public sealed class RuntimeService(HostingService hosting, MetricsStore metrics,
         long modelMicros = 0;
         try
         {
-            modelMicros = await ForwardAsync(ctx, name, account, variant, body, targetModel);
-            outcome = "OK";
+            (modelMicros, var broken) = await ForwardAsync(ctx, name, account, variant, body, targetModel, stream);
+            // A stream that broke after it began was answered 200 and ended with an error event.
+            outcome = broken ? "Model5XX" : "OK";
         }
         catch (ModelInvocationFailed e)
         {
@@ -146,8 +163,9 @@ public sealed class RuntimeService(HostingService hosting, MetricsStore metrics,
         }
     }
 
-    /// <summary>Sends the payload to an instance of the variant; returns the model latency (µs).</summary>
-    async Task<long> ForwardAsync(RequestContext ctx, string name, string account, VariantRuntime variant, byte[] body, string? targetModel)
+    /// <summary>Sends the payload to an instance of the variant; returns the model latency (µs), and
+    /// whether a streamed answer broke after it began.</summary>
+    async Task<(long ModelMicros, bool StreamBroken)> ForwardAsync(RequestContext ctx, string name, string account, VariantRuntime variant, byte[] body, string? targetModel, bool stream)
     {
         WorkerProcess? failed = null;
         for (var attempt = 0; ; attempt++)
@@ -181,7 +199,10 @@ public sealed class RuntimeService(HostingService hosting, MetricsStore metrics,
             using var request = new HttpRequestMessage(HttpMethod.Post, lease is null ? "invocations" : $"models/{lease.WorkerModelName}/invoke") { Content = new ByteArrayContent(body) };
             request.Content.Headers.ContentType = MediaTypeHeaderValue.TryParse(ctx.Request.ContentType ?? "application/octet-stream", out var ct) ? ct : new("application/octet-stream");
             // The serving-container contract names these headers as the API does.
-            if (ctx.Header(SageMakerRuntimeHeaders.Accept) is { } accept) request.Headers.TryAddWithoutValidation(SageMakerRuntimeHeaders.Accept, accept);
+            // The streaming call's Accept travels in X-Amzn-SageMaker-Accept; the container is asked
+            // on the same /invocations with the contract's Accept, whichever call it serves.
+            if (ctx.Header(stream ? SageMakerRuntimeHeaders.InvokeEndpointWithResponseStreamAccept : SageMakerRuntimeHeaders.Accept) is { } accept)
+                request.Headers.TryAddWithoutValidation(SageMakerRuntimeHeaders.Accept, accept);
             if (ctx.Header(SageMakerRuntimeHeaders.CustomAttributes) is { } attributes) request.Headers.TryAddWithoutValidation(SageMakerRuntimeHeaders.CustomAttributes, attributes);
             instance.Enter();
             var sent = System.Diagnostics.Stopwatch.GetTimestamp();
@@ -190,6 +211,8 @@ public sealed class RuntimeService(HostingService hosting, MetricsStore metrics,
                 // Disposing the response puts its connection back only once the body is read to its
                 // end: an answer left unread past the limit is drained, or its connection closed.
                 using var response = await instance.Http.SendAsync(request, HttpCompletionOption.ResponseHeadersRead, ctx.Http.RequestAborted);
+                if (stream && response.IsSuccessStatusCode)
+                    return await RelayAsync(ctx, variant, response, sent);
                 var payload = await ReadBoundedAsync(response.Content, MaxPayloadBytes, ctx.Http.RequestAborted);
                 var modelMicros = (long)System.Diagnostics.Stopwatch.GetElapsedTime(sent).TotalMicroseconds;
                 // The model was unloaded between choosing it and using it: once more.
@@ -210,7 +233,7 @@ public sealed class RuntimeService(HostingService hosting, MetricsStore metrics,
                     ctx.Response.Headers[SageMakerRuntimeHeaders.CustomAttributes] = string.Join(",", back);
                 ctx.Response.ContentLength = payload.Length;
                 await ctx.Response.Body.WriteAsync(payload, ctx.Http.RequestAborted);
-                return modelMicros;
+                return (modelMicros, false);
             }
             catch (HttpRequestException) when (attempt == 0 && !ctx.Http.RequestAborted.IsCancellationRequested)
             {
@@ -236,6 +259,72 @@ public sealed class RuntimeService(HostingService hosting, MetricsStore metrics,
                 lease?.Dispose();
             }
         }
+    }
+
+    /// <summary>
+    /// InvokeEndpointWithResponseStream's answer: 200 with the headers at once, then each piece
+    /// of the container's body as a <c>PayloadPart</c> event as soon as it is read (nothing is
+    /// buffered beyond one read). A container whose body breaks off (its connection reset, the
+    /// instance killed) ends the stream with a <c>ModelStreamError</c> event (<c>StreamBroken</c>),
+    /// as SageMaker does; a failure of Strata's own, with <c>InternalStreamFailure</c>. Returns
+    /// the model latency (µs, to the last byte) and whether the stream broke.
+    /// </summary>
+    static async Task<(long ModelMicros, bool StreamBroken)> RelayAsync(RequestContext ctx, VariantRuntime variant, HttpResponseMessage response, long sent)
+    {
+        var aborted = ctx.Http.RequestAborted;
+        ctx.Response.StatusCode = 200;
+        ctx.Response.ContentType = EventStream.ContentType;
+        ctx.Response.Headers[SageMakerRuntimeHeaders.InvokeEndpointWithResponseStreamContentType] = response.Content.Headers.ContentType?.ToString() ?? "application/octet-stream";
+        ctx.Response.Headers[SageMakerRuntimeHeaders.InvokedProductionVariant] = variant.Name;
+        if (response.Headers.TryGetValues(SageMakerRuntimeHeaders.CustomAttributes, out var back))
+            ctx.Response.Headers[SageMakerRuntimeHeaders.CustomAttributes] = string.Join(",", back);
+        await ctx.Response.StartAsync(aborted);
+        var chunk = System.Buffers.ArrayPool<byte>.Shared.Rent(64 * 1024);
+        (string Type, string? Code, string Message)? failure = null;
+        try
+        {
+            await using var body = await response.Content.ReadAsStreamAsync(aborted);
+            while (true)
+            {
+                int n;
+                try { n = await body.ReadAsync(chunk, aborted); }
+                catch (Exception e) when (!aborted.IsCancellationRequested && e is IOException or HttpRequestException or OperationCanceledException)
+                {
+                    failure = ("ModelStreamError", "StreamBroken", $"The connection to the model container of variant {variant.Name} broke before its response ended: {e.Message}");
+                    break;
+                }
+                if (n == 0) break;
+                await ctx.Response.Body.WriteAsync(EventStream.Event("PayloadPart", chunk.AsSpan(0, n)), aborted);
+                await ctx.Response.Body.FlushAsync(aborted);
+            }
+        }
+        catch (Exception e) when (!aborted.IsCancellationRequested && e is not IOException)
+        {
+            failure = ("InternalStreamFailure", null, $"The stream failed: {e.GetType().Name}. Try your request again.");
+        }
+        finally
+        {
+            System.Buffers.ArrayPool<byte>.Shared.Return(chunk);
+        }
+        var modelMicros = (long)System.Diagnostics.Stopwatch.GetElapsedTime(sent).TotalMicroseconds;
+        if (failure is not { } f) return (modelMicros, false);
+        await ctx.Response.Body.WriteAsync(EventStream.Exception(f.Type, StreamErrorJson(f.Message, f.Code)), aborted);
+        return (modelMicros, true);
+    }
+
+    /// <summary>An exception event's members as its JSON payload (ModelStreamError's Message and
+    /// ErrorCode; InternalStreamFailure has only Message).</summary>
+    static byte[] StreamErrorJson(string message, string? errorCode)
+    {
+        using var buffer = new MemoryStream();
+        using (var json = new System.Text.Json.Utf8JsonWriter(buffer))
+        {
+            json.WriteStartObject();
+            json.WriteString("Message", message);
+            if (errorCode is not null) json.WriteString("ErrorCode", errorCode);
+            json.WriteEndObject();
+        }
+        return buffer.ToArray();
     }
 
     /// <summary>SageMaker's ModelError for what the container answered (<paramref name="status"/>):

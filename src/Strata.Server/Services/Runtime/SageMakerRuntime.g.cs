@@ -36,6 +36,40 @@ public sealed partial record InvokeEndpointOutput
     public string? ClosedSessionId { get; init; }
 }
 
+public sealed partial record InvokeEndpointWithResponseStreamInput
+{
+    public string? EndpointName { get; init; }
+    public byte[]? Body { get; init; }
+    public string? ContentType { get; init; }
+    public string? Accept { get; init; }
+    public string? CustomAttributes { get; init; }
+    public string? TargetVariant { get; init; }
+    public string? TargetContainerHostname { get; init; }
+    public string? InferenceId { get; init; }
+    public string? InferenceComponentName { get; init; }
+    public string? SessionId { get; init; }
+}
+
+public sealed partial record InvokeEndpointWithResponseStreamOutput
+{
+    public ResponseStream? Body { get; init; }
+    public string? ContentType { get; init; }
+    public string? InvokedProductionVariant { get; init; }
+    public string? CustomAttributes { get; init; }
+}
+
+/// <summary>A wrapper for pieces of the payload that&apos;s returned in response to a streaming inference request.</summary>
+public sealed partial record PayloadPart
+{
+    public byte[]? Bytes { get; init; }
+}
+
+/// <summary>A stream of payload parts.</summary>
+public sealed partial record ResponseStream
+{
+    public PayloadPart? PayloadPart { get; init; }
+}
+
 /// <summary>The HTTP headers sagemaker-runtime's members travel in, named by member.</summary>
 public static class SageMakerRuntimeHeaders
 {
@@ -46,6 +80,8 @@ public static class SageMakerRuntimeHeaders
     public const string EnableExplanations = "X-Amzn-SageMaker-Enable-Explanations";
     public const string InferenceComponentName = "X-Amzn-SageMaker-Inference-Component";
     public const string InferenceId = "X-Amzn-SageMaker-Inference-Id";
+    public const string InvokeEndpointWithResponseStreamAccept = "X-Amzn-SageMaker-Accept";
+    public const string InvokeEndpointWithResponseStreamContentType = "X-Amzn-SageMaker-Content-Type";
     public const string InvokedProductionVariant = "x-Amzn-Invoked-Production-Variant";
     public const string NewSessionId = "X-Amzn-SageMaker-New-Session-Id";
     public const string SessionId = "X-Amzn-SageMaker-Session-Id";
@@ -80,6 +116,25 @@ public static class SageMakerRuntimeOperations
         new("NewSessionId", HttpLocation.Header, "X-Amzn-SageMaker-New-Session-Id"),
         new("ClosedSessionId", HttpLocation.Header, "X-Amzn-SageMaker-Closed-Session-Id"),
     ]);
+    public static readonly RestOperation InvokeEndpointWithResponseStream = new("InvokeEndpointWithResponseStream", "POST", "/endpoints/{EndpointName}/invocations-response-stream",
+    [
+        new("EndpointName", HttpLocation.Uri, "EndpointName"),
+        new("Body", HttpLocation.Payload, "Body"),
+        new("ContentType", HttpLocation.Header, "Content-Type"),
+        new("Accept", HttpLocation.Header, "X-Amzn-SageMaker-Accept"),
+        new("CustomAttributes", HttpLocation.Header, "X-Amzn-SageMaker-Custom-Attributes"),
+        new("TargetVariant", HttpLocation.Header, "X-Amzn-SageMaker-Target-Variant"),
+        new("TargetContainerHostname", HttpLocation.Header, "X-Amzn-SageMaker-Target-Container-Hostname"),
+        new("InferenceId", HttpLocation.Header, "X-Amzn-SageMaker-Inference-Id"),
+        new("InferenceComponentName", HttpLocation.Header, "X-Amzn-SageMaker-Inference-Component"),
+        new("SessionId", HttpLocation.Header, "X-Amzn-SageMaker-Session-Id"),
+    ],
+    [
+        new("Body", HttpLocation.Payload, "Body"),
+        new("ContentType", HttpLocation.Header, "X-Amzn-SageMaker-Content-Type"),
+        new("InvokedProductionVariant", HttpLocation.Header, "x-Amzn-Invoked-Production-Variant"),
+        new("CustomAttributes", HttpLocation.Header, "X-Amzn-SageMaker-Custom-Attributes"),
+    ]);
 }
 
 /// <summary>The errors the model declares for these operations: each one's code, HTTP status and
@@ -88,11 +143,13 @@ public static class SageMakerRuntimeErrors
 {
     public static AwsException InternalDependencyException(string message) => new("InternalDependencyException", 530, message, senderFault: false);
     public static AwsException InternalFailure(string message) => new("InternalFailure", 500, message, senderFault: false);
+    public static AwsException InternalStreamFailure(string message) => new("InternalStreamFailure", 500, message, senderFault: false);
     public static AwsException ModelError(string message) => new("ModelError", 424, message);
     public static AwsException ModelNotReadyException(string message) => new("ModelNotReadyException", 429, message);
+    public static AwsException ModelStreamError(string message) => new("ModelStreamError", 400, message);
     public static AwsException ServiceUnavailable(string message) => new("ServiceUnavailable", 503, message, senderFault: false);
     public static AwsException ValidationError(string message) => new("ValidationError", 400, message);
 
     /// <summary>Every declared error code, for the test that holds error tables against the model.</summary>
-    public static readonly IReadOnlySet<string> Codes = new HashSet<string>(StringComparer.Ordinal) { "InternalDependencyException", "InternalFailure", "ModelError", "ModelNotReadyException", "ServiceUnavailable", "ValidationError" };
+    public static readonly IReadOnlySet<string> Codes = new HashSet<string>(StringComparer.Ordinal) { "InternalDependencyException", "InternalFailure", "InternalStreamFailure", "ModelError", "ModelNotReadyException", "ModelStreamError", "ServiceUnavailable", "ValidationError" };
 }
