@@ -10,7 +10,9 @@ namespace Strata.Server.Auth;
 public sealed record ResourcePolicy(PolicyDocument? Document, string? OwnerAccount, bool Required);
 
 /// <summary>Finds the resource policy that applies to an action on a resource, or null.</summary>
-public delegate ResourcePolicy? ResourcePolicyLookup(Principal principal, string action, string resource);
+/// <summary>The resource policy of <paramref name="resource"/> for an action; <paramref name="request"/> is the request
+/// being decided (null for a service acting with a role), for lookups that depend on what it names.</summary>
+public delegate ResourcePolicy? ResourcePolicyLookup(Principal principal, string action, string resource, RequestContext? request);
 
 /// <summary>
 /// Decides whether the principal may perform the request's IAM action on its resource. The
@@ -26,7 +28,7 @@ public sealed class Authorizer(IPolicySource iam, IReadOnlyList<ResourcePolicyLo
 
     /// <summary>A role's trust policy is the resource policy of <c>sts:AssumeRole</c> on it, and
     /// must allow (a role that does not exist has none, so nothing may assume it).</summary>
-    public static ResourcePolicyLookup RoleTrust(IPolicySource iam) => (_, action, resource) =>
+    public static ResourcePolicyLookup RoleTrust(IPolicySource iam) => (_, action, resource, _) =>
         !action.Equals("sts:AssumeRole", StringComparison.OrdinalIgnoreCase) ? null
         : iam.FindRole(resource) is { } role ? new ResourcePolicy(iam.Parse(role.AssumeRolePolicyDocument, PolicyKind.Trust), role.Arn.Split(':')[4], Required: true)
         : new ResourcePolicy(null, null, Required: true);
@@ -67,7 +69,7 @@ public sealed class Authorizer(IPolicySource iam, IReadOnlyList<ResourcePolicyLo
         // GetSessionToken's credentials (no MFA here) may not call IAM; AWS refuses the token.
         if (p is { Temporary: true, RoleArn: null } && action.StartsWith("iam:", StringComparison.OrdinalIgnoreCase))
             throw new AwsException("InvalidClientTokenId", 403, "The security token included in the request is invalid");
-        return Decide(p, action, resource, policies => Context(ctx, action, resource, policies), resourcePolicy);
+        return Decide(p, action, resource, policies => Context(ctx, action, resource, policies), resourcePolicy, ctx);
     }
 
     /// <summary>A decision for a principal acting without a request of its own: a service using
@@ -88,15 +90,15 @@ public sealed class Authorizer(IPolicySource iam, IReadOnlyList<ResourcePolicyLo
             };
             AddPrincipalKeys(context, principal, policies);
             return context;
-        }, null);
+        }, null, null);
 
-    AuthorizationResult Decide(Principal p, string action, string resource, Func<PrincipalPolicies, Dictionary<string, IReadOnlyList<string>>> context, ResourcePolicy? resourcePolicy)
+    AuthorizationResult Decide(Principal p, string action, string resource, Func<PrincipalPolicies, Dictionary<string, IReadOnlyList<string>>> context, ResourcePolicy? resourcePolicy, RequestContext? ctx)
     {
         if (AlwaysAllowed.Contains(action) && !p.IsAnonymous) return new AuthorizationResult(Decision.Allow, "");
         var found = resourcePolicy;
         if (found is null)
             foreach (var lookup in resourcePolicies)
-                if ((found = lookup(p, action, resource)) is not null) break;
+                if ((found = lookup(p, action, resource, ctx)) is not null) break;
         var owner = found?.OwnerAccount ?? ArnAccount(resource);
         // The common case costs nothing: the root in its own account, no resource policy.
         if (p.Type == PrincipalType.Root && found?.Document is null && found?.Required != true && (owner is null || owner == p.AccountId) && p.SessionPolicies is null)

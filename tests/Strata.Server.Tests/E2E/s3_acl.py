@@ -109,6 +109,14 @@ def test_ownership_controls_are_kept_per_bucket():
     s3.put_bucket_ownership_controls(Bucket=made, OwnershipControls={"Rules": [{"ObjectOwnership": "ObjectWriter"}]})
     eq(anonymous.get_object(Bucket=made, Key="k")["Body"].read(), b"x", "public again")
 
+    # Creating a bucket with an ownership setting or an ACL takes the permissions to set them.
+    creator = client("s3", new_user(client("iam"), ["s3:CreateBucket"]))
+    expect_error(lambda: creator.create_bucket(Bucket=unique("own"), ObjectOwnership="ObjectWriter"), "AccessDenied", 403)
+    expect_error(lambda: creator.create_bucket(Bucket=unique("own"), ACL="private"), "AccessDenied", 403)
+    creator.create_bucket(Bucket=unique("own"))
+    granted = client("s3", new_user(client("iam"), ["s3:CreateBucket", "s3:PutBucketOwnershipControls", "s3:PutBucketAcl"]))
+    granted.create_bucket(Bucket=unique("own"), ObjectOwnership="ObjectWriter", ACL="private")
+
 
 def test_canned_acls_expand_as_s3_documents():
     b = acl_bucket()
@@ -234,6 +242,19 @@ def test_version_acls():
     s3.put_object_acl(Bucket=b, Key="k", VersionId=v1, ACL="private")
     expect_error(lambda: anonymous.get_object(Bucket=b, Key="k", VersionId=v1), "AccessDenied", 403)
     expect_error(lambda: s3.put_object_acl(Bucket=b, Key="k", VersionId="nope", ACL="private"), "InvalidArgument", 400)
+
+    # A version belongs to whoever wrote it, even after another account's version replaced it.
+    s3.put_bucket_acl(Bucket=b, AccessControlPolicy={"Owner": {"ID": OWNER["ID"]}, "Grants": [me(), me("WRITE", THEIR_OWNER)]})
+    mine = theirs.put_object(Bucket=b, Key="shared", Body=b"their draft")["VersionId"]
+    s3.put_object(Bucket=b, Key="shared", Body=b"final")
+    expect_error(lambda: s3.get_object(Bucket=b, Key="shared", VersionId=mine), "AccessDenied", 403)
+    expect_error(lambda: s3.put_object_acl(Bucket=b, Key="shared", VersionId=mine, ACL="public-read"), "AccessDenied", 403)
+    eq(theirs.get_object(Bucket=b, Key="shared", VersionId=mine)["Body"].read(), b"their draft", "the writer still reads its version")
+    # Copying that version needs its owner's grant too.
+    expect_error(lambda: s3.copy_object(Bucket=b, Key="copied", CopySource={"Bucket": b, "Key": "shared", "VersionId": mine}), "AccessDenied", 403)
+    theirs.put_object_acl(Bucket=b, Key="shared", VersionId=mine, ACL="bucket-owner-read")
+    s3.copy_object(Bucket=b, Key="copied", CopySource={"Bucket": b, "Key": "shared", "VersionId": mine})
+    eq(s3.get_object(Bucket=b, Key="copied")["Body"].read(), b"their draft", "copied once granted")
 
 
 def test_block_public_access_refuses_and_ignores_public_acls():

@@ -24,7 +24,7 @@ public sealed partial class EventsService
     /// <summary>A bus's policy is the resource policy of the <c>events:</c> actions on the bus
     /// (PutEvents from another account, by the bus's ARN). Within the owner's account it need not
     /// allow (identity policies suffice, IAM's rule); across accounts it must.</summary>
-    public static ResourcePolicyLookup Lookup(EventsStore store, Func<string, PolicyDocument> parse) => (_, action, resource) =>
+    public static ResourcePolicyLookup Lookup(EventsStore store, Func<string, PolicyDocument> parse) => (_, action, resource, _) =>
     {
         if (!action.StartsWith("events:", StringComparison.OrdinalIgnoreCase) || ParseBusArn(resource) is not { } found) return null;
         return store.GetBus(found.Account, found.Bus) is { Policy: { } json } ? new ResourcePolicy(parse(json), found.Account, Required: false) : null;

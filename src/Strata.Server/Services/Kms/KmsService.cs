@@ -98,7 +98,7 @@ public sealed partial class KmsService(KmsStore store, TimeProvider clock, strin
         """;
 
     /// <summary>The authorizer's lookup: a key's policy is required and is the resource policy.</summary>
-    public static ResourcePolicyLookup Lookup(KmsStore store, Func<string, PolicyDocument> parse) => (_, action, resource) =>
+    public static ResourcePolicyLookup Lookup(KmsStore store, Func<string, PolicyDocument> parse) => (_, action, resource, _) =>
     {
         if (!resource.StartsWith("arn:aws:kms:", StringComparison.Ordinal)) return null;
         var at = resource.IndexOf(":key/", StringComparison.Ordinal);

@@ -116,6 +116,9 @@ internal sealed partial class BucketOperations(S3Environment env)
         var name = ctx.Bucket!;
         ValidateBucketName(name);
         var (ownership, acl) = AclOperations.CheckCreateBucket(env, ctx);
+        // Setting ownership or an ACL while creating takes the permissions that set them later.
+        if (ctx.Header("x-amz-object-ownership") is not null) ctx.Authorize("s3:PutBucketOwnershipControls", $"arn:aws:s3:::{name}");
+        if (S3Acl.HasAclHeaders(ctx)) ctx.Authorize("s3:PutBucketAcl", $"arn:aws:s3:::{name}");
         var body = await ReadOptionalBodyAsync(ctx);
         if (body is not null)
         {

@@ -168,7 +168,7 @@ public sealed class BucketPolicyOperations(S3Environment env)
             && !s.Conditions.Any(c => c.Key.ToLowerInvariant() is "aws:sourceip" or "aws:sourcevpce" or "aws:sourcevpc" or "aws:principalaccount" or "aws:principalorgid" or "aws:sourcearn" or "aws:sourceaccount"));
 
     /// <summary>The authorizer's lookup: the policy and owner of the bucket an S3 action names.</summary>
-    public static ResourcePolicyLookup Lookup(S3Store store, Func<string, PolicyDocument> parse) => (principal, action, resource) =>
+    public static ResourcePolicyLookup Lookup(S3Store store, Func<string, PolicyDocument> parse) => (principal, action, resource, request) =>
     {
         // Creating a bucket that exists is BucketAlreadyExists, not a cross-account denial.
         if (!resource.StartsWith("arn:aws:s3:::", StringComparison.Ordinal) || action.Equals("s3:CreateBucket", StringComparison.OrdinalIgnoreCase)) return null;
@@ -194,7 +194,11 @@ public sealed class BucketPolicyOperations(S3Environment env)
             && (principal.IsAnonymous || principal.AccountId != bucket.OwnerAccountId))
             document = document with { Statements = document.Statements.Where(s => !(s.Effect == Effect.Allow && s.Principal?.Everyone == true)).ToList() };
         if (!ObjectOwnership.AclsEnabled(bucket)) return new ResourcePolicy(document, bucket.OwnerAccountId, Required: false);
-        var (grants, owner) = AclGrants(store, bucket, action, slash < 0 ? null : path[(slash + 1)..]);
+        var (grants, owner) = AclGrants(store, bucket, action, slash < 0 ? null : path[(slash + 1)..], NamedVersion(action, request));
+        // An object another account owns is that account's to grant: the bucket policy can still
+        // deny, but its Allow statements give nothing on it (S3's object context).
+        if (owner != bucket.OwnerAccountId && document is not null)
+            document = document with { Statements = document.Statements.Where(s => s.Effect == Effect.Deny).ToList() };
         if (grants.Count > 0) document = document is null ? new PolicyDocument("2012-10-17", grants) : document with { Statements = [.. document.Statements, .. grants] };
         return new ResourcePolicy(document, owner, Required: false);
     };
@@ -206,7 +210,7 @@ public sealed class BucketPolicyOperations(S3Environment env)
     /// object's ACLs and owned by the object's owner, so a bucket owner reads an object another
     /// account wrote only when that account grants it; everything else by the bucket's ACL.
     /// IgnorePublicAcls drops grants to everyone and to every signed-in user.</summary>
-    static (List<Statement> Grants, string Owner) AclGrants(S3Store store, BucketRecord bucket, string action, string? key)
+    static (List<Statement> Grants, string Owner) AclGrants(S3Store store, BucketRecord bucket, string action, string? key, string? versionId)
     {
         var ignorePublic = bucket.PublicAccessBlock?.IgnorePublicAcls == true;
         if (key is null || !S3Acl.IsObjectAclAction(action))
@@ -216,6 +220,18 @@ public sealed class BucketPolicyOperations(S3Environment env)
         var versions = store.ListKeyVersions(bucket.Name, key).Where(v => !v.IsDeleteMarker).ToList();
         var current = store.GetObject(bucket.Name, key);
         var grants = versions.SelectMany(v => S3Acl.ObjectStatements(bucket.Name, v, v.Acl ?? [], current is not null && v.WireVersionId == current.WireVersionId, ignorePublic)).ToList();
-        return (grants, (current ?? versions.FirstOrDefault())?.OwnerAccountId ?? bucket.OwnerAccountId);
+        // The version the request names is owned by whoever wrote it, not by the current one's writer.
+        var owned = versionId is null ? current ?? versions.FirstOrDefault() : versions.Find(v => v.WireVersionId == versionId);
+        return (grants, owned?.OwnerAccountId ?? bucket.OwnerAccountId);
+    }
+
+    /// <summary>The version a version action's request names: its <c>s3:versionid</c> (set by
+    /// handlers that authorize a version other than the request's own, such as a copy source),
+    /// else its <c>?versionId=</c>; null for the plain actions.</summary>
+    static string? NamedVersion(string action, RequestContext? request)
+    {
+        if (request is null || !action.Contains("Version", StringComparison.OrdinalIgnoreCase)) return null;
+        if (request.ConditionKeys.TryGetValue("s3:versionid", out var named) && named.Count == 1) return named[0];
+        return S3Http.Query(request, "versionId");
     }
 }

@@ -452,6 +452,9 @@ internal sealed class ObjectOperations(S3Environment env)
         var status = 0;
         Store.UpdateVersion(bucket.Name, ctx.Key!, versionId, current =>
         {
+            // Decided again on the version as stored: a write since the read may have replaced it.
+            if (!StorageClasses.IsArchive(current.StorageClass))
+                throw Model.S3Errors.InvalidObjectState("Restore is not allowed for the object's current storage class");
             if (current.Restore is { } running && now < running.CompletesAt)
                 throw new AwsException("RestoreAlreadyInProgress", 409, "Object restore is already in progress");
             if (current.Restore is { } done && now < done.ExpiresAt)
@@ -577,7 +580,14 @@ internal sealed class ObjectOperations(S3Environment env)
         var bucketName = path[..slash];
         var key = path[(slash + 1)..];
         // Reading a named version of the source takes the version's own permission, as in S3.
-        ctx.Authorize(versionId is null ? "s3:GetObject" : "s3:GetObjectVersion", $"arn:aws:s3:::{bucketName}/{key}");
+        if (versionId is null) ctx.Authorize("s3:GetObject", $"arn:aws:s3:::{bucketName}/{key}");
+        else
+        {
+            // The copy source's version, not the request's own (a copy has none), is s3:versionid.
+            ctx.ConditionKeys["s3:versionid"] = [versionId];
+            try { ctx.Authorize("s3:GetObjectVersion", $"arn:aws:s3:::{bucketName}/{key}"); }
+            finally { ctx.ConditionKeys.Remove("s3:versionid"); }
+        }
         var bucket = Store.GetBucket(bucketName) ?? throw S3Errors.NoSuchBucket(bucketName);
         var source = versionId is null ? Store.GetObject(bucketName, key) ?? throw S3Errors.NoSuchKey(key)
             : Store.GetVersion(bucketName, key, versionId) ?? throw S3Errors.NoSuchVersion(key, versionId);

@@ -93,15 +93,25 @@ public sealed class S3Store(IStateStore state, BlobStore blobs)
     {
         var (stored, garbage) = state.Write(w =>
         {
-            var versioning = VersioningOf(w.Get(Buckets, bucket) ?? throw new BucketNotFound(bucket));
+            var bucketJson = w.Get(Buckets, bucket) ?? throw new BucketNotFound(bucket);
+            var versioning = VersioningOf(bucketJson);
             var old = ReadObject(w, bucket, record.Key);
             check?.Invoke(old);
             var garbage = new List<string>();
-            return (Install(w, bucket, versioning, old, record, garbage), garbage);
+            return (Install(w, bucket, versioning, old, WithDefaultRetention(bucketJson, record), garbage), garbage);
         });
         DeleteBlobs(garbage);
         return stored;
     }
+
+    /// <summary>A version that names no retention gets its bucket's default one, as read in the
+    /// writing transaction: so do the objects Strata's own services write (trail logs, job
+    /// outputs), and a write whose bucket got a default while its body was arriving.</summary>
+    static ObjectRecord WithDefaultRetention(string bucketJson, ObjectRecord record)
+        => record.ObjectLockMode is null && bucketJson.Contains("\"ObjectLock\"", StringComparison.Ordinal)
+            && JsonSerializer.Deserialize(bucketJson, S3Json.Default.BucketRecord)!.ObjectLock is { DefaultMode: { } mode } config
+            ? record with { ObjectLockMode = mode, ObjectLockRetainUntilDate = ObjectLock.DefaultRetainUntil(config, record.LastModified) }
+            : record;
 
     /// <summary>A bucket's versioning status from its stored row, without parsing the row of a
     /// bucket that was never versioned (the common case, on every write).</summary>

@@ -58,7 +58,7 @@ public sealed partial class SnsService(SnsEnvironment env)
     /// <summary>A topic's policy (AWS's default one until SetTopicAttributes replaces it) is the
     /// resource policy of every <c>sns:</c> action on the topic. It need not allow within the
     /// owner's account (identity policies suffice there); across accounts it must.</summary>
-    public static ResourcePolicyLookup Lookup(SnsStore store, Func<string, PolicyDocument> parse) => (_, action, resource) =>
+    public static ResourcePolicyLookup Lookup(SnsStore store, Func<string, PolicyDocument> parse) => (_, action, resource, _) =>
     {
         if (!action.StartsWith("sns:", StringComparison.OrdinalIgnoreCase) || !resource.StartsWith("arn:aws:sns:", StringComparison.Ordinal)) return null;
         if (store.GetTopic(resource) is not { } topic) return null;

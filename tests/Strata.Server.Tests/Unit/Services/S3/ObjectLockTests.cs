@@ -132,6 +132,20 @@ public sealed class ObjectLockTests : IDisposable
     }
 
     [Fact]
+    public void A_write_that_names_no_retention_gets_the_buckets_default_in_the_store()
+    {
+        // Strata's own writers (trail logs, job outputs) call the store, not PutObject's handler.
+        var store = _s3.Store;
+        store.UpdateBucket("locked", b => b with { Versioning = VersioningStatus.Enabled, ObjectLock = new ObjectLockConfigurationRecord("COMPLIANCE", DefaultDays: 30) });
+        var written = store.PutObject("locked", Version(key: "log.json.gz"));
+        Assert.Equal(("COMPLIANCE", Now.AddDays(30)), (written.ObjectLockMode, written.ObjectLockRetainUntilDate));
+        var named = store.PutObject("locked", Version("GOVERNANCE", 1, key: "named"));
+        Assert.Equal(("GOVERNANCE", Now.AddDays(1)), (named.ObjectLockMode, named.ObjectLockRetainUntilDate));
+        var refused = store.DeleteObject("locked", "log.json.gz", written.VersionId, Now, InProcessS3.Account, v => ObjectLock.MayRemove(v, Now, true));
+        Assert.True(refused.Locked);
+    }
+
+    [Fact]
     public void The_store_keeps_a_version_its_remover_refuses()
     {
         var store = _s3.Store;

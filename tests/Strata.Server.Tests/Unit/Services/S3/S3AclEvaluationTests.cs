@@ -40,8 +40,8 @@ public sealed class S3AclEvaluationTests : IDisposable
         Directory.Delete(_dir, recursive: true);
     }
 
-    void Bucket(string? ownership, List<AclGrant>? acl = null, PublicAccessBlock? block = null)
-        => _store.CreateBucket(new BucketRecord("b", Owner, "us-east-1", _clock.GetUtcNow(), PublicAccessBlock: block, ObjectOwnership: ownership, Acl: acl));
+    void Bucket(string? ownership, List<AclGrant>? acl = null, PublicAccessBlock? block = null, string? policy = null)
+        => _store.CreateBucket(new BucketRecord("b", Owner, "us-east-1", _clock.GetUtcNow(), Policy: policy, PublicAccessBlock: block, ObjectOwnership: ownership, Acl: acl));
 
     ObjectRecord Put(string key, List<AclGrant>? acl, string owner = Owner, string? versionId = null)
         => _store.PutObject("b", new ObjectRecord
@@ -58,7 +58,7 @@ public sealed class S3AclEvaluationTests : IDisposable
 
     Decision Decide(Principal p, string action, string resource, string? versionId = null, bool identityAllows = false)
     {
-        var found = _lookup(p, action, resource);
+        var found = _lookup(p, action, resource, null);
         var context = new Dictionary<string, IReadOnlyList<string>>(StringComparer.OrdinalIgnoreCase);
         if (!p.IsAnonymous) context["aws:PrincipalAccount"] = [p.AccountId];
         if (versionId is not null) context["s3:versionid"] = [versionId];
@@ -137,5 +137,24 @@ public sealed class S3AclEvaluationTests : IDisposable
         Assert.Equal(Decision.ImplicitDeny, Decide(Principal.Anonymous, "s3:GetObject", "arn:aws:s3:::b/k"));
         Assert.Equal(Decision.Allow, Decide(Principal.Anonymous, "s3:GetObjectVersion", "arn:aws:s3:::b/k", v1));
         Assert.Equal(Decision.ImplicitDeny, Decide(Principal.Anonymous, "s3:GetObjectVersion", "arn:aws:s3:::b/k", v2));
+    }
+
+    [Fact]
+    public void ABucketPolicyAllowsNothingOnAnObjectAnotherAccountOwns()
+    {
+        // A public-read bucket policy: it reaches the owner's objects, not another account's,
+        // which only that account's ACL can grant; its Deny still reaches every object.
+        Bucket(ObjectOwnership.ObjectWriter, policy: """
+            {"Version":"2012-10-17","Statement":[
+              {"Effect":"Allow","Principal":"*","Action":"s3:GetObject","Resource":"arn:aws:s3:::b/*"},
+              {"Effect":"Deny","Principal":"*","Action":"s3:GetObject","Resource":"arn:aws:s3:::b/secret/*"}]}
+            """);
+        Put("mine", null);
+        Put("theirs", null, owner: Other);
+        Put("secret/theirs", [new AclGrant(S3Acl.FullControl, "c", Other), Group(S3Acl.AllUsers, "READ")], owner: Other);
+        Assert.Equal(Decision.Allow, Decide(Principal.Anonymous, "s3:GetObject", "arn:aws:s3:::b/mine"));
+        Assert.Equal(Decision.ImplicitDeny, Decide(Principal.Anonymous, "s3:GetObject", "arn:aws:s3:::b/theirs"));
+        Assert.Equal(Decision.ImplicitDeny, Decide(OwnerRoot, "s3:GetObject", "arn:aws:s3:::b/theirs"));
+        Assert.Equal(Decision.ExplicitDeny, Decide(Principal.Anonymous, "s3:GetObject", "arn:aws:s3:::b/secret/theirs"));
     }
 }

@@ -256,14 +256,14 @@ public sealed class S3AuthorizationTests : IDisposable
     public void AnAnonymousCallerLearnsThatABucketDoesNotExist()
     {
         var lookup = BucketPolicyOperations.Lookup(_store, json => PolicyDocument.Parse(json, PolicyKind.Resource));
-        var missing = Assert.Throws<AwsException>(() => lookup(Principal.Anonymous, "s3:GetObject", "arn:aws:s3:::nothing-here/k"));
+        var missing = Assert.Throws<AwsException>(() => lookup(Principal.Anonymous, "s3:GetObject", "arn:aws:s3:::nothing-here/k", null));
         Assert.Equal("NoSuchBucket", missing.Code);
         Assert.Equal(404, missing.Status);
         Assert.Equal("The specified bucket does not exist", missing.Message);
         Assert.Contains(new KeyValuePair<string, string>("BucketName", "nothing-here"), missing.Fields);
         // A signed caller goes on to its own policies (and the handler's NoSuchBucket).
-        Assert.Null(lookup(Principal.Root("444455556666", "AKIA"), "s3:GetObject", "arn:aws:s3:::nothing-here/k"));
+        Assert.Null(lookup(Principal.Root("444455556666", "AKIA"), "s3:GetObject", "arn:aws:s3:::nothing-here/k", null));
         // An existing bucket answers with its (absent) policy: the anonymous caller is denied.
-        Assert.NotNull(lookup(Principal.Anonymous, "s3:GetObject", "arn:aws:s3:::data/k"));
+        Assert.NotNull(lookup(Principal.Anonymous, "s3:GetObject", "arn:aws:s3:::data/k", null));
     }
 }
