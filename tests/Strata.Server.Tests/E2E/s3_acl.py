@@ -202,6 +202,13 @@ def test_objects_written_by_another_account():
     eq((acl["Owner"]["ID"], acl["Grants"]), (THEIR_OWNER["ID"], [me(owner=THEIR_OWNER)]), "the writer owns it")
     eq(theirs.get_object(Bucket=b, Key="t")["Body"].read(), b"theirs", "the writer reads it")
     expect_error(lambda: theirs.list_objects_v2(Bucket=b), "AccessDenied", 403)
+    # Listings name each object's own owner.
+    s3.put_object(Bucket=b, Key="ours", Body=b"o")
+    listed = {o["Key"]: o["Owner"]["ID"] for o in s3.list_objects_v2(Bucket=b, FetchOwner=True)["Contents"]}
+    eq(listed, {"t": THEIR_OWNER["ID"], "ours": OWNER["ID"]}, "ListObjectsV2 owners")
+    eq({o["Key"]: o["Owner"]["ID"] for o in s3.list_objects(Bucket=b)["Contents"]}, listed, "ListObjects owners")
+    eq({v["Key"]: v["Owner"]["ID"] for v in s3.list_object_versions(Bucket=b)["Versions"]}, listed, "ListObjectVersions owners")
+    s3.delete_object(Bucket=b, Key="ours")
     # The bucket owner may not read it until the writer grants it, but may delete it.
     expect_error(lambda: s3.get_object(Bucket=b, Key="t"), "AccessDenied", 403)
     expect_error(lambda: s3.get_object_acl(Bucket=b, Key="t"), "AccessDenied", 403)

@@ -226,7 +226,7 @@ internal sealed partial class BucketOperations(S3Environment env)
             IsTruncated = page.IsTruncated,
             NextMarker = page.IsTruncated && delimiter is not null && page.LastEntry is not null ? encode(page.LastEntry) : null,
             EncodingType = EncodingType(ctx),
-            Contents = Contents(page, encode, owner, RestoreStatusAt(ctx)),
+            Contents = Contents(page, encode, owner is null ? null : ObjectOwner(owner), RestoreStatusAt(ctx)),
             CommonPrefixes = CommonPrefixes(page, encode),
         });
     }
@@ -258,7 +258,7 @@ internal sealed partial class BucketOperations(S3Environment env)
             StartAfter = startAfter is null ? null : encode(startAfter),
             EncodingType = EncodingType(ctx),
             // The owner only with fetch-owner=true.
-            Contents = Contents(page, encode, owner, RestoreStatusAt(ctx)),
+            Contents = Contents(page, encode, owner is null ? null : ObjectOwner(owner), RestoreStatusAt(ctx)),
             CommonPrefixes = CommonPrefixes(page, encode),
         });
     }
@@ -283,7 +283,7 @@ internal sealed partial class BucketOperations(S3Environment env)
             ? env.Store.GetObject(bucket.Name, key) is { } o ? [o] : []
             : env.Store.ListKeyVersions(bucket.Name, key);
         var page = S3VersionListing.List(scan, VersionsOf, v => v.WireVersionId, prefix, delimiter, keyMarker, versionIdMarker, maxKeys);
-        var owner = S3Http.OwnerOf(env.Owner(bucket.OwnerAccountId));
+        var owner = ObjectOwner(env.Owner(bucket.OwnerAccountId));
         var versions = page.Entries.Where(e => e.Version is { IsDeleteMarker: false }).ToList();
         var markers = page.Entries.Where(e => e.Version is { IsDeleteMarker: true }).ToList();
         await S3Http.WriteXmlAsync(ctx, new ListObjectVersionsOutput
@@ -308,7 +308,7 @@ internal sealed partial class BucketOperations(S3Environment env)
                 ChecksumAlgorithm = e.Version.ChecksumAlgorithm is null ? null : [e.Version.ChecksumAlgorithm],
                 ChecksumType = e.Version.ChecksumAlgorithm is null ? null : e.Version.ChecksumType,
                 Size = e.Version.Size,
-                Owner = owner,
+                Owner = owner(e.Version.OwnerAccountId),
                 StorageClass = e.Version.StorageClass,
             }).ToList(),
             DeleteMarkers = markers.Count == 0 ? null : markers.Select(e => new DeleteMarkerEntry
@@ -317,7 +317,7 @@ internal sealed partial class BucketOperations(S3Environment env)
                 VersionId = e.Version!.WireVersionId,
                 IsLatest = e.IsLatest,
                 LastModified = e.Version.LastModified,
-                Owner = owner,
+                Owner = owner(e.Version.OwnerAccountId),
             }).ToList(),
             CommonPrefixes = page.Entries.Where(e => e.Version is null).Select(e => new CommonPrefix { Prefix = encode(e.Key) }).ToList(),
         });
@@ -336,7 +336,15 @@ internal sealed partial class BucketOperations(S3Environment env)
         return env.Clock.GetUtcNow();
     }
 
-    static List<ObjectShape> Contents(ListingPage page, Func<string, string> encode, AccountRecord? owner, DateTimeOffset? restoreStatusAt)
+    /// <summary>The Owner a listing shows for an object: the account that owns it, which with ACLs
+    /// on may be another than the bucket's (<paramref name="bucketOwner"/>, whose record is at hand).</summary>
+    Func<string, Owner> ObjectOwner(AccountRecord? bucketOwner)
+    {
+        var bucketOwnerShape = S3Http.OwnerOf(bucketOwner);
+        return account => bucketOwner is not null && account == bucketOwner.Id ? bucketOwnerShape : S3Http.OwnerOf(env.Owner(account));
+    }
+
+    static List<ObjectShape> Contents(ListingPage page, Func<string, string> encode, Func<string, Owner>? owner, DateTimeOffset? restoreStatusAt)
         => page.Contents.Select(entry =>
         {
             var o = S3Store.ParseObject(entry.Value);
@@ -348,7 +356,7 @@ internal sealed partial class BucketOperations(S3Environment env)
                 ChecksumAlgorithm = o.ChecksumAlgorithm is null ? null : [o.ChecksumAlgorithm],
                 ChecksumType = o.ChecksumAlgorithm is null ? null : o.ChecksumType,
                 Size = o.Size,
-                Owner = owner is null ? null : S3Http.OwnerOf(owner),
+                Owner = owner?.Invoke(o.OwnerAccountId),
                 StorageClass = o.StorageClass,
                 // S3 reports a restore's status for archived objects a restore was asked for.
                 RestoreStatus = restoreStatusAt is { } now && o.Restore is { } r && now < r.ExpiresAt
