@@ -361,8 +361,11 @@ public sealed partial class SageMakerService
         var account = ctx.Principal.AccountId;
         var record = RequireTuningJob(account, input.HyperParameterTuningJobName!);
         var job = record.Job;
+        // A trial is recorded before its training job is created (so a restart never loses one it
+        // launched); until that job exists it is not listed, as DescribeTrainingJob could not find it.
         var trials = TuningJobs.Progress(account, record).Trials
-            .Where(o => input.StatusEquals is null || (o.Record?.State.Status ?? "InProgress") == input.StatusEquals);
+            .Where(o => o.Record is not null)
+            .Where(o => input.StatusEquals is null || o.Record!.State.Status == input.StatusEquals);
         var descending = input.SortOrder == "Descending";
         // AWS: by name unless asked; by FinalObjectiveMetricValue, the jobs without an objective are left out.
         var sorted = (input.SortBy ?? "Name") switch
