@@ -20,7 +20,13 @@ public sealed class OnnxModel : IDisposable
         _session = new InferenceSession(path, options);
         Inputs = _session.InputMetadata.Select(kv => new ModelInput(kv.Key, kv.Value.ElementDataType, kv.Value.Dimensions)).ToList();
         Outputs = _session.OutputMetadata.Keys.ToList();
+        _inputNames = Inputs.Select(i => i.Name).ToArray();
+        _outputNames = [.. Outputs];
     }
+
+    readonly string[] _inputNames;
+    readonly string[] _outputNames;
+    readonly RunOptions _runOptions = new();
 
     public IReadOnlyList<ModelInput> Inputs { get; }
     public IReadOnlyList<string> Outputs { get; }
@@ -36,42 +42,40 @@ public sealed class OnnxModel : IDisposable
         var extra = inputs.Keys.Except(Inputs.Select(i => i.Name)).ToList();
         if (extra.Count > 0) throw new PayloadException($"the model has no input '{extra[0]}'; it expects {Describe()}");
 
-        using var results = _session.Run(Inputs.Select(i => inputs[i.Name].ToOnnx(i.Name)).ToList());
-        var outputs = new List<OutputValue>();
-        foreach (var value in results)
-        {
-            if (value.ValueType == OnnxValueType.ONNX_TYPE_TENSOR)
-            {
-                outputs.Add(new OutputValue(value.Name, TensorData.FromOnnx(value), null));
-            }
-            else if (value.ValueType == OnnxValueType.ONNX_TYPE_SEQUENCE)
-            {
-                var maps = new List<List<KeyValuePair<string, object>>>();
-                foreach (var item in value.AsEnumerable<DisposableNamedOnnxValue>())
-                    maps.Add(MapEntries(item));
-                outputs.Add(new OutputValue(value.Name, null, maps));
-            }
-            else throw new PayloadException($"output '{value.Name}' is a {value.ValueType}, which Strata's worker cannot return", 500);
-        }
-        return outputs;
-    }
-
-    static List<KeyValuePair<string, object>> MapEntries(DisposableNamedOnnxValue item)
-    {
-        // ZipMap produces map(string, float) or map(int64, float).
+        // OrtValues over the payload's own arrays in, OrtValues out: read through spans, never
+        // through the NamedOnnxValue/DisposableNamedOnnxValue wrappers (a dictionary per record).
+        var values = new List<OrtValue>(Inputs.Count);
         try
         {
-            return item.AsDictionary<string, float>().Select(kv => new KeyValuePair<string, object>(kv.Key, kv.Value)).ToList();
+            foreach (var input in Inputs) values.Add(inputs[input.Name].ToOrtValue(input.Name));
+            using var results = _session.Run(_runOptions, _inputNames, values, _outputNames);
+            var outputs = new List<OutputValue>(_outputNames.Length);
+            var index = 0;
+            foreach (var value in results)
+            {
+                var name = _outputNames[index++];
+                outputs.Add(value.OnnxType switch
+                {
+                    OnnxValueType.ONNX_TYPE_TENSOR => new OutputValue(name, TensorData.FromOrtValue(name, value), null),
+                    OnnxValueType.ONNX_TYPE_SEQUENCE => new OutputValue(name, null, MapColumns.FromSequence(name, value)),
+                    var other => throw new PayloadException($"output '{name}' is a {other}, which Strata's worker cannot return", 500),
+                });
+            }
+            return outputs;
         }
-        catch (Exception e) when (e is OnnxRuntimeException or InvalidCastException or NotSupportedException)
+        finally
         {
-            return item.AsDictionary<long, float>().Select(kv => new KeyValuePair<string, object>(kv.Key.ToString(System.Globalization.CultureInfo.InvariantCulture), kv.Value)).ToList();
+            foreach (var value in values) value.Dispose();
         }
     }
 
     public string Describe() => string.Join(", ", Inputs.Select(i => i.Describe()));
 
-    public void Dispose() => _session.Dispose();
+    public void Dispose()
+    {
+        _session.Dispose();
+        _runOptions.Dispose();
+    }
 }
 
 /// <summary>An input as the model declares it: name, element type and dimensions (-1: any).</summary>
