@@ -103,7 +103,7 @@ internal sealed partial class Execution
         var effective = s.IsJsonata ? input : InputPath(sc, input);
         var result = await WithRetryAsync(sc, async attempt =>
         {
-            JsonObject? states = s.IsJsonata ? States(sc, input) : null;
+            var states = s.IsJsonata ? States(sc, input) : null;
             JsonNode? itemsNode;
             if (states is not null) itemsNode = s.Has("Items") ? Jsonata(s["Items"], sc, states, "Items") : input;
             else

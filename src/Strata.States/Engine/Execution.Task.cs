@@ -42,7 +42,7 @@ internal sealed partial class Execution
                 token = recorded!.GetValue<string>();
             }
             sc.TaskToken = token;
-            JsonObject? states = s.IsJsonata ? States(sc, input) : null;
+            var states = s.IsJsonata ? States(sc, input) : null;
             JsonNode? parameters;
             JsonNode? credentials = null;
             if (states is not null)

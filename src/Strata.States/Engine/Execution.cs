@@ -497,7 +497,7 @@ internal sealed partial class Execution(MachineModel machine, ExecutionStart sta
     private async Task<(JsonNode?, string?)> WaitAsync(StateContext sc, JsonNode? input)
     {
         var s = sc.State;
-        JsonObject? states = s.IsJsonata ? States(sc, input) : null;
+        var states = s.IsJsonata ? States(sc, input) : null;
         var effective = s.IsJsonata ? input : InputPath(sc, input);
         var dueNode = await Journal.OnceAsync(sc.Key + ".due", () =>
         {
