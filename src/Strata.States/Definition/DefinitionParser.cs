@@ -170,11 +170,11 @@ internal sealed class DefinitionParser
         var reached = new HashSet<string>(StringComparer.Ordinal);
         var queue = new Queue<string>();
         if (m.States.ContainsKey(m.StartAt)) { reached.Add(m.StartAt); queue.Enqueue(m.StartAt); }
+        var edges = targets.ToLookup(t => t.From, t => t.Target, StringComparer.Ordinal);
         while (queue.Count > 0)
         {
-            var from = queue.Dequeue();
-            foreach (var (f, target, _) in targets)
-                if (f == from && m.States.ContainsKey(target) && reached.Add(target)) queue.Enqueue(target);
+            foreach (var target in edges[queue.Dequeue()])
+                if (m.States.ContainsKey(target) && reached.Add(target)) queue.Enqueue(target);
         }
         foreach (var name in m.Order)
         {

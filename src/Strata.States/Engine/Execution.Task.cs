@@ -162,7 +162,8 @@ internal sealed partial class Execution
     private async Task<JsonNode?> RunTaskWithTimeoutAsync(TaskRequest request, Func<HistoryEventDraft, ValueTask> emit,
         DateTimeOffset scheduledAt, CancellationToken ct)
     {
-        if (request.Timeout is not { } timeout) return await host.RunTaskAsync(request, emit, ct);
+        // A stop is honoured at once even by a host slow to see its token.
+        if (request.Timeout is not { } timeout) return await host.RunTaskAsync(request, emit, ct).WaitAsync(ct);
         using var cts = CancellationTokenSource.CreateLinkedTokenSource(ct);
         var run = host.RunTaskAsync(request, emit, cts.Token);
         var remaining = scheduledAt + timeout - Clock.GetUtcNow();
