@@ -4,10 +4,18 @@ using System.Text.RegularExpressions;
 namespace Strata.States.Jsonata;
 
 /// <summary>What one evaluation shares: its clock reading ($now and $millis agree within an evaluation) and randomness.</summary>
-internal sealed class EvalContext(DateTimeOffset now, Random random)
+internal sealed class EvalContext(DateTimeOffset now, Random random, long maxSteps)
 {
+    private long _steps;
     public DateTimeOffset Now { get; } = now;
     public Random Random { get; } = random;
+
+    /// <summary>Counts evaluation steps: a tail-recursive function that never ends would otherwise loop forever.</summary>
+    public void Step(int position)
+    {
+        if (++_steps > maxSteps)
+            throw new JsonataException("U1001", "Expression evaluation exceeded " + maxSteps + " steps: check for an infinite loop", position);
+    }
 }
 
 /// <summary>A scope of variable bindings. The function library sits below the outermost frame.</summary>
@@ -36,6 +44,14 @@ internal sealed class Lambda(Node node, Frame environment, object? input) : JFun
     public Frame Environment { get; } = environment;
     public object? Input { get; } = input;
     public override int Arity => Node.Arguments!.Count;
+}
+
+/// <summary>A call in tail position of a lambda's body, not yet made: <see cref="Evaluator.Apply"/> makes it.</summary>
+internal sealed class TailCall(Node call, object? input, Frame env)
+{
+    public Node Call { get; } = call;
+    public object? Input { get; } = input;
+    public Frame Env { get; } = env;
 }
 
 /// <summary>The '?' of a partial application.</summary>
@@ -102,6 +118,7 @@ internal static class Evaluator
     public static object? Evaluate(Node expr, object? input, Frame env)
     {
         if (!RuntimeHelpers.TryEnsureSufficientExecutionStack()) throw JsonataErrors.Create("U1001", expr.Position);
+        env.Context.Step(expr.Position);
         var result = expr.Type switch
         {
             "path" => EvaluatePath(expr, input, env),
@@ -116,6 +133,7 @@ internal static class Evaluator
             "block" => EvaluateBlock(expr, input, env),
             "bind" => EvaluateBind(expr, input, env),
             "regex" => new RegexFunction(expr.CompiledRegex!),
+            "function" when expr.TailCall => new TailCall(expr, input, env),
             "function" => EvaluateFunction(expr, input, env, null, false),
             "variable" => expr.Op.Length == 0 ? (input is JArray { OuterWrapper: true } w ? w[0] : input) : env.Lookup(expr.Op),
             "lambda" => new Lambda(expr, env, input) { Signature = expr.Signature },
@@ -642,7 +660,7 @@ internal static class Evaluator
     private static string ProcedureName(Node procedure) =>
         procedure.Type == "path" ? procedure.Steps![0].Op : procedure.Op;
 
-    private static object? EvaluateFunction(Node expr, object? input, Frame env, object? applyTo, bool hasApplyTo)
+    private static object? EvaluateFunction(Node expr, object? input, Frame env, object? applyTo, bool hasApplyTo, bool tail = false)
     {
         var proc = Evaluate(expr.Procedure!, input, env);
         var name = ProcedureName(expr.Procedure!);
@@ -653,7 +671,7 @@ internal static class Evaluator
         foreach (var a in expr.Arguments!) args.Add(Evaluate(a, input, env));
         try
         {
-            return Apply(proc, args, input, env, name, expr.Position);
+            return tail ? ApplyInner(proc, args, input, env, name, expr.Position) : Apply(proc, args, input, env, name, expr.Position);
         }
         catch (JsonataException e) when (e.Position == 0)
         {
@@ -661,7 +679,16 @@ internal static class Evaluator
         }
     }
 
+    /// <summary>Applies a function. A call in a lambda's tail position comes back as a <see cref="TailCall"/>, made here in a
+    /// loop rather than by recursion (as the reference implementation does), so tail-recursive functions run in constant stack.</summary>
     public static object? Apply(object? procedure, List<object?> args, object? input, Frame env, string name = "", int position = 0)
+    {
+        var result = ApplyInner(procedure, args, input, env, name, position);
+        while (result is TailCall call) result = EvaluateFunction(call.Call, call.Input, call.Env, null, false, tail: true);
+        return result;
+    }
+
+    private static object? ApplyInner(object? procedure, List<object?> args, object? input, Frame env, string name, int position)
     {
         if (procedure is not JFunction fn) throw JsonataErrors.Create("T1006", position, token: name);
         var validated = fn.Signature is null ? args : fn.Signature.Validate(args, input, name, position);

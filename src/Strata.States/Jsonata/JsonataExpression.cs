@@ -35,7 +35,8 @@ public sealed class JsonataExpression
     public bool TryEvaluate(JsonNode? input, IReadOnlyDictionary<string, JsonNode?>? variables, JsonataEvaluationOptions? options,
         out JsonNode? result)
     {
-        var context = new EvalContext((options?.TimeProvider ?? TimeProvider.System).GetUtcNow(), options?.Random ?? Random.Shared);
+        var context = new EvalContext((options?.TimeProvider ?? TimeProvider.System).GetUtcNow(), options?.Random ?? Random.Shared,
+            options?.MaxSteps ?? JsonataEvaluationOptions.DefaultMaxSteps);
         var root = new Frame(null, context);
         var value = Values.FromNode(input);
         if (value is JArray array)
@@ -71,6 +72,12 @@ public sealed class JsonataEvaluationOptions
     public TimeProvider? TimeProvider { get; init; }
     /// <summary>Used by one evaluation at a time (Random is not thread-safe); default Random.Shared.</summary>
     public Random? Random { get; init; }
+
+    /// <summary>The most evaluation steps one evaluation may take before it fails with U1001 (an endless tail recursion
+    /// would otherwise never return); default <see cref="DefaultMaxSteps"/>.</summary>
+    public long? MaxSteps { get; init; }
+
+    public const long DefaultMaxSteps = 50_000_000;
 }
 
 /// <summary>A JSONata error: its code (<c>S0201</c>, <c>T2001</c>, <c>D3001</c>…), message and position.</summary>

@@ -16,6 +16,8 @@ internal sealed class Node
     public List<SortTerm>? Terms, RawTerms;
     public List<Stage>? Predicate, Stages;
     public bool KeepArray, KeepSingletonArray, ConsArray, Tuple;
+    /// <summary>A call in tail position of a lambda's body (evaluated into a TailCall for the caller to make).</summary>
+    public bool TailCall;
     public string? Focus, Index;
     public Slot? Ancestor, Slot;
     public List<Slot>? SeekingParent;
@@ -597,11 +599,12 @@ internal sealed class Parser
                     Position = expr.Position,
                     Body = Process(expr.Body!),
                 };
+                MarkTailCalls(result.Body);
                 break;
             case "condition":
                 result = new Node { Type = "condition", Position = expr.Position, Condition = Process(expr.Condition!) };
                 PushAncestry(result, result.Condition);
-                result.Then = ReferenceEquals(expr.Then, expr.Condition) ? result.Condition : Process(expr.Then!);
+                result.Then = Process(expr.Then!);
                 PushAncestry(result, result.Then);
                 if (expr.Else is not null)
                 {
@@ -658,6 +661,24 @@ internal sealed class Parser
         }
         if (expr.KeepArray) result.KeepArray = true;
         return result;
+    }
+
+    private static void MarkTailCalls(Node expr)
+    {
+        if (expr.KeepArray || expr.Group is not null || expr.Predicate is not null) return;
+        switch (expr.Type)
+        {
+            case "function":
+                expr.TailCall = true;
+                break;
+            case "condition":
+                MarkTailCalls(expr.Then!);
+                if (expr.Else is not null) MarkTailCalls(expr.Else);
+                break;
+            case "block" when expr.Expressions!.Count > 0:
+                MarkTailCalls(expr.Expressions[^1]);
+                break;
+        }
     }
 
     private Slot SeekParent(Node node, Slot slot)

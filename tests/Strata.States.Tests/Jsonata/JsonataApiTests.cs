@@ -117,6 +117,10 @@ public sealed class JsonataApiTests
         var e = JsonataExpression.Compile("($f := function($n){ $f($n + 1) + 1 }; $f(0))");
         var error = Assert.Throws<JsonataException>(() => e.TryEvaluate(null, null, out _));
         Assert.Equal("U1001", error.Code);
+        // an endless tail recursion uses no stack: the step budget ends it
+        var endless = JsonataExpression.Compile("($f := function($n){ $f($n + 1) }; $f(0))");
+        var timeout = Assert.Throws<JsonataException>(() => endless.TryEvaluate(null, null, new JsonataEvaluationOptions { MaxSteps = 100_000 }, out _));
+        Assert.Equal("U1001", timeout.Code);
         // and a deep but finite recursion still works
         Assert.Equal("500", Eval("($f := function($n){ $n = 0 ? 0 : 1 + $f($n - 1) }; $f(500))")!.ToJsonString());
     }
