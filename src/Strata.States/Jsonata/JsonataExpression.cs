@@ -26,7 +26,8 @@ public sealed class JsonataExpression
 
     /// <summary>Evaluates against the input (<c>$</c>) with variables bound by name (<c>states</c> → <c>$states</c>).
     /// Returns false when the result is JSONata's undefined (no match); JSON null is true with a null result.
-    /// Runtime errors throw <see cref="JsonataException"/> (T/D codes).</summary>
+    /// A null input (or variable) is JSON null. Runtime errors throw <see cref="JsonataException"/> (T/D codes; U1001 when
+    /// an evaluation recurses too deep or runs past its step budget). The result shares nothing with the input.</summary>
     public bool TryEvaluate(JsonNode? input, IReadOnlyDictionary<string, JsonNode?>? variables, out JsonNode? result) =>
         TryEvaluate(input, variables, null, out result);
 
