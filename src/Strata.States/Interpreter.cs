@@ -1,3 +1,4 @@
+using System.Text.Json.Nodes;
 using Strata.States.Definition;
 using Strata.States.Engine;
 
@@ -53,4 +54,29 @@ public static class Interpreter
     /// runner then records <c>ExecutionAborted</c>.</summary>
     public static Task<ExecutionOutcome> RunAsync(StateMachineDefinition definition, ExecutionStart start, IExecutionHost host,
         CancellationToken cancellationToken) => new Execution(definition.Model, start, host).RunAsync(cancellationToken);
+
+    /// <summary>The TestState API: runs one state once (no retry: an error a retrier would retry answers
+    /// <c>RETRIABLE</c>; one a Catch handles answers <c>CAUGHT_ERROR</c> with the catcher's output and next state).
+    /// <paramref name="definition"/> is a state's definition, or a whole machine with <paramref name="stateName"/>
+    /// naming the state. Tasks still run through the host; <paramref name="context"/> is what <c>$$</c> shows.
+    /// Throws <see cref="InvalidDefinitionException"/> for a definition AWS refuses.</summary>
+    /// <param name="inspectionLevel"><c>INFO</c> (no inspection data), <c>DEBUG</c> or <c>TRACE</c>.</param>
+    public static Task<TestStateResult> TestStateAsync(string definition, string? stateName, JsonNode? input, JsonObject? variables,
+        string inspectionLevel, ExecutionStart context, IExecutionHost host, CancellationToken cancellationToken)
+    {
+        var (model, state) = TestStateDefinition.Parse(definition, stateName);
+        var execution = new Execution(model, context, host)
+        {
+            SingleAttempt = true,
+            Inspection = inspectionLevel is "DEBUG" or "TRACE" ? [] : null,
+        };
+        return execution.TestStateAsync(state, input, variables, cancellationToken);
+    }
 }
+
+/// <summary>How TestState's one state ended.</summary>
+/// <param name="Status"><c>SUCCEEDED</c>, <c>FAILED</c>, <c>RETRIABLE</c> or <c>CAUGHT_ERROR</c>.</param>
+/// <param name="NextState">The state it would go to next; null at an end.</param>
+/// <param name="InspectionData">For DEBUG/TRACE: <c>input</c>, <c>afterInputPath</c>, <c>afterParameters</c> (or
+/// <c>afterArguments</c>), <c>result</c>, <c>afterResultSelector</c>, <c>afterResultPath</c>, each a JSON string.</param>
+public sealed record TestStateResult(string Status, JsonNode? Output, string? Error, string? Cause, string? NextState, JsonObject? InspectionData);

@@ -66,9 +66,11 @@ internal sealed class DefinitionParser
     private readonly List<DefinitionDiagnostic> _transitions = [];
     private bool _noTerminal;
 
-    public static (MachineModel? Model, List<DefinitionDiagnostic> Diagnostics) Parse(string definition)
+    private bool _allowUnreachable;
+
+    public static (MachineModel? Model, List<DefinitionDiagnostic> Diagnostics) Parse(string definition, bool allowUnreachable = false)
     {
-        var parser = new DefinitionParser();
+        var parser = new DefinitionParser { _allowUnreachable = allowUnreachable };
         JsonNode? root;
         try
         {
@@ -178,7 +180,7 @@ internal sealed class DefinitionParser
         }
         foreach (var name in m.Order)
         {
-            if (!reached.Contains(name))
+            if (!reached.Contains(name) && !_allowUnreachable)
                 _transitions.Add(new DefinitionDiagnostic("ERROR", "MISSING_TRANSITION_TARGET", $"State \"{name}\" is not reachable.", at + "/States/" + name));
         }
     }

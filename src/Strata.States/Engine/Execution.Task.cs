@@ -31,6 +31,7 @@ internal sealed partial class Execution
         var resource = s["Resource"]!.GetValue<string>();
         var (resourceType, resourceName) = ResourceOf(resource);
         var effective = s.IsJsonata ? input : InputPath(sc, input);
+        if (!s.IsJsonata) Inspect("afterInputPath", effective);
 
         var result = await WithRetryAsync(sc, async attempt =>
         {
@@ -56,6 +57,7 @@ internal sealed partial class Execution
                 parameters = s.Has("Parameters") ? Template(s["Parameters"], sc) : effective;
                 if (s["Credentials"] is JsonNode c) credentials = Template(c, sc);
             }
+            Inspect(states is null ? "afterParameters" : "afterArguments", parameters);
             var parametersJson = Json.Serialize(parameters);
             if (Json.ByteCount(parametersJson) > MaxPayloadBytes)
                 throw new StatesError("States.DataLimitExceeded", $"The state/task '{s.Name}' has an input with a size exceeding the maximum number of bytes service limit.");
@@ -131,6 +133,7 @@ internal sealed partial class Execution
         var s = sc.State;
         JsonNode? output;
         Dictionary<string, JsonNode?>? assigned = null;
+        Inspect("result", result);
         if (s.IsJsonata)
         {
             var states = States(sc, input, result, hasResult: true);
@@ -143,9 +146,12 @@ internal sealed partial class Execution
             {
                 sc.Dollar = result;
                 result = Template(s["ResultSelector"], sc);
+                Inspect("afterResultSelector", result);
             }
             if (s["Assign"] is JsonNode a) assigned = PathAssign(a, sc, result);
-            output = OutputPath(sc, ResultPath(sc, input, result, s.Raw, "ResultPath"));
+            var placed = ResultPath(sc, input, result, s.Raw, "ResultPath");
+            Inspect("afterResultPath", placed);
+            output = OutputPath(sc, placed);
         }
         _ = effective;
         await ExitAsync(sc, output, assigned);

@@ -16,6 +16,20 @@ internal sealed partial class Execution(MachineModel machine, ExecutionStart sta
     public const int MaxPayloadBytes = 262144;
 
     public ExecutionStart Start { get; } = start;
+
+    /// <summary>TestState: what each step of the pipeline made (inspectionData), or null in an execution.</summary>
+    public JsonObject? Inspection { get; init; }
+
+    /// <summary>TestState runs one attempt: an error a retrier would retry ends it as RETRIABLE.</summary>
+    public bool SingleAttempt { get; init; }
+
+    /// <summary>Set when a Catch handled the state's error (TestState's CAUGHT_ERROR).</summary>
+    public bool Caught { get; private set; }
+
+    public void Inspect(string field, JsonNode? value)
+    {
+        if (Inspection is not null) Inspection[field] = Json.Serialize(value);
+    }
     public IExecutionJournal Journal => host.Journal;
     public TimeProvider Clock => host.Clock;
     public string Region { get; } = RegionOf(start.ExecutionArn);
@@ -64,6 +78,34 @@ internal sealed partial class Execution(MachineModel machine, ExecutionStart sta
     }
 
     private sealed class ExecutionTimedOutException : Exception;
+
+    /// <summary>TestState: the attempt failed with an error a retrier would retry.</summary>
+    internal sealed class RetriableException(StatesError error) : Exception(error.Message)
+    {
+        public StatesError Error { get; } = error;
+    }
+
+    /// <summary>TestState: runs one state by itself, as its own frame, and says how it ended.</summary>
+    public async Task<TestStateResult> TestStateAsync(StateModel state, JsonNode? input, JsonObject? variables, CancellationToken ct)
+    {
+        var vars = new Variables(null);
+        if (variables is not null) foreach (var kv in variables) vars.Set(kv.Key, kv.Value?.DeepClone());
+        var frame = new Frame("test", 0, vars);
+        Inspect("input", input);
+        try
+        {
+            var (output, next) = await RunStateAsync(state, input, frame, "test/0:" + state.Name, ct);
+            return new TestStateResult(Caught ? "CAUGHT_ERROR" : "SUCCEEDED", output, null, null, next, Inspection);
+        }
+        catch (RetriableException r)
+        {
+            return new TestStateResult("RETRIABLE", null, NullIfEmpty(r.Error.Error), r.Error.Cause, null, Inspection);
+        }
+        catch (StatesError e)
+        {
+            return new TestStateResult("FAILED", null, NullIfEmpty(e.Error), e.Cause, null, Inspection);
+        }
+    }
 
     private async Task<JsonNode?> RunTopLevelAsync(Frame frame, CancellationToken ct)
     {
@@ -140,6 +182,7 @@ internal sealed partial class Execution(MachineModel machine, ExecutionStart sta
         }
         catch (StatesError e) when (FindCatcher(s, e) is { } catcher)
         {
+            Caught = true;
             var errorOutput = new JsonObject { ["Error"] = e.Error, ["Cause"] = e.Cause ?? "" };
             JsonNode? output;
             Dictionary<string, JsonNode?>? assigned;
@@ -391,10 +434,15 @@ internal sealed partial class Execution(MachineModel machine, ExecutionStart sta
         else
         {
             var effective = InputPath(sc, input);
+            Inspect("afterInputPath", effective);
             sc.Dollar = effective;
             var result = s.Has("Result") ? s["Result"]?.DeepClone() : s.Has("Parameters") ? Template(s["Parameters"], sc) : effective;
+            if (s.Has("Parameters")) Inspect("afterParameters", result);
+            Inspect("result", result);
             if (s["Assign"] is JsonNode a) assigned = PathAssign(a, sc, result);
-            output = OutputPath(sc, ResultPath(sc, input, result, s.Raw, "ResultPath"));
+            var placed = ResultPath(sc, input, result, s.Raw, "ResultPath");
+            Inspect("afterResultPath", placed);
+            output = OutputPath(sc, placed);
         }
         await ExitAsync(sc, output, assigned);
         return (output, s.Next);
@@ -554,6 +602,7 @@ internal sealed partial class Execution(MachineModel machine, ExecutionStart sta
             {
                 var i = s.Retry.FindIndex(r => ErrorMatches(r.ErrorEquals, e.Error));
                 if (i < 0 || counts[i] >= s.Retry[i].MaxAttempts) throw;
+                if (SingleAttempt) throw new RetriableException(e);
                 var r = s.Retry[i];
                 var delay = r.IntervalSeconds * Math.Pow(r.BackoffRate, counts[i]);
                 if (r.MaxDelaySeconds is { } max) delay = Math.Min(delay, max);
