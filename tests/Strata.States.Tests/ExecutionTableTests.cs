@@ -186,3 +186,36 @@ public class ExecutionTableTests
         Assert.All(r.Events.Skip(1), e => Assert.InRange(e.PreviousEventId, 1, e.Id - 1));
     }
 }
+
+/// <summary>Distributed Map as far as this implementation runs it: items from the input, ItemBatcher,
+/// tolerated failures; ItemReader/ResultWriter are refused with the Map's own errors.</summary>
+public class DistributedMapTests
+{
+    private static string Map(string fields, string processor = """{"StartAt":"P","States":{"P":{"Type":"Pass","End":true}}}""") =>
+        "{\"StartAt\":\"M\",\"States\":{\"M\":{\"Type\":\"Map\"," + fields + ",\"ItemProcessor\":" + processor.Replace("{\"StartAt\"", "{\"ProcessorConfig\":{\"Mode\":\"DISTRIBUTED\",\"ExecutionType\":\"STANDARD\"},\"StartAt\"", StringComparison.Ordinal) + ",\"End\":true}}}";
+
+    [Fact]
+    public async Task Item_batcher_groups_items_with_the_batch_input()
+    {
+        var r = await Harness.RunAsync(Map("\"ItemBatcher\":{\"MaxItemsPerBatch\":2,\"BatchInput\":{\"k.$\":\"$.k\"}},\"ItemsPath\":\"$.xs\""), """{"k":"K","xs":[1,2,3]}""");
+        Assert.True(JsonNode.DeepEquals(JsonNode.Parse("""[{"k":"K","Items":[1,2]},{"k":"K","Items":[3]}]"""), r.Outcome.Output), r.Outcome.Output?.ToJsonString());
+    }
+
+    [Fact]
+    public async Task Failures_past_the_tolerated_count_fail_the_map()
+    {
+        const string Failing = """{"StartAt":"C","States":{"C":{"Type":"Choice","Choices":[{"Variable":"$","NumericGreaterThan":1,"Next":"F"}],"Default":"OK"},"F":{"Type":"Fail","Error":"Bad"},"OK":{"Type":"Succeed"}}}""";
+        var within = await Harness.RunAsync(Map("\"ToleratedFailureCount\":2", Failing), "[1,2,3]");
+        Assert.Equal("SUCCEEDED", within.Outcome.Status);
+        Assert.True(JsonNode.DeepEquals(JsonNode.Parse("""[1,{"Error":"Bad","Cause":""},{"Error":"Bad","Cause":""}]"""), within.Outcome.Output), within.Outcome.Output?.ToJsonString());
+        var past = await Harness.RunAsync(Map("\"ToleratedFailureCount\":1,\"MaxConcurrency\":1", Failing), "[1,2,3]");
+        Assert.Equal("States.ExceedToleratedFailureThreshold", past.Outcome.Error);
+    }
+
+    [Fact]
+    public async Task Item_reader_is_refused_with_States_ItemReaderFailed()
+    {
+        var r = await Harness.RunAsync(Map("\"ItemReader\":{\"Resource\":\"arn:aws:states:::s3:getObject\",\"Parameters\":{\"Bucket\":\"b\",\"Key\":\"k\"}}"), "{}");
+        Assert.Equal("States.ItemReaderFailed", r.Outcome.Error);
+    }
+}

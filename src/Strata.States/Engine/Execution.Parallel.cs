@@ -103,6 +103,9 @@ internal sealed partial class Execution
         var effective = s.IsJsonata ? input : InputPath(sc, input);
         var result = await WithRetryAsync(sc, async attempt =>
         {
+            if (s.IsDistributed && (s.Has("ItemReader") || s.Has("ResultWriter")))
+                throw new StatesError(s.Has("ItemReader") ? "States.ItemReaderFailed" : "States.ResultWriterFailed",
+                    "A distributed Map's ItemReader and ResultWriter are not supported by this Step Functions implementation");
             var states = s.IsJsonata ? States(sc, input) : null;
             JsonNode? itemsNode;
             if (states is not null) itemsNode = s.Has("Items") ? Jsonata(s["Items"], sc, states, "Items") : input;
@@ -138,9 +141,10 @@ internal sealed partial class Execution
                 }
             }
             sc.MapItem = null;
-            var frames = new Frame[items.Count];
-            for (var i = 0; i < items.Count; i++) frames[i] = new Frame($"{sc.Key}#{attempt}/{i}", started.Id, new Variables(sc.Frame.Variables));
-            var outputs = await RunAllAsync(items.Count, maxConcurrency, async (i, token) =>
+            if (s.IsDistributed && s["ItemBatcher"] is JsonObject batcher) itemInputs = Batch(sc, batcher, itemInputs, effective, states);
+            var frames = new Frame[itemInputs.Length];
+            for (var i = 0; i < itemInputs.Length; i++) frames[i] = new Frame($"{sc.Key}#{attempt}/{i}", started.Id, new Variables(sc.Frame.Variables));
+            var outputs = await RunAllAsync(itemInputs.Length, maxConcurrency, async (i, token) =>
             {
                 var f = frames[i];
                 var details = new JsonObject { ["name"] = s.Name, ["index"] = i };
@@ -170,6 +174,51 @@ internal sealed partial class Execution
             return new JsonArray([.. outputs.Values.Select(Json.Detach)]);
         });
         return await FinishAsync(sc, input, effective, result);
+    }
+
+    /// <summary>ItemBatcher: groups the (selected) items into batches of at most MaxItemsPerBatch items and
+    /// MaxInputBytesPerBatch bytes; each child gets <c>{"Items": [...]}</c> plus the BatchInput's fields.</summary>
+    private static JsonNode?[] Batch(StateContext sc, JsonObject batcher, JsonNode?[] items, JsonNode? effective, JsonObject? states)
+    {
+        var maxItems = long.MaxValue;
+        if (batcher["MaxItemsPerBatch"] is JsonNode m && Json.IsInteger(m, out var mv)) maxItems = mv;
+        else if (batcher["MaxItemsPerBatchPath"] is JsonNode mp)
+        {
+            sc.Dollar = effective;
+            var path = JsonPathExpression.Compile(mp.GetValue<string>());
+            if (!sc.TryResolve(path, out var v) || !Json.IsInteger(v, out mv) || mv < 1) throw sc.Runtime("The value for the field 'MaxItemsPerBatchPath' must be a positive integer");
+            maxItems = mv;
+        }
+        var maxBytes = 262144L;
+        if (batcher["MaxInputBytesPerBatch"] is JsonNode b && Json.IsInteger(b, out var bv)) maxBytes = bv;
+        JsonNode? batchInput = null;
+        if (batcher["BatchInput"] is JsonNode bi)
+        {
+            sc.Dollar = effective;
+            batchInput = states is not null ? Jsonata(bi, sc, states, "BatchInput") : Template(bi, sc);
+        }
+        var batches = new List<JsonNode?>();
+        var current = new JsonArray();
+        var bytes = 0L;
+        void Flush()
+        {
+            if (current.Count == 0) return;
+            var batch = new JsonObject();
+            if (batchInput is JsonObject extra) foreach (var kv in extra) batch[kv.Key] = kv.Value?.DeepClone();
+            batch["Items"] = current;
+            batches.Add(batch);
+            current = [];
+            bytes = 0;
+        }
+        foreach (var item in items)
+        {
+            var size = Json.ByteCount(Json.Serialize(item));
+            if (current.Count > 0 && (current.Count >= maxItems || bytes + size > maxBytes)) Flush();
+            current.Add(Json.Detach(item));
+            bytes += size;
+        }
+        Flush();
+        return [.. batches];
     }
 
     /// <summary>How many iterations may fail before the Map fails: ToleratedFailureCount, or the percentage of the items.</summary>
