@@ -112,3 +112,15 @@ public class ReplayTests
         Assert.True(JsonNode.DeepEquals(first.Output, again.Output));
     }
 }
+
+public class ExecutionTimeoutTests
+{
+    [Fact]
+    public async Task A_machine_past_its_TimeoutSeconds_times_out()
+    {
+        var r = await Harness.RunAsync("""{"TimeoutSeconds":10,"StartAt":"W","States":{"W":{"Type":"Wait","Seconds":60,"End":true}}}""", "{}");
+        Assert.Equal(("TIMED_OUT", "States.Timeout"), (r.Outcome.Status, r.Outcome.Error));
+        Assert.Equal("ExecutionStarted WaitStateEntered ExecutionTimedOut", string.Join(' ', r.Events.Select(e => e.Type)));
+        Assert.Equal(10, (r.Events[^1].Timestamp - r.Events[0].Timestamp).TotalSeconds);
+    }
+}

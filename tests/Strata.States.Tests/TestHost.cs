@@ -151,8 +151,13 @@ internal static class Harness
     {
         for (var i = 0; i < maxSteps && !run.IsCompleted; i++)
         {
-            if (clock.NextDue is { } due && due > clock.GetUtcNow()) clock.Advance(due - clock.GetUtcNow());
-            else if (clock.NextDue is not null) clock.Advance(TimeSpan.Zero);
+            if (clock.NextDue is { } due)
+            {
+                clock.Advance(due > clock.GetUtcNow() ? due - clock.GetUtcNow() : TimeSpan.Zero);
+                // Let what the timer woke run (it may cancel other timers) before time moves again.
+                for (var settle = 0; settle < 3 || (ThreadPool.PendingWorkItemCount > 0 && settle < 100); settle++)
+                    await Task.WhenAny(run, Task.Delay(1));
+            }
             else await Task.WhenAny(run, Task.Delay(1));
         }
         return await run;
