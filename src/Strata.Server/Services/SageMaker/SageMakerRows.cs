@@ -51,12 +51,28 @@ public sealed record VariantRow
     public ServerlessRow? ServerlessConfig { get; init; }
 }
 
+/// <summary>An endpoint configuration's DataCaptureConfig, as given (EnableCapture defaults to true).</summary>
+public sealed record DataCaptureRow
+{
+    public bool EnableCapture { get; init; } = true;
+    public int InitialSamplingPercentage { get; init; }
+    public required string DestinationS3Uri { get; init; }
+    public string? KmsKeyId { get; init; }
+    /// <summary>The CaptureOptions' modes in the order given (Input, Output, InputAndOutput).</summary>
+    public required List<string> CaptureModes { get; init; }
+    public List<string>? CsvContentTypes { get; init; }
+    public List<string>? JsonContentTypes { get; init; }
+    /// <summary>Whether CaptureContentTypeHeader was given at all (it is answered back as given).</summary>
+    public bool HasContentTypeHeader { get; init; }
+}
+
 public sealed record EndpointConfigRow
 {
     public required string EndpointConfigName { get; init; }
     public required string EndpointConfigArn { get; init; }
     public required List<VariantRow> ProductionVariants { get; init; }
     public string? KmsKeyId { get; init; }
+    public DataCaptureRow? DataCaptureConfig { get; init; }
     public required DateTimeOffset CreationTime { get; init; }
 }
 
