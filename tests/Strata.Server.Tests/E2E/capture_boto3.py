@@ -330,4 +330,38 @@ def test_streamed_invocations_are_captured():
     eq((record["captureData"]["endpointOutput"]["data"], record["captureData"]["endpointOutput"]["encoding"]), (answer.decode(), "JSON"), "the whole streamed answer")
 
 
+def test_transform_job_capture_manifests():
+    prefix, data = unique("batch"), unique("batch-data")
+    s3.put_object(Bucket=BUCKET, Key=f"{data}/in/a.csv", Body=b"1,2,3,4\n5,6,7,8\n")
+    s3.put_object(Bucket=BUCKET, Key=f"{data}/in/b.csv", Body=b"1,1,1,1\n")
+    model = unique("m")
+    sm.create_model(ModelName=model, ExecutionRoleArn=ROLE, PrimaryContainer={"Image": IMAGE, "ModelDataUrl": ARTIFACT})
+    job = unique("tj")
+    common = dict(ModelName=model, TransformInput={"DataSource": {"S3DataSource": {"S3DataType": "S3Prefix", "S3Uri": f"s3://{BUCKET}/{data}/in/"}},
+                                                   "ContentType": "text/csv", "SplitType": "Line"},
+                  TransformOutput={"S3OutputPath": f"s3://{BUCKET}/{data}/out", "Accept": "text/csv", "AssembleWith": "Line"},
+                  TransformResources={"InstanceType": "ml.m5.large", "InstanceCount": 1})
+    expect_error(lambda: sm.create_transform_job(TransformJobName=unique("tj"), **common, DataCaptureConfig={
+        "DestinationS3Uri": f"s3://{BUCKET}/{prefix}", "GenerateInferenceId": True}), "ValidationException", 400, "GenerateInferenceId is not supported")
+    key = kms.create_key(Description="batch captures")["KeyMetadata"]
+    data_capture = {"DestinationS3Uri": f"s3://{BUCKET}/{prefix}", "KmsKeyId": key["KeyId"]}
+    sm.create_transform_job(TransformJobName=job, **common, DataCaptureConfig=data_capture)
+    until("the job to end", lambda: sm.describe_transform_job(TransformJobName=job)["TransformJobStatus"] in ("Completed", "Failed"), 120)
+    described = sm.describe_transform_job(TransformJobName=job)
+    eq((described["TransformJobStatus"], described.get("FailureReason")), ("Completed", None), "the job")
+    eq(described["DataCaptureConfig"], data_capture, "DescribeTransformJob")
+    start = described["TransformStartTime"].astimezone(datetime.timezone.utc)
+    for kind, manifest_prefix, entries in (("input", f"s3://{BUCKET}/{data}/in/", ["a.csv", "b.csv"]),
+                                           ("output", f"s3://{BUCKET}/{data}/out/", ["a.csv.out", "b.csv.out"])):
+        [key_name] = keys(f"{prefix}/{kind}/")
+        assert key_name.startswith(f"{prefix}/{kind}/{start:%Y/%m/%d/%H}/"), key_name
+        assert FILE_NAME.match(key_name.rsplit("/", 1)[1]), key_name
+        obj = s3.get_object(Bucket=BUCKET, Key=key_name)
+        eq(obj["ServerSideEncryption"], "aws:kms", f"{kind} manifest encrypted")
+        eq(json.loads(obj["Body"].read()), [{"prefix": manifest_prefix}] + entries, f"{kind} manifest")
+    # The manifests name objects that exist.
+    for entry in ["a.csv.out", "b.csv.out"]:
+        s3.head_object(Bucket=BUCKET, Key=f"{data}/out/{entry}")
+
+
 run(globals())

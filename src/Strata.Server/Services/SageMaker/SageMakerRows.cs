@@ -112,6 +112,8 @@ public sealed record DataProcessingRow(string? InputFilter, string? OutputFilter
 public sealed record ModelClientConfigRow(int? InvocationsTimeoutInSeconds, int? InvocationsMaxRetries);
 
 /// <summary>A transform job: what it was asked to do and how far it has come.</summary>
+public sealed record BatchDataCaptureRow(string DestinationS3Uri, string? KmsKeyId, bool? GenerateInferenceId);
+
 public sealed record TransformJobRow
 {
     public required string TransformJobName { get; init; }
@@ -128,6 +130,8 @@ public sealed record TransformJobRow
     public required TransformOutputRow TransformOutput { get; init; }
     public required TransformResourcesRow TransformResources { get; init; }
     public DataProcessingRow? DataProcessing { get; init; }
+    /// <summary>Where the job's captured data goes (Model Monitor), as given.</summary>
+    public BatchDataCaptureRow? DataCaptureConfig { get; init; }
     public required DateTimeOffset CreationTime { get; init; }
     public DateTimeOffset LastModifiedTime { get; init; }
     public DateTimeOffset? TransformStartTime { get; init; }
