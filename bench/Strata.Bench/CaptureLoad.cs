@@ -5,7 +5,7 @@ using System.Text;
 /// <summary>
 /// What data capture costs InvokeEndpoint at full load: one server, two endpoints of the small
 /// classifier (one instance each), one capturing 100 % of its input and output to S3, one not,
-/// measured in alternating rounds (off, on, off, on, …) at each concurrency so that the shared
+/// measured in alternating rounds (off, on, on, off, …) at each concurrency so that the shared
 /// machine's drift falls on both alike. Prints a Markdown table, the ratio (with ÷ without) per
 /// round and overall, the machine's load average before and after, and what was captured.
 /// </summary>
@@ -56,7 +56,8 @@ public static class CaptureLoad
                 for (var round = 1; round <= rounds; round++)
                 {
                     var perRound = new Dictionary<string, double>();
-                    foreach (var name in new[] { "off", "on" })
+                    // ABBA: odd rounds measure without capture first, even rounds with it first.
+                    foreach (var name in round % 2 == 1 ? new[] { "off", "on" } : ["on", "off"])
                     {
                         using var http = InvokeLoad.Client(c);
                         var r = await InvokeLoad.MeasureAsync(c, seconds, async () =>

@@ -79,11 +79,14 @@ public sealed record CaptureEvent(VariantCapture Variant, DateTimeOffset Inferen
 /// and counted, and the endpoint keeps serving, as SageMaker's does.
 /// </summary>
 /// <param name="random">Where sampling draws from (uniform in [0, 1)); a test gives a seeded one.</param>
-/// <param name="capacity">The most records waiting; past it captures are dropped (100 k small ones
-/// are several seconds of a loaded endpoint's traffic, a bounded amount of memory).</param>
-/// <param name="flushAt">Records waiting that start a flush before the minute is up.</param>
+/// <param name="capacity">The most records waiting; past it (or past <paramref name="maxBytes"/> of
+/// bodies waiting) captures are dropped: memory stays bounded whatever the payloads' sizes.</param>
+/// <param name="flushAt">Records waiting that start a flush before the minute is up. Large: each
+/// object written costs a role assumption, a blob and a state-store commit, whatever its size, so
+/// a loaded endpoint writes a few large objects rather than many small ones.</param>
+/// <param name="flushBytes">Bytes of bodies waiting that start a flush before the minute is up.</param>
 public sealed class DataCaptureWriter(ICaptureStore store, TimeProvider clock, ILogger<DataCaptureWriter> log, Func<double>? random = null,
-    int capacity = 100_000, int flushAt = 2000) : PeriodicService(clock, FlushPeriod, log)
+    int capacity = 200_000, int flushAt = 20_000, long flushBytes = 16 << 20, long maxBytes = 256 << 20) : PeriodicService(clock, FlushPeriod, log)
 {
     public static readonly TimeSpan FlushPeriod = TimeSpan.FromMinutes(1);
 
@@ -96,6 +99,7 @@ public sealed class DataCaptureWriter(ICaptureStore store, TimeProvider clock, I
     });
     readonly SemaphoreSlim _flushing = new(1, 1);
     int _waiting;
+    long _waitingBytes;
     int _flushStarted;
     long _dropped;
     long _written;
@@ -119,14 +123,16 @@ public sealed class DataCaptureWriter(ICaptureStore store, TimeProvider clock, I
 
     internal void Enqueue(CaptureEvent e)
     {
-        if (!_queue.Writer.TryWrite(e))
+        var size = (long)(e.Input?.Length ?? 0) + (e.Output?.Length ?? 0);
+        if (Interlocked.Read(ref _waitingBytes) + size > maxBytes || !_queue.Writer.TryWrite(e))
         {
             if (Interlocked.Increment(ref _dropped) % 10_000 == 1)
                 Log.LogWarning("The data capture queue is full ({Capacity} records): captures of {Endpoint} are dropped until it drains", capacity, e.Variant.EndpointName);
             return;
         }
         // A large batch is written now, by one flush at a time, off the request's thread.
-        if (Interlocked.Increment(ref _waiting) >= flushAt && Interlocked.CompareExchange(ref _flushStarted, 1, 0) == 0)
+        var bytes = Interlocked.Add(ref _waitingBytes, size);
+        if ((Interlocked.Increment(ref _waiting) >= flushAt || bytes >= flushBytes) && Interlocked.CompareExchange(ref _flushStarted, 1, 0) == 0)
             _ = Task.Run(async () =>
             {
                 try { await FlushAsync(CancellationToken.None); }
@@ -146,6 +152,7 @@ public sealed class DataCaptureWriter(ICaptureStore store, TimeProvider clock, I
             var batch = new List<CaptureEvent>();
             while (_queue.Reader.TryRead(out var e)) batch.Add(e);
             Interlocked.Add(ref _waiting, -batch.Count);
+            Interlocked.Add(ref _waitingBytes, -batch.Sum(e => (long)(e.Input?.Length ?? 0) + (e.Output?.Length ?? 0)));
             if (batch.Count == 0) return;
             foreach (var group in batch.GroupBy(e => (e.Variant, Hour: CaptureLayout.Hour(e.InferenceTime))))
             {

@@ -39,7 +39,7 @@ FILE_NAME = re.compile(r"^\d{2}-\d{2}-\d{3}-[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-
 UUID = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$")
 
 
-def role(actions=("s3:GetObject", "s3:PutObject"), kms_actions=("kms:Decrypt", "kms:GenerateDataKey")):
+def role(actions=("s3:GetObject", "s3:PutObject", "s3:ListBucket"), kms_actions=("kms:Decrypt", "kms:GenerateDataKey")):
     name = unique("capture-role")
     arn = iam.create_role(RoleName=name, AssumeRolePolicyDocument=SAGEMAKER_TRUST)["Role"]["Arn"]
     statements = [{"Effect": "Allow", "Action": list(actions), "Resource": "arn:aws:s3:::*"}]

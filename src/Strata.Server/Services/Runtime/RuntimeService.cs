@@ -277,7 +277,8 @@ public sealed class RuntimeService(HostingService hosting, MetricsStore metrics,
     /// buffered beyond one read). A container whose body breaks off (its connection reset, the
     /// instance killed) ends the stream with a <c>ModelStreamError</c> event (<c>StreamBroken</c>),
     /// as SageMaker does; a failure of Strata's own, with <c>InternalStreamFailure</c>. Returns
-    /// the model latency (µs, to the last byte) and whether the stream broke.
+    /// the model latency (µs, to the last byte) and whether the stream broke. Each part is also
+    /// written to <paramref name="captured"/> when data capture wants the output.
     /// </summary>
     static async Task<(long ModelMicros, bool StreamBroken)> RelayAsync(RequestContext ctx, VariantRuntime variant, HttpResponseMessage response, long sent, MemoryStream? captured)
     {

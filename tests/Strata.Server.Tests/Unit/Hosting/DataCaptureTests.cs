@@ -183,6 +183,22 @@ public sealed class DataCaptureWriterTests
     }
 
     [Fact]
+    public async Task WaitingBodiesAreBoundedInBytesAndFlushedWhenLarge()
+    {
+        var store = new MemoryStore();
+        using var writer = new DataCaptureWriter(store, _clock, NullLogger<DataCaptureWriter>.Instance, flushAt: 1000, flushBytes: 1 << 20, maxBytes: 3 << 20);
+        var a = writer.For("111", "ep", "a", Settings with { CaptureOutput = false }, "r")!;
+        a.Record(null, "application/x-npy", new byte[1 << 20], null, null); // 1 MiB waiting: a flush starts
+        await WaitFor(() => store.Puts.Count == 1);
+        Assert.Equal(0, writer.Dropped);
+
+        using var stalled = new DataCaptureWriter(store, _clock, NullLogger<DataCaptureWriter>.Instance, flushAt: 1000, flushBytes: 1L << 40, maxBytes: 3 << 20);
+        var b = stalled.For("111", "ep", "b", Settings with { CaptureOutput = false }, "r")!;
+        for (var i = 0; i < 4; i++) b.Record(null, "application/x-npy", new byte[1 << 20], null, null);
+        Assert.Equal(1, stalled.Dropped); // the fourth MiB is past the bound
+    }
+
+    [Fact]
     public async Task StoppedCaptureRecordsNothing()
     {
         var store = new MemoryStore();
