@@ -54,6 +54,14 @@ if (args.Length > 0 && args[0] == "tuning")
     TuningBenchmarks.Run(args.Length > 1 ? int.Parse(args[1], System.Globalization.CultureInfo.InvariantCulture) : 50);
     return;
 }
+// InvokeEndpoint with data capture at 100 % against the same endpoint without, alternating (see CaptureLoad.cs):
+//   dotnet run -c Release --project bench/Strata.Bench -- capture [seconds-per-run] [rounds]
+if (args.Length > 0 && args[0] == "capture")
+{
+    await CaptureLoad.RunAsync(args.Length > 1 ? double.Parse(args[1], System.Globalization.CultureInfo.InvariantCulture) : 5,
+        args.Length > 2 ? int.Parse(args[2], System.Globalization.CultureInfo.InvariantCulture) : 3);
+    return;
+}
 if (args.Length > 0 && args[0] == "invoke")
 {
     await InvokeLoad.RunAsync(args.Length > 1 ? double.Parse(args[1], System.Globalization.CultureInfo.InvariantCulture) : 5);

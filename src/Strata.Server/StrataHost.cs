@@ -92,6 +92,9 @@ public static class StrataHost
         // Log ingestion starts before hosting and stops after it, so that what hosting prints while it stops still goes in.
         builder.Services.AddHostedService(_ => logIngestion);
         builder.Services.AddHostedService(_ => logRetention);
+        // Data capture stops after hosting: requests that finish while hosting stops are captured too.
+        DataCaptureWriter dataCapture = null!;
+        builder.Services.AddHostedService(_ => dataCapture);
         builder.Services.AddHostedService(_ => hosting);
         builder.Services.AddHostedService(_ => transforms);
         builder.Services.AddHostedService(_ => training);
@@ -172,9 +175,12 @@ public static class StrataHost
         var hostNumber = Interlocked.Increment(ref _hostsBuilt);
         var runDir = Path.Combine(Path.GetTempPath(), "strata-" + Environment.ProcessId + (hostNumber == 1 ? "" : "-" + hostNumber));
         var endpoints = new EndpointHosting(sageMakerStore, clock);
+        dataCapture = new DataCaptureWriter(new S3CaptureStore(new S3JobStorage(s3Store, sse, roles, clock, options.Region)), clock,
+            app.Services.GetRequiredService<ILogger<DataCaptureWriter>>());
         hosting = new HostingService(artifacts, images, metrics, endpoints,
             new HostingOptions { RunDir = runDir, LogDir = Path.Combine(options.DataDir, "logs"), ServerlessIdle = options.ServerlessIdle, LogEvents = logIngestion }, clock,
-            app.Services.GetRequiredService<ILogger<HostingService>>(), zones);
+            app.Services.GetRequiredService<ILogger<HostingService>>(), zones)
+        { Capture = dataCapture };
         var transformJobs = new TransformJobStore(state) { Events = serviceEvents };
         transforms = new TransformJobRunner(new TransformJobs(transformJobs, sageMakerStore), new TransformCheckpoints(state),
             new S3JobStorage(s3Store, sse, roles, clock, options.Region), artifacts, images, metrics,

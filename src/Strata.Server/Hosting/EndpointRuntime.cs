@@ -139,6 +139,9 @@ public sealed class VariantRuntime(string name, float weight, string image, List
     /// <summary>Set for a multi-model variant: which instance holds which model.</summary>
     public MultiModel? MultiModel { get; init; }
 
+    /// <summary>Set when the endpoint's configuration captures data (Model Monitor).</summary>
+    public VariantCapture? Capture { get; init; }
+
     /// <summary>Set for a serverless variant: instances come and go with its requests.</summary>
     public Serverless? Serverless { get; } = serverless;
 

@@ -4,7 +4,11 @@ namespace Strata.Server.Hosting;
 // stored rows to a plan and the reported status to its own records; hosting knows neither.
 
 /// <summary>An endpoint to run: its name, the configuration the plan came from, and its variants.</summary>
-public sealed record EndpointPlan(string EndpointName, string ConfigName, IReadOnlyList<VariantPlan> Variants);
+public sealed record EndpointPlan(string EndpointName, string ConfigName, IReadOnlyList<VariantPlan> Variants)
+{
+    /// <summary>The configuration's data capture (Model Monitor), null when it has none.</summary>
+    public CaptureSettings? DataCapture { get; init; }
+}
 
 /// <summary>One variant: the model it serves, where and how many (instance type and count, or
 /// serverless settings), its weight and how requests pick an instance.</summary>

@@ -13,6 +13,10 @@ namespace Strata.Server.Hosting;
 public sealed class HostingService(IArtifactReader artifacts, ImageCatalogue images, MetricsStore metrics, IHostingStatus status, HostingOptions options,
     TimeProvider clock, ILogger<HostingService> log, Zones? zones = null) : BackgroundService, IVariantScaling
 {
+    /// <summary>Where variants of configurations with a DataCaptureConfig send what they capture
+    /// (none: such configurations capture nothing).</summary>
+    public DataCaptureWriter? Capture { get; init; }
+
     static readonly TimeSpan HealthTimeout = TimeSpan.FromSeconds(60);
     static readonly TimeSpan SupervisionInterval = TimeSpan.FromMilliseconds(200);
 
@@ -163,7 +167,10 @@ public sealed class HostingService(IArtifactReader artifacts, ImageCatalogue ima
                 }
                 variants.Add(new VariantRuntime(variantName, pv.InitialWeight, image, starting.Select(t => t.Result).ToList(), Start,
                     zones, randomRouting: pv.RandomRouting, serverless: serverless)
-                { MultiModel = multi });
+                {
+                    MultiModel = multi,
+                    Capture = Capture?.For(account, endpointName, variantName, plan.DataCapture, model.ExecutionRoleArn),
+                });
             }
             return new EndpointRuntime(account, endpointName, plan.ConfigName, variants, metrics, clock, options.ServerlessIdle, log);
         }

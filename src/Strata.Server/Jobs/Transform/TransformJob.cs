@@ -33,6 +33,9 @@ public sealed record TransformJob
     public string? InputFilter { get; init; }
     public string? OutputFilter { get; init; }
     public string? JoinSource { get; init; }
+    /// <summary>Where the job's data capture manifests go (DataCaptureConfig), null for none.</summary>
+    public string? DataCaptureUri { get; init; }
+    public string? DataCaptureKmsKeyId { get; init; }
     public required TransformJobState State { get; init; }
 }
 

@@ -1,5 +1,6 @@
 using System.Collections.Concurrent;
 using System.Diagnostics;
+using System.Globalization;
 using System.IO.Compression;
 using System.Net.Http.Headers;
 using System.Security.Cryptography;
@@ -160,6 +161,8 @@ public sealed class TransformJobRunner(ITransformJobs jobs, TransformCheckpoints
             utilization.Dispose();
             ct.ThrowIfCancellationRequested();
             if (failure is not null) throw failure is OperationCanceledException ? new TransformException("the job was cancelled") : failure;
+            if (job.DataCaptureUri is not null)
+                await WriteCaptureManifestsAsync(job, inputs, (a, r) => authorize(a, r, "Could not write the captured data"), ct);
 
             jobs.Update(account, name, j => Ended(j, "Completed", null) with { Progress = new TransformProgress(inputs.Count, inputs.Count, Interlocked.Read(ref records)) });
             Summary(account, name, jobLog, $"Completed: {inputs.Count} objects, {Interlocked.Read(ref records)} records in {Stopwatch.GetElapsedTime(started).TotalSeconds:F1} s");
@@ -209,6 +212,44 @@ public sealed class TransformJobRunner(ITransformJobs jobs, TransformCheckpoints
         var now = clock.GetUtcNow();
         File.AppendAllText(Path.Combine(jobLog, "summary.log"), $"{now:O} {line}\n");
         options.LogEvents?.Post(account, TransformLogGroup, $"{name}/data-log", now, line);
+    }
+
+    /// <summary>
+    /// Batch transform's data capture, as SageMaker lays it out: not copies of the data but two
+    /// manifests (a JSON array, <c>[{"prefix": "s3://…/"}, "relative key", …]</c>), one of the input
+    /// objects under <c>{DestinationS3Uri}/input/yyyy/mm/dd/hh/</c> and one of their outputs under
+    /// <c>…/output/yyyy/mm/dd/hh/</c>, the hour the job started; written as the model's role, with
+    /// the configuration's KMS key.
+    /// </summary>
+    async Task WriteCaptureManifestsAsync(TransformJob job, IReadOnlyList<InputObject> inputs, Action<string, string> authorize, CancellationToken ct)
+    {
+        var (bucket, prefix) = ParseS3(job.DataCaptureUri!);
+        prefix = prefix.TrimEnd('/');
+        var started = (job.State.StartTime ?? clock.GetUtcNow()).ToUniversalTime();
+        var name = string.Create(CultureInfo.InvariantCulture, $"{started:yyyy}/{started:MM}/{started:dd}/{started:HH}/{started:mm}-{started:ss}-{started:fff}-{Guid.NewGuid():D}.jsonl");
+        var inputPrefix = inputs.Count > 0 ? $"s3://{inputs[0].Bucket}/{inputs[0].Key[..^inputs[0].Relative.Length]}" : job.InputUri;
+        var outputPrefix = job.OutputPath.EndsWith('/') ? job.OutputPath : job.OutputPath + "/";
+        foreach (var (kind, manifestPrefix, entries) in new[]
+        {
+            ("input", inputPrefix, inputs.Select(i => i.Relative)),
+            ("output", outputPrefix, inputs.Select(i => i.Relative + ".out")),
+        })
+        {
+            using var content = new MemoryStream();
+            using (var json = new Utf8JsonWriter(content, new JsonWriterOptions { Indented = true }))
+            {
+                json.WriteStartArray();
+                json.WriteStartObject();
+                json.WriteString("prefix", manifestPrefix);
+                json.WriteEndObject();
+                foreach (var entry in entries) json.WriteStringValue(entry);
+                json.WriteEndArray();
+            }
+            var key = (prefix.Length > 0 ? prefix + "/" : "") + kind + "/" + name;
+            authorize("s3:PutObject", $"arn:aws:s3:::{bucket}/{key}");
+            content.Position = 0;
+            await storage.PutAsync(bucket, key, content, "application/json", job.DataCaptureKmsKeyId, authorize, ct);
+        }
     }
 
     static (string Bucket, string Prefix) ParseS3(string uri)

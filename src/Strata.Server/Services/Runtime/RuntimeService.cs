@@ -212,7 +212,15 @@ public sealed class RuntimeService(HostingService hosting, MetricsStore metrics,
                 // end: an answer left unread past the limit is drained, or its connection closed.
                 using var response = await instance.Http.SendAsync(request, HttpCompletionOption.ResponseHeadersRead, ctx.Http.RequestAborted);
                 if (stream && response.IsSuccessStatusCode)
-                    return await RelayAsync(ctx, variant, response, sent);
+                {
+                    // A captured stream's parts are collected as they pass (only when its output is captured).
+                    var captured = variant.Capture is { WantsOutput: true } ? new MemoryStream() : null;
+                    var relayed = await RelayAsync(ctx, variant, response, sent, captured);
+                    if (!relayed.StreamBroken)
+                        variant.Capture?.Record(ctx.Header(SageMakerRuntimeHeaders.InferenceId), ctx.Request.ContentType, body,
+                            ctx.Response.Headers[SageMakerRuntimeHeaders.InvokeEndpointWithResponseStreamContentType], captured?.ToArray());
+                    return relayed;
+                }
                 var payload = await ReadBoundedAsync(response.Content, MaxPayloadBytes, ctx.Http.RequestAborted);
                 var modelMicros = (long)System.Diagnostics.Stopwatch.GetElapsedTime(sent).TotalMicroseconds;
                 // The model was unloaded between choosing it and using it: once more.
@@ -233,6 +241,8 @@ public sealed class RuntimeService(HostingService hosting, MetricsStore metrics,
                     ctx.Response.Headers[SageMakerRuntimeHeaders.CustomAttributes] = string.Join(",", back);
                 ctx.Response.ContentLength = payload.Length;
                 await ctx.Response.Body.WriteAsync(payload, ctx.Http.RequestAborted);
+                // Data capture keeps the two arrays (neither is reused): sampling and a queue write, no copy.
+                variant.Capture?.Record(ctx.Header(SageMakerRuntimeHeaders.InferenceId), ctx.Request.ContentType, body, ctx.Response.ContentType, payload);
                 return (modelMicros, false);
             }
             catch (HttpRequestException) when (attempt == 0 && !ctx.Http.RequestAborted.IsCancellationRequested)
@@ -267,9 +277,10 @@ public sealed class RuntimeService(HostingService hosting, MetricsStore metrics,
     /// buffered beyond one read). A container whose body breaks off (its connection reset, the
     /// instance killed) ends the stream with a <c>ModelStreamError</c> event (<c>StreamBroken</c>),
     /// as SageMaker does; a failure of Strata's own, with <c>InternalStreamFailure</c>. Returns
-    /// the model latency (µs, to the last byte) and whether the stream broke.
+    /// the model latency (µs, to the last byte) and whether the stream broke. Each part is also
+    /// written to <paramref name="captured"/> when data capture wants the output.
     /// </summary>
-    static async Task<(long ModelMicros, bool StreamBroken)> RelayAsync(RequestContext ctx, VariantRuntime variant, HttpResponseMessage response, long sent)
+    static async Task<(long ModelMicros, bool StreamBroken)> RelayAsync(RequestContext ctx, VariantRuntime variant, HttpResponseMessage response, long sent, MemoryStream? captured)
     {
         var aborted = ctx.Http.RequestAborted;
         ctx.Response.StatusCode = 200;
@@ -294,6 +305,7 @@ public sealed class RuntimeService(HostingService hosting, MetricsStore metrics,
                     break;
                 }
                 if (n == 0) break;
+                captured?.Write(chunk, 0, n);
                 await ctx.Response.Body.WriteAsync(EventStream.Event("PayloadPart", chunk.AsSpan(0, n)), aborted);
                 await ctx.Response.Body.FlushAsync(aborted);
             }

@@ -43,7 +43,8 @@ public sealed class EndpointHosting(SageMakerStore store, TimeProvider clock) : 
                 RandomRouting = pv.RoutingConfig?.RoutingStrategy == "RANDOM",
                 Serverless = pv.ServerlessConfig is { } sc ? new ServerlessSettings(sc.MemorySizeInMB, sc.MaxConcurrency, sc.ProvisionedConcurrency) : null,
             };
-        }).ToList());
+        }).ToList())
+        { DataCapture = DataCaptureConfigs.Settings(config.DataCaptureConfig) };
 
     /// <summary>Deploys again, after a restart, the endpoints that were serving (or on their way).</summary>
     public void RestoreAll(HostingService hosting)

@@ -51,12 +51,28 @@ public sealed record VariantRow
     public ServerlessRow? ServerlessConfig { get; init; }
 }
 
+/// <summary>An endpoint configuration's DataCaptureConfig, as given (EnableCapture defaults to true).</summary>
+public sealed record DataCaptureRow
+{
+    public bool EnableCapture { get; init; } = true;
+    public int InitialSamplingPercentage { get; init; }
+    public required string DestinationS3Uri { get; init; }
+    public string? KmsKeyId { get; init; }
+    /// <summary>The CaptureOptions' modes in the order given (Input, Output, InputAndOutput).</summary>
+    public required List<string> CaptureModes { get; init; }
+    public List<string>? CsvContentTypes { get; init; }
+    public List<string>? JsonContentTypes { get; init; }
+    /// <summary>Whether CaptureContentTypeHeader was given at all (it is answered back as given).</summary>
+    public bool HasContentTypeHeader { get; init; }
+}
+
 public sealed record EndpointConfigRow
 {
     public required string EndpointConfigName { get; init; }
     public required string EndpointConfigArn { get; init; }
     public required List<VariantRow> ProductionVariants { get; init; }
     public string? KmsKeyId { get; init; }
+    public DataCaptureRow? DataCaptureConfig { get; init; }
     public required DateTimeOffset CreationTime { get; init; }
 }
 
@@ -96,6 +112,8 @@ public sealed record DataProcessingRow(string? InputFilter, string? OutputFilter
 public sealed record ModelClientConfigRow(int? InvocationsTimeoutInSeconds, int? InvocationsMaxRetries);
 
 /// <summary>A transform job: what it was asked to do and how far it has come.</summary>
+public sealed record BatchDataCaptureRow(string DestinationS3Uri, string? KmsKeyId, bool? GenerateInferenceId);
+
 public sealed record TransformJobRow
 {
     public required string TransformJobName { get; init; }
@@ -112,6 +130,8 @@ public sealed record TransformJobRow
     public required TransformOutputRow TransformOutput { get; init; }
     public required TransformResourcesRow TransformResources { get; init; }
     public DataProcessingRow? DataProcessing { get; init; }
+    /// <summary>Where the job's captured data goes (Model Monitor), as given.</summary>
+    public BatchDataCaptureRow? DataCaptureConfig { get; init; }
     public required DateTimeOffset CreationTime { get; init; }
     public DateTimeOffset LastModifiedTime { get; init; }
     public DateTimeOffset? TransformStartTime { get; init; }

@@ -330,6 +330,7 @@ public sealed partial class SageMakerService(SageMakerStore store, HostingServic
         }
         if (variants.Select(v => v.VariantName).Distinct().Count() != variants.Count)
             throw SageMakerErrors.ValidationException("The variant names in ProductionVariants must be unique.");
+        var capture = DataCaptureConfigs.Row(input.DataCaptureConfig);
         var row = new EndpointConfigRow
         {
             EndpointConfigName = name,
@@ -345,6 +346,7 @@ public sealed partial class SageMakerService(SageMakerStore store, HostingServic
                 ServerlessConfig = v.ServerlessConfig is { } s ? new ServerlessRow(s.MemorySizeInMB, s.MaxConcurrency, s.ProvisionedConcurrency) : null,
             }).ToList(),
             KmsKeyId = input.KmsKeyId,
+            DataCaptureConfig = capture,
             CreationTime = clock.GetUtcNow(),
         };
         if (!store.CreateEndpointConfig(account, row)) throw new EndpointConfigAlreadyExists(row.EndpointConfigArn);
@@ -387,6 +389,7 @@ public sealed partial class SageMakerService(SageMakerStore store, HostingServic
                 ServerlessConfig = Wire(v.ServerlessConfig),
             }).ToList(),
             KmsKeyId = config.KmsKeyId,
+            DataCaptureConfig = DataCaptureConfigs.Wire(config.DataCaptureConfig),
             CreationTime = config.CreationTime,
         };
     }
@@ -452,6 +455,7 @@ public sealed partial class SageMakerService(SageMakerStore store, HostingServic
             FailureReason = endpoint.FailureReason,
             CreationTime = endpoint.CreationTime,
             LastModifiedTime = endpoint.LastModifiedTime,
+            DataCaptureConfig = DataCaptureConfigs.Summary(store.GetEndpointConfig(account, endpoint.EndpointConfigName)?.DataCaptureConfig),
         };
     }
 

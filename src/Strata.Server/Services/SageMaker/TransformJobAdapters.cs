@@ -69,6 +69,8 @@ public sealed class TransformJobs(TransformJobStore jobs, SageMakerStore models)
         InputFilter = j.DataProcessing?.InputFilter,
         OutputFilter = j.DataProcessing?.OutputFilter,
         JoinSource = j.DataProcessing?.JoinSource,
+        DataCaptureUri = j.DataCaptureConfig?.DestinationS3Uri,
+        DataCaptureKmsKeyId = j.DataCaptureConfig?.KmsKeyId,
         State = StateOf(j),
     };
 }

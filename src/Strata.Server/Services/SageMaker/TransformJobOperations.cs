@@ -58,6 +58,15 @@ public sealed partial class SageMakerService
             }
         }
 
+        if (input.DataCaptureConfig is { } capture)
+        {
+            if (!capture.DestinationS3Uri!.StartsWith("s3://", StringComparison.Ordinal))
+                throw SageMakerErrors.ValidationException($"DataCaptureConfig.DestinationS3Uri '{capture.DestinationS3Uri}' is not a valid S3 URI: Strata accepts s3://bucket/prefix.");
+            // Appending an inference id and time to every output record is not built.
+            if (capture.GenerateInferenceId == true)
+                throw SageMakerErrors.ValidationException("DataCaptureConfig.GenerateInferenceId is not supported by Strata; capture the job's input and output without it.");
+        }
+
         var now = clock.GetUtcNow();
         var job = new TransformJobRow
         {
@@ -74,6 +83,7 @@ public sealed partial class SageMakerService
             TransformOutput = new TransformOutputRow(output.S3OutputPath, output.Accept, assemble, output.KmsKeyId),
             TransformResources = new TransformResourcesRow(resources.InstanceType, resources.InstanceCount, resources.VolumeKmsKeyId),
             DataProcessing = input.DataProcessing is { } p ? new DataProcessingRow(p.InputFilter, p.OutputFilter, p.JoinSource) : null,
+            DataCaptureConfig = input.DataCaptureConfig is { } dc ? new BatchDataCaptureRow(dc.DestinationS3Uri!, dc.KmsKeyId, dc.GenerateInferenceId) : null,
             CreationTime = now,
             LastModifiedTime = now,
         };
@@ -135,6 +145,9 @@ public sealed partial class SageMakerService
                 VolumeKmsKeyId = job.TransformResources.VolumeKmsKeyId,
             },
             DataProcessing = job.DataProcessing is { } p ? new DataProcessing { InputFilter = p.InputFilter, OutputFilter = p.OutputFilter, JoinSource = p.JoinSource } : null,
+            DataCaptureConfig = job.DataCaptureConfig is { } dc
+                ? new BatchDataCaptureConfig { DestinationS3Uri = dc.DestinationS3Uri, KmsKeyId = dc.KmsKeyId, GenerateInferenceId = dc.GenerateInferenceId }
+                : null,
             CreationTime = job.CreationTime,
             TransformStartTime = job.TransformStartTime,
             TransformEndTime = job.TransformEndTime,
