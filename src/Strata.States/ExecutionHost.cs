@@ -79,7 +79,14 @@ public sealed class StatesError(string error, string? cause) : Exception(cause ?
 
 /// <summary>What starts an execution; also what <c>$$.Execution</c> and <c>$$.StateMachine</c> show.</summary>
 public sealed record ExecutionStart(string ExecutionArn, string ExecutionName, string StateMachineArn, string StateMachineName,
-    string RoleArn, DateTimeOffset StartTime, JsonNode? Input, int RedriveCount = 0);
+    string RoleArn, DateTimeOffset StartTime, JsonNode? Input, int RedriveCount = 0)
+{
+    /// <summary>The version started (ExecutionStarted's <c>stateMachineVersionArn</c>), when one was.</summary>
+    public string? StateMachineVersionArn { get; init; }
+
+    /// <summary>The alias started through (ExecutionStarted's <c>stateMachineAliasArn</c>), when one was.</summary>
+    public string? StateMachineAliasArn { get; init; }
+}
 
 /// <summary>How an execution ended: <c>SUCCEEDED</c>, <c>FAILED</c> or <c>TIMED_OUT</c> (an aborted
 /// execution is one the runner cancelled: the interpreter then throws OperationCanceledException).</summary>

@@ -1,18 +1,34 @@
-namespace Strata.States;
+using Strata.States.Definition;
+using Strata.States.Engine;
 
-// SKELETON (branch sfn-base only): the engine helper replaces these bodies.
+namespace Strata.States;
 
 /// <summary>A parsed and validated state machine definition (the Amazon States Language).</summary>
 public sealed class StateMachineDefinition
 {
+    private StateMachineDefinition(MachineModel model) => Model = model;
+
+    internal MachineModel Model { get; }
+
     /// <summary>Parses and validates; throws <see cref="InvalidDefinitionException"/> with AWS's diagnostics.</summary>
-    public static StateMachineDefinition Parse(string definition) => throw new NotImplementedException();
+    public static StateMachineDefinition Parse(string definition)
+    {
+        var (model, diagnostics) = DefinitionParser.Parse(definition);
+        if (model is null || diagnostics.Any(d => d.Severity == "ERROR")) throw new InvalidDefinitionException(diagnostics);
+        return new StateMachineDefinition(model);
+    }
 
     /// <summary>Every diagnostic ValidateStateMachineDefinition reports (errors and warnings); empty when valid.</summary>
-    public static IReadOnlyList<DefinitionDiagnostic> Validate(string definition) => throw new NotImplementedException();
+    public static IReadOnlyList<DefinitionDiagnostic> Validate(string definition) => DefinitionParser.Parse(definition).Diagnostics;
 
     /// <summary>The top-level state names, in the order the definition lists them.</summary>
-    public IReadOnlyList<string> StateNames => throw new NotImplementedException();
+    public IReadOnlyList<string> StateNames => Model.Order;
+
+    /// <summary>The top-level QueryLanguage: <c>JSONPath</c> (the default) or <c>JSONata</c>.</summary>
+    public string QueryLanguage => Model.QueryLanguage;
+
+    /// <summary>The machine's TimeoutSeconds, when it sets one.</summary>
+    public int? TimeoutSeconds => Model.TimeoutSeconds;
 }
 
 /// <summary>One finding of validation, as ValidateStateMachineDefinition answers it.</summary>
@@ -36,5 +52,5 @@ public static class Interpreter
     /// through the host's journal. Cancellation (StopExecution) throws OperationCanceledException; the
     /// runner then records <c>ExecutionAborted</c>.</summary>
     public static Task<ExecutionOutcome> RunAsync(StateMachineDefinition definition, ExecutionStart start, IExecutionHost host,
-        CancellationToken cancellationToken) => throw new NotImplementedException();
+        CancellationToken cancellationToken) => new Execution(definition.Model, start, host).RunAsync(cancellationToken);
 }

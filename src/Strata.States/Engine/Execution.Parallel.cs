@@ -1,0 +1,193 @@
+using System.Text.Json.Nodes;
+using Strata.States.JsonPath;
+
+namespace Strata.States.Engine;
+
+internal sealed partial class Execution
+{
+    private async Task<(JsonNode?, string?)> ParallelAsync(StateContext sc, JsonNode? input)
+    {
+        var s = sc.State;
+        var effective = s.IsJsonata ? input : InputPath(sc, input);
+        var result = await WithRetryAsync(sc, async attempt =>
+        {
+            JsonNode? branchInput;
+            if (s.IsJsonata) branchInput = s.Has("Arguments") ? Jsonata(s["Arguments"], sc, States(sc, input), "Arguments") : input;
+            else
+            {
+                sc.Dollar = effective;
+                branchInput = s.Has("Parameters") ? Template(s["Parameters"], sc) : effective;
+            }
+            var started = await EmitAsync(sc.Frame, $"{sc.Key}.started{attempt}", "ParallelStateStarted", null, null, sc.CancellationToken);
+            var frames = s.Branches.Select((_, i) => new Frame($"{sc.Key}#{attempt}/{i}", started.Id, new Variables(sc.Frame.Variables))).ToArray();
+            var outputs = await RunAllAsync(s.Branches.Count, 0, (i, token) => RunMachineAsync(s.Branches[i], branchInput?.DeepClone(), frames[i], token),
+                sc.CancellationToken, tolerated: 0);
+            sc.Frame.Last = Math.Max(sc.Frame.Last, frames.Max(f => f.Last));
+            if (outputs.Error is { } error)
+            {
+                sc.Frame.Last = Math.Max(sc.Frame.Last, outputs.ErrorFrameLast(frames));
+                await EmitAsync(sc.Frame, $"{sc.Key}.failed{attempt}", "ParallelStateFailed", null, null, sc.CancellationToken);
+                throw error;
+            }
+            await EmitAsync(sc.Frame, $"{sc.Key}.succeeded{attempt}", "ParallelStateSucceeded", null, null, sc.CancellationToken);
+            return new JsonArray([.. outputs.Values.Select(Json.Detach)]);
+        });
+        return await FinishAsync(sc, input, effective, result);
+    }
+
+    private sealed class AllResult
+    {
+        public required JsonNode?[] Values { get; init; }
+        public StatesError? Error { get; set; }
+        public int ErrorIndex { get; set; } = -1;
+        public int Failures { get; set; }
+
+        public long ErrorFrameLast(Frame[] frames) => ErrorIndex >= 0 ? frames[ErrorIndex].Last : 0;
+    }
+
+    /// <summary>Runs n children with at most <paramref name="maxConcurrency"/> at once (0: all). A failure beyond
+    /// the tolerated count stops the others and is the result's error; a tolerated one leaves its error output in place.</summary>
+    private static async Task<AllResult> RunAllAsync(int n, int maxConcurrency, Func<int, CancellationToken, Task<JsonNode?>> run, CancellationToken ct, int tolerated)
+    {
+        var result = new AllResult { Values = new JsonNode?[n] };
+        using var cts = CancellationTokenSource.CreateLinkedTokenSource(ct);
+        using var gate = maxConcurrency > 0 ? new SemaphoreSlim(maxConcurrency) : null;
+        var sync = new object();
+        async Task One(int i)
+        {
+            if (gate is not null) await gate.WaitAsync(cts.Token);
+            try
+            {
+                result.Values[i] = await run(i, cts.Token);
+            }
+            catch (StatesError e)
+            {
+                lock (sync)
+                {
+                    result.Failures++;
+                    result.Values[i] = new JsonObject { ["Error"] = e.Error, ["Cause"] = e.Cause ?? "" };
+                    if (result.Failures > tolerated && result.Error is null)
+                    {
+                        result.Error = e;
+                        result.ErrorIndex = i;
+                        cts.Cancel();
+                    }
+                }
+            }
+            catch (OperationCanceledException) when (cts.IsCancellationRequested && !ct.IsCancellationRequested)
+            {
+                // Stopped because another child failed.
+            }
+            finally
+            {
+                gate?.Release();
+            }
+        }
+        var tasks = new Task[n];
+        for (var i = 0; i < n; i++) tasks[i] = One(i);
+        try
+        {
+            await Task.WhenAll(tasks);
+        }
+        catch (OperationCanceledException) when (!ct.IsCancellationRequested && result.Error is not null)
+        {
+            // A child waiting for the gate was stopped by the failure.
+        }
+        ct.ThrowIfCancellationRequested();
+        return result;
+    }
+
+    private async Task<(JsonNode?, string?)> MapAsync(StateContext sc, JsonNode? input)
+    {
+        var s = sc.State;
+        var effective = s.IsJsonata ? input : InputPath(sc, input);
+        var result = await WithRetryAsync(sc, async attempt =>
+        {
+            var states = s.IsJsonata ? States(sc, input) : null;
+            JsonNode? itemsNode;
+            if (states is not null) itemsNode = s.Has("Items") ? Jsonata(s["Items"], sc, states, "Items") : input;
+            else
+            {
+                var path = JsonPathExpression.Compile(s["ItemsPath"]?.GetValue<string>() ?? "$");
+                sc.Dollar = effective;
+                if (!sc.TryResolve(path, out itemsNode)) throw sc.InvalidPath(path);
+            }
+            if (itemsNode is not JsonArray items)
+                throw sc.Runtime($"Map state input must be an array but was: {Json.Kind(itemsNode).ToString().ToLowerInvariant()}");
+            var maxConcurrency = (int)(IntegerField(sc, "MaxConcurrency", effective, states, 0) ?? 0);
+            var tolerated = ToleratedFailures(sc, effective, states, items.Count);
+
+            var started = await EmitAsync(sc.Frame, $"{sc.Key}.started{attempt}", "MapStateStarted", "mapStateStartedEventDetails",
+                new JsonObject { ["length"] = items.Count }, sc.CancellationToken);
+            var selector = s.Has("ItemSelector") ? s["ItemSelector"] : s.Has("Parameters") ? s["Parameters"] : null;
+            var processor = s.Processor!;
+            var itemInputs = new JsonNode?[items.Count];
+            for (var i = 0; i < items.Count; i++)
+            {
+                if (selector is null)
+                {
+                    itemInputs[i] = items[i]?.DeepClone();
+                    continue;
+                }
+                sc.MapItem = new JsonObject { ["Index"] = i, ["Value"] = items[i]?.DeepClone() };
+                if (states is not null) itemInputs[i] = Jsonata(selector, sc, States(sc, input), "ItemSelector");
+                else
+                {
+                    sc.Dollar = effective;
+                    itemInputs[i] = Template(selector, sc);
+                }
+            }
+            sc.MapItem = null;
+            var frames = new Frame[items.Count];
+            for (var i = 0; i < items.Count; i++) frames[i] = new Frame($"{sc.Key}#{attempt}/{i}", started.Id, new Variables(sc.Frame.Variables));
+            var outputs = await RunAllAsync(items.Count, maxConcurrency, async (i, token) =>
+            {
+                var f = frames[i];
+                var details = new JsonObject { ["name"] = s.Name, ["index"] = i };
+                await EmitAsync(f, f.Path + ".started", "MapIterationStarted", "mapIterationStartedEventDetails", details, token);
+                try
+                {
+                    var output = await RunMachineAsync(processor, itemInputs[i], f, token);
+                    await EmitAsync(f, f.Path + ".succeeded", "MapIterationSucceeded", "mapIterationSucceededEventDetails", details.DeepClone().AsObject(), token);
+                    return output;
+                }
+                catch (StatesError)
+                {
+                    await EmitAsync(f, f.Path + ".failed", "MapIterationFailed", "mapIterationFailedEventDetails", details.DeepClone().AsObject(), token);
+                    throw;
+                }
+            }, sc.CancellationToken, tolerated);
+            if (frames.Length > 0) sc.Frame.Last = Math.Max(sc.Frame.Last, frames.Max(f => f.Last));
+            if (outputs.Error is { } error)
+            {
+                sc.Frame.Last = Math.Max(sc.Frame.Last, outputs.ErrorFrameLast(frames));
+                await EmitAsync(sc.Frame, $"{sc.Key}.failed{attempt}", "MapStateFailed", null, null, sc.CancellationToken);
+                if (outputs.Failures > 0 && tolerated > 0 || s.Has("ToleratedFailurePercentage") || s.Has("ToleratedFailureCount"))
+                    throw new StatesError("States.ExceedToleratedFailureThreshold", "The specified tolerated failure threshold was exceeded");
+                throw error;
+            }
+            await EmitAsync(sc.Frame, $"{sc.Key}.succeeded{attempt}", "MapStateSucceeded", null, null, sc.CancellationToken);
+            return new JsonArray([.. outputs.Values.Select(Json.Detach)]);
+        });
+        return await FinishAsync(sc, input, effective, result);
+    }
+
+    /// <summary>How many iterations may fail before the Map fails: ToleratedFailureCount, or the percentage of the items.</summary>
+    private static int ToleratedFailures(StateContext sc, JsonNode? effective, JsonObject? states, int count)
+    {
+        var byCount = IntegerField(sc, "ToleratedFailureCount", effective, states, 0);
+        double? percentage = null;
+        if (sc.State["ToleratedFailurePercentage"] is JsonNode p && Json.TryNumber(p, out var pv)) percentage = pv;
+        else if (sc.State["ToleratedFailurePercentagePath"] is JsonNode pp)
+        {
+            sc.Dollar = effective;
+            var path = JsonPathExpression.Compile(pp.GetValue<string>());
+            if (!sc.TryResolve(path, out var v) || !Json.TryNumber(v, out pv) || pv < 0 || pv > 100)
+                throw sc.Runtime("The value for the field 'ToleratedFailurePercentagePath' must be a number from 0 to 100");
+            percentage = pv;
+        }
+        var fromPercentage = percentage is { } pc ? (int)Math.Floor(pc / 100.0 * count) : 0;
+        if (percentage is >= 100) return int.MaxValue;
+        return (int)Math.Max(byCount ?? 0, fromPercentage);
+    }
+}
