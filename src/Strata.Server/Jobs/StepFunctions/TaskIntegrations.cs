@@ -1,5 +1,4 @@
 using System.Text;
-using System.Text.Json;
 using System.Text.Json.Nodes;
 using Strata.Server.Auth;
 using Strata.Server.Protocol;
@@ -75,6 +74,13 @@ public sealed class TaskIntegrations(IInternalCalls calls, ExecutionRoles roles,
             throw new StatesError("States.Runtime", $"Strata does not yet run '.waitForTaskToken' tasks ({resource}).");
         var parts = path.Split(':');
         var principal = Assume(execution, request);
+        // The task has begun (AWS's TaskStarted, before a .sync task's TaskSubmitted).
+        var separator = path.LastIndexOf(':');
+        await emit(new HistoryEventDraft("TaskStarted", 0, "taskStartedEventDetails", new JsonObject
+        {
+            ["resourceType"] = separator < 0 ? path : path[..separator],
+            ["resource"] = (separator < 0 ? "" : path[(separator + 1)..]) + pattern,
+        }));
         switch (parts)
         {
             case ["sagemaker", var action] when SageMakerOptimized.Contains(action):
