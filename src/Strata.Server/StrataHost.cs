@@ -6,6 +6,7 @@ using Strata.Server.Hosting;
 using Strata.Server.Identity;
 using Strata.Server.Jobs.Delivery;
 using Strata.Server.Jobs.Processing;
+using Strata.Server.Jobs.StepFunctions;
 using Strata.Server.Jobs.Trail;
 using Strata.Server.Jobs.Training;
 using Strata.Server.Jobs.Transform;
@@ -23,6 +24,7 @@ using Strata.Server.Services.Runtime;
 using Strata.Server.Services.S3;
 using Strata.Server.Services.SageMaker;
 using Strata.Server.Services.Sns;
+using Strata.Server.Services.StepFunctions;
 using Strata.Server.Services.Sts;
 using Strata.Server.Storage;
 
@@ -110,6 +112,9 @@ public static class StrataHost
         builder.Services.AddHostedService(_ => eventsDelivery);
         EventsScheduler eventsScheduler = null!;
         builder.Services.AddHostedService(_ => eventsScheduler);
+        // After the jobs' runners: a resumed execution's .sync task polls jobs that are restored.
+        ExecutionRunner stepFunctionsRunner = null!;
+        builder.Services.AddHostedService(_ => stepFunctionsRunner);
         builder.Services.AddHostedService(sp => new LifecycleWorker(s3Environment, options.S3LifecyclePeriod, sp.GetRequiredService<ILogger<LifecycleWorker>>()));
         // CloudTrail's event history in a database of its own: the audit stage writes with every request.
         var historyStore = new EventHistoryStore(Path.Combine(options.DataDir, "cloudtrail.db"));
@@ -245,13 +250,28 @@ public static class StrataHost
         var trails = new TrailsService(trailsStore, trailBuckets, trailLogGroups, trailKeys, trailDelivery, clock, options.Region);
         // CloudTrail's operations: the trails', and any other list of them concatenated here.
         Operation[] cloudTrailOperations = [.. cloudTrail.Operations, .. trails.Operations];
+        // Step Functions: executions run in the background; their tasks call Strata's own
+        // operations through the request pipeline, as the state machine's role.
+        IInternalCalls? internalCalls = null;
+        var executionStore = new ExecutionStore(state);
+        stepFunctionsRunner = new ExecutionRunner(executionStore,
+            new TaskIntegrations(new DeferredCalls(() => internalCalls!), roles, clock), clock, app.Services.GetRequiredService<ILogger<ExecutionRunner>>())
+        {
+            Events = serviceEvents,
+        };
+        var stepFunctions = new StepFunctionsService(new StepFunctionsStore(state), executionStore, stepFunctionsRunner, roles, clock, options.Region,
+            app.Services.GetRequiredService<ILogger<StepFunctionsService>>());
         var catalog = new ServiceCatalog(ServiceCatalog.AwsServices(s3, new NamedOperations(sageMaker.Operations, SageMakerErrorTable.Errors), runtime,
             new NamedOperations(iam.Operations, IamErrorTable.Errors), new NamedOperations(sts.Operations), new NamedOperations(kms.Operations, KmsErrorTable.Errors), new NamedOperations(autoScaling.Operations, AutoScalingErrorTable.Errors),
             new NamedOperations(cloudWatch.Operations), new NamedOperations(logs.Operations, LogsErrorTable.Errors),
             new NamedOperations(sns.Operations, SnsErrorTable.Errors), new NamedOperations(events.Operations),
-            new NamedOperations(cloudTrailOperations)));
+            new NamedOperations(cloudTrailOperations), new NamedOperations(stepFunctions.Operations, StepFunctionsErrorTable.Errors)));
         var pipeline = new RequestPipeline(catalog, new SigV4Authenticator(credentials, clock), authorizer,
-            app.Services.GetRequiredService<ILogger<RequestPipeline>>(), options.Region, options.VpcePort > 0 ? (options.VpcePort, options.VpceId) : null, audit);
+            app.Services.GetRequiredService<ILogger<RequestPipeline>>(), options.Region, options.VpcePort > 0 ? (options.VpcePort, options.VpceId) : null, audit)
+        {
+            Catalog = catalog,
+        };
+        internalCalls = pipeline;
         var log = app.Services.GetRequiredService<ILoggerFactory>().CreateLogger("Strata");
         // Compared with blob files' modification times, which the file system stamps with the
         // machine's clock, not with the injected one.
@@ -401,6 +421,13 @@ sealed class CloudWatchScalingAlarms(CloudWatchService cloudWatch) : IScalingAla
 sealed class ScalerAlarmAction(Scaler scaler) : IAlarmScalingAction
 {
     public Task ExecuteAsync(string account, string policyArn, CancellationToken ct) => scaler.ExecutePolicyAsync(account, policyArn, ct);
+}
+
+/// <summary>The request pipeline as the internal calls of services built before it (Step Functions' tasks).</summary>
+sealed class DeferredCalls(Func<IInternalCalls> calls) : IInternalCalls
+{
+    public Task<InternalCallResult> CallAsync(Principal principal, string serviceId, string operation, byte[] body, CancellationToken ct)
+        => calls().CallAsync(principal, serviceId, operation, body, ct);
 }
 
 /// <summary>CloudWatch alarm actions publish through SNS (the composition root is the one place

@@ -57,9 +57,11 @@ public sealed class AuditStage(IAuditSink sink, TimeProvider clock, string regio
         return AuditRecords.Make(new AuditCall
         {
             Principal = ctx.Principal,
+            InvokedBy = ctx.Principal.InvokedBy,
             EventSource = eventSource,
             EventName = ctx.OperationName!,
-            SourceIpAddress = ctx.Http.Connection.RemoteIpAddress?.ToString() ?? "127.0.0.1",
+            // A call a service made as a role session (Step Functions' tasks) comes from that service, as CloudTrail says.
+            SourceIpAddress = ctx.Principal.InvokedBy ?? ctx.Http.Connection.RemoteIpAddress?.ToString() ?? "127.0.0.1",
             UserAgent = ctx.Header("User-Agent") ?? "",
             ErrorCode = ctx.Error?.Code,
             ErrorMessage = ctx.Error?.Message,

@@ -13,7 +13,7 @@ namespace Strata.Server.Pipeline;
 /// throw an <see cref="AwsException"/>, which is serialized in the request's protocol; anything
 /// else is a bug, logged and answered as InternalError, never a bare 500 or a dropped connection.
 /// </summary>
-public sealed class RequestPipeline
+public sealed class RequestPipeline : IInternalCalls
 {
     public delegate Task Stage(RequestContext ctx);
 
@@ -47,6 +47,57 @@ public sealed class RequestPipeline
     }
 
     public IReadOnlyList<string> StageNames => _stages.Select(s => s.Name).ToArray();
+
+    ServiceCatalog? _catalog;
+
+    /// <summary>The services an internal call (<see cref="CallAsync"/>) may address.</summary>
+    public ServiceCatalog Catalog { init => _catalog = value; }
+
+    /// <summary>
+    /// A call a service makes on a customer's behalf (Step Functions' task integrations): operation
+    /// <paramref name="operation"/> of service <paramref name="serviceId"/> (a JSON protocol one), as
+    /// <paramref name="principal"/> (the role session the calling service assumed), with
+    /// <paramref name="body"/> as its JSON request. It takes the same stages as a request from the
+    /// wire except detection (the service is named) and authentication (the principal is given):
+    /// the operation's input is validated, IAM authorizes the principal, the handler runs, and
+    /// CloudTrail records the call as the principal's, invoked by the calling service.
+    /// </summary>
+    public async Task<InternalCallResult> CallAsync(Principal principal, string serviceId, string operation, byte[] body, CancellationToken ct)
+    {
+        var service = _catalog?.Services.FirstOrDefault(s => s.Id == serviceId && s.IsJson && s.TargetPrefix is not null)
+            ?? throw new ArgumentException($"No JSON service {serviceId} to call", nameof(serviceId));
+        var http = new DefaultHttpContext { RequestAborted = ct };
+        http.Request.Method = "POST";
+        http.Request.Path = "/";
+        http.Request.Headers["X-Amz-Target"] = service.TargetPrefix + "." + operation;
+        http.Request.Headers.UserAgent = principal.InvokedBy ?? "AWS Internal";
+        http.Request.ContentType = service.Protocol == AwsProtocol.Json10 ? "application/x-amz-json-1.0" : "application/x-amz-json-1.1";
+        http.Request.ContentLength = body.Length;
+        http.Request.Body = new MemoryStream(body, writable: false);
+        var response = new MemoryStream();
+        http.Response.Body = response;
+        var ctx = new RequestContext(http, NewRequestId(), _region, secureTransport: true) { Service = service, Principal = principal };
+        try
+        {
+            foreach (var (name, run) in _stages)
+            {
+                if (name is "detect-service" or "authenticate") continue;
+                await run(ctx);
+            }
+        }
+        catch (AwsException e) { ctx.Error = e; }
+        catch (DomainError e) when (service.Operations.Errors.TryMap(e) is { } mapped) { ctx.Error = mapped; }
+        catch (Exception e) when (e is not OperationCanceledException)
+        {
+            _log.LogError(e, "Internal call {RequestId} {Service}.{Operation} failed", ctx.RequestId, serviceId, operation);
+            ctx.Error = AwsException.Internal();
+        }
+        finally
+        {
+            _audit?.Record(ctx);
+        }
+        return new InternalCallResult(ctx.RequestId, ctx.Error, ctx.Error is null ? response.ToArray() : null);
+    }
 
     public async Task HandleAsync(HttpContext http)
     {

@@ -17,7 +17,7 @@ public sealed class ServiceCatalog(IEnumerable<ServiceDescriptor> services)
     /// Services whose operations are not built yet have no operations.</summary>
     public static IEnumerable<ServiceDescriptor> AwsServices(IOperationResolver s3, IOperationResolver sageMaker, IOperationResolver runtime,
         IOperationResolver iam, IOperationResolver sts, IOperationResolver kms, IOperationResolver autoScaling, IOperationResolver cloudWatch,
-        IOperationResolver logs, IOperationResolver sns, IOperationResolver events, IOperationResolver cloudTrail) =>
+        IOperationResolver logs, IOperationResolver sns, IOperationResolver events, IOperationResolver cloudTrail, IOperationResolver states) =>
     [
         new("s3", "s3", AwsProtocol.RestXml, s3, XmlNamespace: "http://s3.amazonaws.com/doc/2006-03-01/"),
         new("sagemaker", "sagemaker", AwsProtocol.Json11, sageMaker, TargetPrefix: "SageMaker"),
@@ -33,7 +33,7 @@ public sealed class ServiceCatalog(IEnumerable<ServiceDescriptor> services)
         new("cloudwatch-query", "monitoring", AwsProtocol.Query, cloudWatch, XmlNamespace: "http://monitoring.amazonaws.com/doc/2010-08-01/"),
         new("logs", "logs", AwsProtocol.Json11, logs, TargetPrefix: "Logs_20140328"),
         new("events", "events", AwsProtocol.Json11, events, TargetPrefix: "AWSEvents"),
-        new("states", "states", AwsProtocol.Json10, NamedOperations.None, TargetPrefix: "AWSStepFunctions"),
+        new("states", "states", AwsProtocol.Json10, states, TargetPrefix: "AWSStepFunctions"),
         new("cloudtrail", "cloudtrail", AwsProtocol.Json11, cloudTrail, TargetPrefix: "com.amazonaws.cloudtrail.v20131101.CloudTrail_20131101"),
         new("application-autoscaling", "application-autoscaling", AwsProtocol.Json11, autoScaling, TargetPrefix: "AnyScaleFrontendService"),
     ];

@@ -1,0 +1,62 @@
+using System.Collections.Concurrent;
+using System.Text.Json.Nodes;
+using Strata.States;
+
+namespace Strata.Server.Jobs.StepFunctions;
+
+/// <summary>A STANDARD execution's journal: rows of the state store (<see cref="ExecutionStore"/>),
+/// so a restarted server replays what was recorded and runs only what was not.</summary>
+public sealed class StoredJournal(ExecutionStore store, ExecutionRow execution, TimeProvider clock) : IExecutionJournal
+{
+    // Two branches computing a value under the same key at once (they never should: keys name
+    // their frame) still record one; the lock keeps compute from running twice in this process.
+    readonly ConcurrentDictionary<string, SemaphoreSlim> _computing = new(StringComparer.Ordinal);
+
+    public ValueTask<HistoryEvent> AppendAsync(string key, HistoryEventDraft draft, CancellationToken cancellationToken)
+        => ValueTask.FromResult(store.Append(execution, key, draft, clock.GetUtcNow()));
+
+    public async ValueTask<JsonNode?> OnceAsync(string key, Func<ValueTask<JsonNode?>> compute, CancellationToken cancellationToken)
+    {
+        var (found, value) = store.Recorded(execution, key);
+        if (found) return value;
+        var gate = _computing.GetOrAdd(key, _ => new SemaphoreSlim(1, 1));
+        await gate.WaitAsync(cancellationToken);
+        try
+        {
+            (found, value) = store.Recorded(execution, key);
+            if (found) return value;
+            return store.Record(execution, key, await compute());
+        }
+        finally { gate.Release(); }
+    }
+
+    /// <summary>The value recorded under the key, without computing one (a .sync task's job, on replay).</summary>
+    public (bool Found, JsonNode? Value) Recorded(string key) => store.Recorded(execution, key);
+}
+
+/// <summary>An EXPRESS execution's journal: in memory, as AWS keeps no history of express
+/// executions in the API (they go to CloudWatch Logs); a restart ends them.</summary>
+public sealed class MemoryJournal(TimeProvider clock) : IExecutionJournal
+{
+    readonly Lock _lock = new();
+    readonly Dictionary<string, HistoryEvent> _events = new(StringComparer.Ordinal);
+    readonly List<HistoryEvent> _ordered = [];
+    readonly ConcurrentDictionary<string, Lazy<Task<JsonNode?>>> _values = new(StringComparer.Ordinal);
+
+    public IReadOnlyList<HistoryEvent> Events { get { lock (_lock) return _ordered.ToList(); } }
+
+    public ValueTask<HistoryEvent> AppendAsync(string key, HistoryEventDraft draft, CancellationToken cancellationToken)
+    {
+        lock (_lock)
+        {
+            if (_events.TryGetValue(key, out var recorded)) return ValueTask.FromResult(recorded);
+            var e = new HistoryEvent(_ordered.Count + 1, draft.PreviousEventId, clock.GetUtcNow(), draft.Type, draft.DetailsName, draft.Details);
+            _events[key] = e;
+            _ordered.Add(e);
+            return ValueTask.FromResult(e);
+        }
+    }
+
+    public async ValueTask<JsonNode?> OnceAsync(string key, Func<ValueTask<JsonNode?>> compute, CancellationToken cancellationToken)
+        => (await _values.GetOrAdd(key, _ => new Lazy<Task<JsonNode?>>(async () => await compute())).Value)?.DeepClone();
+}

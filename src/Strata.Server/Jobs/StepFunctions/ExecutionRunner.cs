@@ -1,0 +1,213 @@
+using System.Collections.Concurrent;
+using System.Text.Json.Nodes;
+using Strata.Server.Jobs.Delivery;
+using Strata.States;
+
+namespace Strata.Server.Jobs.StepFunctions;
+
+/// <summary>Runs one attempt of a Task state for an execution (the service integrations).</summary>
+public interface ITaskIntegrations
+{
+    Task<JsonNode?> RunAsync(ExecutionRow execution, IExecutionJournal journal, TaskRequest request, Func<HistoryEventDraft, ValueTask> emit,
+        CancellationToken cancellationToken);
+}
+
+/// <summary>
+/// Runs Step Functions executions with the States interpreter. A STANDARD execution runs in the
+/// background against a journal in the state store; at start the runner resumes every execution
+/// still RUNNING (the interpreter replays its journal, so no state runs twice and a Wait waits
+/// only what is left of it). StopExecution cancels the run and records <c>ExecutionAborted</c>.
+/// An EXPRESS execution runs against a journal in memory (StartSyncExecution waits for it).
+/// </summary>
+public sealed class ExecutionRunner(ExecutionStore store, ITaskIntegrations tasks, TimeProvider clock, ILogger<ExecutionRunner> log) : BackgroundService
+{
+    public const string EventSource = "aws.states";
+    public const string StatusChangeType = "Step Functions Execution Status Change";
+
+    sealed record Run(CancellationTokenSource Cancel, Task Done);
+
+    readonly ITaskIntegrations _tasks = tasks;
+    readonly ConcurrentDictionary<string, Run> _runs = new(StringComparer.Ordinal);
+    readonly CancellationTokenSource _stopping = new();
+
+    /// <summary>The one clock the executions read.</summary>
+    public TimeProvider Clock => clock;
+
+    /// <summary>Where execution status changes go (EventBridge's default bus).</summary>
+    public IServiceEvents Events { get; init; } = NoServiceEvents.Instance;
+
+    protected override async Task ExecuteAsync(CancellationToken stoppingToken)
+    {
+        foreach (var execution in store.Running())
+        {
+            if (execution.Type != "STANDARD") continue;
+            log.LogInformation("Resuming execution {Arn}", execution.ExecutionArn);
+            Start(execution, announce: false);
+        }
+        try { await Task.Delay(Timeout.Infinite, stoppingToken); }
+        catch (OperationCanceledException) { }
+        // The server stops: the runs end where they are and resume at the next start.
+        await _stopping.CancelAsync();
+        await Task.WhenAll(_runs.Values.Select(r => r.Done));
+    }
+
+    /// <summary>Starts a STANDARD execution that the store holds as RUNNING.</summary>
+    public void Start(ExecutionRow execution, bool announce = true)
+    {
+        if (announce) Announce(execution);
+        var cancel = CancellationTokenSource.CreateLinkedTokenSource(_stopping.Token);
+        var ready = new TaskCompletionSource();
+        var run = new Run(cancel, Task.Run(async () =>
+        {
+            await ready.Task;
+            await RunStandardAsync(execution, cancel.Token);
+        }));
+        _runs[execution.ExecutionArn] = run;
+        ready.SetResult();
+    }
+
+    async Task RunStandardAsync(ExecutionRow execution, CancellationToken ct)
+    {
+        var journal = new StoredJournal(store, execution, clock);
+        try
+        {
+            var outcome = await RunAsync(execution, journal, ct);
+            Finish(execution, outcome);
+        }
+        catch (OperationCanceledException) when (ct.IsCancellationRequested)
+        {
+            // Stopped (StopExecution records the abort) or the server is stopping (resumed at start).
+        }
+        catch (Exception e)
+        {
+            // A defect of the interpreter or the runner fails the execution, as AWS fails one with
+            // States.Runtime; it never takes the server down or leaves the execution running forever.
+            log.LogError(e, "Execution {Arn} failed unexpectedly", execution.ExecutionArn);
+            var error = e is StatesError se ? se.Error : "States.Runtime";
+            var cause = e is StatesError se2 ? se2.Cause : e.Message;
+            var events = store.Events(execution);
+            store.Append(execution, "strata:ExecutionFailed", new HistoryEventDraft("ExecutionFailed", events.Count == 0 ? 0 : events[^1].Id,
+                "executionFailedEventDetails", new JsonObject { ["error"] = error, ["cause"] = cause }), clock.GetUtcNow());
+            Finish(execution, new ExecutionOutcome("FAILED", null, error, cause));
+        }
+        finally
+        {
+            _runs.TryRemove(execution.ExecutionArn, out _);
+        }
+    }
+
+    /// <summary>Runs an execution to its end against <paramref name="journal"/>.</summary>
+    public Task<ExecutionOutcome> RunAsync(ExecutionRow execution, IExecutionJournal journal, CancellationToken ct)
+    {
+        var definition = StateMachineDefinition.Parse(execution.Definition);
+        var start = new ExecutionStart(execution.ExecutionArn, execution.Name, execution.StateMachineArn, execution.StateMachineName, execution.RoleArn,
+            execution.StartDate, execution.Input is null ? null : JsonNode.Parse(execution.Input));
+        return Interpreter.RunAsync(definition, start, new Host(this, execution, journal), ct);
+    }
+
+    /// <summary>Runs an EXPRESS execution in memory (its journal is not kept); announces its start and end.</summary>
+    public async Task<ExecutionOutcome> RunExpressAsync(ExecutionRow execution, CancellationToken ct)
+    {
+        Announce(execution);
+        using var linked = CancellationTokenSource.CreateLinkedTokenSource(ct, _stopping.Token);
+        ExecutionOutcome outcome;
+        try { outcome = await RunAsync(execution, new MemoryJournal(clock), linked.Token); }
+        catch (OperationCanceledException) when (linked.IsCancellationRequested) { throw; }
+        catch (StatesError e) { outcome = new ExecutionOutcome("FAILED", null, e.Error, e.Cause); }
+        Announce(Ended(execution, outcome));
+        return outcome;
+    }
+
+    ExecutionRow Ended(ExecutionRow row, ExecutionOutcome outcome) => row with
+    {
+        Status = outcome.Status,
+        StopDate = clock.GetUtcNow(),
+        Output = outcome.Status == "SUCCEEDED" ? outcome.Output?.ToJsonString() ?? "null" : null,
+        Error = outcome.Error,
+        Cause = outcome.Cause,
+    };
+
+    void Finish(ExecutionRow execution, ExecutionOutcome outcome)
+    {
+        var ended = false;
+        var row = store.Update(execution.Account, execution.StateMachineName, execution.Name, row =>
+        {
+            if (row.Status != "RUNNING") return null;
+            ended = true;
+            return Ended(row, outcome);
+        });
+        if (ended && row is not null) Announce(row);
+    }
+
+    /// <summary>Stops a running execution: cancels its run, then records ABORTED and the
+    /// <c>ExecutionAborted</c> event. Returns the row afterwards (null when there is none).</summary>
+    public async Task<ExecutionRow?> StopAsync(ExecutionRow execution, string? error, string? cause)
+    {
+        if (_runs.TryGetValue(execution.ExecutionArn, out var run))
+        {
+            await run.Cancel.CancelAsync();
+            try { await run.Done; }
+            catch (OperationCanceledException) { }
+        }
+        var now = clock.GetUtcNow();
+        var stopped = false;
+        var row = store.Update(execution.Account, execution.StateMachineName, execution.Name, r =>
+        {
+            if (r.Status != "RUNNING") return null;
+            stopped = true;
+            return r with { Status = "ABORTED", StopDate = now, Error = error, Cause = cause };
+        });
+        if (stopped && row is not null)
+        {
+            var events = store.Events(row);
+            var details = new JsonObject();
+            if (error is not null) details["error"] = error;
+            if (cause is not null) details["cause"] = cause;
+            store.Append(row, "strata:ExecutionAborted", new HistoryEventDraft("ExecutionAborted", events.Count == 0 ? 0 : events[^1].Id,
+                "executionAbortedEventDetails", details), now);
+            Announce(row);
+        }
+        return row;
+    }
+
+    /// <summary>"Step Functions Execution Status Change" on the default bus, as AWS sends it.</summary>
+    void Announce(ExecutionRow e) => Events.Put(new ServiceEvent(e.Account, EventSource, StatusChangeType, [e.ExecutionArn], new JsonObject
+    {
+        ["executionArn"] = e.ExecutionArn,
+        ["stateMachineArn"] = e.StateMachineArn,
+        ["name"] = e.Name,
+        ["status"] = e.Status,
+        ["startDate"] = e.StartDate.ToUnixTimeMilliseconds(),
+        ["stopDate"] = e.StopDate?.ToUnixTimeMilliseconds(),
+        ["input"] = e.Input,
+        ["output"] = e.Output,
+        ["stateMachineVersionArn"] = e.StateMachineVersionArn,
+        ["stateMachineAliasArn"] = e.StateMachineAliasArn,
+        ["redriveCount"] = 0,
+        ["redriveDate"] = null,
+        ["redriveStatus"] = e.Status == "RUNNING" ? "NOT_REDRIVABLE" : "REDRIVABLE",
+        ["redriveStatusReason"] = null,
+        ["inputDetails"] = new JsonObject { ["included"] = true },
+        ["outputDetails"] = e.Output is null ? null : new JsonObject { ["included"] = true },
+        ["error"] = e.Error,
+        ["cause"] = e.Cause,
+    }, clock.GetUtcNow()));
+
+    public override void Dispose()
+    {
+        _stopping.Dispose();
+        base.Dispose();
+        GC.SuppressFinalize(this);
+    }
+
+    /// <summary>The world as one execution sees it: the one clock, its journal, and the integrations.</summary>
+    sealed class Host(ExecutionRunner runner, ExecutionRow execution, IExecutionJournal journal) : IExecutionHost
+    {
+        public TimeProvider Clock => runner.Clock;
+
+        public IExecutionJournal Journal => journal;
+
+        public Task<JsonNode?> RunTaskAsync(TaskRequest request, Func<HistoryEventDraft, ValueTask> emit, CancellationToken cancellationToken)
+            => runner._tasks.RunAsync(execution, journal, request, emit, cancellationToken);
+    }
+}

@@ -1,0 +1,167 @@
+using System.Globalization;
+using System.Text.Json;
+using System.Text.Json.Nodes;
+using System.Text.Json.Serialization;
+using Strata.Server.Storage;
+using Strata.States;
+
+namespace Strata.Server.Jobs.StepFunctions;
+
+/// <summary>One execution of a state machine, as the state store keeps it. It carries what it was
+/// started with (the definition and role of the machine at that moment), so that a restart or a
+/// later UpdateStateMachine never changes what a running execution does, and
+/// DescribeStateMachineForExecution answers with the definition the execution ran.</summary>
+public sealed record ExecutionRow
+{
+    public required string Account { get; init; }
+    public required string ExecutionArn { get; init; }
+    public required string Name { get; init; }
+    public required string StateMachineArn { get; init; }
+    public required string StateMachineName { get; init; }
+    /// <summary>STANDARD (durable, resumed at start) or EXPRESS (kept only while the server runs).</summary>
+    public required string Type { get; init; }
+    public required string Definition { get; init; }
+    public required string RoleArn { get; init; }
+    public required DateTimeOffset StartDate { get; init; }
+    public string Status { get; init; } = "RUNNING";
+    public DateTimeOffset? StopDate { get; init; }
+    public string? Input { get; init; }
+    public string? Output { get; init; }
+    public string? Error { get; init; }
+    public string? Cause { get; init; }
+    public string? TraceHeader { get; init; }
+    public string? StateMachineVersionArn { get; init; }
+    public string? StateMachineAliasArn { get; init; }
+    /// <summary>The machine's logging and tracing configuration when the execution started (JSON as the API spells them).</summary>
+    public string? LoggingConfiguration { get; init; }
+    public string? TracingConfiguration { get; init; }
+    public DateTimeOffset? StateMachineUpdateDate { get; init; }
+    public string? StateMachineRevisionId { get; init; }
+}
+
+/// <summary>A recorded history event as stored: the details are the API's JSON.</summary>
+public sealed record HistoryEventRow
+{
+    public long Id { get; init; }
+    public long PreviousEventId { get; init; }
+    public DateTimeOffset Timestamp { get; init; }
+    public required string Type { get; init; }
+    public string? DetailsName { get; init; }
+    public string? Details { get; init; }
+
+    public HistoryEvent ToEvent() => new(Id, PreviousEventId, Timestamp, Type, DetailsName,
+        Details is null ? null : JsonNode.Parse(Details)!.AsObject());
+}
+
+/// <summary>What the journal holds under one key: the id of the event recorded there, or a value.</summary>
+public sealed record JournalEntryRow
+{
+    public long? EventId { get; init; }
+    public string? Value { get; init; }
+}
+
+[JsonSerializable(typeof(ExecutionRow))]
+[JsonSerializable(typeof(HistoryEventRow))]
+[JsonSerializable(typeof(JournalEntryRow))]
+internal sealed partial class ExecutionRowsJson : JsonSerializerContext;
+
+/// <summary>
+/// Step Functions executions in the one state store: the execution rows, each execution's history
+/// (events keyed by their id, zero-padded so that a scan returns them in order) and its journal
+/// (what the interpreter recorded under its replay keys). Keys start with
+/// <c>{account}/{machine}/{execution}</c>, so a machine's executions and an execution's events are
+/// prefix scans. An event and the journal entry that names it are written in one transaction:
+/// a crash never leaves an event without its key (which a replay would append again) or a key
+/// without its event.
+/// </summary>
+public sealed class ExecutionStore(IStateStore state)
+{
+    const string Executions = "sfn-executions", History = "sfn-history", Journal = "sfn-journal", Sequence = "sfn-history-seq";
+
+    public static string Key(string account, string machine, string name) => $"{account}/{machine}/{name}";
+
+    static string Key(ExecutionRow e) => Key(e.Account, e.StateMachineName, e.Name);
+
+    static string EventKey(string execution, long id) => execution + "/" + id.ToString("D10", CultureInfo.InvariantCulture);
+
+    public ExecutionRow? Get(string account, string machine, string name)
+        => state.Read(r => r.Get(Executions, Key(account, machine, name))) is { } json ? Parse(json) : null;
+
+    /// <summary>Adds the execution unless one of that name exists; returns the one that is there then.</summary>
+    public ExecutionRow? Add(ExecutionRow row) => state.Write(w =>
+    {
+        if (w.Get(Executions, Key(row)) is { } existing) return Parse(existing);
+        w.Put(Executions, Key(row), JsonSerializer.Serialize(row, ExecutionRowsJson.Default.ExecutionRow));
+        return null;
+    });
+
+    /// <summary>Changes an execution in one transaction; <paramref name="change"/> returns null to leave it.
+    /// Returns the row as it is afterwards (null when there is none).</summary>
+    public ExecutionRow? Update(string account, string machine, string name, Func<ExecutionRow, ExecutionRow?> change) => state.Write(w =>
+    {
+        if (w.Get(Executions, Key(account, machine, name)) is not { } json) return null;
+        var row = Parse(json);
+        if (change(row) is not { } changed) return row;
+        w.Put(Executions, Key(account, machine, name), JsonSerializer.Serialize(changed, ExecutionRowsJson.Default.ExecutionRow));
+        return changed;
+    });
+
+    /// <summary>A machine's executions, newest first (as ListExecutions orders them).</summary>
+    public List<ExecutionRow> ListOf(string account, string machine)
+        => state.Read(r => r.Scan(Executions, $"{account}/{machine}/", null, int.MaxValue)).Select(kv => Parse(kv.Value))
+            .OrderByDescending(e => e.StartDate).ThenByDescending(e => e.Name, StringComparer.Ordinal).ToList();
+
+    /// <summary>Every execution still running, of every account (what the runner resumes at start).</summary>
+    public List<ExecutionRow> Running()
+        => state.Read(r => r.Scan(Executions, "", null, int.MaxValue)).Select(kv => Parse(kv.Value)).Where(e => e.Status == "RUNNING").ToList();
+
+    /// <summary>The execution's events, in id order.</summary>
+    public List<HistoryEvent> Events(ExecutionRow e)
+        => state.Read(r => r.Scan(History, Key(e) + "/", null, int.MaxValue))
+            .Select(kv => JsonSerializer.Deserialize(kv.Value, ExecutionRowsJson.Default.HistoryEventRow)!.ToEvent()).ToList();
+
+    /// <summary>Appends an event unless one was recorded under <paramref name="journalKey"/>; returns the recorded one.</summary>
+    public HistoryEvent Append(ExecutionRow e, string journalKey, HistoryEventDraft draft, DateTimeOffset now) => state.Write(w =>
+    {
+        var execution = Key(e);
+        if (w.Get(Journal, execution + "/" + journalKey) is { } entry
+            && JsonSerializer.Deserialize(entry, ExecutionRowsJson.Default.JournalEntryRow)!.EventId is { } recorded
+            && w.Get(History, EventKey(execution, recorded)) is { } recordedEvent)
+            return JsonSerializer.Deserialize(recordedEvent, ExecutionRowsJson.Default.HistoryEventRow)!.ToEvent();
+        var id = (w.Get(Sequence, execution) is { } last ? long.Parse(last, CultureInfo.InvariantCulture) : 0) + 1;
+        var row = new HistoryEventRow
+        {
+            Id = id,
+            PreviousEventId = draft.PreviousEventId,
+            Timestamp = now,
+            Type = draft.Type,
+            DetailsName = draft.DetailsName,
+            Details = draft.Details?.ToJsonString(),
+        };
+        w.Put(History, EventKey(execution, id), JsonSerializer.Serialize(row, ExecutionRowsJson.Default.HistoryEventRow));
+        w.Put(Sequence, execution, id.ToString(CultureInfo.InvariantCulture));
+        w.Put(Journal, execution + "/" + journalKey, JsonSerializer.Serialize(new JournalEntryRow { EventId = id }, ExecutionRowsJson.Default.JournalEntryRow));
+        return row.ToEvent();
+    });
+
+    /// <summary>The value recorded under the key, if any (<c>Found</c> tells a recorded null from none).</summary>
+    public (bool Found, JsonNode? Value) Recorded(ExecutionRow e, string journalKey)
+    {
+        var entry = state.Read(r => r.Get(Journal, Key(e) + "/" + journalKey));
+        if (entry is null) return (false, null);
+        var value = JsonSerializer.Deserialize(entry, ExecutionRowsJson.Default.JournalEntryRow)!.Value;
+        return (true, value is null ? null : JsonNode.Parse(value));
+    }
+
+    /// <summary>Records a value under the key unless one is there; returns the one that is there afterwards.</summary>
+    public JsonNode? Record(ExecutionRow e, string journalKey, JsonNode? value) => state.Write(w =>
+    {
+        var key = Key(e) + "/" + journalKey;
+        if (w.Get(Journal, key) is { } entry)
+            return JsonSerializer.Deserialize(entry, ExecutionRowsJson.Default.JournalEntryRow)!.Value is { } v ? JsonNode.Parse(v) : null;
+        w.Put(Journal, key, JsonSerializer.Serialize(new JournalEntryRow { Value = value?.ToJsonString() ?? "null" }, ExecutionRowsJson.Default.JournalEntryRow));
+        return value?.DeepClone();
+    });
+
+    static ExecutionRow Parse(string json) => JsonSerializer.Deserialize(json, ExecutionRowsJson.Default.ExecutionRow)!;
+}

@@ -1,0 +1,223 @@
+using System.Text;
+using System.Text.Json.Nodes;
+using Strata.Server.Auth;
+using Strata.Server.Protocol;
+using Strata.States;
+
+namespace Strata.Server.Jobs.StepFunctions;
+
+/// <summary>
+/// Step Functions' service integrations: a Task state's Resource names an operation of a service
+/// (<c>arn:aws:states:::sagemaker:createTrainingJob.sync</c>, <c>…:aws-sdk:sagemaker:listModels</c>),
+/// its Parameters are that operation's request. Every call goes through <see cref="IInternalCalls"/>
+/// (the request pipeline's stages: validation, IAM authorization, the handler, CloudTrail) as the
+/// session of the execution's role assumed by <c>states.amazonaws.com</c>. A <c>.sync</c> task
+/// records what it created in the journal before it polls, so after a restart it polls the same
+/// job instead of creating another.
+/// </summary>
+public sealed class TaskIntegrations(IInternalCalls calls, ExecutionRoles roles, TimeProvider clock) : ITaskIntegrations
+{
+    public const string StatesService = "states.amazonaws.com";
+
+    /// <summary>How often a <c>.sync</c> task asks how its job is doing (on the injected clock).</summary>
+    public TimeSpan PollInterval { get; init; } = TimeSpan.FromSeconds(5);
+
+    /// <summary>The SDK integration names of the JSON services Strata serves: the service id in the
+    /// catalog, the PascalCase name errors carry (<c>SageMaker.ResourceNotFoundException</c>), and
+    /// whether its wire members are camelCase (States' Parameters are PascalCase for every service).</summary>
+    static readonly Dictionary<string, (string Id, string ErrorPrefix, bool CamelCase)> SdkServices = new(StringComparer.Ordinal)
+    {
+        ["sagemaker"] = ("sagemaker", "SageMaker", false),
+        ["sfn"] = ("states", "Sfn", true),
+        ["eventbridge"] = ("events", "EventBridge", false),
+        ["cloudwatchlogs"] = ("logs", "CloudWatchLogs", true),
+        ["kms"] = ("kms", "Kms", false),
+        ["cloudwatch"] = ("cloudwatch", "CloudWatch", false),
+        ["cloudtrail"] = ("cloudtrail", "CloudTrail", false),
+        ["applicationautoscaling"] = ("application-autoscaling", "ApplicationAutoScaling", false),
+    };
+
+    /// <summary>SageMaker's jobs that <c>.sync</c> waits for: the Describe operation, the member that names
+    /// the job in the request, and the status member of the answer.</summary>
+    static readonly Dictionary<string, (string Describe, string NameMember, string StatusMember)> SageMakerJobs = new(StringComparer.Ordinal)
+    {
+        ["CreateTrainingJob"] = ("DescribeTrainingJob", "TrainingJobName", "TrainingJobStatus"),
+        ["CreateTransformJob"] = ("DescribeTransformJob", "TransformJobName", "TransformJobStatus"),
+        ["CreateProcessingJob"] = ("DescribeProcessingJob", "ProcessingJobName", "ProcessingJobStatus"),
+        ["CreateHyperParameterTuningJob"] = ("DescribeHyperParameterTuningJob", "HyperParameterTuningJobName", "HyperParameterTuningJobStatus"),
+    };
+
+    /// <summary>The optimized SageMaker integrations AWS offers (request/response; the jobs also <c>.sync</c>).</summary>
+    static readonly HashSet<string> SageMakerOptimized = new(StringComparer.Ordinal)
+    {
+        "createTrainingJob", "createTransformJob", "createProcessingJob", "createHyperParameterTuningJob", "createModel",
+        "createEndpointConfig", "createEndpoint", "updateEndpoint",
+    };
+
+    public async Task<JsonNode?> RunAsync(ExecutionRow execution, IExecutionJournal journal, TaskRequest request, Func<HistoryEventDraft, ValueTask> emit,
+        CancellationToken ct)
+    {
+        var resource = request.Resource;
+        const string prefix = "arn:aws:states:::";
+        if (!resource.StartsWith(prefix, StringComparison.Ordinal))
+            throw new StatesError("States.Runtime", $"Strata does not run the task resource '{resource}': only service integrations (arn:aws:states:::…) are served.");
+        var path = resource[prefix.Length..];
+        var pattern = "";
+        foreach (var suffix in new[] { ".sync:2", ".sync", ".waitForTaskToken" })
+        {
+            if (!path.EndsWith(suffix, StringComparison.Ordinal)) continue;
+            pattern = suffix;
+            path = path[..^suffix.Length];
+            break;
+        }
+        if (pattern == ".waitForTaskToken")
+            throw new StatesError("States.Runtime", $"Strata does not yet run '.waitForTaskToken' tasks ({resource}).");
+        var parts = path.Split(':');
+        var principal = Assume(execution, request);
+        // The task has begun (AWS's TaskStarted, before a .sync task's TaskSubmitted).
+        var separator = path.LastIndexOf(':');
+        await emit(new HistoryEventDraft("TaskStarted", 0, "taskStartedEventDetails", new JsonObject
+        {
+            ["resourceType"] = separator < 0 ? path : path[..separator],
+            ["resource"] = (separator < 0 ? "" : path[(separator + 1)..]) + pattern,
+        }));
+        switch (parts)
+        {
+            case ["sagemaker", var action] when SageMakerOptimized.Contains(action):
+                {
+                    var operation = Pascal(action);
+                    if (pattern == "") return await CallSageMakerAsync(principal, operation, request.Parameters, ct);
+                    if (pattern == ".sync" && SageMakerJobs.TryGetValue(operation, out var job))
+                        return await RunSageMakerJobAsync(principal, operation, job, journal, request, emit, ct);
+                    break;
+                }
+            case ["events", "putEvents"] when pattern == "":
+                {
+                    var output = await CallAsync(principal, "events", "PutEvents", request.Parameters, camelCase: false, ct,
+                        (code, message, id) => SdkError("EventBridge", code, message, id));
+                    if (output?["FailedEntryCount"]?.GetValue<int>() is > 0)
+                        throw new StatesError("EventBridge.FailedEntry", output.ToJsonString());
+                    return output;
+                }
+            case ["states", "startExecution"]:
+                return await StartExecutionAsync(principal, pattern, journal, request, emit, ct);
+            case ["aws-sdk", var service, var action] when pattern == "":
+                {
+                    if (!SdkServices.TryGetValue(service, out var sdk))
+                        throw new StatesError("States.Runtime", $"Strata does not serve the AWS SDK integration '{resource}': service {service} is not one Strata runs as a JSON API.");
+                    return await CallAsync(principal, sdk.Id, Pascal(action), request.Parameters, sdk.CamelCase, ct,
+                        (code, message, id) => SdkError(sdk.ErrorPrefix, code, message, id));
+                }
+        }
+        throw new StatesError("States.Runtime", $"Strata does not serve the task resource '{resource}'.");
+    }
+
+    Principal Assume(ExecutionRow execution, TaskRequest request)
+    {
+        var roleArn = request.Credentials?["RoleArn"]?.GetValue<string>() ?? execution.RoleArn;
+        try { return roles.Assume(roleArn, StatesService); }
+        catch (ExecutionRoleException e) { throw new StatesError("States.TaskFailed", e.Message); }
+    }
+
+    Task<JsonNode?> CallSageMakerAsync(Principal principal, string operation, JsonNode? parameters, CancellationToken ct)
+        => CallAsync(principal, "sagemaker", operation, parameters, camelCase: false, ct, SageMakerError);
+
+    /// <summary>A <c>.sync</c> job: created once (its Create answer recorded under the attempt's key),
+    /// announced with <c>TaskSubmitted</c>, then polled until it ends. Its Describe answer is the result.</summary>
+    async Task<JsonNode?> RunSageMakerJobAsync(Principal principal, string operation, (string Describe, string NameMember, string StatusMember) job,
+        IExecutionJournal journal, TaskRequest request, Func<HistoryEventDraft, ValueTask> emit, CancellationToken ct)
+    {
+        var name = request.Parameters?[job.NameMember]?.GetValue<string>();
+        var created = await journal.OnceAsync(request.Key + "/created", async () => await CallSageMakerAsync(principal, operation, request.Parameters, ct), ct);
+        await emit(new HistoryEventDraft("TaskSubmitted", 0, "taskSubmittedEventDetails", new JsonObject
+        {
+            ["resourceType"] = "sagemaker",
+            ["resource"] = request.Resource["arn:aws:states:::sagemaker:".Length..],
+            ["output"] = created?.ToJsonString() ?? "{}",
+            ["outputDetails"] = new JsonObject { ["truncated"] = false },
+        }));
+        var describe = new JsonObject { [job.NameMember] = name };
+        while (true)
+        {
+            var answer = await CallSageMakerAsync(principal, job.Describe, describe, ct);
+            switch (answer?[job.StatusMember]?.GetValue<string>())
+            {
+                case "Completed":
+                    return answer;
+                case "Failed" or "Stopped":
+                    // As AWS reports a job that did not complete: the task fails, its cause the job's description.
+                    throw new StatesError("States.TaskFailed", answer!.ToJsonString());
+            }
+            await Task.Delay(PollInterval, clock, ct);
+        }
+    }
+
+    /// <summary><c>states:startExecution</c>: a child execution, waited for with <c>.sync</c> (its
+    /// DescribeExecution answer; with <c>.sync:2</c> the output as JSON rather than a string).</summary>
+    async Task<JsonNode?> StartExecutionAsync(Principal principal, string pattern, IExecutionJournal journal, TaskRequest request,
+        Func<HistoryEventDraft, ValueTask> emit, CancellationToken ct)
+    {
+        StatesError Error(string code, string message, string id) => SdkError("StepFunctions", code, message, id);
+        if (pattern == "") return await CallAsync(principal, "states", "StartExecution", request.Parameters, camelCase: true, ct, Error);
+        var started = await journal.OnceAsync(request.Key + "/created",
+            async () => await CallAsync(principal, "states", "StartExecution", request.Parameters, camelCase: true, ct, Error), ct);
+        await emit(new HistoryEventDraft("TaskSubmitted", 0, "taskSubmittedEventDetails", new JsonObject
+        {
+            ["resourceType"] = "states",
+            ["resource"] = "startExecution" + pattern,
+            ["output"] = started?.ToJsonString() ?? "{}",
+            ["outputDetails"] = new JsonObject { ["truncated"] = false },
+        }));
+        var describe = new JsonObject { ["ExecutionArn"] = started?["ExecutionArn"]?.GetValue<string>() };
+        while (true)
+        {
+            var answer = await CallAsync(principal, "states", "DescribeExecution", describe, camelCase: true, ct, Error);
+            var status = answer?["Status"]?.GetValue<string>();
+            if (status is not null and not "RUNNING")
+            {
+                if (pattern == ".sync:2" && answer is JsonObject o)
+                {
+                    if (o["Output"]?.GetValue<string>() is { } output) o["Output"] = JsonNode.Parse(output);
+                    if (o["Input"]?.GetValue<string>() is { } input) o["Input"] = JsonNode.Parse(input);
+                }
+                if (status == "SUCCEEDED") return answer;
+                throw new StatesError("States.TaskFailed", answer!.ToJsonString());
+            }
+            await Task.Delay(PollInterval, clock, ct);
+        }
+    }
+
+    /// <summary>One call through the pipeline; the answer as JSON, PascalCase as States shows every service's.</summary>
+    async Task<JsonNode?> CallAsync(Principal principal, string serviceId, string operation, JsonNode? parameters, bool camelCase, CancellationToken ct,
+        Func<string, string, string, StatesError> error)
+    {
+        var request = parameters?.DeepClone() ?? new JsonObject();
+        if (camelCase) request = Rename(request, Camel);
+        var result = await calls.CallAsync(principal, serviceId, operation, Encoding.UTF8.GetBytes(request.ToJsonString()), ct);
+        if (result.Error is { } e) throw error(e.Code, e.Message, result.RequestId);
+        var answer = result.Body is { Length: > 0 } body ? JsonNode.Parse(body) : new JsonObject();
+        return camelCase && answer is not null ? Rename(answer, Pascal) : answer;
+    }
+
+    /// <summary>An optimized SageMaker integration's failure, as AWS names it: the SDK's exception class
+    /// and the SDK's message of the service's error.</summary>
+    static StatesError SageMakerError(string code, string message, string requestId)
+        => new("SageMaker.AmazonSageMakerException", $"{message} (Service: AmazonSageMaker; Status Code: 400; Error Code: {code}; Request ID: {requestId}; Proxy: null)");
+
+    /// <summary>An AWS SDK integration's failure: <c>Service.ErrorCode</c>, with AWS's "Exception" suffix always there.</summary>
+    static StatesError SdkError(string service, string code, string message, string requestId)
+        => new($"{service}.{(code.EndsWith("Exception", StringComparison.Ordinal) ? code : code + "Exception")}",
+            $"{message} (Service: {service}, Status Code: 400, Request ID: {requestId})");
+
+    static string Pascal(string name) => name.Length == 0 ? name : char.ToUpperInvariant(name[0]) + name[1..];
+
+    static string Camel(string name) => name.Length == 0 ? name : char.ToLowerInvariant(name[0]) + name[1..];
+
+    /// <summary>The same JSON with every member renamed (a service whose wire members are camelCase).</summary>
+    static JsonNode Rename(JsonNode node, Func<string, string> rename) => node switch
+    {
+        JsonObject o => new JsonObject(o.Select(kv => KeyValuePair.Create(rename(kv.Key), kv.Value is null ? null : Rename(kv.Value, rename)))),
+        JsonArray a => new JsonArray(a.Select(i => i is null ? null : Rename(i, rename)).ToArray()),
+        _ => node.DeepClone(),
+    };
+}

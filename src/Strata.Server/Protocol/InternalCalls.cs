@@ -1,0 +1,17 @@
+namespace Strata.Server.Protocol;
+
+/// <summary>The answer of an internal call: its request id, and its error or its JSON body.</summary>
+public sealed record InternalCallResult(string RequestId, AwsException? Error, byte[]? Body);
+
+/// <summary>
+/// Calls of Strata's own operations that a service makes for a customer, as the role session it
+/// assumed (Step Functions' task integrations). The request pipeline implements it, so that such a
+/// call is validated, authorized and audited exactly as the same request from the wire; the layers
+/// below the pipeline see only this.
+/// </summary>
+public interface IInternalCalls
+{
+    /// <summary>Operation <paramref name="operation"/> of the JSON service <paramref name="serviceId"/>
+    /// (its id in the service catalog), with <paramref name="body"/> as its JSON request.</summary>
+    Task<InternalCallResult> CallAsync(Principal principal, string serviceId, string operation, byte[] body, CancellationToken ct);
+}

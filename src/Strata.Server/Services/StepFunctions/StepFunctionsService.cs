@@ -1,0 +1,541 @@
+using System.Globalization;
+using System.Text;
+using System.Text.Json;
+using System.Text.Json.Nodes;
+using Strata.Server.Auth;
+using Strata.Server.Jobs.StepFunctions;
+using Strata.Server.Protocol;
+using Strata.States;
+
+namespace Strata.Server.Services.StepFunctions;
+
+/// <summary>
+/// AWS Step Functions (JSON 1.0, <c>AWSStepFunctions</c>): state machines (STANDARD and EXPRESS),
+/// their executions and histories, and tags. Definitions are parsed and validated by the States
+/// library; executions run in <see cref="ExecutionRunner"/> (STANDARD durably, in the background;
+/// EXPRESS in memory, StartSyncExecution waiting for the end).
+/// </summary>
+public sealed class StepFunctionsService(StepFunctionsStore store, ExecutionStore executions, ExecutionRunner runner, ExecutionRoles roles,
+    TimeProvider clock, string region, ILogger<StepFunctionsService> log)
+{
+    const int MaxTags = 50;
+
+    public IEnumerable<Operation> Operations =>
+    [
+        StepFunctionsOperations.CreateStateMachine.Bind("states:CreateStateMachine", (r, ctx) => MachineArn(ctx.Principal.AccountId, r.Name ?? "*"), CreateStateMachine),
+        StepFunctionsOperations.DescribeStateMachine.Bind("states:DescribeStateMachine", (r, _) => r.StateMachineArn!, DescribeStateMachine),
+        StepFunctionsOperations.UpdateStateMachine.Bind("states:UpdateStateMachine", (r, _) => r.StateMachineArn!, UpdateStateMachine),
+        StepFunctionsOperations.DeleteStateMachine.Bind("states:DeleteStateMachine", (r, _) => r.StateMachineArn!, DeleteStateMachine),
+        StepFunctionsOperations.ListStateMachines.Bind("states:ListStateMachines", (_, ctx) => MachineArn(ctx.Principal.AccountId, "*"), ListStateMachines),
+        StepFunctionsOperations.ValidateStateMachineDefinition.Bind("states:ValidateStateMachineDefinition", (_, _) => "*", ValidateStateMachineDefinition),
+        StepFunctionsOperations.StartExecution.Bind("states:StartExecution", (r, _) => r.StateMachineArn!, StartExecution),
+        StepFunctionsOperations.StartSyncExecution.Bind("states:StartSyncExecution", (r, _) => r.StateMachineArn!, StartSyncExecution),
+        StepFunctionsOperations.DescribeExecution.Bind("states:DescribeExecution", (r, _) => r.ExecutionArn!, DescribeExecution),
+        StepFunctionsOperations.ListExecutions.Bind("states:ListExecutions", (r, ctx) => r.StateMachineArn ?? MachineArn(ctx.Principal.AccountId, "*"), ListExecutions),
+        StepFunctionsOperations.GetExecutionHistory.Bind("states:GetExecutionHistory", (r, _) => r.ExecutionArn!, GetExecutionHistory),
+        StepFunctionsOperations.StopExecution.Bind("states:StopExecution", (r, _) => r.ExecutionArn!, StopExecution),
+        StepFunctionsOperations.DescribeStateMachineForExecution.Bind("states:DescribeStateMachineForExecution", (r, _) => r.ExecutionArn!, DescribeStateMachineForExecution),
+        StepFunctionsOperations.TagResource.Bind("states:TagResource", (r, _) => r.ResourceArn!, TagResource),
+        StepFunctionsOperations.UntagResource.Bind("states:UntagResource", (r, _) => r.ResourceArn!, UntagResource),
+        StepFunctionsOperations.ListTagsForResource.Bind("states:ListTagsForResource", (r, _) => r.ResourceArn!, ListTagsForResource),
+    ];
+
+    // ---- ARNs and names ----
+
+    string MachineArn(string account, string name) => $"arn:aws:states:{region}:{account}:stateMachine:{name}";
+
+    string ExecutionArn(string account, string machine, string name) => $"arn:aws:states:{region}:{account}:execution:{machine}:{name}";
+
+    /// <summary>The account and name of a state machine ARN the caller may address. A version or alias
+    /// ARN (<c>…:stateMachine:NAME:1</c>) names nothing Strata keeps yet: no such machine.</summary>
+    (string Account, string Name) ParseMachineArn(RequestContext ctx, string arn)
+    {
+        var parts = ParseArn(arn, "stateMachine");
+        if (parts.Length != 7) throw new StateMachineNotFound(arn);
+        if (parts[4] != ctx.Principal.AccountId || parts[3] != region) throw new StateMachineNotFound(arn);
+        return (parts[4], parts[6]);
+    }
+
+    (string Account, string Machine, string Name) ParseExecutionArn(RequestContext ctx, string arn)
+    {
+        var parts = ParseArn(arn, "execution", "express");
+        if (parts.Length < 8 || parts[5] == "express" || parts[4] != ctx.Principal.AccountId || parts[3] != region) throw new ExecutionNotFound(arn);
+        if (parts.Length != 8) throw new BadArn($"Invalid ARN: {arn}");
+        return (parts[4], parts[6], parts[7]);
+    }
+
+    /// <summary>The parts of a Step Functions ARN whose resource type is one of <paramref name="types"/>;
+    /// otherwise InvalidArn, saying what is wrong as AWS does.</summary>
+    static string[] ParseArn(string arn, params string[] types)
+    {
+        var parts = arn.Split(':');
+        if (parts.Length < 6 || parts[0] != "arn" || parts[1] is not ("aws" or "aws-cn" or "aws-us-gov") || parts[2] != "states")
+            throw new BadArn($"Invalid ARN prefix: {arn}");
+        if (!types.Contains(parts[5], StringComparer.Ordinal))
+            throw new BadArn($"Resource type not valid in this context: {parts[5]}");
+        if (parts.Length < 7 || parts.Skip(6).Any(p => p.Length == 0))
+            throw new BadArn($"Invalid ARN: {arn}");
+        return parts;
+    }
+
+    /// <summary>Names of machines and executions: 1–80 characters, none of whitespace, brackets,
+    /// wildcards, the special characters AWS lists, or control characters.</summary>
+    static void CheckName(string name)
+    {
+        if (name.Length is 0 or > 80) throw new BadName(name);
+        foreach (var c in name)
+        {
+            if (char.IsWhiteSpace(c) || c <= '\u001f' || c is >= '\u007f' and <= '\u009f' || "<>{}[]?*\"#%\\^|~`$&,;:/".Contains(c))
+                throw new BadName(name);
+        }
+    }
+
+    StateMachineRow Machine(RequestContext ctx, string arn)
+    {
+        var (account, name) = ParseMachineArn(ctx, arn);
+        return store.Get(account, name) ?? throw new StateMachineNotFound(arn);
+    }
+
+    ExecutionRow Execution(RequestContext ctx, string arn)
+    {
+        var (account, machine, name) = ParseExecutionArn(ctx, arn);
+        return executions.Get(account, machine, name) ?? throw new ExecutionNotFound(arn);
+    }
+
+    static StateMachineDefinition Parse(string definition)
+    {
+        try { return StateMachineDefinition.Parse(definition); }
+        catch (InvalidDefinitionException e) { throw new BadDefinition(e.Message); }
+    }
+
+    /// <summary>The role must exist and let Step Functions assume it, as AWS checks at creation.</summary>
+    void CheckRole(string roleArn)
+    {
+        if (!roleArn.StartsWith("arn:aws:iam::", StringComparison.Ordinal) || !roleArn.Contains(":role/", StringComparison.Ordinal))
+            throw new BadArn($"Invalid ARN prefix: {roleArn}");
+        if (roles.CannotAssume(roleArn, TaskIntegrations.StatesService) is not null)
+            throw new AwsException("AccessDeniedException", 400,
+                "Neither the global service principal states.amazonaws.com, nor the regional one is authorized to assume the provided role.");
+    }
+
+    static string? Logging(LoggingConfiguration? logging, string type)
+    {
+        if (logging is null) return null;
+        var level = logging.Level ?? "OFF";
+        var destinations = logging.Destinations ?? [];
+        if (destinations.Count > 1) throw new BadLoggingConfiguration("Invalid Logging Configuration: Must specify exactly one Log Destination.");
+        if (level != "OFF" && destinations.Count == 0)
+            throw new BadLoggingConfiguration("Invalid Logging Configuration: Must specify exactly one Log Destination.");
+        foreach (var d in destinations)
+        {
+            var group = d.CloudWatchLogsLogGroup?.LogGroupArn;
+            if (group is null || !group.StartsWith("arn:aws:logs:", StringComparison.Ordinal) || !group.EndsWith(":*", StringComparison.Ordinal))
+                throw new BadLoggingConfiguration($"Invalid Logging Configuration: Log Destination not valid. Must be a CloudWatch Logs log group ARN ending with ':*': {group}");
+        }
+        _ = type;
+        return JsonSerializer.Serialize(logging with { Level = level, IncludeExecutionData = logging.IncludeExecutionData ?? false },
+            StepFunctionsJson.Default.LoggingConfiguration);
+    }
+
+    static LoggingConfiguration LoggingOf(string? json)
+        => json is null ? new LoggingConfiguration { Level = "OFF", IncludeExecutionData = false }
+            : JsonSerializer.Deserialize(json, StepFunctionsJson.Default.LoggingConfiguration)!;
+
+    static TracingConfiguration TracingOf(string? json)
+        => json is null ? new TracingConfiguration { Enabled = false } : JsonSerializer.Deserialize(json, StepFunctionsJson.Default.TracingConfiguration)!;
+
+    static void RefuseVersions(bool? publish)
+    {
+        // Versions and aliases are not built yet: refused rather than silently ignored.
+        if (publish == true) throw new StatesValidation("Strata does not publish state machine versions yet: publish must be false.");
+    }
+
+    // ---- state machines ----
+
+    CreateStateMachineOutput CreateStateMachine(CreateStateMachineInput request, RequestContext ctx)
+    {
+        var account = ctx.Principal.AccountId;
+        CheckName(request.Name!);
+        RefuseVersions(request.Publish);
+        var type = request.Type ?? "STANDARD";
+        Parse(request.Definition!);
+        CheckRole(request.RoleArn!);
+        var logging = Logging(request.LoggingConfiguration, type);
+        var tracing = request.TracingConfiguration is { } t ? JsonSerializer.Serialize(t with { Enabled = t.Enabled ?? false }, StepFunctionsJson.Default.TracingConfiguration) : null;
+        var tags = Tags(request.Tags);
+        if (tags.Count > MaxTags) throw new TooManyStatesTags(MachineArn(account, request.Name!));
+        var row = new StateMachineRow
+        {
+            Name = request.Name!,
+            Arn = MachineArn(account, request.Name!),
+            Definition = request.Definition!,
+            RoleArn = request.RoleArn!,
+            Type = type,
+            CreationDate = clock.GetUtcNow(),
+            RevisionId = Guid.NewGuid().ToString(),
+            LoggingConfiguration = logging,
+            TracingConfiguration = tracing,
+            Tags = tags,
+        };
+        if (store.Add(account, row) is { } existing)
+        {
+            // Creating the same machine again is idempotent; a different one of that name is refused.
+            if (existing.Definition != row.Definition || existing.RoleArn != row.RoleArn || existing.Type != row.Type
+                || (logging is not null && existing.LoggingConfiguration != logging) || (tracing is not null && existing.TracingConfiguration != tracing))
+                throw new StateMachineExists(existing.Arn);
+            return new CreateStateMachineOutput { StateMachineArn = existing.Arn, CreationDate = existing.CreationDate };
+        }
+        return new CreateStateMachineOutput { StateMachineArn = row.Arn, CreationDate = row.CreationDate };
+    }
+
+    DescribeStateMachineOutput DescribeStateMachine(DescribeStateMachineInput request, RequestContext ctx)
+    {
+        var m = Machine(ctx, request.StateMachineArn!);
+        return new DescribeStateMachineOutput
+        {
+            StateMachineArn = m.Arn,
+            Name = m.Name,
+            Status = "ACTIVE",
+            Definition = m.Definition,
+            RoleArn = m.RoleArn,
+            Type = m.Type,
+            CreationDate = m.CreationDate,
+            LoggingConfiguration = LoggingOf(m.LoggingConfiguration),
+            TracingConfiguration = TracingOf(m.TracingConfiguration),
+            RevisionId = m.RevisionId,
+        };
+    }
+
+    UpdateStateMachineOutput UpdateStateMachine(UpdateStateMachineInput request, RequestContext ctx)
+    {
+        if (request.Definition is null && request.RoleArn is null && request.LoggingConfiguration is null && request.TracingConfiguration is null)
+            throw new MissingStatesParameter("Either the role ARN, definition, logging or tracing configuration must be specified");
+        RefuseVersions(request.Publish);
+        var current = Machine(ctx, request.StateMachineArn!);
+        if (request.Definition is { } definition) Parse(definition);
+        if (request.RoleArn is { } role) CheckRole(role);
+        var logging = Logging(request.LoggingConfiguration, current.Type);
+        var now = clock.GetUtcNow();
+        var updated = store.Update(ctx.Principal.AccountId, current.Name, m => m with
+        {
+            Definition = request.Definition ?? m.Definition,
+            RoleArn = request.RoleArn ?? m.RoleArn,
+            LoggingConfiguration = logging ?? m.LoggingConfiguration,
+            TracingConfiguration = request.TracingConfiguration is { } t
+                ? JsonSerializer.Serialize(t with { Enabled = t.Enabled ?? false }, StepFunctionsJson.Default.TracingConfiguration) : m.TracingConfiguration,
+            UpdateDate = now,
+            RevisionId = Guid.NewGuid().ToString(),
+        }) ?? throw new StateMachineNotFound(request.StateMachineArn!);
+        return new UpdateStateMachineOutput { UpdateDate = now, RevisionId = updated.RevisionId };
+    }
+
+    DeleteStateMachineOutput DeleteStateMachine(DeleteStateMachineInput request, RequestContext ctx)
+    {
+        // Deleting a machine that is not there succeeds, as AWS's does; its executions stay describable.
+        var (account, name) = ParseMachineArn(ctx, request.StateMachineArn!);
+        store.Delete(account, name);
+        return new DeleteStateMachineOutput();
+    }
+
+    ListStateMachinesOutput ListStateMachines(ListStateMachinesInput request, RequestContext ctx)
+    {
+        var all = store.List(ctx.Principal.AccountId);
+        var (page, next) = Page(all, request.NextToken, request.MaxResults);
+        return new ListStateMachinesOutput
+        {
+            StateMachines = page.Select(m => new StateMachineListItem { StateMachineArn = m.Arn, Name = m.Name, Type = m.Type, CreationDate = m.CreationDate }).ToList(),
+            NextToken = next,
+        };
+    }
+
+    ValidateStateMachineDefinitionOutput ValidateStateMachineDefinition(ValidateStateMachineDefinitionInput request, RequestContext ctx)
+    {
+        var diagnostics = StateMachineDefinition.Validate(request.Definition!)
+            .Where(d => request.Severity != "ERROR" || d.Severity == "ERROR").ToList();
+        var max = request.MaxResults is null or 0 ? 100 : request.MaxResults.Value;
+        return new ValidateStateMachineDefinitionOutput
+        {
+            Result = diagnostics.Any(d => d.Severity == "ERROR") ? "FAIL" : "OK",
+            Diagnostics = diagnostics.Take(max).Select(d => new ValidateStateMachineDefinitionDiagnostic
+            {
+                Severity = d.Severity,
+                Code = d.Code,
+                Message = d.Message,
+                Location = d.Location,
+            }).ToList(),
+            Truncated = diagnostics.Count > max,
+        };
+    }
+
+    // ---- executions ----
+
+    ExecutionRow NewExecution(RequestContext ctx, StateMachineRow m, string? name, string? input, string? traceHeader, bool express)
+    {
+        var executionName = name ?? Guid.NewGuid().ToString();
+        CheckName(executionName);
+        input ??= "{}";
+        try { JsonNode.Parse(input); }
+        catch (JsonException e) { throw new BadExecutionInput(e.Message); }
+        var account = ctx.Principal.AccountId;
+        return new ExecutionRow
+        {
+            Account = account,
+            ExecutionArn = express ? $"arn:aws:states:{region}:{account}:express:{m.Name}:{executionName}:{Guid.NewGuid()}" : ExecutionArn(account, m.Name, executionName),
+            Name = executionName,
+            StateMachineArn = m.Arn,
+            StateMachineName = m.Name,
+            Type = m.Type,
+            Definition = m.Definition,
+            RoleArn = m.RoleArn,
+            StartDate = clock.GetUtcNow(),
+            Input = input,
+            TraceHeader = traceHeader,
+            LoggingConfiguration = m.LoggingConfiguration,
+            TracingConfiguration = m.TracingConfiguration,
+            StateMachineUpdateDate = m.UpdateDate ?? m.CreationDate,
+            StateMachineRevisionId = m.RevisionId,
+        };
+    }
+
+    StartExecutionOutput StartExecution(StartExecutionInput request, RequestContext ctx)
+    {
+        var m = Machine(ctx, request.StateMachineArn!);
+        var execution = NewExecution(ctx, m, request.Name, request.Input, request.TraceHeader, m.Type == "EXPRESS");
+        if (m.Type == "EXPRESS")
+        {
+            // An express execution runs once, in memory; nothing waits for it here.
+            _ = Task.Run(async () =>
+            {
+                try { await runner.RunExpressAsync(execution, CancellationToken.None); }
+                catch (OperationCanceledException) { }
+                catch (Exception e) { log.LogError(e, "Express execution {Arn} failed", execution.ExecutionArn); }
+            });
+            return new StartExecutionOutput { ExecutionArn = execution.ExecutionArn, StartDate = execution.StartDate };
+        }
+        if (executions.Add(execution) is { } existing)
+        {
+            // A name is used once; starting it again with the same input while it runs answers the same execution.
+            if (existing.Status == "RUNNING" && existing.Input == execution.Input)
+                return new StartExecutionOutput { ExecutionArn = existing.ExecutionArn, StartDate = existing.StartDate };
+            throw new ExecutionExists(existing.ExecutionArn);
+        }
+        runner.Start(execution);
+        return new StartExecutionOutput { ExecutionArn = execution.ExecutionArn, StartDate = execution.StartDate };
+    }
+
+    async Task<StartSyncExecutionOutput> StartSyncExecution(StartSyncExecutionInput request, RequestContext ctx)
+    {
+        var m = Machine(ctx, request.StateMachineArn!);
+        if (m.Type != "EXPRESS") throw new TypeNotSupported();
+        var execution = NewExecution(ctx, m, request.Name, request.Input, request.TraceHeader, express: true);
+        var outcome = await runner.RunExpressAsync(execution, ctx.Http.RequestAborted);
+        var stop = clock.GetUtcNow();
+        var metadataOnly = request.IncludedData == "METADATA_ONLY";
+        var output = outcome.Status == "SUCCEEDED" ? outcome.Output?.ToJsonString() ?? "null" : null;
+        return new StartSyncExecutionOutput
+        {
+            ExecutionArn = execution.ExecutionArn,
+            StateMachineArn = m.Arn,
+            Name = execution.Name,
+            StartDate = execution.StartDate,
+            StopDate = stop,
+            Status = outcome.Status,
+            Error = outcome.Error,
+            Cause = outcome.Cause,
+            Input = metadataOnly ? null : execution.Input,
+            InputDetails = new CloudWatchEventsExecutionDataDetails { Included = !metadataOnly },
+            Output = metadataOnly ? null : output,
+            OutputDetails = output is null ? null : new CloudWatchEventsExecutionDataDetails { Included = !metadataOnly },
+            TraceHeader = execution.TraceHeader,
+            // Express executions are billed in 100 ms steps at the smallest memory AWS bills.
+            BillingDetails = new BillingDetails
+            {
+                BilledMemoryUsedInMB = 64,
+                BilledDurationInMilliseconds = Math.Max(100, (long)Math.Ceiling((stop - execution.StartDate).TotalMilliseconds / 100) * 100),
+            },
+        };
+    }
+
+    DescribeExecutionOutput DescribeExecution(DescribeExecutionInput request, RequestContext ctx)
+    {
+        var e = Execution(ctx, request.ExecutionArn!);
+        var metadataOnly = request.IncludedData == "METADATA_ONLY";
+        return new DescribeExecutionOutput
+        {
+            ExecutionArn = e.ExecutionArn,
+            StateMachineArn = e.StateMachineArn,
+            Name = e.Name,
+            Status = e.Status,
+            StartDate = e.StartDate,
+            StopDate = e.StopDate,
+            Input = metadataOnly ? null : e.Input,
+            InputDetails = new CloudWatchEventsExecutionDataDetails { Included = !metadataOnly },
+            Output = metadataOnly ? null : e.Output,
+            OutputDetails = e.Output is null ? null : new CloudWatchEventsExecutionDataDetails { Included = !metadataOnly },
+            TraceHeader = e.TraceHeader,
+            Error = e.Error,
+            Cause = e.Cause,
+            RedriveCount = 0,
+            RedriveStatus = e.Status == "RUNNING" || e.Status == "SUCCEEDED" ? "NOT_REDRIVABLE" : "REDRIVABLE",
+            RedriveStatusReason = e.Status switch
+            {
+                "RUNNING" => "Execution is RUNNING and cannot be redriven",
+                "SUCCEEDED" => "Execution is SUCCEEDED and cannot be redriven",
+                _ => null,
+            },
+        };
+    }
+
+    ListExecutionsOutput ListExecutions(ListExecutionsInput request, RequestContext ctx)
+    {
+        if (request.MapRunArn is not null) throw new StatesResourceNotFound(request.MapRunArn);
+        if (request.StateMachineArn is null) throw new StatesValidation("Must specify either stateMachineArn or mapRunArn");
+        var m = Machine(ctx, request.StateMachineArn);
+        if (m.Type == "EXPRESS") throw new TypeNotSupported();
+        var all = executions.ListOf(ctx.Principal.AccountId, m.Name)
+            .Where(e => request.StatusFilter is null || e.Status == request.StatusFilter)
+            .Where(e => request.RedriveFilter is null or "NOT_REDRIVEN").ToList();
+        var (page, next) = Page(all, request.NextToken, request.MaxResults);
+        return new ListExecutionsOutput
+        {
+            Executions = page.Select(e => new ExecutionListItem
+            {
+                ExecutionArn = e.ExecutionArn,
+                StateMachineArn = e.StateMachineArn,
+                Name = e.Name,
+                Status = e.Status,
+                StartDate = e.StartDate,
+                StopDate = e.StopDate,
+            }).ToList(),
+            NextToken = next,
+        };
+    }
+
+    GetExecutionHistoryOutput GetExecutionHistory(GetExecutionHistoryInput request, RequestContext ctx)
+    {
+        var e = Execution(ctx, request.ExecutionArn!);
+        IEnumerable<Strata.States.HistoryEvent> events = executions.Events(e);
+        if (request.ReverseOrder == true) events = events.Reverse();
+        var (page, next) = Page(events.ToList(), request.NextToken, request.MaxResults);
+        var includeData = request.IncludeExecutionData ?? true;
+        return new GetExecutionHistoryOutput { Events = page.Select(h => ToWire(h, includeData)).ToList(), NextToken = next };
+    }
+
+    /// <summary>A recorded event as the API shapes it; without execution data, the inputs and outputs are left out.</summary>
+    static Strata.Server.Services.StepFunctions.HistoryEvent ToWire(Strata.States.HistoryEvent e, bool includeData)
+    {
+        var json = new JsonObject
+        {
+            ["timestamp"] = e.Timestamp.ToUnixTimeMilliseconds() / 1000.0,
+            ["type"] = e.Type,
+            ["id"] = e.Id,
+            ["previousEventId"] = e.PreviousEventId,
+        };
+        if (e.DetailsName is { } name && e.Details is { } details)
+        {
+            var copy = details.DeepClone().AsObject();
+            if (!includeData)
+            {
+                copy.Remove("input");
+                copy.Remove("output");
+            }
+            json[name] = copy;
+        }
+        return json.Deserialize(StepFunctionsJson.Default.HistoryEvent)!;
+    }
+
+    async Task<StopExecutionOutput> StopExecution(StopExecutionInput request, RequestContext ctx)
+    {
+        var e = Execution(ctx, request.ExecutionArn!);
+        if (e.Status != "RUNNING")
+            throw new StatesValidation($"Execution is already in a terminal state: '{e.Status}'");
+        var stopped = await runner.StopAsync(e, request.Error, request.Cause) ?? throw new ExecutionNotFound(request.ExecutionArn!);
+        return new StopExecutionOutput { StopDate = stopped.StopDate ?? clock.GetUtcNow() };
+    }
+
+    DescribeStateMachineForExecutionOutput DescribeStateMachineForExecution(DescribeStateMachineForExecutionInput request, RequestContext ctx)
+    {
+        var e = Execution(ctx, request.ExecutionArn!);
+        return new DescribeStateMachineForExecutionOutput
+        {
+            StateMachineArn = e.StateMachineArn,
+            Name = e.StateMachineName,
+            Definition = e.Definition,
+            RoleArn = e.RoleArn,
+            UpdateDate = e.StateMachineUpdateDate,
+            LoggingConfiguration = LoggingOf(e.LoggingConfiguration),
+            TracingConfiguration = TracingOf(e.TracingConfiguration),
+            RevisionId = e.StateMachineRevisionId,
+        };
+    }
+
+    // ---- tags ----
+
+    static Dictionary<string, string> Tags(List<Tag>? tags)
+    {
+        var map = new Dictionary<string, string>(StringComparer.Ordinal);
+        foreach (var t in tags ?? [])
+        {
+            if (t.Key is null) throw new StatesValidation("Tag keys must not be null");
+            map[t.Key] = t.Value ?? "";
+        }
+        return map;
+    }
+
+    /// <summary>The machine a tag operation names (activities are not built: an activity ARN names nothing).</summary>
+    StateMachineRow Tagged(RequestContext ctx, string arn)
+    {
+        var parts = ParseArn(arn, "stateMachine", "activity");
+        if (parts[5] != "stateMachine" || parts.Length != 7 || parts[4] != ctx.Principal.AccountId) throw new StatesResourceNotFound(arn);
+        return store.Get(parts[4], parts[6]) ?? throw new StatesResourceNotFound(arn);
+    }
+
+    TagResourceOutput TagResource(TagResourceInput request, RequestContext ctx)
+    {
+        var m = Tagged(ctx, request.ResourceArn!);
+        var tags = Tags(request.Tags);
+        var merged = new Dictionary<string, string>(m.Tags, StringComparer.Ordinal);
+        foreach (var (k, v) in tags) merged[k] = v;
+        if (merged.Count > MaxTags) throw new TooManyStatesTags(m.Arn);
+        store.Update(ctx.Principal.AccountId, m.Name, row => row with { Tags = merged });
+        return new TagResourceOutput();
+    }
+
+    UntagResourceOutput UntagResource(UntagResourceInput request, RequestContext ctx)
+    {
+        var m = Tagged(ctx, request.ResourceArn!);
+        store.Update(ctx.Principal.AccountId, m.Name, row => row with { Tags = row.Tags.Where(kv => !request.TagKeys!.Contains(kv.Key)).ToDictionary() });
+        return new UntagResourceOutput();
+    }
+
+    ListTagsForResourceOutput ListTagsForResource(ListTagsForResourceInput request, RequestContext ctx)
+    {
+        var m = Tagged(ctx, request.ResourceArn!);
+        return new ListTagsForResourceOutput { Tags = m.Tags.Select(kv => new Tag { Key = kv.Key, Value = kv.Value }).ToList() };
+    }
+
+    // ---- pagination ----
+
+    /// <summary>One page (maxResults 0 or absent: 100, as AWS) and the token of the next: the offset,
+    /// base64-encoded; a token that is not one of ours is InvalidToken.</summary>
+    static (List<T> Page, string? Next) Page<T>(List<T> items, string? token, int? maxResults)
+    {
+        var max = maxResults is null or 0 ? 100 : maxResults.Value;
+        var offset = 0;
+        if (token is not null)
+        {
+            try
+            {
+                var text = Encoding.UTF8.GetString(Convert.FromBase64String(token));
+                if (!text.StartsWith("sfn:", StringComparison.Ordinal) || !int.TryParse(text[4..], NumberStyles.None, CultureInfo.InvariantCulture, out offset))
+                    throw new BadToken(token);
+            }
+            catch (FormatException) { throw new BadToken(token); }
+        }
+        var page = items.Skip(offset).Take(max).ToList();
+        var next = offset + page.Count < items.Count
+            ? Convert.ToBase64String(Encoding.UTF8.GetBytes("sfn:" + (offset + page.Count).ToString(CultureInfo.InvariantCulture)))
+            : null;
+        return (page, next);
+    }
+}
