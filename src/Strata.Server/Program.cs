@@ -211,6 +211,21 @@ jobsWatch.SetAction(async (parse, ct) =>
 });
 var jobsCommand = new Command("jobs", "Batch transform, training and processing jobs") { jobsWatch };
 
+var sfnMachine = new Argument<string>("state-machine") { Description = "The state machine's name or ARN" };
+var sfnExecution = new Option<string?>("--execution") { Description = "Colour each state by its status in this execution (name or ARN)" };
+var sfnOutput = new Option<string?>("--output", "-o") { Description = "Write the SVG to this file (default: standard output)" };
+var sfnAccount = new Option<string?>("--account") { Description = "The account that owns the state machine (default: the installation's first account)" };
+var sfnGraph = new Command("graph", "Draw a state machine as SVG, its states coloured by their status in an execution") { dataDir, sfnMachine, sfnExecution, sfnOutput, sfnAccount };
+sfnGraph.SetAction(parse =>
+{
+    var dir = Path.GetFullPath(parse.GetValue(dataDir)!);
+    using var state = new SqliteStateStore(Path.Combine(dir, "state.db"));
+    var credentials = new CredentialStore(state);
+    var account = parse.GetValue(sfnAccount) ?? credentials.Bootstrap(Environment.GetEnvironmentVariable("STRATA_ROOT_ACCESS_KEY_ID"), Environment.GetEnvironmentVariable("STRATA_ROOT_SECRET_ACCESS_KEY"), TimeProvider.System).Account.Id;
+    return Strata.Server.SfnGraph.Run(state, account, parse.GetValue(sfnMachine)!, parse.GetValue(sfnExecution), parse.GetValue(sfnOutput));
+});
+var sfnCommand = new Command("sfn", "Step Functions state machines") { sfnGraph };
+
 var chaosZone = new Argument<string>("zone") { Description = "An availability zone of the installation" };
 var chaosEndpoint = new Option<string?>("--endpoint") { Description = "Only instances of this endpoint" };
 var chaosInstance = new Option<string?>("--instance") { Description = "This instance (an id `strata chaos instances` lists)" };
@@ -279,7 +294,7 @@ var resetDiscardKey = new Option<bool>("--discard-master-key") { Description = "
 var resetCommand = new Command("reset", "Delete the data directory's state (not while a server runs there); master.key is kept unless --discard-master-key") { dataDir, resetYes, resetDiscardKey };
 resetCommand.SetAction(parse => Reset.Run(Path.GetFullPath(parse.GetValue(dataDir)!), parse.GetValue(resetYes), parse.GetValue(resetDiscardKey), Console.Out, Console.Error));
 
-var rootCommand = new RootCommand("Strata: the AWS machine-learning platform, self-hosted") { serve, env, statusCommand, resetCommand, imagesCommand, accountsCommand, jobsCommand, chaosCommand, usageCommand, metricsCommand, logsCommand, auditCommand };
+var rootCommand = new RootCommand("Strata: the AWS machine-learning platform, self-hosted") { serve, env, statusCommand, resetCommand, imagesCommand, accountsCommand, jobsCommand, sfnCommand, chaosCommand, usageCommand, metricsCommand, logsCommand, auditCommand };
 return await rootCommand.Parse(args).InvokeAsync();
 
 /// <summary>The state store of a data directory, for commands that work on it directly.</summary>
