@@ -79,7 +79,7 @@ def test_config_is_validated_and_described():
     def create(async_config, variant=None):
         return lambda: sm.create_endpoint_config(EndpointConfigName=unique("bad"), AsyncInferenceConfig=async_config, ProductionVariants=[
             variant or {"VariantName": "main", "ModelName": MODEL, "InitialInstanceCount": 1, "InstanceType": "ml.t2.medium"}])
-    expect_error(create({"OutputConfig": {"S3FailurePath": f"s3://{BUCKET}/failed/"}}), "ValidationException", 400, "S3OutputPath")
+    expect_error(create({"OutputConfig": {"S3FailurePath": f"s3://{BUCKET}/failed/"}}), "ValidationException", 400, "s3OutputPath")
     expect_error(create({"OutputConfig": {"S3OutputPath": f"s3://{BUCKET}/out/"}},
                         {"VariantName": "main", "ModelName": MODEL, "ServerlessConfig": {"MemorySizeInMB": 2048, "MaxConcurrency": 2}}),
                  "ValidationException", 400, "not supported for serverless endpoints")

@@ -217,7 +217,7 @@ public sealed class AsyncInference(IStateStore state, HostingService hosting, IJ
         {
             // Strata could not write the answer (the role lost its permissions, the bucket is gone):
             // the request stays queued and is tried again at the next tick, until its TTL ends it.
-            log.LogError(e, "asynchronous request {InferenceId} of endpoint {Endpoint} could not be answered", row.InferenceId, row.EndpointName);
+            log.LogWarning("asynchronous request {InferenceId} of endpoint {Endpoint} stays queued: {Reason}", row.InferenceId, row.EndpointName, e.Message);
         }
         finally
         {
@@ -238,17 +238,22 @@ public sealed class AsyncInference(IStateStore state, HostingService hosting, IJ
         var (outBucket, outKey) = SplitS3(row.OutputLocation);
         var (failBucket, failKey) = SplitS3(row.FailureLocation);
 
+        // Claimed in one transaction with reading it: a row answered meanwhile (the dispatcher's
+        // view of the queue may be a moment old) is gone, and is not run again.
+        var stored = state.Write(w =>
+        {
+            if (w.Get(Table, key) is not { } json) return null;
+            var current = Parse(json);
+            w.Put(Table, key, JsonSerializer.Serialize(current with { StartedTime = clock.GetUtcNow() }, AsyncRowsJson.Default.AsyncRequestRow));
+            return current;
+        });
+        if (stored is null) return;
         // In flight at a crash: its answer may already be written; then only what follows it remains.
-        if (row.StartedTime is not null && failure is null)
+        if (stored.StartedTime is not null && failure is null)
         {
             if (Exists(outBucket, outKey)) { await FinishAsync(key, row, settings, role, success: true, null, null, null, ct); return; }
             if (Exists(failBucket, failKey)) { await FinishAsync(key, row, settings, role, success: false, "The request failed before a restart.", null, null, ct); return; }
         }
-        state.Write(w =>
-        {
-            w.Put(Table, key, JsonSerializer.Serialize(row with { StartedTime = clock.GetUtcNow() }, AsyncRowsJson.Default.AsyncRequestRow));
-            return 0;
-        });
 
         byte[]? answer = null;
         string? answerType = null;
