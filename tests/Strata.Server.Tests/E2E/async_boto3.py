@@ -30,6 +30,18 @@ NEW_MODEL = "FailureLocation" in rt.meta.service_model.operation_model("InvokeEn
 PREDICTION = 0.5 - 2 + 6 + 1 + 0.1  # the regression model's answer to [1, 2, 3, 4]
 
 
+def output(path, failures=None):
+    """An OutputConfig; S3FailurePath only where the client's model has it (without it, errors go to S3OutputPath)."""
+    config = {"S3OutputPath": path}
+    if failures and NEW_MODEL:
+        config["S3FailurePath"] = failures
+    return config
+
+
+def failed(path, failures):
+    return failures if NEW_MODEL else path
+
+
 def model():
     """The regression test model (the one other hosting tests deploy), as a model of its own."""
     name = deploy_regression(s3, sm, BUCKET, ROLE)
@@ -68,8 +80,8 @@ def test_config_is_validated_and_described():
     name = unique("cfg")
     topic = sns.create_topic(Name=unique("ok"))["TopicArn"]
     config = {"ClientConfig": {"MaxConcurrentInvocationsPerInstance": 2},
-              "OutputConfig": {"S3OutputPath": f"s3://{BUCKET}/out/", "S3FailurePath": f"s3://{BUCKET}/failed/",
-                               "NotificationConfig": {"SuccessTopic": topic, "ErrorTopic": topic}}}
+              "OutputConfig": dict(output(f"s3://{BUCKET}/out/", f"s3://{BUCKET}/failed/"),
+                                   NotificationConfig={"SuccessTopic": topic, "ErrorTopic": topic})}
     if NEW_MODEL:
         config["OutputConfig"]["NotificationConfig"]["IncludeInferenceResponseIn"] = ["SUCCESS_NOTIFICATION_TOPIC"]
     sm.create_endpoint_config(EndpointConfigName=name, AsyncInferenceConfig=config, ProductionVariants=[
@@ -79,7 +91,7 @@ def test_config_is_validated_and_described():
     def create(async_config, variant=None):
         return lambda: sm.create_endpoint_config(EndpointConfigName=unique("bad"), AsyncInferenceConfig=async_config, ProductionVariants=[
             variant or {"VariantName": "main", "ModelName": MODEL, "InitialInstanceCount": 1, "InstanceType": "ml.t2.medium"}])
-    expect_error(create({"OutputConfig": {"S3FailurePath": f"s3://{BUCKET}/failed/"}}), "ValidationException", 400, "s3OutputPath")
+    expect_error(create({"OutputConfig": {"KmsKeyId": "alias/aws/s3"}}), "ValidationException", 400, "s3OutputPath")
     expect_error(create({"OutputConfig": {"S3OutputPath": f"s3://{BUCKET}/out/"}},
                         {"VariantName": "main", "ModelName": MODEL, "ServerlessConfig": {"MemorySizeInMB": 2048, "MaxConcurrency": 2}}),
                  "ValidationException", 400, "not supported for serverless endpoints")
@@ -92,8 +104,9 @@ def test_answer_in_s3_and_notifications():
     topic = sns.create_topic(Name=unique("results"))["TopicArn"]
     ep = Endpoint()
     subscribe_confirmed(sns, topic, ep)
-    name = deploy({"S3OutputPath": f"s3://{BUCKET}/out", "S3FailurePath": f"s3://{BUCKET}/failed",
-                   "NotificationConfig": {"SuccessTopic": topic, "ErrorTopic": topic}}, {"MaxConcurrentInvocationsPerInstance": 2})
+    name = deploy(dict(output(f"s3://{BUCKET}/out", f"s3://{BUCKET}/failed"), NotificationConfig={"SuccessTopic": topic, "ErrorTopic": topic}),
+                  {"MaxConcurrentInvocationsPerInstance": 2})
+    fails = failed(f"s3://{BUCKET}/out", f"s3://{BUCKET}/failed")
     source = put_input()
     answer = rt.invoke_endpoint_async(EndpointName=name, InputLocation=source, ContentType="application/json", InferenceId="first-one")
     eq(answer["ResponseMetadata"]["HTTPStatusCode"], 202, "accepted")
@@ -112,18 +125,18 @@ def test_answer_in_s3_and_notifications():
     # An id is made when none is given; a missing input is the request's own failure.
     missing = rt.invoke_endpoint_async(EndpointName=name, InputLocation=f"s3://{BUCKET}/in/nothing-here.json")
     assert len(missing["InferenceId"]) >= 32, missing
-    error = read(f"s3://{BUCKET}/failed/{missing['InferenceId']}-error.out")["Body"].read().decode()
+    error = read(f"{fails}/{missing['InferenceId']}-error.out")["Body"].read().decode()
     assert "does not exist" in error, error
     message = json.loads(json.loads(ep.next()[1])["Message"])
     eq((message["invocationStatus"], message["inferenceId"]), ("Failed", missing["InferenceId"]), "error notification")
-    eq(message["responseParameters"]["failureLocation"], f"s3://{BUCKET}/failed/{missing['InferenceId']}-error.out", "failure location")
+    eq(message["responseParameters"]["failureLocation"], f"{fails}/{missing['InferenceId']}-error.out", "failure location")
     assert "does not exist" in message["failureReason"], message
 
     # Many at once: every one answered, once.
-    ids = [rt.invoke_endpoint_async(EndpointName=name, InputLocation=source)["InferenceId"] for _ in range(6)]
+    ids = [rt.invoke_endpoint_async(EndpointName=name, InputLocation=source, ContentType="application/json")["InferenceId"] for _ in range(6)]
     for inference in ids:
         read(f"s3://{BUCKET}/out/{inference}.out")
-    listed = [o["Key"] for o in s3.list_objects_v2(Bucket=BUCKET, Prefix="out/")["Contents"]]
+    listed = [o["Key"] for o in s3.list_objects_v2(Bucket=BUCKET, Prefix="out/")["Contents"] if not o["Key"].endswith("-error.out")]
     eq(sorted(listed), sorted(["out/first-one.out"] + [f"out/{i}.out" for i in ids]), "one answer per request")
 
 
@@ -162,15 +175,15 @@ def cw_time():
 
 
 def test_ttl_expiry_without_capacity_and_backlog_metrics():
-    name = deploy({"S3OutputPath": f"s3://{BUCKET}/ttl", "S3FailurePath": f"s3://{BUCKET}/ttl-failed"})
+    name = deploy(output(f"s3://{BUCKET}/ttl", f"s3://{BUCKET}/ttl-failed"))
     sm.update_endpoint_weights_and_capacities(EndpointName=name, DesiredWeightsAndCapacities=[{"VariantName": "main", "DesiredInstanceCount": 0}])
     until("no instance", lambda: instances(name) == 0)
-    answer = rt.invoke_endpoint_async(EndpointName=name, InputLocation=put_input(), RequestTTLSeconds=60)
+    answer = rt.invoke_endpoint_async(EndpointName=name, InputLocation=put_input(), ContentType="application/json", RequestTTLSeconds=60)
     advance(11)
     until("the backlog metrics", lambda: metric(name, "HasBacklogWithoutCapacity") == 1)
     eq(metric(name, "ApproximateBacklogSize"), 1, "backlog")
     advance(60)
-    error = read(f"s3://{BUCKET}/ttl-failed/{answer['InferenceId']}-error.out")["Body"].read().decode()
+    error = read(f"{failed(f's3://{BUCKET}/ttl', f's3://{BUCKET}/ttl-failed')}/{answer['InferenceId']}-error.out")["Body"].read().decode()
     assert "expired" in error, error
 
 
@@ -191,7 +204,7 @@ def test_scales_to_zero_and_back_on_backlog():
         if instances(name) == 0:
             break
     until("scaled in to zero", lambda: instances(name) == 0)
-    answer = rt.invoke_endpoint_async(EndpointName=name, InputLocation=put_input())
+    answer = rt.invoke_endpoint_async(EndpointName=name, InputLocation=put_input(), ContentType="application/json")
     for _ in range(4):
         advance(61)
         if instances(name) > 0:

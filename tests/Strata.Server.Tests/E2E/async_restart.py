@@ -34,7 +34,8 @@ def enqueue():
     sm.update_endpoint_weights_and_capacities(EndpointName=name, DesiredWeightsAndCapacities=[{"VariantName": "main", "DesiredInstanceCount": 0}])
     until("no instance", lambda: sm.describe_endpoint(EndpointName=name)["ProductionVariants"][0]["CurrentInstanceCount"] == 0)
     s3.put_object(Bucket=bucket, Key="in/request.json", Body=b'{"instances": [[1, 2, 3, 4]]}')
-    ids = [rt.invoke_endpoint_async(EndpointName=name, InputLocation=f"s3://{bucket}/in/request.json")["InferenceId"] for _ in range(2)]
+    ids = [rt.invoke_endpoint_async(EndpointName=name, InputLocation=f"s3://{bucket}/in/request.json",
+                                  ContentType="application/json")["InferenceId"] for _ in range(2)]
     print(name, bucket, *ids)
 
 
