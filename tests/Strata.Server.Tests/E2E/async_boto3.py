@@ -91,7 +91,8 @@ def test_config_is_validated_and_described():
     def create(async_config, variant=None):
         return lambda: sm.create_endpoint_config(EndpointConfigName=unique("bad"), AsyncInferenceConfig=async_config, ProductionVariants=[
             variant or {"VariantName": "main", "ModelName": MODEL, "InitialInstanceCount": 1, "InstanceType": "ml.t2.medium"}])
-    expect_error(create({"OutputConfig": {"KmsKeyId": "alias/aws/s3"}}), "ValidationException", 400, "s3OutputPath")
+    if NEW_MODEL:  # botocore 1.26's model still requires S3OutputPath itself (the client refuses before sending)
+        expect_error(create({"OutputConfig": {"KmsKeyId": "alias/aws/s3"}}), "ValidationException", 400, "s3OutputPath")
     expect_error(create({"OutputConfig": {"S3OutputPath": f"s3://{BUCKET}/out/"}},
                         {"VariantName": "main", "ModelName": MODEL, "ServerlessConfig": {"MemorySizeInMB": 2048, "MaxConcurrency": 2}}),
                  "ValidationException", 400, "not supported for serverless endpoints")
