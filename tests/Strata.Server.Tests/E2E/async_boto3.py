@@ -210,8 +210,9 @@ def test_scales_to_zero_and_back_on_backlog():
         advance(61)
         if instances(name) > 0:
             break
-    until("scaled out on the backlog", lambda: instances(name) >= 1)
-    body = json.loads(read(answer["OutputLocation"])["Body"].read())
+    # A new instance is a worker process starting: slow on a loaded machine.
+    until("scaled out on the backlog", lambda: instances(name) >= 1, 180)
+    body = json.loads(read(answer["OutputLocation"], 120)["Body"].read())
     assert abs(body["predictions"][0][0] - PREDICTION) < 1e-4, body
     activities = aas.describe_scaling_activities(ServiceNamespace="sagemaker", ResourceId=resource)["ScalingActivities"]
     assert any("to 0" in a["Description"] for a in activities), activities
