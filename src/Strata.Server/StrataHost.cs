@@ -104,6 +104,9 @@ public static class StrataHost
         // After the training runner: the tuning jobs go on once their training jobs are restored.
         builder.Services.AddHostedService(_ => tuner);
         builder.Services.AddHostedService(_ => scaler);
+        // After hosting: queued asynchronous requests run once their endpoints are restored.
+        AsyncInference asyncInference = null!;
+        builder.Services.AddHostedService(_ => asyncInference);
         AlarmEvaluator alarms = null!;
         builder.Services.AddHostedService(_ => alarms);
         SnsDeliveryService snsDelivery = null!;
@@ -228,6 +231,21 @@ public static class StrataHost
         var snsHost = options.Host is "0.0.0.0" or "::" ? "127.0.0.1" : options.Host;
         var sns = new SnsService(new SnsEnvironment(snsStore, snsSigning, clock, options.Region, $"http://{snsHost}:{options.Port}",
             json => iamStore.Parse(json, Strata.Policy.PolicyKind.Resource), snsDelivery.Wake, options.SmtpUrl is not null));
+        // Asynchronous inference acts as the endpoint's execution role: S3 for input and answers,
+        // SNS (its sns:Publish checked) for the notifications; topics of its own account only.
+        var snsForAsync = new SnsPublisher(sns);
+        asyncInference = new AsyncInference(state, hosting, new S3JobStorage(s3Store, sse, roles, clock, options.Region), metrics, clock,
+            (account, name) => AsyncEndpointRecords.Facts(sageMakerStore, account, name),
+            async (account, role, topic, message, ct) =>
+            {
+                if (topic.Split(':') is not [_, _, _, _, var owner, _] || owner != account) throw new TopicNotFound(topic);
+                roles.Require(roles.Assume(role, ExecutionRoles.SageMaker), "sns:Publish", topic, $"sns.{options.Region}.amazonaws.com", "Could not publish the asynchronous inference notification");
+                await snsForAsync.PublishAsync(topic, null, message, ct);
+            },
+            options.Region, options.AsyncInferencePeriod, app.Services.GetRequiredService<ILogger<AsyncInference>>());
+        asyncInference.Runtime = runtime;
+        runtime.Endpoints = (account, name) => AsyncEndpointRecords.Facts(sageMakerStore, account, name);
+        runtime.Async = asyncInference;
         var cloudWatch = new CloudWatchService(metrics, state, clock)
         {
             Region = options.Region,
@@ -428,6 +446,22 @@ sealed class DeferredCalls(Func<IInternalCalls> calls) : IInternalCalls
 {
     public Task<InternalCallResult> CallAsync(Principal principal, string serviceId, string operation, byte[] body, CancellationToken ct)
         => calls().CallAsync(principal, serviceId, operation, body, ct);
+}
+
+/// <summary>What the runtime's asynchronous path needs of an endpoint's SageMaker records: its
+/// status, its configuration's AsyncInferenceConfig and the role its (first) variant's model runs as.</summary>
+static class AsyncEndpointRecords
+{
+    public static EndpointFacts? Facts(SageMakerStore store, string account, string name)
+    {
+        if (store.GetEndpoint(account, name) is not { } endpoint) return null;
+        var config = store.GetEndpointConfig(account, endpoint.EndpointConfigName);
+        var settings = config?.AsyncInferenceConfig is { } a
+            ? new AsyncSettings(a.MaxConcurrentInvocationsPerInstance, a.S3OutputPath, a.S3FailurePath, a.KmsKeyId, a.SuccessTopic, a.ErrorTopic, a.IncludeInferenceResponseIn)
+            : null;
+        var role = config?.ProductionVariants.FirstOrDefault() is { ModelName: { } model } ? store.GetModel(account, model)?.ExecutionRoleArn : null;
+        return new EndpointFacts(endpoint.EndpointStatus, endpoint.FailureReason, settings, role);
+    }
 }
 
 /// <summary>CloudWatch alarm actions publish through SNS (the composition root is the one place

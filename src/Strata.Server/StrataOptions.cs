@@ -27,6 +27,9 @@ public sealed record StrataOptions
     public TimeSpan ServerlessIdle { get; init; } = TimeSpan.FromMinutes(2);
     /// <summary>How often autoscaling evaluates its policies (AWS: a minute; shorter for demos).</summary>
     public TimeSpan AutoScalingPeriod { get; init; } = TimeSpan.FromSeconds(60);
+    /// <summary>How often asynchronous endpoints publish their backlog metrics and expire requests
+    /// past their TTL (SageMaker publishes them every minute; more often lets scaling react sooner).</summary>
+    public TimeSpan AsyncInferencePeriod { get; init; } = TimeSpan.FromSeconds(10);
     /// <summary>How often S3 applies buckets' lifecycle rules (S3: about daily; what falls due at a
     /// midnight UTC is done within this period of it).</summary>
     public TimeSpan S3LifecyclePeriod { get; init; } = TimeSpan.FromHours(1);

@@ -52,10 +52,13 @@ public sealed class ApplicationAutoScalingService(AutoScalingStore store, SageMa
         return (endpoint, variant);
     }
 
+    bool IsAsync(string account, string endpointName)
+        => sageMaker.GetEndpoint(account, endpointName) is { } endpoint && sageMaker.GetEndpointConfig(account, endpoint.EndpointConfigName)?.AsyncInferenceConfig is not null;
+
     RegisterScalableTargetResponse RegisterScalableTarget(RegisterScalableTargetRequest input, RequestContext ctx)
     {
         var account = ctx.Principal.AccountId;
-        CheckTarget(account, input.ServiceNamespace, input.ResourceId, input.ScalableDimension);
+        var (endpointName, _) = CheckTarget(account, input.ServiceNamespace, input.ResourceId, input.ScalableDimension);
         var existing = store.GetTarget(account, input.ResourceId!);
         var min = input.MinCapacity ?? existing?.MinCapacity ?? throw new InvalidCapacity("MinCapacity and MaxCapacity are required to register a new scalable target.");
         var max = input.MaxCapacity ?? existing?.MaxCapacity ?? throw new InvalidCapacity("MinCapacity and MaxCapacity are required to register a new scalable target.");
@@ -63,7 +66,9 @@ public sealed class ApplicationAutoScalingService(AutoScalingStore store, SageMa
         if (max < min) throw new InvalidCapacity("Maximum capacity cannot be less than minimum capacity");
         if (max > Limits.InstancesPerVariant)
             throw new InvalidCapacity($"Maximum capacity {max} exceeds the {Limits.InstancesPerVariant} instances a variant may have. {SageMakerLimits.Raise("instances-per-variant")}");
-        if (min < 1) throw new InvalidCapacity("SageMaker variants need at least one instance: MinCapacity must be at least 1.");
+        // Only an asynchronous endpoint may scale to no instance: its requests wait in its queue.
+        if (min < 1 && !IsAsync(account, endpointName))
+            throw new InvalidCapacity("SageMaker variants need at least one instance: MinCapacity must be at least 1 (0 only for an asynchronous inference endpoint).");
         var target = new ScalableTargetRow
         {
             ServiceNamespace = Namespace,

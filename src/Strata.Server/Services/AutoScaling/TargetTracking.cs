@@ -26,8 +26,12 @@ public static class TargetTracking
     {
         if (i.Current < i.Min) return new(i.Min, $"capacity {i.Current} is below the minimum {i.Min}");
         if (i.Current > i.Max) return new(i.Max, $"capacity {i.Current} is above the maximum {i.Max}");
-        var wanted = i.Target <= 0 ? i.Current : (int)Math.Ceiling(Math.Round(i.Current * i.Metric / i.Target, 6));
-        var desired = Math.Clamp(Math.Max(wanted, 1), i.Min, i.Max);
+        // From no instance (an asynchronous endpoint scaled to zero) proportion gives nothing: any
+        // backlog asks for one instance, and the next evaluations take it from there.
+        var wanted = i.Target <= 0 ? i.Current
+            : i.Current == 0 ? (i.Metric > 0 ? 1 : 0)
+            : (int)Math.Ceiling(Math.Round(i.Current * i.Metric / i.Target, 6));
+        var desired = Math.Clamp(Math.Max(wanted, Math.Min(i.Min, 1)), i.Min, i.Max);
         var metric = $"metric {i.Metric:0.##} against target {i.Target:0.##}";
         if (desired > i.Current)
         {

@@ -17,7 +17,7 @@ namespace Strata.Server.Services.Runtime;
 /// </summary>
 /// <param name="endpointStatus">The status and FailureReason of an endpoint that has no running
 /// instances (SageMaker's record of it); null when no such endpoint exists.</param>
-public sealed class RuntimeService(HostingService hosting, MetricsStore metrics, string region,
+public sealed partial class RuntimeService(HostingService hosting, MetricsStore metrics, string region,
     Func<string, string, (string Status, string? FailureReason)?> endpointStatus) : IOperationResolver
 {
     /// <summary>The most InvokeEndpoint carries either way: the model bounds the request's Body and
@@ -45,7 +45,7 @@ public sealed class RuntimeService(HostingService hosting, MetricsStore metrics,
     Operation InvokeOperation => new(Invoke.Name, "sagemaker:InvokeEndpoint", EndpointArn, ctx => InvokeEndpoint(ctx, stream: false));
     Operation StreamOperation => new(InvokeStream.Name, "sagemaker:InvokeEndpointWithResponseStream", EndpointArn, ctx => InvokeEndpoint(ctx, stream: true));
 
-    public IEnumerable<Operation> Operations => [InvokeOperation, StreamOperation];
+    public IEnumerable<Operation> Operations => [InvokeOperation, StreamOperation, AsyncOperation];
 
     public ErrorTable Errors => RuntimeErrorTable.Errors;
 
@@ -61,6 +61,11 @@ public sealed class RuntimeService(HostingService hosting, MetricsStore metrics,
         {
             ctx.OperationName = InvokeStream.Name;
             return StreamOperation;
+        }
+        if (InvokeAsyncOperation.TryMatch(method, path, ctx.PathParameters, Auth.SigV4.PercentDecode))
+        {
+            ctx.OperationName = InvokeAsyncOperation.Name;
+            return AsyncOperation;
         }
         return null;
     }

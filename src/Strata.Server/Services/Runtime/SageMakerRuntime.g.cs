@@ -10,6 +10,27 @@ using Strata.Server.Protocol;
 
 namespace Strata.Server.Services.Runtime;
 
+public sealed partial record InvokeEndpointAsyncInput
+{
+    public string? EndpointName { get; init; }
+    public string? ContentType { get; init; }
+    public string? Accept { get; init; }
+    public string? CustomAttributes { get; init; }
+    public string? InferenceId { get; init; }
+    public string? InputLocation { get; init; }
+    public string? S3OutputPathExtension { get; init; }
+    public string? Filename { get; init; }
+    public int? RequestTTLSeconds { get; init; }
+    public int? InvocationTimeoutSeconds { get; init; }
+}
+
+public sealed partial record InvokeEndpointAsyncOutput
+{
+    public string? InferenceId { get; init; }
+    public string? OutputLocation { get; init; }
+    public string? FailureLocation { get; init; }
+}
+
 public sealed partial record InvokeEndpointInput
 {
     public string? EndpointName { get; init; }
@@ -78,12 +99,21 @@ public static class SageMakerRuntimeHeaders
     public const string ContentType = "Content-Type";
     public const string CustomAttributes = "X-Amzn-SageMaker-Custom-Attributes";
     public const string EnableExplanations = "X-Amzn-SageMaker-Enable-Explanations";
+    public const string FailureLocation = "X-Amzn-SageMaker-FailureLocation";
+    public const string Filename = "X-Amzn-SageMaker-Filename";
     public const string InferenceComponentName = "X-Amzn-SageMaker-Inference-Component";
     public const string InferenceId = "X-Amzn-SageMaker-Inference-Id";
+    public const string InputLocation = "X-Amzn-SageMaker-InputLocation";
+    public const string InvocationTimeoutSeconds = "X-Amzn-SageMaker-InvocationTimeoutSeconds";
+    public const string InvokeEndpointAsyncAccept = "X-Amzn-SageMaker-Accept";
+    public const string InvokeEndpointAsyncContentType = "X-Amzn-SageMaker-Content-Type";
     public const string InvokeEndpointWithResponseStreamAccept = "X-Amzn-SageMaker-Accept";
     public const string InvokeEndpointWithResponseStreamContentType = "X-Amzn-SageMaker-Content-Type";
     public const string InvokedProductionVariant = "x-Amzn-Invoked-Production-Variant";
     public const string NewSessionId = "X-Amzn-SageMaker-New-Session-Id";
+    public const string OutputLocation = "X-Amzn-SageMaker-OutputLocation";
+    public const string RequestTTLSeconds = "X-Amzn-SageMaker-RequestTTLSeconds";
+    public const string S3OutputPathExtension = "X-Amzn-SageMaker-S3OutputPathExtension";
     public const string SessionId = "X-Amzn-SageMaker-Session-Id";
     public const string TargetContainerHostname = "X-Amzn-SageMaker-Target-Container-Hostname";
     public const string TargetModel = "X-Amzn-SageMaker-Target-Model";
@@ -134,6 +164,24 @@ public static class SageMakerRuntimeOperations
         new("ContentType", HttpLocation.Header, "X-Amzn-SageMaker-Content-Type"),
         new("InvokedProductionVariant", HttpLocation.Header, "x-Amzn-Invoked-Production-Variant"),
         new("CustomAttributes", HttpLocation.Header, "X-Amzn-SageMaker-Custom-Attributes"),
+    ]);
+    public static readonly RestOperation InvokeEndpointAsync = new("InvokeEndpointAsync", "POST", "/endpoints/{EndpointName}/async-invocations",
+    [
+        new("EndpointName", HttpLocation.Uri, "EndpointName"),
+        new("ContentType", HttpLocation.Header, "X-Amzn-SageMaker-Content-Type"),
+        new("Accept", HttpLocation.Header, "X-Amzn-SageMaker-Accept"),
+        new("CustomAttributes", HttpLocation.Header, "X-Amzn-SageMaker-Custom-Attributes"),
+        new("InferenceId", HttpLocation.Header, "X-Amzn-SageMaker-Inference-Id"),
+        new("InputLocation", HttpLocation.Header, "X-Amzn-SageMaker-InputLocation"),
+        new("S3OutputPathExtension", HttpLocation.Header, "X-Amzn-SageMaker-S3OutputPathExtension"),
+        new("Filename", HttpLocation.Header, "X-Amzn-SageMaker-Filename"),
+        new("RequestTTLSeconds", HttpLocation.Header, "X-Amzn-SageMaker-RequestTTLSeconds"),
+        new("InvocationTimeoutSeconds", HttpLocation.Header, "X-Amzn-SageMaker-InvocationTimeoutSeconds"),
+    ],
+    [
+        new("InferenceId", HttpLocation.Body, "InferenceId"),
+        new("OutputLocation", HttpLocation.Header, "X-Amzn-SageMaker-OutputLocation"),
+        new("FailureLocation", HttpLocation.Header, "X-Amzn-SageMaker-FailureLocation"),
     ]);
 }
 

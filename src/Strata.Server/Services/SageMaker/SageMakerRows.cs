@@ -74,7 +74,13 @@ public sealed record EndpointConfigRow
     public string? KmsKeyId { get; init; }
     public DataCaptureRow? DataCaptureConfig { get; init; }
     public required DateTimeOffset CreationTime { get; init; }
+    /// <summary>Set for an asynchronous endpoint: requests are queued and answered in S3.</summary>
+    public AsyncInferenceRow? AsyncInferenceConfig { get; init; }
 }
+
+/// <summary>An endpoint configuration's AsyncInferenceConfig, flattened (null members were not given).</summary>
+public sealed record AsyncInferenceRow(int? MaxConcurrentInvocationsPerInstance, string S3OutputPath, string? S3FailurePath, string? KmsKeyId,
+    string? SuccessTopic, string? ErrorTopic, List<string>? IncludeInferenceResponseIn);
 
 public sealed record DeployedImageRow(string SpecifiedImage, string ResolvedImage, DateTimeOffset ResolutionTime);
 

@@ -331,6 +331,7 @@ public sealed partial class SageMakerService(SageMakerStore store, HostingServic
         if (variants.Select(v => v.VariantName).Distinct().Count() != variants.Count)
             throw SageMakerErrors.ValidationException("The variant names in ProductionVariants must be unique.");
         var capture = DataCaptureConfigs.Row(input.DataCaptureConfig);
+        var asyncInference = input.AsyncInferenceConfig is { } asyncConfig ? ValidateAsyncInference(account, asyncConfig, variants) : null;
         var row = new EndpointConfigRow
         {
             EndpointConfigName = name,
@@ -348,10 +349,35 @@ public sealed partial class SageMakerService(SageMakerStore store, HostingServic
             KmsKeyId = input.KmsKeyId,
             DataCaptureConfig = capture,
             CreationTime = clock.GetUtcNow(),
+            AsyncInferenceConfig = asyncInference,
         };
         if (!store.CreateEndpointConfig(account, row)) throw new EndpointConfigAlreadyExists(row.EndpointConfigArn);
         SaveTags(row.EndpointConfigArn, input.Tags);
         return new CreateEndpointConfigOutput { EndpointConfigArn = row.EndpointConfigArn };
+    }
+
+    /// <summary>What AWS accepts for an asynchronous endpoint, beyond the model's patterns: an
+    /// output path (where every answer goes), instance-backed variants only (no serverless, no
+    /// multi-model container), and topics in the configuration's own region.</summary>
+    AsyncInferenceRow ValidateAsyncInference(string account, AsyncInferenceConfig c, List<ProductionVariant> variants)
+    {
+        var output = c.OutputConfig!;
+        var outputPath = output.S3OutputPath;
+        if (string.IsNullOrEmpty(outputPath))
+            throw JsonProtocol.Invalid("AsyncInferenceConfig.OutputConfig.S3OutputPath", null, "Member must not be null");
+        foreach (var (member, path) in new[] { ("S3OutputPath", outputPath), ("S3FailurePath", output.S3FailurePath) })
+            if (path is not null && !path.StartsWith("s3://", StringComparison.Ordinal))
+                throw SageMakerErrors.ValidationException($"{member} {path} is not a valid S3 URI: it must start with s3://.");
+        if (variants.Any(v => v.ServerlessConfig is not null))
+            throw SageMakerErrors.ValidationException("AsyncInferenceConfig is not supported for serverless endpoints.");
+        if (variants.Any(v => store.GetModel(account, v.ModelName!)?.PrimaryContainer?.Mode == "MultiModel"))
+            throw SageMakerErrors.ValidationException("AsyncInferenceConfig is not supported for multi-model endpoints.");
+        var notification = output.NotificationConfig;
+        foreach (var (member, topic) in new[] { ("SuccessTopic", notification?.SuccessTopic), ("ErrorTopic", notification?.ErrorTopic) })
+            if (topic is not null && topic.Split(':') is [_, _, _, var topicRegion, ..] && topicRegion != region)
+                throw SageMakerErrors.ValidationException($"The {member} {topic} must be in the same region as the endpoint ({region}).");
+        return new AsyncInferenceRow(c.ClientConfig?.MaxConcurrentInvocationsPerInstance, outputPath, output.S3FailurePath, output.KmsKeyId,
+            notification?.SuccessTopic, notification?.ErrorTopic, notification?.IncludeInferenceResponseIn);
     }
 
     /// <summary>What AWS accepts for a serverless variant, beyond the model's ranges.</summary>
@@ -391,8 +417,22 @@ public sealed partial class SageMakerService(SageMakerStore store, HostingServic
             KmsKeyId = config.KmsKeyId,
             DataCaptureConfig = DataCaptureConfigs.Wire(config.DataCaptureConfig),
             CreationTime = config.CreationTime,
+            AsyncInferenceConfig = Wire(config.AsyncInferenceConfig),
         };
     }
+
+    static AsyncInferenceConfig? Wire(AsyncInferenceRow? a) => a is null ? null : new()
+    {
+        ClientConfig = a.MaxConcurrentInvocationsPerInstance is { } max ? new AsyncInferenceClientConfig { MaxConcurrentInvocationsPerInstance = max } : null,
+        OutputConfig = new AsyncInferenceOutputConfig
+        {
+            S3OutputPath = a.S3OutputPath,
+            S3FailurePath = a.S3FailurePath,
+            KmsKeyId = a.KmsKeyId,
+            NotificationConfig = a.SuccessTopic is null && a.ErrorTopic is null && a.IncludeInferenceResponseIn is null ? null
+                : new AsyncInferenceNotificationConfig { SuccessTopic = a.SuccessTopic, ErrorTopic = a.ErrorTopic, IncludeInferenceResponseIn = a.IncludeInferenceResponseIn },
+        },
+    };
 
     static ProductionVariantServerlessConfig? Wire(ServerlessRow? s)
         => s is null ? null : new() { MemorySizeInMB = s.MemorySizeInMB, MaxConcurrency = s.MaxConcurrency, ProvisionedConcurrency = s.ProvisionedConcurrency };
@@ -518,7 +558,9 @@ public sealed partial class SageMakerService(SageMakerStore store, HostingServic
         {
             var variant = d.VariantName!;
             if (!known.Contains(variant)) throw new VariantNotFound(variant, endpoint.EndpointArn);
-            if (d.DesiredInstanceCount is < 1) throw JsonProtocol.Invalid("DesiredWeightsAndCapacities.DesiredInstanceCount", d.DesiredInstanceCount, "Member must have value greater than or equal to 1");
+            // An asynchronous endpoint may have no instance at all (its requests wait in the queue).
+            if (d.DesiredInstanceCount is < 1 && !(d.DesiredInstanceCount == 0 && IsAsync(account, endpoint)))
+                throw JsonProtocol.Invalid("DesiredWeightsAndCapacities.DesiredInstanceCount", d.DesiredInstanceCount, "Member must have value greater than or equal to 1");
             if (d.DesiredInstanceCount is { } count)
                 WithinInstanceLimit(InstanceTypeOf(account, endpoint, variant), variant, count);
         }
@@ -537,6 +579,8 @@ public sealed partial class SageMakerService(SageMakerStore store, HostingServic
         await Task.WhenAny(update, Task.Delay(CreateWait));
         return new UpdateEndpointWeightsAndCapacitiesOutput { EndpointArn = endpoint.EndpointArn };
     }
+
+    bool IsAsync(string account, EndpointRow endpoint) => store.GetEndpointConfig(account, endpoint.EndpointConfigName)?.AsyncInferenceConfig is not null;
 
     /// <summary>Refuses a configuration with a variant of more instances than the limit allows.</summary>
     EndpointConfigRow WithinInstanceLimit(EndpointConfigRow config)

@@ -21,6 +21,15 @@ public sealed class TargetTrackingTests
     [InlineData(2, 100.000001, 2)] // float noise does not add an instance
     public void CapacityFollowsTheMetric(int current, double metric, int expected) => Assert.Equal(expected, Decide(current, metric).Desired);
 
+    /// <summary>An asynchronous endpoint (MinCapacity 0): idle goes to no instance, and from none
+    /// a backlog asks for one (proportion alone would never leave zero).</summary>
+    [Theory]
+    [InlineData(2, 0, 0)]
+    [InlineData(0, 0, 0)]
+    [InlineData(0, 3, 1)]
+    [InlineData(1, 3, 3)]
+    public void MinimumZeroScalesToZeroAndBack(int current, double metric, int expected) => Assert.Equal(expected, Decide(current, metric, target: 1, min: 0).Desired);
+
     [Fact]
     public void CooldownsHoldCapacity()
     {
