@@ -32,6 +32,11 @@ public sealed record AsyncRequestRow
     public required int InvocationTimeoutSeconds { get; init; }
     /// <summary>Set when a run began: a row still carrying it after a restart was in flight at the crash.</summary>
     public DateTimeOffset? StartedTime { get; init; }
+    /// <summary>Set once this request's answer is written (true: to OutputLocation, false: to
+    /// FailureLocation): after a crash only the notification remains. An object found at the
+    /// output location is no proof: a reused InferenceId or Filename names an older answer.</summary>
+    public bool? Answered { get; init; }
+    public string? FailureReason { get; init; }
 }
 
 [JsonSerializable(typeof(AsyncRequestRow))]
@@ -50,8 +55,9 @@ public delegate Task AsyncNotifier(string account, string roleArn, string topicA
 /// real-time path (<see cref="RuntimeService.InvokeQueuedAsync"/>), and writing the answer to
 /// S3OutputPath/&lt;InferenceId&gt;.out or the error to S3FailurePath/&lt;InferenceId&gt;-error.out,
 /// then notifying the success or error topic. A request leaves the queue only once its output is
-/// written, in one transaction; one in flight at a crash runs again after the restart unless its
-/// output is already there (the key is the inference id, so a rerun overwrites, never adds).
+/// written; one in flight at a crash runs again after the restart unless its row records the
+/// answer written (the key is the inference id, so a rerun overwrites, never adds). A run that
+/// fails without an answer is tried again after a backoff (1 s doubling to 60 s).
 /// RequestTTLSeconds and InvocationTimeoutSeconds run on the injected clock. Every tick it also
 /// publishes the backlog metrics autoscaling tracks.
 /// </summary>
@@ -77,6 +83,12 @@ public sealed class AsyncInference(IStateStore state, HostingService hosting, IJ
     /// <summary>Keys of the rows running now, per endpoint.</summary>
     readonly Dictionary<(string Account, string Endpoint), HashSet<string>> _running = [];
     readonly List<Task> _runs = [];
+    /// <summary>Requests whose last run failed without an answer, keyed by row: not run again before Due.</summary>
+    readonly Dictionary<string, (DateTimeOffset Due, TimeSpan Delay)> _backoff = [];
+
+    /// <summary>The wait after a failed run: 1 s, doubling with each failure in a row, at most 60 s.</summary>
+    internal static TimeSpan NextDelay(TimeSpan? previous)
+        => previous is { } p ? TimeSpan.FromTicks(Math.Min(p.Ticks * 2, TimeSpan.FromSeconds(60).Ticks)) : TimeSpan.FromSeconds(1);
 
     static string Prefix(string account, string endpoint) => $"{account}/{endpoint}/";
 
@@ -164,7 +176,7 @@ public sealed class AsyncInference(IStateStore state, HostingService hosting, IJ
             var capacity = facts.Status is "InService" or "Updating" ? settings.MaxConcurrentInvocationsPerInstance.GetValueOrDefault(DefaultConcurrencyPerInstance) * Instances(account, endpoint) : 0;
             foreach (var (key, row) in backlog)
             {
-                if (IsRunning(account, endpoint, key)) continue;
+                if (IsRunning(account, endpoint, key) || BackingOff(key, now)) continue;
                 if (row.ExpiresAt <= now)
                 {
                     Start(key, row, settings, role, ct, $"Request {row.InferenceId} expired: it waited longer than its RequestTTLSeconds ({(row.ExpiresAt - row.ReceivedTime).TotalSeconds:0} s) in the queue.");
@@ -181,6 +193,11 @@ public sealed class AsyncInference(IStateStore state, HostingService hosting, IJ
     bool IsRunning(string account, string endpoint, string key)
     {
         lock (_lock) return _running.TryGetValue((account, endpoint), out var keys) && keys.Contains(key);
+    }
+
+    bool BackingOff(string key, DateTimeOffset now)
+    {
+        lock (_lock) return _backoff.TryGetValue(key, out var b) && b.Due > now;
     }
 
     int RunningCount(string account, string endpoint)
@@ -202,6 +219,7 @@ public sealed class AsyncInference(IStateStore state, HostingService hosting, IJ
 
     async Task RunAsync(string key, AsyncRequestRow row, AsyncSettings? settings, string? role, string? failure, CancellationToken ct)
     {
+        var failed = false;
         try
         {
             if (settings is null || role is null)
@@ -213,19 +231,38 @@ public sealed class AsyncInference(IStateStore state, HostingService hosting, IJ
             await AnswerAsync(key, row, settings, role, failure, ct);
         }
         catch (OperationCanceledException) when (ct.IsCancellationRequested) { /* stopping: the row stays queued and runs after the restart */ }
+        catch (AwsException e) when (e.Code == "ServiceUnavailable")
+        {
+            // No instance can take it right now (one starting, one just gone): a matter of the
+            // endpoint's capacity, not of this request; the dispatcher's next wake tries again.
+            failed = true;
+            log.LogInformation("asynchronous request {InferenceId} of endpoint {Endpoint} waits for an instance: {Reason}", row.InferenceId, row.EndpointName, e.Message);
+        }
         catch (Exception e)
         {
-            // Strata could not write the answer (the role lost its permissions, the bucket is gone):
-            // the request stays queued and is tried again at the next tick, until its TTL ends it.
-            log.LogWarning("asynchronous request {InferenceId} of endpoint {Endpoint} stays queued: {Reason}", row.InferenceId, row.EndpointName, e.Message);
+            // Strata could not write the answer (the role cannot be assumed or lost its permissions,
+            // the bucket is gone): the request stays queued and is tried again after a backoff on
+            // the injected clock, until its TTL ends it; not at once, which would re-read its input
+            // and re-run the model in a loop.
+            failed = true;
+            TimeSpan delay;
+            lock (_lock)
+            {
+                delay = NextDelay(_backoff.TryGetValue(key, out var b) ? b.Delay : null);
+                _backoff[key] = (clock.GetUtcNow() + delay, delay);
+            }
+            log.LogWarning("asynchronous request {InferenceId} of endpoint {Endpoint} stays queued, tried again in {Delay}: {Reason}", row.InferenceId,
+                row.EndpointName, delay, e.Message);
         }
         finally
         {
             lock (_lock)
             {
                 if (_running.TryGetValue((row.Account, row.EndpointName), out var keys)) keys.Remove(key);
+                if (!failed) _backoff.Remove(key);
             }
-            Wake();
+            // A finished run frees a slot; a failed one must not be restarted by its own wake.
+            if (!failed) Wake();
         }
     }
 
@@ -249,10 +286,10 @@ public sealed class AsyncInference(IStateStore state, HostingService hosting, IJ
         });
         if (stored is null) return;
         // In flight at a crash: its answer may already be written; then only what follows it remains.
-        if (stored.StartedTime is not null && failure is null)
+        if (stored.Answered is { } succeeded)
         {
-            if (Exists(outBucket, outKey)) { await FinishAsync(key, row, settings, role, success: true, null, null, null, ct); return; }
-            if (Exists(failBucket, failKey)) { await FinishAsync(key, row, settings, role, success: false, "The request failed before a restart.", null, null, ct); return; }
+            await FinishAsync(key, row, settings, role, succeeded, stored.FailureReason, null, null, ct);
+            return;
         }
 
         byte[]? answer = null;
@@ -266,6 +303,7 @@ public sealed class AsyncInference(IStateStore state, HostingService hosting, IJ
         {
             Authorize("s3:PutObject", $"arn:aws:s3:::{outBucket}/{outKey}");
             await storage.PutAsync(outBucket, outKey, new MemoryStream(answer!), answerType ?? "application/octet-stream", settings.KmsKeyId, Authorize, ct);
+            RecordAnswered(key, true, null);
             await FinishAsync(key, row, settings, role, success: true, null, answer, answerType, ct);
         }
         else
@@ -273,11 +311,18 @@ public sealed class AsyncInference(IStateStore state, HostingService hosting, IJ
             var body = System.Text.Encoding.UTF8.GetBytes(failure);
             Authorize("s3:PutObject", $"arn:aws:s3:::{failBucket}/{failKey}");
             await storage.PutAsync(failBucket, failKey, new MemoryStream(body), "text/plain", settings.KmsKeyId, Authorize, ct);
+            RecordAnswered(key, false, failure);
             await FinishAsync(key, row, settings, role, success: false, failure, body, "text/plain", ct);
         }
     }
 
-    bool Exists(string bucket, string key) => storage.BucketExists(bucket) && storage.List(bucket, key, null, 1) is [var first] && first.Key == key;
+    /// <summary>Marks the row answered before the notification: a crash between the two then only notifies again.</summary>
+    void RecordAnswered(string key, bool success, string? failureReason) => state.Write(w =>
+    {
+        if (w.Get(Table, key) is { } json)
+            w.Put(Table, key, JsonSerializer.Serialize(Parse(json) with { Answered = success, FailureReason = failureReason }, AsyncRowsJson.Default.AsyncRequestRow));
+        return 0;
+    });
 
     /// <summary>Reads the input as the role and runs it through the real-time path, bounded by
     /// InvocationTimeoutSeconds on the injected clock. A failure of the request itself (its input
@@ -292,13 +337,10 @@ public sealed class AsyncInference(IStateStore state, HostingService hosting, IJ
             authorize("s3:GetObject", $"arn:aws:s3:::{bucket}/{key}");
             await using var body = storage.OpenRead(bucket, key, authorize)
                 ?? throw new AsyncInvocationFailed($"Failed to download the input data from {row.InputLocation}: the object does not exist.");
-            using var copy = new MemoryStream();
-            await body.CopyToAsync(copy, ct);
-            input = copy.ToArray();
+            input = await ReadAtMostAsync(body, RuntimeService.MaxPayloadBytes, ct)
+                ?? throw new AsyncInvocationFailed($"The input {row.InputLocation} is larger than {RuntimeService.MaxPayloadBytes} bytes; Strata's asynchronous inference forwards at most {RuntimeService.MaxPayloadBytes} bytes to a model.");
         }
         catch (JobException e) { throw new AsyncInvocationFailed($"Failed to download the input data from {row.InputLocation}: {e.Message}"); }
-        if (input.Length > RuntimeService.MaxPayloadBytes)
-            throw new AsyncInvocationFailed($"The input {row.InputLocation} is {input.Length} bytes; Strata's asynchronous inference forwards at most {RuntimeService.MaxPayloadBytes} bytes to a model.");
 
         using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(row.InvocationTimeoutSeconds), clock);
         using var linked = CancellationTokenSource.CreateLinkedTokenSource(ct, timeout.Token);
@@ -313,6 +355,21 @@ public sealed class AsyncInference(IStateStore state, HostingService hosting, IJ
         }
         catch (ModelInvocationFailed e) { throw new AsyncInvocationFailed(e.Message); }
         catch (AwsException e) when (e.Code != "ServiceUnavailable") { throw new AsyncInvocationFailed(e.Message); }
+    }
+
+    /// <summary>The stream's content, or null as soon as it proves longer than <paramref name="max"/>
+    /// bytes: an input of gigabytes is refused after max + 1 bytes, never held whole in memory.</summary>
+    internal static async Task<byte[]?> ReadAtMostAsync(Stream stream, int max, CancellationToken ct)
+    {
+        using var copy = new MemoryStream();
+        var buffer = new byte[81920];
+        int read;
+        while ((read = await stream.ReadAsync(buffer.AsMemory(0, (int)Math.Min(buffer.Length, max + 1L - copy.Length)), ct)) > 0)
+        {
+            copy.Write(buffer, 0, read);
+            if (copy.Length > max) return null;
+        }
+        return copy.ToArray();
     }
 
     /// <summary>Notifies (when a topic is configured) and takes the request off the queue. A crash

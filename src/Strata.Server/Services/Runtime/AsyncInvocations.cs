@@ -108,7 +108,9 @@ public sealed partial class RuntimeService
         http.Response.Body = answer;
         var ctx = new RequestContext(http, Guid.NewGuid().ToString(), region, secureTransport: true)
         {
-            Principal = new Principal(PrincipalType.Root, account, $"arn:aws:iam::{account}:root", account, null, InvokedBy: "sagemaker.amazonaws.com"),
+            // The handler reads only the account; whatever might authorize against this principal
+            // later must find no permissions (fail closed), never an account root's.
+            Principal = new Principal(PrincipalType.Anonymous, account, "*", "anonymous", null, InvokedBy: "sagemaker.amazonaws.com"),
             BufferedBody = body,
         };
         ctx.PathParameters[EndpointName] = endpoint;
