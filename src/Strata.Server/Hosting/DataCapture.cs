@@ -58,7 +58,16 @@ public sealed class VariantCapture(DataCaptureWriter writer, string account, str
     /// arrays are kept, not copied: the router never reuses them.</summary>
     public void Record(string? inferenceId, string? inputType, byte[] input, string? outputType, byte[]? output)
     {
-        if (!Settings.EnableCapture || !writer.Sampled(Settings.SamplingPercentage)) return;
+        if (Sample()) Enqueue(inferenceId, inputType, input, outputType, output);
+    }
+
+    /// <summary>Whether this invocation is captured: decided before a stream is relayed, so an
+    /// invocation that is not sampled never has its parts collected.</summary>
+    public bool Sample() => Settings.EnableCapture && writer.Sampled(Settings.SamplingPercentage);
+
+    /// <summary>Enqueues an invocation already sampled.</summary>
+    public void Enqueue(string? inferenceId, string? inputType, byte[] input, string? outputType, byte[]? output)
+    {
         writer.Enqueue(new CaptureEvent(this, writer.Now, inferenceId,
             Settings.CaptureInput ? inputType : null, Settings.CaptureInput ? input : null,
             Settings.CaptureOutput ? outputType : null, Settings.CaptureOutput ? output : null));
@@ -161,7 +170,8 @@ public sealed class DataCaptureWriter(ICaptureStore store, TimeProvider clock, I
                 var content = CaptureRecords.Write(records, Guid.NewGuid);
                 try
                 {
-                    await store.PutAsync(group.Key.Variant.RoleArn, bucket, key, content, group.Key.Variant.Settings.KmsKeyId, ct);
+                    // Records taken off the queue are written to the end, even while the server stops.
+                    await store.PutAsync(group.Key.Variant.RoleArn, bucket, key, content, group.Key.Variant.Settings.KmsKeyId, CancellationToken.None);
                     Interlocked.Add(ref _written, records.Count);
                 }
                 catch (CaptureWriteException e)
@@ -169,6 +179,13 @@ public sealed class DataCaptureWriter(ICaptureStore store, TimeProvider clock, I
                     Interlocked.Add(ref _dropped, records.Count);
                     Log.LogWarning("{Count} captured records of endpoint {Endpoint} variant {Variant} were dropped (s3://{Bucket}/{Key}): {Reason}",
                         records.Count, group.Key.Variant.EndpointName, group.Key.Variant.VariantName, bucket, key, e.Message);
+                }
+                catch (Exception e)
+                {
+                    // Anything else (a store fault) drops this group only, counted and logged; the other groups are still written.
+                    Interlocked.Add(ref _dropped, records.Count);
+                    Log.LogError(e, "{Count} captured records of endpoint {Endpoint} variant {Variant} could not be written (s3://{Bucket}/{Key})",
+                        records.Count, group.Key.Variant.EndpointName, group.Key.Variant.VariantName, bucket, key);
                 }
             }
         }

@@ -5,6 +5,9 @@ namespace Strata.States.Engine;
 
 internal sealed partial class Execution
 {
+    /// <summary>The most iterations of an inline Map that run at once.</summary>
+    internal const int InlineMapConcurrency = 40;
+
     private async Task<(JsonNode?, string?)> ParallelAsync(StateContext sc, JsonNode? input)
     {
         var s = sc.State;
@@ -117,7 +120,10 @@ internal sealed partial class Execution
             }
             if (itemsNode is not JsonArray items)
                 throw sc.Runtime($"Map state input must be an array but was: {Json.Kind(itemsNode).ToString().ToLowerInvariant()}");
+            // 0 (or none) is "as many as possible"; AWS runs an inline Map's iterations 40 at a time
+            // at most, and so does Strata, so one Map cannot start thousands of tasks at once.
             var maxConcurrency = (int)(IntegerField(sc, "MaxConcurrency", effective, states, 0) ?? 0);
+            if (maxConcurrency is 0 or > InlineMapConcurrency) maxConcurrency = InlineMapConcurrency;
             var tolerated = ToleratedFailures(sc, effective, states, items.Count);
 
             var started = await EmitAsync(sc.Frame, $"{sc.Key}.started{attempt}", "MapStateStarted", "mapStateStartedEventDetails",

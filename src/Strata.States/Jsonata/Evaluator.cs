@@ -467,7 +467,14 @@ internal static class Evaluator
                     };
                 }
             case "&":
-                return (lhs is null ? "" : Functions.ToStringValue(lhs, false, expr.Position)) + (rhs is null ? "" : Functions.ToStringValue(rhs, false, expr.Position));
+                {
+                    var joined = (lhs is null ? "" : Functions.ToStringValue(lhs, false, expr.Position)) + (rhs is null ? "" : Functions.ToStringValue(rhs, false, expr.Position));
+                    // A string doubled in a loop would take the process's memory long before the step
+                    // limit ends it; nothing larger than Step Functions' payload limit can be used anyway.
+                    if (joined.Length > Functions.MaxStringLength)
+                        throw new JsonataException("D3137", $"The string built by '&' is longer than {Functions.MaxStringLength} characters", expr.Position);
+                    return joined;
+                }
             case "..":
                 {
                     if (lhs is not null && !(lhs is double ld2 && Math.Floor(ld2) == ld2)) throw JsonataErrors.Create("T2003", expr.Position, value: lhs, token: op);

@@ -414,8 +414,14 @@ internal static partial class Functions
     [GeneratedRegex("[ \t\n\r]+")]
     private static partial Regex WhitespaceRun();
 
+    /// <summary>The longest string an expression may build (4 MiB characters, sixteen times Step
+    /// Functions' 256 KB payload limit): past it an expression fails instead of exhausting memory.</summary>
+    public const int MaxStringLength = 4 * 1024 * 1024;
+
     private static string Pad(string s, double width, string? chars)
     {
+        if (Math.Abs(width) > MaxStringLength)
+            throw new JsonataException("D3137", $"$pad's width {width} is longer than {MaxStringLength} characters", 0);
         if (string.IsNullOrEmpty(chars)) chars = " ";
         var padLength = (int)Math.Abs(width) - CodePoints(s).Count;
         if (padLength <= 0) return s;

@@ -8,7 +8,7 @@ import time
 
 from botocore.config import Config
 
-from harness import advance, client, endpoint, eq, execution_role, expect_error, run, unique, until, validate_responses
+from harness import advance, client, endpoint, eq, execution_role, expect_error, iam_user, run, unique, until, validate_responses
 
 import boto3
 
@@ -287,6 +287,43 @@ def test_task_role_without_permission():
     assert "sagemaker:CreateTrainingJob" in d["cause"] and "Error Code: AccessDeniedException" in d["cause"], d["cause"]
     failed = [e for e in sfn.get_execution_history(executionArn=execution)["events"] if e["type"] == "TaskFailed"]
     eq(failed[0]["taskFailedEventDetails"]["error"], "SageMaker.AmazonSageMakerException", "the task's error")
+
+
+def test_passing_a_role_needs_iam_pass_role():
+    # A machine acts as its role: whoever names the role must be allowed to pass it to Step Functions.
+    user, keys = iam_user(iam, "sfn-author", ["states:CreateStateMachine", "states:UpdateStateMachine"])
+    author = client("stepfunctions", keys)
+    expect_error(lambda: author.create_state_machine(name=unique("m"), definition=PASS, roleArn=ROLE), "AccessDeniedException", 400, "iam:PassRole")
+    iam.put_user_policy(UserName=user, PolicyName="pass", PolicyDocument=json.dumps({"Version": "2012-10-17", "Statement": [
+        {"Effect": "Allow", "Action": "iam:PassRole", "Resource": ROLE, "Condition": {"StringEquals": {"iam:PassedToService": "states.amazonaws.com"}}}]}))
+    arn = author.create_state_machine(name=unique("m"), definition=PASS, roleArn=ROLE)["stateMachineArn"]
+    # Re-pointing the machine at a role the author may not pass is refused too.
+    stronger = states_role(["*"])
+    expect_error(lambda: author.update_state_machine(stateMachineArn=arn, roleArn=stronger), "AccessDeniedException", 400, "iam:PassRole")
+    eq(sfn.describe_state_machine(stateMachineArn=arn)["roleArn"], ROLE, "the role is unchanged")
+
+
+def test_task_credentials_cannot_name_another_role():
+    # A Task's Credentials would act as another role: refused, never run as that role.
+    stronger = states_role(["sagemaker:*"])
+    definition = json.dumps({"StartAt": "List", "States": {"List": {
+        "Type": "Task", "Resource": "arn:aws:states:::aws-sdk:sagemaker:listModels", "Parameters": {},
+        "Credentials": {"RoleArn.$": "$.role"}, "End": True}}})
+    _, arn = machine(definition, role=states_role(["sagemaker:ListModels"]))
+    execution = sfn.start_execution(stateMachineArn=arn, input=json.dumps({"role": stronger}))["executionArn"]
+    d = finished(execution)
+    eq((d["status"], d.get("error")), ("FAILED", "States.Runtime"), "refused")
+    assert stronger in d["cause"] and "execution's role" in d["cause"], d["cause"]
+
+
+def test_deleting_a_machine_stops_its_executions():
+    _, arn = machine(FLOW)
+    execution = sfn.start_execution(stateMachineArn=arn, input=json.dumps({"n": 3}))["executionArn"]
+    until("the execution waits", lambda: any(e["type"] == "WaitStateEntered" for e in sfn.get_execution_history(executionArn=execution)["events"]))
+    sfn.delete_state_machine(stateMachineArn=arn)
+    d = sfn.describe_execution(executionArn=execution)
+    eq(d["status"], "ABORTED", "stopped with its machine")
+    assert "deleted" in d.get("cause", ""), d
 
 
 run(globals())

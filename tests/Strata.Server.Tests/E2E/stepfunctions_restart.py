@@ -66,11 +66,17 @@ def check(wait_execution, train_execution, job):
     assert waited["status"] == "SUCCEEDED" and json.loads(waited["output"]) == "waited", waited
     assert history(wait_execution) == ["ExecutionStarted", "WaitStateEntered", "WaitStateExited", "PassStateEntered", "PassStateExited", "ExecutionSucceeded"], history(wait_execution)
     trained = sfn.describe_execution(executionArn=train_execution)
-    assert trained["status"] == "SUCCEEDED", trained
-    assert json.loads(trained["output"]) == {"status": "Completed"}, trained["output"]
+    if trained["status"] == "FAILED":
+        # The kill can land after training, while the job uploads its model: SageMaker's job then
+        # fails saying so (it trains again after a restart only from its checkpoints, mid-training),
+        # and the task reports the job's end as AWS's .sync does. Either way it ran once.
+        assert trained["error"] == "States.TaskFailed" and "restarted while the job was uploading" in trained["cause"], trained
+    else:
+        assert trained["status"] == "SUCCEEDED", trained
+        assert json.loads(trained["output"]) == {"status": "Completed"}, trained["output"]
     events = history(train_execution)
     assert events.count("TaskSubmitted") == 1 and events.count("TaskScheduled") == 1, events
-    assert events[-1] == "ExecutionSucceeded", events
+    assert events[-1] == ("ExecutionSucceeded" if trained["status"] == "SUCCEEDED" else "ExecutionFailed"), events
     assert [j["TrainingJobName"] for j in sm.list_training_jobs(NameContains=job)["TrainingJobSummaries"]] == [job]
     ids = [e["id"] for e in sfn.get_execution_history(executionArn=train_execution)["events"]]
     assert ids == list(range(1, len(ids) + 1)), ids

@@ -50,6 +50,7 @@ public sealed class MemoryJournal(TimeProvider clock) : IExecutionJournal
         lock (_lock)
         {
             if (_events.TryGetValue(key, out var recorded)) return ValueTask.FromResult(recorded);
+            if (_ordered.Count >= ExecutionRunner.MaxHistoryEvents) throw ExecutionStore.HistoryFull();
             var e = new HistoryEvent(_ordered.Count + 1, draft.PreviousEventId, clock.GetUtcNow(), draft.Type, draft.DetailsName, draft.Details);
             _events[key] = e;
             _ordered.Add(e);

@@ -22,6 +22,12 @@ public interface ITaskIntegrations
 public sealed class ExecutionRunner(ExecutionStore store, ITaskIntegrations tasks, TimeProvider clock, ILogger<ExecutionRunner> log) : BackgroundService
 {
     public const string EventSource = "aws.states";
+
+    /// <summary>The longest an EXPRESS execution runs.</summary>
+    public static readonly TimeSpan ExpressDuration = TimeSpan.FromMinutes(5);
+
+    /// <summary>The most events an execution's history holds; one more fails the execution (AWS's quota).</summary>
+    public const int MaxHistoryEvents = 25_000;
     public const string StatusChangeType = "Step Functions Execution Status Change";
 
     sealed record Run(CancellationTokenSource Cancel, Task Done);
@@ -109,9 +115,15 @@ public sealed class ExecutionRunner(ExecutionStore store, ITaskIntegrations task
     public async Task<ExecutionOutcome> RunExpressAsync(ExecutionRow execution, CancellationToken ct)
     {
         Announce(execution);
-        using var linked = CancellationTokenSource.CreateLinkedTokenSource(ct, _stopping.Token);
+        // An express execution lasts at most five minutes (AWS's limit), on the one clock.
+        using var limit = new CancellationTokenSource(ExpressDuration, clock);
+        using var linked = CancellationTokenSource.CreateLinkedTokenSource(ct, _stopping.Token, limit.Token);
         ExecutionOutcome outcome;
         try { outcome = await RunAsync(execution, new MemoryJournal(clock), linked.Token); }
+        catch (OperationCanceledException) when (limit.IsCancellationRequested && !ct.IsCancellationRequested && !_stopping.IsCancellationRequested)
+        {
+            outcome = new ExecutionOutcome("TIMED_OUT", null, "States.Timeout", "The express execution ran longer than its limit of 5 minutes.");
+        }
         catch (OperationCanceledException) when (linked.IsCancellationRequested) { throw; }
         catch (StatesError e) { outcome = new ExecutionOutcome("FAILED", null, e.Error, e.Cause); }
         Announce(Ended(execution, outcome));

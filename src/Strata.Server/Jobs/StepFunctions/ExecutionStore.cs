@@ -80,6 +80,10 @@ public sealed class ExecutionStore(IStateStore state)
 
     public static string Key(string account, string machine, string name) => $"{account}/{machine}/{name}";
 
+    /// <summary>What ends an execution whose history is full.</summary>
+    public static StatesError HistoryFull() => new("States.Runtime",
+        $"The execution reached the maximum number of events in its history ({ExecutionRunner.MaxHistoryEvents}).");
+
     static string Key(ExecutionRow e) => Key(e.Account, e.StateMachineName, e.Name);
 
     static string EventKey(string execution, long id) => execution + "/" + id.ToString("D10", CultureInfo.InvariantCulture);
@@ -129,6 +133,8 @@ public sealed class ExecutionStore(IStateStore state)
             && w.Get(History, EventKey(execution, recorded)) is { } recordedEvent)
             return JsonSerializer.Deserialize(recordedEvent, ExecutionRowsJson.Default.HistoryEventRow)!.ToEvent();
         var id = (w.Get(Sequence, execution) is { } last ? long.Parse(last, CultureInfo.InvariantCulture) : 0) + 1;
+        // The runner's own closing events (strata:…) are written past the limit: a full history still ends.
+        if (id > ExecutionRunner.MaxHistoryEvents && !journalKey.StartsWith("strata:", StringComparison.Ordinal)) throw HistoryFull();
         var row = new HistoryEventRow
         {
             Id = id,

@@ -114,7 +114,13 @@ public sealed class TaskIntegrations(IInternalCalls calls, ExecutionRoles roles,
 
     Principal Assume(ExecutionRow execution, TaskRequest request)
     {
+        // A task's Credentials would act as another role, which AWS allows only when the execution
+        // role may assume it (sts:AssumeRole) and it trusts the execution role; Strata does not
+        // check that chain yet, so it refuses any role other than the execution's own rather than
+        // letting a machine (or its input) choose a stronger role or another account's.
         var roleArn = request.Credentials?["RoleArn"]?.GetValue<string>() ?? execution.RoleArn;
+        if (roleArn != execution.RoleArn)
+            throw new StatesError("States.Runtime", $"The task's Credentials name the role {roleArn}: Strata runs tasks only as the execution's role ({execution.RoleArn}).");
         try { return roles.Assume(roleArn, StatesService); }
         catch (ExecutionRoleException e) { throw new StatesError("States.TaskFailed", e.Message); }
     }

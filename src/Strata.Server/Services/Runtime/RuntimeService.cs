@@ -218,11 +218,13 @@ public sealed partial class RuntimeService(HostingService hosting, MetricsStore 
                 using var response = await instance.Http.SendAsync(request, HttpCompletionOption.ResponseHeadersRead, ctx.Http.RequestAborted);
                 if (stream && response.IsSuccessStatusCode)
                 {
-                    // A captured stream's parts are collected as they pass (only when its output is captured).
-                    var captured = variant.Capture is { WantsOutput: true } ? new MemoryStream() : null;
+                    // A sampled stream's parts are collected as they pass (only when its output is
+                    // captured, and only up to the 6 MB a capture record holds: a longer one is not captured).
+                    var sampled = variant.Capture?.Sample() == true;
+                    var captured = sampled && variant.Capture!.WantsOutput ? new MemoryStream() : null;
                     var relayed = await RelayAsync(ctx, variant, response, sent, captured);
-                    if (!relayed.StreamBroken)
-                        variant.Capture?.Record(ctx.Header(SageMakerRuntimeHeaders.InferenceId), ctx.Request.ContentType, body,
+                    if (sampled && !relayed.StreamBroken && captured is not { Length: > MaxPayloadBytes })
+                        variant.Capture!.Enqueue(ctx.Header(SageMakerRuntimeHeaders.InferenceId), ctx.Request.ContentType, body,
                             ctx.Response.Headers[SageMakerRuntimeHeaders.InvokeEndpointWithResponseStreamContentType], captured?.ToArray());
                     return relayed;
                 }
@@ -310,7 +312,7 @@ public sealed partial class RuntimeService(HostingService hosting, MetricsStore 
                     break;
                 }
                 if (n == 0) break;
-                captured?.Write(chunk, 0, n);
+                if (captured is { Length: <= MaxPayloadBytes }) captured.Write(chunk, 0, n);
                 await ctx.Response.Body.WriteAsync(EventStream.Event("PayloadPart", chunk.AsSpan(0, n)), aborted);
                 await ctx.Response.Body.FlushAsync(aborted);
             }

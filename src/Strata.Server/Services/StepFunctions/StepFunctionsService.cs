@@ -108,11 +108,22 @@ public sealed class StepFunctionsService(StepFunctionsStore store, ExecutionStor
         catch (InvalidDefinitionException e) { throw new BadDefinition(e.Message); }
     }
 
-    /// <summary>The role must exist and let Step Functions assume it, as AWS checks at creation.</summary>
-    void CheckRole(string roleArn)
+    /// <summary>The role must exist and let Step Functions assume it, as AWS checks at creation; the
+    /// caller must be allowed to pass it to Step Functions (iam:PassRole, iam:PassedToService
+    /// states.amazonaws.com), and it must be the account's own: the machine acts as that role.</summary>
+    static void CheckPassRole(string roleArn, RequestContext ctx)
+    {
+        ctx.ConditionKeys["iam:PassedToService"] = [TaskIntegrations.StatesService];
+        ctx.Authorize("iam:PassRole", roleArn);
+        if (roleArn.Split(':') is not [_, _, _, _, var roleAccount, _] || roleAccount != ctx.Principal.AccountId)
+            throw new AwsException("AccessDeniedException", 400, $"The role {roleArn} is not in the account {ctx.Principal.AccountId}.");
+    }
+
+    void CheckRole(string roleArn, RequestContext ctx)
     {
         if (!roleArn.StartsWith("arn:aws:iam::", StringComparison.Ordinal) || !roleArn.Contains(":role/", StringComparison.Ordinal))
             throw new BadArn($"Invalid ARN prefix: {roleArn}");
+        CheckPassRole(roleArn, ctx);
         if (roles.CannotAssume(roleArn, TaskIntegrations.StatesService) is not null)
             throw new AwsException("AccessDeniedException", 400,
                 "Neither the global service principal states.amazonaws.com, nor the regional one is authorized to assume the provided role.");
@@ -159,7 +170,7 @@ public sealed class StepFunctionsService(StepFunctionsStore store, ExecutionStor
         RefuseVersions(request.Publish);
         var type = request.Type ?? "STANDARD";
         Parse(request.Definition!);
-        CheckRole(request.RoleArn!);
+        CheckRole(request.RoleArn!, ctx);
         var logging = Logging(request.LoggingConfiguration, type);
         var tracing = request.TracingConfiguration is { } t ? JsonSerializer.Serialize(t with { Enabled = t.Enabled ?? false }, StepFunctionsJson.Default.TracingConfiguration) : null;
         var tags = Tags(request.Tags);
@@ -213,7 +224,7 @@ public sealed class StepFunctionsService(StepFunctionsStore store, ExecutionStor
         RefuseVersions(request.Publish);
         var current = Machine(ctx, request.StateMachineArn!);
         if (request.Definition is { } definition) Parse(definition);
-        if (request.RoleArn is { } role) CheckRole(role);
+        if (request.RoleArn is { } role) CheckRole(role, ctx);
         var logging = Logging(request.LoggingConfiguration, current.Type);
         var now = clock.GetUtcNow();
         var updated = store.Update(ctx.Principal.AccountId, current.Name, m => m with
@@ -229,11 +240,15 @@ public sealed class StepFunctionsService(StepFunctionsStore store, ExecutionStor
         return new UpdateStateMachineOutput { UpdateDate = now, RevisionId = updated.RevisionId };
     }
 
-    DeleteStateMachineOutput DeleteStateMachine(DeleteStateMachineInput request, RequestContext ctx)
+    async Task<DeleteStateMachineOutput> DeleteStateMachine(DeleteStateMachineInput request, RequestContext ctx)
     {
-        // Deleting a machine that is not there succeeds, as AWS's does; its executions stay describable.
+        // Deleting a machine that is not there succeeds, as AWS's does; its executions stay
+        // describable. Those still running are stopped: none goes on acting as the machine's role
+        // unseen (ListExecutions no longer finds them) and none is resumed after a restart.
         var (account, name) = ParseMachineArn(ctx, request.StateMachineArn!);
         store.Delete(account, name);
+        foreach (var running in executions.ListOf(account, name).Where(e => e.Status == "RUNNING"))
+            await runner.StopAsync(running, null, "The state machine was deleted.");
         return new DeleteStateMachineOutput();
     }
 
