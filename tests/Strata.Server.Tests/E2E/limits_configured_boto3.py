@@ -90,7 +90,7 @@ def test_tuning_limits():
         sm.stop_hyper_parameter_tuning_job(HyperParameterTuningJobName=running)
         # Stopped at once, though its first training job may still be starting (or not launched yet).
         until("the tuning job stopped", lambda: sm.describe_hyper_parameter_tuning_job(HyperParameterTuningJobName=running)[
-            "HyperParameterTuningJobStatus"] == "Stopped", 120)
+            "HyperParameterTuningJobStatus"] == "Stopped", 300)
 
 
 run(globals())

@@ -3,6 +3,7 @@ answers in its own protocol, including for operations it does not implement (yet
 authentication errors are spelled as each protocol family spells them."""
 import json
 import os
+import urllib.error
 import urllib.request
 
 import boto3
@@ -32,7 +33,8 @@ def test_json11_unknown_operation():
 
 
 def test_json10_unknown_operation():
-    expect_error(lambda: client("stepfunctions").list_state_machines(), "UnknownOperationException", 400)
+    """Step Functions (JSON 1.0, X-Amz-Target AWSStepFunctions.*): an operation not built yet."""
+    expect_error(lambda: client("stepfunctions").list_activities(), "UnknownOperationException", 400)
 
 
 def test_query_unknown_action():
@@ -50,9 +52,24 @@ def test_cloudwatch_query_compatible():
 
 
 def test_rest_json_unknown_route():
-    r = expect_error(lambda: client("sagemaker-runtime").invoke_endpoint_async(EndpointName="nope", InputLocation="s3://b/k"),
-                     "UnknownOperationException", 404)
-    assert r["ResponseMetadata"]["RequestId"]
+    """SageMaker Runtime (REST-JSON): a signed request to a route it does not have (every route
+    boto3 knows is built), answered 404 UnknownOperationException in REST-JSON's spelling."""
+    from botocore.auth import SigV4Auth
+    from botocore.awsrequest import AWSRequest
+    url = endpoint() + "/endpoints/nope/no-such-route"
+    request = AWSRequest(method="POST", url=url, data=b"{}", headers={"Content-Type": "application/json"})
+    credentials = boto3.Session().get_credentials()
+    SigV4Auth(credentials, "sagemaker", "us-east-1").add_auth(request)
+    prepared = request.prepare()
+    try:
+        urllib.request.urlopen(urllib.request.Request(url, data=b"{}", headers=dict(prepared.headers), method="POST"))
+        raise AssertionError("an unknown route answered")
+    except urllib.error.HTTPError as e:
+        eq(e.code, 404, "status")
+        body = json.loads(e.read() or b"{}")
+        code = (e.headers.get("x-amzn-ErrorType") or body.get("__type") or body.get("code") or "").split(":")[0].split("#")[-1]
+        eq(code, "UnknownOperationException", "error type")
+        assert e.headers.get("x-amzn-RequestId"), "request id header"
 
 
 def test_json_auth_errors():
