@@ -433,10 +433,6 @@ internal sealed class DefinitionParser
                     {
                         Schema_($"The JSONata expression '{s}' is invalid: {e.Code}: {e.Message}", loc);
                     }
-                    catch (NotImplementedException)
-                    {
-                        // The evaluator is not in this build yet: the expression is checked when it runs.
-                    }
                 }
                 break;
         }
