@@ -8,7 +8,14 @@ import sys
 import time
 from collections import Counter, defaultdict
 
-RESULT = re.compile(r"^\s+(Passed|Failed|Skipped) (Strata\.[\w.]+?)\.(\w+)(\(.*\))? \[")
+RESULT = re.compile(r"^\s+(Passed|Failed|Skipped) (Strata\.[\w.]+?)\.(\w+)(\(.*\))? \[([^\]]*)\]")
+DURATION = re.compile(r"(\d+) (h|m|s|ms)\b")
+UNIT = {"h": 3600, "m": 60, "s": 1, "ms": 0.001}
+
+
+def seconds(duration):
+    """The console logger's "[1 m 3 s]", "[12 s]", "[250 ms]", "[< 1 ms]" in seconds."""
+    return sum(int(n) * UNIT[unit] for n, unit in DURATION.findall(duration))
 LISTED = re.compile(r"^\s+(Strata\.[\w.]+?)\.(\w+)(\(.*\))?\s*$")
 
 expected = Counter()
@@ -25,11 +32,18 @@ def report(suite, when):
     name = suite.removeprefix("Strata.Server.Tests.").removeprefix("Strata.")
     failed = f", {counts['Failed']} FAILED" if counts["Failed"] else ""
     skipped = f", {counts['Skipped']} skipped" if counts["Skipped"] else ""
-    print(f"suite {name}: {counts['Passed']} passed{failed}{skipped} ({when})", flush=True)
+    ran = f", ran {now() - began[suite]:.0f} s" if suite in began else ""
+    print(f"suite {name}: {counts['Passed']} passed{failed}{skipped} ({when}{ran})", flush=True)
+
+
+def now():
+    return time.monotonic() - start
 
 
 start = time.monotonic()
 seen = defaultdict(Counter)
+# When each suite began, as far as its tests' reported durations tell: the earliest (end - duration).
+began = {}
 done = set()
 for line in sys.stdin:
     m = RESULT.match(line)
@@ -41,8 +55,9 @@ for line in sys.stdin:
     if outcome != "Passed":
         sys.stdout.write(line)
     seen[suite][outcome] += 1
+    began[suite] = min(began.get(suite, now()), now() - seconds(m.group(5)))
     if sum(seen[suite].values()) == expected.get(suite, -1):
-        report(suite, f"done at {time.monotonic() - start:.0f} s")
+        report(suite, f"done at {now():.0f} s")
         done.add(suite)
 
 # Suites whose count the listing did not foretell (or whose tests did not all report: a crash).

@@ -10,7 +10,7 @@ import os
 import boto3
 from botocore.config import Config
 
-from harness import (advance, deploy_regression, endpoint, eq, expect_error, execution_role, run, unique, until,
+from harness import (advance, advance_until, deploy_regression, endpoint, eq, expect_error, execution_role, run, unique, until,
                      validate_responses)
 from sns_endpoint import Endpoint, subscribe_confirmed
 
@@ -163,6 +163,10 @@ def instances(name):
     return sm.describe_endpoint(EndpointName=name)["ProductionVariants"][0]["CurrentInstanceCount"]
 
 
+def desired(name):
+    return sm.describe_endpoint(EndpointName=name)["ProductionVariants"][0].get("DesiredInstanceCount", 0)
+
+
 def metric(name, metric_name):
     now = cw_time()
     points = cw.get_metric_statistics(Namespace="AWS/SageMaker", MetricName=metric_name, Dimensions=[{"Name": "EndpointName", "Value": name}],
@@ -200,16 +204,9 @@ def test_scales_to_zero_and_back_on_backlog():
                                "CustomizedMetricSpecification": {"MetricName": "ApproximateBacklogSizePerInstance", "Namespace": "AWS/SageMaker",
                                                                  "Dimensions": [{"Name": "EndpointName", "Value": name}], "Statistic": "Average"}})
     # Idle: the evaluations see no backlog and scale the variant in to no instance.
-    for _ in range(4):
-        advance(61)
-        if instances(name) == 0:
-            break
-    until("scaled in to zero", lambda: instances(name) == 0)
+    advance_until("scaled in to zero", lambda: instances(name) == 0, 61, 6)
     answer = rt.invoke_endpoint_async(EndpointName=name, InputLocation=put_input(), ContentType="application/json")
-    for _ in range(4):
-        advance(61)
-        if instances(name) > 0:
-            break
+    advance_until("the decision to scale out on the backlog", lambda: desired(name) >= 1, 61, 6)
     # A new instance is a worker process starting: slow on a loaded machine.
     until("scaled out on the backlog", lambda: instances(name) >= 1, 180)
     body = json.loads(read(answer["OutputLocation"], 120)["Body"].read())

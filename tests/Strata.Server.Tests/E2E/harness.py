@@ -275,6 +275,20 @@ def until(what, check, seconds=60):
     raise AssertionError(f"timed out waiting for {what}")
 
 
+def advance_until(what, check, seconds, times, settle=20):
+    """Moves the server's clock `seconds` at a time, at most `times` times, until check() is true.
+    After each step it waits (polling, in real time) up to `settle` seconds: what the timers start
+    runs in the background, and on a loaded machine it may end long after the clock moved."""
+    for _ in range(times):
+        advance(seconds)
+        try:
+            until(what, check, settle)
+            return
+        except AssertionError:
+            pass
+    raise AssertionError(f"{what} did not happen after {times} steps of {seconds} s")
+
+
 def raw_answer(client, operation, call):
     """The raw JSON answer of one call (Strata's extension members, which clients drop from the
     parsed answer): `call` makes the call, `operation` names it (e.g. "DescribeEndpoint")."""
