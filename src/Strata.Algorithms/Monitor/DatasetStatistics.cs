@@ -90,7 +90,8 @@ public sealed class FeatureAccumulator(string name)
 
     public long NumericCount => IntegralCount + FractionalCount;
     public double Sum => _sum + _compensation;
-    public double Mean => NumericCount == 0 ? double.NaN : _mean;
+    /// <summary>The compensated sum over the count: nearer the exact mean than the running one.</summary>
+    public double Mean => NumericCount == 0 ? double.NaN : Sum / NumericCount;
     /// <summary>The population standard deviation (as Deequ, which SageMaker's analyzer runs on, computes it).</summary>
     public double StdDev => NumericCount == 0 ? double.NaN : Math.Sqrt(_m2 / NumericCount);
 
