@@ -48,7 +48,7 @@ public static class Analyzer
             throw new ClientError($"categorical_drift_method {drift} is not one of LInfinity, ChiSquared");
         var source = Required(env, "dataset_source", "/opt/ml/processing/input/baseline_dataset_input");
         var output = Required(env, "output_path", "/opt/ml/processing/output");
-        var sourceDir = HostPath(source, optMl, "dataset_source");
+        var sourceDir = HostPath(source, optMl, "dataset_source").TrimEnd('/');
         var outputDir = HostPath(output, optMl, "output_path");
         if (!Directory.Exists(sourceDir))
             throw new ClientError($"dataset_source {source} is not a directory: it must be the LocalPath of the processing input that holds the dataset");
