@@ -77,7 +77,7 @@ public sealed class TaskIntegrations(IInternalCalls calls, ExecutionRoles roles,
         Func<Principal, Task<JsonNode?>>? callback = (pattern, parts) switch
         {
             (".waitForTaskToken", ["events", "putEvents"]) => p => PutEventsAsync(p, request, ct),
-            (".waitForTaskToken", ["states", "startExecution"]) => p => CallAsync(p, "states", "StartExecution", request.Parameters, camelCase: true, ct,
+            (".waitForTaskToken", ["states", "startExecution"]) => p => CallAsync(p, "states", "StartExecution", StartExecutionRequest(request.Parameters), camelCase: true, ct,
                 (code, message, id) => SdkError("StepFunctions", code, message, id)),
             (".waitForTaskToken", ["aws-sdk", var service, var action]) => p => SdkCallAsync(p, resource, service, action, request, ct),
             (".waitForTaskToken", _) => throw new StatesError("States.Runtime", $"Strata does not serve the task resource '{resource}'."),
@@ -247,9 +247,9 @@ public sealed class TaskIntegrations(IInternalCalls calls, ExecutionRoles roles,
         Func<HistoryEventDraft, ValueTask> emit, CancellationToken ct)
     {
         StatesError Error(string code, string message, string id) => SdkError("StepFunctions", code, message, id);
-        if (pattern == "") return await CallAsync(principal, "states", "StartExecution", request.Parameters, camelCase: true, ct, Error);
+        if (pattern == "") return await CallAsync(principal, "states", "StartExecution", StartExecutionRequest(request.Parameters), camelCase: true, ct, Error);
         var started = await journal.OnceAsync(request.Key + "/created",
-            async () => await CallAsync(principal, "states", "StartExecution", request.Parameters, camelCase: true, ct, Error), ct);
+            async () => await CallAsync(principal, "states", "StartExecution", StartExecutionRequest(request.Parameters), camelCase: true, ct, Error), ct);
         await emit(new HistoryEventDraft("TaskSubmitted", 0, "taskSubmittedEventDetails", new JsonObject
         {
             ["resourceType"] = "states",
@@ -274,6 +274,16 @@ public sealed class TaskIntegrations(IInternalCalls calls, ExecutionRoles roles,
             }
             await Task.Delay(PollInterval, clock, ct);
         }
+    }
+
+    /// <summary>StartExecution's request as the optimized integration takes it: its Input may be JSON
+    /// itself (the usual way to hand the child <c>$$.Task.Token</c>), which the API takes as a string.</summary>
+    static JsonNode? StartExecutionRequest(JsonNode? parameters)
+    {
+        if (parameters is not JsonObject o || o["Input"] is not { } input || input.GetValueKind() == System.Text.Json.JsonValueKind.String) return parameters;
+        var copy = o.DeepClone().AsObject();
+        copy["Input"] = input.ToJsonString();
+        return copy;
     }
 
     /// <summary>One call through the pipeline; the answer as JSON, PascalCase as States shows every service's.</summary>
