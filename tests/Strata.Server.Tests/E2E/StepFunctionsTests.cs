@@ -86,3 +86,38 @@ public sealed class StepFunctionsRestartTests
         }
     }
 }
+
+/// <summary>Tasks waiting for their token survive the server's death (kill -9): an activity task a
+/// worker took and a .waitForTaskToken task both finish on SendTaskSuccess after the restart, each
+/// scheduled once (stepfunctions_callbacks_restart.py).</summary>
+public sealed class StepFunctionsCallbackRestartTests
+{
+    static async Task<string> Script(StrataProcess server, params string[] args)
+    {
+        var (code, output) = await ClientProcess.RunAsync("python3", [ClientSuite.ScriptPath("stepfunctions_callbacks_restart.py"), .. args],
+            server.ClientEnvironment(), TimeSpan.FromMinutes(3), Path.GetDirectoryName(ClientSuite.ScriptPath("x")));
+        Assert.True(code == 0, output + "\n--- server ---\n" + string.Join('\n', server.Output));
+        return output.Trim().Split('\n')[^1];
+    }
+
+    [Fact]
+    public async Task KilledServerKeepsWaitingTasksAndTheirTokens()
+    {
+        var dir = Directory.CreateTempSubdirectory("strata-sfn-callback-restart-").FullName;
+        try
+        {
+            string[] started;
+            await using (var first = await StrataProcess.StartAsync(dir))
+            {
+                started = (await Script(first, "start")).Split(' ');
+                first.Kill();
+            }
+            await using var second = await StrataProcess.StartAsync(dir);
+            Assert.Equal("ok", await Script(second, ["check", .. started]));
+        }
+        finally
+        {
+            Directory.Delete(dir, recursive: true);
+        }
+    }
+}
