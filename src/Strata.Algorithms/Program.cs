@@ -9,7 +9,8 @@ using Strata.Algorithms.Monitor;
 // statistics.json and constraints.json. On failure each writes the reason to its output directory's
 // failure file, as SageMaker's containers do, and exits 1.
 if (args is ["train"]) return Trainer.Run(Environment.GetEnvironmentVariable, Console.Out);
-if (args is ["analyze"]) return Analyzer.Run(Environment.GetEnvironmentVariable, Console.Out);
+if (args is ["analyze"]) return Analyzer.Run("/opt/ml", Environment.GetEnvironmentVariable, Console.Out);
+if (args is ["analyze", "--opt-ml", var optMl]) return Analyzer.Run(optMl, Environment.GetEnvironmentVariable, Console.Out);
 Console.Error.WriteLine("usage: strata-algorithms train     (configured by STRATA_ALGORITHM and SageMaker's SM_* environment)");
 Console.Error.WriteLine("       strata-algorithms analyze   (configured by dataset_format, dataset_source, output_path)");
 return 2;

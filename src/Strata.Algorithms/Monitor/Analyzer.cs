@@ -10,14 +10,16 @@ namespace Strata.Algorithms.Monitor;
 /// (a baseline publishes nothing), <c>categorical_drift_method</c> — it writes statistics.json and
 /// constraints.json to output_path. A problem with the input is written to
 /// <c>/opt/ml/output/failure</c> as "ClientError: …" saying what to fix, and the container exits 1.
-/// Paths are the container's (<c>/opt/ml/…</c>): <c>STRATA_OPT_ML</c> says where /opt/ml is when
-/// the job runs outside the sandbox.
+/// Paths are the container's (<c>/opt/ml/…</c>): <paramref name="optMl"/> (the command line's
+/// <c>--opt-ml</c>, which the server gives, never the job's environment, which the job's author
+/// sets) says where /opt/ml is when the job runs outside the sandbox.
 /// </summary>
 public static class Analyzer
 {
-    public static int Run(Func<string, string?> env, TextWriter log)
+    public static int Run(string optMl, Func<string, string?> env, TextWriter log)
     {
-        var optMl = env("STRATA_OPT_ML") is { Length: > 0 } root ? root.TrimEnd('/') : "/opt/ml";
+        optMl = optMl.TrimEnd('/');
+        if (optMl.Length == 0) optMl = "/";
         try
         {
             Analyze(env, log, optMl);

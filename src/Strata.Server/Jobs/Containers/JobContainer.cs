@@ -122,6 +122,22 @@ public sealed class JobContainer(JobContainerOptions options, TimeProvider clock
     /// <summary>The one instance group of a job that asks for InstanceType and InstanceCount.</summary>
     public const string InstanceGroup = "homogeneousCluster";
 
+    /// <summary>Whether an environment variable makes a program load or run other code than its own
+    /// (the dynamic loader's, .NET's, and the interpreters' search paths and start-up hooks, PATH,
+    /// HOME with its per-user site directories), or belongs to Strata. Outside the sandbox a job's
+    /// container runs as the server's user beside its data, and a job runs no code of its own
+    /// there (see ContainerEntrypoint), so its Environment may not set these.</summary>
+    public static bool ChoosesCode(string name)
+        => CodeChoosers.Contains(name)
+            || new[] { "LD_", "DOTNET_", "COMPlus_", "CORECLR_", "STRATA_" }.Any(prefix => name.StartsWith(prefix, StringComparison.OrdinalIgnoreCase));
+
+    static readonly HashSet<string> CodeChoosers = new(StringComparer.Ordinal)
+    {
+        "PATH", "HOME", "BASH_ENV", "ENV", "GCONV_PATH", "PYTHONPATH", "PYTHONHOME", "PYTHONUSERBASE", "PYTHONSTARTUP", "PYTHONPLATLIBDIR",
+        "PYTHONPYCACHEPREFIX", "NODE_OPTIONS", "NODE_PATH", "PERL5OPT", "PERL5LIB", "PERLLIB", "RUBYOPT", "RUBYLIB", "JAVA_TOOL_OPTIONS",
+        "_JAVA_OPTIONS", "JDK_JAVA_OPTIONS",
+    };
+
     /// <summary>Runs the container to its end; returns its exit code and, when it was stopped,
     /// why (<paramref name="stop"/>'s reason or <see cref="MaxRuntimeExceeded"/>). The container
     /// does not outlive <paramref name="ct"/>.</summary>
@@ -129,6 +145,8 @@ public sealed class JobContainer(JobContainerOptions options, TimeProvider clock
     {
         if (launch.EnableNetworkIsolation && !Sandboxed)
             throw new JobException("ClientError: EnableNetworkIsolation needs the server to run as root: the container starts in a network namespace of its own (unshare --net)");
+        if (!Sandboxed && launch.Environment.Keys.FirstOrDefault(ChoosesCode) is { } unsafeKey)
+            throw new JobException($"ClientError: the Environment variable {unsafeKey} changes which code a program loads, so a job may set it only in the sandbox (the server running as root): outside it, the job would run code of its own as the server");
         var workdir = Path.Combine(launch.JobDir, launch.WorkingDirectory);
         List<string> argv = ["/usr/bin/env", .. launch.Environment.Select(kv => $"{kv.Key}={kv.Value}"), .. launch.Command];
         var cluster = launch.Cluster;

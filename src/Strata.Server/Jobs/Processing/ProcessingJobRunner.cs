@@ -102,7 +102,7 @@ public sealed class ProcessingJobRunner(IProcessingJobs jobs, IJobStorage storag
             var layout = ProcessingLayout.Create(dir);
             jobs.Update(account, name, s => s with { ProcessingStartTime = s.ProcessingStartTime ?? clock.GetUtcNow(), LastModifiedTime = clock.GetUtcNow() });
             var authorize = storage.AssumeRole(job.RoleArn);
-            var command = Command(job);
+            var command = Command(job, layout);
 
             foreach (var input in job.Inputs ?? [])
             {
@@ -157,13 +157,15 @@ public sealed class ProcessingJobRunner(IProcessingJobs jobs, IJobStorage storag
 
     /// <summary>The image catalogue's command, with AppSpecification's entry point and arguments;
     /// for SageMaker's model monitor analyzer, the built-in one (strata-algorithms analyze).</summary>
-    List<string> Command(ProcessingJob job)
+    List<string> Command(ProcessingJob job, ProcessingLayout layout)
     {
         if (Images.IsModelMonitorAnalyzer(job.ImageUri))
         {
             var program = Path.Combine(AppContext.BaseDirectory, "strata-algorithms.dll");
             if (!File.Exists(program)) throw new JobException($"InternalServerError: the built-in model monitor analyzer ({program}) is not installed beside the server");
-            return [WorkerProcess.DotnetHost(), program, "analyze"];
+            // Where /opt/ml is (the job's directory, unless the sandbox binds it there) goes on the
+            // command line: the job's Environment, which its author writes, must not move it.
+            return [WorkerProcess.DotnetHost(), program, "analyze", "--opt-ml", JobContainer.Root(layout.Root)];
         }
         var catalogue = images.CommandFor(job.ImageUri)
             ?? throw new JobException($"ClientError: the processing image {job.ImageUri} is not in the image catalogue (strata images add)");
@@ -182,9 +184,7 @@ public sealed class ProcessingJobRunner(IProcessingJobs jobs, IJobStorage storag
         JobDir = layout.Root,
         Command = command,
         Environment = job.Environment,
-        // STRATA_OPT_ML: where the built-in analyzer finds the /opt/ml paths its environment names
-        // (the job's directory, unless the sandbox binds it at /opt/ml).
-        ContractEnvironment = new Dictionary<string, string> { ["AWS_REGION"] = options.Region, ["STRATA_OPT_ML"] = JobContainer.Root(layout.Root) },
+        ContractEnvironment = new Dictionary<string, string> { ["AWS_REGION"] = options.Region },
         EnableNetworkIsolation = job.EnableNetworkIsolation,
         MaxRuntime = TimeSpan.FromSeconds(job.EffectiveMaxRuntimeInSeconds),
     };

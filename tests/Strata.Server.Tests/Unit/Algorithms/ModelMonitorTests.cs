@@ -317,7 +317,10 @@ public sealed class DatasetStatisticsTests
         var psi = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
         psi.ArgumentList.Add(Path.Combine(AppContext.BaseDirectory, "strata-algorithms.dll"));
         psi.ArgumentList.Add("analyze");
-        psi.Environment["STRATA_OPT_ML"] = root;
+        psi.ArgumentList.Add("--opt-ml");
+        psi.ArgumentList.Add(root);
+        // The job's environment cannot move /opt/ml: the command line says where it is.
+        psi.Environment["STRATA_OPT_ML"] = "/";
         foreach (var (k, v) in env) psi.Environment[k] = v;
         using var process = Process.Start(psi)!;
         var stdout = process.StandardOutput.ReadToEndAsync();
