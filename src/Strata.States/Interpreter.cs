@@ -30,6 +30,25 @@ public sealed class StateMachineDefinition
 
     /// <summary>The machine's TimeoutSeconds, when it sets one.</summary>
     public int? TimeoutSeconds => Model.TimeoutSeconds;
+
+    /// <summary>Every Task state's Resource, with its JSON pointer (<c>/States/Train/Resource</c>),
+    /// in Parallel branches and Map item processors too.</summary>
+    public IEnumerable<(string Resource, string Location)> TaskResources => Resources(Model, "");
+
+    static IEnumerable<(string, string)> Resources(MachineModel machine, string at)
+    {
+        foreach (var name in machine.Order)
+        {
+            var state = machine.States[name];
+            var here = $"{at}/States/{name}";
+            if (state.Type == "Task" && state["Resource"] is JsonValue v && v.TryGetValue<string>(out var resource))
+                yield return (resource, here + "/Resource");
+            for (var i = 0; i < state.Branches.Count; i++)
+                foreach (var r in Resources(state.Branches[i], $"{here}/Branches/{i}")) yield return r;
+            if (state.Processor is { } processor)
+                foreach (var r in Resources(processor, here + (state.Has("ItemProcessor") ? "/ItemProcessor" : "/Iterator"))) yield return r;
+        }
+    }
 }
 
 /// <summary>One finding of validation, as ValidateStateMachineDefinition answers it.</summary>

@@ -110,6 +110,17 @@ def test_bad_state_machines():
     expect_error(lambda: sfn.create_state_machine(name=unique("m"), definition=PASS, roleArn=f"arn:aws:iam::{ACCOUNT}:role/{unique('none')}"),
                  "AccessDeniedException", 400)
     expect_error(lambda: sfn.create_state_machine(name=unique("m"), definition=PASS, roleArn=ROLE, type="FAST"), "ValidationException", 400)
+    # An EXPRESS machine cannot wait for a job, a callback or an activity worker, not even inside a Parallel.
+    for resource, refused in (("arn:aws:states:::sagemaker:createTrainingJob.sync", "'.sync' service integration"),
+                              ("arn:aws:states:::events:putEvents.waitForTaskToken", "'.waitForTaskToken' service integration"),
+                              (f"arn:aws:states:us-east-1:{ACCOUNT}:activity:work", "Activity ARN")):
+        task = {"Type": "Task", "Resource": resource, "End": True}
+        nested = json.dumps({"StartAt": "P", "States": {"P": {"Type": "Parallel", "End": True, "Branches": [{"StartAt": "T", "States": {"T": task}}]}}})
+        expect_error(lambda: sfn.create_state_machine(name=unique("m"), definition=nested, roleArn=ROLE, type="EXPRESS"), "InvalidDefinition", 400,
+                     f"Express state machine does not support {refused} at /States/P/Branches/0/States/T/Resource")
+    _, express = machine(PASS, kind="EXPRESS")
+    waits = json.dumps({"StartAt": "T", "States": {"T": {"Type": "Task", "Resource": "arn:aws:states:::events:putEvents.waitForTaskToken", "End": True}}})
+    expect_error(lambda: sfn.update_state_machine(stateMachineArn=express, definition=waits), "InvalidDefinition", 400, "'.waitForTaskToken'")
     missing = f"arn:aws:states:us-east-1:{ACCOUNT}:stateMachine:{unique('none')}"
     expect_error(lambda: sfn.describe_state_machine(stateMachineArn=missing), "StateMachineDoesNotExist", 400, missing)
     expect_error(lambda: sfn.describe_state_machine(stateMachineArn="arn:aws:states:us-east-1:1:execution:a:b"), "InvalidArn", 400)
@@ -193,6 +204,8 @@ def test_stop_execution():
 def test_bad_executions():
     _, arn = machine()
     expect_error(lambda: sfn.start_execution(stateMachineArn=arn, input="{nope"), "InvalidExecutionInput", 400)
+    # A member named twice is not taken as one of its values: the execution would fail on reading it.
+    expect_error(lambda: sfn.start_execution(stateMachineArn=arn, input='{"a": 1, "a": 2}'), "InvalidExecutionInput", 400)
     expect_error(lambda: sfn.start_execution(stateMachineArn=arn, name="has space"), "InvalidName", 400)
     missing = arn.replace(":stateMachine:", ":execution:") + ":" + unique("none")
     expect_error(lambda: sfn.describe_execution(executionArn=missing), "ExecutionDoesNotExist", 400, f"Execution Does Not Exist: '{missing}'")

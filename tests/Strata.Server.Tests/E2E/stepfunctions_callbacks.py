@@ -226,6 +226,7 @@ def test_wait_for_task_token_jsonpath_and_jsonata():
         scheduled = json.loads(next(e for e in events if e["type"] == "TaskScheduled")["taskScheduledEventDetails"]["parameters"])
         eq(scheduled["Input"]["token"], token, "the token handed on")
         expect_error(lambda: sfn.send_task_success(taskToken=token, output="not json"), "InvalidOutput", 400)
+        expect_error(lambda: sfn.send_task_success(taskToken=token, output='{"a": 1, "a": 2}'), "InvalidOutput", 400)
         sfn.send_task_heartbeat(taskToken=token)
         sfn.send_task_success(taskToken=token, output=json.dumps({"approved": True}))
         d = finished(execution)

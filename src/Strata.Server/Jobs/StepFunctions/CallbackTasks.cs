@@ -235,19 +235,26 @@ public sealed class CallbackTasks(IStateStore state, ExecutionStore executions, 
         }
     }
 
+    /// <summary>The oldest task still waiting for a worker, now taken by this one. Entries whose task
+    /// ended meanwhile (timed out, its execution stopped) are dropped on the way, page after page,
+    /// so that any number of them never hides a live task behind them.</summary>
     TaskTokenRow? TryTake(string account, string activityName, string? workerName) => state.Write(w =>
     {
-        foreach (var (key, token) in w.Scan(Queue, QueuePrefix(account, activityName), null, 100))
+        while (true)
         {
-            w.Delete(Queue, key);
-            if (w.Get(Tokens, token) is not { } json) continue;
-            var row = Parse(json);
-            if (row.Status != "SCHEDULED") continue;
-            var taken = row with { Status = "STARTED", Started = clock.GetUtcNow(), WorkerName = workerName };
-            w.Put(Tokens, token, Serialize(taken));
-            return taken;
+            var page = w.Scan(Queue, QueuePrefix(account, activityName), null, 100);
+            if (page.Count == 0) return null;
+            foreach (var (key, token) in page)
+            {
+                w.Delete(Queue, key);
+                if (w.Get(Tokens, token) is not { } json) continue;
+                var row = Parse(json);
+                if (row.Status != "SCHEDULED") continue;
+                var taken = row with { Status = "STARTED", Started = clock.GetUtcNow(), WorkerName = workerName };
+                w.Put(Tokens, token, Serialize(taken));
+                return taken;
+            }
         }
-        return null;
     });
 
     static string QueuePrefix(string account, string activityName) => $"{account}/{activityName}/";

@@ -115,7 +115,7 @@ public sealed partial class StepFunctionsService
     SendTaskSuccessOutput SendTaskSuccess(SendTaskSuccessInput request, RequestContext ctx)
     {
         var output = request.Output!;
-        try { JsonNode.Parse(output); }
+        try { CheckJson(output); }
         catch (JsonException e) { throw new BadTaskOutput(e.Message); }
         Callbacks.Succeed(ctx.Principal.AccountId, request.TaskToken!, output);
         return new SendTaskSuccessOutput();

@@ -103,10 +103,28 @@ public sealed partial class StepFunctionsService(StepFunctionsStore store, Execu
         return executions.Get(account, machine, name) ?? throw new ExecutionNotFound(arn);
     }
 
-    static StateMachineDefinition Parse(string definition)
+    /// <summary>Throws JsonException unless <paramref name="json"/> is one JSON value whose objects
+    /// name each member once (JsonNode would take a duplicate now and fail when a state reads it).</summary>
+    internal static void CheckJson(string json) => JsonDocument.Parse(json, new JsonDocumentOptions { AllowDuplicateProperties = false }).Dispose();
+
+    static StateMachineDefinition Parse(string definition, string type)
     {
-        try { return StateMachineDefinition.Parse(definition); }
+        StateMachineDefinition parsed;
+        try { parsed = StateMachineDefinition.Parse(definition); }
         catch (InvalidDefinitionException e) { throw new BadDefinition(e.Message); }
+        // An EXPRESS execution lives at most five minutes and is not stored: it cannot wait for a job,
+        // a callback or an activity worker, so AWS refuses those tasks in its definition.
+        if (type == "EXPRESS")
+            foreach (var (resource, location) in parsed.TaskResources)
+            {
+                var refused = resource.EndsWith(".sync", StringComparison.Ordinal) || resource.EndsWith(".sync:2", StringComparison.Ordinal) ? "'.sync' service integration"
+                    : resource.EndsWith(".waitForTaskToken", StringComparison.Ordinal) ? "'.waitForTaskToken' service integration"
+                    : resource.Contains(":activity:", StringComparison.Ordinal) ? "Activity ARN"
+                    : null;
+                if (refused is not null)
+                    throw new BadDefinition($"Invalid State Machine Definition: 'SCHEMA_VALIDATION_FAILED: Express state machine does not support {refused} at {location}'");
+            }
+        return parsed;
     }
 
     /// <summary>The role must exist and let Step Functions assume it, as AWS checks at creation; the
@@ -170,7 +188,7 @@ public sealed partial class StepFunctionsService(StepFunctionsStore store, Execu
         CheckName(request.Name!);
         RefuseVersions(request.Publish);
         var type = request.Type ?? "STANDARD";
-        Parse(request.Definition!);
+        Parse(request.Definition!, type);
         CheckRole(request.RoleArn!, ctx);
         var logging = Logging(request.LoggingConfiguration, type);
         var tracing = request.TracingConfiguration is { } t ? JsonSerializer.Serialize(t with { Enabled = t.Enabled ?? false }, StepFunctionsJson.Default.TracingConfiguration) : null;
@@ -224,7 +242,7 @@ public sealed partial class StepFunctionsService(StepFunctionsStore store, Execu
             throw new MissingStatesParameter("Either the role ARN, definition, logging or tracing configuration must be specified");
         RefuseVersions(request.Publish);
         var current = Machine(ctx, request.StateMachineArn!);
-        if (request.Definition is { } definition) Parse(definition);
+        if (request.Definition is { } definition) Parse(definition, current.Type);
         if (request.RoleArn is { } role) CheckRole(role, ctx);
         var logging = Logging(request.LoggingConfiguration, current.Type);
         var now = clock.GetUtcNow();
@@ -290,7 +308,7 @@ public sealed partial class StepFunctionsService(StepFunctionsStore store, Execu
         var executionName = name ?? Guid.NewGuid().ToString();
         CheckName(executionName);
         input ??= "{}";
-        try { JsonNode.Parse(input); }
+        try { CheckJson(input); }
         catch (JsonException e) { throw new BadExecutionInput(e.Message); }
         var account = ctx.Principal.AccountId;
         return new ExecutionRow
