@@ -62,6 +62,14 @@ if (args.Length > 0 && args[0] == "capture")
         args.Length > 2 ? int.Parse(args[2], System.Globalization.CultureInfo.InvariantCulture) : 3);
     return;
 }
+// Model Monitor baseline analysis against only parsing the same CSV (see BaselineLoad.cs):
+//   dotnet run -c Release --project bench/Strata.Bench -- baseline [rows] [repeats]
+if (args.Length > 0 && args[0] == "baseline")
+{
+    BaselineLoad.Run(args.Length > 1 ? int.Parse(args[1], System.Globalization.CultureInfo.InvariantCulture) : 1_000_000,
+        args.Length > 2 ? int.Parse(args[2], System.Globalization.CultureInfo.InvariantCulture) : 3);
+    return;
+}
 if (args.Length > 0 && args[0] == "invoke")
 {
     await InvokeLoad.RunAsync(args.Length > 1 ? double.Parse(args[1], System.Globalization.CultureInfo.InvariantCulture) : 5);

@@ -272,13 +272,20 @@ public static class StrataHost
         // operations through the request pipeline, as the state machine's role.
         IInternalCalls? internalCalls = null;
         var executionStore = new ExecutionStore(state);
+        var activityStore = new ActivityStore(state);
+        var callbackTasks = new CallbackTasks(state, executionStore, clock);
         stepFunctionsRunner = new ExecutionRunner(executionStore,
-            new TaskIntegrations(new DeferredCalls(() => internalCalls!), roles, clock), clock, app.Services.GetRequiredService<ILogger<ExecutionRunner>>())
+            new TaskIntegrations(new DeferredCalls(() => internalCalls!), roles, clock, callbackTasks, activityStore), clock,
+            app.Services.GetRequiredService<ILogger<ExecutionRunner>>())
         {
             Events = serviceEvents,
         };
         var stepFunctions = new StepFunctionsService(new StepFunctionsStore(state), executionStore, stepFunctionsRunner, roles, clock, options.Region,
-            app.Services.GetRequiredService<ILogger<StepFunctionsService>>());
+            app.Services.GetRequiredService<ILogger<StepFunctionsService>>())
+        {
+            Activities = activityStore,
+            Callbacks = callbackTasks,
+        };
         var catalog = new ServiceCatalog(ServiceCatalog.AwsServices(s3, new NamedOperations(sageMaker.Operations, SageMakerErrorTable.Errors), runtime,
             new NamedOperations(iam.Operations, IamErrorTable.Errors), new NamedOperations(sts.Operations), new NamedOperations(kms.Operations, KmsErrorTable.Errors), new NamedOperations(autoScaling.Operations, AutoScalingErrorTable.Errors),
             new NamedOperations(cloudWatch.Operations), new NamedOperations(logs.Operations, LogsErrorTable.Errors),

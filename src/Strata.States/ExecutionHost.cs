@@ -67,7 +67,11 @@ public sealed record HistoryEvent(long Id, long PreviousEventId, DateTimeOffset 
 /// <param name="Heartbeat">HeartbeatSeconds(Path): the host fails the task with <c>States.HeartbeatTimeout</c>.</param>
 /// <param name="Credentials">The state's Credentials (RoleArn to assume instead of the execution's role), or null.</param>
 public sealed record TaskRequest(string Resource, JsonNode? Parameters, string StateName, string Key, string? TaskToken,
-    TimeSpan? Timeout, TimeSpan? Heartbeat, JsonNode? Credentials);
+    TimeSpan? Timeout, TimeSpan? Heartbeat, JsonNode? Credentials)
+{
+    /// <summary>When the attempt was scheduled (its TaskScheduled/ActivityScheduled event): TimeoutSeconds counts from here.</summary>
+    public DateTimeOffset? ScheduledAt { get; init; }
+}
 
 /// <summary>An error raised by a state: its name (<c>States.TaskFailed</c>, <c>States.Runtime</c>,
 /// a task's own error such as <c>SageMaker.ResourceNotFoundException</c>) and its cause.</summary>
@@ -75,6 +79,10 @@ public sealed class StatesError(string error, string? cause) : Exception(cause ?
 {
     public string Error { get; } = error;
     public string? Cause { get; } = cause;
+
+    /// <summary>The task could not even be scheduled (an activity that does not exist): recorded as
+    /// <c>ActivityScheduleFailed</c> rather than a failure of a task that ran.</summary>
+    public bool ScheduleFailed { get; init; }
 }
 
 /// <summary>What starts an execution; also what <c>$$.Execution</c> and <c>$$.StateMachine</c> show.</summary>

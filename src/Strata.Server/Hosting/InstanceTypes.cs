@@ -47,6 +47,12 @@ public static class Images
 
     public static bool IsBuiltIn(string image) => Repository(image) == BuiltInRepository || Algorithm(image) is not null;
 
+    /// <summary>SageMaker's model monitor analyzer (<c>…/sagemaker-model-monitor-analyzer</c>, any
+    /// registry and tag, as the SageMaker SDK's image_uris.retrieve("model-monitor", region) returns
+    /// it, e.g. 156813124566.dkr.ecr.us-east-1.amazonaws.com/sagemaker-model-monitor-analyzer) or
+    /// <c>strata-model-monitor-analyzer</c>: a processing image Strata runs itself (strata-algorithms analyze).</summary>
+    public static bool IsModelMonitorAnalyzer(string image) => Repository(image) is "sagemaker-model-monitor-analyzer" or "strata-model-monitor-analyzer";
+
     /// <summary>What the built-in worker needs to answer as the image's own container does:
     /// AWS's XGBoost answers a request without Accept in text/csv (one score per line), AWS's
     /// Linear Learner answers JSON as {"predictions": [{"score", "predicted_label"}]}, k-means as

@@ -30,6 +30,7 @@ internal sealed partial class Execution
         var ct = sc.CancellationToken;
         var resource = s["Resource"]!.GetValue<string>();
         var (resourceType, resourceName) = ResourceOf(resource);
+        var activity = resourceType == "activity";
         var effective = s.IsJsonata ? input : InputPath(sc, input);
         if (!s.IsJsonata) Inspect("afterInputPath", effective);
 
@@ -63,20 +64,26 @@ internal sealed partial class Execution
                 throw new StatesError("States.DataLimitExceeded", $"The state/task '{s.Name}' has an input with a size exceeding the maximum number of bytes service limit.");
             var timeout = IntegerField(sc, "TimeoutSeconds", effective, states, 1);
             var heartbeat = IntegerField(sc, "HeartbeatSeconds", effective, states, 1);
-            var details = new JsonObject
-            {
-                ["resourceType"] = resourceType,
-                ["resource"] = resourceName,
-                ["region"] = Region,
-                ["parameters"] = parametersJson,
-            };
+            // An activity's task is recorded as AWS records it: Activity* events, whose details name the
+            // activity and carry the input; every other resource gets the Task* events.
+            var details = activity
+                ? new JsonObject { ["resource"] = resource, ["input"] = parametersJson, ["inputDetails"] = NotTruncated.DeepClone() }
+                : new JsonObject
+                {
+                    ["resourceType"] = resourceType,
+                    ["resource"] = resourceName,
+                    ["region"] = Region,
+                    ["parameters"] = parametersJson,
+                };
             if (timeout is not null) details["timeoutInSeconds"] = timeout;
             if (heartbeat is not null) details["heartbeatInSeconds"] = heartbeat;
             if (credentials is JsonObject co && co["RoleArn"] is JsonNode role) details["taskCredentials"] = new JsonObject { ["roleArn"] = role.DeepClone() };
-            var scheduled = await EmitAsync(sc.Frame, $"{sc.Key}.scheduled{attempt}", "TaskScheduled", "taskScheduledEventDetails", details, ct);
+            var scheduled = await EmitAsync(sc.Frame, $"{sc.Key}.scheduled{attempt}", activity ? "ActivityScheduled" : "TaskScheduled",
+                activity ? "activityScheduledEventDetails" : "taskScheduledEventDetails", details, ct);
 
             var request = new TaskRequest(resource, parameters, s.Name, $"{sc.Key}#{attempt}", token,
-                timeout is null ? null : TimeSpan.FromSeconds(timeout.Value), heartbeat is null ? null : TimeSpan.FromSeconds(heartbeat.Value), credentials);
+                timeout is null ? null : TimeSpan.FromSeconds(timeout.Value), heartbeat is null ? null : TimeSpan.FromSeconds(heartbeat.Value), credentials)
+            { ScheduledAt = scheduled.Timestamp };
             var hostEvents = 0;
             ValueTask Emit(HistoryEventDraft draft)
             {
@@ -92,7 +99,11 @@ internal sealed partial class Execution
                 }
                 catch (StatesError e)
                 {
-                    return new JsonObject { ["error"] = e.Error, ["cause"] = e.Cause };
+                    var failure = new JsonObject { ["error"] = e.Error, ["cause"] = e.Cause };
+                    // A missed heartbeat is a timeout in the history (TaskTimedOut, ActivityTimedOut), as AWS records it.
+                    if (e.Error == "States.HeartbeatTimeout") failure["timedOut"] = true;
+                    if (e.ScheduleFailed) failure["scheduleFailed"] = true;
+                    return failure;
                 }
                 catch (TaskTimedOutException)
                 {
@@ -104,23 +115,35 @@ internal sealed partial class Execution
                 var error = failed["error"]?.GetValue<string>() ?? "States.TaskFailed";
                 var cause = failed["cause"]?.GetValue<string>();
                 var timedOut = failed["timedOut"]?.GetValue<bool>() == true;
-                var fd = new JsonObject { ["resourceType"] = resourceType, ["resource"] = resourceName, ["error"] = error };
+                var scheduleFailed = failed["scheduleFailed"]?.GetValue<bool>() == true;
+                var fd = activity ? new JsonObject { ["error"] = error } : new JsonObject { ["resourceType"] = resourceType, ["resource"] = resourceName, ["error"] = error };
                 if (cause is not null) fd["cause"] = cause;
-                await EmitAsync(sc.Frame, $"{sc.Key}.failed{attempt}", timedOut ? "TaskTimedOut" : "TaskFailed",
-                    timedOut ? "taskTimedOutEventDetails" : "taskFailedEventDetails", fd, ct);
+                var (type, detailsName) = (activity, timedOut, scheduleFailed) switch
+                {
+                    (true, _, true) => ("ActivityScheduleFailed", "activityScheduleFailedEventDetails"),
+                    (true, true, _) => ("ActivityTimedOut", "activityTimedOutEventDetails"),
+                    (true, _, _) => ("ActivityFailed", "activityFailedEventDetails"),
+                    (_, true, _) => ("TaskTimedOut", "taskTimedOutEventDetails"),
+                    _ => ("TaskFailed", "taskFailedEventDetails"),
+                };
+                await EmitAsync(sc.Frame, $"{sc.Key}.failed{attempt}", type, detailsName, fd, ct);
                 throw new StatesError(error, cause);
             }
             var taskResult = outcome?["result"]?.DeepClone();
             var output = Json.Serialize(taskResult);
             if (Json.ByteCount(output) > MaxPayloadBytes)
                 throw new StatesError("States.DataLimitExceeded", $"The state/task '{s.Name}' returned a result with a size exceeding the maximum number of bytes service limit.");
-            await EmitAsync(sc.Frame, $"{sc.Key}.succeeded{attempt}", "TaskSucceeded", "taskSucceededEventDetails", new JsonObject
-            {
-                ["resourceType"] = resourceType,
-                ["resource"] = resourceName,
-                ["output"] = output,
-                ["outputDetails"] = NotTruncated.DeepClone(),
-            }, ct);
+            if (activity)
+                await EmitAsync(sc.Frame, $"{sc.Key}.succeeded{attempt}", "ActivitySucceeded", "activitySucceededEventDetails",
+                    new JsonObject { ["output"] = output, ["outputDetails"] = NotTruncated.DeepClone() }, ct);
+            else
+                await EmitAsync(sc.Frame, $"{sc.Key}.succeeded{attempt}", "TaskSucceeded", "taskSucceededEventDetails", new JsonObject
+                {
+                    ["resourceType"] = resourceType,
+                    ["resource"] = resourceName,
+                    ["output"] = output,
+                    ["outputDetails"] = NotTruncated.DeepClone(),
+                }, ct);
             return taskResult;
         });
         return await FinishAsync(sc, input, effective, result);

@@ -78,3 +78,19 @@ public sealed class ProcessingCliTests
     [MemberData(nameof(Cases))]
     public async Task AwsCliV2(string testCase) => (await ClientSuite.RunAsync("bash", "processing_cli.sh", ("AWS_CLI", "/usr/bin/aws"))).AssertPassed(testCase);
 }
+
+/// <summary>Model Monitor baselines (monitor_baseline_boto3.py): the analyzer image the SageMaker SDK
+/// uses, run as a processing job, writes statistics.json and constraints.json that agree with
+/// Python's statistics module; bad datasets fail the job saying what to fix.</summary>
+public sealed class MonitorBaselineTests
+{
+    public static IEnumerable<object[]> Cases => ClientSuite.Cases("monitor_baseline_boto3.py");
+
+    [Theory]
+    [MemberData(nameof(Cases))]
+    public async Task Boto3(string testCase) => (await ClientSuite.RunAsync("python3", "monitor_baseline_boto3.py")).AssertPassed(testCase);
+
+    [Theory]
+    [MemberData(nameof(Cases))]
+    public async Task DebianBoto3(string testCase) => (await ClientSuite.RunAsync("/usr/bin/python3", "monitor_baseline_boto3.py")).AssertPassed(testCase);
+}

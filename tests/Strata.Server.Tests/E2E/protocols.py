@@ -34,7 +34,8 @@ def test_json11_unknown_operation():
 
 def test_json10_unknown_operation():
     """Step Functions (JSON 1.0, X-Amz-Target AWSStepFunctions.*): an operation not built yet."""
-    expect_error(lambda: client("stepfunctions").list_activities(), "UnknownOperationException", 400)
+    expect_error(lambda: client("stepfunctions").describe_map_run(mapRunArn="arn:aws:states:us-east-1:123456789012:mapRun:m/e:1"),
+                 "UnknownOperationException", 400)
 
 
 def test_query_unknown_action():

@@ -155,9 +155,16 @@ public sealed class ProcessingJobRunner(IProcessingJobs jobs, IJobStorage storag
         }
     }
 
-    /// <summary>The image catalogue's command, with AppSpecification's entry point and arguments.</summary>
+    /// <summary>The image catalogue's command, with AppSpecification's entry point and arguments;
+    /// for SageMaker's model monitor analyzer, the built-in one (strata-algorithms analyze).</summary>
     List<string> Command(ProcessingJob job)
     {
+        if (Images.IsModelMonitorAnalyzer(job.ImageUri))
+        {
+            var program = Path.Combine(AppContext.BaseDirectory, "strata-algorithms.dll");
+            if (!File.Exists(program)) throw new JobException($"InternalServerError: the built-in model monitor analyzer ({program}) is not installed beside the server");
+            return [WorkerProcess.DotnetHost(), program, "analyze"];
+        }
         var catalogue = images.CommandFor(job.ImageUri)
             ?? throw new JobException($"ClientError: the processing image {job.ImageUri} is not in the image catalogue (strata images add)");
         // The entry point runs the job's own code in the catalogue's interpreter: only where that
@@ -175,7 +182,9 @@ public sealed class ProcessingJobRunner(IProcessingJobs jobs, IJobStorage storag
         JobDir = layout.Root,
         Command = command,
         Environment = job.Environment,
-        ContractEnvironment = new Dictionary<string, string> { ["AWS_REGION"] = options.Region },
+        // STRATA_OPT_ML: where the built-in analyzer finds the /opt/ml paths its environment names
+        // (the job's directory, unless the sandbox binds it at /opt/ml).
+        ContractEnvironment = new Dictionary<string, string> { ["AWS_REGION"] = options.Region, ["STRATA_OPT_ML"] = JobContainer.Root(layout.Root) },
         EnableNetworkIsolation = job.EnableNetworkIsolation,
         MaxRuntime = TimeSpan.FromSeconds(job.EffectiveMaxRuntimeInSeconds),
     };

@@ -15,7 +15,8 @@ namespace Strata.Server.Jobs.StepFunctions;
 /// records what it created in the journal before it polls, so after a restart it polls the same
 /// job instead of creating another.
 /// </summary>
-public sealed class TaskIntegrations(IInternalCalls calls, ExecutionRoles roles, TimeProvider clock) : ITaskIntegrations
+public sealed class TaskIntegrations(IInternalCalls calls, ExecutionRoles roles, TimeProvider clock, CallbackTasks callbacks, ActivityStore activities)
+    : ITaskIntegrations
 {
     public const string StatesService = "states.amazonaws.com";
 
@@ -59,6 +60,7 @@ public sealed class TaskIntegrations(IInternalCalls calls, ExecutionRoles roles,
     {
         var resource = request.Resource;
         const string prefix = "arn:aws:states:::";
+        if (resource.Split(':') is ["arn", _, "states", _, _, "activity", ..]) return await RunActivityAsync(execution, request, emit, ct);
         if (!resource.StartsWith(prefix, StringComparison.Ordinal))
             throw new StatesError("States.Runtime", $"Strata does not run the task resource '{resource}': only service integrations (arn:aws:states:::…) are served.");
         var path = resource[prefix.Length..];
@@ -70,9 +72,17 @@ public sealed class TaskIntegrations(IInternalCalls calls, ExecutionRoles roles,
             path = path[..^suffix.Length];
             break;
         }
-        if (pattern == ".waitForTaskToken")
-            throw new StatesError("States.Runtime", $"Strata does not yet run '.waitForTaskToken' tasks ({resource}).");
         var parts = path.Split(':');
+        // The integrations that may hand a task token on: the request/response ones AWS offers with .waitForTaskToken.
+        Func<Principal, Task<JsonNode?>>? callback = (pattern, parts) switch
+        {
+            (".waitForTaskToken", ["events", "putEvents"]) => p => PutEventsAsync(p, request, ct),
+            (".waitForTaskToken", ["states", "startExecution"]) => p => CallAsync(p, "states", "StartExecution", StartExecutionRequest(request.Parameters), camelCase: true, ct,
+                (code, message, id) => SdkError("StepFunctions", code, message, id)),
+            (".waitForTaskToken", ["aws-sdk", var service, var action]) => p => SdkCallAsync(p, resource, service, action, request, ct),
+            (".waitForTaskToken", _) => throw new StatesError("States.Runtime", $"Strata does not serve the task resource '{resource}'."),
+            _ => null,
+        };
         var principal = Assume(execution, request);
         // The task has begun (AWS's TaskStarted, before a .sync task's TaskSubmitted).
         var separator = path.LastIndexOf(':');
@@ -81,6 +91,7 @@ public sealed class TaskIntegrations(IInternalCalls calls, ExecutionRoles roles,
             ["resourceType"] = separator < 0 ? path : path[..separator],
             ["resource"] = (separator < 0 ? "" : path[(separator + 1)..]) + pattern,
         }));
+        if (callback is not null) return await WaitForTaskTokenAsync(execution, journal, request, emit, () => callback(principal), path, ct);
         switch (parts)
         {
             case ["sagemaker", var action] when SageMakerOptimized.Contains(action):
@@ -92,24 +103,96 @@ public sealed class TaskIntegrations(IInternalCalls calls, ExecutionRoles roles,
                     break;
                 }
             case ["events", "putEvents"] when pattern == "":
-                {
-                    var output = await CallAsync(principal, "events", "PutEvents", request.Parameters, camelCase: false, ct,
-                        (code, message, id) => SdkError("EventBridge", code, message, id));
-                    if (output?["FailedEntryCount"]?.GetValue<int>() is > 0)
-                        throw new StatesError("EventBridge.FailedEntry", output.ToJsonString());
-                    return output;
-                }
+                return await PutEventsAsync(principal, request, ct);
             case ["states", "startExecution"]:
                 return await StartExecutionAsync(principal, pattern, journal, request, emit, ct);
             case ["aws-sdk", var service, var action] when pattern == "":
-                {
-                    if (!SdkServices.TryGetValue(service, out var sdk))
-                        throw new StatesError("States.Runtime", $"Strata does not serve the AWS SDK integration '{resource}': service {service} is not one Strata runs as a JSON API.");
-                    return await CallAsync(principal, sdk.Id, Pascal(action), request.Parameters, sdk.CamelCase, ct,
-                        (code, message, id) => SdkError(sdk.ErrorPrefix, code, message, id));
-                }
+                return await SdkCallAsync(principal, resource, service, action, request, ct);
         }
         throw new StatesError("States.Runtime", $"Strata does not serve the task resource '{resource}'.");
+    }
+
+    async Task<JsonNode?> PutEventsAsync(Principal principal, TaskRequest request, CancellationToken ct)
+    {
+        var output = await CallAsync(principal, "events", "PutEvents", request.Parameters, camelCase: false, ct,
+            (code, message, id) => SdkError("EventBridge", code, message, id));
+        if (output?["FailedEntryCount"]?.GetValue<int>() is > 0)
+            throw new StatesError("EventBridge.FailedEntry", output.ToJsonString());
+        return output;
+    }
+
+    Task<JsonNode?> SdkCallAsync(Principal principal, string resource, string service, string action, TaskRequest request, CancellationToken ct)
+    {
+        if (!SdkServices.TryGetValue(service, out var sdk))
+            throw new StatesError("States.Runtime", $"Strata does not serve the AWS SDK integration '{resource}': service {service} is not one Strata runs as a JSON API.");
+        return CallAsync(principal, sdk.Id, Pascal(action), request.Parameters, sdk.CamelCase, ct,
+            (code, message, id) => SdkError(sdk.ErrorPrefix, code, message, id));
+    }
+
+    static TaskTokenRow Waiting(ExecutionRow execution, TaskRequest request, string? activityName, string? input, DateTimeOffset now) => new()
+    {
+        Token = request.TaskToken ?? throw new StatesError("States.Runtime", $"The task of state '{request.StateName}' has no task token."),
+        Account = execution.Account,
+        ExecutionArn = execution.ExecutionArn,
+        StateMachineName = execution.StateMachineName,
+        ExecutionName = execution.Name,
+        ActivityName = activityName,
+        Input = input,
+        Status = activityName is null ? "STARTED" : "SCHEDULED",
+        Created = now,
+        Started = activityName is null ? now : null,
+    };
+
+    DateTimeOffset? Deadline(TaskRequest request) => request.Timeout is { } t ? (request.ScheduledAt ?? clock.GetUtcNow()) + t : null;
+
+    /// <summary>
+    /// <c>.waitForTaskToken</c>: the token is recorded (before the call, which may answer it at once), the
+    /// call is made once (its answer recorded under the attempt's key, as AWS's TaskSubmitted shows it), then
+    /// the task waits for SendTaskSuccess/Failure, its heartbeats, or its timeout.
+    /// </summary>
+    async Task<JsonNode?> WaitForTaskTokenAsync(ExecutionRow execution, IExecutionJournal journal, TaskRequest request,
+        Func<HistoryEventDraft, ValueTask> emit, Func<Task<JsonNode?>> call, string path, CancellationToken ct)
+    {
+        var row = callbacks.Register(Waiting(execution, request, null, null, clock.GetUtcNow()));
+        JsonNode? submitted;
+        try { submitted = await journal.OnceAsync(request.Key + "/submitted", async () => await call(), ct); }
+        catch (StatesError)
+        {
+            // The call failed: the task fails with its error, and its token answers nothing any more.
+            callbacks.Close(row.Token);
+            throw;
+        }
+        var separator = path.LastIndexOf(':');
+        await emit(new HistoryEventDraft("TaskSubmitted", 0, "taskSubmittedEventDetails", new JsonObject
+        {
+            ["resourceType"] = path[..separator],
+            ["resource"] = path[(separator + 1)..] + ".waitForTaskToken",
+            ["output"] = submitted?.ToJsonString() ?? "{}",
+            ["outputDetails"] = new JsonObject { ["truncated"] = false },
+        }));
+        return await callbacks.WaitAsync(row.Token, request.Heartbeat, Deadline(request), null, ct);
+    }
+
+    /// <summary>
+    /// An activity's task: queued for the activity's workers (GetActivityTask), announced with
+    /// <c>ActivityStarted</c> when one takes it, then waited for like a task token. An activity that
+    /// does not exist (of this account and region) fails to be scheduled, as AWS records it.
+    /// </summary>
+    async Task<JsonNode?> RunActivityAsync(ExecutionRow execution, TaskRequest request, Func<HistoryEventDraft, ValueTask> emit, CancellationToken ct)
+    {
+        var arn = request.Resource;
+        var token = request.TaskToken ?? throw new StatesError("States.Runtime", $"The task of state '{request.StateName}' has no task token.");
+        // A task recorded before a restart is resumed even if its activity was deleted since.
+        if (callbacks.Get(token) is null)
+        {
+            var parts = arn.Split(':');
+            var region = execution.ExecutionArn.Split(':')[3];
+            if (parts.Length != 7 || parts[3] != region || parts[4] != execution.Account || activities.Get(parts[4], parts[6]) is null)
+                throw new StatesError("States.Runtime", $"Activity Does Not Exist: '{arn}'") { ScheduleFailed = true };
+            callbacks.Register(Waiting(execution, request, parts[6], request.Parameters?.ToJsonString() ?? "{}", clock.GetUtcNow()));
+        }
+        return await callbacks.WaitAsync(token, request.Heartbeat, Deadline(request),
+            row => emit(new HistoryEventDraft("ActivityStarted", 0, "activityStartedEventDetails", new JsonObject { ["workerName"] = row.WorkerName })), ct);
     }
 
     Principal Assume(ExecutionRow execution, TaskRequest request)
@@ -164,9 +247,9 @@ public sealed class TaskIntegrations(IInternalCalls calls, ExecutionRoles roles,
         Func<HistoryEventDraft, ValueTask> emit, CancellationToken ct)
     {
         StatesError Error(string code, string message, string id) => SdkError("StepFunctions", code, message, id);
-        if (pattern == "") return await CallAsync(principal, "states", "StartExecution", request.Parameters, camelCase: true, ct, Error);
+        if (pattern == "") return await CallAsync(principal, "states", "StartExecution", StartExecutionRequest(request.Parameters), camelCase: true, ct, Error);
         var started = await journal.OnceAsync(request.Key + "/created",
-            async () => await CallAsync(principal, "states", "StartExecution", request.Parameters, camelCase: true, ct, Error), ct);
+            async () => await CallAsync(principal, "states", "StartExecution", StartExecutionRequest(request.Parameters), camelCase: true, ct, Error), ct);
         await emit(new HistoryEventDraft("TaskSubmitted", 0, "taskSubmittedEventDetails", new JsonObject
         {
             ["resourceType"] = "states",
@@ -191,6 +274,16 @@ public sealed class TaskIntegrations(IInternalCalls calls, ExecutionRoles roles,
             }
             await Task.Delay(PollInterval, clock, ct);
         }
+    }
+
+    /// <summary>StartExecution's request as the optimized integration takes it: its Input may be JSON
+    /// itself (the usual way to hand the child <c>$$.Task.Token</c>), which the API takes as a string.</summary>
+    static JsonNode? StartExecutionRequest(JsonNode? parameters)
+    {
+        if (parameters is not JsonObject o || o["Input"] is not { } input || input.GetValueKind() == System.Text.Json.JsonValueKind.String) return parameters;
+        var copy = o.DeepClone().AsObject();
+        copy["Input"] = input.ToJsonString();
+        return copy;
     }
 
     /// <summary>One call through the pipeline; the answer as JSON, PascalCase as States shows every service's.</summary>

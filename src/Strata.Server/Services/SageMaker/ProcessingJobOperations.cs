@@ -16,10 +16,19 @@ public sealed partial class SageMakerService
         var name = input.ProcessingJobName!;
         var app = input.AppSpecification!;
         var image = app.ImageUri!;
-        var command = images.CommandFor(image)
-            ?? throw SageMakerErrors.ValidationException($"The processing image {image} is not in the image catalogue (strata images add {image} -- COMMAND).");
-        if (app.ContainerEntrypoint is { Count: > 0 } entrypoint && ContainerCommand.EntrypointRefusal(command, entrypoint) is { } refusal)
-            throw SageMakerErrors.ValidationException(refusal);
+        if (Hosting.Images.IsModelMonitorAnalyzer(image))
+        {
+            // The built-in analyzer is a program of Strata's, not an interpreter for a script of the job's.
+            if (app.ContainerEntrypoint is { Count: > 0 })
+                throw SageMakerErrors.ValidationException($"The model monitor analyzer image {image} runs its own analysis: ContainerEntrypoint is not supported with it (configure it with the Environment dataset_format, dataset_source and output_path).");
+        }
+        else
+        {
+            var command = images.CommandFor(image)
+                ?? throw SageMakerErrors.ValidationException($"The processing image {image} is not in the image catalogue (strata images add {image} -- COMMAND).");
+            if (app.ContainerEntrypoint is { Count: > 0 } entrypoint && ContainerCommand.EntrypointRefusal(command, entrypoint) is { } refusal)
+                throw SageMakerErrors.ValidationException(refusal);
+        }
         var role = PassedExecutionRole(input.RoleArn!, ctx);
 
         var localPaths = new HashSet<string>(StringComparer.Ordinal);

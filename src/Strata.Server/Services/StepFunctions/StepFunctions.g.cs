@@ -19,6 +19,17 @@ public sealed partial record ActivityFailedEventDetails
     public string? Cause { get; init; }
 }
 
+/// <summary>Contains details about an activity.</summary>
+public sealed partial record ActivityListItem
+{
+    [JsonPropertyName("activityArn")]
+    public string? ActivityArn { get; init; }
+    [JsonPropertyName("name")]
+    public string? Name { get; init; }
+    [JsonPropertyName("creationDate")]
+    public DateTimeOffset? CreationDate { get; init; }
+}
+
 /// <summary>Contains details about an activity schedule failure that occurred during an execution.</summary>
 public sealed partial record ActivityScheduleFailedEventDetails
 {
@@ -102,6 +113,33 @@ public sealed partial record CloudWatchLogsLogGroup : IValidatable
     }
 }
 
+public sealed partial record CreateActivityInput : IValidatable
+{
+    [JsonPropertyName("name")]
+    public string? Name { get; init; }
+    [JsonPropertyName("tags")]
+    public List<Tag>? Tags { get; init; }
+    [JsonPropertyName("encryptionConfiguration")]
+    public EncryptionConfiguration? EncryptionConfiguration { get; init; }
+
+    public void Validate(Validator v)
+    {
+        v.Required(Name, "name");
+        v.Length(Name, "name", 1, 80);
+        v.NoNulls(Tags, "tags");
+        v.Each(Tags, "tags", static (v, i0) => { v.Nested(i0, null); });
+        v.Nested(EncryptionConfiguration, "encryptionConfiguration");
+    }
+}
+
+public sealed partial record CreateActivityOutput
+{
+    [JsonPropertyName("activityArn")]
+    public string? ActivityArn { get; init; }
+    [JsonPropertyName("creationDate")]
+    public DateTimeOffset? CreationDate { get; init; }
+}
+
 public sealed partial record CreateStateMachineInput : IValidatable
 {
     [JsonPropertyName("name")]
@@ -153,6 +191,22 @@ public sealed partial record CreateStateMachineOutput
     public string? StateMachineVersionArn { get; init; }
 }
 
+public sealed partial record DeleteActivityInput : IValidatable
+{
+    [JsonPropertyName("activityArn")]
+    public string? ActivityArn { get; init; }
+
+    public void Validate(Validator v)
+    {
+        v.Required(ActivityArn, "activityArn");
+        v.Length(ActivityArn, "activityArn", 1, 256);
+    }
+}
+
+public sealed partial record DeleteActivityOutput
+{
+}
+
 public sealed partial record DeleteStateMachineInput : IValidatable
 {
     [JsonPropertyName("stateMachineArn")]
@@ -167,6 +221,30 @@ public sealed partial record DeleteStateMachineInput : IValidatable
 
 public sealed partial record DeleteStateMachineOutput
 {
+}
+
+public sealed partial record DescribeActivityInput : IValidatable
+{
+    [JsonPropertyName("activityArn")]
+    public string? ActivityArn { get; init; }
+
+    public void Validate(Validator v)
+    {
+        v.Required(ActivityArn, "activityArn");
+        v.Length(ActivityArn, "activityArn", 1, 256);
+    }
+}
+
+public sealed partial record DescribeActivityOutput
+{
+    [JsonPropertyName("activityArn")]
+    public string? ActivityArn { get; init; }
+    [JsonPropertyName("name")]
+    public string? Name { get; init; }
+    [JsonPropertyName("creationDate")]
+    public DateTimeOffset? CreationDate { get; init; }
+    [JsonPropertyName("encryptionConfiguration")]
+    public EncryptionConfiguration? EncryptionConfiguration { get; init; }
 }
 
 public sealed partial record DescribeExecutionInput : IValidatable
@@ -437,6 +515,29 @@ public sealed partial record ExecutionTimedOutEventDetails
     public string? Cause { get; init; }
 }
 
+public sealed partial record GetActivityTaskInput : IValidatable
+{
+    [JsonPropertyName("activityArn")]
+    public string? ActivityArn { get; init; }
+    [JsonPropertyName("workerName")]
+    public string? WorkerName { get; init; }
+
+    public void Validate(Validator v)
+    {
+        v.Required(ActivityArn, "activityArn");
+        v.Length(ActivityArn, "activityArn", 1, 256);
+        v.Length(WorkerName, "workerName", 1, 80);
+    }
+}
+
+public sealed partial record GetActivityTaskOutput
+{
+    [JsonPropertyName("taskToken")]
+    public string? TaskToken { get; init; }
+    [JsonPropertyName("input")]
+    public string? Input { get; init; }
+}
+
 public sealed partial record GetExecutionHistoryInput : IValidatable
 {
     [JsonPropertyName("executionArn")]
@@ -621,6 +722,28 @@ public sealed partial record LambdaFunctionTimedOutEventDetails
     public string? Cause { get; init; }
 }
 
+public sealed partial record ListActivitiesInput : IValidatable
+{
+    [JsonPropertyName("maxResults")]
+    public int? MaxResults { get; init; }
+    [JsonPropertyName("nextToken")]
+    public string? NextToken { get; init; }
+
+    public void Validate(Validator v)
+    {
+        v.Range(MaxResults, "maxResults", 0, 1000);
+        v.Length(NextToken, "nextToken", 1, 1024);
+    }
+}
+
+public sealed partial record ListActivitiesOutput
+{
+    [JsonPropertyName("activities")]
+    public List<ActivityListItem>? Activities { get; init; }
+    [JsonPropertyName("nextToken")]
+    public string? NextToken { get; init; }
+}
+
 public sealed partial record ListExecutionsInput : IValidatable
 {
     [JsonPropertyName("stateMachineArn")]
@@ -763,6 +886,64 @@ public sealed partial record MapStateStartedEventDetails
 {
     [JsonPropertyName("length")]
     public int? Length { get; init; }
+}
+
+public sealed partial record SendTaskFailureInput : IValidatable
+{
+    [JsonPropertyName("taskToken")]
+    public string? TaskToken { get; init; }
+    [JsonPropertyName("error")]
+    public string? Error { get; init; }
+    [JsonPropertyName("cause")]
+    public string? Cause { get; init; }
+
+    public void Validate(Validator v)
+    {
+        v.Required(TaskToken, "taskToken");
+        v.Length(TaskToken, "taskToken", 1, 2048);
+        v.Length(Error, "error", 0, 256, sensitive: true);
+        v.Length(Cause, "cause", 0, 32768, sensitive: true);
+    }
+}
+
+public sealed partial record SendTaskFailureOutput
+{
+}
+
+public sealed partial record SendTaskHeartbeatInput : IValidatable
+{
+    [JsonPropertyName("taskToken")]
+    public string? TaskToken { get; init; }
+
+    public void Validate(Validator v)
+    {
+        v.Required(TaskToken, "taskToken");
+        v.Length(TaskToken, "taskToken", 1, 2048);
+    }
+}
+
+public sealed partial record SendTaskHeartbeatOutput
+{
+}
+
+public sealed partial record SendTaskSuccessInput : IValidatable
+{
+    [JsonPropertyName("taskToken")]
+    public string? TaskToken { get; init; }
+    [JsonPropertyName("output")]
+    public string? Output { get; init; }
+
+    public void Validate(Validator v)
+    {
+        v.Required(TaskToken, "taskToken");
+        v.Length(TaskToken, "taskToken", 1, 2048);
+        v.Required(Output, "output");
+        v.Length(Output, "output", null, 262144, sensitive: true);
+    }
+}
+
+public sealed partial record SendTaskSuccessOutput
+{
 }
 
 public sealed partial record StartExecutionInput : IValidatable
@@ -1203,24 +1384,40 @@ public static partial class StepFunctionsPatterns
 /// <summary>System.Text.Json source generation for the JSON protocol: members as the model names
 /// them, absent members omitted, timestamps as epoch seconds, doubles as AWS writes them.</summary>
 [JsonSourceGenerationOptions(DefaultIgnoreCondition = JsonIgnoreCondition.WhenWritingNull, Converters = [typeof(EpochSecondsConverter), typeof(AwsDoubleConverter)])]
+[JsonSerializable(typeof(CreateActivityInput))]
+[JsonSerializable(typeof(CreateActivityOutput))]
 [JsonSerializable(typeof(CreateStateMachineInput))]
 [JsonSerializable(typeof(CreateStateMachineOutput))]
+[JsonSerializable(typeof(DeleteActivityInput))]
+[JsonSerializable(typeof(DeleteActivityOutput))]
 [JsonSerializable(typeof(DeleteStateMachineInput))]
 [JsonSerializable(typeof(DeleteStateMachineOutput))]
+[JsonSerializable(typeof(DescribeActivityInput))]
+[JsonSerializable(typeof(DescribeActivityOutput))]
 [JsonSerializable(typeof(DescribeExecutionInput))]
 [JsonSerializable(typeof(DescribeExecutionOutput))]
 [JsonSerializable(typeof(DescribeStateMachineForExecutionInput))]
 [JsonSerializable(typeof(DescribeStateMachineForExecutionOutput))]
 [JsonSerializable(typeof(DescribeStateMachineInput))]
 [JsonSerializable(typeof(DescribeStateMachineOutput))]
+[JsonSerializable(typeof(GetActivityTaskInput))]
+[JsonSerializable(typeof(GetActivityTaskOutput))]
 [JsonSerializable(typeof(GetExecutionHistoryInput))]
 [JsonSerializable(typeof(GetExecutionHistoryOutput))]
+[JsonSerializable(typeof(ListActivitiesInput))]
+[JsonSerializable(typeof(ListActivitiesOutput))]
 [JsonSerializable(typeof(ListExecutionsInput))]
 [JsonSerializable(typeof(ListExecutionsOutput))]
 [JsonSerializable(typeof(ListStateMachinesInput))]
 [JsonSerializable(typeof(ListStateMachinesOutput))]
 [JsonSerializable(typeof(ListTagsForResourceInput))]
 [JsonSerializable(typeof(ListTagsForResourceOutput))]
+[JsonSerializable(typeof(SendTaskFailureInput))]
+[JsonSerializable(typeof(SendTaskFailureOutput))]
+[JsonSerializable(typeof(SendTaskHeartbeatInput))]
+[JsonSerializable(typeof(SendTaskHeartbeatOutput))]
+[JsonSerializable(typeof(SendTaskSuccessInput))]
+[JsonSerializable(typeof(SendTaskSuccessOutput))]
 [JsonSerializable(typeof(StartExecutionInput))]
 [JsonSerializable(typeof(StartExecutionOutput))]
 [JsonSerializable(typeof(StartSyncExecutionInput))]
@@ -1256,12 +1453,24 @@ public static class StepFunctionsOperations
     public static readonly JsonOperation<TagResourceInput, TagResourceOutput> TagResource = new("TagResource", StepFunctionsJson.Default.TagResourceInput, StepFunctionsJson.Default.TagResourceOutput);
     public static readonly JsonOperation<UntagResourceInput, UntagResourceOutput> UntagResource = new("UntagResource", StepFunctionsJson.Default.UntagResourceInput, StepFunctionsJson.Default.UntagResourceOutput);
     public static readonly JsonOperation<ListTagsForResourceInput, ListTagsForResourceOutput> ListTagsForResource = new("ListTagsForResource", StepFunctionsJson.Default.ListTagsForResourceInput, StepFunctionsJson.Default.ListTagsForResourceOutput);
+    public static readonly JsonOperation<CreateActivityInput, CreateActivityOutput> CreateActivity = new("CreateActivity", StepFunctionsJson.Default.CreateActivityInput, StepFunctionsJson.Default.CreateActivityOutput);
+    public static readonly JsonOperation<DescribeActivityInput, DescribeActivityOutput> DescribeActivity = new("DescribeActivity", StepFunctionsJson.Default.DescribeActivityInput, StepFunctionsJson.Default.DescribeActivityOutput);
+    public static readonly JsonOperation<ListActivitiesInput, ListActivitiesOutput> ListActivities = new("ListActivities", StepFunctionsJson.Default.ListActivitiesInput, StepFunctionsJson.Default.ListActivitiesOutput);
+    public static readonly JsonOperation<DeleteActivityInput, DeleteActivityOutput> DeleteActivity = new("DeleteActivity", StepFunctionsJson.Default.DeleteActivityInput, StepFunctionsJson.Default.DeleteActivityOutput);
+    public static readonly JsonOperation<GetActivityTaskInput, GetActivityTaskOutput> GetActivityTask = new("GetActivityTask", StepFunctionsJson.Default.GetActivityTaskInput, StepFunctionsJson.Default.GetActivityTaskOutput);
+    public static readonly JsonOperation<SendTaskSuccessInput, SendTaskSuccessOutput> SendTaskSuccess = new("SendTaskSuccess", StepFunctionsJson.Default.SendTaskSuccessInput, StepFunctionsJson.Default.SendTaskSuccessOutput);
+    public static readonly JsonOperation<SendTaskFailureInput, SendTaskFailureOutput> SendTaskFailure = new("SendTaskFailure", StepFunctionsJson.Default.SendTaskFailureInput, StepFunctionsJson.Default.SendTaskFailureOutput);
+    public static readonly JsonOperation<SendTaskHeartbeatInput, SendTaskHeartbeatOutput> SendTaskHeartbeat = new("SendTaskHeartbeat", StepFunctionsJson.Default.SendTaskHeartbeatInput, StepFunctionsJson.Default.SendTaskHeartbeatOutput);
 }
 
 /// <summary>The errors the model declares for these operations: each one's code, HTTP status and
 /// fault, as the pipeline writes them. Services throw these (or map typed domain errors to them).</summary>
 public static class StepFunctionsErrors
 {
+    public static AwsException ActivityAlreadyExists(string message) => new("ActivityAlreadyExists", 400, message);
+    public static AwsException ActivityDoesNotExist(string message) => new("ActivityDoesNotExist", 400, message);
+    public static AwsException ActivityLimitExceeded(string message) => new("ActivityLimitExceeded", 400, message);
+    public static AwsException ActivityWorkerLimitExceeded(string message) => new("ActivityWorkerLimitExceeded", 400, message);
     public static AwsException ConflictException(string message) => new("ConflictException", 400, message);
     public static AwsException ExecutionAlreadyExists(string message) => new("ExecutionAlreadyExists", 400, message);
     public static AwsException ExecutionDoesNotExist(string message) => new("ExecutionDoesNotExist", 400, message);
@@ -1272,6 +1481,7 @@ public static class StepFunctionsErrors
     public static AwsException InvalidExecutionInput(string message) => new("InvalidExecutionInput", 400, message);
     public static AwsException InvalidLoggingConfiguration(string message) => new("InvalidLoggingConfiguration", 400, message);
     public static AwsException InvalidName(string message) => new("InvalidName", 400, message);
+    public static AwsException InvalidOutput(string message) => new("InvalidOutput", 400, message);
     public static AwsException InvalidToken(string message) => new("InvalidToken", 400, message);
     public static AwsException InvalidTracingConfiguration(string message) => new("InvalidTracingConfiguration", 400, message);
     public static AwsException KmsAccessDeniedException(string message) => new("KmsAccessDeniedException", 400, message);
@@ -1285,9 +1495,11 @@ public static class StepFunctionsErrors
     public static AwsException StateMachineDoesNotExist(string message) => new("StateMachineDoesNotExist", 400, message);
     public static AwsException StateMachineLimitExceeded(string message) => new("StateMachineLimitExceeded", 400, message);
     public static AwsException StateMachineTypeNotSupported(string message) => new("StateMachineTypeNotSupported", 400, message);
+    public static AwsException TaskDoesNotExist(string message) => new("TaskDoesNotExist", 400, message);
+    public static AwsException TaskTimedOut(string message) => new("TaskTimedOut", 400, message);
     public static AwsException TooManyTags(string message) => new("TooManyTags", 400, message);
     public static AwsException ValidationException(string message) => new("ValidationException", 400, message);
 
     /// <summary>Every declared error code, for the test that holds error tables against the model.</summary>
-    public static readonly IReadOnlySet<string> Codes = new HashSet<string>(StringComparer.Ordinal) { "ConflictException", "ExecutionAlreadyExists", "ExecutionDoesNotExist", "ExecutionLimitExceeded", "InvalidArn", "InvalidDefinition", "InvalidEncryptionConfiguration", "InvalidExecutionInput", "InvalidLoggingConfiguration", "InvalidName", "InvalidToken", "InvalidTracingConfiguration", "KmsAccessDeniedException", "KmsInvalidStateException", "KmsThrottlingException", "MissingRequiredParameter", "ResourceNotFound", "ServiceQuotaExceededException", "StateMachineAlreadyExists", "StateMachineDeleting", "StateMachineDoesNotExist", "StateMachineLimitExceeded", "StateMachineTypeNotSupported", "TooManyTags", "ValidationException" };
+    public static readonly IReadOnlySet<string> Codes = new HashSet<string>(StringComparer.Ordinal) { "ActivityAlreadyExists", "ActivityDoesNotExist", "ActivityLimitExceeded", "ActivityWorkerLimitExceeded", "ConflictException", "ExecutionAlreadyExists", "ExecutionDoesNotExist", "ExecutionLimitExceeded", "InvalidArn", "InvalidDefinition", "InvalidEncryptionConfiguration", "InvalidExecutionInput", "InvalidLoggingConfiguration", "InvalidName", "InvalidOutput", "InvalidToken", "InvalidTracingConfiguration", "KmsAccessDeniedException", "KmsInvalidStateException", "KmsThrottlingException", "MissingRequiredParameter", "ResourceNotFound", "ServiceQuotaExceededException", "StateMachineAlreadyExists", "StateMachineDeleting", "StateMachineDoesNotExist", "StateMachineLimitExceeded", "StateMachineTypeNotSupported", "TaskDoesNotExist", "TaskTimedOut", "TooManyTags", "ValidationException" };
 }

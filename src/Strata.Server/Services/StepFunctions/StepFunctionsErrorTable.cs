@@ -1,3 +1,4 @@
+using Strata.Server.Jobs.StepFunctions;
 using Strata.Server.Protocol;
 
 namespace Strata.Server.Services.StepFunctions;
@@ -39,6 +40,13 @@ public sealed class MissingStatesParameter(string message) : DomainError(message
 /// <summary>Input Step Functions refuses beyond the model's constraints.</summary>
 public sealed class StatesValidation(string message) : DomainError(message);
 
+public sealed class ActivityNotFound(string arn) : DomainError($"Activity Does Not Exist: '{arn}'");
+
+public sealed class BadEncryptionConfiguration(string why) : DomainError(why);
+
+/// <summary>SendTaskSuccess's output that is not JSON.</summary>
+public sealed class BadTaskOutput(string why) : DomainError($"Invalid Output: '{why}'");
+
 public static class StepFunctionsErrorTable
 {
     public static readonly ErrorTable Errors = new ErrorTable()
@@ -56,5 +64,11 @@ public static class StepFunctionsErrorTable
         .Map<TooManyStatesTags>(e => StepFunctionsErrors.TooManyTags(e.Message))
         .Map<StatesResourceNotFound>(e => StepFunctionsErrors.ResourceNotFound(e.Message))
         .Map<MissingStatesParameter>(e => StepFunctionsErrors.MissingRequiredParameter(e.Message))
-        .Map<StatesValidation>(e => StepFunctionsErrors.ValidationException(e.Message));
+        .Map<StatesValidation>(e => StepFunctionsErrors.ValidationException(e.Message))
+        .Map<ActivityNotFound>(e => StepFunctionsErrors.ActivityDoesNotExist(e.Message))
+        .Map<BadEncryptionConfiguration>(e => StepFunctionsErrors.InvalidEncryptionConfiguration(e.Message))
+        .Map<BadTaskOutput>(e => StepFunctionsErrors.InvalidOutput(e.Message))
+        .Map<MalformedTaskToken>(e => StepFunctionsErrors.InvalidToken(e.Message))
+        .Map<TaskTokenNotFound>(e => StepFunctionsErrors.TaskDoesNotExist(e.Message))
+        .Map<TaskTokenTimedOut>(e => StepFunctionsErrors.TaskTimedOut(e.Message));
 }

@@ -15,7 +15,7 @@ namespace Strata.Server.Services.StepFunctions;
 /// library; executions run in <see cref="ExecutionRunner"/> (STANDARD durably, in the background;
 /// EXPRESS in memory, StartSyncExecution waiting for the end).
 /// </summary>
-public sealed class StepFunctionsService(StepFunctionsStore store, ExecutionStore executions, ExecutionRunner runner, ExecutionRoles roles,
+public sealed partial class StepFunctionsService(StepFunctionsStore store, ExecutionStore executions, ExecutionRunner runner, ExecutionRoles roles,
     TimeProvider clock, string region, ILogger<StepFunctionsService> log)
 {
     const int MaxTags = 50;
@@ -38,6 +38,7 @@ public sealed class StepFunctionsService(StepFunctionsStore store, ExecutionStor
         StepFunctionsOperations.TagResource.Bind("states:TagResource", (r, _) => r.ResourceArn!, TagResource),
         StepFunctionsOperations.UntagResource.Bind("states:UntagResource", (r, _) => r.ResourceArn!, UntagResource),
         StepFunctionsOperations.ListTagsForResource.Bind("states:ListTagsForResource", (r, _) => r.ResourceArn!, ListTagsForResource),
+        .. ActivityOperations,
     ];
 
     // ---- ARNs and names ----
@@ -497,36 +498,43 @@ public sealed class StepFunctionsService(StepFunctionsStore store, ExecutionStor
         return map;
     }
 
-    /// <summary>The machine a tag operation names (activities are not built: an activity ARN names nothing).</summary>
-    StateMachineRow Tagged(RequestContext ctx, string arn)
+    /// <summary>What a tag operation names: a state machine or an activity (its kind, name and tags).</summary>
+    (string Kind, string Name, Dictionary<string, string> Tags) Tagged(RequestContext ctx, string arn)
     {
         var parts = ParseArn(arn, "stateMachine", "activity");
-        if (parts[5] != "stateMachine" || parts.Length != 7 || parts[4] != ctx.Principal.AccountId) throw new StatesResourceNotFound(arn);
-        return store.Get(parts[4], parts[6]) ?? throw new StatesResourceNotFound(arn);
+        if (parts.Length != 7 || parts[4] != ctx.Principal.AccountId || parts[3] != region) throw new StatesResourceNotFound(arn);
+        if (parts[5] == "activity")
+            return Activities.Get(parts[4], parts[6]) is { } a ? ("activity", a.Name, a.Tags) : throw new StatesResourceNotFound(arn);
+        return store.Get(parts[4], parts[6]) is { } m ? ("stateMachine", m.Name, m.Tags) : throw new StatesResourceNotFound(arn);
+    }
+
+    void Retag(RequestContext ctx, (string Kind, string Name, Dictionary<string, string> Tags) resource, Dictionary<string, string> tags)
+    {
+        if (resource.Kind == "activity") Activities.Update(ctx.Principal.AccountId, resource.Name, row => row with { Tags = tags });
+        else store.Update(ctx.Principal.AccountId, resource.Name, row => row with { Tags = tags });
     }
 
     TagResourceOutput TagResource(TagResourceInput request, RequestContext ctx)
     {
-        var m = Tagged(ctx, request.ResourceArn!);
-        var tags = Tags(request.Tags);
-        var merged = new Dictionary<string, string>(m.Tags, StringComparer.Ordinal);
-        foreach (var (k, v) in tags) merged[k] = v;
-        if (merged.Count > MaxTags) throw new TooManyStatesTags(m.Arn);
-        store.Update(ctx.Principal.AccountId, m.Name, row => row with { Tags = merged });
+        var resource = Tagged(ctx, request.ResourceArn!);
+        var merged = new Dictionary<string, string>(resource.Tags, StringComparer.Ordinal);
+        foreach (var (k, v) in Tags(request.Tags)) merged[k] = v;
+        if (merged.Count > MaxTags) throw new TooManyStatesTags(request.ResourceArn!);
+        Retag(ctx, resource, merged);
         return new TagResourceOutput();
     }
 
     UntagResourceOutput UntagResource(UntagResourceInput request, RequestContext ctx)
     {
-        var m = Tagged(ctx, request.ResourceArn!);
-        store.Update(ctx.Principal.AccountId, m.Name, row => row with { Tags = row.Tags.Where(kv => !request.TagKeys!.Contains(kv.Key)).ToDictionary() });
+        var resource = Tagged(ctx, request.ResourceArn!);
+        Retag(ctx, resource, resource.Tags.Where(kv => !request.TagKeys!.Contains(kv.Key)).ToDictionary(StringComparer.Ordinal));
         return new UntagResourceOutput();
     }
 
     ListTagsForResourceOutput ListTagsForResource(ListTagsForResourceInput request, RequestContext ctx)
     {
-        var m = Tagged(ctx, request.ResourceArn!);
-        return new ListTagsForResourceOutput { Tags = m.Tags.Select(kv => new Tag { Key = kv.Key, Value = kv.Value }).ToList() };
+        var resource = Tagged(ctx, request.ResourceArn!);
+        return new ListTagsForResourceOutput { Tags = resource.Tags.Select(kv => new Tag { Key = kv.Key, Value = kv.Value }).ToList() };
     }
 
     // ---- pagination ----

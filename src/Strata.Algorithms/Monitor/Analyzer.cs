@@ -1,0 +1,107 @@
+using System.Diagnostics;
+
+namespace Strata.Algorithms.Monitor;
+
+/// <summary>
+/// SageMaker's model monitor analyzer image (<c>sagemaker-model-monitor-analyzer</c>) as a
+/// processing container: configured by the environment the SageMaker Python SDK's
+/// DefaultModelMonitor.suggest_baseline sets — <c>dataset_format</c>, <c>dataset_source</c> (a
+/// directory, every file below it read), <c>output_path</c>, <c>publish_cloudwatch_metrics</c>
+/// (a baseline publishes nothing), <c>categorical_drift_method</c> — it writes statistics.json and
+/// constraints.json to output_path. A problem with the input is written to
+/// <c>/opt/ml/output/failure</c> as "ClientError: …" saying what to fix, and the container exits 1.
+/// Paths are the container's (<c>/opt/ml/…</c>): <c>STRATA_OPT_ML</c> says where /opt/ml is when
+/// the job runs outside the sandbox.
+/// </summary>
+public static class Analyzer
+{
+    public static int Run(Func<string, string?> env, TextWriter log)
+    {
+        var optMl = env("STRATA_OPT_ML") is { Length: > 0 } root ? root.TrimEnd('/') : "/opt/ml";
+        try
+        {
+            Analyze(env, log, optMl);
+            log.Flush();
+            return 0;
+        }
+        catch (ClientError e)
+        {
+            return Fail(optMl, log, "ClientError: " + e.Message);
+        }
+        catch (Exception e)
+        {
+            return Fail(optMl, log, $"AlgorithmError: {e.Message} ({e.GetType().Name})");
+        }
+    }
+
+    static void Analyze(Func<string, string?> env, TextWriter log, string optMl)
+    {
+        // Model quality, bias and explainability have analyzers of their own, not this one's data quality.
+        if (env("analysis_type") is { Length: > 0 } analysis && analysis != "DATA_QUALITY")
+            throw new ClientError($"analysis_type {analysis} is not supported by Strata's analyzer: it computes data-quality baselines (statistics.json, constraints.json) of a dataset");
+        foreach (var script in new[] { "record_preprocessor_script", "post_analytics_processor_script" })
+            if (env(script) is { Length: > 0 })
+                throw new ClientError($"{script} is not supported by Strata's analyzer (it runs no Python): give the dataset as the records to baseline, without the script");
+        var format = DatasetFormat.Parse(env("dataset_format"));
+        var drift = env("categorical_drift_method") ?? "LInfinity";
+        if (drift is not ("LInfinity" or "ChiSquared"))
+            throw new ClientError($"categorical_drift_method {drift} is not one of LInfinity, ChiSquared");
+        var source = Required(env, "dataset_source", "/opt/ml/processing/input/baseline_dataset_input");
+        var output = Required(env, "output_path", "/opt/ml/processing/output");
+        var sourceDir = HostPath(source, optMl, "dataset_source").TrimEnd('/');
+        var outputDir = HostPath(output, optMl, "output_path");
+        if (!Directory.Exists(sourceDir))
+            throw new ClientError($"dataset_source {source} is not a directory: it must be the LocalPath of the processing input that holds the dataset");
+
+        var files = Directory.EnumerateFiles(sourceDir, "*", SearchOption.AllDirectories).Order(StringComparer.Ordinal).ToList();
+        string Display(string file) => source.TrimEnd('/') + file[sourceDir.Length..];
+        log.WriteLine($"Analyzing {files.Count} file(s) under {source} as {(format.Csv ? $"CSV (header {format.Header.ToString().ToLowerInvariant()})" : $"JSON (lines {format.Lines.ToString().ToLowerInvariant()})")}");
+        var started = Stopwatch.GetTimestamp();
+        var statistics = DatasetStatistics.Compute(DatasetReader.Read(files, format, Display));
+        if (statistics.ItemCount == 0)
+            throw new ClientError($"the dataset under {source} has no records ({files.Count} file(s)){(format.Csv && format.Header ? ", only a header" : "")}: a baseline needs at least one record");
+        log.WriteLine($"Analyzed {statistics.ItemCount} record(s), {statistics.Features.Count} feature(s) in {Stopwatch.GetElapsedTime(started).TotalSeconds:0.###} s");
+
+        Directory.CreateDirectory(outputDir);
+        Write(Path.Combine(outputDir, "statistics.json"), MonitorReport.Statistics(statistics));
+        Write(Path.Combine(outputDir, "constraints.json"), MonitorReport.Constraints(statistics, drift));
+        log.WriteLine($"Wrote statistics.json and constraints.json to {output}");
+        foreach (var f in statistics.Features) log.WriteLine($"  {f.Name}: {f.Type}, {f.Present} present");
+    }
+
+    static string Required(Func<string, string?> env, string name, string usual)
+        => env(name) is { Length: > 0 } value ? value
+            : throw new ClientError($"the environment variable {name} is missing: set it to the container's path of the {(name == "dataset_source" ? "dataset input" : "output")} (usually {usual}), as the SageMaker Python SDK's suggest_baseline does");
+
+    /// <summary>A container path below /opt/ml, where it is on this machine.</summary>
+    static string HostPath(string path, string optMl, string what)
+    {
+        var full = Path.GetFullPath(path);
+        if (full != "/opt/ml" && !full.StartsWith("/opt/ml/", StringComparison.Ordinal))
+            throw new ClientError($"{what} {path} is not below /opt/ml: it must name the LocalPath of a processing input or output (/opt/ml/processing/...)");
+        return optMl + full["/opt/ml".Length..];
+    }
+
+    /// <summary>Written to a temporary name, then renamed: an upload never sees half a file.</summary>
+    static void Write(string path, byte[] content)
+    {
+        var tmp = path + ".tmp";
+        File.WriteAllBytes(tmp, content);
+        File.Move(tmp, path, overwrite: true);
+    }
+
+    static int Fail(string optMl, TextWriter log, string reason)
+    {
+        log.Flush();
+        Console.Error.WriteLine(reason);
+        try
+        {
+            var dir = Path.Combine(optMl, "output");
+            Directory.CreateDirectory(dir);
+            File.WriteAllText(Path.Combine(dir, "failure"), reason);
+        }
+        catch (IOException) { }
+        catch (UnauthorizedAccessException) { }
+        return 1;
+    }
+}
