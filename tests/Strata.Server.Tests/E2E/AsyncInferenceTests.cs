@@ -15,6 +15,7 @@ public sealed class AsyncInferenceBoto3Tests
 }
 
 /// <summary>invoke-endpoint-async through both aws CLIs.</summary>
+[RunsLong]
 public sealed class AsyncInferenceCliTests
 {
     public static IEnumerable<object[]> Cases => ClientSuite.Cases("async_cli.sh");

@@ -1,6 +1,7 @@
 namespace Strata.Server.Tests.E2E;
 
 /// <summary>Endpoint autoscaling through boto3 1.43 and 1.26.</summary>
+[RunsLong]
 public sealed class AutoScalingBoto3Tests
 {
     public static IEnumerable<object[]> Cases => ClientSuite.Cases("autoscaling_boto3.py");

@@ -27,11 +27,13 @@ public sealed partial class ClientSuite
 
     /// <summary>Runs a script against a server started with <paramref name="serverArgs"/> besides the usual ones.</summary>
     public static Task<ClientSuite> RunWithServerArgsAsync(string interpreter, string script, params string[] serverArgs)
-        => RunWithServerArgsAsync(interpreter, script, DefaultTimeout, serverArgs);
+        => RunWithServerArgsAsync(interpreter, script, DefaultTimeout, [], serverArgs);
 
-    /// <summary>As above, for a script that may take longer than the usual 15 minutes (the README's every block).</summary>
-    public static Task<ClientSuite> RunWithServerArgsAsync(string interpreter, string script, TimeSpan timeout, params string[] serverArgs)
-        => Runs.GetOrAdd($"args|{interpreter}|{script}|{string.Join(' ', serverArgs)}", _ => new Lazy<Task<ClientSuite>>(() => StartAsync(interpreter, script, [], serverArgs, timeout))).Value;
+    /// <summary>As above, with <paramref name="extraEnv"/> for the script, which may take longer than the usual 15 minutes (a part of the README).</summary>
+    public static Task<ClientSuite> RunWithServerArgsAsync(string interpreter, string script, TimeSpan timeout, (string Name, string Value)[] extraEnv,
+        params string[] serverArgs)
+        => Runs.GetOrAdd($"args|{interpreter}|{script}|{string.Join(',', extraEnv)}|{string.Join(' ', serverArgs)}",
+            _ => new Lazy<Task<ClientSuite>>(() => StartAsync(interpreter, script, extraEnv, serverArgs, timeout))).Value;
 
     static readonly TimeSpan DefaultTimeout = TimeSpan.FromMinutes(15);
 

@@ -16,6 +16,7 @@ public sealed class CloudWatchBoto3Tests
 }
 
 /// <summary>CloudWatch through the aws CLI v1.45 (CBOR) and v2.9 (Query).</summary>
+[RunsLong]
 public sealed class CloudWatchCliTests
 {
     public static IEnumerable<object[]> Cases => ClientSuite.Cases("cloudwatch_cli.sh");

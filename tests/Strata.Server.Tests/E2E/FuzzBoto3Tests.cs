@@ -7,6 +7,7 @@ namespace Strata.Server.Tests.E2E;
 /// botocore model, and holds each answer to: no 5xx, no hang, an error the client parses and the
 /// model declares (or one common to AWS). One case per service, through boto3 1.43 and Debian's
 /// 1.26 (whose older models mutate differently). The operations are the servers' own tables.</summary>
+[RunsLong]
 public sealed class FuzzBoto3Tests
 {
     public static IEnumerable<object[]> Cases => ClientSuite.Cases("fuzz_boto3.py");

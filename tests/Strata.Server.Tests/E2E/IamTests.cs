@@ -1,6 +1,7 @@
 namespace Strata.Server.Tests.E2E;
 
 /// <summary>IAM, STS and accounts through boto3 1.43 and Debian's 1.26.</summary>
+[RunsLong]
 public sealed class IamBoto3Tests
 {
     public static IEnumerable<object[]> Cases => ClientSuite.Cases("iam_boto3.py");

@@ -1,6 +1,7 @@
 namespace Strata.Server.Tests.E2E;
 
 /// <summary>Real-time hosting (SageMaker and SageMaker Runtime) through boto3 1.43 and 1.26.</summary>
+[RunsLong]
 public sealed class SageMakerBoto3Tests
 {
     public static IEnumerable<object[]> Cases => ClientSuite.Cases("sagemaker_boto3.py");

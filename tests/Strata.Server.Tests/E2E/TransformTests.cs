@@ -1,6 +1,7 @@
 namespace Strata.Server.Tests.E2E;
 
 /// <summary>Batch transform through boto3 1.43 and 1.26.</summary>
+[RunsLong]
 public sealed class TransformBoto3Tests
 {
     public static IEnumerable<object[]> Cases => ClientSuite.Cases("transform_boto3.py");
@@ -15,6 +16,7 @@ public sealed class TransformBoto3Tests
 }
 
 /// <summary>Batch transform through the aws CLI v1.45 and v2.9 (the waiter), and `strata jobs watch`.</summary>
+[RunsLong]
 public sealed class TransformCliTests
 {
     public static IEnumerable<object[]> Cases => ClientSuite.Cases("transform_cli.sh");
