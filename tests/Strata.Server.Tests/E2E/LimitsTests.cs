@@ -2,6 +2,7 @@ namespace Strata.Server.Tests.E2E;
 
 /// <summary>InvokeEndpoint's 6 MB each way, and instance counts held against their limit at
 /// CreateEndpoint (limits_boto3.py), through boto3 1.43 and 1.26.</summary>
+[RunsLong]
 public sealed class LimitsTests
 {
     public static IEnumerable<object[]> Cases => ClientSuite.Cases("limits_boto3.py");

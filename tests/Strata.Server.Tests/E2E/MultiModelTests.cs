@@ -1,6 +1,7 @@
 namespace Strata.Server.Tests.E2E;
 
 /// <summary>Multi-model endpoints through boto3 1.43 and 1.26.</summary>
+[RunsLong]
 public sealed class MultiModelBoto3Tests
 {
     public static IEnumerable<object[]> Cases => ClientSuite.Cases("mme_boto3.py");

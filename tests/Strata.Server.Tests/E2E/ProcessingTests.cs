@@ -2,6 +2,7 @@ namespace Strata.Server.Tests.E2E;
 
 /// <summary>SageMaker processing jobs with a container of one's own (processing_boto3.py), through
 /// boto3 1.43 and 1.26.</summary>
+[RunsLong]
 public sealed class ProcessingTests
 {
     public static IEnumerable<object[]> Cases => ClientSuite.Cases("processing_boto3.py");

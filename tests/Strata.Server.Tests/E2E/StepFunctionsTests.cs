@@ -29,6 +29,7 @@ public sealed class StepFunctionsTests
 /// activities with workers in threads, .waitForTaskToken tasks, heartbeats and timeouts, and the
 /// errors for refused tokens (stepfunctions_callbacks.py); activity workers with the aws CLI v1 and v2
 /// (stepfunctions_activities_cli.sh).</summary>
+[RunsLong]
 public sealed class StepFunctionsCallbackTests
 {
     public static IEnumerable<object[]> Cases => ClientSuite.Cases("stepfunctions_callbacks.py");

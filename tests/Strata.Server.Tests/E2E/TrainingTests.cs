@@ -33,6 +33,7 @@ public sealed class TrainingCliTests
 /// <summary>AWS's built-in k-means and PCA on AWS's image URIs: trained from S3, deployed with
 /// AWS's image, answers checked against references computed in the script (algorithms_boto3.py),
 /// through boto3 1.43 and 1.26.</summary>
+[RunsLong]
 public sealed class BuiltInAlgorithmsTests
 {
     public static IEnumerable<object[]> Cases => ClientSuite.Cases("algorithms_boto3.py");
