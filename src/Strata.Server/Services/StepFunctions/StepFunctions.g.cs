@@ -140,6 +140,36 @@ public sealed partial record CreateActivityOutput
     public DateTimeOffset? CreationDate { get; init; }
 }
 
+public sealed partial record CreateStateMachineAliasInput : IValidatable
+{
+    [JsonPropertyName("description")]
+    public string? Description { get; init; }
+    [JsonPropertyName("name")]
+    public string? Name { get; init; }
+    [JsonPropertyName("routingConfiguration")]
+    public List<RoutingConfigurationListItem>? RoutingConfiguration { get; init; }
+
+    public void Validate(Validator v)
+    {
+        v.Length(Description, "description", null, 256, sensitive: true);
+        v.Required(Name, "name");
+        v.Length(Name, "name", 1, 80);
+        v.Pattern(Name, "name", StepFunctionsPatterns.CharacterRestrictedName, "^(?=.*[a-zA-Z_\\-\\.])[a-zA-Z0-9_\\-\\.]+$");
+        v.Required(RoutingConfiguration, "routingConfiguration");
+        v.Length(RoutingConfiguration, "routingConfiguration", 1, 2);
+        v.NoNulls(RoutingConfiguration, "routingConfiguration");
+        v.Each(RoutingConfiguration, "routingConfiguration", static (v, i0) => { v.Nested(i0, null); });
+    }
+}
+
+public sealed partial record CreateStateMachineAliasOutput
+{
+    [JsonPropertyName("stateMachineAliasArn")]
+    public string? StateMachineAliasArn { get; init; }
+    [JsonPropertyName("creationDate")]
+    public DateTimeOffset? CreationDate { get; init; }
+}
+
 public sealed partial record CreateStateMachineInput : IValidatable
 {
     [JsonPropertyName("name")]
@@ -207,6 +237,22 @@ public sealed partial record DeleteActivityOutput
 {
 }
 
+public sealed partial record DeleteStateMachineAliasInput : IValidatable
+{
+    [JsonPropertyName("stateMachineAliasArn")]
+    public string? StateMachineAliasArn { get; init; }
+
+    public void Validate(Validator v)
+    {
+        v.Required(StateMachineAliasArn, "stateMachineAliasArn");
+        v.Length(StateMachineAliasArn, "stateMachineAliasArn", 1, 256);
+    }
+}
+
+public sealed partial record DeleteStateMachineAliasOutput
+{
+}
+
 public sealed partial record DeleteStateMachineInput : IValidatable
 {
     [JsonPropertyName("stateMachineArn")]
@@ -220,6 +266,22 @@ public sealed partial record DeleteStateMachineInput : IValidatable
 }
 
 public sealed partial record DeleteStateMachineOutput
+{
+}
+
+public sealed partial record DeleteStateMachineVersionInput : IValidatable
+{
+    [JsonPropertyName("stateMachineVersionArn")]
+    public string? StateMachineVersionArn { get; init; }
+
+    public void Validate(Validator v)
+    {
+        v.Required(StateMachineVersionArn, "stateMachineVersionArn");
+        v.Length(StateMachineVersionArn, "stateMachineVersionArn", 1, 2000);
+    }
+}
+
+public sealed partial record DeleteStateMachineVersionOutput
 {
 }
 
@@ -304,6 +366,34 @@ public sealed partial record DescribeExecutionOutput
     public string? RedriveStatus { get; init; }
     [JsonPropertyName("redriveStatusReason")]
     public string? RedriveStatusReason { get; init; }
+}
+
+public sealed partial record DescribeStateMachineAliasInput : IValidatable
+{
+    [JsonPropertyName("stateMachineAliasArn")]
+    public string? StateMachineAliasArn { get; init; }
+
+    public void Validate(Validator v)
+    {
+        v.Required(StateMachineAliasArn, "stateMachineAliasArn");
+        v.Length(StateMachineAliasArn, "stateMachineAliasArn", 1, 256);
+    }
+}
+
+public sealed partial record DescribeStateMachineAliasOutput
+{
+    [JsonPropertyName("stateMachineAliasArn")]
+    public string? StateMachineAliasArn { get; init; }
+    [JsonPropertyName("name")]
+    public string? Name { get; init; }
+    [JsonPropertyName("description")]
+    public string? Description { get; init; }
+    [JsonPropertyName("routingConfiguration")]
+    public List<RoutingConfigurationListItem>? RoutingConfiguration { get; init; }
+    [JsonPropertyName("creationDate")]
+    public DateTimeOffset? CreationDate { get; init; }
+    [JsonPropertyName("updateDate")]
+    public DateTimeOffset? UpdateDate { get; init; }
 }
 
 public sealed partial record DescribeStateMachineForExecutionInput : IValidatable
@@ -778,6 +868,58 @@ public sealed partial record ListExecutionsOutput
     public string? NextToken { get; init; }
 }
 
+public sealed partial record ListStateMachineAliasesInput : IValidatable
+{
+    [JsonPropertyName("stateMachineArn")]
+    public string? StateMachineArn { get; init; }
+    [JsonPropertyName("nextToken")]
+    public string? NextToken { get; init; }
+    [JsonPropertyName("maxResults")]
+    public int? MaxResults { get; init; }
+
+    public void Validate(Validator v)
+    {
+        v.Required(StateMachineArn, "stateMachineArn");
+        v.Length(StateMachineArn, "stateMachineArn", 1, 256);
+        v.Length(NextToken, "nextToken", 1, 1024);
+        v.Range(MaxResults, "maxResults", 0, 1000);
+    }
+}
+
+public sealed partial record ListStateMachineAliasesOutput
+{
+    [JsonPropertyName("stateMachineAliases")]
+    public List<StateMachineAliasListItem>? StateMachineAliases { get; init; }
+    [JsonPropertyName("nextToken")]
+    public string? NextToken { get; init; }
+}
+
+public sealed partial record ListStateMachineVersionsInput : IValidatable
+{
+    [JsonPropertyName("stateMachineArn")]
+    public string? StateMachineArn { get; init; }
+    [JsonPropertyName("nextToken")]
+    public string? NextToken { get; init; }
+    [JsonPropertyName("maxResults")]
+    public int? MaxResults { get; init; }
+
+    public void Validate(Validator v)
+    {
+        v.Required(StateMachineArn, "stateMachineArn");
+        v.Length(StateMachineArn, "stateMachineArn", 1, 256);
+        v.Length(NextToken, "nextToken", 1, 1024);
+        v.Range(MaxResults, "maxResults", 0, 1000);
+    }
+}
+
+public sealed partial record ListStateMachineVersionsOutput
+{
+    [JsonPropertyName("stateMachineVersions")]
+    public List<StateMachineVersionListItem>? StateMachineVersions { get; init; }
+    [JsonPropertyName("nextToken")]
+    public string? NextToken { get; init; }
+}
+
 public sealed partial record ListStateMachinesInput : IValidatable
 {
     [JsonPropertyName("maxResults")]
@@ -886,6 +1028,70 @@ public sealed partial record MapStateStartedEventDetails
 {
     [JsonPropertyName("length")]
     public int? Length { get; init; }
+}
+
+public sealed partial record PublishStateMachineVersionInput : IValidatable
+{
+    [JsonPropertyName("stateMachineArn")]
+    public string? StateMachineArn { get; init; }
+    [JsonPropertyName("revisionId")]
+    public string? RevisionId { get; init; }
+    [JsonPropertyName("description")]
+    public string? Description { get; init; }
+
+    public void Validate(Validator v)
+    {
+        v.Required(StateMachineArn, "stateMachineArn");
+        v.Length(StateMachineArn, "stateMachineArn", 1, 256);
+        v.Length(Description, "description", null, 256, sensitive: true);
+    }
+}
+
+public sealed partial record PublishStateMachineVersionOutput
+{
+    [JsonPropertyName("creationDate")]
+    public DateTimeOffset? CreationDate { get; init; }
+    [JsonPropertyName("stateMachineVersionArn")]
+    public string? StateMachineVersionArn { get; init; }
+}
+
+public sealed partial record RedriveExecutionInput : IValidatable
+{
+    [JsonPropertyName("executionArn")]
+    public string? ExecutionArn { get; init; }
+    [JsonPropertyName("clientToken")]
+    public string? ClientToken { get; init; }
+
+    public void Validate(Validator v)
+    {
+        v.Required(ExecutionArn, "executionArn");
+        v.Length(ExecutionArn, "executionArn", 1, 256);
+        v.Length(ClientToken, "clientToken", 1, 64);
+        v.Pattern(ClientToken, "clientToken", StepFunctionsPatterns.ClientToken, "[!-~]+");
+    }
+}
+
+public sealed partial record RedriveExecutionOutput
+{
+    [JsonPropertyName("redriveDate")]
+    public DateTimeOffset? RedriveDate { get; init; }
+}
+
+/// <summary>Contains details about the routing configuration of a state machine alias.</summary>
+public sealed partial record RoutingConfigurationListItem : IValidatable
+{
+    [JsonPropertyName("stateMachineVersionArn")]
+    public string? StateMachineVersionArn { get; init; }
+    [JsonPropertyName("weight")]
+    public int? Weight { get; init; }
+
+    public void Validate(Validator v)
+    {
+        v.Required(StateMachineVersionArn, "stateMachineVersionArn");
+        v.Length(StateMachineVersionArn, "stateMachineVersionArn", 1, 256);
+        v.Required(Weight, "weight");
+        v.Range(Weight, "weight", 0, 100);
+    }
 }
 
 public sealed partial record SendTaskFailureInput : IValidatable
@@ -1059,6 +1265,15 @@ public sealed partial record StateExitedEventDetails
     public AssignedVariablesDetails? AssignedVariablesDetails { get; init; }
 }
 
+/// <summary>Contains details about a specific state machine alias.</summary>
+public sealed partial record StateMachineAliasListItem
+{
+    [JsonPropertyName("stateMachineAliasArn")]
+    public string? StateMachineAliasArn { get; init; }
+    [JsonPropertyName("creationDate")]
+    public DateTimeOffset? CreationDate { get; init; }
+}
+
 /// <summary>Contains details about the state machine.</summary>
 public sealed partial record StateMachineListItem
 {
@@ -1068,6 +1283,15 @@ public sealed partial record StateMachineListItem
     public string? Name { get; init; }
     [JsonPropertyName("type")]
     public string? Type { get; init; }
+    [JsonPropertyName("creationDate")]
+    public DateTimeOffset? CreationDate { get; init; }
+}
+
+/// <summary>Contains details about a specific state machine version.</summary>
+public sealed partial record StateMachineVersionListItem
+{
+    [JsonPropertyName("stateMachineVersionArn")]
+    public string? StateMachineVersionArn { get; init; }
     [JsonPropertyName("creationDate")]
     public DateTimeOffset? CreationDate { get; init; }
 }
@@ -1275,6 +1499,32 @@ public sealed partial record UntagResourceOutput
 {
 }
 
+public sealed partial record UpdateStateMachineAliasInput : IValidatable
+{
+    [JsonPropertyName("stateMachineAliasArn")]
+    public string? StateMachineAliasArn { get; init; }
+    [JsonPropertyName("description")]
+    public string? Description { get; init; }
+    [JsonPropertyName("routingConfiguration")]
+    public List<RoutingConfigurationListItem>? RoutingConfiguration { get; init; }
+
+    public void Validate(Validator v)
+    {
+        v.Required(StateMachineAliasArn, "stateMachineAliasArn");
+        v.Length(StateMachineAliasArn, "stateMachineAliasArn", 1, 256);
+        v.Length(Description, "description", null, 256, sensitive: true);
+        v.Length(RoutingConfiguration, "routingConfiguration", 1, 2);
+        v.NoNulls(RoutingConfiguration, "routingConfiguration");
+        v.Each(RoutingConfiguration, "routingConfiguration", static (v, i0) => { v.Nested(i0, null); });
+    }
+}
+
+public sealed partial record UpdateStateMachineAliasOutput
+{
+    [JsonPropertyName("updateDate")]
+    public DateTimeOffset? UpdateDate { get; init; }
+}
+
 public sealed partial record UpdateStateMachineInput : IValidatable
 {
     [JsonPropertyName("stateMachineArn")]
@@ -1377,6 +1627,10 @@ public static class StepFunctionsEnums
 /// that match the whole value, as AWS matches them.</summary>
 public static partial class StepFunctionsPatterns
 {
+    [System.Text.RegularExpressions.GeneratedRegex("\\A(?:^(?=.*[a-zA-Z_\\-\\.])[a-zA-Z0-9_\\-\\.]+$)\\z", System.Text.RegularExpressions.RegexOptions.CultureInvariant)]
+    public static partial System.Text.RegularExpressions.Regex CharacterRestrictedName { get; }
+    [System.Text.RegularExpressions.GeneratedRegex("\\A(?:[!-~]+)\\z", System.Text.RegularExpressions.RegexOptions.CultureInvariant | System.Text.RegularExpressions.RegexOptions.NonBacktracking)]
+    public static partial System.Text.RegularExpressions.Regex ClientToken { get; }
     [System.Text.RegularExpressions.GeneratedRegex("\\A(?:[\\x00-\\x7F]*)\\z", System.Text.RegularExpressions.RegexOptions.CultureInvariant | System.Text.RegularExpressions.RegexOptions.NonBacktracking)]
     public static partial System.Text.RegularExpressions.Regex TraceHeader { get; }
 }
@@ -1386,16 +1640,24 @@ public static partial class StepFunctionsPatterns
 [JsonSourceGenerationOptions(DefaultIgnoreCondition = JsonIgnoreCondition.WhenWritingNull, Converters = [typeof(EpochSecondsConverter), typeof(AwsDoubleConverter)])]
 [JsonSerializable(typeof(CreateActivityInput))]
 [JsonSerializable(typeof(CreateActivityOutput))]
+[JsonSerializable(typeof(CreateStateMachineAliasInput))]
+[JsonSerializable(typeof(CreateStateMachineAliasOutput))]
 [JsonSerializable(typeof(CreateStateMachineInput))]
 [JsonSerializable(typeof(CreateStateMachineOutput))]
 [JsonSerializable(typeof(DeleteActivityInput))]
 [JsonSerializable(typeof(DeleteActivityOutput))]
+[JsonSerializable(typeof(DeleteStateMachineAliasInput))]
+[JsonSerializable(typeof(DeleteStateMachineAliasOutput))]
 [JsonSerializable(typeof(DeleteStateMachineInput))]
 [JsonSerializable(typeof(DeleteStateMachineOutput))]
+[JsonSerializable(typeof(DeleteStateMachineVersionInput))]
+[JsonSerializable(typeof(DeleteStateMachineVersionOutput))]
 [JsonSerializable(typeof(DescribeActivityInput))]
 [JsonSerializable(typeof(DescribeActivityOutput))]
 [JsonSerializable(typeof(DescribeExecutionInput))]
 [JsonSerializable(typeof(DescribeExecutionOutput))]
+[JsonSerializable(typeof(DescribeStateMachineAliasInput))]
+[JsonSerializable(typeof(DescribeStateMachineAliasOutput))]
 [JsonSerializable(typeof(DescribeStateMachineForExecutionInput))]
 [JsonSerializable(typeof(DescribeStateMachineForExecutionOutput))]
 [JsonSerializable(typeof(DescribeStateMachineInput))]
@@ -1408,10 +1670,18 @@ public static partial class StepFunctionsPatterns
 [JsonSerializable(typeof(ListActivitiesOutput))]
 [JsonSerializable(typeof(ListExecutionsInput))]
 [JsonSerializable(typeof(ListExecutionsOutput))]
+[JsonSerializable(typeof(ListStateMachineAliasesInput))]
+[JsonSerializable(typeof(ListStateMachineAliasesOutput))]
+[JsonSerializable(typeof(ListStateMachineVersionsInput))]
+[JsonSerializable(typeof(ListStateMachineVersionsOutput))]
 [JsonSerializable(typeof(ListStateMachinesInput))]
 [JsonSerializable(typeof(ListStateMachinesOutput))]
 [JsonSerializable(typeof(ListTagsForResourceInput))]
 [JsonSerializable(typeof(ListTagsForResourceOutput))]
+[JsonSerializable(typeof(PublishStateMachineVersionInput))]
+[JsonSerializable(typeof(PublishStateMachineVersionOutput))]
+[JsonSerializable(typeof(RedriveExecutionInput))]
+[JsonSerializable(typeof(RedriveExecutionOutput))]
 [JsonSerializable(typeof(SendTaskFailureInput))]
 [JsonSerializable(typeof(SendTaskFailureOutput))]
 [JsonSerializable(typeof(SendTaskHeartbeatInput))]
@@ -1428,6 +1698,8 @@ public static partial class StepFunctionsPatterns
 [JsonSerializable(typeof(TagResourceOutput))]
 [JsonSerializable(typeof(UntagResourceInput))]
 [JsonSerializable(typeof(UntagResourceOutput))]
+[JsonSerializable(typeof(UpdateStateMachineAliasInput))]
+[JsonSerializable(typeof(UpdateStateMachineAliasOutput))]
 [JsonSerializable(typeof(UpdateStateMachineInput))]
 [JsonSerializable(typeof(UpdateStateMachineOutput))]
 [JsonSerializable(typeof(ValidateStateMachineDefinitionInput))]
@@ -1461,6 +1733,15 @@ public static class StepFunctionsOperations
     public static readonly JsonOperation<SendTaskSuccessInput, SendTaskSuccessOutput> SendTaskSuccess = new("SendTaskSuccess", StepFunctionsJson.Default.SendTaskSuccessInput, StepFunctionsJson.Default.SendTaskSuccessOutput);
     public static readonly JsonOperation<SendTaskFailureInput, SendTaskFailureOutput> SendTaskFailure = new("SendTaskFailure", StepFunctionsJson.Default.SendTaskFailureInput, StepFunctionsJson.Default.SendTaskFailureOutput);
     public static readonly JsonOperation<SendTaskHeartbeatInput, SendTaskHeartbeatOutput> SendTaskHeartbeat = new("SendTaskHeartbeat", StepFunctionsJson.Default.SendTaskHeartbeatInput, StepFunctionsJson.Default.SendTaskHeartbeatOutput);
+    public static readonly JsonOperation<PublishStateMachineVersionInput, PublishStateMachineVersionOutput> PublishStateMachineVersion = new("PublishStateMachineVersion", StepFunctionsJson.Default.PublishStateMachineVersionInput, StepFunctionsJson.Default.PublishStateMachineVersionOutput);
+    public static readonly JsonOperation<ListStateMachineVersionsInput, ListStateMachineVersionsOutput> ListStateMachineVersions = new("ListStateMachineVersions", StepFunctionsJson.Default.ListStateMachineVersionsInput, StepFunctionsJson.Default.ListStateMachineVersionsOutput);
+    public static readonly JsonOperation<DeleteStateMachineVersionInput, DeleteStateMachineVersionOutput> DeleteStateMachineVersion = new("DeleteStateMachineVersion", StepFunctionsJson.Default.DeleteStateMachineVersionInput, StepFunctionsJson.Default.DeleteStateMachineVersionOutput);
+    public static readonly JsonOperation<CreateStateMachineAliasInput, CreateStateMachineAliasOutput> CreateStateMachineAlias = new("CreateStateMachineAlias", StepFunctionsJson.Default.CreateStateMachineAliasInput, StepFunctionsJson.Default.CreateStateMachineAliasOutput);
+    public static readonly JsonOperation<DescribeStateMachineAliasInput, DescribeStateMachineAliasOutput> DescribeStateMachineAlias = new("DescribeStateMachineAlias", StepFunctionsJson.Default.DescribeStateMachineAliasInput, StepFunctionsJson.Default.DescribeStateMachineAliasOutput);
+    public static readonly JsonOperation<UpdateStateMachineAliasInput, UpdateStateMachineAliasOutput> UpdateStateMachineAlias = new("UpdateStateMachineAlias", StepFunctionsJson.Default.UpdateStateMachineAliasInput, StepFunctionsJson.Default.UpdateStateMachineAliasOutput);
+    public static readonly JsonOperation<ListStateMachineAliasesInput, ListStateMachineAliasesOutput> ListStateMachineAliases = new("ListStateMachineAliases", StepFunctionsJson.Default.ListStateMachineAliasesInput, StepFunctionsJson.Default.ListStateMachineAliasesOutput);
+    public static readonly JsonOperation<DeleteStateMachineAliasInput, DeleteStateMachineAliasOutput> DeleteStateMachineAlias = new("DeleteStateMachineAlias", StepFunctionsJson.Default.DeleteStateMachineAliasInput, StepFunctionsJson.Default.DeleteStateMachineAliasOutput);
+    public static readonly JsonOperation<RedriveExecutionInput, RedriveExecutionOutput> RedriveExecution = new("RedriveExecution", StepFunctionsJson.Default.RedriveExecutionInput, StepFunctionsJson.Default.RedriveExecutionOutput);
 }
 
 /// <summary>The errors the model declares for these operations: each one's code, HTTP status and
@@ -1475,6 +1756,7 @@ public static class StepFunctionsErrors
     public static AwsException ExecutionAlreadyExists(string message) => new("ExecutionAlreadyExists", 400, message);
     public static AwsException ExecutionDoesNotExist(string message) => new("ExecutionDoesNotExist", 400, message);
     public static AwsException ExecutionLimitExceeded(string message) => new("ExecutionLimitExceeded", 400, message);
+    public static AwsException ExecutionNotRedrivable(string message) => new("ExecutionNotRedrivable", 400, message);
     public static AwsException InvalidArn(string message) => new("InvalidArn", 400, message);
     public static AwsException InvalidDefinition(string message) => new("InvalidDefinition", 400, message);
     public static AwsException InvalidEncryptionConfiguration(string message) => new("InvalidEncryptionConfiguration", 400, message);
@@ -1501,5 +1783,5 @@ public static class StepFunctionsErrors
     public static AwsException ValidationException(string message) => new("ValidationException", 400, message);
 
     /// <summary>Every declared error code, for the test that holds error tables against the model.</summary>
-    public static readonly IReadOnlySet<string> Codes = new HashSet<string>(StringComparer.Ordinal) { "ActivityAlreadyExists", "ActivityDoesNotExist", "ActivityLimitExceeded", "ActivityWorkerLimitExceeded", "ConflictException", "ExecutionAlreadyExists", "ExecutionDoesNotExist", "ExecutionLimitExceeded", "InvalidArn", "InvalidDefinition", "InvalidEncryptionConfiguration", "InvalidExecutionInput", "InvalidLoggingConfiguration", "InvalidName", "InvalidOutput", "InvalidToken", "InvalidTracingConfiguration", "KmsAccessDeniedException", "KmsInvalidStateException", "KmsThrottlingException", "MissingRequiredParameter", "ResourceNotFound", "ServiceQuotaExceededException", "StateMachineAlreadyExists", "StateMachineDeleting", "StateMachineDoesNotExist", "StateMachineLimitExceeded", "StateMachineTypeNotSupported", "TaskDoesNotExist", "TaskTimedOut", "TooManyTags", "ValidationException" };
+    public static readonly IReadOnlySet<string> Codes = new HashSet<string>(StringComparer.Ordinal) { "ActivityAlreadyExists", "ActivityDoesNotExist", "ActivityLimitExceeded", "ActivityWorkerLimitExceeded", "ConflictException", "ExecutionAlreadyExists", "ExecutionDoesNotExist", "ExecutionLimitExceeded", "ExecutionNotRedrivable", "InvalidArn", "InvalidDefinition", "InvalidEncryptionConfiguration", "InvalidExecutionInput", "InvalidLoggingConfiguration", "InvalidName", "InvalidOutput", "InvalidToken", "InvalidTracingConfiguration", "KmsAccessDeniedException", "KmsInvalidStateException", "KmsThrottlingException", "MissingRequiredParameter", "ResourceNotFound", "ServiceQuotaExceededException", "StateMachineAlreadyExists", "StateMachineDeleting", "StateMachineDoesNotExist", "StateMachineLimitExceeded", "StateMachineTypeNotSupported", "TaskDoesNotExist", "TaskTimedOut", "TooManyTags", "ValidationException" };
 }

@@ -47,6 +47,15 @@ public sealed class BadEncryptionConfiguration(string why) : DomainError(why);
 /// <summary>SendTaskSuccess's output that is not JSON.</summary>
 public sealed class BadTaskOutput(string why) : DomainError($"Invalid Output: '{why}'");
 
+/// <summary>A change that conflicts with the resource as it is (a stale revision, a version an alias routes to, …).</summary>
+public sealed class StatesConflict(string message) : DomainError(message);
+
+public sealed class VersionQuotaExceeded(string arn)
+    : DomainError($"Maximum number of versions ({StepFunctionsStore.MaxVersions}) reached for state machine: '{arn}'. Delete unused versions.");
+
+public sealed class AliasQuotaExceeded(string arn)
+    : DomainError($"Maximum number of aliases ({StepFunctionsStore.MaxAliases}) reached for state machine: '{arn}'.");
+
 public static class StepFunctionsErrorTable
 {
     public static readonly ErrorTable Errors = new ErrorTable()
@@ -70,5 +79,8 @@ public static class StepFunctionsErrorTable
         .Map<BadTaskOutput>(e => StepFunctionsErrors.InvalidOutput(e.Message))
         .Map<MalformedTaskToken>(e => StepFunctionsErrors.InvalidToken(e.Message))
         .Map<TaskTokenNotFound>(e => StepFunctionsErrors.TaskDoesNotExist(e.Message))
+        .Map<StatesConflict>(e => StepFunctionsErrors.ConflictException(e.Message))
+        .Map<VersionQuotaExceeded>(e => StepFunctionsErrors.ServiceQuotaExceededException(e.Message))
+        .Map<AliasQuotaExceeded>(e => StepFunctionsErrors.ServiceQuotaExceededException(e.Message))
         .Map<TaskTokenTimedOut>(e => StepFunctionsErrors.TaskTimedOut(e.Message));
 }

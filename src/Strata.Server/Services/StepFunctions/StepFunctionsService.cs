@@ -39,6 +39,7 @@ public sealed partial class StepFunctionsService(StepFunctionsStore store, Execu
         StepFunctionsOperations.UntagResource.Bind("states:UntagResource", (r, _) => r.ResourceArn!, UntagResource),
         StepFunctionsOperations.ListTagsForResource.Bind("states:ListTagsForResource", (r, _) => r.ResourceArn!, ListTagsForResource),
         .. ActivityOperations,
+        .. VersionOperations,
     ];
 
     // ---- ARNs and names ----
@@ -47,8 +48,8 @@ public sealed partial class StepFunctionsService(StepFunctionsStore store, Execu
 
     string ExecutionArn(string account, string machine, string name) => $"arn:aws:states:{region}:{account}:execution:{machine}:{name}";
 
-    /// <summary>The account and name of a state machine ARN the caller may address. A version or alias
-    /// ARN (<c>…:stateMachine:NAME:1</c>) names nothing Strata keeps yet: no such machine.</summary>
+    /// <summary>The account and name of a state machine ARN the caller may address; a version or alias
+    /// ARN (<c>…:stateMachine:NAME:1</c>) is not the machine itself: no such machine.</summary>
     (string Account, string Name) ParseMachineArn(RequestContext ctx, string arn)
     {
         var parts = ParseArn(arn, "stateMachine");
@@ -174,19 +175,13 @@ public sealed partial class StepFunctionsService(StepFunctionsStore store, Execu
     static TracingConfiguration TracingOf(string? json)
         => json is null ? new TracingConfiguration { Enabled = false } : JsonSerializer.Deserialize(json, StepFunctionsJson.Default.TracingConfiguration)!;
 
-    static void RefuseVersions(bool? publish)
-    {
-        // Versions and aliases are not built yet: refused rather than silently ignored.
-        if (publish == true) throw new StatesValidation("Strata does not publish state machine versions yet: publish must be false.");
-    }
-
     // ---- state machines ----
 
     CreateStateMachineOutput CreateStateMachine(CreateStateMachineInput request, RequestContext ctx)
     {
         var account = ctx.Principal.AccountId;
         CheckName(request.Name!);
-        RefuseVersions(request.Publish);
+        CheckVersionDescription(request.Publish, request.VersionDescription);
         var type = request.Type ?? "STANDARD";
         Parse(request.Definition!, type);
         CheckRole(request.RoleArn!, ctx);
@@ -213,14 +208,45 @@ public sealed partial class StepFunctionsService(StepFunctionsStore store, Execu
             if (existing.Definition != row.Definition || existing.RoleArn != row.RoleArn || existing.Type != row.Type
                 || (logging is not null && existing.LoggingConfiguration != logging) || (tracing is not null && existing.TracingConfiguration != tracing))
                 throw new StateMachineExists(existing.Arn);
-            return new CreateStateMachineOutput { StateMachineArn = existing.Arn, CreationDate = existing.CreationDate };
+            return new CreateStateMachineOutput
+            {
+                StateMachineArn = existing.Arn,
+                CreationDate = existing.CreationDate,
+                StateMachineVersionArn = request.Publish == true ? Publish(account, existing.Name, existing.Arn, null, request.VersionDescription).Arn : null,
+            };
         }
-        return new CreateStateMachineOutput { StateMachineArn = row.Arn, CreationDate = row.CreationDate };
+        return new CreateStateMachineOutput
+        {
+            StateMachineArn = row.Arn,
+            CreationDate = row.CreationDate,
+            StateMachineVersionArn = request.Publish == true ? Publish(account, row.Name, row.Arn, null, request.VersionDescription).Arn : null,
+        };
     }
 
     DescribeStateMachineOutput DescribeStateMachine(DescribeStateMachineInput request, RequestContext ctx)
     {
-        var m = Machine(ctx, request.StateMachineArn!);
+        var (account, name, qualifier) = ParseQualifiedArn(ctx, request.StateMachineArn!);
+        var m = store.Get(account, name) ?? throw new StateMachineNotFound(request.StateMachineArn!);
+        if (qualifier is not null)
+        {
+            // A version describes the snapshot it keeps; an alias is described by DescribeStateMachineAlias.
+            var v = (VersionNumber(qualifier) is { } number ? store.GetVersion(account, name, number) : null)
+                ?? throw new StateMachineNotFound(request.StateMachineArn!);
+            return new DescribeStateMachineOutput
+            {
+                StateMachineArn = v.Arn,
+                Name = m.Name,
+                Status = "ACTIVE",
+                Definition = v.Definition,
+                RoleArn = v.RoleArn,
+                Type = v.Type,
+                CreationDate = v.CreationDate,
+                LoggingConfiguration = LoggingOf(v.LoggingConfiguration),
+                TracingConfiguration = TracingOf(v.TracingConfiguration),
+                RevisionId = v.RevisionId,
+                Description = v.Description,
+            };
+        }
         return new DescribeStateMachineOutput
         {
             StateMachineArn = m.Arn,
@@ -240,7 +266,7 @@ public sealed partial class StepFunctionsService(StepFunctionsStore store, Execu
     {
         if (request.Definition is null && request.RoleArn is null && request.LoggingConfiguration is null && request.TracingConfiguration is null)
             throw new MissingStatesParameter("Either the role ARN, definition, logging or tracing configuration must be specified");
-        RefuseVersions(request.Publish);
+        CheckVersionDescription(request.Publish, request.VersionDescription);
         var current = Machine(ctx, request.StateMachineArn!);
         if (request.Definition is { } definition) Parse(definition, current.Type);
         if (request.RoleArn is { } role) CheckRole(role, ctx);
@@ -256,7 +282,13 @@ public sealed partial class StepFunctionsService(StepFunctionsStore store, Execu
             UpdateDate = now,
             RevisionId = Guid.NewGuid().ToString(),
         }) ?? throw new StateMachineNotFound(request.StateMachineArn!);
-        return new UpdateStateMachineOutput { UpdateDate = now, RevisionId = updated.RevisionId };
+        return new UpdateStateMachineOutput
+        {
+            UpdateDate = now,
+            RevisionId = updated.RevisionId,
+            StateMachineVersionArn = request.Publish == true
+                ? Publish(ctx.Principal.AccountId, updated.Name, updated.Arn, updated.RevisionId, request.VersionDescription).Arn : null,
+        };
     }
 
     async Task<DeleteStateMachineOutput> DeleteStateMachine(DeleteStateMachineInput request, RequestContext ctx)
@@ -303,8 +335,12 @@ public sealed partial class StepFunctionsService(StepFunctionsStore store, Execu
 
     // ---- executions ----
 
-    ExecutionRow NewExecution(RequestContext ctx, StateMachineRow m, string? name, string? input, string? traceHeader, bool express)
+    /// <summary>A new execution of what <paramref name="target"/> names: the machine as it is now, or the
+    /// snapshot of the version it runs.</summary>
+    ExecutionRow NewExecution(RequestContext ctx, Target target, string? name, string? input, string? traceHeader, bool express)
     {
+        var m = target.Machine;
+        var v = target.Version;
         var executionName = name ?? Guid.NewGuid().ToString();
         CheckName(executionName);
         input ??= "{}";
@@ -318,24 +354,26 @@ public sealed partial class StepFunctionsService(StepFunctionsStore store, Execu
             Name = executionName,
             StateMachineArn = m.Arn,
             StateMachineName = m.Name,
-            Type = m.Type,
-            Definition = m.Definition,
-            RoleArn = m.RoleArn,
+            Type = v?.Type ?? m.Type,
+            Definition = v?.Definition ?? m.Definition,
+            RoleArn = v?.RoleArn ?? m.RoleArn,
             StartDate = clock.GetUtcNow(),
             Input = input,
             TraceHeader = traceHeader,
-            LoggingConfiguration = m.LoggingConfiguration,
-            TracingConfiguration = m.TracingConfiguration,
-            StateMachineUpdateDate = m.UpdateDate ?? m.CreationDate,
-            StateMachineRevisionId = m.RevisionId,
+            LoggingConfiguration = v is null ? m.LoggingConfiguration : v.LoggingConfiguration,
+            TracingConfiguration = v is null ? m.TracingConfiguration : v.TracingConfiguration,
+            StateMachineUpdateDate = v?.CreationDate ?? m.UpdateDate ?? m.CreationDate,
+            StateMachineRevisionId = v?.RevisionId ?? m.RevisionId,
+            StateMachineVersionArn = v?.Arn,
+            StateMachineAliasArn = target.AliasArn,
         };
     }
 
     StartExecutionOutput StartExecution(StartExecutionInput request, RequestContext ctx)
     {
-        var m = Machine(ctx, request.StateMachineArn!);
-        var execution = NewExecution(ctx, m, request.Name, request.Input, request.TraceHeader, m.Type == "EXPRESS");
-        if (m.Type == "EXPRESS")
+        var target = Resolve(ctx, request.StateMachineArn!);
+        var execution = NewExecution(ctx, target, request.Name, request.Input, request.TraceHeader, target.Machine.Type == "EXPRESS");
+        if (execution.Type == "EXPRESS")
         {
             // An express execution runs once, in memory; nothing waits for it here.
             _ = Task.Run(async () =>
@@ -359,9 +397,10 @@ public sealed partial class StepFunctionsService(StepFunctionsStore store, Execu
 
     async Task<StartSyncExecutionOutput> StartSyncExecution(StartSyncExecutionInput request, RequestContext ctx)
     {
-        var m = Machine(ctx, request.StateMachineArn!);
+        var target = Resolve(ctx, request.StateMachineArn!);
+        var m = target.Machine;
         if (m.Type != "EXPRESS") throw new TypeNotSupported();
-        var execution = NewExecution(ctx, m, request.Name, request.Input, request.TraceHeader, express: true);
+        var execution = NewExecution(ctx, target, request.Name, request.Input, request.TraceHeader, express: true);
         var outcome = await runner.RunExpressAsync(execution, ctx.Http.RequestAborted);
         var stop = clock.GetUtcNow();
         var metadataOnly = request.IncludedData == "METADATA_ONLY";
@@ -409,6 +448,8 @@ public sealed partial class StepFunctionsService(StepFunctionsStore store, Execu
             TraceHeader = e.TraceHeader,
             Error = e.Error,
             Cause = e.Cause,
+            StateMachineVersionArn = e.StateMachineVersionArn,
+            StateMachineAliasArn = e.StateMachineAliasArn,
             RedriveCount = 0,
             RedriveStatus = e.Status == "RUNNING" || e.Status == "SUCCEEDED" ? "NOT_REDRIVABLE" : "REDRIVABLE",
             RedriveStatusReason = e.Status switch
@@ -424,9 +465,14 @@ public sealed partial class StepFunctionsService(StepFunctionsStore store, Execu
     {
         if (request.MapRunArn is not null) throw new StatesResourceNotFound(request.MapRunArn);
         if (request.StateMachineArn is null) throw new StatesValidation("Must specify either stateMachineArn or mapRunArn");
-        var m = Machine(ctx, request.StateMachineArn);
+        // A version's ARN lists the executions that ran it; an alias's those started through it.
+        var (account, name, qualifier) = ParseQualifiedArn(ctx, request.StateMachineArn);
+        var m = store.Get(account, name) ?? throw new StateMachineNotFound(request.StateMachineArn);
+        if (qualifier is not null && (VersionNumber(qualifier) is { } number ? store.GetVersion(account, name, number) is null : store.GetAlias(account, name, qualifier) is null))
+            throw new StateMachineNotFound(request.StateMachineArn);
         if (m.Type == "EXPRESS") throw new TypeNotSupported();
         var all = executions.ListOf(ctx.Principal.AccountId, m.Name)
+            .Where(e => qualifier is null || e.StateMachineVersionArn == request.StateMachineArn || e.StateMachineAliasArn == request.StateMachineArn)
             .Where(e => request.StatusFilter is null || e.Status == request.StatusFilter)
             .Where(e => request.RedriveFilter is null or "NOT_REDRIVEN").ToList();
         var (page, next) = Page(all, request.NextToken, request.MaxResults);
@@ -440,6 +486,8 @@ public sealed partial class StepFunctionsService(StepFunctionsStore store, Execu
                 Status = e.Status,
                 StartDate = e.StartDate,
                 StopDate = e.StopDate,
+                StateMachineVersionArn = e.StateMachineVersionArn,
+                StateMachineAliasArn = e.StateMachineAliasArn,
             }).ToList(),
             NextToken = next,
         };
@@ -492,7 +540,8 @@ public sealed partial class StepFunctionsService(StepFunctionsStore store, Execu
         var e = Execution(ctx, request.ExecutionArn!);
         return new DescribeStateMachineForExecutionOutput
         {
-            StateMachineArn = e.StateMachineArn,
+            // The version the execution ran, when it ran one (what DescribeStateMachine of that ARN answers).
+            StateMachineArn = e.StateMachineVersionArn ?? e.StateMachineArn,
             Name = e.StateMachineName,
             Definition = e.Definition,
             RoleArn = e.RoleArn,

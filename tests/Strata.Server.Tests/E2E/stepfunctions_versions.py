@@ -1,0 +1,183 @@
+"""Step Functions versions, aliases and redrive end to end with an unmodified boto3 1.43 (Debian's
+boto3 1.26 has none of these operations in its model), and the aws CLI v1 for a version and an alias.
+Runs on a server whose clock the script moves: the last test (by name) moves it past the 14-day
+redrive window, so the CLI (which signs with the real time) runs before it."""
+import json
+import os
+import subprocess
+
+from harness import client, endpoint, eq, expect_error, run, unique, until, validate_responses
+
+sfn = validate_responses(client("stepfunctions"))
+iam = client("iam")
+ACCOUNT = client("sts").get_caller_identity()["Account"]
+STATES_TRUST = json.dumps({"Version": "2012-10-17", "Statement": [
+    {"Effect": "Allow", "Principal": {"Service": "states.amazonaws.com"}, "Action": "sts:AssumeRole"}]})
+ROLE = iam.create_role(RoleName=unique("states-versions"), AssumeRolePolicyDocument=STATES_TRUST)["Role"]["Arn"]
+
+
+def answering(result):
+    return json.dumps({"StartAt": "Answer", "States": {"Answer": {"Type": "Pass", "Result": result, "End": True}}})
+
+
+def machine(definition=None, kind="STANDARD", **kwargs):
+    name = unique("versioned")
+    out = sfn.create_state_machine(name=name, definition=definition or answering("v1"), roleArn=ROLE, type=kind, **kwargs)
+    return name, out
+
+
+def finished(arn):
+    until(f"{arn} ends", lambda: sfn.describe_execution(executionArn=arn)["status"] != "RUNNING", 60)
+    return sfn.describe_execution(executionArn=arn)
+
+
+def test_publish_versions_and_run_them():
+    name, out = machine(publish=True, versionDescription="first")
+    arn = out["stateMachineArn"]
+    eq(out["stateMachineVersionArn"], f"{arn}:1", "create with publish")
+    # Nothing changed since version 1: publishing again answers version 1 (idempotent).
+    again = sfn.publish_state_machine_version(stateMachineArn=arn)
+    eq(again["stateMachineVersionArn"], f"{arn}:1", "unchanged revision")
+    updated = sfn.update_state_machine(stateMachineArn=arn, definition=answering("v2"), publish=True, versionDescription="second")
+    eq(updated["stateMachineVersionArn"], f"{arn}:2", "update with publish")
+    # A stale revision is refused; the current one (or none) publishes.
+    expect_error(lambda: sfn.publish_state_machine_version(stateMachineArn=arn, revisionId="not-the-revision"), "ConflictException", 400)
+    sfn.update_state_machine(stateMachineArn=arn, definition=answering("v3"))
+    revision = sfn.describe_state_machine(stateMachineArn=arn)["revisionId"]
+    v3 = sfn.publish_state_machine_version(stateMachineArn=arn, revisionId=revision, description="third")
+    eq(v3["stateMachineVersionArn"], f"{arn}:3", "published")
+    sfn.update_state_machine(stateMachineArn=arn, definition=answering("v4"))
+    listed = sfn.list_state_machine_versions(stateMachineArn=arn)["stateMachineVersions"]
+    eq([v["stateMachineVersionArn"] for v in listed], [f"{arn}:3", f"{arn}:2", f"{arn}:1"], "newest first")
+    page = sfn.list_state_machine_versions(stateMachineArn=arn, maxResults=2)
+    eq(len(page["stateMachineVersions"]), 2, "page")
+    eq(sfn.list_state_machine_versions(stateMachineArn=arn, nextToken=page["nextToken"])["stateMachineVersions"][0]["stateMachineVersionArn"], f"{arn}:1", "next")
+    # A version is the snapshot it was published from, not the machine as it is now.
+    d = sfn.describe_state_machine(stateMachineArn=f"{arn}:2")
+    eq((d["stateMachineArn"], json.loads(d["definition"])["States"]["Answer"]["Result"], d["description"]), (f"{arn}:2", "v2", "second"), "version 2")
+    eq(json.loads(sfn.describe_state_machine(stateMachineArn=arn)["definition"])["States"]["Answer"]["Result"], "v4", "machine")
+    execution = sfn.start_execution(stateMachineArn=f"{arn}:1")["executionArn"]
+    eq(execution, f"arn:aws:states:us-east-1:{ACCOUNT}:execution:{name}:{execution.split(':')[-1]}", "execution of a version")
+    e = finished(execution)
+    eq((e["status"], json.loads(e["output"]), e["stateMachineArn"], e["stateMachineVersionArn"]), ("SUCCEEDED", "v1", arn, f"{arn}:1"), "ran v1")
+    assert "stateMachineAliasArn" not in e, e
+    run_as = sfn.describe_state_machine_for_execution(executionArn=execution)
+    eq((run_as["stateMachineArn"], json.loads(run_as["definition"])["States"]["Answer"]["Result"]), (f"{arn}:1", "v1"), "for execution")
+    listed = sfn.list_executions(stateMachineArn=f"{arn}:1")["executions"]
+    eq([(x["executionArn"], x["stateMachineVersionArn"]) for x in listed], [(execution, f"{arn}:1")], "executions of version 1")
+    eq(sfn.list_executions(stateMachineArn=f"{arn}:2")["executions"], [], "none of version 2")
+    # Deleting a version keeps its number: the next is 4, and the deleted one names nothing.
+    sfn.delete_state_machine_version(stateMachineVersionArn=f"{arn}:3")
+    sfn.delete_state_machine_version(stateMachineVersionArn=f"{arn}:3")
+    expect_error(lambda: sfn.describe_state_machine(stateMachineArn=f"{arn}:3"), "StateMachineDoesNotExist", 400, f"{arn}:3")
+    expect_error(lambda: sfn.start_execution(stateMachineArn=f"{arn}:3"), "StateMachineDoesNotExist", 400)
+    eq(sfn.publish_state_machine_version(stateMachineArn=arn)["stateMachineVersionArn"], f"{arn}:4", "numbers are not reused")
+
+
+def test_alias_routing_between_two_versions():
+    name, out = machine(publish=True)
+    arn = out["stateMachineArn"]
+    sfn.update_state_machine(stateMachineArn=arn, definition=answering("v2"), publish=True)
+    alias = sfn.create_state_machine_alias(name="live", description="half and half", routingConfiguration=[
+        {"stateMachineVersionArn": f"{arn}:1", "weight": 50}, {"stateMachineVersionArn": f"{arn}:2", "weight": 50}])
+    eq(alias["stateMachineAliasArn"], f"{arn}:live", "alias arn")
+    d = sfn.describe_state_machine_alias(stateMachineAliasArn=f"{arn}:live")
+    eq((d["name"], d["description"], [(r["stateMachineVersionArn"], r["weight"]) for r in d["routingConfiguration"]]),
+       ("live", "half and half", [(f"{arn}:1", 50), (f"{arn}:2", 50)]), "described")
+    # Both versions get traffic (at 50/50 all of 24 executions on one version is a 1 in 8 million chance).
+    runs = [sfn.start_execution(stateMachineArn=f"{arn}:live")["executionArn"] for _ in range(24)]
+    ran = [finished(r) for r in runs]
+    eq({e["stateMachineAliasArn"] for e in ran}, {f"{arn}:live"}, "alias recorded")
+    for e in ran:
+        eq(json.loads(e["output"]), "v" + e["stateMachineVersionArn"].split(":")[-1], "output of the version run")
+    eq({e["stateMachineVersionArn"] for e in ran}, {f"{arn}:1", f"{arn}:2"}, "both versions ran")
+    eq(len(sfn.list_executions(stateMachineArn=f"{arn}:live")["executions"]), 24, "executions of the alias")
+    # All traffic to version 2; version 1 can then be deleted, version 2 cannot while routed to.
+    sfn.update_state_machine_alias(stateMachineAliasArn=f"{arn}:live", routingConfiguration=[{"stateMachineVersionArn": f"{arn}:2", "weight": 100}])
+    e = finished(sfn.start_execution(stateMachineArn=f"{arn}:live")["executionArn"])
+    eq((json.loads(e["output"]), e["stateMachineVersionArn"]), ("v2", f"{arn}:2"), "routed to 2")
+    expect_error(lambda: sfn.delete_state_machine_version(stateMachineVersionArn=f"{arn}:2"), "ConflictException", 400, f"{arn}:live")
+    sfn.delete_state_machine_version(stateMachineVersionArn=f"{arn}:1")
+    eq([a["stateMachineAliasArn"] for a in sfn.list_state_machine_aliases(stateMachineArn=arn)["stateMachineAliases"]], [f"{arn}:live"], "aliases")
+    sfn.delete_state_machine_alias(stateMachineAliasArn=f"{arn}:live")
+    sfn.delete_state_machine_version(stateMachineVersionArn=f"{arn}:2")
+    expect_error(lambda: sfn.describe_state_machine_alias(stateMachineAliasArn=f"{arn}:live"), "ResourceNotFound", 400)
+    eq(sfn.list_state_machine_versions(stateMachineArn=arn)["stateMachineVersions"], [], "no versions")
+
+
+def test_express_version_sync_execution():
+    _, out = machine(answering("express-v1"), kind="EXPRESS", publish=True)
+    arn = out["stateMachineArn"]
+    sfn.create_state_machine_alias(name="prod", routingConfiguration=[{"stateMachineVersionArn": f"{arn}:1", "weight": 100}])
+    sfn.update_state_machine(stateMachineArn=arn, definition=answering("express-v2"))
+    from botocore.config import Config
+    import boto3
+    sync = boto3.client("stepfunctions", endpoint_url=endpoint(), region_name="us-east-1", config=Config(inject_host_prefix=False))
+    out = sync.start_sync_execution(stateMachineArn=f"{arn}:prod")
+    eq((out["status"], json.loads(out["output"])), ("SUCCEEDED", "express-v1"), "sync through the alias")
+    eq(json.loads(sync.start_sync_execution(stateMachineArn=arn)["output"]), "express-v2", "the machine itself")
+
+
+def test_deleting_a_machine_deletes_its_versions_and_aliases():
+    name, out = machine(publish=True)
+    arn = out["stateMachineArn"]
+    sfn.create_state_machine_alias(name="gone", routingConfiguration=[{"stateMachineVersionArn": f"{arn}:1", "weight": 100}])
+    sfn.delete_state_machine(stateMachineArn=arn)
+    expect_error(lambda: sfn.describe_state_machine(stateMachineArn=f"{arn}:1"), "StateMachineDoesNotExist", 400)
+    expect_error(lambda: sfn.describe_state_machine_alias(stateMachineAliasArn=f"{arn}:gone"), "ResourceNotFound", 400)
+    # A new machine of the same name starts again at version 1, with no alias.
+    again = sfn.create_state_machine(name=name, definition=answering("again"), roleArn=ROLE, publish=True)
+    eq(again["stateMachineVersionArn"], f"{arn}:1", "fresh numbering")
+    eq(sfn.list_state_machine_aliases(stateMachineArn=arn)["stateMachineAliases"], [], "no aliases")
+
+
+def test_bad_versions_and_aliases():
+    _, out = machine(publish=True)
+    arn = out["stateMachineArn"]
+    _, other = machine(publish=True)
+    route = [{"stateMachineVersionArn": f"{arn}:1", "weight": 100}]
+    expect_error(lambda: sfn.update_state_machine(stateMachineArn=arn, definition=answering("x"), versionDescription="no publish"),
+                 "ValidationException", 400, "publish")
+    expect_error(lambda: sfn.create_state_machine_alias(name="a", routingConfiguration=[
+        {"stateMachineVersionArn": f"{arn}:1", "weight": 60}, {"stateMachineVersionArn": f"{arn}:1", "weight": 40}]), "ValidationException", 400, "distinct")
+    expect_error(lambda: sfn.create_state_machine_alias(name="a", routingConfiguration=[
+        {"stateMachineVersionArn": f"{arn}:1", "weight": 60}]), "ValidationException", 400, "100")
+    expect_error(lambda: sfn.create_state_machine_alias(name="a", routingConfiguration=[
+        {"stateMachineVersionArn": f"{arn}:1", "weight": 50}, {"stateMachineVersionArn": other["stateMachineVersionArn"], "weight": 50}]),
+        "ValidationException", 400, "same state machine")
+    expect_error(lambda: sfn.create_state_machine_alias(name="a", routingConfiguration=[{"stateMachineVersionArn": arn, "weight": 100}]), "InvalidArn", 400)
+    expect_error(lambda: sfn.create_state_machine_alias(name="a", routingConfiguration=[{"stateMachineVersionArn": f"{arn}:9", "weight": 100}]),
+                 "ResourceNotFound", 400, f"{arn}:9")
+    expect_error(lambda: sfn.create_state_machine_alias(name="123", routingConfiguration=route), "ValidationException", 400)
+    sfn.create_state_machine_alias(name="a", routingConfiguration=route)
+    eq(sfn.create_state_machine_alias(name="a", routingConfiguration=route)["stateMachineAliasArn"], f"{arn}:a", "idempotent")
+    sfn.update_state_machine(stateMachineArn=arn, definition=answering("v2"), publish=True)
+    expect_error(lambda: sfn.create_state_machine_alias(name="a", routingConfiguration=[{"stateMachineVersionArn": f"{arn}:2", "weight": 100}]),
+                 "ConflictException", 400)
+    expect_error(lambda: sfn.update_state_machine_alias(stateMachineAliasArn=f"{arn}:a"), "ValidationException", 400)
+    expect_error(lambda: sfn.update_state_machine_alias(stateMachineAliasArn=f"{arn}:nope", description="d"), "ResourceNotFound", 400)
+    expect_error(lambda: sfn.delete_state_machine_alias(stateMachineAliasArn=f"{arn}:nope"), "ResourceNotFound", 400)
+    expect_error(lambda: sfn.describe_state_machine_alias(stateMachineAliasArn=f"{arn}:1"), "InvalidArn", 400)
+    expect_error(lambda: sfn.delete_state_machine_version(stateMachineVersionArn=f"{arn}:a"), "InvalidArn", 400)
+    expect_error(lambda: sfn.delete_state_machine_version(stateMachineVersionArn=f"{arn}:1"), "ConflictException", 400, f"{arn}:a")
+    expect_error(lambda: sfn.start_execution(stateMachineArn=f"{arn}:nope"), "StateMachineDoesNotExist", 400)
+    expect_error(lambda: sfn.publish_state_machine_version(stateMachineArn=arn + "x"), "StateMachineDoesNotExist", 400)
+    expect_error(lambda: sfn.list_state_machine_aliases(stateMachineArn=arn + "x"), "StateMachineDoesNotExist", 400)
+
+
+def test_aws_cli_v1_version_and_alias():
+    _, out = machine(publish=True)
+    arn = out["stateMachineArn"]
+    cli = ["aws", "--endpoint-url", endpoint(), "--output", "text", "stepfunctions"]
+    sfn.update_state_machine(stateMachineArn=arn, definition=answering("cli"))
+    version = subprocess.run(cli + ["publish-state-machine-version", "--state-machine-arn", arn, "--description", "from the CLI",
+                                    "--query", "stateMachineVersionArn"], capture_output=True, text=True, env=os.environ, check=True).stdout.strip()
+    eq(version, f"{arn}:2", "published by the CLI")
+    routing = json.dumps([{"stateMachineVersionArn": f"{arn}:1", "weight": 90}, {"stateMachineVersionArn": version, "weight": 10}])
+    alias = subprocess.run(cli + ["create-state-machine-alias", "--name", "canary", "--routing-configuration", routing, "--query", "stateMachineAliasArn"],
+                           capture_output=True, text=True, env=os.environ, check=True).stdout.strip()
+    eq(alias, f"{arn}:canary", "alias by the CLI")
+    eq(sorted(r["weight"] for r in sfn.describe_state_machine_alias(stateMachineAliasArn=alias)["routingConfiguration"]), [10, 90], "weights")
+
+
+run(globals())
