@@ -94,6 +94,9 @@ public sealed record ExecutionStart(string ExecutionArn, string ExecutionName, s
 
     /// <summary>The alias started through (ExecutionStarted's <c>stateMachineAliasArn</c>), when one was.</summary>
     public string? StateMachineAliasArn { get; init; }
+
+    /// <summary>When the execution was last redriven: the machine's TimeoutSeconds counts from then.</summary>
+    public DateTimeOffset? RedriveDate { get; init; }
 }
 
 /// <summary>How an execution ended: <c>SUCCEEDED</c>, <c>FAILED</c> or <c>TIMED_OUT</c> (an aborted

@@ -104,6 +104,28 @@ internal sealed class MemoryJournal(TimeProvider clock) : IExecutionJournal
         }
     }
 
+    /// <summary>Every key recorded (events and values).</summary>
+    public IReadOnlyCollection<string> Keys
+    {
+        get
+        {
+            lock (_lock) return [.. _byKey.Keys, .. _values.Keys];
+        }
+    }
+
+    /// <summary>Forgets keys (what a redrive does); the events stay in the history.</summary>
+    public void Forget(IEnumerable<string> keys)
+    {
+        lock (_lock)
+        {
+            foreach (var k in keys)
+            {
+                _byKey.Remove(k);
+                _values.Remove(k);
+            }
+        }
+    }
+
     public async ValueTask<JsonNode?> OnceAsync(string key, Func<ValueTask<JsonNode?>> compute, CancellationToken cancellationToken)
     {
         lock (_lock)

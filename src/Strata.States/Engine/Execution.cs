@@ -112,7 +112,7 @@ internal sealed partial class Execution(MachineModel machine, ExecutionStart sta
         if (machine.TimeoutSeconds is not { } seconds) return await RunMachineAsync(machine, Start.Input, frame, ct);
         using var cts = CancellationTokenSource.CreateLinkedTokenSource(ct);
         var run = RunMachineAsync(machine, Start.Input, frame, cts.Token);
-        var remaining = Start.StartTime.AddSeconds(seconds) - Clock.GetUtcNow();
+        var remaining = (Start.RedriveDate ?? Start.StartTime).AddSeconds(seconds) - Clock.GetUtcNow();
         var timer = remaining > TimeSpan.Zero ? Task.Delay(remaining, Clock, cts.Token) : Task.CompletedTask;
         var first = await Task.WhenAny(run, timer);
         if (first == timer && timer.IsCompletedSuccessfully && !run.IsCompleted)
