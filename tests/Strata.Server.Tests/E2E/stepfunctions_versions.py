@@ -6,10 +6,10 @@ import json
 import os
 import subprocess
 
-from harness import client, endpoint, eq, expect_error, run, unique, until, validate_responses
+from harness import advance, advance_until, client, endpoint, eq, expect_error, run, unique, until, validate_responses
 
 sfn = validate_responses(client("stepfunctions"))
-iam = client("iam")
+iam, s3 = client("iam"), client("s3")
 ACCOUNT = client("sts").get_caller_identity()["Account"]
 STATES_TRUST = json.dumps({"Version": "2012-10-17", "Statement": [
     {"Effect": "Allow", "Principal": {"Service": "states.amazonaws.com"}, "Action": "sts:AssumeRole"}]})
@@ -178,6 +178,124 @@ def test_aws_cli_v1_version_and_alias():
                            capture_output=True, text=True, env=os.environ, check=True).stdout.strip()
     eq(alias, f"{arn}:canary", "alias by the CLI")
     eq(sorted(r["weight"] for r in sfn.describe_state_machine_alias(stateMachineAliasArn=alias)["routingConfiguration"]), [10, 90], "weights")
+
+
+# ---- redrive ----
+# The task that fails and then succeeds: DescribeActivity of an activity the test creates between
+# the failure and the redrive.
+
+def describe_role():
+    name = unique("states-redrive")
+    arn = iam.create_role(RoleName=name, AssumeRolePolicyDocument=STATES_TRUST)["Role"]["Arn"]
+    iam.put_role_policy(RoleName=name, PolicyName="read", PolicyDocument=json.dumps(
+        {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "states:DescribeActivity", "Resource": "*"}]}))
+    return arn
+
+
+def activity_arn(name):
+    return f"arn:aws:states:us-east-1:{ACCOUNT}:activity:{name}"
+
+
+def describe(arn_path, next_state=None, result_path=None):
+    state = {"Type": "Task", "Resource": "arn:aws:states:::aws-sdk:sfn:describeActivity",
+             "Parameters": {"ActivityArn.$": arn_path}, "ResultSelector": {"name.$": "$.Name"}}
+    if result_path:
+        state["ResultPath"] = result_path
+    state.update({"Next": next_state} if next_state else {"End": True})
+    return state
+
+
+def events_after_redrive(execution):
+    events = sfn.get_execution_history(executionArn=execution, maxResults=1000)["events"]
+    i = max(i for i, e in enumerate(events) if e["type"] == "ExecutionRedriven")
+    return events[i], events[i + 1:]
+
+
+def test_redrive_reruns_the_failed_state_only():
+    first, second = unique("first"), unique("second")
+    sfn.create_activity(name=first)
+    definition = json.dumps({"StartAt": "First", "States": {
+        "First": describe("$.first", "Second", "$.first"), "Second": describe("$.second", None, "$.second")}})
+    arn = sfn.create_state_machine(name=unique("redrive"), definition=definition, roleArn=describe_role())["stateMachineArn"]
+    execution = sfn.start_execution(stateMachineArn=arn, input=json.dumps({"first": activity_arn(first), "second": activity_arn(second)}))["executionArn"]
+    d = finished(execution)
+    eq((d["status"], d["error"].startswith("Sfn."), d["redriveStatus"], d.get("redriveCount")), ("FAILED", True, "REDRIVABLE", 0), f"failed ({d.get('cause')})")
+    eq(sfn.list_executions(stateMachineArn=arn, redriveFilter="REDRIVEN")["executions"], [], "not redriven yet")
+    sfn.create_activity(name=second)
+    token = unique("token")
+    redrive_date = sfn.redrive_execution(executionArn=execution, clientToken=token)["redriveDate"]
+    # The same client token answers the same redrive.
+    eq(sfn.redrive_execution(executionArn=execution, clientToken=token)["redriveDate"], redrive_date, "idempotent")
+    d = finished(execution)
+    eq((d["status"], json.loads(d["output"])["first"]["name"], json.loads(d["output"])["second"]["name"]), ("SUCCEEDED", first, second), "redriven")
+    eq((d["redriveCount"], d["redriveDate"], d["redriveStatus"]), (1, redrive_date, "NOT_REDRIVABLE"), "redrive fields")
+    assert "SUCCEEDED" in d["redriveStatusReason"], d
+    redriven, after = events_after_redrive(execution)
+    eq(redriven["executionRedrivenEventDetails"], {"redriveCount": 1}, "ExecutionRedriven")
+    entered = [e["stateEnteredEventDetails"]["name"] for e in after if e["type"] == "TaskStateEntered"]
+    eq(entered, ["Second"], "only the failed state ran again")
+    eq(after[-1]["type"], "ExecutionSucceeded", "ends")
+    listed = sfn.list_executions(stateMachineArn=arn, redriveFilter="REDRIVEN")["executions"]
+    eq([(x["executionArn"], x["redriveCount"]) for x in listed], [(execution, 1)], "redriveFilter")
+    eq(sfn.list_executions(stateMachineArn=arn, redriveFilter="NOT_REDRIVEN")["executions"], [], "NOT_REDRIVEN")
+    expect_error(lambda: sfn.redrive_execution(executionArn=execution), "ExecutionNotRedrivable", 400, "SUCCEEDED")
+
+
+def test_redrive_reruns_only_the_failed_map_iterations():
+    names = [unique(k) for k in ("a", "b", "c")]
+    sfn.create_activity(name=names[0])
+    sfn.create_activity(name=names[2])
+    definition = json.dumps({"StartAt": "Each", "States": {"Each": {
+        "Type": "Map", "ItemsPath": "$.arns", "MaxConcurrency": 1, "End": True,
+        "ItemSelector": {"arn.$": "$$.Map.Item.Value"},
+        "ItemProcessor": {"StartAt": "Read", "States": {"Read": describe("$.arn")}}}}})
+    arn = sfn.create_state_machine(name=unique("redrive-map"), definition=definition, roleArn=describe_role())["stateMachineArn"]
+    execution = sfn.start_execution(stateMachineArn=arn, input=json.dumps({"arns": [activity_arn(n) for n in names]}))["executionArn"]
+    eq(finished(execution)["status"], "FAILED", "b is missing")
+    sfn.create_activity(name=names[1])
+    sfn.redrive_execution(executionArn=execution)
+    d = finished(execution)
+    eq((d["status"], [x["name"] for x in json.loads(d.get("output", "[]"))]), ("SUCCEEDED", names), f"redriven map ({d.get('cause')})")
+    _, after = events_after_redrive(execution)
+    described = [json.loads(e["taskScheduledEventDetails"]["parameters"])["ActivityArn"] for e in after if e["type"] == "TaskScheduled"]
+    eq(described, [activity_arn(names[1]), activity_arn(names[2])], "a is not described again")
+
+
+def test_redrive_an_aborted_execution_and_bad_redrives():
+    definition = json.dumps({"StartAt": "Pause", "States": {"Pause": {"Type": "Wait", "Seconds": 3600, "Next": "Done"}, "Done": {"Type": "Succeed"}}})
+    arn = sfn.create_state_machine(name=unique("redrive-abort"), definition=definition, roleArn=ROLE)["stateMachineArn"]
+    execution = sfn.start_execution(stateMachineArn=arn)["executionArn"]
+    expect_error(lambda: sfn.redrive_execution(executionArn=execution), "ExecutionNotRedrivable", 400, "RUNNING")
+    sfn.stop_execution(executionArn=execution, error="Stopped", cause="by the test")
+    sfn.redrive_execution(executionArn=execution)
+    d = sfn.describe_execution(executionArn=execution)
+    eq((d["status"], d["redriveCount"], d["redriveStatus"]), ("RUNNING", 1, "NOT_REDRIVABLE"), "running again")
+    assert "error" not in d and "stopDate" not in d, d
+    until("the wait is entered again", lambda: any(e["type"] == "WaitStateEntered" for e in events_after_redrive(execution)[1]))
+    advance_until("the redriven wait ends", lambda: sfn.describe_execution(executionArn=execution)["status"] != "RUNNING", 3600, 3, settle=5)
+    eq(finished(execution)["status"], "SUCCEEDED", "the wait ran again and ended")
+    expect_error(lambda: sfn.redrive_execution(executionArn=execution.replace(execution.split(":")[-1], "nope")), "ExecutionDoesNotExist", 400)
+    expect_error(lambda: sfn.redrive_execution(executionArn=f"arn:aws:states:us-east-1:{ACCOUNT}:stateMachine:x"), "InvalidArn", 400)
+
+
+def test_redrive_window_closes_after_14_days():
+    # Last by name: it moves the server's clock by 15 days.
+    definition = json.dumps({"StartAt": "Boom", "States": {"Boom": {"Type": "Fail", "Error": "Boom"}}})
+    arn = sfn.create_state_machine(name=unique("redrive-late"), definition=definition, roleArn=ROLE)["stateMachineArn"]
+    late = sfn.start_execution(stateMachineArn=arn)["executionArn"]
+    eq(finished(late)["redriveStatus"], "REDRIVABLE", "at first")
+    advance(15 * 24 * 3600)
+    d = sfn.describe_execution(executionArn=late)
+    eq(d["redriveStatus"], "NOT_REDRIVABLE", "after 15 days")
+    assert "14 days" in d["redriveStatusReason"], d
+    expect_error(lambda: sfn.redrive_execution(executionArn=late), "ExecutionNotRedrivable", 400, "14 days")
+    # Redriving a Fail state fails again, with the same error.
+    fresh = sfn.start_execution(stateMachineArn=arn)["executionArn"]
+    finished(fresh)
+    sfn.redrive_execution(executionArn=fresh)
+    until("redriven fail ends", lambda: sfn.describe_execution(executionArn=fresh)["status"] != "RUNNING")
+    d = sfn.describe_execution(executionArn=fresh)
+    eq((d["status"], d["error"], d["redriveCount"]), ("FAILED", "Boom", 1), "failed again")
 
 
 run(globals())

@@ -63,10 +63,13 @@ public sealed class ExecutionRunner(ExecutionStore store, ITaskIntegrations task
         if (announce) Announce(execution);
         var cancel = CancellationTokenSource.CreateLinkedTokenSource(_stopping.Token);
         var ready = new TaskCompletionSource();
-        var run = new Run(cancel, Task.Run(async () =>
+        Run? run = null;
+        run = new Run(cancel, Task.Run(async () =>
         {
             await ready.Task;
-            await RunStandardAsync(execution, cancel.Token);
+            try { await RunStandardAsync(execution, cancel.Token); }
+            // This run only: a redrive may have started the execution's next run already.
+            finally { _runs.TryRemove(KeyValuePair.Create(execution.ExecutionArn, run!)); }
         }));
         _runs[execution.ExecutionArn] = run;
         ready.SetResult();
@@ -96,10 +99,6 @@ public sealed class ExecutionRunner(ExecutionStore store, ITaskIntegrations task
                 "executionFailedEventDetails", new JsonObject { ["error"] = error, ["cause"] = cause }), clock.GetUtcNow());
             Finish(execution, new ExecutionOutcome("FAILED", null, error, cause));
         }
-        finally
-        {
-            _runs.TryRemove(execution.ExecutionArn, out _);
-        }
     }
 
     /// <summary>Runs an execution to its end against <paramref name="journal"/>.</summary>
@@ -107,7 +106,12 @@ public sealed class ExecutionRunner(ExecutionStore store, ITaskIntegrations task
     {
         var definition = StateMachineDefinition.Parse(execution.Definition);
         var start = new ExecutionStart(execution.ExecutionArn, execution.Name, execution.StateMachineArn, execution.StateMachineName, execution.RoleArn,
-            execution.StartDate, execution.Input is null ? null : JsonNode.Parse(execution.Input));
+            execution.StartDate, execution.Input is null ? null : JsonNode.Parse(execution.Input), execution.RedriveCount)
+        {
+            StateMachineVersionArn = execution.StateMachineVersionArn,
+            StateMachineAliasArn = execution.StateMachineAliasArn,
+            RedriveDate = execution.RedriveDate,
+        };
         return Interpreter.RunAsync(definition, start, new Host(this, execution, journal), ct);
     }
 
@@ -182,6 +186,21 @@ public sealed class ExecutionRunner(ExecutionStore store, ITaskIntegrations task
         return row;
     }
 
+    /// <summary>How long after it ended an execution can be redriven (AWS's redrivable period).</summary>
+    public static readonly TimeSpan RedrivePeriod = TimeSpan.FromDays(14);
+
+    /// <summary>Why the execution cannot be redriven now (null: it can), as DescribeExecution's
+    /// <c>redriveStatusReason</c> and RedriveExecution's refusal say it. A redrive appends at least two
+    /// events (ExecutionRedriven and one more), so a history that has no room for them refuses.</summary>
+    public static string? RedriveRefusal(ExecutionRow e, DateTimeOffset now, long events = 0) => e switch
+    {
+        { Type: not "STANDARD" } => "Express executions cannot be redriven",
+        { Status: "RUNNING" or "SUCCEEDED" } => $"Execution is {e.Status} and cannot be redriven",
+        { StopDate: { } stop } when now - stop > RedrivePeriod => "Execution can no longer be redriven: its redrivable period of 14 days has passed",
+        _ when events > MaxHistoryEvents - 2 => $"Execution has {events} history events: a redrive needs room for 2 more in its {MaxHistoryEvents}",
+        _ => null,
+    };
+
     /// <summary>"Step Functions Execution Status Change" on the default bus, as AWS sends it.</summary>
     void Announce(ExecutionRow e) => Events.Put(new ServiceEvent(e.Account, EventSource, StatusChangeType, [e.ExecutionArn], new JsonObject
     {
@@ -195,10 +214,10 @@ public sealed class ExecutionRunner(ExecutionStore store, ITaskIntegrations task
         ["output"] = e.Output,
         ["stateMachineVersionArn"] = e.StateMachineVersionArn,
         ["stateMachineAliasArn"] = e.StateMachineAliasArn,
-        ["redriveCount"] = 0,
-        ["redriveDate"] = null,
-        ["redriveStatus"] = e.Status == "RUNNING" ? "NOT_REDRIVABLE" : "REDRIVABLE",
-        ["redriveStatusReason"] = null,
+        ["redriveCount"] = e.RedriveCount,
+        ["redriveDate"] = e.RedriveDate?.ToUnixTimeMilliseconds(),
+        ["redriveStatus"] = RedriveRefusal(e, clock.GetUtcNow()) is null ? "REDRIVABLE" : "NOT_REDRIVABLE",
+        ["redriveStatusReason"] = RedriveRefusal(e, clock.GetUtcNow()),
         ["inputDetails"] = new JsonObject { ["included"] = true },
         ["outputDetails"] = e.Output is null ? null : new JsonObject { ["included"] = true },
         ["error"] = e.Error,

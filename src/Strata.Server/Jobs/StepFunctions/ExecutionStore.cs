@@ -37,6 +37,10 @@ public sealed record ExecutionRow
     public string? TracingConfiguration { get; init; }
     public DateTimeOffset? StateMachineUpdateDate { get; init; }
     public string? StateMachineRevisionId { get; init; }
+    /// <summary>How many times RedriveExecution restarted it, the last time, and the client token of that redrive.</summary>
+    public int RedriveCount { get; init; }
+    public DateTimeOffset? RedriveDate { get; init; }
+    public string? RedriveClientToken { get; init; }
 }
 
 /// <summary>A recorded history event as stored: the details are the API's JSON.</summary>
@@ -124,10 +128,34 @@ public sealed class ExecutionStore(IStateStore state)
         => state.Read(r => r.Scan(History, Key(e) + "/", null, int.MaxValue))
             .Select(kv => JsonSerializer.Deserialize(kv.Value, ExecutionRowsJson.Default.HistoryEventRow)!.ToEvent()).ToList();
 
-    /// <summary>Appends an event unless one was recorded under <paramref name="journalKey"/>; returns the recorded one.</summary>
-    public HistoryEvent Append(ExecutionRow e, string journalKey, HistoryEventDraft draft, DateTimeOffset now) => state.Write(w =>
+    /// <summary>How many events the execution's history holds.</summary>
+    public long EventCount(ExecutionRow e)
+        => state.Read(r => r.Get(Sequence, Key(e))) is { } last ? long.Parse(last, CultureInfo.InvariantCulture) : 0;
+
+    /// <summary>Redrives an ended execution in one transaction: <paramref name="change"/> turns the row into
+    /// the running one (or throws to refuse), the journal forgets what did not succeed (<see cref="Redrive"/>:
+    /// the replay reruns it) and the history gets <c>ExecutionRedriven</c>. Returns the row afterwards.</summary>
+    public ExecutionRow Redrive(ExecutionRow e, Func<ExecutionRow, long, ExecutionRow> change, DateTimeOffset now) => state.Write(w =>
     {
         var execution = Key(e);
+        var row = Parse(w.Get(Executions, execution)!);
+        var count = w.Get(Sequence, execution) is { } last ? long.Parse(last, CultureInfo.InvariantCulture) : 0;
+        var redriven = change(row, count);
+        var prefix = execution + "/";
+        var keys = w.Scan(Journal, prefix, null, int.MaxValue).Select(kv => kv.Key[prefix.Length..]).ToList();
+        foreach (var key in Strata.States.Redrive.KeysToForget(keys)) w.Delete(Journal, prefix + key);
+        AppendIn(w, execution, $"strata:redrive{redriven.RedriveCount.ToString(CultureInfo.InvariantCulture)}",
+            new HistoryEventDraft("ExecutionRedriven", count, "executionRedrivenEventDetails", new JsonObject { ["redriveCount"] = redriven.RedriveCount }), now);
+        w.Put(Executions, execution, JsonSerializer.Serialize(redriven, ExecutionRowsJson.Default.ExecutionRow));
+        return redriven;
+    });
+
+    /// <summary>Appends an event unless one was recorded under <paramref name="journalKey"/>; returns the recorded one.</summary>
+    public HistoryEvent Append(ExecutionRow e, string journalKey, HistoryEventDraft draft, DateTimeOffset now)
+        => state.Write(w => AppendIn(w, Key(e), journalKey, draft, now));
+
+    static HistoryEvent AppendIn(IStateWriter w, string execution, string journalKey, HistoryEventDraft draft, DateTimeOffset now)
+    {
         if (w.Get(Journal, execution + "/" + journalKey) is { } entry
             && JsonSerializer.Deserialize(entry, ExecutionRowsJson.Default.JournalEntryRow)!.EventId is { } recorded
             && w.Get(History, EventKey(execution, recorded)) is { } recordedEvent)
@@ -148,7 +176,7 @@ public sealed class ExecutionStore(IStateStore state)
         w.Put(Sequence, execution, id.ToString(CultureInfo.InvariantCulture));
         w.Put(Journal, execution + "/" + journalKey, JsonSerializer.Serialize(new JournalEntryRow { EventId = id }, ExecutionRowsJson.Default.JournalEntryRow));
         return row.ToEvent();
-    });
+    }
 
     /// <summary>The value recorded under the key, if any (<c>Found</c> tells a recorded null from none).</summary>
     public (bool Found, JsonNode? Value) Recorded(ExecutionRow e, string journalKey)

@@ -56,6 +56,8 @@ public sealed class VersionQuotaExceeded(string arn)
 public sealed class AliasQuotaExceeded(string arn)
     : DomainError($"Maximum number of aliases ({StepFunctionsStore.MaxAliases}) reached for state machine: '{arn}'.");
 
+public sealed class NotRedrivable(string arn, string why) : DomainError($"Execution '{arn}' cannot be redriven: {why}");
+
 public static class StepFunctionsErrorTable
 {
     public static readonly ErrorTable Errors = new ErrorTable()
@@ -82,5 +84,6 @@ public static class StepFunctionsErrorTable
         .Map<StatesConflict>(e => StepFunctionsErrors.ConflictException(e.Message))
         .Map<VersionQuotaExceeded>(e => StepFunctionsErrors.ServiceQuotaExceededException(e.Message))
         .Map<AliasQuotaExceeded>(e => StepFunctionsErrors.ServiceQuotaExceededException(e.Message))
+        .Map<NotRedrivable>(e => StepFunctionsErrors.ExecutionNotRedrivable(e.Message))
         .Map<TaskTokenTimedOut>(e => StepFunctionsErrors.TaskTimedOut(e.Message));
 }

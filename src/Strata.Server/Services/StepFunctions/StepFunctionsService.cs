@@ -34,6 +34,7 @@ public sealed partial class StepFunctionsService(StepFunctionsStore store, Execu
         StepFunctionsOperations.ListExecutions.Bind("states:ListExecutions", (r, ctx) => r.StateMachineArn ?? MachineArn(ctx.Principal.AccountId, "*"), ListExecutions),
         StepFunctionsOperations.GetExecutionHistory.Bind("states:GetExecutionHistory", (r, _) => r.ExecutionArn!, GetExecutionHistory),
         StepFunctionsOperations.StopExecution.Bind("states:StopExecution", (r, _) => r.ExecutionArn!, StopExecution),
+        StepFunctionsOperations.RedriveExecution.Bind("states:RedriveExecution", (r, _) => r.ExecutionArn!, RedriveExecution),
         StepFunctionsOperations.DescribeStateMachineForExecution.Bind("states:DescribeStateMachineForExecution", (r, _) => r.ExecutionArn!, DescribeStateMachineForExecution),
         StepFunctionsOperations.TagResource.Bind("states:TagResource", (r, _) => r.ResourceArn!, TagResource),
         StepFunctionsOperations.UntagResource.Bind("states:UntagResource", (r, _) => r.ResourceArn!, UntagResource),
@@ -433,6 +434,7 @@ public sealed partial class StepFunctionsService(StepFunctionsStore store, Execu
     {
         var e = Execution(ctx, request.ExecutionArn!);
         var metadataOnly = request.IncludedData == "METADATA_ONLY";
+        var redriveRefusal = ExecutionRunner.RedriveRefusal(e, clock.GetUtcNow(), e.Status == "RUNNING" ? 0 : executions.EventCount(e));
         return new DescribeExecutionOutput
         {
             ExecutionArn = e.ExecutionArn,
@@ -450,14 +452,10 @@ public sealed partial class StepFunctionsService(StepFunctionsStore store, Execu
             Cause = e.Cause,
             StateMachineVersionArn = e.StateMachineVersionArn,
             StateMachineAliasArn = e.StateMachineAliasArn,
-            RedriveCount = 0,
-            RedriveStatus = e.Status == "RUNNING" || e.Status == "SUCCEEDED" ? "NOT_REDRIVABLE" : "REDRIVABLE",
-            RedriveStatusReason = e.Status switch
-            {
-                "RUNNING" => "Execution is RUNNING and cannot be redriven",
-                "SUCCEEDED" => "Execution is SUCCEEDED and cannot be redriven",
-                _ => null,
-            },
+            RedriveCount = e.RedriveCount,
+            RedriveDate = e.RedriveDate,
+            RedriveStatus = redriveRefusal is null ? "REDRIVABLE" : "NOT_REDRIVABLE",
+            RedriveStatusReason = redriveRefusal,
         };
     }
 
@@ -474,7 +472,7 @@ public sealed partial class StepFunctionsService(StepFunctionsStore store, Execu
         var all = executions.ListOf(ctx.Principal.AccountId, m.Name)
             .Where(e => qualifier is null || e.StateMachineVersionArn == request.StateMachineArn || e.StateMachineAliasArn == request.StateMachineArn)
             .Where(e => request.StatusFilter is null || e.Status == request.StatusFilter)
-            .Where(e => request.RedriveFilter is null or "NOT_REDRIVEN").ToList();
+            .Where(e => request.RedriveFilter switch { "REDRIVEN" => e.RedriveCount > 0, "NOT_REDRIVEN" => e.RedriveCount == 0, _ => true }).ToList();
         var (page, next) = Page(all, request.NextToken, request.MaxResults);
         return new ListExecutionsOutput
         {
@@ -488,6 +486,8 @@ public sealed partial class StepFunctionsService(StepFunctionsStore store, Execu
                 StopDate = e.StopDate,
                 StateMachineVersionArn = e.StateMachineVersionArn,
                 StateMachineAliasArn = e.StateMachineAliasArn,
+                RedriveCount = e.RedriveCount,
+                RedriveDate = e.RedriveDate,
             }).ToList(),
             NextToken = next,
         };
@@ -533,6 +533,35 @@ public sealed partial class StepFunctionsService(StepFunctionsStore store, Execu
             throw new StatesValidation($"Execution is already in a terminal state: '{e.Status}'");
         var stopped = await runner.StopAsync(e, request.Error, request.Cause) ?? throw new ExecutionNotFound(request.ExecutionArn!);
         return new StopExecutionOutput { StopDate = stopped.StopDate ?? clock.GetUtcNow() };
+    }
+
+    /// <summary>Restarts an ended STANDARD execution from what did not succeed (see <see cref="Strata.States.Redrive"/>):
+    /// the same execution, its history continued after <c>ExecutionRedriven</c>. A repeated client token
+    /// answers the redrive it made.</summary>
+    RedriveExecutionOutput RedriveExecution(RedriveExecutionInput request, RequestContext ctx)
+    {
+        var e = Execution(ctx, request.ExecutionArn!);
+        if (request.ClientToken is { } token && e.RedriveClientToken == token && e.RedriveDate is { } date)
+            return new RedriveExecutionOutput { RedriveDate = date };
+        // The execution runs as its machine: one that was deleted is not run again.
+        if (store.Get(e.Account, e.StateMachineName) is null)
+            throw new NotRedrivable(e.ExecutionArn, $"its state machine {e.StateMachineArn} does not exist");
+        var now = clock.GetUtcNow();
+        var redriven = executions.Redrive(e, (row, events) => ExecutionRunner.RedriveRefusal(row, now, events) is { } why
+            ? throw new NotRedrivable(row.ExecutionArn, why)
+            : row with
+            {
+                Status = "RUNNING",
+                StopDate = null,
+                Output = null,
+                Error = null,
+                Cause = null,
+                RedriveCount = row.RedriveCount + 1,
+                RedriveDate = now,
+                RedriveClientToken = request.ClientToken,
+            }, now);
+        runner.Start(redriven);
+        return new RedriveExecutionOutput { RedriveDate = now };
     }
 
     DescribeStateMachineForExecutionOutput DescribeStateMachineForExecution(DescribeStateMachineForExecutionInput request, RequestContext ctx)
