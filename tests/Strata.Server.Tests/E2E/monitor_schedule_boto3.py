@@ -197,7 +197,7 @@ def test_definitions_described_listed_and_tagged():
 
 def test_schedules_refuse_what_sagemaker_refuses():
     definition_name, _ = definition(ENDPOINT, STATISTICS, CONSTRAINTS)
-    for expression in ("rate(1 hour)", "cron(15 * ? * * *)", "cron(0 * * * ? *)", "hourly"):
+    for expression in ("rate(1 hour)", "cron(15 * ? * * *)", "cron(0 * * * ? *)", "cron(0 */4 ? * * *)", "hourly"):
         expect_error(lambda: schedule(definition_name, expression), "ValidationException", message="Invalid ScheduleExpression")
     expect_error(lambda: schedule(definition_name, "NOW"), "ValidationException", message="DataAnalysisStartTime and DataAnalysisEndTime are required")
     expect_error(lambda: schedule(definition_name, "NOW", DataAnalysisStartTime="-PT0H", DataAnalysisEndTime="-PT1H"), "ValidationException", message="must be before")
@@ -211,8 +211,8 @@ def test_schedules_refuse_what_sagemaker_refuses():
         "ScheduleConfig": {"ScheduleExpression": "cron(0 * ? * * *)"}, "MonitoringJobDefinitionName": definition_name, "MonitoringType": "DataQuality"}),
         "ResourceInUse", message=f"Monitoring Schedule arn:aws:sagemaker:us-east-1:{ACCOUNT}:monitoring-schedule/{name} already exists.")
     sm.update_monitoring_schedule(MonitoringScheduleName=name, MonitoringScheduleConfig={
-        "ScheduleConfig": {"ScheduleExpression": "cron(0 */4 ? * * *)"}, "MonitoringJobDefinitionName": definition_name, "MonitoringType": "DataQuality"})
-    eq(sm.describe_monitoring_schedule(MonitoringScheduleName=name)["MonitoringScheduleConfig"]["ScheduleConfig"]["ScheduleExpression"], "cron(0 */4 ? * * *)", "updated")
+        "ScheduleConfig": {"ScheduleExpression": "cron(0 0/4 ? * * *)"}, "MonitoringJobDefinitionName": definition_name, "MonitoringType": "DataQuality"})
+    eq(sm.describe_monitoring_schedule(MonitoringScheduleName=name)["MonitoringScheduleConfig"]["ScheduleConfig"]["ScheduleExpression"], "cron(0 0/4 ? * * *)", "updated")
     listed = sm.list_monitoring_schedules(NameContains=name, StatusEquals="Scheduled")["MonitoringScheduleSummaries"]
     eq([(s["MonitoringScheduleName"], s["MonitoringJobDefinitionName"], s["MonitoringType"]) for s in listed], [(name, definition_name, "DataQuality")], "listed")
     sm.stop_monitoring_schedule(MonitoringScheduleName=name)

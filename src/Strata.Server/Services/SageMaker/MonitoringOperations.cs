@@ -435,8 +435,10 @@ public sealed partial class SageMakerService : IMonitoringSchedules
             ProcessingJobArn = job?.Arn,
             FailureReason = failure,
         };
-        if (!Monitoring.AddExecution(account, row) || job is null) return;
-        if (processingJobs.Create(account, new ProcessingJobRecord(job, new ProcessingJobState { LastModifiedTime = now }))) processing.Start(account, job.Name);
+        // The job first, so that an execution is never listed without it; a tick started twice
+        // finds its job (the name is the tick's) and its execution there already.
+        var created = job is not null && processingJobs.Create(account, new ProcessingJobRecord(job, new ProcessingJobState { LastModifiedTime = now }));
+        if (Monitoring.AddExecution(account, row) && created) processing.Start(account, job!.Name);
     }
 
     sealed class MonitoringStartFailure(string message) : Exception(message);
