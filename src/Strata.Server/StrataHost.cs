@@ -210,7 +210,8 @@ public static class StrataHost
                 Containers = new() { DataDir = options.DataDir, LogDir = Path.Combine(options.DataDir, "logs"), LogEvents = logIngestion },
                 Region = options.Region,
             },
-            clock, app.Services.GetRequiredService<ILogger<ProcessingJobRunner>>());
+            clock, app.Services.GetRequiredService<ILogger<ProcessingJobRunner>>())
+        { Metrics = metrics };
         var modelRegistry = new ModelRegistryStore(state) { Events = serviceEvents };
         var tuningJobs = new TuningJobStore(state, trainingJobs) { Events = serviceEvents };
         tuner = new HyperParameterTuner(tuningJobs, new TuningTrainingJobs(trainingJobs, training, sageMakerStore, logStore, options.Region), clock,

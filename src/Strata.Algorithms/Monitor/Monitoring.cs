@@ -56,14 +56,60 @@ public static class Monitoring
             log.WriteLine("No baseline constraints: wrote statistics.json only");
             return;
         }
-        var violations = ConstraintChecks.Evaluate(baseline, statisticsOfWindow);
+        var distances = new Dictionary<string, double>(StringComparer.Ordinal);
+        var violations = ConstraintChecks.Evaluate(baseline, statisticsOfWindow, distances);
         write(Path.Combine(outputDir, "constraint_violations.json"), ConstraintChecks.Report(violations));
+        if (env("publish_cloudwatch_metrics") != "Disabled" && baseline.Config.EmitMetrics)
+        {
+            var metrics = hostPath("/opt/ml/output/metrics/cloudwatch");
+            Directory.CreateDirectory(metrics);
+            write(Path.Combine(metrics, "cloudwatch_metrics.jsonl"), Metrics(statisticsOfWindow, distances, env("sagemaker_endpoint_name") ?? "",
+                env("sagemaker_monitoring_schedule_name") ?? "", end ?? DateTimeOffset.UnixEpoch));
+        }
         foreach (var v in violations) log.WriteLine($"  {v.ConstraintCheckType} {v.FeatureName}: {v.Description}");
         var optMlOutput = hostPath("/opt/ml/output");
         Directory.CreateDirectory(optMlOutput);
         File.WriteAllText(Path.Combine(optMlOutput, "message"), violations.Count > 0
             ? $"CompletedWithViolations: Job completed successfully with {violations.Count} violations."
             : "Completed: Job completed successfully with no violations.");
+    }
+
+    /// <summary>The metrics SageMaker publishes of a data-quality execution (namespace
+    /// aws/sagemaker/Endpoints/data-metrics), as a monitoring container hands them over: JSON lines
+    /// in /opt/ml/output/metrics/cloudwatch, each a MetricName, Timestamp (epoch seconds),
+    /// Dimensions (Endpoint, MonitoringSchedule) and Value. Per feature: feature_baseline_drift_,
+    /// feature_non_null_ and feature_null_.</summary>
+    public static byte[] Metrics(DatasetStatistics statistics, IReadOnlyDictionary<string, double> distances, string endpoint, string schedule, DateTimeOffset at)
+    {
+        using var buffer = new MemoryStream();
+        void Line(string name, double value)
+        {
+            using (var w = new Utf8JsonWriter(buffer))
+            {
+                w.WriteStartObject();
+                w.WriteString("MetricName", name);
+                w.WriteNumber("Timestamp", at.ToUnixTimeSeconds());
+                w.WriteStartArray("Dimensions");
+                foreach (var (n, v) in new[] { ("Endpoint", endpoint), ("MonitoringSchedule", schedule) })
+                {
+                    w.WriteStartObject();
+                    w.WriteString("Name", n);
+                    w.WriteString("Value", v);
+                    w.WriteEndObject();
+                }
+                w.WriteEndArray();
+                w.WriteNumber("Value", value);
+                w.WriteEndObject();
+            }
+            buffer.WriteByte((byte)'\n');
+        }
+        foreach (var f in statistics.Features)
+        {
+            if (distances.TryGetValue(f.Name, out var distance)) Line("feature_baseline_drift_" + f.Name, distance);
+            Line("feature_non_null_" + f.Name, f.Present);
+            Line("feature_null_" + f.Name, statistics.ItemCount - f.Present);
+        }
+        return buffer.ToArray();
     }
 
     static DateTimeOffset? Time(Func<string, string?> env, string name)

@@ -144,6 +144,12 @@ def test_hourly_schedule_finds_the_drift():
     assert "Baseline drift distance: 1 exceeds threshold: 0.1" in report["violations"][0]["description"], report
     stats = json.loads(s3.get_object(Bucket=BUCKET, Key=f"reports/{ENDPOINT}/{name}/{at}/statistics.json")["Body"].read())
     eq(stats["dataset"]["item_count"], len(DRIFTED_ROWS), "the window's records")
+    # The drift as a CloudWatch metric at the window's end, for an alarm to watch.
+    points = client("cloudwatch").get_metric_statistics(
+        Namespace="aws/sagemaker/Endpoints/data-metrics", MetricName="feature_baseline_drift_b",
+        Dimensions=[{"Name": "Endpoint", "Value": ENDPOINT}, {"Name": "MonitoringSchedule", "Value": name}],
+        StartTime=hour - 3600, EndTime=hour + 3600, Period=3600, Statistics=["Maximum"])["Datapoints"]
+    eq([(int(p["Timestamp"].timestamp()), p["Maximum"]) for p in points], [(hour, 1.0)], "feature_baseline_drift_b")
     eq(sm.describe_monitoring_schedule(MonitoringScheduleName=name)["LastMonitoringExecutionSummary"]["MonitoringExecutionStatus"],
        "CompletedWithViolations", "LastMonitoringExecutionSummary")
     # The listing's filters and pages.

@@ -130,3 +130,22 @@ public sealed class ConstraintChecksTests
         Assert.Contains("inferred_type Number", Assert.Throws<ClientError>(() => Baseline.Parse("{\"features\":[{\"name\":\"a\",\"inferred_type\":\"Number\"}]}", null)).Message);
     }
 }
+
+/// <summary>The metrics a data-quality execution hands over: one JSON line per metric, in the
+/// format of SageMaker's monitoring containers (MetricName, Timestamp, Dimensions, Value).</summary>
+public sealed class MonitoringMetricsTests
+{
+    [Fact]
+    public void DriftNullAndNonNullPerFeature()
+    {
+        var statistics = DatasetStatistics.Compute([[new Field("a", "1"), new Field("b", null)], [new Field("a", "2"), new Field("b", "x")]]);
+        var lines = Encoding.UTF8.GetString(Monitoring.Metrics(statistics, new Dictionary<string, double> { ["a"] = 0.25 }, "ep", "sched",
+            DateTimeOffset.FromUnixTimeSeconds(7200))).Split('\n', StringSplitOptions.RemoveEmptyEntries).Select(l => JsonNode.Parse(l)!).ToList();
+        Assert.Equal(["feature_baseline_drift_a", "feature_non_null_a", "feature_null_a", "feature_non_null_b", "feature_null_b"],
+            lines.Select(l => (string)l["MetricName"]!).ToList());
+        Assert.Equal(0.25, (double)lines[0]["Value"]!);
+        Assert.Equal(1, (double)lines[4]["Value"]!);
+        Assert.Equal(7200, (long)lines[0]["Timestamp"]!);
+        Assert.Equal("""[{"Name":"Endpoint","Value":"ep"},{"Name":"MonitoringSchedule","Value":"sched"}]""", lines[0]["Dimensions"]!.ToJsonString());
+    }
+}
