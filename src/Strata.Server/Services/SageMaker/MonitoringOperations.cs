@@ -381,7 +381,7 @@ public sealed partial class SageMakerService : IMonitoringSchedules
     {
         var account = ctx.Principal.AccountId;
         static double Ms(DateTimeOffset t) => t.ToUnixTimeMilliseconds();
-        IEnumerable<MonitoringExecutionSummary> rows = Monitoring.ListExecutions(account, input.MonitoringScheduleName).Select(r => Summary(account, r));
+        var rows = Monitoring.ListExecutions(account, input.MonitoringScheduleName).Select(r => Summary(account, r));
         if (input.EndpointName is { } endpoint) rows = rows.Where(r => r.EndpointName == endpoint);
         if (input.MonitoringJobDefinitionName is { } definition) rows = rows.Where(r => r.MonitoringJobDefinitionName == definition);
         if (input.MonitoringTypeEquals is { } type) rows = rows.Where(r => r.MonitoringType == type);
