@@ -5,6 +5,7 @@ using Strata.Server.Auth;
 using Strata.Server.Hosting;
 using Strata.Server.Identity;
 using Strata.Server.Jobs.Delivery;
+using Strata.Server.Jobs.Monitoring;
 using Strata.Server.Jobs.Processing;
 using Strata.Server.Jobs.StepFunctions;
 using Strata.Server.Jobs.Trail;
@@ -115,6 +116,9 @@ public static class StrataHost
         builder.Services.AddHostedService(_ => eventsDelivery);
         EventsScheduler eventsScheduler = null!;
         builder.Services.AddHostedService(_ => eventsScheduler);
+        // After the processing runner: a monitoring execution is a processing job.
+        MonitoringScheduler monitoringScheduler = null!;
+        builder.Services.AddHostedService(_ => monitoringScheduler);
         // After the jobs' runners: a resumed execution's .sync task polls jobs that are restored.
         ExecutionRunner stepFunctionsRunner = null!;
         builder.Services.AddHostedService(_ => stepFunctionsRunner);
@@ -206,7 +210,8 @@ public static class StrataHost
                 Containers = new() { DataDir = options.DataDir, LogDir = Path.Combine(options.DataDir, "logs"), LogEvents = logIngestion },
                 Region = options.Region,
             },
-            clock, app.Services.GetRequiredService<ILogger<ProcessingJobRunner>>());
+            clock, app.Services.GetRequiredService<ILogger<ProcessingJobRunner>>())
+        { Metrics = metrics };
         var modelRegistry = new ModelRegistryStore(state) { Events = serviceEvents };
         var tuningJobs = new TuningJobStore(state, trainingJobs) { Events = serviceEvents };
         tuner = new HyperParameterTuner(tuningJobs, new TuningTrainingJobs(trainingJobs, training, sageMakerStore, logStore, options.Region), clock,
@@ -218,7 +223,10 @@ public static class StrataHost
             TuningJobs = tuningJobs,
             Tuner = tuner,
             Limits = options.Limits,
+            Monitoring = new MonitoringStore(state),
         };
+        monitoringScheduler = new MonitoringScheduler(sageMaker, clock, app.Services.GetRequiredService<ILogger<MonitoringScheduler>>());
+        sageMaker.SchedulesChanged = monitoringScheduler.Wake;
         var runtime = new RuntimeService(hosting, metrics, options.Region,
             (account, name) => sageMakerStore.GetEndpoint(account, name) is { } e ? (e.EndpointStatus, e.FailureReason) : null);
         var autoScalingStore = new AutoScalingStore(state);

@@ -44,6 +44,12 @@ public static class Analyzer
         foreach (var script in new[] { "record_preprocessor_script", "post_analytics_processor_script" })
             if (env(script) is { Length: > 0 })
                 throw new ClientError($"{script} is not supported by Strata's analyzer (it runs no Python): give the dataset as the records to baseline, without the script");
+        // A monitoring execution's dataset is the endpoint's captured data, compared with a baseline.
+        if (CaptureReader.IsCaptureFormat(env("dataset_format")))
+        {
+            Monitoring.Run(env, log, path => HostPath(path, optMl, "the path"), Write);
+            return;
+        }
         var format = DatasetFormat.Parse(env("dataset_format"));
         var drift = env("categorical_drift_method") ?? "LInfinity";
         if (drift is not ("LInfinity" or "ChiSquared"))
@@ -76,7 +82,7 @@ public static class Analyzer
             : throw new ClientError($"the environment variable {name} is missing: set it to the container's path of the {(name == "dataset_source" ? "dataset input" : "output")} (usually {usual}), as the SageMaker Python SDK's suggest_baseline does");
 
     /// <summary>A container path below /opt/ml, where it is on this machine.</summary>
-    static string HostPath(string path, string optMl, string what)
+    internal static string HostPath(string path, string optMl, string what)
     {
         var full = Path.GetFullPath(path);
         if (full != "/opt/ml" && !full.StartsWith("/opt/ml/", StringComparison.Ordinal))
@@ -85,7 +91,7 @@ public static class Analyzer
     }
 
     /// <summary>Written to a temporary name, then renamed: an upload never sees half a file.</summary>
-    static void Write(string path, byte[] content)
+    internal static void Write(string path, byte[] content)
     {
         var tmp = path + ".tmp";
         File.WriteAllBytes(tmp, content);

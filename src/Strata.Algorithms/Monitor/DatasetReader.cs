@@ -168,7 +168,7 @@ public static class DatasetReader
 
     /// <summary>An object's members as fields: a nested object's members as parent.child; null is
     /// missing; a string is its text, a number its literal, true/false/an array their JSON text.</summary>
-    static void Flatten(JsonElement element, string? prefix, List<Field> record)
+    internal static void Flatten(JsonElement element, string? prefix, List<Field> record)
     {
         foreach (var member in element.EnumerateObject())
         {

@@ -132,6 +132,7 @@ public sealed class ProcessingJobRunner(IProcessingJobs jobs, IJobStorage storag
             uploads.ThrowIfFailed();
 
             exitMessage = ExitMessage(layout);
+            if (exit.ExitCode == 0 && exit.StoppedBy is null) PublishMonitoringMetrics(account, job, layout);
             // A failed container's outputs are not uploaded; a stopped one's are, as they are.
             if (exit.ExitCode == 0 || exit.StoppedBy is not null) await UploadAsync(outputs, job, authorize, sent, ct);
             jobs.Update(account, name, s =>
@@ -194,6 +195,43 @@ public sealed class ProcessingJobRunner(IProcessingJobs jobs, IJobStorage storag
     {
         foreach (var (outputDir, output) in outputs)
             await _transfers.UploadDirectoryAsync(outputDir, output.S3Uri, job.OutputKmsKeyId, authorize, $"{UploadOutput} {output.OutputName}", ct, sent);
+    }
+
+    /// <summary>Where a monitoring execution's metrics go (null: nowhere); the composition root sets it.</summary>
+    public Storage.MetricsStore? Metrics { get; init; }
+
+    /// <summary>A monitoring execution's CloudWatch metrics, as its container hands them over (JSON
+    /// lines in /opt/ml/output/metrics/cloudwatch: MetricName, Timestamp in epoch seconds,
+    /// Dimensions, Value), put in SageMaker's data-metrics namespace. Only a job a monitoring
+    /// schedule started (its environment names the schedule) publishes; a line that does not parse
+    /// is skipped and logged.</summary>
+    void PublishMonitoringMetrics(string account, ProcessingJob job, ProcessingLayout layout)
+    {
+        const string Namespace = "aws/sagemaker/Endpoints/data-metrics";
+        var dir = Path.Combine(layout.Output, "metrics", "cloudwatch");
+        if (Metrics is null || !job.Environment.ContainsKey("sagemaker_monitoring_schedule_name") || !Directory.Exists(dir)) return;
+        var published = 0;
+        foreach (var file in Directory.EnumerateFiles(dir, "*.jsonl"))
+            foreach (var line in File.ReadLines(file).Take(10_000))
+            {
+                if (string.IsNullOrWhiteSpace(line)) continue;
+                try
+                {
+                    using var doc = System.Text.Json.JsonDocument.Parse(line);
+                    var root = doc.RootElement;
+                    var dimensions = root.TryGetProperty("Dimensions", out var d)
+                        ? d.EnumerateArray().Select(x => new KeyValuePair<string, string>(x.GetProperty("Name").GetString()!, x.GetProperty("Value").GetString()!)).ToList()
+                        : [];
+                    Metrics.Put(Storage.MetricKey.Of(account, Namespace, root.GetProperty("MetricName").GetString()!, dimensions), "None",
+                        DateTimeOffset.FromUnixTimeSeconds(root.GetProperty("Timestamp").GetInt64()), [(root.GetProperty("Value").GetDouble(), 1)], highResolution: false);
+                    published++;
+                }
+                catch (Exception e) when (e is System.Text.Json.JsonException or InvalidOperationException or KeyNotFoundException or FormatException)
+                {
+                    log.LogWarning("processing job {Job}: a metric line of {File} is not a CloudWatch metric ({Error})", job.Name, Path.GetFileName(file), e.Message);
+                }
+            }
+        log.LogDebug("processing job {Job} published {Count} monitoring metric(s)", job.Name, published);
     }
 
     /// <summary>The first KB of /opt/ml/output/message; the job fails when it is not UTF-8, as in SageMaker.</summary>

@@ -343,6 +343,42 @@ public sealed partial record BatchDataCaptureConfig : IValidatable
     }
 }
 
+/// <summary>Input object for the batch transform job.</summary>
+public sealed partial record BatchTransformInput : IValidatable
+{
+    public string? DataCapturedDestinationS3Uri { get; init; }
+    public MonitoringDatasetFormat? DatasetFormat { get; init; }
+    public string? LocalPath { get; init; }
+    public string? S3InputMode { get; init; }
+    public string? S3DataDistributionType { get; init; }
+    public string? FeaturesAttribute { get; init; }
+    public string? InferenceAttribute { get; init; }
+    public string? ProbabilityAttribute { get; init; }
+    public double? ProbabilityThresholdAttribute { get; init; }
+    public string? StartTimeOffset { get; init; }
+    public string? EndTimeOffset { get; init; }
+    public string? ExcludeFeaturesAttribute { get; init; }
+
+    public void Validate(Validator v)
+    {
+        v.Required(DataCapturedDestinationS3Uri, "DataCapturedDestinationS3Uri");
+        v.Length(DataCapturedDestinationS3Uri, "DataCapturedDestinationS3Uri", 0, 512);
+        v.Pattern(DataCapturedDestinationS3Uri, "DataCapturedDestinationS3Uri", SageMakerPatterns.DestinationS3Uri, "(https|s3)://([^/])/?(.*)");
+        v.Required(DatasetFormat, "DatasetFormat");
+        v.Nested(DatasetFormat, "DatasetFormat");
+        v.Required(LocalPath, "LocalPath");
+        v.Length(LocalPath, "LocalPath", 0, 256);
+        v.Pattern(LocalPath, "LocalPath", SageMakerPatterns.ProcessingLocalPath, ".*");
+        v.Enum(S3InputMode, "S3InputMode", SageMakerEnums.ProcessingS3InputMode);
+        v.Enum(S3DataDistributionType, "S3DataDistributionType", SageMakerEnums.ProcessingS3DataDistributionType);
+        v.Length(StartTimeOffset, "StartTimeOffset", 1, 15);
+        v.Pattern(StartTimeOffset, "StartTimeOffset", SageMakerPatterns.MonitoringTimeOffsetString, ".?P.*");
+        v.Length(EndTimeOffset, "EndTimeOffset", 1, 15);
+        v.Pattern(EndTimeOffset, "EndTimeOffset", SageMakerPatterns.MonitoringTimeOffsetString, ".?P.*");
+        v.Length(ExcludeFeaturesAttribute, "ExcludeFeaturesAttribute", 0, 100);
+    }
+}
+
 /// <summary>A structure that keeps track of which training jobs launched by your hyperparameter tuning job are not improving model performance as evaluated against an objective function.</summary>
 public sealed partial record BestObjectiveNotImproving : IValidatable
 {
@@ -691,6 +727,49 @@ public sealed partial record ConvergenceDetected : IValidatable
     }
 }
 
+public sealed partial record CreateDataQualityJobDefinitionRequest : IValidatable
+{
+    public string? JobDefinitionName { get; init; }
+    public DataQualityBaselineConfig? DataQualityBaselineConfig { get; init; }
+    public DataQualityAppSpecification? DataQualityAppSpecification { get; init; }
+    public DataQualityJobInput? DataQualityJobInput { get; init; }
+    public MonitoringOutputConfig? DataQualityJobOutputConfig { get; init; }
+    public MonitoringResources? JobResources { get; init; }
+    public MonitoringNetworkConfig? NetworkConfig { get; init; }
+    public string? RoleArn { get; init; }
+    public MonitoringStoppingCondition? StoppingCondition { get; init; }
+    public List<Tag>? Tags { get; init; }
+
+    public void Validate(Validator v)
+    {
+        v.Required(JobDefinitionName, "JobDefinitionName");
+        v.Length(JobDefinitionName, "JobDefinitionName", 1, 63);
+        v.Pattern(JobDefinitionName, "JobDefinitionName", SageMakerPatterns.MonitoringJobDefinitionName, "[a-zA-Z0-9](-*[a-zA-Z0-9]){0,62}");
+        v.Nested(DataQualityBaselineConfig, "DataQualityBaselineConfig");
+        v.Required(DataQualityAppSpecification, "DataQualityAppSpecification");
+        v.Nested(DataQualityAppSpecification, "DataQualityAppSpecification");
+        v.Required(DataQualityJobInput, "DataQualityJobInput");
+        v.Nested(DataQualityJobInput, "DataQualityJobInput");
+        v.Required(DataQualityJobOutputConfig, "DataQualityJobOutputConfig");
+        v.Nested(DataQualityJobOutputConfig, "DataQualityJobOutputConfig");
+        v.Required(JobResources, "JobResources");
+        v.Nested(JobResources, "JobResources");
+        v.Nested(NetworkConfig, "NetworkConfig");
+        v.Required(RoleArn, "RoleArn");
+        v.Length(RoleArn, "RoleArn", 20, 2048);
+        v.Pattern(RoleArn, "RoleArn", SageMakerPatterns.RoleArn, "arn:aws[a-z\\-]*:iam::\\d{12}:role/?[a-zA-Z_0-9+=,.@\\-_/]+");
+        v.Nested(StoppingCondition, "StoppingCondition");
+        v.Length(Tags, "Tags", 0, 50);
+        v.NoNulls(Tags, "Tags");
+        v.Each(Tags, "Tags", static (v, i0) => { v.Nested(i0, null); });
+    }
+}
+
+public sealed partial record CreateDataQualityJobDefinitionResponse
+{
+    public string? JobDefinitionArn { get; init; }
+}
+
 public sealed partial record CreateEndpointConfigInput : IValidatable
 {
     public string? EndpointConfigName { get; init; }
@@ -933,6 +1012,30 @@ public sealed partial record CreateModelPackageOutput
     public string? ModelPackageArn { get; init; }
 }
 
+public sealed partial record CreateMonitoringScheduleRequest : IValidatable
+{
+    public string? MonitoringScheduleName { get; init; }
+    public MonitoringScheduleConfig? MonitoringScheduleConfig { get; init; }
+    public List<Tag>? Tags { get; init; }
+
+    public void Validate(Validator v)
+    {
+        v.Required(MonitoringScheduleName, "MonitoringScheduleName");
+        v.Length(MonitoringScheduleName, "MonitoringScheduleName", 1, 63);
+        v.Pattern(MonitoringScheduleName, "MonitoringScheduleName", SageMakerPatterns.MonitoringScheduleName, "[a-zA-Z0-9](-*[a-zA-Z0-9]){0,62}");
+        v.Required(MonitoringScheduleConfig, "MonitoringScheduleConfig");
+        v.Nested(MonitoringScheduleConfig, "MonitoringScheduleConfig");
+        v.Length(Tags, "Tags", 0, 50);
+        v.NoNulls(Tags, "Tags");
+        v.Each(Tags, "Tags", static (v, i0) => { v.Nested(i0, null); });
+    }
+}
+
+public sealed partial record CreateMonitoringScheduleResponse
+{
+    public string? MonitoringScheduleArn { get; init; }
+}
+
 public sealed partial record CreateProcessingJobRequest : IValidatable
 {
     public List<ProcessingInput>? ProcessingInputs { get; init; }
@@ -1171,6 +1274,67 @@ public sealed partial record DataProcessing : IValidatable
     }
 }
 
+/// <summary>Information about the container that a data quality monitoring job runs.</summary>
+public sealed partial record DataQualityAppSpecification : IValidatable
+{
+    public string? ImageUri { get; init; }
+    public List<string>? ContainerEntrypoint { get; init; }
+    public List<string>? ContainerArguments { get; init; }
+    public string? RecordPreprocessorSourceUri { get; init; }
+    public string? PostAnalyticsProcessorSourceUri { get; init; }
+    public Dictionary<string, string>? Environment { get; init; }
+
+    public void Validate(Validator v)
+    {
+        v.Required(ImageUri, "ImageUri");
+        v.Length(ImageUri, "ImageUri", 0, 255);
+        v.Pattern(ImageUri, "ImageUri", SageMakerPatterns.ImageUri, ".*");
+        v.Length(ContainerEntrypoint, "ContainerEntrypoint", 1, 100);
+        v.NoNulls(ContainerEntrypoint, "ContainerEntrypoint");
+        v.Each(ContainerEntrypoint, "ContainerEntrypoint", static (v, i0) => { v.Length(i0, null, 0, 256); v.Pattern(i0, null, SageMakerPatterns.ContainerEntrypointString, ".*"); });
+        v.Length(ContainerArguments, "ContainerArguments", 1, 50);
+        v.NoNulls(ContainerArguments, "ContainerArguments");
+        v.Each(ContainerArguments, "ContainerArguments", static (v, i0) => { v.Length(i0, null, 0, 256); v.Pattern(i0, null, SageMakerPatterns.ContainerArgument, ".*"); });
+        v.Length(RecordPreprocessorSourceUri, "RecordPreprocessorSourceUri", 0, 1024);
+        v.Pattern(RecordPreprocessorSourceUri, "RecordPreprocessorSourceUri", SageMakerPatterns.S3Uri, "(https|s3)://([^/]+)/?(.*)");
+        v.Length(PostAnalyticsProcessorSourceUri, "PostAnalyticsProcessorSourceUri", 0, 1024);
+        v.Pattern(PostAnalyticsProcessorSourceUri, "PostAnalyticsProcessorSourceUri", SageMakerPatterns.S3Uri, "(https|s3)://([^/]+)/?(.*)");
+        v.Length(Environment, "Environment", 0, 50);
+        v.NoNulls(Environment, "Environment");
+        v.Keys(Environment, "Environment", static (v, k0) => { v.Length(k0, null, 0, 256); v.Pattern(k0, null, SageMakerPatterns.ProcessingEnvironmentKey, "[a-zA-Z_][a-zA-Z0-9_]*"); });
+        v.Values(Environment, "Environment", static (v, k0) => { v.Length(k0, null, 0, 256); v.Pattern(k0, null, SageMakerPatterns.ProcessingEnvironmentValue, "[\\S\\s]*"); });
+    }
+}
+
+/// <summary>Configuration for monitoring constraints and monitoring statistics.</summary>
+public sealed partial record DataQualityBaselineConfig : IValidatable
+{
+    public string? BaseliningJobName { get; init; }
+    public MonitoringConstraintsResource? ConstraintsResource { get; init; }
+    public MonitoringStatisticsResource? StatisticsResource { get; init; }
+
+    public void Validate(Validator v)
+    {
+        v.Length(BaseliningJobName, "BaseliningJobName", 1, 63);
+        v.Pattern(BaseliningJobName, "BaseliningJobName", SageMakerPatterns.ProcessingJobName, "[a-zA-Z0-9](-*[a-zA-Z0-9]){0,62}");
+        v.Nested(ConstraintsResource, "ConstraintsResource");
+        v.Nested(StatisticsResource, "StatisticsResource");
+    }
+}
+
+/// <summary>The input for the data quality monitoring job.</summary>
+public sealed partial record DataQualityJobInput : IValidatable
+{
+    public EndpointInput? EndpointInput { get; init; }
+    public BatchTransformInput? BatchTransformInput { get; init; }
+
+    public void Validate(Validator v)
+    {
+        v.Nested(EndpointInput, "EndpointInput");
+        v.Nested(BatchTransformInput, "BatchTransformInput");
+    }
+}
+
 /// <summary>Describes the location of the channel data.</summary>
 public sealed partial record DataSource : IValidatable
 {
@@ -1286,6 +1450,18 @@ public sealed partial record DebugRuleEvaluationStatus
     public DateTimeOffset? LastModifiedTime { get; init; }
 }
 
+public sealed partial record DeleteDataQualityJobDefinitionRequest : IValidatable
+{
+    public string? JobDefinitionName { get; init; }
+
+    public void Validate(Validator v)
+    {
+        v.Required(JobDefinitionName, "JobDefinitionName");
+        v.Length(JobDefinitionName, "JobDefinitionName", 1, 63);
+        v.Pattern(JobDefinitionName, "JobDefinitionName", SageMakerPatterns.MonitoringJobDefinitionName, "[a-zA-Z0-9](-*[a-zA-Z0-9]){0,62}");
+    }
+}
+
 public sealed partial record DeleteEndpointConfigInput : IValidatable
 {
     public string? EndpointConfigName { get; init; }
@@ -1358,6 +1534,18 @@ public sealed partial record DeleteModelPackageInput : IValidatable
     }
 }
 
+public sealed partial record DeleteMonitoringScheduleRequest : IValidatable
+{
+    public string? MonitoringScheduleName { get; init; }
+
+    public void Validate(Validator v)
+    {
+        v.Required(MonitoringScheduleName, "MonitoringScheduleName");
+        v.Length(MonitoringScheduleName, "MonitoringScheduleName", 1, 63);
+        v.Pattern(MonitoringScheduleName, "MonitoringScheduleName", SageMakerPatterns.MonitoringScheduleName, "[a-zA-Z0-9](-*[a-zA-Z0-9]){0,62}");
+    }
+}
+
 public sealed partial record DeleteTagsInput : IValidatable
 {
     public string? ResourceArn { get; init; }
@@ -1407,6 +1595,33 @@ public sealed partial record DeploymentRecommendation
 {
     public string? RecommendationStatus { get; init; }
     public List<RealTimeInferenceRecommendation>? RealTimeInferenceRecommendations { get; init; }
+}
+
+public sealed partial record DescribeDataQualityJobDefinitionRequest : IValidatable
+{
+    public string? JobDefinitionName { get; init; }
+
+    public void Validate(Validator v)
+    {
+        v.Required(JobDefinitionName, "JobDefinitionName");
+        v.Length(JobDefinitionName, "JobDefinitionName", 1, 63);
+        v.Pattern(JobDefinitionName, "JobDefinitionName", SageMakerPatterns.MonitoringJobDefinitionName, "[a-zA-Z0-9](-*[a-zA-Z0-9]){0,62}");
+    }
+}
+
+public sealed partial record DescribeDataQualityJobDefinitionResponse
+{
+    public string? JobDefinitionArn { get; init; }
+    public string? JobDefinitionName { get; init; }
+    public DateTimeOffset? CreationTime { get; init; }
+    public DataQualityBaselineConfig? DataQualityBaselineConfig { get; init; }
+    public DataQualityAppSpecification? DataQualityAppSpecification { get; init; }
+    public DataQualityJobInput? DataQualityJobInput { get; init; }
+    public MonitoringOutputConfig? DataQualityJobOutputConfig { get; init; }
+    public MonitoringResources? JobResources { get; init; }
+    public MonitoringNetworkConfig? NetworkConfig { get; init; }
+    public string? RoleArn { get; init; }
+    public MonitoringStoppingCondition? StoppingCondition { get; init; }
 }
 
 public sealed partial record DescribeEndpointConfigInput : IValidatable
@@ -1598,6 +1813,32 @@ public sealed partial record DescribeModelPackageOutput
     public ModelPackageModelCard? ModelCard { get; init; }
     public ModelLifeCycle? ModelLifeCycle { get; init; }
     public string? ManagedStorageType { get; init; }
+}
+
+public sealed partial record DescribeMonitoringScheduleRequest : IValidatable
+{
+    public string? MonitoringScheduleName { get; init; }
+
+    public void Validate(Validator v)
+    {
+        v.Required(MonitoringScheduleName, "MonitoringScheduleName");
+        v.Length(MonitoringScheduleName, "MonitoringScheduleName", 1, 63);
+        v.Pattern(MonitoringScheduleName, "MonitoringScheduleName", SageMakerPatterns.MonitoringScheduleName, "[a-zA-Z0-9](-*[a-zA-Z0-9]){0,62}");
+    }
+}
+
+public sealed partial record DescribeMonitoringScheduleResponse
+{
+    public string? MonitoringScheduleArn { get; init; }
+    public string? MonitoringScheduleName { get; init; }
+    public string? MonitoringScheduleStatus { get; init; }
+    public string? MonitoringType { get; init; }
+    public string? FailureReason { get; init; }
+    public DateTimeOffset? CreationTime { get; init; }
+    public DateTimeOffset? LastModifiedTime { get; init; }
+    public MonitoringScheduleConfig? MonitoringScheduleConfig { get; init; }
+    public string? EndpointName { get; init; }
+    public MonitoringExecutionSummary? LastMonitoringExecutionSummary { get; init; }
 }
 
 public sealed partial record DescribeProcessingJobRequest : IValidatable
@@ -1845,6 +2086,39 @@ public sealed partial record EndpointConfigSummary
     public string? EndpointConfigName { get; init; }
     public string? EndpointConfigArn { get; init; }
     public DateTimeOffset? CreationTime { get; init; }
+}
+
+/// <summary>Input object for the endpoint</summary>
+public sealed partial record EndpointInput : IValidatable
+{
+    public string? EndpointName { get; init; }
+    public string? LocalPath { get; init; }
+    public string? S3InputMode { get; init; }
+    public string? S3DataDistributionType { get; init; }
+    public string? FeaturesAttribute { get; init; }
+    public string? InferenceAttribute { get; init; }
+    public string? ProbabilityAttribute { get; init; }
+    public double? ProbabilityThresholdAttribute { get; init; }
+    public string? StartTimeOffset { get; init; }
+    public string? EndTimeOffset { get; init; }
+    public string? ExcludeFeaturesAttribute { get; init; }
+
+    public void Validate(Validator v)
+    {
+        v.Required(EndpointName, "EndpointName");
+        v.Length(EndpointName, "EndpointName", 0, 63);
+        v.Pattern(EndpointName, "EndpointName", SageMakerPatterns.EndpointName, "[a-zA-Z0-9](-*[a-zA-Z0-9]){0,62}");
+        v.Required(LocalPath, "LocalPath");
+        v.Length(LocalPath, "LocalPath", 0, 256);
+        v.Pattern(LocalPath, "LocalPath", SageMakerPatterns.ProcessingLocalPath, ".*");
+        v.Enum(S3InputMode, "S3InputMode", SageMakerEnums.ProcessingS3InputMode);
+        v.Enum(S3DataDistributionType, "S3DataDistributionType", SageMakerEnums.ProcessingS3DataDistributionType);
+        v.Length(StartTimeOffset, "StartTimeOffset", 1, 15);
+        v.Pattern(StartTimeOffset, "StartTimeOffset", SageMakerPatterns.MonitoringTimeOffsetString, ".?P.*");
+        v.Length(EndTimeOffset, "EndTimeOffset", 1, 15);
+        v.Pattern(EndTimeOffset, "EndTimeOffset", SageMakerPatterns.MonitoringTimeOffsetString, ".?P.*");
+        v.Length(ExcludeFeaturesAttribute, "ExcludeFeaturesAttribute", 0, 100);
+    }
 }
 
 /// <summary>Provides summary information for an endpoint.</summary>
@@ -2375,6 +2649,37 @@ public sealed partial record IntegerParameterRange : IValidatable
     }
 }
 
+public sealed partial record ListDataQualityJobDefinitionsRequest : IValidatable
+{
+    public string? EndpointName { get; init; }
+    public string? SortBy { get; init; }
+    public string? SortOrder { get; init; }
+    public string? NextToken { get; init; }
+    public int? MaxResults { get; init; }
+    public string? NameContains { get; init; }
+    public DateTimeOffset? CreationTimeBefore { get; init; }
+    public DateTimeOffset? CreationTimeAfter { get; init; }
+
+    public void Validate(Validator v)
+    {
+        v.Length(EndpointName, "EndpointName", 0, 63);
+        v.Pattern(EndpointName, "EndpointName", SageMakerPatterns.EndpointName, "[a-zA-Z0-9](-*[a-zA-Z0-9]){0,62}");
+        v.Enum(SortBy, "SortBy", SageMakerEnums.MonitoringJobDefinitionSortKey);
+        v.Enum(SortOrder, "SortOrder", SageMakerEnums.SortOrder);
+        v.Length(NextToken, "NextToken", 0, 8192);
+        v.Pattern(NextToken, "NextToken", SageMakerPatterns.NextToken, ".*");
+        v.Range(MaxResults, "MaxResults", 1, 100);
+        v.Length(NameContains, "NameContains", 0, 63);
+        v.Pattern(NameContains, "NameContains", SageMakerPatterns.NameContains, "[a-zA-Z0-9\\-]+");
+    }
+}
+
+public sealed partial record ListDataQualityJobDefinitionsResponse
+{
+    public List<MonitoringJobDefinitionSummary>? JobDefinitionSummaries { get; init; }
+    public string? NextToken { get; init; }
+}
+
 public sealed partial record ListEndpointConfigsInput : IValidatable
 {
     public string? SortBy { get; init; }
@@ -2557,6 +2862,88 @@ public sealed partial record ListModelsInput : IValidatable
 public sealed partial record ListModelsOutput
 {
     public List<ModelSummary>? Models { get; init; }
+    public string? NextToken { get; init; }
+}
+
+public sealed partial record ListMonitoringExecutionsRequest : IValidatable
+{
+    public string? MonitoringScheduleName { get; init; }
+    public string? EndpointName { get; init; }
+    public string? SortBy { get; init; }
+    public string? SortOrder { get; init; }
+    public string? NextToken { get; init; }
+    public int? MaxResults { get; init; }
+    public DateTimeOffset? ScheduledTimeBefore { get; init; }
+    public DateTimeOffset? ScheduledTimeAfter { get; init; }
+    public DateTimeOffset? CreationTimeBefore { get; init; }
+    public DateTimeOffset? CreationTimeAfter { get; init; }
+    public DateTimeOffset? LastModifiedTimeBefore { get; init; }
+    public DateTimeOffset? LastModifiedTimeAfter { get; init; }
+    public string? StatusEquals { get; init; }
+    public string? MonitoringJobDefinitionName { get; init; }
+    public string? MonitoringTypeEquals { get; init; }
+
+    public void Validate(Validator v)
+    {
+        v.Length(MonitoringScheduleName, "MonitoringScheduleName", 1, 63);
+        v.Pattern(MonitoringScheduleName, "MonitoringScheduleName", SageMakerPatterns.MonitoringScheduleName, "[a-zA-Z0-9](-*[a-zA-Z0-9]){0,62}");
+        v.Length(EndpointName, "EndpointName", 0, 63);
+        v.Pattern(EndpointName, "EndpointName", SageMakerPatterns.EndpointName, "[a-zA-Z0-9](-*[a-zA-Z0-9]){0,62}");
+        v.Enum(SortBy, "SortBy", SageMakerEnums.MonitoringExecutionSortKey);
+        v.Enum(SortOrder, "SortOrder", SageMakerEnums.SortOrder);
+        v.Length(NextToken, "NextToken", 0, 8192);
+        v.Pattern(NextToken, "NextToken", SageMakerPatterns.NextToken, ".*");
+        v.Range(MaxResults, "MaxResults", 1, 100);
+        v.Enum(StatusEquals, "StatusEquals", SageMakerEnums.ExecutionStatus);
+        v.Length(MonitoringJobDefinitionName, "MonitoringJobDefinitionName", 1, 63);
+        v.Pattern(MonitoringJobDefinitionName, "MonitoringJobDefinitionName", SageMakerPatterns.MonitoringJobDefinitionName, "[a-zA-Z0-9](-*[a-zA-Z0-9]){0,62}");
+        v.Enum(MonitoringTypeEquals, "MonitoringTypeEquals", SageMakerEnums.MonitoringType);
+    }
+}
+
+public sealed partial record ListMonitoringExecutionsResponse
+{
+    public List<MonitoringExecutionSummary>? MonitoringExecutionSummaries { get; init; }
+    public string? NextToken { get; init; }
+}
+
+public sealed partial record ListMonitoringSchedulesRequest : IValidatable
+{
+    public string? EndpointName { get; init; }
+    public string? SortBy { get; init; }
+    public string? SortOrder { get; init; }
+    public string? NextToken { get; init; }
+    public int? MaxResults { get; init; }
+    public string? NameContains { get; init; }
+    public DateTimeOffset? CreationTimeBefore { get; init; }
+    public DateTimeOffset? CreationTimeAfter { get; init; }
+    public DateTimeOffset? LastModifiedTimeBefore { get; init; }
+    public DateTimeOffset? LastModifiedTimeAfter { get; init; }
+    public string? StatusEquals { get; init; }
+    public string? MonitoringJobDefinitionName { get; init; }
+    public string? MonitoringTypeEquals { get; init; }
+
+    public void Validate(Validator v)
+    {
+        v.Length(EndpointName, "EndpointName", 0, 63);
+        v.Pattern(EndpointName, "EndpointName", SageMakerPatterns.EndpointName, "[a-zA-Z0-9](-*[a-zA-Z0-9]){0,62}");
+        v.Enum(SortBy, "SortBy", SageMakerEnums.MonitoringScheduleSortKey);
+        v.Enum(SortOrder, "SortOrder", SageMakerEnums.SortOrder);
+        v.Length(NextToken, "NextToken", 0, 8192);
+        v.Pattern(NextToken, "NextToken", SageMakerPatterns.NextToken, ".*");
+        v.Range(MaxResults, "MaxResults", 1, 100);
+        v.Length(NameContains, "NameContains", 0, 63);
+        v.Pattern(NameContains, "NameContains", SageMakerPatterns.NameContains, "[a-zA-Z0-9\\-]+");
+        v.Enum(StatusEquals, "StatusEquals", SageMakerEnums.ScheduleStatus);
+        v.Length(MonitoringJobDefinitionName, "MonitoringJobDefinitionName", 1, 63);
+        v.Pattern(MonitoringJobDefinitionName, "MonitoringJobDefinitionName", SageMakerPatterns.MonitoringJobDefinitionName, "[a-zA-Z0-9](-*[a-zA-Z0-9]){0,62}");
+        v.Enum(MonitoringTypeEquals, "MonitoringTypeEquals", SageMakerEnums.MonitoringType);
+    }
+}
+
+public sealed partial record ListMonitoringSchedulesResponse
+{
+    public List<MonitoringScheduleSummary>? MonitoringScheduleSummaries { get; init; }
     public string? NextToken { get; init; }
 }
 
@@ -3112,6 +3499,323 @@ public sealed partial record ModelSummary
     public string? ModelName { get; init; }
     public string? ModelArn { get; init; }
     public DateTimeOffset? CreationTime { get; init; }
+}
+
+/// <summary>Container image configuration object for the monitoring job.</summary>
+public sealed partial record MonitoringAppSpecification : IValidatable
+{
+    public string? ImageUri { get; init; }
+    public List<string>? ContainerEntrypoint { get; init; }
+    public List<string>? ContainerArguments { get; init; }
+    public string? RecordPreprocessorSourceUri { get; init; }
+    public string? PostAnalyticsProcessorSourceUri { get; init; }
+
+    public void Validate(Validator v)
+    {
+        v.Required(ImageUri, "ImageUri");
+        v.Length(ImageUri, "ImageUri", 0, 255);
+        v.Pattern(ImageUri, "ImageUri", SageMakerPatterns.ImageUri, ".*");
+        v.Length(ContainerEntrypoint, "ContainerEntrypoint", 1, 100);
+        v.NoNulls(ContainerEntrypoint, "ContainerEntrypoint");
+        v.Each(ContainerEntrypoint, "ContainerEntrypoint", static (v, i0) => { v.Length(i0, null, 0, 256); v.Pattern(i0, null, SageMakerPatterns.ContainerEntrypointString, ".*"); });
+        v.Length(ContainerArguments, "ContainerArguments", 1, 50);
+        v.NoNulls(ContainerArguments, "ContainerArguments");
+        v.Each(ContainerArguments, "ContainerArguments", static (v, i0) => { v.Length(i0, null, 0, 256); v.Pattern(i0, null, SageMakerPatterns.ContainerArgument, ".*"); });
+        v.Length(RecordPreprocessorSourceUri, "RecordPreprocessorSourceUri", 0, 1024);
+        v.Pattern(RecordPreprocessorSourceUri, "RecordPreprocessorSourceUri", SageMakerPatterns.S3Uri, "(https|s3)://([^/]+)/?(.*)");
+        v.Length(PostAnalyticsProcessorSourceUri, "PostAnalyticsProcessorSourceUri", 0, 1024);
+        v.Pattern(PostAnalyticsProcessorSourceUri, "PostAnalyticsProcessorSourceUri", SageMakerPatterns.S3Uri, "(https|s3)://([^/]+)/?(.*)");
+    }
+}
+
+/// <summary>Configuration for monitoring constraints and monitoring statistics.</summary>
+public sealed partial record MonitoringBaselineConfig : IValidatable
+{
+    public string? BaseliningJobName { get; init; }
+    public MonitoringConstraintsResource? ConstraintsResource { get; init; }
+    public MonitoringStatisticsResource? StatisticsResource { get; init; }
+
+    public void Validate(Validator v)
+    {
+        v.Length(BaseliningJobName, "BaseliningJobName", 1, 63);
+        v.Pattern(BaseliningJobName, "BaseliningJobName", SageMakerPatterns.ProcessingJobName, "[a-zA-Z0-9](-*[a-zA-Z0-9]){0,62}");
+        v.Nested(ConstraintsResource, "ConstraintsResource");
+        v.Nested(StatisticsResource, "StatisticsResource");
+    }
+}
+
+/// <summary>Configuration for the cluster used to run model monitoring jobs.</summary>
+public sealed partial record MonitoringClusterConfig : IValidatable
+{
+    public int? InstanceCount { get; init; }
+    public string? InstanceType { get; init; }
+    public int? VolumeSizeInGB { get; init; }
+    public string? VolumeKmsKeyId { get; init; }
+
+    public void Validate(Validator v)
+    {
+        v.Required(InstanceCount, "InstanceCount");
+        v.Range(InstanceCount, "InstanceCount", 1, 100);
+        v.Required(InstanceType, "InstanceType");
+        v.Enum(InstanceType, "InstanceType", SageMakerEnums.ProcessingInstanceType);
+        v.Required(VolumeSizeInGB, "VolumeSizeInGB");
+        v.Range(VolumeSizeInGB, "VolumeSizeInGB", 1, 16384);
+        v.Length(VolumeKmsKeyId, "VolumeKmsKeyId", 0, 2048);
+        v.Pattern(VolumeKmsKeyId, "VolumeKmsKeyId", SageMakerPatterns.KmsKeyId, "[a-zA-Z0-9:/_-]*");
+    }
+}
+
+/// <summary>The constraints resource for a monitoring job.</summary>
+public sealed partial record MonitoringConstraintsResource : IValidatable
+{
+    public string? S3Uri { get; init; }
+
+    public void Validate(Validator v)
+    {
+        v.Length(S3Uri, "S3Uri", 0, 1024);
+        v.Pattern(S3Uri, "S3Uri", SageMakerPatterns.S3Uri, "(https|s3)://([^/]+)/?(.*)");
+    }
+}
+
+/// <summary>Represents the CSV dataset format used when running a monitoring job.</summary>
+public sealed partial record MonitoringCsvDatasetFormat : IValidatable
+{
+    public bool? Header { get; init; }
+
+    public void Validate(Validator v) { }
+}
+
+/// <summary>Represents the dataset format used when running a monitoring job.</summary>
+public sealed partial record MonitoringDatasetFormat : IValidatable
+{
+    public MonitoringCsvDatasetFormat? Csv { get; init; }
+    public MonitoringJsonDatasetFormat? Json { get; init; }
+    public MonitoringParquetDatasetFormat? Parquet { get; init; }
+
+    public void Validate(Validator v)
+    {
+        v.Nested(Csv, "Csv");
+        v.Nested(Json, "Json");
+        v.Nested(Parquet, "Parquet");
+    }
+}
+
+/// <summary>Summary of information about the last monitoring job to run.</summary>
+public sealed partial record MonitoringExecutionSummary
+{
+    public string? MonitoringScheduleName { get; init; }
+    public DateTimeOffset? ScheduledTime { get; init; }
+    public DateTimeOffset? CreationTime { get; init; }
+    public DateTimeOffset? LastModifiedTime { get; init; }
+    public string? MonitoringExecutionStatus { get; init; }
+    public string? ProcessingJobArn { get; init; }
+    public string? EndpointName { get; init; }
+    public string? FailureReason { get; init; }
+    public string? MonitoringJobDefinitionName { get; init; }
+    public string? MonitoringType { get; init; }
+}
+
+/// <summary>The inputs for a monitoring job.</summary>
+public sealed partial record MonitoringInput : IValidatable
+{
+    public EndpointInput? EndpointInput { get; init; }
+    public BatchTransformInput? BatchTransformInput { get; init; }
+
+    public void Validate(Validator v)
+    {
+        v.Nested(EndpointInput, "EndpointInput");
+        v.Nested(BatchTransformInput, "BatchTransformInput");
+    }
+}
+
+/// <summary>Defines the monitoring job.</summary>
+public sealed partial record MonitoringJobDefinition : IValidatable
+{
+    public MonitoringBaselineConfig? BaselineConfig { get; init; }
+    public List<MonitoringInput>? MonitoringInputs { get; init; }
+    public MonitoringOutputConfig? MonitoringOutputConfig { get; init; }
+    public MonitoringResources? MonitoringResources { get; init; }
+    public MonitoringAppSpecification? MonitoringAppSpecification { get; init; }
+    public MonitoringStoppingCondition? StoppingCondition { get; init; }
+    public Dictionary<string, string>? Environment { get; init; }
+    public NetworkConfig? NetworkConfig { get; init; }
+    public string? RoleArn { get; init; }
+
+    public void Validate(Validator v)
+    {
+        v.Nested(BaselineConfig, "BaselineConfig");
+        v.Required(MonitoringInputs, "MonitoringInputs");
+        v.Length(MonitoringInputs, "MonitoringInputs", 1, 1);
+        v.NoNulls(MonitoringInputs, "MonitoringInputs");
+        v.Each(MonitoringInputs, "MonitoringInputs", static (v, i0) => { v.Nested(i0, null); });
+        v.Required(MonitoringOutputConfig, "MonitoringOutputConfig");
+        v.Nested(MonitoringOutputConfig, "MonitoringOutputConfig");
+        v.Required(MonitoringResources, "MonitoringResources");
+        v.Nested(MonitoringResources, "MonitoringResources");
+        v.Required(MonitoringAppSpecification, "MonitoringAppSpecification");
+        v.Nested(MonitoringAppSpecification, "MonitoringAppSpecification");
+        v.Nested(StoppingCondition, "StoppingCondition");
+        v.Length(Environment, "Environment", 0, 50);
+        v.NoNulls(Environment, "Environment");
+        v.Keys(Environment, "Environment", static (v, k0) => { v.Length(k0, null, 0, 256); v.Pattern(k0, null, SageMakerPatterns.ProcessingEnvironmentKey, "[a-zA-Z_][a-zA-Z0-9_]*"); });
+        v.Values(Environment, "Environment", static (v, k0) => { v.Length(k0, null, 0, 256); v.Pattern(k0, null, SageMakerPatterns.ProcessingEnvironmentValue, "[\\S\\s]*"); });
+        v.Nested(NetworkConfig, "NetworkConfig");
+        v.Required(RoleArn, "RoleArn");
+        v.Length(RoleArn, "RoleArn", 20, 2048);
+        v.Pattern(RoleArn, "RoleArn", SageMakerPatterns.RoleArn, "arn:aws[a-z\\-]*:iam::\\d{12}:role/?[a-zA-Z_0-9+=,.@\\-_/]+");
+    }
+}
+
+/// <summary>Summary information about a monitoring job.</summary>
+public sealed partial record MonitoringJobDefinitionSummary
+{
+    public string? MonitoringJobDefinitionName { get; init; }
+    public string? MonitoringJobDefinitionArn { get; init; }
+    public DateTimeOffset? CreationTime { get; init; }
+    public string? EndpointName { get; init; }
+}
+
+/// <summary>Represents the JSON dataset format used when running a monitoring job.</summary>
+public sealed partial record MonitoringJsonDatasetFormat : IValidatable
+{
+    public bool? Line { get; init; }
+
+    public void Validate(Validator v) { }
+}
+
+/// <summary>The networking configuration for the monitoring job.</summary>
+public sealed partial record MonitoringNetworkConfig : IValidatable
+{
+    public bool? EnableInterContainerTrafficEncryption { get; init; }
+    public bool? EnableNetworkIsolation { get; init; }
+    public VpcConfig? VpcConfig { get; init; }
+
+    public void Validate(Validator v)
+    {
+        v.Nested(VpcConfig, "VpcConfig");
+    }
+}
+
+/// <summary>The output object for a monitoring job.</summary>
+public sealed partial record MonitoringOutput : IValidatable
+{
+    public MonitoringS3Output? S3Output { get; init; }
+
+    public void Validate(Validator v)
+    {
+        v.Required(S3Output, "S3Output");
+        v.Nested(S3Output, "S3Output");
+    }
+}
+
+/// <summary>The output configuration for monitoring jobs.</summary>
+public sealed partial record MonitoringOutputConfig : IValidatable
+{
+    public List<MonitoringOutput>? MonitoringOutputs { get; init; }
+    public string? KmsKeyId { get; init; }
+
+    public void Validate(Validator v)
+    {
+        v.Required(MonitoringOutputs, "MonitoringOutputs");
+        v.Length(MonitoringOutputs, "MonitoringOutputs", 1, 1);
+        v.NoNulls(MonitoringOutputs, "MonitoringOutputs");
+        v.Each(MonitoringOutputs, "MonitoringOutputs", static (v, i0) => { v.Nested(i0, null); });
+        v.Length(KmsKeyId, "KmsKeyId", 0, 2048);
+        v.Pattern(KmsKeyId, "KmsKeyId", SageMakerPatterns.KmsKeyId, "[a-zA-Z0-9:/_-]*");
+    }
+}
+
+/// <summary>Represents the Parquet dataset format used when running a monitoring job.</summary>
+public sealed partial record MonitoringParquetDatasetFormat : IValidatable
+{
+
+    public void Validate(Validator v) { }
+}
+
+/// <summary>Identifies the resources to deploy for a monitoring job.</summary>
+public sealed partial record MonitoringResources : IValidatable
+{
+    public MonitoringClusterConfig? ClusterConfig { get; init; }
+
+    public void Validate(Validator v)
+    {
+        v.Required(ClusterConfig, "ClusterConfig");
+        v.Nested(ClusterConfig, "ClusterConfig");
+    }
+}
+
+/// <summary>Information about where and how you want to store the results of a monitoring job.</summary>
+public sealed partial record MonitoringS3Output : IValidatable
+{
+    public string? S3Uri { get; init; }
+    public string? LocalPath { get; init; }
+    public string? S3UploadMode { get; init; }
+
+    public void Validate(Validator v)
+    {
+        v.Required(S3Uri, "S3Uri");
+        v.Length(S3Uri, "S3Uri", 0, 512);
+        v.Pattern(S3Uri, "S3Uri", SageMakerPatterns.MonitoringS3Uri, "(https|s3)://([^/]+)/?(.*)");
+        v.Required(LocalPath, "LocalPath");
+        v.Length(LocalPath, "LocalPath", 0, 256);
+        v.Pattern(LocalPath, "LocalPath", SageMakerPatterns.ProcessingLocalPath, ".*");
+        v.Enum(S3UploadMode, "S3UploadMode", SageMakerEnums.ProcessingS3UploadMode);
+    }
+}
+
+/// <summary>Configures the monitoring schedule and defines the monitoring job.</summary>
+public sealed partial record MonitoringScheduleConfig : IValidatable
+{
+    public ScheduleConfig? ScheduleConfig { get; init; }
+    public MonitoringJobDefinition? MonitoringJobDefinition { get; init; }
+    public string? MonitoringJobDefinitionName { get; init; }
+    public string? MonitoringType { get; init; }
+
+    public void Validate(Validator v)
+    {
+        v.Nested(ScheduleConfig, "ScheduleConfig");
+        v.Nested(MonitoringJobDefinition, "MonitoringJobDefinition");
+        v.Length(MonitoringJobDefinitionName, "MonitoringJobDefinitionName", 1, 63);
+        v.Pattern(MonitoringJobDefinitionName, "MonitoringJobDefinitionName", SageMakerPatterns.MonitoringJobDefinitionName, "[a-zA-Z0-9](-*[a-zA-Z0-9]){0,62}");
+        v.Enum(MonitoringType, "MonitoringType", SageMakerEnums.MonitoringType);
+    }
+}
+
+/// <summary>Summarizes the monitoring schedule.</summary>
+public sealed partial record MonitoringScheduleSummary
+{
+    public string? MonitoringScheduleName { get; init; }
+    public string? MonitoringScheduleArn { get; init; }
+    public DateTimeOffset? CreationTime { get; init; }
+    public DateTimeOffset? LastModifiedTime { get; init; }
+    public string? MonitoringScheduleStatus { get; init; }
+    public string? EndpointName { get; init; }
+    public string? MonitoringJobDefinitionName { get; init; }
+    public string? MonitoringType { get; init; }
+}
+
+/// <summary>The statistics resource for a monitoring job.</summary>
+public sealed partial record MonitoringStatisticsResource : IValidatable
+{
+    public string? S3Uri { get; init; }
+
+    public void Validate(Validator v)
+    {
+        v.Length(S3Uri, "S3Uri", 0, 1024);
+        v.Pattern(S3Uri, "S3Uri", SageMakerPatterns.S3Uri, "(https|s3)://([^/]+)/?(.*)");
+    }
+}
+
+/// <summary>A time limit for how long the monitoring job is allowed to run before stopping.</summary>
+public sealed partial record MonitoringStoppingCondition : IValidatable
+{
+    public int? MaxRuntimeInSeconds { get; init; }
+
+    public void Validate(Validator v)
+    {
+        v.Required(MaxRuntimeInSeconds, "MaxRuntimeInSeconds");
+        v.Range(MaxRuntimeInSeconds, "MaxRuntimeInSeconds", 1, 86400);
+    }
 }
 
 /// <summary>Specifies additional configuration for hosting multi-model endpoints.</summary>
@@ -3862,6 +4566,20 @@ public sealed partial record S3ModelDataSource : IValidatable
     }
 }
 
+/// <summary>Configuration details about the monitoring schedule.</summary>
+public sealed partial record ScheduleConfig : IValidatable
+{
+    public string? ScheduleExpression { get; init; }
+    public string? DataAnalysisStartTime { get; init; }
+    public string? DataAnalysisEndTime { get; init; }
+
+    public void Validate(Validator v)
+    {
+        v.Required(ScheduleExpression, "ScheduleExpression");
+        v.Length(ScheduleExpression, "ScheduleExpression", 1, 256);
+    }
+}
+
 /// <summary>An array element of SecondaryStatusTransitions for DescribeTrainingJob.</summary>
 public sealed partial record SecondaryStatusTransition
 {
@@ -3948,6 +4666,18 @@ public sealed partial record SourceAlgorithmSpecification : IValidatable
     }
 }
 
+public sealed partial record StartMonitoringScheduleRequest : IValidatable
+{
+    public string? MonitoringScheduleName { get; init; }
+
+    public void Validate(Validator v)
+    {
+        v.Required(MonitoringScheduleName, "MonitoringScheduleName");
+        v.Length(MonitoringScheduleName, "MonitoringScheduleName", 1, 63);
+        v.Pattern(MonitoringScheduleName, "MonitoringScheduleName", SageMakerPatterns.MonitoringScheduleName, "[a-zA-Z0-9](-*[a-zA-Z0-9]){0,62}");
+    }
+}
+
 public sealed partial record StopHyperParameterTuningJobRequest : IValidatable
 {
     public string? HyperParameterTuningJobName { get; init; }
@@ -3957,6 +4687,18 @@ public sealed partial record StopHyperParameterTuningJobRequest : IValidatable
         v.Required(HyperParameterTuningJobName, "HyperParameterTuningJobName");
         v.Length(HyperParameterTuningJobName, "HyperParameterTuningJobName", 1, 32);
         v.Pattern(HyperParameterTuningJobName, "HyperParameterTuningJobName", SageMakerPatterns.HyperParameterTuningJobName, "[a-zA-Z0-9](-*[a-zA-Z0-9]){0,31}");
+    }
+}
+
+public sealed partial record StopMonitoringScheduleRequest : IValidatable
+{
+    public string? MonitoringScheduleName { get; init; }
+
+    public void Validate(Validator v)
+    {
+        v.Required(MonitoringScheduleName, "MonitoringScheduleName");
+        v.Length(MonitoringScheduleName, "MonitoringScheduleName", 1, 63);
+        v.Pattern(MonitoringScheduleName, "MonitoringScheduleName", SageMakerPatterns.MonitoringScheduleName, "[a-zA-Z0-9](-*[a-zA-Z0-9]){0,62}");
     }
 }
 
@@ -4365,6 +5107,26 @@ public sealed partial record UpdateModelPackageOutput
     public string? ModelPackageArn { get; init; }
 }
 
+public sealed partial record UpdateMonitoringScheduleRequest : IValidatable
+{
+    public string? MonitoringScheduleName { get; init; }
+    public MonitoringScheduleConfig? MonitoringScheduleConfig { get; init; }
+
+    public void Validate(Validator v)
+    {
+        v.Required(MonitoringScheduleName, "MonitoringScheduleName");
+        v.Length(MonitoringScheduleName, "MonitoringScheduleName", 1, 63);
+        v.Pattern(MonitoringScheduleName, "MonitoringScheduleName", SageMakerPatterns.MonitoringScheduleName, "[a-zA-Z0-9](-*[a-zA-Z0-9]){0,62}");
+        v.Required(MonitoringScheduleConfig, "MonitoringScheduleConfig");
+        v.Nested(MonitoringScheduleConfig, "MonitoringScheduleConfig");
+    }
+}
+
+public sealed partial record UpdateMonitoringScheduleResponse
+{
+    public string? MonitoringScheduleArn { get; init; }
+}
+
 /// <summary>Information about the user who created or modified a SageMaker resource.</summary>
 public sealed partial record UserContext
 {
@@ -4439,6 +5201,7 @@ public static class SageMakerEnums
     public static readonly string[] EndpointSortKey = ["Name", "CreationTime", "Status"];
     public static readonly string[] EndpointStatus = ["OutOfService", "Creating", "Updating", "SystemUpdating", "RollingBack", "InService", "Deleting", "Failed", "UpdateRollbackFailed"];
     public static readonly string[] EvaluationType = ["LLMAJEvaluation", "CustomScorerEvaluation", "BenchmarkEvaluation"];
+    public static readonly string[] ExecutionStatus = ["Pending", "Completed", "CompletedWithViolations", "InProgress", "Failed", "Stopping", "Stopped"];
     public static readonly string[] FileSystemAccessMode = ["rw", "ro"];
     public static readonly string[] FileSystemType = ["EFS", "FSxLustre"];
     public static readonly string[] HyperParameterScalingType = ["Auto", "Linear", "Logarithmic", "ReverseLogarithmic"];
@@ -4463,6 +5226,10 @@ public static class SageMakerEnums
     public static readonly string[] ModelPackageSortBy = ["Name", "CreationTime"];
     public static readonly string[] ModelPackageType = ["Versioned", "Unversioned", "Both"];
     public static readonly string[] ModelSortKey = ["Name", "CreationTime"];
+    public static readonly string[] MonitoringExecutionSortKey = ["CreationTime", "ScheduledTime", "Status"];
+    public static readonly string[] MonitoringJobDefinitionSortKey = ["Name", "CreationTime"];
+    public static readonly string[] MonitoringScheduleSortKey = ["Name", "CreationTime", "Status"];
+    public static readonly string[] MonitoringType = ["DataQuality", "ModelQuality", "ModelBias", "ModelExplainability"];
     public static readonly string[] OrderKey = ["Ascending", "Descending"];
     public static readonly string[] OutputCompressionType = ["GZIP", "NONE"];
     public static readonly string[] Peft = ["LORA"];
@@ -4484,6 +5251,7 @@ public static class SageMakerEnums
     public static readonly string[] S3DataDistribution = ["FullyReplicated", "ShardedByS3Key"];
     public static readonly string[] S3DataType = ["ManifestFile", "S3Prefix", "AugmentedManifestFile", "Converse"];
     public static readonly string[] S3ModelDataType = ["S3Prefix", "S3Object"];
+    public static readonly string[] ScheduleStatus = ["Pending", "Failed", "Scheduled", "Stopped"];
     public static readonly string[] ServerlessJobType = ["FineTuning", "Evaluation"];
     public static readonly string[] SkipModelValidation = ["All", "None"];
     public static readonly string[] SortBy = ["Name", "CreationTime", "Status"];
@@ -4662,6 +5430,14 @@ public static partial class SageMakerPatterns
     public static partial System.Text.RegularExpressions.Regex ModelPackageGroupArn { get; }
     [System.Text.RegularExpressions.GeneratedRegex("\\A(?:[\\p{L}\\p{M}\\p{Z}\\p{N}\\p{P}]{0,1024})\\z", System.Text.RegularExpressions.RegexOptions.CultureInvariant | System.Text.RegularExpressions.RegexOptions.NonBacktracking)]
     public static partial System.Text.RegularExpressions.Regex ModelPackageSourceUri { get; }
+    [System.Text.RegularExpressions.GeneratedRegex("\\A(?:[a-zA-Z0-9](-*[a-zA-Z0-9]){0,62})\\z", System.Text.RegularExpressions.RegexOptions.CultureInvariant | System.Text.RegularExpressions.RegexOptions.NonBacktracking)]
+    public static partial System.Text.RegularExpressions.Regex MonitoringJobDefinitionName { get; }
+    [System.Text.RegularExpressions.GeneratedRegex("\\A(?:(https|s3)://([^/]+)/?(.*))\\z", System.Text.RegularExpressions.RegexOptions.CultureInvariant | System.Text.RegularExpressions.RegexOptions.NonBacktracking)]
+    public static partial System.Text.RegularExpressions.Regex MonitoringS3Uri { get; }
+    [System.Text.RegularExpressions.GeneratedRegex("\\A(?:[a-zA-Z0-9](-*[a-zA-Z0-9]){0,62})\\z", System.Text.RegularExpressions.RegexOptions.CultureInvariant | System.Text.RegularExpressions.RegexOptions.NonBacktracking)]
+    public static partial System.Text.RegularExpressions.Regex MonitoringScheduleName { get; }
+    [System.Text.RegularExpressions.GeneratedRegex("\\A(?:.?P.*)\\z", System.Text.RegularExpressions.RegexOptions.CultureInvariant | System.Text.RegularExpressions.RegexOptions.NonBacktracking)]
+    public static partial System.Text.RegularExpressions.Regex MonitoringTimeOffsetString { get; }
     [System.Text.RegularExpressions.GeneratedRegex("\\A(?:[a-zA-Z0-9\\-]+)\\z", System.Text.RegularExpressions.RegexOptions.CultureInvariant | System.Text.RegularExpressions.RegexOptions.NonBacktracking)]
     public static partial System.Text.RegularExpressions.Regex NameContains { get; }
     [System.Text.RegularExpressions.GeneratedRegex("\\A(?:.*)\\z", System.Text.RegularExpressions.RegexOptions.CultureInvariant | System.Text.RegularExpressions.RegexOptions.NonBacktracking)]
@@ -4753,6 +5529,8 @@ public static partial class SageMakerPatterns
 [JsonSourceGenerationOptions(DefaultIgnoreCondition = JsonIgnoreCondition.WhenWritingNull, Converters = [typeof(EpochSecondsConverter), typeof(AwsDoubleConverter)])]
 [JsonSerializable(typeof(AddTagsInput))]
 [JsonSerializable(typeof(AddTagsOutput))]
+[JsonSerializable(typeof(CreateDataQualityJobDefinitionRequest))]
+[JsonSerializable(typeof(CreateDataQualityJobDefinitionResponse))]
 [JsonSerializable(typeof(CreateEndpointConfigInput))]
 [JsonSerializable(typeof(CreateEndpointConfigOutput))]
 [JsonSerializable(typeof(CreateEndpointInput))]
@@ -4765,20 +5543,26 @@ public static partial class SageMakerPatterns
 [JsonSerializable(typeof(CreateModelPackageGroupOutput))]
 [JsonSerializable(typeof(CreateModelPackageInput))]
 [JsonSerializable(typeof(CreateModelPackageOutput))]
+[JsonSerializable(typeof(CreateMonitoringScheduleRequest))]
+[JsonSerializable(typeof(CreateMonitoringScheduleResponse))]
 [JsonSerializable(typeof(CreateProcessingJobRequest))]
 [JsonSerializable(typeof(CreateProcessingJobResponse))]
 [JsonSerializable(typeof(CreateTrainingJobRequest))]
 [JsonSerializable(typeof(CreateTrainingJobResponse))]
 [JsonSerializable(typeof(CreateTransformJobRequest))]
 [JsonSerializable(typeof(CreateTransformJobResponse))]
+[JsonSerializable(typeof(DeleteDataQualityJobDefinitionRequest))]
 [JsonSerializable(typeof(DeleteEndpointConfigInput))]
 [JsonSerializable(typeof(DeleteEndpointInput))]
 [JsonSerializable(typeof(DeleteHyperParameterTuningJobRequest))]
 [JsonSerializable(typeof(DeleteModelInput))]
 [JsonSerializable(typeof(DeleteModelPackageGroupInput))]
 [JsonSerializable(typeof(DeleteModelPackageInput))]
+[JsonSerializable(typeof(DeleteMonitoringScheduleRequest))]
 [JsonSerializable(typeof(DeleteTagsInput))]
 [JsonSerializable(typeof(DeleteTagsOutput))]
+[JsonSerializable(typeof(DescribeDataQualityJobDefinitionRequest))]
+[JsonSerializable(typeof(DescribeDataQualityJobDefinitionResponse))]
 [JsonSerializable(typeof(DescribeEndpointConfigInput))]
 [JsonSerializable(typeof(DescribeEndpointConfigOutput))]
 [JsonSerializable(typeof(DescribeEndpointInput))]
@@ -4791,12 +5575,16 @@ public static partial class SageMakerPatterns
 [JsonSerializable(typeof(DescribeModelPackageGroupOutput))]
 [JsonSerializable(typeof(DescribeModelPackageInput))]
 [JsonSerializable(typeof(DescribeModelPackageOutput))]
+[JsonSerializable(typeof(DescribeMonitoringScheduleRequest))]
+[JsonSerializable(typeof(DescribeMonitoringScheduleResponse))]
 [JsonSerializable(typeof(DescribeProcessingJobRequest))]
 [JsonSerializable(typeof(DescribeProcessingJobResponse))]
 [JsonSerializable(typeof(DescribeTrainingJobRequest))]
 [JsonSerializable(typeof(DescribeTrainingJobResponse))]
 [JsonSerializable(typeof(DescribeTransformJobRequest))]
 [JsonSerializable(typeof(DescribeTransformJobResponse))]
+[JsonSerializable(typeof(ListDataQualityJobDefinitionsRequest))]
+[JsonSerializable(typeof(ListDataQualityJobDefinitionsResponse))]
 [JsonSerializable(typeof(ListEndpointConfigsInput))]
 [JsonSerializable(typeof(ListEndpointConfigsOutput))]
 [JsonSerializable(typeof(ListEndpointsInput))]
@@ -4809,6 +5597,10 @@ public static partial class SageMakerPatterns
 [JsonSerializable(typeof(ListModelPackagesOutput))]
 [JsonSerializable(typeof(ListModelsInput))]
 [JsonSerializable(typeof(ListModelsOutput))]
+[JsonSerializable(typeof(ListMonitoringExecutionsRequest))]
+[JsonSerializable(typeof(ListMonitoringExecutionsResponse))]
+[JsonSerializable(typeof(ListMonitoringSchedulesRequest))]
+[JsonSerializable(typeof(ListMonitoringSchedulesResponse))]
 [JsonSerializable(typeof(ListProcessingJobsRequest))]
 [JsonSerializable(typeof(ListProcessingJobsResponse))]
 [JsonSerializable(typeof(ListTagsInput))]
@@ -4819,7 +5611,9 @@ public static partial class SageMakerPatterns
 [JsonSerializable(typeof(ListTrainingJobsResponse))]
 [JsonSerializable(typeof(ListTransformJobsRequest))]
 [JsonSerializable(typeof(ListTransformJobsResponse))]
+[JsonSerializable(typeof(StartMonitoringScheduleRequest))]
 [JsonSerializable(typeof(StopHyperParameterTuningJobRequest))]
+[JsonSerializable(typeof(StopMonitoringScheduleRequest))]
 [JsonSerializable(typeof(StopProcessingJobRequest))]
 [JsonSerializable(typeof(StopTrainingJobRequest))]
 [JsonSerializable(typeof(StopTransformJobRequest))]
@@ -4829,6 +5623,8 @@ public static partial class SageMakerPatterns
 [JsonSerializable(typeof(UpdateEndpointWeightsAndCapacitiesOutput))]
 [JsonSerializable(typeof(UpdateModelPackageInput))]
 [JsonSerializable(typeof(UpdateModelPackageOutput))]
+[JsonSerializable(typeof(UpdateMonitoringScheduleRequest))]
+[JsonSerializable(typeof(UpdateMonitoringScheduleResponse))]
 public sealed partial class SageMakerJson : JsonSerializerContext;
 
 /// <summary>The operations of sagemaker that Strata implements, with their wire bindings.</summary>
@@ -4875,6 +5671,18 @@ public static class SageMakerOperations
     public static readonly JsonOperation<ListModelPackagesInput, ListModelPackagesOutput> ListModelPackages = new("ListModelPackages", SageMakerJson.Default.ListModelPackagesInput, SageMakerJson.Default.ListModelPackagesOutput);
     public static readonly JsonOperation<UpdateModelPackageInput, UpdateModelPackageOutput> UpdateModelPackage = new("UpdateModelPackage", SageMakerJson.Default.UpdateModelPackageInput, SageMakerJson.Default.UpdateModelPackageOutput);
     public static readonly JsonOperation<DeleteModelPackageInput, Empty> DeleteModelPackage = new("DeleteModelPackage", SageMakerJson.Default.DeleteModelPackageInput, null);
+    public static readonly JsonOperation<CreateDataQualityJobDefinitionRequest, CreateDataQualityJobDefinitionResponse> CreateDataQualityJobDefinition = new("CreateDataQualityJobDefinition", SageMakerJson.Default.CreateDataQualityJobDefinitionRequest, SageMakerJson.Default.CreateDataQualityJobDefinitionResponse);
+    public static readonly JsonOperation<DescribeDataQualityJobDefinitionRequest, DescribeDataQualityJobDefinitionResponse> DescribeDataQualityJobDefinition = new("DescribeDataQualityJobDefinition", SageMakerJson.Default.DescribeDataQualityJobDefinitionRequest, SageMakerJson.Default.DescribeDataQualityJobDefinitionResponse);
+    public static readonly JsonOperation<ListDataQualityJobDefinitionsRequest, ListDataQualityJobDefinitionsResponse> ListDataQualityJobDefinitions = new("ListDataQualityJobDefinitions", SageMakerJson.Default.ListDataQualityJobDefinitionsRequest, SageMakerJson.Default.ListDataQualityJobDefinitionsResponse);
+    public static readonly JsonOperation<DeleteDataQualityJobDefinitionRequest, Empty> DeleteDataQualityJobDefinition = new("DeleteDataQualityJobDefinition", SageMakerJson.Default.DeleteDataQualityJobDefinitionRequest, null);
+    public static readonly JsonOperation<CreateMonitoringScheduleRequest, CreateMonitoringScheduleResponse> CreateMonitoringSchedule = new("CreateMonitoringSchedule", SageMakerJson.Default.CreateMonitoringScheduleRequest, SageMakerJson.Default.CreateMonitoringScheduleResponse);
+    public static readonly JsonOperation<DescribeMonitoringScheduleRequest, DescribeMonitoringScheduleResponse> DescribeMonitoringSchedule = new("DescribeMonitoringSchedule", SageMakerJson.Default.DescribeMonitoringScheduleRequest, SageMakerJson.Default.DescribeMonitoringScheduleResponse);
+    public static readonly JsonOperation<ListMonitoringSchedulesRequest, ListMonitoringSchedulesResponse> ListMonitoringSchedules = new("ListMonitoringSchedules", SageMakerJson.Default.ListMonitoringSchedulesRequest, SageMakerJson.Default.ListMonitoringSchedulesResponse);
+    public static readonly JsonOperation<UpdateMonitoringScheduleRequest, UpdateMonitoringScheduleResponse> UpdateMonitoringSchedule = new("UpdateMonitoringSchedule", SageMakerJson.Default.UpdateMonitoringScheduleRequest, SageMakerJson.Default.UpdateMonitoringScheduleResponse);
+    public static readonly JsonOperation<DeleteMonitoringScheduleRequest, Empty> DeleteMonitoringSchedule = new("DeleteMonitoringSchedule", SageMakerJson.Default.DeleteMonitoringScheduleRequest, null);
+    public static readonly JsonOperation<StartMonitoringScheduleRequest, Empty> StartMonitoringSchedule = new("StartMonitoringSchedule", SageMakerJson.Default.StartMonitoringScheduleRequest, null);
+    public static readonly JsonOperation<StopMonitoringScheduleRequest, Empty> StopMonitoringSchedule = new("StopMonitoringSchedule", SageMakerJson.Default.StopMonitoringScheduleRequest, null);
+    public static readonly JsonOperation<ListMonitoringExecutionsRequest, ListMonitoringExecutionsResponse> ListMonitoringExecutions = new("ListMonitoringExecutions", SageMakerJson.Default.ListMonitoringExecutionsRequest, SageMakerJson.Default.ListMonitoringExecutionsResponse);
     public static readonly JsonOperation<AddTagsInput, AddTagsOutput> AddTags = new("AddTags", SageMakerJson.Default.AddTagsInput, SageMakerJson.Default.AddTagsOutput);
     public static readonly JsonOperation<ListTagsInput, ListTagsOutput> ListTags = new("ListTags", SageMakerJson.Default.ListTagsInput, SageMakerJson.Default.ListTagsOutput);
     public static readonly JsonOperation<DeleteTagsInput, DeleteTagsOutput> DeleteTags = new("DeleteTags", SageMakerJson.Default.DeleteTagsInput, SageMakerJson.Default.DeleteTagsOutput);

@@ -101,6 +101,8 @@ public static class SageMakerErrorTable
         .Map<ProcessingJobAlreadyExists>(e => SageMakerErrors.ResourceInUse(e.Message))
         .Map<TuningJobAlreadyExists>(e => SageMakerErrors.ResourceInUse(e.Message))
         .Map<TuningJobNotFound>(e => SageMakerErrors.ResourceNotFound(e.Message))
+        .Map<JobDefinitionNotFound>(e => SageMakerErrors.ResourceNotFound(e.Message))
+        .Map<MonitoringScheduleNotFound>(e => SageMakerErrors.ResourceNotFound(e.Message))
         .Map<SageMakerInvalidState>(e => SageMakerErrors.ValidationException(e.Message))
         .Map<SageMakerConflict>(e => SageMakerErrors.ConflictException(e.Message));
 }

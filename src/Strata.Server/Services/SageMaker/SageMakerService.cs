@@ -79,6 +79,7 @@ public sealed partial class SageMakerService(SageMakerStore store, HostingServic
             Named<StopHyperParameterTuningJobRequest>("hyper-parameter-tuning-job", r => r.HyperParameterTuningJobName), StopHyperParameterTuningJob),
         SageMakerOperations.DeleteHyperParameterTuningJob.Bind("sagemaker:DeleteHyperParameterTuningJob",
             Named<DeleteHyperParameterTuningJobRequest>("hyper-parameter-tuning-job", r => r.HyperParameterTuningJobName), DeleteHyperParameterTuningJob),
+        .. MonitoringOperations,
         SageMakerOperations.AddTags.Bind("sagemaker:AddTags", Tagged<AddTagsInput>(r => r.ResourceArn, r => new(r.Tags)), AddTags),
         SageMakerOperations.ListTags.Bind("sagemaker:ListTags", Tagged<ListTagsInput>(r => r.ResourceArn), ListTags),
         SageMakerOperations.DeleteTags.Bind("sagemaker:DeleteTags", Tagged<DeleteTagsInput>(r => r.ResourceArn), DeleteTags),
@@ -167,6 +168,8 @@ public sealed partial class SageMakerService(SageMakerStore store, HostingServic
             "processing-job" => processingJobs.List(account).Any(j => j.Job.Arn == arn),
             "training-job" => trainingJobs.List(account).Any(j => j.Job.Arn == arn),
             "hyper-parameter-tuning-job" => TuningJobs.List(account).Any(j => j.Job.Arn == arn),
+            "data-quality-job-definition" => Monitoring.ListDefinitions(account).Any(d => d.JobDefinitionArn == arn),
+            "monitoring-schedule" => Monitoring.ListSchedules(account).Any(m => m.MonitoringScheduleArn == arn),
             _ => false,
         };
         return exists ? arn : throw new TaggedResourceNotFound(arn);

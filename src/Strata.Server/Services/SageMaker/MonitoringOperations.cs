@@ -1,0 +1,557 @@
+using System.Globalization;
+using System.Security.Cryptography;
+using System.Text;
+using System.Text.Json;
+using System.Xml;
+using Strata.Server.Jobs.Monitoring;
+using Strata.Server.Jobs.Processing;
+using Strata.Server.Jobs.Schedules;
+using Strata.Server.Protocol;
+
+namespace Strata.Server.Services.SageMaker;
+
+public sealed partial record ListDataQualityJobDefinitionsRequest : IListRequest;
+
+public sealed partial record ListMonitoringSchedulesRequest : IListByStatusRequest;
+
+/// <summary>A data-quality job definition that does not exist.</summary>
+public sealed class JobDefinitionNotFound(string arn) : DomainError($"Job definition {arn} does not exist.");
+
+/// <summary>A monitoring schedule that does not exist.</summary>
+public sealed class MonitoringScheduleNotFound(string arn) : DomainError($"Monitoring Schedule {arn} does not exist.");
+
+/// <summary>
+/// Model Monitor's data-quality monitoring: job definitions (CreateDataQualityJobDefinition and
+/// its Describe/List/Delete), monitoring schedules (Create/Describe/List/Update/Delete/Start/Stop)
+/// and their executions (ListMonitoringExecutions). <see cref="MonitoringScheduler"/> starts an
+/// execution per due tick (<see cref="IMonitoringSchedules.StartExecution"/>): a processing job of
+/// the definition's image over the endpoint's captured data of the tick's window, which the
+/// model monitor analyzer compares with the baseline. An execution's status is its processing
+/// job's, CompletedWithViolations when the job's ExitMessage says so, as SageMaker's container
+/// reports it.
+/// </summary>
+public sealed partial class SageMakerService : IMonitoringSchedules
+{
+    public MonitoringStore Monitoring { get; init; } = null!;
+
+    /// <summary>Told when a schedule is made, changed, started, stopped or deleted (wakes the scheduler).</summary>
+    public Action SchedulesChanged { get; set; } = () => { };
+
+    const string CaptureDatasetFormat = "{\"sagemakerCaptureJson\":{\"captureIndexNames\":[\"endpointInput\",\"endpointOutput\"]}}";
+    const string ConstraintsPath = "/opt/ml/processing/baseline/constraints";
+    const string StatisticsPath = "/opt/ml/processing/baseline/stats";
+
+    IEnumerable<Operation> MonitoringOperations =>
+    [
+        SageMakerOperations.CreateDataQualityJobDefinition.Bind("sagemaker:CreateDataQualityJobDefinition",
+            Named<CreateDataQualityJobDefinitionRequest>("data-quality-job-definition", r => r.JobDefinitionName, r => new(r.Tags)), CreateDataQualityJobDefinition),
+        SageMakerOperations.DescribeDataQualityJobDefinition.Bind("sagemaker:DescribeDataQualityJobDefinition",
+            Named<DescribeDataQualityJobDefinitionRequest>("data-quality-job-definition", r => r.JobDefinitionName), DescribeDataQualityJobDefinition),
+        SageMakerOperations.ListDataQualityJobDefinitions.Bind("sagemaker:ListDataQualityJobDefinitions", Anywhere, ListDataQualityJobDefinitions),
+        SageMakerOperations.DeleteDataQualityJobDefinition.Bind("sagemaker:DeleteDataQualityJobDefinition",
+            Named<DeleteDataQualityJobDefinitionRequest>("data-quality-job-definition", r => r.JobDefinitionName), DeleteDataQualityJobDefinition),
+        SageMakerOperations.CreateMonitoringSchedule.Bind("sagemaker:CreateMonitoringSchedule",
+            Named<CreateMonitoringScheduleRequest>("monitoring-schedule", r => r.MonitoringScheduleName, r => new(r.Tags)), CreateMonitoringSchedule),
+        SageMakerOperations.DescribeMonitoringSchedule.Bind("sagemaker:DescribeMonitoringSchedule",
+            Named<DescribeMonitoringScheduleRequest>("monitoring-schedule", r => r.MonitoringScheduleName), DescribeMonitoringSchedule),
+        SageMakerOperations.ListMonitoringSchedules.Bind("sagemaker:ListMonitoringSchedules", Anywhere, ListMonitoringSchedules),
+        SageMakerOperations.UpdateMonitoringSchedule.Bind("sagemaker:UpdateMonitoringSchedule",
+            Named<UpdateMonitoringScheduleRequest>("monitoring-schedule", r => r.MonitoringScheduleName), UpdateMonitoringSchedule),
+        SageMakerOperations.DeleteMonitoringSchedule.Bind("sagemaker:DeleteMonitoringSchedule",
+            Named<DeleteMonitoringScheduleRequest>("monitoring-schedule", r => r.MonitoringScheduleName), DeleteMonitoringSchedule),
+        SageMakerOperations.StartMonitoringSchedule.Bind("sagemaker:StartMonitoringSchedule",
+            Named<StartMonitoringScheduleRequest>("monitoring-schedule", r => r.MonitoringScheduleName), StartMonitoringSchedule),
+        SageMakerOperations.StopMonitoringSchedule.Bind("sagemaker:StopMonitoringSchedule",
+            Named<StopMonitoringScheduleRequest>("monitoring-schedule", r => r.MonitoringScheduleName), StopMonitoringSchedule),
+        SageMakerOperations.ListMonitoringExecutions.Bind("sagemaker:ListMonitoringExecutions", Anywhere, ListMonitoringExecutions),
+    ];
+
+    // ---- job definitions ----
+
+    CreateDataQualityJobDefinitionResponse CreateDataQualityJobDefinition(CreateDataQualityJobDefinitionRequest input, RequestContext ctx)
+    {
+        var account = ctx.Principal.AccountId;
+        var name = ValidName(input.JobDefinitionName, "JobDefinitionName");
+        var app = input.DataQualityAppSpecification!;
+        var image = app.ImageUri!;
+        if (Hosting.Images.IsModelMonitorAnalyzer(image))
+        {
+            if (app.ContainerEntrypoint is { Count: > 0 })
+                throw SageMakerErrors.ValidationException($"The model monitor analyzer image {image} runs its own analysis: ContainerEntrypoint is not supported with it.");
+            foreach (var (member, uri) in new[] { ("RecordPreprocessorSourceUri", app.RecordPreprocessorSourceUri), ("PostAnalyticsProcessorSourceUri", app.PostAnalyticsProcessorSourceUri) })
+                if (uri is not null)
+                    throw SageMakerErrors.ValidationException($"DataQualityAppSpecification.{member} is not supported by Strata's model monitor analyzer (it runs no Python scripts).");
+        }
+        else if (images.CommandFor(image) is null)
+            throw SageMakerErrors.ValidationException($"The monitoring image {image} is not in the image catalogue (strata images add {image} -- COMMAND).");
+        var jobInput = input.DataQualityJobInput!;
+        if (jobInput.BatchTransformInput is not null)
+            throw SageMakerErrors.ValidationException("DataQualityJobInput.BatchTransformInput is not supported by Strata: monitor an endpoint's captured data with EndpointInput.");
+        var endpoint = jobInput.EndpointInput ?? throw SageMakerErrors.ValidationException("DataQualityJobInput must specify EndpointInput.");
+        ValidName(endpoint.EndpointName, "DataQualityJobInput.EndpointInput.EndpointName");
+        var inputPath = ProcessingLayout.CheckLocalPath(endpoint.LocalPath)
+            ?? throw SageMakerErrors.ValidationException($"LocalPath {endpoint.LocalPath} of EndpointInput is not valid: it must be an absolute path that begins with {ProcessingLayout.LocalPathPrefix}.");
+        if (endpoint.S3InputMode == "Pipe") throw SageMakerErrors.ValidationException("EndpointInput.S3InputMode Pipe is not supported by Strata: use File.");
+        foreach (var (member, offset) in new[] { ("StartTimeOffset", endpoint.StartTimeOffset), ("EndTimeOffset", endpoint.EndTimeOffset) })
+            if (offset is not null) Offset(offset, "DataQualityJobInput.EndpointInput." + member);
+        var outputs = input.DataQualityJobOutputConfig!.MonitoringOutputs!;
+        if (outputs.Count != 1) throw SageMakerErrors.ValidationException("DataQualityJobOutputConfig.MonitoringOutputs must have exactly one output.");
+        var output = outputs[0].S3Output!;
+        S3Uri(output.S3Uri, "DataQualityJobOutputConfig.MonitoringOutputs.1.S3Output.S3Uri");
+        var outputPath = ProcessingLayout.CheckLocalPath(output.LocalPath)
+            ?? throw SageMakerErrors.ValidationException($"LocalPath {output.LocalPath} of the monitoring output is not valid: it must be an absolute path that begins with {ProcessingLayout.LocalPathPrefix}.");
+        if (outputPath == inputPath) throw SageMakerErrors.ValidationException($"LocalPath {outputPath} is both the EndpointInput's and the monitoring output's: each must be unique.");
+        if (input.DataQualityBaselineConfig is { } baseline)
+        {
+            if (baseline.ConstraintsResource?.S3Uri is { } c) S3Uri(c, "DataQualityBaselineConfig.ConstraintsResource.S3Uri");
+            if (baseline.StatisticsResource?.S3Uri is { } s) S3Uri(s, "DataQualityBaselineConfig.StatisticsResource.S3Uri");
+        }
+        if (input.JobResources!.ClusterConfig!.InstanceCount != 1)
+            throw SageMakerErrors.ValidationException("Strata monitors on one instance: JobResources.ClusterConfig.InstanceCount must be 1.");
+        PassedExecutionRole(input.RoleArn!, ctx);
+
+        var row = new DataQualityJobDefinitionRow(name, Arn(account, "data-quality-job-definition", name), clock.GetUtcNow(), endpoint.EndpointName!,
+            JsonSerializer.Serialize(input with { Tags = null }, SageMakerJson.Default.CreateDataQualityJobDefinitionRequest));
+        if (!Monitoring.CreateDefinition(account, row, TagRows(input.Tags)))
+            throw SageMakerErrors.ResourceInUse($"Job definition {row.JobDefinitionArn} already exists.");
+        return new CreateDataQualityJobDefinitionResponse { JobDefinitionArn = row.JobDefinitionArn };
+    }
+
+    DataQualityJobDefinitionRow RequireDefinition(string account, string name)
+        => Monitoring.GetDefinition(account, name) ?? throw new JobDefinitionNotFound(Arn(account, "data-quality-job-definition", name));
+
+    static CreateDataQualityJobDefinitionRequest Definition(DataQualityJobDefinitionRow row)
+        => JsonSerializer.Deserialize(row.DefinitionJson, SageMakerJson.Default.CreateDataQualityJobDefinitionRequest)!;
+
+    DescribeDataQualityJobDefinitionResponse DescribeDataQualityJobDefinition(DescribeDataQualityJobDefinitionRequest input, RequestContext ctx)
+    {
+        var row = RequireDefinition(ctx.Principal.AccountId, input.JobDefinitionName!);
+        var d = Definition(row);
+        return new DescribeDataQualityJobDefinitionResponse
+        {
+            JobDefinitionArn = row.JobDefinitionArn,
+            JobDefinitionName = row.JobDefinitionName,
+            CreationTime = row.CreationTime,
+            DataQualityBaselineConfig = d.DataQualityBaselineConfig,
+            DataQualityAppSpecification = d.DataQualityAppSpecification,
+            DataQualityJobInput = d.DataQualityJobInput,
+            DataQualityJobOutputConfig = d.DataQualityJobOutputConfig,
+            JobResources = d.JobResources,
+            NetworkConfig = d.NetworkConfig,
+            RoleArn = d.RoleArn,
+            StoppingCondition = d.StoppingCondition,
+        };
+    }
+
+    ListDataQualityJobDefinitionsResponse ListDataQualityJobDefinitions(ListDataQualityJobDefinitionsRequest input, RequestContext ctx)
+    {
+        IEnumerable<DataQualityJobDefinitionRow> rows = Monitoring.ListDefinitions(ctx.Principal.AccountId);
+        if (input.EndpointName is { } endpoint) rows = rows.Where(r => r.EndpointName == endpoint);
+        var (page, next) = ListRequests.Page(input, rows, r => r.JobDefinitionName, r => r.CreationTime);
+        return new ListDataQualityJobDefinitionsResponse
+        {
+            JobDefinitionSummaries = [.. page.Select(r => new MonitoringJobDefinitionSummary
+            {
+                MonitoringJobDefinitionName = r.JobDefinitionName,
+                MonitoringJobDefinitionArn = r.JobDefinitionArn,
+                CreationTime = r.CreationTime,
+                EndpointName = r.EndpointName,
+            })],
+            NextToken = next,
+        };
+    }
+
+    void DeleteDataQualityJobDefinition(DeleteDataQualityJobDefinitionRequest input, RequestContext ctx)
+    {
+        var account = ctx.Principal.AccountId;
+        var (deleted, usedBy) = Monitoring.DeleteDefinition(account, input.JobDefinitionName!);
+        if (deleted is null) throw new JobDefinitionNotFound(Arn(account, "data-quality-job-definition", input.JobDefinitionName!));
+        if (usedBy.Count > 0)
+            throw SageMakerErrors.ValidationException($"Job definition {deleted.JobDefinitionArn} is used by the monitoring schedule(s) {string.Join(", ", usedBy)}: delete them first.");
+    }
+
+    // ---- schedules ----
+
+    /// <summary>An ISO 8601 duration offset (-PT1H), as ScheduleConfig and EndpointInput give them: not after the tick.</summary>
+    static TimeSpan Offset(string text, string member)
+    {
+        TimeSpan offset;
+        try { offset = XmlConvert.ToTimeSpan(text); }
+        catch (FormatException) { throw SageMakerErrors.ValidationException($"{member} {text} is not an ISO 8601 duration such as -PT1H."); }
+        if (offset > TimeSpan.Zero) throw SageMakerErrors.ValidationException($"{member} {text} must be a negative offset (such as -PT1H): a monitoring job analyses data captured before it runs.");
+        return offset;
+    }
+
+    /// <summary>Checks a MonitoringScheduleConfig as SageMaker does for data quality: a named job
+    /// definition, and an hourly, daily, every-N-hours or NOW schedule; the endpoint it monitors.</summary>
+    string CheckScheduleConfig(string account, MonitoringScheduleConfig config)
+    {
+        if (config.MonitoringJobDefinition is not null)
+            throw SageMakerErrors.ValidationException("MonitoringScheduleConfig.MonitoringJobDefinition (an inline job definition) is not supported by Strata: create a data-quality job definition (CreateDataQualityJobDefinition) and name it in MonitoringJobDefinitionName.");
+        var definitionName = config.MonitoringJobDefinitionName
+            ?? throw SageMakerErrors.ValidationException("MonitoringScheduleConfig must specify MonitoringJobDefinitionName.");
+        var type = config.MonitoringType ?? throw SageMakerErrors.ValidationException("MonitoringType is required when MonitoringJobDefinitionName is specified.");
+        if (type != "DataQuality")
+            throw SageMakerErrors.ValidationException($"MonitoringType {type} is not supported by Strata: data-quality monitoring (DataQuality) is.");
+        var definition = Monitoring.GetDefinition(account, definitionName)
+            ?? throw SageMakerErrors.ValidationException($"Job definition {Arn(account, "data-quality-job-definition", definitionName)} does not exist.");
+        var schedule = config.ScheduleConfig ?? throw SageMakerErrors.ValidationException("MonitoringScheduleConfig must specify ScheduleConfig.");
+        var expression = schedule.ScheduleExpression!;
+        if (expression == "NOW")
+        {
+            if (schedule.DataAnalysisStartTime is null || schedule.DataAnalysisEndTime is null)
+                throw SageMakerErrors.ValidationException("DataAnalysisStartTime and DataAnalysisEndTime are required when ScheduleExpression is NOW.");
+        }
+        else CheckCron(expression);
+        if (schedule.DataAnalysisStartTime is { } start && schedule.DataAnalysisEndTime is { } end
+            && Offset(start, "ScheduleConfig.DataAnalysisStartTime") >= Offset(end, "ScheduleConfig.DataAnalysisEndTime"))
+            throw SageMakerErrors.ValidationException($"DataAnalysisStartTime {start} must be before DataAnalysisEndTime {end}.");
+        if ((schedule.DataAnalysisStartTime is null) != (schedule.DataAnalysisEndTime is null))
+            throw SageMakerErrors.ValidationException("DataAnalysisStartTime and DataAnalysisEndTime must be given together.");
+        return definition.EndpointName;
+    }
+
+    /// <summary>The cron expressions a monitoring schedule takes: on the hour, every hour, once a day
+    /// or every N hours (cron(0 * ? * * *), cron(0 H ? * * *), cron(0 H/N ? * * *)).</summary>
+    static void CheckCron(string expression)
+    {
+        var message = $"Invalid ScheduleExpression {expression}: a monitoring schedule runs hourly (cron(0 * ? * * *)), daily (cron(0 H ? * * *)), every N hours (cron(0 H/N ? * * *)) or once (NOW).";
+        try { ScheduleExpression.Parse(expression); }
+        catch (ScheduleExpressionException e) { throw SageMakerErrors.ValidationException($"{message} {e.Message}"); }
+        if (!expression.StartsWith("cron(", StringComparison.Ordinal)) throw SageMakerErrors.ValidationException(message);
+        var fields = expression[5..^1].Split(' ', StringSplitOptions.RemoveEmptyEntries);
+        static bool Hour(string h) => h == "*" || int.TryParse(h, NumberStyles.None, CultureInfo.InvariantCulture, out var x) && x <= 23
+            || h.Split('/') is [var from, var step] && int.TryParse(from, NumberStyles.None, CultureInfo.InvariantCulture, out var f) && f <= 23
+                && int.TryParse(step, NumberStyles.None, CultureInfo.InvariantCulture, out var s) && s is >= 1 and <= 24;
+        if (fields is not [var minutes, var hours, "?", "*", "*", "*"] || minutes is not ("0" or "00") || !Hour(hours))
+            throw SageMakerErrors.ValidationException(message);
+    }
+
+    CreateMonitoringScheduleResponse CreateMonitoringSchedule(CreateMonitoringScheduleRequest input, RequestContext ctx)
+    {
+        var account = ctx.Principal.AccountId;
+        var name = ValidName(input.MonitoringScheduleName, "MonitoringScheduleName");
+        var config = input.MonitoringScheduleConfig!;
+        var endpoint = CheckScheduleConfig(account, config);
+        var now = clock.GetUtcNow();
+        var row = new MonitoringScheduleRow
+        {
+            MonitoringScheduleName = name,
+            MonitoringScheduleArn = Arn(account, "monitoring-schedule", name),
+            MonitoringScheduleStatus = "Scheduled",
+            MonitoringType = config.MonitoringType!,
+            ConfigJson = JsonSerializer.Serialize(config, SageMakerJson.Default.MonitoringScheduleConfig),
+            EndpointName = endpoint,
+            CreationTime = now,
+            LastModifiedTime = now,
+        };
+        if (!Monitoring.CreateSchedule(account, row, TagRows(input.Tags)))
+            throw SageMakerErrors.ResourceInUse($"Monitoring Schedule {row.MonitoringScheduleArn} already exists.");
+        SchedulesChanged();
+        return new CreateMonitoringScheduleResponse { MonitoringScheduleArn = row.MonitoringScheduleArn };
+    }
+
+    MonitoringScheduleRow RequireSchedule(string account, string name)
+        => Monitoring.GetSchedule(account, name) ?? throw new MonitoringScheduleNotFound(Arn(account, "monitoring-schedule", name));
+
+    DescribeMonitoringScheduleResponse DescribeMonitoringSchedule(DescribeMonitoringScheduleRequest input, RequestContext ctx)
+    {
+        var account = ctx.Principal.AccountId;
+        var row = RequireSchedule(account, input.MonitoringScheduleName!);
+        var last = Monitoring.ListExecutions(account, row.MonitoringScheduleName).Where(e => e.CreationTime >= row.CreationTime).MaxBy(e => e.ScheduledTime);
+        return new DescribeMonitoringScheduleResponse
+        {
+            MonitoringScheduleArn = row.MonitoringScheduleArn,
+            MonitoringScheduleName = row.MonitoringScheduleName,
+            MonitoringScheduleStatus = row.MonitoringScheduleStatus,
+            MonitoringType = row.MonitoringType,
+            FailureReason = row.FailureReason,
+            CreationTime = row.CreationTime,
+            LastModifiedTime = row.LastModifiedTime,
+            MonitoringScheduleConfig = JsonSerializer.Deserialize(row.ConfigJson, SageMakerJson.Default.MonitoringScheduleConfig),
+            EndpointName = row.EndpointName,
+            LastMonitoringExecutionSummary = last is null ? null : Summary(account, last),
+        };
+    }
+
+    ListMonitoringSchedulesResponse ListMonitoringSchedules(ListMonitoringSchedulesRequest input, RequestContext ctx)
+    {
+        IEnumerable<MonitoringScheduleRow> rows = Monitoring.ListSchedules(ctx.Principal.AccountId);
+        if (input.EndpointName is { } endpoint) rows = rows.Where(r => r.EndpointName == endpoint);
+        if (input.MonitoringJobDefinitionName is { } definition) rows = rows.Where(r => MonitoringStore.DefinitionNameOf(r) == definition);
+        if (input.MonitoringTypeEquals is { } type) rows = rows.Where(r => r.MonitoringType == type);
+        var (page, next) = ListRequests.Page(input, rows, r => r.MonitoringScheduleName, r => r.CreationTime, r => r.MonitoringScheduleStatus, r => r.LastModifiedTime);
+        return new ListMonitoringSchedulesResponse
+        {
+            MonitoringScheduleSummaries = [.. page.Select(r => new MonitoringScheduleSummary
+            {
+                MonitoringScheduleName = r.MonitoringScheduleName,
+                MonitoringScheduleArn = r.MonitoringScheduleArn,
+                CreationTime = r.CreationTime,
+                LastModifiedTime = r.LastModifiedTime,
+                MonitoringScheduleStatus = r.MonitoringScheduleStatus,
+                EndpointName = r.EndpointName,
+                MonitoringJobDefinitionName = MonitoringStore.DefinitionNameOf(r),
+                MonitoringType = r.MonitoringType,
+            })],
+            NextToken = next,
+        };
+    }
+
+    UpdateMonitoringScheduleResponse UpdateMonitoringSchedule(UpdateMonitoringScheduleRequest input, RequestContext ctx)
+    {
+        var account = ctx.Principal.AccountId;
+        RequireSchedule(account, input.MonitoringScheduleName!);
+        var config = input.MonitoringScheduleConfig!;
+        var endpoint = CheckScheduleConfig(account, config);
+        var row = Monitoring.UpdateSchedule(account, input.MonitoringScheduleName!, s => s with
+        {
+            ConfigJson = JsonSerializer.Serialize(config, SageMakerJson.Default.MonitoringScheduleConfig),
+            MonitoringType = config.MonitoringType!,
+            EndpointName = endpoint,
+            LastModifiedTime = clock.GetUtcNow(),
+        }) ?? throw new MonitoringScheduleNotFound(Arn(account, "monitoring-schedule", input.MonitoringScheduleName!));
+        SchedulesChanged();
+        return new UpdateMonitoringScheduleResponse { MonitoringScheduleArn = row.MonitoringScheduleArn };
+    }
+
+    void DeleteMonitoringSchedule(DeleteMonitoringScheduleRequest input, RequestContext ctx)
+    {
+        var account = ctx.Principal.AccountId;
+        _ = Monitoring.DeleteSchedule(account, input.MonitoringScheduleName!) ?? throw new MonitoringScheduleNotFound(Arn(account, "monitoring-schedule", input.MonitoringScheduleName!));
+        SchedulesChanged();
+    }
+
+    void StartMonitoringSchedule(StartMonitoringScheduleRequest input, RequestContext ctx)
+    {
+        var account = ctx.Principal.AccountId;
+        var now = clock.GetUtcNow();
+        // Ticks missed while it was stopped are not run: the next is the first after now.
+        _ = Monitoring.UpdateSchedule(account, input.MonitoringScheduleName!, s => s.MonitoringScheduleStatus == "Scheduled" ? s
+                : s with { MonitoringScheduleStatus = "Scheduled", LastModifiedTime = now, LastScheduledTime = s.LastScheduledTime is { } l && l > now ? l : now })
+            ?? throw new MonitoringScheduleNotFound(Arn(account, "monitoring-schedule", input.MonitoringScheduleName!));
+        SchedulesChanged();
+    }
+
+    void StopMonitoringSchedule(StopMonitoringScheduleRequest input, RequestContext ctx)
+    {
+        var account = ctx.Principal.AccountId;
+        _ = Monitoring.UpdateSchedule(account, input.MonitoringScheduleName!, s => s.MonitoringScheduleStatus == "Stopped" ? s
+                : s with { MonitoringScheduleStatus = "Stopped", LastModifiedTime = clock.GetUtcNow() })
+            ?? throw new MonitoringScheduleNotFound(Arn(account, "monitoring-schedule", input.MonitoringScheduleName!));
+        SchedulesChanged();
+    }
+
+    // ---- executions ----
+
+    /// <summary>An execution's status, failure and last change, from its processing job.</summary>
+    (string Status, string? FailureReason, DateTimeOffset LastModified) ExecutionState(string account, MonitoringExecutionRow row)
+    {
+        if (row.FailureReason is { } failed) return ("Failed", failed, row.CreationTime);
+        if (row.ProcessingJobName is not { } job || processingJobs.Get(account, job) is not { } record)
+            return ("Failed", "InternalServerError: the execution's processing job was not started", row.CreationTime);
+        var state = record.State;
+        var status = state.Status switch
+        {
+            "Completed" when state.ExitMessage?.StartsWith("CompletedWithViolations", StringComparison.Ordinal) == true => "CompletedWithViolations",
+            var s => s,
+        };
+        return (status, state.FailureReason, state.LastModifiedTime);
+    }
+
+    MonitoringExecutionSummary Summary(string account, MonitoringExecutionRow row)
+    {
+        var (status, reason, modified) = ExecutionState(account, row);
+        return new MonitoringExecutionSummary
+        {
+            MonitoringScheduleName = row.MonitoringScheduleName,
+            ScheduledTime = row.ScheduledTime,
+            CreationTime = row.CreationTime,
+            LastModifiedTime = modified,
+            MonitoringExecutionStatus = status,
+            ProcessingJobArn = row.ProcessingJobArn,
+            EndpointName = row.EndpointName,
+            FailureReason = reason,
+            MonitoringJobDefinitionName = row.MonitoringJobDefinitionName,
+            MonitoringType = row.MonitoringType,
+        };
+    }
+
+    ListMonitoringExecutionsResponse ListMonitoringExecutions(ListMonitoringExecutionsRequest input, RequestContext ctx)
+    {
+        var account = ctx.Principal.AccountId;
+        static double Ms(DateTimeOffset t) => t.ToUnixTimeMilliseconds();
+        var rows = Monitoring.ListExecutions(account, input.MonitoringScheduleName).Select(r => Summary(account, r));
+        if (input.EndpointName is { } endpoint) rows = rows.Where(r => r.EndpointName == endpoint);
+        if (input.MonitoringJobDefinitionName is { } definition) rows = rows.Where(r => r.MonitoringJobDefinitionName == definition);
+        if (input.MonitoringTypeEquals is { } type) rows = rows.Where(r => r.MonitoringType == type);
+        if (input.StatusEquals is { } status) rows = rows.Where(r => r.MonitoringExecutionStatus == status);
+        if (input.ScheduledTimeBefore is { } sb) rows = rows.Where(r => Ms(r.ScheduledTime!.Value) < Ms(sb));
+        if (input.ScheduledTimeAfter is { } sa) rows = rows.Where(r => Ms(r.ScheduledTime!.Value) > Ms(sa));
+        if (input.CreationTimeBefore is { } cb) rows = rows.Where(r => Ms(r.CreationTime!.Value) < Ms(cb));
+        if (input.CreationTimeAfter is { } ca) rows = rows.Where(r => Ms(r.CreationTime!.Value) > Ms(ca));
+        if (input.LastModifiedTimeBefore is { } lb) rows = rows.Where(r => Ms(r.LastModifiedTime!.Value) < Ms(lb));
+        if (input.LastModifiedTimeAfter is { } la) rows = rows.Where(r => Ms(r.LastModifiedTime!.Value) > Ms(la));
+        Func<MonitoringExecutionSummary, IComparable> key = input.SortBy switch
+        {
+            "CreationTime" => r => r.CreationTime!.Value,
+            "Status" => r => r.MonitoringExecutionStatus!,
+            _ => r => r.ScheduledTime!.Value,
+        };
+        var sorted = input.SortOrder == "Ascending" ? rows.OrderBy(key) : rows.OrderByDescending(key);
+        var (page, next) = PageToken.Page(sorted.ToList(), input.NextToken, input.MaxResults);
+        return new ListMonitoringExecutionsResponse { MonitoringExecutionSummaries = page, NextToken = next };
+    }
+
+    // ---- the scheduler's side ----
+
+    IEnumerable<ScheduledMonitor> IMonitoringSchedules.Scheduled()
+        => Monitoring.AllSchedules().Where(s => s.Schedule.MonitoringScheduleStatus == "Scheduled").Select(s => new ScheduledMonitor(s.Account, s.Schedule.MonitoringScheduleName,
+            JsonSerializer.Deserialize(s.Schedule.ConfigJson, SageMakerJson.Default.MonitoringScheduleConfig)!.ScheduleConfig!.ScheduleExpression!, s.Schedule.CreationTime, s.Schedule.LastScheduledTime));
+
+    void IMonitoringSchedules.StartExecution(string account, string name, DateTimeOffset scheduledTime)
+    {
+        if (Monitoring.GetSchedule(account, name) is not { } schedule) return;
+        var config = JsonSerializer.Deserialize(schedule.ConfigJson, SageMakerJson.Default.MonitoringScheduleConfig)!;
+        var definitionName = config.MonitoringJobDefinitionName!;
+        // SageMaker's names: model-monitoring-<tick, to the minute>-<24 hex digits>; derived from the
+        // schedule and the tick, so that a tick started twice (after a crash) is one job.
+        var hash = Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes(schedule.MonitoringScheduleArn + "@" + scheduledTime.ToUnixTimeMilliseconds())));
+        var jobName = $"model-monitoring-{scheduledTime.UtcDateTime:yyyyMMddHHmm}-{hash[..24]}";
+        var now = clock.GetUtcNow();
+        ProcessingJob? job = null;
+        string? failure = null;
+        try { job = ExecutionJob(account, schedule, config, scheduledTime, jobName, now); }
+        catch (MonitoringStartFailure e) { failure = e.Message; }
+        var row = new MonitoringExecutionRow
+        {
+            MonitoringScheduleName = name,
+            ScheduledTime = scheduledTime,
+            CreationTime = now,
+            EndpointName = schedule.EndpointName,
+            MonitoringJobDefinitionName = definitionName,
+            MonitoringType = schedule.MonitoringType,
+            ProcessingJobName = job?.Name,
+            ProcessingJobArn = job?.Arn,
+            FailureReason = failure,
+        };
+        // The job first, so that an execution is never listed without it; a tick started twice
+        // finds its job (the name is the tick's) and its execution there already.
+        var created = job is not null && processingJobs.Create(account, new ProcessingJobRecord(job, new ProcessingJobState { LastModifiedTime = now }));
+        if (Monitoring.AddExecution(account, row) && created) processing.Start(account, job!.Name);
+    }
+
+    sealed class MonitoringStartFailure(string message) : Exception(message);
+
+    /// <summary>The processing job of a tick, as SageMaker makes it: the definition's image, role
+    /// and resources; the endpoint's captured data as its input, the baseline's files, the
+    /// window and the analyzer's settings in its environment; its output under
+    /// &lt;S3Uri&gt;/&lt;endpoint&gt;/&lt;schedule&gt;/yyyy/mm/dd/hh.</summary>
+    ProcessingJob ExecutionJob(string account, MonitoringScheduleRow schedule, MonitoringScheduleConfig config, DateTimeOffset tick, string jobName, DateTimeOffset now)
+    {
+        var definitionRow = Monitoring.GetDefinition(account, config.MonitoringJobDefinitionName!)
+            ?? throw new MonitoringStartFailure($"ClientError: the job definition {config.MonitoringJobDefinitionName} no longer exists");
+        var d = Definition(definitionRow);
+        var endpointInput = d.DataQualityJobInput!.EndpointInput!;
+        var endpointName = endpointInput.EndpointName!;
+        var endpoint = store.GetEndpoint(account, endpointName)
+            ?? throw new MonitoringStartFailure($"ClientError: the endpoint {endpointName} does not exist: a data-quality schedule monitors an endpoint's captured data");
+        var capture = store.GetEndpointConfig(account, endpoint.EndpointConfigName)?.DataCaptureConfig;
+        if (capture is not { EnableCapture: true } || !capture.CaptureModes.Any(m => m is "Input" or "InputAndOutput"))
+            throw new MonitoringStartFailure($"ClientError: the endpoint {endpointName} does not capture its requests: enable DataCaptureConfig (EnableCapture, CaptureMode Input) on its endpoint configuration");
+
+        // The window: the period before the tick (an hour for an hourly schedule), or the offsets given.
+        var schedule0 = config.ScheduleConfig!;
+        DateTimeOffset start, end;
+        if (schedule0.DataAnalysisStartTime is { } s && schedule0.DataAnalysisEndTime is { } e)
+            (start, end) = (tick + XmlConvert.ToTimeSpan(s), tick + XmlConvert.ToTimeSpan(e));
+        else
+        {
+            var period = schedule0.ScheduleExpression != "NOW" && ScheduleExpression.Parse(schedule0.ScheduleExpression!).NextAfter(tick, schedule.CreationTime) is { } after
+                ? after - tick : TimeSpan.FromHours(1);
+            (start, end) = (tick - period, tick);
+        }
+        if (endpointInput.StartTimeOffset is { } so) start = tick + XmlConvert.ToTimeSpan(so);
+        if (endpointInput.EndTimeOffset is { } eo) end = tick + XmlConvert.ToTimeSpan(eo);
+
+        static string Iso(DateTimeOffset t) => t.UtcDateTime.ToString("yyyy-MM-dd'T'HH:mm:ss'Z'", CultureInfo.InvariantCulture);
+        var inputPath = endpointInput.LocalPath!.TrimEnd('/');
+        var output = d.DataQualityJobOutputConfig!.MonitoringOutputs![0].S3Output!;
+        var environment = new Dictionary<string, string>
+        {
+            ["dataset_format"] = CaptureDatasetFormat,
+            ["dataset_source"] = inputPath,
+            ["output_path"] = output.LocalPath!,
+            ["publish_cloudwatch_metrics"] = "Enabled",
+            ["sagemaker_endpoint_name"] = endpointName,
+            ["sagemaker_monitoring_schedule_name"] = schedule.MonitoringScheduleName,
+            ["start_time"] = Iso(start),
+            ["end_time"] = Iso(end),
+            ["metric_time"] = Iso(end),
+        };
+        var inputs = new List<ProcessingJobInput>
+        {
+            new()
+            {
+                InputName = "endpoint_input_1",
+                S3Uri = capture.DestinationS3Uri.TrimEnd('/') + "/" + endpointName + "/",
+                LocalPath = inputPath,
+                S3DataType = "S3Prefix",
+                S3InputMode = "File",
+                S3DataDistributionType = endpointInput.S3DataDistributionType ?? "FullyReplicated",
+                S3CompressionType = "None",
+            },
+        };
+        void Baseline(string inputName, string? uri, string localPath, string variable)
+        {
+            if (uri is null) return;
+            inputs.Add(new ProcessingJobInput
+            {
+                InputName = inputName,
+                S3Uri = uri,
+                LocalPath = localPath,
+                S3DataType = "S3Prefix",
+                S3InputMode = "File",
+                S3DataDistributionType = "FullyReplicated",
+                S3CompressionType = "None",
+            });
+            environment[variable] = localPath + "/" + uri[(uri.LastIndexOf('/') + 1)..];
+        }
+        Baseline("baseline", d.DataQualityBaselineConfig?.StatisticsResource?.S3Uri, StatisticsPath, "baseline_statistics");
+        Baseline("constraints", d.DataQualityBaselineConfig?.ConstraintsResource?.S3Uri, ConstraintsPath, "baseline_constraints");
+        // The definition's own environment last: publish_cloudwatch_metrics Disabled, say.
+        foreach (var (k, v) in d.DataQualityAppSpecification!.Environment ?? []) environment[k] = v;
+
+        var cluster = d.JobResources!.ClusterConfig!;
+        var app = d.DataQualityAppSpecification;
+        return new ProcessingJob
+        {
+            Name = jobName,
+            Arn = Arn(account, "processing-job", jobName),
+            RoleArn = d.RoleArn!,
+            ImageUri = app.ImageUri!,
+            ContainerEntrypoint = app.ContainerEntrypoint,
+            ContainerArguments = app.ContainerArguments,
+            Environment = environment,
+            Inputs = inputs,
+            Outputs =
+            [
+                new ProcessingJobOutput
+                {
+                    OutputName = "result",
+                    S3Uri = $"{output.S3Uri!.TrimEnd('/')}/{endpointName}/{schedule.MonitoringScheduleName}/{tick.UtcDateTime:yyyy'/'MM'/'dd'/'HH}",
+                    LocalPath = output.LocalPath!,
+                    S3UploadMode = output.S3UploadMode ?? "EndOfJob",
+                },
+            ],
+            OutputKmsKeyId = d.DataQualityJobOutputConfig.KmsKeyId,
+            InstanceType = cluster.InstanceType!,
+            InstanceCount = 1,
+            VolumeSizeInGB = cluster.VolumeSizeInGB ?? 1,
+            VolumeKmsKeyId = cluster.VolumeKmsKeyId,
+            MaxRuntimeInSeconds = d.StoppingCondition?.MaxRuntimeInSeconds ?? 3600,
+            EnableNetworkIsolation = d.NetworkConfig?.EnableNetworkIsolation ?? false,
+            CreationTime = now,
+        };
+    }
+}

@@ -1,0 +1,18 @@
+namespace Strata.Server.Tests.E2E;
+
+/// <summary>Data-quality monitoring schedules (monitor_schedule_boto3.py) on a server whose clock the
+/// script drives: captured drifting traffic, a baseline, a job definition and an hourly schedule;
+/// past the hour the execution ends CompletedWithViolations with the drifted feature's
+/// baseline_drift_check; NOW schedules, the bad paths.</summary>
+public sealed class MonitorScheduleTests
+{
+    public static IEnumerable<object[]> Cases => ClientSuite.Cases("monitor_schedule_boto3.py");
+
+    [Theory]
+    [MemberData(nameof(Cases))]
+    public async Task Boto3(string testCase) => (await ClientSuite.RunOnFakeClockAsync("python3", "monitor_schedule_boto3.py")).AssertPassed(testCase);
+
+    /// <summary>Each operation once through Debian's boto3 1.26.</summary>
+    [Fact]
+    public async Task DebianBoto3EachOperation() => (await ClientSuite.RunAsync("/usr/bin/python3", "monitor_ops_boto3.py")).AssertPassed("test_each_operation_once");
+}

@@ -1,0 +1,233 @@
+"""Model Monitor's data-quality schedules end to end with boto3, on a server whose clock the test
+drives (FakeClockServer.cs): an endpoint that captures its requests is sent data with one shifted
+feature; a baseline of undrifted data (the analyzer run as a processing job, as suggest_baseline
+runs it), a data-quality job definition and an hourly schedule; once the clock passes the hour,
+the execution the scheduler started (a processing job named as SageMaker names them) ends
+CompletedWithViolations, and the constraint_violations.json under
+<S3Uri>/<endpoint>/<schedule>/yyyy/mm/dd/hh/ names the shifted feature's baseline_drift_check.
+A NOW schedule against a baseline of the same data ends Completed; one over an endpoint that does
+not exist ends Failed saying so. Bad requests get SageMaker's errors."""
+import io
+import json
+import os
+import random
+import tarfile
+
+from botocore.exceptions import WaiterError
+
+from harness import advance, client, eq, execution_role, expect_error, run, server_time, unique, until, validate_responses
+
+sm = validate_responses(client("sagemaker"))
+s3, iam, rt = client("s3"), client("iam"), client("sagemaker-runtime")
+ANALYZER = "156813124566.dkr.ecr.us-east-1.amazonaws.com/sagemaker-model-monitor-analyzer"
+IMAGE = "123456789012.dkr.ecr.us-east-1.amazonaws.com/strata-onnx:1"
+MODELS = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "models")
+BUCKET = unique("monitor")
+s3.create_bucket(Bucket=BUCKET)
+ROLE = execution_role(iam, s3_actions=("s3:GetObject", "s3:PutObject", "s3:ListBucket"))
+ACCOUNT = ROLE.split(":")[4]
+COLUMNS = ["a", "b", "c", "d"]
+rng = random.Random(18)
+BASELINE_ROWS = [[round(rng.random(), 4) for _ in COLUMNS] for _ in range(500)]
+# The baseline's rows with b moved by 5: wholly past the baseline's range, an L-infinity distance
+# of 1, while a, c and d keep their distribution exactly (a distance of 0, not a sample's noise).
+DRIFTED_ROWS = [[a, round(b + 5, 4), c, d] for a, b, c, d in BASELINE_ROWS]
+TERMINAL = ("Completed", "CompletedWithViolations", "Failed", "Stopped")
+
+
+def csv(rows, header=None):
+    lines = ([",".join(header)] if header else []) + [",".join(str(v) for v in row) for row in rows]
+    return ("\n".join(lines) + "\n").encode()
+
+
+def baseline(rows):
+    """statistics.json and constraints.json of `rows`, made as suggest_baseline makes them; their S3 URIs."""
+    name = unique("baseline-suggestion-job")
+    s3.put_object(Bucket=BUCKET, Key=f"datasets/{name}/data.csv", Body=csv(rows, COLUMNS))
+    sm.create_processing_job(
+        ProcessingJobName=name, RoleArn=ROLE, AppSpecification={"ImageUri": ANALYZER},
+        Environment={"dataset_format": json.dumps({"csv": {"header": True}}), "dataset_source": "/opt/ml/processing/input/baseline_dataset_input",
+                     "output_path": "/opt/ml/processing/output", "publish_cloudwatch_metrics": "Disabled"},
+        ProcessingInputs=[{"InputName": "baseline_dataset_input", "S3Input": {
+            "S3Uri": f"s3://{BUCKET}/datasets/{name}", "LocalPath": "/opt/ml/processing/input/baseline_dataset_input",
+            "S3DataType": "S3Prefix", "S3InputMode": "File", "S3DataDistributionType": "FullyReplicated"}}],
+        ProcessingOutputConfig={"Outputs": [{"OutputName": "monitoring_output", "S3Output": {
+            "S3Uri": f"s3://{BUCKET}/baselines/{name}", "LocalPath": "/opt/ml/processing/output", "S3UploadMode": "EndOfJob"}}]},
+        ProcessingResources={"ClusterConfig": {"InstanceCount": 1, "InstanceType": "ml.m5.xlarge", "VolumeSizeInGB": 20}})
+    until("the baseline job ends", lambda: sm.describe_processing_job(ProcessingJobName=name)["ProcessingJobStatus"] in TERMINAL, 120)
+    eq(sm.describe_processing_job(ProcessingJobName=name)["ProcessingJobStatus"], "Completed", "baseline job")
+    return f"s3://{BUCKET}/baselines/{name}/statistics.json", f"s3://{BUCKET}/baselines/{name}/constraints.json"
+
+
+def deploy():
+    key = f"model/{unique('v')}/model.tar.gz"
+    buffer = io.BytesIO()
+    with tarfile.open(fileobj=buffer, mode="w:gz") as tar:
+        tar.add(os.path.join(MODELS, "classifier", "model.onnx"), arcname="model.onnx")
+    s3.put_object(Bucket=BUCKET, Key=key, Body=buffer.getvalue())
+    name = unique("ep")
+    sm.create_model(ModelName=name, ExecutionRoleArn=ROLE, PrimaryContainer={"Image": IMAGE, "ModelDataUrl": f"s3://{BUCKET}/{key}"})
+    sm.create_endpoint_config(EndpointConfigName=name, ProductionVariants=[
+        {"VariantName": "main", "ModelName": name, "InitialInstanceCount": 1, "InstanceType": "ml.t2.medium"}],
+        DataCaptureConfig={"EnableCapture": True, "InitialSamplingPercentage": 100, "DestinationS3Uri": f"s3://{BUCKET}/capture",
+                           "CaptureOptions": [{"CaptureMode": "Input"}, {"CaptureMode": "Output"}],
+                           "CaptureContentTypeHeader": {"CsvContentTypes": ["text/csv"]}})
+    sm.create_endpoint(EndpointName=name, EndpointConfigName=name)
+    until("the endpoint in service", lambda: sm.describe_endpoint(EndpointName=name)["EndpointStatus"] == "InService", 120)
+    return name
+
+
+def definition(endpoint_name, statistics=None, constraints=None, **extra):
+    name = unique("dq-def")
+    args = {"JobDefinitionName": name, "RoleArn": ROLE,
+            "DataQualityAppSpecification": {"ImageUri": ANALYZER},
+            "DataQualityJobInput": {"EndpointInput": {"EndpointName": endpoint_name, "LocalPath": "/opt/ml/processing/input/endpoint"}},
+            "DataQualityJobOutputConfig": {"MonitoringOutputs": [{"S3Output": {"S3Uri": f"s3://{BUCKET}/reports", "LocalPath": "/opt/ml/processing/output"}}]},
+            "JobResources": {"ClusterConfig": {"InstanceCount": 1, "InstanceType": "ml.m5.xlarge", "VolumeSizeInGB": 20}},
+            "StoppingCondition": {"MaxRuntimeInSeconds": 1800}, **extra}
+    if constraints:
+        args["DataQualityBaselineConfig"] = {"StatisticsResource": {"S3Uri": statistics}, "ConstraintsResource": {"S3Uri": constraints}}
+    arn = sm.create_data_quality_job_definition(**args)["JobDefinitionArn"]
+    eq(arn, f"arn:aws:sagemaker:us-east-1:{ACCOUNT}:data-quality-job-definition/{name}", "JobDefinitionArn")
+    return name, args
+
+
+def schedule(definition_name, expression="cron(0 * ? * * *)", **times):
+    name = unique("dq-schedule")
+    sm.create_monitoring_schedule(MonitoringScheduleName=name, MonitoringScheduleConfig={
+        "ScheduleConfig": {"ScheduleExpression": expression, **times},
+        "MonitoringJobDefinitionName": definition_name, "MonitoringType": "DataQuality"})
+    return name
+
+
+def ended(schedule_name):
+    found = []
+
+    def check():
+        found[:] = sm.list_monitoring_executions(MonitoringScheduleName=schedule_name)["MonitoringExecutionSummaries"]
+        return found and found[0]["MonitoringExecutionStatus"] in TERMINAL
+    until(f"an execution of {schedule_name} ends", check, 180)
+    return found[0]
+
+
+# One endpoint with drifting traffic, captured in the hour the schedules analyse.
+if server_time() % 3600 > 2700:  # leave the hour room for the capture's flush
+    advance(3600 - server_time() % 3600 + 60)
+ENDPOINT = deploy()
+for i in range(0, len(DRIFTED_ROWS), 20):
+    rt.invoke_endpoint(EndpointName=ENDPOINT, Body=csv(DRIFTED_ROWS[i:i + 20]), ContentType="text/csv")
+advance(61)  # the capture writer flushes every minute
+until("the captured requests", lambda: s3.list_objects_v2(Bucket=BUCKET, Prefix=f"capture/{ENDPOINT}/").get("KeyCount", 0) > 0, 60)
+STATISTICS, CONSTRAINTS = baseline(BASELINE_ROWS)
+
+
+def test_hourly_schedule_finds_the_drift():
+    definition_name, _ = definition(ENDPOINT, STATISTICS, CONSTRAINTS)
+    name = schedule(definition_name)
+    described = sm.describe_monitoring_schedule(MonitoringScheduleName=name)
+    eq(described["MonitoringScheduleStatus"], "Scheduled", "status")
+    eq(described["EndpointName"], ENDPOINT, "EndpointName")
+    assert "LastMonitoringExecutionSummary" not in described, described
+    eq(sm.list_monitoring_executions(MonitoringScheduleName=name)["MonitoringExecutionSummaries"], [], "no execution before the hour")
+    hour = int(server_time() // 3600 + 1) * 3600
+    advance(hour - server_time() + 5)
+    execution = ended(name)
+    eq(execution["MonitoringExecutionStatus"], "CompletedWithViolations", f"status ({execution.get('FailureReason')})")
+    eq(int(execution["ScheduledTime"].timestamp()), hour, "ScheduledTime: the hour")
+    job = execution["ProcessingJobArn"].split("/")[-1]
+    assert job.startswith("model-monitoring-") and len(job) == len("model-monitoring-202401010000-") + 24, job
+    eq(sm.describe_processing_job(ProcessingJobName=job)["ProcessingJobStatus"], "Completed", "the processing job")
+    import datetime
+    at = datetime.datetime.fromtimestamp(hour, datetime.timezone.utc).strftime("%Y/%m/%d/%H")
+    report = json.loads(s3.get_object(Bucket=BUCKET, Key=f"reports/{ENDPOINT}/{name}/{at}/constraint_violations.json")["Body"].read())
+    eq([(v["feature_name"], v["constraint_check_type"]) for v in report["violations"]], [("b", "baseline_drift_check")], "violations")
+    assert "Baseline drift distance: 1 exceeds threshold: 0.1" in report["violations"][0]["description"], report
+    stats = json.loads(s3.get_object(Bucket=BUCKET, Key=f"reports/{ENDPOINT}/{name}/{at}/statistics.json")["Body"].read())
+    eq(stats["dataset"]["item_count"], len(DRIFTED_ROWS), "the window's records")
+    # The drift as a CloudWatch metric at the window's end, for an alarm to watch.
+    points = client("cloudwatch").get_metric_statistics(
+        Namespace="aws/sagemaker/Endpoints/data-metrics", MetricName="feature_baseline_drift_b",
+        Dimensions=[{"Name": "Endpoint", "Value": ENDPOINT}, {"Name": "MonitoringSchedule", "Value": name}],
+        StartTime=hour - 3600, EndTime=hour + 3600, Period=3600, Statistics=["Maximum"])["Datapoints"]
+    eq([(int(p["Timestamp"].timestamp()), p["Maximum"]) for p in points], [(hour, 1.0)], "feature_baseline_drift_b")
+    eq(sm.describe_monitoring_schedule(MonitoringScheduleName=name)["LastMonitoringExecutionSummary"]["MonitoringExecutionStatus"],
+       "CompletedWithViolations", "LastMonitoringExecutionSummary")
+    # The listing's filters and pages.
+    eq(sm.list_monitoring_executions(MonitoringScheduleName=name, StatusEquals="Completed")["MonitoringExecutionSummaries"], [], "StatusEquals")
+    eq(len(sm.list_monitoring_executions(EndpointName=ENDPOINT, StatusEquals="CompletedWithViolations")["MonitoringExecutionSummaries"]) >= 1, True, "by endpoint")
+    sm.stop_monitoring_schedule(MonitoringScheduleName=name)
+    eq(sm.describe_monitoring_schedule(MonitoringScheduleName=name)["MonitoringScheduleStatus"], "Stopped", "stopped")
+    expect_error(lambda: sm.delete_data_quality_job_definition(JobDefinitionName=definition_name), "ValidationException",
+                 message=f"is used by the monitoring schedule(s) {name}")
+    sm.delete_monitoring_schedule(MonitoringScheduleName=name)
+    sm.delete_data_quality_job_definition(JobDefinitionName=definition_name)
+
+
+def test_now_schedule_completes_without_violations_and_fails_without_endpoint():
+    statistics, constraints = baseline(DRIFTED_ROWS)
+    definition_name, _ = definition(ENDPOINT, statistics, constraints)
+    name = schedule(definition_name, "NOW", DataAnalysisStartTime="-PT2H", DataAnalysisEndTime="-PT0H")
+    execution = ended(name)
+    eq(execution["MonitoringExecutionStatus"], "Completed", f"status ({execution.get('FailureReason')})")
+    missing, _ = definition(unique("no-such-endpoint"), statistics, constraints)
+    failed = ended(schedule(missing, "NOW", DataAnalysisStartTime="-PT1H", DataAnalysisEndTime="-PT0H"))
+    eq(failed["MonitoringExecutionStatus"], "Failed", "status")
+    assert "does not exist" in failed["FailureReason"], failed
+    names = [e["MonitoringScheduleName"] for e in sm.list_monitoring_executions(SortBy="ScheduledTime", SortOrder="Ascending", MaxResults=1)["MonitoringExecutionSummaries"]]
+    eq(len(names), 1, "MaxResults")
+    first = sm.list_monitoring_executions(MaxResults=1)
+    assert "NextToken" in first, first
+    second = sm.list_monitoring_executions(MaxResults=1, NextToken=first["NextToken"])["MonitoringExecutionSummaries"]
+    assert second and second[0] != first["MonitoringExecutionSummaries"][0], second
+
+
+def test_definitions_described_listed_and_tagged():
+    name, args = definition(ENDPOINT, STATISTICS, CONSTRAINTS, Tags=[{"Key": "team", "Value": "ml"}])
+    described = sm.describe_data_quality_job_definition(JobDefinitionName=name)
+    for member in ("DataQualityAppSpecification", "DataQualityJobInput", "DataQualityJobOutputConfig", "JobResources", "RoleArn", "StoppingCondition", "DataQualityBaselineConfig"):
+        eq(described[member], args[member], member)
+    eq(sm.list_tags(ResourceArn=described["JobDefinitionArn"])["Tags"], [{"Key": "team", "Value": "ml"}], "tags")
+    listed = sm.list_data_quality_job_definitions(NameContains=name)["JobDefinitionSummaries"]
+    eq([(d["MonitoringJobDefinitionName"], d["EndpointName"]) for d in listed], [(name, ENDPOINT)], "listed")
+    expect_error(lambda: sm.create_data_quality_job_definition(**args), "ResourceInUse",
+                 message=f"Job definition arn:aws:sagemaker:us-east-1:{ACCOUNT}:data-quality-job-definition/{name} already exists.")
+    sm.delete_data_quality_job_definition(JobDefinitionName=name)
+    expect_error(lambda: sm.describe_data_quality_job_definition(JobDefinitionName=name), "ResourceNotFound",
+                 message=f"Job definition arn:aws:sagemaker:us-east-1:{ACCOUNT}:data-quality-job-definition/{name} does not exist.")
+    expect_error(lambda: sm.delete_data_quality_job_definition(JobDefinitionName=name), "ResourceNotFound")
+    expect_error(lambda: definition(ENDPOINT, JobResources={"ClusterConfig": {"InstanceCount": 2, "InstanceType": "ml.m5.xlarge", "VolumeSizeInGB": 20}}),
+                 "ValidationException", message="InstanceCount must be 1")
+    expect_error(lambda: definition(ENDPOINT, DataQualityJobInput={"EndpointInput": {"EndpointName": ENDPOINT, "LocalPath": "/tmp/x"}}),
+                 "ValidationException", message="LocalPath /tmp/x of EndpointInput is not valid")
+
+
+def test_schedules_refuse_what_sagemaker_refuses():
+    definition_name, _ = definition(ENDPOINT, STATISTICS, CONSTRAINTS)
+    for expression in ("rate(1 hour)", "cron(15 * ? * * *)", "cron(0 * * * ? *)", "cron(0 */4 ? * * *)", "hourly"):
+        expect_error(lambda: schedule(definition_name, expression), "ValidationException", message="Invalid ScheduleExpression")
+    expect_error(lambda: schedule(definition_name, "NOW"), "ValidationException", message="DataAnalysisStartTime and DataAnalysisEndTime are required")
+    expect_error(lambda: schedule(definition_name, "NOW", DataAnalysisStartTime="-PT0H", DataAnalysisEndTime="-PT1H"), "ValidationException", message="must be before")
+    expect_error(lambda: schedule(definition_name, "NOW", DataAnalysisStartTime="yesterday", DataAnalysisEndTime="-PT0H"), "ValidationException", message="ISO 8601")
+    expect_error(lambda: schedule("no-such-definition"), "ValidationException", message="data-quality-job-definition/no-such-definition does not exist.")
+    expect_error(lambda: sm.create_monitoring_schedule(MonitoringScheduleName=unique("s"), MonitoringScheduleConfig={
+        "ScheduleConfig": {"ScheduleExpression": "cron(0 * ? * * *)"}, "MonitoringJobDefinitionName": definition_name, "MonitoringType": "ModelQuality"}),
+        "ValidationException", message="MonitoringType ModelQuality is not supported")
+    name = schedule(definition_name, "cron(0 6 ? * * *)")
+    expect_error(lambda: sm.create_monitoring_schedule(MonitoringScheduleName=name, MonitoringScheduleConfig={
+        "ScheduleConfig": {"ScheduleExpression": "cron(0 * ? * * *)"}, "MonitoringJobDefinitionName": definition_name, "MonitoringType": "DataQuality"}),
+        "ResourceInUse", message=f"Monitoring Schedule arn:aws:sagemaker:us-east-1:{ACCOUNT}:monitoring-schedule/{name} already exists.")
+    sm.update_monitoring_schedule(MonitoringScheduleName=name, MonitoringScheduleConfig={
+        "ScheduleConfig": {"ScheduleExpression": "cron(0 0/4 ? * * *)"}, "MonitoringJobDefinitionName": definition_name, "MonitoringType": "DataQuality"})
+    eq(sm.describe_monitoring_schedule(MonitoringScheduleName=name)["MonitoringScheduleConfig"]["ScheduleConfig"]["ScheduleExpression"], "cron(0 0/4 ? * * *)", "updated")
+    listed = sm.list_monitoring_schedules(NameContains=name, StatusEquals="Scheduled")["MonitoringScheduleSummaries"]
+    eq([(s["MonitoringScheduleName"], s["MonitoringJobDefinitionName"], s["MonitoringType"]) for s in listed], [(name, definition_name, "DataQuality")], "listed")
+    sm.stop_monitoring_schedule(MonitoringScheduleName=name)
+    sm.start_monitoring_schedule(MonitoringScheduleName=name)
+    eq(sm.describe_monitoring_schedule(MonitoringScheduleName=name)["MonitoringScheduleStatus"], "Scheduled", "started again")
+    sm.delete_monitoring_schedule(MonitoringScheduleName=name)
+    missing = f"Monitoring Schedule arn:aws:sagemaker:us-east-1:{ACCOUNT}:monitoring-schedule/{name} does not exist."
+    for call in (sm.describe_monitoring_schedule, sm.delete_monitoring_schedule, sm.start_monitoring_schedule, sm.stop_monitoring_schedule):
+        expect_error(lambda: call(MonitoringScheduleName=name), "ResourceNotFound", message=missing)
+
+
+run(globals())
