@@ -283,7 +283,10 @@ public static class StrataHost
         var activityStore = new ActivityStore(state);
         var callbackTasks = new CallbackTasks(state, executionStore, clock);
         stepFunctionsRunner = new ExecutionRunner(executionStore,
-            new TaskIntegrations(new DeferredCalls(() => internalCalls!), roles, clock, callbackTasks, activityStore), clock,
+            new TaskIntegrations(new DeferredCalls(() => internalCalls!), roles, clock, callbackTasks, activityStore)
+            {
+                ServerStopping = app.Lifetime.ApplicationStopping,
+            }, clock,
             app.Services.GetRequiredService<ILogger<ExecutionRunner>>())
         {
             Events = serviceEvents,

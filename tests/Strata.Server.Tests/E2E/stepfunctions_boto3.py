@@ -1,9 +1,13 @@
 """AWS Step Functions end to end with an unmodified boto3 (1.43 and Debian's 1.26): state machines
 (create, describe, update, list, delete, tags), ValidateStateMachineDefinition, executions of
 STANDARD machines (start, describe, list, stop, their history event by event) and EXPRESS ones
-(StartSyncExecution), a SageMaker createTrainingJob.sync task called as the machine's role, and
+(StartSyncExecution), a SageMaker createTrainingJob.sync task called as the machine's role (and a
+processing job stopped with its execution), and
 AWS's errors for what is refused. Runs on a server whose clock the test moves (Wait states)."""
 import json
+import os
+import subprocess
+import sys
 import time
 
 from botocore.config import Config
@@ -288,6 +292,36 @@ def test_sagemaker_training_task():
     eq(types, ["ExecutionStarted", "TaskStateEntered", "TaskScheduled", "TaskStarted", "TaskSubmitted", "TaskSucceeded", "TaskStateExited",
                "ExecutionSucceeded"], "history")
     eq(len(sm.list_training_jobs(NameContains=job)["TrainingJobSummaries"]), 1, "one job")
+
+
+def test_stopping_an_execution_stops_its_sync_job():
+    # AWS stops a .sync task's job when the task ends without it: here the execution is stopped
+    # while its processing job runs (a container that waits for SIGTERM, then exits).
+    image = f"registry.example.com/team/sfn-processor:{unique('v')}"
+    subprocess.run(["dotnet", os.environ["STRATA_DLL"], "images", "add", "--data-dir", os.environ["STRATA_DATA_DIR"], image, "--",
+                    sys.executable, os.path.join(os.path.dirname(os.path.abspath(__file__)), "processing_container.py")],
+                   check=True, capture_output=True)
+    bucket = unique("sfn-stop")
+    s3.create_bucket(Bucket=bucket)
+    role = states_role(["sagemaker:CreateProcessingJob", "sagemaker:DescribeProcessingJob", "sagemaker:StopProcessingJob", "iam:PassRole"])
+    _, arn = machine(json.dumps({"StartAt": "Process", "States": {"Process": {
+        "Type": "Task", "Resource": "arn:aws:states:::sagemaker:createProcessingJob.sync",
+        "Parameters": {
+            "ProcessingJobName.$": "$.job", "RoleArn": SAGEMAKER_ROLE,
+            "AppSpecification": {"ImageUri": image, "ContainerArguments": ["sleep"]},
+            "ProcessingOutputConfig": {"Outputs": [{"OutputName": "result", "S3Output": {
+                "S3Uri": f"s3://{bucket}/out", "LocalPath": "/opt/ml/processing/output", "S3UploadMode": "EndOfJob"}}]},
+            "ProcessingResources": {"ClusterConfig": {"InstanceCount": 1, "InstanceType": "ml.t3.medium", "VolumeSizeInGB": 1}},
+            "StoppingCondition": {"MaxRuntimeInSeconds": 3600}},
+        "End": True}}}), role=role)
+    job = unique("sfn-stopped")
+    execution = sfn.start_execution(stateMachineArn=arn, input=json.dumps({"job": job}))["executionArn"]
+    sm = client("sagemaker")
+    until("the job is submitted", lambda: any(e["type"] == "TaskSubmitted" for e in sfn.get_execution_history(executionArn=execution)["events"]))
+    until("the job runs", lambda: sm.describe_processing_job(ProcessingJobName=job)["ProcessingJobStatus"] == "InProgress")
+    sfn.stop_execution(executionArn=execution, error="Enough", cause="stopped by the test")
+    eq(sfn.describe_execution(executionArn=execution)["status"], "ABORTED", "the execution")
+    until("the job stops", lambda: sm.describe_processing_job(ProcessingJobName=job)["ProcessingJobStatus"] == "Stopped", 60)
 
 
 def test_task_role_without_permission():

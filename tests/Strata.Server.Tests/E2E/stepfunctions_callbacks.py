@@ -143,6 +143,28 @@ def test_worker_answers_with_success_after_heartbeats():
     expect_error(lambda: sfn.send_task_success(taskToken=task["taskToken"], output="{}"), "TaskDoesNotExist", 400)
 
 
+def test_a_task_cancelled_by_its_failing_sibling_answers_nothing():
+    # A Parallel whose other branch fails cancels the activity's task: the execution goes on (the
+    # Catch holds it), but the task's token is no more, as on AWS, rather than taking an answer.
+    _, arn = activity()
+    execution = start({"StartAt": "Both", "States": {
+        "Both": {"Type": "Parallel", "Branches": [
+            {"StartAt": "Work", "States": {"Work": {"Type": "Task", "Resource": arn, "End": True}}},
+            {"StartAt": "Pause", "States": {"Pause": {"Type": "Wait", "Seconds": 10, "Next": "Broken"},
+                                            "Broken": {"Type": "Fail", "Error": "Broken", "Cause": "the other branch"}}}],
+                 "Catch": [{"ErrorEquals": ["States.ALL"], "Next": "Hold"}], "Next": "Hold"},
+        "Hold": {"Type": "Wait", "Seconds": 3600, "End": True}}})
+    t, task = poll(arn)
+    t.join(30)
+    assert not t.is_alive() and task.get("taskToken"), task
+    until("the activity started", lambda: "ActivityStarted" in types(execution))
+    advance(11)
+    until("the execution holds", lambda: any(e.get("stateEnteredEventDetails", {}).get("name") == "Hold" for e in history(execution)))
+    eq(sfn.describe_execution(executionArn=execution)["status"], "RUNNING", "held after the Catch")
+    expect_error(lambda: sfn.send_task_success(taskToken=task["taskToken"], output="{}"), "TaskDoesNotExist", 400)
+    sfn.stop_execution(executionArn=execution)
+
+
 def test_worker_answers_with_failure():
     _, arn = activity()
     execution = start(activity_machine(arn), {"x": 1})

@@ -152,7 +152,7 @@ public sealed class CallbackTasks(IStateStore state, ExecutionStore executions, 
         }
     }
 
-    /// <summary>Ends a task that no answer may complete any more: its call failed (CLOSED).</summary>
+    /// <summary>Ends a task that no answer may complete any more (CLOSED): its call failed, or it was cancelled other than by a shutdown.</summary>
     public void Close(string token) => state.Write(w =>
     {
         if (w.Get(Tokens, token) is not { } json) return false;

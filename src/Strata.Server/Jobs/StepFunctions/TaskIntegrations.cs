@@ -23,6 +23,11 @@ public sealed class TaskIntegrations(IInternalCalls calls, ExecutionRoles roles,
     /// <summary>How often a <c>.sync</c> task asks how its job is doing (on the injected clock).</summary>
     public TimeSpan PollInterval { get; init; } = TimeSpan.FromSeconds(5);
 
+    /// <summary>Cancelled when the server begins to stop. A task cancelled then is left as it is (its
+    /// execution resumes at the next start); a task cancelled otherwise (its execution stopped, its
+    /// state timed out, a sibling branch failed) ends what it started, as AWS does.</summary>
+    public CancellationToken ServerStopping { get; init; }
+
     /// <summary>The SDK integration names of the JSON services Strata serves: the service id in the
     /// catalog, the PascalCase name errors carry (<c>SageMaker.ResourceNotFoundException</c>), and
     /// whether its wire members are camelCase (States' Parameters are PascalCase for every service).</summary>
@@ -39,13 +44,14 @@ public sealed class TaskIntegrations(IInternalCalls calls, ExecutionRoles roles,
     };
 
     /// <summary>SageMaker's jobs that <c>.sync</c> waits for: the Describe operation, the member that names
-    /// the job in the request, and the status member of the answer.</summary>
-    static readonly Dictionary<string, (string Describe, string NameMember, string StatusMember)> SageMakerJobs = new(StringComparer.Ordinal)
+    /// the job in the request, the status member of the answer, and the operation that stops the job.</summary>
+    static readonly Dictionary<string, (string Describe, string NameMember, string StatusMember, string Stop)> SageMakerJobs = new(StringComparer.Ordinal)
     {
-        ["CreateTrainingJob"] = ("DescribeTrainingJob", "TrainingJobName", "TrainingJobStatus"),
-        ["CreateTransformJob"] = ("DescribeTransformJob", "TransformJobName", "TransformJobStatus"),
-        ["CreateProcessingJob"] = ("DescribeProcessingJob", "ProcessingJobName", "ProcessingJobStatus"),
-        ["CreateHyperParameterTuningJob"] = ("DescribeHyperParameterTuningJob", "HyperParameterTuningJobName", "HyperParameterTuningJobStatus"),
+        ["CreateTrainingJob"] = ("DescribeTrainingJob", "TrainingJobName", "TrainingJobStatus", "StopTrainingJob"),
+        ["CreateTransformJob"] = ("DescribeTransformJob", "TransformJobName", "TransformJobStatus", "StopTransformJob"),
+        ["CreateProcessingJob"] = ("DescribeProcessingJob", "ProcessingJobName", "ProcessingJobStatus", "StopProcessingJob"),
+        ["CreateHyperParameterTuningJob"] = ("DescribeHyperParameterTuningJob", "HyperParameterTuningJobName", "HyperParameterTuningJobStatus",
+            "StopHyperParameterTuningJob"),
     };
 
     /// <summary>The optimized SageMaker integrations AWS offers (request/response; the jobs also <c>.sync</c>).</summary>
@@ -170,7 +176,19 @@ public sealed class TaskIntegrations(IInternalCalls calls, ExecutionRoles roles,
             ["output"] = submitted?.ToJsonString() ?? "{}",
             ["outputDetails"] = new JsonObject { ["truncated"] = false },
         }));
-        return await callbacks.WaitAsync(row.Token, request.Heartbeat, Deadline(request), null, ct);
+        return await CloseWhenCancelledAsync(row.Token, callbacks.WaitAsync(row.Token, request.Heartbeat, Deadline(request), null, ct), ct);
+    }
+
+    /// <summary>A task cancelled other than by a shutdown (its execution stopped, a sibling branch
+    /// failed) answers nothing any more: a late SendTaskSuccess gets TaskDoesNotExist rather than 200.</summary>
+    async Task<JsonNode?> CloseWhenCancelledAsync(string token, Task<JsonNode?> wait, CancellationToken ct)
+    {
+        try { return await wait; }
+        catch (OperationCanceledException) when (ct.IsCancellationRequested && !ServerStopping.IsCancellationRequested)
+        {
+            callbacks.Close(token);
+            throw;
+        }
     }
 
     /// <summary>
@@ -191,8 +209,8 @@ public sealed class TaskIntegrations(IInternalCalls calls, ExecutionRoles roles,
                 throw new StatesError("States.Runtime", $"Activity Does Not Exist: '{arn}'") { ScheduleFailed = true };
             callbacks.Register(Waiting(execution, request, parts[6], request.Parameters?.ToJsonString() ?? "{}", clock.GetUtcNow()));
         }
-        return await callbacks.WaitAsync(token, request.Heartbeat, Deadline(request),
-            row => emit(new HistoryEventDraft("ActivityStarted", 0, "activityStartedEventDetails", new JsonObject { ["workerName"] = row.WorkerName })), ct);
+        return await CloseWhenCancelledAsync(token, callbacks.WaitAsync(token, request.Heartbeat, Deadline(request),
+            row => emit(new HistoryEventDraft("ActivityStarted", 0, "activityStartedEventDetails", new JsonObject { ["workerName"] = row.WorkerName })), ct), ct);
     }
 
     Principal Assume(ExecutionRow execution, TaskRequest request)
@@ -213,7 +231,7 @@ public sealed class TaskIntegrations(IInternalCalls calls, ExecutionRoles roles,
 
     /// <summary>A <c>.sync</c> job: created once (its Create answer recorded under the attempt's key),
     /// announced with <c>TaskSubmitted</c>, then polled until it ends. Its Describe answer is the result.</summary>
-    async Task<JsonNode?> RunSageMakerJobAsync(Principal principal, string operation, (string Describe, string NameMember, string StatusMember) job,
+    async Task<JsonNode?> RunSageMakerJobAsync(Principal principal, string operation, (string Describe, string NameMember, string StatusMember, string Stop) job,
         IExecutionJournal journal, TaskRequest request, Func<HistoryEventDraft, ValueTask> emit, CancellationToken ct)
     {
         var name = request.Parameters?[job.NameMember]?.GetValue<string>();
@@ -226,19 +244,38 @@ public sealed class TaskIntegrations(IInternalCalls calls, ExecutionRoles roles,
             ["outputDetails"] = new JsonObject { ["truncated"] = false },
         }));
         var describe = new JsonObject { [job.NameMember] = name };
-        while (true)
+        try
         {
-            var answer = await CallSageMakerAsync(principal, job.Describe, describe, ct);
-            switch (answer?[job.StatusMember]?.GetValue<string>())
+            while (true)
             {
-                case "Completed":
-                    return answer;
-                case "Failed" or "Stopped":
-                    // As AWS reports a job that did not complete: the task fails, its cause the job's description.
-                    throw new StatesError("States.TaskFailed", answer!.ToJsonString());
+                var answer = await CallSageMakerAsync(principal, job.Describe, describe, ct);
+                switch (answer?[job.StatusMember]?.GetValue<string>())
+                {
+                    case "Completed":
+                        return answer;
+                    case "Failed" or "Stopped":
+                        // As AWS reports a job that did not complete: the task fails, its cause the job's description.
+                        throw new StatesError("States.TaskFailed", answer!.ToJsonString());
+                }
+                await Task.Delay(PollInterval, clock, ct);
             }
-            await Task.Delay(PollInterval, clock, ct);
         }
+        catch (OperationCanceledException) when (ct.IsCancellationRequested && !ServerStopping.IsCancellationRequested)
+        {
+            // The task ended without its job (the execution stopped, the state timed out, a sibling
+            // failed): AWS stops the job, best effort, as the execution's role.
+            await StopQuietlyAsync(() => CallSageMakerAsync(principal, job.Stop, describe, ServerStopping));
+            throw;
+        }
+    }
+
+    /// <summary>A best-effort stop of what a cancelled task started: a job that has ended since, or a
+    /// role that may not stop it, leaves it as it is, as AWS's own attempt would.</summary>
+    static async Task StopQuietlyAsync(Func<Task<JsonNode?>> stop)
+    {
+        try { await stop(); }
+        catch (StatesError) { }
+        catch (OperationCanceledException) { }
     }
 
     /// <summary><c>states:startExecution</c>: a child execution, waited for with <c>.sync</c> (its
@@ -258,21 +295,30 @@ public sealed class TaskIntegrations(IInternalCalls calls, ExecutionRoles roles,
             ["outputDetails"] = new JsonObject { ["truncated"] = false },
         }));
         var describe = new JsonObject { ["ExecutionArn"] = started?["ExecutionArn"]?.GetValue<string>() };
-        while (true)
+        try
         {
-            var answer = await CallAsync(principal, "states", "DescribeExecution", describe, camelCase: true, ct, Error);
-            var status = answer?["Status"]?.GetValue<string>();
-            if (status is not null and not "RUNNING")
+            while (true)
             {
-                if (pattern == ".sync:2" && answer is JsonObject o)
+                var answer = await CallAsync(principal, "states", "DescribeExecution", describe, camelCase: true, ct, Error);
+                var status = answer?["Status"]?.GetValue<string>();
+                if (status is not null and not "RUNNING")
                 {
-                    if (o["Output"]?.GetValue<string>() is { } output) o["Output"] = JsonNode.Parse(output);
-                    if (o["Input"]?.GetValue<string>() is { } input) o["Input"] = JsonNode.Parse(input);
+                    if (pattern == ".sync:2" && answer is JsonObject o)
+                    {
+                        if (o["Output"]?.GetValue<string>() is { } output) o["Output"] = JsonNode.Parse(output);
+                        if (o["Input"]?.GetValue<string>() is { } input) o["Input"] = JsonNode.Parse(input);
+                    }
+                    if (status == "SUCCEEDED") return answer;
+                    throw new StatesError("States.TaskFailed", answer!.ToJsonString());
                 }
-                if (status == "SUCCEEDED") return answer;
-                throw new StatesError("States.TaskFailed", answer!.ToJsonString());
+                await Task.Delay(PollInterval, clock, ct);
             }
-            await Task.Delay(PollInterval, clock, ct);
+        }
+        catch (OperationCanceledException) when (ct.IsCancellationRequested && !ServerStopping.IsCancellationRequested)
+        {
+            // As for a job: the child execution is stopped with its parent's task.
+            await StopQuietlyAsync(() => CallAsync(principal, "states", "StopExecution", describe, camelCase: true, ServerStopping, Error));
+            throw;
         }
     }
 
