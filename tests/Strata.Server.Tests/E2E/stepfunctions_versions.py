@@ -6,7 +6,7 @@ import json
 import os
 import subprocess
 
-from harness import advance, advance_until, client, endpoint, eq, expect_error, run, unique, until, validate_responses
+from harness import advance, advance_until, client, endpoint, eq, expect_error, iam_user, run, unique, until, validate_responses
 
 sfn = validate_responses(client("stepfunctions"))
 iam, s3 = client("iam"), client("s3")
@@ -209,6 +209,30 @@ def events_after_redrive(execution):
     events = sfn.get_execution_history(executionArn=execution, maxResults=1000)["events"]
     i = max(i for i, e in enumerate(events) if e["type"] == "ExecutionRedriven")
     return events[i], events[i + 1:]
+
+
+def test_iam_authorizes_versions_and_aliases_as_their_machine():
+    # AWS authorizes a version or an alias ARN as its state machine's ARN; the condition key
+    # states:StateMachineQualifier scopes a statement down to some qualifiers.
+    name, out = machine(publish=True)
+    arn = out["stateMachineArn"]
+    sfn.create_state_machine_alias(name="PROD", routingConfiguration=[{"stateMachineVersionArn": f"{arn}:1", "weight": 100}])
+    user, keys = iam_user(iam, "sfn-qualified")
+    iam.put_user_policy(UserName=user, PolicyName="start", PolicyDocument=json.dumps({"Version": "2012-10-17", "Statement": [
+        {"Effect": "Allow", "Action": ["states:StartExecution", "states:DescribeStateMachine"], "Resource": arn},
+        {"Effect": "Deny", "Action": "states:StartExecution", "Resource": arn,
+         "Condition": {"StringEquals": {"states:StateMachineQualifier": "PROD"}}}]}))
+    caller = client("stepfunctions", keys)
+    # A grant on the machine covers its versions (and its aliases, but for the one denied here).
+    caller.start_execution(stateMachineArn=f"{arn}:1")
+    eq(caller.describe_state_machine(stateMachineArn=f"{arn}:1")["stateMachineArn"], f"{arn}:1", "a version described")
+    expect_error(lambda: caller.start_execution(stateMachineArn=f"{arn}:PROD"), "AccessDeniedException", 400, "states:StartExecution")
+    # Publishing while updating needs states:PublishStateMachineVersion as well.
+    iam.put_user_policy(UserName=user, PolicyName="update", PolicyDocument=json.dumps({"Version": "2012-10-17", "Statement": [
+        {"Effect": "Allow", "Action": "states:UpdateStateMachine", "Resource": arn}]}))
+    expect_error(lambda: caller.update_state_machine(stateMachineArn=arn, definition=answering("v2"), publish=True),
+                 "AccessDeniedException", 400, "states:PublishStateMachineVersion")
+    eq(len(sfn.list_state_machine_versions(stateMachineArn=arn)["stateMachineVersions"]), 1, "nothing published")
 
 
 def test_redrive_reruns_the_failed_state_only():

@@ -19,17 +19,35 @@ public sealed partial class StepFunctionsService
     [
         StepFunctionsOperations.PublishStateMachineVersion.Bind("states:PublishStateMachineVersion", (r, _) => r.StateMachineArn!, PublishStateMachineVersion),
         StepFunctionsOperations.ListStateMachineVersions.Bind("states:ListStateMachineVersions", (r, _) => r.StateMachineArn!, ListStateMachineVersions),
-        StepFunctionsOperations.DeleteStateMachineVersion.Bind("states:DeleteStateMachineVersion", (r, _) => r.StateMachineVersionArn!, DeleteStateMachineVersion),
+        StepFunctionsOperations.DeleteStateMachineVersion.Bind("states:DeleteStateMachineVersion", (r, ctx) => Authorized(r.StateMachineVersionArn!, ctx),
+            DeleteStateMachineVersion),
         StepFunctionsOperations.CreateStateMachineAlias.Bind("states:CreateStateMachineAlias",
-            (r, _) => r.RoutingConfiguration is [var first, ..] ? UnqualifiedArn(first.StateMachineVersionArn!) + ":" + r.Name : "*", CreateStateMachineAlias),
-        StepFunctionsOperations.DescribeStateMachineAlias.Bind("states:DescribeStateMachineAlias", (r, _) => r.StateMachineAliasArn!, DescribeStateMachineAlias),
-        StepFunctionsOperations.UpdateStateMachineAlias.Bind("states:UpdateStateMachineAlias", (r, _) => r.StateMachineAliasArn!, UpdateStateMachineAlias),
-        StepFunctionsOperations.ListStateMachineAliases.Bind("states:ListStateMachineAliases", (r, _) => r.StateMachineArn!, ListStateMachineAliases),
-        StepFunctionsOperations.DeleteStateMachineAlias.Bind("states:DeleteStateMachineAlias", (r, _) => r.StateMachineAliasArn!, DeleteStateMachineAlias),
+            (r, ctx) => r.RoutingConfiguration is [var first, ..] ? Authorized(UnqualifiedArn(first.StateMachineVersionArn!) + ":" + r.Name, ctx) : "*",
+            CreateStateMachineAlias),
+        StepFunctionsOperations.DescribeStateMachineAlias.Bind("states:DescribeStateMachineAlias", (r, ctx) => Authorized(r.StateMachineAliasArn!, ctx),
+            DescribeStateMachineAlias),
+        StepFunctionsOperations.UpdateStateMachineAlias.Bind("states:UpdateStateMachineAlias", (r, ctx) => Authorized(r.StateMachineAliasArn!, ctx),
+            UpdateStateMachineAlias),
+        StepFunctionsOperations.ListStateMachineAliases.Bind("states:ListStateMachineAliases", (r, ctx) => Authorized(r.StateMachineArn!, ctx), ListStateMachineAliases),
+        StepFunctionsOperations.DeleteStateMachineAlias.Bind("states:DeleteStateMachineAlias", (r, ctx) => Authorized(r.StateMachineAliasArn!, ctx),
+            DeleteStateMachineAlias),
     ];
 
     /// <summary>The ARN without its qualifier (what IAM policies on the machine also name).</summary>
     static string UnqualifiedArn(string arn) => arn.Split(':') is { Length: 8 } parts ? string.Join(':', parts[..7]) : arn;
+
+    /// <summary>
+    /// The resource IAM authorizes for a machine's ARN, qualified or not: AWS authorizes a version or
+    /// an alias as its state machine (a policy on <c>…:stateMachine:name</c> covers <c>name:PROD</c>
+    /// and <c>name:3</c>), and a policy scopes down to some of them with the condition key
+    /// <c>states:StateMachineQualifier</c>.
+    /// </summary>
+    static string Authorized(string arn, RequestContext ctx)
+    {
+        if (arn.Split(':') is not { Length: 8 } parts) return arn;
+        ctx.ConditionKeys["states:StateMachineQualifier"] = [parts[7]];
+        return string.Join(':', parts[..7]);
+    }
 
     /// <summary>A version number as AWS writes it in an ARN: digits, from 1, without leading zeros.</summary>
     internal static int? VersionNumber(string qualifier)

@@ -23,15 +23,16 @@ public sealed partial class StepFunctionsService(StepFunctionsStore store, Execu
     public IEnumerable<Operation> Operations =>
     [
         StepFunctionsOperations.CreateStateMachine.Bind("states:CreateStateMachine", (r, ctx) => MachineArn(ctx.Principal.AccountId, r.Name ?? "*"), CreateStateMachine),
-        StepFunctionsOperations.DescribeStateMachine.Bind("states:DescribeStateMachine", (r, _) => r.StateMachineArn!, DescribeStateMachine),
+        StepFunctionsOperations.DescribeStateMachine.Bind("states:DescribeStateMachine", (r, ctx) => Authorized(r.StateMachineArn!, ctx), DescribeStateMachine),
         StepFunctionsOperations.UpdateStateMachine.Bind("states:UpdateStateMachine", (r, _) => r.StateMachineArn!, UpdateStateMachine),
         StepFunctionsOperations.DeleteStateMachine.Bind("states:DeleteStateMachine", (r, _) => r.StateMachineArn!, DeleteStateMachine),
         StepFunctionsOperations.ListStateMachines.Bind("states:ListStateMachines", (_, ctx) => MachineArn(ctx.Principal.AccountId, "*"), ListStateMachines),
         StepFunctionsOperations.ValidateStateMachineDefinition.Bind("states:ValidateStateMachineDefinition", (_, _) => "*", ValidateStateMachineDefinition),
-        StepFunctionsOperations.StartExecution.Bind("states:StartExecution", (r, _) => r.StateMachineArn!, StartExecution),
-        StepFunctionsOperations.StartSyncExecution.Bind("states:StartSyncExecution", (r, _) => r.StateMachineArn!, StartSyncExecution),
+        StepFunctionsOperations.StartExecution.Bind("states:StartExecution", (r, ctx) => Authorized(r.StateMachineArn!, ctx), StartExecution),
+        StepFunctionsOperations.StartSyncExecution.Bind("states:StartSyncExecution", (r, ctx) => Authorized(r.StateMachineArn!, ctx), StartSyncExecution),
         StepFunctionsOperations.DescribeExecution.Bind("states:DescribeExecution", (r, _) => r.ExecutionArn!, DescribeExecution),
-        StepFunctionsOperations.ListExecutions.Bind("states:ListExecutions", (r, ctx) => r.StateMachineArn ?? MachineArn(ctx.Principal.AccountId, "*"), ListExecutions),
+        StepFunctionsOperations.ListExecutions.Bind("states:ListExecutions", (r, ctx) => r.StateMachineArn is { } arn ? Authorized(arn, ctx) : MachineArn(ctx.Principal.AccountId, "*"),
+            ListExecutions),
         StepFunctionsOperations.GetExecutionHistory.Bind("states:GetExecutionHistory", (r, _) => r.ExecutionArn!, GetExecutionHistory),
         StepFunctionsOperations.StopExecution.Bind("states:StopExecution", (r, _) => r.ExecutionArn!, StopExecution),
         StepFunctionsOperations.RedriveExecution.Bind("states:RedriveExecution", (r, _) => r.ExecutionArn!, RedriveExecution),
@@ -183,6 +184,8 @@ public sealed partial class StepFunctionsService(StepFunctionsStore store, Execu
         var account = ctx.Principal.AccountId;
         CheckName(request.Name!);
         CheckVersionDescription(request.Publish, request.VersionDescription);
+        // Publishing while creating needs the publish permission too (AWS's rule for versions).
+        if (request.Publish == true) ctx.Authorize("states:PublishStateMachineVersion", MachineArn(account, request.Name!));
         var type = request.Type ?? "STANDARD";
         Parse(request.Definition!, type);
         CheckRole(request.RoleArn!, ctx);
@@ -269,6 +272,7 @@ public sealed partial class StepFunctionsService(StepFunctionsStore store, Execu
             throw new MissingStatesParameter("Either the role ARN, definition, logging or tracing configuration must be specified");
         CheckVersionDescription(request.Publish, request.VersionDescription);
         var current = Machine(ctx, request.StateMachineArn!);
+        if (request.Publish == true) ctx.Authorize("states:PublishStateMachineVersion", current.Arn);
         if (request.Definition is { } definition) Parse(definition, current.Type);
         if (request.RoleArn is { } role) CheckRole(role, ctx);
         var logging = Logging(request.LoggingConfiguration, current.Type);
