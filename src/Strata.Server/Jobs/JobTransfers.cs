@@ -1,9 +1,11 @@
 using System.Diagnostics;
 using System.Formats.Tar;
 using System.IO.Compression;
+using System.Runtime.InteropServices;
 using System.Text;
 using System.Text.Json;
 using System.Text.Json.Nodes;
+using Microsoft.Win32.SafeHandles;
 
 namespace Strata.Server.Jobs;
 
@@ -193,6 +195,31 @@ public sealed class JobTransfers(IJobStorage storage, string stagingDir)
         var output = process.StandardOutput.ReadToEnd();
         process.WaitForExit();
         return [.. output.Split('\0', StringSplitOptions.RemoveEmptyEntries).Order(StringComparer.Ordinal)];
+    }
+
+    /// <summary>A file <see cref="RegularFiles"/> listed, opened to read as it is now: never through
+    /// a symbolic link put in its place since (O_NOFOLLOW), and without waiting for a writer, should
+    /// a FIFO have been (O_NONBLOCK: reading it ends at once); null when it cannot be opened so.</summary>
+    public static FileStream? OpenListed(string path)
+    {
+        const int NonBlocking = 0x800, CloseOnExec = 0x80000;
+        // O_NOFOLLOW's value differs between Linux's architectures.
+        var noFollow = RuntimeInformation.ProcessArchitecture is Architecture.Arm64 ? 0x8000 : 0x20000;
+        var fd = Native.Open(path, NonBlocking | CloseOnExec | noFollow);
+        if (fd < 0) return null;
+        var handle = new SafeFileHandle(fd, ownsHandle: true);
+        try { return new FileStream(handle, FileAccess.Read, bufferSize: 0); }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException or ArgumentException)
+        {
+            handle.Dispose();
+            return null;
+        }
+    }
+
+    static class Native
+    {
+        [DllImport("libc", SetLastError = true, EntryPoint = "open")]
+        public static extern int Open([MarshalAs(UnmanagedType.LPUTF8Str)] string path, int flags);
     }
 
     /// <summary>The first <paramref name="maxChars"/> characters of a text file the container

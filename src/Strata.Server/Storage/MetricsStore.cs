@@ -133,6 +133,17 @@ public sealed class MetricsStore : IDisposable
     /// <summary>A series with no data for this long leaves ListMetrics, as in CloudWatch.</summary>
     public static readonly TimeSpan ListedFor = TimeSpan.FromDays(14);
 
+    /// <summary>How far from now a datum's timestamp may lie: two weeks back, two hours ahead (PutMetricData's window).</summary>
+    public static readonly TimeSpan AcceptedPast = TimeSpan.FromDays(14), AcceptedFuture = TimeSpan.FromHours(2);
+
+    /// <summary>Whether CloudWatch can store a value: not NaN or an infinity, no magnitude beyond
+    /// 2^360 or (other than zero) below 2^-260.</summary>
+    public static bool IsStorable(double value)
+    {
+        var magnitude = Math.Abs(value);
+        return double.IsFinite(value) && magnitude <= Math.Pow(2, 360) && (magnitude == 0 || magnitude >= Math.Pow(2, -260));
+    }
+
     readonly ConcurrentDictionary<MetricKey, Series> _series = new();
     readonly TimeProvider _clock;
     readonly string? _path;

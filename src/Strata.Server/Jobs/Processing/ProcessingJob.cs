@@ -35,11 +35,24 @@ public sealed record ProcessingJob
     public string? NetworkConfigJson { get; init; }
     public string? ExperimentConfigJson { get; init; }
     public required DateTimeOffset CreationTime { get; init; }
+    /// <summary>The monitoring schedule this job is an execution of: set only by the monitoring
+    /// scheduler, never from a request (a CreateProcessingJob's Environment may name any
+    /// schedule). Only such a job's metrics are published, under this schedule's own endpoint
+    /// and name.</summary>
+    public ProcessingJobMonitor? Monitor { get; init; }
 
     /// <summary>How long a job without a StoppingCondition may run: a day, as SageMaker's config shows it.</summary>
     public const int DefaultMaxRuntimeInSeconds = 86400;
 
     public int EffectiveMaxRuntimeInSeconds => MaxRuntimeInSeconds ?? DefaultMaxRuntimeInSeconds;
+}
+
+/// <summary>The monitoring schedule (and the endpoint it monitors) a monitoring execution's job belongs to.</summary>
+public sealed record ProcessingJobMonitor
+{
+    public required string MonitoringScheduleArn { get; init; }
+    public required string MonitoringScheduleName { get; init; }
+    public required string EndpointName { get; init; }
 }
 
 /// <summary>A ProcessingInput from S3, with SageMaker's defaults filled in.</summary>

@@ -1,6 +1,8 @@
 using System.Text;
+using System.Text.Json;
 using Strata.Server.Hosting;
 using Strata.Server.Jobs.Containers;
+using Strata.Server.Storage;
 
 namespace Strata.Server.Jobs.Processing;
 
@@ -132,9 +134,22 @@ public sealed class ProcessingJobRunner(IProcessingJobs jobs, IJobStorage storag
             uploads.ThrowIfFailed();
 
             exitMessage = ExitMessage(layout);
-            if (exit.ExitCode == 0 && exit.StoppedBy is null) PublishMonitoringMetrics(account, job, layout);
             // A failed container's outputs are not uploaded; a stopped one's are, as they are.
             if (exit.ExitCode == 0 || exit.StoppedBy is not null) await UploadAsync(outputs, job, authorize, sent, ct);
+            // Once the job's outputs are where they go: what a container hands over as metrics never fails its job.
+            if (exit.ExitCode == 0 && exit.StoppedBy is null && Metrics is not null && job.Monitor is not null)
+            {
+                try
+                {
+                    var (published, skipped) = PublishMonitoringMetrics(Metrics, account, job, layout.Output, clock.GetUtcNow());
+                    if (skipped > 0) log.LogWarning("processing job {Job}: {Skipped} monitoring metric line(s) skipped: not a data-quality metric CloudWatch accepts", name, skipped);
+                    log.LogDebug("processing job {Job} published {Count} monitoring metric(s)", name, published);
+                }
+                catch (Exception e)
+                {
+                    log.LogWarning(e, "processing job {Job}: its monitoring metrics were not published", name);
+                }
+            }
             jobs.Update(account, name, s =>
                 exit.StoppedBy is not null ? Ended(s, "Stopped", null, exitMessage)
                 : exit.ExitCode == 0 ? Ended(s, "Completed", null, exitMessage)
@@ -198,40 +213,117 @@ public sealed class ProcessingJobRunner(IProcessingJobs jobs, IJobStorage storag
     }
 
     /// <summary>Where a monitoring execution's metrics go (null: nowhere); the composition root sets it.</summary>
-    public Storage.MetricsStore? Metrics { get; init; }
+    public MetricsStore? Metrics { get; init; }
+
+    /// <summary>The namespace SageMaker puts a data-quality monitoring execution's metrics in.</summary>
+    public const string MonitoringNamespace = "aws/sagemaker/Endpoints/data-metrics";
+
+    /// <summary>What the server reads of a job's metric files: at most so many bytes in all, lines of
+    /// at most so many bytes, and so many data.</summary>
+    internal const int MaxMetricBytes = 1 << 20, MaxMetricLineBytes = 8 * 1024, MaxMetricData = 10_000;
+
+    /// <summary>CloudWatch's longest MetricName.</summary>
+    const int MaxMetricNameLength = 255;
+
+    /// <summary>The metric names a data-quality analysis writes, each followed by a feature's name.</summary>
+    static readonly string[] MonitoringMetricPrefixes = ["feature_baseline_drift_", "feature_non_null_", "feature_null_"];
 
     /// <summary>A monitoring execution's CloudWatch metrics, as its container hands them over (JSON
-    /// lines in /opt/ml/output/metrics/cloudwatch: MetricName, Timestamp in epoch seconds,
-    /// Dimensions, Value), put in SageMaker's data-metrics namespace. Only a job a monitoring
-    /// schedule started (its environment names the schedule) publishes; a line that does not parse
-    /// is skipped and logged.</summary>
-    void PublishMonitoringMetrics(string account, ProcessingJob job, ProcessingLayout layout)
+    /// lines in /opt/ml/output/metrics/cloudwatch/*.jsonl: MetricName, Timestamp in epoch seconds,
+    /// Value), put in SageMaker's data-metrics namespace. Only a job the monitoring scheduler made
+    /// (<see cref="ProcessingJob.Monitor"/>, never its Environment) publishes, and only its
+    /// schedule's metrics: the dimensions are the schedule's Endpoint and MonitoringSchedule
+    /// whatever the line says, the names those of a data-quality analysis, and each datum one
+    /// PutMetricData would accept (a storable value, a time two weeks back to two hours ahead).
+    /// Only regular files are read (<see cref="JobTransfers.RegularFiles"/>, never a link, FIFO or
+    /// device), at most <see cref="MaxMetricBytes"/> of them; a line that is too long or is not
+    /// such a datum is skipped. Returns how many were published and skipped.</summary>
+    internal static (int Published, int Skipped) PublishMonitoringMetrics(MetricsStore metrics, string account, ProcessingJob job, string optMlOutput, DateTimeOffset now)
     {
-        const string Namespace = "aws/sagemaker/Endpoints/data-metrics";
-        var dir = Path.Combine(layout.Output, "metrics", "cloudwatch");
-        if (Metrics is null || !job.Environment.ContainsKey("sagemaker_monitoring_schedule_name") || !Directory.Exists(dir)) return;
-        var published = 0;
-        foreach (var file in Directory.EnumerateFiles(dir, "*.jsonl"))
-            foreach (var line in File.ReadLines(file).Take(10_000))
+        if (job.Monitor is not { } monitor) return (0, 0);
+        var dir = Path.Combine(optMlOutput, "metrics", "cloudwatch");
+        var dimensions = new KeyValuePair<string, string>[] { new("Endpoint", monitor.EndpointName), new("MonitoringSchedule", monitor.MonitoringScheduleName) };
+        int published = 0, skipped = 0, budget = MaxMetricBytes;
+        // The listing starts at /opt/ml/output, and find(1) never descends through a link: a
+        // metrics or cloudwatch directory the container made a link lists nothing.
+        var files = JobTransfers.RegularFiles(optMlOutput)
+            .Where(f => Path.GetDirectoryName(f) == dir && f.EndsWith(".jsonl", StringComparison.Ordinal));
+        foreach (var file in files)
+        {
+            if (budget == 0 || published == MaxMetricData) break;
+            var (data, cut) = ReadAtMost(file, budget);
+            budget -= data.Length;
+            var lines = new List<ReadOnlyMemory<byte>>();
+            var rest = data.AsMemory();
+            for (int newline; (newline = rest.Span.IndexOf((byte)'\n')) >= 0; rest = rest[(newline + 1)..]) lines.Add(rest[..newline]);
+            // A last line the byte limit cut short is not read; one the file ends without a newline is.
+            if (rest.Length > 0)
             {
-                if (string.IsNullOrWhiteSpace(line)) continue;
-                try
+                if (cut) skipped++;
+                else lines.Add(rest);
+            }
+            foreach (var line in lines)
+            {
+                if (published == MaxMetricData) { skipped++; continue; }
+                if (line.Span.Trim(" \t\r"u8).IsEmpty) continue;
+                if (line.Length <= MaxMetricLineBytes && Datum(line, now) is { } datum)
                 {
-                    using var doc = System.Text.Json.JsonDocument.Parse(line);
-                    var root = doc.RootElement;
-                    var dimensions = root.TryGetProperty("Dimensions", out var d)
-                        ? d.EnumerateArray().Select(x => new KeyValuePair<string, string>(x.GetProperty("Name").GetString()!, x.GetProperty("Value").GetString()!)).ToList()
-                        : [];
-                    Metrics.Put(Storage.MetricKey.Of(account, Namespace, root.GetProperty("MetricName").GetString()!, dimensions), "None",
-                        DateTimeOffset.FromUnixTimeSeconds(root.GetProperty("Timestamp").GetInt64()), [(root.GetProperty("Value").GetDouble(), 1)], highResolution: false);
+                    metrics.Put(MetricKey.Of(account, MonitoringNamespace, datum.Name, dimensions), "None", datum.At, [(datum.Value, 1)], highResolution: false);
                     published++;
                 }
-                catch (Exception e) when (e is System.Text.Json.JsonException or InvalidOperationException or KeyNotFoundException or FormatException)
-                {
-                    log.LogWarning("processing job {Job}: a metric line of {File} is not a CloudWatch metric ({Error})", job.Name, Path.GetFileName(file), e.Message);
-                }
+                else skipped++;
             }
-        log.LogDebug("processing job {Job} published {Count} monitoring metric(s)", job.Name, published);
+        }
+        return (published, skipped);
+    }
+
+    /// <summary>Up to <paramref name="limit"/> bytes of a listed file (none when it cannot be opened
+    /// as a regular file), and whether there was more.</summary>
+    static (byte[] Data, bool Cut) ReadAtMost(string path, int limit)
+    {
+        using var stream = JobTransfers.OpenListed(path);
+        if (stream is null) return ([], false);
+        var buffer = new byte[Math.Min(limit, 64 * 1024)];
+        using var data = new MemoryStream();
+        try
+        {
+            int n;
+            while (data.Length < limit && (n = stream.Read(buffer, 0, (int)Math.Min(buffer.Length, limit - data.Length))) > 0) data.Write(buffer, 0, n);
+            return (data.ToArray(), data.Length == limit && stream.Read(buffer, 0, 1) > 0);
+        }
+        catch (IOException)
+        {
+            // A FIFO put in the file's place since it was listed has nothing to give.
+            return (data.ToArray(), false);
+        }
+    }
+
+    /// <summary>One line's datum, when it is a data-quality metric PutMetricData would accept.</summary>
+    static (string Name, DateTimeOffset At, double Value)? Datum(ReadOnlyMemory<byte> line, DateTimeOffset now)
+    {
+        try
+        {
+            using var doc = JsonDocument.Parse(line);
+            var root = doc.RootElement;
+            if (root.ValueKind != JsonValueKind.Object
+                || !root.TryGetProperty("MetricName", out var n) || n.ValueKind != JsonValueKind.String
+                || !root.TryGetProperty("Timestamp", out var t) || t.ValueKind != JsonValueKind.Number || !t.TryGetInt64(out var seconds)
+                || !root.TryGetProperty("Value", out var v) || v.ValueKind != JsonValueKind.Number || !v.TryGetDouble(out var value))
+                return null;
+            var name = n.GetString()!;
+            if (name.Length > MaxMetricNameLength || !MonitoringMetricPrefixes.Any(p => name.Length > p.Length && name.StartsWith(p, StringComparison.Ordinal)))
+                return null;
+            // Epoch seconds: a time in milliseconds lies far beyond the window (or beyond what a
+            // DateTimeOffset holds), and is skipped with it.
+            if (seconds < DateTimeOffset.MinValue.ToUnixTimeSeconds() || seconds > DateTimeOffset.MaxValue.ToUnixTimeSeconds()) return null;
+            var at = DateTimeOffset.FromUnixTimeSeconds(seconds);
+            if (at < now - MetricsStore.AcceptedPast || at > now + MetricsStore.AcceptedFuture || !MetricsStore.IsStorable(value)) return null;
+            return (name, at, value);
+        }
+        catch (JsonException)
+        {
+            return null;
+        }
     }
 
     /// <summary>The first KB of /opt/ml/output/message; the job fails when it is not UTF-8, as in SageMaker.</summary>

@@ -78,9 +78,9 @@ public sealed partial class CloudWatchService(MetricsStore metrics, IStateStore 
             if (dimensions.GroupBy(x => x.Name).FirstOrDefault(g => g.Count() > 1) is { } duplicate)
                 throw InvalidValue($"The dimension {duplicate.Key} of {member}.Dimensions is specified more than once.");
             var at = d.Timestamp ?? now;
-            if (at < now - TimeSpan.FromDays(14))
+            if (at < now - MetricsStore.AcceptedPast)
                 throw InvalidValue($"The parameter {member}.Timestamp must specify a time no more than two weeks in the past.");
-            if (at > now + TimeSpan.FromHours(2))
+            if (at > now + MetricsStore.AcceptedFuture)
                 throw InvalidValue($"The parameter {member}.Timestamp must specify a time no more than two hours in the future.");
             if (d.StorageResolution is { } resolution && resolution is not (1 or 60))
                 throw InvalidValue($"The value {resolution} for parameter {member}.StorageResolution is invalid.");
@@ -124,12 +124,10 @@ public sealed partial class CloudWatchService(MetricsStore metrics, IStateStore 
         }
     }
 
-    /// <summary>CloudWatch refuses what it cannot store: NaN, infinities, magnitudes beyond 2^360 or
-    /// (other than zero) below 2^-260.</summary>
+    /// <summary>CloudWatch refuses what it cannot store (<see cref="MetricsStore.IsStorable"/>).</summary>
     static void CheckValue(double value, string member)
     {
-        var magnitude = Math.Abs(value);
-        if (!double.IsFinite(value) || magnitude > Math.Pow(2, 360) || (magnitude != 0 && magnitude < Math.Pow(2, -260)))
+        if (!MetricsStore.IsStorable(value))
             throw InvalidValue($"The value {value.ToString(CultureInfo.InvariantCulture)} for parameter {member} is invalid.");
     }
 

@@ -533,6 +533,12 @@ public sealed partial class SageMakerService : IMonitoringSchedules
             ContainerEntrypoint = app.ContainerEntrypoint,
             ContainerArguments = app.ContainerArguments,
             Environment = environment,
+            Monitor = new ProcessingJobMonitor
+            {
+                MonitoringScheduleArn = schedule.MonitoringScheduleArn,
+                MonitoringScheduleName = schedule.MonitoringScheduleName,
+                EndpointName = endpointName,
+            },
             Inputs = inputs,
             Outputs =
             [
