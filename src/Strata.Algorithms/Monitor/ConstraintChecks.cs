@@ -67,7 +67,11 @@ public sealed record Baseline(IReadOnlyList<FeatureConstraint> Constraints, Moni
                 };
             }
         }
-        catch (JsonException e) { throw new ClientError($"the baseline constraints {constraintsName} is not JSON ({e.Message}): give the constraints.json a baselining job wrote"); }
+        catch (Exception e) when (e is JsonException or InvalidOperationException or FormatException)
+        {
+            // Not JSON, or JSON of another shape (a member of the wrong kind): the user's file, not the analyzer, is at fault.
+            throw new ClientError($"the baseline constraints {constraintsName} is not as a baselining job writes it ({e.Message}): give the constraints.json a baselining job wrote");
+        }
         if (config.CategoricalDriftMethod is not ("LInfinity" or "ChiSquared"))
             throw new ClientError($"categorical_drift_method {config.CategoricalDriftMethod} of {constraintsName} is not one of LInfinity, ChiSquared");
 
@@ -101,7 +105,10 @@ public sealed record Baseline(IReadOnlyList<FeatureConstraint> Constraints, Moni
                     statistics[name] = new BaselineFeature(name, type, sketch, categories);
                 }
             }
-            catch (JsonException e) { throw new ClientError($"the baseline statistics {statisticsName} is not JSON ({e.Message}): give the statistics.json a baselining job wrote"); }
+            catch (Exception e) when (e is JsonException or InvalidOperationException or FormatException)
+            {
+                throw new ClientError($"the baseline statistics {statisticsName} is not as a baselining job writes it ({e.Message}): give the statistics.json a baselining job wrote");
+            }
             catch (InvalidOperationException e) { throw new ClientError($"the baseline statistics {statisticsName} has a value of the wrong kind ({e.Message})"); }
         }
         return new Baseline(constraints, config, statistics);
@@ -227,20 +234,43 @@ public static class ConstraintChecks
         return null;
     }
 
-    /// <summary>sup over x of |F_a(x) − F_b(x)|, the CDFs normalised by each sketch's count; the
-    /// supremum of two step functions is reached at one of their items.</summary>
+    /// <summary>sup over x of |F_a(x) − F_b(x)|, each CDF normalised by its sketch's total weight; the
+    /// supremum of two step functions is reached at one of their items. One sweep over both sorted
+    /// sketches (n log n), not a rank query per item (n², seconds per feature at k=2048).</summary>
     public static double CdfDistance(KllSketch a, KllSketch b)
     {
-        var points = a.Levels.SelectMany(l => l).Concat(b.Levels.SelectMany(l => l)).Distinct().Order().ToArray();
-        double na = a.Count, nb = b.Count, worst = 0;
-        foreach (var x in points) worst = Math.Max(worst, Math.Abs(a.Rank(x) / na - b.Rank(x) / nb));
+        var wa = Weighted(a);
+        var wb = Weighted(b);
+        double ta = wa.Sum(p => (double)p.Weight), tb = wb.Sum(p => (double)p.Weight);
+        if (ta == 0 || tb == 0) return 0;
+        double ca = 0, cb = 0, worst = 0;
+        int i = 0, j = 0;
+        while (i < wa.Count || j < wb.Count)
+        {
+            // The next distinct item of either sketch; both CDFs step past every item equal to it.
+            var x = j >= wb.Count || (i < wa.Count && wa[i].Item <= wb[j].Item) ? wa[i].Item : wb[j].Item;
+            while (i < wa.Count && wa[i].Item <= x) ca += wa[i++].Weight;
+            while (j < wb.Count && wb[j].Item <= x) cb += wb[j++].Weight;
+            worst = Math.Max(worst, Math.Abs(ca / ta - cb / tb));
+        }
         return worst;
+
+        static List<(double Item, long Weight)> Weighted(KllSketch sketch)
+        {
+            var items = new List<(double Item, long Weight)>();
+            for (var h = 0; h < sketch.Levels.Count; h++)
+                foreach (var item in sketch.Levels[h]) items.Add((item, 1L << Math.Min(h, 62)));
+            items.Sort((p, q) => p.Item.CompareTo(q.Item));
+            return items;
+        }
     }
 
     /// <summary>max over values of |p_a(v) − p_b(v)|, each frequency over its own total.</summary>
     public static double FrequencyDistance(IReadOnlyList<KeyValuePair<string, long>> a, IReadOnlyList<KeyValuePair<string, long>> b)
     {
         double ta = a.Sum(c => c.Value), tb = b.Sum(c => c.Value);
+        // A baseline of empty buckets has no distribution to drift from (a NaN distance would break the report).
+        if (ta == 0 || tb == 0) return 0;
         var pa = a.GroupBy(c => c.Key).ToDictionary(g => g.Key, g => g.Sum(c => c.Value) / ta, StringComparer.Ordinal);
         var pb = b.GroupBy(c => c.Key).ToDictionary(g => g.Key, g => g.Sum(c => c.Value) / tb, StringComparer.Ordinal);
         return pa.Keys.Union(pb.Keys).Max(k => Math.Abs(pa.GetValueOrDefault(k) - pb.GetValueOrDefault(k)));

@@ -121,14 +121,18 @@ public static class Monitoring
 
     static string Show(DateTimeOffset? t) => t?.UtcDateTime.ToString("yyyy-MM-ddTHH:mm:ssZ", CultureInfo.InvariantCulture) ?? "any time";
 
-    /// <summary>Whether a capture file's hour directory (…/yyyy/mm/dd/hh/file) overlaps the window;
-    /// a file outside that layout is read, its records filtered by their inference time.</summary>
+    /// <summary>How far past its hour a capture file's records may reach: a file sits in the hour of
+    /// its first record and gathers records until it is flushed (every minute, later when backed up).</summary>
+    static readonly TimeSpan FileSpan = TimeSpan.FromMinutes(10);
+
+    /// <summary>Whether a capture file's hour directory (…/yyyy/mm/dd/hh/file) may hold records of the
+    /// window; a file outside that layout is read, its records filtered by their inference time.</summary>
     static bool InWindow(string relative, DateTimeOffset? start, DateTimeOffset? end)
     {
         var parts = relative.Split('/', StringSplitOptions.RemoveEmptyEntries);
         if (parts.Length < 5) return true;
         if (!DateTimeOffset.TryParseExact(string.Join('/', parts[^5..^1]), "yyyy/MM/dd/HH", CultureInfo.InvariantCulture, DateTimeStyles.AssumeUniversal, out var hour)) return true;
-        return (start is null || hour.AddHours(1) > start) && (end is null || hour < end);
+        return (start is null || hour.AddHours(1) + FileSpan > start) && (end is null || hour < end);
     }
 }
 

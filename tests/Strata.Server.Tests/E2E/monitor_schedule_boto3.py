@@ -130,7 +130,10 @@ def test_hourly_schedule_finds_the_drift():
     assert "LastMonitoringExecutionSummary" not in described, described
     eq(sm.list_monitoring_executions(MonitoringScheduleName=name)["MonitoringExecutionSummaries"], [], "no execution before the hour")
     hour = int(server_time() // 3600 + 1) * 3600
-    advance(hour - server_time() + 5)
+    # The execution starts two minutes after its tick (the capture of the hour's end is flushed by then).
+    advance(hour - server_time() + 60)
+    eq(sm.list_monitoring_executions(MonitoringScheduleName=name)["MonitoringExecutionSummaries"], [], "no execution a minute after the hour")
+    advance(65)
     execution = ended(name)
     eq(execution["MonitoringExecutionStatus"], "CompletedWithViolations", f"status ({execution.get('FailureReason')})")
     eq(int(execution["ScheduledTime"].timestamp()), hour, "ScheduledTime: the hour")
@@ -208,6 +211,9 @@ def test_schedules_refuse_what_sagemaker_refuses():
     expect_error(lambda: schedule(definition_name, "NOW"), "ValidationException", message="DataAnalysisStartTime and DataAnalysisEndTime are required")
     expect_error(lambda: schedule(definition_name, "NOW", DataAnalysisStartTime="-PT0H", DataAnalysisEndTime="-PT1H"), "ValidationException", message="must be before")
     expect_error(lambda: schedule(definition_name, "NOW", DataAnalysisStartTime="yesterday", DataAnalysisEndTime="-PT0H"), "ValidationException", message="ISO 8601")
+    # Offsets far enough back to overflow a date are refused, not a 500 (nor a scheduler that stops).
+    expect_error(lambda: schedule(definition_name, "NOW", DataAnalysisStartTime="-P99999999D", DataAnalysisEndTime="-PT0H"), "ValidationException", message="ISO 8601")
+    expect_error(lambda: schedule(definition_name, "NOW", DataAnalysisStartTime="-P9999999D", DataAnalysisEndTime="-PT0H"), "ValidationException", message="more than 31 days")
     expect_error(lambda: schedule("no-such-definition"), "ValidationException", message="data-quality-job-definition/no-such-definition does not exist.")
     expect_error(lambda: sm.create_monitoring_schedule(MonitoringScheduleName=unique("s"), MonitoringScheduleConfig={
         "ScheduleConfig": {"ScheduleExpression": "cron(0 * ? * * *)"}, "MonitoringJobDefinitionName": definition_name, "MonitoringType": "ModelQuality"}),

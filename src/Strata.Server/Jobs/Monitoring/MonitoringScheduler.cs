@@ -61,23 +61,41 @@ public sealed class MonitoringScheduler(IMonitoringSchedules schedules, TimeProv
         return due;
     }
 
+    /// <summary>How long after its tick an execution starts: the data captured just before the tick
+    /// is still in the capture writer's buffer at the tick (it flushes every minute), so the job waits
+    /// two flush periods, as SageMaker's start some minutes after the hour. ScheduledTime stays the tick.</summary>
+    public TimeSpan StartDelay { get; init; } = TimeSpan.FromMinutes(2);
+
     TimeSpan StartDue()
     {
         var now = clock.GetUtcNow();
         DateTimeOffset? earliest = null;
         foreach (var schedule in schedules.Scheduled())
         {
-            var due = NextTick(schedule, now);
-            if (due is null) continue;
-            if (due <= now)
+            // A NOW schedule's window ends before it was made: it starts at once.
+            var delay = schedule.ScheduleExpression == "NOW" ? TimeSpan.Zero : StartDelay;
+            DateTimeOffset? next;
+            try
             {
-                schedules.StartExecution(schedule.Account, schedule.Name, due.Value);
-                log.LogDebug("Monitoring schedule {Schedule} started its execution for {At:O}", schedule.Name, due);
-                due = NextTick(schedule with { LastScheduledTime = due }, now);
-                if (due is null || due <= now) continue;
+                var due = NextTick(schedule, now - delay);
+                if (due is null) continue;
+                if (due + delay <= now)
+                {
+                    schedules.StartExecution(schedule.Account, schedule.Name, due.Value);
+                    log.LogDebug("Monitoring schedule {Schedule} started its execution for {At:O}", schedule.Name, due);
+                    due = NextTick(schedule with { LastScheduledTime = due }, now - delay);
+                    if (due is null || due + delay <= now) continue;
+                }
+                next = due + delay;
             }
-            if (earliest is null || due < earliest) earliest = due;
+            catch (Exception e) when (e is not OperationCanceledException)
+            {
+                // One schedule that cannot start is tried again later; it never holds up the others.
+                log.LogError(e, "Monitoring schedule {Schedule} could not start its execution", schedule.Name);
+                next = now + TimeSpan.FromMinutes(1);
+            }
+            if (earliest is null || next < earliest) earliest = next;
         }
-        return earliest is { } next ? next - now : Timeout.InfiniteTimeSpan;
+        return earliest is { } at ? at - now : Timeout.InfiniteTimeSpan;
     }
 }

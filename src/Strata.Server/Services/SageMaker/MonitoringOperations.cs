@@ -172,13 +172,22 @@ public sealed partial class SageMakerService : IMonitoringSchedules
 
     // ---- schedules ----
 
-    /// <summary>An ISO 8601 duration offset (-PT1H), as ScheduleConfig and EndpointInput give them: not after the tick.</summary>
+    /// <summary>The furthest back an offset reaches: a window is hours or days of captured data, and
+    /// a bound keeps every tick's arithmetic (tick + offset) far from DateTimeOffset's range.</summary>
+    static readonly TimeSpan MaxOffset = TimeSpan.FromDays(31);
+
+    /// <summary>An ISO 8601 duration offset (-PT1H), as ScheduleConfig and EndpointInput give them: not
+    /// after the tick, and not more than <see cref="MaxOffset"/> before it.</summary>
     static TimeSpan Offset(string text, string member)
     {
         TimeSpan offset;
         try { offset = XmlConvert.ToTimeSpan(text); }
-        catch (FormatException) { throw SageMakerErrors.ValidationException($"{member} {text} is not an ISO 8601 duration such as -PT1H."); }
+        catch (Exception e) when (e is FormatException or OverflowException)
+        {
+            throw SageMakerErrors.ValidationException($"{member} {text} is not an ISO 8601 duration such as -PT1H.");
+        }
         if (offset > TimeSpan.Zero) throw SageMakerErrors.ValidationException($"{member} {text} must be a negative offset (such as -PT1H): a monitoring job analyses data captured before it runs.");
+        if (offset < -MaxOffset) throw SageMakerErrors.ValidationException($"{member} {text} reaches back more than {MaxOffset.TotalDays} days.");
         return offset;
     }
 
@@ -423,6 +432,11 @@ public sealed partial class SageMakerService : IMonitoringSchedules
         string? failure = null;
         try { job = ExecutionJob(account, schedule, config, scheduledTime, jobName, now); }
         catch (MonitoringStartFailure e) { failure = e.Message; }
+        catch (Exception e) when (e is ArgumentException or OverflowException or FormatException or JsonException)
+        {
+            // A schedule whose settings cannot make a job fails its execution; the next schedules still run.
+            failure = "InternalServerError: the monitoring job could not be made: " + e.Message;
+        }
         var row = new MonitoringExecutionRow
         {
             MonitoringScheduleName = name,
@@ -489,6 +503,9 @@ public sealed partial class SageMakerService : IMonitoringSchedules
             ["end_time"] = Iso(end),
             ["metric_time"] = Iso(end),
         };
+        // The endpoint's whole capture prefix: the analyzer keeps the window's hour folders and the
+        // records of the window by their inferenceTime. (Hour prefixes only would need the empty ones
+        // left out, as a processing job refuses an input with no objects.)
         var inputs = new List<ProcessingJobInput>
         {
             new()

@@ -128,6 +128,25 @@ public sealed class ConstraintChecksTests
         Assert.Contains("no features array", Assert.Throws<ClientError>(() => Baseline.Parse("{}", null)).Message);
         Assert.Contains("statistics.json", Assert.Throws<ClientError>(() => Baseline.Parse("{\"features\":[]}", "[1,")).Message);
         Assert.Contains("inferred_type Number", Assert.Throws<ClientError>(() => Baseline.Parse("{\"features\":[{\"name\":\"a\",\"inferred_type\":\"Number\"}]}", null)).Message);
+        // JSON of another shape is the file's fault too (a ClientError), not the analyzer's.
+        Assert.Contains("constraints", Assert.Throws<ClientError>(() => Baseline.Parse("{\"features\":[1, \"a\"]}", null)).Message);
+    }
+
+    [Fact]
+    public void TheCdfDistanceSweepAgreesWithRanks()
+    {
+        // Sketches big enough to have compacted (weights 1, 2, 4, …) and with ties across them.
+        var random = new Random(3);
+        var a = new KllSketch();
+        var b = new KllSketch();
+        for (var i = 0; i < 50_000; i++) a.Add(Math.Round(random.NextDouble() * 100, 1));
+        for (var i = 0; i < 30_000; i++) b.Add(Math.Round(random.NextDouble() * 80 + 10, 1));
+        double Total(KllSketch s) => s.Levels.Select((l, h) => (double)l.Count * (1L << h)).Sum();
+        var points = a.Levels.SelectMany(l => l).Concat(b.Levels.SelectMany(l => l)).Distinct();
+        var expected = points.Max(x => Math.Abs(a.Rank(x) / Total(a) - b.Rank(x) / Total(b)));
+        Assert.Equal(expected, ConstraintChecks.CdfDistance(a, b), 12);
+        Assert.Equal(0, ConstraintChecks.CdfDistance(a, a), 12);
+        Assert.InRange(ConstraintChecks.CdfDistance(a, b), 0.09, 0.11);
     }
 }
 
