@@ -20,7 +20,7 @@ public static class Redrive
         var unfinished = keys.Where(k => k.EndsWith(".entered", StringComparison.Ordinal))
             .Select(k => k[..^".entered".Length])
             .Where(state => !all.Contains(state + ".exited"))
-            .ToList();
+            .ToHashSet(StringComparer.Ordinal);
         var forget = new List<string>();
         foreach (var key in keys)
         {
@@ -30,12 +30,11 @@ public static class Redrive
                 forget.Add(key);
                 continue;
             }
-            // The innermost unfinished state the key is under, if any.
+            // The innermost unfinished state the key is under, if any: the longest prefix ending before a
+            // '.' or '#' that names one (looked up per prefix, so a long history is not keys × states).
             string? owner = null;
-            foreach (var state in unfinished)
-                if (key.Length > state.Length && key.StartsWith(state, StringComparison.Ordinal) && key[state.Length] is '.' or '#'
-                    && (owner is null || state.Length > owner.Length))
-                    owner = state;
+            for (var i = key.Length - 1; i > 0 && owner is null; i--)
+                if (key[i] is '.' or '#' && unfinished.Contains(key[..i])) owner = key[..i];
             if (owner is null) continue;
             var rest = key[owner.Length..];
             if (rest[0] == '.') { forget.Add(key); continue; }

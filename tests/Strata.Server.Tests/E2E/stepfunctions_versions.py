@@ -98,7 +98,17 @@ def test_alias_routing_between_two_versions():
     eq((json.loads(e["output"]), e["stateMachineVersionArn"]), ("v2", f"{arn}:2"), "routed to 2")
     expect_error(lambda: sfn.delete_state_machine_version(stateMachineVersionArn=f"{arn}:2"), "ConflictException", 400, f"{arn}:live")
     sfn.delete_state_machine_version(stateMachineVersionArn=f"{arn}:1")
-    eq([a["stateMachineAliasArn"] for a in sfn.list_state_machine_aliases(stateMachineArn=arn)["stateMachineAliases"]], [f"{arn}:live"], "aliases")
+    # Newest alias first; a version's ARN lists only the aliases that route to it.
+    advance(1)
+    sfn.create_state_machine_alias(name="canary", routingConfiguration=[{"stateMachineVersionArn": f"{arn}:2", "weight": 100}])
+    aliases = lambda of: [a["stateMachineAliasArn"] for a in sfn.list_state_machine_aliases(stateMachineArn=of)["stateMachineAliases"]]
+    eq(aliases(arn), [f"{arn}:canary", f"{arn}:live"], "aliases, newest first")
+    eq(aliases(f"{arn}:2"), [f"{arn}:canary", f"{arn}:live"], "aliases of version 2")
+    sfn.update_state_machine(stateMachineArn=arn, definition=answering("v3"), publish=True)
+    eq(aliases(f"{arn}:3"), [], "aliases of version 3")
+    expect_error(lambda: sfn.list_state_machine_aliases(stateMachineArn=f"{arn}:1"), "ResourceNotFound", 400)
+    sfn.delete_state_machine_alias(stateMachineAliasArn=f"{arn}:canary")
+    sfn.delete_state_machine_version(stateMachineVersionArn=f"{arn}:3")
     sfn.delete_state_machine_alias(stateMachineAliasArn=f"{arn}:live")
     sfn.delete_state_machine_version(stateMachineVersionArn=f"{arn}:2")
     expect_error(lambda: sfn.describe_state_machine_alias(stateMachineAliasArn=f"{arn}:live"), "ResourceNotFound", 400)
@@ -263,6 +273,10 @@ def test_redrive_reruns_the_failed_state_only():
     eq([(x["executionArn"], x["redriveCount"]) for x in listed], [(execution, 1)], "redriveFilter")
     eq(sfn.list_executions(stateMachineArn=arn, redriveFilter="NOT_REDRIVEN")["executions"], [], "NOT_REDRIVEN")
     expect_error(lambda: sfn.redrive_execution(executionArn=execution), "ExecutionNotRedrivable", 400, "SUCCEEDED")
+    # A client token answers its redrive for 15 minutes, then it is a new request.
+    eq(sfn.redrive_execution(executionArn=execution, clientToken=token)["redriveDate"], redrive_date, "still idempotent")
+    advance(15 * 60 + 1)
+    expect_error(lambda: sfn.redrive_execution(executionArn=execution, clientToken=token), "ExecutionNotRedrivable", 400, "SUCCEEDED")
 
 
 def test_redrive_reruns_only_the_failed_map_iterations():

@@ -94,10 +94,11 @@ public sealed class ExecutionRunner(ExecutionStore store, ITaskIntegrations task
             log.LogError(e, "Execution {Arn} failed unexpectedly", execution.ExecutionArn);
             var error = e is StatesError se ? se.Error : "States.Runtime";
             var cause = e is StatesError se2 ? se2.Cause : e.Message;
-            var events = store.Events(execution);
-            store.Append(execution, "strata:ExecutionFailed", new HistoryEventDraft("ExecutionFailed", events.Count == 0 ? 0 : events[^1].Id,
-                "executionFailedEventDetails", new JsonObject { ["error"] = error, ["cause"] = cause }), clock.GetUtcNow());
-            Finish(execution, new ExecutionOutcome("FAILED", null, error, cause));
+            var outcome = new ExecutionOutcome("FAILED", null, error, cause);
+            var (row, ended) = store.End(execution, r => r.Status == "RUNNING" ? Ended(r, outcome) : null, "strata:ExecutionFailed",
+                last => new HistoryEventDraft("ExecutionFailed", last, "executionFailedEventDetails", new JsonObject { ["error"] = error, ["cause"] = cause }),
+                clock.GetUtcNow());
+            if (ended && row is not null) Announce(row);
         }
     }
 
@@ -166,23 +167,12 @@ public sealed class ExecutionRunner(ExecutionStore store, ITaskIntegrations task
             catch (OperationCanceledException) { }
         }
         var now = clock.GetUtcNow();
-        var stopped = false;
-        var row = store.Update(execution.Account, execution.StateMachineName, execution.Name, r =>
-        {
-            if (r.Status != "RUNNING") return null;
-            stopped = true;
-            return r with { Status = "ABORTED", StopDate = now, Error = error, Cause = cause };
-        });
-        if (stopped && row is not null)
-        {
-            var events = store.Events(row);
-            var details = new JsonObject();
-            if (error is not null) details["error"] = error;
-            if (cause is not null) details["cause"] = cause;
-            store.Append(row, "strata:ExecutionAborted", new HistoryEventDraft("ExecutionAborted", events.Count == 0 ? 0 : events[^1].Id,
-                "executionAbortedEventDetails", details), now);
-            Announce(row);
-        }
+        var details = new JsonObject();
+        if (error is not null) details["error"] = error;
+        if (cause is not null) details["cause"] = cause;
+        var (row, stopped) = store.End(execution, r => r.Status == "RUNNING" ? r with { Status = "ABORTED", StopDate = now, Error = error, Cause = cause } : null,
+            "strata:ExecutionAborted", last => new HistoryEventDraft("ExecutionAborted", last, "executionAbortedEventDetails", (JsonObject)details.DeepClone()), now);
+        if (stopped && row is not null) Announce(row);
         return row;
     }
 

@@ -37,11 +37,16 @@ public sealed record ExecutionRow
     public string? TracingConfiguration { get; init; }
     public DateTimeOffset? StateMachineUpdateDate { get; init; }
     public string? StateMachineRevisionId { get; init; }
-    /// <summary>How many times RedriveExecution restarted it, the last time, and the client token of that redrive.</summary>
+    /// <summary>How many times RedriveExecution restarted it, and the last time.</summary>
     public int RedriveCount { get; init; }
     public DateTimeOffset? RedriveDate { get; init; }
-    public string? RedriveClientToken { get; init; }
+    /// <summary>The client tokens of the latest redrives (at most <see cref="ExecutionStore.RedriveTokensKept"/>),
+    /// each with the date of the redrive it made: a repeated token answers that redrive.</summary>
+    public List<RedriveTokenRow> RedriveTokens { get; init; } = [];
 }
+
+/// <summary>A client token RedriveExecution was given, and the date of the redrive it made.</summary>
+public sealed record RedriveTokenRow(string Token, DateTimeOffset Date);
 
 /// <summary>A recorded history event as stored: the details are the API's JSON.</summary>
 public sealed record HistoryEventRow
@@ -95,9 +100,16 @@ public sealed class ExecutionStore(IStateStore state)
     public ExecutionRow? Get(string account, string machine, string name)
         => state.Read(r => r.Get(Executions, Key(account, machine, name))) is { } json ? Parse(json) : null;
 
-    /// <summary>Adds the execution unless one of that name exists; returns the one that is there then.</summary>
-    public ExecutionRow? Add(ExecutionRow row) => state.Write(w =>
+    /// <summary>How many redrive client tokens an execution keeps, and how long one answers its redrive (AWS's rule).</summary>
+    public const int RedriveTokensKept = 10;
+    public static readonly TimeSpan RedriveTokenLifetime = TimeSpan.FromMinutes(15);
+
+    /// <summary>Adds the execution unless one of that name exists; returns the one that is there then.
+    /// <paramref name="check"/> runs in the same transaction first and throws to refuse (the machine
+    /// must still exist: a DeleteStateMachine in between stops only the executions it can see).</summary>
+    public ExecutionRow? Add(ExecutionRow row, Action<IStateReader>? check = null) => state.Write(w =>
     {
+        check?.Invoke(w);
         if (w.Get(Executions, Key(row)) is { } existing) return Parse(existing);
         w.Put(Executions, Key(row), JsonSerializer.Serialize(row, ExecutionRowsJson.Default.ExecutionRow));
         return null;
@@ -132,22 +144,43 @@ public sealed class ExecutionStore(IStateStore state)
     public long EventCount(ExecutionRow e)
         => state.Read(r => r.Get(Sequence, Key(e))) is { } last ? long.Parse(last, CultureInfo.InvariantCulture) : 0;
 
-    /// <summary>Redrives an ended execution in one transaction: <paramref name="change"/> turns the row into
-    /// the running one (or throws to refuse), the journal forgets what did not succeed (<see cref="Redrive"/>:
-    /// the replay reruns it) and the history gets <c>ExecutionRedriven</c>. Returns the row afterwards.</summary>
-    public ExecutionRow Redrive(ExecutionRow e, Func<ExecutionRow, long, ExecutionRow> change, DateTimeOffset now) => state.Write(w =>
+    /// <summary>Redrives an ended execution in one transaction: <paramref name="change"/> sees the store (to
+    /// check what else must hold), the row and its event count, and turns the row into the running one (or
+    /// throws to refuse, or answers null to leave it: a repeated client token); the journal forgets what
+    /// did not succeed (<see cref="Redrive"/>: the replay reruns it) and the history gets
+    /// <c>ExecutionRedriven</c>. Returns the row afterwards and whether it was redriven.</summary>
+    public (ExecutionRow Row, bool Redriven) Redrive(ExecutionRow e, Func<IStateReader, ExecutionRow, long, ExecutionRow?> change, DateTimeOffset now)
+        => state.Write(w =>
     {
         var execution = Key(e);
         var row = Parse(w.Get(Executions, execution)!);
         var count = w.Get(Sequence, execution) is { } last ? long.Parse(last, CultureInfo.InvariantCulture) : 0;
-        var redriven = change(row, count);
+        if (change(w, row, count) is not { } redriven) return (row, false);
         var prefix = execution + "/";
         var keys = w.Scan(Journal, prefix, null, int.MaxValue).Select(kv => kv.Key[prefix.Length..]).ToList();
         foreach (var key in Strata.States.Redrive.KeysToForget(keys)) w.Delete(Journal, prefix + key);
         AppendIn(w, execution, $"strata:redrive{redriven.RedriveCount.ToString(CultureInfo.InvariantCulture)}",
             new HistoryEventDraft("ExecutionRedriven", count, "executionRedrivenEventDetails", new JsonObject { ["redriveCount"] = redriven.RedriveCount }), now);
         w.Put(Executions, execution, JsonSerializer.Serialize(redriven, ExecutionRowsJson.Default.ExecutionRow));
-        return redriven;
+        return (redriven, true);
+    });
+
+    /// <summary>Ends a running execution in one transaction: <paramref name="change"/> turns the row into the
+    /// ended one (null leaves a row that is not running as it is), and the closing event is appended
+    /// under <paramref name="journalKey"/> after the last one. One transaction, so a redrive can never
+    /// come between the status and its event (and see an ended execution whose closing event follows
+    /// its ExecutionRedriven). Returns the row afterwards and whether this call ended it.</summary>
+    public (ExecutionRow? Row, bool Ended) End(ExecutionRow e, Func<ExecutionRow, ExecutionRow?> change, string journalKey,
+        Func<long, HistoryEventDraft> closing, DateTimeOffset now) => state.Write<(ExecutionRow?, bool)>(w =>
+    {
+        var execution = Key(e);
+        if (w.Get(Executions, execution) is not { } json) return (null, false);
+        var row = Parse(json);
+        if (change(row) is not { } ended) return (row, false);
+        var last = w.Get(Sequence, execution) is { } seq ? long.Parse(seq, CultureInfo.InvariantCulture) : 0;
+        AppendIn(w, execution, journalKey, closing(last), now);
+        w.Put(Executions, execution, JsonSerializer.Serialize(ended, ExecutionRowsJson.Default.ExecutionRow));
+        return (ended, true);
     });
 
     /// <summary>Appends an event unless one was recorded under <paramref name="journalKey"/>; returns the recorded one.</summary>

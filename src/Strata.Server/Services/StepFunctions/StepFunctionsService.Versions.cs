@@ -265,10 +265,16 @@ public sealed partial class StepFunctionsService
 
     ListStateMachineAliasesOutput ListStateMachineAliases(ListStateMachineAliasesInput request, RequestContext ctx)
     {
+        // A machine's ARN lists its aliases; a version's ARN lists those that route to that version.
         var (account, name, qualifier) = ParseQualifiedArn(ctx, request.StateMachineArn!);
-        if (qualifier is not null) throw new BadArn($"Invalid ARN: {request.StateMachineArn}");
+        int? version = null;
+        if (qualifier is not null && (version = VersionNumber(qualifier)) is null) throw new BadArn($"Invalid ARN: {request.StateMachineArn}");
         if (store.Get(account, name) is null) throw new StateMachineNotFound(request.StateMachineArn!);
-        var (page, next) = Page(store.ListAliases(account, name), request.NextToken, request.MaxResults);
+        if (version is { } v && store.GetVersion(account, name, v) is null) throw new StatesResourceNotFound(request.StateMachineArn!);
+        // The newest alias first, as AWS sorts them (by name among those made at the same instant, so pages are stable).
+        var aliases = store.ListAliases(account, name).Where(a => version is null || a.Routing.Any(r => r.Version == version))
+            .OrderByDescending(a => a.CreationDate).ThenBy(a => a.Name, StringComparer.Ordinal).ToList();
+        var (page, next) = Page(aliases, request.NextToken, request.MaxResults);
         return new ListStateMachineAliasesOutput
         {
             StateMachineAliases = page.Select(a => new StateMachineAliasListItem { StateMachineAliasArn = a.Arn, CreationDate = a.CreationDate }).ToList(),

@@ -277,7 +277,7 @@ public sealed partial class StepFunctionsService(StepFunctionsStore store, Execu
         if (request.RoleArn is { } role) CheckRole(role, ctx);
         var logging = Logging(request.LoggingConfiguration, current.Type);
         var now = clock.GetUtcNow();
-        var updated = store.Update(ctx.Principal.AccountId, current.Name, m => m with
+        var (updated, version) = store.UpdateAndPublish(ctx.Principal.AccountId, current.Name, m => m with
         {
             Definition = request.Definition ?? m.Definition,
             RoleArn = request.RoleArn ?? m.RoleArn,
@@ -286,13 +286,12 @@ public sealed partial class StepFunctionsService(StepFunctionsStore store, Execu
                 ? JsonSerializer.Serialize(t with { Enabled = t.Enabled ?? false }, StepFunctionsJson.Default.TracingConfiguration) : m.TracingConfiguration,
             UpdateDate = now,
             RevisionId = Guid.NewGuid().ToString(),
-        }) ?? throw new StateMachineNotFound(request.StateMachineArn!);
+        }, request.Publish == true, request.VersionDescription, now) ?? throw new StateMachineNotFound(request.StateMachineArn!);
         return new UpdateStateMachineOutput
         {
             UpdateDate = now,
             RevisionId = updated.RevisionId,
-            StateMachineVersionArn = request.Publish == true
-                ? Publish(ctx.Principal.AccountId, updated.Name, updated.Arn, updated.RevisionId, request.VersionDescription).Arn : null,
+            StateMachineVersionArn = version?.Arn,
         };
     }
 
@@ -389,7 +388,13 @@ public sealed partial class StepFunctionsService(StepFunctionsStore store, Execu
             });
             return new StartExecutionOutput { ExecutionArn = execution.ExecutionArn, StartDate = execution.StartDate };
         }
-        if (executions.Add(execution) is { } existing)
+        // The machine is read again where the execution is written: a DeleteStateMachine in between
+        // stops only the executions it sees, so one added after it would run a deleted machine.
+        if (executions.Add(execution, r =>
+            {
+                if (!StepFunctionsStore.Exists(r, ctx.Principal.AccountId, execution.StateMachineName))
+                    throw new StateMachineNotFound(execution.StateMachineArn);
+            }) is { } existing)
         {
             // A name is used once; starting it again with the same input while it runs answers the same execution.
             if (existing.Status == "RUNNING" && existing.Input == execution.Input)
@@ -540,20 +545,27 @@ public sealed partial class StepFunctionsService(StepFunctionsStore store, Execu
     }
 
     /// <summary>Restarts an ended STANDARD execution from what did not succeed (see <see cref="Strata.States.Redrive"/>):
-    /// the same execution, its history continued after <c>ExecutionRedriven</c>. A repeated client token
-    /// answers the redrive it made.</summary>
+    /// the same execution, its history continued after <c>ExecutionRedriven</c>. A client token used in the
+    /// last 15 minutes by one of the execution's last 10 redrives answers that redrive, as AWS's does.</summary>
     RedriveExecutionOutput RedriveExecution(RedriveExecutionInput request, RequestContext ctx)
     {
         var e = Execution(ctx, request.ExecutionArn!);
-        if (request.ClientToken is { } token && e.RedriveClientToken == token && e.RedriveDate is { } date)
-            return new RedriveExecutionOutput { RedriveDate = date };
-        // The execution runs as its machine: one that was deleted is not run again.
-        if (store.Get(e.Account, e.StateMachineName) is null)
-            throw new NotRedrivable(e.ExecutionArn, $"its state machine {e.StateMachineArn} does not exist");
         var now = clock.GetUtcNow();
-        var redriven = executions.Redrive(e, (row, events) => ExecutionRunner.RedriveRefusal(row, now, events) is { } why
-            ? throw new NotRedrivable(row.ExecutionArn, why)
-            : row with
+        var token = request.ClientToken;
+        DateTimeOffset? repeated = null;
+        // One transaction: the token, the machine and the execution's state are read where the redrive is written.
+        var (redriven, started) = executions.Redrive(e, (r, row, events) =>
+        {
+            if (token is not null && row.RedriveTokens.LastOrDefault(t => t.Token == token && now - t.Date <= ExecutionStore.RedriveTokenLifetime) is { } used)
+            {
+                repeated = used.Date;
+                return null;
+            }
+            // The execution runs as its machine: one that was deleted is not run again.
+            if (!StepFunctionsStore.Exists(r, row.Account, row.StateMachineName))
+                throw new NotRedrivable(row.ExecutionArn, $"its state machine {row.StateMachineArn} does not exist");
+            if (ExecutionRunner.RedriveRefusal(row, now, events) is { } why) throw new NotRedrivable(row.ExecutionArn, why);
+            return row with
             {
                 Status = "RUNNING",
                 StopDate = null,
@@ -562,8 +574,12 @@ public sealed partial class StepFunctionsService(StepFunctionsStore store, Execu
                 Cause = null,
                 RedriveCount = row.RedriveCount + 1,
                 RedriveDate = now,
-                RedriveClientToken = request.ClientToken,
-            }, now);
+                RedriveTokens = token is null ? row.RedriveTokens
+                    : [.. row.RedriveTokens.Where(t => now - t.Date <= ExecutionStore.RedriveTokenLifetime).Append(new RedriveTokenRow(token, now))
+                        .TakeLast(ExecutionStore.RedriveTokensKept)],
+            };
+        }, now);
+        if (!started) return new RedriveExecutionOutput { RedriveDate = repeated ?? redriven.RedriveDate ?? now };
         runner.Start(redriven);
         return new RedriveExecutionOutput { RedriveDate = now };
     }

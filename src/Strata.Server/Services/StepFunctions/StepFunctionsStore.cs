@@ -73,6 +73,9 @@ public sealed class StepFunctionsStore(IStateStore state)
 
     static string VersionKey(string account, string name, int version) => $"{account}/{name}/{version.ToString("D10", CultureInfo.InvariantCulture)}";
 
+    /// <summary>Whether the machine exists, read in the caller's transaction.</summary>
+    public static bool Exists(IStateReader r, string account, string name) => r.Get(Machines, Key(account, name)) is not null;
+
     public StateMachineRow? Get(string account, string name)
         => state.Read(r => r.Get(Machines, Key(account, name))) is { } json ? Parse(json) : null;
 
@@ -85,12 +88,22 @@ public sealed class StepFunctionsStore(IStateStore state)
     });
 
     /// <summary>Changes a machine in one transaction; null when there is none.</summary>
-    public StateMachineRow? Update(string account, string name, Func<StateMachineRow, StateMachineRow> change) => state.Write(w =>
+    public StateMachineRow? Update(string account, string name, Func<StateMachineRow, StateMachineRow> change)
+        => UpdateAndPublish(account, name, change, publish: false, null, default)?.Machine;
+
+    /// <summary>Changes a machine and, with <paramref name="publish"/>, publishes what it became as a version,
+    /// in one transaction: a refused publish (the quota) leaves the machine unchanged, and no other update
+    /// comes between the two. Null when there is no machine.</summary>
+    public (StateMachineRow Machine, StateMachineVersionRow? Version)? UpdateAndPublish(string account, string name,
+        Func<StateMachineRow, StateMachineRow> change, bool publish, string? description, DateTimeOffset now)
+        => state.Write<(StateMachineRow, StateMachineVersionRow?)?>(w =>
     {
         if (w.Get(Machines, Key(account, name)) is not { } json) return null;
         var changed = change(Parse(json));
         w.Put(Machines, Key(account, name), JsonSerializer.Serialize(changed, StepFunctionsRowsJson.Default.StateMachineRow));
-        return changed;
+        if (!publish) return (changed, null);
+        var (version, _) = PublishIn(w, account, name, changed, description, now);
+        return (w.Get(Machines, Key(account, name)) is { } after ? Parse(after) : changed, version);
     });
 
     /// <summary>Deletes a machine with its versions and aliases.</summary>
@@ -112,6 +125,12 @@ public sealed class StepFunctionsStore(IStateStore state)
         if (w.Get(Machines, Key(account, name)) is not { } json) return null;
         var machine = Parse(json);
         check(machine);
+        return PublishIn(w, account, name, machine, description, now);
+    });
+
+    static (StateMachineVersionRow Version, bool Created) PublishIn(IStateWriter w, string account, string name, StateMachineRow machine,
+        string? description, DateTimeOffset now)
+    {
         var versions = ListVersions(w, account, name);
         if (versions.LastOrDefault(v => v.RevisionId == machine.RevisionId) is { } existing) return (existing, false);
         if (versions.Count >= MaxVersions) throw new VersionQuotaExceeded(machine.Arn);
@@ -132,7 +151,7 @@ public sealed class StepFunctionsStore(IStateStore state)
         w.Put(Versions, VersionKey(account, name, number), JsonSerializer.Serialize(version, StepFunctionsRowsJson.Default.StateMachineVersionRow));
         w.Put(Machines, Key(account, name), JsonSerializer.Serialize(machine with { LastVersion = number }, StepFunctionsRowsJson.Default.StateMachineRow));
         return (version, true);
-    });
+    }
 
     public StateMachineVersionRow? GetVersion(string account, string name, int version)
         => state.Read(r => r.Get(Versions, VersionKey(account, name, version))) is { } json

@@ -56,6 +56,34 @@ public sealed class ExecutionJournalTests : IDisposable
     }
 
     [Fact]
+    public async Task EndingWritesTheStatusAndItsClosingEventTogetherOnlyOnce()
+    {
+        var journal = new StoredJournal(_store, _execution, TimeProvider.System);
+        await journal.AppendAsync("start", new HistoryEventDraft("ExecutionStarted", 0), default);
+        var now = DateTimeOffset.UnixEpoch.AddMinutes(1);
+        ExecutionRow? Abort(ExecutionRow r) => r.Status == "RUNNING" ? r with { Status = "ABORTED", StopDate = now } : null;
+        var (row, ended) = _store.End(_execution, Abort, "strata:ExecutionAborted", last => new HistoryEventDraft("ExecutionAborted", last), now);
+        Assert.True(ended);
+        Assert.Equal("ABORTED", row!.Status);
+        Assert.Equal("ABORTED", _store.Get(_execution.Account, "m", "e")!.Status);
+        var events = _store.Events(_execution);
+        Assert.Equal(["ExecutionStarted", "ExecutionAborted"], events.Select(e => e.Type));
+        Assert.Equal(1, events[^1].PreviousEventId);
+        // A second stop finds it ended: no status change, no second event.
+        (row, ended) = _store.End(_execution, Abort, "strata:ExecutionAborted", last => new HistoryEventDraft("ExecutionAborted", last), now);
+        Assert.False(ended);
+        Assert.Equal(2, _store.Events(_execution).Count);
+    }
+
+    [Fact]
+    public void AddingChecksInItsTransactionAndARefusalAddsNothing()
+    {
+        var other = _execution with { Name = "f", ExecutionArn = _execution.ExecutionArn[..^1] + "f" };
+        Assert.Throws<InvalidOperationException>(() => _store.Add(other, _ => throw new InvalidOperationException("the machine is gone")));
+        Assert.Null(_store.Get(other.Account, "m", "f"));
+    }
+
+    [Fact]
     public async Task AValueIsComputedOnceAndReplayedAfterARestart()
     {
         var computed = 0;
