@@ -20,6 +20,9 @@ public sealed class EndpointRuntime : IAsyncDisposable
     /// <summary>How long a serverless variant stays warm with no request.</summary>
     readonly TimeSpan _serverlessIdle;
 
+    /// <summary>An asynchronous inference endpoint: InvokeEndpoint is refused, only its queue sends it requests.</summary>
+    public bool Asynchronous { get; init; }
+
     public EndpointRuntime(string account, string name, string configName, IReadOnlyList<VariantRuntime> variants, MetricsStore metrics, TimeProvider clock, TimeSpan serverlessIdle, ILogger log)
     {
         _clock = clock;

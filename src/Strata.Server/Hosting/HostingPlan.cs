@@ -8,6 +8,8 @@ public sealed record EndpointPlan(string EndpointName, string ConfigName, IReadO
 {
     /// <summary>The configuration's data capture (Model Monitor), null when it has none.</summary>
     public CaptureSettings? DataCapture { get; init; }
+    /// <summary>The configuration has an AsyncInferenceConfig: requests come only through its queue.</summary>
+    public bool Asynchronous { get; init; }
 }
 
 /// <summary>One variant: the model it serves, where and how many (instance type and count, or

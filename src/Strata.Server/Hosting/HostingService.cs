@@ -172,7 +172,10 @@ public sealed class HostingService(IArtifactReader artifacts, ImageCatalogue ima
                     Capture = Capture?.For(account, endpointName, variantName, plan.DataCapture, model.ExecutionRoleArn),
                 });
             }
-            return new EndpointRuntime(account, endpointName, plan.ConfigName, variants, metrics, clock, options.ServerlessIdle, log);
+            return new EndpointRuntime(account, endpointName, plan.ConfigName, variants, metrics, clock, options.ServerlessIdle, log)
+            {
+                Asynchronous = plan.Asynchronous,
+            };
         }
         catch
         {

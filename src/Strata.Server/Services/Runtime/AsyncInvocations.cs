@@ -114,7 +114,7 @@ public sealed partial class RuntimeService
             BufferedBody = body,
         };
         ctx.PathParameters[EndpointName] = endpoint;
-        await InvokeEndpoint(ctx, stream: false);
+        await InvokeEndpoint(ctx, stream: false, queued: true);
         return (answer.ToArray(), http.Response.ContentType);
     }
 }

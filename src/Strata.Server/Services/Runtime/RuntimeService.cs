@@ -87,11 +87,15 @@ public sealed partial class RuntimeService(HostingService hosting, MetricsStore 
 
     /// <param name="stream">InvokeEndpointWithResponseStream: errors before the container answers are
     /// InvokeEndpoint's; its answer is relayed as event-stream parts.</param>
-    async Task InvokeEndpoint(RequestContext ctx, bool stream)
+    /// <param name="queued">A request of an asynchronous endpoint's queue (InvokeEndpointAsync's).</param>
+    async Task InvokeEndpoint(RequestContext ctx, bool stream, bool queued = false)
     {
         var name = ctx.PathParameters[EndpointName];
         var account = ctx.Principal.AccountId;
         var runtime = hosting.Find(account, name) ?? throw NotRunning(name, account, endpointStatus(account, name));
+        // As on AWS, an asynchronous endpoint takes its requests only through InvokeEndpointAsync.
+        if (runtime.Asynchronous && !queued)
+            throw Validation($"Endpoint {name} of account {account} is an asynchronous inference endpoint (its endpoint configuration has an AsyncInferenceConfig): use InvokeEndpointAsync.");
         // The protocol stage already holds the body in memory (no more than BodyLimit): forward that, no copy.
         var body = ctx.BufferedBody ?? [];
 

@@ -44,7 +44,7 @@ public sealed class EndpointHosting(SageMakerStore store, TimeProvider clock) : 
                 Serverless = pv.ServerlessConfig is { } sc ? new ServerlessSettings(sc.MemorySizeInMB, sc.MaxConcurrency, sc.ProvisionedConcurrency) : null,
             };
         }).ToList())
-        { DataCapture = DataCaptureConfigs.Settings(config.DataCaptureConfig) };
+        { DataCapture = DataCaptureConfigs.Settings(config.DataCaptureConfig), Asynchronous = config.AsyncInferenceConfig is not null };
 
     /// <summary>Deploys again, after a restart, the endpoints that were serving (or on their way).</summary>
     public void RestoreAll(HostingService hosting)
