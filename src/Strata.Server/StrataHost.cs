@@ -456,7 +456,7 @@ sealed class CloudWatchScalingAlarms(CloudWatchService cloudWatch) : IScalingAla
 /// <summary>An alarm whose action names a scaling policy has the scaler apply it.</summary>
 sealed class ScalerAlarmAction(Scaler scaler) : IAlarmScalingAction
 {
-    public Task ExecuteAsync(string account, string policyArn, CancellationToken ct) => scaler.ExecutePolicyAsync(account, policyArn, ct);
+    public Task ExecuteAsync(string account, string policyArn, AlarmBreach breach, CancellationToken ct) => scaler.ExecutePolicyAsync(account, policyArn, breach, ct);
 }
 
 /// <summary>The request pipeline as the internal calls of services built before it (Step Functions' tasks).</summary>

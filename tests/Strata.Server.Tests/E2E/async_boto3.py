@@ -10,7 +10,7 @@ import os
 import boto3
 from botocore.config import Config
 
-from harness import (advance, advance_until, deploy_regression, endpoint, eq, expect_error, execution_role, run, unique, until,
+from harness import (advance, advance_until, deploy_byoc, deploy_regression, endpoint, eq, expect_error, execution_role, run, unique, until,
                      validate_responses)
 from sns_endpoint import Endpoint, subscribe_confirmed
 
@@ -151,12 +151,44 @@ def test_errors_as_aws():
     name = deploy({"S3OutputPath": f"s3://{BUCKET}/out"})
     expect_error(lambda: rt.invoke_endpoint_async(EndpointName=name, InputLocation="https://example.com/x"), "ValidationError", 400,
                  "is not a valid S3 URI")
+    # An asynchronous endpoint takes requests only through its queue, as AWS's does.
+    for call in [rt.invoke_endpoint] + ([rt.invoke_endpoint_with_response_stream] if hasattr(rt, "invoke_endpoint_with_response_stream") else []):
+        expect_error(lambda: call(EndpointName=name, Body=b"1,2,3,4", ContentType="text/csv"), "ValidationError", 400,
+                     "is an asynchronous inference endpoint")
     # A real-time endpoint's variant needs an instance; an asynchronous one may have none.
     expect_error(lambda: sm.update_endpoint_weights_and_capacities(EndpointName=real_time, DesiredWeightsAndCapacities=[
         {"VariantName": "main", "DesiredInstanceCount": 0}]), "ValidationException", 400)
     expect_error(lambda: aas.register_scalable_target(ServiceNamespace="sagemaker", ResourceId=f"endpoint/{real_time}/variant/main",
                                                       ScalableDimension="sagemaker:variant:DesiredInstanceCount", MinCapacity=0, MaxCapacity=1),
                  "ValidationException", 400, "MinCapacity must be at least 1")
+
+
+def test_invocation_timeout_on_the_servers_clock():
+    """A request that runs past its InvocationTimeoutSeconds (on the server's clock) fails with AWS's
+    reason, written to the failure path; the model's own slow answer never lands."""
+    if not NEW_MODEL:
+        return  # botocore 1.26 cannot send InvocationTimeoutSeconds
+    byoc = deploy_byoc(sm, iam)
+    sm.delete_endpoint(EndpointName=byoc)
+    # Its role may read the input; it must also write the answer (here, the failure).
+    role = sm.describe_model(ModelName=byoc)["ExecutionRoleArn"].split("/")[-1]
+    iam.put_role_policy(RoleName=role, PolicyName="answers", PolicyDocument=json.dumps({"Version": "2012-10-17", "Statement": [
+        {"Effect": "Allow", "Action": "s3:PutObject", "Resource": f"arn:aws:s3:::{BUCKET}/*"}]}))
+    name = unique("async-slow")
+    sm.create_endpoint_config(EndpointConfigName=name, AsyncInferenceConfig={"OutputConfig": output(f"s3://{BUCKET}/slow", f"s3://{BUCKET}/slow-failed")},
+                              ProductionVariants=[{"VariantName": "main", "ModelName": byoc, "InitialInstanceCount": 1, "InstanceType": "ml.t2.medium"}])
+    sm.create_endpoint(EndpointName=name, EndpointConfigName=name)
+    sm.get_waiter("endpoint_in_service").wait(EndpointName=name, WaiterConfig={"Delay": 1, "MaxAttempts": 30})
+    source = put_input(b"sleep 120")
+    answer = rt.invoke_endpoint_async(EndpointName=name, InputLocation=source, ContentType="text/plain", InvocationTimeoutSeconds=5)
+    # The model sleeps 120 s of real time; steps of 6 s of the server's clock end the invocation first
+    # (a step taken before the request began running only starts it: a later one times it out).
+    bucket, key = answer["FailureLocation"][5:].split("/", 1)
+    advance_until("the invocation timed out", lambda: "Contents" in s3.list_objects_v2(Bucket=bucket, Prefix=key), 6, 6, settle=10)
+    error = read(answer["FailureLocation"])["Body"].read().decode()
+    assert "timed out after 5 seconds" in error, error
+    expect_error(lambda: s3.head_object(Bucket=BUCKET, Key=f"slow/{answer['InferenceId']}.out"), "404", 404)
+    sm.delete_endpoint(EndpointName=name)
 
 
 def instances(name):
@@ -214,6 +246,38 @@ def test_scales_to_zero_and_back_on_backlog():
     activities = aas.describe_scaling_activities(ServiceNamespace="sagemaker", ResourceId=resource)["ScalingActivities"]
     assert any("to 0" in a["Description"] for a in activities), activities
     assert any("to 1" in a["Description"] for a in activities), activities
+
+
+def test_step_scaling_from_zero_on_an_alarm():
+    """AWS's recipe for an asynchronous endpoint at zero instances: a step scaling policy that a
+    CloudWatch alarm on HasBacklogWithoutCapacity invokes."""
+    name = deploy({"S3OutputPath": f"s3://{BUCKET}/stepped"})
+    resource = f"endpoint/{name}/variant/main"
+    sm.update_endpoint_weights_and_capacities(EndpointName=name, DesiredWeightsAndCapacities=[{"VariantName": "main", "DesiredInstanceCount": 0}])
+    until("no instance", lambda: instances(name) == 0, 60)
+    aas.register_scalable_target(ServiceNamespace="sagemaker", ResourceId=resource, ScalableDimension="sagemaker:variant:DesiredInstanceCount",
+                                 MinCapacity=0, MaxCapacity=2)
+    step = lambda steps: aas.put_scaling_policy(
+        PolicyName="from-zero", ServiceNamespace="sagemaker", ResourceId=resource, ScalableDimension="sagemaker:variant:DesiredInstanceCount",
+        PolicyType="StepScaling", StepScalingPolicyConfiguration={"AdjustmentType": "ChangeInCapacity", "MetricAggregationType": "Average",
+                                                                  "Cooldown": 300, "StepAdjustments": steps})
+    # Steps that overlap (or leave a gap) are refused, as AWS refuses them.
+    expect_error(lambda: step([{"MetricIntervalLowerBound": 0, "MetricIntervalUpperBound": 2, "ScalingAdjustment": 1},
+                               {"MetricIntervalLowerBound": 1, "ScalingAdjustment": 2}]), "ValidationException", 400, "overlap")
+    policy = step([{"MetricIntervalLowerBound": 0, "ScalingAdjustment": 1}])["PolicyARN"]
+    described = aas.describe_scaling_policies(ServiceNamespace="sagemaker", ResourceId=resource)["ScalingPolicies"][0]
+    eq((described["PolicyType"], described["StepScalingPolicyConfiguration"]["StepAdjustments"]),
+       ("StepScaling", [{"MetricIntervalLowerBound": 0.0, "ScalingAdjustment": 1}]), "the step policy")
+    cw.put_metric_alarm(AlarmName=unique("backlog-without-capacity"), Namespace="AWS/SageMaker", MetricName="HasBacklogWithoutCapacity",
+                        Dimensions=[{"Name": "EndpointName", "Value": name}], Statistic="Average", Period=60, EvaluationPeriods=1,
+                        Threshold=1, ComparisonOperator="GreaterThanOrEqualToThreshold", TreatMissingData="missing", AlarmActions=[policy])
+    answer = rt.invoke_endpoint_async(EndpointName=name, InputLocation=put_input(), ContentType="application/json")
+    advance_until("the alarm's step scales out", lambda: desired(name) >= 1, 61, 6)
+    until("an instance again", lambda: instances(name) >= 1, 180)
+    body = json.loads(read(answer["OutputLocation"], 120)["Body"].read())
+    assert abs(body["predictions"][0][0] - PREDICTION) < 1e-4, body
+    causes = [a["Cause"] for a in aas.describe_scaling_activities(ServiceNamespace="sagemaker", ResourceId=resource)["ScalingActivities"]]
+    assert any("triggered policy from-zero" in c and "0 → 1" in c for c in causes), causes
 
 
 if __name__ == "__main__":

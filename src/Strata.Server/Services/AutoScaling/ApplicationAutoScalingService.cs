@@ -113,10 +113,41 @@ public sealed class ApplicationAutoScalingService(AutoScalingStore store, SageMa
         if (store.GetTarget(account, input.ResourceId!) is null)
             throw new ScalableTargetNotFound(input.ServiceNamespace, input.ResourceId, input.ScalableDimension);
         var type = input.PolicyType ?? "StepScaling";
-        if (type != "TargetTrackingScaling")
-            throw new UnsupportedScalingPolicy($"Strata supports TargetTrackingScaling policies; {type} is not supported.");
+        if (type is not ("TargetTrackingScaling" or "StepScaling"))
+            throw new UnsupportedScalingPolicy($"Strata supports TargetTrackingScaling and StepScaling policies; {type} is not supported.");
+        var existing = store.PoliciesOf(account, input.ResourceId).FirstOrDefault(p => p.PolicyName == name);
+        var policy = new ScalingPolicyRow
+        {
+            PolicyARN = existing?.PolicyARN ?? $"arn:aws:autoscaling:{region}:{account}:scalingPolicy:{Guid.NewGuid()}:resource/{Namespace}/{input.ResourceId}:policyName/{name}",
+            PolicyName = name,
+            ServiceNamespace = Namespace,
+            ResourceId = input.ResourceId!,
+            ScalableDimension = Dimension,
+            PolicyType = type,
+            TargetTrackingScalingPolicyConfiguration = type == "TargetTrackingScaling" ? TargetTrackingRow(input) : null,
+            StepScalingPolicyConfiguration = type == "StepScaling" ? StepRow(input) : null,
+            CreationTime = existing?.CreationTime ?? clock.GetUtcNow(),
+        };
+        if (Alarms is { } alarms)
+        {
+            // A target-tracking policy's alarms follow its configuration: made anew (same names) on
+            // every put; one it no longer needs (AlarmLow once scale-in is disabled, all of them once
+            // the policy is a step policy, whose alarms are the user's own) is deleted.
+            var id = existing?.Alarms.FirstOrDefault()?.AlarmName[^36..] ?? Guid.NewGuid().ToString();
+            var wanted = TargetTrackingAlarms.For(policy, id);
+            alarms.Delete(account, existing?.Alarms.Select(a => a.AlarmName).Except(wanted.Select(w => w.AlarmName)).ToList() ?? []);
+            policy = policy with { Alarms = wanted.Select(a => new AlarmRow(a.AlarmName, alarms.Put(account, a))).ToList() };
+        }
+        store.PutPolicy(account, policy);
+        return new PutScalingPolicyResponse { PolicyARN = policy.PolicyARN, Alarms = policy.Alarms.Select(Wire).ToList() };
+    }
+
+    static TargetTrackingConfigRow TargetTrackingRow(PutScalingPolicyRequest input)
+    {
         var config = input.TargetTrackingScalingPolicyConfiguration
             ?? throw new UnsupportedScalingPolicy("TargetTrackingScalingPolicyConfiguration is required for a TargetTrackingScaling policy.");
+        if (input.StepScalingPolicyConfiguration is not null)
+            throw new UnsupportedScalingPolicy("StepScalingPolicyConfiguration cannot be given for a TargetTrackingScaling policy.");
         if (config.TargetValue is not { } target || target <= 0) throw new UnsupportedScalingPolicy("The target value must be greater than 0.");
         if (config.PredefinedMetricSpecification is { } predefined)
         {
@@ -132,35 +163,25 @@ public sealed class ApplicationAutoScalingService(AutoScalingStore store, SageMa
         else throw new UnsupportedScalingPolicy("Either PredefinedMetricSpecification or CustomizedMetricSpecification is required.");
         foreach (var (member, value) in new[] { ("ScaleOutCooldown", config.ScaleOutCooldown), ("ScaleInCooldown", config.ScaleInCooldown) })
             if (value is < 0) throw JsonProtocol.Invalid($"TargetTrackingScalingPolicyConfiguration.{member}", value, "Member must have value greater than or equal to 0");
+        return new TargetTrackingConfigRow(config.TargetValue,
+            config.PredefinedMetricSpecification is { } p ? new PredefinedMetricRow(p.PredefinedMetricType, p.ResourceLabel) : null,
+            config.CustomizedMetricSpecification is { } c
+                ? new CustomizedMetricRow(c.MetricName, c.Namespace, c.Dimensions?.Select(d => new MetricDimensionRow(d.Name, d.Value)).ToList(), c.Statistic, c.Unit)
+                : null,
+            config.ScaleOutCooldown ?? DefaultCooldownSeconds, config.ScaleInCooldown ?? DefaultCooldownSeconds, config.DisableScaleIn ?? false);
+    }
 
-        var existing = store.PoliciesOf(account, input.ResourceId).FirstOrDefault(p => p.PolicyName == name);
-        var policy = new ScalingPolicyRow
-        {
-            PolicyARN = existing?.PolicyARN ?? $"arn:aws:autoscaling:{region}:{account}:scalingPolicy:{Guid.NewGuid()}:resource/{Namespace}/{input.ResourceId}:policyName/{name}",
-            PolicyName = name,
-            ServiceNamespace = Namespace,
-            ResourceId = input.ResourceId!,
-            ScalableDimension = Dimension,
-            PolicyType = type,
-            TargetTrackingScalingPolicyConfiguration = new TargetTrackingConfigRow(config.TargetValue,
-                config.PredefinedMetricSpecification is { } p ? new PredefinedMetricRow(p.PredefinedMetricType, p.ResourceLabel) : null,
-                config.CustomizedMetricSpecification is { } c
-                    ? new CustomizedMetricRow(c.MetricName, c.Namespace, c.Dimensions?.Select(d => new MetricDimensionRow(d.Name, d.Value)).ToList(), c.Statistic, c.Unit)
-                    : null,
-                config.ScaleOutCooldown ?? DefaultCooldownSeconds, config.ScaleInCooldown ?? DefaultCooldownSeconds, config.DisableScaleIn ?? false),
-            CreationTime = existing?.CreationTime ?? clock.GetUtcNow(),
-        };
-        if (Alarms is { } alarms)
-        {
-            // The policy's alarms follow its configuration: made anew (same names) on every put;
-            // one it no longer needs (AlarmLow once scale-in is disabled) is deleted.
-            var id = existing?.Alarms.FirstOrDefault()?.AlarmName[^36..] ?? Guid.NewGuid().ToString();
-            var wanted = TargetTrackingAlarms.For(policy, id);
-            alarms.Delete(account, existing?.Alarms.Select(a => a.AlarmName).Except(wanted.Select(w => w.AlarmName)).ToList() ?? []);
-            policy = policy with { Alarms = wanted.Select(a => new AlarmRow(a.AlarmName, alarms.Put(account, a))).ToList() };
-        }
-        store.PutPolicy(account, policy);
-        return new PutScalingPolicyResponse { PolicyARN = policy.PolicyARN, Alarms = policy.Alarms.Select(Wire).ToList() };
+    static StepConfigRow StepRow(PutScalingPolicyRequest input)
+    {
+        var config = input.StepScalingPolicyConfiguration
+            ?? throw new UnsupportedScalingPolicy("StepScalingPolicyConfiguration is required for a StepScaling policy.");
+        if (input.TargetTrackingScalingPolicyConfiguration is not null)
+            throw new UnsupportedScalingPolicy("TargetTrackingScalingPolicyConfiguration cannot be given for a StepScaling policy.");
+        var row = new StepConfigRow(config.AdjustmentType ?? throw new UnsupportedScalingPolicy("AdjustmentType is required for a StepScaling policy."),
+            (config.StepAdjustments ?? []).Select(a => new StepRow(a.MetricIntervalLowerBound, a.MetricIntervalUpperBound, a.ScalingAdjustment ?? 0)).ToList(),
+            config.MinAdjustmentMagnitude, config.Cooldown, config.MetricAggregationType);
+        if (StepScaling.Refusal(row) is { } why) throw new UnsupportedScalingPolicy(why);
+        return row;
     }
 
     DeleteScalingPolicyResponse DeleteScalingPolicy(DeleteScalingPolicyRequest input, RequestContext ctx)
@@ -216,7 +237,20 @@ public sealed class ApplicationAutoScalingService(AutoScalingStore store, SageMa
         ResourceId = p.ResourceId,
         ScalableDimension = p.ScalableDimension,
         PolicyType = p.PolicyType,
-        TargetTrackingScalingPolicyConfiguration = Wire(p.TargetTrackingScalingPolicyConfiguration),
+        TargetTrackingScalingPolicyConfiguration = p.TargetTrackingScalingPolicyConfiguration is { } t ? Wire(t) : null,
+        StepScalingPolicyConfiguration = p.StepScalingPolicyConfiguration is { } c ? new StepScalingPolicyConfiguration
+        {
+            AdjustmentType = c.AdjustmentType,
+            StepAdjustments = c.StepAdjustments.Select(a => new StepAdjustment
+            {
+                MetricIntervalLowerBound = a.MetricIntervalLowerBound,
+                MetricIntervalUpperBound = a.MetricIntervalUpperBound,
+                ScalingAdjustment = a.ScalingAdjustment,
+            }).ToList(),
+            MinAdjustmentMagnitude = c.MinAdjustmentMagnitude,
+            Cooldown = c.Cooldown,
+            MetricAggregationType = c.MetricAggregationType,
+        } : null,
         Alarms = p.Alarms.Select(Wire).ToList(),
         CreationTime = p.CreationTime,
     };

@@ -39,7 +39,10 @@ public sealed record ScalingPolicyRow
     public required string ResourceId { get; init; }
     public required string ScalableDimension { get; init; }
     public required string PolicyType { get; init; }
-    public required TargetTrackingConfigRow TargetTrackingScalingPolicyConfiguration { get; init; }
+    /// <summary>A TargetTrackingScaling policy's configuration; null for a StepScaling policy.</summary>
+    public TargetTrackingConfigRow? TargetTrackingScalingPolicyConfiguration { get; init; }
+    /// <summary>A StepScaling policy's configuration (a CloudWatch alarm whose action names the policy invokes it).</summary>
+    public StepConfigRow? StepScalingPolicyConfiguration { get; init; }
     public List<AlarmRow> Alarms { get; init; } = [];
     [JsonConverter(typeof(EpochSecondsConverter))] public required DateTimeOffset CreationTime { get; init; }
 }
@@ -59,7 +62,9 @@ public sealed record ScalingActivityRow
 }
 
 /// <summary>A target's scaling history the scaler needs (not part of any API answer).</summary>
-public sealed record ScalingState(DateTimeOffset? LastScaleOut, DateTimeOffset? LastScaling);
+/// <summary>When the target last scaled out and last scaled at all, and the capacity before that
+/// scale-out (what a step-scaling policy's next scale-out in its cooldown counts from).</summary>
+public sealed record ScalingState(DateTimeOffset? LastScaleOut, DateTimeOffset? LastScaling, int? ScaleOutBase = null);
 
 [JsonSourceGenerationOptions(DefaultIgnoreCondition = JsonIgnoreCondition.WhenWritingNull)]
 [JsonSerializable(typeof(ScalableTargetRow))]

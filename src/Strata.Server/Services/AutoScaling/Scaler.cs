@@ -1,5 +1,6 @@
 using Strata.Server.Hosting;
 using Strata.Server.Jobs.Delivery;
+using Strata.Server.Services.CloudWatch;
 using Strata.Server.Services.SageMaker;
 using Strata.Server.Storage;
 
@@ -54,20 +55,38 @@ public sealed class Scaler(AutoScalingStore store, SageMakerStore sageMaker, IVa
         finally { _gate.Release(); }
     }
 
-    /// <summary>A policy's alarm went off (its action names the policy): the policy's target is
-    /// evaluated now, as Application Auto Scaling does when CloudWatch invokes the policy, rather
-    /// than at the next period.</summary>
-    public async Task ExecutePolicyAsync(string account, string policyArn, CancellationToken ct)
+    /// <summary>A policy's alarm invoked it (its action names the policy). A target-tracking policy's
+    /// target is evaluated now, as Application Auto Scaling does when CloudWatch invokes the policy,
+    /// rather than at the next period (an alarm that stays in ALARM adds nothing: the periods do).
+    /// A step-scaling policy applies the step its alarm's datapoints fall in.</summary>
+    public async Task ExecutePolicyAsync(string account, string policyArn, AlarmBreach breach, CancellationToken ct)
     {
         await _gate.WaitAsync(ct);
         try
         {
-            var target = store.AllTargets().Where(t => t.Account == account).Select(t => t.Target)
-                .FirstOrDefault(t => store.PoliciesOf(account, t.ResourceId).Any(p => p.PolicyARN == policyArn))
-                ?? throw new InvalidOperationException($"No scaling policy {policyArn} exists.");
-            await EvaluateAsync(account, target, ct);
+            var (target, policy) = store.AllTargets().Where(t => t.Account == account).Select(t => t.Target)
+                .SelectMany(t => store.PoliciesOf(account, t.ResourceId).Where(p => p.PolicyARN == policyArn).Select(p => (t, p)))
+                .FirstOrDefault();
+            if (target is null || policy is null) throw new InvalidOperationException($"No scaling policy {policyArn} exists.");
+            if (policy.StepScalingPolicyConfiguration is { } step) await StepAsync(account, target, policy, step, breach);
+            else if (!breach.Repeated) await EvaluateAsync(account, target, ct);
         }
         finally { _gate.Release(); }
+    }
+
+    async Task StepAsync(string account, ScalableTargetRow target, ScalingPolicyRow policy, StepConfigRow step, AlarmBreach breach)
+    {
+        var parts = target.ResourceId.Split('/');
+        var (endpointName, variantName) = (parts[1], parts[3]);
+        var endpoint = sageMaker.GetEndpoint(account, endpointName);
+        var desired = variants.DesiredInstanceCount(account, endpointName, variantName);
+        if (endpoint?.EndpointStatus != "InService" || desired is not { } current) return;
+        var now = clock.GetUtcNow();
+        var state = store.GetState(account, target.ResourceId);
+        var d = StepScaling.Evaluate(step, new StepInput(current, target.MinCapacity, target.MaxCapacity, breach.Threshold, breach.Datapoints, now,
+            state.LastScaleOut, state.LastScaling, state.ScaleOutBase));
+        await ApplyAsync(account, target, current, d with { Reason = $"monitor alarm {breach.AlarmName} in state ALARM triggered policy {policy.PolicyName}: {d.Reason}" },
+            now, state, TimeSpan.FromSeconds(step.Cooldown ?? StepScaling.DefaultCooldownSeconds));
     }
 
     async Task EvaluateAsync(string account, ScalableTargetRow target, CancellationToken ct)
@@ -84,8 +103,9 @@ public sealed class Scaler(AutoScalingStore store, SageMakerStore sageMaker, IVa
         var policies = store.PoliciesOf(account, target.ResourceId);
         foreach (var policy in policies)
         {
-            if (Measure(account, endpointName, variantName, policy, now) is not { } metric) continue;
-            var c = policy.TargetTrackingScalingPolicyConfiguration;
+            // Step policies act when their alarms invoke them (ExecutePolicyAsync), not on the period.
+            if (policy.TargetTrackingScalingPolicyConfiguration is not { } c) continue;
+            if (Measure(account, endpointName, variantName, c, policy.PolicyName, now) is not { } metric) continue;
             var d = TargetTracking.Evaluate(new TrackingInput(current, target.MinCapacity, target.MaxCapacity, metric, c.TargetValue!.Value,
                 TimeSpan.FromSeconds(c.ScaleOutCooldown ?? 300), TimeSpan.FromSeconds(c.ScaleInCooldown ?? 300), c.DisableScaleIn ?? false,
                 now, state.LastScaleOut, state.LastScaling));
@@ -96,7 +116,18 @@ public sealed class Scaler(AutoScalingStore store, SageMakerStore sageMaker, IVa
         if (decision is null && (current < target.MinCapacity || current > target.MaxCapacity))
             decision = new TrackingDecision(Math.Clamp(current, target.MinCapacity, target.MaxCapacity),
                 $"capacity {current} is outside the registered bounds [{target.MinCapacity}, {target.MaxCapacity}]");
-        if (decision is null || !decision.Changes(current)) return;
+        if (decision is not null) await ApplyAsync(account, target, current, decision, now, state);
+    }
+
+    /// <summary>Sets the capacity a policy decided on (unless scaling that way is suspended), recording
+    /// the scaling activity and, for a scale-out, the capacity it started from.</summary>
+    /// <param name="cooldown">A step policy's cooldown: a scale-out within it of the last one keeps that one's starting capacity.</param>
+    async Task ApplyAsync(string account, ScalableTargetRow target, int current, TrackingDecision decision, DateTimeOffset now, ScalingState state,
+        TimeSpan? cooldown = null)
+    {
+        if (!decision.Changes(current)) return;
+        var parts = target.ResourceId.Split('/');
+        var (endpointName, variantName) = (parts[1], parts[3]);
         var suspended = target.SuspendedState;
         if (decision.Desired > current && suspended?.DynamicScalingOutSuspended == true) return;
         if (decision.Desired < current && suspended?.DynamicScalingInSuspended == true) return;
@@ -119,7 +150,11 @@ public sealed class Scaler(AutoScalingStore store, SageMakerStore sageMaker, IVa
         {
             await variants.SetDesiredInstanceCountAsync(account, endpointName, variantName, decision.Desired);
             activity = activity with { StatusCode = "Successful", EndTime = clock.GetUtcNow(), StatusMessage = $"Successfully set desired instance count to {decision.Desired}. Change successfully fulfilled by sagemaker." };
-            store.PutState(account, target.ResourceId, new ScalingState(decision.Desired > current ? now : state.LastScaleOut, now));
+            // A scale-out outside the cooldown of the one before it is counted from the capacity it started from.
+            var coolingOut = cooldown is { } c && state.LastScaleOut is { } lastOut && state.ScaleOutBase is not null && now - lastOut < c;
+            store.PutState(account, target.ResourceId, decision.Desired > current
+                ? new ScalingState(now, now, coolingOut ? state.ScaleOutBase : current)
+                : state with { LastScaling = now });
         }
         catch (Exception e) when (e is HostingException or OperationCanceledException)
         {
@@ -134,9 +169,8 @@ public sealed class Scaler(AutoScalingStore store, SageMakerStore sageMaker, IVa
     /// <summary>The policy's metric over the time since the last reading: InvocationsPerInstance
     /// per minute for the predefined metric; a customized metric by its statistic. Null at the
     /// first reading.</summary>
-    double? Measure(string account, string endpoint, string variant, ScalingPolicyRow policy, DateTimeOffset now)
+    double? Measure(string account, string endpoint, string variant, TargetTrackingConfigRow c, string policyName, DateTimeOffset now)
     {
-        var c = policy.TargetTrackingScalingPolicyConfiguration;
         string ns, name, statistic;
         List<KeyValuePair<string, string>> dimensions;
         if (c.CustomizedMetricSpecification is { } custom)
@@ -150,7 +184,7 @@ public sealed class Scaler(AutoScalingStore store, SageMakerStore sageMaker, IVa
             dimensions = [new("EndpointName", endpoint), new("VariantName", variant)];
         }
         var (count, sum) = metrics.Totals(account, ns, name, dimensions);
-        var key = (account, $"endpoint/{endpoint}/variant/{variant}", policy.PolicyName);
+        var key = (account, $"endpoint/{endpoint}/variant/{variant}", policyName);
         var first = !_readings.TryGetValue(key, out var before);
         _readings[key] = (count, sum, now);
         if (first) return null;

@@ -26,7 +26,7 @@ public static class TargetTrackingAlarms
 {
     public static IReadOnlyList<ScalingAlarm> For(ScalingPolicyRow policy, string id)
     {
-        var c = policy.TargetTrackingScalingPolicyConfiguration;
+        if (policy.TargetTrackingScalingPolicyConfiguration is not { } c) return [];
         var parts = policy.ResourceId.Split('/');
         string ns, name, statistic;
         string? unit = null;

@@ -19,8 +19,14 @@ public interface IAlarmNotifier
 /// root plugs the scaler in): the policy is applied now. Throws when there is no such policy.</summary>
 public interface IAlarmScalingAction
 {
-    Task ExecuteAsync(string account, string policyArn, CancellationToken ct);
+    Task ExecuteAsync(string account, string policyArn, AlarmBreach breach, CancellationToken ct);
 }
+
+/// <summary>What an alarm tells the scaling policy it invokes: its threshold and the datapoints it
+/// evaluated (a step policy's steps are relative to the threshold), and whether this is a repeat
+/// invocation of an alarm that stayed in ALARM (CloudWatch invokes Auto Scaling actions once a
+/// minute while the alarm is in that state, not only when it changes).</summary>
+public sealed record AlarmBreach(string AlarmName, double Threshold, IReadOnlyList<double> Datapoints, bool Repeated);
 
 /// <summary>A metric alarm as kept in the state store (not the wire shape: its JSON is what data
 /// directories hold). Metric-math alarms keep their queries as the JSON the API received.</summary>
@@ -604,6 +610,11 @@ public sealed partial class CloudWatchService
 
     // ---- evaluation ----
 
+    /// <summary>When each alarm in ALARM last invoked its Auto Scaling actions again (in memory: after a
+    /// restart the next repeat is a minute after the alarm's transition), and how often it does.</summary>
+    readonly System.Collections.Concurrent.ConcurrentDictionary<string, long> _scalingRepeats = new(StringComparer.Ordinal);
+    const long ScalingRepeatMs = 60_000;
+
     /// <summary>Evaluates every alarm of every account once (the evaluator's tick).</summary>
     public async Task EvaluateAlarmsAsync(CancellationToken ct)
     {
@@ -613,6 +624,17 @@ public sealed partial class CloudWatchService
             ct.ThrowIfCancellationRequested();
             var (value, reason, data) = Evaluate(alarm);
             if (value is not null && (value != alarm.StateValue)) await TransitionAsync(alarm, value, reason, data, ct, force: false);
+            // CloudWatch invokes an alarm's Auto Scaling actions once a minute while it stays in ALARM
+            // (a step policy scales again if the metric still breaches), with what it sees now.
+            else if (value == "ALARM" && alarm.StateValue == "ALARM" && alarm.ActionsEnabled && alarm.AlarmActions.Any(a => a.StartsWith("arn:aws:autoscaling:", StringComparison.Ordinal)))
+            {
+                var now = clock.GetUtcNow().ToUnixTimeMilliseconds();
+                var key = AlarmKey(alarm.Account, alarm.Name);
+                var last = Math.Max(alarm.StateTransitioned, _scalingRepeats.GetValueOrDefault(key));
+                if (now - last < ScalingRepeatMs) continue;
+                _scalingRepeats[key] = now;
+                await RunActionsAsync(alarm with { StateReasonData = data }, "ALARM", "ALARM", now, ct, repeat: true);
+            }
         }
         // Composite alarms whose actions wait on their suppressor: act once the wait is over.
         foreach (var composite in all.Where(a => a.PendingActions is not null))
@@ -860,16 +882,19 @@ public sealed partial class CloudWatchService
 
     /// <summary>Carries out the actions of an alarm's state and records each outcome in its history:
     /// SNS topics receive the alarm notification.</summary>
-    async Task RunActionsAsync(AlarmRow alarm, string newState, string oldState, long atMs, CancellationToken ct)
+    /// <param name="repeat">Only the Auto Scaling actions again, for an alarm that stayed in ALARM.</param>
+    async Task RunActionsAsync(AlarmRow alarm, string newState, string oldState, long atMs, CancellationToken ct, bool repeat = false)
     {
         var actions = newState switch { "OK" => alarm.OKActions, "ALARM" => alarm.AlarmActions, _ => alarm.InsufficientDataActions };
         foreach (var action in actions)
         {
+            var scalingAction = action.StartsWith("arn:aws:autoscaling:", StringComparison.Ordinal);
+            if (repeat && !scalingAction) continue;
             string summary;
             try
             {
-                if (action.StartsWith("arn:aws:autoscaling:", StringComparison.Ordinal) && ScalingActions is { } scaling)
-                    await scaling.ExecuteAsync(alarm.Account, action, ct);
+                if (scalingAction && ScalingActions is { } scaling)
+                    await scaling.ExecuteAsync(alarm.Account, action, Breach(alarm, repeat), ct);
                 else if (action.StartsWith("arn:aws:sns:", StringComparison.Ordinal) && Notifier is { } notifier)
                     await notifier.PublishAsync(alarm.Account, action, $"{newState}: \"{alarm.Name}\" in {RegionName(Region)}", Notification(alarm, oldState, atMs), ct);
                 else throw new InvalidOperationException("only SNS topic and scaling policy actions are carried out by Strata");
@@ -879,6 +904,8 @@ public sealed partial class CloudWatchService
             {
                 summary = $"Failed to execute action {action}. Received error: \"{e.Message}\"";
             }
+            // The history records the actions of a change of state, not each repeat while in ALARM.
+            if (repeat) continue;
             state.Write(w =>
             {
                 AddHistory(w, alarm.Account, new AlarmHistoryRow(alarm.Name, clock.GetUtcNow().ToUnixTimeMilliseconds(), "Action", summary,
@@ -887,6 +914,19 @@ public sealed partial class CloudWatchService
                 return 0;
             });
         }
+    }
+
+    /// <summary>The alarm's threshold and the datapoints of its last evaluation (its state reason data), for a scaling policy.</summary>
+    static AlarmBreach Breach(AlarmRow alarm, bool repeated)
+    {
+        List<double> points = [];
+        try
+        {
+            if (alarm.StateReasonData is { } data && JsonNode.Parse(data)?["recentDatapoints"] is JsonArray recent)
+                points = recent.Select(p => p?.GetValueKind() == JsonValueKind.Number ? p.GetValue<double>() : double.NaN).Where(double.IsFinite).ToList();
+        }
+        catch (JsonException) { /* SetAlarmState may have put any JSON object; without datapoints a step policy does nothing */ }
+        return new AlarmBreach(alarm.Name, alarm.Threshold, points, repeated);
     }
 
     /// <summary>AWS's alarm notification: the JSON message SNS delivers for a state change.</summary>

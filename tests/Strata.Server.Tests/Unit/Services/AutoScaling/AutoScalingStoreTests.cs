@@ -33,8 +33,8 @@ public sealed class AutoScalingStoreTests : IDisposable
         Assert.Equal((1, 3, true), (target.MinCapacity, target.MaxCapacity, target.SuspendedState!.DynamicScalingOutSuspended));
         Assert.Equal(DateTimeOffset.FromUnixTimeMilliseconds(1764500000123), target.CreationTime);
         var policy = Assert.Single(store.PoliciesOf("000000000000", "endpoint/e/variant/main"));
-        Assert.Equal(600.5, policy.TargetTrackingScalingPolicyConfiguration.TargetValue);
-        Assert.Equal("e", policy.TargetTrackingScalingPolicyConfiguration.CustomizedMetricSpecification!.Dimensions![0].Value);
+        Assert.Equal(600.5, policy.TargetTrackingScalingPolicyConfiguration!.TargetValue);
+        Assert.Equal("e", policy.TargetTrackingScalingPolicyConfiguration!.CustomizedMetricSpecification!.Dimensions![0].Value);
         var activity = Assert.Single(store.ActivitiesOf("000000000000", null));
         Assert.Equal(DateTimeOffset.FromUnixTimeMilliseconds(1764500002500), activity.EndTime);
 
