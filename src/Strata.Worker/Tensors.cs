@@ -19,6 +19,30 @@ public sealed record TensorData(TensorElementType Type, int[] Shape, Array Value
         return new TensorData(Type, inner, slice);
     }
 
+    /// <summary>Records <paramref name="start"/> to <paramref name="start"/> + <paramref name="count"/> (along the first dimension).</summary>
+    public TensorData Slice(int start, int count)
+    {
+        var size = RecordSize;
+        var slice = Array.CreateInstance(Values.GetType().GetElementType()!, count * size);
+        Array.Copy(Values, start * size, slice, 0, count * size);
+        return new TensorData(Type, [count, .. Shape[1..]], slice);
+    }
+
+    /// <summary>Tensors of one type and one record shape, stacked along the first dimension (a dynamic batch).</summary>
+    public static TensorData Concatenate(IReadOnlyList<TensorData> parts)
+    {
+        var first = parts[0];
+        var records = parts.Sum(p => p.Records);
+        var all = Array.CreateInstance(first.Values.GetType().GetElementType()!, records * first.RecordSize);
+        var at = 0;
+        foreach (var p in parts)
+        {
+            Array.Copy(p.Values, 0, all, at, p.Values.Length);
+            at += p.Values.Length;
+        }
+        return new TensorData(first.Type, [records, .. first.Shape[1..]], all);
+    }
+
     /// <summary>The number of elements in one record.</summary>
     public int RecordSize => Shape.Length == 0 ? 1 : Shape.AsSpan(1).ToArray().Aggregate(1, (a, b) => a * b);
 
@@ -71,6 +95,13 @@ public sealed record TensorData(TensorElementType Type, int[] Shape, Array Value
 public sealed record OutputValue(string Name, TensorData? Tensor, MapColumns? Maps)
 {
     public int Records => Tensor?.Records ?? Maps!.Records;
+
+    /// <summary>The output of records <paramref name="start"/> to <paramref name="start"/> + <paramref name="count"/>.</summary>
+    public OutputValue Slice(int start, int count) => this with
+    {
+        Tensor = Tensor?.Slice(start, count),
+        Maps = Maps is null ? null : new MapColumns(Maps.Keys, Maps.Values.AsSpan(start * Maps.Keys.Length, count * Maps.Keys.Length).ToArray()),
+    };
 }
 
 /// <summary>
