@@ -33,7 +33,8 @@ var limitOption = new Option<string[]>("--limit")
     Description = "Change a limit AWS keeps as a service quota, NAME=VALUE (repeatable): "
         + string.Join(", ", Strata.Server.Services.SageMaker.SageMakerLimits.All.Select(l => $"{l.Name} ({l.Meaning}; default {l.Get(defaults.Limits)})")),
 };
-var serve = new Command("serve", "Run the Strata server: every AWS API on one port") { dataDir, port, tlsPort, tlsCert, tlsKey, host, region, demo, vpcePort, vpceId, autoScalingPeriod, zonesOption, serverlessIdle, smtpUrl, cloudTrailDelivery, cloudTrailDigest, s3Lifecycle, limitOption };
+var gpuOnCpu = new Option<bool>("--gpu-instances-on-cpu") { Description = "Run GPU instance types (ml.g4dn.*, ml.g5.*, ml.p3.*, ml.p4d.*, ml.p5.*) on the CPU when this machine has no NVIDIA GPU (default: their endpoints fail saying so)" };
+var serve = new Command("serve", "Run the Strata server: every AWS API on one port") { dataDir, port, tlsPort, tlsCert, tlsKey, host, region, demo, vpcePort, vpceId, autoScalingPeriod, zonesOption, serverlessIdle, smtpUrl, cloudTrailDelivery, cloudTrailDigest, s3Lifecycle, limitOption, gpuOnCpu };
 serve.SetAction(async (parse, ct) =>
 {
     Strata.Server.Services.SageMaker.SageMakerLimits limits;
@@ -63,6 +64,7 @@ serve.SetAction(async (parse, ct) =>
         CloudTrailDigestPeriod = TimeSpan.FromSeconds(Math.Max(1, parse.GetValue(cloudTrailDigest))),
         S3LifecyclePeriod = TimeSpan.FromSeconds(Math.Max(1, parse.GetValue(s3Lifecycle))),
         Limits = limits,
+        GpuInstancesOnCpu = parse.GetValue(gpuOnCpu),
         RootAccessKeyId = Environment.GetEnvironmentVariable("STRATA_ROOT_ACCESS_KEY_ID"),
         RootSecretAccessKey = Environment.GetEnvironmentVariable("STRATA_ROOT_SECRET_ACCESS_KEY"),
     };

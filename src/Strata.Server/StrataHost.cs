@@ -190,7 +190,14 @@ public static class StrataHost
         dataCapture = new DataCaptureWriter(new S3CaptureStore(new S3JobStorage(s3Store, sse, roles, clock, options.Region)), clock,
             app.Services.GetRequiredService<ILogger<DataCaptureWriter>>());
         hosting = new HostingService(artifacts, images, metrics, endpoints,
-            new HostingOptions { RunDir = runDir, LogDir = Path.Combine(options.DataDir, "logs"), ServerlessIdle = options.ServerlessIdle, LogEvents = logIngestion }, clock,
+            new HostingOptions
+            {
+                RunDir = runDir,
+                LogDir = Path.Combine(options.DataDir, "logs"),
+                ServerlessIdle = options.ServerlessIdle,
+                LogEvents = logIngestion,
+                GpuInstancesOnCpu = options.GpuInstancesOnCpu,
+            }, clock,
             app.Services.GetRequiredService<ILogger<HostingService>>(), zones)
         { Capture = dataCapture };
         var transformJobs = new TransformJobStore(state) { Events = serviceEvents };

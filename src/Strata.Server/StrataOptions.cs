@@ -23,6 +23,9 @@ public sealed record StrataOptions
     public const string DefaultVpceId = "vpce-0a1b2c3d4e5f60718";
     /// <summary>The availability zones instances spread over (default: the region's a, b and c).</summary>
     public IReadOnlyList<string>? Zones { get; init; }
+    /// <summary>GPU instance types (ml.g4dn.*, ml.g5.*, ml.p3.*, …) run on the CPU on a machine without
+    /// an NVIDIA GPU, instead of their endpoints failing.</summary>
+    public bool GpuInstancesOnCpu { get; init; }
     /// <summary>How long a serverless variant stays warm without requests before it scales to zero.</summary>
     public TimeSpan ServerlessIdle { get; init; } = TimeSpan.FromMinutes(2);
     /// <summary>How often autoscaling evaluates its policies (AWS: a minute; shorter for demos).</summary>

@@ -9,7 +9,8 @@ public sealed class OnnxModel : IDisposable
 {
     readonly InferenceSession _session;
 
-    public OnnxModel(string path, int threads)
+    /// <param name="cuda">Run on ONNX Runtime's CUDA execution provider (the first GPU CUDA_VISIBLE_DEVICES shows).</param>
+    public OnnxModel(string path, int threads, bool cuda = false)
     {
         var options = new Microsoft.ML.OnnxRuntime.SessionOptions
         {
@@ -17,6 +18,16 @@ public sealed class OnnxModel : IDisposable
             InterOpNumThreads = 1,
             GraphOptimizationLevel = GraphOptimizationLevel.ORT_ENABLE_ALL,
         };
+        if (cuda)
+        {
+            try { options.AppendExecutionProvider_CUDA(0); }
+            catch (Exception e) when (e is OnnxRuntimeException or EntryPointNotFoundException or DllNotFoundException)
+            {
+                throw new InvalidOperationException(
+                    $"this instance type runs on a GPU, but ONNX Runtime's CUDA execution provider could not be loaded ({e.Message}); "
+                    + "the installation needs ONNX Runtime's GPU build and the CUDA libraries, or strata serve --gpu-instances-on-cpu");
+            }
+        }
         _session = new InferenceSession(path, options);
         Inputs = _session.InputMetadata.Select(kv => new ModelInput(kv.Key, kv.Value.ElementDataType, kv.Value.Dimensions)).ToList();
         Outputs = _session.OutputMetadata.Keys.ToList();
@@ -31,16 +42,10 @@ public sealed class OnnxModel : IDisposable
     public IReadOnlyList<ModelInput> Inputs { get; }
     public IReadOnlyList<string> Outputs { get; }
 
+    /// <summary>Runs the model on a payload's tensors, checked against the model's inputs first.</summary>
     public List<OutputValue> Run(IReadOnlyDictionary<string, TensorData> inputs)
     {
-        foreach (var input in Inputs)
-        {
-            if (!inputs.TryGetValue(input.Name, out var tensor))
-                throw new PayloadException($"the payload has no input '{input.Name}'; the model expects {Describe()}");
-            input.Check(tensor);
-        }
-        var extra = inputs.Keys.Except(Inputs.Select(i => i.Name)).ToList();
-        if (extra.Count > 0) throw new PayloadException($"the model has no input '{extra[0]}'; it expects {Describe()}");
+        Check(inputs);
 
         // OrtValues over the payload's own arrays in, OrtValues out: read through spans, never
         // through the NamedOnnxValue/DisposableNamedOnnxValue wrappers (a dictionary per record).
@@ -67,6 +72,19 @@ public sealed class OnnxModel : IDisposable
         {
             foreach (var value in values) value.Dispose();
         }
+    }
+
+    /// <summary>Refuses (PayloadException) tensors that are not the model's inputs, each of its shape.</summary>
+    public void Check(IReadOnlyDictionary<string, TensorData> inputs)
+    {
+        foreach (var input in Inputs)
+        {
+            if (!inputs.TryGetValue(input.Name, out var tensor))
+                throw new PayloadException($"the payload has no input '{input.Name}'; the model expects {Describe()}");
+            input.Check(tensor);
+        }
+        var extra = inputs.Keys.Except(Inputs.Select(i => i.Name)).ToList();
+        if (extra.Count > 0) throw new PayloadException($"the model has no input '{extra[0]}'; it expects {Describe()}");
     }
 
     public string Describe() => string.Join(", ", Inputs.Select(i => i.Describe()));

@@ -8,12 +8,17 @@ using Strata.Worker;
 //   STRATA_WORKER_SOCKET     a Unix domain socket path to listen on instead
 //   SM_MODEL_DIR             directory holding model.onnx (default /opt/ml/model)
 //   STRATA_WORKER_THREADS    ONNX Runtime intra-op threads (default 1)
+//   STRATA_EXECUTION_PROVIDER "cuda": the model runs on ONNX Runtime's CUDA execution provider (GPU
+//                            instance types, CUDA_VISIBLE_DEVICES naming the instance's GPUs)
 //   SAGEMAKER_MULTI_MODEL    "true": the multi-model container API (POST/GET/DELETE /models,
 //                            POST /models/{name}/invoke) instead of one model at start
 //   STRATA_MODEL_MEMORY_MB   the memory loaded models may take in multi-model mode (507 beyond)
 //   STRATA_DEFAULT_ACCEPT    the response type when a request names no Accept (default application/json)
 //   STRATA_RESPONSE_FORMAT   "linear-learner", "kmeans" or "pca": JSON (and JSON Lines) as that AWS
 //                            algorithm's container writes it
+//   STRATA_MAX_BATCH_SIZE    above 1: dynamic batching, concurrent requests stacked into one run of
+//                            at most this many records (Batcher)
+//   STRATA_MAX_BATCH_DELAY_MS how long the first request of a batch waits for others (default 5)
 // `strata-worker --isolated-container -- COMMAND…`: run a container of one's own inside the
 // network namespace the server started this process in (EnableNetworkIsolation).
 if (args.Length > 0 && args[0] == "--isolated-container")
@@ -44,14 +49,24 @@ else
     }
     try
     {
-        model = new OnnxModel(modelPath, threads);
+        model = new OnnxModel(modelPath, threads, cuda: Environment.GetEnvironmentVariable("STRATA_EXECUTION_PROVIDER") == "cuda");
     }
-    catch (OnnxRuntimeException e)
+    catch (Exception e) when (e is OnnxRuntimeException or InvalidOperationException)
     {
         Console.Error.WriteLine($"strata-worker: the model failed to load: {e.Message}");
         return 3;
     }
     Console.WriteLine($"strata-worker: loaded {modelPath}: inputs {model.Describe()}; outputs {string.Join(", ", model.Outputs)}");
+}
+
+Batcher? batcher = null;
+if (model is not null && int.TryParse(Environment.GetEnvironmentVariable("STRATA_MAX_BATCH_SIZE"), out var batchSize) && batchSize > 1)
+{
+    var delay = int.TryParse(Environment.GetEnvironmentVariable("STRATA_MAX_BATCH_DELAY_MS"), out var ms) && ms >= 0 ? ms : 5;
+    batcher = new Batcher(model, batchSize, TimeSpan.FromMilliseconds(delay));
+    Console.WriteLine(batcher.Batchable
+        ? $"strata-worker: dynamic batching, up to {batchSize} records, {delay} ms"
+        : $"strata-worker: STRATA_MAX_BATCH_SIZE is set, but the model's inputs have a fixed first dimension: requests run one by one");
 }
 
 var builder = WebApplication.CreateSlimBuilder();
@@ -90,7 +105,7 @@ if (int.TryParse(Environment.GetEnvironmentVariable("STRATA_PARENT_PID"), out va
 }
 
 app.MapGet("/ping", () => Results.Ok());
-if (model is not null) app.MapPost("/invocations", (HttpContext http) => Invoke(http, model, defaultAccept, responseFormat));
+if (model is not null) app.MapPost("/invocations", (HttpContext http) => Invoke(http, model, defaultAccept, responseFormat, batcher));
 if (registry is not null)
 {
     app.MapPost("/models", async (HttpContext http) =>
@@ -132,7 +147,7 @@ static bool ParentAlive(int pid)
     }
 }
 
-static async Task Invoke(HttpContext http, OnnxModel model, string defaultAccept, string? responseFormat)
+static async Task Invoke(HttpContext http, OnnxModel model, string defaultAccept, string? responseFormat, Batcher? batcher = null)
 {
     byte[] body;
     using (var buffer = new MemoryStream())
@@ -145,7 +160,7 @@ static async Task Invoke(HttpContext http, OnnxModel model, string defaultAccept
         var accept = Codecs.Negotiate(http.Request.Headers.Accept, defaultAccept);
         var inputs = Codecs.Decode(http.Request.ContentType, body, model);
         var started = Stopwatch.GetTimestamp();
-        var outputs = model.Run(inputs);
+        var outputs = batcher is null ? model.Run(inputs) : await batcher.RunAsync(inputs);
         http.Response.Headers["X-Strata-Model-Latency-Us"] = ((long)Stopwatch.GetElapsedTime(started).TotalMicroseconds).ToString();
         var result = Codecs.Encode(accept, outputs, responseFormat);
         http.Response.ContentType = accept;

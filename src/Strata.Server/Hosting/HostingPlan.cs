@@ -110,4 +110,8 @@ public sealed record HostingOptions
     public required TimeSpan ServerlessIdle { get; init; }
     /// <summary>Where instances' output also goes as CloudWatch Logs events (none: files only).</summary>
     public Storage.LogIngestion? LogEvents { get; init; }
+    /// <summary>GPU instance types run on the CPU when the machine has no NVIDIA GPU (otherwise their endpoints fail).</summary>
+    public bool GpuInstancesOnCpu { get; init; }
+    /// <summary>The NVIDIA GPUs instances may take (null: those the machine has).</summary>
+    public int? MachineGpus { get; init; }
 }

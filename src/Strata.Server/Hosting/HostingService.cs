@@ -21,6 +21,7 @@ public sealed class HostingService(IArtifactReader artifacts, ImageCatalogue ima
     static readonly TimeSpan SupervisionInterval = TimeSpan.FromMilliseconds(200);
 
     readonly ConcurrentDictionary<(string Account, string Name), EndpointRuntime> _running = new();
+    readonly GpuPlacement _gpus = new(options.MachineGpus ?? GpuPlacement.Detect(), options.GpuInstancesOnCpu);
     readonly CancellationTokenSource _stopping = new();
 
     public EndpointRuntime? Find(string account, string name) => _running.TryGetValue((account, name), out var r) ? r : null;
@@ -135,6 +136,8 @@ public sealed class HostingService(IArtifactReader artifacts, ImageCatalogue ima
                 var serverless = pv.Serverless is { } sc ? new Serverless(sc, clock) : null;
                 var type = serverless is not null ? new InstanceType($"serverless-{pv.Serverless!.MemorySizeInMB}", 1, pv.Serverless.MemorySizeInMB ?? 1024)
                     : InstanceType.Find(pv.InstanceType) ?? throw new HostingException($"unknown instance type {pv.InstanceType}");
+                // A GPU instance type that cannot run here fails the endpoint before any instance starts.
+                _gpus.For(type);
                 var environment = new Dictionary<string, string>(model.Environment);
                 foreach (var (k, v) in Images.ContainerEnvironment(image)) environment.TryAdd(k, v);
                 if (multi is not null)
@@ -150,7 +153,10 @@ public sealed class HostingService(IArtifactReader artifacts, ImageCatalogue ima
                     var instanceId = "i-" + Guid.NewGuid().ToString("N")[..17];
                     var log = new WorkerLog(Path.Combine(options.LogDir, "aws", "sagemaker", "Endpoints", endpointName, variantName, instanceId + ".log"),
                         account, $"/aws/sagemaker/Endpoints/{endpointName}", $"{variantName}/{instanceId}", options.LogEvents);
-                    return WorkerProcess.StartAsync($"{endpointName}/{variantName}/{instanceId}", modelDir, options.RunDir, type, environment, HealthTimeout, token,
+                    // Each instance its own GPUs (the built-in worker then runs on CUDA); none on the CPU.
+                    var instanceEnvironment = new Dictionary<string, string>(environment);
+                    foreach (var (k, v) in _gpus.For(type)) instanceEnvironment[k] = v;
+                    return WorkerProcess.StartAsync($"{endpointName}/{variantName}/{instanceId}", modelDir, options.RunDir, type, instanceEnvironment, HealthTimeout, token,
                         log, command, model.EnableNetworkIsolation, zone, clock);
                 }
                 var initial = serverless?.ProvisionedInstances ?? pv.InitialInstanceCount ?? 1;

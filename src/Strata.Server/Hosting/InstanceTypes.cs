@@ -1,8 +1,9 @@
 namespace Strata.Server.Hosting;
 
 /// <summary>What an <c>ml.*</c> instance type means on this machine: the worker's ONNX Runtime
-/// thread count and memory limit. One table, used by validation and by the supervisor.</summary>
-public sealed record InstanceType(string Name, int Threads, int MemoryMiB)
+/// thread count, memory limit and NVIDIA GPUs (as many as AWS's instance of that type has). One
+/// table, used by validation and by the supervisor.</summary>
+public sealed record InstanceType(string Name, int Threads, int MemoryMiB, int Gpus = 0)
 {
     static readonly Dictionary<string, InstanceType> Catalogue = new InstanceType[]
     {
@@ -10,8 +11,16 @@ public sealed record InstanceType(string Name, int Threads, int MemoryMiB)
         new("ml.m5.large", 1, 8192), new("ml.m5.xlarge", 2, 16384), new("ml.m5.2xlarge", 4, 32768), new("ml.m5.4xlarge", 8, 65536),
         new("ml.c5.large", 1, 4096), new("ml.c5.xlarge", 2, 8192), new("ml.c5.2xlarge", 4, 16384), new("ml.c5.4xlarge", 8, 32768),
         new("ml.r5.large", 1, 16384), new("ml.r5.xlarge", 2, 32768),
-        new("ml.g4dn.xlarge", 2, 16384), new("ml.g5.xlarge", 2, 16384),
+        // GPU instances: the model runs on the GPU, so a few CPU threads feed it (at most 8).
+        Gpu("ml.g4dn.xlarge", 4, 16, 1), Gpu("ml.g4dn.2xlarge", 8, 32, 1), Gpu("ml.g4dn.4xlarge", 16, 64, 1), Gpu("ml.g4dn.8xlarge", 32, 128, 1),
+        Gpu("ml.g4dn.12xlarge", 48, 192, 4), Gpu("ml.g4dn.16xlarge", 64, 256, 1),
+        Gpu("ml.g5.xlarge", 4, 16, 1), Gpu("ml.g5.2xlarge", 8, 32, 1), Gpu("ml.g5.4xlarge", 16, 64, 1), Gpu("ml.g5.8xlarge", 32, 128, 1),
+        Gpu("ml.g5.12xlarge", 48, 192, 4), Gpu("ml.g5.16xlarge", 64, 256, 1), Gpu("ml.g5.24xlarge", 96, 384, 4), Gpu("ml.g5.48xlarge", 192, 768, 8),
+        Gpu("ml.p3.2xlarge", 8, 61, 1), Gpu("ml.p3.8xlarge", 32, 244, 4), Gpu("ml.p3.16xlarge", 64, 488, 8),
+        Gpu("ml.p4d.24xlarge", 96, 1152, 8), Gpu("ml.p5.48xlarge", 192, 2048, 8),
     }.ToDictionary(t => t.Name);
+
+    static InstanceType Gpu(string name, int vcpus, int memoryGiB, int gpus) => new(name, Math.Min(vcpus / 2, 8), memoryGiB * 1024, gpus);
 
     public static IReadOnlyCollection<string> Names => Catalogue.Keys;
 

@@ -96,6 +96,42 @@ def test_deploy_invoke_describe_delete():
     expect_error(lambda: sm.describe_model(ModelName=model_name), "ValidationException", 400, "Could not find model")
 
 
+def test_dynamic_batching_answers_each_request_its_own():
+    """STRATA_MAX_BATCH_SIZE in the model's Environment: concurrent requests to one instance share
+    runs of the model (a classifier: its ZipMap probabilities are split back per request too), and
+    each answer is the one the model gives the request alone."""
+    import concurrent.futures
+    url = artifact("classifier")
+    model_name = unique("batched")
+    sm.create_model(ModelName=model_name, ExecutionRoleArn=ROLE, PrimaryContainer={
+        "Image": IMAGE, "ModelDataUrl": url, "Environment": {"STRATA_MAX_BATCH_SIZE": "8", "STRATA_MAX_BATCH_DELAY_MS": "20"}})
+    sm.create_endpoint_config(EndpointConfigName=model_name, ProductionVariants=[
+        {"VariantName": "main", "ModelName": model_name, "InitialInstanceCount": 1, "InstanceType": "ml.m5.large"}])
+    sm.create_endpoint(EndpointName=model_name, EndpointConfigName=model_name)
+    sm.get_waiter("endpoint_in_service").wait(EndpointName=model_name, WaiterConfig={"Delay": 1, "MaxAttempts": 30})
+    alone, _, _ = deploy(url=url)
+    until("the unbatched endpoint in service", lambda: sm.describe_endpoint(EndpointName=alone)["EndpointStatus"] == "InService", 60)
+    payloads = [json.dumps({"instances": [[5.1 + i / 10, 3.5, 1.4 + i / 5, 0.2], [0, i / 4, 6 - i / 8, 5]]}) for i in range(24)]
+    with concurrent.futures.ThreadPoolExecutor(12) as pool:
+        batched = list(pool.map(lambda b: json.loads(invoke(model_name, b)[1]), payloads))
+    expected = [json.loads(invoke(alone, b)[1]) for b in payloads]
+    # The same records in a larger run: the same labels, and probabilities equal up to float rounding.
+    flat = lambda answers: [(p["label"], sorted(p["probabilities"].items()) if isinstance(p.get("probabilities"), dict) else p.get("probabilities"))
+                            for a in answers for p in a["predictions"]]
+    eq([label for label, _ in flat(batched)], [label for label, _ in flat(expected)], "every request's labels, as the model gives them alone")
+    assert len(flat(batched)) == 48 and all(p for _, p in flat(batched)), batched[0]
+    for (_, got), (_, want) in zip(flat(batched), flat(expected)):
+        if isinstance(want, list) and want and isinstance(want[0], (list, tuple)):
+            assert all(k1 == k2 and abs(v1 - v2) < 1e-6 for (k1, v1), (k2, v2) in zip(got, want)), (got, want)
+        elif isinstance(want, list):
+            assert all(abs(a - b) < 1e-6 for a, b in zip(got, want)), (got, want)
+    logs = os.path.join(os.environ["STRATA_DATA_DIR"], "logs", "aws", "sagemaker", "Endpoints", model_name, "main")
+    with open(os.path.join(logs, os.listdir(logs)[0])) as f:
+        assert "dynamic batching, up to 8 records, 20 ms" in f.read(), "the worker batches"
+    for name in (model_name, alone):
+        sm.delete_endpoint(EndpointName=name)
+
+
 def test_traffic_split_and_target_variant():
     """10 000 requests split 80/20 land within ±2 percentage points of the weights."""
     from concurrent.futures import ThreadPoolExecutor
@@ -340,6 +376,11 @@ def test_failure_reasons():
     with open(broken, "wb") as f:
         f.write(b"not an onnx graph")
     expect_reason(artifact("classifier", members={"model.onnx": broken}), "failed to load")
+    # A GPU instance type on a machine without an NVIDIA GPU (unless strata serve --gpu-instances-on-cpu).
+    if not os.path.isdir("/proc/driver/nvidia/gpus"):
+        name, _, _ = deploy(model="regression", instance_type="ml.g4dn.xlarge")
+        reason = sm.describe_endpoint(EndpointName=name)["FailureReason"]
+        assert "ml.g4dn.xlarge has 1 NVIDIA GPU and this machine has none" in reason and "--gpu-instances-on-cpu" in reason, reason
 
 
 def test_list_sorting_and_pagination():

@@ -1,0 +1,53 @@
+namespace Strata.Server.Hosting;
+
+/// <summary>
+/// Where the instances of GPU instance types (<c>ml.g4dn.*</c>, <c>ml.g5.*</c>, <c>ml.p3.*</c>,
+/// <c>ml.p4d.*</c>, <c>ml.p5.*</c>) run. On a machine with NVIDIA GPUs each instance gets as many
+/// as its type has (<c>CUDA_VISIBLE_DEVICES</c>, taken in turn) and the worker runs the model on
+/// ONNX Runtime's CUDA execution provider. On a machine without one, such an endpoint fails saying
+/// so, unless <c>strata serve --gpu-instances-on-cpu</c> lets GPU instance types run on the CPU
+/// (as their CPU instance counterparts would).
+/// </summary>
+public sealed class GpuPlacement(int machineGpus, bool allowCpu)
+{
+    int _next;
+    readonly Lock _lock = new();
+
+    /// <summary>The NVIDIA GPUs this machine has (the driver's list of them; none without the driver).</summary>
+    public static int Detect()
+    {
+        const string gpus = "/proc/driver/nvidia/gpus";
+        try { return Directory.Exists(gpus) ? Directory.GetDirectories(gpus).Length : 0; }
+        catch (IOException) { return 0; }
+        catch (UnauthorizedAccessException) { return 0; }
+    }
+
+    public int MachineGpus => machineGpus;
+
+    /// <summary>The environment an instance of <paramref name="type"/> runs with (empty for a CPU
+    /// type, or a GPU type allowed on the CPU); throws <see cref="HostingException"/> when it cannot run here.</summary>
+    public IReadOnlyDictionary<string, string> For(InstanceType type)
+    {
+        if (type.Gpus == 0) return new Dictionary<string, string>();
+        if (machineGpus == 0)
+        {
+            if (allowCpu) return new Dictionary<string, string>();
+            throw new HostingException($"the instance type {type.Name} has {type.Gpus} NVIDIA GPU{(type.Gpus == 1 ? "" : "s")} and this machine has none "
+                + "(no /proc/driver/nvidia/gpus): choose a CPU instance type, or start strata serve with --gpu-instances-on-cpu to run GPU instance types on the CPU");
+        }
+        if (type.Gpus > machineGpus)
+            throw new HostingException($"the instance type {type.Name} has {type.Gpus} NVIDIA GPUs and this machine has {machineGpus}");
+        lock (_lock)
+        {
+            // Instances take the machine's GPUs in turn: one type's instances spread over all of them.
+            var first = _next;
+            _next = (_next + type.Gpus) % machineGpus;
+            var devices = Enumerable.Range(first, type.Gpus).Select(i => (i % machineGpus).ToString(System.Globalization.CultureInfo.InvariantCulture));
+            return new Dictionary<string, string>
+            {
+                ["CUDA_VISIBLE_DEVICES"] = string.Join(',', devices),
+                ["STRATA_EXECUTION_PROVIDER"] = "cuda",
+            };
+        }
+    }
+}
