@@ -28,7 +28,7 @@ public static class ModelQuality
     static readonly string[] ProblemTypes = ["Regression", "BinaryClassification", "MulticlassClassification"];
 
     /// <summary>The settings of the analysis, checked before any data is read.</summary>
-    sealed record Settings(string ProblemType, string? Inference, string? Probability, double Threshold, string? GroundTruth);
+    sealed record Settings(string ProblemType, string? Inference, string? Probability, double? Threshold, string? GroundTruth);
 
     static Settings Read(Func<string, string?> env, bool baseline)
     {
@@ -39,10 +39,13 @@ public static class ModelQuality
         string? Attribute(string name) => env(name) is { Length: > 0 } v ? v : null;
         var inference = Attribute("inference_attribute");
         var probability = Attribute("probability_attribute");
-        var threshold = 0.5;
-        if (Attribute("probability_threshold_attribute") is { } t
-            && (!double.TryParse(t, NumberStyles.Float, CultureInfo.InvariantCulture, out threshold) || !(threshold is >= 0 and <= 1)))
-            throw new ClientError($"probability_threshold_attribute {t} is not a probability (a number between 0 and 1)");
+        double? threshold = null;
+        if (Attribute("probability_threshold_attribute") is { } t)
+        {
+            if (!double.TryParse(t, NumberStyles.Float, CultureInfo.InvariantCulture, out var given) || !(given is >= 0 and <= 1))
+                throw new ClientError($"probability_threshold_attribute {t} is not a probability (a number between 0 and 1)");
+            threshold = given;
+        }
         if (problem != "BinaryClassification" && inference is null)
             throw new ClientError($"inference_attribute is missing: problem_type {problem} needs it to find the prediction (a column name or index of the dataset, a column index or JSON path of the endpoint's response)");
         if (problem == "BinaryClassification" && inference is null && probability is null)
@@ -372,8 +375,11 @@ public static class ModelQuality
                         var probability = Number(p.Probability, "the probability", p);
                         if (!(probability is >= 0 and <= 1)) throw new ClientError($"the probability {p.Probability} of {p.Where} is not between 0 and 1");
                         scores[i] = probability;
-                        // A label given beside the probability is the model's own decision, unless a threshold is asked for.
-                        predicted[i] = settings.Inference is not null && p.Predicted is not null ? Binary(p.Predicted, "the prediction", p) : probability >= settings.Threshold ? 1 : 0;
+                        // A label given beside the probability is the model's own decision, unless a
+                        // threshold is asked for; a probability alone is a label at 0.5.
+                        predicted[i] = settings.Threshold is null && settings.Inference is not null && p.Predicted is not null
+                            ? Binary(p.Predicted, "the prediction", p)
+                            : probability >= (settings.Threshold ?? 0.5) ? 1 : 0;
                     }
                     else scores[i] = predicted[i] = Binary(p.Predicted, "the prediction", p);
                 }

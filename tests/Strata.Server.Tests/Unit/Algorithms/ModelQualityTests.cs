@@ -214,6 +214,34 @@ public sealed class ModelQualityTests
         Assert.Equal(["mae", "mse", "rmse", "r2"], metrics.Select(l => (string)JsonNode.Parse(l)!["MetricName"]!));
     }
 
+    static string CapturedJson(string inferenceId, string output)
+        => new JsonObject
+        {
+            ["captureData"] = new JsonObject { ["endpointOutput"] = new JsonObject { ["observedContentType"] = "application/json", ["mode"] = "OUTPUT", ["data"] = output, ["encoding"] = "JSON" } },
+            ["eventMetadata"] = new JsonObject { ["eventId"] = "e-" + inferenceId, ["inferenceId"] = inferenceId, ["inferenceTime"] = "2026-01-01T10:30:00Z" },
+            ["eventVersion"] = "0",
+        }.ToJsonString();
+
+    [Theory]
+    [InlineData(null, 1L)]   // no threshold: the model's own label (1) is the prediction
+    [InlineData("0.5", 0L)]  // a threshold: the probability (0.3) decides
+    public void ABinaryClassifiersJsonResponseIsReadByPath(string? threshold, long predictedPositive)
+    {
+        using var run = new Execution();
+        run.Env["problem_type"] = "BinaryClassification";
+        run.Env["inference_attribute"] = "predictions[0].label";
+        run.Env["probability_attribute"] = "$.predictions[0].score";
+        if (threshold is not null) run.Env["probability_threshold_attribute"] = threshold;
+        run.Write("/processing/input/endpoint/ep/main/2026/01/01/10/a.jsonl", string.Join('\n',
+            CapturedJson("a", "{\"predictions\": [{\"label\": 1, \"score\": 0.3}]}"), CapturedJson("b", "{\"predictions\": [{\"label\": 0, \"score\": 0.1}]}")));
+        run.Write("/processing/groundtruth/2026/01/01/11/labels.jsonl", string.Join('\n', Truth("a", "1"), Truth("b", "0")));
+        var (exit, failure) = run.Run();
+        Assert.True(exit == 0, failure);
+        var matrix = JsonNode.Parse(run.Read("/processing/output/statistics.json"))!["binary_classification_metrics"]!["confusion_matrix"]!;
+        Assert.Equal(predictedPositive, (long)matrix["1"]!["1"]!);
+        Assert.Equal(1.0, (double)JsonNode.Parse(run.Read("/processing/output/statistics.json"))!["binary_classification_metrics"]!["auc"]!["value"]!, Tolerance);
+    }
+
     [Fact]
     public void BadGroundTruthAndMissingAttributesFailSayingWhatToFix()
     {
