@@ -67,10 +67,17 @@ public static class Monitoring
                 env("sagemaker_monitoring_schedule_name") ?? "", end ?? DateTimeOffset.UnixEpoch));
         }
         foreach (var v in violations) log.WriteLine($"  {v.ConstraintCheckType} {v.FeatureName}: {v.Description}");
+        WriteMessage(hostPath, violations.Count);
+    }
+
+    /// <summary>/opt/ml/output/message as SageMaker's container says it, which the execution's
+    /// status (CompletedWithViolations or Completed) is made from.</summary>
+    internal static void WriteMessage(Func<string, string> hostPath, int violations)
+    {
         var optMlOutput = hostPath("/opt/ml/output");
         Directory.CreateDirectory(optMlOutput);
-        File.WriteAllText(Path.Combine(optMlOutput, "message"), violations.Count > 0
-            ? $"CompletedWithViolations: Job completed successfully with {violations.Count} violations."
+        File.WriteAllText(Path.Combine(optMlOutput, "message"), violations > 0
+            ? $"CompletedWithViolations: Job completed successfully with {violations} violations."
             : "Completed: Job completed successfully with no violations.");
     }
 
@@ -81,8 +88,22 @@ public static class Monitoring
     /// feature_non_null_ and feature_null_.</summary>
     public static byte[] Metrics(DatasetStatistics statistics, IReadOnlyDictionary<string, double> distances, string endpoint, string schedule, DateTimeOffset at)
     {
+        var lines = new List<(string, double)>();
+        foreach (var f in statistics.Features)
+        {
+            if (distances.TryGetValue(f.Name, out var distance)) lines.Add(("feature_baseline_drift_" + f.Name, distance));
+            lines.Add(("feature_non_null_" + f.Name, f.Present));
+            lines.Add(("feature_null_" + f.Name, statistics.ItemCount - f.Present));
+        }
+        return MetricLines(lines, endpoint, schedule, at);
+    }
+
+    /// <summary>Metrics as a monitoring container hands them over: a JSON line each, at one time,
+    /// with the Endpoint and MonitoringSchedule dimensions.</summary>
+    internal static byte[] MetricLines(IEnumerable<(string Name, double Value)> metrics, string endpoint, string schedule, DateTimeOffset at)
+    {
         using var buffer = new MemoryStream();
-        void Line(string name, double value)
+        foreach (var (name, value) in metrics)
         {
             using (var w = new Utf8JsonWriter(buffer))
             {
@@ -103,12 +124,6 @@ public static class Monitoring
             }
             buffer.WriteByte((byte)'\n');
         }
-        foreach (var f in statistics.Features)
-        {
-            if (distances.TryGetValue(f.Name, out var distance)) Line("feature_baseline_drift_" + f.Name, distance);
-            Line("feature_non_null_" + f.Name, f.Present);
-            Line("feature_null_" + f.Name, statistics.ItemCount - f.Present);
-        }
         return buffer.ToArray();
     }
 
@@ -127,7 +142,7 @@ public static class Monitoring
 
     /// <summary>Whether a capture file's hour directory (…/yyyy/mm/dd/hh/file) may hold records of the
     /// window; a file outside that layout is read, its records filtered by their inference time.</summary>
-    static bool InWindow(string relative, DateTimeOffset? start, DateTimeOffset? end)
+    internal static bool InWindow(string relative, DateTimeOffset? start, DateTimeOffset? end)
     {
         var parts = relative.Split('/', StringSplitOptions.RemoveEmptyEntries);
         if (parts.Length < 5) return true;

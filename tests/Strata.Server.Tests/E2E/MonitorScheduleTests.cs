@@ -15,4 +15,22 @@ public sealed class MonitorScheduleTests
     /// <summary>Each operation once through Debian's boto3 1.26.</summary>
     [Fact]
     public async Task DebianBoto3EachOperation() => (await ClientSuite.RunAsync("/usr/bin/python3", "monitor_ops_boto3.py")).AssertPassed("test_each_operation_once");
+
+    /// <summary>The model-quality job definition operations through Debian's boto3 1.26, and made
+    /// and described with the aws CLI (same script, same server).</summary>
+    [Fact]
+    public async Task DebianBoto3AndCliModelQuality() => (await ClientSuite.RunAsync("/usr/bin/python3", "monitor_ops_boto3.py")).AssertPassed("test_model_quality_operations");
+}
+
+/// <summary>Model-quality monitoring schedules (monitor_quality_boto3.py) on a server whose clock the
+/// script drives: captured predictions with InferenceIds, a baseline of predictions and labels, two
+/// hourly schedules whose ground truth agrees or not; Completed vs CompletedWithViolations naming
+/// mae, the metrics in aws/sagemaker/Endpoints/model-metrics; the bad inputs.</summary>
+public sealed class ModelQualityMonitorTests
+{
+    public static IEnumerable<object[]> Cases => ClientSuite.Cases("monitor_quality_boto3.py");
+
+    [Theory]
+    [MemberData(nameof(Cases))]
+    public async Task Boto3(string testCase) => (await ClientSuite.RunOnFakeClockAsync("python3", "monitor_quality_boto3.py")).AssertPassed(testCase);
 }

@@ -1,8 +1,12 @@
 """Each Model Monitor schedule operation once, for Debian's boto3 1.26 (botocore 1.29's model):
-job definition Create/Describe/List/Delete, schedule Create/Describe/List/Update/Stop/Start/Delete
-and ListMonitoringExecutions; their answers validated against that model. The executions
-themselves run in monitor_schedule_boto3.py."""
-from harness import client, eq, execution_role, expect_error, run, unique, validate_responses
+job definition Create/Describe/List/Delete (data quality and model quality), schedule
+Create/Describe/List/Update/Stop/Start/Delete and ListMonitoringExecutions; their answers validated
+against that model; a model-quality job definition made and described with the aws CLI. The
+executions themselves run in monitor_schedule_boto3.py and monitor_quality_boto3.py."""
+import json
+import subprocess
+
+from harness import client, endpoint, eq, execution_role, expect_error, run, unique, validate_responses
 
 sm = validate_responses(client("sagemaker"))
 iam = client("iam")
@@ -31,6 +35,53 @@ def test_each_operation_once():
     sm.delete_monitoring_schedule(MonitoringScheduleName=schedule)
     sm.delete_data_quality_job_definition(JobDefinitionName=name)
     expect_error(lambda: sm.describe_monitoring_schedule(MonitoringScheduleName=schedule), "ResourceNotFound")
+
+
+def test_model_quality_operations():
+    role = execution_role(iam, s3_actions=("s3:GetObject", "s3:PutObject", "s3:ListBucket"))
+    name = unique("mq-def")
+    job_input = {"EndpointInput": {"EndpointName": "some-endpoint", "LocalPath": "/opt/ml/processing/input/endpoint", "InferenceAttribute": "0",
+                                   "ProbabilityAttribute": "1", "ProbabilityThresholdAttribute": 0.6},
+                 "GroundTruthS3Input": {"S3Uri": "s3://bucket/ground-truth"}}
+    sm.create_model_quality_job_definition(
+        JobDefinitionName=name, RoleArn=role, ModelQualityAppSpecification={"ImageUri": ANALYZER, "ProblemType": "BinaryClassification"},
+        ModelQualityJobInput=job_input,
+        ModelQualityJobOutputConfig={"MonitoringOutputs": [{"S3Output": {"S3Uri": "s3://bucket/reports", "LocalPath": "/opt/ml/processing/output"}}]},
+        JobResources={"ClusterConfig": {"InstanceCount": 1, "InstanceType": "ml.m5.xlarge", "VolumeSizeInGB": 20}})
+    eq(sm.describe_model_quality_job_definition(JobDefinitionName=name)["ModelQualityJobInput"], job_input, "described")
+    eq([d["MonitoringJobDefinitionName"] for d in sm.list_model_quality_job_definitions(EndpointName="some-endpoint", NameContains=name)["JobDefinitionSummaries"]], [name], "listed")
+    schedule = unique("mq-schedule")
+    sm.create_monitoring_schedule(MonitoringScheduleName=schedule, MonitoringScheduleConfig={
+        "ScheduleConfig": {"ScheduleExpression": "cron(0 * ? * * *)"}, "MonitoringJobDefinitionName": name, "MonitoringType": "ModelQuality"})
+    eq([s["MonitoringType"] for s in sm.list_monitoring_schedules(MonitoringTypeEquals="ModelQuality", NameContains=schedule)["MonitoringScheduleSummaries"]], ["ModelQuality"], "schedule")
+    expect_error(lambda: sm.delete_model_quality_job_definition(JobDefinitionName=name), "ValidationException", message=f"is used by the monitoring schedule(s) {schedule}")
+    sm.delete_monitoring_schedule(MonitoringScheduleName=schedule)
+    sm.delete_model_quality_job_definition(JobDefinitionName=name)
+    expect_error(lambda: sm.describe_model_quality_job_definition(JobDefinitionName=name), "ResourceNotFound")
+
+    # The aws CLI (v1): create-model-quality-job-definition and describe it.
+    cli = ["aws", "--endpoint-url", endpoint(), "--region", "us-east-1", "--output", "json", "sagemaker"]
+    name = unique("mq-cli")
+    made = subprocess.run(cli + ["create-model-quality-job-definition", "--job-definition-name", name, "--role-arn", role,
+                                 "--model-quality-app-specification", json.dumps({"ImageUri": ANALYZER, "ProblemType": "Regression"}),
+                                 "--model-quality-job-input", json.dumps({"EndpointInput": {"EndpointName": "some-endpoint", "LocalPath": "/opt/ml/processing/input/endpoint",
+                                                                                            "InferenceAttribute": "0"}, "GroundTruthS3Input": {"S3Uri": "s3://bucket/gt"}}),
+                                 "--model-quality-job-output-config", json.dumps({"MonitoringOutputs": [{"S3Output": {"S3Uri": "s3://bucket/reports", "LocalPath": "/opt/ml/processing/output"}}]}),
+                                 "--job-resources", json.dumps({"ClusterConfig": {"InstanceCount": 1, "InstanceType": "ml.m5.xlarge", "VolumeSizeInGB": 20}})],
+                          capture_output=True, text=True, timeout=60)
+    assert made.returncode == 0, made.stderr
+    assert json.loads(made.stdout)["JobDefinitionArn"].endswith(f":model-quality-job-definition/{name}"), made.stdout
+    described = subprocess.run(cli + ["describe-model-quality-job-definition", "--job-definition-name", name], capture_output=True, text=True, timeout=60)
+    assert described.returncode == 0, described.stderr
+    eq(json.loads(described.stdout)["ModelQualityAppSpecification"]["ProblemType"], "Regression", "the CLI's describe")
+    missing = subprocess.run(cli + ["create-model-quality-job-definition", "--job-definition-name", unique("mq-cli"), "--role-arn", role,
+                                    "--model-quality-app-specification", json.dumps({"ImageUri": ANALYZER, "ProblemType": "Regression"}),
+                                    "--model-quality-job-input", json.dumps({"EndpointInput": {"EndpointName": "e", "LocalPath": "/opt/ml/processing/input/endpoint"},
+                                                                               "GroundTruthS3Input": {"S3Uri": "s3://bucket/gt"}}),
+                                    "--model-quality-job-output-config", json.dumps({"MonitoringOutputs": [{"S3Output": {"S3Uri": "s3://bucket/reports", "LocalPath": "/opt/ml/processing/output"}}]}),
+                                    "--job-resources", json.dumps({"ClusterConfig": {"InstanceCount": 1, "InstanceType": "ml.m5.xlarge", "VolumeSizeInGB": 20}})],
+                             capture_output=True, text=True, timeout=60)
+    assert missing.returncode != 0 and "ValidationException" in missing.stderr and "InferenceAttribute is required" in missing.stderr, missing.stderr
 
 
 run(globals())

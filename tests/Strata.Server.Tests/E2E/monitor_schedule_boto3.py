@@ -215,9 +215,13 @@ def test_schedules_refuse_what_sagemaker_refuses():
     expect_error(lambda: schedule(definition_name, "NOW", DataAnalysisStartTime="-P99999999D", DataAnalysisEndTime="-PT0H"), "ValidationException", message="ISO 8601")
     expect_error(lambda: schedule(definition_name, "NOW", DataAnalysisStartTime="-P9999999D", DataAnalysisEndTime="-PT0H"), "ValidationException", message="more than 31 days")
     expect_error(lambda: schedule("no-such-definition"), "ValidationException", message="data-quality-job-definition/no-such-definition does not exist.")
+    # A ModelQuality schedule looks for a model-quality definition of the name.
     expect_error(lambda: sm.create_monitoring_schedule(MonitoringScheduleName=unique("s"), MonitoringScheduleConfig={
         "ScheduleConfig": {"ScheduleExpression": "cron(0 * ? * * *)"}, "MonitoringJobDefinitionName": definition_name, "MonitoringType": "ModelQuality"}),
-        "ValidationException", message="MonitoringType ModelQuality is not supported")
+        "ValidationException", message=f"model-quality-job-definition/{definition_name} does not exist.")
+    expect_error(lambda: sm.create_monitoring_schedule(MonitoringScheduleName=unique("s"), MonitoringScheduleConfig={
+        "ScheduleConfig": {"ScheduleExpression": "cron(0 * ? * * *)"}, "MonitoringJobDefinitionName": definition_name, "MonitoringType": "ModelBias"}),
+        "ValidationException", message="MonitoringType ModelBias is not supported")
     name = schedule(definition_name, "cron(0 6 ? * * *)")
     expect_error(lambda: sm.create_monitoring_schedule(MonitoringScheduleName=name, MonitoringScheduleConfig={
         "ScheduleConfig": {"ScheduleExpression": "cron(0 * ? * * *)"}, "MonitoringJobDefinitionName": definition_name, "MonitoringType": "DataQuality"}),

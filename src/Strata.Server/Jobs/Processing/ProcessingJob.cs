@@ -53,6 +53,9 @@ public sealed record ProcessingJobMonitor
     public required string MonitoringScheduleArn { get; init; }
     public required string MonitoringScheduleName { get; init; }
     public required string EndpointName { get; init; }
+    /// <summary>DataQuality or ModelQuality: which namespace and metric names the job publishes
+    /// (absent in jobs recorded before model quality: data quality).</summary>
+    public string MonitoringType { get; init; } = "DataQuality";
 }
 
 /// <summary>A ProcessingInput from S3, with SageMaker's defaults filled in.</summary>

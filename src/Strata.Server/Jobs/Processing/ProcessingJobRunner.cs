@@ -142,7 +142,7 @@ public sealed class ProcessingJobRunner(IProcessingJobs jobs, IJobStorage storag
                 try
                 {
                     var (published, skipped) = PublishMonitoringMetrics(Metrics, account, job, layout.Output, clock.GetUtcNow());
-                    if (skipped > 0) log.LogWarning("processing job {Job}: {Skipped} monitoring metric line(s) skipped: not a data-quality metric CloudWatch accepts", name, skipped);
+                    if (skipped > 0) log.LogWarning("processing job {Job}: {Skipped} monitoring metric line(s) skipped: not a metric of its monitoring type that CloudWatch accepts", name, skipped);
                     log.LogDebug("processing job {Job} published {Count} monitoring metric(s)", name, published);
                 }
                 catch (Exception e)
@@ -218,6 +218,29 @@ public sealed class ProcessingJobRunner(IProcessingJobs jobs, IJobStorage storag
     /// <summary>The namespace SageMaker puts a data-quality monitoring execution's metrics in.</summary>
     public const string MonitoringNamespace = "aws/sagemaker/Endpoints/data-metrics";
 
+    /// <summary>The namespace SageMaker puts a model-quality monitoring execution's metrics in (as
+    /// the SageMaker Python SDK's model-quality dashboard and the developer guide name it).</summary>
+    public const string ModelQualityNamespace = "aws/sagemaker/Endpoints/model-metrics";
+
+    /// <summary>The metrics a model-quality analysis publishes: those of its problem type, as the
+    /// SageMaker Python SDK's model-quality dashboard graphs them.</summary>
+    static readonly HashSet<string> ModelQualityMetricNames =
+    [
+        "mae", "mse", "rmse", "r2",
+        "accuracy", "precision", "recall", "f0_5", "f1", "f2", "auc", "au_prc",
+        "true_positive_rate", "true_negative_rate", "false_positive_rate", "false_negative_rate",
+        "accuracy_best_constant_classifier", "precision_best_constant_classifier", "recall_best_constant_classifier",
+        "f0_5_best_constant_classifier", "f1_best_constant_classifier", "f2_best_constant_classifier",
+        "weighted_precision", "weighted_recall", "weighted_f0_5", "weighted_f1", "weighted_f2",
+        "weighted_precision_best_constant_classifier", "weighted_recall_best_constant_classifier",
+        "weighted_f0_5_best_constant_classifier", "weighted_f1_best_constant_classifier", "weighted_f2_best_constant_classifier",
+    ];
+
+    /// <summary>Whether a metric name is one a monitoring execution of the type publishes.</summary>
+    static bool IsMonitoringMetric(string monitoringType, string name) => monitoringType == "ModelQuality"
+        ? ModelQualityMetricNames.Contains(name)
+        : name.Length <= MaxMetricNameLength && MonitoringMetricPrefixes.Any(p => name.Length > p.Length && name.StartsWith(p, StringComparison.Ordinal));
+
     /// <summary>What the server reads of a job's metric files: at most so many bytes in all, lines of
     /// at most so many bytes, and so many data.</summary>
     internal const int MaxMetricBytes = 1 << 20, MaxMetricLineBytes = 8 * 1024, MaxMetricData = 10_000;
@@ -230,10 +253,11 @@ public sealed class ProcessingJobRunner(IProcessingJobs jobs, IJobStorage storag
 
     /// <summary>A monitoring execution's CloudWatch metrics, as its container hands them over (JSON
     /// lines in /opt/ml/output/metrics/cloudwatch/*.jsonl: MetricName, Timestamp in epoch seconds,
-    /// Value), put in SageMaker's data-metrics namespace. Only a job the monitoring scheduler made
-    /// (<see cref="ProcessingJob.Monitor"/>, never its Environment) publishes, and only its
-    /// schedule's metrics: the dimensions are the schedule's Endpoint and MonitoringSchedule
-    /// whatever the line says, the names those of a data-quality analysis, and each datum one
+    /// Value), put in SageMaker's data-metrics namespace (model-metrics for a model-quality
+    /// execution). Only a job the monitoring scheduler made (<see cref="ProcessingJob.Monitor"/>,
+    /// never its Environment) publishes, and only its schedule's metrics: the dimensions are the
+    /// schedule's Endpoint and MonitoringSchedule whatever the line says, the names those of its
+    /// type's analysis, and each datum one
     /// PutMetricData would accept (a storable value, a time two weeks back to two hours ahead).
     /// Only regular files are read (<see cref="JobTransfers.RegularFiles"/>, never a link, FIFO or
     /// device), at most <see cref="MaxMetricBytes"/> of them; a line that is too long or is not
@@ -243,6 +267,7 @@ public sealed class ProcessingJobRunner(IProcessingJobs jobs, IJobStorage storag
         if (job.Monitor is not { } monitor) return (0, 0);
         var dir = Path.Combine(optMlOutput, "metrics", "cloudwatch");
         var dimensions = new KeyValuePair<string, string>[] { new("Endpoint", monitor.EndpointName), new("MonitoringSchedule", monitor.MonitoringScheduleName) };
+        var ns = monitor.MonitoringType == "ModelQuality" ? ModelQualityNamespace : MonitoringNamespace;
         int published = 0, skipped = 0, budget = MaxMetricBytes;
         // The listing starts at /opt/ml/output, and find(1) never descends through a link: a
         // metrics or cloudwatch directory the container made a link lists nothing.
@@ -266,9 +291,9 @@ public sealed class ProcessingJobRunner(IProcessingJobs jobs, IJobStorage storag
             {
                 if (published == MaxMetricData) { skipped++; continue; }
                 if (line.Span.Trim(" \t\r"u8).IsEmpty) continue;
-                if (line.Length <= MaxMetricLineBytes && Datum(line, now) is { } datum)
+                if (line.Length <= MaxMetricLineBytes && Datum(line, now, monitor.MonitoringType) is { } datum)
                 {
-                    metrics.Put(MetricKey.Of(account, MonitoringNamespace, datum.Name, dimensions), "None", datum.At, [(datum.Value, 1)], highResolution: false);
+                    metrics.Put(MetricKey.Of(account, ns, datum.Name, dimensions), "None", datum.At, [(datum.Value, 1)], highResolution: false);
                     published++;
                 }
                 else skipped++;
@@ -298,8 +323,8 @@ public sealed class ProcessingJobRunner(IProcessingJobs jobs, IJobStorage storag
         }
     }
 
-    /// <summary>One line's datum, when it is a data-quality metric PutMetricData would accept.</summary>
-    static (string Name, DateTimeOffset At, double Value)? Datum(ReadOnlyMemory<byte> line, DateTimeOffset now)
+    /// <summary>One line's datum, when it is a metric of the monitoring type PutMetricData would accept.</summary>
+    static (string Name, DateTimeOffset At, double Value)? Datum(ReadOnlyMemory<byte> line, DateTimeOffset now, string monitoringType)
     {
         try
         {
@@ -311,8 +336,7 @@ public sealed class ProcessingJobRunner(IProcessingJobs jobs, IJobStorage storag
                 || !root.TryGetProperty("Value", out var v) || v.ValueKind != JsonValueKind.Number || !v.TryGetDouble(out var value))
                 return null;
             var name = n.GetString()!;
-            if (name.Length > MaxMetricNameLength || !MonitoringMetricPrefixes.Any(p => name.Length > p.Length && name.StartsWith(p, StringComparison.Ordinal)))
-                return null;
+            if (!IsMonitoringMetric(monitoringType, name)) return null;
             // Epoch seconds: a time in milliseconds lies far beyond the window (or beyond what a
             // DateTimeOffset holds), and is skipped with it.
             if (seconds < DateTimeOffset.MinValue.ToUnixTimeSeconds() || seconds > DateTimeOffset.MaxValue.ToUnixTimeSeconds()) return null;

@@ -12,9 +12,11 @@ namespace Strata.Server.Services.SageMaker;
 
 public sealed partial record ListDataQualityJobDefinitionsRequest : IListRequest;
 
+public sealed partial record ListModelQualityJobDefinitionsRequest : IListRequest;
+
 public sealed partial record ListMonitoringSchedulesRequest : IListByStatusRequest;
 
-/// <summary>A data-quality job definition that does not exist.</summary>
+/// <summary>A monitoring job definition (data quality or model quality) that does not exist.</summary>
 public sealed class JobDefinitionNotFound(string arn) : DomainError($"Job definition {arn} does not exist.");
 
 /// <summary>A monitoring schedule that does not exist.</summary>
@@ -40,6 +42,10 @@ public sealed partial class SageMakerService : IMonitoringSchedules
     const string CaptureDatasetFormat = "{\"sagemakerCaptureJson\":{\"captureIndexNames\":[\"endpointInput\",\"endpointOutput\"]}}";
     const string ConstraintsPath = "/opt/ml/processing/baseline/constraints";
     const string StatisticsPath = "/opt/ml/processing/baseline/stats";
+    /// <summary>Where a model-quality execution's ground truth is downloaded (SageMaker's merge job's path).</summary>
+    const string GroundTruthPath = "/opt/ml/processing/groundtruth";
+    /// <summary>A model-quality execution reads the predictions: the captured responses.</summary>
+    const string ModelQualityDatasetFormat = "{\"sagemakerCaptureJson\":{\"captureIndexNames\":[\"endpointOutput\"]}}";
 
     IEnumerable<Operation> MonitoringOperations =>
     [
@@ -50,6 +56,13 @@ public sealed partial class SageMakerService : IMonitoringSchedules
         SageMakerOperations.ListDataQualityJobDefinitions.Bind("sagemaker:ListDataQualityJobDefinitions", Anywhere, ListDataQualityJobDefinitions),
         SageMakerOperations.DeleteDataQualityJobDefinition.Bind("sagemaker:DeleteDataQualityJobDefinition",
             Named<DeleteDataQualityJobDefinitionRequest>("data-quality-job-definition", r => r.JobDefinitionName), DeleteDataQualityJobDefinition),
+        SageMakerOperations.CreateModelQualityJobDefinition.Bind("sagemaker:CreateModelQualityJobDefinition",
+            Named<CreateModelQualityJobDefinitionRequest>("model-quality-job-definition", r => r.JobDefinitionName, r => new(r.Tags)), CreateModelQualityJobDefinition),
+        SageMakerOperations.DescribeModelQualityJobDefinition.Bind("sagemaker:DescribeModelQualityJobDefinition",
+            Named<DescribeModelQualityJobDefinitionRequest>("model-quality-job-definition", r => r.JobDefinitionName), DescribeModelQualityJobDefinition),
+        SageMakerOperations.ListModelQualityJobDefinitions.Bind("sagemaker:ListModelQualityJobDefinitions", Anywhere, ListModelQualityJobDefinitions),
+        SageMakerOperations.DeleteModelQualityJobDefinition.Bind("sagemaker:DeleteModelQualityJobDefinition",
+            Named<DeleteModelQualityJobDefinitionRequest>("model-quality-job-definition", r => r.JobDefinitionName), DeleteModelQualityJobDefinition),
         SageMakerOperations.CreateMonitoringSchedule.Bind("sagemaker:CreateMonitoringSchedule",
             Named<CreateMonitoringScheduleRequest>("monitoring-schedule", r => r.MonitoringScheduleName, r => new(r.Tags)), CreateMonitoringSchedule),
         SageMakerOperations.DescribeMonitoringSchedule.Bind("sagemaker:DescribeMonitoringSchedule",
@@ -68,65 +81,147 @@ public sealed partial class SageMakerService : IMonitoringSchedules
 
     // ---- job definitions ----
 
-    CreateDataQualityJobDefinitionResponse CreateDataQualityJobDefinition(CreateDataQualityJobDefinitionRequest input, RequestContext ctx)
+    /// <summary>A job definition of either type as an execution reads it: what the two request
+    /// shapes (CreateDataQualityJobDefinition, CreateModelQualityJobDefinition) have in common, and
+    /// model quality's problem type and ground truth.</summary>
+    sealed record MonitoringDefinition(
+        string MonitoringType,
+        string ImageUri,
+        List<string>? ContainerEntrypoint,
+        List<string>? ContainerArguments,
+        Dictionary<string, string>? Environment,
+        EndpointInput EndpointInput,
+        MonitoringOutputConfig OutputConfig,
+        MonitoringResources JobResources,
+        string RoleArn,
+        MonitoringStoppingCondition? StoppingCondition,
+        MonitoringNetworkConfig? NetworkConfig,
+        string? ConstraintsUri,
+        string? StatisticsUri,
+        string? ProblemType = null,
+        string? GroundTruthUri = null);
+
+    static MonitoringDefinition Of(CreateDataQualityJobDefinitionRequest d) => new(MonitoringStore.DataQuality,
+        d.DataQualityAppSpecification!.ImageUri!, d.DataQualityAppSpecification.ContainerEntrypoint, d.DataQualityAppSpecification.ContainerArguments,
+        d.DataQualityAppSpecification.Environment, d.DataQualityJobInput!.EndpointInput!, d.DataQualityJobOutputConfig!, d.JobResources!, d.RoleArn!,
+        d.StoppingCondition, d.NetworkConfig, d.DataQualityBaselineConfig?.ConstraintsResource?.S3Uri, d.DataQualityBaselineConfig?.StatisticsResource?.S3Uri);
+
+    static MonitoringDefinition Of(CreateModelQualityJobDefinitionRequest d) => new(MonitoringStore.ModelQuality,
+        d.ModelQualityAppSpecification!.ImageUri!, d.ModelQualityAppSpecification.ContainerEntrypoint, d.ModelQualityAppSpecification.ContainerArguments,
+        d.ModelQualityAppSpecification.Environment, d.ModelQualityJobInput!.EndpointInput!, d.ModelQualityJobOutputConfig!, d.JobResources!, d.RoleArn!,
+        d.StoppingCondition, d.NetworkConfig, d.ModelQualityBaselineConfig?.ConstraintsResource?.S3Uri, null,
+        d.ModelQualityAppSpecification.ProblemType, d.ModelQualityJobInput.GroundTruthS3Input!.S3Uri);
+
+    static string DefinitionResource(string monitoringType) => monitoringType == MonitoringStore.ModelQuality ? "model-quality-job-definition" : "data-quality-job-definition";
+
+    /// <summary>What CreateDataQualityJobDefinition and CreateModelQualityJobDefinition both check, as
+    /// SageMaker does (members named with the type's prefix: DataQualityJobInput, ModelQualityJobInput).</summary>
+    void CheckDefinition(string prefix, string? recordPreprocessorSourceUri, string? postAnalyticsProcessorSourceUri, BatchTransformInput? batchTransformInput,
+        MonitoringDefinition d, RequestContext ctx)
     {
-        var account = ctx.Principal.AccountId;
-        var name = ValidName(input.JobDefinitionName, "JobDefinitionName");
-        var app = input.DataQualityAppSpecification!;
-        var image = app.ImageUri!;
+        var image = d.ImageUri;
         if (Hosting.Images.IsModelMonitorAnalyzer(image))
         {
-            if (app.ContainerEntrypoint is { Count: > 0 })
+            if (d.ContainerEntrypoint is { Count: > 0 })
                 throw SageMakerErrors.ValidationException($"The model monitor analyzer image {image} runs its own analysis: ContainerEntrypoint is not supported with it.");
-            foreach (var (member, uri) in new[] { ("RecordPreprocessorSourceUri", app.RecordPreprocessorSourceUri), ("PostAnalyticsProcessorSourceUri", app.PostAnalyticsProcessorSourceUri) })
+            foreach (var (member, uri) in new[] { ("RecordPreprocessorSourceUri", recordPreprocessorSourceUri), ("PostAnalyticsProcessorSourceUri", postAnalyticsProcessorSourceUri) })
                 if (uri is not null)
-                    throw SageMakerErrors.ValidationException($"DataQualityAppSpecification.{member} is not supported by Strata's model monitor analyzer (it runs no Python scripts).");
+                    throw SageMakerErrors.ValidationException($"{prefix}AppSpecification.{member} is not supported by Strata's model monitor analyzer (it runs no Python scripts).");
         }
         else if (images.CommandFor(image) is null)
             throw SageMakerErrors.ValidationException($"The monitoring image {image} is not in the image catalogue (strata images add {image} -- COMMAND).");
-        var jobInput = input.DataQualityJobInput!;
-        if (jobInput.BatchTransformInput is not null)
-            throw SageMakerErrors.ValidationException("DataQualityJobInput.BatchTransformInput is not supported by Strata: monitor an endpoint's captured data with EndpointInput.");
-        var endpoint = jobInput.EndpointInput ?? throw SageMakerErrors.ValidationException("DataQualityJobInput must specify EndpointInput.");
-        ValidName(endpoint.EndpointName, "DataQualityJobInput.EndpointInput.EndpointName");
+        if (batchTransformInput is not null)
+            throw SageMakerErrors.ValidationException($"{prefix}JobInput.BatchTransformInput is not supported by Strata: monitor an endpoint's captured data with EndpointInput.");
+        var endpoint = d.EndpointInput;
+        ValidName(endpoint.EndpointName, $"{prefix}JobInput.EndpointInput.EndpointName");
         var inputPath = ProcessingLayout.CheckLocalPath(endpoint.LocalPath)
             ?? throw SageMakerErrors.ValidationException($"LocalPath {endpoint.LocalPath} of EndpointInput is not valid: it must be an absolute path that begins with {ProcessingLayout.LocalPathPrefix}.");
         if (endpoint.S3InputMode == "Pipe") throw SageMakerErrors.ValidationException("EndpointInput.S3InputMode Pipe is not supported by Strata: use File.");
         foreach (var (member, offset) in new[] { ("StartTimeOffset", endpoint.StartTimeOffset), ("EndTimeOffset", endpoint.EndTimeOffset) })
-            if (offset is not null) Offset(offset, "DataQualityJobInput.EndpointInput." + member);
-        var outputs = input.DataQualityJobOutputConfig!.MonitoringOutputs!;
-        if (outputs.Count != 1) throw SageMakerErrors.ValidationException("DataQualityJobOutputConfig.MonitoringOutputs must have exactly one output.");
+            if (offset is not null) Offset(offset, $"{prefix}JobInput.EndpointInput." + member);
+        var outputs = d.OutputConfig.MonitoringOutputs!;
+        if (outputs.Count != 1) throw SageMakerErrors.ValidationException($"{prefix}JobOutputConfig.MonitoringOutputs must have exactly one output.");
         var output = outputs[0].S3Output!;
-        S3Uri(output.S3Uri, "DataQualityJobOutputConfig.MonitoringOutputs.1.S3Output.S3Uri");
+        S3Uri(output.S3Uri, $"{prefix}JobOutputConfig.MonitoringOutputs.1.S3Output.S3Uri");
         var outputPath = ProcessingLayout.CheckLocalPath(output.LocalPath)
             ?? throw SageMakerErrors.ValidationException($"LocalPath {output.LocalPath} of the monitoring output is not valid: it must be an absolute path that begins with {ProcessingLayout.LocalPathPrefix}.");
         if (outputPath == inputPath) throw SageMakerErrors.ValidationException($"LocalPath {outputPath} is both the EndpointInput's and the monitoring output's: each must be unique.");
-        if (input.DataQualityBaselineConfig is { } baseline)
-        {
-            if (baseline.ConstraintsResource?.S3Uri is { } c) S3Uri(c, "DataQualityBaselineConfig.ConstraintsResource.S3Uri");
-            if (baseline.StatisticsResource?.S3Uri is { } s) S3Uri(s, "DataQualityBaselineConfig.StatisticsResource.S3Uri");
-        }
-        if (input.JobResources!.ClusterConfig!.InstanceCount != 1)
+        if (d.MonitoringType == MonitoringStore.ModelQuality && (outputPath == GroundTruthPath || inputPath == GroundTruthPath))
+            throw SageMakerErrors.ValidationException($"LocalPath {GroundTruthPath} is where a model-quality job's ground truth goes: give the EndpointInput and the output another.");
+        if (d.ConstraintsUri is { } c) S3Uri(c, $"{prefix}BaselineConfig.ConstraintsResource.S3Uri");
+        if (d.StatisticsUri is { } s) S3Uri(s, $"{prefix}BaselineConfig.StatisticsResource.S3Uri");
+        if (d.JobResources.ClusterConfig!.InstanceCount != 1)
             throw SageMakerErrors.ValidationException("Strata monitors on one instance: JobResources.ClusterConfig.InstanceCount must be 1.");
-        PassedExecutionRole(input.RoleArn!, ctx);
-
-        var row = new DataQualityJobDefinitionRow(name, Arn(account, "data-quality-job-definition", name), clock.GetUtcNow(), endpoint.EndpointName!,
-            JsonSerializer.Serialize(input with { Tags = null }, SageMakerJson.Default.CreateDataQualityJobDefinitionRequest));
-        if (!Monitoring.CreateDefinition(account, row, TagRows(input.Tags)))
-            throw SageMakerErrors.ResourceInUse($"Job definition {row.JobDefinitionArn} already exists.");
-        return new CreateDataQualityJobDefinitionResponse { JobDefinitionArn = row.JobDefinitionArn };
+        PassedExecutionRole(d.RoleArn, ctx);
     }
 
-    DataQualityJobDefinitionRow RequireDefinition(string account, string name)
-        => Monitoring.GetDefinition(account, name) ?? throw new JobDefinitionNotFound(Arn(account, "data-quality-job-definition", name));
+    CreateDataQualityJobDefinitionResponse CreateDataQualityJobDefinition(CreateDataQualityJobDefinitionRequest input, RequestContext ctx)
+    {
+        var name = ValidName(input.JobDefinitionName, "JobDefinitionName");
+        var jobInput = input.DataQualityJobInput!;
+        if (jobInput.EndpointInput is null && jobInput.BatchTransformInput is null)
+            throw SageMakerErrors.ValidationException("DataQualityJobInput must specify EndpointInput.");
+        var app = input.DataQualityAppSpecification!;
+        CheckDefinition("DataQuality", app.RecordPreprocessorSourceUri, app.PostAnalyticsProcessorSourceUri, jobInput.BatchTransformInput, Of(input), ctx);
+        var arn = SaveDefinition(MonitoringStore.DataQuality, name, jobInput.EndpointInput!.EndpointName!,
+            JsonSerializer.Serialize(input with { Tags = null }, SageMakerJson.Default.CreateDataQualityJobDefinitionRequest), input.Tags, ctx);
+        return new CreateDataQualityJobDefinitionResponse { JobDefinitionArn = arn };
+    }
 
-    static CreateDataQualityJobDefinitionRequest Definition(DataQualityJobDefinitionRow row)
-        => JsonSerializer.Deserialize(row.DefinitionJson, SageMakerJson.Default.CreateDataQualityJobDefinitionRequest)!;
+    /// <summary>The attributes a model-quality problem type needs to find the prediction: a label
+    /// (InferenceAttribute) for regression and multiclass; a label or a probability for binary
+    /// classification, whose ProbabilityThresholdAttribute must be a probability.</summary>
+    static void CheckModelQualityAttributes(string problemType, EndpointInput endpoint)
+    {
+        switch (problemType)
+        {
+            case "Regression" or "MulticlassClassification" when string.IsNullOrEmpty(endpoint.InferenceAttribute):
+                throw SageMakerErrors.ValidationException($"ModelQualityJobInput.EndpointInput.InferenceAttribute is required for ProblemType {problemType}: it locates the prediction in the endpoint's output (a CSV column index such as 0, or a JSON path).");
+            case "BinaryClassification" when string.IsNullOrEmpty(endpoint.InferenceAttribute) && string.IsNullOrEmpty(endpoint.ProbabilityAttribute):
+                throw SageMakerErrors.ValidationException("ModelQualityJobInput.EndpointInput must specify InferenceAttribute (the predicted label) or ProbabilityAttribute (the predicted probability) for ProblemType BinaryClassification.");
+        }
+        if (endpoint.ProbabilityThresholdAttribute is { } threshold && !(threshold is >= 0 and <= 1))
+            throw SageMakerErrors.ValidationException($"ModelQualityJobInput.EndpointInput.ProbabilityThresholdAttribute {threshold.ToString(CultureInfo.InvariantCulture)} must be a probability, between 0 and 1.");
+    }
+
+    CreateModelQualityJobDefinitionResponse CreateModelQualityJobDefinition(CreateModelQualityJobDefinitionRequest input, RequestContext ctx)
+    {
+        var name = ValidName(input.JobDefinitionName, "JobDefinitionName");
+        var app = input.ModelQualityAppSpecification!;
+        var jobInput = input.ModelQualityJobInput!;
+        if (jobInput.EndpointInput is null && jobInput.BatchTransformInput is null)
+            throw SageMakerErrors.ValidationException("ModelQualityJobInput must specify EndpointInput.");
+        S3Uri(jobInput.GroundTruthS3Input!.S3Uri, "ModelQualityJobInput.GroundTruthS3Input.S3Uri");
+        var problemType = app.ProblemType
+            ?? throw SageMakerErrors.ValidationException("ModelQualityAppSpecification.ProblemType is required: Regression, BinaryClassification or MulticlassClassification.");
+        CheckDefinition("ModelQuality", app.RecordPreprocessorSourceUri, app.PostAnalyticsProcessorSourceUri, jobInput.BatchTransformInput, Of(input), ctx);
+        CheckModelQualityAttributes(problemType, jobInput.EndpointInput!);
+        var arn = SaveDefinition(MonitoringStore.ModelQuality, name, jobInput.EndpointInput!.EndpointName!,
+            JsonSerializer.Serialize(input with { Tags = null }, SageMakerJson.Default.CreateModelQualityJobDefinitionRequest), input.Tags, ctx);
+        return new CreateModelQualityJobDefinitionResponse { JobDefinitionArn = arn };
+    }
+
+    string SaveDefinition(string monitoringType, string name, string endpointName, string json, List<Tag>? tags, RequestContext ctx)
+    {
+        var account = ctx.Principal.AccountId;
+        var row = new MonitoringJobDefinitionRow(name, Arn(account, DefinitionResource(monitoringType), name), clock.GetUtcNow(), endpointName, json);
+        if (!Monitoring.CreateDefinition(monitoringType, account, row, TagRows(tags)))
+            throw SageMakerErrors.ResourceInUse($"Job definition {row.JobDefinitionArn} already exists.");
+        return row.JobDefinitionArn;
+    }
+
+    MonitoringJobDefinitionRow RequireDefinition(string monitoringType, string account, string name)
+        => Monitoring.GetDefinition(monitoringType, account, name) ?? throw new JobDefinitionNotFound(Arn(account, DefinitionResource(monitoringType), name));
+
+    /// <summary>A stored definition as an execution reads it.</summary>
+    static MonitoringDefinition Definition(string monitoringType, MonitoringJobDefinitionRow row) => monitoringType == MonitoringStore.ModelQuality
+        ? Of(JsonSerializer.Deserialize(row.DefinitionJson, SageMakerJson.Default.CreateModelQualityJobDefinitionRequest)!)
+        : Of(JsonSerializer.Deserialize(row.DefinitionJson, SageMakerJson.Default.CreateDataQualityJobDefinitionRequest)!);
 
     DescribeDataQualityJobDefinitionResponse DescribeDataQualityJobDefinition(DescribeDataQualityJobDefinitionRequest input, RequestContext ctx)
     {
-        var row = RequireDefinition(ctx.Principal.AccountId, input.JobDefinitionName!);
-        var d = Definition(row);
+        var row = RequireDefinition(MonitoringStore.DataQuality, ctx.Principal.AccountId, input.JobDefinitionName!);
+        var d = JsonSerializer.Deserialize(row.DefinitionJson, SageMakerJson.Default.CreateDataQualityJobDefinitionRequest)!;
         return new DescribeDataQualityJobDefinitionResponse
         {
             JobDefinitionArn = row.JobDefinitionArn,
@@ -143,32 +238,68 @@ public sealed partial class SageMakerService : IMonitoringSchedules
         };
     }
 
-    ListDataQualityJobDefinitionsResponse ListDataQualityJobDefinitions(ListDataQualityJobDefinitionsRequest input, RequestContext ctx)
+    DescribeModelQualityJobDefinitionResponse DescribeModelQualityJobDefinition(DescribeModelQualityJobDefinitionRequest input, RequestContext ctx)
     {
-        IEnumerable<DataQualityJobDefinitionRow> rows = Monitoring.ListDefinitions(ctx.Principal.AccountId);
-        if (input.EndpointName is { } endpoint) rows = rows.Where(r => r.EndpointName == endpoint);
-        var (page, next) = ListRequests.Page(input, rows, r => r.JobDefinitionName, r => r.CreationTime);
-        return new ListDataQualityJobDefinitionsResponse
+        var row = RequireDefinition(MonitoringStore.ModelQuality, ctx.Principal.AccountId, input.JobDefinitionName!);
+        var d = JsonSerializer.Deserialize(row.DefinitionJson, SageMakerJson.Default.CreateModelQualityJobDefinitionRequest)!;
+        return new DescribeModelQualityJobDefinitionResponse
         {
-            JobDefinitionSummaries = [.. page.Select(r => new MonitoringJobDefinitionSummary
-            {
-                MonitoringJobDefinitionName = r.JobDefinitionName,
-                MonitoringJobDefinitionArn = r.JobDefinitionArn,
-                CreationTime = r.CreationTime,
-                EndpointName = r.EndpointName,
-            })],
-            NextToken = next,
+            JobDefinitionArn = row.JobDefinitionArn,
+            JobDefinitionName = row.JobDefinitionName,
+            CreationTime = row.CreationTime,
+            ModelQualityBaselineConfig = d.ModelQualityBaselineConfig,
+            ModelQualityAppSpecification = d.ModelQualityAppSpecification,
+            ModelQualityJobInput = d.ModelQualityJobInput,
+            ModelQualityJobOutputConfig = d.ModelQualityJobOutputConfig,
+            JobResources = d.JobResources,
+            NetworkConfig = d.NetworkConfig,
+            RoleArn = d.RoleArn,
+            StoppingCondition = d.StoppingCondition,
         };
     }
 
-    void DeleteDataQualityJobDefinition(DeleteDataQualityJobDefinitionRequest input, RequestContext ctx)
+    /// <summary>ListDataQualityJobDefinitions and ListModelQualityJobDefinitions: the type's
+    /// definitions, of one endpoint when EndpointName is given, paged by <see cref="ListRequests"/>.</summary>
+    (List<MonitoringJobDefinitionSummary> Summaries, string? Next) ListDefinitions(string monitoringType, IListRequest input, string? endpointName, RequestContext ctx)
+    {
+        IEnumerable<MonitoringJobDefinitionRow> rows = Monitoring.ListDefinitions(monitoringType, ctx.Principal.AccountId);
+        if (endpointName is { } endpoint) rows = rows.Where(r => r.EndpointName == endpoint);
+        var (page, next) = ListRequests.Page(input, rows, r => r.JobDefinitionName, r => r.CreationTime);
+        return ([.. page.Select(r => new MonitoringJobDefinitionSummary
+        {
+            MonitoringJobDefinitionName = r.JobDefinitionName,
+            MonitoringJobDefinitionArn = r.JobDefinitionArn,
+            CreationTime = r.CreationTime,
+            EndpointName = r.EndpointName,
+        })], next);
+    }
+
+    ListDataQualityJobDefinitionsResponse ListDataQualityJobDefinitions(ListDataQualityJobDefinitionsRequest input, RequestContext ctx)
+    {
+        var (summaries, next) = ListDefinitions(MonitoringStore.DataQuality, input, input.EndpointName, ctx);
+        return new ListDataQualityJobDefinitionsResponse { JobDefinitionSummaries = summaries, NextToken = next };
+    }
+
+    ListModelQualityJobDefinitionsResponse ListModelQualityJobDefinitions(ListModelQualityJobDefinitionsRequest input, RequestContext ctx)
+    {
+        var (summaries, next) = ListDefinitions(MonitoringStore.ModelQuality, input, input.EndpointName, ctx);
+        return new ListModelQualityJobDefinitionsResponse { JobDefinitionSummaries = summaries, NextToken = next };
+    }
+
+    void DeleteDefinition(string monitoringType, string name, RequestContext ctx)
     {
         var account = ctx.Principal.AccountId;
-        var (deleted, usedBy) = Monitoring.DeleteDefinition(account, input.JobDefinitionName!);
-        if (deleted is null) throw new JobDefinitionNotFound(Arn(account, "data-quality-job-definition", input.JobDefinitionName!));
+        var (deleted, usedBy) = Monitoring.DeleteDefinition(monitoringType, account, name);
+        if (deleted is null) throw new JobDefinitionNotFound(Arn(account, DefinitionResource(monitoringType), name));
         if (usedBy.Count > 0)
             throw SageMakerErrors.ValidationException($"Job definition {deleted.JobDefinitionArn} is used by the monitoring schedule(s) {string.Join(", ", usedBy)}: delete them first.");
     }
+
+    void DeleteDataQualityJobDefinition(DeleteDataQualityJobDefinitionRequest input, RequestContext ctx)
+        => DeleteDefinition(MonitoringStore.DataQuality, input.JobDefinitionName!, ctx);
+
+    void DeleteModelQualityJobDefinition(DeleteModelQualityJobDefinitionRequest input, RequestContext ctx)
+        => DeleteDefinition(MonitoringStore.ModelQuality, input.JobDefinitionName!, ctx);
 
     // ---- schedules ----
 
@@ -191,19 +322,19 @@ public sealed partial class SageMakerService : IMonitoringSchedules
         return offset;
     }
 
-    /// <summary>Checks a MonitoringScheduleConfig as SageMaker does for data quality: a named job
-    /// definition, and an hourly, daily, every-N-hours or NOW schedule; the endpoint it monitors.</summary>
+    /// <summary>Checks a MonitoringScheduleConfig as SageMaker does: a named job definition of its
+    /// MonitoringType (DataQuality or ModelQuality), and an hourly, daily, every-N-hours or NOW schedule; the endpoint it monitors.</summary>
     string CheckScheduleConfig(string account, MonitoringScheduleConfig config)
     {
         if (config.MonitoringJobDefinition is not null)
-            throw SageMakerErrors.ValidationException("MonitoringScheduleConfig.MonitoringJobDefinition (an inline job definition) is not supported by Strata: create a data-quality job definition (CreateDataQualityJobDefinition) and name it in MonitoringJobDefinitionName.");
+            throw SageMakerErrors.ValidationException("MonitoringScheduleConfig.MonitoringJobDefinition (an inline job definition) is not supported by Strata: create a job definition (CreateDataQualityJobDefinition, CreateModelQualityJobDefinition) and name it in MonitoringJobDefinitionName.");
         var definitionName = config.MonitoringJobDefinitionName
             ?? throw SageMakerErrors.ValidationException("MonitoringScheduleConfig must specify MonitoringJobDefinitionName.");
         var type = config.MonitoringType ?? throw SageMakerErrors.ValidationException("MonitoringType is required when MonitoringJobDefinitionName is specified.");
-        if (type != "DataQuality")
-            throw SageMakerErrors.ValidationException($"MonitoringType {type} is not supported by Strata: data-quality monitoring (DataQuality) is.");
-        var definition = Monitoring.GetDefinition(account, definitionName)
-            ?? throw SageMakerErrors.ValidationException($"Job definition {Arn(account, "data-quality-job-definition", definitionName)} does not exist.");
+        if (type is not (MonitoringStore.DataQuality or MonitoringStore.ModelQuality))
+            throw SageMakerErrors.ValidationException($"MonitoringType {type} is not supported by Strata: data-quality (DataQuality) and model-quality (ModelQuality) monitoring are.");
+        var definition = Monitoring.GetDefinition(type, account, definitionName)
+            ?? throw SageMakerErrors.ValidationException($"Job definition {Arn(account, DefinitionResource(type), definitionName)} does not exist.");
         var schedule = config.ScheduleConfig ?? throw SageMakerErrors.ValidationException("MonitoringScheduleConfig must specify ScheduleConfig.");
         var expression = schedule.ScheduleExpression!;
         if (expression == "NOW")
@@ -458,21 +589,26 @@ public sealed partial class SageMakerService : IMonitoringSchedules
     sealed class MonitoringStartFailure(string message) : Exception(message);
 
     /// <summary>The processing job of a tick, as SageMaker makes it: the definition's image, role
-    /// and resources; the endpoint's captured data as its input, the baseline's files, the
-    /// window and the analyzer's settings in its environment; its output under
-    /// &lt;S3Uri&gt;/&lt;endpoint&gt;/&lt;schedule&gt;/yyyy/mm/dd/hh.</summary>
+    /// and resources; the endpoint's captured data as its input (and, for model quality, the ground
+    /// truth, which SageMaker merges in a job of its own first and Strata's analyzer merges itself),
+    /// the baseline's files, the window and the analyzer's settings in its environment; its output
+    /// under &lt;S3Uri&gt;/&lt;endpoint&gt;/&lt;schedule&gt;/yyyy/mm/dd/hh.</summary>
     ProcessingJob ExecutionJob(string account, MonitoringScheduleRow schedule, MonitoringScheduleConfig config, DateTimeOffset tick, string jobName, DateTimeOffset now)
     {
-        var definitionRow = Monitoring.GetDefinition(account, config.MonitoringJobDefinitionName!)
+        var type = schedule.MonitoringType;
+        var definitionRow = Monitoring.GetDefinition(type, account, config.MonitoringJobDefinitionName!)
             ?? throw new MonitoringStartFailure($"ClientError: the job definition {config.MonitoringJobDefinitionName} no longer exists");
-        var d = Definition(definitionRow);
-        var endpointInput = d.DataQualityJobInput!.EndpointInput!;
+        var d = Definition(type, definitionRow);
+        var modelQuality = type == MonitoringStore.ModelQuality;
+        var endpointInput = d.EndpointInput;
         var endpointName = endpointInput.EndpointName!;
         var endpoint = store.GetEndpoint(account, endpointName)
-            ?? throw new MonitoringStartFailure($"ClientError: the endpoint {endpointName} does not exist: a data-quality schedule monitors an endpoint's captured data");
+            ?? throw new MonitoringStartFailure($"ClientError: the endpoint {endpointName} does not exist: a monitoring schedule monitors an endpoint's captured data");
         var capture = store.GetEndpointConfig(account, endpoint.EndpointConfigName)?.DataCaptureConfig;
-        if (capture is not { EnableCapture: true } || !capture.CaptureModes.Any(m => m is "Input" or "InputAndOutput"))
-            throw new MonitoringStartFailure($"ClientError: the endpoint {endpointName} does not capture its requests: enable DataCaptureConfig (EnableCapture, CaptureMode Input) on its endpoint configuration");
+        // Data quality analyses the requests, model quality the predictions (the responses).
+        var (mode, what) = modelQuality ? ("Output", "responses (its predictions)") : ("Input", "requests");
+        if (capture is not { EnableCapture: true } || !capture.CaptureModes.Any(m => m == mode || m == "InputAndOutput"))
+            throw new MonitoringStartFailure($"ClientError: the endpoint {endpointName} does not capture its {what}: enable DataCaptureConfig (EnableCapture, CaptureMode {mode}) on its endpoint configuration");
 
         // The window: the period before the tick (an hour for an hourly schedule), or the offsets given.
         var schedule0 = config.ScheduleConfig!;
@@ -490,10 +626,10 @@ public sealed partial class SageMakerService : IMonitoringSchedules
 
         static string Iso(DateTimeOffset t) => t.UtcDateTime.ToString("yyyy-MM-dd'T'HH:mm:ss'Z'", CultureInfo.InvariantCulture);
         var inputPath = endpointInput.LocalPath!.TrimEnd('/');
-        var output = d.DataQualityJobOutputConfig!.MonitoringOutputs![0].S3Output!;
+        var output = d.OutputConfig.MonitoringOutputs![0].S3Output!;
         var environment = new Dictionary<string, string>
         {
-            ["dataset_format"] = CaptureDatasetFormat,
+            ["dataset_format"] = modelQuality ? ModelQualityDatasetFormat : CaptureDatasetFormat,
             ["dataset_source"] = inputPath,
             ["output_path"] = output.LocalPath!,
             ["publish_cloudwatch_metrics"] = "Enabled",
@@ -519,6 +655,27 @@ public sealed partial class SageMakerService : IMonitoringSchedules
                 S3CompressionType = "None",
             },
         };
+        if (modelQuality)
+        {
+            // The ground truth's whole prefix: labels arrive after their predictions, in hour folders
+            // of their upload; the analyzer reads those from the window's start on.
+            inputs.Add(new ProcessingJobInput
+            {
+                InputName = "groundtruth_input_1",
+                S3Uri = d.GroundTruthUri!.TrimEnd('/') + "/",
+                LocalPath = GroundTruthPath,
+                S3DataType = "S3Prefix",
+                S3InputMode = "File",
+                S3DataDistributionType = "FullyReplicated",
+                S3CompressionType = "None",
+            });
+            environment["ground_truth_source"] = GroundTruthPath;
+            environment["analysis_type"] = "MODEL_QUALITY";
+            environment["problem_type"] = d.ProblemType!;
+            if (endpointInput.InferenceAttribute is { } inference) environment["inference_attribute"] = inference;
+            if (endpointInput.ProbabilityAttribute is { } probability) environment["probability_attribute"] = probability;
+            if (endpointInput.ProbabilityThresholdAttribute is { } threshold) environment["probability_threshold_attribute"] = threshold.ToString("R", CultureInfo.InvariantCulture);
+        }
         void Baseline(string inputName, string? uri, string localPath, string variable)
         {
             if (uri is null) return;
@@ -534,27 +691,27 @@ public sealed partial class SageMakerService : IMonitoringSchedules
             });
             environment[variable] = localPath + "/" + uri[(uri.LastIndexOf('/') + 1)..];
         }
-        Baseline("baseline", d.DataQualityBaselineConfig?.StatisticsResource?.S3Uri, StatisticsPath, "baseline_statistics");
-        Baseline("constraints", d.DataQualityBaselineConfig?.ConstraintsResource?.S3Uri, ConstraintsPath, "baseline_constraints");
+        Baseline("baseline", d.StatisticsUri, StatisticsPath, "baseline_statistics");
+        Baseline("constraints", d.ConstraintsUri, ConstraintsPath, "baseline_constraints");
         // The definition's own environment last: publish_cloudwatch_metrics Disabled, say.
-        foreach (var (k, v) in d.DataQualityAppSpecification!.Environment ?? []) environment[k] = v;
+        foreach (var (k, v) in d.Environment ?? []) environment[k] = v;
 
-        var cluster = d.JobResources!.ClusterConfig!;
-        var app = d.DataQualityAppSpecification;
+        var cluster = d.JobResources.ClusterConfig!;
         return new ProcessingJob
         {
             Name = jobName,
             Arn = Arn(account, "processing-job", jobName),
-            RoleArn = d.RoleArn!,
-            ImageUri = app.ImageUri!,
-            ContainerEntrypoint = app.ContainerEntrypoint,
-            ContainerArguments = app.ContainerArguments,
+            RoleArn = d.RoleArn,
+            ImageUri = d.ImageUri,
+            ContainerEntrypoint = d.ContainerEntrypoint,
+            ContainerArguments = d.ContainerArguments,
             Environment = environment,
             Monitor = new ProcessingJobMonitor
             {
                 MonitoringScheduleArn = schedule.MonitoringScheduleArn,
                 MonitoringScheduleName = schedule.MonitoringScheduleName,
                 EndpointName = endpointName,
+                MonitoringType = type,
             },
             Inputs = inputs,
             Outputs =
@@ -567,7 +724,7 @@ public sealed partial class SageMakerService : IMonitoringSchedules
                     S3UploadMode = output.S3UploadMode ?? "EndOfJob",
                 },
             ],
-            OutputKmsKeyId = d.DataQualityJobOutputConfig.KmsKeyId,
+            OutputKmsKeyId = d.OutputConfig.KmsKeyId,
             InstanceType = cluster.InstanceType!,
             InstanceCount = 1,
             VolumeSizeInGB = cluster.VolumeSizeInGB ?? 1,

@@ -5,9 +5,9 @@ using Strata.Server.Storage;
 
 namespace Strata.Server.Services.SageMaker;
 
-/// <summary>A data-quality job definition: the request that made it, as its wire JSON (without
-/// its tags, which are the tag table's), so that Describe answers it as given.</summary>
-public sealed record DataQualityJobDefinitionRow(string JobDefinitionName, string JobDefinitionArn, DateTimeOffset CreationTime, string EndpointName, string DefinitionJson);
+/// <summary>A monitoring job definition (data quality or model quality): the request that made it,
+/// as its wire JSON (without its tags, which are the tag table's), so that Describe answers it as given.</summary>
+public sealed record MonitoringJobDefinitionRow(string JobDefinitionName, string JobDefinitionArn, DateTimeOffset CreationTime, string EndpointName, string DefinitionJson);
 
 /// <summary>A monitoring schedule: its MonitoringScheduleConfig as wire JSON, its status, and the
 /// time of the latest execution the scheduler started (null before the first).</summary>
@@ -42,17 +42,26 @@ public sealed record MonitoringExecutionRow
 }
 
 [JsonSourceGenerationOptions(DefaultIgnoreCondition = JsonIgnoreCondition.WhenWritingNull, Converters = [typeof(EpochSecondsConverter)])]
-[JsonSerializable(typeof(DataQualityJobDefinitionRow))]
+[JsonSerializable(typeof(MonitoringJobDefinitionRow))]
 [JsonSerializable(typeof(MonitoringScheduleRow))]
 [JsonSerializable(typeof(MonitoringExecutionRow))]
 internal sealed partial class MonitoringJson : JsonSerializerContext;
 
-/// <summary>Model Monitor's resources in the state store: data-quality job definitions, monitoring
-/// schedules and their executions (keyed by schedule and scheduled time, so that a tick started
-/// twice after a crash is one execution), with the definitions' and schedules' tags.</summary>
+/// <summary>Model Monitor's resources in the state store: job definitions (a table per monitoring
+/// type, as each type has its own names and ARNs), monitoring schedules and their executions (keyed
+/// by schedule and scheduled time, so that a tick started twice after a crash is one execution),
+/// with the definitions' and schedules' tags.</summary>
 public sealed class MonitoringStore(IStateStore state)
 {
-    const string Definitions = "sm-data-quality-job-definitions";
+    /// <summary>The MonitoringType values whose job definitions Strata keeps.</summary>
+    public const string DataQuality = "DataQuality", ModelQuality = "ModelQuality";
+
+    static string Definitions(string monitoringType) => monitoringType switch
+    {
+        DataQuality => "sm-data-quality-job-definitions",
+        ModelQuality => "sm-model-quality-job-definitions",
+        _ => throw new ArgumentException($"no job definitions of type {monitoringType}", nameof(monitoringType)),
+    };
     const string Schedules = "sm-monitoring-schedules";
     const string Executions = "sm-monitoring-executions";
 
@@ -65,30 +74,30 @@ public sealed class MonitoringStore(IStateStore state)
 
     // ---- job definitions ----
 
-    public DataQualityJobDefinitionRow? GetDefinition(string account, string name)
-        => state.Read(r => r.Get(Definitions, Key(account, name))) is { } json ? Parse(json, MonitoringJson.Default.DataQualityJobDefinitionRow) : null;
+    public MonitoringJobDefinitionRow? GetDefinition(string monitoringType, string account, string name)
+        => state.Read(r => r.Get(Definitions(monitoringType), Key(account, name))) is { } json ? Parse(json, MonitoringJson.Default.MonitoringJobDefinitionRow) : null;
 
-    public List<DataQualityJobDefinitionRow> ListDefinitions(string account)
-        => state.Read(r => r.Scan(Definitions, account + "/", null, int.MaxValue)).Select(kv => Parse(kv.Value, MonitoringJson.Default.DataQualityJobDefinitionRow)).ToList();
+    public List<MonitoringJobDefinitionRow> ListDefinitions(string monitoringType, string account)
+        => state.Read(r => r.Scan(Definitions(monitoringType), account + "/", null, int.MaxValue)).Select(kv => Parse(kv.Value, MonitoringJson.Default.MonitoringJobDefinitionRow)).ToList();
 
-    public bool CreateDefinition(string account, DataQualityJobDefinitionRow row, List<TagRow> tags) => state.Write(w =>
+    public bool CreateDefinition(string monitoringType, string account, MonitoringJobDefinitionRow row, List<TagRow> tags) => state.Write(w =>
     {
-        if (w.Get(Definitions, Key(account, row.JobDefinitionName)) is not null) return false;
-        w.Put(Definitions, Key(account, row.JobDefinitionName), JsonSerializer.Serialize(row, MonitoringJson.Default.DataQualityJobDefinitionRow));
+        if (w.Get(Definitions(monitoringType), Key(account, row.JobDefinitionName)) is not null) return false;
+        w.Put(Definitions(monitoringType), Key(account, row.JobDefinitionName), JsonSerializer.Serialize(row, MonitoringJson.Default.MonitoringJobDefinitionRow));
         if (tags.Count > 0) SageMakerStore.WriteTags(w, row.JobDefinitionArn, tags);
         return true;
     });
 
-    /// <summary>Deletes a definition that no schedule uses; null when there is none, and the names
-    /// of the schedules that use it when some do (nothing is deleted then).</summary>
-    public (DataQualityJobDefinitionRow? Deleted, List<string> UsedBy) DeleteDefinition(string account, string name) => state.Write(w =>
+    /// <summary>Deletes a definition that no schedule of its type uses; null when there is none, and
+    /// the names of the schedules that use it when some do (nothing is deleted then).</summary>
+    public (MonitoringJobDefinitionRow? Deleted, List<string> UsedBy) DeleteDefinition(string monitoringType, string account, string name) => state.Write(w =>
     {
-        if (w.Get(Definitions, Key(account, name)) is not { } json) return ((DataQualityJobDefinitionRow?)null, new List<string>());
-        var row = Parse(json, MonitoringJson.Default.DataQualityJobDefinitionRow);
+        if (w.Get(Definitions(monitoringType), Key(account, name)) is not { } json) return ((MonitoringJobDefinitionRow?)null, new List<string>());
+        var row = Parse(json, MonitoringJson.Default.MonitoringJobDefinitionRow);
         var usedBy = w.Scan(Schedules, account + "/", null, int.MaxValue).Select(kv => Parse(kv.Value, MonitoringJson.Default.MonitoringScheduleRow))
-            .Where(s => DefinitionNameOf(s) == name).Select(s => s.MonitoringScheduleName).ToList();
+            .Where(s => s.MonitoringType == monitoringType && DefinitionNameOf(s) == name).Select(s => s.MonitoringScheduleName).ToList();
         if (usedBy.Count > 0) return (row, usedBy);
-        w.Delete(Definitions, Key(account, name));
+        w.Delete(Definitions(monitoringType), Key(account, name));
         SageMakerStore.WriteTags(w, row.JobDefinitionArn, []);
         return (row, usedBy);
     });

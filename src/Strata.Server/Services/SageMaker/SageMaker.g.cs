@@ -1012,6 +1012,49 @@ public sealed partial record CreateModelPackageOutput
     public string? ModelPackageArn { get; init; }
 }
 
+public sealed partial record CreateModelQualityJobDefinitionRequest : IValidatable
+{
+    public string? JobDefinitionName { get; init; }
+    public ModelQualityBaselineConfig? ModelQualityBaselineConfig { get; init; }
+    public ModelQualityAppSpecification? ModelQualityAppSpecification { get; init; }
+    public ModelQualityJobInput? ModelQualityJobInput { get; init; }
+    public MonitoringOutputConfig? ModelQualityJobOutputConfig { get; init; }
+    public MonitoringResources? JobResources { get; init; }
+    public MonitoringNetworkConfig? NetworkConfig { get; init; }
+    public string? RoleArn { get; init; }
+    public MonitoringStoppingCondition? StoppingCondition { get; init; }
+    public List<Tag>? Tags { get; init; }
+
+    public void Validate(Validator v)
+    {
+        v.Required(JobDefinitionName, "JobDefinitionName");
+        v.Length(JobDefinitionName, "JobDefinitionName", 1, 63);
+        v.Pattern(JobDefinitionName, "JobDefinitionName", SageMakerPatterns.MonitoringJobDefinitionName, "[a-zA-Z0-9](-*[a-zA-Z0-9]){0,62}");
+        v.Nested(ModelQualityBaselineConfig, "ModelQualityBaselineConfig");
+        v.Required(ModelQualityAppSpecification, "ModelQualityAppSpecification");
+        v.Nested(ModelQualityAppSpecification, "ModelQualityAppSpecification");
+        v.Required(ModelQualityJobInput, "ModelQualityJobInput");
+        v.Nested(ModelQualityJobInput, "ModelQualityJobInput");
+        v.Required(ModelQualityJobOutputConfig, "ModelQualityJobOutputConfig");
+        v.Nested(ModelQualityJobOutputConfig, "ModelQualityJobOutputConfig");
+        v.Required(JobResources, "JobResources");
+        v.Nested(JobResources, "JobResources");
+        v.Nested(NetworkConfig, "NetworkConfig");
+        v.Required(RoleArn, "RoleArn");
+        v.Length(RoleArn, "RoleArn", 20, 2048);
+        v.Pattern(RoleArn, "RoleArn", SageMakerPatterns.RoleArn, "arn:aws[a-z\\-]*:iam::\\d{12}:role/?[a-zA-Z_0-9+=,.@\\-_/]+");
+        v.Nested(StoppingCondition, "StoppingCondition");
+        v.Length(Tags, "Tags", 0, 50);
+        v.NoNulls(Tags, "Tags");
+        v.Each(Tags, "Tags", static (v, i0) => { v.Nested(i0, null); });
+    }
+}
+
+public sealed partial record CreateModelQualityJobDefinitionResponse
+{
+    public string? JobDefinitionArn { get; init; }
+}
+
 public sealed partial record CreateMonitoringScheduleRequest : IValidatable
 {
     public string? MonitoringScheduleName { get; init; }
@@ -1534,6 +1577,18 @@ public sealed partial record DeleteModelPackageInput : IValidatable
     }
 }
 
+public sealed partial record DeleteModelQualityJobDefinitionRequest : IValidatable
+{
+    public string? JobDefinitionName { get; init; }
+
+    public void Validate(Validator v)
+    {
+        v.Required(JobDefinitionName, "JobDefinitionName");
+        v.Length(JobDefinitionName, "JobDefinitionName", 1, 63);
+        v.Pattern(JobDefinitionName, "JobDefinitionName", SageMakerPatterns.MonitoringJobDefinitionName, "[a-zA-Z0-9](-*[a-zA-Z0-9]){0,62}");
+    }
+}
+
 public sealed partial record DeleteMonitoringScheduleRequest : IValidatable
 {
     public string? MonitoringScheduleName { get; init; }
@@ -1813,6 +1868,33 @@ public sealed partial record DescribeModelPackageOutput
     public ModelPackageModelCard? ModelCard { get; init; }
     public ModelLifeCycle? ModelLifeCycle { get; init; }
     public string? ManagedStorageType { get; init; }
+}
+
+public sealed partial record DescribeModelQualityJobDefinitionRequest : IValidatable
+{
+    public string? JobDefinitionName { get; init; }
+
+    public void Validate(Validator v)
+    {
+        v.Required(JobDefinitionName, "JobDefinitionName");
+        v.Length(JobDefinitionName, "JobDefinitionName", 1, 63);
+        v.Pattern(JobDefinitionName, "JobDefinitionName", SageMakerPatterns.MonitoringJobDefinitionName, "[a-zA-Z0-9](-*[a-zA-Z0-9]){0,62}");
+    }
+}
+
+public sealed partial record DescribeModelQualityJobDefinitionResponse
+{
+    public string? JobDefinitionArn { get; init; }
+    public string? JobDefinitionName { get; init; }
+    public DateTimeOffset? CreationTime { get; init; }
+    public ModelQualityBaselineConfig? ModelQualityBaselineConfig { get; init; }
+    public ModelQualityAppSpecification? ModelQualityAppSpecification { get; init; }
+    public ModelQualityJobInput? ModelQualityJobInput { get; init; }
+    public MonitoringOutputConfig? ModelQualityJobOutputConfig { get; init; }
+    public MonitoringResources? JobResources { get; init; }
+    public MonitoringNetworkConfig? NetworkConfig { get; init; }
+    public string? RoleArn { get; init; }
+    public MonitoringStoppingCondition? StoppingCondition { get; init; }
 }
 
 public sealed partial record DescribeMonitoringScheduleRequest : IValidatable
@@ -2837,6 +2919,37 @@ public sealed partial record ListModelPackagesOutput
     public string? NextToken { get; init; }
 }
 
+public sealed partial record ListModelQualityJobDefinitionsRequest : IValidatable
+{
+    public string? EndpointName { get; init; }
+    public string? SortBy { get; init; }
+    public string? SortOrder { get; init; }
+    public string? NextToken { get; init; }
+    public int? MaxResults { get; init; }
+    public string? NameContains { get; init; }
+    public DateTimeOffset? CreationTimeBefore { get; init; }
+    public DateTimeOffset? CreationTimeAfter { get; init; }
+
+    public void Validate(Validator v)
+    {
+        v.Length(EndpointName, "EndpointName", 0, 63);
+        v.Pattern(EndpointName, "EndpointName", SageMakerPatterns.EndpointName, "[a-zA-Z0-9](-*[a-zA-Z0-9]){0,62}");
+        v.Enum(SortBy, "SortBy", SageMakerEnums.MonitoringJobDefinitionSortKey);
+        v.Enum(SortOrder, "SortOrder", SageMakerEnums.SortOrder);
+        v.Length(NextToken, "NextToken", 0, 8192);
+        v.Pattern(NextToken, "NextToken", SageMakerPatterns.NextToken, ".*");
+        v.Range(MaxResults, "MaxResults", 1, 100);
+        v.Length(NameContains, "NameContains", 0, 63);
+        v.Pattern(NameContains, "NameContains", SageMakerPatterns.NameContains, "[a-zA-Z0-9\\-]+");
+    }
+}
+
+public sealed partial record ListModelQualityJobDefinitionsResponse
+{
+    public List<MonitoringJobDefinitionSummary>? JobDefinitionSummaries { get; init; }
+    public string? NextToken { get; init; }
+}
+
 public sealed partial record ListModelsInput : IValidatable
 {
     public string? SortBy { get; init; }
@@ -3493,6 +3606,70 @@ public sealed partial record ModelQuality : IValidatable
     }
 }
 
+/// <summary>Container image configuration object for the monitoring job.</summary>
+public sealed partial record ModelQualityAppSpecification : IValidatable
+{
+    public string? ImageUri { get; init; }
+    public List<string>? ContainerEntrypoint { get; init; }
+    public List<string>? ContainerArguments { get; init; }
+    public string? RecordPreprocessorSourceUri { get; init; }
+    public string? PostAnalyticsProcessorSourceUri { get; init; }
+    public string? ProblemType { get; init; }
+    public Dictionary<string, string>? Environment { get; init; }
+
+    public void Validate(Validator v)
+    {
+        v.Required(ImageUri, "ImageUri");
+        v.Length(ImageUri, "ImageUri", 0, 255);
+        v.Pattern(ImageUri, "ImageUri", SageMakerPatterns.ImageUri, ".*");
+        v.Length(ContainerEntrypoint, "ContainerEntrypoint", 1, 100);
+        v.NoNulls(ContainerEntrypoint, "ContainerEntrypoint");
+        v.Each(ContainerEntrypoint, "ContainerEntrypoint", static (v, i0) => { v.Length(i0, null, 0, 256); v.Pattern(i0, null, SageMakerPatterns.ContainerEntrypointString, ".*"); });
+        v.Length(ContainerArguments, "ContainerArguments", 1, 50);
+        v.NoNulls(ContainerArguments, "ContainerArguments");
+        v.Each(ContainerArguments, "ContainerArguments", static (v, i0) => { v.Length(i0, null, 0, 256); v.Pattern(i0, null, SageMakerPatterns.ContainerArgument, ".*"); });
+        v.Length(RecordPreprocessorSourceUri, "RecordPreprocessorSourceUri", 0, 1024);
+        v.Pattern(RecordPreprocessorSourceUri, "RecordPreprocessorSourceUri", SageMakerPatterns.S3Uri, "(https|s3)://([^/]+)/?(.*)");
+        v.Length(PostAnalyticsProcessorSourceUri, "PostAnalyticsProcessorSourceUri", 0, 1024);
+        v.Pattern(PostAnalyticsProcessorSourceUri, "PostAnalyticsProcessorSourceUri", SageMakerPatterns.S3Uri, "(https|s3)://([^/]+)/?(.*)");
+        v.Enum(ProblemType, "ProblemType", SageMakerEnums.MonitoringProblemType);
+        v.Length(Environment, "Environment", 0, 50);
+        v.NoNulls(Environment, "Environment");
+        v.Keys(Environment, "Environment", static (v, k0) => { v.Length(k0, null, 0, 256); v.Pattern(k0, null, SageMakerPatterns.ProcessingEnvironmentKey, "[a-zA-Z_][a-zA-Z0-9_]*"); });
+        v.Values(Environment, "Environment", static (v, k0) => { v.Length(k0, null, 0, 256); v.Pattern(k0, null, SageMakerPatterns.ProcessingEnvironmentValue, "[\\S\\s]*"); });
+    }
+}
+
+/// <summary>Configuration for monitoring constraints and monitoring statistics.</summary>
+public sealed partial record ModelQualityBaselineConfig : IValidatable
+{
+    public string? BaseliningJobName { get; init; }
+    public MonitoringConstraintsResource? ConstraintsResource { get; init; }
+
+    public void Validate(Validator v)
+    {
+        v.Length(BaseliningJobName, "BaseliningJobName", 1, 63);
+        v.Pattern(BaseliningJobName, "BaseliningJobName", SageMakerPatterns.ProcessingJobName, "[a-zA-Z0-9](-*[a-zA-Z0-9]){0,62}");
+        v.Nested(ConstraintsResource, "ConstraintsResource");
+    }
+}
+
+/// <summary>The input for the model quality monitoring job.</summary>
+public sealed partial record ModelQualityJobInput : IValidatable
+{
+    public EndpointInput? EndpointInput { get; init; }
+    public BatchTransformInput? BatchTransformInput { get; init; }
+    public MonitoringGroundTruthS3Input? GroundTruthS3Input { get; init; }
+
+    public void Validate(Validator v)
+    {
+        v.Nested(EndpointInput, "EndpointInput");
+        v.Nested(BatchTransformInput, "BatchTransformInput");
+        v.Required(GroundTruthS3Input, "GroundTruthS3Input");
+        v.Nested(GroundTruthS3Input, "GroundTruthS3Input");
+    }
+}
+
 /// <summary>Provides summary information about a model.</summary>
 public sealed partial record ModelSummary
 {
@@ -3613,6 +3790,18 @@ public sealed partial record MonitoringExecutionSummary
     public string? FailureReason { get; init; }
     public string? MonitoringJobDefinitionName { get; init; }
     public string? MonitoringType { get; init; }
+}
+
+/// <summary>The ground truth labels for the dataset used for the monitoring job.</summary>
+public sealed partial record MonitoringGroundTruthS3Input : IValidatable
+{
+    public string? S3Uri { get; init; }
+
+    public void Validate(Validator v)
+    {
+        v.Length(S3Uri, "S3Uri", 0, 512);
+        v.Pattern(S3Uri, "S3Uri", SageMakerPatterns.MonitoringS3Uri, "(https|s3)://([^/]+)/?(.*)");
+    }
 }
 
 /// <summary>The inputs for a monitoring job.</summary>
@@ -5228,6 +5417,7 @@ public static class SageMakerEnums
     public static readonly string[] ModelSortKey = ["Name", "CreationTime"];
     public static readonly string[] MonitoringExecutionSortKey = ["CreationTime", "ScheduledTime", "Status"];
     public static readonly string[] MonitoringJobDefinitionSortKey = ["Name", "CreationTime"];
+    public static readonly string[] MonitoringProblemType = ["BinaryClassification", "MulticlassClassification", "Regression"];
     public static readonly string[] MonitoringScheduleSortKey = ["Name", "CreationTime", "Status"];
     public static readonly string[] MonitoringType = ["DataQuality", "ModelQuality", "ModelBias", "ModelExplainability"];
     public static readonly string[] OrderKey = ["Ascending", "Descending"];
@@ -5543,6 +5733,8 @@ public static partial class SageMakerPatterns
 [JsonSerializable(typeof(CreateModelPackageGroupOutput))]
 [JsonSerializable(typeof(CreateModelPackageInput))]
 [JsonSerializable(typeof(CreateModelPackageOutput))]
+[JsonSerializable(typeof(CreateModelQualityJobDefinitionRequest))]
+[JsonSerializable(typeof(CreateModelQualityJobDefinitionResponse))]
 [JsonSerializable(typeof(CreateMonitoringScheduleRequest))]
 [JsonSerializable(typeof(CreateMonitoringScheduleResponse))]
 [JsonSerializable(typeof(CreateProcessingJobRequest))]
@@ -5558,6 +5750,7 @@ public static partial class SageMakerPatterns
 [JsonSerializable(typeof(DeleteModelInput))]
 [JsonSerializable(typeof(DeleteModelPackageGroupInput))]
 [JsonSerializable(typeof(DeleteModelPackageInput))]
+[JsonSerializable(typeof(DeleteModelQualityJobDefinitionRequest))]
 [JsonSerializable(typeof(DeleteMonitoringScheduleRequest))]
 [JsonSerializable(typeof(DeleteTagsInput))]
 [JsonSerializable(typeof(DeleteTagsOutput))]
@@ -5575,6 +5768,8 @@ public static partial class SageMakerPatterns
 [JsonSerializable(typeof(DescribeModelPackageGroupOutput))]
 [JsonSerializable(typeof(DescribeModelPackageInput))]
 [JsonSerializable(typeof(DescribeModelPackageOutput))]
+[JsonSerializable(typeof(DescribeModelQualityJobDefinitionRequest))]
+[JsonSerializable(typeof(DescribeModelQualityJobDefinitionResponse))]
 [JsonSerializable(typeof(DescribeMonitoringScheduleRequest))]
 [JsonSerializable(typeof(DescribeMonitoringScheduleResponse))]
 [JsonSerializable(typeof(DescribeProcessingJobRequest))]
@@ -5595,6 +5790,8 @@ public static partial class SageMakerPatterns
 [JsonSerializable(typeof(ListModelPackageGroupsOutput))]
 [JsonSerializable(typeof(ListModelPackagesInput))]
 [JsonSerializable(typeof(ListModelPackagesOutput))]
+[JsonSerializable(typeof(ListModelQualityJobDefinitionsRequest))]
+[JsonSerializable(typeof(ListModelQualityJobDefinitionsResponse))]
 [JsonSerializable(typeof(ListModelsInput))]
 [JsonSerializable(typeof(ListModelsOutput))]
 [JsonSerializable(typeof(ListMonitoringExecutionsRequest))]
@@ -5675,6 +5872,10 @@ public static class SageMakerOperations
     public static readonly JsonOperation<DescribeDataQualityJobDefinitionRequest, DescribeDataQualityJobDefinitionResponse> DescribeDataQualityJobDefinition = new("DescribeDataQualityJobDefinition", SageMakerJson.Default.DescribeDataQualityJobDefinitionRequest, SageMakerJson.Default.DescribeDataQualityJobDefinitionResponse);
     public static readonly JsonOperation<ListDataQualityJobDefinitionsRequest, ListDataQualityJobDefinitionsResponse> ListDataQualityJobDefinitions = new("ListDataQualityJobDefinitions", SageMakerJson.Default.ListDataQualityJobDefinitionsRequest, SageMakerJson.Default.ListDataQualityJobDefinitionsResponse);
     public static readonly JsonOperation<DeleteDataQualityJobDefinitionRequest, Empty> DeleteDataQualityJobDefinition = new("DeleteDataQualityJobDefinition", SageMakerJson.Default.DeleteDataQualityJobDefinitionRequest, null);
+    public static readonly JsonOperation<CreateModelQualityJobDefinitionRequest, CreateModelQualityJobDefinitionResponse> CreateModelQualityJobDefinition = new("CreateModelQualityJobDefinition", SageMakerJson.Default.CreateModelQualityJobDefinitionRequest, SageMakerJson.Default.CreateModelQualityJobDefinitionResponse);
+    public static readonly JsonOperation<DescribeModelQualityJobDefinitionRequest, DescribeModelQualityJobDefinitionResponse> DescribeModelQualityJobDefinition = new("DescribeModelQualityJobDefinition", SageMakerJson.Default.DescribeModelQualityJobDefinitionRequest, SageMakerJson.Default.DescribeModelQualityJobDefinitionResponse);
+    public static readonly JsonOperation<ListModelQualityJobDefinitionsRequest, ListModelQualityJobDefinitionsResponse> ListModelQualityJobDefinitions = new("ListModelQualityJobDefinitions", SageMakerJson.Default.ListModelQualityJobDefinitionsRequest, SageMakerJson.Default.ListModelQualityJobDefinitionsResponse);
+    public static readonly JsonOperation<DeleteModelQualityJobDefinitionRequest, Empty> DeleteModelQualityJobDefinition = new("DeleteModelQualityJobDefinition", SageMakerJson.Default.DeleteModelQualityJobDefinitionRequest, null);
     public static readonly JsonOperation<CreateMonitoringScheduleRequest, CreateMonitoringScheduleResponse> CreateMonitoringSchedule = new("CreateMonitoringSchedule", SageMakerJson.Default.CreateMonitoringScheduleRequest, SageMakerJson.Default.CreateMonitoringScheduleResponse);
     public static readonly JsonOperation<DescribeMonitoringScheduleRequest, DescribeMonitoringScheduleResponse> DescribeMonitoringSchedule = new("DescribeMonitoringSchedule", SageMakerJson.Default.DescribeMonitoringScheduleRequest, SageMakerJson.Default.DescribeMonitoringScheduleResponse);
     public static readonly JsonOperation<ListMonitoringSchedulesRequest, ListMonitoringSchedulesResponse> ListMonitoringSchedules = new("ListMonitoringSchedules", SageMakerJson.Default.ListMonitoringSchedulesRequest, SageMakerJson.Default.ListMonitoringSchedulesResponse);

@@ -168,7 +168,8 @@ public sealed partial class SageMakerService(SageMakerStore store, HostingServic
             "processing-job" => processingJobs.List(account).Any(j => j.Job.Arn == arn),
             "training-job" => trainingJobs.List(account).Any(j => j.Job.Arn == arn),
             "hyper-parameter-tuning-job" => TuningJobs.List(account).Any(j => j.Job.Arn == arn),
-            "data-quality-job-definition" => Monitoring.ListDefinitions(account).Any(d => d.JobDefinitionArn == arn),
+            "data-quality-job-definition" => Monitoring.ListDefinitions(MonitoringStore.DataQuality, account).Any(d => d.JobDefinitionArn == arn),
+            "model-quality-job-definition" => Monitoring.ListDefinitions(MonitoringStore.ModelQuality, account).Any(d => d.JobDefinitionArn == arn),
             "monitoring-schedule" => Monitoring.ListSchedules(account).Any(m => m.MonitoringScheduleArn == arn),
             _ => false,
         };

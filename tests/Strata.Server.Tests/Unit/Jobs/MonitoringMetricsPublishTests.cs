@@ -72,6 +72,19 @@ public sealed class MonitoringMetricsPublishTests : IDisposable
     }
 
     [Fact]
+    public void AModelQualityExecutionPublishesItsMetricsToModelMetricsOnly()
+    {
+        var t = Now.AddMinutes(-5).ToUnixTimeSeconds();
+        File.WriteAllLines(Path.Combine(CloudWatchDir, "a.jsonl"), [Line("mae", t, "0.25"), Line("weighted_f1", t), Line("feature_null_a", t), Line("mae_x", t), Line("auc", t, "NaN")]);
+        var job = Job(true);
+        job = job with { Monitor = job.Monitor! with { MonitoringType = "ModelQuality" } };
+        Assert.Equal((2, 3), ProcessingJobRunner.PublishMonitoringMetrics(_metrics, "123456789012", job, _output, Now));
+        Assert.All(Series(), s => Assert.Equal(ProcessingJobRunner.ModelQualityNamespace, s.Key.Namespace));
+        var points = _metrics.Query("123456789012", ProcessingJobRunner.ModelQualityNamespace, "mae", OwnDimensions, Now.AddHours(-1), Now);
+        Assert.Equal(0.25, Assert.Single(points).Sum);
+    }
+
+    [Fact]
     public void AJobWhoseEnvironmentNamesASchedulePublishesNothingUnlessTheSchedulerMadeIt()
     {
         File.WriteAllLines(Path.Combine(CloudWatchDir, "a.jsonl"), [Line("feature_null_a", Now.AddMinutes(-5).ToUnixTimeSeconds(), endpoint: "ep", schedule: "sched")]);
