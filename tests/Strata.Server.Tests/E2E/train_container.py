@@ -61,7 +61,18 @@ try:
     data_dir_visible = data_dir is not None and len(os.listdir(data_dir)) > 0
 except OSError:
     data_dir_visible = False
+# The test names a file in Strata's data directory: in the sandbox that directory is hidden under
+# an empty read-only tmpfs, so the write must fail.
+escape = "not tried"
+if hps.get("escape_to"):
+    try:
+        with open(hps["escape_to"], "w") as f:
+            f.write("escaped")
+        escape = "written"
+    except OSError as e:
+        escape = f"refused: {e}"
 model = {
+    "escape": escape,
     "sum": total, "rows": rows, "hyperparameters": hps, "greeting": os.environ.get("GREETING"),
     "model_dir": model_dir, "channels": json.loads(os.environ["SM_CHANNELS"]), "current_host": os.environ["SM_CURRENT_HOST"],
     "opt_ml_config": os.path.exists("/opt/ml/input/config/hyperparameters.json"),

@@ -1,10 +1,12 @@
 """Training jobs with an unmodified boto3 (1.43 and Debian's 1.26) against a real server: a
 container of one's own (train_container.py, registered in the image catalogue) trains from S3
 channels as the job's role, in SageMaker's /opt/ml layout (in a mount namespace of its own when
-the server runs as root, with the data directory hidden), with its log in CloudWatch Logs and its
-metric definitions' values in FinalMetricDataList and CloudWatch; a failing one shows its failure
-file; StopTrainingJob and MaxRuntimeInSeconds stop it with SIGTERM and keep what it saved; and the
-bad inputs get AWS's errors. AWS's own XGBoost image URI trains a real model (strata-algorithms on
+the server runs as root, with the data directory hidden: its write there fails), with its log in
+CloudWatch Logs and its metric definitions' values in FinalMetricDataList and CloudWatch; a failing
+one shows its failure file; StopTrainingJob and MaxRuntimeInSeconds stop it with SIGTERM and keep
+what it saved; an output KmsKeyId encrypts the model, VpcConfig is described, FastFile reads as
+File, each status change is an EventBridge event; ListTrainingJobs sorts and pages; and the bad
+inputs get AWS's errors. AWS's own XGBoost image URI trains a real model (strata-algorithms on
 ML.NET) whose validation AUC matches the AUC of the deployed endpoint's answers, computed here."""
 import gzip
 import io
@@ -17,7 +19,7 @@ import tarfile
 from harness import client, eq, execution_role, expect_error, run, unique, until, validate_responses
 
 sm = validate_responses(client("sagemaker"))
-s3, iam, logs, cw = client("s3"), client("iam"), client("logs"), client("cloudwatch")
+s3, iam, logs, cw, events = client("s3"), client("iam"), client("logs"), client("cloudwatch"), client("events")
 ACCOUNT = client("sts").get_caller_identity()["Account"]
 IMAGE = f"registry.example.com/team/trainer:{unique('v')}"
 subprocess.run(["dotnet", os.environ["STRATA_DLL"], "images", "add", "--data-dir", os.environ["STRATA_DATA_DIR"], IMAGE, "--",
@@ -29,15 +31,15 @@ s3.put_object(Bucket=BUCKET, Key="data/train/more/part-2.csv", Body=b"3,0.2\n")
 ROLE = execution_role(iam, s3_actions=("s3:GetObject", "s3:PutObject", "s3:ListBucket"))
 
 
-def start(name=None, mode="ok", role=ROLE, channel=f"s3://{BUCKET}/data/train", runtime=3600, **extra):
+def start(name=None, mode="ok", role=ROLE, channel=f"s3://{BUCKET}/data/train", runtime=3600, hyperparameters=None, channels=None, output=None, **extra):
     name = name or unique("job")
     sm.create_training_job(
         TrainingJobName=name, RoleArn=role,
         AlgorithmSpecification={"TrainingImage": IMAGE, "TrainingInputMode": "File",
                                 "MetricDefinitions": [{"Name": "train:loss", "Regex": "loss=([0-9.]+)"}]},
-        HyperParameters={"mode": mode, "epochs": "3", "data_dir": os.environ["STRATA_DATA_DIR"]},
-        InputDataConfig=[{"ChannelName": "train", "DataSource": {"S3DataSource": {"S3DataType": "S3Prefix", "S3Uri": channel}}, "ContentType": "text/csv"}],
-        OutputDataConfig={"S3OutputPath": f"s3://{BUCKET}/out"},
+        HyperParameters={"mode": mode, "epochs": "3", "data_dir": os.environ["STRATA_DATA_DIR"], **(hyperparameters or {})},
+        InputDataConfig=channels or [{"ChannelName": "train", "DataSource": {"S3DataSource": {"S3DataType": "S3Prefix", "S3Uri": channel}}, "ContentType": "text/csv"}],
+        OutputDataConfig=output or {"S3OutputPath": f"s3://{BUCKET}/out"},
         ResourceConfig={"InstanceType": "ml.m5.large", "InstanceCount": 1, "VolumeSizeInGB": 5},
         StoppingCondition={"MaxRuntimeInSeconds": runtime}, Environment={"GREETING": "hi"}, **extra)
     return name
@@ -60,7 +62,11 @@ def untar(key, member):
 
 
 def test_a_container_of_ones_own_trains():
-    name = start()
+    name = unique("job")
+    # In the sandbox the container tries to write into Strata's data directory (the path is its
+    # hyperparameter escape_to); outside it there is no sandbox to test (see README, Training).
+    escape = os.path.join(os.environ["STRATA_DATA_DIR"], f"{name}.escaped")
+    start(name, hyperparameters={"escape_to": escape} if os.geteuid() == 0 else {})
     job = finished(name)
     eq((job["TrainingJobStatus"], job["SecondaryStatus"]), ("Completed", "Completed"), f"status ({job.get('FailureReason')})")
     eq([t["Status"] for t in job["SecondaryStatusTransitions"]], ["Starting", "Downloading", "Training", "Uploading", "Completed"], "transitions")
@@ -78,6 +84,8 @@ def test_a_container_of_ones_own_trains():
     if os.geteuid() == 0:
         # Its own mount namespace: SageMaker's paths, and no data directory.
         eq((model["model_dir"], model["opt_ml_config"], model["data_dir_visible"]), ("/opt/ml/model", True, False), "the sandbox")
+        assert model["escape"].startswith("refused: "), model["escape"]
+        assert not os.path.exists(escape), "the container wrote into the data directory"
     eq(untar(f"out/{name}/output/output.tar.gz", "report.txt"), b"3 rows\n", "output data")
 
     streams = logs.describe_log_streams(logGroupName="/aws/sagemaker/TrainingJobs", logStreamNamePrefix=f"{name}/algo-1-")["logStreams"]
@@ -186,6 +194,70 @@ def test_max_runtime_stops_the_job():
     eq((job["TrainingJobStatus"], job["SecondaryStatus"]), ("Stopped", "MaxRuntimeExceeded"), "stopped at its limit")
 
 
+def test_output_key_vpc_config_fast_file_and_state_change_events():
+    """OutputDataConfig.KmsKeyId encrypts model.tar.gz with that key; VpcConfig is described as
+    given; a FastFile channel is read as a File one; every status change is a "SageMaker Training
+    Job State Change" event, here delivered by a rule to a log group."""
+    key = client("kms").create_key()["KeyMetadata"]
+    role = execution_role(iam, s3_actions=("s3:GetObject", "s3:PutObject", "s3:ListBucket"))
+    iam.put_role_policy(RoleName=role.split("/")[-1], PolicyName="kms", PolicyDocument=json.dumps({"Version": "2012-10-17", "Statement": [
+        {"Effect": "Allow", "Action": ["kms:GenerateDataKey", "kms:Decrypt"], "Resource": key["Arn"]}]}))
+    name = unique("kms")
+    group = unique("/events/training")
+    logs.create_log_group(logGroupName=group)
+    rule = unique("training")
+    events.put_rule(Name=rule, EventPattern=json.dumps({"source": ["aws.sagemaker"], "detail-type": ["SageMaker Training Job State Change"],
+                                                        "detail": {"TrainingJobName": [name]}}))
+    events.put_targets(Rule=rule, Targets=[{"Id": "log", "Arn": f"arn:aws:logs:us-east-1:{ACCOUNT}:log-group:{group}"}])
+    vpc = {"SecurityGroupIds": ["sg-0123456789abcdef0"], "Subnets": ["subnet-0123456789abcdef0"]}
+    start(name, role=role, output={"S3OutputPath": f"s3://{BUCKET}/out", "KmsKeyId": key["KeyId"]}, VpcConfig=vpc,
+          channels=[{"ChannelName": "train", "InputMode": "FastFile", "DataSource": {"S3DataSource": {"S3DataType": "S3Prefix", "S3Uri": f"s3://{BUCKET}/data/train"}}}])
+    job = finished(name)
+    eq(job["TrainingJobStatus"], "Completed", f"status ({job.get('FailureReason')})")
+    eq((job["OutputDataConfig"]["KmsKeyId"], job["VpcConfig"], job["InputDataConfig"][0]["InputMode"]), (key["KeyId"], vpc, "FastFile"), "described")
+    head = s3.head_object(Bucket=BUCKET, Key=f"out/{name}/output/model.tar.gz")
+    eq((head["ServerSideEncryption"], head["SSEKMSKeyId"]), ("aws:kms", key["Arn"]), "the model's encryption")
+    model = json.loads(untar(f"out/{name}/output/model.tar.gz", "model.json"))
+    eq((model["sum"], model["rows"]), (6.0, 3), "the FastFile channel, read as files")
+
+    def changes():
+        return [json.loads(e["message"]) for e in logs.filter_log_events(logGroupName=group)["events"]]
+    until("the Completed event", lambda: any(e["detail"]["TrainingJobStatus"] == "Completed" for e in changes()))
+    delivered = sorted(changes(), key=lambda e: len(e["detail"].get("SecondaryStatusTransitions", [])))
+    eq([(e["detail"]["TrainingJobStatus"], e["detail"]["SecondaryStatus"]) for e in delivered],
+       [("InProgress", "Starting"), ("InProgress", "Downloading"), ("InProgress", "Training"), ("InProgress", "Uploading"), ("Completed", "Completed")],
+       "an event per status change")
+    last = delivered[-1]
+    eq((last["source"], last["detail-type"], last["resources"], last["detail"]["ModelArtifacts"]["S3ModelArtifacts"]),
+       ("aws.sagemaker", "SageMaker Training Job State Change", [job["TrainingJobArn"]], job["ModelArtifacts"]["S3ModelArtifacts"]), "the Completed event")
+
+
+def test_listing_sorts_and_pages():
+    prefix = unique("lst")
+    # Created b, a, c (one second apart at most: creation times are compared, names break no tie here).
+    for suffix, mode in (("b", "ok"), ("a", "fail"), ("c", "ok")):
+        start(f"{prefix}-{suffix}", mode=mode)
+    for suffix in "bac":
+        finished(f"{prefix}-{suffix}")
+
+    def names(**kwargs):
+        return [j["TrainingJobName"][len(prefix) + 1:] for j in sm.list_training_jobs(NameContains=prefix, **kwargs)["TrainingJobSummaries"]]
+    eq(names(SortBy="Name", SortOrder="Ascending"), ["a", "b", "c"], "by name")
+    eq(names(SortBy="Name", SortOrder="Descending"), ["c", "b", "a"], "by name, descending")
+    eq(names(SortBy="CreationTime", SortOrder="Ascending"), ["b", "a", "c"], "by creation time")
+    eq(names(SortBy="CreationTime", SortOrder="Descending"), ["c", "a", "b"], "by creation time, descending")
+    eq(names(), ["c", "a", "b"], "newest first by default")
+    by_status = sm.list_training_jobs(NameContains=prefix, SortBy="Status", SortOrder="Ascending")["TrainingJobSummaries"]
+    eq([j["TrainingJobStatus"] for j in by_status], ["Completed", "Completed", "Failed"], "by status")
+    by_status = sm.list_training_jobs(NameContains=prefix, SortBy="Status", SortOrder="Descending")["TrainingJobSummaries"]
+    eq([j["TrainingJobStatus"] for j in by_status], ["Failed", "Completed", "Completed"], "by status, descending")
+    page = sm.list_training_jobs(NameContains=prefix, SortBy="Name", SortOrder="Ascending", MaxResults=2)
+    eq([j["TrainingJobName"] for j in page["TrainingJobSummaries"]], [f"{prefix}-a", f"{prefix}-b"], "the first page")
+    page = sm.list_training_jobs(NameContains=prefix, SortBy="Name", SortOrder="Ascending", MaxResults=2, NextToken=page["NextToken"])
+    eq([j["TrainingJobName"] for j in page["TrainingJobSummaries"]], [f"{prefix}-c"], "the second page")
+    assert "NextToken" not in page, page
+
+
 def test_bad_input():
     expect_error(lambda: start(name="bad_name"), "ValidationException")
     unknown = dict(TrainingJobName=unique("job"), RoleArn=ROLE, AlgorithmSpecification={"TrainingImage": "example.com/unknown:1", "TrainingInputMode": "File"},
@@ -208,6 +280,25 @@ def test_bad_input():
     refused = finished(start(role=reader))
     eq(refused["TrainingJobStatus"], "Failed", "no s3:PutObject")
     assert "s3:PutObject" in refused["FailureReason"] and reader in refused["FailureReason"], refused["FailureReason"]
+    # A File-mode channel its role may list but not read: the job fails naming the object and the permission.
+    lister = execution_role(iam, s3_actions=("s3:ListBucket", "s3:PutObject"))
+    unread = finished(start(role=lister))
+    eq(unread["TrainingJobStatus"], "Failed", "no s3:GetObject")
+    assert "s3:GetObject" in unread["FailureReason"] and f"{BUCKET}/data/train/" in unread["FailureReason"] and lister in unread["FailureReason"], unread["FailureReason"]
+
+    # AWS's limits on hyperparameters (100 keys, 2 500 characters a value) and channel names.
+    expect_error(lambda: start(hyperparameters={f"k{i}": "1" for i in range(98)}), "ValidationException",
+                 message="at 'hyperParameters' failed to satisfy constraint: Member must have length less than or equal to 100")
+    expect_error(lambda: start(hyperparameters={"long": "x" * 2501}), "ValidationException",
+                 message="at 'hyperParameters' failed to satisfy constraint: Map value must satisfy constraint: [Member must have length less than or equal to 2500")
+    start(hyperparameters={f"k{i}": "1" for i in range(96)} | {"long": "x" * 2500}, mode="fail")  # 100 keys and 2 500 characters are allowed
+
+    def channel(channel_name):
+        return {"ChannelName": channel_name, "DataSource": {"S3DataSource": {"S3DataType": "S3Prefix", "S3Uri": f"s3://{BUCKET}/data/train"}}}
+    for bad in (".", ".."):
+        expect_error(lambda: start(channels=[channel(bad)]), "ValidationException", message=f"Channel name {bad} is not valid")
+    expect_error(lambda: start(channels=[channel("train"), channel("train")]), "ValidationException", message="Channel names must be unique: train")
+    expect_error(lambda: start(channels=[channel("a/b")]), "ValidationException", message="failed to satisfy constraint: Member must satisfy regular expression pattern")
 
 
 XGBOOST = "683313688378.dkr.ecr.us-east-1.amazonaws.com/sagemaker-xgboost:1.7-1"

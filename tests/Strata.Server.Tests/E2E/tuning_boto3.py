@@ -157,6 +157,25 @@ def test_grid_search_tries_every_combination_in_order():
     eq(by_objective[0]["TrainingJobName"], job["BestTrainingJob"]["TrainingJobName"], "the best heads the list sorted by objective")
 
 
+def test_the_best_objective_beats_the_first_trial():
+    """Grid search, one trial at a time, over kinds whose losses are 5.0, 1.0 and 0.0: the first
+    trial (z) is the worst, so within its budget of three jobs the tuning job finds an objective
+    strictly better than its first trial's. The losses are computed exactly by the container and
+    differ by at least 1, so this can never be a tie."""
+    name = unique("better")
+    tune(name, config("Grid", {"CategoricalParameterRanges": [{"Name": "kind", "Values": ["z", "c", "a"]}]}, parallel=1), definition(static={"epochs": "1"}))
+    job = finished(name)
+    eq(job["HyperParameterTuningJobStatus"], "Completed", f"status ({job.get('FailureReason')})")
+    eq(job["HyperParameterTuningJobConfig"]["ResourceLimits"]["MaxNumberOfTrainingJobs"], 3, "the budget")
+    summaries = trials(name)
+    first = next(t for t in summaries if t["TrainingJobName"].startswith(f"{name}-001-"))
+    eq(first["TunedHyperParameters"], {"kind": "z"}, "the first trial")
+    first_value = first["FinalHyperParameterTuningJobObjectiveMetric"]["Value"]
+    best_value = job["BestTrainingJob"]["FinalHyperParameterTuningJobObjectiveMetric"]["Value"]
+    assert best_value < first_value, (best_value, first_value)
+    eq((job["BestTrainingJob"]["TunedHyperParameters"], best_value, first_value), ({"kind": "a"}, 0.0, 5.0), "the best, and the first")
+
+
 def test_early_stopping_stops_the_job_behind_the_median():
     name = unique("early")
     tune(name, config("Grid", {"CategoricalParameterRanges": [{"Name": "kind", "Values": ["a", "b", "c", "z"]}]}, parallel=1, TrainingJobEarlyStoppingType="Auto"),

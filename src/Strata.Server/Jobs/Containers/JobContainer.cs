@@ -53,7 +53,7 @@ public sealed record JobContainerOptions
 /// Runs a job's container as a process, the one mechanism training and processing jobs share.
 /// Where the server may (it runs as root, with unshare(1) and setpriv(1)), the container is
 /// sandboxed: a mount namespace of its own in which the job's directory is bound at
-/// <c>/opt/ml</c> and the server's data directory is hidden under an empty tmpfs, a network
+/// <c>/opt/ml</c> and the server's data directory is hidden under an empty read-only tmpfs, a network
 /// namespace of its own too with EnableNetworkIsolation, and no capability (uid 0, but securebits
 /// noroot, an empty bounding set, no new privileges), so it can neither unmount what hides the data
 /// directory nor reach the server's files through /proc. The job's Environment is applied by
@@ -147,6 +147,11 @@ public sealed class JobContainer(JobContainerOptions options, TimeProvider clock
             throw new JobException("ClientError: EnableNetworkIsolation needs the server to run as root: the container starts in a network namespace of its own (unshare --net)");
         if (!Sandboxed && launch.Environment.Keys.FirstOrDefault(ChoosesCode) is { } unsafeKey)
             throw new JobException($"ClientError: the Environment variable {unsafeKey} changes which code a program loads, so a job may set it only in the sandbox (the server running as root): outside it, the job would run code of its own as the server");
+        if (!Sandboxed)
+            // Said for every job, where its operator reads the server's log: without root nothing
+            // stands between the container and the server's files (see README, Training).
+            log.LogWarning("{Kind} job {Job}: the server does not run as root, so its container runs unsandboxed, as the server's user, and can read and write the data directory {DataDir}",
+                launch.Kind, launch.JobName, Path.GetFullPath(options.DataDir));
         var workdir = Path.Combine(launch.JobDir, launch.WorkingDirectory);
         List<string> argv = ["/usr/bin/env", .. launch.Environment.Select(kv => $"{kv.Key}={kv.Value}"), .. launch.Command];
         var cluster = launch.Cluster;
@@ -161,7 +166,9 @@ public sealed class JobContainer(JobContainerOptions options, TimeProvider clock
                 // The hosts file lives below the data directory, so it is bound before that is hidden.
                 + (cluster?.HostsFile is null ? "" : " && /bin/mount --bind \"$STRATA_HOSTS_FILE\" /etc/hosts && /bin/mount -o remount,bind,ro /etc/hosts"
                     + " && echo \"$STRATA_HOST\" > /proc/sys/kernel/hostname")
-                + " && /bin/mount -t tmpfs -o size=1m,mode=0700 strata-hidden \"$STRATA_DATA_DIR\""
+                // Read-only: the container is uid 0 (owner of the tmpfs), and a write there would
+                // look as if it had reached the data directory.
+                + " && /bin/mount -t tmpfs -o ro,size=1m,mode=0700 strata-hidden \"$STRATA_DATA_DIR\""
                 + " && cd \"/opt/ml/$STRATA_WORKDIR\""
                 + " && exec /usr/bin/setpriv --securebits=+noroot,+noroot_locked,+no_setuid_fixup,+no_setuid_fixup_locked,+keep_caps_locked"
                 + " --bounding-set=-all --inh-caps=-all --ambient-caps=-all --no-new-privs -- \"$@\"",
