@@ -145,6 +145,18 @@ def test_aws_sdk_s3_denied():
     assert "Status Code: 403" in d["cause"], d["cause"]
 
 
+def test_aws_sdk_s3_refusals():
+    # What Strata does not pass on fails the task with States.Runtime, saying what.
+    role = states_role(["s3:*"])
+    for resource, parameters, says in (
+            ("arn:aws:states:::aws-sdk:s3:copyObject", {"Bucket": "b", "Key": "k", "CopySource": "b/j"}, "of S3 it serves getObject"),
+            ("arn:aws:states:::aws-sdk:s3:getObject", {"Bucket": "b", "Key": 7}, "needs the parameter Key, a string"),
+            ("arn:aws:states:::aws-sdk:s3:getObject", {"Bucket": "b", "Key": "k", "SSECustomerKey": "x"}, "the parameter SSECustomerKey")):
+        d = finished(execute({"StartAt": "S3", "States": {"S3": task(resource, parameters, End=True)}}, role))
+        eq((d["status"], d.get("error")), ("FAILED", "States.Runtime"), resource)
+        assert says in d["cause"], d["cause"]
+
+
 def test_aws_sdk_sns():
     name = unique("sfn-sdk-topic")
     role = states_role(["sns:CreateTopic", "sns:ListTopics", "sns:Publish"])

@@ -168,14 +168,11 @@ public static class SdkWire
     {
         var op = S3Operations[operation];
         var members = parameters as JsonObject ?? [];
-        var bucket = members["Bucket"]?.GetValue<string>()
-            ?? throw new StatesError("States.Runtime", $"The task '{resource}' needs the parameter Bucket.");
-        var path = "/" + Uri.EscapeDataString(bucket);
-        if (operation != "ListObjectsV2")
-        {
-            var key = members["Key"]?.GetValue<string>() ?? throw new StatesError("States.Runtime", $"The task '{resource}' needs the parameter Key.");
-            path += "/" + string.Join('/', key.Split('/').Select(Uri.EscapeDataString));
-        }
+        string Required(string name) => members[name] is { } value && value.GetValueKind() == System.Text.Json.JsonValueKind.String
+            ? value.GetValue<string>()
+            : throw new StatesError("States.Runtime", $"The task '{resource}' needs the parameter {name}, a string.");
+        var path = "/" + Uri.EscapeDataString(Required("Bucket"));
+        if (operation != "ListObjectsV2") path += "/" + string.Join('/', Required("Key").Split('/').Select(Uri.EscapeDataString));
         var query = new List<string>();
         if (operation == "ListObjectsV2") query.Add("list-type=2");
         var headers = new Dictionary<string, string>(StringComparer.OrdinalIgnoreCase);
