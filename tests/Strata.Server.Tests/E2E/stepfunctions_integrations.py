@@ -43,10 +43,11 @@ def test_sns_publish():
     topic = sns.create_topic(Name=unique("sfn-topic"))["TopicArn"]
     ep = Endpoint()
     subscribe_confirmed(sns, topic, ep)
+    role = states_role(["sns:Publish"])
     arn = execute({"StartAt": "Notify", "States": {"Notify": task("arn:aws:states:::sns:publish", {
         "TopicArn": topic, "Subject": "retraining", "Message": {"model.$": "$.model", "auc": 0.91},
         "MessageAttributes": {"stage": {"DataType": "String", "StringValue": "evaluate"}}}, End=True)}},
-        states_role(["sns:Publish"]), {"model": "churn-v2"})
+        role, {"model": "churn-v2"})
     d = finished(arn)
     eq(d["status"], "SUCCEEDED", f"execution ({d.get('error')}: {d.get('cause')})")
     output = json.loads(d["output"])
@@ -62,6 +63,18 @@ def test_sns_publish():
     eq((message["MessageId"], message["Subject"]), (output["MessageId"], "retraining"), "the message")
     # A JSON Message is sent as its text, as AWS's integration sends it.
     eq(json.loads(message["Message"]), {"model": "churn-v2", "auc": 0.91}, "the message's text")
+    # CloudTrail records the call as the machine's role, invoked by Step Functions.
+    trail = client("cloudtrail")
+
+    def published():
+        events = trail.lookup_events(LookupAttributes=[{"AttributeKey": "EventName", "AttributeValue": "Publish"}])["Events"]
+        return [json.loads(e["CloudTrailEvent"]) for e in events if json.loads(e["CloudTrailEvent"])["requestID"] == request_id]
+    until("the Publish in CloudTrail", published)
+    record = published()[0]
+    eq((record["eventSource"], record["userIdentity"]["type"], record["userIdentity"]["invokedBy"]),
+       ("sns.amazonaws.com", "AssumedRole", "states.amazonaws.com"), "the recorded call")
+    eq(record["userIdentity"]["sessionContext"]["sessionIssuer"]["arn"], role, "as the execution role")
+    eq(record["requestParameters"]["topicArn"], topic, "its request")
 
 
 def test_sns_publish_wait_for_task_token():
