@@ -5,8 +5,11 @@ public sealed record InternalCallResult(string RequestId, AwsException? Error, b
 
 /// <summary>A request to a service whose protocol is not JSON (S3's REST-XML, SNS's Query), as its
 /// clients send it: method, path (percent-encoded, as on the wire), query string (without '?'),
-/// headers and body.</summary>
-public sealed record InternalHttpRequest(string Method, string Path, string Query, IReadOnlyDictionary<string, string> Headers, byte[] Body);
+/// headers and body. Of the answer's body only the first <paramref name="MaxResponseBody"/> bytes are
+/// kept (the rest is read and dropped), so that a caller with a bound on what it can use (a task's
+/// 256 KiB result) does not hold a large object in memory.</summary>
+public sealed record InternalHttpRequest(string Method, string Path, string Query, IReadOnlyDictionary<string, string> Headers, byte[] Body,
+    long MaxResponseBody = long.MaxValue);
 
 /// <summary>The answer of such a request: its request id, its error, or its status, headers and body.</summary>
 public sealed record InternalHttpResult(string RequestId, AwsException? Error, int StatusCode, IReadOnlyDictionary<string, string> Headers, byte[] Body);

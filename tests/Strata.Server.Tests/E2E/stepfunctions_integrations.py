@@ -168,6 +168,12 @@ def test_aws_sdk_s3_refusals():
         d = finished(execute({"StartAt": "S3", "States": {"S3": task(resource, parameters, End=True)}}, role))
         eq((d["status"], d.get("error")), ("FAILED", "States.Runtime"), resource)
         assert says in d["cause"], d["cause"]
+    # An object larger than a task's result may be (256 KiB) fails the task, as on AWS.
+    bucket = unique("sfn-sdk-large")
+    s3.create_bucket(Bucket=bucket)
+    s3.put_object(Bucket=bucket, Key="large", Body=b"x" * 300_000)
+    d = finished(execute({"StartAt": "Get", "States": {"Get": task("arn:aws:states:::aws-sdk:s3:getObject", {"Bucket": bucket, "Key": "large"}, End=True)}}, role))
+    eq((d["status"], d.get("error")), ("FAILED", "States.DataLimitExceeded"), "a large object")
 
 
 def test_aws_sdk_sns():

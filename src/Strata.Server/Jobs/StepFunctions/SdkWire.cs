@@ -161,6 +161,9 @@ public static class SdkWire
 
     public static bool ServesS3(string operation) => S3Operations.ContainsKey(operation);
 
+    /// <summary>AWS's bound on a task's result (256 KiB of UTF-8 JSON).</summary>
+    const int MaxResult = 262144;
+
     /// <summary>An S3 request as the SDK sends it (path style): <c>Bucket</c> and <c>Key</c> in the path,
     /// the operation's query and header members, <c>Metadata</c> as <c>x-amz-meta-*</c>, and PutObject's
     /// <c>Body</c> (a string; other JSON is stored as its text).</summary>
@@ -193,7 +196,9 @@ public static class SdkWire
             else
                 throw new StatesError("States.Runtime", $"The task '{resource}' has the parameter {name}, which Strata does not pass to S3's {operation}.");
         }
-        return new(op.Method, path, string.Join('&', query), headers, body);
+        // A body larger than a task's result may be fails the task (States.DataLimitExceeded) whatever
+        // its size: reading more than one byte over the bound would only take memory.
+        return new(op.Method, path, string.Join('&', query), headers, body, MaxResult + 1);
     }
 
     /// <summary>The SDK's response: the operation's header members, <c>Metadata</c> from
