@@ -471,6 +471,9 @@ sealed class DeferredCalls(Func<IInternalCalls> calls) : IInternalCalls
 {
     public Task<InternalCallResult> CallAsync(Principal principal, string serviceId, string operation, byte[] body, CancellationToken ct)
         => calls().CallAsync(principal, serviceId, operation, body, ct);
+
+    public Task<InternalHttpResult> SendAsync(Principal principal, string serviceId, InternalHttpRequest request, CancellationToken ct)
+        => calls().SendAsync(principal, serviceId, request, ct);
 }
 
 /// <summary>What the runtime's asynchronous path needs of an endpoint's SageMaker records: its

@@ -70,11 +70,46 @@ public sealed class RequestPipeline : IInternalCalls
         http.Request.Method = "POST";
         http.Request.Path = "/";
         http.Request.Headers["X-Amz-Target"] = service.TargetPrefix + "." + operation;
-        http.Request.Headers.UserAgent = principal.InvokedBy ?? "AWS Internal";
         http.Request.ContentType = service.Protocol == AwsProtocol.Json10 ? "application/x-amz-json-1.0" : "application/x-amz-json-1.1";
+        var (ctx, response) = await RunInternalAsync(principal, service, http, "/", body, operation);
+        return new InternalCallResult(ctx.RequestId, ctx.Error, ctx.Error is null ? response.ToArray() : null);
+    }
+
+    /// <summary>
+    /// The same for a service whose protocol is not JSON (S3's REST-XML, SNS's Query): the request
+    /// as its clients send it, resolved to its operation by the service's own rules. The answer is
+    /// the handler's status, headers and body, or the error the handler or a stage threw.
+    /// </summary>
+    public async Task<InternalHttpResult> SendAsync(Principal principal, string serviceId, InternalHttpRequest request, CancellationToken ct)
+    {
+        var service = _catalog?.Services.FirstOrDefault(s => s.Id == serviceId)
+            ?? throw new ArgumentException($"No service {serviceId} to call", nameof(serviceId));
+        var http = new DefaultHttpContext { RequestAborted = ct };
+        http.Request.Method = request.Method;
+        http.Request.Path = PathString.FromUriComponent(request.Path);
+        http.Request.QueryString = request.Query.Length == 0 ? QueryString.Empty : new QueryString("?" + request.Query);
+        // A path-style address: S3 takes the bucket from the path when the host is an IP address.
+        http.Request.Host = new HostString("127.0.0.1");
+        foreach (var (name, value) in request.Headers) http.Request.Headers[name] = value;
+        var target = request.Path + (request.Query.Length == 0 ? "" : "?" + request.Query);
+        var (ctx, response) = await RunInternalAsync(principal, service, http, target, request.Body, null, request.MaxResponseBody);
+        var headers = new Dictionary<string, string>(StringComparer.OrdinalIgnoreCase);
+        foreach (var (name, value) in http.Response.Headers) headers[name] = value.ToString();
+        return new InternalHttpResult(ctx.RequestId, ctx.Error, ctx.Error is null ? http.Response.StatusCode : ctx.Error.Status, headers,
+            ctx.Error is null ? response.ToArray() : []);
+    }
+
+    /// <summary>Runs an internal request through the stages but detection (the service is named) and
+    /// authentication (the principal is given): validation, IAM authorization of the principal, the
+    /// handler, and CloudTrail's record of the call as the principal's, invoked by the calling service.</summary>
+    async Task<(RequestContext Context, MemoryStream Response)> RunInternalAsync(Principal principal, Protocol.ServiceDescriptor service, DefaultHttpContext http,
+        string rawTarget, byte[] body, string? operation, long maxResponseBody = long.MaxValue)
+    {
+        http.Features.Get<Microsoft.AspNetCore.Http.Features.IHttpRequestFeature>()!.RawTarget = rawTarget;
+        http.Request.Headers.UserAgent = principal.InvokedBy ?? "AWS Internal";
         http.Request.ContentLength = body.Length;
         http.Request.Body = new MemoryStream(body, writable: false);
-        var response = new MemoryStream();
+        var response = new FirstBytes(maxResponseBody);
         http.Response.Body = response;
         var ctx = new RequestContext(http, NewRequestId(), _region, secureTransport: true) { Service = service, Principal = principal };
         try
@@ -89,14 +124,14 @@ public sealed class RequestPipeline : IInternalCalls
         catch (DomainError e) when (service.Operations.Errors.TryMap(e) is { } mapped) { ctx.Error = mapped; }
         catch (Exception e) when (e is not OperationCanceledException)
         {
-            _log.LogError(e, "Internal call {RequestId} {Service}.{Operation} failed", ctx.RequestId, serviceId, operation);
+            _log.LogError(e, "Internal call {RequestId} {Service}.{Operation} failed", ctx.RequestId, service.Id, operation ?? ctx.OperationName);
             ctx.Error = AwsException.Internal();
         }
         finally
         {
             _audit?.Record(ctx);
         }
-        return new InternalCallResult(ctx.RequestId, ctx.Error, ctx.Error is null ? response.ToArray() : null);
+        return (ctx, response);
     }
 
     public async Task HandleAsync(HttpContext http)
@@ -182,4 +217,40 @@ public sealed class RequestPipeline : IInternalCalls
     /// <summary>16 upper-case hex characters, unique per process, like S3's request ids.</summary>
     static string NewRequestId()
         => (Interlocked.Increment(ref _sequence) ^ (Stopwatch.GetTimestamp() << 20)).ToString("X16");
+}
+
+/// <summary>An internal call's answer body: the first <paramref name="max"/> bytes written are kept,
+/// the rest is counted out and dropped.</summary>
+sealed class FirstBytes(long max) : MemoryStream
+{
+    int Room(int count) => (int)Math.Min(count, Math.Max(0, max - Length));
+
+    // Every write ends in MemoryStream's array write: its span write, in a derived class, comes back
+    // through Stream's to the array write overridden here.
+    public override void Write(byte[] buffer, int offset, int count)
+    {
+        if (Room(count) is > 0 and var room) base.Write(buffer, offset, room);
+    }
+
+    public override void Write(ReadOnlySpan<byte> buffer)
+    {
+        if (Room(buffer.Length) is > 0 and var room) base.Write(buffer[..room].ToArray(), 0, room);
+    }
+
+    public override void WriteByte(byte value)
+    {
+        if (Length < max) base.WriteByte(value);
+    }
+
+    public override Task WriteAsync(byte[] buffer, int offset, int count, CancellationToken cancellationToken)
+    {
+        Write(buffer, offset, count);
+        return Task.CompletedTask;
+    }
+
+    public override ValueTask WriteAsync(ReadOnlyMemory<byte> buffer, CancellationToken cancellationToken = default)
+    {
+        Write(buffer.Span);
+        return ValueTask.CompletedTask;
+    }
 }

@@ -83,6 +83,7 @@ public sealed class TaskIntegrations(IInternalCalls calls, ExecutionRoles roles,
         Func<Principal, Task<JsonNode?>>? callback = (pattern, parts) switch
         {
             (".waitForTaskToken", ["events", "putEvents"]) => p => PutEventsAsync(p, request, ct),
+            (".waitForTaskToken", ["sns", "publish"]) => p => PublishAsync(p, request, ct),
             (".waitForTaskToken", ["states", "startExecution"]) => p => CallAsync(p, "states", "StartExecution", StartExecutionRequest(request.Parameters), camelCase: true, ct,
                 (code, message, id) => SdkError("StepFunctions", code, message, id)),
             (".waitForTaskToken", ["aws-sdk", var service, var action]) => p => SdkCallAsync(p, resource, service, action, request, ct),
@@ -110,6 +111,8 @@ public sealed class TaskIntegrations(IInternalCalls calls, ExecutionRoles roles,
                 }
             case ["events", "putEvents"] when pattern == "":
                 return await PutEventsAsync(principal, request, ct);
+            case ["sns", "publish"] when pattern == "":
+                return await PublishAsync(principal, request, ct);
             case ["states", "startExecution"]:
                 return await StartExecutionAsync(principal, pattern, journal, request, emit, ct);
             case ["aws-sdk", var service, var action] when pattern == "":
@@ -127,12 +130,65 @@ public sealed class TaskIntegrations(IInternalCalls calls, ExecutionRoles roles,
         return output;
     }
 
-    Task<JsonNode?> SdkCallAsync(Principal principal, string resource, string service, string action, TaskRequest request, CancellationToken ct)
+    async Task<JsonNode?> SdkCallAsync(Principal principal, string resource, string service, string action, TaskRequest request, CancellationToken ct)
     {
+        var operation = Pascal(action);
+        switch (service)
+        {
+            // S3 (REST-XML) and SNS (Query) are called in their own protocol, as the SDK calls them.
+            case "s3":
+                if (!SdkWire.ServesS3(operation))
+                    throw new StatesError("States.Runtime", $"Strata does not serve the AWS SDK integration '{resource}': of S3 it serves getObject, putObject, headObject, deleteObject and listObjectsV2.");
+                var s3 = await calls.SendAsync(principal, "s3", SdkWire.S3Request(operation, request.Parameters, resource), ct);
+                if (s3.Error is { } s3Error) throw SdkError("S3", s3Error.Code, s3Error.Message, s3.RequestId, s3Error.Status);
+                return SdkWire.S3Answer(operation, s3);
+            case "sns":
+                var sns = await calls.SendAsync(principal, "sns", SdkWire.SnsRequest(operation, request.Parameters), ct);
+                if (sns.Error is { } snsError) throw SdkError("Sns", snsError.Code, snsError.Message, sns.RequestId, snsError.Status);
+                return SdkWire.SnsAnswer(operation, sns.Body);
+        }
         if (!SdkServices.TryGetValue(service, out var sdk))
-            throw new StatesError("States.Runtime", $"Strata does not serve the AWS SDK integration '{resource}': service {service} is not one Strata runs as a JSON API.");
-        return CallAsync(principal, sdk.Id, Pascal(action), request.Parameters, sdk.CamelCase, ct,
+            throw new StatesError("States.Runtime", $"Strata does not serve the AWS SDK integration '{resource}': service {service} is not one Strata runs.");
+        return await CallAsync(principal, sdk.Id, operation, request.Parameters, sdk.CamelCase, ct,
             (code, message, id) => SdkError(sdk.ErrorPrefix, code, message, id));
+    }
+
+    /// <summary>
+    /// The optimized <c>sns:publish</c>: SNS's Publish, whose <c>Message</c> may be JSON (an object or
+    /// array is sent as its text, the usual way to hand <c>$$.Task.Token</c> on). Its result is what
+    /// AWS's integration gives (it calls SNS with the AWS SDK for Java 1.x): the answer's members with
+    /// the SDK's <c>SdkHttpMetadata</c> and <c>SdkResponseMetadata</c>; its errors are that SDK's
+    /// exceptions, <c>SNS.NotFoundException</c>, <c>SNS.AuthorizationErrorException</c>, ….
+    /// </summary>
+    async Task<JsonNode?> PublishAsync(Principal principal, TaskRequest request, CancellationToken ct)
+    {
+        var parameters = request.Parameters?.DeepClone() as JsonObject ?? [];
+        if (parameters["Message"] is { } message && message.GetValueKind() is System.Text.Json.JsonValueKind.Object or System.Text.Json.JsonValueKind.Array)
+            parameters["Message"] = message.ToJsonString();
+        var result = await calls.SendAsync(principal, "sns", SdkWire.SnsRequest("Publish", parameters), ct);
+        if (result.Error is { } e)
+        {
+            // The Java 1.x SDK's exception class of the code (ParameterValueInvalid is its InvalidParameterValueException).
+            var exception = e.Code == "ParameterValueInvalid" ? "InvalidParameterValueException" : e.Code.EndsWith("Exception", StringComparison.Ordinal) ? e.Code : e.Code + "Exception";
+            throw new StatesError("SNS." + exception,
+                $"{e.Message} (Service: AmazonSNS; Status Code: {e.Status}; Error Code: {e.Code}; Request ID: {result.RequestId}; Proxy: null)");
+        }
+        var answer = SdkWire.SnsAnswer("Publish", result.Body);
+        var headers = new SortedDictionary<string, string>(StringComparer.OrdinalIgnoreCase)
+        {
+            ["Content-Length"] = result.Body.Length.ToString(System.Globalization.CultureInfo.InvariantCulture),
+            ["Content-Type"] = result.Headers.GetValueOrDefault("Content-Type") ?? "text/xml",
+            ["Date"] = clock.GetUtcNow().UtcDateTime.ToString("R", System.Globalization.CultureInfo.InvariantCulture),
+            ["x-amzn-RequestId"] = result.RequestId,
+        };
+        answer["SdkHttpMetadata"] = new JsonObject
+        {
+            ["AllHttpHeaders"] = new JsonObject(headers.Select(h => KeyValuePair.Create(h.Key, (JsonNode?)new JsonArray(h.Value)))),
+            ["HttpHeaders"] = new JsonObject(headers.Select(h => KeyValuePair.Create(h.Key, (JsonNode?)h.Value))),
+            ["HttpStatusCode"] = result.StatusCode,
+        };
+        answer["SdkResponseMetadata"] = new JsonObject { ["RequestId"] = result.RequestId };
+        return answer;
     }
 
     static TaskTokenRow Waiting(ExecutionRow execution, TaskRequest request, string? activityName, string? input, DateTimeOffset now) => new()
@@ -350,9 +406,9 @@ public sealed class TaskIntegrations(IInternalCalls calls, ExecutionRoles roles,
         => new("SageMaker.AmazonSageMakerException", $"{message} (Service: AmazonSageMaker; Status Code: 400; Error Code: {code}; Request ID: {requestId}; Proxy: null)");
 
     /// <summary>An AWS SDK integration's failure: <c>Service.ErrorCode</c>, with AWS's "Exception" suffix always there.</summary>
-    static StatesError SdkError(string service, string code, string message, string requestId)
+    static StatesError SdkError(string service, string code, string message, string requestId, int status = 400)
         => new($"{service}.{(code.EndsWith("Exception", StringComparison.Ordinal) ? code : code + "Exception")}",
-            $"{message} (Service: {service}, Status Code: 400, Request ID: {requestId})");
+            $"{message} (Service: {service}, Status Code: {status}, Request ID: {requestId})");
 
     static string Pascal(string name) => name.Length == 0 ? name : char.ToUpperInvariant(name[0]) + name[1..];
 
