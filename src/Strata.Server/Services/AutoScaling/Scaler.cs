@@ -74,13 +74,18 @@ public sealed class Scaler(AutoScalingStore store, SageMakerStore sageMaker, IVa
         finally { _gate.Release(); }
     }
 
-    async Task StepAsync(string account, ScalableTargetRow target, ScalingPolicyRow policy, StepConfigRow step, AlarmBreach breach)
+    /// <summary>The variant's endpoint and current capacity, when it can scale now (its endpoint InService).</summary>
+    (string Endpoint, string Variant, int Current)? Scalable(string account, ScalableTargetRow target)
     {
         var parts = target.ResourceId.Split('/');
         var (endpointName, variantName) = (parts[1], parts[3]);
-        var endpoint = sageMaker.GetEndpoint(account, endpointName);
         var desired = variants.DesiredInstanceCount(account, endpointName, variantName);
-        if (endpoint?.EndpointStatus != "InService" || desired is not { } current) return;
+        return sageMaker.GetEndpoint(account, endpointName)?.EndpointStatus == "InService" && desired is { } current ? (endpointName, variantName, current) : null;
+    }
+
+    async Task StepAsync(string account, ScalableTargetRow target, ScalingPolicyRow policy, StepConfigRow step, AlarmBreach breach)
+    {
+        if (Scalable(account, target) is not (_, _, var current)) return;
         var now = clock.GetUtcNow();
         var state = store.GetState(account, target.ResourceId);
         var d = StepScaling.Evaluate(step, new StepInput(current, target.MinCapacity, target.MaxCapacity, breach.Threshold, breach.Datapoints, now,
@@ -91,11 +96,7 @@ public sealed class Scaler(AutoScalingStore store, SageMakerStore sageMaker, IVa
 
     async Task EvaluateAsync(string account, ScalableTargetRow target, CancellationToken ct)
     {
-        var parts = target.ResourceId.Split('/');
-        var (endpointName, variantName) = (parts[1], parts[3]);
-        var endpoint = sageMaker.GetEndpoint(account, endpointName);
-        var desired = variants.DesiredInstanceCount(account, endpointName, variantName);
-        if (endpoint?.EndpointStatus != "InService" || desired is not { } current) return;
+        if (Scalable(account, target) is not var (endpointName, variantName, current)) return;
         var now = clock.GetUtcNow();
         var state = store.GetState(account, target.ResourceId);
 
