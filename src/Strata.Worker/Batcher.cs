@@ -32,7 +32,9 @@ public sealed class Batcher : IAsyncDisposable
         _model = model;
         _maxRecords = maxRecords;
         _maxDelay = maxDelay;
-        Batchable = model.Inputs.All(i => i.Dimensions.Length > 0 && i.Dimensions[0] < 0);
+        // Free first dimensions in and out (or ZipMap sequences, one map per record): an output of a
+        // fixed size that happened to equal a batch's records would otherwise be cut up wrongly.
+        Batchable = model.Inputs.All(i => i.Dimensions.Length > 0 && i.Dimensions[0] < 0) && model.OutputsPerRecord;
         _loop = Task.Run(LoopAsync);
     }
 
@@ -96,7 +98,12 @@ public sealed class Batcher : IAsyncDisposable
                     records += next.Records;
                 }
             }
-            Run(batch, records);
+            try { Run(batch, records); }
+            catch (Exception e)
+            {
+                // Whatever went wrong fails this batch's requests, never the loop (the next batch still runs).
+                foreach (var p in batch) p.Done.TrySetException(e);
+            }
         }
     }
 

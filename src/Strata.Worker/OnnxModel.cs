@@ -31,6 +31,8 @@ public sealed class OnnxModel : IDisposable
         _session = new InferenceSession(path, options);
         Inputs = _session.InputMetadata.Select(kv => new ModelInput(kv.Key, kv.Value.ElementDataType, kv.Value.Dimensions)).ToList();
         Outputs = _session.OutputMetadata.Keys.ToList();
+        OutputsPerRecord = _session.OutputMetadata.Values.All(m => m.OnnxValueType == OnnxValueType.ONNX_TYPE_SEQUENCE
+            || m.OnnxValueType == OnnxValueType.ONNX_TYPE_TENSOR && m.Dimensions.Length > 0 && m.Dimensions[0] < 0);
         _inputNames = Inputs.Select(i => i.Name).ToArray();
         _outputNames = [.. Outputs];
     }
@@ -41,6 +43,9 @@ public sealed class OnnxModel : IDisposable
 
     public IReadOnlyList<ModelInput> Inputs { get; }
     public IReadOnlyList<string> Outputs { get; }
+
+    /// <summary>Whether every output is declared one record per input record (a free first dimension, or a sequence).</summary>
+    public bool OutputsPerRecord { get; }
 
     /// <summary>Runs the model on a payload's tensors, checked against the model's inputs first.</summary>
     public List<OutputValue> Run(IReadOnlyDictionary<string, TensorData> inputs)

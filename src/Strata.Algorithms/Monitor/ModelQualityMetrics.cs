@@ -82,8 +82,10 @@ public static class ModelQualityMetrics
                 else tn++;
             }
             double n = rows.Length, positives = tp + fn, negatives = tn + fp;
-            var precision = Ratio(tp, tp + fp);
-            var recall = Ratio(tp, tp + fn);
+            // A rate whose denominator is empty (no positive labels in the window, no positive
+            // predictions) is undefined, not 0: NaN, which no constraint check counts as a violation.
+            var precision = Undefined(tp, tp + fp);
+            var recall = Undefined(tp, tp + fn);
             // The best constant classifier: always 1 for recall, precision and the F-scores (always 0
             // scores none of them), the majority label for accuracy.
             var constantPrecision = positives / n;
@@ -98,9 +100,9 @@ public static class ModelQualityMetrics
                 ["precision_best_constant_classifier"] = constantPrecision,
                 ["accuracy_best_constant_classifier"] = Math.Max(positives, negatives) / n,
                 ["true_positive_rate"] = recall,
-                ["true_negative_rate"] = Ratio(tn, tn + fp),
-                ["false_positive_rate"] = Ratio(fp, fp + tn),
-                ["false_negative_rate"] = Ratio(fn, fn + tp),
+                ["true_negative_rate"] = Undefined(tn, tn + fp),
+                ["false_positive_rate"] = Undefined(fp, fp + tn),
+                ["false_negative_rate"] = Undefined(fn, fn + tp),
                 ["auc"] = auc,
                 ["au_prc"] = auPrc,
                 ["f0_5"] = FScore(0.5, precision, recall),
@@ -193,6 +195,8 @@ public static class ModelQualityMetrics
     }
 
     static double Ratio(double numerator, double denominator) => denominator == 0 ? 0 : numerator / denominator;
+
+    static double Undefined(double numerator, double denominator) => denominator == 0 ? double.NaN : numerator / denominator;
 
     /// <summary>F-beta: (1 + β²)·P·R / (β²·P + R), 0 when both are 0.</summary>
     public static double FScore(double beta, double precision, double recall)

@@ -24,19 +24,23 @@ public sealed class GpuPlacement(int machineGpus, bool allowCpu)
 
     public int MachineGpus => machineGpus;
 
+    /// <summary>Throws <see cref="HostingException"/> when instances of <paramref name="type"/> cannot run here (takes no GPU).</summary>
+    public void Check(InstanceType type)
+    {
+        if (type.Gpus == 0 || machineGpus == 0 && allowCpu) return;
+        if (machineGpus == 0)
+            throw new HostingException($"the instance type {type.Name} has {type.Gpus} NVIDIA GPU{(type.Gpus == 1 ? "" : "s")} and this machine has none "
+                + "(no /proc/driver/nvidia/gpus): choose a CPU instance type, or start strata serve with --gpu-instances-on-cpu to run GPU instance types on the CPU");
+        if (type.Gpus > machineGpus)
+            throw new HostingException($"the instance type {type.Name} has {type.Gpus} NVIDIA GPUs and this machine has {machineGpus}");
+    }
+
     /// <summary>The environment an instance of <paramref name="type"/> runs with (empty for a CPU
     /// type, or a GPU type allowed on the CPU); throws <see cref="HostingException"/> when it cannot run here.</summary>
     public IReadOnlyDictionary<string, string> For(InstanceType type)
     {
-        if (type.Gpus == 0) return new Dictionary<string, string>();
-        if (machineGpus == 0)
-        {
-            if (allowCpu) return new Dictionary<string, string>();
-            throw new HostingException($"the instance type {type.Name} has {type.Gpus} NVIDIA GPU{(type.Gpus == 1 ? "" : "s")} and this machine has none "
-                + "(no /proc/driver/nvidia/gpus): choose a CPU instance type, or start strata serve with --gpu-instances-on-cpu to run GPU instance types on the CPU");
-        }
-        if (type.Gpus > machineGpus)
-            throw new HostingException($"the instance type {type.Name} has {type.Gpus} NVIDIA GPUs and this machine has {machineGpus}");
+        Check(type);
+        if (type.Gpus == 0 || machineGpus == 0) return new Dictionary<string, string>();
         lock (_lock)
         {
             // Instances take the machine's GPUs in turn: one type's instances spread over all of them.

@@ -137,7 +137,7 @@ public sealed class HostingService(IArtifactReader artifacts, ImageCatalogue ima
                 var type = serverless is not null ? new InstanceType($"serverless-{pv.Serverless!.MemorySizeInMB}", 1, pv.Serverless.MemorySizeInMB ?? 1024)
                     : InstanceType.Find(pv.InstanceType) ?? throw new HostingException($"unknown instance type {pv.InstanceType}");
                 // A GPU instance type that cannot run here fails the endpoint before any instance starts.
-                _gpus.For(type);
+                _gpus.Check(type);
                 var environment = new Dictionary<string, string>(model.Environment);
                 foreach (var (k, v) in Images.ContainerEnvironment(image)) environment.TryAdd(k, v);
                 if (multi is not null)

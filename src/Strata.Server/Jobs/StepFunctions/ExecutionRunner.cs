@@ -30,7 +30,8 @@ public sealed class ExecutionRunner(ExecutionStore store, ITaskIntegrations task
     public const int MaxHistoryEvents = 25_000;
     public const string StatusChangeType = "Step Functions Execution Status Change";
 
-    sealed record Run(CancellationTokenSource Cancel, Task Done);
+    /// <summary>A run of an execution; its generation is the execution's RedriveCount when it started.</summary>
+    sealed record Run(CancellationTokenSource Cancel, Task Done, int Generation);
 
     readonly ITaskIntegrations _tasks = tasks;
     readonly ConcurrentDictionary<string, Run> _runs = new(StringComparer.Ordinal);
@@ -67,10 +68,15 @@ public sealed class ExecutionRunner(ExecutionStore store, ITaskIntegrations task
         run = new Run(cancel, Task.Run(async () =>
         {
             await ready.Task;
+            // A stop (or a machine's deletion) that came between writing the execution and this start
+            // found no run to cancel: it ended the row, and the run must not begin. The run is
+            // registered before this check, so a stop after it finds the run (StopAsync looks twice).
+            var now = store.Get(execution.Account, execution.StateMachineName, execution.Name);
+            if (now is not { Status: "RUNNING" } || now.RedriveCount != execution.RedriveCount) return;
             try { await RunStandardAsync(execution, cancel.Token); }
             // This run only: a redrive may have started the execution's next run already.
             finally { _runs.TryRemove(KeyValuePair.Create(execution.ExecutionArn, run!)); }
-        }));
+        }), execution.RedriveCount);
         _runs[execution.ExecutionArn] = run;
         ready.SetResult();
     }
@@ -160,20 +166,27 @@ public sealed class ExecutionRunner(ExecutionStore store, ITaskIntegrations task
     /// <c>ExecutionAborted</c> event. Returns the row afterwards (null when there is none).</summary>
     public async Task<ExecutionRow?> StopAsync(ExecutionRow execution, string? error, string? cause)
     {
-        if (_runs.TryGetValue(execution.ExecutionArn, out var run))
-        {
-            await run.Cancel.CancelAsync();
-            try { await run.Done; }
-            catch (OperationCanceledException) { }
-        }
+        _runs.TryGetValue(execution.ExecutionArn, out var run);
+        await CancelAsync(run);
         var now = clock.GetUtcNow();
         var details = new JsonObject();
         if (error is not null) details["error"] = error;
         if (cause is not null) details["cause"] = cause;
         var (row, stopped) = store.End(execution, r => r.Status == "RUNNING" ? r with { Status = "ABORTED", StopDate = now, Error = error, Cause = cause } : null,
             "strata:ExecutionAborted", last => new HistoryEventDraft("ExecutionAborted", last, "executionAbortedEventDetails", (JsonObject)details.DeepClone()), now);
+        // A run started after the first look (its start saw the execution still RUNNING) is ended too.
+        // (Not a run of a later redrive, which a stop of this generation does not touch.)
+        if (_runs.TryGetValue(execution.ExecutionArn, out var late) && late != run && late.Generation == execution.RedriveCount) await CancelAsync(late);
         if (stopped && row is not null) Announce(row);
         return row;
+    }
+
+    static async Task CancelAsync(Run? run)
+    {
+        if (run is null) return;
+        await run.Cancel.CancelAsync();
+        try { await run.Done; }
+        catch (OperationCanceledException) { }
     }
 
     /// <summary>How long after it ended an execution can be redriven (AWS's redrivable period).</summary>

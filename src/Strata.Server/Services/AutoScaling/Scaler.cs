@@ -89,7 +89,7 @@ public sealed class Scaler(AutoScalingStore store, SageMakerStore sageMaker, IVa
         var now = clock.GetUtcNow();
         var state = store.GetState(account, target.ResourceId);
         var d = StepScaling.Evaluate(step, new StepInput(current, target.MinCapacity, target.MaxCapacity, breach.Threshold, breach.Datapoints, now,
-            state.LastScaleOut, state.LastScaling, state.ScaleOutBase));
+            state.LastScaleOut, state.LastScaling, state.ScaleOutBase, breach.ComparisonOperator));
         await ApplyAsync(account, target, current, d with { Reason = $"monitor alarm {breach.AlarmName} in state ALARM triggered policy {policy.PolicyName}: {d.Reason}" },
             now, state, TimeSpan.FromSeconds(step.Cooldown ?? StepScaling.DefaultCooldownSeconds));
     }

@@ -13,7 +13,8 @@ public sealed record StepConfigRow(string AdjustmentType, List<StepRow> StepAdju
 /// threshold and the datapoints that breached it, and when the target last scaled.</summary>
 public sealed record StepInput(
     int Current, int Min, int Max, double Threshold, IReadOnlyList<double> Datapoints,
-    DateTimeOffset Now, DateTimeOffset? LastScaleOut, DateTimeOffset? LastScaling, int? ScaleOutBase);
+    DateTimeOffset Now, DateTimeOffset? LastScaleOut, DateTimeOffset? LastScaling, int? ScaleOutBase,
+    string ComparisonOperator = "GreaterThanOrEqualToThreshold");
 
 /// <summary>
 /// Step scaling as Application Auto Scaling does it, pure so a test can drive it with any clock. A
@@ -73,7 +74,10 @@ public static class StepScaling
             _ => i.Datapoints.Average(),
         };
         var delta = aggregate - i.Threshold;
-        var step = c.StepAdjustments.FirstOrDefault(s => delta >= 0
+        // Which bound is inclusive follows the side the alarm breaches on (metric ≥ threshold: the
+        // lower; ≤: the upper), so a metric exactly at the threshold falls in the breaching step.
+        var above = i.ComparisonOperator.StartsWith("Greater", StringComparison.Ordinal) ? delta >= 0 : delta > 0;
+        var step = c.StepAdjustments.FirstOrDefault(s => above
             ? (s.MetricIntervalLowerBound ?? double.NegativeInfinity) <= delta && delta < (s.MetricIntervalUpperBound ?? double.PositiveInfinity)
             : (s.MetricIntervalLowerBound ?? double.NegativeInfinity) < delta && delta <= (s.MetricIntervalUpperBound ?? double.PositiveInfinity));
         var metric = $"metric {Number(aggregate)} against threshold {Number(i.Threshold)}";
@@ -82,11 +86,13 @@ public static class StepScaling
         var cooldown = TimeSpan.FromSeconds(c.Cooldown ?? DefaultCooldownSeconds);
         var coolingOut = i.LastScaleOut is { } lastOut && i.Now - lastOut < cooldown;
         // What a scale-out in its cooldown counts from: the capacity before the scale-out that began it.
-        int From(int capacity) => c.AdjustmentType == "ExactCapacity" ? step.ScalingAdjustment : capacity + Change(c, step.ScalingAdjustment, capacity);
-        var desired = Math.Clamp(From(i.Current), i.Min, i.Max);
+        // In long, clamped to the bounds: a huge adjustment never wraps around into a scale-in.
+        int From(int capacity) => (int)Math.Clamp(c.AdjustmentType == "ExactCapacity" ? step.ScalingAdjustment : (long)capacity + Change(c, step.ScalingAdjustment, capacity),
+            i.Min, i.Max);
+        var desired = From(i.Current);
         if (desired > i.Current && coolingOut && i.ScaleOutBase is { } before)
         {
-            var counted = Math.Clamp(From(before), i.Min, i.Max);
+            var counted = From(before);
             if (counted <= i.Current)
                 return new(i.Current, $"{metric}: the step asks for {counted} counting from {before} (the capacity before the scale-out whose cooldown runs), which {i.Current} instances already meet");
             desired = counted;
@@ -98,12 +104,12 @@ public static class StepScaling
     }
 
     /// <summary>The change a step makes to <paramref name="capacity"/> (ChangeInCapacity, PercentChangeInCapacity).</summary>
-    static int Change(StepConfigRow c, int adjustment, int capacity)
+    static long Change(StepConfigRow c, int adjustment, int capacity)
     {
         if (c.AdjustmentType != "PercentChangeInCapacity") return adjustment;
-        var exact = capacity * adjustment / 100.0;
+        var exact = (double)capacity * adjustment / 100.0;
         // AWS's rounding: toward zero, but a change between -1 and 1 (not 0) is one instance.
-        var change = exact switch { > 0 and < 1 => 1, < 0 and > -1 => -1, _ => (int)Math.Truncate(exact) };
+        var change = exact switch { > 0 and < 1 => 1L, < 0 and > -1 => -1L, _ => (long)Math.Clamp(Math.Truncate(exact), -1e12, 1e12) };
         if (c.MinAdjustmentMagnitude is { } least && change != 0 && Math.Abs(change) < least) change = Math.Sign(change) * least;
         return change;
     }

@@ -26,7 +26,8 @@ public interface IAlarmScalingAction
 /// evaluated (a step policy's steps are relative to the threshold), and whether this is a repeat
 /// invocation of an alarm that stayed in ALARM (CloudWatch invokes Auto Scaling actions once a
 /// minute while the alarm is in that state, not only when it changes).</summary>
-public sealed record AlarmBreach(string AlarmName, double Threshold, IReadOnlyList<double> Datapoints, bool Repeated);
+public sealed record AlarmBreach(string AlarmName, double Threshold, IReadOnlyList<double> Datapoints, bool Repeated,
+    string ComparisonOperator = "GreaterThanOrEqualToThreshold");
 
 /// <summary>A metric alarm as kept in the state store (not the wire shape: its JSON is what data
 /// directories hold). Metric-math alarms keep their queries as the JSON the API received.</summary>
@@ -533,6 +534,7 @@ public sealed partial class CloudWatchService
             }
             foreach (var name in names)
             {
+                _scalingRepeats.TryRemove(AlarmKey(account, name), out _);
                 w.Delete(Alarms, AlarmKey(account, name));
                 foreach (var h in w.Scan(AlarmHistory, $"{account}/{name}/", null, int.MaxValue)) w.Delete(AlarmHistory, h.Key);
             }
@@ -789,6 +791,8 @@ public sealed partial class CloudWatchService
     async Task TransitionAsync(AlarmRow alarm, string newState, string reason, string? reasonData, CancellationToken ct, bool force, int depth = 0)
     {
         var now = clock.GetUtcNow().ToUnixTimeMilliseconds();
+        // A change of state starts the alarm's repeats afresh (a minute after it).
+        _scalingRepeats.TryRemove(AlarmKey(alarm.Account, alarm.Name), out _);
         AlarmRow? changed = null;
         AlarmRow? previous = null;
         string? oldState = null;
@@ -926,7 +930,7 @@ public sealed partial class CloudWatchService
                 points = recent.Select(p => p?.GetValueKind() == JsonValueKind.Number ? p.GetValue<double>() : double.NaN).Where(double.IsFinite).ToList();
         }
         catch (JsonException) { /* SetAlarmState may have put any JSON object; without datapoints a step policy does nothing */ }
-        return new AlarmBreach(alarm.Name, alarm.Threshold, points, repeated);
+        return new AlarmBreach(alarm.Name, alarm.Threshold, points, repeated, alarm.ComparisonOperator);
     }
 
     /// <summary>AWS's alarm notification: the JSON message SNS delivers for a state change.</summary>

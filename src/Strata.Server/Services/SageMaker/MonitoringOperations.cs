@@ -145,8 +145,10 @@ public sealed partial class SageMakerService : IMonitoringSchedules
         S3Uri(output.S3Uri, $"{prefix}JobOutputConfig.MonitoringOutputs.1.S3Output.S3Uri");
         var outputPath = ProcessingLayout.CheckLocalPath(output.LocalPath)
             ?? throw SageMakerErrors.ValidationException($"LocalPath {output.LocalPath} of the monitoring output is not valid: it must be an absolute path that begins with {ProcessingLayout.LocalPathPrefix}.");
-        if (outputPath == inputPath) throw SageMakerErrors.ValidationException($"LocalPath {outputPath} is both the EndpointInput's and the monitoring output's: each must be unique.");
-        if (d.MonitoringType == MonitoringStore.ModelQuality && (outputPath == GroundTruthPath || inputPath == GroundTruthPath))
+        // Not the same path, nor one under another: the inputs would be read as each other, or uploaded as output.
+        static bool Overlap(string a, string b) => a == b || a.StartsWith(b + "/", StringComparison.Ordinal) || b.StartsWith(a + "/", StringComparison.Ordinal);
+        if (Overlap(outputPath, inputPath)) throw SageMakerErrors.ValidationException($"LocalPath {outputPath} is both the EndpointInput's and the monitoring output's: each must be unique.");
+        if (d.MonitoringType == MonitoringStore.ModelQuality && (Overlap(outputPath, GroundTruthPath) || Overlap(inputPath, GroundTruthPath)))
             throw SageMakerErrors.ValidationException($"LocalPath {GroundTruthPath} is where a model-quality job's ground truth goes: give the EndpointInput and the output another.");
         if (d.ConstraintsUri is { } c) S3Uri(c, $"{prefix}BaselineConfig.ConstraintsResource.S3Uri");
         if (d.StatisticsUri is { } s) S3Uri(s, $"{prefix}BaselineConfig.StatisticsResource.S3Uri");
@@ -563,7 +565,7 @@ public sealed partial class SageMakerService : IMonitoringSchedules
         string? failure = null;
         try { job = ExecutionJob(account, schedule, config, scheduledTime, jobName, now); }
         catch (MonitoringStartFailure e) { failure = e.Message; }
-        catch (Exception e) when (e is ArgumentException or OverflowException or FormatException or JsonException)
+        catch (Exception e) when (e is not OperationCanceledException)
         {
             // A schedule whose settings cannot make a job fails its execution; the next schedules still run.
             failure = "InternalServerError: the monitoring job could not be made: " + e.Message;

@@ -24,6 +24,7 @@ public sealed class GpuPlacementTests
     public void InstancesTakeTheMachinesGpusInTurn()
     {
         var gpus = new GpuPlacement(3, allowCpu: false);
+        gpus.Check(Type("ml.g5.xlarge")); // a check takes no GPU
         Assert.Equal(["0", "1", "2", "0"], Enumerable.Range(0, 4).Select(_ => gpus.For(Type("ml.g5.xlarge"))["CUDA_VISIBLE_DEVICES"]));
         Assert.Equal("cuda", gpus.For(Type("ml.g4dn.xlarge"))["STRATA_EXECUTION_PROVIDER"]);
         var eight = new GpuPlacement(8, allowCpu: false);

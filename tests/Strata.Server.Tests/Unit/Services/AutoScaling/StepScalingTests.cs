@@ -49,6 +49,23 @@ public sealed class StepScalingTests
     }
 
     [Fact]
+    public void AtTheThresholdTheBreachingSideDecides()
+    {
+        // A "≤ 0" alarm (a backlog gone) at exactly 0 falls in the (-∞, 0] step: scale in.
+        var scaleIn = new StepConfigRow("ChangeInCapacity", [new(null, 0, -1)], null, 0, null);
+        var atZero = new StepInput(3, 0, 5, 0, [0], Now, null, null, null, "LessThanOrEqualToThreshold");
+        Assert.Equal(2, StepScaling.Evaluate(scaleIn, atZero).Desired);
+        Assert.Equal(3, StepScaling.Evaluate(scaleIn, atZero with { ComparisonOperator = "GreaterThanOrEqualToThreshold" }).Desired);
+    }
+
+    [Fact]
+    public void HugeAdjustmentsDoNotWrapAround()
+    {
+        Assert.Equal(10, StepScaling.Evaluate(new StepConfigRow("ChangeInCapacity", [new(0, null, int.MaxValue)], null, 0, null), Input(5, 60)).Desired);
+        Assert.Equal(10, StepScaling.Evaluate(new StepConfigRow("PercentChangeInCapacity", [new(0, null, int.MaxValue)], null, 0, null), Input(5, 60)).Desired);
+    }
+
+    [Fact]
     public void TheBoundsHold()
     {
         Assert.Equal(10, StepScaling.Evaluate(Config(), Input(9, 80)).Desired);
