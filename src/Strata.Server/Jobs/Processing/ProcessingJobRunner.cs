@@ -93,8 +93,13 @@ public sealed class ProcessingJobRunner(IProcessingJobs jobs, IJobStorage storag
     {
         var ct = run.Token;
         var record = jobs.Get(account, name)!;
-        // Stopped before it started (StopProcessingJob between CreateProcessingJob and here).
-        if (record.State.Status != "InProgress") return;
+        // Stopped before it started (StopProcessingJob between CreateProcessingJob and here). A stop
+        // that found this run registered but not yet running left the job Stopping for the run to end.
+        if (record.State.Status != "InProgress")
+        {
+            jobs.Update(account, name, s => s.Status == "Stopping" ? Ended(s, "Stopped", null) : s);
+            return;
+        }
         var job = record.Job;
         var dir = JobDir(account, name);
         string? exitMessage = null;

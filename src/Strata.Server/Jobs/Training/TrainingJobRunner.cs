@@ -117,8 +117,13 @@ public sealed class TrainingJobRunner(ITrainingJobs jobs, IJobStorage storage, I
     {
         var ct = run.Token;
         var record = jobs.Get(account, name)!;
-        // Stopped before it started (StopTrainingJob between CreateTrainingJob and here).
-        if (record.State.Status != "InProgress") return;
+        // Stopped before it started (StopTrainingJob between CreateTrainingJob and here). A stop
+        // that found this run registered but not yet running left the job Stopping for the run to end.
+        if (record.State.Status != "InProgress")
+        {
+            jobs.Update(account, name, s => s.Status == "Stopping" ? Ended(s, "Stopped", "Stopped", null) : s);
+            return;
+        }
         var job = record.Job;
         var dir = Path.Combine(options.WorkDir, account, name);
         var hosts = ContainerCluster.HostNames(job.InstanceCount);
