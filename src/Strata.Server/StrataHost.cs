@@ -286,7 +286,7 @@ public static class StrataHost
         // Step Functions: executions run in the background; their tasks call Strata's own
         // operations through the request pipeline, as the state machine's role.
         IInternalCalls? internalCalls = null;
-        var executionStore = new ExecutionStore(state);
+        var executionStore = new ExecutionStore(state) { Logs = new ExecutionLogs(logIngestion) };
         var activityStore = new ActivityStore(state);
         var callbackTasks = new CallbackTasks(state, executionStore, clock);
         stepFunctionsRunner = new ExecutionRunner(executionStore,

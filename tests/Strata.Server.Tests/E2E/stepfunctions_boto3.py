@@ -373,4 +373,58 @@ def test_deleting_a_machine_stops_its_executions():
     assert "deleted" in d.get("cause", ""), d
 
 
+def test_execution_logs_in_cloudwatch_logs():
+    logs = client("logs")
+    group = unique("/aws/vendedlogs/states/logged")
+    logs.create_log_group(logGroupName=group)
+    destination = [{"cloudWatchLogsLogGroup": {"logGroupArn": f"arn:aws:logs:us-east-1:{ACCOUNT}:log-group:{group}:*"}}]
+
+    def logged(level, data, definition=FLOW, kind="STANDARD"):
+        name = unique("logged")
+        return name, sfn.create_state_machine(name=name, definition=definition, roleArn=ROLE, type=kind, loggingConfiguration={
+            "level": level, "includeExecutionData": data, "destinations": destination})["stateMachineArn"]
+
+    everything, everything_arn = logged("ALL", True)
+    errors, errors_arn = logged("ERROR", False)
+    fatal, fatal_arn = logged("FATAL", True)
+    express, express_arn = logged("ALL", False, PASS, "EXPRESS")
+    runs = {arn: sfn.start_execution(stateMachineArn=arn, input=json.dumps({"n": -1}))["executionArn"] for arn in (everything_arn, errors_arn, fatal_arn)}
+    for execution in runs.values():
+        finished(execution)
+    express_run = sync.start_sync_execution(stateMachineArn=express_arn, input=json.dumps({"secret": 1}))["executionArn"]
+
+    def records():
+        found = {}
+        for page in logs.get_paginator("filter_log_events").paginate(logGroupName=group):
+            for e in page["events"]:
+                r = json.loads(e["message"])
+                found.setdefault(r["execution_arn"], []).append((e["logStreamName"], r))
+        return found
+    history = sfn.get_execution_history(executionArn=runs[everything_arn])["events"]
+    until("every event is in the log group", lambda: len(records().get(runs[everything_arn], [])) == len(history)
+          and len(records().get(express_run, [])) == 4 and len(records().get(runs[fatal_arn], [])) == 1, 60)
+    found = records()
+
+    # ALL: every history event, in order, as Step Functions writes it (strings), with its data.
+    logged_all = sorted((r for _, r in found[runs[everything_arn]]), key=lambda r: int(r["id"]))
+    eq([(r["id"], r["type"], r["previous_event_id"]) for r in logged_all],
+       [(str(e["id"]), e["type"], str(e["previousEventId"])) for e in history], "ALL logs the whole history")
+    eq(logged_all[0]["redrive_count"], "0", "redrive count")
+    eq(json.loads(logged_all[0]["details"]["input"]), {"n": -1}, "the execution's input, with includeExecutionData")
+    eq(logged_all[-1]["details"], {"error": "Negative", "cause": "n must be positive"}, "the failure")
+    assert abs(int(logged_all[0]["event_timestamp"]) - int(history[0]["timestamp"].timestamp() * 1000)) <= 1, (logged_all[0], history[0])
+    streams = {s for s, _ in found[runs[everything_arn]]}
+    eq(len(streams), 1, "one stream per execution")
+    assert next(iter(streams)).startswith(f"states/{everything}/"), streams
+
+    # ERROR: the failures only, without the execution's data.
+    eq([r["type"] for _, r in sorted(found[runs[errors_arn]], key=lambda x: int(x[1]["id"]))], ["FailStateEntered", "ExecutionFailed"], "ERROR logs failures")
+    assert all("input" not in r["details"] for _, r in found[runs[errors_arn]]), found[runs[errors_arn]]
+    # FATAL: the execution's own failure.
+    eq([r["type"] for _, r in found[runs[fatal_arn]]], ["ExecutionFailed"], "FATAL logs the execution's failure")
+    # EXPRESS executions have no history in the API: the log is their record.
+    eq(sorted(r["type"] for _, r in found[express_run]), sorted(["ExecutionStarted", "PassStateEntered", "PassStateExited", "ExecutionSucceeded"]), "express")
+    assert all("input" not in r["details"] and "output" not in r["details"] for _, r in found[express_run]), found[express_run]
+
+
 run(globals())

@@ -35,8 +35,9 @@ public sealed class StoredJournal(ExecutionStore store, ExecutionRow execution, 
 }
 
 /// <summary>An EXPRESS execution's journal: in memory, as AWS keeps no history of express
-/// executions in the API (they go to CloudWatch Logs); a restart ends them.</summary>
-public sealed class MemoryJournal(TimeProvider clock) : IExecutionJournal
+/// executions in the API (they go to CloudWatch Logs: <paramref name="appended"/> sees each new
+/// event); a restart ends them.</summary>
+public sealed class MemoryJournal(TimeProvider clock, Action<HistoryEvent>? appended = null) : IExecutionJournal
 {
     readonly Lock _lock = new();
     readonly Dictionary<string, HistoryEvent> _events = new(StringComparer.Ordinal);
@@ -54,6 +55,7 @@ public sealed class MemoryJournal(TimeProvider clock) : IExecutionJournal
             var e = new HistoryEvent(_ordered.Count + 1, draft.PreviousEventId, clock.GetUtcNow(), draft.Type, draft.DetailsName, draft.Details);
             _events[key] = e;
             _ordered.Add(e);
+            appended?.Invoke(e);
             return ValueTask.FromResult(e);
         }
     }

@@ -130,7 +130,7 @@ public sealed class ExecutionRunner(ExecutionStore store, ITaskIntegrations task
         using var limit = new CancellationTokenSource(ExpressDuration, clock);
         using var linked = CancellationTokenSource.CreateLinkedTokenSource(ct, _stopping.Token, limit.Token);
         ExecutionOutcome outcome;
-        try { outcome = await RunAsync(execution, new MemoryJournal(clock), linked.Token); }
+        try { outcome = await RunAsync(execution, new MemoryJournal(clock, e => store.Logs?.Post(execution, e)), linked.Token); }
         catch (OperationCanceledException) when (limit.IsCancellationRequested && !ct.IsCancellationRequested && !_stopping.IsCancellationRequested)
         {
             outcome = new ExecutionOutcome("TIMED_OUT", null, "States.Timeout", "The express execution ran longer than its limit of 5 minutes.");

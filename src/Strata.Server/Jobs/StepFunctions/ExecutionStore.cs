@@ -85,6 +85,9 @@ internal sealed partial class ExecutionRowsJson : JsonSerializerContext;
 /// </summary>
 public sealed class ExecutionStore(IStateStore state)
 {
+    /// <summary>Where new history events are logged, as each execution's logging configuration asks (none: not logged).</summary>
+    public ExecutionLogs? Logs { get; init; }
+
     const string Executions = "sfn-executions", History = "sfn-history", Journal = "sfn-journal", Sequence = "sfn-history-seq";
 
     public static string Key(string account, string machine, string name) => $"{account}/{machine}/{name}";
@@ -150,20 +153,27 @@ public sealed class ExecutionStore(IStateStore state)
     /// did not succeed (<see cref="Redrive"/>: the replay reruns it) and the history gets
     /// <c>ExecutionRedriven</c>. Returns the row afterwards and whether it was redriven.</summary>
     public (ExecutionRow Row, bool Redriven) Redrive(ExecutionRow e, Func<IStateReader, ExecutionRow, long, ExecutionRow?> change, DateTimeOffset now)
-        => state.Write(w =>
     {
-        var execution = Key(e);
-        var row = Parse(w.Get(Executions, execution)!);
-        var count = w.Get(Sequence, execution) is { } last ? long.Parse(last, CultureInfo.InvariantCulture) : 0;
-        if (change(w, row, count) is not { } redriven) return (row, false);
-        var prefix = execution + "/";
-        var keys = w.Scan(Journal, prefix, null, int.MaxValue).Select(kv => kv.Key[prefix.Length..]).ToList();
-        foreach (var key in Strata.States.Redrive.KeysToForget(keys)) w.Delete(Journal, prefix + key);
-        AppendIn(w, execution, $"strata:redrive{redriven.RedriveCount.ToString(CultureInfo.InvariantCulture)}",
-            new HistoryEventDraft("ExecutionRedriven", count, "executionRedrivenEventDetails", new JsonObject { ["redriveCount"] = redriven.RedriveCount }), now);
-        w.Put(Executions, execution, JsonSerializer.Serialize(redriven, ExecutionRowsJson.Default.ExecutionRow));
-        return (redriven, true);
-    });
+        HistoryEvent? appended = null;
+        var result = state.Write<(ExecutionRow Row, bool Redriven)>(w =>
+        {
+            appended = null;
+            var execution = Key(e);
+            var row = Parse(w.Get(Executions, execution)!);
+            var count = w.Get(Sequence, execution) is { } last ? long.Parse(last, CultureInfo.InvariantCulture) : 0;
+            if (change(w, row, count) is not { } redriven) return (row, false);
+            var prefix = execution + "/";
+            var keys = w.Scan(Journal, prefix, null, int.MaxValue).Select(kv => kv.Key[prefix.Length..]).ToList();
+            foreach (var key in Strata.States.Redrive.KeysToForget(keys)) w.Delete(Journal, prefix + key);
+            var (redrive, added) = AppendIn(w, execution, $"strata:redrive{redriven.RedriveCount.ToString(CultureInfo.InvariantCulture)}",
+                new HistoryEventDraft("ExecutionRedriven", count, "executionRedrivenEventDetails", new JsonObject { ["redriveCount"] = redriven.RedriveCount }), now);
+            if (added) appended = redrive;
+            w.Put(Executions, execution, JsonSerializer.Serialize(redriven, ExecutionRowsJson.Default.ExecutionRow));
+            return (redriven, true);
+        });
+        if (appended is not null) Logs?.Post(result.Row, appended);
+        return result;
+    }
 
     /// <summary>Ends a running execution in one transaction: <paramref name="change"/> turns the row into the
     /// ended one (null leaves a row that is not running as it is), and the closing event is appended
@@ -171,28 +181,41 @@ public sealed class ExecutionStore(IStateStore state)
     /// come between the status and its event (and see an ended execution whose closing event follows
     /// its ExecutionRedriven). Returns the row afterwards and whether this call ended it.</summary>
     public (ExecutionRow? Row, bool Ended) End(ExecutionRow e, Func<ExecutionRow, ExecutionRow?> change, string journalKey,
-        Func<long, HistoryEventDraft> closing, DateTimeOffset now) => state.Write<(ExecutionRow?, bool)>(w =>
+        Func<long, HistoryEventDraft> closing, DateTimeOffset now)
     {
-        var execution = Key(e);
-        if (w.Get(Executions, execution) is not { } json) return (null, false);
-        var row = Parse(json);
-        if (change(row) is not { } ended) return (row, false);
-        var last = w.Get(Sequence, execution) is { } seq ? long.Parse(seq, CultureInfo.InvariantCulture) : 0;
-        AppendIn(w, execution, journalKey, closing(last), now);
-        w.Put(Executions, execution, JsonSerializer.Serialize(ended, ExecutionRowsJson.Default.ExecutionRow));
-        return (ended, true);
-    });
+        HistoryEvent? appended = null;
+        var result = state.Write<(ExecutionRow?, bool)>(w =>
+        {
+            appended = null;
+            var execution = Key(e);
+            if (w.Get(Executions, execution) is not { } json) return (null, false);
+            var row = Parse(json);
+            if (change(row) is not { } ended) return (row, false);
+            var last = w.Get(Sequence, execution) is { } seq ? long.Parse(seq, CultureInfo.InvariantCulture) : 0;
+            var (closed, added) = AppendIn(w, execution, journalKey, closing(last), now);
+            if (added) appended = closed;
+            w.Put(Executions, execution, JsonSerializer.Serialize(ended, ExecutionRowsJson.Default.ExecutionRow));
+            return (ended, true);
+        });
+        if (appended is not null) Logs?.Post(e, appended);
+        return result;
+    }
 
     /// <summary>Appends an event unless one was recorded under <paramref name="journalKey"/>; returns the recorded one.</summary>
     public HistoryEvent Append(ExecutionRow e, string journalKey, HistoryEventDraft draft, DateTimeOffset now)
-        => state.Write(w => AppendIn(w, Key(e), journalKey, draft, now));
+    {
+        var (appended, added) = state.Write(w => AppendIn(w, Key(e), journalKey, draft, now));
+        if (added) Logs?.Post(e, appended);
+        return appended;
+    }
 
-    static HistoryEvent AppendIn(IStateWriter w, string execution, string journalKey, HistoryEventDraft draft, DateTimeOffset now)
+    /// <summary>Appends the event unless one was recorded under the key: returns the event, and whether it is new.</summary>
+    static (HistoryEvent Event, bool Added) AppendIn(IStateWriter w, string execution, string journalKey, HistoryEventDraft draft, DateTimeOffset now)
     {
         if (w.Get(Journal, execution + "/" + journalKey) is { } entry
             && JsonSerializer.Deserialize(entry, ExecutionRowsJson.Default.JournalEntryRow)!.EventId is { } recorded
             && w.Get(History, EventKey(execution, recorded)) is { } recordedEvent)
-            return JsonSerializer.Deserialize(recordedEvent, ExecutionRowsJson.Default.HistoryEventRow)!.ToEvent();
+            return (JsonSerializer.Deserialize(recordedEvent, ExecutionRowsJson.Default.HistoryEventRow)!.ToEvent(), false);
         var id = (w.Get(Sequence, execution) is { } last ? long.Parse(last, CultureInfo.InvariantCulture) : 0) + 1;
         // The runner's own closing events (strata:…) are written past the limit: a full history still ends.
         if (id > ExecutionRunner.MaxHistoryEvents && !journalKey.StartsWith("strata:", StringComparison.Ordinal)) throw HistoryFull();
@@ -208,7 +231,7 @@ public sealed class ExecutionStore(IStateStore state)
         w.Put(History, EventKey(execution, id), JsonSerializer.Serialize(row, ExecutionRowsJson.Default.HistoryEventRow));
         w.Put(Sequence, execution, id.ToString(CultureInfo.InvariantCulture));
         w.Put(Journal, execution + "/" + journalKey, JsonSerializer.Serialize(new JournalEntryRow { EventId = id }, ExecutionRowsJson.Default.JournalEntryRow));
-        return row.ToEvent();
+        return (row.ToEvent(), true);
     }
 
     /// <summary>The value recorded under the key, if any (<c>Found</c> tells a recorded null from none).</summary>
