@@ -303,6 +303,7 @@ public static class StrataHost
         {
             Activities = activityStore,
             Callbacks = callbackTasks,
+            ServerStopping = app.Lifetime.ApplicationStopping,
         };
         var catalog = new ServiceCatalog(ServiceCatalog.AwsServices(s3, new NamedOperations(sageMaker.Operations, SageMakerErrorTable.Errors), runtime,
             new NamedOperations(iam.Operations, IamErrorTable.Errors), new NamedOperations(sts.Operations), new NamedOperations(kms.Operations, KmsErrorTable.Errors), new NamedOperations(autoScaling.Operations, AutoScalingErrorTable.Errors),

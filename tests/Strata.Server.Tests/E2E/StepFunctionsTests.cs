@@ -101,6 +101,25 @@ public sealed class StepFunctionsCallbackRestartTests
         return output.Trim().Split('\n')[^1];
     }
 
+    /// <summary>A server told to stop answers a worker's waiting GetActivityTask at once, without a
+    /// task, and exits cleanly (before, the poll held the shutdown until the host gave up on it and
+    /// cut the connection).</summary>
+    [Fact]
+    public async Task StoppingServerAnswersAWaitingActivityPoll()
+    {
+        var dir = Directory.CreateTempSubdirectory("strata-sfn-poll-shutdown-").FullName;
+        try
+        {
+            await using var server = await StrataProcess.StartAsync(dir);
+            Assert.Equal("answered []", await Script(server, "poll", server.Pid.ToString(System.Globalization.CultureInfo.InvariantCulture)));
+            Assert.Equal(0, await server.TerminateAsync());
+        }
+        finally
+        {
+            Directory.Delete(dir, recursive: true);
+        }
+    }
+
     [Fact]
     public async Task KilledServerKeepsWaitingTasksAndTheirTokens()
     {

@@ -2,7 +2,13 @@
   start      an execution whose activity task a worker took (GetActivityTask), and one whose
              .waitForTaskToken task started its child; prints "<activity execution> <token> <callback execution> <token>"
   check ...  after the restart both tokens are still good: SendTaskSuccess finishes both executions with
-             the output given, and each task was scheduled, started and submitted once; prints ok"""
+             the output given, and each task was scheduled, started and submitted once; prints ok
+  poll PID   a worker's GetActivityTask is waiting when the server (PID) is told to stop (SIGTERM): the poll
+             is answered at once without a task, as when none came; prints "answered" and the answer's keys"""
+import os
+import signal
+import threading
+import time
 import json
 import sys
 
@@ -55,7 +61,21 @@ def check(worked_execution, worked_token, calling_execution, calling_token):
     print("ok")
 
 
+def poll(pid):
+    activity = sfn.create_activity(name=unique("shutdown-activity"))["activityArn"]
+    answers = []
+    worker = threading.Thread(target=lambda: answers.append(sfn.get_activity_task(activityArn=activity, workerName="at-shutdown")))
+    worker.start()
+    # The poll waits up to a minute for a task; a few seconds in, the server is told to stop.
+    time.sleep(3)
+    os.kill(int(pid), signal.SIGTERM)
+    worker.join()
+    print("answered", sorted(k for k in answers[0] if k != "ResponseMetadata"))
+
+
 if sys.argv[1] == "start":
     start()
+elif sys.argv[1] == "poll":
+    poll(sys.argv[2])
 else:
     check(*sys.argv[2:6])

@@ -18,6 +18,10 @@ public sealed partial class StepFunctionsService
 
     public required CallbackTasks Callbacks { get; init; }
 
+    /// <summary>The server's shutdown: a worker's long poll answers at once, without a task, rather
+    /// than hold the shutdown up for the rest of its minute.</summary>
+    public CancellationToken ServerStopping { get; init; }
+
     IEnumerable<Operation> ActivityOperations =>
     [
         StepFunctionsOperations.CreateActivity.Bind("states:CreateActivity", (r, ctx) => ActivityArn(ctx.Principal.AccountId, r.Name ?? "*"), CreateActivity),
@@ -107,7 +111,10 @@ public sealed partial class StepFunctionsService
     async Task<GetActivityTaskOutput> GetActivityTask(GetActivityTaskInput request, RequestContext ctx)
     {
         var activity = Activity(ctx, request.ActivityArn!);
-        var task = await Callbacks.TakeAsync(ctx.Principal.AccountId, activity.Name, request.WorkerName, ActivityPollWait, ctx.Http.RequestAborted);
+        using var poll = CancellationTokenSource.CreateLinkedTokenSource(ctx.Http.RequestAborted, ServerStopping);
+        TaskTokenRow? task;
+        try { task = await Callbacks.TakeAsync(ctx.Principal.AccountId, activity.Name, request.WorkerName, ActivityPollWait, poll.Token); }
+        catch (OperationCanceledException) when (ServerStopping.IsCancellationRequested && !ctx.Http.RequestAborted.IsCancellationRequested) { task = null; }
         // No task within the wait: an answer without a token, as AWS's (a worker simply polls again).
         return task is null ? new GetActivityTaskOutput() : new GetActivityTaskOutput { TaskToken = task.Token, Input = task.Input };
     }
