@@ -331,6 +331,13 @@ public static class ModelBias
 
     static readonly JsonWriterOptions Indented = new() { Indented = true };
 
+    /// <summary>A number as Clarify (Python) writes a float: 1.0, not 1.</summary>
+    static string Text(double value)
+    {
+        var text = value.ToString("R", CultureInfo.InvariantCulture);
+        return text.Contains('.') || text.Contains('E') ? text : text + ".0";
+    }
+
     /// <summary>analysis.json in Clarify's layout: per stage the label, its positive values, and per
     /// facet the list of its values' metrics, each a name, a description and a value (null, with an
     /// error, when it cannot be computed).</summary>
@@ -364,9 +371,7 @@ public static class ModelBias
                             if (m.Error is not null) w.WriteNullValue();
                             else
                             {
-                                var text = Published(m.Value).ToString("R", CultureInfo.InvariantCulture);
-                                if (!text.Contains('.') && !text.Contains('E')) text += ".0";
-                                w.WriteRawValue(text, skipInputValidation: true);
+                                w.WriteRawValue(Text(Published(m.Value)), skipInputValidation: true);
                             }
                             if (m.Error is not null) w.WriteString("error", m.Error);
                             w.WriteEndObject();
@@ -435,7 +440,7 @@ public static class ModelBias
                     var value = Published(m.Value);
                     if (Math.Abs(value - fair) > Math.Abs(limit - fair))
                         violations.Add(new BiasViolation(r.Facet, r.ValueOrThreshold, m.Name,
-                            $"Value {value.ToString("R", CultureInfo.InvariantCulture)} does not meet the constraint requirement"));
+                            $"Value {Text(value)} does not meet the constraint requirement"));
                 }
         return violations;
     }

@@ -776,13 +776,14 @@ public sealed partial class SageMakerService : IMonitoringSchedules
             environment["analysis_config"] = AnalysisConfigPath + "/" + configUri[(configUri.LastIndexOf('/') + 1)..];
             if (endpointInput.FeaturesAttribute is { } features) environment["features_attribute"] = features;
         }
+        if (modelQuality)
+        {
+            environment["analysis_type"] = "MODEL_QUALITY";
+            environment["problem_type"] = d.ProblemType!;
+        }
         if (modelQuality || modelBias)
         {
-            if (modelQuality)
-            {
-                environment["analysis_type"] = "MODEL_QUALITY";
-                environment["problem_type"] = d.ProblemType!;
-            }
+            // Where the prediction is in the endpoint's response, and what makes a probability a label.
             if (endpointInput.InferenceAttribute is { } inference) environment["inference_attribute"] = inference;
             if (endpointInput.ProbabilityAttribute is { } probability) environment["probability_attribute"] = probability;
             if (endpointInput.ProbabilityThresholdAttribute is { } threshold) environment["probability_threshold_attribute"] = threshold.ToString("R", CultureInfo.InvariantCulture);
