@@ -38,13 +38,18 @@ public static class Analyzer
 
     static void Analyze(Func<string, string?> env, TextWriter log, string optMl)
     {
-        // Bias and explainability have analyzers of their own (SageMaker Clarify's), not this one.
+        // Model bias is SageMaker Clarify's analysis (its image runs this program too); explainability is not here yet.
         var analysis = env("analysis_type") is { Length: > 0 } a ? a : "DATA_QUALITY";
-        if (analysis is not ("DATA_QUALITY" or "MODEL_QUALITY"))
-            throw new ClientError($"analysis_type {analysis} is not supported by Strata's analyzer: it computes data quality (DATA_QUALITY) and model quality (MODEL_QUALITY)");
+        if (analysis is not ("DATA_QUALITY" or "MODEL_QUALITY" or "MODEL_BIAS"))
+            throw new ClientError($"analysis_type {analysis} is not supported by Strata's analyzer: it computes data quality (DATA_QUALITY), model quality (MODEL_QUALITY) and model bias (MODEL_BIAS)");
         foreach (var script in new[] { "record_preprocessor_script", "post_analytics_processor_script" })
             if (env(script) is { Length: > 0 })
                 throw new ClientError($"{script} is not supported by Strata's analyzer (it runs no Python): give the dataset as the records to baseline, without the script");
+        if (analysis == "MODEL_BIAS")
+        {
+            ModelBias.Run(env, log, path => HostPath(path, optMl, "the path"), Write);
+            return;
+        }
         if (analysis == "MODEL_QUALITY")
         {
             ModelQuality.Run(env, log, path => HostPath(path, optMl, "the path"), Write, CaptureReader.IsCaptureFormat(env("dataset_format")));

@@ -28,7 +28,7 @@ public static class ModelQuality
     static readonly string[] ProblemTypes = ["Regression", "BinaryClassification", "MulticlassClassification"];
 
     /// <summary>The settings of the analysis, checked before any data is read.</summary>
-    sealed record Settings(string ProblemType, string? Inference, string? Probability, double? Threshold, string? GroundTruth);
+    internal sealed record Settings(string ProblemType, string? Inference, string? Probability, double? Threshold, string? GroundTruth);
 
     static Settings Read(Func<string, string?> env, bool baseline)
     {
@@ -56,8 +56,9 @@ public static class ModelQuality
         return new Settings(problem, inference, probability, threshold, groundTruth);
     }
 
-    /// <summary>One record's prediction (its label or value, and its probability) and true label, as text.</summary>
-    readonly record struct Pair(string? Predicted, string? Probability, string Actual, string Where);
+    /// <summary>One record's prediction (its label or value, and its probability) and true label, as
+    /// text; and, when the merge is asked for them, the features of its captured request.</summary>
+    internal readonly record struct Pair(string? Predicted, string? Probability, string Actual, string Where, IReadOnlyList<Field>? Features = null);
 
     public static void Run(Func<string, string?> env, TextWriter log, Func<string, string> hostPath, Action<string, byte[]> write, bool capture)
     {
@@ -119,7 +120,7 @@ public static class ModelQuality
         Monitoring.WriteMessage(hostPath, violations.Count);
     }
 
-    static DateTimeOffset? Time(Func<string, string?> env, string name)
+    internal static DateTimeOffset? Time(Func<string, string?> env, string name)
     {
         if (env(name) is not { Length: > 0 } text) return null;
         return DateTimeOffset.TryParse(text, CultureInfo.InvariantCulture, DateTimeStyles.AssumeUniversal, out var t) ? t
@@ -148,8 +149,10 @@ public static class ModelQuality
         }
     }
 
-    /// <summary>The captured predictions of the window merged with their ground truth.</summary>
-    static List<Pair> Merge(Settings settings, string captureDir, string truthDir, string truthSource, DateTimeOffset? start, DateTimeOffset? end, TextWriter log)
+    /// <summary>The captured predictions of the window merged with their ground truth; with
+    /// <paramref name="features"/> (a model-bias analysis), each with the features of its request.</summary>
+    internal static List<Pair> Merge(Settings settings, string captureDir, string truthDir, string truthSource, DateTimeOffset? start, DateTimeOffset? end, TextWriter log,
+        FeatureReader? features = null)
     {
         if (!Directory.Exists(truthDir)) throw new ClientError($"Job inputs had no data: {truthSource} holds no ground truth (GroundTruthS3Input)");
         // Labels come after their predictions: the hour folders from the window's start on.
@@ -172,6 +175,7 @@ public static class ModelQuality
                 var where = $"line {number} of the captured file {Path.GetFileName(file)}";
                 string id;
                 List<(string? Predicted, string? Probability)> predictions;
+                List<IReadOnlyList<Field>>? inputs = null;
                 try
                 {
                     using var doc = JsonDocument.Parse(line);
@@ -187,6 +191,14 @@ public static class ModelQuality
                         ?? throw new ClientError($"{where} has neither eventMetadata.inferenceId nor eventMetadata.eventId to merge its ground truth by");
                     captured++;
                     predictions = Predictions(settings, endpointOutput, where);
+                    if (features is not null)
+                    {
+                        if (!data.TryGetProperty("endpointInput", out var endpointInput))
+                            throw new ClientError($"{where} has no endpointInput: a model-bias analysis reads the facet from the captured requests (enable CaptureMode Input)");
+                        inputs = features.Read(endpointInput, where);
+                        if (inputs.Count != predictions.Count)
+                            throw new ClientError($"{where} has {inputs.Count} request record(s) but {predictions.Count} prediction(s): each captured request record needs its prediction");
+                    }
                 }
                 catch (Exception e) when (e is JsonException or InvalidOperationException)
                 {
@@ -195,7 +207,7 @@ public static class ModelQuality
                 if (!labels.TryGetValue(id, out var truth)) { unlabelled++; continue; }
                 if (truth.Labels.Count != predictions.Count)
                     throw new ClientError($"the ground truth of {id} ({truth.Where}) has {truth.Labels.Count} label(s) but its captured response has {predictions.Count} prediction(s): give one label per predicted record");
-                for (var k = 0; k < predictions.Count; k++) pairs.Add(new Pair(predictions[k].Predicted, predictions[k].Probability, truth.Labels[k], $"the prediction of {id}"));
+                for (var k = 0; k < predictions.Count; k++) pairs.Add(new Pair(predictions[k].Predicted, predictions[k].Probability, truth.Labels[k], $"the prediction of {id}", inputs?[k]));
             }
         }
         log.WriteLine($"Merged {pairs.Count} prediction(s) of {captured} captured response(s) with {labels.Count} ground truth record(s) of {truthFiles.Count} file(s); {unlabelled} response(s) had no ground truth");
@@ -298,7 +310,7 @@ public static class ModelQuality
 
     /// <summary>A member of a JSON value by a path of names and [index]es (predictions[0].score; a
     /// leading $. is allowed, a bare index indexes an array).</summary>
-    static JsonElement Find(JsonElement root, string path, string where, string setting = "ground_truth_attribute")
+    internal static JsonElement Find(JsonElement root, string path, string where, string setting = "ground_truth_attribute")
     {
         var current = root;
         var rest = path.StartsWith("$.", StringComparison.Ordinal) ? path[2..] : path == "$" ? "" : path;
@@ -326,7 +338,7 @@ public static class ModelQuality
         return current;
     }
 
-    static string Scalar(JsonElement value, string where) => value.ValueKind switch
+    internal static string Scalar(JsonElement value, string where) => value.ValueKind switch
     {
         JsonValueKind.String => value.GetString()!,
         JsonValueKind.Number => value.GetRawText(),
@@ -351,7 +363,7 @@ public static class ModelQuality
     }
 
     /// <summary>A label as a class name: numbers in one spelling (1 and 1.0 are one class).</summary>
-    static string Label(string text)
+    internal static string Label(string text)
     {
         var t = text.Trim();
         return double.TryParse(t, NumberStyles.Float, CultureInfo.InvariantCulture, out var v) && double.IsFinite(v) ? v.ToString("R", CultureInfo.InvariantCulture) : t;

@@ -101,9 +101,14 @@ public static class Monitoring
     /// <summary>Metrics as a monitoring container hands them over: a JSON line each, at one time,
     /// with the Endpoint and MonitoringSchedule dimensions.</summary>
     internal static byte[] MetricLines(IEnumerable<(string Name, double Value)> metrics, string endpoint, string schedule, DateTimeOffset at)
+        => MetricLines(metrics.Select(m => (m.Name, m.Value, (IReadOnlyList<(string, string)>)[])), endpoint, schedule, at);
+
+    /// <summary>Metrics each with dimensions of its own after Endpoint and MonitoringSchedule (a bias
+    /// metric's stage, label and facet).</summary>
+    internal static byte[] MetricLines(IEnumerable<(string Name, double Value, IReadOnlyList<(string Name, string Value)> Dimensions)> metrics, string endpoint, string schedule, DateTimeOffset at)
     {
         using var buffer = new MemoryStream();
-        foreach (var (name, value) in metrics)
+        foreach (var (name, value, own) in metrics)
         {
             using (var w = new Utf8JsonWriter(buffer))
             {
@@ -111,7 +116,7 @@ public static class Monitoring
                 w.WriteString("MetricName", name);
                 w.WriteNumber("Timestamp", at.ToUnixTimeSeconds());
                 w.WriteStartArray("Dimensions");
-                foreach (var (n, v) in new[] { ("Endpoint", endpoint), ("MonitoringSchedule", schedule) })
+                foreach (var (n, v) in new[] { ("Endpoint", endpoint), ("MonitoringSchedule", schedule) }.Concat(own))
                 {
                     w.WriteStartObject();
                     w.WriteString("Name", n);

@@ -34,3 +34,21 @@ public sealed class ModelQualityMonitorTests
     [MemberData(nameof(Cases))]
     public async Task Boto3(string testCase) => (await ClientSuite.RunOnFakeClockAsync("python3", "monitor_quality_boto3.py")).AssertPassed(testCase);
 }
+
+/// <summary>Model-bias monitoring schedules (monitor_bias_boto3.py) on a server whose clock the script
+/// drives: captured requests and predictions of an unbiased and a biased hour, ground truth, a
+/// model-bias job definition with Clarify's analysis config and a baseline analysis.json; NOW
+/// schedules over each window end Completed vs CompletedWithViolations naming DPPL and DI, the
+/// metrics in aws/sagemaker/Endpoints/bias-metrics; a facet the requests lack fails saying so.
+/// Debian's boto3 1.26 and the aws CLI make and read a model-bias job definition.</summary>
+public sealed class ModelBiasMonitorTests
+{
+    public static IEnumerable<object[]> Cases => ClientSuite.Cases("monitor_bias_boto3.py");
+
+    [Theory]
+    [MemberData(nameof(Cases))]
+    public async Task Boto3(string testCase) => (await ClientSuite.RunOnFakeClockAsync("python3", "monitor_bias_boto3.py")).AssertPassed(testCase);
+
+    [Fact]
+    public async Task DebianBoto3AndCliModelBias() => (await ClientSuite.RunAsync("/usr/bin/python3", "monitor_ops_boto3.py")).AssertPassed("test_model_bias_operations");
+}

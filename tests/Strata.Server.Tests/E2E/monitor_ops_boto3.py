@@ -1,7 +1,7 @@
 """Each Model Monitor schedule operation once, for Debian's boto3 1.26 (botocore 1.29's model):
-job definition Create/Describe/List/Delete (data quality and model quality), schedule
+job definition Create/Describe/List/Delete (data quality, model quality and model bias), schedule
 Create/Describe/List/Update/Stop/Start/Delete and ListMonitoringExecutions; their answers validated
-against that model; a model-quality job definition made and described with the aws CLI. The
+against that model; model-quality and model-bias job definitions made with the aws CLI. The
 executions themselves run in monitor_schedule_boto3.py and monitor_quality_boto3.py."""
 import json
 import subprocess
@@ -82,6 +82,44 @@ def test_model_quality_operations():
                                     "--job-resources", json.dumps({"ClusterConfig": {"InstanceCount": 1, "InstanceType": "ml.m5.xlarge", "VolumeSizeInGB": 20}})],
                              capture_output=True, text=True, timeout=60)
     assert missing.returncode != 0 and "ValidationException" in missing.stderr and "InferenceAttribute is required" in missing.stderr, missing.stderr
+
+
+
+def test_model_bias_operations():
+    """The model-bias job definition operations through Debian's boto3 1.26; one made and read with the aws CLI."""
+    role = execution_role(iam, s3_actions=("s3:GetObject", "s3:PutObject", "s3:ListBucket"))
+    clarify = "205585389593.dkr.ecr.us-east-1.amazonaws.com/sagemaker-clarify-processing:1.0"
+    name = unique("bias-def")
+    job_input = {"EndpointInput": {"EndpointName": "some-endpoint", "LocalPath": "/opt/ml/processing/input/endpoint", "ProbabilityAttribute": "0",
+                                   "ProbabilityThresholdAttribute": 0.5},
+                 "GroundTruthS3Input": {"S3Uri": "s3://bucket/ground-truth"}}
+    outputs = {"MonitoringOutputs": [{"S3Output": {"S3Uri": "s3://bucket/reports", "LocalPath": "/opt/ml/processing/output"}}]}
+    resources = {"ClusterConfig": {"InstanceCount": 1, "InstanceType": "ml.m5.xlarge", "VolumeSizeInGB": 20}}
+    sm.create_model_bias_job_definition(
+        JobDefinitionName=name, RoleArn=role, ModelBiasAppSpecification={"ImageUri": clarify, "ConfigUri": "s3://bucket/analysis_config.json"},
+        ModelBiasJobInput=job_input, ModelBiasJobOutputConfig=outputs, JobResources=resources,
+        ModelBiasBaselineConfig={"ConstraintsResource": {"S3Uri": "s3://bucket/baseline/analysis.json"}})
+    eq(sm.describe_model_bias_job_definition(JobDefinitionName=name)["ModelBiasJobInput"], job_input, "described")
+    eq([d["MonitoringJobDefinitionName"] for d in sm.list_model_bias_job_definitions(EndpointName="some-endpoint", NameContains=name)["JobDefinitionSummaries"]], [name], "listed")
+    schedule = unique("bias-schedule")
+    sm.create_monitoring_schedule(MonitoringScheduleName=schedule, MonitoringScheduleConfig={
+        "ScheduleConfig": {"ScheduleExpression": "cron(0 * ? * * *)"}, "MonitoringJobDefinitionName": name, "MonitoringType": "ModelBias"})
+    eq(sm.describe_monitoring_schedule(MonitoringScheduleName=schedule)["MonitoringType"], "ModelBias", "schedule")
+    sm.delete_monitoring_schedule(MonitoringScheduleName=schedule)
+    sm.delete_model_bias_job_definition(JobDefinitionName=name)
+    expect_error(lambda: sm.delete_model_bias_job_definition(JobDefinitionName=name), "ResourceNotFound")
+
+    # The aws CLI (v1): create-model-bias-job-definition, and its answer.
+    cli = ["aws", "--endpoint-url", endpoint(), "--region", "us-east-1", "--output", "json", "sagemaker"]
+    name = unique("bias-cli")
+    made = subprocess.run(cli + ["create-model-bias-job-definition", "--job-definition-name", name, "--role-arn", role,
+                                 "--model-bias-app-specification", json.dumps({"ImageUri": clarify, "ConfigUri": "s3://bucket/analysis_config.json"}),
+                                 "--model-bias-job-input", json.dumps(job_input), "--model-bias-job-output-config", json.dumps(outputs),
+                                 "--job-resources", json.dumps(resources)],
+                          capture_output=True, text=True, timeout=60)
+    assert made.returncode == 0, made.stderr
+    assert json.loads(made.stdout)["JobDefinitionArn"].endswith(f":model-bias-job-definition/{name}"), made.stdout
+    eq(sm.describe_model_bias_job_definition(JobDefinitionName=name)["ModelBiasAppSpecification"]["ConfigUri"], "s3://bucket/analysis_config.json", "the CLI's definition")
 
 
 run(globals())

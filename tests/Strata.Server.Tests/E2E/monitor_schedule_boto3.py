@@ -220,8 +220,8 @@ def test_schedules_refuse_what_sagemaker_refuses():
         "ScheduleConfig": {"ScheduleExpression": "cron(0 * ? * * *)"}, "MonitoringJobDefinitionName": definition_name, "MonitoringType": "ModelQuality"}),
         "ValidationException", message=f"model-quality-job-definition/{definition_name} does not exist.")
     expect_error(lambda: sm.create_monitoring_schedule(MonitoringScheduleName=unique("s"), MonitoringScheduleConfig={
-        "ScheduleConfig": {"ScheduleExpression": "cron(0 * ? * * *)"}, "MonitoringJobDefinitionName": definition_name, "MonitoringType": "ModelBias"}),
-        "ValidationException", message="MonitoringType ModelBias is not supported")
+        "ScheduleConfig": {"ScheduleExpression": "cron(0 * ? * * *)"}, "MonitoringJobDefinitionName": definition_name, "MonitoringType": "ModelExplainability"}),
+        "ValidationException", message="MonitoringType ModelExplainability is not supported")
     name = schedule(definition_name, "cron(0 6 ? * * *)")
     expect_error(lambda: sm.create_monitoring_schedule(MonitoringScheduleName=name, MonitoringScheduleConfig={
         "ScheduleConfig": {"ScheduleExpression": "cron(0 * ? * * *)"}, "MonitoringJobDefinitionName": definition_name, "MonitoringType": "DataQuality"}),

@@ -241,10 +241,35 @@ public sealed class ProcessingJobRunner(IProcessingJobs jobs, IJobStorage storag
         "weighted_f0_5_best_constant_classifier", "weighted_f1_best_constant_classifier", "weighted_f2_best_constant_classifier",
     ];
 
+    /// <summary>The namespace SageMaker puts a model-bias monitoring execution's metrics in (the
+    /// developer guide's "CloudWatch Metrics for Bias Drift Analysis").</summary>
+    public const string ModelBiasNamespace = "aws/sagemaker/Endpoints/bias-metrics";
+
+    /// <summary>The metrics a model-bias analysis publishes: bias_metric_ and a Clarify metric's short name.</summary>
+    static readonly HashSet<string> ModelBiasMetricNames =
+        [.. new[] { "CI", "DPL", "KL", "JS", "LP", "TVD", "KS", "CDDL", "DPPL", "DI", "DCAcc", "DCR", "RD", "DAR", "DRR", "AD", "CDDPL", "TE", "FT" }.Select(m => "bias_metric_" + m)];
+
+    /// <summary>The dimensions a model-bias metric carries beside Endpoint and MonitoringSchedule,
+    /// which say which stage, label and facet value it measures.</summary>
+    static readonly string[] ModelBiasDimensions = ["BiasStage", "Label", "LabelValue", "Facet", "FacetValue"];
+
+    /// <summary>CloudWatch's longest dimension value.</summary>
+    const int MaxDimensionValueLength = 1024;
+
+    static string Namespace(string monitoringType) => monitoringType switch
+    {
+        "ModelQuality" => ModelQualityNamespace,
+        "ModelBias" => ModelBiasNamespace,
+        _ => MonitoringNamespace,
+    };
+
     /// <summary>Whether a metric name is one a monitoring execution of the type publishes.</summary>
-    static bool IsMonitoringMetric(string monitoringType, string name) => monitoringType == "ModelQuality"
-        ? ModelQualityMetricNames.Contains(name)
-        : name.Length <= MaxMetricNameLength && MonitoringMetricPrefixes.Any(p => name.Length > p.Length && name.StartsWith(p, StringComparison.Ordinal));
+    static bool IsMonitoringMetric(string monitoringType, string name) => monitoringType switch
+    {
+        "ModelQuality" => ModelQualityMetricNames.Contains(name),
+        "ModelBias" => ModelBiasMetricNames.Contains(name),
+        _ => name.Length <= MaxMetricNameLength && MonitoringMetricPrefixes.Any(p => name.Length > p.Length && name.StartsWith(p, StringComparison.Ordinal)),
+    };
 
     /// <summary>What the server reads of a job's metric files: at most so many bytes in all, lines of
     /// at most so many bytes, and so many data.</summary>
@@ -272,7 +297,7 @@ public sealed class ProcessingJobRunner(IProcessingJobs jobs, IJobStorage storag
         if (job.Monitor is not { } monitor) return (0, 0);
         var dir = Path.Combine(optMlOutput, "metrics", "cloudwatch");
         var dimensions = new KeyValuePair<string, string>[] { new("Endpoint", monitor.EndpointName), new("MonitoringSchedule", monitor.MonitoringScheduleName) };
-        var ns = monitor.MonitoringType == "ModelQuality" ? ModelQualityNamespace : MonitoringNamespace;
+        var ns = Namespace(monitor.MonitoringType);
         int published = 0, skipped = 0, budget = MaxMetricBytes;
         // The listing starts at /opt/ml/output, and find(1) never descends through a link: a
         // metrics or cloudwatch directory the container made a link lists nothing.
@@ -298,7 +323,7 @@ public sealed class ProcessingJobRunner(IProcessingJobs jobs, IJobStorage storag
                 if (line.Span.Trim(" \t\r"u8).IsEmpty) continue;
                 if (line.Length <= MaxMetricLineBytes && Datum(line, now, monitor.MonitoringType) is { } datum)
                 {
-                    metrics.Put(MetricKey.Of(account, ns, datum.Name, dimensions), "None", datum.At, [(datum.Value, 1)], highResolution: false);
+                    metrics.Put(MetricKey.Of(account, ns, datum.Name, [.. dimensions, .. datum.Dimensions]), "None", datum.At, [(datum.Value, 1)], highResolution: false);
                     published++;
                 }
                 else skipped++;
@@ -328,8 +353,11 @@ public sealed class ProcessingJobRunner(IProcessingJobs jobs, IJobStorage storag
         }
     }
 
-    /// <summary>One line's datum, when it is a metric of the monitoring type PutMetricData would accept.</summary>
-    static (string Name, DateTimeOffset At, double Value)? Datum(ReadOnlyMemory<byte> line, DateTimeOffset now, string monitoringType)
+    /// <summary>One line's datum, when it is a metric of the monitoring type PutMetricData would accept.
+    /// A model-bias line's own dimensions are kept when they are those a bias metric has (BiasStage,
+    /// Label, LabelValue, Facet, FacetValue), each once, with a value CloudWatch takes; the line is
+    /// skipped otherwise.</summary>
+    static (string Name, DateTimeOffset At, double Value, List<KeyValuePair<string, string>> Dimensions)? Datum(ReadOnlyMemory<byte> line, DateTimeOffset now, string monitoringType)
     {
         try
         {
@@ -347,7 +375,20 @@ public sealed class ProcessingJobRunner(IProcessingJobs jobs, IJobStorage storag
             if (seconds < DateTimeOffset.MinValue.ToUnixTimeSeconds() || seconds > DateTimeOffset.MaxValue.ToUnixTimeSeconds()) return null;
             var at = DateTimeOffset.FromUnixTimeSeconds(seconds);
             if (at < now - MetricsStore.AcceptedPast || at > now + MetricsStore.AcceptedFuture || !MetricsStore.IsStorable(value)) return null;
-            return (name, at, value);
+            var own = new List<KeyValuePair<string, string>>();
+            if (monitoringType == "ModelBias" && root.TryGetProperty("Dimensions", out var dims) && dims.ValueKind == JsonValueKind.Array)
+                foreach (var d in dims.EnumerateArray())
+                {
+                    if (d.ValueKind != JsonValueKind.Object || !d.TryGetProperty("Name", out var dn) || dn.ValueKind != JsonValueKind.String
+                        || !d.TryGetProperty("Value", out var dv) || dv.ValueKind != JsonValueKind.String)
+                        return null;
+                    var dimension = dn.GetString()!;
+                    if (dimension is "Endpoint" or "MonitoringSchedule") continue;
+                    var dimensionValue = dv.GetString()!;
+                    if (!ModelBiasDimensions.Contains(dimension) || own.Any(o => o.Key == dimension) || dimensionValue.Length is 0 or > MaxDimensionValueLength) return null;
+                    own.Add(new(dimension, dimensionValue));
+                }
+            return (name, at, value, own);
         }
         catch (JsonException)
         {

@@ -14,9 +14,11 @@ public sealed partial record ListDataQualityJobDefinitionsRequest : IListRequest
 
 public sealed partial record ListModelQualityJobDefinitionsRequest : IListRequest;
 
+public sealed partial record ListModelBiasJobDefinitionsRequest : IListRequest;
+
 public sealed partial record ListMonitoringSchedulesRequest : IListByStatusRequest;
 
-/// <summary>A monitoring job definition (data quality or model quality) that does not exist.</summary>
+/// <summary>A monitoring job definition (data quality, model quality or model bias) that does not exist.</summary>
 public sealed class JobDefinitionNotFound(string arn) : DomainError($"Job definition {arn} does not exist.");
 
 /// <summary>A monitoring schedule that does not exist.</summary>
@@ -46,6 +48,9 @@ public sealed partial class SageMakerService : IMonitoringSchedules
     const string GroundTruthPath = "/opt/ml/processing/groundtruth";
     /// <summary>A model-quality execution reads the predictions: the captured responses.</summary>
     const string ModelQualityDatasetFormat = "{\"sagemakerCaptureJson\":{\"captureIndexNames\":[\"endpointOutput\"]}}";
+    /// <summary>Where a model-bias execution's analysis configuration is downloaded (Clarify's
+    /// processing input analysis_config).</summary>
+    const string AnalysisConfigPath = "/opt/ml/processing/input/config";
 
     IEnumerable<Operation> MonitoringOperations =>
     [
@@ -63,6 +68,13 @@ public sealed partial class SageMakerService : IMonitoringSchedules
         SageMakerOperations.ListModelQualityJobDefinitions.Bind("sagemaker:ListModelQualityJobDefinitions", Anywhere, ListModelQualityJobDefinitions),
         SageMakerOperations.DeleteModelQualityJobDefinition.Bind("sagemaker:DeleteModelQualityJobDefinition",
             Named<DeleteModelQualityJobDefinitionRequest>("model-quality-job-definition", r => r.JobDefinitionName), DeleteModelQualityJobDefinition),
+        SageMakerOperations.CreateModelBiasJobDefinition.Bind("sagemaker:CreateModelBiasJobDefinition",
+            Named<CreateModelBiasJobDefinitionRequest>("model-bias-job-definition", r => r.JobDefinitionName, r => new(r.Tags)), CreateModelBiasJobDefinition),
+        SageMakerOperations.DescribeModelBiasJobDefinition.Bind("sagemaker:DescribeModelBiasJobDefinition",
+            Named<DescribeModelBiasJobDefinitionRequest>("model-bias-job-definition", r => r.JobDefinitionName), DescribeModelBiasJobDefinition),
+        SageMakerOperations.ListModelBiasJobDefinitions.Bind("sagemaker:ListModelBiasJobDefinitions", Anywhere, ListModelBiasJobDefinitions),
+        SageMakerOperations.DeleteModelBiasJobDefinition.Bind("sagemaker:DeleteModelBiasJobDefinition",
+            Named<DeleteModelBiasJobDefinitionRequest>("model-bias-job-definition", r => r.JobDefinitionName), DeleteModelBiasJobDefinition),
         SageMakerOperations.CreateMonitoringSchedule.Bind("sagemaker:CreateMonitoringSchedule",
             Named<CreateMonitoringScheduleRequest>("monitoring-schedule", r => r.MonitoringScheduleName, r => new(r.Tags)), CreateMonitoringSchedule),
         SageMakerOperations.DescribeMonitoringSchedule.Bind("sagemaker:DescribeMonitoringSchedule",
@@ -81,9 +93,10 @@ public sealed partial class SageMakerService : IMonitoringSchedules
 
     // ---- job definitions ----
 
-    /// <summary>A job definition of either type as an execution reads it: what the two request
-    /// shapes (CreateDataQualityJobDefinition, CreateModelQualityJobDefinition) have in common, and
-    /// model quality's problem type and ground truth.</summary>
+    /// <summary>A job definition of any type as an execution reads it: what the request shapes
+    /// (CreateDataQualityJobDefinition, CreateModelQualityJobDefinition, CreateModelBiasJobDefinition)
+    /// have in common, model quality's problem type, the ground truth of model quality and model
+    /// bias, and model bias's analysis configuration (ConfigUri).</summary>
     sealed record MonitoringDefinition(
         string MonitoringType,
         string ImageUri,
@@ -99,7 +112,8 @@ public sealed partial class SageMakerService : IMonitoringSchedules
         string? ConstraintsUri,
         string? StatisticsUri,
         string? ProblemType = null,
-        string? GroundTruthUri = null);
+        string? GroundTruthUri = null,
+        string? ConfigUri = null);
 
     static MonitoringDefinition Of(CreateDataQualityJobDefinitionRequest d) => new(MonitoringStore.DataQuality,
         d.DataQualityAppSpecification!.ImageUri!, d.DataQualityAppSpecification.ContainerEntrypoint, d.DataQualityAppSpecification.ContainerArguments,
@@ -112,7 +126,18 @@ public sealed partial class SageMakerService : IMonitoringSchedules
         d.StoppingCondition, d.NetworkConfig, d.ModelQualityBaselineConfig?.ConstraintsResource?.S3Uri, null,
         d.ModelQualityAppSpecification.ProblemType, d.ModelQualityJobInput.GroundTruthS3Input!.S3Uri);
 
-    static string DefinitionResource(string monitoringType) => monitoringType == MonitoringStore.ModelQuality ? "model-quality-job-definition" : "data-quality-job-definition";
+    static MonitoringDefinition Of(CreateModelBiasJobDefinitionRequest d) => new(MonitoringStore.ModelBias,
+        d.ModelBiasAppSpecification!.ImageUri!, null, null,
+        d.ModelBiasAppSpecification.Environment, d.ModelBiasJobInput!.EndpointInput!, d.ModelBiasJobOutputConfig!, d.JobResources!, d.RoleArn!,
+        d.StoppingCondition, d.NetworkConfig, d.ModelBiasBaselineConfig?.ConstraintsResource?.S3Uri, null,
+        null, d.ModelBiasJobInput.GroundTruthS3Input!.S3Uri, d.ModelBiasAppSpecification.ConfigUri);
+
+    static string DefinitionResource(string monitoringType) => monitoringType switch
+    {
+        MonitoringStore.ModelQuality => "model-quality-job-definition",
+        MonitoringStore.ModelBias => "model-bias-job-definition",
+        _ => "data-quality-job-definition",
+    };
 
     /// <summary>What CreateDataQualityJobDefinition and CreateModelQualityJobDefinition both check, as
     /// SageMaker does (members named with the type's prefix: DataQualityJobInput, ModelQualityJobInput).</summary>
@@ -148,8 +173,10 @@ public sealed partial class SageMakerService : IMonitoringSchedules
         // Not the same path, nor one under another: the inputs would be read as each other, or uploaded as output.
         static bool Overlap(string a, string b) => a == b || a.StartsWith(b + "/", StringComparison.Ordinal) || b.StartsWith(a + "/", StringComparison.Ordinal);
         if (Overlap(outputPath, inputPath)) throw SageMakerErrors.ValidationException($"LocalPath {outputPath} is both the EndpointInput's and the monitoring output's: each must be unique.");
-        if (d.MonitoringType == MonitoringStore.ModelQuality && (Overlap(outputPath, GroundTruthPath) || Overlap(inputPath, GroundTruthPath)))
-            throw SageMakerErrors.ValidationException($"LocalPath {GroundTruthPath} is where a model-quality job's ground truth goes: give the EndpointInput and the output another.");
+        if (d.MonitoringType is MonitoringStore.ModelQuality or MonitoringStore.ModelBias && (Overlap(outputPath, GroundTruthPath) || Overlap(inputPath, GroundTruthPath)))
+            throw SageMakerErrors.ValidationException($"LocalPath {GroundTruthPath} is where a {(d.MonitoringType == MonitoringStore.ModelBias ? "model-bias" : "model-quality")} job's ground truth goes: give the EndpointInput and the output another.");
+        if (d.MonitoringType == MonitoringStore.ModelBias && (Overlap(outputPath, AnalysisConfigPath) || Overlap(inputPath, AnalysisConfigPath)))
+            throw SageMakerErrors.ValidationException($"LocalPath {AnalysisConfigPath} is where a model-bias job's analysis configuration goes: give the EndpointInput and the output another.");
         if (d.ConstraintsUri is { } c) S3Uri(c, $"{prefix}BaselineConfig.ConstraintsResource.S3Uri");
         if (d.StatisticsUri is { } s) S3Uri(s, $"{prefix}BaselineConfig.StatisticsResource.S3Uri");
         if (d.JobResources.ClusterConfig!.InstanceCount != 1)
@@ -203,6 +230,26 @@ public sealed partial class SageMakerService : IMonitoringSchedules
         return new CreateModelQualityJobDefinitionResponse { JobDefinitionArn = arn };
     }
 
+    /// <summary>CreateModelBiasJobDefinition: the analysis configuration (ConfigUri, Clarify's
+    /// analysis_config.json) is read by each execution, which fails saying what to fix when it is
+    /// missing or wrong, as SageMaker's does; the definition checks what the request itself says.</summary>
+    CreateModelBiasJobDefinitionResponse CreateModelBiasJobDefinition(CreateModelBiasJobDefinitionRequest input, RequestContext ctx)
+    {
+        var name = ValidName(input.JobDefinitionName, "JobDefinitionName");
+        var app = input.ModelBiasAppSpecification!;
+        var jobInput = input.ModelBiasJobInput!;
+        if (jobInput.EndpointInput is null && jobInput.BatchTransformInput is null)
+            throw SageMakerErrors.ValidationException("ModelBiasJobInput must specify EndpointInput.");
+        S3Uri(jobInput.GroundTruthS3Input!.S3Uri, "ModelBiasJobInput.GroundTruthS3Input.S3Uri");
+        S3Uri(app.ConfigUri, "ModelBiasAppSpecification.ConfigUri");
+        CheckDefinition("ModelBias", null, null, jobInput.BatchTransformInput, Of(input), ctx);
+        if (jobInput.EndpointInput!.ProbabilityThresholdAttribute is { } threshold && !(threshold is >= 0 and <= 1))
+            throw SageMakerErrors.ValidationException($"ModelBiasJobInput.EndpointInput.ProbabilityThresholdAttribute {threshold.ToString(CultureInfo.InvariantCulture)} must be a probability, between 0 and 1.");
+        var arn = SaveDefinition(MonitoringStore.ModelBias, name, jobInput.EndpointInput.EndpointName!,
+            JsonSerializer.Serialize(input with { Tags = null }, SageMakerJson.Default.CreateModelBiasJobDefinitionRequest), input.Tags, ctx);
+        return new CreateModelBiasJobDefinitionResponse { JobDefinitionArn = arn };
+    }
+
     string SaveDefinition(string monitoringType, string name, string endpointName, string json, List<Tag>? tags, RequestContext ctx)
     {
         var account = ctx.Principal.AccountId;
@@ -216,9 +263,12 @@ public sealed partial class SageMakerService : IMonitoringSchedules
         => Monitoring.GetDefinition(monitoringType, account, name) ?? throw new JobDefinitionNotFound(Arn(account, DefinitionResource(monitoringType), name));
 
     /// <summary>A stored definition as an execution reads it.</summary>
-    static MonitoringDefinition Definition(string monitoringType, MonitoringJobDefinitionRow row) => monitoringType == MonitoringStore.ModelQuality
-        ? Of(JsonSerializer.Deserialize(row.DefinitionJson, SageMakerJson.Default.CreateModelQualityJobDefinitionRequest)!)
-        : Of(JsonSerializer.Deserialize(row.DefinitionJson, SageMakerJson.Default.CreateDataQualityJobDefinitionRequest)!);
+    static MonitoringDefinition Definition(string monitoringType, MonitoringJobDefinitionRow row) => monitoringType switch
+    {
+        MonitoringStore.ModelQuality => Of(JsonSerializer.Deserialize(row.DefinitionJson, SageMakerJson.Default.CreateModelQualityJobDefinitionRequest)!),
+        MonitoringStore.ModelBias => Of(JsonSerializer.Deserialize(row.DefinitionJson, SageMakerJson.Default.CreateModelBiasJobDefinitionRequest)!),
+        _ => Of(JsonSerializer.Deserialize(row.DefinitionJson, SageMakerJson.Default.CreateDataQualityJobDefinitionRequest)!),
+    };
 
     DescribeDataQualityJobDefinitionResponse DescribeDataQualityJobDefinition(DescribeDataQualityJobDefinitionRequest input, RequestContext ctx)
     {
@@ -260,7 +310,27 @@ public sealed partial class SageMakerService : IMonitoringSchedules
         };
     }
 
-    /// <summary>ListDataQualityJobDefinitions and ListModelQualityJobDefinitions: the type's
+    DescribeModelBiasJobDefinitionResponse DescribeModelBiasJobDefinition(DescribeModelBiasJobDefinitionRequest input, RequestContext ctx)
+    {
+        var row = RequireDefinition(MonitoringStore.ModelBias, ctx.Principal.AccountId, input.JobDefinitionName!);
+        var d = JsonSerializer.Deserialize(row.DefinitionJson, SageMakerJson.Default.CreateModelBiasJobDefinitionRequest)!;
+        return new DescribeModelBiasJobDefinitionResponse
+        {
+            JobDefinitionArn = row.JobDefinitionArn,
+            JobDefinitionName = row.JobDefinitionName,
+            CreationTime = row.CreationTime,
+            ModelBiasBaselineConfig = d.ModelBiasBaselineConfig,
+            ModelBiasAppSpecification = d.ModelBiasAppSpecification,
+            ModelBiasJobInput = d.ModelBiasJobInput,
+            ModelBiasJobOutputConfig = d.ModelBiasJobOutputConfig,
+            JobResources = d.JobResources,
+            NetworkConfig = d.NetworkConfig,
+            RoleArn = d.RoleArn,
+            StoppingCondition = d.StoppingCondition,
+        };
+    }
+
+    /// <summary>ListDataQualityJobDefinitions, ListModelQualityJobDefinitions and ListModelBiasJobDefinitions: the type's
     /// definitions, of one endpoint when EndpointName is given, paged by <see cref="ListRequests"/>.</summary>
     (List<MonitoringJobDefinitionSummary> Summaries, string? Next) ListDefinitions(string monitoringType, IListRequest input, string? endpointName, RequestContext ctx)
     {
@@ -288,6 +358,12 @@ public sealed partial class SageMakerService : IMonitoringSchedules
         return new ListModelQualityJobDefinitionsResponse { JobDefinitionSummaries = summaries, NextToken = next };
     }
 
+    ListModelBiasJobDefinitionsResponse ListModelBiasJobDefinitions(ListModelBiasJobDefinitionsRequest input, RequestContext ctx)
+    {
+        var (summaries, next) = ListDefinitions(MonitoringStore.ModelBias, input, input.EndpointName, ctx);
+        return new ListModelBiasJobDefinitionsResponse { JobDefinitionSummaries = summaries, NextToken = next };
+    }
+
     void DeleteDefinition(string monitoringType, string name, RequestContext ctx)
     {
         var account = ctx.Principal.AccountId;
@@ -302,6 +378,9 @@ public sealed partial class SageMakerService : IMonitoringSchedules
 
     void DeleteModelQualityJobDefinition(DeleteModelQualityJobDefinitionRequest input, RequestContext ctx)
         => DeleteDefinition(MonitoringStore.ModelQuality, input.JobDefinitionName!, ctx);
+
+    void DeleteModelBiasJobDefinition(DeleteModelBiasJobDefinitionRequest input, RequestContext ctx)
+        => DeleteDefinition(MonitoringStore.ModelBias, input.JobDefinitionName!, ctx);
 
     // ---- schedules ----
 
@@ -325,16 +404,16 @@ public sealed partial class SageMakerService : IMonitoringSchedules
     }
 
     /// <summary>Checks a MonitoringScheduleConfig as SageMaker does: a named job definition of its
-    /// MonitoringType (DataQuality or ModelQuality), and an hourly, daily, every-N-hours or NOW schedule; the endpoint it monitors.</summary>
+    /// MonitoringType (DataQuality, ModelQuality or ModelBias), and an hourly, daily, every-N-hours or NOW schedule; the endpoint it monitors.</summary>
     string CheckScheduleConfig(string account, MonitoringScheduleConfig config)
     {
         if (config.MonitoringJobDefinition is not null)
-            throw SageMakerErrors.ValidationException("MonitoringScheduleConfig.MonitoringJobDefinition (an inline job definition) is not supported by Strata: create a job definition (CreateDataQualityJobDefinition, CreateModelQualityJobDefinition) and name it in MonitoringJobDefinitionName.");
+            throw SageMakerErrors.ValidationException("MonitoringScheduleConfig.MonitoringJobDefinition (an inline job definition) is not supported by Strata: create a job definition (CreateDataQualityJobDefinition, CreateModelQualityJobDefinition, CreateModelBiasJobDefinition) and name it in MonitoringJobDefinitionName.");
         var definitionName = config.MonitoringJobDefinitionName
             ?? throw SageMakerErrors.ValidationException("MonitoringScheduleConfig must specify MonitoringJobDefinitionName.");
         var type = config.MonitoringType ?? throw SageMakerErrors.ValidationException("MonitoringType is required when MonitoringJobDefinitionName is specified.");
-        if (type is not (MonitoringStore.DataQuality or MonitoringStore.ModelQuality))
-            throw SageMakerErrors.ValidationException($"MonitoringType {type} is not supported by Strata: data-quality (DataQuality) and model-quality (ModelQuality) monitoring are.");
+        if (type is not (MonitoringStore.DataQuality or MonitoringStore.ModelQuality or MonitoringStore.ModelBias))
+            throw SageMakerErrors.ValidationException($"MonitoringType {type} is not supported by Strata: data-quality (DataQuality), model-quality (ModelQuality) and model-bias (ModelBias) monitoring are.");
         var definition = Monitoring.GetDefinition(type, account, definitionName)
             ?? throw SageMakerErrors.ValidationException($"Job definition {Arn(account, DefinitionResource(type), definitionName)} does not exist.");
         var schedule = config.ScheduleConfig ?? throw SageMakerErrors.ValidationException("MonitoringScheduleConfig must specify ScheduleConfig.");
@@ -602,15 +681,21 @@ public sealed partial class SageMakerService : IMonitoringSchedules
             ?? throw new MonitoringStartFailure($"ClientError: the job definition {config.MonitoringJobDefinitionName} no longer exists");
         var d = Definition(type, definitionRow);
         var modelQuality = type == MonitoringStore.ModelQuality;
+        var modelBias = type == MonitoringStore.ModelBias;
         var endpointInput = d.EndpointInput;
         var endpointName = endpointInput.EndpointName!;
         var endpoint = store.GetEndpoint(account, endpointName)
             ?? throw new MonitoringStartFailure($"ClientError: the endpoint {endpointName} does not exist: a monitoring schedule monitors an endpoint's captured data");
         var capture = store.GetEndpointConfig(account, endpoint.EndpointConfigName)?.DataCaptureConfig;
-        // Data quality analyses the requests, model quality the predictions (the responses).
-        var (mode, what) = modelQuality ? ("Output", "responses (its predictions)") : ("Input", "requests");
-        if (capture is not { EnableCapture: true } || !capture.CaptureModes.Any(m => m == mode || m == "InputAndOutput"))
-            throw new MonitoringStartFailure($"ClientError: the endpoint {endpointName} does not capture its {what}: enable DataCaptureConfig (EnableCapture, CaptureMode {mode}) on its endpoint configuration");
+        // Data quality analyses the requests, model quality the predictions (the responses), model
+        // bias both (the facet is a feature of the request, the predicted label the response's).
+        var modes = modelBias ? new[] { ("Input", "requests (their features)"), ("Output", "responses (its predictions)") }
+            : modelQuality ? [("Output", "responses (its predictions)")] : [("Input", "requests")];
+        if (capture is not { EnableCapture: true })
+            throw new MonitoringStartFailure($"ClientError: the endpoint {endpointName} does not capture its {modes[0].Item2}: enable DataCaptureConfig (EnableCapture, CaptureMode {modes[0].Item1}) on its endpoint configuration");
+        foreach (var (mode, what) in modes)
+            if (!capture.CaptureModes.Any(m => m == mode || m == "InputAndOutput"))
+                throw new MonitoringStartFailure($"ClientError: the endpoint {endpointName} does not capture its {what}: enable DataCaptureConfig (EnableCapture, CaptureMode {mode}) on its endpoint configuration");
 
         // The window: the period before the tick (an hour for an hourly schedule), or the offsets given.
         var schedule0 = config.ScheduleConfig!;
@@ -657,7 +742,7 @@ public sealed partial class SageMakerService : IMonitoringSchedules
                 S3CompressionType = "None",
             },
         };
-        if (modelQuality)
+        if (modelQuality || modelBias)
         {
             // The ground truth's whole prefix: labels arrive after their predictions, in hour folders
             // of their upload; the analyzer reads those from the window's start on.
@@ -672,8 +757,33 @@ public sealed partial class SageMakerService : IMonitoringSchedules
                 S3CompressionType = "None",
             });
             environment["ground_truth_source"] = GroundTruthPath;
+        }
+        if (modelBias)
+        {
+            // Clarify's processing input analysis_config: the file ConfigUri names.
+            var configUri = d.ConfigUri!;
+            inputs.Add(new ProcessingJobInput
+            {
+                InputName = "analysis_config",
+                S3Uri = configUri,
+                LocalPath = AnalysisConfigPath,
+                S3DataType = "S3Prefix",
+                S3InputMode = "File",
+                S3DataDistributionType = "FullyReplicated",
+                S3CompressionType = "None",
+            });
+            environment["analysis_type"] = "MODEL_BIAS";
+            environment["analysis_config"] = AnalysisConfigPath + "/" + configUri[(configUri.LastIndexOf('/') + 1)..];
+            if (endpointInput.FeaturesAttribute is { } features) environment["features_attribute"] = features;
+        }
+        if (modelQuality)
+        {
             environment["analysis_type"] = "MODEL_QUALITY";
             environment["problem_type"] = d.ProblemType!;
+        }
+        if (modelQuality || modelBias)
+        {
+            // Where the prediction is in the endpoint's response, and what makes a probability a label.
             if (endpointInput.InferenceAttribute is { } inference) environment["inference_attribute"] = inference;
             if (endpointInput.ProbabilityAttribute is { } probability) environment["probability_attribute"] = probability;
             if (endpointInput.ProbabilityThresholdAttribute is { } threshold) environment["probability_threshold_attribute"] = threshold.ToString("R", CultureInfo.InvariantCulture);

@@ -5,7 +5,7 @@ using Strata.Server.Storage;
 
 namespace Strata.Server.Services.SageMaker;
 
-/// <summary>A monitoring job definition (data quality or model quality): the request that made it,
+/// <summary>A monitoring job definition (data quality, model quality or model bias): the request that made it,
 /// as its wire JSON (without its tags, which are the tag table's), so that Describe answers it as given.</summary>
 public sealed record MonitoringJobDefinitionRow(string JobDefinitionName, string JobDefinitionArn, DateTimeOffset CreationTime, string EndpointName, string DefinitionJson);
 
@@ -54,12 +54,13 @@ internal sealed partial class MonitoringJson : JsonSerializerContext;
 public sealed class MonitoringStore(IStateStore state)
 {
     /// <summary>The MonitoringType values whose job definitions Strata keeps.</summary>
-    public const string DataQuality = "DataQuality", ModelQuality = "ModelQuality";
+    public const string DataQuality = "DataQuality", ModelQuality = "ModelQuality", ModelBias = "ModelBias";
 
     static string Definitions(string monitoringType) => monitoringType switch
     {
         DataQuality => "sm-data-quality-job-definitions",
         ModelQuality => "sm-model-quality-job-definitions",
+        ModelBias => "sm-model-bias-job-definitions",
         _ => throw new ArgumentException($"no job definitions of type {monitoringType}", nameof(monitoringType)),
     };
     const string Schedules = "sm-monitoring-schedules";

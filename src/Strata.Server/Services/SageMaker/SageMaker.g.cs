@@ -878,6 +878,49 @@ public sealed partial record CreateHyperParameterTuningJobResponse
     public string? HyperParameterTuningJobArn { get; init; }
 }
 
+public sealed partial record CreateModelBiasJobDefinitionRequest : IValidatable
+{
+    public string? JobDefinitionName { get; init; }
+    public ModelBiasBaselineConfig? ModelBiasBaselineConfig { get; init; }
+    public ModelBiasAppSpecification? ModelBiasAppSpecification { get; init; }
+    public ModelBiasJobInput? ModelBiasJobInput { get; init; }
+    public MonitoringOutputConfig? ModelBiasJobOutputConfig { get; init; }
+    public MonitoringResources? JobResources { get; init; }
+    public MonitoringNetworkConfig? NetworkConfig { get; init; }
+    public string? RoleArn { get; init; }
+    public MonitoringStoppingCondition? StoppingCondition { get; init; }
+    public List<Tag>? Tags { get; init; }
+
+    public void Validate(Validator v)
+    {
+        v.Required(JobDefinitionName, "JobDefinitionName");
+        v.Length(JobDefinitionName, "JobDefinitionName", 1, 63);
+        v.Pattern(JobDefinitionName, "JobDefinitionName", SageMakerPatterns.MonitoringJobDefinitionName, "[a-zA-Z0-9](-*[a-zA-Z0-9]){0,62}");
+        v.Nested(ModelBiasBaselineConfig, "ModelBiasBaselineConfig");
+        v.Required(ModelBiasAppSpecification, "ModelBiasAppSpecification");
+        v.Nested(ModelBiasAppSpecification, "ModelBiasAppSpecification");
+        v.Required(ModelBiasJobInput, "ModelBiasJobInput");
+        v.Nested(ModelBiasJobInput, "ModelBiasJobInput");
+        v.Required(ModelBiasJobOutputConfig, "ModelBiasJobOutputConfig");
+        v.Nested(ModelBiasJobOutputConfig, "ModelBiasJobOutputConfig");
+        v.Required(JobResources, "JobResources");
+        v.Nested(JobResources, "JobResources");
+        v.Nested(NetworkConfig, "NetworkConfig");
+        v.Required(RoleArn, "RoleArn");
+        v.Length(RoleArn, "RoleArn", 20, 2048);
+        v.Pattern(RoleArn, "RoleArn", SageMakerPatterns.RoleArn, "arn:aws[a-z\\-]*:iam::\\d{12}:role/?[a-zA-Z_0-9+=,.@\\-_/]+");
+        v.Nested(StoppingCondition, "StoppingCondition");
+        v.Length(Tags, "Tags", 0, 50);
+        v.NoNulls(Tags, "Tags");
+        v.Each(Tags, "Tags", static (v, i0) => { v.Nested(i0, null); });
+    }
+}
+
+public sealed partial record CreateModelBiasJobDefinitionResponse
+{
+    public string? JobDefinitionArn { get; init; }
+}
+
 public sealed partial record CreateModelInput : IValidatable
 {
     public string? ModelName { get; init; }
@@ -1541,6 +1584,18 @@ public sealed partial record DeleteHyperParameterTuningJobRequest : IValidatable
     }
 }
 
+public sealed partial record DeleteModelBiasJobDefinitionRequest : IValidatable
+{
+    public string? JobDefinitionName { get; init; }
+
+    public void Validate(Validator v)
+    {
+        v.Required(JobDefinitionName, "JobDefinitionName");
+        v.Length(JobDefinitionName, "JobDefinitionName", 1, 63);
+        v.Pattern(JobDefinitionName, "JobDefinitionName", SageMakerPatterns.MonitoringJobDefinitionName, "[a-zA-Z0-9](-*[a-zA-Z0-9]){0,62}");
+    }
+}
+
 public sealed partial record DeleteModelInput : IValidatable
 {
     public string? ModelName { get; init; }
@@ -1771,6 +1826,33 @@ public sealed partial record DescribeHyperParameterTuningJobResponse
     public string? FailureReason { get; init; }
     public HyperParameterTuningJobCompletionDetails? TuningJobCompletionDetails { get; init; }
     public HyperParameterTuningJobConsumedResources? ConsumedResources { get; init; }
+}
+
+public sealed partial record DescribeModelBiasJobDefinitionRequest : IValidatable
+{
+    public string? JobDefinitionName { get; init; }
+
+    public void Validate(Validator v)
+    {
+        v.Required(JobDefinitionName, "JobDefinitionName");
+        v.Length(JobDefinitionName, "JobDefinitionName", 1, 63);
+        v.Pattern(JobDefinitionName, "JobDefinitionName", SageMakerPatterns.MonitoringJobDefinitionName, "[a-zA-Z0-9](-*[a-zA-Z0-9]){0,62}");
+    }
+}
+
+public sealed partial record DescribeModelBiasJobDefinitionResponse
+{
+    public string? JobDefinitionArn { get; init; }
+    public string? JobDefinitionName { get; init; }
+    public DateTimeOffset? CreationTime { get; init; }
+    public ModelBiasBaselineConfig? ModelBiasBaselineConfig { get; init; }
+    public ModelBiasAppSpecification? ModelBiasAppSpecification { get; init; }
+    public ModelBiasJobInput? ModelBiasJobInput { get; init; }
+    public MonitoringOutputConfig? ModelBiasJobOutputConfig { get; init; }
+    public MonitoringResources? JobResources { get; init; }
+    public MonitoringNetworkConfig? NetworkConfig { get; init; }
+    public string? RoleArn { get; init; }
+    public MonitoringStoppingCondition? StoppingCondition { get; init; }
 }
 
 public sealed partial record DescribeModelInput : IValidatable
@@ -2854,6 +2936,37 @@ public sealed partial record ListHyperParameterTuningJobsResponse
     public string? NextToken { get; init; }
 }
 
+public sealed partial record ListModelBiasJobDefinitionsRequest : IValidatable
+{
+    public string? EndpointName { get; init; }
+    public string? SortBy { get; init; }
+    public string? SortOrder { get; init; }
+    public string? NextToken { get; init; }
+    public int? MaxResults { get; init; }
+    public string? NameContains { get; init; }
+    public DateTimeOffset? CreationTimeBefore { get; init; }
+    public DateTimeOffset? CreationTimeAfter { get; init; }
+
+    public void Validate(Validator v)
+    {
+        v.Length(EndpointName, "EndpointName", 0, 63);
+        v.Pattern(EndpointName, "EndpointName", SageMakerPatterns.EndpointName, "[a-zA-Z0-9](-*[a-zA-Z0-9]){0,62}");
+        v.Enum(SortBy, "SortBy", SageMakerEnums.MonitoringJobDefinitionSortKey);
+        v.Enum(SortOrder, "SortOrder", SageMakerEnums.SortOrder);
+        v.Length(NextToken, "NextToken", 0, 8192);
+        v.Pattern(NextToken, "NextToken", SageMakerPatterns.NextToken, ".*");
+        v.Range(MaxResults, "MaxResults", 1, 100);
+        v.Length(NameContains, "NameContains", 0, 63);
+        v.Pattern(NameContains, "NameContains", SageMakerPatterns.NameContains, "[a-zA-Z0-9\\-]+");
+    }
+}
+
+public sealed partial record ListModelBiasJobDefinitionsResponse
+{
+    public List<MonitoringJobDefinitionSummary>? JobDefinitionSummaries { get; init; }
+    public string? NextToken { get; init; }
+}
+
 public sealed partial record ListModelPackageGroupsInput : IValidatable
 {
     public DateTimeOffset? CreationTimeAfter { get; init; }
@@ -3338,6 +3451,58 @@ public sealed partial record ModelAccessConfig : IValidatable
 public sealed partial record ModelArtifacts
 {
     public string? S3ModelArtifacts { get; init; }
+}
+
+/// <summary>Docker container image configuration object for the model bias job.</summary>
+public sealed partial record ModelBiasAppSpecification : IValidatable
+{
+    public string? ImageUri { get; init; }
+    public string? ConfigUri { get; init; }
+    public Dictionary<string, string>? Environment { get; init; }
+
+    public void Validate(Validator v)
+    {
+        v.Required(ImageUri, "ImageUri");
+        v.Length(ImageUri, "ImageUri", 0, 255);
+        v.Pattern(ImageUri, "ImageUri", SageMakerPatterns.ImageUri, ".*");
+        v.Required(ConfigUri, "ConfigUri");
+        v.Length(ConfigUri, "ConfigUri", 0, 1024);
+        v.Pattern(ConfigUri, "ConfigUri", SageMakerPatterns.S3Uri, "(https|s3)://([^/]+)/?(.*)");
+        v.Length(Environment, "Environment", 0, 50);
+        v.NoNulls(Environment, "Environment");
+        v.Keys(Environment, "Environment", static (v, k0) => { v.Length(k0, null, 0, 256); v.Pattern(k0, null, SageMakerPatterns.ProcessingEnvironmentKey, "[a-zA-Z_][a-zA-Z0-9_]*"); });
+        v.Values(Environment, "Environment", static (v, k0) => { v.Length(k0, null, 0, 256); v.Pattern(k0, null, SageMakerPatterns.ProcessingEnvironmentValue, "[\\S\\s]*"); });
+    }
+}
+
+/// <summary>The configuration for a baseline model bias job.</summary>
+public sealed partial record ModelBiasBaselineConfig : IValidatable
+{
+    public string? BaseliningJobName { get; init; }
+    public MonitoringConstraintsResource? ConstraintsResource { get; init; }
+
+    public void Validate(Validator v)
+    {
+        v.Length(BaseliningJobName, "BaseliningJobName", 1, 63);
+        v.Pattern(BaseliningJobName, "BaseliningJobName", SageMakerPatterns.ProcessingJobName, "[a-zA-Z0-9](-*[a-zA-Z0-9]){0,62}");
+        v.Nested(ConstraintsResource, "ConstraintsResource");
+    }
+}
+
+/// <summary>Inputs for the model bias job.</summary>
+public sealed partial record ModelBiasJobInput : IValidatable
+{
+    public EndpointInput? EndpointInput { get; init; }
+    public BatchTransformInput? BatchTransformInput { get; init; }
+    public MonitoringGroundTruthS3Input? GroundTruthS3Input { get; init; }
+
+    public void Validate(Validator v)
+    {
+        v.Nested(EndpointInput, "EndpointInput");
+        v.Nested(BatchTransformInput, "BatchTransformInput");
+        v.Required(GroundTruthS3Input, "GroundTruthS3Input");
+        v.Nested(GroundTruthS3Input, "GroundTruthS3Input");
+    }
 }
 
 /// <summary>Configures the timeout and maximum number of retries for processing a transform job invocation.</summary>
@@ -5727,6 +5892,8 @@ public static partial class SageMakerPatterns
 [JsonSerializable(typeof(CreateEndpointOutput))]
 [JsonSerializable(typeof(CreateHyperParameterTuningJobRequest))]
 [JsonSerializable(typeof(CreateHyperParameterTuningJobResponse))]
+[JsonSerializable(typeof(CreateModelBiasJobDefinitionRequest))]
+[JsonSerializable(typeof(CreateModelBiasJobDefinitionResponse))]
 [JsonSerializable(typeof(CreateModelInput))]
 [JsonSerializable(typeof(CreateModelOutput))]
 [JsonSerializable(typeof(CreateModelPackageGroupInput))]
@@ -5747,6 +5914,7 @@ public static partial class SageMakerPatterns
 [JsonSerializable(typeof(DeleteEndpointConfigInput))]
 [JsonSerializable(typeof(DeleteEndpointInput))]
 [JsonSerializable(typeof(DeleteHyperParameterTuningJobRequest))]
+[JsonSerializable(typeof(DeleteModelBiasJobDefinitionRequest))]
 [JsonSerializable(typeof(DeleteModelInput))]
 [JsonSerializable(typeof(DeleteModelPackageGroupInput))]
 [JsonSerializable(typeof(DeleteModelPackageInput))]
@@ -5762,6 +5930,8 @@ public static partial class SageMakerPatterns
 [JsonSerializable(typeof(DescribeEndpointOutput))]
 [JsonSerializable(typeof(DescribeHyperParameterTuningJobRequest))]
 [JsonSerializable(typeof(DescribeHyperParameterTuningJobResponse))]
+[JsonSerializable(typeof(DescribeModelBiasJobDefinitionRequest))]
+[JsonSerializable(typeof(DescribeModelBiasJobDefinitionResponse))]
 [JsonSerializable(typeof(DescribeModelInput))]
 [JsonSerializable(typeof(DescribeModelOutput))]
 [JsonSerializable(typeof(DescribeModelPackageGroupInput))]
@@ -5786,6 +5956,8 @@ public static partial class SageMakerPatterns
 [JsonSerializable(typeof(ListEndpointsOutput))]
 [JsonSerializable(typeof(ListHyperParameterTuningJobsRequest))]
 [JsonSerializable(typeof(ListHyperParameterTuningJobsResponse))]
+[JsonSerializable(typeof(ListModelBiasJobDefinitionsRequest))]
+[JsonSerializable(typeof(ListModelBiasJobDefinitionsResponse))]
 [JsonSerializable(typeof(ListModelPackageGroupsInput))]
 [JsonSerializable(typeof(ListModelPackageGroupsOutput))]
 [JsonSerializable(typeof(ListModelPackagesInput))]
@@ -5876,6 +6048,10 @@ public static class SageMakerOperations
     public static readonly JsonOperation<DescribeModelQualityJobDefinitionRequest, DescribeModelQualityJobDefinitionResponse> DescribeModelQualityJobDefinition = new("DescribeModelQualityJobDefinition", SageMakerJson.Default.DescribeModelQualityJobDefinitionRequest, SageMakerJson.Default.DescribeModelQualityJobDefinitionResponse);
     public static readonly JsonOperation<ListModelQualityJobDefinitionsRequest, ListModelQualityJobDefinitionsResponse> ListModelQualityJobDefinitions = new("ListModelQualityJobDefinitions", SageMakerJson.Default.ListModelQualityJobDefinitionsRequest, SageMakerJson.Default.ListModelQualityJobDefinitionsResponse);
     public static readonly JsonOperation<DeleteModelQualityJobDefinitionRequest, Empty> DeleteModelQualityJobDefinition = new("DeleteModelQualityJobDefinition", SageMakerJson.Default.DeleteModelQualityJobDefinitionRequest, null);
+    public static readonly JsonOperation<CreateModelBiasJobDefinitionRequest, CreateModelBiasJobDefinitionResponse> CreateModelBiasJobDefinition = new("CreateModelBiasJobDefinition", SageMakerJson.Default.CreateModelBiasJobDefinitionRequest, SageMakerJson.Default.CreateModelBiasJobDefinitionResponse);
+    public static readonly JsonOperation<DescribeModelBiasJobDefinitionRequest, DescribeModelBiasJobDefinitionResponse> DescribeModelBiasJobDefinition = new("DescribeModelBiasJobDefinition", SageMakerJson.Default.DescribeModelBiasJobDefinitionRequest, SageMakerJson.Default.DescribeModelBiasJobDefinitionResponse);
+    public static readonly JsonOperation<ListModelBiasJobDefinitionsRequest, ListModelBiasJobDefinitionsResponse> ListModelBiasJobDefinitions = new("ListModelBiasJobDefinitions", SageMakerJson.Default.ListModelBiasJobDefinitionsRequest, SageMakerJson.Default.ListModelBiasJobDefinitionsResponse);
+    public static readonly JsonOperation<DeleteModelBiasJobDefinitionRequest, Empty> DeleteModelBiasJobDefinition = new("DeleteModelBiasJobDefinition", SageMakerJson.Default.DeleteModelBiasJobDefinitionRequest, null);
     public static readonly JsonOperation<CreateMonitoringScheduleRequest, CreateMonitoringScheduleResponse> CreateMonitoringSchedule = new("CreateMonitoringSchedule", SageMakerJson.Default.CreateMonitoringScheduleRequest, SageMakerJson.Default.CreateMonitoringScheduleResponse);
     public static readonly JsonOperation<DescribeMonitoringScheduleRequest, DescribeMonitoringScheduleResponse> DescribeMonitoringSchedule = new("DescribeMonitoringSchedule", SageMakerJson.Default.DescribeMonitoringScheduleRequest, SageMakerJson.Default.DescribeMonitoringScheduleResponse);
     public static readonly JsonOperation<ListMonitoringSchedulesRequest, ListMonitoringSchedulesResponse> ListMonitoringSchedules = new("ListMonitoringSchedules", SageMakerJson.Default.ListMonitoringSchedulesRequest, SageMakerJson.Default.ListMonitoringSchedulesResponse);

@@ -85,6 +85,23 @@ public sealed class MonitoringMetricsPublishTests : IDisposable
     }
 
     [Fact]
+    public void AModelBiasExecutionKeepsItsBiasDimensionsAndNoOthers()
+    {
+        var t = Now.AddMinutes(-5).ToUnixTimeSeconds();
+        static string Bias(string name, long at, string extra)
+            => $$"""{"MetricName":"{{name}}","Timestamp":{{at}},"Dimensions":[{"Name":"Endpoint","Value":"other-ep"},{"Name":"BiasStage","Value":"Post-Training"},{"Name":"Facet","Value":"gender"},{"Name":"FacetValue","Value":"0"}{{extra}}],"Value":0.5}""";
+        File.WriteAllLines(Path.Combine(CloudWatchDir, "a.jsonl"),
+            [Bias("bias_metric_DPPL", t, ""), Bias("bias_metric_DI", t, ",{\"Name\":\"InstanceId\",\"Value\":\"x\"}"), Bias("bias_metric_DI", t, ",{\"Name\":\"Facet\",\"Value\":\"again\"}"),
+             Bias("bias_metric_XYZ", t, ""), Line("mae", t)]);
+        var job = Job(true);
+        job = job with { Monitor = job.Monitor! with { MonitoringType = "ModelBias" } };
+        Assert.Equal((1, 4), ProcessingJobRunner.PublishMonitoringMetrics(_metrics, "123456789012", job, _output, Now));
+        var series = Assert.Single(Series());
+        Assert.Equal(ProcessingJobRunner.ModelBiasNamespace, series.Key.Namespace);
+        Assert.Equal(["BiasStage=Post-Training", "Endpoint=ep", "Facet=gender", "FacetValue=0", "MonitoringSchedule=sched"], series.Key.Dimensions.Select(d => $"{d.Key}={d.Value}"));
+    }
+
+    [Fact]
     public void AJobWhoseEnvironmentNamesASchedulePublishesNothingUnlessTheSchedulerMadeIt()
     {
         File.WriteAllLines(Path.Combine(CloudWatchDir, "a.jsonl"), [Line("feature_null_a", Now.AddMinutes(-5).ToUnixTimeSeconds(), endpoint: "ep", schedule: "sched")]);
