@@ -191,7 +191,8 @@ public static class Sandbox
     /// execs the command in place.</summary>
     public static List<string> Wrap(Spec spec, IReadOnlyList<string> command)
     {
-        var steps = new List<string>();
+        // What root makes in the container's view is searchable by its user, whatever the server's umask.
+        var steps = new List<string> { "umask 022" };
         foreach (var (source, target, readOnly) in spec.Binds)
             steps.Add($"/bin/mkdir -p {Quote(target)} && /bin/mount --bind {Quote(source)} {Quote(target)}"
                 + (readOnly ? $" && /bin/mount -o remount,bind,ro {Quote(target)}" : ""));
@@ -201,10 +202,18 @@ public static class Sandbox
             steps.Add($"/bin/mount --bind {Quote(hostsFile)} /etc/hosts && /bin/mount -o remount,bind,ro /etc/hosts && echo {Quote(hostname)} > /proc/sys/kernel/hostname");
         // Read-only: a write there would look as if it had reached the data directory.
         steps.Add($"/bin/mount -t tmpfs -o ro,size=1m,mode=0700 strata-hidden {Quote(Path.GetFullPath(spec.DataDir))}");
-        // Private temporary directories: the server's sockets are in /tmp.
-        foreach (var dir in new[] { "/tmp", "/var/tmp", "/dev/shm" }.Where(Directory.Exists))
+        // Private temporary directories: the server's sockets are in /tmp. The directories of the
+        // command's programs that are in one (a script the administrator keeps in /tmp) are held
+        // open (sh(1) opens a directory to read), then bound back read-only from that descriptor.
+        var programs = Programs(command).ToList();
+        var kept = programs.Where(InPrivateDir).Select(p => Path.GetDirectoryName(p)!).Distinct(StringComparer.Ordinal)
+            .Select((dir, i) => (Dir: dir, Fd: i + 3)).Where(k => k.Fd <= 9).ToList();
+        steps.AddRange(kept.Select(k => $"exec {k.Fd}< {Quote(k.Dir)}"));
+        foreach (var dir in PrivateDirs.Where(Directory.Exists))
             steps.Add($"/bin/mount -t tmpfs -o mode=1777,nosuid,nodev strata-tmp {dir}");
-        steps.AddRange(ReachSteps(command));
+        steps.AddRange(kept.Select(k => $"/bin/mkdir -p {Quote(k.Dir)} && /bin/mount --no-canonicalize --bind /proc/self/fd/{k.Fd} {Quote(k.Dir)}"
+            + $" && /bin/mount -o remount,bind,ro {Quote(k.Dir)} && exec {k.Fd}<&-"));
+        steps.AddRange(ReachSteps(programs.Where(p => !InPrivateDir(p))));
         steps.Add($"/bin/mkdir -m 0700 {Home} && /bin/chown {spec.User.Uid}:{spec.User.Gid} {Home}");
         steps.Add("/bin/mount --bind /proc/sys /proc/sys && /bin/mount -o remount,bind,ro /proc/sys");
         steps.Add($"cd {Quote(spec.WorkingDirectory)}");
@@ -220,16 +229,10 @@ public static class Sandbox
     /// absolute paths of files, and what their links point at) that other users may not search:
     /// the directory replaced by an empty tmpfs holding only the way on (its child bound back).
     /// Top down, so that a deeper one is replaced inside what was bound back.</summary>
-    static IEnumerable<string> ReachSteps(IReadOnlyList<string> command)
+    static IEnumerable<string> ReachSteps(IEnumerable<string> programs)
     {
         var ways = new SortedDictionary<string, SortedSet<string>>(StringComparer.Ordinal);
-        // A program named without a path is the one the server's PATH finds (env(1) and setpriv(1) search it).
-        var program = command.SkipWhile(a => a == "/usr/bin/env" || a.Contains('=')).FirstOrDefault();
-        var found = program is null || program.Contains('/') ? null
-            : (Environment.GetEnvironmentVariable("PATH") ?? "").Split(':', StringSplitOptions.RemoveEmptyEntries)
-                .Select(dir => Path.Combine(dir, program)).FirstOrDefault(File.Exists);
-        foreach (var path in command.Append(found).OfType<string>().Where(a => a.StartsWith('/') && !a.StartsWith("/opt/ml/", StringComparison.Ordinal) && File.Exists(a))
-            .SelectMany(a => new[] { Path.GetFullPath(a), File.ResolveLinkTarget(a, returnFinalTarget: true)?.FullName }).OfType<string>())
+        foreach (var path in programs)
         {
             var segments = path.Split('/', StringSplitOptions.RemoveEmptyEntries);
             var dir = "/";
@@ -253,6 +256,25 @@ public static class Sandbox
             foreach (var (path, at, isDir) in kept)
                 yield return $"{(isDir ? "/bin/mkdir" : "/bin/touch")} {Quote(path)} && /bin/mount --move {at} {Quote(path)} && /bin/rm -d {at}";
         }
+    }
+
+    /// <summary>The directories the container gets private, empty ones of.</summary>
+    static readonly string[] PrivateDirs = ["/tmp", "/var/tmp", "/dev/shm"];
+
+    static bool InPrivateDir(string path) => PrivateDirs.Any(dir => path.StartsWith(dir + "/", StringComparison.Ordinal));
+
+    /// <summary>The files the command runs or reads that are on the server's machine: its arguments
+    /// that are absolute paths of files (outside /opt/ml, the job's own), what their links point at,
+    /// and the program it names without a path as the server's PATH finds it (env(1) and
+    /// setpriv(1) search it).</summary>
+    static IEnumerable<string> Programs(IReadOnlyList<string> command)
+    {
+        var program = command.SkipWhile(a => a == "/usr/bin/env" || a.Contains('=')).FirstOrDefault();
+        var found = program is null || program.Contains('/') ? null
+            : (Environment.GetEnvironmentVariable("PATH") ?? "").Split(':', StringSplitOptions.RemoveEmptyEntries)
+                .Select(dir => Path.Combine(dir, program)).FirstOrDefault(File.Exists);
+        return command.Append(found).OfType<string>().Where(a => a.StartsWith('/') && !a.StartsWith("/opt/ml/", StringComparison.Ordinal) && File.Exists(a))
+            .SelectMany(a => new[] { Path.GetFullPath(a), File.ResolveLinkTarget(a, returnFinalTarget: true)?.FullName }).OfType<string>().Distinct(StringComparer.Ordinal);
     }
 
     /// <summary>A word for sh(1): single-quoted, a quote inside closed and escaped.</summary>
