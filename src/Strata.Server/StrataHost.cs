@@ -193,6 +193,7 @@ public static class StrataHost
             new HostingOptions
             {
                 RunDir = runDir,
+                DataDir = options.DataDir,
                 LogDir = Path.Combine(options.DataDir, "logs"),
                 ServerlessIdle = options.ServerlessIdle,
                 LogEvents = logIngestion,
@@ -203,7 +204,7 @@ public static class StrataHost
         var transformJobs = new TransformJobStore(state) { Events = serviceEvents };
         transforms = new TransformJobRunner(new TransformJobs(transformJobs, sageMakerStore), new TransformCheckpoints(state),
             new S3JobStorage(s3Store, sse, roles, clock, options.Region), artifacts, images, metrics,
-            new TransformOptions { WorkDir = Path.Combine(options.DataDir, "transform"), RunDir = runDir, LogDir = Path.Combine(options.DataDir, "logs"), LogEvents = logIngestion }, clock,
+            new TransformOptions { WorkDir = Path.Combine(options.DataDir, "transform"), RunDir = runDir, DataDir = options.DataDir, LogDir = Path.Combine(options.DataDir, "logs"), LogEvents = logIngestion }, clock,
             app.Services.GetRequiredService<ILogger<TransformJobRunner>>());
         var trainingJobs = new TrainingJobStore(state) { Events = serviceEvents };
         training = new TrainingJobRunner(trainingJobs, new S3JobStorage(s3Store, sse, roles, clock, options.Region), images, metrics,

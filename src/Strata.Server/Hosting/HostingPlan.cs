@@ -104,6 +104,8 @@ public sealed record HostingOptions
 {
     /// <summary>Where worker sockets live (short: socket paths are limited to 108 bytes).</summary>
     public required string RunDir { get; init; }
+    /// <summary>The server's data directory, hidden from a container of one's own in the sandbox.</summary>
+    public required string DataDir { get; init; }
     /// <summary>Where instances' log streams are written.</summary>
     public required string LogDir { get; init; }
     /// <summary>How long serverless variants stay warm without requests.</summary>

@@ -157,7 +157,7 @@ public sealed class HostingService(IArtifactReader artifacts, ImageCatalogue ima
                     var instanceEnvironment = new Dictionary<string, string>(environment);
                     foreach (var (k, v) in _gpus.For(type)) instanceEnvironment[k] = v;
                     return WorkerProcess.StartAsync($"{endpointName}/{variantName}/{instanceId}", modelDir, options.RunDir, type, instanceEnvironment, HealthTimeout, token,
-                        log, command, model.EnableNetworkIsolation, zone, clock);
+                        log, command, model.EnableNetworkIsolation, zone, clock, dataDir: options.DataDir);
                 }
                 var initial = serverless?.ProvisionedInstances ?? pv.InitialInstanceCount ?? 1;
                 List<string?> placement = zones is null ? [.. Enumerable.Repeat<string?>(null, initial)] : [.. zones.Spread(initial)];

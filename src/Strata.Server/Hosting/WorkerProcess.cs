@@ -1,5 +1,6 @@
 using System.Diagnostics;
 using System.Net.Sockets;
+using Strata.Server.Jobs.Containers;
 
 namespace Strata.Server.Hosting;
 
@@ -64,21 +65,48 @@ public sealed class WorkerProcess : IAsyncDisposable
     /// its own (unshare --net) and is reached over a Unix socket, the only way in or out.</param>
     public static async Task<WorkerProcess> StartAsync(string id, string modelDir, string runDir, InstanceType type,
         IReadOnlyDictionary<string, string>? environment, TimeSpan healthTimeout, CancellationToken ct, WorkerLog? log = null, IReadOnlyList<string>? command = null,
-        bool isolated = false, string? zone = null, TimeProvider? clock = null, string? volume = null)
+        bool isolated = false, string? zone = null, TimeProvider? clock = null, string? volume = null, string? dataDir = null)
     {
         clock ??= TimeProvider.System;
         Directory.CreateDirectory(runDir);
         var socketPath = Path.Combine(runDir, Guid.NewGuid().ToString("N")[..12] + ".sock");
         var workerDll = Path.Combine(AppContext.BaseDirectory, "strata-worker.dll");
         List<string> argv = command is null ? [DotnetHost(), workerDll] : [.. command];
-        if (isolated)
+        // A container of one's own runs in the sandbox, as training's does, where the server may
+        // make one: its model directory at /opt/ml/model (read-only), as SageMaker mounts it.
+        // The built-in worker is Strata's own code, not the model's.
+        var user = command is not null && Sandbox.Available ? Sandbox.Allocate() : null;
+        try
         {
-            if (!Environment.IsPrivilegedProcess)
-                throw new HostingException("EnableNetworkIsolation needs the server to run as root: its workers start in a network namespace of their own (unshare --net)");
-            // A container of one's own still serves TCP, inside the namespace: the built-in
-            // worker relays the Unix socket to it there.
-            if (command is not null) argv = [DotnetHost(), workerDll, "--isolated-container", "--", .. command];
-            argv = ["unshare", "--net", "--", .. argv];
+            if (user is not null)
+            {
+                Sandbox.ShareModel(modelDir);
+                // The container's Environment is applied by env(1) as it starts, never to the root
+                // wrapper before it (LD_PRELOAD, PATH); the contract's variables win over it.
+                var own = (environment ?? new Dictionary<string, string>()).Where(kv => !ContractVariables.Contains(kv.Key)).Select(kv => $"{kv.Key}={kv.Value}");
+                argv = Sandbox.Wrap(new Sandbox.Spec
+                {
+                    User = user,
+                    Binds = [(Path.GetFullPath(modelDir), SandboxModelDir, true)],
+                    DataDir = dataDir ?? throw new ArgumentNullException(nameof(dataDir)),
+                    WorkingDirectory = "/",
+                    ReadsModels = true,
+                }, ["/usr/bin/env", .. own, .. argv]);
+            }
+            if (isolated)
+            {
+                if (!Environment.IsPrivilegedProcess)
+                    throw new HostingException("EnableNetworkIsolation needs the server to run as root: its workers start in a network namespace of their own (unshare --net)");
+                // A container of one's own still serves TCP, inside the namespace: the built-in
+                // worker (root there) relays the Unix socket to it, and starts its sandbox.
+                if (command is not null) argv = [DotnetHost(), workerDll, "--isolated-container", "--", .. argv];
+                argv = ["unshare", "--net", "--", .. argv];
+            }
+        }
+        catch
+        {
+            user?.Dispose();
+            throw;
         }
         int? tcpPort = command is null || isolated ? null : FreePort();
         var psi = new ProcessStartInfo(argv[0])
@@ -89,8 +117,10 @@ public sealed class WorkerProcess : IAsyncDisposable
         };
         foreach (var arg in argv.Skip(1)) psi.ArgumentList.Add(arg);
         // The container's own Environment first: the contract's variables win over it.
-        foreach (var (k, v) in environment ?? new Dictionary<string, string>()) psi.Environment[k] = v;
-        psi.Environment["SM_MODEL_DIR"] = modelDir;
+        if (user is null)
+            foreach (var (k, v) in environment ?? new Dictionary<string, string>()) psi.Environment[k] = v;
+        else psi.Environment["HOME"] = Sandbox.Home; // unless the container's Environment (env(1), after) names another
+        psi.Environment["SM_MODEL_DIR"] = user is null ? modelDir : SandboxModelDir;
         if (tcpPort is { } port) psi.Environment["SAGEMAKER_BIND_TO_PORT"] = port.ToString();
         else psi.Environment["STRATA_WORKER_SOCKET"] = socketPath;
         psi.Environment["STRATA_WORKER_THREADS"] = type.Threads.ToString();
@@ -104,10 +134,12 @@ public sealed class WorkerProcess : IAsyncDisposable
         }
         catch (System.ComponentModel.Win32Exception e)
         {
+            user?.Dispose();
             throw new HostingException($"the container command {psi.FileName} could not be started: {e.Message}");
         }
         var worker = new WorkerProcess(id, process, socketPath, tcpPort)
         {
+            _user = user,
             MemoryMiB = type.MemoryMiB,
             Zone = zone,
             Volume = volume ?? modelDir,
@@ -168,6 +200,17 @@ public sealed class WorkerProcess : IAsyncDisposable
 
     StreamWriter? _logFile;
     TimeProvider _clock = TimeProvider.System;
+    /// <summary>The sandbox's user a container of one's own runs as, freed once it has ended.</summary>
+    Sandbox.User? _user;
+
+    /// <summary>The variables the server sets for every worker, which a container's Environment does not override.</summary>
+    static readonly HashSet<string> ContractVariables = new(StringComparer.Ordinal)
+    {
+        "SM_MODEL_DIR", "SAGEMAKER_BIND_TO_PORT", "STRATA_WORKER_SOCKET", "STRATA_WORKER_THREADS", "STRATA_PARENT_PID", "STRATA_AVAILABILITY_ZONE", "DOTNET_GCHeapHardLimit",
+    };
+
+    /// <summary>Where a container of one's own finds its model in the sandbox, as on SageMaker.</summary>
+    const string SandboxModelDir = "/opt/ml/model";
 
     /// <summary>Keeps the last lines for failure reasons, every line in the instance's log
     /// stream file, and hands each to CloudWatch Logs (a queue that never blocks).</summary>
@@ -289,6 +332,7 @@ public sealed class WorkerProcess : IAsyncDisposable
             catch (OperationCanceledException) { _process.Kill(entireProcessTree: true); }
         }
         _process.Dispose();
+        _user?.Dispose();
         lock (_log) _logFile?.Dispose();
         try { File.Delete(SocketPath); } catch (IOException) { }
     }

@@ -147,7 +147,9 @@ public sealed class JobTransfers(IJobStorage storage, string stagingDir)
             if (since is not null && since.Has(file, stamp)) continue;
             var key = root + Path.GetRelativePath(dir, file).Replace(Path.DirectorySeparatorChar, '/');
             authorize("s3:PutObject", $"arn:aws:s3:::{bucket}/{key}", what);
-            await using (var content = File.OpenRead(file))
+            // The container may still run, and replace the file, or a directory on the way to it, with a link.
+            if (OpenInWorkDir(file, FileAccess.Read) is not { } handle) continue;
+            await using (var content = new FileStream(handle, FileAccess.Read, bufferSize: 0))
                 await storage.PutAsync(bucket, key, content, "application/octet-stream", kmsKeyId, (a, r) => authorize(a, r, what), ct);
             since?.Record(file, stamp);
         }
@@ -216,10 +218,60 @@ public sealed class JobTransfers(IJobStorage storage, string stagingDir)
         }
     }
 
+    /// <summary>A file below the work directory (<c>stagingDir</c>, which holds the jobs'
+    /// directories), opened as it is now, never through a symbolic link below that directory
+    /// (openat2's RESOLVE_BENEATH | RESOLVE_NO_SYMLINKS): a sandboxed container owns its job's
+    /// directory and, while it runs, could put a link on the way to any file the server reads or
+    /// writes there, to make the server, root, read or write another. To read, it does not wait
+    /// for a writer (O_NONBLOCK, should it be a FIFO); to write (a Pipe mode channel's FIFO), it
+    /// waits for the reader; <see cref="FileAccess.ReadWrite"/> opens it only as a path (O_PATH).
+    /// Null when it cannot be opened so.</summary>
+    public SafeFileHandle? OpenInWorkDir(string path, FileAccess access)
+    {
+        var relative = Path.GetRelativePath(Path.GetFullPath(stagingDir), Path.GetFullPath(path));
+        if (relative == ".." || relative.StartsWith("../", StringComparison.Ordinal) || Path.IsPathRooted(relative))
+            throw new InvalidOperationException($"{path} is not below the work directory {stagingDir}");
+        const ulong CloseOnExec = 0x80000, NonBlocking = 0x800, WriteOnly = 1, PathOnly = 0x200000;
+        const ulong NoMagicLinks = 0x02, NoSymlinks = 0x04, Beneath = 0x08;
+        const int NoSuchCall = 38; // ENOSYS
+        var anchor = Native.Open(Path.GetFullPath(stagingDir), (int)(PathOnly | CloseOnExec));
+        if (anchor < 0) return null;
+        try
+        {
+            var how = new Native.OpenHow
+            {
+                Flags = CloseOnExec | access switch { FileAccess.Read => NonBlocking, FileAccess.Write => WriteOnly, _ => PathOnly },
+                Resolve = Beneath | NoSymlinks | NoMagicLinks,
+            };
+            var fd = Native.OpenAt2(Native.SysOpenAt2, anchor, relative, ref how, (nuint)Marshal.SizeOf<Native.OpenHow>());
+            // A kernel before 5.6 has no openat2: the file is opened as before, links followed.
+            if (fd < 0 && Marshal.GetLastPInvokeError() == NoSuchCall) fd = Native.Open(Path.GetFullPath(path), (int)how.Flags);
+            return fd < 0 ? null : new SafeFileHandle((nint)fd, ownsHandle: true);
+        }
+        finally { _ = Native.Close(anchor); }
+    }
+
     static class Native
     {
         [DllImport("libc", SetLastError = true, EntryPoint = "open")]
         public static extern int Open([MarshalAs(UnmanagedType.LPUTF8Str)] string path, int flags);
+
+        [DllImport("libc", SetLastError = true, EntryPoint = "close")]
+        public static extern int Close(int fd);
+
+        /// <summary>openat2(2)'s number, the same on every Linux architecture (glibc has no wrapper before 2.38).</summary>
+        public const long SysOpenAt2 = 437;
+
+        [StructLayout(LayoutKind.Sequential)]
+        public struct OpenHow
+        {
+            public ulong Flags;
+            public ulong Mode;
+            public ulong Resolve;
+        }
+
+        [DllImport("libc", SetLastError = true, EntryPoint = "syscall")]
+        public static extern long OpenAt2(long number, int dirfd, [MarshalAs(UnmanagedType.LPUTF8Str)] string path, ref OpenHow how, nuint size);
     }
 
     /// <summary>The first <paramref name="maxChars"/> characters of a text file the container

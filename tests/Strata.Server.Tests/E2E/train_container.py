@@ -71,7 +71,35 @@ if hps.get("escape_to"):
         escape = "written"
     except OSError as e:
         escape = f"refused: {e}"
+# What the test prepared outside the job (root's files; a socket under /tmp as the server's are):
+# the container, its own unprivileged user, must reach none of it (each result is the errno's name).
+probes = {}
+if hps.get("probe"):
+    import errno
+    import glob
+    import socket
+    probe = json.loads(hps["probe"])
+
+    def attempt(name, action):
+        try:
+            action()
+            probes[name] = "done"
+        except OSError as e:
+            probes[name] = errno.errorcode.get(e.errno, str(e.errno))
+
+    attempt("binary", lambda: open(probe["binary"], "r+b").close())          # root:root 0755, as /usr/bin/setpriv
+    attempt("proc_sys", lambda: open("/proc/sys/kernel/domainname", "w").close())  # opened only, never written
+    attempt("disk", lambda: open(probe["disk"], "rb").close())                # root:disk 0660, as /dev/sda
+    attempt("secret", lambda: open(probe["secret"], "rb").close())            # root:root 0700
+    attempt("proc_root", lambda: open("/proc/1/root" + probe["secret"], "rb").close())  # through another process's root
+    attempt("socket", lambda: socket.socket(socket.AF_UNIX).connect(probe["socket"]))
+    attempt("socket_replace", lambda: os.unlink(probe["socket"]))
+    attempt("home", lambda: open(os.path.join(os.environ["HOME"], "x"), "w").close())
+    probes["strata_sockets"] = glob.glob("/tmp/strata-*")
+    probes["uid"], probes["euid"], probes["groups"] = os.getuid(), os.geteuid(), os.getgroups()
+    probes["capabilities"] = [line.split()[1] for line in open("/proc/self/status") if line.startswith("CapEff:")][0]
 model = {
+    "probes": probes,
     "escape": escape,
     "sum": total, "rows": rows, "hyperparameters": hps, "greeting": os.environ.get("GREETING"),
     "model_dir": model_dir, "channels": json.loads(os.environ["SM_CHANNELS"]), "current_host": os.environ["SM_CURRENT_HOST"],

@@ -61,13 +61,59 @@ def untar(key, member):
         return tar.extractfile(member).read()
 
 
+class Probe:
+    """Root's files outside any job, as a sandboxed container must not touch them: a program
+    (root:root 0755, as /usr/bin/setpriv), a disk (root:disk 0660), a secret (0700), and a socket
+    in a directory under /tmp (as the server's in /tmp/strata-<pid>). Not under /tmp, /var/tmp or
+    /dev/shm, which the sandbox replaces: the container must see the files and be refused."""
+
+    def __init__(self):
+        import socket
+        import stat
+        import tempfile
+        self.dir = tempfile.mkdtemp(prefix="strata-probe-", dir="/run" if os.path.isdir("/run") else os.path.dirname(os.environ["STRATA_DLL"]))
+        os.chmod(self.dir, 0o755)
+        self.paths = {}
+        for name, mode, group in (("binary", 0o755, 0), ("disk", 0o660, 6), ("secret", 0o700, 0)):
+            path = self.paths[name] = os.path.join(self.dir, name)
+            with open(path, "wb") as f:
+                f.write(b"root's")
+            os.chown(path, 0, group)
+            os.chmod(path, mode)
+        self.socket_dir = tempfile.mkdtemp(prefix="strata-probe-")
+        os.chmod(self.socket_dir, 0o755)
+        self.paths["socket"] = os.path.join(self.socket_dir, "worker.sock")
+        self.listener = socket.socket(socket.AF_UNIX)
+        self.listener.bind(self.paths["socket"])
+        self.listener.listen(1)
+        os.chmod(self.paths["socket"], 0o777)
+        self.paths = json.dumps(self.paths)
+        self.stat = stat
+
+    def intact(self):
+        paths = json.loads(self.paths)
+        return all(open(paths[n], "rb").read() == b"root's" for n in ("binary", "disk", "secret")) and self.stat.S_ISSOCK(os.lstat(paths["socket"]).st_mode)
+
+    def close(self):
+        import shutil
+        self.listener.close()
+        shutil.rmtree(self.dir)
+        shutil.rmtree(self.socket_dir)
+
+
 def test_a_container_of_ones_own_trains():
     name = unique("job")
     # In the sandbox the container tries to write into Strata's data directory (the path is its
     # hyperparameter escape_to); outside it there is no sandbox to test (see README, Training).
     escape = os.path.join(os.environ["STRATA_DATA_DIR"], f"{name}.escaped")
-    start(name, hyperparameters={"escape_to": escape} if os.geteuid() == 0 else {})
-    job = finished(name)
+    probe = Probe() if os.geteuid() == 0 else None
+    try:
+        start(name, hyperparameters={"escape_to": escape, "probe": probe.paths} if probe else {})
+        job = finished(name)
+        intact = probe and probe.intact()
+    finally:
+        if probe:
+            probe.close()
     eq((job["TrainingJobStatus"], job["SecondaryStatus"]), ("Completed", "Completed"), f"status ({job.get('FailureReason')})")
     eq([t["Status"] for t in job["SecondaryStatusTransitions"]], ["Starting", "Downloading", "Training", "Uploading", "Completed"], "transitions")
     assert all("EndTime" in t for t in job["SecondaryStatusTransitions"]), job["SecondaryStatusTransitions"]
@@ -85,6 +131,16 @@ def test_a_container_of_ones_own_trains():
         # Its own mount namespace: SageMaker's paths, and no data directory.
         eq((model["model_dir"], model["opt_ml_config"], model["data_dir_visible"]), ("/opt/ml/model", True, False), "the sandbox")
         assert model["escape"].startswith("refused: "), model["escape"]
+        # Its own user, without capabilities: root's files, a disk, another process's root, the /proc/sys
+        # files and the server's sockets are out of its reach; its HOME is its own.
+        probes = model["probes"]
+        assert probes["uid"] != 0 and probes["euid"] != 0 and probes["groups"] == [], probes
+        eq(int(probes["capabilities"], 16), 0, "no capability")
+        eq({k: probes[k] for k in ("binary", "disk", "secret", "proc_root")}, dict.fromkeys(("binary", "disk", "secret", "proc_root"), "EACCES"), "root's files")
+        assert probes["proc_sys"] in ("EACCES", "EROFS"), probes
+        eq((probes["socket"], probes["socket_replace"], probes["strata_sockets"]), ("ENOENT", "ENOENT", []), "a private /tmp")
+        eq(intact, True, "the files it tried are as they were")
+        eq(probes["home"], "done", "HOME")
         assert not os.path.exists(escape), "the container wrote into the data directory"
     eq(untar(f"out/{name}/output/output.tar.gz", "report.txt"), b"3 rows\n", "output data")
 

@@ -91,6 +91,8 @@ public sealed class ContainerCluster : IDisposable
                 hostsFile = Path.Combine(Path.GetFullPath(jobDir), "hosts");
                 Directory.CreateDirectory(jobDir);
                 await File.WriteAllTextAsync(hostsFile, HostsFileText(block, count), ct);
+                // Read by the containers' users (bound read-only over their /etc/hosts), whatever the server's umask.
+                if (!OperatingSystem.IsWindows()) File.SetUnixFileMode(hostsFile, UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.GroupRead | UnixFileMode.OtherRead);
                 // One host alone needs no namespace shared with others: without the tools, it keeps one of its own (unshare --net).
                 if (isolated && Nsenter is not null && Ip is not null) holder = await StartHolderAsync(ct);
             }

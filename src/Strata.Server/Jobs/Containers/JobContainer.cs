@@ -51,13 +51,14 @@ public sealed record JobContainerOptions
 
 /// <summary>
 /// Runs a job's container as a process, the one mechanism training and processing jobs share.
-/// Where the server may (it runs as root, with unshare(1) and setpriv(1)), the container is
-/// sandboxed: a mount namespace of its own in which the job's directory is bound at
-/// <c>/opt/ml</c> and the server's data directory is hidden under an empty read-only tmpfs, a network
-/// namespace of its own too with EnableNetworkIsolation, and no capability (uid 0, but securebits
-/// noroot, an empty bounding set, no new privileges), so it can neither unmount what hides the data
-/// directory nor reach the server's files through /proc. The job's Environment is applied by
-/// env(1) as the container starts, never to the root wrapper before it (LD_PRELOAD, PATH).
+/// Where the server may (it runs as root, with unshare(1) and setpriv(1)), the container runs in
+/// the <see cref="Sandbox"/>: as a user of its own that owns the job's directory, bound at
+/// <c>/opt/ml</c> in a mount namespace of its own where the server's data directory is hidden,
+/// /tmp, /var/tmp and /dev/shm are private and /proc/sys is read-only, with no capability, and a
+/// network namespace of its own too with EnableNetworkIsolation. It can write only its job's
+/// directory and its private temporary directories: not root's files (host binaries, /proc/sys),
+/// not a disk, not another container's files, not the server's sockets. The job's Environment is
+/// applied by env(1) as the container starts, never to the root wrapper before it (LD_PRELOAD, PATH).
 /// The container starts in a session and process group of its own (setsid(1)): a stop signals the
 /// whole group, and when the container's main process exits whatever it left behind is killed, as
 /// a Docker container's processes end with it; a grandchild that keeps its stdout open cannot keep
@@ -85,7 +86,7 @@ public sealed class JobContainer(JobContainerOptions options, TimeProvider clock
     public const string Host = "algo-1";
 
     /// <summary>Whether containers run in the sandbox (the server runs as root and has the tools).</summary>
-    public static bool Sandboxed { get; } = Environment.IsPrivilegedProcess && File.Exists("/usr/bin/unshare") && File.Exists("/usr/bin/setpriv");
+    public static bool Sandboxed => Sandbox.Available;
 
     /// <summary>A job's log as a file: per log group and account (two accounts may name a job alike).</summary>
     public static string LogFile(string logDir, string logGroup, string account, string jobName)
@@ -155,24 +156,23 @@ public sealed class JobContainer(JobContainerOptions options, TimeProvider clock
         var workdir = Path.Combine(launch.JobDir, launch.WorkingDirectory);
         List<string> argv = ["/usr/bin/env", .. launch.Environment.Select(kv => $"{kv.Key}={kv.Value}"), .. launch.Command];
         var cluster = launch.Cluster;
-        if (Sandboxed)
+        // A user of its own, which owns the job's directory (what the server reads back after it
+        // is root's to read, and its deletion root's) and ends with it.
+        using var user = Sandboxed ? Sandbox.Allocate() : null;
+        if (user is not null)
         {
-            // The shared network namespace is joined before the others are made (nsenter execs in place).
-            string[] enter = cluster?.NetworkNamespace is { } shared ? ["/usr/bin/nsenter", "--net=" + shared, "--"] : [];
-            var ownNetwork = launch.EnableNetworkIsolation && cluster?.NetworkNamespace is null;
-            argv = [.. enter, "/usr/bin/unshare", "--mount", .. cluster?.HostsFile is null ? Array.Empty<string>() : ["--uts"], "--propagation", "private",
-                .. ownNetwork ? new[] { "--net" } : [], "--", "/bin/sh", "-c",
-                "/bin/mkdir -p /opt/ml && /bin/mount --bind \"$STRATA_JOB_DIR\" /opt/ml"
-                // The hosts file lives below the data directory, so it is bound before that is hidden.
-                + (cluster?.HostsFile is null ? "" : " && /bin/mount --bind \"$STRATA_HOSTS_FILE\" /etc/hosts && /bin/mount -o remount,bind,ro /etc/hosts"
-                    + " && echo \"$STRATA_HOST\" > /proc/sys/kernel/hostname")
-                // Read-only: the container is uid 0 (owner of the tmpfs), and a write there would
-                // look as if it had reached the data directory.
-                + " && /bin/mount -t tmpfs -o ro,size=1m,mode=0700 strata-hidden \"$STRATA_DATA_DIR\""
-                + " && cd \"/opt/ml/$STRATA_WORKDIR\""
-                + " && exec /usr/bin/setpriv --securebits=+noroot,+noroot_locked,+no_setuid_fixup,+no_setuid_fixup_locked,+keep_caps_locked"
-                + " --bounding-set=-all --inh-caps=-all --ambient-caps=-all --no-new-privs -- \"$@\"",
-                "strata-container", .. argv];
+            Sandbox.GiveTo(launch.JobDir, user);
+            argv = Sandbox.Wrap(new Sandbox.Spec
+            {
+                User = user,
+                Binds = [(Path.GetFullPath(launch.JobDir), "/opt/ml", false)],
+                Hosts = cluster?.HostsFile is { } hosts ? (hosts, launch.Host) : null,
+                DataDir = options.DataDir,
+                WorkingDirectory = ("/opt/ml/" + launch.WorkingDirectory).TrimEnd('/'),
+                // The shared network namespace is joined before the others are made (nsenter execs in place).
+                JoinNetwork = cluster?.NetworkNamespace,
+                OwnNetwork = launch.EnableNetworkIsolation && cluster?.NetworkNamespace is null,
+            }, argv);
         }
         // A session of its own, hence a process group whose id is the container's pid: setsid(1)
         // execs in place, since a child of the server leads no group.
@@ -185,15 +185,9 @@ public sealed class JobContainer(JobContainerOptions options, TimeProvider clock
             WorkingDirectory = workdir,
         };
         foreach (var arg in argv.Skip(1)) psi.ArgumentList.Add(arg);
+        // The job's Environment (env(1), after) may name another HOME.
+        if (user is not null) psi.Environment["HOME"] = Sandbox.Home;
         foreach (var (k, v) in launch.ContractEnvironment) psi.Environment[k] = v;
-        psi.Environment["STRATA_JOB_DIR"] = Path.GetFullPath(launch.JobDir);
-        psi.Environment["STRATA_DATA_DIR"] = Path.GetFullPath(options.DataDir);
-        psi.Environment["STRATA_WORKDIR"] = launch.WorkingDirectory;
-        if (cluster?.HostsFile is { } hostsFile)
-        {
-            psi.Environment["STRATA_HOSTS_FILE"] = hostsFile;
-            psi.Environment["STRATA_HOST"] = launch.Host;
-        }
 
         var started = clock.GetUtcNow();
         var stream = $"{launch.JobName}/{launch.Host}-{started.ToUnixTimeSeconds()}";

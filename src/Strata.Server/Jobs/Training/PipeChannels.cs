@@ -2,7 +2,6 @@ using System.IO.Compression;
 using System.Runtime.InteropServices;
 using System.Text;
 using System.Text.Json;
-using Microsoft.Win32.SafeHandles;
 
 namespace Strata.Server.Jobs.Training;
 
@@ -180,7 +179,7 @@ public sealed class PipeChannels(JobTransfers transfers, string region, ILogger 
 
         public void Start()
         {
-            MakeFifo(Pipe(0));
+            owner.MakeFifo(Pipe(0));
             _task = Task.Factory.StartNew(Run, CancellationToken.None, TaskCreationOptions.LongRunning, TaskScheduler.Default);
         }
 
@@ -197,11 +196,14 @@ public sealed class PipeChannels(JobTransfers transfers, string region, ILogger 
                         _current = path;
                     }
                     // Waits for a reader: the container, or EndAsync's.
-                    using (var pipe = new FileStream(path, FileMode.Open, FileAccess.Write, FileShare.ReadWrite, bufferSize: 0))
+                    // Never through a link the container put in the pipe's place (see OpenInWorkDir).
+                    var handle = owner._transfers.OpenInWorkDir(path, FileAccess.Write)
+                        ?? throw new TrainingException($"ClientError: the pipe {channel.Name}_{epoch} of channel {channel.Name} was replaced by something else than a pipe");
+                    using (var pipe = new FileStream(handle, FileAccess.Write, bufferSize: 0))
                     {
                         // The next pass's pipe is there as soon as this one is read, so that it is
                         // there when the reader is done with this one, at its end or before.
-                        MakeFifo(Pipe(epoch + 1));
+                        owner.MakeFifo(Pipe(epoch + 1));
                         try { Serve(new PipeWriter(pipe), epoch); }
                         // The reader closed the pipe before the epoch's end: the epoch is over for it.
                         catch (ReaderGone) { }
@@ -297,9 +299,10 @@ public sealed class PipeChannels(JobTransfers transfers, string region, ILogger 
             // Opening to read without waiting for a writer (a pipe the writer has left may have no
             // writer ever again), then reading in blocking mode, so that a read waits while the
             // writer has it open and answers 0 when it has not.
-            var fd = Open(path, ReadOnly | NonBlocking | CloseOnExec);
-            if (fd < 0) return; // gone: the writer is past it, and sees that it is to end
-            using var handle = new SafeFileHandle(fd, ownsHandle: true);
+            // Gone (or a link put in its place): the writer is past it, and sees that it is to end.
+            using var handle = owner._transfers.OpenInWorkDir(path, FileAccess.Read);
+            if (handle is null) return;
+            var fd = (int)handle.DangerousGetHandle();
             _ = Fcntl(fd, SetFlags, Fcntl(fd, GetFlags, 0) & ~NonBlocking);
             using var reader = new FileStream(handle, FileAccess.Read, bufferSize: 0);
             var buffer = new byte[64 * 1024];
@@ -342,26 +345,32 @@ public sealed class PipeChannels(JobTransfers transfers, string region, ILogger 
         }
     }
 
-    const int ReadOnly = 0;
     const int NonBlocking = 0x800;
-    const int CloseOnExec = 0x80000;
     const int GetFlags = 3;
     const int SetFlags = 4;
     const int AlreadyExists = 17;
 
-    static void MakeFifo(string path)
+    void MakeFifo(string path)
     {
-        // Read and write for the owner: the container's processes (uid 0 without capabilities in
-        // the sandbox, the server's user without it).
-        if (MkFifo(path, 0x180) != 0 && Marshal.GetLastPInvokeError() is var errno and not AlreadyExists)
+        // Written by the server, read by the container: in the sandbox its own user, which the
+        // first pipes belong to (they are there before it starts, in the directory given to it)
+        // but not the next epochs', so they are readable by all, whatever the server's umask.
+        // Only the container reaches them: they are below the data directory, which only root
+        // may search and which the sandbox hides from every other container. Made in the
+        // directory as it is now, never through a link the container put on the way there.
+        using var dir = _transfers.OpenInWorkDir(Path.GetDirectoryName(path)!, FileAccess.ReadWrite)
+            ?? throw new TrainingException($"ClientError: the directory of the pipe {Path.GetFileName(path)} was replaced by a link");
+        if (MkFifoAt((int)dir.DangerousGetHandle(), Path.GetFileName(path), 0x1A4) != 0 && Marshal.GetLastPInvokeError() is var errno and not AlreadyExists)
             throw new IOException($"mkfifo {path} failed (errno {errno})");
+        using var fifo = _transfers.OpenInWorkDir(path, FileAccess.ReadWrite)
+            ?? throw new TrainingException($"ClientError: the pipe {Path.GetFileName(path)} was replaced by a link");
+        if (!OperatingSystem.IsWindows())
+            File.SetUnixFileMode($"/proc/self/fd/{fifo.DangerousGetHandle()}", UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.GroupRead | UnixFileMode.OtherRead);
     }
 
-    [DllImport("libc", SetLastError = true, EntryPoint = "mkfifo")]
-    static extern int MkFifo([MarshalAs(UnmanagedType.LPUTF8Str)] string path, uint mode);
+    [DllImport("libc", SetLastError = true, EntryPoint = "mkfifoat")]
+    static extern int MkFifoAt(int dirfd, [MarshalAs(UnmanagedType.LPUTF8Str)] string path, uint mode);
 
-    [DllImport("libc", SetLastError = true, EntryPoint = "open")]
-    static extern int Open([MarshalAs(UnmanagedType.LPUTF8Str)] string path, int flags);
 
     [DllImport("libc", SetLastError = true, EntryPoint = "fcntl")]
     static extern int Fcntl(int fd, int command, int argument);

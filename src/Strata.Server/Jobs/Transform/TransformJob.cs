@@ -61,6 +61,8 @@ public sealed record TransformOptions
     public required string WorkDir { get; init; }
     /// <summary>Where worker sockets live.</summary>
     public required string RunDir { get; init; }
+    /// <summary>The server's data directory, hidden from a container of one's own in the sandbox.</summary>
+    public required string DataDir { get; init; }
     /// <summary>Where jobs' and instances' logs are written.</summary>
     public required string LogDir { get; init; }
     /// <summary>Where instances' output and the job's summary also go as CloudWatch Logs events

@@ -118,7 +118,7 @@ public sealed class TransformJobRunner(ITransformJobs jobs, TransformCheckpoints
                 var instanceId = "i-" + Guid.NewGuid().ToString("N")[..17];
                 var instance = await WorkerProcess.StartAsync($"{name}/{instanceId}", modelDir, options.RunDir, type, environment, HealthTimeout, ct,
                     new WorkerLog(Path.Combine(jobLog, instanceId + ".log"), account, TransformLogGroup, $"{name}/{instanceId}", options.LogEvents),
-                    command, model.EnableNetworkIsolation, clock: clock,
+                    command, model.EnableNetworkIsolation, clock: clock, dataDir: options.DataDir,
                     volume: work); // DiskUtilization: the filesystem the job stages its output on
                 everyInstance.Add(instance);
                 return instance;

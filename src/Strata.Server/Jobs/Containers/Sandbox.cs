@@ -1,0 +1,293 @@
+using System.Diagnostics;
+using System.Runtime.InteropServices;
+using System.Text;
+
+namespace Strata.Server.Jobs.Containers;
+
+/// <summary>
+/// The sandbox a container of one's own runs in where the server may make one (it runs as root,
+/// with unshare(1) and setpriv(1)): the one mechanism training, processing and hosting containers
+/// share. The container runs as a user of its own, <see cref="FirstUid"/> + n, that no other
+/// running container has and no account on the machine has (no /etc/passwd entry is needed),
+/// with no supplementary group and no capability (securebits noroot, an empty bounding set, no new
+/// privileges). Its mount namespace is its own: what it is given bound at its paths (a job's
+/// directory at <c>/opt/ml</c>, a model's at <c>/opt/ml/model</c>), the server's data directory
+/// hidden under an empty read-only tmpfs, private tmpfs over <c>/tmp</c>, <c>/var/tmp</c> and
+/// <c>/dev/shm</c> (so the server's and workers' sockets in <c>/tmp/strata-*</c> are out of reach,
+/// and nothing it leaves there outlives it), <c>/proc/sys</c> read-only, and HOME a directory of
+/// its own in that /tmp. So it cannot write root's files (host binaries, /proc/sys), read a disk
+/// (group disk), reach another container's files through <c>/proc/&lt;pid&gt;/root</c> (another
+/// user), or undo what hides the data directory. Any directory on the way to the command's
+/// programs that other users may not search (root's home, where pyenv installs Python) is replaced
+/// in its view by one holding only the way to them, so that an administrator's interpreter stays
+/// runnable. When the container ends, whatever it left running as its user is killed before the
+/// user is given to another container.
+/// </summary>
+public static class Sandbox
+{
+    /// <summary>Whether containers run in the sandbox (the server runs as root and has the tools).</summary>
+    public static bool Available { get; } = Environment.IsPrivilegedProcess && File.Exists("/usr/bin/unshare") && File.Exists("/usr/bin/setpriv");
+
+    /// <summary>The first of the containers' users (and groups, the same number).</summary>
+    public const int FirstUid = 200_000;
+
+    /// <summary>How many users the containers of all the machine's Strata servers draw from.</summary>
+    public const int UserCount = 65_536;
+
+    /// <summary>Where each user taken is locked (flock), across the machine's Strata servers: root's alone.</summary>
+    const string LockDir = "/run/strata/sandbox-users";
+
+    /// <summary>A container's HOME, when its Environment names none: writable, its own, gone with it.</summary>
+    public const string Home = "/tmp/home";
+
+    /// <summary>A user taken for one container, until disposed.</summary>
+    public sealed class User : IDisposable
+    {
+        readonly FileStream _lock;
+
+        internal User(int uid, FileStream held)
+        {
+            Uid = uid;
+            _lock = held;
+        }
+
+        public int Uid { get; }
+        /// <summary>The user's group: the same number, a group of its own.</summary>
+        public int Gid => Uid;
+
+        /// <summary>Kills what still runs as the user (kill(-1) as the user: every process of its
+        /// own, in one step, however many it forks), then frees the user.</summary>
+        public void Dispose()
+        {
+            try
+            {
+                var psi = new ProcessStartInfo("/usr/bin/setpriv") { UseShellExecute = false, RedirectStandardError = true };
+                foreach (var arg in new[] { $"--reuid={Uid}", $"--regid={Gid}", "--clear-groups", "--", "/bin/kill", "-s", "KILL", "--", "-1" })
+                    psi.ArgumentList.Add(arg);
+                using var kill = Process.Start(psi);
+                kill?.StandardError.ReadToEnd();
+                kill?.WaitForExit();
+            }
+            finally { _lock.Dispose(); }
+        }
+    }
+
+    /// <summary>A user no other container has: neither locked by one of this machine's Strata
+    /// servers, nor running a process, nor an account in /etc/passwd.</summary>
+    public static User Allocate()
+    {
+        Directory.CreateDirectory(LockDir);
+        if (!OperatingSystem.IsWindows()) File.SetUnixFileMode("/run/strata", UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute);
+        var taken = RunningUids();
+        taken.UnionWith(AccountIds());
+        var start = Random.Shared.Next(UserCount);
+        for (var i = 0; i < UserCount; i++)
+        {
+            var uid = FirstUid + (start + i) % UserCount;
+            if (taken.Contains(uid)) continue;
+            FileStream held;
+            // FileShare.None takes flock(LOCK_EX | LOCK_NB): held by another container, it throws.
+            try { held = new FileStream(Path.Combine(LockDir, uid.ToString(System.Globalization.CultureInfo.InvariantCulture)), FileMode.OpenOrCreate, FileAccess.ReadWrite, FileShare.None); }
+            catch (IOException) { continue; }
+            // A process that took the user after the scan (a container of a server that locked it and let it go since).
+            if (RunningUids().Contains(uid))
+            {
+                held.Dispose();
+                continue;
+            }
+            return new User(uid, held);
+        }
+        throw new JobException($"InternalServerError: all {UserCount} sandbox users ({FirstUid}…{FirstUid + UserCount - 1}) are taken");
+    }
+
+    /// <summary>The real, effective, saved and file-system user ids of every running process.</summary>
+    static HashSet<int> RunningUids()
+    {
+        var uids = new HashSet<int>();
+        foreach (var dir in Directory.EnumerateDirectories("/proc"))
+        {
+            if (!char.IsAsciiDigit(Path.GetFileName(dir)[0])) continue;
+            try
+            {
+                var line = File.ReadLines(Path.Combine(dir, "status")).FirstOrDefault(l => l.StartsWith("Uid:", StringComparison.Ordinal));
+                foreach (var field in line?.Split((char[])['\t', ' '], StringSplitOptions.RemoveEmptyEntries).Skip(1) ?? [])
+                    if (int.TryParse(field, out var uid)) uids.Add(uid);
+            }
+            catch (Exception e) when (e is IOException or UnauthorizedAccessException) { } // it ended
+        }
+        return uids;
+    }
+
+    /// <summary>The users and groups the machine's accounts have.</summary>
+    static IEnumerable<int> AccountIds()
+    {
+        foreach (var file in new[] { "/etc/passwd", "/etc/group" })
+        {
+            string[] lines;
+            try { lines = File.ReadAllLines(file); }
+            catch (IOException) { continue; }
+            foreach (var fields in lines.Select(l => l.Split(':')))
+                if (fields.Length > 2 && int.TryParse(fields[2], out var id)) yield return id;
+        }
+    }
+
+    /// <summary>Makes <paramref name="path"/> and all below it the user's, never following a
+    /// symbolic link (one a previous run left could point anywhere).</summary>
+    public static void GiveTo(string path, User user)
+    {
+        if (Native.Lchown(path, user.Uid, user.Gid) != 0)
+            throw new JobException($"InternalServerError: {path} could not be given to the container's user (errno {Marshal.GetLastPInvokeError()})");
+        var info = new DirectoryInfo(path);
+        if (!info.Exists || info.LinkTarget is not null) return;
+        foreach (var entry in info.EnumerateFileSystemInfos())
+            GiveTo(entry.FullName, user);
+    }
+
+    /// <summary>What a container is: its user, what is bound into its view, the data directory
+    /// hidden from it, and where it starts.</summary>
+    public sealed record Spec
+    {
+        public required User User { get; init; }
+        /// <summary>Host paths bound at the container's paths (read-only or not), in this order.</summary>
+        public IReadOnlyList<(string Source, string Target, bool ReadOnly)> Binds { get; init; } = [];
+        /// <summary>A hosts file bound read-only over /etc/hosts (a cluster's), with the container's
+        /// hostname (it needs a UTS namespace of its own).</summary>
+        public (string File, string Hostname)? Hosts { get; init; }
+        /// <summary>The server's data directory, hidden.</summary>
+        public required string DataDir { get; init; }
+        /// <summary>The container's working directory, in its view.</summary>
+        public required string WorkingDirectory { get; init; }
+        /// <summary>Whether it gets a network namespace of its own (unshare --net).</summary>
+        public bool OwnNetwork { get; init; }
+        /// <summary>A network namespace to join (nsenter --net) before the others are made.</summary>
+        public string? JoinNetwork { get; init; }
+        /// <summary>Whether it reads models shared with others (<see cref="ShareModel"/>): it is in
+        /// the models' group, the one group it has.</summary>
+        public bool ReadsModels { get; init; }
+    }
+
+    /// <summary>The group models are read through (<see cref="ShareModel"/>), below the users' range.</summary>
+    public const int ModelGroup = FirstUid - 1;
+
+    /// <summary>Makes a model directory readable by the containers that serve it, each its own
+    /// user (an artifact is kept once for every endpoint that serves it): root's still, but the
+    /// models' group's, to read and search. Only containers that are given it see it (bound
+    /// read-only at their /opt/ml/model); other users of the machine cannot reach it unless the
+    /// directory's own mode lets them. Links are neither followed nor changed.</summary>
+    public static void ShareModel(string dir)
+    {
+        var info = new DirectoryInfo(dir);
+        if (OperatingSystem.IsWindows() || !info.Exists || info.LinkTarget is not null) return;
+        foreach (var entry in info.EnumerateFileSystemInfos("*", new EnumerationOptions { RecurseSubdirectories = true, AttributesToSkip = FileAttributes.ReparsePoint }).Prepend(info))
+        {
+            if (entry.LinkTarget is not null || Native.Lchown(entry.FullName, -1, ModelGroup) != 0) continue;
+            var mode = entry.UnixFileMode | UnixFileMode.GroupRead | (entry is DirectoryInfo || (entry.UnixFileMode & UnixFileMode.UserExecute) != 0 ? UnixFileMode.GroupExecute : 0);
+            File.SetUnixFileMode(entry.FullName, mode & ~UnixFileMode.GroupWrite);
+        }
+    }
+
+    /// <summary>The command line that runs <paramref name="command"/> in the sandbox: root makes
+    /// the namespaces and mounts, then setpriv(1) becomes the user, without capabilities, and
+    /// execs the command in place.</summary>
+    public static List<string> Wrap(Spec spec, IReadOnlyList<string> command)
+    {
+        // What root makes in the container's view is searchable by its user, whatever the server's umask.
+        var steps = new List<string> { "umask 022" };
+        foreach (var (source, target, readOnly) in spec.Binds)
+            steps.Add($"/bin/mkdir -p {Quote(target)} && /bin/mount --bind {Quote(source)} {Quote(target)}"
+                + (readOnly ? $" && /bin/mount -o remount,bind,ro {Quote(target)}" : ""));
+        // The hosts file lives below the data directory, so it is bound before that is hidden;
+        // the hostname is written before /proc/sys is made read-only.
+        if (spec.Hosts is var (hostsFile, hostname))
+            steps.Add($"/bin/mount --bind {Quote(hostsFile)} /etc/hosts && /bin/mount -o remount,bind,ro /etc/hosts && echo {Quote(hostname)} > /proc/sys/kernel/hostname");
+        // Read-only: a write there would look as if it had reached the data directory.
+        steps.Add($"/bin/mount -t tmpfs -o ro,size=1m,mode=0700 strata-hidden {Quote(Path.GetFullPath(spec.DataDir))}");
+        // Private temporary directories: the server's sockets are in /tmp. The directories of the
+        // command's programs that are in one (a script the administrator keeps in /tmp) are held
+        // open (sh(1) opens a directory to read), then bound back read-only from that descriptor.
+        var programs = Programs(command).ToList();
+        var kept = programs.Where(InPrivateDir).Select(p => Path.GetDirectoryName(p)!).Distinct(StringComparer.Ordinal)
+            .Select((dir, i) => (Dir: dir, Fd: i + 3)).Where(k => k.Fd <= 9).ToList();
+        steps.AddRange(kept.Select(k => $"exec {k.Fd}< {Quote(k.Dir)}"));
+        foreach (var dir in PrivateDirs.Where(Directory.Exists))
+            steps.Add($"/bin/mount -t tmpfs -o mode=1777,nosuid,nodev strata-tmp {dir}");
+        steps.AddRange(kept.Select(k => $"/bin/mkdir -p {Quote(k.Dir)} && /bin/mount --no-canonicalize --bind /proc/self/fd/{k.Fd} {Quote(k.Dir)}"
+            + $" && /bin/mount -o remount,bind,ro {Quote(k.Dir)} && exec {k.Fd}<&-"));
+        steps.AddRange(ReachSteps(programs.Where(p => !InPrivateDir(p))));
+        steps.Add($"/bin/mkdir -m 0700 {Home} && /bin/chown {spec.User.Uid}:{spec.User.Gid} {Home}");
+        steps.Add("/bin/mount --bind /proc/sys /proc/sys && /bin/mount -o remount,bind,ro /proc/sys");
+        steps.Add($"cd {Quote(spec.WorkingDirectory)}");
+        steps.Add($"exec /usr/bin/setpriv --reuid={spec.User.Uid} --regid={spec.User.Gid} " + (spec.ReadsModels ? $"--groups={ModelGroup}" : "--clear-groups")
+            + " --securebits=+noroot,+noroot_locked,+no_setuid_fixup,+no_setuid_fixup_locked,+keep_caps_locked"
+            + " --bounding-set=-all --inh-caps=-all --ambient-caps=-all --no-new-privs -- \"$@\"");
+        string[] enter = spec.JoinNetwork is { } shared ? ["/usr/bin/nsenter", "--net=" + shared, "--"] : [];
+        return [.. enter, "/usr/bin/unshare", "--mount", .. spec.Hosts is null ? Array.Empty<string>() : ["--uts"], "--propagation", "private",
+            .. spec.OwnNetwork ? new[] { "--net" } : [], "--", "/bin/sh", "-c", string.Join(" && ", steps), "strata-container", .. command];
+    }
+
+    /// <summary>For each directory on the way to the command's programs (its arguments that are
+    /// absolute paths of files, and what their links point at) that other users may not search:
+    /// the directory replaced by an empty tmpfs holding only the way on (its child bound back).
+    /// Top down, so that a deeper one is replaced inside what was bound back.</summary>
+    static IEnumerable<string> ReachSteps(IEnumerable<string> programs)
+    {
+        var ways = new SortedDictionary<string, SortedSet<string>>(StringComparer.Ordinal);
+        foreach (var path in programs)
+        {
+            var segments = path.Split('/', StringSplitOptions.RemoveEmptyEntries);
+            var dir = "/";
+            foreach (var segment in segments[..^1])
+            {
+                if (!OperatingSystem.IsWindows() && (File.GetUnixFileMode(dir) & UnixFileMode.OtherExecute) == 0)
+                {
+                    if (!ways.TryGetValue(dir, out var children)) ways[dir] = children = new SortedSet<string>(StringComparer.Ordinal);
+                    children.Add(segment);
+                }
+                dir = Path.Combine(dir, segment);
+            }
+        }
+        var scratch = 0;
+        foreach (var (dir, children) in ways.OrderBy(w => w.Key.Count(c => c == '/')).ThenBy(w => w.Key, StringComparer.Ordinal))
+        {
+            var kept = children.Select(c => (Path: Path.Combine(dir, c), Scratch: $"/tmp/.strata-reach-{scratch++}", IsDir: Directory.Exists(Path.Combine(dir, c)))).ToList();
+            foreach (var (path, at, isDir) in kept)
+                yield return $"{(isDir ? "/bin/mkdir" : "/bin/touch")} {at} && /bin/mount --rbind {Quote(path)} {at}";
+            yield return $"/bin/mount -t tmpfs -o mode=0755,size=1m strata-reach {Quote(dir)}";
+            foreach (var (path, at, isDir) in kept)
+                yield return $"{(isDir ? "/bin/mkdir" : "/bin/touch")} {Quote(path)} && /bin/mount --move {at} {Quote(path)} && /bin/rm -d {at}";
+        }
+    }
+
+    /// <summary>The directories the container gets private, empty ones of.</summary>
+    static readonly string[] PrivateDirs = ["/tmp", "/var/tmp", "/dev/shm"];
+
+    static bool InPrivateDir(string path) => PrivateDirs.Any(dir => path.StartsWith(dir + "/", StringComparison.Ordinal));
+
+    /// <summary>The files the command runs or reads that are on the server's machine: its arguments
+    /// that are absolute paths of files (outside /opt/ml, the job's own), what their links point at,
+    /// and the program it names without a path as the server's PATH finds it (env(1) and
+    /// setpriv(1) search it).</summary>
+    static IEnumerable<string> Programs(IReadOnlyList<string> command)
+    {
+        var program = command.SkipWhile(a => a == "/usr/bin/env" || a.Contains('=')).FirstOrDefault();
+        var found = program is null || program.Contains('/') ? null
+            : (Environment.GetEnvironmentVariable("PATH") ?? "").Split(':', StringSplitOptions.RemoveEmptyEntries)
+                .Select(dir => Path.Combine(dir, program)).FirstOrDefault(File.Exists);
+        return command.Append(found).OfType<string>().Where(a => a.StartsWith('/') && !a.StartsWith("/opt/ml/", StringComparison.Ordinal) && File.Exists(a))
+            .SelectMany(a => new[] { Path.GetFullPath(a), File.ResolveLinkTarget(a, returnFinalTarget: true)?.FullName }).OfType<string>().Distinct(StringComparer.Ordinal);
+    }
+
+    /// <summary>A word for sh(1): single-quoted, a quote inside closed and escaped.</summary>
+    static string Quote(string text)
+    {
+        var quoted = new StringBuilder("'");
+        foreach (var c in text) quoted.Append(c == '\'' ? "'\\''" : c);
+        return quoted.Append('\'').ToString();
+    }
+
+    static class Native
+    {
+        [DllImport("libc", SetLastError = true, EntryPoint = "lchown")]
+        public static extern int Lchown([MarshalAs(UnmanagedType.LPUTF8Str)] string path, int owner, int group);
+    }
+}
