@@ -16,7 +16,7 @@ public sealed record BiasMetric(string Name, string Description, double Value, s
 public static class BiasMetrics
 {
     public static readonly string[] PreTraining = ["CI", "DPL", "KL", "JS", "LP", "TVD", "KS", "CDDL"];
-    public static readonly string[] PostTraining = ["DPPL", "DI", "DCAcc", "DCR", "RD", "SD", "DAR", "DRR", "AD", "CDDPL", "TE", "FT"];
+    public static readonly string[] PostTraining = ["DPPL", "DI", "DCA", "DCR", "RD", "SD", "DAR", "DRR", "AD", "CDDPL", "TE", "FT"];
 
     public static string Description(string name) => name switch
     {
@@ -30,7 +30,7 @@ public static class BiasMetrics
         "CDDL" => "Conditional Demographic Disparity in Labels (CDDL)",
         "DPPL" => "Difference in Positive Proportions in Predicted Labels (DPPL)",
         "DI" => "Disparate Impact (DI)",
-        "DCAcc" => "Difference in Conditional Acceptance (DCAcc)",
+        "DCA" => "Difference in Conditional Acceptance (DCA)",
         "DCR" => "Difference in Conditional Rejection (DCR)",
         "RD" => "Recall Difference (RD)",
         "SD" => "Specificity Difference (SD)",
@@ -113,7 +113,7 @@ public static class BiasMetrics
                 "DPPL" => Both(a, d, () => (double)a.PredictedPositive / a.N - (double)d.PredictedPositive / d.N),
                 "DI" => Both(a, d, () => Divide((double)d.PredictedPositive / d.N, (double)a.PredictedPositive / a.N)),
                 // c = n(1) / n̂(1): observed positives per predicted positive.
-                "DCAcc" => Both(a, d, () => Difference(Divide(a.Positive, a.PredictedPositive), Divide(d.Positive, d.PredictedPositive))),
+                "DCA" => Both(a, d, () => Difference(Divide(a.Positive, a.PredictedPositive), Divide(d.Positive, d.PredictedPositive))),
                 // r = n(0) / n̂(0): observed negatives per predicted negative.
                 "DCR" => Both(a, d, () => Difference(Divide(d.N - d.Positive, d.N - d.PredictedPositive), Divide(a.N - a.Positive, a.N - a.PredictedPositive))),
                 "RD" => Both(a, d, () => Difference(Divide(a.TP, a.TP + a.FN), Divide(d.TP, d.TP + d.FN))),
@@ -199,20 +199,29 @@ public static class BiasMetrics
         var d = Enumerable.Range(0, facet.Length).Where(i => facet[i]).ToArray();
         var k = a.Length > 9 ? 5 : 1;
         int flippedPositive = 0, flippedNegative = 0;
-        var distances = new (double Distance, int Index)[a.Length];
+        // The k nearest so far, nearest first: a record of d costs O(|a|·k), not a sort of all of a.
+        var nearest = new (double Distance, int Index)[k];
         foreach (var i in d)
         {
+            var found = 0;
+            var x = features[i];
             for (var j = 0; j < a.Length; j++)
             {
                 double s = 0;
-                var x = features[i];
                 var y = features[a[j]];
                 for (var c = 0; c < x.Length; c++) s += (x[c] - y[c]) * (x[c] - y[c]);
-                distances[j] = (s, j);
+                // Strictly nearer only: of equal distances the earlier record (smaller j) stays.
+                if (found == k && s >= nearest[k - 1].Distance) continue;
+                var at = found < k ? found++ : k - 1;
+                while (at > 0 && nearest[at - 1].Distance > s)
+                {
+                    nearest[at] = nearest[at - 1];
+                    at--;
+                }
+                nearest[at] = (s, j);
             }
-            Array.Sort(distances, (p, q) => p.Distance != q.Distance ? p.Distance.CompareTo(q.Distance) : p.Index.CompareTo(q.Index));
             var votes = 0;
-            for (var j = 0; j < k; j++) if (predicted[a[distances[j].Index]]) votes++;
+            for (var j = 0; j < k; j++) if (predicted[a[nearest[j].Index]]) votes++;
             var asIfA = 2 * votes > k;
             if (predicted[i] && !asIfA) flippedPositive++;
             if (!predicted[i] && asIfA) flippedNegative++;

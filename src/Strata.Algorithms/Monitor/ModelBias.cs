@@ -23,7 +23,7 @@ namespace Strata.Algorithms.Monitor;
 public static class ModelBias
 {
     /// <summary>What CloudWatch is given for ±∞ (the developer guide's "CloudWatch Metrics for Bias
-    /// Drift Analysis"); analysis.json writes it too, as JSON has no infinity.</summary>
+    /// Drift Analysis"); analysis.json writes "Infinity" or "-Infinity" instead, as Clarify does.</summary>
     public const double Infinity = 2.348543e108;
 
     public sealed record FacetConfig(string Name, List<string>? Values);
@@ -90,7 +90,8 @@ public static class ModelBias
             }
             double? threshold = null;
             if (root.TryGetProperty("probability_threshold", out var pt))
-                threshold = pt.ValueKind == JsonValueKind.Number && pt.GetDouble() is >= 0 and <= 1 and var t ? t
+                // TryGetDouble: a number past a double's range (1e400) is refused as any other bad value.
+                threshold = pt.ValueKind == JsonValueKind.Number && pt.TryGetDouble(out var t) && t is >= 0 and <= 1 ? t
                     : throw new ClientError($"{what}: probability_threshold must be a number between 0 and 1");
             string? predictorLabel = null, predictorProbability = null;
             if (root.TryGetProperty("predictor", out var p) && p.ValueKind == JsonValueKind.Object)
@@ -130,7 +131,8 @@ public static class ModelBias
         if (m.ValueKind == JsonValueKind.String && m.GetString() == "all") return known;
         if (m.ValueKind != JsonValueKind.Array || m.EnumerateArray().Any(x => x.ValueKind != JsonValueKind.String))
             throw new ClientError($"{what}: methods.{member}.methods must be \"all\" or a list of metric names");
-        var names = m.EnumerateArray().Select(x => x.GetString()!).ToList();
+        // DCAcc: the name Strata once gave DCA (Clarify's), still accepted in a configuration.
+        var names = m.EnumerateArray().Select(x => x.GetString() == "DCAcc" ? "DCA" : x.GetString()!).Distinct().ToList();
         foreach (var name in names)
             if (!known.Contains(name))
                 throw new ClientError($"{what}: methods.{member}.methods names {name}, which is not one of {string.Join(", ", known)}");
@@ -146,19 +148,28 @@ public static class ModelBias
     /// <summary>One merged record: its true label, prediction (a label or a probability) and features.</summary>
     public readonly record struct BiasRecord(string Actual, string? Predicted, string? Probability, IReadOnlyList<Field> Features, string Where);
 
-    /// <summary>Whether values given as one number are a threshold: the column is numeric and
-    /// continuous (a fraction, or more than two distinct values), as Clarify tells a threshold from a value.</summary>
-    static double? Threshold(List<string> given, IEnumerable<string?> column)
+    /// <summary>Whether values given as one number are a threshold (the column continuous) or a
+    /// value (categorical), by Clarify's rule (smclarify's common.series_datatype): more than one
+    /// value given, or a column not all numbers, is categorical; a column with a fraction in it (a
+    /// float column) is continuous; an integer column is continuous only when more than 5% of its
+    /// values are distinct (so a 0/1 facet over 40 records, 2/40, stays categorical; over 39 it is
+    /// a threshold). The label's integer column is never continuous here: a window's few records
+    /// would otherwise make a 0/1 label's [1] a threshold that no label is above.</summary>
+    static double? Threshold(List<string> given, IEnumerable<string?> column, bool integerByUniqueness = true)
     {
         if (given.Count != 1 || !double.TryParse(given[0], NumberStyles.Float, CultureInfo.InvariantCulture, out var t)) return null;
         var distinct = new HashSet<double>();
+        var count = 0;
         foreach (var v in column)
         {
             if (v is null) continue;
             if (!double.TryParse(v, NumberStyles.Float, CultureInfo.InvariantCulture, out var x)) return null;
             distinct.Add(x);
+            count++;
         }
-        return distinct.Any(x => x != Math.Floor(x)) || distinct.Count > 2 ? t : null;
+        if (distinct.Any(x => x != Math.Floor(x))) return t;
+        // distinct / count > 0.05, in integers (2/40 is exactly 0.05: categorical).
+        return integerByUniqueness && (long)distinct.Count * 20 > count ? t : null;
     }
 
     static bool Positive(string? value, List<string> values, double? threshold)
@@ -172,7 +183,7 @@ public static class ModelBias
     public static Analysis Analyze(Config config, IReadOnlyList<BiasRecord> records, double? probabilityThreshold)
     {
         if (records.Count == 0) throw new ClientError("there are no records to analyse");
-        var labelThreshold = Threshold(config.LabelValues, records.Select(r => r.Actual));
+        var labelThreshold = Threshold(config.LabelValues, records.Select(r => r.Actual), integerByUniqueness: false);
         var label = records.Select(r => Positive(r.Actual, config.LabelValues, labelThreshold)).ToArray();
         if (!label.Any(x => x) && labelThreshold is null && !records.Any(r => config.LabelValues.Contains(ModelQuality.Label(r.Actual))))
         {
@@ -224,6 +235,8 @@ public static class ModelBias
             if (post is not null && config.PostTraining!.Contains("FT"))
             {
                 var others = columns.Where(c => c != facet.Name).ToList();
+                // Clarify refuses a flip test with no feature to find neighbours by.
+                if (others.Count == 0) featuresError = $"FlipTest needs at least one feature besides the facet: {facet.Name} is the captured requests' only column";
                 features = new double[records.Count][];
                 for (var i = 0; i < records.Count && featuresError is null; i++)
                 {
@@ -310,7 +323,11 @@ public static class ModelBias
             log.WriteLine("No baseline constraints: wrote analysis.json only");
             return;
         }
-        var violations = Evaluate(baseline, analysis);
+        var violations = Evaluate(baseline, analysis, out var matched);
+        // A baseline of another label, facet or stage checks nothing: say so rather than pass quietly.
+        log.WriteLine(matched == 0
+            ? $"Warning: none of the baseline's {baseline.Count} constraint(s) matches a metric of this analysis (their stage, facet, value_or_threshold and name must match): nothing was checked"
+            : $"Checked {matched} metric(s) against the baseline's {baseline.Count} constraint(s)");
         write(Path.Combine(outputDir, "constraint_violations.json"), Violations(violations));
         foreach (var v in violations) log.WriteLine($"  {v.MetricName} of {v.Facet}={v.FacetValue}: {v.Description}");
         Monitoring.WriteMessage(hostPath, violations.Count);
@@ -369,10 +386,10 @@ public static class ModelBias
                             w.WriteString("description", m.Description);
                             w.WritePropertyName("value");
                             if (m.Error is not null) w.WriteNullValue();
-                            else
-                            {
-                                w.WriteRawValue(Text(Published(m.Value)), skipInputValidation: true);
-                            }
+                            // JSON has no infinity: Clarify writes it as a string (CloudWatch alone gets 2.348543e108).
+                            else if (double.IsPositiveInfinity(m.Value)) w.WriteStringValue("Infinity");
+                            else if (double.IsNegativeInfinity(m.Value)) w.WriteStringValue("-Infinity");
+                            else w.WriteRawValue(Text(m.Value), skipInputValidation: true);
                             if (m.Error is not null) w.WriteString("error", m.Error);
                             w.WriteEndObject();
                         }
@@ -408,10 +425,24 @@ public static class ModelBias
                     foreach (var entry in facet.Value.EnumerateArray())
                     {
                         var value = entry.GetProperty("value_or_threshold");
-                        var shown = value.ValueKind == JsonValueKind.String ? value.GetString()! : value.GetRawText();
+                        var shown = Shown(value.ValueKind == JsonValueKind.String ? value.GetString()! : value.GetRawText());
                         foreach (var m in entry.GetProperty("metrics").EnumerateArray())
-                            if (m.TryGetProperty("value", out var v) && v.ValueKind == JsonValueKind.Number)
-                                constraints[(stage, facet.Name, shown, m.GetProperty("name").GetString()!)] = v.GetDouble();
+                        {
+                            if (!m.TryGetProperty("value", out var v)) continue;
+                            var name = m.GetProperty("name").GetString()!;
+                            double limit;
+                            if (v.ValueKind == JsonValueKind.Number)
+                            {
+                                // 1e400 reads as ∞ (or not at all): only "Infinity" says ∞.
+                                if (!v.TryGetDouble(out limit) || !double.IsFinite(limit))
+                                    throw new ClientError($"{what}: the value {v.GetRawText()} of {name} ({facet.Name}={shown}) is not a number a double holds: give a value between ±1.7976931348623157e308");
+                            }
+                            // Clarify's analysis.json writes ±∞ as strings.
+                            else if (v.ValueKind == JsonValueKind.String && v.GetString() is "Infinity" or "-Infinity")
+                                limit = v.GetString() == "Infinity" ? double.PositiveInfinity : double.NegativeInfinity;
+                            else continue;
+                            constraints[(stage, facet.Name, shown, name == "DCAcc" ? "DCA" : name)] = limit;
+                        }
                     }
             }
             if (!any) throw new ClientError($"{what} has neither pre_training_bias_metrics nor post_training_bias_metrics: give the analysis.json of a bias baselining job (its values are the constraints)");
@@ -423,21 +454,30 @@ public static class ModelBias
         return constraints;
     }
 
+    /// <summary>A value_or_threshold as the baseline and this window are matched by: each value's
+    /// number written one way ("1.0" and "1" alike), as the analysis writes the values it is given.</summary>
+    static string Shown(string valueOrThreshold) => string.Join(",", valueOrThreshold.Split(',').Select(ModelQuality.Label));
+
     public sealed record BiasViolation(string Facet, string FacetValue, string MetricName, string Description);
 
     /// <summary>The metrics worse than the baseline's: further from their fair value (0, or 1 for
     /// DI), as the developer guide's "Bias Drift Violations" says (a baseline DPPL of 0.2 takes 0.1
     /// and -0.2, not -0.3).</summary>
-    public static List<BiasViolation> Evaluate(IReadOnlyDictionary<(string Stage, string Facet, string Value, string Metric), double> baseline, Analysis analysis)
+    public static List<BiasViolation> Evaluate(IReadOnlyDictionary<(string Stage, string Facet, string Value, string Metric), double> baseline, Analysis analysis,
+        out int matched)
     {
         var violations = new List<BiasViolation>();
+        matched = 0;
         foreach (var (stage, results) in new[] { ("pre_training_bias_metrics", analysis.PreTraining), ("post_training_bias_metrics", analysis.PostTraining) })
             foreach (var r in results ?? [])
                 foreach (var m in r.Metrics.Where(m => m.Error is null))
                 {
-                    if (!baseline.TryGetValue((stage, r.Facet, r.ValueOrThreshold, m.Name), out var limit)) continue;
+                    if (!baseline.TryGetValue((stage, r.Facet, Shown(r.ValueOrThreshold), m.Name), out var limit)) continue;
+                    matched++;
                     var fair = BiasMetrics.Fair(m.Name);
+                    // Both sides as CloudWatch has them: ±∞ as ±2.348543e108, so that ∞ is no worse than ∞.
                     var value = Published(m.Value);
+                    limit = Published(limit);
                     if (Math.Abs(value - fair) > Math.Abs(limit - fair))
                         violations.Add(new BiasViolation(r.Facet, r.ValueOrThreshold, m.Name,
                             $"Value {Text(value)} does not meet the constraint requirement"));

@@ -59,12 +59,17 @@ public static class Images
     /// <summary>SageMaker's model monitor analyzer (<c>…/sagemaker-model-monitor-analyzer</c>, any
     /// registry and tag, as the SageMaker SDK's image_uris.retrieve("model-monitor", region) returns
     /// it, e.g. 156813124566.dkr.ecr.us-east-1.amazonaws.com/sagemaker-model-monitor-analyzer) or
-    /// <c>strata-model-monitor-analyzer</c>, and SageMaker Clarify's processing image
-    /// (<c>…/sagemaker-clarify-processing</c>, or <c>strata-clarify-processing</c>), which a model-bias
-    /// monitor runs: processing images Strata runs itself (strata-algorithms analyze), the analysis
-    /// chosen by the job's environment.</summary>
+    /// <c>strata-model-monitor-analyzer</c>: a processing image Strata runs itself (strata-algorithms
+    /// analyze), the analysis chosen by the job's environment.</summary>
     public static bool IsModelMonitorAnalyzer(string image)
-        => Repository(image) is "sagemaker-model-monitor-analyzer" or "strata-model-monitor-analyzer" or "sagemaker-clarify-processing" or "strata-clarify-processing";
+        => Repository(image) is "sagemaker-model-monitor-analyzer" or "strata-model-monitor-analyzer";
+
+    /// <summary>SageMaker Clarify's processing image (<c>…/sagemaker-clarify-processing</c>, or
+    /// <c>strata-clarify-processing</c>). Strata runs it (as the analyzer) only as a ModelBias
+    /// monitoring schedule's execution: a plain processing job with it (the SDK's
+    /// SageMakerClarifyProcessor) is Clarify's own program, which Strata does not have.</summary>
+    public static bool IsClarifyImage(string image)
+        => Repository(image) is "sagemaker-clarify-processing" or "strata-clarify-processing";
 
     /// <summary>What the built-in worker needs to answer as the image's own container does:
     /// AWS's XGBoost answers a request without Accept in text/csv (one score per line), AWS's

@@ -320,6 +320,9 @@ def test_bad_input():
     expect_error(lambda: sm.stop_processing_job(ProcessingJobName=unique("nothing")), "ValidationException", message="Could not find requested job with name")
     expect_error(lambda: start(name="bad_name"), "ValidationException")
     expect_error(lambda: start(image="example.com/unknown:1"), "ValidationException", message="image catalogue")
+    # The SDK's SageMakerClarifyProcessor: Clarify's own program is not Strata's (a ModelBias schedule computes its bias metrics).
+    expect_error(lambda: start(image="205585389593.dkr.ecr.us-east-1.amazonaws.com/sagemaker-clarify-processing:1.0"), "ValidationException",
+                 message="SageMaker Clarify processing jobs are not supported by Strata; use a ModelBias monitoring schedule")
     for local in ("/tmp/input", "/opt/ml/processing/", "/opt/ml/processing/../x", "opt/ml/processing/x", "/opt/ml/input/data"):
         expect_error(lambda: start(inputs=[s3_input("data", f"s3://{BUCKET}/data", local)]), "ValidationException", message="/opt/ml/processing/")
     expect_error(lambda: start(outputs=[s3_output("result", f"s3://{BUCKET}/out", "/var/out")]), "ValidationException", message="/opt/ml/processing/")

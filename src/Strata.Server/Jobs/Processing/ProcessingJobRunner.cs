@@ -180,7 +180,7 @@ public sealed class ProcessingJobRunner(IProcessingJobs jobs, IJobStorage storag
     /// for SageMaker's model monitor analyzer, the built-in one (strata-algorithms analyze).</summary>
     List<string> Command(ProcessingJob job, ProcessingLayout layout)
     {
-        if (Images.IsModelMonitorAnalyzer(job.ImageUri))
+        if (RunsAnalyzer(job))
         {
             var program = Path.Combine(AppContext.BaseDirectory, "strata-algorithms.dll");
             if (!File.Exists(program)) throw new JobException($"InternalServerError: the built-in model monitor analyzer ({program}) is not installed beside the server");
@@ -196,6 +196,11 @@ public sealed class ProcessingJobRunner(IProcessingJobs jobs, IJobStorage storag
             throw new JobException("ClientError: ContainerEntrypoint needs the server to run as root: the job's own script runs only in the sandbox, where it cannot reach the server's data directory");
         return ContainerCommand.Resolve(catalogue, job.ContainerEntrypoint, job.ContainerArguments);
     }
+
+    /// <summary>Whether the job is the built-in analyzer's: the model monitor analyzer's image, or
+    /// Clarify's as a ModelBias monitoring execution (anywhere else Clarify's image is the catalogue's).</summary>
+    static bool RunsAnalyzer(ProcessingJob job)
+        => Images.IsModelMonitorAnalyzer(job.ImageUri) || (Images.IsClarifyImage(job.ImageUri) && job.Monitor?.MonitoringType == "ModelBias");
 
     ContainerLaunch Launch(ProcessingJob job, ProcessingLayout layout, List<string> command) => new()
     {
@@ -247,7 +252,7 @@ public sealed class ProcessingJobRunner(IProcessingJobs jobs, IJobStorage storag
 
     /// <summary>The metrics a model-bias analysis publishes: bias_metric_ and a Clarify metric's short name.</summary>
     static readonly HashSet<string> ModelBiasMetricNames =
-        [.. new[] { "CI", "DPL", "KL", "JS", "LP", "TVD", "KS", "CDDL", "DPPL", "DI", "DCAcc", "DCR", "RD", "DAR", "DRR", "AD", "CDDPL", "TE", "FT" }.Select(m => "bias_metric_" + m)];
+        [.. Strata.Algorithms.Monitor.BiasMetrics.PreTraining.Concat(Strata.Algorithms.Monitor.BiasMetrics.PostTraining).Select(m => "bias_metric_" + m)];
 
     /// <summary>The dimensions a model-bias metric carries beside Endpoint and MonitoringSchedule,
     /// which say which stage, label and facet value it measures.</summary>
@@ -264,7 +269,7 @@ public sealed class ProcessingJobRunner(IProcessingJobs jobs, IJobStorage storag
     };
 
     /// <summary>Whether a metric name is one a monitoring execution of the type publishes.</summary>
-    static bool IsMonitoringMetric(string monitoringType, string name) => monitoringType switch
+    internal static bool IsMonitoringMetric(string monitoringType, string name) => monitoringType switch
     {
         "ModelQuality" => ModelQualityMetricNames.Contains(name),
         "ModelBias" => ModelBiasMetricNames.Contains(name),

@@ -145,7 +145,8 @@ public sealed partial class SageMakerService : IMonitoringSchedules
         MonitoringDefinition d, RequestContext ctx)
     {
         var image = d.ImageUri;
-        if (Hosting.Images.IsModelMonitorAnalyzer(image))
+        // Clarify's image is the analyzer only as a model-bias monitor (the analysis it runs there).
+        if (Hosting.Images.IsModelMonitorAnalyzer(image) || (prefix == MonitoringStore.ModelBias && Hosting.Images.IsClarifyImage(image)))
         {
             if (d.ContainerEntrypoint is { Count: > 0 })
                 throw SageMakerErrors.ValidationException($"The model monitor analyzer image {image} runs its own analysis: ContainerEntrypoint is not supported with it.");

@@ -25,7 +25,9 @@ public sealed partial class SageMakerService
         else
         {
             var command = images.CommandFor(image)
-                ?? throw SageMakerErrors.ValidationException($"The processing image {image} is not in the image catalogue (strata images add {image} -- COMMAND).");
+                ?? throw SageMakerErrors.ValidationException(Hosting.Images.IsClarifyImage(image)
+                    ? $"The processing image {image} is not in the image catalogue: SageMaker Clarify processing jobs are not supported by Strata; use a ModelBias monitoring schedule (CreateModelBiasJobDefinition), whose executions compute Clarify's bias metrics."
+                    : $"The processing image {image} is not in the image catalogue (strata images add {image} -- COMMAND).");
             if (app.ContainerEntrypoint is { Count: > 0 } entrypoint && ContainerCommand.EntrypointRefusal(command, entrypoint) is { } refusal)
                 throw SageMakerErrors.ValidationException(refusal);
         }

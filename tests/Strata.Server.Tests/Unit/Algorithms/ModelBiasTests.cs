@@ -41,7 +41,7 @@ public sealed class ModelBiasTests
         var post = BiasMetrics.ComputePostTraining(label, predicted, facet, null, null, "no features", BiasMetrics.PostTraining);
         Assert.Equal(4.0 / 6 - 2.0 / 4, V(post, "DPPL"), Tolerance);
         Assert.Equal(2.0 / 4 / (4.0 / 6), V(post, "DI"), Tolerance);
-        Assert.Equal(4.0 / 4 - 1.0 / 2, V(post, "DCAcc"), Tolerance);    // c_a − c_d, c = n(1)/n̂(1)
+        Assert.Equal(4.0 / 4 - 1.0 / 2, V(post, "DCA"), Tolerance);      // c_a − c_d, c = n(1)/n̂(1)
         Assert.Equal(3.0 / 2 - 2.0 / 2, V(post, "DCR"), Tolerance);      // r_d − r_a, r = n(0)/n̂(0)
         Assert.Equal(3.0 / 4 - 1.0, V(post, "RD"), Tolerance);
         Assert.Equal(2.0 / 3 - 1.0 / 2, V(post, "SD"), Tolerance);
@@ -111,7 +111,7 @@ public sealed class ModelBiasTests
             ["CDDL"] = Cdd(y),
             ["DPPL"] = na1h / na - nd1h / nd,
             ["DI"] = nd1h / nd / (na1h / na),
-            ["DCAcc"] = Div(na1, na1h) - Div(nd1, nd1h),
+            ["DCA"] = Div(na1, na1h) - Div(nd1, nd1h),
             ["DCR"] = Div(nd - nd1, nd - nd1h) - Div(na - na1, na - na1h),
             ["RD"] = Div(tpa, tpa + fna) - Div(tpd, tpd + fnd),
             ["SD"] = Div(tnd, tnd + fpd) - Div(tna, tna + fpa),
@@ -208,9 +208,9 @@ public sealed class ModelBiasTests
     static string Truth(string id, string label) => $"{{\"groundTruthData\":{{\"data\":\"{label}\",\"encoding\":\"CSV\"}},\"eventMetadata\":{{\"eventId\":\"{id}\"}},\"eventVersion\":\"0\"}}";
 
     /// <summary>The hand-worked table as captured traffic: gender F is d; scores above 0.5 predict approval.</summary>
-    static void Traffic(Execution run)
+    static void Traffic(Execution run, (string Gender, int Label, double Score)[]? given = null)
     {
-        (string Gender, int Label, double Score)[] rows =
+        var rows = given ??
             [("M", 1, 0.9), ("M", 1, 0.8), ("M", 1, 0.7), ("M", 1, 0.2), ("M", 0, 0.6), ("M", 0, 0.1), ("F", 1, 0.9), ("F", 0, 0.6), ("F", 0, 0.3), ("F", 0, 0.2)];
         run.Write("/processing/input/endpoint/ep/main/2026/01/01/10/a.jsonl", string.Join('\n',
             rows.Select((r, i) => Captured("r" + i, $"{30 + i},{r.Gender}", r.Score.ToString(System.Globalization.CultureInfo.InvariantCulture)))));
@@ -242,8 +242,10 @@ public sealed class ModelBiasTests
         Assert.Equal(0.75, (double)metrics["DI"]["value"]!, Tolerance);
         Assert.Equal("Disparate Impact (DI)", (string)metrics["DI"]["description"]!);
         Assert.Equal(-1.0, (double)metrics["TE"]["value"]!, Tolerance);
-        // FT over the one other feature (age): a value, not an error.
-        Assert.NotNull(metrics["FT"]["value"]);
+        // FT over the one other feature (age, 30 + i): a has six records, so k = 1, and the a record
+        // nearest each F (ages 36-39) is age 35, predicted 0.1 (negative): the two F records
+        // predicted positive (0.9, 0.6) flip, none the other way: (2 − 0) / 4.
+        Assert.Equal(0.5, (double)metrics["FT"]["value"]!, Tolerance);
         var pre = analysis["pre_training_bias_metrics"]!["facets"]!["gender"]![0]!["metrics"]!.AsArray();
         Assert.Equal(["CI", "DPL"], pre.Select(x => (string)x!["name"]!));
         Assert.Equal(0.2, (double)pre[0]!["value"]!, Tolerance);
@@ -274,6 +276,7 @@ public sealed class ModelBiasTests
             (Config.Replace("\"all\"", "[\"XYZ\"]"), "methods.post_training_bias.methods names XYZ, which is not one of"),
             ("{\"label\": \"approved\"}", "has no label_values_or_threshold"),
             ("not json", "is not JSON"),
+            (Config.Replace("\"methods\": {", "\"probability_threshold\": 1e400, \"methods\": {"), "probability_threshold must be a number between 0 and 1"),
         })
         {
             using var run = new Execution();
@@ -291,5 +294,76 @@ public sealed class ModelBiasTests
             Assert.Equal(1, exit);
             Assert.Contains("analysis configuration /opt/ml/processing/input/config/analysis_config.json does not exist", failure);
         }
+        using (var run = new Execution())
+        {
+            // A baseline value past a double's range: a ClientError, not an escaped FormatException.
+            Traffic(run);
+            run.Write("/processing/input/config/analysis_config.json", Config);
+            run.Write("/processing/baseline/constraints/analysis.json", "{\"post_training_bias_metrics\": {\"label\": \"approved\", \"facets\": {\"gender\": [{\"value_or_threshold\": \"F\", \"metrics\": [{\"name\": \"DI\", \"value\": 1e400}]}]}}}");
+            run.Env["baseline_constraints"] = "/opt/ml/processing/baseline/constraints/analysis.json";
+            var (exit, failure) = run.Run();
+            Assert.Equal(1, exit);
+            Assert.StartsWith("ClientError: ", failure);
+            Assert.Contains("the value 1e400 of DI (gender=F) is not a number a double holds", failure);
+        }
+    }
+
+    [Fact]
+    public void AnInfiniteRatioIsInfinityInAnalysisJsonAndClarifysNumberInCloudWatchAndMatchesItsBaseline()
+    {
+        // Facet age (30 + i, ten distinct integers: continuous) above the threshold 34.5: a is ages
+        // 30-34, none predicted positive, so DI = (3/5) / (0/5) = ∞, and DCA (c_a = 3/0) too.
+        (string, int, double)[] rows =
+            [("M", 1, 0.1), ("M", 0, 0.2), ("M", 1, 0.3), ("M", 0, 0.4), ("M", 1, 0.45), ("M", 1, 0.9), ("M", 0, 0.8), ("M", 1, 0.2), ("M", 0, 0.6), ("M", 0, 0.1)];
+        // DCAcc, the name Strata once gave DCA, is still taken in a methods list.
+        var config = "{\"label\": \"approved\", \"label_values_or_threshold\": [1], \"headers\": [\"age\", \"gender\", \"approved\"],"
+            + " \"facet\": [{\"name_or_index\": \"age\", \"value_or_threshold\": [34.5]}], \"methods\": {\"post_training_bias\": {\"methods\": [\"DPPL\", \"DI\", \"DCAcc\"]}}}";
+        string baseline;
+        using (var run = new Execution())
+        {
+            Traffic(run, rows);
+            run.Write("/processing/input/config/analysis_config.json", config);
+            var (exit, failure) = run.Run();
+            Assert.True(exit == 0, failure);
+            baseline = run.Read("/processing/output/analysis.json");
+            var facet = JsonNode.Parse(baseline)!["post_training_bias_metrics"]!["facets"]!["age"]!.AsArray().Single()!;
+            Assert.Equal("34.5", (string)facet["value_or_threshold"]!);
+            var metrics = facet["metrics"]!.AsArray().ToDictionary(x => (string)x!["name"]!, x => x!);
+            Assert.Equal(["DPPL", "DI", "DCA"], metrics.Keys);
+            Assert.Equal("Infinity", (string)metrics["DI"]["value"]!);
+            Assert.Equal("Infinity", (string)metrics["DCA"]["value"]!);
+            Assert.Equal(-0.6, (double)metrics["DPPL"]["value"]!, Tolerance);
+            var lines = run.Read("/output/metrics/cloudwatch/cloudwatch_metrics.jsonl").Split('\n', StringSplitOptions.RemoveEmptyEntries).Select(l => JsonNode.Parse(l)!).ToList();
+            Assert.Equal(2.348543e108, (double)lines.Single(l => (string)l["MetricName"]! == "bias_metric_DI")["Value"]!);
+        }
+        using (var run = new Execution())
+        {
+            // The same window against that analysis as its baseline, its threshold written "34.50" and
+            // its DPPL 0: the threshold matches as a number, ∞ is no worse than ∞, DPPL -0.6 is worse than 0.
+            var node = JsonNode.Parse(baseline)!;
+            var entry = node["post_training_bias_metrics"]!["facets"]!["age"]![0]!;
+            entry["value_or_threshold"] = "34.50";
+            entry["metrics"]!.AsArray().Single(x => (string)x!["name"]! == "DPPL")!["value"] = 0.0;
+            Traffic(run, rows);
+            run.Write("/processing/input/config/analysis_config.json", config);
+            run.Write("/processing/baseline/constraints/analysis.json", node.ToJsonString());
+            run.Env["baseline_constraints"] = "/opt/ml/processing/baseline/constraints/analysis.json";
+            var (exit, failure) = run.Run();
+            Assert.True(exit == 0, failure);
+            var violation = JsonNode.Parse(run.Read("/processing/output/constraint_violations.json"))!["violations"]!.AsArray().Single()!;
+            Assert.Equal(("age", "34.5", "DPPL"), ((string)violation["facet"]!, (string)violation["facet_value"]!, (string)violation["metric_name"]!));
+        }
+    }
+
+    [Fact]
+    public void AFlipTestWithTheFacetAsTheOnlyColumnSaysSoInsteadOfVoting()
+    {
+        var config = ModelBias.ParseConfig("{\"label\": \"y\", \"label_values_or_threshold\": [1], \"facet\": [{\"name_or_index\": \"g\", \"value_or_threshold\": [\"F\"]}],"
+            + " \"methods\": {\"post_training_bias\": {\"methods\": [\"FT\"]}}}", "the configuration");
+        ModelBias.BiasRecord Record(string label, string gender) => new(label, label, null, [new Field("g", gender)], "a record");
+        var analysis = ModelBias.Analyze(config, [Record("1", "F"), Record("0", "M"), Record("1", "M")], null);
+        var ft = analysis.PostTraining!.Single().Metrics.Single();
+        Assert.Equal("FT", ft.Name);
+        Assert.Contains("FlipTest needs at least one feature besides the facet: g is the captured requests' only column", ft.Error);
     }
 }

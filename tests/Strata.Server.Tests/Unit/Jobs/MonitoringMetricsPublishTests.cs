@@ -102,6 +102,17 @@ public sealed class MonitoringMetricsPublishTests : IDisposable
     }
 
     [Fact]
+    public void EveryBiasMetricTheAnalyzerComputesIsOneTheServerPublishes()
+    {
+        // The server's allowlist is built from the analyzer's own lists: SD (missing once) and DCA among them.
+        foreach (var name in Strata.Algorithms.Monitor.BiasMetrics.PreTraining.Concat(Strata.Algorithms.Monitor.BiasMetrics.PostTraining))
+            Assert.True(ProcessingJobRunner.IsMonitoringMetric("ModelBias", "bias_metric_" + name), name);
+        Assert.True(ProcessingJobRunner.IsMonitoringMetric("ModelBias", "bias_metric_SD"));
+        Assert.True(ProcessingJobRunner.IsMonitoringMetric("ModelBias", "bias_metric_DCA"));
+        Assert.False(ProcessingJobRunner.IsMonitoringMetric("ModelBias", "bias_metric_DCAcc"));
+    }
+
+    [Fact]
     public void AJobWhoseEnvironmentNamesASchedulePublishesNothingUnlessTheSchedulerMadeIt()
     {
         File.WriteAllLines(Path.Combine(CloudWatchDir, "a.jsonl"), [Line("feature_null_a", Now.AddMinutes(-5).ToUnixTimeSeconds(), endpoint: "ep", schedule: "sched")]);
