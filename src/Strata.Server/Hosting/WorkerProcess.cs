@@ -119,7 +119,11 @@ public sealed class WorkerProcess : IAsyncDisposable
         // The container's own Environment first: the contract's variables win over it.
         if (user is null)
             foreach (var (k, v) in environment ?? new Dictionary<string, string>()) psi.Environment[k] = v;
-        else psi.Environment["HOME"] = Sandbox.Home; // unless the container's Environment (env(1), after) names another
+        else
+        {
+            Sandbox.KeepInheritedOnly(psi.Environment);
+            psi.Environment["HOME"] = Sandbox.Home; // unless the container's Environment (env(1), after) names another
+        }
         psi.Environment["SM_MODEL_DIR"] = user is null ? modelDir : SandboxModelDir;
         if (tcpPort is { } port) psi.Environment["SAGEMAKER_BIND_TO_PORT"] = port.ToString();
         else psi.Environment["STRATA_WORKER_SOCKET"] = socketPath;

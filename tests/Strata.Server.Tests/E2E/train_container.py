@@ -96,6 +96,8 @@ if hps.get("probe"):
     attempt("socket_replace", lambda: os.unlink(probe["socket"]))
     attempt("home", lambda: open(os.path.join(os.environ["HOME"], "x"), "w").close())
     probes["strata_sockets"] = glob.glob("/tmp/strata-*")
+    # The server's environment holds its root keys (and may hold its master key): none of it comes in.
+    probes["server_variables"] = sorted(k for k in os.environ if k.startswith(("STRATA_ROOT", "STRATA_MASTER", "AWS_SECRET", "AWS_ACCESS")))
     probes["uid"], probes["euid"], probes["groups"] = os.getuid(), os.geteuid(), os.getgroups()
     probes["capabilities"] = [line.split()[1] for line in open("/proc/self/status") if line.startswith("CapEff:")][0]
 model = {

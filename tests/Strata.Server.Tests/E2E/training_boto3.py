@@ -141,6 +141,7 @@ def test_a_container_of_ones_own_trains():
         eq((probes["socket"], probes["socket_replace"], probes["strata_sockets"]), ("ENOENT", "ENOENT", []), "a private /tmp")
         eq(intact, True, "the files it tried are as they were")
         eq(probes["home"], "done", "HOME")
+        eq(probes["server_variables"], [], "none of the server's own variables (its root keys)")
         assert not os.path.exists(escape), "the container wrote into the data directory"
     eq(untar(f"out/{name}/output/output.tar.gz", "report.txt"), b"3 rows\n", "output data")
 

@@ -186,7 +186,11 @@ public sealed class JobContainer(JobContainerOptions options, TimeProvider clock
         };
         foreach (var arg in argv.Skip(1)) psi.ArgumentList.Add(arg);
         // The job's Environment (env(1), after) may name another HOME.
-        if (user is not null) psi.Environment["HOME"] = Sandbox.Home;
+        if (user is not null)
+        {
+            Sandbox.KeepInheritedOnly(psi.Environment);
+            psi.Environment["HOME"] = Sandbox.Home;
+        }
         foreach (var (k, v) in launch.ContractEnvironment) psi.Environment[k] = v;
 
         var started = clock.GetUtcNow();

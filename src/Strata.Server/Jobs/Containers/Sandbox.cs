@@ -40,6 +40,23 @@ public static class Sandbox
     /// <summary>A container's HOME, when its Environment names none: writable, its own, gone with it.</summary>
     public const string Home = "/tmp/home";
 
+    /// <summary>What a sandboxed container inherits of the server's environment: how to find and
+    /// run programs, and locale and time zone. Nothing else: the server's own environment may hold
+    /// its master key and root credentials (STRATA_MASTER_KEY, STRATA_ROOT_SECRET_ACCESS_KEY) or an
+    /// administrator's AWS_* keys, which a container must never see.</summary>
+    static readonly string[] Inherited = ["PATH", "LANG", "LANGUAGE", "TZ", "DOTNET_ROOT", "LD_LIBRARY_PATH"];
+
+    /// <summary>Removes from a container's start-up environment every variable of the server's
+    /// but those it may inherit (<see cref="Inherited"/>, LC_*, CUDA_* and NVIDIA_*); the caller
+    /// then adds the container's own.</summary>
+    public static void KeepInheritedOnly(IDictionary<string, string?> environment)
+    {
+        foreach (var name in environment.Keys.ToList())
+            if (!Inherited.Contains(name, StringComparer.Ordinal) && !name.StartsWith("LC_", StringComparison.Ordinal)
+                && !name.StartsWith("CUDA_", StringComparison.Ordinal) && !name.StartsWith("NVIDIA_", StringComparison.Ordinal))
+                environment.Remove(name);
+    }
+
     /// <summary>A user taken for one container, until disposed.</summary>
     public sealed class User : IDisposable
     {
