@@ -29,7 +29,12 @@ def start():
     s3.create_bucket(Bucket=BUCKET)
     role = execution_role(client("iam"), s3_actions=("s3:GetObject", "s3:PutObject", "s3:ListBucket"))
     name = unique("restart")
-    marker = f"/tmp/strata-tuning-restart-{uuid.uuid4().hex}"
+    # The container leaves the marker where this script sees it: not in /tmp, which is its own in
+    # the sandbox, but in a directory beside this script that its unprivileged user may write.
+    markers = os.path.join(os.path.dirname(os.path.abspath(__file__)), "markers")
+    os.makedirs(markers, exist_ok=True)
+    os.chmod(markers, 0o1777)
+    marker = os.path.join(markers, f"tuning-restart-{uuid.uuid4().hex}")
     sm.create_hyper_parameter_tuning_job(
         HyperParameterTuningJobName=name,
         HyperParameterTuningJobConfig={"Strategy": "Random", "HyperParameterTuningJobObjective": {"Type": "Minimize", "MetricName": "validation:loss"},
