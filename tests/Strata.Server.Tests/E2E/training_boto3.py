@@ -460,4 +460,29 @@ def test_linear_learner_trains_and_answers_as_aws_does():
     sm.delete_endpoint(EndpointName=name)
 
 
+def test_a_catalogue_script_kept_directly_in_tmp():
+    # An administrator's script straight in /tmp: the sandbox's /tmp is the container's own, with
+    # that one file bound back read-only (not the host's whole /tmp, and the container still starts).
+    import shutil
+    script = f"/tmp/{unique('strata-trainer')}.py"
+    shutil.copy(os.path.join(os.path.dirname(os.path.abspath(__file__)), "train_container.py"), script)
+    try:
+        image = f"registry.example.com/team/tmp-trainer:{unique('v')}"
+        subprocess.run(["dotnet", os.environ["STRATA_DLL"], "images", "add", "--data-dir", os.environ["STRATA_DATA_DIR"], image, "--",
+                        sys.executable, script], check=True, capture_output=True)
+        name = unique("tmp-script")
+        sm.create_training_job(
+            TrainingJobName=name, RoleArn=ROLE,
+            AlgorithmSpecification={"TrainingImage": image, "TrainingInputMode": "File"},
+            HyperParameters={"mode": "ok", "epochs": "1"},
+            InputDataConfig=[{"ChannelName": "train", "DataSource": {"S3DataSource": {"S3DataType": "S3Prefix", "S3Uri": f"s3://{BUCKET}/data/train"}}}],
+            OutputDataConfig={"S3OutputPath": f"s3://{BUCKET}/out"},
+            ResourceConfig={"InstanceType": "ml.m5.large", "InstanceCount": 1, "VolumeSizeInGB": 5},
+            StoppingCondition={"MaxRuntimeInSeconds": 600})
+        d = finished(name)
+        eq((d["TrainingJobStatus"], d.get("FailureReason")), ("Completed", None), "the job of a script in /tmp")
+    finally:
+        os.remove(script)
+
+
 run(globals())

@@ -24,6 +24,8 @@ public sealed record ContainerLaunch
     /// <summary>The container's working directory, relative to the job's directory ("code"; "" for its root).</summary>
     public string WorkingDirectory { get; init; } = "";
     public required IReadOnlyList<string> Command { get; init; }
+    /// <summary>How many of <see cref="Command"/>'s last words are the request's ContainerArguments.</summary>
+    public int RequestArguments { get; init; }
     /// <summary>The job's own Environment (the request's), applied by env(1) as the container starts.</summary>
     public IReadOnlyDictionary<string, string> Environment { get; init; } = new Dictionary<string, string>();
     /// <summary>The variables of SageMaker's container contract (SM_*, TRAINING_JOB_NAME…).</summary>
@@ -172,6 +174,7 @@ public sealed class JobContainer(JobContainerOptions options, TimeProvider clock
                 // The shared network namespace is joined before the others are made (nsenter execs in place).
                 JoinNetwork = cluster?.NetworkNamespace,
                 OwnNetwork = launch.EnableNetworkIsolation && cluster?.NetworkNamespace is null,
+                RequestArguments = launch.RequestArguments,
             }, argv);
         }
         // A session of its own, hence a process group whose id is the container's pid: setsid(1)

@@ -181,6 +181,9 @@ public static class Sandbox
         /// <summary>Whether it reads models shared with others (<see cref="ShareModel"/>): it is in
         /// the models' group, the one group it has.</summary>
         public bool ReadsModels { get; init; }
+        /// <summary>How many of the command's last words are the request's own arguments
+        /// (ContainerArguments): paths there are data, never programs made reachable.</summary>
+        public int RequestArguments { get; init; }
     }
 
     /// <summary>The group models are read through (<see cref="ShareModel"/>), below the users' range.</summary>
@@ -222,14 +225,16 @@ public static class Sandbox
         // Private temporary directories: the server's sockets are in /tmp. The directories of the
         // command's programs that are in one (a script the administrator keeps in /tmp) are held
         // open (sh(1) opens a directory to read), then bound back read-only from that descriptor.
-        var programs = Programs(command).ToList();
-        var kept = programs.Where(InPrivateDir).Select(p => Path.GetDirectoryName(p)!).Distinct(StringComparer.Ordinal)
-            .Select((dir, i) => (Dir: dir, Fd: i + 3)).Where(k => k.Fd <= 9).ToList();
-        steps.AddRange(kept.Select(k => $"exec {k.Fd}< {Quote(k.Dir)}"));
+        var programs = Programs([.. command.SkipLast(spec.RequestArguments)]).ToList();
+        // A program directly in one of them is bound back alone: its directory is the whole /tmp.
+        var kept = programs.Where(InPrivateDir).Select(p => PrivateDirs.Contains(Path.GetDirectoryName(p)) ? p : Path.GetDirectoryName(p)!)
+            .Distinct(StringComparer.Ordinal).Select((path, i) => (Path: path, Fd: i + 3, IsDir: Directory.Exists(path))).Where(k => k.Fd <= 9).ToList();
+        steps.AddRange(kept.Select(k => $"exec {k.Fd}< {Quote(k.Path)}"));
         foreach (var dir in PrivateDirs.Where(Directory.Exists))
             steps.Add($"/bin/mount -t tmpfs -o mode=1777,nosuid,nodev strata-tmp {dir}");
-        steps.AddRange(kept.Select(k => $"/bin/mkdir -p {Quote(k.Dir)} && /bin/mount --no-canonicalize --bind /proc/self/fd/{k.Fd} {Quote(k.Dir)}"
-            + $" && /bin/mount -o remount,bind,ro {Quote(k.Dir)} && exec {k.Fd}<&-"));
+        steps.AddRange(kept.Select(k => (k.IsDir ? $"/bin/mkdir -p {Quote(k.Path)}" : $"/bin/touch {Quote(k.Path)}")
+            + $" && /bin/mount --no-canonicalize --bind /proc/self/fd/{k.Fd} {Quote(k.Path)}"
+            + $" && /bin/mount -o remount,bind,ro {Quote(k.Path)} && exec {k.Fd}<&-"));
         steps.AddRange(ReachSteps(programs.Where(p => !InPrivateDir(p))));
         steps.Add($"/bin/mkdir -m 0700 {Home} && /bin/chown {spec.User.Uid}:{spec.User.Gid} {Home}");
         steps.Add("/bin/mount --bind /proc/sys /proc/sys && /bin/mount -o remount,bind,ro /proc/sys");

@@ -209,6 +209,7 @@ public sealed class ProcessingJobRunner(IProcessingJobs jobs, IJobStorage storag
         LogGroup = LogGroup,
         JobDir = layout.Root,
         Command = command,
+        RequestArguments = RunsAnalyzer(job) ? 0 : job.ContainerArguments?.Count ?? 0,
         Environment = job.Environment,
         ContractEnvironment = new Dictionary<string, string> { ["AWS_REGION"] = options.Region },
         EnableNetworkIsolation = job.EnableNetworkIsolation,
