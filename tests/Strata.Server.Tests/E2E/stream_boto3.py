@@ -83,7 +83,12 @@ def _raw_stream(name, body, content_type, keys, TargetVariant=None, Accept=None)
 
 
 def test_parts_arrive_while_the_container_is_still_writing():
-    gate = os.path.join(os.environ.get("TMPDIR", "/tmp"), unique("gate"))
+    # Where the container sees it: not in /tmp, which is its own in the sandbox, but in a directory
+    # beside this script that its unprivileged user may read.
+    gates = os.path.join(os.path.dirname(os.path.abspath(__file__)), "markers")
+    os.makedirs(gates, exist_ok=True)
+    os.chmod(gates, 0o1777)
+    gate = os.path.join(gates, unique("gate"))
     meta, events = invoke_stream(BYOC, f"stream 3 {gate}".encode())
     eq(meta["InvokedProductionVariant"], "main", "variant")
     eq(meta["ContentType"], "text/plain", "the container's content type")
