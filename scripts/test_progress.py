@@ -42,6 +42,10 @@ def now():
 
 start = time.monotonic()
 seen = defaultdict(Counter)
+# The failed tests' names and the first lines of their messages, said again at the end: CI keeps
+# only the output's tail.
+failures = []
+FAILURE_LINES = 25
 # When each suite began, as far as its tests' reported durations tell: the earliest (end - duration).
 began = {}
 done = set()
@@ -50,10 +54,16 @@ for line in sys.stdin:
     if not m:
         sys.stdout.write(line)
         sys.stdout.flush()
+        if failures and len(failures[-1][1]) < FAILURE_LINES and not failures[-1][2]:
+            failures[-1][1].append(line.rstrip())
         continue
+    if failures:
+        failures[-1][2] = True
     outcome, suite = m.group(1), m.group(2)
     if outcome != "Passed":
         sys.stdout.write(line)
+    if outcome == "Failed":
+        failures.append([f"{suite}.{m.group(3)}{m.group(4) or ''}", [], False])
     seen[suite][outcome] += 1
     began[suite] = min(began.get(suite, now()), now() - seconds(m.group(5)))
     if sum(seen[suite].values()) == expected.get(suite, -1):
@@ -63,5 +73,7 @@ for line in sys.stdin:
 # Suites whose count the listing did not foretell (or whose tests did not all report: a crash).
 for suite in sorted(set(seen) - done):
     report(suite, f"{sum(seen[suite].values())} of {expected.get(suite, '?')} listed tests reported")
+for name, message, _ in failures:
+    print(f"FAILED: {name}", *message, sep="\n", flush=True)
 totals = sum((seen[suite] for suite in seen), Counter())
 print(f"totals: {totals['Passed']} passed, {totals['Failed']} failed, {totals['Skipped']} skipped", flush=True)
