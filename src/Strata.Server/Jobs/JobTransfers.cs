@@ -177,7 +177,17 @@ public sealed class JobTransfers(IJobStorage storage, string stagingDir)
         await using (var tar = new TarWriter(gzip, TarEntryFormat.Pax))
         {
             foreach (var (name, path) in files)
-                await tar.WriteEntryAsync(path, name, ct);
+            {
+                // Read as RegularFiles listed it, never through a link put in its place or on the way.
+                if (OpenInWorkDir(path, FileAccess.Read) is not { } handle) continue;
+                await using var content = new FileStream(handle, FileAccess.Read, bufferSize: 0);
+                await tar.WriteEntryAsync(new PaxTarEntry(TarEntryType.RegularFile, name)
+                {
+                    DataStream = content,
+                    Mode = OperatingSystem.IsWindows() ? UnixFileMode.UserRead : File.GetUnixFileMode(handle),
+                    ModificationTime = File.GetLastWriteTimeUtc(handle),
+                }, ct);
+            }
         }
         await using (var content = File.OpenRead(staged))
             await storage.PutAsync(bucket, key, content, "application/x-tar", kmsKeyId, (a, r) => authorize(a, r, what), ct);
@@ -199,65 +209,127 @@ public sealed class JobTransfers(IJobStorage storage, string stagingDir)
         return [.. output.Split('\0', StringSplitOptions.RemoveEmptyEntries).Order(StringComparer.Ordinal)];
     }
 
-    /// <summary>A file <see cref="RegularFiles"/> listed, opened to read as it is now: never through
-    /// a symbolic link put in its place since (O_NOFOLLOW), and without waiting for a writer, should
-    /// a FIFO have been (O_NONBLOCK: reading it ends at once); null when it cannot be opened so.</summary>
-    public static FileStream? OpenListed(string path)
-    {
-        const int NonBlocking = 0x800, CloseOnExec = 0x80000;
-        // O_NOFOLLOW's value differs between Linux's architectures.
-        var noFollow = RuntimeInformation.ProcessArchitecture is Architecture.Arm64 ? 0x8000 : 0x20000;
-        var fd = Native.Open(path, NonBlocking | CloseOnExec | noFollow);
-        if (fd < 0) return null;
-        var handle = new SafeFileHandle(fd, ownsHandle: true);
-        try { return new FileStream(handle, FileAccess.Read, bufferSize: 0); }
-        catch (Exception e) when (e is IOException or UnauthorizedAccessException or ArgumentException)
-        {
-            handle.Dispose();
-            return null;
-        }
-    }
-
     /// <summary>A file below the work directory (<c>stagingDir</c>, which holds the jobs'
-    /// directories), opened as it is now, never through a symbolic link below that directory
-    /// (openat2's RESOLVE_BENEATH | RESOLVE_NO_SYMLINKS): a sandboxed container owns its job's
-    /// directory and, while it runs, could put a link on the way to any file the server reads or
-    /// writes there, to make the server, root, read or write another. To read, it does not wait
-    /// for a writer (O_NONBLOCK, should it be a FIFO); to write (a Pipe mode channel's FIFO), it
-    /// waits for the reader; <see cref="FileAccess.ReadWrite"/> opens it only as a path (O_PATH).
-    /// Null when it cannot be opened so.</summary>
-    public SafeFileHandle? OpenInWorkDir(string path, FileAccess access)
+    /// directories), opened as <see cref="OpenBeneath"/> opens one.</summary>
+    public SafeFileHandle? OpenInWorkDir(string path, FileAccess access) => OpenBeneath(stagingDir, path, access);
+
+    /// <summary>A file below <paramref name="root"/>, opened as it is now, never through a symbolic
+    /// link below that directory: a sandboxed container owns its job's directory and, while it runs,
+    /// could put a link on the way to any file the server reads or writes there, to make the server,
+    /// root, read or write another. openat2's RESOLVE_BENEATH | RESOLVE_NO_SYMLINKS does it in one
+    /// step; a kernel before 5.6 has no openat2, and the path is then walked a directory at a time
+    /// (each opened O_NOFOLLOW from the one before), which refuses a link just as well. Nor is a
+    /// regular file read that has other names when its owner is not a container's user: a hard link
+    /// a container made to a file of root's (which a kernel without protected_hardlinks allows). To
+    /// read, it does not wait for a writer (O_NONBLOCK, should it be a FIFO) and a directory is not
+    /// opened; to write (a Pipe mode channel's FIFO), it waits for the reader;
+    /// <see cref="FileAccess.ReadWrite"/> opens it only as a path (O_PATH). Null when it is not
+    /// there, or is refused so; an <see cref="IOException"/> when it cannot be opened for another
+    /// reason (which must never make an upload skip a file unnoticed).</summary>
+    public static SafeFileHandle? OpenBeneath(string root, string path, FileAccess access) => OpenBeneath(root, path, access, walk: false);
+
+    /// <summary><see cref="OpenBeneath(string, string, FileAccess)"/>; with <paramref name="walk"/>,
+    /// as on a kernel without openat2 (the tests try both ways).</summary>
+    internal static SafeFileHandle? OpenBeneath(string root, string path, FileAccess access, bool walk)
     {
-        var relative = Path.GetRelativePath(Path.GetFullPath(stagingDir), Path.GetFullPath(path));
+        var relative = Path.GetRelativePath(Path.GetFullPath(root), Path.GetFullPath(path));
         if (relative == ".." || relative.StartsWith("../", StringComparison.Ordinal) || Path.IsPathRooted(relative))
-            throw new InvalidOperationException($"{path} is not below the work directory {stagingDir}");
-        const ulong CloseOnExec = 0x80000, NonBlocking = 0x800, WriteOnly = 1, PathOnly = 0x200000;
-        const ulong NoMagicLinks = 0x02, NoSymlinks = 0x04, Beneath = 0x08;
-        const int NoSuchCall = 38; // ENOSYS
-        var anchor = Native.Open(Path.GetFullPath(stagingDir), (int)(PathOnly | CloseOnExec));
-        if (anchor < 0) return null;
+            throw new InvalidOperationException($"{path} is not below {root}");
+        var flags = Native.CloseOnExec | access switch { FileAccess.Read => Native.NonBlocking, FileAccess.Write => Native.WriteOnly, _ => Native.PathOnly };
+        var anchor = Native.Open(Path.GetFullPath(root), Native.PathOnly | Native.CloseOnExec | Native.Directory);
+        if (anchor < 0) return Refused(Marshal.GetLastPInvokeError(), root);
         try
         {
-            var how = new Native.OpenHow
+            int fd, errno;
+            do
             {
-                Flags = CloseOnExec | access switch { FileAccess.Read => NonBlocking, FileAccess.Write => WriteOnly, _ => PathOnly },
-                Resolve = Beneath | NoSymlinks | NoMagicLinks,
-            };
-            var fd = Native.OpenAt2(Native.SysOpenAt2, anchor, relative, ref how, (nuint)Marshal.SizeOf<Native.OpenHow>());
-            // A kernel before 5.6 has no openat2: the file is opened as before, links followed.
-            if (fd < 0 && Marshal.GetLastPInvokeError() == NoSuchCall) fd = Native.Open(Path.GetFullPath(path), (int)how.Flags);
-            return fd < 0 ? null : new SafeFileHandle((nint)fd, ownsHandle: true);
+                var how = new Native.OpenHow { Flags = (ulong)flags, Resolve = Native.Beneath | Native.NoSymlinks | Native.NoMagicLinks };
+                fd = walk ? -1 : (int)Native.OpenAt2(Native.SysOpenAt2, anchor, relative, ref how, (nuint)Marshal.SizeOf<Native.OpenHow>());
+                errno = walk ? Native.NoSuchCall : fd < 0 ? Marshal.GetLastPInvokeError() : 0;
+                if (errno == Native.NoSuchCall) (fd, errno) = OpenWalking(anchor, relative, flags);
+            }
+            // EAGAIN: openat2 saw a rename on the way and asks to be called again; EINTR: a signal.
+            while (fd < 0 && errno is Native.TryAgain or Native.Interrupted);
+            if (fd < 0) return Refused(errno, path);
+            var handle = new SafeFileHandle(fd, ownsHandle: true);
+            if (Acceptable(handle, access)) return handle;
+            handle.Dispose();
+            return null;
         }
         finally { _ = Native.Close(anchor); }
     }
 
+    /// <summary>openat2's RESOLVE_NO_SYMLINKS where there is no openat2: each directory on the way
+    /// opened O_PATH | O_DIRECTORY | O_NOFOLLOW from the one before (a link there is refused with
+    /// ENOTDIR), the file itself O_NOFOLLOW (ELOOP on a link; one opened O_PATH is refused by
+    /// <see cref="Acceptable"/>). The path holds no "..": it is relative to a full path.</summary>
+    static (int Fd, int Errno) OpenWalking(int anchor, string relative, int flags)
+    {
+        var parts = relative.Split('/', StringSplitOptions.RemoveEmptyEntries);
+        var dir = anchor;
+        try
+        {
+            foreach (var part in parts[..^1])
+            {
+                var next = Native.OpenAt(dir, part, Native.PathOnly | Native.Directory | Native.NoFollow | Native.CloseOnExec);
+                if (next < 0) return (-1, Marshal.GetLastPInvokeError());
+                if (dir != anchor) _ = Native.Close(dir);
+                dir = next;
+            }
+            var fd = Native.OpenAt(dir, parts.Length == 0 ? "." : parts[^1], flags | Native.NoFollow);
+            return (fd, fd < 0 ? Marshal.GetLastPInvokeError() : 0);
+        }
+        finally
+        {
+            if (dir != anchor) _ = Native.Close(dir);
+        }
+    }
+
+    /// <summary>Null for the errors that mean the file is not there as a plain file is (missing, a
+    /// link, beneath a link, moved away); any other error is not one to pass over.</summary>
+    static SafeFileHandle? Refused(int errno, string path) => errno is Native.NoEntry or Native.NotDirectory or Native.Loop or Native.CrossDevice
+        ? null
+        : throw new IOException($"{path} could not be opened (errno {errno})");
+
+    /// <summary>Whether what was opened may be used as asked: never a link (only O_PATH opens one),
+    /// to read never a directory, and a regular file with other names only when a container's user
+    /// owns it (statx(2), whose layout is the same on every architecture).</summary>
+    static bool Acceptable(SafeFileHandle handle, FileAccess access)
+    {
+        Span<byte> stat = stackalloc byte[256];
+        if (Native.Statx((int)handle.DangerousGetHandle(), "", Native.EmptyPath | Native.NoFollowLink, Native.StatxBasic, ref MemoryMarshal.GetReference(stat)) != 0)
+            throw new IOException($"statx failed (errno {Marshal.GetLastPInvokeError()})");
+        var links = BitConverter.ToUInt32(stat[16..]);
+        var uid = BitConverter.ToUInt32(stat[20..]);
+        var type = BitConverter.ToUInt16(stat[28..]) & 0xF000;
+        const int Link = 0xA000, Dir = 0x4000, Regular = 0x8000;
+        if (type == Link || (type == Dir && access == FileAccess.Read)) return false;
+        return type != Regular || links <= 1 || !Containers.Sandbox.Available
+            || uid is >= Containers.Sandbox.FirstUid and < Containers.Sandbox.FirstUid + Containers.Sandbox.UserCount;
+    }
+
     static class Native
     {
+        public const int CloseOnExec = 0x80000, NonBlocking = 0x800, WriteOnly = 1, PathOnly = 0x200000;
+        // O_NOFOLLOW's and O_DIRECTORY's values differ between Linux's architectures.
+        public static readonly int NoFollow = RuntimeInformation.ProcessArchitecture is Architecture.Arm64 ? 0x8000 : 0x20000;
+        public static readonly int Directory = RuntimeInformation.ProcessArchitecture is Architecture.Arm64 ? 0x4000 : 0x10000;
+        public const ulong NoMagicLinks = 0x02, NoSymlinks = 0x04, Beneath = 0x08;
+        public const int NoEntry = 2, Interrupted = 4, TryAgain = 11, CrossDevice = 18, NotDirectory = 20, NoSuchCall = 38, Loop = 40;
+        public const int EmptyPath = 0x1000, NoFollowLink = 0x100;
+        public const uint StatxBasic = 0x7ff;
+
         [DllImport("libc", SetLastError = true, EntryPoint = "open")]
         public static extern int Open([MarshalAs(UnmanagedType.LPUTF8Str)] string path, int flags);
 
+        [DllImport("libc", SetLastError = true, EntryPoint = "openat")]
+        public static extern int OpenAt(int dirfd, [MarshalAs(UnmanagedType.LPUTF8Str)] string path, int flags);
+
         [DllImport("libc", SetLastError = true, EntryPoint = "close")]
         public static extern int Close(int fd);
+
+        [DllImport("libc", SetLastError = true, EntryPoint = "statx")]
+        public static extern int Statx(int dirfd, [MarshalAs(UnmanagedType.LPUTF8Str)] string path, int flags, uint mask, ref byte buffer);
 
         /// <summary>openat2(2)'s number, the same on every Linux architecture (glibc has no wrapper before 2.38).</summary>
         public const long SysOpenAt2 = 437;
@@ -275,28 +347,38 @@ public sealed class JobTransfers(IJobStorage storage, string stagingDir)
     }
 
     /// <summary>The first <paramref name="maxChars"/> characters of a text file the container
-    /// wrote (<c>/opt/ml/output/failure</c>), trimmed; null when it is not a regular file or holds
-    /// only white space.</summary>
-    public static string? ReadText(string path, int maxChars)
+    /// wrote below <paramref name="root"/> (<c>/opt/ml/output/failure</c>), trimmed; null when it is
+    /// not a regular file or holds only white space. Never read through a link (<see cref="OpenBeneath"/>).</summary>
+    public static string? ReadText(string root, string path, int maxChars)
     {
-        if (RegularFiles(path) is not [_]) return null;
-        using var reader = new StreamReader(File.OpenRead(path));
+        if (OpenBeneath(root, path, FileAccess.Read) is not { } handle) return null;
+        using var reader = new StreamReader(new FileStream(handle, FileAccess.Read, bufferSize: 0));
         var buffer = new char[maxChars];
-        var text = new string(buffer, 0, reader.ReadBlock(buffer, 0, buffer.Length)).Trim();
-        return text.Length > 0 ? text : null;
+        try
+        {
+            var text = new string(buffer, 0, reader.ReadBlock(buffer, 0, buffer.Length)).Trim();
+            return text.Length > 0 ? text : null;
+        }
+        catch (IOException) { return null; } // a FIFO in its place has nothing to give
     }
 
-    /// <summary>The first <paramref name="maxBytes"/> bytes of a file the container wrote
-    /// (<c>/opt/ml/output/message</c>) as UTF-8 text: null when there is no such regular file;
-    /// <see cref="DecoderFallbackException"/> when they are not UTF-8 (a character the limit cuts
-    /// in two is left out).</summary>
-    public static string? ReadUtf8(string path, int maxBytes)
+    /// <summary>The first <paramref name="maxBytes"/> bytes of a file the container wrote below
+    /// <paramref name="root"/> (<c>/opt/ml/output/message</c>) as UTF-8 text: null when there is no
+    /// such regular file; <see cref="DecoderFallbackException"/> when they are not UTF-8 (a character
+    /// the limit cuts in two is left out). Never read through a link (<see cref="OpenBeneath"/>).</summary>
+    public static string? ReadUtf8(string root, string path, int maxBytes)
     {
-        if (RegularFiles(path) is not [_]) return null;
+        if (OpenBeneath(root, path, FileAccess.Read) is not { } handle) return null;
         var buffer = new byte[maxBytes];
         int read = 0, n;
-        using (var file = File.OpenRead(path))
-            while (read < buffer.Length && (n = file.Read(buffer, read, buffer.Length - read)) > 0) read += n;
+        using (var file = new FileStream(handle, FileAccess.Read, bufferSize: 0))
+        {
+            try
+            {
+                while (read < buffer.Length && (n = file.Read(buffer, read, buffer.Length - read)) > 0) read += n;
+            }
+            catch (IOException) { return null; } // a FIFO in its place has nothing to give
+        }
         var strict = new UTF8Encoding(encoderShouldEmitUTF8Identifier: false, throwOnInvalidBytes: true);
         // Only a file longer than the limit can end in the middle of a character (at most 3 bytes of one).
         for (var cut = 0; ; cut++)

@@ -312,7 +312,7 @@ public sealed class ProcessingJobRunner(IProcessingJobs jobs, IJobStorage storag
         foreach (var file in files)
         {
             if (budget == 0 || published == MaxMetricData) break;
-            var (data, cut) = ReadAtMost(file, budget);
+            var (data, cut) = ReadAtMost(optMlOutput, file, budget);
             budget -= data.Length;
             var lines = new List<ReadOnlyMemory<byte>>();
             var rest = data.AsMemory();
@@ -340,10 +340,10 @@ public sealed class ProcessingJobRunner(IProcessingJobs jobs, IJobStorage storag
 
     /// <summary>Up to <paramref name="limit"/> bytes of a listed file (none when it cannot be opened
     /// as a regular file), and whether there was more.</summary>
-    static (byte[] Data, bool Cut) ReadAtMost(string path, int limit)
+    static (byte[] Data, bool Cut) ReadAtMost(string root, string path, int limit)
     {
-        using var stream = JobTransfers.OpenListed(path);
-        if (stream is null) return ([], false);
+        if (JobTransfers.OpenBeneath(root, path, FileAccess.Read) is not { } handle) return ([], false);
+        using var stream = new FileStream(handle, FileAccess.Read, bufferSize: 0);
         var buffer = new byte[Math.Min(limit, 64 * 1024)];
         using var data = new MemoryStream();
         try
@@ -405,12 +405,12 @@ public sealed class ProcessingJobRunner(IProcessingJobs jobs, IJobStorage storag
     /// <summary>The first KB of /opt/ml/output/message; the job fails when it is not UTF-8, as in SageMaker.</summary>
     static string? ExitMessage(ProcessingLayout layout)
     {
-        try { return JobTransfers.ReadUtf8(Path.Combine(layout.Output, "message"), ExitMessageBytes); }
+        try { return JobTransfers.ReadUtf8(layout.Root, Path.Combine(layout.Output, "message"), ExitMessageBytes); }
         catch (DecoderFallbackException) { throw new JobException("ClientError: /opt/ml/output/message is not UTF-8 encoded text"); }
     }
 
     static string FailureReason(ProcessingLayout layout, int exitCode)
-        => JobTransfers.ReadText(Path.Combine(layout.Output, "failure"), FailureReasonLength)
+        => JobTransfers.ReadText(layout.Root, Path.Combine(layout.Output, "failure"), FailureReasonLength)
             ?? $"AlgorithmError: the processing container exited with code {exitCode} and wrote no /opt/ml/output/failure; see the job's log";
 
     static string Truncate(string reason) => reason.Length > FailureReasonLength ? reason[..(FailureReasonLength - 3)] + "..." : reason;

@@ -339,7 +339,7 @@ public sealed class TrainingJobRunner(ITrainingJobs jobs, IJobStorage storage, I
 
     /// <summary>A failed host's /opt/ml/output/failure, or what its exit says (<paramref name="host"/> names it in a job of several).</summary>
     static string FailureReason(JobLayout layout, int exitCode, string? host)
-        => JobTransfers.ReadText(Path.Combine(layout.Output, "failure"), FailureReasonLength)
+        => JobTransfers.ReadText(layout.Root, Path.Combine(layout.Output, "failure"), FailureReasonLength)
             ?? $"AlgorithmError: the training container{(host is null ? "" : " of " + host)} exited with code {exitCode} and wrote no /opt/ml/output/failure; see the job's log";
 
     /// <summary>Runs host <paramref name="host"/>'s (from 0) container to its end; returns its exit

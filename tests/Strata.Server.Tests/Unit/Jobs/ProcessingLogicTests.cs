@@ -101,18 +101,18 @@ public sealed class ProcessingLogicTests
         try
         {
             var path = Path.Combine(dir, "message");
-            Assert.Null(JobTransfers.ReadUtf8(path, 8));
+            Assert.Null(JobTransfers.ReadUtf8(dir, path, 8));
             File.WriteAllBytes(path, Encoding.UTF8.GetBytes("héllo"));
-            Assert.Equal("héllo", JobTransfers.ReadUtf8(path, 8));
+            Assert.Equal("héllo", JobTransfers.ReadUtf8(dir, path, 8));
             // The limit cuts "é" (2 bytes) in two: the half is left out, not taken for bad text.
             File.WriteAllBytes(path, Encoding.UTF8.GetBytes("abcdefgé!"));
-            Assert.Equal("abcdefg", JobTransfers.ReadUtf8(path, 8));
+            Assert.Equal("abcdefg", JobTransfers.ReadUtf8(dir, path, 8));
             File.WriteAllBytes(path, [0x61, 0xff, 0x62]);
-            Assert.Throws<DecoderFallbackException>(() => JobTransfers.ReadUtf8(path, 8));
+            Assert.Throws<DecoderFallbackException>(() => JobTransfers.ReadUtf8(dir, path, 8));
             // A link is never followed (the container could point it at the server's files).
             File.Delete(path);
             File.CreateSymbolicLink(path, "/etc/hostname");
-            Assert.Null(JobTransfers.ReadUtf8(path, 8));
+            Assert.Null(JobTransfers.ReadUtf8(dir, path, 8));
         }
         finally
         {
