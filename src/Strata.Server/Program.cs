@@ -2,6 +2,7 @@ using System.CommandLine;
 using System.Text.Json.Nodes;
 using Strata.Server;
 using Strata.Server.Identity;
+using Strata.Server.Jobs.Containers;
 using Strata.Server.Storage;
 
 // Every default comes from StrataOptions, the one place that states them.
@@ -91,6 +92,10 @@ serve.SetAction(async (parse, ct) =>
         Console.Error.WriteLine($"strata: {PortInUse.Message(taken)}; choose another with --port, --tls-port or --vpce-port");
         return 2;
     }
+    // Before any job is recovered: containers a server killed outright left running still write
+    // their job directories (Sandbox.ReapOrphans).
+    if (Sandbox.Available && Sandbox.ReapOrphans() is { Count: > 0 } reaped)
+        Console.Out.WriteLine($"strata: killed what {reaped.Count} container(s) of a server that is gone left running (users {string.Join(", ", reaped)})");
     var listeners = new JsonObject
     {
         ["pid"] = Environment.ProcessId,

@@ -81,9 +81,6 @@ public sealed class WorkerProcess : IAsyncDisposable
             if (user is not null)
             {
                 Sandbox.ShareModel(modelDir);
-                // The container's Environment is applied by env(1) as it starts, never to the root
-                // wrapper before it (LD_PRELOAD, PATH); the contract's variables win over it.
-                var own = (environment ?? new Dictionary<string, string>()).Where(kv => !ContractVariables.Contains(kv.Key)).Select(kv => $"{kv.Key}={kv.Value}");
                 argv = Sandbox.Wrap(new Sandbox.Spec
                 {
                     User = user,
@@ -91,7 +88,7 @@ public sealed class WorkerProcess : IAsyncDisposable
                     DataDir = dataDir ?? throw new ArgumentNullException(nameof(dataDir)),
                     WorkingDirectory = "/",
                     ReadsModels = true,
-                }, ["/usr/bin/env", .. own, .. argv]);
+                }, argv);
             }
             if (isolated)
             {
@@ -121,8 +118,14 @@ public sealed class WorkerProcess : IAsyncDisposable
             foreach (var (k, v) in environment ?? new Dictionary<string, string>()) psi.Environment[k] = v;
         else
         {
-            Sandbox.KeepInheritedOnly(psi.Environment);
-            psi.Environment["HOME"] = Sandbox.Home; // unless the container's Environment (env(1), after) names another
+            // The container's Environment is applied as it starts, as its user, never to the root
+            // wrapper before it (LD_PRELOAD, PATH) nor on a command line; the contract's variables win over it.
+            try { Sandbox.SetEnvironment(psi.Environment, (environment ?? new Dictionary<string, string>()).Where(kv => !ContractVariables.Contains(kv.Key))); }
+            catch (ArgumentException e)
+            {
+                user.Dispose();
+                throw new HostingException(e.Message);
+            }
         }
         psi.Environment["SM_MODEL_DIR"] = user is null ? modelDir : SandboxModelDir;
         if (tcpPort is { } port) psi.Environment["SAGEMAKER_BIND_TO_PORT"] = port.ToString();

@@ -143,6 +143,18 @@ public sealed class StrataProcess : IAsyncDisposable
         catch (IOException) { }
     }
 
+    /// <summary>SIGKILL to the server alone, as the OOM killer sends it: what it started (the
+    /// containers, in sessions of their own) is left running, orphaned.</summary>
+    public void KillAlone()
+    {
+        if (_process is null) return;
+        var pid = _process.Id;
+        _process.Kill(entireProcessTree: false);
+        _process.WaitForExit();
+        try { Directory.Delete(Path.Combine(Path.GetTempPath(), "strata-" + pid), recursive: true); }
+        catch (IOException) { }
+    }
+
     public async Task StopAsync()
     {
         if (_process is null || _process.HasExited) return;

@@ -343,9 +343,13 @@ def test_network_isolation():
     url = artifact("regression")
     target = endpoint().split("//")[1]  # this server's own port, reachable from any normal process
 
+    # A key the model's Environment carries: its container sees it, no other process's command line shows it.
+    greeting = unique("token-value")
+
     def deploy_probe(isolated, image=image):
         m = unique("m")
-        sm.create_model(ModelName=m, ExecutionRoleArn=ROLE, EnableNetworkIsolation=isolated, PrimaryContainer={"Image": image, "ModelDataUrl": url})
+        sm.create_model(ModelName=m, ExecutionRoleArn=ROLE, EnableNetworkIsolation=isolated,
+                        PrimaryContainer={"Image": image, "ModelDataUrl": url, "Environment": {"GREETING": greeting}})
         eq(sm.describe_model(ModelName=m)["EnableNetworkIsolation"], isolated, "model")
         config = unique("c")
         sm.create_endpoint_config(EndpointConfigName=config, ProductionVariants=[{"VariantName": "a", "ModelName": m, "InitialInstanceCount": 1, "InstanceType": "ml.t2.medium"}])
@@ -359,6 +363,18 @@ def test_network_isolation():
     isolated_probe = deploy_probe(True)
     outcome = json.loads(invoke(isolated_probe, f"connect {target}".encode(), content_type="text/plain")[1])["outbound"]
     assert outcome.startswith("blocked"), outcome
+    eq(json.loads(invoke(isolated_probe, b"hello", content_type="text/plain")[1])["greeting"], greeting, "the Environment, applied")
+    # The isolated container's relay runs as long as it does: its command line (which every user and
+    # every other container may read) must not hold the model's Environment.
+    shown = []
+    for pid in filter(str.isdigit, os.listdir("/proc")):
+        try:
+            with open(f"/proc/{pid}/cmdline", "rb") as f:
+                if greeting.encode() in f.read():
+                    shown.append(pid)
+        except OSError:
+            pass
+    eq(shown, [], "processes whose command line shows the model's Environment")
     # The built-in container too.
     builtin = deploy_probe(True, image=IMAGE)
     invoke(builtin, b"[[1,2,3,4]]")

@@ -5,7 +5,8 @@ through the SM_* variables, and does what its `mode` hyperparameter says:
          `epoch=N loss=X` lines, and writes model.json (with what it saw of its environment) and
          output/data/report.txt
   fail   writes a reason to /opt/ml/output/failure and exits 2
-  sleep  waits for SIGTERM, then saves model.json and a checkpoint and exits 0"""
+  sleep  waits for SIGTERM, then saves model.json and a checkpoint and exits 0 (or when its parent
+         ends, unless `outlive` is yes)"""
 import json
 import os
 import signal
@@ -40,8 +41,9 @@ if mode == "sleep":
         f.write(f"checkpoint of {os.environ['TRAINING_JOB_NAME']}")
     print("waiting for SIGTERM", flush=True)
     parent = os.getppid()
-    # A server killed outright cannot stop its containers: this one goes when its parent does.
-    while os.getppid() == parent:
+    # A server killed outright cannot stop its containers: this one goes when its parent does,
+    # unless its `outlive` hyperparameter says to stay, as a container that ignores it would.
+    while hps.get("outlive") == "yes" or os.getppid() == parent:
         time.sleep(0.1)
 
 total, rows = 0.0, 0

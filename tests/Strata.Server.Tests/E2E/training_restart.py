@@ -27,7 +27,8 @@ def start():
         name = unique("restart")
         sm.create_training_job(
             TrainingJobName=name, RoleArn=role, AlgorithmSpecification={"TrainingImage": image, "TrainingInputMode": "File"},
-            HyperParameters={"mode": "sleep"},
+            # Containers that stay when the server is killed alone: the next server must kill them.
+            HyperParameters={"mode": "sleep", "outlive": "yes"},
             InputDataConfig=[{"ChannelName": "train", "DataSource": {"S3DataSource": {"S3DataType": "S3Prefix", "S3Uri": f"s3://{BUCKET}/train"}}}],
             OutputDataConfig={"S3OutputPath": f"s3://{BUCKET}/out"}, ResourceConfig={"InstanceType": "ml.m5.large", "InstanceCount": 1, "VolumeSizeInGB": 5},
             StoppingCondition={"MaxRuntimeInSeconds": 3600}, **({"CheckpointConfig": {"S3Uri": f"s3://{BUCKET}/checkpoints/{name}"}} if checkpoint else {}))

@@ -156,7 +156,9 @@ public sealed class JobContainer(JobContainerOptions options, TimeProvider clock
             log.LogWarning("{Kind} job {Job}: the server does not run as root, so its container runs unsandboxed, as the server's user, and can read and write the data directory {DataDir}",
                 launch.Kind, launch.JobName, Path.GetFullPath(options.DataDir));
         var workdir = Path.Combine(launch.JobDir, launch.WorkingDirectory);
-        List<string> argv = ["/usr/bin/env", .. launch.Environment.Select(kv => $"{kv.Key}={kv.Value}"), .. launch.Command];
+        // Unsandboxed, the container is the server's user anyway; sandboxed, its Environment is
+        // never on a command line (Sandbox.SetEnvironment).
+        List<string> argv = Sandboxed ? [.. launch.Command] : ["/usr/bin/env", .. launch.Environment.Select(kv => $"{kv.Key}={kv.Value}"), .. launch.Command];
         var cluster = launch.Cluster;
         // A user of its own, which owns the job's directory (what the server reads back after it
         // is root's to read, and its deletion root's) and ends with it.
@@ -188,11 +190,11 @@ public sealed class JobContainer(JobContainerOptions options, TimeProvider clock
             WorkingDirectory = workdir,
         };
         foreach (var arg in argv.Skip(1)) psi.ArgumentList.Add(arg);
-        // The job's Environment (env(1), after) may name another HOME.
+        // The job's Environment, applied after these (as the container's user), may name another HOME.
         if (user is not null)
         {
-            Sandbox.KeepInheritedOnly(psi.Environment);
-            psi.Environment["HOME"] = Sandbox.Home;
+            try { Sandbox.SetEnvironment(psi.Environment, launch.Environment); }
+            catch (ArgumentException e) { throw new JobException("ClientError: " + e.Message); }
         }
         foreach (var (k, v) in launch.ContractEnvironment) psi.Environment[k] = v;
 

@@ -8,20 +8,24 @@ namespace Strata.Server.Jobs.Containers;
 /// The sandbox a container of one's own runs in where the server may make one (it runs as root,
 /// with unshare(1) and setpriv(1)): the one mechanism training, processing and hosting containers
 /// share. The container runs as a user of its own, <see cref="FirstUid"/> + n, that no other
-/// running container has and no account on the machine has (no /etc/passwd entry is needed),
+/// running container has and no account on the machine has (no /etc/passwd entry is needed;
+/// nor a range /etc/subuid gives another user),
 /// with no supplementary group and no capability (securebits noroot, an empty bounding set, no new
 /// privileges). Its mount namespace is its own: what it is given bound at its paths (a job's
 /// directory at <c>/opt/ml</c>, a model's at <c>/opt/ml/model</c>), the server's data directory
-/// hidden under an empty read-only tmpfs, private tmpfs over <c>/tmp</c>, <c>/var/tmp</c> and
-/// <c>/dev/shm</c> (so the server's and workers' sockets in <c>/tmp/strata-*</c> are out of reach,
-/// and nothing it leaves there outlives it), <c>/proc/sys</c> read-only, and HOME a directory of
-/// its own in that /tmp. So it cannot write root's files (host binaries, /proc/sys), read a disk
+/// hidden under an empty read-only tmpfs, private tmpfs over <c>/tmp</c>, <c>/var/tmp</c>,
+/// <c>/dev/shm</c> and <c>/run/lock</c> (so the server's and workers' sockets in
+/// <c>/tmp/strata-*</c> are out of reach, and nothing it leaves there outlives it),
+/// <c>/proc/sys</c> read-only, and HOME a directory of its own in that /tmp. Its IPC namespace is
+/// its own too (SysV shared memory, semaphores and queues; POSIX queues). So it cannot write root's files (host binaries, /proc/sys), read a disk
 /// (group disk), reach another container's files through <c>/proc/&lt;pid&gt;/root</c> (another
 /// user), or undo what hides the data directory. Any directory on the way to the command's
 /// programs that other users may not search (root's home, where pyenv installs Python) is replaced
 /// in its view by one holding only the way to them, so that an administrator's interpreter stays
 /// runnable. When the container ends, whatever it left running as its user is killed before the
-/// user is given to another container.
+/// user is given to another container; what a server killed outright left running, the next
+/// server kills as it starts (<see cref="ReapOrphans"/>). Its own Environment never appears on a
+/// command line (<see cref="SetEnvironment"/>).
 /// </summary>
 public static class Sandbox
 {
@@ -48,13 +52,39 @@ public static class Sandbox
 
     /// <summary>Removes from a container's start-up environment every variable of the server's
     /// but those it may inherit (<see cref="Inherited"/>, LC_*, CUDA_* and NVIDIA_*); the caller
-    /// then adds the container's own.</summary>
+    /// then adds the contract's.</summary>
     public static void KeepInheritedOnly(IDictionary<string, string?> environment)
     {
         foreach (var name in environment.Keys.ToList())
             if (!Inherited.Contains(name, StringComparer.Ordinal) && !name.StartsWith("LC_", StringComparison.Ordinal)
                 && !name.StartsWith("CUDA_", StringComparison.Ordinal) && !name.StartsWith("NVIDIA_", StringComparison.Ordinal))
                 environment.Remove(name);
+    }
+
+    /// <summary>The variable that carries the container's own Environment through the root
+    /// wrapper to the user's shell, which applies it (<see cref="Wrap"/>).</summary>
+    const string Carrier = "STRATA_CONTAINER_ENVIRONMENT";
+
+    /// <summary>A sandboxed container's start-up environment: what it inherits of the server's
+    /// (<see cref="KeepInheritedOnly"/>), HOME, and its own Environment (CreateModel's, a job's) in
+    /// <see cref="Carrier"/>, applied only once the command runs as the container's user. Never as
+    /// arguments: a process's command line is readable by every user of the machine (and by
+    /// every other container), for as long as it runs (an isolated endpoint's relay: the
+    /// container's whole life), and an Environment may hold an API key. Nor as the root wrapper's
+    /// own variables: LD_PRELOAD would load a library of the container's into root's setpriv.</summary>
+    public static void SetEnvironment(IDictionary<string, string?> environment, IEnumerable<KeyValuePair<string, string>> own)
+    {
+        KeepInheritedOnly(environment);
+        environment["HOME"] = Home; // unless its own Environment names another
+        var exports = new StringBuilder();
+        foreach (var (name, value) in own)
+        {
+            // SageMaker's own pattern for an Environment key, [a-zA-Z_][a-zA-Z0-9_]*: a word sh exports.
+            if (name.Length == 0 || char.IsAsciiDigit(name[0]) || !name.All(c => char.IsAsciiLetterOrDigit(c) || c == '_'))
+                throw new ArgumentException($"the Environment key {name} is not a variable name ([a-zA-Z_][a-zA-Z0-9_]*)");
+            exports.Append("export ").Append(name).Append('=').Append(Quote(value)).Append('\n');
+        }
+        environment[Carrier] = exports.ToString();
     }
 
     /// <summary>A user taken for one container, until disposed.</summary>
@@ -79,7 +109,9 @@ public static class Sandbox
             try
             {
                 var psi = new ProcessStartInfo("/usr/bin/setpriv") { UseShellExecute = false, RedirectStandardError = true };
-                foreach (var arg in new[] { $"--reuid={Uid}", $"--regid={Gid}", "--clear-groups", "--", "/bin/kill", "-s", "KILL", "--", "-1" })
+                // The shell's own kill: procps' kill(1) 4.0 takes "-s KILL -- -1" for bad usage
+                // and signals nothing. kill(-1) spares the caller, the shell.
+                foreach (var arg in new[] { $"--reuid={Uid}", $"--regid={Gid}", "--clear-groups", "--", "/bin/sh", "-c", "kill -9 -1" })
                     psi.ArgumentList.Add(arg);
                 using var kill = Process.Start(psi);
                 kill?.StandardError.ReadToEnd();
@@ -90,21 +122,23 @@ public static class Sandbox
     }
 
     /// <summary>A user no other container has: neither locked by one of this machine's Strata
-    /// servers, nor running a process, nor an account in /etc/passwd.</summary>
+    /// servers, nor running a process, nor an account (in /etc/passwd or any other source the
+    /// name service switch asks: LDAP, SSSD), nor in a range /etc/subuid or /etc/subgid gives
+    /// another user for its own containers (rootless Podman's).</summary>
     public static User Allocate()
     {
         Directory.CreateDirectory(LockDir);
         if (!OperatingSystem.IsWindows()) File.SetUnixFileMode("/run/strata", UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute);
         var taken = RunningUids();
-        taken.UnionWith(AccountIds());
+        var delegated = DelegatedRanges();
         var start = Random.Shared.Next(UserCount);
         for (var i = 0; i < UserCount; i++)
         {
             var uid = FirstUid + (start + i) % UserCount;
-            if (taken.Contains(uid)) continue;
+            if (taken.Contains(uid) || delegated.Any(r => uid >= r.First && uid < r.First + r.Count) || IsAccount(uid)) continue;
             FileStream held;
             // FileShare.None takes flock(LOCK_EX | LOCK_NB): held by another container, it throws.
-            try { held = new FileStream(Path.Combine(LockDir, uid.ToString(System.Globalization.CultureInfo.InvariantCulture)), FileMode.OpenOrCreate, FileAccess.ReadWrite, FileShare.None); }
+            try { held = new FileStream(LockPath(uid), FileMode.OpenOrCreate, FileAccess.ReadWrite, FileShare.None); }
             catch (IOException) { continue; }
             // A process that took the user after the scan (a container of a server that locked it and let it go since).
             if (RunningUids().Contains(uid))
@@ -115,6 +149,52 @@ public static class Sandbox
             return new User(uid, held);
         }
         throw new JobException($"InternalServerError: all {UserCount} sandbox users ({FirstUid}…{FirstUid + UserCount - 1}) are taken");
+    }
+
+    static string LockPath(int uid) => Path.Combine(LockDir, uid.ToString(System.Globalization.CultureInfo.InvariantCulture));
+
+    /// <summary>Kills what the containers of a server that is gone left running: a server killed
+    /// outright (SIGKILL, the OOM killer) cannot end its containers, which run in sessions of their
+    /// own and would go on writing their job directories while the next server resumes, fails or
+    /// deletes those jobs as root. A user that one of this machine's Strata servers took (it has a
+    /// lock file) and still runs processes, but that no live server holds, is such a container's:
+    /// its processes are killed (<see cref="User.Dispose"/>). Run at start, before any job is
+    /// recovered. Returns the users whose processes were killed.</summary>
+    public static IReadOnlyList<int> ReapOrphans()
+    {
+        var reaped = new List<int>();
+        if (!Directory.Exists(LockDir)) return reaped;
+        var delegated = DelegatedRanges();
+        foreach (var uid in RunningUids().Where(u => u is >= FirstUid and < FirstUid + UserCount).Order())
+        {
+            if (delegated.Any(r => uid >= r.First && uid < r.First + r.Count) || !File.Exists(LockPath(uid))) continue;
+            FileStream held;
+            try { held = new FileStream(LockPath(uid), FileMode.Open, FileAccess.ReadWrite, FileShare.None); }
+            catch (IOException) { continue; } // a live server's container
+            new User(uid, held).Dispose();
+            reaped.Add(uid);
+        }
+        return reaped;
+    }
+
+    /// <summary>Whether the name service knows the id as a user or a group (getpwuid(3),
+    /// getgrgid(3): /etc/passwd and /etc/group, and LDAP or SSSD where nsswitch.conf names them).</summary>
+    static bool IsAccount(int id) => Native.GetPwUid(id) != 0 || Native.GetGrGid(id) != 0;
+
+    /// <summary>The id ranges /etc/subuid and /etc/subgid give users for their own user namespaces
+    /// ("name:first:count" lines).</summary>
+    static List<(long First, long Count)> DelegatedRanges()
+    {
+        var ranges = new List<(long, long)>();
+        foreach (var file in new[] { "/etc/subuid", "/etc/subgid" })
+        {
+            string[] lines;
+            try { lines = File.ReadAllLines(file); }
+            catch (Exception e) when (e is IOException or UnauthorizedAccessException) { continue; }
+            foreach (var fields in lines.Select(l => l.Split(':')))
+                if (fields.Length == 3 && long.TryParse(fields[1], out var first) && long.TryParse(fields[2], out var count)) ranges.Add((first, count));
+        }
+        return ranges;
     }
 
     /// <summary>The real, effective, saved and file-system user ids of every running process.</summary>
@@ -133,19 +213,6 @@ public static class Sandbox
             catch (Exception e) when (e is IOException or UnauthorizedAccessException) { } // it ended
         }
         return uids;
-    }
-
-    /// <summary>The users and groups the machine's accounts have.</summary>
-    static IEnumerable<int> AccountIds()
-    {
-        foreach (var file in new[] { "/etc/passwd", "/etc/group" })
-        {
-            string[] lines;
-            try { lines = File.ReadAllLines(file); }
-            catch (IOException) { continue; }
-            foreach (var fields in lines.Select(l => l.Split(':')))
-                if (fields.Length > 2 && int.TryParse(fields[2], out var id)) yield return id;
-        }
     }
 
     /// <summary>Makes <paramref name="path"/> and all below it the user's, never following a
@@ -237,13 +304,19 @@ public static class Sandbox
             + $" && /bin/mount -o remount,bind,ro {Quote(k.Path)} && exec {k.Fd}<&-"));
         steps.AddRange(ReachSteps(programs.Where(p => !InPrivateDir(p))));
         steps.Add($"/bin/mkdir -m 0700 {Home} && /bin/chown {spec.User.Uid}:{spec.User.Gid} {Home}");
+        // POSIX message queues of its own IPC namespace (unshare --ipc), where the machine mounts them.
+        steps.Add("if /bin/mountpoint -q /dev/mqueue; then /bin/mount -t mqueue strata-mqueue /dev/mqueue; fi");
         steps.Add("/bin/mount --bind /proc/sys /proc/sys && /bin/mount -o remount,bind,ro /proc/sys");
         steps.Add($"cd {Quote(spec.WorkingDirectory)}");
+        // As the user, a shell applies the container's own Environment (SetEnvironment), then execs the command.
+        var apply = Quote($"eval \"${Carrier}\" && unset {Carrier} && exec \"$@\"");
         steps.Add($"exec /usr/bin/setpriv --reuid={spec.User.Uid} --regid={spec.User.Gid} " + (spec.ReadsModels ? $"--groups={ModelGroup}" : "--clear-groups")
             + " --securebits=+noroot,+noroot_locked,+no_setuid_fixup,+no_setuid_fixup_locked,+keep_caps_locked"
-            + " --bounding-set=-all --inh-caps=-all --ambient-caps=-all --no-new-privs -- \"$@\"");
+            + $" --bounding-set=-all --inh-caps=-all --ambient-caps=-all --no-new-privs -- /bin/sh -c {apply} strata-environment \"$@\"");
         string[] enter = spec.JoinNetwork is { } shared ? ["/usr/bin/nsenter", "--net=" + shared, "--"] : [];
-        return [.. enter, "/usr/bin/unshare", "--mount", .. spec.Hosts is null ? Array.Empty<string>() : ["--uts"], "--propagation", "private",
+        // An IPC namespace of its own: no other container's or the server's SysV shared memory,
+        // semaphores or message queues, nor POSIX message queues.
+        return [.. enter, "/usr/bin/unshare", "--mount", "--ipc", .. spec.Hosts is null ? Array.Empty<string>() : ["--uts"], "--propagation", "private",
             .. spec.OwnNetwork ? new[] { "--net" } : [], "--", "/bin/sh", "-c", string.Join(" && ", steps), "strata-container", .. command];
     }
 
@@ -281,7 +354,7 @@ public static class Sandbox
     }
 
     /// <summary>The directories the container gets private, empty ones of.</summary>
-    static readonly string[] PrivateDirs = ["/tmp", "/var/tmp", "/dev/shm"];
+    static readonly string[] PrivateDirs = ["/tmp", "/var/tmp", "/dev/shm", "/run/lock"];
 
     static bool InPrivateDir(string path) => PrivateDirs.Any(dir => path.StartsWith(dir + "/", StringComparison.Ordinal));
 
@@ -311,5 +384,12 @@ public static class Sandbox
     {
         [DllImport("libc", SetLastError = true, EntryPoint = "lchown")]
         public static extern int Lchown([MarshalAs(UnmanagedType.LPUTF8Str)] string path, int owner, int group);
+
+        /// <summary>The account's passwd entry, or 0 (only whether there is one is read).</summary>
+        [DllImport("libc", EntryPoint = "getpwuid")]
+        public static extern nint GetPwUid(int uid);
+
+        [DllImport("libc", EntryPoint = "getgrgid")]
+        public static extern nint GetGrGid(int gid);
     }
 }
