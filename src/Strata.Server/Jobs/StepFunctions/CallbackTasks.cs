@@ -59,6 +59,10 @@ public sealed class CallbackTasks(IStateStore state, ExecutionStore executions, 
 {
     const string Tokens = "sfn-task-tokens", Queue = "sfn-activity-queue", QueueSequence = "sfn-activity-queue-seq";
 
+    /// <summary>Each token under its execution ("{executionArn}/{token}"), so that the rows of an
+    /// execution that ended are deleted (<see cref="Forget"/>) rather than kept for ever.</summary>
+    const string ByExecution = "sfn-task-tokens-by-execution";
+
     /// <summary>The length of the tokens the interpreter makes (96 random bytes, base64url).</summary>
     const int TokenLength = 128;
 
@@ -78,6 +82,7 @@ public sealed class CallbackTasks(IStateStore state, ExecutionStore executions, 
         {
             if (w.Get(Tokens, row.Token) is { } existing) return (Parse(existing), false);
             w.Put(Tokens, row.Token, Serialize(row));
+            w.Put(ByExecution, $"{row.ExecutionArn}/{row.Token}", "");
             if (row.ActivityName is null) return (row, false);
             var next = (w.Get(QueueSequence, "") is { } last ? long.Parse(last, CultureInfo.InvariantCulture) : 0) + 1;
             w.Put(QueueSequence, "", next.ToString(CultureInfo.InvariantCulture));
@@ -150,6 +155,24 @@ public sealed class CallbackTasks(IStateStore state, ExecutionStore executions, 
             // Nobody waits on this task's signal any more.
             _signals.TryRemove(token, out _);
         }
+    }
+
+    /// <summary>Deletes the tasks of an execution that ended: no answer may reach them any more (an
+    /// answer to an ended execution's token is refused for the execution's status, whether its row
+    /// is kept or not), and a redrive runs its failed states with new tokens. In pages, each a
+    /// transaction of its own. Their activity queue entries go when a worker's poll passes them.</summary>
+    public void Forget(string executionArn)
+    {
+        while (state.Write(w =>
+        {
+            var page = w.Scan(ByExecution, executionArn + "/", null, 500);
+            foreach (var (key, _) in page)
+            {
+                w.Delete(Tokens, key[(executionArn.Length + 1)..]);
+                w.Delete(ByExecution, key);
+            }
+            return page.Count;
+        }) > 0) { }
     }
 
     /// <summary>Ends a task that no answer may complete any more (CLOSED): its call failed, or it was cancelled other than by a shutdown.</summary>

@@ -10,6 +10,9 @@ public interface ITaskIntegrations
 {
     Task<JsonNode?> RunAsync(ExecutionRow execution, IExecutionJournal journal, TaskRequest request, Func<HistoryEventDraft, ValueTask> emit,
         CancellationToken cancellationToken);
+
+    /// <summary>The execution ended (its run is over): what its tasks kept for it may go.</summary>
+    void Ended(string executionArn);
 }
 
 /// <summary>
@@ -204,8 +207,16 @@ public sealed class ExecutionRunner(ExecutionStore store, ITaskIntegrations task
         _ => null,
     };
 
+    /// <summary>Tells EventBridge of an execution's start or end: every end of every kind passes here,
+    /// so an end also lets its tasks' kept rows go.</summary>
+    void Announce(ExecutionRow e)
+    {
+        if (e.Status != "RUNNING") _tasks.Ended(e.ExecutionArn);
+        Put(e);
+    }
+
     /// <summary>"Step Functions Execution Status Change" on the default bus, as AWS sends it.</summary>
-    void Announce(ExecutionRow e) => Events.Put(new ServiceEvent(e.Account, EventSource, StatusChangeType, [e.ExecutionArn], new JsonObject
+    void Put(ExecutionRow e) => Events.Put(new ServiceEvent(e.Account, EventSource, StatusChangeType, [e.ExecutionArn], new JsonObject
     {
         ["executionArn"] = e.ExecutionArn,
         ["stateMachineArn"] = e.StateMachineArn,

@@ -205,6 +205,8 @@ public sealed class TaskIntegrations(IInternalCalls calls, ExecutionRoles roles,
         Started = activityName is null ? now : null,
     };
 
+    public void Ended(string executionArn) => callbacks.Forget(executionArn);
+
     DateTimeOffset? Deadline(TaskRequest request) => request.Timeout is { } t ? (request.ScheduledAt ?? clock.GetUtcNow()) + t : null;
 
     /// <summary>
