@@ -1,4 +1,5 @@
 using System.Collections.Concurrent;
+using Strata.Server.Jobs.Containers;
 using Strata.Server.Storage;
 
 namespace Strata.Server.Hosting;
@@ -124,6 +125,13 @@ public sealed class HostingService(IArtifactReader artifacts, ImageCatalogue ima
                 var image = model.Image;
                 var command = Images.IsBuiltIn(image) ? null : images.CommandFor(image)
                     ?? throw new HostingException($"the image {image} of model {model.ModelName} is neither {Images.BuiltInRepository}, a built-in algorithm's, nor in the image catalogue (strata images add)");
+                // The built-in worker runs as the server (root, where containers of one's own are
+                // sandboxed), and so does any container without the sandbox: a model's Environment may
+                // not choose what code such a process loads (LD_PRELOAD, DOTNET_STARTUP_HOOKS naming a
+                // file of its own artifact, whose path under the data directory it can work out).
+                if ((command is null || !Sandbox.Available)
+                    && model.Environment.Keys.FirstOrDefault(k => JobContainer.ChoosesCode(k) && !k.StartsWith("STRATA_", StringComparison.Ordinal)) is { } unsafeKey)
+                    throw new HostingException($"the Environment variable {unsafeKey} of model {model.ModelName} changes which code a program loads, and its container runs as the server ({(command is null ? "the built-in worker" : "the server does not run as root, so there is no sandbox")})");
                 // A multi-model container loads its models on demand, each read from under the prefix as the role.
                 var multi = model.MultiModel && model.ModelDataUrl is { } modelPrefix
                     ? new MultiModel(modelPrefix, (url, token) => artifacts.PrepareAsync(model, url, requireOnnx: true, token), metrics, account, endpointName, pv.VariantName, clock)

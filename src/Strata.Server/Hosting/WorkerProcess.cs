@@ -76,19 +76,24 @@ public sealed class WorkerProcess : IAsyncDisposable
         // make one: its model directory at /opt/ml/model (read-only), as SageMaker mounts it.
         // The built-in worker is Strata's own code, not the model's.
         var user = command is not null && Sandbox.Available ? Sandbox.Allocate() : null;
+        Sandbox.Spec? spec = null;
         try
         {
             if (user is not null)
             {
                 Sandbox.ShareModel(modelDir);
-                argv = Sandbox.Wrap(new Sandbox.Spec
+                spec = new Sandbox.Spec
                 {
                     User = user,
                     Binds = [(Path.GetFullPath(modelDir), SandboxModelDir, true)],
                     DataDir = dataDir ?? throw new ArgumentNullException(nameof(dataDir)),
                     WorkingDirectory = "/",
                     ReadsModels = true,
-                }, argv);
+                    // The contract's variables win over the container's own.
+                    Environment = [.. (environment ?? new Dictionary<string, string>()).Where(kv => !ContractVariables.Contains(kv.Key))],
+                };
+                try { argv = Sandbox.Wrap(spec, argv); }
+                catch (ArgumentException e) { throw new HostingException(e.Message); }
             }
             if (isolated)
             {
@@ -117,16 +122,9 @@ public sealed class WorkerProcess : IAsyncDisposable
         if (user is null)
             foreach (var (k, v) in environment ?? new Dictionary<string, string>()) psi.Environment[k] = v;
         else
-        {
             // The container's Environment is applied as it starts, as its user, never to the root
-            // wrapper before it (LD_PRELOAD, PATH) nor on a command line; the contract's variables win over it.
-            try { Sandbox.SetEnvironment(psi.Environment, (environment ?? new Dictionary<string, string>()).Where(kv => !ContractVariables.Contains(kv.Key))); }
-            catch (ArgumentException e)
-            {
-                user.Dispose();
-                throw new HostingException(e.Message);
-            }
-        }
+            // wrapper before it (LD_PRELOAD, PATH) nor on a command line.
+            Sandbox.SetEnvironment(psi.Environment, spec!);
         psi.Environment["SM_MODEL_DIR"] = user is null ? modelDir : SandboxModelDir;
         if (tcpPort is { } port) psi.Environment["SAGEMAKER_BIND_TO_PORT"] = port.ToString();
         else psi.Environment["STRATA_WORKER_SOCKET"] = socketPath;

@@ -211,7 +211,7 @@ public sealed class JobTransfers(IJobStorage storage, string stagingDir)
 
     /// <summary>A file below the work directory (<c>stagingDir</c>, which holds the jobs'
     /// directories), opened as <see cref="OpenBeneath"/> opens one.</summary>
-    public SafeFileHandle? OpenInWorkDir(string path, FileAccess access) => OpenBeneath(stagingDir, path, access);
+    public SafeFileHandle? OpenInWorkDir(string path, FileAccess access, bool fifo = false) => OpenBeneath(stagingDir, path, access, fifo);
 
     /// <summary>A file below <paramref name="root"/>, opened as it is now, never through a symbolic
     /// link below that directory: a sandboxed container owns its job's directory and, while it runs,
@@ -226,11 +226,11 @@ public sealed class JobTransfers(IJobStorage storage, string stagingDir)
     /// <see cref="FileAccess.ReadWrite"/> opens it only as a path (O_PATH). Null when it is not
     /// there, or is refused so; an <see cref="IOException"/> when it cannot be opened for another
     /// reason (which must never make an upload skip a file unnoticed).</summary>
-    public static SafeFileHandle? OpenBeneath(string root, string path, FileAccess access) => OpenBeneath(root, path, access, walk: false);
+    public static SafeFileHandle? OpenBeneath(string root, string path, FileAccess access, bool fifo = false) => OpenBeneath(root, path, access, fifo, walk: false);
 
-    /// <summary><see cref="OpenBeneath(string, string, FileAccess)"/>; with <paramref name="walk"/>,
+    /// <summary><see cref="OpenBeneath(string, string, FileAccess, bool)"/>; with <paramref name="walk"/>,
     /// as on a kernel without openat2 (the tests try both ways).</summary>
-    internal static SafeFileHandle? OpenBeneath(string root, string path, FileAccess access, bool walk)
+    internal static SafeFileHandle? OpenBeneath(string root, string path, FileAccess access, bool fifo, bool walk)
     {
         var relative = Path.GetRelativePath(Path.GetFullPath(root), Path.GetFullPath(path));
         if (relative == ".." || relative.StartsWith("../", StringComparison.Ordinal) || Path.IsPathRooted(relative))
@@ -240,19 +240,32 @@ public sealed class JobTransfers(IJobStorage storage, string stagingDir)
         if (anchor < 0) return Refused(Marshal.GetLastPInvokeError(), root);
         try
         {
-            int fd, errno;
+            int fd, errno, tries = 0;
+            bool walked;
             do
             {
                 var how = new Native.OpenHow { Flags = (ulong)flags, Resolve = Native.Beneath | Native.NoSymlinks | Native.NoMagicLinks };
                 fd = walk ? -1 : (int)Native.OpenAt2(Native.SysOpenAt2, anchor, relative, ref how, (nuint)Marshal.SizeOf<Native.OpenHow>());
                 errno = walk ? Native.NoSuchCall : fd < 0 ? Marshal.GetLastPInvokeError() : 0;
-                if (errno == Native.NoSuchCall) (fd, errno) = OpenWalking(anchor, relative, flags);
+                // No openat2: a kernel before 5.6, or a seccomp filter that refuses it (EPERM, as older container runtimes' do).
+                walked = errno is Native.NoSuchCall or Native.NotPermitted;
+                if (walked) (fd, errno) = OpenWalking(anchor, relative, flags);
             }
-            // EAGAIN: openat2 saw a rename on the way and asks to be called again; EINTR: a signal.
-            while (fd < 0 && errno is Native.TryAgain or Native.Interrupted);
+            // openat2's EAGAIN: it saw a rename on the way and asks to be called again (a few times:
+            // a container that renames without pause must not keep the server here); EINTR: a signal.
+            // Walked, EAGAIN is a lease the container holds on the file: not to wait for.
+            while (fd < 0 && ((errno == Native.TryAgain && !walked) || errno == Native.Interrupted) && ++tries < 8);
             if (fd < 0) return Refused(errno, path);
             var handle = new SafeFileHandle(fd, ownsHandle: true);
-            if (Acceptable(handle, access)) return handle;
+            try
+            {
+                if (Acceptable(handle, access, fifo)) return handle;
+            }
+            catch
+            {
+                handle.Dispose();
+                throw;
+            }
             handle.Dispose();
             return null;
         }
@@ -291,10 +304,11 @@ public sealed class JobTransfers(IJobStorage storage, string stagingDir)
         ? null
         : throw new IOException($"{path} could not be opened (errno {errno})");
 
-    /// <summary>Whether what was opened may be used as asked: never a link (only O_PATH opens one),
-    /// to read never a directory, and a regular file with other names only when a container's user
-    /// owns it (statx(2), whose layout is the same on every architecture).</summary>
-    static bool Acceptable(SafeFileHandle handle, FileAccess access)
+    /// <summary>Whether what was opened may be used as asked: never a link (only O_PATH opens one);
+    /// to read, a regular file (or, asked for, a FIFO: never one put where a file was listed, which
+    /// would stream without end into an upload); and a regular file with other names only when a
+    /// container's user owns it (statx(2), whose layout is the same on every architecture).</summary>
+    static bool Acceptable(SafeFileHandle handle, FileAccess access, bool fifo)
     {
         Span<byte> stat = stackalloc byte[256];
         if (Native.Statx((int)handle.DangerousGetHandle(), "", Native.EmptyPath | Native.NoFollowLink, Native.StatxBasic, ref MemoryMarshal.GetReference(stat)) != 0)
@@ -302,8 +316,8 @@ public sealed class JobTransfers(IJobStorage storage, string stagingDir)
         var links = BitConverter.ToUInt32(stat[16..]);
         var uid = BitConverter.ToUInt32(stat[20..]);
         var type = BitConverter.ToUInt16(stat[28..]) & 0xF000;
-        const int Link = 0xA000, Dir = 0x4000, Regular = 0x8000;
-        if (type == Link || (type == Dir && access == FileAccess.Read)) return false;
+        const int Link = 0xA000, Regular = 0x8000, Fifo = 0x1000;
+        if (type == Link || (access == FileAccess.Read && type != Regular && !(fifo && type == Fifo))) return false;
         return type != Regular || links <= 1 || !Containers.Sandbox.Available
             || uid is >= Containers.Sandbox.FirstUid and < Containers.Sandbox.FirstUid + Containers.Sandbox.UserCount;
     }
@@ -315,7 +329,7 @@ public sealed class JobTransfers(IJobStorage storage, string stagingDir)
         public static readonly int NoFollow = RuntimeInformation.ProcessArchitecture is Architecture.Arm64 ? 0x8000 : 0x20000;
         public static readonly int Directory = RuntimeInformation.ProcessArchitecture is Architecture.Arm64 ? 0x4000 : 0x10000;
         public const ulong NoMagicLinks = 0x02, NoSymlinks = 0x04, Beneath = 0x08;
-        public const int NoEntry = 2, Interrupted = 4, TryAgain = 11, CrossDevice = 18, NotDirectory = 20, NoSuchCall = 38, Loop = 40;
+        public const int NotPermitted = 1, NoEntry = 2, Interrupted = 4, TryAgain = 11, CrossDevice = 18, NotDirectory = 20, NoSuchCall = 38, Loop = 40;
         public const int EmptyPath = 0x1000, NoFollowLink = 0x100;
         public const uint StatxBasic = 0x7ff;
 

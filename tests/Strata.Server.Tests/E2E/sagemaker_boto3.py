@@ -35,10 +35,10 @@ def artifact(model, key=None, members=None):
     return f"s3://{BUCKET}/{key}"
 
 
-def deploy(model="classifier", variants=(("a", 1, 1.0),), instance_type="ml.m5.large", url=None):
+def deploy(model="classifier", variants=(("a", 1, 1.0),), instance_type="ml.m5.large", url=None, environment=None):
     url = url or artifact(model)
     model_name = unique("m")
-    sm.create_model(ModelName=model_name, ExecutionRoleArn=ROLE, PrimaryContainer={"Image": IMAGE, "ModelDataUrl": url})
+    sm.create_model(ModelName=model_name, ExecutionRoleArn=ROLE, PrimaryContainer={"Image": IMAGE, "ModelDataUrl": url, "Environment": environment or {}})
     config = unique("c")
     sm.create_endpoint_config(EndpointConfigName=config, ProductionVariants=[
         {"VariantName": v, "ModelName": model_name, "InitialInstanceCount": n, "InstanceType": instance_type, "InitialVariantWeight": w}
@@ -392,6 +392,13 @@ def test_failure_reasons():
     with open(broken, "wb") as f:
         f.write(b"not an onnx graph")
     expect_reason(artifact("classifier", members={"model.onnx": broken}), "failed to load")
+    # The built-in worker runs as the server (root): a model's Environment may not choose what code it
+    # loads (a library or startup hook shipped in its own artifact, at a path it can work out).
+    for key in ("LD_PRELOAD", "DOTNET_STARTUP_HOOKS"):
+        name, _, _ = deploy(model="regression", environment={key: "/tmp/hook.so", "STRATA_MAX_BATCH_SIZE": "4"})
+        d = sm.describe_endpoint(EndpointName=name)
+        eq(d["EndpointStatus"], "Failed", f"{key}: status")
+        assert f"the Environment variable {key}" in d["FailureReason"] and "changes which code a program loads" in d["FailureReason"], d["FailureReason"]
     # A GPU instance type on a machine without an NVIDIA GPU (unless strata serve --gpu-instances-on-cpu).
     if not os.path.isdir("/proc/driver/nvidia/gpus"):
         name, _, _ = deploy(model="regression", instance_type="ml.g4dn.xlarge")

@@ -163,10 +163,11 @@ public sealed class JobContainer(JobContainerOptions options, TimeProvider clock
         // A user of its own, which owns the job's directory (what the server reads back after it
         // is root's to read, and its deletion root's) and ends with it.
         using var user = Sandboxed ? Sandbox.Allocate() : null;
+        Sandbox.Spec? spec = null;
         if (user is not null)
         {
             Sandbox.GiveTo(launch.JobDir, user);
-            argv = Sandbox.Wrap(new Sandbox.Spec
+            spec = new Sandbox.Spec
             {
                 User = user,
                 Binds = [(Path.GetFullPath(launch.JobDir), "/opt/ml", false)],
@@ -177,7 +178,10 @@ public sealed class JobContainer(JobContainerOptions options, TimeProvider clock
                 JoinNetwork = cluster?.NetworkNamespace,
                 OwnNetwork = launch.EnableNetworkIsolation && cluster?.NetworkNamespace is null,
                 RequestArguments = launch.RequestArguments,
-            }, argv);
+                Environment = [.. launch.Environment],
+            };
+            try { argv = Sandbox.Wrap(spec, argv); }
+            catch (ArgumentException e) { throw new JobException("ClientError: " + e.Message); }
         }
         // A session of its own, hence a process group whose id is the container's pid: setsid(1)
         // execs in place, since a child of the server leads no group.
@@ -191,11 +195,7 @@ public sealed class JobContainer(JobContainerOptions options, TimeProvider clock
         };
         foreach (var arg in argv.Skip(1)) psi.ArgumentList.Add(arg);
         // The job's Environment, applied after these (as the container's user), may name another HOME.
-        if (user is not null)
-        {
-            try { Sandbox.SetEnvironment(psi.Environment, launch.Environment); }
-            catch (ArgumentException e) { throw new JobException("ClientError: " + e.Message); }
-        }
+        if (spec is not null) Sandbox.SetEnvironment(psi.Environment, spec);
         foreach (var (k, v) in launch.ContractEnvironment) psi.Environment[k] = v;
 
         var started = clock.GetUtcNow();

@@ -1,4 +1,3 @@
-using System.Diagnostics;
 using System.Runtime.InteropServices;
 using System.Text;
 
@@ -61,30 +60,40 @@ public static class Sandbox
                 environment.Remove(name);
     }
 
-    /// <summary>The variable that carries the container's own Environment through the root
-    /// wrapper to the user's shell, which applies it (<see cref="Wrap"/>).</summary>
-    const string Carrier = "STRATA_CONTAINER_ENVIRONMENT";
+    /// <summary>What the variables that carry the container's own Environment through the root
+    /// wrapper to the user's shell, which applies them (<see cref="Wrap"/>), are named after: the
+    /// prefix, then the variable's own name.</summary>
+    const string Carrier = "STRATA_ENV_";
 
     /// <summary>A sandboxed container's start-up environment: what it inherits of the server's
-    /// (<see cref="KeepInheritedOnly"/>), HOME, and its own Environment (CreateModel's, a job's) in
-    /// <see cref="Carrier"/>, applied only once the command runs as the container's user. Never as
-    /// arguments: a process's command line is readable by every user of the machine (and by
-    /// every other container), for as long as it runs (an isolated endpoint's relay: the
-    /// container's whole life), and an Environment may hold an API key. Nor as the root wrapper's
-    /// own variables: LD_PRELOAD would load a library of the container's into root's setpriv.</summary>
-    public static void SetEnvironment(IDictionary<string, string?> environment, IEnumerable<KeyValuePair<string, string>> own)
+    /// (<see cref="KeepInheritedOnly"/>), HOME, and its own Environment (CreateModel's, a job's,
+    /// <see cref="Spec.Environment"/>), each variable under <see cref="Carrier"/> + its name,
+    /// applied only once the command runs as the container's user. Never as arguments: a process's
+    /// command line is readable by every user of the machine (and by every other container), for as
+    /// long as it runs (an isolated endpoint's relay: the container's whole life), and an
+    /// Environment may hold an API key. Nor as the root wrapper's own variables: LD_PRELOAD would
+    /// load a library of the container's into root's setpriv.</summary>
+    public static void SetEnvironment(IDictionary<string, string?> environment, Spec spec)
     {
         KeepInheritedOnly(environment);
         environment["HOME"] = Home; // unless its own Environment names another
-        var exports = new StringBuilder();
-        foreach (var (name, value) in own)
+        foreach (var (name, value) in spec.Environment) environment[Carrier + name] = value;
+    }
+
+    /// <summary>The shell words, run as the container's user, that set its own Environment from
+    /// the carriers (<see cref="SetEnvironment"/>): only names, never values.</summary>
+    static string ApplyEnvironment(Spec spec)
+    {
+        var steps = new List<string>();
+        foreach (var (name, _) in spec.Environment)
         {
             // SageMaker's own pattern for an Environment key, [a-zA-Z_][a-zA-Z0-9_]*: a word sh exports.
             if (name.Length == 0 || char.IsAsciiDigit(name[0]) || !name.All(c => char.IsAsciiLetterOrDigit(c) || c == '_'))
                 throw new ArgumentException($"the Environment key {name} is not a variable name ([a-zA-Z_][a-zA-Z0-9_]*)");
-            exports.Append("export ").Append(name).Append('=').Append(Quote(value)).Append('\n');
+            steps.Add($"export {name}=\"${Carrier}{name}\" && unset {Carrier}{name}");
         }
-        environment[Carrier] = exports.ToString();
+        steps.Add("exec \"$@\"");
+        return string.Join(" && ", steps);
     }
 
     /// <summary>A user taken for one container, until disposed.</summary>
@@ -102,23 +111,73 @@ public static class Sandbox
         /// <summary>The user's group: the same number, a group of its own.</summary>
         public int Gid => Uid;
 
-        /// <summary>Kills what still runs as the user (kill(-1) as the user: every process of its
-        /// own, in one step, however many it forks), then frees the user.</summary>
+        /// <summary>Kills what still runs as the user, then frees the user.</summary>
         public void Dispose()
         {
-            try
-            {
-                var psi = new ProcessStartInfo("/usr/bin/setpriv") { UseShellExecute = false, RedirectStandardError = true };
-                // The shell's own kill: procps' kill(1) 4.0 takes "-s KILL -- -1" for bad usage
-                // and signals nothing. kill(-1) spares the caller, the shell.
-                foreach (var arg in new[] { $"--reuid={Uid}", $"--regid={Gid}", "--clear-groups", "--", "/bin/sh", "-c", "kill -9 -1" })
-                    psi.ArgumentList.Add(arg);
-                using var kill = Process.Start(psi);
-                kill?.StandardError.ReadToEnd();
-                kill?.WaitForExit();
-            }
+            try { KillAll(Uid); }
             finally { _lock.Dispose(); }
         }
+    }
+
+    /// <summary>Kills every process that runs as <paramref name="uid"/> (as its real, effective or
+    /// saved user), from the server itself, as root: never from a process that runs as the user
+    /// (kill(-1) as the user), which the user's own processes could stop, or read the server's
+    /// environment from, and so outlive. Round after round, since a process may fork before it is
+    /// killed: its children are found in the next round. Each is signalled through a pidfd taken
+    /// before its user is checked, so that a number reused by another process since the scan is
+    /// never signalled. Gives up after <paramref name="rounds"/> rounds (a fork bomb faster than
+    /// /proc can be read), saying so.</summary>
+    internal static void KillAll(int uid, int rounds = 1000)
+    {
+        for (var round = 0; round < rounds; round++)
+        {
+            var found = false;
+            foreach (var pid in ProcessesOf(uid))
+            {
+                found = true;
+                var pidfd = (int)Native.PidfdOpen(Native.SysPidfdOpen, pid, 0);
+                if (pidfd < 0)
+                {
+                    // A kernel before 5.3 (ENOSYS): by its number, checked just before.
+                    if (Marshal.GetLastPInvokeError() == 38 && Uids(pid).Contains(uid)) _ = Native.Kill(pid, 9);
+                    continue;
+                }
+                try
+                {
+                    // The pidfd holds the process it was opened on: if that one is still the user's
+                    // now, the signal can reach no other.
+                    if (Uids(pid).Contains(uid)) _ = Native.PidfdSendSignal(Native.SysPidfdSendSignal, pidfd, 9, 0, 0);
+                }
+                finally { _ = Native.Close(pidfd); }
+            }
+            if (!found) return;
+            Thread.Sleep(1); // let the killed ones go, and their forks show
+        }
+        throw new JobException($"InternalServerError: the processes of sandbox user {uid} could not all be killed");
+    }
+
+    /// <summary>The processes that run as <paramref name="uid"/> (real, effective or saved user).</summary>
+    static List<int> ProcessesOf(int uid)
+    {
+        var pids = new List<int>();
+        foreach (var dir in Directory.EnumerateDirectories("/proc"))
+            if (int.TryParse(Path.GetFileName(dir), out var pid) && Uids(pid).Contains(uid)) pids.Add(pid);
+        return pids;
+    }
+
+    /// <summary>A process's real, effective, saved and file-system user ids: none once it has ended,
+    /// nor once it is a zombie (it runs nothing; its parent, perhaps an init that never collects, has
+    /// yet to collect it).</summary>
+    static int[] Uids(int pid)
+    {
+        try
+        {
+            var lines = File.ReadLines($"/proc/{pid}/status").Where(l => l.StartsWith("State:", StringComparison.Ordinal) || l.StartsWith("Uid:", StringComparison.Ordinal)).ToList();
+            if (lines.Any(l => l.StartsWith("State:", StringComparison.Ordinal) && l.Split((char[])['\t', ' '], StringSplitOptions.RemoveEmptyEntries) is [_, "Z" or "X", ..])) return [];
+            var line = lines.FirstOrDefault(l => l.StartsWith("Uid:", StringComparison.Ordinal));
+            return [.. (line?.Split((char[])['\t', ' '], StringSplitOptions.RemoveEmptyEntries).Skip(1) ?? []).Select(f => int.TryParse(f, out var u) ? u : -1)];
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException) { return []; } // it ended
     }
 
     /// <summary>A user no other container has: neither locked by one of this machine's Strata
@@ -167,7 +226,9 @@ public static class Sandbox
         var delegated = DelegatedRanges();
         foreach (var uid in RunningUids().Where(u => u is >= FirstUid and < FirstUid + UserCount).Order())
         {
-            if (delegated.Any(r => uid >= r.First && uid < r.First + r.Count) || !File.Exists(LockPath(uid))) continue;
+            // Never a user the machine knows otherwise (an account the name service could not tell
+            // of when the uid was taken, or a range given out since): only a container's.
+            if (delegated.Any(r => uid >= r.First && uid < r.First + r.Count) || IsAccount(uid) || !File.Exists(LockPath(uid))) continue;
             FileStream held;
             try { held = new FileStream(LockPath(uid), FileMode.Open, FileAccess.ReadWrite, FileShare.None); }
             catch (IOException) { continue; } // a live server's container
@@ -202,16 +263,8 @@ public static class Sandbox
     {
         var uids = new HashSet<int>();
         foreach (var dir in Directory.EnumerateDirectories("/proc"))
-        {
-            if (!char.IsAsciiDigit(Path.GetFileName(dir)[0])) continue;
-            try
-            {
-                var line = File.ReadLines(Path.Combine(dir, "status")).FirstOrDefault(l => l.StartsWith("Uid:", StringComparison.Ordinal));
-                foreach (var field in line?.Split((char[])['\t', ' '], StringSplitOptions.RemoveEmptyEntries).Skip(1) ?? [])
-                    if (int.TryParse(field, out var uid)) uids.Add(uid);
-            }
-            catch (Exception e) when (e is IOException or UnauthorizedAccessException) { } // it ended
-        }
+            if (int.TryParse(Path.GetFileName(dir), out var pid)) uids.UnionWith(Uids(pid));
+        uids.Remove(-1);
         return uids;
     }
 
@@ -248,6 +301,9 @@ public static class Sandbox
         /// <summary>Whether it reads models shared with others (<see cref="ShareModel"/>): it is in
         /// the models' group, the one group it has.</summary>
         public bool ReadsModels { get; init; }
+        /// <summary>The container's own Environment (CreateModel's, a job's): applied as its user
+        /// starts, after what the caller sets (<see cref="SetEnvironment"/>).</summary>
+        public IReadOnlyList<KeyValuePair<string, string>> Environment { get; init; } = [];
         /// <summary>How many of the command's last words are the request's own arguments
         /// (ContainerArguments): paths there are data, never programs made reachable.</summary>
         public int RequestArguments { get; init; }
@@ -309,7 +365,7 @@ public static class Sandbox
         steps.Add("/bin/mount --bind /proc/sys /proc/sys && /bin/mount -o remount,bind,ro /proc/sys");
         steps.Add($"cd {Quote(spec.WorkingDirectory)}");
         // As the user, a shell applies the container's own Environment (SetEnvironment), then execs the command.
-        var apply = Quote($"eval \"${Carrier}\" && unset {Carrier} && exec \"$@\"");
+        var apply = Quote(ApplyEnvironment(spec));
         steps.Add($"exec /usr/bin/setpriv --reuid={spec.User.Uid} --regid={spec.User.Gid} " + (spec.ReadsModels ? $"--groups={ModelGroup}" : "--clear-groups")
             + " --securebits=+noroot,+noroot_locked,+no_setuid_fixup,+no_setuid_fixup_locked,+keep_caps_locked"
             + $" --bounding-set=-all --inh-caps=-all --ambient-caps=-all --no-new-privs -- /bin/sh -c {apply} strata-environment \"$@\"");
@@ -382,6 +438,20 @@ public static class Sandbox
 
     static class Native
     {
+        public const long SysPidfdOpen = 434, SysPidfdSendSignal = 424; // the same on every Linux architecture
+
+        [DllImport("libc", SetLastError = true, EntryPoint = "syscall")]
+        public static extern long PidfdOpen(long number, int pid, uint flags);
+
+        [DllImport("libc", SetLastError = true, EntryPoint = "syscall")]
+        public static extern long PidfdSendSignal(long number, int pidfd, int signal, nint info, uint flags);
+
+        [DllImport("libc", SetLastError = true, EntryPoint = "kill")]
+        public static extern int Kill(int pid, int signal);
+
+        [DllImport("libc", SetLastError = true, EntryPoint = "close")]
+        public static extern int Close(int fd);
+
         [DllImport("libc", SetLastError = true, EntryPoint = "lchown")]
         public static extern int Lchown([MarshalAs(UnmanagedType.LPUTF8Str)] string path, int owner, int group);
 

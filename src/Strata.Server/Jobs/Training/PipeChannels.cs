@@ -300,7 +300,7 @@ public sealed class PipeChannels(JobTransfers transfers, string region, ILogger 
             // writer ever again), then reading in blocking mode, so that a read waits while the
             // writer has it open and answers 0 when it has not.
             // Gone (or a link put in its place): the writer is past it, and sees that it is to end.
-            using var handle = owner._transfers.OpenInWorkDir(path, FileAccess.Read);
+            using var handle = owner._transfers.OpenInWorkDir(path, FileAccess.Read, fifo: true);
             if (handle is null) return;
             var fd = (int)handle.DangerousGetHandle();
             _ = Fcntl(fd, SetFlags, Fcntl(fd, GetFlags, 0) & ~NonBlocking);
