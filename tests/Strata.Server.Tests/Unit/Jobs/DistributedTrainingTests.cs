@@ -78,7 +78,8 @@ public sealed class DistributedTrainingTests : IDisposable
         File.WriteAllText(Path.Combine(first, "algo-1.txt"), "1");
         File.WriteAllText(Path.Combine(second, "model.json"), "algo-2");
         File.WriteAllText(Path.Combine(second, "sub", "algo-2.txt"), "2");
-        var transfers = new JobTransfers(_storage, Path.Combine(_dir, "staging"));
+        // The work directory, which holds the hosts' directories (its files are read only below it).
+        var transfers = new JobTransfers(_storage, _dir);
         await transfers.UploadTarAsync([first, second], "b", "model.tar.gz", null, Anyone, "test", CancellationToken.None);
 
         var entries = new Dictionary<string, string>();
