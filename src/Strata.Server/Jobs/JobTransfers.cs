@@ -221,8 +221,8 @@ public sealed class JobTransfers(IJobStorage storage, string stagingDir)
     /// (each opened O_NOFOLLOW from the one before), which refuses a link just as well. Nor is a
     /// regular file read that has other names when its owner is not a container's user: a hard link
     /// a container made to a file of root's (which a kernel without protected_hardlinks allows). To
-    /// read, it does not wait for a writer (O_NONBLOCK, should it be a FIFO) and a directory is not
-    /// opened; to write (a Pipe mode channel's FIFO), it waits for the reader;
+    /// read, it is a regular file (with <paramref name="fifo"/>, a FIFO too, opened without waiting
+    /// for a writer: O_NONBLOCK); to write (a Pipe mode channel's FIFO), it waits for the reader;
     /// <see cref="FileAccess.ReadWrite"/> opens it only as a path (O_PATH). Null when it is not
     /// there, or is refused so; an <see cref="IOException"/> when it cannot be opened for another
     /// reason (which must never make an upload skip a file unnoticed).</summary>

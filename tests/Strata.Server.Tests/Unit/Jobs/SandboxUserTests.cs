@@ -45,7 +45,7 @@ public sealed class SandboxUserTests
             // Not waited for without end: the old way (a kill as the user) never returned here.
             await Task.Run(user.Dispose).WaitAsync(TimeSpan.FromSeconds(60));
             Assert.True(Ends(fighter), "the container's process still runs");
-            Thread.Sleep(100);
+            // KillAll returned when a scan found none left, and none can fork since.
             Assert.DoesNotContain(Directory.EnumerateDirectories("/proc"), dir => int.TryParse(Path.GetFileName(dir), out _) && Owner(dir) == user.Uid);
         }
         finally { if (!fighter.HasExited) fighter.Kill(entireProcessTree: true); }
