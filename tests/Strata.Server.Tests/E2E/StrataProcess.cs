@@ -133,24 +133,19 @@ public sealed class StrataProcess : IAsyncDisposable
     }
 
     /// <summary>SIGKILL: no shutdown code runs, as in a power cut or OOM kill.</summary>
-    public void Kill()
-    {
-        if (_process is null) return;
-        var pid = _process.Id;
-        _process.Kill(entireProcessTree: true);
-        _process.WaitForExit();
-        try { Directory.Delete(Path.Combine(Path.GetTempPath(), "strata-" + pid), recursive: true); }
-        catch (IOException) { }
-    }
+    public void Kill() => Kill(entireProcessTree: true);
 
     /// <summary>SIGKILL to the server alone, as the OOM killer sends it: what it started (the
     /// containers, in sessions of their own) is left running, orphaned.</summary>
-    public void KillAlone()
+    public void KillAlone() => Kill(entireProcessTree: false);
+
+    void Kill(bool entireProcessTree)
     {
         if (_process is null) return;
         var pid = _process.Id;
-        _process.Kill(entireProcessTree: false);
+        _process.Kill(entireProcessTree);
         _process.WaitForExit();
+        // A killed server cannot remove its workers' socket directory itself.
         try { Directory.Delete(Path.Combine(Path.GetTempPath(), "strata-" + pid), recursive: true); }
         catch (IOException) { }
     }

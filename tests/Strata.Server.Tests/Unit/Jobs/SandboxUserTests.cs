@@ -11,8 +11,13 @@ public sealed class SandboxUserTests
     static Process RunAs(int uid, params string[] command)
     {
         var process = Process.Start(new ProcessStartInfo("/usr/bin/setpriv", [$"--reuid={uid}", $"--regid={uid}", "--clear-groups", "--", .. command is [] ? ["/bin/sleep", "300"] : command]))!;
-        // Running as the user once setpriv has exec'd sleep.
-        for (var i = 0; i < 500 && !File.ReadAllText($"/proc/{process.Id}/status").Contains($"Uid:\t{uid}", StringComparison.Ordinal); i++) Thread.Sleep(10);
+        // A state to wait for, with a deadline: running as the user once setpriv has exec'd its command.
+        var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(30);
+        while (!File.ReadAllText($"/proc/{process.Id}/status").Contains($"Uid:\t{uid}", StringComparison.Ordinal))
+        {
+            Assert.True(DateTime.UtcNow < deadline, $"the process never ran as {uid}");
+            Thread.Sleep(10);
+        }
         return process;
     }
 
