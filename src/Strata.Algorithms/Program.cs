@@ -11,6 +11,7 @@ using Strata.Algorithms.Monitor;
 if (args is ["train"]) return Trainer.Run(Environment.GetEnvironmentVariable, Console.Out);
 if (args is ["analyze"]) return Analyzer.Run("/opt/ml", Environment.GetEnvironmentVariable, Console.Out);
 if (args is ["analyze", "--opt-ml", var optMl]) return Analyzer.Run(optMl, Environment.GetEnvironmentVariable, Console.Out);
+if (args is ["analyze", "--opt-ml", var root, "--model-socket", var socket]) return Analyzer.Run(root, Environment.GetEnvironmentVariable, Console.Out, socket);
 Console.Error.WriteLine("usage: strata-algorithms train     (configured by STRATA_ALGORITHM and SageMaker's SM_* environment)");
 Console.Error.WriteLine("       strata-algorithms analyze   (configured by dataset_format, dataset_source, output_path)");
 return 2;

@@ -262,6 +262,8 @@ public static class StrataHost
         asyncInference.Runtime = runtime;
         runtime.Endpoints = (account, name) => AsyncEndpointRecords.Facts(sageMakerStore, account, name);
         runtime.Async = asyncInference;
+        processing.InvokeEndpoint = async (account, endpoint, body, contentType, accept, ct)
+            => (await runtime.InvokeForAnalysisAsync(account, endpoint, body, contentType, accept, ct)).Body;
         var cloudWatch = new CloudWatchService(metrics, state, clock)
         {
             Region = options.Region,

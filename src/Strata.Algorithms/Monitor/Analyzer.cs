@@ -16,13 +16,15 @@ namespace Strata.Algorithms.Monitor;
 /// </summary>
 public static class Analyzer
 {
-    public static int Run(string optMl, Func<string, string?> env, TextWriter log)
+    /// <param name="modelSocket">Where a model-explainability analysis asks the endpoint's model
+    /// (<see cref="ModelChannel"/>): the command line's <c>--model-socket</c>, which the server gives.</param>
+    public static int Run(string optMl, Func<string, string?> env, TextWriter log, string? modelSocket = null)
     {
         optMl = optMl.TrimEnd('/');
         if (optMl.Length == 0) optMl = "/";
         try
         {
-            Analyze(env, log, optMl);
+            Analyze(env, log, optMl, modelSocket);
             log.Flush();
             return 0;
         }
@@ -36,15 +38,20 @@ public static class Analyzer
         }
     }
 
-    static void Analyze(Func<string, string?> env, TextWriter log, string optMl)
+    static void Analyze(Func<string, string?> env, TextWriter log, string optMl, string? modelSocket)
     {
-        // Model bias is SageMaker Clarify's analysis (its image runs this program too); explainability is not here yet.
+        // Model bias and explainability are SageMaker Clarify's analyses (its image runs this program too).
         var analysis = env("analysis_type") is { Length: > 0 } a ? a : "DATA_QUALITY";
-        if (analysis is not ("DATA_QUALITY" or "MODEL_QUALITY" or "MODEL_BIAS"))
-            throw new ClientError($"analysis_type {analysis} is not supported by Strata's analyzer: it computes data quality (DATA_QUALITY), model quality (MODEL_QUALITY) and model bias (MODEL_BIAS)");
+        if (analysis is not ("DATA_QUALITY" or "MODEL_QUALITY" or "MODEL_BIAS" or "MODEL_EXPLAINABILITY"))
+            throw new ClientError($"analysis_type {analysis} is not supported by Strata's analyzer: it computes data quality (DATA_QUALITY), model quality (MODEL_QUALITY), model bias (MODEL_BIAS) and feature attribution (MODEL_EXPLAINABILITY)");
         foreach (var script in new[] { "record_preprocessor_script", "post_analytics_processor_script" })
             if (env(script) is { Length: > 0 })
                 throw new ClientError($"{script} is not supported by Strata's analyzer (it runs no Python): give the dataset as the records to baseline, without the script");
+        if (analysis == "MODEL_EXPLAINABILITY")
+        {
+            ModelExplainability.Run(env, log, path => HostPath(path, optMl, "the path"), Write, modelSocket);
+            return;
+        }
         if (analysis == "MODEL_BIAS")
         {
             ModelBias.Run(env, log, path => HostPath(path, optMl, "the path"), Write);

@@ -52,3 +52,22 @@ public sealed class ModelBiasMonitorTests
     [Fact]
     public async Task DebianBoto3AndCliModelBias() => (await ClientSuite.RunAsync("/usr/bin/python3", "monitor_ops_boto3.py")).AssertPassed("test_model_bias_operations");
 }
+
+/// <summary>Feature attribution monitoring schedules (monitor_explainability_boto3.py) on a server
+/// whose clock the script drives: captured requests of an income-driven and a gender-driven hour
+/// explained with Kernel SHAP through the endpoint (exact for the linear model, checked against
+/// wᵢ·(xᵢ − bᵢ)); the first window Completed against a baseline ranked as it is, the second
+/// CompletedWithViolations with feature_attribution_drift_check; the global SHAP values in
+/// aws/sagemaker/Endpoints/explainability-metrics; the analysis's own requests never captured.
+/// Debian's boto3 1.26 and aws CLI v2 make and read a model-explainability job definition.</summary>
+public sealed class ModelExplainabilityMonitorTests
+{
+    public static IEnumerable<object[]> Cases => ClientSuite.Cases("monitor_explainability_boto3.py");
+
+    [Theory]
+    [MemberData(nameof(Cases))]
+    public async Task Boto3(string testCase) => (await ClientSuite.RunOnFakeClockAsync("python3", "monitor_explainability_boto3.py")).AssertPassed(testCase);
+
+    [Fact]
+    public async Task DebianBoto3AndCliModelExplainability() => (await ClientSuite.RunAsync("/usr/bin/python3", "monitor_ops_boto3.py")).AssertPassed("test_model_explainability_operations");
+}

@@ -122,4 +122,47 @@ def test_model_bias_operations():
     eq(sm.describe_model_bias_job_definition(JobDefinitionName=name)["ModelBiasAppSpecification"]["ConfigUri"], "s3://bucket/analysis_config.json", "the CLI's definition")
 
 
+def test_model_explainability_operations():
+    """The model-explainability job definition operations through Debian's boto3 1.26; one made and
+    read with Debian's aws CLI v2."""
+    role = execution_role(iam, s3_actions=("s3:GetObject", "s3:PutObject", "s3:ListBucket"))
+    clarify = "205585389593.dkr.ecr.us-east-1.amazonaws.com/sagemaker-clarify-processing:1.0"
+    name = unique("explain-def")
+    job_input = {"EndpointInput": {"EndpointName": "some-endpoint", "LocalPath": "/opt/ml/processing/input/endpoint", "ProbabilityAttribute": "0"}}
+    outputs = {"MonitoringOutputs": [{"S3Output": {"S3Uri": "s3://bucket/reports", "LocalPath": "/opt/ml/processing/output"}}]}
+    resources = {"ClusterConfig": {"InstanceCount": 1, "InstanceType": "ml.m5.xlarge", "VolumeSizeInGB": 20}}
+    sm.create_model_explainability_job_definition(
+        JobDefinitionName=name, RoleArn=role, ModelExplainabilityAppSpecification={"ImageUri": clarify, "ConfigUri": "s3://bucket/analysis_config.json"},
+        ModelExplainabilityJobInput=job_input, ModelExplainabilityJobOutputConfig=outputs, JobResources=resources,
+        ModelExplainabilityBaselineConfig={"ConstraintsResource": {"S3Uri": "s3://bucket/baseline/analysis.json"}})
+    eq(sm.describe_model_explainability_job_definition(JobDefinitionName=name)["ModelExplainabilityJobInput"], job_input, "described")
+    eq([d["MonitoringJobDefinitionName"] for d in sm.list_model_explainability_job_definitions(
+        EndpointName="some-endpoint", NameContains=name)["JobDefinitionSummaries"]], [name], "listed")
+    schedule = unique("explain-schedule")
+    sm.create_monitoring_schedule(MonitoringScheduleName=schedule, MonitoringScheduleConfig={
+        "ScheduleConfig": {"ScheduleExpression": "cron(0 * ? * * *)"}, "MonitoringJobDefinitionName": name, "MonitoringType": "ModelExplainability"})
+    eq(sm.describe_monitoring_schedule(MonitoringScheduleName=schedule)["MonitoringType"], "ModelExplainability", "schedule")
+    sm.delete_monitoring_schedule(MonitoringScheduleName=schedule)
+    sm.delete_model_explainability_job_definition(JobDefinitionName=name)
+    expect_error(lambda: sm.delete_model_explainability_job_definition(JobDefinitionName=name), "ResourceNotFound")
+    # Clarify's image is the analyzer of bias and explainability only.
+    expect_error(lambda: sm.create_model_explainability_job_definition(
+        JobDefinitionName=unique("explain-bad"), RoleArn=role, ModelExplainabilityAppSpecification={"ImageUri": "nobody/unknown:1", "ConfigUri": "s3://bucket/c.json"},
+        ModelExplainabilityJobInput=job_input, ModelExplainabilityJobOutputConfig=outputs, JobResources=resources),
+        "ValidationException", message="is not in the image catalogue")
+
+    # Debian's aws CLI v2: create-model-explainability-job-definition, and its answer.
+    cli = ["/usr/bin/aws", "--endpoint-url", endpoint(), "--region", "us-east-1", "--output", "json", "sagemaker"]
+    name = unique("explain-cli")
+    made = subprocess.run(cli + ["create-model-explainability-job-definition", "--job-definition-name", name, "--role-arn", role,
+                                 "--model-explainability-app-specification", json.dumps({"ImageUri": clarify, "ConfigUri": "s3://bucket/analysis_config.json"}),
+                                 "--model-explainability-job-input", json.dumps(job_input), "--model-explainability-job-output-config", json.dumps(outputs),
+                                 "--job-resources", json.dumps(resources)],
+                          capture_output=True, text=True, timeout=60)
+    assert made.returncode == 0, made.stderr
+    assert json.loads(made.stdout)["JobDefinitionArn"].endswith(f":model-explainability-job-definition/{name}"), made.stdout
+    eq(sm.describe_model_explainability_job_definition(JobDefinitionName=name)["ModelExplainabilityAppSpecification"]["ConfigUri"],
+       "s3://bucket/analysis_config.json", "the CLI's definition")
+
+
 run(globals())

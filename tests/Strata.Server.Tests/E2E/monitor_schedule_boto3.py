@@ -221,7 +221,7 @@ def test_schedules_refuse_what_sagemaker_refuses():
         "ValidationException", message=f"model-quality-job-definition/{definition_name} does not exist.")
     expect_error(lambda: sm.create_monitoring_schedule(MonitoringScheduleName=unique("s"), MonitoringScheduleConfig={
         "ScheduleConfig": {"ScheduleExpression": "cron(0 * ? * * *)"}, "MonitoringJobDefinitionName": definition_name, "MonitoringType": "ModelExplainability"}),
-        "ValidationException", message="MonitoringType ModelExplainability is not supported")
+        "ValidationException", message=f"model-explainability-job-definition/{definition_name} does not exist.")
     name = schedule(definition_name, "cron(0 6 ? * * *)")
     expect_error(lambda: sm.create_monitoring_schedule(MonitoringScheduleName=name, MonitoringScheduleConfig={
         "ScheduleConfig": {"ScheduleExpression": "cron(0 * ? * * *)"}, "MonitoringJobDefinitionName": definition_name, "MonitoringType": "DataQuality"}),

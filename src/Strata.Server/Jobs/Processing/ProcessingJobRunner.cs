@@ -123,6 +123,9 @@ public sealed class ProcessingJobRunner(IProcessingJobs jobs, IJobStorage storag
             var outputs = (job.Outputs ?? []).Where(o => !o.AppManaged).Select(o => (Dir: layout.HostPath(o.LocalPath!), Output: o)).ToList();
             foreach (var (outputDir, _) in outputs) Directory.CreateDirectory(outputDir);
             layout.WriteConfig(job);
+            // A feature attribution analysis asks the endpoint's model, as the job's role, through a
+            // socket bound before its container starts (the container's user gets it with the directory).
+            await using var models = ExplainsModel(job) ? ModelChannel(account, job, layout, authorize, ct) : null;
 
             var sent = new SentFiles();
             var continuous = outputs.Where(o => o.Output.S3UploadMode == "Continuous").ToList();
@@ -176,6 +179,22 @@ public sealed class ProcessingJobRunner(IProcessingJobs jobs, IJobStorage storag
         }
     }
 
+    /// <summary>How a feature attribution analysis reaches the endpoint it monitors; the composition
+    /// root sets it (the SageMaker Runtime's path, not captured and not in the endpoint's metrics).</summary>
+    public Func<string, string, byte[], string, string, CancellationToken, Task<byte[]>>? InvokeEndpoint { get; set; }
+
+    static bool ExplainsModel(ProcessingJob job) => RunsAnalyzer(job) && job.Monitor?.MonitoringType == "ModelExplainability";
+
+    ModelChannelListener ModelChannel(string account, ProcessingJob job, ProcessingLayout layout, RoleAuthorizer authorize, CancellationToken ct)
+    {
+        var endpoint = job.Monitor!.EndpointName;
+        var invoke = InvokeEndpoint ?? throw new JobException("InternalServerError: this server cannot reach endpoints from processing jobs");
+        authorize("sagemaker:InvokeEndpoint", $"arn:aws:sagemaker:{options.Region}:{account}:endpoint/{endpoint.ToLowerInvariant()}",
+            $"to compute the SHAP values, the analysis invokes the endpoint {endpoint}");
+        return ModelChannelListener.Start(Path.Combine(layout.Config, Strata.Algorithms.Monitor.ModelChannel.SocketName),
+            (body, contentType, accept, t) => invoke(account, endpoint, body, contentType, accept, t), log, ct);
+    }
+
     /// <summary>The image catalogue's command, with AppSpecification's entry point and arguments;
     /// for SageMaker's model monitor analyzer, the built-in one (strata-algorithms analyze).</summary>
     List<string> Command(ProcessingJob job, ProcessingLayout layout)
@@ -186,7 +205,9 @@ public sealed class ProcessingJobRunner(IProcessingJobs jobs, IJobStorage storag
             if (!File.Exists(program)) throw new JobException($"InternalServerError: the built-in model monitor analyzer ({program}) is not installed beside the server");
             // Where /opt/ml is (the job's directory, unless the sandbox binds it there) goes on the
             // command line: the job's Environment, which its author writes, must not move it.
-            return [WorkerProcess.DotnetHost(), program, "analyze", "--opt-ml", JobContainer.Root(layout.Root)];
+            List<string> analyze = [WorkerProcess.DotnetHost(), program, "analyze", "--opt-ml", JobContainer.Root(layout.Root)];
+            if (ExplainsModel(job)) analyze.AddRange(["--model-socket", JobContainer.Root(layout.Root) + "/config/" + Strata.Algorithms.Monitor.ModelChannel.SocketName]);
+            return analyze;
         }
         var catalogue = images.CommandFor(job.ImageUri)
             ?? throw new JobException($"ClientError: the processing image {job.ImageUri} is not in the image catalogue (strata images add)");
@@ -198,9 +219,10 @@ public sealed class ProcessingJobRunner(IProcessingJobs jobs, IJobStorage storag
     }
 
     /// <summary>Whether the job is the built-in analyzer's: the model monitor analyzer's image, or
-    /// Clarify's as a ModelBias monitoring execution (anywhere else Clarify's image is the catalogue's).</summary>
+    /// Clarify's as a ModelBias or ModelExplainability monitoring execution (anywhere else Clarify's image is the catalogue's).</summary>
     static bool RunsAnalyzer(ProcessingJob job)
-        => Images.IsModelMonitorAnalyzer(job.ImageUri) || (Images.IsClarifyImage(job.ImageUri) && job.Monitor?.MonitoringType == "ModelBias");
+        => Images.IsModelMonitorAnalyzer(job.ImageUri)
+            || (Images.IsClarifyImage(job.ImageUri) && job.Monitor?.MonitoringType is "ModelBias" or "ModelExplainability");
 
     ContainerLaunch Launch(ProcessingJob job, ProcessingLayout layout, List<string> command) => new()
     {
@@ -251,6 +273,13 @@ public sealed class ProcessingJobRunner(IProcessingJobs jobs, IJobStorage storag
     /// developer guide's "CloudWatch Metrics for Bias Drift Analysis").</summary>
     public const string ModelBiasNamespace = "aws/sagemaker/Endpoints/bias-metrics";
 
+    /// <summary>The namespace SageMaker puts a feature attribution monitoring execution's metrics in
+    /// (the developer guide's "CloudWatch Metrics for Feature Drift Analysis").</summary>
+    public const string ModelExplainabilityNamespace = "aws/sagemaker/Endpoints/explainability-metrics";
+
+    /// <summary>The dimensions a feature attribution metric carries beside Endpoint and MonitoringSchedule.</summary>
+    static readonly string[] ModelExplainabilityDimensions = ["ExplainabilityMethod", "Label", "ValueType"];
+
     /// <summary>The metrics a model-bias analysis publishes: bias_metric_ and a Clarify metric's short name.</summary>
     static readonly HashSet<string> ModelBiasMetricNames =
         [.. Strata.Algorithms.Monitor.BiasMetrics.PreTraining.Concat(Strata.Algorithms.Monitor.BiasMetrics.PostTraining).Select(m => "bias_metric_" + m)];
@@ -266,6 +295,7 @@ public sealed class ProcessingJobRunner(IProcessingJobs jobs, IJobStorage storag
     {
         "ModelQuality" => ModelQualityNamespace,
         "ModelBias" => ModelBiasNamespace,
+        "ModelExplainability" => ModelExplainabilityNamespace,
         _ => MonitoringNamespace,
     };
 
@@ -274,6 +304,8 @@ public sealed class ProcessingJobRunner(IProcessingJobs jobs, IJobStorage storag
     {
         "ModelQuality" => ModelQualityMetricNames.Contains(name),
         "ModelBias" => ModelBiasMetricNames.Contains(name),
+        // A global SHAP value (feature_ and the feature's name) or the expected value.
+        "ModelExplainability" => name == "expected_value" || (name.Length is > 8 and <= MaxMetricNameLength && name.StartsWith("feature_", StringComparison.Ordinal)),
         _ => name.Length <= MaxMetricNameLength && MonitoringMetricPrefixes.Any(p => name.Length > p.Length && name.StartsWith(p, StringComparison.Ordinal)),
     };
 
@@ -382,7 +414,8 @@ public sealed class ProcessingJobRunner(IProcessingJobs jobs, IJobStorage storag
             var at = DateTimeOffset.FromUnixTimeSeconds(seconds);
             if (at < now - MetricsStore.AcceptedPast || at > now + MetricsStore.AcceptedFuture || !MetricsStore.IsStorable(value)) return null;
             var own = new List<KeyValuePair<string, string>>();
-            if (monitoringType == "ModelBias" && root.TryGetProperty("Dimensions", out var dims) && dims.ValueKind == JsonValueKind.Array)
+            var allowed = monitoringType switch { "ModelBias" => ModelBiasDimensions, "ModelExplainability" => ModelExplainabilityDimensions, _ => null };
+            if (allowed is not null && root.TryGetProperty("Dimensions", out var dims) && dims.ValueKind == JsonValueKind.Array)
                 foreach (var d in dims.EnumerateArray())
                 {
                     if (d.ValueKind != JsonValueKind.Object || !d.TryGetProperty("Name", out var dn) || dn.ValueKind != JsonValueKind.String
@@ -391,7 +424,7 @@ public sealed class ProcessingJobRunner(IProcessingJobs jobs, IJobStorage storag
                     var dimension = dn.GetString()!;
                     if (dimension is "Endpoint" or "MonitoringSchedule") continue;
                     var dimensionValue = dv.GetString()!;
-                    if (!ModelBiasDimensions.Contains(dimension) || own.Any(o => o.Key == dimension) || dimensionValue.Length is 0 or > MaxDimensionValueLength) return null;
+                    if (!allowed.Contains(dimension) || own.Any(o => o.Key == dimension) || dimensionValue.Length is 0 or > MaxDimensionValueLength) return null;
                     own.Add(new(dimension, dimensionValue));
                 }
             return (name, at, value, own);

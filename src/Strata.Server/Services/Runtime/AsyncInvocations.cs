@@ -96,8 +96,18 @@ public sealed partial class RuntimeService
     /// sent. Throws what InvokeEndpoint would answer: <see cref="ModelInvocationFailed"/>, or an
     /// <see cref="AwsException"/> (ServiceUnavailable when no instance runs now).
     /// </summary>
-    public async Task<(byte[] Body, string? ContentType)> InvokeQueuedAsync(string account, string endpoint, byte[] body, string? contentType,
+    public Task<(byte[] Body, string? ContentType)> InvokeQueuedAsync(string account, string endpoint, byte[] body, string? contentType,
         string? accept, string? customAttributes, CancellationToken ct)
+        => InvokeInternalAsync(account, endpoint, body, contentType, accept, customAttributes, shadow: false, ct);
+
+    /// <summary>A model-explainability analysis's request to the endpoint it monitors (Clarify asks a
+    /// shadow endpoint of the same model): InvokeEndpoint's path, not captured (the next window must
+    /// not explain the analysis's own synthetic records) and not in the endpoint's metrics.</summary>
+    public Task<(byte[] Body, string? ContentType)> InvokeForAnalysisAsync(string account, string endpoint, byte[] body, string contentType, string accept, CancellationToken ct)
+        => InvokeInternalAsync(account, endpoint, body, contentType, accept, null, shadow: true, ct);
+
+    async Task<(byte[] Body, string? ContentType)> InvokeInternalAsync(string account, string endpoint, byte[] body, string? contentType,
+        string? accept, string? customAttributes, bool shadow, CancellationToken ct)
     {
         var http = new DefaultHttpContext { RequestAborted = ct };
         http.Request.Method = "POST";
@@ -114,7 +124,7 @@ public sealed partial class RuntimeService
             BufferedBody = body,
         };
         ctx.PathParameters[EndpointName] = endpoint;
-        await InvokeEndpoint(ctx, stream: false, queued: true);
+        await InvokeEndpoint(ctx, stream: false, queued: true, shadow: shadow);
         return (answer.ToArray(), http.Response.ContentType);
     }
 }

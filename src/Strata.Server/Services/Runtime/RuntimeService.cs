@@ -88,7 +88,9 @@ public sealed partial class RuntimeService(HostingService hosting, MetricsStore 
     /// <param name="stream">InvokeEndpointWithResponseStream: errors before the container answers are
     /// InvokeEndpoint's; its answer is relayed as event-stream parts.</param>
     /// <param name="queued">A request of an asynchronous endpoint's queue (InvokeEndpointAsync's).</param>
-    async Task InvokeEndpoint(RequestContext ctx, bool stream, bool queued = false)
+    /// <param name="shadow">A model-explainability analysis's request (<see cref="InvokeForAnalysisAsync"/>):
+    /// neither captured nor counted in the endpoint's metrics, as Clarify's shadow endpoint's are not.</param>
+    async Task InvokeEndpoint(RequestContext ctx, bool stream, bool queued = false, bool shadow = false)
     {
         var name = ctx.PathParameters[EndpointName];
         var account = ctx.Principal.AccountId;
@@ -122,7 +124,7 @@ public sealed partial class RuntimeService(HostingService hosting, MetricsStore 
         long modelMicros = 0;
         try
         {
-            (modelMicros, var broken) = await ForwardAsync(ctx, name, account, variant, body, targetModel, stream);
+            (modelMicros, var broken) = await ForwardAsync(ctx, name, account, variant, body, targetModel, stream, shadow ? null : variant.Capture);
             // A stream that broke after it began was answered 200 and ended with an error event.
             outcome = broken ? "Model5XX" : "OK";
         }
@@ -133,7 +135,7 @@ public sealed partial class RuntimeService(HostingService hosting, MetricsStore 
         }
         finally
         {
-            RecordInvocation(ctx, name, variant, outcome, modelMicros);
+            if (!shadow) RecordInvocation(ctx, name, variant, outcome, modelMicros);
             serverless?.Exit(System.Diagnostics.Stopwatch.GetElapsedTime(admitted));
         }
     }
@@ -174,7 +176,8 @@ public sealed partial class RuntimeService(HostingService hosting, MetricsStore 
 
     /// <summary>Sends the payload to an instance of the variant; returns the model latency (µs), and
     /// whether a streamed answer broke after it began.</summary>
-    async Task<(long ModelMicros, bool StreamBroken)> ForwardAsync(RequestContext ctx, string name, string account, VariantRuntime variant, byte[] body, string? targetModel, bool stream)
+    async Task<(long ModelMicros, bool StreamBroken)> ForwardAsync(RequestContext ctx, string name, string account, VariantRuntime variant, byte[] body, string? targetModel, bool stream,
+        VariantCapture? capture)
     {
         WorkerProcess? failed = null;
         for (var attempt = 0; ; attempt++)
@@ -224,11 +227,11 @@ public sealed partial class RuntimeService(HostingService hosting, MetricsStore 
                 {
                     // A sampled stream's parts are collected as they pass (only when its output is
                     // captured, and only up to the 6 MB a capture record holds: a longer one is not captured).
-                    var sampled = variant.Capture?.Sample() == true;
-                    var captured = sampled && variant.Capture!.WantsOutput ? new MemoryStream() : null;
+                    var sampled = capture?.Sample() == true;
+                    var captured = sampled && capture!.WantsOutput ? new MemoryStream() : null;
                     var relayed = await RelayAsync(ctx, variant, response, sent, captured);
                     if (sampled && !relayed.StreamBroken && captured is not { Length: > MaxPayloadBytes })
-                        variant.Capture!.Enqueue(ctx.Header(SageMakerRuntimeHeaders.InferenceId), ctx.Request.ContentType, body,
+                        capture!.Enqueue(ctx.Header(SageMakerRuntimeHeaders.InferenceId), ctx.Request.ContentType, body,
                             ctx.Response.Headers[SageMakerRuntimeHeaders.InvokeEndpointWithResponseStreamContentType], captured?.ToArray());
                     return relayed;
                 }
@@ -253,7 +256,7 @@ public sealed partial class RuntimeService(HostingService hosting, MetricsStore 
                 ctx.Response.ContentLength = payload.Length;
                 await ctx.Response.Body.WriteAsync(payload, ctx.Http.RequestAborted);
                 // Data capture keeps the two arrays (neither is reused): sampling and a queue write, no copy.
-                variant.Capture?.Record(ctx.Header(SageMakerRuntimeHeaders.InferenceId), ctx.Request.ContentType, body, ctx.Response.ContentType, payload);
+                capture?.Record(ctx.Header(SageMakerRuntimeHeaders.InferenceId), ctx.Request.ContentType, body, ctx.Response.ContentType, payload);
                 return (modelMicros, false);
             }
             catch (HttpRequestException) when (attempt == 0 && !ctx.Http.RequestAborted.IsCancellationRequested)

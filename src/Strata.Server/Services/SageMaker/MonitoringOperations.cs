@@ -16,9 +16,11 @@ public sealed partial record ListModelQualityJobDefinitionsRequest : IListReques
 
 public sealed partial record ListModelBiasJobDefinitionsRequest : IListRequest;
 
+public sealed partial record ListModelExplainabilityJobDefinitionsRequest : IListRequest;
+
 public sealed partial record ListMonitoringSchedulesRequest : IListByStatusRequest;
 
-/// <summary>A monitoring job definition (data quality, model quality or model bias) that does not exist.</summary>
+/// <summary>A monitoring job definition (data quality, model quality, model bias or explainability) that does not exist.</summary>
 public sealed class JobDefinitionNotFound(string arn) : DomainError($"Job definition {arn} does not exist.");
 
 /// <summary>A monitoring schedule that does not exist.</summary>
@@ -48,8 +50,8 @@ public sealed partial class SageMakerService : IMonitoringSchedules
     const string GroundTruthPath = "/opt/ml/processing/groundtruth";
     /// <summary>A model-quality execution reads the predictions: the captured responses.</summary>
     const string ModelQualityDatasetFormat = "{\"sagemakerCaptureJson\":{\"captureIndexNames\":[\"endpointOutput\"]}}";
-    /// <summary>Where a model-bias execution's analysis configuration is downloaded (Clarify's
-    /// processing input analysis_config).</summary>
+    /// <summary>Where a model-bias or explainability execution's analysis configuration is
+    /// downloaded (Clarify's processing input analysis_config).</summary>
     const string AnalysisConfigPath = "/opt/ml/processing/input/config";
 
     IEnumerable<Operation> MonitoringOperations =>
@@ -75,6 +77,13 @@ public sealed partial class SageMakerService : IMonitoringSchedules
         SageMakerOperations.ListModelBiasJobDefinitions.Bind("sagemaker:ListModelBiasJobDefinitions", Anywhere, ListModelBiasJobDefinitions),
         SageMakerOperations.DeleteModelBiasJobDefinition.Bind("sagemaker:DeleteModelBiasJobDefinition",
             Named<DeleteModelBiasJobDefinitionRequest>("model-bias-job-definition", r => r.JobDefinitionName), DeleteModelBiasJobDefinition),
+        SageMakerOperations.CreateModelExplainabilityJobDefinition.Bind("sagemaker:CreateModelExplainabilityJobDefinition",
+            Named<CreateModelExplainabilityJobDefinitionRequest>("model-explainability-job-definition", r => r.JobDefinitionName, r => new(r.Tags)), CreateModelExplainabilityJobDefinition),
+        SageMakerOperations.DescribeModelExplainabilityJobDefinition.Bind("sagemaker:DescribeModelExplainabilityJobDefinition",
+            Named<DescribeModelExplainabilityJobDefinitionRequest>("model-explainability-job-definition", r => r.JobDefinitionName), DescribeModelExplainabilityJobDefinition),
+        SageMakerOperations.ListModelExplainabilityJobDefinitions.Bind("sagemaker:ListModelExplainabilityJobDefinitions", Anywhere, ListModelExplainabilityJobDefinitions),
+        SageMakerOperations.DeleteModelExplainabilityJobDefinition.Bind("sagemaker:DeleteModelExplainabilityJobDefinition",
+            Named<DeleteModelExplainabilityJobDefinitionRequest>("model-explainability-job-definition", r => r.JobDefinitionName), DeleteModelExplainabilityJobDefinition),
         SageMakerOperations.CreateMonitoringSchedule.Bind("sagemaker:CreateMonitoringSchedule",
             Named<CreateMonitoringScheduleRequest>("monitoring-schedule", r => r.MonitoringScheduleName, r => new(r.Tags)), CreateMonitoringSchedule),
         SageMakerOperations.DescribeMonitoringSchedule.Bind("sagemaker:DescribeMonitoringSchedule",
@@ -132,10 +141,17 @@ public sealed partial class SageMakerService : IMonitoringSchedules
         d.StoppingCondition, d.NetworkConfig, d.ModelBiasBaselineConfig?.ConstraintsResource?.S3Uri, null,
         null, d.ModelBiasJobInput.GroundTruthS3Input!.S3Uri, d.ModelBiasAppSpecification.ConfigUri);
 
+    static MonitoringDefinition Of(CreateModelExplainabilityJobDefinitionRequest d) => new(MonitoringStore.ModelExplainability,
+        d.ModelExplainabilityAppSpecification!.ImageUri!, null, null,
+        d.ModelExplainabilityAppSpecification.Environment, d.ModelExplainabilityJobInput!.EndpointInput!, d.ModelExplainabilityJobOutputConfig!, d.JobResources!, d.RoleArn!,
+        d.StoppingCondition, d.NetworkConfig, d.ModelExplainabilityBaselineConfig?.ConstraintsResource?.S3Uri, null,
+        null, null, d.ModelExplainabilityAppSpecification.ConfigUri);
+
     static string DefinitionResource(string monitoringType) => monitoringType switch
     {
         MonitoringStore.ModelQuality => "model-quality-job-definition",
         MonitoringStore.ModelBias => "model-bias-job-definition",
+        MonitoringStore.ModelExplainability => "model-explainability-job-definition",
         _ => "data-quality-job-definition",
     };
 
@@ -145,8 +161,9 @@ public sealed partial class SageMakerService : IMonitoringSchedules
         MonitoringDefinition d, RequestContext ctx)
     {
         var image = d.ImageUri;
-        // Clarify's image is the analyzer only as a model-bias monitor (the analysis it runs there).
-        if (Hosting.Images.IsModelMonitorAnalyzer(image) || (prefix == MonitoringStore.ModelBias && Hosting.Images.IsClarifyImage(image)))
+        // Clarify's image is the analyzer only as a model-bias or explainability monitor (the analyses it runs there).
+        if (Hosting.Images.IsModelMonitorAnalyzer(image)
+            || (prefix is MonitoringStore.ModelBias or MonitoringStore.ModelExplainability && Hosting.Images.IsClarifyImage(image)))
         {
             if (d.ContainerEntrypoint is { Count: > 0 })
                 throw SageMakerErrors.ValidationException($"The model monitor analyzer image {image} runs its own analysis: ContainerEntrypoint is not supported with it.");
@@ -176,8 +193,8 @@ public sealed partial class SageMakerService : IMonitoringSchedules
         if (Overlap(outputPath, inputPath)) throw SageMakerErrors.ValidationException($"LocalPath {outputPath} is both the EndpointInput's and the monitoring output's: each must be unique.");
         if (d.MonitoringType is MonitoringStore.ModelQuality or MonitoringStore.ModelBias && (Overlap(outputPath, GroundTruthPath) || Overlap(inputPath, GroundTruthPath)))
             throw SageMakerErrors.ValidationException($"LocalPath {GroundTruthPath} is where a {(d.MonitoringType == MonitoringStore.ModelBias ? "model-bias" : "model-quality")} job's ground truth goes: give the EndpointInput and the output another.");
-        if (d.MonitoringType == MonitoringStore.ModelBias && (Overlap(outputPath, AnalysisConfigPath) || Overlap(inputPath, AnalysisConfigPath)))
-            throw SageMakerErrors.ValidationException($"LocalPath {AnalysisConfigPath} is where a model-bias job's analysis configuration goes: give the EndpointInput and the output another.");
+        if (d.MonitoringType is MonitoringStore.ModelBias or MonitoringStore.ModelExplainability && (Overlap(outputPath, AnalysisConfigPath) || Overlap(inputPath, AnalysisConfigPath)))
+            throw SageMakerErrors.ValidationException($"LocalPath {AnalysisConfigPath} is where a {(d.MonitoringType == MonitoringStore.ModelBias ? "model-bias" : "model-explainability")} job's analysis configuration goes: give the EndpointInput and the output another.");
         if (d.ConstraintsUri is { } c) S3Uri(c, $"{prefix}BaselineConfig.ConstraintsResource.S3Uri");
         if (d.StatisticsUri is { } s) S3Uri(s, $"{prefix}BaselineConfig.StatisticsResource.S3Uri");
         if (d.JobResources.ClusterConfig!.InstanceCount != 1)
@@ -251,6 +268,23 @@ public sealed partial class SageMakerService : IMonitoringSchedules
         return new CreateModelBiasJobDefinitionResponse { JobDefinitionArn = arn };
     }
 
+    /// <summary>CreateModelExplainabilityJobDefinition: Clarify's feature attribution monitor. The
+    /// analysis configuration (ConfigUri: methods.shap, headers, predictor) is read by each
+    /// execution, which fails saying what to fix when it is missing or wrong, as SageMaker's does.</summary>
+    CreateModelExplainabilityJobDefinitionResponse CreateModelExplainabilityJobDefinition(CreateModelExplainabilityJobDefinitionRequest input, RequestContext ctx)
+    {
+        var name = ValidName(input.JobDefinitionName, "JobDefinitionName");
+        var app = input.ModelExplainabilityAppSpecification!;
+        var jobInput = input.ModelExplainabilityJobInput!;
+        if (jobInput.EndpointInput is null && jobInput.BatchTransformInput is null)
+            throw SageMakerErrors.ValidationException("ModelExplainabilityJobInput must specify EndpointInput.");
+        S3Uri(app.ConfigUri, "ModelExplainabilityAppSpecification.ConfigUri");
+        CheckDefinition("ModelExplainability", null, null, jobInput.BatchTransformInput, Of(input), ctx);
+        var arn = SaveDefinition(MonitoringStore.ModelExplainability, name, jobInput.EndpointInput!.EndpointName!,
+            JsonSerializer.Serialize(input with { Tags = null }, SageMakerJson.Default.CreateModelExplainabilityJobDefinitionRequest), input.Tags, ctx);
+        return new CreateModelExplainabilityJobDefinitionResponse { JobDefinitionArn = arn };
+    }
+
     string SaveDefinition(string monitoringType, string name, string endpointName, string json, List<Tag>? tags, RequestContext ctx)
     {
         var account = ctx.Principal.AccountId;
@@ -268,6 +302,7 @@ public sealed partial class SageMakerService : IMonitoringSchedules
     {
         MonitoringStore.ModelQuality => Of(JsonSerializer.Deserialize(row.DefinitionJson, SageMakerJson.Default.CreateModelQualityJobDefinitionRequest)!),
         MonitoringStore.ModelBias => Of(JsonSerializer.Deserialize(row.DefinitionJson, SageMakerJson.Default.CreateModelBiasJobDefinitionRequest)!),
+        MonitoringStore.ModelExplainability => Of(JsonSerializer.Deserialize(row.DefinitionJson, SageMakerJson.Default.CreateModelExplainabilityJobDefinitionRequest)!),
         _ => Of(JsonSerializer.Deserialize(row.DefinitionJson, SageMakerJson.Default.CreateDataQualityJobDefinitionRequest)!),
     };
 
@@ -331,7 +366,27 @@ public sealed partial class SageMakerService : IMonitoringSchedules
         };
     }
 
-    /// <summary>ListDataQualityJobDefinitions, ListModelQualityJobDefinitions and ListModelBiasJobDefinitions: the type's
+    DescribeModelExplainabilityJobDefinitionResponse DescribeModelExplainabilityJobDefinition(DescribeModelExplainabilityJobDefinitionRequest input, RequestContext ctx)
+    {
+        var row = RequireDefinition(MonitoringStore.ModelExplainability, ctx.Principal.AccountId, input.JobDefinitionName!);
+        var d = JsonSerializer.Deserialize(row.DefinitionJson, SageMakerJson.Default.CreateModelExplainabilityJobDefinitionRequest)!;
+        return new DescribeModelExplainabilityJobDefinitionResponse
+        {
+            JobDefinitionArn = row.JobDefinitionArn,
+            JobDefinitionName = row.JobDefinitionName,
+            CreationTime = row.CreationTime,
+            ModelExplainabilityBaselineConfig = d.ModelExplainabilityBaselineConfig,
+            ModelExplainabilityAppSpecification = d.ModelExplainabilityAppSpecification,
+            ModelExplainabilityJobInput = d.ModelExplainabilityJobInput,
+            ModelExplainabilityJobOutputConfig = d.ModelExplainabilityJobOutputConfig,
+            JobResources = d.JobResources,
+            NetworkConfig = d.NetworkConfig,
+            RoleArn = d.RoleArn,
+            StoppingCondition = d.StoppingCondition,
+        };
+    }
+
+    /// <summary>ListDataQualityJobDefinitions, ListModelQualityJobDefinitions, ListModelBiasJobDefinitions and ListModelExplainabilityJobDefinitions: the type's
     /// definitions, of one endpoint when EndpointName is given, paged by <see cref="ListRequests"/>.</summary>
     (List<MonitoringJobDefinitionSummary> Summaries, string? Next) ListDefinitions(string monitoringType, IListRequest input, string? endpointName, RequestContext ctx)
     {
@@ -365,6 +420,12 @@ public sealed partial class SageMakerService : IMonitoringSchedules
         return new ListModelBiasJobDefinitionsResponse { JobDefinitionSummaries = summaries, NextToken = next };
     }
 
+    ListModelExplainabilityJobDefinitionsResponse ListModelExplainabilityJobDefinitions(ListModelExplainabilityJobDefinitionsRequest input, RequestContext ctx)
+    {
+        var (summaries, next) = ListDefinitions(MonitoringStore.ModelExplainability, input, input.EndpointName, ctx);
+        return new ListModelExplainabilityJobDefinitionsResponse { JobDefinitionSummaries = summaries, NextToken = next };
+    }
+
     void DeleteDefinition(string monitoringType, string name, RequestContext ctx)
     {
         var account = ctx.Principal.AccountId;
@@ -382,6 +443,9 @@ public sealed partial class SageMakerService : IMonitoringSchedules
 
     void DeleteModelBiasJobDefinition(DeleteModelBiasJobDefinitionRequest input, RequestContext ctx)
         => DeleteDefinition(MonitoringStore.ModelBias, input.JobDefinitionName!, ctx);
+
+    void DeleteModelExplainabilityJobDefinition(DeleteModelExplainabilityJobDefinitionRequest input, RequestContext ctx)
+        => DeleteDefinition(MonitoringStore.ModelExplainability, input.JobDefinitionName!, ctx);
 
     // ---- schedules ----
 
@@ -405,16 +469,16 @@ public sealed partial class SageMakerService : IMonitoringSchedules
     }
 
     /// <summary>Checks a MonitoringScheduleConfig as SageMaker does: a named job definition of its
-    /// MonitoringType (DataQuality, ModelQuality or ModelBias), and an hourly, daily, every-N-hours or NOW schedule; the endpoint it monitors.</summary>
+    /// MonitoringType (DataQuality, ModelQuality, ModelBias or ModelExplainability), and an hourly, daily, every-N-hours or NOW schedule; the endpoint it monitors.</summary>
     string CheckScheduleConfig(string account, MonitoringScheduleConfig config)
     {
         if (config.MonitoringJobDefinition is not null)
-            throw SageMakerErrors.ValidationException("MonitoringScheduleConfig.MonitoringJobDefinition (an inline job definition) is not supported by Strata: create a job definition (CreateDataQualityJobDefinition, CreateModelQualityJobDefinition, CreateModelBiasJobDefinition) and name it in MonitoringJobDefinitionName.");
+            throw SageMakerErrors.ValidationException("MonitoringScheduleConfig.MonitoringJobDefinition (an inline job definition) is not supported by Strata: create a job definition (CreateDataQualityJobDefinition, CreateModelQualityJobDefinition, CreateModelBiasJobDefinition, CreateModelExplainabilityJobDefinition) and name it in MonitoringJobDefinitionName.");
         var definitionName = config.MonitoringJobDefinitionName
             ?? throw SageMakerErrors.ValidationException("MonitoringScheduleConfig must specify MonitoringJobDefinitionName.");
         var type = config.MonitoringType ?? throw SageMakerErrors.ValidationException("MonitoringType is required when MonitoringJobDefinitionName is specified.");
-        if (type is not (MonitoringStore.DataQuality or MonitoringStore.ModelQuality or MonitoringStore.ModelBias))
-            throw SageMakerErrors.ValidationException($"MonitoringType {type} is not supported by Strata: data-quality (DataQuality), model-quality (ModelQuality) and model-bias (ModelBias) monitoring are.");
+        if (type is not (MonitoringStore.DataQuality or MonitoringStore.ModelQuality or MonitoringStore.ModelBias or MonitoringStore.ModelExplainability))
+            throw SageMakerErrors.ValidationException($"MonitoringType {type} is not supported by Strata: data-quality (DataQuality), model-quality (ModelQuality), model-bias (ModelBias) and feature attribution (ModelExplainability) monitoring are.");
         var definition = Monitoring.GetDefinition(type, account, definitionName)
             ?? throw SageMakerErrors.ValidationException($"Job definition {Arn(account, DefinitionResource(type), definitionName)} does not exist.");
         var schedule = config.ScheduleConfig ?? throw SageMakerErrors.ValidationException("MonitoringScheduleConfig must specify ScheduleConfig.");
@@ -683,6 +747,7 @@ public sealed partial class SageMakerService : IMonitoringSchedules
         var d = Definition(type, definitionRow);
         var modelQuality = type == MonitoringStore.ModelQuality;
         var modelBias = type == MonitoringStore.ModelBias;
+        var explainability = type == MonitoringStore.ModelExplainability;
         var endpointInput = d.EndpointInput;
         var endpointName = endpointInput.EndpointName!;
         var endpoint = store.GetEndpoint(account, endpointName)
@@ -690,8 +755,9 @@ public sealed partial class SageMakerService : IMonitoringSchedules
         var capture = store.GetEndpointConfig(account, endpoint.EndpointConfigName)?.DataCaptureConfig;
         // Data quality analyses the requests, model quality the predictions (the responses), model
         // bias both (the facet is a feature of the request, the predicted label the response's).
+        // Feature attribution explains the requests (the model is asked again, for the synthetic ones).
         var modes = modelBias ? new[] { ("Input", "requests (their features)"), ("Output", "responses (its predictions)") }
-            : modelQuality ? [("Output", "responses (its predictions)")] : [("Input", "requests")];
+            : modelQuality ? [("Output", "responses (its predictions)")] : explainability ? [("Input", "requests (their features)")] : [("Input", "requests")];
         if (capture is not { EnableCapture: true })
             throw new MonitoringStartFailure($"ClientError: the endpoint {endpointName} does not capture its {modes[0].Item2}: enable DataCaptureConfig (EnableCapture, CaptureMode {modes[0].Item1}) on its endpoint configuration");
         foreach (var (mode, what) in modes)
@@ -759,7 +825,7 @@ public sealed partial class SageMakerService : IMonitoringSchedules
             });
             environment["ground_truth_source"] = GroundTruthPath;
         }
-        if (modelBias)
+        if (modelBias || explainability)
         {
             // Clarify's processing input analysis_config: the file ConfigUri names.
             var configUri = d.ConfigUri!;
@@ -773,7 +839,7 @@ public sealed partial class SageMakerService : IMonitoringSchedules
                 S3DataDistributionType = "FullyReplicated",
                 S3CompressionType = "None",
             });
-            environment["analysis_type"] = "MODEL_BIAS";
+            environment["analysis_type"] = modelBias ? "MODEL_BIAS" : "MODEL_EXPLAINABILITY";
             environment["analysis_config"] = AnalysisConfigPath + "/" + configUri[(configUri.LastIndexOf('/') + 1)..];
             if (endpointInput.FeaturesAttribute is { } features) environment["features_attribute"] = features;
         }
@@ -782,7 +848,7 @@ public sealed partial class SageMakerService : IMonitoringSchedules
             environment["analysis_type"] = "MODEL_QUALITY";
             environment["problem_type"] = d.ProblemType!;
         }
-        if (modelQuality || modelBias)
+        if (modelQuality || modelBias || explainability)
         {
             // Where the prediction is in the endpoint's response, and what makes a probability a label.
             if (endpointInput.InferenceAttribute is { } inference) environment["inference_attribute"] = inference;

@@ -54,13 +54,14 @@ internal sealed partial class MonitoringJson : JsonSerializerContext;
 public sealed class MonitoringStore(IStateStore state)
 {
     /// <summary>The MonitoringType values whose job definitions Strata keeps.</summary>
-    public const string DataQuality = "DataQuality", ModelQuality = "ModelQuality", ModelBias = "ModelBias";
+    public const string DataQuality = "DataQuality", ModelQuality = "ModelQuality", ModelBias = "ModelBias", ModelExplainability = "ModelExplainability";
 
     static string Definitions(string monitoringType) => monitoringType switch
     {
         DataQuality => "sm-data-quality-job-definitions",
         ModelQuality => "sm-model-quality-job-definitions",
         ModelBias => "sm-model-bias-job-definitions",
+        ModelExplainability => "sm-model-explainability-job-definitions",
         _ => throw new ArgumentException($"no job definitions of type {monitoringType}", nameof(monitoringType)),
     };
     const string Schedules = "sm-monitoring-schedules";

@@ -921,6 +921,49 @@ public sealed partial record CreateModelBiasJobDefinitionResponse
     public string? JobDefinitionArn { get; init; }
 }
 
+public sealed partial record CreateModelExplainabilityJobDefinitionRequest : IValidatable
+{
+    public string? JobDefinitionName { get; init; }
+    public ModelExplainabilityBaselineConfig? ModelExplainabilityBaselineConfig { get; init; }
+    public ModelExplainabilityAppSpecification? ModelExplainabilityAppSpecification { get; init; }
+    public ModelExplainabilityJobInput? ModelExplainabilityJobInput { get; init; }
+    public MonitoringOutputConfig? ModelExplainabilityJobOutputConfig { get; init; }
+    public MonitoringResources? JobResources { get; init; }
+    public MonitoringNetworkConfig? NetworkConfig { get; init; }
+    public string? RoleArn { get; init; }
+    public MonitoringStoppingCondition? StoppingCondition { get; init; }
+    public List<Tag>? Tags { get; init; }
+
+    public void Validate(Validator v)
+    {
+        v.Required(JobDefinitionName, "JobDefinitionName");
+        v.Length(JobDefinitionName, "JobDefinitionName", 1, 63);
+        v.Pattern(JobDefinitionName, "JobDefinitionName", SageMakerPatterns.MonitoringJobDefinitionName, "[a-zA-Z0-9](-*[a-zA-Z0-9]){0,62}");
+        v.Nested(ModelExplainabilityBaselineConfig, "ModelExplainabilityBaselineConfig");
+        v.Required(ModelExplainabilityAppSpecification, "ModelExplainabilityAppSpecification");
+        v.Nested(ModelExplainabilityAppSpecification, "ModelExplainabilityAppSpecification");
+        v.Required(ModelExplainabilityJobInput, "ModelExplainabilityJobInput");
+        v.Nested(ModelExplainabilityJobInput, "ModelExplainabilityJobInput");
+        v.Required(ModelExplainabilityJobOutputConfig, "ModelExplainabilityJobOutputConfig");
+        v.Nested(ModelExplainabilityJobOutputConfig, "ModelExplainabilityJobOutputConfig");
+        v.Required(JobResources, "JobResources");
+        v.Nested(JobResources, "JobResources");
+        v.Nested(NetworkConfig, "NetworkConfig");
+        v.Required(RoleArn, "RoleArn");
+        v.Length(RoleArn, "RoleArn", 20, 2048);
+        v.Pattern(RoleArn, "RoleArn", SageMakerPatterns.RoleArn, "arn:aws[a-z\\-]*:iam::\\d{12}:role/?[a-zA-Z_0-9+=,.@\\-_/]+");
+        v.Nested(StoppingCondition, "StoppingCondition");
+        v.Length(Tags, "Tags", 0, 50);
+        v.NoNulls(Tags, "Tags");
+        v.Each(Tags, "Tags", static (v, i0) => { v.Nested(i0, null); });
+    }
+}
+
+public sealed partial record CreateModelExplainabilityJobDefinitionResponse
+{
+    public string? JobDefinitionArn { get; init; }
+}
+
 public sealed partial record CreateModelInput : IValidatable
 {
     public string? ModelName { get; init; }
@@ -1596,6 +1639,18 @@ public sealed partial record DeleteModelBiasJobDefinitionRequest : IValidatable
     }
 }
 
+public sealed partial record DeleteModelExplainabilityJobDefinitionRequest : IValidatable
+{
+    public string? JobDefinitionName { get; init; }
+
+    public void Validate(Validator v)
+    {
+        v.Required(JobDefinitionName, "JobDefinitionName");
+        v.Length(JobDefinitionName, "JobDefinitionName", 1, 63);
+        v.Pattern(JobDefinitionName, "JobDefinitionName", SageMakerPatterns.MonitoringJobDefinitionName, "[a-zA-Z0-9](-*[a-zA-Z0-9]){0,62}");
+    }
+}
+
 public sealed partial record DeleteModelInput : IValidatable
 {
     public string? ModelName { get; init; }
@@ -1849,6 +1904,33 @@ public sealed partial record DescribeModelBiasJobDefinitionResponse
     public ModelBiasAppSpecification? ModelBiasAppSpecification { get; init; }
     public ModelBiasJobInput? ModelBiasJobInput { get; init; }
     public MonitoringOutputConfig? ModelBiasJobOutputConfig { get; init; }
+    public MonitoringResources? JobResources { get; init; }
+    public MonitoringNetworkConfig? NetworkConfig { get; init; }
+    public string? RoleArn { get; init; }
+    public MonitoringStoppingCondition? StoppingCondition { get; init; }
+}
+
+public sealed partial record DescribeModelExplainabilityJobDefinitionRequest : IValidatable
+{
+    public string? JobDefinitionName { get; init; }
+
+    public void Validate(Validator v)
+    {
+        v.Required(JobDefinitionName, "JobDefinitionName");
+        v.Length(JobDefinitionName, "JobDefinitionName", 1, 63);
+        v.Pattern(JobDefinitionName, "JobDefinitionName", SageMakerPatterns.MonitoringJobDefinitionName, "[a-zA-Z0-9](-*[a-zA-Z0-9]){0,62}");
+    }
+}
+
+public sealed partial record DescribeModelExplainabilityJobDefinitionResponse
+{
+    public string? JobDefinitionArn { get; init; }
+    public string? JobDefinitionName { get; init; }
+    public DateTimeOffset? CreationTime { get; init; }
+    public ModelExplainabilityBaselineConfig? ModelExplainabilityBaselineConfig { get; init; }
+    public ModelExplainabilityAppSpecification? ModelExplainabilityAppSpecification { get; init; }
+    public ModelExplainabilityJobInput? ModelExplainabilityJobInput { get; init; }
+    public MonitoringOutputConfig? ModelExplainabilityJobOutputConfig { get; init; }
     public MonitoringResources? JobResources { get; init; }
     public MonitoringNetworkConfig? NetworkConfig { get; init; }
     public string? RoleArn { get; init; }
@@ -2967,6 +3049,37 @@ public sealed partial record ListModelBiasJobDefinitionsResponse
     public string? NextToken { get; init; }
 }
 
+public sealed partial record ListModelExplainabilityJobDefinitionsRequest : IValidatable
+{
+    public string? EndpointName { get; init; }
+    public string? SortBy { get; init; }
+    public string? SortOrder { get; init; }
+    public string? NextToken { get; init; }
+    public int? MaxResults { get; init; }
+    public string? NameContains { get; init; }
+    public DateTimeOffset? CreationTimeBefore { get; init; }
+    public DateTimeOffset? CreationTimeAfter { get; init; }
+
+    public void Validate(Validator v)
+    {
+        v.Length(EndpointName, "EndpointName", 0, 63);
+        v.Pattern(EndpointName, "EndpointName", SageMakerPatterns.EndpointName, "[a-zA-Z0-9](-*[a-zA-Z0-9]){0,62}");
+        v.Enum(SortBy, "SortBy", SageMakerEnums.MonitoringJobDefinitionSortKey);
+        v.Enum(SortOrder, "SortOrder", SageMakerEnums.SortOrder);
+        v.Length(NextToken, "NextToken", 0, 8192);
+        v.Pattern(NextToken, "NextToken", SageMakerPatterns.NextToken, ".*");
+        v.Range(MaxResults, "MaxResults", 1, 100);
+        v.Length(NameContains, "NameContains", 0, 63);
+        v.Pattern(NameContains, "NameContains", SageMakerPatterns.NameContains, "[a-zA-Z0-9\\-]+");
+    }
+}
+
+public sealed partial record ListModelExplainabilityJobDefinitionsResponse
+{
+    public List<MonitoringJobDefinitionSummary>? JobDefinitionSummaries { get; init; }
+    public string? NextToken { get; init; }
+}
+
 public sealed partial record ListModelPackageGroupsInput : IValidatable
 {
     public DateTimeOffset? CreationTimeAfter { get; init; }
@@ -3539,6 +3652,55 @@ public sealed partial record ModelDataSource : IValidatable
     public void Validate(Validator v)
     {
         v.Nested(S3DataSource, "S3DataSource");
+    }
+}
+
+/// <summary>Docker container image configuration object for the model explainability job.</summary>
+public sealed partial record ModelExplainabilityAppSpecification : IValidatable
+{
+    public string? ImageUri { get; init; }
+    public string? ConfigUri { get; init; }
+    public Dictionary<string, string>? Environment { get; init; }
+
+    public void Validate(Validator v)
+    {
+        v.Required(ImageUri, "ImageUri");
+        v.Length(ImageUri, "ImageUri", 0, 255);
+        v.Pattern(ImageUri, "ImageUri", SageMakerPatterns.ImageUri, ".*");
+        v.Required(ConfigUri, "ConfigUri");
+        v.Length(ConfigUri, "ConfigUri", 0, 1024);
+        v.Pattern(ConfigUri, "ConfigUri", SageMakerPatterns.S3Uri, "(https|s3)://([^/]+)/?(.*)");
+        v.Length(Environment, "Environment", 0, 50);
+        v.NoNulls(Environment, "Environment");
+        v.Keys(Environment, "Environment", static (v, k0) => { v.Length(k0, null, 0, 256); v.Pattern(k0, null, SageMakerPatterns.ProcessingEnvironmentKey, "[a-zA-Z_][a-zA-Z0-9_]*"); });
+        v.Values(Environment, "Environment", static (v, k0) => { v.Length(k0, null, 0, 256); v.Pattern(k0, null, SageMakerPatterns.ProcessingEnvironmentValue, "[\\S\\s]*"); });
+    }
+}
+
+/// <summary>The configuration for a baseline model explainability job.</summary>
+public sealed partial record ModelExplainabilityBaselineConfig : IValidatable
+{
+    public string? BaseliningJobName { get; init; }
+    public MonitoringConstraintsResource? ConstraintsResource { get; init; }
+
+    public void Validate(Validator v)
+    {
+        v.Length(BaseliningJobName, "BaseliningJobName", 1, 63);
+        v.Pattern(BaseliningJobName, "BaseliningJobName", SageMakerPatterns.ProcessingJobName, "[a-zA-Z0-9](-*[a-zA-Z0-9]){0,62}");
+        v.Nested(ConstraintsResource, "ConstraintsResource");
+    }
+}
+
+/// <summary>Inputs for the model explainability job.</summary>
+public sealed partial record ModelExplainabilityJobInput : IValidatable
+{
+    public EndpointInput? EndpointInput { get; init; }
+    public BatchTransformInput? BatchTransformInput { get; init; }
+
+    public void Validate(Validator v)
+    {
+        v.Nested(EndpointInput, "EndpointInput");
+        v.Nested(BatchTransformInput, "BatchTransformInput");
     }
 }
 
@@ -5894,6 +6056,8 @@ public static partial class SageMakerPatterns
 [JsonSerializable(typeof(CreateHyperParameterTuningJobResponse))]
 [JsonSerializable(typeof(CreateModelBiasJobDefinitionRequest))]
 [JsonSerializable(typeof(CreateModelBiasJobDefinitionResponse))]
+[JsonSerializable(typeof(CreateModelExplainabilityJobDefinitionRequest))]
+[JsonSerializable(typeof(CreateModelExplainabilityJobDefinitionResponse))]
 [JsonSerializable(typeof(CreateModelInput))]
 [JsonSerializable(typeof(CreateModelOutput))]
 [JsonSerializable(typeof(CreateModelPackageGroupInput))]
@@ -5915,6 +6079,7 @@ public static partial class SageMakerPatterns
 [JsonSerializable(typeof(DeleteEndpointInput))]
 [JsonSerializable(typeof(DeleteHyperParameterTuningJobRequest))]
 [JsonSerializable(typeof(DeleteModelBiasJobDefinitionRequest))]
+[JsonSerializable(typeof(DeleteModelExplainabilityJobDefinitionRequest))]
 [JsonSerializable(typeof(DeleteModelInput))]
 [JsonSerializable(typeof(DeleteModelPackageGroupInput))]
 [JsonSerializable(typeof(DeleteModelPackageInput))]
@@ -5932,6 +6097,8 @@ public static partial class SageMakerPatterns
 [JsonSerializable(typeof(DescribeHyperParameterTuningJobResponse))]
 [JsonSerializable(typeof(DescribeModelBiasJobDefinitionRequest))]
 [JsonSerializable(typeof(DescribeModelBiasJobDefinitionResponse))]
+[JsonSerializable(typeof(DescribeModelExplainabilityJobDefinitionRequest))]
+[JsonSerializable(typeof(DescribeModelExplainabilityJobDefinitionResponse))]
 [JsonSerializable(typeof(DescribeModelInput))]
 [JsonSerializable(typeof(DescribeModelOutput))]
 [JsonSerializable(typeof(DescribeModelPackageGroupInput))]
@@ -5958,6 +6125,8 @@ public static partial class SageMakerPatterns
 [JsonSerializable(typeof(ListHyperParameterTuningJobsResponse))]
 [JsonSerializable(typeof(ListModelBiasJobDefinitionsRequest))]
 [JsonSerializable(typeof(ListModelBiasJobDefinitionsResponse))]
+[JsonSerializable(typeof(ListModelExplainabilityJobDefinitionsRequest))]
+[JsonSerializable(typeof(ListModelExplainabilityJobDefinitionsResponse))]
 [JsonSerializable(typeof(ListModelPackageGroupsInput))]
 [JsonSerializable(typeof(ListModelPackageGroupsOutput))]
 [JsonSerializable(typeof(ListModelPackagesInput))]
@@ -6052,6 +6221,10 @@ public static class SageMakerOperations
     public static readonly JsonOperation<DescribeModelBiasJobDefinitionRequest, DescribeModelBiasJobDefinitionResponse> DescribeModelBiasJobDefinition = new("DescribeModelBiasJobDefinition", SageMakerJson.Default.DescribeModelBiasJobDefinitionRequest, SageMakerJson.Default.DescribeModelBiasJobDefinitionResponse);
     public static readonly JsonOperation<ListModelBiasJobDefinitionsRequest, ListModelBiasJobDefinitionsResponse> ListModelBiasJobDefinitions = new("ListModelBiasJobDefinitions", SageMakerJson.Default.ListModelBiasJobDefinitionsRequest, SageMakerJson.Default.ListModelBiasJobDefinitionsResponse);
     public static readonly JsonOperation<DeleteModelBiasJobDefinitionRequest, Empty> DeleteModelBiasJobDefinition = new("DeleteModelBiasJobDefinition", SageMakerJson.Default.DeleteModelBiasJobDefinitionRequest, null);
+    public static readonly JsonOperation<CreateModelExplainabilityJobDefinitionRequest, CreateModelExplainabilityJobDefinitionResponse> CreateModelExplainabilityJobDefinition = new("CreateModelExplainabilityJobDefinition", SageMakerJson.Default.CreateModelExplainabilityJobDefinitionRequest, SageMakerJson.Default.CreateModelExplainabilityJobDefinitionResponse);
+    public static readonly JsonOperation<DescribeModelExplainabilityJobDefinitionRequest, DescribeModelExplainabilityJobDefinitionResponse> DescribeModelExplainabilityJobDefinition = new("DescribeModelExplainabilityJobDefinition", SageMakerJson.Default.DescribeModelExplainabilityJobDefinitionRequest, SageMakerJson.Default.DescribeModelExplainabilityJobDefinitionResponse);
+    public static readonly JsonOperation<ListModelExplainabilityJobDefinitionsRequest, ListModelExplainabilityJobDefinitionsResponse> ListModelExplainabilityJobDefinitions = new("ListModelExplainabilityJobDefinitions", SageMakerJson.Default.ListModelExplainabilityJobDefinitionsRequest, SageMakerJson.Default.ListModelExplainabilityJobDefinitionsResponse);
+    public static readonly JsonOperation<DeleteModelExplainabilityJobDefinitionRequest, Empty> DeleteModelExplainabilityJobDefinition = new("DeleteModelExplainabilityJobDefinition", SageMakerJson.Default.DeleteModelExplainabilityJobDefinitionRequest, null);
     public static readonly JsonOperation<CreateMonitoringScheduleRequest, CreateMonitoringScheduleResponse> CreateMonitoringSchedule = new("CreateMonitoringSchedule", SageMakerJson.Default.CreateMonitoringScheduleRequest, SageMakerJson.Default.CreateMonitoringScheduleResponse);
     public static readonly JsonOperation<DescribeMonitoringScheduleRequest, DescribeMonitoringScheduleResponse> DescribeMonitoringSchedule = new("DescribeMonitoringSchedule", SageMakerJson.Default.DescribeMonitoringScheduleRequest, SageMakerJson.Default.DescribeMonitoringScheduleResponse);
     public static readonly JsonOperation<ListMonitoringSchedulesRequest, ListMonitoringSchedulesResponse> ListMonitoringSchedules = new("ListMonitoringSchedules", SageMakerJson.Default.ListMonitoringSchedulesRequest, SageMakerJson.Default.ListMonitoringSchedulesResponse);

@@ -171,6 +171,7 @@ public sealed partial class SageMakerService(SageMakerStore store, HostingServic
             "data-quality-job-definition" => Monitoring.ListDefinitions(MonitoringStore.DataQuality, account).Any(d => d.JobDefinitionArn == arn),
             "model-quality-job-definition" => Monitoring.ListDefinitions(MonitoringStore.ModelQuality, account).Any(d => d.JobDefinitionArn == arn),
             "model-bias-job-definition" => Monitoring.ListDefinitions(MonitoringStore.ModelBias, account).Any(d => d.JobDefinitionArn == arn),
+            "model-explainability-job-definition" => Monitoring.ListDefinitions(MonitoringStore.ModelExplainability, account).Any(d => d.JobDefinitionArn == arn),
             "monitoring-schedule" => Monitoring.ListSchedules(account).Any(m => m.MonitoringScheduleArn == arn),
             _ => false,
         };
