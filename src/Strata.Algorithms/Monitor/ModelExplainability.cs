@@ -405,7 +405,7 @@ public static class ModelExplainability
                 w.WriteString("label", label);
                 w.WriteString("metric_name", "shap");
                 w.WriteString("constraint_check_type", "feature_attribution_drift_check");
-                w.WriteString("description", $"Feature attribution drift: the nDCG {ndcg.ToString("R", CultureInfo.InvariantCulture)} of the features' ranking against the baseline's is below the threshold {NdcgThreshold.ToString(CultureInfo.InvariantCulture)}");
+                w.WriteString("description", $"Feature attribution drift: the nDCG {ndcg.ToString("R", CultureInfo.InvariantCulture)} of the ranking of the features against the baseline ranking is below the threshold {NdcgThreshold.ToString(CultureInfo.InvariantCulture)}");
                 w.WriteEndObject();
             }
             w.WriteEndArray();
