@@ -31,7 +31,9 @@ public static class Chaos
     }
 
     /// <summary>The server side: answers one /_strata/chaos/ request (true when it was one).</summary>
-    public static async Task<bool> HandleAsync(HttpContext http, string token, HostingService hosting, Zones zones, MetricsStore metrics, Func<JsonObject> status)
+    /// <param name="monitorReport">A monitoring schedule's report data (<see cref="MonitorPage.Gather"/>), by account and schedule.</param>
+    public static async Task<bool> HandleAsync(HttpContext http, string token, HostingService hosting, Zones zones, MetricsStore metrics, Func<JsonObject> status,
+        Func<string, string, (JsonObject? Report, string? Problem)> monitorReport)
     {
         var path = http.Request.Path.Value ?? "";
         if (!path.StartsWith("/_strata/admin/", StringComparison.Ordinal)) return false;
@@ -76,6 +78,12 @@ public static class Chaos
                             ["endpoint"] = endpoint,
                             ["variants"] = new JsonArray(running.SelectMany(e => e.Runtime.Variants.Select(v => (JsonNode)EndpointMetrics.LastMinute(metrics, e.Account, endpoint, v.Name, v.Instances.Count))).ToArray()),
                         });
+                        return true;
+                    }
+                case "monitor/report" when HttpMethods.IsGet(http.Request.Method):
+                    {
+                        var (report, problem) = monitorReport(q["account"].ToString(), q["schedule"].ToString());
+                        await Answer(http, report is null ? 404 : 200, report ?? new JsonObject { ["message"] = problem });
                         return true;
                     }
                 case "chaos/instances" when HttpMethods.IsGet(http.Request.Method):

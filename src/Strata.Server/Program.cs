@@ -233,6 +233,27 @@ sfnGraph.SetAction(parse =>
 });
 var sfnCommand = new Command("sfn", "Step Functions state machines") { sfnGraph };
 
+var monitorSchedule = new Argument<string>("schedule") { Description = "The data-quality monitoring schedule's name" };
+var monitorOutput = new Option<string?>("--output", "-o") { Description = "Write the HTML to this file (default: standard output)" };
+var monitorAccount = new Option<string?>("--account") { Description = "The account that owns the schedule (default: the installation's first account)" };
+var monitorReport = new Command("report", "Draw a data-quality schedule's drift as an HTML page: per feature the baseline's and the latest window's histograms, and the distance over time")
+    { dataDir, monitorSchedule, monitorOutput, monitorAccount };
+monitorReport.SetAction(async (parse, _) =>
+{
+    var (code, answer) = await Strata.Server.Chaos.FetchAsync(Path.GetFullPath(parse.GetValue(dataDir)!), HttpMethod.Get, "monitor/report",
+        $"?schedule={Uri.EscapeDataString(parse.GetValue(monitorSchedule)!)}&account={Uri.EscapeDataString(parse.GetValue(monitorAccount) ?? "")}");
+    if (code != 0) return code;
+    var html = Strata.Server.MonitorPage.Render(answer!);
+    if (parse.GetValue(monitorOutput) is { } file)
+    {
+        File.WriteAllText(file, html);
+        Console.Error.WriteLine($"strata: wrote {file}");
+    }
+    else Console.Out.Write(html);
+    return 0;
+});
+var monitorCommand = new Command("monitor", "Model Monitor: a schedule's drift as a page to look at") { monitorReport };
+
 var chaosZone = new Argument<string>("zone") { Description = "An availability zone of the installation" };
 var chaosEndpoint = new Option<string?>("--endpoint") { Description = "Only instances of this endpoint" };
 var chaosInstance = new Option<string?>("--instance") { Description = "This instance (an id `strata chaos instances` lists)" };
@@ -301,7 +322,7 @@ var resetDiscardKey = new Option<bool>("--discard-master-key") { Description = "
 var resetCommand = new Command("reset", "Delete the data directory's state (not while a server runs there); master.key is kept unless --discard-master-key") { dataDir, resetYes, resetDiscardKey };
 resetCommand.SetAction(parse => Reset.Run(Path.GetFullPath(parse.GetValue(dataDir)!), parse.GetValue(resetYes), parse.GetValue(resetDiscardKey), Console.Out, Console.Error));
 
-var rootCommand = new RootCommand("Strata: the AWS machine-learning platform, self-hosted") { serve, env, statusCommand, resetCommand, imagesCommand, accountsCommand, jobsCommand, sfnCommand, chaosCommand, usageCommand, metricsCommand, logsCommand, auditCommand };
+var rootCommand = new RootCommand("Strata: the AWS machine-learning platform, self-hosted") { serve, env, statusCommand, resetCommand, imagesCommand, accountsCommand, jobsCommand, sfnCommand, monitorCommand, chaosCommand, usageCommand, metricsCommand, logsCommand, auditCommand };
 return await rootCommand.Parse(args).InvokeAsync();
 
 /// <summary>The state store of a data directory, for commands that work on it directly.</summary>

@@ -211,7 +211,8 @@ public static class StrataHost
             new TrainingOptions { WorkDir = Path.Combine(options.DataDir, "training"), DataDir = options.DataDir, LogDir = Path.Combine(options.DataDir, "logs"), LogEvents = logIngestion, Region = options.Region },
             clock, app.Services.GetRequiredService<ILogger<TrainingJobRunner>>());
         var processingJobs = new ProcessingJobStore(state) { Events = serviceEvents };
-        processing = new ProcessingJobRunner(processingJobs, new S3JobStorage(s3Store, sse, roles, clock, options.Region), images,
+        var jobStorage = new S3JobStorage(s3Store, sse, roles, clock, options.Region);
+        processing = new ProcessingJobRunner(processingJobs, jobStorage, images,
             new ProcessingOptions
             {
                 WorkDir = Path.Combine(options.DataDir, "processing"),
@@ -330,7 +331,8 @@ public static class StrataHost
             // Strata's own routes live under /_strata/, which no bucket name can be.
             if (http.Request.Path.StartsWithSegments("/_strata", StringComparison.Ordinal))
             {
-                if (await Chaos.HandleAsync(http, adminToken, hosting, zones, metrics, () => Status.Snapshot(hosting, state))) return;
+                if (await Chaos.HandleAsync(http, adminToken, hosting, zones, metrics, () => Status.Snapshot(hosting, state),
+                    (owner, schedule) => MonitorPage.Gather(sageMaker.Monitoring, processingJobs, jobStorage, owner.Length > 0 ? owner : account.Id, schedule))) return;
                 await StrataRoutes(http, options, account, metrics, snsSigning, eventHistory, sageMakerStore);
                 return;
             }

@@ -75,43 +75,48 @@ public sealed record Baseline(IReadOnlyList<FeatureConstraint> Constraints, Moni
         if (config.CategoricalDriftMethod is not ("LInfinity" or "ChiSquared"))
             throw new ClientError($"categorical_drift_method {config.CategoricalDriftMethod} of {constraintsName} is not one of LInfinity, ChiSquared");
 
-        var statistics = new Dictionary<string, BaselineFeature>(StringComparer.Ordinal);
-        if (statisticsJson is not null)
-        {
-            try
-            {
-                using var doc = JsonDocument.Parse(statisticsJson);
-                if (doc.RootElement.ValueKind != JsonValueKind.Object || !doc.RootElement.TryGetProperty("features", out var features) || features.ValueKind != JsonValueKind.Array)
-                    throw new ClientError($"the baseline statistics {statisticsName} has no features array: give the statistics.json a baselining job wrote");
-                foreach (var f in features.EnumerateArray())
-                {
-                    var name = Text(f, "name") ?? throw new ClientError($"a feature of the baseline statistics {statisticsName} has no name");
-                    var type = Type(Text(f, "inferred_type"), statisticsName, name);
-                    KllSketch? sketch = null;
-                    List<KeyValuePair<string, long>>? categories = null;
-                    if (f.TryGetProperty("numerical_statistics", out var ns) && Path(ns, "distribution", "kll", "sketch") is { } s)
-                    {
-                        var parameters = s.TryGetProperty("parameters", out var p) ? p : default;
-                        var k = p.ValueKind == JsonValueKind.Object ? (int)(Number(p, "k") ?? KllSketch.DefaultK) : KllSketch.DefaultK;
-                        var c = p.ValueKind == JsonValueKind.Object ? Number(p, "c") ?? KllSketch.DefaultC : KllSketch.DefaultC;
-                        var data = s.TryGetProperty("data", out var dd) && dd.ValueKind == JsonValueKind.Array
-                            ? dd.EnumerateArray().Select(level => (IReadOnlyList<double>)[.. level.EnumerateArray().Select(v => v.GetDouble())]).ToList()
-                            : [];
-                        try { sketch = KllSketch.FromData(k, c, data); }
-                        catch (ArgumentOutOfRangeException e) { throw new ClientError($"the KLL sketch of {name} in {statisticsName} has parameters the sketch cannot take ({e.Message})"); }
-                    }
-                    if (f.TryGetProperty("string_statistics", out var ss) && Path(ss, "distribution", "categorical", "buckets") is { ValueKind: JsonValueKind.Array } buckets)
-                        categories = [.. buckets.EnumerateArray().Select(b => new KeyValuePair<string, long>(Text(b, "value") ?? "", (long)(Number(b, "count") ?? 0)))];
-                    statistics[name] = new BaselineFeature(name, type, sketch, categories);
-                }
-            }
-            catch (Exception e) when (e is JsonException or InvalidOperationException or FormatException)
-            {
-                throw new ClientError($"the baseline statistics {statisticsName} is not as a baselining job writes it ({e.Message}): give the statistics.json a baselining job wrote");
-            }
-            catch (InvalidOperationException e) { throw new ClientError($"the baseline statistics {statisticsName} has a value of the wrong kind ({e.Message})"); }
-        }
+        var statistics = statisticsJson is null ? new Dictionary<string, BaselineFeature>(StringComparer.Ordinal) : ParseStatistics(statisticsJson, statisticsName);
         return new Baseline(constraints, config, statistics);
+    }
+
+    /// <summary>statistics.json as the analyzer writes it (a baseline's, or an execution's): each
+    /// feature's type, KLL sketch and categories.</summary>
+    public static Dictionary<string, BaselineFeature> ParseStatistics(string statisticsJson, string statisticsName = "statistics.json")
+    {
+        var statistics = new Dictionary<string, BaselineFeature>(StringComparer.Ordinal);
+        try
+        {
+            using var doc = JsonDocument.Parse(statisticsJson);
+            if (doc.RootElement.ValueKind != JsonValueKind.Object || !doc.RootElement.TryGetProperty("features", out var features) || features.ValueKind != JsonValueKind.Array)
+                throw new ClientError($"the baseline statistics {statisticsName} has no features array: give the statistics.json a baselining job wrote");
+            foreach (var f in features.EnumerateArray())
+            {
+                var name = Text(f, "name") ?? throw new ClientError($"a feature of the baseline statistics {statisticsName} has no name");
+                var type = Type(Text(f, "inferred_type"), statisticsName, name);
+                KllSketch? sketch = null;
+                List<KeyValuePair<string, long>>? categories = null;
+                if (f.TryGetProperty("numerical_statistics", out var ns) && Path(ns, "distribution", "kll", "sketch") is { } s)
+                {
+                    var parameters = s.TryGetProperty("parameters", out var p) ? p : default;
+                    var k = p.ValueKind == JsonValueKind.Object ? (int)(Number(p, "k") ?? KllSketch.DefaultK) : KllSketch.DefaultK;
+                    var c = p.ValueKind == JsonValueKind.Object ? Number(p, "c") ?? KllSketch.DefaultC : KllSketch.DefaultC;
+                    var data = s.TryGetProperty("data", out var dd) && dd.ValueKind == JsonValueKind.Array
+                        ? dd.EnumerateArray().Select(level => (IReadOnlyList<double>)[.. level.EnumerateArray().Select(v => v.GetDouble())]).ToList()
+                        : [];
+                    try { sketch = KllSketch.FromData(k, c, data); }
+                    catch (ArgumentOutOfRangeException e) { throw new ClientError($"the KLL sketch of {name} in {statisticsName} has parameters the sketch cannot take ({e.Message})"); }
+                }
+                if (f.TryGetProperty("string_statistics", out var ss) && Path(ss, "distribution", "categorical", "buckets") is { ValueKind: JsonValueKind.Array } buckets)
+                    categories = [.. buckets.EnumerateArray().Select(b => new KeyValuePair<string, long>(Text(b, "value") ?? "", (long)(Number(b, "count") ?? 0)))];
+                statistics[name] = new BaselineFeature(name, type, sketch, categories);
+            }
+        }
+        catch (Exception e) when (e is JsonException or InvalidOperationException or FormatException)
+        {
+            throw new ClientError($"the baseline statistics {statisticsName} is not as a baselining job writes it ({e.Message}): give the statistics.json a baselining job wrote");
+        }
+        catch (InvalidOperationException e) { throw new ClientError($"the baseline statistics {statisticsName} has a value of the wrong kind ({e.Message})"); }
+        return statistics;
     }
 
     static JsonElement? Path(JsonElement e, params string[] names)
@@ -280,8 +285,9 @@ public static class ConstraintChecks
 
     static string Format(double value) => value.ToString("0.################", CultureInfo.InvariantCulture);
 
-    /// <summary>constraint_violations.json as the container writes it.</summary>
-    public static byte[] Report(IReadOnlyList<Violation> violations)
+    /// <summary>constraint_violations.json as the container writes it, and after AWS's members
+    /// Strata's own (<see cref="DriftStatistics"/>) when given.</summary>
+    public static byte[] Report(IReadOnlyList<Violation> violations, IReadOnlyList<DriftStatistics.Feature>? drift = null)
     {
         using var buffer = new MemoryStream();
         using (var w = new Utf8JsonWriter(buffer, new JsonWriterOptions { Indented = true }))
@@ -297,6 +303,7 @@ public static class ConstraintChecks
                 w.WriteEndObject();
             }
             w.WriteEndArray();
+            if (drift is not null) DriftStatistics.Write(w, drift);
             w.WriteEndObject();
         }
         return buffer.ToArray();

@@ -58,7 +58,10 @@ public static class Monitoring
         }
         var distances = new Dictionary<string, double>(StringComparer.Ordinal);
         var violations = ConstraintChecks.Evaluate(baseline, statisticsOfWindow, distances);
-        write(Path.Combine(outputDir, "constraint_violations.json"), ConstraintChecks.Report(violations));
+        var byName = statisticsOfWindow.Features.ToDictionary(f => f.Name, StringComparer.Ordinal);
+        var drift = baseline.Constraints.Select(c => baseline.Statistics.TryGetValue(c.Name, out var reference) && byName.TryGetValue(c.Name, out var current)
+            ? DriftStatistics.Of(c.Name, reference, DriftStatistics.Observed(current)) : null).OfType<DriftStatistics.Feature>().ToList();
+        write(Path.Combine(outputDir, "constraint_violations.json"), ConstraintChecks.Report(violations, drift));
         if (env("publish_cloudwatch_metrics") != "Disabled" && baseline.Config.EmitMetrics)
         {
             var metrics = hostPath("/opt/ml/output/metrics/cloudwatch");

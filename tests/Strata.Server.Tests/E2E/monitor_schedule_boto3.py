@@ -11,6 +11,7 @@ import io
 import json
 import os
 import random
+import subprocess
 import tarfile
 
 from botocore.exceptions import WaiterError
@@ -145,6 +146,29 @@ def test_hourly_schedule_finds_the_drift():
     report = json.loads(s3.get_object(Bucket=BUCKET, Key=f"reports/{ENDPOINT}/{name}/{at}/constraint_violations.json")["Body"].read())
     eq([(v["feature_name"], v["constraint_check_type"]) for v in report["violations"]], [("b", "baseline_drift_check")], "violations")
     assert "Baseline drift distance: 1 exceeds threshold: 0.1" in report["violations"][0]["description"], report
+    # Strata's drift statistics beside AWS's distance: b moved wholly past its range by exactly 5, the rest kept.
+    drift = report["strata"]["drift_statistics"]
+    eq(drift["b"]["kolmogorov_smirnov"]["statistic"], 1.0, "b's KS statistic")
+    assert drift["b"]["kolmogorov_smirnov"]["p_value"] < 1e-12 and abs(drift["b"]["wasserstein_distance"] - 5) < 1e-9, drift["b"]
+    # Over the baseline's deciles (10% each) the window is all in the last, open bin: PSI and JS by their formulas here.
+    import math
+    base, window = [0.1] * 10, [0.0] * 9 + [1.0]
+    psi = sum((max(q, 1e-4) - max(p, 1e-4)) * math.log(max(q, 1e-4) / max(p, 1e-4)) for p, q in zip(base, window))
+    js = math.sqrt(sum(x / 2 * math.log2(x / ((p + q) / 2)) for p, q in zip(base, window) for x in (p, q) if x > 0))
+    assert abs(drift["b"]["population_stability_index"] - psi) < 1e-9 and abs(drift["b"]["jensen_shannon_distance"] - js) < 1e-9, (drift["b"], psi, js)
+    eq((drift["a"]["kolmogorov_smirnov"]["statistic"], drift["a"]["wasserstein_distance"], drift["a"]["population_stability_index"]), (0, 0, 0), "a kept")
+    # The picture: `strata monitor report` draws each feature's histograms and its distance over time.
+    page = os.path.join(os.environ["STRATA_DATA_DIR"], "..", unique("report") + ".html")
+    made = subprocess.run(["dotnet", os.environ["STRATA_DLL"], "monitor", "report", name, "-o", page, "--data-dir", os.environ["STRATA_DATA_DIR"]],
+                          capture_output=True, text=True, timeout=120)
+    assert made.returncode == 0, made.stderr
+    html = open(page, encoding="utf-8").read()
+    for column in COLUMNS:
+        assert f"<h2>{column} <span" in html, column
+    assert html.count("<svg") == 3 * len(COLUMNS) and "CompletedWithViolations" in html and "<polyline" in html, html[:2000]
+    missing = subprocess.run(["dotnet", os.environ["STRATA_DLL"], "monitor", "report", "no-such-schedule", "--data-dir", os.environ["STRATA_DATA_DIR"]],
+                             capture_output=True, text=True, timeout=120)
+    assert missing.returncode == 1 and "no monitoring schedule no-such-schedule" in missing.stderr, (missing.returncode, missing.stderr)
     stats = json.loads(s3.get_object(Bucket=BUCKET, Key=f"reports/{ENDPOINT}/{name}/{at}/statistics.json")["Body"].read())
     eq(stats["dataset"]["item_count"], len(DRIFTED_ROWS), "the window's records")
     # The drift as a CloudWatch metric at the window's end, for an alarm to watch.
