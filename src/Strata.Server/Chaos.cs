@@ -82,7 +82,10 @@ public static class Chaos
                     }
                 case "monitor/report" when HttpMethods.IsGet(http.Request.Method):
                     {
-                        var (report, problem) = monitorReport(q["account"].ToString(), q["schedule"].ToString());
+                        JsonObject? report;
+                        string? problem;
+                        try { (report, problem) = monitorReport(q["account"].ToString(), q["schedule"].ToString()); }
+                        catch (Exception e) when (e is not OperationCanceledException) { (report, problem) = (null, $"the report could not be gathered: {e.Message}"); }
                         await Answer(http, report is null ? 404 : 200, report ?? new JsonObject { ["message"] = problem });
                         return true;
                     }

@@ -40,7 +40,8 @@ public static class MonitorPage
                 using var stream = storage.OpenRead(path[..slash], path[(slash + 1)..], static (_, _) => { });
                 return stream is null ? null : new StreamReader(stream).ReadToEnd();
             }
-            catch (Exception e) when (e is IOException or JobException) { return null; }
+            // A file that cannot be read (gone, or its key refused) is left out of the page.
+            catch (Exception e) when (e is not OperationCanceledException) { return null; }
         }
         var executions = new JsonArray();
         foreach (var e in monitoring.ListExecutions(account, schedule).OrderBy(e => e.ScheduledTime))

@@ -243,7 +243,13 @@ monitorReport.SetAction(async (parse, _) =>
     var (code, answer) = await Strata.Server.Chaos.FetchAsync(Path.GetFullPath(parse.GetValue(dataDir)!), HttpMethod.Get, "monitor/report",
         $"?schedule={Uri.EscapeDataString(parse.GetValue(monitorSchedule)!)}&account={Uri.EscapeDataString(parse.GetValue(monitorAccount) ?? "")}");
     if (code != 0) return code;
-    var html = Strata.Server.MonitorPage.Render(answer!);
+    string html;
+    try { html = Strata.Server.MonitorPage.Render(answer!); }
+    catch (Strata.Algorithms.ClientError e)
+    {
+        Console.Error.WriteLine($"strata: {e.Message}");
+        return 1;
+    }
     if (parse.GetValue(monitorOutput) is { } file)
     {
         File.WriteAllText(file, html);

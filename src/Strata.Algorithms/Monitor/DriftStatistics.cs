@@ -124,10 +124,12 @@ public static class DriftStatistics
         {
             var term = sign * Math.Exp(-2 * j * j * lambda * lambda);
             sum += term;
-            if (Math.Abs(term) < 1e-12 * Math.Abs(sum)) break;
+            if (Math.Abs(term) < 1e-12 * Math.Abs(sum)) return Math.Clamp(2 * sum, 0, 1);
             sign = -sign;
         }
-        return Math.Clamp(2 * sum, 0, 1);
+        // The alternating series has not converged: λ is so small that the p-value is 1, as
+        // Numerical Recipes' probks answers.
+        return 1;
     }
 
     /// <summary>∫ |F_a(x) − F_b(x)| dx over the two step CDFs, swept once over both sorted item lists.</summary>

@@ -310,14 +310,7 @@ public static class ModelBias
         var outputDir = hostPath(output);
         Directory.CreateDirectory(outputDir);
         write(Path.Combine(outputDir, "analysis.json"), Report(analysis));
-        if (env("publish_cloudwatch_metrics") != "Disabled")
-        {
-            var metrics = hostPath("/opt/ml/output/metrics/cloudwatch");
-            Directory.CreateDirectory(metrics);
-            var at = ModelQuality.Time(env, "metric_time") ?? end ?? DateTimeOffset.UnixEpoch;
-            write(Path.Combine(metrics, "cloudwatch_metrics.jsonl"), Monitoring.MetricLines(MetricsOf(analysis),
-                env("sagemaker_endpoint_name") ?? "", env("sagemaker_monitoring_schedule_name") ?? "", at));
-        }
+        Monitoring.PublishMetrics(env, hostPath, write, MetricsOf(analysis));
         if (baseline is null)
         {
             log.WriteLine("No baseline constraints: wrote analysis.json only");

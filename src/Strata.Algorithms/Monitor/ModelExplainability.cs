@@ -114,7 +114,8 @@ public static class ModelExplainability
         var random = new Random(config.Seed);
         double Link(double v) => config.UseLogit ? Math.Log(Math.Clamp(v, 1e-12, 1 - 1e-12) / (1 - Math.Clamp(v, 1e-12, 1 - 1e-12))) : v;
 
-        var expected = predict([.. baseline.Select(Row)]).Select(Link).Average();
+        // As shap's KernelExplainer: the mean prediction over the baseline, then the link (log-odds).
+        var expected = Link(predict([.. baseline.Select(Row)]).Average());
         var local = new List<double[]>();
         foreach (var record in records)
         {
@@ -133,8 +134,8 @@ public static class ModelExplainability
             for (var c = 0; c < coalitions.Count; c++)
             {
                 double sum = 0;
-                for (var r = 0; r < baseline.Count; r++) sum += Link(scores[1 + c * baseline.Count + r]);
-                values[c] = sum / baseline.Count;
+                for (var r = 0; r < baseline.Count; r++) sum += scores[1 + c * baseline.Count + r];
+                values[c] = Link(sum / baseline.Count);
             }
             local.Add(KernelShap.Solve(coalitions, values, Link(scores[0]), expected, m));
         }
@@ -184,7 +185,10 @@ public static class ModelExplainability
             : throw new ClientError($"the model's prediction {value} is not a number: SHAP values explain a numeric score (set the EndpointInput's ProbabilityAttribute, or predictor.probability, to the score's column or JSON path)");
         if (text.StartsWith('[') || text.StartsWith('{'))
         {
-            using var doc = JsonDocument.Parse(text);
+            JsonDocument doc;
+            try { doc = JsonDocument.Parse(text); }
+            catch (JsonException e) { throw new ClientError($"the model's answer begins as JSON but is not JSON ({e.Message})"); }
+            using var _ = doc;
             var items = doc.RootElement;
             if (items.ValueKind == JsonValueKind.Object)
                 items = items.TryGetProperty("predictions", out var p) ? p : throw new ClientError("the model's JSON answer has no predictions member, nor is it an array of predictions");
@@ -262,6 +266,7 @@ public static class ModelExplainability
             // Within InvokeEndpoint's payload limit: batches of rows, each a request.
             var batch = new StringBuilder();
             var count = 0;
+            var bytes = 0;
             void Send()
             {
                 if (count == 0) return;
@@ -269,12 +274,17 @@ public static class ModelExplainability
                 scores.AddRange(Scores(model.Invoke(config.ContentType, config.Accept, Encoding.UTF8.GetBytes(batch.ToString())), count, attribute));
                 batch.Clear();
                 count = 0;
+                bytes = 0;
             }
             foreach (var row in rows)
             {
-                if (count > 0 && (count >= 10_000 || batch.Length + row.Length + 1 > ModelChannel.MaxBody / 2)) Send();
+                var size = Encoding.UTF8.GetByteCount(row) + 1;
+                if (size > ModelChannel.MaxBody)
+                    throw new ClientError($"a record of {size} bytes is longer than InvokeEndpoint's {ModelChannel.MaxBody} bytes");
+                if (count > 0 && (count >= 10_000 || bytes + size > ModelChannel.MaxBody / 2)) Send();
                 batch.Append(row).Append('\n');
                 count++;
+                bytes += size;
             }
             Send();
             return [.. scores];
@@ -292,14 +302,7 @@ public static class ModelExplainability
             Directory.CreateDirectory(dir);
             write(Path.Combine(dir, "out.csv"), LocalValues(explanation));
         }
-        if (env("publish_cloudwatch_metrics") != "Disabled")
-        {
-            var metrics = hostPath("/opt/ml/output/metrics/cloudwatch");
-            Directory.CreateDirectory(metrics);
-            var at = ModelQuality.Time(env, "metric_time") ?? end ?? DateTimeOffset.UnixEpoch;
-            write(Path.Combine(metrics, "cloudwatch_metrics.jsonl"), Monitoring.MetricLines(MetricsOf(explanation),
-                env("sagemaker_endpoint_name") ?? "", env("sagemaker_monitoring_schedule_name") ?? "", at));
-        }
+        Monitoring.PublishMetrics(env, hostPath, write, MetricsOf(explanation));
         foreach (var (feature, value) in explanation.Global.OrderByDescending(kv => kv.Value))
             log.WriteLine($"  {feature}: {value.ToString("G6", CultureInfo.InvariantCulture)}");
         if (baseline is null)

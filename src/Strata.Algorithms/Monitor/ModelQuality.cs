@@ -100,15 +100,8 @@ public static class ModelQuality
             log.WriteLine($"Wrote statistics.json and constraints.json to {output}");
             return;
         }
-        if (env("publish_cloudwatch_metrics") != "Disabled")
-        {
-            var metrics = hostPath("/opt/ml/output/metrics/cloudwatch");
-            Directory.CreateDirectory(metrics);
-            var at = Time(env, "metric_time") ?? Time(env, "end_time") ?? DateTimeOffset.UnixEpoch;
-            write(Path.Combine(metrics, "cloudwatch_metrics.jsonl"), Monitoring.MetricLines(
-                statistics.Metrics.Where(m => double.IsFinite(m.Metric.Value)).Select(m => (m.Name, m.Metric.Value)),
-                env("sagemaker_endpoint_name") ?? "", env("sagemaker_monitoring_schedule_name") ?? "", at));
-        }
+        Monitoring.PublishMetrics(env, hostPath, write, statistics.Metrics.Where(m => double.IsFinite(m.Metric.Value))
+            .Select(m => (m.Name, m.Metric.Value, (IReadOnlyList<(string, string)>)[])));
         if (constraints is null)
         {
             log.WriteLine("No baseline constraints: wrote statistics.json only");

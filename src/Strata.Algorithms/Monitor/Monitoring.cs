@@ -58,9 +58,18 @@ public static class Monitoring
         }
         var distances = new Dictionary<string, double>(StringComparer.Ordinal);
         var violations = ConstraintChecks.Evaluate(baseline, statisticsOfWindow, distances);
-        var byName = statisticsOfWindow.Features.ToDictionary(f => f.Name, StringComparer.Ordinal);
-        var drift = baseline.Constraints.Select(c => baseline.Statistics.TryGetValue(c.Name, out var reference) && byName.TryGetValue(c.Name, out var current)
-            ? DriftStatistics.Of(c.Name, reference, DriftStatistics.Observed(current)) : null).OfType<DriftStatistics.Feature>().ToList();
+        // Strata's statistics beside AWS's checks never fail an execution that AWS's would pass.
+        List<DriftStatistics.Feature>? drift = null;
+        try
+        {
+            var byName = statisticsOfWindow.Features.ToDictionary(f => f.Name, StringComparer.Ordinal);
+            drift = [.. baseline.Constraints.Select(c => baseline.Statistics.TryGetValue(c.Name, out var reference) && byName.TryGetValue(c.Name, out var current)
+                ? DriftStatistics.Of(c.Name, reference, DriftStatistics.Observed(current)) : null).OfType<DriftStatistics.Feature>()];
+        }
+        catch (Exception e) when (e is ArithmeticException or ArgumentException or InvalidOperationException)
+        {
+            log.WriteLine($"Warning: the drift statistics were not computed ({e.Message})");
+        }
         write(Path.Combine(outputDir, "constraint_violations.json"), ConstraintChecks.Report(violations, drift));
         if (env("publish_cloudwatch_metrics") != "Disabled" && baseline.Config.EmitMetrics)
         {
@@ -99,6 +108,19 @@ public static class Monitoring
             lines.Add(("feature_null_" + f.Name, statistics.ItemCount - f.Present));
         }
         return MetricLines(lines, endpoint, schedule, at);
+    }
+
+    /// <summary>An execution's metrics as a monitoring container hands them over
+    /// (/opt/ml/output/metrics/cloudwatch), unless its environment says publish_cloudwatch_metrics
+    /// Disabled: at metric_time, else the window's end.</summary>
+    internal static void PublishMetrics(Func<string, string?> env, Func<string, string> hostPath, Action<string, byte[]> write,
+        IEnumerable<(string Name, double Value, IReadOnlyList<(string Name, string Value)> Dimensions)> metrics)
+    {
+        if (env("publish_cloudwatch_metrics") == "Disabled") return;
+        var dir = hostPath("/opt/ml/output/metrics/cloudwatch");
+        Directory.CreateDirectory(dir);
+        var at = ModelQuality.Time(env, "metric_time") ?? ModelQuality.Time(env, "end_time") ?? DateTimeOffset.UnixEpoch;
+        write(Path.Combine(dir, "cloudwatch_metrics.jsonl"), MetricLines(metrics, env("sagemaker_endpoint_name") ?? "", env("sagemaker_monitoring_schedule_name") ?? "", at));
     }
 
     /// <summary>Metrics as a monitoring container hands them over: a JSON line each, at one time,

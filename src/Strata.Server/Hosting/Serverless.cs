@@ -43,14 +43,18 @@ public sealed class Serverless(ServerlessSettings config, TimeProvider clock)
         }
     }
 
-    /// <summary>A request is done: it used the variant's memory for <paramref name="elapsed"/>.</summary>
-    public void Exit(TimeSpan elapsed)
+    /// <summary>A request is done: it used the variant's memory for <paramref name="elapsed"/>
+    /// (metered unless it was a monitoring analysis's own, which a client is not billed for).</summary>
+    public void Exit(TimeSpan elapsed, bool metered = true)
     {
         lock (_lock)
         {
             _inFlight--;
-            _requests++;
-            _gbSeconds += MemoryGB * elapsed.TotalSeconds;
+            if (metered)
+            {
+                _requests++;
+                _gbSeconds += MemoryGB * elapsed.TotalSeconds;
+            }
             _lastActivity = clock.GetTimestamp();
         }
     }

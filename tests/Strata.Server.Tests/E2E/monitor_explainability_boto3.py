@@ -9,8 +9,8 @@ wᵢ·(xᵢ − bᵢ), which the test computes itself from the rows it sent (tol
 computes in float32). The first hour's NOW execution ends Completed, the second's
 CompletedWithViolations with a feature_attribution_drift_check; the global SHAP values are in
 aws/sagemaker/Endpoints/explainability-metrics; the analysis's own requests to the model are not
-captured. A role that may not invoke the endpoint, and a configuration without methods.shap, fail
-the execution saying what to fix; bad definitions are ValidationExceptions."""
+captured. A role that may not invoke the endpoint, a configuration without methods.shap, and a model
+that fails on the analysis's records fail the execution saying what to fix; bad definitions are ValidationExceptions."""
 import datetime
 import io
 import json
@@ -196,6 +196,12 @@ def test_bad_input_fails_saying_what_to_fix():
     name, _ = definition(ENDPOINT, wide)
     failed = ended(now_schedule(name, "-PT150M", "-PT0H"))
     assert "methods.shap.baseline has 3 feature(s) per row, but the captured requests have 4" in failed["FailureReason"], failed
+    # A model that fails on the analysis's records: the execution fails with what the endpoint answered.
+    refused = put_json("config/refused.json", {**ANALYSIS_CONFIG, "methods": {"shap": {"baseline": [["many", 0.5, 0.5, 1.0]]}}})
+    name, _ = definition(ENDPOINT, refused)
+    failed = ended(now_schedule(name, "-PT150M", "-PT0H"))
+    eq(failed["MonitoringExecutionStatus"], "Failed", "status when the model fails")
+    assert "ClientError: the endpoint answered ModelInvocationFailed" in failed["FailureReason"] and "many" in failed["FailureReason"], failed
     expect_error(lambda: definition(ENDPOINT, "https://example.com/config.json"), "ValidationException",
                  message="at 'modelExplainabilityAppSpecification.configUri' failed to satisfy constraint")
     expect_error(lambda: now_schedule("no-such-definition", "-PT1H", "-PT0H"), "ValidationException",

@@ -10,7 +10,9 @@ namespace Strata.Server.Jobs.Processing;
 /// socket bound in the job's <c>config</c> directory before its container starts (0600, then the
 /// container user's with the rest of the directory), each request answered by the monitored
 /// endpoint's model, as Clarify's container is answered by its shadow endpoint. What fails (the
-/// endpoint not running, a model error) goes back as the error the analysis fails with.
+/// endpoint not running, a model error) goes back as the error the analysis fails with. The
+/// analyzer needs one connection; at most <see cref="MaxConnections"/> are served at once, so that
+/// what a container sends is held in memory for a few requests only (6 MB each at most).
 /// </summary>
 public sealed class ModelChannelListener : IAsyncDisposable
 {
@@ -20,8 +22,11 @@ public sealed class ModelChannelListener : IAsyncDisposable
     readonly Socket _listener;
     readonly Invoke _invoke;
     readonly ILogger _log;
+    const int MaxConnections = 2;
+
     readonly CancellationTokenSource _stop;
-    readonly List<Task> _connections = [];
+    readonly SemaphoreSlim _slots = new(MaxConnections);
+    readonly HashSet<Task> _connections = [];
     readonly Task _accepting;
 
     ModelChannelListener(Socket listener, Invoke invoke, ILogger log, CancellationToken ct)
@@ -57,8 +62,14 @@ public sealed class ModelChannelListener : IAsyncDisposable
         {
             while (true)
             {
+                await _slots.WaitAsync(_stop.Token);
                 var connection = await _listener.AcceptAsync(_stop.Token);
-                lock (_connections) _connections.Add(ServeAsync(connection));
+                var served = Task.Run(() => ServeAsync(connection));
+                lock (_connections)
+                {
+                    _connections.RemoveWhere(t => t.IsCompleted);
+                    _connections.Add(served);
+                }
             }
         }
         catch (OperationCanceledException) { }
@@ -70,6 +81,19 @@ public sealed class ModelChannelListener : IAsyncDisposable
     {
         var ct = _stop.Token;
         await using var stream = new NetworkStream(connection, ownsSocket: true);
+        try
+        {
+            await ServeRequestsAsync(stream, ct);
+        }
+        finally
+        {
+            // The connection's slot is free once it ends.
+            _slots.Release();
+        }
+    }
+
+    async Task ServeRequestsAsync(NetworkStream stream, CancellationToken ct)
+    {
         try
         {
             while (await ModelChannel.ReadRequestAsync(stream, ct) is { } request)
@@ -105,5 +129,6 @@ public sealed class ModelChannelListener : IAsyncDisposable
         lock (_connections) open = [.. _connections];
         await Task.WhenAll(open);
         _stop.Dispose();
+        _slots.Dispose();
     }
 }

@@ -125,21 +125,27 @@ public sealed class ProcessingJobRunner(IProcessingJobs jobs, IJobStorage storag
             layout.WriteConfig(job);
             // A feature attribution analysis asks the endpoint's model, as the job's role, through a
             // socket bound before its container starts (the container's user gets it with the directory).
-            await using var models = ExplainsModel(job) ? ModelChannel(account, job, layout, authorize, ct) : null;
+            // It is closed as soon as the container ends.
+            var models = ExplainsModel(job) ? ModelChannel(account, job, layout, authorize, ct) : null;
 
             var sent = new SentFiles();
             var continuous = outputs.Where(o => o.Output.S3UploadMode == "Continuous").ToList();
-            var uploads = ContinuousUpload.Start(t => UploadAsync(continuous, job, authorize, sent, t), clock, ct, continuous.Count > 0);
             ContainerExit exit;
+            ContinuousUpload? uploads = null;
             try
             {
+                uploads = ContinuousUpload.Start(t => UploadAsync(continuous, job, authorize, sent, t), clock, ct, continuous.Count > 0);
                 // A stop that came while the inputs were downloading ends the job before its container starts.
                 exit = run.StopRequested.Task.IsCompleted ? new ContainerExit(0, run.StopRequested.Task.Result)
                     : await _container.RunAsync(account, Launch(job, layout, command), Task.WhenAny(run.StopRequested.Task, uploads.Failed).Unwrap(), ct);
             }
-            finally { await uploads.DisposeAsync(); }
+            finally
+            {
+                if (uploads is not null) await uploads.DisposeAsync();
+                if (models is not null) await models.DisposeAsync();
+            }
             // The job cannot keep its outputs: its container was stopped, and the job fails saying why.
-            uploads.ThrowIfFailed();
+            uploads!.ThrowIfFailed();
 
             exitMessage = ExitMessage(layout);
             // A failed container's outputs are not uploaded; a stopped one's are, as they are.

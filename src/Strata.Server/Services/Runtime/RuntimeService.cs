@@ -124,7 +124,7 @@ public sealed partial class RuntimeService(HostingService hosting, MetricsStore 
         long modelMicros = 0;
         try
         {
-            (modelMicros, var broken) = await ForwardAsync(ctx, name, account, variant, body, targetModel, stream, shadow ? null : variant.Capture);
+            (modelMicros, var broken) = await ForwardAsync(ctx, name, account, variant, body, targetModel, stream, shadow);
             // A stream that broke after it began was answered 200 and ended with an error event.
             outcome = broken ? "Model5XX" : "OK";
         }
@@ -136,7 +136,7 @@ public sealed partial class RuntimeService(HostingService hosting, MetricsStore 
         finally
         {
             if (!shadow) RecordInvocation(ctx, name, variant, outcome, modelMicros);
-            serverless?.Exit(System.Diagnostics.Stopwatch.GetElapsedTime(admitted));
+            serverless?.Exit(System.Diagnostics.Stopwatch.GetElapsedTime(admitted), metered: !shadow);
         }
     }
 
@@ -177,8 +177,9 @@ public sealed partial class RuntimeService(HostingService hosting, MetricsStore 
     /// <summary>Sends the payload to an instance of the variant; returns the model latency (µs), and
     /// whether a streamed answer broke after it began.</summary>
     async Task<(long ModelMicros, bool StreamBroken)> ForwardAsync(RequestContext ctx, string name, string account, VariantRuntime variant, byte[] body, string? targetModel, bool stream,
-        VariantCapture? capture)
+        bool shadow)
     {
+        var capture = shadow ? null : variant.Capture;
         WorkerProcess? failed = null;
         for (var attempt = 0; ; attempt++)
         {
@@ -204,7 +205,7 @@ public sealed partial class RuntimeService(HostingService hosting, MetricsStore 
                 try { (instance, setup) = await variant.ServerlessInstanceAsync(ctx.Http.RequestAborted); }
                 catch (HostingException e) { throw new ModelInvocationFailed($"The serverless variant {variant.Name} of endpoint {name} could not start: {e.Message}", "0", e.Message); }
                 // The cold start's cost, as SageMaker reports it for serverless endpoints.
-                if (setup > TimeSpan.Zero) MetricsOf(account, name, variant.Name).ModelSetupTime.Record(setup.TotalMicroseconds);
+                if (setup > TimeSpan.Zero && !shadow) MetricsOf(account, name, variant.Name).ModelSetupTime.Record(setup.TotalMicroseconds);
             }
             else instance = variant.PickInstance(failed);
             if (instance is null) throw SageMakerRuntimeErrors.ServiceUnavailable($"No instance of variant {variant.Name} of endpoint {name} is running.");

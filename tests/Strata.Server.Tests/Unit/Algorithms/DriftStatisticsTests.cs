@@ -4,7 +4,7 @@ namespace Strata.Server.Tests.Unit;
 
 /// <summary>The drift statistics beside AWS's distance, against values worked another way: PSI and
 /// Jensen–Shannon by their formulas on shares given by hand; the KS p-value at the classic 5%
-/// critical value (λ = 1.3581) and at 0; the Wasserstein distance of a sample and itself shifted by
+/// critical value (λ = 1.3581), at 0.5 (0.9639), and at 0 and near it (1); the Wasserstein distance of a sample and itself shifted by
 /// one (exactly 1); and a feature shifted by half its range (KS statistic 0.5, Wasserstein 500,
 /// p-value ≈ 0), all from the sketches, which hold every value here (tolerance 1e-9 unless said).</summary>
 public sealed class DriftStatisticsTests
@@ -38,6 +38,11 @@ public sealed class DriftStatisticsTests
         var en = Math.Sqrt(n * n / (2 * n));
         Assert.Equal(0.05, DriftStatistics.KsPValue(1.3581 / (en + 0.12 + 0.11 / en), n, n), 1e-3);
         Assert.Equal(1, DriftStatistics.KsPValue(0, 100, 100));
+        // A window nearly the baseline (λ ≈ 0.014): the series does not converge, and the p-value is 1.
+        Assert.Equal(1, DriftStatistics.KsPValue(0.002, 100, 100));
+        // Q_KS(0.5) = 0.9639 (Kolmogorov's distribution, tabulated).
+        var en100 = Math.Sqrt(50.0);
+        Assert.Equal(0.9639, DriftStatistics.KsPValue(0.5 / (en100 + 0.12 + 0.11 / en100), 100, 100), 1e-4);
         Assert.True(DriftStatistics.KsPValue(0.5, 1000, 1000) < 1e-12);
     }
 
