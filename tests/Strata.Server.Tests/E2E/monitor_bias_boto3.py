@@ -9,45 +9,22 @@ second, and the window's bias_metric_DPPL is in aws/sagemaker/Endpoints/bias-met
 BiasStage, Label, LabelValue, Facet and FacetValue. A facet the requests lack fails the execution
 saying what to fix; bad definitions are ValidationExceptions."""
 import datetime
-import io
 import json
-import os
 import random
-import tarfile
 
+from monitor_harness import deploy, ended
 from harness import advance, client, eq, execution_role, expect_error, run, server_time, unique, until, validate_responses
 
 sm = validate_responses(client("sagemaker"))
 s3, iam, rt = client("s3"), client("iam"), client("sagemaker-runtime")
 CLARIFY = "205585389593.dkr.ecr.us-east-1.amazonaws.com/sagemaker-clarify-processing:1.0"
-IMAGE = "123456789012.dkr.ecr.us-east-1.amazonaws.com/strata-onnx:1"
-MODELS = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "models")
 BUCKET = unique("bias")
 s3.create_bucket(Bucket=BUCKET)
 ROLE = execution_role(iam, s3_actions=("s3:GetObject", "s3:PutObject", "s3:ListBucket"))
 ACCOUNT = ROLE.split(":")[4]
-TERMINAL = ("Completed", "CompletedWithViolations", "Failed", "Stopped")
 rng = random.Random(20)
 HEADERS = ["income", "debt", "gender", "age", "approved"]
 
-
-def deploy():
-    # The regression model scores 0.5·income − debt + 2·gender + 0.25·age + 0.1: gender 1 always above 0.5.
-    key = f"model/{unique('v')}/model.tar.gz"
-    buffer = io.BytesIO()
-    with tarfile.open(fileobj=buffer, mode="w:gz") as tar:
-        tar.add(os.path.join(MODELS, "regression", "model.onnx"), arcname="model.onnx")
-    s3.put_object(Bucket=BUCKET, Key=key, Body=buffer.getvalue())
-    name = unique("ep")
-    sm.create_model(ModelName=name, ExecutionRoleArn=ROLE, PrimaryContainer={"Image": IMAGE, "ModelDataUrl": f"s3://{BUCKET}/{key}"})
-    sm.create_endpoint_config(EndpointConfigName=name, ProductionVariants=[
-        {"VariantName": "main", "ModelName": name, "InitialInstanceCount": 1, "InstanceType": "ml.t2.medium"}],
-        DataCaptureConfig={"EnableCapture": True, "InitialSamplingPercentage": 100, "DestinationS3Uri": f"s3://{BUCKET}/capture",
-                           "CaptureOptions": [{"CaptureMode": "Input"}, {"CaptureMode": "Output"}],
-                           "CaptureContentTypeHeader": {"CsvContentTypes": ["text/csv"]}})
-    sm.create_endpoint(EndpointName=name, EndpointConfigName=name)
-    until("the endpoint in service", lambda: sm.describe_endpoint(EndpointName=name)["EndpointStatus"] == "InService", 120)
-    return name
 
 
 def traffic(endpoint_name, biased, prefix):
@@ -96,20 +73,11 @@ def now_schedule(definition_name, start, end):
     return name
 
 
-def ended(schedule_name):
-    found = []
-
-    def check():
-        found[:] = sm.list_monitoring_executions(MonitoringScheduleName=schedule_name)["MonitoringExecutionSummaries"]
-        return found and found[0]["MonitoringExecutionStatus"] in TERMINAL
-    until(f"an execution of {schedule_name} ends", check, 180)
-    return found[0]
-
 
 # An unbiased hour, then a biased one (their requests mid-hour), each captured and labelled; the
 # NOW schedules run half an hour into the hour after: the unbiased window is -PT150M to -PT90M.
 advance(3600 - server_time() % 3600 + 1800)
-ENDPOINT = deploy()
+ENDPOINT = deploy(sm, s3, BUCKET, ROLE)
 LABELS = traffic(ENDPOINT, biased=False, prefix="fair")
 advance(3600)
 LABELS.update(traffic(ENDPOINT, biased=True, prefix="skewed"))
@@ -138,7 +106,7 @@ def test_a_biased_window_violates_and_an_unbiased_one_completes():
         eq(described[member], args[member], member)
     fair, skewed = now_schedule(name, "-PT150M", "-PT90M"), now_schedule(name, "-PT90M", "-PT0H")
     eq(sm.describe_monitoring_schedule(MonitoringScheduleName=fair)["MonitoringType"], "ModelBias", "MonitoringType")
-    completed, violated = ended(fair), ended(skewed)
+    completed, violated = ended(sm, fair), ended(sm, skewed)
     eq(completed["MonitoringExecutionStatus"], "Completed", f"the unbiased window ({completed.get('FailureReason')})")
     eq(violated["MonitoringExecutionStatus"], "CompletedWithViolations", f"the biased window ({violated.get('FailureReason')})")
     eq(violated["MonitoringType"], "ModelBias", "the execution's type")
@@ -174,7 +142,7 @@ def test_a_biased_window_violates_and_an_unbiased_one_completes():
 def test_bad_input_fails_saying_what_to_fix():
     config = put_json("config/no-facet.json", {**ANALYSIS_CONFIG, "facet": [{"name_or_index": "sex", "value_or_threshold": ["F"]}]})
     name, _ = definition(ENDPOINT, config)
-    failed = ended(now_schedule(name, "-PT150M", "-PT0H"))
+    failed = ended(sm, now_schedule(name, "-PT150M", "-PT0H"))
     eq(failed["MonitoringExecutionStatus"], "Failed", "status")
     assert "facet name_or_index sex is not a column of the captured requests (their columns are income, debt, gender, age)" in failed["FailureReason"], failed
     expect_error(lambda: definition(ENDPOINT, CONFIG, ProbabilityThresholdAttribute=1.5), "ValidationException", message="must be a probability")

@@ -11,50 +11,27 @@ CompletedWithViolations with a feature_attribution_drift_check; the global SHAP 
 aws/sagemaker/Endpoints/explainability-metrics; the analysis's own requests to the model are not
 captured. A role that may not invoke the endpoint, a configuration without methods.shap, and a model
 that fails on the analysis's records fail the execution saying what to fix; bad definitions are ValidationExceptions."""
-import datetime
-import io
 import json
-import os
 import random
-import tarfile
 
+from monitor_harness import deploy, ended
 from harness import advance, client, eq, execution_role, expect_error, run, server_time, unique, until, validate_responses
 
 sm = validate_responses(client("sagemaker"))
 s3, iam, rt = client("s3"), client("iam"), client("sagemaker-runtime")
 CLARIFY = "205585389593.dkr.ecr.us-east-1.amazonaws.com/sagemaker-clarify-processing:1.0"
-IMAGE = "123456789012.dkr.ecr.us-east-1.amazonaws.com/strata-onnx:1"
-MODELS = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "models")
 BUCKET = unique("explain")
 s3.create_bucket(Bucket=BUCKET)
 S3_ACTIONS = ("s3:GetObject", "s3:PutObject", "s3:ListBucket")
 ROLE = execution_role(iam, resource="*", s3_actions=S3_ACTIONS + ("sagemaker:InvokeEndpoint",))
 NO_INVOKE_ROLE = execution_role(iam, s3_actions=S3_ACTIONS)
 ACCOUNT = ROLE.split(":")[4]
-TERMINAL = ("Completed", "CompletedWithViolations", "Failed", "Stopped")
 rng = random.Random(21)
 FEATURES = ["income", "debt", "gender", "age"]
 WEIGHTS = [0.5, -1.0, 2.0, 0.25]
 BASELINE_ROW = [0.5, 0.5, 0.5, 1.0]
 SENT = {"income": [], "gender": []}
 
-
-def deploy():
-    key = f"model/{unique('v')}/model.tar.gz"
-    buffer = io.BytesIO()
-    with tarfile.open(fileobj=buffer, mode="w:gz") as tar:
-        tar.add(os.path.join(MODELS, "regression", "model.onnx"), arcname="model.onnx")
-    s3.put_object(Bucket=BUCKET, Key=key, Body=buffer.getvalue())
-    name = unique("ep")
-    sm.create_model(ModelName=name, ExecutionRoleArn=ROLE, PrimaryContainer={"Image": IMAGE, "ModelDataUrl": f"s3://{BUCKET}/{key}"})
-    sm.create_endpoint_config(EndpointConfigName=name, ProductionVariants=[
-        {"VariantName": "main", "ModelName": name, "InitialInstanceCount": 1, "InstanceType": "ml.t2.medium"}],
-        DataCaptureConfig={"EnableCapture": True, "InitialSamplingPercentage": 100, "DestinationS3Uri": f"s3://{BUCKET}/capture",
-                           "CaptureOptions": [{"CaptureMode": "Input"}, {"CaptureMode": "Output"}],
-                           "CaptureContentTypeHeader": {"CsvContentTypes": ["text/csv"]}})
-    sm.create_endpoint(EndpointName=name, EndpointConfigName=name)
-    until("the endpoint in service", lambda: sm.describe_endpoint(EndpointName=name)["EndpointStatus"] == "InService", 120)
-    return name
 
 
 def traffic(endpoint_name, driver):
@@ -100,15 +77,6 @@ def now_schedule(definition_name, start, end):
     return name
 
 
-def ended(schedule_name):
-    found = []
-
-    def check():
-        found[:] = sm.list_monitoring_executions(MonitoringScheduleName=schedule_name)["MonitoringExecutionSummaries"]
-        return found and found[0]["MonitoringExecutionStatus"] in TERMINAL
-    until(f"an execution of {schedule_name} ends", check, 180)
-    return found[0]
-
 
 def captured_records():
     count = 0
@@ -120,7 +88,7 @@ def captured_records():
 # An income-driven hour, then a gender-driven one (their requests mid-hour), each captured; the NOW
 # schedules run half an hour into the hour after: the first window is -PT150M to -PT90M.
 advance(3600 - server_time() % 3600 + 1800)
-ENDPOINT = deploy()
+ENDPOINT = deploy(sm, s3, BUCKET, ROLE)
 traffic(ENDPOINT, "income")
 advance(3600)
 traffic(ENDPOINT, "gender")
@@ -149,7 +117,7 @@ def test_a_drifted_ranking_violates_and_a_kept_one_completes():
         eq(described[member], args[member], member)
     kept, drifted = now_schedule(name, "-PT150M", "-PT90M"), now_schedule(name, "-PT90M", "-PT0H")
     eq(sm.describe_monitoring_schedule(MonitoringScheduleName=kept)["MonitoringType"], "ModelExplainability", "MonitoringType")
-    completed, violated = ended(kept), ended(drifted)
+    completed, violated = ended(sm, kept), ended(sm, drifted)
     eq(completed["MonitoringExecutionStatus"], "Completed", f"the income-driven window ({completed.get('FailureReason')})")
     eq(violated["MonitoringExecutionStatus"], "CompletedWithViolations", f"the gender-driven window ({violated.get('FailureReason')})")
     for execution, driver in ((completed, "income"), (violated, "gender")):
@@ -184,22 +152,22 @@ def test_a_drifted_ranking_violates_and_a_kept_one_completes():
 
 def test_bad_input_fails_saying_what_to_fix():
     name, _ = definition(ENDPOINT, CONFIG, role=NO_INVOKE_ROLE)
-    failed = ended(now_schedule(name, "-PT150M", "-PT0H"))
+    failed = ended(sm, now_schedule(name, "-PT150M", "-PT0H"))
     eq(failed["MonitoringExecutionStatus"], "Failed", "status without sagemaker:InvokeEndpoint")
     assert "sagemaker:InvokeEndpoint" in failed["FailureReason"] and ENDPOINT in failed["FailureReason"], failed
     no_shap = put_json("config/no-shap.json", {"headers": FEATURES, "methods": {"report": {"name": "report"}}})
     name, _ = definition(ENDPOINT, no_shap)
-    failed = ended(now_schedule(name, "-PT150M", "-PT0H"))
+    failed = ended(sm, now_schedule(name, "-PT150M", "-PT0H"))
     eq(failed["MonitoringExecutionStatus"], "Failed", "status without methods.shap")
     assert "has no methods.shap" in failed["FailureReason"], failed
     wide = put_json("config/wide.json", {**ANALYSIS_CONFIG, "methods": {"shap": {"baseline": [[0.5, 0.5, 0.5]]}}})
     name, _ = definition(ENDPOINT, wide)
-    failed = ended(now_schedule(name, "-PT150M", "-PT0H"))
+    failed = ended(sm, now_schedule(name, "-PT150M", "-PT0H"))
     assert "methods.shap.baseline has 3 feature(s) per row, but the captured requests have 4" in failed["FailureReason"], failed
     # A model that fails on the analysis's records: the execution fails with what the endpoint answered.
     refused = put_json("config/refused.json", {**ANALYSIS_CONFIG, "methods": {"shap": {"baseline": [["many", 0.5, 0.5, 1.0]]}}})
     name, _ = definition(ENDPOINT, refused)
-    failed = ended(now_schedule(name, "-PT150M", "-PT0H"))
+    failed = ended(sm, now_schedule(name, "-PT150M", "-PT0H"))
     eq(failed["MonitoringExecutionStatus"], "Failed", "status when the model fails")
     assert "ClientError: the endpoint answered ModelInvocationFailed" in failed["FailureReason"] and "many" in failed["FailureReason"], failed
     expect_error(lambda: definition(ENDPOINT, "https://example.com/config.json"), "ValidationException",

@@ -8,45 +8,21 @@ naming mae, and the window's mae is in CloudWatch's aws/sagemaker/Endpoints/mode
 Ground truth that does not parse, an endpoint that captures nothing and a problem type without its
 attributes fail saying what to fix."""
 import datetime
-import io
 import json
-import os
 import random
-import tarfile
 
+from monitor_harness import TERMINAL, deploy, ended
 from harness import advance, client, eq, execution_role, expect_error, run, server_time, unique, until, validate_responses
 
 sm = validate_responses(client("sagemaker"))
 s3, iam, rt = client("s3"), client("iam"), client("sagemaker-runtime")
 ANALYZER = "156813124566.dkr.ecr.us-east-1.amazonaws.com/sagemaker-model-monitor-analyzer"
-IMAGE = "123456789012.dkr.ecr.us-east-1.amazonaws.com/strata-onnx:1"
-MODELS = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "models")
 BUCKET = unique("quality")
 s3.create_bucket(Bucket=BUCKET)
 ROLE = execution_role(iam, s3_actions=("s3:GetObject", "s3:PutObject", "s3:ListBucket"))
 ACCOUNT = ROLE.split(":")[4]
-TERMINAL = ("Completed", "CompletedWithViolations", "Failed", "Stopped")
 rng = random.Random(18)
 
-
-def deploy(capture=True):
-    key = f"model/{unique('v')}/model.tar.gz"
-    buffer = io.BytesIO()
-    with tarfile.open(fileobj=buffer, mode="w:gz") as tar:
-        tar.add(os.path.join(MODELS, "regression", "model.onnx"), arcname="model.onnx")
-    s3.put_object(Bucket=BUCKET, Key=key, Body=buffer.getvalue())
-    name = unique("ep")
-    sm.create_model(ModelName=name, ExecutionRoleArn=ROLE, PrimaryContainer={"Image": IMAGE, "ModelDataUrl": f"s3://{BUCKET}/{key}"})
-    config = {"EndpointConfigName": name, "ProductionVariants": [
-        {"VariantName": "main", "ModelName": name, "InitialInstanceCount": 1, "InstanceType": "ml.t2.medium"}]}
-    if capture:
-        config["DataCaptureConfig"] = {"EnableCapture": True, "InitialSamplingPercentage": 100, "DestinationS3Uri": f"s3://{BUCKET}/capture",
-                                       "CaptureOptions": [{"CaptureMode": "Input"}, {"CaptureMode": "Output"}],
-                                       "CaptureContentTypeHeader": {"CsvContentTypes": ["text/csv"]}}
-    sm.create_endpoint_config(**config)
-    sm.create_endpoint(EndpointName=name, EndpointConfigName=name)
-    until("the endpoint in service", lambda: sm.describe_endpoint(EndpointName=name)["EndpointStatus"] == "InService", 120)
-    return name
 
 
 def ground_truth(prefix, labels):
@@ -81,15 +57,6 @@ def schedule(definition_name, expression="cron(0 * ? * * *)", **times):
     return name
 
 
-def ended(schedule_name):
-    found = []
-
-    def check():
-        found[:] = sm.list_monitoring_executions(MonitoringScheduleName=schedule_name)["MonitoringExecutionSummaries"]
-        return found and found[0]["MonitoringExecutionStatus"] in TERMINAL
-    until(f"an execution of {schedule_name} ends", check, 180)
-    return found[0]
-
 
 def baseline():
     """suggest_baseline's processing job over predictions and labels (labels off by up to 0.1)."""
@@ -123,7 +90,7 @@ def baseline():
 # One endpoint, its requests captured in the hour the schedules analyse, each with an InferenceId.
 if server_time() % 3600 > 2700:  # leave the hour room for the capture's flush
     advance(3600 - server_time() % 3600 + 60)
-ENDPOINT = deploy()
+ENDPOINT = deploy(sm, s3, BUCKET, ROLE)
 PREDICTIONS = {}
 for i in range(40):
     row = [round(rng.uniform(0, 1), 3) for _ in range(4)]
@@ -146,7 +113,7 @@ def test_hourly_schedules_complete_or_name_the_broken_metric():
     eq(sm.describe_monitoring_schedule(MonitoringScheduleName=good)["MonitoringType"], "ModelQuality", "MonitoringType")
     hour = int(server_time() // 3600 + 1) * 3600
     advance(hour - server_time() + 125)  # executions start two minutes after their tick
-    completed, violated = ended(good), ended(bad)
+    completed, violated = ended(sm, good), ended(sm, bad)
     eq(completed["MonitoringExecutionStatus"], "Completed", f"good labels ({completed.get('FailureReason')})")
     eq(violated["MonitoringExecutionStatus"], "CompletedWithViolations", f"labels off by 3 ({violated.get('FailureReason')})")
     eq((violated["MonitoringType"], violated["MonitoringJobDefinitionName"], int(violated["ScheduledTime"].timestamp())), ("ModelQuality", bad_definition, hour), "the execution")
@@ -182,13 +149,13 @@ def test_bad_input_fails_saying_what_to_fix():
     at = datetime.datetime.fromtimestamp(server_time(), datetime.timezone.utc).strftime("%Y/%m/%d/%H")
     s3.put_object(Bucket=BUCKET, Key=f"{broken}/{at}/labels.jsonl", Body=b'{"label": 1.5, "id": "req-0"}\n')
     name, _ = definition(ENDPOINT, f"s3://{BUCKET}/{broken}", CONSTRAINTS)
-    failed = ended(schedule(name, "NOW", DataAnalysisStartTime="-PT3H", DataAnalysisEndTime="-PT0H"))
+    failed = ended(sm, schedule(name, "NOW", DataAnalysisStartTime="-PT3H", DataAnalysisEndTime="-PT0H"))
     eq(failed["MonitoringExecutionStatus"], "Failed", "status")
     assert "ground truth file labels.jsonl has no groundTruthData.data or eventMetadata.eventId" in failed["FailureReason"], failed
     # An endpoint that captures nothing.
-    uncaptured = deploy(capture=False)
+    uncaptured = deploy(sm, s3, BUCKET, ROLE, "regression", capture=False)
     name, _ = definition(uncaptured, GOOD, CONSTRAINTS)
-    failed = ended(schedule(name, "NOW", DataAnalysisStartTime="-PT1H", DataAnalysisEndTime="-PT0H"))
+    failed = ended(sm, schedule(name, "NOW", DataAnalysisStartTime="-PT1H", DataAnalysisEndTime="-PT0H"))
     eq(failed["MonitoringExecutionStatus"], "Failed", "status")
     assert f"the endpoint {uncaptured} does not capture its responses" in failed["FailureReason"], failed
     # Problem types without what they need, at Create as a ValidationException.

@@ -3,26 +3,24 @@ drives (FakeClockServer.cs): an endpoint that captures its requests is sent data
 feature; a baseline of undrifted data (the analyzer run as a processing job, as suggest_baseline
 runs it), a data-quality job definition and an hourly schedule; once the clock passes the hour,
 the execution the scheduler started (a processing job named as SageMaker names them) ends
-CompletedWithViolations, and the constraint_violations.json under
-<S3Uri>/<endpoint>/<schedule>/yyyy/mm/dd/hh/ names the shifted feature's baseline_drift_check.
+CompletedWithViolations, the constraint_violations.json under
+<S3Uri>/<endpoint>/<schedule>/yyyy/mm/dd/hh/ names the shifted feature's baseline_drift_check, a
+CloudWatch alarm on its drift metric goes to ALARM, and `strata monitor report` draws it.
 A NOW schedule against a baseline of the same data ends Completed; one over an endpoint that does
 not exist ends Failed saying so. Bad requests get SageMaker's errors."""
-import io
 import json
 import os
 import random
 import subprocess
-import tarfile
 
 from botocore.exceptions import WaiterError
 
+from monitor_harness import TERMINAL, deploy, ended
 from harness import advance, client, eq, execution_role, expect_error, run, server_time, unique, until, validate_responses
 
 sm = validate_responses(client("sagemaker"))
 s3, iam, rt = client("s3"), client("iam"), client("sagemaker-runtime")
 ANALYZER = "156813124566.dkr.ecr.us-east-1.amazonaws.com/sagemaker-model-monitor-analyzer"
-IMAGE = "123456789012.dkr.ecr.us-east-1.amazonaws.com/strata-onnx:1"
-MODELS = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "models")
 BUCKET = unique("monitor")
 s3.create_bucket(Bucket=BUCKET)
 ROLE = execution_role(iam, s3_actions=("s3:GetObject", "s3:PutObject", "s3:ListBucket"))
@@ -33,7 +31,6 @@ BASELINE_ROWS = [[round(rng.random(), 4) for _ in COLUMNS] for _ in range(500)]
 # The baseline's rows with b moved by 5: wholly past the baseline's range, an L-infinity distance
 # of 1, while a, c and d keep their distribution exactly (a distance of 0, not a sample's noise).
 DRIFTED_ROWS = [[a, round(b + 5, 4), c, d] for a, b, c, d in BASELINE_ROWS]
-TERMINAL = ("Completed", "CompletedWithViolations", "Failed", "Stopped")
 
 
 def csv(rows, header=None):
@@ -60,23 +57,6 @@ def baseline(rows):
     return f"s3://{BUCKET}/baselines/{name}/statistics.json", f"s3://{BUCKET}/baselines/{name}/constraints.json"
 
 
-def deploy():
-    key = f"model/{unique('v')}/model.tar.gz"
-    buffer = io.BytesIO()
-    with tarfile.open(fileobj=buffer, mode="w:gz") as tar:
-        tar.add(os.path.join(MODELS, "classifier", "model.onnx"), arcname="model.onnx")
-    s3.put_object(Bucket=BUCKET, Key=key, Body=buffer.getvalue())
-    name = unique("ep")
-    sm.create_model(ModelName=name, ExecutionRoleArn=ROLE, PrimaryContainer={"Image": IMAGE, "ModelDataUrl": f"s3://{BUCKET}/{key}"})
-    sm.create_endpoint_config(EndpointConfigName=name, ProductionVariants=[
-        {"VariantName": "main", "ModelName": name, "InitialInstanceCount": 1, "InstanceType": "ml.t2.medium"}],
-        DataCaptureConfig={"EnableCapture": True, "InitialSamplingPercentage": 100, "DestinationS3Uri": f"s3://{BUCKET}/capture",
-                           "CaptureOptions": [{"CaptureMode": "Input"}, {"CaptureMode": "Output"}],
-                           "CaptureContentTypeHeader": {"CsvContentTypes": ["text/csv"]}})
-    sm.create_endpoint(EndpointName=name, EndpointConfigName=name)
-    until("the endpoint in service", lambda: sm.describe_endpoint(EndpointName=name)["EndpointStatus"] == "InService", 120)
-    return name
-
 
 def definition(endpoint_name, statistics=None, constraints=None, **extra):
     name = unique("dq-def")
@@ -101,20 +81,11 @@ def schedule(definition_name, expression="cron(0 * ? * * *)", **times):
     return name
 
 
-def ended(schedule_name):
-    found = []
-
-    def check():
-        found[:] = sm.list_monitoring_executions(MonitoringScheduleName=schedule_name)["MonitoringExecutionSummaries"]
-        return found and found[0]["MonitoringExecutionStatus"] in TERMINAL
-    until(f"an execution of {schedule_name} ends", check, 180)
-    return found[0]
-
 
 # One endpoint with drifting traffic, captured in the hour the schedules analyse.
 if server_time() % 3600 > 2700:  # leave the hour room for the capture's flush
     advance(3600 - server_time() % 3600 + 60)
-ENDPOINT = deploy()
+ENDPOINT = deploy(sm, s3, BUCKET, ROLE, "classifier")
 for i in range(0, len(DRIFTED_ROWS), 20):
     rt.invoke_endpoint(EndpointName=ENDPOINT, Body=csv(DRIFTED_ROWS[i:i + 20]), ContentType="text/csv")
 advance(61)  # the capture writer flushes every minute
@@ -135,7 +106,7 @@ def test_hourly_schedule_finds_the_drift():
     advance(hour - server_time() + 60)
     eq(sm.list_monitoring_executions(MonitoringScheduleName=name)["MonitoringExecutionSummaries"], [], "no execution a minute after the hour")
     advance(65)
-    execution = ended(name)
+    execution = ended(sm, name)
     eq(execution["MonitoringExecutionStatus"], "CompletedWithViolations", f"status ({execution.get('FailureReason')})")
     eq(int(execution["ScheduledTime"].timestamp()), hour, "ScheduledTime: the hour")
     job = execution["ProcessingJobArn"].split("/")[-1]
@@ -177,8 +148,35 @@ def test_hourly_schedule_finds_the_drift():
         Dimensions=[{"Name": "Endpoint", "Value": ENDPOINT}, {"Name": "MonitoringSchedule", "Value": name}],
         StartTime=hour - 3600, EndTime=hour + 3600, Period=3600, Statistics=["Maximum"])["Datapoints"]
     eq([(int(p["Timestamp"].timestamp()), p["Maximum"]) for p in points], [(hour, 1.0)], "feature_baseline_drift_b")
+    # An alarm on it goes to ALARM (the evaluator runs every 10 s; the datum is within its five minutes).
+    cw = client("cloudwatch")
+    alarm_name = unique("drift-b")
+    cw.put_metric_alarm(AlarmName=alarm_name, Namespace="aws/sagemaker/Endpoints/data-metrics", MetricName="feature_baseline_drift_b",
+                        Dimensions=[{"Name": "Endpoint", "Value": ENDPOINT}, {"Name": "MonitoringSchedule", "Value": name}],
+                        Statistic="Maximum", Period=60, EvaluationPeriods=5, DatapointsToAlarm=1, Threshold=0.1,
+                        ComparisonOperator="GreaterThanThreshold", TreatMissingData="notBreaching")
+    advance(11)
+    until("the drift alarm in ALARM", lambda: cw.describe_alarms(AlarmNames=[alarm_name])["MetricAlarms"][0]["StateValue"] == "ALARM", 30)
+    cw.delete_alarms(AlarmNames=[alarm_name])
     eq(sm.describe_monitoring_schedule(MonitoringScheduleName=name)["LastMonitoringExecutionSummary"]["MonitoringExecutionStatus"],
        "CompletedWithViolations", "LastMonitoringExecutionSummary")
+    # The schedule's alert: in alert after one execution with violations (1 of 1), its history saying when.
+    alerts = sm.list_monitoring_alerts(MonitoringScheduleName=name)["MonitoringAlertSummaries"]
+    eq([(a["MonitoringAlertName"], a["AlertStatus"], a["DatapointsToAlert"], a["EvaluationPeriod"], a["Actions"]) for a in alerts],
+       [("data-quality-violations", "InAlert", 1, 1, {"ModelDashboardIndicator": {"Enabled": True}})], "the alert")
+    history = sm.list_monitoring_alert_history(MonitoringScheduleName=name)["MonitoringAlertHistory"]
+    eq([(h["MonitoringAlertName"], h["AlertStatus"]) for h in history], [("data-quality-violations", "InAlert")], "the alert's history")
+    eq(sm.list_monitoring_alert_history(MonitoringScheduleName=name, StatusEquals="OK")["MonitoringAlertHistory"], [], "StatusEquals")
+    # Two failures of three to alert: one is not enough.
+    updated = sm.update_monitoring_alert(MonitoringScheduleName=name, MonitoringAlertName="data-quality-violations", DatapointsToAlert=2, EvaluationPeriod=3)
+    eq(updated["MonitoringScheduleArn"], described["MonitoringScheduleArn"], "UpdateMonitoringAlert's answer")
+    eq([(a["AlertStatus"], a["DatapointsToAlert"], a["EvaluationPeriod"]) for a in sm.list_monitoring_alerts(MonitoringScheduleName=name)["MonitoringAlertSummaries"]],
+       [("OK", 2, 3)], "the alert with its new criteria")
+    expect_error(lambda: sm.update_monitoring_alert(MonitoringScheduleName=name, MonitoringAlertName="other", DatapointsToAlert=1, EvaluationPeriod=1),
+                 "ResourceNotFound", message="Monitoring alert other does not exist")
+    expect_error(lambda: sm.update_monitoring_alert(MonitoringScheduleName=name, MonitoringAlertName="data-quality-violations", DatapointsToAlert=3, EvaluationPeriod=2),
+                 "ValidationException", message="must not be greater than EvaluationPeriod")
+    expect_error(lambda: sm.list_monitoring_alerts(MonitoringScheduleName="no-such-schedule"), "ResourceNotFound", message="does not exist")
     # The listing's filters and pages.
     eq(sm.list_monitoring_executions(MonitoringScheduleName=name, StatusEquals="Completed")["MonitoringExecutionSummaries"], [], "StatusEquals")
     eq(len(sm.list_monitoring_executions(EndpointName=ENDPOINT, StatusEquals="CompletedWithViolations")["MonitoringExecutionSummaries"]) >= 1, True, "by endpoint")
@@ -194,10 +192,10 @@ def test_now_schedule_completes_without_violations_and_fails_without_endpoint():
     statistics, constraints = baseline(DRIFTED_ROWS)
     definition_name, _ = definition(ENDPOINT, statistics, constraints)
     name = schedule(definition_name, "NOW", DataAnalysisStartTime="-PT2H", DataAnalysisEndTime="-PT0H")
-    execution = ended(name)
+    execution = ended(sm, name)
     eq(execution["MonitoringExecutionStatus"], "Completed", f"status ({execution.get('FailureReason')})")
     missing, _ = definition(unique("no-such-endpoint"), statistics, constraints)
-    failed = ended(schedule(missing, "NOW", DataAnalysisStartTime="-PT1H", DataAnalysisEndTime="-PT0H"))
+    failed = ended(sm, schedule(missing, "NOW", DataAnalysisStartTime="-PT1H", DataAnalysisEndTime="-PT0H"))
     eq(failed["MonitoringExecutionStatus"], "Failed", "status")
     assert "does not exist" in failed["FailureReason"], failed
     names = [e["MonitoringScheduleName"] for e in sm.list_monitoring_executions(SortBy="ScheduledTime", SortOrder="Ascending", MaxResults=1)["MonitoringExecutionSummaries"]]

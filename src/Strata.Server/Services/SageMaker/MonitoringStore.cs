@@ -23,6 +23,10 @@ public sealed record MonitoringScheduleRow
     public required DateTimeOffset LastModifiedTime { get; init; }
     public string? FailureReason { get; init; }
     public DateTimeOffset? LastScheduledTime { get; init; }
+    /// <summary>The schedule's alert's criteria (UpdateMonitoringAlert); null: 1 of 1.</summary>
+    public int? AlertDatapointsToAlert { get; init; }
+    public int? AlertEvaluationPeriod { get; init; }
+    public DateTimeOffset? AlertLastModifiedTime { get; init; }
 }
 
 /// <summary>One monitoring execution: the processing job it started (its status is that job's,

@@ -3204,6 +3204,62 @@ public sealed partial record ListModelsOutput
     public string? NextToken { get; init; }
 }
 
+public sealed partial record ListMonitoringAlertHistoryRequest : IValidatable
+{
+    public string? MonitoringScheduleName { get; init; }
+    public string? MonitoringAlertName { get; init; }
+    public string? SortBy { get; init; }
+    public string? SortOrder { get; init; }
+    public string? NextToken { get; init; }
+    public int? MaxResults { get; init; }
+    public DateTimeOffset? CreationTimeBefore { get; init; }
+    public DateTimeOffset? CreationTimeAfter { get; init; }
+    public string? StatusEquals { get; init; }
+
+    public void Validate(Validator v)
+    {
+        v.Length(MonitoringScheduleName, "MonitoringScheduleName", 1, 63);
+        v.Pattern(MonitoringScheduleName, "MonitoringScheduleName", SageMakerPatterns.MonitoringScheduleName, "[a-zA-Z0-9](-*[a-zA-Z0-9]){0,62}");
+        v.Length(MonitoringAlertName, "MonitoringAlertName", 1, 63);
+        v.Pattern(MonitoringAlertName, "MonitoringAlertName", SageMakerPatterns.MonitoringAlertName, "[a-zA-Z0-9](-*[a-zA-Z0-9]){0,62}");
+        v.Enum(SortBy, "SortBy", SageMakerEnums.MonitoringAlertHistorySortKey);
+        v.Enum(SortOrder, "SortOrder", SageMakerEnums.SortOrder);
+        v.Length(NextToken, "NextToken", 0, 8192);
+        v.Pattern(NextToken, "NextToken", SageMakerPatterns.NextToken, ".*");
+        v.Range(MaxResults, "MaxResults", 1, 100);
+        v.Enum(StatusEquals, "StatusEquals", SageMakerEnums.MonitoringAlertStatus);
+    }
+}
+
+public sealed partial record ListMonitoringAlertHistoryResponse
+{
+    public List<MonitoringAlertHistorySummary>? MonitoringAlertHistory { get; init; }
+    public string? NextToken { get; init; }
+}
+
+public sealed partial record ListMonitoringAlertsRequest : IValidatable
+{
+    public string? MonitoringScheduleName { get; init; }
+    public string? NextToken { get; init; }
+    public int? MaxResults { get; init; }
+
+    public void Validate(Validator v)
+    {
+        v.Required(MonitoringScheduleName, "MonitoringScheduleName");
+        v.Length(MonitoringScheduleName, "MonitoringScheduleName", 1, 63);
+        v.Pattern(MonitoringScheduleName, "MonitoringScheduleName", SageMakerPatterns.MonitoringScheduleName, "[a-zA-Z0-9](-*[a-zA-Z0-9]){0,62}");
+        v.Length(NextToken, "NextToken", 0, 8192);
+        v.Pattern(NextToken, "NextToken", SageMakerPatterns.NextToken, ".*");
+        v.Range(MaxResults, "MaxResults", 1, 100);
+    }
+}
+
+public sealed partial record ListMonitoringAlertsResponse
+{
+    public List<MonitoringAlertSummary>? MonitoringAlertSummaries { get; init; }
+    public string? NextToken { get; init; }
+}
+
 public sealed partial record ListMonitoringExecutionsRequest : IValidatable
 {
     public string? MonitoringScheduleName { get; init; }
@@ -3631,6 +3687,12 @@ public sealed partial record ModelClientConfig : IValidatable
     }
 }
 
+/// <summary>An alert action taken to light up an icon on the Amazon SageMaker Model Dashboard when an alert goes into InAlert status.</summary>
+public sealed partial record ModelDashboardIndicatorAction
+{
+    public bool? Enabled { get; init; }
+}
+
 /// <summary>Data quality constraints and statistics for a model.</summary>
 public sealed partial record ModelDataQuality : IValidatable
 {
@@ -4003,6 +4065,33 @@ public sealed partial record ModelSummary
     public string? ModelName { get; init; }
     public string? ModelArn { get; init; }
     public DateTimeOffset? CreationTime { get; init; }
+}
+
+/// <summary>A list of alert actions taken in response to an alert going into InAlert status.</summary>
+public sealed partial record MonitoringAlertActions
+{
+    public ModelDashboardIndicatorAction? ModelDashboardIndicator { get; init; }
+}
+
+/// <summary>Provides summary information of an alert&apos;s history.</summary>
+public sealed partial record MonitoringAlertHistorySummary
+{
+    public string? MonitoringScheduleName { get; init; }
+    public string? MonitoringAlertName { get; init; }
+    public DateTimeOffset? CreationTime { get; init; }
+    public string? AlertStatus { get; init; }
+}
+
+/// <summary>Provides summary information about a monitor alert.</summary>
+public sealed partial record MonitoringAlertSummary
+{
+    public string? MonitoringAlertName { get; init; }
+    public DateTimeOffset? CreationTime { get; init; }
+    public DateTimeOffset? LastModifiedTime { get; init; }
+    public string? AlertStatus { get; init; }
+    public int? DatapointsToAlert { get; init; }
+    public int? EvaluationPeriod { get; init; }
+    public MonitoringAlertActions? Actions { get; init; }
 }
 
 /// <summary>Container image configuration object for the monitoring job.</summary>
@@ -5623,6 +5712,34 @@ public sealed partial record UpdateModelPackageOutput
     public string? ModelPackageArn { get; init; }
 }
 
+public sealed partial record UpdateMonitoringAlertRequest : IValidatable
+{
+    public string? MonitoringScheduleName { get; init; }
+    public string? MonitoringAlertName { get; init; }
+    public int? DatapointsToAlert { get; init; }
+    public int? EvaluationPeriod { get; init; }
+
+    public void Validate(Validator v)
+    {
+        v.Required(MonitoringScheduleName, "MonitoringScheduleName");
+        v.Length(MonitoringScheduleName, "MonitoringScheduleName", 1, 63);
+        v.Pattern(MonitoringScheduleName, "MonitoringScheduleName", SageMakerPatterns.MonitoringScheduleName, "[a-zA-Z0-9](-*[a-zA-Z0-9]){0,62}");
+        v.Required(MonitoringAlertName, "MonitoringAlertName");
+        v.Length(MonitoringAlertName, "MonitoringAlertName", 1, 63);
+        v.Pattern(MonitoringAlertName, "MonitoringAlertName", SageMakerPatterns.MonitoringAlertName, "[a-zA-Z0-9](-*[a-zA-Z0-9]){0,62}");
+        v.Required(DatapointsToAlert, "DatapointsToAlert");
+        v.Range(DatapointsToAlert, "DatapointsToAlert", 1, 100);
+        v.Required(EvaluationPeriod, "EvaluationPeriod");
+        v.Range(EvaluationPeriod, "EvaluationPeriod", 1, 100);
+    }
+}
+
+public sealed partial record UpdateMonitoringAlertResponse
+{
+    public string? MonitoringScheduleArn { get; init; }
+    public string? MonitoringAlertName { get; init; }
+}
+
 public sealed partial record UpdateMonitoringScheduleRequest : IValidatable
 {
     public string? MonitoringScheduleName { get; init; }
@@ -5742,6 +5859,8 @@ public static class SageMakerEnums
     public static readonly string[] ModelPackageSortBy = ["Name", "CreationTime"];
     public static readonly string[] ModelPackageType = ["Versioned", "Unversioned", "Both"];
     public static readonly string[] ModelSortKey = ["Name", "CreationTime"];
+    public static readonly string[] MonitoringAlertHistorySortKey = ["CreationTime", "Status"];
+    public static readonly string[] MonitoringAlertStatus = ["InAlert", "OK"];
     public static readonly string[] MonitoringExecutionSortKey = ["CreationTime", "ScheduledTime", "Status"];
     public static readonly string[] MonitoringJobDefinitionSortKey = ["Name", "CreationTime"];
     public static readonly string[] MonitoringProblemType = ["BinaryClassification", "MulticlassClassification", "Regression"];
@@ -5948,6 +6067,8 @@ public static partial class SageMakerPatterns
     [System.Text.RegularExpressions.GeneratedRegex("\\A(?:[\\p{L}\\p{M}\\p{Z}\\p{N}\\p{P}]{0,1024})\\z", System.Text.RegularExpressions.RegexOptions.CultureInvariant | System.Text.RegularExpressions.RegexOptions.NonBacktracking)]
     public static partial System.Text.RegularExpressions.Regex ModelPackageSourceUri { get; }
     [System.Text.RegularExpressions.GeneratedRegex("\\A(?:[a-zA-Z0-9](-*[a-zA-Z0-9]){0,62})\\z", System.Text.RegularExpressions.RegexOptions.CultureInvariant | System.Text.RegularExpressions.RegexOptions.NonBacktracking)]
+    public static partial System.Text.RegularExpressions.Regex MonitoringAlertName { get; }
+    [System.Text.RegularExpressions.GeneratedRegex("\\A(?:[a-zA-Z0-9](-*[a-zA-Z0-9]){0,62})\\z", System.Text.RegularExpressions.RegexOptions.CultureInvariant | System.Text.RegularExpressions.RegexOptions.NonBacktracking)]
     public static partial System.Text.RegularExpressions.Regex MonitoringJobDefinitionName { get; }
     [System.Text.RegularExpressions.GeneratedRegex("\\A(?:(https|s3)://([^/]+)/?(.*))\\z", System.Text.RegularExpressions.RegexOptions.CultureInvariant | System.Text.RegularExpressions.RegexOptions.NonBacktracking)]
     public static partial System.Text.RegularExpressions.Regex MonitoringS3Uri { get; }
@@ -6135,6 +6256,10 @@ public static partial class SageMakerPatterns
 [JsonSerializable(typeof(ListModelQualityJobDefinitionsResponse))]
 [JsonSerializable(typeof(ListModelsInput))]
 [JsonSerializable(typeof(ListModelsOutput))]
+[JsonSerializable(typeof(ListMonitoringAlertHistoryRequest))]
+[JsonSerializable(typeof(ListMonitoringAlertHistoryResponse))]
+[JsonSerializable(typeof(ListMonitoringAlertsRequest))]
+[JsonSerializable(typeof(ListMonitoringAlertsResponse))]
 [JsonSerializable(typeof(ListMonitoringExecutionsRequest))]
 [JsonSerializable(typeof(ListMonitoringExecutionsResponse))]
 [JsonSerializable(typeof(ListMonitoringSchedulesRequest))]
@@ -6161,6 +6286,8 @@ public static partial class SageMakerPatterns
 [JsonSerializable(typeof(UpdateEndpointWeightsAndCapacitiesOutput))]
 [JsonSerializable(typeof(UpdateModelPackageInput))]
 [JsonSerializable(typeof(UpdateModelPackageOutput))]
+[JsonSerializable(typeof(UpdateMonitoringAlertRequest))]
+[JsonSerializable(typeof(UpdateMonitoringAlertResponse))]
 [JsonSerializable(typeof(UpdateMonitoringScheduleRequest))]
 [JsonSerializable(typeof(UpdateMonitoringScheduleResponse))]
 public sealed partial class SageMakerJson : JsonSerializerContext;
@@ -6233,6 +6360,9 @@ public static class SageMakerOperations
     public static readonly JsonOperation<StartMonitoringScheduleRequest, Empty> StartMonitoringSchedule = new("StartMonitoringSchedule", SageMakerJson.Default.StartMonitoringScheduleRequest, null);
     public static readonly JsonOperation<StopMonitoringScheduleRequest, Empty> StopMonitoringSchedule = new("StopMonitoringSchedule", SageMakerJson.Default.StopMonitoringScheduleRequest, null);
     public static readonly JsonOperation<ListMonitoringExecutionsRequest, ListMonitoringExecutionsResponse> ListMonitoringExecutions = new("ListMonitoringExecutions", SageMakerJson.Default.ListMonitoringExecutionsRequest, SageMakerJson.Default.ListMonitoringExecutionsResponse);
+    public static readonly JsonOperation<ListMonitoringAlertsRequest, ListMonitoringAlertsResponse> ListMonitoringAlerts = new("ListMonitoringAlerts", SageMakerJson.Default.ListMonitoringAlertsRequest, SageMakerJson.Default.ListMonitoringAlertsResponse);
+    public static readonly JsonOperation<ListMonitoringAlertHistoryRequest, ListMonitoringAlertHistoryResponse> ListMonitoringAlertHistory = new("ListMonitoringAlertHistory", SageMakerJson.Default.ListMonitoringAlertHistoryRequest, SageMakerJson.Default.ListMonitoringAlertHistoryResponse);
+    public static readonly JsonOperation<UpdateMonitoringAlertRequest, UpdateMonitoringAlertResponse> UpdateMonitoringAlert = new("UpdateMonitoringAlert", SageMakerJson.Default.UpdateMonitoringAlertRequest, SageMakerJson.Default.UpdateMonitoringAlertResponse);
     public static readonly JsonOperation<AddTagsInput, AddTagsOutput> AddTags = new("AddTags", SageMakerJson.Default.AddTagsInput, SageMakerJson.Default.AddTagsOutput);
     public static readonly JsonOperation<ListTagsInput, ListTagsOutput> ListTags = new("ListTags", SageMakerJson.Default.ListTagsInput, SageMakerJson.Default.ListTagsOutput);
     public static readonly JsonOperation<DeleteTagsInput, DeleteTagsOutput> DeleteTags = new("DeleteTags", SageMakerJson.Default.DeleteTagsInput, SageMakerJson.Default.DeleteTagsOutput);

@@ -80,6 +80,7 @@ public sealed partial class SageMakerService(SageMakerStore store, HostingServic
         SageMakerOperations.DeleteHyperParameterTuningJob.Bind("sagemaker:DeleteHyperParameterTuningJob",
             Named<DeleteHyperParameterTuningJobRequest>("hyper-parameter-tuning-job", r => r.HyperParameterTuningJobName), DeleteHyperParameterTuningJob),
         .. MonitoringOperations,
+        .. MonitoringAlertOperations,
         SageMakerOperations.AddTags.Bind("sagemaker:AddTags", Tagged<AddTagsInput>(r => r.ResourceArn, r => new(r.Tags)), AddTags),
         SageMakerOperations.ListTags.Bind("sagemaker:ListTags", Tagged<ListTagsInput>(r => r.ResourceArn), ListTags),
         SageMakerOperations.DeleteTags.Bind("sagemaker:DeleteTags", Tagged<DeleteTagsInput>(r => r.ResourceArn), DeleteTags),
