@@ -137,6 +137,9 @@ env.SetAction(parse =>
     Console.WriteLine($"export AWS_DEFAULT_REGION={parse.GetValue(region)}");
     Console.WriteLine($"export AWS_REGION={parse.GetValue(region)}");
     Console.WriteLine($"export AWS_ENDPOINT_URL={url}");
+    // Step Functions' StartSyncExecution and TestState put "sync-" before the endpoint's host, and
+    // no address takes a prefix (sync-127.0.0.1): botocore (the aws CLI v1, boto3) leaves it out when told.
+    Console.WriteLine("export AWS_DISABLE_HOST_PREFIX_INJECTION=true");
     // The self-signed certificate of the HTTPS listener, for clients sent there.
     if (File.Exists(Path.Combine(dir, "tls", "cert.pem"))) Console.WriteLine($"export AWS_CA_BUNDLE={Path.Combine(dir, "tls", "cert.pem")}");
     return 0;

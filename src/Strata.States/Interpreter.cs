@@ -81,17 +81,37 @@ public static class Interpreter
     /// Throws <see cref="InvalidDefinitionException"/> for a definition AWS refuses.</summary>
     /// <param name="inspectionLevel"><c>INFO</c> (no inspection data), <c>DEBUG</c> or <c>TRACE</c>.</param>
     public static Task<TestStateResult> TestStateAsync(string definition, string? stateName, JsonNode? input, JsonObject? variables,
-        string inspectionLevel, ExecutionStart context, IExecutionHost host, CancellationToken cancellationToken)
+        string inspectionLevel, ExecutionStart context, IExecutionHost host, CancellationToken cancellationToken, TestStateOptions? options = null)
     {
         var (model, state) = TestStateDefinition.Parse(definition, stateName);
         var execution = new Execution(model, context, host)
         {
             SingleAttempt = true,
+            SkipWaits = true,
             Inspection = inspectionLevel is "DEBUG" or "TRACE" ? [] : null,
+            Test = options ?? new TestStateOptions(),
         };
         return execution.TestStateAsync(state, input, variables, cancellationToken);
     }
+
+    /// <summary>The state that TestState would run: its definition (one state, or a whole machine and the name
+    /// of one of its states) parsed as TestState parses it. Throws <see cref="InvalidDefinitionException"/>.</summary>
+    public static (string Name, string Type, string? Resource) TestStateTarget(string definition, string? stateName)
+    {
+        var (_, state) = TestStateDefinition.Parse(definition, stateName);
+        return (state.Name, state.Type, state["Resource"] is JsonValue v && v.TryGetValue<string>(out var r) ? r : null);
+    }
 }
+
+/// <summary>TestState's mock and state configuration: a Task, Map or Parallel state's result (or error) given
+/// instead of running it, how many retries its retrier has used, and the context object <c>$$</c> shows.</summary>
+/// <param name="HasMock">Whether a mock was given: then the state's work is not done.</param>
+/// <param name="MockResult">The mocked result (when <paramref name="MockError"/> is null).</param>
+/// <param name="MockError">The mocked error's name, when an error is mocked.</param>
+/// <param name="RetrierRetryCount">The retries the retrier matching the error has made already.</param>
+/// <param name="Context">Members laid over the context object <c>$$</c>.</param>
+public sealed record TestStateOptions(bool HasMock = false, JsonNode? MockResult = null, string? MockError = null, string? MockCause = null,
+    int RetrierRetryCount = 0, JsonObject? Context = null);
 
 /// <summary>How TestState's one state ended.</summary>
 /// <param name="Status"><c>SUCCEEDED</c>, <c>FAILED</c>, <c>RETRIABLE</c> or <c>CAUGHT_ERROR</c>.</param>

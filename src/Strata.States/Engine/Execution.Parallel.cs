@@ -12,6 +12,7 @@ internal sealed partial class Execution
     {
         var s = sc.State;
         var effective = s.IsJsonata ? input : InputPath(sc, input);
+        if (!s.IsJsonata) Inspect("afterInputPath", effective);
         var result = await WithRetryAsync(sc, async attempt =>
         {
             JsonNode? branchInput;
@@ -20,6 +21,11 @@ internal sealed partial class Execution
             {
                 sc.Dollar = effective;
                 branchInput = s.Has("Parameters") ? Template(s["Parameters"], sc) : effective;
+            }
+            if (Mocked)
+            {
+                Inspect(s.IsJsonata ? "afterArguments" : "afterParameters", branchInput);
+                return MockedResult();
             }
             var started = await EmitAsync(sc.Frame, $"{sc.Key}.started{attempt}", "ParallelStateStarted", null, null, sc.CancellationToken);
             var frames = s.Branches.Select((_, i) => new Frame($"{sc.Key}#{attempt}/{i}", started.Id, new Variables(sc.Frame.Variables))).ToArray();
@@ -104,6 +110,7 @@ internal sealed partial class Execution
     {
         var s = sc.State;
         var effective = s.IsJsonata ? input : InputPath(sc, input);
+        if (!s.IsJsonata) Inspect("afterInputPath", effective);
         var result = await WithRetryAsync(sc, async attempt =>
         {
             if (s.IsDistributed && (s.Has("ItemReader") || s.Has("ResultWriter")))
@@ -118,11 +125,13 @@ internal sealed partial class Execution
                 sc.Dollar = effective;
                 if (!sc.TryResolve(path, out itemsNode)) throw sc.InvalidPath(path);
             }
+            if (!s.IsJsonata) Inspect("afterItemsPath", itemsNode);
             if (itemsNode is not JsonArray items)
                 throw sc.Runtime($"Map state input must be an array but was: {Json.Kind(itemsNode).ToString().ToLowerInvariant()}");
             // 0 (or none) is "as many as possible"; AWS runs an inline Map's iterations 40 at a time
             // at most, and so does Strata, so one Map cannot start thousands of tasks at once.
-            var maxConcurrency = (int)(IntegerField(sc, "MaxConcurrency", effective, states, 0) ?? 0);
+            var declaredConcurrency = (int)(IntegerField(sc, "MaxConcurrency", effective, states, 0) ?? 0);
+            var maxConcurrency = declaredConcurrency;
             if (maxConcurrency is 0 or > InlineMapConcurrency) maxConcurrency = InlineMapConcurrency;
             var tolerated = ToleratedFailures(sc, effective, states, items.Count);
 
@@ -147,7 +156,20 @@ internal sealed partial class Execution
                 }
             }
             sc.MapItem = null;
-            if (s.IsDistributed && s["ItemBatcher"] is JsonObject batcher) itemInputs = Batch(sc, batcher, itemInputs, effective, states);
+            if (selector is not null && Inspection is not null) Inspect("afterItemSelector", new JsonArray([.. itemInputs.Select(n => n?.DeepClone())]));
+            if (s.IsDistributed && s["ItemBatcher"] is JsonObject batcher)
+            {
+                itemInputs = Batch(sc, batcher, itemInputs, effective, states);
+                if (Inspection is not null) Inspect("afterItemBatcher", new JsonArray([.. itemInputs.Select(n => n?.DeepClone())]));
+            }
+            if (Inspection is not null)
+            {
+                Inspection["maxConcurrency"] = declaredConcurrency;
+                if (s.Has("ToleratedFailureCount") || s.Has("ToleratedFailureCountPath") || s.Has("ToleratedFailurePercentage") || s.Has("ToleratedFailurePercentagePath"))
+                    Inspection["toleratedFailureCount"] = tolerated;
+                if (sc.State["ToleratedFailurePercentage"] is JsonNode tp && Json.TryNumber(tp, out var tpv)) Inspection["toleratedFailurePercentage"] = tpv;
+            }
+            if (Mocked) return MockedResult();
             var frames = new Frame[itemInputs.Length];
             for (var i = 0; i < itemInputs.Length; i++) frames[i] = new Frame($"{sc.Key}#{attempt}/{i}", started.Id, new Variables(sc.Frame.Variables));
             var outputs = await RunAllAsync(itemInputs.Length, maxConcurrency, async (i, token) =>

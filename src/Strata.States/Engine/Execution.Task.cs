@@ -94,7 +94,7 @@ internal sealed partial class Execution
             {
                 try
                 {
-                    var r = await RunTaskWithTimeoutAsync(request, Emit, scheduled.Timestamp, ct);
+                    var r = Mocked ? MockedResult() : await RunTaskWithTimeoutAsync(request, Emit, scheduled.Timestamp, ct);
                     return new JsonObject { ["result"] = Json.Detach(r) };
                 }
                 catch (StatesError e)

@@ -23,6 +23,22 @@ internal sealed partial class Execution(MachineModel machine, ExecutionStart sta
     /// <summary>TestState runs one attempt: an error a retrier would retry ends it as RETRIABLE.</summary>
     public bool SingleAttempt { get; init; }
 
+    /// <summary>TestState: a Wait state computes its due time and goes on at once (a test runs five minutes at most).</summary>
+    public bool SkipWaits { get; init; }
+
+    /// <summary>TestState: the mock and state configuration; null in an execution.</summary>
+    public TestStateOptions? Test { get; init; }
+
+    /// <summary>TestState: the mocked result or error of a Task, Map or Parallel, instead of doing its work.</summary>
+    internal JsonNode? MockedResult()
+    {
+        var test = Test!;
+        if (test.MockError is { } error) throw new StatesError(error, test.MockCause);
+        return test.MockResult?.DeepClone();
+    }
+
+    internal bool Mocked => Test is { HasMock: true };
+
     /// <summary>Set when a Catch handled the state's error (TestState's CAUGHT_ERROR).</summary>
     public bool Caught { get; private set; }
 
@@ -95,6 +111,12 @@ internal sealed partial class Execution(MachineModel machine, ExecutionStart sta
         try
         {
             var (output, next) = await RunStateAsync(state, input, frame, "test/0:" + state.Name, ct);
+            if (Inspection is not null)
+            {
+                var all = new Dictionary<string, JsonNode?>(StringComparer.Ordinal);
+                vars.CopyTo(all);
+                if (all.Count > 0) Inspection["variables"] = new JsonObject(all.Select(kv => KeyValuePair.Create(kv.Key, kv.Value?.DeepClone()))).ToJsonString();
+            }
             return new TestStateResult(Caught ? "CAUGHT_ERROR" : "SUCCEEDED", output, null, null, next, Inspection);
         }
         catch (RetriableException r)
@@ -183,6 +205,7 @@ internal sealed partial class Execution(MachineModel machine, ExecutionStart sta
         catch (StatesError e) when (FindCatcher(s, e) is { } catcher)
         {
             Caught = true;
+            if (Inspection is not null) Inspection["errorDetails"] = new JsonObject { ["catchIndex"] = s.Catch.IndexOf(catcher) };
             var errorOutput = new JsonObject { ["Error"] = e.Error, ["Cause"] = e.Cause ?? "" };
             JsonNode? output;
             Dictionary<string, JsonNode?>? assigned;
@@ -582,7 +605,7 @@ internal sealed partial class Execution(MachineModel machine, ExecutionStart sta
     public async Task DelayUntilAsync(DateTimeOffset due, CancellationToken ct)
     {
         var wait = due - Clock.GetUtcNow();
-        if (wait > TimeSpan.Zero) await Task.Delay(wait, Clock, ct);
+        if (wait > TimeSpan.Zero && !SkipWaits) await Task.Delay(wait, Clock, ct);
     }
 
     /// <summary>Runs one attempt after another as the Retry field says (each retrier counts its own attempts);
@@ -591,6 +614,8 @@ internal sealed partial class Execution(MachineModel machine, ExecutionStart sta
     {
         var s = sc.State;
         var counts = new int[s.Retry.Count];
+        // TestState says how many retries the retrier has made (stateConfiguration.retrierRetryCount).
+        if (Test is { RetrierRetryCount: > 0 } test) Array.Fill(counts, test.RetrierRetryCount);
         for (var n = 0; ; n++)
         {
             sc.RetryCount = n;
@@ -602,10 +627,15 @@ internal sealed partial class Execution(MachineModel machine, ExecutionStart sta
             {
                 var i = s.Retry.FindIndex(r => ErrorMatches(r.ErrorEquals, e.Error));
                 if (i < 0 || counts[i] >= s.Retry[i].MaxAttempts) throw;
-                if (SingleAttempt) throw new RetriableException(e);
                 var r = s.Retry[i];
                 var delay = r.IntervalSeconds * Math.Pow(r.BackoffRate, counts[i]);
                 if (r.MaxDelaySeconds is { } max) delay = Math.Min(delay, max);
+                if (SingleAttempt)
+                {
+                    if (Inspection is not null)
+                        Inspection["errorDetails"] = new JsonObject { ["retryIndex"] = i, ["retryBackoffIntervalSeconds"] = (int)Math.Ceiling(delay) };
+                    throw new RetriableException(e);
+                }
                 counts[i]++;
                 var dueNode = await Journal.OnceAsync($"{sc.Key}.retry{n}", () =>
                 {

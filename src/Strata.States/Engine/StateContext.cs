@@ -134,6 +134,17 @@ internal sealed class StateContext(Execution execution, StateModel state, Frame 
         };
         if (TaskToken is not null) ctx["Task"] = new JsonObject { ["Token"] = TaskToken };
         if (MapItem is not null) ctx["Map"] = new JsonObject { ["Item"] = MapItem.DeepClone() };
+        if (Execution.Test?.Context is { } over) Overlay(ctx, over);
         return _context = ctx;
+    }
+
+    /// <summary>TestState's <c>context</c>: its members replace the context object's, objects member by member.</summary>
+    private static void Overlay(JsonObject into, JsonObject over)
+    {
+        foreach (var (name, value) in over)
+        {
+            if (value is JsonObject o && into[name] is JsonObject existing) Overlay(existing, o);
+            else into[name] = value?.DeepClone();
+        }
     }
 }

@@ -47,6 +47,7 @@ public sealed partial class CommandLineTests
             var (_, env) = await Strata("env", "--data-dir", dir);
             Assert.Contains($"export AWS_SECRET_ACCESS_KEY={secret}", env);
             Assert.Contains($"export AWS_ENDPOINT_URL=http://127.0.0.1:{second.Port}", env);
+            Assert.Contains("export AWS_DISABLE_HOST_PREFIX_INJECTION=true", env);
         }
         finally
         {

@@ -125,6 +125,33 @@ public sealed class ExecutionRunner(ExecutionStore store, ITaskIntegrations task
         return Interpreter.RunAsync(definition, start, new Host(this, execution, journal), ct);
     }
 
+    /// <summary>The longest a TestState runs (AWS's limit); past it the state fails with States.Timeout.</summary>
+    public static readonly TimeSpan TestStateDuration = TimeSpan.FromMinutes(5);
+
+    /// <summary>TestState: runs one state once as <paramref name="execution"/> (a stand-in of the caller's
+    /// account and the given role), against a journal in memory; its tasks call the services as that role.</summary>
+    public async Task<TestStateResult> TestStateAsync(ExecutionRow execution, string? stateName, JsonNode? input, JsonObject? variables,
+        string inspectionLevel, TestStateOptions options, CancellationToken ct)
+    {
+        var start = new ExecutionStart(execution.ExecutionArn, execution.Name, execution.StateMachineArn, execution.StateMachineName, execution.RoleArn,
+            execution.StartDate, input);
+        using var limit = new CancellationTokenSource(TestStateDuration, clock);
+        using var linked = CancellationTokenSource.CreateLinkedTokenSource(ct, _stopping.Token, limit.Token);
+        try
+        {
+            return await Interpreter.TestStateAsync(execution.Definition, stateName, input, variables, inspectionLevel, start,
+                new Host(this, execution, new MemoryJournal(clock)), linked.Token, options);
+        }
+        catch (OperationCanceledException) when (limit.IsCancellationRequested && !ct.IsCancellationRequested && !_stopping.IsCancellationRequested)
+        {
+            return new TestStateResult("FAILED", null, "States.Timeout", "The test ran longer than its limit of 5 minutes.", null, null);
+        }
+        finally
+        {
+            _tasks.Ended(execution.ExecutionArn);
+        }
+    }
+
     /// <summary>Runs an EXPRESS execution in memory (its journal is not kept); announces its start and end.</summary>
     public async Task<ExecutionOutcome> RunExpressAsync(ExecutionRow execution, CancellationToken ct)
     {

@@ -752,6 +752,88 @@ public sealed partial record HistoryEventExecutionDataDetails
     public bool? Truncated { get; init; }
 }
 
+/// <summary>Contains additional details about the state&apos;s execution, including its input and output data processing flow, and HTTP request and response information.</summary>
+public sealed partial record InspectionData
+{
+    [JsonPropertyName("input")]
+    public string? Input { get; init; }
+    [JsonPropertyName("afterArguments")]
+    public string? AfterArguments { get; init; }
+    [JsonPropertyName("afterInputPath")]
+    public string? AfterInputPath { get; init; }
+    [JsonPropertyName("afterParameters")]
+    public string? AfterParameters { get; init; }
+    [JsonPropertyName("result")]
+    public string? Result { get; init; }
+    [JsonPropertyName("afterResultSelector")]
+    public string? AfterResultSelector { get; init; }
+    [JsonPropertyName("afterResultPath")]
+    public string? AfterResultPath { get; init; }
+    [JsonPropertyName("request")]
+    public InspectionDataRequest? Request { get; init; }
+    [JsonPropertyName("response")]
+    public InspectionDataResponse? Response { get; init; }
+    [JsonPropertyName("variables")]
+    public string? Variables { get; init; }
+    [JsonPropertyName("errorDetails")]
+    public InspectionErrorDetails? ErrorDetails { get; init; }
+    [JsonPropertyName("afterItemsPath")]
+    public string? AfterItemsPath { get; init; }
+    [JsonPropertyName("afterItemSelector")]
+    public string? AfterItemSelector { get; init; }
+    [JsonPropertyName("afterItemBatcher")]
+    public string? AfterItemBatcher { get; init; }
+    [JsonPropertyName("afterItemsPointer")]
+    public string? AfterItemsPointer { get; init; }
+    [JsonPropertyName("toleratedFailureCount")]
+    public int? ToleratedFailureCount { get; init; }
+    [JsonPropertyName("toleratedFailurePercentage")]
+    public float? ToleratedFailurePercentage { get; init; }
+    [JsonPropertyName("maxConcurrency")]
+    public int? MaxConcurrency { get; init; }
+}
+
+/// <summary>Contains additional details about the state&apos;s execution, including its input and output data processing flow, and HTTP request information.</summary>
+public sealed partial record InspectionDataRequest
+{
+    [JsonPropertyName("protocol")]
+    public string? Protocol { get; init; }
+    [JsonPropertyName("method")]
+    public string? Method { get; init; }
+    [JsonPropertyName("url")]
+    public string? Url { get; init; }
+    [JsonPropertyName("headers")]
+    public string? Headers { get; init; }
+    [JsonPropertyName("body")]
+    public string? Body { get; init; }
+}
+
+/// <summary>Contains additional details about the state&apos;s execution, including its input and output data processing flow, and HTTP response information.</summary>
+public sealed partial record InspectionDataResponse
+{
+    [JsonPropertyName("protocol")]
+    public string? Protocol { get; init; }
+    [JsonPropertyName("statusCode")]
+    public string? StatusCode { get; init; }
+    [JsonPropertyName("statusMessage")]
+    public string? StatusMessage { get; init; }
+    [JsonPropertyName("headers")]
+    public string? Headers { get; init; }
+    [JsonPropertyName("body")]
+    public string? Body { get; init; }
+}
+
+/// <summary>An object containing data about a handled exception in the tested state.</summary>
+public sealed partial record InspectionErrorDetails
+{
+    [JsonPropertyName("catchIndex")]
+    public int? CatchIndex { get; init; }
+    [JsonPropertyName("retryIndex")]
+    public int? RetryIndex { get; init; }
+    [JsonPropertyName("retryBackoffIntervalSeconds")]
+    public int? RetryBackoffIntervalSeconds { get; init; }
+}
+
 /// <summary>Contains details about a Lambda function that failed during an execution.</summary>
 public sealed partial record LambdaFunctionFailedEventDetails
 {
@@ -1028,6 +1110,39 @@ public sealed partial record MapStateStartedEventDetails
 {
     [JsonPropertyName("length")]
     public int? Length { get; init; }
+}
+
+/// <summary>A JSON object that contains a mocked error.</summary>
+public sealed partial record MockErrorOutput : IValidatable
+{
+    [JsonPropertyName("error")]
+    public string? Error { get; init; }
+    [JsonPropertyName("cause")]
+    public string? Cause { get; init; }
+
+    public void Validate(Validator v)
+    {
+        v.Length(Error, "error", 0, 256, sensitive: true);
+        v.Length(Cause, "cause", 0, 32768, sensitive: true);
+    }
+}
+
+/// <summary>A JSON object that contains a mocked result or errorOutput.</summary>
+public sealed partial record MockInput : IValidatable
+{
+    [JsonPropertyName("result")]
+    public string? Result { get; init; }
+    [JsonPropertyName("errorOutput")]
+    public MockErrorOutput? ErrorOutput { get; init; }
+    [JsonPropertyName("fieldValidationMode")]
+    public string? FieldValidationMode { get; init; }
+
+    public void Validate(Validator v)
+    {
+        v.Length(Result, "result", null, 262144, sensitive: true);
+        v.Nested(ErrorOutput, "errorOutput");
+        v.Enum(FieldValidationMode, "fieldValidationMode", StepFunctionsEnums.MockResponseValidationMode);
+    }
 }
 
 public sealed partial record PublishStateMachineVersionInput : IValidatable
@@ -1469,6 +1584,81 @@ public sealed partial record TaskTimedOutEventDetails
     public string? Cause { get; init; }
 }
 
+/// <summary>Contains configurations for the tested state.</summary>
+public sealed partial record TestStateConfiguration : IValidatable
+{
+    [JsonPropertyName("retrierRetryCount")]
+    public int? RetrierRetryCount { get; init; }
+    [JsonPropertyName("errorCausedByState")]
+    public string? ErrorCausedByState { get; init; }
+    [JsonPropertyName("mapIterationFailureCount")]
+    public int? MapIterationFailureCount { get; init; }
+    [JsonPropertyName("mapItemReaderData")]
+    public string? MapItemReaderData { get; init; }
+
+    public void Validate(Validator v)
+    {
+        v.Range(RetrierRetryCount, "retrierRetryCount", 0, null);
+        v.Length(ErrorCausedByState, "errorCausedByState", 1, 80, sensitive: true);
+        v.Range(MapIterationFailureCount, "mapIterationFailureCount", 0, null);
+        v.Length(MapItemReaderData, "mapItemReaderData", null, 262144, sensitive: true);
+    }
+}
+
+public sealed partial record TestStateInput : IValidatable
+{
+    [JsonPropertyName("definition")]
+    public string? Definition { get; init; }
+    [JsonPropertyName("roleArn")]
+    public string? RoleArn { get; init; }
+    [JsonPropertyName("input")]
+    public string? Input { get; init; }
+    [JsonPropertyName("inspectionLevel")]
+    public string? InspectionLevel { get; init; }
+    [JsonPropertyName("revealSecrets")]
+    public bool? RevealSecrets { get; init; }
+    [JsonPropertyName("variables")]
+    public string? Variables { get; init; }
+    [JsonPropertyName("stateName")]
+    public string? StateName { get; init; }
+    [JsonPropertyName("mock")]
+    public MockInput? Mock { get; init; }
+    [JsonPropertyName("context")]
+    public string? Context { get; init; }
+    [JsonPropertyName("stateConfiguration")]
+    public TestStateConfiguration? StateConfiguration { get; init; }
+
+    public void Validate(Validator v)
+    {
+        v.Required(Definition, "definition");
+        v.Length(Definition, "definition", 1, 1048576, sensitive: true);
+        v.Length(RoleArn, "roleArn", 1, 256);
+        v.Length(Input, "input", null, 262144, sensitive: true);
+        v.Enum(InspectionLevel, "inspectionLevel", StepFunctionsEnums.InspectionLevel);
+        v.Length(Variables, "variables", null, 262144, sensitive: true);
+        v.Length(StateName, "stateName", 1, 80, sensitive: true);
+        v.Nested(Mock, "mock");
+        v.Length(Context, "context", null, 262144, sensitive: true);
+        v.Nested(StateConfiguration, "stateConfiguration");
+    }
+}
+
+public sealed partial record TestStateOutput
+{
+    [JsonPropertyName("output")]
+    public string? Output { get; init; }
+    [JsonPropertyName("error")]
+    public string? Error { get; init; }
+    [JsonPropertyName("cause")]
+    public string? Cause { get; init; }
+    [JsonPropertyName("inspectionData")]
+    public InspectionData? InspectionData { get; init; }
+    [JsonPropertyName("nextState")]
+    public string? NextState { get; init; }
+    [JsonPropertyName("status")]
+    public string? Status { get; init; }
+}
+
 /// <summary>Selects whether or not the state machine&apos;s X-Ray tracing is enabled.</summary>
 public sealed partial record TracingConfiguration : IValidatable
 {
@@ -1618,7 +1808,9 @@ public static class StepFunctionsEnums
     public static readonly string[] ExecutionRedriveFilter = ["REDRIVEN", "NOT_REDRIVEN"];
     public static readonly string[] ExecutionStatus = ["RUNNING", "SUCCEEDED", "FAILED", "TIMED_OUT", "ABORTED", "PENDING_REDRIVE"];
     public static readonly string[] IncludedData = ["ALL_DATA", "METADATA_ONLY"];
+    public static readonly string[] InspectionLevel = ["INFO", "DEBUG", "TRACE"];
     public static readonly string[] LogLevel = ["ALL", "ERROR", "FATAL", "OFF"];
+    public static readonly string[] MockResponseValidationMode = ["STRICT", "PRESENT", "NONE"];
     public static readonly string[] StateMachineType = ["STANDARD", "EXPRESS"];
     public static readonly string[] ValidateStateMachineDefinitionSeverity = ["ERROR", "WARNING"];
 }
@@ -1696,6 +1888,8 @@ public static partial class StepFunctionsPatterns
 [JsonSerializable(typeof(StopExecutionOutput))]
 [JsonSerializable(typeof(TagResourceInput))]
 [JsonSerializable(typeof(TagResourceOutput))]
+[JsonSerializable(typeof(TestStateInput))]
+[JsonSerializable(typeof(TestStateOutput))]
 [JsonSerializable(typeof(UntagResourceInput))]
 [JsonSerializable(typeof(UntagResourceOutput))]
 [JsonSerializable(typeof(UpdateStateMachineAliasInput))]
@@ -1742,6 +1936,7 @@ public static class StepFunctionsOperations
     public static readonly JsonOperation<ListStateMachineAliasesInput, ListStateMachineAliasesOutput> ListStateMachineAliases = new("ListStateMachineAliases", StepFunctionsJson.Default.ListStateMachineAliasesInput, StepFunctionsJson.Default.ListStateMachineAliasesOutput);
     public static readonly JsonOperation<DeleteStateMachineAliasInput, DeleteStateMachineAliasOutput> DeleteStateMachineAlias = new("DeleteStateMachineAlias", StepFunctionsJson.Default.DeleteStateMachineAliasInput, StepFunctionsJson.Default.DeleteStateMachineAliasOutput);
     public static readonly JsonOperation<RedriveExecutionInput, RedriveExecutionOutput> RedriveExecution = new("RedriveExecution", StepFunctionsJson.Default.RedriveExecutionInput, StepFunctionsJson.Default.RedriveExecutionOutput);
+    public static readonly JsonOperation<TestStateInput, TestStateOutput> TestState = new("TestState", StepFunctionsJson.Default.TestStateInput, StepFunctionsJson.Default.TestStateOutput);
 }
 
 /// <summary>The errors the model declares for these operations: each one's code, HTTP status and

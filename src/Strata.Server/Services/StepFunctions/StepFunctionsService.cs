@@ -40,6 +40,7 @@ public sealed partial class StepFunctionsService(StepFunctionsStore store, Execu
         StepFunctionsOperations.TagResource.Bind("states:TagResource", (r, _) => r.ResourceArn!, TagResource),
         StepFunctionsOperations.UntagResource.Bind("states:UntagResource", (r, _) => r.ResourceArn!, UntagResource),
         StepFunctionsOperations.ListTagsForResource.Bind("states:ListTagsForResource", (r, _) => r.ResourceArn!, ListTagsForResource),
+        StepFunctionsOperations.TestState.Bind("states:TestState", (_, _) => "*", TestState),
         .. ActivityOperations,
         .. VersionOperations,
     ];
