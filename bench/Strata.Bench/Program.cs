@@ -70,6 +70,15 @@ if (args.Length > 0 && args[0] == "baseline")
         args.Length > 2 ? int.Parse(args[2], System.Globalization.CultureInfo.InvariantCulture) : 3);
     return;
 }
+// Step Functions state transitions per second: EXPRESS machines (a chain of Pass states, a Map of
+// 10 000 items) through StartSyncExecution against the interpreter in-process (see StatesLoad.cs):
+//   dotnet run -c Release --project bench/Strata.Bench -- states [rounds] [seconds-per-row]
+if (args.Length > 0 && args[0] == "states")
+{
+    await StatesLoad.RunAsync(args.Length > 1 ? int.Parse(args[1], System.Globalization.CultureInfo.InvariantCulture) : 3,
+        args.Length > 2 ? double.Parse(args[2], System.Globalization.CultureInfo.InvariantCulture) : 3);
+    return;
+}
 if (args.Length > 0 && args[0] == "invoke")
 {
     await InvokeLoad.RunAsync(args.Length > 1 ? double.Parse(args[1], System.Globalization.CultureInfo.InvariantCulture) : 5);
