@@ -16,8 +16,7 @@ using Strata.States;
 /// reported, with server ÷ in-process. The machines: one Pass state (the cost of an execution's
 /// request), a chain of 100 Pass states (each Parameters with an intrinsic and a ResultPath merge) at
 /// 1 and 4 executions at once, and an inline Map (MaxConcurrency 0) whose ItemProcessor is two Pass
-/// states, over 10 000 items and over 4 000 (the most whose history fits the 25 000 events an
-/// execution may record). DescribeStateMachine's rate is the floor of a request to the service.
+/// states, over 10 000 items (60 006 history events: EXPRESS has no history quota). DescribeStateMachine's rate is the floor of a request to the service.
 /// Every execution's status and output are checked, and the states entered in the interpreter's
 /// history are checked against the count the rates use.
 ///   dotnet run -c Release --project bench/Strata.Bench -- states [rounds] [seconds-per-row]
@@ -25,7 +24,7 @@ using Strata.States;
 public static class StatesLoad
 {
     const string Account = "000000000000";
-    const int Chain = 100, FullMap = 10_000, FittingMap = 4_000;
+    const int Chain = 100, FullMap = 10_000;
 
     /// <summary>One machine: its definition, an input, what its output must be and how many states one execution enters.</summary>
     sealed record Machine(string Name, string Definition, string Input, Func<JsonNode?, string?> Check, long Transitions);
@@ -34,7 +33,6 @@ public static class StatesLoad
     {
         var chain = PassChain(Chain);
         var full = Map(FullMap);
-        var fitting = Map(FittingMap);
         var single = PassChain(1);
         // The server runs without background GC (Strata.Server.csproj); so does the interpreter here.
         GCSettings.LatencyMode = GCLatencyMode.Batch;
@@ -43,27 +41,22 @@ public static class StatesLoad
 
         // In-process first, once each: the history must enter exactly the states the rates count.
         var events = new Dictionary<Machine, int>();
-        foreach (var m in new[] { single, chain, full, fitting })
+        foreach (var m in new[] { single, chain, full })
         {
-            var journal = new UncappedJournal();
+            var journal = new CountingJournal();
             var output = await RunInProcessAsync(m, journal);
             if (journal.Entered != m.Transitions) throw new InvalidOperationException($"{m.Name}: {journal.Entered} states entered, {m.Transitions} expected");
             events[m] = journal.Count;
             Console.WriteLine($"{m.Name}: {journal.Entered:N0} states entered, {journal.Count:N0} history events, input {m.Input.Length:N0} bytes, output {output.Length:N0} bytes");
         }
-        Console.WriteLine($"(an execution's history may hold {ExecutionRunner.MaxHistoryEvents:N0} events: AWS's quota, which the server's in-memory EXPRESS journal applies too)");
-        string? capped = null;
-        try { await RunInProcessAsync(full, new MemoryJournal(TimeProvider.System)); }
-        catch (InvalidOperationException e) { capped = e.Message; }
-        Console.WriteLine($"{full.Name} in-process with the server's journal: {capped ?? "SUCCEEDED"}");
         // How the interpreter's cost per transition grows with the Map's size (one warm execution each).
         foreach (var n in new[] { 1_000, 4_000, 10_000, 20_000 })
         {
             var m = Map(n);
-            await RunInProcessAsync(m, new UncappedJournal());
+            await RunInProcessAsync(m, new MemoryJournal(TimeProvider.System));
             var gen2 = GC.CollectionCount(2);
             var watch = Stopwatch.StartNew();
-            await RunInProcessAsync(m, new UncappedJournal());
+            await RunInProcessAsync(m, new MemoryJournal(TimeProvider.System));
             Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
                 $"in-process {m.Name}: {watch.Elapsed.TotalMilliseconds:N0} ms, {m.Transitions / watch.Elapsed.TotalSeconds:N0} transitions/s, {GC.CollectionCount(2) - gen2} gen2 GCs"));
         }
@@ -73,7 +66,7 @@ public static class StatesLoad
         var dll = Path.Combine(Path.GetDirectoryName(typeof(StatesLoad).Assembly.Location)!, "strata.dll");
         using var server = InvokeLoad.Start("dotnet", [dll, "serve", "--port", port.ToString(CultureInfo.InvariantCulture), "--tls-port", "0", "--data-dir", dataDir],
             new() { ["STRATA_ROOT_ACCESS_KEY_ID"] = InvokeLoad.KeyId, ["STRATA_ROOT_SECRET_ACCESS_KEY"] = InvokeLoad.Secret });
-        var rows = new List<(string Row, string Unit, List<double> InProcess, List<double> Server, string? ServerFailure)>();
+        var rows = new List<(string Row, string Unit, List<double> InProcess, List<double> Server)>();
         var describes = new List<double>();
         try
         {
@@ -86,7 +79,7 @@ public static class StatesLoad
                 Encoding.UTF8.GetBytes($"Action=CreateRole&Version=2010-05-08&RoleName=states-bench&AssumeRolePolicyDocument={trust}"));
             var roleArn = created[(created.IndexOf("<Arn>", StringComparison.Ordinal) + 5)..created.IndexOf("</Arn>", StringComparison.Ordinal)];
             var arns = new Dictionary<string, string>();
-            foreach (var m in new[] { single, chain, full, fitting })
+            foreach (var m in new[] { single, chain, full })
             {
                 var answer = await Call(http, endpoint, "CreateStateMachine", new JsonObject
                 {
@@ -98,26 +91,14 @@ public static class StatesLoad
                 arns[m.Name] = answer["stateMachineArn"]!.GetValue<string>();
             }
 
-            // The full Map's history is over the quota: through the server it must fail saying so, or
-            // (once the quota does not apply to EXPRESS) succeed and be measured like the others.
-            var probe = await Call(http, endpoint, "StartSyncExecution", new JsonObject { ["stateMachineArn"] = arns[full.Name], ["input"] = full.Input });
-            var fullStatus = probe["status"]?.GetValue<string>();
-            string? fullFailure = null;
-            if (fullStatus == "SUCCEEDED") CheckOutput(full, probe["output"]?.GetValue<string>());
-            else if (probe["cause"]?.GetValue<string>() is { } cause && cause.Contains("maximum number of events", StringComparison.Ordinal))
-                fullFailure = $"{fullStatus} {probe["error"]}: {cause}";
-            else throw new InvalidOperationException($"{full.Name}: {probe.ToJsonString()}");
-            Console.WriteLine($"{full.Name} through StartSyncExecution: {fullFailure ?? "SUCCEEDED"}");
-
             (string Row, Machine M, int Concurrency)[] cases =
             [
                 ("One Pass state (transitions = executions), 1 execution at a time", single, 1),
                 ($"{chain.Name}, 1 execution at a time", chain, 1),
                 ($"{chain.Name}, 4 executions at a time", chain, 4),
-                (string.Create(CultureInfo.InvariantCulture, $"{full.Name} ({events[full]:N0} events; in-process: a journal without the cap)"), full, 1),
-                (string.Create(CultureInfo.InvariantCulture, $"{fitting.Name} ({events[fitting]:N0} events: fits the cap)"), fitting, 1),
+                (string.Create(CultureInfo.InvariantCulture, $"{full.Name} ({events[full]:N0} history events)"), full, 1),
             ];
-            foreach (var c in cases) rows.Add((c.Row, "transitions/s", [], [], c.M == full ? fullFailure : null));
+            foreach (var c in cases) rows.Add((c.Row, "transitions/s", [], []));
             var describe = new JsonObject { ["stateMachineArn"] = arns[single.Name] };
             for (var round = 1; round <= rounds; round++)
             {
@@ -128,13 +109,11 @@ public static class StatesLoad
                 for (var i = 0; i < cases.Length; i++)
                 {
                     var (row, m, concurrency) = cases[i];
-                    var serverToo = rows[i].ServerFailure is null;
                     // ABBA: odd rounds measure in-process first, even rounds the server first.
                     foreach (var target in round % 2 == 1 ? new[] { "in-process", "server" } : ["server", "in-process"])
                     {
-                        if (target == "server" && !serverToo) continue;
                         Func<Task> one = target == "in-process"
-                            ? async () => await RunInProcessAsync(m, m == full ? new UncappedJournal() : new MemoryJournal(TimeProvider.System))
+                            ? async () => await RunInProcessAsync(m, new MemoryJournal(TimeProvider.System))
                             : async () => await RunOnServerAsync(http, endpoint, arns[m.Name], m);
                         var rate = await RateAsync(one, concurrency, seconds) * m.Transitions;
                         (target == "in-process" ? rows[i].InProcess : rows[i].Server).Add(rate);
@@ -152,12 +131,10 @@ public static class StatesLoad
         Console.WriteLine();
         Console.WriteLine($"| machine | in-process interpreter (best of {rounds}) | StartSyncExecution through `strata serve` (best of {rounds}) | server ÷ in-process |");
         Console.WriteLine("| --- | ---: | ---: | ---: |");
-        foreach (var (row, unit, inProcess, onServer, failure) in rows)
+        foreach (var (row, unit, inProcess, onServer) in rows)
         {
             var a = inProcess.Max();
-            Console.WriteLine(failure is not null
-                ? string.Create(CultureInfo.InvariantCulture, $"| {row} | {a:N0} {unit} | fails: {failure} | — |")
-                : string.Create(CultureInfo.InvariantCulture, $"| {row} | {a:N0} {unit} | {onServer.Max():N0} {unit} | {onServer.Max() / a:F2} |"));
+            Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"| {row} | {a:N0} {unit} | {onServer.Max():N0} {unit} | {onServer.Max() / a:F2} |"));
         }
         Console.WriteLine();
         Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"DescribeStateMachine through the same server, 1 request at a time (the request floor): {describes.Max():N0} requests/s (best of {rounds})"));
@@ -279,9 +256,8 @@ public static class StatesLoad
             => throw new StatesError("States.TaskFailed", "This benchmark's machines have no Task states");
     }
 
-    /// <summary>The server's <see cref="MemoryJournal"/> without its 25 000-event cap (what an EXPRESS
-    /// history of any length would cost the interpreter).</summary>
-    sealed class UncappedJournal : IExecutionJournal
+    /// <summary>A journal in memory that counts the states entered (the check that the rates count what ran).</summary>
+    sealed class CountingJournal : IExecutionJournal
     {
         readonly Lock _lock = new();
         readonly Dictionary<string, HistoryEvent> _events = new(StringComparer.Ordinal);

@@ -232,6 +232,18 @@ def test_express_sync_execution():
     assert ":express:" in started["executionArn"], started
 
 
+def test_an_express_execution_has_no_history_quota():
+    # 5 000 iterations of two Pass states make 30 006 events: over STANDARD's 25 000, which an
+    # EXPRESS execution (no history kept) does not have.
+    definition = {"StartAt": "Each", "States": {"Each": {"Type": "Map", "ItemsPath": "$.items", "End": True, "ItemProcessor": {
+        "StartAt": "Double", "States": {"Double": {"Type": "Pass", "Parameters": {"d.$": "States.MathAdd($.i, $.i)"}, "Next": "Pick"},
+                                        "Pick": {"Type": "Pass", "InputPath": "$.d", "End": True}}}}}}
+    _, arn = machine(json.dumps(definition), kind="EXPRESS")
+    answer = sync.start_sync_execution(stateMachineArn=arn, input=json.dumps({"items": [{"i": i} for i in range(5000)]}))
+    eq(answer["status"], "SUCCEEDED", f"{answer.get('error')}: {answer.get('cause')}")
+    eq(json.loads(answer["output"]), [2 * i for i in range(5000)], "every item")
+
+
 XGBOOST = "683313688378.dkr.ecr.us-east-1.amazonaws.com/sagemaker-xgboost:1.7-1"
 
 

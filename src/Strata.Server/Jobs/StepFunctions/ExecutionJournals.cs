@@ -36,7 +36,8 @@ public sealed class StoredJournal(ExecutionStore store, ExecutionRow execution, 
 
 /// <summary>An EXPRESS execution's journal: in memory, as AWS keeps no history of express
 /// executions in the API (they go to CloudWatch Logs: <paramref name="appended"/> sees each new
-/// event); a restart ends them.</summary>
+/// event); a restart ends them. The 25 000-event history quota is STANDARD's: an express execution
+/// records as many events as it makes (its five minutes bound them).</summary>
 public sealed class MemoryJournal(TimeProvider clock, Action<HistoryEvent>? appended = null) : IExecutionJournal
 {
     readonly Lock _lock = new();
@@ -51,7 +52,6 @@ public sealed class MemoryJournal(TimeProvider clock, Action<HistoryEvent>? appe
         lock (_lock)
         {
             if (_events.TryGetValue(key, out var recorded)) return ValueTask.FromResult(recorded);
-            if (_ordered.Count >= ExecutionRunner.MaxHistoryEvents) throw ExecutionStore.HistoryFull();
             var e = new HistoryEvent(_ordered.Count + 1, draft.PreviousEventId, clock.GetUtcNow(), draft.Type, draft.DetailsName, draft.Details);
             _events[key] = e;
             _ordered.Add(e);
