@@ -187,8 +187,8 @@ public class ExecutionTableTests
     }
 }
 
-/// <summary>Distributed Map as far as this implementation runs it: items from the input, ItemBatcher,
-/// tolerated failures; ItemReader/ResultWriter are refused with the Map's own errors.</summary>
+/// <summary>Distributed Map: items from the input or an ItemReader (S3), ItemBatcher, tolerated failures, and a
+/// ResultWriter formatting the results and exporting them to S3.</summary>
 public class DistributedMapTests
 {
     private static string Map(string fields, string processor = """{"StartAt":"P","States":{"P":{"Type":"Pass","End":true}}}""") =>
@@ -212,10 +212,93 @@ public class DistributedMapTests
         Assert.Equal("States.ExceedToleratedFailureThreshold", past.Outcome.Error);
     }
 
-    [Fact]
-    public async Task Item_reader_is_refused_with_States_ItemReaderFailed()
+    /// <summary>A host that serves S3 from a dictionary: getObject, listObjectsV2 and putObject, as the server's does.</summary>
+    private static Func<TaskRequest, int, Task<JsonNode?>> S3(Dictionary<string, string> objects) => (r, _) =>
     {
-        var r = await Harness.RunAsync(Map("\"ItemReader\":{\"Resource\":\"arn:aws:states:::s3:getObject\",\"Parameters\":{\"Bucket\":\"b\",\"Key\":\"k\"}}"), "{}");
-        Assert.Equal("States.ItemReaderFailed", r.Outcome.Error);
+        var p = r.Parameters!.AsObject();
+        var bucket = p["Bucket"]!.GetValue<string>();
+        switch (r.Resource)
+        {
+            case "arn:aws:states:::s3:getObject":
+                var key = $"{bucket}/{p["Key"]!.GetValue<string>()}";
+                return objects.TryGetValue(key, out var body) ? Task.FromResult<JsonNode?>(new JsonObject { ["Body"] = body })
+                    : throw new StatesError("S3.NoSuchKeyException", "The specified key does not exist.");
+            case "arn:aws:states:::s3:listObjectsV2":
+                var prefix = $"{bucket}/{p["Prefix"]?.GetValue<string>()}";
+                return Task.FromResult<JsonNode?>(new JsonObject
+                {
+                    ["Contents"] = new JsonArray([.. objects.Keys.Where(k => k.StartsWith(prefix, StringComparison.Ordinal)).Order(StringComparer.Ordinal)
+                        .Select(k => (JsonNode)new JsonObject { ["Key"] = k[(bucket.Length + 1)..], ["ETag"] = "\"e\"", ["LastModified"] = "2026-12-03T10:00:00Z", ["Size"] = objects[k].Length })]),
+                });
+            case "arn:aws:states:::s3:putObject":
+                objects[$"{bucket}/{p["Key"]!.GetValue<string>()}"] = p["Body"]!.GetValue<string>();
+                return Task.FromResult<JsonNode?>(new JsonObject { ["ETag"] = "\"w\"" });
+        }
+        throw new InvalidOperationException(r.Resource);
+    };
+
+    private static string Reader(string resource, string parameters, string? config = null) =>
+        $"\"ItemReader\":{{\"Resource\":\"arn:aws:states:::s3:{resource}\",\"Parameters\":{parameters}{(config is null ? "" : ",\"ReaderConfig\":" + config)}}}";
+
+    [Fact]
+    public async Task Item_reader_reads_csv_json_lines_and_listings()
+    {
+        var objects = new Dictionary<string, string>
+        {
+            ["b/rows.csv"] = "id,name\r\n1,\"Smith, J\"\r\n2,\"say \"\"hi\"\"\"\r\n3,x\r\n",
+            ["b/items.jsonl"] = "{\"a\":1}\n\n{\"a\":2}\n",
+            ["b/items.json"] = "[1,2,3]",
+        };
+        var csv = await Harness.RunAsync(Map(Reader("getObject", """{"Bucket":"b","Key":"rows.csv"}""", """{"InputType":"CSV","CSVHeaderLocation":"FIRST_ROW","MaxItems":2}""")), "{}", S3(objects));
+        Assert.True(JsonNode.DeepEquals(JsonNode.Parse("""[{"id":"1","name":"Smith, J"},{"id":"2","name":"say \"hi\""}]"""), csv.Outcome.Output), csv.Outcome.Output?.ToJsonString());
+        var given = await Harness.RunAsync(Map(Reader("getObject", """{"Bucket":"b","Key.$":"$.key"}""", """{"InputType":"CSV","CSVHeaderLocation":"GIVEN","CSVHeaders":["x","y"]}""")),
+            """{"key":"rows.csv"}""", S3(objects));
+        Assert.Equal(4, given.Outcome.Output!.AsArray().Count);
+        var lines = await Harness.RunAsync(Map(Reader("getObject", """{"Bucket":"b","Key":"items.jsonl"}""", """{"InputType":"JSONL"}""")), "{}", S3(objects));
+        Assert.Equal("""[{"a":1},{"a":2}]""", lines.Outcome.Output!.ToJsonString());
+        var json = await Harness.RunAsync(Map(Reader("getObject", """{"Bucket":"b","Key":"items.json"}""", """{"InputType":"JSON"}""") + ",\"ItemSelector\":{\"v.$\":\"$$.Map.Item.Value\"}"), "{}", S3(objects));
+        Assert.Equal("""[{"v":1},{"v":2},{"v":3}]""", json.Outcome.Output!.ToJsonString());
+        var listing = await Harness.RunAsync(Map(Reader("listObjectsV2", """{"Bucket":"b","Prefix":"items"}""")), "{}", S3(objects));
+        Assert.True(JsonNode.DeepEquals(JsonNode.Parse("""[{"Etag":"\"e\"","Key":"items.json","LastModified":1796292000,"Size":7,"StorageClass":"STANDARD"},{"Etag":"\"e\"","Key":"items.jsonl","LastModified":1796292000,"Size":17,"StorageClass":"STANDARD"}]"""),
+            listing.Outcome.Output), listing.Outcome.Output?.ToJsonString());
+        var missing = await Harness.RunAsync(Map(Reader("getObject", """{"Bucket":"b","Key":"nope"}""", """{"InputType":"JSON"}""")), "{}", S3(objects));
+        Assert.Equal(("States.ItemReaderFailed", "S3.NoSuchKeyException: The specified key does not exist."), (missing.Outcome.Error, missing.Outcome.Cause));
+        var ragged = await Harness.RunAsync(Map(Reader("getObject", """{"Bucket":"b","Key":"bad.csv"}""", """{"InputType":"CSV"}""")), "{}",
+            S3(new() { ["b/bad.csv"] = "a,b\n1,2,3\n" }));
+        Assert.Equal("States.ItemReaderFailed", ragged.Outcome.Error);
+    }
+
+    [Fact]
+    public async Task Result_writer_exports_a_manifest_and_a_file_per_status()
+    {
+        const string Failing = """{"StartAt":"C","States":{"C":{"Type":"Choice","Choices":[{"Variable":"$","NumericGreaterThan":2,"Next":"F"}],"Default":"OK"},"F":{"Type":"Fail","Error":"Big","Cause":"over 2"},"OK":{"Type":"Pass","Parameters":{"doubled.$":"States.MathAdd($, $)"},"End":true}}}""";
+        var objects = new Dictionary<string, string>();
+        var r = await Harness.RunAsync(Map("\"ItemsPath\":\"$.xs\",\"ToleratedFailureCount\":1,\"Label\":\"Scores\",\"ResultWriter\":{\"Resource\":\"arn:aws:states:::s3:putObject\",\"Parameters\":{\"Bucket\":\"out\",\"Prefix\":\"runs/\"}}", Failing),
+            """{"xs":[1,2,3]}""", S3(objects));
+        Assert.Equal("SUCCEEDED", r.Outcome.Status);
+        var output = r.Outcome.Output!.AsObject();
+        var mapRun = output["MapRunArn"]!.GetValue<string>();
+        Assert.StartsWith("arn:aws:states:us-east-1:123456789012:mapRun:", mapRun);
+        Assert.Contains("/Scores:", mapRun);
+        var manifestKey = output["ResultWriterDetails"]!["Key"]!.GetValue<string>();
+        Assert.Equal("out", output["ResultWriterDetails"]!["Bucket"]!.GetValue<string>());
+        var manifest = JsonNode.Parse(objects["out/" + manifestKey])!;
+        Assert.Equal(mapRun, manifest["MapRunArn"]!.GetValue<string>());
+        var succeeded = JsonNode.Parse(objects["out/" + manifest["ResultFiles"]!["SUCCEEDED"]![0]!["Key"]!.GetValue<string>()])!.AsArray();
+        Assert.Equal(["""{"doubled":2}""", """{"doubled":4}"""], succeeded.Select(x => x!["Output"]!.GetValue<string>()));
+        Assert.All(succeeded, x => Assert.Equal("SUCCEEDED", x!["Status"]!.GetValue<string>()));
+        var failed = JsonNode.Parse(objects["out/" + manifest["ResultFiles"]!["FAILED"]![0]!["Key"]!.GetValue<string>()])!.AsArray();
+        Assert.Equal(("FAILED", "Big", "over 2", "3"), (failed[0]!["Status"]!.GetValue<string>(), failed[0]!["Error"]!.GetValue<string>(), failed[0]!["Cause"]!.GetValue<string>(),
+            failed[0]!["Input"]!.GetValue<string>()));
+        Assert.StartsWith("runs/", manifestKey);
+
+        // WriterConfig alone formats the result without writing it: FLATTEN spreads arrays.
+        const string Pairs = """{"StartAt":"P","States":{"P":{"Type":"Pass","Parameters":{"pair.$":"States.Array($, $)"},"OutputPath":"$.pair","End":true}}}""";
+        var flat = await Harness.RunAsync(Map("\"ResultWriter\":{\"WriterConfig\":{\"Transformation\":\"FLATTEN\",\"OutputType\":\"JSON\"}}", Pairs), "[1,2]", S3(objects));
+        Assert.True(flat.Outcome.Status == "SUCCEEDED", $"{flat.Outcome.Error}: {flat.Outcome.Cause}");
+        Assert.Equal("[1,1,2,2]", flat.Outcome.Output!.ToJsonString());
+        var lines = new Dictionary<string, string>();
+        await Harness.RunAsync(Map("\"ResultWriter\":{\"Resource\":\"arn:aws:states:::s3:putObject\",\"Parameters\":{\"Bucket\":\"o\",\"Prefix\":\"p\"},\"WriterConfig\":{\"Transformation\":\"COMPACT\",\"OutputType\":\"JSONL\"}}", Pairs), "[1,2]", S3(lines));
+        Assert.Equal("[1,1]\n[2,2]\n", lines.Single(kv => kv.Key.EndsWith("SUCCEEDED_0.jsonl", StringComparison.Ordinal)).Value);
     }
 }

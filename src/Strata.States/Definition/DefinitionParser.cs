@@ -307,6 +307,28 @@ internal sealed class DefinitionParser
                     foreach (var f in new[] { "ItemReader", "ItemBatcher", "ResultWriter", "ToleratedFailurePercentage", "ToleratedFailureCount", "Label" })
                         if (so.ContainsKey(f)) Schema_($"The field '{f}' is only supported by a Map state in DISTRIBUTED mode", loc);
                 }
+                else
+                {
+                    if (so.TryGetPropertyValue("ItemReader", out var ir))
+                    {
+                        if (ir is not JsonObject reader || !Json.TryString(reader["Resource"], out var rr)
+                            || rr is not ("arn:aws:states:::s3:getObject" or "arn:aws:states:::s3:listObjectsV2"))
+                            Schema_("The value for the field 'Resource' must be one of [arn:aws:states:::s3:getObject, arn:aws:states:::s3:listObjectsV2]", loc + "/ItemReader/Resource");
+                        else if (reader["ReaderConfig"]?["InputType"] is JsonNode it && !(Json.TryString(it, out var its) && its is "JSON" or "JSONL" or "CSV" or "MANIFEST" or "PARQUET"))
+                            Schema_("The value for the field 'InputType' must be one of [CSV, JSON, JSONL, MANIFEST, PARQUET]", loc + "/ItemReader/ReaderConfig/InputType");
+                    }
+                    if (so.TryGetPropertyValue("ResultWriter", out var rw))
+                    {
+                        if (rw is not JsonObject writer || writer["Resource"] is null && writer["WriterConfig"] is null)
+                            Schema_("The field 'ResultWriter' must have a Resource and Parameters, a WriterConfig, or both", loc + "/ResultWriter");
+                        else if (writer["Resource"] is JsonNode wr && !(Json.TryString(wr, out var wrs) && wrs == "arn:aws:states:::s3:putObject"))
+                            Schema_("The value for the field 'Resource' must be arn:aws:states:::s3:putObject", loc + "/ResultWriter/Resource");
+                        else if (writer["WriterConfig"]?["Transformation"] is JsonNode tr && !(Json.TryString(tr, out var trs) && trs is "NONE" or "COMPACT" or "FLATTEN"))
+                            Schema_("The value for the field 'Transformation' must be one of [NONE, COMPACT, FLATTEN]", loc + "/ResultWriter/WriterConfig/Transformation");
+                        else if (writer["WriterConfig"]?["OutputType"] is JsonNode ot && !(Json.TryString(ot, out var ots) && ots is "JSON" or "JSONL"))
+                            Schema_("The value for the field 'OutputType' must be one of [JSON, JSONL]", loc + "/ResultWriter/WriterConfig/OutputType");
+                    }
+                }
                 break;
         }
         CheckJsonata(so, loc, language);

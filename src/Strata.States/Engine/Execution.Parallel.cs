@@ -113,12 +113,10 @@ internal sealed partial class Execution
         if (!s.IsJsonata) Inspect("afterInputPath", effective);
         var result = await WithRetryAsync(sc, async attempt =>
         {
-            if (s.IsDistributed && (s.Has("ItemReader") || s.Has("ResultWriter")))
-                throw new StatesError(s.Has("ItemReader") ? "States.ItemReaderFailed" : "States.ResultWriterFailed",
-                    "A distributed Map's ItemReader and ResultWriter are not supported by this Step Functions implementation");
             var states = s.IsJsonata ? States(sc, input) : null;
             JsonNode? itemsNode;
-            if (states is not null) itemsNode = s.Has("Items") ? Jsonata(s["Items"], sc, states, "Items") : input;
+            if (s.IsDistributed && s["ItemReader"] is JsonObject reader) itemsNode = await ReadItemsAsync(sc, reader, effective, states, attempt);
+            else if (states is not null) itemsNode = s.Has("Items") ? Jsonata(s["Items"], sc, states, "Items") : input;
             else
             {
                 var path = JsonPathExpression.Compile(s["ItemsPath"]?.GetValue<string>() ?? "$");
@@ -172,20 +170,29 @@ internal sealed partial class Execution
             if (Mocked) return MockedResult();
             var frames = new Frame[itemInputs.Length];
             for (var i = 0; i < itemInputs.Length; i++) frames[i] = new Frame($"{sc.Key}#{attempt}/{i}", started.Id, new Variables(sc.Frame.Variables));
+            // What a ResultWriter reports of each iteration: its start, its end and its error.
+            var writer = s.IsDistributed ? s["ResultWriter"] as JsonObject : null;
+            var starts = writer is null ? null : new DateTimeOffset[itemInputs.Length];
+            var stops = writer is null ? null : new DateTimeOffset[itemInputs.Length];
+            var errors = writer is null ? null : new StatesError?[itemInputs.Length];
             var outputs = await RunAllAsync(itemInputs.Length, maxConcurrency, async (i, token) =>
             {
                 var f = frames[i];
                 var details = new JsonObject { ["name"] = s.Name, ["index"] = i };
-                await EmitAsync(f, f.Path + ".started", "MapIterationStarted", "mapIterationStartedEventDetails", details, token);
+                var iterationStarted = await EmitAsync(f, f.Path + ".started", "MapIterationStarted", "mapIterationStartedEventDetails", details, token);
+                starts?[i] = iterationStarted.Timestamp;
                 try
                 {
                     var output = await RunMachineAsync(processor, itemInputs[i], f, token);
-                    await EmitAsync(f, f.Path + ".succeeded", "MapIterationSucceeded", "mapIterationSucceededEventDetails", details.DeepClone().AsObject(), token);
+                    var ended = await EmitAsync(f, f.Path + ".succeeded", "MapIterationSucceeded", "mapIterationSucceededEventDetails", details.DeepClone().AsObject(), token);
+                    stops?[i] = ended.Timestamp;
                     return output;
                 }
-                catch (StatesError)
+                catch (StatesError e)
                 {
-                    await EmitAsync(f, f.Path + ".failed", "MapIterationFailed", "mapIterationFailedEventDetails", details.DeepClone().AsObject(), token);
+                    var ended = await EmitAsync(f, f.Path + ".failed", "MapIterationFailed", "mapIterationFailedEventDetails", details.DeepClone().AsObject(), token);
+                    stops?[i] = ended.Timestamp;
+                    errors?[i] = e;
                     throw;
                 }
             }, sc.CancellationToken, tolerated);
@@ -197,6 +204,15 @@ internal sealed partial class Execution
                 if (outputs.Failures > 0 && tolerated > 0 || s.Has("ToleratedFailurePercentage") || s.Has("ToleratedFailureCount"))
                     throw new StatesError("States.ExceedToleratedFailureThreshold", "The specified tolerated failure threshold was exceeded");
                 throw error;
+            }
+            if (writer is not null)
+            {
+                var iterations = new Iteration[itemInputs.Length];
+                for (var i = 0; i < iterations.Length; i++)
+                    iterations[i] = new Iteration(itemInputs[i], errors![i] is null ? outputs.Values[i] : null, errors[i], starts![i], stops![i]);
+                var written = await WriteResultsAsync(sc, writer, effective, states, attempt, iterations);
+                await EmitAsync(sc.Frame, $"{sc.Key}.succeeded{attempt}", "MapStateSucceeded", null, null, sc.CancellationToken);
+                return written;
             }
             await EmitAsync(sc.Frame, $"{sc.Key}.succeeded{attempt}", "MapStateSucceeded", null, null, sc.CancellationToken);
             return new JsonArray([.. outputs.Values.Select(Json.Detach)]);

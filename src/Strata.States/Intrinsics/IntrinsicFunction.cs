@@ -101,7 +101,11 @@ internal sealed class IntrinsicFunction
             case "States.JsonToString":
                 return JsonValue.Create(Json.Serialize(v[0]));
             case "States.Array":
-                return new JsonArray([.. v.Select(Json.Detach)]);
+                {
+                    // The same argument twice (States.Array($, $)) is one node: each place gets its own.
+                    var seen = new HashSet<JsonNode>(ReferenceEqualityComparer.Instance);
+                    return new JsonArray([.. v.Select(n => n is null ? null : n.Parent is null && seen.Add(n) ? n : n.DeepClone())]);
+                }
             case "States.ArrayPartition":
                 {
                     var arr = Arr(v[0], 1);

@@ -117,6 +117,8 @@ public sealed class TaskIntegrations(IInternalCalls calls, ExecutionRoles roles,
                 return await StartExecutionAsync(principal, pattern, journal, request, emit, ct);
             case ["aws-sdk", var service, var action] when pattern == "":
                 return await SdkCallAsync(principal, resource, service, action, request, ct);
+            case ["s3", "getObject" or "listObjectsV2" or "putObject"] when pattern == "":
+                return await MapS3Async(principal, Pascal(parts[1]), request, ct);
         }
         throw new StatesError("States.Runtime", $"Strata does not serve the task resource '{resource}'.");
     }
@@ -151,6 +153,38 @@ public sealed class TaskIntegrations(IInternalCalls calls, ExecutionRoles roles,
             throw new StatesError("States.Runtime", $"Strata does not serve the AWS SDK integration '{resource}': service {service} is not one Strata runs.");
         return await CallAsync(principal, sdk.Id, operation, request.Parameters, sdk.CamelCase, ct,
             (code, message, id) => SdkError(sdk.ErrorPrefix, code, message, id));
+    }
+
+    /// <summary>The most of an object a distributed Map's ItemReader reads.</summary>
+    const long MaxItemReaderBytes = 256L << 20;
+
+    /// <summary>A distributed Map's ItemReader and ResultWriter calls (<c>arn:aws:states:::s3:getObject</c>,
+    /// <c>…:s3:listObjectsV2</c>, <c>…:s3:putObject</c>): the object's whole body (not bounded by a task's
+    /// 256 KiB result: the items are split among the iterations), every page of a listing, a result file written.</summary>
+    async Task<JsonNode?> MapS3Async(Principal principal, string operation, TaskRequest request, CancellationToken ct)
+    {
+        if (operation == "ListObjectsV2")
+        {
+            var contents = new JsonArray();
+            var parameters = request.Parameters?.DeepClone() as JsonObject ?? [];
+            while (true)
+            {
+                var page = await calls.SendAsync(principal, "s3", SdkWire.S3Request(operation, parameters, request.Resource) with { MaxResponseBody = MaxItemReaderBytes }, ct);
+                if (page.Error is { } e) throw SdkError("S3", e.Code, e.Message, page.RequestId, e.Status);
+                var answer = SdkWire.S3Answer(operation, page);
+                foreach (var o in answer["Contents"] as JsonArray ?? []) contents.Add(o?.DeepClone());
+                if (answer["IsTruncated"]?.GetValue<bool>() != true || answer["NextContinuationToken"] is not JsonValue next) break;
+                parameters["ContinuationToken"] = next.GetValue<string>();
+            }
+            return new JsonObject { ["Contents"] = contents };
+        }
+        var s3Request = SdkWire.S3Request(operation, request.Parameters, request.Resource);
+        if (operation == "GetObject") s3Request = s3Request with { MaxResponseBody = MaxItemReaderBytes + 1 };
+        var result = await calls.SendAsync(principal, "s3", s3Request, ct);
+        if (result.Error is { } error) throw SdkError("S3", error.Code, error.Message, result.RequestId, error.Status);
+        if (operation == "GetObject" && result.Body.Length > MaxItemReaderBytes)
+            throw new StatesError("States.ItemReaderFailed", $"The object is larger than the {MaxItemReaderBytes >> 20} MiB an ItemReader reads.");
+        return SdkWire.S3Answer(operation, result);
     }
 
     /// <summary>

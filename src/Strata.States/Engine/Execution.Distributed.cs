@@ -1,0 +1,298 @@
+using System.Globalization;
+using System.Text;
+using System.Text.Json;
+using System.Text.Json.Nodes;
+using Strata.States.JsonPath;
+
+namespace Strata.States.Engine;
+
+// A distributed Map's ItemReader (its items from S3: a JSON array, JSON Lines, CSV, or a listing of
+// objects) and ResultWriter (its iterations' results formatted as WriterConfig says, and exported to
+// S3 as a manifest and result files). The S3 calls go through the host as the tasks' do, so they are
+// made as the execution's role; each is recorded in the journal, so a replay neither reads nor writes again.
+internal sealed partial class Execution
+{
+    internal const string GetObject = "arn:aws:states:::s3:getObject";
+    internal const string ListObjectsV2 = "arn:aws:states:::s3:listObjectsV2";
+    internal const string PutObject = "arn:aws:states:::s3:putObject";
+
+    /// <summary>What the ItemReader reads, as the Map's items (at most ReaderConfig's MaxItems).</summary>
+    private async Task<JsonArray> ReadItemsAsync(StateContext sc, JsonObject reader, JsonNode? effective, JsonObject? states, int attempt)
+    {
+        var resource = reader["Resource"]?.GetValue<string>() ?? "";
+        var parameters = ReaderParameters(sc, reader, effective, states);
+        var config = reader["ReaderConfig"] as JsonObject ?? [];
+        long? maxItems = null;
+        if (config["MaxItems"] is JsonNode mi)
+        {
+            if (!Json.IsInteger(mi, out var v) || v < 0) throw sc.Runtime("The value for the field 'MaxItems' must be a non-negative integer");
+            maxItems = v;
+        }
+        else if (config["MaxItemsPath"] is JsonNode mp)
+        {
+            var path = JsonPathExpression.Compile(mp.GetValue<string>());
+            sc.Dollar = effective;
+            if (!sc.TryResolve(path, out var v) || !Json.IsInteger(v, out var n) || n < 0)
+                throw sc.Runtime("The value for the field 'MaxItemsPath' must be a non-negative integer");
+            maxItems = n;
+        }
+        var read = await Journal.OnceAsync($"{sc.Key}.reader{attempt}", async () =>
+        {
+            try
+            {
+                // A mocked Map (TestState) reads nothing: its items are the test's data, if any.
+                if (Mocked)
+                    return new JsonObject { ["items"] = Test!.MapItemReaderData is { } data ? Items(resource == ListObjectsV2 ? GetObject : resource, config, new JsonObject { ["Body"] = data }) : new JsonArray() };
+                var answer = await host.RunTaskAsync(new TaskRequest(resource, parameters, sc.State.Name, $"{sc.Key}#reader{attempt}", null, null, null, null),
+                    _ => ValueTask.CompletedTask, sc.CancellationToken);
+                return new JsonObject { ["items"] = Items(resource, config, answer) };
+            }
+            catch (StatesError e)
+            {
+                return new JsonObject { ["error"] = "States.ItemReaderFailed", ["cause"] = string.IsNullOrEmpty(e.Error) ? e.Cause : $"{e.Error}: {e.Cause}" };
+            }
+        }, sc.CancellationToken);
+        if (read?["error"] is JsonNode error) throw new StatesError(error.GetValue<string>(), read["cause"]?.GetValue<string>());
+        var items = read!["items"]!.AsArray();
+        if (maxItems is { } max && max > 0 && items.Count > max)
+            return new JsonArray([.. items.Take((int)max).Select(i => i?.DeepClone())]);
+        return new JsonArray([.. items.Select(i => i?.DeepClone())]);
+    }
+
+    private JsonNode? ReaderParameters(StateContext sc, JsonObject field, JsonNode? effective, JsonObject? states)
+    {
+        if (states is not null) return field["Arguments"] is JsonNode a ? Jsonata(a, sc, states, "Arguments") : null;
+        sc.Dollar = effective;
+        return field["Parameters"] is JsonNode p ? Template(p, sc) : null;
+    }
+
+    /// <summary>The items in what S3 answered: a listing's objects, or the object's body as ReaderConfig's InputType says.</summary>
+    private static JsonArray Items(string resource, JsonObject config, JsonNode? answer)
+    {
+        if (resource == ListObjectsV2)
+        {
+            var items = new JsonArray();
+            foreach (var o in answer?["Contents"] as JsonArray ?? [])
+            {
+                var modified = o?["LastModified"] is JsonValue lm && lm.TryGetValue<string>(out var text)
+                    && DateTimeOffset.TryParse(text, CultureInfo.InvariantCulture, DateTimeStyles.AssumeUniversal, out var t) ? t.ToUnixTimeSeconds() : 0;
+                items.Add(new JsonObject
+                {
+                    ["Etag"] = o?["ETag"]?.DeepClone(),
+                    ["Key"] = o?["Key"]?.DeepClone(),
+                    ["LastModified"] = modified,
+                    ["Size"] = o?["Size"]?.DeepClone(),
+                    ["StorageClass"] = o?["StorageClass"]?.DeepClone() ?? "STANDARD",
+                });
+            }
+            return items;
+        }
+        var body = answer?["Body"] is JsonValue b && b.TryGetValue<string>(out var s) ? s : "";
+        var type = config["InputType"]?.GetValue<string>() ?? "JSON";
+        switch (type)
+        {
+            case "JSON":
+                JsonNode? parsed;
+                try { parsed = JsonNode.Parse(body); }
+                catch (JsonException e) { throw new StatesError("States.ItemReaderFailed", $"The object is not valid JSON: {e.Message}"); }
+                return parsed as JsonArray ?? throw new StatesError("States.ItemReaderFailed", "The JSON object read must be an array of items.");
+            case "JSONL":
+                var lines = new JsonArray();
+                var number = 0;
+                foreach (var line in body.Split('\n'))
+                {
+                    number++;
+                    if (line.Trim().Length == 0) continue;
+                    try { lines.Add(JsonNode.Parse(line)); }
+                    catch (JsonException e) { throw new StatesError("States.ItemReaderFailed", $"Line {number} of the object is not valid JSON: {e.Message}"); }
+                }
+                return lines;
+            case "CSV":
+                return CsvItems(body, config);
+            default:
+                throw new StatesError("States.ItemReaderFailed", $"Strata does not read the ItemReader InputType '{type}' (it reads JSON, JSONL and CSV, and object listings).");
+        }
+    }
+
+    /// <summary>CSV rows as objects of their header's names and their text (RFC 4180 quoting). The header
+    /// is the first row, or ReaderConfig's CSVHeaders when CSVHeaderLocation is GIVEN.</summary>
+    private static JsonArray CsvItems(string body, JsonObject config)
+    {
+        var delimiter = (config["CSVDelimiter"]?.GetValue<string>() ?? "COMMA") switch
+        {
+            "COMMA" => ',',
+            "PIPE" => '|',
+            "SEMICOLON" => ';',
+            "SPACE" => ' ',
+            "TAB" => '\t',
+            var other => throw new StatesError("States.ItemReaderFailed", $"Unknown CSVDelimiter '{other}'"),
+        };
+        var rows = CsvRows(body, delimiter);
+        string[] headers;
+        if (config["CSVHeaderLocation"]?.GetValue<string>() == "GIVEN")
+            headers = config["CSVHeaders"] is JsonArray given ? [.. given.Select(h => h?.GetValue<string>() ?? "")]
+                : throw new StatesError("States.ItemReaderFailed", "CSVHeaderLocation GIVEN needs CSVHeaders.");
+        else
+        {
+            if (rows.Count == 0) return [];
+            headers = rows[0];
+            rows.RemoveAt(0);
+        }
+        var items = new JsonArray();
+        for (var r = 0; r < rows.Count; r++)
+        {
+            if (rows[r].Length != headers.Length)
+                throw new StatesError("States.ItemReaderFailed", $"Row {r + 1} of the CSV has {rows[r].Length} fields, but its header has {headers.Length}.");
+            var item = new JsonObject();
+            for (var i = 0; i < headers.Length; i++) item[headers[i]] = rows[r][i];
+            items.Add(item);
+        }
+        return items;
+    }
+
+    private static List<string[]> CsvRows(string text, char delimiter)
+    {
+        var rows = new List<string[]>();
+        var fields = new List<string>();
+        var field = new StringBuilder();
+        var quoted = false;
+        var any = false;
+        for (var i = 0; i < text.Length; i++)
+        {
+            var c = text[i];
+            if (quoted)
+            {
+                if (c != '"') field.Append(c);
+                else if (i + 1 < text.Length && text[i + 1] == '"') { field.Append('"'); i++; }
+                else quoted = false;
+                continue;
+            }
+            any = true;
+            if (c == '"') quoted = true;
+            else if (c == delimiter) { fields.Add(field.ToString()); field.Clear(); }
+            else if (c is '\n' or '\r')
+            {
+                if (c == '\r' && i + 1 < text.Length && text[i + 1] == '\n') i++;
+                fields.Add(field.ToString());
+                field.Clear();
+                if (!(fields.Count == 1 && fields[0].Length == 0)) rows.Add([.. fields]);
+                fields.Clear();
+                any = false;
+            }
+            else field.Append(c);
+        }
+        if (quoted) throw new StatesError("States.ItemReaderFailed", "The CSV ends inside a quoted field.");
+        if (any || field.Length > 0 || fields.Count > 0)
+        {
+            fields.Add(field.ToString());
+            if (!(fields.Count == 1 && fields[0].Length == 0)) rows.Add([.. fields]);
+        }
+        return rows;
+    }
+
+    /// <summary>One iteration as a ResultWriter reports it.</summary>
+    private sealed record Iteration(JsonNode? Input, JsonNode? Output, StatesError? Error, DateTimeOffset Start, DateTimeOffset Stop);
+
+    /// <summary>The Map's result under a ResultWriter: the iterations formatted as WriterConfig says (NONE: each with
+    /// its execution's metadata, COMPACT: the outputs, FLATTEN: the outputs with arrays spread), and, given a
+    /// Resource, written to S3 (a manifest and a file per status) with the Map run and the manifest as the result.</summary>
+    private async Task<JsonNode?> WriteResultsAsync(StateContext sc, JsonObject writer, JsonNode? effective, JsonObject? states, int attempt, Iteration[] iterations)
+    {
+        var config = writer["WriterConfig"] as JsonObject;
+        var exported = writer["Resource"] is not null;
+        var transformation = config?["Transformation"]?.GetValue<string>() ?? (exported ? "NONE" : "COMPACT");
+        var outputType = config?["OutputType"]?.GetValue<string>() ?? "JSON";
+        var runId = (await Journal.OnceAsync($"{sc.Key}.maprun{attempt}", () => ValueTask.FromResult<JsonNode?>(Guid.NewGuid().ToString()), sc.CancellationToken))!
+            .GetValue<string>();
+        var (prefix, machineName) = ArnParts(Start.StateMachineArn);
+        var label = sc.State["Label"]?.GetValue<string>() ?? sc.State.Name;
+        var mapRunArn = $"{prefix}:mapRun:{machineName}/{label}:{runId}";
+        JsonNode? Record(Iteration it)
+        {
+            var name = Guid.NewGuid().ToString();
+            var record = new JsonObject
+            {
+                ["ExecutionArn"] = $"{prefix}:execution:{machineName}/{label}:{name}",
+                ["Input"] = Json.Serialize(it.Input),
+                ["InputDetails"] = new JsonObject { ["Included"] = true },
+                ["Name"] = name,
+            };
+            if (it.Error is null)
+            {
+                record["Output"] = Json.Serialize(it.Output);
+                record["OutputDetails"] = new JsonObject { ["Included"] = true };
+            }
+            else
+            {
+                if (!string.IsNullOrEmpty(it.Error.Error)) record["Error"] = it.Error.Error;
+                if (it.Error.Cause is not null) record["Cause"] = it.Error.Cause;
+            }
+            record["RedriveCount"] = 0;
+            record["RedriveStatus"] = "NOT_REDRIVABLE";
+            record["RedriveStatusReason"] = it.Error is null ? "Execution is SUCCEEDED and cannot be redriven" : "Execution is FAILED and cannot be redriven";
+            record["StartDate"] = Timestamps.Format(it.Start);
+            record["StateMachineArn"] = $"{prefix}:stateMachine:{machineName}/{label}";
+            record["Status"] = it.Error is null ? "SUCCEEDED" : "FAILED";
+            record["StopDate"] = Timestamps.Format(it.Stop);
+            return record;
+        }
+        IEnumerable<JsonNode?> Formatted(IEnumerable<Iteration> its)
+        {
+            foreach (var it in its)
+            {
+                // A failed iteration is reported whole whatever the transformation (AWS's note on COMPACT and FLATTEN).
+                if (transformation == "NONE" || it.Error is not null) yield return Record(it);
+                else if (transformation == "FLATTEN" && it.Output is JsonArray spread)
+                    foreach (var element in spread) yield return element?.DeepClone();
+                else yield return it.Output?.DeepClone();
+            }
+        }
+        if (!exported) return new JsonArray([.. Formatted(iterations)]);
+
+        var parameters = ReaderParameters(sc, writer, effective, states) as JsonObject
+            ?? throw sc.Runtime("The ResultWriter needs Parameters with a Bucket and a Prefix");
+        if (parameters["Bucket"] is not JsonValue bv || !bv.TryGetValue<string>(out var bucket))
+            throw sc.Runtime("The ResultWriter's Parameters need a Bucket, a string");
+        var keyPrefix = parameters["Prefix"] is JsonValue pv && pv.TryGetValue<string>(out var p) && p.Length > 0 ? p.TrimEnd('/') + "/" : "";
+        var written = await Journal.OnceAsync($"{sc.Key}.writer{attempt}", async () =>
+        {
+            try
+            {
+                var files = new JsonObject { ["FAILED"] = new JsonArray(), ["PENDING"] = new JsonArray(), ["SUCCEEDED"] = new JsonArray() };
+                var extension = outputType == "JSONL" ? "jsonl" : "json";
+                foreach (var (status, group) in new[] { ("SUCCEEDED", iterations.Where(i => i.Error is null)), ("FAILED", iterations.Where(i => i.Error is not null)) })
+                {
+                    var results = Formatted(group).ToList();
+                    if (results.Count == 0) continue;
+                    var text = outputType == "JSONL"
+                        ? string.Concat(results.Select(r => Json.Serialize(r) + "\n"))
+                        : Json.Serialize(new JsonArray([.. results]));
+                    var key = $"{keyPrefix}{runId}/{status}_0.{extension}";
+                    await PutAsync(sc, bucket, key, text, attempt);
+                    files[status]!.AsArray().Add(new JsonObject { ["Key"] = key, ["Size"] = Json.ByteCount(text) });
+                }
+                var manifestKey = $"{keyPrefix}{runId}/manifest.json";
+                var manifest = new JsonObject { ["DestinationBucket"] = bucket, ["MapRunArn"] = mapRunArn, ["ResultFiles"] = files };
+                await PutAsync(sc, bucket, manifestKey, Json.Serialize(manifest), attempt);
+                return new JsonObject { ["result"] = new JsonObject { ["MapRunArn"] = mapRunArn, ["ResultWriterDetails"] = new JsonObject { ["Bucket"] = bucket, ["Key"] = manifestKey } } };
+            }
+            catch (StatesError e)
+            {
+                return new JsonObject { ["error"] = "States.ResultWriterFailed", ["cause"] = string.IsNullOrEmpty(e.Error) ? e.Cause : $"{e.Error}: {e.Cause}" };
+            }
+        }, sc.CancellationToken);
+        if (written?["error"] is JsonNode error) throw new StatesError(error.GetValue<string>(), written["cause"]?.GetValue<string>());
+        return written!["result"]!.DeepClone();
+    }
+
+    private Task<JsonNode?> PutAsync(StateContext sc, string bucket, string key, string body, int attempt) =>
+        host.RunTaskAsync(new TaskRequest(PutObject, new JsonObject { ["Bucket"] = bucket, ["Key"] = key, ["Body"] = body }, sc.State.Name,
+            $"{sc.Key}#writer{attempt}/{key}", null, null, null, null), _ => ValueTask.CompletedTask, sc.CancellationToken);
+
+    /// <summary>"arn:aws:states:REGION:ACCOUNT" and the machine's name, from its ARN (a version's or alias's too).</summary>
+    private static (string Prefix, string MachineName) ArnParts(string stateMachineArn)
+    {
+        var parts = stateMachineArn.Split(':');
+        return parts.Length >= 7 ? (string.Join(':', parts.Take(5)), parts[6]) : (stateMachineArn, stateMachineArn);
+    }
+}
