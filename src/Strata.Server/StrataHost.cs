@@ -297,6 +297,7 @@ public static class StrataHost
             new TaskIntegrations(new DeferredCalls(() => internalCalls!), roles, clock, callbackTasks, activityStore)
             {
                 ServerStopping = app.Lifetime.ApplicationStopping,
+                Http = new HttpTasks(new EventsHttpConnections(eventsStore, options.Region), options.Region),
             }, clock,
             app.Services.GetRequiredService<ILogger<ExecutionRunner>>())
         {

@@ -74,7 +74,9 @@ public sealed class Authorizer(IPolicySource iam, IReadOnlyList<ResourcePolicyLo
 
     /// <summary>A decision for a principal acting without a request of its own: a service using
     /// an execution role (SageMaker reading model artifacts), with the keys such calls carry.</summary>
-    public AuthorizationResult DecideForService(Principal principal, string action, string resource, string viaService)
+    /// <param name="keys">The action's own condition keys (an HTTP Task's <c>states:HTTPEndpoint</c>, …).</param>
+    public AuthorizationResult DecideForService(Principal principal, string action, string resource, string viaService,
+        IReadOnlyDictionary<string, string>? keys = null)
         => Decide(principal, action, resource, policies =>
         {
             var now = clock.GetUtcNow();
@@ -88,6 +90,7 @@ public sealed class Authorizer(IPolicySource iam, IReadOnlyList<ResourcePolicyLo
                 ["kms:ViaService"] = [viaService],
                 ["kms:CallerAccount"] = [principal.AccountId],
             };
+            foreach (var (key, value) in keys ?? new Dictionary<string, string>()) context[key] = [value];
             AddPrincipalKeys(context, principal, policies);
             return context;
         }, null, null);

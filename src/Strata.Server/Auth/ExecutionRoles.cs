@@ -49,9 +49,9 @@ public sealed class ExecutionRoles(IPolicySource iam, Authorizer authorizer, IAu
 
     /// <summary>Throws unless the role session may perform <paramref name="action"/> on
     /// <paramref name="resource"/>; the message names all three.</summary>
-    public void Require(Principal session, string action, string resource, string viaService, string what)
+    public void Require(Principal session, string action, string resource, string viaService, string what, IReadOnlyDictionary<string, string>? keys = null)
     {
-        var result = authorizer.DecideForService(session, action, resource, viaService);
+        var result = authorizer.DecideForService(session, action, resource, viaService, keys);
         RecordAccess(session, action, resource, viaService, result.IsAllowed);
         if (!result.IsAllowed)
             throw new ExecutionRoleException($"{what}: the execution role {session.RoleArn} is not authorized to perform {action} on resource {resource}"

@@ -28,6 +28,9 @@ public sealed class TaskIntegrations(IInternalCalls calls, ExecutionRoles roles,
     /// state timed out, a sibling branch failed) ends what it started, as AWS does.</summary>
     public CancellationToken ServerStopping { get; init; }
 
+    /// <summary>The HTTP Task (<c>arn:aws:states:::http:invoke</c>); null where the server has no connections.</summary>
+    public HttpTasks? Http { get; init; }
+
     /// <summary>The SDK integration names of the JSON services Strata serves: the service id in the
     /// catalog, the PascalCase name errors carry (<c>SageMaker.ResourceNotFoundException</c>), and
     /// whether its wire members are camelCase (States' Parameters are PascalCase for every service).</summary>
@@ -117,6 +120,8 @@ public sealed class TaskIntegrations(IInternalCalls calls, ExecutionRoles roles,
                 return await StartExecutionAsync(principal, pattern, journal, request, emit, ct);
             case ["aws-sdk", var service, var action] when pattern == "":
                 return await SdkCallAsync(principal, resource, service, action, request, ct);
+            case ["http", "invoke"] when pattern == "" && Http is not null:
+                return await HttpInvokeAsync(execution, principal, request, ct);
             case ["s3", "getObject" or "listObjectsV2" or "putObject"] when pattern == "":
                 return await MapS3Async(principal, Pascal(parts[1]), request, ct);
         }
@@ -153,6 +158,25 @@ public sealed class TaskIntegrations(IInternalCalls calls, ExecutionRoles roles,
             throw new StatesError("States.Runtime", $"Strata does not serve the AWS SDK integration '{resource}': service {service} is not one Strata runs.");
         return await CallAsync(principal, sdk.Id, operation, request.Parameters, sdk.CamelCase, ct,
             (code, message, id) => SdkError(sdk.ErrorPrefix, code, message, id));
+    }
+
+    /// <summary>An HTTP Task, as AWS authorizes it: the role may <c>states:InvokeHTTPEndpoint</c> on the state
+    /// machine (with <c>states:HTTPEndpoint</c> and <c>states:HTTPMethod</c> for policies that scope it down) and
+    /// <c>events:RetrieveConnectionCredentials</c> on the connection.</summary>
+    async Task<JsonNode?> HttpInvokeAsync(ExecutionRow execution, Principal principal, TaskRequest request, CancellationToken ct)
+    {
+        var call = HttpTasks.Parse(request.Parameters);
+        try
+        {
+            roles.Require(principal, "states:InvokeHTTPEndpoint", execution.StateMachineArn, StatesService, "The HTTP Task",
+                new Dictionary<string, string> { ["states:HTTPEndpoint"] = call.Endpoint.ToString(), ["states:HTTPMethod"] = call.Method });
+            roles.Require(principal, "events:RetrieveConnectionCredentials", call.ConnectionArn, StatesService, "The HTTP Task");
+        }
+        catch (ExecutionRoleException e)
+        {
+            throw new StatesError("States.TaskFailed", e.Message);
+        }
+        return await Http!.InvokeAsync(execution.Account, call, ct);
     }
 
     /// <summary>The most of an object a distributed Map's ItemReader reads.</summary>

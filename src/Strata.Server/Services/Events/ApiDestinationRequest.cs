@@ -88,15 +88,7 @@ public static class ApiDestinationRequest
         var headers = new Dictionary<string, string>(StringComparer.OrdinalIgnoreCase);
         foreach (var (key, value) in target?.HeaderParameters ?? []) headers[key] = value;
         foreach (var h in connection.InvocationHttpParameters?.HeaderParameters ?? []) headers[h.Key] = h.Value;
-        switch (connection.AuthorizationType)
-        {
-            case "API_KEY":
-                headers[connection.ApiKeyName!] = connection.ApiKeyValue!;
-                break;
-            case "BASIC":
-                headers["Authorization"] = "Basic " + Convert.ToBase64String(Encoding.UTF8.GetBytes($"{connection.Username}:{connection.Password}"));
-                break;
-        }
+        foreach (var (key, value) in AuthorizationHeaders(connection)) headers[key] = value;
         // A Content-Type among the parameters replaces AWS's (AWS allows that since 2024).
         var contentType = headers.Remove("Content-Type", out var given) ? given : ContentType;
         // What AWS always sends: the caller's parameters cannot change who is calling.
@@ -115,6 +107,21 @@ public static class ApiDestinationRequest
             request.Content = content;
         }
         return request;
+    }
+
+    /// <summary>The header a connection's credentials become: its API key under the key's name, or
+    /// BASIC's <c>Authorization</c> (API destinations and Step Functions' HTTP Tasks send the same).</summary>
+    public static IEnumerable<KeyValuePair<string, string>> AuthorizationHeaders(ConnectionRow connection)
+    {
+        switch (connection.AuthorizationType)
+        {
+            case "API_KEY":
+                yield return new(connection.ApiKeyName!, connection.ApiKeyValue!);
+                break;
+            case "BASIC":
+                yield return new("Authorization", "Basic " + Convert.ToBase64String(Encoding.UTF8.GetBytes($"{connection.Username}:{connection.Password}")));
+                break;
+        }
     }
 
     /// <summary>Replaces the endpoint's "*" wildcards in order; one with no value left stays "*".</summary>
