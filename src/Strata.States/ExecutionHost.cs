@@ -71,6 +71,13 @@ public sealed record TaskRequest(string Resource, JsonNode? Parameters, string S
 {
     /// <summary>When the attempt was scheduled (its TaskScheduled/ActivityScheduled event): TimeoutSeconds counts from here.</summary>
     public DateTimeOffset? ScheduledAt { get; init; }
+
+    /// <summary>A distributed Map's ItemReader or ResultWriter call (<c>s3:getObject</c>, <c>s3:listObjectsV2</c>,
+    /// <c>s3:putObject</c>), which are not Task resources.</summary>
+    public bool ItemReaderOrWriter { get; init; }
+
+    /// <summary>An ItemReader's MaxItems: a listing need not go past it.</summary>
+    public long? MaxItems { get; init; }
 }
 
 /// <summary>An error raised by a state: its name (<c>States.TaskFailed</c>, <c>States.Runtime</c>,

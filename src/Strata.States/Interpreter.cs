@@ -111,8 +111,10 @@ public static class Interpreter
 /// <param name="RetrierRetryCount">The retries the retrier matching the error has made already.</param>
 /// <param name="Context">Members laid over the context object <c>$$</c>.</param>
 /// <param name="MapItemReaderData">What a mocked distributed Map's ItemReader reads, as its source holds it (a CSV's text, …).</param>
+/// <param name="MapIterationFailureCount">How many of a mocked Map's iterations failed: past its tolerated
+/// failures the Map fails with <c>States.ExceedToleratedFailureThreshold</c>.</param>
 public sealed record TestStateOptions(bool HasMock = false, JsonNode? MockResult = null, string? MockError = null, string? MockCause = null,
-    int RetrierRetryCount = 0, JsonObject? Context = null, string? MapItemReaderData = null);
+    int RetrierRetryCount = 0, JsonObject? Context = null, string? MapItemReaderData = null, int? MapIterationFailureCount = null);
 
 /// <summary>How TestState's one state ended.</summary>
 /// <param name="Status"><c>SUCCEEDED</c>, <c>FAILED</c>, <c>RETRIABLE</c> or <c>CAUGHT_ERROR</c>.</param>

@@ -268,6 +268,19 @@ public class DistributedMapTests
         Assert.Equal("States.ItemReaderFailed", ragged.Outcome.Error);
     }
 
+    [Theory]
+    [InlineData("\"ItemReader\":{\"Resource\":\"arn:aws:states:::s3:getObject\",\"ReaderConfig\":\"CSV\"}", "ReaderConfig")]
+    [InlineData("\"ItemReader\":{\"Resource\":\"arn:aws:states:::s3:getObject\",\"ReaderConfig\":{\"InputType\":7}}", "InputType")]
+    [InlineData("\"ItemReader\":{\"Resource\":\"arn:aws:states:::s3:deleteObject\"}", "Resource")]
+    [InlineData("\"ResultWriter\":{\"WriterConfig\":[\"NONE\"]}", "WriterConfig")]
+    [InlineData("\"ResultWriter\":{}", "ResultWriter")]
+    [InlineData("\"Label\":42", "Label")]
+    public void Bad_readers_writers_and_labels_are_invalid_definitions(string fields, string named)
+    {
+        var e = Assert.Throws<InvalidDefinitionException>(() => StateMachineDefinition.Parse(Map(fields)));
+        Assert.Contains(named, e.Message);
+    }
+
     [Fact]
     public async Task Result_writer_exports_a_manifest_and_a_file_per_status()
     {

@@ -61,6 +61,10 @@ public class TestStateTests
         Assert.Equal(3, d["maxConcurrency"]!.GetValue<int>());
         Assert.Equal(50, d["toleratedFailurePercentage"]!.GetValue<double>());
         Assert.Equal(1, d["toleratedFailureCount"]!.GetValue<int>());
+        var failing = await TestAsync("""
+            {"Type":"Map","ItemsPath":"$.xs","ToleratedFailureCount":1,"ItemProcessor":{"ProcessorConfig":{"Mode":"DISTRIBUTED","ExecutionType":"STANDARD"},"StartAt":"P","States":{"P":{"Type":"Pass","End":true}}},"End":true}
+            """, """{"xs":[10,20,30]}""", NeverCalled, options: new TestStateOptions(HasMock: true, MockResult: JsonNode.Parse("[1]"), MapIterationFailureCount: 2));
+        Assert.Equal(("FAILED", "States.ExceedToleratedFailureThreshold"), (failing.Status, failing.Error));
     }
 
     [Fact]

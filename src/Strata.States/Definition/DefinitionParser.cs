@@ -314,7 +314,9 @@ internal sealed class DefinitionParser
                         if (ir is not JsonObject reader || !Json.TryString(reader["Resource"], out var rr)
                             || rr is not ("arn:aws:states:::s3:getObject" or "arn:aws:states:::s3:listObjectsV2"))
                             Schema_("The value for the field 'Resource' must be one of [arn:aws:states:::s3:getObject, arn:aws:states:::s3:listObjectsV2]", loc + "/ItemReader/Resource");
-                        else if (reader["ReaderConfig"]?["InputType"] is JsonNode it && !(Json.TryString(it, out var its) && its is "JSON" or "JSONL" or "CSV" or "MANIFEST" or "PARQUET"))
+                        else if (reader.TryGetPropertyValue("ReaderConfig", out var rc) && rc is not JsonObject)
+                            Schema_("The value for the field 'ReaderConfig' must be an object", loc + "/ItemReader/ReaderConfig");
+                        else if ((rc as JsonObject)?["InputType"] is JsonNode it && !(Json.TryString(it, out var its) && its is "JSON" or "JSONL" or "CSV" or "MANIFEST" or "PARQUET"))
                             Schema_("The value for the field 'InputType' must be one of [CSV, JSON, JSONL, MANIFEST, PARQUET]", loc + "/ItemReader/ReaderConfig/InputType");
                     }
                     if (so.TryGetPropertyValue("ResultWriter", out var rw))
@@ -323,11 +325,15 @@ internal sealed class DefinitionParser
                             Schema_("The field 'ResultWriter' must have a Resource and Parameters, a WriterConfig, or both", loc + "/ResultWriter");
                         else if (writer["Resource"] is JsonNode wr && !(Json.TryString(wr, out var wrs) && wrs == "arn:aws:states:::s3:putObject"))
                             Schema_("The value for the field 'Resource' must be arn:aws:states:::s3:putObject", loc + "/ResultWriter/Resource");
-                        else if (writer["WriterConfig"]?["Transformation"] is JsonNode tr && !(Json.TryString(tr, out var trs) && trs is "NONE" or "COMPACT" or "FLATTEN"))
+                        else if (writer.TryGetPropertyValue("WriterConfig", out var wc) && wc is not JsonObject)
+                            Schema_("The value for the field 'WriterConfig' must be an object", loc + "/ResultWriter/WriterConfig");
+                        else if ((wc as JsonObject)?["Transformation"] is JsonNode tr && !(Json.TryString(tr, out var trs) && trs is "NONE" or "COMPACT" or "FLATTEN"))
                             Schema_("The value for the field 'Transformation' must be one of [NONE, COMPACT, FLATTEN]", loc + "/ResultWriter/WriterConfig/Transformation");
-                        else if (writer["WriterConfig"]?["OutputType"] is JsonNode ot && !(Json.TryString(ot, out var ots) && ots is "JSON" or "JSONL"))
+                        else if ((wc as JsonObject)?["OutputType"] is JsonNode ot && !(Json.TryString(ot, out var ots) && ots is "JSON" or "JSONL"))
                             Schema_("The value for the field 'OutputType' must be one of [JSON, JSONL]", loc + "/ResultWriter/WriterConfig/OutputType");
                     }
+                    if (so.TryGetPropertyValue("Label", out var label) && !(Json.TryString(label, out var ls) && ls.Length is > 0 and <= 40))
+                        Schema_("The value for the field 'Label' must be a string of 1 to 40 characters", loc + "/Label");
                 }
                 break;
         }

@@ -19,7 +19,7 @@ internal sealed partial class Execution
     /// <summary>What the ItemReader reads, as the Map's items (at most ReaderConfig's MaxItems).</summary>
     private async Task<JsonArray> ReadItemsAsync(StateContext sc, JsonObject reader, JsonNode? effective, JsonObject? states, int attempt)
     {
-        var resource = reader["Resource"]?.GetValue<string>() ?? "";
+        var resource = Json.TryString(reader["Resource"], out var r) ? r : "";
         var parameters = ReaderParameters(sc, reader, effective, states);
         var config = reader["ReaderConfig"] as JsonObject ?? [];
         long? maxItems = null;
@@ -30,7 +30,8 @@ internal sealed partial class Execution
         }
         else if (config["MaxItemsPath"] is JsonNode mp)
         {
-            var path = JsonPathExpression.Compile(mp.GetValue<string>());
+            if (!Json.TryString(mp, out var mps)) throw sc.Runtime("The value for the field 'MaxItemsPath' must be a JSONPath");
+            var path = JsonPathExpression.Compile(mps);
             sc.Dollar = effective;
             if (!sc.TryResolve(path, out var v) || !Json.IsInteger(v, out var n) || n < 0)
                 throw sc.Runtime("The value for the field 'MaxItemsPath' must be a non-negative integer");
@@ -43,8 +44,8 @@ internal sealed partial class Execution
                 // A mocked Map (TestState) reads nothing: its items are the test's data, if any.
                 if (Mocked)
                     return new JsonObject { ["items"] = Test!.MapItemReaderData is { } data ? Items(resource == ListObjectsV2 ? GetObject : resource, config, new JsonObject { ["Body"] = data }) : new JsonArray() };
-                var answer = await host.RunTaskAsync(new TaskRequest(resource, parameters, sc.State.Name, $"{sc.Key}#reader{attempt}", null, null, null, null),
-                    _ => ValueTask.CompletedTask, sc.CancellationToken);
+                var answer = await host.RunTaskAsync(new TaskRequest(resource, parameters, sc.State.Name, $"{sc.Key}#reader{attempt}", null, null, null, null)
+                { ItemReaderOrWriter = true, MaxItems = maxItems is > 0 ? maxItems : null }, _ => ValueTask.CompletedTask, sc.CancellationToken);
                 return new JsonObject { ["items"] = Items(resource, config, answer) };
             }
             catch (StatesError e)
@@ -88,7 +89,9 @@ internal sealed partial class Execution
             return items;
         }
         var body = answer?["Body"] is JsonValue b && b.TryGetValue<string>(out var s) ? s : "";
-        var type = config["InputType"]?.GetValue<string>() ?? "JSON";
+        // A byte order mark is not part of the first item (nor of the CSV's first header).
+        if (body.StartsWith('\uFEFF')) body = body[1..];
+        var type = Json.TryString(config["InputType"], out var inputType) ? inputType : "JSON";
         switch (type)
         {
             case "JSON":
@@ -118,7 +121,7 @@ internal sealed partial class Execution
     /// is the first row, or ReaderConfig's CSVHeaders when CSVHeaderLocation is GIVEN.</summary>
     private static JsonArray CsvItems(string body, JsonObject config)
     {
-        var delimiter = (config["CSVDelimiter"]?.GetValue<string>() ?? "COMMA") switch
+        var delimiter = (Json.TryString(config["CSVDelimiter"], out var d) ? d : "COMMA") switch
         {
             "COMMA" => ',',
             "PIPE" => '|',
@@ -129,9 +132,10 @@ internal sealed partial class Execution
         };
         var rows = CsvRows(body, delimiter);
         string[] headers;
-        if (config["CSVHeaderLocation"]?.GetValue<string>() == "GIVEN")
-            headers = config["CSVHeaders"] is JsonArray given ? [.. given.Select(h => h?.GetValue<string>() ?? "")]
-                : throw new StatesError("States.ItemReaderFailed", "CSVHeaderLocation GIVEN needs CSVHeaders.");
+        if (Json.TryString(config["CSVHeaderLocation"], out var location) && location == "GIVEN")
+            headers = config["CSVHeaders"] is JsonArray given && given.All(h => Json.TryString(h, out _))
+                ? [.. given.Select(h => h!.GetValue<string>())]
+                : throw new StatesError("States.ItemReaderFailed", "CSVHeaderLocation GIVEN needs CSVHeaders, an array of strings.");
         else
         {
             if (rows.Count == 0) return [];
@@ -200,16 +204,17 @@ internal sealed partial class Execution
     {
         var config = writer["WriterConfig"] as JsonObject;
         var exported = writer["Resource"] is not null;
-        var transformation = config?["Transformation"]?.GetValue<string>() ?? (exported ? "NONE" : "COMPACT");
-        var outputType = config?["OutputType"]?.GetValue<string>() ?? "JSON";
+        var transformation = Json.TryString(config?["Transformation"], out var tr) ? tr : exported ? "NONE" : "COMPACT";
+        var outputType = Json.TryString(config?["OutputType"], out var ot) ? ot : "JSON";
         var runId = (await Journal.OnceAsync($"{sc.Key}.maprun{attempt}", () => ValueTask.FromResult<JsonNode?>(Guid.NewGuid().ToString()), sc.CancellationToken))!
             .GetValue<string>();
         var (prefix, machineName) = ArnParts(Start.StateMachineArn);
-        var label = sc.State["Label"]?.GetValue<string>() ?? sc.State.Name;
+        var label = Json.TryString(sc.State["Label"], out var l) ? l : sc.State.Name;
         var mapRunArn = $"{prefix}:mapRun:{machineName}/{label}:{runId}";
-        JsonNode? Record(Iteration it)
+        JsonNode? Record(Iteration it, int index)
         {
-            var name = Guid.NewGuid().ToString();
+            // Named from the recorded run id and the index: a replay formats the same names.
+            var name = NameOf(runId, index);
             var record = new JsonObject
             {
                 ["ExecutionArn"] = $"{prefix}:execution:{machineName}/{label}:{name}",
@@ -236,18 +241,19 @@ internal sealed partial class Execution
             record["StopDate"] = Timestamps.Format(it.Stop);
             return record;
         }
-        IEnumerable<JsonNode?> Formatted(IEnumerable<Iteration> its)
+        IEnumerable<JsonNode?> Formatted(IEnumerable<(Iteration It, int Index)> its)
         {
-            foreach (var it in its)
+            foreach (var (it, index) in its)
             {
                 // A failed iteration is reported whole whatever the transformation (AWS's note on COMPACT and FLATTEN).
-                if (transformation == "NONE" || it.Error is not null) yield return Record(it);
+                if (transformation == "NONE" || it.Error is not null) yield return Record(it, index);
                 else if (transformation == "FLATTEN" && it.Output is JsonArray spread)
                     foreach (var element in spread) yield return element?.DeepClone();
                 else yield return it.Output?.DeepClone();
             }
         }
-        if (!exported) return new JsonArray([.. Formatted(iterations)]);
+        var indexed = iterations.Select((it, i) => (it, i)).ToArray();
+        if (!exported) return new JsonArray([.. Formatted(indexed)]);
 
         var parameters = ReaderParameters(sc, writer, effective, states) as JsonObject
             ?? throw sc.Runtime("The ResultWriter needs Parameters with a Bucket and a Prefix");
@@ -260,7 +266,7 @@ internal sealed partial class Execution
             {
                 var files = new JsonObject { ["FAILED"] = new JsonArray(), ["PENDING"] = new JsonArray(), ["SUCCEEDED"] = new JsonArray() };
                 var extension = outputType == "JSONL" ? "jsonl" : "json";
-                foreach (var (status, group) in new[] { ("SUCCEEDED", iterations.Where(i => i.Error is null)), ("FAILED", iterations.Where(i => i.Error is not null)) })
+                foreach (var (status, group) in new[] { ("SUCCEEDED", indexed.Where(i => i.it.Error is null)), ("FAILED", indexed.Where(i => i.it.Error is not null)) })
                 {
                     var results = Formatted(group).ToList();
                     if (results.Count == 0) continue;
@@ -287,7 +293,17 @@ internal sealed partial class Execution
 
     private Task<JsonNode?> PutAsync(StateContext sc, string bucket, string key, string body, int attempt) =>
         host.RunTaskAsync(new TaskRequest(PutObject, new JsonObject { ["Bucket"] = bucket, ["Key"] = key, ["Body"] = body }, sc.State.Name,
-            $"{sc.Key}#writer{attempt}/{key}", null, null, null, null), _ => ValueTask.CompletedTask, sc.CancellationToken);
+            $"{sc.Key}#writer{attempt}/{key}", null, null, null, null)
+        { ItemReaderOrWriter = true }, _ => ValueTask.CompletedTask, sc.CancellationToken);
+
+    /// <summary>An iteration's name: a UUID made from its Map run's id and its index (the same on every replay).</summary>
+    private static string NameOf(string runId, int index)
+    {
+        var hash = System.Security.Cryptography.SHA256.HashData(Encoding.UTF8.GetBytes($"{runId}/{index}"));
+        hash[6] = (byte)((hash[6] & 0x0F) | 0x50);
+        hash[8] = (byte)((hash[8] & 0x3F) | 0x80);
+        return new Guid(hash.AsSpan(0, 16), bigEndian: true).ToString();
+    }
 
     /// <summary>"arn:aws:states:REGION:ACCOUNT" and the machine's name, from its ARN (a version's or alias's too).</summary>
     private static (string Prefix, string MachineName) ArnParts(string stateMachineArn)

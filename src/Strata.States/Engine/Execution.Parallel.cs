@@ -167,7 +167,12 @@ internal sealed partial class Execution
                     Inspection["toleratedFailureCount"] = tolerated;
                 if (sc.State["ToleratedFailurePercentage"] is JsonNode tp && Json.TryNumber(tp, out var tpv)) Inspection["toleratedFailurePercentage"] = tpv;
             }
-            if (Mocked) return MockedResult();
+            if (Mocked)
+            {
+                if (Test!.MapIterationFailureCount is { } failures && failures > tolerated)
+                    throw new StatesError("States.ExceedToleratedFailureThreshold", "The specified tolerated failure threshold was exceeded");
+                return MockedResult();
+            }
             var frames = new Frame[itemInputs.Length];
             for (var i = 0; i < itemInputs.Length; i++) frames[i] = new Frame($"{sc.Key}#{attempt}/{i}", started.Id, new Variables(sc.Frame.Variables));
             // What a ResultWriter reports of each iteration: its start, its end and its error.

@@ -13,8 +13,14 @@ internal sealed class Variables(Variables? parent)
 
     public bool TryGet(string name, out JsonNode? value)
     {
+        // Each read is its own copy: concurrent Map iterations and Parallel branches read the same
+        // outer values, and a node can be placed in only one output.
         for (var s = this; s is not null; s = s.Parent)
-            if (s._own.TryGetValue(name, out value)) return true;
+            if (s._own.TryGetValue(name, out value))
+            {
+                value = value?.DeepClone();
+                return true;
+            }
         value = null;
         return false;
     }

@@ -34,27 +34,26 @@ public sealed class StoredJournal(ExecutionStore store, ExecutionRow execution, 
     public (bool Found, JsonNode? Value) Recorded(string key) => store.Recorded(execution, key);
 }
 
-/// <summary>An EXPRESS execution's journal: in memory, as AWS keeps no history of express
-/// executions in the API (they go to CloudWatch Logs: <paramref name="appended"/> sees each new
-/// event); a restart ends them. The 25 000-event history quota is STANDARD's: an express execution
-/// records as many events as it makes (its five minutes bound them).</summary>
+/// <summary>An EXPRESS execution's journal (and TestState's): in memory, as AWS keeps no history of
+/// express executions in the API (they go to CloudWatch Logs: <paramref name="appended"/> sees each
+/// new event); a restart ends them. The 25 000-event history quota is STANDARD's: an express
+/// execution records as many events as it makes, and this journal keeps none of them (nothing
+/// replays an express execution), only their count, so a long one does not grow in memory.</summary>
 public sealed class MemoryJournal(TimeProvider clock, Action<HistoryEvent>? appended = null) : IExecutionJournal
 {
     readonly Lock _lock = new();
-    readonly Dictionary<string, HistoryEvent> _events = new(StringComparer.Ordinal);
-    readonly List<HistoryEvent> _ordered = [];
     readonly ConcurrentDictionary<string, Lazy<Task<JsonNode?>>> _values = new(StringComparer.Ordinal);
+    long _count;
 
-    public IReadOnlyList<HistoryEvent> Events { get { lock (_lock) return _ordered.ToList(); } }
+    /// <summary>How many events the execution has made.</summary>
+    public long Count { get { lock (_lock) return _count; } }
 
     public ValueTask<HistoryEvent> AppendAsync(string key, HistoryEventDraft draft, CancellationToken cancellationToken)
     {
+        // One at a time: the log sees the events in the order of their ids.
         lock (_lock)
         {
-            if (_events.TryGetValue(key, out var recorded)) return ValueTask.FromResult(recorded);
-            var e = new HistoryEvent(_ordered.Count + 1, draft.PreviousEventId, clock.GetUtcNow(), draft.Type, draft.DetailsName, draft.Details);
-            _events[key] = e;
-            _ordered.Add(e);
+            var e = new HistoryEvent(++_count, draft.PreviousEventId, clock.GetUtcNow(), draft.Type, draft.DetailsName, draft.Details);
             appended?.Invoke(e);
             return ValueTask.FromResult(e);
         }

@@ -122,7 +122,7 @@ public sealed class TaskIntegrations(IInternalCalls calls, ExecutionRoles roles,
                 return await SdkCallAsync(principal, resource, service, action, request, ct);
             case ["http", "invoke"] when pattern == "" && Http is not null:
                 return await HttpInvokeAsync(execution, principal, request, ct);
-            case ["s3", "getObject" or "listObjectsV2" or "putObject"] when pattern == "":
+            case ["s3", "getObject" or "listObjectsV2" or "putObject"] when pattern == "" && request.ItemReaderOrWriter:
                 return await MapS3Async(principal, Pascal(parts[1]), request, ct);
         }
         throw new StatesError("States.Runtime", $"Strata does not serve the task resource '{resource}'.");
@@ -179,8 +179,12 @@ public sealed class TaskIntegrations(IInternalCalls calls, ExecutionRoles roles,
         return await Http!.InvokeAsync(execution.Account, call, ct);
     }
 
-    /// <summary>The most of an object a distributed Map's ItemReader reads.</summary>
-    const long MaxItemReaderBytes = 256L << 20;
+    /// <summary>The most of an object a distributed Map's ItemReader reads: its items are held in memory
+    /// and recorded in the journal (several times their size as JSON), so the bound is well below what AWS reads.</summary>
+    const long MaxItemReaderBytes = 32L << 20;
+
+    /// <summary>The most objects an ItemReader lists (MaxItems stops it sooner).</summary>
+    const int MaxListedItems = 100_000;
 
     /// <summary>A distributed Map's ItemReader and ResultWriter calls (<c>arn:aws:states:::s3:getObject</c>,
     /// <c>…:s3:listObjectsV2</c>, <c>…:s3:putObject</c>): the object's whole body (not bounded by a task's
@@ -197,7 +201,10 @@ public sealed class TaskIntegrations(IInternalCalls calls, ExecutionRoles roles,
                 if (page.Error is { } e) throw SdkError("S3", e.Code, e.Message, page.RequestId, e.Status);
                 var answer = SdkWire.S3Answer(operation, page);
                 foreach (var o in answer["Contents"] as JsonArray ?? []) contents.Add(o?.DeepClone());
+                if (request.MaxItems is { } max && contents.Count >= max) break;
                 if (answer["IsTruncated"]?.GetValue<bool>() != true || answer["NextContinuationToken"] is not JsonValue next) break;
+                if (contents.Count >= MaxListedItems)
+                    throw new StatesError("States.ItemReaderFailed", $"The listing has more than {MaxListedItems} objects, the most Strata's ItemReader lists: set MaxItems or a narrower Prefix.");
                 parameters["ContinuationToken"] = next.GetValue<string>();
             }
             return new JsonObject { ["Contents"] = contents };

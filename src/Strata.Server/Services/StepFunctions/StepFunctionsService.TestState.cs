@@ -61,7 +61,12 @@ public sealed partial class StepFunctionsService
         if (request.Context is not null)
             options = options with { Context = ParseJson(request.Context, "context") as JsonObject ?? throw new StatesValidation("The field 'context' must be a JSON object.") };
         if (request.StateConfiguration is { } configuration)
-            options = options with { RetrierRetryCount = configuration.RetrierRetryCount ?? 0, MapItemReaderData = configuration.MapItemReaderData };
+            options = options with
+            {
+                RetrierRetryCount = configuration.RetrierRetryCount ?? 0,
+                MapItemReaderData = configuration.MapItemReaderData,
+                MapIterationFailureCount = configuration.MapIterationFailureCount,
+            };
 
         var account = ctx.Principal.AccountId;
         var name = Guid.NewGuid().ToString();
