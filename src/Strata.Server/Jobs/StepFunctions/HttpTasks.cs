@@ -1,9 +1,9 @@
 using System.Globalization;
 using System.Net;
-using System.Net.Security;
 using System.Text;
 using System.Text.Json;
 using System.Text.Json.Nodes;
+using Strata.Server.Jobs.Delivery;
 using Strata.States;
 
 namespace Strata.Server.Jobs.StepFunctions;
@@ -42,20 +42,7 @@ public sealed class HttpTasks(IHttpConnections connections, string region)
     static readonly string[] Methods = ["GET", "POST", "PUT", "DELETE", "PATCH", "OPTIONS", "HEAD"];
 
     /// <summary>The client the requests go through (a test may give its own handler).</summary>
-    public HttpMessageInvoker Http { get; init; } = new HttpClient(new SocketsHttpHandler
-    {
-        AllowAutoRedirect = false,
-        UseCookies = false,
-        AutomaticDecompression = DecompressionMethods.All,
-        PooledConnectionLifetime = TimeSpan.FromMinutes(2),
-        // A self-signed certificate is accepted from loopback endpoints only, as for API destinations.
-        SslOptions = new SslClientAuthenticationOptions
-        {
-            RemoteCertificateValidationCallback = (sender, _, _, errors) => errors == SslPolicyErrors.None
-                || (sender as SslStream)?.TargetHostName is "localhost" or "127.0.0.1" or "::1",
-        },
-    })
-    { Timeout = System.Threading.Timeout.InfiniteTimeSpan };
+    public HttpMessageInvoker Http { get; init; } = OutboundHttp.Create(DecompressionMethods.All);
 
     /// <summary>The request a task's Parameters describe, checked: the endpoint, the method, the connection.</summary>
     public sealed record Call(Uri Endpoint, string Method, string ConnectionArn, JsonObject Parameters);

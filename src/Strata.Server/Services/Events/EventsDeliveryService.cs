@@ -1,6 +1,5 @@
 using System.Collections.Concurrent;
 using System.Net;
-using System.Net.Security;
 using System.Text.Json;
 using System.Text.Json.Nodes;
 using Strata.Server.Jobs.Delivery;
@@ -58,21 +57,7 @@ public sealed class EventsDeliveryService(EventsService events, EventsStore stor
     public static readonly TimeSpan ApiDestinationTimeout = TimeSpan.FromSeconds(5);
 
     /// <summary>The client API destinations' requests go through (a test may give its own handler).</summary>
-    public HttpMessageInvoker Http { get; init; } = new HttpClient(new SocketsHttpHandler
-    {
-        AllowAutoRedirect = false,
-        UseCookies = false,
-        AutomaticDecompression = DecompressionMethods.None,
-        PooledConnectionLifetime = TimeSpan.FromMinutes(2),
-        // A self-signed certificate is accepted from loopback endpoints only (a test's or a local
-        // service's); any other HTTPS endpoint must present a certificate the machine trusts.
-        SslOptions = new SslClientAuthenticationOptions
-        {
-            RemoteCertificateValidationCallback = (sender, _, _, errors) => errors == SslPolicyErrors.None
-                || (sender as SslStream)?.TargetHostName is "localhost" or "127.0.0.1" or "::1",
-        },
-    })
-    { Timeout = Timeout.InfiniteTimeSpan };
+    public HttpMessageInvoker Http { get; init; } = OutboundHttp.Create(DecompressionMethods.None);
 
     /// <summary>Each API destination's rate limit, by ARN: in memory, so a restart starts each
     /// bucket full (at most one second's burst more than the rate).</summary>
