@@ -35,7 +35,21 @@ def start():
         names.append(name)
     for name in names:
         until(f"{name} training", lambda: sm.describe_training_job(TrainingJobName=name)["SecondaryStatus"] == "Training", 60)
+        # Training is set when the container starts, before it wrote its checkpoint: killing the
+        # server before then leaves nothing to restore (a loaded machine showed that race).
+        until(f"{name} checkpointed", lambda: logged(name, "waiting for SIGTERM"), 60)
     print(" ".join(names))
+
+
+def logged(job, text):
+    """Whether a log stream of the job has a line containing the text."""
+    logs = client("logs")
+    try:
+        streams = logs.describe_log_streams(logGroupName="/aws/sagemaker/TrainingJobs", logStreamNamePrefix=f"{job}/")["logStreams"]
+    except logs.exceptions.ResourceNotFoundException:
+        return False  # the group is made with the first line
+    return any(text in e["message"] for s in streams
+               for e in logs.get_log_events(logGroupName="/aws/sagemaker/TrainingJobs", logStreamName=s["logStreamName"])["events"])
 
 
 def check(with_checkpoints, without):
@@ -46,13 +60,7 @@ def check(with_checkpoints, without):
     statuses = [t["Status"] for t in sm.describe_training_job(TrainingJobName=with_checkpoints)["SecondaryStatusTransitions"]]
     assert "Restarting" in statuses, statuses
     # What the first run checkpointed before the server died was restored for the second.
-    logs = client("logs")
-
-    def restored():
-        streams = logs.describe_log_streams(logGroupName="/aws/sagemaker/TrainingJobs", logStreamNamePrefix=f"{with_checkpoints}/")["logStreams"]
-        return any(f"restored checkpoint of {with_checkpoints}" in e["message"] for s in streams
-                   for e in logs.get_log_events(logGroupName="/aws/sagemaker/TrainingJobs", logStreamName=s["logStreamName"])["events"])
-    until("the checkpoint restored", restored, 60)
+    until("the checkpoint restored", lambda: logged(with_checkpoints, f"restored checkpoint of {with_checkpoints}"), 60)
     sm.stop_training_job(TrainingJobName=with_checkpoints)
     until("stopped", lambda: sm.describe_training_job(TrainingJobName=with_checkpoints)["TrainingJobStatus"] == "Stopped", 60)
     print("ok")
