@@ -302,6 +302,7 @@ public static class StrataHost
             app.Services.GetRequiredService<ILogger<ExecutionRunner>>())
         {
             Events = serviceEvents,
+            MapRuns = new MapRunStore(state, executionStore),
         };
         var stepFunctions = new StepFunctionsService(new StepFunctionsStore(state), executionStore, stepFunctionsRunner, roles, clock, options.Region,
             app.Services.GetRequiredService<ILogger<StepFunctionsService>>())

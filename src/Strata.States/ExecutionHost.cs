@@ -27,6 +27,66 @@ public interface IExecutionHost
     /// the same attempt (polls the job it created) instead of starting another.
     /// </summary>
     Task<JsonNode?> RunTaskAsync(TaskRequest request, Func<HistoryEventDraft, ValueTask> emit, CancellationToken cancellationToken);
+
+    /// <summary>Where a distributed Map keeps its Map Runs and child executions. A host without them (a
+    /// test's, TestState's) runs a distributed Map's iterations in the parent's own history, as an inline Map's.</summary>
+    IMapRunHost? MapRuns => null;
+}
+
+/// <summary>
+/// A distributed Map's Map Runs and their child executions, as the host keeps them (DescribeMapRun,
+/// ListExecutions by Map Run). The interpreter runs each child itself, on the host and journal this
+/// gives it: a child's history is its own, so a Map's items do not count against the parent's history.
+/// Every call is idempotent by the ARNs and names the interpreter makes (stable across replays): after
+/// a restart the replay finds the run and its children as they were, and runs only the unfinished ones.
+/// </summary>
+public interface IMapRunHost
+{
+    /// <summary>Records the Map Run, RUNNING, unless it is recorded.</summary>
+    ValueTask StartAsync(MapRunStart run, CancellationToken cancellationToken);
+
+    /// <summary>The run's settings now: UpdateMapRun changes them while it runs.</summary>
+    MapRunSettings Settings(string mapRunArn);
+
+    /// <summary>Completes when UpdateMapRun next changes the run's settings.</summary>
+    Task Changed(string mapRunArn);
+
+    /// <summary>The child execution: made now (RUNNING, on a host of its own) unless it was, and then as it is
+    /// (its outcome when it ended; its host to resume it on when it still runs).</summary>
+    ValueTask<ChildExecution> ChildAsync(string mapRunArn, ChildExecutionStart child, CancellationToken cancellationToken);
+
+    /// <summary>The child ended so; the host records its end (ABORTED: the Map or StopExecution stopped it,
+    /// and the host appends its <c>ExecutionAborted</c>).</summary>
+    ValueTask ChildEndedAsync(ChildExecution child, ExecutionOutcome outcome, CancellationToken cancellationToken);
+
+    /// <summary>The run ended: SUCCEEDED, FAILED or ABORTED, with how many results a ResultWriter exported.</summary>
+    ValueTask EndAsync(string mapRunArn, string status, long resultsWritten, CancellationToken cancellationToken);
+}
+
+/// <summary>A Map Run as it starts: its ARN, its children's state machine (<c>…:stateMachine:Machine/Label</c>),
+/// how many items and child executions it has (they differ under an ItemBatcher), and its settings.</summary>
+public sealed record MapRunStart(string MapRunArn, string StateMachineArn, long ItemCount, long ExecutionCount, string ExecutionType, MapRunSettings Settings);
+
+/// <summary>What UpdateMapRun changes: how many children run at once (0: as many as allowed) and how many
+/// failed items the run tolerates (a count and a percentage of its items; the larger wins).</summary>
+public sealed record MapRunSettings(int MaxConcurrency, double ToleratedFailurePercentage, long ToleratedFailureCount)
+{
+    /// <summary>How many items may fail, of <paramref name="items"/>, before the run fails.</summary>
+    public long Tolerated(long items) => ToleratedFailurePercentage >= 100 ? long.MaxValue
+        : Math.Max(ToleratedFailureCount, (long)Math.Floor(ToleratedFailurePercentage / 100.0 * items));
+}
+
+/// <summary>A child execution to start: its ARN, name, state machine (the Map's ItemProcessor, whose
+/// definition it records), input, how many items it processes, and its type (the ProcessorConfig's ExecutionType).</summary>
+public sealed record ChildExecutionStart(string ExecutionArn, string Name, string StateMachineArn, string StateMachineName, string Definition,
+    JsonNode? Input, long ItemCount, string ExecutionType);
+
+/// <summary>A child execution as the host has it: how it started, the host it runs on, and its outcome and
+/// stop date once it ended.</summary>
+public sealed record ChildExecution(ExecutionStart Start, IExecutionHost Host, ExecutionOutcome? Outcome, DateTimeOffset? StopDate)
+{
+    /// <summary>Cancelled when the child alone is stopped (StopExecution names it): it ends ABORTED.</summary>
+    public CancellationToken Stopped { get; init; }
 }
 
 /// <summary>
@@ -107,5 +167,6 @@ public sealed record ExecutionStart(string ExecutionArn, string ExecutionName, s
 }
 
 /// <summary>How an execution ended: <c>SUCCEEDED</c>, <c>FAILED</c> or <c>TIMED_OUT</c> (an aborted
-/// execution is one the runner cancelled: the interpreter then throws OperationCanceledException).</summary>
+/// execution is one the runner cancelled: the interpreter then throws OperationCanceledException; a
+/// distributed Map's child that the Map stopped ends <c>ABORTED</c>).</summary>
 public sealed record ExecutionOutcome(string Status, JsonNode? Output, string? Error, string? Cause);

@@ -194,6 +194,169 @@ internal sealed partial class Execution
         return rows;
     }
 
+    /// <summary>The most child executions of one Map Run that run at once in Strata (AWS allows 10 000): a
+    /// MaxConcurrency of 0, or above this, runs this many.</summary>
+    internal const int DistributedMapConcurrency = 1000;
+
+    /// <summary>The attempt's Map Run: its id (recorded, so a replay finds the same run), its ARN
+    /// (<c>…:mapRun:Machine/Label:id</c>), and the parts its children's ARNs are made of.</summary>
+    private async Task<(string RunId, string MapRunArn, string Prefix, string MachineName, string Label)> MapRunOfAsync(StateContext sc, int attempt)
+    {
+        var runId = (await Journal.OnceAsync($"{sc.Key}.maprun{attempt}", () => ValueTask.FromResult<JsonNode?>(Guid.NewGuid().ToString()), sc.CancellationToken))!
+            .GetValue<string>();
+        var (prefix, machineName) = ArnParts(Start.StateMachineArn);
+        var label = Json.TryString(sc.State["Label"], out var l) ? l : sc.State.Name;
+        return (runId, $"{prefix}:mapRun:{machineName}/{label}:{runId}", prefix, machineName, label);
+    }
+
+    /// <summary>
+    /// A distributed Map on a host that keeps Map Runs: each (batch of) item(s) runs as a child execution of
+    /// the ItemProcessor, with a history of its own; the parent's history has MapRunStarted and how the run
+    /// ended. Children start in order, at most the run's MaxConcurrency at once (read again whenever one ends
+    /// or UpdateMapRun changes it). Once more items failed than the run tolerates, the rest are not started
+    /// and those running are stopped (ABORTED). On a replay, children that ended are read as they ended and
+    /// those still running resume from their own journals.
+    /// </summary>
+    private async Task<JsonNode?> MapRunAsync(StateContext sc, IMapRunHost runs, int attempt, int itemCount, JsonNode?[] inputs,
+        MapRunSettings declared, JsonNode? effective, JsonObject? states)
+    {
+        var s = sc.State;
+        var ct = sc.CancellationToken;
+        var (runId, mapRunArn, prefix, machineName, label) = await MapRunOfAsync(sc, attempt);
+        var processor = s.Processor!;
+        var config = (s["ItemProcessor"] ?? s["Iterator"])!.AsObject();
+        var type = Json.TryString(config["ProcessorConfig"]?["ExecutionType"], out var et) && et == "EXPRESS" ? "EXPRESS" : "STANDARD";
+        var definition = new JsonObject();
+        foreach (var kv in config) if (kv.Key != "ProcessorConfig") definition[kv.Key] = kv.Value?.DeepClone();
+        if (!definition.ContainsKey("QueryLanguage") && processor.QueryLanguage != "JSONPath") definition["QueryLanguage"] = processor.QueryLanguage;
+        var definitionJson = Json.Serialize(definition);
+        var childMachineArn = $"{prefix}:stateMachine:{machineName}/{label}";
+        // Each child's share of the items (a batch's, under an ItemBatcher).
+        var shares = inputs.Select(i => s["ItemBatcher"] is not null && i?["Items"] is JsonArray batch ? (long)batch.Count : 1L).ToArray();
+
+        await runs.StartAsync(new MapRunStart(mapRunArn, childMachineArn, itemCount, inputs.Length, type, declared), ct);
+        await EmitAsync(sc.Frame, $"{sc.Key}.maprunstarted{attempt}", "MapRunStarted", "mapRunStartedEventDetails",
+            new JsonObject { ["mapRunArn"] = mapRunArn }, ct);
+
+        var values = new JsonNode?[inputs.Length];
+        var errors = new StatesError?[inputs.Length];
+        var starts = new DateTimeOffset[inputs.Length];
+        var stops = new DateTimeOffset[inputs.Length];
+        var sync = new Lock();
+        long failedItems = 0;
+        StatesError? failure = null;
+        using var stop = CancellationTokenSource.CreateLinkedTokenSource(ct);
+
+        async Task Child(int i)
+        {
+            // Off the loop (which holds the lock): a child that never waits would otherwise run there, one at a time.
+            await Task.Yield();
+            stop.Token.ThrowIfCancellationRequested();
+            var name = NameOf(runId, i);
+            var child = await runs.ChildAsync(mapRunArn, new ChildExecutionStart($"{prefix}:execution:{machineName}/{label}:{name}", name,
+                childMachineArn, $"{machineName}/{label}", definitionJson, inputs[i], shares[i], type), stop.Token);
+            starts[i] = child.Start.StartTime;
+            var outcome = child.Outcome;
+            if (outcome is null)
+            {
+                var execution = new Execution(processor, child.Start, child.Host);
+                using var stopped = CancellationTokenSource.CreateLinkedTokenSource(stop.Token, child.Stopped);
+                try
+                {
+                    outcome = await execution.RunAsync(stopped.Token);
+                }
+                catch (OperationCanceledException) when (stopped.IsCancellationRequested && !ct.IsCancellationRequested)
+                {
+                    // The run failed and the Map stops its children, or StopExecution stopped this one (the
+                    // parent's own stop leaves them to the host). The host records the abort.
+                    outcome = new ExecutionOutcome("ABORTED", null, null, null);
+                }
+                await runs.ChildEndedAsync(child, outcome, ct);
+                stops[i] = Clock.GetUtcNow();
+            }
+            else stops[i] = child.StopDate ?? child.Start.StartTime;
+            var exceeded = false;
+            lock (sync)
+            {
+                if (outcome.Status == "SUCCEEDED") values[i] = outcome.Output;
+                else
+                {
+                    var error = outcome.Status == "ABORTED" ? new StatesError("States.Aborted", "The Map Run stopped the execution.")
+                        : new StatesError(outcome.Error ?? "", outcome.Cause);
+                    errors[i] = error;
+                    values[i] = new JsonObject { ["Error"] = error.Error, ["Cause"] = error.Cause ?? "" };
+                    if (outcome.Status == "ABORTED") return;
+                    failedItems += shares[i];
+                    if (failure is null && failedItems > runs.Settings(mapRunArn).Tolerated(itemCount))
+                    {
+                        failure = error;
+                        exceeded = true;
+                    }
+                }
+            }
+            // Outside the lock: the others' cancellations run their continuations here.
+            if (exceeded) await stop.CancelAsync();
+        }
+
+        var running = new List<Task>();
+        var next = 0;
+        while (true)
+        {
+            // Taken before the settings are read: an UpdateMapRun between the two still wakes this loop.
+            var changed = runs.Changed(mapRunArn);
+            var limit = runs.Settings(mapRunArn).MaxConcurrency is > 0 and < DistributedMapConcurrency and var m ? m : DistributedMapConcurrency;
+            lock (sync)
+                while (failure is null && !stop.IsCancellationRequested && next < inputs.Length && running.Count < limit) running.Add(Child(next++));
+            if (running.Count == 0) break;
+            await Task.WhenAny([.. running, changed]);
+            // A child that threw (the parent stopped, or a host's failure) ends the Map with it.
+            var broken = running.FirstOrDefault(t => t.IsFaulted || t.IsCanceled);
+            running.RemoveAll(t => t.IsCompleted);
+            if (broken is not null)
+            {
+                await stop.CancelAsync();
+                try { await Task.WhenAll(running); } catch (OperationCanceledException) { } catch (StatesError) { }
+                await broken;
+            }
+        }
+        ct.ThrowIfCancellationRequested();
+
+        if (failure is not null)
+        {
+            // A Map Run fails so whatever its tolerance (0 by default), the children's errors are their own.
+            var error = new StatesError("States.ExceedToleratedFailureThreshold", "The specified tolerated failure threshold was exceeded");
+            await EmitAsync(sc.Frame, $"{sc.Key}.maprunended{attempt}", "MapRunFailed", "mapRunFailedEventDetails", ErrorDetails(error), ct);
+            await runs.EndAsync(mapRunArn, "FAILED", 0, ct);
+            await EmitAsync(sc.Frame, $"{sc.Key}.failed{attempt}", "MapStateFailed", null, null, ct);
+            throw error;
+        }
+        JsonNode? result;
+        long written = 0;
+        if (s["ResultWriter"] is JsonObject writer)
+        {
+            var iterations = new Iteration[inputs.Length];
+            for (var i = 0; i < iterations.Length; i++)
+                iterations[i] = new Iteration(inputs[i], errors[i] is null ? values[i] : null, errors[i], starts[i], stops[i]);
+            try
+            {
+                result = await WriteResultsAsync(sc, writer, effective, states, attempt, iterations);
+            }
+            catch (StatesError e)
+            {
+                await EmitAsync(sc.Frame, $"{sc.Key}.maprunended{attempt}", "MapRunFailed", "mapRunFailedEventDetails", ErrorDetails(e), ct);
+                await runs.EndAsync(mapRunArn, "FAILED", 0, ct);
+                await EmitAsync(sc.Frame, $"{sc.Key}.failed{attempt}", "MapStateFailed", null, null, ct);
+                throw;
+            }
+            if (writer["Resource"] is not null) written = itemCount;
+        }
+        else result = new JsonArray([.. values.Select(Json.Detach)]);
+        await EmitAsync(sc.Frame, $"{sc.Key}.maprunended{attempt}", "MapRunSucceeded", null, null, ct);
+        await runs.EndAsync(mapRunArn, "SUCCEEDED", written, ct);
+        await EmitAsync(sc.Frame, $"{sc.Key}.succeeded{attempt}", "MapStateSucceeded", null, null, ct);
+        return result;
+    }
+
     /// <summary>One iteration as a ResultWriter reports it.</summary>
     private sealed record Iteration(JsonNode? Input, JsonNode? Output, StatesError? Error, DateTimeOffset Start, DateTimeOffset Stop);
 
@@ -206,11 +369,7 @@ internal sealed partial class Execution
         var exported = writer["Resource"] is not null;
         var transformation = Json.TryString(config?["Transformation"], out var tr) ? tr : exported ? "NONE" : "COMPACT";
         var outputType = Json.TryString(config?["OutputType"], out var ot) ? ot : "JSON";
-        var runId = (await Journal.OnceAsync($"{sc.Key}.maprun{attempt}", () => ValueTask.FromResult<JsonNode?>(Guid.NewGuid().ToString()), sc.CancellationToken))!
-            .GetValue<string>();
-        var (prefix, machineName) = ArnParts(Start.StateMachineArn);
-        var label = Json.TryString(sc.State["Label"], out var l) ? l : sc.State.Name;
-        var mapRunArn = $"{prefix}:mapRun:{machineName}/{label}:{runId}";
+        var (runId, mapRunArn, prefix, machineName, label) = await MapRunOfAsync(sc, attempt);
         JsonNode? Record(Iteration it, int index)
         {
             // Named from the recorded run id and the index: a replay formats the same names.

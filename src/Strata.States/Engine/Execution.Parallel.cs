@@ -131,7 +131,8 @@ internal sealed partial class Execution
             var declaredConcurrency = (int)(IntegerField(sc, "MaxConcurrency", effective, states, 0) ?? 0);
             var maxConcurrency = declaredConcurrency;
             if (maxConcurrency is 0 or > InlineMapConcurrency) maxConcurrency = InlineMapConcurrency;
-            var tolerated = ToleratedFailures(sc, effective, states, items.Count);
+            var settings = DeclaredSettings(sc, effective, states, declaredConcurrency);
+            var tolerated = (int)Math.Min(int.MaxValue, settings.Tolerated(items.Count));
 
             var started = await EmitAsync(sc.Frame, $"{sc.Key}.started{attempt}", "MapStateStarted", "mapStateStartedEventDetails",
                 new JsonObject { ["length"] = items.Count }, sc.CancellationToken);
@@ -173,6 +174,8 @@ internal sealed partial class Execution
                     throw new StatesError("States.ExceedToleratedFailureThreshold", "The specified tolerated failure threshold was exceeded");
                 return MockedResult();
             }
+            if (s.IsDistributed && host.MapRuns is { } runs)
+                return await MapRunAsync(sc, runs, attempt, items.Count, itemInputs, settings, effective, states);
             var frames = new Frame[itemInputs.Length];
             for (var i = 0; i < itemInputs.Length; i++) frames[i] = new Frame($"{sc.Key}#{attempt}/{i}", started.Id, new Variables(sc.Frame.Variables));
             // What a ResultWriter reports of each iteration: its start, its end and its error.
@@ -270,11 +273,12 @@ internal sealed partial class Execution
         return [.. batches];
     }
 
-    /// <summary>How many iterations may fail before the Map fails: ToleratedFailureCount, or the percentage of the items.</summary>
-    private static int ToleratedFailures(StateContext sc, JsonNode? effective, JsonObject? states, int count)
+    /// <summary>The Map's declared MaxConcurrency and tolerated failures (ToleratedFailureCount(Path),
+    /// ToleratedFailurePercentage(Path)): what a Map Run starts with.</summary>
+    private static MapRunSettings DeclaredSettings(StateContext sc, JsonNode? effective, JsonObject? states, int maxConcurrency)
     {
-        var byCount = IntegerField(sc, "ToleratedFailureCount", effective, states, 0);
-        double? percentage = null;
+        var byCount = IntegerField(sc, "ToleratedFailureCount", effective, states, 0) ?? 0;
+        var percentage = 0.0;
         if (sc.State["ToleratedFailurePercentage"] is JsonNode p && Json.TryNumber(p, out var pv)) percentage = pv;
         else if (sc.State["ToleratedFailurePercentagePath"] is JsonNode pp)
         {
@@ -284,8 +288,6 @@ internal sealed partial class Execution
                 throw sc.Runtime("The value for the field 'ToleratedFailurePercentagePath' must be a number from 0 to 100");
             percentage = pv;
         }
-        var fromPercentage = percentage is { } pc ? (int)Math.Floor(pc / 100.0 * count) : 0;
-        if (percentage is >= 100) return int.MaxValue;
-        return (int)Math.Max(byCount ?? 0, fromPercentage);
+        return new MapRunSettings(maxConcurrency, percentage, byCount);
     }
 }

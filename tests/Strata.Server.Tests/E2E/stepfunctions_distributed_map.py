@@ -1,6 +1,7 @@
 """A distributed Map end to end with an unmodified boto3 (1.43 and Debian's 1.26): its items read
-from S3 by an ItemReader (CSV, JSON Lines, an object listing) as the execution's role, and its
-results exported to S3 by a ResultWriter (a manifest and a file per status)."""
+from S3 by an ItemReader (CSV, JSON Lines, an object listing) as the execution's role, its results
+exported to S3 by a ResultWriter (a manifest and a file per status), and its Map Run: child executions
+with histories of their own (DescribeMapRun, ListMapRuns, ListExecutions by Map Run, UpdateMapRun)."""
 import json
 
 from harness import client, eq, run, unique, until, validate_responses
@@ -30,11 +31,18 @@ PROCESSOR = {"ProcessorConfig": {"Mode": "DISTRIBUTED", "ExecutionType": "STANDA
     "Reject": {"Type": "Fail", "Error": "Row.Rejected", "Cause": "label is bad"}}}
 
 
-def execute(definition, role_arn=READER, execution_input="{}"):
+def start(definition, role_arn=READER, execution_input="{}", name=None):
     arn = sfn.create_state_machine(name=unique("dmap"), definition=json.dumps(definition), roleArn=role_arn)["stateMachineArn"]
-    run_arn = sfn.start_execution(stateMachineArn=arn, input=execution_input)["executionArn"]
-    until(f"{run_arn} ends", lambda: sfn.describe_execution(executionArn=run_arn)["status"] != "RUNNING", 120)
+    return arn, sfn.start_execution(stateMachineArn=arn, input=execution_input, **({"name": name} if name else {}))["executionArn"]
+
+
+def ended(run_arn, seconds=120):
+    until(f"{run_arn} ends", lambda: sfn.describe_execution(executionArn=run_arn)["status"] != "RUNNING", seconds)
     return sfn.describe_execution(executionArn=run_arn)
+
+
+def execute(definition, role_arn=READER, execution_input="{}"):
+    return ended(start(definition, role_arn, execution_input)[1])
 
 
 def test_csv_items_and_results_exported_to_s3():
@@ -94,6 +102,139 @@ def test_a_role_that_cannot_read_fails_the_map_and_bad_definitions_are_refused()
         raise AssertionError("an ItemReader of deleteObject was accepted")
     except sfn.exceptions.InvalidDefinition as e:
         assert "ItemReader/Resource" in str(e), e
+
+
+def history(arn):
+    events, token = [], None
+    while True:
+        page = sfn.get_execution_history(executionArn=arn, maxResults=1000, **({"nextToken": token} if token else {}))
+        events += page["events"]
+        token = page.get("nextToken")
+        if not token:
+            return events
+
+
+def test_a_map_run_and_its_child_executions():
+    machine, parent = start({"StartAt": "Each", "States": {"Each": {
+        "Type": "Map", "Label": "Rows", "ToleratedFailureCount": 1, "MaxConcurrency": 2, "ItemProcessor": PROCESSOR, "End": True,
+        "ItemsPath": "$.rows"}}}, execution_input=json.dumps({"rows": [{"id": str(i), "weight": "1", "label": "bad" if i == 3 else "ok"} for i in range(5)]}),
+        name="Rows")  # named as the Map's label: the children's records are still apart from the parent's
+    d = ended(parent)
+    eq(d["status"], "SUCCEEDED", f"{d.get('error')}: {d.get('cause')}")
+    eq(json.loads(d["output"])[3], {"Error": "Row.Rejected", "Cause": "label is bad"}, "the tolerated failure's place in the output")
+    runs = sfn.list_map_runs(executionArn=parent)["mapRuns"]
+    eq(len(runs), 1, "one Map Run")
+    run_arn = runs[0]["mapRunArn"]
+    child_machine = machine + "/Rows"
+    eq((runs[0]["executionArn"], runs[0]["stateMachineArn"]), (parent, child_machine), "the run's execution and its children's machine")
+    assert ":mapRun:" in run_arn and "/Rows:" in run_arn, run_arn
+    r = sfn.describe_map_run(mapRunArn=run_arn)
+    eq((r["status"], r["maxConcurrency"], r["toleratedFailureCount"], r["executionArn"]), ("SUCCEEDED", 2, 1, parent), "the run")
+    counts = {k: r["executionCounts"][k] for k in ("pending", "running", "succeeded", "failed", "aborted", "total")}
+    eq(counts, {"pending": 0, "running": 0, "succeeded": 4, "failed": 1, "aborted": 0, "total": 5}, "its children")
+    eq(r["itemCounts"]["total"], 5, "its items")
+    children = sfn.list_executions(mapRunArn=run_arn)["executions"]
+    eq(sorted(c["status"] for c in children), ["FAILED"] + ["SUCCEEDED"] * 4, "ListExecutions by Map Run")
+    eq({(c["mapRunArn"], c["itemCount"], c["stateMachineArn"]) for c in children}, {(run_arn, 1, child_machine)}, "each child")
+    eq([c["status"] for c in sfn.list_executions(mapRunArn=run_arn, statusFilter="FAILED")["executions"]], ["FAILED"], "filtered")
+    failed = next(c for c in children if c["status"] == "FAILED")
+    fd = sfn.describe_execution(executionArn=failed["executionArn"])
+    eq((fd["mapRunArn"], json.loads(fd["input"])["id"], fd["error"]), (run_arn, "3", "Row.Rejected"), "a child described")
+    child_history = [e["type"] for e in history(failed["executionArn"])]
+    eq((child_history[0], child_history[-1]), ("ExecutionStarted", "ExecutionFailed"), "a child's own history")
+    assert "ChoiceStateEntered" in child_history and "FailStateEntered" in child_history, child_history
+    sm = sfn.describe_state_machine_for_execution(executionArn=failed["executionArn"])
+    eq((sm["mapRunArn"], sm["label"], json.loads(sm["definition"])["StartAt"]), (run_arn, "Rows", "Score"), "a child's machine")
+    parent_history = [e["type"] for e in history(parent)]
+    eq([t for t in parent_history if t.startswith("MapRun")], ["MapRunStarted", "MapRunSucceeded"], "the parent's history")
+    assert not any(t.startswith("MapIteration") or t.startswith("Choice") for t in parent_history), parent_history
+    started = next(e for e in history(parent) if e["type"] == "MapRunStarted")
+    eq(started["mapRunStartedEventDetails"]["mapRunArn"], run_arn, "MapRunStarted names the run")
+    eq([e["executionArn"] for e in sfn.list_executions(stateMachineArn=machine)["executions"]], [parent], "the machine's own executions only")
+
+
+def test_more_items_than_one_history_holds():
+    # 7 000 items of 4 events each would be 28 000 events in one history (the quota is 25 000):
+    # each child's events are its own, and the parent's history stays short.
+    _, parent = start({"StartAt": "Each", "States": {"Each": {
+        "Type": "Map", "ItemsPath": "$.items", "End": True, "ResultSelector": {"count.$": "States.ArrayLength($)"},
+        "ItemProcessor": {"ProcessorConfig": {"Mode": "DISTRIBUTED", "ExecutionType": "STANDARD"}, "StartAt": "Double", "States": {
+            "Double": {"Type": "Pass", "Parameters": {"n.$": "States.MathAdd($, $)"}, "Next": "Done"}, "Done": {"Type": "Succeed"}}}}}},
+        execution_input=json.dumps({"items": list(range(7000))}))
+    d = ended(parent, 600)
+    eq((d["status"], json.loads(d.get("output") or "null")), ("SUCCEEDED", {"count": 7000}), f"{d.get('error')}: {d.get('cause')}")
+    eq(len(history(parent)) < 20, True, "the parent's history")
+    r = sfn.describe_map_run(mapRunArn=sfn.list_map_runs(executionArn=parent)["mapRuns"][0]["mapRunArn"])
+    eq((r["executionCounts"]["succeeded"], r["itemCounts"]["succeeded"]), (7000, 7000), "every child succeeded")
+
+
+def test_update_map_run_and_a_stopped_parent():
+    activity = sfn.create_activity(name=unique("dmap-work"))["activityArn"]
+    waiting = {"ProcessorConfig": {"Mode": "DISTRIBUTED", "ExecutionType": "STANDARD"}, "StartAt": "Work",
+               "States": {"Work": {"Type": "Task", "Resource": activity, "End": True}}}
+    _, parent = start({"StartAt": "Each", "States": {"Each": {
+        "Type": "Map", "MaxConcurrency": 1, "ItemProcessor": waiting, "End": True}}}, execution_input="[1, 2, 3]")
+    until("the Map Run", lambda: sfn.list_map_runs(executionArn=parent)["mapRuns"], 60)
+    run_arn = sfn.list_map_runs(executionArn=parent)["mapRuns"][0]["mapRunArn"]
+
+    def counts():
+        c = sfn.describe_map_run(mapRunArn=run_arn)["executionCounts"]
+        return c["running"], c["pending"]
+    until("one child running", lambda: counts() == (1, 2), 60)
+    sfn.update_map_run(mapRunArn=run_arn, maxConcurrency=3, toleratedFailurePercentage=50)
+    until("three children running", lambda: counts() == (3, 0), 60)
+    r = sfn.describe_map_run(mapRunArn=run_arn)
+    eq((r["maxConcurrency"], r["toleratedFailurePercentage"]), (3, 50), "the run's new settings")
+    # One child's task answered; then the parent is stopped: the run and the others end ABORTED.
+    task = sfn.get_activity_task(activityArn=activity)
+    sfn.send_task_success(taskToken=task["taskToken"], output=task["input"])
+    until("one child succeeded", lambda: sfn.describe_map_run(mapRunArn=run_arn)["executionCounts"]["succeeded"] == 1, 60)
+    # A child stopped by itself ends ABORTED; its Map goes on.
+    child = sfn.list_executions(mapRunArn=run_arn, statusFilter="RUNNING")["executions"][0]["executionArn"]
+    sfn.stop_execution(executionArn=child)
+    eq(sfn.describe_execution(executionArn=child)["status"], "ABORTED", "the stopped child")
+    eq(history(child)[-1]["type"], "ExecutionAborted", "its history ends so")
+    eq(sfn.describe_execution(executionArn=parent)["status"], "RUNNING", "its parent")
+    sfn.stop_execution(executionArn=parent)
+    r = sfn.describe_map_run(mapRunArn=run_arn)
+    eq((r["status"], r["executionCounts"]["aborted"], r["executionCounts"]["succeeded"]), ("ABORTED", 2, 1), "the stopped run")
+    assert "stopDate" in r, r
+    eq(sorted(c["status"] for c in sfn.list_executions(mapRunArn=run_arn)["executions"]), ["ABORTED", "ABORTED", "SUCCEEDED"], "its children")
+    eq(sum(e["type"] == "ExecutionAborted" for e in history(child)), 1, "the stopped child aborted once")
+    try:
+        sfn.update_map_run(mapRunArn=run_arn, maxConcurrency=5)
+        raise AssertionError("an ended Map Run was updated")
+    except sfn.exceptions.ValidationException:
+        pass
+
+
+def test_bad_map_run_requests():
+    arn = sfn.create_state_machine(name=unique("dmap"), definition=json.dumps({"StartAt": "P", "States": {"P": {"Type": "Pass", "End": True}}}),
+                                   roleArn=READER)["stateMachineArn"]
+    prefix = arn.split(":stateMachine:")[0]
+    missing = f"{prefix}:mapRun:{arn.split(':')[-1]}/Each:00000000-0000-0000-0000-000000000000"
+    for call in (lambda: sfn.describe_map_run(mapRunArn=missing), lambda: sfn.update_map_run(mapRunArn=missing, maxConcurrency=1),
+                 lambda: sfn.list_executions(mapRunArn=missing)):
+        try:
+            call()
+            raise AssertionError("a missing Map Run was found")
+        except sfn.exceptions.ResourceNotFound:
+            pass
+    try:
+        sfn.describe_map_run(mapRunArn=arn)
+        raise AssertionError("a state machine ARN was taken for a Map Run")
+    except sfn.exceptions.InvalidArn:
+        pass
+    try:
+        sfn.list_map_runs(executionArn=f"{prefix}:execution:{arn.split(':')[-1]}:nobody")
+        raise AssertionError("a missing execution had Map Runs")
+    except sfn.exceptions.ExecutionDoesNotExist:
+        pass
+    try:
+        sfn.list_executions(stateMachineArn=arn, mapRunArn=missing)
+        raise AssertionError("both a machine and a Map Run were taken")
+    except sfn.exceptions.ClientError as e:
+        eq(e.response["Error"]["Code"], "ValidationException", "both")
 
 
 if __name__ == "__main__":

@@ -1,10 +1,11 @@
 """Helper for StepFunctionsRestartTests (boto3 against a server the test kills and starts again).
-  start        starts two executions: one in a Wait state, one whose createTrainingJob.sync task
+  start        starts three executions: one in a Wait state, one whose createTrainingJob.sync task
                has submitted its XGBoost job (with a CheckpointConfig, so the job trains again after
-               the restart); returns once both are there, printing "<waiting> <training> <job>"
-  check W T J  after the restart: both executions finish (SUCCEEDED), each state ran once (one
-               TaskSubmitted, one job of that name, which a second CreateTrainingJob would have
-               refused), and the histories go on from where they were; prints ok"""
+               the restart), and a distributed Map whose child executions wait; returns once all are
+               there, printing "<waiting> <training> <job> <map>"
+  check W T J M  after the restart: all finish (SUCCEEDED), each state ran once (one TaskSubmitted,
+               one job of that name, which a second CreateTrainingJob would have refused; one Map Run,
+               each child's history once), and the histories go on from where they were; prints ok"""
 import json
 import random
 import sys
@@ -54,12 +55,38 @@ def start():
         "End": True}}}))["stateMachineArn"]
     wait_execution = sfn.start_execution(stateMachineArn=waiting)["executionArn"]
     train_execution = sfn.start_execution(stateMachineArn=training)["executionArn"]
+    mapping = sfn.create_state_machine(name=unique("map"), roleArn=role, definition=json.dumps({"StartAt": "Each", "States": {"Each": {
+        "Type": "Map", "MaxConcurrency": 2, "End": True, "ItemProcessor": {
+            "ProcessorConfig": {"Mode": "DISTRIBUTED", "ExecutionType": "STANDARD"}, "StartAt": "Pause", "States": {
+                "Pause": {"Type": "Wait", "Seconds": 3, "Next": "Done"}, "Done": {"Type": "Pass", "End": True}}}}}}))["stateMachineArn"]
+    map_execution = sfn.start_execution(stateMachineArn=mapping, input="[1, 2, 3, 4]")["executionArn"]
     until("the Wait state entered", lambda: "WaitStateEntered" in history(wait_execution), 60)
     until("the job submitted", lambda: "TaskSubmitted" in history(train_execution), 120)
-    print(wait_execution, train_execution, job)
+    until("the Map's children waiting", lambda: any(
+        "WaitStateEntered" in history(c["executionArn"]) for r in sfn.list_map_runs(executionArn=map_execution)["mapRuns"]
+        for c in sfn.list_executions(mapRunArn=r["mapRunArn"])["executions"]), 60)
+    print(wait_execution, train_execution, job, map_execution)
 
 
-def check(wait_execution, train_execution, job):
+def check_map(map_execution):
+    until(f"{map_execution} ends", lambda: sfn.describe_execution(executionArn=map_execution)["status"] != "RUNNING", 300)
+    mapped = sfn.describe_execution(executionArn=map_execution)
+    assert mapped["status"] == "SUCCEEDED" and json.loads(mapped["output"]) == [1, 2, 3, 4], mapped
+    events = history(map_execution)
+    assert events.count("MapRunStarted") == 1 and events.count("MapRunSucceeded") == 1, events
+    runs = sfn.list_map_runs(executionArn=map_execution)["mapRuns"]
+    assert len(runs) == 1, runs
+    counts = sfn.describe_map_run(mapRunArn=runs[0]["mapRunArn"])["executionCounts"]
+    assert (counts["succeeded"], counts["total"]) == (4, 4), counts
+    children = sfn.list_executions(mapRunArn=runs[0]["mapRunArn"])["executions"]
+    assert len(children) == 4, children
+    for c in children:
+        assert history(c["executionArn"]) == ["ExecutionStarted", "WaitStateEntered", "WaitStateExited", "PassStateEntered", "PassStateExited",
+                                              "ExecutionSucceeded"], history(c["executionArn"])
+
+
+def check(wait_execution, train_execution, job, map_execution):
+    check_map(map_execution)
     for arn in (wait_execution, train_execution):
         until(f"{arn} ends", lambda: sfn.describe_execution(executionArn=arn)["status"] != "RUNNING", 300)
     waited = sfn.describe_execution(executionArn=wait_execution)
@@ -86,4 +113,4 @@ def check(wait_execution, train_execution, job):
 if sys.argv[1] == "start":
     start()
 else:
-    check(*sys.argv[2:5])
+    check(*sys.argv[2:6])

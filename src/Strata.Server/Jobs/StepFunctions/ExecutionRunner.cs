@@ -37,7 +37,10 @@ public sealed class ExecutionRunner(ExecutionStore store, ITaskIntegrations task
     sealed record Run(CancellationTokenSource Cancel, Task Done, int Generation);
 
     readonly ITaskIntegrations _tasks = tasks;
+    ExecutionStore Store => store;
     readonly ConcurrentDictionary<string, Run> _runs = new(StringComparer.Ordinal);
+    /// <summary>The distributed Maps' children running now, by ARN: what StopExecution of one cancels.</summary>
+    readonly ConcurrentDictionary<string, CancellationTokenSource> _children = new(StringComparer.Ordinal);
     readonly CancellationTokenSource _stopping = new();
 
     /// <summary>The one clock the executions read.</summary>
@@ -45,6 +48,10 @@ public sealed class ExecutionRunner(ExecutionStore store, ITaskIntegrations task
 
     /// <summary>Where execution status changes go (EventBridge's default bus).</summary>
     public IServiceEvents Events { get; init; } = NoServiceEvents.Instance;
+
+    /// <summary>Where a STANDARD execution's distributed Maps keep their Map Runs (none: their iterations
+    /// are recorded in the parent's history, as an inline Map's).</summary>
+    public MapRunStore? MapRuns { get; init; }
 
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {
@@ -198,6 +205,12 @@ public sealed class ExecutionRunner(ExecutionStore store, ITaskIntegrations task
     {
         _runs.TryGetValue(execution.ExecutionArn, out var run);
         await CancelAsync(run);
+        // A distributed Map's child runs in its parent's Map, which sees it stopped and goes on.
+        if (_children.TryGetValue(execution.ExecutionArn, out var child))
+        {
+            try { await child.CancelAsync(); }
+            catch (ObjectDisposedException) { } // it ended meanwhile
+        }
         var now = clock.GetUtcNow();
         var details = new JsonObject();
         if (error is not null) details["error"] = error;
@@ -228,6 +241,8 @@ public sealed class ExecutionRunner(ExecutionStore store, ITaskIntegrations task
     public static string? RedriveRefusal(ExecutionRow e, DateTimeOffset now, long events = 0) => e switch
     {
         { Type: not "STANDARD" } => "Express executions cannot be redriven",
+        // Its parent's Map drives it: a redrive of the parent runs the Map again.
+        { MapRunArn: not null } => "Child workflow executions of a Map Run cannot be redriven: redrive the parent execution",
         { Status: "RUNNING" or "SUCCEEDED" } => $"Execution is {e.Status} and cannot be redriven",
         { StopDate: { } stop } when now - stop > RedrivePeriod => "Execution can no longer be redriven: its redrivable period of 14 days has passed",
         _ when events > MaxHistoryEvents - 2 => $"Execution has {events} history events: a redrive needs room for 2 more in its {MaxHistoryEvents}",
@@ -238,8 +253,30 @@ public sealed class ExecutionRunner(ExecutionStore store, ITaskIntegrations task
     /// so an end also lets its tasks' kept rows go.</summary>
     void Announce(ExecutionRow e)
     {
-        if (e.Status != "RUNNING") _tasks.Ended(e.ExecutionArn);
+        if (e.Status != "RUNNING")
+        {
+            _tasks.Ended(e.ExecutionArn);
+            EndMapRuns(e);
+        }
         Put(e);
+    }
+
+    /// <summary>An execution that ended (stopped, timed out, failed) with Map Runs still running: they end
+    /// ABORTED, and so do their children still running (the run that drove them is over).</summary>
+    void EndMapRuns(ExecutionRow e)
+    {
+        if (MapRuns is null || e.Type != "STANDARD") return;
+        var now = clock.GetUtcNow();
+        foreach (var run in MapRuns.Of(e.Account, e.ExecutionArn).Where(r => r.Status == "RUNNING"))
+        {
+            foreach (var child in MapRuns.Children(run).Where(c => c.Status == "RUNNING"))
+            {
+                var (row, ended) = store.End(child, r => r.Status == "RUNNING" ? r with { Status = "ABORTED", StopDate = now } : null, "strata:ExecutionAborted",
+                    last => new HistoryEventDraft("ExecutionAborted", last, "executionAbortedEventDetails", []), now);
+                if (ended && row is not null) Announce(row);
+            }
+            MapRuns.Update(e.Account, run.MapRunArn, r => r.Status == "RUNNING" ? r with { Status = "ABORTED", StopDate = now } : null);
+        }
     }
 
     /// <summary>"Step Functions Execution Status Change" on the default bus, as AWS sends it.</summary>
@@ -281,5 +318,110 @@ public sealed class ExecutionRunner(ExecutionStore store, ITaskIntegrations task
 
         public Task<JsonNode?> RunTaskAsync(TaskRequest request, Func<HistoryEventDraft, ValueTask> emit, CancellationToken cancellationToken)
             => runner._tasks.RunAsync(execution, journal, request, emit, cancellationToken);
+
+        // A STANDARD execution's distributed Maps (a STANDARD child's too) start child executions; an express one's run inline.
+        public IMapRunHost? MapRuns => runner.MapRuns is { } runs && execution.Type == "STANDARD" && journal is StoredJournal
+            ? new MapRunHost(runner, runs, execution) : null;
+    }
+
+    /// <summary>A parent execution's Map Runs: each run a row, each child an execution row with a journal of its
+    /// own (in the store for a STANDARD child; in memory for an EXPRESS one, which a restart runs again).</summary>
+    sealed class MapRunHost(ExecutionRunner runner, MapRunStore runs, ExecutionRow parent) : IMapRunHost
+    {
+        public ValueTask StartAsync(MapRunStart run, CancellationToken cancellationToken)
+        {
+            var machine = run.StateMachineArn[(run.StateMachineArn.IndexOf(":stateMachine:", StringComparison.Ordinal) + ":stateMachine:".Length)..];
+            runs.Add(new MapRunRow
+            {
+                Account = parent.Account,
+                MapRunArn = run.MapRunArn,
+                ExecutionArn = parent.ExecutionArn,
+                StateMachineArn = run.StateMachineArn,
+                ChildMachineName = machine,
+                ExecutionType = run.ExecutionType,
+                StartDate = runner.Clock.GetUtcNow(),
+                MaxConcurrency = run.Settings.MaxConcurrency,
+                ToleratedFailurePercentage = run.Settings.ToleratedFailurePercentage,
+                ToleratedFailureCount = run.Settings.ToleratedFailureCount,
+                ItemCount = run.ItemCount,
+                ExecutionCount = run.ExecutionCount,
+            });
+            return ValueTask.CompletedTask;
+        }
+
+        public MapRunSettings Settings(string mapRunArn) => runs.Get(parent.Account, mapRunArn)?.Settings ?? new MapRunSettings(0, 0, 0);
+
+        public Task Changed(string mapRunArn) => runs.Changed(mapRunArn);
+
+        public ValueTask<ChildExecution> ChildAsync(string mapRunArn, ChildExecutionStart child, CancellationToken cancellationToken)
+        {
+            var row = new ExecutionRow
+            {
+                Account = parent.Account,
+                ExecutionArn = child.ExecutionArn,
+                Name = child.Name,
+                StateMachineArn = child.StateMachineArn,
+                StateMachineName = child.StateMachineName,
+                Type = child.ExecutionType,
+                Definition = child.Definition,
+                RoleArn = parent.RoleArn,
+                StartDate = runner.Clock.GetUtcNow(),
+                Input = child.Input?.ToJsonString() ?? "null",
+                MapRunArn = mapRunArn,
+                MapRunItems = child.ItemCount,
+                // The children's machine is the parent's, as it was when the parent started.
+                StateMachineUpdateDate = parent.StateMachineUpdateDate ?? parent.StartDate,
+                StateMachineRevisionId = parent.StateMachineRevisionId,
+            };
+            var existing = runner.Store.Add(row);
+            if (existing is null) runner.Put(row);
+            row = existing ?? row;
+            var start = new ExecutionStart(row.ExecutionArn, row.Name, row.StateMachineArn, row.StateMachineName, row.RoleArn, row.StartDate,
+                row.Input is null ? null : JsonNode.Parse(row.Input));
+            var outcome = row.Status == "RUNNING" ? null
+                : new ExecutionOutcome(row.Status, row.Output is null ? null : JsonNode.Parse(row.Output), row.Error, row.Cause);
+            // An express child keeps no journal: one the server's restart interrupted runs again from its start.
+            IExecutionJournal journal = row.Type == "STANDARD" ? new StoredJournal(runner.Store, row, runner.Clock) : new MemoryJournal(runner.Clock);
+            var stopped = CancellationToken.None;
+            if (outcome is null)
+            {
+                var cancel = new CancellationTokenSource();
+                runner._children[row.ExecutionArn] = cancel;
+                stopped = cancel.Token;
+            }
+            return ValueTask.FromResult(new ChildExecution(start, new Host(runner, row, journal), outcome, row.StopDate) { Stopped = stopped });
+        }
+
+        public ValueTask ChildEndedAsync(ChildExecution child, ExecutionOutcome outcome, CancellationToken cancellationToken)
+        {
+            var arn = child.Start.ExecutionArn;
+            if (runner._children.TryRemove(arn, out var cancel)) cancel.Dispose();
+            var ended = false;
+            ExecutionRow? row;
+            if (outcome.Status == "ABORTED" && runner.Store.Get(parent.Account, child.Start.StateMachineName, child.Start.ExecutionName) is { } running)
+            {
+                // The status and its event in one transaction: a replay never finds an aborted child running.
+                var now = runner.Clock.GetUtcNow();
+                (row, ended) = runner.Store.End(running, r => r.Status == "RUNNING" ? r with { Status = "ABORTED", StopDate = now } : null, "execution.end",
+                    last => new HistoryEventDraft("ExecutionAborted", last, "executionAbortedEventDetails", []), now);
+            }
+            else
+                row = runner.Store.Update(parent.Account, child.Start.StateMachineName, child.Start.ExecutionName, r =>
+                {
+                    if (r.Status != "RUNNING") return null;
+                    ended = true;
+                    return runner.Ended(r, outcome);
+                });
+            if (ended && row is not null) runner.Announce(row);
+            else runner._tasks.Ended(arn);
+            return ValueTask.CompletedTask;
+        }
+
+        public ValueTask EndAsync(string mapRunArn, string status, long resultsWritten, CancellationToken cancellationToken)
+        {
+            var now = runner.Clock.GetUtcNow();
+            runs.Update(parent.Account, mapRunArn, r => r.Status == "RUNNING" ? r with { Status = status, StopDate = now, ResultsWritten = resultsWritten } : null);
+            return ValueTask.CompletedTask;
+        }
     }
 }

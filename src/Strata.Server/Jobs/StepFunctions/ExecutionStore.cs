@@ -43,6 +43,10 @@ public sealed record ExecutionRow
     /// <summary>The client tokens of the latest redrives (at most <see cref="ExecutionStore.RedriveTokensKept"/>),
     /// each with the date of the redrive it made: a repeated token answers that redrive.</summary>
     public List<RedriveTokenRow> RedriveTokens { get; init; } = [];
+    /// <summary>A distributed Map's child: the Map Run that started it (its parent runs it), and how many of
+    /// the run's items it processes (a batch's, under an ItemBatcher).</summary>
+    public string? MapRunArn { get; init; }
+    public long MapRunItems { get; init; }
 }
 
 /// <summary>A client token RedriveExecution was given, and the date of the redrive it made.</summary>
@@ -90,7 +94,9 @@ public sealed class ExecutionStore(IStateStore state)
 
     const string Executions = "sfn-executions", History = "sfn-history", Journal = "sfn-journal", Sequence = "sfn-history-seq";
 
-    public static string Key(string account, string machine, string name) => $"{account}/{machine}/{name}";
+    /// <summary>A distributed Map's children have the machine <c>Machine/Label</c>: stored under <c>Machine:Label</c>
+    /// (no machine name has a ':'), so a child's keys are never under a parent's named like the label.</summary>
+    public static string Key(string account, string machine, string name) => $"{account}/{machine.Replace('/', ':')}/{name}";
 
     /// <summary>What ends an execution whose history is full.</summary>
     public static StatesError HistoryFull() => new("States.Runtime",
@@ -131,12 +137,14 @@ public sealed class ExecutionStore(IStateStore state)
 
     /// <summary>A machine's executions, newest first (as ListExecutions orders them).</summary>
     public List<ExecutionRow> ListOf(string account, string machine)
-        => state.Read(r => r.Scan(Executions, $"{account}/{machine}/", null, int.MaxValue)).Select(kv => Parse(kv.Value))
+        => state.Read(r => r.Scan(Executions, $"{account}/{machine.Replace('/', ':')}/", null, int.MaxValue)).Select(kv => Parse(kv.Value))
+            .Where(e => e.StateMachineName == machine)
             .OrderByDescending(e => e.StartDate).ThenByDescending(e => e.Name, StringComparer.Ordinal).ToList();
 
-    /// <summary>Every execution still running, of every account (what the runner resumes at start).</summary>
+    /// <summary>Every execution still running, of every account, but a distributed Map's children: what the
+    /// runner resumes at start (a child resumes when its parent's replay reaches it).</summary>
     public List<ExecutionRow> Running()
-        => state.Read(r => r.Scan(Executions, "", null, int.MaxValue)).Select(kv => Parse(kv.Value)).Where(e => e.Status == "RUNNING").ToList();
+        => state.Read(r => r.Scan(Executions, "", null, int.MaxValue)).Select(kv => Parse(kv.Value)).Where(e => e.Status == "RUNNING" && e.MapRunArn is null).ToList();
 
     /// <summary>The execution's events, in id order.</summary>
     public List<HistoryEvent> Events(ExecutionRow e)

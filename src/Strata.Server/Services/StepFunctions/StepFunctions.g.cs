@@ -368,6 +368,46 @@ public sealed partial record DescribeExecutionOutput
     public string? RedriveStatusReason { get; init; }
 }
 
+public sealed partial record DescribeMapRunInput : IValidatable
+{
+    [JsonPropertyName("mapRunArn")]
+    public string? MapRunArn { get; init; }
+
+    public void Validate(Validator v)
+    {
+        v.Required(MapRunArn, "mapRunArn");
+        v.Length(MapRunArn, "mapRunArn", 1, 2000);
+    }
+}
+
+public sealed partial record DescribeMapRunOutput
+{
+    [JsonPropertyName("mapRunArn")]
+    public string? MapRunArn { get; init; }
+    [JsonPropertyName("executionArn")]
+    public string? ExecutionArn { get; init; }
+    [JsonPropertyName("status")]
+    public string? Status { get; init; }
+    [JsonPropertyName("startDate")]
+    public DateTimeOffset? StartDate { get; init; }
+    [JsonPropertyName("stopDate")]
+    public DateTimeOffset? StopDate { get; init; }
+    [JsonPropertyName("maxConcurrency")]
+    public int? MaxConcurrency { get; init; }
+    [JsonPropertyName("toleratedFailurePercentage")]
+    public float? ToleratedFailurePercentage { get; init; }
+    [JsonPropertyName("toleratedFailureCount")]
+    public long? ToleratedFailureCount { get; init; }
+    [JsonPropertyName("itemCounts")]
+    public MapRunItemCounts? ItemCounts { get; init; }
+    [JsonPropertyName("executionCounts")]
+    public MapRunExecutionCounts? ExecutionCounts { get; init; }
+    [JsonPropertyName("redriveCount")]
+    public int? RedriveCount { get; init; }
+    [JsonPropertyName("redriveDate")]
+    public DateTimeOffset? RedriveDate { get; init; }
+}
+
 public sealed partial record DescribeStateMachineAliasInput : IValidatable
 {
     [JsonPropertyName("stateMachineAliasArn")]
@@ -950,6 +990,32 @@ public sealed partial record ListExecutionsOutput
     public string? NextToken { get; init; }
 }
 
+public sealed partial record ListMapRunsInput : IValidatable
+{
+    [JsonPropertyName("executionArn")]
+    public string? ExecutionArn { get; init; }
+    [JsonPropertyName("maxResults")]
+    public int? MaxResults { get; init; }
+    [JsonPropertyName("nextToken")]
+    public string? NextToken { get; init; }
+
+    public void Validate(Validator v)
+    {
+        v.Required(ExecutionArn, "executionArn");
+        v.Length(ExecutionArn, "executionArn", 1, 256);
+        v.Range(MaxResults, "maxResults", 0, 1000);
+        v.Length(NextToken, "nextToken", 1, 1024);
+    }
+}
+
+public sealed partial record ListMapRunsOutput
+{
+    [JsonPropertyName("mapRuns")]
+    public List<MapRunListItem>? MapRuns { get; init; }
+    [JsonPropertyName("nextToken")]
+    public string? NextToken { get; init; }
+}
+
 public sealed partial record ListStateMachineAliasesInput : IValidatable
 {
     [JsonPropertyName("stateMachineArn")]
@@ -1080,6 +1146,31 @@ public sealed partial record MapIterationEventDetails
     public int? Index { get; init; }
 }
 
+/// <summary>Contains details about all of the child workflow executions started by a Map Run.</summary>
+public sealed partial record MapRunExecutionCounts
+{
+    [JsonPropertyName("pending")]
+    public long? Pending { get; init; }
+    [JsonPropertyName("running")]
+    public long? Running { get; init; }
+    [JsonPropertyName("succeeded")]
+    public long? Succeeded { get; init; }
+    [JsonPropertyName("failed")]
+    public long? Failed { get; init; }
+    [JsonPropertyName("timedOut")]
+    public long? TimedOut { get; init; }
+    [JsonPropertyName("aborted")]
+    public long? Aborted { get; init; }
+    [JsonPropertyName("total")]
+    public long? Total { get; init; }
+    [JsonPropertyName("resultsWritten")]
+    public long? ResultsWritten { get; init; }
+    [JsonPropertyName("failuresNotRedrivable")]
+    public long? FailuresNotRedrivable { get; init; }
+    [JsonPropertyName("pendingRedrive")]
+    public long? PendingRedrive { get; init; }
+}
+
 /// <summary>Contains details about a Map Run failure event that occurred during a state machine execution.</summary>
 public sealed partial record MapRunFailedEventDetails
 {
@@ -1087,6 +1178,46 @@ public sealed partial record MapRunFailedEventDetails
     public string? Error { get; init; }
     [JsonPropertyName("cause")]
     public string? Cause { get; init; }
+}
+
+/// <summary>Contains details about items that were processed in all of the child workflow executions that were started by a Map Run.</summary>
+public sealed partial record MapRunItemCounts
+{
+    [JsonPropertyName("pending")]
+    public long? Pending { get; init; }
+    [JsonPropertyName("running")]
+    public long? Running { get; init; }
+    [JsonPropertyName("succeeded")]
+    public long? Succeeded { get; init; }
+    [JsonPropertyName("failed")]
+    public long? Failed { get; init; }
+    [JsonPropertyName("timedOut")]
+    public long? TimedOut { get; init; }
+    [JsonPropertyName("aborted")]
+    public long? Aborted { get; init; }
+    [JsonPropertyName("total")]
+    public long? Total { get; init; }
+    [JsonPropertyName("resultsWritten")]
+    public long? ResultsWritten { get; init; }
+    [JsonPropertyName("failuresNotRedrivable")]
+    public long? FailuresNotRedrivable { get; init; }
+    [JsonPropertyName("pendingRedrive")]
+    public long? PendingRedrive { get; init; }
+}
+
+/// <summary>Contains details about a specific Map Run.</summary>
+public sealed partial record MapRunListItem
+{
+    [JsonPropertyName("executionArn")]
+    public string? ExecutionArn { get; init; }
+    [JsonPropertyName("mapRunArn")]
+    public string? MapRunArn { get; init; }
+    [JsonPropertyName("stateMachineArn")]
+    public string? StateMachineArn { get; init; }
+    [JsonPropertyName("startDate")]
+    public DateTimeOffset? StartDate { get; init; }
+    [JsonPropertyName("stopDate")]
+    public DateTimeOffset? StopDate { get; init; }
 }
 
 /// <summary>Contains details about a Map Run that was redriven.</summary>
@@ -1689,6 +1820,31 @@ public sealed partial record UntagResourceOutput
 {
 }
 
+public sealed partial record UpdateMapRunInput : IValidatable
+{
+    [JsonPropertyName("mapRunArn")]
+    public string? MapRunArn { get; init; }
+    [JsonPropertyName("maxConcurrency")]
+    public int? MaxConcurrency { get; init; }
+    [JsonPropertyName("toleratedFailurePercentage")]
+    public float? ToleratedFailurePercentage { get; init; }
+    [JsonPropertyName("toleratedFailureCount")]
+    public long? ToleratedFailureCount { get; init; }
+
+    public void Validate(Validator v)
+    {
+        v.Required(MapRunArn, "mapRunArn");
+        v.Length(MapRunArn, "mapRunArn", 1, 2000);
+        v.Range(MaxConcurrency, "maxConcurrency", 0, null);
+        v.Range(ToleratedFailurePercentage, "toleratedFailurePercentage", 0, 100);
+        v.Range(ToleratedFailureCount, "toleratedFailureCount", 0, null);
+    }
+}
+
+public sealed partial record UpdateMapRunOutput
+{
+}
+
 public sealed partial record UpdateStateMachineAliasInput : IValidatable
 {
     [JsonPropertyName("stateMachineAliasArn")]
@@ -1848,6 +2004,8 @@ public static partial class StepFunctionsPatterns
 [JsonSerializable(typeof(DescribeActivityOutput))]
 [JsonSerializable(typeof(DescribeExecutionInput))]
 [JsonSerializable(typeof(DescribeExecutionOutput))]
+[JsonSerializable(typeof(DescribeMapRunInput))]
+[JsonSerializable(typeof(DescribeMapRunOutput))]
 [JsonSerializable(typeof(DescribeStateMachineAliasInput))]
 [JsonSerializable(typeof(DescribeStateMachineAliasOutput))]
 [JsonSerializable(typeof(DescribeStateMachineForExecutionInput))]
@@ -1862,6 +2020,8 @@ public static partial class StepFunctionsPatterns
 [JsonSerializable(typeof(ListActivitiesOutput))]
 [JsonSerializable(typeof(ListExecutionsInput))]
 [JsonSerializable(typeof(ListExecutionsOutput))]
+[JsonSerializable(typeof(ListMapRunsInput))]
+[JsonSerializable(typeof(ListMapRunsOutput))]
 [JsonSerializable(typeof(ListStateMachineAliasesInput))]
 [JsonSerializable(typeof(ListStateMachineAliasesOutput))]
 [JsonSerializable(typeof(ListStateMachineVersionsInput))]
@@ -1892,6 +2052,8 @@ public static partial class StepFunctionsPatterns
 [JsonSerializable(typeof(TestStateOutput))]
 [JsonSerializable(typeof(UntagResourceInput))]
 [JsonSerializable(typeof(UntagResourceOutput))]
+[JsonSerializable(typeof(UpdateMapRunInput))]
+[JsonSerializable(typeof(UpdateMapRunOutput))]
 [JsonSerializable(typeof(UpdateStateMachineAliasInput))]
 [JsonSerializable(typeof(UpdateStateMachineAliasOutput))]
 [JsonSerializable(typeof(UpdateStateMachineInput))]
@@ -1937,6 +2099,9 @@ public static class StepFunctionsOperations
     public static readonly JsonOperation<DeleteStateMachineAliasInput, DeleteStateMachineAliasOutput> DeleteStateMachineAlias = new("DeleteStateMachineAlias", StepFunctionsJson.Default.DeleteStateMachineAliasInput, StepFunctionsJson.Default.DeleteStateMachineAliasOutput);
     public static readonly JsonOperation<RedriveExecutionInput, RedriveExecutionOutput> RedriveExecution = new("RedriveExecution", StepFunctionsJson.Default.RedriveExecutionInput, StepFunctionsJson.Default.RedriveExecutionOutput);
     public static readonly JsonOperation<TestStateInput, TestStateOutput> TestState = new("TestState", StepFunctionsJson.Default.TestStateInput, StepFunctionsJson.Default.TestStateOutput);
+    public static readonly JsonOperation<DescribeMapRunInput, DescribeMapRunOutput> DescribeMapRun = new("DescribeMapRun", StepFunctionsJson.Default.DescribeMapRunInput, StepFunctionsJson.Default.DescribeMapRunOutput);
+    public static readonly JsonOperation<ListMapRunsInput, ListMapRunsOutput> ListMapRuns = new("ListMapRuns", StepFunctionsJson.Default.ListMapRunsInput, StepFunctionsJson.Default.ListMapRunsOutput);
+    public static readonly JsonOperation<UpdateMapRunInput, UpdateMapRunOutput> UpdateMapRun = new("UpdateMapRun", StepFunctionsJson.Default.UpdateMapRunInput, StepFunctionsJson.Default.UpdateMapRunOutput);
 }
 
 /// <summary>The errors the model declares for these operations: each one's code, HTTP status and

@@ -42,6 +42,7 @@ public sealed partial class StepFunctionsService(StepFunctionsStore store, Execu
         StepFunctionsOperations.ListTagsForResource.Bind("states:ListTagsForResource", (r, _) => r.ResourceArn!, ListTagsForResource),
         StepFunctionsOperations.TestState.Bind("states:TestState", (_, _) => "*", TestState),
         .. ActivityOperations,
+        .. MapRunOperations,
         .. VersionOperations,
     ];
 
@@ -466,12 +467,13 @@ public sealed partial class StepFunctionsService(StepFunctionsStore store, Execu
             RedriveDate = e.RedriveDate,
             RedriveStatus = redriveRefusal is null ? "REDRIVABLE" : "NOT_REDRIVABLE",
             RedriveStatusReason = redriveRefusal,
+            MapRunArn = e.MapRunArn,
         };
     }
 
     ListExecutionsOutput ListExecutions(ListExecutionsInput request, RequestContext ctx)
     {
-        if (request.MapRunArn is not null) throw new StatesResourceNotFound(request.MapRunArn);
+        if (request.MapRunArn is not null) return ListChildExecutions(request, ctx);
         if (request.StateMachineArn is null) throw new StatesValidation("Must specify either stateMachineArn or mapRunArn");
         // A version's ARN lists the executions that ran it; an alias's those started through it.
         var (account, name, qualifier) = ParseQualifiedArn(ctx, request.StateMachineArn);
@@ -599,6 +601,9 @@ public sealed partial class StepFunctionsService(StepFunctionsStore store, Execu
             LoggingConfiguration = LoggingOf(e.LoggingConfiguration),
             TracingConfiguration = TracingOf(e.TracingConfiguration),
             RevisionId = e.StateMachineRevisionId,
+            // A distributed Map's child: its run, and the Map's label (the last part of its machine's name).
+            MapRunArn = e.MapRunArn,
+            Label = e.MapRunArn is null ? null : e.StateMachineName[(e.StateMachineName.LastIndexOf('/') + 1)..],
         };
     }
 
