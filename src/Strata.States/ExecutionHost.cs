@@ -42,8 +42,10 @@ public interface IExecutionHost
 /// </summary>
 public interface IMapRunHost
 {
-    /// <summary>Records the Map Run, RUNNING, unless it is recorded.</summary>
-    ValueTask StartAsync(MapRunStart run, CancellationToken cancellationToken);
+    /// <summary>Records the Map Run, RUNNING, unless it is recorded; a run that failed or was aborted is reopened
+    /// when its parent was redriven since (its children that did not succeed then run again). Returns how many
+    /// times the run was redriven.</summary>
+    ValueTask<int> StartAsync(MapRunStart run, CancellationToken cancellationToken);
 
     /// <summary>The run's settings now: UpdateMapRun changes them while it runs.</summary>
     MapRunSettings Settings(string mapRunArn);

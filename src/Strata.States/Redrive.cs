@@ -37,6 +37,8 @@ public static class Redrive
                 if (key[i] is '.' or '#' && unfinished.Contains(key[..i])) owner = key[..i];
             if (owner is null) continue;
             var rest = key[owner.Length..];
+            // A distributed Map's run id: the redriven Map reopens that Map Run, whose children that succeeded stay done.
+            if (rest.StartsWith(".maprun", StringComparison.Ordinal) && rest.Length > ".maprun".Length && rest[".maprun".Length..].All(char.IsAsciiDigit)) continue;
             if (rest[0] == '.') { forget.Add(key); continue; }
             // #{attempt}/{index}… is a child frame; anything else after # is the host's for this state's task.
             var slash = rest.IndexOf('/', StringComparison.Ordinal);

@@ -123,4 +123,16 @@ public class RedriveTests
         Assert.Equal(["/1:P.entered", "/1:P.started0", "/1:P#0/1/0:Bad.entered", "/1:P#0/1/0:Bad.outcome0", "/1:P#0/1/0:Bad#0/submitted", "/1:P.failed0",
             "execution.end", "strata:ExecutionFailed"], Redrive.KeysToForget(keys));
     }
+
+    [Fact]
+    public void Keeps_a_distributed_Maps_run_id_so_the_redrive_reopens_that_Map_Run()
+    {
+        string[] keys =
+        [
+            "execution.started", "/0:M.entered", "/0:M.started0", "/0:M.maprun0", "/0:M.maprunstarted0", "/0:M.maprunended0", "/0:M.failed0",
+            "execution.end",
+        ];
+        Assert.Equal(["/0:M.entered", "/0:M.started0", "/0:M.maprunstarted0", "/0:M.maprunended0", "/0:M.failed0", "execution.end"],
+            Redrive.KeysToForget(keys));
+    }
 }

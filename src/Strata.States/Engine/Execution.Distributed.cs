@@ -234,9 +234,12 @@ internal sealed partial class Execution
         // Each child's share of the items (a batch's, under an ItemBatcher).
         var shares = inputs.Select(i => s["ItemBatcher"] is not null && i?["Items"] is JsonArray batch ? (long)batch.Count : 1L).ToArray();
 
-        await runs.StartAsync(new MapRunStart(mapRunArn, childMachineArn, itemCount, inputs.Length, type, declared), ct);
-        await EmitAsync(sc.Frame, $"{sc.Key}.maprunstarted{attempt}", "MapRunStarted", "mapRunStartedEventDetails",
-            new JsonObject { ["mapRunArn"] = mapRunArn }, ct);
+        var redrives = await runs.StartAsync(new MapRunStart(mapRunArn, childMachineArn, itemCount, inputs.Length, type, declared), ct);
+        if (redrives == 0)
+            await EmitAsync(sc.Frame, $"{sc.Key}.maprunstarted{attempt}", "MapRunStarted", "mapRunStartedEventDetails", new JsonObject { ["mapRunArn"] = mapRunArn }, ct);
+        else
+            await EmitAsync(sc.Frame, $"{sc.Key}.maprunredriven{attempt}.{redrives}", "MapRunRedriven", "mapRunRedrivenEventDetails",
+                new JsonObject { ["mapRunArn"] = mapRunArn, ["redriveCount"] = redrives }, ct);
 
         var values = new JsonNode?[inputs.Length];
         var errors = new StatesError?[inputs.Length];

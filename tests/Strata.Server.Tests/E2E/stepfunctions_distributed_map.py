@@ -208,6 +208,45 @@ def test_update_map_run_and_a_stopped_parent():
         pass
 
 
+def test_a_redriven_parent_reruns_only_the_children_that_failed():
+    if not hasattr(sfn, "redrive_execution"):  # newer than boto3 1.26's model
+        return
+    activity = sfn.create_activity(name=unique("dmap-redo"))["activityArn"]
+    working = {"ProcessorConfig": {"Mode": "DISTRIBUTED", "ExecutionType": "STANDARD"}, "StartAt": "Work",
+               "States": {"Work": {"Type": "Task", "Resource": activity, "End": True}}}
+    _, parent = start({"StartAt": "Each", "States": {"Each": {"Type": "Map", "ItemProcessor": working, "End": True}}}, execution_input='["a", "b", "c"]')
+    tokens = {}
+    while len(tokens) < 3:
+        task = sfn.get_activity_task(activityArn=activity)
+        if task.get("taskToken"):
+            tokens[json.loads(task["input"])] = task["taskToken"]
+    run_arn = sfn.list_map_runs(executionArn=parent)["mapRuns"][0]["mapRunArn"]
+    for item in ("a", "c"):
+        sfn.send_task_success(taskToken=tokens[item], output=json.dumps(item.upper()))
+    until("two children succeeded", lambda: sfn.describe_map_run(mapRunArn=run_arn)["executionCounts"]["succeeded"] == 2, 60)
+    sfn.send_task_failure(taskToken=tokens["b"], error="Work.Broken", cause="try again")
+    d = ended(parent)
+    eq((d["status"], d["error"]), ("FAILED", "States.ExceedToleratedFailureThreshold"), "a failed child fails the Map Run")
+    eq(sfn.describe_map_run(mapRunArn=run_arn)["status"], "FAILED", "the run")
+    succeeded = {c["executionArn"] for c in sfn.list_executions(mapRunArn=run_arn, statusFilter="SUCCEEDED")["executions"]}
+    sfn.redrive_execution(executionArn=parent)
+    # Only "b" runs again: one more task, for it.
+    task = sfn.get_activity_task(activityArn=activity)
+    eq(json.loads(task["input"]), "b", "the one task of the redrive")
+    sfn.send_task_success(taskToken=task["taskToken"], output='"B"')
+    d = ended(parent)
+    eq((d["status"], json.loads(d.get("output") or "null")), ("SUCCEEDED", ["A", "B", "C"]), f"the redriven parent: {d.get('cause')}")
+    r = sfn.describe_map_run(mapRunArn=run_arn)
+    eq((r["status"], r["redriveCount"], r["executionCounts"]["succeeded"], r["executionCounts"]["total"]), ("SUCCEEDED", 1, 3, 3), "the same run, redriven")
+    eq({c["executionArn"] for c in sfn.list_executions(mapRunArn=run_arn, redriveFilter="NOT_REDRIVEN")["executions"]}, succeeded, "the others did not run again")
+    redriven = sfn.list_executions(mapRunArn=run_arn, redriveFilter="REDRIVEN")["executions"]
+    eq(len(redriven), 1, "one child redriven")
+    child = [e["type"] for e in history(redriven[0]["executionArn"])]
+    eq((child.count("ExecutionRedriven"), child.count("ExecutionFailed"), child[-1]), (1, 1, "ExecutionSucceeded"), "its history goes on")
+    types = [e["type"] for e in history(parent)]
+    eq((types.count("MapRunStarted"), types.count("MapRunFailed"), types.count("MapRunRedriven"), types[-1]), (1, 1, 1, "ExecutionSucceeded"), "the parent's history")
+
+
 def test_bad_map_run_requests():
     arn = sfn.create_state_machine(name=unique("dmap"), definition=json.dumps({"StartAt": "P", "States": {"P": {"Type": "Pass", "End": True}}}),
                                    roleArn=READER)["stateMachineArn"]

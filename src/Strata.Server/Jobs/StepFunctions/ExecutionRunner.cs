@@ -55,6 +55,9 @@ public sealed class ExecutionRunner(ExecutionStore store, ITaskIntegrations task
 
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {
+        // A server killed between an execution's end and its Map Runs' ends left those running.
+        foreach (var run in MapRuns?.Running() ?? [])
+            if (ParentOf(run) is { Status: not "RUNNING" } parent) EndMapRuns(parent);
         foreach (var execution in store.Running())
         {
             if (execution.Type != "STANDARD") continue;
@@ -261,13 +264,20 @@ public sealed class ExecutionRunner(ExecutionStore store, ITaskIntegrations task
         Put(e);
     }
 
+    /// <summary>The execution that started the run (<c>…:execution:Machine:name</c>, or a child's <c>Machine/Label</c>).</summary>
+    ExecutionRow? ParentOf(MapRunRow run)
+    {
+        var parts = run.ExecutionArn.Split(':');
+        return parts.Length == 8 ? store.Get(run.Account, parts[6], parts[7]) : null;
+    }
+
     /// <summary>An execution that ended (stopped, timed out, failed) with Map Runs still running: they end
     /// ABORTED, and so do their children still running (the run that drove them is over).</summary>
     void EndMapRuns(ExecutionRow e)
     {
         if (MapRuns is null || e.Type != "STANDARD") return;
         var now = clock.GetUtcNow();
-        foreach (var run in MapRuns.Of(e.Account, e.ExecutionArn).Where(r => r.Status == "RUNNING"))
+        foreach (var run in MapRuns.Of(e.ExecutionArn).Where(r => r.Status == "RUNNING"))
         {
             foreach (var child in MapRuns.Children(run).Where(c => c.Status == "RUNNING"))
             {
@@ -328,10 +338,11 @@ public sealed class ExecutionRunner(ExecutionStore store, ITaskIntegrations task
     /// own (in the store for a STANDARD child; in memory for an EXPRESS one, which a restart runs again).</summary>
     sealed class MapRunHost(ExecutionRunner runner, MapRunStore runs, ExecutionRow parent) : IMapRunHost
     {
-        public ValueTask StartAsync(MapRunStart run, CancellationToken cancellationToken)
+        public ValueTask<int> StartAsync(MapRunStart run, CancellationToken cancellationToken)
         {
             var machine = run.StateMachineArn[(run.StateMachineArn.IndexOf(":stateMachine:", StringComparison.Ordinal) + ":stateMachine:".Length)..];
-            runs.Add(new MapRunRow
+            var now = runner.Clock.GetUtcNow();
+            var row = runs.Add(new MapRunRow
             {
                 Account = parent.Account,
                 MapRunArn = run.MapRunArn,
@@ -345,8 +356,14 @@ public sealed class ExecutionRunner(ExecutionStore store, ITaskIntegrations task
                 ToleratedFailureCount = run.Settings.ToleratedFailureCount,
                 ItemCount = run.ItemCount,
                 ExecutionCount = run.ExecutionCount,
+                ParentRedriveCount = parent.RedriveCount,
             });
-            return ValueTask.CompletedTask;
+            // The parent was redriven since the run failed (or was aborted): the run reopens.
+            if (row.Status is "FAILED" or "ABORTED" && row.ParentRedriveCount < parent.RedriveCount)
+                row = runs.Update(parent.Account, row.MapRunArn, r => r.Status is "FAILED" or "ABORTED" && r.ParentRedriveCount < parent.RedriveCount
+                    ? r with { Status = "RUNNING", StopDate = null, ResultsWritten = 0, RedriveCount = r.RedriveCount + 1, RedriveDate = now, ParentRedriveCount = parent.RedriveCount }
+                    : null) ?? row;
+            return ValueTask.FromResult(row.RedriveCount);
         }
 
         public MapRunSettings Settings(string mapRunArn) => runs.Get(parent.Account, mapRunArn)?.Settings ?? new MapRunSettings(0, 0, 0);
@@ -373,9 +390,28 @@ public sealed class ExecutionRunner(ExecutionStore store, ITaskIntegrations task
                 StateMachineUpdateDate = parent.StateMachineUpdateDate ?? parent.StartDate,
                 StateMachineRevisionId = parent.StateMachineRevisionId,
             };
-            var existing = runner.Store.Add(row);
+            var existing = runs.AddChild(row);
             if (existing is null) runner.Put(row);
             row = existing ?? row;
+            // A reopened run runs again the children that did not succeed, each from where its history ended.
+            if (row.Status is "FAILED" or "ABORTED" or "TIMED_OUT" && runs.Get(parent.Account, mapRunArn) is { Status: "RUNNING" } run && row.RedriveCount < run.RedriveCount)
+            {
+                var now = runner.Clock.GetUtcNow();
+                ExecutionRow Reopened(ExecutionRow r) => r with
+                {
+                    Status = "RUNNING",
+                    StopDate = null,
+                    Output = null,
+                    Error = null,
+                    Cause = null,
+                    RedriveCount = run.RedriveCount,
+                    RedriveDate = now,
+                };
+                row = row.Type == "STANDARD"
+                    ? runner.Store.Redrive(row, (_, r, _) => r.Status != "RUNNING" && r.RedriveCount < run.RedriveCount ? Reopened(r) : null, now).Row
+                    : runner.Store.Update(row.Account, row.StateMachineName, row.Name, r => r.Status != "RUNNING" && r.RedriveCount < run.RedriveCount ? Reopened(r) : null) ?? row;
+                if (row.Status == "RUNNING") runner.Put(row);
+            }
             var start = new ExecutionStart(row.ExecutionArn, row.Name, row.StateMachineArn, row.StateMachineName, row.RoleArn, row.StartDate,
                 row.Input is null ? null : JsonNode.Parse(row.Input));
             var outcome = row.Status == "RUNNING" ? null

@@ -116,13 +116,22 @@ public sealed class ExecutionStore(IStateStore state)
     /// <summary>Adds the execution unless one of that name exists; returns the one that is there then.
     /// <paramref name="check"/> runs in the same transaction first and throws to refuse (the machine
     /// must still exist: a DeleteStateMachine in between stops only the executions it can see).</summary>
-    public ExecutionRow? Add(ExecutionRow row, Action<IStateReader>? check = null) => state.Write(w =>
+    public ExecutionRow? Add(ExecutionRow row, Action<IStateReader>? check = null) => Add(row, check, null);
+
+    /// <summary><see cref="Add(ExecutionRow, Action{IStateReader}?)"/>, and <paramref name="adding"/> runs in the same
+    /// transaction when the row is new (it may throw to refuse, or write beside it).</summary>
+    public ExecutionRow? Add(ExecutionRow row, Action<IStateReader>? check, Action<IStateWriter>? adding) => state.Write(w =>
     {
         check?.Invoke(w);
         if (w.Get(Executions, Key(row)) is { } existing) return Parse(existing);
+        adding?.Invoke(w);
         w.Put(Executions, Key(row), JsonSerializer.Serialize(row, ExecutionRowsJson.Default.ExecutionRow));
         return null;
     });
+
+    /// <summary>The execution of that ARN (a child's <c>…:execution:Machine/Label:name</c> too), read in a transaction.</summary>
+    public static ExecutionRow? Get(IStateReader r, string account, string machine, string name)
+        => r.Get(Executions, Key(account, machine, name)) is { } json ? Parse(json) : null;
 
     /// <summary>Changes an execution in one transaction; <paramref name="change"/> returns null to leave it.
     /// Returns the row as it is afterwards (null when there is none).</summary>

@@ -28,6 +28,11 @@ public sealed record MapRunRow
     public long ItemCount { get; init; }
     public long ExecutionCount { get; init; }
     public long ResultsWritten { get; init; }
+    /// <summary>How many times a redrive of the parent reopened the run, and the last time.</summary>
+    public int RedriveCount { get; init; }
+    public DateTimeOffset? RedriveDate { get; init; }
+    /// <summary>The parent's RedriveCount when the run started or was last reopened: a later redrive reopens it.</summary>
+    public int ParentRedriveCount { get; init; }
 
     public MapRunSettings Settings => new(MaxConcurrency, ToleratedFailurePercentage, ToleratedFailureCount);
 }
@@ -42,22 +47,36 @@ internal sealed partial class MapRunRowsJson : JsonSerializerContext;
 /// DescribeMapRun names a run by its ARN alone), and the signal UpdateMapRun gives a running Map.</summary>
 public sealed class MapRunStore(IStateStore state, ExecutionStore executions)
 {
-    const string Runs = "sfn-map-runs";
+    // The runs by id; the runs of each execution (its ARN, then the run's id); the children of each run
+    // (the run's id, then the child's name), so neither a parent's end nor a count reads other runs.
+    const string Runs = "sfn-map-runs", ByExecution = "sfn-map-runs-by-execution", Children_ = "sfn-map-run-children";
 
     readonly ConcurrentDictionary<string, TaskCompletionSource> _changed = new(StringComparer.Ordinal);
 
-    static string Key(string account, string mapRunArn) => account + "/" + mapRunArn[(mapRunArn.LastIndexOf(':') + 1)..];
+    static string Key(string account, string mapRunArn) => account + "/" + RunId(mapRunArn);
+
+    static string RunId(string mapRunArn) => mapRunArn[(mapRunArn.LastIndexOf(':') + 1)..];
 
     /// <summary>The run of that ARN in the account (the whole ARN must match, not only its id).</summary>
     public MapRunRow? Get(string account, string mapRunArn)
         => state.Read(r => r.Get(Runs, Key(account, mapRunArn))) is { } json && Parse(json) is { } run && run.MapRunArn == mapRunArn ? run : null;
 
-    /// <summary>Adds the run unless it is there (a replay starts it again).</summary>
-    public void Add(MapRunRow run) => state.Write(w =>
+    /// <summary>Adds the run unless it is there (a replay starts it again); returns the one there afterwards.</summary>
+    public MapRunRow Add(MapRunRow run) => state.Write(w =>
     {
-        if (w.Get(Runs, Key(run.Account, run.MapRunArn)) is null)
-            w.Put(Runs, Key(run.Account, run.MapRunArn), JsonSerializer.Serialize(run, MapRunRowsJson.Default.MapRunRow));
-        return true;
+        if (w.Get(Runs, Key(run.Account, run.MapRunArn)) is { } json) return Parse(json);
+        w.Put(Runs, Key(run.Account, run.MapRunArn), JsonSerializer.Serialize(run, MapRunRowsJson.Default.MapRunRow));
+        w.Put(ByExecution, run.ExecutionArn + "/" + RunId(run.MapRunArn), Key(run.Account, run.MapRunArn));
+        return run;
+    });
+
+    /// <summary>Adds a child of a running run (its execution row and its place under the run) in one transaction;
+    /// returns the child there already, if any. A run that ended starts no more children: OperationCanceledException.</summary>
+    public ExecutionRow? AddChild(ExecutionRow child) => executions.Add(child, null, w =>
+    {
+        if (w.Get(Runs, Key(child.Account, child.MapRunArn!)) is not { } json || Parse(json).Status != "RUNNING")
+            throw new OperationCanceledException($"Map Run {child.MapRunArn} has ended");
+        w.Put(Children_, RunId(child.MapRunArn!) + "/" + child.Name, child.Name);
     });
 
     /// <summary>Changes a run in one transaction (<paramref name="change"/> returns null to leave it), and wakes
@@ -80,13 +99,19 @@ public sealed class MapRunStore(IStateStore state, ExecutionStore executions)
         => _changed.GetOrAdd(mapRunArn, _ => new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously)).Task;
 
     /// <summary>The runs an execution started, newest first (ListMapRuns).</summary>
-    public List<MapRunRow> Of(string account, string executionArn)
-        => state.Read(r => r.Scan(Runs, account + "/", null, int.MaxValue)).Select(kv => Parse(kv.Value)).Where(r => r.ExecutionArn == executionArn)
+    public List<MapRunRow> Of(string executionArn)
+        => state.Read(r => r.Scan(ByExecution, executionArn + "/", null, int.MaxValue).Select(kv => r.Get(Runs, kv.Value)).OfType<string>().Select(Parse).ToList())
             .OrderByDescending(r => r.StartDate).ThenByDescending(r => r.MapRunArn, StringComparer.Ordinal).ToList();
+
+    /// <summary>Every run still RUNNING, of every account (the runner's sweep at start).</summary>
+    public List<MapRunRow> Running()
+        => state.Read(r => r.Scan(Runs, "", null, int.MaxValue)).Select(kv => Parse(kv.Value)).Where(r => r.Status == "RUNNING").ToList();
 
     /// <summary>The run's child executions, newest first.</summary>
     public List<ExecutionRow> Children(MapRunRow run)
-        => [.. executions.ListOf(run.Account, run.ChildMachineName).Where(e => e.MapRunArn == run.MapRunArn)];
+        => state.Read(r => r.Scan(Children_, RunId(run.MapRunArn) + "/", null, int.MaxValue)
+                .Select(kv => ExecutionStore.Get(r, run.Account, run.ChildMachineName, kv.Value)).OfType<ExecutionRow>().ToList())
+            .OrderByDescending(e => e.StartDate).ThenByDescending(e => e.Name, StringComparer.Ordinal).ToList();
 
     /// <summary>DescribeMapRun's executionCounts and itemCounts: the children not yet started are pending.</summary>
     public (MapRunCounts Executions, MapRunCounts Items) Counts(MapRunRow run)

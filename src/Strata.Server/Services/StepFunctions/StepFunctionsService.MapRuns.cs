@@ -66,14 +66,15 @@ public sealed partial class StepFunctionsService
                 FailuresNotRedrivable = 0,
                 PendingRedrive = 0,
             },
-            RedriveCount = 0,
+            RedriveCount = run.RedriveCount,
+            RedriveDate = run.RedriveDate,
         };
     }
 
     ListMapRunsOutput ListMapRuns(ListMapRunsInput request, RequestContext ctx)
     {
         var e = Execution(ctx, request.ExecutionArn!);
-        var (page, next) = Page(MapRuns.Of(e.Account, e.ExecutionArn), request.NextToken, request.MaxResults);
+        var (page, next) = Page(MapRuns.Of(e.ExecutionArn), request.NextToken, request.MaxResults);
         return new ListMapRunsOutput
         {
             MapRuns = page.Select(r => new MapRunListItem
