@@ -140,6 +140,9 @@ public sealed record TaskRequest(string Resource, JsonNode? Parameters, string S
 
     /// <summary>An ItemReader's MaxItems: a listing need not go past it.</summary>
     public long? MaxItems { get; init; }
+
+    /// <summary>An ItemReader's <c>s3:getObject</c> of a gzip object (an S3 Inventory's data file): its Body is the text within.</summary>
+    public bool Gunzip { get; init; }
 }
 
 /// <summary>An error raised by a state: its name (<c>States.TaskFailed</c>, <c>States.Runtime</c>,

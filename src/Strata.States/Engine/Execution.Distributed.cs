@@ -46,6 +46,8 @@ internal sealed partial class Execution
                     return new JsonObject { ["items"] = Test!.MapItemReaderData is { } data ? Items(resource == ListObjectsV2 ? GetObject : resource, config, new JsonObject { ["Body"] = data }) : new JsonArray() };
                 var answer = await host.RunTaskAsync(new TaskRequest(resource, parameters, sc.State.Name, $"{sc.Key}#reader{attempt}", null, null, null, null)
                 { ItemReaderOrWriter = true, MaxItems = maxItems is > 0 ? maxItems : null }, _ => ValueTask.CompletedTask, sc.CancellationToken);
+                if (Json.TryString(config["InputType"], out var type) && type == "MANIFEST")
+                    return new JsonObject { ["items"] = await InventoryItemsAsync(sc, answer, maxItems, attempt) };
                 return new JsonObject { ["items"] = Items(resource, config, answer) };
             }
             catch (StatesError e)
@@ -58,6 +60,49 @@ internal sealed partial class Execution
         if (maxItems is { } max && max > 0 && items.Count > max)
             return new JsonArray([.. items.Take((int)max).Select(i => i?.DeepClone())]);
         return new JsonArray([.. items.Select(i => i?.DeepClone())]);
+    }
+
+    /// <summary>
+    /// InputType MANIFEST: the object read is an S3 Inventory's <c>manifest.json</c>; the items are the rows of
+    /// the gzip CSV data files it names (in its <c>destinationBucket</c>), each an object of the manifest's
+    /// <c>fileSchema</c> names (<c>Bucket</c>, <c>Key</c>, <c>Size</c>, …), read in the manifest's order up to MaxItems.
+    /// </summary>
+    private async Task<JsonArray> InventoryItemsAsync(StateContext sc, JsonNode? answer, long? maxItems, int attempt)
+    {
+        JsonObject manifest;
+        try
+        {
+            manifest = JsonNode.Parse(answer?["Body"]?.GetValue<string>() ?? "") as JsonObject
+                ?? throw new StatesError("States.ItemReaderFailed", "The manifest is not a JSON object.");
+        }
+        catch (JsonException e) { throw new StatesError("States.ItemReaderFailed", $"The manifest is not valid JSON: {e.Message}"); }
+        var format = Json.TryString(manifest["fileFormat"], out var f) ? f : "";
+        if (format != "CSV")
+            throw new StatesError("States.ItemReaderFailed", $"Strata reads S3 Inventory manifests of CSV files, not '{format}'.");
+        if (!Json.TryString(manifest["fileSchema"], out var schemaText) || !Json.TryString(manifest["destinationBucket"], out var destination)
+            || manifest["files"] is not JsonArray files)
+            throw new StatesError("States.ItemReaderFailed", "The manifest needs fileSchema, destinationBucket and files, as an S3 Inventory manifest has them.");
+        var schema = schemaText.Split(',', StringSplitOptions.TrimEntries);
+        // destinationBucket is the bucket's ARN (arn:aws:s3:::name).
+        var bucket = destination.StartsWith("arn:aws:s3:::", StringComparison.Ordinal) ? destination["arn:aws:s3:::".Length..] : destination;
+        var items = new JsonArray();
+        for (var i = 0; i < files.Count && !(maxItems is > 0 && items.Count >= maxItems); i++)
+        {
+            if (!Json.TryString(files[i]?["key"], out var key)) throw new StatesError("States.ItemReaderFailed", $"The manifest's file {i} has no key.");
+            var data = await host.RunTaskAsync(new TaskRequest(GetObject, new JsonObject { ["Bucket"] = bucket, ["Key"] = key }, sc.State.Name,
+                $"{sc.Key}#reader{attempt}/{i}", null, null, null, null)
+            { ItemReaderOrWriter = true, Gunzip = true }, _ => ValueTask.CompletedTask, sc.CancellationToken);
+            var rows = CsvRows(data?["Body"]?.GetValue<string>() ?? "", ',');
+            for (var r = 0; r < rows.Count && !(maxItems is > 0 && items.Count >= maxItems); r++)
+            {
+                if (rows[r].Length != schema.Length)
+                    throw new StatesError("States.ItemReaderFailed", $"Row {r + 1} of {key} has {rows[r].Length} fields, but the manifest's fileSchema has {schema.Length}.");
+                var item = new JsonObject();
+                for (var c = 0; c < schema.Length; c++) item[schema[c]] = rows[r][c];
+                items.Add(item);
+            }
+        }
+        return items;
     }
 
     private JsonNode? ReaderParameters(StateContext sc, JsonObject field, JsonNode? effective, JsonObject? states)
@@ -112,8 +157,12 @@ internal sealed partial class Execution
                 return lines;
             case "CSV":
                 return CsvItems(body, config);
+            case "MANIFEST":
+                // TestState's mapItemReaderData for a manifest: the items it would read, a JSON array.
+                try { return JsonNode.Parse(body) as JsonArray ?? throw new StatesError("States.ItemReaderFailed", "The items of a MANIFEST reader's data must be a JSON array."); }
+                catch (JsonException e) { throw new StatesError("States.ItemReaderFailed", $"The items are not valid JSON: {e.Message}"); }
             default:
-                throw new StatesError("States.ItemReaderFailed", $"Strata does not read the ItemReader InputType '{type}' (it reads JSON, JSONL and CSV, and object listings).");
+                throw new StatesError("States.ItemReaderFailed", $"Strata does not read the ItemReader InputType '{type}' (it reads JSON, JSONL, CSV and MANIFEST, and object listings).");
         }
     }
 

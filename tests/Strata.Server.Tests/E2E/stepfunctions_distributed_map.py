@@ -1,7 +1,9 @@
 """A distributed Map end to end with an unmodified boto3 (1.43 and Debian's 1.26): its items read
-from S3 by an ItemReader (CSV, JSON Lines, an object listing) as the execution's role, its results
+from S3 by an ItemReader (CSV, JSON Lines, an object listing, an S3 Inventory manifest) as the execution's role, its results
 exported to S3 by a ResultWriter (a manifest and a file per status), and its Map Run: child executions
 with histories of their own (DescribeMapRun, ListMapRuns, ListExecutions by Map Run, UpdateMapRun)."""
+import gzip
+import hashlib
 import json
 
 from harness import client, eq, run, unique, until, validate_responses
@@ -85,6 +87,31 @@ def test_json_lines_and_an_object_listing():
         "ItemReader": {"Resource": "arn:aws:states:::s3:listObjectsV2", "Parameters": {"Bucket": BUCKET, "Prefix": "listing/"}},
         "ResultWriter": {"WriterConfig": {"Transformation": "COMPACT", "OutputType": "JSON"}}}}})
     eq((d["status"], json.loads(d["output"])), ("SUCCEEDED", [{"key": f"listing/{n}", "size": 5} for n in ("x.bin", "y.bin", "z.bin")]), "listing")
+
+
+def test_an_s3_inventory_manifest():
+    # An S3 Inventory's layout: gzip CSV data files (every field quoted, no header) and a manifest naming them.
+    files = []
+    for n, keys in enumerate((["models/a.onnx", "models/b.onnx"], ["models/c, with comma.onnx"])):
+        body = "".join(f'"{BUCKET}","{k}","{len(k)}"\n' for k in keys).encode()
+        key = f"inventory/data/part-{n}.csv.gz"
+        s3.put_object(Bucket=BUCKET, Key=key, Body=gzip.compress(body))
+        files.append({"key": key, "size": len(body), "MD5checksum": hashlib.md5(body).hexdigest()})
+    s3.put_object(Bucket=BUCKET, Key="inventory/manifest.json", Body=json.dumps({
+        "sourceBucket": BUCKET, "destinationBucket": f"arn:aws:s3:::{BUCKET}", "version": "2016-11-30", "creationTimestamp": "1700000000000",
+        "fileFormat": "CSV", "fileSchema": "Bucket, Key, Size", "files": files}).encode())
+    reader = {"Resource": "arn:aws:states:::s3:getObject", "ReaderConfig": {"InputType": "MANIFEST"},
+              "Parameters": {"Bucket": BUCKET, "Key": "inventory/manifest.json"}}
+    d = execute({"StartAt": "Each", "States": {"Each": {
+        "Type": "Map", "End": True, "ItemReader": reader,
+        "ItemProcessor": {"ProcessorConfig": {"Mode": "DISTRIBUTED", "ExecutionType": "EXPRESS"}, "StartAt": "P", "States": {
+            "P": {"Type": "Pass", "Parameters": {"key.$": "$.Key", "size.$": "States.StringToJson($.Size)", "bucket.$": "$.Bucket"}, "End": True}}}}}})
+    eq((d["status"], json.loads(d.get("output") or "null")), ("SUCCEEDED", [{"key": k, "size": len(k), "bucket": BUCKET} for k in
+                                                                         ("models/a.onnx", "models/b.onnx", "models/c, with comma.onnx")]), f"{d.get('cause')}")
+    s3.put_object(Bucket=BUCKET, Key="inventory/data/part-0.csv.gz", Body=b"not gzip")
+    d = execute({"StartAt": "Each", "States": {"Each": {"Type": "Map", "End": True, "ItemReader": reader, "ItemProcessor": PROCESSOR}}})
+    eq((d["status"], d["error"]), ("FAILED", "States.ItemReaderFailed"), "a data file that is not gzip")
+    assert "not gzip" in d["cause"], d["cause"]
 
 
 def test_a_role_that_cannot_read_fails_the_map_and_bad_definitions_are_refused():

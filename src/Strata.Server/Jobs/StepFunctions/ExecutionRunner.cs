@@ -279,13 +279,14 @@ public sealed class ExecutionRunner(ExecutionStore store, ITaskIntegrations task
         var now = clock.GetUtcNow();
         foreach (var run in MapRuns.Of(e.ExecutionArn).Where(r => r.Status == "RUNNING"))
         {
+            // The run first: an abandoned Map (a timed-out parent's) can add no child after this.
+            MapRuns.Update(e.Account, run.MapRunArn, r => r.Status == "RUNNING" ? r with { Status = "ABORTED", StopDate = now } : null);
             foreach (var child in MapRuns.Children(run).Where(c => c.Status == "RUNNING"))
             {
                 var (row, ended) = store.End(child, r => r.Status == "RUNNING" ? r with { Status = "ABORTED", StopDate = now } : null, "strata:ExecutionAborted",
                     last => new HistoryEventDraft("ExecutionAborted", last, "executionAbortedEventDetails", []), now);
                 if (ended && row is not null) Announce(row);
             }
-            MapRuns.Update(e.Account, run.MapRunArn, r => r.Status == "RUNNING" ? r with { Status = "ABORTED", StopDate = now } : null);
         }
     }
 

@@ -215,7 +215,31 @@ public sealed class TaskIntegrations(IInternalCalls calls, ExecutionRoles roles,
         if (result.Error is { } error) throw SdkError("S3", error.Code, error.Message, result.RequestId, error.Status);
         if (operation == "GetObject" && result.Body.Length > MaxItemReaderBytes)
             throw new StatesError("States.ItemReaderFailed", $"The object is larger than the {MaxItemReaderBytes >> 20} MiB an ItemReader reads.");
+        if (operation == "GetObject" && request.Gunzip) result = result with { Body = Gunzip(result.Body, request.Parameters?["Key"]?.ToString()) };
         return SdkWire.S3Answer(operation, result);
+    }
+
+    /// <summary>A gzip object's content, at most <see cref="MaxItemReaderBytes"/> of it (a small object may hold much more).</summary>
+    static byte[] Gunzip(byte[] body, string? key)
+    {
+        try
+        {
+            using var gzip = new System.IO.Compression.GZipStream(new MemoryStream(body), System.IO.Compression.CompressionMode.Decompress);
+            using var text = new MemoryStream();
+            var buffer = new byte[81920];
+            int read;
+            while ((read = gzip.Read(buffer)) > 0)
+            {
+                if (text.Length + read > MaxItemReaderBytes)
+                    throw new StatesError("States.ItemReaderFailed", $"The object {key} holds more than the {MaxItemReaderBytes >> 20} MiB an ItemReader reads.");
+                text.Write(buffer, 0, read);
+            }
+            return text.ToArray();
+        }
+        catch (InvalidDataException e)
+        {
+            throw new StatesError("States.ItemReaderFailed", $"The object {key} is not gzip: {e.Message}");
+        }
     }
 
     /// <summary>
