@@ -274,6 +274,30 @@ def test_a_redriven_parent_reruns_only_the_children_that_failed():
     eq((types.count("MapRunStarted"), types.count("MapRunFailed"), types.count("MapRunRedriven"), types[-1]), (1, 1, 1, "ExecutionSucceeded"), "the parent's history")
 
 
+def test_children_are_logged_as_their_parents_machine_logs():
+    logs = client("logs")
+    group = unique("/aws/vendedlogs/states/dmap")
+    logs.create_log_group(logGroupName=group)
+    account = client("sts").get_caller_identity()["Account"]
+    arn = sfn.create_state_machine(name=unique("dmap-logged"), roleArn=READER, loggingConfiguration={
+        "level": "ALL", "includeExecutionData": True,
+        "destinations": [{"cloudWatchLogsLogGroup": {"logGroupArn": f"arn:aws:logs:us-east-1:{account}:log-group:{group}:*"}}]},
+        definition=json.dumps({"StartAt": "Each", "States": {"Each": {"Type": "Map", "End": True, "ItemProcessor": {
+            "ProcessorConfig": {"Mode": "DISTRIBUTED", "ExecutionType": "STANDARD"}, "StartAt": "P", "States": {"P": {"Type": "Pass", "End": True}}}}}}))["stateMachineArn"]
+    parent = sfn.start_execution(stateMachineArn=arn, input="[1, 2]")["executionArn"]
+    eq(ended(parent)["status"], "SUCCEEDED", "the logged parent")
+    children = [c["executionArn"] for c in sfn.list_executions(mapRunArn=sfn.list_map_runs(executionArn=parent)["mapRuns"][0]["mapRunArn"])["executions"]]
+
+    def logged():
+        found = {}
+        for page in logs.get_paginator("filter_log_events").paginate(logGroupName=group):
+            for e in page["events"]:
+                r = json.loads(e["message"])
+                found.setdefault(r["execution_arn"], []).append(r["type"])
+        return found
+    until("each child's events logged", lambda: all(len(logged().get(c, [])) == len(history(c)) for c in children) and parent in logged(), 60)
+
+
 def test_bad_map_run_requests():
     arn = sfn.create_state_machine(name=unique("dmap"), definition=json.dumps({"StartAt": "P", "States": {"P": {"Type": "Pass", "End": True}}}),
                                    roleArn=READER)["stateMachineArn"]

@@ -390,6 +390,8 @@ public sealed class ExecutionRunner(ExecutionStore store, ITaskIntegrations task
                 // The children's machine is the parent's, as it was when the parent started.
                 StateMachineUpdateDate = parent.StateMachineUpdateDate ?? parent.StartDate,
                 StateMachineRevisionId = parent.StateMachineRevisionId,
+                // Logged as the parent's machine logs (a child's events under its own execution ARN).
+                LoggingConfiguration = parent.LoggingConfiguration,
             };
             var existing = runs.AddChild(row);
             if (existing is null) runner.Put(row);
@@ -418,7 +420,9 @@ public sealed class ExecutionRunner(ExecutionStore store, ITaskIntegrations task
             var outcome = row.Status == "RUNNING" ? null
                 : new ExecutionOutcome(row.Status, row.Output is null ? null : JsonNode.Parse(row.Output), row.Error, row.Cause);
             // An express child keeps no journal: one the server's restart interrupted runs again from its start.
-            IExecutionJournal journal = row.Type == "STANDARD" ? new StoredJournal(runner.Store, row, runner.Clock) : new MemoryJournal(runner.Clock);
+            var logged = row;
+            IExecutionJournal journal = row.Type == "STANDARD" ? new StoredJournal(runner.Store, row, runner.Clock)
+                : new MemoryJournal(runner.Clock, e => runner.Store.Logs?.Post(logged, e));
             var stopped = CancellationToken.None;
             if (outcome is null)
             {
