@@ -229,6 +229,21 @@ def validate_responses(client):
 SAGEMAKER_TRUST = '{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":{"Service":"sagemaker.amazonaws.com"},"Action":"sts:AssumeRole"}]}'
 
 
+def states_role(iam, allowed):
+    """A role Step Functions may assume (a state machine's execution role), allowed what `allowed` says:
+    statements, or actions on any resource (none: an empty list); returns its ARN."""
+    import json
+    name = unique("states-role")
+    trust = {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Principal": {"Service": "states.amazonaws.com"}, "Action": "sts:AssumeRole"}]}
+    arn = iam.create_role(RoleName=name, AssumeRolePolicyDocument=json.dumps(trust))["Role"]["Arn"]
+    statements = [a for a in allowed if isinstance(a, dict)]
+    if actions := [a for a in allowed if isinstance(a, str)]:
+        statements.append({"Effect": "Allow", "Action": actions, "Resource": "*"})
+    if statements:
+        iam.put_role_policy(RoleName=name, PolicyName="work", PolicyDocument=json.dumps({"Version": "2012-10-17", "Statement": statements}))
+    return arn
+
+
 def execution_role(iam, resource="arn:aws:s3:::*", kms_decrypt=True, name=None, s3_actions=("s3:GetObject",)):
     """An execution role SageMaker may assume, allowed `s3_actions` on `resource` (and, unless
     told otherwise, kms:Decrypt on any key); returns its ARN."""

@@ -6,23 +6,16 @@ import gzip
 import hashlib
 import json
 
-from harness import client, eq, run, unique, until, validate_responses
+from harness import client, eq, run, states_role, unique, until, validate_responses
 
 sfn = validate_responses(client("stepfunctions"))
 iam, s3 = client("iam"), client("s3")
-STATES_TRUST = json.dumps({"Version": "2012-10-17", "Statement": [
-    {"Effect": "Allow", "Principal": {"Service": "states.amazonaws.com"}, "Action": "sts:AssumeRole"}]})
 BUCKET = unique("dmap")
 s3.create_bucket(Bucket=BUCKET)
 
 
-def role(actions):
-    name = unique("dmap-role")
-    arn = iam.create_role(RoleName=name, AssumeRolePolicyDocument=STATES_TRUST)["Role"]["Arn"]
-    if actions:
-        iam.put_role_policy(RoleName=name, PolicyName="s3", PolicyDocument=json.dumps(
-            {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": actions, "Resource": "*"}]}))
-    return arn
+def role(allowed):
+    return states_role(iam, allowed)
 
 
 READER = role(["s3:GetObject", "s3:PutObject", "s3:ListBucket"])

@@ -7,12 +7,10 @@ import threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import parse_qsl, urlparse
 
-from harness import client, eq, run, unique, until, validate_responses
+from harness import client, eq, run, states_role, unique, until, validate_responses
 
 sfn = validate_responses(client("stepfunctions"))
 iam, events = client("iam"), client("events")
-STATES_TRUST = json.dumps({"Version": "2012-10-17", "Statement": [
-    {"Effect": "Allow", "Principal": {"Service": "states.amazonaws.com"}, "Action": "sts:AssumeRole"}]})
 SEEN = []
 
 
@@ -50,12 +48,8 @@ CONNECTION = events.create_connection(
                                                  "BodyParameters": [{"Key": "source", "Value": "strata"}]}})["ConnectionArn"]
 
 
-def role(statements):
-    name = unique("http-role")
-    arn = iam.create_role(RoleName=name, AssumeRolePolicyDocument=STATES_TRUST)["Role"]["Arn"]
-    if statements:
-        iam.put_role_policy(RoleName=name, PolicyName="http", PolicyDocument=json.dumps({"Version": "2012-10-17", "Statement": statements}))
-    return arn
+def role(allowed):
+    return states_role(iam, allowed)
 
 
 CREDENTIALS = {"Effect": "Allow", "Action": "events:RetrieveConnectionCredentials", "Resource": CONNECTION}

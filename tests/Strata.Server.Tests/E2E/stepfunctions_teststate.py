@@ -10,23 +10,16 @@ import subprocess
 # exports this for the same reason. botocore reads it when a client is made.
 os.environ["AWS_DISABLE_HOST_PREFIX_INJECTION"] = "true"
 
-from harness import client, endpoint, eq, expect_error, iam_user, run, unique, validate_responses  # noqa: E402
+from harness import client, endpoint, eq, expect_error, iam_user, run, states_role, unique, validate_responses  # noqa: E402
 
 sfn = validate_responses(client("stepfunctions"))
 iam, s3 = client("iam"), client("s3")
-STATES_TRUST = json.dumps({"Version": "2012-10-17", "Statement": [
-    {"Effect": "Allow", "Principal": {"Service": "states.amazonaws.com"}, "Action": "sts:AssumeRole"}]})
 BUCKET = unique("teststate")
 s3.create_bucket(Bucket=BUCKET)
 
 
-def role(actions):
-    name = unique("teststate-role")
-    arn = iam.create_role(RoleName=name, AssumeRolePolicyDocument=STATES_TRUST)["Role"]["Arn"]
-    if actions:
-        iam.put_role_policy(RoleName=name, PolicyName="work", PolicyDocument=json.dumps(
-            {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": actions, "Resource": "*"}]}))
-    return arn
+def role(allowed):
+    return states_role(iam, allowed)
 
 
 WRITER = role(["s3:PutObject"])
