@@ -62,6 +62,9 @@ internal sealed partial class Execution
         return new JsonArray([.. items.Select(i => i?.DeepClone())]);
     }
 
+    /// <summary>The most text an inventory's data files give together (the server bounds each object so).</summary>
+    private const long MaxManifestText = 32L << 20;
+
     /// <summary>
     /// InputType MANIFEST: the object read is an S3 Inventory's <c>manifest.json</c>; the items are the rows of
     /// the gzip CSV data files it names (in its <c>destinationBucket</c>), each an object of the manifest's
@@ -83,16 +86,22 @@ internal sealed partial class Execution
             || manifest["files"] is not JsonArray files)
             throw new StatesError("States.ItemReaderFailed", "The manifest needs fileSchema, destinationBucket and files, as an S3 Inventory manifest has them.");
         var schema = schemaText.Split(',', StringSplitOptions.TrimEntries);
-        // destinationBucket is the bucket's ARN (arn:aws:s3:::name).
-        var bucket = destination.StartsWith("arn:aws:s3:::", StringComparison.Ordinal) ? destination["arn:aws:s3:::".Length..] : destination;
+        // destinationBucket is the bucket's ARN (arn:PARTITION:s3:::name).
+        var arn = destination.Split(':');
+        var bucket = arn.Length == 6 && arn[0] == "arn" && arn[2] == "s3" ? arn[5] : destination;
         var items = new JsonArray();
+        long read = 0;
         for (var i = 0; i < files.Count && !(maxItems is > 0 && items.Count >= maxItems); i++)
         {
-            if (!Json.TryString(files[i]?["key"], out var key)) throw new StatesError("States.ItemReaderFailed", $"The manifest's file {i} has no key.");
+            if (!Json.TryString((files[i] as JsonObject)?["key"], out var key)) throw new StatesError("States.ItemReaderFailed", $"The manifest's file {i} has no key.");
             var data = await host.RunTaskAsync(new TaskRequest(GetObject, new JsonObject { ["Bucket"] = bucket, ["Key"] = key }, sc.State.Name,
                 $"{sc.Key}#reader{attempt}/{i}", null, null, null, null)
             { ItemReaderOrWriter = true, Gunzip = true }, _ => ValueTask.CompletedTask, sc.CancellationToken);
-            var rows = CsvRows(data?["Body"]?.GetValue<string>() ?? "", ',');
+            var text = data?["Body"]?.GetValue<string>() ?? "";
+            // The items are held and journaled whole: all the files together are bounded as one object is.
+            if ((read += text.Length) > MaxManifestText)
+                throw new StatesError("States.ItemReaderFailed", $"The inventory's data files hold more than the {MaxManifestText >> 20} MiB an ItemReader reads: set MaxItems.");
+            var rows = CsvRows(text, ',');
             for (var r = 0; r < rows.Count && !(maxItems is > 0 && items.Count >= maxItems); r++)
             {
                 if (rows[r].Length != schema.Length)
@@ -244,8 +253,9 @@ internal sealed partial class Execution
     }
 
     /// <summary>The most child executions of one Map Run that run at once in Strata (AWS allows 10 000): a
-    /// MaxConcurrency of 0, or above this, runs this many.</summary>
-    internal const int DistributedMapConcurrency = 1000;
+    /// MaxConcurrency of 0, or above this, runs this many. The children share one process and one store,
+    /// whose writes are synchronous: many more at once would only hold threads the server answers requests on.</summary>
+    internal const int DistributedMapConcurrency = 100;
 
     /// <summary>The attempt's Map Run: its id (recorded, so a replay finds the same run), its ARN
     /// (<c>…:mapRun:Machine/Label:id</c>), and the parts its children's ARNs are made of.</summary>
@@ -301,8 +311,8 @@ internal sealed partial class Execution
 
         async Task Child(int i)
         {
-            // Off the loop (which holds the lock): a child that never waits would otherwise run there, one at a time.
-            await Task.Yield();
+            // Run on the loop's thread until its first wait: children that only compute (and write the store,
+            // synchronously) run one after the other instead of holding a thread each; those that wait overlap.
             stop.Token.ThrowIfCancellationRequested();
             var name = NameOf(runId, i);
             var child = await runs.ChildAsync(mapRunArn, new ChildExecutionStart($"{prefix}:execution:{machineName}/{label}:{name}", name,
@@ -357,8 +367,8 @@ internal sealed partial class Execution
             // Taken before the settings are read: an UpdateMapRun between the two still wakes this loop.
             var changed = runs.Changed(mapRunArn);
             var limit = runs.Settings(mapRunArn).MaxConcurrency is > 0 and < DistributedMapConcurrency and var m ? m : DistributedMapConcurrency;
-            lock (sync)
-                while (failure is null && !stop.IsCancellationRequested && next < inputs.Length && running.Count < limit) running.Add(Child(next++));
+            // Not under the lock: a child runs here until it first waits ('failure' read late only starts one that stops at once).
+            while (Volatile.Read(ref failure) is null && !stop.IsCancellationRequested && next < inputs.Length && running.Count < limit) running.Add(Child(next++));
             if (running.Count == 0) break;
             await Task.WhenAny([.. running, changed]);
             // A child that threw (the parent stopped, or a host's failure) ends the Map with it.

@@ -58,6 +58,9 @@ public sealed class ExecutionRunner(ExecutionStore store, ITaskIntegrations task
         // A server killed between an execution's end and its Map Runs' ends left those running.
         foreach (var run in MapRuns?.Running() ?? [])
             if (ParentOf(run) is { Status: not "RUNNING" } parent) EndMapRuns(parent);
+        // … or children RUNNING under a run that ended (killed between the run's end and theirs).
+        foreach (var child in store.RunningChildren())
+            if (MapRuns?.Get(child.Account, child.MapRunArn!) is not { Status: "RUNNING" }) AbortChild(child);
         foreach (var execution in store.Running())
         {
             if (execution.Type != "STANDARD") continue;
@@ -208,12 +211,6 @@ public sealed class ExecutionRunner(ExecutionStore store, ITaskIntegrations task
     {
         _runs.TryGetValue(execution.ExecutionArn, out var run);
         await CancelAsync(run);
-        // A distributed Map's child runs in its parent's Map, which sees it stopped and goes on.
-        if (_children.TryGetValue(execution.ExecutionArn, out var child))
-        {
-            try { await child.CancelAsync(); }
-            catch (ObjectDisposedException) { } // it ended meanwhile
-        }
         var now = clock.GetUtcNow();
         var details = new JsonObject();
         if (error is not null) details["error"] = error;
@@ -223,6 +220,13 @@ public sealed class ExecutionRunner(ExecutionStore store, ITaskIntegrations task
         // A run started after the first look (its start saw the execution still RUNNING) is ended too.
         // (Not a run of a later redrive, which a stop of this generation does not touch.)
         if (_runs.TryGetValue(execution.ExecutionArn, out var late) && late != run && late.Generation == execution.RedriveCount) await CancelAsync(late);
+        // A distributed Map's child runs in its parent's Map, which sees it stopped and goes on. Ended first
+        // (the stop's error and cause are recorded, not the Map's bare abort), then cancelled.
+        if (_children.TryGetValue(execution.ExecutionArn, out var child))
+        {
+            try { await child.CancelAsync(); }
+            catch (ObjectDisposedException) { } // it ended meanwhile
+        }
         if (stopped && row is not null) Announce(row);
         return row;
     }
@@ -281,13 +285,18 @@ public sealed class ExecutionRunner(ExecutionStore store, ITaskIntegrations task
         {
             // The run first: an abandoned Map (a timed-out parent's) can add no child after this.
             MapRuns.Update(e.Account, run.MapRunArn, r => r.Status == "RUNNING" ? r with { Status = "ABORTED", StopDate = now } : null);
-            foreach (var child in MapRuns.Children(run).Where(c => c.Status == "RUNNING"))
-            {
-                var (row, ended) = store.End(child, r => r.Status == "RUNNING" ? r with { Status = "ABORTED", StopDate = now } : null, "strata:ExecutionAborted",
-                    last => new HistoryEventDraft("ExecutionAborted", last, "executionAbortedEventDetails", []), now);
-                if (ended && row is not null) Announce(row);
-            }
+            foreach (var child in MapRuns.Children(run).Where(c => c.Status == "RUNNING")) AbortChild(child);
         }
+    }
+
+    /// <summary>Ends a child its Map no longer drives: ABORTED, with its event, in one transaction.</summary>
+    void AbortChild(ExecutionRow child)
+    {
+        var now = clock.GetUtcNow();
+        var (row, ended) = store.End(child, r => r.Status == "RUNNING" ? r with { Status = "ABORTED", StopDate = now } : null, "strata:ExecutionAborted",
+            last => new HistoryEventDraft("ExecutionAborted", last, "executionAbortedEventDetails", []), now);
+        if (ended && row is not null) Announce(row);
+        if (_children.TryRemove(child.ExecutionArn, out var cancel)) cancel.Dispose();
     }
 
     /// <summary>"Step Functions Execution Status Change" on the default bus, as AWS sends it.</summary>
@@ -387,6 +396,7 @@ public sealed class ExecutionRunner(ExecutionStore store, ITaskIntegrations task
                 Input = child.Input?.ToJsonString() ?? "null",
                 MapRunArn = mapRunArn,
                 MapRunItems = child.ItemCount,
+                MapRunRedrive = runs.Get(parent.Account, mapRunArn)?.RedriveCount ?? 0,
                 // The children's machine is the parent's, as it was when the parent started.
                 StateMachineUpdateDate = parent.StateMachineUpdateDate ?? parent.StartDate,
                 StateMachineRevisionId = parent.StateMachineRevisionId,
@@ -397,26 +407,28 @@ public sealed class ExecutionRunner(ExecutionStore store, ITaskIntegrations task
             if (existing is null) runner.Put(row);
             row = existing ?? row;
             // A reopened run runs again the children that did not succeed, each from where its history ended.
-            if (row.Status is "FAILED" or "ABORTED" or "TIMED_OUT" && runs.Get(parent.Account, mapRunArn) is { Status: "RUNNING" } run && row.RedriveCount < run.RedriveCount)
+            if (row.Status is "FAILED" or "ABORTED" or "TIMED_OUT" && runs.Get(parent.Account, mapRunArn) is { Status: "RUNNING" } run && row.MapRunRedrive < run.RedriveCount)
             {
                 var now = runner.Clock.GetUtcNow();
-                ExecutionRow Reopened(ExecutionRow r) => r with
+                ExecutionRow? Reopened(ExecutionRow r) => r.Status == "RUNNING" || r.MapRunRedrive >= run.RedriveCount ? null : r with
                 {
                     Status = "RUNNING",
                     StopDate = null,
                     Output = null,
                     Error = null,
                     Cause = null,
-                    RedriveCount = run.RedriveCount,
+                    RedriveCount = r.RedriveCount + 1,
                     RedriveDate = now,
+                    MapRunRedrive = run.RedriveCount,
                 };
                 row = row.Type == "STANDARD"
-                    ? runner.Store.Redrive(row, (_, r, _) => r.Status != "RUNNING" && r.RedriveCount < run.RedriveCount ? Reopened(r) : null, now).Row
-                    : runner.Store.Update(row.Account, row.StateMachineName, row.Name, r => r.Status != "RUNNING" && r.RedriveCount < run.RedriveCount ? Reopened(r) : null) ?? row;
+                    ? runner.Store.Redrive(row, (_, r, _) => Reopened(r), now).Row
+                    : runner.Store.Update(row.Account, row.StateMachineName, row.Name, Reopened) ?? row;
                 if (row.Status == "RUNNING") runner.Put(row);
             }
             var start = new ExecutionStart(row.ExecutionArn, row.Name, row.StateMachineArn, row.StateMachineName, row.RoleArn, row.StartDate,
-                row.Input is null ? null : JsonNode.Parse(row.Input));
+                row.Input is null ? null : JsonNode.Parse(row.Input), row.RedriveCount)
+            { RedriveDate = row.RedriveDate };
             var outcome = row.Status == "RUNNING" ? null
                 : new ExecutionOutcome(row.Status, row.Output is null ? null : JsonNode.Parse(row.Output), row.Error, row.Cause);
             // An express child keeps no journal: one the server's restart interrupted runs again from its start.

@@ -47,6 +47,9 @@ public sealed record ExecutionRow
     /// the run's items it processes (a batch's, under an ItemBatcher).</summary>
     public string? MapRunArn { get; init; }
     public long MapRunItems { get; init; }
+    /// <summary>The run's RedriveCount when this child was started or last redriven: a later reopening of the
+    /// run redrives it (if it did not succeed), a replay of the same one does not.</summary>
+    public int MapRunRedrive { get; init; }
 }
 
 /// <summary>A client token RedriveExecution was given, and the date of the redrive it made.</summary>
@@ -154,6 +157,10 @@ public sealed class ExecutionStore(IStateStore state)
     /// runner resumes at start (a child resumes when its parent's replay reaches it).</summary>
     public List<ExecutionRow> Running()
         => state.Read(r => r.Scan(Executions, "", null, int.MaxValue)).Select(kv => Parse(kv.Value)).Where(e => e.Status == "RUNNING" && e.MapRunArn is null).ToList();
+
+    /// <summary>Every distributed Map's child still running (the runner's sweep at start ends those whose run ended).</summary>
+    public List<ExecutionRow> RunningChildren()
+        => state.Read(r => r.Scan(Executions, "", null, int.MaxValue)).Select(kv => Parse(kv.Value)).Where(e => e.Status == "RUNNING" && e.MapRunArn is not null).ToList();
 
     /// <summary>The execution's events, in id order.</summary>
     public List<HistoryEvent> Events(ExecutionRow e)

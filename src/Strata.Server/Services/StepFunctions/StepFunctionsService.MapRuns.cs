@@ -123,19 +123,7 @@ public sealed partial class StepFunctionsService
         var (page, next) = Page(all, request.NextToken, request.MaxResults);
         return new ListExecutionsOutput
         {
-            Executions = page.Select(e => new ExecutionListItem
-            {
-                ExecutionArn = e.ExecutionArn,
-                StateMachineArn = e.StateMachineArn,
-                Name = e.Name,
-                Status = e.Status,
-                StartDate = e.StartDate,
-                StopDate = e.StopDate,
-                MapRunArn = e.MapRunArn,
-                ItemCount = (int)e.MapRunItems,
-                RedriveCount = e.RedriveCount,
-                RedriveDate = e.RedriveDate,
-            }).ToList(),
+            Executions = page.Select(ListItem).ToList(),
             NextToken = next,
         };
     }

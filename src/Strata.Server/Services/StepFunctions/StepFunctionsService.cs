@@ -488,22 +488,27 @@ public sealed partial class StepFunctionsService(StepFunctionsStore store, Execu
         var (page, next) = Page(all, request.NextToken, request.MaxResults);
         return new ListExecutionsOutput
         {
-            Executions = page.Select(e => new ExecutionListItem
-            {
-                ExecutionArn = e.ExecutionArn,
-                StateMachineArn = e.StateMachineArn,
-                Name = e.Name,
-                Status = e.Status,
-                StartDate = e.StartDate,
-                StopDate = e.StopDate,
-                StateMachineVersionArn = e.StateMachineVersionArn,
-                StateMachineAliasArn = e.StateMachineAliasArn,
-                RedriveCount = e.RedriveCount,
-                RedriveDate = e.RedriveDate,
-            }).ToList(),
+            Executions = page.Select(ListItem).ToList(),
             NextToken = next,
         };
     }
+
+    /// <summary>An execution as ListExecutions lists it; a Map Run's child (listed by its run) with its run and share of the items.</summary>
+    static ExecutionListItem ListItem(ExecutionRow e) => new()
+    {
+        ExecutionArn = e.ExecutionArn,
+        StateMachineArn = e.StateMachineArn,
+        Name = e.Name,
+        Status = e.Status,
+        StartDate = e.StartDate,
+        StopDate = e.StopDate,
+        StateMachineVersionArn = e.StateMachineVersionArn,
+        StateMachineAliasArn = e.StateMachineAliasArn,
+        RedriveCount = e.RedriveCount,
+        RedriveDate = e.RedriveDate,
+        MapRunArn = e.MapRunArn,
+        ItemCount = e.MapRunArn is null ? null : (int)e.MapRunItems,
+    };
 
     GetExecutionHistoryOutput GetExecutionHistory(GetExecutionHistoryInput request, RequestContext ctx)
     {
