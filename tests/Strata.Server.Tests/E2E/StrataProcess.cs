@@ -51,7 +51,8 @@ public sealed class StrataProcess : IAsyncDisposable
     async Task StartAsync(bool fixedKeys, string[] extraArgs)
     {
         // A port found free can be taken by another suite's server before this one binds it (many
-        // start at once): that server then says the port is in use and exits; start again on others.
+        // start at once): that server then says the port is in use (naming it, or, when Kestrel's bind
+        // lost the race, "a port is in use") and exits; start again on others.
         for (var attempt = 1; ; attempt++)
         {
             try
@@ -59,8 +60,8 @@ public sealed class StrataProcess : IAsyncDisposable
                 await StartOnceAsync(fixedKeys, extraArgs);
                 return;
             }
-            catch (InvalidOperationException e) when (attempt < 3 && e.Message.Contains(" is in use by ", StringComparison.Ordinal)
-                && e.Message.Contains("strata: port ", StringComparison.Ordinal))
+            catch (InvalidOperationException e) when (attempt < 3 && (e.Message.Contains(" is in use by ", StringComparison.Ordinal)
+                && e.Message.Contains("strata: port ", StringComparison.Ordinal) || e.Message.Contains("strata: a port is in use", StringComparison.Ordinal)))
             {
                 lock (_output) _output.Clear();
             }

@@ -69,8 +69,10 @@ public sealed class ExecutionRunner(ExecutionStore store, ITaskIntegrations task
         }
         try { await Task.Delay(Timeout.Infinite, stoppingToken); }
         catch (OperationCanceledException) { }
-        // The server stops: the runs end where they are and resume at the next start.
-        await _stopping.CancelAsync();
+        // The server stops: the runs end where they are and resume at the next start. (A host that failed
+        // to start may have disposed this service already: then nothing ran.)
+        try { await _stopping.CancelAsync(); }
+        catch (ObjectDisposedException) { return; }
         await Task.WhenAll(_runs.Values.Select(r => r.Done));
     }
 
