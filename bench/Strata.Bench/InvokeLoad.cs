@@ -131,53 +131,59 @@ public static class InvokeLoad
         }
         finally { python?.Kill(true); }
 
-        // 4. Strata: deploy through the API, then InvokeEndpoint.
-        var dataDir = Directory.CreateTempSubdirectory("strata-bench-").FullName;
-        var strataPort = FreePort();
-        var server = Start("dotnet", [Path.Combine(bin, "strata.dll"), "serve", "--port", strataPort.ToString(), "--tls-port", "0", "--data-dir", dataDir],
-            new() { ["STRATA_ROOT_ACCESS_KEY_ID"] = KeyId, ["STRATA_ROOT_SECRET_ACCESS_KEY"] = Secret });
-        string createToInService;
-        try
+        // 4. Strata: deploy through the API, then InvokeEndpoint; the router reaching the worker
+        // over the framed transport and, as the baseline in the same run, over HTTP
+        // (STRATA_WORKER_TRANSPORT=http), alternating STRATA_BENCH_ROUNDS times (default 1).
+        var rounds = int.TryParse(Environment.GetEnvironmentVariable("STRATA_BENCH_ROUNDS"), out var n) && n > 0 ? n : 1;
+        foreach (var transport in Enumerable.Repeat(new[] { "frames", "http" }, rounds).SelectMany(t => t))
         {
-            var endpoint = $"http://127.0.0.1:{strataPort}";
-            await WaitAsync($"{endpoint}/_strata/health");
-            using var api = Client(64);
-            await Send(api, endpoint, "s3", "PUT", "/bench", null, []);
-            await Send(api, endpoint, "s3", "PUT", "/bench/model.tar.gz", null, Artifact(model));
-            // The execution role SageMaker assumes to read the artifact (IAM's Query API).
-            var trust = Uri.EscapeDataString("""{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":{"Service":"sagemaker.amazonaws.com"},"Action":"sts:AssumeRole"}]}""");
-            var read = Uri.EscapeDataString("""{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"s3:GetObject","Resource":"arn:aws:s3:::bench/*"}]}""");
-            var created = await Send(api, endpoint, "iam", "POST", "/", "application/x-www-form-urlencoded", Encoding.UTF8.GetBytes($"Action=CreateRole&Version=2010-05-08&RoleName=bench&AssumeRolePolicyDocument={trust}"));
-            var roleArn = created[(created.IndexOf("<Arn>", StringComparison.Ordinal) + 5)..created.IndexOf("</Arn>", StringComparison.Ordinal)];
-            await Send(api, endpoint, "iam", "POST", "/", "application/x-www-form-urlencoded", Encoding.UTF8.GetBytes($"Action=PutRolePolicy&Version=2010-05-08&RoleName=bench&PolicyName=read&PolicyDocument={read}"));
-            await Json(api, endpoint, "CreateModel", "{\"ModelName\":\"bench\",\"ExecutionRoleArn\":\"" + roleArn + "\",\"PrimaryContainer\":{\"Image\":\"strata-onnx:latest\",\"ModelDataUrl\":\"s3://bench/model.tar.gz\"}}");
-            await Json(api, endpoint, "CreateEndpointConfig", "{\"EndpointConfigName\":\"bench\",\"ProductionVariants\":[{\"VariantName\":\"v\",\"ModelName\":\"bench\",\"InitialInstanceCount\":1,\"InstanceType\":\"ml.t2.medium\"}]}");
-            var started = Stopwatch.GetTimestamp();
-            await Json(api, endpoint, "CreateEndpoint", "{\"EndpointName\":\"bench\",\"EndpointConfigName\":\"bench\"}");
-            while (!(await Json(api, endpoint, "DescribeEndpoint", "{\"EndpointName\":\"bench\"}")).Contains("\"InService\"")) await Task.Delay(10);
-            createToInService = $"{Stopwatch.GetElapsedTime(started).TotalMilliseconds:F0} ms";
-
-            foreach (var c in concurrency)
+            var dataDir = Directory.CreateTempSubdirectory("strata-bench-").FullName;
+            var strataPort = FreePort();
+            var server = Start("dotnet", [Path.Combine(bin, "strata.dll"), "serve", "--port", strataPort.ToString(), "--tls-port", "0", "--data-dir", dataDir],
+                new() { ["STRATA_ROOT_ACCESS_KEY_ID"] = KeyId, ["STRATA_ROOT_SECRET_ACCESS_KEY"] = Secret, ["STRATA_WORKER_TRANSPORT"] = transport });
+            string createToInService;
+            try
             {
-                using var http = Client(c);
-                var r = await MeasureAsync(c, seconds, async () =>
+                var endpoint = $"http://127.0.0.1:{strataPort}";
+                await WaitAsync($"{endpoint}/_strata/health");
+                using var api = Client(64);
+                await Send(api, endpoint, "s3", "PUT", "/bench", null, []);
+                await Send(api, endpoint, "s3", "PUT", "/bench/model.tar.gz", null, Artifact(model));
+                // The execution role SageMaker assumes to read the artifact (IAM's Query API).
+                var trust = Uri.EscapeDataString("""{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":{"Service":"sagemaker.amazonaws.com"},"Action":"sts:AssumeRole"}]}""");
+                var read = Uri.EscapeDataString("""{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"s3:GetObject","Resource":"arn:aws:s3:::bench/*"}]}""");
+                var created = await Send(api, endpoint, "iam", "POST", "/", "application/x-www-form-urlencoded", Encoding.UTF8.GetBytes($"Action=CreateRole&Version=2010-05-08&RoleName=bench&AssumeRolePolicyDocument={trust}"));
+                var roleArn = created[(created.IndexOf("<Arn>", StringComparison.Ordinal) + 5)..created.IndexOf("</Arn>", StringComparison.Ordinal)];
+                await Send(api, endpoint, "iam", "POST", "/", "application/x-www-form-urlencoded", Encoding.UTF8.GetBytes($"Action=PutRolePolicy&Version=2010-05-08&RoleName=bench&PolicyName=read&PolicyDocument={read}"));
+                await Json(api, endpoint, "CreateModel", "{\"ModelName\":\"bench\",\"ExecutionRoleArn\":\"" + roleArn + "\",\"PrimaryContainer\":{\"Image\":\"strata-onnx:latest\",\"ModelDataUrl\":\"s3://bench/model.tar.gz\"}}");
+                await Json(api, endpoint, "CreateEndpointConfig", "{\"EndpointConfigName\":\"bench\",\"ProductionVariants\":[{\"VariantName\":\"v\",\"ModelName\":\"bench\",\"InitialInstanceCount\":1,\"InstanceType\":\"ml.t2.medium\"}]}");
+                var started = Stopwatch.GetTimestamp();
+                await Json(api, endpoint, "CreateEndpoint", "{\"EndpointName\":\"bench\",\"EndpointConfigName\":\"bench\"}");
+                while (!(await Json(api, endpoint, "DescribeEndpoint", "{\"EndpointName\":\"bench\"}")).Contains("\"InService\"")) await Task.Delay(10);
+                createToInService = $"{Stopwatch.GetElapsedTime(started).TotalMilliseconds:F0} ms";
+
+                foreach (var c in concurrency)
                 {
-                    var body = await Send(http, endpoint, "sagemaker", "POST", "/endpoints/bench/invocations", spec.ContentType, spec.Payload);
-                    if (body.Length == 0) throw new InvalidOperationException("empty answer");
-                });
-                rows.Add(Row("Strata InvokeEndpoint (SigV4, router, worker over a Unix socket)", c, r));
+                    using var http = Client(c);
+                    var r = await MeasureAsync(c, seconds, async () =>
+                    {
+                        var body = await Send(http, endpoint, "sagemaker", "POST", "/endpoints/bench/invocations", spec.ContentType, spec.Payload);
+                        if (body.Length == 0) throw new InvalidOperationException("empty answer");
+                    });
+                    rows.Add(Row(transport == "http" ? "Strata InvokeEndpoint, worker hop over HTTP (the baseline)" : "Strata InvokeEndpoint, worker hop over frames", c, r));
+                }
+                var metrics = await api.GetStringAsync($"{endpoint}/_strata/metrics");
+                double Metric(string name) => double.Parse(metrics.Split('\n').First(l => l.StartsWith(name + "{", StringComparison.Ordinal)).Split(' ')[1], CultureInfo.InvariantCulture);
+                var overhead = Metric("aws_sagemaker_overhead_latency_sum") / Metric("aws_sagemaker_overhead_latency_count");
+                var modelLatency = Metric("aws_sagemaker_model_latency_sum") / Metric("aws_sagemaker_model_latency_count");
+                Console.WriteLine($"Worker hop over {transport}: CreateEndpoint → InService (1 instance): {createToInService}");
+                Console.WriteLine($"Strata's own metrics over the whole run: OverheadLatency mean {overhead:F0} µs, ModelLatency mean {modelLatency:F0} µs");
             }
-            var metrics = await api.GetStringAsync($"{endpoint}/_strata/metrics");
-            double Metric(string name) => double.Parse(metrics.Split('\n').First(l => l.StartsWith(name + "{", StringComparison.Ordinal)).Split(' ')[1], CultureInfo.InvariantCulture);
-            var overhead = Metric("aws_sagemaker_overhead_latency_sum") / Metric("aws_sagemaker_overhead_latency_count");
-            var modelLatency = Metric("aws_sagemaker_model_latency_sum") / Metric("aws_sagemaker_model_latency_count");
-            Console.WriteLine($"CreateEndpoint → InService (1 instance): {createToInService}");
-            Console.WriteLine($"Strata's own metrics over the whole run: OverheadLatency mean {overhead:F0} µs, ModelLatency mean {modelLatency:F0} µs");
-        }
-        finally
-        {
-            server.Kill(true);
-            Directory.Delete(dataDir, true);
+            finally
+            {
+                server.Kill(true);
+                Directory.Delete(dataDir, true);
+            }
         }
         Console.WriteLine();
         Console.WriteLine("| target | connections | requests/s | p50 ms | p99 ms |");

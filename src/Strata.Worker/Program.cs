@@ -6,6 +6,8 @@ using Strata.Worker;
 // (GET /ping, POST /invocations) over ONNX Runtime. Configured by environment, as a container is:
 //   SAGEMAKER_BIND_TO_PORT   TCP port on 127.0.0.1 (default 8080)
 //   STRATA_WORKER_SOCKET     a Unix domain socket path to listen on instead
+//   STRATA_WORKER_FRAMES     a Unix domain socket path for the router's framed transport (Frames.cs):
+//                            invocations without HTTP, beside the HTTP contract
 //   SM_MODEL_DIR             directory holding model.onnx (default /opt/ml/model)
 //   STRATA_WORKER_THREADS    ONNX Runtime intra-op threads (default 1)
 //   STRATA_EXECUTION_PROVIDER "cuda": the model runs on ONNX Runtime's CUDA execution provider (GPU
@@ -131,6 +133,10 @@ if (registry is not null)
     });
 }
 
+// STRATA_WORKER_FRAMES: the router's framed transport (Frames.cs), bound before /ping answers.
+using var frames = Environment.GetEnvironmentVariable("STRATA_WORKER_FRAMES") is { Length: > 0 } framesPath
+    ? FrameServer.Listen(framesPath, (connection, id, target, headers, body) => Framed(connection, id, target, headers, body, model, registry, defaultAccept, responseFormat, batcher))
+    : null;
 await app.RunAsync();
 return 0;
 
@@ -150,48 +156,68 @@ static bool ParentAlive(int pid)
 static async Task Invoke(HttpContext http, OnnxModel model, string defaultAccept, string? responseFormat, Batcher? batcher = null)
 {
     byte[] body;
-    using (var buffer = new MemoryStream())
+    if (http.Request.ContentLength is { } length and <= FrameConnection.MaxBody)
     {
+        body = new byte[length];
+        await http.Request.Body.ReadExactlyAsync(body);
+    }
+    else
+    {
+        using var buffer = new MemoryStream();
         await http.Request.Body.CopyToAsync(buffer);
         body = buffer.ToArray();
     }
+    var answer = await Answer(http.Request.Path, model, http.Request.ContentType, http.Request.Headers.Accept, body, defaultAccept, responseFormat, batcher);
+    http.Response.StatusCode = answer.Status;
+    http.Response.ContentType = answer.ContentType;
+    foreach (var (name, value) in answer.Headers) http.Response.Headers[name] = value;
+    http.Response.ContentLength = answer.Body.Length;
+    await http.Response.Body.WriteAsync(answer.Body);
+}
+
+// One invocation, whichever transport brought it: the answer's status, type, extra headers and body.
+static async Task<InvocationAnswer> Answer(string path, OnnxModel model, string? contentType, string? acceptHeader, byte[] body, string defaultAccept, string? responseFormat,
+    Batcher? batcher)
+{
     try
     {
-        var accept = Codecs.Negotiate(http.Request.Headers.Accept, defaultAccept);
-        var inputs = Codecs.Decode(http.Request.ContentType, body, model);
+        var accept = Codecs.Negotiate(acceptHeader, defaultAccept);
+        var inputs = Codecs.Decode(contentType, body, model);
         var started = Stopwatch.GetTimestamp();
         var outputs = batcher is null ? model.Run(inputs) : await batcher.RunAsync(inputs);
-        http.Response.Headers["X-Strata-Model-Latency-Us"] = ((long)Stopwatch.GetElapsedTime(started).TotalMicroseconds).ToString();
-        var result = Codecs.Encode(accept, outputs, responseFormat);
-        http.Response.ContentType = accept;
-        http.Response.ContentLength = result.Length;
-        await http.Response.Body.WriteAsync(result);
+        var latency = ((long)Stopwatch.GetElapsedTime(started).TotalMicroseconds).ToString(System.Globalization.CultureInfo.InvariantCulture);
+        return new(200, accept, Codecs.Encode(accept, outputs, responseFormat), [new("X-Strata-Model-Latency-Us", latency)]);
     }
     catch (PayloadException e)
     {
         // The line at fault travels beside the message: batch transform maps it to the input object's.
-        if (e.Line is { } line) http.Response.Headers[PayloadException.LineHeader] = line.ToString(System.Globalization.CultureInfo.InvariantCulture);
-        await Refused(http, e.Status, e.Message);
+        return Refused(path, e.Status, e.Message,
+            e.Line is { } line ? [new(PayloadException.LineHeader, line.ToString(System.Globalization.CultureInfo.InvariantCulture))] : []);
     }
     catch (OnnxRuntimeException e)
     {
         // ONNX Runtime refuses what the codecs let through (values out of range, …): the caller's input.
-        await Refused(http, 400, $"the model could not run on this payload: {e.Message}; it expects {model.Describe()}");
+        return Refused(path, 400, $"the model could not run on this payload: {e.Message}; it expects {model.Describe()}", []);
     }
 }
 
 // A refused request is also written to the container's log, as a framework container logs it:
 // the ModelError's LogStreamArn names the stream, and the answer is found there.
-static Task Refused(HttpContext http, int status, string message)
+static InvocationAnswer Refused(string path, int status, string message, List<KeyValuePair<string, string>> headers)
 {
-    Console.Error.WriteLine($"strata-worker: POST {http.Request.Path} answered {status}: {message}");
-    return Error(http, status, message);
+    Console.Error.WriteLine($"strata-worker: POST {path} answered {status}: {message}");
+    return new(status, "application/json", ErrorJson(message), headers);
 }
 
 static async Task Error(HttpContext http, int status, string message)
 {
     http.Response.StatusCode = status;
     http.Response.ContentType = "application/json";
+    await http.Response.Body.WriteAsync(ErrorJson(message));
+}
+
+static byte[] ErrorJson(string message)
+{
     using var buffer = new MemoryStream();
     using (var json = new System.Text.Json.Utf8JsonWriter(buffer, new() { Encoder = System.Text.Encodings.Web.JavaScriptEncoder.UnsafeRelaxedJsonEscaping }))
     {
@@ -199,5 +225,36 @@ static async Task Error(HttpContext http, int status, string message)
         json.WriteString("message", message);
         json.WriteEndObject();
     }
-    await http.Response.Body.WriteAsync(buffer.ToArray());
+    return buffer.ToArray();
 }
+
+// Invocations over the framed transport (STRATA_WORKER_FRAMES): the same answers as over HTTP.
+static async Task Framed(FrameConnection connection, int id, string target, List<KeyValuePair<string, string>> headers, byte[] body,
+    OnnxModel? model, ModelRegistry? registry, string defaultAccept, string? responseFormat, Batcher? batcher)
+{
+    InvocationAnswer answer;
+    try
+    {
+        var path = "/" + target;
+        if (model is not null && target == "invocations")
+            answer = await Answer(path, model, FrameMeta.Find(headers, "Content-Type"), FrameMeta.Find(headers, "Accept"), body, defaultAccept, responseFormat, batcher);
+        else if (registry is not null && target.StartsWith("models/", StringComparison.Ordinal) && target.EndsWith("/invoke", StringComparison.Ordinal))
+        {
+            var name = Uri.UnescapeDataString(target["models/".Length..^"/invoke".Length]);
+            answer = registry.Use(name) is { } loaded
+                ? await Answer(path, loaded, FrameMeta.Find(headers, "Content-Type"), FrameMeta.Find(headers, "Accept"), body, defaultAccept, responseFormat, null)
+                : new(404, "application/json", ErrorJson($"model {name} is not loaded"), []);
+        }
+        else answer = new(404, "application/json", ErrorJson($"no such path: /{target}"), []);
+    }
+    catch (Exception e)
+    {
+        // As Kestrel answers a handler that threw: the router then reports the model's 500.
+        Console.Error.WriteLine($"strata-worker: /{target} failed: {e}");
+        answer = new(500, "application/json", ErrorJson(e.Message), []);
+    }
+    try { connection.Send(id, FrameKind.Response, FrameMeta.Encode(answer.Status, "", [new("Content-Type", answer.ContentType), .. answer.Headers]), answer.Body); }
+    catch (IOException) { } // the router went away: nobody waits for the answer
+}
+
+readonly record struct InvocationAnswer(int Status, string ContentType, byte[] Body, List<KeyValuePair<string, string>> Headers);

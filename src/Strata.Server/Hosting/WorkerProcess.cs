@@ -21,6 +21,12 @@ public sealed class WorkerProcess : IAsyncDisposable
     public int MemoryMiB { get; private init; }
     public string SocketPath { get; }
     public HttpClient Http { get; }
+    /// <summary>Where invocations go (POST /invocations, /models/{name}/invoke): the framed
+    /// transport for the built-in worker (<see cref="WorkerChannel"/>), <see cref="Http"/> for a
+    /// container of one's own, which keeps the SageMaker HTTP contract.</summary>
+    public HttpClient Invocations { get; }
+    /// <summary>The built-in worker's framed socket; null when invocations go over HTTP.</summary>
+    public string? FramesPath { get; }
     public int Outstanding => Volatile.Read(ref _outstanding);
     public bool HasExited => _process.HasExited;
 
@@ -28,11 +34,12 @@ public sealed class WorkerProcess : IAsyncDisposable
     /// when it is not kept.</summary>
     public WorkerLog? Log { get; private init; }
 
-    WorkerProcess(string id, Process process, string socketPath, int? tcpPort)
+    WorkerProcess(string id, Process process, string socketPath, int? tcpPort, string? framesPath)
     {
         Id = id;
         _process = process;
         SocketPath = socketPath;
+        FramesPath = framesPath;
         var handler = new SocketsHttpHandler
         {
             PooledConnectionLifetime = Timeout.InfiniteTimeSpan,
@@ -55,7 +62,12 @@ public sealed class WorkerProcess : IAsyncDisposable
             };
         // With a Unix socket the host name is never resolved: every connection goes to the socket.
         Http = new HttpClient(handler) { BaseAddress = new Uri(tcpPort is { } p ? $"http://127.0.0.1:{p}/" : "http://worker/"), Timeout = TimeSpan.FromSeconds(60) };
+        Invocations = framesPath is null ? Http : new HttpClient(new WorkerChannel(framesPath)) { BaseAddress = Http.BaseAddress, Timeout = Http.Timeout };
     }
+
+    /// <summary>STRATA_WORKER_TRANSPORT=http: invocations of the built-in worker go over HTTP as
+    /// well (the transport before the framed one; kept to compare the two and as a way back).</summary>
+    static bool FramesWanted => Environment.GetEnvironmentVariable("STRATA_WORKER_TRANSPORT") is not "http";
 
     /// <summary>Starts the worker and waits until GET /ping answers 200. Throws
     /// <see cref="HostingException"/> with what the worker printed if it exits or never answers.</summary>
@@ -111,6 +123,7 @@ public sealed class WorkerProcess : IAsyncDisposable
             throw;
         }
         int? tcpPort = command is null || isolated ? null : FreePort();
+        var framesPath = command is null && FramesWanted ? Path.ChangeExtension(socketPath, ".frames") : null;
         var psi = new ProcessStartInfo(argv[0])
         {
             RedirectStandardOutput = true,
@@ -128,6 +141,7 @@ public sealed class WorkerProcess : IAsyncDisposable
         psi.Environment["SM_MODEL_DIR"] = user is null ? modelDir : SandboxModelDir;
         if (tcpPort is { } port) psi.Environment["SAGEMAKER_BIND_TO_PORT"] = port.ToString();
         else psi.Environment["STRATA_WORKER_SOCKET"] = socketPath;
+        if (framesPath is not null) psi.Environment["STRATA_WORKER_FRAMES"] = framesPath;
         psi.Environment["STRATA_WORKER_THREADS"] = type.Threads.ToString();
         psi.Environment["STRATA_PARENT_PID"] = Environment.ProcessId.ToString();
         if (zone is not null) psi.Environment["STRATA_AVAILABILITY_ZONE"] = zone;
@@ -142,7 +156,7 @@ public sealed class WorkerProcess : IAsyncDisposable
             user?.Dispose();
             throw new HostingException($"the container command {psi.FileName} could not be started: {e.Message}");
         }
-        var worker = new WorkerProcess(id, process, socketPath, tcpPort)
+        var worker = new WorkerProcess(id, process, socketPath, tcpPort, framesPath)
         {
             _user = user,
             MemoryMiB = type.MemoryMiB,
@@ -211,7 +225,7 @@ public sealed class WorkerProcess : IAsyncDisposable
     /// <summary>The variables the server sets for every worker, which a container's Environment does not override.</summary>
     static readonly HashSet<string> ContractVariables = new(StringComparer.Ordinal)
     {
-        "SM_MODEL_DIR", "SAGEMAKER_BIND_TO_PORT", "STRATA_WORKER_SOCKET", "STRATA_WORKER_THREADS", "STRATA_PARENT_PID", "STRATA_AVAILABILITY_ZONE", "DOTNET_GCHeapHardLimit",
+        "SM_MODEL_DIR", "SAGEMAKER_BIND_TO_PORT", "STRATA_WORKER_SOCKET", "STRATA_WORKER_FRAMES", "STRATA_WORKER_THREADS", "STRATA_PARENT_PID", "STRATA_AVAILABILITY_ZONE", "DOTNET_GCHeapHardLimit",
     };
 
     /// <summary>Where a container of one's own finds its model in the sandbox, as on SageMaker.</summary>
@@ -327,6 +341,7 @@ public sealed class WorkerProcess : IAsyncDisposable
     public async ValueTask DisposeAsync()
     {
         if (Interlocked.Exchange(ref _disposed, 1) == 1) return;
+        if (Invocations != Http) Invocations.Dispose();
         Http.Dispose();
         if (!_process.HasExited)
         {
@@ -340,6 +355,7 @@ public sealed class WorkerProcess : IAsyncDisposable
         _user?.Dispose();
         lock (_log) _logFile?.Dispose();
         try { File.Delete(SocketPath); } catch (IOException) { }
+        if (FramesPath is not null) try { File.Delete(FramesPath); } catch (IOException) { }
     }
 
     static class Native

@@ -344,10 +344,10 @@ public sealed class TransformJobRunner(ITransformJobs jobs, TransformCheckpoints
                 var current = instance;
                 try
                 {
-                    using var request = new HttpRequestMessage(HttpMethod.Post, "invocations") { Content = new ByteArrayContent(batch.Payload) };
+                    using var request = new HttpRequestMessage(HttpMethod.Post, "invocations") { Content = new Hosting.WorkerBody(batch.Payload) };
                     if (contentType is not null) request.Content.Headers.ContentType = MediaTypeHeaderValue.Parse(contentType);
                     if (accept is not null) request.Headers.Accept.ParseAdd(accept);
-                    using var response = await current.Http.SendAsync(request, ct);
+                    using var response = await current.Invocations.SendAsync(request, ct);
                     var answer = await response.Content.ReadAsByteArrayAsync(ct);
                     if (!response.IsSuccessStatusCode)
                     {

@@ -209,7 +209,7 @@ public sealed partial class RuntimeService(HostingService hosting, MetricsStore 
             }
             else instance = variant.PickInstance(failed);
             if (instance is null) throw SageMakerRuntimeErrors.ServiceUnavailable($"No instance of variant {variant.Name} of endpoint {name} is running.");
-            using var request = new HttpRequestMessage(HttpMethod.Post, lease is null ? "invocations" : $"models/{lease.WorkerModelName}/invoke") { Content = new ByteArrayContent(body) };
+            using var request = new HttpRequestMessage(HttpMethod.Post, lease is null ? "invocations" : $"models/{lease.WorkerModelName}/invoke") { Content = new WorkerBody(body) };
             request.Content.Headers.ContentType = MediaTypeHeaderValue.TryParse(ctx.Request.ContentType ?? "application/octet-stream", out var ct) ? ct : new("application/octet-stream");
             // The serving-container contract names these headers as the API does.
             // The streaming call's Accept travels in X-Amzn-SageMaker-Accept; the container is asked
@@ -223,7 +223,7 @@ public sealed partial class RuntimeService(HostingService hosting, MetricsStore 
             {
                 // Disposing the response puts its connection back only once the body is read to its
                 // end: an answer left unread past the limit is drained, or its connection closed.
-                using var response = await instance.Http.SendAsync(request, HttpCompletionOption.ResponseHeadersRead, ctx.Http.RequestAborted);
+                using var response = await instance.Invocations.SendAsync(request, HttpCompletionOption.ResponseHeadersRead, ctx.Http.RequestAborted);
                 if (stream && response.IsSuccessStatusCode)
                 {
                     // A sampled stream's parts are collected as they pass (only when its output is

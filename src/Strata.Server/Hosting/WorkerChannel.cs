@@ -1,0 +1,241 @@
+using System.Collections.Concurrent;
+using System.Net;
+using System.Threading.Channels;
+using Strata.Worker;
+
+namespace Strata.Server.Hosting;
+
+/// <summary>
+/// The router's side of the framed transport to the built-in worker (<see cref="FrameConnection"/>),
+/// as an <see cref="HttpMessageHandler"/>: callers send and read the same HttpRequestMessage and
+/// HttpResponseMessage as over HTTP (so the 60 s timeout, the retry on a dead instance and the
+/// ModelError mapping stay where they are), but nothing is parsed as HTTP on either side. A few
+/// connections (<see cref="Connections"/>) each carry many requests at once; one that breaks
+/// fails its requests with <see cref="HttpRequestException"/>, as a broken HTTP connection
+/// would, and is replaced on the next request.
+/// </summary>
+public sealed class WorkerChannel(string socketPath) : HttpMessageHandler
+{
+    /// <summary>Two, so the worker reads on two threads while one request body is still arriving.</summary>
+    const int Connections = 2;
+
+    readonly Client?[] _clients = new Client?[Connections];
+    readonly SemaphoreSlim _connecting = new(1, 1);
+    int _next;
+    volatile bool _disposed;
+
+    protected override async Task<HttpResponseMessage> SendAsync(HttpRequestMessage request, CancellationToken ct)
+    {
+        var body = request.Content switch
+        {
+            null => default,
+            WorkerBody own => own.Body,
+            var other => new ArraySegment<byte>(await other.ReadAsByteArrayAsync(ct)),
+        };
+        var headers = new List<KeyValuePair<string, string>>();
+        foreach (var (name, values) in request.Headers) headers.Add(new(name, string.Join(",", values)));
+        if (request.Content is not null)
+            foreach (var (name, values) in request.Content.Headers)
+                if (name != "Content-Length") headers.Add(new(name, string.Join(",", values)));
+        byte[] meta;
+        try { meta = FrameMeta.Encode(0, request.RequestUri!.AbsolutePath.TrimStart('/'), headers); }
+        catch (ArgumentException e) { throw new HttpRequestException(e.Message, e); }
+        var client = await ClientAsync(ct);
+        return await client.SendAsync(meta, body, request, ct);
+    }
+
+    async ValueTask<Client> ClientAsync(CancellationToken ct)
+    {
+        var slot = (int)((uint)Interlocked.Increment(ref _next) % Connections);
+        if (_clients[slot] is { Broken: false } ready) return ready;
+        await _connecting.WaitAsync(ct);
+        try
+        {
+            ObjectDisposedException.ThrowIf(_disposed, this);
+            if (_clients[slot] is { Broken: false } other) return other;
+            FrameConnection connection;
+            try { connection = await FrameConnection.ConnectAsync(socketPath, ct); }
+            catch (System.Net.Sockets.SocketException e) { throw new HttpRequestException($"the worker's framed socket could not be reached: {e.Message}", e); }
+            return _clients[slot] = new Client(connection);
+        }
+        finally { _connecting.Release(); }
+    }
+
+    protected override void Dispose(bool disposing)
+    {
+        if (disposing)
+        {
+            _disposed = true;
+            foreach (var client in _clients) client?.Close(new ObjectDisposedException(nameof(WorkerChannel)));
+        }
+        base.Dispose(disposing);
+    }
+
+    /// <summary>One connection, its requests in flight by id, and the loop that reads their answers.</summary>
+    sealed class Client
+    {
+        readonly FrameConnection _connection;
+        readonly ConcurrentDictionary<int, Pending> _pending = new();
+        int _lastId;
+        volatile bool _broken;
+
+        public bool Broken => _broken || _connection.Broken;
+
+        public Client(FrameConnection connection)
+        {
+            _connection = connection;
+            _connection.Failed += Close;
+            _ = Task.Run(ReadLoopAsync);
+        }
+
+        public async Task<HttpResponseMessage> SendAsync(byte[] meta, ArraySegment<byte> body, HttpRequestMessage request, CancellationToken ct)
+        {
+            var id = Interlocked.Increment(ref _lastId);
+            var pending = new Pending(request);
+            _pending[id] = pending;
+            // A request that died with its connection before it was added finds it broken here.
+            if (Broken && _pending.TryRemove(id, out _)) throw new HttpRequestException("the connection to the worker is closed");
+            try { _connection.Send(id, FrameKind.Request, meta, body); }
+            catch (IOException e)
+            {
+                _pending.TryRemove(id, out _);
+                throw new HttpRequestException("the connection to the worker is closed", e);
+            }
+            // The caller gave up (its own abort, or HttpClient's timeout): the answer, if it ever
+            // comes, is dropped. The worker cannot stop a model mid-run anyway.
+            await using var registration = ct.Register(() =>
+            {
+                if (_pending.TryRemove(id, out var p)) p.Answer.TrySetCanceled(ct);
+            });
+            return await pending.Answer.Task;
+        }
+
+        async Task ReadLoopAsync()
+        {
+            Exception failure;
+            try
+            {
+                while (await _connection.ReadAsync() is { } frame) Dispatch(frame);
+                failure = new IOException("the worker closed the connection");
+            }
+            catch (Exception e) when (e is IOException or System.Net.Sockets.SocketException or ObjectDisposedException or InvalidDataException)
+            {
+                failure = e;
+            }
+            Close(failure);
+        }
+
+        void Dispatch(Frame frame)
+        {
+            switch (frame.Kind)
+            {
+                case FrameKind.Response when _pending.TryRemove(frame.Id, out var pending):
+                    pending.Answer.TrySetResult(pending.Respond(frame, new ByteArrayContent(frame.Body)));
+                    break;
+                case FrameKind.Head when _pending.TryGetValue(frame.Id, out var pending):
+                    pending.Parts = Channel.CreateUnbounded<byte[]>(new() { SingleReader = true, SingleWriter = true });
+                    // A reader that stops before the end (its response disposed) drops the rest.
+                    var parts = new PartsStream(pending.Parts.Reader, () => _pending.TryRemove(frame.Id, out _));
+                    pending.Answer.TrySetResult(pending.Respond(frame, new StreamContent(parts)));
+                    break;
+                case FrameKind.Data when _pending.TryGetValue(frame.Id, out var pending):
+                    pending.Parts?.Writer.TryWrite(frame.Body);
+                    break;
+                case FrameKind.End when _pending.TryRemove(frame.Id, out var pending):
+                    pending.Parts?.Writer.TryComplete();
+                    break;
+                case FrameKind.Abort when _pending.TryRemove(frame.Id, out var pending):
+                    var reason = System.Text.Encoding.UTF8.GetString(frame.Body);
+                    if (pending.Parts is null) pending.Answer.TrySetException(new HttpRequestException($"the worker broke off its answer: {reason}"));
+                    else pending.Parts.Writer.TryComplete(new IOException($"the worker broke off its answer: {reason}"));
+                    break;
+            }
+        }
+
+        /// <summary>Fails every request in flight: those not yet answered with
+        /// <see cref="HttpRequestException"/> (the caller may retry elsewhere), streamed answers
+        /// with an <see cref="IOException"/> where their body breaks off.</summary>
+        public void Close(Exception reason)
+        {
+            if (_broken) return;
+            _broken = true;
+            _connection.Dispose();
+            foreach (var id in _pending.Keys)
+            {
+                if (!_pending.TryRemove(id, out var pending)) continue;
+                if (pending.Parts is { } parts) parts.Writer.TryComplete(new IOException($"the connection to the worker broke: {reason.Message}", reason));
+                else pending.Answer.TrySetException(new HttpRequestException($"the connection to the worker broke: {reason.Message}", reason));
+            }
+        }
+    }
+
+    sealed class Pending(HttpRequestMessage request)
+    {
+        public readonly TaskCompletionSource<HttpResponseMessage> Answer = new(TaskCreationOptions.RunContinuationsAsynchronously);
+        public Channel<byte[]>? Parts;
+
+        public HttpResponseMessage Respond(Frame frame, HttpContent content)
+        {
+            var (status, _, headers) = FrameMeta.Decode(frame.Meta);
+            var response = new HttpResponseMessage((HttpStatusCode)status) { RequestMessage = request, Content = content };
+            foreach (var (name, value) in headers)
+                if (!response.Headers.TryAddWithoutValidation(name, value)) content.Headers.TryAddWithoutValidation(name, value);
+            return response;
+        }
+    }
+
+    /// <summary>A streamed answer's body: the worker's Data frames in order.</summary>
+    sealed class PartsStream(ChannelReader<byte[]> parts, Action abandon) : Stream
+    {
+        ReadOnlyMemory<byte> _current;
+        bool _ended;
+
+        public override async ValueTask<int> ReadAsync(Memory<byte> buffer, CancellationToken ct = default)
+        {
+            while (_current.IsEmpty)
+            {
+                if (_ended) return 0;
+                try
+                {
+                    if (!await parts.WaitToReadAsync(ct))
+                    {
+                        _ended = true;
+                        return 0;
+                    }
+                }
+                catch (ChannelClosedException e) when (e.InnerException is IOException io) { throw io; }
+                if (parts.TryRead(out var part)) _current = part;
+            }
+            var n = Math.Min(buffer.Length, _current.Length);
+            _current[..n].CopyTo(buffer);
+            _current = _current[n..];
+            return n;
+        }
+
+        public override int Read(byte[] buffer, int offset, int count) => ReadAsync(buffer.AsMemory(offset, count)).AsTask().GetAwaiter().GetResult();
+        public override Task<int> ReadAsync(byte[] buffer, int offset, int count, CancellationToken ct) => ReadAsync(buffer.AsMemory(offset, count), ct).AsTask();
+
+        protected override void Dispose(bool disposing)
+        {
+            if (disposing && !_ended) abandon();
+            base.Dispose(disposing);
+        }
+
+        public override bool CanRead => true;
+        public override bool CanSeek => false;
+        public override bool CanWrite => false;
+        public override long Length => throw new NotSupportedException();
+        public override long Position { get => throw new NotSupportedException(); set => throw new NotSupportedException(); }
+        public override void Flush() { }
+        public override long Seek(long offset, SeekOrigin origin) => throw new NotSupportedException();
+        public override void SetLength(long value) => throw new NotSupportedException();
+        public override void Write(byte[] buffer, int offset, int count) => throw new NotSupportedException();
+    }
+}
+
+/// <summary>A request body the framed transport hands to the socket as it is (an ordinary
+/// <see cref="ByteArrayContent"/> over HTTP).</summary>
+public sealed class WorkerBody(byte[] body) : ByteArrayContent(body)
+{
+    public ArraySegment<byte> Body { get; } = body;
+}

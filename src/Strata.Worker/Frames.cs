@@ -1,0 +1,329 @@
+using System.Buffers.Binary;
+using System.Net.Sockets;
+using System.Text;
+
+namespace Strata.Worker;
+
+/// <summary>
+/// The framed transport between the server's router and the built-in worker: one Unix socket
+/// connection carries many requests at once, each frame tagged with its request's id, so a request
+/// costs one write and one read on each side instead of an HTTP request parsed twice.
+/// <para>A frame is an 11-byte header (request id: u32, kind: u8, meta length: u16, body length:
+/// u32; little-endian), the meta (<see cref="FrameMeta"/>: a status or a target, then header
+/// pairs) and the body, which is read into an array of its own (the worker decodes it where it
+/// lies; the router hands the caller's array to the socket without copying it).</para>
+/// <para>The router sends <see cref="FrameKind.Request"/>; the worker answers with one
+/// <see cref="FrameKind.Response"/> (status, headers and the whole body), or streams:
+/// <see cref="FrameKind.Head"/>, any number of <see cref="FrameKind.Data"/>, then
+/// <see cref="FrameKind.End"/> (or <see cref="FrameKind.Abort"/>, its body the reason, when the
+/// answer breaks off).</para>
+/// </summary>
+public enum FrameKind : byte
+{
+    Request = 1,
+    Response = 2,
+    Head = 3,
+    Data = 4,
+    End = 5,
+    Abort = 6,
+}
+
+/// <summary>One frame as read: its body is an exact array the reader owns no more.</summary>
+public readonly record struct Frame(int Id, FrameKind Kind, byte[] Meta, byte[] Body);
+
+/// <summary>A frame's meta section: a status (responses) or a target path (requests), then
+/// header pairs, each string a u16 byte length and its UTF-8.</summary>
+public static class FrameMeta
+{
+    public static byte[] Encode(int status, string target, IReadOnlyList<KeyValuePair<string, string>> headers)
+    {
+        var length = 2 + 2 + Encoding.UTF8.GetByteCount(target) + 2;
+        foreach (var (name, value) in headers) length += 4 + Encoding.UTF8.GetByteCount(name) + Encoding.UTF8.GetByteCount(value);
+        if (length > ushort.MaxValue) throw new ArgumentException($"the request's headers take {length} bytes, more than a frame's {ushort.MaxValue}");
+        var meta = new byte[length];
+        var span = meta.AsSpan();
+        BinaryPrimitives.WriteUInt16LittleEndian(span, (ushort)status);
+        var at = 2;
+        Put(span, ref at, target);
+        BinaryPrimitives.WriteUInt16LittleEndian(span[at..], (ushort)headers.Count);
+        at += 2;
+        foreach (var (name, value) in headers)
+        {
+            Put(span, ref at, name);
+            Put(span, ref at, value);
+        }
+        return meta;
+    }
+
+    /// <summary>The meta's fields; an <see cref="InvalidDataException"/> when it is malformed.</summary>
+    public static (int Status, string Target, List<KeyValuePair<string, string>> Headers) Decode(byte[] meta)
+    {
+        try
+        {
+            var span = meta.AsSpan();
+            var status = BinaryPrimitives.ReadUInt16LittleEndian(span);
+            var at = 2;
+            var target = Take(span, ref at);
+            var count = BinaryPrimitives.ReadUInt16LittleEndian(span[at..]);
+            at += 2;
+            var headers = new List<KeyValuePair<string, string>>(count);
+            for (var i = 0; i < count; i++) headers.Add(new(Take(span, ref at), Take(span, ref at)));
+            return (status, target, headers);
+        }
+        catch (ArgumentOutOfRangeException e) { throw new InvalidDataException("a frame's meta section is cut short", e); }
+    }
+
+    /// <summary>The first value of a header (names compare without case), or null.</summary>
+    public static string? Find(List<KeyValuePair<string, string>> headers, string name)
+    {
+        foreach (var (n, v) in headers)
+            if (string.Equals(n, name, StringComparison.OrdinalIgnoreCase)) return v;
+        return null;
+    }
+
+    static void Put(Span<byte> span, ref int at, string value)
+    {
+        var n = Encoding.UTF8.GetBytes(value, span[(at + 2)..]);
+        BinaryPrimitives.WriteUInt16LittleEndian(span[at..], (ushort)n);
+        at += 2 + n;
+    }
+
+    static string Take(ReadOnlySpan<byte> span, ref int at)
+    {
+        var n = BinaryPrimitives.ReadUInt16LittleEndian(span[at..]);
+        var value = Encoding.UTF8.GetString(span.Slice(at + 2, n));
+        at += 2 + n;
+        return value;
+    }
+}
+
+/// <summary>
+/// One end of a framed connection. Reads come from one loop (<see cref="ReadAsync"/>); writes
+/// may come from any thread: <see cref="Send"/> queues the frame and, when no write is under
+/// way, writes at once on the caller's thread; frames queued meanwhile leave together in one
+/// gathered write, so a busy connection makes fewer system calls than it carries frames.
+/// </summary>
+public sealed class FrameConnection : IDisposable
+{
+    public const int HeaderSize = 11;
+
+    /// <summary>The largest body a frame may carry: the worker's own HTTP limit (128 MiB).</summary>
+    public const int MaxBody = 128 * 1024 * 1024;
+
+    readonly Socket _socket;
+    // Large enough for a header and the largest meta, so both are always read whole into it.
+    readonly byte[] _buffer = new byte[128 * 1024];
+    int _start, _end;
+
+    readonly Lock _gate = new();
+    List<ArraySegment<byte>> _queued = [];
+    List<ArraySegment<byte>> _spare = [];
+    bool _writing;
+    Exception? _failure;
+
+    public FrameConnection(Socket socket) => _socket = socket;
+
+    /// <summary>Raised once, when a write fails (the peer went away): the connection is then
+    /// unusable, and its reader sees the socket closed.</summary>
+    public event Action<Exception>? Failed;
+
+    public bool Broken => Volatile.Read(ref _failure) is not null;
+
+    public static async Task<FrameConnection> ConnectAsync(string path, CancellationToken ct)
+    {
+        var socket = new Socket(AddressFamily.Unix, SocketType.Stream, ProtocolType.Unspecified);
+        try
+        {
+            await socket.ConnectAsync(new UnixDomainSocketEndPoint(path), ct);
+            return new FrameConnection(socket);
+        }
+        catch
+        {
+            socket.Dispose();
+            throw;
+        }
+    }
+
+    /// <summary>Queues a frame. Never blocks on the socket for long: the first caller to find no
+    /// write under way writes, and goes on writing what others queue meanwhile. A failed write
+    /// closes the connection (raising <see cref="Failed"/>); the frame is then lost, as it would be
+    /// had the peer died a moment later.</summary>
+    public void Send(int id, FrameKind kind, byte[]? meta, ArraySegment<byte> body)
+    {
+        if (body.Count > MaxBody) throw new ArgumentException($"a body of {body.Count} bytes is larger than a frame's {MaxBody}");
+        var metaLength = meta?.Length ?? 0;
+        var head = new byte[HeaderSize + metaLength];
+        var span = head.AsSpan();
+        BinaryPrimitives.WriteInt32LittleEndian(span, id);
+        span[4] = (byte)kind;
+        BinaryPrimitives.WriteUInt16LittleEndian(span[5..], (ushort)metaLength);
+        BinaryPrimitives.WriteInt32LittleEndian(span[7..], body.Count);
+        meta?.CopyTo(span[HeaderSize..]);
+        lock (_gate)
+        {
+            if (_failure is { } failure) throw new IOException("the framed connection is closed", failure);
+            _queued.Add(head);
+            if (body.Count > 0) _queued.Add(body);
+            if (_writing) return;
+            _writing = true;
+        }
+        _ = WriteQueuedAsync();
+    }
+
+    async Task WriteQueuedAsync()
+    {
+        try
+        {
+            while (true)
+            {
+                List<ArraySegment<byte>> batch;
+                lock (_gate)
+                {
+                    if (_queued.Count == 0)
+                    {
+                        _writing = false;
+                        return;
+                    }
+                    batch = _queued;
+                    _queued = _spare;
+                }
+                long total = 0;
+                foreach (var segment in batch) total += segment.Count;
+                // On a stream socket a gathered send completes once every byte is written.
+                var sent = await _socket.SendAsync(batch, SocketFlags.None);
+                if (sent != total) throw new IOException($"the socket took {sent} of {total} bytes");
+                batch.Clear();
+                lock (_gate) _spare = batch;
+            }
+        }
+        catch (Exception e) when (e is SocketException or IOException or ObjectDisposedException)
+        {
+            Fail(e);
+        }
+    }
+
+    void Fail(Exception e)
+    {
+        lock (_gate)
+        {
+            if (_failure is not null) return;
+            _failure = e;
+            _queued.Clear();
+        }
+        Dispose();
+        Failed?.Invoke(e);
+    }
+
+    /// <summary>The next frame; null when the peer closed the connection between frames. A
+    /// connection closed inside a frame, or a frame that breaks the format, is an
+    /// <see cref="IOException"/>.</summary>
+    public async ValueTask<Frame?> ReadAsync(CancellationToken ct = default)
+    {
+        if (!await FillAsync(HeaderSize, ct)) return null;
+        var header = _buffer.AsSpan(_start, HeaderSize);
+        var id = BinaryPrimitives.ReadInt32LittleEndian(header);
+        var kind = (FrameKind)header[4];
+        var metaLength = BinaryPrimitives.ReadUInt16LittleEndian(header[5..]);
+        var bodyLength = BinaryPrimitives.ReadInt32LittleEndian(header[7..]);
+        if (kind is < FrameKind.Request or > FrameKind.Abort || bodyLength is < 0 or > MaxBody)
+            throw new IOException($"a malformed frame (kind {(byte)kind}, body {bodyLength} bytes)");
+        _start += HeaderSize;
+        if (!await FillAsync(metaLength, ct)) throw new IOException("the connection closed inside a frame");
+        var meta = metaLength == 0 ? [] : _buffer.AsSpan(_start, metaLength).ToArray();
+        _start += metaLength;
+        var body = bodyLength == 0 ? [] : new byte[bodyLength];
+        // What the last read brought is copied; the rest of a large body is read straight into it.
+        var have = Math.Min(_end - _start, bodyLength);
+        _buffer.AsSpan(_start, have).CopyTo(body);
+        _start += have;
+        while (have < bodyLength)
+        {
+            var n = await _socket.ReceiveAsync(body.AsMemory(have), SocketFlags.None, ct);
+            if (n == 0) throw new IOException("the connection closed inside a frame");
+            have += n;
+        }
+        return new Frame(id, kind, meta, body);
+    }
+
+    /// <summary>Reads until at least <paramref name="count"/> bytes are buffered; false when the peer
+    /// closed the connection before any byte of them came.</summary>
+    async ValueTask<bool> FillAsync(int count, CancellationToken ct)
+    {
+        if (_end - _start >= count) return true;
+        if (_start > 0)
+        {
+            _buffer.AsSpan(_start, _end - _start).CopyTo(_buffer);
+            (_end, _start) = (_end - _start, 0);
+        }
+        var begun = _end;
+        while (_end < count)
+        {
+            var n = await _socket.ReceiveAsync(_buffer.AsMemory(_end), SocketFlags.None, ct);
+            if (n == 0)
+            {
+                if (_end == begun && begun == 0) return false;
+                throw new IOException("the connection closed inside a frame");
+            }
+            _end += n;
+        }
+        return true;
+    }
+
+    public void Dispose()
+    {
+        try { _socket.Shutdown(SocketShutdown.Both); }
+        catch (Exception e) when (e is SocketException or ObjectDisposedException) { }
+        _socket.Dispose();
+    }
+}
+
+/// <summary>The worker's side: accepts framed connections on a Unix socket and hands each request
+/// to <c>handle</c> on the thread pool (requests on one connection run at once, as HTTP
+/// requests on many connections would).</summary>
+public static class FrameServer
+{
+    public delegate Task Handler(FrameConnection connection, int id, string target, List<KeyValuePair<string, string>> headers, byte[] body);
+
+    /// <summary>Binds <paramref name="path"/> now (so the socket exists once this returns) and
+    /// serves it in the background.</summary>
+    public static Socket Listen(string path, Handler handle)
+    {
+        if (File.Exists(path)) File.Delete(path);
+        var listener = new Socket(AddressFamily.Unix, SocketType.Stream, ProtocolType.Unspecified);
+        listener.Bind(new UnixDomainSocketEndPoint(path));
+        listener.Listen(64);
+        _ = Task.Run(async () =>
+        {
+            while (true)
+            {
+                Socket accepted;
+                try { accepted = await listener.AcceptAsync(); }
+                catch (Exception e) when (e is SocketException or ObjectDisposedException) { return; }
+                _ = ServeAsync(new FrameConnection(accepted), handle);
+            }
+        });
+        return listener;
+    }
+
+    static async Task ServeAsync(FrameConnection connection, Handler handle)
+    {
+        using (connection)
+        {
+            try
+            {
+                while (await connection.ReadAsync() is { } frame)
+                {
+                    if (frame.Kind != FrameKind.Request) continue; // nothing else is sent to a worker
+                    var (_, target, headers) = FrameMeta.Decode(frame.Meta);
+                    ThreadPool.UnsafeQueueUserWorkItem(static s => _ = s.handle(s.connection, s.frame.Id, s.target, s.headers, s.frame.Body),
+                        (handle, connection, frame, target, headers), preferLocal: false);
+                }
+            }
+            catch (ObjectDisposedException) { }
+            catch (Exception e) when (e is IOException or SocketException or InvalidDataException)
+            {
+                Console.Error.WriteLine($"strata-worker: a framed connection failed: {e.Message}");
+            }
+        }
+    }
+}
