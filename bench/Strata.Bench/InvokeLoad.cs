@@ -195,9 +195,9 @@ public static class InvokeLoad
 
     static string Row(string name, int c, Result r) => $"| {name} | {c} | {r.RequestsPerSecond:F0} | {r.P50:F3} | {r.P99:F3} |";
 
-    internal static async Task<Result> MeasureAsync(int concurrency, double seconds, Func<Task> call)
+    internal static async Task<Result> MeasureAsync(int concurrency, double seconds, Func<Task> call, int warmUp = 200)
     {
-        for (var i = 0; i < 200; i++) await call(); // warm up
+        for (var i = 0; i < warmUp; i++) await call();
         var latencies = new List<double>[concurrency];
         var stop = Stopwatch.GetTimestamp() + (long)(seconds * Stopwatch.Frequency);
         var workers = Enumerable.Range(0, concurrency).Select(i => Task.Run(async () =>

@@ -7,6 +7,8 @@ using Strata.Server.Auth;
 //   (one class: --filter '*AuditStage*' '*EventHistory*', the audit stage and the event history store)
 // Whole-request load against InvokeEndpoint and its floors (see InvokeLoad.cs):
 //   dotnet run -c Release --project bench/Strata.Bench -- invoke [seconds-per-run]
+// The router→worker hop alone, HTTP/1.1 against the framed transport, alternating (see HopLoad.cs):
+//   dotnet run -c Release --project bench/Strata.Bench -- hop [seconds-per-run] [rounds]
 // Batch transform of a million-row CSV against its in-process floor (see TransformLoad.cs):
 //   dotnet run -c Release --project bench/Strata.Bench -- transform
 // S3 throughput is bench/s3_throughput.py.
@@ -77,6 +79,11 @@ if (args.Length > 0 && args[0] == "states")
 {
     await StatesLoad.RunAsync(args.Length > 1 ? int.Parse(args[1], System.Globalization.CultureInfo.InvariantCulture) : 3,
         args.Length > 2 ? double.Parse(args[2], System.Globalization.CultureInfo.InvariantCulture) : 3);
+    return;
+}
+if (args.Length > 0 && args[0] == "hop")
+{
+    await HopLoad.RunAsync(args.Length > 1 ? double.Parse(args[1], System.Globalization.CultureInfo.InvariantCulture) : 5, args.Length > 2 ? int.Parse(args[2]) : 3);
     return;
 }
 if (args.Length > 0 && args[0] == "invoke")

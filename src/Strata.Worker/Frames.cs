@@ -305,25 +305,41 @@ public static class FrameServer
         return listener;
     }
 
+    /// <summary>Reads the connection's next frame and serves it on the thread that read it; before
+    /// that, reading goes on from another thread (so a request never waits for a thread hop, and
+    /// the requests behind it never wait for it).</summary>
     static async Task ServeAsync(FrameConnection connection, Handler handle)
     {
-        using (connection)
+        Frame frame;
+        try
         {
-            try
+            do
             {
-                while (await connection.ReadAsync() is { } frame)
+                if (await connection.ReadAsync() is not { } next)
                 {
-                    if (frame.Kind != FrameKind.Request) continue; // nothing else is sent to a worker
-                    var (_, target, headers) = FrameMeta.Decode(frame.Meta);
-                    ThreadPool.UnsafeQueueUserWorkItem(static s => _ = s.handle(s.connection, s.frame.Id, s.target, s.headers, s.frame.Body),
-                        (handle, connection, frame, target, headers), preferLocal: false);
+                    connection.Dispose();
+                    return;
                 }
+                frame = next;
             }
-            catch (ObjectDisposedException) { }
-            catch (Exception e) when (e is IOException or SocketException or InvalidDataException)
-            {
-                Console.Error.WriteLine($"strata-worker: a framed connection failed: {e.Message}");
-            }
+            while (frame.Kind != FrameKind.Request); // nothing else is sent to a worker
         }
+        catch (Exception e) when (e is IOException or SocketException or ObjectDisposedException)
+        {
+            if (e is not ObjectDisposedException) Console.Error.WriteLine($"strata-worker: a framed connection failed: {e.Message}");
+            connection.Dispose();
+            return;
+        }
+        ThreadPool.UnsafeQueueUserWorkItem(static s => _ = ServeAsync(s.connection, s.handle), (connection, handle), preferLocal: false);
+        List<KeyValuePair<string, string>> headers;
+        string target;
+        try { (_, target, headers) = FrameMeta.Decode(frame.Meta); }
+        catch (InvalidDataException e)
+        {
+            Console.Error.WriteLine($"strata-worker: a framed connection failed: {e.Message}");
+            connection.Dispose();
+            return;
+        }
+        await handle(connection, frame.Id, target, headers, frame.Body);
     }
 }

@@ -85,7 +85,7 @@ public sealed class WorkerChannel(string socketPath) : HttpMessageHandler
         {
             _connection = connection;
             _connection.Failed += Close;
-            _ = Task.Run(ReadLoopAsync);
+            _ = Task.Run(ReadAsync);
         }
 
         public async Task<HttpResponseMessage> SendAsync(byte[] meta, ArraySegment<byte> body, HttpRequestMessage request, CancellationToken ct)
@@ -110,34 +110,45 @@ public sealed class WorkerChannel(string socketPath) : HttpMessageHandler
             return await pending.Answer.Task;
         }
 
-        async Task ReadLoopAsync()
+        /// <summary>Reads frames until one answers a request; reading then goes on from another
+        /// thread, and the caller's continuation runs on this one (no thread hop between the
+        /// answer's arrival and its use).</summary>
+        async Task ReadAsync()
         {
-            Exception failure;
             try
             {
-                while (await _connection.ReadAsync() is { } frame) Dispatch(frame);
-                failure = new IOException("the worker closed the connection");
+                while (await _connection.ReadAsync() is { } frame)
+                {
+                    // Everything but the caller's continuation happens before reading goes on
+                    // elsewhere (a streamed answer's parts must find its channel).
+                    if (Dispatch(frame) is var (pending, response))
+                    {
+                        ThreadPool.UnsafeQueueUserWorkItem(static client => _ = client.ReadAsync(), this, preferLocal: false);
+                        pending.Answer.TrySetResult(response);
+                        return;
+                    }
+                }
+                Close(new IOException("the worker closed the connection"));
             }
             catch (Exception e) when (e is IOException or System.Net.Sockets.SocketException or ObjectDisposedException or InvalidDataException)
             {
-                failure = e;
+                Close(e);
             }
-            Close(failure);
         }
 
-        void Dispatch(Frame frame)
+        /// <summary>Applies a frame; for the first frame of an answer, returns the request and
+        /// the response to hand it (the caller sets it, so its continuation runs after).</summary>
+        (Pending, HttpResponseMessage)? Dispatch(Frame frame)
         {
             switch (frame.Kind)
             {
                 case FrameKind.Response when _pending.TryRemove(frame.Id, out var pending):
-                    pending.Answer.TrySetResult(pending.Respond(frame, new ByteArrayContent(frame.Body)));
-                    break;
+                    return (pending, pending.Respond(frame, new ByteArrayContent(frame.Body)));
                 case FrameKind.Head when _pending.TryGetValue(frame.Id, out var pending):
                     pending.Parts = Channel.CreateUnbounded<byte[]>(new() { SingleReader = true, SingleWriter = true });
                     // A reader that stops before the end (its response disposed) drops the rest.
                     var parts = new PartsStream(pending.Parts.Reader, () => _pending.TryRemove(frame.Id, out _));
-                    pending.Answer.TrySetResult(pending.Respond(frame, new StreamContent(parts)));
-                    break;
+                    return (pending, pending.Respond(frame, new StreamContent(parts)));
                 case FrameKind.Data when _pending.TryGetValue(frame.Id, out var pending):
                     pending.Parts?.Writer.TryWrite(frame.Body);
                     break;
@@ -150,6 +161,7 @@ public sealed class WorkerChannel(string socketPath) : HttpMessageHandler
                     else pending.Parts.Writer.TryComplete(new IOException($"the worker broke off its answer: {reason}"));
                     break;
             }
+            return null;
         }
 
         /// <summary>Fails every request in flight: those not yet answered with
@@ -171,7 +183,8 @@ public sealed class WorkerChannel(string socketPath) : HttpMessageHandler
 
     sealed class Pending(HttpRequestMessage request)
     {
-        public readonly TaskCompletionSource<HttpResponseMessage> Answer = new(TaskCreationOptions.RunContinuationsAsynchronously);
+        // Continuations run where the answer is set: on the thread that read it (see ReadAsync).
+        public readonly TaskCompletionSource<HttpResponseMessage> Answer = new();
         public Channel<byte[]>? Parts;
 
         public HttpResponseMessage Respond(Frame frame, HttpContent content)
