@@ -107,8 +107,12 @@ public sealed class FrameConnection : IDisposable
 {
     public const int HeaderSize = 11;
 
-    /// <summary>The largest body a frame may carry: the worker's own HTTP limit (128 MiB).</summary>
+    /// <summary>The largest body a frame may carry: the worker's own HTTP limit (128 MiB). A larger
+    /// answer is streamed (<see cref="FrameKind.Head"/>, then parts of at most this size).</summary>
     public const int MaxBody = 128 * 1024 * 1024;
+
+    /// <summary>The most bytes one gathered write takes (frames queued behind wait for the next).</summary>
+    const int MaxWrite = 64 * 1024 * 1024;
 
     readonly Socket _socket;
     // Large enough for a header and the largest meta, so both are always read whole into it.
@@ -184,12 +188,20 @@ public sealed class FrameConnection : IDisposable
                         _writing = false;
                         return;
                     }
-                    batch = _queued;
-                    _queued = _spare;
+                    // At most MaxWrite bytes per write (but always one segment): a send's count is an int.
+                    var (count, taken) = (0, 0L);
+                    while (count < _queued.Count && (count == 0 || taken + _queued[count].Count <= MaxWrite)) taken += _queued[count++].Count;
+                    if (count == _queued.Count) (batch, _queued) = (_queued, _spare);
+                    else
+                    {
+                        batch = _spare;
+                        batch.AddRange(_queued.GetRange(0, count));
+                        _queued.RemoveRange(0, count);
+                    }
                 }
-                long total = 0;
-                foreach (var segment in batch) total += segment.Count;
                 // On a stream socket a gathered send completes once every byte is written.
+                var total = 0L;
+                foreach (var segment in batch) total += segment.Count;
                 var sent = await _socket.SendAsync(batch, SocketFlags.None);
                 if (sent != total) throw new IOException($"the socket took {sent} of {total} bytes");
                 batch.Clear();
@@ -298,7 +310,16 @@ public static class FrameServer
             {
                 Socket accepted;
                 try { accepted = await listener.AcceptAsync(); }
-                catch (Exception e) when (e is SocketException or ObjectDisposedException) { return; }
+                catch (ObjectDisposedException) { return; }
+                catch (SocketException e) when (e.SocketErrorCode == SocketError.OperationAborted) { return; }
+                catch (SocketException e)
+                {
+                    // Out of descriptors, a connection aborted before it was accepted: as Kestrel,
+                    // go on accepting (the router's next connection would otherwise wait unanswered).
+                    Console.Error.WriteLine($"strata-worker: accepting a framed connection failed: {e.Message}");
+                    await Task.Delay(100);
+                    continue;
+                }
                 _ = ServeAsync(new FrameConnection(accepted), handle);
             }
         });
@@ -324,8 +345,10 @@ public static class FrameServer
             }
             while (frame.Kind != FrameKind.Request); // nothing else is sent to a worker
         }
-        catch (Exception e) when (e is IOException or SocketException or ObjectDisposedException)
+        catch (Exception e)
         {
+            // Whatever failed (a broken socket, a body too large to allocate), the connection is
+            // closed: the router fails what it sent there and may send it again elsewhere.
             if (e is not ObjectDisposedException) Console.Error.WriteLine($"strata-worker: a framed connection failed: {e.Message}");
             connection.Dispose();
             return;

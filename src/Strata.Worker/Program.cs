@@ -249,11 +249,23 @@ static async Task Framed(FrameConnection connection, int id, string target, List
     }
     catch (Exception e)
     {
-        // As Kestrel answers a handler that threw: the router then reports the model's 500.
+        // As Kestrel answers a handler that threw (500, no body): the router then reports the model's 500.
         Console.Error.WriteLine($"strata-worker: /{target} failed: {e}");
-        answer = new(500, "application/json", ErrorJson(e.Message), []);
+        answer = new(500, "application/json", [], []);
     }
-    try { connection.Send(id, FrameKind.Response, FrameMeta.Encode(answer.Status, "", [new("Content-Type", answer.ContentType), .. answer.Headers]), answer.Body); }
+    try
+    {
+        var meta = FrameMeta.Encode(answer.Status, "", [new("Content-Type", answer.ContentType), .. answer.Headers]);
+        if (answer.Body.Length <= FrameConnection.MaxBody) connection.Send(id, FrameKind.Response, meta, answer.Body);
+        else
+        {
+            // Larger than one frame carries: streamed in parts, as HTTP would have sent it.
+            connection.Send(id, FrameKind.Head, meta, default);
+            for (var at = 0; at < answer.Body.Length; at += FrameConnection.MaxBody)
+                connection.Send(id, FrameKind.Data, null, new ArraySegment<byte>(answer.Body, at, Math.Min(FrameConnection.MaxBody, answer.Body.Length - at)));
+            connection.Send(id, FrameKind.End, null, default);
+        }
+    }
     catch (IOException) { } // the router went away: nobody waits for the answer
 }
 

@@ -10,16 +10,14 @@ namespace Strata.Server.Hosting;
 /// as an <see cref="HttpMessageHandler"/>: callers send and read the same HttpRequestMessage and
 /// HttpResponseMessage as over HTTP (so the 60 s timeout, the retry on a dead instance and the
 /// ModelError mapping stay where they are), but nothing is parsed as HTTP on either side. A few
-/// connections (<see cref="Connections"/>) each carry many requests at once; one that breaks
+/// connections each carry many requests at once; one that breaks
 /// fails its requests with <see cref="HttpRequestException"/>, as a broken HTTP connection
 /// would, and is replaced on the next request.
 /// </summary>
-public sealed class WorkerChannel(string socketPath) : HttpMessageHandler
+public sealed class WorkerChannel(string socketPath, int connections = 2) : HttpMessageHandler
 {
-    /// <summary>Two, so the worker reads on two threads while one request body is still arriving.</summary>
-    const int Connections = 2;
-
-    readonly Client?[] _clients = new Client?[Connections];
+    // Two by default, so the worker reads on two threads while one request body is still arriving.
+    readonly Client?[] _clients = new Client?[connections];
     readonly SemaphoreSlim _connecting = new(1, 1);
     int _next;
     volatile bool _disposed;
@@ -46,7 +44,7 @@ public sealed class WorkerChannel(string socketPath) : HttpMessageHandler
 
     async ValueTask<Client> ClientAsync(CancellationToken ct)
     {
-        var slot = (int)((uint)Interlocked.Increment(ref _next) % Connections);
+        var slot = (int)((uint)Interlocked.Increment(ref _next) % (uint)_clients.Length);
         if (_clients[slot] is { Broken: false } ready) return ready;
         await _connecting.WaitAsync(ct);
         try
@@ -130,8 +128,9 @@ public sealed class WorkerChannel(string socketPath) : HttpMessageHandler
                 }
                 Close(new IOException("the worker closed the connection"));
             }
-            catch (Exception e) when (e is IOException or System.Net.Sockets.SocketException or ObjectDisposedException or InvalidDataException)
+            catch (Exception e)
             {
+                // Whatever failed, the connection is closed and what it carried fails as a broken connection.
                 Close(e);
             }
         }
@@ -143,12 +142,12 @@ public sealed class WorkerChannel(string socketPath) : HttpMessageHandler
             switch (frame.Kind)
             {
                 case FrameKind.Response when _pending.TryRemove(frame.Id, out var pending):
-                    return (pending, pending.Respond(frame, new ByteArrayContent(frame.Body)));
+                    return Respond(pending, frame, new ByteArrayContent(frame.Body));
                 case FrameKind.Head when _pending.TryGetValue(frame.Id, out var pending):
                     pending.Parts = Channel.CreateUnbounded<byte[]>(new() { SingleReader = true, SingleWriter = true });
                     // A reader that stops before the end (its response disposed) drops the rest.
                     var parts = new PartsStream(pending.Parts.Reader, () => _pending.TryRemove(frame.Id, out _));
-                    return (pending, pending.Respond(frame, new StreamContent(parts)));
+                    return Respond(pending, frame, new StreamContent(parts));
                 case FrameKind.Data when _pending.TryGetValue(frame.Id, out var pending):
                     pending.Parts?.Writer.TryWrite(frame.Body);
                     break;
@@ -162,6 +161,18 @@ public sealed class WorkerChannel(string socketPath) : HttpMessageHandler
                     break;
             }
             return null;
+        }
+
+        /// <summary>The response a frame begins; a malformed one fails its request alone.</summary>
+        (Pending, HttpResponseMessage)? Respond(Pending pending, Frame frame, HttpContent content)
+        {
+            try { return (pending, pending.Respond(frame, content)); }
+            catch (Exception e) when (e is InvalidDataException or ArgumentException or FormatException)
+            {
+                _pending.TryRemove(frame.Id, out _);
+                pending.Answer.TrySetException(new HttpRequestException($"the worker's answer is malformed: {e.Message}", e));
+                return null;
+            }
         }
 
         /// <summary>Fails every request in flight: those not yet answered with

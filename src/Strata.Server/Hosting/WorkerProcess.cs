@@ -123,7 +123,7 @@ public sealed class WorkerProcess : IAsyncDisposable
             throw;
         }
         int? tcpPort = command is null || isolated ? null : FreePort();
-        var framesPath = command is null && FramesWanted ? Path.ChangeExtension(socketPath, ".frames") : null;
+        var framesPath = command is null && FramesWanted ? Path.ChangeExtension(socketPath, ".frm") : null;
         var psi = new ProcessStartInfo(argv[0])
         {
             RedirectStandardOutput = true,

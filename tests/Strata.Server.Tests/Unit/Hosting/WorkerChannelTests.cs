@@ -22,11 +22,11 @@ public sealed class WorkerChannelTests : IDisposable
         Directory.Delete(_dir, true);
     }
 
-    HttpClient Serve(FrameServer.Handler handle, TimeSpan? timeout = null)
+    HttpClient Serve(FrameServer.Handler handle, TimeSpan? timeout = null, int connections = 2)
     {
         var socket = Path(Guid.NewGuid().ToString("N")[..8] + ".frames");
         _listeners.Add(FrameServer.Listen(socket, handle));
-        return new HttpClient(new WorkerChannel(socket)) { BaseAddress = new Uri("http://worker/"), Timeout = timeout ?? TimeSpan.FromSeconds(30) };
+        return new HttpClient(new WorkerChannel(socket, connections)) { BaseAddress = new Uri("http://worker/"), Timeout = timeout ?? TimeSpan.FromSeconds(30) };
     }
 
     static void Answer(FrameConnection c, int id, int status, string type, byte[] body, params KeyValuePair<string, string>[] headers)
@@ -172,6 +172,7 @@ public sealed class WorkerChannelTests : IDisposable
     {
         var release = new TaskCompletionSource();
         var answered = new TaskCompletionSource();
+        // One connection: the late answer and the next request share it.
         using var http = Serve(async (c, id, target, _, _) =>
         {
             if (target == "slow")
@@ -181,21 +182,60 @@ public sealed class WorkerChannelTests : IDisposable
                 answered.SetResult();
             }
             else Answer(c, id, 200, "text/plain", "fast"u8.ToArray());
-        }, timeout: TimeSpan.FromMilliseconds(200));
+        }, timeout: TimeSpan.FromMilliseconds(200), connections: 1);
         // As HttpClient reports its own timeout: TaskCanceledException with a TimeoutException inside.
         var e = await Assert.ThrowsAsync<TaskCanceledException>(() => http.SendAsync(Post("slow", [1])));
         Assert.IsType<TimeoutException>(e.InnerException);
         release.SetResult();
         await answered.Task;
-        // The connection is still good, and the late answer went to nobody.
+        // The late answer came first on the connection and went to nobody; the next request gets its own.
         using var response = await http.SendAsync(Post("fast", [1]));
         Assert.Equal("fast", await response.Content.ReadAsStringAsync());
     }
 
     [Fact]
-    public async Task AMalformedFrameClosesTheConnectionWithoutAnAnswer()
+    public async Task ACallerThatBlocksOnItsAnswerDoesNotStopTheAnswersBehindIt()
     {
-        var socket = Path("raw.frames");
+        // "a" is answered first, then "b", on one connection. The caller of "a" waits synchronously
+        // for "b" where its answer arrives: were reading not handed on first, "b" would never be read.
+        var aAnswered = new TaskCompletionSource();
+        using var http = Serve(async (c, id, target, _, _) =>
+        {
+            if (target == "b") await aAnswered.Task;
+            Answer(c, id, 200, "text/plain", Encoding.UTF8.GetBytes(target));
+            if (target == "a") aAnswered.SetResult();
+        }, connections: 1);
+        // Off xUnit's synchronization context, as in the server: continuations then run where the answer is set.
+        var (sawB, b) = await Task.Run(async () =>
+        {
+            var b = http.SendAsync(Post("b", [1]));
+            var a = http.SendAsync(Post("a", [1]));
+            return (await a.ContinueWith(_ => b.Wait(TimeSpan.FromSeconds(20)), TaskContinuationOptions.ExecuteSynchronously), b);
+        });
+        Assert.True(sawB);
+        Assert.Equal("b", await (await b).Content.ReadAsStringAsync());
+    }
+
+    [Fact]
+    public async Task AnAnswerAbortedBeforeItBeganIsABrokenRequestAndTheConnectionGoesOn()
+    {
+        using var http = Serve((c, id, target, _, _) =>
+        {
+            if (target == "abort") c.Send(id, FrameKind.Abort, null, "out of memory"u8.ToArray());
+            else Answer(c, id, 200, "text/plain", "ok"u8.ToArray());
+            return Task.CompletedTask;
+        }, connections: 1);
+        var e = await Assert.ThrowsAsync<HttpRequestException>(() => http.SendAsync(Post("abort", [1])));
+        Assert.Contains("out of memory", e.Message);
+        using var response = await http.SendAsync(Post("fine", [1]));
+        Assert.Equal("ok", await response.Content.ReadAsStringAsync());
+    }
+
+    /// <summary>Sends raw bytes to a worker's framed socket; true when the worker closed the
+    /// connection without answering, false when it answered.</summary>
+    async Task<bool> ClosedWithoutAnswer(byte[] frame)
+    {
+        var socket = Path(Guid.NewGuid().ToString("N")[..8] + ".frames");
         _listeners.Add(FrameServer.Listen(socket, (c, id, _, _, _) =>
         {
             Answer(c, id, 200, "text/plain", "ok"u8.ToArray());
@@ -203,14 +243,38 @@ public sealed class WorkerChannelTests : IDisposable
         }));
         using var raw = new Socket(AddressFamily.Unix, SocketType.Stream, ProtocolType.Unspecified);
         await raw.ConnectAsync(new UnixDomainSocketEndPoint(socket));
-        // Kind 99 and a body longer than any frame may carry.
-        var header = new byte[FrameConnection.HeaderSize];
-        header[4] = 99;
-        BitConverter.TryWriteBytes(header.AsSpan(7), int.MaxValue);
-        await raw.SendAsync(header);
-        var buffer = new byte[16];
-        Assert.Equal(0, await raw.ReceiveAsync(buffer).WaitAsync(TimeSpan.FromSeconds(30)));
+        await raw.SendAsync(frame);
+        var buffer = new byte[256];
+        return await raw.ReceiveAsync(buffer).WaitAsync(TimeSpan.FromSeconds(30)) == 0;
     }
+
+    static byte[] RawFrame(byte kind, byte[] meta, int bodyLength, byte[]? body = null)
+    {
+        var frame = new byte[FrameConnection.HeaderSize + meta.Length + (body?.Length ?? 0)];
+        BitConverter.TryWriteBytes(frame.AsSpan(0), 7);
+        frame[4] = kind;
+        BitConverter.TryWriteBytes(frame.AsSpan(5), (ushort)meta.Length);
+        BitConverter.TryWriteBytes(frame.AsSpan(7), bodyLength);
+        meta.CopyTo(frame, FrameConnection.HeaderSize);
+        body?.CopyTo(frame, FrameConnection.HeaderSize + meta.Length);
+        return frame;
+    }
+
+    [Fact]
+    public async Task AWellFormedRawFrameIsAnswered()
+        => Assert.False(await ClosedWithoutAnswer(RawFrame(1, FrameMeta.Encode(0, "invocations", []), 2, [1, 2])));
+
+    [Fact]
+    public async Task AnUnknownKindClosesTheConnectionWithoutAnAnswer()
+        => Assert.True(await ClosedWithoutAnswer(RawFrame(99, FrameMeta.Encode(0, "invocations", []), 2, [1, 2])));
+
+    [Fact]
+    public async Task ABodyLongerThanAFrameMayCarryClosesTheConnectionWithoutAnAnswer()
+        => Assert.True(await ClosedWithoutAnswer(RawFrame(1, FrameMeta.Encode(0, "invocations", []), FrameConnection.MaxBody + 1)));
+
+    [Fact]
+    public async Task MetaCutShortClosesTheConnectionWithoutAnAnswer()
+        => Assert.True(await ClosedWithoutAnswer(RawFrame(1, FrameMeta.Encode(0, "invocations", [new("Accept", "text/csv")])[..^2], 0)));
 
     [Fact]
     public void MetaRoundTripsAndRefusesWhatIsCutShort()
