@@ -209,7 +209,7 @@ public sealed class WorkerChannel(string socketPath, int connections = 2) : Http
     }
 
     /// <summary>A streamed answer's body: the worker's Data frames in order.</summary>
-    sealed class PartsStream(ChannelReader<byte[]> parts, Action abandon) : Stream
+    sealed class PartsStream(ChannelReader<byte[]> parts, Action abandon) : Storage.ForwardReadStream
     {
         ReadOnlyMemory<byte> _current;
         bool _ended;
@@ -236,24 +236,11 @@ public sealed class WorkerChannel(string socketPath, int connections = 2) : Http
             return n;
         }
 
-        public override int Read(byte[] buffer, int offset, int count) => ReadAsync(buffer.AsMemory(offset, count)).AsTask().GetAwaiter().GetResult();
-        public override Task<int> ReadAsync(byte[] buffer, int offset, int count, CancellationToken ct) => ReadAsync(buffer.AsMemory(offset, count), ct).AsTask();
-
         protected override void Dispose(bool disposing)
         {
             if (disposing && !_ended) abandon();
             base.Dispose(disposing);
         }
-
-        public override bool CanRead => true;
-        public override bool CanSeek => false;
-        public override bool CanWrite => false;
-        public override long Length => throw new NotSupportedException();
-        public override long Position { get => throw new NotSupportedException(); set => throw new NotSupportedException(); }
-        public override void Flush() { }
-        public override long Seek(long offset, SeekOrigin origin) => throw new NotSupportedException();
-        public override void SetLength(long value) => throw new NotSupportedException();
-        public override void Write(byte[] buffer, int offset, int count) => throw new NotSupportedException();
     }
 }
 

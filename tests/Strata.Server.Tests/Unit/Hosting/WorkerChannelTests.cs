@@ -42,16 +42,22 @@ public sealed class WorkerChannelTests : IDisposable
     [Fact]
     public async Task ManyRequestsInFlightEachGetTheirOwnAnswerWithHeadersAndBodies()
     {
-        // Echoes the target, the Accept and custom attributes, and the body reversed, after a delay
-        // that makes answers come back out of order.
-        using var http = Serve(async (c, id, target, headers, body) =>
-        {
-            await Task.Delay(body.Length % 7);
-            Array.Reverse(body);
-            Answer(c, id, 200, "text/plain", body, new("X-Target", target), new("Accept-Was", FrameMeta.Find(headers, "Accept") ?? ""),
-                new("X-Amzn-SageMaker-Custom-Attributes", FrameMeta.Find(headers, "X-Amzn-SageMaker-Custom-Attributes") ?? ""));
-        });
+        // Echoes the target, the Accept and custom attributes, and the body reversed; holds every
+        // request until all have arrived, then answers them last first.
         var bodies = Enumerable.Range(0, 200).Select(i => Encoding.UTF8.GetBytes($"request {i} " + new string('x', i * 37))).ToList();
+        var held = new System.Collections.Concurrent.ConcurrentStack<Action>();
+        using var http = Serve((c, id, target, headers, body) =>
+        {
+            held.Push(() =>
+            {
+                Array.Reverse(body);
+                Answer(c, id, 200, "text/plain", body, new("X-Target", target), new("Accept-Was", FrameMeta.Find(headers, "Accept") ?? ""),
+                    new("X-Amzn-SageMaker-Custom-Attributes", FrameMeta.Find(headers, "X-Amzn-SageMaker-Custom-Attributes") ?? ""));
+            });
+            if (held.Count == bodies.Count)
+                while (held.TryPop(out var answer)) answer();
+            return Task.CompletedTask;
+        });
         var answers = await Task.WhenAll(bodies.Select(async (b, i) =>
         {
             using var request = Post(i % 2 == 0 ? "invocations" : "models/m1/invoke", b);
