@@ -108,3 +108,18 @@ save("scaler", helper.make_graph(
     [helper.make_tensor_value_info("y", TensorProto.DOUBLE, ["N", 2])],
     [tensor("two", TensorProto.DOUBLE, [], [2.0]), tensor("one", TensorProto.DOUBLE, [], [1.0])],
 ))
+
+
+# counter_lm: a causal language model small enough to check by hand, for token streaming. Its
+# logits at each position make the next token (t + 1) mod 16, surely (8 against 0: probability
+# e^8 / (e^8 + 15), log-probability about -0.0050), as a model exported for text generation takes
+# input_ids [batch, sequence] and gives logits [batch, sequence, vocabulary].
+VOCAB = 16
+save("counter_lm", helper.make_graph(
+    [helper.make_node("Gather", ["embedding", "input_ids"], ["logits"], axis=0)],
+    "counter_lm",
+    [helper.make_tensor_value_info("input_ids", TensorProto.INT64, ["batch", "sequence"])],
+    [helper.make_tensor_value_info("logits", TensorProto.FLOAT, ["batch", "sequence", VOCAB])],
+    [tensor("embedding", TensorProto.FLOAT, [VOCAB, VOCAB],
+            [8.0 if j == (i + 1) % VOCAB else 0.0 for i in range(VOCAB) for j in range(VOCAB)])],
+))

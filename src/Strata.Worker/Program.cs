@@ -167,7 +167,38 @@ static async Task Invoke(HttpContext http, OnnxModel model, string defaultAccept
         await http.Request.Body.CopyToAsync(buffer);
         body = buffer.ToArray();
     }
-    var answer = await Answer(http.Request.Path, model, http.Request.ContentType, http.Request.Headers.Accept, body, defaultAccept, responseFormat, batcher);
+    if (Generation.Generates(model))
+    {
+        var (lines, refusal) = StartGeneration(http.Request.Path, model, http.Request.ContentType, body);
+        if (lines is not null)
+        {
+            // Each token as it is chosen: HTTP/1.1 chunks, flushed one by one.
+            http.Response.ContentType = Codecs.JsonLines;
+            try
+            {
+                do
+                {
+                    await http.Response.Body.WriteAsync(lines.Current);
+                    await http.Response.Body.FlushAsync();
+                }
+                while (lines.MoveNext());
+            }
+            catch (Exception e) when (e is OnnxRuntimeException or PayloadException)
+            {
+                // Mid-answer: the status is sent, so the answer breaks off (the router relays it as ModelStreamError).
+                Console.Error.WriteLine($"strata-worker: POST {http.Request.Path} broke off: {e.Message}");
+                http.Abort();
+            }
+            return;
+        }
+        await Write(http, refusal!.Value);
+        return;
+    }
+    await Write(http, await Answer(http.Request.Path, model, http.Request.ContentType, http.Request.Headers.Accept, body, defaultAccept, responseFormat, batcher));
+}
+
+static async Task Write(HttpContext http, InvocationAnswer answer)
+{
     http.Response.StatusCode = answer.Status;
     http.Response.ContentType = answer.ContentType;
     foreach (var (name, value) in answer.Headers) http.Response.Headers[name] = value;
@@ -199,6 +230,20 @@ static async Task<InvocationAnswer> Answer(string path, OnnxModel model, string?
         // ONNX Runtime refuses what the codecs let through (values out of range, …): the caller's input.
         return Refused(path, 400, $"the model could not run on this payload: {e.Message}; it expects {model.Describe()}", []);
     }
+}
+
+// Starts a generation (Generation.cs): its first line is computed before anything is sent, so a bad
+// request still gets its refusal (the enumerator's Current is that line), not a broken stream.
+static (IEnumerator<byte[]>? Lines, InvocationAnswer? Refusal) StartGeneration(string path, OnnxModel model, string? contentType, byte[] body)
+{
+    try
+    {
+        var lines = Generation.Lines(model, Generation.Parse(contentType, body)).GetEnumerator();
+        lines.MoveNext();
+        return (lines, null);
+    }
+    catch (PayloadException e) { return (null, Refused(path, e.Status, e.Message, [])); }
+    catch (OnnxRuntimeException e) { return (null, Refused(path, 400, $"the model could not run on this payload: {e.Message}; it expects {model.Describe()}", [])); }
 }
 
 // A refused request is also written to the container's log, as a framework container logs it:
@@ -236,16 +281,23 @@ static async Task Framed(FrameConnection connection, int id, string target, List
     try
     {
         var path = "/" + target;
-        if (model is not null && target == "invocations")
-            answer = await Answer(path, model, FrameMeta.Find(headers, "Content-Type"), FrameMeta.Find(headers, "Accept"), body, defaultAccept, responseFormat, batcher);
-        else if (registry is not null && target.StartsWith("models/", StringComparison.Ordinal) && target.EndsWith("/invoke", StringComparison.Ordinal))
+        var contentType = FrameMeta.Find(headers, "Content-Type");
+        var name = registry is not null && target.StartsWith("models/", StringComparison.Ordinal) && target.EndsWith("/invoke", StringComparison.Ordinal)
+            ? Uri.UnescapeDataString(target["models/".Length..^"/invoke".Length]) : null;
+        var chosen = target == "invocations" ? model : name is not null ? registry!.Use(name) : null;
+        if (chosen is not null && Generation.Generates(chosen))
         {
-            var name = Uri.UnescapeDataString(target["models/".Length..^"/invoke".Length]);
-            answer = registry.Use(name) is { } loaded
-                ? await Answer(path, loaded, FrameMeta.Find(headers, "Content-Type"), FrameMeta.Find(headers, "Accept"), body, defaultAccept, responseFormat, null)
-                : new(404, "application/json", ErrorJson($"model {name} is not loaded"), []);
+            var (lines, refusal) = StartGeneration(path, chosen, contentType, body);
+            if (lines is not null)
+            {
+                StreamGeneration(connection, id, path, lines);
+                return;
+            }
+            answer = refusal!.Value;
         }
-        else answer = new(404, "application/json", ErrorJson($"no such path: /{target}"), []);
+        else if (chosen is not null)
+            answer = await Answer(path, chosen, contentType, FrameMeta.Find(headers, "Accept"), body, defaultAccept, responseFormat, chosen == model ? batcher : null);
+        else answer = new(404, "application/json", ErrorJson(name is not null ? $"model {name} is not loaded" : $"no such path: /{target}"), []);
     }
     catch (Exception e)
     {
@@ -267,6 +319,29 @@ static async Task Framed(FrameConnection connection, int id, string target, List
         }
     }
     catch (IOException) { } // the router went away: nobody waits for the answer
+}
+
+// A generation's lines as the frames of a streamed answer: Head, a Data frame per line, End (or Abort
+// when the model fails mid-answer, which the router relays as ModelStreamError).
+static void StreamGeneration(FrameConnection connection, int id, string path, IEnumerator<byte[]> lines)
+{
+    try
+    {
+        connection.Send(id, FrameKind.Head, FrameMeta.Encode(200, "", [new("Content-Type", Codecs.JsonLines)]), default);
+        try
+        {
+            do connection.Send(id, FrameKind.Data, null, lines.Current);
+            while (lines.MoveNext());
+        }
+        catch (Exception e) when (e is OnnxRuntimeException or PayloadException)
+        {
+            Console.Error.WriteLine($"strata-worker: POST {path} broke off: {e.Message}");
+            connection.Send(id, FrameKind.Abort, null, System.Text.Encoding.UTF8.GetBytes(e.Message));
+            return;
+        }
+        connection.Send(id, FrameKind.End, null, default);
+    }
+    catch (IOException) { } // the router went away: nobody reads the rest
 }
 
 readonly record struct InvocationAnswer(int Status, string ContentType, byte[] Body, List<KeyValuePair<string, string>> Headers);

@@ -319,14 +319,15 @@ def raw_answer(client, operation, call):
     return raw
 
 
-def deploy_regression(s3, sm, bucket, role, instances=1, instance_type="ml.t2.medium"):
-    """Uploads the regression test model and deploys it as one variant "main"; returns the endpoint name."""
+def deploy_regression(s3, sm, bucket, role, instances=1, instance_type="ml.t2.medium", model="regression"):
+    """Uploads a test model (models/<model>, the regression model unless named) and deploys it as
+    one variant "main"; returns the endpoint name."""
     import io
     import os
     import tarfile
     buffer = io.BytesIO()
     with tarfile.open(fileobj=buffer, mode="w:gz") as tar:
-        tar.add(os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "models", "regression", "model.onnx"), arcname="model.onnx")
+        tar.add(os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "models", model, "model.onnx"), arcname="model.onnx")
     s3.put_object(Bucket=bucket, Key="model.tar.gz", Body=buffer.getvalue())
     name = unique("ep")
     sm.create_model(ModelName=name, ExecutionRoleArn=role, PrimaryContainer={"Image": "strata-onnx:1", "ModelDataUrl": f"s3://{bucket}/model.tar.gz"})

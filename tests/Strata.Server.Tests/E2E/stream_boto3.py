@@ -8,6 +8,7 @@ with that client the same checks go through its own SigV4 signer, its event-stre
 (botocore.eventstream) and its REST-JSON error parser, on a request made as the newer client
 makes it; with the image's boto3 they go through invoke_endpoint_with_response_stream itself."""
 import json
+import math
 import os
 
 import boto3
@@ -124,6 +125,39 @@ def test_builtin_worker_streams_its_answer():
     eq(meta["ContentType"], "application/json", "content type")
     streamed = b"".join(e["PayloadPart"]["Bytes"] for e in events)
     eq(json.loads(streamed), json.loads(whole), "the same answer as InvokeEndpoint's")
+
+
+def test_builtin_worker_streams_generated_tokens_one_by_one():
+    # models/counter_lm: a causal language model whose next token is (last + 1) mod 16, with
+    # log-probability log(e^8 / (e^8 + 15)).
+    bucket = unique("artifacts")
+    s3.create_bucket(Bucket=bucket)
+    name = deploy_regression(s3, sm, bucket, execution_role(iam), model="counter_lm")
+    request = json.dumps({"inputs": [3, 4], "parameters": {"max_new_tokens": 5}}).encode()
+    meta, events = invoke_stream(name, request, "application/json")
+    eq(meta["ContentType"], "application/jsonlines", "content type")
+    parts = [e["PayloadPart"]["Bytes"] for e in events]
+    # A part per token as the worker chose it, then the summary.
+    eq(len(parts), 6, f"parts {parts}")
+    tokens = [json.loads(p)["token"] for p in parts[:5]]
+    eq([t["id"] for t in tokens], [5, 6, 7, 8, 9], "tokens")
+    expected = -math.log(1 + 15 * math.exp(-8))
+    for t in tokens:
+        assert abs(t["logprob"] - expected) < 1e-5, (t, expected)
+    eq(json.loads(parts[5]), {"generated_token_ids": [5, 6, 7, 8, 9], "finish_reason": "length"}, "summary")
+    # InvokeEndpoint gets the same lines, at once.
+    whole = rt.invoke_endpoint(EndpointName=name, Body=request, ContentType="application/json")
+    eq(whole["ContentType"], "application/jsonlines", "InvokeEndpoint's content type")
+    eq(whole["Body"].read(), b"".join(parts), "InvokeEndpoint's answer")
+    # Generation stops at the end-of-sequence token.
+    _, events = invoke_stream(name, json.dumps({"inputs": [14], "parameters": {"max_new_tokens": 10, "eos_token_id": 0}}).encode(), "application/json")
+    lines = [json.loads(e["PayloadPart"]["Bytes"]) for e in events]
+    eq(lines[-1], {"generated_token_ids": [15, 0], "finish_reason": "eos_token"}, "stopped at eos")
+    # A bad request is refused before any part, as InvokeEndpoint's ModelError.
+    for body, says in [(b'{"inputs": "hello"}', "token ids"), (json.dumps({"inputs": [99]}).encode(), "could not run on this payload"),
+                       (json.dumps({"inputs": [1], "parameters": {"max_new_tokens": 0}}).encode(), "max_new_tokens must be")]:
+        e = expect_error(lambda: invoke_stream(name, body, "application/json"), "ModelError", 424, "Received client error (400)")
+        assert says in e["Error"]["Message"], (says, e["Error"]["Message"])
 
 
 def test_errors_before_the_stream_are_invoke_endpoints():
