@@ -21,6 +21,7 @@ using Strata.Worker;
 //   STRATA_MAX_BATCH_SIZE    above 1: dynamic batching, concurrent requests stacked into one run of
 //                            at most this many records (Batcher)
 //   STRATA_MAX_BATCH_DELAY_MS how long the first request of a batch waits for others (default 5)
+// A model exported for text generation (input_ids → logits) is answered token by token (Generation.cs).
 // `strata-worker --isolated-container -- COMMAND…`: run a container of one's own inside the
 // network namespace the server started this process in (EnableNetworkIsolation).
 if (args.Length > 0 && args[0] == "--isolated-container")
