@@ -82,8 +82,13 @@ public static class HotPathLoad
 
             using var http = InvokeLoad.Client(64);
             var payload = Encoding.ASCII.GetBytes("[[5.1,3.5,1.4,0.2]]");
-            rows.Add(("InvokeEndpoint", (await InvokeLoad.MeasureAsync(64, seconds,
-                () => InvokeLoad.Send(http, endpoint, "sagemaker", "POST", "/endpoints/hot/invocations", "application/json", payload))).RequestsPerSecond));
+            var invoke = await InvokeLoad.MeasureAsync(64, seconds,
+                () => InvokeLoad.Send(http, endpoint, "sagemaker", "POST", "/endpoints/hot/invocations", "application/json", payload),
+                watch: [server.Id, .. InvokeLoad.Children(server.Id)]);
+            rows.Add(("InvokeEndpoint", invoke.RequestsPerSecond));
+            // Less noisy than requests/s on a shared machine: what each request cost the server and its worker.
+            rows.Add(("InvokeEndpoint: server CPU µs per request (lower is better)", invoke.CpuMicrosPerRequest![1]));
+            rows.Add(("InvokeEndpoint: worker CPU µs per request (lower is better)", invoke.CpuMicrosPerRequest![2]));
             foreach (var (name, size) in smallOnly ? [("4 KiB", 4096)] : new[] { ("4 KiB", 4096), ("1 MiB", 1 << 20) })
             {
                 var body = new byte[size];

@@ -37,11 +37,20 @@ public static class InvokeLoad
             new("small classifier", Path.Combine(root, "models", "classifier", "model.onnx"), "features", [1, 4], [5.1f, 3.5f, 1.4f, 0.2f], Payload, "application/json", Python: true, [1, 8, 64]),
             new("ResNet18, one 224×224 image as .npy", Path.Combine(bin, "resnet18", "model.onnx"), "Input247", [1, 3, 224, 224], image, Npy(image, [1, 3, 224, 224]), "application/x-npy", Python: false, [1, 8]),
         ];
-        // STRATA_BENCH_QUICK=1: the small classifier at 64 connections, bare worker and Strata only
-        // (for trying a change; the recorded results come from the full run).
+        // STRATA_BENCH_QUICK=1: the small classifier at 64 connections (or those listed in
+        // STRATA_BENCH_CONNECTIONS, e.g. "1,64"), bare worker and Strata only (for trying a change;
+        // the recorded results come from the full run).
         var quick = Environment.GetEnvironmentVariable("STRATA_BENCH_QUICK") == "1";
-        foreach (var c in quick ? [cases[0] with { Concurrency = [64], Python = false }] : cases) await RunCaseAsync(c, seconds, root, bin, quick);
+        int[] connections = Environment.GetEnvironmentVariable("STRATA_BENCH_CONNECTIONS") is { Length: > 0 } list ? [.. list.Split(',').Select(int.Parse)] : [64];
+        foreach (var c in quick ? [cases[0] with { Concurrency = connections, Python = false }] : cases) await RunCaseAsync(c, seconds, root, bin, quick);
     }
+
+    /// <summary>Each server is loaded for this long at 8 connections before its first measured row,
+    /// so that every row sees code the JIT has finished optimising (tiered compilation and PGO
+    /// take seconds of load to settle; a measured row right after start-up paid for compiling).</summary>
+    const double WarmUpSeconds = 3;
+
+    static IEnumerable<(int Connections, bool WarmUp)> WithWarmUp(int[] concurrency) => [(8, true), .. concurrency.Select(c => (c, false))];
 
     static byte[] Npy(float[] values, int[] shape)
     {
@@ -75,7 +84,7 @@ public static class InvokeLoad
                         var input = NamedOnnxValue.CreateFromTensor(spec.InputName, new DenseTensor<float>(spec.Input, spec.Shape));
                         using var results = session.Run([input]);
                         return Task.CompletedTask;
-                    });
+                    }, watch: []);
                     rows.Add(Row("ONNX Runtime in-process (engine floor)", c, r));
                 }
             }
@@ -86,18 +95,18 @@ public static class InvokeLoad
         try
         {
             await WaitAsync($"http://127.0.0.1:{port}/ping");
-            foreach (var c in concurrency)
+            foreach (var (c, warm) in WithWarmUp(concurrency))
             {
                 using var http = Client(c);
-                var r = await MeasureAsync(c, seconds, async () =>
+                var r = await MeasureAsync(c, warm ? WarmUpSeconds : seconds, async () =>
                 {
                     using var content = new ByteArrayContent(spec.Payload);
                     content.Headers.ContentType = new(spec.ContentType);
                     using var response = await http.PostAsync($"http://127.0.0.1:{port}/invocations", content);
                     response.EnsureSuccessStatusCode();
                     await response.Content.ReadAsByteArrayAsync();
-                });
-                rows.Add(Row("Kestrel + ONNX Runtime, the bare worker (HTTP floor)", c, r));
+                }, watch: [worker.Id]);
+                if (!warm) rows.Add(Row("Kestrel + ONNX Runtime, the bare worker (HTTP floor)", c, r));
             }
         }
         finally { worker.Kill(true); }
@@ -109,18 +118,18 @@ public static class InvokeLoad
         {
             if (python is null) throw new TimeoutException();
             await WaitAsync($"http://127.0.0.1:{pyPort}/ping");
-            foreach (var c in concurrency)
+            foreach (var (c, warm) in WithWarmUp(concurrency))
             {
                 using var http = Client(c);
-                var r = await MeasureAsync(c, seconds, async () =>
+                var r = await MeasureAsync(c, warm ? WarmUpSeconds : seconds, async () =>
                 {
                     using var content = new ByteArrayContent(Payload);
                     content.Headers.ContentType = new("application/json");
                     using var response = await http.PostAsync($"http://127.0.0.1:{pyPort}/invocations", content);
                     response.EnsureSuccessStatusCode();
                     await response.Content.ReadAsByteArrayAsync();
-                });
-                rows.Add(Row("FastAPI + uvicorn + numpy (the Python server)", c, r));
+                }, watch: [python.Id]);
+                if (!warm) rows.Add(Row("FastAPI + uvicorn + numpy (the Python server)", c, r));
             }
         }
         catch (TimeoutException)
@@ -162,15 +171,16 @@ public static class InvokeLoad
                 while (!(await Json(api, endpoint, "DescribeEndpoint", "{\"EndpointName\":\"bench\"}")).Contains("\"InService\"")) await Task.Delay(10);
                 createToInService = $"{Stopwatch.GetElapsedTime(started).TotalMilliseconds:F0} ms";
 
-                foreach (var c in concurrency)
+                int[] watch = [server.Id, .. Children(server.Id)];
+                foreach (var (c, warm) in WithWarmUp(concurrency))
                 {
                     using var http = Client(c);
-                    var r = await MeasureAsync(c, seconds, async () =>
+                    var r = await MeasureAsync(c, warm ? WarmUpSeconds : seconds, async () =>
                     {
                         var body = await Send(http, endpoint, "sagemaker", "POST", "/endpoints/bench/invocations", spec.ContentType, spec.Payload);
                         if (body.Length == 0) throw new InvalidOperationException("empty answer");
-                    });
-                    rows.Add(Row(transport == "http" ? "Strata InvokeEndpoint, worker hop over HTTP (the baseline)" : "Strata InvokeEndpoint, worker hop over frames", c, r));
+                    }, watch: watch);
+                    if (!warm) rows.Add(Row(transport == "http" ? "Strata InvokeEndpoint, worker hop over HTTP (the baseline)" : "Strata InvokeEndpoint, worker hop over frames", c, r));
                 }
                 var metrics = await api.GetStringAsync($"{endpoint}/_strata/metrics");
                 double Metric(string name) => double.Parse(metrics.Split('\n').First(l => l.StartsWith(name + "{", StringComparison.Ordinal)).Split(' ')[1], CultureInfo.InvariantCulture);
@@ -186,18 +196,50 @@ public static class InvokeLoad
             }
         }
         Console.WriteLine();
-        Console.WriteLine("| target | connections | requests/s | p50 ms | p99 ms |");
-        Console.WriteLine("| --- | ---: | ---: | ---: | ---: |");
+        Console.WriteLine("| target | connections | requests/s | p50 ms | p99 ms | CPU µs per request: this process (+ server) + worker |");
+        Console.WriteLine("| --- | ---: | ---: | ---: | ---: | --- |");
         foreach (var row in rows) Console.WriteLine(row);
     }
 
-    internal record Result(double RequestsPerSecond, double P50, double P99);
+    /// <summary>Requests/s and latencies; with processes to watch, the CPU time each spent per
+    /// request (this load generator first), which on a shared two-core machine says more about
+    /// where a request's cost lies than requests/s does.</summary>
+    internal record Result(double RequestsPerSecond, double P50, double P99, double[]? CpuMicrosPerRequest = null);
 
-    static string Row(string name, int c, Result r) => $"| {name} | {c} | {r.RequestsPerSecond:F0} | {r.P50:F3} | {r.P99:F3} |";
+    static string Row(string name, int c, Result r) => $"| {name} | {c} | {r.RequestsPerSecond:F0} | {r.P50:F3} | {r.P99:F3} | {Cpu(r)} |";
 
-    internal static async Task<Result> MeasureAsync(int concurrency, double seconds, Func<Task> call, int warmUp = 200)
+    static string Cpu(Result r) => r.CpuMicrosPerRequest is { } cpu ? string.Join(" + ", cpu.Select(c => c.ToString("F0", CultureInfo.InvariantCulture))) + $" = {cpu.Sum():F0}" : "";
+
+    /// <summary>Processor time (user + system) of a process, read from /proc; zero once it is gone.</summary>
+    internal static TimeSpan ProcessorTime(int pid)
+    {
+        try
+        {
+            var stat = File.ReadAllText($"/proc/{pid}/stat");
+            var fields = stat[(stat.LastIndexOf(')') + 2)..].Split(' ');
+            // utime and stime are fields 14 and 15 of stat(5), in clock ticks of 1/100 s.
+            return TimeSpan.FromMilliseconds((long.Parse(fields[11], CultureInfo.InvariantCulture) + long.Parse(fields[12], CultureInfo.InvariantCulture)) * 10);
+        }
+        catch (IOException) { return TimeSpan.Zero; }
+    }
+
+    /// <summary>The processes <paramref name="parent"/> started (the server's workers).</summary>
+    internal static int[] Children(int parent) =>
+        [.. Directory.GetDirectories("/proc").Select(Path.GetFileName).Where(d => d!.All(char.IsAsciiDigit)).Select(int.Parse!).Where(pid =>
+        {
+            try
+            {
+                var stat = File.ReadAllText($"/proc/{pid}/stat");
+                return int.Parse(stat[(stat.LastIndexOf(')') + 2)..].Split(' ')[1], CultureInfo.InvariantCulture) == parent;
+            }
+            catch (IOException) { return false; }
+        })];
+
+    internal static async Task<Result> MeasureAsync(int concurrency, double seconds, Func<Task> call, int warmUp = 200, int[]? watch = null)
     {
         for (var i = 0; i < warmUp; i++) await call();
+        int[] pids = watch is null ? [] : [Environment.ProcessId, .. watch];
+        var cpuBefore = pids.Select(ProcessorTime).ToArray();
         var latencies = new List<double>[concurrency];
         var stop = Stopwatch.GetTimestamp() + (long)(seconds * Stopwatch.Frequency);
         var workers = Enumerable.Range(0, concurrency).Select(i => Task.Run(async () =>
@@ -214,7 +256,8 @@ public static class InvokeLoad
         await Task.WhenAll(workers);
         var elapsed = Stopwatch.GetElapsedTime(begun).TotalSeconds;
         var all = latencies.SelectMany(l => l).Order().ToArray();
-        return new Result(all.Length / elapsed, all[all.Length / 2], all[(int)(all.Length * 0.99)]);
+        var cpu = watch is null ? null : pids.Select((pid, i) => (ProcessorTime(pid) - cpuBefore[i]).TotalMicroseconds / all.Length).ToArray();
+        return new Result(all.Length / elapsed, all[all.Length / 2], all[(int)(all.Length * 0.99)], cpu);
     }
 
     internal static HttpClient Client(int connections) => new(new SocketsHttpHandler { MaxConnectionsPerServer = connections, PooledConnectionLifetime = Timeout.InfiniteTimeSpan });

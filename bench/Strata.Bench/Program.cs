@@ -114,6 +114,18 @@ public class SigV4Benchmarks
         var sts = SigV4.StringToSign("20261127T000000Z", "20261127/us-east-1/s3/aws4_request", canonical);
         return SigV4.Sign(SigV4.SigningKey(Secret, "20261127", "us-east-1", "s3"), sts);
     }
+
+    static readonly byte[] InvokeBody = System.Text.Encoding.ASCII.GetBytes("[[5.1,3.5,1.4,0.2]]");
+
+    [Benchmark(Description = "verify an InvokeEndpoint signature (its body hashed)")]
+    public string VerifyInvoke()
+    {
+        var payloadHash = SigV4.Sha256Hex(InvokeBody);
+        var canonical = SigV4.CanonicalRequest("POST", SigV4.CanonicalUri("/endpoints/bench/invocations", s3: false), SigV4.CanonicalQuery(""),
+            _headers, "host;x-amz-content-sha256;x-amz-date", payloadHash);
+        var sts = SigV4.StringToSign("20261127T000000Z", "20261127/us-east-1/sagemaker/aws4_request", canonical);
+        return SigV4.Sign(SigV4.SigningKey(Secret, "20261127", "us-east-1", "sagemaker"), sts);
+    }
 }
 
 /// <summary>Decoding a signed aws-chunked body, against copying the same bytes.</summary>
