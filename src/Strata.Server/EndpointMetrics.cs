@@ -38,6 +38,8 @@ public static class EndpointMetrics
             ["overheadLatencyAverageMicros"] = Bucket(sm, "OverheadLatency") is { SampleCount: > 0 } o ? o.Sum / o.SampleCount : null,
             ["cpuUtilization"] = Bucket(host, "CPUUtilization") is { SampleCount: > 0 } c ? c.Sum / c.SampleCount : null,
             ["memoryUtilization"] = Bucket(host, "MemoryUtilization") is { SampleCount: > 0 } m ? m.Sum / m.SampleCount : null,
+            ["gpuUtilization"] = Bucket(host, "GPUUtilization") is { SampleCount: > 0 } g ? g.Sum / g.SampleCount : null,
+            ["gpuMemoryUtilization"] = Bucket(host, "GPUMemoryUtilization") is { SampleCount: > 0 } gm ? gm.Sum / gm.SampleCount : null,
         };
     }
 
@@ -68,14 +70,19 @@ public static class EndpointMetrics
     static Table Table(string endpoint, JsonNode answer)
     {
         var table = new Table().Title($"{Markup.Escape(endpoint)}: the last minute").Border(TableBorder.Rounded);
-        foreach (var column in new[] { "variant", "instances", "invocations", "4XX", "5XX", "model p50 ms", "model p99 ms", "overhead ms", "CPU %", "memory %" })
+        var variants = answer["variants"]!.AsArray();
+        // GPU columns only for an endpoint whose instances report GPUs.
+        var gpus = variants.Any(v => v!["gpuUtilization"] is not null);
+        string[] columns = ["variant", "instances", "invocations", "4XX", "5XX", "model p50 ms", "model p99 ms", "overhead ms", "CPU %", "memory %", .. gpus ? new[] { "GPU %", "GPU memory %" } : []];
+        foreach (var column in columns)
             table.AddColumn(new TableColumn(column).RightAligned());
-        foreach (var v in answer["variants"]!.AsArray())
+        foreach (var v in variants)
         {
             static string N(JsonNode? n, double scale = 1, string format = "0.##") => n is null ? "–" : (n.GetValue<double>() / scale).ToString(format, CultureInfo.InvariantCulture);
-            table.AddRow(Markup.Escape(v!["variant"]!.GetValue<string>()), N(v["instances"]), N(v["invocations"], 1, "0"), N(v["errors4xx"], 1, "0"), N(v["errors5xx"], 1, "0"),
+            string[] cells = [Markup.Escape(v!["variant"]!.GetValue<string>()), N(v["instances"]), N(v["invocations"], 1, "0"), N(v["errors4xx"], 1, "0"), N(v["errors5xx"], 1, "0"),
                 N(v["modelLatencyP50Micros"], 1000, "0.###"), N(v["modelLatencyP99Micros"], 1000, "0.###"), N(v["overheadLatencyAverageMicros"], 1000, "0.###"),
-                N(v["cpuUtilization"], 1, "0.#"), N(v["memoryUtilization"], 1, "0.#"));
+                N(v["cpuUtilization"], 1, "0.#"), N(v["memoryUtilization"], 1, "0.#"), .. gpus ? new[] { N(v["gpuUtilization"], 1, "0.#"), N(v["gpuMemoryUtilization"], 1, "0.#") } : []];
+            table.AddRow(cells);
         }
         return table;
     }

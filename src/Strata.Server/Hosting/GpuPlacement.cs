@@ -8,7 +8,8 @@ namespace Strata.Server.Hosting;
 /// so, unless <c>strata serve --gpu-instances-on-cpu</c> lets GPU instance types run on the CPU
 /// (as their CPU instance counterparts would).
 /// </summary>
-public sealed class GpuPlacement(int machineGpus, bool allowCpu)
+/// <param name="readings">Where the instances' GPU metrics are read (NVML); null publishes none.</param>
+public sealed class GpuPlacement(int machineGpus, bool allowCpu, IGpuReadings? readings = null)
 {
     int _next;
     readonly Lock _lock = new();
@@ -35,23 +36,32 @@ public sealed class GpuPlacement(int machineGpus, bool allowCpu)
             throw new HostingException($"the instance type {type.Name} has {type.Gpus} NVIDIA GPUs and this machine has {machineGpus}");
     }
 
-    /// <summary>The environment an instance of <paramref name="type"/> runs with (empty for a CPU
-    /// type, or a GPU type allowed on the CPU); throws <see cref="HostingException"/> when it cannot run here.</summary>
-    public IReadOnlyDictionary<string, string> For(InstanceType type)
+    /// <summary>The GPUs an instance of <paramref name="type"/> takes and the environment it runs
+    /// with (none and empty for a CPU type, or a GPU type allowed on the CPU); throws
+    /// <see cref="HostingException"/> when it cannot run here.</summary>
+    public GpuAssignment For(InstanceType type)
     {
         Check(type);
-        if (type.Gpus == 0 || machineGpus == 0) return new Dictionary<string, string>();
+        if (type.Gpus == 0 || machineGpus == 0) return new GpuAssignment(new Dictionary<string, string>(), null);
         lock (_lock)
         {
             // Instances take the machine's GPUs in turn: one type's instances spread over all of them.
             var first = _next;
             _next = (_next + type.Gpus) % machineGpus;
-            var devices = Enumerable.Range(first, type.Gpus).Select(i => (i % machineGpus).ToString(System.Globalization.CultureInfo.InvariantCulture));
-            return new Dictionary<string, string>
+            var devices = Enumerable.Range(first, type.Gpus).Select(i => i % machineGpus).ToList();
+            var environment = new Dictionary<string, string>
             {
                 ["CUDA_VISIBLE_DEVICES"] = string.Join(',', devices),
+                // CUDA numbers GPUs fastest first unless told otherwise; NVML (the metrics) and
+                // the driver's list number them by PCI bus: this makes the three agree.
+                ["CUDA_DEVICE_ORDER"] = "PCI_BUS_ID",
                 ["STRATA_EXECUTION_PROVIDER"] = "cuda",
             };
+            return new GpuAssignment(environment, readings is null ? null : new InstanceGpus(readings, devices));
         }
     }
 }
+
+/// <summary>What an instance is given: the environment that names its GPUs to the container, and
+/// (when the machine's GPUs can be read) the GPUs its metrics are read from.</summary>
+public sealed record GpuAssignment(IReadOnlyDictionary<string, string> Environment, InstanceGpus? Gpus);

@@ -22,8 +22,17 @@ public sealed class HostingService(IArtifactReader artifacts, ImageCatalogue ima
     static readonly TimeSpan SupervisionInterval = TimeSpan.FromMilliseconds(200);
 
     readonly ConcurrentDictionary<(string Account, string Name), EndpointRuntime> _running = new();
-    readonly GpuPlacement _gpus = new(options.MachineGpus ?? GpuPlacement.Detect(), options.GpuInstancesOnCpu);
+    readonly GpuPlacement _gpus = Gpus(options);
     readonly CancellationTokenSource _stopping = new();
+
+    /// <summary>The machine's GPUs, and NVML to read them when the driver is there (a count given
+    /// in the options, as tests give it, stands for GPUs that cannot be read).</summary>
+    static GpuPlacement Gpus(HostingOptions options)
+    {
+        if (options.MachineGpus is { } given) return new GpuPlacement(given, options.GpuInstancesOnCpu);
+        var detected = GpuPlacement.Detect();
+        return new GpuPlacement(detected, options.GpuInstancesOnCpu, detected > 0 ? Nvml.Open() : null);
+    }
 
     public EndpointRuntime? Find(string account, string name) => _running.TryGetValue((account, name), out var r) ? r : null;
 
@@ -163,9 +172,10 @@ public sealed class HostingService(IArtifactReader artifacts, ImageCatalogue ima
                         account, $"/aws/sagemaker/Endpoints/{endpointName}", $"{variantName}/{instanceId}", options.LogEvents);
                     // Each instance its own GPUs (the built-in worker then runs on CUDA); none on the CPU.
                     var instanceEnvironment = new Dictionary<string, string>(environment);
-                    foreach (var (k, v) in _gpus.For(type)) instanceEnvironment[k] = v;
+                    var gpus = _gpus.For(type);
+                    foreach (var (k, v) in gpus.Environment) instanceEnvironment[k] = v;
                     return WorkerProcess.StartAsync($"{endpointName}/{variantName}/{instanceId}", modelDir, options.RunDir, type, instanceEnvironment, HealthTimeout, token,
-                        log, command, model.EnableNetworkIsolation, zone, clock, dataDir: options.DataDir);
+                        log, command, model.EnableNetworkIsolation, zone, clock, dataDir: options.DataDir, gpus: gpus.Gpus);
                 }
                 var initial = serverless?.ProvisionedInstances ?? pv.InitialInstanceCount ?? 1;
                 List<string?> placement = zones is null ? [.. Enumerable.Repeat<string?>(null, initial)] : [.. zones.Spread(initial)];

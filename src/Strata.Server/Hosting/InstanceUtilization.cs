@@ -4,11 +4,13 @@ namespace Strata.Server.Hosting;
 
 /// <summary>One reading of an instance: CPU in percent of one core (so 0 to cores × 100, as
 /// SageMaker reports it), resident memory and the used share of its storage volume, in percent;
-/// Disk is null when the volume cannot be read.</summary>
-public readonly record struct UtilizationSample(double Cpu, double Memory, double? Disk);
+/// Disk is null when the volume cannot be read. Gpu and GpuMemory (each GPU's percent, summed over
+/// the instance's GPUs) are null for an instance without GPUs or whose GPUs cannot be read.</summary>
+public readonly record struct UtilizationSample(double Cpu, double Memory, double? Disk, double? Gpu = null, double? GpuMemory = null);
 
 /// <summary>
 /// SageMaker's instance metrics, CPUUtilization, MemoryUtilization and DiskUtilization (Percent),
+/// and GPUUtilization and GPUMemoryUtilization for instances with GPUs,
 /// for the instances of one endpoint or one job, sampled every <see cref="Period"/> on a timer made
 /// from the injected clock. The first sample is taken at once and, when sampling stops, a last one,
 /// so a job shorter than a period still publishes its datapoints. The instances are asked for on
@@ -63,6 +65,8 @@ public sealed class InstanceUtilization : IDisposable
             _metrics.Record(_account, _namespace, "CPUUtilization", "Percent", s.Cpu, dimensions);
             _metrics.Record(_account, _namespace, "MemoryUtilization", "Percent", s.Memory, dimensions);
             if (s.Disk is { } disk) _metrics.Record(_account, _namespace, "DiskUtilization", "Percent", disk, dimensions);
+            if (s.Gpu is { } gpu) _metrics.Record(_account, _namespace, "GPUUtilization", "Percent", gpu, dimensions);
+            if (s.GpuMemory is { } gpuMemory) _metrics.Record(_account, _namespace, "GPUMemoryUtilization", "Percent", gpuMemory, dimensions);
         }
     }
 

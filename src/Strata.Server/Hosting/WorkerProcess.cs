@@ -77,7 +77,7 @@ public sealed class WorkerProcess : IAsyncDisposable
     /// its own (unshare --net) and is reached over a Unix socket, the only way in or out.</param>
     public static async Task<WorkerProcess> StartAsync(string id, string modelDir, string runDir, InstanceType type,
         IReadOnlyDictionary<string, string>? environment, TimeSpan healthTimeout, CancellationToken ct, WorkerLog? log = null, IReadOnlyList<string>? command = null,
-        bool isolated = false, string? zone = null, TimeProvider? clock = null, string? volume = null, string? dataDir = null)
+        bool isolated = false, string? zone = null, TimeProvider? clock = null, string? volume = null, string? dataDir = null, InstanceGpus? gpus = null)
     {
         clock ??= TimeProvider.System;
         Directory.CreateDirectory(runDir);
@@ -162,6 +162,7 @@ public sealed class WorkerProcess : IAsyncDisposable
             MemoryMiB = type.MemoryMiB,
             Zone = zone,
             Volume = volume ?? modelDir,
+            Gpus = gpus,
             _clock = clock,
             Log = log,
             // A new process has used no CPU yet: the first sample is its average since it started.
@@ -256,6 +257,10 @@ public sealed class WorkerProcess : IAsyncDisposable
     /// storage volume, where /opt/ml/model is): DiskUtilization is the filesystem holding it.</summary>
     public string Volume { get; private init; } = "";
 
+    /// <summary>The GPUs the instance holds, read for its GPU metrics; null for a CPU instance (or
+    /// GPUs NVML cannot read).</summary>
+    public InstanceGpus? Gpus { get; private init; }
+
     /// <summary>Below this, CPU ticks (10 ms each) are too few for a percentage worth reporting.</summary>
     static readonly TimeSpan MinCpuInterval = TimeSpan.FromSeconds(1);
 
@@ -266,7 +271,8 @@ public sealed class WorkerProcess : IAsyncDisposable
     /// <summary>CPU (percent of one core, as SageMaker reports it: 200 = two cores busy) since the
     /// previous sample (since the start for the first; the previous value when less than
     /// <see cref="MinCpuInterval"/> has passed), resident memory as a percentage of the instance
-    /// type's memory, and the used share of the <see cref="Volume"/>'s filesystem. Null when the
+    /// type's memory, the used share of the <see cref="Volume"/>'s filesystem, and its GPUs'
+    /// utilization and memory in use (see <see cref="InstanceGpus.Read"/>). Null when the
     /// process cannot be read (it exited or was disposed).</summary>
     public UtilizationSample? Sample(DateTimeOffset now)
     {
@@ -283,7 +289,8 @@ public sealed class WorkerProcess : IAsyncDisposable
                 _lastCpu = (ticks - _lastCpuTicks) / 100.0 / (now - _lastSample).TotalSeconds * 100; // USER_HZ = 100
                 (_lastCpuTicks, _lastSample) = (ticks, now);
             }
-            return new UtilizationSample(_lastCpu, long.Parse(rssKiB) / 1024.0 / MemoryMiB * 100, DiskUsed(Volume));
+            var gpu = Gpus?.Read();
+            return new UtilizationSample(_lastCpu, long.Parse(rssKiB) / 1024.0 / MemoryMiB * 100, DiskUsed(Volume), gpu?.Gpu, gpu?.GpuMemory);
         }
         catch (Exception e) when (e is IOException or FormatException or InvalidOperationException or UnauthorizedAccessException)
         {

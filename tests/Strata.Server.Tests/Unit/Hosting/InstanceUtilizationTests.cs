@@ -60,6 +60,22 @@ public sealed class InstanceUtilizationTests
     }
 
     [Fact]
+    public void GpuMetricsOnlyForInstancesWithReadableGpus()
+    {
+        using var metrics = new MetricsStore(_clock);
+        using (new InstanceUtilization(metrics, _clock, "111", Ns, _ =>
+            [(new UtilizationSample(5, 10, 20, 130, 76.5), [("Host", "job/i-a")]), (new UtilizationSample(5, 10, 20), [("Host", "job/i-b")])], NullLogger.Instance))
+        {
+        }
+        Assert.Equal((2, 260.0), metrics.Totals("111", Ns, "GPUUtilization", HostA));
+        Assert.Equal((2, 153.0), metrics.Totals("111", Ns, "GPUMemoryUtilization", HostA));
+        Assert.Equal("Percent", metrics.UnitOf(MetricKey.Of("111", Ns, "GPUUtilization", HostA)));
+        Assert.Equal(0, metrics.Totals("111", Ns, "GPUUtilization", HostB).Count);
+        Assert.Equal(0, metrics.Totals("111", Ns, "GPUMemoryUtilization", HostB).Count);
+        Assert.Equal(2, metrics.Totals("111", Ns, "CPUUtilization", HostB).Count);
+    }
+
+    [Fact]
     public void AFailingReadIsAMissedSampleNotACrash()
     {
         using var metrics = new MetricsStore(_clock);
