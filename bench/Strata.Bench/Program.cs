@@ -12,6 +12,24 @@ using Strata.Server.Auth;
 // Batch transform of a million-row CSV against its in-process floor (see TransformLoad.cs):
 //   dotnet run -c Release --project bench/Strata.Bench -- transform
 // S3 throughput is bench/s3_throughput.py.
+// The machine's NVIDIA GPUs as the server sees them (the driver's list, and NVML's reading of
+// each, which GPU instances' GPUUtilization and GPUMemoryUtilization come from); for a GPU machine:
+//   dotnet run -c Release --project bench/Strata.Bench -- gpus
+if (args.Length > 0 && args[0] == "gpus")
+{
+    var listed = Strata.Server.Hosting.GpuPlacement.Detect();
+    Console.WriteLine($"GPUs in /proc/driver/nvidia/gpus: {listed}");
+    if (Strata.Server.Hosting.Nvml.Open() is not { } nvml)
+    {
+        Console.WriteLine("NVML: not available (no libnvidia-ml.so.1, or it found no driver)");
+        Environment.ExitCode = listed > 0 ? 1 : 0;
+        return;
+    }
+    Console.WriteLine($"NVML: {nvml.Devices} GPUs");
+    for (var i = 0; i < nvml.Devices; i++)
+        Console.WriteLine(nvml.Read(i) is { } reading ? $"GPU {i}: utilization {reading.Utilization} %, memory in use {reading.MemoryUsed:0.###} %" : $"GPU {i}: could not be read");
+    return;
+}
 if (args.Length > 0 && args[0] == "transform")
 {
     await TransformLoad.RunAsync();
