@@ -5,6 +5,9 @@
 # tests and end-to-end tests against real `strata serve` processes.
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
+# ONNX Runtime's official builds report to Microsoft unless this is set before they start; the
+# tests load it in their own process too (the server sets it for its workers).
+export ORT_DISABLE_TELEMETRY=1
 
 need=()
 [ -x /usr/bin/aws ] || need+=(awscli)

@@ -308,6 +308,8 @@ public static class InvokeLoad
         var psi = new ProcessStartInfo(file) { UseShellExecute = false, RedirectStandardOutput = true, RedirectStandardError = true };
         foreach (var a in args) psi.ArgumentList.Add(a);
         foreach (var (k, v) in env) psi.Environment[k] = v;
+        // ONNX Runtime as Strata's own worker runs it: without its telemetry (a bare worker too).
+        psi.Environment["ORT_DISABLE_TELEMETRY"] = "1";
         var p = Process.Start(psi)!;
         p.OutputDataReceived += (_, _) => { };
         p.ErrorDataReceived += (_, _) => { };

@@ -146,6 +146,11 @@ public sealed class WorkerProcess : IAsyncDisposable
         psi.Environment["STRATA_PARENT_PID"] = Environment.ProcessId.ToString();
         if (zone is not null) psi.Environment["STRATA_AVAILABILITY_ZONE"] = zone;
         psi.Environment["DOTNET_GCHeapHardLimit"] = "0x" + ((long)type.MemoryMiB * 1024 * 1024).ToString("X");
+        // ONNX Runtime's official builds report to Microsoft (a device id in ~/.cache, the
+        // process, its sessions, models and errors, sent to events.data.microsoft.com) unless this
+        // is set before it starts; a self-hosted platform's inference stays on its machine. Only
+        // the built-in worker's: a container of one's own runs as its image says.
+        if (command is null) psi.Environment["ORT_DISABLE_TELEMETRY"] = "1";
         Process process;
         try
         {

@@ -45,6 +45,17 @@ public sealed class StrataProcess : IAsyncDisposable
         return server;
     }
 
+    /// <summary>Starts a server with these variables in its environment (beside the test's own, or
+    /// instead of them where both name one; null removes one).</summary>
+    public static async Task<StrataProcess> StartWithEnvironmentAsync(IReadOnlyDictionary<string, string?> environment, params string[] extraArgs)
+    {
+        var server = new StrataProcess(Directory.CreateTempSubdirectory("strata-test-").FullName, ownsDataDir: true) { _environment = environment };
+        await server.StartAsync(fixedKeys: true, extraArgs);
+        return server;
+    }
+
+    IReadOnlyDictionary<string, string?> _environment = new Dictionary<string, string?>();
+
     /// <summary>The strata.dll built next to the tests (the test project references the server).</summary>
     public static string ServerDll => Path.Combine(AppContext.BaseDirectory, "strata.dll");
 
@@ -93,6 +104,9 @@ public sealed class StrataProcess : IAsyncDisposable
             psi.Environment.Remove("STRATA_ROOT_ACCESS_KEY_ID");
             psi.Environment.Remove("STRATA_ROOT_SECRET_ACCESS_KEY");
         }
+        foreach (var (name, value) in _environment)
+            if (value is null) psi.Environment.Remove(name);
+            else psi.Environment[name] = value;
         var process = Process.Start(psi)!;
         _process = process;
         process.OutputDataReceived += (_, e) => { if (e.Data is not null) lock (_output) _output.Add(e.Data); };
