@@ -20,12 +20,18 @@ public sealed class OnnxModel : IDisposable
         };
         if (cuda)
         {
+            // The CPU build (the default) has no CUDA provider at all; the GPU build has one that
+            // loads CUDA's libraries only now, and ONNX Runtime's own log line names any it missed.
+            if (!OrtEnv.Instance().GetAvailableProviders().Contains("CUDAExecutionProvider"))
+                throw new InvalidOperationException("this instance type runs on a GPU, but this Strata is built on ONNX Runtime's CPU build: "
+                    + "start it with STRATA_ONNXRUNTIME=gpu ./strata serve for the GPU build, or with --gpu-instances-on-cpu");
             try { options.AppendExecutionProvider_CUDA(0); }
             catch (Exception e) when (e is OnnxRuntimeException or EntryPointNotFoundException or DllNotFoundException)
             {
                 throw new InvalidOperationException(
-                    $"this instance type runs on a GPU, but ONNX Runtime's CUDA execution provider could not be loaded ({e.Message}); "
-                    + "the installation needs ONNX Runtime's GPU build and the CUDA libraries, or strata serve --gpu-instances-on-cpu");
+                    $"this instance type runs on a GPU, but ONNX Runtime's CUDA execution provider could not be loaded ({e.Message}): "
+                    + "it needs NVIDIA's driver, CUDA 13's libcudart, libcublas, libcublasLt and libcurand, and cuDNN 9, where the loader finds them "
+                    + "(the instance's log names the library that was missing)");
             }
         }
         _session = new InferenceSession(path, options);
