@@ -27,7 +27,7 @@ pack)
     mkdir -p "$stage/.devicebench/dotnet/shared"
     cp -a "$root/dotnet" "$root/host" "$stage/.devicebench/dotnet/"
     for framework in Microsoft.NETCore.App Microsoft.AspNetCore.App; do
-        version=$(dotnet --list-runtimes | awk -v f="$framework" '$1 == f { v = $2 } END { print v }')
+        version=$(dotnet --list-runtimes | awk -v f="$framework" '$1 == f && $2 ~ /^10\./ { v = $2 } END { print v }')
         mkdir -p "$stage/.devicebench/dotnet/shared/$framework"
         cp -a "$root/shared/$framework/$version" "$stage/.devicebench/dotnet/shared/$framework/"
     done
@@ -51,7 +51,11 @@ pack)
 run)
     out=${2:-.}
     mkdir -p "$out"
-    tar -xJf .devicebench/bundle.tar.xz
+    # tar needs xz for this; Python's standard library unpacks it where xz is missing.
+    if command -v xz >/dev/null; then tar -xJf .devicebench/bundle.tar.xz
+    else python3 -c 'import tarfile; tarfile.open(".devicebench/bundle.tar.xz").extractall(".")'; fi
+    # ONNX Runtime's telemetry off in the bench's own process too (its in-process floor).
+    export ORT_DISABLE_TELEMETRY=1
     export DOTNET_ROOT=$PWD/.devicebench/dotnet PATH=$PWD/.devicebench/dotnet:$PATH DOTNET_CLI_TELEMETRY_OPTOUT=1 DOTNET_NOLOGO=1
     {
         echo "# $(nproc) cores, $(uname -r), $(date -u +%FT%TZ)"

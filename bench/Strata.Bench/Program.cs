@@ -12,6 +12,21 @@ using Strata.Server.Auth;
 // Batch transform of a million-row CSV against its in-process floor (see TransformLoad.cs):
 //   dotnet run -c Release --project bench/Strata.Bench -- transform
 // S3 throughput is bench/s3_throughput.py.
+// ONNX Runtime's official builds report to Microsoft unless ORT_DISABLE_TELEMETRY=1 is in the
+// process's environment as it starts, which managed code cannot set for its own process on Linux;
+// the bench loads ONNX Runtime in-process (its floors), so it starts itself again with it set.
+if (Environment.GetEnvironmentVariable("ORT_DISABLE_TELEMETRY") != "1")
+{
+    var self = Environment.ProcessPath!;
+    var again = new System.Diagnostics.ProcessStartInfo(self) { UseShellExecute = false };
+    if (Path.GetFileNameWithoutExtension(self) == "dotnet") again.ArgumentList.Add(typeof(InvokeLoad).Assembly.Location);
+    foreach (var arg in args) again.ArgumentList.Add(arg);
+    again.Environment["ORT_DISABLE_TELEMETRY"] = "1";
+    using var child = System.Diagnostics.Process.Start(again)!;
+    await child.WaitForExitAsync();
+    Environment.ExitCode = child.ExitCode;
+    return;
+}
 // The machine's NVIDIA GPUs as the server sees them (the driver's list, and NVML's reading of
 // each, which GPU instances' GPUUtilization and GPUMemoryUtilization come from); for a GPU machine:
 //   dotnet run -c Release --project bench/Strata.Bench -- gpus

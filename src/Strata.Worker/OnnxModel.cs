@@ -34,7 +34,13 @@ public sealed class OnnxModel : IDisposable
                     + "(the instance's log names the library that was missing)");
             }
         }
-        _session = new InferenceSession(path, options);
+        try { _session = new InferenceSession(path, options); }
+        catch (OnnxRuntimeException e) when (cuda)
+        {
+            // Some of CUDA's libraries (cuDNN, cuFFT) are loaded only as the session is made or run.
+            throw new InvalidOperationException($"this instance type runs on a GPU, but ONNX Runtime could not make the model's session on it ({e.Message}): "
+                + "it needs NVIDIA's driver, CUDA 13's libraries and cuDNN 9 where the loader finds them (the instance's log names the library that was missing)");
+        }
         Inputs = _session.InputMetadata.Select(kv => new ModelInput(kv.Key, kv.Value.ElementDataType, kv.Value.Dimensions)).ToList();
         Outputs = _session.OutputMetadata.Keys.ToList();
         OutputsPerRecord = _session.OutputMetadata.Values.All(m => m.OnnxValueType == OnnxValueType.ONNX_TYPE_SEQUENCE

@@ -22,16 +22,25 @@ public sealed class HostingService(IArtifactReader artifacts, ImageCatalogue ima
     static readonly TimeSpan SupervisionInterval = TimeSpan.FromMilliseconds(200);
 
     readonly ConcurrentDictionary<(string Account, string Name), EndpointRuntime> _running = new();
-    readonly GpuPlacement _gpus = Gpus(options);
+    readonly GpuPlacement _gpus = Gpus(options, log);
     readonly CancellationTokenSource _stopping = new();
 
     /// <summary>The machine's GPUs, and NVML to read them when the driver is there (a count given
     /// in the options, as tests give it, stands for GPUs that cannot be read).</summary>
-    static GpuPlacement Gpus(HostingOptions options)
+    static GpuPlacement Gpus(HostingOptions options, ILogger log)
     {
         if (options.MachineGpus is { } given) return new GpuPlacement(given, options.GpuInstancesOnCpu);
         var detected = GpuPlacement.Detect();
-        return new GpuPlacement(detected, options.GpuInstancesOnCpu, detected > 0 ? Nvml.Open() : null);
+        if (detected == 0) return new GpuPlacement(0, options.GpuInstancesOnCpu);
+        var nvml = Nvml.Open();
+        if (nvml is null || nvml.Devices < detected)
+        {
+            // The GPUs still run models; only their metrics are missing, which is said once here.
+            log.LogWarning("The driver lists {Gpus} NVIDIA GPUs but NVML (libnvidia-ml.so.1) {Reads}: GPU instances publish no GPUUtilization or GPUMemoryUtilization",
+                detected, nvml is null ? "cannot be opened" : $"sees {nvml.Devices}");
+            nvml = null;
+        }
+        return new GpuPlacement(detected, options.GpuInstancesOnCpu, nvml);
     }
 
     public EndpointRuntime? Find(string account, string name) => _running.TryGetValue((account, name), out var r) ? r : null;

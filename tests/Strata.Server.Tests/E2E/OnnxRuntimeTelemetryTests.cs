@@ -19,17 +19,20 @@ public sealed class OnnxRuntimeTelemetryTests
         {
             var environment = Quieting.ToDictionary(name => name, string? (_) => null);
             environment["HOME"] = home;
-            await using var server = await StrataProcess.StartWithEnvironmentAsync(environment);
-            // Deploys an endpoint on the built-in worker and invokes it (the model is loaded and run).
-            var (code, output) = await ClientProcess.RunAsync("python3", [ClientSuite.ScriptPath("sagemaker_restart.py"), "deploy"], server.ClientEnvironment(),
-                workingDirectory: Path.GetDirectoryName(ClientSuite.ScriptPath("x")));
-            Assert.True(code == 0, output);
+            await using (var server = await StrataProcess.StartWithEnvironmentAsync(environment))
+            {
+                // Deploys an endpoint on the built-in worker and invokes it (the model is loaded and run).
+                var (code, output) = await ClientProcess.RunAsync("python3", [ClientSuite.ScriptPath("sagemaker_restart.py"), "deploy"], server.ClientEnvironment(),
+                    workingDirectory: Path.GetDirectoryName(ClientSuite.ScriptPath("x")));
+                Assert.True(code == 0, output);
 
-            var workers = WorkerEnvironments(server.DataDir);
-            Assert.NotEmpty(workers);
-            Assert.All(workers, environ => Assert.Contains("\0ORT_DISABLE_TELEMETRY=1\0", "\0" + environ, StringComparison.Ordinal));
-            Assert.All(workers, environ => Assert.Contains($"\0HOME={home}\0", "\0" + environ, StringComparison.Ordinal));
-            // Where ONNX Runtime keeps its device id and the events it has not sent yet.
+                var workers = WorkerEnvironments(server.DataDir);
+                Assert.NotEmpty(workers);
+                Assert.All(workers, environ => Assert.Contains("\0ORT_DISABLE_TELEMETRY=1\0", "\0" + environ, StringComparison.Ordinal));
+                Assert.All(workers, environ => Assert.Contains($"\0HOME={home}\0", "\0" + environ, StringComparison.Ordinal));
+            }
+            // Where ONNX Runtime keeps its device id and the events it has not sent yet; looked at
+            // once the server and its workers have ended, so nothing written on the way out is missed.
             Assert.False(Directory.Exists(Path.Combine(home, ".cache", "Microsoft", "DeveloperTools")),
                 string.Join('\n', Directory.EnumerateFileSystemEntries(home, "*", SearchOption.AllDirectories)));
         }
