@@ -208,7 +208,7 @@ public static class StrataHost
         var transformJobs = new TransformJobStore(state) { Events = serviceEvents };
         transforms = new TransformJobRunner(new TransformJobs(transformJobs, sageMakerStore), new TransformCheckpoints(state),
             new S3JobStorage(s3Store, sse, roles, clock, options.Region), artifacts, images, metrics,
-            new TransformOptions { WorkDir = Path.Combine(options.DataDir, "transform"), RunDir = runDir, DataDir = options.DataDir, LogDir = Path.Combine(options.DataDir, "logs"), LogEvents = logIngestion }, clock,
+            new TransformOptions { WorkDir = Path.Combine(options.DataDir, "transform"), RunDir = runDir, DataDir = options.DataDir, LogDir = Path.Combine(options.DataDir, "logs"), LogEvents = logIngestion, Gpus = hosting.Gpus }, clock,
             app.Services.GetRequiredService<ILogger<TransformJobRunner>>());
         var trainingJobs = new TrainingJobStore(state) { Events = serviceEvents };
         training = new TrainingJobRunner(trainingJobs, new S3JobStorage(s3Store, sse, roles, clock, options.Region), images, metrics,

@@ -22,12 +22,12 @@ public sealed class HostingService(IArtifactReader artifacts, ImageCatalogue ima
     static readonly TimeSpan SupervisionInterval = TimeSpan.FromMilliseconds(200);
 
     readonly ConcurrentDictionary<(string Account, string Name), EndpointRuntime> _running = new();
-    readonly GpuPlacement _gpus = Gpus(options, log);
+    readonly GpuPlacement _gpus = PlaceGpus(options, log);
     readonly CancellationTokenSource _stopping = new();
 
     /// <summary>The machine's GPUs, and NVML to read them when the driver is there (a count given
     /// in the options, as tests give it, stands for GPUs that cannot be read).</summary>
-    static GpuPlacement Gpus(HostingOptions options, ILogger log)
+    static GpuPlacement PlaceGpus(HostingOptions options, ILogger log)
     {
         if (options.MachineGpus is { } given) return new GpuPlacement(given, options.GpuInstancesOnCpu);
         var detected = GpuPlacement.Detect();
@@ -42,6 +42,9 @@ public sealed class HostingService(IArtifactReader artifacts, ImageCatalogue ima
         }
         return new GpuPlacement(detected, options.GpuInstancesOnCpu, nvml);
     }
+
+    /// <summary>The machine's GPUs, which batch transform's instances take from too.</summary>
+    public GpuPlacement Gpus => _gpus;
 
     public EndpointRuntime? Find(string account, string name) => _running.TryGetValue((account, name), out var r) ? r : null;
 

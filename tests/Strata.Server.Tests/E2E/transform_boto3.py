@@ -271,6 +271,27 @@ def test_an_oversized_record_fails_the_job_without_partial_output():
     assert f"{base}/out/b-huge.csv.out" not in keys(f"{base}/out/"), "a failed object got output"
 
 
+def test_a_gpu_instance_type_fails_where_the_machine_has_no_gpu():
+    """As an endpoint's: on a machine without an NVIDIA GPU (and without --gpu-instances-on-cpu),
+    a job on ml.g4dn.xlarge fails before it reads anything, saying why."""
+    base = unique("gpu")
+    s3.put_object(Bucket=BUCKET, Key=f"{base}/in/a.csv", Body=b"1,2,3,4\n")
+    name = unique("job")
+    sm.create_transform_job(TransformJobName=name, ModelName=REGRESSION,
+                            TransformInput={"DataSource": {"S3DataSource": {"S3DataType": "S3Prefix", "S3Uri": f"s3://{BUCKET}/{base}/in/"}}, "ContentType": "text/csv", "SplitType": "Line"},
+                            TransformOutput={"S3OutputPath": f"s3://{BUCKET}/{base}/out/"}, TransformResources={"InstanceType": "ml.g4dn.xlarge", "InstanceCount": 1})
+    try:
+        sm.get_waiter("transform_job_completed_or_stopped").wait(TransformJobName=name, WaiterConfig={"Delay": 1, "MaxAttempts": 60})
+        raise AssertionError("the waiter should stop at Failed")
+    except Exception as e:  # botocore's WaiterError
+        assert "Failed" in str(e) or "failure" in str(e).lower(), e
+    d = sm.describe_transform_job(TransformJobName=name)
+    eq(d["TransformJobStatus"], "Failed", "status")
+    assert d["FailureReason"].startswith("the instance type ml.g4dn.xlarge has 1 NVIDIA GPU and this machine has none"), d["FailureReason"]
+    assert "--gpu-instances-on-cpu" in d["FailureReason"], d["FailureReason"]
+    eq(keys(f"{base}/out/"), [], "output of a job that never ran")
+
+
 def test_instance_metrics_in_cloudwatch():
     """Each instance's CPUUtilization, MemoryUtilization and DiskUtilization under
     /aws/sagemaker/TransformJobs, with SageMaker's one dimension Host = {job}/{instance id}, the name

@@ -68,6 +68,9 @@ public sealed record TransformOptions
     /// <summary>Where instances' output and the job's summary also go as CloudWatch Logs events
     /// (group /aws/sagemaker/TransformJobs; none: files only).</summary>
     public Storage.LogIngestion? LogEvents { get; init; }
+    /// <summary>The machine's GPUs, shared with endpoints: a GPU instance type takes GPUs of its
+    /// own, or fails the job where the machine has none (none given: GPU types run on the CPU).</summary>
+    public Hosting.GpuPlacement? Gpus { get; init; }
 }
 
 /// <summary>Checkpoint of one input object: mini-batches done and the bytes of output they made

@@ -100,6 +100,8 @@ public sealed class TransformJobRunner(ITransformJobs jobs, TransformCheckpoints
                 ? await artifacts.PrepareAsync(model, url, requireOnnx: command is null, ct)
                 : Directory.CreateTempSubdirectory("strata-nomodel-").FullName;
             var type = InstanceType.Find(job.InstanceType) ?? throw new TransformException($"unknown instance type {job.InstanceType}");
+            // A GPU instance type that cannot run here fails the job before anything is read, as an endpoint's does.
+            options.Gpus?.Check(type);
 
             var inputs = ListInputs(job, (a, r) => authorize(a, r, "Could not read the input"));
             jobs.Update(account, name, j => j with { Progress = new TransformProgress(inputs.Count, 0, 0) });
@@ -116,10 +118,15 @@ public sealed class TransformJobRunner(ITransformJobs jobs, TransformCheckpoints
             async Task<WorkerProcess> StartInstance()
             {
                 var instanceId = "i-" + Guid.NewGuid().ToString("N")[..17];
-                var instance = await WorkerProcess.StartAsync($"{name}/{instanceId}", modelDir, options.RunDir, type, environment, HealthTimeout, ct,
+                // Each instance its own GPUs (the built-in worker then runs on CUDA), as an endpoint's.
+                var gpus = options.Gpus?.For(type);
+                var instanceEnvironment = new Dictionary<string, string>(environment);
+                foreach (var (k, v) in gpus?.Environment ?? new Dictionary<string, string>()) instanceEnvironment[k] = v;
+                var instance = await WorkerProcess.StartAsync($"{name}/{instanceId}", modelDir, options.RunDir, type, instanceEnvironment, HealthTimeout, ct,
                     new WorkerLog(Path.Combine(jobLog, instanceId + ".log"), account, TransformLogGroup, $"{name}/{instanceId}", options.LogEvents),
                     command, model.EnableNetworkIsolation, clock: clock, dataDir: options.DataDir,
-                    volume: work); // DiskUtilization: the filesystem the job stages its output on
+                    volume: work, // DiskUtilization: the filesystem the job stages its output on
+                    gpus: gpus?.Gpus);
                 everyInstance.Add(instance);
                 return instance;
             }
