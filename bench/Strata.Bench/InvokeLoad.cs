@@ -146,30 +146,12 @@ public static class InvokeLoad
         var rounds = int.TryParse(Environment.GetEnvironmentVariable("STRATA_BENCH_ROUNDS"), out var n) && n > 0 ? n : 1;
         foreach (var transport in Enumerable.Repeat(new[] { "frames", "http" }, rounds).SelectMany(t => t))
         {
-            var dataDir = Directory.CreateTempSubdirectory("strata-bench-").FullName;
-            var strataPort = FreePort();
-            var server = Start("dotnet", [Path.Combine(bin, "strata.dll"), "serve", "--port", strataPort.ToString(), "--tls-port", "0", "--data-dir", dataDir],
-                new() { ["STRATA_ROOT_ACCESS_KEY_ID"] = KeyId, ["STRATA_ROOT_SECRET_ACCESS_KEY"] = Secret, ["STRATA_WORKER_TRANSPORT"] = transport });
+            var (server, endpoint, dataDir) = await StartStrataAsync(bin, transport);
             string createToInService;
             try
             {
-                var endpoint = $"http://127.0.0.1:{strataPort}";
-                await WaitAsync($"{endpoint}/_strata/health");
                 using var api = Client(64);
-                await Send(api, endpoint, "s3", "PUT", "/bench", null, []);
-                await Send(api, endpoint, "s3", "PUT", "/bench/model.tar.gz", null, Artifact(model));
-                // The execution role SageMaker assumes to read the artifact (IAM's Query API).
-                var trust = Uri.EscapeDataString("""{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":{"Service":"sagemaker.amazonaws.com"},"Action":"sts:AssumeRole"}]}""");
-                var read = Uri.EscapeDataString("""{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"s3:GetObject","Resource":"arn:aws:s3:::bench/*"}]}""");
-                var created = await Send(api, endpoint, "iam", "POST", "/", "application/x-www-form-urlencoded", Encoding.UTF8.GetBytes($"Action=CreateRole&Version=2010-05-08&RoleName=bench&AssumeRolePolicyDocument={trust}"));
-                var roleArn = created[(created.IndexOf("<Arn>", StringComparison.Ordinal) + 5)..created.IndexOf("</Arn>", StringComparison.Ordinal)];
-                await Send(api, endpoint, "iam", "POST", "/", "application/x-www-form-urlencoded", Encoding.UTF8.GetBytes($"Action=PutRolePolicy&Version=2010-05-08&RoleName=bench&PolicyName=read&PolicyDocument={read}"));
-                await Json(api, endpoint, "CreateModel", "{\"ModelName\":\"bench\",\"ExecutionRoleArn\":\"" + roleArn + "\",\"PrimaryContainer\":{\"Image\":\"strata-onnx:latest\",\"ModelDataUrl\":\"s3://bench/model.tar.gz\"}}");
-                await Json(api, endpoint, "CreateEndpointConfig", "{\"EndpointConfigName\":\"bench\",\"ProductionVariants\":[{\"VariantName\":\"v\",\"ModelName\":\"bench\",\"InitialInstanceCount\":1,\"InstanceType\":\"ml.t2.medium\"}]}");
-                var started = Stopwatch.GetTimestamp();
-                await Json(api, endpoint, "CreateEndpoint", "{\"EndpointName\":\"bench\",\"EndpointConfigName\":\"bench\"}");
-                while (!(await Json(api, endpoint, "DescribeEndpoint", "{\"EndpointName\":\"bench\"}")).Contains("\"InService\"")) await Task.Delay(10);
-                createToInService = $"{Stopwatch.GetElapsedTime(started).TotalMilliseconds:F0} ms";
+                createToInService = $"{(await DeployAsync(api, endpoint, model)).TotalMilliseconds:F0} ms";
 
                 int[] watch = [server.Id, .. Children(server.Id)];
                 foreach (var (c, warm) in WithWarmUp(concurrency))
@@ -199,6 +181,48 @@ public static class InvokeLoad
         Console.WriteLine("| target | connections | requests/s | p50 ms | p99 ms | CPU µs per request: this process (+ server) + worker |");
         Console.WriteLine("| --- | ---: | ---: | ---: | ---: | --- |");
         foreach (var row in rows) Console.WriteLine(row);
+    }
+
+    /// <summary>A Strata server of its own (a fresh data directory, the bench's root keys), its
+    /// worker hop over <paramref name="transport"/>, once it answers.</summary>
+    internal static async Task<(Process Server, string Endpoint, string DataDir)> StartStrataAsync(string bin, string transport)
+    {
+        var dataDir = Directory.CreateTempSubdirectory("strata-bench-").FullName;
+        var port = FreePort();
+        var env = new Dictionary<string, string> { ["STRATA_ROOT_ACCESS_KEY_ID"] = KeyId, ["STRATA_ROOT_SECRET_ACCESS_KEY"] = Secret, ["STRATA_WORKER_TRANSPORT"] = transport };
+        // STRATA_BENCH_SERVER_ENV="NAME=value;…": settings tried on Strata's server and its
+        // workers alone (they inherit the server's environment), not on the floors it is compared with.
+        foreach (var setting in (Environment.GetEnvironmentVariable("STRATA_BENCH_SERVER_ENV") ?? "").Split(';', StringSplitOptions.RemoveEmptyEntries))
+            env[setting[..setting.IndexOf('=')]] = setting[(setting.IndexOf('=') + 1)..];
+        var server = Start("dotnet", [Path.Combine(bin, "strata.dll"), "serve", "--port", port.ToString(), "--tls-port", "0", "--data-dir", dataDir], env);
+        var endpoint = $"http://127.0.0.1:{port}";
+        try { await WaitAsync($"{endpoint}/_strata/health"); }
+        catch
+        {
+            server.Kill(true);
+            throw;
+        }
+        return (server, endpoint, dataDir);
+    }
+
+    /// <summary>Deploys <paramref name="model"/> as endpoint "bench" (one ml.t2.medium instance)
+    /// through the API, as a user would; returns CreateEndpoint → InService.</summary>
+    internal static async Task<TimeSpan> DeployAsync(HttpClient api, string endpoint, string model)
+    {
+        await Send(api, endpoint, "s3", "PUT", "/bench", null, []);
+        await Send(api, endpoint, "s3", "PUT", "/bench/model.tar.gz", null, Artifact(model));
+        // The execution role SageMaker assumes to read the artifact (IAM's Query API).
+        var trust = Uri.EscapeDataString("""{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":{"Service":"sagemaker.amazonaws.com"},"Action":"sts:AssumeRole"}]}""");
+        var read = Uri.EscapeDataString("""{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"s3:GetObject","Resource":"arn:aws:s3:::bench/*"}]}""");
+        var created = await Send(api, endpoint, "iam", "POST", "/", "application/x-www-form-urlencoded", Encoding.UTF8.GetBytes($"Action=CreateRole&Version=2010-05-08&RoleName=bench&AssumeRolePolicyDocument={trust}"));
+        var roleArn = created[(created.IndexOf("<Arn>", StringComparison.Ordinal) + 5)..created.IndexOf("</Arn>", StringComparison.Ordinal)];
+        await Send(api, endpoint, "iam", "POST", "/", "application/x-www-form-urlencoded", Encoding.UTF8.GetBytes($"Action=PutRolePolicy&Version=2010-05-08&RoleName=bench&PolicyName=read&PolicyDocument={read}"));
+        await Json(api, endpoint, "CreateModel", "{\"ModelName\":\"bench\",\"ExecutionRoleArn\":\"" + roleArn + "\",\"PrimaryContainer\":{\"Image\":\"strata-onnx:latest\",\"ModelDataUrl\":\"s3://bench/model.tar.gz\"}}");
+        await Json(api, endpoint, "CreateEndpointConfig", "{\"EndpointConfigName\":\"bench\",\"ProductionVariants\":[{\"VariantName\":\"v\",\"ModelName\":\"bench\",\"InitialInstanceCount\":1,\"InstanceType\":\"ml.t2.medium\"}]}");
+        var started = Stopwatch.GetTimestamp();
+        await Json(api, endpoint, "CreateEndpoint", "{\"EndpointName\":\"bench\",\"EndpointConfigName\":\"bench\"}");
+        while (!(await Json(api, endpoint, "DescribeEndpoint", "{\"EndpointName\":\"bench\"}")).Contains("\"InService\"")) await Task.Delay(10);
+        return Stopwatch.GetElapsedTime(started);
     }
 
     /// <summary>Requests/s and latencies; with processes to watch, the CPU time each spent per

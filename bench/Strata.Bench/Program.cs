@@ -7,6 +7,9 @@ using Strata.Server.Auth;
 //   (one class: --filter '*AuditStage*' '*EventHistory*', the audit stage and the event history store)
 // Whole-request load against InvokeEndpoint and its floors (see InvokeLoad.cs):
 //   dotnet run -c Release --project bench/Strata.Bench -- invoke [seconds-per-run]
+// The same, Strata against the bare worker (and FastAPI) in slices that take turns, the ratio
+// taken within each pair (see PairedLoad.cs); STRATA_BENCH_CONNECTIONS picks the rows (default 1,64):
+//   dotnet run -c Release --project bench/Strata.Bench -- paired [seconds-per-slice] [pairs]
 // The router→worker hop alone, HTTP/1.1 against the framed transport, alternating (see HopLoad.cs):
 //   dotnet run -c Release --project bench/Strata.Bench -- hop [seconds-per-run] [rounds]
 // Batch transform of a million-row CSV against its in-process floor (see TransformLoad.cs):
@@ -117,6 +120,11 @@ if (args.Length > 0 && args[0] == "states")
 if (args.Length > 0 && args[0] == "hop")
 {
     await HopLoad.RunAsync(args.Length > 1 ? double.Parse(args[1], System.Globalization.CultureInfo.InvariantCulture) : 5, args.Length > 2 ? int.Parse(args[2]) : 3);
+    return;
+}
+if (args.Length > 0 && args[0] == "paired")
+{
+    await PairedLoad.RunAsync(args.Length > 1 ? double.Parse(args[1], System.Globalization.CultureInfo.InvariantCulture) : 2, args.Length > 2 ? int.Parse(args[2]) : 10);
     return;
 }
 if (args.Length > 0 && args[0] == "invoke")

@@ -1,0 +1,131 @@
+using System.Globalization;
+using System.Text;
+
+/// <summary>
+/// Strata's InvokeEndpoint against the bare worker (and FastAPI where Debian's packages are
+/// installed), measured in short slices that take turns: every server is started and warmed first,
+/// then each pair of slices measures them one after the other, the order reversed every pair. On a
+/// shared machine whose speed drifts by half between one minute and the next, a ratio taken within
+/// a pair sees the same machine on both sides; the median over the pairs, and their spread, is the
+/// figure to report (the sequential <c>invoke</c> run measured its rows half a minute apart).
+/// </summary>
+public static class PairedLoad
+{
+    static readonly byte[] Payload = Encoding.ASCII.GetBytes("[[5.1,3.5,1.4,0.2]]");
+
+    sealed record Target(string Name, Func<HttpClient, Task> Call, int[] Watch);
+
+    public static async Task RunAsync(double seconds, int pairs)
+    {
+        var root = InvokeLoad.FindRoot();
+        var bin = Path.GetDirectoryName(typeof(PairedLoad).Assembly.Location)!;
+        var model = Path.Combine(root, "models", "classifier", "model.onnx");
+        int[] connections = Environment.GetEnvironmentVariable("STRATA_BENCH_CONNECTIONS") is { Length: > 0 } list ? [.. list.Split(',').Select(int.Parse)] : [1, 64];
+
+        var port = InvokeLoad.FreePort();
+        var worker = InvokeLoad.Start("dotnet", [Path.Combine(bin, "strata-worker.dll")],
+            new() { ["SM_MODEL_DIR"] = Path.GetDirectoryName(model)!, ["SAGEMAKER_BIND_TO_PORT"] = port.ToString(), ["STRATA_WORKER_THREADS"] = "1" });
+        var pyPort = InvokeLoad.FreePort();
+        var python = InvokeLoad.Start("/usr/bin/python3", [Path.Combine(root, "bench", "fastapi_classifier.py"), pyPort.ToString()], []);
+        var (server, endpoint, dataDir) = await InvokeLoad.StartStrataAsync(bin, "frames");
+        try
+        {
+            await InvokeLoad.WaitAsync($"http://127.0.0.1:{port}/ping");
+            using (var api = InvokeLoad.Client(8)) await InvokeLoad.DeployAsync(api, endpoint, model);
+            List<Target> targets =
+            [
+                new("bare worker", http => Post(http, $"http://127.0.0.1:{port}/invocations"), [worker.Id]),
+                new("Strata", async http =>
+                {
+                    var body = await InvokeLoad.Send(http, endpoint, "sagemaker", "POST", "/endpoints/bench/invocations", "application/json", Payload);
+                    if (body.Length == 0) throw new InvalidOperationException("empty answer");
+                }, [server.Id, .. InvokeLoad.Children(server.Id)]),
+            ];
+            try
+            {
+                await InvokeLoad.WaitAsync($"http://127.0.0.1:{pyPort}/ping");
+                targets.Add(new("FastAPI", http => Post(http, $"http://127.0.0.1:{pyPort}/invocations"), [python.Id]));
+            }
+            catch (TimeoutException) { Console.WriteLine("FastAPI left out: /usr/bin/python3 needs python3-fastapi, python3-uvicorn and python3-numpy"); }
+
+            // Warm every server (the JIT's tiers and PGO settle under load) before any slice counts.
+            foreach (var t in targets)
+            {
+                using var http = InvokeLoad.Client(8);
+                await InvokeLoad.MeasureAsync(8, 3, () => t.Call(http));
+            }
+
+            foreach (var c in connections)
+            {
+                var clients = targets.Select(_ => InvokeLoad.Client(c)).ToArray();
+                var results = targets.Select(_ => new List<InvokeLoad.Result>()).ToArray();
+                try
+                {
+                    for (var pair = 0; pair < pairs; pair++)
+                    {
+                        var order = Enumerable.Range(0, targets.Count);
+                        foreach (var i in pair % 2 == 0 ? order : order.Reverse())
+                            results[i].Add(await InvokeLoad.MeasureAsync(c, seconds, () => targets[i].Call(clients[i]), watch: targets[i].Watch));
+                    }
+                }
+                finally
+                {
+                    foreach (var client in clients) client.Dispose();
+                }
+                Report(c, targets, results);
+            }
+        }
+        finally
+        {
+            server.Kill(true);
+            worker.Kill(true);
+            python.Kill(true);
+            Directory.Delete(dataDir, true);
+        }
+    }
+
+    static async Task Post(HttpClient http, string url)
+    {
+        using var content = new ByteArrayContent(Payload);
+        content.Headers.ContentType = new("application/json");
+        using var response = await http.PostAsync(url, content);
+        response.EnsureSuccessStatusCode();
+        await response.Content.ReadAsByteArrayAsync();
+    }
+
+    static void Report(int connections, List<Target> targets, List<InvokeLoad.Result>[] results)
+    {
+        var fastApi = targets.FindIndex(t => t.Name == "FastAPI");
+        Console.WriteLine();
+        Console.WriteLine($"### {connections} connection(s), small classifier, {results[0].Count} pairs");
+        Console.WriteLine();
+        Console.WriteLine("| pair | bare worker req/s | Strata req/s | Strata ÷ bare | p50 ms: bare / Strata | Strata's p50 − bare's, ms | CPU µs per request: bare / Strata |"
+            + (fastApi > 0 ? " FastAPI req/s | Strata ÷ FastAPI |" : ""));
+        Console.WriteLine("| ---: | ---: | ---: | ---: | --- | ---: | --- |" + (fastApi > 0 ? " ---: | ---: |" : ""));
+        for (var p = 0; p < results[0].Count; p++)
+        {
+            var (bare, strata) = (results[0][p], results[1][p]);
+            var line = string.Create(CultureInfo.InvariantCulture,
+                $"| {p + 1} | {bare.RequestsPerSecond:F0} | {strata.RequestsPerSecond:F0} | {strata.RequestsPerSecond / bare.RequestsPerSecond:F2} | {bare.P50:F3} / {strata.P50:F3} | {strata.P50 - bare.P50:F3} | {Cpu(bare)} / {Cpu(strata)} |");
+            if (fastApi > 0)
+                line += string.Create(CultureInfo.InvariantCulture, $" {results[fastApi][p].RequestsPerSecond:F0} | {strata.RequestsPerSecond / results[fastApi][p].RequestsPerSecond:F2} |");
+            Console.WriteLine(line);
+        }
+        var ratios = results[0].Zip(results[1], (b, s) => s.RequestsPerSecond / b.RequestsPerSecond).ToArray();
+        var gaps = results[0].Zip(results[1], (b, s) => s.P50 - b.P50).ToArray();
+        Console.WriteLine();
+        var summary = string.Create(CultureInfo.InvariantCulture,
+            $"Median over the pairs: Strata ÷ bare worker {Median(ratios):F2} ({ratios.Min():F2}–{ratios.Max():F2}); Strata's p50 − the bare worker's {Median(gaps):F3} ms ({gaps.Min():F3}–{gaps.Max():F3})");
+        if (fastApi > 0)
+            summary += string.Create(CultureInfo.InvariantCulture, $"; Strata ÷ FastAPI {Median([.. results[1].Zip(results[fastApi], (s, f) => s.RequestsPerSecond / f.RequestsPerSecond)]):F2}");
+        Console.WriteLine(summary);
+    }
+
+    static string Cpu(InvokeLoad.Result r) => r.CpuMicrosPerRequest is { } cpu ? string.Join(" + ", cpu.Select(c => c.ToString("F0", CultureInfo.InvariantCulture))) : "";
+
+    static double Median(double[] values)
+    {
+        var sorted = values.Order().ToArray();
+        return sorted.Length % 2 == 1 ? sorted[sorted.Length / 2] : (sorted[sorted.Length / 2 - 1] + sorted[sorted.Length / 2]) / 2;
+    }
+}
