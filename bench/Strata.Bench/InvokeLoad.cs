@@ -29,9 +29,7 @@ public static class InvokeLoad
     {
         var root = FindRoot();
         var bin = Path.GetDirectoryName(typeof(InvokeLoad).Assembly.Location)!;
-        var image = new float[3 * 224 * 224];
-        new Random(1).NextSingle();
-        for (var i = 0; i < image.Length; i++) image[i] = (i % 255) / 255f;
+        var image = ResNetImage();
         Case[] cases =
         [
             new("small classifier", Path.Combine(root, "models", "classifier", "model.onnx"), "features", [1, 4], [5.1f, 3.5f, 1.4f, 0.2f], Payload, "application/json", Python: true, [1, 8, 64]),
@@ -52,7 +50,15 @@ public static class InvokeLoad
 
     static IEnumerable<(int Connections, bool WarmUp)> WithWarmUp(int[] concurrency) => [(8, true), .. concurrency.Select(c => (c, false))];
 
-    static byte[] Npy(float[] values, int[] shape)
+    /// <summary>The ResNet18 rows' input: one 224×224 RGB image of a fixed pattern.</summary>
+    internal static float[] ResNetImage()
+    {
+        var image = new float[3 * 224 * 224];
+        for (var i = 0; i < image.Length; i++) image[i] = (i % 255) / 255f;
+        return image;
+    }
+
+    internal static byte[] Npy(float[] values, int[] shape)
     {
         var header = $"{{'descr': '<f4', 'fortran_order': False, 'shape': ({string.Join(", ", shape)}), }}";
         header += new string(' ', (64 - (10 + header.Length + 1) % 64) % 64) + "\n";

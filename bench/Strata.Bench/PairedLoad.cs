@@ -8,25 +8,28 @@ using System.Text;
 /// shared machine whose speed drifts by half between one minute and the next, a ratio taken within
 /// a pair sees the same machine on both sides; the median over the pairs, and their spread, is the
 /// figure to report (the sequential <c>invoke</c> run measured its rows half a minute apart).
+/// The small classifier by default; <c>STRATA_BENCH_MODEL=resnet18</c> for ResNet18 (a 602 KB
+/// .npy image per request; no FastAPI, which has no ONNX Runtime here).
 /// </summary>
 public static class PairedLoad
 {
-    static readonly byte[] Payload = Encoding.ASCII.GetBytes("[[5.1,3.5,1.4,0.2]]");
-
     sealed record Target(string Name, Func<HttpClient, Task> Call, int[] Watch);
 
     public static async Task RunAsync(double seconds, int pairs)
     {
         var root = InvokeLoad.FindRoot();
         var bin = Path.GetDirectoryName(typeof(PairedLoad).Assembly.Location)!;
-        var model = Path.Combine(root, "models", "classifier", "model.onnx");
-        int[] connections = Environment.GetEnvironmentVariable("STRATA_BENCH_CONNECTIONS") is { Length: > 0 } list ? [.. list.Split(',').Select(int.Parse)] : [1, 64];
+        var resnet = Environment.GetEnvironmentVariable("STRATA_BENCH_MODEL") == "resnet18";
+        var (name, model, payload, contentType) = resnet
+            ? ("ResNet18, one 224×224 image as .npy", Path.Combine(bin, "resnet18", "model.onnx"), InvokeLoad.Npy(InvokeLoad.ResNetImage(), [1, 3, 224, 224]), "application/x-npy")
+            : ("small classifier", Path.Combine(root, "models", "classifier", "model.onnx"), Encoding.ASCII.GetBytes("[[5.1,3.5,1.4,0.2]]"), "application/json");
+        int[] connections = Environment.GetEnvironmentVariable("STRATA_BENCH_CONNECTIONS") is { Length: > 0 } list ? [.. list.Split(',').Select(int.Parse)] : resnet ? [1, 8] : [1, 64];
 
         var port = InvokeLoad.FreePort();
         var worker = InvokeLoad.Start("dotnet", [Path.Combine(bin, "strata-worker.dll")],
             new() { ["SM_MODEL_DIR"] = Path.GetDirectoryName(model)!, ["SAGEMAKER_BIND_TO_PORT"] = port.ToString(), ["STRATA_WORKER_THREADS"] = "1" });
         var pyPort = InvokeLoad.FreePort();
-        var python = InvokeLoad.Start("/usr/bin/python3", [Path.Combine(root, "bench", "fastapi_classifier.py"), pyPort.ToString()], []);
+        var python = resnet ? null : InvokeLoad.Start("/usr/bin/python3", [Path.Combine(root, "bench", "fastapi_classifier.py"), pyPort.ToString()], []);
         var (server, endpoint, dataDir) = await InvokeLoad.StartStrataAsync(bin, "frames");
         try
         {
@@ -34,25 +37,26 @@ public static class PairedLoad
             using (var api = InvokeLoad.Client(8)) await InvokeLoad.DeployAsync(api, endpoint, model);
             List<Target> targets =
             [
-                new("bare worker", http => Post(http, $"http://127.0.0.1:{port}/invocations"), [worker.Id]),
+                new("bare worker", http => Post(http, $"http://127.0.0.1:{port}/invocations", payload, contentType), [worker.Id]),
                 new("Strata", async http =>
                 {
-                    var body = await InvokeLoad.Send(http, endpoint, "sagemaker", "POST", "/endpoints/bench/invocations", "application/json", Payload);
+                    var body = await InvokeLoad.Send(http, endpoint, "sagemaker", "POST", "/endpoints/bench/invocations", contentType, payload);
                     if (body.Length == 0) throw new InvalidOperationException("empty answer");
                 }, [server.Id, .. InvokeLoad.Children(server.Id)]),
             ];
-            try
-            {
-                await InvokeLoad.WaitAsync($"http://127.0.0.1:{pyPort}/ping");
-                targets.Add(new("FastAPI", http => Post(http, $"http://127.0.0.1:{pyPort}/invocations"), [python.Id]));
-            }
-            catch (TimeoutException) { Console.WriteLine("FastAPI left out: /usr/bin/python3 needs python3-fastapi, python3-uvicorn and python3-numpy"); }
+            if (python is not null)
+                try
+                {
+                    await InvokeLoad.WaitAsync($"http://127.0.0.1:{pyPort}/ping");
+                    targets.Add(new("FastAPI", http => Post(http, $"http://127.0.0.1:{pyPort}/invocations", payload, contentType), [python.Id]));
+                }
+                catch (TimeoutException) { Console.WriteLine("FastAPI left out: /usr/bin/python3 needs python3-fastapi, python3-uvicorn and python3-numpy"); }
 
             // Warm every server (the JIT's tiers and PGO settle under load) before any slice counts.
             foreach (var t in targets)
             {
                 using var http = InvokeLoad.Client(8);
-                await InvokeLoad.MeasureAsync(8, 3, () => t.Call(http));
+                await InvokeLoad.MeasureAsync(8, 3, () => t.Call(http), warmUp: 20);
             }
 
             foreach (var c in connections)
@@ -65,39 +69,40 @@ public static class PairedLoad
                     {
                         var order = Enumerable.Range(0, targets.Count);
                         foreach (var i in pair % 2 == 0 ? order : order.Reverse())
-                            results[i].Add(await InvokeLoad.MeasureAsync(c, seconds, () => targets[i].Call(clients[i]), watch: targets[i].Watch));
+                            // A few calls first, on a server that is already warm (ResNet18 answers ~20 a second).
+                            results[i].Add(await InvokeLoad.MeasureAsync(c, seconds, () => targets[i].Call(clients[i]), warmUp: 8, watch: targets[i].Watch));
                     }
                 }
                 finally
                 {
                     foreach (var client in clients) client.Dispose();
                 }
-                Report(c, targets, results);
+                Report(name, c, targets, results);
             }
         }
         finally
         {
             server.Kill(true);
             worker.Kill(true);
-            python.Kill(true);
+            python?.Kill(true);
             Directory.Delete(dataDir, true);
         }
     }
 
-    static async Task Post(HttpClient http, string url)
+    static async Task Post(HttpClient http, string url, byte[] payload, string contentType)
     {
-        using var content = new ByteArrayContent(Payload);
-        content.Headers.ContentType = new("application/json");
+        using var content = new ByteArrayContent(payload);
+        content.Headers.ContentType = new(contentType);
         using var response = await http.PostAsync(url, content);
         response.EnsureSuccessStatusCode();
         await response.Content.ReadAsByteArrayAsync();
     }
 
-    static void Report(int connections, List<Target> targets, List<InvokeLoad.Result>[] results)
+    static void Report(string model, int connections, List<Target> targets, List<InvokeLoad.Result>[] results)
     {
         var fastApi = targets.FindIndex(t => t.Name == "FastAPI");
         Console.WriteLine();
-        Console.WriteLine($"### {connections} connection(s), small classifier, {results[0].Count} pairs");
+        Console.WriteLine($"### {connections} connection(s), {model}, {results[0].Count} pairs");
         Console.WriteLine();
         Console.WriteLine("| pair | bare worker req/s | Strata req/s | Strata ÷ bare | p50 ms: bare / Strata | Strata's p50 − bare's, ms | CPU µs per request: bare / Strata |"
             + (fastApi > 0 ? " FastAPI req/s | Strata ÷ FastAPI |" : ""));
