@@ -73,6 +73,19 @@ def keys(prefix):
     return sorted(o["Key"] for o in s3.list_objects_v2(Bucket=BUCKET, Prefix=prefix).get("Contents", []))
 
 
+def wait_failed(name):
+    """The job's description once botocore's waiter stopped at Failed (it raises there)."""
+    try:
+        sm.get_waiter("transform_job_completed_or_stopped").wait(TransformJobName=name, WaiterConfig={"Delay": 1, "MaxAttempts": 60})
+    except Exception as e:  # botocore's WaiterError
+        assert "Failed" in str(e) or "failure" in str(e).lower(), e
+    else:
+        raise AssertionError("the waiter should stop at Failed")
+    d = sm.describe_transform_job(TransformJobName=name)
+    eq(d["TransformJobStatus"], "Failed", "status")
+    return d
+
+
 def csv(rows):
     return "".join(",".join(str(v) for v in r) + "\n" for r in rows)
 
@@ -260,13 +273,7 @@ def test_an_oversized_record_fails_the_job_without_partial_output():
     sm.create_transform_job(TransformJobName=name, ModelName=REGRESSION, MaxPayloadInMB=1,
                             TransformInput={"DataSource": {"S3DataSource": {"S3DataType": "S3Prefix", "S3Uri": f"s3://{BUCKET}/{base}/in/"}}, "ContentType": "text/csv", "SplitType": "Line"},
                             TransformOutput={"S3OutputPath": f"s3://{BUCKET}/{base}/out/"}, TransformResources={"InstanceType": "ml.m5.large", "InstanceCount": 1})
-    try:
-        sm.get_waiter("transform_job_completed_or_stopped").wait(TransformJobName=name, WaiterConfig={"Delay": 1, "MaxAttempts": 60})
-        raise AssertionError("the waiter should stop at Failed")
-    except Exception as e:  # botocore's WaiterError
-        assert "Failed" in str(e) or "failure" in str(e).lower(), e
-    d = sm.describe_transform_job(TransformJobName=name)
-    eq(d["TransformJobStatus"], "Failed", "status")
+    d = wait_failed(name)
     assert "larger than MaxPayloadInMB" in d["FailureReason"] and "b-huge.csv" in d["FailureReason"], d["FailureReason"]
     assert f"{base}/out/b-huge.csv.out" not in keys(f"{base}/out/"), "a failed object got output"
 
@@ -280,13 +287,7 @@ def test_a_gpu_instance_type_fails_where_the_machine_has_no_gpu():
     sm.create_transform_job(TransformJobName=name, ModelName=REGRESSION,
                             TransformInput={"DataSource": {"S3DataSource": {"S3DataType": "S3Prefix", "S3Uri": f"s3://{BUCKET}/{base}/in/"}}, "ContentType": "text/csv", "SplitType": "Line"},
                             TransformOutput={"S3OutputPath": f"s3://{BUCKET}/{base}/out/"}, TransformResources={"InstanceType": "ml.g4dn.xlarge", "InstanceCount": 1})
-    try:
-        sm.get_waiter("transform_job_completed_or_stopped").wait(TransformJobName=name, WaiterConfig={"Delay": 1, "MaxAttempts": 60})
-        raise AssertionError("the waiter should stop at Failed")
-    except Exception as e:  # botocore's WaiterError
-        assert "Failed" in str(e) or "failure" in str(e).lower(), e
-    d = sm.describe_transform_job(TransformJobName=name)
-    eq(d["TransformJobStatus"], "Failed", "status")
+    d = wait_failed(name)
     assert d["FailureReason"].startswith("the instance type ml.g4dn.xlarge has 1 NVIDIA GPU and this machine has none"), d["FailureReason"]
     assert "--gpu-instances-on-cpu" in d["FailureReason"], d["FailureReason"]
     eq(keys(f"{base}/out/"), [], "output of a job that never ran")
