@@ -25,12 +25,13 @@ public static class PairedLoad
             : ("small classifier", Path.Combine(root, "models", "classifier", "model.onnx"), Encoding.ASCII.GetBytes("[[5.1,3.5,1.4,0.2]]"), "application/json");
         int[] connections = Environment.GetEnvironmentVariable("STRATA_BENCH_CONNECTIONS") is { Length: > 0 } list ? [.. list.Split(',').Select(int.Parse)] : resnet ? [1, 8] : [1, 64];
 
+        // Strata first: if it fails to start, nothing else is left running.
+        var (server, endpoint, dataDir) = await InvokeLoad.StartStrataAsync(bin, "frames");
         var port = InvokeLoad.FreePort();
         var worker = InvokeLoad.Start("dotnet", [Path.Combine(bin, "strata-worker.dll")],
             new() { ["SM_MODEL_DIR"] = Path.GetDirectoryName(model)!, ["SAGEMAKER_BIND_TO_PORT"] = port.ToString(), ["STRATA_WORKER_THREADS"] = "1" });
         var pyPort = InvokeLoad.FreePort();
         var python = resnet ? null : InvokeLoad.Start("/usr/bin/python3", [Path.Combine(root, "bench", "fastapi_classifier.py"), pyPort.ToString()], []);
-        var (server, endpoint, dataDir) = await InvokeLoad.StartStrataAsync(bin, "frames");
         try
         {
             await InvokeLoad.WaitAsync($"http://127.0.0.1:{port}/ping");
