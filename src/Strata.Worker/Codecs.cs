@@ -25,7 +25,7 @@ public static class Codecs
     public static string MediaType(string? header)
         => (header ?? "").Split(';')[0].Trim().ToLowerInvariant();
 
-    public static Dictionary<string, TensorData> Decode(string? contentType, byte[] body, OnnxModel model) => MediaType(contentType) switch
+    public static Dictionary<string, TensorData> Decode(string? contentType, ReadOnlyMemory<byte> body, OnnxModel model) => MediaType(contentType) switch
     {
         Json or "" => DecodeJson(body, model),
         JsonLines => DecodeJsonLines(body, model),
@@ -74,14 +74,14 @@ public static class Codecs
     /// <summary>The records of a JSON Lines body as one JSON array of rows (a line holding
     /// {"instances": [...]} contributes its rows), decoded as a JSON array is, with the line each
     /// row came from, so that an error names the line.</summary>
-    static Dictionary<string, TensorData> DecodeJsonLines(byte[] body, OnnxModel model)
+    static Dictionary<string, TensorData> DecodeJsonLines(ReadOnlyMemory<byte> body, OnnxModel model)
     {
         using var buffer = new MemoryStream();
         var recordLines = new List<int>();
         using (var json = new Utf8JsonWriter(buffer))
         {
             json.WriteStartArray();
-            var lines = Encoding.UTF8.GetString(body).Split('\n');
+            var lines = Encoding.UTF8.GetString(body.Span).Split('\n');
             for (var i = 0; i < lines.Length; i++)
             {
                 var line = lines[i];
@@ -142,7 +142,7 @@ public static class Codecs
     // ---- JSON ----
 
     /// <param name="recordLines">For a JSON Lines payload, the line of each record (1-based).</param>
-    static Dictionary<string, TensorData> DecodeJson(byte[] body, OnnxModel model, int[]? recordLines = null)
+    static Dictionary<string, TensorData> DecodeJson(ReadOnlyMemory<byte> body, OnnxModel model, int[]? recordLines = null)
     {
         JsonDocument doc;
         try { doc = JsonDocument.Parse(body); }
@@ -438,14 +438,14 @@ public static class Codecs
 
     // ---- CSV ----
 
-    static Dictionary<string, TensorData> DecodeCsv(byte[] body, OnnxModel model) => Single(model, "text/csv", input =>
+    static Dictionary<string, TensorData> DecodeCsv(ReadOnlyMemory<byte> body, OnnxModel model) => Single(model, "text/csv", input =>
         input.Type is TensorElementType.Float or TensorElementType.Double ? DecodeCsvNumbers(body, input) : DecodeCsvFields(body, input));
 
     /// <summary>Float and double rows parsed straight from the UTF-8 bytes: batch transform sends
     /// megabytes of them, and a string per field would cost more than the model.</summary>
-    static TensorData DecodeCsvNumbers(byte[] body, ModelInput input)
+    static TensorData DecodeCsvNumbers(ReadOnlyMemory<byte> body, ModelInput input)
     {
-        var text = body.AsSpan();
+        var text = body.Span;
         var floats = new List<float>();
         var doubles = new List<double>();
         var rows = 0;
@@ -482,10 +482,10 @@ public static class Codecs
         return input.Type == TensorElementType.Float ? new TensorData(input.Type, shape, floats.ToArray()) : new TensorData(input.Type, shape, doubles.ToArray());
     }
 
-    internal static TensorData DecodeCsvFields(byte[] body, ModelInput input)
+    internal static TensorData DecodeCsvFields(ReadOnlyMemory<byte> body, ModelInput input)
     {
         // Each row with its line (1-based, blank lines counted, as an editor numbers them).
-        var rows = Encoding.UTF8.GetString(body).Split('\n').Select((l, i) => (Line: i + 1, Text: l.TrimEnd('\r'))).Where(r => r.Text.Length > 0)
+        var rows = Encoding.UTF8.GetString(body.Span).Split('\n').Select((l, i) => (Line: i + 1, Text: l.TrimEnd('\r'))).Where(r => r.Text.Length > 0)
             .Select(r => (r.Line, Fields: r.Text.Split(','))).ToList();
         if (rows.Count == 0) throw new PayloadException($"the CSV payload has no rows; the model expects {input.Describe()}");
         var columns = rows[0].Fields.Length;
@@ -595,21 +595,22 @@ public static class Codecs
 
     // ---- NPY (format version 1.0/2.0, C order) ----
 
-    static TensorData DecodeNpy(byte[] body, ModelInput input)
+    static TensorData DecodeNpy(ReadOnlyMemory<byte> payload, ModelInput input)
     {
-        if (body.Length < 10 || body[0] != 0x93 || Encoding.ASCII.GetString(body, 1, 5) != "NUMPY")
+        var body = payload.Span;
+        if (body.Length < 10 || body[0] != 0x93 || Encoding.ASCII.GetString(body.Slice(1, 5)) != "NUMPY")
             throw new PayloadException("the body is not a NumPy .npy array");
         var major = body[6];
         int headerLength, offset;
-        if (major == 1) { headerLength = BinaryPrimitives.ReadUInt16LittleEndian(body.AsSpan(8)); offset = 10; }
-        else { headerLength = (int)BinaryPrimitives.ReadUInt32LittleEndian(body.AsSpan(8)); offset = 12; }
-        var header = Encoding.ASCII.GetString(body, offset, headerLength);
+        if (major == 1) { headerLength = BinaryPrimitives.ReadUInt16LittleEndian(body[8..]); offset = 10; }
+        else { headerLength = (int)BinaryPrimitives.ReadUInt32LittleEndian(body[8..]); offset = 12; }
+        var header = Encoding.ASCII.GetString(body.Slice(offset, headerLength));
         var descr = HeaderValue(header, "descr").Trim('\'', '"', ' ');
         if (HeaderValue(header, "fortran_order").Trim() == "True") throw new PayloadException("Fortran-ordered .npy arrays are not supported; send C order");
         var shapeText = HeaderValue(header, "shape").Trim().TrimStart('(').TrimEnd(')');
         var shape = shapeText.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries).Select(int.Parse).ToArray();
         var count = shape.Aggregate(1, (a, b) => a * b);
-        var data = body.AsSpan(offset + headerLength);
+        var data = body[(offset + headerLength)..];
         (var type, var size) = descr switch
         {
             "<f4" => (TensorElementType.Float, 4),

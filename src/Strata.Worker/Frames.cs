@@ -10,8 +10,9 @@ namespace Strata.Worker;
 /// costs one write and one read on each side instead of an HTTP request parsed twice.
 /// <para>A frame is an 11-byte header (request id: u32, kind: u8, meta length: u16, body length:
 /// u32; little-endian), the meta (<see cref="FrameMeta"/>: a status or a target, then header
-/// pairs) and the body, which is read into an array of its own (the worker decodes it where it
-/// lies; the router hands the caller's array to the socket without copying it).</para>
+/// pairs) and the body. The worker reads a request's body into a pooled array
+/// (<see cref="PooledBody"/>) and decodes it where it lies; the router hands the caller's array to
+/// the socket without copying it, holding it until its bytes are written.</para>
 /// <para>The router sends <see cref="FrameKind.Request"/>; the worker answers with one
 /// <see cref="FrameKind.Response"/> (status, headers and the whole body), or streams:
 /// <see cref="FrameKind.Head"/>, any number of <see cref="FrameKind.Data"/>, then
@@ -28,8 +29,9 @@ public enum FrameKind : byte
     Abort = 6,
 }
 
-/// <summary>One frame as read: its body is an exact array the reader owns no more.</summary>
-public readonly record struct Frame(int Id, FrameKind Kind, byte[] Meta, byte[] Body);
+/// <summary>One frame as read. Its body is an array of its own, or, on a connection that pools
+/// bodies, lies in <paramref name="Owner"/>'s array, which the reader must release once done with it.</summary>
+public readonly record struct Frame(int Id, FrameKind Kind, byte[] Meta, ArraySegment<byte> Body, PooledBody? Owner);
 
 /// <summary>A frame's meta section: a status (responses) or a target path (requests), then
 /// header pairs, each string a u16 byte length and its UTF-8.</summary>
@@ -115,6 +117,7 @@ public sealed class FrameConnection : IDisposable
     const int MaxWrite = 64 * 1024 * 1024;
 
     readonly Socket _socket;
+    readonly bool _poolBodies;
     // Large enough for a header and the largest meta, so both are always read whole into it.
     readonly byte[] _buffer = new byte[128 * 1024];
     int _start, _end;
@@ -122,10 +125,20 @@ public sealed class FrameConnection : IDisposable
     readonly Lock _gate = new();
     List<ArraySegment<byte>> _queued = [];
     List<ArraySegment<byte>> _spare = [];
+    // The pooled body each queued segment lies in (null for headers and bodies of their own), in
+    // step with _queued: released once the segment is written, or dropped with the connection.
+    List<PooledBody?> _owners = [];
+    List<PooledBody?> _spareOwners = [];
     bool _writing;
     Exception? _failure;
 
-    public FrameConnection(Socket socket) => _socket = socket;
+    /// <param name="poolBodies">Read bodies into pooled arrays (<see cref="Frame.Owner"/>): the
+    /// worker's side, whose request bodies are decoded and dropped at once.</param>
+    public FrameConnection(Socket socket, bool poolBodies = false)
+    {
+        _socket = socket;
+        _poolBodies = poolBodies;
+    }
 
     /// <summary>Raised once, when a write fails (the peer went away): the connection is then
     /// unusable, and its reader sees the socket closed.</summary>
@@ -152,7 +165,10 @@ public sealed class FrameConnection : IDisposable
     /// write under way writes, and goes on writing what others queue meanwhile. A failed write
     /// closes the connection (raising <see cref="Failed"/>); the frame is then lost, as it would be
     /// had the peer died a moment later.</summary>
-    public void Send(int id, FrameKind kind, byte[]? meta, ArraySegment<byte> body)
+    /// <param name="owner">The pooled body <paramref name="body"/> lies in, if any: held from now
+    /// until its bytes are written (or the connection drops them), so the caller may release it
+    /// whenever it is done, even before.</param>
+    public void Send(int id, FrameKind kind, byte[]? meta, ArraySegment<byte> body, PooledBody? owner = null)
     {
         if (body.Count > MaxBody) throw new ArgumentException($"a body of {body.Count} bytes is larger than a frame's {MaxBody}");
         var metaLength = meta?.Length ?? 0;
@@ -167,7 +183,13 @@ public sealed class FrameConnection : IDisposable
         {
             if (_failure is { } failure) throw new IOException("the framed connection is closed", failure);
             _queued.Add(head);
-            if (body.Count > 0) _queued.Add(body);
+            _owners.Add(null);
+            if (body.Count > 0)
+            {
+                owner?.Hold();
+                _queued.Add(body);
+                _owners.Add(owner);
+            }
             if (_writing) return;
             _writing = true;
         }
@@ -176,6 +198,7 @@ public sealed class FrameConnection : IDisposable
 
     async Task WriteQueuedAsync()
     {
+        List<PooledBody?>? owners = null;
         try
         {
             while (true)
@@ -191,12 +214,14 @@ public sealed class FrameConnection : IDisposable
                     // At most MaxWrite bytes per write (but always one segment): a send's count is an int.
                     var (count, taken) = (0, 0L);
                     while (count < _queued.Count && (count == 0 || taken + _queued[count].Count <= MaxWrite)) taken += _queued[count++].Count;
-                    if (count == _queued.Count) (batch, _queued) = (_queued, _spare);
+                    if (count == _queued.Count) (batch, _queued, owners, _owners) = (_queued, _spare, _owners, _spareOwners);
                     else
                     {
-                        batch = _spare;
+                        (batch, owners) = (_spare, _spareOwners);
                         batch.AddRange(_queued.GetRange(0, count));
                         _queued.RemoveRange(0, count);
+                        owners.AddRange(_owners.GetRange(0, count));
+                        _owners.RemoveRange(0, count);
                     }
                 }
                 // On a stream socket a gathered send completes once every byte is written.
@@ -205,23 +230,35 @@ public sealed class FrameConnection : IDisposable
                 var sent = await _socket.SendAsync(batch, SocketFlags.None);
                 if (sent != total) throw new IOException($"the socket took {sent} of {total} bytes");
                 batch.Clear();
-                lock (_gate) _spare = batch;
+                ReleaseAll(owners);
+                lock (_gate) (_spare, _spareOwners) = (batch, owners);
             }
         }
         catch (Exception e) when (e is SocketException or IOException or ObjectDisposedException)
         {
+            // The batch in flight is not sent, nor ever will be: its bodies go back with the queue's.
+            if (owners is not null) ReleaseAll(owners);
             Fail(e);
         }
     }
 
+    static void ReleaseAll(List<PooledBody?> owners)
+    {
+        foreach (var owner in owners) owner?.Release();
+        owners.Clear();
+    }
+
     void Fail(Exception e)
     {
+        List<PooledBody?> dropped;
         lock (_gate)
         {
             if (_failure is not null) return;
             _failure = e;
             _queued.Clear();
+            (dropped, _owners) = (_owners, []);
         }
+        ReleaseAll(dropped);
         Dispose();
         Failed?.Invoke(e);
     }
@@ -243,18 +280,27 @@ public sealed class FrameConnection : IDisposable
         if (!await FillAsync(metaLength, ct)) throw new IOException("the connection closed inside a frame");
         var meta = metaLength == 0 ? [] : _buffer.AsSpan(_start, metaLength).ToArray();
         _start += metaLength;
-        var body = bodyLength == 0 ? [] : new byte[bodyLength];
-        // What the last read brought is copied; the rest of a large body is read straight into it.
-        var have = Math.Min(_end - _start, bodyLength);
-        _buffer.AsSpan(_start, have).CopyTo(body);
-        _start += have;
-        while (have < bodyLength)
+        var owner = _poolBodies && bodyLength > 0 ? PooledBody.Rent(bodyLength) : null;
+        var body = owner?.Segment ?? (bodyLength == 0 ? [] : new byte[bodyLength]);
+        try
         {
-            var n = await _socket.ReceiveAsync(body.AsMemory(have), SocketFlags.None, ct);
-            if (n == 0) throw new IOException("the connection closed inside a frame");
-            have += n;
+            // What the last read brought is copied; the rest of a large body is read straight into it.
+            var have = Math.Min(_end - _start, bodyLength);
+            _buffer.AsSpan(_start, have).CopyTo(body);
+            _start += have;
+            while (have < bodyLength)
+            {
+                var n = await _socket.ReceiveAsync(body.AsMemory(have), SocketFlags.None, ct);
+                if (n == 0) throw new IOException("the connection closed inside a frame");
+                have += n;
+            }
         }
-        return new Frame(id, kind, meta, body);
+        catch
+        {
+            owner?.Release();
+            throw;
+        }
+        return new Frame(id, kind, meta, body, owner);
     }
 
     /// <summary>Reads until at least <paramref name="count"/> bytes are buffered; false when the peer
@@ -294,7 +340,9 @@ public sealed class FrameConnection : IDisposable
 /// requests on many connections would).</summary>
 public static class FrameServer
 {
-    public delegate Task Handler(FrameConnection connection, int id, string target, List<KeyValuePair<string, string>> headers, byte[] body);
+    /// <summary>Serves one request. Its <paramref name="body"/> lies in a pooled array, given back
+    /// once the returned task completes: a handler that keeps any of it longer copies it.</summary>
+    public delegate Task Handler(FrameConnection connection, int id, string target, List<KeyValuePair<string, string>> headers, ReadOnlyMemory<byte> body);
 
     /// <summary>Binds <paramref name="path"/> now (so the socket exists once this returns) and
     /// serves it in the background.</summary>
@@ -320,7 +368,7 @@ public static class FrameServer
                     await Task.Delay(100);
                     continue;
                 }
-                _ = ServeAsync(new FrameConnection(accepted), handle);
+                _ = ServeAsync(new FrameConnection(accepted, poolBodies: true), handle);
             }
         });
         return listener;
@@ -342,8 +390,9 @@ public static class FrameServer
                     return;
                 }
                 frame = next;
+                if (frame.Kind != FrameKind.Request) frame.Owner?.Release(); // nothing else is sent to a worker
             }
-            while (frame.Kind != FrameKind.Request); // nothing else is sent to a worker
+            while (frame.Kind != FrameKind.Request);
         }
         catch (Exception e)
         {
@@ -354,15 +403,22 @@ public static class FrameServer
             return;
         }
         ThreadPool.UnsafeQueueUserWorkItem(static s => _ = ServeAsync(s.connection, s.handle), (connection, handle), preferLocal: false);
-        List<KeyValuePair<string, string>> headers;
-        string target;
-        try { (_, target, headers) = FrameMeta.Decode(frame.Meta); }
-        catch (InvalidDataException e)
+        try
         {
-            Console.Error.WriteLine($"strata-worker: a framed connection failed: {e.Message}");
-            connection.Dispose();
-            return;
+            List<KeyValuePair<string, string>> headers;
+            string target;
+            try { (_, target, headers) = FrameMeta.Decode(frame.Meta); }
+            catch (InvalidDataException e)
+            {
+                Console.Error.WriteLine($"strata-worker: a framed connection failed: {e.Message}");
+                connection.Dispose();
+                return;
+            }
+            await handle(connection, frame.Id, target, headers, frame.Body);
         }
-        await handle(connection, frame.Id, target, headers, frame.Body);
+        finally
+        {
+            frame.Owner?.Release();
+        }
     }
 }

@@ -25,13 +25,13 @@ public static class Generation
         => model.Inputs is [{ Name: "input_ids", Type: TensorElementType.Int64, Dimensions.Length: 2 }] && model.Outputs.Contains("logits");
 
     /// <summary>The request, or a <see cref="PayloadException"/> saying what is wrong with it.</summary>
-    public static Request Parse(string? contentType, byte[] body)
+    public static Request Parse(string? contentType, ReadOnlyMemory<byte> body)
     {
         var type = Codecs.MediaType(contentType);
         if (type is not (Codecs.Json or ""))
             throw new PayloadException($"content type '{type}' is not supported by a text-generation model; use {Codecs.Json}", 415);
         JsonElement root;
-        try { root = JsonSerializer.Deserialize<JsonElement>(body); }
+        try { root = JsonSerializer.Deserialize<JsonElement>(body.Span); }
         catch (JsonException e) { throw new PayloadException($"the payload is not JSON: {e.Message}"); }
         if (root.ValueKind != JsonValueKind.Object || !root.TryGetProperty("inputs", out var inputs) || inputs.ValueKind != JsonValueKind.Array || inputs.GetArrayLength() == 0)
             throw new PayloadException("a text-generation model takes {\"inputs\": [token ids…], \"parameters\": {\"max_new_tokens\": N, \"eos_token_id\": E}}, with at least one token id");

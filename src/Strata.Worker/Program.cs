@@ -156,46 +156,62 @@ static bool ParentAlive(int pid)
 
 static async Task Invoke(HttpContext http, OnnxModel model, string defaultAccept, string? responseFormat, Batcher? batcher = null)
 {
-    byte[] body;
-    if (http.Request.ContentLength is { } length and <= FrameConnection.MaxBody)
+    // As over frames (FrameServer), a body of known length is read into a pooled array, given back
+    // once the request is answered: a large body of its own would be large-object garbage.
+    PooledBody? owner = null;
+    try
     {
-        body = new byte[length];
-        await http.Request.Body.ReadExactlyAsync(body);
-    }
-    else
-    {
-        using var buffer = new MemoryStream();
-        await http.Request.Body.CopyToAsync(buffer);
-        body = buffer.ToArray();
-    }
-    if (Generation.Generates(model))
-    {
-        var (lines, refusal) = StartGeneration(http.Request.Path, model, http.Request.ContentType, body);
-        if (lines is not null)
+        ReadOnlyMemory<byte> body;
+        if (http.Request.ContentLength is { } length and > 0 and <= FrameConnection.MaxBody)
         {
-            // Each token as it is chosen: HTTP/1.1 chunks, flushed one by one.
-            http.Response.ContentType = Codecs.JsonLines;
-            try
+            owner = PooledBody.Rent((int)length);
+            await http.Request.Body.ReadExactlyAsync(owner.Segment);
+            body = owner.Segment;
+        }
+        else
+        {
+            using var buffer = new MemoryStream();
+            await http.Request.Body.CopyToAsync(buffer);
+            body = buffer.ToArray();
+        }
+        await Serve(http, model, body, defaultAccept, responseFormat, batcher);
+    }
+    finally
+    {
+        owner?.Release();
+    }
+
+    static async Task Serve(HttpContext http, OnnxModel model, ReadOnlyMemory<byte> body, string defaultAccept, string? responseFormat, Batcher? batcher)
+    {
+        if (Generation.Generates(model))
+        {
+            var (lines, refusal) = StartGeneration(http.Request.Path, model, http.Request.ContentType, body);
+            if (lines is not null)
             {
-                do
+                // Each token as it is chosen: HTTP/1.1 chunks, flushed one by one.
+                http.Response.ContentType = Codecs.JsonLines;
+                try
                 {
-                    await http.Response.Body.WriteAsync(lines.Current);
-                    await http.Response.Body.FlushAsync();
+                    do
+                    {
+                        await http.Response.Body.WriteAsync(lines.Current);
+                        await http.Response.Body.FlushAsync();
+                    }
+                    while (lines.MoveNext());
                 }
-                while (lines.MoveNext());
+                catch (Exception e) when (e is OnnxRuntimeException or PayloadException)
+                {
+                    // Mid-answer: the status is sent, so the answer breaks off (the router relays it as ModelStreamError).
+                    Console.Error.WriteLine($"strata-worker: POST {http.Request.Path} broke off: {e.Message}");
+                    http.Abort();
+                }
+                return;
             }
-            catch (Exception e) when (e is OnnxRuntimeException or PayloadException)
-            {
-                // Mid-answer: the status is sent, so the answer breaks off (the router relays it as ModelStreamError).
-                Console.Error.WriteLine($"strata-worker: POST {http.Request.Path} broke off: {e.Message}");
-                http.Abort();
-            }
+            await Write(http, refusal!.Value);
             return;
         }
-        await Write(http, refusal!.Value);
-        return;
+        await Write(http, await Answer(http.Request.Path, model, http.Request.ContentType, http.Request.Headers.Accept, body, defaultAccept, responseFormat, batcher));
     }
-    await Write(http, await Answer(http.Request.Path, model, http.Request.ContentType, http.Request.Headers.Accept, body, defaultAccept, responseFormat, batcher));
 }
 
 static async Task Write(HttpContext http, InvocationAnswer answer)
@@ -208,7 +224,7 @@ static async Task Write(HttpContext http, InvocationAnswer answer)
 }
 
 // One invocation, whichever transport brought it: the answer's status, type, extra headers and body.
-static async Task<InvocationAnswer> Answer(string path, OnnxModel model, string? contentType, string? acceptHeader, byte[] body, string defaultAccept, string? responseFormat,
+static async Task<InvocationAnswer> Answer(string path, OnnxModel model, string? contentType, string? acceptHeader, ReadOnlyMemory<byte> body, string defaultAccept, string? responseFormat,
     Batcher? batcher)
 {
     try
@@ -235,7 +251,7 @@ static async Task<InvocationAnswer> Answer(string path, OnnxModel model, string?
 
 // Starts a generation (Generation.cs): its first line is computed before anything is sent, so a bad
 // request still gets its refusal (the enumerator's Current is that line), not a broken stream.
-static (IEnumerator<byte[]>? Lines, InvocationAnswer? Refusal) StartGeneration(string path, OnnxModel model, string? contentType, byte[] body)
+static (IEnumerator<byte[]>? Lines, InvocationAnswer? Refusal) StartGeneration(string path, OnnxModel model, string? contentType, ReadOnlyMemory<byte> body)
 {
     try
     {
@@ -275,7 +291,7 @@ static byte[] ErrorJson(string message)
 }
 
 // Invocations over the framed transport (STRATA_WORKER_FRAMES): the same answers as over HTTP.
-static async Task Framed(FrameConnection connection, int id, string target, List<KeyValuePair<string, string>> headers, byte[] body,
+static async Task Framed(FrameConnection connection, int id, string target, List<KeyValuePair<string, string>> headers, ReadOnlyMemory<byte> body,
     OnnxModel? model, ModelRegistry? registry, string defaultAccept, string? responseFormat, Batcher? batcher)
 {
     InvocationAnswer answer;

@@ -279,7 +279,7 @@ public sealed class SigV4Authenticator(ICredentialSource credentials, TimeProvid
             return declared;
         }
         // The protocol stage has read every non-S3 body into memory.
-        var actual = SigV4.Sha256Hex(ctx.BufferedBody ?? []);
+        var actual = SigV4.Sha256Hex(ctx.BufferedBody ?? default);
         if (declared is not null && declared != "UNSIGNED-PAYLOAD" && !string.Equals(declared, actual, StringComparison.OrdinalIgnoreCase))
             throw Errors.BadSignature(ctx, "The provided 'x-amz-content-sha256' header does not match what was computed.");
         return declared ?? actual;

@@ -54,9 +54,10 @@ public sealed class VariantCapture(DataCaptureWriter writer, string account, str
     /// <summary>Whether the output is asked for (the streaming call collects its parts only then).</summary>
     public bool WantsOutput => Settings.EnableCapture && Settings.CaptureOutput;
 
-    /// <summary>Samples one invocation and, when it is sampled, enqueues what is captured. The
-    /// arrays are kept, not copied: the router never reuses them.</summary>
-    public void Record(string? inferenceId, string? inputType, byte[] input, string? outputType, byte[]? output)
+    /// <summary>Samples one invocation and, when it is sampled, enqueues what is captured: the
+    /// input copied (it lies in the request's pooled array), the output kept as it is (the router
+    /// never reuses it).</summary>
+    public void Record(string? inferenceId, string? inputType, ArraySegment<byte> input, string? outputType, byte[]? output)
     {
         if (Sample()) Enqueue(inferenceId, inputType, input, outputType, output);
     }
@@ -66,10 +67,10 @@ public sealed class VariantCapture(DataCaptureWriter writer, string account, str
     public bool Sample() => Settings.EnableCapture && writer.Sampled(Settings.SamplingPercentage);
 
     /// <summary>Enqueues an invocation already sampled.</summary>
-    public void Enqueue(string? inferenceId, string? inputType, byte[] input, string? outputType, byte[]? output)
+    public void Enqueue(string? inferenceId, string? inputType, ArraySegment<byte> input, string? outputType, byte[]? output)
     {
         writer.Enqueue(new CaptureEvent(this, writer.Now, inferenceId,
-            Settings.CaptureInput ? inputType : null, Settings.CaptureInput ? input : null,
+            Settings.CaptureInput ? inputType : null, Settings.CaptureInput ? input.ToArray() : null,
             Settings.CaptureOutput ? outputType : null, Settings.CaptureOutput ? output : null));
     }
 }

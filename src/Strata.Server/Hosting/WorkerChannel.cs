@@ -24,11 +24,11 @@ public sealed class WorkerChannel(string socketPath, int connections = 2) : Http
 
     protected override async Task<HttpResponseMessage> SendAsync(HttpRequestMessage request, CancellationToken ct)
     {
-        var body = request.Content switch
+        var (body, owner) = request.Content switch
         {
             null => default,
-            WorkerBody own => own.Body,
-            var other => new ArraySegment<byte>(await other.ReadAsByteArrayAsync(ct)),
+            WorkerBody own => (own.Body, own.Owner),
+            var other => (new ArraySegment<byte>(await other.ReadAsByteArrayAsync(ct)), null),
         };
         var headers = new List<KeyValuePair<string, string>>();
         foreach (var (name, values) in request.Headers) headers.Add(new(name, string.Join(",", values)));
@@ -39,7 +39,7 @@ public sealed class WorkerChannel(string socketPath, int connections = 2) : Http
         try { meta = FrameMeta.Encode(0, request.RequestUri!.AbsolutePath.TrimStart('/'), headers); }
         catch (ArgumentException e) { throw new HttpRequestException(e.Message, e); }
         var client = await ClientAsync(ct);
-        return await client.SendAsync(meta, body, request, ct);
+        return await client.SendAsync(meta, body, owner, request, ct);
     }
 
     async ValueTask<Client> ClientAsync(CancellationToken ct)
@@ -86,14 +86,14 @@ public sealed class WorkerChannel(string socketPath, int connections = 2) : Http
             _ = Task.Run(ReadAsync);
         }
 
-        public async Task<HttpResponseMessage> SendAsync(byte[] meta, ArraySegment<byte> body, HttpRequestMessage request, CancellationToken ct)
+        public async Task<HttpResponseMessage> SendAsync(byte[] meta, ArraySegment<byte> body, PooledBody? owner, HttpRequestMessage request, CancellationToken ct)
         {
             var id = Interlocked.Increment(ref _lastId);
             var pending = new Pending(request);
             _pending[id] = pending;
             // A request that died with its connection before it was added finds it broken here.
             if (Broken && _pending.TryRemove(id, out _)) throw new HttpRequestException("the connection to the worker is closed");
-            try { _connection.Send(id, FrameKind.Request, meta, body); }
+            try { _connection.Send(id, FrameKind.Request, meta, body, owner); }
             catch (IOException e)
             {
                 _pending.TryRemove(id, out _);
@@ -142,9 +142,10 @@ public sealed class WorkerChannel(string socketPath, int connections = 2) : Http
             switch (frame.Kind)
             {
                 case FrameKind.Response when _pending.TryRemove(frame.Id, out var pending):
-                    return Respond(pending, frame, new ByteArrayContent(frame.Body));
+                    // The router's connections read bodies into arrays of their own: the answer is the array.
+                    return Respond(pending, frame, new WorkerAnswer(frame.Body.Array!));
                 case FrameKind.Head when _pending.TryGetValue(frame.Id, out var pending):
-                    pending.Parts = Channel.CreateUnbounded<byte[]>(new() { SingleReader = true, SingleWriter = true });
+                    pending.Parts = Channel.CreateUnbounded<ArraySegment<byte>>(new() { SingleReader = true, SingleWriter = true });
                     // A reader that stops before the end (its response disposed) drops the rest.
                     var parts = new PartsStream(pending.Parts.Reader, () => _pending.TryRemove(frame.Id, out _));
                     return Respond(pending, frame, new StreamContent(parts));
@@ -196,7 +197,7 @@ public sealed class WorkerChannel(string socketPath, int connections = 2) : Http
     {
         // Continuations run where the answer is set: on the thread that read it (see ReadAsync).
         public readonly TaskCompletionSource<HttpResponseMessage> Answer = new();
-        public Channel<byte[]>? Parts;
+        public Channel<ArraySegment<byte>>? Parts;
 
         public HttpResponseMessage Respond(Frame frame, HttpContent content)
         {
@@ -209,7 +210,7 @@ public sealed class WorkerChannel(string socketPath, int connections = 2) : Http
     }
 
     /// <summary>A streamed answer's body: the worker's Data frames in order.</summary>
-    sealed class PartsStream(ChannelReader<byte[]> parts, Action abandon) : Storage.ForwardReadStream
+    sealed class PartsStream(ChannelReader<ArraySegment<byte>> parts, Action abandon) : Storage.ForwardReadStream
     {
         ReadOnlyMemory<byte> _current;
         bool _ended;
@@ -244,9 +245,41 @@ public sealed class WorkerChannel(string socketPath, int connections = 2) : Http
     }
 }
 
+/// <summary>A worker's whole answer over the framed transport, in an array of its own: whoever reads
+/// it whole takes <see cref="Body"/> as it is, rather than copying it through a stream into another.</summary>
+public sealed class WorkerAnswer(byte[] body) : ByteArrayContent(body)
+{
+    public byte[] Body { get; } = body;
+
+    /// <summary>A response's whole body: a framed answer's array as it is, any other read into one.</summary>
+    public static async Task<byte[]> ReadAllAsync(HttpContent content, CancellationToken ct)
+        => content is WorkerAnswer whole ? whole.Body : await content.ReadAsByteArrayAsync(ct);
+}
+
 /// <summary>A request body the framed transport hands to the socket as it is (an ordinary
-/// <see cref="ByteArrayContent"/> over HTTP).</summary>
-public sealed class WorkerBody(byte[] body) : ByteArrayContent(body)
+/// <see cref="ByteArrayContent"/> over HTTP). A body in a pooled array names its
+/// <paramref name="owner"/>: each send holds it until its bytes are written, so the request may
+/// let it go when it ends, even if a send it gave up on is still writing.</summary>
+public sealed class WorkerBody(ArraySegment<byte> body, PooledBody? owner = null) : ByteArrayContent(body.Array ?? [], body.Offset, body.Count)
 {
     public ArraySegment<byte> Body { get; } = body;
+    public PooledBody? Owner { get; } = owner;
+
+    // HttpClient's ways of writing the body (SocketsHttpHandler, to a container of one's own),
+    // written here: ByteArrayContent's, in a derived class, call one another.
+    protected override Task SerializeToStreamAsync(Stream stream, TransportContext? context) => SerializeToStreamAsync(stream, context, default);
+
+    protected override async Task SerializeToStreamAsync(Stream stream, TransportContext? context, CancellationToken ct)
+    {
+        Owner?.Hold();
+        try { await stream.WriteAsync(Body, ct); }
+        finally { Owner?.Release(); }
+    }
+
+    protected override void SerializeToStream(Stream stream, TransportContext? context, CancellationToken ct)
+    {
+        Owner?.Hold();
+        try { stream.Write(Body); }
+        finally { Owner?.Release(); }
+    }
 }

@@ -130,6 +130,7 @@ public sealed class RequestPipeline : IInternalCalls
         finally
         {
             _audit?.Record(ctx);
+            ctx.ReleaseBody();
         }
         return (ctx, response);
     }
@@ -174,6 +175,7 @@ public sealed class RequestPipeline : IInternalCalls
         finally
         {
             _audit?.Record(ctx);
+            ctx.ReleaseBody();
             if (_log.IsEnabled(LogLevel.Debug))
                 _log.LogDebug("{RequestId} {Service}.{Operation} {Status} {Ms:F2}ms", requestId, ctx.Service?.Id, ctx.OperationName, http.Response.StatusCode, Stopwatch.GetElapsedTime(ctx.StartTimestamp).TotalMilliseconds);
         }

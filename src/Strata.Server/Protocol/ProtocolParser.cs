@@ -28,8 +28,9 @@ public static class ProtocolParser
                     throw new AwsException("MissingAction", 400, "Missing required header X-Amz-Target.");
                 var dot = target.LastIndexOf('.');
                 ctx.OperationName = dot < 0 ? target : target[(dot + 1)..];
-                ctx.BufferedBody = await ReadBodyAsync(ctx);
-                ctx.Content = Decode(ctx, ctx.BufferedBody);
+                var body = await ReadBodyAsync(ctx);
+                ctx.BufferedBody = body;
+                ctx.Content = Decode(ctx, body);
                 break;
             case AwsProtocol.RpcV2Cbor:
                 // POST /service/{ServiceName}/operation/{OperationName}: the path names the operation.
@@ -37,16 +38,18 @@ public static class ProtocolParser
                     throw new AwsException("UnknownOperationException", 404, $"{ctx.Request.Method} is not a supported method for this service.");
                 var operation = ctx.RawPath.LastIndexOf("/operation/", StringComparison.Ordinal);
                 ctx.OperationName = operation < 0 ? "" : Uri.UnescapeDataString(ctx.RawPath[(operation + "/operation/".Length)..]);
-                ctx.BufferedBody = await ReadBodyAsync(ctx);
-                ctx.Content = Decode(ctx, ctx.BufferedBody);
+                var cbor = await ReadBodyAsync(ctx);
+                ctx.BufferedBody = cbor;
+                ctx.Content = Decode(ctx, cbor);
                 break;
             case AwsProtocol.Query:
-                ctx.BufferedBody = await ReadBodyAsync(ctx);
+                var form = await ReadBodyAsync(ctx);
+                ctx.BufferedBody = form;
                 var input = new Dictionary<string, string>(StringComparer.Ordinal);
                 foreach (var (k, v) in QueryHelpers.ParseQuery(ctx.Request.QueryString.Value)) input[k] = v.ToString();
                 if (ctx.Request.ContentType?.StartsWith("application/x-www-form-urlencoded", StringComparison.OrdinalIgnoreCase) == true)
                 {
-                    ctx.Content = Decode(ctx, ctx.BufferedBody);
+                    ctx.Content = Decode(ctx, form);
                     foreach (var (k, v) in QueryHelpers.ParseQuery(Encoding.UTF8.GetString(ctx.Content))) input[k] = v.ToString();
                 }
                 ctx.QueryInput = input;
@@ -55,10 +58,10 @@ public static class ProtocolParser
                 break;
         }
         if (service.Protocol == AwsProtocol.RestJson)
-            ctx.BufferedBody = await ReadBodyAsync(ctx);
-        // Every protocol but S3's has small bodies, read once here: SigV4 hashes them and the
-        // handler reads them again from memory.
-        if (ctx.BufferedBody is { } buffered) ctx.Body = new MemoryStream(buffered, writable: false);
+            ctx.BufferedBody = await ReadPooledBodyAsync(ctx);
+        // Every protocol but S3's has bodies read once here: SigV4 hashes them and the handler
+        // reads them again from memory.
+        if (ctx.BufferedBody is { } buffered) ctx.Body = new MemoryStream(buffered.Array ?? [], buffered.Offset, buffered.Count, writable: false);
         // Null when there is no such operation; answered only once the caller is authenticated,
         // so that an unsigned or forged request learns nothing about what exists.
         ctx.Operation = service.Operations.Resolve(ctx);
@@ -116,24 +119,54 @@ public static class ProtocolParser
 
     static async Task<byte[]> ReadBodyAsync(RequestContext ctx)
     {
-        var limit = ctx.Service!.Operations.BodyLimit;
-        var max = Math.Min(limit?.MaxBytes ?? MaxBufferedBody, MaxBufferedBody);
-        AwsException TooLarge(long? declared) => limit?.Refuse(ctx, declared) ?? new AwsException("RequestEntityTooLargeException", 413, "Request body is too large.");
+        if (DeclaredLength(ctx) is not { } length) return await ReadUnknownLengthAsync(ctx);
+        // The usual case: the length is known, so the body is read straight into its array.
+        var body = new byte[length];
+        await ReadExactlyAsync(ctx, body);
+        return body;
+    }
+
+    /// <summary>A SageMaker Runtime payload (up to 6 MB, an image or a tensor): read into a pooled
+    /// array the request holds until it ends (<see cref="RequestContext.BodyOwner"/>), as the
+    /// worker reads it on its side; the router forwards it from there.</summary>
+    static async Task<ArraySegment<byte>> ReadPooledBodyAsync(RequestContext ctx)
+    {
+        if (DeclaredLength(ctx) is not { } length) return await ReadUnknownLengthAsync(ctx);
+        if (length == 0) return new([]);
+        var body = Strata.Worker.PooledBody.Rent(length);
+        // Held from now on: a body that breaks off mid-read goes back when the request ends.
+        ctx.BodyOwner = body;
+        await ReadExactlyAsync(ctx, body.Segment);
+        return body.Segment;
+    }
+
+    /// <summary>The Content-Length, refused when it is over the operation's limit; null when the body is chunked.</summary>
+    static int? DeclaredLength(RequestContext ctx)
+    {
         var declared = ctx.Request.ContentLength;
-        if (declared > max) throw TooLarge(declared);
-        if (declared is { } length)
+        if (declared > MaxBytes(ctx)) throw TooLarge(ctx, declared);
+        return (int?)declared;
+    }
+
+    static long MaxBytes(RequestContext ctx) => Math.Min(ctx.Service!.Operations.BodyLimit?.MaxBytes ?? MaxBufferedBody, MaxBufferedBody);
+
+    static AwsException TooLarge(RequestContext ctx, long? declared)
+        => ctx.Service!.Operations.BodyLimit?.Refuse(ctx, declared) ?? new AwsException("RequestEntityTooLargeException", 413, "Request body is too large.");
+
+    static async Task ReadExactlyAsync(RequestContext ctx, Memory<byte> body)
+    {
+        var read = 0;
+        while (read < body.Length)
         {
-            // The usual case: the length is known, so the body is read straight into its array.
-            var body = new byte[length];
-            var read = 0;
-            while (read < body.Length)
-            {
-                var n = await ctx.Request.Body.ReadAsync(body.AsMemory(read));
-                if (n == 0) throw new AwsException("IncompleteBody", 400, "You did not provide the number of bytes specified by the Content-Length HTTP header.");
-                read += n;
-            }
-            return body;
+            var n = await ctx.Request.Body.ReadAsync(body[read..]);
+            if (n == 0) throw new AwsException("IncompleteBody", 400, "You did not provide the number of bytes specified by the Content-Length HTTP header.");
+            read += n;
         }
+    }
+
+    static async Task<byte[]> ReadUnknownLengthAsync(RequestContext ctx)
+    {
+        var max = MaxBytes(ctx);
         using var buffer = new MemoryStream();
         var chunk = System.Buffers.ArrayPool<byte>.Shared.Rent(16 * 1024);
         try
@@ -142,7 +175,7 @@ public static class ProtocolParser
             while ((n = await ctx.Request.Body.ReadAsync(chunk)) > 0)
             {
                 buffer.Write(chunk, 0, n);
-                if (buffer.Length > max) throw TooLarge(null);
+                if (buffer.Length > max) throw TooLarge(ctx, null);
             }
         }
         finally

@@ -39,8 +39,14 @@ public sealed class RequestContext(HttpContext http, string requestId, string re
     // Protocol parsing
     public string? OperationName { get; set; }
     public Operation? Operation { get; set; }
-    /// <summary>The whole body of a JSON/Query request (small, control plane).</summary>
-    public byte[]? BufferedBody { get; set; }
+    /// <summary>The whole body of a request the protocol stage reads at once: every protocol's but
+    /// S3's (JSON and Query bodies are small; SageMaker Runtime's payloads, up to 6 MB, lie in
+    /// <see cref="BodyOwner"/>'s pooled array).</summary>
+    public ArraySegment<byte>? BufferedBody { get; set; }
+    /// <summary>The pooled array <see cref="BufferedBody"/> lies in, held by the request until it
+    /// ends (<see cref="ReleaseBody"/>); null when the body is an array of its own. Whatever keeps
+    /// any of the body past the request copies it.</summary>
+    public Strata.Worker.PooledBody? BodyOwner { get; set; }
     /// <summary>The body as operations read it: <see cref="BufferedBody"/> with its Content-Encoding
     /// (gzip, which botocore applies to large PutMetricData requests) undone. SigV4 hashes the body
     /// as sent, so both are kept.</summary>
@@ -94,4 +100,12 @@ public sealed class RequestContext(HttpContext http, string requestId, string re
     public Func<string?>? OutputJson { get; set; }
 
     public string? Header(string name) => Request.Headers.TryGetValue(name, out var v) && v.Count > 0 ? v.ToString() : null;
+
+    /// <summary>Lets go of the pooled body, once, when the request has ended.</summary>
+    public void ReleaseBody()
+    {
+        var owner = BodyOwner;
+        BodyOwner = null;
+        owner?.Release();
+    }
 }

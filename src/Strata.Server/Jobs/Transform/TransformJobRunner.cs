@@ -355,7 +355,7 @@ public sealed class TransformJobRunner(ITransformJobs jobs, TransformCheckpoints
                     if (contentType is not null) request.Content.Headers.ContentType = MediaTypeHeaderValue.Parse(contentType);
                     if (accept is not null) request.Headers.Accept.ParseAdd(accept);
                     using var response = await current.Invocations.SendAsync(request, ct);
-                    var answer = await response.Content.ReadAsByteArrayAsync(ct);
+                    var answer = await Hosting.WorkerAnswer.ReadAllAsync(response.Content, ct);
                     if (!response.IsSuccessStatusCode)
                     {
                         // The built-in worker says which line of the payload it refused (worth

@@ -98,8 +98,9 @@ public sealed partial class RuntimeService(HostingService hosting, MetricsStore 
         // As on AWS, an asynchronous endpoint takes its requests only through InvokeEndpointAsync.
         if (runtime.Asynchronous && !queued)
             throw Validation($"Endpoint {name} of account {account} is an asynchronous inference endpoint (its endpoint configuration has an AsyncInferenceConfig): use InvokeEndpointAsync.");
-        // The protocol stage already holds the body in memory (no more than BodyLimit): forward that, no copy.
-        var body = ctx.BufferedBody ?? [];
+        // The protocol stage already holds the body in memory (no more than BodyLimit, in a pooled
+        // array the request holds until it ends): forward that, no copy.
+        var body = ctx.BufferedBody ?? new([]);
 
         var target = ctx.Header(SageMakerRuntimeHeaders.TargetVariant);
         var variant = runtime.PickVariant(target) ?? throw (target is not null
@@ -176,7 +177,7 @@ public sealed partial class RuntimeService(HostingService hosting, MetricsStore 
 
     /// <summary>Sends the payload to an instance of the variant; returns the model latency (µs), and
     /// whether a streamed answer broke after it began.</summary>
-    async Task<(long ModelMicros, bool StreamBroken)> ForwardAsync(RequestContext ctx, string name, string account, VariantRuntime variant, byte[] body, string? targetModel, bool stream,
+    async Task<(long ModelMicros, bool StreamBroken)> ForwardAsync(RequestContext ctx, string name, string account, VariantRuntime variant, ArraySegment<byte> body, string? targetModel, bool stream,
         bool shadow)
     {
         var capture = shadow ? null : variant.Capture;
@@ -209,7 +210,7 @@ public sealed partial class RuntimeService(HostingService hosting, MetricsStore 
             }
             else instance = variant.PickInstance(failed);
             if (instance is null) throw SageMakerRuntimeErrors.ServiceUnavailable($"No instance of variant {variant.Name} of endpoint {name} is running.");
-            using var request = new HttpRequestMessage(HttpMethod.Post, lease is null ? "invocations" : $"models/{lease.WorkerModelName}/invoke") { Content = new WorkerBody(body) };
+            using var request = new HttpRequestMessage(HttpMethod.Post, lease is null ? "invocations" : $"models/{lease.WorkerModelName}/invoke") { Content = new WorkerBody(body, ctx.BodyOwner) };
             request.Content.Headers.ContentType = MediaTypeHeaderValue.TryParse(ctx.Request.ContentType ?? "application/octet-stream", out var ct) ? ct : new("application/octet-stream");
             // The serving-container contract names these headers as the API does.
             // The streaming call's Accept travels in X-Amzn-SageMaker-Accept; the container is asked
@@ -256,7 +257,7 @@ public sealed partial class RuntimeService(HostingService hosting, MetricsStore 
                     ctx.Response.Headers[SageMakerRuntimeHeaders.CustomAttributes] = string.Join(",", back);
                 ctx.Response.ContentLength = payload.Length;
                 await ctx.Response.Body.WriteAsync(payload, ctx.Http.RequestAborted);
-                // Data capture keeps the two arrays (neither is reused): sampling and a queue write, no copy.
+                // Data capture copies the input when it samples the request, and keeps the output's array.
                 capture?.Record(ctx.Header(SageMakerRuntimeHeaders.InferenceId), ctx.Request.ContentType, body, ctx.Response.ContentType, payload);
                 return (modelMicros, false);
             }
@@ -373,6 +374,7 @@ public sealed partial class RuntimeService(HostingService hosting, MetricsStore 
     /// read at all). A body that ends short of its length is a broken connection.</summary>
     static async Task<byte[]?> ReadBoundedAsync(HttpContent content, int max, CancellationToken ct)
     {
+        if (content is WorkerAnswer whole) return whole.Body.Length > max ? null : whole.Body;
         var declared = content.Headers.ContentLength;
         if (declared > max) return null;
         try

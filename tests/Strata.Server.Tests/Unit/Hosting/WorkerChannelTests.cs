@@ -48,10 +48,12 @@ public sealed class WorkerChannelTests : IDisposable
         var held = new System.Collections.Concurrent.ConcurrentStack<Action>();
         using var http = Serve((c, id, target, headers, body) =>
         {
+            // Kept past the handler: copied (the body's pooled array goes back when it returns).
+            var kept = body.ToArray();
             held.Push(() =>
             {
-                Array.Reverse(body);
-                Answer(c, id, 200, "text/plain", body, new("X-Target", target), new("Accept-Was", FrameMeta.Find(headers, "Accept") ?? ""),
+                Array.Reverse(kept);
+                Answer(c, id, 200, "text/plain", kept, new("X-Target", target), new("Accept-Was", FrameMeta.Find(headers, "Accept") ?? ""),
                     new("X-Amzn-SageMaker-Custom-Attributes", FrameMeta.Find(headers, "X-Amzn-SageMaker-Custom-Attributes") ?? ""));
             });
             if (held.Count == bodies.Count)
@@ -82,9 +84,10 @@ public sealed class WorkerChannelTests : IDisposable
     [Fact]
     public async Task LargeBodiesCrossWholeBothWays()
     {
-        using var http = Serve((c, id, _, _, body) =>
+        using var http = Serve((c, id, _, _, received) =>
         {
             // A checksum of what arrived, and an answer as large again.
+            var body = received.ToArray();
             var sum = body.Aggregate(0L, (a, b) => a * 31 + b);
             Answer(c, id, 200, "application/octet-stream", [.. body, .. body], new KeyValuePair<string, string>("X-Sum", sum.ToString()));
             return Task.CompletedTask;
