@@ -138,6 +138,11 @@ public sealed class FrameConnection : IDisposable
     {
         _socket = socket;
         _poolBodies = poolBodies;
+        // Room for a 602 KB image (and most 6 MB payloads) in one system call: at the default
+        // 208 KB, a large frame crossed in several writes, each waiting for the reader to wake and
+        // drain. The kernel caps these at net.core.wmem_max/rmem_max.
+        socket.SendBufferSize = 4 << 20;
+        socket.ReceiveBufferSize = 4 << 20;
     }
 
     /// <summary>Raised once, when a write fails (the peer went away): the connection is then
