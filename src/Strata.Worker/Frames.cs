@@ -138,11 +138,17 @@ public sealed class FrameConnection : IDisposable
     {
         _socket = socket;
         _poolBodies = poolBodies;
-        // Room for a 602 KB image (and most 6 MB payloads) in one system call: at the default
-        // 208 KB, a large frame crossed in several writes, each waiting for the reader to wake and
-        // drain. The kernel caps these at net.core.wmem_max/rmem_max.
-        socket.SendBufferSize = 4 << 20;
-        socket.ReceiveBufferSize = 4 << 20;
+        // Room for a 602 KB image in one system call where the kernel allows it (Linux caps these
+        // at net.core.wmem_max/rmem_max): at the default 208 KB, a large frame crossed in several
+        // writes, each waiting for the reader to wake and drain. Only an optimization: a kernel
+        // that refuses (BSD's above its maximum, macOS's on a socket its peer already closed)
+        // leaves the defaults.
+        try
+        {
+            socket.SendBufferSize = 4 << 20;
+            socket.ReceiveBufferSize = 4 << 20;
+        }
+        catch (SocketException) { }
     }
 
     /// <summary>Raised once, when a write fails (the peer went away): the connection is then
@@ -176,6 +182,9 @@ public sealed class FrameConnection : IDisposable
     public void Send(int id, FrameKind kind, byte[]? meta, ArraySegment<byte> body, PooledBody? owner = null)
     {
         if (body.Count > MaxBody) throw new ArgumentException($"a body of {body.Count} bytes is larger than a frame's {MaxBody}");
+        // Held before anything is queued: a header whose body could not be held must never be
+        // sent (the reader would take the next frame's bytes for its body).
+        if (body.Count > 0) owner?.Hold();
         var metaLength = meta?.Length ?? 0;
         var head = new byte[HeaderSize + metaLength];
         var span = head.AsSpan();
@@ -186,12 +195,15 @@ public sealed class FrameConnection : IDisposable
         meta?.CopyTo(span[HeaderSize..]);
         lock (_gate)
         {
-            if (_failure is { } failure) throw new IOException("the framed connection is closed", failure);
+            if (_failure is { } failure)
+            {
+                if (body.Count > 0) owner?.Release();
+                throw new IOException("the framed connection is closed", failure);
+            }
             _queued.Add(head);
             _owners.Add(null);
             if (body.Count > 0)
             {
-                owner?.Hold();
                 _queued.Add(body);
                 _owners.Add(owner);
             }

@@ -282,4 +282,14 @@ public sealed class WorkerBody(ArraySegment<byte> body, PooledBody? owner = null
         try { stream.Write(Body); }
         finally { Owner?.Release(); }
     }
+
+    // Read as a stream (HttpClient never does, for a request): a copy, which no release can change.
+    protected override Task<Stream> CreateContentReadStreamAsync() => Task.FromResult(CreateContentReadStream(default));
+
+    protected override Stream CreateContentReadStream(CancellationToken ct)
+    {
+        Owner?.Hold();
+        try { return new MemoryStream(Body.ToArray(), writable: false); }
+        finally { Owner?.Release(); }
+    }
 }

@@ -9,7 +9,7 @@ namespace Strata.Server.Tests.Unit;
 /// bytes of the request that rents the array next.</summary>
 public sealed class PooledBodyTests : IDisposable
 {
-    // More than a Unix socket's buffers take: a write of it waits for its reader.
+    // Many times what the sockets' buffers take (ShrinkBuffers): a write of it waits for its reader.
     const int Large = 8 << 20;
 
     readonly string _dir = Directory.CreateTempSubdirectory("pooled-").FullName;
@@ -26,6 +26,14 @@ public sealed class PooledBodyTests : IDisposable
         var sender = new Socket(AddressFamily.Unix, SocketType.Stream, ProtocolType.Unspecified);
         await sender.ConnectAsync(new UnixDomainSocketEndPoint(path));
         return (sender, await listener.AcceptAsync());
+    }
+
+    /// <summary>Small buffers, whatever a FrameConnection asked for (up to 8 MB where the kernel
+    /// allows it), so that a write of <see cref="Large"/> bytes is sure to wait for its reader.</summary>
+    static void ShrinkBuffers(Socket sender, Socket receiver)
+    {
+        sender.SendBufferSize = 64 << 10;
+        receiver.ReceiveBufferSize = 64 << 10;
     }
 
     static PooledBody Filled(int length, byte value)
@@ -55,6 +63,7 @@ public sealed class PooledBodyTests : IDisposable
         var (a, b) = await PairAsync();
         using var sender = new FrameConnection(a);
         using var receiver = new FrameConnection(b);
+        ShrinkBuffers(a, b);
         var body = Filled(Large, 0x5A);
         sender.Send(1, FrameKind.Request, FrameMeta.Encode(0, "invocations", []), body.Segment, body);
         // Queued behind it, so written only once the writer is done with the first.
@@ -80,6 +89,7 @@ public sealed class PooledBodyTests : IDisposable
     {
         var (a, b) = await PairAsync();
         using var sender = new FrameConnection(a);
+        ShrinkBuffers(a, b);
         var failed = new TaskCompletionSource<Exception>(TaskCreationOptions.RunContinuationsAsynchronously);
         sender.Failed += e => failed.TrySetResult(e);
         // The first is being written (the reader reads nothing), the second waits in the queue.
@@ -96,6 +106,22 @@ public sealed class PooledBodyTests : IDisposable
         Assert.Throws<ObjectDisposedException>(() => first.Segment);
         Assert.Throws<ObjectDisposedException>(() => second.Segment);
         Assert.Throws<IOException>(() => sender.Send(3, FrameKind.Request, null, new byte[1]));
+    }
+
+    [Fact]
+    public async Task ABodyAlreadyLetGoIsRefusedAndNothingOfItsFrameIsSent()
+    {
+        var (a, b) = await PairAsync();
+        using var sender = new FrameConnection(a);
+        using var receiver = new FrameConnection(b);
+        var body = Filled(100, 3);
+        body.Release();
+        Assert.Throws<InvalidOperationException>(() => sender.Send(1, FrameKind.Request, null, new byte[100], body));
+        // Had the first frame's header gone out alone, the reader would take this frame for its body.
+        sender.Send(2, FrameKind.Request, null, new byte[] { 7 });
+        var frame = (await receiver.ReadAsync().AsTask().WaitAsync(TimeSpan.FromSeconds(30))).GetValueOrDefault();
+        Assert.Equal(2, frame.Id);
+        Assert.Equal([7], frame.Body.ToArray());
     }
 
     [Fact]
