@@ -16,8 +16,8 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 OPSET = [helper.make_opsetid("", 15), helper.make_opsetid("ai.onnx.ml", 2)]
 
 
-def save(name, graph):
-    model = helper.make_model(graph, opset_imports=OPSET, producer_name="strata-models")
+def save(name, graph, opsets=OPSET):
+    model = helper.make_model(graph, opset_imports=opsets, producer_name="strata-models")
     model.ir_version = 8
     onnx.checker.check_model(model)
     os.makedirs(os.path.join(HERE, name), exist_ok=True)
@@ -38,10 +38,10 @@ save("regression", helper.make_graph(
     [tensor("W", TensorProto.FLOAT, [4, 1], [0.5, -1.0, 2.0, 0.25]), tensor("B", TensorProto.FLOAT, [1], [0.1])],
 ))
 
-def seq_of_map_string_float():
-    # seq(map(string, float)), spelled out: onnx 1.12's helper has no make_map_type_proto.
+def seq_of_map(key_type):
+    # seq(map(key_type, float)), spelled out: onnx 1.12's helper has no make_map_type_proto.
     t = onnx.TypeProto()
-    t.sequence_type.elem_type.map_type.key_type = TensorProto.STRING
+    t.sequence_type.elem_type.map_type.key_type = key_type
     t.sequence_type.elem_type.map_type.value_type.tensor_type.elem_type = TensorProto.FLOAT
     return t
 
@@ -61,9 +61,56 @@ save("classifier", helper.make_graph(
     [helper.make_tensor_value_info("features", TensorProto.FLOAT, ["N", 4])],
     [
         helper.make_tensor_value_info("label", TensorProto.STRING, ["N"]),
-        helper.make_value_info("probabilities", seq_of_map_string_float()),
+        helper.make_value_info("probabilities", seq_of_map(TensorProto.STRING)),
     ],
 ))
+
+# zipmaps: one classifier's scores zipped twice, with labels out of the order ONNX Runtime's maps
+# list them: int64 labels (sorted by value) and string labels whose UTF-8 order is not their UTF-16
+# order (U+FF21 before U+1F600 in UTF-8, after it in UTF-16). The scores are an output too.
+int_labels = [7, -3, 10]
+zipmaps = helper.make_graph(
+    [
+        helper.make_node("LinearClassifier", ["features"], ["label", "scores"], domain="ai.onnx.ml",
+                         classlabels_ints=int_labels, post_transform="SOFTMAX",
+                         coefficients=[1.0, 0.0, -1.0, 0.0,   0.0, 1.0, 0.0, -1.0,   -1.0, -1.0, 1.0, 1.0],
+                         intercepts=[0.5, 0.0, -0.5]),
+        helper.make_node("ZipMap", ["scores"], ["by_id"], domain="ai.onnx.ml", classlabels_int64s=int_labels),
+        helper.make_node("ZipMap", ["scores"], ["by_name"], domain="ai.onnx.ml",
+                         classlabels_strings=["\uFF21", "\U0001F600", "b"]),
+    ],
+    "zipmaps",
+    [helper.make_tensor_value_info("features", TensorProto.FLOAT, ["N", 4])],
+    [
+        helper.make_tensor_value_info("label", TensorProto.INT64, ["N"]),
+        helper.make_value_info("by_id", seq_of_map(TensorProto.INT64)),
+        helper.make_value_info("by_name", seq_of_map(TensorProto.STRING)),
+        helper.make_tensor_value_info("scores", TensorProto.FLOAT, ["N", 3]),
+    ],
+)
+save("zipmaps", zipmaps)
+
+
+# ZipMaps the worker must leave to ONNX Runtime (the same classifier each time): one with a
+# repeated label (a map keeps one entry of the two), and one in a model that imports only
+# ai.onnx.ml, where the Identity that replaces a ZipMap does not exist.
+def zipmap_model(name, labels, opsets=OPSET):
+    save(name, helper.make_graph(
+        [
+            helper.make_node("LinearClassifier", ["features"], ["label", "scores"], domain="ai.onnx.ml",
+                             classlabels_ints=[0, 1, 2], post_transform="SOFTMAX",
+                             coefficients=[1.0, 0.0, -1.0, 0.0,   0.0, 1.0, 0.0, -1.0,   -1.0, -1.0, 1.0, 1.0],
+                             intercepts=[0.5, 0.0, -0.5]),
+            helper.make_node("ZipMap", ["scores"], ["maps"], domain="ai.onnx.ml", classlabels_strings=labels),
+        ],
+        name,
+        [helper.make_tensor_value_info("features", TensorProto.FLOAT, ["N", 4])],
+        [helper.make_value_info("maps", seq_of_map(TensorProto.STRING))],
+    ), opsets)
+
+
+zipmap_model("zipmap_repeated", ["a", "a", "b"])
+zipmap_model("zipmap_ml_only", ["a", "b", "c"], opsets=[helper.make_opsetid("ai.onnx.ml", 2)])
 
 # two_inputs: sum = a + 2·b, two named inputs.
 save("two_inputs", helper.make_graph(

@@ -34,7 +34,10 @@ public sealed class OnnxModel : IDisposable
                     + "(the instance's log names the library that was missing)");
             }
         }
-        try { _session = new InferenceSession(path, options); }
+        // A model whose final ZipMaps are replaced is loaded from memory; any other, from its file.
+        var rewritten = new FileInfo(path).Length <= MaxRewrittenBytes ? ZipMap.Rewrite(File.ReadAllBytes(path)) : null;
+        _zipped = rewritten?.Outputs ?? [];
+        try { _session = rewritten is { } r ? new InferenceSession(r.Model, options) : new InferenceSession(path, options); }
         catch (OnnxRuntimeException e) when (cuda)
         {
             // Some of CUDA's libraries (cuDNN, cuFFT) are loaded only as the session is made or run.
@@ -43,12 +46,18 @@ public sealed class OnnxModel : IDisposable
         }
         Inputs = _session.InputMetadata.Select(kv => new ModelInput(kv.Key, kv.Value.ElementDataType, kv.Value.Dimensions)).ToList();
         Outputs = _session.OutputMetadata.Keys.ToList();
-        OutputsPerRecord = _session.OutputMetadata.Values.All(m => m.OnnxValueType == OnnxValueType.ONNX_TYPE_SEQUENCE
-            || m.OnnxValueType == OnnxValueType.ONNX_TYPE_TENSOR && m.Dimensions.Length > 0 && m.Dimensions[0] < 0);
+        OutputsPerRecord = _session.OutputMetadata.All(m => m.Value.OnnxValueType == OnnxValueType.ONNX_TYPE_SEQUENCE || _zipped.ContainsKey(m.Key)
+            || m.Value.OnnxValueType == OnnxValueType.ONNX_TYPE_TENSOR && m.Value.Dimensions.Length > 0 && m.Value.Dimensions[0] < 0);
         _inputNames = Inputs.Select(i => i.Name).ToArray();
         _outputNames = [.. Outputs];
     }
 
+    /// <summary>Models above this size are loaded from their file as they are: a ZipMap ends
+    /// small classifiers, and a large model read into memory twice (here, then by ONNX Runtime)
+    /// would cost more than its maps.</summary>
+    const long MaxRewrittenBytes = 256L << 20;
+
+    readonly Dictionary<string, ZipMap.Zipped> _zipped;
     readonly string[] _inputNames;
     readonly string[] _outputNames;
     readonly RunOptions _runOptions = new();
@@ -78,6 +87,7 @@ public sealed class OnnxModel : IDisposable
                 var name = _outputNames[index++];
                 outputs.Add(value.OnnxType switch
                 {
+                    OnnxValueType.ONNX_TYPE_TENSOR when _zipped.TryGetValue(name, out var zipped) => new OutputValue(name, null, MapColumns.FromTensor(name, value, zipped)),
                     OnnxValueType.ONNX_TYPE_TENSOR => new OutputValue(name, TensorData.FromOrtValue(name, value), null),
                     OnnxValueType.ONNX_TYPE_SEQUENCE => new OutputValue(name, null, MapColumns.FromSequence(name, value)),
                     var other => throw new PayloadException($"output '{name}' is a {other}, which Strata's worker cannot return", 500),

@@ -117,6 +117,29 @@ public sealed record MapColumns(string[] Keys, float[] Values)
 
     public ReadOnlySpan<float> Record(int i) => Values.AsSpan(i * Keys.Length, Keys.Length);
 
+    /// <summary>The maps a ZipMap would have made of <paramref name="tensor"/>, its input, read
+    /// straight from the tensor (<see cref="ZipMap"/>). Shapes are checked as ONNX Runtime's ZipMap
+    /// checks them: [classes] for one record, or [records, classes].</summary>
+    public static MapColumns FromTensor(string name, OrtValue tensor, ZipMap.Zipped zipped)
+    {
+        var info = tensor.GetTensorTypeAndShape();
+        var shape = info.Shape;
+        var classes = zipped.Columns.Length;
+        if (info.ElementDataType != TensorElementType.Float || shape.Length is not (1 or 2) || shape[^1] != classes)
+            throw new PayloadException($"output '{name}': its ZipMap's input is a {TensorData.TypeName(info.ElementDataType)} tensor of shape [{string.Join(",", shape)}] where it zips {classes} class labels", 500);
+        var data = tensor.GetTensorDataAsSpan<float>();
+        var values = new float[data.Length];
+        if (zipped.Columns.AsSpan().SequenceEqual(Identity(classes))) data.CopyTo(values);
+        else
+        {
+            for (var row = 0; row < data.Length; row += classes)
+                for (var k = 0; k < classes; k++) values[row + k] = data[row + zipped.Columns[k]];
+        }
+        return new MapColumns(zipped.Keys, values);
+    }
+
+    static int[] Identity(int n) => Enumerable.Range(0, n).ToArray();
+
     public static MapColumns FromSequence(string name, OrtValue sequence)
     {
         var allocator = OrtAllocator.DefaultInstance;
