@@ -1,6 +1,7 @@
 using System.Buffers;
 using System.Buffers.Binary;
 using System.Globalization;
+using System.Numerics;
 using System.Text;
 using System.Text.Json;
 using Microsoft.ML.OnnxRuntime.Tensors;
@@ -444,10 +445,18 @@ public static class Codecs
     /// <summary>Float and double rows parsed straight from the UTF-8 bytes: batch transform sends
     /// megabytes of them, and a string per field would cost more than the model.</summary>
     static TensorData DecodeCsvNumbers(ReadOnlyMemory<byte> body, ModelInput input)
+        => input.Type == TensorElementType.Float ? DecodeCsvNumbers<float>(body, input) : DecodeCsvNumbers<double>(body, input);
+
+    static TensorData DecodeCsvNumbers<T>(ReadOnlyMemory<byte> body, ModelInput input) where T : INumberBase<T>
     {
         var text = body.Span;
-        var floats = new List<float>();
-        var doubles = new List<double>();
+        // The values go into one array sized once (a list that grows would copy a 300 000-row
+        // mini-batch through the large object heap several times): at most a row per line, and
+        // never more values than fields.
+        var lines = text.Count((byte)'\n') + (text.Length > 0 && text[^1] != (byte)'\n' ? 1 : 0);
+        var fieldsAtMost = text.Count((byte)',') + lines;
+        T[] values = [];
+        var count = 0;
         var rows = 0;
         var columns = -1;
         var lineNumber = 0; // every line counts, blank ones too: the number an editor shows
@@ -458,28 +467,32 @@ public static class Codecs
             text = end < 0 ? [] : text[(end + 1)..];
             lineNumber++;
             if (line.Trim((byte)' ').Length == 0) continue;
+            if (columns < 0)
+            {
+                columns = line.Count((byte)',') + 1;
+                values = new T[Math.Min((long)lines * columns, fieldsAtMost)];
+            }
             var fields = 0;
             while (true)
             {
                 var comma = line.IndexOf((byte)',');
                 var field = (comma < 0 ? line : line[..comma]).Trim((byte)' ');
-                if (input.Type == TensorElementType.Float)
-                    floats.Add(float.TryParse(field, NumberStyles.Float, CultureInfo.InvariantCulture, out var f) ? f
-                        : throw NotACsvValue(input, lineNumber, fields + 1, Encoding.UTF8.GetString(field)));
-                else
-                    doubles.Add(double.TryParse(field, NumberStyles.Float, CultureInfo.InvariantCulture, out var d) ? d
-                        : throw NotACsvValue(input, lineNumber, fields + 1, Encoding.UTF8.GetString(field)));
+                if (!T.TryParse(field, NumberStyles.Float, CultureInfo.InvariantCulture, out var value))
+                    throw NotACsvValue(input, lineNumber, fields + 1, Encoding.UTF8.GetString(field));
+                // A row longer than the first is refused below, once its fields are all parsed.
+                if (fields < columns) values[count + fields] = value;
                 fields++;
                 if (comma < 0) break;
                 line = line[(comma + 1)..];
             }
-            if (columns < 0) columns = fields;
-            else if (fields != columns) throw Columns(columns, lineNumber, fields);
+            if (fields != columns) throw Columns(columns, lineNumber, fields);
+            count += fields;
             rows++;
         }
         if (rows == 0) throw new PayloadException($"the CSV payload has no rows; the model expects {input.Describe()}");
+        if (count != values.Length) Array.Resize(ref values, count); // blank lines
         var shape = input.Dimensions.Length == 1 && columns == 1 ? new[] { rows } : new[] { rows, columns };
-        return input.Type == TensorElementType.Float ? new TensorData(input.Type, shape, floats.ToArray()) : new TensorData(input.Type, shape, doubles.ToArray());
+        return new TensorData(input.Type, shape, values);
     }
 
     internal static TensorData DecodeCsvFields(ReadOnlyMemory<byte> body, ModelInput input)
@@ -531,7 +544,11 @@ public static class Codecs
     static byte[] EncodeCsv(List<OutputValue> outputs)
     {
         var records = outputs.Min(o => o.Records);
-        var buffer = new ArrayBufferWriter<byte>(Math.Max(256, records * 24));
+        // Room for every value at 16 bytes (a float as "R" writes it takes at most 15, and its
+        // comma), so a large answer never grows (and copies) its buffer.
+        var perRecord = outputs.Sum(o => o.Tensor?.RecordSize ?? o.Maps!.Keys.Length);
+        var buffer = new ArrayBufferWriter<byte>((int)Math.Clamp((long)records * (perRecord * 16 + 1), 256, Array.MaxLength / 2));
+        var strings = new Dictionary<string, byte[]>(StringComparer.Ordinal);
         for (var i = 0; i < records; i++)
         {
             var first = true;
@@ -544,7 +561,7 @@ public static class Codecs
                     {
                         if (!first) buffer.Write(","u8);
                         first = false;
-                        WriteCsvField(buffer, t.Values, i * size + j);
+                        WriteCsvField(buffer, t.Values, i * size + j, strings);
                     }
                 }
                 else
@@ -562,10 +579,20 @@ public static class Codecs
         return buffer.WrittenSpan.ToArray();
     }
 
-    static void WriteCsvField(ArrayBufferWriter<byte> buffer, Array values, int i)
+    /// <param name="strings">String fields already encoded: a classifier's label column repeats a
+    /// few labels, each written as UTF-8 once rather than once a record.</param>
+    static void WriteCsvField(ArrayBufferWriter<byte> buffer, Array values, int i, Dictionary<string, byte[]> strings)
     {
         switch (values)
         {
+            case string[] text:
+                if (!strings.TryGetValue(text[i], out var bytes))
+                {
+                    bytes = Encoding.UTF8.GetBytes(Field(text[i]));
+                    if (strings.Count < 1024) strings[text[i]] = bytes;
+                }
+                buffer.Write(bytes);
+                break;
             case float[] f: WriteUtf8(buffer, f[i], "R"); break;
             case double[] d: WriteUtf8(buffer, d[i], "R"); break;
             case int[] n: WriteUtf8(buffer, n[i], null); break;

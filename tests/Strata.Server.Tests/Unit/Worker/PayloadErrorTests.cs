@@ -35,6 +35,20 @@ public sealed class PayloadErrorTests : IDisposable
         var e = Refused("text/csv", "1,2,3,4\n1,2,3,4\n\n1,2,3\n");
         Assert.Equal("every CSV row must have 4 columns, as the first one has, but line 4 has 3", e.Message);
         Assert.Equal(4, e.Line);
+        // A longer row, last in the payload: its fields run past the values the rows could hold.
+        Assert.Equal("every CSV row must have 4 columns, as the first one has, but line 2 has 6", Refused("text/csv", "1,2,3,4\n1,2,3,4,5,6").Message);
+        Assert.Equal("input 'features' expects float values, but line 2, column 6 of the CSV payload is \"x\"", Refused("text/csv", "1,2,3,4\n1,2,3,4,5,x\n").Message);
+    }
+
+    [Fact]
+    public void CsvRowsAreReadWhateverTheirLineEndsAndBlankLines()
+    {
+        foreach (var body in new[] { "1,2,3,4\n5,6,7,8", "1,2,3,4\n5,6,7,8\n", "\n1,2,3,4\r\n\n \n5, 6 ,7,8\r\n\n" })
+        {
+            var features = Codecs.Decode("text/csv", Encoding.UTF8.GetBytes(body), _regression)["features"];
+            Assert.Equal([2, 4], features.Shape);
+            Assert.Equal([1f, 2, 3, 4, 5, 6, 7, 8], (float[])features.Values);
+        }
     }
 
     [Fact]
