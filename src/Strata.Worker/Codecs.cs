@@ -544,10 +544,10 @@ public static class Codecs
     static byte[] EncodeCsv(List<OutputValue> outputs)
     {
         var records = outputs.Min(o => o.Records);
-        // Room for every value at 16 bytes (a float as "R" writes it takes at most 15, and its
-        // comma), so a large answer never grows (and copies) its buffer.
-        var perRecord = outputs.Sum(o => o.Tensor?.RecordSize ?? o.Maps!.Keys.Length);
-        var buffer = new ArrayBufferWriter<byte>((int)Math.Clamp((long)records * (perRecord * 16 + 1), 256, Array.MaxLength / 2));
+        // Room for every value at its longest (a float as "R" writes it takes at most 15 bytes, a
+        // double 24) and its comma, so a large answer seldom grows (and copies) its buffer.
+        var perRecord = outputs.Sum(o => o.Tensor is { } t ? t.RecordSize * CsvFieldBytes(t.Values) : o.Maps!.Keys.Length * 16);
+        var buffer = new ArrayBufferWriter<byte>((int)Math.Clamp((long)records * (perRecord + 1), 256, 256 << 20));
         var strings = new Dictionary<string, byte[]>(StringComparer.Ordinal);
         for (var i = 0; i < records; i++)
         {
@@ -579,6 +579,17 @@ public static class Codecs
         return buffer.WrittenSpan.ToArray();
     }
 
+    /// <summary>The most bytes a value of this array takes in CSV, with its comma (a string's guessed).</summary>
+    static int CsvFieldBytes(Array values) => values switch
+    {
+        float[] => 16,
+        double[] => 25,
+        int[] => 12,
+        long[] => 21,
+        bool[] => 6,
+        _ => 16,
+    };
+
     /// <param name="strings">String fields already encoded: a classifier's label column repeats a
     /// few labels, each written as UTF-8 once rather than once a record.</param>
     static void WriteCsvField(ArrayBufferWriter<byte> buffer, Array values, int i, Dictionary<string, byte[]> strings)
@@ -586,10 +597,11 @@ public static class Codecs
         switch (values)
         {
             case string[] text:
-                if (!strings.TryGetValue(text[i], out var bytes))
+                var field = text[i] ?? "";
+                if (!strings.TryGetValue(field, out var bytes))
                 {
-                    bytes = Encoding.UTF8.GetBytes(Field(text[i]));
-                    if (strings.Count < 1024) strings[text[i]] = bytes;
+                    bytes = Encoding.UTF8.GetBytes(Field(field));
+                    if (strings.Count < 1024) strings[field] = bytes;
                 }
                 buffer.Write(bytes);
                 break;

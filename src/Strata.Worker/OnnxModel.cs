@@ -35,7 +35,7 @@ public sealed class OnnxModel : IDisposable
             }
         }
         // A model whose final ZipMaps are replaced is loaded from memory; any other, from its file.
-        var rewritten = new FileInfo(path).Length <= MaxRewrittenBytes ? ZipMap.Rewrite(File.ReadAllBytes(path)) : null;
+        var rewritten = Rewritten(path);
         _zipped = rewritten?.Outputs ?? [];
         try { _session = rewritten is { } r ? new InferenceSession(r.Model, options) : new InferenceSession(path, options); }
         catch (OnnxRuntimeException e) when (cuda)
@@ -58,6 +58,17 @@ public sealed class OnnxModel : IDisposable
     const long MaxRewrittenBytes = 256L << 20;
 
     readonly Dictionary<string, ZipMap.Zipped> _zipped;
+
+    /// <summary>The outputs whose ZipMap the worker replaced (<see cref="ZipMap"/>).</summary>
+    internal IReadOnlyCollection<string> ZippedOutputs => _zipped.Keys;
+
+    /// <summary>The model with its ZipMaps replaced; null to load the file as it is (a file that
+    /// cannot be read is ONNX Runtime's to report, as it always was).</summary>
+    static (byte[] Model, Dictionary<string, ZipMap.Zipped> Outputs)? Rewritten(string path)
+    {
+        try { return new FileInfo(path).Length <= MaxRewrittenBytes ? ZipMap.Rewrite(File.ReadAllBytes(path)) : null; }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException) { return null; }
+    }
     readonly string[] _inputNames;
     readonly string[] _outputNames;
     readonly RunOptions _runOptions = new();

@@ -20,56 +20,70 @@ public static class ZipMap
     public sealed record Zipped(string[] Keys, int[] Columns);
 
     /// <summary>The model with its final ZipMaps replaced, and the outputs that were theirs; null
-    /// where there is nothing to replace or the model is one this rewrite leaves alone (its
-    /// weights in external files, which a model loaded from memory would not find; subgraphs,
+    /// where there is nothing to replace or the model is one this rewrite leaves alone (data in
+    /// external files, which a model loaded from memory would not find; subgraphs or functions,
     /// which might read the ZipMap's output; no import of ONNX's default domain, where Identity
-    /// lives; repeated class labels, which a map would merge).</summary>
+    /// lives; labels ONNX Runtime would refuse, or repeated ones, which a map would merge).</summary>
     public static (byte[] Model, Dictionary<string, Zipped> Outputs)? Rewrite(ReadOnlySpan<byte> model)
     {
         if (model.IndexOf("ZipMap"u8) < 0) return null; // most models: no parse at all
+        // Whatever this reading cannot make sense of is ONNX Runtime's to load (or to refuse,
+        // with its own message): the rewrite only ever saves time.
         try { return TryRewrite(model); }
-        catch (FormatException) { return null; } // ONNX Runtime reports a malformed model better
+        catch (Exception e) when (e is FormatException or ArgumentException or OverflowException or IndexOutOfRangeException) { return null; }
     }
 
     static (byte[] Model, Dictionary<string, Zipped> Outputs)? TryRewrite(ReadOnlySpan<byte> model)
     {
         ReadOnlySpan<byte> graph = default;
+        var graphs = 0;
         var defaultDomain = false;
         for (var m = new Fields(model); m.Next();)
         {
-            if (m.Number == ModelGraph) graph = m.Bytes;
+            if (m.Number == ModelGraph)
+            {
+                graph = m.Bytes;
+                graphs++;
+            }
             else if (m.Number == ModelOpsetImport && Str(Find(m.Bytes, OpsetDomain)) == "") defaultDomain = true;
+            else if (m.Number == ModelFunctions) return null;
         }
-        if (graph.IsEmpty || !defaultDomain) return null;
+        // A graph given twice is merged by protobuf's rules, which this reading does not follow.
+        if (graphs != 1 || !defaultDomain) return null;
 
-        // The graph's ZipMaps, the names every node reads, and the graph's outputs.
+        // The graph's ZipMaps (by their place among the nodes), the names every node reads, and
+        // the graph's outputs.
         var consumed = new HashSet<string>(StringComparer.Ordinal);
         var graphOutputs = new HashSet<string>(StringComparer.Ordinal);
-        var zipMaps = new Dictionary<string, (string Input, string? Name, Zipped Zipped)>(StringComparer.Ordinal);
+        var zipMaps = new Dictionary<string, (int Node, string Input, string? Name, Zipped Zipped)>(StringComparer.Ordinal);
+        var nodes = 0;
         for (var g = new Fields(graph); g.Next();)
         {
-            if (g.Number == GraphInitializer && IsExternal(g.Bytes)) return null;
+            if (g.Number == GraphSparseInitializer || g.Number == GraphInitializer && IsExternal(g.Bytes)) return null;
             if (g.Number == GraphOutput) graphOutputs.Add(Str(Find(g.Bytes, ValueInfoName)));
             if (g.Number != GraphNode) continue;
             var node = Node.Read(g.Bytes);
-            if (node.HasSubgraph) return null;
+            var index = nodes++;
+            if (node.Refused) return null;
             consumed.UnionWith(node.Inputs);
             if (node.OpType != "ZipMap" || node.Domain != "ai.onnx.ml" || node.Inputs.Count != 1 || node.Outputs.Count != 1) continue;
             if (node.Labels is not { } labels || labels.Distinct(StringComparer.Ordinal).Count() != labels.Length) return null;
-            zipMaps[node.Outputs[0]] = (node.Inputs[0], node.Name, new Zipped(SortedKeys(labels, node.IntLabels, out var columns), columns));
+            zipMaps[node.Outputs[0]] = (index, node.Inputs[0], node.Name, new Zipped(SortedKeys(labels, node.LabelBytes, node.IntLabels, out var columns), columns));
         }
         foreach (var output in zipMaps.Keys.ToList())
             if (!graphOutputs.Contains(output) || consumed.Contains(output)) zipMaps.Remove(output);
         if (zipMaps.Count == 0) return null;
+        var replaced = zipMaps.ToDictionary(z => z.Value.Node, z => (Output: z.Key, z.Value.Input, z.Value.Name));
 
         var newGraph = new ArrayBufferWriter<byte>(graph.Length);
+        nodes = 0;
         for (var g = new Fields(graph); g.Next();)
         {
-            if (g.Number == GraphNode && Node.Read(g.Bytes) is { OpType: "ZipMap", Outputs: [var zipped] } && zipMaps.TryGetValue(zipped, out var zipMap))
+            if (g.Number == GraphNode && replaced.TryGetValue(nodes++, out var zipMap))
             {
                 var identity = new ArrayBufferWriter<byte>();
                 WriteString(identity, NodeInput, zipMap.Input);
-                WriteString(identity, NodeOutput, zipped);
+                WriteString(identity, NodeOutput, zipMap.Output);
                 if (zipMap.Name is { } name) WriteString(identity, NodeName, name);
                 WriteString(identity, NodeOpType, "Identity");
                 WriteBytes(newGraph, GraphNode, identity.WrittenSpan);
@@ -101,12 +115,13 @@ public static class ZipMap
     }
 
     /// <summary>The labels in the order ONNX Runtime's std::map iterates them (int64 labels by
-    /// value, string labels by their UTF-8 bytes), and for each the column it labels.</summary>
-    static string[] SortedKeys(string[] labels, long[]? intLabels, out int[] columns)
+    /// value, string labels by their bytes, as std::string compares), and for each the column it
+    /// labels.</summary>
+    static string[] SortedKeys(string[] labels, byte[][]? bytes, long[]? intLabels, out int[] columns)
     {
         columns = Enumerable.Range(0, labels.Length).ToArray();
         if (intLabels is not null) Array.Sort(intLabels.ToArray(), columns);
-        else Array.Sort(labels.Select(Encoding.UTF8.GetBytes).ToArray(), columns, Comparer<byte[]>.Create((a, b) => a.AsSpan().SequenceCompareTo(b)));
+        else Array.Sort(bytes!.ToArray(), columns, Comparer<byte[]>.Create((a, b) => a.AsSpan().SequenceCompareTo(b)));
         return columns.Select(c => labels[c]).ToArray();
     }
 
@@ -117,17 +132,20 @@ public static class ZipMap
         return false;
     }
 
-    /// <summary>The fields of a node this rewrite reads.</summary>
-    sealed record Node(string OpType, string Domain, string? Name, List<string> Inputs, List<string> Outputs, string[]? Labels, long[]? IntLabels, bool HasSubgraph)
+    /// <summary>The fields of a node this rewrite reads. <see cref="Refused"/>: a node that keeps
+    /// the model from being rewritten (a subgraph, which might read a ZipMap's output; a tensor
+    /// attribute whose data is in an external file).</summary>
+    sealed record Node(string OpType, string Domain, string? Name, List<string> Inputs, List<string> Outputs,
+        string[]? Labels, byte[][]? LabelBytes, long[]? IntLabels, bool Refused)
     {
         public static Node Read(ReadOnlySpan<byte> node)
         {
             string opType = "", domain = "";
             string? name = null;
             List<string> inputs = [], outputs = [];
-            string[]? labels = null;
-            long[]? intLabels = null;
-            var hasSubgraph = false;
+            List<byte[]> strings = [];
+            List<long> ints = [];
+            var refused = false;
             for (var n = new Fields(node); n.Next();)
             {
                 switch (n.Number)
@@ -138,35 +156,36 @@ public static class ZipMap
                     case NodeOpType: opType = Str(n.Bytes); break;
                     case NodeDomain: domain = Str(n.Bytes); break;
                     case NodeAttribute:
+                        // Only the labels' values are gathered: a tree ensemble's attributes hold millions.
                         var attribute = Str(Find(n.Bytes, AttributeName));
-                        List<string> strings = [];
-                        List<long> ints = [];
                         for (var a = new Fields(n.Bytes); a.Next();)
                         {
-                            if (a.Number is AttributeGraph or AttributeGraphs) hasSubgraph = true;
-                            else if (a.Number == AttributeStrings) strings.Add(Str(a.Bytes));
-                            else if (a.Number == AttributeInts && a.WireType == 0) ints.Add((long)a.Varint);
-                            else if (a.Number == AttributeInts && a.WireType == 2)
+                            if (a.Number is AttributeGraph or AttributeGraphs) refused = true;
+                            else if (a.Number is AttributeTensor or AttributeTensors && IsExternal(a.Bytes)) refused = true;
+                            else if (attribute == "classlabels_strings" && a.Number == AttributeStrings) strings.Add(a.Bytes.ToArray());
+                            else if (attribute == "classlabels_int64s" && a.Number == AttributeInts && a.WireType == 0) ints.Add((long)a.Varint);
+                            else if (attribute == "classlabels_int64s" && a.Number == AttributeInts && a.WireType == 2)
                                 for (var packed = new Fields(a.Bytes); packed.NextVarint();) ints.Add((long)packed.Varint);
-                        }
-                        if (attribute == "classlabels_strings") labels = [.. strings];
-                        else if (attribute == "classlabels_int64s")
-                        {
-                            intLabels = [.. ints];
-                            labels = Array.ConvertAll(intLabels, l => l.ToString(System.Globalization.CultureInfo.InvariantCulture));
                         }
                         break;
                 }
             }
-            return new Node(opType, domain, name, inputs, outputs, labels, intLabels, hasSubgraph);
+            // As ONNX Runtime's ZipMap: exactly one of the two label lists, and not empty.
+            return (strings.Count > 0, ints.Count > 0) switch
+            {
+                (true, false) => new Node(opType, domain, name, inputs, outputs, strings.Select(b => Str(b)).ToArray(), [.. strings], null, refused),
+                (false, true) => new Node(opType, domain, name, inputs, outputs,
+                    ints.Select(l => l.ToString(System.Globalization.CultureInfo.InvariantCulture)).ToArray(), null, [.. ints], refused),
+                _ => new Node(opType, domain, name, inputs, outputs, null, null, null, refused),
+            };
         }
     }
 
     // Field numbers of onnx.proto's messages, and the one enum value used.
-    const int ModelGraph = 7, ModelOpsetImport = 8, OpsetDomain = 1;
-    const int GraphNode = 1, GraphInitializer = 5, GraphOutput = 12, GraphValueInfo = 13;
+    const int ModelGraph = 7, ModelOpsetImport = 8, ModelFunctions = 25, OpsetDomain = 1;
+    const int GraphNode = 1, GraphInitializer = 5, GraphOutput = 12, GraphValueInfo = 13, GraphSparseInitializer = 15;
     const int NodeInput = 1, NodeOutput = 2, NodeName = 3, NodeOpType = 4, NodeAttribute = 5, NodeDomain = 7;
-    const int AttributeName = 1, AttributeGraph = 6, AttributeInts = 8, AttributeStrings = 9, AttributeGraphs = 11;
+    const int AttributeName = 1, AttributeTensor = 5, AttributeGraph = 6, AttributeInts = 8, AttributeStrings = 9, AttributeTensors = 10, AttributeGraphs = 11;
     const int ValueInfoName = 1, ValueInfoType = 2, TypeTensorType = 1, TensorTypeElemType = 1, OnnxFloat = 1;
     const int TensorExternalData = 13, TensorDataLocation = 14;
 

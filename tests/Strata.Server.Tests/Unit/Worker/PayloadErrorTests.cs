@@ -49,6 +49,11 @@ public sealed class PayloadErrorTests : IDisposable
             Assert.Equal([2, 4], features.Shape);
             Assert.Equal([1f, 2, 3, 4, 5, 6, 7, 8], (float[])features.Values);
         }
+        // Doubles the same way, at a double's precision.
+        using var scaler = new OnnxModel(Path.Combine(AppContext.BaseDirectory, "models", "scaler", "model.onnx"), 1);
+        var x = Codecs.Decode("text/csv", "0.1,2\n\n1e300,-3.5"u8.ToArray(), scaler)["x"];
+        Assert.Equal([2, 2], x.Shape);
+        Assert.Equal([0.1, 2, 1e300, -3.5], (double[])x.Values);
     }
 
     [Fact]
