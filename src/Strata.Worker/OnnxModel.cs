@@ -69,6 +69,7 @@ public sealed class OnnxModel : IDisposable
         try { return new FileInfo(path).Length <= MaxRewrittenBytes ? ZipMap.Rewrite(File.ReadAllBytes(path)) : null; }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException) { return null; }
     }
+
     readonly string[] _inputNames;
     readonly string[] _outputNames;
     readonly RunOptions _runOptions = new();
