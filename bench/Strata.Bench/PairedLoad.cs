@@ -32,9 +32,18 @@ public static class PairedLoad
             new() { ["SM_MODEL_DIR"] = Path.GetDirectoryName(model)!, ["SAGEMAKER_BIND_TO_PORT"] = port.ToString(), ["STRATA_WORKER_THREADS"] = "1" });
         var pyPort = InvokeLoad.FreePort();
         var python = resnet ? null : InvokeLoad.Start("/usr/bin/python3", [Path.Combine(root, "bench", "fastapi_classifier.py"), pyPort.ToString()], []);
+        // The design's floor: Kestrel and the framed hop to a worker of its own, no pipeline (ProxyFloor.cs).
+        var floorDir = Directory.CreateTempSubdirectory("strata-floor-").FullName;
+        var floorFrames = Path.Combine(floorDir, "w.frames");
+        var floorWorker = InvokeLoad.Start("dotnet", [Path.Combine(bin, "strata-worker.dll")],
+            new() { ["SM_MODEL_DIR"] = Path.GetDirectoryName(model)!, ["SAGEMAKER_BIND_TO_PORT"] = InvokeLoad.FreePort().ToString(), ["STRATA_WORKER_FRAMES"] = floorFrames, ["STRATA_WORKER_THREADS"] = "1" });
+        var floorPort = InvokeLoad.FreePort();
+        var floor = InvokeLoad.Start("dotnet", [typeof(PairedLoad).Assembly.Location, "proxy-floor", floorPort.ToString(CultureInfo.InvariantCulture), floorFrames], []);
         try
         {
             await InvokeLoad.WaitAsync($"http://127.0.0.1:{port}/ping");
+            await InvokeLoad.WaitAsync($"http://127.0.0.1:{floorPort}/ping");
+            for (var i = 0; i < 600 && !File.Exists(floorFrames); i++) await Task.Delay(50);
             using (var api = InvokeLoad.Client(8)) await InvokeLoad.DeployAsync(api, endpoint, model);
             List<Target> targets =
             [
@@ -44,6 +53,11 @@ public static class PairedLoad
                     var body = await InvokeLoad.Send(http, endpoint, "sagemaker", "POST", "/endpoints/bench/invocations", contentType, payload);
                     if (body.Length == 0) throw new InvalidOperationException("empty answer");
                 }, [server.Id, .. InvokeLoad.Children(server.Id)]),
+                new("floor", async http =>
+                {
+                    var body = await InvokeLoad.Send(http, $"http://127.0.0.1:{floorPort}", "sagemaker", "POST", "/endpoints/bench/invocations", contentType, payload);
+                    if (body.Length == 0) throw new InvalidOperationException("empty answer");
+                }, [floor.Id, floorWorker.Id]),
             ];
             if (python is not null)
                 try
@@ -86,7 +100,10 @@ public static class PairedLoad
             server.Kill(true);
             worker.Kill(true);
             python?.Kill(true);
+            floor.Kill(true);
+            floorWorker.Kill(true);
             Directory.Delete(dataDir, true);
+            Directory.Delete(floorDir, true);
         }
     }
 
@@ -102,28 +119,32 @@ public static class PairedLoad
     static void Report(string model, int connections, List<Target> targets, List<InvokeLoad.Result>[] results)
     {
         var fastApi = targets.FindIndex(t => t.Name == "FastAPI");
+        var floor = targets.FindIndex(t => t.Name == "floor");
         Console.WriteLine();
         Console.WriteLine($"### {connections} connection(s), {model}, {results[0].Count} pairs");
         Console.WriteLine();
         Console.WriteLine("| pair | bare worker req/s | Strata req/s | Strata ÷ bare | p50 ms: bare / Strata | Strata's p50 − bare's, ms | CPU µs per request: bare / Strata |"
+            + " floor req/s | floor ÷ bare | floor's p50 − bare's, ms | CPU µs per request: floor |"
             + (fastApi > 0 ? " FastAPI req/s | Strata ÷ FastAPI |" : ""));
-        Console.WriteLine("| ---: | ---: | ---: | ---: | --- | ---: | --- |" + (fastApi > 0 ? " ---: | ---: |" : ""));
+        Console.WriteLine("| ---: | ---: | ---: | ---: | --- | ---: | --- | ---: | ---: | ---: | --- |" + (fastApi > 0 ? " ---: | ---: |" : ""));
         for (var p = 0; p < results[0].Count; p++)
         {
-            var (bare, strata) = (results[0][p], results[1][p]);
+            var (bare, strata, least) = (results[0][p], results[1][p], results[floor][p]);
             var line = string.Create(CultureInfo.InvariantCulture,
-                $"| {p + 1} | {bare.RequestsPerSecond:F0} | {strata.RequestsPerSecond:F0} | {strata.RequestsPerSecond / bare.RequestsPerSecond:F2} | {bare.P50:F3} / {strata.P50:F3} | {strata.P50 - bare.P50:F3} | {Cpu(bare)} / {Cpu(strata)} |");
+                $"| {p + 1} | {bare.RequestsPerSecond:F0} | {strata.RequestsPerSecond:F0} | {strata.RequestsPerSecond / bare.RequestsPerSecond:F2} | {bare.P50:F3} / {strata.P50:F3} | {strata.P50 - bare.P50:F3} | {Cpu(bare)} / {Cpu(strata)} |"
+                + $" {least.RequestsPerSecond:F0} | {least.RequestsPerSecond / bare.RequestsPerSecond:F2} | {least.P50 - bare.P50:F3} | {Cpu(least)} |");
             if (fastApi > 0)
                 line += string.Create(CultureInfo.InvariantCulture, $" {results[fastApi][p].RequestsPerSecond:F0} | {strata.RequestsPerSecond / results[fastApi][p].RequestsPerSecond:F2} |");
             Console.WriteLine(line);
         }
-        var ratios = results[0].Zip(results[1], (b, s) => s.RequestsPerSecond / b.RequestsPerSecond).ToArray();
-        var gaps = results[0].Zip(results[1], (b, s) => s.P50 - b.P50).ToArray();
+        double[] Ratios(int of, int to) => [.. results[to].Zip(results[of], (b, s) => s.RequestsPerSecond / b.RequestsPerSecond)];
+        double[] Gaps(int of) => [.. results[0].Zip(results[of], (b, s) => s.P50 - b.P50)];
+        static string Spread(double[] values, string format) => string.Create(CultureInfo.InvariantCulture,
+            $"{Median(values).ToString(format, CultureInfo.InvariantCulture)} ({values.Min().ToString(format, CultureInfo.InvariantCulture)}–{values.Max().ToString(format, CultureInfo.InvariantCulture)})");
         Console.WriteLine();
-        var summary = string.Create(CultureInfo.InvariantCulture,
-            $"Median over the pairs: Strata ÷ bare worker {Median(ratios):F2} ({ratios.Min():F2}–{ratios.Max():F2}); Strata's p50 − the bare worker's {Median(gaps):F3} ms ({gaps.Min():F3}–{gaps.Max():F3})");
-        if (fastApi > 0)
-            summary += string.Create(CultureInfo.InvariantCulture, $"; Strata ÷ FastAPI {Median([.. results[1].Zip(results[fastApi], (s, f) => s.RequestsPerSecond / f.RequestsPerSecond)]):F2}");
+        var summary = $"Median over the pairs: Strata ÷ bare worker {Spread(Ratios(1, 0), "F2")}; Strata's p50 − the bare worker's {Spread(Gaps(1), "F3")} ms;"
+            + $" the floor ÷ bare worker {Spread(Ratios(floor, 0), "F2")}; the floor's p50 − the bare worker's {Spread(Gaps(floor), "F3")} ms; Strata ÷ the floor {Spread(Ratios(1, floor), "F2")}";
+        if (fastApi > 0) summary += $"; Strata ÷ FastAPI {Spread(Ratios(1, fastApi), "F2")}; the floor ÷ FastAPI {Spread(Ratios(floor, fastApi), "F2")}";
         Console.WriteLine(summary);
     }
 

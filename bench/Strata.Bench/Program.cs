@@ -30,6 +30,13 @@ if (Environment.GetEnvironmentVariable("ORT_DISABLE_TELEMETRY") != "1")
     Environment.ExitCode = child.ExitCode;
     return;
 }
+// The floor of Strata's design (Kestrel and the framed hop, nothing else), which `paired` starts as a
+// child process (see ProxyFloor.cs): proxy-floor PORT FRAMES-SOCKET
+if (args.Length > 2 && args[0] == "proxy-floor")
+{
+    await ProxyFloor.RunAsync(int.Parse(args[1], System.Globalization.CultureInfo.InvariantCulture), args[2]);
+    return;
+}
 // The machine's NVIDIA GPUs as the server sees them (the driver's list, and NVML's reading of
 // each, which GPU instances' GPUUtilization and GPUMemoryUtilization come from); for a GPU machine:
 //   dotnet run -c Release --project bench/Strata.Bench -- gpus
