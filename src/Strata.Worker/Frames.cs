@@ -251,18 +251,34 @@ public sealed class FrameConnection : IDisposable
                 lock (_gate) (_spare, _spareOwners) = (batch, owners);
             }
         }
-        catch (Exception e) when (e is SocketException or IOException or ObjectDisposedException)
+        catch (Exception e)
         {
-            // The batch in flight is not sent, nor ever will be: its bodies go back with the queue's.
-            if (owners is not null) ReleaseAll(owners);
+            // A broken socket: the batch in flight is not sent, nor ever will be, and its bodies go
+            // back with the queue's. Anything else (a body let go more often than it was held, a
+            // holder's bug) fails the connection just the same: a writer that stopped with
+            // _writing still set would take every later frame and send none, and the requests
+            // behind would wait for their timeout instead of failing (and being sent elsewhere).
+            try
+            {
+                if (owners is not null) ReleaseAll(owners);
+            }
+            catch (InvalidOperationException) { } // going down already, with the first reason
             Fail(e);
         }
     }
 
+    /// <summary>Lets go of every body listed; one that throws (let go once too often) does not
+    /// keep the others held: its exception comes once all are let go.</summary>
     static void ReleaseAll(List<PooledBody?> owners)
     {
-        foreach (var owner in owners) owner?.Release();
+        InvalidOperationException? first = null;
+        foreach (var owner in owners)
+        {
+            try { owner?.Release(); }
+            catch (InvalidOperationException e) { first ??= e; }
+        }
         owners.Clear();
+        if (first is not null) System.Runtime.ExceptionServices.ExceptionDispatchInfo.Throw(first);
     }
 
     void Fail(Exception e)
@@ -275,7 +291,8 @@ public sealed class FrameConnection : IDisposable
             _queued.Clear();
             (dropped, _owners) = (_owners, []);
         }
-        ReleaseAll(dropped);
+        try { ReleaseAll(dropped); }
+        catch (InvalidOperationException) { } // a holder's bug; the connection goes down all the same
         Dispose();
         Failed?.Invoke(e);
     }

@@ -109,6 +109,27 @@ public sealed class PooledBodyTests : IDisposable
     }
 
     [Fact]
+    public async Task ABodyLetGoOnceTooOftenBreaksItsConnectionInsteadOfStallingIt()
+    {
+        var (a, b) = await PairAsync();
+        using var sender = new FrameConnection(a);
+        using var receiver = new FrameConnection(b);
+        ShrinkBuffers(a, b);
+        var failed = new TaskCompletionSource<Exception>(TaskCreationOptions.RunContinuationsAsynchronously);
+        sender.Failed += e => failed.TrySetResult(e);
+        var body = Filled(Large, 4);
+        sender.Send(1, FrameKind.Request, null, body.Segment, body); // being written: it waits for the reader
+        // A holder's bug: the request lets go twice, the frame's hold with its own.
+        body.Release();
+        body.Release();
+        // Once read, the write is done and lets go of a body no one holds any more. Had the writer
+        // stopped there, the connection would queue every later frame and never send one.
+        _ = receiver.ReadAsync().AsTask();
+        Assert.IsType<InvalidOperationException>(await failed.Task.WaitAsync(TimeSpan.FromSeconds(30)));
+        Assert.Throws<IOException>(() => sender.Send(2, FrameKind.Request, null, new byte[1]));
+    }
+
+    [Fact]
     public async Task ABodyAlreadyLetGoIsRefusedAndNothingOfItsFrameIsSent()
     {
         var (a, b) = await PairAsync();
