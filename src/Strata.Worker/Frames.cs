@@ -151,7 +151,8 @@ public sealed class FrameConnection : IDisposable
         catch (SocketException) { }
     }
 
-    /// <summary>Raised once, when a write fails (the peer went away): the connection is then
+    /// <summary>Raised once, when a write fails (the peer went away) or a written frame's body
+    /// turns out let go more often than it was held (a holder's bug): the connection is then
     /// unusable, and its reader sees the socket closed.</summary>
     public event Action<Exception>? Failed;
 
@@ -247,7 +248,7 @@ public sealed class FrameConnection : IDisposable
                 var sent = await _socket.SendAsync(batch, SocketFlags.None);
                 if (sent != total) throw new IOException($"the socket took {sent} of {total} bytes");
                 batch.Clear();
-                ReleaseAll(owners);
+                if (ReleaseAll(owners) is { } overReleased) System.Runtime.ExceptionServices.ExceptionDispatchInfo.Throw(overReleased);
                 lock (_gate) (_spare, _spareOwners) = (batch, owners);
             }
         }
@@ -258,27 +259,23 @@ public sealed class FrameConnection : IDisposable
             // holder's bug) fails the connection just the same: a writer that stopped with
             // _writing still set would take every later frame and send none, and the requests
             // behind would wait for their timeout instead of failing (and being sent elsewhere).
-            try
-            {
-                if (owners is not null) ReleaseAll(owners);
-            }
-            catch (InvalidOperationException) { } // going down already, with the first reason
+            if (owners is not null) ReleaseAll(owners); // going down already, with the first reason
             Fail(e);
         }
     }
 
-    /// <summary>Lets go of every body listed; one that throws (let go once too often) does not
-    /// keep the others held: its exception comes once all are let go.</summary>
-    static void ReleaseAll(List<PooledBody?> owners)
+    /// <summary>Lets go of every body listed. One that throws (let go more often than it was held)
+    /// does not keep the others held: the first such failure is returned once all are let go.</summary>
+    static Exception? ReleaseAll(List<PooledBody?> owners)
     {
-        InvalidOperationException? first = null;
+        Exception? first = null;
         foreach (var owner in owners)
         {
             try { owner?.Release(); }
-            catch (InvalidOperationException e) { first ??= e; }
+            catch (Exception e) { first ??= e; }
         }
         owners.Clear();
-        if (first is not null) System.Runtime.ExceptionServices.ExceptionDispatchInfo.Throw(first);
+        return first;
     }
 
     void Fail(Exception e)
@@ -291,8 +288,7 @@ public sealed class FrameConnection : IDisposable
             _queued.Clear();
             (dropped, _owners) = (_owners, []);
         }
-        try { ReleaseAll(dropped); }
-        catch (InvalidOperationException) { } // a holder's bug; the connection goes down all the same
+        ReleaseAll(dropped); // a holder's bug among them changes nothing: the connection goes down all the same
         Dispose();
         Failed?.Invoke(e);
     }
