@@ -2,14 +2,15 @@ using System.Globalization;
 using System.Text;
 
 /// <summary>
-/// Strata's InvokeEndpoint against the bare worker (and FastAPI where Debian's packages are
-/// installed), measured in short slices that take turns: every server is started and warmed first,
-/// then each pair of slices measures them one after the other, the order reversed every pair. On a
-/// shared machine whose speed drifts by half between one minute and the next, a ratio taken within
-/// a pair sees the same machine on both sides; the median over the pairs, and their spread, is the
-/// figure to report (the sequential <c>invoke</c> run measured its rows half a minute apart).
-/// The small classifier by default; <c>STRATA_BENCH_MODEL=resnet18</c> for ResNet18 (a 602 KB
-/// .npy image per request; no FastAPI, which has no ONNX Runtime here).
+/// Strata's InvokeEndpoint against the bare worker, the floor of Strata's design
+/// (<see cref="ProxyFloor"/>: Kestrel and the framed hop, no pipeline) and FastAPI where Debian's
+/// packages are installed, measured in short slices that take turns: every server is started and
+/// warmed first, then each pair of slices measures them one after the other, the order reversed
+/// every pair. On a shared machine whose speed drifts by half between one minute and the next, a
+/// ratio taken within a pair sees the same machine on both sides; the median over the pairs, and
+/// their spread, is the figure to report (the sequential <c>invoke</c> run measured its rows half
+/// a minute apart). The small classifier by default; <c>STRATA_BENCH_MODEL=resnet18</c> for
+/// ResNet18 (a 602 KB .npy image per request; no FastAPI, which has no ONNX Runtime here).
 /// </summary>
 public static class PairedLoad
 {
@@ -27,23 +28,34 @@ public static class PairedLoad
 
         // Strata first: if it fails to start, nothing else is left running.
         var (server, endpoint, dataDir) = await InvokeLoad.StartStrataAsync(bin, "frames");
-        var port = InvokeLoad.FreePort();
-        var worker = InvokeLoad.Start("dotnet", [Path.Combine(bin, "strata-worker.dll")],
-            new() { ["SM_MODEL_DIR"] = Path.GetDirectoryName(model)!, ["SAGEMAKER_BIND_TO_PORT"] = port.ToString(), ["STRATA_WORKER_THREADS"] = "1" });
-        var pyPort = InvokeLoad.FreePort();
-        var python = resnet ? null : InvokeLoad.Start("/usr/bin/python3", [Path.Combine(root, "bench", "fastapi_classifier.py"), pyPort.ToString()], []);
-        // The design's floor: Kestrel and the framed hop to a worker of its own, no pipeline (ProxyFloor.cs).
-        var floorDir = Directory.CreateTempSubdirectory("strata-floor-").FullName;
-        var floorFrames = Path.Combine(floorDir, "w.frames");
-        var floorWorker = InvokeLoad.Start("dotnet", [Path.Combine(bin, "strata-worker.dll")],
-            new() { ["SM_MODEL_DIR"] = Path.GetDirectoryName(model)!, ["SAGEMAKER_BIND_TO_PORT"] = InvokeLoad.FreePort().ToString(), ["STRATA_WORKER_FRAMES"] = floorFrames, ["STRATA_WORKER_THREADS"] = "1" });
-        var floorPort = InvokeLoad.FreePort();
-        var floor = InvokeLoad.Start("dotnet", [typeof(PairedLoad).Assembly.Location, "proxy-floor", floorPort.ToString(CultureInfo.InvariantCulture), floorFrames], []);
+        System.Diagnostics.Process? worker = null, python = null, floorWorker = null, floor = null;
+        string? floorDir = null;
         try
         {
+            var port = InvokeLoad.FreePort();
+            worker = InvokeLoad.Start("dotnet", [Path.Combine(bin, "strata-worker.dll")],
+                new() { ["SM_MODEL_DIR"] = Path.GetDirectoryName(model)!, ["SAGEMAKER_BIND_TO_PORT"] = port.ToString(), ["STRATA_WORKER_THREADS"] = "1" });
+            var pyPort = InvokeLoad.FreePort();
+            python = resnet ? null : InvokeLoad.Start("/usr/bin/python3", [Path.Combine(root, "bench", "fastapi_classifier.py"), pyPort.ToString()], []);
+            // The design's floor: Kestrel and the framed hop to a worker of its own, no pipeline
+            // (ProxyFloor.cs), with the garbage collector Strata's server runs with (not concurrent).
+            floorDir = Directory.CreateTempSubdirectory("strata-floor-").FullName;
+            var floorFrames = Path.Combine(floorDir, "w.frames");
+            var floorWorkerPort = InvokeLoad.FreePort();
+            floorWorker = InvokeLoad.Start("dotnet", [Path.Combine(bin, "strata-worker.dll")], new()
+            {
+                ["SM_MODEL_DIR"] = Path.GetDirectoryName(model)!,
+                ["SAGEMAKER_BIND_TO_PORT"] = floorWorkerPort.ToString(CultureInfo.InvariantCulture),
+                ["STRATA_WORKER_FRAMES"] = floorFrames,
+                ["STRATA_WORKER_THREADS"] = "1",
+            });
+            var floorPort = InvokeLoad.FreePort();
+            floor = InvokeLoad.Start("dotnet", [typeof(PairedLoad).Assembly.Location, "proxy-floor", floorPort.ToString(CultureInfo.InvariantCulture), floorFrames],
+                new() { ["DOTNET_gcConcurrent"] = "0" });
             await InvokeLoad.WaitAsync($"http://127.0.0.1:{port}/ping");
+            // The worker listens on its framed socket before /ping answers.
+            await InvokeLoad.WaitAsync($"http://127.0.0.1:{floorWorkerPort}/ping");
             await InvokeLoad.WaitAsync($"http://127.0.0.1:{floorPort}/ping");
-            for (var i = 0; i < 600 && !File.Exists(floorFrames); i++) await Task.Delay(50);
             using (var api = InvokeLoad.Client(8)) await InvokeLoad.DeployAsync(api, endpoint, model);
             List<Target> targets =
             [
@@ -97,13 +109,13 @@ public static class PairedLoad
         }
         finally
         {
-            server.Kill(true);
-            worker.Kill(true);
-            python?.Kill(true);
-            floor.Kill(true);
-            floorWorker.Kill(true);
+            foreach (var process in new[] { server, worker, python, floor, floorWorker })
+            {
+                process?.Kill(true);
+                process?.WaitForExit();
+            }
             Directory.Delete(dataDir, true);
-            Directory.Delete(floorDir, true);
+            if (floorDir is not null) Directory.Delete(floorDir, true);
         }
     }
 

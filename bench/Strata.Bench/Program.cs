@@ -7,8 +7,9 @@ using Strata.Server.Auth;
 //   (one class: --filter '*AuditStage*' '*EventHistory*', the audit stage and the event history store)
 // Whole-request load against InvokeEndpoint and its floors (see InvokeLoad.cs):
 //   dotnet run -c Release --project bench/Strata.Bench -- invoke [seconds-per-run]
-// The same, Strata against the bare worker (and FastAPI) in slices that take turns, the ratio
-// taken within each pair (see PairedLoad.cs); STRATA_BENCH_CONNECTIONS picks the rows (default 1,64):
+// The same, Strata against the bare worker, the design's floor (Kestrel and the framed hop, no
+// pipeline: ProxyFloor.cs) and FastAPI, in slices that take turns, the ratios taken within each
+// pair (see PairedLoad.cs); STRATA_BENCH_CONNECTIONS picks the rows (default 1,64):
 //   dotnet run -c Release --project bench/Strata.Bench -- paired [seconds-per-slice] [pairs]
 // The router→worker hop alone, HTTP/1.1 against the framed transport, alternating (see HopLoad.cs):
 //   dotnet run -c Release --project bench/Strata.Bench -- hop [seconds-per-run] [rounds]
